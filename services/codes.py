@@ -1,0 +1,139 @@
+"""Code lists that routing needs (REFERENCE.md "Our code lists", DESIGN.md §5).
+
+One module so that the directory, routing, triage and the API agree on every code. Values are
+UPPER_CASE codes; labels are what staff see. Clock durations are local defaults (REFERENCE.md
+"Urgency") and may be overridden per service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import models
+
+
+class ServiceType(models.TextChoices):
+    COMMUNITY_SPC = "COMMUNITY_SPC", "Community specialist palliative care"
+    HOSPICE_AT_HOME = "HOSPICE_AT_HOME", "Hospice at home"
+    HOSPICE_INPATIENT = "HOSPICE_INPATIENT", "Hospice in-patient unit"
+    HOSPITAL_IN_REACH = "HOSPITAL_IN_REACH", "Hospital in-reach palliative care"
+    NIGHT_SERVICE = "NIGHT_SERVICE", "Night service"
+    DAY_HOSPICE = "DAY_HOSPICE", "Day hospice"
+    BEREAVEMENT = "BEREAVEMENT", "Bereavement support"
+    CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
+    SPOC = "SPOC", "Single point of contact coordinators"
+
+
+class Need(models.TextChoices):
+    URGENT_HOME_VISIT = "URGENT_HOME_VISIT", "Urgent home visit"
+    END_OF_LIFE_CARE_AT_HOME = "END_OF_LIFE_CARE_AT_HOME", "End-of-life care at home"
+    OVERNIGHT_SUPPORT = "OVERNIGHT_SUPPORT", "Overnight support"
+    HOSPICE_ADMISSION = "HOSPICE_ADMISSION", "Hospice admission"
+    HOSPITAL_SPECIALIST_REVIEW = "HOSPITAL_SPECIALIST_REVIEW", "Hospital specialist review"
+    SPECIALIST_FOLLOW_UP = "SPECIALIST_FOLLOW_UP", "Specialist follow-up"
+    DAY_THERAPY = "DAY_THERAPY", "Day therapy"
+    BEREAVEMENT_SUPPORT = "BEREAVEMENT_SUPPORT", "Bereavement support"
+    CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
+
+
+# DESIGN.md §5: each need maps to service types in order of preference.
+NEED_SERVICE_TYPES: dict[str, tuple[str, ...]] = {
+    Need.URGENT_HOME_VISIT: (
+        ServiceType.COMMUNITY_SPC,
+        ServiceType.HOSPICE_AT_HOME,
+        ServiceType.NIGHT_SERVICE,
+    ),
+    Need.END_OF_LIFE_CARE_AT_HOME: (ServiceType.HOSPICE_AT_HOME,),
+    Need.OVERNIGHT_SUPPORT: (ServiceType.NIGHT_SERVICE, ServiceType.HOSPICE_AT_HOME),
+    Need.HOSPICE_ADMISSION: (ServiceType.HOSPICE_INPATIENT,),
+    Need.HOSPITAL_SPECIALIST_REVIEW: (ServiceType.HOSPITAL_IN_REACH,),
+    Need.SPECIALIST_FOLLOW_UP: (ServiceType.COMMUNITY_SPC,),
+    Need.DAY_THERAPY: (ServiceType.DAY_HOSPICE,),
+    Need.BEREAVEMENT_SUPPORT: (ServiceType.BEREAVEMENT,),
+    Need.CARER_SUPPORT: (ServiceType.CARER_SUPPORT,),
+}
+
+# Needs whose candidates are chosen by the hospital site the patient is in, not by postcode.
+SITE_NEEDS = frozenset({Need.HOSPITAL_SPECIALIST_REVIEW})
+
+
+class CallerType(models.TextChoices):
+    """Who is calling; the same list is the referrer type a service accepts."""
+
+    PATIENT = "PATIENT", "Patient"
+    CARER_FAMILY = "CARER_FAMILY", "Carer or family"
+    GP = "GP", "GP"
+    DISTRICT_NURSE = "DISTRICT_NURSE", "District nurse"
+    COMMUNITY_SPC_NURSE = "COMMUNITY_SPC_NURSE", "Community specialist palliative care nurse"
+    CARE_HOME_STAFF = "CARE_HOME_STAFF", "Care home staff"
+    HOSPITAL_CLINICIAN = "HOSPITAL_CLINICIAN", "Hospital clinician"
+    HOSPICE_STAFF = "HOSPICE_STAFF", "Hospice staff"
+    OOH_111 = "OOH_111", "Out of hours / NHS 111"
+    AMBULANCE = "AMBULANCE", "Ambulance service"
+    SOCIAL_CARE = "SOCIAL_CARE", "Social care"
+    PHARMACIST = "PHARMACIST", "Pharmacist"
+    VOLUNTARY_SECTOR = "VOLUNTARY_SECTOR", "Voluntary sector"
+    OTHER = "OTHER", "Other"
+
+
+# Referrers who are the patient or their family: a service must accept self-referral for them.
+SELF_REFERRER_TYPES = frozenset({CallerType.PATIENT, CallerType.CARER_FAMILY})
+
+
+class Priority(models.TextChoices):
+    P1 = "P1", "P1 Emergency"
+    P2 = "P2", "P2 Urgent (2-hour response)"
+    P3 = "P3", "P3 Same day"
+    P4 = "P4", "P4 Soon"
+    P5 = "P5", "P5 Routine"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """How long a team has, for one priority.
+
+    ``real_time`` clocks (P1-P3) run on the wall clock from their start. The others count the
+    service's opening hours: ``accept_hours`` service hours, or ``accept_days`` / ``contact_days``
+    "working days" (the same time of day on the Nth later day the service opens).
+    """
+
+    fhir_priority: str
+    real_time: bool
+    accept_within: timedelta | None = None
+    contact_within: timedelta | None = None
+    accept_service_hours: int | None = None
+    accept_working_days: int | None = None
+    contact_working_days: int | None = None
+
+
+# REFERENCE.md "Urgency": default scheme (local, configurable per service).
+CLOCKS: dict[str, Clock] = {
+    Priority.P1: Clock("stat", True, timedelta(minutes=5), timedelta(minutes=30)),
+    Priority.P2: Clock("asap", True, timedelta(minutes=15), timedelta(hours=2)),
+    Priority.P3: Clock("urgent", True, timedelta(hours=1), timedelta(hours=4)),
+    Priority.P4: Clock("urgent", False, accept_service_hours=4, contact_working_days=2),
+    Priority.P5: Clock("routine", False, accept_working_days=1, contact_working_days=5),
+}
+
+
+class CapacityRag(models.TextChoices):
+    GREEN = "GREEN", "Green"
+    AMBER = "AMBER", "Amber"
+    RED = "RED", "Red"
+
+
+class ServiceStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    INACTIVE = "INACTIVE", "Inactive"
+    TEMPORARILY_CLOSED = "TEMPORARILY_CLOSED", "Temporarily closed"
+
+
+class OrganisationType(models.TextChoices):
+    NHS_TRUST = "NHS_TRUST", "NHS trust"
+    HOSPICE = "HOSPICE", "Hospice"
+    GP_PRACTICE = "GP_PRACTICE", "GP practice"
+    ICB = "ICB", "Integrated care board"
+    LOCAL_AUTHORITY = "LOCAL_AUTHORITY", "Local authority"
+    VOLUNTARY = "VOLUNTARY", "Voluntary organisation"
+    CARE_HOME = "CARE_HOME", "Care home"

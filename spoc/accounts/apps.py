@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "spoc.accounts"
+    label = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from spoc.accounts.roles import roles_sync_after_migrate
+
+        # Permissions do not exist inside a migration on a fresh database, and a transactional
+        # test's flush removes rows that migrations made: (re)create the roles after every
+        # migrate and flush instead.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="spoc.accounts.roles")

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A member of staff. Roles are groups (spoc.accounts.roles); organisation and team
+    memberships live in the directory (services.models)."""
+
+    is_clinician = models.BooleanField(
+        default=False, help_text="A registered clinician (nurse, doctor, allied professional)."
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+        permissions = [
+            ("record_cpr_decision", "Can record a CPR decision (senior clinicians only)"),
+            ("take_calls", "Can take calls and triage"),
+            ("work_team_queue", "Can work a team's queue"),
+            ("lead_team", "Can lead a team (reassign, capacity)"),
+            ("coordinate", "Can coordinate the SPOC fallback queue"),
+            ("view_dashboards", "Can view dashboards"),
+            ("manage_directory", "Can manage the service directory"),
+            ("audit_access", "Can read the access log"),
+            ("manage_users", "Can manage users and roles"),
+        ]
+
+    def __str__(self) -> str:
+        full = self.get_full_name()
+        return f"{full} ({self.username})" if full else self.username
+
+    def display_name(self) -> str:
+        """NHS common user interface: FAMILY, Given."""
+        if self.last_name:
+            return f"{self.last_name.upper()}, {self.first_name}".rstrip(", ")
+        return self.username
+
+
+class ApiToken(models.Model):
+    """An API token that expires (DESIGN.md §9). Only a hash of the key is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="api_token_expires_after_creation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"API token {self.pk} of {self.user.username}, expires {self.expires_at:%d-%b-%Y %H:%M}"

@@ -1,0 +1,78 @@
+"""Roles are groups; this module is the one place that says what each role may do.
+
+`roles_sync()` is idempotent: it creates missing groups and sets each group's permissions to
+exactly the list below, so running it after every migrate (and after a test flush) is safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CALL_HANDLER = "Call handler"
+    SPECIALIST_NURSE = "Specialist nurse"
+    TEAM_LEAD = "Team lead"
+    SPOC_COORDINATOR = "SPOC coordinator"
+    MANAGER = "Manager"
+    DIRECTORY_ADMIN = "Directory admin"
+    AUDITOR = "Auditor"
+    SYSTEM_ADMIN = "System admin"
+
+
+# app_label.codename. Later capabilities add their permissions here.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.CALL_HANDLER: ["accounts.take_calls"],
+    Role.SPECIALIST_NURSE: ["accounts.work_team_queue"],
+    Role.TEAM_LEAD: ["accounts.work_team_queue", "accounts.lead_team"],
+    Role.SPOC_COORDINATOR: ["accounts.take_calls", "accounts.coordinate"],
+    Role.MANAGER: ["accounts.view_dashboards"],
+    Role.DIRECTORY_ADMIN: ["accounts.manage_directory"],
+    Role.AUDITOR: ["accounts.audit_access"],
+    Role.SYSTEM_ADMIN: [
+        "accounts.manage_users",
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "auth.view_group",
+        "otp_totp.view_totpdevice",
+        "otp_totp.delete_totpdevice",
+        "services.view_organisationmembership",
+        "services.add_organisationmembership",
+        "services.change_organisationmembership",
+        "services.view_teammembership",
+        "services.add_teammembership",
+        "services.change_teammembership",
+        "services.delete_teammembership",
+    ],
+}
+
+
+def roles_sync() -> None:
+    for role, perm_names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        perms = []
+        for name in perm_names:
+            app_label, codename = name.split(".")
+            perms.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(perms)
+
+
+def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
+    # Run once per migrate, after the last app's permissions exist.
+    if getattr(sender, "label", None) != "home":
+        return
+    roles_sync()
+
+
+def roles_of(user: Any) -> list[str]:
+    """The user's role names, in the order of Role."""
+    if not user.is_authenticated:
+        return []
+    names = {g.name for g in user.groups.all()}
+    return [role.value for role in Role if role.value in names]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+
+
+class AccessLogAppendOnly(Exception):
+    """The access log is append-only: rows are never changed or deleted by the app."""
+
+
+class AccessLogQuerySet(models.QuerySet["AccessLog"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AccessLogAppendOnly("The access log cannot be edited.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise AccessLogAppendOnly("The access log cannot be edited.")
+
+
+class AccessLog(models.Model):
+    """Who did what to which record, when, from where and why (DESIGN.md §10).
+
+    `patient_id` is a plain integer, not a foreign key: the log sits below the patients app and
+    must outlive any record it mentions. The database refuses UPDATE and DELETE (migration 0002).
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "VIEW", "View"
+        SEARCH = "SEARCH", "Search"
+        CREATE = "CREATE", "Create"
+        UPDATE = "UPDATE", "Update"
+        EXPORT = "EXPORT", "Export"
+        LOGIN = "LOGIN", "Sign in"
+        LOGOUT = "LOGOUT", "Sign out"
+        LOGIN_FAILED = "LOGIN_FAILED", "Failed sign-in"
+        BREAK_GLASS = "BREAK_GLASS", "Break glass"
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What was typed at a failed sign-in, or the username at the time.
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    # Break-glass rows wait for the auditor's review.
+    flagged = models.BooleanField(default=False)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["patient_id", "at"], name="accesslog_patient_at"),
+            models.Index(fields=["user", "at"], name="accesslog_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.at:%d-%b-%Y %H:%M:%S} {self.username} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AccessLogAppendOnly("The access log cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AccessLogAppendOnly("The access log cannot be edited.")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from spoc.audit.models import AccessLog
+from spoc.audit.selectors import access_log_csv_rows, access_log_list
+from spoc.audit.services import access_log_record
+
+
+class AccessLogFilterForm(forms.Form):
+    username = forms.CharField(required=False, max_length=150)
+    patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(required=False, choices=[("", "Any")] + AccessLog.Action.choices)
+    flagged_only = forms.BooleanField(required=False, label="Break-glass only")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date must be on or after the start date.")
+        return data
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@permission_required("accounts.audit_access", raise_exception=True)
+def access_log(request: HttpRequest) -> HttpResponse:
+    form = AccessLogFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")})
+    if request.GET.get("format") == "csv" and form.is_valid():
+        access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="access_log",
+                          detail={"filters": sorted(k for k, v in filters.items() if v)})
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse(
+            (writer.writerow(r) for r in access_log_csv_rows(rows)), content_type="text/csv"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+        return response
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/access_log.html", {"form": form, "page": page, "query": query.urlencode()})

@@ -1,0 +1,23 @@
+"""The Celery app. Every periodic job is declared here, in one place, with why it runs when."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spoc.settings.local")
+
+app = Celery("spoc")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic jobs (DESIGN.md §6, §8). Each entry says why it runs at that rate.
+app.conf.beat_schedule = {}
+
+
+def _install_worker_heartbeat() -> None:
+    from spoc.core.heartbeat import WorkerHeartbeat
+
+    app.steps["worker"].add(WorkerHeartbeat)
+
+
+_install_worker_heartbeat()

@@ -1,0 +1,55 @@
+"""Health of the hub's parts, for /healthz (DESIGN.md §6, issue: foundation)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from spoc.core.models import Heartbeat
+
+
+def check_database() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True}
+
+
+def check_broker() -> dict[str, Any]:
+    from spoc.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True, "transport": conn.transport_cls}
+
+
+def check_worker() -> dict[str, Any]:
+    try:
+        beat = Heartbeat.objects.filter(name="worker").first()
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    if beat is None:
+        return {"ok": False, "error": "no heartbeat yet"}
+    age = timezone.now() - beat.beat_at
+    ok = age <= timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
+    return {"ok": ok, "last_heartbeat_at": beat.beat_at.isoformat(), "age_seconds": int(age.total_seconds())}
+
+
+# Later capabilities add checks here (routing backlog).
+CHECKS = {"database": check_database, "broker": check_broker, "worker": check_worker}
+
+
+def health_report() -> tuple[bool, dict[str, Any]]:
+    """Run every check; returns (all ok, report)."""
+    report = {name: check() for name, check in CHECKS.items()}
+    healthy = all(part["ok"] for part in report.values())
+    return healthy, {"status": "ok" if healthy else "fail", **report}

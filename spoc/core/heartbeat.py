@@ -1,0 +1,52 @@
+"""The worker's heartbeat: a bootstep that records, every few seconds, that the worker is alive.
+
+It runs in the worker's main process on the worker's own timer, independent of beat and of the
+task queue, so a stuck queue and a dead worker can be told apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from celery import bootsteps
+
+logger = logging.getLogger(__name__)
+
+
+def record_heartbeat(name: str = "worker") -> None:
+    from django.db import close_old_connections
+    from django.utils import timezone
+
+    from spoc.core.models import Heartbeat
+
+    close_old_connections()
+    Heartbeat.objects.update_or_create(
+        name=name, defaults={"beat_at": timezone.now(), "detail": socket.gethostname()[:200]}
+    )
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.tref: Any = None
+
+    def start(self, parent: Any) -> None:
+        from django.conf import settings
+
+        self._beat()
+        self.tref = parent.timer.call_repeatedly(settings.WORKER_HEARTBEAT_SECONDS, self._beat)
+
+    def stop(self, parent: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+    def _beat(self) -> None:
+        try:
+            record_heartbeat()
+        except Exception:  # a database outage must not kill the worker
+            logger.exception("worker heartbeat not recorded")

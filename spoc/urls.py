@@ -1,0 +1,45 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from spoc.accounts import views as account_views
+from spoc.core import views as core_views
+from spoc.home import views as home_views
+
+admin.site.site_header = "SPOC hub administration"
+
+api_v1 = [
+    path("auth/token/", account_views.TokenObtainApi.as_view(), name="api-token"),
+]
+
+urlpatterns = [
+    path("", home_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz/live", core_views.healthz_live, name="healthz-live"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path("accounts/mfa/enrol/", account_views.mfa_enrol, name="mfa-enrol"),
+    path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
+    path("accounts/keepalive/", account_views.keepalive, name="keepalive"),
+    path("audit/", include("spoc.audit.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "spoc.core.views.bad_request"
+handler403 = "spoc.core.views.permission_denied"
+handler404 = "spoc.core.views.page_not_found"
+handler500 = "spoc.core.views.server_error"
