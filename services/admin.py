@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from services.models import Organisation, OrganisationMembership, Service, Site, Team, TeamMembership
+from services.models import (
+    Organisation,
+    OrganisationMembership,
+    Service,
+    Site,
+    Team,
+    TeamMembership,
+)
 
 admin.site.register(Organisation)
 admin.site.register(Site)

@@ -7,10 +7,8 @@ from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
 from services.codes import (
-
     CapacityRag,
     OrganisationType,
-
     ServiceStatus,
     ServiceType,
 )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from spoc.accounts import views as account_views
 from spoc.core import views as core_views
@@ -11,6 +11,7 @@ admin.site.site_header = "SPOC hub administration"
 
 api_v1 = [
     path("auth/token/", account_views.TokenObtainApi.as_view(), name="api-token"),
+    path("me/", account_views.MeApi.as_view(), name="api-me"),
 ]
 
 urlpatterns = [
@@ -35,7 +36,7 @@ urlpatterns = [
     path("audit/", include("spoc.audit.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

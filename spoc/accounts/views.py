@@ -114,3 +114,31 @@ class TokenObtainApi(APIView):
         return Response(
             TokenOutputSerializer({"token": issued.key, "expires_at": issued.expires_at}).data
         )
+
+
+class MeOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    is_clinician = serializers.BooleanField()
+
+
+class MeApi(APIView):
+    """Who the token or session belongs to, and their roles."""
+
+    serializer_class = MeOutputSerializer
+
+    def get(self, request: Request) -> Response:
+        from spoc.accounts.roles import roles_of
+
+        user = request.user
+        return Response(
+            MeOutputSerializer(
+                {
+                    "username": user.get_username(),
+                    "display_name": user.display_name(),  # type: ignore[union-attr]
+                    "roles": roles_of(user),
+                    "is_clinician": user.is_clinician,  # type: ignore[union-attr]
+                }
+            ).data
+        )

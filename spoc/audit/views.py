@@ -5,7 +5,8 @@ import csv
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ class AccessLogFilterForm(forms.Form):
     patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    action = forms.ChoiceField(required=False, choices=[("", "Any")] + AccessLog.Action.choices)
+    action = forms.ChoiceField(required=False, choices=[("", "Any"), *AccessLog.Action.choices])
     flagged_only = forms.BooleanField(required=False, label="Break-glass only")
 
     def clean(self) -> dict:
@@ -36,7 +37,7 @@ class _Echo:
 
 @login_required
 @permission_required("accounts.audit_access", raise_exception=True)
-def access_log(request: HttpRequest) -> HttpResponse:
+def access_log(request: HttpRequest) -> HttpResponseBase:
     form = AccessLogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")})

@@ -9,7 +9,7 @@ class QueryStringHidingFilter(SafeExceptionReporterFilter):
     def get_post_parameters(self, request: HttpRequest | None) -> dict[str, str]:  # type: ignore[override]
         if request is None:
             return {}
-        return {key: self.cleansed_substitute for key in request.POST}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
 
     def get_safe_request_meta(self, request: HttpRequest) -> dict[str, object]:
         meta = super().get_safe_request_meta(request)

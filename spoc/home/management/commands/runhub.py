@@ -69,7 +69,7 @@ class Command(BaseCommand):
         finally:
             for proc in procs.values():
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.terminate()  # the leader shuts its own children down
             deadline = time.monotonic() + 15
             for proc in procs.values():
                 try:

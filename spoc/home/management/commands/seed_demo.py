@@ -16,6 +16,6 @@ class Command(BaseCommand):
         with transaction.atomic():
             seed_users(password=settings.DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write("Demo logins (password: %s):" % settings.DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password: {settings.DEMO_PASSWORD}):")
         for user in DEMO_USERS:
             self.stdout.write(f"  {user.username:<12} {user.role}")

@@ -1,0 +1,57 @@
+# SPOC hub. `make run` starts the hub; `make test` runs the whole suite. Both set up what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+# Everything runs in the repository's own environment.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: run test setup lint typecheck assets services check-deploy clean
+
+run: $(STAMPS)/requirements $(STAMPS)/assets
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runhub
+
+test: $(STAMPS)/requirements-dev $(STAMPS)/assets
+	@scripts/ensure_services.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
+
+setup: $(STAMPS)/requirements-dev $(STAMPS)/assets
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(STAMPS)/requirements: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/requirements-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/requirements
+
+$(STAMPS)/assets: package.json package-lock.json scripts/build_assets.sh
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	scripts/build_assets.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+check-deploy: $(STAMPS)/requirements
+	DJANGO_SETTINGS_MODULE=spoc.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/spoc REDIS_URL=redis://127.0.0.1:6379/0 \
+	DJANGO_ALLOWED_HOSTS=spoc.example.nhs.uk $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor $(STAMPS) .data

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from spoc.core.heartbeat import record_heartbeat
+
+
+@shared_task(name="core.heartbeat", ignore_result=True, soft_time_limit=20, time_limit=30)
+def heartbeat_task(name: str) -> None:
+    """Record a heartbeat under `name` from inside a task: proves the broker -> worker -> database
+    path end to end (used by the health tests and by operators: `celery call core.heartbeat`)."""
+    record_heartbeat(name)

@@ -1,0 +1,70 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "k" * 20 + "-production-secret-0123456789-abcdefghij",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/spoc",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DJANGO_ALLOWED_HOSTS": "spoc.example.nhs.uk",
+}
+
+
+def run_django(settings_module: str, code: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", *PRODUCTION_ENV}}
+    env.update({"DJANGO_SETTINGS_MODULE": settings_module, "SPOC_DATA_DIR": str(ROOT / ".data" / "settings-test")})
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "extra_env", "expected_engine"),
+    [
+        ("spoc.settings.local", {}, "django.db.backends.sqlite3"),
+        ("spoc.settings.test", {}, "django.db.backends.postgresql"),
+        ("spoc.settings.production", PRODUCTION_ENV, "django.db.backends.postgresql"),
+    ],
+)
+def test_settings_load_in_every_mode(module, extra_env, expected_engine):
+    result = run_django(module, "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])", extra_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected_engine
+
+
+def test_local_without_redis_uses_filesystem_broker():
+    result = run_django("spoc.settings.local", "from django.conf import settings; print(settings.CELERY_BROKER_URL)")
+    assert result.stdout.strip() == "filesystem://"
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    result = run_django("spoc.settings.production", "pass")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set under production settings" in result.stderr
+
+
+def test_production_requires_mfa_and_forbids_demo_data():
+    result = run_django(
+        "spoc.settings.production",
+        "from django.conf import settings; print(settings.MFA_REQUIRED, settings.DEMO_DATA_ALLOWED, settings.DEBUG)",
+        PRODUCTION_ENV,
+    )
+    assert result.stdout.split() == ["True", "False", "False"]
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(PRODUCTION_ENV)
+    env["DJANGO_SETTINGS_MODULE"] = "spoc.settings.production"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
