@@ -13,7 +13,7 @@ def test_idle_session_is_signed_out_with_a_message(client, handler, settings):
     assert client.get("/").status_code == 200
     with time_machine.travel(timezone.now() + timedelta(seconds=601), tick=False):
         response = client.get("/", follow=True)
-    assert response.redirect_chain[0][0].== "/accounts/login/?next=%2F"
+    assert response.redirect_chain[0][0] == "/accounts/login/?next=%2F"
     assert b"signed out after a period of inactivity" in response.content
 
 
