@@ -1,0 +1,118 @@
+"""The embedded default of `make run`: SQLite and the filesystem broker, real web, worker and beat
+processes, no PostgreSQL or Redis (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.smoke
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "SPOC_DATA_DIR": str(data_dir),
+                "DEMO_PASSWORD": "smoke-test-pass", "WORKER_HEARTBEAT_SECONDS": "2"})
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def fetch(opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    try:
+        with opener.open(url, data=body, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
+    env = embedded_env(tmp_path)
+    manage(env, "migrate", "--noinput")
+    first = manage(env, "seed_demo")
+    assert "handler" in first
+    manage(env, "seed_demo")  # idempotent
+    assert (tmp_path / "spoc.sqlite3").exists()
+
+    port = free_port()
+    hub = subprocess.Popen([sys.executable, "manage.py", "runhub", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    try:
+        deadline = time.monotonic() + 60
+        status = 0
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status, _ = fetch(opener, f"{base}/healthz/live")
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200, "web process did not answer"
+
+        status, page = fetch(opener, f"{base}/accounts/login/")
+        assert status == 200
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        status, home = fetch(opener, f"{base}/accounts/login/",
+                             {"csrfmiddlewaretoken": token, "username": "coordinator", "password": "smoke-test-pass"})
+        assert status == 200
+        assert "SPOC coordinator" in home
+
+        # The worker's heartbeat reaches the shared SQLite file through its own process.
+        health: dict[str, object] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, body = fetch(opener, f"{base}/healthz")
+            health = json.loads(body)
+            if status == 200:
+                break
+            time.sleep(1)
+        assert health["status"] == "ok", health
+        assert health["broker"] == {"ok": True, "transport": "filesystem"}
+
+        # A task goes through the filesystem broker to the worker and into the database.
+        manage(env, "shell", "-c", "from spoc.core.tasks import heartbeat_task; heartbeat_task.delay('smoke')")
+        deadline = time.monotonic() + 60
+        rows: list[tuple[str]] = []
+        while time.monotonic() < deadline and not rows:
+            with sqlite3.connect(tmp_path / "spoc.sqlite3", timeout=20) as db:
+                rows = db.execute("SELECT name FROM core_heartbeat WHERE name = 'smoke'").fetchall()
+            time.sleep(0.5)
+        assert rows == [("smoke",)]
+    finally:
+        hub.send_signal(signal.SIGINT)
+        output, _ = hub.communicate(timeout=60)
+    assert hub.returncode == 0, output
+    assert f"SPOC hub at http://127.0.0.1:{port}/" in output
+    assert "coordinator" in output
+    # Ctrl-C stopped every child: nothing listens on the port any more.
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
