@@ -94,8 +94,9 @@ class Clock:
     """How long a team has, for one priority.
 
     ``real_time`` clocks (P1-P3) run on the wall clock from their start. The others count the
-    service's opening hours: ``accept_hours`` service hours, or ``accept_days`` / ``contact_days``
-    "working days" (the same time of day on the Nth later day the service opens).
+    service's opening hours: ``accept_service_hours`` service hours, or ``accept_working_days`` /
+    ``contact_working_days`` "working days" (the same time of day on the Nth later day the
+    service opens).
     """
 
     fhir_priority: str

@@ -84,7 +84,7 @@ def sector(postcode: str) -> str:
 
 
 def normalise_area(raw: str) -> str:
-    """Return a coverage area in canonical form: an outward code (``"L9"``) or a sector (``"L9 7"``).
+    """Return a coverage area in canonical form: outward code (``"L9"``) or sector (``"L9 7"``).
 
     Without a space the text is read as an outward code, so ``"L97"`` means the outward code L97,
     never sector L9 7 (write ``"L9 7"`` for that). A full postcode is refused: a service covers
