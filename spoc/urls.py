@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from services import api as services_api
 from spoc.accounts import views as account_views
 from spoc.core import views as core_views
 from spoc.home import views as home_views
@@ -12,6 +13,10 @@ admin.site.site_header = "SPOC hub administration"
 api_v1 = [
     path("auth/token/", account_views.TokenObtainApi.as_view(), name="api-token"),
     path("me/", account_views.MeApi.as_view(), name="api-me"),
+    path("services/", services_api.ServiceListApi.as_view(), name="api-services"),
+    path("services/<int:service_id>/", services_api.ServiceDetailApi.as_view(), name="api-service"),
+    path("services/<int:service_id>/capacity/", services_api.ServiceCapacityApi.as_view(), name="api-service-capacity"),
+    path("teams/", services_api.TeamListApi.as_view(), name="api-teams"),
 ]
 
 urlpatterns = [
@@ -22,7 +27,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
+        account_views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -34,6 +39,7 @@ urlpatterns = [
     path("accounts/mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
     path("accounts/keepalive/", account_views.keepalive, name="keepalive"),
     path("audit/", include("spoc.audit.urls")),
+    path("directory/", include("services.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,6 +19,16 @@ from rest_framework.views import APIView
 
 from spoc.accounts import mfa
 from spoc.accounts.tokens import TokenRefused, api_token_issue
+from spoc.core.forms import NhsFormMixin
+
+
+class PasswordChangeForm(NhsFormMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    form_class = PasswordChangeForm
 
 
 class LoginView(auth_views.LoginView):
@@ -25,7 +36,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class OneTimeCodeForm(forms.Form):
+class OneTimeCodeForm(NhsFormMixin, forms.Form):
     token = forms.RegexField(
         label="Code from your authenticator app",
         regex=r"^\d{6}$",

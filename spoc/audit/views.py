@@ -13,9 +13,10 @@ from django.utils import timezone
 from spoc.audit.models import AccessLog
 from spoc.audit.selectors import access_log_csv_rows, access_log_list
 from spoc.audit.services import access_log_record
+from spoc.core.forms import NhsFormMixin
 
 
-class AccessLogFilterForm(forms.Form):
+class AccessLogFilterForm(NhsFormMixin, forms.Form):
     username = forms.CharField(required=False, max_length=150)
     patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))

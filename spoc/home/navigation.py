@@ -22,6 +22,8 @@ class NavItem:
 
 # Later capabilities add their entries here, in the order they should appear.
 NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Service directory", "services:search", None,
+            "Which partner service can help, where and when: ranked by who can meet the deadline."),
     NavItem("Access log", "audit:access-log", "accounts.audit_access",
             "Who viewed or changed which record, when and why; break-glass reviews; CSV export."),
     NavItem("Users and roles", "admin:index", "accounts.manage_users",

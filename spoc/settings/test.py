@@ -13,3 +13,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Live-server threads must not keep connections open past a test (the test database is dropped).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -59,7 +59,7 @@ def test_production_requires_mfa_and_forbids_demo_data():
 
 
 def test_check_deploy_is_clean_under_production_settings():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(PRODUCTION_ENV)
     env["DJANGO_SETTINGS_MODULE"] = "spoc.settings.production"
     result = subprocess.run(

@@ -7,14 +7,14 @@ pytestmark = pytest.mark.django_db
 
 # What each role finds in its navigation today (later capabilities add entries).
 EXPECTED_NAV = {
-    Role.CALL_HANDLER: ["API documentation"],
-    Role.SPECIALIST_NURSE: ["API documentation"],
-    Role.TEAM_LEAD: ["API documentation"],
-    Role.SPOC_COORDINATOR: ["API documentation"],
-    Role.MANAGER: ["API documentation"],
-    Role.DIRECTORY_ADMIN: ["API documentation"],
-    Role.AUDITOR: ["Access log", "API documentation"],
-    Role.SYSTEM_ADMIN: ["Users and roles", "API documentation"],
+    Role.CALL_HANDLER: ["Service directory", "API documentation"],
+    Role.SPECIALIST_NURSE: ["Service directory", "API documentation"],
+    Role.TEAM_LEAD: ["Service directory", "API documentation"],
+    Role.SPOC_COORDINATOR: ["Service directory", "API documentation"],
+    Role.MANAGER: ["Service directory", "API documentation"],
+    Role.DIRECTORY_ADMIN: ["Service directory", "API documentation"],
+    Role.AUDITOR: ["Service directory", "Access log", "API documentation"],
+    Role.SYSTEM_ADMIN: ["Service directory", "Users and roles", "API documentation"],
 }
 
 

@@ -1,0 +1,184 @@
+"""Reads of the service directory, and the bridge from rows to the pure ranker's inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+import holidays
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+
+from services.clocks import clock_overrides_parse
+from services.hours import HORIZON_DAYS, LONDON, ClosurePeriod, Schedule, Window
+from services.models import (
+    CapacityStatus,
+    Closure,
+    OpeningHours,
+    Service,
+    Team,
+    TeamMembership,
+)
+from services.ranking import Capacity, RankedService, ServiceCandidate, rank_services
+
+
+def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
+    """Every service with what ranking and the directory screens need, in a constant number of
+    queries (services with latest capacity and team, then one query each for coverage, hours,
+    closures and sites)."""
+    latest = CapacityStatus.objects.filter(service=OuterRef("pk")).order_by("-reported_at", "-id")
+    return (
+        Service.objects.select_related("organisation", "team")
+        .annotate(
+            capacity_rag=Subquery(latest.values("rag")[:1]),
+            capacity_units=Subquery(latest.values("available_units")[:1]),
+            capacity_reported_at=Subquery(latest.values("reported_at")[:1]),
+        )
+        .prefetch_related(
+            "coverage_areas",
+            Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")),
+            Prefetch(
+                "closures",
+                queryset=Closure.objects.filter(
+                    ends_at__gt=at - timedelta(days=1),
+                    starts_at__lt=at + timedelta(days=HORIZON_DAYS + 1),
+                ),
+            ),
+            "sites",
+        )
+        .order_by("name")
+    )
+
+
+@lru_cache(maxsize=16)
+def _bank_holidays(year: int) -> tuple[date, ...]:
+    # England and Wales bank holidays, from the `holidays` package.
+    return tuple(sorted(holidays.country_holidays("GB", subdiv="ENG", years=year)))
+
+
+def bank_holiday_closures(*, start: datetime, days: int) -> tuple[ClosurePeriod, ...]:
+    first = start.astimezone(LONDON).date() - timedelta(days=1)
+    last = first + timedelta(days=days + 2)
+    closures = []
+    for year in range(first.year, last.year + 1):
+        for day in _bank_holidays(year):
+            if first <= day <= last:
+                closures.append(
+                    ClosurePeriod(
+                        starts_at=datetime.combine(day, time.min, tzinfo=LONDON),
+                        ends_at=datetime.combine(day + timedelta(days=1), time.min, tzinfo=LONDON),
+                        reason="Bank holiday",
+                    )
+                )
+    return tuple(closures)
+
+
+def service_schedule(service: Service, *, at: datetime) -> Schedule:
+    """The pure Schedule of a service loaded by services_with_directory_data."""
+    closures = tuple(
+        ClosurePeriod(starts_at=c.starts_at, ends_at=c.ends_at, reason=c.reason)
+        for c in service.closures.all()
+    )
+    if service.closed_on_bank_holidays:
+        closures += bank_holiday_closures(start=at, days=HORIZON_DAYS)
+    return Schedule(
+        always_open=service.open_24_7,
+        windows=tuple(
+            Window(weekday=h.weekday, opens=h.opens_at, closes=h.closes_at)
+            for h in service.opening_hours.all()
+        ),
+        closures=tuple(sorted(closures, key=lambda c: c.starts_at)),
+    )
+
+
+def service_capacity(service: Any) -> Capacity | None:
+    if getattr(service, "capacity_rag", None) is None:
+        return None
+    return Capacity(
+        rag=service.capacity_rag, units=service.capacity_units, reported_at=service.capacity_reported_at
+    )
+
+
+def service_candidate(service: Any, *, at: datetime) -> ServiceCandidate:
+    return ServiceCandidate(
+        id=service.pk,
+        name=service.name,
+        service_type=service.service_type,
+        status=service.status,
+        schedule=service_schedule(service, at=at),
+        coverage_areas=tuple(a.area for a in service.coverage_areas.all()),
+        site_ids=tuple(s.pk for s in service.sites.all()),
+        min_age=service.min_age,
+        max_age=service.max_age,
+        referrer_types=tuple(service.referrer_types or ()),
+        accepts_self_referral=service.accepts_self_referral,
+        capacity=service_capacity(service),
+        clock_overrides=clock_overrides_parse(service.clock_overrides),
+    )
+
+
+def directory_rank(
+    *,
+    need: str,
+    priority: str,
+    at: datetime,
+    postcode: str | None = None,
+    site_id: int | None = None,
+    age: int | None = None,
+    referrer_type: str | None = None,
+    exclude: Collection[int] = (),
+    open_referrals: Mapping[int, int] | None = None,
+) -> tuple[list[RankedService], dict[int, Service]]:
+    """Rank every service for a need (DESIGN.md §5). Returns the ranker's answer and the loaded
+    services by id (for display). The caller passes open-referral counts; this app knows nothing
+    of referrals."""
+    services = {s.pk: s for s in services_with_directory_data(at=at)}
+    candidates = [service_candidate(s, at=at) for s in services.values()]
+    ranked = rank_services(
+        candidates=candidates,
+        need=need,
+        priority=priority,
+        at=at,
+        postcode=postcode,
+        site_id=site_id,
+        age=age,
+        referrer_type=referrer_type,
+        exclude=exclude,
+        open_referrals=open_referrals,
+    )
+    return ranked, services
+
+
+def service_detail(*, service_id: int, at: datetime) -> Service:
+    """One service with its directory data; raises Service.DoesNotExist."""
+    return services_with_directory_data(at=at).get(pk=service_id)
+
+
+def teams_list() -> QuerySet[Team]:
+    return Team.objects.select_related("service", "service__organisation").order_by("name")
+
+
+def team_leads_can_report_capacity(*, user: Any, service: Service) -> bool:
+    """Only a lead of the service's intake team reports its capacity."""
+    if not user.is_authenticated:
+        return False
+    return TeamMembership.objects.filter(
+        user=user, team__service=service, role=TeamMembership.Role.LEAD
+    ).exists()
+
+
+def teams_of(*, user: Any) -> QuerySet[Team]:
+    return Team.objects.filter(memberships__user=user).select_related("service")
+
+
+def services_led_by(*, user: Any) -> set[int]:
+    return set(
+        TeamMembership.objects.filter(user=user, role=TeamMembership.Role.LEAD).values_list(
+            "team__service_id", flat=True
+        )
+    )
+
+
+def capacity_history(*, service: Service, limit: int = 10) -> Iterable[CapacityStatus]:
+    return service.capacity_reports.select_related("reported_by")[:limit]

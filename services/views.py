@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from services import selectors
+from services.forms import (
+    CapacityForm,
+    ClosureForm,
+    DirectorySearchForm,
+    ServiceForm,
+    WindowFormSet,
+)
+from services.hours import is_open, next_opening
+from services.models import Service
+from services.ranking import CAPACITY_STALE_AFTER
+from services.services import (
+    capacity_report,
+    closure_create,
+    closure_delete,
+    coverage_areas_parse,
+    service_update,
+)
+
+
+@login_required
+def directory_search(request: HttpRequest) -> HttpResponse:
+    form = DirectorySearchForm(request.GET or None)
+    ranked: list[Any] = []
+    services: dict[int, Service] = {}
+    searched_at = None
+    if form.is_valid():
+        searched_at = form.search_at()
+        data = form.cleaned_data
+        ranked, services = selectors.directory_rank(
+            need=data["need"], priority=data["priority"], at=searched_at,
+            postcode=data["postcode"] or None, site_id=data["site"].pk if data["site"] else None,
+            age=data["age"], referrer_type=data["referrer_type"] or None,
+        )
+    context = {
+        "form": form,
+        "eligible": [(r, services[r.candidate.id]) for r in ranked if r.eligible],
+        "excluded": [(r, services[r.candidate.id]) for r in ranked if not r.eligible],
+        "searched_at": searched_at,
+        "now": timezone.now(),
+    }
+    template = "services/directory_search.html"
+    if request.headers.get("HX-Request"):
+        template += "#results"
+    return render(request, template, context)
+
+
+def _service_or_404(service_id: int) -> Service:
+    try:
+        return selectors.service_detail(service_id=service_id, at=timezone.now())
+    except Service.DoesNotExist as exc:
+        raise Http404("No such service") from exc
+
+
+@login_required
+def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
+    now = timezone.now()
+    service = _service_or_404(service_id)
+    schedule = selectors.service_schedule(service, at=now)
+    capacity = selectors.service_capacity(service)
+    return render(request, "services/service_page.html", {
+        "service": service,
+        "open_now": is_open(schedule, now),
+        "next_opening": next_opening(schedule, now),
+        "capacity": capacity,
+        "capacity_stale": capacity is not None and now - capacity.reported_at > CAPACITY_STALE_AFTER,
+        "capacity_history": selectors.capacity_history(service=service),
+        "can_report_capacity": selectors.team_leads_can_report_capacity(user=request.user, service=service),
+        "capacity_form": CapacityForm(),
+    })
+
+
+@login_required
+@permission_required("accounts.manage_directory", raise_exception=True)
+def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = _service_or_404(service_id)
+    initial_windows = [{"weekday": h.weekday, "opens": h.opens_at, "closes": h.closes_at}
+                       for h in service.opening_hours.all()]
+    coverage_initial = ", ".join(a.area for a in service.coverage_areas.all())
+    if request.method == "POST":
+        form = ServiceForm(request.POST, instance=service)
+        hours = WindowFormSet(request.POST, prefix="hours")
+        if form.is_valid() & hours.is_valid():
+            windows = [f.window() for f in hours.forms
+                       if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+            try:
+                areas = coverage_areas_parse(form.cleaned_data["coverage"])
+                service_update(
+                    service=service, user=request.user, data=form.cleaned_data, areas=areas,
+                    sites=form.cleaned_data["sites"], windows=windows,
+                    open_24_7=form.cleaned_data["open_24_7"],
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error("coverage", exc.messages)
+            else:
+                messages.success(request, f"{service.name} saved.")
+                return redirect("services:service", service_id=service.pk)
+    else:
+        form = ServiceForm(instance=service, initial={"coverage": coverage_initial})
+        hours = WindowFormSet(initial=initial_windows, prefix="hours")
+    return render(request, "services/service_edit.html", {
+        "service": service, "form": form, "hours": hours, "closure_form": ClosureForm(),
+        "closures": service.closures.all(),
+    })
+
+
+@login_required
+@permission_required("accounts.manage_directory", raise_exception=True)
+@require_POST
+def closure_add(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = _service_or_404(service_id)
+    form = ClosureForm(request.POST)
+    if form.is_valid():
+        closure_create(service=service, user=request.user, **form.cleaned_data)
+        messages.success(request, "Closure added.")
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else "Closure"
+            messages.error(request, f"{label}: {' '.join(str(e) for e in errors)}")
+    return redirect("services:edit", service_id=service.pk)
+
+
+@login_required
+@permission_required("accounts.manage_directory", raise_exception=True)
+@require_POST
+def closure_remove(request: HttpRequest, service_id: int, closure_id: int) -> HttpResponse:
+    service = _service_or_404(service_id)
+    closure_delete(service=service, user=request.user, closure_id=closure_id)
+    messages.success(request, "Closure removed.")
+    return redirect("services:edit", service_id=service.pk)
+
+
+@login_required
+@require_POST
+def capacity_update(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = _service_or_404(service_id)
+    form = CapacityForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(str(e) for e in errors)}")
+        return redirect("services:service", service_id=service.pk)
+    try:
+        capacity_report(service=service, user=request.user, rag=form.cleaned_data["rag"],
+                        units=form.cleaned_data["units"], note=form.cleaned_data["note"])
+    except PermissionDenied:
+        raise
+    messages.success(request, f"Capacity of {service.name} recorded as {form.cleaned_data['rag']}.")
+    return redirect("services:service", service_id=service.pk)
+
+
+@login_required
+def service_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    rows = []
+    for service in selectors.services_with_directory_data(at=now):
+        schedule = selectors.service_schedule(service, at=now)
+        rows.append((service, is_open(schedule, now), selectors.service_capacity(service)))
+    return render(request, "services/service_list.html", {"rows": rows, "now": now})
