@@ -1,0 +1,174 @@
+"""Patients, the people around them, their care plan and assessments (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+from patients.codes import (
+    AssessmentSource,
+    CprDecision,
+    NhsNumberStatus,
+    PatientLocation,
+    PhaseOfIllness,
+    PlaceOfDeath,
+    PreferenceNotStated,
+    Prognosis,
+    Relationship,
+    Sex,
+    UsualResidence,
+)
+from services.models import Site
+
+
+class Patient(models.Model):
+    nhs_number = models.CharField("NHS number", max_length=10, null=True, blank=True, unique=True)
+    nhs_number_status = models.CharField(
+        "NHS number status", max_length=2, choices=NhsNumberStatus.choices,
+        default=NhsNumberStatus.NOT_TRACED,
+    )
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    # Accent- and case-folded "family given" (patients.names.search_form), kept on the row so
+    # that "sian" finds Siân on PostgreSQL and SQLite alike.
+    search_name = models.CharField(max_length=210, db_index=True, editable=False)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=7, choices=Sex.choices, default=Sex.UNKNOWN)
+    address = models.TextField(max_length=500, blank=True)
+    postcode = models.CharField(max_length=8, blank=True, db_index=True)
+    phone = PhoneNumberField(blank=True)
+    phone_alt = PhoneNumberField("other phone", blank=True)
+    gp_practice = models.CharField("GP practice", max_length=200, blank=True)
+    usual_residence = models.CharField(max_length=13, choices=UsualResidence.choices, blank=True)
+    location = models.CharField("where the patient is now", max_length=9,
+                                choices=PatientLocation.choices, default=PatientLocation.HOME)
+    location_site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+", verbose_name="hospital site")
+    interpreter_needed = models.BooleanField(default=False)
+    language = models.CharField("preferred language", max_length=50, blank=True)
+    # Shown to clinicians only (key safe code, dog, access route).
+    access_information = models.TextField(max_length=1000, blank=True)
+    died_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        indexes = [
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(nhs_number__regex=r"^[0-9]{10}$") | models.Q(nhs_number__isnull=True),
+                                   name="patient_nhs_number_ten_digits"),
+        ]
+
+    def __str__(self) -> str:
+        from patients.names import display_name
+
+        number = self.nhs_number or "no NHS number"
+        return f"{display_name(self.given_name, self.family_name)} ({number})"
+
+
+class RelatedPerson(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="related_people")
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    relationship = models.CharField(max_length=14, choices=Relationship.choices)
+    phone = PhoneNumberField(blank=True)
+    phone_alt = PhoneNumberField("other phone", blank=True)
+    address = models.TextField(max_length=500, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    is_main_carer = models.BooleanField("main carer", default=False)
+    is_next_of_kin = models.BooleanField("next of kin", default=False)
+    has_lpa = models.BooleanField("lasting power of attorney (health and welfare)", default=False)
+    consent_to_contact = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-is_main_carer", "family_name", "given_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient"], condition=models.Q(is_main_carer=True),
+                                    name="one_main_carer_per_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name} ({self.get_relationship_display()} of patient {self.patient_id})"
+
+
+class CarePlan(models.Model):
+    """One version of a patient's care plan (EPaCCS core content). Every change adds a version;
+    exactly one is current."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_plans")
+    version = models.PositiveIntegerField()
+    is_current = models.BooleanField(default=True)
+    ppd_first = models.CharField("preferred place of death (1st)", max_length=2, choices=PlaceOfDeath.choices, blank=True)
+    ppd_second = models.CharField("preferred place of death (2nd)", max_length=2, choices=PlaceOfDeath.choices, blank=True)
+    ppd_not_stated = models.CharField("preference not stated because", max_length=15,
+                                      choices=PreferenceNotStated.choices, blank=True)
+    cpr_decision = models.CharField("CPR decision", max_length=9, choices=CprDecision.choices,
+                                    default=CprDecision.UNKNOWN)
+    cpr_decision_date = models.DateField("CPR decision date", null=True, blank=True)
+    cpr_review_date = models.DateField("CPR review date", null=True, blank=True)
+    cpr_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
+    respect_exists = models.BooleanField("ReSPECT form exists", default=False)
+    respect_cpr = models.CharField("ReSPECT CPR recommendation", max_length=9, choices=CprDecision.choices, blank=True)
+    respect_care_focus = models.PositiveSmallIntegerField(
+        "ReSPECT care focus (0 living longer – 10 comfort)", null=True, blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+    )
+    respect_kept_at = models.CharField("ReSPECT form kept at", max_length=200, blank=True)
+    respect_date = models.DateField("ReSPECT completed or reviewed", null=True, blank=True)
+    consent_to_share = models.BooleanField(default=False)
+    key_worker_name = models.CharField(max_length=200, blank=True)
+    key_worker_phone = PhoneNumberField(blank=True)
+    primary_diagnosis = models.CharField(max_length=200, blank=True)
+    prognosis = models.CharField(max_length=11, choices=Prognosis.choices, blank=True)
+    carer_aware_of_prognosis = models.BooleanField(null=True, blank=True)
+    anticipatory_meds_issued = models.BooleanField("anticipatory medicines issued", default=False)
+    anticipatory_meds_location = models.CharField("anticipatory medicines kept at", max_length=200, blank=True)
+    review_date = models.DateField("care plan review date", null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["patient", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "version"], name="care_plan_version_unique"),
+            models.UniqueConstraint(fields=["patient"], condition=models.Q(is_current=True),
+                                    name="one_current_care_plan"),
+            models.CheckConstraint(condition=models.Q(respect_care_focus__isnull=True)
+                                   | models.Q(respect_care_focus__lte=10), name="care_focus_0_to_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Care plan v{self.version} of patient {self.patient_id}"
+
+
+class Assessment(models.Model):
+    """Phase of Illness, AKPS and IPOS, from a call's triage or a clinician's review."""
+
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="assessments")
+    source = models.CharField(max_length=16, choices=AssessmentSource.choices)
+    phase = models.CharField(max_length=13, choices=PhaseOfIllness.choices, blank=True)
+    akps = models.PositiveSmallIntegerField("AKPS", null=True, blank=True)
+    # {"PAIN": 3, ...}: IPOS item code -> score 0-4.
+    ipos = models.JSONField("IPOS", default=dict, blank=True)
+    assessed_at = models.DateTimeField()
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-assessed_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(akps__isnull=True) | models.Q(akps__lte=100),
+                                   name="akps_0_to_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment {self.pk} ({self.get_source_display()}) at {self.assessed_at:%d-%b-%Y %H:%M}"

@@ -1,0 +1,164 @@
+"""Calls, referrals and their events (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+from patients.codes import PatientLocation
+from patients.models import Assessment, Patient, RelatedPerson
+from referrals.codes import CallDirection, CallReason, CarerCoping, Disposition, ReferralOutcome
+from referrals.transitions import ReferralStatus
+from services.codes import CallerType, Need, Priority
+from services.models import Site, Team
+
+
+class Call(models.Model):
+    received_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    direction = models.CharField(max_length=8, choices=CallDirection.choices, default=CallDirection.INBOUND)
+    caller_type = models.CharField(max_length=20, choices=CallerType.choices)
+    caller_name = models.CharField(max_length=200, blank=True)
+    caller_phone = PhoneNumberField(blank=True)
+    caller_organisation = models.CharField(max_length=200, blank=True)
+    caller_relationship = models.CharField("relationship to the patient", max_length=100, blank=True)
+    # Null: "patient not identified".
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    reason = models.CharField(max_length=22, choices=CallReason.choices)
+    notes = models.TextField(max_length=5000, blank=True)
+    triage = models.OneToOneField(Assessment, null=True, blank=True, on_delete=models.PROTECT, related_name="call")
+    red_flags = models.JSONField(default=list, blank=True)
+    carer_coping = models.CharField(max_length=14, choices=CarerCoping.choices, blank=True)
+    patient_location = models.CharField(max_length=9, choices=PatientLocation.choices, blank=True)
+    patient_site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    suggested_priority = models.CharField(max_length=2, choices=Priority.choices)
+    suggestion_reasons = models.JSONField(default=list)
+    triage_rules_version = models.CharField(max_length=20)
+    chosen_priority = models.CharField(max_length=2, choices=Priority.choices)
+    override_reason = models.TextField(max_length=1000, blank=True)
+    disposition = models.CharField(max_length=17, choices=Disposition.choices)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calls_handled")
+    # Advice given by a handler who is not a clinician waits for a coordinator's review.
+    needs_senior_review = models.BooleanField(default=False)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(max_length=2000, blank=True)
+    # The form's or API client's key: a resubmission returns the first call and creates nothing.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "received_at"], name="call_patient_received"),
+            models.Index(fields=["handled_by", "received_at"], name="call_handler_received"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["handled_by", "idempotency_key"], name="call_idempotency_key_unique"),
+            models.CheckConstraint(
+                condition=models.Q(chosen_priority=models.F("suggested_priority")) | ~models.Q(override_reason=""),
+                name="call_override_needs_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"CALL-{self.pk:06d} {self.received_at:%d-%b-%Y %H:%M} {self.get_reason_display()}"
+
+
+class CallBack(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        DONE = "DONE", "Done"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="call_backs")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="call_backs")
+    due_at = models.DateTimeField(db_index=True)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="call_backs")
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["due_at"]
+
+    def __str__(self) -> str:
+        return f"Call-back for CALL-{self.call_id:06d} due {self.due_at:%d-%b-%Y %H:%M}"
+
+
+class Referral(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    # The person the referral is for when not the patient (a carer, a bereaved relative).
+    for_person = models.ForeignKey(RelatedPerson, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    need = models.CharField(max_length=26, choices=Need.choices)
+    note = models.TextField(max_length=2000, blank=True)
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    status = models.CharField(max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.AWAITING_ROUTING)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_referrals")
+    # The first-contact clock starts here (the call, or contact_not_before) and never restarts.
+    clock_started_at = models.DateTimeField()
+    contact_not_before = models.DateTimeField(null=True, blank=True)
+    accept_by = models.DateTimeField(null=True, blank=True)
+    contact_by = models.DateTimeField(null=True, blank=True)
+    routing_attempt = models.PositiveSmallIntegerField(default=0)
+    # The ranker's answer at routing: every candidate with why it won, lost or was excluded.
+    routing_decision = models.JSONField(default=dict, blank=True)
+    # Why it went to the coordinators instead of a partner team.
+    unroutable_reason = models.CharField(max_length=300, blank=True)
+    routed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=19, choices=ReferralOutcome.choices, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "status", "contact_by"], name="referral_team_queue"),
+            models.Index(fields=["patient", "status"], name="referral_patient_status"),
+            models.Index(fields=["status", "created_at"], name="referral_status_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"]) | models.Q(team__isnull=False),
+                name="referral_in_queue_has_team",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["ACCEPTED", "IN_PROGRESS"]) | models.Q(owner__isnull=False),
+                name="referral_claimed_has_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        team = self.team.name if self.team_id else "unrouted"
+        return f"REF-{self.pk:06d} {self.priority} {team}"
+
+
+class ReferralEvent(models.Model):
+    """One row per transition and per action on a referral, written in the same transaction
+    (STYLE.md 5). Feeds the timeline, the clocks, the metrics and the audit."""
+
+    class Kind(models.TextChoices):
+        CREATED = "CREATED", "Created"
+        ROUTED = "ROUTED", "Routed"
+        UNROUTABLE = "UNROUTABLE", "Sent to the coordinators"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["referral", "at"], name="referral_event_referral_at")]
+
+    def __str__(self) -> str:
+        return f"REF-{self.referral_id:06d} {self.kind} at {self.at:%d-%b-%Y %H:%M}"
