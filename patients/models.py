@@ -24,6 +24,7 @@ from services.models import Site
 
 
 class Patient(models.Model):
+    # NULL when not known yet (status 03 trace required): unique among known numbers only.
     nhs_number = models.CharField("NHS number", max_length=10, null=True, blank=True, unique=True)
     nhs_number_status = models.CharField(
         "NHS number status", max_length=2, choices=NhsNumberStatus.choices,

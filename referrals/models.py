@@ -45,7 +45,7 @@ class Call(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(max_length=2000, blank=True)
     # The form's or API client's key: a resubmission returns the first call and creates nothing.
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL: no key, not unique)
 
     class Meta:
         ordering = ["-received_at", "-id"]
