@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from services import api as services_api
+from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
 from spoc.core import views as core_views
 from spoc.home import views as home_views
@@ -40,6 +41,7 @@ urlpatterns = [
     path("accounts/keepalive/", account_views.keepalive, name="keepalive"),
     path("audit/", include("spoc.audit.urls")),
     path("directory/", include("services.urls")),
+    path("api/oruk/services", oruk_services, name="oruk-services"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
