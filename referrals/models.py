@@ -133,7 +133,7 @@ class Referral(models.Model):
         ]
 
     def __str__(self) -> str:
-        team = self.team.name if self.team_id else "unrouted"
+        team = self.team.name if self.team is not None else "unrouted"
         return f"REF-{self.pk:06d} {self.priority} {team}"
 
 
