@@ -41,6 +41,8 @@ urlpatterns = [
     path("accounts/keepalive/", account_views.keepalive, name="keepalive"),
     path("audit/", include("spoc.audit.urls")),
     path("directory/", include("services.urls")),
+    path("patients/", include("referrals.urls_patients")),
+    path("calls/", include("referrals.urls_calls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

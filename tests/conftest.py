@@ -57,12 +57,13 @@ def celery_worker_process(transactional_db: Any) -> Iterator[subprocess.Popen[by
     """A `celery worker` process on the *test* database and the test Redis database.
 
     Tests using it see the worker's writes only through committed data, so they are
-    transactional. The Redis database is emptied first so no stale task from another run is
-    delivered.
+    transactional.
     """
-    import redis
+    from spoc.celery import app
 
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    # A queue of this run's own, so two test runs sharing one Redis never take each other's tasks.
+    queue = f"test-{os.getpid()}"
+    app.conf.task_default_queue = queue
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -77,7 +78,7 @@ def celery_worker_process(transactional_db: Any) -> Iterator[subprocess.Popen[by
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "spoc", "worker", "--loglevel", "WARNING",
          "--concurrency", "1", "--pool", "prefork", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{os.getpid()}@%h"],
+         "--hostname", f"{queue}@%h", "--queues", queue],
         cwd=ROOT,
         env=env,
     )

@@ -11,11 +11,14 @@ _INPUTS = (forms.TextInput, forms.NumberInput, forms.EmailInput, forms.URLInput,
 
 
 def nhs_widget_classes(form: forms.BaseForm) -> None:
+    # form._errors, not form.errors: reading .errors would validate the form now, before the
+    # view has finished setting it up (disabled fields, querysets).
+    errors = getattr(form, "_errors", None) or {}
     for name, field in form.fields.items():
         widget = field.widget
-        if isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
-            css = ""
-        elif isinstance(widget, forms.CheckboxInput):
+        if isinstance(widget, forms.RadioSelect):
+            css = "nhsuk-radios__input"
+        elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
             css = "nhsuk-checkboxes__input"
         elif isinstance(widget, forms.Textarea):
             css = "nhsuk-textarea"
@@ -25,10 +28,12 @@ def nhs_widget_classes(form: forms.BaseForm) -> None:
             css = "nhsuk-input"
         else:
             css = ""
-        if form.errors.get(name) and css in {"nhsuk-input", "nhsuk-textarea", "nhsuk-select"}:
+        if errors.get(name) and css in {"nhsuk-input", "nhsuk-textarea", "nhsuk-select"}:
             css += f" {css}--error"
-        if css:
-            widget.attrs["class"] = " ".join(filter(None, [widget.attrs.get("class", ""), css])).strip()
+        classes = widget.attrs.get("class", "").split()
+        classes += [c for c in css.split() if c not in classes]
+        if classes:
+            widget.attrs["class"] = " ".join(classes)
 
 
 class NhsFormMixin:

@@ -12,7 +12,8 @@ from django.urls import reverse
 class NavItem:
     label: str
     url_name: str
-    permission: str | None  # None: every signed-in user
+    # Shown to users with any of these permissions; empty: every signed-in user.
+    permissions: tuple[str, ...]
     description: str
 
     @property
@@ -22,13 +23,22 @@ class NavItem:
 
 # Later capabilities add their entries here, in the order they should appear.
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("Service directory", "services:search", None,
+    NavItem("New call", "calls:new", ("accounts.take_calls",),
+            "Log and triage a call; the needs you choose become referrals routed to a team."),
+    NavItem("Patients", "patients:search", ("accounts.take_calls", "accounts.coordinate",
+                                            "accounts.work_team_queue", "accounts.view_dashboards"),
+            "Find a patient by NHS number, name, date of birth or postcode."),
+    NavItem("Call-backs", "calls:call-backs", ("accounts.take_calls",),
+            "Call-backs due, oldest first."),
+    NavItem("Senior review", "calls:reviews", ("accounts.coordinate",),
+            "Advice given by non-clinical call handlers, to review within 24 hours."),
+    NavItem("Service directory", "services:search", (),
             "Which partner service can help, where and when: ranked by who can meet the deadline."),
-    NavItem("Access log", "audit:access-log", "accounts.audit_access",
+    NavItem("Access log", "audit:access-log", ("accounts.audit_access",),
             "Who viewed or changed which record, when and why; break-glass reviews; CSV export."),
-    NavItem("Users and roles", "admin:index", "accounts.manage_users",
+    NavItem("Users and roles", "admin:index", ("accounts.manage_users",),
             "Create users, set roles and memberships, reset two-factor authentication."),
-    NavItem("API documentation", "api-docs", None,
+    NavItem("API documentation", "api-docs", (),
             "The hub's REST API, for partner systems."),
 )
 
@@ -37,4 +47,4 @@ def navigation_for(user: Any) -> list[NavItem]:
     if not user.is_authenticated:
         return []
     perms = user.get_all_permissions()
-    return [item for item in NAV_ITEMS if item.permission is None or item.permission in perms]
+    return [item for item in NAV_ITEMS if not item.permissions or perms.intersection(item.permissions)]

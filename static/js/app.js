@@ -56,3 +56,75 @@ function setUpIdleWarning() {
 }
 
 setUpIdleWarning();
+
+// The call screen's timer: minutes and seconds since the call was opened.
+function setUpCallTimers() {
+  for (const timer of document.querySelectorAll("[data-call-timer]")) {
+    const start = Date.parse(timer.dataset.callTimer);
+    if (Number.isNaN(start)) continue;
+    const tick = () => {
+      const seconds = Math.max(0, Math.floor((Date.now() - start) / 1000));
+      timer.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+    };
+    tick();
+    window.setInterval(tick, 1000);
+  }
+}
+
+// Picking a patient from the call screen's search results swaps the patient panel in place,
+// so nothing already typed into the call form is lost.
+function setUpPatientPicker() {
+  document.body.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-pick-patient-url] [data-patient-id] a");
+    if (!link || !window.htmx) return;
+    event.preventDefault();
+    const container = link.closest("[data-pick-patient-url]");
+    const row = link.closest("[data-patient-id]");
+    window.htmx.ajax("GET", `${container.dataset.pickPatientUrl}?patient=${row.dataset.patientId}`, {
+      target: "#patient-panel",
+      swap: "outerHTML",
+    });
+  });
+}
+
+// A form marked data-keep-draft keeps what was typed in this tab's session storage, so that an
+// accidental reload or a sign-in after the idle timeout does not lose it. Cleared on submit.
+function setUpDrafts() {
+  for (const form of document.querySelectorAll("form[data-keep-draft]")) {
+    const key = `draft:${form.dataset.keepDraft}`;
+    const skip = new Set(["csrfmiddlewaretoken", "idempotency_key", "received_at"]);
+    const save = () => {
+      const values = {};
+      for (const element of form.elements) {
+        if (!element.name || skip.has(element.name)) continue;
+        if (element.type === "checkbox" || element.type === "radio") {
+          if (element.checked) (values[element.name] ||= []).push(element.value);
+        } else {
+          values[element.name] = element.value;
+        }
+      }
+      sessionStorage.setItem(key, JSON.stringify({ savedAt: Date.now(), values }));
+    };
+    const saved = sessionStorage.getItem(key);
+    const hasErrors = document.querySelector(".nhsuk-error-summary");
+    if (saved && !hasErrors) {
+      const { values } = JSON.parse(saved);
+      for (const element of form.elements) {
+        if (!element.name || skip.has(element.name) || !(element.name in values)) continue;
+        if (element.type === "checkbox" || element.type === "radio") {
+          element.checked = values[element.name].includes(element.value);
+        } else if (element.type !== "hidden") {
+          // Hidden fields (the chosen patient, the form's key) come from the server, never a draft.
+          element.value = values[element.name];
+        }
+      }
+    }
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("submit", () => sessionStorage.removeItem(key));
+  }
+}
+
+setUpCallTimers();
+setUpPatientPicker();
+setUpDrafts();

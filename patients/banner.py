@@ -1,0 +1,81 @@
+"""The patient banner (NHS common user interface; REFERENCE.md care-plan alerts), pure.
+
+Callers pass the counts that live in other apps (calls in the last 7 days, open referrals), so
+the banner's rules stay here and are testable without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
+
+from patients.codes import CprDecision
+from patients.models import CarePlan, Patient
+from patients.names import display_name
+from patients.nhs_number import format_nhs_number
+from patients.selectors import age_on
+
+# A patient who rang 3 or more times in 7 days is flagged: repeated calls are a warning sign.
+REPEAT_CALLER_CALLS = 3
+
+
+@dataclass(frozen=True)
+class Alert:
+    level: str  # "red" (act now), "orange" (needs attention), "blue" (information)
+    text: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Banner:
+    name: str
+    nhs_number: str
+    date_of_birth: date
+    age: int
+    address: str
+    alerts: tuple[Alert, ...]
+
+
+def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7_days: int,
+                   open_referrals: int, today: date) -> Banner:
+    alerts: list[Alert] = []
+    if patient.died_at is not None:
+        # Stored in UTC; the day of death is the day in England (a death at 00:30 BST is that day).
+        alerts.append(Alert("red", f"Deceased {timezone.localtime(patient.died_at):%d-%b-%Y}", "DECEASED"))
+    if care_plan is not None and care_plan.cpr_decision != CprDecision.UNKNOWN:
+        when = f" ({care_plan.cpr_decision_date:%d-%b-%Y})" if care_plan.cpr_decision_date else ""
+        level = "red" if care_plan.cpr_decision == CprDecision.NOT_FOR_CPR else "blue"
+        alerts.append(Alert(level, f"{care_plan.get_cpr_decision_display()}{when}", "CPR"))
+        if care_plan.cpr_review_date and care_plan.cpr_review_date < today:
+            alerts.append(Alert("orange", f"CPR decision review overdue since {care_plan.cpr_review_date:%d-%b-%Y}", "CPR_REVIEW_OVERDUE"))
+    else:
+        alerts.append(Alert("orange", "No CPR decision recorded", "CPR_UNKNOWN"))
+    if care_plan is not None and care_plan.respect_exists:
+        when = f" ({care_plan.respect_date:%d-%b-%Y})" if care_plan.respect_date else ""
+        where = f", kept at {care_plan.respect_kept_at}" if care_plan.respect_kept_at else ""
+        alerts.append(Alert("blue", f"ReSPECT plan{when}{where}", "RESPECT"))
+    if care_plan is None or not (care_plan.ppd_first or care_plan.ppd_not_stated):
+        # PRSB standard: alert when the preferred place of death is not recorded.
+        alerts.append(Alert("orange", "No preferred place of death recorded", "NO_PPD"))
+    if care_plan is not None and care_plan.review_date and care_plan.review_date < today:
+        alerts.append(Alert("orange", f"Care plan review overdue since {care_plan.review_date:%d-%b-%Y}", "CARE_PLAN_REVIEW_OVERDUE"))
+    if calls_last_7_days >= REPEAT_CALLER_CALLS:
+        alerts.append(Alert("orange", f"Repeat caller: {calls_last_7_days} calls in 7 days", "REPEAT_CALLER"))
+    if open_referrals:
+        alerts.append(Alert("blue", f"{open_referrals} open referral{'s' if open_referrals != 1 else ''}", "OPEN_REFERRALS"))
+    if patient.interpreter_needed:
+        language = f" ({patient.language})" if patient.language else ""
+        alerts.append(Alert("blue", f"Interpreter needed{language}", "INTERPRETER"))
+    # One line: the address's own lines (typed one per line) and the postcode, comma-separated.
+    lines = [" ".join(line.split()).strip(" ,") for line in patient.address.splitlines()]
+    address = ", ".join(part for part in [*lines, patient.postcode] if part)
+    return Banner(
+        name=display_name(patient.given_name, patient.family_name),
+        nhs_number=format_nhs_number(patient.nhs_number) if patient.nhs_number else "Not known",
+        date_of_birth=patient.date_of_birth,
+        age=age_on(patient.date_of_birth, today),
+        address=address,
+        alerts=tuple(alerts),
+    )

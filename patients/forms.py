@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from phonenumber_field.formfields import PhoneNumberField
+
+from patients.codes import (
+    CprDecision,
+    NhsNumberStatus,
+    PatientLocation,
+    PlaceOfDeath,
+    PreferenceNotStated,
+    Prognosis,
+    Relationship,
+    Sex,
+    UsualResidence,
+)
+from patients.services import PatientData
+from services.models import Site
+from spoc.core.forms import NhsFormMixin
+
+PHONE_ERROR = {"invalid": "Enter a UK phone number, like 0151 496 0000 or 07911 123456."}
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def blank(choices: Any, label: str = "Not recorded") -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+class PatientForm(NhsFormMixin, forms.Form):
+    """Field rules that need the database or other records (duplicates, NHS number check digit,
+    postcode, date limits) are enforced by patients.services; this form parses input."""
+
+    nhs_number = forms.CharField(label="NHS number", required=False, max_length=20,
+                                 help_text="10 digits, spaces allowed", widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    nhs_number_status = forms.ChoiceField(label="NHS number status", choices=NhsNumberStatus.choices, initial=NhsNumberStatus.NOT_TRACED)
+    given_name = forms.CharField(label="Given name", max_length=100)
+    family_name = forms.CharField(label="Family name", max_length=100)
+    date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
+    sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
+    address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    postcode = forms.CharField(required=False, max_length=10)
+    phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
+    phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
+    gp_practice = forms.CharField(label="GP practice", required=False, max_length=200)
+    usual_residence = forms.ChoiceField(required=False, choices=blank(UsualResidence.choices))
+    location = forms.ChoiceField(label="Where the patient is now", choices=PatientLocation.choices, initial=PatientLocation.HOME)
+    location_site = forms.ModelChoiceField(label="Hospital site", required=False, queryset=Site.objects.order_by("name"))
+    interpreter_needed = forms.BooleanField(required=False)
+    language = forms.CharField(label="Preferred language", required=False, max_length=50)
+    access_information = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+                                         help_text="Key safe, access route. Shown to clinicians only.")
+    confirm_not_duplicate = forms.BooleanField(required=False, label="I have checked: this is a different person")
+
+    def patient_data(self) -> PatientData:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "confirm_not_duplicate"}
+        for phone in ("phone", "phone_alt"):
+            data[phone] = data[phone] or ""
+        return PatientData(**data)
+
+
+class RelatedPersonForm(NhsFormMixin, forms.Form):
+    given_name = forms.CharField(max_length=100)
+    family_name = forms.CharField(max_length=100)
+    relationship = forms.ChoiceField(choices=Relationship.choices)
+    phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
+    phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
+    address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    postcode = forms.CharField(required=False, max_length=10)
+    date_of_birth = forms.DateField(required=False, widget=DATE)
+    is_main_carer = forms.BooleanField(label="Main carer", required=False)
+    is_next_of_kin = forms.BooleanField(label="Next of kin", required=False)
+    has_lpa = forms.BooleanField(label="Lasting power of attorney (health and welfare)", required=False)
+    consent_to_contact = forms.BooleanField(label="Consents to be contacted", required=False)
+
+    def values(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        for phone in ("phone", "phone_alt"):
+            data[phone] = data[phone] or ""
+        return data
+
+
+class CarePlanForm(NhsFormMixin, forms.Form):
+    ppd_first = forms.ChoiceField(label="Preferred place of death (1st)", required=False, choices=blank(PlaceOfDeath.choices))
+    ppd_second = forms.ChoiceField(label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices))
+    ppd_not_stated = forms.ChoiceField(label="No preference stated because", required=False, choices=blank(PreferenceNotStated.choices, ""))
+    cpr_decision = forms.ChoiceField(label="CPR decision", choices=CprDecision.choices, initial=CprDecision.UNKNOWN)
+    cpr_decision_date = forms.DateField(label="CPR decision date", required=False, widget=DATE)
+    cpr_review_date = forms.DateField(label="CPR review date", required=False, widget=DATE)
+    respect_exists = forms.BooleanField(label="ReSPECT form exists", required=False)
+    respect_cpr = forms.ChoiceField(label="ReSPECT CPR recommendation", required=False, choices=blank(CprDecision.choices))
+    respect_care_focus = forms.IntegerField(label="ReSPECT care focus (0 living longer – 10 comfort)", required=False, min_value=0, max_value=10)
+    respect_kept_at = forms.CharField(label="ReSPECT form kept at", required=False, max_length=200)
+    respect_date = forms.DateField(label="ReSPECT completed or reviewed", required=False, widget=DATE)
+    consent_to_share = forms.BooleanField(required=False)
+    key_worker_name = forms.CharField(required=False, max_length=200)
+    key_worker_phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
+    primary_diagnosis = forms.CharField(required=False, max_length=200)
+    prognosis = forms.ChoiceField(required=False, choices=blank(Prognosis.choices))
+    carer_aware_of_prognosis = forms.NullBooleanField(required=False, widget=forms.Select(choices=[("unknown", "Not recorded"), ("true", "Yes"), ("false", "No")]))
+    anticipatory_meds_issued = forms.BooleanField(label="Anticipatory medicines issued", required=False)
+    anticipatory_meds_location = forms.CharField(label="Anticipatory medicines kept at", required=False, max_length=200)
+    review_date = forms.DateField(label="Care plan review date", required=False, widget=DATE,
+                                  help_text="No more than 3 months ahead")
+
+    def values(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["key_worker_phone"] = data["key_worker_phone"] or ""
+        return data
+
+
+class BreakGlassForm(NhsFormMixin, forms.Form):
+    reason = forms.CharField(
+        min_length=10, max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you need this record now. Your access is logged and reviewed by the Caldicott guardian.",
+        error_messages={"min_length": "Give a reason of at least 10 characters."},
+    )

@@ -1,0 +1,223 @@
+"""NHS numbers: checking, display and synthetic test numbers (REFERENCE.md "Identifiers and formats").
+
+An NHS number is 10 digits; the 10th is a modulus-11 check digit over the first nine, which
+catches every single mistyped digit and every transposition of two adjacent digits. Call handlers
+type numbers read out over the phone, so the checks accept the spacing people use
+(``943 476 5919``, ``943-476-5919``) and explain a refusal in words the caller can act on.
+
+Synthetic numbers for demo data and tests come only from the range ``999 000 0000`` to
+``999 999 9999``, which is reserved for testing and never issued, so generated records can never
+be mistaken for, or matched to, a real person.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from itertools import accumulate
+
+__all__ = [
+    "SYNTHETIC_CAPACITY",
+    "InvalidNhsNumber",
+    "format_nhs_number",
+    "is_valid_nhs_number",
+    "looks_like_nhs_number",
+    "normalise_nhs_number",
+    "synthetic_nhs_number",
+    "synthetic_nhs_numbers",
+]
+
+NHS_NUMBER_LENGTH = 10
+
+# NHS Data Dictionary, NHS NUMBER: digits 1-9 are multiplied by the weights 10, 9, ..., 2.
+_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+# NHS Data Dictionary, NHS NUMBER: the check digit is taken modulo 11.
+_MODULUS = 11
+
+# What people type between the digit groups: any whitespace, the hyphen-minus and the Unicode
+# hyphens and dashes a word processor substitutes for it (U+2010 to U+2015).
+_SEPARATORS_RE = re.compile(r"[\s\-\u2010-\u2015]+")
+# Explicit ASCII class: \d would also accept other scripts' digits (Arabic-Indic, ...).
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+
+class InvalidNhsNumber(ValueError):
+    """Raised for text that is not a valid NHS number.
+
+    The message is written for the call handler who typed the value, so forms can show it as is.
+    """
+
+
+def _check_digit(first_nine: str) -> int | None:
+    """The check digit for nine ASCII digits, or ``None`` when no check digit exists.
+
+    NHS Data Dictionary, NHS NUMBER (modulus 11): sum each of digits 1-9 times its weight
+    (10 down to 2); remainder = sum mod 11; check digit = 11 - remainder, where 11 becomes 0 and
+    10 means the first nine digits can never form a valid NHS number.
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(first_nine, _WEIGHTS, strict=True))
+    check = _MODULUS - total % _MODULUS
+    if check == _MODULUS:
+        return 0
+    if check == _MODULUS - 1:
+        return None
+    return check
+
+
+def _compact(raw: str) -> str:
+    return _SEPARATORS_RE.sub("", raw)
+
+
+def normalise_nhs_number(raw: str) -> str:
+    """Return the 10 digits of ``raw`` when it is a valid NHS number.
+
+    Spaces, hyphens and surrounding whitespace are ignored. Raises :class:`InvalidNhsNumber` when
+    the text is empty, contains anything but digits, has other than 10 digits, or fails the
+    modulus-11 check of the NHS Data Dictionary (including numbers whose check digit would be 10,
+    which are never issued).
+    """
+    digits = _compact(raw)
+    if not digits:
+        raise InvalidNhsNumber("Enter an NHS number, such as 943 476 5919.")
+    if not _DIGITS_RE.fullmatch(digits):
+        raise InvalidNhsNumber(
+            "An NHS number contains only digits (spaces and hyphens are fine), "
+            "such as 943 476 5919."
+        )
+    if len(digits) != NHS_NUMBER_LENGTH:
+        raise InvalidNhsNumber(
+            f"An NHS number has {NHS_NUMBER_LENGTH} digits; you entered {len(digits)}."
+        )
+    if _check_digit(digits[:9]) != int(digits[9]):
+        raise InvalidNhsNumber(
+            "This is not a valid NHS number: the check digit does not match. "
+            "Check it with the caller."
+        )
+    return digits
+
+
+def is_valid_nhs_number(raw: str) -> bool:
+    """True when :func:`normalise_nhs_number` would accept ``raw``; never raises."""
+    try:
+        normalise_nhs_number(raw)
+    except InvalidNhsNumber:
+        return False
+    return True
+
+
+def format_nhs_number(digits: str) -> str:
+    """Display form ``943 476 5919`` (3-3-4 groups, NHS common user interface).
+
+    Formats whatever 10 digits are stored, without the check-digit test: display must never fail
+    on a record, and validation is :func:`normalise_nhs_number`'s job at input. Raises
+    :class:`InvalidNhsNumber` when ``digits`` (ignoring spaces and hyphens) is not 10 digits.
+    """
+    compact = _compact(digits)
+    if len(compact) != NHS_NUMBER_LENGTH or not _DIGITS_RE.fullmatch(compact):
+        raise InvalidNhsNumber(
+            f"An NHS number has {NHS_NUMBER_LENGTH} digits; got {digits.strip()!r}."
+        )
+    return f"{compact[:3]} {compact[3:6]} {compact[6:]}"
+
+
+def looks_like_nhs_number(text: str) -> bool:
+    """True when ``text`` is 10 digits once spaces and hyphens are removed.
+
+    Search uses this to decide whether the query is an NHS number rather than a name; it does not
+    check the check digit, so a mistyped number still searches by number (and finds nothing)
+    instead of being searched for as a name.
+    """
+    compact = _compact(text)
+    return len(compact) == NHS_NUMBER_LENGTH and bool(_DIGITS_RE.fullmatch(compact))
+
+
+# --- Synthetic numbers -------------------------------------------------------------------------
+#
+# REFERENCE.md: 999 000 0000 - 999 999 9999 is reserved for testing and never issued. The first
+# nine digits fix the tenth, so the range holds at most one valid number per nine-digit prefix
+# 999000000-999999999: 1,000,000 prefixes, of which about 1 in 11 have no check digit. The range
+# therefore holds SYNTHETIC_CAPACITY (909,091) valid numbers, not millions.
+#
+# Valid numbers are numbered 0, 1, 2, ... in ascending order. To find the n-th without walking
+# the range, the six free digits (d4-d9) are split into a "block" (d4-d7) and a "tail" (d8-d9).
+# Whether a tail is valid depends only on the block's weighted sum mod 11, so there are just 11
+# tail lists; a cumulative count per block (10,000 ints) then locates any index by bisection.
+
+_SYNTHETIC_PREFIX = "999"
+_PREFIX_SUM = sum(int(d) * w for d, w in zip(_SYNTHETIC_PREFIX, _WEIGHTS[:3], strict=True))
+_BLOCK_WEIGHTS = _WEIGHTS[3:7]
+_TAIL_WEIGHTS = _WEIGHTS[7:9]
+_BLOCKS = 10_000  # d4-d7: four free digits
+_TAILS = 100  # d8-d9: two free digits
+
+
+def _tail_suffixes(residue: int) -> tuple[str, ...]:
+    """Valid "d8 d9 check" endings, ascending, for a block whose weighted sum mod 11 is residue."""
+    suffixes = []
+    for tail in range(_TAILS):
+        tens, units = divmod(tail, 10)
+        remainder = (residue + tens * _TAIL_WEIGHTS[0] + units * _TAIL_WEIGHTS[1]) % _MODULUS
+        check = (_MODULUS - remainder) % _MODULUS
+        if check != _MODULUS - 1:  # NHS Data Dictionary: check digit 10 = never valid
+            suffixes.append(f"{tail:02d}{check}")
+    return tuple(suffixes)
+
+
+def _block_residue(block: int) -> int:
+    digits = f"{block:04d}"
+    total = _PREFIX_SUM + sum(int(d) * w for d, w in zip(digits, _BLOCK_WEIGHTS, strict=True))
+    return total % _MODULUS
+
+
+_SUFFIXES_BY_RESIDUE = tuple(_tail_suffixes(residue) for residue in range(_MODULUS))
+_BLOCK_RESIDUES = tuple(_block_residue(block) for block in range(_BLOCKS))
+# _BLOCK_STARTS[b] = how many valid numbers come before block b; the last entry is the total.
+_BLOCK_STARTS = (0, *accumulate(len(_SUFFIXES_BY_RESIDUE[r]) for r in _BLOCK_RESIDUES))
+
+SYNTHETIC_CAPACITY = _BLOCK_STARTS[-1]
+"""How many valid NHS numbers the reserved test range holds (909,091)."""
+
+
+def synthetic_nhs_number(seed: int) -> str:
+    """The ``seed``-th valid NHS number of the reserved test range, in ascending order.
+
+    Deterministic; seeds ``0 .. SYNTHETIC_CAPACITY - 1`` give distinct numbers, larger (and
+    negative) seeds wrap around, because the range holds no more valid numbers than that.
+    """
+    index = seed % SYNTHETIC_CAPACITY
+    block = bisect_right(_BLOCK_STARTS, index) - 1
+    suffix = _SUFFIXES_BY_RESIDUE[_BLOCK_RESIDUES[block]][index - _BLOCK_STARTS[block]]
+    return f"{_SYNTHETIC_PREFIX}{block:04d}{suffix}"
+
+
+def synthetic_nhs_numbers(count: int, start: int = 0) -> Iterator[str]:
+    """Yield ``synthetic_nhs_number(start)``, ``synthetic_nhs_number(start + 1)``, ... ``count`` of them.
+
+    All distinct, all valid, all in the reserved test range, and fast enough for bulk demo data
+    (the whole range in well under a second). Raises :class:`ValueError` when ``count`` is
+    negative or exceeds :data:`SYNTHETIC_CAPACITY`: more distinct test numbers do not exist, and
+    the caller must then decide what the other records carry (for example no NHS number and a
+    "trace required" status) rather than silently receive duplicates.
+    """
+    if count < 0:
+        raise ValueError(f"count must not be negative; got {count}.")
+    if count > SYNTHETIC_CAPACITY:
+        raise ValueError(
+            f"The reserved test range 999 000 0000-999 999 9999 holds only "
+            f"{SYNTHETIC_CAPACITY:,} valid NHS numbers; {count:,} were asked for."
+        )
+    return _walk(count, start % SYNTHETIC_CAPACITY)
+
+
+def _walk(count: int, index: int) -> Iterator[str]:
+    block = bisect_right(_BLOCK_STARTS, index) - 1
+    offset = index - _BLOCK_STARTS[block]
+    while count > 0:
+        head = f"{_SYNTHETIC_PREFIX}{block:04d}"
+        suffixes = _SUFFIXES_BY_RESIDUE[_BLOCK_RESIDUES[block]][offset : offset + count]
+        for suffix in suffixes:
+            yield head + suffix
+        count -= len(suffixes)
+        block = (block + 1) % _BLOCKS
+        offset = 0

@@ -1,0 +1,128 @@
+"""Reads of patient records. Callers pass the queryset they may see (the permission selector
+`referrals.selectors.patients_visible_to`), so list and detail can never disagree."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+
+from patients.models import CarePlan, Patient
+from patients.names import fold
+from patients.nhs_number import looks_like_nhs_number
+from services.postcodes import InvalidPostcode, normalise_postcode
+
+SEARCH_LIMIT = 25
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d-%b-%Y", "%d %b %Y", "%d%m%Y")
+# The separators looks_like_nhs_number ignores: whitespace, hyphens and the Unicode dashes a word
+# processor substitutes for them.
+_NHS_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]")
+_POSTCODE_PAIR = re.compile(r"\b([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)\s+([0-9][A-Za-z]{2})\b")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    nhs_number: str | None = None
+    date_of_birth: date | None = None
+    postcode: str | None = None
+    name_parts: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.nhs_number or self.date_of_birth or self.postcode or self.name_parts)
+
+
+def _parse_date(token: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(token, fmt).date()  # noqa: DTZ007 (a date, no time of day)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_patient_query(query: str) -> ParsedQuery:
+    """One search box: an NHS number (with or without spaces), a date of birth, a postcode and
+    name parts, in any order. Name parts match the start or middle of either name, accent- and
+    case-insensitive."""
+    text = " ".join(query.split())[:200]
+    if looks_like_nhs_number(text):
+        return ParsedQuery(nhs_number=_NHS_SEPARATORS.sub("", text))
+    postcode = None
+    match = _POSTCODE_PAIR.search(text)
+    if match:
+        try:
+            postcode = normalise_postcode(match.group(0))
+            text = (text[: match.start()] + " " + text[match.end():]).strip()
+        except InvalidPostcode:
+            postcode = None
+    dob = None
+    names: list[str] = []
+    tokens = text.split()
+    i = 0
+    while i < len(tokens):
+        # "22 Nov 1950" is three tokens.
+        three = " ".join(tokens[i:i + 3])
+        if len(tokens) - i >= 3 and (parsed := _parse_date(three)):
+            dob, i = parsed, i + 3
+            continue
+        token = tokens[i]
+        parsed = _parse_date(token)
+        if parsed:
+            dob = parsed
+        elif postcode is None and re.fullmatch(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}", token):
+            try:
+                postcode = normalise_postcode(token)
+            except InvalidPostcode:
+                names.append(fold(token))
+        else:
+            folded = fold(token)
+            if folded:
+                names.append(folded)
+        i += 1
+    return ParsedQuery(date_of_birth=dob, postcode=postcode, name_parts=tuple(names))
+
+
+def patient_search(*, patients: QuerySet[Patient], query: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """Patients matching every part of the query, at most `limit`, in name order.
+
+    One query: NHS number and postcode use their indexes, names the folded search column (a
+    trigram index on PostgreSQL)."""
+    parsed = parse_patient_query(query)
+    if parsed.is_empty:
+        return []
+    rows = patients
+    if parsed.nhs_number:
+        rows = rows.filter(nhs_number=parsed.nhs_number)
+    if parsed.date_of_birth:
+        rows = rows.filter(date_of_birth=parsed.date_of_birth)
+    if parsed.postcode:
+        rows = rows.filter(postcode=parsed.postcode)
+    for part in parsed.name_parts:
+        rows = rows.filter(search_name__contains=part)
+    return list(rows.order_by("family_name", "given_name", "id")[:limit])
+
+
+def patient_possible_duplicates(*, given_name: str, family_name: str, date_of_birth: date,
+                                postcode: str) -> QuerySet[Patient]:
+    """Same name and date of birth, or same date of birth and postcode (DESIGN: warn, and
+    register only with an explicit confirmation)."""
+    from patients.names import search_form
+
+    same_name = Q(search_name=search_form(given_name, family_name))
+    same_postcode = Q(postcode=postcode) if postcode else Q(pk__in=[])
+    return Patient.objects.filter(Q(date_of_birth=date_of_birth) & (same_name | same_postcode)).order_by("id")
+
+
+def care_plan_current(*, patient: Patient) -> CarePlan | None:
+    return CarePlan.objects.filter(patient=patient, is_current=True).select_related("cpr_recorded_by").first()
+
+
+def care_plan_history(*, patient: Patient) -> QuerySet[CarePlan]:
+    return CarePlan.objects.filter(patient=patient).select_related("created_by").order_by("-version")
+
+
+def age_on(date_of_birth: date, day: date) -> int:
+    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))

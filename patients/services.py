@@ -1,0 +1,298 @@
+"""Writes to patient records. Every change is validated in full before anything is saved, and
+written to the access log with the patient's id (DESIGN.md §10)."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from patients.codes import CprDecision, NhsNumberStatus, PatientLocation
+from patients.models import CarePlan, Patient, RelatedPerson
+from patients.names import InvalidName, search_form, validate_person_name
+from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
+from patients.selectors import patient_possible_duplicates
+from services.postcodes import InvalidPostcode, normalise_postcode
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+# Oldest plausible date of birth; a later one is a typing error more often than a record.
+MAX_AGE_YEARS = 120
+# REFERENCE.md: a care plan's review date is no more than 3 months ahead (calendar months).
+CARE_PLAN_REVIEW_MAX_MONTHS = 3
+
+PATIENT_FIELDS = (
+    "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex",
+    "address", "postcode", "phone", "phone_alt", "gp_practice", "usual_residence", "location",
+    "location_site", "interpreter_needed", "language", "access_information",
+)
+
+
+class DuplicateNhsNumber(ValidationError):
+    """Another patient already has this NHS number: link to them instead."""
+
+    def __init__(self, existing: Patient) -> None:
+        super().__init__({"nhs_number": ["A patient with this NHS number is already registered."]})
+        self.existing = existing
+
+
+class PossibleDuplicates(ValidationError):
+    """Patients with the same name and date of birth, or the same date of birth and postcode:
+    registering needs an explicit confirmation."""
+
+    def __init__(self, matches: list[Patient]) -> None:
+        super().__init__({"__all__": ["This may be a patient who is already registered."]})
+        self.matches = matches
+
+
+@dataclass
+class PatientData:
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    nhs_number: str = ""
+    nhs_number_status: str = NhsNumberStatus.NOT_TRACED
+    sex: str = "unknown"
+    address: str = ""
+    postcode: str = ""
+    phone: Any = ""
+    phone_alt: Any = ""
+    gp_practice: str = ""
+    usual_residence: str = ""
+    location: str = PatientLocation.HOME
+    location_site: Any = None
+    interpreter_needed: bool = False
+    language: str = ""
+    access_information: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day of the month `months` later; the month's last day when it is shorter
+    (30 November + 3 months = 28 February)."""
+    year, month_index = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month_index + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _clean_patient_data(data: PatientData, *, today: date) -> dict[str, Any]:
+    """Normalise and check every rule; raises one ValidationError keyed by field."""
+    errors: dict[str, list[str]] = {}
+    values = {name: getattr(data, name) for name in PATIENT_FIELDS}
+    for name_field in ("given_name", "family_name"):
+        try:
+            values[name_field] = validate_person_name(values[name_field] or "", field=name_field.replace("_", " "))
+        except InvalidName as exc:
+            errors[name_field] = [str(exc)]
+    raw_number = (values["nhs_number"] or "").strip()
+    if raw_number:
+        try:
+            values["nhs_number"] = normalise_nhs_number(raw_number)
+        except InvalidNhsNumber as exc:
+            errors["nhs_number"] = [str(exc)]
+    else:
+        values["nhs_number"] = None
+        if values["nhs_number_status"] in (NhsNumberStatus.VERIFIED, NhsNumberStatus.NOT_TRACED):
+            errors.setdefault("nhs_number_status", []).append(
+                "Without an NHS number, the status must say a trace is required or under way."
+            )
+    dob = values["date_of_birth"]
+    if dob is not None:
+        if dob > today:
+            errors["date_of_birth"] = ["Date of birth must be today or in the past."]
+        elif dob < years_before(today, MAX_AGE_YEARS):
+            errors["date_of_birth"] = [f"Date of birth must be within the last {MAX_AGE_YEARS} years."]
+    if values["postcode"]:
+        try:
+            values["postcode"] = normalise_postcode(values["postcode"])
+        except InvalidPostcode as exc:
+            errors["postcode"] = [str(exc)]
+    if values["location"] == PatientLocation.HOSPITAL and values["location_site"] is None:
+        errors["location_site"] = ["Choose the hospital the patient is in."]
+    if values["location"] != PatientLocation.HOSPITAL:
+        values["location_site"] = None
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _full_clean(instance: Any, *, exclude: list[str]) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+
+
+@transaction.atomic
+def patient_register(*, data: PatientData, user: Any, confirmed_not_duplicate: bool = False) -> Patient:
+    """Register a patient. Raises ValidationError (field-keyed), DuplicateNhsNumber when the
+    number is already registered, and PossibleDuplicates unless `confirmed_not_duplicate`."""
+    now = timezone.now()
+    values = _clean_patient_data(data, today=timezone.localdate())
+    if values["nhs_number"]:
+        existing = Patient.objects.filter(nhs_number=values["nhs_number"]).first()
+        if existing is not None:
+            raise DuplicateNhsNumber(existing)
+    if not confirmed_not_duplicate:
+        matches = list(patient_possible_duplicates(
+            given_name=values["given_name"], family_name=values["family_name"],
+            date_of_birth=values["date_of_birth"], postcode=values["postcode"],
+        ))
+        if matches:
+            raise PossibleDuplicates(matches)
+    patient = Patient(**values, search_name=search_form(values["given_name"], values["family_name"]),
+                      created_at=now, created_by=user, updated_at=now)
+    _full_clean(patient, exclude=["created_by", "search_name"])
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as exc:
+        # Two handlers registering the same NHS number at once: the second sees the first.
+        existing = Patient.objects.filter(nhs_number=values["nhs_number"]).first()
+        if existing is not None:
+            raise DuplicateNhsNumber(existing) from exc
+        raise
+    access_log_record(action=AccessLog.Action.CREATE, user=user, object_type="patient",
+                      object_id=patient.pk, patient_id=patient.pk)
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, data: PatientData, user: Any) -> Patient:
+    values = _clean_patient_data(data, today=timezone.localdate())
+    if values["nhs_number"] and Patient.objects.filter(nhs_number=values["nhs_number"]).exclude(pk=patient.pk).exists():
+        raise DuplicateNhsNumber(Patient.objects.get(nhs_number=values["nhs_number"]))
+    changed = [name for name, value in values.items() if getattr(patient, name) != value]
+    for name, value in values.items():
+        setattr(patient, name, value)
+    patient.search_name = search_form(patient.given_name, patient.family_name)
+    patient.updated_at = timezone.now()
+    _full_clean(patient, exclude=["created_by", "search_name"])
+    patient.save()
+    access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="patient",
+                      object_id=patient.pk, patient_id=patient.pk, detail={"fields": sorted(changed)})
+    return patient
+
+
+RELATED_FIELDS = ("given_name", "family_name", "relationship", "phone", "phone_alt", "address",
+                  "postcode", "date_of_birth", "is_main_carer", "is_next_of_kin", "has_lpa",
+                  "consent_to_contact")
+
+
+@transaction.atomic
+def related_person_save(*, patient: Patient, user: Any, values: dict[str, Any],
+                        person: RelatedPerson | None = None) -> RelatedPerson:
+    """Create or update a carer / next of kin / LPA. Making someone the main carer removes the
+    flag from the previous main carer (one per patient)."""
+    values = dict(values)  # normalised below; the caller's dict is left as it was
+    errors: dict[str, list[str]] = {}
+    for name_field in ("given_name", "family_name"):
+        try:
+            values[name_field] = validate_person_name(values.get(name_field) or "", field=name_field.replace("_", " "))
+        except InvalidName as exc:
+            errors[name_field] = [str(exc)]
+    if values.get("postcode"):
+        try:
+            values["postcode"] = normalise_postcode(values["postcode"])
+        except InvalidPostcode as exc:
+            errors["postcode"] = [str(exc)]
+    dob = values.get("date_of_birth")
+    if dob and dob > timezone.localdate():
+        errors["date_of_birth"] = ["Date of birth must be today or in the past."]
+    if errors:
+        raise ValidationError(errors)
+    creating = person is None
+    person = person or RelatedPerson(patient=patient, created_at=timezone.now())
+    for name in RELATED_FIELDS:
+        if name in values:
+            setattr(person, name, values[name])
+    if person.is_main_carer:
+        RelatedPerson.objects.filter(patient=patient, is_main_carer=True).exclude(pk=person.pk).update(is_main_carer=False)
+    _full_clean(person, exclude=["patient"])
+    person.save()
+    access_log_record(action=AccessLog.Action.CREATE if creating else AccessLog.Action.UPDATE,
+                      user=user, object_type="related_person",
+                      object_id=person.pk, patient_id=patient.pk)
+    return person
+
+
+CARE_PLAN_FIELDS = (
+    "ppd_first", "ppd_second", "ppd_not_stated", "cpr_decision", "cpr_decision_date",
+    "cpr_review_date", "respect_exists", "respect_cpr", "respect_care_focus", "respect_kept_at",
+    "respect_date", "consent_to_share", "key_worker_name", "key_worker_phone", "primary_diagnosis",
+    "prognosis", "carer_aware_of_prognosis", "anticipatory_meds_issued",
+    "anticipatory_meds_location", "review_date",
+)
+CPR_FIELDS = ("cpr_decision", "cpr_decision_date", "cpr_review_date")
+
+
+def _default(name: str) -> Any:
+    model_field = CarePlan._meta.get_field(name)
+    assert isinstance(model_field, models.Field)
+    return model_field.get_default()
+
+
+@transaction.atomic
+def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any]) -> CarePlan:
+    """Record a new version of the care plan (history kept; one current). Fields missing from
+    `values` keep their value in the current version.
+
+    Only clinicians edit the care plan; a change to the CPR decision needs the permission
+    `record_cpr_decision` (a senior responsible clinician, REFERENCE.md). Raises
+    PermissionDenied or ValidationError (field-keyed); saves nothing then.
+    """
+    if not getattr(user, "is_clinician", False):
+        raise PermissionDenied("Only clinicians can change the care plan.")
+    current = (CarePlan.objects.select_for_update().filter(patient=patient, is_current=True).first())
+    old = {name: getattr(current, name) if current else _default(name) for name in CARE_PLAN_FIELDS}
+    # A field left out of `values` keeps its current value (its default on a first plan): the
+    # permission check and the saved version must agree on that, or a partial update by a
+    # clinician without the CPR permission would silently reset a recorded DNACPR decision.
+    values = {name: values.get(name, old[name]) for name in CARE_PLAN_FIELDS}
+    cpr_changed = any(values[n] != old[n] for n in CPR_FIELDS)
+    if cpr_changed and not user.has_perm("accounts.record_cpr_decision"):
+        raise PermissionDenied("Only a senior clinician can record a CPR decision.")
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    review = values.get("review_date")
+    if review and review > months_after(today, CARE_PLAN_REVIEW_MAX_MONTHS):
+        errors["review_date"] = ["Set a review date no more than 3 months ahead."]
+    if values.get("ppd_first") and values.get("ppd_not_stated"):
+        errors["ppd_not_stated"] = ["Leave this blank when a preferred place is recorded."]
+    if values.get("ppd_second") and not values.get("ppd_first"):
+        errors["ppd_second"] = ["Record the first preference before the second."]
+    if values.get("ppd_second") and values.get("ppd_second") == values.get("ppd_first"):
+        errors["ppd_second"] = ["The second preference must differ from the first."]
+    decision = values.get("cpr_decision", CprDecision.UNKNOWN)
+    if decision != CprDecision.UNKNOWN and not values.get("cpr_decision_date"):
+        errors["cpr_decision_date"] = ["Record the date of the CPR decision."]
+    if values.get("cpr_decision_date") and values["cpr_decision_date"] > today:
+        errors["cpr_decision_date"] = ["The decision date cannot be in the future."]
+    if errors:
+        raise ValidationError(errors)
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    plan = CarePlan(patient=patient, version=(current.version + 1) if current else 1, is_current=True,
+                    created_at=timezone.now(), created_by=user)
+    for name in CARE_PLAN_FIELDS:
+        setattr(plan, name, values[name])
+    plan.cpr_recorded_by = user if cpr_changed else (current.cpr_recorded_by if current else None)
+    _full_clean(plan, exclude=["patient", "created_by", "cpr_recorded_by"])
+    plan.save()
+    changed = sorted(n for n in CARE_PLAN_FIELDS if getattr(plan, n) != old[n])
+    access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="care_plan",
+                      object_id=plan.pk, patient_id=patient.pk, detail={"fields": changed, "version": plan.version})
+    return plan

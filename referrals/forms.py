@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from phonenumber_field.formfields import PhoneNumberField
+
+from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
+from patients.forms import PHONE_ERROR, blank
+from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
+from services.codes import CallerType, Need, Priority
+from services.models import Site
+from spoc.core.forms import NhsFormMixin
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def ipos_field_name(item: str) -> str:
+    return f"ipos_{item.lower()}"
+
+
+def need_note_field_name(need: str) -> str:
+    return f"note_{need.lower()}"
+
+
+class CallForm(NhsFormMixin, forms.Form):
+    """Parses the call screen; the rules (triage, overrides, needs) live in call_submit."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    received_at = forms.DateTimeField(widget=forms.HiddenInput)
+    patient = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    caller_type = forms.ChoiceField(label="Who is calling", choices=blank(CallerType.choices, "Choose"))
+    caller_name = forms.CharField(label="Caller's name", required=False, max_length=200)
+    caller_phone = PhoneNumberField(label="Caller's phone", required=False, region="GB", error_messages=PHONE_ERROR)
+    caller_relationship = forms.CharField(label="Relationship to the patient", required=False, max_length=100)
+    caller_organisation = forms.CharField(label="Caller's organisation", required=False, max_length=200)
+    reason = forms.ChoiceField(label="Reason for the call", choices=blank(CallReason.choices, "Choose"))
+    notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+    phase = forms.ChoiceField(label="Phase of illness", required=False, choices=blank(PhaseOfIllness.choices, "Not assessed"))
+    red_flags = forms.MultipleChoiceField(label="Red flags", required=False, choices=RedFlag.choices, widget=forms.CheckboxSelectMultiple)
+    carer_coping = forms.ChoiceField(label="Carer coping", required=False, choices=blank(CarerCoping.choices, "Not asked"))
+    patient_location = forms.ChoiceField(label="Where the patient is now", required=False, choices=blank(PatientLocation.choices, "Not asked"))
+    patient_site = forms.ModelChoiceField(label="Hospital site", required=False, queryset=Site.objects.order_by("name"))
+    chosen_priority = forms.ChoiceField(label="Priority", choices=blank(Priority.choices, "Use the suggestion"), required=False)
+    override_reason = forms.CharField(label="Reason for choosing another priority", required=False, max_length=1000,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+    needs = forms.MultipleChoiceField(label="Needs", required=False, choices=Need.choices, widget=forms.CheckboxSelectMultiple)
+    disposition = forms.ChoiceField(label="Outcome of the call", choices=blank(Disposition.choices, "Choose"))
+    callback_due_at = forms.DateTimeField(label="Call back at", required=False, widget=DATETIME)
+    callback_note = forms.CharField(label="Call-back note", required=False, max_length=500)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for item in IposItem:
+            self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
+                label=item.label, required=False, coerce=int, empty_value=None,
+                choices=[("", "Not asked"), *IPOS_SCORES],
+                widget=forms.Select(attrs={"class": "nhsuk-select hub-triage"}),
+            )
+        for need in Need:
+            self.fields[need_note_field_name(need.value)] = forms.CharField(
+                label=f"Note for {need.label.lower()}", required=False, max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 1, "class": "nhsuk-textarea"}),
+            )
+        for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
+            self.fields[name].widget.attrs["class"] = (self.fields[name].widget.attrs.get("class", "") + " hub-triage").strip()
+
+    def ipos_scores(self) -> dict[str, int]:
+        data = getattr(self, "cleaned_data", {})
+        return {item.value: score for item in IposItem
+                if (score := data.get(ipos_field_name(item.value))) is not None}
+
+    def ipos_fields(self) -> list[Any]:
+        return [self[ipos_field_name(item.value)] for item in IposItem]
+
+    def need_rows(self) -> list[tuple[Any, Any]]:
+        """(checkbox, note field) for each need, in the code list's order."""
+        boxes = list(self["needs"])
+        return [(box, self[need_note_field_name(need.value)]) for box, need in zip(boxes, Need, strict=True)]
+
+
+class TriageForm(forms.Form):
+    """Just the triage answers, for the live suggestion (no validation of the rest of the call)."""
+
+    phase = CallForm.base_fields["phase"]
+    red_flags = CallForm.base_fields["red_flags"]
+    carer_coping = CallForm.base_fields["carer_coping"]
+    reason = forms.ChoiceField(required=False, choices=blank(CallReason.choices))
+    patient_location = CallForm.base_fields["patient_location"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for item in IposItem:
+            self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
+                required=False, coerce=int, empty_value=None, choices=[("", ""), *IPOS_SCORES])
+
+
+class SeniorReviewForm(NhsFormMixin, forms.Form):
+    comment = forms.CharField(label="Review comment", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))

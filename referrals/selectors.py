@@ -1,0 +1,127 @@
+"""The permission selectors (DESIGN.md §10; STYLE.md 4). Every list, page, API and export of
+patients or referrals starts from these querysets."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from patients.models import Patient
+from referrals.models import Referral, ReferralEvent
+from referrals.transitions import OPEN_STATUSES
+from services.models import OrganisationMembership, TeamMembership
+
+# Nurses keep seeing a patient for this long after their team's last referral for them.
+TEAM_VISIBILITY_DAYS = 90
+
+
+def _perms(user: Any) -> set[str]:
+    return user.get_all_permissions() if user.is_authenticated else set()
+
+
+def sees_all_patients(user: Any) -> bool:
+    """Call handlers and coordinators are the single point of contact: they search everyone."""
+    perms = _perms(user)
+    return "accounts.take_calls" in perms or "accounts.coordinate" in perms
+
+
+def team_ids_of(user: Any) -> list[int]:
+    return list(TeamMembership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def _team_patient_ids(team_ids: list[int]) -> Q:
+    since = timezone.now() - timedelta(days=TEAM_VISIBILITY_DAYS)
+    current = Referral.objects.filter(team_id__in=team_ids).filter(
+        Q(status__in=OPEN_STATUSES) | Q(updated_at__gte=since)
+    )
+    # A referral that passed through the team (declined, re-routed) in the last 90 days.
+    passed = ReferralEvent.objects.filter(team_id__in=team_ids, at__gte=since)
+    return Q(pk__in=current.values("patient_id")) | Q(pk__in=passed.values("referral__patient_id"))
+
+
+def _organisation_id(user: Any) -> int | None:
+    return (OrganisationMembership.objects.filter(user=user)
+            .values_list("organisation_id", flat=True).first())
+
+
+def patients_visible_to(user: Any, *, break_glass_ids: Collection[int] = ()) -> QuerySet[Patient]:
+    """Patients this user may open: everyone for handlers and coordinators; for nurses and leads,
+    patients with a referral to one of their teams, current or in the last 90 days; for
+    managers, patients referred to their organisation's services; plus any patient opened by
+    break-glass (logged, flagged) in this session."""
+    if not user.is_authenticated:
+        return Patient.objects.none()
+    if sees_all_patients(user):
+        return Patient.objects.all()
+    perms = _perms(user)
+    allowed = Q(pk__in=list(break_glass_ids))
+    if "accounts.work_team_queue" in perms:
+        allowed |= _team_patient_ids(team_ids_of(user))
+    if "accounts.view_dashboards" in perms:
+        org_id = _organisation_id(user)
+        if org_id is not None:
+            allowed |= Q(pk__in=Referral.objects.filter(team__service__organisation_id=org_id).values("patient_id"))
+    return Patient.objects.filter(allowed)
+
+
+def referrals_visible_to(user: Any) -> QuerySet[Referral]:
+    """Referrals whose details this user may see: all for handlers and coordinators; their
+    teams' for nurses and leads; their organisation's services' for managers. Other referrals of
+    a visible patient are shown as summary lines only (referral_summaries_for_patient)."""
+    if not user.is_authenticated:
+        return Referral.objects.none()
+    if sees_all_patients(user):
+        return Referral.objects.all()
+    perms = _perms(user)
+    allowed = Q(pk__in=[])
+    if "accounts.work_team_queue" in perms:
+        allowed |= Q(team_id__in=team_ids_of(user))
+    if "accounts.view_dashboards" in perms:
+        org_id = _organisation_id(user)
+        if org_id is not None:
+            allowed |= Q(team__service__organisation_id=org_id)
+    return Referral.objects.filter(allowed)
+
+
+# --- The patient record as the hub shows it (composes patients, calls and referrals) ---------
+
+
+def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
+    from patients.banner import patient_banner
+    from patients.selectors import care_plan_current
+    from referrals.models import Call
+
+    today = today or timezone.localdate()
+    week_ago = timezone.now() - timedelta(days=7)
+    return patient_banner(
+        patient=patient,
+        care_plan=care_plan_current(patient=patient),
+        calls_last_7_days=Call.objects.filter(patient=patient, received_at__gte=week_ago).count(),
+        open_referrals=Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES).count(),
+        today=today,
+    )
+
+
+def patient_timeline(*, patient: Patient, user: Any) -> list[dict[str, Any]]:
+    """Calls, referrals (with their live status) and care-plan changes, newest first.
+
+    Referrals the user may not see in full (another team's, for a nurse) appear as summary
+    lines: team, need, status and dates, without notes. Four queries whatever the history."""
+    from patients.models import CarePlan
+    from referrals.models import Call
+
+    visible_ids = set(referrals_visible_to(user).filter(patient=patient).values_list("pk", flat=True))
+    items: list[dict[str, Any]] = []
+    for call in Call.objects.filter(patient=patient).select_related("handled_by"):
+        items.append({"kind": "call", "at": call.received_at, "call": call})
+    for referral in Referral.objects.filter(patient=patient).select_related("team", "owner"):
+        items.append({"kind": "referral", "at": referral.created_at, "referral": referral,
+                      "full": referral.pk in visible_ids})
+    for plan in CarePlan.objects.filter(patient=patient).select_related("created_by"):
+        items.append({"kind": "care_plan", "at": plan.created_at, "plan": plan})
+    items.sort(key=lambda item: item["at"], reverse=True)
+    return items

@@ -1,0 +1,419 @@
+"""Submitting a call: the call, its triage and its referrals in one transaction (DESIGN.md §3-§5).
+
+The call screen and the API both call ``call_submit``. Everything is validated before anything is
+saved; errors come back as one ``ValidationError`` keyed by ``CallInput`` field name (``needs``
+for problems with the needs), so a form can show each message next to its field. The suggested
+priority is always computed here by the triage rules (``referrals.triage``), never taken from the
+client. Routing runs after commit, in the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+from patients.codes import AssessmentSource, PatientLocation
+from patients.models import Assessment, Patient
+from referrals.codes import CallDirection, CallReason, Disposition
+from referrals.models import Call, CallBack, Referral, ReferralEvent
+from referrals.tasks import route_referral_task
+from referrals.transitions import ReferralStatus
+from referrals.triage import TRIAGE_RULES_VERSION, InvalidTriage, TriageInput, suggest_priority
+from services.codes import CallerType, Need, Priority
+from services.models import Site
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+logger = logging.getLogger(__name__)
+
+# Handsets and PCs disagree about the time by a few seconds; a minute is plenty.
+CLOCK_SKEW = timedelta(minutes=1)
+# AKPS: 0-100 in steps of 10 (REFERENCE.md "Clinical measures").
+AKPS_VALUES = frozenset(range(0, 101, 10))
+
+# Free-text fields of CallInput and their limits (the model columns' max_length).
+TEXT_LIMITS: dict[str, int] = {
+    "caller_name": 200,
+    "caller_organisation": 200,
+    "caller_relationship": 100,
+    "notes": 5000,
+    "override_reason": 1000,
+    "callback_note": 500,
+    "idempotency_key": 64,
+}
+NEED_NOTE_LIMIT = 2000
+
+# Model field -> CallInput field, for the messages of full_clean().
+_MODEL_TO_INPUT = {
+    "patient": "patient_id", "patient_site": "patient_site_id", "due_at": "callback_due_at",
+    "need": "needs", "priority": "chosen_priority",
+}
+
+Errors = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class NeedRequest:
+    """A need the handler picked (DESIGN.md §5), with an optional note for the receiving team."""
+
+    need: str
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallInput:
+    """Everything the handler recorded about one call. Codes are the code lists' values;
+    blank strings mean "not recorded"."""
+
+    received_at: datetime
+    ended_at: datetime | None = None
+    direction: str = CallDirection.INBOUND
+    caller_type: str
+    caller_name: str = ""
+    caller_phone: str = ""
+    caller_organisation: str = ""
+    caller_relationship: str = ""
+    patient_id: int | None = None
+    reason: str
+    notes: str = ""
+    phase: str | None = ""
+    ipos: Mapping[str, int] = field(default_factory=dict, hash=False)
+    akps: int | None = None
+    red_flags: tuple[str, ...] = ()
+    carer_coping: str | None = ""
+    patient_location: str | None = ""
+    patient_site_id: int | None = None
+    chosen_priority: str
+    override_reason: str = ""
+    disposition: str
+    needs: tuple[NeedRequest, ...] = ()
+    callback_due_at: datetime | None = None
+    callback_note: str = ""
+    idempotency_key: str | None = None
+
+
+@dataclass
+class CallSubmitResult:
+    call: Call
+    referrals: list[Referral]
+    # False when the idempotency key matched an earlier submission (nothing was saved).
+    created: bool
+
+
+def call_submit(
+    *, data: CallInput, user: Any, request: HttpRequest | None = None
+) -> CallSubmitResult:
+    """Save a call with its triage assessment, its referrals (one per need, awaiting routing),
+    their CREATED events, an optional call-back and an access-log row, in one transaction.
+
+    A repeated ``idempotency_key`` of the same handler returns the first call with
+    ``created=False`` and changes nothing, also when two submissions race. Raises
+    ``ValidationError`` keyed by ``CallInput`` field name, having saved nothing. After the commit,
+    routing of each referral is enqueued; a broker failure then is logged, never raised (the
+    sweeper re-enqueues referrals left awaiting routing). ``request`` only adds the client
+    address to the access log.
+    """
+    key = (data.idempotency_key or "").strip() or None
+    with transaction.atomic():
+        if key is not None and (earlier := _earlier_submission(user=user, key=key)) is not None:
+            return earlier
+        assessment, call, referrals, call_back = _validated(data, user=user, key=key)
+        try:
+            with transaction.atomic():
+                _save(assessment=assessment, call=call, referrals=referrals, call_back=call_back)
+        except IntegrityError:
+            # The same key committed by a concurrent submission while we validated.
+            if key is not None and (earlier := _earlier_submission(user=user, key=key)) is not None:
+                return earlier
+            raise
+        access_log_record(
+            action=AccessLog.Action.CREATE, user=user, request=request, object_type="call",
+            object_id=call.pk, patient_id=call.patient_id,
+            detail={"referrals": len(referrals), "disposition": call.disposition},
+        )
+        for referral in referrals:
+            transaction.on_commit(_routing_enqueuer(referral.pk), robust=True)
+    return CallSubmitResult(call=call, referrals=referrals, created=True)
+
+
+def _routing_enqueuer(referral_id: int) -> Callable[[], None]:
+    """The after-commit callback for one referral (a named function: Django's robust on_commit
+    logs the callback's ``__qualname__``, which a ``functools.partial`` lacks)."""
+
+    def enqueue_routing() -> None:
+        # A broker fault must not turn the saved call into an error: log it and move on.
+        try:
+            route_referral_task.delay(referral_id)
+        except Exception:
+            logger.exception(
+                "Routing of referral %s could not be enqueued; the sweeper will re-enqueue it.",
+                referral_id,
+            )
+
+    return enqueue_routing
+
+
+def _earlier_submission(*, user: Any, key: str) -> CallSubmitResult | None:
+    call = (
+        Call.objects.filter(handled_by=user, idempotency_key=key)
+        .select_related("patient")
+        .prefetch_related("referrals")
+        .first()
+    )
+    if call is None:
+        return None
+    return CallSubmitResult(call=call, referrals=sorted(call.referrals.all(), key=lambda r: r.pk),
+                            created=False)
+
+
+def _save(*, assessment: Assessment, call: Call, referrals: list[Referral],
+          call_back: CallBack | None) -> None:
+    assessment.save()
+    call.triage = assessment
+    call.save()
+    for referral in referrals:
+        referral.call = call
+    Referral.objects.bulk_create(referrals)
+    ReferralEvent.objects.bulk_create([
+        ReferralEvent(
+            referral=referral, kind=ReferralEvent.Kind.CREATED, at=referral.created_at,
+            actor=call.handled_by, from_status="", to_status=referral.status,
+            data={"need": referral.need, "priority": referral.priority, "call_id": call.pk},
+        )
+        for referral in referrals
+    ])
+    if call_back is not None:
+        call_back.call = call
+        call_back.save()
+
+
+def _validated(
+    data: CallInput, *, user: Any, key: str | None
+) -> tuple[Assessment, Call, list[Referral], CallBack | None]:
+    """The unsaved rows for ``data``, or ``ValidationError`` with every problem found."""
+    now = timezone.now()
+    errors: Errors = {}
+    text = {name: _text(errors, name, getattr(data, name) or "", limit)
+            for name, limit in TEXT_LIMITS.items()}
+    _moments(errors, data, now=now)
+    for name, choices in (("direction", CallDirection), ("caller_type", CallerType),
+                          ("reason", CallReason), ("disposition", Disposition),
+                          ("chosen_priority", Priority)):
+        if getattr(data, name) not in choices.values:
+            errors.setdefault(name, []).append("Choose one of the options.")
+    phone = _phone(errors, data.caller_phone)
+    triage = _triage(errors, data)
+    if data.akps is not None and (isinstance(data.akps, bool) or data.akps not in AKPS_VALUES):
+        errors.setdefault("akps", []).append("AKPS is 0 to 100 in steps of 10.")
+    patient = _patient(errors, data.patient_id)
+    site = _site(errors, data)
+    needs = _needs(errors, data, patient=patient)
+
+    suggestion = suggest_priority(triage) if triage is not None else None
+    if (suggestion is not None and data.chosen_priority in Priority.values
+            and data.chosen_priority != suggestion.priority and not text["override_reason"]):
+        errors.setdefault("override_reason", []).append(
+            f"Say why you chose {data.chosen_priority} instead of the suggested {suggestion.priority}."
+        )
+    if data.callback_due_at is None and text["callback_note"]:
+        errors.setdefault("callback_due_at", []).append("Give a time for the call-back.")
+    if errors or suggestion is None or triage is None:
+        raise ValidationError(errors)
+
+    assessment = Assessment(
+        patient=patient, source=AssessmentSource.CALL_TRIAGE, phase=data.phase or "",
+        akps=data.akps, ipos=dict(triage.ipos), assessed_at=data.received_at, assessed_by=user,
+    )
+    call = Call(
+        received_at=data.received_at, ended_at=data.ended_at, direction=data.direction,
+        caller_type=data.caller_type, caller_name=text["caller_name"], caller_phone=phone,
+        caller_organisation=text["caller_organisation"],
+        caller_relationship=text["caller_relationship"], patient=patient, reason=data.reason,
+        notes=text["notes"], red_flags=list(triage.red_flags),
+        carer_coping=data.carer_coping or "", patient_location=data.patient_location or "",
+        patient_site=site, suggested_priority=suggestion.priority,
+        suggestion_reasons=list(suggestion.reasons), triage_rules_version=TRIAGE_RULES_VERSION,
+        chosen_priority=data.chosen_priority, override_reason=text["override_reason"],
+        disposition=data.disposition, handled_by=user,
+        needs_senior_review=(data.disposition == Disposition.ADVICE_GIVEN
+                             and not getattr(user, "is_clinician", False)),
+        idempotency_key=key,
+    )
+    referrals = [
+        Referral(
+            patient=patient, need=need.need, note=note, priority=data.chosen_priority,
+            status=ReferralStatus.AWAITING_ROUTING, clock_started_at=data.received_at,
+            created_at=now, created_by=user, updated_at=now,
+        )
+        for need, note in needs
+    ]
+    call_back = None
+    if data.callback_due_at is not None:
+        call_back = CallBack(patient=patient, due_at=data.callback_due_at, assigned_to=user,
+                             note=text["callback_note"])
+    _full_clean(errors, assessment, exclude=["patient", "assessed_by"])
+    _full_clean(errors, call, exclude=["patient", "patient_site", "triage", "handled_by",
+                                       "reviewed_by"])
+    for referral in referrals:
+        _full_clean(errors, referral, exclude=["patient", "call", "created_by", "team", "owner",
+                                               "for_person"], rename={"note": "needs"})
+    if call_back is not None:
+        _full_clean(errors, call_back, exclude=["call", "patient", "assigned_to", "done_by"],
+                    rename={"note": "callback_note"})
+    if errors:
+        raise ValidationError(errors)
+    return assessment, call, referrals, call_back
+
+
+def _text(errors: Errors, name: str, value: str, limit: int) -> str:
+    if not isinstance(value, str):
+        errors.setdefault(name, []).append("Enter text.")
+        return ""
+    value = value.strip()
+    if len(value) > limit:
+        errors.setdefault(name, []).append(
+            f"This is {len(value)} characters long; the most is {limit}."
+        )
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text; it only comes from pasted binary junk.
+        errors.setdefault(name, []).append("Remove the null character pasted into this text.")
+    return value
+
+
+def _aware(value: datetime) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
+
+
+def _moments(errors: Errors, data: CallInput, *, now: datetime) -> None:
+    if not _aware(data.received_at):
+        errors.setdefault("received_at", []).append("Give the time the call was received.")
+        return
+    if data.received_at > now + CLOCK_SKEW:
+        errors.setdefault("received_at", []).append("A call cannot be received in the future.")
+    if data.ended_at is not None:
+        if not _aware(data.ended_at):
+            errors.setdefault("ended_at", []).append("Give the time the call ended.")
+        elif data.ended_at < data.received_at:
+            errors.setdefault("ended_at", []).append("A call cannot end before it was received.")
+        elif data.ended_at > now + CLOCK_SKEW:
+            errors.setdefault("ended_at", []).append("A call cannot end in the future.")
+    if data.callback_due_at is not None and (
+        not _aware(data.callback_due_at) or data.callback_due_at <= now
+    ):
+        errors.setdefault("callback_due_at", []).append("A call-back must be due in the future.")
+
+
+def _phone(errors: Errors, raw: str) -> PhoneNumber | str:
+    if not raw or not raw.strip():
+        return ""
+    number = to_python(raw.strip())
+    if not isinstance(number, PhoneNumber) or not number.is_valid():
+        errors.setdefault("caller_phone", []).append(
+            "Enter a UK phone number, such as 0151 529 3000 or 07911 123456."
+        )
+        return ""
+    return number
+
+
+def _triage(errors: Errors, data: CallInput) -> TriageInput | None:
+    """The triage rules' own checks, one field at a time so each message lands on its field."""
+    parts: dict[str, dict[str, Any]] = {
+        "phase": {"phase": data.phase or None},
+        "ipos": {"ipos": data.ipos or {}},
+        "red_flags": {"red_flags": data.red_flags or ()},
+        "carer_coping": {"carer_coping": data.carer_coping or None},
+        "patient_location": {"patient_location": data.patient_location or None},
+    }
+    for name, kwargs in parts.items():
+        try:
+            TriageInput(**kwargs)
+        except InvalidTriage as exc:
+            errors.setdefault(name, []).append(str(exc))
+        except (TypeError, AttributeError, KeyError):
+            errors.setdefault(name, []).append("Choose from the options.")
+    if any(name in errors for name in parts):
+        return None
+    reason = data.reason if data.reason in CallReason.values else None
+    merged = {k: v for kwargs in parts.values() for k, v in kwargs.items()}
+    return TriageInput(reason=reason, **merged)
+
+
+def _patient(errors: Errors, patient_id: int | None) -> Patient | None:
+    if patient_id is None:
+        return None
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is None:
+        errors.setdefault("patient_id", []).append("This patient record does not exist.")
+    return patient
+
+
+def _site(errors: Errors, data: CallInput) -> Site | None:
+    if data.patient_location == PatientLocation.HOSPITAL and data.patient_site_id is None:
+        errors.setdefault("patient_site_id", []).append("Choose the hospital the patient is in.")
+        return None
+    if data.patient_site_id is None:
+        return None
+    if data.patient_location not in (PatientLocation.HOSPITAL, PatientLocation.HOSPICE):
+        errors.setdefault("patient_site_id", []).append(
+            "Record a site only when the patient is in hospital or a hospice."
+        )
+        return None
+    site = Site.objects.filter(pk=data.patient_site_id).first()
+    if site is None:
+        errors.setdefault("patient_site_id", []).append("This site does not exist.")
+    return site
+
+
+def _needs(errors: Errors, data: CallInput, *, patient: Patient | None) -> list[tuple[NeedRequest, str]]:
+    """The needs with their stripped notes; one referral per need per call."""
+    problems: list[str] = []
+    needs: list[tuple[NeedRequest, str]] = []
+    seen: set[str] = set()
+    for request in data.needs:
+        if not isinstance(request, NeedRequest) or request.need not in Need.values:
+            problems.append("Choose needs from the list.")
+            continue
+        label = Need(request.need).label
+        if request.need in seen:
+            problems.append(f"{label} is chosen twice: one referral per need.")
+            continue
+        seen.add(request.need)
+        note = request.note.strip() if isinstance(request.note, str) else ""
+        if len(note) > NEED_NOTE_LIMIT:
+            problems.append(f"The note for {label} is {len(note)} characters long; the most is "
+                            f"{NEED_NOTE_LIMIT}.")
+        needs.append((request, note))
+    if data.needs and data.patient_id is None:
+        problems.append("Identify the patient before creating referrals.")
+    if data.disposition == Disposition.REFERRALS_CREATED and not data.needs:
+        problems.append("Choose at least one need, or another outcome of the call.")
+    if data.needs and data.disposition in Disposition.values \
+            and data.disposition != Disposition.REFERRALS_CREATED:
+        errors.setdefault("disposition", []).append(
+            "Choose “Referrals created” when the call creates referrals, or untick the needs."
+        )
+    if problems:
+        errors.setdefault("needs", []).extend(problems)
+    return needs
+
+
+def _full_clean(errors: Errors, instance: Any, *, exclude: list[str],
+                rename: Mapping[str, str] | None = None) -> None:
+    """The model's own checks, as a safety net behind the ones above, keyed by CallInput names."""
+    if errors:
+        return
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            target = (rename or {}).get(name) or _MODEL_TO_INPUT.get(name, name)
+            errors.setdefault(target, []).extend(messages)

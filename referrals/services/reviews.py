@@ -1,0 +1,40 @@
+"""Senior review of advice given by non-clinical handlers, and call-backs (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from referrals.models import Call, CallBack
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+
+def call_senior_review(*, call_id: int, user: Any, comment: str) -> Call:
+    """A coordinator reviews a call's advice. Reviewing twice keeps the first review (returns the
+    call unchanged): a double click must not overwrite who reviewed it."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if call.reviewed_at is None:
+            call.reviewed_by = user
+            call.reviewed_at = timezone.now()
+            call.review_comment = comment.strip()
+            call.save(update_fields=["reviewed_by", "reviewed_at", "review_comment"])
+            access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="call",
+                              object_id=call.pk, patient_id=call.patient_id, detail={"senior_review": True})
+    return call
+
+
+def call_back_complete(*, call_back_id: int, user: Any) -> CallBack:
+    with transaction.atomic():
+        call_back = CallBack.objects.select_for_update().get(pk=call_back_id)
+        if call_back.status == CallBack.Status.PENDING:
+            call_back.status = CallBack.Status.DONE
+            call_back.done_at = timezone.now()
+            call_back.done_by = user
+            call_back.save(update_fields=["status", "done_at", "done_by"])
+            access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="call_back",
+                              object_id=call_back.pk, patient_id=call_back.patient_id)
+    return call_back

@@ -1,0 +1,316 @@
+"""Routing: put a referral that is awaiting routing into the right team's queue (DESIGN.md §5).
+
+The service loads the referral (locked), the directory and the open-referral counts, asks the
+pure ranker (``services.ranking`` through ``services.selectors.directory_rank``) and saves the
+answer: the referral joins the winner's intake team queue, or the SPOC coordinators' fallback
+queue when no service can take it, with its clocks fixed and the ranker's whole answer kept as
+"Why this team?". Safe to run twice: only a referral still ``AWAITING_ROUTING`` is touched, under
+``SELECT ... FOR UPDATE``, so a redelivered task changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from referrals.models import Referral, ReferralEvent
+from referrals.transitions import OPEN_STATUSES, ReferralStatus, check_transition
+from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Clock, Need, ServiceType
+from services.hours import LONDON, Schedule, accept_deadline, contact_deadline
+from services.models import Service, Team
+from services.postcodes import InvalidPostcode, normalise_postcode
+from services.ranking import RankedService
+from services.selectors import directory_rank
+
+logger = logging.getLogger(__name__)
+
+# Referral.unroutable_reason's max_length.
+UNROUTABLE_REASON_MAX = 300
+# The SPOC coordinators are on duty around the clock (DESIGN.md §3), whatever hours the
+# directory row says: their fallback queue's P4-P5 clocks count every hour.
+COORDINATORS_SCHEDULE = Schedule(always_open=True)
+
+
+class RoutingConfigurationError(RuntimeError):
+    """The directory has no SPOC coordinators' team to take unroutable referrals.
+
+    A configuration fault, not a property of the referral: the task fails loudly (and the
+    sweeper retries it) rather than leaving the referral silently unqueued.
+    """
+
+
+def referral_route(*, referral_id: int) -> Referral | None:
+    """Route one referral that is awaiting routing; return it (``None`` if it does not exist).
+
+    A referral in any other status is returned unchanged, with no event: a second delivery of the
+    routing task is harmless. Otherwise, in one transaction: the ranker is run with the clock at
+    now (or ``contact_not_before`` when that is later) and the winner's intake team receives the
+    referral (``QUEUED``, event ``ROUTED``); with no eligible service it goes to the SPOC
+    coordinators' team (``QUEUED``, ``unroutable_reason`` set, event ``UNROUTABLE``). Either way
+    ``accept_by`` / ``contact_by`` are fixed, ``routing_attempt`` goes up by one and
+    ``routing_decision`` keeps every candidate with its reasons.
+
+    Raises ``RoutingConfigurationError`` when a referral is unroutable and the directory has no
+    SPOC team, and ``IllegalTransition`` if the transition map forbids the move. Runs a constant
+    number of queries, whatever the size of the directory.
+    """
+    with transaction.atomic():
+        referral = (
+            Referral.objects.select_for_update(of=("self",))
+            .select_related("patient", "call")
+            .filter(pk=referral_id)
+            .first()
+        )
+        if referral is None:
+            logger.warning("Referral %s not found: nothing to route.", referral_id)
+            return None
+        if referral.status != ReferralStatus.AWAITING_ROUTING:
+            return referral
+        check_transition(referral.status, ReferralStatus.QUEUED)
+
+        now = timezone.now()
+        at = max(now, referral.contact_not_before) if referral.contact_not_before else now
+        ranked, services = directory_rank(
+            need=referral.need,
+            priority=referral.priority,
+            at=at,
+            **_ranking_inputs(referral, now=now),
+            # Declines arrive with the routing issue; the first routing excludes nobody.
+            exclude=(),
+            open_referrals=_open_referrals_by_service(need=referral.need),
+        )
+        attempt = referral.routing_attempt + 1
+        chosen = _winner(ranked, services)
+        decision = routing_decision(
+            ranked=ranked, services=services, at=now, attempt=attempt, winner=chosen
+        )
+        if chosen is not None:
+            team = services[chosen.candidate.id].team
+            accept_by, contact_by = _winner_clocks(referral, chosen)
+            kind = ReferralEvent.Kind.ROUTED
+            data: dict[str, Any] = {
+                "attempt": attempt,
+                "service_id": chosen.candidate.id,
+                "service_name": chosen.candidate.name,
+                "team_name": team.name,
+            }
+            referral.unroutable_reason = ""
+        else:
+            team = _coordinators_team(services)
+            accept_by, contact_by = _coordinator_clocks(referral, at=at)
+            reason = unroutable_reason(referral=referral, ranked=ranked)
+            kind = ReferralEvent.Kind.UNROUTABLE
+            data = {"attempt": attempt, "reason": reason, "team_name": team.name}
+            referral.unroutable_reason = reason
+
+        from_status = referral.status
+        referral.status = ReferralStatus.QUEUED
+        referral.team = team
+        referral.accept_by = accept_by
+        referral.contact_by = contact_by
+        referral.routing_attempt = attempt
+        referral.routed_at = now
+        referral.routing_decision = decision
+        referral.updated_at = now
+        referral.save(update_fields=[
+            "status", "team", "accept_by", "contact_by", "routing_attempt", "routed_at",
+            "routing_decision", "unroutable_reason", "updated_at",
+        ])
+        ReferralEvent.objects.create(
+            referral=referral, kind=kind, at=now, actor=None, from_status=from_status,
+            to_status=referral.status, team=team, data=data,
+        )
+    return referral
+
+
+def _ranking_inputs(referral: Referral, *, now: datetime) -> dict[str, Any]:
+    """Postcode, site, age and referrer type of the referral, for the ranker."""
+    patient = referral.patient
+    call = referral.call
+    site_id = call.patient_site_id if call is not None and call.patient_site_id else None
+    return {
+        "postcode": patient.postcode or None,
+        "site_id": site_id or patient.location_site_id,
+        "age": _age_in_years(patient.date_of_birth, now),
+        "referrer_type": call.caller_type if call is not None else None,
+    }
+
+
+def _age_in_years(date_of_birth: Any, now: datetime) -> int:
+    today = now.astimezone(LONDON).date()
+    birthday_to_come = (today.month, today.day) < (date_of_birth.month, date_of_birth.day)
+    return today.year - date_of_birth.year - birthday_to_come
+
+
+def _open_referrals_by_service(*, need: str) -> dict[int, int]:
+    """Open referrals per service (through its intake team) of the types that provide ``need``:
+    one GROUP BY query, passed to the ranker to spread load."""
+    rows = (
+        Referral.objects.filter(
+            status__in=OPEN_STATUSES,
+            team__service__service_type__in=NEED_SERVICE_TYPES.get(need, ()),
+        )
+        .values("team__service_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["team__service_id"]: row["count"] for row in rows}
+
+
+def _team_of(service: Service | None) -> Team | None:
+    # A reverse one-to-one without a row raises RelatedObjectDoesNotExist (an AttributeError).
+    return getattr(service, "team", None) if service is not None else None
+
+
+def _winner(ranked: list[RankedService], services: Mapping[int, Service]) -> RankedService | None:
+    """The first eligible service in rank order that has an intake team to queue on."""
+    for item in ranked:
+        if item.eligible and _team_of(services.get(item.candidate.id)) is not None:
+            return item
+    return None
+
+
+def _clock(item: RankedService, priority: str) -> Clock:
+    return item.candidate.clock_overrides.get(priority) or CLOCKS[priority]
+
+
+def _winner_clocks(
+    referral: Referral, chosen: RankedService
+) -> tuple[datetime | None, datetime | None]:
+    """Accept-by and contact-by for the winner (REFERENCE.md "Urgency").
+
+    The accept clock starts when the referral joins the queue: the ranker's ``accept_by``. The
+    first-contact clock of P1-P3 runs in real time from ``clock_started_at`` (the call) and never
+    restarts, so it is recomputed from there rather than from the routing time; P4-P5 count the
+    service's own hours from now, as the ranker did, fixed on assignment.
+    """
+    clock = _clock(chosen, referral.priority)
+    if clock.real_time and clock.contact_within is not None:
+        return chosen.accept_by, referral.clock_started_at + clock.contact_within
+    return chosen.accept_by, chosen.contact_by
+
+
+def _coordinator_clocks(referral: Referral, *, at: datetime) -> tuple[datetime | None, datetime | None]:
+    """REFERENCE.md default clocks on the coordinators' 24/7 queue: P1-P3 contact from the call,
+    P4-P5 counted from now (every hour counts)."""
+    priority = referral.priority
+    clock = CLOCKS[priority]
+    accept_by = accept_deadline(COORDINATORS_SCHEDULE, priority, at, clock=clock)
+    if clock.real_time and clock.contact_within is not None:
+        return accept_by, referral.clock_started_at + clock.contact_within
+    return accept_by, contact_deadline(COORDINATORS_SCHEDULE, priority, at, clock=clock)
+
+
+def _coordinators_team(services: Mapping[int, Service]) -> Team:
+    """The SPOC coordinators' intake team (the first by id if there are several), from the
+    directory already loaded for ranking: no extra query."""
+    teams = [
+        team
+        for service in services.values()
+        if service.service_type == ServiceType.SPOC and (team := _team_of(service)) is not None
+    ]
+    if not teams:
+        raise RoutingConfigurationError(
+            "No SPOC coordinators' team in the directory: add a service of type SPOC with an "
+            "intake team to receive referrals that no partner service can take."
+        )
+    return min(teams, key=lambda team: team.pk)
+
+
+def unroutable_reason(*, referral: Referral, ranked: list[RankedService]) -> str:
+    """A short sentence for the coordinators saying why no partner service took the referral."""
+    need_label = _need_label(referral.need)
+    priority = referral.priority
+    types = NEED_SERVICE_TYPES.get(referral.need, ())
+    relevant = [item for item in ranked if item.candidate.service_type in types]
+    if not relevant:
+        return _clip(f"No service in the directory provides {need_label}")
+    if all(item.eligible for item in relevant):
+        return _clip(f"No service that can take {need_label} at {priority} has an intake team")
+    excluded = [item for item in relevant if not item.eligible]
+    shared = [reason for reason in excluded[0].reasons
+              if all(reason in item.reasons for item in excluded[1:])]
+    if shared:
+        if referral.need not in SITE_NEEDS and any(
+            reason.startswith("Excluded: does not cover") for reason in shared
+        ):
+            return _clip(f"No service covers {_postcode(referral)} for {need_label} at {priority}")
+        return _clip(f"No service can take {need_label} at {priority}: "
+                     f"{_without_prefix(shared[0])}")
+    summary = "; ".join(
+        f"{item.candidate.name}: {_without_prefix(item.excluded_reason or '')}" for item in excluded
+    )
+    return _clip(f"No service can take {need_label} at {priority}. {summary}")
+
+
+def routing_decision(
+    *,
+    ranked: list[RankedService],
+    services: Mapping[int, Service],
+    at: datetime,
+    attempt: int,
+    winner: RankedService | None,
+) -> dict[str, Any]:
+    """The ranker's answer as JSON for ``Referral.routing_decision`` ("Why this team?"): every
+    candidate, ranked or excluded, with its reasons."""
+    return {
+        "at": at.isoformat(),
+        "attempt": attempt,
+        "winner_service_id": winner.candidate.id if winner is not None else None,
+        "candidates": [_candidate_json(item, services) for item in ranked],
+    }
+
+
+def _candidate_json(item: RankedService, services: Mapping[int, Service]) -> dict[str, Any]:
+    team = _team_of(services.get(item.candidate.id))
+    return {
+        "service_id": item.candidate.id,
+        "service_name": item.candidate.name,
+        "team_name": team.name if team is not None else None,
+        "eligible": item.eligible,
+        "rank": item.rank,
+        "can_meet_deadline": item.can_meet_deadline,
+        "earliest_response_at": _iso(item.earliest_response_at),
+        "accept_by": _iso(item.accept_by),
+        "contact_by": _iso(item.contact_by),
+        "reasons": list(item.reasons),
+        "excluded_reason": item.excluded_reason,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _need_label(need: str) -> str:
+    try:
+        return str(Need(need).label)
+    except ValueError:
+        return need
+
+
+def _postcode(referral: Referral) -> str:
+    raw = referral.patient.postcode
+    if not raw:
+        return "an unknown postcode"
+    try:
+        return normalise_postcode(raw)
+    except InvalidPostcode:
+        return raw.strip()
+
+
+def _without_prefix(reason: str) -> str:
+    return reason.removeprefix("Excluded: ")
+
+
+def _clip(text: str) -> str:
+    if len(text) <= UNROUTABLE_REASON_MAX:
+        return text
+    return text[: UNROUTABLE_REASON_MAX - 1].rstrip() + "…"
+

@@ -1,0 +1,26 @@
+"""Celery tasks of the referrals app: interfaces only, one domain call each (STYLE.md 3, 9)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from referrals.services.routing import referral_route
+
+
+@shared_task(
+    name="referrals.route",
+    ignore_result=True,
+    # Acknowledged after it ran: a worker killed mid-task leaves it to be redelivered, which is
+    # safe because routing only touches a referral still awaiting routing.
+    acks_late=True,
+    # A restarted or briefly unreachable database: try again, backing off (1, 2, 4, ... s).
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def route_referral_task(referral_id: int) -> None:
+    """Route referral ``referral_id`` (``referrals.services.routing.referral_route``)."""
+    referral_route(referral_id=referral_id)

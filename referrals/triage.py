@@ -1,0 +1,191 @@
+"""Triage decision support (DESIGN.md §4): suggest a priority from what the call handler recorded.
+
+Pure: the handler's answers go in, a suggested priority and *every* reason for it come out. The
+handler sees all the reasons (not only the winning one), may choose another priority with a
+mandatory reason, and such overrides are reported (:func:`is_override`).
+
+No national palliative triage standard exists (REFERENCE.md "Urgency"); these rules are local
+defaults, documented in ``docs/triage.md``. The highest rule wins:
+
+====  ==============================================================================
+P1    any red flag (the screen shows the CPR / ReSPECT status next to the suggestion)
+P2    phase of illness Unstable; any IPOS item scored 4; carer coping "Crisis tonight"
+P3    phase of illness Dying; any IPOS item scored 3; call reason "Death notification"
+P4    phase of illness Deteriorating
+P5    none of the above
+====  ==============================================================================
+
+Changing a rule means changing this module, its tests and :data:`TRIAGE_RULES_VERSION`, which is
+stored with each suggestion so that reports can tell which rules produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
+from referrals.codes import CallReason, CarerCoping, RedFlag
+from services.codes import Priority
+
+__all__ = [
+    "TRIAGE_RULES_VERSION",
+    "InvalidTriage",
+    "Suggestion",
+    "TriageInput",
+    "is_override",
+    "priority_rank",
+    "suggest_priority",
+]
+
+TRIAGE_RULES_VERSION = "2026-11"
+"""Version of the rules below; stored with each suggestion. Change it whenever a rule changes."""
+
+# OACC IPOS: each item is scored 0 (not at all) to 4 (overwhelmingly).
+_IPOS_MIN, _IPOS_MAX = 0, 4
+# DESIGN.md §4: an item scored 4 suggests P2, an item scored 3 suggests P3.
+_IPOS_PRIORITY: dict[int, str] = {4: Priority.P2.value, 3: Priority.P3.value}
+# "4 Overwhelmingly" -> "overwhelmingly": the code list's wording, for the reason text.
+_IPOS_WORDS = {score: label.split(" ", 1)[1].lower() for score, label in IPOS_SCORES}
+
+_PHASE_PRIORITY: dict[str, str] = {
+    PhaseOfIllness.UNSTABLE.value: Priority.P2.value,
+    PhaseOfIllness.DYING.value: Priority.P3.value,
+    PhaseOfIllness.DETERIORATING.value: Priority.P4.value,
+}
+_RED_FLAG_ORDER = {code: position for position, code in enumerate(RedFlag.values)}
+_IPOS_ORDER = {code: position for position, code in enumerate(IposItem.values)}
+_PRIORITY_RANK = {code: rank for rank, code in enumerate(Priority.values, start=1)}
+
+
+class InvalidTriage(ValueError):
+    """Raised for triage answers the rules cannot judge (unknown code, score outside 0-4).
+
+    The message names the item, so a form or the API can show it as is.
+    """
+
+
+def _check_code(value: str | None, valid: Collection[str], what: str) -> None:
+    if value is not None and value not in valid:
+        raise InvalidTriage(f"Unknown {what} code {value!r}.")
+
+
+@dataclass(frozen=True)
+class TriageInput:
+    """What the call handler recorded (DESIGN.md §4). Every field is optional.
+
+    ``ipos`` maps an IPOS item code to its score (0-4); items not asked are left out.
+    ``patient_location`` is recorded for context and validated; no rule uses it today.
+    Constructing an input with an unknown code or an out-of-range score raises
+    :class:`InvalidTriage`; the fields are then normalised to immutable values (``ipos`` a
+    read-only mapping, ``red_flags`` a tuple in code-list order without repeats).
+    """
+
+    phase: str | None = None
+    ipos: Mapping[str, int] = field(default_factory=dict, hash=False)
+    red_flags: Collection[str] = ()
+    carer_coping: str | None = None
+    reason: str | None = None
+    patient_location: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_code(self.phase, PhaseOfIllness.values, "phase of illness")
+        _check_code(self.carer_coping, CarerCoping.values, "carer coping")
+        _check_code(self.reason, CallReason.values, "call reason")
+        _check_code(self.patient_location, PatientLocation.values, "patient location")
+        if isinstance(self.red_flags, str):
+            raise InvalidTriage("Red flags must be a list of codes, not one string.")
+        for flag in self.red_flags:
+            _check_code(flag, RedFlag.values, "red flag")
+        for item, score in self.ipos.items():
+            _check_code(item, IposItem.values, "IPOS item")
+            label = IposItem(item).label
+            if isinstance(score, bool) or not isinstance(score, int):
+                raise InvalidTriage(
+                    f"{label} score must be a whole number from {_IPOS_MIN} to {_IPOS_MAX}; "
+                    f"got {score!r}."
+                )
+            if not _IPOS_MIN <= score <= _IPOS_MAX:
+                raise InvalidTriage(
+                    f"{label} score must be from {_IPOS_MIN} to {_IPOS_MAX}; got {score}."
+                )
+        ordered_ipos = dict(sorted(self.ipos.items(), key=lambda pair: _IPOS_ORDER[pair[0]]))
+        object.__setattr__(self, "ipos", MappingProxyType(ordered_ipos))
+        flags = tuple(sorted(set(self.red_flags), key=_RED_FLAG_ORDER.__getitem__))
+        object.__setattr__(self, "red_flags", flags)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The suggested priority and every rule that fired, highest priority first.
+
+    Each reason is plain words ending in the priority it suggests ("Red flag: Major bleed → P1").
+    When no rule fired there is one reason, "No urgent features recorded → P5".
+    """
+
+    priority: str
+    reasons: tuple[str, ...]
+
+
+def _fired_rules(triage: TriageInput) -> list[tuple[str, str]]:
+    """(priority, reason without the arrow) for each rule that fired, in the order of the table."""
+    fired: list[tuple[str, str]] = [
+        (Priority.P1.value, f"Red flag: {RedFlag(flag).label}") for flag in triage.red_flags
+    ]
+    if triage.phase in _PHASE_PRIORITY:
+        fired.append(
+            (
+                _PHASE_PRIORITY[triage.phase],
+                f"Phase of illness {PhaseOfIllness(triage.phase).label}",
+            )
+        )
+    for item, score in triage.ipos.items():
+        score_priority = _IPOS_PRIORITY.get(score)
+        if score_priority is not None:
+            label = IposItem(item).label
+            fired.append((score_priority, f"{label} scored {score} ({_IPOS_WORDS[score]})"))
+    if triage.carer_coping == CarerCoping.CRISIS_TONIGHT:
+        fired.append((Priority.P2.value, "Carer in crisis tonight"))
+    if triage.reason == CallReason.DEATH_NOTIFICATION:
+        fired.append(
+            (Priority.P3.value, f"{CallReason.DEATH_NOTIFICATION.label}: verification needed")
+        )
+    return fired
+
+
+def suggest_priority(triage: TriageInput) -> Suggestion:
+    """Suggest a priority for ``triage``: the highest priority of any rule that fired, else P5.
+
+    ``reasons`` lists every rule that fired, highest priority first and, within a priority, in
+    the order of the rules table (red flags and IPOS items in code-list order), so the handler
+    sees everything that was taken into account. Invalid input cannot reach here: it is refused
+    by :class:`TriageInput` with :class:`InvalidTriage`.
+    """
+    fired = _fired_rules(triage)
+    if not fired:
+        return Suggestion(
+            Priority.P5.value, (f"No urgent features recorded → {Priority.P5.value}",)
+        )
+    # sorted() is stable, so rules of equal priority keep the order of the table.
+    fired.sort(key=lambda rule: _PRIORITY_RANK[rule[0]])
+    return Suggestion(
+        priority=fired[0][0],
+        reasons=tuple(f"{text} → {priority}" for priority, text in fired),
+    )
+
+
+def priority_rank(priority: str) -> int:
+    """1 for P1 (most urgent) to 5 for P5; raises :class:`InvalidTriage` for an unknown code."""
+    try:
+        return _PRIORITY_RANK[priority]
+    except KeyError:
+        raise InvalidTriage(f"Unknown priority code {priority!r}.") from None
+
+
+def is_override(suggested: str, chosen: str) -> bool:
+    """True when the handler chose a priority other than the suggestion (either direction).
+
+    Overrides need a reason and are reported. Raises :class:`InvalidTriage` for unknown codes.
+    """
+    return priority_rank(suggested) != priority_rank(chosen)

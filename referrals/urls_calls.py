@@ -1,0 +1,16 @@
+from django.urls import path
+
+from referrals.views import calls as views
+
+app_name = "calls"
+urlpatterns = [
+    path("", views.my_calls, name="mine"),
+    path("new/", views.call_new, name="new"),
+    path("new/patient/", views.call_patient_panel, name="patient-panel"),
+    path("new/suggestion/", views.call_suggestion, name="suggestion"),
+    path("<int:call_id>/", views.call_detail, name="detail"),
+    path("call-backs/", views.call_backs_due, name="call-backs"),
+    path("call-backs/<int:call_back_id>/done/", views.call_back_done, name="call-back-done"),
+    path("reviews/", views.senior_reviews, name="reviews"),
+    path("reviews/<int:call_id>/", views.senior_review_record, name="review"),
+]

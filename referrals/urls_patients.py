@@ -1,0 +1,15 @@
+from django.urls import path
+
+from referrals.views import patients as views
+
+app_name = "patients"
+urlpatterns = [
+    path("", views.patient_search_page, name="search"),
+    path("new/", views.patient_register_page, name="register"),
+    path("<int:patient_id>/", views.patient_detail, name="detail"),
+    path("<int:patient_id>/break-glass/", views.patient_break_glass, name="break-glass"),
+    path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<int:patient_id>/people/new/", views.related_person_edit, name="person-add"),
+    path("<int:patient_id>/people/<int:person_id>/", views.related_person_edit, name="person-edit"),
+    path("<int:patient_id>/care-plan/", views.care_plan_edit, name="care-plan"),
+]

@@ -1,0 +1,229 @@
+"""The call screen (DESIGN.md §1, §4): find or register the patient, triage with a live
+suggestion, choose needs, end the call. One submit saves everything (call_submit)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from referrals.forms import CallForm, SeniorReviewForm, TriageForm, need_note_field_name
+from referrals.models import Call, CallBack
+from referrals.selectors import patient_banner_for, referrals_visible_to
+from referrals.selectors_calls import open_referrals_for_needs, recent_calls_for_handler
+from referrals.services.calls import CallInput, NeedRequest, call_submit
+from referrals.services.reviews import call_back_complete, call_senior_review
+from referrals.triage import InvalidTriage, TriageInput, suggest_priority
+from referrals.views.patients import visible_patients
+from services.codes import Need
+from spoc.accounts.middleware import is_poll
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+
+def _patient_panel_context(request: HttpRequest, patient_id: int | None) -> dict[str, Any]:
+    if not patient_id:
+        return {"patient": None}
+    patient = visible_patients(request).filter(pk=patient_id).first()
+    if patient is None:
+        return {"patient": None}
+    open_by_need = open_referrals_for_needs(patient_id=patient.pk, needs=list(Need.values))
+    return {
+        "patient": patient,
+        "banner": patient_banner_for(patient=patient),
+        "open_by_need": {need: refs for need, refs in open_by_need.items() if refs},
+    }
+
+
+def _call_input(form: CallForm, suggested: str) -> CallInput:
+    data = form.cleaned_data
+    needs = tuple(NeedRequest(need=need, note=data.get(need_note_field_name(need), "")) for need in data["needs"])
+    return CallInput(
+        received_at=data["received_at"],
+        ended_at=timezone.now(),
+        direction="INBOUND",
+        caller_type=data["caller_type"],
+        caller_name=data["caller_name"],
+        caller_phone=str(data["caller_phone"]) if data["caller_phone"] else "",
+        caller_organisation=data["caller_organisation"],
+        caller_relationship=data["caller_relationship"],
+        patient_id=data["patient"],
+        reason=data["reason"],
+        notes=data["notes"],
+        phase=data["phase"] or None,
+        ipos=form.ipos_scores(),
+        akps=None,
+        red_flags=tuple(data["red_flags"]),
+        carer_coping=data["carer_coping"] or None,
+        patient_location=data["patient_location"] or None,
+        patient_site_id=data["patient_site"].pk if data["patient_site"] else None,
+        chosen_priority=data["chosen_priority"] or suggested,
+        override_reason=data["override_reason"],
+        disposition=data["disposition"],
+        needs=needs,
+        callback_due_at=data["callback_due_at"],
+        callback_note=data["callback_note"],
+        idempotency_key=data["idempotency_key"],
+    )
+
+
+def _suggestion(data: dict[str, Any], ipos: dict[str, int]) -> Any:
+    return suggest_priority(TriageInput(
+        phase=data.get("phase") or None, ipos=ipos, red_flags=tuple(data.get("red_flags") or ()),
+        carer_coping=data.get("carer_coping") or None, reason=data.get("reason") or None,
+        patient_location=data.get("patient_location") or None,
+    ))
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def call_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = CallForm(request.POST)
+        if form.is_valid():
+            try:
+                suggested = _suggestion(form.cleaned_data, form.ipos_scores()).priority
+                result = call_submit(data=_call_input(form, suggested), user=request.user, request=request)
+            except InvalidTriage as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    target = {"patient_id": "patient", "patient_site_id": "patient_site"}.get(field, field)
+                    form.add_error(target if target in form.fields else None, errors)
+            else:
+                if not result.created:
+                    messages.info(request, "This call was already saved; nothing was added twice.")
+                else:
+                    messages.success(request, f"Call saved with {len(result.referrals)} referral{'s' if len(result.referrals) != 1 else ''}.")
+                return redirect("calls:detail", call_id=result.call.pk)
+        patient_id = form.cleaned_data.get("patient")
+    else:
+        patient_id = request.GET.get("patient")
+        form = CallForm(initial={
+            "idempotency_key": uuid.uuid4().hex,
+            "received_at": timezone.now(),
+            "patient": patient_id,
+        })
+    suggestion = None
+    if form.is_bound:
+        try:
+            suggestion = _suggestion(getattr(form, "cleaned_data", {}), form.ipos_scores())
+        except InvalidTriage:
+            suggestion = None
+    context = {"form": form, "suggestion": suggestion, **_patient_panel_context(request, _int_or_none(patient_id))}
+    return render(request, "calls/call_new.html", context)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def call_patient_panel(request: HttpRequest) -> HttpResponse:
+    """The call screen's patient panel, swapped in by htmx when the handler picks a patient."""
+    context = _patient_panel_context(request, _int_or_none(request.GET.get("patient")))
+    if context["patient"] is not None:
+        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
+                          object_id=context["patient"].pk, patient_id=context["patient"].pk,
+                          detail={"from": "call screen"})
+    return render(request, "calls/call_new.html#patient-panel", context)
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def call_suggestion(request: HttpRequest) -> HttpResponse:
+    """The live triage suggestion (pure rules; nothing saved)."""
+    form = TriageForm(request.POST or request.GET)
+    suggestion = None
+    error = ""
+    if form.is_valid():
+        ipos = {key.removeprefix("ipos_").upper(): value for key, value in form.cleaned_data.items()
+                if key.startswith("ipos_") and value is not None}
+        try:
+            suggestion = _suggestion(form.cleaned_data, ipos)
+        except InvalidTriage as exc:
+            error = str(exc)
+    else:
+        error = "Check the triage answers."
+    context = {"suggestion": suggestion, "suggestion_error": error,
+               **_patient_panel_context(request, _int_or_none(request.POST.get("patient")))}
+    return render(request, "calls/call_new.html#suggestion", context)
+
+
+@login_required
+def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
+    call = (Call.objects.select_related("patient", "handled_by", "reviewed_by", "patient_site", "triage")
+            .filter(pk=call_id).first())
+    if call is None or (call.patient_id and not visible_patients(request).filter(pk=call.patient_id).exists()):
+        raise Http404("No such call")
+    if not (call.handled_by_id == request.user.pk or request.user.has_perm("accounts.take_calls")
+            or request.user.has_perm("accounts.coordinate")):
+        raise Http404("No such call")
+    referrals = referrals_visible_to(request.user).filter(call=call).select_related("team", "owner").order_by("id")
+    if call.patient_id and not is_poll(request):
+        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="call",
+                          object_id=call.pk, patient_id=call.patient_id)
+    context = {"call": call, "referrals": referrals, "call_backs": call.call_backs.all(),
+               "banner": patient_banner_for(patient=call.patient) if call.patient else None,
+               "patient": call.patient}
+    template = "calls/call_detail.html"
+    if request.headers.get("HX-Request"):
+        template += "#referrals"
+    return render(request, template, context)
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def my_calls(request: HttpRequest) -> HttpResponse:
+    return render(request, "calls/my_calls.html", {"calls": recent_calls_for_handler(user=request.user)})
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def call_backs_due(request: HttpRequest) -> HttpResponse:
+    due = (CallBack.objects.filter(status=CallBack.Status.PENDING)
+           .select_related("call", "patient", "assigned_to").order_by("due_at")[:200])
+    return render(request, "calls/call_backs.html", {"call_backs": due, "now": timezone.now()})
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+@require_POST
+def call_back_done(request: HttpRequest, call_back_id: int) -> HttpResponse:
+    call_back_complete(call_back_id=call_back_id, user=request.user)
+    messages.success(request, "Call-back marked done.")
+    return redirect("calls:call-backs")
+
+
+@login_required
+@permission_required("accounts.coordinate", raise_exception=True)
+def senior_reviews(request: HttpRequest) -> HttpResponse:
+    pending = (Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
+               .select_related("patient", "handled_by").order_by("received_at")[:200])
+    return render(request, "calls/senior_reviews.html", {"calls": pending, "form": SeniorReviewForm(), "now": timezone.now()})
+
+
+@login_required
+@permission_required("accounts.coordinate", raise_exception=True)
+@require_POST
+def senior_review_record(request: HttpRequest, call_id: int) -> HttpResponse:
+    form = SeniorReviewForm(request.POST)
+    if form.is_valid():
+        call_senior_review(call_id=call_id, user=request.user, comment=form.cleaned_data["comment"])
+        messages.success(request, "Review recorded.")
+    else:
+        messages.error(request, "Write a review comment before saving.")
+    return redirect("calls:reviews")
+
+

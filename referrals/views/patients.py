@@ -1,0 +1,227 @@
+"""Patient pages. They compose patients, calls and referrals, so they live here, in the highest
+app they need (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.forms import BreakGlassForm, CarePlanForm, PatientForm, RelatedPersonForm
+from patients.models import Patient, RelatedPerson
+from patients.selectors import care_plan_current, care_plan_history, patient_search
+from patients.services import (
+    DuplicateNhsNumber,
+    PossibleDuplicates,
+    care_plan_update,
+    patient_register,
+    patient_update,
+    related_person_save,
+)
+from referrals.selectors import (
+    patient_banner_for,
+    patient_timeline,
+    patients_visible_to,
+    sees_all_patients,
+)
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+BREAK_GLASS_SESSION_KEY = "break_glass"
+# A break-glass grant lasts this long in the session; after that the reason is asked again.
+BREAK_GLASS_SECONDS = 60 * 60
+
+
+def break_glass_ids(request: HttpRequest) -> list[int]:
+    now = time.time()
+    grants: dict[str, float] = request.session.get(BREAK_GLASS_SESSION_KEY, {})
+    return [int(pid) for pid, expires in grants.items() if expires > now]
+
+
+def visible_patients(request: HttpRequest) -> Any:
+    return patients_visible_to(request.user, break_glass_ids=break_glass_ids(request))
+
+
+def _form_errors_from(form: Any, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@login_required
+def patient_search_page(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    results: list[Patient] = []
+    if query:
+        results = patient_search(patients=visible_patients(request), query=query)
+        # The access log keeps the result count, never the search text (patient identifiers).
+        access_log_record(action=AccessLog.Action.SEARCH, request=request, object_type="patient",
+                          detail={"results": len(results)})
+    context = {"query": query, "results": results, "today": timezone.localdate(),
+               "can_register": sees_all_patients(request.user)}
+    template = "patients/search.html"
+    if request.headers.get("HX-Request"):
+        template += "#results"
+    return render(request, template, context)
+
+
+@login_required
+def patient_register_page(request: HttpRequest) -> HttpResponse:
+    if not sees_all_patients(request.user):
+        raise PermissionDenied("Only call handlers and coordinators register patients.")
+    form = PatientForm(request.POST or None)
+    duplicates: list[Patient] = []
+    existing: Patient | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = patient_register(data=form.patient_data(), user=request.user,
+                                       confirmed_not_duplicate=form.cleaned_data["confirm_not_duplicate"])
+        except DuplicateNhsNumber as exc:
+            existing = exc.existing
+            _form_errors_from(form, exc)
+        except PossibleDuplicates as exc:
+            duplicates = exc.matches
+            _form_errors_from(form, exc)
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Patient registered.")
+            next_url = request.POST.get("next", "")
+            if next_url.startswith("/calls/"):
+                return redirect(f"{next_url}?patient={patient.pk}")
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/register.html", {
+        "form": form, "duplicates": duplicates, "existing": existing, "next": request.GET.get("next", request.POST.get("next", "")),
+    })
+
+
+def _patient_or_break_glass(request: HttpRequest, patient_id: int) -> Patient | HttpResponse:
+    patient = visible_patients(request).filter(pk=patient_id).first()
+    if patient is not None:
+        return patient
+    if not Patient.objects.filter(pk=patient_id).exists():
+        raise Http404("No such patient")
+    return redirect("patients:break-glass", patient_id=patient_id)
+
+
+@login_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    found = _patient_or_break_glass(request, patient_id)
+    if isinstance(found, HttpResponse):
+        return found
+    patient = found
+    access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
+                      object_id=patient.pk, patient_id=patient.pk)
+    return render(request, "patients/detail.html", {
+        "patient": patient,
+        "banner": patient_banner_for(patient=patient),
+        "care_plan": care_plan_current(patient=patient),
+        "related_people": patient.related_people.all(),
+        "timeline": patient_timeline(patient=patient, user=request.user),
+        "show_access_information": request.user.is_clinician,  # type: ignore[union-attr]
+        "can_edit_care_plan": request.user.is_clinician,  # type: ignore[union-attr]
+        "can_edit_patient": sees_all_patients(request.user) or request.user.is_clinician,  # type: ignore[union-attr]
+    })
+
+
+@login_required
+def patient_break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
+    if not Patient.objects.filter(pk=patient_id).exists():
+        raise Http404("No such patient")
+    if patients_visible_to(request.user).filter(pk=patient_id).exists():
+        return redirect("patients:detail", patient_id=patient_id)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        access_log_record(action=AccessLog.Action.BREAK_GLASS, request=request, object_type="patient",
+                          object_id=patient_id, patient_id=patient_id, reason=form.cleaned_data["reason"])
+        grants = request.session.get(BREAK_GLASS_SESSION_KEY, {})
+        grants[str(patient_id)] = time.time() + BREAK_GLASS_SECONDS
+        request.session[BREAK_GLASS_SESSION_KEY] = grants
+        return redirect("patients:detail", patient_id=patient_id)
+    return render(request, "patients/break_glass.html", {"form": form, "patient_id": patient_id})
+
+
+def _visible_patient(request: HttpRequest, patient_id: int) -> Patient:
+    patient = visible_patients(request).filter(pk=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient")
+    return patient
+
+
+@login_required
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _visible_patient(request, patient_id)
+    if not (sees_all_patients(request.user) or request.user.is_clinician):  # type: ignore[union-attr]
+        raise PermissionDenied
+    initial = {name: getattr(patient, name) for name in PatientForm.base_fields if hasattr(patient, name)}
+    initial["nhs_number"] = patient.nhs_number or ""
+    form = PatientForm(request.POST or None, initial=initial)
+    if not request.user.is_clinician:  # type: ignore[union-attr]
+        form.fields["access_information"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_update(patient=patient, data=form.patient_data(), user=request.user)
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/edit.html", {"form": form, "patient": patient,
+                                                  "banner": patient_banner_for(patient=patient)})
+
+
+@login_required
+def related_person_edit(request: HttpRequest, patient_id: int, person_id: int | None = None) -> HttpResponse:
+    patient = _visible_patient(request, patient_id)
+    person = None
+    if person_id is not None:
+        person = RelatedPerson.objects.filter(patient=patient, pk=person_id).first()
+        if person is None:
+            raise Http404("No such person")
+    initial = {name: getattr(person, name) for name in RelatedPersonForm.base_fields} if person else {}
+    form = RelatedPersonForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            related_person_save(patient=patient, user=request.user, values=form.values(), person=person)
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/related_person.html", {"form": form, "patient": patient, "person": person,
+                                                            "banner": patient_banner_for(patient=patient)})
+
+
+@login_required
+def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _visible_patient(request, patient_id)
+    if not request.user.is_clinician:  # type: ignore[union-attr]
+        raise PermissionDenied("Only clinicians can change the care plan.")
+    current = care_plan_current(patient=patient)
+    initial = {name: getattr(current, name) for name in CarePlanForm.base_fields} if current else {}
+    form = CarePlanForm(request.POST or None, initial=initial)
+    can_record_cpr = request.user.has_perm("accounts.record_cpr_decision")
+    if not can_record_cpr:
+        for name in ("cpr_decision", "cpr_decision_date", "cpr_review_date"):
+            form.fields[name].disabled = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            care_plan_update(patient=patient, user=request.user, values=form.values())
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Care plan saved as a new version.")
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/care_plan.html", {
+        "form": form, "patient": patient, "banner": patient_banner_for(patient=patient),
+        "history": care_plan_history(patient=patient), "can_record_cpr": can_record_cpr,
+        "cancel_url": reverse("patients:detail", args=[patient.pk]),
+    })

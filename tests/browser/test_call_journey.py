@@ -1,0 +1,70 @@
+"""The call handler's journey, with a real Celery worker routing the referrals."""
+
+import pytest
+from playwright.sync_api import expect
+
+from services.codes import ServiceType
+from spoc.accounts.roles import Role
+from tests.conftest import TEST_PASSWORD
+from tests.services.directory_fixtures import every_day, make_service
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(page, live_url, make_user, celery_worker_process, screenshot):
+    make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",))
+    make_service("Carers Together", ServiceType.CARER_SUPPORT, hours=every_day(9, 17), areas=("L9",))
+    make_service("SPOC Coordination", ServiceType.SPOC, open_24_7=True, areas=())
+    make_user(Role.CALL_HANDLER, username="handler1")
+
+    page.goto(f"{live_url}/accounts/login/")
+    page.get_by_label("Username").fill("handler1")
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New call").first.click()
+    screenshot(page, "1-new-call")
+
+    # Nobody matches: register the patient from the call screen.
+    page.get_by_label("Find the patient").fill("Nguyễn")
+    page.get_by_text("No patient matches").wait_for()
+    page.get_by_test_id("register-patient-link").click()
+    page.get_by_label("Given name").fill("Mai")
+    page.get_by_label("Family name").fill("Nguyễn")
+    page.get_by_label("Date of birth").fill("1951-07-12")
+    page.get_by_label("NHS number status").select_option("03")
+    page.get_by_label("Postcode").fill("l9 7al")
+    screenshot(page, "2-register")
+    page.get_by_role("button", name="Register patient").click()
+    page.get_by_test_id("patient-banner").wait_for()
+    assert "NGUYỄN, Mai" in page.get_by_test_id("patient-banner").inner_text()
+
+    page.get_by_label("Who is calling").select_option("CARER_FAMILY")
+    page.get_by_label("Caller's name").fill("Siân O'Brien")
+    page.get_by_label("Reason for the call").select_option("SYMPTOM_CONTROL")
+    page.get_by_label("Phase of illness").select_option("UNSTABLE")
+    expect(page.get_by_test_id("suggested-priority")).to_have_text("P2")
+    page.get_by_role("checkbox", name="Urgent home visit", exact=True).check()
+    page.get_by_role("checkbox", name="Carer support", exact=True).check()
+    page.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
+    screenshot(page, "3-call-triaged")
+    page.get_by_role("button", name="Save call").click()
+    page.wait_for_url("**/calls/*/")
+
+    # The worker routes both referrals; the page polls until they are queued.
+    rows = page.get_by_test_id("call-referral")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=call-referral]')].length === 2 && "
+        "[...document.querySelectorAll('[data-testid=call-referral]')].every(r => r.innerText.includes('Queued'))",
+        timeout=30_000,
+    )
+    texts = sorted(rows.all_inner_texts())
+    assert "Carers Together team" in texts[0] and "Community Palliative Care team" in texts[1]
+    screenshot(page, "4-referrals-queued")
+
+    page.get_by_role("link", name="Patient record").click()
+    timeline = page.get_by_test_id("timeline-referral")
+    assert timeline.count() == 2
+    text = " ".join(timeline.all_inner_texts())
+    assert "Community Palliative Care team" in text and "Carers Together team" in text
+    assert text.count("Queued") == 2
+    screenshot(page, "5-patient-timeline")

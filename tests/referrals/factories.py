@@ -1,0 +1,63 @@
+"""Factories for patients, calls and referrals in the referrals tests (factory_boy)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import factory
+from django.utils import timezone
+
+from patients.models import Patient
+from patients.names import search_form
+from patients.nhs_number import synthetic_nhs_number
+from referrals.codes import CallReason, Disposition
+from referrals.models import Call, Referral
+from services.codes import CallerType, Need, Priority
+from tests.factories import UserFactory
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    # Only the range reserved for testing (999 000 0000 - 999 999 9999), always check-digit valid.
+    nhs_number = factory.Sequence(lambda n: synthetic_nhs_number(n + 5000))
+    given_name = "Siân"
+    family_name = factory.Sequence(lambda n: f"O'Brien{n}")
+    search_name = factory.LazyAttribute(lambda o: search_form(o.given_name, o.family_name))
+    date_of_birth = date(1948, 3, 14)
+    postcode = "L9 7AL"
+    created_by = factory.SubFactory(UserFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda o: o.created_at)
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    received_at = factory.LazyFunction(timezone.now)
+    caller_type = CallerType.DISTRICT_NURSE
+    patient = factory.SubFactory(PatientFactory)
+    reason = CallReason.REQUEST_VISIT
+    suggested_priority = Priority.P2
+    chosen_priority = Priority.P2
+    triage_rules_version = "test"
+    disposition = Disposition.REFERRALS_CREATED
+    handled_by = factory.SubFactory(UserFactory)
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """A referral awaiting routing, from a call (its caller type is the referrer type)."""
+
+    class Meta:
+        model = Referral
+
+    call = factory.SubFactory(CallFactory)
+    patient = factory.LazyAttribute(lambda o: o.call.patient)
+    need = Need.URGENT_HOME_VISIT
+    priority = Priority.P2
+    clock_started_at = factory.LazyAttribute(lambda o: o.call.received_at)
+    created_at = factory.LazyAttribute(lambda o: o.call.received_at)
+    updated_at = factory.LazyAttribute(lambda o: o.created_at)
+    created_by = factory.LazyAttribute(lambda o: o.call.handled_by)

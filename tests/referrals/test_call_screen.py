@@ -1,0 +1,180 @@
+import uuid
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from referrals.models import Call, CallBack, Referral
+from spoc.accounts.roles import Role
+from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
+
+pytestmark = pytest.mark.django_db
+NEW = reverse("calls:new")
+
+
+def payload(patient=None, **overrides):
+    data = {
+        "idempotency_key": uuid.uuid4().hex, "received_at": timezone.now().isoformat(),
+        "patient": patient.pk if patient else "", "caller_type": "CARER_FAMILY",
+        "caller_name": "Siân O'Brien", "caller_phone": "0151 496 0101", "caller_relationship": "Daughter",
+        "caller_organisation": "", "reason": "SYMPTOM_CONTROL", "notes": "Mum in pain since lunchtime",
+        "phase": "UNSTABLE", "carer_coping": "STRUGGLING", "patient_location": "HOME", "patient_site": "",
+        "chosen_priority": "", "override_reason": "", "disposition": "REFERRALS_CREATED",
+        "needs": ["URGENT_HOME_VISIT", "CARER_SUPPORT"], "note_urgent_home_visit": "Pain crisis",
+        "callback_due_at": "", "callback_note": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_call_screen_opens_with_a_fresh_key_and_the_patient(client, handler):
+    patient = PatientFactory(given_name="Mai", family_name="Nguyễn")
+    client.force_login(handler)
+    response = client.get(NEW, {"patient": patient.pk})
+    assert response.status_code == 200
+    assert len(response.context["form"].initial["idempotency_key"]) == 32
+    assert "NGUYỄN, Mai" in response.content.decode()
+
+
+def test_submit_saves_the_call_and_one_referral_per_need(client, handler, django_capture_on_commit_callbacks):
+    patient = PatientFactory()
+    client.force_login(handler)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(NEW, payload(patient))
+    call = Call.objects.get()
+    assert response["Location"] == reverse("calls:detail", args=[call.pk])
+    assert (call.suggested_priority, call.chosen_priority) == ("P2", "P2")
+    assert sorted(Referral.objects.values_list("need", flat=True)) == ["CARER_SUPPORT", "URGENT_HOME_VISIT"]
+    assert Referral.objects.get(need="URGENT_HOME_VISIT").note == "Pain crisis"
+    assert len(callbacks) == 2  # routing enqueued after commit, one per referral
+
+
+def test_double_submit_creates_nothing_new(client, handler):
+    patient = PatientFactory()
+    client.force_login(handler)
+    data = payload(patient)
+    first = client.post(NEW, data)
+    second = client.post(NEW, data, follow=True)
+    assert Call.objects.count() == 1 and Referral.objects.count() == 2
+    assert second.redirect_chain[0][0] == first["Location"]
+    assert b"already saved" in second.content
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"chosen_priority": "P5"}, "override_reason", "reason"),
+    ({"needs": [], "disposition": "REFERRALS_CREATED"}, "needs", ""),
+    ({"caller_type": ""}, "caller_type", "required"),
+    ({"caller_phone": "12345"}, "caller_phone", "Enter a UK phone number"),
+    ({"notes": "x" * 5001}, "notes", "5000"),
+    ({"patient_location": "HOSPITAL"}, "patient_site", ""),
+])
+def test_bad_input_is_explained_keeps_what_was_typed_and_saves_nothing(client, handler, overrides, field, message):
+    patient = PatientFactory()
+    client.force_login(handler)
+    response = client.post(NEW, payload(patient, **overrides))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert field in form.errors or form.non_field_errors(), form.errors
+    if message:
+        assert message.lower() in str(form.errors).lower()
+    assert "Mum in pain since lunchtime" in response.content.decode() or "x" * 100 in response.content.decode()
+    assert not Call.objects.exists() and not Referral.objects.exists()
+
+
+def test_needs_without_a_patient_are_refused(client, handler):
+    client.force_login(handler)
+    response = client.post(NEW, payload(None))
+    assert response.status_code == 200
+    assert not Call.objects.exists()
+
+
+def test_script_tags_are_shown_as_text(client, handler):
+    patient = PatientFactory()
+    client.force_login(handler)
+    response = client.post(NEW, payload(patient, notes="<script>alert('x')</script>"), follow=True)
+    content = response.content.decode()
+    assert "<script>alert('x')</script>" not in content
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in content
+
+
+def test_advice_only_call_without_a_patient_and_a_call_back(client, handler):
+    client.force_login(handler)
+    due = (timezone.localtime() + timezone.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(NEW, payload(None, needs=[], disposition="ADVICE_GIVEN", phase="", carer_coping="",
+                                        callback_due_at=due, callback_note="Check pain relief worked"))
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert call.patient is None and call.needs_senior_review  # handler is not a clinician
+    assert CallBack.objects.get().note == "Check pain relief worked"
+
+
+def test_live_suggestion_lists_every_reason_and_puts_cpr_next_to_p1(client, handler):
+    patient = PatientFactory()
+    client.force_login(handler)
+    response = client.post(reverse("calls:suggestion"), {
+        "phase": "DYING", "red_flags": ["MAJOR_BLEED"], "ipos_pain": "4", "patient": patient.pk, "reason": "SYMPTOM_CONTROL",
+    })
+    content = response.content.decode()
+    assert 'data-testid="suggested-priority">P1<' in content
+    assert "Red flag: Major bleed" in content and "Pain scored 4" in content and "Dying" in content
+    assert 'data-testid="cpr-next-to-p1"' in content
+    assert "No CPR decision recorded" in content
+
+
+def test_live_suggestion_reports_bad_scores(client, handler):
+    client.force_login(handler)
+    response = client.post(reverse("calls:suggestion"), {"ipos_pain": "7"})
+    content = response.content.decode()
+    assert "data-testid=\"suggested-priority\"" not in content
+    assert "Pain score must be from 0 to 4" in content or "Check the triage answers." in content
+
+
+def test_open_referral_for_the_same_need_is_warned(client, handler):
+    patient = PatientFactory()
+    ReferralFactory(call__patient=patient, patient=patient)
+    client.force_login(handler)
+    response = client.get(reverse("calls:patient-panel"), {"patient": patient.pk})
+    assert b'data-testid="open-referrals-warning"' in response.content
+    assert b"Urgent home visit" in response.content
+
+
+@pytest.mark.parametrize("role", [Role.SPECIALIST_NURSE, Role.MANAGER, Role.AUDITOR, Role.DIRECTORY_ADMIN])
+def test_only_call_takers_log_calls(client, make_user, role):
+    client.force_login(make_user(role))
+    assert client.get(NEW).status_code == 403
+    assert client.post(NEW, payload(None)).status_code == 403
+
+
+def test_call_detail_polls_until_routed_and_polls_are_not_logged(client, handler):
+    call = CallFactory(handled_by=handler)
+    ReferralFactory(call=call)
+    client.force_login(handler)
+    page = client.get(reverse("calls:detail", args=[call.pk]))
+    assert b'hx-trigger="every 2s"' in page.content
+    from spoc.audit.models import AccessLog
+    before = AccessLog.objects.count()
+    poll = client.get(reverse("calls:detail", args=[call.pk]), HTTP_HX_REQUEST="true", HTTP_X_SPOC_POLL="1")
+    assert poll.content.decode().lstrip().startswith('<div id="call-referrals"')
+    assert AccessLog.objects.count() == before
+
+
+def test_senior_review_by_the_coordinator(client, make_user, handler):
+    call = CallFactory(handled_by=handler, needs_senior_review=True, disposition="ADVICE_GIVEN")
+    coordinator = make_user(Role.SPOC_COORDINATOR, is_clinician=True)
+    client.force_login(coordinator)
+    assert call.notes in client.get(reverse("calls:reviews")).content.decode()
+    client.post(reverse("calls:review", args=[call.pk]), {"comment": "Advice appropriate"})
+    call.refresh_from_db()
+    assert call.reviewed_by == coordinator and call.review_comment == "Advice appropriate"
+    client.force_login(handler)
+    assert client.get(reverse("calls:reviews")).status_code == 403
+
+
+def test_call_backs_due_and_done(client, handler):
+    call = CallFactory(handled_by=handler)
+    call_back = CallBack.objects.create(call=call, patient=call.patient, due_at=timezone.now(), note="Ring back")
+    client.force_login(handler)
+    assert b"Ring back" in client.get(reverse("calls:call-backs")).content
+    client.post(reverse("calls:call-back-done", args=[call_back.pk]))
+    call_back.refresh_from_db()
+    assert call_back.status == CallBack.Status.DONE and call_back.done_by == handler

@@ -1,0 +1,59 @@
+"""Routing through the real broker and a real worker process (DESIGN.md §5, §11)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from patients.codes import PhaseOfIllness
+from referrals.codes import CallReason, Disposition
+from referrals.models import Referral, ReferralEvent
+from referrals.services.calls import CallInput, NeedRequest, call_submit
+from referrals.tasks import route_referral_task
+from referrals.transitions import ReferralStatus
+from services.codes import CallerType, Need, Priority, ServiceType
+from spoc.core.models import Heartbeat
+from spoc.core.tasks import heartbeat_task
+from tests.conftest import wait_for
+from tests.referrals.factories import PatientFactory
+from tests.services.directory_fixtures import make_service
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(handler, celery_worker_process):
+    # Open around the clock, so the answer does not depend on when the test runs.
+    community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True)
+    carers = make_service("Carers Centre", ServiceType.CARER_SUPPORT, open_24_7=True)
+    make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=())
+    patient = PatientFactory(postcode="L9 7AL")
+
+    result = call_submit(
+        data=CallInput(
+            received_at=timezone.now() - timedelta(minutes=3),
+            caller_type=CallerType.DISTRICT_NURSE, patient_id=patient.pk,
+            reason=CallReason.REQUEST_VISIT, phase=PhaseOfIllness.UNSTABLE,
+            chosen_priority=Priority.P2, disposition=Disposition.REFERRALS_CREATED,
+            needs=(NeedRequest(Need.URGENT_HOME_VISIT), NeedRequest(Need.CARER_SUPPORT)),
+            idempotency_key="worker-test",
+        ),
+        user=handler,
+    )
+    ids = [r.pk for r in result.referrals]
+
+    def all_queued() -> bool:
+        return Referral.objects.filter(pk__in=ids, status=ReferralStatus.QUEUED).count() == 2
+
+    wait_for(all_queued, timeout=30)
+    teams = dict(Referral.objects.filter(pk__in=ids).values_list("need", "team_id"))
+    assert teams == {Need.URGENT_HOME_VISIT: community.team.pk, Need.CARER_SUPPORT: carers.team.pk}
+
+    # A second delivery of the same task is harmless. The heartbeat queued after it shows that the
+    # one-process worker has taken the redelivery off the queue before we count.
+    route_referral_task.delay(ids[0])
+    heartbeat_task.delay("after-redelivery")
+    wait_for(lambda: Heartbeat.objects.filter(name="after-redelivery").exists(), timeout=30)
+    assert ReferralEvent.objects.filter(referral_id=ids[0], kind=ReferralEvent.Kind.ROUTED).count() == 1
+    assert Referral.objects.get(pk=ids[0]).routing_attempt == 1

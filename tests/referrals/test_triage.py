@@ -1,0 +1,285 @@
+"""Triage decision support rules (DESIGN.md §4, docs/triage.md): every rule, alone and together."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from patients.codes import IposItem, PatientLocation, PhaseOfIllness
+from referrals.codes import CallReason, CarerCoping, RedFlag
+from referrals.triage import (
+    TRIAGE_RULES_VERSION,
+    InvalidTriage,
+    Suggestion,
+    TriageInput,
+    is_override,
+    priority_rank,
+    suggest_priority,
+)
+from services.codes import Priority
+
+NOTHING = "No urgent features recorded → P5"
+
+# --- every rule alone ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", RedFlag.values)
+def test_each_red_flag_alone_suggests_p1(flag: str) -> None:
+    assert suggest_priority(TriageInput(red_flags=[flag])) == Suggestion(
+        "P1", (f"Red flag: {RedFlag(flag).label} → P1",)
+    )
+
+
+PHASES = [
+    (PhaseOfIllness.STABLE, Suggestion("P5", (NOTHING,))),
+    (PhaseOfIllness.UNSTABLE, Suggestion("P2", ("Phase of illness Unstable → P2",))),
+    (PhaseOfIllness.DETERIORATING, Suggestion("P4", ("Phase of illness Deteriorating → P4",))),
+    (PhaseOfIllness.DYING, Suggestion("P3", ("Phase of illness Dying → P3",))),
+    (PhaseOfIllness.DECEASED, Suggestion("P5", (NOTHING,))),
+]
+CARER_COPING = [
+    (CarerCoping.COPING, Suggestion("P5", (NOTHING,))),
+    (CarerCoping.STRUGGLING, Suggestion("P5", (NOTHING,))),
+    (CarerCoping.CRISIS_TONIGHT, Suggestion("P2", ("Carer in crisis tonight → P2",))),
+    (CarerCoping.NO_CARER, Suggestion("P5", (NOTHING,))),
+]
+
+
+def test_the_tables_cover_every_code() -> None:
+    assert {phase for phase, _ in PHASES} == set(PhaseOfIllness.values)
+    assert {coping for coping, _ in CARER_COPING} == set(CarerCoping.values)
+
+
+@pytest.mark.parametrize(("phase", "expected"), PHASES)
+def test_each_phase_alone(phase: str, expected: Suggestion) -> None:
+    assert suggest_priority(TriageInput(phase=phase)) == expected
+
+
+@pytest.mark.parametrize("item", IposItem.values)
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [(0, None), (1, None), (2, None), (3, ("P3", "severely")), (4, ("P2", "overwhelmingly"))],
+)
+def test_each_ipos_item_at_each_score(
+    item: str, score: int, expected: tuple[str, str] | None
+) -> None:
+    suggestion = suggest_priority(TriageInput(ipos={item: score}))
+    if expected is None:
+        assert suggestion == Suggestion("P5", (NOTHING,))
+    else:
+        priority, words = expected
+        label = IposItem(item).label
+        assert suggestion == Suggestion(
+            priority, (f"{label} scored {score} ({words}) → {priority}",)
+        )
+
+
+def test_pain_scored_4_reads_as_in_the_design() -> None:
+    assert suggest_priority(TriageInput(ipos={"PAIN": 4})).reasons == (
+        "Pain scored 4 (overwhelmingly) → P2",
+    )
+
+
+@pytest.mark.parametrize(("coping", "expected"), CARER_COPING)
+def test_each_carer_coping_value_alone(coping: str, expected: Suggestion) -> None:
+    assert suggest_priority(TriageInput(carer_coping=coping)) == expected
+
+
+@pytest.mark.parametrize("reason", CallReason.values)
+def test_only_death_notification_among_call_reasons_raises_priority(reason: str) -> None:
+    suggestion = suggest_priority(TriageInput(reason=reason))
+    if reason == CallReason.DEATH_NOTIFICATION:
+        assert suggestion == Suggestion("P3", ("Death notification: verification needed → P3",))
+    else:
+        assert suggestion == Suggestion("P5", (NOTHING,))
+
+
+@pytest.mark.parametrize("location", PatientLocation.values)
+def test_patient_location_alone_changes_nothing(location: str) -> None:
+    assert suggest_priority(TriageInput(patient_location=location)) == Suggestion("P5", (NOTHING,))
+
+
+def test_nothing_recorded_suggests_p5() -> None:
+    assert suggest_priority(TriageInput()) == Suggestion("P5", (NOTHING,))
+
+
+# --- the highest rule wins; every reason is listed -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("triage", "priority"),
+    [
+        (TriageInput(phase="DETERIORATING", ipos={"PAIN": 3}), "P3"),
+        (TriageInput(phase="DYING", ipos={"PAIN": 4}), "P2"),
+        (TriageInput(phase="DYING", carer_coping="CRISIS_TONIGHT"), "P2"),
+        (TriageInput(phase="STABLE", reason="DEATH_NOTIFICATION"), "P3"),
+        (TriageInput(phase="UNSTABLE", red_flags=["SEIZURE"]), "P1"),
+        (TriageInput(phase="DETERIORATING", ipos={"NAUSEA": 2}), "P4"),
+        (TriageInput(phase="DETERIORATING", reason="DEATH_NOTIFICATION"), "P3"),
+        (TriageInput(ipos={"PAIN": 3, "NAUSEA": 4}), "P2"),
+    ],
+)
+def test_highest_rule_wins(triage: TriageInput, priority: str) -> None:
+    assert suggest_priority(triage).priority == priority
+
+
+def test_every_fired_rule_is_listed_highest_first() -> None:
+    triage = TriageInput(
+        phase="DETERIORATING",
+        ipos={"NAUSEA": 3, "PAIN": 4, "BREATHLESSNESS": 3, "WEAKNESS": 1},
+        red_flags=["SEIZURE", "MAJOR_BLEED"],
+        carer_coping="CRISIS_TONIGHT",
+        reason="DEATH_NOTIFICATION",
+    )
+    assert suggest_priority(triage) == Suggestion(
+        "P1",
+        (
+            "Red flag: Major bleed → P1",
+            "Red flag: Seizure → P1",
+            "Pain scored 4 (overwhelmingly) → P2",
+            "Carer in crisis tonight → P2",
+            "Shortness of breath scored 3 (severely) → P3",
+            "Nausea scored 3 (severely) → P3",
+            "Death notification: verification needed → P3",
+            "Phase of illness Deteriorating → P4",
+        ),
+    )
+
+
+def test_unstable_phase_is_listed_before_symptoms_and_carer_at_p2() -> None:
+    triage = TriageInput(
+        phase="UNSTABLE", ipos={"FAMILY_ANXIETY": 4}, carer_coping="CRISIS_TONIGHT"
+    )
+    assert suggest_priority(triage).reasons == (
+        "Phase of illness Unstable → P2",
+        "Family anxiety scored 4 (overwhelmingly) → P2",
+        "Carer in crisis tonight → P2",
+    )
+
+
+def test_repeated_red_flags_are_listed_once() -> None:
+    triage = TriageInput(red_flags=("SEIZURE", "SEIZURE"))
+    assert suggest_priority(triage).reasons == ("Red flag: Seizure → P1",)
+
+
+# --- invalid input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"phase": "CRITICAL"}, "Unknown phase of illness code 'CRITICAL'"),
+        ({"red_flags": ["STROKE"]}, "Unknown red flag code 'STROKE'"),
+        ({"red_flags": "SEIZURE"}, "list of codes"),
+        ({"ipos": {"ITCH": 2}}, "Unknown IPOS item code 'ITCH'"),
+        ({"carer_coping": "FINE"}, "Unknown carer coping code 'FINE'"),
+        ({"reason": "DEATH"}, "Unknown call reason code 'DEATH'"),
+        ({"patient_location": "CAR_PARK"}, "Unknown patient location code 'CAR_PARK'"),
+        ({"phase": "unstable"}, "Unknown phase of illness code 'unstable'"),
+    ],
+)
+def test_unknown_codes_are_refused(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidTriage, match=message):
+        suggest_priority(TriageInput(**fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("score", [5, -1, 40])
+def test_scores_outside_0_to_4_are_refused_naming_the_item(score: int) -> None:
+    with pytest.raises(InvalidTriage, match=rf"^Pain score must be from 0 to 4; got {score}\.$"):
+        TriageInput(ipos={"PAIN": score})
+
+
+@pytest.mark.parametrize("score", [3.0, "3", True, None])
+def test_scores_that_are_not_whole_numbers_are_refused(score: object) -> None:
+    with pytest.raises(InvalidTriage, match="Shortness of breath score must be a whole number"):
+        TriageInput(ipos={"BREATHLESSNESS": score})  # type: ignore[dict-item]
+
+
+def test_input_is_immutable_and_hashable() -> None:
+    ipos = {"PAIN": 3}
+    triage = TriageInput(ipos=ipos, red_flags=["SEIZURE"])
+    ipos["PAIN"] = 4
+    assert triage.ipos == {"PAIN": 3}
+    with pytest.raises(TypeError):
+        triage.ipos["PAIN"] = 4  # type: ignore[index]
+    assert hash(triage) == hash(TriageInput(ipos={"PAIN": 3}, red_flags=("SEIZURE",)))
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+scores = st.integers(min_value=0, max_value=4)
+triage_inputs = st.builds(
+    TriageInput,
+    phase=st.none() | st.sampled_from(PhaseOfIllness.values),
+    ipos=st.dictionaries(st.sampled_from(IposItem.values), scores),
+    red_flags=st.lists(st.sampled_from(RedFlag.values), max_size=3),
+    carer_coping=st.none() | st.sampled_from(CarerCoping.values),
+    reason=st.none() | st.sampled_from(CallReason.values),
+    patient_location=st.none() | st.sampled_from(PatientLocation.values),
+)
+
+
+def expected_priorities(triage: TriageInput) -> list[int]:
+    """The rules of DESIGN.md §4 restated as a list of fired priorities (ranks)."""
+    fired = [1 for _ in triage.red_flags]
+    fired += {"UNSTABLE": [2], "DYING": [3], "DETERIORATING": [4]}.get(triage.phase or "", [])
+    fired += [2 for score in triage.ipos.values() if score == 4]
+    fired += [3 for score in triage.ipos.values() if score == 3]
+    fired += [2] if triage.carer_coping == "CRISIS_TONIGHT" else []
+    fired += [3] if triage.reason == "DEATH_NOTIFICATION" else []
+    return fired
+
+
+@given(triage_inputs)
+def test_suggestion_is_the_minimum_over_the_fired_rules(triage: TriageInput) -> None:
+    suggestion = suggest_priority(triage)
+    fired = expected_priorities(triage)
+    assert priority_rank(suggestion.priority) == min(fired, default=5)
+    if fired:
+        reason_ranks = [priority_rank(reason.rsplit("→ ", 1)[1]) for reason in suggestion.reasons]
+        assert reason_ranks == sorted(fired)
+    else:
+        assert suggestion.reasons == (NOTHING,)
+
+
+@given(triage_inputs, st.sampled_from(RedFlag.values))
+def test_adding_any_red_flag_always_yields_p1(triage: TriageInput, flag: str) -> None:
+    flagged = TriageInput(
+        phase=triage.phase,
+        ipos=triage.ipos,
+        red_flags=[*triage.red_flags, flag],
+        carer_coping=triage.carer_coping,
+        reason=triage.reason,
+        patient_location=triage.patient_location,
+    )
+    suggestion = suggest_priority(flagged)
+    assert suggestion.priority == "P1"
+    assert f"Red flag: {RedFlag(flag).label} → P1" in suggestion.reasons
+    assert set(suggest_priority(triage).reasons) - {NOTHING} <= set(suggestion.reasons)
+
+
+# --- ranks and overrides -------------------------------------------------------------------------
+
+
+def test_priority_rank_follows_the_code_list() -> None:
+    assert [priority_rank(p) for p in Priority.values] == [1, 2, 3, 4, 5]
+    with pytest.raises(InvalidTriage, match="Unknown priority code 'P6'"):
+        priority_rank("P6")
+
+
+@pytest.mark.parametrize(
+    ("suggested", "chosen", "override"),
+    [("P1", "P1", False), ("P2", "P1", True), ("P1", "P3", True), ("P5", "P5", False)],
+)
+def test_is_override(suggested: str, chosen: str, override: bool) -> None:
+    assert is_override(suggested, chosen) is override
+
+
+def test_is_override_refuses_unknown_codes() -> None:
+    with pytest.raises(InvalidTriage):
+        is_override("P1", "URGENT")
+
+
+def test_rules_version_is_set() -> None:
+    assert TRIAGE_RULES_VERSION == "2026-11"
