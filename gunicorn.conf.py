@@ -12,3 +12,37 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 30
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
+
+class _HideQueryStrings:
+    """gunicorn's error log writes the request line of a failed request; drop its query string."""
+
+    def filter(self, record):  # type: ignore[no-untyped-def]
+        import re
+
+        message = record.getMessage()
+        cleaned = re.sub(r"(/[^\s?]*)\?\S*", r"\1?[query hidden]", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"hide_query_strings": {"()": _HideQueryStrings}},
+    "formatters": {
+        "generic": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
+        "access": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "error_console": {"class": "logging.StreamHandler", "formatter": "generic",
+                          "filters": ["hide_query_strings"], "stream": "ext://sys.stderr"},
+        "console": {"class": "logging.StreamHandler", "formatter": "access",
+                    "filters": ["hide_query_strings"], "stream": "ext://sys.stdout"},
+    },
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+}

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from spoc.accounts import schema  # noqa: F401  (registers the OpenAPI extension)
         from spoc.accounts.roles import roles_sync_after_migrate
 
         # Permissions do not exist inside a migration on a fresh database, and a transactional

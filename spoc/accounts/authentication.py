@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+from django_otp import user_has_device
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
 from spoc.accounts.models import ApiToken
 from spoc.accounts.tokens import hash_key
@@ -22,3 +24,18 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         if token.expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed("Token has expired; request a new one.")
         return token.user, token
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """The browser session, but only once its second factor is verified where one is required
+    (MFA_REQUIRED, or the user has a device): the API must not be a way round MFA."""
+
+    def authenticate(self, request: Any) -> tuple[Any, None] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user = result[0]
+        needs_second_factor = settings.MFA_REQUIRED or user_has_device(user, confirmed=True)
+        if needs_second_factor and not getattr(user, "is_verified", lambda: False)():
+            return None
+        return result

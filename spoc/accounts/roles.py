@@ -34,6 +34,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AUDITOR: ["accounts.audit_access"],
     Role.SYSTEM_ADMIN: [
         "accounts.manage_users",
+        # Clear a lock-out before its cool-off ends.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",

@@ -54,21 +54,25 @@ def _safe_next(request: HttpRequest) -> str:
 
 @login_required
 def mfa_enrol(request: HttpRequest) -> HttpResponse:
+    """GET shows the pending authenticator (if set-up was started); POST `start` creates one
+    (nothing changes on GET), POST `token` confirms it."""
     user = request.user
-    device = mfa.totp_device_pending(user=user)  # type: ignore[arg-type]
+    if request.method == "POST" and "start" in request.POST:
+        mfa.totp_device_pending(user=user)  # type: ignore[arg-type]
+        return redirect("mfa-enrol")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()  # type: ignore[misc]
     form = OneTimeCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and device is not None and form.is_valid():
         confirmed = mfa.totp_confirm(user=user, token=form.cleaned_data["token"])  # type: ignore[arg-type]
         if confirmed is not None:
             otp_login(request, confirmed)
             messages.success(request, "Two-factor authentication is set up.")
             return redirect("home")
         form.add_error("token", "That code did not match. Check the time on your phone and try again.")
-    return render(
-        request,
-        "accounts/mfa_enrol.html",
-        {"form": form, "qr_svg": mfa.totp_qr_svg(device=device), "secret": device.bin_key.hex()},
-    )
+    context: dict[str, object] = {"form": form, "device": device}
+    if device is not None:
+        context.update(qr_svg=mfa.totp_qr_svg(device=device), secret=device.bin_key.hex())
+    return render(request, "accounts/mfa_enrol.html", context)
 
 
 @login_required

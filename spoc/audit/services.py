@@ -11,11 +11,8 @@ from spoc.audit.models import AccessLog
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client address as the web server saw it (REMOTE_ADDR).
-
-    Behind a trusted proxy, gunicorn's forwarded-allow-ips sets REMOTE_ADDR; we do not read
-    X-Forwarded-For ourselves, since a client can forge it.
-    """
+    """The client address (REMOTE_ADDR; behind proxies, set from X-Forwarded-For by
+    TrustedProxyMiddleware for the configured number of trusted hops only)."""
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None

@@ -1,4 +1,4 @@
-"""Health of the hub's parts, for /healthz (DESIGN.md §6, issue: foundation)."""
+"""Health of the hub's parts, for /healthz (DESIGN.md §6, §10)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 
 from spoc.core.health import health_report
@@ -29,7 +30,9 @@ def page_not_found(request, exception=None):  # type: ignore[no-untyped-def]
 
 
 def server_error(request):  # type: ignore[no-untyped-def]
-    return render(request, "errors/500.html", status=500)
+    # Rendered without the request's context processors: they query the database, which may be
+    # the thing that failed, and staff must still see the paper-fallback advice.
+    return HttpResponseServerError(loader.get_template("errors/500.html").render())
 
 
 def csrf_failure(request, reason=""):  # type: ignore[no-untyped-def]

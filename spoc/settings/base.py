@@ -22,6 +22,11 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+# How many reverse proxies (TLS terminator, load balancer) stand in front of gunicorn. With N > 0
+# the client address is the Nth entry from the right of X-Forwarded-For, so that lock-out and the
+# access log see the real client, not the proxy. 0: REMOTE_ADDR as gunicorn saw it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-local-key-change-me-in-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "spoc.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "spoc.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -134,8 +140,9 @@ BROKER_DIR = DATA_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        # A killed worker's unacknowledged task is redelivered after this many seconds.
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+        # A killed worker's unacknowledged task is redelivered after this many seconds: short,
+        # since a referral waits that long; longer than any task's time limit (60 s).
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 90),
         "socket_timeout": 2,
         "socket_connect_timeout": 2,
         # Publishing gives up quickly so that a stalled broker never holds a web request.
@@ -145,13 +152,14 @@ if REDIS_URL:
         "interval_max": 0.5,
     }
 else:
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -239,7 +247,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "spoc.core.errors.QueryStringHidingFilter"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "spoc.accounts.authentication.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "spoc.accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -23,7 +23,8 @@ function setUpIdleWarning() {
   function tick() {
     const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
     if (left <= 0) {
-      window.location.assign(body.dataset.loginUrl + "?next=" + encodeURIComponent(window.location.pathname));
+      window.clearInterval(ticker);
+      signOut();
       return;
     }
     if (left <= warning) {
@@ -31,6 +32,17 @@ function setUpIdleWarning() {
       const seconds = left % 60;
       countdown.textContent = minutes ? `${minutes} min ${seconds} s` : `${seconds} seconds`;
       if (!dialog.open) dialog.showModal();
+    }
+  }
+
+  // The server signs out only after the full timeout; sign out explicitly so the page never
+  // lands back on a live session (and never shows patient data after the timeout).
+  async function signOut() {
+    const token = JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+    try {
+      await fetch(body.dataset.logoutUrl, { method: "POST", headers: { "X-CSRFToken": token }, credentials: "same-origin" });
+    } finally {
+      window.location.assign(body.dataset.loginUrl + "?next=" + encodeURIComponent(window.location.pathname));
     }
   }
 

@@ -76,3 +76,15 @@ def test_unauthenticated_api_request_is_refused_with_json(api):
     response = api.get("/api/v1/me/")
     assert response.status_code in (401, 403)
     assert "detail" in response.json()
+
+
+def test_a_session_without_its_second_factor_cannot_use_the_api(client, handler, settings):
+    settings.MFA_REQUIRED = True
+    client.post("/accounts/login/", {"username": "handler1", "password": TEST_PASSWORD})
+    response = client.get("/api/v1/me/")
+    assert response.status_code in (401, 403)
+    TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
+    assert client.get("/api/v1/me/").status_code in (401, 403)
+    device = TOTPDevice.objects.get(user=handler)
+    client.post("/accounts/mfa/verify/", {"token": code_for(device), "next": "/"})
+    assert client.get("/api/v1/me/").status_code == 200

@@ -28,8 +28,9 @@ def test_production_sends_a_user_without_a_device_to_enrol(client, handler, sett
 def test_enrolment_confirms_with_a_code_and_opens_the_hub(client, handler, settings):
     settings.MFA_REQUIRED = True
     client.force_login(handler)
-    page = client.get(reverse("mfa-enrol"))
-    assert page.status_code == 200
+    assert b"Start set-up" in client.get(reverse("mfa-enrol")).content
+    assert not TOTPDevice.objects.filter(user=handler).exists()  # nothing changes on GET
+    page = client.post(reverse("mfa-enrol"), {"start": "1"}, follow=True)
     assert b"<svg" in page.content
     device = TOTPDevice.objects.get(user=handler, confirmed=False)
     wrong = client.post(reverse("mfa-enrol"), {"token": "000000" if code_for(device) != "000000" else "111111"})

@@ -7,11 +7,12 @@ pytestmark = pytest.mark.django_db
 
 # What each role finds in its navigation today (later capabilities add entries).
 EXPECTED_NAV = {
-    Role.CALL_HANDLER: ["Service directory", "API documentation"],
-    Role.SPECIALIST_NURSE: ["Service directory", "API documentation"],
-    Role.TEAM_LEAD: ["Service directory", "API documentation"],
-    Role.SPOC_COORDINATOR: ["Service directory", "API documentation"],
-    Role.MANAGER: ["Service directory", "API documentation"],
+    Role.CALL_HANDLER: ["New call", "Patients", "Call-backs", "Service directory", "API documentation"],
+    Role.SPECIALIST_NURSE: ["Patients", "Service directory", "API documentation"],
+    Role.TEAM_LEAD: ["Patients", "Service directory", "API documentation"],
+    Role.SPOC_COORDINATOR: ["New call", "Patients", "Call-backs", "Senior review", "Service directory",
+                            "API documentation"],
+    Role.MANAGER: ["Patients", "Service directory", "API documentation"],
     Role.DIRECTORY_ADMIN: ["Service directory", "API documentation"],
     Role.AUDITOR: ["Service directory", "Access log", "API documentation"],
     Role.SYSTEM_ADMIN: ["Service directory", "Users and roles", "API documentation"],
@@ -51,3 +52,8 @@ def test_names_with_script_tags_are_shown_as_text(client, make_user):
     assert "<script>alert(1)</script>" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert "NGUYỄN" in content
+
+
+def test_system_admin_can_clear_a_lock_out(client, make_user):
+    client.force_login(make_user(Role.SYSTEM_ADMIN, is_staff=True))
+    assert client.get("/admin/axes/accessattempt/").status_code == 200
