@@ -24,3 +24,11 @@ from referrals.services.routing import referral_route
 def route_referral_task(referral_id: int) -> None:
     """Route referral ``referral_id`` (``referrals.services.routing.referral_route``)."""
     referral_route(referral_id=referral_id)
+
+
+@shared_task(name="referrals.sweep_routing", ignore_result=True, soft_time_limit=50, time_limit=60)
+def sweep_routing_task() -> None:
+    """Re-enqueue routing left undone (``referrals.services.sweeper.routing_sweep``)."""
+    from referrals.services.sweeper import routing_sweep
+
+    routing_sweep()

@@ -11,7 +11,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic jobs (DESIGN.md §6, §8). Each entry says why it runs at that rate.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # A referral left awaiting routing (broker down at commit, a lost task) is re-enqueued once it
+    # is ROUTING_SWEEP_AFTER_SECONDS old; sweeping twice as often keeps the worst delay near that.
+    "sweep-routing": {"task": "referrals.sweep_routing", "schedule": 30.0},
+}
 
 
 def _install_worker_heartbeat() -> None:

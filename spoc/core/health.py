@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -44,8 +45,15 @@ def check_worker() -> dict[str, Any]:
     return {"ok": ok, "last_heartbeat_at": beat.beat_at.isoformat(), "age_seconds": int(age.total_seconds())}
 
 
-# Later capabilities add checks here (routing backlog).
-CHECKS = {"database": check_database, "broker": check_broker, "worker": check_worker}
+CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "database": check_database, "broker": check_broker, "worker": check_worker,
+}
+
+
+def register_check(name: str, check: Callable[[], dict[str, Any]]) -> None:
+    """Higher apps add their checks at start-up (the routing backlog), so this module needs to
+    know nothing of them."""
+    CHECKS[name] = check
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:

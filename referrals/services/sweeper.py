@@ -1,0 +1,54 @@
+"""No referral is left behind (DESIGN.md §6): the sweeper re-enqueues routing for referrals
+still awaiting routing a minute after they were saved (the broker was down at commit, or a task
+was lost), and /healthz reports any that have waited longer than the alert age."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from referrals.models import Referral
+from referrals.tasks import route_referral_task
+from referrals.transitions import ReferralStatus
+
+logger = logging.getLogger(__name__)
+
+# One sweep enqueues at most this many; the next sweep takes the rest.
+SWEEP_BATCH = 500
+
+
+def routing_sweep(*, now: datetime | None = None) -> int:
+    """Re-enqueue routing of referrals awaiting it for over ROUTING_SWEEP_AFTER_SECONDS. Returns
+    how many were enqueued. Safe to run often: routing a referral twice changes nothing."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
+    ids = list(
+        Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    enqueued = 0
+    for referral_id in ids:
+        try:
+            route_referral_task.delay(referral_id)
+        except Exception:
+            logger.exception("Sweeper could not enqueue routing of referral %s; next sweep retries.", referral_id)
+            break
+        enqueued += 1
+    if ids:
+        logger.warning("Sweeper re-enqueued routing of %s referral(s) left awaiting routing.", enqueued)
+    return enqueued
+
+
+def routing_backlog_check() -> dict[str, Any]:
+    """For /healthz: referrals awaiting routing for longer than ROUTING_ALERT_AFTER_SECONDS."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
+    waiting = Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=cutoff)
+    count = waiting.count()
+    oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
+    return {"ok": count == 0, "waiting_over_alert_age": count,
+            "oldest_created_at": oldest.isoformat() if oldest else None}
