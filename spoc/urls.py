@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from referrals import api as referrals_api
 from services import api as services_api
 from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
@@ -18,6 +19,11 @@ api_v1 = [
     path("services/<int:service_id>/", services_api.ServiceDetailApi.as_view(), name="api-service"),
     path("services/<int:service_id>/capacity/", services_api.ServiceCapacityApi.as_view(), name="api-service-capacity"),
     path("teams/", services_api.TeamListApi.as_view(), name="api-teams"),
+    path("patients/", referrals_api.PatientListApi.as_view(), name="api-patients"),
+    path("patients/<int:patient_id>/", referrals_api.PatientDetailApi.as_view(), name="api-patient"),
+    path("calls/", referrals_api.CallCreateApi.as_view(), name="api-calls"),
+    path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
+    path("referrals/<int:referral_id>/", referrals_api.ReferralDetailApi.as_view(), name="api-referral"),
 ]
 
 urlpatterns = [
@@ -43,6 +49,7 @@ urlpatterns = [
     path("directory/", include("services.urls")),
     path("patients/", include("referrals.urls_patients")),
     path("calls/", include("referrals.urls_calls")),
+    path("queue/", include("referrals.urls_queue")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
