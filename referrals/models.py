@@ -145,6 +145,10 @@ class ReferralEvent(models.Model):
         CREATED = "CREATED", "Created"
         ROUTED = "ROUTED", "Routed"
         UNROUTABLE = "UNROUTABLE", "Sent to the coordinators"
+        CLAIMED = "CLAIMED", "Claimed"
+        RELEASED = "RELEASED", "Released to the queue"
+        CONTACTED = "CONTACTED", "First contact"
+        COMPLETED = "COMPLETED", "Completed"
         CANCELLED = "CANCELLED", "Cancelled"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")

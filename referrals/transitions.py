@@ -35,9 +35,12 @@ OPEN_STATUSES = frozenset({
 S = ReferralStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.AWAITING_ROUTING: frozenset({S.QUEUED, S.CANCELLED, S.ENTERED_IN_ERROR}),
-    S.QUEUED: frozenset({S.CANCELLED, S.ENTERED_IN_ERROR}),
-    S.ACCEPTED: frozenset({S.CANCELLED, S.ENTERED_IN_ERROR}),
-    S.IN_PROGRESS: frozenset({S.CANCELLED, S.ENTERED_IN_ERROR}),
+    # Claim.
+    S.QUEUED: frozenset({S.ACCEPTED, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    # Release back to the queue; first contact.
+    S.ACCEPTED: frozenset({S.QUEUED, S.IN_PROGRESS, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    # Complete with an outcome.
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.CANCELLED, S.ENTERED_IN_ERROR}),
     S.ON_HOLD: frozenset({S.CANCELLED, S.ENTERED_IN_ERROR}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),

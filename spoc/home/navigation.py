@@ -25,6 +25,8 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("New call", "calls:new", ("accounts.take_calls",),
             "Log and triage a call; the needs you choose become referrals routed to a team."),
+    NavItem("Team queue", "queue:mine", ("accounts.work_team_queue",),
+            "Your team's referrals, most at risk first: claim, contact, complete."),
     NavItem("Patients", "patients:search", ("accounts.take_calls", "accounts.coordinate",
                                             "accounts.work_team_queue", "accounts.view_dashboards"),
             "Find a patient by NHS number, name, date of birth or postcode."),

@@ -8,8 +8,8 @@ pytestmark = pytest.mark.django_db
 # What each role finds in its navigation today (later capabilities add entries).
 EXPECTED_NAV = {
     Role.CALL_HANDLER: ["New call", "Patients", "Call-backs", "Service directory", "API documentation"],
-    Role.SPECIALIST_NURSE: ["Patients", "Service directory", "API documentation"],
-    Role.TEAM_LEAD: ["Patients", "Service directory", "API documentation"],
+    Role.SPECIALIST_NURSE: ["Team queue", "Patients", "Service directory", "API documentation"],
+    Role.TEAM_LEAD: ["Team queue", "Patients", "Service directory", "API documentation"],
     Role.SPOC_COORDINATOR: ["New call", "Patients", "Call-backs", "Senior review", "Service directory",
                             "API documentation"],
     Role.MANAGER: ["Patients", "Service directory", "API documentation"],

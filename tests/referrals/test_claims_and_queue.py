@@ -1,0 +1,201 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from referrals.models import Referral, ReferralEvent
+from referrals.services.claims import (
+    NotOnYourTeam,
+    ReferralAlreadyClaimed,
+    referral_claim,
+    referral_complete,
+    referral_contact,
+    referral_release,
+)
+from referrals.transitions import IllegalTransition, ReferralStatus
+from services.models import TeamMembership
+from spoc.accounts.roles import Role
+from spoc.audit.models import AccessLog
+from spoc.core.api import DomainConflict
+from tests.referrals.factories import PatientFactory, ReferralFactory
+from tests.services.directory_fixtures import every_day, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team():
+    return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
+
+
+def member(make_user, team, username, role=Role.SPECIALIST_NURSE):
+    user = make_user(role, username=username, is_clinician=True)
+    TeamMembership.objects.create(user=user, team=team)
+    return user
+
+
+def queued(team, **fields):
+    now = timezone.now()
+    fields.setdefault("contact_by", now + timedelta(hours=2))
+    fields.setdefault("accept_by", now + timedelta(minutes=15))
+    fields.setdefault("status", ReferralStatus.QUEUED)
+    return ReferralFactory(team=team, **fields)
+
+
+def test_claim_then_contact_then_complete_writes_an_event_each(make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    referral = queued(team)
+    referral_claim(referral_id=referral.pk, user=nurse)
+    referral_contact(referral_id=referral.pk, user=nurse)
+    done = referral_complete(referral_id=referral.pk, user=nurse, outcome="NEEDS_MET")
+    assert (done.status, done.outcome, done.owner) == ("COMPLETED", "NEEDS_MET", nurse)
+    assert list(done.events.values_list("kind", "from_status", "to_status")) == [
+        ("CLAIMED", "QUEUED", "ACCEPTED"), ("CONTACTED", "ACCEPTED", "IN_PROGRESS"),
+        ("COMPLETED", "IN_PROGRESS", "COMPLETED"),
+    ]
+    assert AccessLog.objects.filter(object_type="referral", object_id=str(referral.pk)).count() == 3
+
+
+def test_the_same_nurse_claiming_twice_gets_her_claim_back(make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    referral = queued(team)
+    referral_claim(referral_id=referral.pk, user=nurse)
+    assert referral_claim(referral_id=referral.pk, user=nurse).owner == nurse
+    assert ReferralEvent.objects.filter(referral=referral, kind="CLAIMED").count() == 1
+
+
+def test_a_second_nurse_is_told_who_has_it(make_user, team):
+    first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
+    first.first_name, first.last_name = "Siân", "O'Brien"
+    first.save()
+    referral = queued(team)
+    referral_claim(referral_id=referral.pk, user=first)
+    with pytest.raises(ReferralAlreadyClaimed, match="Already claimed by O'BRIEN, Siân at"):
+        referral_claim(referral_id=referral.pk, user=second)
+
+
+def test_release_returns_it_to_the_queue_and_only_the_owner_may(make_user, team):
+    first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
+    referral = queued(team)
+    referral_claim(referral_id=referral.pk, user=first)
+    with pytest.raises(DomainConflict, match="Only the nurse who claimed"):
+        referral_release(referral_id=referral.pk, user=second)
+    released = referral_release(referral_id=referral.pk, user=first)
+    assert (released.status, released.owner) == ("QUEUED", None)
+    assert referral_claim(referral_id=referral.pk, user=second).owner == second
+
+
+def test_illegal_steps_are_refused(make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    referral = queued(team)
+    referral_claim(referral_id=referral.pk, user=nurse)
+    with pytest.raises(IllegalTransition):
+        referral_complete(referral_id=referral.pk, user=nurse, outcome="NEEDS_MET")  # no contact yet
+    cancelled = queued(team, status=ReferralStatus.CANCELLED)
+    with pytest.raises(IllegalTransition):
+        referral_claim(referral_id=cancelled.pk, user=nurse)
+
+
+def test_another_teams_referral_cannot_be_claimed(make_user, team):
+    other = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
+    nurse = member(make_user, team, "nurse1")
+    referral = queued(other)
+    with pytest.raises(Referral.DoesNotExist):
+        referral_claim(referral_id=referral.pk, user=nurse)
+    coordinator = make_user(Role.SPOC_COORDINATOR)  # sees it, but is not on the team
+    with pytest.raises(NotOnYourTeam):
+        referral_claim(referral_id=referral.pk, user=coordinator)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_claims_have_exactly_one_winner(make_user, team):
+    nurses = [member(make_user, team, "nurse1"), member(make_user, team, "nurse2")]
+    referral = queued(team)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def claim(index: int) -> None:
+        user = nurses[index % 2]
+        barrier.wait()
+        try:
+            won = referral_claim(referral_id=referral.pk, user=user)
+            outcomes.append(f"ok:{won.owner_id}")
+        except ReferralAlreadyClaimed:
+            outcomes.append("refused")
+        finally:
+            connection.close()  # each thread had its own connection
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    referral.refresh_from_db()
+    assert ReferralEvent.objects.filter(referral=referral, kind="CLAIMED").count() == 1
+    winners = {o for o in outcomes if o.startswith("ok")}
+    assert winners == {f"ok:{referral.owner_id}"}
+    # The winner's other threads got the claim back; the other nurse's ten were all refused.
+    assert outcomes.count("refused") == 10
+
+
+# --- The queue page ----------------------------------------------------------------------------
+
+
+def test_queue_shows_breached_first_then_the_nearest_due(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    now = timezone.now()
+    later = queued(team, contact_by=now + timedelta(hours=3))
+    sooner = queued(team, contact_by=now + timedelta(hours=1))
+    breached = queued(team, contact_by=now - timedelta(minutes=5))
+    client.force_login(nurse)
+    response = client.get(reverse("queue:mine"))
+    assert [r.pk for r in response.context["rows"]] == [breached.pk, sooner.pk, later.pk]
+    assert b"Breached" in response.content
+
+
+def test_queue_claim_through_the_page(client, make_user, team):
+    first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
+    referral = queued(team)
+    client.force_login(first)
+    client.post(reverse("queue:action", args=[referral.pk, "claim"]))
+    client.force_login(second)
+    response = client.post(reverse("queue:action", args=[referral.pk, "claim"]), follow=True)
+    assert b"Already claimed by" in response.content
+    assert client.get(reverse("queue:action", args=[referral.pk, "claim"])).status_code == 405
+
+
+def test_unchanged_poll_answers_204_and_is_not_logged(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    queued(team, patient=PatientFactory())
+    client.force_login(nurse)
+    version = client.get(reverse("queue:mine")).context["version"]
+    before = AccessLog.objects.count()
+    poll = client.get(reverse("queue:team", args=[team.pk]), HTTP_HX_REQUEST="true", HTTP_X_SPOC_POLL="1",
+                      HTTP_X_QUEUE_VERSION=version)
+    assert poll.status_code == 204
+    queued(team)
+    changed = client.get(reverse("queue:team", args=[team.pk]), HTTP_HX_REQUEST="true", HTTP_X_SPOC_POLL="1",
+                         HTTP_X_QUEUE_VERSION=version)
+    assert changed.status_code == 200 and changed.content.decode().lstrip().startswith('<div id="queue"')
+    assert AccessLog.objects.count() == before
+
+
+def test_queue_query_count_is_constant_with_500_referrals(client, make_user, team, django_assert_max_num_queries):
+    nurse = member(make_user, team, "nurse1")
+    ReferralFactory.create_batch(500, status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now())
+    client.force_login(nurse)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("queue:mine"))
+    assert len(response.context["rows"]) == 500
+
+
+def test_a_nurse_never_sees_another_teams_queue(client, make_user, team):
+    other = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
+    nurse = member(make_user, team, "nurse1")
+    client.force_login(nurse)
+    assert client.get(reverse("queue:team", args=[other.pk])).status_code == 404
+    client.force_login(make_user(Role.CALL_HANDLER))
+    assert client.get(reverse("queue:mine")).status_code == 403
