@@ -199,3 +199,22 @@ def test_a_nurse_never_sees_another_teams_queue(client, make_user, team):
     assert client.get(reverse("queue:team", args=[other.pk])).status_code == 404
     client.force_login(make_user(Role.CALL_HANDLER))
     assert client.get(reverse("queue:mine")).status_code == 403
+
+
+def test_referral_page_explains_why_this_team_and_is_logged(client, make_user, team):
+    from referrals.services.routing import referral_route
+
+    make_service("SPOC Coordination", "SPOC", open_24_7=True, areas=())
+    nurse = member(make_user, team, "nurse1")
+    referral = ReferralFactory(patient=PatientFactory(postcode="L9 7AL"))
+    referral_route(referral_id=referral.pk)
+    client.force_login(nurse)
+    response = client.get(reverse("queue:referral", args=[referral.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="why-this-team"' in content and "Chosen" in content
+    assert "Preferred service type 1 of 3" in content
+    assert AccessLog.objects.filter(action="VIEW", object_type="referral", object_id=str(referral.pk)).exists()
+    other = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
+    hidden = queued(other)
+    assert client.get(reverse("queue:referral", args=[hidden.pk])).status_code == 404
