@@ -25,7 +25,9 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="referral",
                       object_id=referral.pk, patient_id=referral.patient_id)
     decision = referral.routing_decision or {}
-    on_team = TeamMembership.objects.filter(user=request.user, team_id=referral.team_id).exists()
+    on_team = referral.team_id is not None and TeamMembership.objects.filter(
+        user_id=request.user.pk, team_id=referral.team_id
+    ).exists()
     return render(request, "referrals/detail.html", {
         "referral": referral,
         "patient": referral.patient,
