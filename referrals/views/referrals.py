@@ -26,7 +26,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
                       object_id=referral.pk, patient_id=referral.patient_id)
     decision = referral.routing_decision or {}
     on_team = referral.team_id is not None and TeamMembership.objects.filter(
-        user_id=request.user.pk, team_id=referral.team_id
+        user=request.user, team=referral.team  # type: ignore[misc]
     ).exists()
     return render(request, "referrals/detail.html", {
         "referral": referral,
