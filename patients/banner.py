@@ -55,7 +55,14 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
     if care_plan is not None and care_plan.respect_exists:
         when = f" ({care_plan.respect_date:%d-%b-%Y})" if care_plan.respect_date else ""
         where = f", kept at {care_plan.respect_kept_at}" if care_plan.respect_kept_at else ""
-        alerts.append(Alert("blue", f"ReSPECT plan{when}{where}", "RESPECT"))
+        recommends = f": {care_plan.get_respect_cpr_display()}" if care_plan.respect_cpr else ""
+        alerts.append(Alert("blue", f"ReSPECT plan{when}{recommends}{where}", "RESPECT"))
+    if care_plan is not None and care_plan.key_worker_name:
+        phone = f" {care_plan.key_worker_phone.as_national}" if care_plan.key_worker_phone else ""
+        alerts.append(Alert("blue", f"Key worker: {care_plan.key_worker_name}{phone}", "KEY_WORKER"))
+    if care_plan is not None and care_plan.ppd_first:
+        second = f"; 2nd {care_plan.get_ppd_second_display()}" if care_plan.ppd_second else ""
+        alerts.append(Alert("blue", f"Preferred place of death: {care_plan.get_ppd_first_display()}{second}", "PPD"))
     if care_plan is None or not (care_plan.ppd_first or care_plan.ppd_not_stated):
         # PRSB standard: alert when the preferred place of death is not recorded.
         alerts.append(Alert("orange", "No preferred place of death recorded", "NO_PPD"))

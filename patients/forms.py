@@ -55,6 +55,7 @@ class PatientForm(NhsFormMixin, forms.Form):
 
     def patient_data(self) -> PatientData:
         data = {k: v for k, v in self.cleaned_data.items() if k != "confirm_not_duplicate"}
+        data.setdefault("access_information", "")
         for phone in ("phone", "phone_alt"):
             data[phone] = data[phone] or ""
         return PatientData(**data)
@@ -82,6 +83,8 @@ class RelatedPersonForm(NhsFormMixin, forms.Form):
 
 
 class CarePlanForm(NhsFormMixin, forms.Form):
+    # The version the editor saw, so that saving over a newer version is refused.
+    base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     ppd_first = forms.ChoiceField(label="Preferred place of death (1st)", required=False, choices=blank(PlaceOfDeath.choices))
     ppd_second = forms.ChoiceField(label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices))
     ppd_not_stated = forms.ChoiceField(label="No preference stated because", required=False, choices=blank(PreferenceNotStated.choices, ""))
@@ -105,7 +108,7 @@ class CarePlanForm(NhsFormMixin, forms.Form):
                                   help_text="No more than 3 months ahead")
 
     def values(self) -> dict[str, Any]:
-        data = dict(self.cleaned_data)
+        data = {k: v for k, v in self.cleaned_data.items() if k != "base_version"}
         data["key_worker_phone"] = data["key_worker_phone"] or ""
         return data
 

@@ -235,7 +235,7 @@ CARE_PLAN_FIELDS = (
     "prognosis", "carer_aware_of_prognosis", "anticipatory_meds_issued",
     "anticipatory_meds_location", "review_date",
 )
-CPR_FIELDS = ("cpr_decision", "cpr_decision_date", "cpr_review_date")
+CPR_FIELDS = ("cpr_decision", "cpr_decision_date", "cpr_review_date", "respect_cpr")
 
 
 def _default(name: str) -> Any:
@@ -245,17 +245,27 @@ def _default(name: str) -> Any:
 
 
 @transaction.atomic
-def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any]) -> CarePlan:
+def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any],
+                     base_version: int | None = None) -> CarePlan:
     """Record a new version of the care plan (history kept; one current). Fields missing from
     `values` keep their value in the current version.
 
     Only clinicians edit the care plan; a change to the CPR decision needs the permission
     `record_cpr_decision` (a senior responsible clinician, REFERENCE.md). Raises
-    PermissionDenied or ValidationError (field-keyed); saves nothing then.
+    PermissionDenied or ValidationError (field-keyed); saves nothing then. `base_version` is the
+    version the editor saw (0: none): if someone saved another since, ValidationError, so a stale
+    form never silently undoes a newer decision (such as a DNACPR).
     """
     if not getattr(user, "is_clinician", False):
         raise PermissionDenied("Only clinicians can change the care plan.")
+    # Lock the patient row: also serialises two first saves, when no plan row exists to lock.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
     current = (CarePlan.objects.select_for_update().filter(patient=patient, is_current=True).first())
+    if base_version is not None and base_version != (current.version if current else 0):
+        changed_by = current.created_by.display_name() if current else "someone"
+        raise ValidationError({"__all__": [
+            f"The care plan was changed by {changed_by} since you opened it. "
+            "Reload the page, check their changes, and make yours again."]})
     old = {name: getattr(current, name) if current else _default(name) for name in CARE_PLAN_FIELDS}
     # A field left out of `values` keeps its current value (its default on a first plan): the
     # permission check and the saved version must agree on that, or a partial update by a

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from services import selectors
 from services.codes import CallerType, CapacityRag, Need, Priority
+from services.forms import SEARCH_WINDOW
 from services.hours import is_open, next_opening
 from services.models import Service, Site
 from services.postcodes import InvalidPostcode, normalise_postcode
@@ -30,6 +31,11 @@ class SearchInputSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.P3)
     age = serializers.IntegerField(required=False, min_value=0, max_value=130)
     referrer_type = serializers.ChoiceField(choices=CallerType.choices, required=False)
+
+    def validate_at(self, value: Any) -> Any:
+        if abs(value - timezone.now()) > SEARCH_WINDOW:
+            raise serializers.ValidationError("Choose a time within a year of today.")
+        return value
 
     def validate_postcode(self, value: str) -> str:
         try:

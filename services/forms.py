@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -11,6 +11,9 @@ from services.hours import Window
 from services.models import Service, Site
 from services.postcodes import InvalidPostcode, normalise_postcode
 from spoc.core.forms import NhsFormMixin
+
+# The directory's hours and closures are meaningful for about a year either way.
+SEARCH_WINDOW = timedelta(days=366)
 
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
             (5, "Saturday"), (6, "Sunday")]
@@ -45,6 +48,12 @@ class DirectorySearchForm(NhsFormMixin, forms.Form):
         elif need and need not in SITE_NEEDS and not data.get("postcode") and "postcode" not in self.errors:
             self.add_error("postcode", "Enter the patient's postcode.")
         return data
+
+    def clean_at(self) -> datetime | None:
+        at = self.cleaned_data.get("at")
+        if at is not None and abs(at - timezone.now()) > SEARCH_WINDOW:
+            raise forms.ValidationError("Choose a time within a year of today.")
+        return at
 
     def search_at(self) -> datetime:
         return self.cleaned_data.get("at") or timezone.now()

@@ -81,6 +81,16 @@ class Service(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_service_type_display()})"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from services.clocks import InvalidClockOverride, clock_overrides_parse
+
+        try:
+            clock_overrides_parse(self.clock_overrides)
+        except InvalidClockOverride as exc:
+            raise ValidationError({"clock_overrides": [str(exc)]}) from exc
+
 
 class Team(models.Model):
     """The intake team of a service: the queue its referrals land in (exactly one per service)."""

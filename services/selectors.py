@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -10,7 +11,7 @@ from typing import Any
 import holidays
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
-from services.clocks import clock_overrides_parse
+from services.clocks import InvalidClockOverride, clock_overrides_parse
 from services.hours import HORIZON_DAYS, LONDON, ClosurePeriod, Schedule, Window
 from services.models import (
     CapacityStatus,
@@ -49,6 +50,9 @@ def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
         )
         .order_by("name")
     )
+
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=16)
@@ -100,6 +104,16 @@ def service_capacity(service: Any) -> Capacity | None:
     )
 
 
+def _clock_overrides_or_defaults(service: Any) -> dict[str, Any]:
+    """A malformed override (saved around the edit screen's checks) falls back to the default
+    clocks, loudly, rather than stopping the ranking of every service."""
+    try:
+        return clock_overrides_parse(service.clock_overrides)
+    except InvalidClockOverride:
+        logger.error("Service %s has invalid clock overrides; using the default clocks.", service.pk)
+        return {}
+
+
 def service_candidate(service: Any, *, at: datetime) -> ServiceCandidate:
     return ServiceCandidate(
         id=service.pk,
@@ -114,7 +128,7 @@ def service_candidate(service: Any, *, at: datetime) -> ServiceCandidate:
         referrer_types=tuple(service.referrer_types or ()),
         accepts_self_referral=service.accepts_self_referral,
         capacity=service_capacity(service),
-        clock_overrides=clock_overrides_parse(service.clock_overrides),
+        clock_overrides=_clock_overrides_or_defaults(service),
     )
 
 

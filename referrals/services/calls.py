@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # Handsets and PCs disagree about the time by a few seconds; a minute is plenty.
 CLOCK_SKEW = timedelta(minutes=1)
+# A call screen left open longer than this is stale (and a forged old time would start clocks
+# that have already run out).
+MAX_CALL_AGE = timedelta(hours=12)
 # AKPS: 0-100 in steps of 10 (REFERENCE.md "Clinical measures").
 AKPS_VALUES = frozenset(range(0, 101, 10))
 
@@ -251,7 +254,8 @@ def _validated(
     referrals = [
         Referral(
             patient=patient, need=need.need, note=note, priority=data.chosen_priority,
-            status=ReferralStatus.AWAITING_ROUTING, clock_started_at=data.received_at,
+            # REFERENCE.md: the first-contact clock runs from the moment the call is saved.
+            status=ReferralStatus.AWAITING_ROUTING, clock_started_at=now,
             created_at=now, created_by=user, updated_at=now,
         )
         for need, note in needs
@@ -299,6 +303,9 @@ def _moments(errors: Errors, data: CallInput, *, now: datetime) -> None:
         return
     if data.received_at > now + CLOCK_SKEW:
         errors.setdefault("received_at", []).append("A call cannot be received in the future.")
+    elif data.received_at < now - MAX_CALL_AGE:
+        errors.setdefault("received_at", []).append(
+            "This call was started over 12 hours ago: start a new call so its clocks are right.")
     if data.ended_at is not None:
         if not _aware(data.ended_at):
             errors.setdefault("ended_at", []).append("Give the time the call ended.")

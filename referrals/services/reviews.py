@@ -16,7 +16,7 @@ def call_senior_review(*, call_id: int, user: Any, comment: str) -> Call:
     """A coordinator reviews a call's advice. Reviewing twice keeps the first review (returns the
     call unchanged): a double click must not overwrite who reviewed it."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call_id)
+        call = Call.objects.select_for_update().get(pk=call_id, needs_senior_review=True)
         if call.reviewed_at is None:
             call.reviewed_by = user
             call.reviewed_at = timezone.now()

@@ -169,9 +169,12 @@ def _team_of(service: Service | None) -> Team | None:
 
 
 def _winner(ranked: list[RankedService], services: Mapping[int, Service]) -> RankedService | None:
-    """The first eligible service in rank order that has an intake team to queue on."""
+    """The first eligible service in rank order that can meet the deadline and has an intake team
+    to queue on. One that cannot meet it never wins (DESIGN.md §5: "a service closed for a
+    fortnight does not win"): the coordinators decide instead."""
     for item in ranked:
-        if item.eligible and _team_of(services.get(item.candidate.id)) is not None:
+        if (item.eligible and item.can_meet_deadline
+                and _team_of(services.get(item.candidate.id)) is not None):
             return item
     return None
 
@@ -231,6 +234,12 @@ def unroutable_reason(*, referral: Referral, ranked: list[RankedService]) -> str
     relevant = [item for item in ranked if item.candidate.service_type in types]
     if not relevant:
         return _clip(f"No service in the directory provides {need_label}")
+    late = [item for item in relevant if item.eligible and not item.can_meet_deadline]
+    if late:
+        best = late[0]
+        why = next((r for r in best.reasons if r.startswith("Cannot meet")), "")
+        return _clip(f"No service can meet the {priority} deadline for {need_label}; "
+                     f"the nearest is {best.candidate.name}. {why}".strip())
     if all(item.eligible for item in relevant):
         return _clip(f"No service that can take {need_label} at {priority} has an intake team")
     excluded = [item for item in relevant if not item.eligible]

@@ -106,9 +106,13 @@ def call_new(request: HttpRequest) -> HttpResponse:
         patient_id = form.cleaned_data.get("patient")
     else:
         patient_id = request.GET.get("patient")
+        if _int_or_none(patient_id) is not None and visible_patients(request).filter(pk=_int_or_none(patient_id)).exists():
+            access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
+                              object_id=patient_id, patient_id=_int_or_none(patient_id), detail={"from": "call screen"})
         form = CallForm(initial={
             "idempotency_key": uuid.uuid4().hex,
-            "received_at": timezone.now(),
+            # UTC with its offset: a naive local time is ambiguous in the October clock change.
+            "received_at": timezone.now().isoformat(timespec="seconds"),
             "patient": patient_id,
         })
     suggestion = None
@@ -171,7 +175,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
             or request.user.has_perm("accounts.coordinate")):
         raise Http404("No such call")
     referrals = referrals_visible_to(request.user).filter(call=call).select_related("team", "owner").order_by("id")
-    if call.patient_id and not is_poll(request):
+    if call.patient_id and not (is_poll(request) and request.headers.get("HX-Request")):
         access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="call",
                           object_id=call.pk, patient_id=call.patient_id)
     context = {"call": call, "referrals": referrals, "call_backs": call.call_backs.all(),
@@ -201,7 +205,10 @@ def call_backs_due(request: HttpRequest) -> HttpResponse:
 @permission_required("accounts.take_calls", raise_exception=True)
 @require_POST
 def call_back_done(request: HttpRequest, call_back_id: int) -> HttpResponse:
-    call_back_complete(call_back_id=call_back_id, user=request.user)
+    try:
+        call_back_complete(call_back_id=call_back_id, user=request.user)
+    except CallBack.DoesNotExist as exc:
+        raise Http404("No such call-back") from exc
     messages.success(request, "Call-back marked done.")
     return redirect("calls:call-backs")
 
@@ -220,7 +227,10 @@ def senior_reviews(request: HttpRequest) -> HttpResponse:
 def senior_review_record(request: HttpRequest, call_id: int) -> HttpResponse:
     form = SeniorReviewForm(request.POST)
     if form.is_valid():
-        call_senior_review(call_id=call_id, user=request.user, comment=form.cleaned_data["comment"])
+        try:
+            call_senior_review(call_id=call_id, user=request.user, comment=form.cleaned_data["comment"])
+        except Call.DoesNotExist as exc:
+            raise Http404("No such call awaiting review") from exc
         messages.success(request, "Review recorded.")
     else:
         messages.error(request, "Write a review comment before saving.")

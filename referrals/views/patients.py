@@ -56,7 +56,7 @@ def _form_errors_from(form: Any, exc: ValidationError) -> None:
 
 @login_required
 def patient_search_page(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     results: list[Patient] = []
     if query:
         results = patient_search(patients=visible_patients(request), query=query)
@@ -162,11 +162,19 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     initial = {name: getattr(patient, name) for name in PatientForm.base_fields if hasattr(patient, name)}
     initial["nhs_number"] = patient.nhs_number or ""
     form = PatientForm(request.POST or None, initial=initial)
-    if not request.user.is_clinician:  # type: ignore[union-attr]
-        form.fields["access_information"].disabled = True
+    is_clinician = request.user.is_clinician  # type: ignore[union-attr]
+    if not is_clinician:
+        # Access information (key safe) is for clinicians' eyes only: not even a disabled field.
+        del form.fields["access_information"]
+    if request.method == "GET":
+        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
+                          object_id=patient.pk, patient_id=patient.pk, detail={"page": "edit"})
     if request.method == "POST" and form.is_valid():
+        data = form.patient_data()
+        if not is_clinician:
+            data.access_information = patient.access_information
         try:
-            patient_update(patient=patient, data=form.patient_data(), user=request.user)
+            patient_update(patient=patient, data=data, user=request.user)
         except ValidationError as exc:
             _form_errors_from(form, exc)
         else:
@@ -179,6 +187,11 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
 @login_required
 def related_person_edit(request: HttpRequest, patient_id: int, person_id: int | None = None) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
+    if not (sees_all_patients(request.user) or request.user.is_clinician):  # type: ignore[union-attr]
+        raise PermissionDenied("Only call handlers, coordinators and clinicians record carers.")
+    if request.method == "GET":
+        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="related_person",
+                          object_id=person_id or "", patient_id=patient.pk)
     person = None
     if person_id is not None:
         person = RelatedPerson.objects.filter(patient=patient, pk=person_id).first()
@@ -204,15 +217,20 @@ def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not request.user.is_clinician:  # type: ignore[union-attr]
         raise PermissionDenied("Only clinicians can change the care plan.")
     current = care_plan_current(patient=patient)
-    initial = {name: getattr(current, name) for name in CarePlanForm.base_fields} if current else {}
+    initial = {name: getattr(current, name) for name in CarePlanForm.base_fields if name != "base_version"} if current else {}
+    initial["base_version"] = current.version if current else 0
     form = CarePlanForm(request.POST or None, initial=initial)
     can_record_cpr = request.user.has_perm("accounts.record_cpr_decision")
+    if request.method == "GET":
+        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="care_plan",
+                          object_id=current.pk if current else "", patient_id=patient.pk)
     if not can_record_cpr:
-        for name in ("cpr_decision", "cpr_decision_date", "cpr_review_date"):
+        for name in ("cpr_decision", "cpr_decision_date", "cpr_review_date", "respect_cpr"):
             form.fields[name].disabled = True
     if request.method == "POST" and form.is_valid():
         try:
-            care_plan_update(patient=patient, user=request.user, values=form.values())
+            care_plan_update(patient=patient, user=request.user, values=form.values(),
+                             base_version=form.cleaned_data["base_version"])
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:

@@ -40,17 +40,24 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _cell(value: Any) -> Any:
+    """Spreadsheets run a cell starting with = + - @ as a formula: neutralise free text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def access_log_csv_rows(rows: QuerySet[AccessLog]) -> Any:
     yield ["at", "username", "action", "object_type", "object_id", "patient_id", "client_ip", "reason", "flagged"]
     for row in rows.iterator(chunk_size=2000):
         yield [
             timezone.localtime(row.at).isoformat(timespec="seconds"),
-            row.username,
+            _cell(row.username),
             row.action,
             row.object_type,
             row.object_id,
             "" if row.patient_id is None else row.patient_id,
             row.client_ip or "",
-            row.reason,
+            _cell(row.reason),
             "yes" if row.flagged else "no",
         ]

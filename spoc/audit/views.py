@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
@@ -23,6 +25,18 @@ class AccessLogFilterForm(NhsFormMixin, forms.Form):
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     action = forms.ChoiceField(required=False, choices=[("", "Any"), *AccessLog.Action.choices])
     flagged_only = forms.BooleanField(required=False, label="Break-glass only")
+
+    def clean_date_to(self) -> Any:
+        return self._within_range(self.cleaned_data.get("date_to"))
+
+    def clean_date_from(self) -> Any:
+        return self._within_range(self.cleaned_data.get("date_from"))
+
+    @staticmethod
+    def _within_range(day: Any) -> Any:
+        if day is not None and not (date(2000, 1, 1) <= day <= date(2100, 12, 31)):
+            raise forms.ValidationError("Enter a date between 2000 and 2100.")
+        return day
 
     def clean(self) -> dict:
         data = super().clean() or {}

@@ -111,7 +111,7 @@ function setUpDrafts() {
         if (!element.name || skip.has(element.name)) continue;
         if (element.type === "checkbox" || element.type === "radio") {
           if (element.checked) (values[element.name] ||= []).push(element.value);
-        } else {
+        } else if (element.type !== "hidden" || element.name === "patient") {
           values[element.name] = element.value;
         }
       }
@@ -119,16 +119,31 @@ function setUpDrafts() {
     };
     const saved = sessionStorage.getItem(key);
     const hasErrors = document.querySelector(".nhsuk-error-summary");
+    const patientNow = (form.elements.namedItem("patient") || {}).value || "";
     if (saved && !hasErrors) {
-      const { values } = JSON.parse(saved);
-      for (const element of form.elements) {
-        if (!element.name || skip.has(element.name) || !(element.name in values)) continue;
-        if (element.type === "checkbox" || element.type === "radio") {
-          element.checked = values[element.name].includes(element.value);
-        } else if (element.type !== "hidden") {
-          // Hidden fields (the chosen patient, the form's key) come from the server, never a draft.
-          element.value = values[element.name];
+      const { savedAt, values } = JSON.parse(saved);
+      // Never carry one patient's call into another's: restore only for the same patient.
+      if ((values.patient || "") === patientNow) {
+        for (const element of form.elements) {
+          if (!element.name || skip.has(element.name) || !(element.name in values)) continue;
+          if (element.type === "checkbox" || element.type === "radio") {
+            element.checked = values[element.name].includes(element.value);
+          } else if (element.type !== "hidden") {
+            // Hidden fields (the chosen patient, the form's key) come from the server.
+            element.value = values[element.name];
+          }
         }
+        const notice = document.createElement("div");
+        notice.className = "nhsuk-inset-text";
+        notice.setAttribute("role", "status");
+        notice.dataset.testid = "draft-restored";
+        const time = new Date(savedAt).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+        notice.innerHTML = `<p>Unsaved call from ${time} restored. <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-button--small">Discard it</button></p>`;
+        notice.querySelector("button").addEventListener("click", () => {
+          sessionStorage.removeItem(key);
+          window.location.reload();
+        });
+        form.prepend(notice);
       }
     }
     form.addEventListener("input", save);

@@ -261,7 +261,18 @@ def test_language_alone_is_no_interpreter_alert():
 
 
 def test_complete_care_plan_raises_no_warning():
-    assert codes(banner(care_plan=plan())) == ["CPR"]
+    # Information only: the CPR decision and the preferred place of death.
+    assert codes(banner(care_plan=plan())) == ["CPR", "PPD"]
+    assert all(a.level != "orange" for a in banner(care_plan=plan()).alerts)
+
+
+def test_banner_shows_preferred_place_key_worker_and_respect_recommendation():
+    care_plan = plan(ppd_first="21", ppd_second="30", key_worker_name="Nia Evans",
+                     respect_exists=True, respect_cpr=CprDecision.NOT_FOR_CPR)
+    texts = [a.text for a in banner(care_plan=care_plan).alerts]
+    assert "Preferred place of death: Patient's own home; 2nd Hospice" in texts
+    assert "Key worker: Nia Evans" in texts
+    assert any(t.startswith("ReSPECT plan") and "Not for attempted CPR" in t for t in texts)
 
 
 def test_every_alert_at_once_in_banner_order():

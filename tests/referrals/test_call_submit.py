@@ -108,7 +108,8 @@ def test_submit_saves_call_assessment_referrals_events_and_access_log(handler, p
         assert referral.patient == patient
         assert referral.status == ReferralStatus.AWAITING_ROUTING
         assert referral.priority == Priority.P2
-        assert referral.clock_started_at == data.received_at
+        # The clock starts when the call is saved, not when the screen was opened.
+        assert referral.clock_started_at == referral.created_at > data.received_at
         assert referral.created_by == handler
         assert referral.team is None
         event = referral.events.get()

@@ -247,8 +247,31 @@ def test_care_plan_is_for_clinicians_and_cpr_for_senior_clinicians(client, handl
     assert page.context["form"].fields["cpr_decision"].disabled
     response = client.post(reverse("patients:care-plan", args=[patient.pk]), {
         "ppd_first": "21", "cpr_decision": "450476008", "cpr_decision_date": "2026-11-01", "primary_diagnosis": "Lung cancer",
+        "base_version": "0",
     })
     assert response.status_code == 302, response.context["form"].errors
     plan = CarePlan.objects.get(patient=patient, is_current=True)
     # The disabled CPR fields keep their initial value: a nurse cannot record DNACPR.
     assert (plan.ppd_first, plan.cpr_decision) == ("21", "UNKNOWN")
+
+
+def test_handler_editing_never_sees_nor_wipes_the_key_safe(client, handler):
+    patient = PatientFactory(access_information="Key safe 4321", family_name="Okafor")
+    client.force_login(handler)
+    page = client.get(reverse("patients:edit", args=[patient.pk]))
+    assert b"Key safe 4321" not in page.content
+    assert AccessLog.objects.filter(action="VIEW", object_type="patient", patient_id=patient.pk).exists()
+    data = register_payload(nhs_number=patient.nhs_number, nhs_number_status="02", given_name="Siân",
+                            family_name=patient.family_name, date_of_birth="1948-03-14")
+    response = client.post(reverse("patients:edit", args=[patient.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    patient.refresh_from_db()
+    assert patient.access_information == "Key safe 4321"
+
+
+def test_opening_the_care_plan_page_is_logged(client, nurse, team):
+    patient = PatientFactory()
+    queued(patient, team)
+    client.force_login(nurse)
+    client.get(reverse("patients:care-plan", args=[patient.pk]))
+    assert AccessLog.objects.filter(action="VIEW", object_type="care_plan", patient_id=patient.pk).exists()

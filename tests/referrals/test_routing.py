@@ -250,7 +250,11 @@ def test_eligibility_uses_the_patients_age_and_the_callers_type(directory):
     by_name = {c["service_name"]: c for c in routed.routing_decision["candidates"]}
     assert by_name["Community Palliative Care"]["excluded_reason"] == "Excluded: age 17 below minimum 18"
     assert by_name["Hospice at Home"]["excluded_reason"].startswith("Excluded: does not accept referrals from")
-    assert routed.team == directory["night"].team
+    # The night service is eligible but opens at 20:00, after the 16:00 deadline: it does not
+    # win; the coordinators decide, told which service was nearest.
+    assert routed.team.service.service_type == ServiceType.SPOC
+    assert routed.unroutable_reason.startswith("No service can meet the P2 deadline for Urgent home visit")
+    assert "Night Service" in routed.unroutable_reason
 
 
 def test_open_referrals_spread_the_load_between_equal_services(directory):
