@@ -56,7 +56,8 @@ class DemoService:
     areas: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
     min_age: int | None = 18
-    accepts_self_referral: bool = False
+    # Relatives and patients ring the hub; the services it routes to take those referrals.
+    accepts_self_referral: bool = True
     closed_on_bank_holidays: bool = False
     capacity: tuple[str, int | None] | None = None
     description: str = ""
