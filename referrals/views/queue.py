@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from referrals.codes import ReferralOutcome
@@ -67,7 +68,10 @@ def _act(request: HttpRequest, referral_id: int, action: str) -> HttpResponse:
         messages.error(request, str(exc))
     except (DomainConflict, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    return redirect(request.POST.get("next") or "queue:mine")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    return redirect(target or "queue:mine")
 
 
 @login_required

@@ -34,6 +34,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         "banner": patient_banner_for(patient=referral.patient),
         "events": referral.events.select_related("actor", "team"),
         "candidates": decision.get("candidates", []),
+        "winner_id": decision.get("winner_service_id"),
         "decided_at": decision.get("at"),
         "now": timezone.now(),
         "on_team": on_team,

@@ -28,7 +28,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CALL_HANDLER: ["accounts.take_calls"],
     Role.SPECIALIST_NURSE: ["accounts.work_team_queue"],
     Role.TEAM_LEAD: ["accounts.work_team_queue", "accounts.lead_team"],
-    Role.SPOC_COORDINATOR: ["accounts.take_calls", "accounts.coordinate"],
+    # Coordinators also work their own (fallback) team queue.
+    Role.SPOC_COORDINATOR: ["accounts.take_calls", "accounts.coordinate", "accounts.work_team_queue"],
     Role.MANAGER: ["accounts.view_dashboards"],
     Role.DIRECTORY_ADMIN: ["accounts.manage_directory"],
     Role.AUDITOR: ["accounts.audit_access"],

@@ -218,3 +218,20 @@ def test_referral_page_explains_why_this_team_and_is_logged(client, make_user, t
     other = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
     hidden = queued(other)
     assert client.get(reverse("queue:referral", args=[hidden.pk])).status_code == 404
+
+
+def test_coordinators_work_their_own_queue_and_next_never_leaves_the_site(client, make_user):
+    spoc = make_service("SPOC Coordination", "SPOC", open_24_7=True, areas=()).team
+    coordinator = member(make_user, spoc, "coord1", role=Role.SPOC_COORDINATOR)
+    referral = queued(spoc)
+    client.force_login(coordinator)
+    assert client.get(reverse("queue:mine")).status_code == 200
+    response = client.post(reverse("queue:action", args=[referral.pk, "claim"]), {"next": "https://evil.example/"})
+    assert response["Location"] == reverse("queue:mine")
+    assert Referral.objects.get(pk=referral.pk).owner == coordinator
+
+
+def test_call_screen_timer_starts_from_the_call(client, handler):
+    client.force_login(handler)
+    content = client.get(reverse("calls:new")).content.decode()
+    assert 'data-call-timer="20' in content
