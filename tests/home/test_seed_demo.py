@@ -1,0 +1,169 @@
+"""seed_demo: the demo area, staff and patients, idempotent; --scale adds bulk benchmark data.
+
+The full demo seed (300 patients through the real services) is the slow test here, about half
+a minute: it runs once, and the idempotency check reruns it in the same test rather than seeding
+twice more.
+"""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from patients.codes import CprDecision, NhsNumberStatus
+from patients.models import Assessment, CarePlan, Patient, RelatedPerson
+from patients.nhs_number import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
+from referrals.models import Call, CallBack, Referral, ReferralEvent
+from services.models import CapacityStatus, CoverageArea, Organisation, Service, Site, Team
+from spoc.accounts.models import User
+from spoc.audit.models import AccessLog
+from spoc.home.demo import scale
+from spoc.home.demo.patients import DEMO_NHS_RESERVED, plan_patients
+from spoc.home.demo.users import DEMO_USERS
+
+pytestmark = pytest.mark.django_db
+
+COUNTED = (User, Organisation, Site, Service, Team, CoverageArea, CapacityStatus, Patient,
+           RelatedPerson, CarePlan, Assessment, Call, CallBack, Referral, ReferralEvent, AccessLog)
+FIRST_TEST_NUMBER = "9990000000"
+LAST_TEST_NUMBER = "9999999999"
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+def assert_nhs_numbers_synthetic(patients):
+    numbers = [n for n in patients.values_list("nhs_number", flat=True) if n is not None]
+    assert numbers, "no NHS numbers at all"
+    assert len(numbers) == len(set(numbers))
+    assert all(FIRST_TEST_NUMBER <= n <= LAST_TEST_NUMBER for n in numbers)
+    assert all(is_valid_nhs_number(n) for n in numbers)
+
+
+def assert_referral_constraints_hold():
+    assert not Referral.objects.filter(
+        status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"], team__isnull=True).exists()
+    assert not Referral.objects.filter(
+        status__in=["ACCEPTED", "IN_PROGRESS"], owner__isnull=True).exists()
+    assert not Referral.objects.filter(status="AWAITING_ROUTING").exists()
+    # Every referral was created and then routed (or sent to the coordinators), in that order.
+    missing = Referral.objects.annotate(
+        created=Count("events", filter=Q(events__kind="CREATED")),
+        routed=Count("events", filter=Q(events__kind__in=["ROUTED", "UNROUTABLE"])),
+    ).exclude(created=1, routed=1)
+    assert not missing.exists()
+
+
+def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothing():
+    output = seed()
+
+    assert set(User.objects.values_list("username", flat=True)) >= {u.username for u in DEMO_USERS}
+    assert Team.objects.count() == Service.objects.count() == 11
+    assert CoverageArea.objects.values("area").distinct().count() == 30
+
+    patients = Patient.objects.all()
+    assert patients.count() == 300
+    assert_nhs_numbers_synthetic(patients)
+    assert patients.filter(nhs_number__isnull=True, nhs_number_status=NhsNumberStatus.TRACE_REQUIRED).exists()
+    assert patients.filter(location="HOSPITAL", location_site__code__in=["ZZB01", "ZZB02"]).exists()
+    assert patients.filter(died_at__isnull=False).count() >= 20
+    names = set(patients.values_list("family_name", flat=True))
+    assert {"O'Brien", "Nguyễn", "Okafor", "Patel"} & names
+
+    plans = CarePlan.objects.filter(is_current=True)
+    assert plans.count() >= 250
+    with_ppd = plans.exclude(ppd_first="").count()
+    assert 0.65 <= with_ppd / plans.count() <= 0.85
+    dnacpr = plans.filter(cpr_decision=CprDecision.NOT_FOR_CPR)
+    assert dnacpr.exists()
+    assert not dnacpr.filter(Q(cpr_decision_date__isnull=True) | Q(cpr_review_date__isnull=True)).exists()
+    assert set(dnacpr.values_list("cpr_recorded_by__username", flat=True)) <= {"lead", "coordinator"}
+    today = timezone.localdate()
+    assert dnacpr.filter(cpr_review_date__lt=today).exists(), "no CPR decision overdue for review"
+    assert plans.filter(review_date__lt=today).exists(), "no care plan overdue for review"
+    assert RelatedPerson.objects.filter(is_main_carer=True).count() >= 150
+
+    calls = Call.objects.all()
+    assert calls.count() >= 400
+    assert not calls.filter(triage__isnull=True).exists()
+    oldest = calls.order_by("received_at").first().received_at
+    assert (timezone.now() - oldest).days >= 60
+    statuses = set(Referral.objects.values_list("status", flat=True))
+    assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "COMPLETED", "CANCELLED"} <= statuses
+    assert_referral_constraints_hold()
+    assert ReferralEvent.objects.filter(kind="CLAIMED", actor__username__in=["nurse", "lead", "coordinator"]).exists()
+    assert "Patients: 300 created" in output
+
+    before = counts()
+    again = seed()
+    assert counts() == before
+    assert "Patients: 0 created, 300 already there" in again
+
+
+def test_demo_plan_is_the_same_every_time():
+    today = timezone.localdate()
+    first, second = plan_patients(40, today=today), plan_patients(40, today=today)
+    assert first == second
+    assert all(p.nhs_number == synthetic_nhs_number(p.index) for p in first if p.nhs_number)
+
+
+def test_scale_adds_patients_with_calls_and_referrals_that_satisfy_the_constraints():
+    seed("--patients", "30")
+    demo_numbers = set(Patient.objects.values_list("nhs_number", flat=True))
+    before = counts()
+
+    output = seed("--patients", "30", "--scale", "500", "--chunk", "200")
+
+    after = counts()
+    assert after["Patient"] - before["Patient"] == 500
+    added = Patient.objects.exclude(nhs_number__in=[n for n in demo_numbers if n])
+    assert_nhs_numbers_synthetic(Patient.objects.all())
+    assert all(n >= synthetic_nhs_number(DEMO_NHS_RESERVED)
+               for n in added.exclude(nhs_number__isnull=True).values_list("nhs_number", flat=True))
+    assert after["Call"] - before["Call"] >= 1_000
+    assert after["Assessment"] - before["Assessment"] == after["Call"] - before["Call"]
+    assert after["Referral"] - before["Referral"] >= 1_000
+    assert_referral_constraints_hold()
+    new_referrals = Referral.objects.filter(patient__in=added)
+    assert {"QUEUED", "COMPLETED", "CANCELLED"} <= set(new_referrals.values_list("status", flat=True))
+    assert not new_referrals.exclude(call__patient_id=F("patient_id")).exists()
+    assert not Call.objects.filter(patient__in=added, triage__patient_id__isnull=True).exists()
+    assert "rows/s" in output
+    # The load dropped and rebuilt the plain indexes: they are all back.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'patient_search_name_trgm'")
+        assert cursor.fetchone()[0] == 1
+
+
+def test_scale_beyond_the_test_range_leaves_patients_without_a_number(monkeypatch):
+    # Pretend the reserved range ends five numbers after the demo's: the rest must get none.
+    monkeypatch.setattr(scale, "SYNTHETIC_CAPACITY", DEMO_NHS_RESERVED + 5)
+    seed("--patients", "0", "--scale", "12")
+    patients = Patient.objects.all()
+    assert patients.filter(nhs_number__isnull=False).count() == 5
+    assert patients.filter(nhs_number__isnull=True, nhs_number_status=NhsNumberStatus.TRACE_REQUIRED).count() == 7
+    assert_nhs_numbers_synthetic(patients)
+
+
+def test_numbers_run_out_at_the_end_of_the_test_range():
+    numbers = scale._numbers_from(SYNTHETIC_CAPACITY - 2, set())
+    assert [next(numbers) for _ in range(4)] == [
+        synthetic_nhs_number(SYNTHETIC_CAPACITY - 2), synthetic_nhs_number(SYNTHETIC_CAPACITY - 1), None, None]
+
+
+def test_seed_demo_is_refused_when_demo_data_is_not_allowed(settings):
+    settings.DEMO_DATA_ALLOWED = False
+    with pytest.raises(CommandError, match="never created under production settings"):
+        seed("--scale", "10")
+    assert not User.objects.exists()
+    assert not Patient.objects.exists()
