@@ -173,3 +173,64 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"Assessment {self.pk} ({self.get_source_display()}) at {self.assessed_at:%d-%b-%Y %H:%M}"
+
+
+class DeathRecord(models.Model):
+    """A patient's death (DESIGN.md §7). One per patient; ``Patient.died_at`` mirrors ``died_at``.
+
+    The preferred place of death in force when the death was recorded is kept with it, so that
+    "died in the preferred place" never changes when the care plan is edited afterwards.
+    """
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="death")
+    died_at = models.DateTimeField()
+    place = models.CharField("actual place of death", max_length=2, choices=PlaceOfDeath.choices)
+    expected = models.BooleanField(null=True, blank=True)
+    verified_by = models.CharField(max_length=200, blank=True)
+    # The care plan's preferred places at the time (blank: none recorded).
+    preferred_place_first = models.CharField(max_length=2, choices=PlaceOfDeath.choices, blank=True)
+    preferred_place_second = models.CharField(max_length=2, choices=PlaceOfDeath.choices, blank=True)
+    # None: no preference recorded, so neither achieved nor missed.
+    preferred_place_achieved = models.BooleanField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-died_at"]
+        indexes = [models.Index(fields=["died_at"], name="death_died_at")]
+
+    def __str__(self) -> str:
+        return f"Death of patient {self.patient_id} at {self.died_at:%d-%b-%Y %H:%M}"
+
+
+class HospitalAdmission(models.Model):
+    """A hospital admission, recorded on the patient or imported (DESIGN.md §3, §8: 3+ emergency
+    admissions in the last 90 days of life)."""
+
+    class Source(models.TextChoices):
+        RECORDED = "RECORDED", "Recorded in the hub"
+        IMPORTED = "IMPORTED", "Imported"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="admissions")
+    admitted_on = models.DateField()
+    discharged_on = models.DateField(null=True, blank=True)
+    emergency = models.BooleanField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.RECORDED)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-admitted_on", "-id"]
+        indexes = [models.Index(fields=["patient", "admitted_on"], name="admission_patient_admitted")]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "admitted_on", "emergency"], name="admission_unique_per_day"),
+            models.CheckConstraint(
+                condition=models.Q(discharged_on__isnull=True) | models.Q(discharged_on__gte=models.F("admitted_on")),
+                name="admission_discharged_after_admitted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = "emergency" if self.emergency else "elective"
+        return f"Admission of patient {self.patient_id} on {self.admitted_on:%d-%b-%Y} ({kind})"

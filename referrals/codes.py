@@ -81,3 +81,11 @@ class ReferralOutcome(models.TextChoices):
     DECLINED_BY_PATIENT = "DECLINED_BY_PATIENT", "Declined by patient"
     NO_CONTACT = "NO_CONTACT", "No contact"
     OTHER = "OTHER", "Other"
+
+
+class EscalationMilestone(models.TextChoices):
+    """The clock milestones of DESIGN.md §6."""
+
+    ACCEPT_OVERDUE = "ACCEPT_OVERDUE", "Not accepted in time"
+    CONTACT_AT_RISK = "CONTACT_AT_RISK", "First contact at risk (75% of the time gone)"
+    CONTACT_BREACHED = "CONTACT_BREACHED", "First contact overdue (breach)"

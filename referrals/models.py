@@ -8,7 +8,15 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.codes import PatientLocation
 from patients.models import Assessment, Patient, RelatedPerson
-from referrals.codes import CallDirection, CallReason, CarerCoping, Disposition, ReferralOutcome
+from referrals.codes import (
+    CallDirection,
+    CallReason,
+    CarerCoping,
+    Disposition,
+    EscalationMilestone,
+    InterventionType,
+    ReferralOutcome,
+)
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority
 from services.models import Site, Team
@@ -98,12 +106,26 @@ class Referral(models.Model):
     status = models.CharField(max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.AWAITING_ROUTING)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_referrals")
-    # The first-contact clock starts here (the call, or contact_not_before) and never restarts.
+    # The first-contact clock starts here (the call, or contact_not_before) and never restarts;
+    # a hold moves it on by the time spent on hold (REFERENCE.md "Urgency": ON_HOLD stops it).
     clock_started_at = models.DateTimeField()
     contact_not_before = models.DateTimeField(null=True, blank=True)
+    # The accept clock restarts each time the referral joins a queue; a hold moves it on too.
+    accept_clock_started_at = models.DateTimeField(null=True, blank=True)
     accept_by = models.DateTimeField(null=True, blank=True)
     contact_by = models.DateTimeField(null=True, blank=True)
     routing_attempt = models.PositiveSmallIntegerField(default=0)
+    # Services that declined this referral: routing passes them over.
+    declined_service_ids = models.JSONField(default=list, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    hold_reason = models.CharField(max_length=500, blank=True)
+    # Where a resumed referral returns to.
+    status_before_hold = models.CharField(max_length=16, choices=ReferralStatus.choices, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    # Completed, cancelled or entered in error: the start of the 30-day reopening window.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
     # The ranker's answer at routing: every candidate with why it won, lost or was excluded.
     routing_decision = models.JSONField(default=dict, blank=True)
     # Why it went to the coordinators instead of a partner team.
@@ -120,6 +142,7 @@ class Referral(models.Model):
             models.Index(fields=["team", "status", "contact_by"], name="referral_team_queue"),
             models.Index(fields=["patient", "status"], name="referral_patient_status"),
             models.Index(fields=["status", "created_at"], name="referral_status_created"),
+            models.Index(fields=["owner", "status"], name="referral_owner_status"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -145,11 +168,22 @@ class ReferralEvent(models.Model):
         CREATED = "CREATED", "Created"
         ROUTED = "ROUTED", "Routed"
         UNROUTABLE = "UNROUTABLE", "Sent to the coordinators"
+        ROUTED_MANUALLY = "ROUTED_MANUALLY", "Routed by hand"
+        REROUTE_REQUESTED = "REROUTE_REQUESTED", "Sent for routing again"
+        DECLINED = "DECLINED", "Declined"
         CLAIMED = "CLAIMED", "Claimed"
         RELEASED = "RELEASED", "Released to the queue"
+        REASSIGNED = "REASSIGNED", "Reassigned"
         CONTACTED = "CONTACTED", "First contact"
+        INTERVENTION = "INTERVENTION", "Intervention recorded"
+        ASSESSED = "ASSESSED", "Assessment recorded"
+        HELD = "HELD", "Put on hold"
+        RESUMED = "RESUMED", "Resumed"
+        REPRIORITISED = "REPRIORITISED", "Priority changed"
         COMPLETED = "COMPLETED", "Completed"
         CANCELLED = "CANCELLED", "Cancelled"
+        REOPENED = "REOPENED", "Reopened"
+        ENTERED_IN_ERROR = "ENTERED_IN_ERROR", "Entered in error"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -166,3 +200,58 @@ class ReferralEvent(models.Model):
 
     def __str__(self) -> str:
         return f"REF-{self.referral_id:06d} {self.kind} at {self.at:%d-%b-%Y %H:%M}"
+
+
+class Escalation(models.Model):
+    """A clock milestone passed (DESIGN.md §6): one row per referral, routing attempt and
+    milestone, however often the escalation job runs (the unique constraint decides)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="escalations")
+    routing_attempt = models.PositiveSmallIntegerField()
+    milestone = models.CharField(max_length=16, choices=EscalationMilestone.choices)
+    # When the milestone fell due, and when the job saw it.
+    due_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Null: recorded without a notification (seen too late, or nobody on duty had an address).
+    notified_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [models.Index(fields=["milestone", "due_at"], name="escalation_milestone_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "routing_attempt", "milestone"],
+                                    name="escalation_once_per_milestone"),
+        ]
+
+    def __str__(self) -> str:
+        return f"REF-{self.referral_id:06d} {self.milestone} (attempt {self.routing_attempt})"
+
+
+class Intervention(models.Model):
+    """What a nurse did for a referral (REFERENCE.md intervention types), with whether it avoided
+    a hospital admission and the bed days that saved (DESIGN.md §8)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="interventions")
+    kind = models.CharField(max_length=25, choices=InterventionType.choices)
+    at = models.DateTimeField(db_index=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    notes = models.TextField(max_length=2000, blank=True)
+    admission_avoided = models.BooleanField(default=False)
+    # The nurse's estimate; only with an admission avoided.
+    bed_days_saved = models.PositiveSmallIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(bed_days_saved__isnull=True)
+                | (models.Q(admission_avoided=True) & models.Q(bed_days_saved__lte=365)),
+                name="intervention_bed_days_with_admission_avoided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for REF-{self.referral_id:06d} at {self.at:%d-%b-%Y %H:%M}"

@@ -143,6 +143,7 @@ class _Request:
     exclude: frozenset[int]
     open_referrals: Mapping[int, int] | None
     calendar_caps: Mapping[str, timedelta]
+    contact_from: datetime
 
 
 def rank_services(
@@ -158,12 +159,15 @@ def rank_services(
     exclude: Collection[int] = (),
     open_referrals: Mapping[int, int] | None = None,
     calendar_caps: Mapping[str, timedelta] | None = None,
+    contact_from: datetime | None = None,
 ) -> list[RankedService]:
     """Rank every candidate for ``need`` at ``priority``, with the clock starting at ``at``.
 
     Returns one entry per candidate: the eligible ones in rank order (rank 1 is the winner), then
-    the excluded ones ordered by name. ``at`` is the clock's start (the call, a re-route, or
-    ``contact_not_before``). ``exclude`` holds services that declined this referral.
+    the excluded ones ordered by name. ``at`` is when the referral joins a queue and the accept
+    clock starts (the call, a re-route, or ``contact_not_before``). ``contact_from`` is the start
+    of the first-contact clock when it began earlier and does not restart (a re-route: the call);
+    by default ``at``. ``exclude`` holds services that declined this referral.
     ``open_referrals`` maps service id to open referrals (``None``: not considered, as in the
     directory search). An unknown age or referrer type excludes no one; a missing or malformed
     postcode (or site, for ``SITE_NEEDS``) excludes everyone, with that reason. Raises
@@ -171,6 +175,8 @@ def rank_services(
     """
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("at must be a timezone-aware datetime")
+    if contact_from is not None and (contact_from.tzinfo is None or contact_from.utcoffset() is None):
+        raise ValueError("contact_from must be a timezone-aware datetime")
     if priority not in CLOCKS:
         raise ValueError(f"unknown priority {priority!r}")
     normalised: str | None = None
@@ -192,6 +198,7 @@ def rank_services(
         exclude=frozenset(exclude),
         open_referrals=open_referrals,
         calendar_caps={**DEFAULT_CALENDAR_CAPS, **(calendar_caps or {})},
+        contact_from=(contact_from or at).astimezone(UTC),
     )
     ranked: list[tuple[tuple[object, ...], RankedService]] = []
     excluded: list[RankedService] = []
@@ -297,7 +304,7 @@ def _assess(
     if earliest is None:
         return _excluded(candidate, [f"Excluded: no opening in the next {HORIZON_DAYS} days"])
     clock = candidate.clock_overrides.get(priority) or CLOCKS[priority]
-    contact_by = contact_deadline(schedule, priority, at, clock=clock)
+    contact_by = contact_deadline(schedule, priority, request.contact_from, clock=clock)
     accept_by = accept_deadline(schedule, priority, at, clock=clock)
 
     can_meet, deadline_reason = _deadline(clock, earliest, contact_by, request)

@@ -143,6 +143,7 @@ def directory_rank(
     referrer_type: str | None = None,
     exclude: Collection[int] = (),
     open_referrals: Mapping[int, int] | None = None,
+    contact_from: datetime | None = None,
 ) -> tuple[list[RankedService], dict[int, Service]]:
     """Rank every service for a need (DESIGN.md §5). Returns the ranker's answer and the loaded
     services by id (for display). The caller passes open-referral counts; this app knows nothing
@@ -160,6 +161,7 @@ def directory_rank(
         referrer_type=referrer_type,
         exclude=exclude,
         open_referrals=open_referrals,
+        contact_from=contact_from,
     )
     return ranked, services
 

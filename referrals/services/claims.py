@@ -17,7 +17,7 @@ from django.utils import timezone
 from referrals.codes import ReferralOutcome
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
-from referrals.transitions import ReferralStatus, check_transition
+from referrals.transitions import Action, ReferralStatus, check_action
 from services.models import TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -57,7 +57,7 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
     now = timezone.now()
     with transaction.atomic():
         won = Referral.objects.filter(pk=referral_id, status=ReferralStatus.QUEUED).update(
-            status=ReferralStatus.ACCEPTED, owner=user, updated_at=now
+            status=ReferralStatus.ACCEPTED, owner=user, accepted_at=now, updated_at=now
         )
         referral.refresh_from_db()
         if won == 1:
@@ -69,17 +69,17 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
         return referral
     if referral.owner_id is not None:
         raise ReferralAlreadyClaimed(referral)
-    check_transition(referral.status, ReferralStatus.ACCEPTED)  # raises IllegalTransition
+    check_action(Action.CLAIM, referral.status)  # raises IllegalAction
     return referral
 
 
-def _owned_change(*, referral_id: int, user: Any, target: str, kind: str, data: dict[str, Any] | None = None,
+def _owned_change(*, referral_id: int, user: Any, action: str, kind: str, data: dict[str, Any] | None = None,
                   **fields: Any) -> Referral:
     with transaction.atomic():
         referral = referrals_visible_to(user).select_for_update().get(pk=referral_id)
         if referral.owner_id != user.pk:
             raise DomainConflict("Only the nurse who claimed this referral can do that.")
-        check_transition(referral.status, target)
+        target = check_action(action, referral.status)
         previous = referral.status
         referral.status = target
         for name, value in fields.items():
@@ -94,7 +94,7 @@ def _owned_change(*, referral_id: int, user: Any, target: str, kind: str, data: 
 
 def referral_release(*, referral_id: int, user: Any) -> Referral:
     """Give a claimed referral back to the team's queue (owner cleared)."""
-    return _owned_change(referral_id=referral_id, user=user, target=ReferralStatus.QUEUED,
+    return _owned_change(referral_id=referral_id, user=user, action=Action.RELEASE,
                          kind=ReferralEvent.Kind.RELEASED, owner=None)
 
 
@@ -103,12 +103,14 @@ def referral_contact(*, referral_id: int, user: Any, at: datetime | None = None)
     at = at or timezone.now()
     if at > timezone.now():
         raise ValidationError({"at": ["First contact cannot be in the future."]})
-    return _owned_change(referral_id=referral_id, user=user, target=ReferralStatus.IN_PROGRESS,
-                         kind=ReferralEvent.Kind.CONTACTED, data={"contacted_at": at.isoformat()})
+    return _owned_change(referral_id=referral_id, user=user, action=Action.CONTACT,
+                         kind=ReferralEvent.Kind.CONTACTED, data={"contacted_at": at.isoformat()},
+                         first_contact_at=at)
 
 
 def referral_complete(*, referral_id: int, user: Any, outcome: str) -> Referral:
     if outcome not in ReferralOutcome.values:
         raise ValidationError({"outcome": ["Choose the outcome of the referral."]})
-    return _owned_change(referral_id=referral_id, user=user, target=ReferralStatus.COMPLETED,
-                         kind=ReferralEvent.Kind.COMPLETED, data={"outcome": outcome}, outcome=outcome)
+    return _owned_change(referral_id=referral_id, user=user, action=Action.COMPLETE,
+                         kind=ReferralEvent.Kind.COMPLETED, data={"outcome": outcome}, outcome=outcome,
+                         closed_at=timezone.now())

@@ -20,8 +20,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from referrals.models import Referral, ReferralEvent
-from referrals.transitions import OPEN_STATUSES, ReferralStatus, check_transition
-from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Clock, Need, ServiceType
+from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
+from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Need, ServiceType
 from services.hours import LONDON, Schedule, accept_deadline, contact_deadline
 from services.models import Service, Team
 from services.postcodes import InvalidPostcode, normalise_postcode
@@ -35,6 +35,8 @@ UNROUTABLE_REASON_MAX = 300
 # The SPOC coordinators are on duty around the clock (DESIGN.md §3), whatever hours the
 # directory row says: their fallback queue's P4-P5 clocks count every hour.
 COORDINATORS_SCHEDULE = Schedule(always_open=True)
+# After this many declines the coordinators decide (DESIGN.md §5).
+MAX_DECLINES = 2
 
 
 class RoutingConfigurationError(RuntimeError):
@@ -57,7 +59,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
     ``routing_decision`` keeps every candidate with its reasons.
 
     Raises ``RoutingConfigurationError`` when a referral is unroutable and the directory has no
-    SPOC team, and ``IllegalTransition`` if the transition map forbids the move. Runs a constant
+    SPOC team, and ``IllegalAction`` if the transition map forbids the move. Runs a constant
     number of queries, whatever the size of the directory.
     """
     with transaction.atomic():
@@ -72,27 +74,30 @@ def referral_route(*, referral_id: int) -> Referral | None:
             return None
         if referral.status != ReferralStatus.AWAITING_ROUTING:
             return referral
-        check_transition(referral.status, ReferralStatus.QUEUED)
+        check_action(Action.ROUTE, referral.status)
 
         now = timezone.now()
         at = max(now, referral.contact_not_before) if referral.contact_not_before else now
+        declined = [int(service_id) for service_id in referral.declined_service_ids]
         ranked, services = directory_rank(
             need=referral.need,
             priority=referral.priority,
             at=at,
             **_ranking_inputs(referral, now=now),
-            # Declines arrive with the routing issue; the first routing excludes nobody.
-            exclude=(),
+            exclude=declined,
             open_referrals=_open_referrals_by_service(need=referral.need),
+            # The first-contact clock never restarts: a re-route still counts from the call.
+            contact_from=min(referral.clock_started_at, at),
         )
         attempt = referral.routing_attempt + 1
-        chosen = _winner(ranked, services)
+        twice_declined = len(declined) >= MAX_DECLINES
+        chosen = None if twice_declined else _winner(ranked, services)
         decision = routing_decision(
             ranked=ranked, services=services, at=now, attempt=attempt, winner=chosen
         )
         if chosen is not None:
             team = services[chosen.candidate.id].team
-            accept_by, contact_by = _winner_clocks(referral, chosen)
+            accept_by, contact_by = chosen.accept_by, chosen.contact_by
             kind = ReferralEvent.Kind.ROUTED
             data: dict[str, Any] = {
                 "attempt": attempt,
@@ -103,8 +108,9 @@ def referral_route(*, referral_id: int) -> Referral | None:
             referral.unroutable_reason = ""
         else:
             team = _coordinators_team(services)
-            accept_by, contact_by = _coordinator_clocks(referral, at=at)
-            reason = unroutable_reason(referral=referral, ranked=ranked)
+            accept_by, contact_by = coordinator_clocks(referral, at=at)
+            reason = (declined_twice_reason(declined, services) if twice_declined
+                      else unroutable_reason(referral=referral, ranked=ranked))
             kind = ReferralEvent.Kind.UNROUTABLE
             data = {"attempt": attempt, "reason": reason, "team_name": team.name}
             referral.unroutable_reason = reason
@@ -116,11 +122,12 @@ def referral_route(*, referral_id: int) -> Referral | None:
         referral.contact_by = contact_by
         referral.routing_attempt = attempt
         referral.routed_at = now
+        referral.accept_clock_started_at = at
         referral.routing_decision = decision
         referral.updated_at = now
         referral.save(update_fields=[
             "status", "team", "accept_by", "contact_by", "routing_attempt", "routed_at",
-            "routing_decision", "unroutable_reason", "updated_at",
+            "accept_clock_started_at", "routing_decision", "unroutable_reason", "updated_at",
         ])
         ReferralEvent.objects.create(
             referral=referral, kind=kind, at=now, actor=None, from_status=from_status,
@@ -179,35 +186,19 @@ def _winner(ranked: list[RankedService], services: Mapping[int, Service]) -> Ran
     return None
 
 
-def _clock(item: RankedService, priority: str) -> Clock:
-    return item.candidate.clock_overrides.get(priority) or CLOCKS[priority]
-
-
-def _winner_clocks(
-    referral: Referral, chosen: RankedService
-) -> tuple[datetime | None, datetime | None]:
-    """Accept-by and contact-by for the winner (REFERENCE.md "Urgency").
-
-    The accept clock starts when the referral joins the queue: the ranker's ``accept_by``. The
-    first-contact clock of P1-P3 runs in real time from ``clock_started_at`` (the call) and never
-    restarts, so it is recomputed from there rather than from the routing time; P4-P5 count the
-    service's own hours from now, as the ranker did, fixed on assignment.
-    """
-    clock = _clock(chosen, referral.priority)
-    if clock.real_time and clock.contact_within is not None:
-        return chosen.accept_by, referral.clock_started_at + clock.contact_within
-    return chosen.accept_by, chosen.contact_by
-
-
-def _coordinator_clocks(referral: Referral, *, at: datetime) -> tuple[datetime | None, datetime | None]:
-    """REFERENCE.md default clocks on the coordinators' 24/7 queue: P1-P3 contact from the call,
-    P4-P5 counted from now (every hour counts)."""
+def coordinator_clocks(referral: Referral, *, at: datetime) -> tuple[datetime | None, datetime | None]:
+    """REFERENCE.md default clocks on the coordinators' 24/7 queue: the accept clock from ``at``
+    (joining the queue), the first-contact clock from its start (the call), every hour counting."""
     priority = referral.priority
     clock = CLOCKS[priority]
-    accept_by = accept_deadline(COORDINATORS_SCHEDULE, priority, at, clock=clock)
-    if clock.real_time and clock.contact_within is not None:
-        return accept_by, referral.clock_started_at + clock.contact_within
-    return accept_by, contact_deadline(COORDINATORS_SCHEDULE, priority, at, clock=clock)
+    return (accept_deadline(COORDINATORS_SCHEDULE, priority, at, clock=clock),
+            contact_deadline(COORDINATORS_SCHEDULE, priority, min(referral.clock_started_at, at), clock=clock))
+
+
+def declined_twice_reason(declined: list[int], services: Mapping[int, Service]) -> str:
+    names = [services[service_id].name if service_id in services else f"service {service_id}"
+             for service_id in declined]
+    return _clip(f"Declined by {' and '.join(names)}: a coordinator decides where it goes")
 
 
 def _coordinators_team(services: Mapping[int, Service]) -> Team:

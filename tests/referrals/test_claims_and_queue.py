@@ -15,7 +15,7 @@ from referrals.services.claims import (
     referral_contact,
     referral_release,
 )
-from referrals.transitions import IllegalTransition, ReferralStatus
+from referrals.transitions import IllegalAction, ReferralStatus
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
@@ -92,10 +92,10 @@ def test_illegal_steps_are_refused(make_user, team):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     referral_claim(referral_id=referral.pk, user=nurse)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalAction):
         referral_complete(referral_id=referral.pk, user=nurse, outcome="NEEDS_MET")  # no contact yet
     cancelled = queued(team, status=ReferralStatus.CANCELLED)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalAction):
         referral_claim(referral_id=cancelled.pk, user=nurse)
 
 

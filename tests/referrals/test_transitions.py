@@ -7,15 +7,28 @@ from itertools import product
 import pytest
 
 from referrals.transitions import (
+    ACTIONS,
     FHIR_TASK_STATUS,
     OPEN_STATUSES,
     TRANSITIONS,
+    Action,
+    IllegalAction,
     IllegalTransition,
     ReferralStatus,
+    allowed_actions,
+    check_action,
     check_transition,
 )
 from spoc.core.api import DomainConflict
 
+ACTION_ALLOWED = sorted(
+    (action, status) for action, (sources, _) in ACTIONS.items() for status in sources
+    if action != Action.RESUME
+)
+ACTION_REFUSED = sorted(
+    (action, status) for action, status in product(Action.values, ReferralStatus.values)
+    if status not in ACTIONS[action][0]
+)
 ALLOWED = sorted((current, target) for current, targets in TRANSITIONS.items() for target in targets)
 REFUSED = sorted(
     (current, target)
@@ -49,8 +62,8 @@ def test_every_other_pair_is_refused_with_illegal_transition(current, target):
 
 
 def test_illegal_transition_is_a_conflict_with_a_readable_message():
-    with pytest.raises(DomainConflict, match=r"A referral that is completed cannot become queued\."):
-        check_transition(ReferralStatus.COMPLETED, ReferralStatus.QUEUED)
+    with pytest.raises(DomainConflict, match=r"A referral that is cancelled cannot become queued\."):
+        check_transition(ReferralStatus.CANCELLED, ReferralStatus.QUEUED)
 
 
 def test_no_status_moves_to_itself():
@@ -74,3 +87,52 @@ def test_routing_edge_awaiting_routing_to_queued_exists():
 def test_fhir_task_status_covers_every_status_with_a_fhir_code():
     assert set(FHIR_TASK_STATUS) == set(ReferralStatus.values)
     assert set(FHIR_TASK_STATUS.values()) <= FHIR_TASK_STATUSES
+
+
+def test_every_action_is_in_the_map():
+    assert set(ACTIONS) == set(Action.values)
+
+
+@pytest.mark.parametrize(("action", "status"), ACTION_ALLOWED)
+def test_every_action_leads_where_the_map_says(action, status):
+    target = ACTIONS[action][1]
+    assert check_action(action, status) == (target if target is not None else status)
+
+
+@pytest.mark.parametrize(("action", "status"), ACTION_REFUSED)
+def test_every_action_is_refused_from_any_other_status(action, status):
+    with pytest.raises(IllegalAction) as caught:
+        check_action(action, status)
+    assert (caught.value.current, caught.value.action) == (status, action)
+    assert isinstance(caught.value, DomainConflict)
+
+
+@pytest.mark.parametrize("before", [ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS])
+def test_resume_returns_to_the_status_before_the_hold(before):
+    assert check_action(Action.RESUME, ReferralStatus.ON_HOLD, before_hold=before) == before
+
+
+@pytest.mark.parametrize("before", ["", ReferralStatus.COMPLETED, ReferralStatus.AWAITING_ROUTING])
+def test_resume_without_a_working_status_to_return_to_is_refused(before):
+    with pytest.raises(IllegalAction):
+        check_action(Action.RESUME, ReferralStatus.ON_HOLD, before_hold=before)
+
+
+def test_illegal_action_message_is_readable():
+    with pytest.raises(IllegalAction, match=r"A referral that is cancelled cannot be claimed\."):
+        check_action(Action.CLAIM, ReferralStatus.CANCELLED)
+
+
+def test_closed_referrals_allow_only_reopening_a_completed_one():
+    assert allowed_actions(ReferralStatus.COMPLETED) == [Action.REOPEN]
+    assert allowed_actions(ReferralStatus.CANCELLED) == []
+    assert allowed_actions(ReferralStatus.ENTERED_IN_ERROR) == []
+
+
+def test_every_derived_edge_comes_from_an_action():
+    for current, targets in TRANSITIONS.items():
+        for target in targets:
+            assert any(
+                current in sources and (target == to or (action == Action.RESUME))
+                for action, (sources, to) in ACTIONS.items()
+            ), (current, target)
