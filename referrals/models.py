@@ -114,6 +114,8 @@ class Referral(models.Model):
     accept_clock_started_at = models.DateTimeField(null=True, blank=True)
     accept_by = models.DateTimeField(null=True, blank=True)
     contact_by = models.DateTimeField(null=True, blank=True)
+    # 75% of the first-contact time gone (DESIGN.md §6: amber on the worklist).
+    at_risk_at = models.DateTimeField(null=True, blank=True)
     routing_attempt = models.PositiveSmallIntegerField(default=0)
     # Services that declined this referral: routing passes them over.
     declined_service_ids = models.JSONField(default=list, blank=True)
@@ -143,6 +145,7 @@ class Referral(models.Model):
             models.Index(fields=["patient", "status"], name="referral_patient_status"),
             models.Index(fields=["status", "created_at"], name="referral_status_created"),
             models.Index(fields=["owner", "status"], name="referral_owner_status"),
+            models.Index(fields=["status", "contact_by"], name="referral_status_contact_by"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -219,7 +222,10 @@ class Escalation(models.Model):
 
     class Meta:
         ordering = ["-due_at", "-id"]
-        indexes = [models.Index(fields=["milestone", "due_at"], name="escalation_milestone_due")]
+        indexes = [
+            models.Index(fields=["milestone", "due_at"], name="escalation_milestone_due"),
+            models.Index(fields=["recorded_at"], name="escalation_recorded_at"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["referral", "routing_attempt", "milestone"],
                                     name="escalation_once_per_milestone"),

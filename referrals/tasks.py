@@ -32,3 +32,20 @@ def sweep_routing_task() -> None:
     from referrals.services.sweeper import routing_sweep
 
     routing_sweep()
+
+
+@shared_task(name="referrals.escalate", ignore_result=True, soft_time_limit=50, time_limit=60)
+def escalate_task() -> None:
+    """Record passed clock milestones and notify (``referrals.services.escalation.escalations_run``)."""
+    from referrals.services.escalation import escalations_run
+
+    escalations_run()
+
+
+@shared_task(name="referrals.notify_new_referral", ignore_result=True, soft_time_limit=30, time_limit=60)
+def notify_new_referral_task(referral_id: int) -> None:
+    """Email the team on duty about a newly queued referral
+    (``referrals.services.escalation.new_referral_notify``)."""
+    from referrals.services.escalation import new_referral_notify
+
+    new_referral_notify(referral_id=referral_id)

@@ -144,8 +144,14 @@ def call_submit(
             detail={"referrals": len(referrals), "disposition": call.disposition},
         )
         for referral in referrals:
-            transaction.on_commit(_routing_enqueuer(referral.pk), robust=True)
+            routing_enqueue_after_commit(referral.pk)
     return CallSubmitResult(call=call, referrals=referrals, created=True)
+
+
+def routing_enqueue_after_commit(referral_id: int) -> None:
+    """Enqueue routing of ``referral_id`` once the current transaction commits (every service
+    that leaves a referral awaiting routing calls this; the sweeper catches what it misses)."""
+    transaction.on_commit(_routing_enqueuer(referral_id), robust=True)
 
 
 def _routing_enqueuer(referral_id: int) -> Callable[[], None]:

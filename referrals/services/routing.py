@@ -20,9 +20,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from referrals.models import Referral, ReferralEvent
+from referrals.services.clocks import COORDINATORS_SCHEDULE, Clocks, at_risk_moment, clocks_compute
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
 from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Need, ServiceType
-from services.hours import LONDON, Schedule, accept_deadline, contact_deadline
+from services.hours import LONDON
 from services.models import Service, Team
 from services.postcodes import InvalidPostcode, normalise_postcode
 from services.ranking import RankedService
@@ -32,9 +33,6 @@ logger = logging.getLogger(__name__)
 
 # Referral.unroutable_reason's max_length.
 UNROUTABLE_REASON_MAX = 300
-# The SPOC coordinators are on duty around the clock (DESIGN.md §3), whatever hours the
-# directory row says: their fallback queue's P4-P5 clocks count every hour.
-COORDINATORS_SCHEDULE = Schedule(always_open=True)
 # After this many declines the coordinators decide (DESIGN.md §5).
 MAX_DECLINES = 2
 
@@ -79,6 +77,8 @@ def referral_route(*, referral_id: int) -> Referral | None:
         now = timezone.now()
         at = max(now, referral.contact_not_before) if referral.contact_not_before else now
         declined = [int(service_id) for service_id in referral.declined_service_ids]
+        # The first-contact clock never restarts: a re-route still counts from the call.
+        contact_from = min(referral.clock_started_at, at)
         ranked, services = directory_rank(
             need=referral.need,
             priority=referral.priority,
@@ -86,8 +86,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
             **_ranking_inputs(referral, now=now),
             exclude=declined,
             open_referrals=_open_referrals_by_service(need=referral.need),
-            # The first-contact clock never restarts: a re-route still counts from the call.
-            contact_from=min(referral.clock_started_at, at),
+            contact_from=contact_from,
         )
         attempt = referral.routing_attempt + 1
         twice_declined = len(declined) >= MAX_DECLINES
@@ -97,7 +96,8 @@ def referral_route(*, referral_id: int) -> Referral | None:
         )
         if chosen is not None:
             team = services[chosen.candidate.id].team
-            accept_by, contact_by = chosen.accept_by, chosen.contact_by
+            clocks = Clocks(accept_by=chosen.accept_by, contact_by=chosen.contact_by,
+                            at_risk_at=at_risk_moment(contact_from, chosen.contact_by))
             kind = ReferralEvent.Kind.ROUTED
             data: dict[str, Any] = {
                 "attempt": attempt,
@@ -108,7 +108,9 @@ def referral_route(*, referral_id: int) -> Referral | None:
             referral.unroutable_reason = ""
         else:
             team = _coordinators_team(services)
-            accept_by, contact_by = coordinator_clocks(referral, at=at)
+            clocks = clocks_compute(priority=referral.priority, schedule=COORDINATORS_SCHEDULE,
+                                    clock=CLOCKS[referral.priority], accept_from=at,
+                                    contact_from=contact_from)
             reason = (declined_twice_reason(declined, services) if twice_declined
                       else unroutable_reason(referral=referral, ranked=ranked))
             kind = ReferralEvent.Kind.UNROUTABLE
@@ -118,33 +120,60 @@ def referral_route(*, referral_id: int) -> Referral | None:
         from_status = referral.status
         referral.status = ReferralStatus.QUEUED
         referral.team = team
-        referral.accept_by = accept_by
-        referral.contact_by = contact_by
+        referral.accept_by = clocks.accept_by
+        referral.contact_by = clocks.contact_by
+        referral.at_risk_at = clocks.at_risk_at
         referral.routing_attempt = attempt
         referral.routed_at = now
         referral.accept_clock_started_at = at
         referral.routing_decision = decision
         referral.updated_at = now
         referral.save(update_fields=[
-            "status", "team", "accept_by", "contact_by", "routing_attempt", "routed_at",
+            "status", "team", "accept_by", "contact_by", "at_risk_at", "routing_attempt", "routed_at",
             "accept_clock_started_at", "routing_decision", "unroutable_reason", "updated_at",
         ])
         ReferralEvent.objects.create(
             referral=referral, kind=kind, at=now, actor=None, from_status=from_status,
             to_status=referral.status, team=team, data=data,
         )
+        transaction.on_commit(_new_referral_notifier(referral.pk), robust=True)
     return referral
 
 
+def _new_referral_notifier(referral_id: int) -> Any:
+    def notify_new_referral() -> None:
+        # Email is a courtesy on top of the queue: a broker fault only loses the email.
+        from referrals.tasks import notify_new_referral_task
+
+        try:
+            notify_new_referral_task.delay(referral_id)
+        except Exception:
+            logger.exception("Could not enqueue the new-referral email for referral %s.", referral_id)
+
+    return notify_new_referral
+
+
 def _ranking_inputs(referral: Referral, *, now: datetime) -> dict[str, Any]:
-    """Postcode, site, age and referrer type of the referral, for the ranker."""
+    """Postcode, site, age and referrer type of the referral, for the ranker.
+
+    A referral for someone other than the patient (a bereaved relative, a carer) is ranked by
+    that person's postcode, else the patient's, and by that person's age when their date of
+    birth is known, else by no age (DESIGN.md §7): never by the patient's.
+    """
     patient = referral.patient
     call = referral.call
     site_id = call.patient_site_id if call is not None and call.patient_site_id else None
+    person = referral.for_person if referral.for_person_id is not None else None
+    if person is not None:
+        postcode = person.postcode or patient.postcode
+        age = _age_in_years(person.date_of_birth, now) if person.date_of_birth else None
+    else:
+        postcode = patient.postcode
+        age = _age_in_years(patient.date_of_birth, now)
     return {
-        "postcode": patient.postcode or None,
+        "postcode": postcode or None,
         "site_id": site_id or patient.location_site_id,
-        "age": _age_in_years(patient.date_of_birth, now),
+        "age": age,
         "referrer_type": call.caller_type if call is not None else None,
     }
 
@@ -184,15 +213,6 @@ def _winner(ranked: list[RankedService], services: Mapping[int, Service]) -> Ran
                 and _team_of(services.get(item.candidate.id)) is not None):
             return item
     return None
-
-
-def coordinator_clocks(referral: Referral, *, at: datetime) -> tuple[datetime | None, datetime | None]:
-    """REFERENCE.md default clocks on the coordinators' 24/7 queue: the accept clock from ``at``
-    (joining the queue), the first-contact clock from its start (the call), every hour counting."""
-    priority = referral.priority
-    clock = CLOCKS[priority]
-    return (accept_deadline(COORDINATORS_SCHEDULE, priority, at, clock=clock),
-            contact_deadline(COORDINATORS_SCHEDULE, priority, min(referral.clock_started_at, at), clock=clock))
 
 
 def declined_twice_reason(declined: list[int], services: Mapping[int, Service]) -> str:

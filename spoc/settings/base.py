@@ -187,6 +187,15 @@ WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 ROUTING_ALERT_AFTER_SECONDS = env_int("ROUTING_ALERT_AFTER_SECONDS", 300)
 
+# Clock milestones that passed longer ago than this when the escalation job first sees them
+# (seeded history, a long outage) are recorded, not notified (DESIGN.md §6).
+ESCALATION_NOTIFY_WITHIN_HOURS = env_int("ESCALATION_NOTIFY_WITHIN_HOURS", 24)
+# The hub's address in notification emails (which carry a referral number and a link, never a
+# patient's name or NHS number).
+HUB_URL = os.environ.get("SPOC_HUB_URL", "http://127.0.0.1:8000").rstrip("/")
+# Email the team on duty when a referral joins its queue (seed_demo turns it off for history).
+NOTIFY_NEW_REFERRALS = env_bool("NOTIFY_NEW_REFERRALS", True)
+
 # --- Auth, sessions, security ------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -1,0 +1,108 @@
+"""Who may take which action on a referral now (DESIGN.md §1, §6): the one place that says so.
+
+The transition map (`referrals.transitions.ACTIONS`) says which actions a status allows; this
+module adds who: the referral page offers exactly `actions_for(...)`, and every service function
+calls `action_require(...)` before it changes anything, so the UI, the API and the services
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from referrals.models import Referral
+from referrals.transitions import Action, allowed_actions
+from services.codes import ServiceType
+from services.models import TeamMembership
+from spoc.core.api import DomainConflict
+
+
+class ActionNotPermitted(DomainConflict):
+    """The user may not take this action on this referral (a 409 in the API; the page never
+    offers it)."""
+
+
+@dataclass(frozen=True)
+class ActorContext:
+    """What decides a user's actions: their permissions and teams (one query each)."""
+
+    user: Any
+    perms: frozenset[str]
+    team_ids: frozenset[int]
+    lead_team_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, user: Any) -> ActorContext:
+        rows = TeamMembership.objects.filter(user=user).values_list("team_id", "role")
+        memberships = list(rows)
+        return cls(
+            user=user,
+            perms=frozenset(user.get_all_permissions()),
+            team_ids=frozenset(team_id for team_id, _ in memberships),
+            lead_team_ids=frozenset(team_id for team_id, role in memberships
+                                    if role == TeamMembership.Role.LEAD),
+        )
+
+    @property
+    def coordinates(self) -> bool:
+        return "accounts.coordinate" in self.perms
+
+    @property
+    def takes_calls(self) -> bool:
+        return "accounts.take_calls" in self.perms
+
+
+def _permitted(actor: ActorContext, referral: Referral, action: str, *, spoc_team: bool) -> bool:
+    on_team = referral.team_id is not None and referral.team_id in actor.team_ids
+    works_queue = on_team and "accounts.work_team_queue" in actor.perms
+    leads = referral.team_id is not None and referral.team_id in actor.lead_team_ids
+    owner = referral.owner_id is not None and referral.owner_id == actor.user.pk
+    if action == Action.ROUTE:
+        return False  # the routing task only
+    if action in (Action.ROUTE_MANUALLY, Action.REROUTE):
+        return actor.coordinates or actor.takes_calls
+    if action == Action.DECLINE:
+        # A partner team declines; the coordinators route by hand instead.
+        return works_queue and not spoc_team
+    if action == Action.CLAIM:
+        return works_queue
+    if action in (Action.RELEASE, Action.CONTACT, Action.COMPLETE):
+        return owner
+    if action == Action.REASSIGN:
+        return leads or (spoc_team and actor.coordinates)
+    if action in (Action.INTERVENTION, Action.ASSESS):
+        return owner or leads
+    if action in (Action.HOLD, Action.RESUME):
+        return owner or leads or actor.coordinates
+    if action == Action.REPRIORITISE:
+        return works_queue or actor.coordinates or actor.takes_calls
+    if action == Action.CANCEL:
+        return owner or leads or actor.coordinates
+    if action == Action.REOPEN:
+        return works_queue or actor.coordinates
+    if action == Action.ENTER_IN_ERROR:
+        return leads or actor.coordinates
+    if action == Action.CLOSE_ON_DEATH:
+        return False  # recording a death closes referrals, never a button of its own
+    return False
+
+
+def _is_spoc_team(referral: Referral) -> bool:
+    team = referral.team
+    return team is not None and team.service.service_type == ServiceType.SPOC
+
+
+def actions_for(*, actor: ActorContext, referral: Referral) -> list[str]:
+    """The actions ``actor`` may take on ``referral`` now, in the map's order. ``referral`` should
+    come with ``team__service`` selected (no query then)."""
+    spoc_team = _is_spoc_team(referral)
+    return [action for action in allowed_actions(referral.status)
+            if _permitted(actor, referral, action, spoc_team=spoc_team)]
+
+
+def action_require(*, actor: ActorContext, referral: Referral, action: str) -> None:
+    """Raise ActionNotPermitted unless ``actor`` may take ``action`` on ``referral`` (the status
+    check itself is `check_action`'s, inside the service's transaction)."""
+    if not _permitted(actor, referral, action, spoc_team=_is_spoc_team(referral)):
+        raise ActionNotPermitted(f"You may not do this to this referral: {Action(action).label}.")

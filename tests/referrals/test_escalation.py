@@ -1,0 +1,160 @@
+"""The escalation job (referrals.services.escalation): one row per referral, routing attempt and
+milestone however often it runs; emails only to whoever is on duty; old milestones recorded
+quietly; no patient details in any email."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+
+from referrals.models import Escalation
+from referrals.services.claims import referral_claim, referral_contact
+from referrals.services.escalation import escalations_run, new_referral_notify
+from referrals.services.lifecycle import referral_hold
+from referrals.services.routing import referral_route
+from services.codes import ServiceType
+from services.models import TeamMembership
+from spoc.accounts.roles import Role
+from tests.referrals.factories import CallFactory, ReferralFactory
+from tests.services.directory_fixtures import every_day, make_service
+
+pytestmark = pytest.mark.django_db
+
+# Wednesday 15-Jan-2025, 14:00 in London (GMT): the community team (08:00-20:00) is open.
+AFTERNOON = datetime(2025, 1, 15, 14, 0, tzinfo=UTC)
+COORDINATORS = "spoc-duty@example.nhs.uk"
+COMMUNITY = "community-duty@example.nhs.uk"
+LEAD = "lead@example.nhs.uk"
+
+
+@pytest.fixture
+def area(make_user):
+    community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20))
+    spoc = make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True)
+    community.team.duty_email = COMMUNITY
+    community.team.save()
+    spoc.team.duty_email = COORDINATORS
+    spoc.team.save()
+    lead = make_user(Role.TEAM_LEAD, username="lead", email=LEAD, is_clinician=True)
+    TeamMembership.objects.create(user=lead, team=community.team, role=TeamMembership.Role.LEAD)
+    return {"community": community, "spoc": spoc, "lead": lead}
+
+
+def routed(at=AFTERNOON, priority="P2"):
+    with time_machine.travel(at, tick=False):
+        referral = ReferralFactory(call=CallFactory(received_at=at), priority=priority)
+        return referral_route(referral_id=referral.pk)
+
+
+def run_at(moment):
+    with time_machine.travel(moment, tick=False):
+        return escalations_run()
+
+
+def milestones(referral):
+    return sorted(Escalation.objects.filter(referral=referral).values_list("milestone", flat=True))
+
+
+def test_not_accepted_in_time_warns_the_open_team_once_however_often_the_job_runs(area):
+    referral = routed()
+    assert referral.team == area["community"].team
+    mail.outbox.clear()
+    assert run_at(AFTERNOON + timedelta(minutes=14)).recorded == {}
+    run = run_at(AFTERNOON + timedelta(minutes=16))
+    assert run.recorded == {"ACCEPT_OVERDUE": 1}
+    for minutes in (17, 18, 19):
+        assert run_at(AFTERNOON + timedelta(minutes=minutes)).recorded == {}
+    assert milestones(referral) == ["ACCEPT_OVERDUE"]
+    assert [m.to for m in mail.outbox] == [[COMMUNITY]]
+    escalation = Escalation.objects.get(referral=referral)
+    assert (escalation.routing_attempt, escalation.due_at) == (1, referral.accept_by)
+    assert escalation.recipients == [COMMUNITY]
+    body = mail.outbox[0].body
+    assert f"REF-{referral.pk:06d}" in body
+    assert referral.patient.family_name not in body
+    assert referral.patient.nhs_number not in body
+
+
+def test_at_risk_is_recorded_without_email_and_a_breach_goes_to_the_leads_and_the_coordinators(area):
+    referral = routed()
+    nurse = area["lead"]
+    with time_machine.travel(AFTERNOON + timedelta(minutes=5), tick=False):
+        referral_claim(referral_id=referral.pk, user=nurse)
+    mail.outbox.clear()
+    assert run_at(AFTERNOON + timedelta(minutes=91)).recorded == {"CONTACT_AT_RISK": 1}
+    assert mail.outbox == []
+    assert run_at(AFTERNOON + timedelta(hours=2, minutes=1)).recorded == {"CONTACT_BREACHED": 1}
+    assert sorted(mail.outbox[0].to) == sorted([COMMUNITY, LEAD, COORDINATORS])
+    assert run_at(AFTERNOON + timedelta(hours=3)).recorded == {}
+    assert len(mail.outbox) == 1
+
+
+def test_at_night_the_closed_team_is_not_emailed_but_the_coordinators_are(area):
+    # Routed at 19:50: the community team can still meet a P3 (4 h) deadline? No: it closes at
+    # 20:00 but is open now, so it wins; its accept-by (1 h) falls at 20:50, after closing.
+    evening = datetime(2025, 1, 15, 19, 50, tzinfo=UTC)
+    referral = routed(at=evening, priority="P3")
+    assert referral.team == area["community"].team
+    mail.outbox.clear()
+    run_at(evening + timedelta(hours=1, minutes=1))
+    assert milestones(referral) == ["ACCEPT_OVERDUE"]
+    assert [m.to for m in mail.outbox] == [[COORDINATORS]]
+    run_at(evening + timedelta(hours=4, minutes=1))
+    assert milestones(referral) == ["ACCEPT_OVERDUE", "CONTACT_AT_RISK", "CONTACT_BREACHED"]
+    # The breach at midnight: the lead and the team's duty address are off duty.
+    assert mail.outbox[-1].to == [COORDINATORS]
+
+
+def test_milestones_seen_more_than_a_day_late_are_recorded_not_notified(area):
+    referral = routed()
+    mail.outbox.clear()
+    run = run_at(AFTERNOON + timedelta(days=2))
+    assert run.recorded == {"ACCEPT_OVERDUE": 1, "CONTACT_AT_RISK": 1, "CONTACT_BREACHED": 1}
+    assert run.notified == 0
+    assert mail.outbox == []
+    assert not Escalation.objects.filter(referral=referral, notified_at__isnull=False).exists()
+
+
+def test_held_or_contacted_referrals_do_not_escalate(area):
+    held, contacted = routed(), routed()
+    nurse = area["lead"]
+    with time_machine.travel(AFTERNOON + timedelta(minutes=5), tick=False):
+        referral_claim(referral_id=held.pk, user=nurse)
+        referral_hold(referral_id=held.pk, user=nurse, reason="In hospital")
+        referral_claim(referral_id=contacted.pk, user=nurse)
+        referral_contact(referral_id=contacted.pk, user=nurse)
+    run_at(AFTERNOON + timedelta(hours=3))
+    assert milestones(held) == milestones(contacted) == []
+
+
+def test_a_new_routing_attempt_escalates_afresh(area, make_user):
+    from referrals.services.lifecycle import referral_reroute
+
+    referral = routed()
+    run_at(AFTERNOON + timedelta(minutes=16))
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    with time_machine.travel(AFTERNOON + timedelta(minutes=20), tick=False):
+        referral_reroute(referral_id=referral.pk, user=coordinator, reason="Back to the same team",
+                         team_id=area["community"].team.pk)
+    run_at(AFTERNOON + timedelta(minutes=36))
+    attempts = sorted(Escalation.objects.filter(referral=referral, milestone="ACCEPT_OVERDUE")
+                      .values_list("routing_attempt", flat=True))
+    assert attempts == [1, 2]
+
+
+def test_a_new_referral_emails_the_open_team_and_urgent_ones_reach_the_coordinators_at_night(area):
+    referral = routed()
+    mail.outbox.clear()
+    with time_machine.travel(AFTERNOON, tick=False):
+        assert new_referral_notify(referral_id=referral.pk) == [COMMUNITY]
+    night = datetime(2025, 1, 15, 22, 0, tzinfo=UTC)
+    with time_machine.travel(night, tick=False):
+        assert new_referral_notify(referral_id=referral.pk) == [COORDINATORS]
+    referral.priority = "P5"
+    referral.save()
+    with time_machine.travel(night, tick=False):
+        assert new_referral_notify(referral_id=referral.pk) == []
+    assert len(mail.outbox) == 2
