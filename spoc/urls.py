@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from referrals import api as referrals_api
+from referrals.api_actions import ReferralActionApi
 from services import api as services_api
 from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
@@ -24,6 +25,7 @@ api_v1 = [
     path("calls/", referrals_api.CallCreateApi.as_view(), name="api-calls"),
     path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
     path("referrals/<int:referral_id>/", referrals_api.ReferralDetailApi.as_view(), name="api-referral"),
+    path("referrals/<int:referral_id>/<str:action>/", ReferralActionApi.as_view(), name="api-referral-action"),
 ]
 
 urlpatterns = [
@@ -50,6 +52,7 @@ urlpatterns = [
     path("patients/", include("referrals.urls_patients")),
     path("calls/", include("referrals.urls_calls")),
     path("queue/", include("referrals.urls_queue")),
+    path("board/", include("referrals.urls_board")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,138 @@
+"""Referral actions in the API (DESIGN.md §9): ``POST /api/v1/referrals/{id}/{action}/``.
+
+One view for every action: it validates the body with the action's serializer and calls the
+same service function as the referral page, so the API can do no more than the UI. A referral
+the user may not see is a 404; an action the map or the user's role does not allow now (already
+claimed, illegal transition, not your team) is a 409 with the reason; bad input is a 400 with
+field-level messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from referrals.actions import ActorContext, actions_for
+from referrals.api import MAX_ID, _errors, _iso, _referral_summary
+from referrals.codes import DeclineReason, ReferralOutcome
+from referrals.models import Referral
+from referrals.services import claims, lifecycle
+from referrals.transitions import Action
+from services.codes import Priority
+
+
+class NoInput(serializers.Serializer):
+    pass
+
+
+class ContactInput(serializers.Serializer):
+    at = serializers.DateTimeField(required=False, help_text="When first contact was made (default now).")
+
+
+class CompleteInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=ReferralOutcome.choices)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=True)
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class DeclineInput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DeclineReason.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RerouteInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, allow_blank=True)
+    team = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+                                    help_text="Route by hand to this team; omit to send it back to the ranker.")
+
+
+class ReprioritiseInput(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    reason = serializers.CharField(max_length=500, allow_blank=True)
+
+
+@dataclass(frozen=True)
+class ApiAction:
+    serializer: type[serializers.Serializer]
+    call: Callable[[int, Any, dict[str, Any]], Referral]
+
+
+def _actions() -> dict[str, ApiAction]:
+    found: dict[str, ApiAction] = {
+        Action.CLAIM: ApiAction(NoInput, lambda rid, user, d: claims.referral_claim(referral_id=rid, user=user)),
+        Action.RELEASE: ApiAction(NoInput, lambda rid, user, d: claims.referral_release(referral_id=rid, user=user)),
+        Action.CONTACT: ApiAction(ContactInput, lambda rid, user, d: claims.referral_contact(
+            referral_id=rid, user=user, at=d.get("at"))),
+        Action.COMPLETE: ApiAction(CompleteInput, lambda rid, user, d: claims.referral_complete(
+            referral_id=rid, user=user, outcome=d["outcome"])),
+        Action.DECLINE: ApiAction(DeclineInput, lambda rid, user, d: lifecycle.referral_decline(
+            referral_id=rid, user=user, reason=d["reason"], note=d["note"])),
+        Action.REROUTE: ApiAction(RerouteInput, lambda rid, user, d: lifecycle.referral_reroute(
+            referral_id=rid, user=user, reason=d["reason"], team_id=d.get("team"))),
+        Action.HOLD: ApiAction(ReasonInput, lambda rid, user, d: lifecycle.referral_hold(
+            referral_id=rid, user=user, reason=d["reason"])),
+        Action.RESUME: ApiAction(NoteInput, lambda rid, user, d: lifecycle.referral_resume(
+            referral_id=rid, user=user, note=d["note"])),
+        Action.REPRIORITISE: ApiAction(ReprioritiseInput, lambda rid, user, d: lifecycle.referral_reprioritise(
+            referral_id=rid, user=user, priority=d["priority"], reason=d["reason"])),
+    }
+    return found
+
+
+API_ACTIONS = _actions()
+
+
+def referral_representation(referral: Referral, *, user: Any) -> dict[str, Any]:
+    """The referral after an action: status (and FHIR Task status), clocks, and what the user
+    may do next."""
+    return {
+        **_referral_summary(referral),
+        "at_risk_at": _iso(referral.at_risk_at),
+        "contact_not_before": _iso(referral.contact_not_before),
+        "held_at": _iso(referral.held_at),
+        "hold_reason": referral.hold_reason,
+        "routing_attempt": referral.routing_attempt,
+        "outcome": referral.outcome,
+        "actions": actions_for(actor=ActorContext.of(user), referral=referral),
+    }
+
+
+class ReferralActionApi(APIView):
+    @extend_schema(
+        operation_id="referrals_action",
+        description="Take an action on a referral: " + ", ".join(sorted(API_ACTIONS)) + ". "
+                    "404: not visible to you; 409: not allowed now (with the reason); 400: bad input.",
+        request=dict,
+        responses={200: dict, 400: dict, 404: dict, 409: dict},
+    )
+    def post(self, request: Request, referral_id: int, action: str) -> Response:
+        spec = API_ACTIONS.get(action)
+        if referral_id > MAX_ID:
+            raise NotFound("No such referral.")
+        if spec is None:
+            raise NotFound(f"No action {action!r}. Actions: {', '.join(sorted(API_ACTIONS))}.")
+        body = spec.serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            referral = spec.call(referral_id, request.user, dict(body.validated_data))
+        except Referral.DoesNotExist as exc:
+            raise NotFound("No such referral.") from exc
+        except ValidationError as exc:
+            return Response(_errors(exc), status=400)
+        referral = Referral.objects.select_related("team__service", "owner").get(pk=referral.pk)
+        return Response(referral_representation(referral, user=request.user))

@@ -1,0 +1,104 @@
+"""The coordinator board (DESIGN.md §5, §6): every referral that needs a coordinator now, each
+list with the action to take. A constant number of queries, whatever the number of referrals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from referrals.models import Referral
+from referrals.selectors import referrals_visible_to
+from referrals.services.routing import MAX_DECLINES
+from referrals.transitions import ReferralStatus
+from services.codes import ServiceType
+from services.models import Team
+
+# Each list shows at most this many, most urgent first; the heading gives the full count.
+BOARD_LIMIT = 100
+NOT_YET_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class BoardSection:
+    key: str
+    title: str
+    action: str
+    rows: list[Referral]
+    total: int
+    tone: str = "grey"
+
+
+@dataclass(frozen=True)
+class Board:
+    sections: list[BoardSection]
+    now: datetime
+    # Routing is late: referrals awaiting routing past the alert age (also on /healthz).
+    routing_alert: int = 0
+    teams: list[Team] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(section.total for section in self.sections)
+
+
+def _rows(queryset: QuerySet[Referral], order: str) -> tuple[list[Referral], int]:
+    rows = list(queryset.select_related("patient", "team", "owner").order_by(order, "pk")[:BOARD_LIMIT + 1])
+    if len(rows) <= BOARD_LIMIT:
+        return rows, len(rows)
+    return rows[:BOARD_LIMIT], queryset.count()
+
+
+def coordinator_board(*, user: Any, now: datetime) -> Board:
+    """The board for a coordinator: waiting to route, unroutable, twice declined, not accepted
+    in time, first contact at risk, and breached."""
+    visible = referrals_visible_to(user)
+    sweep_age = timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
+    alert_age = timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
+    waiting, waiting_total = _rows(
+        visible.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=now - sweep_age), "created_at")
+    fallback = list(
+        visible.filter(status__in=NOT_YET_CONTACTED, team__service__service_type=ServiceType.SPOC)
+        .select_related("patient", "team", "owner").order_by("contact_by", "pk")[:BOARD_LIMIT * 2]
+    )
+    twice = [r for r in fallback if len(r.declined_service_ids) >= MAX_DECLINES]
+    unroutable = [r for r in fallback if len(r.declined_service_ids) < MAX_DECLINES]
+    partner = visible.filter(status__in=NOT_YET_CONTACTED).exclude(team__service__service_type=ServiceType.SPOC)
+    accept_late, accept_total = _rows(
+        partner.filter(status=ReferralStatus.QUEUED, accept_by__lte=now, contact_by__gt=now), "accept_by")
+    at_risk, at_risk_total = _rows(partner.filter(at_risk_at__lte=now, contact_by__gt=now), "contact_by")
+    breached, breached_total = _rows(partner.filter(contact_by__lte=now), "contact_by")
+    sections = [
+        BoardSection("waiting", "Waiting to be routed",
+                     "Routing is late: check /healthz and the worker; route by hand if it cannot wait.",
+                     waiting, waiting_total, "red" if waiting else "grey"),
+        BoardSection("unroutable", "No service could take these",
+                     "Find a service that can help (call its duty phone) and route by hand, with a reason.",
+                     unroutable[:BOARD_LIMIT], len(unroutable), "orange" if unroutable else "grey"),
+        BoardSection("declined", "Declined twice",
+                     "Talk to the teams that declined, then route by hand, with a reason.",
+                     twice[:BOARD_LIMIT], len(twice), "orange" if twice else "grey"),
+        BoardSection("breached", "First contact overdue (breached)",
+                     "Call the team's duty phone; hold, re-prioritise or route elsewhere.",
+                     breached, breached_total, "red" if breached else "grey"),
+        BoardSection("accept", "Not accepted in time",
+                     "Call the team's duty phone to make sure someone has seen it.",
+                     accept_late, accept_total, "orange" if accept_late else "grey"),
+        BoardSection("at_risk", "First contact at risk (75% of the time gone)",
+                     "Check the team has it in hand.", at_risk, at_risk_total,
+                     "yellow" if at_risk else "grey"),
+    ]
+    routing_alert = visible.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=now - alert_age).count()
+    teams = list(Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name"))
+    return Board(sections=sections, now=now, routing_alert=routing_alert, teams=teams)
+
+
+def board_version(*, user: Any, now: datetime) -> str:
+    """Changes whenever a referral the board could show changes: one cheap query, for polls."""
+    latest = (referrals_visible_to(user).filter(status__in=(ReferralStatus.AWAITING_ROUTING, *NOT_YET_CONTACTED))
+              .order_by("-updated_at").values_list("updated_at", flat=True).first())
+    # A clock passing changes the board too: the minute is part of the version.
+    return f"{latest.isoformat() if latest else '-'}|{now:%Y%m%d%H%M}"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from referrals.views import board as views
+
+app_name = "board"
+urlpatterns = [
+    path("", views.board_page, name="board"),
+    path("referrals/<int:referral_id>/route/", views.board_route, name="route"),
+]

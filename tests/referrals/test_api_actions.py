@@ -1,0 +1,123 @@
+"""Referral actions in the API: the same services as the page, 404 when not visible, 409 when not
+allowed now, 400 with field errors for bad input, FHIR Task status in the answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from referrals.models import Referral, ReferralEvent
+from referrals.transitions import ReferralStatus
+from services.codes import ServiceType
+from services.models import TeamMembership
+from spoc.accounts.roles import Role
+from tests.referrals.factories import ReferralFactory
+from tests.services.directory_fixtures import every_day, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def area():
+    return {
+        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)),
+        "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(0, 23)),
+        "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
+    }
+
+
+def api_for(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def nurse_of(make_user, service, username):
+    nurse = make_user(Role.SPECIALIST_NURSE, username=username, is_clinician=True)
+    TeamMembership.objects.create(user=nurse, team=service.team)
+    return nurse
+
+
+def queued(team):
+    now = timezone.now()
+    return ReferralFactory(team=team, status=ReferralStatus.QUEUED, accept_by=now + timedelta(minutes=15),
+                           contact_by=now + timedelta(hours=2), accept_clock_started_at=now)
+
+
+def url(referral, action):
+    return f"/api/v1/referrals/{referral.pk}/{action}/"
+
+
+def test_claim_contact_and_complete_through_the_api(make_user, area):
+    referral = queued(area["community"].team)
+    nurse = nurse_of(make_user, area["community"], "nurse1")
+    api = api_for(nurse)
+    claimed = api.post(url(referral, "claim"), {}, format="json")
+    assert claimed.status_code == 200
+    assert (claimed.json()["status"], claimed.json()["fhir_task_status"]) == ("ACCEPTED", "accepted")
+    assert "contact" in claimed.json()["actions"]
+    other = nurse_of(make_user, area["community"], "nurse2")
+    conflict = api_for(other).post(url(referral, "claim"), {}, format="json")
+    assert conflict.status_code == 409
+    assert conflict.json()["detail"].startswith("Already claimed by")
+    assert api.post(url(referral, "contact"), {}, format="json").json()["status"] == "IN_PROGRESS"
+    bad = api.post(url(referral, "complete"), {"outcome": "FINE"}, format="json")
+    assert bad.status_code == 400
+    assert "outcome" in bad.json()
+    done = api.post(url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json")
+    assert (done.json()["status"], done.json()["fhir_task_status"], done.json()["outcome"]) == (
+        "COMPLETED", "completed", "NEEDS_MET")
+
+
+def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
+    referral = queued(area["community"].team)
+    nurse = nurse_of(make_user, area["community"], "nurse1")
+    api = api_for(nurse)
+    api.post(url(referral, "claim"), {}, format="json")
+    no_reason = api.post(url(referral, "hold"), {"reason": ""}, format="json")
+    assert no_reason.status_code == 400
+    assert no_reason.json() == {"reason": ["Give a reason."]}
+    held = api.post(url(referral, "hold"), {"reason": "In hospital"}, format="json")
+    assert (held.json()["status"], held.json()["fhir_task_status"], held.json()["hold_reason"]) == (
+        "ON_HOLD", "on-hold", "In hospital")
+    assert api.post(url(referral, "resume"), {}, format="json").json()["status"] == "ACCEPTED"
+    changed = api.post(url(referral, "reprioritise"), {"priority": "P3", "reason": "Settled"}, format="json")
+    assert changed.json()["priority"] == "P3"
+    declined = api.post(url(referral, "decline"), {"reason": "NO_CAPACITY"}, format="json")
+    assert declined.status_code == 200
+    assert declined.json()["status"] == "AWAITING_ROUTING"
+    assert Referral.objects.get(pk=referral.pk).events.filter(kind=ReferralEvent.Kind.DECLINED).count() == 1
+
+
+def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
+    referral = queued(area["spoc"].team)
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    api = api_for(coordinator)
+    assert api.post(url(referral, "reroute"), {"reason": "x", "team": 10**12}, format="json").status_code == 400
+    moved = api.post(url(referral, "reroute"), {"reason": "Duty nurse agreed", "team": area["hah"].team.pk},
+                     format="json")
+    assert moved.status_code == 200
+    assert moved.json()["team"]["name"] == "Hospice at Home team"
+    assert moved.json()["routing_attempt"] == 1
+    # A nurse of another team does not see it: 404, not 403, so nothing leaks.
+    outsider = nurse_of(make_user, area["community"], "outsider")
+    assert api_for(outsider).post(url(referral, "claim"), {}, format="json").status_code == 404
+    # A nurse of its team may not route by hand: 409 with the reason.
+    insider = nurse_of(make_user, area["hah"], "insider")
+    refused = api_for(insider).post(url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk},
+                                    format="json")
+    assert refused.status_code == 409
+    assert "Route by hand" in refused.json()["detail"]
+
+
+def test_unknown_actions_and_ids_are_404(make_user, area):
+    referral = queued(area["community"].team)
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    api = api_for(coordinator)
+    assert api.post(url(referral, "explode"), {}, format="json").status_code == 404
+    assert api.post(f"/api/v1/referrals/{2**70}/claim/", {}, format="json").status_code == 404
+    assert api.post("/api/v1/referrals/999999/claim/", {}, format="json").status_code == 404
+    assert api.get(url(referral, "claim")).status_code == 405

@@ -1,0 +1,136 @@
+"""The coordinator board: each list holds what it says, with the action to take; coordinators
+only; routing by hand from the board; cheap polls; a query count that does not grow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from referrals.models import ReferralEvent
+from referrals.selectors_board import coordinator_board
+from referrals.transitions import ReferralStatus
+from services.codes import ServiceType
+from spoc.accounts.roles import Role
+from spoc.audit.models import AccessLog
+from tests.factories import UserFactory
+from tests.referrals.factories import ReferralFactory
+from tests.services.directory_fixtures import every_day, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def area():
+    return {
+        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)),
+        "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
+    }
+
+
+def referral(team=None, **fields):
+    now = timezone.now()
+    if team is not None:
+        fields.setdefault("status", ReferralStatus.QUEUED)
+        fields.setdefault("accept_by", now + timedelta(minutes=15))
+        fields.setdefault("contact_by", now + timedelta(hours=2))
+        fields.setdefault("at_risk_at", now + timedelta(hours=1))
+    return ReferralFactory(team=team, **fields)
+
+
+def build_board(area):
+    now = timezone.now()
+    return {
+        "waiting": referral(created_at=now - timedelta(minutes=10)),
+        "fresh": referral(created_at=now - timedelta(seconds=5)),
+        "unroutable": referral(area["spoc"].team, unroutable_reason="No service covers ZZ1 1ZZ"),
+        "declined": referral(area["spoc"].team, declined_service_ids=[1, 2], unroutable_reason="Declined by A and B"),
+        "accept": referral(area["community"].team, accept_by=now - timedelta(minutes=1)),
+        "at_risk": referral(area["community"].team, at_risk_at=now - timedelta(minutes=1)),
+        "breached": referral(area["community"].team, contact_by=now - timedelta(minutes=1),
+                             at_risk_at=now - timedelta(hours=1), accept_by=now - timedelta(hours=2)),
+        "fine": referral(area["community"].team),
+        "contacted": referral(area["community"].team, status=ReferralStatus.IN_PROGRESS,
+                              owner=UserFactory(), contact_by=now - timedelta(minutes=5)),
+    }
+
+
+def test_each_list_holds_exactly_what_it_says(make_user, area):
+    made = build_board(area)
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    board = coordinator_board(user=coordinator, now=timezone.now())
+    by_key = {section.key: {r.pk for r in section.rows} for section in board.sections}
+    assert by_key == {
+        "waiting": {made["waiting"].pk},
+        "unroutable": {made["unroutable"].pk},
+        "declined": {made["declined"].pk},
+        "breached": {made["breached"].pk},
+        "accept": {made["accept"].pk},
+        "at_risk": {made["at_risk"].pk},
+    }
+    assert board.routing_alert == 1
+    assert board.total == 6
+
+
+def test_the_page_is_for_coordinators_and_logs_the_view(client, make_user, area):
+    build_board(area)
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse")
+    client.force_login(nurse)
+    assert client.get(reverse("board:board")).status_code == 403
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    client.force_login(coordinator)
+    response = client.get(reverse("board:board"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No service covers ZZ1 1ZZ" in page
+    assert "Routing is late" in page
+    log = AccessLog.objects.get(user=coordinator, object_type="coordinator_board")
+    assert log.detail == {"referrals": 6}
+
+
+def test_a_poll_with_nothing_new_is_an_empty_answer_and_not_logged(client, make_user, area):
+    build_board(area)
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    client.force_login(coordinator)
+    page = client.get(reverse("board:board")).content.decode()
+    version = page.split('"X-Board-Version": "')[1].split('"')[0]
+    headers = {"HX-Request": "true", "X-Spoc-Poll": "1", "X-Board-Version": version}
+    assert client.get(reverse("board:board"), headers=headers).status_code == 204
+    assert AccessLog.objects.filter(object_type="coordinator_board").count() == 1
+
+
+def test_a_coordinator_routes_by_hand_from_the_board(client, make_user, area):
+    made = build_board(area)
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    client.force_login(coordinator)
+    url = reverse("board:route", args=[made["unroutable"].pk])
+    response = client.post(url, {"team_id": area["community"].team.pk, "reason": ""}, follow=True)
+    assert "Give a reason." in response.content.decode()
+    response = client.post(url, {"team_id": area["community"].team.pk, "reason": "Spoke to <b>duty</b> nurse"},
+                           follow=True)
+    page = response.content.decode()
+    assert f"REF-{made['unroutable'].pk:06d} sent to Community Palliative Care team." in page
+    made["unroutable"].refresh_from_db()
+    assert made["unroutable"].team == area["community"].team
+    event = made["unroutable"].events.get(kind=ReferralEvent.Kind.ROUTED_MANUALLY)
+    assert event.data["reason"] == "Spoke to <b>duty</b> nurse"
+    assert client.post(url, {"team_id": "abc", "reason": "x"}).status_code == 302
+    assert client.post(reverse("board:route", args=[10**9]), {"reason": "x"}).status_code == 404
+
+
+def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(client, make_user, area):
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    client.force_login(coordinator)
+    build_board(area)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("board:board")).status_code == 200
+    for _ in range(30):
+        build_board(area)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(reverse("board:board")).status_code == 200
+    assert len(many) == len(few)
+    assert len(many) <= 20
