@@ -15,6 +15,9 @@ app.conf.beat_schedule = {
     # A referral left awaiting routing (broker down at commit, a lost task) is re-enqueued once it
     # is ROUTING_SWEEP_AFTER_SECONDS old; sweeping twice as often keeps the worst delay near that.
     "sweep-routing": {"task": "referrals.sweep_routing", "schedule": 30.0},
+    # Clock milestones (accept-by, 75% and breach of contact-by) are minutes apart at P1; a
+    # minute's delay in noticing one is the most the escalation adds (DESIGN.md §6).
+    "escalate": {"task": "referrals.escalate", "schedule": 60.0},
 }
 
 
