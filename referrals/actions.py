@@ -63,8 +63,10 @@ def _permitted(actor: ActorContext, referral: Referral, action: str, *, spoc_tea
     if action in (Action.ROUTE_MANUALLY, Action.REROUTE):
         return actor.coordinates or actor.takes_calls
     if action == Action.DECLINE:
-        # A partner team declines; the coordinators route by hand instead.
-        return works_queue and not spoc_team
+        # A partner team declines (a claimed referral: its owner or a lead); the coordinators
+        # route by hand instead.
+        claimed_by_other = referral.owner_id is not None and not owner
+        return works_queue and not spoc_team and not (claimed_by_other and not leads)
     if action == Action.CLAIM:
         return works_queue
     if action in (Action.RELEASE, Action.CONTACT, Action.COMPLETE):

@@ -229,3 +229,15 @@ def test_a_p3_clock_runs_in_real_time_across_the_autumn_clock_change(make_user, 
         referral = routed(priority="P3", need="OVERNIGHT_SUPPORT", received_at=call_at)
     assert referral.team == area["night"].team
     assert referral.contact_by == datetime(2025, 10, 26, 3, 30, tzinfo=UTC)
+
+
+def test_a_claimed_referral_is_declined_by_its_owner_or_a_lead_only(make_user, area):
+    referral = routed()
+    owner = member(make_user, area["community"], "owner")
+    colleague = member(make_user, area["community"], "colleague")
+    lead = member(make_user, area["community"], "lead", role=Role.TEAM_LEAD, lead=True)
+    referral_claim(referral_id=referral.pk, user=owner)
+    with pytest.raises(ActionNotPermitted):
+        referral_decline(referral_id=referral.pk, user=colleague, reason="NO_CAPACITY")
+    declined = referral_decline(referral_id=referral.pk, user=lead, reason="WRONG_SERVICE")
+    assert (declined.status, declined.owner) == (ReferralStatus.AWAITING_ROUTING, None)
