@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -52,45 +54,99 @@ def auditor(make_user: Callable[..., Any]) -> Any:
 # --- A real Celery worker ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """A `celery worker` process on the *test* database and the test Redis database.
-
-    Tests using it see the worker's writes only through committed data, so they are
-    transactional.
-    """
-    from spoc.celery import app
-
+def _worker_queue() -> str:
     # A queue of this run's own, so two test runs sharing one Redis never take each other's tasks.
-    queue = f"test-{os.getpid()}"
-    app.conf.task_default_queue = queue
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "spoc.settings.test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": settings.CELERY_BROKER_URL,
-        "WORKER_HEARTBEAT_SECONDS": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "spoc", "worker", "--loglevel", "WARNING",
-         "--concurrency", "1", "--pool", "prefork", "--without-gossip", "--without-mingle",
-         "--hostname", f"{queue}@%h", "--queues", queue],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        yield proc
-    finally:
+    return f"test-{os.getpid()}"
+
+
+def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown, then SIGKILL for anything left of the worker's process group (its pool
+    children too, which outlive a main process killed with SIGKILL)."""
+    if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """start_celery_worker(broker_url=None, concurrency=1, env=None) -> a `celery worker` process
+    on the *test* database, consuming this run's queue on ``broker_url`` (default: the test
+    Redis database). ``env`` adds environment variables, e.g. shorter broker timeouts.
+
+    Each worker leads a process group of its own, so a test can SIGKILL it with its pool children
+    (``os.killpg(proc.pid, signal.SIGKILL)``). Every worker started is stopped after the test.
+    Tests see the worker's writes only through committed data, so they are transactional.
+    """
+    from spoc.celery import app
+
+    queue = _worker_queue()
+    app.conf.task_default_queue = queue
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        *, broker_url: str | None = None, concurrency: int = 1, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "spoc", "worker", "--loglevel", "WARNING",
+             "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip",
+             "--without-mingle", "--hostname", f"{queue}-{len(started)}@%h", "--queues", queue],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "spoc.settings.test",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": broker_url or settings.CELERY_BROKER_URL,
+                "WORKER_HEARTBEAT_SECONDS": "1",
+                **(env or {}),
+            },
+            start_new_session=True,
+        )
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            _stop_worker(proc)
+
+
+@pytest.fixture
+def celery_worker_process(
+    start_celery_worker: Callable[..., subprocess.Popen[bytes]],
+) -> subprocess.Popen[bytes]:
+    """One `celery worker` process on the test database and the test Redis database."""
+    return start_celery_worker()
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Publish from this (the web) process to the broker at ``url`` inside the block: the Celery
+    app's broker URL is switched and its pools forgotten (not closed: Kombu shares a pool among
+    all apps publishing to one URL), both ways."""
+    from spoc.celery import app
+
+    def switch(to: str) -> None:
+        app.conf.broker_url = to
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    original = app.conf.broker_url
+    switch(url)
+    try:
+        yield
+    finally:
+        switch(original)
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.1) -> Any:

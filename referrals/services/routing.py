@@ -316,7 +316,9 @@ def _need_label(need: str) -> str:
 
 
 def _postcode(referral: Referral) -> str:
-    raw = referral.patient.postcode
+    """The postcode routing used: the person the referral is for, else the patient."""
+    person = referral.for_person if referral.for_person_id is not None else None
+    raw = (person.postcode if person is not None else "") or referral.patient.postcode
     if not raw:
         return "an unknown postcode"
     try:

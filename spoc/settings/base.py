@@ -137,15 +137,34 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # worker and beat processes, no server (DESIGN.md §2).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = DATA_DIR / "broker"
+# Every task has a hard time limit; a task may set a shorter one (routing: 60 s).
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 90
+# Redis: a task taken by a worker that dies before acknowledging it (acks_late) is handed out
+# again once it is this many seconds old. Short, since the work waits that long; longer than the
+# hard time limit, so a task still running is never given to a second worker.
+BROKER_VISIBILITY_TIMEOUT_SECONDS = env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30)
+# How often each worker looks for such tasks (one small sorted-set read). Kombu's default looks
+# every 10 s but scans only every 10th look, which would add up to 100 s to the timeout above.
+BROKER_UNACKED_RESTORE_SECONDS = env_int("BROKER_UNACKED_RESTORE_SECONDS", 5)
+# Any one broker socket operation gives up after this long, and a publish is tried once (no
+# publish retries): a stalled Redis costs a submit at most this, a stopped one nothing. Redis
+# itself reconnects a pooled connection that a Redis restart closed, so one try is enough.
+BROKER_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("BROKER_SOCKET_TIMEOUT_SECONDS", "1"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
+# After a failed publish, routing is not enqueued from this process for this many seconds (the
+# sweeper enqueues it instead), so that a call with several needs, or the calls that follow it,
+# do not each wait for a stalled broker (referrals/services/calls.py).
+ROUTING_ENQUEUE_PAUSE_SECONDS = env_int("ROUTING_ENQUEUE_PAUSE_SECONDS", 10)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        # A killed worker's unacknowledged task is redelivered after this many seconds: short,
-        # since a referral waits that long; longer than any task's time limit (60 s).
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 90),
-        "socket_timeout": 2,
-        "socket_connect_timeout": 2,
-        # Publishing gives up quickly so that a stalled broker never holds a web request.
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": BROKER_UNACKED_RESTORE_SECONDS,
+        "unacked_restore_throttle": 1,
+        "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+        # Connecting: one retry at once, so that a stopped broker fails a publish quickly.
         "max_retries": 1,
         "interval_start": 0,
         "interval_step": 0.5,
@@ -166,11 +185,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+# Acknowledged after the task ran; a task whose worker process is killed is put back on the
+# queue (without this, Celery acknowledges it as failed even with late acknowledgement). Tasks
+# must therefore be safe to run twice (STYLE.md 9).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 120
-CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TIMEZONE = "Europe/London"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Reuse database connections across tasks instead of reconnecting for each one.
@@ -186,6 +206,8 @@ WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
 # /healthz after the alert age (DESIGN.md §6).
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 ROUTING_ALERT_AFTER_SECONDS = env_int("ROUTING_ALERT_AFTER_SECONDS", 300)
+# DESIGN.md §7 (local): bereavement support contacts the family no sooner than this after a death.
+BEREAVEMENT_CONTACT_AFTER_DAYS = env_int("BEREAVEMENT_CONTACT_AFTER_DAYS", 14)
 
 # Clock milestones that passed longer ago than this when the escalation job first sees them
 # (seeded history, a long outage) are recorded, not notified (DESIGN.md §6).

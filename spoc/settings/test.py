@@ -7,6 +7,10 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 
 from .base import *  # noqa: F403
 
+# Tests are independent of each other's order: a broker fault faked by one test must not pause
+# enqueueing in the next. The tests of the pause set it themselves.
+ROUTING_ENQUEUE_PAUSE_SECONDS = 0
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -16,8 +16,8 @@ from referrals.services.lifecycle import (
     referral_decline,
     referral_hold,
     referral_reprioritise,
-    referral_resume,
     referral_reroute,
+    referral_resume,
 )
 from referrals.services.routing import referral_route
 from referrals.transitions import IllegalAction, ReferralStatus

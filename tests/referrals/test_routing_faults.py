@@ -1,0 +1,446 @@
+"""Routing's delivery guarantees, proved with real faults (DESIGN.md §6, §11).
+
+Every test runs a `redis-server` of its own (started, stopped and paused here), real `celery
+worker` processes on the test database, and submits through the services the call screen uses.
+Faults are real: Redis stopped or stalled (SIGSTOP) at submit, a worker SIGKILLed while routing,
+a task delivered twice at once, a queued task lost by a Redis restart. No hooks in the code: a
+worker is held inside routing by a row lock taken from another database connection.
+
+Bounds are generous (seconds); the figures printed are measurements, not assertions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg2
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+
+from patients.codes import PhaseOfIllness
+from patients.models import Patient
+from referrals.codes import CallReason, Disposition
+from referrals.models import Call, Referral, ReferralEvent
+from referrals.services import calls
+from referrals.services.calls import CallInput, CallSubmitResult, NeedRequest, call_submit
+from referrals.services.sweeper import routing_sweep
+from referrals.tasks import route_referral_task
+from referrals.transitions import ReferralStatus
+from services.codes import CallerType, Need, Priority, ServiceType
+from spoc.core.models import Heartbeat
+from spoc.core.tasks import heartbeat_task
+from tests.conftest import broker_at, wait_for
+from tests.referrals.factories import PatientFactory, ReferralFactory
+from tests.services.directory_fixtures import make_service
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROUTING_KINDS = (ReferralEvent.Kind.ROUTED, ReferralEvent.Kind.UNROUTABLE)
+# A killed worker's task is handed out again after this many seconds (the production default is
+# longer than the hard time limit); workers look for such tasks every second.
+SHORT_VISIBILITY = {"CELERY_VISIBILITY_TIMEOUT": "4", "BROKER_UNACKED_RESTORE_SECONDS": "1"}
+
+
+# --- A Redis of the tests' own ------------------------------------------------------------------
+
+
+class RedisServer:
+    """A `redis-server` process on a free port, without persistence: stopping it loses its data,
+    as a crashed broker without persistence would."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is missing: install the redis-server package.")
+        self.binary = binary
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.paused = False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            try:
+                return bool(self.client().ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, timeout=10, interval=0.05)
+
+    def stop(self) -> None:
+        self.resume()
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def pause(self) -> None:
+        """Stall it: the port still accepts connections, nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.proc is not None and self.paused:
+            self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The module's Redis, running and empty; this process publishes to it during the test."""
+    redis_server.resume()
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.client().flushall()
+    with broker_at(redis_server.url):
+        yield redis_server
+    redis_server.resume()
+
+
+@pytest.fixture
+def start_worker(
+    own_redis: RedisServer, start_celery_worker: Callable[..., subprocess.Popen[bytes]]
+) -> Callable[..., subprocess.Popen[bytes]]:
+    """start_worker(concurrency=1, env=None): a real worker on the tests' own Redis."""
+
+    def start(*, concurrency: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        return start_celery_worker(broker_url=own_redis.url, concurrency=concurrency, env=env)
+
+    return start
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def directory() -> None:
+    # Open around the clock, so the answers do not depend on when the tests run.
+    make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True)
+    make_service("Carers Centre", ServiceType.CARER_SUPPORT, open_24_7=True)
+    make_service("Day Hospice", ServiceType.DAY_HOSPICE, open_24_7=True)
+    make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=())
+
+
+def submit(handler: Any, *needs: str) -> CallSubmitResult:
+    patient = cast(Patient, PatientFactory(postcode="L9 7AL", given_name="Siân", family_name="Nguyễn"))
+    return call_submit(
+        data=CallInput(
+            received_at=timezone.now() - timedelta(minutes=2),
+            caller_type=CallerType.DISTRICT_NURSE, patient_id=patient.pk,
+            reason=CallReason.REQUEST_VISIT, phase=PhaseOfIllness.UNSTABLE,
+            chosen_priority=Priority.P2, disposition=Disposition.REFERRALS_CREATED,
+            needs=tuple(NeedRequest(need) for need in needs),
+        ),
+        user=handler,
+    )
+
+
+def awaiting_referral() -> Referral:
+    """A committed referral awaiting routing, whose routing was never enqueued."""
+    return cast(Referral, ReferralFactory())
+
+
+def statuses(ids: list[int]) -> set[str]:
+    return set(Referral.objects.filter(pk__in=ids).values_list("status", flat=True))
+
+
+def routing_events(referral_id: int) -> int:
+    return ReferralEvent.objects.filter(referral_id=referral_id, kind__in=ROUTING_KINDS).count()
+
+
+def drained(name: str) -> None:
+    """Wait until a one-process worker has run everything queued before this call: a heartbeat
+    task queued behind them has run (the queue is first in, first out)."""
+    heartbeat_task.delay(name)
+    wait_for(lambda: Heartbeat.objects.filter(name=name).exists(), timeout=30)
+
+
+def worker_ready(name: str = "ready") -> None:
+    """The worker consumes and its pool process reaches the database."""
+    drained(name)
+
+
+class RowLock:
+    """``SELECT ... FOR UPDATE`` on a referral from a connection of its own, so that routing,
+    which locks the row first, waits inside ``referral_route`` until ``release()``."""
+
+    def __init__(self, referral_id: int) -> None:
+        db = connection.settings_dict
+        self.conn = psycopg2.connect(
+            dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
+            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+        )
+        with self.conn.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {Referral._meta.db_table} WHERE id = %s FOR UPDATE", [referral_id]
+            )
+            self.pid = self.conn.get_backend_pid()
+
+    def waiters(self) -> list[int]:
+        """Sessions of the test database waiting for a lock: only the workers' sessions can be,
+        and they queue for this row (the second waits for the first, not for this connection).
+        Read through Django's autocommit connection: a transaction sees a frozen snapshot."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def wait_for_waiters(self, count: int) -> list[int]:
+        return wait_for(lambda: (found := self.waiters()) and len(found) >= count and found,
+                        timeout=30, interval=0.05)
+
+    def release(self) -> None:
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
+
+
+@pytest.fixture
+def row_locks() -> Iterator[Callable[[int], RowLock]]:
+    taken: list[RowLock] = []
+
+    def take(referral_id: int) -> RowLock:
+        lock = RowLock(referral_id)
+        taken.append(lock)
+        return lock
+
+    yield take
+    for lock in taken:
+        lock.release()
+
+
+def sessions_settled(pids: list[int]) -> bool:
+    """Every one of these database sessions has ended its transaction (idle) or is gone."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND state <> 'idle'",
+                       [pids])
+        return cursor.fetchone()[0] == 0
+
+
+def pool_children(main_pid: int) -> list[int]:
+    """The worker's pool processes: the children of its main process (any of its threads)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{main_pid}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    return children
+
+
+def sweep_now(settings: Any) -> int:
+    settings.ROUTING_SWEEP_AFTER_SECONDS = 0
+    return routing_sweep()
+
+
+# --- 1. Commit -> queued ------------------------------------------------------------------------
+
+
+def test_committed_referrals_are_queued_within_two_seconds(handler, directory, start_worker):
+    start_worker()
+    worker_ready()
+    latencies: list[float] = []
+    for round_ in range(5):
+        started = time.monotonic()
+        result = submit(handler, Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT)
+        ids = [r.pk for r in result.referrals]
+
+        def queued(ids: list[int] = ids) -> bool:
+            return statuses(ids) == {ReferralStatus.QUEUED}
+
+        wait_for(queued, timeout=30, interval=0.01)
+        latencies.append(time.monotonic() - started)
+        # Exactly one routing each, to the team that serves the need.
+        assert [routing_events(pk) for pk in ids] == [1, 1], f"round {round_}"
+    db_side = [
+        (routed_at - created_at).total_seconds()
+        for created_at, routed_at in Referral.objects.values_list("created_at", "routed_at")
+        if routed_at is not None
+    ]
+    print(f"\nsubmit -> queued (wall, 2 needs): {sorted(round(s, 3) for s in latencies)} s; "
+          f"created -> routed (database): max {max(db_side):.3f} s")
+    assert max(latencies) < 2.0
+    assert set(Referral.objects.values_list("team__name", flat=True)) == {
+        "Community Palliative Care team", "Carers Centre team"}
+
+
+# --- 2. Redis stopped or stalled at submit ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["stopped", "stalled"])
+def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_returns(
+    fault, handler, directory, own_redis, start_worker, settings, client, monkeypatch, caplog
+):
+    settings.ROUTING_ENQUEUE_PAUSE_SECONDS = 10  # the production default
+    monkeypatch.setattr(calls._BrokerFault, "at", None)  # no fault seen yet in this process
+    caplog.set_level(logging.WARNING, logger="referrals.services.calls")
+    heartbeat_task.delay("connection-in-the-pool")
+    if fault == "stopped":
+        own_redis.stop()
+    else:
+        own_redis.pause()
+
+    started = time.monotonic()
+    result = submit(handler, Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT, Need.DAY_THERAPY)
+    elapsed = time.monotonic() - started
+    print(f"\nsubmit with Redis {fault}: {elapsed:.3f} s (3 needs)")
+    assert elapsed < 3.0
+    # One publish was tried and failed; the other two waited for nothing.
+    assert caplog.text.count("could not be enqueued") == 1
+    assert caplog.text.count("the broker failed moments ago") == 2
+    assert result.created is True
+    ids = [r.pk for r in result.referrals]
+    assert Call.objects.filter(pk=result.call.pk).exists()
+    assert statuses(ids) == {ReferralStatus.AWAITING_ROUTING}
+    assert len(ids) == 3
+
+    # The backlog shows on /healthz once it is older than the alert age (shortened here).
+    settings.ROUTING_ALERT_AFTER_SECONDS = 0
+    body = client.get("/healthz").json()
+    assert body["routing"]["ok"] is False
+    assert body["routing"]["waiting_over_alert_age"] == 3
+
+    if fault == "stopped":
+        own_redis.start()
+    else:
+        own_redis.resume()
+    start_worker()
+    # The sweeper (the beat job, called here with its age shortened) enqueues what was missed.
+    assert sweep_now(settings) == 3
+    wait_for(lambda: statuses(ids) == {ReferralStatus.QUEUED}, timeout=30)
+    drained("after-sweep")
+    # A publish that timed out against the stalled Redis may still have reached it when it woke:
+    # that is a second delivery, and it changes nothing.
+    assert [routing_events(pk) for pk in ids] == [1, 1, 1]
+    assert set(Referral.objects.filter(pk__in=ids).values_list("routing_attempt", flat=True)) == {1}
+    assert client.get("/healthz").json()["routing"]["ok"] is True
+
+
+# --- 3. A worker killed while routing -----------------------------------------------------------
+
+
+def test_a_worker_killed_mid_task_leaves_the_task_to_be_redelivered_and_routed_once(
+    directory, start_worker, row_locks
+):
+    first = start_worker(env=SHORT_VISIBILITY)
+    worker_ready()
+    referral = awaiting_referral()
+    lock = row_locks(referral.pk)
+    route_referral_task.delay(referral.pk)
+    # The worker is inside referral_route, waiting for the row.
+    stuck = lock.wait_for_waiters(1)
+
+    # SIGKILL the whole worker: main process and pool child. Its task was never acknowledged.
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    lock.release()
+    # The killed process's database session ends once it finds its client gone.
+    wait_for(lambda: sessions_settled(stuck), timeout=30)
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.AWAITING_ROUTING
+
+    killed_at = time.monotonic()
+    start_worker(env=SHORT_VISIBILITY)
+    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=40)
+    print(f"\nredelivered and routed {time.monotonic() - killed_at:.1f} s after the kill "
+          f"(visibility timeout 4 s)")
+    drained("after-redelivery")
+    assert routing_events(referral.pk) == 1
+    assert Referral.objects.get(pk=referral.pk).routing_attempt == 1
+
+
+def test_a_pool_process_killed_mid_task_puts_the_task_back_at_once(directory, start_worker, row_locks):
+    # Default visibility timeout (150 s): only the rejection on worker loss can bring it back.
+    worker = start_worker()
+    worker_ready()
+    referral = awaiting_referral()
+    lock = row_locks(referral.pk)
+    route_referral_task.delay(referral.pk)
+    stuck = lock.wait_for_waiters(1)
+
+    [child] = pool_children(worker.pid)
+    os.kill(child, signal.SIGKILL)
+    # The main process puts the task back on the queue, and a new pool process takes it: it waits
+    # for the row again, behind the killed process's session.
+    wait_for(lambda: len(set(lock.waiters()) - set(stuck)) >= 1, timeout=30)
+    lock.release()
+    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30)
+    drained("after-requeue")
+    assert routing_events(referral.pk) == 1
+    assert Referral.objects.get(pk=referral.pk).routing_attempt == 1
+    assert worker.poll() is None
+
+
+# --- 4. The same task delivered twice -----------------------------------------------------------
+
+
+def test_the_same_task_delivered_twice_at_once_routes_once(directory, start_worker, row_locks):
+    start_worker(concurrency=2)
+    worker_ready()
+    referral = awaiting_referral()
+    lock = row_locks(referral.pk)
+    route_referral_task.apply_async((referral.pk,), task_id="route-twice")
+    route_referral_task.apply_async((referral.pk,), task_id="route-twice")
+    # Both deliveries are inside referral_route at the same time, waiting for the row.
+    both = lock.wait_for_waiters(2)
+    assert len(both) == 2
+    lock.release()
+    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30)
+    wait_for(lambda: sessions_settled(both), timeout=30)
+    assert routing_events(referral.pk) == 1
+    assert Referral.objects.get(pk=referral.pk).routing_attempt == 1
+
+
+# --- 5. A task lost by the broker ---------------------------------------------------------------
+
+
+def test_the_sweeper_recovers_a_referral_whose_task_the_broker_lost(
+    handler, directory, own_redis, start_worker, settings
+):
+    result = submit(handler, Need.URGENT_HOME_VISIT)
+    [referral] = result.referrals
+    # The task reached Redis (no worker yet) ...
+    assert own_redis.client().llen(f"test-{os.getpid()}") == 1
+    # ... and Redis restarts without it.
+    own_redis.stop()
+    own_redis.start()
+    start_worker()
+    worker_ready()
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.AWAITING_ROUTING
+
+    assert sweep_now(settings) == 1
+    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30)
+    assert Referral.objects.filter(pk=referral.pk, team__name="Community Palliative Care team").exists()
+    assert routing_events(referral.pk) == 1
