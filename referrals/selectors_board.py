@@ -58,8 +58,9 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
     visible = referrals_visible_to(user)
     sweep_age = timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
     alert_age = timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
+    # Waiting since it was saved, declined or sent back for routing (its last change).
     waiting, waiting_total = _rows(
-        visible.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=now - sweep_age), "created_at")
+        visible.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - sweep_age), "updated_at")
     fallback = list(
         visible.filter(status__in=NOT_YET_CONTACTED, team__service__service_type=ServiceType.SPOC)
         .select_related("patient", "team", "owner").order_by("contact_by", "pk")[:BOARD_LIMIT * 2]
@@ -67,10 +68,12 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
     twice = [r for r in fallback if len(r.declined_service_ids) >= MAX_DECLINES]
     unroutable = [r for r in fallback if len(r.declined_service_ids) < MAX_DECLINES]
     partner = visible.filter(status__in=NOT_YET_CONTACTED).exclude(team__service__service_type=ServiceType.SPOC)
+    not_contacted = partner.filter(first_contact_at__isnull=True)
     accept_late, accept_total = _rows(
-        partner.filter(status=ReferralStatus.QUEUED, accept_by__lte=now, contact_by__gt=now), "accept_by")
-    at_risk, at_risk_total = _rows(partner.filter(at_risk_at__lte=now, contact_by__gt=now), "contact_by")
-    breached, breached_total = _rows(partner.filter(contact_by__lte=now), "contact_by")
+        partner.filter(status=ReferralStatus.QUEUED, accept_by__lte=now).exclude(
+            first_contact_at__isnull=True, contact_by__lte=now), "accept_by")
+    at_risk, at_risk_total = _rows(not_contacted.filter(at_risk_at__lte=now, contact_by__gt=now), "contact_by")
+    breached, breached_total = _rows(not_contacted.filter(contact_by__lte=now), "contact_by")
     sections = [
         BoardSection("waiting", "Waiting to be routed",
                      "Routing is late: check /healthz and the worker; route by hand if it cannot wait.",
@@ -91,7 +94,7 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
                      "Check the team has it in hand.", at_risk, at_risk_total,
                      "yellow" if at_risk else "grey"),
     ]
-    routing_alert = visible.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=now - alert_age).count()
+    routing_alert = visible.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - alert_age).count()
     teams = list(Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name"))
     return Board(sections=sections, now=now, routing_alert=routing_alert, teams=teams)
 

@@ -15,7 +15,7 @@ Notifications go to whoever is on duty now: the team (its duty email, its leads)
 service is open; the SPOC coordinators, on duty around the clock, always. A milestone that passed
 more than ``ESCALATION_NOTIFY_WITHIN_HOURS`` before the job first saw it (seeded history, a long
 outage) is recorded without a notification. Held referrals have no running clocks; a referral in
-progress has had its first contact. Emails carry the referral number, priority, need, team and a
+progress (or reopened after one) has had its first contact. Emails carry the referral number, priority, need, team and a
 link: never a patient's name or NHS number.
 """
 
@@ -65,8 +65,10 @@ def _due_filters(now: datetime) -> dict[str, tuple[Q, str]]:
     """Milestone -> (which referrals have passed it, the field holding when it fell due)."""
     return {
         M.ACCEPT_OVERDUE: (Q(status=ReferralStatus.QUEUED, accept_by__lte=now), "accept_by"),
-        M.CONTACT_AT_RISK: (Q(status__in=NOT_YET_CONTACTED, at_risk_at__lte=now), "at_risk_at"),
-        M.CONTACT_BREACHED: (Q(status__in=NOT_YET_CONTACTED, contact_by__lte=now), "contact_by"),
+        M.CONTACT_AT_RISK: (Q(status__in=NOT_YET_CONTACTED, first_contact_at__isnull=True,
+                              at_risk_at__lte=now), "at_risk_at"),
+        M.CONTACT_BREACHED: (Q(status__in=NOT_YET_CONTACTED, first_contact_at__isnull=True,
+                               contact_by__lte=now), "contact_by"),
     }
 
 

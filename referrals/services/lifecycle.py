@@ -22,7 +22,8 @@ from referrals.codes import DeclineReason
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
 from referrals.services.calls import routing_enqueue_after_commit
-from referrals.services.clocks import referral_clocks_fix
+from referrals.services.clocks import referral_clocks_fix, referral_clocks_resume
+from referrals.services.routing import new_referral_notify_after_commit
 from referrals.transitions import Action, check_action
 from services.codes import Priority, ServiceStatus
 from services.models import Team
@@ -85,6 +86,10 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
     service (the next routing attempt; after two declines the coordinators decide)."""
     if reason not in DeclineReason.values:
         raise ValidationError({"reason": ["Choose why the team cannot take this referral."]})
+    if reason == DeclineReason.DUPLICATE:
+        # Routing a duplicate on to the next team would create the duplicate work twice over.
+        raise ValidationError({"reason": [
+            "A duplicate is cancelled, not declined: cancel it with the reason (which referral it repeats)."]})
     note = _reason(note, field="note", required=False)
     with _acting(referral_id=referral_id, user=user, action=Action.DECLINE) as (referral, before):
         referral.status = check_action(Action.DECLINE, before)
@@ -137,6 +142,7 @@ def referral_reroute(*, referral_id: int, user: Any, reason: str, team_id: int |
             "attempt": referral.routing_attempt}}
         referral_clocks_fix(referral, now=now)
         _record(referral, kind=ReferralEvent.Kind.ROUTED_MANUALLY, user=user, from_status=before, data=data)
+        new_referral_notify_after_commit(referral.pk)
     return referral
 
 
@@ -160,10 +166,7 @@ def referral_resume(*, referral_id: int, user: Any, note: str = "") -> Referral:
         now = timezone.now()
         held_at = referral.held_at or now
         held_for = max(now - held_at, timedelta(0))
-        referral.clock_started_at += held_for
-        if referral.accept_clock_started_at is not None:
-            referral.accept_clock_started_at += held_for
-        referral_clocks_fix(referral, now=now)
+        referral_clocks_resume(referral, held_from=held_at, now=now)
         referral.held_at = None
         referral.status_before_hold = ""
         data = {"note": note, "held_minutes": round(held_for.total_seconds() / 60),

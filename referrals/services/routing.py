@@ -136,8 +136,13 @@ def referral_route(*, referral_id: int) -> Referral | None:
             referral=referral, kind=kind, at=now, actor=None, from_status=from_status,
             to_status=referral.status, team=team, data=data,
         )
-        transaction.on_commit(_new_referral_notifier(referral.pk), robust=True)
+        new_referral_notify_after_commit(referral.pk)
     return referral
+
+
+def new_referral_notify_after_commit(referral_id: int) -> None:
+    """Once the transaction commits, email the team on duty that the referral joined its queue."""
+    transaction.on_commit(_new_referral_notifier(referral_id), robust=True)
 
 
 def _new_referral_notifier(referral_id: int) -> Any:

@@ -27,8 +27,9 @@ def routing_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
     ids = list(
-        Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=cutoff)
-        .order_by("created_at")
+        # Waiting since it was saved, declined or sent back for routing: its last change.
+        Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=cutoff)
+        .order_by("updated_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     enqueued = 0
@@ -47,8 +48,8 @@ def routing_sweep(*, now: datetime | None = None) -> int:
 def routing_backlog_check() -> dict[str, Any]:
     """For /healthz: referrals awaiting routing for longer than ROUTING_ALERT_AFTER_SECONDS."""
     cutoff = timezone.now() - timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
-    waiting = Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, created_at__lt=cutoff)
+    waiting = Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=cutoff)
     count = waiting.count()
-    oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
+    oldest = waiting.order_by("updated_at").values_list("updated_at", flat=True).first()
     return {"ok": count == 0, "waiting_over_alert_age": count,
-            "oldest_created_at": oldest.isoformat() if oldest else None}
+            "oldest_waiting_since": oldest.isoformat() if oldest else None}

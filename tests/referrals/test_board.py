@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.models import ReferralEvent
+from referrals.models import Referral, ReferralEvent
 from referrals.selectors_board import coordinator_board
 from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
@@ -134,3 +134,13 @@ def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(cli
         assert client.get(reverse("board:board")).status_code == 200
     assert len(many) == len(few)
     assert len(many) <= 20
+
+
+def test_a_referral_just_declined_is_not_yet_late_for_routing(make_user, area):
+    now = timezone.now()
+    declined = referral(created_at=now - timedelta(hours=3))
+    Referral.objects.filter(pk=declined.pk).update(updated_at=now - timedelta(seconds=5))
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
+    board = coordinator_board(user=coordinator, now=now)
+    assert board.sections[0].rows == []
+    assert board.routing_alert == 0

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from referrals.services.clocks import COORDINATORS_SCHEDULE, at_risk_moment, clocks_compute
+from referrals.services.clocks import (
+    COORDINATORS_SCHEDULE,
+    at_risk_moment,
+    clocks_after_hold,
+    clocks_compute,
+    open_time_between,
+)
 from services.codes import CLOCKS
 from services.hours import Schedule, Window
 
@@ -56,14 +62,38 @@ def test_a_reroute_restarts_the_accept_clock_only():
     assert clocks.contact_by == FRIDAY_4PM + timedelta(hours=2)
 
 
-def test_a_weekend_hold_moves_a_p4_deadline_by_the_opening_time_it_covered():
-    # Held from Friday 16:30 to Monday 09:30 (65 hours of wall time): the start moves on 65 hours,
-    # to Monday 09:00, and 2 working days from there is Wednesday 09:00.
-    held_for = utc(20, 9, 30) - utc(17, 16, 30)
-    clocks = clocks_compute(priority="P4", schedule=WEEKDAYS, clock=CLOCKS["P4"],
-                            accept_from=FRIDAY_4PM + held_for, contact_from=FRIDAY_4PM + held_for)
-    assert clocks.contact_by == utc(22, 9)
-    assert clocks.accept_by == utc(20, 13)
+def test_a_hold_gives_back_the_opening_time_it_covered():
+    # A P4 from Friday 16:00: accept by Monday 12:00, contact by Tuesday 16:00. Held from Monday
+    # 11:00 to Wednesday 11:00, which covers 16 open hours (Mon 11-17, Tue 9-17, Wed 9-11): 1 open
+    # hour of the accept clock and 13 of the contact clock were left, and are left again.
+    before = clocks_compute(priority="P4", schedule=WEEKDAYS, clock=CLOCKS["P4"],
+                            accept_from=FRIDAY_4PM, contact_from=FRIDAY_4PM)
+    after = clocks_after_hold(clocks=before, schedule=WEEKDAYS, real_time=False, held_from=utc(20, 11),
+                              resumed_at=utc(22, 11), contact_from=FRIDAY_4PM + (utc(22, 11) - utc(20, 11)))
+    assert after.accept_by == utc(22, 12)
+    assert after.contact_by == utc(23, 16)
+
+
+def test_a_weekend_hold_costs_a_weekday_service_nothing():
+    before = clocks_compute(priority="P4", schedule=WEEKDAYS, clock=CLOCKS["P4"],
+                            accept_from=FRIDAY_4PM, contact_from=FRIDAY_4PM)
+    after = clocks_after_hold(clocks=before, schedule=WEEKDAYS, real_time=False, held_from=utc(18, 10),
+                              resumed_at=utc(20, 8), contact_from=FRIDAY_4PM)
+    assert (after.accept_by, after.contact_by) == (before.accept_by, before.contact_by)
+
+
+def test_a_real_time_hold_moves_the_deadlines_by_the_time_held():
+    before = clocks_compute(priority="P2", schedule=WEEKDAYS, clock=CLOCKS["P2"],
+                            accept_from=FRIDAY_4PM, contact_from=FRIDAY_4PM)
+    after = clocks_after_hold(clocks=before, schedule=WEEKDAYS, real_time=True, held_from=utc(17, 16, 10),
+                              resumed_at=utc(17, 17, 10), contact_from=utc(17, 17))
+    assert (after.accept_by, after.contact_by) == (utc(17, 17, 15), utc(17, 19))
+    assert after.at_risk_at == utc(17, 18, 30)
+
+
+def test_open_time_between_counts_only_opening_hours():
+    assert open_time_between(WEEKDAYS, utc(17, 16), utc(20, 10)) == timedelta(hours=2)
+    assert open_time_between(WEEKDAYS, utc(20, 10), utc(17, 16)) == timedelta(0)
 
 
 def test_the_amber_moment_is_three_quarters_of_the_way():

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from referrals.models import Escalation
+from referrals.models import Escalation, Referral
 from referrals.services.claims import referral_claim, referral_contact
 from referrals.services.escalation import escalations_run, new_referral_notify
 from referrals.services.lifecycle import referral_hold
@@ -158,3 +158,10 @@ def test_a_new_referral_emails_the_open_team_and_urgent_ones_reach_the_coordinat
     with time_machine.travel(night, tick=False):
         assert new_referral_notify(referral_id=referral.pk) == []
     assert len(mail.outbox) == 2
+
+
+def test_a_referral_contacted_before_and_queued_again_raises_no_contact_milestones(area):
+    referral = routed()
+    Referral.objects.filter(pk=referral.pk).update(first_contact_at=AFTERNOON + timedelta(minutes=30))
+    run = run_at(AFTERNOON + timedelta(hours=3))
+    assert run.recorded == {"ACCEPT_OVERDUE": 1}

@@ -241,3 +241,28 @@ def test_a_claimed_referral_is_declined_by_its_owner_or_a_lead_only(make_user, a
         referral_decline(referral_id=referral.pk, user=colleague, reason="NO_CAPACITY")
     declined = referral_decline(referral_id=referral.pk, user=lead, reason="WRONG_SERVICE")
     assert (declined.status, declined.owner) == (ReferralStatus.AWAITING_ROUTING, None)
+
+
+def test_a_duplicate_is_cancelled_not_declined(make_user, area):
+    referral = routed()
+    nurse = member(make_user, area["community"], "nurse1")
+    with pytest.raises(ValidationError) as caught:
+        referral_decline(referral_id=referral.pk, user=nurse, reason="DUPLICATE")
+    assert "cancelled, not declined" in caught.value.message_dict["reason"][0]
+
+
+def test_a_p4_held_through_the_working_week_keeps_the_opening_time_it_had_left(make_user):
+    weekdays = [(d, time(9), time(17)) for d in range(5)]
+    service = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=weekdays)
+    make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True)
+    friday_4pm = datetime(2025, 1, 17, 16, 0, tzinfo=UTC)
+    referral = routed(priority="P4", need="SPECIALIST_FOLLOW_UP", received_at=friday_4pm)
+    assert referral.contact_by == datetime(2025, 1, 21, 16, 0, tzinfo=UTC)
+    lead = member(make_user, service, "lead", role=Role.TEAM_LEAD, lead=True)
+    with time_machine.travel(datetime(2025, 1, 20, 11, 0, tzinfo=UTC), tick=False):
+        referral_hold(referral_id=referral.pk, user=lead, reason="Patient in hospital")
+    with time_machine.travel(datetime(2025, 1, 22, 11, 0, tzinfo=UTC), tick=False):
+        resumed = referral_resume(referral_id=referral.pk, user=lead)
+    assert resumed.status == ReferralStatus.QUEUED
+    assert resumed.accept_by == datetime(2025, 1, 22, 12, 0, tzinfo=UTC)
+    assert resumed.contact_by == datetime(2025, 1, 23, 16, 0, tzinfo=UTC)

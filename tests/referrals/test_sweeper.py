@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 def aged(seconds: int, **fields):
     referral = ReferralFactory(**fields)
-    Referral.objects.filter(pk=referral.pk).update(created_at=timezone.now() - timedelta(seconds=seconds))
+    Referral.objects.filter(pk=referral.pk).update(created_at=timezone.now() - timedelta(seconds=seconds),
+                                                      updated_at=timezone.now() - timedelta(seconds=seconds))
     return referral
 
 
@@ -50,8 +51,8 @@ def test_healthz_reports_referrals_waiting_over_five_minutes(client):
     body = client.get("/healthz")
     assert body.status_code == 503
     assert body.json()["routing"]["waiting_over_alert_age"] == 1
-    assert body.json()["routing"]["oldest_created_at"].startswith(
-        Referral.objects.get(pk=waiting.pk).created_at.isoformat()[:16]
+    assert body.json()["routing"]["oldest_waiting_since"].startswith(
+        Referral.objects.get(pk=waiting.pk).updated_at.isoformat()[:16]
     )
 
 
