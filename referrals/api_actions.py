@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -21,11 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from patients.codes import PhaseOfIllness
 from referrals.actions import ActorContext, actions_for
 from referrals.api import MAX_ID, _errors, _iso, _referral_summary
-from referrals.codes import DeclineReason, ReferralOutcome
+from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Referral
-from referrals.services import claims, lifecycle
+from referrals.services import claims, interventions, lifecycle
 from referrals.transitions import Action
 from services.codes import Priority
 
@@ -66,6 +68,24 @@ class ReprioritiseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True)
 
 
+class ReassignInput(serializers.Serializer):
+    to_user = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A member of the referral's team.")
+
+
+class InterventionInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=InterventionType.choices)
+    at = serializers.DateTimeField(required=False, help_text="When it happened (default now).")
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    admission_avoided = serializers.BooleanField(required=False, default=False)
+    bed_days_saved = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class AssessmentInput(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=PhaseOfIllness.choices, required=False, allow_blank=True, default="")
+    akps = serializers.IntegerField(required=False, allow_null=True, default=None)
+    ipos = serializers.DictField(child=serializers.IntegerField(), required=False, default=dict)
+
+
 @dataclass(frozen=True)
 class ApiAction:
     serializer: type[serializers.Serializer]
@@ -90,8 +110,26 @@ def _actions() -> dict[str, ApiAction]:
             referral_id=rid, user=user, note=d["note"])),
         Action.REPRIORITISE: ApiAction(ReprioritiseInput, lambda rid, user, d: lifecycle.referral_reprioritise(
             referral_id=rid, user=user, priority=d["priority"], reason=d["reason"])),
+        Action.REASSIGN: ApiAction(ReassignInput, lambda rid, user, d: claims.referral_reassign(
+            referral_id=rid, user=user, to_user_id=d["to_user"])),
+        Action.CANCEL: ApiAction(ReasonInput, lambda rid, user, d: claims.referral_cancel(
+            referral_id=rid, user=user, reason=d["reason"])),
+        Action.REOPEN: ApiAction(NoteInput, lambda rid, user, d: claims.referral_reopen(
+            referral_id=rid, user=user, note=d["note"])),
+        Action.ENTER_IN_ERROR: ApiAction(ReasonInput, lambda rid, user, d: claims.referral_enter_in_error(
+            referral_id=rid, user=user, reason=d["reason"])),
+        Action.INTERVENTION: ApiAction(InterventionInput, lambda rid, user, d: interventions.intervention_record(
+            referral_id=rid, user=user, kind=d["kind"], at=d.get("at") or timezone.now(), notes=d["notes"],
+            admission_avoided=d["admission_avoided"], bed_days_saved=d["bed_days_saved"]).referral),
+        Action.ASSESS: ApiAction(AssessmentInput, lambda rid, user, d: _assessed(rid, user, d)),
     }
     return found
+
+
+def _assessed(referral_id: int, user: Any, data: dict[str, Any]) -> Referral:
+    interventions.assessment_record(referral_id=referral_id, user=user, phase=data["phase"],
+                                    akps=data["akps"], ipos=data["ipos"])
+    return Referral.objects.get(pk=referral_id)
 
 
 API_ACTIONS = _actions()

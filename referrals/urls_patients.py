@@ -1,5 +1,6 @@
 from django.urls import path
 
+from referrals.views import deaths as death_views
 from referrals.views import patients as views
 
 app_name = "patients"
@@ -12,4 +13,5 @@ urlpatterns = [
     path("<int:patient_id>/people/new/", views.related_person_edit, name="person-add"),
     path("<int:patient_id>/people/<int:person_id>/", views.related_person_edit, name="person-edit"),
     path("<int:patient_id>/care-plan/", views.care_plan_edit, name="care-plan"),
+    path("<int:patient_id>/death/", death_views.patient_death_record, name="death"),
 ]

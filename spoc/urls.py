@@ -22,6 +22,7 @@ api_v1 = [
     path("teams/", services_api.TeamListApi.as_view(), name="api-teams"),
     path("patients/", referrals_api.PatientListApi.as_view(), name="api-patients"),
     path("patients/<int:patient_id>/", referrals_api.PatientDetailApi.as_view(), name="api-patient"),
+    path("patients/<int:patient_id>/death/", include("referrals.api_deaths")),
     path("calls/", referrals_api.CallCreateApi.as_view(), name="api-calls"),
     path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
     path("referrals/<int:referral_id>/", referrals_api.ReferralDetailApi.as_view(), name="api-referral"),

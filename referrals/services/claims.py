@@ -1,59 +1,56 @@
 """Claiming and working a referral from a team's queue (DESIGN.md §6; STYLE.md 7).
 
 A claim is one conditional UPDATE ... WHERE status = QUEUED: a row count of 1 means this nurse
-won, on PostgreSQL and SQLite alike. Every change writes its ReferralEvent in the same
-transaction.
+won, on PostgreSQL and SQLite alike. Every other change locks the referral, asks
+`referrals.actions.action_require` whether this user may take the action and
+`referrals.transitions.check_action` whether its status allows it, and writes its
+ReferralEvent and its access-log row in the same transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from referrals.actions import ActorContext, action_require
 from referrals.codes import ReferralOutcome
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
+from referrals.services.acting import referral_acting, referral_record, text_required, to_the_minute
+from referrals.services.clocks import referral_clocks_fix
 from referrals.transitions import Action, ReferralStatus, check_action
 from services.models import TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
 
+# DESIGN.md §6: a completed referral can be reopened within 30 days.
+REOPEN_WINDOW = timedelta(days=30)
+
 
 class ReferralAlreadyClaimed(DomainConflict):
     def __init__(self, referral: Referral) -> None:
         owner = referral.owner.display_name() if referral.owner else "someone else"
-        since = timezone.localtime(referral.updated_at).strftime("%H:%M on %d-%b-%Y")
+        since = timezone.localtime(referral.accepted_at or referral.updated_at).strftime("%H:%M on %d-%b-%Y")
         super().__init__(f"Already claimed by {owner} at {since}.")
         self.referral = referral
 
 
-class NotOnYourTeam(DomainConflict):
-    """The referral is not in a queue of one of the user's teams."""
-
-
-def _referral_for(*, user: Any, referral_id: int) -> Referral:
-    """The referral, if the user may see it; raises Referral.DoesNotExist otherwise (a 404)."""
-    return referrals_visible_to(user).select_related("owner", "team").get(pk=referral_id)
-
-
-def _event(referral: Referral, *, kind: str, user: Any, from_status: str, data: dict[str, Any] | None = None) -> None:
-    ReferralEvent.objects.create(referral=referral, kind=kind, at=timezone.now(), actor=user,
-                                 from_status=from_status, to_status=referral.status,
-                                 team=referral.team, data=data or {})
+class ReopenWindowClosed(DomainConflict):
+    """The referral was closed more than 30 days ago."""
 
 
 def referral_claim(*, referral_id: int, user: Any) -> Referral:
     """Claim a queued referral of one of the user's teams. The same nurse claiming twice gets her
-    claim back; anyone else gets ReferralAlreadyClaimed naming who has it and since when."""
-    referral = _referral_for(user=user, referral_id=referral_id)
-    team_ids = set(TeamMembership.objects.filter(user=user).values_list("team_id", flat=True))
-    if referral.team_id not in team_ids:
-        raise NotOnYourTeam("Only members of the referral's team can claim it.")
+    claim back; anyone else gets ReferralAlreadyClaimed naming who has it and since when.
+    Raises Referral.DoesNotExist (not visible), ActionNotPermitted (not on the team) or
+    IllegalAction (not queued, nobody's claim)."""
+    referral = referrals_visible_to(user).select_related("owner", "team__service").get(pk=referral_id)
+    action_require(actor=ActorContext.of(user), referral=referral, action=Action.CLAIM)
     now = timezone.now()
     with transaction.atomic():
         won = Referral.objects.filter(pk=referral_id, status=ReferralStatus.QUEUED).update(
@@ -61,56 +58,128 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
         )
         referral.refresh_from_db()
         if won == 1:
-            _event(referral, kind=ReferralEvent.Kind.CLAIMED, user=user, from_status=ReferralStatus.QUEUED)
+            ReferralEvent.objects.create(referral=referral, kind=ReferralEvent.Kind.CLAIMED, at=now, actor=user,
+                                         from_status=ReferralStatus.QUEUED, to_status=referral.status,
+                                         team_id=referral.team_id)
             access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="referral",
-                              object_id=referral.pk, patient_id=referral.patient_id, detail={"claimed": True})
+                              object_id=referral.pk, patient_id=referral.patient_id,
+                              detail={"action": "claimed", "status": referral.status})
             return referral
     if referral.owner_id == user.pk and referral.status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
         return referral
-    if referral.owner_id is not None:
+    if referral.owner_id is not None and referral.status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
         raise ReferralAlreadyClaimed(referral)
     check_action(Action.CLAIM, referral.status)  # raises IllegalAction
     return referral
 
 
-def _owned_change(*, referral_id: int, user: Any, action: str, kind: str, data: dict[str, Any] | None = None,
-                  **fields: Any) -> Referral:
-    with transaction.atomic():
-        referral = referrals_visible_to(user).select_for_update().get(pk=referral_id)
-        if referral.owner_id != user.pk:
-            raise DomainConflict("Only the nurse who claimed this referral can do that.")
-        target = check_action(action, referral.status)
-        previous = referral.status
-        referral.status = target
-        for name, value in fields.items():
-            setattr(referral, name, value)
-        referral.updated_at = timezone.now()
-        referral.save()
-        _event(referral, kind=kind, user=user, from_status=previous, data=data)
-        access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="referral",
-                          object_id=referral.pk, patient_id=referral.patient_id, detail={"status": target})
+def referral_release(*, referral_id: int, user: Any) -> Referral:
+    """Give a claimed referral back to the team's queue (owner cleared)."""
+    with referral_acting(referral_id=referral_id, user=user, action=Action.RELEASE) as (referral, before):
+        referral.status = check_action(Action.RELEASE, before)
+        referral.owner = None
+        referral.accepted_at = None
+        referral_record(referral, kind=ReferralEvent.Kind.RELEASED, user=user, from_status=before)
     return referral
 
 
-def referral_release(*, referral_id: int, user: Any) -> Referral:
-    """Give a claimed referral back to the team's queue (owner cleared)."""
-    return _owned_change(referral_id=referral_id, user=user, action=Action.RELEASE,
-                         kind=ReferralEvent.Kind.RELEASED, owner=None)
-
-
 def referral_contact(*, referral_id: int, user: Any, at: datetime | None = None) -> Referral:
-    """First contact with the patient or carer: stops the first-contact clock."""
-    at = at or timezone.now()
-    if at > timezone.now():
+    """First contact with the patient or carer (now, or the moment given): stops the
+    first-contact clock. A reopened referral keeps its first first contact."""
+    now = timezone.now()
+    at = at or now
+    if at > now:
         raise ValidationError({"at": ["First contact cannot be in the future."]})
-    return _owned_change(referral_id=referral_id, user=user, action=Action.CONTACT,
-                         kind=ReferralEvent.Kind.CONTACTED, data={"contacted_at": at.isoformat()},
-                         first_contact_at=at)
+    with referral_acting(referral_id=referral_id, user=user, action=Action.CONTACT) as (referral, before):
+        referral.status = check_action(Action.CONTACT, before)
+        if at < to_the_minute(referral.created_at):
+            raise ValidationError({"at": ["First contact cannot be before the referral was made."]})
+        referral.first_contact_at = referral.first_contact_at or at
+        referral_record(referral, kind=ReferralEvent.Kind.CONTACTED, user=user, from_status=before,
+                        data={"contacted_at": at.isoformat()})
+    return referral
 
 
 def referral_complete(*, referral_id: int, user: Any, outcome: str) -> Referral:
+    """Close the referral with its outcome (REFERENCE.md referral outcomes)."""
     if outcome not in ReferralOutcome.values:
         raise ValidationError({"outcome": ["Choose the outcome of the referral."]})
-    return _owned_change(referral_id=referral_id, user=user, action=Action.COMPLETE,
-                         kind=ReferralEvent.Kind.COMPLETED, data={"outcome": outcome}, outcome=outcome,
-                         closed_at=timezone.now())
+    with referral_acting(referral_id=referral_id, user=user, action=Action.COMPLETE) as (referral, before):
+        referral.status = check_action(Action.COMPLETE, before)
+        referral.outcome = outcome
+        referral.closed_at = timezone.now()
+        referral_record(referral, kind=ReferralEvent.Kind.COMPLETED, user=user, from_status=before,
+                        data={"outcome": outcome})
+    return referral
+
+
+def referral_reassign(*, referral_id: int, user: Any, to_user_id: int) -> Referral:
+    """A team lead gives a claimed referral to another member of the same team."""
+    with referral_acting(referral_id=referral_id, user=user, action=Action.REASSIGN) as (referral, before):
+        referral.status = check_action(Action.REASSIGN, before)
+        if referral.team_id is None:  # a claimed referral has a team (a database constraint)
+            raise DomainConflict("This referral has no team.")
+        membership = (TeamMembership.objects.select_related("user")
+                      .filter(team_id=referral.team_id, user_id=to_user_id).first())
+        if membership is None:
+            raise ValidationError({"to_user_id": ["Choose a member of the referral's team."]})
+        if referral.owner_id == to_user_id:
+            raise ValidationError({"to_user_id": ["This nurse already has the referral."]})
+        previous = referral.owner
+        referral.owner = membership.user
+        referral_record(referral, kind=ReferralEvent.Kind.REASSIGNED, user=user, from_status=before, data={
+            "from_user_id": previous.pk if previous else None,
+            "from": previous.display_name() if previous else "",
+            "to_user_id": membership.user.pk, "to": membership.user.display_name(),
+        })
+    return referral
+
+
+def referral_cancel(*, referral_id: int, user: Any, reason: str) -> Referral:
+    """Cancel an open referral, with a reason (it is no longer wanted)."""
+    reason = text_required(reason, field="reason")
+    with referral_acting(referral_id=referral_id, user=user, action=Action.CANCEL) as (referral, before):
+        referral.status = check_action(Action.CANCEL, before)
+        referral.cancel_reason = reason
+        referral.closed_at = timezone.now()
+        referral_record(referral, kind=ReferralEvent.Kind.CANCELLED, user=user, from_status=before,
+                        data={"reason": reason})
+    return referral
+
+
+def referral_reopen(*, referral_id: int, user: Any, note: str) -> Referral:
+    """Reopen a completed referral within 30 days of its closing, with a note: back in the same
+    team's queue, unclaimed, its accept clock restarted (the first-contact clock is not).
+    Raises ReopenWindowClosed after 30 days."""
+    note = text_required(note, field="note")
+    with referral_acting(referral_id=referral_id, user=user, action=Action.REOPEN) as (referral, before):
+        target = check_action(Action.REOPEN, before)
+        now = timezone.now()
+        if referral.closed_at is None or now - referral.closed_at > REOPEN_WINDOW:
+            raise ReopenWindowClosed("A referral can only be reopened within 30 days of its completion.")
+        if referral.team_id is None:
+            raise DomainConflict("This referral has no team to return to: make a new referral.")
+        data = {"note": note, "outcome": referral.outcome,
+                "closed_at": referral.closed_at.isoformat()}
+        referral.status = target
+        referral.owner = None
+        referral.accepted_at = None
+        referral.outcome = ""
+        referral.closed_at = None
+        referral.accept_clock_started_at = now
+        # A new spell in the queue: its clock milestones escalate afresh.
+        referral.routing_attempt += 1
+        referral_clocks_fix(referral, now=now)
+        referral_record(referral, kind=ReferralEvent.Kind.REOPENED, user=user, from_status=before, data=data)
+    return referral
+
+
+def referral_enter_in_error(*, referral_id: int, user: Any, reason: str) -> Referral:
+    """Mark a referral that should never have existed (wrong patient, duplicate entry)."""
+    reason = text_required(reason, field="reason")
+    with referral_acting(referral_id=referral_id, user=user, action=Action.ENTER_IN_ERROR) as (referral, before):
+        referral.status = check_action(Action.ENTER_IN_ERROR, before)
+        referral.closed_at = timezone.now()
+        referral_record(referral, kind=ReferralEvent.Kind.ENTERED_IN_ERROR, user=user, from_status=before,
+                        data={"reason": reason})
+    return referral

@@ -8,69 +8,21 @@ after commit, as a new call's are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
-from referrals.actions import ActorContext, action_require
 from referrals.codes import DeclineReason
 from referrals.models import Referral, ReferralEvent
-from referrals.selectors import referrals_visible_to
+from referrals.services.acting import referral_acting, referral_record, text_required
 from referrals.services.calls import routing_enqueue_after_commit
 from referrals.services.clocks import referral_clocks_fix, referral_clocks_resume
 from referrals.services.routing import new_referral_notify_after_commit
 from referrals.transitions import Action, check_action
 from services.codes import Priority, ServiceStatus
 from services.models import Team
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
-
-REASON_MAX = 500
-
-
-def _reason(value: str, *, field: str = "reason", required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError({field: ["Give a reason."]})
-    if len(text) > REASON_MAX:
-        raise ValidationError({field: [f"Keep it to {REASON_MAX} characters (it has {len(text)})."]})
-    if "\x00" in text:
-        raise ValidationError({field: ["Remove the invisible control characters."]})
-    return text
-
-
-@contextmanager
-def _acting(*, referral_id: int, user: Any, action: str) -> Iterator[tuple[Referral, str]]:
-    """Lock the referral the user may see (Referral.DoesNotExist otherwise: a 404), check who may
-    act and what the map allows; yield it with the status before the action."""
-    with transaction.atomic():
-        referral = (
-            referrals_visible_to(user)
-            .select_for_update(of=("self",))
-            .select_related("team__service")
-            .get(pk=referral_id)
-        )
-        action_require(actor=ActorContext.of(user), referral=referral, action=action)
-        yield referral, referral.status
-
-
-def _record(referral: Referral, *, kind: str, user: Any, from_status: str, data: dict[str, Any],
-            team: Team | None = None) -> None:
-    """Save the referral and write its event; ``team``: the team the event concerns when the
-    referral has just left it (a decline), else the referral's team."""
-    now = timezone.now()
-    referral.updated_at = now
-    referral.save()
-    ReferralEvent.objects.create(referral=referral, kind=kind, at=now, actor=user, from_status=from_status,
-                                 to_status=referral.status, team=team or referral.team, data=data)
-    access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="referral",
-                      object_id=referral.pk, patient_id=referral.patient_id,
-                      detail={"action": kind.lower(), "status": referral.status})
 
 
 def _back_to_routing(referral: Referral) -> None:
@@ -90,8 +42,8 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
         # Routing a duplicate on to the next team would create the duplicate work twice over.
         raise ValidationError({"reason": [
             "A duplicate is cancelled, not declined: cancel it with the reason (which referral it repeats)."]})
-    note = _reason(note, field="note", required=False)
-    with _acting(referral_id=referral_id, user=user, action=Action.DECLINE) as (referral, before):
+    note = text_required(note, field="note", required=False)
+    with referral_acting(referral_id=referral_id, user=user, action=Action.DECLINE) as (referral, before):
         referral.status = check_action(Action.DECLINE, before)
         team = referral.team
         assert team is not None  # a queued or accepted referral has a team (a database constraint)
@@ -102,7 +54,7 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
         data = {"reason": reason, "note": note, "service_id": team.service_id,
                 "service_name": team.service.name, "team_name": team.name, "declines": len(declined)}
         _back_to_routing(referral)
-        _record(referral, kind=ReferralEvent.Kind.DECLINED, user=user, from_status=before, data=data, team=team)
+        referral_record(referral, kind=ReferralEvent.Kind.DECLINED, user=user, from_status=before, data=data, team=team)
         routing_enqueue_after_commit(referral.pk)
     return referral
 
@@ -110,21 +62,21 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
 def referral_reroute(*, referral_id: int, user: Any, reason: str, team_id: int | None = None) -> Referral:
     """Route again, with a reason: to ``team_id`` by hand (its queue at once; the accept clock
     restarts, the first-contact clock does not), or, with no team, back to the ranker."""
-    reason = _reason(reason)
+    reason = text_required(reason, field="reason")
     if team_id is None:
-        with _acting(referral_id=referral_id, user=user, action=Action.REROUTE) as (referral, before):
+        with referral_acting(referral_id=referral_id, user=user, action=Action.REROUTE) as (referral, before):
             referral.status = check_action(Action.REROUTE, before)
             data: dict[str, Any] = {"reason": reason, "from_team": referral.team.name if referral.team else None}
             previous_team = referral.team
             _back_to_routing(referral)
-            _record(referral, kind=ReferralEvent.Kind.REROUTE_REQUESTED, user=user, from_status=before,
+            referral_record(referral, kind=ReferralEvent.Kind.REROUTE_REQUESTED, user=user, from_status=before,
                     data=data, team=previous_team)
             routing_enqueue_after_commit(referral.pk)
         return referral
     team = Team.objects.select_related("service").filter(pk=team_id).first()
     if team is None or team.service.status != ServiceStatus.ACTIVE:
         raise ValidationError({"team_id": ["Choose an active team."]})
-    with _acting(referral_id=referral_id, user=user, action=Action.ROUTE_MANUALLY) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.ROUTE_MANUALLY) as (referral, before):
         referral.status = check_action(Action.ROUTE_MANUALLY, before)
         now = timezone.now()
         data = {"reason": reason, "team_name": team.name, "service_id": team.service_id,
@@ -141,27 +93,27 @@ def referral_reroute(*, referral_id: int, user: Any, reason: str, team_id: int |
             "at": now.isoformat(), "by": user.display_name(), "reason": reason, "team_name": team.name,
             "attempt": referral.routing_attempt}}
         referral_clocks_fix(referral, now=now)
-        _record(referral, kind=ReferralEvent.Kind.ROUTED_MANUALLY, user=user, from_status=before, data=data)
+        referral_record(referral, kind=ReferralEvent.Kind.ROUTED_MANUALLY, user=user, from_status=before, data=data)
         new_referral_notify_after_commit(referral.pk)
     return referral
 
 
 def referral_hold(*, referral_id: int, user: Any, reason: str) -> Referral:
     """Pause both clocks, with a reason (the patient is in hospital, away, asked to wait)."""
-    reason = _reason(reason)
-    with _acting(referral_id=referral_id, user=user, action=Action.HOLD) as (referral, before):
+    reason = text_required(reason, field="reason")
+    with referral_acting(referral_id=referral_id, user=user, action=Action.HOLD) as (referral, before):
         referral.status = check_action(Action.HOLD, before)
         referral.status_before_hold = before
         referral.held_at = timezone.now()
         referral.hold_reason = reason
-        _record(referral, kind=ReferralEvent.Kind.HELD, user=user, from_status=before, data={"reason": reason})
+        referral_record(referral, kind=ReferralEvent.Kind.HELD, user=user, from_status=before, data={"reason": reason})
     return referral
 
 
 def referral_resume(*, referral_id: int, user: Any, note: str = "") -> Referral:
     """Take a referral off hold: back to the status it had, its clocks moved on by the time held."""
-    note = _reason(note, field="note", required=False)
-    with _acting(referral_id=referral_id, user=user, action=Action.RESUME) as (referral, before):
+    note = text_required(note, field="note", required=False)
+    with referral_acting(referral_id=referral_id, user=user, action=Action.RESUME) as (referral, before):
         referral.status = check_action(Action.RESUME, before, before_hold=referral.status_before_hold)
         now = timezone.now()
         held_at = referral.held_at or now
@@ -172,7 +124,7 @@ def referral_resume(*, referral_id: int, user: Any, note: str = "") -> Referral:
         data = {"note": note, "held_minutes": round(held_for.total_seconds() / 60),
                 "hold_reason": referral.hold_reason}
         referral.hold_reason = ""
-        _record(referral, kind=ReferralEvent.Kind.RESUMED, user=user, from_status=before, data=data)
+        referral_record(referral, kind=ReferralEvent.Kind.RESUMED, user=user, from_status=before, data=data)
     return referral
 
 
@@ -180,8 +132,8 @@ def referral_reprioritise(*, referral_id: int, user: Any, priority: str, reason:
     """A new priority, with a reason: the clocks are computed again from the same starts."""
     if priority not in Priority.values:
         raise ValidationError({"priority": ["Choose a priority from P1 to P5."]})
-    reason = _reason(reason)
-    with _acting(referral_id=referral_id, user=user, action=Action.REPRIORITISE) as (referral, before):
+    reason = text_required(reason, field="reason")
+    with referral_acting(referral_id=referral_id, user=user, action=Action.REPRIORITISE) as (referral, before):
         if priority == referral.priority:
             raise ValidationError({"priority": [f"The referral is already {priority}."]})
         referral.status = check_action(Action.REPRIORITISE, before)
@@ -189,5 +141,5 @@ def referral_reprioritise(*, referral_id: int, user: Any, priority: str, reason:
         referral.priority = priority
         if referral.held_at is None:
             referral_clocks_fix(referral, now=timezone.now())
-        _record(referral, kind=ReferralEvent.Kind.REPRIORITISED, user=user, from_status=before, data=data)
+        referral_record(referral, kind=ReferralEvent.Kind.REPRIORITISED, user=user, from_status=before, data=data)
     return referral

@@ -1,83 +1,76 @@
-"""Team queues: the specialist nurse's worklist, refreshed by htmx polling."""
+"""The nurse's worklists: the team queue (refreshed by htmx polling), her own caseload and the
+printable queue. Actions are posted to the referral page's action view
+(`referrals.views.referrals.referral_action`)."""
 
 from __future__ import annotations
 
-from django.contrib import messages
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
 
 from referrals.codes import ReferralOutcome
-from referrals.models import Referral
-from referrals.selectors_queue import team_queue, team_queue_version, teams_for_queue
-from referrals.services.claims import (
-    ReferralAlreadyClaimed,
-    referral_claim,
-    referral_complete,
-    referral_contact,
-    referral_release,
-)
+from referrals.forms_lifecycle import QueueFilterForm
+from referrals.selectors_queue import caseload_for, team_queue, team_queue_version, teams_for_queue
+from services.models import Team
 from spoc.accounts.middleware import is_poll
-from spoc.core.api import DomainConflict
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+
+def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
+    teams = list(teams_for_queue(user=request.user))
+    if not teams:
+        return teams, None
+    team = next((t for t in teams if t.pk == team_id), None) if team_id else teams[0]
+    if team is None:
+        raise Http404("Not one of your teams")
+    return teams, team
 
 
 @login_required
 @permission_required("accounts.work_team_queue", raise_exception=True)
 def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
-    teams = list(teams_for_queue(user=request.user))
-    if not teams:
-        return render(request, "queue/queue.html", {"teams": [], "team": None})
-    team = next((t for t in teams if t.pk == team_id), None) if team_id else teams[0]
+    teams, team = _team(request, team_id)
     if team is None:
-        raise Http404("Not one of your teams")
-    version = team_queue_version(user=request.user, team=team)
+        return render(request, "queue/queue.html", {"teams": [], "team": None})
+    now = timezone.now()
+    version = team_queue_version(user=request.user, team=team, now=now)
     # A poll whose version has not changed gets an empty 204: the page keeps its place.
     if is_poll(request) and request.headers.get("X-Queue-Version") == version:
         return HttpResponse(status=204)
-    now = timezone.now()
-    context = {"teams": teams, "team": team, "rows": team_queue(user=request.user, team=team, now=now),
-               "now": now, "version": version, "outcomes": ReferralOutcome.choices}
+    filter_form = QueueFilterForm(request.GET)
+    filters = filter_form.filters()
+    query = urlencode({name: value for name, value in filters.items() if value})
+    context = {"teams": teams, "team": team, "rows": team_queue(user=request.user, team=team, now=now, **filters),
+               "now": now, "version": version, "outcomes": ReferralOutcome.choices,
+               "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
     template = "queue/queue.html"
     if request.headers.get("HX-Request"):
         template += "#queue"
     return render(request, template, context)
 
 
-def _act(request: HttpRequest, referral_id: int, action: str) -> HttpResponse:
-    try:
-        if action == "claim":
-            referral = referral_claim(referral_id=referral_id, user=request.user)
-            messages.success(request, f"You have claimed the referral for {referral.patient}.")
-        elif action == "release":
-            referral_release(referral_id=referral_id, user=request.user)
-            messages.success(request, "Released to the team's queue.")
-        elif action == "contact":
-            referral_contact(referral_id=referral_id, user=request.user)
-            messages.success(request, "First contact recorded.")
-        elif action == "complete":
-            referral_complete(referral_id=referral_id, user=request.user,
-                              outcome=request.POST.get("outcome", ""))
-            messages.success(request, "Referral completed.")
-    except Referral.DoesNotExist as exc:
-        raise Http404("No such referral") from exc
-    except ReferralAlreadyClaimed as exc:
-        messages.error(request, str(exc))
-    except (DomainConflict, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = ""
-    return redirect(target or "queue:mine")
+@login_required
+@permission_required("accounts.work_team_queue", raise_exception=True)
+def caseload_page(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    return render(request, "queue/caseload.html", {"rows": caseload_for(user=request.user, now=now), "now": now,
+                                                    "outcomes": ReferralOutcome.choices})
 
 
 @login_required
 @permission_required("accounts.work_team_queue", raise_exception=True)
-@require_POST
-def referral_action(request: HttpRequest, referral_id: int, action: str) -> HttpResponse:
-    if action not in {"claim", "release", "contact", "complete"}:
-        raise Http404("Unknown action")
-    return _act(request, referral_id, action)
+def queue_print(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Today's open referrals of one team, for paper (a fallback when systems are down): an
+    export, so it is access-logged with its row count."""
+    _, team = _team(request, team_id)
+    if team is None:
+        raise Http404("Not one of your teams")
+    now = timezone.now()
+    rows = team_queue(user=request.user, team=team, now=now)
+    access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="team_queue",
+                      object_id=team.pk, detail={"rows": len(rows), "format": "print"})
+    return render(request, "queue/print.html", {"team": team, "rows": rows, "now": now})

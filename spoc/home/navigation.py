@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.urls import reverse
+
+from referrals.selectors_queue import queued_count_for
 
 
 @dataclass(frozen=True)
@@ -15,10 +19,36 @@ class NavItem:
     # Shown to users with any of these permissions; empty: every signed-in user.
     permissions: tuple[str, ...]
     description: str
+    # A count shown next to the label (for this user); None: no badge.
+    badge_count: Callable[[Any], int] | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str:
         return reverse(self.url_name)
+
+
+class NavLink:
+    """A navigation item as one user sees it. Its badge is counted only when a page shows it
+    (one query), so fragments and polls that never render the menu pay nothing."""
+
+    def __init__(self, item: NavItem, user: Any) -> None:
+        self.item = item
+        self.user = user
+        self.label = item.label
+        self.url_name = item.url_name
+        self.description = item.description
+
+    @property
+    def url(self) -> str:
+        return self.item.url
+
+    @cached_property
+    def badge(self) -> int | None:
+        return self.item.badge_count(self.user) if self.item.badge_count is not None else None
+
+
+def _queued(user: Any) -> int:
+    return queued_count_for(user=user)
 
 
 # Later capabilities add their entries here, in the order they should appear.
@@ -26,12 +56,14 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("New call", "calls:new", ("accounts.take_calls",),
             "Log and triage a call; the needs you choose become referrals routed to a team."),
     NavItem("Team queue", "queue:mine", ("accounts.work_team_queue",),
-            "Your team's referrals, most at risk first: claim, contact, complete."),
+            "Your team's referrals, most at risk first: claim, contact, complete.", badge_count=_queued),
     NavItem("Patients", "patients:search", ("accounts.take_calls", "accounts.coordinate",
                                             "accounts.work_team_queue", "accounts.view_dashboards"),
             "Find a patient by NHS number, name, date of birth or postcode."),
     NavItem("Call-backs", "calls:call-backs", ("accounts.take_calls",),
             "Call-backs due, oldest first."),
+    NavItem("Coordinator board", "board:board", ("accounts.coordinate",),
+            "Unroutable, twice-declined, late and breached referrals, with the action for each."),
     NavItem("Senior review", "calls:reviews", ("accounts.coordinate",),
             "Advice given by non-clinical call handlers, to review within 24 hours."),
     NavItem("Service directory", "services:search", (),
@@ -45,8 +77,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 )
 
 
-def navigation_for(user: Any) -> list[NavItem]:
+def navigation_for(user: Any) -> list[NavLink]:
     if not user.is_authenticated:
         return []
     perms = user.get_all_permissions()
-    return [item for item in NAV_ITEMS if not item.permissions or perms.intersection(item.permissions)]
+    return [NavLink(item, user) for item in NAV_ITEMS
+            if not item.permissions or perms.intersection(item.permissions)]

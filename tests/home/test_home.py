@@ -10,7 +10,7 @@ EXPECTED_NAV = {
     Role.CALL_HANDLER: ["New call", "Patients", "Call-backs", "Service directory", "API documentation"],
     Role.SPECIALIST_NURSE: ["Team queue", "Patients", "Service directory", "API documentation"],
     Role.TEAM_LEAD: ["Team queue", "Patients", "Service directory", "API documentation"],
-    Role.SPOC_COORDINATOR: ["New call", "Team queue", "Patients", "Call-backs", "Senior review",
+    Role.SPOC_COORDINATOR: ["New call", "Team queue", "Patients", "Call-backs", "Coordinator board", "Senior review",
                             "Service directory", "API documentation"],
     Role.MANAGER: ["Patients", "Service directory", "API documentation"],
     Role.DIRECTORY_ADMIN: ["Service directory", "API documentation"],

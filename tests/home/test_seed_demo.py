@@ -5,19 +5,30 @@ a minute: it runs once, and the idempotency check reruns it in the same test rat
 twice more.
 """
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from patients.codes import CprDecision, NhsNumberStatus
-from patients.models import Assessment, CarePlan, Patient, RelatedPerson
+from patients.models import Assessment, CarePlan, DeathRecord, Patient, RelatedPerson
 from patients.nhs_number import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
-from referrals.models import Call, CallBack, Referral, ReferralEvent
-from services.models import CapacityStatus, CoverageArea, Organisation, Service, Site, Team
+from referrals.models import Call, CallBack, Escalation, Intervention, Referral, ReferralEvent
+from referrals.services.escalation import escalations_run
+from services.models import (
+    CapacityStatus,
+    CoverageArea,
+    Organisation,
+    Service,
+    Site,
+    Team,
+    TeamMembership,
+)
 from spoc.accounts.models import User
 from spoc.audit.models import AccessLog
 from spoc.home.demo import scale
@@ -27,7 +38,8 @@ from spoc.home.demo.users import DEMO_USERS
 pytestmark = pytest.mark.django_db
 
 COUNTED = (User, Organisation, Site, Service, Team, CoverageArea, CapacityStatus, Patient,
-           RelatedPerson, CarePlan, Assessment, Call, CallBack, Referral, ReferralEvent, AccessLog)
+           RelatedPerson, CarePlan, Assessment, Call, CallBack, Referral, ReferralEvent, AccessLog,
+           DeathRecord, Intervention, Escalation)
 FIRST_TEST_NUMBER = "9990000000"
 LAST_TEST_NUMBER = "9999999999"
 
@@ -56,12 +68,57 @@ def assert_referral_constraints_hold():
     assert not Referral.objects.filter(
         status__in=["ACCEPTED", "IN_PROGRESS"], owner__isnull=True).exists()
     assert not Referral.objects.filter(status="AWAITING_ROUTING").exists()
-    # Every referral was created and then routed (or sent to the coordinators), in that order.
+    # Every referral was created and then routed (or sent to the coordinators), once more after
+    # each decline.
     missing = Referral.objects.annotate(
-        created=Count("events", filter=Q(events__kind="CREATED")),
-        routed=Count("events", filter=Q(events__kind__in=["ROUTED", "UNROUTABLE"])),
-    ).exclude(created=1, routed=1)
+        created=Count("events", filter=Q(events__kind="CREATED"), distinct=True),
+        routed=Count("events", filter=Q(events__kind__in=["ROUTED", "UNROUTABLE"]), distinct=True),
+        declined=Count("events", filter=Q(events__kind="DECLINED"), distinct=True),
+    ).exclude(created=1, routed=F("declined") + 1)
     assert not missing.exists()
+
+
+def assert_lifecycle_history(*, now):
+    """Deaths, holds, breaches, interventions, declines and past escalations, as a real hub's."""
+    died = Patient.objects.filter(died_at__isnull=False)
+    deaths = DeathRecord.objects.all()
+    assert deaths.count() == died.count()
+    assert not died.exclude(death__died_at=F("died_at")).exists()
+    assert {True, False, None} <= set(deaths.values_list("preferred_place_achieved", flat=True))
+    closed_by_death = Referral.objects.filter(outcome="PATIENT_DIED")
+    assert closed_by_death.exists()
+    assert not closed_by_death.filter(closed_at__isnull=True).exists()
+    assert not Referral.objects.filter(patient__in=died, status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"]
+                                       ).exclude(need="BEREAVEMENT_SUPPORT").exists()
+    bereavement = Referral.objects.filter(need="BEREAVEMENT_SUPPORT", for_person__isnull=False)
+    assert bereavement.exists()
+    for row in bereavement.select_related("patient", "for_person"):
+        assert row.for_person.consent_to_contact and row.priority == "P5"
+        assert row.contact_not_before == row.patient.died_at + timedelta(days=14)
+
+    held = Referral.objects.filter(status="ON_HOLD")
+    assert held.exists() and not held.filter(hold_reason="").exists()
+    assert Referral.objects.filter(status__in=["QUEUED", "ACCEPTED"], contact_by__lt=now,
+                                   first_contact_at__isnull=True).exists(), "no breached referral"
+    avoided = Intervention.objects.filter(admission_avoided=True, bed_days_saved__gte=1)
+    assert avoided.exists() and Intervention.objects.filter(admission_avoided=False).exists()
+    declined = Referral.objects.exclude(declined_service_ids=[])
+    assert declined.exists()
+    assert not declined.exclude(events__kind="DECLINED").exists()
+    assert not declined.filter(status="AWAITING_ROUTING").exists()
+
+    # Past milestones are recorded, unnotified: the first escalation run has nothing to send.
+    escalations = Escalation.objects.all()
+    assert {"ACCEPT_OVERDUE", "CONTACT_AT_RISK", "CONTACT_BREACHED"} <= set(
+        escalations.values_list("milestone", flat=True))
+    assert not escalations.filter(notified_at__isnull=False).exists()
+    mail.outbox.clear()
+    run = escalations_run(now=now)
+    assert sum(run.recorded.values()) == 0 and mail.outbox == []
+
+    nurse_teams = set(TeamMembership.objects.filter(user__username="nurse").values_list("team_id", flat=True))
+    lead_teams = set(TeamMembership.objects.filter(user__username="lead").values_list("team_id", flat=True))
+    assert nurse_teams & lead_teams
 
 
 def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothing():
@@ -99,10 +156,11 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     oldest = calls.order_by("received_at").first().received_at
     assert (timezone.now() - oldest).days >= 60
     statuses = set(Referral.objects.values_list("status", flat=True))
-    assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "COMPLETED", "CANCELLED"} <= statuses
+    assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD", "COMPLETED", "CANCELLED"} <= statuses
     assert_referral_constraints_hold()
     assert ReferralEvent.objects.filter(kind="CLAIMED", actor__username__in=["nurse", "lead", "coordinator"]).exists()
     assert "Patients: 300 created" in output
+    assert_lifecycle_history(now=timezone.now())
 
     before = counts()
     again = seed()

@@ -79,7 +79,7 @@ def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
     api.post(url(referral, "claim"), {}, format="json")
     no_reason = api.post(url(referral, "hold"), {"reason": ""}, format="json")
     assert no_reason.status_code == 400
-    assert no_reason.json() == {"reason": ["Give a reason."]}
+    assert no_reason.json() == {"reason": ["This is required: say why."]}
     held = api.post(url(referral, "hold"), {"reason": "In hospital"}, format="json")
     assert (held.json()["status"], held.json()["fhir_task_status"], held.json()["hold_reason"]) == (
         "ON_HOLD", "on-hold", "In hospital")
@@ -121,3 +121,35 @@ def test_unknown_actions_and_ids_are_404(make_user, area):
     assert api.post(f"/api/v1/referrals/{2**70}/claim/", {}, format="json").status_code == 404
     assert api.post("/api/v1/referrals/999999/claim/", {}, format="json").status_code == 404
     assert api.get(url(referral, "claim")).status_code == 405
+
+
+def test_the_nurse_actions_through_the_api(make_user, area):
+    referral = queued(area["community"].team)
+    nurse = nurse_of(make_user, area["community"], "nurse1")
+    colleague = nurse_of(make_user, area["community"], "nurse2")
+    lead = make_user(Role.TEAM_LEAD, username="lead", is_clinician=True)
+    TeamMembership.objects.create(user=lead, team=area["community"].team, role=TeamMembership.Role.LEAD)
+    api = api_for(nurse)
+    api.post(url(referral, "claim"), {}, format="json")
+    api.post(url(referral, "contact"), {}, format="json")
+    visit = api.post(url(referral, "intervention"), {"kind": "HOME_VISIT", "admission_avoided": True,
+                                                      "bed_days_saved": 3, "notes": "<script>x</script>"},
+                     format="json")
+    assert visit.status_code == 200
+    bad_visit = api.post(url(referral, "intervention"), {"kind": "HOME_VISIT", "bed_days_saved": 3}, format="json")
+    assert bad_visit.status_code == 400
+    assert "bed_days_saved" in bad_visit.json()
+    assessed = api.post(url(referral, "assess"), {"phase": "DYING", "akps": 30, "ipos": {"PAIN": 2}},
+                        format="json")
+    assert assessed.status_code == 200
+    assert api.post(url(referral, "assess"), {"akps": 35}, format="json").status_code == 400
+    moved = api_for(lead).post(url(referral, "reassign"), {"to_user": colleague.pk}, format="json")
+    assert moved.json()["owner"] == colleague.get_username()
+    done = api_for(colleague).post(url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json")
+    assert done.json()["status"] == "COMPLETED"
+    assert api.post(url(referral, "reopen"), {"note": ""}, format="json").status_code == 400
+    reopened = api.post(url(referral, "reopen"), {"note": "Family rang again"}, format="json")
+    assert (reopened.json()["status"], reopened.json()["routing_attempt"]) == ("QUEUED", 1)
+    cancelled = api_for(lead).post(url(referral, "cancel"), {"reason": "Admitted to hospice"}, format="json")
+    assert (cancelled.json()["status"], cancelled.json()["fhir_task_status"]) == ("CANCELLED", "cancelled")
+    assert api_for(lead).post(url(referral, "enter_in_error"), {"reason": "x"}, format="json").status_code == 409

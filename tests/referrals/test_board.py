@@ -109,7 +109,7 @@ def test_a_coordinator_routes_by_hand_from_the_board(client, make_user, area):
     client.force_login(coordinator)
     url = reverse("board:route", args=[made["unroutable"].pk])
     response = client.post(url, {"team_id": area["community"].team.pk, "reason": ""}, follow=True)
-    assert "Give a reason." in response.content.decode()
+    assert "This is required: say why." in response.content.decode()
     response = client.post(url, {"team_id": area["community"].team.pk, "reason": "Spoke to <b>duty</b> nurse"},
                            follow=True)
     page = response.content.decode()

@@ -3,8 +3,9 @@ carers, care plans, deaths, and three months of calls, triage and referrals.
 
 Everything goes through the services the screens use (``patient_register``,
 ``related_person_save``, ``care_plan_update``, ``call_submit``, ``referral_route``,
-``referral_claim``, ``referral_contact``, ``referral_complete``, ``call_senior_review``,
-``call_back_complete``), so the demo data obeys every rule a user obeys.
+``referral_claim``, ``referral_contact``, ``referral_complete``, ``referral_decline``,
+``referral_hold``, ``referral_cancel``, ``intervention_record``, ``death_record``,
+``call_senior_review``, ``call_back_complete``), so the demo data obeys every rule a user obeys.
 Each step runs with the clock set to the moment it happened (:func:`_clock_at`): timestamps,
 the routing clocks, date checks and access-log rows then read as the history they are.
 
@@ -13,9 +14,11 @@ every run plans the same people. Idempotent: a patient whose NHS number (or, wit
 and date of birth) is already registered is skipped with everything about them, so a second run
 creates nothing.
 
-What the services cannot do yet is written directly and said so (:func:`_settle_referral`):
-cancelling a referral, completing one in a partner team that has no demo staff, and a death
-(``Patient.died_at``).
+Deaths are recorded through ``death_record`` (open referrals closed, bereavement support offered
+to a carer who consented); declines, holds, interventions and cancellations through their
+services too. The one thing written directly, and said so (:func:`_complete_directly`), is the
+completion of a referral in a partner team that has no demo staff. The clock milestones the
+history passed are recorded as already seen (:func:`_seed_escalations`).
 """
 
 from __future__ import annotations
@@ -44,19 +47,36 @@ from patients.codes import (
     Sex,
     UsualResidence,
 )
-from patients.models import Patient
+from patients.models import Patient, RelatedPerson
 from patients.names import search_form
 from patients.nhs_number import synthetic_nhs_number
 from patients.services import PatientData, care_plan_update, patient_register, related_person_save
-from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag, ReferralOutcome
-from referrals.models import Call, CallBack, Referral, ReferralEvent
+from referrals.codes import (
+    CallReason,
+    CarerCoping,
+    DeclineReason,
+    Disposition,
+    EscalationMilestone,
+    InterventionType,
+    RedFlag,
+    ReferralOutcome,
+)
+from referrals.models import Call, CallBack, Escalation, Referral, ReferralEvent
 from referrals.services.calls import CallInput, NeedRequest, call_submit
-from referrals.services.claims import referral_claim, referral_complete, referral_contact
+from referrals.services.claims import (
+    referral_cancel,
+    referral_claim,
+    referral_complete,
+    referral_contact,
+)
+from referrals.services.deaths import death_record
+from referrals.services.interventions import intervention_record
+from referrals.services.lifecycle import referral_decline, referral_hold
 from referrals.services.reviews import call_back_complete, call_senior_review
 from referrals.services.routing import referral_route
-from referrals.transitions import ReferralStatus, check_transition
+from referrals.transitions import ReferralStatus
 from referrals.triage import TriageInput, suggest_priority
-from services.codes import CallerType, Need, Priority
+from services.codes import CallerType, Need, Priority, ServiceType
 from services.models import Service, Site, TeamMembership
 from spoc.accounts.models import User
 from spoc.home.demo.directory import NORTHBANK, SITES, SOUTHMERE
@@ -315,6 +335,12 @@ class SeedSummary:
     calls: int = 0
     referrals: int = 0
     deaths: int = 0
+    deaths_in_preferred_place: int = 0
+    bereavement_referrals: int = 0
+    declines: int = 0
+    holds: int = 0
+    interventions: int = 0
+    escalations: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
@@ -323,6 +349,10 @@ class SeedSummary:
             f"Patients: {self.patients_created} created, {self.patients_skipped} already there",
             f"Carers: {self.carers}; care plan versions: {self.care_plans}; deaths: {self.deaths}",
             f"Calls: {self.calls}; referrals: {self.referrals} ({statuses or 'none'})",
+            f"Deaths in the preferred place: {self.deaths_in_preferred_place}; bereavement "
+            f"referrals: {self.bereavement_referrals}; declined and routed again: {self.declines}; "
+            f"held: {self.holds}; interventions: {self.interventions}; past escalations: "
+            f"{self.escalations}",
         ]
 
 
@@ -632,7 +662,8 @@ def _plan_call(rng: random.Random, plan: PatientPlan, moment: timedelta, *, last
         needs = (Need.HOSPITAL_SPECIALIST_REVIEW,)
     elif reason in NEEDS_FOR_REASON and (reason != CallReason.SYMPTOM_CONTROL or rng.random() < 0.5):
         needs = rng.choice(NEEDS_FOR_REASON[reason])
-    if reason == CallReason.DEATH_NOTIFICATION and plan.carer is None:
+    if reason == CallReason.DEATH_NOTIFICATION:
+        # Recording the death offers bereavement support to the family (``_record_death``).
         needs = ()
     if red_flags:
         disposition = _weighted(rng, {Disposition.ADVISED_999: 50, Disposition.WARM_TRANSFER: 20,
@@ -693,16 +724,20 @@ def seed_patients(*, users: Mapping[str, User], services: Mapping[str, Service],
 
     ``users`` are the demo users (``spoc.home.demo.users.seed_users``), ``services`` the demo
     directory (``seed_directory``); nothing else is referred to. Returns what was created.
+    The clock milestones their referrals passed are recorded as already seen
+    (:func:`_seed_escalations`), so the first escalation run sends nothing for them.
     """
     sites = {site.code: site for site in Site.objects.filter(code__in=[code for code, *_ in SITES])}
     member_teams = _team_members(services)
     summary = SeedSummary()
+    created: list[int] = []
     for plan in plan_patients(count, today=timezone.localdate(now)):
         if _exists(plan):
             summary.patients_skipped += 1
             continue
-        _save_patient(plan, users=users, sites=sites, member_teams=member_teams, now=now,
-                      summary=summary)
+        created.append(_save_patient(plan, users=users, sites=sites, member_teams=member_teams,
+                                     now=now, summary=summary))
+    summary.escalations = _seed_escalations(patient_ids=created, now=now)
     return summary
 
 
@@ -718,7 +753,8 @@ def _team_members(services: Mapping[str, Service]) -> dict[int, list[int]]:
 
 
 def _save_patient(plan: PatientPlan, *, users: Mapping[str, User], sites: Mapping[str, Site],
-                  member_teams: Mapping[int, list[int]], now: datetime, summary: SeedSummary) -> None:
+                  member_teams: Mapping[int, list[int]], now: datetime, summary: SeedSummary) -> int:
+    """Save one planned patient with their history; return the patient's id."""
     registered_at = now - plan.registered_before_now
     with _clock_at(registered_at):
         patient = patient_register(
@@ -753,9 +789,9 @@ def _save_patient(plan: PatientPlan, *, users: Mapping[str, User], sites: Mappin
         _save_call(patient, plan, call, users=users, sites=sites, member_teams=member_teams,
                    now=now, died_at=died_at, summary=summary)
     if died_at is not None:
-        # No service records a death yet; the date is what the dashboards need.
-        Patient.objects.filter(pk=patient.pk).update(died_at=died_at, updated_at=died_at)
-        summary.deaths += 1
+        _record_death(patient, plan, users=users, member_teams=member_teams, now=now,
+                      died_at=died_at, summary=summary)
+    return patient.pk
 
 
 def _save_care_plan(patient: Patient, version: CarePlanPlan, *, users: Mapping[str, User],
@@ -806,37 +842,88 @@ def _save_call(patient: Patient, plan: PatientPlan, call: CallPlan, *, users: Ma
     with _clock_at(ended_at):
         result = call_submit(data=data, user=handler)
     summary.calls += 1
+    # A referral made before the patient died is worked until the death, which then closes
+    # whatever is still open (``_record_death``).
+    horizon = died_at if died_at is not None and received_at < died_at else now
     # Routing runs in the worker after commit; here, synchronously, at the moment it would have.
     routed_at = ended_at + timedelta(seconds=1)
-    for referral, fate, draw, outcome in zip(result.referrals, call.fates, call.draws, call.outcomes,
-                                             strict=True):
+    for index, (referral, fate, draw, outcome) in enumerate(
+            zip(result.referrals, call.fates, call.draws, call.outcomes, strict=True)):
         with _clock_at(routed_at):
             routed = referral_route(referral_id=referral.pk)
         assert routed is not None
-        status = _settle_referral(routed, fate=fate, draw=draw, outcome=outcome, users=users,
-                                  member_teams=member_teams, now=now, died_at=died_at)
+        # Decisions added after the plan was fixed draw from their own generator, so the plan
+        # (and every earlier demo) stays the same.
+        extra = random.Random(f"{SEED}-{plan.key}-{call.before_now.total_seconds():.0f}-{index}")  # noqa: S311
+        status = _settle_referral(routed, fate=fate, draw=draw, outcome=outcome, extra=extra,
+                                  users=users, member_teams=member_teams, now=horizon,
+                                  summary=summary)
         summary.referrals += 1
         summary.statuses[status] += 1
-    _finish_call(result.call, users=users, now=now)
+    _finish_call(result.call, users=users, now=horizon)
+
+
+# What a nurse does for each need (REFERENCE.md intervention list).
+INTERVENTION_FOR_NEED: dict[str, str] = {
+    Need.URGENT_HOME_VISIT: InterventionType.HOME_VISIT,
+    Need.END_OF_LIFE_CARE_AT_HOME: InterventionType.HOSPICE_AT_HOME_SHIFT,
+    Need.OVERNIGHT_SUPPORT: InterventionType.NIGHT_VISIT,
+    Need.HOSPICE_ADMISSION: InterventionType.HOSPICE_ADMISSION,
+    Need.HOSPITAL_SPECIALIST_REVIEW: InterventionType.IN_REACH_REVIEW,
+    Need.SPECIALIST_FOLLOW_UP: InterventionType.PHONE_ADVICE,
+    Need.DAY_THERAPY: InterventionType.DAY_THERAPY,
+    Need.BEREAVEMENT_SUPPORT: InterventionType.BEREAVEMENT_SESSION,
+    Need.CARER_SUPPORT: InterventionType.CARER_SUPPORT,
+}
+# Interventions that can keep a patient out of hospital (a clinician attests it).
+AVOIDS_ADMISSION = frozenset({InterventionType.HOME_VISIT, InterventionType.NIGHT_VISIT,
+                              InterventionType.HOSPICE_AT_HOME_SHIFT, InterventionType.PHONE_ADVICE})
+HOLD_REASONS = (
+    "Patient admitted to hospital overnight; visit once home.",
+    "Family asked us to wait until the weekend.",
+    "Awaiting the GP's review before visiting.",
+)
+DECLINES = ((DeclineReason.NO_CAPACITY, "No nurse free before the deadline today."),
+            (DeclineReason.WRONG_SERVICE, "Needs hospice at home rather than a specialist visit."))
+DECLINE_SHARE = 0.08
+HOLD_SHARE = 0.12
+INTERVENTION_SHARE = 0.7
 
 
 def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: str,
-                     users: Mapping[str, User], member_teams: Mapping[int, list[int]],
-                     now: datetime, died_at: datetime | None) -> str:
-    """Move a routed referral on as far as its age and ``fate`` (0-1) say; return its status.
+                     extra: random.Random, users: Mapping[str, User],
+                     member_teams: Mapping[int, list[int]], now: datetime,
+                     summary: SeedSummary) -> str:
+    """Move a routed referral on as far as its age at ``now`` and ``fate`` (0-1) say; return its
+    status. ``now`` is the demo's now, or the death of a patient who has died since.
 
-    A team with demo clinicians works its referrals through the claim services (claim, first
-    contact, completion), each at the moment it happened. The partner teams have no demo staff:
-    their referrals stay queued while recent and are otherwise recorded as completed directly,
-    with a COMPLETED event that has no actor. Cancellation has no service yet: it is written
-    through the transition map, with its event.
+    A team with demo clinicians works its referrals through the services, each at the moment it
+    happened: some it declines (routed again without it), the rest it claims, contacts, records
+    interventions on (some avoiding an admission), puts on hold or completes. The partner teams
+    have no demo staff: their referrals stay queued while recent and are otherwise recorded as
+    completed directly, with a COMPLETED event that has no actor. The coordinators cancel a few.
     """
     assert referral.routed_at is not None and referral.team_id is not None
-    age = now - referral.routed_at
+    last_moment = now - timedelta(minutes=1)
+    by_id = {user.pk: user for user in users.values()}
     owners = member_teams.get(referral.team_id, [])
-    if died_at is not None and referral.created_at < died_at:
-        status = ReferralStatus.COMPLETED
-    elif age < timedelta(hours=8):
+    # A partner team declines; the coordinators route by hand instead (``referrals.actions``).
+    partner = referral.team is not None and referral.team.service.service_type != ServiceType.SPOC
+    if (owners and partner and extra.random() < DECLINE_SHARE
+            and now - referral.routed_at > timedelta(hours=1)):
+        reason, note = extra.choice(DECLINES)
+        declined_at = referral.routed_at + timedelta(minutes=15)
+        with _clock_at(declined_at):
+            referral_decline(referral_id=referral.pk, user=by_id[owners[-1]], reason=reason, note=note)
+        with _clock_at(declined_at + timedelta(minutes=1)):
+            rerouted = referral_route(referral_id=referral.pk)
+        assert rerouted is not None and rerouted.routed_at is not None and rerouted.team_id is not None
+        referral = rerouted
+        owners = member_teams.get(referral.team_id or 0, [])
+        summary.declines += 1
+    assert referral.routed_at is not None
+    age = now - referral.routed_at
+    if age < timedelta(hours=8):
         status = (ReferralStatus.QUEUED if fate < 0.6 else ReferralStatus.ACCEPTED if fate < 0.9
                   else ReferralStatus.IN_PROGRESS)
     elif age < timedelta(days=4):
@@ -852,30 +939,16 @@ def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: s
         status = ReferralStatus.QUEUED if age < timedelta(days=1) else ReferralStatus.COMPLETED
     if status == ReferralStatus.QUEUED:
         return status
-    last_moment = now - timedelta(minutes=1)
     if status == ReferralStatus.CANCELLED:
-        check_transition(referral.status, status)
         at = min(referral.routed_at + timedelta(minutes=20 + int(draw * 600)), last_moment)
-        Referral.objects.filter(pk=referral.pk).update(status=status, updated_at=at)
-        ReferralEvent.objects.create(
-            referral=referral, kind=ReferralEvent.Kind.CANCELLED, at=at, actor=users["coordinator"],
-            from_status=referral.status, to_status=status, team_id=referral.team_id,
-            data={"reason": "Duplicate of a referral made earlier the same day."},
-        )
+        with _clock_at(at):
+            referral_cancel(referral_id=referral.pk, user=users["coordinator"],
+                            reason="Duplicate of a referral made earlier the same day.")
         return status
-    done = referral.routed_at + timedelta(hours=4 + draw * 24 * 6)
-    if died_at is not None and referral.created_at < died_at:
-        done, outcome = died_at + timedelta(hours=2), ReferralOutcome.PATIENT_DIED
-    done = min(done, last_moment)
+    done = min(referral.routed_at + timedelta(hours=4 + draw * 24 * 6), last_moment)
     if not owners:
-        Referral.objects.filter(pk=referral.pk).update(status=status, outcome=outcome, updated_at=done)
-        ReferralEvent.objects.create(
-            referral=referral, kind=ReferralEvent.Kind.COMPLETED, at=done, actor=None,
-            from_status=referral.status, to_status=status, team_id=referral.team_id,
-            data={"outcome": outcome},
-        )
+        _complete_directly(referral, at=done, outcome=outcome)
         return status
-    by_id = {user.pk: user for user in users.values()}
     owner = by_id[owners[int(draw * len(owners))]]
     claimed = min(referral.routed_at + timedelta(minutes=5 + int(draw * 120)), last_moment)
     contacted = min(claimed + timedelta(minutes=10 + int(fate * 170)), last_moment)
@@ -884,10 +957,143 @@ def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: s
     if status in (ReferralStatus.IN_PROGRESS, ReferralStatus.COMPLETED):
         with _clock_at(contacted):
             referral_contact(referral_id=referral.pk, user=owner, at=contacted)
+        if extra.random() < INTERVENTION_SHARE:
+            _intervene(referral, owner=owner, at=min(contacted + timedelta(minutes=30), last_moment),
+                       extra=extra, summary=summary)
+    if status != ReferralStatus.COMPLETED and extra.random() < HOLD_SHARE:
+        with _clock_at(min(max(claimed, contacted) + timedelta(minutes=45), last_moment)):
+            referral_hold(referral_id=referral.pk, user=owner, reason=extra.choice(HOLD_REASONS))
+        summary.holds += 1
+        return ReferralStatus.ON_HOLD
     if status == ReferralStatus.COMPLETED:
         with _clock_at(max(done, contacted)):
             referral_complete(referral_id=referral.pk, user=owner, outcome=outcome)
     return status
+
+
+def _intervene(referral: Referral, *, owner: User, at: datetime, extra: random.Random,
+               summary: SeedSummary) -> None:
+    kind = INTERVENTION_FOR_NEED.get(referral.need, InterventionType.PHONE_ADVICE)
+    avoided = kind in AVOIDS_ADMISSION and extra.random() < 0.3
+    with _clock_at(at):
+        intervention_record(
+            referral_id=referral.pk, user=owner, kind=kind, at=at,
+            notes="Symptoms reviewed; plan agreed with the family." if not avoided
+            else "Crisis managed at home; admission avoided.",
+            admission_avoided=avoided, bed_days_saved=extra.randrange(2, 12) if avoided else None,
+        )
+    summary.interventions += 1
+
+
+def _complete_directly(referral: Referral, *, at: datetime, outcome: str) -> None:
+    """A partner team without demo staff: the completion is recorded without an actor."""
+    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.COMPLETED, outcome=outcome,
+                                                   closed_at=at, updated_at=at)
+    ReferralEvent.objects.create(
+        referral=referral, kind=ReferralEvent.Kind.COMPLETED, at=at, actor=None,
+        from_status=referral.status, to_status=ReferralStatus.COMPLETED, team_id=referral.team_id,
+        data={"outcome": outcome},
+    )
+
+
+# --- Deaths -------------------------------------------------------------------------------------
+
+VERIFIERS = ("Jo Kennedy, district nurse", "Dr A. Sharma, GP", "Sam Osei, hospice nurse",
+             "Dr P. Lam, hospital doctor", "Nina Kaur, care home nurse", "Paramedic crew 114")
+
+
+def _death_details(rng: random.Random, plan: PatientPlan) -> tuple[str, bool | None, str]:
+    """Where the patient died, whether it was expected, and who verified it: the 1st or 2nd
+    preferred place for most of those with one, elsewhere for the rest."""
+    values = plan.care_plans[-1].values if plan.care_plans else {}
+    first, second = values.get("ppd_first", ""), values.get("ppd_second", "")
+    roll = rng.random()
+    if first and roll < 0.55:
+        place = first
+    elif second and roll < 0.7:
+        place = second
+    elif plan.usual_residence == UsualResidence.CARE_HOME and rng.random() < 0.6:
+        place = PlaceOfDeath.CARE_HOME
+    else:
+        place = _weighted(rng, {PlaceOfDeath.HOSPITAL: 45, PlaceOfDeath.OWN_HOME: 20,
+                                PlaceOfDeath.HOSPICE: 18, PlaceOfDeath.CARE_HOME: 8,
+                                PlaceOfDeath.OTHER_PRIVATE_RESIDENCE: 6, PlaceOfDeath.OTHER: 3})
+    expected = _weighted(rng, {True: 80, False: 12, None: 8})
+    return place, expected, rng.choice(VERIFIERS)
+
+
+def _record_death(patient: Patient, plan: PatientPlan, *, users: Mapping[str, User],
+                  member_teams: Mapping[int, list[int]], now: datetime, died_at: datetime,
+                  summary: SeedSummary) -> None:
+    """The coordinator records the death after the family's call, through the service: open
+    referrals close, bereavement support is offered to the carer if they consented, and that
+    referral is routed (its clocks start two weeks after the death)."""
+    rng = random.Random(f"{SEED}-death-{plan.key}")  # noqa: S311 (repeatable demo data)
+    place, expected, verified_by = _death_details(rng, plan)
+    last_call = (Call.objects.filter(patient=patient).order_by("-received_at")
+                 .values_list("ended_at", flat=True).first())
+    recorded_at = max(died_at + timedelta(minutes=40), (last_call or died_at) + timedelta(minutes=5))
+    recorded_at = max(min(recorded_at, now - timedelta(minutes=2)), died_at)
+    consenting = list(RelatedPerson.objects.filter(patient=patient, consent_to_contact=True)
+                      .values_list("pk", flat=True))
+    with _clock_at(recorded_at):
+        death = death_record(patient_id=patient.pk, user=users["coordinator"], died_at=died_at,
+                             place=place, expected=expected, verified_by=verified_by,
+                             bereavement_for=consenting)
+    summary.deaths += 1
+    summary.deaths_in_preferred_place += death.preferred_place_achieved is True
+    bereavement = Referral.objects.filter(patient=patient, need=Need.BEREAVEMENT_SUPPORT,
+                                          status=ReferralStatus.AWAITING_ROUTING)
+    for referral in bereavement:
+        with _clock_at(recorded_at + timedelta(seconds=1)):
+            routed = referral_route(referral_id=referral.pk)
+        assert routed is not None and routed.contact_not_before is not None
+        status = ReferralStatus.QUEUED
+        if now - routed.contact_not_before > timedelta(days=2) and not member_teams.get(routed.team_id or 0):
+            done = min(routed.contact_not_before + timedelta(days=2 + rng.random() * 10),
+                       now - timedelta(minutes=1))
+            _complete_directly(routed, at=done, outcome=ReferralOutcome.NEEDS_MET)
+            status = ReferralStatus.COMPLETED
+        summary.referrals += 1
+        summary.bereavement_referrals += 1
+        summary.statuses[status] += 1
+
+
+# --- Escalations already passed -----------------------------------------------------------------
+
+
+def _seed_escalations(*, patient_ids: list[int], now: datetime) -> int:
+    """Record, as already seen and not notified, every clock milestone the seeded referrals
+    passed (DESIGN.md §6, §12): so the first escalation run sends nothing for history.
+
+    For a referral still open this is the escalation job's own rule
+    (``referrals.services.escalation``): accept-by passed while queued; 75% of the first-contact time (``at_risk_at``)
+    or contact-by passed without first contact. For one that moved on, the milestone counts if it
+    fell due before the referral was accepted (for accept-by) or contacted (for the contact
+    clock), put on hold, or closed. Returns the number of rows recorded.
+    """
+    rows: list[Escalation] = []
+    referrals = Referral.objects.filter(patient_id__in=patient_ids, team__isnull=False).only(
+        "pk", "routing_attempt", "team_id", "status", "accept_by", "at_risk_at", "contact_by",
+        "accepted_at", "first_contact_at", "held_at", "closed_at",
+    )
+    for referral in referrals.iterator(chunk_size=2000):
+        stops = [moment for moment in (referral.held_at, referral.closed_at) if moment is not None]
+        accepted = min([m for m in (referral.accepted_at, *stops) if m is not None], default=now)
+        contacted = min([m for m in (referral.first_contact_at, *stops) if m is not None], default=now)
+        for milestone, due, until in (
+            (EscalationMilestone.ACCEPT_OVERDUE, referral.accept_by, accepted),
+            (EscalationMilestone.CONTACT_AT_RISK, referral.at_risk_at, contacted),
+            (EscalationMilestone.CONTACT_BREACHED, referral.contact_by, contacted),
+        ):
+            if due is not None and due <= now and due <= until:
+                rows.append(Escalation(
+                    referral_id=referral.pk, routing_attempt=referral.routing_attempt,
+                    milestone=milestone, due_at=due, recorded_at=min(due + timedelta(minutes=1), now),
+                    team_id=referral.team_id, notified_at=None,
+                ))
+    Escalation.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
 
 
 def _finish_call(call: Call, *, users: Mapping[str, User], now: datetime) -> None:

@@ -1,0 +1,115 @@
+"""`/api/v1/patients/{id}/death/` (DESIGN.md §7, §9): record a patient's death, or read it.
+
+The same service as the patient page (``referrals.services.deaths.death_record``) and the same
+permission selector (``patients_visible_to``): 201 with the record, 400 with field errors, 403
+for users who may not record deaths, 404 for a patient the user cannot see, 409 when the death is
+already recorded (``DeathAlreadyRecorded`` is a ``DomainConflict``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from patients.codes import PlaceOfDeath
+from patients.models import DeathRecord, Patient
+from referrals.api import MAX_ID, _errors, _iso
+from referrals.models import Referral
+from referrals.selectors import patients_visible_to
+from referrals.services.deaths import VERIFIED_BY_MAX, death_record, may_record_death
+from services.codes import Need
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+
+class DeathInputSerializer(serializers.Serializer):
+    """Parses the body; the rules (not in the future, not before birth, consent to be contacted)
+    are the service's."""
+
+    died_at = serializers.DateTimeField(help_text="Date and time of death (ISO 8601; without an "
+                                                  "offset, Europe/London).")
+    place = serializers.ChoiceField(choices=PlaceOfDeath.choices,
+                                    help_text="NHS Data Dictionary death location type.")
+    expected = serializers.BooleanField(allow_null=True, default=None)
+    verified_by = serializers.CharField(required=False, allow_blank=True, max_length=VERIFIED_BY_MAX,
+                                        default="", trim_whitespace=True)
+    bereavement_for = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list,
+        max_length=50,
+        help_text="Ids of the patient's related people (with consent to be contacted) to offer "
+                  "bereavement support.",
+    )
+
+
+def _death_body(record: DeathRecord) -> dict[str, Any]:
+    bereavement = (Referral.objects.filter(patient_id=record.patient_id, need=Need.BEREAVEMENT_SUPPORT,
+                                           for_person__isnull=False)
+                   .order_by("pk").values("id", "for_person_id", "status", "contact_not_before"))
+    return {
+        "id": record.pk,
+        "patient_id": record.patient_id,
+        "died_at": _iso(record.died_at),
+        "place": record.place,
+        "expected": record.expected,
+        "verified_by": record.verified_by,
+        "preferred_place_first": record.preferred_place_first,
+        "preferred_place_second": record.preferred_place_second,
+        "preferred_place_achieved": record.preferred_place_achieved,
+        "recorded_at": _iso(record.recorded_at),
+        "recorded_by": record.recorded_by.get_username(),
+        "bereavement_referrals": [
+            {"id": row["id"], "for_person_id": row["for_person_id"], "status": row["status"],
+             "contact_not_before": _iso(row["contact_not_before"])}
+            for row in bereavement
+        ],
+    }
+
+
+class PatientDeathApi(APIView):
+    """Record a patient's death (clinicians working a team queue, coordinators), or read it."""
+
+    @extend_schema(operation_id="patients_death_retrieve", responses={200: dict, 404: dict})
+    def get(self, request: Request, patient_id: int) -> Response:
+        patient = patients_visible_to(request.user).filter(pk=patient_id).first()
+        record = (DeathRecord.objects.select_related("recorded_by").filter(patient=patient).first()
+                  if patient is not None else None)
+        if record is None:
+            raise NotFound("No death is recorded for this patient.")
+        access_log_record(action=AccessLog.Action.VIEW, user=request.user, request=request._request,
+                          object_type="death_record", object_id=record.pk, patient_id=record.patient_id)
+        return Response(_death_body(record))
+
+    @extend_schema(operation_id="patients_death_create", request=DeathInputSerializer,
+                   responses={201: dict, 400: dict, 403: dict, 404: dict, 409: dict})
+    def post(self, request: Request, patient_id: int) -> Response:
+        if not may_record_death(request.user):
+            raise ApiPermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
+        data = DeathInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            record = death_record(
+                patient_id=patient_id, user=request.user, died_at=values["died_at"],
+                place=values["place"], expected=values["expected"], verified_by=values["verified_by"],
+                bereavement_for=list(values["bereavement_for"]), request=request._request,
+            )
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied(str(exc)) from exc
+        except Patient.DoesNotExist as exc:
+            raise NotFound("No such patient.") from exc
+        except ValidationError as exc:
+            return Response(_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(_death_body(record), status=status.HTTP_201_CREATED)
+
+
+# Included under /api/v1/patients/<id>/death/ by spoc/urls.py.
+urlpatterns = [path("", PatientDeathApi.as_view(), name="api-patient-death")]

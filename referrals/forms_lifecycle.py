@@ -1,0 +1,185 @@
+"""Forms for the actions on the referral page and the queue filters.
+
+Each action form's cleaned data are exactly the keyword arguments of its service function
+(`service_kwargs`), and its field names are the service's, so a ValidationError raised by the
+service lands on the right field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from patients.codes import AKPS_SCORES, IPOS_SCORES, IposItem, PhaseOfIllness
+from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
+from referrals.selectors_queue import FLAGS, QUEUE_STATUSES
+from referrals.transitions import Action
+from services.codes import Need, Priority
+
+REASON_MAX = 500
+NOTES_MAX = 2000
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "class": "nhsuk-input nhsuk-input--width-20"},
+                                      format="%Y-%m-%dT%H:%M")
+
+
+def _this_minute() -> datetime:
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+def _reason(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
+    return forms.CharField(label=label, max_length=REASON_MAX, required=required, help_text=help_text,
+                           widget=forms.Textarea(attrs={"rows": 2, "class": "nhsuk-textarea"}))
+
+
+def _choices(label: str, choices: Any, *, required: bool = True) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, required=required, choices=[("", "Choose…"), *choices],
+                             widget=forms.Select(attrs={"class": "nhsuk-select"}))
+
+
+class ActionForm(forms.Form):
+    """Base of the action forms. ``options``: the choices of the one field that depends on the
+    referral (team members, teams), given by the view from a selector."""
+
+    options_field = ""
+
+    def __init__(self, *args: Any, options: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.options_field:
+            field = self.fields[self.options_field]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", "Choose…"), *(options or [])]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class EmptyForm(ActionForm):
+    pass
+
+
+class ContactForm(ActionForm):
+    at = forms.DateTimeField(label="When was the first contact?", required=False, widget=DATETIME_WIDGET,
+                             help_text="Leave empty for now.")
+
+
+class CompleteForm(ActionForm):
+    outcome = _choices("Outcome", ReferralOutcome.choices)
+
+
+class ReassignForm(ActionForm):
+    options_field = "to_user_id"
+    to_user_id = forms.TypedChoiceField(label="Give it to", coerce=int, choices=[],
+                                        widget=forms.Select(attrs={"class": "nhsuk-select"}))
+
+
+class CancelForm(ActionForm):
+    reason = _reason("Why cancel it?")
+
+
+class ReopenForm(ActionForm):
+    note = _reason("Why reopen it?")
+
+
+class EnterInErrorForm(ActionForm):
+    reason = _reason("What was wrong?", help_text="For example: the wrong patient, or entered twice.")
+
+
+class InterventionForm(ActionForm):
+    kind = _choices("What was done", InterventionType.choices)
+    at = forms.DateTimeField(label="When", widget=DATETIME_WIDGET, initial=_this_minute)
+    notes = forms.CharField(label="Notes", max_length=NOTES_MAX, required=False,
+                            widget=forms.Textarea(attrs={"rows": 3, "class": "nhsuk-textarea"}))
+    admission_avoided = forms.BooleanField(label="A hospital admission was avoided", required=False,
+                                           widget=forms.CheckboxInput(attrs={"class": "nhsuk-checkboxes__input"}))
+    bed_days_saved = forms.IntegerField(label="Bed days saved (estimate, 1 to 365)", required=False,
+                                        min_value=1, max_value=365,
+                                        widget=forms.NumberInput(attrs={"class": "nhsuk-input nhsuk-input--width-4"}))
+
+
+class AssessmentForm(ActionForm):
+    phase = _choices("Phase of illness", PhaseOfIllness.choices, required=False)
+    akps = forms.TypedChoiceField(label="AKPS", required=False, coerce=int, empty_value=None,
+                                  choices=[("", "Not assessed"), *AKPS_SCORES],
+                                  widget=forms.Select(attrs={"class": "nhsuk-select"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for item in IposItem:
+            self.fields[f"ipos_{item.value}"] = forms.TypedChoiceField(
+                label=f"IPOS: {item.label}", required=False, coerce=int, empty_value=None,
+                choices=[("", "Not scored"), *IPOS_SCORES], widget=forms.Select(attrs={"class": "nhsuk-select"}))
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"phase": data.get("phase") or "", "akps": data.get("akps"),
+                "ipos": {item.value: data.get(f"ipos_{item.value}") for item in IposItem
+                         if data.get(f"ipos_{item.value}") is not None}}
+
+
+class DeclineForm(ActionForm):
+    reason = _choices("Why can the team not take it?", DeclineReason.choices)
+    note = _reason("Note", required=False)
+
+
+class RerouteForm(ActionForm):
+    options_field = "team_id"
+    team_id = forms.TypedChoiceField(label="Send it to", coerce=int, required=False, empty_value=None,
+                                     choices=[], help_text="Leave empty to route it again automatically.",
+                                     widget=forms.Select(attrs={"class": "nhsuk-select"}))
+    reason = _reason("Why route it again?")
+
+
+class HoldForm(ActionForm):
+    reason = _reason("Why put it on hold?", help_text="For example: the patient is in hospital.")
+
+
+class ResumeForm(ActionForm):
+    note = _reason("Note", required=False)
+
+
+class ReprioritiseForm(ActionForm):
+    priority = _choices("New priority", Priority.choices)
+    reason = _reason("Why change the priority?")
+
+
+# The form of each action the referral page offers. REROUTE and ROUTE_MANUALLY share one form:
+# a team chosen routes by hand, none sends it back to the ranker.
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    Action.CLAIM: EmptyForm,
+    Action.RELEASE: EmptyForm,
+    Action.CONTACT: ContactForm,
+    Action.INTERVENTION: InterventionForm,
+    Action.ASSESS: AssessmentForm,
+    Action.COMPLETE: CompleteForm,
+    Action.REASSIGN: ReassignForm,
+    Action.HOLD: HoldForm,
+    Action.RESUME: ResumeForm,
+    Action.REPRIORITISE: ReprioritiseForm,
+    Action.DECLINE: DeclineForm,
+    Action.REROUTE: RerouteForm,
+    Action.CANCEL: CancelForm,
+    Action.REOPEN: ReopenForm,
+    Action.ENTER_IN_ERROR: EnterInErrorForm,
+}
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters (GET parameters, kept by the poll). Unknown values are ignored."""
+
+    status = forms.ChoiceField(label="Status", required=False,
+                               choices=[("", "Any"), *[(s.value, s.label) for s in QUEUE_STATUSES]],
+                               widget=forms.Select(attrs={"class": "nhsuk-select"}))
+    priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "Any"), *Priority.choices],
+                                 widget=forms.Select(attrs={"class": "nhsuk-select"}))
+    need = forms.ChoiceField(label="Need", required=False, choices=[("", "Any"), *Need.choices],
+                             widget=forms.Select(attrs={"class": "nhsuk-select"}))
+    flag = forms.ChoiceField(label="Clocks", required=False, choices=[("", "Any"), *FLAGS.items()],
+                             widget=forms.Select(attrs={"class": "nhsuk-select"}))
+
+    def filters(self) -> dict[str, str]:
+        self.is_valid()  # fills cleaned_data with the valid fields only
+        return {name: self.cleaned_data.get(name, "") for name in ("status", "priority", "need", "flag")}
+

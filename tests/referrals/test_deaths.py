@@ -1,0 +1,434 @@
+"""Recording a death: the service, the page, the API, and bereavement routing through a real
+worker (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from patients.codes import PlaceOfDeath, Relationship
+from patients.models import CarePlan, DeathRecord, Patient, RelatedPerson
+from referrals.codes import ReferralOutcome
+from referrals.models import CallBack, Referral, ReferralEvent
+from referrals.services.deaths import DeathAlreadyRecorded, death_record, preferred_place_achieved
+from referrals.services.routing import referral_route
+from referrals.transitions import ReferralStatus
+from services.codes import Need, Priority, ServiceType
+from services.models import TeamMembership
+from spoc.accounts.roles import Role
+from spoc.audit.models import AccessLog
+from tests.conftest import wait_for
+from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
+from tests.services.directory_fixtures import make_service
+
+P = PlaceOfDeath
+
+
+# --- The preferred-place rule (pure) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("place", "first", "second", "achieved"), [
+    (P.OWN_HOME, P.OWN_HOME, "", True),
+    (P.HOSPICE, P.OWN_HOME, P.HOSPICE, True),
+    (P.HOSPITAL, P.OWN_HOME, P.HOSPICE, False),
+    # A preferred "private residence" (20) is met by own home (21) or another one (22) ...
+    (P.OWN_HOME, P.PRIVATE_RESIDENCE, "", True),
+    (P.OTHER_PRIVATE_RESIDENCE, P.PRIVATE_RESIDENCE, "", True),
+    (P.PRIVATE_RESIDENCE, P.PRIVATE_RESIDENCE, "", True),
+    # ... but own home is not met by somebody else's house, nor by an unspecified residence.
+    (P.OTHER_PRIVATE_RESIDENCE, P.OWN_HOME, "", False),
+    (P.PRIVATE_RESIDENCE, P.OWN_HOME, "", False),
+    (P.CARE_HOME, P.HOSPITAL, P.PRIVATE_RESIDENCE, False),
+    (P.OWN_HOME, "", "", None),
+])
+def test_preferred_place_achieved_rule(place, first, second, achieved):
+    assert preferred_place_achieved(place=place, first=first, second=second) is achieved
+
+
+# --- Fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def directory(db):
+    """Two bereavement services by area and a children's one, the SPOC team, a community team."""
+    return {
+        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True),
+        "north": make_service("Northbank Bereavement", ServiceType.BEREAVEMENT, open_24_7=True,
+                              areas=("L9",), min_age=18),
+        "south": make_service("Southmere Bereavement", ServiceType.BEREAVEMENT, open_24_7=True,
+                              areas=("L20",), min_age=18),
+        "children": make_service("Young Minds Bereavement", ServiceType.BEREAVEMENT, open_24_7=True,
+                                 areas=("L9", "L20"), max_age=17),
+        "spoc": make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=()),
+    }
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user(Role.SPOC_COORDINATOR, username="coord1", is_clinician=True)
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory(postcode="L9 7AL", date_of_birth=date(1948, 3, 14))
+
+
+def person(patient, *, consent=True, postcode="", dob=None, main_carer=False, **fields):
+    defaults = {"given_name": "Siân", "family_name": "O'Brien", "relationship": Relationship.SPOUSE_PARTNER}
+    return RelatedPerson.objects.create(
+        patient=patient, consent_to_contact=consent, postcode=postcode, date_of_birth=dob,
+        is_main_carer=main_carer, created_at=timezone.now(), **{**defaults, **fields},
+    )
+
+
+def care_plan(patient, user, *, first="", second=""):
+    return CarePlan.objects.create(patient=patient, version=1, ppd_first=first, ppd_second=second,
+                                   created_at=timezone.now(), created_by=user)
+
+
+def record(patient, user, **overrides):
+    values = {
+        "patient_id": patient.pk, "user": user, "died_at": timezone.now() - timedelta(hours=3),
+        "place": P.OWN_HOME, "expected": True, "verified_by": "Jo Kennedy, district nurse",
+        "bereavement_for": [],
+    }
+    return death_record(**{**values, **overrides})
+
+
+def referral(patient, status, *, team=None, owner=None, need=Need.URGENT_HOME_VISIT):
+    return ReferralFactory(call=CallFactory(patient=patient), patient=patient, status=status,
+                           team=team, owner=owner, need=need)
+
+
+# --- The service --------------------------------------------------------------------------------
+
+
+def test_death_closes_open_referrals_but_not_bereavement_and_cancels_pending_call_backs(
+        directory, coordinator, patient, make_user):
+    team = directory["community"].team
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse1", is_clinician=True)
+    queued = referral(patient, ReferralStatus.QUEUED, team=team)
+    accepted = referral(patient, ReferralStatus.ACCEPTED, team=team, owner=nurse)
+    held = referral(patient, ReferralStatus.ON_HOLD, team=team, owner=nurse)
+    awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING)
+    done = referral(patient, ReferralStatus.COMPLETED, team=team, owner=nurse)
+    bereavement = referral(patient, ReferralStatus.QUEUED, team=directory["north"].team,
+                           need=Need.BEREAVEMENT_SUPPORT)
+    call = CallFactory(patient=patient)
+    pending = CallBack.objects.create(call=call, patient=patient, due_at=timezone.now() + timedelta(hours=2))
+    done_call_back = CallBack.objects.create(call=call, patient=patient, due_at=timezone.now(),
+                                             status=CallBack.Status.DONE)
+    died_at = timezone.now() - timedelta(hours=2)
+
+    death = record(patient, coordinator, died_at=died_at)
+
+    patient.refresh_from_db()
+    assert patient.died_at == died_at == death.died_at
+    for closed in (queued, accepted, held, awaiting):
+        previous = closed.status
+        closed.refresh_from_db()
+        assert closed.status == ReferralStatus.COMPLETED
+        assert closed.outcome == ReferralOutcome.PATIENT_DIED
+        assert closed.closed_at is not None
+        event = closed.events.get(kind=ReferralEvent.Kind.COMPLETED)
+        assert (event.from_status, event.to_status) == (previous, ReferralStatus.COMPLETED)
+        assert event.data == {"outcome": ReferralOutcome.PATIENT_DIED, "death_record_id": death.pk}
+        assert event.actor == coordinator
+    accepted.refresh_from_db()
+    assert accepted.owner == nurse  # the owner is kept
+    done.refresh_from_db()
+    bereavement.refresh_from_db()
+    assert done.outcome == "" and not done.events.filter(kind=ReferralEvent.Kind.COMPLETED).exists()
+    assert bereavement.status == ReferralStatus.QUEUED
+    pending.refresh_from_db()
+    done_call_back.refresh_from_db()
+    assert pending.status == CallBack.Status.CANCELLED and pending.done_by == coordinator
+    assert done_call_back.status == CallBack.Status.DONE
+    log = AccessLog.objects.get(object_type="death_record")
+    assert log.patient_id == patient.pk and log.action == AccessLog.Action.CREATE
+    assert log.detail == {"referrals_closed": 4, "call_backs_cancelled": 1, "bereavement_referrals": 0}
+
+
+@pytest.mark.parametrize(("first", "second", "place", "achieved"), [
+    (P.OWN_HOME, P.HOSPICE, P.HOSPICE, True),
+    (P.OWN_HOME, "", P.HOSPITAL, False),
+    ("", "", P.HOSPITAL, None),
+])
+def test_preferred_place_in_force_is_kept_with_the_death(coordinator, patient, first, second, place, achieved):
+    care_plan(patient, coordinator, first=first, second=second)
+    death = record(patient, coordinator, place=place)
+    death.refresh_from_db()
+    assert (death.preferred_place_first, death.preferred_place_second) == (first, second)
+    assert death.preferred_place_achieved is achieved
+
+
+def test_without_a_care_plan_no_preference_is_recorded(coordinator, patient):
+    assert record(patient, coordinator).preferred_place_achieved is None
+
+
+def test_bereavement_referral_for_each_ticked_person_at_p5_not_before_death_plus_14_days(
+        directory, coordinator, patient):
+    carer = person(patient, postcode="L20 3AB", main_carer=True)
+    son = person(patient, given_name="Seán", relationship=Relationship.CHILD, is_next_of_kin=True)
+    died_at = timezone.now() - timedelta(hours=5)
+
+    record(patient, coordinator, died_at=died_at, bereavement_for=[carer.pk, son.pk, carer.pk])
+
+    referrals = Referral.objects.filter(need=Need.BEREAVEMENT_SUPPORT).order_by("pk")
+    assert [r.for_person_id for r in referrals] == [carer.pk, son.pk]
+    for created in referrals:
+        assert created.priority == Priority.P5
+        assert created.status == ReferralStatus.AWAITING_ROUTING
+        assert created.call_id is None and created.patient_id == patient.pk
+        assert created.contact_not_before == died_at + timedelta(days=14)
+        assert created.clock_started_at == created.contact_not_before
+        assert created.events.get().kind == ReferralEvent.Kind.CREATED
+    assert AccessLog.objects.get(object_type="death_record").detail["bereavement_referrals"] == 2
+
+    # Routed by the bereaved person's postcode, else the patient's; the clock starts later.
+    carers, sons = (referral_route(referral_id=r.pk) for r in referrals)
+    assert carers.team == directory["south"].team
+    assert sons.team == directory["north"].team
+    for routed in (carers, sons):
+        assert routed.accept_by >= routed.contact_not_before
+        assert routed.contact_by > routed.contact_not_before
+
+
+def test_bereaved_persons_age_decides_eligibility(directory, coordinator, patient):
+    grandchild = person(patient, given_name="Róisín", relationship=Relationship.OTHER_RELATIVE,
+                        dob=timezone.localdate() - timedelta(days=365 * 12))
+    widow = person(patient, dob=date(1950, 1, 1))
+    record(patient, coordinator, bereavement_for=[grandchild.pk, widow.pk])
+    teams = {r.for_person_id: referral_route(referral_id=r.pk).team
+             for r in Referral.objects.filter(need=Need.BEREAVEMENT_SUPPORT)}
+    assert teams == {grandchild.pk: directory["children"].team, widow.pk: directory["north"].team}
+
+
+def test_contact_delay_is_a_setting(settings, coordinator, patient):
+    settings.BEREAVEMENT_CONTACT_AFTER_DAYS = 21
+    died_at = timezone.now() - timedelta(days=1)
+    record(patient, coordinator, died_at=died_at, bereavement_for=[person(patient).pk])
+    assert Referral.objects.get().contact_not_before == died_at + timedelta(days=21)
+
+
+def test_a_person_without_consent_is_refused_and_nothing_is_saved(directory, coordinator, patient):
+    team = directory["community"].team
+    open_referral = referral(patient, ReferralStatus.QUEUED, team=team)
+    willing = person(patient)
+    unwilling = person(patient, given_name="Nguyễn", family_name="Mai", consent=False)
+
+    with pytest.raises(ValidationError) as caught:
+        record(patient, coordinator, bereavement_for=[willing.pk, unwilling.pk])
+
+    assert "has not consented to be contacted" in caught.value.message_dict["bereavement_for"][0]
+    assert "MAI, Nguyễn" in caught.value.message_dict["bereavement_for"][0]
+    assert not DeathRecord.objects.exists()
+    open_referral.refresh_from_db()
+    assert open_referral.status == ReferralStatus.QUEUED
+    assert not Referral.objects.filter(need=Need.BEREAVEMENT_SUPPORT).exists()
+    patient.refresh_from_db()
+    assert patient.died_at is None
+
+
+def test_a_death_cannot_be_recorded_twice(coordinator, patient):
+    record(patient, coordinator)
+    with pytest.raises(DeathAlreadyRecorded, match="already recorded"):
+        record(patient, coordinator, place=P.HOSPICE)
+    assert DeathRecord.objects.get().place == P.OWN_HOME
+
+
+def test_bad_input_gets_field_errors_and_saves_nothing(coordinator, patient, make_user):
+    stranger = PatientFactory()
+    someone_elses = person(stranger)
+    cases = [
+        ({"died_at": timezone.now() + timedelta(hours=1)}, "died_at", "in the future"),
+        ({"died_at": timezone.make_aware(datetime(1948, 3, 13, 12))}, "died_at", "before the patient's date of birth"),
+        ({"died_at": datetime(2024, 1, 1, 12)}, "died_at", "date and time"),  # naive on purpose
+        ({"place": "99"}, "place", "Choose the place"),
+        ({"expected": "maybe"}, "expected", "expected"),
+        ({"verified_by": "x" * 201}, "verified_by", "201 characters"),
+        ({"verified_by": "Dr \x00"}, "verified_by", "null character"),
+        ({"bereavement_for": [someone_elses.pk]}, "bereavement_for", "this patient's carers"),
+        ({"bereavement_for": ["1"]}, "bereavement_for", "Choose people"),
+    ]
+    for overrides, field, message in cases:
+        with pytest.raises(ValidationError) as caught:
+            record(patient, coordinator, **overrides)
+        assert message in " ".join(caught.value.message_dict[field]), (overrides, caught.value)
+    assert not DeathRecord.objects.exists()
+
+
+def test_who_may_record_a_death(directory, patient, make_user):
+    team = directory["community"].team
+    referral(patient, ReferralStatus.QUEUED, team=team)
+    handler = make_user(Role.CALL_HANDLER, username="h1")
+    unregistered = make_user(Role.SPECIALIST_NURSE, username="hca1", is_clinician=False)
+    manager = make_user(Role.MANAGER, username="m1", is_clinician=True)
+    for user in (handler, unregistered, manager):
+        with pytest.raises(PermissionDenied):
+            record(patient, user)
+    outsider = make_user(Role.SPECIALIST_NURSE, username="n2", is_clinician=True)
+    with pytest.raises(Patient.DoesNotExist):
+        record(patient, outsider)
+    nurse = make_user(Role.SPECIALIST_NURSE, username="n1", is_clinician=True)
+    TeamMembership.objects.create(user=nurse, team=team)
+    assert record(patient, nurse).recorded_by == nurse
+
+
+# --- The page -----------------------------------------------------------------------------------
+
+
+def _form(**overrides):
+    moment = timezone.localtime() - timedelta(hours=2)
+    return {"died_date": moment.strftime("%Y-%m-%d"), "died_time": moment.strftime("%H:%M"),
+            "place": P.HOSPICE, "expected": "yes", "verified_by": "Dr H. Walsh", **overrides}
+
+
+def test_page_records_the_death_and_the_patient_page_shows_it(client, coordinator, patient):
+    care_plan(patient, coordinator, first=P.HOSPICE)
+    carer = person(patient, main_carer=True)
+    client.force_login(coordinator)
+    detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'data-testid="record-death"' in detail
+
+    page = client.get(reverse("patients:death", args=[patient.pk]))
+    assert page.status_code == 200
+    assert "Record a death" in page.content.decode()
+    assert AccessLog.objects.filter(object_type="patient", patient_id=patient.pk,
+                                    detail={"page": "death"}).exists()
+
+    response = client.post(reverse("patients:death", args=[patient.pk]),
+                           _form(verified_by="<script>alert(1)</script>", bereavement_for=[carer.pk]))
+    assert response.status_code == 302
+    death = DeathRecord.objects.get(patient=patient)
+    assert death.place == P.HOSPICE and death.preferred_place_achieved is True and death.expected is True
+    assert Referral.objects.filter(for_person=carer, need=Need.BEREAVEMENT_SUPPORT).count() == 1
+    detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'data-testid="death-summary"' in detail and "Achieved" in detail
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail and "<script>alert" not in detail
+    assert 'data-testid="record-death"' not in detail
+    # Opening the form again once recorded goes back to the patient.
+    assert client.get(reverse("patients:death", args=[patient.pk])).status_code == 302
+
+
+def test_page_shows_field_errors_and_saves_nothing(client, coordinator, patient):
+    unwilling = person(patient, consent=False)
+    client.force_login(coordinator)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = client.post(reverse("patients:death", args=[patient.pk]),
+                           _form(died_date=tomorrow.isoformat(), bereavement_for=[unwilling.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "A death cannot be recorded in the future." in content
+    assert "has not consented to be contacted" in content
+    response = client.post(reverse("patients:death", args=[patient.pk]), _form(died_date="1940-01-01"))
+    assert "before the patient&#x27;s date of birth" in response.content.decode()
+    response = client.post(reverse("patients:death", args=[patient.pk]), _form(place="", died_time="25:99"))
+    assert response.status_code == 200 and response.context["form"].errors.keys() >= {"place", "died_time"}
+    assert not DeathRecord.objects.exists()
+
+
+def test_page_is_refused_to_call_handlers(client, handler, patient):
+    client.force_login(handler)
+    assert client.get(reverse("patients:death", args=[patient.pk])).status_code == 403
+    assert client.post(reverse("patients:death", args=[patient.pk]), _form()).status_code == 403
+    detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'data-testid="record-death"' not in detail
+    assert not DeathRecord.objects.exists()
+
+
+# --- The API ------------------------------------------------------------------------------------
+
+
+def _api(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
+    carer = person(patient, postcode="L20 3AB")
+    url = f"/api/v1/patients/{patient.pk}/death/"
+    died_at = (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
+    body = {"died_at": died_at.isoformat(), "place": P.OWN_HOME, "expected": False,
+            "verified_by": "Jo Kennedy", "bereavement_for": [carer.pk]}
+
+    response = _api(coordinator).post(url, body, format="json")
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["patient_id"] == patient.pk and data["place"] == P.OWN_HOME and data["expected"] is False
+    assert data["preferred_place_achieved"] is None
+    assert [r["for_person_id"] for r in data["bereavement_referrals"]] == [carer.pk]
+    assert data["bereavement_referrals"][0]["contact_not_before"] == \
+        (died_at + timedelta(days=14)).astimezone(UTC).isoformat()
+    assert AccessLog.objects.filter(object_type="death_record", patient_id=patient.pk,
+                                    action=AccessLog.Action.CREATE).count() == 1
+
+    again = _api(coordinator).post(url, body, format="json")
+    assert again.status_code == 409 and "already recorded" in again.json()["detail"]
+    assert DeathRecord.objects.count() == 1
+
+    read = _api(coordinator).get(url)
+    assert read.status_code == 200 and read.json()["id"] == data["id"]
+    assert AccessLog.objects.filter(object_type="death_record", action=AccessLog.Action.VIEW).exists()
+
+
+def test_api_bad_input_is_400_with_field_errors(coordinator, patient):
+    url = f"/api/v1/patients/{patient.pk}/death/"
+    api = _api(coordinator)
+    future = api.post(url, {"died_at": (timezone.now() + timedelta(days=1)).isoformat(), "place": P.HOSPICE},
+                      format="json")
+    assert future.status_code == 400 and "in the future" in future.json()["died_at"][0]
+    bad = api.post(url, {"died_at": "yesterday", "place": "99", "bereavement_for": ["x"]}, format="json")
+    assert bad.status_code == 400
+    assert bad.json().keys() >= {"died_at", "place", "bereavement_for"}
+    unwilling = person(patient, consent=False)
+    refused = api.post(url, {"died_at": timezone.now().isoformat(), "place": P.HOSPICE,
+                             "bereavement_for": [unwilling.pk]}, format="json")
+    assert refused.status_code == 400 and "consented" in refused.json()["bereavement_for"][0]
+    assert not DeathRecord.objects.exists()
+
+
+def test_api_refuses_handlers_and_hides_patients_a_nurse_cannot_see(handler, make_user, patient):
+    url = f"/api/v1/patients/{patient.pk}/death/"
+    body = {"died_at": timezone.now().isoformat(), "place": P.HOSPICE}
+    assert _api(handler).post(url, body, format="json").status_code == 403
+    nurse = make_user(Role.SPECIALIST_NURSE, username="n9", is_clinician=True)
+    assert _api(nurse).post(url, body, format="json").status_code == 404
+    assert _api(nurse).get(url).status_code == 404
+    assert not DeathRecord.objects.exists()
+
+
+# --- Bereavement routing through the real broker and worker -------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_bereavement_referral_is_routed_by_a_real_worker(directory, coordinator, celery_worker_process):
+    patient = PatientFactory(postcode="L9 7AL")
+    carer = person(patient, postcode="L20 3AB", main_carer=True)
+    team = directory["community"].team
+    open_referral = referral(patient, ReferralStatus.QUEUED, team=team)
+    died_at = timezone.now() - timedelta(hours=1)
+
+    death_record(patient_id=patient.pk, user=coordinator, died_at=died_at, place=P.OWN_HOME,
+                 expected=True, verified_by="", bereavement_for=[carer.pk])
+
+    bereavement = Referral.objects.get(need=Need.BEREAVEMENT_SUPPORT)
+    wait_for(lambda: Referral.objects.filter(pk=bereavement.pk, status=ReferralStatus.QUEUED).exists(),
+             timeout=30)
+    bereavement.refresh_from_db()
+    assert bereavement.team == directory["south"].team
+    assert bereavement.events.filter(kind=ReferralEvent.Kind.ROUTED).count() == 1
+    # Routed now, but its clocks start when the family may first be contacted.
+    assert bereavement.routed_at < bereavement.contact_not_before == died_at + timedelta(days=14)
+    assert bereavement.accept_by >= bereavement.contact_not_before
+    assert bereavement.contact_by > bereavement.contact_not_before
+    open_referral.refresh_from_db()
+    assert open_referral.status == ReferralStatus.COMPLETED
