@@ -413,6 +413,10 @@ def _site(errors: Errors, data: CallInput) -> Site | None:
     return site
 
 
+# What can still be referred once the patient has died: support for the people left behind.
+AFTER_DEATH_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
+
+
 def _needs(errors: Errors, data: CallInput, *, patient: Patient | None) -> list[tuple[NeedRequest, str]]:
     """The needs with their stripped notes; one referral per need per call."""
     problems: list[str] = []
@@ -427,6 +431,10 @@ def _needs(errors: Errors, data: CallInput, *, patient: Patient | None) -> list[
             problems.append(f"{label} is chosen twice: one referral per need.")
             continue
         seen.add(request.need)
+        if patient is not None and patient.died_at is not None and request.need not in AFTER_DEATH_NEEDS:
+            problems.append(f"The patient has died: {label} cannot be referred. Bereavement and "
+                            "carer support can.")
+            continue
         note = request.note.strip() if isinstance(request.note, str) else ""
         if len(note) > NEED_NOTE_LIMIT:
             problems.append(f"The note for {label} is {len(note)} characters long; the most is "

@@ -432,3 +432,16 @@ def test_submit_runs_the_same_number_of_queries_for_one_need_or_four(handler, pa
     four = queries_for(tuple(NeedRequest(n) for n in (Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT,
                                                       Need.DAY_THERAPY, Need.SPECIALIST_FOLLOW_UP)))
     assert one == four
+
+
+def test_a_patient_who_has_died_gets_only_support_for_the_family(handler):
+    patient = PatientFactory(died_at=timezone.now() - timedelta(days=1))
+    with pytest.raises(ValidationError) as caught:
+        call_submit(data=call_input(patient), user=handler)
+    assert caught.value.message_dict["needs"] == [
+        "The patient has died: Urgent home visit cannot be referred. Bereavement and carer support can."]
+    assert not Call.objects.exists()
+    result = call_submit(data=call_input(patient, reason=CallReason.BEREAVEMENT, phase=PhaseOfIllness.DECEASED,
+                                         ipos={}, chosen_priority=Priority.P5,
+                                         needs=(NeedRequest(Need.BEREAVEMENT_SUPPORT),)), user=handler)
+    assert [r.need for r in result.referrals] == [Need.BEREAVEMENT_SUPPORT]
