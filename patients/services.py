@@ -155,18 +155,23 @@ def patient_register(*, data: PatientData, user: Any, confirmed_not_duplicate: b
     patient = Patient(**values, search_name=search_form(values["given_name"], values["family_name"]),
                       created_at=now, created_by=user, updated_at=now)
     _full_clean(patient, exclude=["created_by", "search_name"])
+    _save_unique_nhs_number(patient)
+    access_log_record(action=AccessLog.Action.CREATE, user=user, object_type="patient",
+                      object_id=patient.pk, patient_id=patient.pk)
+    return patient
+
+
+def _save_unique_nhs_number(patient: Patient) -> None:
+    """Save; when another patient took the same NHS number at the same moment (two handlers at
+    once: the unique constraint decides), raise DuplicateNhsNumber naming that patient."""
     try:
         with transaction.atomic():
             patient.save()
     except IntegrityError as exc:
-        # Two handlers registering the same NHS number at once: the second sees the first.
-        existing = Patient.objects.filter(nhs_number=values["nhs_number"]).first()
-        if existing is not None:
+        existing = Patient.objects.filter(nhs_number=patient.nhs_number).exclude(pk=patient.pk).first()
+        if patient.nhs_number and existing is not None:
             raise DuplicateNhsNumber(existing) from exc
         raise
-    access_log_record(action=AccessLog.Action.CREATE, user=user, object_type="patient",
-                      object_id=patient.pk, patient_id=patient.pk)
-    return patient
 
 
 @transaction.atomic
@@ -180,7 +185,7 @@ def patient_update(*, patient: Patient, data: PatientData, user: Any) -> Patient
     patient.search_name = search_form(patient.given_name, patient.family_name)
     patient.updated_at = timezone.now()
     _full_clean(patient, exclude=["created_by", "search_name"])
-    patient.save()
+    _save_unique_nhs_number(patient)
     access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="patient",
                       object_id=patient.pk, patient_id=patient.pk, detail={"fields": sorted(changed)})
     return patient
