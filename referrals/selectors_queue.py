@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from patients.models import Assessment
@@ -32,6 +32,8 @@ QUEUE_STATUSES = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus
                   ReferralStatus.ON_HOLD)
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
+# The queue page shows at most this many, most urgent first; filters narrow it.
+QUEUE_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,17 @@ def _flags(referral: Referral, now: datetime) -> QueueRow:
 
 
 def _rows(referrals: QuerySet[Referral], now: datetime) -> list[QueueRow]:
-    rows = [_flags(referral, now) for referral in referrals]
-    # Breached first, then at risk, then by the nearest due time (the query's order).
-    return sorted(rows, key=lambda row: (not row.breached, not row.at_risk))
+    return [_flags(referral, now) for referral in referrals]
+
+
+def _most_at_risk_first(referrals: QuerySet[Referral], now: datetime) -> QuerySet[Referral]:
+    """Breached first, then at risk, then by the nearest first-contact and accept deadlines: in
+    SQL, so that a long queue can be cut to its most urgent rows."""
+    not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
+    return referrals.annotate(
+        breached_first=Case(When(not_contacted & Q(contact_by__lt=now), then=Value(0)), default=Value(1)),
+        at_risk_first=Case(When(not_contacted & Q(at_risk_at__lte=now), then=Value(0)), default=Value(1)),
+    ).order_by("breached_first", "at_risk_first", "contact_by", "accept_by", "id")
 
 
 def teams_for_queue(*, user: Any) -> QuerySet[Team]:
@@ -75,10 +85,10 @@ FLAGS = {"breached": "Breached", "at_risk": "At risk", "accept_overdue": "Accept
 
 
 def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priority: str = "",
-               need: str = "", flag: str = "") -> list[QueueRow]:
+               need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT) -> list[QueueRow]:
     """Open referrals of the team, optionally filtered (``flag``: one of FLAGS): breached first,
-    then at risk, then by the nearest first-contact and accept deadlines. One query, with
-    patient and owner joined."""
+    then at risk, then by the nearest first-contact and accept deadlines; the ``limit`` most
+    urgent (None: all, for the printable queue). One query, with patient and owner joined."""
     referrals = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES)
                  .select_related("patient", "owner", "team"))
     if status:
@@ -87,15 +97,27 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
         referrals = referrals.filter(priority=priority)
     if need:
         referrals = referrals.filter(need=need)
-    rows = _rows(referrals.order_by("contact_by", "accept_by", "id"), now)
-    if flag in FLAGS:
-        rows = [row for row in rows if getattr(row, flag)]
-    return rows
+    not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
+    if flag == "breached":
+        referrals = referrals.filter(not_contacted & Q(contact_by__lt=now))
+    elif flag == "at_risk":
+        referrals = referrals.filter(not_contacted & Q(at_risk_at__lte=now) & ~Q(contact_by__lt=now))
+    elif flag == "accept_overdue":
+        referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
+    ordered = _most_at_risk_first(referrals, now)
+    return _rows(ordered[:limit] if limit is not None else ordered, now)
 
 
-def team_queue_version(*, user: Any, team: Team, now: datetime) -> str:
-    """A short fingerprint that changes whenever the queue or one of its badges does, so that a
-    poll can answer "nothing changed" without rendering (one aggregate query)."""
+@dataclass(frozen=True)
+class QueueState:
+    version: str
+    open_count: int
+
+
+def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
+    """How many referrals are open in the team's queue, and a short fingerprint that changes
+    whenever the queue or one of its badges does, so that a poll can answer "nothing changed"
+    without rendering (one aggregate query)."""
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
     stats = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES).aggregate(
         n=Count("id"), last=Max("updated_at"),
@@ -104,7 +126,9 @@ def team_queue_version(*, user: Any, team: Team, now: datetime) -> str:
         overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
     ))
     last = stats["last"].isoformat() if stats["last"] else "-"
-    return f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
+    return QueueState(
+        version=f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}",
+        open_count=stats["n"])
 
 
 def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:
@@ -112,9 +136,8 @@ def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:
     risk first. One query."""
     referrals = (referrals_visible_to(user)
                  .filter(owner=user, status__in=CASELOAD_STATUSES, team__memberships__user=user)
-                 .select_related("patient", "owner", "team").distinct()
-                 .order_by("contact_by", "accept_by", "id"))
-    return _rows(referrals, now)
+                 .select_related("patient", "owner", "team").distinct())
+    return _rows(_most_at_risk_first(referrals, now), now)
 
 
 def queued_count_for(*, user: Any) -> int:

@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from referrals.codes import ReferralOutcome
 from referrals.forms_lifecycle import QueueFilterForm
-from referrals.selectors_queue import caseload_for, team_queue, team_queue_version, teams_for_queue
+from referrals.selectors_queue import (
+    QUEUE_LIMIT,
+    caseload_for,
+    team_queue,
+    team_queue_state,
+    teams_for_queue,
+)
 from services.models import Team
 from spoc.accounts.middleware import is_poll
 from spoc.audit.models import AccessLog
@@ -37,15 +43,19 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
     if team is None:
         return render(request, "queue/queue.html", {"teams": [], "team": None})
     now = timezone.now()
-    version = team_queue_version(user=request.user, team=team, now=now)
+    state = team_queue_state(user=request.user, team=team, now=now)
+    version = state.version
     # A poll whose version has not changed gets an empty 204: the page keeps its place.
     if is_poll(request) and request.headers.get("X-Queue-Version") == version:
         return HttpResponse(status=204)
     filter_form = QueueFilterForm(request.GET)
     filters = filter_form.filters()
     query = urlencode({name: value for name, value in filters.items() if value})
-    context = {"teams": teams, "team": team, "rows": team_queue(user=request.user, team=team, now=now, **filters),
-               "now": now, "version": version, "outcomes": ReferralOutcome.choices,
+    context = {"teams": teams, "team": team, "rows": team_queue(user=request.user, team=team, now=now, status=filters["status"],
+                                                        priority=filters["priority"], need=filters["need"],
+                                                        flag=filters["flag"]),
+               "now": now, "version": version, "open_count": state.open_count, "limit": QUEUE_LIMIT,
+               "outcomes": ReferralOutcome.choices,
                "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
     template = "queue/queue.html"
     if request.headers.get("HX-Request"):
@@ -70,7 +80,7 @@ def queue_print(request: HttpRequest, team_id: int) -> HttpResponse:
     if team is None:
         raise Http404("Not one of your teams")
     now = timezone.now()
-    rows = team_queue(user=request.user, team=team, now=now)
+    rows = team_queue(user=request.user, team=team, now=now, limit=None)
     access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="team_queue",
                       object_id=team.pk, detail={"rows": len(rows), "format": "print"})
     return render(request, "queue/print.html", {"team": team, "rows": rows, "now": now})
