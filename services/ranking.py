@@ -57,8 +57,9 @@ __all__ = [
 # DESIGN.md §3: a capacity report counts for 24 hours; after that the service's state is unknown.
 CAPACITY_STALE_AFTER = timedelta(hours=24)
 
-# DESIGN.md §5 (a setting): for P4-P5 a service "can meet" its deadline only if that deadline,
-# counted in the service's own hours, falls within this calendar time of the clock's start.
+# DESIGN.md §5: for P4-P5 a service "can meet" its deadline only if that deadline, counted in the
+# service's own hours, falls within this calendar time of the clock's start. These are the pure
+# defaults; routing and the directory search pass the settings' values (services.selectors).
 DEFAULT_CALENDAR_CAPS: Mapping[str, timedelta] = MappingProxyType(
     {"P4": timedelta(days=4), "P5": timedelta(days=10)}
 )

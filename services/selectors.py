@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 import holidays
+from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from services.clocks import InvalidClockOverride, clock_overrides_parse
@@ -162,8 +163,15 @@ def directory_rank(
         exclude=exclude,
         open_referrals=open_referrals,
         contact_from=contact_from,
+        calendar_caps=calendar_caps(),
     )
     return ranked, services
+
+
+def calendar_caps() -> dict[str, timedelta]:
+    """The P4-P5 calendar caps of the settings (DESIGN.md §5)."""
+    return {"P4": timedelta(days=settings.ROUTING_P4_CALENDAR_CAP_DAYS),
+            "P5": timedelta(days=settings.ROUTING_P5_CALENDAR_CAP_DAYS)}
 
 
 def service_detail(*, service_id: int, at: datetime) -> Service:

@@ -206,6 +206,10 @@ WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
 # /healthz after the alert age (DESIGN.md §6).
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 ROUTING_ALERT_AFTER_SECONDS = env_int("ROUTING_ALERT_AFTER_SECONDS", 300)
+# DESIGN.md §5: a P4-P5 service "can meet" its deadline only when that deadline, counted in its
+# own hours, falls within this many calendar days (so a service closed for a fortnight never wins).
+ROUTING_P4_CALENDAR_CAP_DAYS = env_int("ROUTING_P4_CALENDAR_CAP_DAYS", 4)
+ROUTING_P5_CALENDAR_CAP_DAYS = env_int("ROUTING_P5_CALENDAR_CAP_DAYS", 10)
 # DESIGN.md §7 (local): bereavement support contacts the family no sooner than this after a death.
 BEREAVEMENT_CONTACT_AFTER_DAYS = env_int("BEREAVEMENT_CONTACT_AFTER_DAYS", 14)
 

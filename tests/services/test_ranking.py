@@ -585,3 +585,11 @@ def test_ranking_is_deterministic_whatever_the_candidate_order(
     assert rank_services(candidates=candidates, **request) == first
     shuffled = data.draw(st.permutations(candidates))
     assert rank_services(candidates=shuffled, **request) == first
+
+
+def test_the_calendar_caps_come_from_the_settings(settings):
+    from services.selectors import calendar_caps
+
+    settings.ROUTING_P4_CALENDAR_CAP_DAYS = 2
+    settings.ROUTING_P5_CALENDAR_CAP_DAYS = 7
+    assert calendar_caps() == {"P4": timedelta(days=2), "P5": timedelta(days=7)}
