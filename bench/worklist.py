@@ -74,7 +74,7 @@ QUEUE_DIV = re.compile(r'<div id="queue"[^>]*>')
 HX_GET = re.compile(r'hx-get="([^"]+)"')
 HX_HEADERS = re.compile(r"hx-headers='([^']*)'")
 TEAM_URL = re.compile(r"^/queue/teams/(\d+)/$")
-ROW_COUNT = re.compile(r'<caption class="nhsuk-table__caption">(\d+) referral')
+ROW_COUNT = re.compile(r'data-testid="queue-row"')
 CLAIM_FORM = re.compile(r'action="/queue/referrals/(\d+)/claim/"')
 QUEUE_PATH = "/queue/"
 # Sent instead of the page's version by a poll that stands for "the queue changed since".
@@ -114,9 +114,7 @@ class Session:
         if team is None:
             return f"unexpected poll URL {self.poll_url}"
         self.team_id = int(team.group(1))
-        rows = ROW_COUNT.search(body)
-        if rows is not None:
-            self.rows = int(rows.group(1))
+        self.rows = len(ROW_COUNT.findall(body))
         csrf = CSRF_FIELD.search(body)
         if csrf is not None:
             self.csrf = csrf.group(1)
@@ -167,17 +165,6 @@ def user_ids(conn: Any, usernames: list[str]) -> dict[str, int]:
     if missing:
         raise SystemExit(f"No such users in the database: {', '.join(missing)} (run manage.py seed_demo).")
     return found
-
-
-def queued_referrals(conn: Any, team_id: int, limit: int, rng: random.Random) -> list[int]:
-    """QUEUED referrals of the team, nobody's (the team queue index serves it), shuffled."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT id FROM referrals_referral WHERE team_id = %s AND status = 'QUEUED' AND owner_id IS NULL "
-            "ORDER BY contact_by LIMIT %s", [team_id, limit])
-        ids = [row[0] for row in cur.fetchall()]
-    rng.shuffle(ids)
-    return ids
 
 
 def referral_state(conn: Any, referral_id: int) -> tuple[str, int | None]:
@@ -447,16 +434,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def assign_referrals(conn: Any, sessions: list[Session], per_user: int, rng: random.Random) -> str:
-    """Give each session its own QUEUED referrals of its team (sessions of a team share them out
-    without overlap). Returns "" or what is wrong."""
+def assign_referrals(bench: Bench, conn: Any, sessions: list[Session], per_user: int) -> str:
+    """Give each session its own QUEUED referrals of its team, taken from the claim forms its
+    queue page shows (the page lists the most urgent referrals only), checked unheld in the
+    database; sessions of a team share them out without overlap. Returns "" or what is wrong."""
     by_team: dict[int, list[Session]] = {}
     for session in sessions:
         by_team.setdefault(session.team_id, []).append(session)
     for team_id, members in by_team.items():
-        ids = queued_referrals(conn, team_id, per_user * len(members), rng)
+        page, _ = request(members[0].opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=bench.timeout)
+        offered = [int(pk) for pk in dict.fromkeys(CLAIM_FORM.findall(page.body))]
+        ids = [pk for pk in offered if referral_state(conn, pk) == ("QUEUED", None)][:per_user * len(members)]
+        bench.rng.shuffle(ids)
         if len(ids) < len(members):
-            return (f"team {team_id} has {len(ids)} queued referrals nobody holds, fewer than its "
+            return (f"team {team_id}'s queue page offers {len(ids)} referrals to claim, fewer than its "
                     f"{len(members)} sessions: lower --users or seed more")
         for j, session in enumerate(members):
             session.referral_ids = ids[j::len(members)]
@@ -501,12 +492,7 @@ def main(argv: list[str]) -> int:
     errors += print_phase("Worklist", results["worklist_loaded"])
 
     if args.claims_per_user:
-        problem = assign_referrals(conn, sessions, args.claims_per_user, bench.rng)
-        if not problem:
-            # The claim URL is the one the page's form posts: the first referral must have it.
-            page, _ = request(sessions[0].opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=args.timeout)
-            if str(sessions[0].referral_ids[0]) not in CLAIM_FORM.findall(page.body):
-                problem = f"referral {sessions[0].referral_ids[0]} has no claim form on {QUEUE_PATH}"
+        problem = assign_referrals(bench, conn, sessions, args.claims_per_user)
         if problem:
             print(f"\nClaim: {problem}")
             errors += 1

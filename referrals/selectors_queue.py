@@ -12,6 +12,7 @@ The clock badges are computed from stored deadlines, the same way everywhere:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ QUEUE_STATUSES = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
 # The queue page shows at most this many, most urgent first; filters narrow it.
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def _flags(referral: Referral, now: datetime) -> QueueRow:
                     age=age, area=(patient.postcode or "").split(" ")[0])
 
 
-def _rows(referrals: QuerySet[Referral], now: datetime) -> list[QueueRow]:
+def _rows(referrals: Iterable[Referral], now: datetime) -> list[QueueRow]:
     return [_flags(referral, now) for referral in referrals]
 
 
@@ -104,8 +105,13 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
         referrals = referrals.filter(not_contacted & Q(at_risk_at__lte=now) & ~Q(contact_by__lt=now))
     elif flag == "accept_overdue":
         referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
-    ordered = _most_at_risk_first(referrals, now)
-    return _rows(ordered[:limit] if limit is not None else ordered, now)
+    # The order is decided on the narrow columns alone, then the chosen rows are loaded with
+    # their patient and owner (sorting whole rows of a long queue would spill to disk).
+    ordered = _most_at_risk_first(referrals, now).values_list("pk", flat=True)
+    ids = list(ordered[:limit] if limit is not None else ordered)
+    position = {pk: index for index, pk in enumerate(ids)}
+    chosen = sorted(referrals.filter(pk__in=ids).defer("routing_decision"), key=lambda r: position[r.pk])
+    return _rows(chosen, now)
 
 
 @dataclass(frozen=True)

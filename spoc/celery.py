@@ -18,6 +18,9 @@ app.conf.beat_schedule = {
     # Clock milestones (accept-by, 75% and breach of contact-by) are minutes apart at P1; a
     # minute's delay in noticing one is the most the escalation adds (DESIGN.md §6).
     "escalate": {"task": "referrals.escalate", "schedule": 60.0},
+    # Dashboard summaries (docs/metrics.md): new rows reach the dashboards within about two
+    # minutes (the safe horizon DASHBOARD_SAFE_HORIZON_SECONDS plus this period).
+    "refresh-dashboard-summaries": {"task": "dashboards.refresh_summaries", "schedule": 60.0},
 }
 
 

@@ -9,6 +9,7 @@ from services import api as services_api
 from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
 from spoc.core import views as core_views
+from spoc.dashboards import api as dashboards_api
 from spoc.home import views as home_views
 
 admin.site.site_header = "SPOC hub administration"
@@ -27,6 +28,7 @@ api_v1 = [
     path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
     path("referrals/<int:referral_id>/", referrals_api.ReferralDetailApi.as_view(), name="api-referral"),
     path("referrals/<int:referral_id>/<str:action>/", ReferralActionApi.as_view(), name="api-referral-action"),
+    path("dashboard/", dashboards_api.DashboardApi.as_view(), name="api-dashboard"),
 ]
 
 urlpatterns = [
@@ -54,6 +56,7 @@ urlpatterns = [
     path("calls/", include("referrals.urls_calls")),
     path("queue/", include("referrals.urls_queue")),
     path("board/", include("referrals.urls_board")),
+    path("dashboards/", include("spoc.dashboards.urls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -66,6 +66,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
             "Unroutable, twice-declined, late and breached referrals, with the action for each."),
     NavItem("Senior review", "calls:reviews", ("accounts.coordinate",),
             "Advice given by non-clinical call handlers, to review within 24 hours."),
+    NavItem("Dashboard", "dashboards:dashboard", ("accounts.view_dashboards", "accounts.lead_team"),
+            "Demand, response times, compliance and outcomes, with their definitions; CSV exports."),
     NavItem("Service directory", "services:search", (),
             "Which partner service can help, where and when: ranked by who can meet the deadline."),
     NavItem("Access log", "audit:access-log", ("accounts.audit_access",),

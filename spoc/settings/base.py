@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "patients",
     "referrals",
     "spoc.home",
+    "spoc.dashboards",
 ]
 
 MIDDLEWARE = [
@@ -282,6 +283,15 @@ CONTENT_SECURITY_POLICY = {
 }
 # Identifiers travel in query strings (searches): keep them out of error reports.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "spoc.core.errors.QueryStringHidingFilter"
+
+# --- Dashboards (DESIGN.md §8; docs/metrics.md) ---------------------------------------------
+# Cost of one hospital bed day in pounds, used for "£ saved". Source: the ~£400 per bed day of a
+# Liverpool article on IMPaCT (REFERENCE.md "Outcome measures"; published figures range from £345
+# for a standard bed to £1,032 on average). The dashboard shows the figure and this source.
+BED_DAY_COST_GBP = int(os.environ.get("BED_DAY_COST_GBP", "400"))
+# The summary job reads raw rows only up to the largest id it saw this long ago: ids are handed
+# out before commit, and no transaction of ours stays open this long.
+DASHBOARD_SAFE_HORIZON_SECONDS = int(os.environ.get("DASHBOARD_SAFE_HORIZON_SECONDS", "60"))
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

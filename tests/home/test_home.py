@@ -9,10 +9,10 @@ pytestmark = pytest.mark.django_db
 EXPECTED_NAV = {
     Role.CALL_HANDLER: ["New call", "Patients", "Call-backs", "Service directory", "API documentation"],
     Role.SPECIALIST_NURSE: ["Team queue", "Patients", "Service directory", "API documentation"],
-    Role.TEAM_LEAD: ["Team queue", "Patients", "Service directory", "API documentation"],
+    Role.TEAM_LEAD: ["Team queue", "Patients", "Dashboard", "Service directory", "API documentation"],
     Role.SPOC_COORDINATOR: ["New call", "Team queue", "Patients", "Call-backs", "Coordinator board", "Senior review",
                             "Service directory", "API documentation"],
-    Role.MANAGER: ["Patients", "Service directory", "API documentation"],
+    Role.MANAGER: ["Patients", "Dashboard", "Service directory", "API documentation"],
     Role.DIRECTORY_ADMIN: ["Service directory", "API documentation"],
     Role.AUDITOR: ["Service directory", "Access log", "API documentation"],
     Role.SYSTEM_ADMIN: ["Service directory", "Users and roles", "API documentation"],

@@ -1,0 +1,218 @@
+"""Summary tables behind the manager dashboards (DESIGN.md §8; docs/metrics.md).
+
+Every row here is derived data: ``manage.py rebuild_summaries`` recreates all of it from the raw
+calls, referrals, events, interventions, deaths and admissions. Teams, users and patients are
+plain integers, not foreign keys, for the same reason (and so that a summary never blocks the
+deletion of a directory row). ``team_id`` 0 means "no team" (a referral not yet routed; a call,
+which belongs to the hub's line rather than to a team).
+
+Dates and hours are Europe/London local time. Hour buckets are keyed by the UTC start of the
+hour, so the 25-hour October day has 25 buckets and the 23-hour March day 23.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SummaryWatermark(models.Model):
+    """How far the summary job has read one raw table, by id.
+
+    Ids are handed out before commit, so they do not arrive in order: the job only reads up to
+    ``candidate_id``, the largest id it saw at least ``DASHBOARD_SAFE_HORIZON_SECONDS`` ago.
+    """
+
+    source = models.CharField(max_length=20, primary_key=True)
+    last_id = models.BigIntegerField(default=0)
+    candidate_id = models.BigIntegerField(default=0)
+    candidate_seen_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.source} up to id {self.last_id}"
+
+
+class CallHourStat(models.Model):
+    hour_start_at = models.DateTimeField()
+    local_date = models.DateField()
+    local_hour = models.PositiveSmallIntegerField()
+    # ISO weekday: 1 Monday ... 7 Sunday.
+    weekday = models.PositiveSmallIntegerField()
+    priority = models.CharField(max_length=2)
+    out_of_hours = models.BooleanField()
+    calls = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["local_date", "priority"], name="dash_callhour_date")]
+        constraints = [models.UniqueConstraint(fields=["hour_start_at", "priority", "out_of_hours"],
+                                               name="dash_callhour_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.hour_start_at:%Y-%m-%d %H:%M} {self.priority}: {self.calls} calls"
+
+
+class CallDayStat(models.Model):
+    local_date = models.DateField()
+    priority = models.CharField(max_length=2)
+    caller_type = models.CharField(max_length=20)
+    handled_by_id = models.BigIntegerField()
+    calls = models.PositiveIntegerField()
+    # Calls whose chosen priority differs from the suggested one.
+    overrides = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["local_date", "priority"], name="dash_callday_date")]
+        constraints = [models.UniqueConstraint(fields=["local_date", "priority", "caller_type", "handled_by_id"],
+                                               name="dash_callday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} {self.priority} {self.caller_type}: {self.calls} calls"
+
+
+class ReferralDayStat(models.Model):
+    """Referrals by the local date they were created (their cohort), with their current team,
+    priority, need and status."""
+
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    priority = models.CharField(max_length=2)
+    need = models.CharField(max_length=26)
+    status = models.CharField(max_length=16)
+    referrals = models.PositiveIntegerField()
+    accepted = models.PositiveIntegerField()
+    contacted = models.PositiveIntegerField()
+    # First contact by ``contact_by`` (on time) or after it (late).
+    contacted_on_time = models.PositiveIntegerField()
+    contacted_late = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["local_date", "team_id"], name="dash_refday_date")]
+        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "need", "status"],
+                                               name="dash_refday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} team {self.team_id} {self.priority} {self.need} {self.status}"
+
+
+class ResponseMinuteStat(models.Model):
+    """Per-minute histogram of response times per (local date, team, priority): percentiles
+    over any range are exact, computed from it in Python."""
+
+    class Metric(models.TextChoices):
+        ACCEPT = "ACCEPT", "Time to accept"
+        CONTACT = "CONTACT", "Time to first contact"
+
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    priority = models.CharField(max_length=2)
+    metric = models.CharField(max_length=7, choices=Metric.choices)
+    minutes = models.IntegerField()
+    referrals = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["metric", "local_date"], name="dash_minutes_date")]
+        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "metric", "minutes"],
+                                               name="dash_minutes_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} team {self.team_id} {self.priority} {self.metric} {self.minutes} min"
+
+
+class PatientDay(models.Model):
+    """One row per (local date, team, priority, patient) with a call (team 0) or a referral:
+    distinct patients over any range is one indexed count."""
+
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    priority = models.CharField(max_length=2)
+    patient_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["local_date", "team_id", "patient_id"], name="dash_patientday_date")]
+        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "patient_id"],
+                                               name="dash_patientday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} team {self.team_id} patient {self.patient_id}"
+
+
+class InterventionDayStat(models.Model):
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    priority = models.CharField(max_length=2)
+    kind = models.CharField(max_length=25)
+    interventions = models.PositiveIntegerField()
+    admissions_avoided = models.PositiveIntegerField()
+    bed_days_saved = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["local_date", "team_id"], name="dash_intday_date")]
+        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "kind"],
+                                               name="dash_intday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} team {self.team_id} {self.kind}: {self.interventions}"
+
+
+class DeathOutcome(models.Model):
+    """One row per death: the three death indicators, recomputed when the death or any admission
+    of the patient is recorded or imported."""
+
+    death_id = models.BigIntegerField(unique=True)
+    patient_id = models.BigIntegerField(db_index=True)
+    local_date = models.DateField()
+    # The team of the patient's latest referral created before the death (0: none).
+    team_id = models.BigIntegerField()
+    preference_recorded = models.BooleanField()
+    preferred_place_achieved = models.BooleanField()
+    usual_residence_recorded = models.BooleanField()
+    died_in_usual_residence = models.BooleanField()
+    emergency_admissions_90d = models.PositiveSmallIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["local_date", "team_id"], name="dash_death_date")]
+
+    def __str__(self) -> str:
+        return f"Outcome of death {self.death_id} on {self.local_date}"
+
+
+class OpenReferral(models.Model):
+    """The open referrals as the summary job last saw them (a small set: open caseload and
+    breaches now are read from here, never from the millions of closed referrals)."""
+
+    referral_id = models.BigIntegerField(unique=True)
+    team_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField(null=True)
+    priority = models.CharField(max_length=2)
+    status = models.CharField(max_length=16)
+    created_at = models.DateTimeField()
+    contact_by = models.DateTimeField(null=True)
+    first_contact_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team_id", "priority"], name="dash_open_team")]
+
+    def __str__(self) -> str:
+        return f"Open referral {self.referral_id} ({self.status})"
+
+
+class PatientFirstDay(models.Model):
+    """Distinct patients over any range without scanning the patient-day rows.
+
+    For each filter group (``grp``: all, a priority, a team, a team and priority, an organisation,
+    an organisation and priority), the number of patients active on ``local_date`` whose previous
+    active day in the group was ``prev_date`` (0001-01-01: none). A patient is active in [a, b]
+    exactly once with a previous day before a, so distinct patients in [a, b] is the sum of
+    ``patients`` over rows with ``local_date`` in [a, b] and ``prev_date`` before a."""
+
+    grp = models.CharField(max_length=40)
+    local_date = models.DateField()
+    prev_date = models.DateField()
+    patients = models.IntegerField()
+
+    class Meta:
+        # The unique index also serves the reads: grp, then a range of local_date.
+        constraints = [models.UniqueConstraint(fields=["grp", "local_date", "prev_date"], name="dash_firstday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.grp} {self.local_date} after {self.prev_date}: {self.patients}"

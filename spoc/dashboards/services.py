@@ -1,0 +1,480 @@
+# ruff: noqa: S608  (table names come from the models; every value is a query parameter)
+"""The summary job and its rebuild (DESIGN.md §8; docs/metrics.md "How the figures are kept").
+
+The job reads the ids of new calls, referral events, interventions, deaths and admissions past a
+stored watermark, works out which local dates (and which deceased patients) those rows touch, and
+recomputes exactly those summary rows from the raw tables with set-based ``INSERT ... SELECT ...
+GROUP BY``. The rebuild runs the very same statements over every date, so incremental and rebuilt
+summaries are identical by construction (and tested to be).
+
+Only PostgreSQL is supported here: local dates and hours are computed in SQL with
+``AT TIME ZONE 'Europe/London'``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from patients.models import DeathRecord, HospitalAdmission, Patient
+from referrals.models import Call, Intervention, Referral, ReferralEvent
+from services.models import Service, Team
+from spoc.dashboards.models import (
+    CallDayStat,
+    CallHourStat,
+    DeathOutcome,
+    InterventionDayStat,
+    OpenReferral,
+    PatientDay,
+    PatientFirstDay,
+    ReferralDayStat,
+    ResponseMinuteStat,
+    SummaryWatermark,
+)
+
+logger = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
+# Any constant will do: it only has to differ from the other advisory locks of the hub.
+_LOCK_KEY = 7_000_001
+# Dates recomputed per statement in a rebuild: a month keeps each statement's work bounded.
+REBUILD_CHUNK_DAYS = 31
+# Out of hours (docs/metrics.md): before 08:00 or from 18:30, weekends, bank holidays in England.
+IN_HOURS_START = "08:00"
+IN_HOURS_END = "18:30"
+
+SOURCES: dict[str, str] = {
+    "calls": Call._meta.db_table,
+    "events": ReferralEvent._meta.db_table,
+    "interventions": Intervention._meta.db_table,
+    "deaths": DeathRecord._meta.db_table,
+    "admissions": HospitalAdmission._meta.db_table,
+}
+
+_DAY_TABLES = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat)
+
+_T = {
+    "call": Call._meta.db_table,
+    "referral": Referral._meta.db_table,
+    "event": ReferralEvent._meta.db_table,
+    "intervention": Intervention._meta.db_table,
+    "death": DeathRecord._meta.db_table,
+    "admission": HospitalAdmission._meta.db_table,
+    "patient": Patient._meta.db_table,
+    "callhour": CallHourStat._meta.db_table,
+    "callday": CallDayStat._meta.db_table,
+    "refday": ReferralDayStat._meta.db_table,
+    "minutes": ResponseMinuteStat._meta.db_table,
+    "patientday": PatientDay._meta.db_table,
+    "intday": InterventionDayStat._meta.db_table,
+    "outcome": DeathOutcome._meta.db_table,
+    "open": OpenReferral._meta.db_table,
+    "firstday": PatientFirstDay._meta.db_table,
+    "team": Team._meta.db_table,
+    "service": Service._meta.db_table,
+}
+# Open: counted in caseload (ON_HOLD included; its clocks are stopped).
+OPEN_STATUSES = ("AWAITING_ROUTING", "QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD")
+_OPEN_SQL = f"""
+    INSERT INTO {_T["open"]} (referral_id, team_id, owner_id, priority, status, created_at, contact_by,
+                             first_contact_at)
+    SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
+           r.first_contact_at
+    FROM {_T["referral"]} r WHERE r.status = ANY(%s)"""
+
+_LOCAL = "AT TIME ZONE 'Europe/London'"
+# The local days being recomputed, with their UTC bounds (so raw-table indexes on the timestamps
+# serve the joins). Parameters: dates, starts, ends.
+_DAYS_CTE = "WITH days(day, starts, ends) AS (SELECT * FROM unnest(%s::date[], %s::timestamptz[], %s::timestamptz[]))"
+
+# One day's raw rows, through the timestamp's index: OFFSET 0 keeps the planner from flattening the
+# subquery into one scan of the whole table filtered against every day.
+_CALLS_OF_DAY = f"SELECT * FROM {_T['call']} x WHERE x.received_at >= d.starts AND x.received_at < d.ends OFFSET 0"
+_REFERRALS_OF_DAY = f"SELECT * FROM {_T['referral']} x WHERE x.created_at >= d.starts AND x.created_at < d.ends OFFSET 0"
+_INTERVENTIONS_OF_DAY = f"SELECT * FROM {_T['intervention']} x WHERE x.at >= d.starts AND x.at < d.ends OFFSET 0"
+
+_RECOMPUTE_SQL: tuple[str, ...] = (
+    # Calls by hour (UTC hour start: the October day has 25 of them), priority, out of hours.
+    f"""{_DAYS_CTE}
+    INSERT INTO {_T["callhour"]} (hour_start_at, local_date, local_hour, weekday, priority, out_of_hours, calls)
+    SELECT date_trunc('hour', c.received_at), d.day,
+           extract(hour FROM c.received_at {_LOCAL})::int, extract(isodow FROM d.day)::int,
+           c.chosen_priority,
+           (extract(isodow FROM d.day) >= 6 OR d.day = ANY(%s::date[])
+            OR (c.received_at {_LOCAL})::time < '{IN_HOURS_START}'
+            OR (c.received_at {_LOCAL})::time >= '{IN_HOURS_END}'),
+           count(*)
+    FROM days d CROSS JOIN LATERAL ({_CALLS_OF_DAY}) c
+    GROUP BY 1, 2, 3, 4, 5, 6""",
+    # Calls by day, priority, caller type and handler, with the handler's overrides.
+    f"""{_DAYS_CTE}
+    INSERT INTO {_T["callday"]} (local_date, priority, caller_type, handled_by_id, calls, overrides)
+    SELECT d.day, c.chosen_priority, c.caller_type, c.handled_by_id, count(*),
+           count(*) FILTER (WHERE c.chosen_priority <> c.suggested_priority)
+    FROM days d CROSS JOIN LATERAL ({_CALLS_OF_DAY}) c
+    GROUP BY 1, 2, 3, 4""",
+    # Referrals by the day they were created, with their current team, need and status.
+    f"""{_DAYS_CTE}
+    INSERT INTO {_T["refday"]} (local_date, team_id, priority, need, status, referrals, accepted, contacted,
+                               contacted_on_time, contacted_late)
+    SELECT d.day, coalesce(r.team_id, 0), r.priority, r.need, r.status, count(*), count(r.accepted_at),
+           count(r.first_contact_at),
+           count(*) FILTER (WHERE r.first_contact_at <= r.contact_by),
+           count(*) FILTER (WHERE r.first_contact_at > r.contact_by)
+    FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r
+    GROUP BY 1, 2, 3, 4, 5""",
+    # Per-minute histograms: time to accept (from joining the queue, holds excluded, to the claim)
+    # and time to first contact (from the first-contact clock's start, holds excluded).
+    f"""{_DAYS_CTE}
+    INSERT INTO {_T["minutes"]} (local_date, team_id, priority, metric, minutes, referrals)
+    SELECT day, team_id, priority, metric, minutes, count(*) FROM (
+        SELECT d.day, coalesce(r.team_id, 0) AS team_id, r.priority, 'ACCEPT' AS metric,
+               greatest(0, floor(extract(epoch FROM r.accepted_at
+                                         - coalesce(r.accept_clock_started_at, r.created_at)) / 60))::int AS minutes
+        FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r
+        WHERE r.accepted_at IS NOT NULL
+        UNION ALL
+        SELECT d.day, coalesce(r.team_id, 0), r.priority, 'CONTACT',
+               greatest(0, floor(extract(epoch FROM r.first_contact_at - r.clock_started_at) / 60))::int
+        FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r
+        WHERE r.first_contact_at IS NOT NULL
+    ) AS m
+    GROUP BY 1, 2, 3, 4, 5""",
+    # Interventions by day, with their referral's current team and priority.
+    f"""{_DAYS_CTE}
+    INSERT INTO {_T["intday"]} (local_date, team_id, priority, kind, interventions, admissions_avoided,
+                               bed_days_saved)
+    SELECT d.day, coalesce(r.team_id, 0), r.priority, i.kind, count(*),
+           count(*) FILTER (WHERE i.admission_avoided),
+           coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0)
+    FROM days d CROSS JOIN LATERAL ({_INTERVENTIONS_OF_DAY}) i JOIN {_T["referral"]} r ON r.id = i.referral_id
+    GROUP BY 1, 2, 3, 4""",
+)
+
+# Patients with a call (team 0) or a referral, per day, team and priority: computed into a
+# temporary table first, so that the patients whose rows change are known (see _replace_patient_days).
+_NEW_PATIENT_DAYS_SQL = f"""{_DAYS_CTE}
+    INSERT INTO dash_new_patientday (local_date, team_id, priority, patient_id)
+    SELECT d.day, 0, c.chosen_priority, c.patient_id
+    FROM days d CROSS JOIN LATERAL ({_CALLS_OF_DAY}) c
+    WHERE c.patient_id IS NOT NULL
+    UNION
+    SELECT d.day, coalesce(r.team_id, 0), r.priority, r.patient_id
+    FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r"""
+
+# Each patient's active days per filter group, with the previous active day in the same group
+# (0001-01-01 for the first): distinct patients over [a, b] in a group is then the number of
+# (day in [a, b], previous day before a) pairs, a sum over a few thousand rows.
+# Groups: A all; P:<priority>; T:<team>; TP:<team>:<priority>; O:<organisation>; O P likewise.
+# Calls (team 0) count in A and P only. Parameter: the patient ids (or none, for every patient).
+_FIRST_DAYS_SQL = f"""
+    WITH pd AS (SELECT pd.local_date, pd.team_id, pd.priority, pd.patient_id, s.organisation_id
+                FROM {_T["patientday"]} pd
+                LEFT JOIN {_T["team"]} t ON t.id = pd.team_id LEFT JOIN {_T["service"]} s ON s.id = t.service_id
+                WHERE {{where}}),
+    grouped AS (
+        SELECT 'A' AS grp, local_date, patient_id FROM pd
+        UNION SELECT 'P:' || priority, local_date, patient_id FROM pd
+        UNION SELECT 'T:' || team_id, local_date, patient_id FROM pd WHERE team_id <> 0
+        UNION SELECT 'TP:' || team_id || ':' || priority, local_date, patient_id FROM pd WHERE team_id <> 0
+        UNION SELECT 'O:' || organisation_id, local_date, patient_id FROM pd WHERE organisation_id IS NOT NULL
+        UNION SELECT 'OP:' || organisation_id || ':' || priority, local_date, patient_id FROM pd
+              WHERE organisation_id IS NOT NULL),
+    chained AS (
+        SELECT grp, local_date, coalesce(lag(local_date) OVER (PARTITION BY grp, patient_id ORDER BY local_date),
+                                         DATE '0001-01-01') AS prev_date
+        FROM grouped)
+    INSERT INTO {_T["firstday"]} (grp, local_date, prev_date, patients)
+    SELECT grp, local_date, prev_date, %s * count(*) FROM chained GROUP BY 1, 2, 3
+    ON CONFLICT (grp, local_date, prev_date) DO UPDATE SET patients = {_T["firstday"]}.patients + EXCLUDED.patients"""
+
+# One row per death. The preferred place is the death record's own (kept as it was when the death
+# was recorded, with the achieved flag the death service derived); usual residence maps to death
+# location codes (docs/metrics.md); admissions count from 90 days before the local date of death.
+_DEATHS_SQL = f"""
+    INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
+                                preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
+                                emergency_admissions_90d)
+    SELECT dr.id, dr.patient_id, (dr.died_at {_LOCAL})::date,
+           coalesce((SELECT r.team_id FROM {_T["referral"]} r
+                     WHERE r.patient_id = dr.patient_id AND r.created_at <= dr.died_at AND r.team_id IS NOT NULL
+                     ORDER BY r.created_at DESC, r.id DESC LIMIT 1), 0),
+           dr.preferred_place_achieved IS NOT NULL,
+           coalesce(dr.preferred_place_achieved, false),
+           p.usual_residence <> '',
+           CASE p.usual_residence
+               WHEN 'OWN_HOME' THEN dr.place IN ('20', '21')
+               WHEN 'OTHER_PRIVATE' THEN dr.place IN ('20', '22')
+               WHEN 'CARE_HOME' THEN dr.place = '40'
+               ELSE false END,
+           (SELECT count(*) FROM {_T["admission"]} a
+            WHERE a.patient_id = dr.patient_id AND a.emergency
+              AND a.admitted_on BETWEEN (dr.died_at {_LOCAL})::date - 90 AND (dr.died_at {_LOCAL})::date)
+    FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id"""
+
+
+@dataclass
+class RefreshResult:
+    """What one run of the job read and recomputed."""
+
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    dates: int = 0
+    deaths_patients: int = 0
+    referrals: int = 0
+    skipped: bool = False
+
+
+def _day_bounds(days: Sequence[date]) -> tuple[list[date], list[datetime], list[datetime]]:
+    """Each local day with its UTC start and end (23, 24 or 25 hours long)."""
+    starts = [datetime.combine(d, time.min, tzinfo=LONDON) for d in days]
+    ends = [datetime.combine(d + timedelta(days=1), time.min, tzinfo=LONDON) for d in days]
+    return list(days), starts, ends
+
+
+def _bank_holidays(days: Sequence[date]) -> list[date]:
+    if not days:
+        return []
+    years = range(min(days).year, max(days).year + 1)
+    return sorted(holidays.country_holidays("GB", subdiv="ENG", years=years).keys())
+
+
+def _first_days_apply(cursor: Any, patient_ids: list[int] | None, sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) these patients' rows of the first-day table."""
+    if patient_ids is None:
+        cursor.execute(_FIRST_DAYS_SQL.format(where="TRUE"), [sign])
+    else:
+        cursor.execute(_FIRST_DAYS_SQL.format(where="pd.patient_id = ANY(%s)"), [patient_ids, sign])
+    cursor.execute(f"DELETE FROM {_T['firstday']} WHERE patients = 0")
+
+
+def _replace_patient_days(cursor: Any, chunk: list[date], bounds: tuple[Any, Any, Any], *,
+                          track_first_days: bool) -> None:
+    """Replace the patient-day rows of these dates; move the first-day rows of exactly the
+    patients whose patient-day rows changed (their old chain out, their new chain in)."""
+    cursor.execute("CREATE TEMPORARY TABLE dash_new_patientday (local_date date, team_id bigint, "
+                   "priority varchar(2), patient_id bigint) ON COMMIT DROP")
+    cursor.execute(_NEW_PATIENT_DAYS_SQL, list(bounds))
+    changed: list[int] | None = None
+    if track_first_days:
+        current = (f"SELECT local_date, team_id, priority, patient_id FROM {_T['patientday']} "
+                   "WHERE local_date = ANY(%s::date[])")
+        cursor.execute(f"""SELECT DISTINCT patient_id FROM (
+            ({current} EXCEPT SELECT * FROM dash_new_patientday)
+            UNION ALL (SELECT * FROM dash_new_patientday EXCEPT {current})) AS diff""", [chunk, chunk])
+        changed = [row[0] for row in cursor.fetchall()]
+        if changed:
+            _first_days_apply(cursor, changed, -1)
+    cursor.execute(f"DELETE FROM {_T['patientday']} WHERE local_date = ANY(%s::date[])", [chunk])
+    cursor.execute(f"INSERT INTO {_T['patientday']} (local_date, team_id, priority, patient_id) "
+                   "SELECT local_date, team_id, priority, patient_id FROM dash_new_patientday")
+    if changed:
+        _first_days_apply(cursor, changed, 1)
+    cursor.execute("DROP TABLE dash_new_patientday")
+
+
+def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> int:
+    """Replace every day-keyed summary row of these local dates with a fresh computation."""
+    ordered = sorted(set(days))
+    if not ordered:
+        return 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), REBUILD_CHUNK_DAYS):
+            chunk = ordered[start:start + REBUILD_CHUNK_DAYS]
+            bounds = _day_bounds(chunk)
+            for model in _DAY_TABLES:
+                if model is not PatientDay:
+                    cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE local_date = ANY(%s::date[])", [chunk])
+            for index, sql in enumerate(_RECOMPUTE_SQL):
+                days, starts, ends = bounds
+                if index == 0:
+                    cursor.execute(sql, [days, starts, ends, _bank_holidays(chunk)])
+                else:
+                    cursor.execute(sql, [days, starts, ends])
+            _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
+    return len(ordered)
+
+
+def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
+    """Recompute the outcome rows of these patients' deaths (None: of every death)."""
+    with connection.cursor() as cursor:
+        if patient_ids is None:
+            cursor.execute(f"DELETE FROM {_T['outcome']}")
+            cursor.execute(_DEATHS_SQL)
+            return int(cursor.rowcount)
+        ids = sorted(set(patient_ids))
+        if not ids:
+            return 0
+        cursor.execute(f"DELETE FROM {_T['outcome']} WHERE patient_id = ANY(%s)", [ids])
+        cursor.execute(_DEATHS_SQL + " WHERE dr.patient_id = ANY(%s)", [ids])
+        return len(ids)
+
+
+def _recompute_open(referral_ids: Iterable[int] | None) -> int:
+    """Refresh the open-referral rows of these referrals (None: of every referral)."""
+    with connection.cursor() as cursor:
+        if referral_ids is None:
+            cursor.execute(f"DELETE FROM {_T['open']}")
+            cursor.execute(_OPEN_SQL, [list(OPEN_STATUSES)])
+            return int(cursor.rowcount)
+        ids = sorted(set(referral_ids))
+        if ids:
+            cursor.execute(f"DELETE FROM {_T['open']} WHERE referral_id = ANY(%s)", [ids])
+            cursor.execute(_OPEN_SQL + " AND r.id = ANY(%s)", [list(OPEN_STATUSES), ids])
+        return len(ids)
+
+
+def _max_id(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        return int(cursor.fetchone()[0])
+
+
+def _advance(source: str, *, now: datetime, horizon: int) -> tuple[int, int]:
+    """Move one watermark on; return the id range (low, high] to read.
+
+    The range ends at the largest id seen at least ``horizon`` seconds ago, so a transaction that
+    took a lower id and committed late is never jumped over (ids are handed out before commit)."""
+    current = _max_id(SOURCES[source])
+    mark, _ = SummaryWatermark.objects.select_for_update().get_or_create(
+        source=source, defaults={"updated_at": now})
+    low = mark.last_id
+    if horizon <= 0:
+        high = current
+    elif mark.candidate_seen_at is not None and mark.candidate_seen_at <= now - timedelta(seconds=horizon):
+        high = mark.candidate_id
+        mark.candidate_seen_at = None
+    else:
+        high = low
+    high = max(high, low)
+    if mark.candidate_seen_at is None or horizon <= 0:
+        mark.candidate_id, mark.candidate_seen_at = current, now
+    mark.last_id, mark.updated_at = high, now
+    mark.save()
+    return low, high
+
+
+def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], set[int], set[int]]:
+    """The local dates whose summaries the new rows change, the patients whose death outcome
+    they may change, and the referrals they touch."""
+    days: set[date] = set()
+    patients: set[int] = set()
+    referrals: set[int] = set()
+    local = _LOCAL
+    with connection.cursor() as cursor:
+        low, high = ranges["calls"]
+        if high > low:
+            cursor.execute(f"SELECT DISTINCT (received_at {local})::date FROM {_T['call']} WHERE id > %s AND id <= %s",
+                           [low, high])
+            days.update(row[0] for row in cursor.fetchall())
+        low, high = ranges["events"]
+        if high > low:
+            # A referral's events change its cohort day and, through its team and priority, the
+            # days of its interventions and its patient's death outcome.
+            touched = (f"SELECT DISTINCT referral_id FROM {_T['event']} WHERE id > %s AND id <= %s")
+            cursor.execute(touched, [low, high])
+            referrals.update(row[0] for row in cursor.fetchall())
+            cursor.execute(f"SELECT DISTINCT (r.created_at {local})::date FROM {_T['referral']} r "
+                           f"WHERE r.id IN ({touched})", [low, high])
+            days.update(row[0] for row in cursor.fetchall())
+            cursor.execute(f"SELECT DISTINCT (i.at {local})::date FROM {_T['intervention']} i "
+                           f"WHERE i.referral_id IN ({touched})", [low, high])
+            days.update(row[0] for row in cursor.fetchall())
+            cursor.execute(f"SELECT DISTINCT r.patient_id FROM {_T['referral']} r JOIN {_T['death']} dr "
+                           f"ON dr.patient_id = r.patient_id WHERE r.id IN ({touched})", [low, high])
+            patients.update(row[0] for row in cursor.fetchall())
+        low, high = ranges["interventions"]
+        if high > low:
+            cursor.execute(f"SELECT DISTINCT (at {local})::date FROM {_T['intervention']} WHERE id > %s AND id <= %s",
+                           [low, high])
+            days.update(row[0] for row in cursor.fetchall())
+        for source in ("deaths", "admissions"):
+            low, high = ranges[source]
+            if high > low:
+                cursor.execute(f"SELECT DISTINCT patient_id FROM {SOURCES[source]} WHERE id > %s AND id <= %s",
+                               [low, high])
+                patients.update(row[0] for row in cursor.fetchall())
+    return days, patients, referrals
+
+
+def _try_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def summaries_refresh(*, now: datetime | None = None, horizon_seconds: int | None = None) -> RefreshResult:
+    """One run of the summary job: read past each watermark, recompute what changed.
+
+    Safe to run twice or concurrently: a second run while one holds the lock returns at once
+    (``skipped``), and recomputing a day twice gives the same rows."""
+    now = now or timezone.now()
+    horizon = settings.DASHBOARD_SAFE_HORIZON_SECONDS if horizon_seconds is None else horizon_seconds
+    result = RefreshResult()
+    if connection.vendor != "postgresql":
+        # The embedded SQLite default has no AT TIME ZONE: its dashboards stay empty.
+        logger.warning("dashboard summaries need PostgreSQL; skipped on %s", connection.vendor)
+        result.skipped = True
+        return result
+    with transaction.atomic():
+        if not _try_lock():
+            result.skipped = True
+            return result
+        result.ranges = {source: _advance(source, now=now, horizon=horizon) for source in SOURCES}
+        days, patients, referrals = _dates_and_patients(result.ranges)
+        result.dates = _recompute_days(days)
+        result.referrals = _recompute_open(referrals)
+        result.deaths_patients = _recompute_deaths(patients)
+    return result
+
+
+def _all_days() -> list[date]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT min(first), max(last) FROM (
+                SELECT min(received_at) AS first, max(received_at) AS last FROM {_T['call']}
+                UNION ALL SELECT min(created_at), max(created_at) FROM {_T['referral']}
+                UNION ALL SELECT min(at), max(at) FROM {_T['intervention']}) AS spans""")
+        first, last = cursor.fetchone()
+    if first is None:
+        return []
+    day, end = first.astimezone(LONDON).date(), last.astimezone(LONDON).date()
+    return [day + timedelta(days=n) for n in range((end - day).days + 1)]
+
+
+def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
+    """Recompute every summary from the raw rows and set each watermark to the end of what was
+    read. Holds the job's lock, so the job waits rather than interleaving."""
+    now = now or timezone.now()
+    result = RefreshResult()
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("Dashboard summaries need PostgreSQL (see docs/metrics.md).")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            tables = ", ".join(model._meta.db_table
+                               for model in (*_DAY_TABLES, DeathOutcome, OpenReferral, PatientFirstDay))
+            cursor.execute(f"TRUNCATE {tables}")
+        for source, table in SOURCES.items():
+            current = _max_id(table)
+            SummaryWatermark.objects.update_or_create(source=source, defaults={
+                "last_id": current, "candidate_id": current, "candidate_seen_at": now, "updated_at": now})
+            result.ranges[source] = (0, current)
+        days = _all_days()
+        for start in range(0, len(days), REBUILD_CHUNK_DAYS):
+            _recompute_days(days[start:start + REBUILD_CHUNK_DAYS], track_first_days=False)
+        with connection.cursor() as cursor:
+            _first_days_apply(cursor, None, 1)
+        result.dates = len(days)
+        result.deaths_patients = _recompute_deaths(None)
+        result.referrals = _recompute_open(None)
+    logger.info("summaries rebuilt: %s days", result.dates)
+    return result

@@ -1,0 +1,150 @@
+"""The dashboard page, its CSV exports and the breaches drill-down (interfaces only)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.html import escape
+
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+from spoc.dashboards.forms import DashboardFilterForm
+from spoc.dashboards.selectors import (
+    DashboardForbidden,
+    DashboardScope,
+    breached_referrals_for_drilldown,
+    dashboard_figures,
+    dashboard_scope,
+    dashboard_table,
+)
+
+
+def _scope(request: HttpRequest, form: DashboardFilterForm) -> DashboardScope:
+    data = form.cleaned_data
+    try:
+        return dashboard_scope(
+            user=request.user, date_from=data["date_from"], date_to=data["date_to"],
+            priority=data.get("priority") or None,
+            organisation_id=data["organisation"].pk if data.get("organisation") else None,
+            team_id=data["team"].pk if data.get("team") else None)
+    except DashboardForbidden as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+def _form(request: HttpRequest) -> DashboardFilterForm:
+    if not request.user.has_perm("accounts.view_dashboards") and not request.user.has_perm("accounts.lead_team"):
+        raise PermissionDenied("Dashboards are for managers and team leads.")
+    return DashboardFilterForm(request.GET or None)
+
+
+@login_required
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    context: dict[str, Any] = {"form": form, "query": request.GET.urlencode()}
+    if not request.GET:
+        form = DashboardFilterForm({})
+    if form.is_valid():
+        scope = _scope(request, form)
+        context["figures"] = dashboard_figures(scope=scope, now=timezone.now())
+        context["can_drill_down"] = bool(scope.own_team_ids)
+    context["form"] = form
+    return render(request, "dashboards/dashboard.html", context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+def dashboard_csv(request: HttpRequest, key: str) -> HttpResponse:
+    form = _form(request)
+    if not request.GET:
+        form = DashboardFilterForm({})
+    if not form.is_valid():
+        return HttpResponse("; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
+                        status=400, content_type="text/plain; charset=utf-8")
+    scope = _scope(request, form)
+    table = dashboard_table(figures=dashboard_figures(scope=scope, now=timezone.now()), key=key)
+    if table is None:
+        raise Http404("No such table")
+    access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="dashboard", object_id=key,
+                      detail={"rows": len(table["rows"]), "from": scope.date_from.isoformat(),
+                              "to": scope.date_to.isoformat()})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{key}-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.csv"')
+    writer = csv.writer(response)
+    writer.writerow(table["columns"])
+    for row in table["rows"]:
+        writer.writerow(["" if v is None else v for v in row])
+    return response
+
+
+@login_required
+def breaches_drilldown(request: HttpRequest) -> HttpResponse:
+    """Patient-level rows behind "breaches now": own organisation's teams only; every patient
+    shown is written to the access log."""
+    form = _form(request)
+    if not request.GET:
+        form = DashboardFilterForm({})
+    if not form.is_valid():
+        return render(request, "dashboards/breaches.html", {"form": form, "rows": []}, status=400)
+    scope = _scope(request, form)
+    rows = breached_referrals_for_drilldown(scope=scope, now=timezone.now())
+    for referral in rows:
+        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="referral",
+                          object_id=referral.pk, patient_id=referral.patient_id, reason="dashboard drill-down")
+    return render(request, "dashboards/breaches.html", {"form": form, "rows": rows, "now": timezone.now()})
+
+
+_METRICS_DOC = Path(settings.BASE_DIR) / "docs" / "metrics.md"
+_HEADING = re.compile(r"^(#{1,3}) (.+?)(?: \{#([a-z0-9-]+)\})?$")
+_CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def _inline(text: str) -> str:
+    html = str(escape(text))
+    html = _CODE.sub(r"<code>\1</code>", html)
+    return _BOLD.sub(r"<strong>\1</strong>", html)
+
+
+def metrics_sections() -> list[dict[str, Any]]:
+    """docs/metrics.md as headed sections of paragraphs and list items (the one definition of
+    every figure, shown in the app without a second copy)."""
+    sections: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    for raw in _METRICS_DOC.read_text(encoding="utf-8").splitlines():
+        line = raw.rstrip()
+        match = _HEADING.match(line)
+        if match:
+            blocks = []
+            sections.append({"level": len(match.group(1)), "title": match.group(2), "anchor": match.group(3) or "",
+                             "blocks": blocks})
+        elif not line:
+            blocks.append({"kind": "break"})
+        elif line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if set("".join(cells)) <= {"-", ":"}:
+                continue  # the header's underline
+            if not blocks or blocks[-1]["kind"] != "table":
+                blocks.append({"kind": "table", "header": [_inline(c) for c in cells], "rows": []})
+            else:
+                blocks[-1]["rows"].append([_inline(c) for c in cells])
+        elif line.lstrip().startswith("- "):
+            blocks.append({"kind": "item", "html": _inline(line.lstrip()[2:])})
+        elif blocks and blocks[-1]["kind"] in {"item", "para"}:
+            blocks[-1]["html"] += " " + _inline(line.strip())
+        else:
+            blocks.append({"kind": "para", "html": _inline(line.strip())})
+    return sections
+
+
+@login_required
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboards/metrics.html", {"sections": metrics_sections()})

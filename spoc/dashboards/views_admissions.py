@@ -1,0 +1,52 @@
+"""Recording a patient's hospital admissions (feeds the 90-day indicator). The patient page links
+here; the service is ``patients.admissions.admission_record``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from patients.admissions import admission_record
+from referrals.views.patients import visible_patients
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+
+class AdmissionForm(forms.Form):
+    admitted_on = forms.DateField(label="Admitted on", widget=forms.DateInput(attrs={"type": "date"}))
+    discharged_on = forms.DateField(label="Discharged on", required=False,
+                                    help_text="Leave empty while the patient is still in hospital.",
+                                    widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label="Type of admission", widget=forms.RadioSelect,
+                             choices=[("emergency", "Emergency"), ("elective", "Elective")])
+
+
+@login_required
+def patient_admissions(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = visible_patients(request).filter(pk=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient, or not one you may open")
+    form = AdmissionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            admission = admission_record(patient=patient, admitted_on=data["admitted_on"],
+                                         discharged_on=data["discharged_on"], emergency=data["kind"] == "emergency",
+                                         user=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            access_log_record(action=AccessLog.Action.CREATE, request=request, object_type="admission",
+                              object_id=admission.pk, patient_id=patient.pk)
+            messages.success(request, "Admission recorded.")
+            return redirect("dashboards:admissions", patient_id=patient.pk)
+    access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="admissions",
+                      object_id=patient.pk, patient_id=patient.pk)
+    return render(request, "dashboards/admissions.html",
+                  {"patient": patient, "form": form, "admissions": patient.admissions.all()},
+                  status=400 if form.errors else 200)

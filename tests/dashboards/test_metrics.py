@@ -1,0 +1,210 @@
+"""Every dashboard figure on a small hand-built dataset; expected values worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from spoc.accounts.roles import Role
+from spoc.dashboards.models import CallHourStat
+from spoc.dashboards.selectors import DashboardScope, dashboard_figures, dashboard_table, percentile
+from spoc.dashboards.services import summaries_refresh
+from tests.dashboards.builders import (
+    admission_of,
+    call_at,
+    death_of,
+    intervention_for,
+    local,
+    referral_change,
+    referral_for,
+)
+from tests.factories import OrganisationFactory, ServiceFactory, TeamFactory
+
+NOW = local(2026, 4, 30, 12, 0)
+
+
+def _scope(team_ids: tuple[int, ...] | None = None, *, suppress: bool = False, priority: str | None = None,
+           date_from: date = date(2026, 3, 1), date_to: date = date(2026, 4, 30)) -> DashboardScope:
+    return DashboardScope(date_from, date_to, priority, None, None, team_ids, suppress=suppress, own_team_ids=())
+
+
+def _rows(figures: dict[str, Any], key: str) -> list[list[Any]]:
+    table = dashboard_table(figures=figures, key=key)
+    assert table is not None
+    return table["rows"]
+
+
+def _tile(figures: dict[str, Any], key: str) -> Any:
+    return next(t["value"] for t in figures["tiles"] if t["key"] == key)
+
+
+@pytest.fixture
+def dataset(make_user: Any) -> dict[str, Any]:
+    """Two organisations, one team each; four calls, three referrals, two interventions, three deaths."""
+    org_a, org_b = OrganisationFactory(name="Org A"), OrganisationFactory(name="Org B")
+    team_a = TeamFactory(service=ServiceFactory(organisation=org_a), name="Team A")
+    team_b = TeamFactory(service=ServiceFactory(organisation=org_b), name="Team B")
+    handler = make_user(Role.CALL_HANDLER, username="handler_h", first_name="Siân", last_name="O'Brien")
+    # Monday 2 March 2026, 09:00: in hours. 19:00 the same day: out of hours, priority overridden.
+    c1 = call_at(local(2026, 3, 2, 9), user=handler)
+    c2 = call_at(local(2026, 3, 2, 19), user=handler, caller_type="CARER_FAMILY", suggested="P3", chosen="P2")
+    # Saturday 7 March (weekend) and Good Friday 3 April 2026 (bank holiday): out of hours.
+    c3 = call_at(local(2026, 3, 7, 10), user=handler, chosen="P3", suggested="P3")
+    call_at(local(2026, 4, 3, 10), user=handler, chosen="P4", suggested="P4")
+    r1 = referral_for(c1, team=team_a, status="QUEUED", contact_by=local(2026, 3, 2, 11))
+    referral_change(r1, status="ACCEPTED", owner=handler, accepted_at=local(2026, 3, 2, 9, 10))
+    referral_change(r1, kind="CONTACTED", status="IN_PROGRESS", first_contact_at=local(2026, 3, 2, 10))
+    referral_for(c2, team=team_a, need="CARER_SUPPORT", status="IN_PROGRESS", owner=handler,
+                      accepted_at=local(2026, 3, 2, 19, 30), first_contact_at=local(2026, 3, 2, 22),
+                      contact_by=local(2026, 3, 2, 21))
+    referral_for(c3, team=team_b, priority="P3", status="QUEUED", contact_by=local(2026, 3, 7, 14))
+    intervention_for(r1, at=local(2026, 3, 3, 11), user=handler, bed_days=5)
+    intervention_for(r1, at=local(2026, 3, 4, 11), kind="PHONE_ADVICE", user=handler)
+    p1, p2, p3 = c1.patient, c2.patient, c3.patient
+    assert p1 is not None and p2 is not None and p3 is not None
+    # p1: died at home as preferred, usual residence own home, 3 emergency admissions in 90 days
+    # (plus one elective, and one emergency 91 days before: neither counts).
+    death_of(p1, at=local(2026, 3, 20, 8), place="21", first="20", achieved=True, user=handler,
+             usual_residence="OWN_HOME")
+    for day in (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
+        admission_of(p1, on=day)
+    admission_of(p1, on=date(2026, 2, 10), emergency=False)
+    admission_of(p1, on=date(2025, 12, 19))
+    # p2: died in hospital, preferred home; usual residence care home; 2 emergency admissions.
+    death_of(p2, at=local(2026, 3, 21, 8), place="10", first="20", achieved=False, user=handler,
+             usual_residence="CARE_HOME")
+    admission_of(p2, on=date(2026, 3, 1))
+    admission_of(p2, on=date(2026, 3, 10))
+    # p3: no preference recorded, usual residence not recorded.
+    death_of(p3, at=local(2026, 3, 22, 8), place="30", achieved=None, user=handler)
+    summaries_refresh(horizon_seconds=0)
+    return {"team_a": team_a, "team_b": team_b, "org_a": org_a, "handler": handler}
+
+
+@pytest.mark.django_db
+def test_call_figures(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    assert _tile(figures, "calls") == 4
+    # 19:00 Monday, Saturday, Good Friday: 3 of 4.
+    assert _tile(figures, "out_of_hours") == 75.0
+    heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
+    assert heat["Monday"][9] == 1 and heat["Monday"][19] == 1 and heat["Monday"][24] == 2
+    assert heat["Saturday"][10] == 1 and heat["Friday"][10] == 1 and heat["Sunday"][24] == 0
+    assert dict(map(tuple, _rows(figures, "calls_by_caller_type"))) == {"GP": 3, "Carer or family": 1}
+    assert _rows(figures, "overrides_by_handler") == [["Siân O'Brien", 4, 1, 25.0]]
+
+
+@pytest.mark.django_db
+def test_referral_figures(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    assert _tile(figures, "referrals") == 3
+    assert dict(map(tuple, _rows(figures, "referrals_by_need"))) == {"Urgent home visit": 2, "Carer support": 1}
+    assert dict(map(tuple, _rows(figures, "referrals_by_team"))) == {"Team A": 2, "Team B": 1}
+    assert dict(map(tuple, _rows(figures, "referrals_by_status"))) == {"In progress": 2, "Queued": 1}
+    assert dict(map(tuple, _rows(figures, "caseload_by_team"))) == {"Team A": 2, "Team B": 1}
+    assert _rows(figures, "caseload_by_nurse") == [["Siân O'Brien", "Team A", 2]]
+    # r3 (P3, Team B) was due at 14:00 on 7 March and is still queued.
+    assert _rows(figures, "breaches_now") == [["Team B", "P3", 1]]
+    assert _tile(figures, "breaches_now") == 1
+
+
+@pytest.mark.django_db
+def test_response_times_and_compliance(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    # P2: accepted after 10 and 30 minutes; contacted after 60 and 180 minutes.
+    # Nearest rank: median = 1st of 2 values, 90th = 2nd of 2.
+    assert _rows(figures, "response_times") == [
+        ["P2", 2, 10, 30, 2, 60, 180],
+        ["All", 2, 10, 30, 2, 60, 180],
+    ]
+    # P2: r1 on time, r2 late; P3: r3 overdue now. Overall 1 of 3.
+    assert _rows(figures, "compliance") == [["P2", 1, 1, 0, 50.0], ["P3", 0, 0, 1, 0.0]]
+    assert _tile(figures, "compliance") == 33.3
+
+
+@pytest.mark.django_db
+def test_patients_interventions_and_savings(dataset: dict[str, Any], settings: Any) -> None:
+    settings.BED_DAY_COST_GBP = 400
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    assert _tile(figures, "patients_supported") == 4
+    team_a = dashboard_figures(scope=_scope((dataset["team_a"].pk,)), now=NOW)
+    # Team A: p1 and p2 by referral; calls belong to no team.
+    assert _tile(team_a, "patients_supported") == 2
+    assert {r[0]: r[1:] for r in _rows(figures, "interventions_by_type")} == {
+        "Home visit": [1, 1, 5], "Phone advice": [1, 0, 0]}
+    assert _rows(figures, "savings") == [[1, 5, 400, 2000]]
+    assert _tile(figures, "pounds_saved") == 2000
+
+
+@pytest.mark.django_db
+def test_death_indicators(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    assert _rows(figures, "deaths") == [
+        ["Died in preferred place", 1, 2, 50.0],
+        ["No preferred place recorded", 1, 3, 33.3],
+        ["Died in usual place of residence", 1, 2, 50.0],
+        ["3+ emergency admissions in last 90 days of life", 1, 3, 33.3],
+    ]
+    # Deaths belong to the team of the latest referral before them: Team B has p3 only.
+    team_b = dashboard_figures(scope=_scope((dataset["team_b"].pk,)), now=NOW)
+    assert _rows(team_b, "deaths")[1] == ["No preferred place recorded", 1, 1, 100.0]
+
+
+@pytest.mark.django_db
+def test_new_admission_recomputes_the_death_outcome(dataset: dict[str, Any]) -> None:
+    from patients.models import DeathRecord
+
+    p2 = DeathRecord.objects.get(place="10").patient
+    admission_of(p2, on=date(2026, 3, 15))
+    summaries_refresh(horizon_seconds=0)
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    assert _rows(figures, "deaths")[3] == ["3+ emergency admissions in last 90 days of life", 2, 3, 66.7]
+
+
+@pytest.mark.django_db
+def test_priority_filter(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(priority="P3"), now=NOW)
+    assert _tile(figures, "calls") == 1
+    assert _tile(figures, "referrals") == 1
+    assert _tile(figures, "patients_supported") == 1
+
+
+@pytest.mark.django_db
+def test_suppression_in_cross_organisation_view(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(suppress=True), now=NOW)
+    assert _tile(figures, "calls") == "<5"
+    assert _tile(figures, "out_of_hours") == "<5"
+    assert dict(map(tuple, _rows(figures, "referrals_by_team"))) == {"Team A": "<5", "Team B": "<5"}
+    heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
+    assert heat["Sunday"][0] == 0
+
+
+def test_percentile_nearest_rank() -> None:
+    assert percentile({}, 0.5) is None
+    assert percentile({5: 1}, 0.9) == 5
+    # 10 values 1..10: median is the 5th, 90th percentile the 9th.
+    assert percentile(dict.fromkeys(range(1, 11), 1), 0.5) == 5
+    assert percentile(dict.fromkeys(range(1, 11), 1), 0.9) == 9
+    assert percentile({0: 3, 7: 1}, 0.9) == 7
+
+
+@pytest.mark.django_db
+def test_october_day_has_25_hour_buckets(make_user: Any) -> None:
+    handler = make_user(Role.CALL_HANDLER, username="handler_oct")
+    # Sunday 25 October 2026 runs from 23:00 UTC on the 24th to 00:00 UTC on the 26th: one call at
+    # half past every real hour, so 01:30 comes twice (BST, then GMT).
+    first = datetime.fromisoformat("2026-10-24T23:30:00+00:00")
+    for hour in range(25):
+        call_at(first + timedelta(hours=hour), user=handler)
+    summaries_refresh(horizon_seconds=0)
+    rows = CallHourStat.objects.filter(local_date=date(2026, 10, 25))
+    assert rows.count() == 25
+    assert rows.filter(local_hour=1).count() == 2
+    assert sum(r.calls for r in rows) == 25
+    figures = dashboard_figures(scope=_scope(date_from=date(2026, 10, 25), date_to=date(2026, 10, 25)), now=NOW)
+    heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
+    assert heat["Sunday"][1] == 2 and heat["Sunday"][0] == 1 and heat["Sunday"][24] == 25
+    # Weekend: all out of hours.
+    assert _tile(figures, "out_of_hours") == 100.0

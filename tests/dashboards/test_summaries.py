@@ -1,0 +1,173 @@
+"""The summary job: incremental equals rebuilt equals raw, after random sequences of events; the
+safe horizon; idempotence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from patients.models import DeathRecord
+from referrals.models import Call, Referral
+from spoc.accounts.roles import Role, roles_sync
+from spoc.dashboards.models import (
+    CallDayStat,
+    CallHourStat,
+    DeathOutcome,
+    InterventionDayStat,
+    OpenReferral,
+    PatientDay,
+    PatientFirstDay,
+    ReferralDayStat,
+    ResponseMinuteStat,
+    SummaryWatermark,
+)
+from spoc.dashboards.selectors import DashboardScope, patients_supported
+from spoc.dashboards.services import summaries_rebuild, summaries_refresh
+from tests.dashboards.builders import (
+    LONDON,
+    admission_of,
+    call_at,
+    death_of,
+    intervention_for,
+    local,
+    referral_change,
+    referral_for,
+)
+from tests.factories import TeamFactory, UserFactory
+
+SUMMARY_MODELS = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat,
+                  DeathOutcome, OpenReferral, PatientFirstDay)
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for model in SUMMARY_MODELS:
+        fields = [f.name for f in model._meta.fields if f.name != "id"]
+        out[model.__name__] = sorted(model.objects.values_list(*fields))
+    return out
+
+
+def raw_rows() -> list[tuple[Any, int, str, int]]:
+    """(moment, team or 0, priority, patient) of every call with a patient and every referral."""
+    calls = [(c.received_at, 0, c.chosen_priority, c.patient_id) for c in Call.objects.exclude(patient=None)]
+    return calls + [(r.created_at, r.team_id or 0, r.priority, r.patient_id) for r in Referral.objects.all()]
+
+
+# One step of a random history: (operation, day offset, hour, choice).
+step = st.tuples(
+    st.sampled_from(["call", "referral", "claim", "contact", "reroute", "intervention", "death", "admission",
+                     "refresh"]),
+    st.integers(min_value=0, max_value=40), st.integers(min_value=0, max_value=23), st.integers(0, 4))
+
+
+class TestIncrementalEqualsRebuild(TestCase):
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(steps=st.lists(step, min_size=1, max_size=14))
+    def test_random_histories(self, steps: list[tuple[str, int, int, int]]) -> None:
+        roles_sync()
+        user = UserFactory(username="prop_user")
+        user.groups.add(Group.objects.get(name=Role.CALL_HANDLER))
+        teams = [TeamFactory(), TeamFactory()]
+        # 2026-10-10 onwards: the window spans the October clock change.
+        base = local(2026, 10, 10)
+        calls: list[Call] = []
+        referrals: list[Referral] = []
+        for operation, day, hour, choice in steps:
+            at = base + timedelta(days=day, hours=hour)
+            if operation == "call" or (operation != "refresh" and not calls):
+                calls.append(call_at(at, user=user, chosen=f"P{choice + 1}", suggested="P2",
+                                     patient=calls[choice % len(calls)].patient if calls and choice % 2 else None))
+            elif operation == "referral":
+                call = calls[choice % len(calls)]
+                team = teams[choice % 2] if choice else None
+                referrals.append(referral_for(call, team=team, status="QUEUED" if team else "AWAITING_ROUTING",
+                                              priority=f"P{choice + 1}", contact_by=call.received_at + timedelta(hours=2)))
+            elif operation in {"claim", "contact", "reroute", "intervention"} and referrals:
+                referral = referrals[choice % len(referrals)]
+                if operation == "claim":
+                    referral_change(referral, status="ACCEPTED", owner=user, team=referral.team or teams[0],
+                                    accepted_at=referral.created_at + timedelta(minutes=hour * 7))
+                elif operation == "contact":
+                    referral_change(referral, kind="CONTACTED", status="IN_PROGRESS", owner=user,
+                                    team=referral.team or teams[0],
+                                    first_contact_at=referral.created_at + timedelta(minutes=day * 13))
+                elif operation == "reroute":
+                    referral_change(referral, kind="ROUTED", team=teams[(choice + 1) % 2], priority=f"P{choice + 1}",
+                                    status=referral.status if referral.team else "QUEUED")
+                else:
+                    intervention_for(referral, at=at, user=user, bed_days=choice or None)
+            elif operation == "death":
+                patient = calls[choice % len(calls)].patient
+                if patient is not None and not DeathRecord.objects.filter(patient=patient).exists():
+                    death_of(patient, at=at, place="21", first="20" if choice else "", achieved=True if choice else None,
+                             user=user, usual_residence="OWN_HOME" if choice % 2 else "")
+            elif operation == "admission":
+                patient = calls[choice % len(calls)].patient
+                if patient is not None:
+                    admission_of(patient, on=(at - timedelta(days=choice * 20)).date(), emergency=choice != 3)
+            if operation == "refresh":
+                summaries_refresh(horizon_seconds=0)
+        summaries_refresh(horizon_seconds=0)
+        incremental = snapshot()
+        summaries_rebuild()
+        assert snapshot() == incremental
+        # And both equal the raw tables.
+        assert sum(r[-1] for r in incremental["CallHourStat"]) == Call.objects.count()
+        assert sum(r[5] for r in incremental["ReferralDayStat"]) == Referral.objects.count()
+        raw_pairs = {(r.team_id or 0, r.patient_id) for r in Referral.objects.all()}
+        assert {(row[1], row[3]) for row in incremental["PatientDay"] if row[1] != 0} == {
+            p for p in raw_pairs if p[0] != 0}
+        assert len(incremental["DeathOutcome"]) == DeathRecord.objects.count()
+        open_ids = set(Referral.objects.filter(status__in=["AWAITING_ROUTING", "QUEUED", "ACCEPTED", "IN_PROGRESS",
+                                                             "ON_HOLD"]).values_list("pk", flat=True))
+        assert {row[0] for row in incremental["OpenReferral"]} == open_ids
+        # Distinct patients from the first-day rows equal the raw distinct count, for any range.
+        for first, last in [(0, 40), (3, 9), (10, 10), (20, 35)]:
+            date_from, date_to = (base + timedelta(days=first)).date(), (base + timedelta(days=last)).date()
+            in_range = [(d.astimezone(LONDON).date(), team, priority, patient) for d, team, priority, patient in raw_rows()]
+            in_range = [r for r in in_range if date_from <= r[0] <= date_to]
+            for team in [None, *teams]:
+                for priority in [None, "P1", "P2"]:
+                    expected = {r[3] for r in in_range if (team is None or r[1] == team.pk)
+                                and (priority is None or r[2] == priority)}
+                    scope = DashboardScope(date_from, date_to, priority, None, team.pk if team else None,
+                                           (team.pk,) if team else None, suppress=False, own_team_ids=())
+                    assert patients_supported(scope=scope) == len(expected)
+
+
+@pytest.mark.django_db
+def test_safe_horizon_holds_back_new_ids(make_user: Any) -> None:
+    handler = make_user(Role.CALL_HANDLER, username="handler_hz")
+    call_at(local(2026, 3, 2, 9), user=handler)
+    now = timezone.now()
+    # First run only notes the largest id; nothing is read yet.
+    first = summaries_refresh(now=now, horizon_seconds=60)
+    assert first.ranges["calls"][1] == 0 and CallHourStat.objects.count() == 0
+    # Within the horizon: still nothing.
+    summaries_refresh(now=now + timedelta(seconds=30), horizon_seconds=60)
+    assert CallHourStat.objects.count() == 0
+    # Once the noted id is a horizon old, it is read.
+    third = summaries_refresh(now=now + timedelta(seconds=61), horizon_seconds=60)
+    assert third.ranges["calls"][1] == Call.objects.get().pk
+    assert CallHourStat.objects.get().calls == 1
+    assert SummaryWatermark.objects.get(source="calls").last_id == Call.objects.get().pk
+
+
+@pytest.mark.django_db
+def test_refresh_twice_changes_nothing(make_user: Any) -> None:
+    handler = make_user(Role.CALL_HANDLER, username="handler_tw")
+    team = TeamFactory()
+    referral_for(call_at(local(2026, 3, 2, 9), user=handler), team=team)
+    summaries_refresh(horizon_seconds=0)
+    before = snapshot()
+    again = summaries_refresh(horizon_seconds=0)
+    assert again.dates == 0
+    assert snapshot() == before
+    assert sum(r[5] for r in before["ReferralDayStat"]) == 1

@@ -1,0 +1,170 @@
+"""The dashboard page, CSV export, API: permissions, suppression, same numbers, query budget."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from services.models import OrganisationMembership, TeamMembership
+from spoc.accounts.roles import Role
+from spoc.audit.models import AccessLog
+from spoc.dashboards.services import summaries_refresh
+from tests.dashboards.builders import call_at, intervention_for, referral_change, referral_for
+from tests.factories import OrganisationFactory, ServiceFactory, TeamFactory
+
+RANGE = {"date_from": "", "date_to": ""}
+
+
+@pytest.fixture
+def world(make_user: Any) -> dict[str, Any]:
+    org_a, org_b = OrganisationFactory(name="Org A"), OrganisationFactory(name="Org B")
+    team_a = TeamFactory(service=ServiceFactory(organisation=org_a), name="Team A")
+    team_b = TeamFactory(service=ServiceFactory(organisation=org_b), name="Team B")
+    handler = make_user(Role.CALL_HANDLER, username="handler_v")
+    manager = make_user(Role.MANAGER, username="manager_a")
+    OrganisationMembership.objects.create(user=manager, organisation=org_a)
+    lead = make_user(Role.TEAM_LEAD, username="lead_a")
+    TeamMembership.objects.create(user=lead, team=team_a, role=TeamMembership.Role.LEAD)
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse_a")
+    TeamMembership.objects.create(user=nurse, team=team_a)
+    now = timezone.now()
+    for n in range(7):
+        call = call_at(now - timedelta(days=2, hours=n), user=handler)
+        referral = referral_for(call, team=team_a, contact_by=now + timedelta(days=1))
+        if n < 2:
+            referral_for(call_at(now - timedelta(days=3, hours=n), user=handler), team=team_b,
+                         contact_by=now - timedelta(hours=1))
+        if n == 0:
+            referral_change(referral, status="ACCEPTED", owner=nurse, accepted_at=referral.created_at + timedelta(minutes=9))
+            intervention_for(referral, at=now - timedelta(days=1), user=nurse, bed_days=3)
+    summaries_refresh(horizon_seconds=0)
+    return {"org_a": org_a, "org_b": org_b, "team_a": team_a, "team_b": team_b, "manager": manager,
+            "lead": lead, "nurse": nurse}
+
+
+def _tile(data: dict[str, Any], key: str) -> Any:
+    return next(t["value"] for t in data["tiles"] if t["key"] == key)
+
+
+@pytest.mark.django_db
+def test_nurse_and_call_handler_are_refused(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["nurse"])
+    assert client.get(reverse("dashboards:dashboard")).status_code == 403
+    assert client.get(reverse("api-dashboard")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_team_lead_sees_own_team_only(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["lead"])
+    data = client.get(reverse("api-dashboard")).json()
+    assert _tile(data, "referrals") == 7 and data["suppressed"] is False
+    assert client.get(reverse("api-dashboard"), {"team": world["team_b"].pk}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_manager_cross_organisation_view_suppresses_small_numbers(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["manager"])
+    data = client.get(reverse("api-dashboard")).json()
+    assert data["suppressed"] is True
+    teams = dict(map(tuple, next(t for t in data["tables"] if t["key"] == "referrals_by_team")["rows"]))
+    assert teams == {"Team A": 7, "Team B": "<5"}
+    assert _tile(data, "breaches_now") == "<5"
+    own = client.get(reverse("api-dashboard"), {"organisation": world["org_a"].pk}).json()
+    assert own["suppressed"] is False and _tile(own, "referrals") == 7
+    other = client.get(reverse("api-dashboard"), {"organisation": world["org_b"].pk}).json()
+    assert other["suppressed"] is True and _tile(other, "referrals") == "<5"
+
+
+@pytest.mark.django_db
+def test_page_api_and_csv_show_the_same_numbers(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["manager"])
+    params = {"organisation": world["org_a"].pk}
+    page = client.get(reverse("dashboards:dashboard"), params)
+    assert page.status_code == 200
+    figures = page.context["figures"]
+    api = client.get(reverse("api-dashboard"), params).json()
+    assert api["tables"] == figures["tables"] and api["tiles"] == figures["tiles"]
+    html = page.content.decode()
+    assert 'href="/dashboards/definitions/#referrals"' in html
+    assert "£400" in html and "BED_DAY_COST_GBP" in html
+    for table in figures["tables"]:
+        response = client.get(reverse("dashboards:csv", args=[table["key"]]), params)
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0] == table["columns"]
+        assert rows[1:] == [["" if v is None else str(v) for v in row] for row in table["rows"]]
+    exports = AccessLog.objects.filter(action=AccessLog.Action.EXPORT, object_type="dashboard")
+    assert exports.count() == len(figures["tables"])
+    assert exports.filter(user=world["manager"], object_id="referrals_by_team").exists()
+
+
+@pytest.mark.django_db
+def test_bad_filters_get_field_messages(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["manager"])
+    response = client.get(reverse("api-dashboard"), {"from": "2026-05-01", "to": "2026-04-01", "priority": "P9"})
+    assert response.status_code == 400
+    body = response.json()
+    assert "from" in str(body) and "priority" in str(body)
+    page = client.get(reverse("dashboards:dashboard"), {"date_from": "not a date"})
+    assert page.status_code == 400 and "Enter a valid date" in page.content.decode()
+    mismatch = client.get(reverse("api-dashboard"), {"organisation": world["org_b"].pk, "team": world["team_a"].pk})
+    assert mismatch.status_code == 400 and "team" in mismatch.json().__str__()
+
+
+@pytest.mark.django_db
+def test_breaches_drilldown_is_own_organisation_only_and_logged(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["manager"])
+    response = client.get(reverse("dashboards:breaches"))
+    assert response.status_code == 200
+    # Team B's overdue referrals belong to another organisation: not listed.
+    assert response.context["rows"] == []
+    team_a = world["team_a"]
+    overdue = team_a.referrals.first()
+    overdue.contact_by = timezone.now() - timedelta(minutes=5)
+    overdue.save()
+    response = client.get(reverse("dashboards:breaches"))
+    assert [r.pk for r in response.context["rows"]] == [overdue.pk]
+    assert "O&#x27;BRIEN" in response.content.decode() or "O&#39;BRIEN" in response.content.decode()
+    assert AccessLog.objects.filter(action=AccessLog.Action.VIEW, patient_id=overdue.patient_id,
+                                    reason="dashboard drill-down").count() == 1
+
+
+@pytest.mark.django_db
+def test_query_count_is_constant_in_the_number_of_rows(client: Any, world: dict[str, Any], make_user: Any) -> None:
+    client.force_login(world["manager"])
+    url = reverse("api-dashboard")
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    handler = make_user(Role.CALL_HANDLER, username="handler_more")
+    now = timezone.now()
+    for n in range(40):
+        call = call_at(now - timedelta(days=n % 20, hours=n), user=handler, caller_type="OOH_111")
+        referral = referral_for(call, team=world["team_b"] if n % 2 else world["team_a"],
+                                contact_by=now - timedelta(hours=1))
+        if n % 3 == 0:
+            referral_change(referral, status="ACCEPTED", owner=make_user(username=f"nurse_more{n}"),
+                            accepted_at=referral.created_at + timedelta(minutes=n))
+            intervention_for(referral, at=now - timedelta(days=1), user=handler, bed_days=n % 5 or None)
+    summaries_refresh(horizon_seconds=0)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url).status_code == 200
+    assert len(large) == len(small)
+    assert len(large) <= 25
+
+
+@pytest.mark.django_db
+def test_definitions_page_has_an_anchor_for_every_tile_and_table(client: Any, world: dict[str, Any]) -> None:
+    client.force_login(world["manager"])
+    figures = client.get(reverse("api-dashboard")).json()
+    html = client.get(reverse("dashboards:metrics")).content.decode()
+    for item in [*figures["tiles"], *figures["tables"]]:
+        assert f'id="{item["definition"]}"' in html
+    assert "<th scope=\"col\">table</th>" in html and "<code>PatientFirstDay</code>" in html
