@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8051", help="the hub (127.0.0.1 only)")
+    parser.add_argument("--url", default="http://127.0.0.1:8053", help="the hub (127.0.0.1 only)")
     parser.add_argument("--username", default="manager")
     parser.add_argument("--password", default="spoc-demo")
     parser.add_argument("--users", type=int, default=4)

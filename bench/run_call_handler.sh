@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Call handler benchmark (docs/performance.md "Call handler"): gunicorn with 3 workers on
+# Call handler benchmark (docs/performance.md "The call handler"): gunicorn with 3 workers on
 # 127.0.0.1:8051 and a real Celery worker, both on an existing scaled PostgreSQL database, then
 # bench/call_handler.py against them. Extra arguments go to the Python script, e.g.
 # `bash bench/run_call_handler.sh --users 8`.
@@ -13,90 +13,17 @@
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, no password) and Redis on 127.0.0.1:6379
 # (`scripts/ensure_services.sh` starts both). Results and logs: bench/results/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+source "$(dirname "$0")/lib.sh"
+cd "$BENCH_ROOT"
 BIND=127.0.0.1:8051
-RESULTS=$ROOT/bench/results
 DB=${SPOC_BENCH_DB:-spoc_scale}
-
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
-# A Redis database of its own: not the test suite's (14), login_home's (13) or a developer's.
-export REDIS_URL=redis://127.0.0.1:6379/11
-export DJANGO_SETTINGS_MODULE=spoc.settings.local
-# DEBUG off, as in production (no query log in memory; WhiteNoise serves collected files).
-export DJANGO_DEBUG=false
-export SPOC_DATA_DIR=${SPOC_DATA_DIR:-$RESULTS/data}
-export DEMO_PASSWORD=${DEMO_PASSWORD:-spoc-demo}
-PY=$ROOT/.venv/bin/python
-
-if "$PY" - "$BIND" <<'PY'
-import socket, sys
-host, port = sys.argv[1].split(":")
-with socket.socket() as s:
-    sys.exit(0 if s.connect_ex((host, int(port))) == 0 else 1)
-PY
-then
-  echo "Something already listens on $BIND: stop it first, so the benchmark measures this hub." >&2
-  exit 1
-fi
-
-PATIENTS=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT count(*) FROM patients_patient" 2>/dev/null || echo 0)
-if [ "${PATIENTS:-0}" -lt 1000 ]; then
-  echo "Database $DB is missing or has ${PATIENTS:-0} patients: build it first (see the top of $0)." >&2
-  exit 1
-fi
-
-mkdir -p "$RESULTS"
-"$PY" manage.py migrate --noinput -v0
-"$PY" manage.py collectstatic --noinput -v0
-
+bench_env "$DB" 11
+bench_refuse_if_listening "$BIND"
+bench_require_scaled "$DB"
+"$BENCH_PY" manage.py migrate --noinput -v0
 echo "Starting gunicorn on $BIND and a Celery worker (Redis database 11)..."
-"$ROOT/.venv/bin/gunicorn" spoc.wsgi -c gunicorn.conf.py --bind "$BIND" --workers 3 \
-  >"$RESULTS/call_handler-gunicorn.log" 2>&1 &
-GUNICORN_PID=$!
-"$ROOT/.venv/bin/celery" -A spoc worker --loglevel WARNING --concurrency 2 --without-gossip \
-  --without-mingle --hostname "bench@%h" >"$RESULTS/call_handler-worker.log" 2>&1 &
-WORKER_PID=$!
-stop_all() {
-  for pid in "$GUNICORN_PID" "$WORKER_PID"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid"  # both stop their children gracefully
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-}
-trap stop_all EXIT
-
-"$PY" - "http://$BIND/healthz/live" <<'PY'
-import sys, time, urllib.request
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    try:
-        with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
-            if response.status == 200:
-                sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.5)
-sys.exit("gunicorn did not answer /healthz/live within 60 s: see bench/results/call_handler-gunicorn.log")
-PY
-# The worker is ready when it answers a ping.
-for _ in $(seq 1 60); do
-  if "$ROOT/.venv/bin/celery" -A spoc inspect ping --timeout 1 >/dev/null 2>&1; then break; fi
-  sleep 1
-done
-
-echo "Machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') memory; the load generator shares these cores with gunicorn, the worker, Redis and PostgreSQL."
-"$PY" - <<'PY'
-import time
-def sample():
-    with open("/proc/stat") as f:
-        ticks = [int(v) for v in f.readline().split()[1:]]
-    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
-total0, idle0 = sample()
-time.sleep(3)
-total1, idle1 = sample()
-print(f"CPU idle over the 3 s before the run: {100 * (idle1 - idle0) / max(1, total1 - total0):.0f}%")
-PY
-"$PY" bench/call_handler.py --url "http://$BIND" --database-url "$DATABASE_URL" \
-  --password "$DEMO_PASSWORD" --json "$RESULTS/call_handler.json" "$@"
+bench_gunicorn "$BIND" call_handler
+bench_worker call_handler
+bench_machine "gunicorn, the worker, Redis and PostgreSQL"
+"$BENCH_PY" bench/call_handler.py --url "http://$BIND" --database-url "$DATABASE_URL" \
+  --password "$DEMO_PASSWORD" --json "$BENCH_RESULTS/call_handler.json" "$@"

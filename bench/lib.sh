@@ -1,0 +1,111 @@
+# Shared by the bench/run_*.sh scripts (sourced, not run): the environment of a benchmark run,
+# the checks before it, gunicorn and a Celery worker started and stopped with it, and the
+# machine's state printed next to its figures.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_RESULTS=$BENCH_ROOT/bench/results
+BENCH_PY=$BENCH_ROOT/.venv/bin/python
+BENCH_PIDS=()
+
+# bench_env DB REDIS_DB: settings for a run over PostgreSQL database DB and a Redis database of
+# the benchmark's own (never the test suite's 14 or a developer's).
+bench_env() {
+  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$1
+  export REDIS_URL=redis://127.0.0.1:6379/$2
+  export DJANGO_SETTINGS_MODULE=spoc.settings.local
+  # DEBUG off, as in production (no query log in memory; WhiteNoise serves collected files).
+  export DJANGO_DEBUG=false
+  export SPOC_DATA_DIR=${SPOC_DATA_DIR:-$BENCH_RESULTS/data}
+  export DEMO_PASSWORD=${DEMO_PASSWORD:-spoc-demo}
+  mkdir -p "$BENCH_RESULTS"
+}
+
+# bench_refuse_if_listening HOST:PORT: so that the benchmark measures this hub, not another one.
+bench_refuse_if_listening() {
+  if "$BENCH_PY" - "$1" <<'PY'
+import socket, sys
+host, port = sys.argv[1].split(":")
+with socket.socket() as s:
+    sys.exit(0 if s.connect_ex((host, int(port))) == 0 else 1)
+PY
+  then
+    echo "Something already listens on $1: stop it first, so the benchmark measures this hub." >&2
+    exit 1
+  fi
+}
+
+# bench_require_scaled DB: the database exists and was filled by `seed_demo --scale N`.
+bench_require_scaled() {
+  local patients
+  patients=$(psql -h 127.0.0.1 -U postgres -d "$1" -Atc "SELECT count(*) FROM patients_patient" 2>/dev/null || echo 0)
+  if [ "${patients:-0}" -lt 1000 ]; then
+    echo "Database $1 is missing or has ${patients:-0} patients: build it first (see bench/README.md)." >&2
+    exit 1
+  fi
+}
+
+# Stop every process a run started, gracefully, when the script exits.
+bench_stop_all() {
+  local pid
+  for pid in "${BENCH_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+}
+trap bench_stop_all EXIT
+
+# bench_gunicorn HOST:PORT NAME: gunicorn (3 workers) in the background, its log in
+# bench/results/NAME-gunicorn.log; returns once /healthz/live answers.
+bench_gunicorn() {
+  "$BENCH_PY" "$BENCH_ROOT/manage.py" collectstatic --noinput -v0
+  "$BENCH_ROOT/.venv/bin/gunicorn" spoc.wsgi -c "$BENCH_ROOT/gunicorn.conf.py" --bind "$1" --workers 3 \
+    >"$BENCH_RESULTS/$2-gunicorn.log" 2>&1 &
+  BENCH_PIDS+=($!)
+  "$BENCH_PY" - "http://$1/healthz/live" "$BENCH_RESULTS/$2-gunicorn.log" <<'PY'
+import sys, time, urllib.request
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
+            if response.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit(f"gunicorn did not answer /healthz/live within 60 s: see {sys.argv[2]}")
+PY
+}
+
+# bench_worker NAME: a Celery worker (concurrency 2) in the background, its log in
+# bench/results/NAME-worker.log; returns once it answers a ping.
+bench_worker() {
+  "$BENCH_ROOT/.venv/bin/celery" -A spoc worker --loglevel WARNING --concurrency 2 --without-gossip \
+    --without-mingle --hostname "bench-$1@%h" >"$BENCH_RESULTS/$1-worker.log" 2>&1 &
+  BENCH_PIDS+=($!)
+  local _
+  for _ in $(seq 1 60); do
+    if "$BENCH_ROOT/.venv/bin/celery" -A spoc inspect ping --timeout 1 >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  echo "The Celery worker did not answer within 60 s: see $BENCH_RESULTS/$1-worker.log" >&2
+  exit 1
+}
+
+# bench_machine WHAT: the machine and how idle it was just before the run, printed with the
+# figures (WHAT: what the load generator shares the cores with).
+bench_machine() {
+  echo "Machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') memory; the load generator shares these cores with $1."
+  "$BENCH_PY" - <<'PY'
+import time
+def sample():
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+total0, idle0 = sample()
+time.sleep(3)
+total1, idle1 = sample()
+print(f"CPU idle over the 3 s before the run: {100 * (idle1 - idle0) / max(1, total1 - total0):.0f}%")
+PY
+}
