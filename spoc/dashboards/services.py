@@ -7,16 +7,19 @@ recomputes exactly those summary rows from the raw tables with set-based ``INSER
 GROUP BY``. The rebuild runs the very same statements over every date, so incremental and rebuilt
 summaries are identical by construction (and tested to be).
 
-Only PostgreSQL is supported here: local dates and hours are computed in SQL with
-``AT TIME ZONE 'Europe/London'``.
+Each statement is written once for PostgreSQL and SQLite (the embedded default, DESIGN.md §2):
+the few fragments that differ, local dates and hours above all (``AT TIME ZONE 'Europe/London'``
+on PostgreSQL, the functions of ``spoc/dashboards/sqlite.py`` on SQLite), come from one ``Dialect``
+per database, and both give the same rows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +43,7 @@ from spoc.dashboards.models import (
     ResponseMinuteStat,
     SummaryWatermark,
 )
+from spoc.dashboards.sqlite import json_array, parse_stored
 
 logger = logging.getLogger(__name__)
 
@@ -84,142 +88,258 @@ _T = {
 }
 # Open: counted in caseload (ON_HOLD included; its clocks are stopped).
 OPEN_STATUSES = ("AWAITING_ROUTING", "QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD")
-_OPEN_SQL = f"""
-    INSERT INTO {_T["open"]} (referral_id, team_id, owner_id, priority, status, created_at, contact_by,
-                             first_contact_at)
-    SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
-           r.first_contact_at
-    FROM {_T["referral"]} r WHERE r.status = ANY(%s)"""
 
 _LOCAL = "AT TIME ZONE 'Europe/London'"
-# The local days being recomputed, with their UTC bounds (so raw-table indexes on the timestamps
-# serve the joins). Parameters: dates, starts, ends.
-_DAYS_CTE = "WITH days(day, starts, ends) AS (SELECT * FROM unnest(%s::date[], %s::timestamptz[], %s::timestamptz[]))"
 
-# One day's raw rows, through the timestamp's index: OFFSET 0 keeps the planner from flattening the
-# subquery into one scan of the whole table filtered against every day.
-_CALLS_OF_DAY = f"SELECT * FROM {_T['call']} x WHERE x.received_at >= d.starts AND x.received_at < d.ends OFFSET 0"
-_REFERRALS_OF_DAY = f"SELECT * FROM {_T['referral']} x WHERE x.created_at >= d.starts AND x.created_at < d.ends OFFSET 0"
-_INTERVENTIONS_OF_DAY = f"SELECT * FROM {_T['intervention']} x WHERE x.at >= d.starts AND x.at < d.ends OFFSET 0"
 
-_RECOMPUTE_SQL: tuple[str, ...] = (
-    # Calls by hour (UTC hour start: the October day has 25 of them), priority, out of hours.
-    f"""{_DAYS_CTE}
-    INSERT INTO {_T["callhour"]} (hour_start_at, local_date, local_hour, weekday, priority, out_of_hours, calls)
-    SELECT date_trunc('hour', c.received_at), d.day,
-           extract(hour FROM c.received_at {_LOCAL})::int, extract(isodow FROM d.day)::int,
-           c.chosen_priority,
-           (extract(isodow FROM d.day) >= 6 OR d.day = ANY(%s::date[])
-            OR (c.received_at {_LOCAL})::time < '{IN_HOURS_START}'
-            OR (c.received_at {_LOCAL})::time >= '{IN_HOURS_END}'),
-           count(*)
-    FROM days d CROSS JOIN LATERAL ({_CALLS_OF_DAY}) c
-    GROUP BY 1, 2, 3, 4, 5, 6""",
-    # Calls by day, priority, caller type and handler, with the handler's overrides.
-    f"""{_DAYS_CTE}
-    INSERT INTO {_T["callday"]} (local_date, priority, caller_type, handled_by_id, calls, overrides)
-    SELECT d.day, c.chosen_priority, c.caller_type, c.handled_by_id, count(*),
-           count(*) FILTER (WHERE c.chosen_priority <> c.suggested_priority)
-    FROM days d CROSS JOIN LATERAL ({_CALLS_OF_DAY}) c
-    GROUP BY 1, 2, 3, 4""",
-    # Referrals by the day they were created, with their current team, need and status.
-    f"""{_DAYS_CTE}
-    INSERT INTO {_T["refday"]} (local_date, team_id, priority, need, status, referrals, accepted, contacted,
-                               contacted_on_time, contacted_late)
-    SELECT d.day, coalesce(r.team_id, 0), r.priority, r.need, r.status, count(*), count(r.accepted_at),
-           count(r.first_contact_at),
-           count(*) FILTER (WHERE r.first_contact_at <= r.contact_by),
-           count(*) FILTER (WHERE r.first_contact_at > r.contact_by)
-    FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r
-    GROUP BY 1, 2, 3, 4, 5""",
-    # Per-minute histograms: time to accept (from joining the queue, holds excluded, to the claim)
-    # and time to first contact (from the first-contact clock's start, holds excluded).
-    f"""{_DAYS_CTE}
-    INSERT INTO {_T["minutes"]} (local_date, team_id, priority, metric, minutes, referrals)
-    SELECT day, team_id, priority, metric, minutes, count(*) FROM (
-        SELECT d.day, coalesce(r.team_id, 0) AS team_id, r.priority, 'ACCEPT' AS metric,
-               greatest(0, floor(extract(epoch FROM r.accepted_at
-                                         - coalesce(r.accept_clock_started_at, r.created_at)) / 60))::int AS minutes
-        FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r
-        WHERE r.accepted_at IS NOT NULL
-        UNION ALL
-        SELECT d.day, coalesce(r.team_id, 0), r.priority, 'CONTACT',
-               greatest(0, floor(extract(epoch FROM r.first_contact_at - r.clock_started_at) / 60))::int
-        FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r
-        WHERE r.first_contact_at IS NOT NULL
-    ) AS m
-    GROUP BY 1, 2, 3, 4, 5""",
-    # Interventions by day, with their referral's current team and priority.
-    f"""{_DAYS_CTE}
-    INSERT INTO {_T["intday"]} (local_date, team_id, priority, kind, interventions, admissions_avoided,
-                               bed_days_saved)
-    SELECT d.day, coalesce(r.team_id, 0), r.priority, i.kind, count(*),
-           count(*) FILTER (WHERE i.admission_avoided),
-           coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0)
-    FROM days d CROSS JOIN LATERAL ({_INTERVENTIONS_OF_DAY}) i JOIN {_T["referral"]} r ON r.id = i.referral_id
-    GROUP BY 1, 2, 3, 4""",
+@dataclass(frozen=True)
+class Dialect:
+    """The few fragments of the summary statements that differ between PostgreSQL and SQLite;
+    each statement is written once (``_statements``) from one of these."""
+
+    # The local days being recomputed, with their UTC bounds (so raw-table indexes on the
+    # timestamps serve the joins). Parameters: dates, starts, ends.
+    days_cte: str
+    # ``column {in_list}``: membership in a list parameter.
+    in_list: str
+    in_dates: str
+    first_date: str
+    temporary: str
+    local_date: Callable[[str], str]
+    local_hour: Callable[[str], str]
+    local_time: Callable[[str], str]
+    isodow: Callable[[str], str]
+    weekend: Callable[[str], str]
+    hour_start: Callable[[str], str]
+    # Whole minutes from the second timestamp to the first, never below 0.
+    minutes: Callable[[str, str], str]
+    days_before: Callable[[str, int], str]
+    # One day's raw rows of a table (by a timestamp column) under an alias, joined to ``days d``.
+    of_day: Callable[[str, str, str], str]
+    try_lock: str | None
+    lock: str | None
+    # TRUNCATE, or DELETE FROM each table.
+    truncate: bool
+    # A list parameter as the driver takes it.
+    list_param: Callable[[Sequence[Any]], Any]
+
+
+def _lateral(table: str, column: str, alias: str) -> str:
+    # OFFSET 0 keeps the planner from flattening the subquery into one scan of the whole table
+    # filtered against every day: each day's rows come through the timestamp's index.
+    return (f"CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} >= d.starts "
+            f"AND x.{column} < d.ends OFFSET 0) {alias}")
+
+
+POSTGRESQL = Dialect(
+    days_cte="WITH days(day, starts, ends) AS (SELECT * FROM unnest(%s::date[], %s::timestamptz[], %s::timestamptz[]))",
+    in_list="= ANY(%s)",
+    in_dates="= ANY(%s::date[])",
+    first_date="DATE '0001-01-01'",
+    temporary="ON COMMIT DROP",
+    local_date=lambda ts: f"({ts} {_LOCAL})::date",
+    local_hour=lambda ts: f"extract(hour FROM {ts} {_LOCAL})::int",
+    local_time=lambda ts: f"({ts} {_LOCAL})::time",
+    isodow=lambda day: f"extract(isodow FROM {day})::int",
+    weekend=lambda day: f"extract(isodow FROM {day}) >= 6",
+    hour_start=lambda ts: f"date_trunc('hour', {ts})",
+    minutes=lambda later, earlier: f"greatest(0, floor(extract(epoch FROM {later} - {earlier}) / 60))::int",
+    days_before=lambda day, n: f"{day} - {n}",
+    of_day=_lateral,
+    try_lock=f"SELECT pg_try_advisory_xact_lock({_LOCK_KEY})",
+    lock=f"SELECT pg_advisory_xact_lock({_LOCK_KEY})",
+    truncate=True,
+    list_param=list,
 )
 
-# Patients with a call (team 0) or a referral, per day, team and priority: computed into a
-# temporary table first, so that the patients whose rows change are known (see _replace_patient_days).
-_NEW_PATIENT_DAYS_SQL = f"""{_DAYS_CTE}
-    INSERT INTO dash_new_patientday (local_date, team_id, priority, patient_id)
-    SELECT d.day, 0, c.chosen_priority, c.patient_id
-    FROM days d CROSS JOIN LATERAL ({_CALLS_OF_DAY}) c
-    WHERE c.patient_id IS NOT NULL
-    UNION
-    SELECT d.day, coalesce(r.team_id, 0), r.priority, r.patient_id
-    FROM days d CROSS JOIN LATERAL ({_REFERRALS_OF_DAY}) r"""
+# SQLite: the functions of spoc/dashboards/sqlite.py, list parameters as JSON arrays read with
+# json_each, and no lock of its own: the embedded default's transactions begin IMMEDIATE, so the
+# job's transaction already holds the database's one write lock.
+SQLITE = Dialect(
+    days_cte=("WITH days(day, starts, ends) AS (SELECT a.value, b.value, c.value FROM json_each(%s) a "
+              "JOIN json_each(%s) b ON b.key = a.key JOIN json_each(%s) c ON c.key = a.key)"),
+    in_list="IN (SELECT value FROM json_each(%s))",
+    in_dates="IN (SELECT value FROM json_each(%s))",
+    first_date="'0001-01-01'",
+    temporary="",
+    local_date=lambda ts: f"london_date({ts})",
+    local_hour=lambda ts: f"london_hour({ts})",
+    local_time=lambda ts: f"london_time({ts})",
+    isodow=lambda day: f"iso_weekday({day})",
+    weekend=lambda day: f"iso_weekday({day}) >= 6",
+    hour_start=lambda ts: f"substr({ts}, 1, 13) || ':00:00'",
+    minutes=lambda later, earlier: f"minutes_between({later}, {earlier})",
+    days_before=lambda day, n: f"days_before({day}, {n})",
+    of_day=lambda table, column, alias: (f"JOIN {table} {alias} ON {alias}.{column} >= d.starts "
+                                         f"AND {alias}.{column} < d.ends"),
+    try_lock=None,
+    lock=None,
+    truncate=False,
+    list_param=json_array,
+)
 
-# Each patient's active days per filter group, with the previous active day in the same group
-# (0001-01-01 for the first): distinct patients over [a, b] in a group is then the number of
-# (day in [a, b], previous day before a) pairs, a sum over a few thousand rows.
-# Groups: A all; P:<priority>; T:<team>; TP:<team>:<priority>; O:<organisation>; O P likewise.
-# Calls (team 0) count in A and P only. Parameter: the patient ids (or none, for every patient).
-_FIRST_DAYS_SQL = f"""
-    WITH pd AS (SELECT pd.local_date, pd.team_id, pd.priority, pd.patient_id, s.organisation_id
-                FROM {_T["patientday"]} pd
-                LEFT JOIN {_T["team"]} t ON t.id = pd.team_id LEFT JOIN {_T["service"]} s ON s.id = t.service_id
-                WHERE {{where}}),
-    grouped AS (
-        SELECT 'A' AS grp, local_date, patient_id FROM pd
-        UNION SELECT 'P:' || priority, local_date, patient_id FROM pd
-        UNION SELECT 'T:' || team_id, local_date, patient_id FROM pd WHERE team_id <> 0
-        UNION SELECT 'TP:' || team_id || ':' || priority, local_date, patient_id FROM pd WHERE team_id <> 0
-        UNION SELECT 'O:' || organisation_id, local_date, patient_id FROM pd WHERE organisation_id IS NOT NULL
-        UNION SELECT 'OP:' || organisation_id || ':' || priority, local_date, patient_id FROM pd
-              WHERE organisation_id IS NOT NULL),
-    chained AS (
-        SELECT grp, local_date, coalesce(lag(local_date) OVER (PARTITION BY grp, patient_id ORDER BY local_date),
-                                         DATE '0001-01-01') AS prev_date
-        FROM grouped)
-    INSERT INTO {_T["firstday"]} (grp, local_date, prev_date, patients)
-    SELECT grp, local_date, prev_date, %s * count(*) FROM chained GROUP BY 1, 2, 3
-    ON CONFLICT (grp, local_date, prev_date) DO UPDATE SET patients = {_T["firstday"]}.patients + EXCLUDED.patients"""
+DIALECTS = {"postgresql": POSTGRESQL, "sqlite": SQLITE}
 
-# One row per death. The preferred place is the death record's own (kept as it was when the death
-# was recorded, with the achieved flag the death service derived); usual residence maps to death
-# location codes (docs/metrics.md); admissions count from 90 days before the local date of death.
-_DEATHS_SQL = f"""
-    INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
-                                preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
-                                emergency_admissions_90d)
-    SELECT dr.id, dr.patient_id, (dr.died_at {_LOCAL})::date,
-           coalesce((SELECT r.team_id FROM {_T["referral"]} r
-                     WHERE r.patient_id = dr.patient_id AND r.created_at <= dr.died_at AND r.team_id IS NOT NULL
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT 1), 0),
-           dr.preferred_place_achieved IS NOT NULL,
-           coalesce(dr.preferred_place_achieved, false),
-           p.usual_residence <> '',
-           CASE p.usual_residence
-               WHEN 'OWN_HOME' THEN dr.place IN ('20', '21')
-               WHEN 'OTHER_PRIVATE' THEN dr.place IN ('20', '22')
-               WHEN 'CARE_HOME' THEN dr.place = '40'
-               ELSE false END,
-           (SELECT count(*) FROM {_T["admission"]} a
-            WHERE a.patient_id = dr.patient_id AND a.emergency
-              AND a.admitted_on BETWEEN (dr.died_at {_LOCAL})::date - 90 AND (dr.died_at {_LOCAL})::date)
-    FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id"""
+
+@dataclass(frozen=True)
+class Statements:
+    recompute: tuple[str, ...]
+    new_patient_days: str
+    first_days: str
+    deaths: str
+    open: str
+
+
+@cache
+def _statements(d: Dialect) -> Statements:
+    calls_of_day = d.of_day(_T["call"], "received_at", "c")
+    referrals_of_day = d.of_day(_T["referral"], "created_at", "r")
+    interventions_of_day = d.of_day(_T["intervention"], "at", "i")
+    recompute = (
+        # Calls by hour (UTC hour start: the October day has 25 of them), priority, out of hours.
+        f"""{d.days_cte}
+        INSERT INTO {_T["callhour"]} (hour_start_at, local_date, local_hour, weekday, priority, out_of_hours, calls)
+        SELECT {d.hour_start("c.received_at")}, d.day, {d.local_hour("c.received_at")}, {d.isodow("d.day")},
+               c.chosen_priority,
+               ({d.weekend("d.day")} OR d.day {d.in_dates}
+                OR {d.local_time("c.received_at")} < '{IN_HOURS_START}'
+                OR {d.local_time("c.received_at")} >= '{IN_HOURS_END}'),
+               count(*)
+        FROM days d {calls_of_day}
+        GROUP BY 1, 2, 3, 4, 5, 6""",
+        # Calls by day, priority, caller type and handler, with the handler's overrides.
+        f"""{d.days_cte}
+        INSERT INTO {_T["callday"]} (local_date, priority, caller_type, handled_by_id, calls, overrides)
+        SELECT d.day, c.chosen_priority, c.caller_type, c.handled_by_id, count(*),
+               count(*) FILTER (WHERE c.chosen_priority <> c.suggested_priority)
+        FROM days d {calls_of_day}
+        GROUP BY 1, 2, 3, 4""",
+        # Referrals by the day they were created, with their current team, need and status.
+        f"""{d.days_cte}
+        INSERT INTO {_T["refday"]} (local_date, team_id, priority, need, status, referrals, accepted, contacted,
+                                   contacted_on_time, contacted_late)
+        SELECT d.day, coalesce(r.team_id, 0), r.priority, r.need, r.status, count(*), count(r.accepted_at),
+               count(r.first_contact_at),
+               count(*) FILTER (WHERE r.first_contact_at <= r.contact_by),
+               count(*) FILTER (WHERE r.first_contact_at > r.contact_by)
+        FROM days d {referrals_of_day}
+        GROUP BY 1, 2, 3, 4, 5""",
+        # Per-minute histograms: time to accept (from joining the queue, holds excluded, to the
+        # claim) and time to first contact (from the first-contact clock's start, holds excluded).
+        f"""{d.days_cte}
+        INSERT INTO {_T["minutes"]} (local_date, team_id, priority, metric, minutes, referrals)
+        SELECT day, team_id, priority, metric, minutes, count(*) FROM (
+            SELECT d.day, coalesce(r.team_id, 0) AS team_id, r.priority, 'ACCEPT' AS metric,
+                   {d.minutes("r.accepted_at", "coalesce(r.accept_clock_started_at, r.created_at)")} AS minutes
+            FROM days d {referrals_of_day}
+            WHERE r.accepted_at IS NOT NULL
+            UNION ALL
+            SELECT d.day, coalesce(r.team_id, 0), r.priority, 'CONTACT',
+                   {d.minutes("r.first_contact_at", "r.clock_started_at")}
+            FROM days d {referrals_of_day}
+            WHERE r.first_contact_at IS NOT NULL
+        ) AS m
+        GROUP BY 1, 2, 3, 4, 5""",
+        # Interventions by day, with their referral's current team and priority.
+        f"""{d.days_cte}
+        INSERT INTO {_T["intday"]} (local_date, team_id, priority, kind, interventions, admissions_avoided,
+                                   bed_days_saved)
+        SELECT d.day, coalesce(r.team_id, 0), r.priority, i.kind, count(*),
+               count(*) FILTER (WHERE i.admission_avoided),
+               coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0)
+        FROM days d {interventions_of_day} JOIN {_T["referral"]} r ON r.id = i.referral_id
+        GROUP BY 1, 2, 3, 4""",
+    )
+    # Patients with a call (team 0) or a referral, per day, team and priority: computed into a
+    # temporary table first, so that the patients whose rows change are known
+    # (see _replace_patient_days).
+    new_patient_days = f"""{d.days_cte}
+        INSERT INTO dash_new_patientday (local_date, team_id, priority, patient_id)
+        SELECT d.day, 0, c.chosen_priority, c.patient_id
+        FROM days d {calls_of_day}
+        WHERE c.patient_id IS NOT NULL
+        UNION
+        SELECT d.day, coalesce(r.team_id, 0), r.priority, r.patient_id
+        FROM days d {referrals_of_day}"""
+    # Each patient's active days per filter group, with the previous active day in the same group
+    # (0001-01-01 for the first): distinct patients over [a, b] in a group is then the number of
+    # (day in [a, b], previous day before a) pairs, a sum over a few thousand rows.
+    # Groups: A all; P:<priority>; T:<team>; TP:<team>:<priority>; O:<organisation>; O P likewise.
+    # Calls (team 0) count in A and P only. Parameter: the patient ids (or none, for every patient).
+    first_days = f"""
+        WITH pd AS (SELECT pd.local_date, pd.team_id, pd.priority, pd.patient_id, s.organisation_id
+                    FROM {_T["patientday"]} pd
+                    LEFT JOIN {_T["team"]} t ON t.id = pd.team_id LEFT JOIN {_T["service"]} s ON s.id = t.service_id
+                    WHERE {{where}}),
+        grouped AS (
+            SELECT 'A' AS grp, local_date, patient_id FROM pd
+            UNION SELECT 'P:' || priority, local_date, patient_id FROM pd
+            UNION SELECT 'T:' || team_id, local_date, patient_id FROM pd WHERE team_id <> 0
+            UNION SELECT 'TP:' || team_id || ':' || priority, local_date, patient_id FROM pd WHERE team_id <> 0
+            UNION SELECT 'O:' || organisation_id, local_date, patient_id FROM pd WHERE organisation_id IS NOT NULL
+            UNION SELECT 'OP:' || organisation_id || ':' || priority, local_date, patient_id FROM pd
+                  WHERE organisation_id IS NOT NULL),
+        chained AS (
+            SELECT grp, local_date, coalesce(lag(local_date) OVER (PARTITION BY grp, patient_id ORDER BY local_date),
+                                             {d.first_date}) AS prev_date
+            FROM grouped)
+        INSERT INTO {_T["firstday"]} (grp, local_date, prev_date, patients)
+        SELECT grp, local_date, prev_date, %s * count(*) FROM chained GROUP BY 1, 2, 3
+        ON CONFLICT (grp, local_date, prev_date) DO UPDATE SET patients = {_T["firstday"]}.patients + EXCLUDED.patients"""
+    # One row per death. The preferred place is the death record's own (kept as it was when the
+    # death was recorded, with the achieved flag the death service derived); usual residence maps
+    # to death location codes (docs/metrics.md); admissions count from 90 days before the local
+    # date of death.
+    died_on = d.local_date("dr.died_at")
+    deaths = f"""
+        INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
+                                    preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
+                                    emergency_admissions_90d)
+        SELECT dr.id, dr.patient_id, {died_on},
+               coalesce((SELECT r.team_id FROM {_T["referral"]} r
+                         WHERE r.patient_id = dr.patient_id AND r.created_at <= dr.died_at AND r.team_id IS NOT NULL
+                         ORDER BY r.created_at DESC, r.id DESC LIMIT 1), 0),
+               dr.preferred_place_achieved IS NOT NULL,
+               coalesce(dr.preferred_place_achieved, false),
+               p.usual_residence <> '',
+               CASE p.usual_residence
+                   WHEN 'OWN_HOME' THEN dr.place IN ('20', '21')
+                   WHEN 'OTHER_PRIVATE' THEN dr.place IN ('20', '22')
+                   WHEN 'CARE_HOME' THEN dr.place = '40'
+                   ELSE false END,
+               (SELECT count(*) FROM {_T["admission"]} a
+                WHERE a.patient_id = dr.patient_id AND a.emergency
+                  AND a.admitted_on BETWEEN {d.days_before(died_on, 90)} AND {died_on})
+        FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id"""
+    open_sql = f"""
+        INSERT INTO {_T["open"]} (referral_id, team_id, owner_id, priority, status, created_at, contact_by,
+                                 first_contact_at)
+        SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
+               r.first_contact_at
+        FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
+    return Statements(recompute=recompute, new_patient_days=new_patient_days, first_days=first_days,
+                      deaths=deaths, open=open_sql)
+
+
+def _dialect() -> Dialect:
+    try:
+        return DIALECTS[connection.vendor]
+    except KeyError:
+        raise NotImplementedError(f"Dashboard summaries are not written for {connection.vendor}.") from None
+
+
+def _run(cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
+    """Execute one summary statement, list parameters passed as the database takes them."""
+    convert = _dialect().list_param
+    cursor.execute(sql, [convert(p) if isinstance(p, list | tuple) else p for p in params])
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else parse_stored(value)
 
 
 @dataclass
@@ -249,10 +369,12 @@ def _bank_holidays(days: Sequence[date]) -> list[date]:
 
 def _first_days_apply(cursor: Any, patient_ids: list[int] | None, sign: int) -> None:
     """Add (sign 1) or take away (sign -1) these patients' rows of the first-day table."""
+    dialect = _dialect()
+    sql = _statements(dialect).first_days
     if patient_ids is None:
-        cursor.execute(_FIRST_DAYS_SQL.format(where="TRUE"), [sign])
+        _run(cursor, sql.format(where="TRUE"), [sign])
     else:
-        cursor.execute(_FIRST_DAYS_SQL.format(where="pd.patient_id = ANY(%s)"), [patient_ids, sign])
+        _run(cursor, sql.format(where=f"pd.patient_id {dialect.in_list}"), [patient_ids, sign])
     cursor.execute(f"DELETE FROM {_T['firstday']} WHERE patients = 0")
 
 
@@ -260,20 +382,21 @@ def _replace_patient_days(cursor: Any, chunk: list[date], bounds: tuple[Any, Any
                           track_first_days: bool) -> None:
     """Replace the patient-day rows of these dates; move the first-day rows of exactly the
     patients whose patient-day rows changed (their old chain out, their new chain in)."""
+    dialect = _dialect()
     cursor.execute("CREATE TEMPORARY TABLE dash_new_patientday (local_date date, team_id bigint, "
-                   "priority varchar(2), patient_id bigint) ON COMMIT DROP")
-    cursor.execute(_NEW_PATIENT_DAYS_SQL, list(bounds))
+                   f"priority varchar(2), patient_id bigint) {dialect.temporary}")
+    _run(cursor, _statements(dialect).new_patient_days, list(bounds))
     changed: list[int] | None = None
     if track_first_days:
         current = (f"SELECT local_date, team_id, priority, patient_id FROM {_T['patientday']} "
-                   "WHERE local_date = ANY(%s::date[])")
-        cursor.execute(f"""SELECT DISTINCT patient_id FROM (
-            ({current} EXCEPT SELECT * FROM dash_new_patientday)
-            UNION ALL (SELECT * FROM dash_new_patientday EXCEPT {current})) AS diff""", [chunk, chunk])
+                   f"WHERE local_date {dialect.in_dates}")
+        _run(cursor, f"""SELECT patient_id FROM ({current} EXCEPT SELECT * FROM dash_new_patientday) AS gone
+            UNION SELECT patient_id FROM (SELECT * FROM dash_new_patientday EXCEPT {current}) AS came""",
+             [chunk, chunk])
         changed = [row[0] for row in cursor.fetchall()]
         if changed:
             _first_days_apply(cursor, changed, -1)
-    cursor.execute(f"DELETE FROM {_T['patientday']} WHERE local_date = ANY(%s::date[])", [chunk])
+    _run(cursor, f"DELETE FROM {_T['patientday']} WHERE local_date {dialect.in_dates}", [chunk])
     cursor.execute(f"INSERT INTO {_T['patientday']} (local_date, team_id, priority, patient_id) "
                    "SELECT local_date, team_id, priority, patient_id FROM dash_new_patientday")
     if changed:
@@ -286,49 +409,55 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
     ordered = sorted(set(days))
     if not ordered:
         return 0
+    dialect = _dialect()
+    statements = _statements(dialect)
     with connection.cursor() as cursor:
         for start in range(0, len(ordered), REBUILD_CHUNK_DAYS):
             chunk = ordered[start:start + REBUILD_CHUNK_DAYS]
             bounds = _day_bounds(chunk)
             for model in _DAY_TABLES:
                 if model is not PatientDay:
-                    cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE local_date = ANY(%s::date[])", [chunk])
-            for index, sql in enumerate(_RECOMPUTE_SQL):
+                    _run(cursor, f"DELETE FROM {model._meta.db_table} WHERE local_date {dialect.in_dates}", [chunk])
+            for index, sql in enumerate(statements.recompute):
                 days, starts, ends = bounds
                 if index == 0:
-                    cursor.execute(sql, [days, starts, ends, _bank_holidays(chunk)])
+                    _run(cursor, sql, [days, starts, ends, _bank_holidays(chunk)])
                 else:
-                    cursor.execute(sql, [days, starts, ends])
+                    _run(cursor, sql, [days, starts, ends])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
     return len(ordered)
 
 
 def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
     """Recompute the outcome rows of these patients' deaths (None: of every death)."""
+    dialect = _dialect()
+    deaths = _statements(dialect).deaths
     with connection.cursor() as cursor:
         if patient_ids is None:
             cursor.execute(f"DELETE FROM {_T['outcome']}")
-            cursor.execute(_DEATHS_SQL)
+            cursor.execute(deaths)
             return int(cursor.rowcount)
         ids = sorted(set(patient_ids))
         if not ids:
             return 0
-        cursor.execute(f"DELETE FROM {_T['outcome']} WHERE patient_id = ANY(%s)", [ids])
-        cursor.execute(_DEATHS_SQL + " WHERE dr.patient_id = ANY(%s)", [ids])
+        _run(cursor, f"DELETE FROM {_T['outcome']} WHERE patient_id {dialect.in_list}", [ids])
+        _run(cursor, f"{deaths} WHERE dr.patient_id {dialect.in_list}", [ids])
         return len(ids)
 
 
 def _recompute_open(referral_ids: Iterable[int] | None) -> int:
     """Refresh the open-referral rows of these referrals (None: of every referral)."""
+    dialect = _dialect()
+    open_sql = _statements(dialect).open
     with connection.cursor() as cursor:
         if referral_ids is None:
             cursor.execute(f"DELETE FROM {_T['open']}")
-            cursor.execute(_OPEN_SQL, [list(OPEN_STATUSES)])
+            _run(cursor, open_sql, [list(OPEN_STATUSES)])
             return int(cursor.rowcount)
         ids = sorted(set(referral_ids))
         if ids:
-            cursor.execute(f"DELETE FROM {_T['open']} WHERE referral_id = ANY(%s)", [ids])
-            cursor.execute(_OPEN_SQL + " AND r.id = ANY(%s)", [list(OPEN_STATUSES), ids])
+            _run(cursor, f"DELETE FROM {_T['open']} WHERE referral_id {dialect.in_list}", [ids])
+            _run(cursor, f"{open_sql} AND r.id {dialect.in_list}", [list(OPEN_STATUSES), ids])
         return len(ids)
 
 
@@ -368,13 +497,13 @@ def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], 
     days: set[date] = set()
     patients: set[int] = set()
     referrals: set[int] = set()
-    local = _LOCAL
+    local_date = _dialect().local_date
     with connection.cursor() as cursor:
         low, high = ranges["calls"]
         if high > low:
-            cursor.execute(f"SELECT DISTINCT (received_at {local})::date FROM {_T['call']} WHERE id > %s AND id <= %s",
+            cursor.execute(f"SELECT DISTINCT {local_date('received_at')} FROM {_T['call']} WHERE id > %s AND id <= %s",
                            [low, high])
-            days.update(row[0] for row in cursor.fetchall())
+            days.update(_as_date(row[0]) for row in cursor.fetchall())
         low, high = ranges["events"]
         if high > low:
             # A referral's events change its cohort day and, through its team and priority, the
@@ -382,20 +511,20 @@ def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], 
             touched = (f"SELECT DISTINCT referral_id FROM {_T['event']} WHERE id > %s AND id <= %s")
             cursor.execute(touched, [low, high])
             referrals.update(row[0] for row in cursor.fetchall())
-            cursor.execute(f"SELECT DISTINCT (r.created_at {local})::date FROM {_T['referral']} r "
+            cursor.execute(f"SELECT DISTINCT {local_date('r.created_at')} FROM {_T['referral']} r "
                            f"WHERE r.id IN ({touched})", [low, high])
-            days.update(row[0] for row in cursor.fetchall())
-            cursor.execute(f"SELECT DISTINCT (i.at {local})::date FROM {_T['intervention']} i "
+            days.update(_as_date(row[0]) for row in cursor.fetchall())
+            cursor.execute(f"SELECT DISTINCT {local_date('i.at')} FROM {_T['intervention']} i "
                            f"WHERE i.referral_id IN ({touched})", [low, high])
-            days.update(row[0] for row in cursor.fetchall())
+            days.update(_as_date(row[0]) for row in cursor.fetchall())
             cursor.execute(f"SELECT DISTINCT r.patient_id FROM {_T['referral']} r JOIN {_T['death']} dr "
                            f"ON dr.patient_id = r.patient_id WHERE r.id IN ({touched})", [low, high])
             patients.update(row[0] for row in cursor.fetchall())
         low, high = ranges["interventions"]
         if high > low:
-            cursor.execute(f"SELECT DISTINCT (at {local})::date FROM {_T['intervention']} WHERE id > %s AND id <= %s",
+            cursor.execute(f"SELECT DISTINCT {local_date('at')} FROM {_T['intervention']} WHERE id > %s AND id <= %s",
                            [low, high])
-            days.update(row[0] for row in cursor.fetchall())
+            days.update(_as_date(row[0]) for row in cursor.fetchall())
         for source in ("deaths", "admissions"):
             low, high = ranges[source]
             if high > low:
@@ -406,8 +535,11 @@ def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], 
 
 
 def _try_lock() -> bool:
+    sql = _dialect().try_lock
+    if sql is None:
+        return True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute(sql)
         return bool(cursor.fetchone()[0])
 
 
@@ -419,11 +551,6 @@ def summaries_refresh(*, now: datetime | None = None, horizon_seconds: int | Non
     now = now or timezone.now()
     horizon = settings.DASHBOARD_SAFE_HORIZON_SECONDS if horizon_seconds is None else horizon_seconds
     result = RefreshResult()
-    if connection.vendor != "postgresql":
-        # The embedded SQLite default has no AT TIME ZONE: its dashboards stay empty.
-        logger.warning("dashboard summaries need PostgreSQL; skipped on %s", connection.vendor)
-        result.skipped = True
-        return result
     with transaction.atomic():
         if not _try_lock():
             result.skipped = True
@@ -446,7 +573,7 @@ def _all_days() -> list[date]:
         first, last = cursor.fetchone()
     if first is None:
         return []
-    day, end = first.astimezone(LONDON).date(), last.astimezone(LONDON).date()
+    day, end = _as_datetime(first).astimezone(LONDON).date(), _as_datetime(last).astimezone(LONDON).date()
     return [day + timedelta(days=n) for n in range((end - day).days + 1)]
 
 
@@ -455,14 +582,17 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
     read. Holds the job's lock, so the job waits rather than interleaving."""
     now = now or timezone.now()
     result = RefreshResult()
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("Dashboard summaries need PostgreSQL (see docs/metrics.md).")
+    dialect = _dialect()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-            tables = ", ".join(model._meta.db_table
-                               for model in (*_DAY_TABLES, DeathOutcome, OpenReferral, PatientFirstDay))
-            cursor.execute(f"TRUNCATE {tables}")
+            if dialect.lock is not None:
+                cursor.execute(dialect.lock)
+            tables = [model._meta.db_table for model in (*_DAY_TABLES, DeathOutcome, OpenReferral, PatientFirstDay)]
+            if dialect.truncate:
+                cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            else:
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")
         for source, table in SOURCES.items():
             current = _max_id(table)
             SummaryWatermark.objects.update_or_create(source=source, defaults={

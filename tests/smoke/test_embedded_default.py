@@ -1,5 +1,5 @@
 """The embedded default of `make run`: SQLite and the filesystem broker, real web, worker and beat
-processes, no PostgreSQL or Redis (DESIGN.md §2)."""
+processes, no PostgreSQL or Redis (DESIGN.md §2); the dashboard summaries rebuilt on SQLite."""
 
 from __future__ import annotations
 
@@ -54,6 +54,16 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] 
         return exc.code, exc.read().decode()
 
 
+def sign_in(opener: urllib.request.OpenerDirector, base: str, username: str) -> str:
+    status, page = fetch(opener, f"{base}/accounts/login/")
+    assert status == 200
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    status, home = fetch(opener, f"{base}/accounts/login/",
+                         {"csrfmiddlewaretoken": token, "username": username, "password": "smoke-test-pass"})
+    assert status == 200
+    return home
+
+
 def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
     env = embedded_env(tmp_path)
     manage(env, "migrate", "--noinput")
@@ -61,6 +71,11 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
     assert "handler" in first
     manage(env, "seed_demo")  # idempotent
     assert (tmp_path / "spoc.sqlite3").exists()
+    rebuilt = re.search(r"Rebuilt (\d+) days", manage(env, "rebuild_summaries"))
+    assert rebuilt is not None and int(rebuilt.group(1)) > 80
+    with sqlite3.connect(tmp_path / "spoc.sqlite3") as db:
+        (calls,), = db.execute("SELECT count(*) FROM referrals_call").fetchall()
+        (referrals,), = db.execute("SELECT count(*) FROM referrals_referral").fetchall()
 
     port = free_port()
     hub = subprocess.Popen([sys.executable, "manage.py", "runhub", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
@@ -78,13 +93,21 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
                 time.sleep(0.5)
         assert status == 200, "web process did not answer"
 
-        status, page = fetch(opener, f"{base}/accounts/login/")
+        assert "SPOC coordinator" in sign_in(opener, base, "coordinator")
+
+        # The manager's dashboard shows the demo data, from the summaries rebuilt on SQLite: the
+        # demo's calls and referrals all fall in the default period (the last year).
+        manager = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        sign_in(manager, base, "manager")
+        status, page = fetch(manager, f"{base}/dashboards/")
         assert status == 200
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        status, home = fetch(opener, f"{base}/accounts/login/",
-                             {"csrfmiddlewaretoken": token, "username": "coordinator", "password": "smoke-test-pass"})
+        tile = re.search(r'data-tile="calls">\s*<span class="dash-tile__value">(\d+)<', page)
+        assert tile is not None and int(tile.group(1)) == calls > 0
+        status, body = fetch(manager, f"{base}/api/v1/dashboard/")
         assert status == 200
-        assert "SPOC coordinator" in home
+        tiles = {t["key"]: t["value"] for t in json.loads(body)["tiles"]}
+        assert (tiles["calls"], tiles["referrals"]) == (calls, referrals)
+        assert tiles["patients_supported"] > 0 and tiles["interventions"] > 0
 
         # The worker's heartbeat reaches the shared SQLite file through its own process.
         health: dict[str, object] = {}
