@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from patients.models import HospitalAdmission, Patient
 from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
 
 # The import's columns, in any order (header row required).
 IMPORT_COLUMNS = ("nhs_number", "admitted", "discharged", "type")
@@ -108,11 +110,17 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
         result.rejected.sort()
         return result
     now = timezone.now()
+    by = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
-        HospitalAdmission.objects.bulk_create([
+        created = HospitalAdmission.objects.bulk_create([
             HospitalAdmission(patient_id=patients[number], admitted_on=admitted, discharged_on=discharged,
                               emergency=emergency, source=HospitalAdmission.Source.IMPORTED, recorded_at=now,
-                              recorded_by=user if user is not None and user.is_authenticated else None)
+                              recorded_by=by)
             for _line, number, admitted, discharged, emergency in rows])
+        # Every change to a patient's record is in the access log (DESIGN.md §10), imports too.
+        for admission in created:
+            access_log_record(action=AccessLog.Action.CREATE, user=by, username="" if by else "import_admissions",
+                              object_type="admission", object_id=admission.pk, patient_id=admission.patient_id,
+                              detail={"source": "import"})
     result.imported = len(rows)
     return result

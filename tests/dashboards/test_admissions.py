@@ -15,6 +15,7 @@ from patients.admissions import admission_record, admissions_import
 from patients.models import HospitalAdmission
 from patients.nhs_number import synthetic_nhs_number
 from spoc.accounts.roles import Role
+from spoc.audit.models import AccessLog
 from spoc.dashboards.models import DeathOutcome
 from spoc.dashboards.services import summaries_refresh
 from tests.dashboards.builders import death_of, local
@@ -38,6 +39,9 @@ def test_import_saves_every_row(patients: list[Any], tmp_path: Path) -> None:
     rows = HospitalAdmission.objects.order_by("admitted_on")
     assert [(r.patient_id, r.emergency, r.source, r.discharged_on) for r in rows] == [
         (a.pk, True, "IMPORTED", date(2026, 1, 9)), (b.pk, False, "IMPORTED", None)]
+    logged = AccessLog.objects.filter(object_type="admission", action=AccessLog.Action.CREATE)
+    assert sorted(logged.values_list("patient_id", "username")) == sorted(
+        [(a.pk, "import_admissions"), (b.pk, "import_admissions")])
 
 
 @pytest.mark.django_db
