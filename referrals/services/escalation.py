@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -232,3 +233,17 @@ def new_referral_notify(*, referral_id: int, now: datetime | None = None) -> lis
         return recipients
     return []
 
+
+
+def escalation_backlog_check() -> dict[str, Any]:
+    """For /healthz: milestones that passed more than ESCALATION_ALERT_AFTER_SECONDS ago and that
+    the escalation job has not recorded. Non-zero means beat or the job is not running (or
+    cannot keep up): nobody is being told of late referrals. One count per milestone."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ESCALATION_ALERT_AFTER_SECONDS)
+    missed: dict[str, int] = {}
+    for milestone, (passed, _due_field) in _due_filters(cutoff).items():
+        already = Escalation.objects.filter(
+            referral=OuterRef("pk"), routing_attempt=OuterRef("routing_attempt"), milestone=milestone)
+        missed[milestone] = (Referral.objects.filter(passed, team__isnull=False)
+                             .exclude(Exists(already)).count())
+    return {"ok": not any(missed.values()), "unrecorded_milestones": missed}

@@ -217,6 +217,9 @@ BEREAVEMENT_CONTACT_AFTER_DAYS = env_int("BEREAVEMENT_CONTACT_AFTER_DAYS", 14)
 # Clock milestones that passed longer ago than this when the escalation job first sees them
 # (seeded history, a long outage) are recorded, not notified (DESIGN.md §6).
 ESCALATION_NOTIFY_WITHIN_HOURS = env_int("ESCALATION_NOTIFY_WITHIN_HOURS", 24)
+# /healthz fails its `escalation` check while a milestone passed longer ago than this is still
+# unrecorded: beat or the escalation job (every minute) has stopped.
+ESCALATION_ALERT_AFTER_SECONDS = env_int("ESCALATION_ALERT_AFTER_SECONDS", 300)
 # The hub's address in notification emails (which carry a referral number and a link, never a
 # patient's name or NHS number).
 HUB_URL = os.environ.get("SPOC_HUB_URL", "http://127.0.0.1:8000").rstrip("/")

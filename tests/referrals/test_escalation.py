@@ -165,3 +165,18 @@ def test_a_referral_contacted_before_and_queued_again_raises_no_contact_mileston
     Referral.objects.filter(pk=referral.pk).update(first_contact_at=AFTERNOON + timedelta(minutes=30))
     run = run_at(AFTERNOON + timedelta(hours=3))
     assert run.recorded == {"ACCEPT_OVERDUE": 1}
+
+
+def test_healthz_reports_milestones_the_job_has_not_recorded(area, client):
+    from referrals.services.escalation import escalation_backlog_check
+
+    referral = routed()
+    late = AFTERNOON + timedelta(minutes=15 + 6)  # accept-by passed 6 minutes ago
+    with time_machine.travel(late, tick=False):
+        report = escalation_backlog_check()
+        assert report == {"ok": False, "unrecorded_milestones": {
+            "ACCEPT_OVERDUE": 1, "CONTACT_AT_RISK": 0, "CONTACT_BREACHED": 0}}
+        assert client.get("/healthz").json()["escalation"]["ok"] is False
+        escalations_run()
+        assert escalation_backlog_check()["ok"] is True
+    assert milestones(referral) == ["ACCEPT_OVERDUE"]
