@@ -12,7 +12,9 @@ job runs, and if two runs overlap):
   leads and the coordinators.
 
 Notifications go to whoever is on duty now: the team (its duty email, its leads) only while its
-service is open; the SPOC coordinators, on duty around the clock, always. A milestone that passed
+service is open; the SPOC coordinators, on duty around the clock, always. An email that could not
+be sent (or had nobody on duty to go to) is tried again on every run while its milestone still
+holds and is within the notification window. A milestone that passed
 more than ``ESCALATION_NOTIFY_WITHIN_HOURS`` before the job first saw it (seeded history, a long
 outage) is recorded without a notification. Held referrals have no running clocks; a referral in
 progress (or reopened after one) has had its first contact. Emails carry the referral number, priority, need, team and a
@@ -31,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -101,11 +103,28 @@ def escalations_run(*, now: datetime | None = None) -> EscalationRun:
         run.recorded[escalation.milestone] += 1
     notify_within = timedelta(hours=settings.ESCALATION_NOTIFY_WITHIN_HOURS)
     to_notify = [e for e in new if e.milestone != M.CONTACT_AT_RISK and now - e.due_at <= notify_within]
+    to_notify += _unsent(now=now, since=now - notify_within, exclude_stamp=stamp)
     if to_notify:
         _notify(to_notify, now=now, run=run)
     if new:
         logger.info("Escalation run: %s", run.summary())
     return run
+
+
+def _unsent(*, now: datetime, since: datetime, exclude_stamp: datetime) -> list[Escalation]:
+    """Escalations recorded by an earlier run whose email could not be sent (mail server down,
+    nobody on duty had an address), still within the notification window and still true: tried
+    again on every run until one is sent."""
+    still_true = (Q(milestone=M.ACCEPT_OVERDUE, referral__status=ReferralStatus.QUEUED)
+                  | Q(milestone=M.CONTACT_BREACHED, referral__status__in=NOT_YET_CONTACTED,
+                      referral__first_contact_at__isnull=True))
+    return list(
+        Escalation.objects.filter(still_true, notified_at__isnull=True, due_at__gte=since, due_at__lte=now)
+        .filter(routing_attempt=F("referral__routing_attempt"))
+        .exclude(recorded_at=exclude_stamp)
+        .select_related("referral", "team__service")
+        .order_by("due_at")[:ESCALATION_BATCH]
+    )
 
 
 @dataclass(frozen=True)

@@ -180,3 +180,37 @@ def test_healthz_reports_milestones_the_job_has_not_recorded(area, client):
         escalations_run()
         assert escalation_backlog_check()["ok"] is True
     assert milestones(referral) == ["ACCEPT_OVERDUE"]
+
+
+def test_an_email_that_could_not_be_sent_is_tried_again_until_it_is(area, monkeypatch):
+    from referrals.services import escalation as module
+
+    referral = routed()
+    mail.outbox.clear()
+    real_send = module.send_mail
+
+    def mail_server_down(*args, **kwargs):
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(module, "send_mail", mail_server_down)
+    assert run_at(AFTERNOON + timedelta(minutes=16)).notified == 0
+    assert Escalation.objects.get(referral=referral).notified_at is None
+    monkeypatch.setattr(module, "send_mail", real_send)
+    assert run_at(AFTERNOON + timedelta(minutes=17)).notified == 1
+    assert run_at(AFTERNOON + timedelta(minutes=18)).notified == 0
+    assert [m.to for m in mail.outbox] == [[COMMUNITY]]
+    assert Escalation.objects.get(referral=referral).notified_at is not None
+
+
+def test_an_unsent_warning_is_dropped_once_the_referral_is_accepted(area, monkeypatch):
+    from referrals.services import escalation as module
+
+    referral = routed()
+    monkeypatch.setattr(module, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("down")))
+    run_at(AFTERNOON + timedelta(minutes=16))
+    monkeypatch.undo()
+    with time_machine.travel(AFTERNOON + timedelta(minutes=17), tick=False):
+        referral_claim(referral_id=referral.pk, user=area["lead"])
+    mail.outbox.clear()
+    assert run_at(AFTERNOON + timedelta(minutes=18)).notified == 0
+    assert mail.outbox == []
