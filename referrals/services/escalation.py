@@ -13,8 +13,8 @@ job runs, and if two runs overlap):
 
 Notifications go to whoever is on duty now: the team (its duty email, its leads) only while its
 service is open; the SPOC coordinators, on duty around the clock, always. An email that could not
-be sent (or had nobody on duty to go to) is tried again on every run while its milestone still
-holds and is within the notification window. A milestone that passed
+be sent is tried again on every run while its milestone still holds and is within the
+notification window. A milestone that passed
 more than ``ESCALATION_NOTIFY_WITHIN_HOURS`` before the job first saw it (seeded history, a long
 outage) is recorded without a notification. Held referrals have no running clocks; a referral in
 progress (or reopened after one) has had its first contact. Emails carry the referral number, priority, need, team and a
@@ -112,15 +112,18 @@ def escalations_run(*, now: datetime | None = None) -> EscalationRun:
 
 
 def _unsent(*, now: datetime, since: datetime, exclude_stamp: datetime) -> list[Escalation]:
-    """Escalations recorded by an earlier run whose email could not be sent (mail server down,
-    nobody on duty had an address), still within the notification window and still true: tried
-    again on every run until one is sent."""
+    """Escalations of an earlier run whose email failed to send (their recipients kept, not
+    stamped notified), still within the notification window and still true: tried again on every
+    run, with whoever is on duty then, until one is sent. Milestones recorded without a
+    notification on purpose (seen too late, seeded history) have no recipients and are left
+    alone."""
     still_true = (Q(milestone=M.ACCEPT_OVERDUE, referral__status=ReferralStatus.QUEUED)
                   | Q(milestone=M.CONTACT_BREACHED, referral__status__in=NOT_YET_CONTACTED,
                       referral__first_contact_at__isnull=True))
     return list(
         Escalation.objects.filter(still_true, notified_at__isnull=True, due_at__gte=since, due_at__lte=now)
         .filter(routing_attempt=F("referral__routing_attempt"))
+        .exclude(recipients=[])
         .exclude(recorded_at=exclude_stamp)
         .select_related("referral", "team__service")
         .order_by("due_at")[:ESCALATION_BATCH]
@@ -196,6 +199,8 @@ def _notify(escalations: list[Escalation], *, now: datetime, run: EscalationRun)
         subject = f"REF-{referral.pk:06d} {referral.priority}: {label} ({team.name if team else 'no team'})"
         body = _body(referral, team, label=label, due_at=escalation.due_at, now=now)
         if not _send(subject, body, recipients):
+            # Kept, unsent, for the next run to try again (recipients set, notified_at empty).
+            Escalation.objects.filter(pk=escalation.pk).update(recipients=recipients)
             continue
         Escalation.objects.filter(pk=escalation.pk).update(notified_at=timezone.now(), recipients=recipients)
         run.notified += 1

@@ -5,7 +5,7 @@ a minute: it runs once, and the idempotency check reruns it in the same test rat
 twice more.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -19,6 +19,7 @@ from patients.codes import CprDecision, NhsNumberStatus
 from patients.models import Assessment, CarePlan, DeathRecord, Patient, RelatedPerson
 from patients.nhs_number import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
 from referrals.models import Call, CallBack, Escalation, Intervention, Referral, ReferralEvent
+from referrals.services.deaths import preferred_place_achieved
 from referrals.services.escalation import escalations_run
 from services.models import (
     CapacityStatus,
@@ -178,6 +179,7 @@ def test_demo_plan_is_the_same_every_time():
 def test_scale_adds_patients_with_calls_and_referrals_that_satisfy_the_constraints():
     seed("--patients", "30")
     demo_numbers = set(Patient.objects.values_list("nhs_number", flat=True))
+    demo_ids = list(Patient.objects.values_list("pk", flat=True))
     before = counts()
 
     output = seed("--patients", "30", "--scale", "500", "--chunk", "200")
@@ -197,10 +199,93 @@ def test_scale_adds_patients_with_calls_and_referrals_that_satisfy_the_constrain
     assert not new_referrals.exclude(call__patient_id=F("patient_id")).exists()
     assert not Call.objects.filter(patient__in=added, triage__patient_id__isnull=True).exists()
     assert "rows/s" in output
+    generated = Patient.objects.exclude(pk__in=demo_ids)
+    assert_scale_lifecycle_consistent(Referral.objects.filter(patient__in=generated), generated)
     # The load dropped and rebuilt the plain indexes: they are all back.
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'patient_search_name_trgm'")
         assert cursor.fetchone()[0] == 1
+
+
+def assert_scale_lifecycle_consistent(referrals, patients):
+    """The generated referrals' lives are the ones the services would have written."""
+    claimed = referrals.filter(status__in=["ACCEPTED", "IN_PROGRESS", "COMPLETED"])
+    assert {"ACCEPTED", "IN_PROGRESS", "COMPLETED"} <= set(claimed.values_list("status", flat=True))
+    working = claimed.exclude(status="COMPLETED")
+    assert not working.filter(Q(accepted_at__isnull=True) | Q(owner__isnull=True)).exists()
+    # A completed referral was claimed and contacted, unless the death closed it earlier on.
+    assert not claimed.filter(status="COMPLETED").exclude(outcome="PATIENT_DIED").filter(
+        Q(accepted_at__isnull=True) | Q(owner__isnull=True) | Q(first_contact_at__isnull=True)).exists()
+    assert not referrals.filter(accepted_at__isnull=False, owner__isnull=True).exists()
+    assert not referrals.filter(accepted_at__lt=F("routed_at")).exists()
+    assert not referrals.filter(first_contact_at__lt=F("accepted_at")).exists()
+    assert not referrals.filter(first_contact_at__isnull=False, accepted_at__isnull=True).exists()
+    assert not referrals.filter(closed_at__lt=F("first_contact_at")).exists()
+    now = timezone.now()
+    assert not referrals.filter(Q(closed_at__gt=now) | Q(first_contact_at__gt=now) | Q(accepted_at__gt=now)).exists()
+    assert not referrals.filter(status__in=["COMPLETED", "CANCELLED", "ENTERED_IN_ERROR"], closed_at__isnull=True).exists()
+    assert not referrals.filter(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"], closed_at__isnull=False).exists()
+    assert not referrals.filter(status="COMPLETED", outcome="").exists()
+    # Mostly on time, some late: the dashboards' compliance has both.
+    assert referrals.filter(accepted_at__lte=F("accept_by")).count() > referrals.filter(accepted_at__gt=F("accept_by")).count() > 0
+    assert referrals.filter(first_contact_at__lte=F("contact_by")).exists()
+    assert referrals.filter(first_contact_at__gt=F("contact_by")).exists()
+
+    # Every claim, first contact and completion has its event, at the same moment, by the owner.
+    events = ReferralEvent.objects.filter(referral__in=referrals)
+    claims = events.filter(kind="CLAIMED")
+    assert claims.count() == referrals.filter(accepted_at__isnull=False).count()
+    assert not claims.exclude(at=F("referral__accepted_at")).exists()
+    assert not claims.exclude(actor_id=F("referral__owner_id")).exists()
+    assert not claims.exclude(from_status="QUEUED", to_status="ACCEPTED", team_id=F("referral__team_id"), data={}).exists()
+    contacts = events.filter(kind="CONTACTED")
+    assert contacts.count() == referrals.filter(first_contact_at__isnull=False).count()
+    assert not contacts.exclude(at=F("referral__first_contact_at"), from_status="ACCEPTED",
+                                to_status="IN_PROGRESS").exists()
+    for event in contacts.select_related("referral")[:50]:
+        assert datetime.fromisoformat(event.data["contacted_at"]) == event.referral.first_contact_at
+    completions = events.filter(kind="COMPLETED")
+    assert completions.count() == referrals.filter(status="COMPLETED").count()
+    assert not completions.exclude(at=F("referral__closed_at")).exists()
+    death_ids = dict(DeathRecord.objects.values_list("patient_id", "pk"))
+    for event in completions.select_related("referral"):
+        assert event.data["outcome"] == event.referral.outcome
+        if event.referral.outcome == "PATIENT_DIED":
+            assert event.data["death_record_id"] == death_ids[event.referral.patient_id]
+            assert event.from_status in ("QUEUED", "ACCEPTED", "IN_PROGRESS")
+        else:
+            assert (event.actor_id, event.from_status) == (event.referral.owner_id, "IN_PROGRESS")
+
+    # Interventions only after first contact, with their events; about 30% avoided an admission.
+    interventions = Intervention.objects.filter(referral__in=referrals)
+    assert interventions.exists()
+    assert not interventions.filter(Q(referral__first_contact_at__isnull=True)
+                                    | Q(at__lt=F("referral__first_contact_at"))).exists()
+    assert not interventions.filter(referral__closed_at__lt=F("at")).exists()
+    assert not interventions.exclude(by_id=F("referral__owner_id")).exists()
+    avoided = interventions.filter(admission_avoided=True)
+    assert 0.15 <= avoided.count() / interventions.count() <= 0.45
+    assert not avoided.filter(Q(bed_days_saved__lt=1) | Q(bed_days_saved__gt=14) | Q(bed_days_saved__isnull=True)).exists()
+    assert not interventions.filter(admission_avoided=False, bed_days_saved__isnull=False).exists()
+    assert events.filter(kind="INTERVENTION").count() == interventions.count()
+    assert set(events.filter(kind="INTERVENTION").values_list("data__intervention_id", flat=True)) == set(
+        interventions.values_list("id", flat=True))
+
+    # Deaths: one record per dead patient, the same moment, the rule for the preferred place,
+    # nothing referred after it, nothing left open.
+    deaths = DeathRecord.objects.filter(patient__in=patients)
+    assert deaths.exists()
+    assert deaths.count() == patients.filter(died_at__isnull=False).count()
+    assert not deaths.exclude(died_at=F("patient__died_at")).exists()
+    for record in deaths:
+        assert record.preferred_place_achieved == preferred_place_achieved(
+            place=record.place, first=record.preferred_place_first, second=record.preferred_place_second)
+    assert {True, False, None} <= set(deaths.values_list("preferred_place_achieved", flat=True))
+    died = referrals.filter(patient__died_at__isnull=False)
+    assert not died.filter(created_at__gte=F("patient__died_at")).exists()
+    assert not died.filter(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"]).exists()
+    assert not died.filter(Q(accepted_at__gte=F("patient__died_at")) | Q(first_contact_at__gte=F("patient__died_at"))).exists()
+    assert died.filter(outcome="PATIENT_DIED").exists()
 
 
 def test_scale_beyond_the_test_range_leaves_patients_without_a_number(monkeypatch):

@@ -1,5 +1,6 @@
-"""``seed_demo --scale N``: N more generated patients with calls, triage and referrals over the
-last 12 months, loaded in bulk for benchmarks (DESIGN.md §11, §12).
+"""``seed_demo --scale N``: N more generated patients with calls, triage, referrals (with their
+whole lives), interventions and deaths over the last 12 months, loaded in bulk for benchmarks
+(DESIGN.md §11, §12).
 
 Rows are generated in Python and written with PostgreSQL ``COPY ... FROM STDIN`` (psycopg2
 ``copy_expert`` from an in-memory buffer), one round of ``chunk`` patients per transaction; on
@@ -16,14 +17,27 @@ docs/performance.md:
   coordinators as unroutable. Its ``routing_decision`` holds the winner only (about 0.4 KB; the
   ranker's full answer is about 5 KB, 1.3 KB compressed) and says it was generated.
 - P4 and P5 clocks count calendar hours and days, not the service's opening hours.
-- Events: CREATED and ROUTED (or UNROUTABLE) for every referral, CANCELLED for cancelled ones.
-  Accepting, first contact and completion have no event kinds yet; later capabilities that add
-  them extend this generator.
-- No carers, care plans, call-backs or access-log rows.
+- Each referral has the life the services would have given it: accepted, in-progress and
+  completed ones were claimed (``accepted_at``, ``owner``: a demo clinician of the team, or of any
+  team when it has none), mostly within the accept clock and some late; in-progress and completed
+  ones had a first contact, mostly by ``contact_by`` and some breached; completed, cancelled and
+  entered-in-error ones have ``closed_at``, completed ones an outcome. Their events, with the
+  same ``at``: CREATED, ROUTED (or UNROUTABLE), CLAIMED, CONTACTED, COMPLETED, CANCELLED,
+  ENTERED_IN_ERROR, INTERVENTION. No declines, holds, reassignments or reopenings.
+- Interventions on a share of the contacted referrals, between first contact and closing, about
+  30% avoiding an admission (1-14 bed days), by the referral's owner.
+- Deaths: about 8% of patients die after their last call, so no referral is made after a death.
+  Each has a DeathRecord (recorded two hours later by the coordinator) with ``Patient.died_at``
+  equal; its preferred places stand for a care plan's (none is generated) and
+  ``preferred_place_achieved`` is ``referrals.services.deaths.preferred_place_achieved``'s
+  answer. Referrals still open at the death are closed by it (outcome PATIENT_DIED, a COMPLETED
+  event naming the record), from the status they had then.
+- No carers, care plans, call-backs, admissions, escalations or access-log rows.
 
 Ids are reserved from each table's sequence while the tables are locked (``LOCK TABLE ... IN
 SHARE ROW EXCLUSIVE MODE``: concurrent writers wait for the round to commit), so a hub may keep
-running, slowly, while it loads.
+running, slowly, while it loads. Deaths and interventions are numbered once a round is drawn
+(only then are their counts known), from blocks reserved the same way.
 """
 
 from __future__ import annotations
@@ -48,10 +62,11 @@ from patients.codes import (
     NhsNumberStatus,
     PatientLocation,
     PhaseOfIllness,
+    PlaceOfDeath,
     Sex,
     UsualResidence,
 )
-from patients.models import Assessment, Patient
+from patients.models import Assessment, DeathRecord, Patient
 from patients.names import search_form
 from patients.nhs_number import SYNTHETIC_CAPACITY, synthetic_nhs_number, synthetic_nhs_numbers
 from referrals.codes import (
@@ -59,10 +74,12 @@ from referrals.codes import (
     CallReason,
     CarerCoping,
     Disposition,
+    InterventionType,
     RedFlag,
     ReferralOutcome,
 )
-from referrals.models import Call, Referral, ReferralEvent
+from referrals.models import Call, Intervention, Referral, ReferralEvent
+from referrals.services.deaths import preferred_place_achieved
 from referrals.transitions import ReferralStatus
 from referrals.triage import TRIAGE_RULES_VERSION, TriageInput, suggest_priority
 from services.codes import CLOCKS, NEED_SERVICE_TYPES, CallerType, Need, Priority, ServiceType
@@ -138,6 +155,26 @@ REASONS = ((CallReason.SYMPTOM_CONTROL, 0.34), (CallReason.MEDICATION_QUERY, 0.4
            (CallReason.CLINICAL_UPDATE, 0.96), (CallReason.INFORMATION, 0.98),
            (CallReason.ADMIN, 1.0))
 CALLS_PER_PATIENT = ((1, 0.08), (2, 0.30), (3, 0.65), (4, 0.87), (5, 1.0))
+# Share of patients who die after their last call (a DeathRecord each).
+DEATH_SHARE = 0.08
+# Accepted within the accept clock / first contact within contact_by: the rest are late.
+ACCEPT_ON_TIME = 0.88
+CONTACT_ON_TIME = 0.85
+# Contacted referrals with interventions; interventions that avoided an admission.
+WITH_INTERVENTIONS = 0.6
+ADMISSION_AVOIDED = 0.3
+INTERVENTION_KINDS = ((InterventionType.HOME_VISIT, 0.35), (InterventionType.PHONE_ADVICE, 0.60),
+                      (InterventionType.NIGHT_VISIT, 0.68), (InterventionType.HOSPICE_AT_HOME_SHIFT, 0.78),
+                      (InterventionType.CARER_SUPPORT, 0.86), (InterventionType.EQUIPMENT_OR_CARE_PACKAGE, 0.93),
+                      (InterventionType.HOSPICE_ADMISSION, 0.97), (InterventionType.DAY_THERAPY, 1.0))
+# Preferred (care plan) and actual places of death, NHS Data Dictionary codes (REFERENCE.md).
+PREFERRED_PLACES = (("", 0.25), (PlaceOfDeath.OWN_HOME, 0.55), (PlaceOfDeath.HOSPICE, 0.68),
+                    (PlaceOfDeath.CARE_HOME, 0.76), (PlaceOfDeath.PRIVATE_RESIDENCE, 0.86),
+                    (PlaceOfDeath.HOSPITAL, 0.95), (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 1.0))
+ACTUAL_PLACES = ((PlaceOfDeath.HOSPITAL, 0.42), (PlaceOfDeath.OWN_HOME, 0.68), (PlaceOfDeath.HOSPICE, 0.81),
+                 (PlaceOfDeath.CARE_HOME, 0.94), (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 0.97),
+                 (PlaceOfDeath.OTHER, 1.0))
+VERIFIED_BY = ("District nurse", "GP", "Ambulance clinician", "Ward doctor")
 
 
 def _pick(table: Sequence[tuple[Any, float]], u: float) -> Any:
@@ -232,7 +269,12 @@ CALL = ("id", "received_at", "ended_at", "direction", "caller_type", "caller_nam
         "needs_senior_review", "reviewed_by_id", "reviewed_at", "review_comment")
 REFERRAL = ("id", "patient_id", "call_id", "need", "priority", "status", "team_id", "owner_id",
             "clock_started_at", "accept_by", "contact_by", "routing_attempt", "routing_decision",
-            "unroutable_reason", "routed_at", "outcome", "created_at", "created_by_id", "updated_at")
+            "unroutable_reason", "routed_at", "outcome", "created_at", "created_by_id", "updated_at",
+            "accept_clock_started_at", "accepted_at", "first_contact_at", "closed_at", "cancel_reason")
+DEATH = ("id", "patient_id", "died_at", "place", "expected", "verified_by", "preferred_place_first",
+         "preferred_place_second", "preferred_place_achieved", "recorded_at", "recorded_by_id")
+INTERVENTION = ("id", "referral_id", "kind", "at", "by_id", "notes", "admission_avoided", "bed_days_saved",
+                "recorded_at")
 EVENT = ("referral_id", "kind", "at", "actor_id", "from_status", "to_status", "team_id", "data")
 
 
@@ -261,6 +303,8 @@ class _Directory:
     in_reach: _TeamInfo | None
     spoc: _TeamInfo
     sites: dict[str, str]  # borough -> site id
+    # Every demo clinician of a team: who claims a referral of a team with no demo member.
+    nurses: tuple[str, ...] = ()
 
 
 def _team_info(service: Service, owners: tuple[str, ...]) -> _TeamInfo:
@@ -310,10 +354,12 @@ def _directory(users: Mapping[str, User], services: Mapping[str, Service]) -> _D
             )
     in_reach = next((i for i in infos.values() if i.service_type == ServiceType.HOSPITAL_IN_REACH), None)
     site_ids = dict(Site.objects.filter(code__in=[code for code, *_ in SITES]).values_list("code", "pk"))
+    nurses = tuple(sorted({owner for info in infos.values() for owner in info.owners}, key=int))
     return _Directory(
         handler=str(users["handler"].pk), coordinator=str(users["coordinator"].pk), teams=teams,
         in_reach=in_reach, spoc=spoc,
         sites={"NORTHBANK": str(site_ids[SITES[0][0]]), "SOUTHMERE": str(site_ids[SITES[1][0]])},
+        nurses=nurses or (str(users["coordinator"].pk),),
     )
 
 
@@ -418,6 +464,12 @@ class _Round:
     calls: list[tuple[str, ...]] = field(default_factory=list)
     referrals: list[tuple[str, ...]] = field(default_factory=list)
     events: list[tuple[str, ...]] = field(default_factory=list)
+    deaths: list[tuple[str, ...]] = field(default_factory=list)
+    interventions: list[tuple[str, ...]] = field(default_factory=list)
+    # Rows whose ids (and the events naming them) are only known once their block is reserved,
+    # after the round is drawn: see _Generator.finish.
+    pending_deaths: list[_PendingDeath] = field(default_factory=list)
+    pending_interventions: list[tuple[tuple[str, ...], tuple[str, ...], str]] = field(default_factory=list)
     without_nhs_number: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -428,8 +480,21 @@ class _Round:
         return sum(len(rows) for _, rows in self.tables())
 
     def tables(self) -> tuple[tuple[str, list[tuple[str, ...]]], ...]:
-        return (("patients", self.patients), ("assessments", self.assessments),
-                ("calls", self.calls), ("referrals", self.referrals), ("events", self.events))
+        # In foreign-key order (the triggers check each row as it is copied without a superuser).
+        return (("patients", self.patients), ("deaths", self.deaths), ("assessments", self.assessments),
+                ("calls", self.calls), ("referrals", self.referrals),
+                ("interventions", self.interventions), ("events", self.events))
+
+
+@dataclass
+class _PendingDeath:
+    """A patient's death: its DeathRecord row without its id, and the COMPLETED events (without
+    their data, which names the record) of the referrals its recording closed."""
+
+    died: int
+    recorded: int
+    row: tuple[str, ...]
+    closing: list[tuple[str, ...]] = field(default_factory=list)
 
 
 class _Generator:
@@ -494,6 +559,22 @@ class _Generator:
             referral_id += shape.referrals
         return out
 
+    def finish(self, out: _Round, first: Mapping[str, int]) -> None:
+        """Number the round's deaths and interventions from the first ids of their blocks
+        (``len(out.pending_deaths)`` and ``len(out.pending_interventions)`` ids), with the events
+        that name them."""
+        out.first.update(deaths=first["deaths"], interventions=first["interventions"])
+        for index, death in enumerate(out.pending_deaths):
+            death_id = first["deaths"] + index
+            out.deaths.append((str(death_id), *death.row))
+            data = f'{{"outcome": "{ReferralOutcome.PATIENT_DIED}", "death_record_id": {death_id}}}'
+            out.events += [(*event, data) for event in death.closing]
+        for index, (row, event, data) in enumerate(out.pending_interventions):
+            intervention_id = first["interventions"] + index
+            out.interventions.append((str(intervention_id), *row))
+            out.events.append((*event, f'{{"intervention_id": {intervention_id}, {data}'))
+        out.pending_deaths, out.pending_interventions = [], []
+
     def _patient(self, out: _Round, shape: _Shape, pid: int, number: str | None, call_id: int,
                  referral_id: int) -> None:
         rng, t, d = self.rng, self.times, self.d
@@ -517,10 +598,15 @@ class _Generator:
         first_call, last_call = shape.calls[0][0], shape.calls[-1][0]
         created = first_call - int(rng.random() * 30 * 86_400)
         died = None
-        if rng.random() < 0.12:
+        death = None
+        if rng.random() < DEATH_SHARE:
+            # After the last call, so after every referral was made.
             died = last_call + int(3_600 + rng.random() * 14 * 86_400)
-            died = died if died < self.now else None
+            died = died if died < self.now - 3_600 else None
         pid_text = str(pid)
+        if died is not None:
+            death = self._death(pid_text, died, care_home)
+            out.pending_deaths.append(death)
         site = d.sites[borough]
         out.patients.append((
             pid_text, number or NULL,
@@ -539,12 +625,31 @@ class _Generator:
         for index, (received, triage, needs) in enumerate(shape.calls):
             hospital_call = shape.in_hospital and index == last
             self._call(out, pid_text, district, site if hospital_call else NULL, received, triage,
-                       needs, call_id + index, referral_id, died)
+                       needs, call_id + index, referral_id, death)
             referral_id += len(needs)
+
+    def _death(self, pid: str, died: int, care_home: bool) -> _PendingDeath:
+        """A DeathRecord as ``referrals.services.deaths.death_record`` writes it, recorded two
+        hours after the death by the coordinator; the preferred places stand for the care plan's."""
+        rng, t = self.rng, self.times
+        first = PlaceOfDeath.CARE_HOME if care_home and rng.random() < 0.7 else _pick(PREFERRED_PLACES, rng.random())
+        second = ""
+        if first and rng.random() < 0.4:
+            second = PlaceOfDeath.HOSPICE if first != PlaceOfDeath.HOSPICE else PlaceOfDeath.HOSPITAL
+        if first and rng.random() < 0.65:
+            place = PlaceOfDeath.OWN_HOME if first == PlaceOfDeath.PRIVATE_RESIDENCE else first
+        else:
+            place = _pick(ACTUAL_PLACES, rng.random())
+        achieved = preferred_place_achieved(place=place, first=first, second=second)
+        expected = _pick((("t", 0.8), ("f", 0.9), (NULL, 1.0)), rng.random())
+        recorded = min(died + 7_200, self.now - 30)
+        row = (pid, t.text(died), place, expected, VERIFIED_BY[int(rng.random() * len(VERIFIED_BY))],
+               first, second, _text(achieved), t.text(recorded), self.d.coordinator)
+        return _PendingDeath(died=died, recorded=recorded, row=row)
 
     def _call(self, out: _Round, pid: str, district: str, site: str, received: int,
               triage: _Triage, needs: tuple[str, ...], call_id: int, referral_id: int,
-              died: int | None) -> None:
+              death: _PendingDeath | None) -> None:
         rng, t, d = self.rng, self.times, self.d
         ended = min(received + 240 + int(rng.random() * 1_200), self.now - 60)
         handler = d.handler if rng.random() < 0.85 else d.coordinator
@@ -569,11 +674,11 @@ class _Generator:
         ))
         for offset, need in enumerate(needs):
             self._referral(out, pid, cid, district, need, triage.priority, received, ended,
-                           in_hospital, str(referral_id + offset), handler, died)
+                           in_hospital, str(referral_id + offset), handler, death)
 
     def _referral(self, out: _Round, pid: str, cid: str, district: str, need: str, priority: str,
                   received: int, created: int, in_hospital: bool, rid: str, handler: str,
-                  died: int | None) -> None:
+                  death: _PendingDeath | None) -> None:
         rng, t, d = self.rng, self.times, self.d
         candidates: tuple[_TeamInfo, ...]
         if need == Need.HOSPITAL_SPECIALIST_REVIEW:
@@ -599,45 +704,120 @@ class _Generator:
         age = self.now - created
         shares = next(shares for younger, shares in self.statuses if age < younger)
         status = _pick(shares, rng.random())
-        if died is not None and created < died and status not in (
-                ReferralStatus.CANCELLED, ReferralStatus.ENTERED_IN_ERROR):
-            status = ReferralStatus.COMPLETED
-        if status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS) and not info.owners:
-            # Nobody in the demo works in this team to claim it: still queued if recent, else done.
-            status = ReferralStatus.QUEUED if age < 86_400 else ReferralStatus.COMPLETED
-        owner = NULL
-        if info.owners and status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS,
-                                      ReferralStatus.COMPLETED):
-            owner = info.owners[int(rng.random() * len(info.owners))]
+        # The life the referral would have had: claimed, first contact, closed (epoch seconds).
+        accepted = contacted = closed = None
+        if status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.COMPLETED):
+            window = accept_by - routed
+            late = 0.0 if rng.random() < ACCEPT_ON_TIME else 1.0
+            accepted = routed + 30 + int((window - 30) * (late + rng.random() * (0.9 + late)))
+            if status != ReferralStatus.ACCEPTED:
+                if contact_by - accepted > 300 and rng.random() < CONTACT_ON_TIME:
+                    contacted = accepted + 60 + int((contact_by - accepted - 60) * rng.random() * 0.95)
+                else:
+                    contacted = max(contact_by, accepted) + 300 + int(rng.random() * (contact_by - received) / 2)
+            if status == ReferralStatus.COMPLETED:
+                assert contacted is not None  # COMPLETED only from IN_PROGRESS
+                closed = contacted + 1_800 + int(rng.random() * 6 * 86_400)
+        elif status != ReferralStatus.QUEUED:  # cancelled or entered in error
+            closed = routed + 300 + int(rng.random() * 7_200)
         outcome = ""
-        updated = routed
         if status == ReferralStatus.COMPLETED:
             outcome = _pick(OUTCOMES, rng.random())
-            updated = routed + 3_600 + int(rng.random() * 6 * 86_400)
-            if died is not None and created < died:
-                outcome, updated = ReferralOutcome.PATIENT_DIED, died + 7_200
-            elif outcome == ReferralOutcome.PATIENT_DIED:
+            if outcome == ReferralOutcome.PATIENT_DIED:
                 outcome = ReferralOutcome.NEEDS_MET
-        elif status != ReferralStatus.QUEUED:
-            updated = routed + 300 + int(rng.random() * 7_200)
-        updated = min(updated, self.now - 30)
+        closed_on_death = ""
+        if death is not None:
+            died = death.died
+            if status in (ReferralStatus.CANCELLED, ReferralStatus.ENTERED_IN_ERROR):
+                closed = max(routed + 60, min(closed or died, died - 60))
+            elif closed is None or closed > died:
+                # Still open when the patient died: recording the death closed it, from the status
+                # it had then (referrals.services.deaths).
+                if accepted is not None and accepted >= died:
+                    accepted = contacted = None
+                if contacted is not None and contacted >= died:
+                    contacted = None
+                closed_on_death = (ReferralStatus.QUEUED if accepted is None else
+                                   ReferralStatus.ACCEPTED if contacted is None else ReferralStatus.IN_PROGRESS)
+                status, outcome, closed = ReferralStatus.COMPLETED, ReferralOutcome.PATIENT_DIED, death.recorded
+        # Nothing in the future: each moment at least ten seconds before the next.
+        limit = self.now - 30
+        if closed is not None:
+            closed = min(closed, limit)
+        if contacted is not None:
+            contacted = min(contacted, (closed or limit) - 10)
+        if accepted is not None:
+            accepted = max(routed + 1, min(accepted, (contacted or closed or limit) - 10))
+        owner = NULL
+        if accepted is not None:
+            owners = info.owners or d.nurses
+            owner = owners[int(rng.random() * len(owners))]
+        updated = min(closed or contacted or accepted or routed, limit)
         out.statuses[status] += 1
         routed_text, created_text = t.text(routed), t.text(created)
+        team = info.team_id
+        cancelled = status == ReferralStatus.CANCELLED
         out.referrals.append((
-            rid, pid, cid, need, priority, status, info.team_id, owner, t.text(received),
+            rid, pid, cid, need, priority, status, team, owner, t.text(received),
             t.text(accept_by), t.text(contact_by), "1",
             f'{{"at": "{_iso(routed_text)}"{info.decision_tail}', reason, routed_text, outcome,
-            created_text, handler, t.text(updated),
+            created_text, handler, t.text(updated), routed_text,
+            t.text(accepted) if accepted is not None else NULL,
+            t.text(contacted) if contacted is not None else NULL,
+            t.text(closed) if closed is not None else NULL,
+            "Duplicate of an earlier referral." if cancelled else "",
         ))
-        out.events.append((rid, ReferralEvent.Kind.CREATED, created_text, handler, "",
-                           ReferralStatus.AWAITING_ROUTING, NULL,
-                           f'{{"need": "{need}", "call_id": {cid}, "priority": "{priority}"}}'))
-        out.events.append((rid, kind, routed_text, NULL, ReferralStatus.AWAITING_ROUTING,
-                           ReferralStatus.QUEUED, info.team_id, data))
-        if status == ReferralStatus.CANCELLED:
-            out.events.append((rid, ReferralEvent.Kind.CANCELLED, t.text(updated), d.coordinator,
-                               ReferralStatus.QUEUED, ReferralStatus.CANCELLED, info.team_id,
-                               '{"reason": "Duplicate of an earlier referral."}'))
+        events = out.events
+        events.append((rid, ReferralEvent.Kind.CREATED, created_text, handler, "",
+                       ReferralStatus.AWAITING_ROUTING, NULL,
+                       f'{{"need": "{need}", "call_id": {cid}, "priority": "{priority}"}}'))
+        events.append((rid, kind, routed_text, NULL, ReferralStatus.AWAITING_ROUTING,
+                       ReferralStatus.QUEUED, team, data))
+        if accepted is not None:
+            events.append((rid, ReferralEvent.Kind.CLAIMED, t.text(accepted), owner, ReferralStatus.QUEUED,
+                           ReferralStatus.ACCEPTED, team, "{}"))
+        if contacted is not None:
+            contacted_text = t.text(contacted)
+            events.append((rid, ReferralEvent.Kind.CONTACTED, contacted_text, owner, ReferralStatus.ACCEPTED,
+                           ReferralStatus.IN_PROGRESS, team, f'{{"contacted_at": "{_iso(contacted_text)}"}}'))
+            if rng.random() < WITH_INTERVENTIONS:
+                end = closed or limit
+                if death is not None:
+                    end = min(end, death.died)
+                self._interventions(out, rid, owner, team, contacted, end)
+        if closed_on_death:
+            assert death is not None
+            death.closing.append((rid, ReferralEvent.Kind.COMPLETED, t.text(closed or limit), d.coordinator,
+                                  closed_on_death, ReferralStatus.COMPLETED, team))
+        elif status == ReferralStatus.COMPLETED:
+            events.append((rid, ReferralEvent.Kind.COMPLETED, t.text(updated), owner, ReferralStatus.IN_PROGRESS,
+                           ReferralStatus.COMPLETED, team, f'{{"outcome": "{outcome}"}}'))
+        elif cancelled:
+            events.append((rid, ReferralEvent.Kind.CANCELLED, t.text(updated), d.coordinator,
+                           ReferralStatus.QUEUED, ReferralStatus.CANCELLED, team,
+                           '{"reason": "Duplicate of an earlier referral."}'))
+        elif status == ReferralStatus.ENTERED_IN_ERROR:
+            events.append((rid, ReferralEvent.Kind.ENTERED_IN_ERROR, t.text(updated), d.coordinator,
+                           ReferralStatus.QUEUED, ReferralStatus.ENTERED_IN_ERROR, team,
+                           '{"reason": "Entered for the wrong patient."}'))
+
+    def _interventions(self, out: _Round, rid: str, by: str, team: str, contacted: int, end: int) -> None:
+        """One or two interventions between first contact and ``end``, with their INTERVENTION
+        events (as ``referrals.services.interventions.intervention_record`` writes them)."""
+        rng, t = self.rng, self.times
+        for _ in range(2 if rng.random() < 0.3 else 1):
+            at = contacted + int(max(0, end - contacted) * rng.random())
+            recorded = min(at + 300 + int(rng.random() * 3_600), max(end, at))
+            kind = _pick(INTERVENTION_KINDS, rng.random())
+            avoided = rng.random() < ADMISSION_AVOIDED
+            bed_days = str(1 + int(rng.random() * 14)) if avoided else NULL
+            at_text, recorded_text = t.text(at), t.text(recorded)
+            row = (rid, kind, at_text, by, "", "t" if avoided else "f", bed_days, recorded_text)
+            event = (rid, ReferralEvent.Kind.INTERVENTION, recorded_text, by, ReferralStatus.IN_PROGRESS,
+                     ReferralStatus.IN_PROGRESS, team)
+            data = (f'"kind": "{kind}", "at": "{_iso(at_text)}", "admission_avoided": '
+                    f'{"true" if avoided else "false"}, "bed_days_saved": {bed_days if avoided else "null"}}}')
+            out.pending_interventions.append((row, event, data))
 
     def _unroutable(self, district: str, need: str, priority: str) -> tuple[str, str]:
         key = (district, need, priority)
@@ -695,6 +875,8 @@ class ScaleResult:
     calls: int = 0
     referrals: int = 0
     events: int = 0
+    deaths: int = 0
+    interventions: int = 0
     seconds: float = 0.0
     statuses: Counter[str] = field(default_factory=Counter)
     # False when the database user may not switch off the foreign-key triggers (not superuser).
@@ -702,7 +884,8 @@ class ScaleResult:
 
     @property
     def rows(self) -> int:
-        return self.patients + self.assessments + self.calls + self.referrals + self.events
+        return (self.patients + self.assessments + self.calls + self.referrals + self.events
+                + self.deaths + self.interventions)
 
     def add(self, out: _Round) -> None:
         self.patients += len(out.patients)
@@ -710,6 +893,8 @@ class ScaleResult:
         self.calls += len(out.calls)
         self.referrals += len(out.referrals)
         self.events += len(out.events)
+        self.deaths += len(out.deaths)
+        self.interventions += len(out.interventions)
         self.without_nhs_number += out.without_nhs_number
         self.statuses.update(out.statuses)
 
@@ -719,7 +904,8 @@ class ScaleResult:
         return [
             f"Scale: {self.patients:,} patients ({self.without_nhs_number:,} without an NHS number, "
             f"status 03), {self.calls:,} calls with {self.assessments:,} triage assessments, "
-            f"{self.referrals:,} referrals, {self.events:,} referral events",
+            f"{self.referrals:,} referrals, {self.events:,} referral events, "
+            f"{self.interventions:,} interventions, {self.deaths:,} deaths",
             f"Referrals by status: {statuses}",
             f"{self.rows:,} rows in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
         ]
@@ -727,7 +913,8 @@ class ScaleResult:
 
 TABLE_COLUMNS = {"patients": (Patient, PATIENT), "assessments": (Assessment, ASSESSMENT),
                  "calls": (Call, CALL), "referrals": (Referral, REFERRAL),
-                 "events": (ReferralEvent, EVENT)}
+                 "events": (ReferralEvent, EVENT), "deaths": (DeathRecord, DEATH),
+                 "interventions": (Intervention, INTERVENTION)}
 # Bytes copy_expert reads from the buffer at a time. Large, because every read needs the GIL,
 # which the generating thread holds most of the time.
 COPY_READ_SIZE = 8 * 1024 * 1024
@@ -756,6 +943,7 @@ def seed_scale(*, count: int, users: Mapping[str, User], services: Mapping[str, 
             shapes = [generator.shape() for _ in range(size)]
             with transaction.atomic():
                 out = generator.round(shapes, _next_ids(tables), numbers)
+                generator.finish(out, _next_ids(tables))
                 for key, rows in out.tables():
                     table = tables[key]
                     table.model._default_manager.bulk_create(table.instances(rows),
@@ -783,7 +971,7 @@ def _report(progress: Callable[[str], Any], result: ScaleResult, count: int, sta
 def _next_ids(tables: Mapping[str, _Table]) -> dict[str, int]:
     """SQLite (one writer at a time): the next ids are after the largest."""
     return {key: (tables[key].model._default_manager.aggregate(m=models.Max("id"))["m"] or 0) + 1
-            for key in ("patients", "assessments", "calls", "referrals")}
+            for key in ("patients", "assessments", "calls", "referrals", "deaths", "interventions")}
 
 
 def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count: int, chunk: int,
@@ -792,7 +980,7 @@ def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count
 
     The generating thread reserves each round's ids on its own connection (``setval`` on each
     table's sequence: other writers then take ids after the block) and hands the rows over;
-    this thread COPYs them. A load that at least doubles the patients drops the five tables'
+    this thread COPYs them. A load that at least doubles the patients drops the seven tables'
     plain indexes first and builds them again at the end (far faster than updating them row by
     row; constraint indexes stay), inside the same transaction, so a failure restores them.
     With a superuser, the foreign-key triggers are off during COPY
@@ -825,6 +1013,8 @@ def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count
                     "patients": size, "assessments": calls, "calls": calls,
                     "referrals": sum(shape.referrals for shape in shapes)})
                 out = generator.round(shapes, first, numbers)
+                generator.finish(out, _reserve_ids(sequences, {
+                    "deaths": len(out.pending_deaths), "interventions": len(out.pending_interventions)}))
                 out.buffers = {key: tables[key].buffer(rows) for key, rows in out.tables() if rows}
                 put(out)
             put(None)
@@ -878,7 +1068,7 @@ def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count
 def _sequences(tables: Mapping[str, _Table]) -> dict[str, str]:
     with connection.cursor() as cursor:
         names = {}
-        for key in ("patients", "assessments", "calls", "referrals"):
+        for key in ("patients", "assessments", "calls", "referrals", "deaths", "interventions"):
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [tables[key].name])
             names[key] = cursor.fetchone()[0]
     return names
@@ -899,7 +1089,7 @@ def _reserve_ids(sequences: Mapping[str, str], sizes: Mapping[str, int]) -> dict
 
 
 def _drop_indexes(cursor: Any, tables: Mapping[str, _Table]) -> list[str]:
-    """Drop the plain indexes of the five tables (not those behind a primary key or unique
+    """Drop the plain indexes of the seven tables (not those behind a primary key or unique
     constraint); return the statements that build them again, as PostgreSQL records them."""
     cursor.execute(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
