@@ -49,13 +49,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from login_home import (  # the sibling benchmark's helpers
-    ALLOWED_HOST,
     CSRF_FIELD,
     NO_ANSWER,
     CpuMeter,
     NoRedirect,
     Timings,
     percentile,
+    refuse_remote_targets,
     request,
     summarise,
 )
@@ -386,12 +386,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="which patients and queries (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
-    target = urllib.parse.urlsplit(args.url)
-    if target.scheme != "http" or target.hostname != ALLOWED_HOST:
-        parser.error(f"--url must be http://{ALLOWED_HOST}:<port>: this benchmark never leaves the machine")
-    database = urllib.parse.urlsplit(args.database_url)
-    if database.scheme not in ("postgres", "postgresql") or database.hostname not in (ALLOWED_HOST, "localhost"):
-        parser.error("--database-url must be postgres://...@127.0.0.1/<db> (the hub's database on this machine)")
+    refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     if not (1 <= args.users <= 64 and 1 <= args.searches <= 20_000 and 0 <= args.submits_alone <= 5_000
             and 0 <= args.submits_per_user <= 5_000):
         parser.error("--users 1-64, --searches 1-20000, --submits-alone and --submits-per-user 0-5000")

@@ -104,6 +104,19 @@ def request(
     return Response(status, location, text), time.perf_counter() - start
 
 
+def refuse_remote_targets(parser: argparse.ArgumentParser, *, url: str, database_url: str | None = None) -> None:
+    """Benchmarks talk only to this machine: the hub at http://127.0.0.1 and, when given, its
+    PostgreSQL database there (parser.error otherwise)."""
+    target = urllib.parse.urlsplit(url)
+    if target.scheme != "http" or target.hostname != ALLOWED_HOST:
+        parser.error(f"--url must be http://{ALLOWED_HOST}:<port>: this benchmark never leaves the machine")
+    if database_url is None:
+        return
+    database = urllib.parse.urlsplit(database_url)
+    if database.scheme not in ("postgres", "postgresql") or database.hostname not in (ALLOWED_HOST, "localhost"):
+        parser.error("--database-url must be postgres://...@127.0.0.1/<db> (the hub's database on this machine)")
+
+
 def percentile(sorted_values: list[float], pct: float) -> float:
     """Nearest-rank percentile of an ascending list (no interpolation)."""
     if not sorted_values:
@@ -345,11 +358,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=6, help="unmeasured sign-in page requests")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
-    target = urllib.parse.urlsplit(args.url)
-    if target.scheme != "http" or target.hostname != ALLOWED_HOST:
-        parser.error(
-            f"--url must be http://{ALLOWED_HOST}:<port>: this benchmark never leaves the machine"
-        )
+    refuse_remote_targets(parser, url=args.url)
     if not 1 <= args.users <= 200 or not 1 <= args.requests_per_user <= 10_000:
         parser.error("--users must be 1-200 and --requests-per-user 1-10000")
     return args

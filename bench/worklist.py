@@ -57,7 +57,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from login_home import (  # the sibling benchmark's helpers
-    ALLOWED_HOST,
     CSRF_FIELD,
     NO_ANSWER,
     SIGNED_IN_MARKER,
@@ -65,6 +64,7 @@ from login_home import (  # the sibling benchmark's helpers
     NoRedirect,
     Response,
     Timings,
+    refuse_remote_targets,
     request,
     summarise,
 )
@@ -418,12 +418,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="which referrals and which polls are stale (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
-    target = urllib.parse.urlsplit(args.url)
-    if target.scheme != "http" or target.hostname != ALLOWED_HOST:
-        parser.error(f"--url must be http://{ALLOWED_HOST}:<port>: this benchmark never leaves the machine")
-    database = urllib.parse.urlsplit(args.database_url)
-    if database.scheme not in ("postgres", "postgresql") or database.hostname not in (ALLOWED_HOST, "localhost"):
-        parser.error("--database-url must be postgres://...@127.0.0.1/<db> (the hub's database on this machine)")
+    refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     args.usernames = [name.strip() for name in args.usernames.split(",") if name.strip()]
     if not args.usernames:
         parser.error("--usernames needs at least one username")
