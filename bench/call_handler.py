@@ -300,7 +300,11 @@ class Bench:
                     calls = list(routed.pending_calls)
                 if not calls:
                     if stop.wait(interval):
-                        break
+                        # A submit thread may still be recording its last call: look once more.
+                        time.sleep(0.5)
+                        with routed.lock:
+                            if not routed.pending_calls:
+                                break
                     continue
                 cur.execute(
                     "SELECT id, call_id, status, "
@@ -440,8 +444,6 @@ def main(argv: list[str]) -> int:
         "referrals": len(routed.seen),
         "calls_not_fully_routed": unrouted,
         "pending_call_ids": sorted(routed.pending_calls),
-        "DEBUG": {str(c): [(rid, rid in routed.queued) for rid, cc in routed.seen.items() if cc == c] for c in routed.pending_calls},
-        "DEBUG_n_responded": len(routed.responded_at),
         "probe_alive_at_end": poller.is_alive(),
         "created_to_routed_server": ms_summary(routed.server_ms),
         "response_to_seen_queued": ms_summary(routed.observed_ms),
