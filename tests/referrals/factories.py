@@ -61,3 +61,14 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyAttribute(lambda o: o.call.received_at)
     updated_at = factory.LazyAttribute(lambda o: o.created_at)
     created_by = factory.LazyAttribute(lambda o: o.call.handled_by)
+
+
+def member(make_user, team, username, role=None, lead=False):
+    """A clinician of ``role`` (default specialist nurse) in ``team``, as a lead if ``lead``."""
+    from services.models import TeamMembership
+    from spoc.accounts.roles import Role
+
+    user = make_user(role or Role.SPECIALIST_NURSE, username=username, is_clinician=True)
+    TeamMembership.objects.create(user=user, team=team,
+                                  role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER)
+    return user

@@ -15,12 +15,9 @@ from patients.models import CarePlan, Patient
 from referrals.models import Call, Referral, ReferralEvent
 from referrals.transitions import ReferralStatus
 from services.codes import Need, Priority
-from services.models import TeamMembership
-from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from tests.conftest import TEST_PASSWORD
 from tests.referrals.factories import PatientFactory, ReferralFactory
-from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
 
@@ -34,23 +31,6 @@ def api(handler):
     client = APIClient()
     client.force_authenticate(handler)
     return client
-
-
-@pytest.fixture
-def team():
-    return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
-
-
-@pytest.fixture
-def other_team():
-    return make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
-
-
-@pytest.fixture
-def nurse(make_user, team):
-    user = make_user(Role.SPECIALIST_NURSE, username="nurse1", is_clinician=True)
-    TeamMembership.objects.create(user=user, team=team)
-    return user
 
 
 @pytest.fixture

@@ -16,24 +16,12 @@ from referrals.services.claims import (
     referral_release,
 )
 from referrals.transitions import IllegalAction, ReferralStatus
-from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
-from tests.referrals.factories import PatientFactory, ReferralFactory
+from tests.referrals.factories import PatientFactory, ReferralFactory, member
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
-
-
-def member(make_user, team, username, role=Role.SPECIALIST_NURSE):
-    user = make_user(role, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=user, team=team)
-    return user
 
 
 def queued(team, **fields):

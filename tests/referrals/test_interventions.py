@@ -13,25 +13,12 @@ from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.services.claims import referral_claim
 from referrals.services.interventions import assessment_record, intervention_record
 from referrals.transitions import IllegalAction, ReferralStatus
-from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
-from tests.referrals.factories import CallFactory, ReferralFactory
+from tests.referrals.factories import CallFactory, ReferralFactory, member
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
-
-
-def member(make_user, team, username, role=Role.SPECIALIST_NURSE, lead=False):
-    user = make_user(role, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=user, team=team,
-                                  role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER)
-    return user
 
 
 def claimed(team, nurse):

@@ -28,27 +28,9 @@ from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from spoc.home.navigation import navigation_for
-from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
-from tests.services.directory_fixtures import every_day, make_service
+from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory, member
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
-
-
-@pytest.fixture
-def other_team():
-    return make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
-
-
-def member(make_user, team, username, role=Role.SPECIALIST_NURSE, lead=False):
-    user = make_user(role, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=user, team=team,
-                                  role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER)
-    return user
 
 
 def queued(team, **fields):

@@ -6,30 +6,11 @@ from django.utils import timezone
 
 from patients.models import CarePlan, Patient
 from referrals.transitions import ReferralStatus
-from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from tests.referrals.factories import PatientFactory, ReferralFactory
-from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
-
-
-@pytest.fixture
-def other_team():
-    return make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
-
-
-@pytest.fixture
-def nurse(make_user, team):
-    user = make_user(Role.SPECIALIST_NURSE, username="nurse1", is_clinician=True)
-    TeamMembership.objects.create(user=user, team=team)
-    return user
 
 
 def queued(patient, team, **fields):
