@@ -118,6 +118,32 @@ class ResponseMinuteStat(models.Model):
         return f"{self.local_date} team {self.team_id} {self.priority} {self.metric} {self.minutes} min"
 
 
+class ResponseBlockStat(models.Model):
+    """The response-time histograms again, ready to be read over long periods.
+
+    Minutes go into buckets and days into aligned blocks of 2**level days (``spoc/dashboards/blocks.py``),
+    so any period is the sum of at most two blocks per level: about 16 blocks of about a thousand
+    rows each for 12 months, where the per-minute rows are about one per referral. Each team has
+    its rows, and ``ALL_TEAMS`` has every team's together, for the views without a team filter."""
+
+    level = models.PositiveSmallIntegerField()
+    block_start = models.DateField()
+    team_id = models.BigIntegerField()
+    priority = models.CharField(max_length=2)
+    metric = models.CharField(max_length=7, choices=ResponseMinuteStat.Metric.choices)
+    # The first minute of the bucket.
+    bucket = models.IntegerField()
+    referrals = models.PositiveIntegerField()
+
+    class Meta:
+        # The unique index serves the reads: a block, then a team.
+        constraints = [models.UniqueConstraint(fields=["level", "block_start", "team_id", "priority", "metric", "bucket"],
+                                               name="dash_block_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.block_start} (level {self.level}) team {self.team_id} {self.priority} {self.metric} {self.bucket}"
+
+
 class PatientDay(models.Model):
     """One row per (local date, team, priority, patient) with a call (team 0) or a referral:
     distinct patients over any range is one indexed count."""

@@ -25,6 +25,7 @@ from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority
 from services.models import OrganisationMembership, Team, TeamMembership
 from spoc.accounts.models import User
+from spoc.dashboards.blocks import ALL_TEAMS, block_pieces
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
@@ -34,7 +35,7 @@ from spoc.dashboards.models import (
     PatientDay,
     PatientFirstDay,
     ReferralDayStat,
-    ResponseMinuteStat,
+    ResponseBlockStat,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -286,13 +287,8 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     tiles.append({"key": "breaches_now", "label": "Breaches now", "value": _count(sum(breaches.values()), scope),
                   "definition": "breaches-now"})
 
-    # Response times from the per-minute histograms, and compliance per priority.
-    histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for metric, priority, minutes, n in (
-            _filtered(ResponseMinuteStat.objects.all(), scope)
-            .values_list("metric", "priority", "minutes").annotate(n=Sum("referrals"))):
-        histograms[(metric, priority)][minutes] += n
-        histograms[(metric, "All")][minutes] += n
+    # Response times from the histogram blocks, and compliance per priority.
+    histograms = response_histograms(scope=scope)
     response_rows = []
     for priority in [*Priority.values, "All"]:
         accept, contact = histograms.get(("ACCEPT", priority), {}), histograms.get(("CONTACT", priority), {})
@@ -391,6 +387,23 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         "tiles": tiles,
         "tables": tables,
     }
+
+
+def response_histograms(*, scope: DashboardScope) -> dict[tuple[str, str], dict[int, int]]:
+    """Referrals per response-time bucket (spoc/dashboards/blocks.py), by (metric, priority) and
+    (metric, "All"), over the scope: one query over the few blocks that make up the period."""
+    pieces = Q()
+    for level, start in block_pieces(scope.date_from, scope.date_to):
+        pieces |= Q(level=level, block_start=start)
+    teams = (ALL_TEAMS,) if scope.team_ids is None else scope.team_ids
+    rows = ResponseBlockStat.objects.filter(pieces, team_id__in=teams)
+    if scope.priority:
+        rows = rows.filter(priority=scope.priority)
+    histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for metric, priority, bucket, n in rows.values_list("metric", "priority", "bucket").annotate(n=Sum("referrals")):
+        histograms[(metric, priority)][bucket] += n
+        histograms[(metric, "All")][bucket] += n
+    return histograms
 
 
 def _first_day_group(scope: DashboardScope) -> str | None:

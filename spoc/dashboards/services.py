@@ -31,6 +31,7 @@ from django.utils import timezone
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Call, Intervention, Referral, ReferralEvent
 from services.models import Service, Team
+from spoc.dashboards.blocks import ALL_TEAMS, MAX_BLOCK_LEVEL, block_parents, bucket_sql
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
@@ -40,6 +41,7 @@ from spoc.dashboards.models import (
     PatientDay,
     PatientFirstDay,
     ReferralDayStat,
+    ResponseBlockStat,
     ResponseMinuteStat,
     SummaryWatermark,
 )
@@ -78,6 +80,7 @@ _T = {
     "callday": CallDayStat._meta.db_table,
     "refday": ReferralDayStat._meta.db_table,
     "minutes": ResponseMinuteStat._meta.db_table,
+    "blocks": ResponseBlockStat._meta.db_table,
     "patientday": PatientDay._meta.db_table,
     "intday": InterventionDayStat._meta.db_table,
     "outcome": DeathOutcome._meta.db_table,
@@ -100,6 +103,8 @@ class Dialect:
     # The local days being recomputed, with their UTC bounds (so raw-table indexes on the
     # timestamps serve the joins). Parameters: dates, starts, ends.
     days_cte: str
+    # Pairs of dates (parent block, child block). Parameters: parents, children.
+    pairs_cte: str
     # ``column {in_list}``: membership in a list parameter.
     in_list: str
     in_dates: str
@@ -133,6 +138,7 @@ def _lateral(table: str, column: str, alias: str) -> str:
 
 POSTGRESQL = Dialect(
     days_cte="WITH days(day, starts, ends) AS (SELECT * FROM unnest(%s::date[], %s::timestamptz[], %s::timestamptz[]))",
+    pairs_cte="WITH pairs(parent, child) AS (SELECT * FROM unnest(%s::date[], %s::date[]))",
     in_list="= ANY(%s)",
     in_dates="= ANY(%s::date[])",
     first_date="DATE '0001-01-01'",
@@ -158,6 +164,8 @@ POSTGRESQL = Dialect(
 SQLITE = Dialect(
     days_cte=("WITH days(day, starts, ends) AS (SELECT a.value, b.value, c.value FROM json_each(%s) a "
               "JOIN json_each(%s) b ON b.key = a.key JOIN json_each(%s) c ON c.key = a.key)"),
+    pairs_cte=("WITH pairs(parent, child) AS (SELECT a.value, b.value FROM json_each(%s) a "
+               "JOIN json_each(%s) b ON b.key = a.key)"),
     in_list="IN (SELECT value FROM json_each(%s))",
     in_dates="IN (SELECT value FROM json_each(%s))",
     first_date="'0001-01-01'",
@@ -185,6 +193,8 @@ DIALECTS = {"postgresql": POSTGRESQL, "sqlite": SQLITE}
 class Statements:
     recompute: tuple[str, ...]
     new_patient_days: str
+    blocks_of_days: str
+    blocks_of_halves: str
     first_days: str
     deaths: str
     open: str
@@ -261,6 +271,24 @@ def _statements(d: Dialect) -> Statements:
         UNION
         SELECT d.day, coalesce(r.team_id, 0), r.priority, r.patient_id
         FROM days d {referrals_of_day}"""
+    # The response-time blocks (spoc/dashboards/blocks.py): level 0 from the per-minute rows of
+    # these dates, per team and for every team together. Parameters: the dates, twice.
+    bucket = bucket_sql("minutes")
+    blocks_of_days = f"""
+        INSERT INTO {_T["blocks"]} (level, block_start, team_id, priority, metric, bucket, referrals)
+        SELECT 0, local_date, team_id, priority, metric, {bucket}, sum(referrals)
+        FROM {_T["minutes"]} WHERE local_date {d.in_dates}
+        GROUP BY local_date, team_id, priority, metric, 6
+        UNION ALL
+        SELECT 0, local_date, {ALL_TEAMS}, priority, metric, {bucket}, sum(referrals)
+        FROM {_T["minutes"]} WHERE local_date {d.in_dates}
+        GROUP BY local_date, priority, metric, 6"""
+    # A block of level k from its two halves at level k - 1. Parameters: parents, children, k, k - 1.
+    blocks_of_halves = f"""{d.pairs_cte}
+        INSERT INTO {_T["blocks"]} (level, block_start, team_id, priority, metric, bucket, referrals)
+        SELECT %s, p.parent, b.team_id, b.priority, b.metric, b.bucket, sum(b.referrals)
+        FROM pairs p JOIN {_T["blocks"]} b ON b.level = %s AND b.block_start = p.child
+        GROUP BY p.parent, b.team_id, b.priority, b.metric, b.bucket"""
     # Each patient's active days per filter group, with the previous active day in the same group
     # (0001-01-01 for the first): distinct patients over [a, b] in a group is then the number of
     # (day in [a, b], previous day before a) pairs, a sum over a few thousand rows.
@@ -317,8 +345,8 @@ def _statements(d: Dialect) -> Statements:
         SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
                r.first_contact_at
         FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
-    return Statements(recompute=recompute, new_patient_days=new_patient_days, first_days=first_days,
-                      deaths=deaths, open=open_sql)
+    return Statements(recompute=recompute, new_patient_days=new_patient_days, blocks_of_days=blocks_of_days,
+                      blocks_of_halves=blocks_of_halves, first_days=first_days, deaths=deaths, open=open_sql)
 
 
 def _dialect() -> Dialect:
@@ -425,6 +453,16 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
                 else:
                     _run(cursor, sql, [days, starts, ends])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
+            _run(cursor, f"DELETE FROM {_T['blocks']} WHERE level = 0 AND block_start {dialect.in_dates}", [chunk])
+            _run(cursor, statements.blocks_of_days, [chunk, chunk])
+        # Then every block above these dates, level by level, from the halves below it.
+        for level in range(1, MAX_BLOCK_LEVEL + 1):
+            pairs = block_parents(ordered, level)
+            parents = [parent for parent, _ in pairs[::2]]
+            _run(cursor, f"DELETE FROM {_T['blocks']} WHERE level = %s AND block_start {dialect.in_dates}",
+                 [level, parents])
+            _run(cursor, statements.blocks_of_halves,
+                 [[parent for parent, _ in pairs], [child for _, child in pairs], level, level - 1])
     return len(ordered)
 
 
@@ -587,7 +625,8 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
         with connection.cursor() as cursor:
             if dialect.lock is not None:
                 cursor.execute(dialect.lock)
-            tables = [model._meta.db_table for model in (*_DAY_TABLES, DeathOutcome, OpenReferral, PatientFirstDay)]
+            tables = [model._meta.db_table for model in (*_DAY_TABLES, ResponseBlockStat, DeathOutcome, OpenReferral,
+                                                                PatientFirstDay)]
             if dialect.truncate:
                 cursor.execute(f"TRUNCATE {', '.join(tables)}")
             else:

@@ -18,6 +18,7 @@ from django.db import models
 from patients.models import DeathRecord, Patient
 from referrals.models import Referral
 from services.models import Organisation, Team
+from spoc.dashboards.blocks import ALL_TEAMS
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
@@ -27,6 +28,7 @@ from spoc.dashboards.models import (
     PatientDay,
     PatientFirstDay,
     ReferralDayStat,
+    ResponseBlockStat,
     ResponseMinuteStat,
 )
 from spoc.dashboards.services import summaries_rebuild, summaries_refresh
@@ -42,8 +44,8 @@ from tests.dashboards.builders import (
 from tests.factories import TeamFactory, UserFactory
 
 SUMMARY_MODELS: tuple[type[models.Model], ...] = (
-    CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat, DeathOutcome,
-    OpenReferral, PatientFirstDay)
+    CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay, InterventionDayStat,
+    DeathOutcome, OpenReferral, PatientFirstDay)
 # Columns holding ids of raw rows: compared by each row's rank in its table (ids differ between
 # databases; the rows are created in the same order).
 ID_COLUMNS: dict[str, type[models.Model]] = {
@@ -63,7 +65,7 @@ def figures() -> dict[str, list[list[Any]]]:
              for model in {*ID_COLUMNS.values(), *GROUP_IDS.values()}}
 
     def plain(name: str, value: Any) -> Any:
-        if name in ID_COLUMNS and value:
+        if name in ID_COLUMNS and value and value != ALL_TEAMS:
             return ranks[ID_COLUMNS[name]][value]
         if name == "grp" and value.split(":")[0] in GROUP_IDS:
             kind, key, *rest = value.split(":")
@@ -112,10 +114,10 @@ def build_and_summarise() -> dict[str, Any]:
                                       need=("URGENT_HOME_VISIT", "CARER_SUPPORT")[n % 2],
                                       contact_by=call.received_at + timedelta(hours=2)))
     # Times to accept and to first contact on and either side of whole minutes, before the clock
-    # (counted as 0), on time, late, exactly on the deadline.
+    # (counted as 0), on time, late, exactly on the deadline, and into each width of bucket.
     offsets = [timedelta(minutes=30), timedelta(minutes=29, seconds=59, microseconds=999999),
                timedelta(seconds=59), timedelta(minutes=-3), timedelta(hours=2), timedelta(hours=2, microseconds=1),
-               timedelta(hours=5, minutes=1)]
+               timedelta(hours=5, minutes=1), timedelta(minutes=137), timedelta(days=2, hours=3, minutes=17)]
     for n, referral in enumerate(referrals):
         if referral.status in {"ACCEPTED", "IN_PROGRESS", "COMPLETED", "ON_HOLD"}:
             offset = offsets[n % len(offsets)]

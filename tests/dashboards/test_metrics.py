@@ -208,3 +208,31 @@ def test_october_day_has_25_hour_buckets(make_user: Any) -> None:
     assert heat["Sunday"][1] == 2 and heat["Sunday"][0] == 1 and heat["Sunday"][24] == 25
     # Weekend: all out of hours.
     assert _tile(figures, "out_of_hours") == 100.0
+
+
+@pytest.mark.django_db
+def test_long_response_times_are_reported_to_their_bucket(make_user: Any) -> None:
+    handler = make_user(Role.CALL_HANDLER, username="handler_long")
+    team = TeamFactory(name="Team L")
+    # Four P5 referrals months apart, so a year is read from blocks of several sizes, each accepted
+    # after 5 minutes and contacted after 59 min, 2 h 17 min, 16 h 40 min and 2 days 3 h 17 min.
+    for created, after in ((local(2026, 1, 5, 9), 59), (local(2026, 4, 14, 9), 137),
+                           (local(2026, 7, 1, 9), 1_000), (local(2026, 11, 20, 9), 3_077)):
+        call = call_at(created, user=handler, chosen="P5", suggested="P5")
+        referral_for(call, team=team, priority="P5", status="IN_PROGRESS", owner=handler,
+                     accepted_at=created + timedelta(minutes=5), first_contact_at=created + timedelta(minutes=after),
+                     contact_by=created + timedelta(days=5))
+    summaries_refresh(horizon_seconds=0)
+    # To the minute under an hour (59), to 5 minutes under 4 hours (137 -> 135), to 15 minutes under
+    # a day (1,000 -> 990), to the hour beyond (3,077 -> 3,060). Nearest rank of 4: the median is the
+    # 2nd, the 90th percentile the 4th.
+    year = dashboard_figures(scope=_scope(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31)), now=NOW)
+    assert _rows(year, "response_times") == [["P5", 4, 5, 5, 4, 135, 3_060], ["All", 4, 5, 5, 4, 135, 3_060]]
+    team_year = dashboard_figures(scope=_scope((team.pk,), date_from=date(2025, 12, 1), date_to=date(2026, 11, 30)),
+                                  now=NOW)
+    assert _rows(team_year, "response_times") == _rows(year, "response_times")
+    # One day alone; and a period that ends the day before the last referral.
+    day = dashboard_figures(scope=_scope(date_from=date(2026, 11, 20), date_to=date(2026, 11, 20)), now=NOW)
+    assert _rows(day, "response_times")[-1] == ["All", 1, 5, 5, 1, 3_060, 3_060]
+    before = dashboard_figures(scope=_scope(date_from=date(2026, 1, 5), date_to=date(2026, 11, 19)), now=NOW)
+    assert _rows(before, "response_times")[-1] == ["All", 3, 5, 5, 3, 135, 990]

@@ -16,6 +16,7 @@ from hypothesis.extra.django import TestCase
 from patients.models import DeathRecord
 from referrals.models import Call, Referral
 from spoc.accounts.roles import Role, roles_sync
+from spoc.dashboards.blocks import response_bucket
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
@@ -25,10 +26,11 @@ from spoc.dashboards.models import (
     PatientDay,
     PatientFirstDay,
     ReferralDayStat,
+    ResponseBlockStat,
     ResponseMinuteStat,
     SummaryWatermark,
 )
-from spoc.dashboards.selectors import DashboardScope, patients_supported
+from spoc.dashboards.selectors import DashboardScope, patients_supported, response_histograms
 from spoc.dashboards.services import summaries_rebuild, summaries_refresh
 from tests.dashboards.builders import (
     LONDON,
@@ -42,8 +44,8 @@ from tests.dashboards.builders import (
 )
 from tests.factories import TeamFactory, UserFactory
 
-SUMMARY_MODELS = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat,
-                  DeathOutcome, OpenReferral, PatientFirstDay)
+SUMMARY_MODELS = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay,
+                  InterventionDayStat, DeathOutcome, OpenReferral, PatientFirstDay)
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
@@ -97,7 +99,7 @@ class TestIncrementalEqualsRebuild(TestCase):
                 elif operation == "contact":
                     referral_change(referral, kind="CONTACTED", status="IN_PROGRESS", owner=user,
                                     team=referral.team or teams[0],
-                                    first_contact_at=referral.created_at + timedelta(minutes=day * 13))
+                                    first_contact_at=referral.created_at + timedelta(minutes=day * 97))
                 elif operation == "reroute":
                     referral_change(referral, kind="ROUTED", team=teams[(choice + 1) % 2], priority=f"P{choice + 1}",
                                     status=referral.status if referral.team else "QUEUED")
@@ -140,6 +142,15 @@ class TestIncrementalEqualsRebuild(TestCase):
                     scope = DashboardScope(date_from, date_to, priority, None, team.pk if team else None,
                                            (team.pk,) if team else None, suppress=False, own_team_ids=())
                     assert patients_supported(scope=scope) == len(expected)
+                    # The histogram blocks of the range equal its per-minute rows, bucketed.
+                    per_minute: dict[tuple[str, str], dict[int, int]] = {}
+                    for row in ResponseMinuteStat.objects.filter(local_date__gte=date_from, local_date__lte=date_to):
+                        if (team is None or row.team_id == team.pk) and (priority is None or row.priority == priority):
+                            for key in ((row.metric, row.priority), (row.metric, "All")):
+                                counts = per_minute.setdefault(key, {})
+                                bucket = response_bucket(row.minutes)
+                                counts[bucket] = counts.get(bucket, 0) + row.referrals
+                    assert {k: dict(v) for k, v in response_histograms(scope=scope).items()} == per_minute
 
 
 @pytest.mark.django_db

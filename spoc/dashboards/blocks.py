@@ -1,0 +1,70 @@
+"""Response-time blocks (``ResponseBlockStat``; docs/metrics.md "Time to accept and to first contact").
+
+A 12-month percentile summed from per-minute, per-day rows reads about one row per referral. The
+blocks make it a few thousand rows whatever the volume:
+
+- **Buckets.** Minutes are kept to the minute under an hour, to 5 minutes under 4 hours, to 15
+  minutes under a day and to the hour beyond; a bucket is named by its first minute. P4-P5 times
+  run to days, where a minute's precision says nothing a manager can use.
+- **Blocks.** Level 0 is one local date; level k is 2**k days starting on a multiple of 2**k days
+  after ``BLOCK_EPOCH``. Any period of dates splits into at most two blocks per level
+  (``block_pieces``), and a block of level k is the sum of its two halves at level k - 1.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+BLOCK_EPOCH = date(2000, 1, 3)
+MAX_BLOCK_LEVEL = 9
+# The team id of the rows that hold every team together.
+ALL_TEAMS = -1
+# (below this many minutes, bucket width), widest last.
+BUCKET_WIDTHS = ((60, 1), (240, 5), (1_440, 15))
+HOUR_BUCKET = 60
+
+
+def response_bucket(minutes: int) -> int:
+    """The first minute of the bucket holding ``minutes``."""
+    for below, width in BUCKET_WIDTHS:
+        if minutes < below:
+            return minutes - minutes % width
+    return minutes - minutes % HOUR_BUCKET
+
+
+def bucket_sql(column: str) -> str:
+    """``response_bucket`` of a whole number of minutes, never negative, as SQL: the same on
+    PostgreSQL and SQLite, where dividing integers drops the remainder."""
+    arms = " ".join(f"WHEN {column} < {below} THEN {column} / {width} * {width}" for below, width in BUCKET_WIDTHS)
+    return f"CASE {arms} ELSE {column} / {HOUR_BUCKET} * {HOUR_BUCKET} END"
+
+
+def block_start(day: date, level: int) -> date:
+    """The first day of the level-``level`` block holding ``day``."""
+    size = 1 << level
+    return BLOCK_EPOCH + timedelta(days=(day - BLOCK_EPOCH).days // size * size)
+
+
+def block_pieces(first: date, last: date) -> list[tuple[int, date]]:
+    """The fewest aligned blocks, as (level, first day), that cover ``first`` to ``last``
+    inclusive exactly once: the largest block that starts at the next uncovered day and does not
+    pass ``last``, repeatedly."""
+    pieces: list[tuple[int, date]] = []
+    day, end = (first - BLOCK_EPOCH).days, (last - BLOCK_EPOCH).days + 1
+    while day < end:
+        level = 0
+        while level < MAX_BLOCK_LEVEL and day % (2 << level) == 0 and day + (2 << level) <= end:
+            level += 1
+        pieces.append((level, BLOCK_EPOCH + timedelta(days=day)))
+        day += 1 << level
+    return pieces
+
+
+def block_parents(days: set[date] | list[date], level: int) -> list[tuple[date, date]]:
+    """(parent block start, child block start) for every level-``level`` block holding one of
+    ``days``, and each of its two halves at ``level - 1``."""
+    half = timedelta(days=1 << (level - 1))
+    pairs = []
+    for parent in sorted({block_start(day, level) for day in days}):
+        pairs += [(parent, parent), (parent, parent + half)]
+    return pairs
