@@ -6,6 +6,10 @@ plain integers, not foreign keys, for the same reason (and so that a summary nev
 deletion of a directory row). ``team_id`` 0 means "no team" (a referral not yet routed; a call,
 which belongs to the hub's line rather than to a team).
 
+Tables with a ``level`` are kept in blocks of days (``spoc/dashboards/blocks.py``): a row of level
+0 is one local date, a row of level k adds up the 2**k days from its ``local_date``, so any period
+is read from a few blocks whatever its length.
+
 Dates and hours are Europe/London local time. Hour buckets are keyed by the UTC start of the
 hour, so the 25-hour October day has 25 buckets and the 23-hour March day 23.
 """
@@ -52,6 +56,7 @@ class CallHourStat(models.Model):
 
 
 class CallDayStat(models.Model):
+    level = models.PositiveSmallIntegerField()
     local_date = models.DateField()
     priority = models.CharField(max_length=2)
     caller_type = models.CharField(max_length=20)
@@ -61,8 +66,8 @@ class CallDayStat(models.Model):
     overrides = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["local_date", "priority"], name="dash_callday_date")]
-        constraints = [models.UniqueConstraint(fields=["local_date", "priority", "caller_type", "handled_by_id"],
+        # The unique index serves the reads: a block, then the rest.
+        constraints = [models.UniqueConstraint(fields=["level", "local_date", "priority", "caller_type", "handled_by_id"],
                                                name="dash_callday_unique")]
 
     def __str__(self) -> str:
@@ -73,6 +78,7 @@ class ReferralDayStat(models.Model):
     """Referrals by the local date they were created (their cohort), with their current team,
     priority, need and status."""
 
+    level = models.PositiveSmallIntegerField()
     local_date = models.DateField()
     team_id = models.BigIntegerField()
     priority = models.CharField(max_length=2)
@@ -86,8 +92,7 @@ class ReferralDayStat(models.Model):
     contacted_late = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["local_date", "team_id"], name="dash_refday_date")]
-        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "need", "status"],
+        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "need", "status"],
                                                name="dash_refday_unique")]
 
     def __str__(self) -> str:
@@ -121,13 +126,13 @@ class ResponseMinuteStat(models.Model):
 class ResponseBlockStat(models.Model):
     """The response-time histograms again, ready to be read over long periods.
 
-    Minutes go into buckets and days into aligned blocks of 2**level days (``spoc/dashboards/blocks.py``),
-    so any period is the sum of at most two blocks per level: about 16 blocks of about a thousand
-    rows each for 12 months, where the per-minute rows are about one per referral. Each team has
-    its rows, and ``ALL_TEAMS`` has every team's together, for the views without a team filter."""
+    Minutes go into buckets and days into blocks (``spoc/dashboards/blocks.py``): 12 months are
+    about 16 blocks of about a thousand rows each, where the per-minute rows are about one per
+    referral. Each team has its rows, and ``ALL_TEAMS`` has every team's together, for the views
+    without a team filter."""
 
     level = models.PositiveSmallIntegerField()
-    block_start = models.DateField()
+    local_date = models.DateField()
     team_id = models.BigIntegerField()
     priority = models.CharField(max_length=2)
     metric = models.CharField(max_length=7, choices=ResponseMinuteStat.Metric.choices)
@@ -137,11 +142,11 @@ class ResponseBlockStat(models.Model):
 
     class Meta:
         # The unique index serves the reads: a block, then a team.
-        constraints = [models.UniqueConstraint(fields=["level", "block_start", "team_id", "priority", "metric", "bucket"],
+        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "metric", "bucket"],
                                                name="dash_block_unique")]
 
     def __str__(self) -> str:
-        return f"{self.block_start} (level {self.level}) team {self.team_id} {self.priority} {self.metric} {self.bucket}"
+        return f"{self.local_date} (level {self.level}) team {self.team_id} {self.priority} {self.metric} {self.bucket}"
 
 
 class PatientDay(models.Model):
@@ -163,6 +168,7 @@ class PatientDay(models.Model):
 
 
 class InterventionDayStat(models.Model):
+    level = models.PositiveSmallIntegerField()
     local_date = models.DateField()
     team_id = models.BigIntegerField()
     priority = models.CharField(max_length=2)
@@ -172,8 +178,7 @@ class InterventionDayStat(models.Model):
     bed_days_saved = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["local_date", "team_id"], name="dash_intday_date")]
-        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "kind"],
+        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "kind"],
                                                name="dash_intday_unique")]
 
     def __str__(self) -> str:

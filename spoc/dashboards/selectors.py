@@ -144,9 +144,22 @@ def percentile(histogram: dict[int, int], fraction: float) -> int | None:
     return None  # pragma: no cover (unreachable: seen reaches total)
 
 
+def period_blocks(scope: DashboardScope) -> Q:
+    """The blocks of days (spoc/dashboards/blocks.py) that make up the scope's period."""
+    pieces = Q()
+    for level, start in block_pieces(scope.date_from, scope.date_to):
+        pieces |= Q(level=level, local_date=start)
+    return pieces
+
+
 def _filtered(queryset: QuerySet[Any], scope: DashboardScope, *, teams: bool = True,
               priority: bool = True) -> QuerySet[Any]:
-    queryset = queryset.filter(local_date__gte=scope.date_from, local_date__lte=scope.date_to)
+    """The scope's rows of a summary table: by blocks of days for the tables kept in blocks, by
+    local date for the others."""
+    if any(f.name == "level" for f in queryset.model._meta.fields):
+        queryset = queryset.filter(period_blocks(scope))
+    else:
+        queryset = queryset.filter(local_date__gte=scope.date_from, local_date__lte=scope.date_to)
     if teams and scope.team_ids is not None:
         queryset = queryset.filter(team_id__in=scope.team_ids)
     if priority and scope.priority:
@@ -391,14 +404,11 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
 
 def response_histograms(*, scope: DashboardScope) -> dict[tuple[str, str], dict[int, int]]:
     """Referrals per response-time bucket (spoc/dashboards/blocks.py), by (metric, priority) and
-    (metric, "All"), over the scope: one query over the few blocks that make up the period."""
-    pieces = Q()
-    for level, start in block_pieces(scope.date_from, scope.date_to):
-        pieces |= Q(level=level, block_start=start)
-    teams = (ALL_TEAMS,) if scope.team_ids is None else scope.team_ids
-    rows = ResponseBlockStat.objects.filter(pieces, team_id__in=teams)
-    if scope.priority:
-        rows = rows.filter(priority=scope.priority)
+    (metric, "All"), over the scope: one query over the few blocks that make up the period. The
+    view without a team filter reads the rows of every team together."""
+    rows = _filtered(ResponseBlockStat.objects.all(), scope)
+    if scope.team_ids is None:
+        rows = rows.filter(team_id=ALL_TEAMS)
     histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for metric, priority, bucket, n in rows.values_list("metric", "priority", "bucket").annotate(n=Sum("referrals")):
         histograms[(metric, priority)][bucket] += n

@@ -66,7 +66,18 @@ SOURCES: dict[str, str] = {
     "admissions": HospitalAdmission._meta.db_table,
 }
 
-_DAY_TABLES = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat)
+_DAY_TABLES = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat,
+               ResponseBlockStat)
+# The tables also kept in blocks of days (spoc/dashboards/blocks.py), with the columns a block
+# groups by and the counts it adds up.
+_BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    CallDayStat._meta.db_table: (("priority", "caller_type", "handled_by_id"), ("calls", "overrides")),
+    ReferralDayStat._meta.db_table: (("team_id", "priority", "need", "status"),
+                                     ("referrals", "accepted", "contacted", "contacted_on_time", "contacted_late")),
+    InterventionDayStat._meta.db_table: (("team_id", "priority", "kind"),
+                                         ("interventions", "admissions_avoided", "bed_days_saved")),
+    ResponseBlockStat._meta.db_table: (("team_id", "priority", "metric", "bucket"), ("referrals",)),
+}
 
 _T = {
     "call": Call._meta.db_table,
@@ -193,8 +204,9 @@ DIALECTS = {"postgresql": POSTGRESQL, "sqlite": SQLITE}
 class Statements:
     recompute: tuple[str, ...]
     new_patient_days: str
-    blocks_of_days: str
-    blocks_of_halves: str
+    response_blocks: str
+    # Per table kept in blocks.
+    halves: dict[str, str]
     first_days: str
     deaths: str
     open: str
@@ -219,21 +231,21 @@ def _statements(d: Dialect) -> Statements:
         GROUP BY 1, 2, 3, 4, 5, 6""",
         # Calls by day, priority, caller type and handler, with the handler's overrides.
         f"""{d.days_cte}
-        INSERT INTO {_T["callday"]} (local_date, priority, caller_type, handled_by_id, calls, overrides)
-        SELECT d.day, c.chosen_priority, c.caller_type, c.handled_by_id, count(*),
+        INSERT INTO {_T["callday"]} (level, local_date, priority, caller_type, handled_by_id, calls, overrides)
+        SELECT 0, d.day, c.chosen_priority, c.caller_type, c.handled_by_id, count(*),
                count(*) FILTER (WHERE c.chosen_priority <> c.suggested_priority)
         FROM days d {calls_of_day}
-        GROUP BY 1, 2, 3, 4""",
+        GROUP BY 2, 3, 4, 5""",
         # Referrals by the day they were created, with their current team, need and status.
         f"""{d.days_cte}
-        INSERT INTO {_T["refday"]} (local_date, team_id, priority, need, status, referrals, accepted, contacted,
-                                   contacted_on_time, contacted_late)
-        SELECT d.day, coalesce(r.team_id, 0), r.priority, r.need, r.status, count(*), count(r.accepted_at),
+        INSERT INTO {_T["refday"]} (level, local_date, team_id, priority, need, status, referrals, accepted,
+                                   contacted, contacted_on_time, contacted_late)
+        SELECT 0, d.day, coalesce(r.team_id, 0), r.priority, r.need, r.status, count(*), count(r.accepted_at),
                count(r.first_contact_at),
                count(*) FILTER (WHERE r.first_contact_at <= r.contact_by),
                count(*) FILTER (WHERE r.first_contact_at > r.contact_by)
         FROM days d {referrals_of_day}
-        GROUP BY 1, 2, 3, 4, 5""",
+        GROUP BY 2, 3, 4, 5, 6""",
         # Per-minute histograms: time to accept (from joining the queue, holds excluded, to the
         # claim) and time to first contact (from the first-contact clock's start, holds excluded).
         f"""{d.days_cte}
@@ -252,13 +264,13 @@ def _statements(d: Dialect) -> Statements:
         GROUP BY 1, 2, 3, 4, 5""",
         # Interventions by day, with their referral's current team and priority.
         f"""{d.days_cte}
-        INSERT INTO {_T["intday"]} (local_date, team_id, priority, kind, interventions, admissions_avoided,
+        INSERT INTO {_T["intday"]} (level, local_date, team_id, priority, kind, interventions, admissions_avoided,
                                    bed_days_saved)
-        SELECT d.day, coalesce(r.team_id, 0), r.priority, i.kind, count(*),
+        SELECT 0, d.day, coalesce(r.team_id, 0), r.priority, i.kind, count(*),
                count(*) FILTER (WHERE i.admission_avoided),
                coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0)
         FROM days d {interventions_of_day} JOIN {_T["referral"]} r ON r.id = i.referral_id
-        GROUP BY 1, 2, 3, 4""",
+        GROUP BY 2, 3, 4, 5""",
     )
     # Patients with a call (team 0) or a referral, per day, team and priority: computed into a
     # temporary table first, so that the patients whose rows change are known
@@ -274,8 +286,8 @@ def _statements(d: Dialect) -> Statements:
     # The response-time blocks (spoc/dashboards/blocks.py): level 0 from the per-minute rows of
     # these dates, per team and for every team together. Parameters: the dates, twice.
     bucket = bucket_sql("minutes")
-    blocks_of_days = f"""
-        INSERT INTO {_T["blocks"]} (level, block_start, team_id, priority, metric, bucket, referrals)
+    response_blocks = f"""
+        INSERT INTO {_T["blocks"]} (level, local_date, team_id, priority, metric, bucket, referrals)
         SELECT 0, local_date, team_id, priority, metric, {bucket}, sum(referrals)
         FROM {_T["minutes"]} WHERE local_date {d.in_dates}
         GROUP BY local_date, team_id, priority, metric, 6
@@ -283,12 +295,15 @@ def _statements(d: Dialect) -> Statements:
         SELECT 0, local_date, {ALL_TEAMS}, priority, metric, {bucket}, sum(referrals)
         FROM {_T["minutes"]} WHERE local_date {d.in_dates}
         GROUP BY local_date, priority, metric, 6"""
-    # A block of level k from its two halves at level k - 1. Parameters: parents, children, k, k - 1.
-    blocks_of_halves = f"""{d.pairs_cte}
-        INSERT INTO {_T["blocks"]} (level, block_start, team_id, priority, metric, bucket, referrals)
-        SELECT %s, p.parent, b.team_id, b.priority, b.metric, b.bucket, sum(b.referrals)
-        FROM pairs p JOIN {_T["blocks"]} b ON b.level = %s AND b.block_start = p.child
-        GROUP BY p.parent, b.team_id, b.priority, b.metric, b.bucket"""
+    # A block of level k from its two halves at level k - 1, in each table kept in blocks.
+    # Parameters: parents, children, k, k - 1.
+    halves = {}
+    for table, (keys, counts) in _BLOCK_TABLES.items():
+        halves[table] = f"""{d.pairs_cte}
+        INSERT INTO {table} (level, local_date, {", ".join(keys)}, {", ".join(counts)})
+        SELECT %s, p.parent, {", ".join(f"b.{k}" for k in keys)}, {", ".join(f"sum(b.{c})" for c in counts)}
+        FROM pairs p JOIN {table} b ON b.level = %s AND b.local_date = p.child
+        GROUP BY p.parent, {", ".join(f"b.{k}" for k in keys)}"""
     # Each patient's active days per filter group, with the previous active day in the same group
     # (0001-01-01 for the first): distinct patients over [a, b] in a group is then the number of
     # (day in [a, b], previous day before a) pairs, a sum over a few thousand rows.
@@ -345,8 +360,8 @@ def _statements(d: Dialect) -> Statements:
         SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
                r.first_contact_at
         FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
-    return Statements(recompute=recompute, new_patient_days=new_patient_days, blocks_of_days=blocks_of_days,
-                      blocks_of_halves=blocks_of_halves, first_days=first_days, deaths=deaths, open=open_sql)
+    return Statements(recompute=recompute, new_patient_days=new_patient_days, response_blocks=response_blocks,
+                      halves=halves, first_days=first_days, deaths=deaths, open=open_sql)
 
 
 def _dialect() -> Dialect:
@@ -444,8 +459,10 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
             chunk = ordered[start:start + REBUILD_CHUNK_DAYS]
             bounds = _day_bounds(chunk)
             for model in _DAY_TABLES:
+                table = model._meta.db_table
                 if model is not PatientDay:
-                    _run(cursor, f"DELETE FROM {model._meta.db_table} WHERE local_date {dialect.in_dates}", [chunk])
+                    level_0 = "level = 0 AND " if table in _BLOCK_TABLES else ""
+                    _run(cursor, f"DELETE FROM {table} WHERE {level_0}local_date {dialect.in_dates}", [chunk])
             for index, sql in enumerate(statements.recompute):
                 days, starts, ends = bounds
                 if index == 0:
@@ -453,16 +470,14 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
                 else:
                     _run(cursor, sql, [days, starts, ends])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
-            _run(cursor, f"DELETE FROM {_T['blocks']} WHERE level = 0 AND block_start {dialect.in_dates}", [chunk])
-            _run(cursor, statements.blocks_of_days, [chunk, chunk])
+            _run(cursor, statements.response_blocks, [chunk, chunk])
         # Then every block above these dates, level by level, from the halves below it.
         for level in range(1, MAX_BLOCK_LEVEL + 1):
             pairs = block_parents(ordered, level)
             parents = [parent for parent, _ in pairs[::2]]
-            _run(cursor, f"DELETE FROM {_T['blocks']} WHERE level = %s AND block_start {dialect.in_dates}",
-                 [level, parents])
-            _run(cursor, statements.blocks_of_halves,
-                 [[parent for parent, _ in pairs], [child for _, child in pairs], level, level - 1])
+            for table, sql in statements.halves.items():
+                _run(cursor, f"DELETE FROM {table} WHERE level = %s AND local_date {dialect.in_dates}", [level, parents])
+                _run(cursor, sql, [[parent for parent, _ in pairs], [child for _, child in pairs], level, level - 1])
     return len(ordered)
 
 
@@ -625,8 +640,7 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
         with connection.cursor() as cursor:
             if dialect.lock is not None:
                 cursor.execute(dialect.lock)
-            tables = [model._meta.db_table for model in (*_DAY_TABLES, ResponseBlockStat, DeathOutcome, OpenReferral,
-                                                                PatientFirstDay)]
+            tables = [model._meta.db_table for model in (*_DAY_TABLES, DeathOutcome, OpenReferral, PatientFirstDay)]
             if dialect.truncate:
                 cursor.execute(f"TRUNCATE {', '.join(tables)}")
             else:
