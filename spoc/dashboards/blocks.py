@@ -13,6 +13,7 @@ blocks make it a few thousand rows whatever the volume:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 BLOCK_EPOCH = date(2000, 1, 3)
@@ -60,7 +61,7 @@ def block_pieces(first: date, last: date) -> list[tuple[int, date]]:
     return pieces
 
 
-def block_parents(days: set[date] | list[date], level: int) -> list[tuple[date, date]]:
+def block_parents(days: Iterable[date], level: int) -> list[tuple[date, date]]:
     """(parent block start, child block start) for every level-``level`` block holding one of
     ``days``, and each of its two halves at ``level - 1``."""
     half = timedelta(days=1 << (level - 1))

@@ -207,6 +207,26 @@ class DeathOutcome(models.Model):
         return f"Outcome of death {self.death_id} on {self.local_date}"
 
 
+class DeathBlockStat(models.Model):
+    """The death outcomes added up per team, by the local date of death, in blocks of days."""
+
+    level = models.PositiveSmallIntegerField()
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    deaths = models.PositiveIntegerField()
+    preference_recorded = models.PositiveIntegerField()
+    preferred_place_achieved = models.PositiveIntegerField()
+    usual_residence_recorded = models.PositiveIntegerField()
+    died_in_usual_residence = models.PositiveIntegerField()
+    three_plus_admissions = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id"], name="dash_deathblock_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} (level {self.level}) team {self.team_id}: {self.deaths} deaths"
+
+
 class OpenReferral(models.Model):
     """The open referrals as the summary job last saw them (a small set: open caseload and
     breaches now are read from here, never from the millions of closed referrals)."""

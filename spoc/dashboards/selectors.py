@@ -29,7 +29,7 @@ from spoc.dashboards.blocks import ALL_TEAMS, block_pieces
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
-    DeathOutcome,
+    DeathBlockStat,
     InterventionDayStat,
     OpenReferral,
     PatientDay,
@@ -368,14 +368,10 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
                   "definition": "savings"})
 
     # Deaths.
-    deaths = _filtered(DeathOutcome.objects.all(), scope, priority=False).aggregate(
-        deaths=Count("id"),
-        with_pref=Count("id", filter=Q(preference_recorded=True)),
-        achieved=Count("id", filter=Q(preferred_place_achieved=True)),
-        with_res=Count("id", filter=Q(usual_residence_recorded=True)),
-        at_res=Count("id", filter=Q(died_in_usual_residence=True, usual_residence_recorded=True)),
-        three_plus=Count("id", filter=Q(emergency_admissions_90d__gte=3)),
-    )
+    deaths = {key: value or 0 for key, value in _filtered(DeathBlockStat.objects.all(), scope, priority=False).aggregate(
+        deaths=Sum("deaths"), with_pref=Sum("preference_recorded"), achieved=Sum("preferred_place_achieved"),
+        with_res=Sum("usual_residence_recorded"), at_res=Sum("died_in_usual_residence"),
+        three_plus=Sum("three_plus_admissions")).items()}
     no_pref = deaths["deaths"] - deaths["with_pref"]
     tables.append(_table(
         "deaths", "Deaths", ["Indicator", "Deaths counted", "Out of", "%"],

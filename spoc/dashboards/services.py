@@ -35,6 +35,7 @@ from spoc.dashboards.blocks import ALL_TEAMS, MAX_BLOCK_LEVEL, block_parents, bu
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
+    DeathBlockStat,
     DeathOutcome,
     InterventionDayStat,
     OpenReferral,
@@ -77,6 +78,9 @@ _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     InterventionDayStat._meta.db_table: (("team_id", "priority", "kind"),
                                          ("interventions", "admissions_avoided", "bed_days_saved")),
     ResponseBlockStat._meta.db_table: (("team_id", "priority", "metric", "bucket"), ("referrals",)),
+    DeathBlockStat._meta.db_table: (("team_id",), ("deaths", "preference_recorded", "preferred_place_achieved",
+                                                   "usual_residence_recorded", "died_in_usual_residence",
+                                                   "three_plus_admissions")),
 }
 
 _T = {
@@ -95,6 +99,7 @@ _T = {
     "patientday": PatientDay._meta.db_table,
     "intday": InterventionDayStat._meta.db_table,
     "outcome": DeathOutcome._meta.db_table,
+    "deathblocks": DeathBlockStat._meta.db_table,
     "open": OpenReferral._meta.db_table,
     "firstday": PatientFirstDay._meta.db_table,
     "team": Team._meta.db_table,
@@ -209,6 +214,7 @@ class Statements:
     halves: dict[str, str]
     first_days: str
     deaths: str
+    death_blocks: str
     open: str
 
 
@@ -354,6 +360,17 @@ def _statements(d: Dialect) -> Statements:
                 WHERE a.patient_id = dr.patient_id AND a.emergency
                   AND a.admitted_on BETWEEN {d.days_before(died_on, 90)} AND {died_on})
         FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id"""
+    # The outcomes of these dates of death, added up per team. Parameter: the dates.
+    death_blocks = f"""
+        INSERT INTO {_T["deathblocks"]} (level, local_date, team_id, deaths, preference_recorded,
+                                        preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
+                                        three_plus_admissions)
+        SELECT 0, local_date, team_id, count(*), count(*) FILTER (WHERE preference_recorded),
+               count(*) FILTER (WHERE preferred_place_achieved), count(*) FILTER (WHERE usual_residence_recorded),
+               count(*) FILTER (WHERE usual_residence_recorded AND died_in_usual_residence),
+               count(*) FILTER (WHERE emergency_admissions_90d >= 3)
+        FROM {_T["outcome"]} WHERE local_date {d.in_dates}
+        GROUP BY local_date, team_id"""
     open_sql = f"""
         INSERT INTO {_T["open"]} (referral_id, team_id, owner_id, priority, status, created_at, contact_by,
                                  first_contact_at)
@@ -361,7 +378,8 @@ def _statements(d: Dialect) -> Statements:
                r.first_contact_at
         FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
     return Statements(recompute=recompute, new_patient_days=new_patient_days, response_blocks=response_blocks,
-                      halves=halves, first_days=first_days, deaths=deaths, open=open_sql)
+                      halves=halves, first_days=first_days, deaths=deaths,
+                      death_blocks=death_blocks, open=open_sql)
 
 
 def _dialect() -> Dialect:
@@ -471,31 +489,53 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
                     _run(cursor, sql, [days, starts, ends])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
             _run(cursor, statements.response_blocks, [chunk, chunk])
-        # Then every block above these dates, level by level, from the halves below it.
-        for level in range(1, MAX_BLOCK_LEVEL + 1):
-            pairs = block_parents(ordered, level)
-            parents = [parent for parent, _ in pairs[::2]]
-            for table, sql in statements.halves.items():
-                _run(cursor, f"DELETE FROM {table} WHERE level = %s AND local_date {dialect.in_dates}", [level, parents])
-                _run(cursor, sql, [[parent for parent, _ in pairs], [child for _, child in pairs], level, level - 1])
+        _recompute_blocks(cursor, ordered, [t for t in _BLOCK_TABLES if t != _T["deathblocks"]])
     return len(ordered)
 
 
-def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
-    """Recompute the outcome rows of these patients' deaths (None: of every death)."""
+def _recompute_blocks(cursor: Any, days: Sequence[date], tables: Sequence[str]) -> None:
+    """Every block above these dates in these tables, level by level, from the halves below it
+    (level 0 is already up to date)."""
     dialect = _dialect()
-    deaths = _statements(dialect).deaths
+    halves = _statements(dialect).halves
+    for level in range(1, MAX_BLOCK_LEVEL + 1):
+        pairs = block_parents(days, level)
+        parents = [parent for parent, _ in pairs[::2]]
+        for table in tables:
+            _run(cursor, f"DELETE FROM {table} WHERE level = %s AND local_date {dialect.in_dates}", [level, parents])
+            _run(cursor, halves[table], [[parent for parent, _ in pairs], [child for _, child in pairs], level, level - 1])
+
+
+def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
+    """Recompute the outcome rows of these patients' deaths (None: of every death), and the
+    death blocks of the dates they were and are on."""
+    dialect = _dialect()
+    statements = _statements(dialect)
     with connection.cursor() as cursor:
         if patient_ids is None:
             cursor.execute(f"DELETE FROM {_T['outcome']}")
-            cursor.execute(deaths)
-            return int(cursor.rowcount)
-        ids = sorted(set(patient_ids))
-        if not ids:
-            return 0
-        _run(cursor, f"DELETE FROM {_T['outcome']} WHERE patient_id {dialect.in_list}", [ids])
-        _run(cursor, f"{deaths} WHERE dr.patient_id {dialect.in_list}", [ids])
-        return len(ids)
+            cursor.execute(statements.deaths)
+            count = int(cursor.rowcount)
+            cursor.execute(f"SELECT DISTINCT local_date FROM {_T['outcome']}")
+            days = {_as_date(row[0]) for row in cursor.fetchall()}
+        else:
+            ids = sorted(set(patient_ids))
+            if not ids:
+                return 0
+            dates_of = f"SELECT DISTINCT local_date FROM {_T['outcome']} WHERE patient_id {dialect.in_list}"
+            _run(cursor, dates_of, [ids])
+            days = {_as_date(row[0]) for row in cursor.fetchall()}
+            _run(cursor, f"DELETE FROM {_T['outcome']} WHERE patient_id {dialect.in_list}", [ids])
+            _run(cursor, f"{statements.deaths} WHERE dr.patient_id {dialect.in_list}", [ids])
+            _run(cursor, dates_of, [ids])
+            days |= {_as_date(row[0]) for row in cursor.fetchall()}
+            count = len(ids)
+        ordered = sorted(days)
+        if ordered:
+            _run(cursor, f"DELETE FROM {_T['deathblocks']} WHERE level = 0 AND local_date {dialect.in_dates}", [ordered])
+            _run(cursor, statements.death_blocks, [ordered])
+            _recompute_blocks(cursor, ordered, [_T["deathblocks"]])
+        return count
 
 
 def _recompute_open(referral_ids: Iterable[int] | None) -> int:
@@ -640,7 +680,8 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
         with connection.cursor() as cursor:
             if dialect.lock is not None:
                 cursor.execute(dialect.lock)
-            tables = [model._meta.db_table for model in (*_DAY_TABLES, DeathOutcome, OpenReferral, PatientFirstDay)]
+            tables = [model._meta.db_table for model in (*_DAY_TABLES, DeathOutcome, DeathBlockStat, OpenReferral,
+                                                                PatientFirstDay)]
             if dialect.truncate:
                 cursor.execute(f"TRUNCATE {', '.join(tables)}")
             else:

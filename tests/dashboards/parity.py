@@ -22,6 +22,7 @@ from spoc.dashboards.blocks import ALL_TEAMS
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
+    DeathBlockStat,
     DeathOutcome,
     InterventionDayStat,
     OpenReferral,
@@ -45,7 +46,7 @@ from tests.factories import TeamFactory, UserFactory
 
 SUMMARY_MODELS: tuple[type[models.Model], ...] = (
     CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay, InterventionDayStat,
-    DeathOutcome, OpenReferral, PatientFirstDay)
+    DeathOutcome, DeathBlockStat, OpenReferral, PatientFirstDay)
 # Columns holding ids of raw rows: compared by each row's rank in its table (ids differ between
 # databases; the rows are created in the same order).
 ID_COLUMNS: dict[str, type[models.Model]] = {

@@ -21,6 +21,7 @@ from spoc.dashboards.blocks import response_bucket
 from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
+    DeathBlockStat,
     DeathOutcome,
     InterventionDayStat,
     OpenReferral,
@@ -51,9 +52,10 @@ from tests.dashboards.builders import (
 from tests.factories import TeamFactory, UserFactory
 
 BLOCKED = ((CallDayStat, ("calls", "overrides")), (InterventionDayStat, ("interventions", "bed_days_saved")),
-           (ReferralDayStat, ("referrals", "contacted_on_time", "contacted_late")), (ResponseBlockStat, ("referrals",)))
+           (ReferralDayStat, ("referrals", "contacted_on_time", "contacted_late")), (ResponseBlockStat, ("referrals",)),
+           (DeathBlockStat, ("deaths", "preferred_place_achieved", "three_plus_admissions")))
 SUMMARY_MODELS = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay,
-                  InterventionDayStat, DeathOutcome, OpenReferral, PatientFirstDay)
+                  InterventionDayStat, DeathOutcome, DeathBlockStat, OpenReferral, PatientFirstDay)
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
