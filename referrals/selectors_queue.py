@@ -25,12 +25,10 @@ from patients.selectors import age_on
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
-from referrals.transitions import ReferralStatus
+from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import ServiceStatus
 from services.models import Team, TeamMembership
 
-QUEUE_STATUSES = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS,
-                  ReferralStatus.ON_HOLD)
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
 # The queue page shows at most this many, most urgent first; filters narrow it.

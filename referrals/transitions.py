@@ -33,6 +33,10 @@ OPEN_STATUSES = frozenset({
     ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD,
 })
 
+# In a team's queue: routed to the team and not yet closed (the queue page, its poll, its index).
+QUEUE_STATUSES = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS,
+                  ReferralStatus.ON_HOLD)
+
 S = ReferralStatus
 _OPEN = tuple(OPEN_STATUSES)
 _WORKING = (S.QUEUED, S.ACCEPTED, S.IN_PROGRESS)

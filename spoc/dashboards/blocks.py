@@ -1,7 +1,7 @@
-"""Response-time blocks (``ResponseBlockStat``; docs/metrics.md "Time to accept and to first contact").
+"""Blocks of days and response-time buckets (docs/metrics.md "Blocks of days", "Percentiles").
 
-A 12-month percentile summed from per-minute, per-day rows reads about one row per referral. The
-blocks make it a few thousand rows whatever the volume:
+A 12-month figure summed from per-day rows reads every day's rows: for response times, per minute,
+about one row per referral. Blocks and buckets make it a few thousand rows whatever the volume:
 
 - **Buckets.** Minutes are kept to the minute under an hour, to 5 minutes under 4 hours, to 15
   minutes under a day and to the hour beyond; a bucket is named by its first minute. P4-P5 times
@@ -61,11 +61,9 @@ def block_pieces(first: date, last: date) -> list[tuple[int, date]]:
     return pieces
 
 
-def block_parents(days: Iterable[date], level: int) -> list[tuple[date, date]]:
-    """(parent block start, child block start) for every level-``level`` block holding one of
-    ``days``, and each of its two halves at ``level - 1``."""
+def block_parents(days: Iterable[date], level: int) -> tuple[list[date], list[tuple[date, date]]]:
+    """The first days of the level-``level`` blocks holding any of ``days``, and each of those
+    blocks with each of its two halves at ``level - 1``, as (block, half) pairs."""
     half = timedelta(days=1 << (level - 1))
-    pairs = []
-    for parent in sorted({block_start(day, level) for day in days}):
-        pairs += [(parent, parent), (parent, parent + half)]
-    return pairs
+    parents = sorted({block_start(day, level) for day in days})
+    return parents, [(parent, start) for parent in parents for start in (parent, parent + half)]

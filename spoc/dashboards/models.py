@@ -100,8 +100,8 @@ class ReferralDayStat(models.Model):
 
 
 class ResponseMinuteStat(models.Model):
-    """Per-minute histogram of response times per (local date, team, priority): percentiles
-    over any range are exact, computed from it in Python."""
+    """Per-minute histogram of response times per (local date, team, priority): the exact record,
+    from which ``ResponseBlockStat`` adds up the buckets the dashboard's percentiles are read from."""
 
     class Metric(models.TextChoices):
         ACCEPT = "ACCEPT", "Time to accept"
@@ -115,7 +115,7 @@ class ResponseMinuteStat(models.Model):
     referrals = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["metric", "local_date"], name="dash_minutes_date")]
+        # The unique index serves the writes, which select by local date.
         constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "metric", "minutes"],
                                                name="dash_minutes_unique")]
 

@@ -144,9 +144,14 @@ def percentile(histogram: dict[int, int], fraction: float) -> int | None:
     return None  # pragma: no cover (unreachable: seen reaches total)
 
 
+# The summary tables kept in blocks of days (spoc/dashboards/blocks.py); the others are read by date.
+BLOCK_MODELS = (CallDayStat, ReferralDayStat, InterventionDayStat, ResponseBlockStat, DeathBlockStat)
+
+
 def period_blocks(scope: DashboardScope) -> Q:
-    """The blocks of days (spoc/dashboards/blocks.py) that make up the scope's period."""
-    pieces = Q()
+    """The blocks of days (spoc/dashboards/blocks.py) that make up the scope's period; none for a
+    period that ends before it starts."""
+    pieces = Q(pk__in=[])
     for level, start in block_pieces(scope.date_from, scope.date_to):
         pieces |= Q(level=level, local_date=start)
     return pieces
@@ -156,7 +161,7 @@ def _filtered(queryset: QuerySet[Any], scope: DashboardScope, *, teams: bool = T
               priority: bool = True) -> QuerySet[Any]:
     """The scope's rows of a summary table: by blocks of days for the tables kept in blocks, by
     local date for the others."""
-    if any(f.name == "level" for f in queryset.model._meta.fields):
+    if queryset.model in BLOCK_MODELS:
         queryset = queryset.filter(period_blocks(scope))
     else:
         queryset = queryset.filter(local_date__gte=scope.date_from, local_date__lte=scope.date_to)

@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
 # Any constant will do: it only has to differ from the other advisory locks of the hub.
 _LOCK_KEY = 7_000_001
-# Dates recomputed per statement in a rebuild: a month keeps each statement's work bounded.
+# Dates recomputed per statement: a month keeps each statement's work bounded in a rebuild.
 REBUILD_CHUNK_DAYS = 31
 # Out of hours (docs/metrics.md): before 08:00 or from 18:30, weekends, bank holidays in England.
 IN_HOURS_START = "08:00"
@@ -499,11 +499,11 @@ def _recompute_blocks(cursor: Any, days: Sequence[date], tables: Sequence[str]) 
     dialect = _dialect()
     halves = _statements(dialect).halves
     for level in range(1, MAX_BLOCK_LEVEL + 1):
-        pairs = block_parents(days, level)
-        parents = [parent for parent, _ in pairs[::2]]
+        parents, halves_of = block_parents(days, level)
         for table in tables:
             _run(cursor, f"DELETE FROM {table} WHERE level = %s AND local_date {dialect.in_dates}", [level, parents])
-            _run(cursor, halves[table], [[parent for parent, _ in pairs], [child for _, child in pairs], level, level - 1])
+            _run(cursor, halves[table], [[parent for parent, _ in halves_of], [child for _, child in halves_of],
+                                         level, level - 1])
 
 
 def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
@@ -693,8 +693,7 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
                 "last_id": current, "candidate_id": current, "candidate_seen_at": now, "updated_at": now})
             result.ranges[source] = (0, current)
         days = _all_days()
-        for start in range(0, len(days), REBUILD_CHUNK_DAYS):
-            _recompute_days(days[start:start + REBUILD_CHUNK_DAYS], track_first_days=False)
+        _recompute_days(days, track_first_days=False)
         with connection.cursor() as cursor:
             _first_days_apply(cursor, None, 1)
         result.dates = len(days)
