@@ -236,3 +236,11 @@ def test_long_response_times_are_reported_to_their_bucket(make_user: Any) -> Non
     assert _rows(day, "response_times")[-1] == ["All", 1, 5, 5, 1, 3_060, 3_060]
     before = dashboard_figures(scope=_scope(date_from=date(2026, 1, 5), date_to=date(2026, 11, 19)), now=NOW)
     assert _rows(before, "response_times")[-1] == ["All", 3, 5, 5, 3, 135, 990]
+
+
+@pytest.mark.django_db
+def test_a_period_that_ends_before_it_starts_counts_nothing(dataset: dict[str, Any]) -> None:
+    figures = dashboard_figures(scope=_scope(date_from=date(2026, 4, 30), date_to=date(2026, 3, 1)), now=NOW)
+    assert _tile(figures, "calls") == 0 and _tile(figures, "referrals") == 0
+    assert _rows(figures, "response_times") == [["All", 0, None, None, 0, None, None]]
+    assert _rows(figures, "deaths")[0] == ["Died in preferred place", 0, 0, None]
