@@ -22,11 +22,7 @@ from spoc.dashboards.models import (
     CallDayStat,
     CallHourStat,
     DeathBlockStat,
-    DeathOutcome,
     InterventionDayStat,
-    OpenReferral,
-    PatientDay,
-    PatientFirstDay,
     ReferralDayStat,
     ResponseBlockStat,
     ResponseMinuteStat,
@@ -49,13 +45,12 @@ from tests.dashboards.builders import (
     referral_change,
     referral_for,
 )
+from tests.dashboards.parity import SUMMARY_MODELS
 from tests.factories import TeamFactory, UserFactory
 
 BLOCKED = ((CallDayStat, ("calls", "overrides")), (InterventionDayStat, ("interventions", "bed_days_saved")),
            (ReferralDayStat, ("referrals", "contacted_on_time", "contacted_late")), (ResponseBlockStat, ("referrals",)),
            (DeathBlockStat, ("deaths", "preferred_place_achieved", "three_plus_admissions")))
-SUMMARY_MODELS = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay,
-                  InterventionDayStat, DeathOutcome, DeathBlockStat, OpenReferral, PatientFirstDay)
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
