@@ -11,6 +11,9 @@ class User(AbstractUser):
     is_clinician = models.BooleanField(
         default=False, help_text="A registered clinician (nurse, doctor, allied professional)."
     )
+    # Part of the session hash: raising it ends every session of the user at their next request
+    # (role change, MFA reset, deactivation: spoc.accounts.services.user_credentials_revoke).
+    credentials_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -29,6 +32,16 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, salted with the credentials epoch, so that sessions
+        end on a password change and on any revocation."""
+        from django.utils.crypto import salted_hmac
+
+        key_salt = "spoc.accounts.models.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.credentials_epoch}", algorithm="sha256"
+        ).hexdigest()
 
     def display_name(self) -> str:
         """NHS common user interface: FAMILY, Given."""

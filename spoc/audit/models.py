@@ -35,6 +35,14 @@ class AccessLog(models.Model):
         LOGOUT = "LOGOUT", "Sign out"
         LOGIN_FAILED = "LOGIN_FAILED", "Failed sign-in"
         BREAK_GLASS = "BREAK_GLASS", "Break glass"
+        # A page or API list that showed patients: one row per view, with how many (detail).
+        LIST = "LIST", "List of patients"
+        MFA_ENROL = "MFA_ENROL", "Two-factor enrolment"
+        MFA_RESET = "MFA_RESET", "Two-factor reset"
+        MFA_REMOVE = "MFA_REMOVE", "Two-factor removal"
+        ROLE_GRANT = "ROLE_GRANT", "Role granted"
+        ROLE_REVOKE = "ROLE_REVOKE", "Role removed"
+        CREDENTIALS_REVOKED = "CREDENTIALS_REVOKED", "Sessions and tokens revoked"
 
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(
