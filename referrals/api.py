@@ -52,8 +52,9 @@ from referrals.transitions import FHIR_TASK_STATUS, ReferralStatus
 from referrals.triage import InvalidTriage, TriageInput, suggest_priority
 from services.codes import CallerType, Need, Priority
 from services.models import Site
+from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
+from spoc.audit.services import access_log_list_shown, access_log_record
 
 # Primary keys are BigAutoField: a larger id cannot exist, and PostgreSQL would refuse to compare it.
 MAX_ID = 2**63 - 1
@@ -85,7 +86,7 @@ class TakesCalls(BasePermission):
     message = "Only call handlers and coordinators log calls."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return bool(request.user.has_perm("accounts.take_calls"))
+        return bool(request.user.has_perm("accounts.take_calls") and may_write_clinical(request.user))
 
 
 # --- Patients --------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ class PatientListApi(APIView):
     @extend_schema(operation_id="patients_create", request=PatientInputSerializer,
                    responses={201: dict, 400: dict, 403: dict, 409: dict})
     def post(self, request: Request) -> Response:
-        if not sees_all_patients(request.user):
+        if not (sees_all_patients(request.user) and may_write_clinical(request.user)):
             raise ApiPermissionDenied("Only call handlers and coordinators register patients.")
         data = PatientInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -405,6 +406,9 @@ class ReferralListApi(APIView):
             access_log_record(action=AccessLog.Action.SEARCH, user=request.user, request=request._request,
                               object_type="referral", patient_id=filters["patient"],
                               detail={"results": paginator.page.paginator.count})
+        else:
+            access_log_list_shown(request=request._request, object_type="referral_list",
+                                  patient_ids=(r.patient_id for r in page or []))
         return paginator.get_paginated_response([_referral_summary(r) for r in page or []])
 
 

@@ -24,8 +24,9 @@ from referrals.triage import InvalidTriage, TriageInput, suggest_priority
 from referrals.views.patients import visible_patients
 from services.codes import Need
 from spoc.accounts.middleware import is_poll
+from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
+from spoc.audit.services import access_log_list_shown, access_log_record
 
 
 def _patient_panel_context(request: HttpRequest, patient_id: int | None) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def _suggestion(data: dict[str, Any], ipos: dict[str, int]) -> Any:
 
 
 @login_required
-@permission_required("accounts.take_calls", raise_exception=True)
+@permission_required(["accounts.take_calls", WRITE_CLINICAL], raise_exception=True)
 def call_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CallForm(request.POST)
@@ -190,19 +191,22 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def my_calls(request: HttpRequest) -> HttpResponse:
-    return render(request, "calls/my_calls.html", {"calls": recent_calls_for_handler(user=request.user)})
+    calls = list(recent_calls_for_handler(user=request.user))
+    access_log_list_shown(request=request, object_type="my_calls", patient_ids=(call.patient_id for call in calls))
+    return render(request, "calls/my_calls.html", {"calls": calls})
 
 
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_backs_due(request: HttpRequest) -> HttpResponse:
-    due = (CallBack.objects.filter(status=CallBack.Status.PENDING)
-           .select_related("call", "patient", "assigned_to").order_by("due_at")[:200])
+    due = list(CallBack.objects.filter(status=CallBack.Status.PENDING)
+               .select_related("call", "patient", "assigned_to").order_by("due_at")[:200])
+    access_log_list_shown(request=request, object_type="call_backs", patient_ids=(cb.patient_id for cb in due))
     return render(request, "calls/call_backs.html", {"call_backs": due, "now": timezone.now()})
 
 
 @login_required
-@permission_required("accounts.take_calls", raise_exception=True)
+@permission_required(["accounts.take_calls", WRITE_CLINICAL], raise_exception=True)
 @require_POST
 def call_back_done(request: HttpRequest, call_back_id: int) -> HttpResponse:
     try:
@@ -216,13 +220,15 @@ def call_back_done(request: HttpRequest, call_back_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.coordinate", raise_exception=True)
 def senior_reviews(request: HttpRequest) -> HttpResponse:
-    pending = (Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
-               .select_related("patient", "handled_by").order_by("received_at")[:200])
+    pending = list(Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
+                   .select_related("patient", "handled_by").order_by("received_at")[:200])
+    access_log_list_shown(request=request, object_type="senior_reviews",
+                          patient_ids=(call.patient_id for call in pending))
     return render(request, "calls/senior_reviews.html", {"calls": pending, "form": SeniorReviewForm(), "now": timezone.now()})
 
 
 @login_required
-@permission_required("accounts.coordinate", raise_exception=True)
+@permission_required(["accounts.coordinate", WRITE_CLINICAL], raise_exception=True)
 @require_POST
 def senior_review_record(request: HttpRequest, call_id: int) -> HttpResponse:
     form = SeniorReviewForm(request.POST)

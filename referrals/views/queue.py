@@ -23,7 +23,7 @@ from referrals.selectors_queue import (
 from services.models import Team
 from spoc.accounts.middleware import is_poll
 from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
+from spoc.audit.services import access_log_list_shown, access_log_record
 
 
 def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
@@ -57,6 +57,9 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
                "now": now, "version": version, "open_count": state.open_count, "limit": QUEUE_LIMIT,
                "outcomes": ReferralOutcome.choices,
                "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
+    if not is_poll(request):
+        access_log_list_shown(request=request, object_type="team_queue", object_id=team.pk,
+                              patient_ids=(row.referral.patient_id for row in context["rows"]))
     template = "queue/queue.html"
     if request.headers.get("HX-Request"):
         template += "#queue"
@@ -67,8 +70,10 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
 @permission_required("accounts.work_team_queue", raise_exception=True)
 def caseload_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    return render(request, "queue/caseload.html", {"rows": caseload_for(user=request.user, now=now), "now": now,
-                                                    "outcomes": ReferralOutcome.choices})
+    rows = caseload_for(user=request.user, now=now)
+    access_log_list_shown(request=request, object_type="caseload",
+                          patient_ids=(row.referral.patient_id for row in rows))
+    return render(request, "queue/caseload.html", {"rows": rows, "now": now, "outcomes": ReferralOutcome.choices})
 
 
 @login_required

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
@@ -46,4 +47,24 @@ def access_log_record(
         reason=reason,
         detail=detail or {},
         flagged=action == AccessLog.Action.BREAK_GLASS,
+    )
+
+
+def access_log_list_shown(
+    *,
+    request: HttpRequest,
+    object_type: str,
+    patient_ids: Iterable[int | None],
+    object_id: object = "",
+) -> AccessLog:
+    """One row for a page or API list that showed patients (a team queue, a caseload, call-backs,
+    my calls, the referral list): how many distinct patients it showed, never who. Callers skip
+    the queue's polls, which show nothing new to a person."""
+    shown = {pk for pk in patient_ids if pk is not None}
+    return access_log_record(
+        action=AccessLog.Action.LIST,
+        request=request,
+        object_type=object_type,
+        object_id=object_id,
+        detail={"patients": len(shown)},
     )
