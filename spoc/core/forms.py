@@ -16,10 +16,12 @@ def nhs_widget_classes(form: forms.BaseForm) -> None:
     errors = getattr(form, "_errors", None) or {}
     for name, field in form.fields.items():
         widget = field.widget
-        if isinstance(widget, forms.RadioSelect):
-            css = "nhsuk-radios__input"
-        elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
+        # CheckboxSelectMultiple is a subclass of RadioSelect: ask about checkboxes first, or a
+        # ticked box is drawn with the radio's styles and looks unticked.
+        if isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
             css = "nhsuk-checkboxes__input"
+        elif isinstance(widget, forms.RadioSelect):
+            css = "nhsuk-radios__input"
         elif isinstance(widget, forms.Textarea):
             css = "nhsuk-textarea"
         elif isinstance(widget, forms.Select):
