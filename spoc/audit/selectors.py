@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -40,24 +41,19 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _cell(value: Any) -> Any:
-    """Spreadsheets run a cell starting with = + - @ as a formula: neutralise free text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def access_log_csv_rows(rows: QuerySet[AccessLog]) -> Any:
+def access_log_csv_rows(rows: QuerySet[AccessLog]) -> Iterator[list[Any]]:
+    """The export's header and rows, as plain values: spoc.core.exports.csv_response
+    neutralises every cell for a spreadsheet."""
     yield ["at", "username", "action", "object_type", "object_id", "patient_id", "client_ip", "reason", "flagged"]
     for row in rows.iterator(chunk_size=2000):
         yield [
             timezone.localtime(row.at).isoformat(timespec="seconds"),
-            _cell(row.username),
+            row.username,
             row.action,
             row.object_type,
             row.object_id,
-            "" if row.patient_id is None else row.patient_id,
-            row.client_ip or "",
-            _cell(row.reason),
+            row.patient_id,
+            row.client_ip,
+            row.reason,
             "yes" if row.flagged else "no",
         ]

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import csv
 from datetime import date
 from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,6 +14,7 @@ from django.utils import timezone
 from spoc.audit.models import AccessLog
 from spoc.audit.selectors import access_log_csv_rows, access_log_list
 from spoc.audit.services import access_log_record
+from spoc.core.exports import csv_response
 from spoc.core.forms import NhsFormMixin
 
 
@@ -45,11 +45,6 @@ class AccessLogFilterForm(NhsFormMixin, forms.Form):
         return data
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @permission_required("accounts.audit_access", raise_exception=True)
 def access_log(request: HttpRequest) -> HttpResponseBase:
@@ -59,13 +54,8 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
     if request.GET.get("format") == "csv" and form.is_valid():
         access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="access_log",
                           detail={"filters": sorted(k for k, v in filters.items() if v)})
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(r) for r in access_log_csv_rows(rows)), content_type="text/csv"
-        )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
-        return response
+        return csv_response(rows=access_log_csv_rows(rows), filename=f"access-log-{stamp}.csv")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

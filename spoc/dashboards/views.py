@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import escape
 
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.exports import csv_response
 from spoc.dashboards.forms import DashboardFilterForm
 from spoc.dashboards.selectors import (
     DashboardForbidden,
@@ -61,7 +62,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dashboard_csv(request: HttpRequest, key: str) -> HttpResponse:
+def dashboard_csv(request: HttpRequest, key: str) -> HttpResponseBase:
     form = _form(request)
     if not request.GET:
         form = DashboardFilterForm({})
@@ -75,14 +76,8 @@ def dashboard_csv(request: HttpRequest, key: str) -> HttpResponse:
     access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="dashboard", object_id=key,
                       detail={"rows": len(table["rows"]), "from": scope.date_from.isoformat(),
                               "to": scope.date_to.isoformat()})
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{key}-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.csv"')
-    writer = csv.writer(response)
-    writer.writerow(table["columns"])
-    for row in table["rows"]:
-        writer.writerow(["" if v is None else v for v in row])
-    return response
+    return csv_response(rows=[table["columns"], *table["rows"]],
+                        filename=f"{key}-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.csv")
 
 
 @login_required

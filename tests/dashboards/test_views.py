@@ -98,7 +98,7 @@ def test_page_api_and_csv_show_the_same_numbers(client: Any, world: dict[str, An
     for table in figures["tables"]:
         response = client.get(reverse("dashboards:csv", args=[table["key"]]), params)
         assert response.status_code == 200
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert rows[0] == table["columns"]
         assert rows[1:] == [["" if v is None else str(v) for v in row] for row in table["rows"]]
     exports = AccessLog.objects.filter(action=AccessLog.Action.EXPORT, object_type="dashboard")
