@@ -15,6 +15,7 @@ from referrals.models import Referral
 from referrals.transitions import Action, allowed_actions
 from services.codes import ServiceType
 from services.models import TeamMembership
+from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.core.api import DomainConflict
 
 
@@ -58,6 +59,8 @@ def _permitted(actor: ActorContext, referral: Referral, action: str, *, spoc_tea
     works_queue = on_team and "accounts.work_team_queue" in actor.perms
     leads = referral.team_id is not None and referral.team_id in actor.lead_team_ids
     owner = referral.owner_id is not None and referral.owner_id == actor.user.pk
+    if WRITE_CLINICAL not in actor.perms:
+        return False  # every action writes the clinical record (docs/security.md)
     if action == Action.ROUTE:
         return False  # the routing task only
     if action in (Action.ROUTE_MANUALLY, Action.REROUTE):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +31,7 @@ from referrals.models import Referral
 from referrals.services import claims, interventions, lifecycle
 from referrals.transitions import Action
 from services.codes import Priority
+from spoc.accounts.roles import may_write_clinical
 
 
 class NoInput(serializers.Serializer):
@@ -164,6 +166,8 @@ class ReferralActionApi(APIView):
             raise NotFound("No such referral.")
         if spec is None:
             raise NotFound(f"No action {action!r}. Actions: {', '.join(sorted(API_ACTIONS))}.")
+        if not may_write_clinical(request.user):
+            raise ApiPermissionDenied("Your role does not change referrals.")
         body = spec.serializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

@@ -27,6 +27,7 @@ from referrals.models import Referral
 from referrals.selectors import patients_visible_to
 from referrals.services.deaths import VERIFIED_BY_MAX, death_record, may_record_death
 from services.codes import Need
+from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -91,7 +92,7 @@ class PatientDeathApi(APIView):
     @extend_schema(operation_id="patients_death_create", request=DeathInputSerializer,
                    responses={201: dict, 400: dict, 403: dict, 404: dict, 409: dict})
     def post(self, request: Request, patient_id: int) -> Response:
-        if not may_record_death(request.user):
+        if not (may_record_death(request.user) and may_write_clinical(request.user)):
             raise ApiPermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
         data = DeathInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

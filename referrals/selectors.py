@@ -14,6 +14,7 @@ from patients.models import Patient
 from referrals.models import Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
 from services.models import OrganisationMembership, TeamMembership
+from spoc.accounts.roles import may_break_glass, may_write_clinical
 
 # Nurses keep seeing a patient for this long after their team's last referral for them.
 TEAM_VISIBILITY_DAYS = 90
@@ -49,16 +50,18 @@ def _organisation_id(user: Any) -> int | None:
 
 
 def patients_visible_to(user: Any, *, break_glass_ids: Collection[int] = ()) -> QuerySet[Patient]:
-    """Patients this user may open: everyone for handlers and coordinators; for nurses and leads,
+    """Patients this user may read: everyone for handlers and coordinators; for nurses and leads,
     patients with a referral to one of their teams, current or in the last 90 days; for
     managers, patients referred to their organisation's services; plus any patient opened by
-    break-glass (logged, flagged) in this session."""
+    break-glass (logged, flagged) in this session, for the roles that may break glass
+    (spoc.accounts.roles.may_break_glass) and for reading only: writes start from
+    `patients_writable_by`."""
     if not user.is_authenticated:
         return Patient.objects.none()
     if sees_all_patients(user):
         return Patient.objects.all()
     perms = _perms(user)
-    allowed = Q(pk__in=list(break_glass_ids))
+    allowed = Q(pk__in=list(break_glass_ids) if may_break_glass(user) else [])
     if "accounts.work_team_queue" in perms:
         allowed |= _team_patient_ids(team_ids_of(user))
     if "accounts.view_dashboards" in perms:
@@ -66,6 +69,16 @@ def patients_visible_to(user: Any, *, break_glass_ids: Collection[int] = ()) -> 
         if org_id is not None:
             allowed |= Q(pk__in=Referral.objects.filter(team__service__organisation_id=org_id).values("patient_id"))
     return Patient.objects.filter(allowed)
+
+
+def patients_writable_by(user: Any) -> QuerySet[Patient]:
+    """Patients whose clinical record this user may change (admissions, care plan, death, details,
+    related people, calls): none unless the role writes clinical records
+    (spoc.accounts.roles.may_write_clinical); otherwise the patients in their care, never those
+    opened by break-glass."""
+    if not may_write_clinical(user):
+        return Patient.objects.none()
+    return patients_visible_to(user)
 
 
 def referrals_visible_to(user: Any) -> QuerySet[Referral]:

@@ -15,6 +15,7 @@ from referrals.models import Referral
 from referrals.selectors_board import board_version, coordinator_board
 from referrals.services.lifecycle import referral_reroute
 from spoc.accounts.middleware import is_poll
+from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
@@ -39,7 +40,7 @@ def board_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("accounts.coordinate", raise_exception=True)
+@permission_required(["accounts.coordinate", WRITE_CLINICAL], raise_exception=True)
 @require_POST
 def board_route(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Route by hand to the chosen team, or (no team) back to the ranker; a reason either way."""

@@ -10,16 +10,17 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from patients.codes import PlaceOfDeath
-from patients.models import DeathRecord, Patient, RelatedPerson
+from patients.models import DeathRecord, RelatedPerson
 from patients.names import display_name
 from referrals.selectors import patient_banner_for
 from referrals.services.deaths import DeathAlreadyRecorded, death_record, may_record_death
-from referrals.views.patients import break_glass_ids, visible_patients
+from referrals.views.patients import writable_patient
+from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -72,18 +73,12 @@ def _person_label(person: RelatedPerson) -> str:
     return f"{display_name(person.given_name, person.family_name)}: {', '.join(roles)}{consent}"
 
 
-def _patient(request: HttpRequest, patient_id: int) -> Patient:
-    patient = visible_patients(request).filter(pk=patient_id).first()
-    if patient is None:
-        raise Http404("No such patient")
-    return patient
-
-
 @login_required
 def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
-    if not may_record_death(request.user):
+    if not (may_record_death(request.user) and may_write_clinical(request.user)):
         raise PermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
-    patient = _patient(request, patient_id)
+    # A patient in the user's care: break-glass opens a record for reading only.
+    patient = writable_patient(request, patient_id)
     if DeathRecord.objects.filter(patient=patient).exists():
         messages.info(request, "This patient's death is already recorded.")
         return redirect("patients:detail", patient_id=patient.pk)
@@ -99,7 +94,7 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
                 place=form.cleaned_data["place"], expected=form.expected_value(),
                 verified_by=form.cleaned_data["verified_by"],
                 bereavement_for=list(form.cleaned_data["bereavement_for"]),
-                break_glass_ids=break_glass_ids(request), request=request,
+                request=request,
             )
         except DeathAlreadyRecorded as exc:
             messages.info(request, str(exc))

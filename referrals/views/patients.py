@@ -29,8 +29,10 @@ from referrals.selectors import (
     patient_banner_for,
     patient_timeline,
     patients_visible_to,
+    patients_writable_by,
     sees_all_patients,
 )
+from spoc.accounts.roles import may_break_glass, may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -40,6 +42,10 @@ BREAK_GLASS_SECONDS = 60 * 60
 
 
 def break_glass_ids(request: HttpRequest) -> list[int]:
+    """The patients this session opened by break-glass whose window has not ended (none for a
+    role that may not break glass). They are for reading only."""
+    if not may_break_glass(request.user):
+        return []
     now = time.time()
     grants: dict[str, float] = request.session.get(BREAK_GLASS_SESSION_KEY, {})
     return [int(pid) for pid, expires in grants.items() if expires > now]
@@ -47,6 +53,18 @@ def break_glass_ids(request: HttpRequest) -> list[int]:
 
 def visible_patients(request: HttpRequest) -> Any:
     return patients_visible_to(request.user, break_glass_ids=break_glass_ids(request))
+
+
+def writable_patient(request: HttpRequest, patient_id: int) -> Patient:
+    """The patient for a page that changes their record: 403 when the user may read it but not
+    write it (opened by break-glass, or a role that only reads), 404 when they may not read it."""
+    patient = patients_writable_by(request.user).filter(pk=patient_id).first()
+    if patient is not None:
+        return patient
+    if visible_patients(request).filter(pk=patient_id).exists():
+        raise PermissionDenied("You may read this record but not change it: break-glass and "
+                               "read-only roles never write.")
+    raise Http404("No such patient")
 
 
 def _form_errors_from(form: Any, exc: ValidationError) -> None:
@@ -73,7 +91,7 @@ def patient_search_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def patient_register_page(request: HttpRequest) -> HttpResponse:
-    if not sees_all_patients(request.user):
+    if not (sees_all_patients(request.user) and may_write_clinical(request.user)):
         raise PermissionDenied("Only call handlers and coordinators register patients.")
     form = PatientForm(request.POST or None)
     duplicates: list[Patient] = []
@@ -118,6 +136,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = found
     access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
                       object_id=patient.pk, patient_id=patient.pk)
+    can_write = patients_writable_by(request.user).filter(pk=patient.pk).exists()
     return render(request, "patients/detail.html", {
         "patient": patient,
         "banner": patient_banner_for(patient=patient),
@@ -125,8 +144,9 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "related_people": patient.related_people.all(),
         "timeline": patient_timeline(patient=patient, user=request.user),
         "show_access_information": request.user.is_clinician,  # type: ignore[union-attr]
-        "can_edit_care_plan": request.user.is_clinician,  # type: ignore[union-attr]
-        "can_edit_patient": sees_all_patients(request.user) or request.user.is_clinician,  # type: ignore[union-attr]
+        "can_write": can_write,
+        "can_edit_care_plan": can_write and request.user.is_clinician,  # type: ignore[union-attr]
+        "can_edit_patient": can_write and (sees_all_patients(request.user) or request.user.is_clinician),  # type: ignore[union-attr]
     })
 
 
@@ -136,6 +156,9 @@ def patient_break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
         raise Http404("No such patient")
     if patients_visible_to(request.user).filter(pk=patient_id).exists():
         return redirect("patients:detail", patient_id=patient_id)
+    if not may_break_glass(request.user):
+        raise PermissionDenied("Only call handlers, specialist nurses, team leads and coordinators "
+                               "may open a record outside their care.")
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         access_log_record(action=AccessLog.Action.BREAK_GLASS, request=request, object_type="patient",
@@ -147,18 +170,12 @@ def patient_break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/break_glass.html", {"form": form, "patient_id": patient_id})
 
 
-def _visible_patient(request: HttpRequest, patient_id: int) -> Patient:
-    patient = visible_patients(request).filter(pk=patient_id).first()
-    if patient is None:
-        raise Http404("No such patient")
-    return patient
-
-
 @login_required
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = _visible_patient(request, patient_id)
-    if not (sees_all_patients(request.user) or request.user.is_clinician):  # type: ignore[union-attr]
+    if not (may_write_clinical(request.user)
+            and (sees_all_patients(request.user) or request.user.is_clinician)):  # type: ignore[union-attr]
         raise PermissionDenied
+    patient = writable_patient(request, patient_id)
     initial = {name: getattr(patient, name) for name in PatientForm.base_fields if hasattr(patient, name)}
     initial["nhs_number"] = patient.nhs_number or ""
     form = PatientForm(request.POST or None, initial=initial)
@@ -186,9 +203,10 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @login_required
 def related_person_edit(request: HttpRequest, patient_id: int, person_id: int | None = None) -> HttpResponse:
-    patient = _visible_patient(request, patient_id)
-    if not (sees_all_patients(request.user) or request.user.is_clinician):  # type: ignore[union-attr]
+    if not (may_write_clinical(request.user)
+            and (sees_all_patients(request.user) or request.user.is_clinician)):  # type: ignore[union-attr]
         raise PermissionDenied("Only call handlers, coordinators and clinicians record carers.")
+    patient = writable_patient(request, patient_id)
     if request.method == "GET":
         access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="related_person",
                           object_id=person_id or "", patient_id=patient.pk)
@@ -213,9 +231,9 @@ def related_person_edit(request: HttpRequest, patient_id: int, person_id: int | 
 
 @login_required
 def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = _visible_patient(request, patient_id)
-    if not request.user.is_clinician:  # type: ignore[union-attr]
+    if not (may_write_clinical(request.user) and request.user.is_clinician):  # type: ignore[union-attr]
         raise PermissionDenied("Only clinicians can change the care plan.")
+    patient = writable_patient(request, patient_id)
     current = care_plan_current(patient=patient)
     initial = {name: getattr(current, name) for name in CarePlanForm.base_fields if name != "base_version"} if current else {}
     initial["base_version"] = current.version if current else 0

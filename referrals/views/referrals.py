@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -42,6 +42,7 @@ from referrals.services.lifecycle import (
     referral_resume,
 )
 from referrals.transitions import Action
+from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
@@ -152,6 +153,7 @@ def _next(request: HttpRequest, referral_id: int) -> str:
 
 
 @login_required
+@permission_required(WRITE_CLINICAL, raise_exception=True)
 @require_POST
 def referral_action(request: HttpRequest, referral_id: int, action: str) -> HttpResponse:
     """Take ``action``: its form, then its one service function. Field errors re-render the

@@ -27,6 +27,9 @@ class User(AbstractUser):
             ("manage_directory", "Can manage the service directory"),
             ("audit_access", "Can read the access log"),
             ("manage_users", "Can manage users and roles"),
+            # Reading and writing patients (docs/security.md, "Who may read and write what").
+            ("break_glass", "Can open a patient outside their care by break-glass, read only"),
+            ("write_clinical", "Can write the clinical records of patients in their care"),
         ]
 
     def __str__(self) -> str:

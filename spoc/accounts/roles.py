@@ -23,13 +23,23 @@ class Role(models.TextChoices):
     SYSTEM_ADMIN = "System admin"
 
 
+# Reading and writing patients. Break-glass opens a record outside the user's care for reading
+# only (logged, flagged for the auditor); writing needs WRITE_CLINICAL and a patient in the
+# user's care without break-glass (referrals.selectors.patients_writable_by). The table in
+# docs/security.md ("Who may read and write what") says the same; a test keeps them in step.
+BREAK_GLASS = "accounts.break_glass"
+WRITE_CLINICAL = "accounts.write_clinical"
+# The roles that care for patients directly: only they break glass or write clinical records.
+DIRECT_CARE = [BREAK_GLASS, WRITE_CLINICAL]
+
 # app_label.codename. Later capabilities add their permissions here.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.CALL_HANDLER: ["accounts.take_calls"],
-    Role.SPECIALIST_NURSE: ["accounts.work_team_queue"],
-    Role.TEAM_LEAD: ["accounts.work_team_queue", "accounts.lead_team"],
+    Role.CALL_HANDLER: ["accounts.take_calls", *DIRECT_CARE],
+    Role.SPECIALIST_NURSE: ["accounts.work_team_queue", *DIRECT_CARE],
+    Role.TEAM_LEAD: ["accounts.work_team_queue", "accounts.lead_team", *DIRECT_CARE],
     # Coordinators also work their own (fallback) team queue.
-    Role.SPOC_COORDINATOR: ["accounts.take_calls", "accounts.coordinate", "accounts.work_team_queue"],
+    Role.SPOC_COORDINATOR: ["accounts.take_calls", "accounts.coordinate", "accounts.work_team_queue",
+                            *DIRECT_CARE],
     Role.MANAGER: ["accounts.view_dashboards"],
     Role.DIRECTORY_ADMIN: ["accounts.manage_directory"],
     Role.AUDITOR: ["accounts.audit_access"],
@@ -42,8 +52,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_user",
         "accounts.change_user",
         "auth.view_group",
+        # A lost authenticator is reset on the hub's own page, with a reason (never a bare delete).
         "otp_totp.view_totpdevice",
-        "otp_totp.delete_totpdevice",
         "services.view_organisationmembership",
         "services.add_organisationmembership",
         "services.change_organisationmembership",
@@ -80,3 +90,13 @@ def roles_of(user: Any) -> list[str]:
         return []
     names = {g.name for g in user.groups.all()}
     return [role.value for role in Role if role.value in names]
+
+
+def may_break_glass(user: Any) -> bool:
+    """Whether ``user`` may open a patient outside their care (read only, logged)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(BREAK_GLASS))
+
+
+def may_write_clinical(user: Any) -> bool:
+    """Whether ``user``'s role writes clinical records at all (which patients: the selector's)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(WRITE_CLINICAL))

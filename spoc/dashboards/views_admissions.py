@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from patients.admissions import admission_record
-from referrals.views.patients import visible_patients
+from referrals.views.patients import visible_patients, writable_patient
+from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -30,6 +31,12 @@ def patient_admissions(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = visible_patients(request).filter(pk=patient_id).first()
     if patient is None:
         raise Http404("No such patient, or not one you may open")
+    if request.method == "POST":
+        # Reading (break-glass included) shows the list; recording needs a patient in the
+        # user's care and a role that writes clinical records.
+        if not may_write_clinical(request.user):
+            raise PermissionDenied("Your role does not record admissions.")
+        patient = writable_patient(request, patient_id)
     form = AdmissionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
