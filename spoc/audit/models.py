@@ -22,7 +22,10 @@ class AccessLog(models.Model):
     """Who did what to which record, when, from where and why (DESIGN.md §10).
 
     `patient_id` is a plain integer, not a foreign key: the log sits below the patients app and
-    must outlive any record it mentions. The database refuses UPDATE and DELETE (migration 0002).
+    must outlive any record it mentions. The database refuses UPDATE and DELETE (migration 0002),
+    the app's database role may only SELECT and INSERT (spoc/core/dbroles.py), and `row_hash`
+    chains each row to the one before (spoc/audit/chain.py), so that a change made by the owner
+    or a superuser is found by `manage.py verify_access_log`.
     """
 
     class Action(models.TextChoices):
@@ -59,6 +62,9 @@ class AccessLog(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     # Break-glass rows wait for the auditor's review.
     flagged = models.BooleanField(default=False)
+    # SHA-256 (hex) of the previous row's row_hash and this row's fields; set by
+    # access_log_record under the chain's lock.
+    row_hash = models.CharField(max_length=64, editable=False)
 
     objects = AccessLogQuerySet.as_manager()
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection, transaction
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 
+from spoc.audit import chain
 from spoc.audit.models import AccessLog
+
+# The chain's lock on PostgreSQL (any constant will do: it only has to differ from the hub's
+# other advisory locks, e.g. spoc/dashboards/services.py).
+CHAIN_LOCK_KEY = 7_000_101
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -31,11 +38,17 @@ def access_log_record(
     detail: dict[str, Any] | None = None,
     username: str = "",
 ) -> AccessLog:
-    """Append one row. `user` defaults to the request's user; never pass patient identifiers or
-    search text in `detail` (counts only)."""
+    """Append one row, chained to the row before it (spoc/audit/chain.py). `user` defaults to
+    the request's user; never pass patient identifiers or search text in `detail` (counts only).
+
+    Writers take turns: on PostgreSQL a transaction-scoped advisory lock is held from reading the
+    last row's hash until the insert commits, so two rows never link to the same predecessor; on
+    SQLite the IMMEDIATE transaction already holds the database's write lock. Called inside a
+    longer transaction, the lock is held until that one ends, so callers write their log row last.
+    """
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
-    return AccessLog.objects.create(
+    entry = AccessLog(
         at=timezone.now(),
         user=user if user is not None and user.is_authenticated else None,
         username=(user.get_username() if user is not None else username)[:150],
@@ -48,6 +61,26 @@ def access_log_record(
         detail=detail or {},
         flagged=action == AccessLog.Action.BREAK_GLASS,
     )
+    row = chain.canonical(**_as_stored(entry))
+    # No savepoint: as before, a failed insert fails the caller's transaction.
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        previous = AccessLog.objects.order_by("-id").values_list("row_hash", flat=True).first()
+        entry.row_hash = chain.link(previous=previous or chain.GENESIS, row=row)
+        entry.save(force_insert=True)
+    return entry
+
+
+def _as_stored(entry: AccessLog) -> dict[str, Any]:
+    """The hashed fields as they will read back (a patient id given as "7" is stored as 7)."""
+    values = {}
+    for name in chain.FIELDS:
+        field = AccessLog._meta.get_field(name)
+        assert isinstance(field, Field)
+        values[name] = field.to_python(getattr(entry, name))
+    return values
 
 
 def access_log_list_shown(
