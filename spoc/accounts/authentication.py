@@ -8,6 +8,7 @@ from django_otp import user_has_device
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
+from spoc.accounts.middleware import MFA_ENROL_REQUIRED_KEY
 from spoc.accounts.models import ApiToken
 from spoc.accounts.tokens import hash_key
 
@@ -28,14 +29,19 @@ class ExpiringTokenAuthentication(TokenAuthentication):
 
 class VerifiedSessionAuthentication(SessionAuthentication):
     """The browser session, but only once its second factor is verified where one is required
-    (MFA_REQUIRED, or the user has a device): the API must not be a way round MFA."""
+    (MFA_REQUIRED, the user has a device, or a system admin reset it and the user must enrol
+    again): the API must not be a way round MFA."""
 
     def authenticate(self, request: Any) -> tuple[Any, None] | None:
         result = super().authenticate(request)
         if result is None:
             return None
         user = result[0]
-        needs_second_factor = settings.MFA_REQUIRED or user_has_device(user, confirmed=True)
+        needs_second_factor = (
+            settings.MFA_REQUIRED
+            or bool(request._request.session.get(MFA_ENROL_REQUIRED_KEY))
+            or user_has_device(user, confirmed=True)
+        )
         if needs_second_factor and not getattr(user, "is_verified", lambda: False)():
             return None
         return result

@@ -13,6 +13,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 
 LAST_ACTIVITY_KEY = "last_activity"
+# Set at sign-in for a user who must enrol an authenticator although MFA is optional here (a
+# system admin reset theirs: spoc.accounts.mfa.mfa_enrolment_required).
+MFA_ENROL_REQUIRED_KEY = "mfa_enrol_required"
 # A request with this header (htmx polling of queues and counters) neither counts as activity nor
 # is written to the access log.
 POLL_HEADER = "HTTP_X_SPOC_POLL"
@@ -36,6 +39,9 @@ class IdleTimeoutMiddleware:
             now = int(time.time())
             last = request.session.get(LAST_ACTIVITY_KEY, now)
             if now - last > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+                from spoc.accounts.tokens import session_tokens_revoke
+
+                session_tokens_revoke(request=request)
                 logout(request)
                 if request.headers.get("HX-Request") or is_poll(request):
                     return JsonResponse({"detail": "Signed out after inactivity."}, status=401)
@@ -49,7 +55,8 @@ class IdleTimeoutMiddleware:
 
 class MFARequiredMiddleware:
     """A user with a confirmed TOTP device must enter a code after the password; where
-    MFA_REQUIRED is set (production), a user without one must enrol first."""
+    MFA_REQUIRED is set (production), or after a system admin reset their authenticator, a user
+    without one must enrol first."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -69,6 +76,6 @@ class MFARequiredMiddleware:
                 return HttpResponseRedirect(
                     reverse("mfa-verify") + "?" + urlencode({"next": request.get_full_path()})
                 )
-            if settings.MFA_REQUIRED:
+            if settings.MFA_REQUIRED or request.session.get(MFA_ENROL_REQUIRED_KEY):
                 return HttpResponseRedirect(reverse("mfa-enrol"))
         return self.get_response(request)

@@ -1,5 +1,8 @@
-"""API tokens (DESIGN.md §9): issued for a password (and, where MFA is required, a one-time
-code), expiring after API_TOKEN_TTL."""
+"""API tokens (DESIGN.md §9): issued for a password (and, where the user has or must have an
+authenticator, a one-time code), expiring after API_TOKEN_TTL, revoked by their holder, at
+sign-out of the browser session that asked for them, and with all of the user's credentials
+(spoc.accounts.services.user_credentials_revoke: password change, two-factor reset,
+deactivation)."""
 
 from __future__ import annotations
 
@@ -8,21 +11,35 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import devices_for_user, user_has_device
 
+from spoc.accounts.mfa import mfa_enrolment_required
 from spoc.accounts.models import ApiToken, User
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
+
+# The ids of the tokens that a browser session asked for (the token endpoint called with that
+# session's cookie, for the same user): they are revoked when the session signs out.
+SESSION_TOKENS_KEY = "api_token_ids"
 
 
 class TokenRefused(Exception):
     """Credentials or one-time code not accepted; the message is safe to show."""
 
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
 
 @dataclass(frozen=True)
 class IssuedToken:
+    id: int
+    user_id: int
     key: str
     expires_at: datetime
 
@@ -42,20 +59,79 @@ def api_token_issue(
 ) -> IssuedToken:
     """Check the credentials (through django-axes, so lock-out applies) and issue a token.
 
+    The second factor follows the web sign-in: a user with an authenticator must send a valid
+    code; a user who must have one (MFA_REQUIRED, or reset by a system admin) and has none is
+    refused until they enrol in the web app. Only a full success resets the lock-out count of
+    this username from this address, as a web sign-in does.
+
     Raises TokenRefused when the password is wrong, the user is locked out, or a one-time code is
-    required (MFA_REQUIRED, or the user has a device) and missing or wrong.
+    required and missing or wrong.
     """
     user = authenticate(request=request, username=username, password=password)
     if user is None:
-        raise TokenRefused("Unable to sign in with the username and password provided.")
+        raise TokenRefused(
+            "Unable to sign in with the username and password provided.", "invalid_credentials"
+        )
     assert isinstance(user, User)
-    if settings.MFA_REQUIRED or user_has_device(user, confirmed=True):
-        if not user_has_device(user, confirmed=True):
-            raise TokenRefused("Set up two-factor authentication in the web app first.")
+    if user_has_device(user, confirmed=True):
         if not otp_token or not otp_is_valid(user=user, otp_token=otp_token):
-            raise TokenRefused("A valid one-time code (otp_token) is required.")
+            raise TokenRefused("A valid one-time code (otp_token) is required.", "otp_required")
+    elif mfa_enrolment_required(user=user):
+        raise TokenRefused(
+            "Set up two-factor authentication in the web app first.", "mfa_enrolment_required"
+        )
+    # django-axes resets the failures on Django's user_logged_in signal, which a token never
+    # sends: reset them here, through the same handler.
+    AxesProxyHandler.user_logged_in(sender=api_token_issue, request=request, user=user)
     key = secrets.token_urlsafe(32)
     now = timezone.now()
     expires_at = now + settings.API_TOKEN_TTL
-    ApiToken.objects.create(user=user, key_hash=hash_key(key), created_at=now, expires_at=expires_at)
-    return IssuedToken(key=key, expires_at=expires_at)
+    token = ApiToken.objects.create(
+        user=user, key_hash=hash_key(key), created_at=now, expires_at=expires_at
+    )
+    access_log_record(
+        action=AccessLog.Action.LOGIN, user=user, request=request, object_type="api_token",
+        object_id=token.pk,
+    )
+    return IssuedToken(id=token.pk, user_id=user.pk, key=key, expires_at=expires_at)
+
+
+def session_token_remember(*, request: HttpRequest, token: IssuedToken) -> None:
+    """A token asked for with a signed-in browser session, for that session's own user, belongs
+    to the session: it is revoked when the session signs out (session_tokens_revoke). A token
+    asked for without a session, or for another user, is left to expire or be revoked.
+
+    Reads the session itself (django.contrib.auth.get_user, which checks the session hash): the
+    token endpoint authenticates nobody, so DRF has set request.user to anonymous."""
+    user = get_user(request)
+    if not user.is_authenticated or user.pk != token.user_id:
+        return
+    request.session[SESSION_TOKENS_KEY] = [*request.session.get(SESSION_TOKENS_KEY, []), token.id]
+
+
+def session_tokens_revoke(*, request: HttpRequest) -> int:
+    """Revoke the tokens that this browser session asked for; called just before it signs out
+    (the sign-out button, the idle timeout). Returns how many were removed."""
+    user = getattr(request, "user", None)
+    ids = request.session.get(SESSION_TOKENS_KEY) or []
+    if user is None or not user.is_authenticated or not ids:
+        return 0
+    removed, _ = ApiToken.objects.filter(user=user, pk__in=ids).delete()
+    request.session.pop(SESSION_TOKENS_KEY, None)
+    return removed
+
+
+def api_tokens_revoke(
+    *, user: User, token: ApiToken, all_tokens: bool = False, request: HttpRequest | None = None
+) -> int:
+    """Revoke `token` (the one the request came with), or every token of `user` with
+    `all_tokens`. Written to the access log as a sign-out; returns how many were removed."""
+    tokens = ApiToken.objects.filter(user=user)
+    if not all_tokens:
+        tokens = tokens.filter(pk=token.pk)
+    removed, _ = tokens.delete()
+    access_log_record(
+        action=AccessLog.Action.LOGOUT, user=user, request=request, object_type="api_token",
+        object_id="all" if all_tokens else token.pk, detail={"tokens": removed},
+    )
+    return removed
