@@ -131,6 +131,14 @@ else:
             },
         }
     }
+# Two roles on PostgreSQL (docs/architecture.md, "Two database roles"): DATABASE_URL is then the
+# app's role, which owns nothing; `manage.py migrate` alone logs in as the owner from
+# DATABASE_MIGRATE_URL and grants the app role its rights (spoc/core/dbroles.py). Neither set:
+# one role, as before.
+DATABASE_MIGRATE_URL = os.environ.get("DATABASE_MIGRATE_URL", "")
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "") or (
+    str(DATABASES["default"].get("USER") or "") if DATABASE_URL and DATABASE_MIGRATE_URL else ""
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite (the embedded default) cannot hold an index's included columns: the team queue's index
 # (referral_open_queue) still serves it there, only not as an index-only scan.
