@@ -242,11 +242,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# OWASP ASVS 5.0 level 2, V6.2: at least 12 characters; not one of Django's 20,000 common
+# passwords nor close to the user's own names; no rule on which characters (so no
+# NumericPasswordValidator: 6.2.5) and no upper limit (Django has none; 6.2.9 asks for 64 at least).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -257,6 +262,13 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And per address across usernames (password spraying): AXES_ADDRESS_FAILURE_LIMIT failures from
+# one address within the cool-off pause every username from it (spoc.accounts.lockout). Higher
+# than the per-user limit, since a ward computer or a hospital proxy serves many staff.
+AXES_HANDLER = "spoc.accounts.lockout.AddressLimitAxesHandler"
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20)
+# A success resets the count of that username from that address only (web sign-in and the token
+# endpoint alike), never the address's count of other usernames.
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "spoc.accounts.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -353,7 +365,7 @@ STORAGES = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "spoc-hub@localhost")
 
-DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "spoc-demo")
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "spoc-demo-2026")
 # Seeding demo users is refused where this is False (production).
 DEMO_DATA_ALLOWED = True
 
