@@ -34,7 +34,9 @@ PATIENT_FIELDS = (
 
 
 class DuplicateNhsNumber(ValidationError):
-    """Another patient already has this NHS number: link to them instead."""
+    """Another patient already has this NHS number: link to them instead (a 409 in the API)."""
+
+    code = "duplicate_nhs_number"
 
     def __init__(self, existing: Patient) -> None:
         super().__init__({"nhs_number": ["A patient with this NHS number is already registered."]})
@@ -43,7 +45,9 @@ class DuplicateNhsNumber(ValidationError):
 
 class PossibleDuplicates(ValidationError):
     """Patients with the same name and date of birth, or the same date of birth and postcode:
-    registering needs an explicit confirmation."""
+    registering needs an explicit confirmation (a 409 in the API)."""
+
+    code = "possible_duplicates"
 
     def __init__(self, matches: list[Patient]) -> None:
         super().__init__({"__all__": ["This may be a patient who is already registered."]})

@@ -20,8 +20,11 @@ from spoc.core.api import DomainConflict
 
 
 class ActionNotPermitted(DomainConflict):
-    """The user may not take this action on this referral (a 409 in the API; the page never
-    offers it)."""
+    """The user may not take this action on this referral (a 403 in the API; the page never
+    offers it). A DomainConflict still, so that every screen shows its message."""
+
+    status_code = 403
+    code = "not_permitted"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -55,6 +55,7 @@ from services.models import Site
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_record
+from spoc.core.schema import ErrorSerializer
 
 # Primary keys are BigAutoField: a larger id cannot exist, and PostgreSQL would refuse to compare it.
 MAX_ID = 2**63 - 1
@@ -169,10 +170,72 @@ class PatientInputSerializer(serializers.Serializer):
         default=False, help_text="Register although patients with the same name or postcode and date of birth exist.")
 
 
+class PatientSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    nhs_number = serializers.CharField(allow_null=True)
+    nhs_number_status = serializers.CharField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    display_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    postcode = serializers.CharField(allow_blank=True)
+
+
+class PatientSearchResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = PatientSummarySerializer(many=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    level = serializers.CharField()
+    text = serializers.CharField()
+
+
+class CarePlanSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    ppd_first = serializers.CharField(allow_blank=True)
+    ppd_second = serializers.CharField(allow_blank=True)
+    cpr_decision = serializers.CharField(allow_blank=True)
+    cpr_decision_date = serializers.DateField(allow_null=True)
+    cpr_review_date = serializers.DateField(allow_null=True)
+    respect_exists = serializers.BooleanField()
+    review_date = serializers.DateField(allow_null=True)
+
+
+class PatientDetailSerializer(PatientSummarySerializer):
+    age = serializers.IntegerField(allow_null=True)
+    sex = serializers.CharField()
+    address = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    phone_alt = serializers.CharField(allow_blank=True)
+    gp_practice = serializers.CharField(allow_blank=True)
+    usual_residence = serializers.CharField(allow_blank=True)
+    location = serializers.CharField()
+    location_site_id = serializers.IntegerField(allow_null=True)
+    interpreter_needed = serializers.BooleanField()
+    language = serializers.CharField(allow_blank=True)
+    died_at = serializers.DateTimeField(allow_null=True)
+    alerts = AlertSerializer(many=True)
+    care_plan = CarePlanSerializer(allow_null=True)
+    access_information = serializers.CharField(allow_blank=True, required=False, help_text="Clinicians only.")
+
+
+class DuplicatePatientErrorSerializer(ErrorSerializer):
+    existing_patient_id = serializers.IntegerField(required=False, help_text="duplicate_nhs_number: the patient "
+                                                                             "already registered with it.")
+    possible_duplicates = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                                help_text="possible_duplicates: their ids.")
+
+
 class PatientListApi(APIView):
     """Search the patients the user may see; register a patient (handlers and coordinators)."""
 
-    @extend_schema(operation_id="patients_list", parameters=[PatientSearchInputSerializer], responses={200: dict})
+    # A tighter rate than the rest of the API: searching is how patients would be scraped.
+    throttle_scope = "patient_search"
+
+    @extend_schema(operation_id="patients_list", parameters=[PatientSearchInputSerializer],
+                   responses={200: PatientSearchResultSerializer})
     def get(self, request: Request) -> Response:
         params = PatientSearchInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -183,7 +246,7 @@ class PatientListApi(APIView):
         return Response({"count": len(results), "results": [_patient_summary(p) for p in results]})
 
     @extend_schema(operation_id="patients_create", request=PatientInputSerializer,
-                   responses={201: dict, 400: dict, 403: dict, 409: dict})
+                   responses={201: PatientDetailSerializer, 409: DuplicatePatientErrorSerializer})
     def post(self, request: Request) -> Response:
         if not (sees_all_patients(request.user) and may_write_clinical(request.user)):
             raise ApiPermissionDenied("Only call handlers and coordinators register patients.")
@@ -195,19 +258,19 @@ class PatientListApi(APIView):
             patient = patient_register(data=PatientData(**values), user=request.user,
                                        confirmed_not_duplicate=confirmed)
         except DuplicateNhsNumber as exc:
-            return Response({"detail": exc.message_dict["nhs_number"][0], "code": "duplicate_nhs_number",
+            return Response({"detail": exc.message_dict["nhs_number"][0], "code": exc.code,
                              "existing_patient_id": exc.existing.pk}, status=status.HTTP_409_CONFLICT)
         except PossibleDuplicates as exc:
-            return Response({"detail": exc.messages[0], "code": "possible_duplicates",
+            return Response({"detail": exc.messages[0], "code": exc.code,
                              "possible_duplicates": [p.pk for p in exc.matches]},
                             status=status.HTTP_409_CONFLICT)
         except ValidationError as exc:
-            return Response(_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError(_errors(exc)) from exc
         return Response(_patient_detail(patient, user=request.user), status=status.HTTP_201_CREATED)
 
 
 class PatientDetailApi(APIView):
-    @extend_schema(operation_id="patients_retrieve", responses={200: dict, 404: dict})
+    @extend_schema(operation_id="patients_retrieve", responses={200: PatientDetailSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
         patient = patients_visible_to(request.user).filter(pk=patient_id).first()
         if patient is None:
@@ -311,6 +374,26 @@ def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
     }
 
 
+class CallReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    need = serializers.CharField()
+    priority = serializers.CharField()
+    status = serializers.CharField()
+    fhir_task_status = serializers.CharField()
+
+
+class CallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    received_at = serializers.DateTimeField()
+    patient_id = serializers.IntegerField(allow_null=True)
+    suggested_priority = serializers.CharField()
+    suggestion_reasons = serializers.ListField(child=serializers.CharField(allow_blank=True))
+    chosen_priority = serializers.CharField()
+    disposition = serializers.CharField()
+    needs_senior_review = serializers.BooleanField()
+    referrals = CallReferralSerializer(many=True)
+
+
 class CallCreateApi(APIView):
     """Log a call: the call, its triage and one referral per need, in one transaction.
 
@@ -324,13 +407,12 @@ class CallCreateApi(APIView):
         operation_id="calls_create", request=CallInputSerializer,
         parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
                                      description="Up to 64 characters; a retry with the same key saves nothing.")],
-        responses={201: dict, 400: dict, 403: dict},
+        responses={201: CallSerializer},
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX:
-            return Response({IDEMPOTENCY_HEADER: [f"Use at most {IDEMPOTENCY_KEY_MAX} characters."]},
-                            status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError({IDEMPOTENCY_HEADER: [f"Use at most {IDEMPOTENCY_KEY_MAX} characters."]})
         data = CallInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -339,9 +421,9 @@ class CallCreateApi(APIView):
             result = call_submit(data=_call_input(values, chosen_priority=chosen, idempotency_key=key or None),
                                  user=request.user, request=request._request)
         except InvalidTriage as exc:
-            return Response({"triage": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError({"triage": [str(exc)]}) from exc
         except ValidationError as exc:
-            return Response(_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError(_errors(exc)) from exc
         response = Response(_call_body(result.call, result.referrals), status=status.HTTP_201_CREATED)
         if not result.created:
             response["Idempotent-Replayed"] = "true"
@@ -357,6 +439,53 @@ class ReferralFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ReferralStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     need = serializers.ChoiceField(choices=Need.choices, required=False)
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ReferralSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient_id = serializers.IntegerField()
+    need = serializers.CharField()
+    priority = serializers.CharField()
+    status = serializers.CharField()
+    fhir_task_status = serializers.CharField()
+    team = TeamRefSerializer(allow_null=True)
+    owner = serializers.CharField(allow_null=True, help_text="The owner's username.")
+    accept_by = serializers.DateTimeField(allow_null=True)
+    contact_by = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ReferralPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ReferralSummarySerializer(many=True)
+
+
+class ReferralEventSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    from_status = serializers.CharField(allow_blank=True)
+    to_status = serializers.CharField(allow_blank=True)
+    team = TeamRefSerializer(allow_null=True)
+
+
+class ReferralDetailSerializer(ReferralSummarySerializer):
+    call_id = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    clock_started_at = serializers.DateTimeField(allow_null=True)
+    routed_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField(allow_blank=True)
+    updated_at = serializers.DateTimeField()
+    routing_decision = serializers.JSONField(help_text="The ranker's decision, as recorded.")
+    unroutable_reason = serializers.CharField(allow_blank=True)
+    events = ReferralEventSerializer(many=True)
 
 
 def _team(team: Any) -> dict[str, Any] | None:
@@ -385,7 +514,7 @@ class ReferralListApi(APIView):
     @extend_schema(
         operation_id="referrals_list",
         parameters=[ReferralFilterSerializer, OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)],
-        responses={200: dict, 400: dict},
+        responses={200: ReferralPageSerializer, 404: OpenApiResponse(ErrorSerializer, "No such page.")},
     )
     def get(self, request: Request) -> Response:
         params = ReferralFilterSerializer(data=request.query_params)
@@ -413,7 +542,7 @@ class ReferralListApi(APIView):
 
 
 class ReferralDetailApi(APIView):
-    @extend_schema(operation_id="referrals_retrieve", responses={200: dict, 404: dict})
+    @extend_schema(operation_id="referrals_retrieve", responses={200: ReferralDetailSerializer})
     def get(self, request: Request, referral_id: int) -> Response:
         referral = (referrals_visible_to(request.user).select_related("team", "owner")
                     .filter(pk=referral_id).first())

@@ -2,9 +2,9 @@
 
 One view for every action: it validates the body with the action's serializer and calls the
 same service function as the referral page, so the API can do no more than the UI. A referral
-the user may not see is a 404; an action the map or the user's role does not allow now (already
-claimed, illegal transition, not your team) is a 409 with the reason; bad input is a 400 with
-field-level messages.
+the user may not see is a 404; an action the user's role or team may not take is a 403
+(``not_permitted``); an action the referral's state does not allow now (already claimed, illegal
+transition) is a 409 with the reason and its code; bad input is a 400 with field-level messages.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from patients.codes import PhaseOfIllness
 from referrals.actions import ActorContext, actions_for
-from referrals.api import MAX_ID, _errors, _iso, _referral_summary
+from referrals.api import MAX_ID, ReferralSummarySerializer, _errors, _iso, _referral_summary
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Referral
 from referrals.services import claims, interventions, lifecycle
@@ -152,13 +152,25 @@ def referral_representation(referral: Referral, *, user: Any) -> dict[str, Any]:
     }
 
 
+class ReferralAfterActionSerializer(ReferralSummarySerializer):
+    at_risk_at = serializers.DateTimeField(allow_null=True)
+    contact_not_before = serializers.DateTimeField(allow_null=True)
+    held_at = serializers.DateTimeField(allow_null=True)
+    hold_reason = serializers.CharField(allow_blank=True)
+    routing_attempt = serializers.IntegerField()
+    outcome = serializers.CharField(allow_blank=True)
+    actions = serializers.ListField(child=serializers.CharField(), help_text="What the user may do next.")
+
+
 class ReferralActionApi(APIView):
     @extend_schema(
         operation_id="referrals_action",
         description="Take an action on a referral: " + ", ".join(sorted(API_ACTIONS)) + ". "
-                    "404: not visible to you; 409: not allowed now (with the reason); 400: bad input.",
+                    "404: not visible to you; 403: your role or team may not (`not_permitted`); 409: not "
+                    "allowed now, with the reason and its code (`already_claimed`, `illegal_transition`, "
+                    "...); 400: bad input.",
         request=dict,
-        responses={200: dict, 400: dict, 404: dict, 409: dict},
+        responses={200: ReferralAfterActionSerializer},
     )
     def post(self, request: Request, referral_id: int, action: str) -> Response:
         spec = API_ACTIONS.get(action)
@@ -175,6 +187,6 @@ class ReferralActionApi(APIView):
         except Referral.DoesNotExist as exc:
             raise NotFound("No such referral.") from exc
         except ValidationError as exc:
-            return Response(_errors(exc), status=400)
+            raise serializers.ValidationError(_errors(exc)) from exc
         referral = Referral.objects.select_related("team__service", "owner").get(pk=referral.pk)
         return Response(referral_representation(referral, user=request.user))

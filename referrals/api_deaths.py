@@ -3,7 +3,7 @@
 The same service as the patient page (``referrals.services.deaths.death_record``) and the same
 permission selector (``patients_visible_to``): 201 with the record, 400 with field errors, 403
 for users who may not record deaths, 404 for a patient the user cannot see, 409 when the death is
-already recorded (``DeathAlreadyRecorded`` is a ``DomainConflict``).
+already recorded (``DeathAlreadyRecorded`` is a ``DomainConflict``, code ``death_already_recorded``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,28 @@ class DeathInputSerializer(serializers.Serializer):
     )
 
 
+class BereavementReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    for_person_id = serializers.IntegerField()
+    status = serializers.CharField()
+    contact_not_before = serializers.DateTimeField(allow_null=True)
+
+
+class DeathRecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient_id = serializers.IntegerField()
+    died_at = serializers.DateTimeField()
+    place = serializers.CharField()
+    expected = serializers.BooleanField(allow_null=True)
+    verified_by = serializers.CharField(allow_blank=True)
+    preferred_place_first = serializers.CharField(allow_blank=True)
+    preferred_place_second = serializers.CharField(allow_blank=True)
+    preferred_place_achieved = serializers.BooleanField(allow_null=True)
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(help_text="Username.")
+    bereavement_referrals = BereavementReferralSerializer(many=True)
+
+
 def _death_body(record: DeathRecord) -> dict[str, Any]:
     bereavement = (Referral.objects.filter(patient_id=record.patient_id, need=Need.BEREAVEMENT_SUPPORT,
                                            for_person__isnull=False)
@@ -78,7 +100,7 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
 class PatientDeathApi(APIView):
     """Record a patient's death (clinicians working a team queue, coordinators), or read it."""
 
-    @extend_schema(operation_id="patients_death_retrieve", responses={200: dict, 404: dict})
+    @extend_schema(operation_id="patients_death_retrieve", responses={200: DeathRecordSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
         patient = patients_visible_to(request.user).filter(pk=patient_id).first()
         record = (DeathRecord.objects.select_related("recorded_by").filter(patient=patient).first()
@@ -90,7 +112,7 @@ class PatientDeathApi(APIView):
         return Response(_death_body(record))
 
     @extend_schema(operation_id="patients_death_create", request=DeathInputSerializer,
-                   responses={201: dict, 400: dict, 403: dict, 404: dict, 409: dict})
+                   responses={201: DeathRecordSerializer})
     def post(self, request: Request, patient_id: int) -> Response:
         if not (may_record_death(request.user) and may_write_clinical(request.user)):
             raise ApiPermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
@@ -108,7 +130,7 @@ class PatientDeathApi(APIView):
         except Patient.DoesNotExist as exc:
             raise NotFound("No such patient.") from exc
         except ValidationError as exc:
-            return Response(_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError(_errors(exc)) from exc
         return Response(_death_body(record), status=status.HTTP_201_CREATED)
 
 

@@ -118,6 +118,9 @@ FHIR_TASK_STATUS: dict[str, str] = {
 
 
 class IllegalTransition(DomainConflict):
+    # One code for both: to a client, the referral's status does not allow this change.
+    code = "illegal_transition"
+
     def __init__(self, current: str, target: str) -> None:
         super().__init__(
             f"A referral that is {ReferralStatus(current).label.lower()} cannot become "
@@ -128,6 +131,8 @@ class IllegalTransition(DomainConflict):
 
 
 class IllegalAction(DomainConflict):
+    code = "illegal_transition"
+
     def __init__(self, current: str, action: str) -> None:
         super().__init__(
             f"A referral that is {ReferralStatus(current).label.lower()} cannot be "

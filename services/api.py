@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +43,99 @@ class SearchInputSerializer(serializers.Serializer):
             return normalise_postcode(value)
         except InvalidPostcode as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class OrganisationRefSerializer(serializers.Serializer):
+    ods_code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ServiceTeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    duty_phone = serializers.CharField(allow_blank=True)
+    duty_email = serializers.CharField(allow_blank=True)
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField()
+    opens_at = serializers.CharField(help_text="HH:MM, Europe/London.")
+    closes_at = serializers.CharField(help_text="HH:MM, Europe/London.")
+
+
+class EligibilitySerializer(serializers.Serializer):
+    min_age = serializers.IntegerField(allow_null=True)
+    max_age = serializers.IntegerField(allow_null=True)
+    referrer_types = serializers.ListField(child=serializers.CharField())
+    accepts_self_referral = serializers.BooleanField()
+
+
+class CapacitySerializer(serializers.Serializer):
+    rag = serializers.CharField()
+    units = serializers.IntegerField(allow_null=True)
+    reported_at = serializers.DateTimeField()
+
+
+class ServiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    service_type = serializers.CharField()
+    status = serializers.CharField()
+    organisation = OrganisationRefSerializer()
+    team = ServiceTeamSerializer(allow_null=True)
+    phone = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    alert = serializers.CharField(allow_blank=True)
+    open_24_7 = serializers.BooleanField()
+    open_now = serializers.BooleanField()
+    next_opening_at = serializers.DateTimeField(allow_null=True)
+    coverage_areas = serializers.ListField(child=serializers.CharField())
+    site_ids = serializers.ListField(child=serializers.IntegerField())
+    opening_hours = OpeningHoursSerializer(many=True)
+    eligibility = EligibilitySerializer()
+    capacity = CapacitySerializer(allow_null=True)
+
+
+class RankedServiceSerializer(ServiceSerializer):
+    """A service with the ranker's verdict (the fields below are there only when `need` was given)."""
+
+    eligible = serializers.BooleanField(required=False)
+    rank = serializers.IntegerField(allow_null=True, required=False)
+    can_meet_deadline = serializers.BooleanField(required=False)
+    earliest_response_at = serializers.DateTimeField(allow_null=True, required=False)
+    accept_by = serializers.DateTimeField(allow_null=True, required=False)
+    contact_by = serializers.DateTimeField(allow_null=True, required=False)
+    reasons = serializers.ListField(child=serializers.CharField(), required=False)
+    excluded_reason = serializers.CharField(allow_null=True, required=False)
+
+
+class ServiceListSerializer(serializers.Serializer):
+    need = serializers.CharField(required=False, help_text="With `need` only.")
+    priority = serializers.CharField(required=False, help_text="With `need` only.")
+    at = serializers.DateTimeField(required=False, help_text="With `need` only.")
+    results = RankedServiceSerializer(many=True)
+
+
+class TeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    service_id = serializers.IntegerField()
+    service_name = serializers.CharField()
+    organisation = serializers.CharField()
+    duty_phone = serializers.CharField(allow_blank=True)
+    duty_email = serializers.CharField(allow_blank=True)
+
+
+class TeamListSerializer(serializers.Serializer):
+    results = TeamSerializer(many=True)
+
+
+class CapacityReportSerializer(serializers.Serializer):
+    service_id = serializers.IntegerField()
+    rag = serializers.CharField()
+    units = serializers.IntegerField(allow_null=True)
+    reported_at = serializers.DateTimeField()
+    reported_by = serializers.CharField(help_text="Username.")
 
 
 def _service_summary(service: Any, *, now: Any) -> dict[str, Any]:
@@ -94,7 +188,8 @@ class ServiceListApi(APIView):
     """Without `need`: every service. With `need` (and `postcode`, or `site` for a hospital
     review): every service in the ranker's order, each with why it won, lost or was excluded."""
 
-    @extend_schema(operation_id="services_list", parameters=[SearchInputSerializer], responses={200: dict})
+    @extend_schema(operation_id="services_list", parameters=[SearchInputSerializer],
+                   responses={200: ServiceListSerializer})
     def get(self, request: Request) -> Response:
         params = SearchInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -116,18 +211,18 @@ class ServiceListApi(APIView):
 
 
 class ServiceDetailApi(APIView):
-    @extend_schema(operation_id="services_retrieve", responses={200: dict})
+    @extend_schema(operation_id="services_retrieve", responses={200: ServiceSerializer})
     def get(self, request: Request, service_id: int) -> Response:
         now = timezone.now()
         try:
             service = selectors.service_detail(service_id=service_id, at=now)
-        except Service.DoesNotExist:
-            return Response({"detail": "No such service."}, status=status.HTTP_404_NOT_FOUND)
+        except Service.DoesNotExist as exc:
+            raise NotFound("No such service.") from exc
         return Response(_service_summary(service, now=now))
 
 
 class TeamListApi(APIView):
-    @extend_schema(operation_id="teams_list", responses={200: dict})
+    @extend_schema(operation_id="teams_list", responses={200: TeamListSerializer})
     def get(self, request: Request) -> Response:
         return Response({"results": [
             {"id": t.pk, "name": t.name, "service_id": t.service_id, "service_name": t.service.name,
@@ -144,7 +239,8 @@ class CapacityInputSerializer(serializers.Serializer):
 
 
 class ServiceCapacityApi(APIView):
-    @extend_schema(operation_id="services_capacity_create", request=CapacityInputSerializer, responses={201: dict})
+    @extend_schema(operation_id="services_capacity_create", request=CapacityInputSerializer,
+                   responses={201: CapacityReportSerializer})
     def post(self, request: Request, service_id: int) -> Response:
         service = get_object_or_404(Service, pk=service_id)
         data = CapacityInputSerializer(data=request.data)
@@ -155,7 +251,7 @@ class ServiceCapacityApi(APIView):
         except PermissionDenied as exc:
             raise ApiPermissionDenied(str(exc)) from exc
         except ValidationError as exc:
-            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError(exc.message_dict) from exc
         return Response(
             {"service_id": service.pk, "rag": report.rag, "units": report.available_units,
              "reported_at": report.reported_at.isoformat(), "reported_by": request.user.get_username()},

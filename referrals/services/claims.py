@@ -33,6 +33,8 @@ REOPEN_WINDOW = timedelta(days=30)
 
 
 class ReferralAlreadyClaimed(DomainConflict):
+    code = "already_claimed"
+
     def __init__(self, referral: Referral) -> None:
         owner = referral.owner.display_name() if referral.owner else "someone else"
         since = timezone.localtime(referral.accepted_at or referral.updated_at).strftime("%H:%M on %d-%b-%Y")
@@ -42,6 +44,8 @@ class ReferralAlreadyClaimed(DomainConflict):
 
 class ReopenWindowClosed(DomainConflict):
     """The referral was closed more than 30 days ago."""
+
+    code = "reopen_window_closed"
 
 
 def referral_claim(*, referral_id: int, user: Any) -> Referral:

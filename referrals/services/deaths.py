@@ -57,6 +57,8 @@ Errors = dict[str, list[str]]
 class DeathAlreadyRecorded(DomainConflict):
     """The patient's death is already recorded (a 409 in the API)."""
 
+    code = "death_already_recorded"
+
     def __init__(self, record: DeathRecord) -> None:
         when = timezone.localtime(record.died_at).strftime("%d-%b-%Y %H:%M")
         super().__init__(f"This patient's death is already recorded (died {when}).")

@@ -18,11 +18,52 @@ _PARAMS = {"from": "date_from", "to": "date_to", "team": "team", "organisation":
            "priority": "priority"}
 
 
+class PeriodSerializer(serializers.Serializer):
+    # "from" is a Python keyword: the field is declared under that name by hand.
+    to = serializers.DateField()
+
+
+PeriodSerializer._declared_fields["from"] = serializers.DateField()
+
+
+class DashboardFiltersSerializer(serializers.Serializer):
+    organisation = serializers.IntegerField(allow_null=True)
+    team = serializers.IntegerField(allow_null=True)
+    priority = serializers.CharField(allow_null=True)
+
+
+class TileSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.JSONField(allow_null=True, help_text="A number, or a string when a small count is "
+                                                             "suppressed; null when there is nothing to measure.")
+    definition = serializers.CharField(help_text="Anchor in docs/metrics.md.")
+
+
+class TableSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField(allow_null=True)))
+    definition = serializers.CharField()
+    chart = serializers.CharField(allow_null=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    filters = DashboardFiltersSerializer()
+    suppressed = serializers.BooleanField(help_text="Small counts are suppressed (docs/metrics.md, \"Access\").")
+    bed_day_cost_gbp = serializers.IntegerField()
+    bed_day_cost_source = serializers.CharField()
+    tiles = TileSerializer(many=True)
+    tables = TableSerializer(many=True)
+
+
 class DashboardApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=f"filter: {field}")
                     for name, field in _PARAMS.items()],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: DashboardSerializer},
         summary="Dashboard figures for a period, organisation, team and priority",
     )
     def get(self, request: Request) -> Response:
@@ -38,5 +79,5 @@ class DashboardApi(APIView):
                 organisation_id=data["organisation"].pk if data.get("organisation") else None,
                 team_id=data["team"].pk if data.get("team") else None)
         except DashboardForbidden as exc:
-            raise ApiPermissionDenied(str(exc)) from exc
+            raise ApiPermissionDenied(str(exc), code=exc.code) from exc
         return Response(dashboard_figures(scope=scope, now=timezone.now()))

@@ -50,7 +50,10 @@ CLOCK_RUNNING_STATUSES = (ReferralStatus.AWAITING_ROUTING, ReferralStatus.QUEUED
 
 
 class DashboardForbidden(Exception):
-    """The user may not see dashboards, or not for the team or organisation asked for."""
+    """The user may not see dashboards, or not for the team or organisation asked for (a 403 in
+    the API)."""
+
+    code = "not_permitted"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "spoc.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "spoc.core.middleware.SecurityHeadersMiddleware",
+    # Error responses under /api/ are JSON whoever made them (docs/security.md, "API errors").
+    "spoc.core.api_errors.ApiErrorsAsJsonMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -326,7 +328,7 @@ REST_FRAMEWORK = {
         "spoc.accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "spoc.core.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "spoc.core.api.exception_handler",

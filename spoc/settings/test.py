@@ -4,6 +4,11 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/spoc")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+# No test is throttled by the API calls of the tests before it; the throttling tests set low
+# rates themselves (tests/core/test_throttling.py).
+os.environ.setdefault("API_THROTTLE_USER_RATE", "100000/min")
+os.environ.setdefault("API_THROTTLE_ANON_RATE", "100000/min")
+os.environ.setdefault("API_THROTTLE_PATIENT_SEARCH_RATE", "100000/min")
 
 from .base import *  # noqa: F403
 
@@ -17,6 +22,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The throttles' counts in this process's memory: a test may clear them (cache.clear()) without
+# emptying the Redis database that the test workers' broker uses. The tests of the Redis cache
+# configure it themselves.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Live-server threads must not keep connections open past a test (the test database is dropped).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

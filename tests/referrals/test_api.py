@@ -104,7 +104,7 @@ def test_nurse_opens_her_teams_patient_but_gets_404_for_others(nurse_api, nurse,
     assert nurse_api.get(f"{PATIENTS}{mine.pk}/").status_code == 200
     response = nurse_api.get(f"{PATIENTS}{theirs.pk}/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No such patient."}
+    assert response.json() == {"detail": "No such patient.", "code": "not_found"}
     assert nurse_api.get(f"{PATIENTS}999999/").status_code == 404
     rows = AccessLog.objects.filter(action=AccessLog.Action.VIEW)
     assert [(r.object_type, r.patient_id, r.user) for r in rows] == [("patient", mine.pk, nurse)]
@@ -383,7 +383,7 @@ def test_referral_list_filters(api, team, other_team):
 def test_bad_referral_filters_are_400(api, params):
     response = api.get(REFERRALS, params)
     assert response.status_code == 400
-    assert set(response.json()) == set(params)
+    assert set(response.json()) == {*params, "detail", "code"}
 
 
 def test_referral_list_is_paginated_with_a_constant_query_count(api, team, django_assert_max_num_queries):
@@ -432,7 +432,7 @@ def test_nurse_sees_only_her_teams_referrals(nurse_api, team, other_team):
     assert nurse_api.get(f"{REFERRALS}{mine.pk}/").status_code == 200
     response = nurse_api.get(f"{REFERRALS}{theirs.pk}/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No such referral."}
+    assert response.json() == {"detail": "No such referral.", "code": "not_found"}
     assert not AccessLog.objects.filter(action=AccessLog.Action.VIEW, object_id=str(theirs.pk)).exists()
 
 

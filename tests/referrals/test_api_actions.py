@@ -1,5 +1,6 @@
-"""Referral actions in the API: the same services as the page, 404 when not visible, 409 when not
-allowed now, 400 with field errors for bad input, FHIR Task status in the answer."""
+"""Referral actions in the API: the same services as the page, 404 when not visible, 403 when the
+role may not, 409 when not allowed now, 400 with field errors for bad input, FHIR Task status in
+the answer."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
     api.post(url(referral, "claim"), {}, format="json")
     no_reason = api.post(url(referral, "hold"), {"reason": ""}, format="json")
     assert no_reason.status_code == 400
-    assert no_reason.json() == {"reason": ["This is required: say why."]}
+    assert no_reason.json() == {"reason": ["This is required: say why."], "code": "invalid",
+                                "detail": "Invalid input: see the field errors."}
     held = api.post(url(referral, "hold"), {"reason": "In hospital"}, format="json")
     assert (held.json()["status"], held.json()["fhir_task_status"], held.json()["hold_reason"]) == (
         "ON_HOLD", "on-hold", "In hospital")
@@ -105,11 +107,11 @@ def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
     # A nurse of another team does not see it: 404, not 403, so nothing leaks.
     outsider = nurse_of(make_user, area["community"], "outsider")
     assert api_for(outsider).post(url(referral, "claim"), {}, format="json").status_code == 404
-    # A nurse of its team may not route by hand: 409 with the reason.
+    # A nurse of its team may not route by hand: 403 with the reason.
     insider = nurse_of(make_user, area["hah"], "insider")
     refused = api_for(insider).post(url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk},
                                     format="json")
-    assert refused.status_code == 409
+    assert refused.status_code == 403
     assert "Route by hand" in refused.json()["detail"]
 
 

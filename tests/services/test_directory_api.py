@@ -81,7 +81,7 @@ def test_capacity_by_the_services_lead_only(make_user, directory):
     assert refused.status_code == 403
     client.force_authenticate(lead)
     bad = client.post(f"/api/v1/services/{service.pk}/capacity/", {"rag": "PURPLE", "units": -1}, format="json")
-    assert bad.status_code == 400 and set(bad.json()) == {"rag", "units"}
+    assert bad.status_code == 400 and set(bad.json()) == {"rag", "units", "detail", "code"}
     ok = client.post(f"/api/v1/services/{service.pk}/capacity/", {"rag": "AMBER", "units": 1}, format="json")
     assert ok.status_code == 201
     assert ok.json()["reported_by"] == lead.username
