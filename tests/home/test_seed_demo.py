@@ -125,6 +125,8 @@ def assert_lifecycle_history(*, now):
 def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothing():
     output = seed()
 
+    # It says what it is doing while it works, patients included.
+    assert "Demo data: users and roles..." in output and "patients 300 of 300" in output
     assert set(User.objects.values_list("username", flat=True)) >= {u.username for u in DEMO_USERS}
     assert Team.objects.count() == Service.objects.count() == 11
     assert CoverageArea.objects.values("area").distinct().count() == 30

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -718,8 +718,12 @@ def _exists(plan: PatientPlan) -> bool:
     ).exists()
 
 
+# seed_demo prints a line every this many patients, so a first `make run` shows it is working.
+PROGRESS_EVERY = 50
+
+
 def seed_patients(*, users: Mapping[str, User], services: Mapping[str, Service], now: datetime,
-                  count: int = DEMO_PATIENTS) -> SeedSummary:
+                  count: int = DEMO_PATIENTS, progress: Callable[[str], Any] | None = None) -> SeedSummary:
     """Create the demo patients with their history; skip those already there.
 
     ``users`` are the demo users (``spoc.home.demo.users.seed_users``), ``services`` the demo
@@ -731,7 +735,9 @@ def seed_patients(*, users: Mapping[str, User], services: Mapping[str, Service],
     member_teams = _team_members(services)
     summary = SeedSummary()
     created: list[int] = []
-    for plan in plan_patients(count, today=timezone.localdate(now)):
+    for index, plan in enumerate(plan_patients(count, today=timezone.localdate(now)), start=1):
+        if progress is not None and (index % PROGRESS_EVERY == 0 or index == count):
+            progress(f"  patients {index:,} of {count:,}")
         if _exists(plan):
             summary.patients_skipped += 1
             continue

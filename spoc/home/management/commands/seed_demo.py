@@ -78,10 +78,13 @@ class Command(BaseCommand):
             raise CommandError(f"--patients must be 0 to {DEMO_NHS_RESERVED}.")
         started = time.perf_counter()
         with _tasks_run_inline(), transaction.atomic():
+            self.stdout.write("Demo data: users and roles...")
             users = seed_users(password=settings.DEMO_PASSWORD)
+            self.stdout.write("Demo data: the service directory...")
             services = seed_directory(users=users)
+            self.stdout.write(f"Demo data: {options['patients']:,} patients with their calls, referrals and deaths...")
             summary = seed_patients(users=users, services=services, now=timezone.now(),
-                                    count=options["patients"])
+                                    count=options["patients"], progress=self.stdout.write)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({time.perf_counter() - started:.1f} s)."))
         for line in summary.lines():
             self.stdout.write(f"  {line}")
