@@ -196,6 +196,25 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# The cache holds the API throttles' counts. Redis when REDIS_URL is set, so that every gunicorn
+# worker adds to one count (keys prefixed "spoc:"; never call cache.clear() there, which would
+# empty the broker's database too); a cache that times out lets the request through
+# (spoc/core/throttles.py). Without Redis, each process counts on its own in memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "spoc",
+            "OPTIONS": {
+                "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+                "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -322,6 +341,11 @@ BED_DAY_COST_GBP = int(os.environ.get("BED_DAY_COST_GBP", "400"))
 DASHBOARD_SAFE_HORIZON_SECONDS = int(os.environ.get("DASHBOARD_SAFE_HORIZON_SECONDS", "60"))
 
 # --- API --------------------------------------------------------------------------------------
+# API rates ("N/s", "N/min", "N/hour", "N/day"): far above a busy call handler's use (a search
+# per keystroke pause, a queue refresh every few seconds), far below a scraper's.
+API_THROTTLE_USER_RATE = os.environ.get("API_THROTTLE_USER_RATE", "600/min")
+API_THROTTLE_PATIENT_SEARCH_RATE = os.environ.get("API_THROTTLE_PATIENT_SEARCH_RATE", "120/min")
+API_THROTTLE_ANON_RATE = os.environ.get("API_THROTTLE_ANON_RATE", "60/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "spoc.accounts.authentication.ExpiringTokenAuthentication",
@@ -332,6 +356,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "spoc.core.api.exception_handler",
+    # 429 with Retry-After past these rates (spoc/core/throttles.py; counts in CACHES["default"]).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "spoc.core.throttles.AnonRateThrottle",
+        "spoc.core.throttles.UserRateThrottle",
+        "spoc.core.throttles.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": API_THROTTLE_ANON_RATE,
+        "user": API_THROTTLE_USER_RATE,
+        "patient_search": API_THROTTLE_PATIENT_SEARCH_RATE,
+    },
+    # The client address is REMOTE_ADDR, which TrustedProxyMiddleware already took from the
+    # trusted hops of X-Forwarded-For; DRF must not read that header again (a client writes it).
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SPOC hub API",
