@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django_otp import user_has_device
 
 from spoc.core.models import Heartbeat
 
@@ -61,3 +63,24 @@ def health_report() -> tuple[bool, dict[str, Any]]:
     report = {name: check() for name, check in CHECKS.items()}
     healthy = all(part["ok"] for part in report.values())
     return healthy, {"status": "ok" if healthy else "fail", **report}
+
+
+def health_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What a stranger is told: the overall result only. Which part failed, the broker's
+    transport, the worker's age and the backlogs tell an attacker what to aim at and when."""
+    return {"status": report["status"]}
+
+
+def health_detail_allowed(*, user: Any, authorization: str) -> bool:
+    """Whether the caller may read every check: a monitoring system sending
+    ``Authorization: Bearer <HEALTHZ_TOKEN>`` (compared in constant time; no token is accepted
+    while HEALTHZ_TOKEN is empty), or a signed-in system admin or superuser who has passed the
+    second factor where one is required (/healthz is outside the two-factor middleware)."""
+    token = settings.HEALTHZ_TOKEN
+    scheme, _, presented = authorization.partition(" ")
+    if token and scheme.lower() == "bearer" and constant_time_compare(presented.strip(), token):
+        return True
+    if not (user.is_authenticated and user.is_active and user.has_perm("accounts.manage_users")):
+        return False
+    needs_second_factor = settings.MFA_REQUIRED or user_has_device(user, confirmed=True)
+    return not needs_second_factor or bool(getattr(user, "is_verified", lambda: False)())

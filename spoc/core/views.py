@@ -11,12 +11,16 @@ from spoc.core.api_errors import (
     database_unavailable_response,
     is_api_request,
 )
-from spoc.core.health import health_report
+from spoc.core.health import health_detail_allowed, health_report, health_summary
 
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """200 or 503 for everyone (load balancers read the status); the checks' detail only for a
+    monitoring token or a system admin (spoc.core.health.health_detail_allowed)."""
     healthy, report = health_report()
+    if not health_detail_allowed(user=request.user, authorization=request.headers.get("Authorization", "")):
+        report = health_summary(report)
     return JsonResponse(report, status=200 if healthy else 503)
 
 

@@ -234,6 +234,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # older than WORKER_HEARTBEAT_STALE_SECONDS.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
+# /healthz shows every check only to a system admin or to a monitoring system that sends
+# "Authorization: Bearer <HEALTHZ_TOKEN>"; anyone else gets the overall status. Empty: no token.
+HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 
 # Routing that was committed but never ran: re-enqueued after this age, and reported on
 # /healthz after the alert age (DESIGN.md §6).

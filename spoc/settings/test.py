@@ -22,6 +22,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests that read /healthz's checks send it as a monitoring system would (tests/core/test_health.py).
+HEALTHZ_TOKEN = "test-healthz-token"
 # The throttles' counts in this process's memory: a test may clear them (cache.clear()) without
 # emptying the Redis database that the test workers' broker uses. The tests of the Redis cache
 # configure it themselves.

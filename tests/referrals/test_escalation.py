@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 
 from referrals.models import Escalation, Referral
@@ -176,7 +177,7 @@ def test_healthz_reports_milestones_the_job_has_not_recorded(area, client):
         report = escalation_backlog_check()
         assert report == {"ok": False, "unrecorded_milestones": {
             "ACCEPT_OVERDUE": 1, "CONTACT_AT_RISK": 0, "CONTACT_BREACHED": 0}}
-        assert client.get("/healthz").json()["escalation"]["ok"] is False
+        assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()["escalation"]["ok"] is False
         escalations_run()
         assert escalation_backlog_check()["ok"] is True
     assert milestones(referral) == ["ACCEPT_OVERDUE"]

@@ -329,7 +329,7 @@ def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_
 
     # The backlog shows on /healthz once it is older than the alert age (shortened here).
     settings.ROUTING_ALERT_AFTER_SECONDS = 0
-    body = client.get("/healthz").json()
+    body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()
     assert body["routing"]["ok"] is False
     assert body["routing"]["waiting_over_alert_age"] == 3
 
@@ -346,7 +346,7 @@ def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_
     # that is a second delivery, and it changes nothing.
     assert [routing_events(pk) for pk in ids] == [1, 1, 1]
     assert set(Referral.objects.filter(pk__in=ids).values_list("routing_attempt", flat=True)) == {1}
-    assert client.get("/healthz").json()["routing"]["ok"] is True
+    assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()["routing"]["ok"] is True
 
 
 # --- 3. A worker killed while routing -----------------------------------------------------------

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -46,9 +47,9 @@ def test_sweeper_survives_a_broker_fault(monkeypatch):
 def test_healthz_reports_referrals_waiting_over_five_minutes(client):
     Heartbeat.objects.create(name="worker", beat_at=timezone.now())
     aged(120)
-    assert client.get("/healthz").json()["routing"]["ok"] is True
+    assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()["routing"]["ok"] is True
     waiting = aged(301)
-    body = client.get("/healthz")
+    body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}")
     assert body.status_code == 503
     assert body.json()["routing"]["waiting_over_alert_age"] == 1
     assert body.json()["routing"]["oldest_waiting_since"].startswith(
