@@ -1,10 +1,25 @@
+"""The Django admin, for system admins only (users, roles, memberships, lock-outs).
+
+Nobody promotes themselves (docs/security.md): on their own account a system admin changes no
+role, staff or active flag; superuser status and individual permissions are never set here (only
+`createsuperuser` on the server); every role change goes through
+`spoc.accounts.services.user_roles_set` (access-logged, sessions and tokens revoked), and so does
+deactivating a user (`user_deactivated`). Roles themselves are code (spoc/accounts/roles.py): the
+group pages are read only.
+"""
+
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
 from spoc.accounts.models import User
+from spoc.accounts.services import RoleChangeRefused, user_deactivated, user_roles_set
 
 
 def _system_admins_only(request: HttpRequest) -> bool:
@@ -15,9 +30,102 @@ def _system_admins_only(request: HttpRequest) -> bool:
 # Django admin is for system admins only (users, roles, memberships, MFA resets).
 admin.site.has_permission = _system_admins_only  # type: ignore[method-assign]
 
+# Fields the admin never sets, for anyone: superuser status and per-user permissions.
+NEVER_EDITABLE = ("is_superuser", "user_permissions")
+# Fields nobody sets on their own account.
+NOT_ON_ONESELF = ("is_active", "is_staff", "groups")
+
 
 @admin.register(User)
 class HubUserAdmin(UserAdmin):
     list_display = ("username", "last_name", "first_name", "is_clinician", "is_active", "last_login")
     list_filter = ("is_clinician", "is_active", "groups")
-    fieldsets = (*UserAdmin.fieldsets, ("Clinical", {"fields": ("is_clinician",)}))  # type: ignore[misc]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Roles", {"fields": ("is_active", "is_staff", "groups", "is_superuser", "two_factor")}),
+        ("Clinical", {"fields": ("is_clinician",)}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    filter_horizontal = ("groups",)
+
+    def _is_self(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is not None and obj.pk is not None and obj.pk == request.user.pk
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [*NEVER_EDITABLE, "two_factor", "last_login", "date_joined"]
+        if self._is_self(request, obj):
+            fields += NOT_ON_ONESELF
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A superuser's account (password included) is not changed by someone who is not one:
+        # setting their password would be promotion by the back door.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Refuse, plainly and before any form, a POST that tries to set what this admin never
+        sets (a crafted form: the page does not offer these fields)."""
+        if request.method == "POST":
+            own = str(object_id) == str(request.user.pk)
+            refused = [name for name in (*NEVER_EDITABLE, *(NOT_ON_ONESELF if own else ())) if name in request.POST]
+            if refused:
+                message = ("You cannot change your own roles, groups, permissions, staff, active or "
+                           "superuser status: ask another system administrator."
+                           if own else "Superuser status and individual permissions are not set in the "
+                                       "admin: roles are given as groups.")
+                return self._refused(request, message)
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        except RoleChangeRefused as exc:
+            return self._refused(request, str(exc))
+
+    def _refused(self, request: HttpRequest, message: str) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "title": "Change refused", "message": message,
+                   "opts": self.opts}
+        return TemplateResponse(request, "admin/accounts/refused.html", context, status=403)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_deactivated(user=obj, by=request.user, reason="unticked in the admin",  # type: ignore[arg-type]
+                             request=request)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Groups are roles: they are set by the service (log rows, revocation), never by the form.
+        roles = form.cleaned_data.pop("groups", None)
+        super().save_related(request, form, formsets, change)
+        if roles is not None:
+            user_roles_set(user=form.instance, roles=[group.name for group in roles],
+                           by=request.user, request=request)  # type: ignore[arg-type]
+
+    @admin.display(description="Two-factor authentication")
+    def two_factor(self, obj: User) -> str:
+        if obj.pk is None:
+            return "-"
+        try:
+            url = reverse("mfa-reset", kwargs={"user_id": obj.pk})
+        except NoReverseMatch:
+            return "Reset from the two-factor reset page (not installed on this server)."
+        return format_html('<a href="{}">Reset two-factor authentication (a reason is asked)</a>', url)
+
+
+# Roles are set in spoc/accounts/roles.py and re-applied after every migrate: read only here, and
+# group membership is changed from the user's page only (through user_roles_set).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(GroupAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
