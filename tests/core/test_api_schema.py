@@ -86,7 +86,7 @@ def test_the_app_serves_the_schema_under_test(client, api_auth):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=8, derandomize=True, deadline=None, database=None,
+@settings(max_examples=6, derandomize=True, deadline=None, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
