@@ -148,9 +148,11 @@ class Referral(models.Model):
             models.Index(fields=["status", "contact_by"], name="referral_status_contact_by"),
             # A team's queue page and its poll read only these columns of the team's open
             # referrals: an index-only scan, however many closed referrals share the table.
-            # (SQLite keeps the index without the included columns: settings, W040.)
+            # (SQLite keeps the index without the included columns: settings, W040.) Priority
+            # orders the referrals waiting to be claimed and counts the urgent ones.
             models.Index(fields=["team", "status"], name="referral_open_queue",
-                         include=["first_contact_at", "contact_by", "at_risk_at", "accept_by", "updated_at", "id"],
+                         include=["priority", "first_contact_at", "contact_by", "at_risk_at", "accept_by",
+                                  "updated_at", "id"],
                          condition=models.Q(status__in=QUEUE_STATUSES)),
         ]
         constraints = [

@@ -8,6 +8,11 @@ The clock badges are computed from stored deadlines, the same way everywhere:
 - **at risk**: not breached, but 75% of the time from the clock's start to ``contact_by`` is gone
   (``at_risk_at``, stored with the other deadlines by `referrals.services.clocks`);
 - **accept overdue**: ``accept_by`` has passed while the referral is still queued.
+
+The team queue comes in two sections: **waiting to be claimed** (``QUEUED``) first, by priority
+(P1 first), then breached, at risk and the nearest deadline within a priority, so a new P1 is
+always the first row; then **in progress** (the other queue statuses), breached, at risk and the
+nearest deadline first, whatever their priority (someone already has them).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Count, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When, Window
 from django.utils import timezone
 
 from patients.models import Assessment
@@ -26,13 +31,16 @@ from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
-from services.codes import ServiceStatus
+from services.codes import Priority, ServiceStatus
 from services.models import Team, TeamMembership
 
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
 # The queue page shows at most this many, most urgent first; filters narrow it.
 QUEUE_LIMIT = 100
+# Waiting referrals of these priorities are highlighted on the queue and raise its banner
+# (P1 Emergency, P2 Urgent: 2-hour response) until someone claims them.
+URGENT_PRIORITIES = (Priority.P1, Priority.P2)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,12 @@ class QueueRow:
     accept_overdue: bool
     age: int | None
     area: str
+
+    @property
+    def urgent_waiting(self) -> bool:
+        """A P1 or P2 nobody has claimed yet: the row the queue highlights."""
+        return (self.referral.status == ReferralStatus.QUEUED
+                and self.referral.priority in URGENT_PRIORITIES)
 
 
 def _flags(referral: Referral, now: datetime) -> QueueRow:
@@ -75,6 +89,20 @@ def _most_at_risk_first(referrals: QuerySet[Referral], now: datetime) -> QuerySe
     ).order_by("breached_first", "at_risk_first", "contact_by", "accept_by", "id")
 
 
+def _waiting_first_by_priority(referrals: QuerySet[Referral], now: datetime) -> QuerySet[Referral]:
+    """The team queue's order (module docstring): waiting to be claimed first, by priority, then
+    in progress; each section most at risk first. In SQL on the columns of the partial index
+    ``referral_open_queue``, so the order of a long queue is decided by an index-only scan."""
+    waiting = Q(status=ReferralStatus.QUEUED)
+    by_risk = _most_at_risk_first(referrals, now)
+    return by_risk.annotate(
+        waiting_first=Case(When(waiting, then=Value(0)), default=Value(1)),
+        # Priority codes sort as their urgency ("P1" < "P2" < ... < "P5"); in progress ignores it.
+        waiting_priority=Case(When(waiting, then=F("priority")), default=Value("")),
+    ).order_by("waiting_first", "waiting_priority", "breached_first", "at_risk_first", "contact_by",
+               "accept_by", "id")
+
+
 def teams_for_queue(*, user: Any) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).select_related("service").order_by("name")
 
@@ -83,11 +111,32 @@ def teams_for_queue(*, user: Any) -> QuerySet[Team]:
 FLAGS = {"breached": "Breached", "at_risk": "At risk", "accept_overdue": "Accept overdue"}
 
 
+@dataclass(frozen=True)
+class TeamQueue:
+    """The rows of a team queue page in its two sections, with how many each section holds in
+    all (more than its rows when the page is cut to its ``limit`` most urgent)."""
+
+    waiting: list[QueueRow]
+    in_progress: list[QueueRow]
+    waiting_total: int
+    in_progress_total: int
+
+    @property
+    def rows(self) -> list[QueueRow]:
+        """Every row shown, in the queue's order."""
+        return [*self.waiting, *self.in_progress]
+
+    @property
+    def total(self) -> int:
+        return self.waiting_total + self.in_progress_total
+
+
 def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priority: str = "",
-               need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT) -> list[QueueRow]:
-    """Open referrals of the team, optionally filtered (``flag``: one of FLAGS): breached first,
-    then at risk, then by the nearest first-contact and accept deadlines; the ``limit`` most
-    urgent (None: all, for the printable queue). One query, with patient and owner joined."""
+               need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT) -> TeamQueue:
+    """Open referrals of the team, optionally filtered (``flag``: one of FLAGS), in the queue's
+    order (module docstring): the ``limit`` most urgent (None: all, for the printable queue).
+    Two queries: the order with each section's total, then the chosen rows with their patient
+    and owner."""
     referrals = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES)
                  .select_related("patient", "owner", "team"))
     if status:
@@ -104,35 +153,65 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
     elif flag == "accept_overdue":
         referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
     # The order is decided on the narrow columns alone, then the chosen rows are loaded with
-    # their patient and owner (sorting whole rows of a long queue would spill to disk).
-    ordered = _most_at_risk_first(referrals, now).values_list("pk", flat=True)
-    ids = list(ordered[:limit] if limit is not None else ordered)
+    # their patient and owner (sorting whole rows of a long queue would spill to disk). The
+    # sections' totals are window counts over every matching row, computed before the cut, so
+    # the headings count what the page leaves out without another query.
+    ordered = _waiting_first_by_priority(referrals, now).annotate(
+        total=Window(Count("id")),
+        waiting_total=Window(Count("id", filter=Q(status=ReferralStatus.QUEUED))),
+    ).values_list("pk", "total", "waiting_total")
+    chosen_rows = list(ordered[:limit] if limit is not None else ordered)
+    ids = [pk for pk, _, _ in chosen_rows]
+    total, waiting_total = (chosen_rows[0][1], chosen_rows[0][2]) if chosen_rows else (0, 0)
     position = {pk: index for index, pk in enumerate(ids)}
     chosen = sorted(referrals.filter(pk__in=ids).defer("routing_decision"), key=lambda r: position[r.pk])
-    return _rows(chosen, now)
+    rows = _rows(chosen, now)
+    return TeamQueue(waiting=[row for row in rows if row.referral.status == ReferralStatus.QUEUED],
+                     in_progress=[row for row in rows if row.referral.status != ReferralStatus.QUEUED],
+                     waiting_total=waiting_total, in_progress_total=total - waiting_total)
 
 
 @dataclass(frozen=True)
 class QueueState:
     version: str
     open_count: int
+    # Referrals waiting to be claimed that are urgent, by priority.
+    urgent_waiting: dict[str, int]
+    # Changes whenever the set of urgent referrals waiting does: the page's banner is redrawn
+    # (and so announced again) only then.
+    urgent_version: str
+
+    @property
+    def urgent_count(self) -> int:
+        return sum(self.urgent_waiting.values())
 
 
 def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
-    """How many referrals are open in the team's queue, and a short fingerprint that changes
-    whenever the queue or one of its badges does, so that a poll can answer "nothing changed"
-    without rendering (one aggregate query)."""
+    """How many referrals are open in the team's queue, how many urgent ones (URGENT_PRIORITIES)
+    wait to be claimed, and a short fingerprint that changes whenever the queue or one of its
+    badges does, so that a poll can answer "nothing changed" without rendering (one aggregate
+    query, over the columns of ``referral_open_queue``)."""
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
+    waiting = Q(status=ReferralStatus.QUEUED)
+    urgent = {str(p): Count("id", filter=waiting & Q(priority=p)) for p in URGENT_PRIORITIES}
     stats = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES).aggregate(
         n=Count("id"), last=Max("updated_at"),
         breached=Count("id", filter=not_contacted & Q(contact_by__lt=now)),
         at_risk=Count("id", filter=not_contacted & Q(at_risk_at__lte=now)),
         overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
+        # With the counts, the sum of the ids tells one set of urgent referrals from another
+        # (one claimed and another arrived between two polls).
+        urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
+        **{f"urgent_{p}": count for p, count in urgent.items()},
     ))
+    urgent_waiting = {p: stats[f"urgent_{p}"] for p in urgent}
+    urgent_version = "-".join([*(str(n) for n in urgent_waiting.values()), str(stats["urgent_ids"] or 0)])
     last = stats["last"].isoformat() if stats["last"] else "-"
     return QueueState(
-        version=f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}",
-        open_count=stats["n"])
+        version=(f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
+                 f":{urgent_version}"),
+        open_count=stats["n"], urgent_waiting=urgent_waiting,
+        urgent_version=urgent_version)
 
 
 def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:

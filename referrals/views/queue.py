@@ -1,6 +1,6 @@
-"""The nurse's worklists: the team queue (refreshed by htmx polling), her own caseload and the
-printable queue. Actions are posted to the referral page's action view
-(`referrals.views.referrals.referral_action`)."""
+"""The nurse's worklists: the team queue (refreshed by htmx polling, with a banner while urgent
+referrals wait to be claimed), her own caseload and the printable queue. Actions are posted to
+the referral page's action view (`referrals.views.referrals.referral_action`)."""
 
 from __future__ import annotations
 
@@ -51,15 +51,21 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
     filter_form = QueueFilterForm(request.GET)
     filters = filter_form.filters()
     query = urlencode({name: value for name, value in filters.items() if value})
-    context = {"teams": teams, "team": team, "rows": team_queue(user=request.user, team=team, now=now, status=filters["status"],
-                                                        priority=filters["priority"], need=filters["need"],
-                                                        flag=filters["flag"]),
-               "now": now, "version": version, "open_count": state.open_count, "limit": QUEUE_LIMIT,
+    queue = team_queue(user=request.user, team=team, now=now, status=filters["status"],
+                       priority=filters["priority"], need=filters["need"], flag=filters["flag"])
+    context = {"teams": teams, "team": team, "queue": queue, "rows": queue.rows,
+               "now": now, "version": version, "limit": QUEUE_LIMIT,
+               "urgent": state.urgent_waiting, "urgent_count": state.urgent_count,
+               "urgent_version": state.urgent_version,
+               # An htmx answer redraws the urgent banner only when the urgent referrals waiting
+               # are not those the page shows, so a screen reader announces it once per change.
+               "urgent_changed": (bool(request.headers.get("HX-Request"))
+                                  and request.headers.get("X-Queue-Urgent") != state.urgent_version),
                "outcomes": ReferralOutcome.choices,
                "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
     if not is_poll(request):
         access_log_list_shown(request=request, object_type="team_queue", object_id=team.pk,
-                              patient_ids=(row.referral.patient_id for row in context["rows"]))
+                              patient_ids=(row.referral.patient_id for row in queue.rows))
     template = "queue/queue.html"
     if request.headers.get("HX-Request"):
         template += "#queue"
@@ -85,7 +91,7 @@ def queue_print(request: HttpRequest, team_id: int) -> HttpResponse:
     if team is None:
         raise Http404("Not one of your teams")
     now = timezone.now()
-    rows = team_queue(user=request.user, team=team, now=now, limit=None)
+    queue = team_queue(user=request.user, team=team, now=now, limit=None)
     access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="team_queue",
-                      object_id=team.pk, detail={"rows": len(rows), "format": "print"})
-    return render(request, "queue/print.html", {"team": team, "rows": rows, "now": now})
+                      object_id=team.pk, detail={"rows": len(queue.rows), "format": "print"})
+    return render(request, "queue/print.html", {"team": team, "queue": queue, "rows": queue.rows, "now": now})
