@@ -10,14 +10,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 
 from spoc.accounts.roles import Role, roles_sync
+from tests.worker_clock import CLOCK_AT, clock_env
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -73,6 +76,14 @@ def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _test_clock_env() -> dict[str, str]:
+    """The worker's clock: this process's when a test travels in time (time-machine), else none
+    (the worker keeps the real clock). See tests/worker_clock.py."""
+    if not time_machine.escape_hatch.is_travelling():
+        return {CLOCK_AT: ""}
+    return clock_env(now=datetime.now(UTC), real_now=time_machine.escape_hatch.time.time())
+
+
 @pytest.fixture
 def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """start_celery_worker(broker_url=None, concurrency=1, env=None) -> a `celery worker` process
@@ -82,6 +93,7 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
     Each worker leads a process group of its own, so a test can SIGKILL it with its pool children
     (``os.killpg(proc.pid, signal.SIGKILL)``). Every worker started is stopped after the test.
     Tests see the worker's writes only through committed data, so they are transactional.
+    A worker started while the test travels in time (time-machine) runs on the test's clock.
     """
     from spoc.celery import app
 
@@ -97,7 +109,8 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
         *, broker_url: str | None = None, concurrency: int = 1, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "spoc", "worker", "--loglevel", "WARNING",
+            # Through tests/worker_clock.py: a test travelling in time takes its worker along.
+            [sys.executable, "-m", "tests.worker_clock", "-A", "spoc", "worker", "--loglevel", "WARNING",
              "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip",
              "--without-mingle", "--hostname", f"{queue}-{len(started)}@%h", "--queues", queue],
             cwd=ROOT,
@@ -107,6 +120,7 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
                 "DATABASE_URL": database_url,
                 "REDIS_URL": broker_url or settings.CELERY_BROKER_URL,
                 "WORKER_HEARTBEAT_SECONDS": "1",
+                **_test_clock_env(),
                 **(env or {}),
             },
             start_new_session=True,
