@@ -123,7 +123,8 @@ def _patient_or_break_glass(request: HttpRequest, patient_id: int) -> Patient | 
     patient = visible_patients(request).filter(pk=patient_id).first()
     if patient is not None:
         return patient
-    if not Patient.objects.filter(pk=patient_id).exists():
+    # A role that may not break glass is not told that the patient exists.
+    if not may_break_glass(request.user) or not Patient.objects.filter(pk=patient_id).exists():
         raise Http404("No such patient")
     return redirect("patients:break-glass", patient_id=patient_id)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from referrals.actions import ActorContext, actions_for
+from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.forms_lifecycle import ACTION_FORMS, ActionForm
 from referrals.models import Referral
 from referrals.selectors import patient_banner_for, referrals_visible_to
@@ -180,6 +180,8 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
             for error in field_errors:
                 form.add_error(field if field in form.fields else None, error)
         return _render(request, _page_or_404(request, referral_id), bound=form, bound_action=action, status=400)
+    except ActionNotPermitted as exc:  # not this user's to take: a refusal, not a conflict
+        raise PermissionDenied(str(exc)) from exc
     except DomainConflict as exc:  # already claimed (who and since when), not allowed now
         messages.error(request, str(exc))
     else:

@@ -135,7 +135,8 @@ def test_unknown_patient_is_404(client, handler):
 def test_staff_without_a_care_role_must_break_glass(client, make_user, role):
     patient = PatientFactory()
     client.force_login(make_user(role))
-    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 302
+    # They may not break glass either (docs/security.md): the record is simply not found.
+    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 404
     assert client.get(reverse("patients:search"), {"q": patient.family_name}).context["results"] == []
 
 
