@@ -1,8 +1,12 @@
 """The access log's hash chain, as plain Python (no ORM).
 
-Each row stores ``row_hash = SHA-256(previous row's row_hash + "\\n" + canonical(row))`` as 64
-hex digits; the first row's "previous" is `GENESIS`. Changing a stored field, or removing or
+Each row stores ``row_hash = SHA-256(previous row's row_hash + "\\n" + SHA-256(canonical(row)))``
+as 64 hex digits; the first row's "previous" is `GENESIS`. Changing a stored field, or removing or
 inserting a row anywhere but at the end, breaks the link at that row or the one after it.
+
+The row's own digest is taken apart from the link so that PostgreSQL can make the link inside the
+INSERT (the trigger of migration audit/0005, with its built-in sha256()): the app sends the
+digest, the database replaces it with the link under the chain's lock.
 
 The canonical form is part of the stored data: rows written years ago are checked with it. Never
 change `canonical` in place; a new form would need a new version prefix and a migration.
@@ -58,9 +62,14 @@ def canonical(*, at: datetime, user_id: int | None, username: str, action: str, 
     return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def link(*, previous: str, row: bytes) -> str:
-    """The row's hash: SHA-256 over the previous row's hash and the row's canonical form."""
-    return hashlib.sha256(previous.encode() + b"\n" + row).hexdigest()
+def digest(row: bytes) -> str:
+    """SHA-256 of a row's canonical form, in hex."""
+    return hashlib.sha256(row).hexdigest()
+
+
+def link(*, previous: str, digest: str) -> str:
+    """The row's hash: SHA-256 over the previous row's hash, a newline and the row's digest."""
+    return hashlib.sha256(f"{previous}\n{digest}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def chain_check(rows: Iterable[tuple[int, str, dict[str, Any]]]) -> ChainReport:
     held (None at the start): a row removed between ``after`` and ``broken_at`` shows here."""
     previous, previous_id, intact = GENESIS, None, 0
     for row_id, stored, fields in rows:
-        if stored != link(previous=previous, row=canonical(**fields)):
+        if stored != link(previous=previous, digest=digest(canonical(**fields))):
             return ChainReport(intact=intact, head=previous, broken_at=row_id, after=previous_id)
         previous, previous_id, intact = stored, row_id, intact + 1
     return ChainReport(intact=intact, head=previous)

@@ -62,9 +62,11 @@ class AccessLog(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     # Break-glass rows wait for the auditor's review.
     flagged = models.BooleanField(default=False)
-    # SHA-256 (hex) of the previous row's row_hash and this row's fields; set by
-    # access_log_record under the chain's lock.
-    row_hash = models.CharField(max_length=64, editable=False)
+    # SHA-256 (hex) of the previous row's row_hash and this row's fields (spoc/audit/chain.py),
+    # linked under the chain's lock: by the database's insert trigger on PostgreSQL (migration
+    # 0005), by access_log_record on SQLite. The database default makes Django read it back
+    # after the insert (RETURNING).
+    row_hash = models.CharField(max_length=64, editable=False, db_default="")
 
     objects = AccessLogQuerySet.as_manager()
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 from spoc.audit import chain
 from spoc.audit.models import AccessLog
 
-# The chain's lock on PostgreSQL (any constant will do: it only has to differ from the hub's
-# other advisory locks, e.g. spoc/dashboards/services.py).
+# The chain's lock on PostgreSQL, taken by the insert trigger of migration 0005 (any constant
+# will do: it only has to differ from the hub's other advisory locks, e.g.
+# spoc/dashboards/services.py).
 CHAIN_LOCK_KEY = 7_000_101
 
 
@@ -41,10 +42,12 @@ def access_log_record(
     """Append one row, chained to the row before it (spoc/audit/chain.py). `user` defaults to
     the request's user; never pass patient identifiers or search text in `detail` (counts only).
 
-    Writers take turns: on PostgreSQL a transaction-scoped advisory lock is held from reading the
-    last row's hash until the insert commits, so two rows never link to the same predecessor; on
-    SQLite the IMMEDIATE transaction already holds the database's write lock. Called inside a
-    longer transaction, the lock is held until that one ends, so callers write their log row last.
+    Writers take turns, so two rows never link to the same predecessor. On PostgreSQL the INSERT
+    sends the row's digest and the database's trigger (migration 0005) takes a transaction-scoped
+    advisory lock, reads the last row's hash and stores the link: one statement, as before the
+    chain. On SQLite the link is made here, inside the IMMEDIATE transaction that already holds the
+    database's write lock. Either way the lock is held until the transaction ends: called inside a
+    longer transaction, it waits for that one, so callers write their log row last.
     """
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
@@ -61,14 +64,15 @@ def access_log_record(
         detail=detail or {},
         flagged=action == AccessLog.Action.BREAK_GLASS,
     )
-    row = chain.canonical(**_as_stored(entry))
+    entry.row_hash = chain.digest(chain.canonical(**_as_stored(entry)))
+    if connection.vendor == "postgresql":
+        # The trigger replaces the digest with the link; Django reads it back (RETURNING).
+        entry.save(force_insert=True)
+        return entry
     # No savepoint: as before, a failed insert fails the caller's transaction.
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
         previous = AccessLog.objects.order_by("-id").values_list("row_hash", flat=True).first()
-        entry.row_hash = chain.link(previous=previous or chain.GENESIS, row=row)
+        entry.row_hash = chain.link(previous=previous or chain.GENESIS, digest=entry.row_hash)
         entry.save(force_insert=True)
     return entry
 

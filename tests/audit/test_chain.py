@@ -62,7 +62,7 @@ def test_a_naive_time_is_refused():
 def walk(rows: list[dict[str, object]]) -> list[tuple[int, str, dict[str, object]]]:
     linked, previous = [], chain.GENESIS
     for row_id, row in enumerate(rows, start=1):
-        previous = chain.link(previous=previous, row=chain.canonical(**row))
+        previous = chain.link(previous=previous, digest=chain.digest(chain.canonical(**row)))
         linked.append((row_id, previous, row))
     return linked
 
@@ -99,8 +99,9 @@ def verify() -> str:
 @pytest.mark.django_db
 def test_each_row_links_to_the_one_before():
     rows = write_rows(3)
-    assert rows[0].row_hash == chain.link(previous=chain.GENESIS, row=chain.canonical(
-        **dict(zip(chain.FIELDS, AccessLog.objects.filter(pk=rows[0].pk).values_list(*chain.FIELDS).get(), strict=True))))
+    stored = AccessLog.objects.filter(pk=rows[0].pk).values_list(*chain.FIELDS).get()
+    first = chain.digest(chain.canonical(**dict(zip(chain.FIELDS, stored, strict=True))))
+    assert rows[0].row_hash == chain.link(previous=chain.GENESIS, digest=first)
     assert len({r.row_hash for r in rows}) == 3
     assert AccessLog.objects.get(pk=rows[2].pk).row_hash == rows[2].row_hash
 

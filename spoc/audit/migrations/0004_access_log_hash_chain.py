@@ -12,7 +12,7 @@ checked with it for as long as they are kept, so it never changes in place.
 
 from django.db import migrations, models
 
-from spoc.audit.chain import FIELDS, GENESIS, canonical, link
+from spoc.audit.chain import FIELDS, GENESIS, canonical, digest, link
 
 BATCH = 5000
 
@@ -51,7 +51,8 @@ def chain_existing(apps, schema_editor):  # type: ignore[no-untyped-def]
             return
         hashes = []
         for row_id, *values in page:
-            previous = link(previous=previous, row=canonical(**dict(zip(FIELDS, values, strict=True))))
+            previous = link(previous=previous,
+                            digest=digest(canonical(**dict(zip(FIELDS, values, strict=True)))))
             hashes.append((row_id, previous))
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
