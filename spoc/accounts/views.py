@@ -156,6 +156,7 @@ class MfaResetForm(NhsFormMixin, forms.Form):
         return reason
 
 
+@login_required
 @permission_required("accounts.manage_users", raise_exception=True)
 def mfa_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     """A system admin resets a lost authenticator (GET shows the form, POST with a reason resets):

@@ -130,6 +130,7 @@ def reset_url(user):
 
 
 def test_only_a_system_admin_may_open_the_reset_page(client, handler, make_user):
+    assert client.get(reset_url(handler))["Location"].startswith(reverse("login"))
     lead = make_user(Role.TEAM_LEAD, username="lead1")
     client.force_login(lead)
     assert client.get(reset_url(handler)).status_code == 403
