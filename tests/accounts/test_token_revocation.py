@@ -84,6 +84,8 @@ def test_revoke_endpoint_revokes_the_callers_token_only(handler):
     assert api_for(other).get("/api/v1/me/").status_code == 200
     row = AccessLog.objects.get(action=AccessLog.Action.LOGOUT, object_type="api_token")
     assert row.user == handler
+    # Issuing each token was logged as a sign-in.
+    assert AccessLog.objects.filter(action=AccessLog.Action.LOGIN, object_type="api_token", user=handler).count() == 2
 
 
 def test_revoke_endpoint_with_all_revokes_every_token_of_the_user(handler, make_user):
