@@ -3,14 +3,16 @@
 Nobody promotes themselves (docs/security.md): on their own account a system admin changes no
 role, staff or active flag; superuser status and individual permissions are never set here (only
 `createsuperuser` on the server); every role change goes through
-`spoc.accounts.services.user_roles_set` (access-logged, sessions and tokens revoked), and so does
-deactivating a user (`user_deactivated`). Roles themselves are code (spoc/accounts/roles.py): the
+`spoc.accounts.services.user_roles_set` (access-logged, sessions and tokens revoked);
+deactivating a user or setting their password ends their sessions and tokens too. Roles themselves are code (spoc/accounts/roles.py): the
 group pages are read only.
 """
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +21,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from spoc.accounts.models import User
-from spoc.accounts.services import RoleChangeRefused, user_deactivated, user_roles_set
+from spoc.accounts.services import (
+    RoleChangeRefused,
+    user_credentials_revoke,
+    user_deactivated,
+    user_roles_set,
+)
 
 
 def _system_admins_only(request: HttpRequest) -> bool:
@@ -101,6 +108,19 @@ class HubUserAdmin(UserAdmin):
         if roles is not None:
             user_roles_set(user=form.instance, roles=[group.name for group in roles],
                            by=request.user, request=request)  # type: ignore[arg-type]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's page, then the user's API tokens and other sessions end with the old password
+        (a redirect means the new one was saved)."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            if user is not None:
+                user_credentials_revoke(user=user, reason="Password set in the admin",
+                                        by=request.user, request=request)  # type: ignore[arg-type]
+                if user.pk == request.user.pk:
+                    update_session_auth_hash(request, user)
+        return response
 
     @admin.display(description="Two-factor authentication")
     def two_factor(self, obj: User) -> str:

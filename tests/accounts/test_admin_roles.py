@@ -145,6 +145,19 @@ def test_deactivating_a_user_ends_their_token(client, sysadmin, nurse):
     assert AccessLog.objects.filter(action=AccessLog.Action.CREDENTIALS_REVOKED, object_id=str(nurse.pk)).exists()
 
 
+def test_setting_a_password_in_the_admin_ends_the_users_token(client, sysadmin, nurse):
+    api = token_for("nurse1")
+    client.force_login(sysadmin)
+    url = reverse("admin:auth_user_password_change", args=[nurse.pk])
+    response = client.post(url, {"usable_password": "true", "password1": "x-new-Passw0rd!",
+                                 "password2": "x-new-Passw0rd!"})
+    assert response.status_code == 302
+    nurse.refresh_from_db()
+    assert nurse.check_password("x-new-Passw0rd!")
+    assert api.get("/api/v1/me/").status_code == 401
+    assert client.get(reverse("admin:index")).status_code == 200  # the admin's own session goes on
+
+
 @pytest.mark.parametrize("field", ["is_superuser", "user_permissions"])
 def test_superuser_status_and_permissions_are_never_set_in_the_admin(client, sysadmin, nurse, field):
     client.force_login(sysadmin)
