@@ -67,7 +67,7 @@ REASON = "Telephoned by the out-of-hours GP about a deteriorating patient"
 
 
 def _death_form(w: World) -> dict[str, Any]:
-    died = timezone.localtime() - timedelta(hours=1)
+    died = timezone.localtime(timezone.now() - timedelta(hours=1))  # a real London time, even across a clock change
     return {"died_date": died.strftime("%Y-%m-%d"), "died_time": died.strftime("%H:%M"), "place": "21",
             "expected": "yes", "verified_by": "Dr Test"}
 
@@ -81,7 +81,7 @@ def _admission_form(w: World) -> dict[str, Any]:
 
 
 def _closure_form(w: World) -> dict[str, Any]:
-    start = timezone.localtime() + timedelta(days=10)
+    start = timezone.localtime(timezone.now() + timedelta(days=10))
     return {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
             "ends_at": (start + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"), "reason": "Staff training"}
 
