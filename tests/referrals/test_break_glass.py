@@ -132,6 +132,10 @@ def test_nurse_outside_the_team_breaks_glass_and_reads_the_record(client, nurse,
     # The page offers no change: the record is read only for her.
     assert not page.context["can_write"]
     assert not page.context["can_edit_care_plan"] and not page.context["can_edit_patient"]
+    html = page.content.decode()
+    for url in (reverse("patients:death", args=[patient.pk]), reverse("patients:person-add", args=[patient.pk]),
+                reverse("patients:care-plan", args=[patient.pk]), reverse("patients:edit", args=[patient.pk])):
+        assert f'href="{url}"' not in html, url
     assert client.get(reverse("dashboards:admissions", args=[patient.pk])).status_code == 200
 
 
