@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlencode
 
@@ -136,7 +137,9 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/mfa_enrol_refused.html", status=403)
     context: dict[str, object] = {"form": form, "device": device, "has_device": has_device}
     if device is not None:
-        context.update(qr_svg=mfa.totp_qr_svg(device=device), secret=device.bin_key.hex())
+        # Authenticator apps take a typed key in base32 (RFC 4648), in groups of four to read aloud.
+        key = base64.b32encode(device.bin_key).decode().rstrip("=")
+        context.update(qr_svg=mfa.totp_qr_svg(device=device), secret=" ".join(key[i:i + 4] for i in range(0, len(key), 4)))
     return render(request, "accounts/mfa_enrol.html", context)
 
 

@@ -199,3 +199,18 @@ def test_the_token_endpoint_needs_the_code_of_a_user_with_a_device(handler):
                                              "otp_token": a_code_other_than(device)}, format="json")
     assert (wrong.status_code, wrong.json()["code"]) == (400, "otp_required")
     assert not ApiToken.objects.exists()
+
+
+def test_the_key_to_type_is_the_base32_of_the_qr_code(client, handler):
+    """Apps take a typed key in base32: the page shows the same key the QR code carries."""
+    import base64
+    from urllib.parse import parse_qs, urlparse
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(handler)
+    client.post(ENROL, {"start": "1"})
+    shown = client.get(ENROL).context["secret"].replace(" ", "")
+    device = TOTPDevice.objects.get(user=handler, confirmed=False)
+    assert shown == parse_qs(urlparse(device.config_url).query)["secret"][0]
+    assert base64.b32decode(shown + "=" * (-len(shown) % 8)) == device.bin_key
