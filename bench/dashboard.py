@@ -120,7 +120,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8053", help="the hub (127.0.0.1 only)")
     parser.add_argument("--username", default="manager")
-    parser.add_argument("--password", default="spoc-demo")
+    parser.add_argument("--password", default="spoc-demo-2026")
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--requests-per-user", type=int, default=50)
     parser.add_argument("--cold", type=int, default=20, help="requests one at a time, each for another 12-month period")

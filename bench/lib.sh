@@ -16,7 +16,7 @@ bench_env() {
   # DEBUG off, as in production (no query log in memory; WhiteNoise serves collected files).
   export DJANGO_DEBUG=false
   export SPOC_DATA_DIR=${SPOC_DATA_DIR:-$BENCH_RESULTS/data}
-  export DEMO_PASSWORD=${DEMO_PASSWORD:-spoc-demo}
+  export DEMO_PASSWORD=${DEMO_PASSWORD:-spoc-demo-2026}
   mkdir -p "$BENCH_RESULTS"
 }
 

@@ -345,7 +345,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--requests-per-user", type=int, default=25, help="home pages per user")
     parser.add_argument(
         "--password",
-        default=os.environ.get("DEMO_PASSWORD", "spoc-demo"),
+        default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"),
         help="the demo users' password (DEMO_PASSWORD when seeded)",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
