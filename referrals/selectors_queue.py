@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from patients.models import Assessment
@@ -132,11 +132,15 @@ class TeamQueue:
 
 
 def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priority: str = "",
-               need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT) -> TeamQueue:
+               need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT,
+               state: QueueState | None = None) -> TeamQueue:
     """Open referrals of the team, optionally filtered (``flag``: one of FLAGS), in the queue's
     order (module docstring): the ``limit`` most urgent (None: all, for the printable queue).
-    Two queries: the order with each section's total, then the chosen rows with their patient
-    and owner."""
+    Two queries: the order, then the chosen rows with their patient and owner.
+
+    Each section's total is counted from its rows, unless the page is cut to ``limit``: then an
+    unfiltered page takes the counts of ``state`` (`team_queue_state`, read just before), and
+    otherwise one more query counts them."""
     referrals = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES)
                  .select_related("patient", "owner", "team"))
     if status:
@@ -153,29 +157,33 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
     elif flag == "accept_overdue":
         referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
     # The order is decided on the narrow columns alone, then the chosen rows are loaded with
-    # their patient and owner (sorting whole rows of a long queue would spill to disk). The
-    # sections' totals are window counts over every matching row, computed before the cut, so
-    # the headings count what the page leaves out without another query.
-    ordered = _waiting_first_by_priority(referrals, now).annotate(
-        total=Window(Count("id")),
-        waiting_total=Window(Count("id", filter=Q(status=ReferralStatus.QUEUED))),
-    ).values_list("pk", "total", "waiting_total")
-    chosen_rows = list(ordered[:limit] if limit is not None else ordered)
-    ids = [pk for pk, _, _ in chosen_rows]
-    total, waiting_total = (chosen_rows[0][1], chosen_rows[0][2]) if chosen_rows else (0, 0)
+    # their patient and owner (sorting whole rows of a long queue would spill to disk).
+    ordered = _waiting_first_by_priority(referrals, now).values_list("pk", flat=True)
+    ids = list(ordered[:limit] if limit is not None else ordered)
     position = {pk: index for index, pk in enumerate(ids)}
     chosen = sorted(referrals.filter(pk__in=ids).defer("routing_decision"), key=lambda r: position[r.pk])
     rows = _rows(chosen, now)
-    return TeamQueue(waiting=[row for row in rows if row.referral.status == ReferralStatus.QUEUED],
-                     in_progress=[row for row in rows if row.referral.status != ReferralStatus.QUEUED],
-                     waiting_total=waiting_total, in_progress_total=total - waiting_total)
+    waiting = [row for row in rows if row.referral.status == ReferralStatus.QUEUED]
+    in_progress = [row for row in rows if row.referral.status != ReferralStatus.QUEUED]
+    if limit is None or len(ids) < limit:
+        total, waiting_total = len(rows), len(waiting)
+    elif state is not None and not (status or priority or need or flag):
+        total, waiting_total = state.open_count, state.waiting_count
+    else:
+        # Counting in the order query instead (a window over every row) costs more than this
+        # index-only count, and only a filtered page cut short needs it.
+        counts = referrals.aggregate(total=Count("id"), waiting=Count("id", filter=Q(status=ReferralStatus.QUEUED)))
+        total, waiting_total = counts["total"], counts["waiting"]
+    return TeamQueue(waiting=waiting, in_progress=in_progress, waiting_total=waiting_total,
+                     in_progress_total=total - waiting_total)
 
 
 @dataclass(frozen=True)
 class QueueState:
     version: str
     open_count: int
-    # Referrals waiting to be claimed that are urgent, by priority.
+    # Referrals waiting to be claimed, and those of them that are urgent, by priority.
+    waiting_count: int
     urgent_waiting: dict[str, int]
     # Changes whenever the set of urgent referrals waiting does: the page's banner is redrawn
     # (and so announced again) only then.
@@ -187,10 +195,10 @@ class QueueState:
 
 
 def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
-    """How many referrals are open in the team's queue, how many urgent ones (URGENT_PRIORITIES)
-    wait to be claimed, and a short fingerprint that changes whenever the queue or one of its
-    badges does, so that a poll can answer "nothing changed" without rendering (one aggregate
-    query, over the columns of ``referral_open_queue``)."""
+    """How many referrals are open in the team's queue, how many wait to be claimed and how many
+    of those are urgent (URGENT_PRIORITIES), and a short fingerprint that changes whenever the
+    queue or one of its badges does, so that a poll can answer "nothing changed" without
+    rendering (one aggregate query, over the columns of ``referral_open_queue``)."""
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
     waiting = Q(status=ReferralStatus.QUEUED)
     urgent = {str(p): Count("id", filter=waiting & Q(priority=p)) for p in URGENT_PRIORITIES}
@@ -199,6 +207,7 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
         breached=Count("id", filter=not_contacted & Q(contact_by__lt=now)),
         at_risk=Count("id", filter=not_contacted & Q(at_risk_at__lte=now)),
         overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
+        waiting=Count("id", filter=waiting),
         # With the counts, the sum of the ids tells one set of urgent referrals from another
         # (one claimed and another arrived between two polls).
         urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
@@ -210,7 +219,7 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
     return QueueState(
         version=(f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
                  f":{urgent_version}"),
-        open_count=stats["n"], urgent_waiting=urgent_waiting,
+        open_count=stats["n"], waiting_count=stats["waiting"], urgent_waiting=urgent_waiting,
         urgent_version=urgent_version)
 
 

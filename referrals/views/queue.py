@@ -52,7 +52,7 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
     filters = filter_form.filters()
     query = urlencode({name: value for name, value in filters.items() if value})
     queue = team_queue(user=request.user, team=team, now=now, status=filters["status"],
-                       priority=filters["priority"], need=filters["need"], flag=filters["flag"])
+                       priority=filters["priority"], need=filters["need"], flag=filters["flag"], state=state)
     context = {"teams": teams, "team": team, "queue": queue, "rows": queue.rows,
                "now": now, "version": version, "limit": QUEUE_LIMIT,
                "urgent": state.urgent_waiting, "urgent_count": state.urgent_count,
