@@ -1,9 +1,10 @@
 """The cost of writing one access-log row, before and after the hash chain (docs/performance.md,
 "Writing the access log").
 
-"before" is the insert the service made until the chain (one INSERT, autocommit); "after" is
-`access_log_record` as it is now (advisory lock, read of the last row's hash, SHA-256, INSERT,
-commit). Both are timed one writer alone, then `--threads` writers at once (each its own
+"before" is the insert the service made until the chain (one INSERT, autocommit, with the chain's
+insert trigger switched off for the phase); "after" is `access_log_record` as it is now (the row's
+SHA-256 in Python; one INSERT whose trigger takes the advisory lock, reads the last row's hash and
+stores the link; commit). Both are timed one writer alone, then `--threads` writers at once (each its own
 connection), then `verify_access_log`'s walk over everything written.
 
     .venv/bin/python bench/access_log_write.py            # 1000 rows alone, 8 x 100 at once
@@ -76,6 +77,10 @@ def main() -> int:
         access_log_record(action="VIEW", username="bench", object_type="patient", object_id=n, patient_id=n,
                           detail={"patients": n})
 
+    def chain_trigger(on: bool) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE audit_accesslog {'ENABLE' if on else 'DISABLE'} TRIGGER audit_accesslog_chain")
+
     def timed(write: Callable[[int], None], count: int, out: list[float]) -> None:
         for n in range(count):
             start = time.perf_counter()
@@ -92,6 +97,7 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f} at the start")
     print("One writer:")
     for label, write in (("before", before), ("after", after)):
+        chain_trigger(label == "after")
         times: list[float] = []
         start = time.perf_counter()
         timed(write, args.rows, times)
@@ -99,6 +105,7 @@ def main() -> int:
 
     print(f"{args.threads} writers at once, {args.per_thread} rows each:")
     for label, write in (("before", before), ("after", after)):
+        chain_trigger(label == "after")
         results: list[list[float]] = [[] for _ in range(args.threads)]
 
         def worker(out: list[float], write: Callable[[int], None] = write) -> None:
