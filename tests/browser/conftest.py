@@ -2,22 +2,21 @@
 
 import os
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+
+from tests.clock import WEEKDAY_MORNING
 
 # Django refuses database access from inside Playwright's event loop unless told it is safe
 # (the live server runs in its own thread).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-LONDON = ZoneInfo("Europe/London")
-
-# The moment of every browser journey: Wednesday 10 June 2026, 10:30 in London (BST). A weekday
-# mid-morning, not an England and Wales bank holiday, weeks from a clock change and hours from
-# midnight, so the services the journeys open from 09:00 to 17:00 are open and every "today",
-# "this week" and "next Monday" is an ordinary one. A journey about another moment travels itself.
-JOURNEY_MOMENT = datetime(2026, 6, 10, 10, 30, tzinfo=LONDON)
+# The moment of every browser journey (tests/clock.py): Wednesday 10 June 2026, 10:30 in London,
+# a weekday mid-morning, not a bank holiday, far from midnight and the clock changes, so the
+# services the journeys open from 09:00 to 17:00 are open. A journey about another moment travels
+# itself.
+JOURNEY_MOMENT = WEEKDAY_MORNING
 
 
 @pytest.fixture(autouse=True)
