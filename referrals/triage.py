@@ -15,6 +15,15 @@ P4    phase of illness Deteriorating
 P5    none of the above
 ====  ==============================================================================
 
+Each need of a call has its own priority (:func:`suggest_need_priority`). Clinical needs take the
+suggestion above. Support for the people around the patient is not made urgent by the patient's
+symptoms, so two needs take their own defaults:
+
+====================  ==============================================================
+Carer support         P4; P3 when the carer is in crisis tonight or the call is about a carer crisis
+Bereavement support   P5; P4 when the call notifies the death (the first days after a death)
+====================  ==============================================================
+
 Changing a rule means changing this module, its tests and :data:`TRIAGE_RULES_VERSION`, which is
 stored with each suggestion so that reports can tell which rules produced it.
 """
@@ -27,19 +36,22 @@ from types import MappingProxyType
 
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from referrals.codes import CallReason, CarerCoping, RedFlag
-from services.codes import Priority
+from services.codes import Need, Priority
 
 __all__ = [
+    "SUPPORT_NEEDS",
     "TRIAGE_RULES_VERSION",
     "InvalidTriage",
     "Suggestion",
     "TriageInput",
+    "highest_priority",
     "is_override",
     "priority_rank",
+    "suggest_need_priority",
     "suggest_priority",
 ]
 
-TRIAGE_RULES_VERSION = "2026-11"
+TRIAGE_RULES_VERSION = "2026-12"
 """Version of the rules below; stored with each suggestion. Change it whenever a rule changes."""
 
 # OACC IPOS: each item is scored 0 (not at all) to 4 (overwhelmingly).
@@ -189,3 +201,57 @@ def is_override(suggested: str, chosen: str) -> bool:
     Overrides need a reason and are reported. Raises :class:`InvalidTriage` for unknown codes.
     """
     return priority_rank(suggested) != priority_rank(chosen)
+
+
+SUPPORT_NEEDS = frozenset({Need.CARER_SUPPORT.value, Need.BEREAVEMENT_SUPPORT.value})
+"""Needs with their own default priority; every other need is clinical and takes the call's
+suggestion (:func:`suggest_need_priority`)."""
+
+
+def _carer_support(triage: TriageInput) -> Suggestion:
+    label = Need.CARER_SUPPORT.label
+    raised = []
+    if triage.carer_coping == CarerCoping.CRISIS_TONIGHT:
+        raised.append(f"{label}: carer in crisis tonight → {Priority.P3.value}")
+    if triage.reason == CallReason.CARER_CRISIS:
+        raised.append(f"{label}: call about a {CallReason.CARER_CRISIS.label.lower()} → {Priority.P3.value}")
+    if raised:
+        return Suggestion(Priority.P3.value, tuple(raised))
+    return Suggestion(Priority.P4.value, (f"{label}: default → {Priority.P4.value}",))
+
+
+def _bereavement_support(triage: TriageInput) -> Suggestion:
+    label = Need.BEREAVEMENT_SUPPORT.label
+    if triage.reason == CallReason.DEATH_NOTIFICATION:
+        return Suggestion(
+            Priority.P4.value,
+            (f"{label}: death notified on this call → {Priority.P4.value}",),
+        )
+    return Suggestion(Priority.P5.value, (f"{label}: default → {Priority.P5.value}",))
+
+
+def suggest_need_priority(triage: TriageInput, need: str) -> Suggestion:
+    """Suggest a priority for one need of the call.
+
+    Clinical needs take :func:`suggest_priority`. Carer support is P4, raised to P3 when the
+    carer is in crisis tonight or the call is about a carer crisis (the carer-crisis P2 of the
+    rules table stays with the clinical needs: overnight support, an urgent visit). Bereavement
+    support is P5, P4 when the call notifies the death. Red flags, symptoms and the phase of
+    illness never raise these two: a carer's service cannot meet a P1 clock, and the patient's
+    emergency is the clinical need's. Raises :class:`InvalidTriage` for an unknown need code.
+    """
+    if need not in Need.values:
+        raise InvalidTriage(f"Unknown need code {need!r}.")
+    if need == Need.CARER_SUPPORT:
+        return _carer_support(triage)
+    if need == Need.BEREAVEMENT_SUPPORT:
+        return _bereavement_support(triage)
+    return suggest_priority(triage)
+
+
+def highest_priority(priorities: Collection[str]) -> str:
+    """The most urgent of ``priorities`` (P1 before P5); raises :class:`InvalidTriage` when empty
+    or for an unknown code."""
+    if not priorities:
+        raise InvalidTriage("No priorities to compare.")
+    return min(priorities, key=priority_rank)

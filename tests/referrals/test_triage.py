@@ -9,15 +9,18 @@ from hypothesis import strategies as st
 from patients.codes import IposItem, PatientLocation, PhaseOfIllness
 from referrals.codes import CallReason, CarerCoping, RedFlag
 from referrals.triage import (
+    SUPPORT_NEEDS,
     TRIAGE_RULES_VERSION,
     InvalidTriage,
     Suggestion,
     TriageInput,
+    highest_priority,
     is_override,
     priority_rank,
+    suggest_need_priority,
     suggest_priority,
 )
-from services.codes import Priority
+from services.codes import Need, Priority
 
 NOTHING = "No urgent features recorded → P5"
 
@@ -282,4 +285,78 @@ def test_is_override_refuses_unknown_codes() -> None:
 
 
 def test_rules_version_is_set() -> None:
-    assert TRIAGE_RULES_VERSION == "2026-11"
+    assert TRIAGE_RULES_VERSION == "2026-12"
+
+
+# --- each need's own priority --------------------------------------------------------------------
+
+URGENT = TriageInput(red_flags=["MAJOR_BLEED"], phase="UNSTABLE", ipos={"PAIN": 4})
+CLINICAL_NEEDS = [need for need in Need.values if need not in SUPPORT_NEEDS]
+
+
+def test_support_needs_are_carer_and_bereavement_support() -> None:
+    assert {"CARER_SUPPORT", "BEREAVEMENT_SUPPORT"} == SUPPORT_NEEDS
+
+
+@pytest.mark.parametrize("need", CLINICAL_NEEDS)
+def test_clinical_needs_take_the_call_suggestion(need: str) -> None:
+    assert suggest_need_priority(URGENT, need) == suggest_priority(URGENT)
+    assert suggest_need_priority(TriageInput(), need) == suggest_priority(TriageInput())
+
+
+def test_carer_support_with_an_urgent_symptom_stays_p4() -> None:
+    assert suggest_need_priority(URGENT, "CARER_SUPPORT") == Suggestion(
+        "P4", ("Carer support: default → P4",))
+
+
+@pytest.mark.parametrize("coping", ["COPING", "STRUGGLING", "NO_CARER", None])
+def test_carer_support_is_p4_unless_the_carer_is_in_crisis(coping: str | None) -> None:
+    assert suggest_need_priority(TriageInput(carer_coping=coping), "CARER_SUPPORT").priority == "P4"
+
+
+def test_carer_in_crisis_tonight_raises_carer_support_to_p3_and_the_call_to_p2() -> None:
+    triage = TriageInput(carer_coping="CRISIS_TONIGHT")
+    assert suggest_need_priority(triage, "CARER_SUPPORT") == Suggestion(
+        "P3", ("Carer support: carer in crisis tonight → P3",))
+    assert suggest_need_priority(triage, "OVERNIGHT_SUPPORT").priority == "P2"
+
+
+def test_a_call_about_a_carer_crisis_raises_carer_support_to_p3() -> None:
+    triage = TriageInput(reason="CARER_CRISIS", carer_coping="CRISIS_TONIGHT")
+    assert suggest_need_priority(triage, "CARER_SUPPORT") == Suggestion("P3", (
+        "Carer support: carer in crisis tonight → P3",
+        "Carer support: call about a carer crisis → P3",
+    ))
+
+
+def test_bereavement_support_is_p5_with_an_urgent_symptom() -> None:
+    assert suggest_need_priority(URGENT, "BEREAVEMENT_SUPPORT") == Suggestion(
+        "P5", ("Bereavement support: default → P5",))
+
+
+def test_bereavement_support_after_a_death_notification_is_p4() -> None:
+    triage = TriageInput(reason="DEATH_NOTIFICATION")
+    assert suggest_need_priority(triage, "BEREAVEMENT_SUPPORT") == Suggestion(
+        "P4", ("Bereavement support: death notified on this call → P4",))
+    assert suggest_priority(triage).priority == "P3"
+
+
+def test_unknown_need_is_refused() -> None:
+    with pytest.raises(InvalidTriage, match="Unknown need code 'DOG_WALKING'"):
+        suggest_need_priority(TriageInput(), "DOG_WALKING")
+
+
+@given(triage_inputs, st.sampled_from(sorted(SUPPORT_NEEDS)))
+def test_support_needs_are_never_above_p3(triage: TriageInput, need: str) -> None:
+    suggestion = suggest_need_priority(triage, need)
+    assert priority_rank(suggestion.priority) >= 3
+    assert all(reason.endswith(f"→ {suggestion.priority}") for reason in suggestion.reasons)
+
+
+def test_highest_priority() -> None:
+    assert highest_priority(["P4", "P1", "P3"]) == "P1"
+    assert highest_priority(("P5",)) == "P5"
+    with pytest.raises(InvalidTriage):
+        highest_priority([])
+    with pytest.raises(InvalidTriage):
+        highest_priority(["P2", "P9"])
