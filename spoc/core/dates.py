@@ -1,0 +1,103 @@
+"""Dates, times and numbers as people read them, in the NHS.UK content style.
+
+"2 December 2026", "2 Dec 2026" in tables, 24-hour "14:32", "today 14:32" and "yesterday 09:10"
+for recent moments. Aware datetimes are shown in the hub's time zone (Europe/London), so a time
+is the one on the wall clock whichever side of a clock change it falls. Every function returns
+"" for None, so a template can chain ``|default:"Not set"``. Plain functions: the template
+filters in spoc.core.templatetags.hub and Python code that writes messages both call these.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+Moment = date | datetime | None
+
+
+def _local(value: datetime) -> datetime:
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+def _day(value: date | datetime) -> date:
+    return _local(value).date() if isinstance(value, datetime) else value
+
+
+def nhs_date(value: Moment) -> str:
+    """``2 December 2026``."""
+    if value is None or value == "":
+        return ""
+    day = _day(value)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def nhs_date_short(value: Moment) -> str:
+    """``2 Dec 2026``, for tables. September is "Sep" (the design system's short months)."""
+    if value is None or value == "":
+        return ""
+    day = _day(value)
+    return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+
+
+def nhs_weekday_date(value: Moment) -> str:
+    """``Wednesday 2 December 2026``."""
+    if value is None or value == "":
+        return ""
+    return f"{DAYS[_day(value).weekday()]} {nhs_date(value)}"
+
+
+def nhs_time(value: datetime | time | None, *, seconds: bool = False) -> str:
+    """``14:32`` (24-hour; ``14:32:05`` with seconds)."""
+    if value is None or value == "":
+        return ""
+    moment = _local(value) if isinstance(value, datetime) else value
+    return moment.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def _relative_day(value: datetime, today: date | None) -> str | None:
+    today = today or timezone.localdate()
+    day = _day(value)
+    if day == today:
+        return "today"
+    if day == today - timedelta(days=1):
+        return "yesterday"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return None
+
+
+def nhs_datetime(value: datetime | None, *, today: date | None = None, seconds: bool = False) -> str:
+    """``2 December 2026, 14:32``; ``today 14:32``, ``yesterday 09:10`` or ``tomorrow 08:00``
+    when the London date is that near ``today`` (the London date now unless given)."""
+    if value is None or value == "":
+        return ""
+    when = nhs_time(value, seconds=seconds)
+    relative = _relative_day(value, today)
+    return f"{relative} {when}" if relative else f"{nhs_date(value)}, {when}"
+
+
+def nhs_datetime_short(value: datetime | None, *, today: date | None = None, seconds: bool = False) -> str:
+    """``2 Dec 2026, 14:32`` for tables, with today, yesterday and tomorrow as in nhs_datetime."""
+    if value is None or value == "":
+        return ""
+    when = nhs_time(value, seconds=seconds)
+    relative = _relative_day(value, today)
+    return f"{relative} {when}" if relative else f"{nhs_date_short(value)}, {when}"
+
+
+def nhs_number_format(value: int | float | str | None) -> str:
+    """A count with thousands separators: ``3,000``; ``""`` for None; text left as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:,}"

@@ -1,0 +1,56 @@
+"""Template filters for dates, times and numbers in the NHS.UK style: ``{% load hub %}``.
+
+    {{ referral.accept_by|nhs_datetime }}        today 14:32 / 2 December 2026, 14:32
+    {{ row.at|nhs_datetime_short }}              2 Dec 2026, 14:32 (tables)
+    {{ row.at|nhs_datetime_short:"seconds" }}    2 Dec 2026, 14:32:05
+    {{ patient.date_of_birth|nhs_date }}         15 March 1948
+    {{ now|nhs_time }}                           14:32
+    {{ total|nhs_number_format }}                3,000
+
+The functions are in spoc.core.dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from django import template
+
+from spoc.core import dates
+
+register = template.Library()
+
+
+@register.filter
+def nhs_date(value: date | datetime | None) -> str:
+    return dates.nhs_date(value)
+
+
+@register.filter
+def nhs_date_short(value: date | datetime | None) -> str:
+    return dates.nhs_date_short(value)
+
+
+@register.filter
+def nhs_weekday_date(value: date | datetime | None) -> str:
+    return dates.nhs_weekday_date(value)
+
+
+@register.filter
+def nhs_time(value: datetime | time | None, arg: str = "") -> str:
+    return dates.nhs_time(value, seconds=arg == "seconds")
+
+
+@register.filter
+def nhs_datetime(value: datetime | None, arg: str = "") -> str:
+    return dates.nhs_datetime(value, seconds=arg == "seconds")
+
+
+@register.filter
+def nhs_datetime_short(value: datetime | None, arg: str = "") -> str:
+    return dates.nhs_datetime_short(value, seconds=arg == "seconds")
+
+
+@register.filter
+def nhs_number_format(value: int | float | str | None) -> str:
+    return dates.nhs_number_format(value)
