@@ -103,6 +103,10 @@ class Referral(models.Model):
     need = models.CharField(max_length=26, choices=Need.choices)
     note = models.TextField(max_length=2000, blank=True)
     priority = models.CharField(max_length=2, choices=Priority.choices)
+    # At the call: the triage rules' suggestion for this need (docs/triage.md) and, when the
+    # handler chose another priority, why. Blank for referrals not made by a call's triage.
+    suggested_priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
+    override_reason = models.TextField(max_length=1000, blank=True)
     status = models.CharField(max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.AWAITING_ROUTING)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_referrals")
@@ -163,6 +167,11 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status__in=["ACCEPTED", "IN_PROGRESS"]) | models.Q(owner__isnull=False),
                 name="referral_claimed_has_owner",
+            ),
+            # An override is a choice against a suggestion: no reason without one.
+            models.CheckConstraint(
+                condition=models.Q(override_reason="") | ~models.Q(suggested_priority=""),
+                name="referral_override_has_suggestion",
             ),
         ]
 

@@ -5,6 +5,13 @@ saved; errors come back as one ``ValidationError`` keyed by ``CallInput`` field 
 for problems with the needs), so a form can show each message next to its field. The suggested
 priority is always computed here by the triage rules (``referrals.triage``), never taken from the
 client. Routing runs after commit, in the worker.
+
+Each need has its own priority (docs/triage.md "Each need's priority"): the triage rules suggest
+one per need (``suggest_need_priority``); a need's chosen priority is its own ``NeedRequest.priority``
+when given, else, for a clinical need, the call's ``chosen_priority``, else the need's suggestion. A
+priority other than the need's suggestion needs a reason: the need's own ``override_reason``, or for
+a clinical need following the call's priority, the call's. The call keeps the highest suggested and
+the highest chosen priority of its needs (the triage suggestion when it has none).
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ from referrals.codes import CallDirection, CallReason, Disposition
 from referrals.models import Call, CallBack, Referral, ReferralEvent
 from referrals.tasks import route_referral_task
 from referrals.transitions import ReferralStatus
-from referrals.triage import TRIAGE_RULES_VERSION, InvalidTriage, TriageInput, suggest_priority
+from referrals.triage import (
+    SUPPORT_NEEDS,
+    TRIAGE_RULES_VERSION,
+    InvalidTriage,
+    Suggestion,
+    TriageInput,
+    highest_priority,
+    suggest_need_priority,
+    suggest_priority,
+)
 from services.codes import CallerType, Need, Priority
 from services.models import Site
 from spoc.audit.models import AccessLog
@@ -68,10 +84,33 @@ Errors = dict[str, list[str]]
 
 @dataclass(frozen=True)
 class NeedRequest:
-    """A need the handler picked (DESIGN.md §5), with an optional note for the receiving team."""
+    """A need the handler picked (DESIGN.md §5), with an optional note for the receiving team.
+
+    ``priority`` left out (``None`` or blank): the call's chosen priority for a clinical need, the
+    need's own suggestion for carer or bereavement support. ``override_reason`` is needed when the
+    need's priority differs from its suggestion.
+    """
 
     need: str
     note: str = ""
+    priority: str | None = None
+    override_reason: str = ""
+
+
+def need_field_name(prefix: str, need: str) -> str:
+    """``override_reason_carer_support``: the error key (and form field) of one need's value."""
+    return f"{prefix}_{need.lower()}"
+
+
+@dataclass(frozen=True)
+class _NeedPlan:
+    """One need, checked: its note, suggestion, chosen priority and override reason."""
+
+    need: str
+    note: str
+    suggestion: Suggestion
+    priority: str
+    override_reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,10 +299,19 @@ def _validated(
         errors.setdefault("override_reason", []).append(
             f"Say why you chose {data.chosen_priority} instead of the suggested {suggestion.priority}."
         )
+    plans = (_need_plans(errors, data, needs, triage=triage, call_reason=text["override_reason"])
+             if triage is not None else [])
     if data.callback_due_at is None and text["callback_note"]:
         errors.setdefault("callback_due_at", []).append("Give a time for the call-back.")
     if errors or suggestion is None or triage is None:
         raise ValidationError(errors)
+    if plans:
+        call_suggested = highest_priority([plan.suggestion.priority for plan in plans])
+        call_chosen = highest_priority([plan.priority for plan in plans])
+        call_override = _call_override_reason(text["override_reason"], plans)
+    else:
+        call_suggested, call_chosen = suggestion.priority, data.chosen_priority
+        call_override = text["override_reason"]
 
     assessment = Assessment(
         patient=patient, source=AssessmentSource.CALL_TRIAGE, phase=data.phase or "",
@@ -276,9 +324,9 @@ def _validated(
         caller_relationship=text["caller_relationship"], patient=patient, reason=data.reason,
         notes=text["notes"], red_flags=list(triage.red_flags),
         carer_coping=data.carer_coping or "", patient_location=data.patient_location or "",
-        patient_site=site, suggested_priority=suggestion.priority,
-        suggestion_reasons=list(suggestion.reasons), triage_rules_version=TRIAGE_RULES_VERSION,
-        chosen_priority=data.chosen_priority, override_reason=text["override_reason"],
+        patient_site=site, suggested_priority=call_suggested,
+        suggestion_reasons=_call_reasons(suggestion, plans), triage_rules_version=TRIAGE_RULES_VERSION,
+        chosen_priority=call_chosen, override_reason=call_override,
         disposition=data.disposition, handled_by=user,
         needs_senior_review=(data.disposition == Disposition.ADVICE_GIVEN
                              and not getattr(user, "is_clinician", False)),
@@ -286,12 +334,13 @@ def _validated(
     )
     referrals = [
         Referral(
-            patient=patient, need=need.need, note=note, priority=data.chosen_priority,
+            patient=patient, need=plan.need, note=plan.note, priority=plan.priority,
+            suggested_priority=plan.suggestion.priority, override_reason=plan.override_reason,
             # REFERENCE.md: the first-contact clock runs from the moment the call is saved.
             status=ReferralStatus.AWAITING_ROUTING, clock_started_at=now,
             created_at=now, created_by=user, updated_at=now,
         )
-        for need, note in needs
+        for plan in plans
     ]
     call_back = None
     if data.callback_due_at is not None:
@@ -301,14 +350,69 @@ def _validated(
     _full_clean(errors, call, exclude=["patient", "patient_site", "triage", "handled_by",
                                        "reviewed_by"])
     for referral in referrals:
+        # suggested_priority comes from the rules, never the client; leaving it out also skips
+        # the constraint's query per referral (the database still enforces it).
         _full_clean(errors, referral, exclude=["patient", "call", "created_by", "team", "owner",
-                                               "for_person"], rename={"note": "needs"})
+                                               "for_person", "suggested_priority"],
+                    rename={"note": "needs", "override_reason": need_field_name("override_reason", referral.need)})
     if call_back is not None:
         _full_clean(errors, call_back, exclude=["call", "patient", "assigned_to", "done_by"],
                     rename={"note": "callback_note"})
     if errors:
         raise ValidationError(errors)
     return assessment, call, referrals, call_back
+
+
+def _need_plans(errors: Errors, data: CallInput, needs: list[tuple[NeedRequest, str]], *,
+                triage: TriageInput, call_reason: str) -> list[_NeedPlan]:
+    """Each need's suggestion, chosen priority and override reason; a missing reason or an
+    unknown priority is an error keyed ``override_reason_<need>`` / ``priority_<need>``."""
+    plans = []
+    for request, note in needs:
+        suggestion = suggest_need_priority(triage, request.need)
+        own = request.priority or None
+        reason_key = need_field_name("override_reason", request.need)
+        reason = _text(errors, reason_key, request.override_reason or "", TEXT_LIMITS["override_reason"])
+        if own is not None and own not in Priority.values:
+            errors.setdefault(need_field_name("priority", request.need), []).append(
+                "Choose one of the options.")
+            continue
+        follows_call = (own is None and request.need not in SUPPORT_NEEDS
+                        and data.chosen_priority in Priority.values)
+        if follows_call:
+            chosen = data.chosen_priority
+            reason = reason or call_reason
+        else:
+            chosen = own or suggestion.priority
+        if chosen == suggestion.priority:
+            # A reason is kept only with an override, so a reason on a referral means one.
+            reason = ""
+        elif not reason and not follows_call:  # (the call's missing reason is already reported)
+            errors.setdefault(reason_key, []).append(
+                f"Say why you chose {chosen} for {Need(request.need).label.lower()} instead of "
+                f"the suggested {suggestion.priority}.")
+        plans.append(_NeedPlan(need=request.need, note=note, suggestion=suggestion, priority=chosen,
+                               override_reason=reason))
+    return plans
+
+
+def _call_override_reason(call_reason: str, plans: list[_NeedPlan]) -> str:
+    """The call's reason, else each overridden need's, one line each, within the column's limit."""
+    if call_reason:
+        return call_reason
+    lines = [f"{Need(plan.need).label}: {plan.override_reason}" for plan in plans if plan.override_reason]
+    joined = "\n".join(lines)
+    limit = TEXT_LIMITS["override_reason"]
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+
+
+def _call_reasons(suggestion: Suggestion, plans: list[_NeedPlan]) -> list[str]:
+    """The triage rules' reasons, then those of each need with its own default."""
+    reasons = list(suggestion.reasons)
+    for plan in plans:
+        if plan.need in SUPPORT_NEEDS:
+            reasons.extend(r for r in plan.suggestion.reasons if r not in reasons)
+    return reasons
 
 
 def _text(errors: Errors, name: str, value: str, limit: int) -> str:

@@ -107,7 +107,6 @@ def test_submit_saves_call_assessment_referrals_events_and_access_log(handler, p
         assert referral.call == call
         assert referral.patient == patient
         assert referral.status == ReferralStatus.AWAITING_ROUTING
-        assert referral.priority == Priority.P2
         # The clock starts when the call is saved, not when the screen was opened.
         assert referral.clock_started_at == referral.created_at > data.received_at
         assert referral.created_by == handler
@@ -117,6 +116,9 @@ def test_submit_saves_call_assessment_referrals_events_and_access_log(handler, p
         assert (event.from_status, event.to_status) == ("", ReferralStatus.AWAITING_ROUTING)
         assert event.actor == handler
     assert referrals[1].note == "Syringe driver alarming"
+    # Each need has its own priority: the urgent visit the call's, carer support its default.
+    assert [(r.priority, r.suggested_priority, r.override_reason) for r in referrals] == [
+        (Priority.P4, Priority.P4, ""), (Priority.P2, Priority.P2, "")]
     log = AccessLog.objects.get()
     assert (log.action, log.object_type, log.object_id) == ("CREATE", "call", str(call.pk))
     assert log.patient_id == patient.pk
@@ -321,15 +323,20 @@ def test_the_suggestion_is_computed_by_the_rules_whatever_the_client_chose(handl
     assert call.suggested_priority == Priority.P1
     assert call.suggestion_reasons[0] == "Red flag: Major bleed → P1"
     assert call.red_flags == [RedFlag.MAJOR_BLEED]
-    assert call.chosen_priority == Priority.P5
+    # The call keeps the highest chosen priority of its needs: carer support stays at its P4.
+    assert call.chosen_priority == Priority.P4
     assert call.override_reason == "Caller says it has stopped"
     assert call.triage_rules_version == TRIAGE_RULES_VERSION
-    assert {r.priority for r in Referral.objects.all()} == {Priority.P5}
+    assert {(r.need, r.priority, r.suggested_priority, r.override_reason) for r in Referral.objects.all()} == {
+        (Need.URGENT_HOME_VISIT, Priority.P5, Priority.P1, "Caller says it has stopped"),
+        (Need.CARER_SUPPORT, Priority.P4, Priority.P4, ""),
+    }
 
 
 def test_choosing_the_suggested_priority_needs_no_reason(handler, patient):
     call = call_submit(data=call_input(patient, phase=PhaseOfIllness.STABLE, ipos={},
-                                       chosen_priority=Priority.P5), user=handler).call
+                                       chosen_priority=Priority.P5,
+                                       needs=(NeedRequest(Need.URGENT_HOME_VISIT),)), user=handler).call
     assert (call.suggested_priority, call.override_reason) == (Priority.P5, "")
 
 
