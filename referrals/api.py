@@ -286,6 +286,12 @@ class PatientDetailApi(APIView):
 class NeedInputSerializer(serializers.Serializer):
     need = serializers.ChoiceField(choices=Need.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, allow_blank=True, allow_null=True, default=None,
+        help_text="Left out: the call's chosen_priority for a clinical need, else this need's own "
+                  "suggestion (carer support P4, bereavement support P5; docs/triage.md). Another "
+                  "priority than the need's suggestion needs override_reason.")
+    override_reason = serializers.CharField(allow_blank=True, default="")
 
 
 class CallInputSerializer(serializers.Serializer):
@@ -316,7 +322,8 @@ class CallInputSerializer(serializers.Serializer):
     patient_site_id = serializers.IntegerField(allow_null=True, default=None, min_value=1, max_value=MAX_ID)
     chosen_priority = serializers.ChoiceField(
         choices=Priority.choices, allow_blank=True, allow_null=True, default=None,
-        help_text="Left out: the suggested priority. Another priority needs override_reason.")
+        help_text="For the clinical needs (and a call without needs). Left out: the suggested "
+                  "priority. Another priority needs override_reason. Each need may have its own.")
     override_reason = serializers.CharField(allow_blank=True, default="")
     disposition = serializers.ChoiceField(choices=Disposition.choices)
     needs = NeedInputSerializer(many=True, default=list)
@@ -350,7 +357,8 @@ def _call_input(data: dict[str, Any], *, chosen_priority: str, idempotency_key: 
         carer_coping=data["carer_coping"] or None, patient_location=data["patient_location"] or None,
         patient_site_id=data["patient_site_id"], chosen_priority=chosen_priority,
         override_reason=data["override_reason"], disposition=data["disposition"],
-        needs=tuple(NeedRequest(need=n["need"], note=n["note"]) for n in data["needs"]),
+        needs=tuple(NeedRequest(need=n["need"], note=n["note"], priority=n["priority"] or None,
+                                override_reason=n["override_reason"]) for n in data["needs"]),
         callback_due_at=data["callback_due_at"], callback_note=data["callback_note"],
         idempotency_key=idempotency_key,
     )
@@ -367,17 +375,32 @@ def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
         "disposition": call.disposition,
         "needs_senior_review": call.needs_senior_review,
         "referrals": [
-            {"id": r.pk, "need": r.need, "priority": r.priority, "status": r.status,
-             "fhir_task_status": FHIR_TASK_STATUS[r.status]}
+            {"id": r.pk, "need": r.need, "priority": r.priority,
+             "suggested_priority": r.suggested_priority, "override_reason": r.override_reason,
+             "status": r.status, "fhir_task_status": FHIR_TASK_STATUS[r.status]}
             for r in referrals
         ],
     }
+
+
+def _need_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """call_submit keys one need's priority errors by need (``override_reason_carer_support``);
+    the API has no such fields, so they join the other problems with the needs (each names its
+    need)."""
+    merged: dict[str, list[str]] = {}
+    for field, messages in errors.items():
+        key = "needs" if field.startswith(("override_reason_", "priority_")) else field
+        merged.setdefault(key, []).extend(messages)
+    return merged
 
 
 class CallReferralSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     need = serializers.CharField()
     priority = serializers.CharField()
+    suggested_priority = serializers.CharField(help_text="The triage rules' suggestion for this need.")
+    override_reason = serializers.CharField(allow_blank=True,
+                                            help_text="Why another priority was chosen; blank when none was.")
     status = serializers.CharField()
     fhir_task_status = serializers.CharField()
 
@@ -423,7 +446,7 @@ class CallCreateApi(APIView):
         except InvalidTriage as exc:
             raise serializers.ValidationError({"triage": [str(exc)]}) from exc
         except ValidationError as exc:
-            raise serializers.ValidationError(_errors(exc)) from exc
+            raise serializers.ValidationError(_need_errors(_errors(exc))) from exc
         response = Response(_call_body(result.call, result.referrals), status=status.HTTP_201_CREATED)
         if not result.created:
             response["Idempotent-Replayed"] = "true"

@@ -248,7 +248,7 @@ def test_call_with_two_needs_saves_the_call_its_triage_and_two_referrals(api, ha
     assert body["disposition"] == "REFERRALS_CREATED"
     assert [(r["need"], r["priority"], r["status"], r["fhir_task_status"]) for r in body["referrals"]] == [
         ("URGENT_HOME_VISIT", "P2", "AWAITING_ROUTING", "requested"),
-        ("CARER_SUPPORT", "P2", "AWAITING_ROUTING", "requested"),
+        ("CARER_SUPPORT", "P4", "AWAITING_ROUTING", "requested"),
     ]
     assert call.triage is not None and call.triage.ipos == {"PAIN": 3, "NAUSEA": 1}
     assert call.handled_by == handler
