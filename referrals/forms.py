@@ -8,6 +8,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
 from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
+from referrals.triage import SUPPORT_NEEDS
 from services.codes import CallerType, Need, Priority
 from services.models import Site
 from spoc.core.forms import NhsFormMixin
@@ -21,6 +22,15 @@ def ipos_field_name(item: str) -> str:
 
 def need_note_field_name(need: str) -> str:
     return f"note_{need.lower()}"
+
+
+def need_priority_field_name(need: str) -> str:
+    return f"priority_{need.lower()}"
+
+
+def need_override_field_name(need: str) -> str:
+    """The same name as call_submit's error key for this need's reason."""
+    return f"override_reason_{need.lower()}"
 
 
 class CallForm(NhsFormMixin, forms.Form):
@@ -41,7 +51,8 @@ class CallForm(NhsFormMixin, forms.Form):
     carer_coping = forms.ChoiceField(label="Carer coping", required=False, choices=blank(CarerCoping.choices, "Not asked"))
     patient_location = forms.ChoiceField(label="Where the patient is now", required=False, choices=blank(PatientLocation.choices, "Not asked"))
     patient_site = forms.ModelChoiceField(label="Hospital site", required=False, queryset=Site.objects.order_by("name"))
-    chosen_priority = forms.ChoiceField(label="Priority", choices=blank(Priority.choices, "Use the suggestion"), required=False)
+    chosen_priority = forms.ChoiceField(label="Priority", choices=blank(Priority.choices, "Use the suggestion"), required=False,
+                                        help_text="For the clinical needs. Each need can have its own, under Needs.")
     override_reason = forms.CharField(label="Reason for choosing another priority", required=False, max_length=1000,
                                       widget=forms.Textarea(attrs={"rows": 2}))
     needs = forms.MultipleChoiceField(label="Needs", required=False, choices=Need.choices, widget=forms.CheckboxSelectMultiple)
@@ -62,6 +73,18 @@ class CallForm(NhsFormMixin, forms.Form):
                 label=f"Note for {need.label.lower()}", required=False, max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 1, "class": "nhsuk-textarea"}),
             )
+        for need in Need:
+            follows = "As suggested" if need.value in SUPPORT_NEEDS else "The call's priority"
+            self.fields[need_priority_field_name(need.value)] = forms.ChoiceField(
+                label=f"Priority for {need.label.lower()}", required=False,
+                choices=blank(Priority.choices, follows),
+                widget=forms.Select(attrs={"class": "nhsuk-select nhsuk-select--small",
+                                           "aria-describedby": f"need-suggested-{need.value.lower()}"}),
+            )
+            self.fields[need_override_field_name(need.value)] = forms.CharField(
+                label=f"Reason for another priority for {need.label.lower()}", required=False,
+                max_length=1000, widget=forms.TextInput(attrs={"class": "nhsuk-input"}),
+            )
         for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
             self.fields[name].widget.attrs["class"] = (self.fields[name].widget.attrs.get("class", "") + " hub-triage").strip()
 
@@ -77,6 +100,12 @@ class CallForm(NhsFormMixin, forms.Form):
         """(checkbox, note field) for each need, in the code list's order."""
         boxes = list(self["needs"])
         return [(box, self[need_note_field_name(need.value)]) for box, need in zip(boxes, Need, strict=True)]
+
+    def need_choices(self) -> list[tuple[str, Any, Any, Any, Any]]:
+        """(need code, checkbox, note, priority select, override reason) for each need."""
+        return [(need.value, box, note, self[need_priority_field_name(need.value)],
+                 self[need_override_field_name(need.value)])
+                for need, (box, note) in zip(Need, self.need_rows(), strict=True)]
 
 
 class TriageForm(forms.Form):

@@ -14,13 +14,26 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from referrals.forms import CallForm, SeniorReviewForm, TriageForm, need_note_field_name
+from referrals.forms import (
+    CallForm,
+    SeniorReviewForm,
+    TriageForm,
+    need_note_field_name,
+    need_override_field_name,
+    need_priority_field_name,
+)
 from referrals.models import Call, CallBack
 from referrals.selectors import patient_banner_for, referrals_visible_to
 from referrals.selectors_calls import open_referrals_for_needs, recent_calls_for_handler
 from referrals.services.calls import CallInput, NeedRequest, call_submit
 from referrals.services.reviews import call_back_complete, call_senior_review
-from referrals.triage import InvalidTriage, TriageInput, suggest_priority
+from referrals.triage import (
+    InvalidTriage,
+    Suggestion,
+    TriageInput,
+    suggest_need_priority,
+    suggest_priority,
+)
 from referrals.views.patients import visible_patients
 from services.codes import Need
 from spoc.accounts.middleware import is_poll
@@ -45,7 +58,11 @@ def _patient_panel_context(request: HttpRequest, patient_id: int | None) -> dict
 
 def _call_input(form: CallForm, suggested: str) -> CallInput:
     data = form.cleaned_data
-    needs = tuple(NeedRequest(need=need, note=data.get(need_note_field_name(need), "")) for need in data["needs"])
+    needs = tuple(
+        NeedRequest(need=need, note=data.get(need_note_field_name(need), ""),
+                    priority=data.get(need_priority_field_name(need)) or None,
+                    override_reason=data.get(need_override_field_name(need), ""))
+        for need in data["needs"])
     return CallInput(
         received_at=data["received_at"],
         ended_at=timezone.now(),
@@ -75,12 +92,35 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
     )
 
 
-def _suggestion(data: dict[str, Any], ipos: dict[str, int]) -> Any:
-    return suggest_priority(TriageInput(
+def _triage_input(data: dict[str, Any], ipos: dict[str, int]) -> TriageInput:
+    return TriageInput(
         phase=data.get("phase") or None, ipos=ipos, red_flags=tuple(data.get("red_flags") or ()),
         carer_coping=data.get("carer_coping") or None, reason=data.get("reason") or None,
         patient_location=data.get("patient_location") or None,
-    ))
+    )
+
+
+def _suggestion(data: dict[str, Any], ipos: dict[str, int]) -> Any:
+    return suggest_priority(_triage_input(data, ipos))
+
+
+def _need_suggestions(data: dict[str, Any], ipos: dict[str, int]) -> list[tuple[str, Suggestion | None]]:
+    """(need code, its suggestion) for every need, in the code list's order; no suggestion when
+    the triage answers cannot be judged yet."""
+    try:
+        triage = _triage_input(data, ipos)
+    except InvalidTriage:
+        return [(need, None) for need in Need.values]
+    return [(need, suggest_need_priority(triage, need)) for need in Need.values]
+
+
+def _need_rows(form: CallForm) -> list[dict[str, Any]]:
+    """Each need's checkbox, note, priority select, reason and suggestion, for the needs part."""
+    suggestions = (dict(_need_suggestions(getattr(form, "cleaned_data", {}), form.ipos_scores()))
+                   if form.is_bound else {})
+    return [{"need": need, "box": box, "note": note, "priority": priority, "reason": reason,
+             "suggestion": suggestions.get(need)}
+            for need, box, note, priority, reason in form.need_choices()]
 
 
 @login_required
@@ -122,7 +162,8 @@ def call_new(request: HttpRequest) -> HttpResponse:
             suggestion = _suggestion(getattr(form, "cleaned_data", {}), form.ipos_scores())
         except InvalidTriage:
             suggestion = None
-    context = {"form": form, "suggestion": suggestion, **_patient_panel_context(request, _int_or_none(patient_id))}
+    context = {"form": form, "suggestion": suggestion, "need_rows": _need_rows(form),
+               **_patient_panel_context(request, _int_or_none(patient_id))}
     return render(request, "calls/call_new.html", context)
 
 
@@ -152,6 +193,7 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
     form = TriageForm(request.POST or request.GET)
     suggestion = None
     error = ""
+    need_suggestions: list[tuple[str, Suggestion | None]] = [(need, None) for need in Need.values]
     if form.is_valid():
         ipos = {key.removeprefix("ipos_").upper(): value for key, value in form.cleaned_data.items()
                 if key.startswith("ipos_") and value is not None}
@@ -159,9 +201,13 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
             suggestion = _suggestion(form.cleaned_data, ipos)
         except InvalidTriage as exc:
             error = str(exc)
+        else:
+            need_suggestions = _need_suggestions(form.cleaned_data, ipos)
     else:
         error = "Check the triage answers."
-    context = {"suggestion": suggestion, "suggestion_error": error,
+    # Each need's suggestion is swapped in beside it, out of band (the needs part is not redrawn,
+    # so nothing the handler chose there is lost).
+    context = {"suggestion": suggestion, "suggestion_error": error, "need_suggestions": need_suggestions,
                **_patient_panel_context(request, _int_or_none(request.POST.get("patient")))}
     return render(request, "calls/call_new.html#suggestion", context)
 

@@ -178,3 +178,66 @@ def test_call_backs_due_and_done(client, handler):
     client.post(reverse("calls:call-back-done", args=[call_back.pk]))
     call_back.refresh_from_db()
     assert call_back.status == CallBack.Status.DONE and call_back.done_by == handler
+
+
+# --- each need's own priority -------------------------------------------------------------------
+
+
+def test_each_need_has_a_labelled_priority_select_described_by_its_suggestion(client, handler):
+    client.force_login(handler)
+    response = client.post(NEW, payload(PatientFactory(), red_flags=["MAJOR_BLEED"], caller_type=""))
+    content = response.content.decode()
+    assert response.status_code == 200 and not Call.objects.exists()
+    assert '<label class="nhsuk-label" for="id_priority_carer_support">Priority for carer support</label>' in content
+    assert 'aria-describedby="need-suggested-carer_support"' in content
+    assert 'for="id_override_reason_carer_support">Reason for another priority for carer support<' in content
+    # The suggestion beside each need: the call's for a clinical need, its own for carer support.
+    assert 'id="need-suggested-carer_support" data-testid="need-suggested-carer_support">Suggested <strong>P4</strong>' in content
+    assert 'id="need-suggested-urgent_home_visit" data-testid="need-suggested-urgent_home_visit">Suggested <strong>P1</strong>' in content
+    # Behaviour is in a static file: the CSP forbids inline scripts.
+    assert "js/call-needs" in content
+    assert "<script>" not in content
+
+
+def test_live_suggestion_updates_each_needs_suggestion_out_of_band(client, handler):
+    client.force_login(handler)
+    response = client.post(reverse("calls:suggestion"), {"red_flags": ["MAJOR_BLEED"], "carer_coping": "CRISIS_TONIGHT",
+                                                         "reason": "SYMPTOM_CONTROL"})
+    content = response.content.decode()
+    assert ('id="need-suggested-carer_support" hx-swap-oob="true" data-testid="need-suggested-carer_support">'
+            'Suggested <strong>P3</strong>: Carer support: carer in crisis tonight → P3') in content
+    assert 'id="need-suggested-overnight_support" hx-swap-oob="true"' in content
+    assert content.count('hx-swap-oob="true"') == 9  # one per need
+
+
+def test_submit_gives_carer_support_its_own_priority(client, handler):
+    client.force_login(handler)
+    response = client.post(NEW, payload(PatientFactory(), red_flags=["MAJOR_BLEED"]))
+    assert response.status_code == 302
+    assert dict(Referral.objects.values_list("need", "priority")) == {"URGENT_HOME_VISIT": "P1", "CARER_SUPPORT": "P4"}
+
+
+def test_changing_one_needs_priority_needs_a_reason_shown_beside_it(client, handler):
+    client.force_login(handler)
+    patient = PatientFactory()
+    response = client.post(NEW, payload(patient, priority_carer_support="P2"))
+    content = response.content.decode()
+    assert response.status_code == 200 and not Call.objects.exists()
+    assert response.context["form"].errors["override_reason_carer_support"] == [
+        "Say why you chose P2 for carer support instead of the suggested P4."]
+    assert 'id="id_override_reason_carer_support-error"' in content
+
+    saved = client.post(NEW, payload(patient, priority_carer_support="P2",
+                                     override_reason_carer_support="Daughter cannot cope tonight"))
+    assert saved.status_code == 302
+    carer = Referral.objects.get(need="CARER_SUPPORT")
+    assert (carer.priority, carer.suggested_priority, carer.override_reason) == (
+        "P2", "P4", "Daughter cannot cope tonight")
+    assert Referral.objects.get(need="URGENT_HOME_VISIT").priority == "P2"
+
+
+def test_an_unticked_needs_priority_is_ignored(client, handler):
+    client.force_login(handler)
+    response = client.post(NEW, payload(PatientFactory(), needs=["URGENT_HOME_VISIT"], priority_carer_support="P1"))
+    assert response.status_code == 302
+    assert list(Referral.objects.values_list("need", "priority")) == [("URGENT_HOME_VISIT", "P2")]
