@@ -27,6 +27,26 @@ ARTIFACTS = ROOT / "artifacts"
 TEST_PASSWORD = "correct-horse-battery"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock", metavar="ISO_MOMENT", default=None,
+        help="start every test at this moment (time-machine, ticking), e.g. 2026-12-31T23:59:30+00:00: "
+             "shows which tests depend on when they run (docs/testing.md, 'Time in tests')",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--clock``, every test (and any worker it starts) begins at that moment; a test that
+    travels itself still does, from inside this travel."""
+    at = request.config.getoption("--clock")
+    if not at:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(at), tick=True):
+        yield
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
     """make_user(role=Role.CALL_HANDLER, username=..., **fields) -> User with that role."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +23,7 @@ from services.codes import Need, Priority, ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
+from tests.clock import WEEKDAY_MORNING
 from tests.conftest import wait_for
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service
@@ -351,6 +353,9 @@ def _api(user):
     return api
 
 
+# The API reads died_at in London time and 14 days are added to it on the calendar; across a
+# clock change that is an hour off 14 x 24 h. No clock change falls in the 14 days from here.
+@time_machine.travel(WEEKDAY_MORNING, tick=True)
 def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
     carer = person(patient, postcode="L20 3AB")
     url = f"/api/v1/patients/{patient.pk}/death/"

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from referrals.services.interventions import assessment_record, intervention_rec
 from referrals.transitions import IllegalAction, ReferralStatus
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
+from tests.clock import WEEKDAY_MORNING
 from tests.referrals.factories import CallFactory, ReferralFactory, member
 from tests.services.directory_fixtures import every_day, make_service
 
@@ -115,6 +117,9 @@ def test_bad_assessment_input_is_refused(make_user, team, kwargs, field):
     assert not Assessment.objects.exists()
 
 
+# The page takes a wall-clock time: in the hour the clocks go back, "10 minutes ago" is ambiguous
+# and refused whatever else the form holds.
+@time_machine.travel(WEEKDAY_MORNING, tick=True)
 def test_intervention_and_assessment_through_the_page(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
     referral = claimed(team, nurse)
