@@ -90,6 +90,10 @@ class ReferralDayStat(models.Model):
     # First contact by ``contact_by`` (on time) or after it (late).
     contacted_on_time = models.PositiveIntegerField()
     contacted_late = models.PositiveIntegerField()
+    # Made by a call's triage (a suggested priority kept), and of those, given another priority
+    # than the need's suggestion by the call handler (docs/metrics.md, triage-overrides-by-need).
+    triaged = models.PositiveIntegerField(default=0)
+    overrides = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "need", "status"],

@@ -241,16 +241,28 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     by_team: dict[int, int] = defaultdict(int)
     by_status: dict[str, int] = defaultdict(int)
     compliance: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for team_id, priority, need, status, n, on_time, late in (
+    # Each need has its own priority and override (docs/triage.md): [triaged, overridden].
+    overrides_by_need: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for team_id, priority, need, status, n, on_time, late, triaged, overridden in (
             _filtered(ReferralDayStat.objects.all(), scope)
             .values_list("team_id", "priority", "need", "status")
-            .annotate(n=Sum("referrals"), t=Sum("contacted_on_time"), la=Sum("contacted_late"))):
+            .annotate(n=Sum("referrals"), t=Sum("contacted_on_time"), la=Sum("contacted_late"),
+                      tr=Sum("triaged"), o=Sum("overrides"))):
         by_need[need] += n
+        if triaged:
+            overrides_by_need[need][0] += triaged
+            overrides_by_need[need][1] += overridden
         by_team[team_id] += n
         by_status[status] += n
         compliance[priority][0] += on_time
         compliance[priority][1] += late
     total_referrals = sum(by_need.values())
+    tables.append(_table(
+        "overrides_by_need", "Triage overrides by need", ["Need", "Referrals from calls", "Overrides",
+                                                          "Override rate %"],
+        [[_label(Need, k), _count(v[0], scope), _count(v[1], scope), _pct(v[1], v[0], scope)]
+         for k, v in sorted(overrides_by_need.items(), key=lambda kv: (-kv[1][1], _label(Need, kv[0])))],
+        definition="triage-overrides-by-need"))
     tables.append(_table(
         "referrals_by_need", "Referrals by need", ["Need", "Referrals"],
         [[_label(Need, k), _count(v, scope)] for k, v in sorted(by_need.items(), key=lambda kv: -kv[1])],

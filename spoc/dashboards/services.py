@@ -74,7 +74,8 @@ _DAY_TABLES = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, P
 _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     CallDayStat._meta.db_table: (("priority", "caller_type", "handled_by_id"), ("calls", "overrides")),
     ReferralDayStat._meta.db_table: (("team_id", "priority", "need", "status"),
-                                     ("referrals", "accepted", "contacted", "contacted_on_time", "contacted_late")),
+                                     ("referrals", "accepted", "contacted", "contacted_on_time", "contacted_late",
+                                      "triaged", "overrides")),
     InterventionDayStat._meta.db_table: (("team_id", "priority", "kind"),
                                          ("interventions", "admissions_avoided", "bed_days_saved")),
     ResponseBlockStat._meta.db_table: (("team_id", "priority", "metric", "bucket"), ("referrals",)),
@@ -242,14 +243,18 @@ def _statements(d: Dialect) -> Statements:
                count(*) FILTER (WHERE c.chosen_priority <> c.suggested_priority)
         FROM days d {calls_of_day}
         GROUP BY 2, 3, 4, 5""",
-        # Referrals by the day they were created, with their current team, need and status.
+        # Referrals by the day they were created, with their current team, need and status; those
+        # made by a call's triage and those overridden (call_submit keeps a referral's override
+        # reason only with an override).
         f"""{d.days_cte}
         INSERT INTO {_T["refday"]} (level, local_date, team_id, priority, need, status, referrals, accepted,
-                                   contacted, contacted_on_time, contacted_late)
+                                   contacted, contacted_on_time, contacted_late, triaged, overrides)
         SELECT 0, d.day, coalesce(r.team_id, 0), r.priority, r.need, r.status, count(*), count(r.accepted_at),
                count(r.first_contact_at),
                count(*) FILTER (WHERE r.first_contact_at <= r.contact_by),
-               count(*) FILTER (WHERE r.first_contact_at > r.contact_by)
+               count(*) FILTER (WHERE r.first_contact_at > r.contact_by),
+               count(*) FILTER (WHERE r.suggested_priority <> ''),
+               count(*) FILTER (WHERE r.override_reason <> '')
         FROM days d {referrals_of_day}
         GROUP BY 2, 3, 4, 5, 6""",
         # Per-minute histograms: time to accept (from joining the queue, holds excluded, to the
