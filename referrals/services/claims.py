@@ -27,6 +27,7 @@ from services.models import TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
+from spoc.core.dates import nhs_date, nhs_time
 
 # DESIGN.md §6: a completed referral can be reopened within 30 days.
 REOPEN_WINDOW = timedelta(days=30)
@@ -37,8 +38,8 @@ class ReferralAlreadyClaimed(DomainConflict):
 
     def __init__(self, referral: Referral) -> None:
         owner = referral.owner.display_name() if referral.owner else "someone else"
-        since = timezone.localtime(referral.accepted_at or referral.updated_at).strftime("%H:%M on %d-%b-%Y")
-        super().__init__(f"Already claimed by {owner} at {since}.")
+        since = referral.accepted_at or referral.updated_at
+        super().__init__(f"Already claimed by {owner} at {nhs_time(since)} on {nhs_date(since)}.")
         self.referral = referral
 
 

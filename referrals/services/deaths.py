@@ -42,6 +42,7 @@ from services.codes import Need, Priority
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
+from spoc.core.dates import nhs_date, nhs_datetime
 
 # Clocks on two machines disagree by a few seconds; a death "now" is not in the future.
 CLOCK_SKEW = timedelta(minutes=1)
@@ -60,8 +61,7 @@ class DeathAlreadyRecorded(DomainConflict):
     code = "death_already_recorded"
 
     def __init__(self, record: DeathRecord) -> None:
-        when = timezone.localtime(record.died_at).strftime("%d-%b-%Y %H:%M")
-        super().__init__(f"This patient's death is already recorded (died {when}).")
+        super().__init__(f"This patient's death is already recorded (died {nhs_datetime(record.died_at)}).")
         self.record = record
 
 
@@ -176,7 +176,7 @@ def _validated(*, patient: Patient, died_at: Any, place: Any, expected: Any, ver
     elif timezone.localtime(died_at).date() < patient.date_of_birth:
         errors.setdefault("died_at", []).append(
             f"The date of death is before the patient's date of birth "
-            f"({patient.date_of_birth:%d-%b-%Y}).")
+            f"({nhs_date(patient.date_of_birth)}).")
     if place not in PlaceOfDeath.values:
         errors.setdefault("place", []).append("Choose the place of death.")
     if expected is not None and not isinstance(expected, bool):

@@ -9,7 +9,9 @@ filters in spoc.core.templatetags.hub and Python code that writes messages both 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Moment = date | datetime | None
+_PLAIN_NUMBER = re.compile(r"(-?)(\d+)(\.\d+)?")
 
 
 def _local(value: datetime) -> datetime:
@@ -90,14 +93,15 @@ def nhs_datetime_short(value: datetime | None, *, today: date | None = None, sec
     return f"{relative} {when}" if relative else f"{nhs_date_short(value)}, {when}"
 
 
-def nhs_number_format(value: int | float | str | None) -> str:
-    """A count with thousands separators: ``3,000``; ``""`` for None; text left as it is."""
+def nhs_number_format(value: int | float | Decimal | str | None) -> str:
+    """A number with thousands separators: ``3,000``, ``12,345.5``; ``""`` for None. The digits
+    are those of ``str(value)``, so decimals are not rounded; text that is not a plain number
+    (``<5``, ``12%``) is returned as it is."""
     if value is None or value == "":
         return ""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if number.is_integer():
-        return f"{int(number):,}"
-    return f"{number:,}"
+    text = str(value)
+    match = _PLAIN_NUMBER.fullmatch(text)
+    if match is None or isinstance(value, bool):
+        return text
+    sign, whole, fraction = match.groups()
+    return f"{sign}{int(whole):,}{fraction or ''}"

@@ -1,6 +1,7 @@
 """Dates, times and counts on screen in the NHS.UK style, in London time across clock changes."""
 
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -97,6 +98,10 @@ def test_counts_get_thousands_separators():
     assert nhs_number_format("12000") == "12,000"
     assert nhs_number_format(0) == "0"
     assert nhs_number_format("n/a") == "n/a"
+    assert nhs_number_format("<5") == "<5"
+    assert nhs_number_format(-4500) == "-4,500"
+    assert nhs_number_format(12345.5) == "12,345.5"
+    assert nhs_number_format(Decimal("1234.50")) == "1,234.50"
 
 
 @time_machine.travel(datetime(2026, 12, 2, 14, 0, tzinfo=UTC), tick=False)

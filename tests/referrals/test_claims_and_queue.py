@@ -1,5 +1,5 @@
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -56,14 +56,17 @@ def test_the_same_nurse_claiming_twice_gets_her_claim_back(make_user, team):
     assert ReferralEvent.objects.filter(referral=referral, kind="CLAIMED").count() == 1
 
 
-def test_a_second_nurse_is_told_who_has_it(make_user, team):
+def test_a_second_nurse_is_told_who_has_it_and_since_when_in_london_time(make_user, team):
     first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
     first.first_name, first.last_name = "Siân", "O'Brien"
     first.save()
-    referral = queued(team)
-    referral_claim(referral_id=referral.pk, user=first)
-    with pytest.raises(ReferralAlreadyClaimed, match="Already claimed by O'BRIEN, Siân at"):
-        referral_claim(referral_id=referral.pk, user=second)
+    # 13:32 UTC on 1 July 2026 is 14:32 in London (BST).
+    with time_machine.travel(datetime(2026, 7, 1, 13, 32, tzinfo=UTC), tick=False):
+        referral = queued(team)
+        referral_claim(referral_id=referral.pk, user=first)
+        with pytest.raises(ReferralAlreadyClaimed) as claimed:
+            referral_claim(referral_id=referral.pk, user=second)
+    assert str(claimed.value) == "Already claimed by O'BRIEN, Siân at 14:32 on 1 July 2026."
 
 
 def test_release_returns_it_to_the_queue_and_only_the_owner_may(make_user, team):

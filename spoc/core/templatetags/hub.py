@@ -13,6 +13,7 @@ The functions are in spoc.core.dates.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from django import template
 
@@ -52,5 +53,5 @@ def nhs_datetime_short(value: datetime | None, arg: str = "") -> str:
 
 
 @register.filter
-def nhs_number_format(value: int | float | str | None) -> str:
+def nhs_number_format(value: int | float | Decimal | str | None) -> str:
     return dates.nhs_number_format(value)
