@@ -18,7 +18,7 @@ from patients.codes import (
 )
 from patients.services import PatientData
 from services.models import Site
-from spoc.core.forms import NhsFormMixin
+from spoc.core.forms import NhsDateField, NhsFormMixin
 
 PHONE_ERROR = {"invalid": "Enter a UK phone number, like 0151 496 0000 or 07911 123456."}
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -37,7 +37,7 @@ class PatientForm(NhsFormMixin, forms.Form):
     nhs_number_status = forms.ChoiceField(label="NHS number status", choices=NhsNumberStatus.choices, initial=NhsNumberStatus.NOT_TRACED)
     given_name = forms.CharField(label="Given name", max_length=100)
     family_name = forms.CharField(label="Family name", max_length=100)
-    date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
+    date_of_birth = NhsDateField(label="Date of birth", subject="date of birth", not_future=True)
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
     address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     postcode = forms.CharField(required=False, max_length=10)

@@ -23,9 +23,9 @@ from referrals.views.patients import writable_patient
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.forms import NhsDateField
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+TIME = forms.TimeInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "nhsuk-input nhsuk-input--width-4"}, format="%H:%M")
 EXPECTED_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Not known")]
 # Service argument -> form field, for the service's messages.
 _FIELD_OF = {"died_at": "died_date"}
@@ -35,7 +35,7 @@ class DeathForm(forms.Form):
     """Parses the page; the rules (not in the future, not before birth, consent) are the
     service's."""
 
-    died_date = forms.DateField(label="Date of death", widget=DATE)
+    died_date = NhsDateField(label="Date of death", subject="date of death", help_text="For example, 15 3 2026")
     died_time = forms.TimeField(label="Time of death", widget=TIME, help_text="24-hour clock, for example 14:30")
     place = forms.ChoiceField(label="Place of death", choices=PlaceOfDeath.choices, widget=forms.RadioSelect)
     expected = forms.ChoiceField(label="Was the death expected?", choices=EXPECTED_CHOICES,

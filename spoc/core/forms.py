@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 _INPUTS = (forms.TextInput, forms.NumberInput, forms.EmailInput, forms.URLInput,
            forms.PasswordInput, forms.DateInput, forms.DateTimeInput, forms.TimeInput)
@@ -30,6 +34,11 @@ def nhs_widget_classes(form: forms.BaseForm) -> None:
             css = "nhsuk-input"
         else:
             css = ""
+        if isinstance(widget, NhsDateInput):
+            # An error the field did not place (from the service): every box is in error.
+            if errors.get(name) and not widget.parts_in_error:
+                widget.parts_in_error = set(NhsDateInput.PARTS)
+            continue
         if errors.get(name) and css in {"nhsuk-input", "nhsuk-textarea", "nhsuk-select"}:
             css += f" {css}--error"
         classes = widget.attrs.get("class", "").split()
@@ -48,3 +57,108 @@ class NhsFormMixin:
     def full_clean(self) -> None:
         super().full_clean()  # type: ignore[misc]
         nhs_widget_classes(self)  # type: ignore[arg-type]
+
+
+class NhsDateInput(forms.MultiWidget):
+    """The NHS.UK date input: day, month and year boxes (``<name>_day``, ``_month``, ``_year``),
+    drawn by templates/includes/field.html in a fieldset with a legend and a hint. A form posted
+    with one ISO value under the field's own name (``2026-06-10``) is read as well."""
+
+    template_name = "core/widgets/nhs_date_input.html"
+    PARTS = ("day", "month", "year")
+    is_nhs_date_input = True
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        def box(width: int) -> forms.TextInput:
+            return forms.TextInput(attrs={
+                "class": f"nhsuk-input nhsuk-date-input__input nhsuk-input--width-{width}",
+                "inputmode": "numeric", "autocomplete": "off",
+            })
+        super().__init__({"day": box(2), "month": box(2), "year": box(4)}, attrs)
+        self.parts_in_error: set[str] = set()
+
+    def decompress(self, value: Any) -> list[Any]:
+        if isinstance(value, datetime.date):
+            return [value.day, value.month, value.year]
+        return [None, None, None]
+
+    def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> Any:
+        if all(f"{name}_{part}" not in data for part in self.PARTS) and data.get(name):
+            try:
+                return self.decompress(datetime.date.fromisoformat(str(data[name])))
+            except ValueError:
+                return [str(data[name]), "", ""]
+        return super().value_from_datadict(data, files, name)
+
+    def value_omitted_from_data(self, data: Mapping[str, Any], files: Any, name: str) -> bool:
+        return name not in data and super().value_omitted_from_data(data, files, name)
+
+    def id_for_label(self, id_: str) -> str:
+        return f"{id_}_0" if id_ else ""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        for part, label, subwidget in zip(self.PARTS, ("Day", "Month", "Year"), context["widget"]["subwidgets"], strict=True):
+            subwidget["label"] = label
+            if part in self.parts_in_error:
+                subwidget["attrs"]["class"] += " nhsuk-input--error"
+        return context
+
+
+class NhsDateField(forms.MultiValueField):
+    """A date typed in three boxes (NHS.UK date input), with the design system's messages.
+
+    ``subject`` names the date in messages ("Date of birth must include a year");
+    ``not_future`` refuses a date after today (in Europe/London). The boxes in error are marked."""
+
+    widget = NhsDateInput
+    default_error_messages = {
+        "required": "Enter the {subject}",
+        "incomplete": "{Subject} must include a {parts}",
+        "invalid": "Enter a real date",
+        "year": "Year must include 4 numbers",
+        "future": "{Subject} must be today or in the past",
+    }
+
+    def __init__(self, *, subject: str = "date", not_future: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "For example, 15 3 1948")
+        boxes = (forms.CharField(required=False), forms.CharField(required=False), forms.CharField(required=False))
+        super().__init__(boxes, require_all_fields=False, **kwargs)
+        self.subject = subject.lower()
+        self.not_future = not_future
+
+    def _fail(self, code: str, boxes: list[str] | tuple[str, ...], **params: str) -> ValidationError:
+        assert isinstance(self.widget, NhsDateInput)
+        self.widget.parts_in_error = set(boxes)
+        message = self.error_messages[code].format(subject=self.subject, Subject=self.subject.capitalize(), **params)
+        return ValidationError(message, code=code)
+
+    def clean(self, value: Any) -> datetime.date | None:
+        assert isinstance(self.widget, NhsDateInput)
+        self.widget.parts_in_error = set()
+        boxes = list(value) if isinstance(value, (list, tuple)) else []
+        boxes = [*boxes, "", "", ""][:3]
+        day, month, year = (str(v if v is not None else "").strip() for v in boxes)
+        typed = dict(zip(NhsDateInput.PARTS, (day, month, year), strict=True))
+        if not any(typed.values()):
+            if self.required:
+                raise self._fail("required", NhsDateInput.PARTS)
+            return None
+        missing = [part for part, text in typed.items() if not text]
+        if missing:
+            raise self._fail("incomplete", missing, parts=" and a ".join(missing))
+        not_numbers = [part for part, text in typed.items() if not text.isdigit()]
+        if not_numbers:
+            raise self._fail("invalid", not_numbers)
+        if len(year) != 4:
+            raise self._fail("year", ["year"])
+        try:
+            result = datetime.date(int(year), int(month), int(day))
+        except ValueError:
+            raise self._fail("invalid", NhsDateInput.PARTS) from None
+        if self.not_future and result > timezone.localdate():
+            raise self._fail("future", NhsDateInput.PARTS)
+        return result
+
+    def compress(self, data_list: list[Any]) -> datetime.date | None:  # pragma: no cover - clean() does it
+        raise NotImplementedError

@@ -177,7 +177,7 @@ def test_register_from_the_call_screen_returns_to_it_with_the_patient(client, ha
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"nhs_number": "999 000 0019"}, "check digit"),
-    ({"date_of_birth": "2999-01-01"}, "Date of birth must be today or in the past."),
+    ({"date_of_birth": "2999-01-01"}, "Date of birth must be today or in the past"),
     ({"postcode": "NOT A POSTCODE"}, "postcode"),
     ({"phone": "12345"}, "Enter a UK phone number"),
     ({"given_name": "<script>alert(1)</script>"}, "Names can contain letters"),
