@@ -41,9 +41,10 @@ from referrals.codes import EscalationMilestone
 from referrals.models import Escalation, Referral
 from referrals.transitions import ReferralStatus
 from services.codes import Need, ServiceType
-from services.hours import format_local, is_open
+from services.hours import is_open
 from services.models import Team, TeamMembership
 from services.selectors import service_schedule, services_with_directory_data
+from spoc.core.dates import nhs_time, nhs_weekday_date
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def _notify(escalations: list[Escalation], *, now: datetime, run: EscalationRun)
         team = escalation.team
         label = EscalationMilestone(escalation.milestone).label
         subject = f"REF-{referral.pk:06d} {referral.priority}: {label} ({team.name if team else 'no team'})"
-        body = _body(referral, team, label=label, due_at=escalation.due_at, now=now)
+        body = _body(referral, team, label=label, due_at=escalation.due_at)
         if not _send(subject, body, recipients):
             # Kept, unsent, for the next run to try again (recipients set, notified_at empty).
             Escalation.objects.filter(pk=escalation.pk).update(recipients=recipients)
@@ -207,7 +208,7 @@ def _notify(escalations: list[Escalation], *, now: datetime, run: EscalationRun)
         run.emails += 1
 
 
-def _body(referral: Referral, team: Team | None, *, label: str, due_at: datetime, now: datetime) -> str:
+def _body(referral: Referral, team: Team | None, *, label: str, due_at: datetime) -> str:
     link = settings.HUB_URL + reverse("queue:referral", args=[referral.pk])
     return "\n".join([
         f"{label}.",
@@ -216,7 +217,8 @@ def _body(referral: Referral, team: Team | None, *, label: str, due_at: datetime
         f"Priority: {referral.priority}",
         f"Need: {Need(referral.need).label}",
         f"Team: {team.name if team else '-'}",
-        f"Due: {format_local(due_at, now=now, with_day=True)}",
+        # An email is read later than it is sent: the full date, not "today".
+        f"Due: {nhs_weekday_date(due_at)}, {nhs_time(due_at)}",
         "",
         f"Open it in the hub: {link}",
         "",
@@ -253,7 +255,7 @@ def new_referral_notify(*, referral_id: int, now: datetime | None = None) -> lis
     subject = f"REF-{referral.pk:06d} {referral.priority}: new referral for {team.name}"
     due = referral.accept_by or now
     if _send(subject, _body(referral, team, label="A new referral is waiting to be accepted",
-                            due_at=due, now=now), recipients):
+                            due_at=due), recipients):
         return recipients
     return []
 

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.utils import timezone
 
 from referrals.models import Escalation, Referral
 from referrals.services.claims import referral_claim, referral_contact
@@ -75,6 +76,7 @@ def test_not_accepted_in_time_warns_the_open_team_once_however_often_the_job_run
     assert escalation.recipients == [COMMUNITY]
     body = mail.outbox[0].body
     assert f"REF-{referral.pk:06d}" in body
+    assert f"Due: Wednesday 15 January 2025, {timezone.localtime(referral.accept_by):%H:%M}\n" in body
     assert referral.patient.family_name not in body
     assert referral.patient.nhs_number not in body
 
