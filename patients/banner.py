@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils import timezone
-
 from patients.codes import CprDecision
 from patients.models import CarePlan, Patient
 from patients.names import display_name
 from patients.nhs_number import format_nhs_number
 from patients.selectors import age_on
+from spoc.core.dates import nhs_date
 
 # A patient who rang 3 or more times in 7 days is flagged: repeated calls are a warning sign.
 REPEAT_CALLER_CALLS = 3
@@ -43,17 +42,17 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
     alerts: list[Alert] = []
     if patient.died_at is not None:
         # Stored in UTC; the day of death is the day in England (a death at 00:30 BST is that day).
-        alerts.append(Alert("red", f"Deceased {timezone.localtime(patient.died_at):%d-%b-%Y}", "DECEASED"))
+        alerts.append(Alert("red", f"Deceased {nhs_date(patient.died_at)}", "DECEASED"))
     if care_plan is not None and care_plan.cpr_decision != CprDecision.UNKNOWN:
-        when = f" ({care_plan.cpr_decision_date:%d-%b-%Y})" if care_plan.cpr_decision_date else ""
+        when = f" ({nhs_date(care_plan.cpr_decision_date)})" if care_plan.cpr_decision_date else ""
         level = "red" if care_plan.cpr_decision == CprDecision.NOT_FOR_CPR else "blue"
         alerts.append(Alert(level, f"{care_plan.get_cpr_decision_display()}{when}", "CPR"))
         if care_plan.cpr_review_date and care_plan.cpr_review_date < today:
-            alerts.append(Alert("orange", f"CPR decision review overdue since {care_plan.cpr_review_date:%d-%b-%Y}", "CPR_REVIEW_OVERDUE"))
+            alerts.append(Alert("orange", f"CPR decision review overdue since {nhs_date(care_plan.cpr_review_date)}", "CPR_REVIEW_OVERDUE"))
     else:
         alerts.append(Alert("orange", "No CPR decision recorded", "CPR_UNKNOWN"))
     if care_plan is not None and care_plan.respect_exists:
-        when = f" ({care_plan.respect_date:%d-%b-%Y})" if care_plan.respect_date else ""
+        when = f" ({nhs_date(care_plan.respect_date)})" if care_plan.respect_date else ""
         where = f", kept at {care_plan.respect_kept_at}" if care_plan.respect_kept_at else ""
         recommends = f": {care_plan.get_respect_cpr_display()}" if care_plan.respect_cpr else ""
         alerts.append(Alert("blue", f"ReSPECT plan{when}{recommends}{where}", "RESPECT"))
@@ -67,7 +66,7 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
         # PRSB standard: alert when the preferred place of death is not recorded.
         alerts.append(Alert("orange", "No preferred place of death recorded", "NO_PPD"))
     if care_plan is not None and care_plan.review_date and care_plan.review_date < today:
-        alerts.append(Alert("orange", f"Care plan review overdue since {care_plan.review_date:%d-%b-%Y}", "CARE_PLAN_REVIEW_OVERDUE"))
+        alerts.append(Alert("orange", f"Care plan review overdue since {nhs_date(care_plan.review_date)}", "CARE_PLAN_REVIEW_OVERDUE"))
     if calls_last_7_days >= REPEAT_CALLER_CALLS:
         alerts.append(Alert("orange", f"Repeat caller: {calls_last_7_days} calls in 7 days", "REPEAT_CALLER"))
     if open_referrals:

@@ -112,14 +112,14 @@ def test_address_without_postcode_or_postcode_without_address():
 
 def test_deceased_patient_gets_a_red_alert_with_the_date():
     result = banner(who=patient(died_at=datetime(2026, 1, 20, 14, 5, tzinfo=UTC)))
-    assert alert(result, "DECEASED") == Alert("red", "Deceased 20-Jan-2026", "DECEASED")
+    assert alert(result, "DECEASED") == Alert("red", "Deceased 20 January 2026", "DECEASED")
     assert codes(result)[0] == "DECEASED"
 
 
 def test_date_of_death_is_the_day_in_england():
     # 23:30 UTC on 14 June is 00:30 BST on 15 June.
     result = banner(who=patient(died_at=datetime(2026, 6, 14, 23, 30, tzinfo=UTC)))
-    assert alert(result, "DECEASED").text == "Deceased 15-Jun-2026"
+    assert alert(result, "DECEASED").text == "Deceased 15 June 2026"
 
 
 def test_living_patient_has_no_deceased_alert():
@@ -131,7 +131,7 @@ def test_living_patient_has_no_deceased_alert():
 
 def test_dnacpr_is_a_red_alert_with_its_date():
     result = banner(care_plan=plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_decision_date=date(2026, 3, 1)))
-    assert alert(result, "CPR") == Alert("red", "Not for attempted CPR (DNACPR) (01-Mar-2026)", "CPR")
+    assert alert(result, "CPR") == Alert("red", "Not for attempted CPR (DNACPR) (1 March 2026)", "CPR")
 
 
 def test_dnacpr_without_a_date_is_still_red():
@@ -141,14 +141,14 @@ def test_dnacpr_without_a_date_is_still_red():
 
 def test_for_cpr_is_information_not_a_warning():
     result = banner(care_plan=plan(cpr_decision=CprDecision.FOR_CPR, cpr_decision_date=date(2026, 2, 2)))
-    assert alert(result, "CPR") == Alert("blue", "For attempted CPR (02-Feb-2026)", "CPR")
+    assert alert(result, "CPR") == Alert("blue", "For attempted CPR (2 February 2026)", "CPR")
     assert "CPR_UNKNOWN" not in codes(result)
 
 
 def test_cpr_decision_past_its_review_date_is_flagged():
     result = banner(care_plan=plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 15)))
     assert alert(result, "CPR_REVIEW_OVERDUE") == Alert(
-        "orange", "CPR decision review overdue since 15-Mar-2026", "CPR_REVIEW_OVERDUE")
+        "orange", "CPR decision review overdue since 15 March 2026", "CPR_REVIEW_OVERDUE")
     assert alert(result, "CPR").level == "red"
 
 
@@ -176,7 +176,7 @@ def test_unknown_cpr_decision_is_flagged_as_not_recorded():
 def test_respect_plan_shows_its_date_and_where_it_is_kept():
     result = banner(care_plan=plan(respect_exists=True, respect_date=date(2026, 2, 10),
                                    respect_kept_at="Kitchen drawer"))
-    assert alert(result, "RESPECT") == Alert("blue", "ReSPECT plan (10-Feb-2026), kept at Kitchen drawer", "RESPECT")
+    assert alert(result, "RESPECT") == Alert("blue", "ReSPECT plan (10 February 2026), kept at Kitchen drawer", "RESPECT")
 
 
 def test_respect_plan_without_date_or_place():
@@ -215,7 +215,7 @@ def test_a_reason_for_no_preference_clears_the_alert(reason):
 def test_care_plan_past_its_review_date_is_flagged():
     result = banner(care_plan=plan(review_date=date(2026, 3, 1)))
     assert alert(result, "CARE_PLAN_REVIEW_OVERDUE") == Alert(
-        "orange", "Care plan review overdue since 01-Mar-2026", "CARE_PLAN_REVIEW_OVERDUE")
+        "orange", "Care plan review overdue since 1 March 2026", "CARE_PLAN_REVIEW_OVERDUE")
 
 
 @pytest.mark.parametrize("review", [TODAY, date(2026, 4, 1), None])
