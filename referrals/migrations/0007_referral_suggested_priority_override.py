@@ -43,4 +43,5 @@ class Migration(migrations.Migration):
             model_name='referral',
             constraint=models.CheckConstraint(condition=models.Q(('override_reason', ''), models.Q(('suggested_priority', ''), _negated=True), _connector='OR'), name='referral_override_has_suggestion'),
         ),
+        migrations.RunPython(from_the_call, migrations.RunPython.noop),
     ]

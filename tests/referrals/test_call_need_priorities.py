@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time, timedelta
+from importlib import import_module
 from typing import Any
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from patients.codes import PatientLocation, PhaseOfIllness
@@ -18,7 +20,7 @@ from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority, ServiceType
 from services.hours import LONDON
-from tests.referrals.factories import PatientFactory
+from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service, small_directory
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +178,17 @@ def test_the_calls_priority_still_applies_to_clinical_needs_with_its_reason(hand
     visit = Referral.objects.get(pk=referrals[Need.URGENT_HOME_VISIT].pk)
     assert (visit.priority, visit.override_reason) == (Priority.P2, "Bleed controlled with pressure")
     assert Referral.objects.get(pk=referrals[Need.CARER_SUPPORT].pk).priority == Priority.P4
+
+
+def test_the_migration_gives_earlier_referrals_their_calls_suggestion_and_override(handler):
+    migration = import_module("referrals.migrations.0007_referral_suggested_priority_override")
+    overridden = CallFactory(handled_by=handler, suggested_priority="P1", chosen_priority="P3",
+                             override_reason="GP already there")
+    followed = CallFactory(handled_by=handler, suggested_priority="P2", chosen_priority="P2")
+    for call in (overridden, followed):
+        ReferralFactory(call=call, need=Need.CARER_SUPPORT, priority=call.chosen_priority)
+
+    migration.from_the_call(apps, None)
+
+    assert sorted(Referral.objects.values_list("call__chosen_priority", "suggested_priority", "override_reason")) == [
+        ("P2", "P2", ""), ("P3", "P1", "GP already there")]
