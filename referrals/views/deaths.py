@@ -23,15 +23,15 @@ from referrals.views.patients import writable_patient
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
-from spoc.core.forms import NhsDateField
+from spoc.core.forms import NhsDateField, NhsFormMixin
 
-TIME = forms.TimeInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "nhsuk-input nhsuk-input--width-4"}, format="%H:%M")
+TIME = forms.TimeInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "nhsuk-input--width-4"}, format="%H:%M")
 EXPECTED_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Not known")]
 # Service argument -> form field, for the service's messages.
 _FIELD_OF = {"died_at": "died_date"}
 
 
-class DeathForm(forms.Form):
+class DeathForm(NhsFormMixin, forms.Form):
     """Parses the page; the rules (not in the future, not before birth, consent) are the
     service's."""
 

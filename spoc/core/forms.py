@@ -58,6 +58,11 @@ class NhsFormMixin:
         super().full_clean()  # type: ignore[misc]
         nhs_widget_classes(self)  # type: ignore[arg-type]
 
+    def add_error(self, field: str | None, error: Any) -> None:
+        # Errors a view adds from the service after cleaning get their error class too.
+        super().add_error(field, error)  # type: ignore[misc]
+        nhs_widget_classes(self)  # type: ignore[arg-type]
+
 
 class NhsDateInput(forms.MultiWidget):
     """The NHS.UK date input: day, month and year boxes (``<name>_day``, ``_month``, ``_year``),

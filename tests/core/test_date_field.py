@@ -6,7 +6,7 @@ import time_machine
 from django import forms
 from django.template.loader import render_to_string
 
-from spoc.core.forms import NhsDateField, NhsFormMixin, nhs_widget_classes
+from spoc.core.forms import NhsDateField, NhsFormMixin
 
 
 class BirthForm(NhsFormMixin, forms.Form):
@@ -107,7 +107,6 @@ def test_an_error_from_the_service_marks_every_box():
     assert form.is_valid()
     assert "nhsuk-input--error" not in str(form["date_of_birth"])
     form.add_error("date_of_birth", "Date of birth must be within the last 120 years.")
-    nhs_widget_classes(form)  # as NhsFormMixin does after cleaning
     assert str(form["date_of_birth"]).count("nhsuk-input--error") == 3
 
 

@@ -6,8 +6,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from patients.models import Patient
+from patients.codes import PlaceOfDeath
+from patients.models import DeathRecord, Patient
 from referrals.transitions import ReferralStatus
+from spoc.accounts.roles import Role
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory, member
 from tests.services.directory_fixtures import every_day, make_service
@@ -80,3 +82,36 @@ def test_the_referral_page_says_today_and_dates_older_moments_in_words(client, m
     assert "today 11:30" in content
     assert "1 June 2026, 09:10" in content
     assert "-Jun-" not in content
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_a_death_typed_in_boxes_and_a_24_hour_time_is_recorded_in_london_time(client, make_user):
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord1", is_clinician=True)
+    patient = PatientFactory(date_of_birth=date(1948, 3, 14))
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:death", args=[patient.pk])).content.decode()
+    assert 'name="died_date_day"' in page and 'name="died_time"' in page and 'type="time"' not in page
+    response = client.post(reverse("patients:death", args=[patient.pk]), {
+        "died_date_day": "10", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
+        "place": PlaceOfDeath.HOSPICE, "expected": "yes", "verified_by": ""})
+    assert response.status_code == 302
+    # 08:05 BST is 07:05 UTC.
+    assert DeathRecord.objects.get(patient=patient).died_at == datetime(2026, 6, 10, 7, 5, tzinfo=UTC)
+    detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Died today 08:05" in detail
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_a_death_in_the_future_is_refused_on_all_three_boxes(client, make_user):
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coord1", is_clinician=True)
+    patient = PatientFactory(date_of_birth=date(1948, 3, 14))
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:death", args=[patient.pk]), {
+        "died_date_day": "11", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
+        "place": PlaceOfDeath.HOSPICE, "expected": "yes", "verified_by": ""})
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "A death cannot be recorded in the future." in content
+    assert content.count("nhsuk-date-input__input nhsuk-input--width-2 nhsuk-input--error") == 2
+    assert content.count("nhsuk-date-input__input nhsuk-input--width-4 nhsuk-input--error") == 1
+    assert 'value="11"' in content and not DeathRecord.objects.exists()
