@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from referrals.models import Referral
 from spoc.accounts.roles import Role
+from tests.browser.test_accessibility import axe_violations, describe
 from tests.conftest import TEST_PASSWORD
 from tests.referrals.factories import PatientFactory
 
@@ -33,6 +34,9 @@ def test_carer_support_keeps_its_own_priority_beside_a_red_flag(page, live_url, 
     expect(page.get_by_test_id("need-suggested-urgent_home_visit")).to_contain_text("Suggested P1")
     expect(page.get_by_label("Priority for carer support", exact=True)).to_be_visible()
     screenshot(page, "1-need-priorities")
+    # The priorities and reasons shown beside the ticked needs are labelled and described.
+    violations = axe_violations(page, live_url)
+    assert not violations, describe({"call screen with two needs ticked": violations})
 
     page.get_by_label("Priority for carer support", exact=True).select_option("P2")
     page.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
