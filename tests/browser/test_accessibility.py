@@ -1,0 +1,81 @@
+"""Every main page of every role, and the sign-in page, pass axe-core (WCAG 2.0, 2.1 and 2.2 A and
+AA, and axe's best practices) with no violation of any impact, on a desktop (1366 x 900) and on a
+phone (375 x 812). Screenshots of every page at both widths go to artifacts/screenshots/.
+
+axe-core is the exact version in package.json, copied by scripts/build_assets.sh to
+static/vendor/axe/axe.min.js. The hub's CSP allows scripts from its own origin only (no inline
+script), so axe is loaded from the live server under /static/ with ``add_script_tag(url=...)``:
+the page's CSP stays on while axe runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.hub_pages import PHONE, ROLES, WIDE, main_pages, seed_demo_area, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = "/static/vendor/axe/axe.min.js"
+# Every rule that has a WCAG A or AA tag, and the best practices (docs/testing.md, "Accessibility").
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+WIDTHS = {"wide": WIDE, "phone": PHONE}
+
+
+def axe_violations(page: Any, live_url: str) -> list[dict[str, Any]]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url=f"{live_url}{AXE}")
+    return page.evaluate(
+        """async (tags) => {
+            const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(n => n.target.join(' ')),
+            }));
+        }""",
+        AXE_TAGS,
+    )
+
+
+def describe(found: dict[str, list[dict[str, Any]]]) -> str:
+    lines = []
+    for where, violations in found.items():
+        for v in violations:
+            lines.append(f"{where}: {v['id']} ({v['impact']}) {v['help']}")
+            lines.extend(f"    {target}" for target in v["targets"][:6])
+            if len(v["targets"]) > 6:
+                lines.append(f"    ... and {len(v['targets']) - 6} more")
+    return "\n".join(lines)
+
+
+def check_pages(page: Any, live_url: str, pages: list[tuple[str, str]], width: str,
+                screenshot: Any) -> dict[str, list[dict[str, Any]]]:
+    found = {}
+    for name, path in pages:
+        response = page.goto(f"{live_url}{path}")
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        screenshot(page, f"{name}-{width}")
+        violations = axe_violations(page, live_url)
+        if violations:
+            found[f"{name} {path} at {width}"] = violations
+    return found
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_sign_in_page_has_no_axe_violations(browser, live_url, width, screenshot):
+    page = browser.new_context(viewport=WIDTHS[width]).new_page()
+    found = check_pages(page, live_url, [("sign-in", "/accounts/login/")], width, screenshot)
+    assert not found, "axe-core found:\n" + describe(found)
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_main_page_of_the_role_has_no_axe_violations(browser, live_url, settings, username, screenshot):
+    seed_demo_area(settings)
+    pages = main_pages(username)
+    found = {}
+    for width, viewport in WIDTHS.items():
+        page = sign_in(browser, live_url, username, viewport=viewport)
+        found.update(check_pages(page, live_url, pages, width, screenshot))
+        page.context.close()
+    assert not found, f"axe-core found, signed in as {username}:\n" + describe(found)

@@ -1,0 +1,47 @@
+"""The work pages on a phone (375 x 812): the team queue, the caseload, the call screen, the patient
+page and the referral page fit the screen's width, so nothing needs sideways scrolling; the queue's
+rows become cards (static/css/queue.css, CSS only). Screenshots go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.hub_pages import PHONE, patient_path, seed_demo_area, sign_in, team_referral_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .slice(0, 8).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).trim().split(/\\s+/).join('.') : ''))"""
+
+
+def assert_fits(page, name, screenshot):
+    screenshot(page, f"{name}-phone")
+    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= inner_width, (
+        f"{name} scrolls sideways at {inner_width} px: {scroll_width} px wide; "
+        f"wider than the screen: {page.evaluate(WIDER_THAN_THE_SCREEN)}")
+
+
+def test_the_nurse_pages_fit_a_phone(browser, live_url, settings, screenshot):
+    seed_demo_area(settings)
+    page = sign_in(browser, live_url, "nurse", viewport=PHONE)
+    pages = [("team-queue", "/queue/"), ("caseload", "/queue/caseload/"),
+             ("referral-page", team_referral_path("nurse")), ("patient-page", patient_path("nurse"))]
+    for name, path in pages:
+        page.goto(f"{live_url}{path}")
+        assert_fits(page, name, screenshot)
+    # The queue's rows are cards: one column, each cell labelled by its column's heading.
+    page.goto(f"{live_url}/queue/")
+    row = page.get_by_test_id("queue-row").first
+    assert row.evaluate("r => getComputedStyle(r).display") == "block"
+
+
+def test_the_call_screen_and_patient_page_fit_a_phone(browser, live_url, settings, screenshot):
+    seed_demo_area(settings)
+    page = sign_in(browser, live_url, "handler", viewport=PHONE)
+    patient = patient_path("handler")
+    patient_id = patient.strip("/").split("/")[-1]
+    for name, path in [("call-screen", f"/calls/new/?patient={patient_id}"), ("patient-page", patient)]:
+        page.goto(f"{live_url}{path}")
+        assert_fits(page, name, screenshot)
