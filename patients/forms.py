@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from phonenumber_field.formfields import PhoneNumberField
 
 from patients.codes import (
@@ -18,10 +19,9 @@ from patients.codes import (
 )
 from patients.services import PatientData
 from services.models import Site
-from spoc.core.forms import NhsDateField, NhsFormMixin
+from spoc.core.forms import THIS_YEAR_HINT, NhsDateField, NhsFormMixin
 
 PHONE_ERROR = {"invalid": "Enter a UK phone number, like 0151 496 0000 or 07911 123456."}
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def blank(choices: Any, label: str = "Not recorded") -> list[tuple[str, str]]:
@@ -69,7 +69,7 @@ class RelatedPersonForm(NhsFormMixin, forms.Form):
     phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
     address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     postcode = forms.CharField(required=False, max_length=10)
-    date_of_birth = forms.DateField(required=False, widget=DATE)
+    date_of_birth = NhsDateField(label="Date of birth", subject="date of birth", not_future=True, required=False)
     is_main_carer = forms.BooleanField(label="Main carer", required=False)
     is_next_of_kin = forms.BooleanField(label="Next of kin", required=False)
     has_lpa = forms.BooleanField(label="Lasting power of attorney (health and welfare)", required=False)
@@ -89,13 +89,16 @@ class CarePlanForm(NhsFormMixin, forms.Form):
     ppd_second = forms.ChoiceField(label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices))
     ppd_not_stated = forms.ChoiceField(label="No preference stated because", required=False, choices=blank(PreferenceNotStated.choices, ""))
     cpr_decision = forms.ChoiceField(label="CPR decision", choices=CprDecision.choices, initial=CprDecision.UNKNOWN)
-    cpr_decision_date = forms.DateField(label="CPR decision date", required=False, widget=DATE)
-    cpr_review_date = forms.DateField(label="CPR review date", required=False, widget=DATE)
+    cpr_decision_date = NhsDateField(label="CPR decision date", subject="CPR decision date", required=False,
+                                     help_text=THIS_YEAR_HINT)
+    cpr_review_date = NhsDateField(label="CPR review date", subject="CPR review date", required=False,
+                                   help_text=THIS_YEAR_HINT)
     respect_exists = forms.BooleanField(label="ReSPECT form exists", required=False)
     respect_cpr = forms.ChoiceField(label="ReSPECT CPR recommendation", required=False, choices=blank(CprDecision.choices))
     respect_care_focus = forms.IntegerField(label="ReSPECT care focus (0 living longer – 10 comfort)", required=False, min_value=0, max_value=10)
     respect_kept_at = forms.CharField(label="ReSPECT form kept at", required=False, max_length=200)
-    respect_date = forms.DateField(label="ReSPECT completed or reviewed", required=False, widget=DATE)
+    respect_date = NhsDateField(label="ReSPECT completed or reviewed", subject="ReSPECT date", required=False,
+                                help_text=THIS_YEAR_HINT)
     consent_to_share = forms.BooleanField(required=False)
     key_worker_name = forms.CharField(required=False, max_length=200)
     key_worker_phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
@@ -104,8 +107,8 @@ class CarePlanForm(NhsFormMixin, forms.Form):
     carer_aware_of_prognosis = forms.NullBooleanField(required=False, widget=forms.Select(choices=[("unknown", "Not recorded"), ("true", "Yes"), ("false", "No")]))
     anticipatory_meds_issued = forms.BooleanField(label="Anticipatory medicines issued", required=False)
     anticipatory_meds_location = forms.CharField(label="Anticipatory medicines kept at", required=False, max_length=200)
-    review_date = forms.DateField(label="Care plan review date", required=False, widget=DATE,
-                                  help_text="No more than 3 months ahead")
+    review_date = NhsDateField(label="Care plan review date", subject="care plan review date", required=False,
+                               help_text=format_lazy("No more than 3 months ahead. {}", THIS_YEAR_HINT))
 
     def values(self) -> dict[str, Any]:
         data = {k: v for k, v in self.cleaned_data.items() if k != "base_version"}

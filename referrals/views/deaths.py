@@ -23,7 +23,7 @@ from referrals.views.patients import writable_patient
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
-from spoc.core.forms import NhsDateField, NhsFormMixin
+from spoc.core.forms import THIS_YEAR_HINT, NhsDateField, NhsFormMixin
 
 TIME = forms.TimeInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "nhsuk-input--width-4"}, format="%H:%M")
 EXPECTED_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Not known")]
@@ -35,7 +35,7 @@ class DeathForm(NhsFormMixin, forms.Form):
     """Parses the page; the rules (not in the future, not before birth, consent) are the
     service's."""
 
-    died_date = NhsDateField(label="Date of death", subject="date of death", help_text="For example, 15 3 2026")
+    died_date = NhsDateField(label="Date of death", subject="date of death", help_text=THIS_YEAR_HINT)
     died_time = forms.TimeField(label="Time of death", widget=TIME, help_text="24-hour clock, for example 14:30")
     place = forms.ChoiceField(label="Place of death", choices=PlaceOfDeath.choices, widget=forms.RadioSelect)
     expected = forms.ChoiceField(label="Was the death expected?", choices=EXPECTED_CHOICES,

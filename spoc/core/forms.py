@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
 
 _INPUTS = (forms.TextInput, forms.NumberInput, forms.EmailInput, forms.URLInput,
            forms.PasswordInput, forms.DateInput, forms.DateTimeInput, forms.TimeInput)
@@ -64,6 +65,11 @@ class NhsFormMixin:
         nhs_widget_classes(self)  # type: ignore[arg-type]
 
 
+# The date input's hint for a recent or coming date, in the current year (a date of birth keeps
+# NhsDateField's default, "For example, 15 3 1948").
+THIS_YEAR_HINT = lazy(lambda: f"For example, 15 3 {timezone.localdate().year}", str)()
+
+
 class NhsDateInput(forms.MultiWidget):
     """The NHS.UK date input: day, month and year boxes (``<name>_day``, ``_month``, ``_year``),
     drawn by templates/includes/field.html in a fieldset with a legend and a hint. A form posted
@@ -84,7 +90,7 @@ class NhsDateInput(forms.MultiWidget):
 
     def decompress(self, value: Any) -> list[Any]:
         if isinstance(value, datetime.date):
-            return [value.day, value.month, value.year]
+            return [str(value.day), str(value.month), str(value.year)]
         return [None, None, None]
 
     def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> Any:
@@ -113,7 +119,8 @@ class NhsDateInput(forms.MultiWidget):
 class NhsDateField(forms.MultiValueField):
     """A date typed in three boxes (NHS.UK date input), with the design system's messages.
 
-    ``subject`` names the date in messages ("Date of birth must include a year");
+    ``subject`` names the date in messages, as written mid-sentence ("date of birth", "CPR decision
+    date": "Date of birth must include a year");
     ``not_future`` refuses a date after today (in Europe/London). The boxes in error are marked."""
 
     widget = NhsDateInput
@@ -129,18 +136,20 @@ class NhsDateField(forms.MultiValueField):
         kwargs.setdefault("help_text", "For example, 15 3 1948")
         boxes = (forms.CharField(required=False), forms.CharField(required=False), forms.CharField(required=False))
         super().__init__(boxes, require_all_fields=False, **kwargs)
-        self.subject = subject.lower()
+        self.subject = subject
         self.not_future = not_future
 
     def _fail(self, code: str, boxes: list[str] | tuple[str, ...], **params: str) -> ValidationError:
         assert isinstance(self.widget, NhsDateInput)
         self.widget.parts_in_error = set(boxes)
-        message = self.error_messages[code].format(subject=self.subject, Subject=self.subject.capitalize(), **params)
+        message = self.error_messages[code].format(subject=self.subject, Subject=self.subject[:1].upper() + self.subject[1:], **params)
         return ValidationError(message, code=code)
 
     def clean(self, value: Any) -> datetime.date | None:
         assert isinstance(self.widget, NhsDateInput)
         self.widget.parts_in_error = set()
+        if isinstance(value, datetime.date):  # a disabled field keeps its initial date
+            return value
         boxes = list(value) if isinstance(value, (list, tuple)) else []
         boxes = [*boxes, "", "", ""][:3]
         day, month, year = (str(v if v is not None else "").strip() for v in boxes)

@@ -123,3 +123,17 @@ def test_the_boxes_show_the_initial_date_in_a_fieldset_with_legend_and_hint():
         assert f'name="{name}"' in html and f'value="{value}"' in html
         assert f"nhsuk-input--width-{width}" in html
     assert "nhsuk-input--error" not in html
+
+
+def test_a_disabled_field_keeps_its_initial_date_and_is_unchanged():
+    form = BirthForm({"name": "A"}, initial={"date_of_birth": date(1948, 3, 15)})
+    form.fields["date_of_birth"].disabled = True
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["date_of_birth"] == date(1948, 3, 15)
+    assert "date_of_birth" not in form.changed_data
+
+
+def test_the_same_date_typed_again_is_not_a_change():
+    form = BirthForm({"name": "A", "date_of_birth_day": "15", "date_of_birth_month": "3", "date_of_birth_year": "1948"},
+                     initial={"name": "A", "date_of_birth": date(1948, 3, 15)})
+    assert form.changed_data == []

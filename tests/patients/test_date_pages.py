@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from patients.codes import PlaceOfDeath
-from patients.models import DeathRecord, Patient
+from patients.models import CarePlan, DeathRecord, Patient
 from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from tests.clock import WEEKDAY_MORNING
@@ -115,3 +115,36 @@ def test_a_death_in_the_future_is_refused_on_all_three_boxes(client, make_user):
     assert content.count("nhsuk-date-input__input nhsuk-input--width-2 nhsuk-input--error") == 2
     assert content.count("nhsuk-date-input__input nhsuk-input--width-4 nhsuk-input--error") == 1
     assert 'value="11"' in content and not DeathRecord.objects.exists()
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_care_plan_dates_are_typed_in_boxes_and_a_nurse_cannot_change_the_cpr_date(client, make_user):
+    team = make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
+    nurse = member(make_user, team, "nurse1")
+    patient = PatientFactory()
+    ReferralFactory(call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team)
+    client.force_login(nurse)
+    page = client.get(reverse("patients:care-plan", args=[patient.pk])).content.decode()
+    assert 'name="review_date_day"' in page and "No more than 3 months ahead. For example, 15 3 2026" in page
+    response = client.post(reverse("patients:care-plan", args=[patient.pk]), {
+        "ppd_first": "21", "cpr_decision": "450476008", "base_version": "0",
+        "cpr_decision_date_day": "1", "cpr_decision_date_month": "6", "cpr_decision_date_year": "2026",
+        "review_date_day": "1", "review_date_month": "8", "review_date_year": "2026"})
+    assert response.status_code == 302, response.context["form"].errors
+    plan = CarePlan.objects.get(patient=patient, is_current=True)
+    # The CPR fields are disabled for a nurse: what she posts is ignored.
+    assert (plan.review_date, plan.cpr_decision_date) == (date(2026, 8, 1), None)
+    detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "1 August 2026" in detail
+
+
+def test_a_carers_date_of_birth_is_optional_and_typed_in_boxes(client, handler):
+    patient = PatientFactory()
+    client.force_login(handler)
+    url = reverse("patients:person-add", args=[patient.pk])
+    data = {"given_name": "Siân", "family_name": "O'Brien", "relationship": "SPOUSE_PARTNER", "phone": "", "phone_alt": "",
+            "address": "", "postcode": "", "date_of_birth_day": "", "date_of_birth_month": "", "date_of_birth_year": ""}
+    assert client.post(url, data).status_code == 302
+    data.update(date_of_birth_day="2", date_of_birth_month="13", date_of_birth_year="1950", given_name="Ann")
+    response = client.post(url, data)
+    assert response.status_code == 200 and "Enter a real date" in response.content.decode()
