@@ -148,3 +148,11 @@ def test_a_carers_date_of_birth_is_optional_and_typed_in_boxes(client, handler):
     data.update(date_of_birth_day="2", date_of_birth_month="13", date_of_birth_year="1950", given_name="Ann")
     response = client.post(url, data)
     assert response.status_code == 200 and "Enter a real date" in response.content.decode()
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_the_call_page_is_headed_with_its_time_and_date(client, handler):
+    call = CallFactory(handled_by=handler, received_at=WEEKDAY_MORNING)
+    client.force_login(handler)
+    content = client.get(reverse("calls:detail", args=[call.pk])).content.decode()
+    assert "Call at 10:30 on 10 June 2026</h1>" in content
