@@ -132,12 +132,18 @@ def main_pages(username: str) -> list[tuple[str, str]]:
         return [*everyone,
             ("call-screen", "/calls/new/"), ("patient-search", patient_search_path(username)),
             ("patient-page", patient_path(username)), ("patient-deceased", deceased_patient_path(username)),
-            ("my-calls", "/calls/"), ("call-page", call_path(username)), ("call-backs", "/calls/call-backs/")]
+            ("my-calls", "/calls/"), ("call-page", call_path(username)), ("call-backs", "/calls/call-backs/"),
+            # The forms a handler fills in about a patient.
+            ("patient-register", "/patients/new/"), ("patient-edit", patient_path(username) + "edit/"),
+            ("carer-add", patient_path(username) + "people/new/"), ("password-change", "/accounts/password/")]
     if username == "nurse":
         return [*everyone,
             ("team-queue", "/queue/"), ("caseload", "/queue/caseload/"),
             ("referral-page", team_referral_path(username)), ("patient-search", patient_search_path(username)),
-            ("patient-page", patient_path(username))]
+            ("patient-page", patient_path(username)),
+            # The clinical forms: the care plan and a death.
+            ("care-plan", patient_path(username) + "care-plan/"), ("death-record", patient_path(username) + "death/"),
+            ("queue-print", f"/queue/teams/{team_ids_of(_user(username))[0]}/print/")]
     if username == "lead":
         return [*everyone,
             ("team-queue", "/queue/"), ("caseload", "/queue/caseload/"),
