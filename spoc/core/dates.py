@@ -9,10 +9,10 @@ filters in spoc.core.templatetags.hub and Python code that writes messages both 
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -20,7 +20,6 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Moment = date | datetime | None
-_PLAIN_NUMBER = re.compile(r"(-?)(\d+)(\.\d+)?")
 
 
 def _local(value: datetime) -> datetime:
@@ -94,14 +93,9 @@ def nhs_datetime_short(value: datetime | None, *, today: date | None = None, sec
 
 
 def nhs_number_format(value: int | float | Decimal | str | None) -> str:
-    """A number with thousands separators: ``3,000``, ``12,345.5``; ``""`` for None. The digits
-    are those of ``str(value)``, so decimals are not rounded; text that is not a plain number
-    (``<5``, ``12%``) is returned as it is."""
-    if value is None or value == "":
-        return ""
-    text = str(value)
-    match = _PLAIN_NUMBER.fullmatch(text)
-    if match is None or isinstance(value, bool):
-        return text
-    sign, whole, fraction = match.groups()
-    return f"{sign}{int(whole):,}{fraction or ''}"
+    """A number with thousands separators: ``3,000``, ``12,345.5``; ``""`` for None. Django's
+    ``intcomma`` without localisation, so the digits are those of ``str(value)`` (decimals are
+    not rounded) and text that is not a number (``<5``, ``12%``) is returned as it is."""
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value is None or value == "" else str(value)
+    return str(intcomma(value, use_l10n=False))
