@@ -19,14 +19,16 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-Moment = date | datetime | None
+Moment = date | datetime | str | None
 
 
 def _local(value: datetime) -> datetime:
     return timezone.localtime(value) if timezone.is_aware(value) else value
 
 
-def _day(value: date | datetime) -> date:
+def _day(value: date | datetime | str) -> date:
+    if isinstance(value, str):  # an ISO date, as the dashboard figures carry them
+        return date.fromisoformat(value)
     return _local(value).date() if isinstance(value, datetime) else value
 
 

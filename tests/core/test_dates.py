@@ -28,6 +28,11 @@ def test_dates_in_words_and_short_for_tables():
     assert nhs_weekday_date(date(2026, 12, 2)) == "Wednesday 2 December 2026"
 
 
+def test_an_iso_date_string_is_a_date():
+    assert nhs_date("2026-12-02") == "2 December 2026"
+    assert nhs_date_short("2027-01-01") == "1 Jan 2027"
+
+
 def test_none_and_empty_are_blank():
     for function in (nhs_date, nhs_date_short, nhs_weekday_date, nhs_time, nhs_datetime,
                      nhs_datetime_short, nhs_number_format):

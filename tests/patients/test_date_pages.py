@@ -156,3 +156,10 @@ def test_the_call_page_is_headed_with_its_time_and_date(client, handler):
     client.force_login(handler)
     content = client.get(reverse("calls:detail", args=[call.pk])).content.decode()
     assert "Call at 10:30 on 10 June 2026</h1>" in content
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_the_dashboard_gives_its_period_in_words(client, make_user):
+    client.force_login(make_user(Role.MANAGER, username="manager_a"))
+    content = client.get(reverse("dashboards:dashboard"), {"date_from": "2026-01-01", "date_to": "2026-06-10"}).content.decode()
+    assert "Period: <strong>1 January 2026</strong> to <strong>10 June 2026</strong>" in content

@@ -23,17 +23,17 @@ register = template.Library()
 
 
 @register.filter
-def nhs_date(value: date | datetime | None) -> str:
+def nhs_date(value: date | datetime | str | None) -> str:
     return dates.nhs_date(value)
 
 
 @register.filter
-def nhs_date_short(value: date | datetime | None) -> str:
+def nhs_date_short(value: date | datetime | str | None) -> str:
     return dates.nhs_date_short(value)
 
 
 @register.filter
-def nhs_weekday_date(value: date | datetime | None) -> str:
+def nhs_weekday_date(value: date | datetime | str | None) -> str:
     return dates.nhs_weekday_date(value)
 
 
