@@ -1,6 +1,7 @@
 """The work pages on a phone (375 x 812): the team queue, the caseload, the call screen, the patient
-page and the referral page fit the screen's width, so nothing needs sideways scrolling; the queue's
-rows become cards (static/css/queue.css, CSS only). Screenshots go to artifacts/screenshots/."""
+page, the referral page, the handler's recent calls and the coordinator's board fit the screen's
+width, so nothing needs sideways scrolling; their tables' rows become cards (.hub-cards in
+static/css/app.css, CSS only). Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -37,11 +38,20 @@ def test_the_nurse_pages_fit_a_phone(browser, live_url, settings, screenshot):
     assert row.evaluate("r => getComputedStyle(r).display") == "block"
 
 
-def test_the_call_screen_and_patient_page_fit_a_phone(browser, live_url, settings, screenshot):
+def test_the_call_screen_patient_page_and_recent_calls_fit_a_phone(browser, live_url, settings, screenshot):
     seed_demo_area(settings)
     page = sign_in(browser, live_url, "handler", viewport=PHONE)
     patient = patient_path("handler")
     patient_id = patient.strip("/").split("/")[-1]
-    for name, path in [("call-screen", f"/calls/new/?patient={patient_id}"), ("patient-page", patient)]:
+    for name, path in [("call-screen", f"/calls/new/?patient={patient_id}"), ("patient-page", patient),
+                       ("my-calls", "/calls/")]:
         page.goto(f"{live_url}{path}")
         assert_fits(page, name, screenshot)
+
+
+def test_the_coordinator_board_fits_a_phone(browser, live_url, settings, screenshot):
+    seed_demo_area(settings)
+    page = sign_in(browser, live_url, "coordinator", viewport=PHONE)
+    page.goto(f"{live_url}/board/")
+    assert page.get_by_test_id("board-row").count() > 0
+    assert_fits(page, "board", screenshot)
