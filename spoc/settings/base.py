@@ -383,6 +383,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the priority codes wherever a serializer field takes them (calls, needs,
+    # referrals, actions, directory search), instead of one per field name.
+    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "services.codes.Priority"},
 }
 
 # --- Locale, static ---------------------------------------------------------------------------
