@@ -65,6 +65,18 @@ def check_pages(page: Any, live_url: str, pages: list[tuple[str, str]], width: s
     return found
 
 
+def check_enrol_key_step(page: Any, live_url: str, width: str, screenshot: Any) -> dict[str, list[dict[str, Any]]]:
+    """The second step of two-factor enrolment: the QR code, the key and the code's field."""
+    page.goto(f"{live_url}/accounts/mfa/enrol/")
+    page.get_by_role("button", name="Start set-up").click()
+    page.locator(".hub-qr svg").wait_for()
+    # The header's menu folds into "More" when the page's scripts have run (static/js/app.js).
+    page.wait_for_load_state("load")
+    screenshot(page, f"mfa-enrol-key-{width}")
+    violations = axe_violations(page, live_url)
+    return {f"mfa-enrol-key /accounts/mfa/enrol/ (started) at {width}": violations} if violations else {}
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_sign_in_page_has_no_axe_violations(browser, live_url, width, screenshot):
     page = browser.new_context(viewport=WIDTHS[width]).new_page()
@@ -80,5 +92,7 @@ def test_every_main_page_of_the_role_has_no_axe_violations(browser, live_url, se
     for width, viewport in WIDTHS.items():
         page = sign_in(browser, live_url, username, viewport=viewport)
         found.update(check_pages(page, live_url, pages, width, screenshot))
+        if username == "handler":
+            found.update(check_enrol_key_step(page, live_url, width, screenshot))
         page.context.close()
     assert not found, f"axe-core found, signed in as {username}:\n" + describe(found)
