@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from services import selectors
+from services.codes import Need
 from services.forms import (
     CapacityForm,
     ClosureForm,
@@ -49,6 +50,7 @@ def directory_search(request: HttpRequest) -> HttpResponse:
         "eligible": [(r, services[r.candidate.id]) for r in ranked if r.eligible],
         "excluded": [(r, services[r.candidate.id]) for r in ranked if not r.eligible],
         "searched_at": searched_at,
+        "need_label": Need(form.cleaned_data["need"]).label if searched_at else "",
         "now": timezone.now(),
     }
     template = "services/directory_search.html"

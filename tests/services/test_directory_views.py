@@ -34,6 +34,9 @@ def test_urgent_visit_at_two_pm_goes_to_the_community_team_first(client, handler
     assert response.status_code == 200
     assert names(response)[0] == "Community Palliative Care"
     assert b"Can meet deadline" in response.content
+    # The need in words, as the handler chose it, never its code.
+    assert "for urgent home visit at" in response.content.decode()
+    assert "URGENT_HOME_VISIT" not in response.content.decode().split("<h2", 1)[-1].split("</h2>", 1)[0]
 
 
 def test_urgent_visit_at_half_past_eleven_goes_to_the_night_service(client, handler, directory):
