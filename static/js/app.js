@@ -150,6 +150,12 @@ function setUpDrafts() {
     form.addEventListener("change", save);
     form.addEventListener("submit", () => sessionStorage.removeItem(key));
   }
+  // Back after a save must never show the saved call again: a page the browser restores from its
+  // back-forward cache, typed answers and all, is loaded afresh instead (the form itself has
+  // autocomplete="off", so the browser does not refill it either).
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && document.querySelector("form[data-keep-draft]")) window.location.reload();
+  });
 }
 
 setUpCallTimers();
