@@ -84,7 +84,7 @@ Errors = dict[str, list[str]]
 
 @dataclass(frozen=True)
 class NeedRequest:
-    """A need the handler picked (DESIGN.md §5), with an optional note for the receiving team.
+    """A need the handler picked (docs/patients-and-calls.md, the call screen), with an optional note for the receiving team.
 
     ``priority`` left out (``None`` or blank): the call's chosen priority for a clinical need, the
     need's own suggestion for carer or bereavement support. ``override_reason`` is needed when the

@@ -1,4 +1,4 @@
-"""API tokens (DESIGN.md §9): issued for a password (and, where the user has or must have an
+"""API tokens (docs/architecture.md, "Security"; docs/security.md): issued for a password (and, where the user has or must have an
 authenticator, a one-time code), expiring after API_TOKEN_TTL, revoked by their holder, at
 sign-out of the browser session that asked for them, and with all of the user's credentials
 (spoc.accounts.services.user_credentials_revoke: password change, two-factor reset,

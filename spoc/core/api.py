@@ -1,5 +1,5 @@
 """API plumbing shared by every app: errors are JSON with a stable code and, for bad input,
-field-level messages (DESIGN.md §9; docs/security.md, "API errors").
+field-level messages (docs/security.md, "API errors").
 
 Every error body is ``{"detail": str, "code": str}``; a 400 adds the field errors beside them
 (``{"detail", "code", "<field>": ["message", ...]}``), as DRF's serializers name them. The codes

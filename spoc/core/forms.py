@@ -174,5 +174,9 @@ class NhsDateField(forms.MultiValueField):
             raise self._fail("future", NhsDateInput.PARTS)
         return result
 
-    def compress(self, data_list: list[Any]) -> datetime.date | None:  # pragma: no cover - clean() does it
-        raise NotImplementedError
+    def compress(self, data_list: list[Any]) -> datetime.date | None:
+        """The date of three boxes already checked by clean() (which reports what is wrong)."""
+        if not data_list or not all(str(part).strip() for part in data_list):
+            return None
+        day, month, year = (int(part) for part in data_list)
+        return datetime.date(year, month, day)

@@ -10,6 +10,7 @@ before the next cell.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,16 +50,18 @@ PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 # --- What a cell expects ------------------------------------------------------------------------
 
 
-class Expect:
+class Expect(ABC):
+    @abstractmethod
     def matches(self, response: HttpResponseBase, world: World) -> bool:
-        raise NotImplementedError
+        """True when the response is what the cell expects."""
 
     def denies(self) -> bool:
         """True when the cell refuses the request (the request must then write nothing)."""
         return False
 
+    @abstractmethod
     def describe(self, world: World) -> str:
-        raise NotImplementedError
+        """The expectation in words, for a failing cell's message."""
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,10 @@ def test_the_same_date_typed_again_is_not_a_change():
     form = BirthForm({"name": "A", "date_of_birth_day": "15", "date_of_birth_month": "3", "date_of_birth_year": "1948"},
                      initial={"name": "A", "date_of_birth": date(1948, 3, 15)})
     assert form.changed_data == []
+
+
+def test_compress_makes_the_date_of_three_boxes_and_nothing_of_empty_ones():
+    field = NhsDateField(label="Date seen", required=False)
+    assert field.compress(["14", "3", "1948"]) == date(1948, 3, 14)
+    assert field.compress(["", "", ""]) is None
+    assert field.compress([]) is None
