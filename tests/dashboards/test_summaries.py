@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from patients.models import DeathRecord
+from patients.models import DeathRecord, HospitalAdmission
 from referrals.models import Call, Referral
 from spoc.accounts.roles import Role, roles_sync
 from spoc.dashboards.blocks import response_bucket
@@ -117,8 +117,12 @@ class TestIncrementalEqualsRebuild(TestCase):
                              user=user, usual_residence="OWN_HOME" if choice % 2 else "")
             elif operation == "admission":
                 patient = calls[choice % len(calls)].patient
-                if patient is not None:
-                    admission_of(patient, on=(at - timedelta(days=choice * 20)).date(), emergency=choice != 3)
+                on, emergency = (at - timedelta(days=choice * 20)).date(), choice != 3
+                # One admission of a kind per patient and day (admission_unique_per_day): a
+                # drawn repeat of the same step adds nothing.
+                if patient is not None and not HospitalAdmission.objects.filter(
+                        patient=patient, admitted_on=on, emergency=emergency).exists():
+                    admission_of(patient, on=on, emergency=emergency)
             if operation == "refresh":
                 summaries_refresh(horizon_seconds=0)
         summaries_refresh(horizon_seconds=0)
