@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.codes import CLOCKS, Clock
+from spoc.core.dates import nhs_date_short
 
 __all__ = [
     "HORIZON_DAYS",
@@ -60,7 +61,6 @@ _DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)  # the resolution of datetime: "just after" an instant
 _MIDNIGHT = time(0)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -256,8 +256,8 @@ def format_local(moment: datetime, *, now: datetime, with_day: bool = False) -> 
     """``moment`` as staff read it: Europe/London, 24-hour, relative to ``now``'s local date.
 
     ``20:00`` on the same day (unless ``with_day``), ``Tue 20:00`` within the coming week,
-    ``Tue 05-Jan-2027 20:00`` beyond (NHS common user interface date style). Day and month names
-    come from our own tables, not ``%a``/``%b``, so the server's locale cannot change them.
+    ``Tue 5 Jan 2027 20:00`` beyond (the hub's short date, spoc/core/dates.py). Day and month
+    names come from our own tables, not ``%a``/``%b``, so the server's locale cannot change them.
     """
     when, today = moment.astimezone(LONDON), now.astimezone(LONDON).date()
     if when.date() == today and not with_day:
@@ -265,7 +265,7 @@ def format_local(moment: datetime, *, now: datetime, with_day: bool = False) -> 
     weekday = _WEEKDAYS[when.weekday()]
     if 0 <= (when.date() - today).days < 7:
         return f"{weekday} {when:%H:%M}"
-    return f"{weekday} {when.day:02d}-{_MONTHS[when.month - 1]}-{when.year} {when:%H:%M}"
+    return f"{weekday} {nhs_date_short(when.date())} {when:%H:%M}"
 
 
 # --- internals: all datetimes below are aware and in UTC --------------------------------------

@@ -448,8 +448,8 @@ def test_format_local_is_24_hour_london_time_with_the_day_when_not_today() -> No
     assert format_local(local(2026, 6, 10, 20), now=now, with_day=True) == "Wed 20:00"
     assert format_local(local(2026, 6, 11, 1, 30), now=now) == "Thu 01:30"
     assert format_local(local(2026, 6, 16, 9), now=now) == "Tue 09:00"
-    assert format_local(local(2026, 6, 17, 9), now=now) == "Wed 17-Jun-2026 09:00"
-    assert format_local(local(2026, 6, 9, 9), now=now) == "Tue 09-Jun-2026 09:00"  # the past
+    assert format_local(local(2026, 6, 17, 9), now=now) == "Wed 17 Jun 2026 09:00"
+    assert format_local(local(2026, 6, 9, 9), now=now) == "Tue 9 Jun 2026 09:00"  # the past
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -420,7 +420,7 @@ def test_p5_at_a_service_closed_for_a_fortnight_does_not_meet_the_10_day_cap() -
     # Wednesday 24 June counts: the closure ends at 14:00 and the afternoon is open.
     assert loser.contact_by == local(2026, 6, 30, 14)
     assert any(r.endswith("is more than 10 days away") for r in loser.reasons)
-    assert "Closed; opens Wed 24-Jun-2026 14:00" in loser.reasons
+    assert "Closed; opens Wed 24 Jun 2026 14:00" in loser.reasons
     alone = rank([closed], **request)
     assert top(alone) == 20  # still the best there is: routed, flagged as unable to meet
 
