@@ -21,6 +21,7 @@ from patients.codes import (
     UsualResidence,
 )
 from services.models import Site
+from spoc.core.dates import nhs_datetime_short
 
 
 class Patient(models.Model):
@@ -172,7 +173,7 @@ class Assessment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Assessment {self.pk} ({self.get_source_display()}) at {self.assessed_at:%d-%b-%Y %H:%M}"
+        return f"Assessment {self.pk} ({self.get_source_display()}) at {nhs_datetime_short(self.assessed_at)}"
 
 
 class DeathRecord(models.Model):
@@ -200,7 +201,7 @@ class DeathRecord(models.Model):
         indexes = [models.Index(fields=["died_at"], name="death_died_at")]
 
     def __str__(self) -> str:
-        return f"Death of patient {self.patient_id} at {self.died_at:%d-%b-%Y %H:%M}"
+        return f"Death of patient {self.patient_id} at {nhs_datetime_short(self.died_at)}"
 
 
 class HospitalAdmission(models.Model):

@@ -20,6 +20,7 @@ from referrals.codes import (
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import CallerType, Need, Priority
 from services.models import Site, Team
+from spoc.core.dates import nhs_datetime_short
 
 
 class Call(models.Model):
@@ -70,7 +71,7 @@ class Call(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"CALL-{self.pk:06d} {self.received_at:%d-%b-%Y %H:%M} {self.get_reason_display()}"
+        return f"CALL-{self.pk:06d} {nhs_datetime_short(self.received_at)} {self.get_reason_display()}"
 
 
 class CallBack(models.Model):
@@ -92,7 +93,7 @@ class CallBack(models.Model):
         ordering = ["due_at"]
 
     def __str__(self) -> str:
-        return f"Call-back for CALL-{self.call_id:06d} due {self.due_at:%d-%b-%Y %H:%M}"
+        return f"Call-back for CALL-{self.call_id:06d} due {nhs_datetime_short(self.due_at)}"
 
 
 class Referral(models.Model):
@@ -219,7 +220,7 @@ class ReferralEvent(models.Model):
         indexes = [models.Index(fields=["referral", "at"], name="referral_event_referral_at")]
 
     def __str__(self) -> str:
-        return f"REF-{self.referral_id:06d} {self.kind} at {self.at:%d-%b-%Y %H:%M}"
+        return f"REF-{self.referral_id:06d} {self.kind} at {nhs_datetime_short(self.at)}"
 
 
 class Escalation(models.Model):
@@ -277,4 +278,4 @@ class Intervention(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for REF-{self.referral_id:06d} at {self.at:%d-%b-%Y %H:%M}"
+        return f"{self.get_kind_display()} for REF-{self.referral_id:06d} at {nhs_datetime_short(self.at)}"
