@@ -13,11 +13,14 @@ Ranking among eligible services, first difference wins:
 4. capacity: GREEN, then AMBER or unknown (stale after ``CAPACITY_STALE_AFTER``), then RED;
 5. open referrals per unit of capacity (when the caller passes counts);
 6. name, then id, so the answer never depends on the order candidates arrive in.
+
+``winner`` is the one rule that picks the service a referral goes to from that order: routing
+queues on it, and the directory search marks it (docs/routing.md, "The winner").
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -218,9 +221,23 @@ def rank_services(
     return [replace(item, rank=rank) for rank, (_, item) in enumerate(ranked, start=1)] + excluded
 
 
-def winner(ranked: Iterable[RankedService]) -> RankedService | None:
-    """The service to route to: the first eligible one in ``rank_services`` order, else ``None``."""
-    return next((item for item in ranked if item.eligible), None)
+def winner(
+    ranked: Iterable[RankedService], *, with_intake_team: Container[int]
+) -> RankedService | None:
+    """The service a referral goes to: the first in ``rank_services`` order that is eligible, can
+    meet its first-contact deadline and has an intake team to queue on (its id is in
+    ``with_intake_team``, which the caller knows from the directory); ``None`` when there is none,
+    and the SPOC coordinators decide.
+
+    That is rank 1 unless rank 1 cannot meet the deadline or has no team. A service that cannot
+    meet the deadline never wins, even as the only eligible one (DESIGN.md §5: "a service closed
+    for a fortnight does not win"); so a service reporting RED with no units, ranked after one that
+    cannot meet the deadline, wins when it can.
+    """
+    for item in ranked:
+        if item.eligible and item.can_meet_deadline and item.candidate.id in with_intake_team:
+            return item
+    return None
 
 
 def _exclusions(candidate: ServiceCandidate, request: _Request) -> list[str]:

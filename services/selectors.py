@@ -168,6 +168,13 @@ def directory_rank(
     return ranked, services
 
 
+def services_with_intake_team(services: Mapping[int, Service]) -> frozenset[int]:
+    """The ids of these services (loaded by ``directory_rank``, their team with them) that have an
+    intake team to queue a referral on: what ``services.ranking.winner`` needs. No query."""
+    # A reverse one-to-one without a row raises RelatedObjectDoesNotExist (an AttributeError).
+    return frozenset(pk for pk, service in services.items() if getattr(service, "team", None) is not None)
+
+
 def calendar_caps() -> dict[str, timedelta]:
     """The P4-P5 calendar caps of the settings (DESIGN.md §5)."""
     return {"P4": timedelta(days=settings.ROUTING_P4_CALENDAR_CAP_DAYS),

@@ -21,7 +21,7 @@ from services.forms import (
 )
 from services.hours import is_open, next_opening
 from services.models import Service
-from services.ranking import CAPACITY_STALE_AFTER
+from services.ranking import CAPACITY_STALE_AFTER, winner
 from services.services import (
     capacity_report,
     closure_create,
@@ -45,8 +45,11 @@ def directory_search(request: HttpRequest) -> HttpResponse:
             postcode=data["postcode"] or None, site_id=data["site"].pk if data["site"] else None,
             age=data["age"], referrer_type=data["referrer_type"] or None,
         )
+    # The service routing would pick from this ranking, marked on the page: the same rule.
+    best = winner(ranked, with_intake_team=selectors.services_with_intake_team(services))
     context = {
         "form": form,
+        "winner_id": best.candidate.id if best is not None else None,
         "eligible": [(r, services[r.candidate.id]) for r in ranked if r.eligible],
         "excluded": [(r, services[r.candidate.id]) for r in ranked if not r.eligible],
         "searched_at": searched_at,

@@ -26,8 +26,8 @@ from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Need, Service
 from services.hours import LONDON
 from services.models import Service, Team
 from services.postcodes import InvalidPostcode, normalise_postcode
-from services.ranking import RankedService
-from services.selectors import directory_rank
+from services.ranking import RankedService, winner
+from services.selectors import directory_rank, services_with_intake_team
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ def referral_route(*, referral_id: int) -> Referral | None:
         )
         attempt = referral.routing_attempt + 1
         twice_declined = len(declined) >= MAX_DECLINES
-        chosen = None if twice_declined else _winner(ranked, services)
+        chosen = (None if twice_declined
+                  else winner(ranked, with_intake_team=services_with_intake_team(services)))
         decision = routing_decision(
             ranked=ranked, services=services, at=now, attempt=attempt, winner=chosen
         )
@@ -209,17 +210,6 @@ def _open_referrals_by_service(*, need: str) -> dict[int, int]:
 def _team_of(service: Service | None) -> Team | None:
     # A reverse one-to-one without a row raises RelatedObjectDoesNotExist (an AttributeError).
     return getattr(service, "team", None) if service is not None else None
-
-
-def _winner(ranked: list[RankedService], services: Mapping[int, Service]) -> RankedService | None:
-    """The first eligible service in rank order that can meet the deadline and has an intake team
-    to queue on. One that cannot meet it never wins (DESIGN.md §5: "a service closed for a
-    fortnight does not win"): the coordinators decide instead."""
-    for item in ranked:
-        if (item.eligible and item.can_meet_deadline
-                and _team_of(services.get(item.candidate.id)) is not None):
-            return item
-    return None
 
 
 def declined_twice_reason(declined: list[int], services: Mapping[int, Service]) -> str:

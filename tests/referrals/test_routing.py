@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from referrals.models import Referral, ReferralEvent
 from referrals.services.routing import RoutingConfigurationError, referral_route
 from referrals.transitions import ReferralStatus
-from services.codes import CallerType, Need, Priority, ServiceStatus, ServiceType
+from services.codes import CallerType, CapacityRag, Need, Priority, ServiceStatus, ServiceType
 from services.hours import LONDON
-from services.models import Site
-from tests.factories import OrganisationFactory
+from services.models import CapacityStatus, Site
+from tests.factories import OrganisationFactory, UserFactory
 from tests.referrals.factories import ReferralFactory
 from tests.services.directory_fixtures import make_service, small_directory
 
@@ -276,6 +276,39 @@ def test_a_service_without_an_intake_team_is_passed_over(directory):
     routed = route_at(london(14, 1), referral_at(london(14, 0)))
 
     assert routed.team == directory["hah"].team
+
+
+def test_a_red_service_with_no_units_that_can_meet_the_deadline_wins_over_rank_1_that_cannot(directory):
+    """services.ranking.winner, the one rule: not simply rank 1. At 14:00 the night service ranks
+    first (the community team reports RED with no units, which ranks after every other eligible
+    service) but opens after the 16:00 deadline; the community team can meet it and wins."""
+    directory["hah"].delete()
+    CapacityStatus.objects.create(service=directory["community"], rag=CapacityRag.RED, available_units=0,
+                                  reported_at=london(13, 0), reported_by=UserFactory())
+
+    routed = route_at(london(14, 1), referral_at(london(14, 0)))
+
+    by_name = {c["service_name"]: c for c in routed.routing_decision["candidates"]}
+    assert by_name["Night Service"]["rank"] == 1
+    assert by_name["Night Service"]["can_meet_deadline"] is False
+    assert by_name["Community Palliative Care"]["rank"] == 2
+    assert routed.team == directory["community"].team
+    assert routed.routing_decision["winner_service_id"] == directory["community"].pk
+    assert routed.unroutable_reason == ""
+
+
+def test_the_only_eligible_service_never_wins_when_it_cannot_meet_the_deadline(directory):
+    directory["community"].delete()
+    directory["hah"].delete()
+
+    routed = route_at(london(14, 1), referral_at(london(14, 0)))
+
+    by_name = {c["service_name"]: c for c in routed.routing_decision["candidates"]}
+    assert by_name["Night Service"]["rank"] == 1
+    assert routed.team == directory["spoc"].team
+    assert routed.routing_decision["winner_service_id"] is None
+    assert routed.unroutable_reason.startswith("No service can meet the P2 deadline for Urgent home visit; "
+                                               "the nearest is Night Service.")
 
 
 def _route_counting_queries(moment: datetime) -> int:

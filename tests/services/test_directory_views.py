@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,34 @@ def test_urgent_visit_at_half_past_eleven_goes_to_the_night_service(client, hand
     client.force_login(handler)
     response = client.get(SEARCH, {"need": "URGENT_HOME_VISIT", "postcode": "L97AL", "priority": "P2", "at": local(2026, 11, 24, 23, 30)})
     assert names(response)[0] == "Night Service"
+
+
+def marked(response) -> list[str]:
+    """The names on the result cards marked as the service routing would pick."""
+    cards = re.findall(r'<div class="nhsuk-card hub-ranked( hub-ranked--first)?".*?<a href="[^"]*">([^<]*)</a>',
+                       response.content.decode(), re.S)
+    assert len(cards) == len(response.context["eligible"])
+    return [name for mark, name in cards if mark]
+
+
+def test_the_search_marks_the_service_routing_would_pick_by_the_same_rule(client, handler, directory):
+    client.force_login(handler)
+    search = {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "priority": "P2", "at": local(2026, 11, 24, 14, 0)}
+    response = client.get(SEARCH, search)
+    assert response.context["winner_id"] == directory["community"].pk
+    assert marked(response) == ["Community Palliative Care"]
+    # Rank 1 without an intake team is passed over, as routing passes it over.
+    directory["community"].team.delete()
+    response = client.get(SEARCH, search)
+    assert names(response)[0] == "Community Palliative Care"
+    assert response.context["winner_id"] == directory["hah"].pk
+    assert marked(response) == ["Hospice at Home"]
+    # Nobody that can meet the deadline and has a team: no card is marked.
+    directory["hah"].delete()
+    response = client.get(SEARCH, search)
+    assert names(response) == ["Community Palliative Care", "Night Service"]
+    assert response.context["winner_id"] is None
+    assert marked(response) == []
 
 
 def test_out_of_area_postcode_finds_nobody_and_says_why(client, handler, directory):

@@ -125,8 +125,15 @@ def by_id(ranked: list[RankedService], service_id: int) -> RankedService:
     return next(item for item in ranked if item.candidate.id == service_id)
 
 
-def top(ranked: list[RankedService]) -> int | None:
-    best = winner(ranked)
+def teams_of_all(ranked: list[RankedService]) -> set[int]:
+    """Every candidate has an intake team (the usual case in the directory)."""
+    return {item.candidate.id for item in ranked}
+
+
+def top(ranked: list[RankedService], *, with_intake_team: set[int] | None = None) -> int | None:
+    """The id of the winner, by the rule routing uses (every service with a team by default)."""
+    teams = teams_of_all(ranked) if with_intake_team is None else with_intake_team
+    best = winner(ranked, with_intake_team=teams)
     return None if best is None else best.candidate.id
 
 
@@ -193,7 +200,7 @@ def test_hospital_specialist_review_goes_to_the_in_reach_team_of_that_site() -> 
 
 def test_hospital_specialist_review_at_another_site_finds_nobody_and_says_why() -> None:
     ranked = rank(need=Need.HOSPITAL_SPECIALIST_REVIEW, priority=Priority.P3, site_id=2)
-    assert winner(ranked) is None
+    assert top(ranked) is None
     assert by_id(ranked, IN_REACH.id).excluded_reason == "Excluded: does not serve hospital site 2"
     assert by_id(ranked, COMMUNITY.id).excluded_reason == (
         "Excluded: Community specialist palliative care does not provide Hospital specialist review"
@@ -203,13 +210,13 @@ def test_hospital_specialist_review_at_another_site_finds_nobody_and_says_why() 
 
 def test_hospital_specialist_review_without_a_site_excludes_everyone() -> None:
     ranked = rank(need=Need.HOSPITAL_SPECIALIST_REVIEW, priority=Priority.P3)
-    assert winner(ranked) is None
+    assert top(ranked) is None
     assert "Excluded: no hospital site recorded" in by_id(ranked, IN_REACH.id).reasons
 
 
 def test_out_of_area_postcode_finds_nobody_and_every_row_says_does_not_cover() -> None:
     ranked = rank(postcode=OUT_OF_AREA)
-    assert winner(ranked) is None
+    assert top(ranked) is None
     assert len(ranked) == len(DIRECTORY)
     for item in ranked:
         assert "Excluded: does not cover M1 1AE" in item.reasons
@@ -222,7 +229,7 @@ def test_postcode_is_normalised_before_matching() -> None:
 def test_missing_or_malformed_postcode_excludes_everyone_with_the_reason() -> None:
     assert all("Excluded: no postcode recorded" in item.reasons for item in rank(postcode=None))
     malformed = rank(postcode="XYZ")
-    assert winner(malformed) is None
+    assert top(malformed) is None
     assert "Excluded: postcode 'XYZ' is not valid" in malformed[0].reasons
 
 
@@ -277,10 +284,14 @@ def test_red_capacity_still_beats_a_less_preferred_service_type() -> None:
     assert top(ranked) == 10
 
 
-def test_red_with_no_units_wins_only_if_nothing_else_is_eligible() -> None:
+def test_red_with_no_units_ranks_after_every_other_eligible_service() -> None:
     full = community(10, "A Team", capacity=red(0))
     assert top(rank([full, HOSPICE_AT_HOME])) == HOSPICE_AT_HOME.id
-    assert top(rank([full, NIGHT])) == NIGHT.id  # even one that cannot meet the deadline
+    # Even after one that cannot meet the deadline; but only a service that can meet it wins.
+    ranked = rank([full, NIGHT])
+    assert [item.candidate.id for item in ranked] == [NIGHT.id, 10]
+    assert not ranked[0].can_meet_deadline and ranked[1].can_meet_deadline
+    assert top(ranked) == 10
     alone = rank([full, BEREAVEMENT])
     assert top(alone) == 10
     assert "Capacity RED, no units free: used only if nothing else" in alone[0].reasons
@@ -422,7 +433,8 @@ def test_p5_at_a_service_closed_for_a_fortnight_does_not_meet_the_10_day_cap() -
     assert any(r.endswith("is more than 10 days away") for r in loser.reasons)
     assert "Closed; opens Wed 24 Jun 2026 14:00" in loser.reasons
     alone = rank([closed], **request)
-    assert top(alone) == 20  # still the best there is: routed, flagged as unable to meet
+    assert alone[0].rank == 1  # still listed first, as the only one,
+    assert top(alone) is None  # but it never wins: the coordinators decide
 
 
 def test_calendar_caps_can_be_tightened() -> None:
@@ -450,7 +462,46 @@ def test_naive_time_and_unknown_priority_are_refused() -> None:
 
 def test_no_candidates_means_no_winner() -> None:
     assert rank([]) == []
-    assert winner([]) is None
+    assert winner([], with_intake_team=set()) is None
+
+
+# --- the winner: the rule routing uses ----------------------------------------------------------
+
+
+def test_the_winner_is_rank_1_when_it_can_meet_the_deadline_and_has_a_team() -> None:
+    ranked = rank()
+    best = winner(ranked, with_intake_team={COMMUNITY.id, HOSPICE_AT_HOME.id, NIGHT.id})
+    assert best is ranked[0]
+    assert best.candidate.id == COMMUNITY.id
+
+
+def test_a_service_without_an_intake_team_is_passed_over_for_the_next() -> None:
+    ranked = rank()
+    assert top(ranked, with_intake_team={HOSPICE_AT_HOME.id, NIGHT.id}) == HOSPICE_AT_HOME.id
+    # The night service has a team but cannot meet the P2 deadline at 14:00: nobody wins.
+    assert top(ranked, with_intake_team={NIGHT.id}) is None
+    assert top(ranked, with_intake_team=set()) is None
+
+
+def test_only_services_that_can_meet_the_deadline_win_where_rank_1_alone_would_differ() -> None:
+    """The cases where "the first eligible service" (a rule nothing uses any more) and the rule
+    routing uses differ: rank 1 cannot meet the deadline, or has no team."""
+    at_14 = rank([NIGHT])  # the only eligible service opens at 20:00, after a 16:00 deadline
+    assert at_14[0].eligible and at_14[0].rank == 1 and not at_14[0].can_meet_deadline
+    assert top(at_14) is None
+    full = community(10, "A Team", capacity=red(0))
+    behind_late_one = rank([full, NIGHT])
+    assert behind_late_one[0].candidate.id == NIGHT.id
+    assert top(behind_late_one) == 10
+    no_team = rank([COMMUNITY, HOSPICE_AT_HOME])
+    assert no_team[0].candidate.id == COMMUNITY.id
+    assert top(no_team, with_intake_team={HOSPICE_AT_HOME.id}) == HOSPICE_AT_HOME.id
+
+
+def test_excluded_services_never_win_even_with_a_team() -> None:
+    ranked = rank(postcode=OUT_OF_AREA)
+    assert top(ranked) is None
+    assert all(not item.eligible for item in ranked)
 
 
 def test_capacity_needs_an_aware_report_time() -> None:
@@ -553,9 +604,9 @@ def _independently_eligible(candidate: ServiceCandidate, request: dict[str, Any]
 
 
 @settings(deadline=None, max_examples=60)
-@given(candidates=candidate_lists, request=requests)
+@given(candidates=candidate_lists, request=requests, data=st.data())
 def test_only_eligible_services_are_ranked_and_every_one_is_explained(
-    candidates: list[ServiceCandidate], request: dict[str, Any]
+    candidates: list[ServiceCandidate], request: dict[str, Any], data: st.DataObject
 ) -> None:
     ranked = rank_services(candidates=candidates, **request)
     assert sorted(item.candidate.id for item in ranked) == [c.id for c in candidates]
@@ -572,8 +623,11 @@ def test_only_eligible_services_are_ranked_and_every_one_is_explained(
             assert item.rank is None
             assert item.excluded_reason == item.reasons[0]
             assert item.excluded_reason.startswith("Excluded: ")
-    best = winner(ranked)
-    assert best is (eligible[0] if eligible else None)
+    # The winner: the first eligible one, in rank order, that can meet the deadline and has a team.
+    with_team = data.draw(st.sets(st.integers(1, len(candidates) or 1)))
+    best = winner(ranked, with_intake_team=with_team)
+    able = [item for item in eligible if item.can_meet_deadline and item.candidate.id in with_team]
+    assert best is (able[0] if able else None)
 
 
 @settings(deadline=None, max_examples=60)
