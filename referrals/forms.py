@@ -33,6 +33,18 @@ def need_override_field_name(need: str) -> str:
     return f"override_reason_{need.lower()}"
 
 
+class NeedCheckboxes(forms.CheckboxSelectMultiple):
+    """Each need's box controls the call screen's conditional reveal of its note, priority and
+    reason (NHS.UK checkboxes: ``aria-controls`` names the block; nhsuk-frontend's script shows it
+    while the box is ticked, and sets ``aria-expanded``)."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if option["attrs"].get("id"):
+            option["attrs"]["aria-controls"] = f"conditional-{option['attrs']['id']}"
+        return option
+
+
 class CallForm(NhsFormMixin, forms.Form):
     """Parses the call screen; the rules (triage, overrides, needs) live in call_submit."""
 
@@ -55,7 +67,7 @@ class CallForm(NhsFormMixin, forms.Form):
                                         help_text="For the clinical needs. Each need can have its own, under Needs.")
     override_reason = forms.CharField(label="Reason for choosing another priority", required=False, max_length=1000,
                                       widget=forms.Textarea(attrs={"rows": 2}))
-    needs = forms.MultipleChoiceField(label="Needs", required=False, choices=Need.choices, widget=forms.CheckboxSelectMultiple)
+    needs = forms.MultipleChoiceField(label="Needs", required=False, choices=Need.choices, widget=NeedCheckboxes)
     disposition = forms.ChoiceField(label="Outcome of the call", choices=blank(Disposition.choices, "Choose"))
     callback_due_at = forms.DateTimeField(label="Call back at", required=False, widget=DATETIME)
     callback_note = forms.CharField(label="Call-back note", required=False, max_length=500)
@@ -87,6 +99,16 @@ class CallForm(NhsFormMixin, forms.Form):
             )
         for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
             self.fields[name].widget.attrs["class"] = (self.fields[name].widget.attrs.get("class", "") + " hub-triage").strip()
+        # The order the call screen draws them, so the error summary lists problems in page order.
+        self.order_fields([
+            "caller_type", "caller_name", "caller_phone", "caller_relationship", "caller_organisation", "reason", "notes",
+            "phase", "carer_coping", "patient_location", "patient_site", "red_flags",
+            *(ipos_field_name(item.value) for item in IposItem),
+            "needs",
+            *(name for need in Need for name in (need_note_field_name(need.value), need_priority_field_name(need.value),
+                                                 need_override_field_name(need.value))),
+            "chosen_priority", "override_reason", "disposition", "callback_due_at", "callback_note",
+        ])
 
     def ipos_scores(self) -> dict[str, int]:
         data = getattr(self, "cleaned_data", {})

@@ -162,7 +162,9 @@ def call_new(request: HttpRequest) -> HttpResponse:
             suggestion = _suggestion(getattr(form, "cleaned_data", {}), form.ipos_scores())
         except InvalidTriage:
             suggestion = None
-    context = {"form": form, "suggestion": suggestion, "need_rows": _need_rows(form),
+    # The symptom scores are folded away unless one of them is in error.
+    symptoms_open = form.is_bound and any(field.errors for field in form.ipos_fields())
+    context = {"form": form, "suggestion": suggestion, "need_rows": _need_rows(form), "symptoms_open": symptoms_open,
                **_patient_panel_context(request, _int_or_none(patient_id))}
     return render(request, "calls/call_new.html", context)
 

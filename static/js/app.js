@@ -84,8 +84,21 @@ function setUpCallTimers() {
 }
 
 // Picking a patient from the call screen's search results swaps the patient panel in place,
-// so nothing already typed into the call form is lost.
+// so nothing already typed into the call form is lost. The keyboard follows the swap: after a
+// patient is picked, focus is on the banner's heading (the next Tab goes on to the caller); after
+// "Change patient", on the search box. Enter in the search box searches at once; it never submits
+// the half-typed call.
 function setUpPatientPicker() {
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.target.id !== "patient-panel") return;
+    const next = event.target.querySelector("#patient-banner-heading") || event.target.querySelector("#call-patient-q");
+    if (next) next.focus();
+  });
+  document.body.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.target.id !== "call-patient-q") return;
+    event.preventDefault();
+    if (window.htmx) window.htmx.trigger(event.target, "search");
+  });
   document.body.addEventListener("click", (event) => {
     const link = event.target.closest("[data-pick-patient-url] [data-patient-id] a");
     if (!link || !window.htmx) return;
@@ -97,6 +110,17 @@ function setUpPatientPicker() {
       swap: "outerHTML",
     });
   });
+}
+
+// A restored draft ticks boxes without a click: show (or hide) each box's conditional reveal as
+// nhsuk-frontend's checkboxes script would (the call screen's need notes).
+function syncConditionalReveals(form) {
+  for (const box of form.querySelectorAll('input[type="checkbox"][aria-controls]')) {
+    const revealed = document.getElementById(box.getAttribute("aria-controls"));
+    if (!revealed) continue;
+    box.setAttribute("aria-expanded", String(box.checked));
+    revealed.classList.toggle("nhsuk-checkboxes__conditional--hidden", !box.checked);
+  }
 }
 
 // A form marked data-keep-draft keeps what was typed in this tab's session storage, so that an
@@ -133,6 +157,7 @@ function setUpDrafts() {
             element.value = values[element.name];
           }
         }
+        syncConditionalReveals(form);
         const notice = document.createElement("div");
         notice.className = "nhsuk-inset-text";
         notice.setAttribute("role", "status");
