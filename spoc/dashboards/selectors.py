@@ -36,6 +36,7 @@ from spoc.dashboards.models import (
     PatientFirstDay,
     ReferralDayStat,
     ResponseBlockStat,
+    ResponseMinuteStat,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -324,7 +325,8 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     histograms = response_histograms(scope=scope)
     response_rows = []
     for priority in [*Priority.values, "All"]:
-        accept, contact = histograms.get(("ACCEPT", priority), {}), histograms.get(("CONTACT", priority), {})
+        accept = histograms.get((ResponseMinuteStat.Metric.ACCEPT.value, priority), {})
+        contact = histograms.get((ResponseMinuteStat.Metric.CONTACT.value, priority), {})
         if not accept and not contact and priority != "All":
             continue
         response_rows.append([priority, _count(sum(accept.values()), scope), percentile(accept, 0.5),

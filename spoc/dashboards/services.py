@@ -11,6 +11,10 @@ Each statement is written once for PostgreSQL and SQLite (the embedded default, 
 the few fragments that differ, local dates and hours above all (``AT TIME ZONE 'Europe/London'``
 on PostgreSQL, the functions of ``spoc/dashboards/sqlite.py`` on SQLite), come from one ``Dialect``
 per database, and both give the same rows.
+
+No code is written into the SQL: statuses, places of death, residences and metrics are query
+parameters taken from the modules that define them (``code_list``; docs/metrics.md, "Where the
+codes come from"), so a code renamed there cannot leave a statement counting the old one.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from patients.codes import PlaceOfDeath, UsualResidence
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Call, Intervention, Referral, ReferralEvent
+from referrals.transitions import OPEN_STATUSES
 from services.models import Service, Team
 from spoc.dashboards.blocks import ALL_TEAMS, MAX_BLOCK_LEVEL, block_parents, bucket_sql
 from spoc.dashboards.models import (
@@ -106,8 +112,25 @@ _T = {
     "team": Team._meta.db_table,
     "service": Service._meta.db_table,
 }
-# Open: counted in caseload (ON_HOLD included; its clocks are stopped).
-OPEN_STATUSES = ("AWAITING_ROUTING", "QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD")
+
+
+def code_list(codes: Iterable[str]) -> list[str]:
+    """Codes of a code module (``ReferralStatus``, ``PlaceOfDeath``, ...) as a list query parameter:
+    plain strings, sorted, so that the parameters never depend on the order of a set."""
+    return sorted(str(code) for code in codes)
+
+
+# Open: counted in caseload (ON_HOLD included; its clocks are stopped): the lifecycle's own list.
+OPEN_STATUS_CODES = code_list(OPEN_STATUSES)
+# Death in usual place of residence (docs/metrics.md "Deaths"): the places of death that are each
+# usual residence. A death recorded at a private residence of no stated kind counts for own home
+# and other private residence alike.
+USUAL_RESIDENCE_PLACES: dict[str, list[str]] = {
+    str(UsualResidence.OWN_HOME): code_list([PlaceOfDeath.PRIVATE_RESIDENCE, PlaceOfDeath.OWN_HOME]),
+    str(UsualResidence.OTHER_PRIVATE): code_list([PlaceOfDeath.PRIVATE_RESIDENCE,
+                                                  PlaceOfDeath.OTHER_PRIVATE_RESIDENCE]),
+    str(UsualResidence.CARE_HOME): code_list([PlaceOfDeath.CARE_HOME]),
+}
 
 _LOCAL = "AT TIME ZONE 'Europe/London'"
 
@@ -219,6 +242,11 @@ class Statements:
     open: str
 
 
+# The constant parameters of the statements that compare with codes, in the order of their %s.
+MINUTES_CODES = [str(ResponseMinuteStat.Metric.ACCEPT), str(ResponseMinuteStat.Metric.CONTACT)]
+DEATHS_CODES = [param for residence, places in USUAL_RESIDENCE_PLACES.items() for param in (residence, places)]
+
+
 @cache
 def _statements(d: Dialect) -> Statements:
     calls_of_day = d.of_day(_T["call"], "received_at", "c")
@@ -226,13 +254,14 @@ def _statements(d: Dialect) -> Statements:
     interventions_of_day = d.of_day(_T["intervention"], "at", "i")
     recompute = (
         # Calls by hour (UTC hour start: the October day has 25 of them), priority, out of hours.
+        # Parameters after the days: the bank holidays, the in-hours start and end.
         f"""{d.days_cte}
         INSERT INTO {_T["callhour"]} (hour_start_at, local_date, local_hour, weekday, priority, out_of_hours, calls)
         SELECT {d.hour_start("c.received_at")}, d.day, {d.local_hour("c.received_at")}, {d.isodow("d.day")},
                c.chosen_priority,
                ({d.weekend("d.day")} OR d.day {d.in_dates}
-                OR {d.local_time("c.received_at")} < '{IN_HOURS_START}'
-                OR {d.local_time("c.received_at")} >= '{IN_HOURS_END}'),
+                OR {d.local_time("c.received_at")} < %s
+                OR {d.local_time("c.received_at")} >= %s),
                count(*)
         FROM days d {calls_of_day}
         GROUP BY 1, 2, 3, 4, 5, 6""",
@@ -259,15 +288,16 @@ def _statements(d: Dialect) -> Statements:
         GROUP BY 2, 3, 4, 5, 6""",
         # Per-minute histograms: time to accept (from joining the queue, holds excluded, to the
         # claim) and time to first contact (from the first-contact clock's start, holds excluded).
+        # Parameters after the days: the two metrics (MINUTES_CODES).
         f"""{d.days_cte}
         INSERT INTO {_T["minutes"]} (local_date, team_id, priority, metric, minutes, referrals)
         SELECT day, team_id, priority, metric, minutes, count(*) FROM (
-            SELECT d.day, coalesce(r.team_id, 0) AS team_id, r.priority, 'ACCEPT' AS metric,
+            SELECT d.day, coalesce(r.team_id, 0) AS team_id, r.priority, %s AS metric,
                    {d.minutes("r.accepted_at", "coalesce(r.accept_clock_started_at, r.created_at)")} AS minutes
             FROM days d {referrals_of_day}
             WHERE r.accepted_at IS NOT NULL
             UNION ALL
-            SELECT d.day, coalesce(r.team_id, 0), r.priority, 'CONTACT',
+            SELECT d.day, coalesce(r.team_id, 0), r.priority, %s,
                    {d.minutes("r.first_contact_at", "r.clock_started_at")}
             FROM days d {referrals_of_day}
             WHERE r.first_contact_at IS NOT NULL
@@ -345,6 +375,8 @@ def _statements(d: Dialect) -> Statements:
     # to death location codes (docs/metrics.md); admissions count from 90 days before the local
     # date of death.
     died_on = d.local_date("dr.died_at")
+    # Parameters: each usual residence and its places of death (DEATHS_CODES).
+    residence_cases = " ".join(f"WHEN %s THEN dr.place {d.in_list}" for _ in USUAL_RESIDENCE_PLACES)
     deaths = f"""
         INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
                                     preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
@@ -356,11 +388,7 @@ def _statements(d: Dialect) -> Statements:
                dr.preferred_place_achieved IS NOT NULL,
                coalesce(dr.preferred_place_achieved, false),
                p.usual_residence <> '',
-               CASE p.usual_residence
-                   WHEN 'OWN_HOME' THEN dr.place IN ('20', '21')
-                   WHEN 'OTHER_PRIVATE' THEN dr.place IN ('20', '22')
-                   WHEN 'CARE_HOME' THEN dr.place = '40'
-                   ELSE false END,
+               CASE p.usual_residence {residence_cases} ELSE false END,
                (SELECT count(*) FROM {_T["admission"]} a
                 WHERE a.patient_id = dr.patient_id AND a.emergency
                   AND a.admitted_on BETWEEN {d.days_before(died_on, 90)} AND {died_on})
@@ -376,6 +404,7 @@ def _statements(d: Dialect) -> Statements:
                count(*) FILTER (WHERE emergency_admissions_90d >= 3)
         FROM {_T["outcome"]} WHERE local_date {d.in_dates}
         GROUP BY local_date, team_id"""
+    # Parameter: the open statuses (OPEN_STATUS_CODES).
     open_sql = f"""
         INSERT INTO {_T["open"]} (referral_id, team_id, owner_id, priority, status, created_at, contact_by,
                                  first_contact_at)
@@ -486,12 +515,12 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
                 if model is not PatientDay:
                     level_0 = "level = 0 AND " if table in _BLOCK_TABLES else ""
                     _run(cursor, f"DELETE FROM {table} WHERE {level_0}local_date {dialect.in_dates}", [chunk])
+            # The first statement's parameters after the days are its bank holidays and in-hours
+            # times, the fourth's the metrics (see _statements).
+            extra: dict[int, list[Any]] = {0: [_bank_holidays(chunk), IN_HOURS_START, IN_HOURS_END],
+                                           3: MINUTES_CODES}
             for index, sql in enumerate(statements.recompute):
-                days, starts, ends = bounds
-                if index == 0:
-                    _run(cursor, sql, [days, starts, ends, _bank_holidays(chunk)])
-                else:
-                    _run(cursor, sql, [days, starts, ends])
+                _run(cursor, sql, [*bounds, *extra.get(index, [])])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
             _run(cursor, statements.response_blocks, [chunk, chunk])
         _recompute_blocks(cursor, ordered, [t for t in _BLOCK_TABLES if t != _T["deathblocks"]])
@@ -519,7 +548,7 @@ def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
     with connection.cursor() as cursor:
         if patient_ids is None:
             cursor.execute(f"DELETE FROM {_T['outcome']}")
-            cursor.execute(statements.deaths)
+            _run(cursor, statements.deaths, DEATHS_CODES)
             count = int(cursor.rowcount)
             cursor.execute(f"SELECT DISTINCT local_date FROM {_T['outcome']}")
             days = {_as_date(row[0]) for row in cursor.fetchall()}
@@ -531,7 +560,7 @@ def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
             _run(cursor, dates_of, [ids])
             days = {_as_date(row[0]) for row in cursor.fetchall()}
             _run(cursor, f"DELETE FROM {_T['outcome']} WHERE patient_id {dialect.in_list}", [ids])
-            _run(cursor, f"{statements.deaths} WHERE dr.patient_id {dialect.in_list}", [ids])
+            _run(cursor, f"{statements.deaths} WHERE dr.patient_id {dialect.in_list}", [*DEATHS_CODES, ids])
             _run(cursor, dates_of, [ids])
             days |= {_as_date(row[0]) for row in cursor.fetchall()}
             count = len(ids)
@@ -550,12 +579,12 @@ def _recompute_open(referral_ids: Iterable[int] | None) -> int:
     with connection.cursor() as cursor:
         if referral_ids is None:
             cursor.execute(f"DELETE FROM {_T['open']}")
-            _run(cursor, open_sql, [list(OPEN_STATUSES)])
+            _run(cursor, open_sql, [OPEN_STATUS_CODES])
             return int(cursor.rowcount)
         ids = sorted(set(referral_ids))
         if ids:
             _run(cursor, f"DELETE FROM {_T['open']} WHERE referral_id {dialect.in_list}", [ids])
-            _run(cursor, f"{open_sql} AND r.id {dialect.in_list}", [list(OPEN_STATUSES), ids])
+            _run(cursor, f"{open_sql} AND r.id {dialect.in_list}", [OPEN_STATUS_CODES, ids])
         return len(ids)
 
 
