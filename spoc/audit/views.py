@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from spoc.audit.models import AccessLog
-from spoc.audit.selectors import access_log_csv_rows, access_log_list
+from spoc.audit.selectors import access_log_csv_rows, access_log_list, access_log_people
 from spoc.audit.services import access_log_record
 from spoc.core.exports import csv_response
 from spoc.core.forms import NhsFormMixin
@@ -57,6 +57,8 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         return csv_response(rows=access_log_csv_rows(rows), filename=f"access-log-{stamp}.csv")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    entries = [(row, access_log_people(row)) for row in page]
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/access_log.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(request, "audit/access_log.html",
+                  {"form": form, "page": page, "entries": entries, "query": query.urlencode()})

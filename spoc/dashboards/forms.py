@@ -10,13 +10,17 @@ from django.utils import timezone
 
 from services.codes import Priority
 from services.models import Organisation, Team
+from spoc.core.forms import NhsFormMixin
 
 # A period longer than this is refused: the summaries hold it, but no one reads a 5-year tile.
 MAX_PERIOD_DAYS = 3 * 366
 DEFAULT_PERIOD_DAYS = 365
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(NhsFormMixin, forms.Form):
+    """NHS.UK form controls (spoc/core/forms.py): each date input and select is labelled, in its
+    form group, with its error class when it is wrong."""
+
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils.html import escape
 
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.dates import nhs_number_format
 from spoc.core.exports import csv_response
 from spoc.dashboards.forms import DashboardFilterForm
 from spoc.dashboards.selectors import (
@@ -47,6 +49,30 @@ def _form(request: HttpRequest) -> DashboardFilterForm:
     return DashboardFilterForm(request.GET or None)
 
 
+def figure_shown(value: Any) -> str:
+    """A figure as the page shows it: a number with thousands separators (``12,345``), a
+    dash for no value, any text (``<5``, a team's name) as it is, even one that starts with
+    digits."""
+    if value is None:
+        return "–"
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return nhs_number_format(value)
+    return str(value)
+
+
+KEY_FIGURES_ID = "key-figures"
+
+
+def dashboard_sections(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The page's sections in order, for its contents list and its headings: the key figures,
+    then each table with its heading's id and its cells as shown."""
+    sections: list[dict[str, Any]] = [{"id": KEY_FIGURES_ID, "title": "Key figures"}]
+    for table in figures["tables"]:
+        sections.append({**table, "id": f"table-{table['key']}",
+                         "shown_rows": [[figure_shown(cell) for cell in row] for row in table["rows"]]})
+    return sections
+
+
 @login_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     form = _form(request)
@@ -55,7 +81,10 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         form = DashboardFilterForm({})
     if form.is_valid():
         scope = _scope(request, form)
-        context["figures"] = dashboard_figures(scope=scope, now=timezone.now())
+        figures = dashboard_figures(scope=scope, now=timezone.now())
+        context["figures"] = figures
+        context["sections"] = dashboard_sections(figures)
+        context["tiles"] = [{**tile, "shown": figure_shown(tile["value"])} for tile in figures["tiles"]]
         context["can_drill_down"] = bool(scope.own_team_ids)
     context["form"] = form
     return render(request, "dashboards/dashboard.html", context, status=200 if form.is_valid() else 400)
@@ -128,9 +157,13 @@ def metrics_sections() -> list[dict[str, Any]]:
             if set("".join(cells)) <= {"-", ":"}:
                 continue  # the header's underline
             if not blocks or blocks[-1]["kind"] != "table":
-                blocks.append({"kind": "table", "header": [_inline(c) for c in cells], "rows": []})
+                blocks.append({"kind": "table", "header": [_inline(c) for c in cells], "labels": cells, "rows": []})
             else:
-                blocks[-1]["rows"].append([_inline(c) for c in cells])
+                # Each cell with its column's heading as plain text: on a phone the rows are
+                # cards, each cell under its heading (.hub-cards in static/css/app.css).
+                labels = [_CODE.sub(r"\1", _BOLD.sub(r"\1", label)) for label in blocks[-1]["labels"]]
+                blocks[-1]["rows"].append([{"label": labels[n] if n < len(labels) else "", "html": _inline(cell)}
+                                           for n, cell in enumerate(cells)])
         elif line.lstrip().startswith("- "):
             blocks.append({"kind": "item", "html": _inline(line.lstrip()[2:])})
         elif blocks and blocks[-1]["kind"] in {"item", "para"}:

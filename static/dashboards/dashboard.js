@@ -8,12 +8,14 @@
     if (!data) { return; }
     var tables = {};
     JSON.parse(data.textContent).forEach(function (t) { tables[t.key] = t; });
+    // A cell's number as shown, thousands separators and all ("1,234").
+    function count(td) { return parseInt(td.textContent.replace(/,/g, ""), 10) || 0; }
     document.querySelectorAll("table.dash-heatmap").forEach(function (table) {
       var max = 0;
       var cells = table.querySelectorAll("tbody td:not(:last-child)");
-      cells.forEach(function (td) { max = Math.max(max, parseInt(td.textContent, 10) || 0); });
+      cells.forEach(function (td) { max = Math.max(max, count(td)); });
       cells.forEach(function (td) {
-        var share = max ? (parseInt(td.textContent, 10) || 0) / max : 0;
+        var share = max ? count(td) / max : 0;
         td.style.backgroundColor = "rgba(0, 94, 184, " + (0.08 + 0.8 * share).toFixed(2) + ")";
         if (share > 0.55) { td.style.color = "#fff"; }
       });

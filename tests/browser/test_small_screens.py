@@ -55,3 +55,15 @@ def test_the_coordinator_board_fits_a_phone(browser, live_url, settings, screens
     page.goto(f"{live_url}/board/")
     assert page.get_by_test_id("board-row").count() > 0
     assert_fits(page, "board", screenshot)
+
+
+def test_the_metric_definitions_and_the_access_log_fit_a_phone(browser, live_url, settings, screenshot):
+    seed_demo_area(settings)
+    manager = sign_in(browser, live_url, "manager", viewport=PHONE)
+    manager.goto(f"{live_url}/dashboards/definitions/")
+    assert manager.locator("main table.hub-cards").count() > 0
+    assert_fits(manager, "definitions", screenshot)
+    auditor = sign_in(browser, live_url, "auditor", viewport=PHONE)
+    auditor.goto(f"{live_url}/audit/access-log/")
+    assert auditor.get_by_test_id("access-log-row").count() > 0
+    assert_fits(auditor, "access-log", screenshot)
