@@ -1,16 +1,25 @@
 """The patient banner (NHS common user interface; REFERENCE.md care-plan alerts), pure.
 
-Callers pass the counts that live in other apps (calls in the last 7 days, open referrals), so
-the banner's rules stay here and are testable without a database.
+Callers pass the counts that live in other apps (calls in the last 7 days, open referrals) and
+the death record, so the banner's rules stay here and are testable without a database.
+
+After death the banner says when and where the patient died, and whether the preferred place of
+death was achieved ("Died 2 December 2026, at hospice (preferred: patient's own home, not
+achieved)"). The preferred places are the care plan's as they were when the death was recorded,
+kept on the ``DeathRecord``, so editing the plan afterwards changes nothing. The alerts that only
+matter while the patient is alive go (``LIVING_ONLY``): the CPR decision and its review, ReSPECT,
+the key worker, the preferred place of death (now in the death line) or its absence, the care-plan
+review, the repeat-caller warning and the interpreter. Open referrals stay: after a death they
+are the family's bereavement support, still being worked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from patients.codes import CprDecision
-from patients.models import CarePlan, Patient
+from patients.codes import CprDecision, PlaceOfDeath
+from patients.models import CarePlan, DeathRecord, Patient
 from patients.names import display_name
 from patients.nhs_number import format_nhs_number
 from patients.selectors import age_on
@@ -18,6 +27,9 @@ from spoc.core.dates import nhs_date
 
 # A patient who rang 3 or more times in 7 days is flagged: repeated calls are a warning sign.
 REPEAT_CALLER_CALLS = 3
+# Alerts that only matter to a living patient, left off once the patient has died.
+LIVING_ONLY = frozenset({"CPR", "CPR_UNKNOWN", "CPR_REVIEW_OVERDUE", "RESPECT", "KEY_WORKER", "PPD",
+                         "NO_PPD", "CARE_PLAN_REVIEW_OVERDUE", "REPEAT_CALLER", "INTERPRETER"})
 
 
 @dataclass(frozen=True)
@@ -35,14 +47,47 @@ class Banner:
     age: int
     address: str
     alerts: tuple[Alert, ...]
+    # "Died 2 December 2026, at hospice (preferred: ..., achieved)"; "" while the patient lives.
+    died: str = ""
+
+    @property
+    def tags(self) -> tuple[Alert, ...]:
+        """The alerts shown as tags: all but the death, which the banner shows as its own line."""
+        return tuple(alert for alert in self.alerts if alert.code != "DECEASED")
+
+
+def place_words(code: str) -> str:
+    """A death location code as words mid-sentence: "patient's own home", "hospice"."""
+    if code == PlaceOfDeath.OTHER:
+        return "another place"
+    label = str(PlaceOfDeath(code).label)
+    return label[:1].lower() + label[1:]
+
+
+def death_line(*, died_at: datetime, death: DeathRecord | None) -> str:
+    """"Died 2 December 2026, at hospice (preferred: patient's own home or hospice, achieved)";
+    just the date without a death record. The day is the day in England (a death at 00:30 BST
+    is that day, although stored in UTC)."""
+    line = f"Died {nhs_date(died_at)}"
+    if death is None:
+        return line
+    preferred = [place_words(code) for code in (death.preferred_place_first, death.preferred_place_second) if code]
+    if death.preferred_place_achieved is None or not preferred:
+        outcome = "no preference recorded"
+    else:
+        outcome = f"preferred: {' or '.join(preferred)}, {'achieved' if death.preferred_place_achieved else 'not achieved'}"
+    return f"{line}, at {place_words(death.place)} ({outcome})"
 
 
 def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7_days: int,
-                   open_referrals: int, today: date) -> Banner:
+                   open_referrals: int, today: date, death: DeathRecord | None = None) -> Banner:
+    """The banner of ``patient``; ``death`` is their death record, if any (read only when
+    ``patient.died_at`` is set)."""
     alerts: list[Alert] = []
+    died = ""
     if patient.died_at is not None:
-        # Stored in UTC; the day of death is the day in England (a death at 00:30 BST is that day).
-        alerts.append(Alert("red", f"Deceased {nhs_date(patient.died_at)}", "DECEASED"))
+        died = death_line(died_at=patient.died_at, death=death)
+        alerts.append(Alert("red", died, "DECEASED"))
     if care_plan is not None and care_plan.cpr_decision != CprDecision.UNKNOWN:
         when = f" ({nhs_date(care_plan.cpr_decision_date)})" if care_plan.cpr_decision_date else ""
         level = "red" if care_plan.cpr_decision == CprDecision.NOT_FOR_CPR else "blue"
@@ -75,6 +120,8 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
         language = f" ({patient.language})" if patient.language else ""
         alerts.append(Alert("blue", f"Interpreter needed{language}", "INTERPRETER"))
     # One line: the address's own lines (typed one per line) and the postcode, comma-separated.
+    if patient.died_at is not None:
+        alerts = [alert for alert in alerts if alert.code not in LIVING_ONLY]
     lines = [" ".join(line.split()).strip(" ,") for line in patient.address.splitlines()]
     address = ", ".join(part for part in [*lines, patient.postcode] if part)
     return Banner(
@@ -84,4 +131,5 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
         age=age_on(patient.date_of_birth, today),
         address=address,
         alerts=tuple(alerts),
+        died=died,
     )

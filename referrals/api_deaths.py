@@ -4,6 +4,9 @@ The same service as the patient page (``referrals.services.deaths.death_record``
 permission selector (``patients_visible_to``): 201 with the record, 400 with field errors, 403
 for users who may not record deaths, 404 for a patient the user cannot see, 409 when the death is
 already recorded (``DeathAlreadyRecorded`` is a ``DomainConflict``, code ``death_already_recorded``).
+
+The 201 body is the record (the same shape as the GET) plus ``effects``: what recording it did,
+the same facts the page's message gives (``referrals.views.deaths.death_message``).
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from rest_framework.views import APIView
 
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord, Patient
+from patients.names import display_name
 from referrals.api import MAX_ID, _errors, _iso
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
-from referrals.services.deaths import VERIFIED_BY_MAX, death_record, may_record_death
+from referrals.services.deaths import VERIFIED_BY_MAX, DeathRecorded, death_record, may_record_death
 from services.codes import Need
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
@@ -54,8 +58,32 @@ class DeathInputSerializer(serializers.Serializer):
 class BereavementReferralSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     for_person_id = serializers.IntegerField()
+    for_person_name = serializers.CharField(help_text="FAMILY, Given.")
     status = serializers.CharField()
     contact_not_before = serializers.DateTimeField(allow_null=True)
+
+
+class ClosedReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    need = serializers.CharField()
+    team_id = serializers.IntegerField(allow_null=True, help_text="Null for a referral not yet routed.")
+    team_name = serializers.CharField(allow_blank=True, help_text="Blank for a referral not yet routed.")
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="FAMILY, Given.")
+
+
+class DeathEffectsSerializer(serializers.Serializer):
+    referrals_closed = ClosedReferralSerializer(
+        many=True, help_text="The patient's open referrals closed with outcome PATIENT_DIED.")
+    bereavement_referrals_created = BereavementReferralSerializer(
+        many=True, help_text="The bereavement support referrals made by this request.")
+    bereavement_already_open = PersonSerializer(
+        many=True, help_text="People ticked who already had an open bereavement support referral, "
+                             "so were not given a second.")
+    call_backs_cancelled = serializers.IntegerField()
 
 
 class DeathRecordSerializer(serializers.Serializer):
@@ -73,10 +101,22 @@ class DeathRecordSerializer(serializers.Serializer):
     bereavement_referrals = BereavementReferralSerializer(many=True)
 
 
+class DeathRecordedSerializer(DeathRecordSerializer):
+    effects = DeathEffectsSerializer(help_text="What recording the death did.")
+
+
+def _bereavement_item(referral: Referral) -> dict[str, Any]:
+    person = referral.for_person
+    assert person is not None
+    return {"id": referral.pk, "for_person_id": person.pk,
+            "for_person_name": display_name(person.given_name, person.family_name),
+            "status": referral.status, "contact_not_before": _iso(referral.contact_not_before)}
+
+
 def _death_body(record: DeathRecord) -> dict[str, Any]:
     bereavement = (Referral.objects.filter(patient_id=record.patient_id, need=Need.BEREAVEMENT_SUPPORT,
                                            for_person__isnull=False)
-                   .order_by("pk").values("id", "for_person_id", "status", "contact_not_before"))
+                   .select_related("for_person").order_by("pk"))
     return {
         "id": record.pk,
         "patient_id": record.patient_id,
@@ -89,11 +129,23 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
         "preferred_place_achieved": record.preferred_place_achieved,
         "recorded_at": _iso(record.recorded_at),
         "recorded_by": record.recorded_by.get_username(),
-        "bereavement_referrals": [
-            {"id": row["id"], "for_person_id": row["for_person_id"], "status": row["status"],
-             "contact_not_before": _iso(row["contact_not_before"])}
-            for row in bereavement
+        "bereavement_referrals": [_bereavement_item(referral) for referral in bereavement],
+    }
+
+
+def _effects(result: DeathRecorded) -> dict[str, Any]:
+    return {
+        "referrals_closed": [
+            {"id": referral.pk, "need": referral.need, "team_id": referral.team_id,
+             "team_name": referral.team.name if referral.team else ""}
+            for referral in result.closed
         ],
+        "bereavement_referrals_created": [_bereavement_item(referral) for referral in result.bereavement],
+        "bereavement_already_open": [
+            {"id": person.pk, "name": display_name(person.given_name, person.family_name)}
+            for person in result.already_supported
+        ],
+        "call_backs_cancelled": result.call_backs_cancelled,
     }
 
 
@@ -112,7 +164,7 @@ class PatientDeathApi(APIView):
         return Response(_death_body(record))
 
     @extend_schema(operation_id="patients_death_create", request=DeathInputSerializer,
-                   responses={201: DeathRecordSerializer})
+                   responses={201: DeathRecordedSerializer})
     def post(self, request: Request, patient_id: int) -> Response:
         if not (may_record_death(request.user) and may_write_clinical(request.user)):
             raise ApiPermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
@@ -120,7 +172,7 @@ class PatientDeathApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            record = death_record(
+            result = death_record(
                 patient_id=patient_id, user=request.user, died_at=values["died_at"],
                 place=values["place"], expected=values["expected"], verified_by=values["verified_by"],
                 bereavement_for=list(values["bereavement_for"]), request=request._request,
@@ -131,7 +183,8 @@ class PatientDeathApi(APIView):
             raise NotFound("No such patient.") from exc
         except ValidationError as exc:
             raise serializers.ValidationError(_errors(exc)) from exc
-        return Response(_death_body(record), status=status.HTTP_201_CREATED)
+        body = {**_death_body(result.record), "effects": _effects(result)}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 # Included under /api/v1/patients/<id>/death/ by spoc/urls.py.

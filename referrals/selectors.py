@@ -105,6 +105,7 @@ def referrals_visible_to(user: Any) -> QuerySet[Referral]:
 
 def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
     from patients.banner import patient_banner
+    from patients.models import DeathRecord
     from patients.selectors import care_plan_current
     from referrals.models import Call
 
@@ -116,6 +117,7 @@ def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
         calls_last_7_days=Call.objects.filter(patient=patient, received_at__gte=week_ago).count(),
         open_referrals=Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES).count(),
         today=today,
+        death=DeathRecord.objects.filter(patient=patient).first() if patient.died_at else None,
     )
 
 

@@ -14,11 +14,16 @@ call-back cancelled; one ``BEREAVEMENT_SUPPORT`` referral at P5 for each related
 ``BEREAVEMENT_CONTACT_AFTER_DAYS``; and an access-log row. Routing of the bereavement referrals
 is enqueued after the commit (the routing task ranks by the bereaved person's postcode and age,
 ``referrals.services.routing._ranking_inputs``).
+
+``death_record`` returns a ``DeathRecorded``: the record and exactly what saving it did (the
+referrals closed, the bereavement referrals made and for whom, the people ticked who already had
+one, the call-backs cancelled), so the page's message and the API's answer say what happened.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,6 +58,21 @@ VERIFIED_BY_MAX = 200
 PRIVATE_RESIDENCES = frozenset({PlaceOfDeath.OWN_HOME, PlaceOfDeath.OTHER_PRIVATE_RESIDENCE})
 
 Errors = dict[str, list[str]]
+FUTURE = "A death cannot be recorded in the future."
+
+
+@dataclass(frozen=True)
+class DeathRecorded:
+    """What ``death_record`` did. ``closed`` are the referrals closed, with their team loaded
+    (``team`` is None for one not yet routed); ``bereavement`` the bereavement referrals made,
+    with ``for_person`` loaded, in the order the people were given; ``already_supported`` the
+    people ticked who already had an open bereavement referral, so were not given a second."""
+
+    record: DeathRecord
+    closed: tuple[Referral, ...]
+    bereavement: tuple[Referral, ...]
+    already_supported: tuple[RelatedPerson, ...]
+    call_backs_cancelled: int
 
 
 class DeathAlreadyRecorded(DomainConflict):
@@ -105,9 +125,9 @@ def death_record(
     bereavement_for: list[int],
     break_glass_ids: Collection[int] = (),
     request: HttpRequest | None = None,
-) -> DeathRecord:
+) -> DeathRecorded:
     """Record the death of patient ``patient_id`` and everything that follows from it (see the
-    module docstring). Returns the saved ``DeathRecord``.
+    module docstring). Returns the saved ``DeathRecord`` with what was done (``DeathRecorded``).
 
     Raises ``PermissionDenied`` when ``user`` may not record deaths (``may_record_death``),
     ``Patient.DoesNotExist`` when the patient does not exist or is not visible to the user
@@ -125,8 +145,12 @@ def death_record(
         if existing is not None:
             raise DeathAlreadyRecorded(existing)
         now = timezone.now()
-        people = _validated(patient=patient, died_at=died_at, place=place, expected=expected,
-                            verified_by=verified_by, bereavement_for=bereavement_for, now=now)
+        errors: Errors = {}
+        people = death_problems(errors, patient=patient, died_at=died_at, place=place,
+                                expected=expected, verified_by=verified_by,
+                                bereavement_for=bereavement_for, now=now)
+        if errors:
+            raise ValidationError(errors)
         plan = care_plan_current(patient=patient)
         first = plan.ppd_first if plan is not None else ""
         second = plan.ppd_second if plan is not None else ""
@@ -152,12 +176,17 @@ def death_record(
         access_log_record(
             action=AccessLog.Action.CREATE, user=user, request=request, object_type="death_record",
             object_id=record.pk, patient_id=patient.pk,
-            detail={"referrals_closed": closed, "call_backs_cancelled": cancelled,
+            detail={"referrals_closed": len(closed), "call_backs_cancelled": cancelled,
                     "bereavement_referrals": len(bereavement)},
         )
         for referral in bereavement:
             routing_enqueue_after_commit(referral.pk)
-    return record
+    offered = {referral.for_person_id for referral in bereavement}
+    return DeathRecorded(
+        record=record, closed=tuple(closed), bereavement=tuple(bereavement),
+        already_supported=tuple(person for person in people if person.pk not in offered),
+        call_backs_cancelled=cancelled,
+    )
 
 
 def bereavement_contact_not_before(died_at: datetime) -> datetime:
@@ -165,14 +194,17 @@ def bereavement_contact_not_before(died_at: datetime) -> datetime:
     return died_at + timedelta(days=settings.BEREAVEMENT_CONTACT_AFTER_DAYS)
 
 
-def _validated(*, patient: Patient, died_at: Any, place: Any, expected: Any, verified_by: Any,
-               bereavement_for: Any, now: datetime) -> list[RelatedPerson]:
-    """The people to offer bereavement support to, or ``ValidationError`` with every problem."""
-    errors: Errors = {}
+def death_problems(errors: Errors, *, patient: Patient, died_at: Any, place: Any, expected: Any,
+                   verified_by: Any, bereavement_for: Any, now: datetime | None = None) -> list[RelatedPerson]:
+    """Add every problem with these values to ``errors`` (keyed by argument name) and return the
+    people to offer bereavement support to. Saves nothing: ``death_record`` calls it, and the page
+    calls it too when some of its fields could not be read, so that every problem is shown at
+    once."""
+    now = now or timezone.now()
     if not isinstance(died_at, datetime) or died_at.tzinfo is None or died_at.utcoffset() is None:
         errors.setdefault("died_at", []).append("Give the date and time of death.")
     elif died_at > now + CLOCK_SKEW:
-        errors.setdefault("died_at", []).append("A death cannot be recorded in the future.")
+        errors.setdefault("died_at", []).append(FUTURE)
     elif timezone.localtime(died_at).date() < patient.date_of_birth:
         errors.setdefault("died_at", []).append(
             f"The date of death is before the patient's date of birth "
@@ -190,10 +222,7 @@ def _validated(*, patient: Patient, died_at: Any, place: Any, expected: Any, ver
                 f"This is {len(text)} characters long; the most is {VERIFIED_BY_MAX}.")
         if "\x00" in text:
             errors.setdefault("verified_by", []).append("Remove the null character pasted into this text.")
-    people = _bereaved(errors, patient=patient, ids=bereavement_for)
-    if errors:
-        raise ValidationError(errors)
-    return people
+    return _bereaved(errors, patient=patient, ids=bereavement_for)
 
 
 def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPerson]:
@@ -217,10 +246,11 @@ def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPers
     return [found[i] for i in wanted if i in found]
 
 
-def _close_open_referrals(*, patient: Patient, user: Any, record: DeathRecord, now: datetime) -> int:
-    """Close every open referral except bereavement support; return how many were closed."""
+def _close_open_referrals(*, patient: Patient, user: Any, record: DeathRecord,
+                          now: datetime) -> list[Referral]:
+    """Close every open referral except bereavement support; return those closed."""
     referrals = list(
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",)).select_related("team")
         .filter(patient=patient, status__in=OPEN_STATUSES)
         .exclude(need=Need.BEREAVEMENT_SUPPORT)
         .order_by("pk")
@@ -241,7 +271,7 @@ def _close_open_referrals(*, patient: Patient, user: Any, record: DeathRecord, n
     Referral.objects.bulk_update(referrals, ["status", "outcome", "closed_at", "updated_at", "held_at",
                                              "hold_reason", "status_before_hold"])
     ReferralEvent.objects.bulk_create(events)
-    return len(referrals)
+    return referrals
 
 
 def _cancel_call_backs(*, patient: Patient, user: Any, now: datetime) -> int:

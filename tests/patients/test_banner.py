@@ -12,7 +12,7 @@ import pytest
 
 from patients.banner import REPEAT_CALLER_CALLS, Alert, Banner, patient_banner
 from patients.codes import CprDecision, PlaceOfDeath, PreferenceNotStated
-from patients.models import CarePlan, Patient
+from patients.models import CarePlan, DeathRecord, Patient
 
 TODAY = date(2026, 3, 16)
 
@@ -110,20 +110,70 @@ def test_address_without_postcode_or_postcode_without_address():
 # --- Deceased --------------------------------------------------------------------------------------
 
 
+def death(**fields: Any) -> DeathRecord:
+    values: dict[str, Any] = {"died_at": datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "place": PlaceOfDeath.OWN_HOME,
+                              "preferred_place_first": PlaceOfDeath.OWN_HOME, "preferred_place_achieved": True}
+    values.update(fields)
+    return DeathRecord(**values)
+
+
 def test_deceased_patient_gets_a_red_alert_with_the_date():
     result = banner(who=patient(died_at=datetime(2026, 1, 20, 14, 5, tzinfo=UTC)))
-    assert alert(result, "DECEASED") == Alert("red", "Deceased 20 January 2026", "DECEASED")
+    assert alert(result, "DECEASED") == Alert("red", "Died 20 January 2026", "DECEASED")
     assert codes(result)[0] == "DECEASED"
+    assert result.died == "Died 20 January 2026"
+    # The death is the banner's own line, not one of its tags.
+    assert "DECEASED" not in [a.code for a in result.tags]
 
 
 def test_date_of_death_is_the_day_in_england():
     # 23:30 UTC on 14 June is 00:30 BST on 15 June.
     result = banner(who=patient(died_at=datetime(2026, 6, 14, 23, 30, tzinfo=UTC)))
-    assert alert(result, "DECEASED").text == "Deceased 15 June 2026"
+    assert alert(result, "DECEASED").text == "Died 15 June 2026"
 
 
 def test_living_patient_has_no_deceased_alert():
-    assert "DECEASED" not in codes(banner(care_plan=plan()))
+    result = banner(care_plan=plan())
+    assert "DECEASED" not in codes(result) and result.died == ""
+
+
+@pytest.mark.parametrize(("record", "line"), [
+    pytest.param(death(), "Died 2 December 2026, at patient's own home (preferred: patient's own home, achieved)",
+                 id="achieved"),
+    pytest.param(death(place=PlaceOfDeath.HOSPITAL, preferred_place_second=PlaceOfDeath.HOSPICE,
+                       preferred_place_achieved=False),
+                 "Died 2 December 2026, at hospital (preferred: patient's own home or hospice, not achieved)",
+                 id="not-achieved"),
+    pytest.param(death(place=PlaceOfDeath.CARE_HOME, preferred_place_first="", preferred_place_achieved=None),
+                 "Died 2 December 2026, at care home (no preference recorded)", id="no-preference"),
+    pytest.param(death(place=PlaceOfDeath.OTHER, preferred_place_first=PlaceOfDeath.PRIVATE_RESIDENCE,
+                       preferred_place_achieved=False),
+                 "Died 2 December 2026, at another place (preferred: private residence, not achieved)",
+                 id="other-place"),
+])
+def test_deceased_banner_says_where_and_whether_the_preferred_place_was_achieved(record, line):
+    who = patient(died_at=record.died_at)
+    result = patient_banner(patient=who, care_plan=None, calls_last_7_days=0, open_referrals=0, today=TODAY,
+                            death=record)
+    assert result.died == line
+    assert alert(result, "DECEASED").text == line
+
+
+def test_after_death_live_care_plan_alerts_are_gone_but_open_referrals_stay():
+    living = patient(interpreter_needed=True, language="Polish")
+    care_plan = plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 1), respect_exists=True,
+                     key_worker_name="Nia Evans", review_date=date(2026, 3, 2))
+    alive = banner(who=living, care_plan=care_plan, calls=4, open_referrals=2)
+    assert {"CPR", "CPR_REVIEW_OVERDUE", "RESPECT", "KEY_WORKER", "PPD", "CARE_PLAN_REVIEW_OVERDUE",
+            "REPEAT_CALLER", "INTERPRETER"} <= set(codes(alive))
+
+    dead = patient(died_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC), interpreter_needed=True, language="Polish")
+    result = patient_banner(patient=dead, care_plan=care_plan, calls_last_7_days=4, open_referrals=2,
+                            today=TODAY, death=death(died_at=dead.died_at))
+    assert codes(result) == ["DECEASED", "OPEN_REFERRALS"]
+    assert [a.code for a in result.tags] == ["OPEN_REFERRALS"]
+    # Without any care plan, no "No CPR decision" or "No preferred place" nagging either.
+    assert codes(banner(who=dead)) == ["DECEASED"]
 
 
 # --- CPR -------------------------------------------------------------------------------------------
@@ -276,11 +326,12 @@ def test_banner_shows_preferred_place_key_worker_and_respect_recommendation():
 
 
 def test_every_alert_at_once_in_banner_order():
-    who = patient(died_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC), interpreter_needed=True, language="Polish")
+    # A living patient: a deceased one keeps only the death and open referrals (above).
+    who = patient(interpreter_needed=True, language="Polish")
     care_plan = plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 1), respect_exists=True,
                      ppd_first="", review_date=date(2026, 3, 2))
     result = banner(who=who, care_plan=care_plan, calls=4, open_referrals=1)
-    assert codes(result) == ["DECEASED", "CPR", "CPR_REVIEW_OVERDUE", "RESPECT", "NO_PPD",
+    assert codes(result) == ["CPR", "CPR_REVIEW_OVERDUE", "RESPECT", "NO_PPD",
                              "CARE_PLAN_REVIEW_OVERDUE", "REPEAT_CALLER", "OPEN_REFERRALS", "INTERPRETER"]
-    assert [a.level for a in result.alerts] == ["red", "red", "orange", "blue", "orange", "orange", "orange",
+    assert [a.level for a in result.alerts] == ["red", "orange", "blue", "orange", "orange", "orange",
                                                 "blue", "blue"]

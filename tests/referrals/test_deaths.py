@@ -3,6 +3,7 @@ worker (DESIGN.md §7)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from patients.codes import PlaceOfDeath, Relationship
+from patients.codes import CprDecision, PlaceOfDeath, Relationship
 from patients.models import CarePlan, DeathRecord, Patient, RelatedPerson
 from referrals.codes import ReferralOutcome
 from referrals.models import CallBack, Referral, ReferralEvent
@@ -93,13 +94,19 @@ def care_plan(patient, user, *, first="", second=""):
                                    created_at=timezone.now(), created_by=user)
 
 
-def record(patient, user, **overrides):
+def recorded(patient, user, **overrides):
+    """What ``death_record`` did (``DeathRecorded``)."""
     values = {
         "patient_id": patient.pk, "user": user, "died_at": timezone.now() - timedelta(hours=3),
         "place": P.OWN_HOME, "expected": True, "verified_by": "Jo Kennedy, district nurse",
         "bereavement_for": [],
     }
     return death_record(**{**values, **overrides})
+
+
+def record(patient, user, **overrides):
+    """The saved ``DeathRecord``."""
+    return recorded(patient, user, **overrides).record
 
 
 def referral(patient, status, *, team=None, owner=None, need=Need.URGENT_HOME_VISIT):
@@ -282,6 +289,37 @@ def test_who_may_record_a_death(directory, patient, make_user):
     assert record(patient, nurse).recorded_by == nurse
 
 
+def test_the_service_says_what_it_did(directory, coordinator, patient, make_user):
+    team = directory["community"].team
+    queued = referral(patient, ReferralStatus.QUEUED, team=team)
+    awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
+    referral(patient, ReferralStatus.COMPLETED, team=team)
+    carer = person(patient, main_carer=True)
+    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
+    # The son already has bereavement support open (a call made it): he is not given a second.
+    ReferralFactory(call=CallFactory(patient=patient), patient=patient, for_person=son,
+                    need=Need.BEREAVEMENT_SUPPORT, status=ReferralStatus.QUEUED, team=directory["north"].team)
+    CallBack.objects.create(call=CallFactory(patient=patient), patient=patient,
+                            due_at=timezone.now() + timedelta(hours=1))
+
+    result = recorded(patient, coordinator, bereavement_for=[carer.pk, son.pk])
+
+    assert result.record == DeathRecord.objects.get(patient=patient)
+    assert [r.pk for r in result.closed] == [queued.pk, awaiting.pk]
+    assert [(r.need, r.team) for r in result.closed] == [(Need.URGENT_HOME_VISIT, team), (Need.CARER_SUPPORT, None)]
+    assert all(r.status == ReferralStatus.COMPLETED for r in result.closed)
+    made = Referral.objects.get(need=Need.BEREAVEMENT_SUPPORT, for_person=carer)
+    assert [(r.pk, r.for_person) for r in result.bereavement] == [(made.pk, carer)]
+    assert result.already_supported == (son,)
+    assert result.call_backs_cancelled == 1
+
+
+def test_the_service_says_when_there_was_nothing_to_close_or_offer(coordinator, patient):
+    result = recorded(patient, coordinator)
+    assert (result.closed, result.bereavement, result.already_supported, result.call_backs_cancelled) == \
+        ((), (), (), 0)
+
+
 # --- The page -----------------------------------------------------------------------------------
 
 
@@ -344,6 +382,176 @@ def test_page_is_refused_to_call_handlers(client, handler, patient):
     assert not DeathRecord.objects.exists()
 
 
+# --- The page: pre-ticked people, the message, the banner, bad input --------------------------
+
+
+def _checked(content, person_):
+    """Whether the person's box is ticked in the page."""
+    match = re.search(rf'<input[^>]*name="bereavement_for"[^>]*value="{person_.pk}"[^>]*>', content)
+    assert match, f"no box for {person_}"
+    return " checked" in match.group(0)
+
+
+def test_main_carer_and_consenting_next_of_kin_are_ticked_when_the_form_first_shows(client, coordinator, patient):
+    carer = person(patient, main_carer=True)
+    next_of_kin = person(patient, given_name="Seán", relationship=Relationship.CHILD, is_next_of_kin=True)
+    unwilling_kin = person(patient, given_name="Nguyễn", family_name="Mai", relationship=Relationship.SIBLING,
+                           is_next_of_kin=True, consent=False)
+    friend = person(patient, given_name="Zoë", relationship=Relationship.FRIEND)
+    client.force_login(coordinator)
+
+    content = client.get(reverse("patients:death", args=[patient.pk])).content.decode()
+
+    assert _checked(content, carer) and _checked(content, next_of_kin)
+    assert not _checked(content, unwilling_kin) and not _checked(content, friend)
+    # Names and who they are render as typed.
+    assert "O&#x27;BRIEN, Siân" in content and "MAI, Nguyễn" in content
+    assert "Brother or sister, next of kin. <strong>No consent to be contacted</strong>" in content
+    assert "Spouse or partner, main carer" in content
+
+
+def test_a_main_carer_who_has_not_consented_is_not_ticked(client, coordinator, patient):
+    carer = person(patient, main_carer=True, is_next_of_kin=True, consent=False)
+    client.force_login(coordinator)
+    content = client.get(reverse("patients:death", args=[patient.pk])).content.decode()
+    assert not _checked(content, carer)
+
+
+def test_after_an_error_the_users_own_ticks_win(client, coordinator, patient):
+    carer = person(patient, main_carer=True)
+    friend = person(patient, given_name="Zoë", relationship=Relationship.FRIEND)
+    client.force_login(coordinator)
+    # The carer unticked, the friend ticked; the place left out.
+    response = client.post(reverse("patients:death", args=[patient.pk]),
+                           _form(place="", bereavement_for=[friend.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert not _checked(content, carer) and _checked(content, friend)
+    assert not DeathRecord.objects.exists()
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_future_date_and_missing_place_give_an_error_summary_and_lose_nothing(client, coordinator, patient):
+    carer = person(patient, main_carer=True)
+    friend = person(patient, given_name="Zoë", relationship=Relationship.FRIEND)
+    client.force_login(coordinator)
+
+    response = client.post(reverse("patients:death", args=[patient.pk]), {
+        "died_date_day": "11", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
+        "expected": "no", "verified_by": "Dr Siân O'Brien, GP", "bereavement_for": [friend.pk]})
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    summary = content[content.index('class="nhsuk-error-summary"'):content.index("</div></div>")]
+    assert "There is a problem" in summary
+    assert '<a href="#id_died_date_0">Date of death: A death cannot be recorded in the future.</a>' in summary
+    assert '<a href="#id_place_0">Place of death: Select the place of death</a>' in summary
+    # Nothing typed is lost.
+    for box in ('name="died_date_day" value="11"', 'name="died_date_month" value="6"',
+                'name="died_date_year" value="2026"', 'name="died_time" value="08:05"',
+                'value="Dr Siân O&#x27;Brien, GP"'):
+        assert box in content, box
+    assert re.search(r'<input[^>]*name="expected"[^>]*value="no"[^>]*checked', content)
+    assert _checked(content, friend) and not _checked(content, carer)
+    # No place is chosen for the user, then or now.
+    assert not re.search(r'<input[^>]*name="place"[^>]*checked', content)
+    assert not DeathRecord.objects.exists()
+    patient.refresh_from_db()
+    assert patient.died_at is None
+
+
+def test_no_place_is_preselected_and_the_form_uses_nhs_components(client, coordinator, patient):
+    person(patient, main_carer=True)
+    client.force_login(coordinator)
+    content = client.get(reverse("patients:death", args=[patient.pk])).content.decode()
+    assert not re.search(r'<input[^>]*name="place"[^>]*checked', content)
+    for code, label in PlaceOfDeath.choices:
+        assert f'value="{code}"' in content and f">{label}<".replace("'", "&#x27;") in content
+        assert f">Code {code}<" in content
+    assert content.count('<legend class="nhsuk-fieldset__legend') == 4  # date, place, expected, support
+    assert 'class="nhsuk-date-input"' in content and 'class="nhsuk-checkboxes"' in content
+    assert 'name="died_time"' in content and 'type="time"' not in content
+    assert 'aria-describedby="id_died_time-hint"' in content
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_success_message_names_the_referrals_closed_and_the_people_offered_support(
+        client, directory, coordinator, patient):
+    team = directory["community"].team
+    referral(patient, ReferralStatus.QUEUED, team=team)
+    referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
+    carer = person(patient, main_carer=True)
+    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD,
+                 is_next_of_kin=True)
+    CallBack.objects.create(call=CallFactory(patient=patient), patient=patient,
+                            due_at=timezone.now() + timedelta(hours=1))
+    client.force_login(coordinator)
+
+    response = client.post(reverse("patients:death", args=[patient.pk]), {
+        "died_date_day": "10", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
+        "place": P.OWN_HOME, "expected": "yes", "bereavement_for": [carer.pk, son.pk]}, follow=True)
+
+    name = f"{patient.family_name.upper()}, Siân"
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [
+        f"Death recorded for {name}. 2 open referrals closed: urgent home visit (Community Palliative Care "
+        "team) and carer support (not yet routed to a team). Bereavement support referrals made for "
+        "O'BRIEN, Siân (spouse or partner) and NGUYỄN, Seán (son or daughter): being routed now, with no "
+        "contact before 24 June 2026. 1 pending call-back cancelled."
+    ]
+    assert "O&#x27;BRIEN, Siân (spouse or partner) and NGUYỄN, Seán" in response.content.decode()
+
+
+def test_success_message_says_when_nothing_was_closed_or_offered(client, coordinator, patient):
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:death", args=[patient.pk]), _form(), follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Death recorded for {patient.family_name.upper()}, Siân. There were no open referrals to close. "
+        "No bereavement support referrals were made."
+    ]
+
+
+@pytest.mark.parametrize(("first", "second", "place", "words"), [
+    (P.OWN_HOME, "", P.OWN_HOME, "at patient's own home (preferred: patient's own home, achieved)"),
+    (P.OWN_HOME, P.HOSPICE, P.HOSPITAL, "at hospital (preferred: patient's own home or hospice, not achieved)"),
+    ("", "", P.HOSPICE, "at hospice (no preference recorded)"),
+])
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_deceased_banner_says_where_and_whether_the_wish_was_met(client, coordinator, patient, first, second,
+                                                                   place, words):
+    care_plan(patient, coordinator, first=first, second=second)
+    client.force_login(coordinator)
+    client.post(reverse("patients:death", args=[patient.pk]), {
+        "died_date_day": "9", "died_date_month": "6", "died_date_year": "2026", "died_time": "23:30",
+        "place": place, "expected": "unknown"})
+    content = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    line = re.search(r'data-testid="banner-death"[^>]*>([^<]*)<', content)
+    assert line and line.group(1) == f"Died 9 June 2026, {words}".replace("'", "&#x27;")
+
+
+def test_after_death_the_banner_drops_live_care_plan_alerts(client, directory, coordinator, patient):
+    plan = care_plan(patient, coordinator, first=P.HOSPICE)
+    CarePlan.objects.filter(pk=plan.pk).update(cpr_decision=CprDecision.NOT_FOR_CPR, respect_exists=True,
+                                               key_worker_name="Nia Evans",
+                                               review_date=timezone.localdate() - timedelta(days=3))
+    carer = person(patient, main_carer=True)
+    client.force_login(coordinator)
+    before = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    for code in ("CPR", "RESPECT", "KEY_WORKER", "PPD", "CARE_PLAN_REVIEW_OVERDUE"):
+        assert f'data-alert="{code}"' in before, code
+
+    client.post(reverse("patients:death", args=[patient.pk]), _form(bereavement_for=[carer.pk]))
+
+    after = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    banner = after[after.index('<section class="hub-banner'):after.index("</section>")]
+    for code in ("CPR", "CPR_UNKNOWN", "RESPECT", "KEY_WORKER", "PPD", "NO_PPD", "CARE_PLAN_REVIEW_OVERDUE"):
+        assert f'data-alert="{code}"' not in banner, code
+    assert "DNACPR" not in banner and "Key worker" not in banner
+    assert 'data-testid="banner-death"' in banner and "hub-banner--deceased" in banner
+    # The family's bereavement support is open work still.
+    assert "1 open referral" in banner
+
+
 # --- The API ------------------------------------------------------------------------------------
 
 
@@ -370,6 +578,12 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
     assert data["patient_id"] == patient.pk and data["place"] == P.OWN_HOME and data["expected"] is False
     assert data["preferred_place_achieved"] is None
     assert [r["for_person_id"] for r in data["bereavement_referrals"]] == [carer.pk]
+    assert data["bereavement_referrals"][0]["for_person_name"] == "O'BRIEN, Siân"
+    effects = data["effects"]
+    assert effects["referrals_closed"] == [] and effects["call_backs_cancelled"] == 0
+    assert effects["bereavement_already_open"] == []
+    assert [(r["for_person_id"], r["for_person_name"]) for r in effects["bereavement_referrals_created"]] == \
+        [(carer.pk, "O'BRIEN, Siân")]
     assert data["bereavement_referrals"][0]["contact_not_before"] == \
         (died_at + timedelta(days=14)).astimezone(UTC).isoformat()
     assert AccessLog.objects.filter(object_type="death_record", patient_id=patient.pk,
@@ -408,6 +622,31 @@ def test_api_refuses_handlers_and_hides_patients_a_nurse_cannot_see(handler, mak
     assert _api(nurse).post(url, body, format="json").status_code == 404
     assert _api(nurse).get(url).status_code == 404
     assert not DeathRecord.objects.exists()
+
+
+def test_api_says_which_referrals_were_closed_and_who_already_had_support(directory, coordinator, patient):
+    team = directory["community"].team
+    queued = referral(patient, ReferralStatus.QUEUED, team=team)
+    awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
+    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
+    ReferralFactory(call=CallFactory(patient=patient), patient=patient, for_person=son,
+                    need=Need.BEREAVEMENT_SUPPORT, status=ReferralStatus.QUEUED, team=directory["north"].team)
+    body = {"died_at": (timezone.now() - timedelta(hours=1)).isoformat(), "place": P.HOSPICE,
+            "bereavement_for": [son.pk]}
+
+    response = _api(coordinator).post(f"/api/v1/patients/{patient.pk}/death/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    effects = response.json()["effects"]
+    assert effects["referrals_closed"] == [
+        {"id": queued.pk, "need": Need.URGENT_HOME_VISIT, "team_id": team.pk, "team_name": team.name},
+        {"id": awaiting.pk, "need": Need.CARER_SUPPORT, "team_id": None, "team_name": ""},
+    ]
+    assert effects["bereavement_referrals_created"] == []
+    assert effects["bereavement_already_open"] == [{"id": son.pk, "name": "NGUYỄN, Seán"}]
+    # Reading the death back gives the record, without the effects of the request that made it.
+    read = _api(coordinator).get(f"/api/v1/patients/{patient.pk}/death/").json()
+    assert "effects" not in read and read["id"] == response.json()["id"]
 
 
 # --- Bereavement routing through the real broker and worker -------------------------------------

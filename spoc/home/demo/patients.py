@@ -1047,7 +1047,7 @@ def _record_death(patient: Patient, plan: PatientPlan, *, users: Mapping[str, Us
                              place=place, expected=expected, verified_by=verified_by,
                              bereavement_for=consenting)
     summary.deaths += 1
-    summary.deaths_in_preferred_place += death.preferred_place_achieved is True
+    summary.deaths_in_preferred_place += death.record.preferred_place_achieved is True
     bereavement = Referral.objects.filter(patient=patient, need=Need.BEREAVEMENT_SUPPORT,
                                           status=ReferralStatus.AWAITING_ROUTING)
     for referral in bereavement:
