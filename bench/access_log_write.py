@@ -40,9 +40,9 @@ def main() -> int:
     if not args.database.startswith("spoc_bench"):
         parser.error("--database must start with spoc_bench (its access log is emptied)")
 
-    import psycopg2
+    import psycopg
 
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database])

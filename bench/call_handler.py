@@ -12,14 +12,14 @@ Run against a hub on this machine whose database was filled by `manage.py seed_d
 2. Call submit: GET the call screen (CSRF token, idempotency key), then POST a call for a real
    patient with one or two needs; success is the redirect to the saved call. One handler alone,
    then `--users` at once.
-3. Commit -> routed: a thread polls the database (psycopg2, read only) for the referrals of each
+3. Commit -> routed: a thread polls the database (psycopg, read only) for the referrals of each
    submitted call until they are QUEUED. Reported twice: from the referral's created_at to its
    routed_at (server clock: the rest of the submit transaction, the enqueue, the worker picking
    it up and routing), and from the moment the POST's response arrived to the moment the poller
    first saw the referral queued (polling every `--poll-ms`).
 
 The HTTP side is standard library only, as login_home.py (whose helpers it reuses); the database
-probe needs psycopg2 (run it with the project's .venv/bin/python). Bounded: fixed request counts,
+probe needs psycopg (run it with the project's .venv/bin/python). Bounded: fixed request counts,
 a timeout on every request and on each phase. It talks only to 127.0.0.1: the hub URL and the
 database URL must both point there. The load generator shares the machine's cores with
 gunicorn, the worker, Redis and PostgreSQL: every figure it prints says so.
@@ -97,11 +97,11 @@ class Routed:
 
 
 def connect_db(url: str) -> Any:
-    import psycopg2  # the project's driver; only the probe needs it
+    import psycopg  # the project's driver; only the probe needs it
 
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    conn.set_session(readonly=True)
+    conn = psycopg.connect(url, autocommit=True)
+    # Read only for the whole session (a transaction's read_only has no effect in autocommit).
+    conn.execute("SET default_transaction_read_only = on")
     return conn
 
 

@@ -19,13 +19,13 @@ queue (`nurse`, `lead`, taken in turn). Phases, each timed on its own, first one
    user (then queued with no owner). Sessions of one team take disjoint referrals, so no claim
    races another.
 
-Referrals are picked, and claims checked, with a read-only psycopg2 connection to the hub's
+Referrals are picked, and claims checked, with a read-only psycopg connection to the hub's
 database. Each claim and release adds its ReferralEvent and access-log row; statuses and owners
 end as they were (a referral left claimed by a failed release is released again at the end, and
 reported).
 
 The HTTP side is standard library only, as login_home.py (whose helpers it reuses); the database
-probe needs psycopg2 (run it with the project's .venv/bin/python). Bounded: fixed request counts,
+probe needs psycopg (run it with the project's .venv/bin/python). Bounded: fixed request counts,
 a timeout on every request and on each phase. It talks only to 127.0.0.1: the hub URL and the
 database URL must both point there. The load generator shares the machine's cores with gunicorn
 and PostgreSQL: every figure it prints says so.
@@ -138,11 +138,11 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, *, headers: dict[str,
 
 
 def connect_db(url: str) -> Any:
-    import psycopg2  # the project's driver; only the probe needs it
+    import psycopg  # the project's driver; only the probe needs it
 
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    conn.set_session(readonly=True)
+    conn = psycopg.connect(url, autocommit=True)
+    # Read only for the whole session (a transaction's read_only has no effect in autocommit).
+    conn.execute("SET default_transaction_read_only = on")
     return conn
 
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-import psycopg2
+import psycopg
 import pytest
 import redis
 from django.db import connection
@@ -204,7 +204,7 @@ class RowLock:
 
     def __init__(self, referral_id: int) -> None:
         db = connection.settings_dict
-        self.conn = psycopg2.connect(
+        self.conn = psycopg.connect(
             dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
             host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
         )
@@ -212,7 +212,7 @@ class RowLock:
             cursor.execute(
                 f"SELECT id FROM {Referral._meta.db_table} WHERE id = %s FOR UPDATE", [referral_id]
             )
-            self.pid = self.conn.get_backend_pid()
+            self.pid = self.conn.info.backend_pid
 
     def waiters(self) -> list[int]:
         """Sessions of the test database waiting for a lock: only the workers' sessions can be,

@@ -2,8 +2,8 @@
 whole lives), interventions and deaths over the last 12 months, loaded in bulk for benchmarks
 (DESIGN.md §11, §12).
 
-Rows are generated in Python and written with PostgreSQL ``COPY ... FROM STDIN`` (psycopg2
-``copy_expert`` from an in-memory buffer), one round of ``chunk`` patients per transaction; on
+Rows are generated in Python and written with PostgreSQL ``COPY ... FROM STDIN`` (psycopg 3
+``cursor.copy``, fed from an in-memory buffer), one round of ``chunk`` patients per transaction; on
 SQLite (small N only) the same rows go through ``bulk_create``. Nothing here runs the services:
 at millions of rows, row-by-row saves would take hours. The rows obey the database's constraints
 and the same shapes the services write, with these simplifications, each documented in
@@ -42,7 +42,6 @@ running, slowly, while it loads. Deaths and interventions are numbered once a ro
 
 from __future__ import annotations
 
-import io
 import json
 import queue
 import random
@@ -234,9 +233,11 @@ class _Table:
         columns = ", ".join(f'"{column}"' for column in self.columns)
         return f'COPY "{self.name}" ({columns}) FROM STDIN'
 
-    def buffer(self, rows: list[tuple[str, ...]]) -> io.StringIO:
+    def buffer(self, rows: list[tuple[str, ...]]) -> bytes:
+        """The rows as COPY text, encoded here, on the generating thread, so that the loading
+        thread only hands bytes to psycopg."""
         suffix = self.suffix + "\n"
-        return io.StringIO("".join(["\t".join(row) + suffix for row in rows]))
+        return "".join(["\t".join(row) + suffix for row in rows]).encode()
 
     def instances(self, rows: list[tuple[str, ...]]) -> Iterator[models.Model]:
         """The rows as unsaved model instances (the SQLite path)."""
@@ -474,7 +475,7 @@ class _Round:
     statuses: Counter[str] = field(default_factory=Counter)
 
     # The rows as COPY input, table by table (built by the generating thread).
-    buffers: dict[str, io.StringIO] = field(default_factory=dict)
+    buffers: dict[str, bytes] = field(default_factory=dict)
 
     def rows(self) -> int:
         return sum(len(rows) for _, rows in self.tables())
@@ -915,9 +916,6 @@ TABLE_COLUMNS = {"patients": (Patient, PATIENT), "assessments": (Assessment, ASS
                  "calls": (Call, CALL), "referrals": (Referral, REFERRAL),
                  "events": (ReferralEvent, EVENT), "deaths": (DeathRecord, DEATH),
                  "interventions": (Intervention, INTERVENTION)}
-# Bytes copy_expert reads from the buffer at a time. Large, because every read needs the GIL,
-# which the generating thread holds most of the time.
-COPY_READ_SIZE = 8 * 1024 * 1024
 
 
 def seed_scale(*, count: int, users: Mapping[str, User], services: Mapping[str, Service],
@@ -1040,7 +1038,7 @@ def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count
                     raise item
                 events_before = _largest_id(cursor, tables["events"])
                 for key, buffer in item.buffers.items():
-                    cursor.copy_expert(tables[key].copy_sql(), buffer, COPY_READ_SIZE)
+                    _copy(cursor, tables[key].copy_sql(), buffer)
                 item.buffers = {}
                 if result.fast_references:
                     _check_references(cursor, tables, item, events_after=events_before)
@@ -1063,6 +1061,14 @@ def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count
         for table in tables.values():
             # Fresh planner statistics: the benchmarks query these tables next.
             cursor.execute(f'ANALYZE "{table.name}"')
+
+
+def _copy(cursor: Any, sql: str, buffer: bytes) -> None:
+    """``COPY ... FROM STDIN`` a round's rows of one table (text format, UTF-8), with psycopg 3's
+    ``cursor.copy``: the whole buffer in one write, which psycopg hands to libpq in blocks of its
+    own size."""
+    with cursor.copy(sql) as copy:
+        copy.write(buffer)
 
 
 def _sequences(tables: Mapping[str, _Table]) -> dict[str, str]:
