@@ -1,9 +1,10 @@
 """NHS numbers: checking, display and synthetic test numbers (REFERENCE.md "Identifiers and formats").
 
 An NHS number is 10 digits; the 10th is a modulus-11 check digit over the first nine, which
-catches every single mistyped digit and every transposition of two adjacent digits. Call handlers
-type numbers read out over the phone, so the checks accept the spacing people use
-(``943 476 5919``, ``943-476-5919``) and explain a refusal in words the caller can act on.
+catches every single mistyped digit and every transposition of two adjacent digits (checked and
+formatted by ``stdnum.gb.nhs``, python-stdnum). Call handlers type numbers read out over the
+phone, so the checks accept the spacing people use (``943 476 5919``, ``943-476-5919``) and
+explain a refusal in words the caller can act on.
 
 Synthetic numbers for demo data and tests come only from the range ``999 000 0000`` to
 ``999 999 9999``, which is reserved for testing and never issued, so generated records can never
@@ -16,6 +17,9 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import accumulate
+
+from stdnum.exceptions import ValidationError
+from stdnum.gb import nhs
 
 __all__ = [
     "SYNTHETIC_CAPACITY",
@@ -30,13 +34,9 @@ __all__ = [
 
 NHS_NUMBER_LENGTH = 10
 
-# NHS Data Dictionary, NHS NUMBER: digits 1-9 are multiplied by the weights 10, 9, ..., 2.
-_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-# NHS Data Dictionary, NHS NUMBER: the check digit is taken modulo 11.
-_MODULUS = 11
-
 # What people type between the digit groups: any whitespace, the hyphen-minus and the Unicode
-# hyphens and dashes a word processor substitutes for it (U+2010 to U+2015).
+# hyphens and dashes a word processor substitutes for it (U+2010 to U+2015). Wider than
+# stdnum's own clean-up (spaces and hyphen-minus), so it runs first.
 _SEPARATORS_RE = re.compile(r"[\s\-\u2010-\u2015]+")
 # Explicit ASCII class: \d would also accept other scripts' digits (Arabic-Indic, ...).
 _DIGITS_RE = re.compile(r"[0-9]+")
@@ -52,17 +52,12 @@ class InvalidNhsNumber(ValueError):
 def _check_digit(first_nine: str) -> int | None:
     """The check digit for nine ASCII digits, or ``None`` when no check digit exists.
 
-    NHS Data Dictionary, NHS NUMBER (modulus 11): sum each of digits 1-9 times its weight
-    (10 down to 2); remainder = sum mod 11; check digit = 11 - remainder, where 11 becomes 0 and
-    10 means the first nine digits can never form a valid NHS number.
+    NHS Data Dictionary, NHS NUMBER (modulus 11), as ``stdnum.gb.nhs`` computes it: the weighted
+    sum of all ten digits is 0 mod 11, the check digit weighing 1; a needed check digit of 10
+    means the first nine digits can never form a valid NHS number.
     """
-    total = sum(int(digit) * weight for digit, weight in zip(first_nine, _WEIGHTS, strict=True))
-    check = _MODULUS - total % _MODULUS
-    if check == _MODULUS:
-        return 0
-    if check == _MODULUS - 1:
-        return None
-    return check
+    check = -nhs.checksum(first_nine + "0") % 11
+    return None if check == 10 else check
 
 
 def _compact(raw: str) -> str:
@@ -89,12 +84,14 @@ def normalise_nhs_number(raw: str) -> str:
         raise InvalidNhsNumber(
             f"An NHS number has {NHS_NUMBER_LENGTH} digits; you entered {len(digits)}."
         )
-    if _check_digit(digits[:9]) != int(digits[9]):
+    try:
+        return nhs.validate(digits)
+    except ValidationError:
+        # Digits and length are checked above, so only the check digit is left to fail.
         raise InvalidNhsNumber(
             "This is not a valid NHS number: the check digit does not match. "
             "Check it with the caller."
-        )
-    return digits
+        ) from None
 
 
 def is_valid_nhs_number(raw: str) -> bool:
@@ -118,7 +115,7 @@ def format_nhs_number(digits: str) -> str:
         raise InvalidNhsNumber(
             f"An NHS number has {NHS_NUMBER_LENGTH} digits; got {digits.strip()!r}."
         )
-    return f"{compact[:3]} {compact[3:6]} {compact[6:]}"
+    return nhs.format(compact)
 
 
 def looks_like_nhs_number(text: str) -> bool:
@@ -145,33 +142,30 @@ def looks_like_nhs_number(text: str) -> bool:
 # tail lists; a cumulative count per block (10,000 ints) then locates any index by bisection.
 
 _SYNTHETIC_PREFIX = "999"
-_PREFIX_SUM = sum(int(d) * w for d, w in zip(_SYNTHETIC_PREFIX, _WEIGHTS[:3], strict=True))
-_BLOCK_WEIGHTS = _WEIGHTS[3:7]
-_TAIL_WEIGHTS = _WEIGHTS[7:9]
 _BLOCKS = 10_000  # d4-d7: four free digits
 _TAILS = 100  # d8-d9: two free digits
 
 
-def _tail_suffixes(residue: int) -> tuple[str, ...]:
-    """Valid "d8 d9 check" endings, ascending, for a block whose weighted sum mod 11 is residue."""
+def _block_residue(block: int) -> int:
+    """The weighted sum mod 11 of ``999`` and the block's four digits (the other digits zero)."""
+    return nhs.checksum(f"{_SYNTHETIC_PREFIX}{block:04d}000")
+
+
+def _tail_suffixes(block: int) -> tuple[str, ...]:
+    """Valid "d8 d9 check" endings of ``block``, ascending; the same for every block whose
+    :func:`_block_residue` is the same."""
+    head = f"{_SYNTHETIC_PREFIX}{block:04d}"
     suffixes = []
     for tail in range(_TAILS):
-        tens, units = divmod(tail, 10)
-        remainder = (residue + tens * _TAIL_WEIGHTS[0] + units * _TAIL_WEIGHTS[1]) % _MODULUS
-        check = (_MODULUS - remainder) % _MODULUS
-        if check != _MODULUS - 1:  # NHS Data Dictionary: check digit 10 = never valid
+        check = _check_digit(f"{head}{tail:02d}")
+        if check is not None:
             suffixes.append(f"{tail:02d}{check}")
     return tuple(suffixes)
 
 
-def _block_residue(block: int) -> int:
-    digits = f"{block:04d}"
-    total = _PREFIX_SUM + sum(int(d) * w for d, w in zip(digits, _BLOCK_WEIGHTS, strict=True))
-    return total % _MODULUS
-
-
-_SUFFIXES_BY_RESIDUE = tuple(_tail_suffixes(residue) for residue in range(_MODULUS))
 _BLOCK_RESIDUES = tuple(_block_residue(block) for block in range(_BLOCKS))
+# One block of each residue stands for them all; every residue 0-10 occurs among the blocks.
+_SUFFIXES_BY_RESIDUE = tuple(_tail_suffixes(_BLOCK_RESIDUES.index(residue)) for residue in range(11))
 # _BLOCK_STARTS[b] = how many valid numbers come before block b; the last entry is the total.
 _BLOCK_STARTS = (0, *accumulate(len(_SUFFIXES_BY_RESIDUE[r]) for r in _BLOCK_RESIDUES))
 
