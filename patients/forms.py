@@ -30,15 +30,16 @@ def blank(choices: Any, label: str = "Not recorded") -> list[tuple[str, str]]:
 
 class PatientForm(NhsFormMixin, forms.Form):
     """Field rules that need the database or other records (duplicates, NHS number check digit,
-    postcode, date limits) are enforced by patients.services; this form parses input."""
+    postcode, date limits) are enforced by patients.services; this form parses input. Its fields
+    are in the order templates/patients/_patient_fields.html draws them (the error summary's)."""
 
-    nhs_number = forms.CharField(label="NHS number", required=False, max_length=20,
-                                 help_text="10 digits, spaces allowed", widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
-    nhs_number_status = forms.ChoiceField(label="NHS number status", choices=NhsNumberStatus.choices, initial=NhsNumberStatus.NOT_TRACED)
     given_name = forms.CharField(label="Given name", max_length=100)
     family_name = forms.CharField(label="Family name", max_length=100)
     date_of_birth = NhsDateField(label="Date of birth", subject="date of birth", not_future=True)
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
+    nhs_number = forms.CharField(label="NHS number", required=False, max_length=20,
+                                 help_text="10 digits, spaces allowed", widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    nhs_number_status = forms.ChoiceField(label="NHS number status", choices=NhsNumberStatus.choices, initial=NhsNumberStatus.NOT_TRACED)
     address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     postcode = forms.CharField(required=False, max_length=10)
     phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
@@ -64,7 +65,9 @@ class PatientForm(NhsFormMixin, forms.Form):
 class RelatedPersonForm(NhsFormMixin, forms.Form):
     given_name = forms.CharField(max_length=100)
     family_name = forms.CharField(max_length=100)
-    relationship = forms.ChoiceField(choices=Relationship.choices)
+    # Nothing chosen for the user: a relationship guessed by the first option would be wrong data.
+    relationship = forms.ChoiceField(choices=blank(Relationship.choices, "Choose…"),
+                                     error_messages={"required": "Choose the person's relationship to the patient"})
     phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
     phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
     address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
@@ -83,11 +86,13 @@ class RelatedPersonForm(NhsFormMixin, forms.Form):
 
 
 class CarePlanForm(NhsFormMixin, forms.Form):
+    """Its fields are in the order templates/patients/care_plan.html draws them (the error summary's)."""
+
     # The version the editor saw, so that saving over a newer version is refused.
     base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     ppd_first = forms.ChoiceField(label="Preferred place of death (1st)", required=False, choices=blank(PlaceOfDeath.choices))
     ppd_second = forms.ChoiceField(label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices))
-    ppd_not_stated = forms.ChoiceField(label="No preference stated because", required=False, choices=blank(PreferenceNotStated.choices, ""))
+    ppd_not_stated = forms.ChoiceField(label="No preference stated because", required=False, choices=blank(PreferenceNotStated.choices))
     cpr_decision = forms.ChoiceField(label="CPR decision", choices=CprDecision.choices, initial=CprDecision.UNKNOWN)
     cpr_decision_date = NhsDateField(label="CPR decision date", subject="CPR decision date", required=False,
                                      help_text=THIS_YEAR_HINT)
@@ -96,17 +101,17 @@ class CarePlanForm(NhsFormMixin, forms.Form):
     respect_exists = forms.BooleanField(label="ReSPECT form exists", required=False)
     respect_cpr = forms.ChoiceField(label="ReSPECT CPR recommendation", required=False, choices=blank(CprDecision.choices))
     respect_care_focus = forms.IntegerField(label="ReSPECT care focus (0 living longer – 10 comfort)", required=False, min_value=0, max_value=10)
-    respect_kept_at = forms.CharField(label="ReSPECT form kept at", required=False, max_length=200)
     respect_date = NhsDateField(label="ReSPECT completed or reviewed", subject="ReSPECT date", required=False,
                                 help_text=THIS_YEAR_HINT)
-    consent_to_share = forms.BooleanField(required=False)
-    key_worker_name = forms.CharField(required=False, max_length=200)
-    key_worker_phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
+    respect_kept_at = forms.CharField(label="ReSPECT form kept at", required=False, max_length=200)
     primary_diagnosis = forms.CharField(required=False, max_length=200)
     prognosis = forms.ChoiceField(required=False, choices=blank(Prognosis.choices))
     carer_aware_of_prognosis = forms.NullBooleanField(required=False, widget=forms.Select(choices=[("unknown", "Not recorded"), ("true", "Yes"), ("false", "No")]))
+    key_worker_name = forms.CharField(required=False, max_length=200)
+    key_worker_phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
     anticipatory_meds_issued = forms.BooleanField(label="Anticipatory medicines issued", required=False)
     anticipatory_meds_location = forms.CharField(label="Anticipatory medicines kept at", required=False, max_length=200)
+    consent_to_share = forms.BooleanField(required=False)
     review_date = NhsDateField(label="Care plan review date", subject="care plan review date", required=False,
                                help_text=format_lazy("No more than 3 months ahead. {}", THIS_YEAR_HINT))
 

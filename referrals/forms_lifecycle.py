@@ -18,6 +18,7 @@ from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.selectors_queue import FLAGS, QUEUE_STATUSES
 from referrals.transitions import Action
 from services.codes import Need, Priority
+from spoc.core.forms import NhsFormMixin
 
 REASON_MAX = 500
 NOTES_MAX = 2000
@@ -29,28 +30,35 @@ def _this_minute() -> datetime:
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
-def _reason(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
+def _reason(label: str, *, required: bool = True, help_text: str = "", missing: str = "") -> forms.CharField:
+    """A reason typed in a box; ``missing``: what the error summary says when it is left empty."""
     return forms.CharField(label=label, max_length=REASON_MAX, required=required, help_text=help_text,
-                           widget=forms.Textarea(attrs={"rows": 2, "class": "nhsuk-textarea"}))
+                           widget=forms.Textarea(attrs={"rows": 2, "class": "nhsuk-textarea"}),
+                           error_messages={"required": missing} if missing else None)
 
 
-def _choices(label: str, choices: Any, *, required: bool = True) -> forms.ChoiceField:
+def _choices(label: str, choices: Any, *, required: bool = True, missing: str = "") -> forms.ChoiceField:
+    """A choice that starts empty ("Choose…"): nothing is chosen for the user."""
     return forms.ChoiceField(label=label, required=required, choices=[("", "Choose…"), *choices],
-                             widget=forms.Select(attrs={"class": "nhsuk-select"}))
+                             widget=forms.Select(attrs={"class": "nhsuk-select"}),
+                             error_messages={"required": missing} if missing else None)
 
 
-class ActionForm(forms.Form):
+class ActionForm(NhsFormMixin, forms.Form):
     """Base of the action forms. ``options``: the choices of the one field that depends on the
-    referral (team members, teams), given by the view from a selector."""
+    referral (team members, teams), given by the view from a selector, after ``options_empty``.
+    Nothing is chosen for the user: every choice starts empty, and the server validates
+    (NhsFormMixin: no browser pop-up, the page's error summary says what is wrong)."""
 
     options_field = ""
+    options_empty = "Choose…"
 
     def __init__(self, *args: Any, options: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.options_field:
             field = self.fields[self.options_field]
             assert isinstance(field, forms.ChoiceField)
-            field.choices = [("", "Choose…"), *(options or [])]
+            field.choices = [("", self.options_empty), *(options or [])]
 
     def service_kwargs(self) -> dict[str, Any]:
         return dict(self.cleaned_data)
@@ -62,34 +70,39 @@ class EmptyForm(ActionForm):
 
 class ContactForm(ActionForm):
     at = forms.DateTimeField(label="When was the first contact?", required=False, widget=DATETIME_WIDGET,
-                             help_text="Leave empty for now.")
+                             help_text="Leave empty for now.", error_messages={"invalid": "Enter a real date and time"})
 
 
 class CompleteForm(ActionForm):
-    outcome = _choices("Outcome", ReferralOutcome.choices)
+    outcome = _choices("Outcome", ReferralOutcome.choices, missing="Choose the outcome of the referral")
 
 
 class ReassignForm(ActionForm):
     options_field = "to_user_id"
+    options_empty = "Choose a team member"
     to_user_id = forms.TypedChoiceField(label="Give it to", coerce=int, choices=[],
-                                        widget=forms.Select(attrs={"class": "nhsuk-select"}))
+                                        widget=forms.Select(attrs={"class": "nhsuk-select"}),
+                                        error_messages={"required": "Choose who to give the referral to",
+                                                        "invalid_choice": "Choose a member of the team from the list"})
 
 
 class CancelForm(ActionForm):
-    reason = _reason("Why cancel it?")
+    reason = _reason("Why cancel it?", missing="Say why the referral is cancelled")
 
 
 class ReopenForm(ActionForm):
-    note = _reason("Why reopen it?")
+    note = _reason("Why reopen it?", missing="Say why the referral is reopened")
 
 
 class EnterInErrorForm(ActionForm):
-    reason = _reason("What was wrong?", help_text="For example: the wrong patient, or entered twice.")
+    reason = _reason("What was wrong?", help_text="For example: the wrong patient, or entered twice.",
+                     missing="Say what was wrong with the referral")
 
 
 class InterventionForm(ActionForm):
-    kind = _choices("What was done", InterventionType.choices)
-    at = forms.DateTimeField(label="When", widget=DATETIME_WIDGET, initial=_this_minute)
+    kind = _choices("What was done", InterventionType.choices, missing="Choose what was done")
+    at = forms.DateTimeField(label="When", widget=DATETIME_WIDGET, initial=_this_minute,
+                             error_messages={"required": "Enter when it was done", "invalid": "Enter a real date and time"})
     notes = forms.CharField(label="Notes", max_length=NOTES_MAX, required=False,
                             widget=forms.Textarea(attrs={"rows": 3, "class": "nhsuk-textarea"}))
     admission_avoided = forms.BooleanField(label="A hospital admission was avoided", required=False,
@@ -120,20 +133,33 @@ class AssessmentForm(ActionForm):
 
 
 class DeclineForm(ActionForm):
-    reason = _choices("Why can the team not take it?", DeclineReason.choices)
+    reason = _choices("Why can the team not take it?", DeclineReason.choices,
+                      missing="Choose why the team cannot take the referral")
     note = _reason("Note", required=False)
 
 
 class RerouteForm(ActionForm):
     options_field = "team_id"
+    options_empty = "Choose a team"
     team_id = forms.TypedChoiceField(label="Send it to", coerce=int, required=False, empty_value=None,
                                      choices=[], help_text="Leave empty to route it again automatically.",
-                                     widget=forms.Select(attrs={"class": "nhsuk-select"}))
-    reason = _reason("Why route it again?")
+                                     widget=forms.Select(attrs={"class": "nhsuk-select"}),
+                                     error_messages={"invalid_choice": "Choose an active team from the list"})
+    reason = _reason("Why route it again?", missing="Say why the referral is routed again")
+
+    def __init__(self, *args: Any, team_required: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if team_required:
+            # Awaiting routing: only routing by hand is open, so a team must be chosen.
+            field = self.fields["team_id"]
+            field.required = True
+            field.help_text = ""
+            field.error_messages["required"] = "Choose the team to route the referral to"
 
 
 class HoldForm(ActionForm):
-    reason = _reason("Why put it on hold?", help_text="For example: the patient is in hospital.")
+    reason = _reason("Why put it on hold?", help_text="For example: the patient is in hospital.",
+                     missing="Say why the referral is put on hold")
 
 
 class ResumeForm(ActionForm):
@@ -141,8 +167,8 @@ class ResumeForm(ActionForm):
 
 
 class ReprioritiseForm(ActionForm):
-    priority = _choices("New priority", Priority.choices)
-    reason = _reason("Why change the priority?")
+    priority = _choices("New priority", Priority.choices, missing="Choose the new priority")
+    reason = _reason("Why change the priority?", missing="Say why the priority changes")
 
 
 # The form of each action the referral page offers. REROUTE and ROUTE_MANUALLY share one form:
@@ -166,7 +192,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 }
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(NhsFormMixin, forms.Form):
     """The queue's filters (GET parameters, kept by the poll). Unknown values are ignored."""
 
     status = forms.ChoiceField(label="Status", required=False,

@@ -73,6 +73,12 @@ class ServiceForm(NhsFormMixin, forms.ModelForm):
         help_text='Optional, e.g. {"P2": {"contact_within_minutes": 180}}',
     )
 
+    # The order the edit page draws them (templates/services/service_edit.html), which is the
+    # order of its error summary.
+    field_order = ["name", "service_type", "status", "description", "phone", "email", "assured_date", "alert",
+                   "min_age", "max_age", "referrer_types", "accepts_self_referral", "coverage", "sites",
+                   "clock_overrides", "open_24_7", "closed_on_bank_holidays"]
+
     class Meta:
         model = Service
         fields = ["name", "service_type", "status", "description", "phone", "email", "assured_date",
@@ -92,11 +98,14 @@ class ServiceForm(NhsFormMixin, forms.ModelForm):
 
 
 class WindowForm(NhsFormMixin, forms.Form):
-    # The blank choice lets an empty extra row stay unchanged (and be skipped).
-    weekday = forms.TypedChoiceField(choices=[("", "Day"), *WEEKDAYS], coerce=int)
-    opens = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    closes = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                             help_text="Earlier than opening: runs past midnight.")
+    # The blank choice lets an empty extra row stay unchanged (and be skipped). A closing time
+    # earlier than the opening runs past midnight (said under the table, not in each row).
+    weekday = forms.TypedChoiceField(label="Day", choices=[("", "Choose a day"), *WEEKDAYS], coerce=int,
+                                     error_messages={"required": "Choose the day"})
+    opens = forms.TimeField(label="Opens", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                            error_messages={"required": "Enter the opening time", "invalid": "Enter a real time, like 08:00"})
+    closes = forms.TimeField(label="Closes", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                             error_messages={"required": "Enter the closing time", "invalid": "Enter a real time, like 20:00"})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -125,6 +134,7 @@ class ClosureForm(NhsFormMixin, forms.Form):
 
 
 class CapacityForm(NhsFormMixin, forms.Form):
-    rag = forms.ChoiceField(choices=CapacityRag.choices, widget=forms.RadioSelect, label="Capacity now")
+    rag = forms.ChoiceField(choices=CapacityRag.choices, widget=forms.RadioSelect, label="Capacity now",
+                            error_messages={"required": "Choose the capacity now: green, amber or red"})
     units = forms.IntegerField(required=False, min_value=0, max_value=10_000, label="Available units (beds, visits)")
     note = forms.CharField(required=False, max_length=200)

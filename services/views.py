@@ -69,10 +69,17 @@ def _service_or_404(service_id: int) -> Service:
         raise Http404("No such service") from exc
 
 
-@login_required
-def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
+def _form_errors_from(form: Any, exc: ValidationError, *, default_field: str | None = None) -> None:
+    """A service's ValidationError on the form's fields (else on ``default_field``, or the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else default_field, errors)
+    else:
+        form.add_error(default_field, exc.messages)
+
+
+def _service_page(request: HttpRequest, service: Service, *, capacity_form: CapacityForm | None = None) -> HttpResponse:
     now = timezone.now()
-    service = _service_or_404(service_id)
     schedule = selectors.service_schedule(service, at=now)
     capacity = selectors.service_capacity(service)
     return render(request, "services/service_page.html", {
@@ -83,7 +90,29 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
         "capacity_stale": capacity is not None and now - capacity.reported_at > CAPACITY_STALE_AFTER,
         "capacity_history": selectors.capacity_history(service=service),
         "can_report_capacity": selectors.team_leads_can_report_capacity(user=request.user, service=service),
-        "capacity_form": CapacityForm(),
+        "capacity_form": capacity_form or CapacityForm(),
+    })
+
+
+@login_required
+def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
+    return _service_page(request, _service_or_404(service_id))
+
+
+def _edit_page(request: HttpRequest, service: Service, *, form: ServiceForm | None = None,
+               hours: Any = None, closure_form: ClosureForm | None = None) -> HttpResponse:
+    """The edit page; a form posted with errors is drawn as typed, with the error summary (200,
+    as the directory's pages always answered a form in error)."""
+    if form is None:
+        coverage_initial = ", ".join(a.area for a in service.coverage_areas.all())
+        form = ServiceForm(instance=service, initial={"coverage": coverage_initial})
+    if hours is None:
+        initial_windows = [{"weekday": h.weekday, "opens": h.opens_at, "closes": h.closes_at}
+                           for h in service.opening_hours.all()]
+        hours = WindowFormSet(initial=initial_windows, prefix="hours")
+    return render(request, "services/service_edit.html", {
+        "service": service, "form": form, "hours": hours, "closure_form": closure_form or ClosureForm(),
+        "closures": service.closures.all(),
     })
 
 
@@ -91,38 +120,30 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
 @permission_required("accounts.manage_directory", raise_exception=True)
 def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
     service = _service_or_404(service_id)
-    initial_windows = [{"weekday": h.weekday, "opens": h.opens_at, "closes": h.closes_at}
-                       for h in service.opening_hours.all()]
-    coverage_initial = ", ".join(a.area for a in service.coverage_areas.all())
-    if request.method == "POST":
-        form = ServiceForm(request.POST, instance=service)
-        hours = WindowFormSet(request.POST, prefix="hours")
-        if form.is_valid() & hours.is_valid():
-            windows = [f.window() for f in hours.forms
-                       if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-            try:
-                areas = coverage_areas_parse(form.cleaned_data["coverage"])
-                service_update(
-                    service=service, user=request.user, data=form.cleaned_data, areas=areas,
-                    sites=form.cleaned_data["sites"], windows=windows,
-                    open_24_7=form.cleaned_data["open_24_7"],
-                )
-            except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error("coverage", exc.messages)
-            else:
-                messages.success(request, f"{service.name} saved.")
-                return redirect("services:service", service_id=service.pk)
-    else:
-        form = ServiceForm(instance=service, initial={"coverage": coverage_initial})
-        hours = WindowFormSet(initial=initial_windows, prefix="hours")
-    return render(request, "services/service_edit.html", {
-        "service": service, "form": form, "hours": hours, "closure_form": ClosureForm(),
-        "closures": service.closures.all(),
-    })
+    if request.method != "POST":
+        return _edit_page(request, service)
+    form = ServiceForm(request.POST, instance=service)
+    hours = WindowFormSet(request.POST, prefix="hours")
+    if form.is_valid() & hours.is_valid():
+        windows = [f.window() for f in hours.forms
+                   if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        try:
+            areas = coverage_areas_parse(form.cleaned_data["coverage"])
+            service_update(
+                service=service, user=request.user, data=form.cleaned_data, areas=areas,
+                sites=form.cleaned_data["sites"], windows=windows,
+                open_24_7=form.cleaned_data["open_24_7"],
+            )
+        except ValidationError as exc:
+            # The areas' parser names no field: its message is about the coverage.
+            _form_errors_from(form, exc, default_field=None if hasattr(exc, "error_dict") else "coverage")
+        else:
+            messages.success(request, f"{service.name} saved.")
+            return redirect("services:service", service_id=service.pk)
+    # A failed save rolled back; the instance may hold the typed values: draw the page from the
+    # database's, with the form as typed.
+    service = _service_or_404(service_id)
+    return _edit_page(request, service, form=form, hours=hours)
 
 
 @login_required
@@ -132,13 +153,14 @@ def closure_add(request: HttpRequest, service_id: int) -> HttpResponse:
     service = _service_or_404(service_id)
     form = ClosureForm(request.POST)
     if form.is_valid():
-        closure_create(service=service, user=request.user, **form.cleaned_data)
-        messages.success(request, "Closure added.")
-    else:
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else "Closure"
-            messages.error(request, f"{label}: {' '.join(str(e) for e in errors)}")
-    return redirect("services:edit", service_id=service.pk)
+        try:
+            closure_create(service=service, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Closure added.")
+            return redirect("services:edit", service_id=service.pk)
+    return _edit_page(request, service, closure_form=form)
 
 
 @login_required
@@ -155,18 +177,19 @@ def closure_remove(request: HttpRequest, service_id: int, closure_id: int) -> Ht
 @require_POST
 def capacity_update(request: HttpRequest, service_id: int) -> HttpResponse:
     service = _service_or_404(service_id)
+    if not selectors.team_leads_can_report_capacity(user=request.user, service=service):
+        raise PermissionDenied("Only a lead of this service's team can update its capacity.")
     form = CapacityForm(request.POST)
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            messages.error(request, f"{form.fields[field].label}: {' '.join(str(e) for e in errors)}")
-        return redirect("services:service", service_id=service.pk)
-    try:
-        capacity_report(service=service, user=request.user, rag=form.cleaned_data["rag"],
-                        units=form.cleaned_data["units"], note=form.cleaned_data["note"])
-    except PermissionDenied:
-        raise
-    messages.success(request, f"Capacity of {service.name} recorded as {form.cleaned_data['rag']}.")
-    return redirect("services:service", service_id=service.pk)
+    if form.is_valid():
+        try:
+            capacity_report(service=service, user=request.user, rag=form.cleaned_data["rag"],
+                            units=form.cleaned_data["units"], note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, f"Capacity of {service.name} recorded as {form.cleaned_data['rag']}.")
+            return redirect("services:service", service_id=service.pk)
+    return _service_page(request, service, capacity_form=form)
 
 
 @login_required

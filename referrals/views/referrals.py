@@ -41,7 +41,7 @@ from referrals.services.lifecycle import (
     referral_reroute,
     referral_resume,
 )
-from referrals.transitions import Action
+from referrals.transitions import Action, ReferralStatus
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -94,11 +94,14 @@ def _form(action: str, referral: Referral | None, data: Any = None) -> ActionFor
     """The action's form; the choices that depend on the referral come from selectors (a query
     only for the two actions that have them)."""
     options: list[tuple[Any, str]] | None = None
+    kwargs: dict[str, Any] = {}
     if action == Action.REASSIGN and referral is not None:
         options = reassign_options(referral=referral)
     elif action == Action.REROUTE:
         options = route_options()
-    return ACTION_FORMS[action](data, options=options, auto_id=f"id_{action}_%s")
+        # Awaiting routing, the form routes by hand only: leaving the team empty is no choice.
+        kwargs["team_required"] = referral is not None and referral.status == ReferralStatus.AWAITING_ROUTING
+    return ACTION_FORMS[action](data, options=options, auto_id=f"id_{action}_%s", **kwargs)
 
 
 def _page_or_404(request: HttpRequest, referral_id: int) -> ReferralPage:
@@ -136,6 +139,7 @@ def _render(request: HttpRequest, page: ReferralPage, *, bound: ActionForm | Non
         "now": timezone.now(),
         "action_forms": forms,
         "bound_action": bound_action,
+        "bound_form": bound,
     }, status=status)
 
 
@@ -163,7 +167,7 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
         raise Http404("Unknown action")
     # The whole page is loaded only to show errors: a claim from the queue stays cheap.
     referral = None
-    if action == Action.REASSIGN:
+    if action in (Action.REASSIGN, Action.REROUTE):
         referral = referrals_visible_to(request.user).filter(pk=referral_id).first()
         if referral is None:
             raise Http404("No such referral")

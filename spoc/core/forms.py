@@ -3,16 +3,69 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.boundfield import BoundField
 from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.safestring import SafeString
 
 _INPUTS = (forms.TextInput, forms.NumberInput, forms.EmailInput, forms.URLInput,
            forms.PasswordInput, forms.DateInput, forms.DateTimeInput, forms.TimeInput)
+
+
+# The empty choice of every select. Django's own, "---------", means nothing to a reader.
+CHOOSE = "Choose…"
+DJANGO_BLANK = "---------"
+
+
+def nhs_choose_label(field: forms.Field) -> None:
+    """Relabel Django's empty choice "---------" as "Choose…" (a ModelChoiceField's empty label, a
+    model form's blank choice). A label a form gives itself ("Choose a team", "Any") is kept."""
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label == DJANGO_BLANK:
+            field.empty_label = CHOOSE
+            # The widget holds its own copy of the choices, made with the old label.
+            field.widget.choices = field.choices
+    elif isinstance(field, forms.ChoiceField):
+        choices = list(cast(Iterable[tuple[Any, Any]], field.choices))
+        if any(value in ("", None) and label == DJANGO_BLANK for value, label in choices):
+            field.choices = [(value, CHOOSE if value in ("", None) and label == DJANGO_BLANK else label)
+                             for value, label in choices]
+
+
+def nhs_field_classes(field: forms.Field, *, in_error: bool) -> None:
+    """The NHS.UK class of the field's control, with its error class when the field is in error."""
+    widget = field.widget
+    # CheckboxSelectMultiple is a subclass of RadioSelect: ask about checkboxes first, or a
+    # ticked box is drawn with the radio's styles and looks unticked.
+    if isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
+        css = "nhsuk-checkboxes__input"
+    elif isinstance(widget, forms.RadioSelect):
+        css = "nhsuk-radios__input"
+    elif isinstance(widget, forms.Textarea):
+        css = "nhsuk-textarea"
+    elif isinstance(widget, forms.Select):
+        css = "nhsuk-select"
+    elif isinstance(widget, _INPUTS):
+        css = "nhsuk-input"
+    else:
+        css = ""
+    if isinstance(widget, NhsDateInput):
+        # An error the field did not place (from the service): every box is in error.
+        if in_error and not widget.parts_in_error:
+            widget.parts_in_error = set(NhsDateInput.PARTS)
+        return
+    # Checkboxes and radios have no error class of their own: their form group carries it.
+    if in_error and css in {"nhsuk-input", "nhsuk-textarea", "nhsuk-select"}:
+        css += f" {css}--error"
+    classes = widget.attrs.get("class", "").split()
+    classes += [c for c in css.split() if c not in classes]
+    if classes:
+        widget.attrs["class"] = " ".join(classes)
 
 
 def nhs_widget_classes(form: forms.BaseForm) -> None:
@@ -20,36 +73,52 @@ def nhs_widget_classes(form: forms.BaseForm) -> None:
     # view has finished setting it up (disabled fields, querysets).
     errors = getattr(form, "_errors", None) or {}
     for name, field in form.fields.items():
-        widget = field.widget
-        # CheckboxSelectMultiple is a subclass of RadioSelect: ask about checkboxes first, or a
-        # ticked box is drawn with the radio's styles and looks unticked.
-        if isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
-            css = "nhsuk-checkboxes__input"
-        elif isinstance(widget, forms.RadioSelect):
-            css = "nhsuk-radios__input"
-        elif isinstance(widget, forms.Textarea):
-            css = "nhsuk-textarea"
-        elif isinstance(widget, forms.Select):
-            css = "nhsuk-select"
-        elif isinstance(widget, _INPUTS):
-            css = "nhsuk-input"
-        else:
-            css = ""
-        if isinstance(widget, NhsDateInput):
-            # An error the field did not place (from the service): every box is in error.
-            if errors.get(name) and not widget.parts_in_error:
-                widget.parts_in_error = set(NhsDateInput.PARTS)
-            continue
-        if errors.get(name) and css in {"nhsuk-input", "nhsuk-textarea", "nhsuk-select"}:
-            css += f" {css}--error"
-        classes = widget.attrs.get("class", "").split()
-        classes += [c for c in css.split() if c not in classes]
-        if classes:
-            widget.attrs["class"] = " ".join(classes)
+        nhs_choose_label(field)
+        nhs_field_classes(field, in_error=bool(errors.get(name)))
+
+
+class NhsBoundField(BoundField):
+    """A field as the hub draws it: its classes are settled when it is drawn, so a field added
+    after the form was made, or an error added by the view from a service, is drawn right."""
+
+    def as_widget(self, widget: forms.Widget | None = None, attrs: dict[str, Any] | None = None,
+                  only_initial: bool = False) -> SafeString:
+        if widget is None:
+            nhs_choose_label(self.field)
+            errors = getattr(self.form, "_errors", None) or {}
+            nhs_field_classes(self.field, in_error=bool(errors.get(self.name)))
+        return super().as_widget(widget, attrs, only_initial)
+
+    @property
+    def aria_describedby(self) -> str | None:
+        """The hint and error message ids as templates/includes/field.html writes them."""
+        if self.field.widget.attrs.get("aria-describedby"):
+            return None
+        ids = []
+        if self.auto_id and not self.is_hidden:
+            if self.help_text:
+                ids.append(f"{self.auto_id}-hint")
+            if self.errors:
+                ids.append(f"{self.auto_id}-error")
+        return " ".join(ids)
+
+    @property
+    def first_input_id(self) -> str:
+        """The id of the control the error summary links to: the day box of a date, the first
+        option of radios and checkboxes, else the field's own control."""
+        if isinstance(self.field.widget, (forms.RadioSelect, forms.CheckboxSelectMultiple)):
+            first = next(iter(self.subwidgets), None)
+            return str(first.id_for_label) if first is not None else ""
+        return self.id_for_label
 
 
 class NhsFormMixin:
-    """Mix into a Form: widgets get the design system's classes, errors their error class."""
+    """Mix into a Form: widgets get the design system's classes, errors their error class, the
+    empty choice reads "Choose…", and the browser never validates (no ``required`` attribute):
+    the server does, and says what is wrong in the error summary (docs/architecture.md, "Forms")."""
+
+    use_required_attribute = False
+    bound_field_class: type[BoundField] | None = NhsBoundField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

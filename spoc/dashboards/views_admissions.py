@@ -15,9 +15,10 @@ from referrals.views.patients import visible_patients, writable_patient
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.forms import NhsFormMixin
 
 
-class AdmissionForm(forms.Form):
+class AdmissionForm(NhsFormMixin, forms.Form):
     admitted_on = forms.DateField(label="Admitted on", widget=forms.DateInput(attrs={"type": "date"}))
     discharged_on = forms.DateField(label="Discharged on", required=False,
                                     help_text="Leave empty while the patient is still in hospital.",

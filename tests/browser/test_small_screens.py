@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.hub_pages import PHONE, patient_path, seed_demo_area, sign_in, team_referral_path
+from tests.browser.hub_pages import (
+    PHONE,
+    patient_path,
+    seed_demo_area,
+    service_path,
+    sign_in,
+    team_referral_path,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,3 +74,29 @@ def test_the_metric_definitions_and_the_access_log_fit_a_phone(browser, live_url
     auditor.goto(f"{live_url}/audit/access-log/")
     assert auditor.get_by_test_id("access-log-row").count() > 0
     assert_fits(auditor, "access-log", screenshot)
+
+
+def test_the_directory_service_list_and_edit_pages_fit_a_phone(browser, live_url, settings, screenshot):
+    """The directory admin's service list and service edit page (its rows cards too), and the edit
+    page answered with errors."""
+    seed_demo_area(settings)
+    page = sign_in(browser, live_url, "diradmin", viewport=PHONE)
+    edit = service_path() + "edit/"
+    for name, path in [("service-list", "/directory/services/"), ("service-edit", edit)]:
+        page.goto(f"{live_url}{path}")
+        assert_fits(page, name, screenshot)
+    # The service list's and the opening hours' rows are cards.
+    page.goto(f"{live_url}/directory/services/")
+    assert page.get_by_test_id("service-row").first.evaluate("r => getComputedStyle(r).display") == "block"
+    # Saved with its name cleared, the browser sends the form (no pop-up): the server's error
+    # summary comes back at the top, and the page with its errors still fits.
+    page.goto(f"{live_url}{edit}")
+    hours_row = page.get_by_test_id("hours-table").locator("tr.nhsuk-table__row").first
+    assert hours_row.evaluate("r => getComputedStyle(r).display") == "block"
+    page.locator("#id_name").fill("")
+    page.get_by_role("button", name="Save service").click()
+    summary = page.get_by_test_id("error-summary")
+    summary.wait_for()
+    assert summary.inner_text().startswith("There is a problem")
+    assert page.locator("#id_name").evaluate("e => e.classList.contains('nhsuk-input--error')")
+    assert_fits(page, "service-edit-errors", screenshot)
