@@ -147,4 +147,5 @@ class TriageForm(forms.Form):
 
 
 class SeniorReviewForm(NhsFormMixin, forms.Form):
-    comment = forms.CharField(label="Review comment", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(label="Review comment", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                              error_messages={"required": "Write a review comment before saving."})

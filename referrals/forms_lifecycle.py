@@ -150,7 +150,7 @@ class RerouteForm(ActionForm):
     def __init__(self, *args: Any, team_required: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if team_required:
-            # Awaiting routing: only routing by hand is open, so a team must be chosen.
+            # Routing by hand is the only way on (team_must_be_chosen): a team must be chosen.
             field = self.fields["team_id"]
             field.required = True
             field.help_text = ""

@@ -30,6 +30,7 @@ from patients.selectors import age_on
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
+from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import Priority, ServiceStatus
 from services.models import Team, TeamMembership
@@ -310,3 +311,11 @@ def route_options() -> list[tuple[int, str]]:
     """Teams of active services a referral may be routed to by hand (one query)."""
     teams = Team.objects.filter(service__status=ServiceStatus.ACTIVE).order_by("name")
     return [(t.pk, t.name) for t in teams]
+
+
+def team_must_be_chosen(referral: Referral) -> bool:
+    """Routing by hand is the only way on: the referral awaits routing (routing again is not
+    open), or partner teams have declined it as often as routing allows (the ranker would only
+    send it back to the coordinators)."""
+    return (referral.status == ReferralStatus.AWAITING_ROUTING
+            or len(referral.declined_service_ids) >= MAX_DECLINES)

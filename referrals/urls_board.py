@@ -5,5 +5,4 @@ from referrals.views import board as views
 app_name = "board"
 urlpatterns = [
     path("", views.board_page, name="board"),
-    path("referrals/<int:referral_id>/route/", views.board_route, name="route"),
 ]

@@ -1,24 +1,18 @@
-"""The coordinator board: what needs a coordinator now, refreshed by htmx polling, with routing
-by hand and routing again on the page (the other actions are on the referral page)."""
+"""The coordinator board: what needs a coordinator now, refreshed by htmx polling. Its rows route
+by hand or again through the referral page's action (`queue:action`, `reroute`), which comes back
+here; a mistake is shown on the referral page with the error summary and what was typed."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
-from referrals.models import Referral
 from referrals.selectors_board import board_version, coordinator_board
-from referrals.services.lifecycle import referral_reroute
 from spoc.accounts.middleware import is_poll
-from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
-from spoc.core.api import DomainConflict
 
 
 @login_required
@@ -37,27 +31,3 @@ def board_page(request: HttpRequest) -> HttpResponse:
     if request.headers.get("HX-Request"):
         template += "#board"
     return render(request, template, {"board": board, "version": version})
-
-
-@login_required
-@permission_required(["accounts.coordinate", WRITE_CLINICAL], raise_exception=True)
-@require_POST
-def board_route(request: HttpRequest, referral_id: int) -> HttpResponse:
-    """Route by hand to the chosen team, or (no team) back to the ranker; a reason either way."""
-    raw_team = request.POST.get("team_id", "")
-    try:
-        team_id = int(raw_team) if raw_team else None
-        referral = referral_reroute(referral_id=referral_id, user=request.user,
-                                    reason=request.POST.get("reason", ""), team_id=team_id)
-    except Referral.DoesNotExist as exc:
-        raise Http404("No such referral") from exc
-    except ValueError:
-        messages.error(request, "Choose a team from the list.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except DomainConflict as exc:
-        messages.error(request, str(exc))
-    else:
-        where = referral.team.name if referral.team else "the ranker"
-        messages.success(request, f"REF-{referral.pk:06d} sent to {where}.")
-    return redirect("board:board")

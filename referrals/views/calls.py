@@ -268,26 +268,35 @@ def call_back_done(request: HttpRequest, call_back_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.coordinate", raise_exception=True)
 def senior_reviews(request: HttpRequest) -> HttpResponse:
+    return _senior_reviews_page(request)
+
+
+def _senior_reviews_page(request: HttpRequest, *, bound: SeniorReviewForm | None = None, bound_call_id: int = 0,
+                         status: int = 200) -> HttpResponse:
+    """The calls awaiting review, each with its comment box; ``bound``: the one just posted with
+    an error, shown as typed with the error summary."""
     pending = list(Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
                    .select_related("patient", "handled_by").order_by("received_at")[:200])
     access_log_list_shown(request=request, object_type="senior_reviews",
                           patient_ids=(call.patient_id for call in pending))
-    return render(request, "calls/senior_reviews.html", {"calls": pending, "form": SeniorReviewForm(), "now": timezone.now()})
+    reviews = [(call, bound if bound is not None and call.pk == bound_call_id
+                else SeniorReviewForm(auto_id=f"id_review_{call.pk}_%s")) for call in pending]
+    return render(request, "calls/senior_reviews.html",
+                  {"reviews": reviews, "bound": bound, "now": timezone.now()}, status=status)
 
 
 @login_required
 @permission_required(["accounts.coordinate", WRITE_CLINICAL], raise_exception=True)
 @require_POST
 def senior_review_record(request: HttpRequest, call_id: int) -> HttpResponse:
-    form = SeniorReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            call_senior_review(call_id=call_id, user=request.user, comment=form.cleaned_data["comment"])
-        except Call.DoesNotExist as exc:
-            raise Http404("No such call awaiting review") from exc
-        messages.success(request, "Review recorded.")
-    else:
-        messages.error(request, "Write a review comment before saving.")
+    form = SeniorReviewForm(request.POST, auto_id=f"id_review_{call_id}_%s")
+    if not form.is_valid():
+        return _senior_reviews_page(request, bound=form, bound_call_id=call_id, status=400)
+    try:
+        call_senior_review(call_id=call_id, user=request.user, comment=form.cleaned_data["comment"])
+    except Call.DoesNotExist as exc:
+        raise Http404("No such call awaiting review") from exc
+    messages.success(request, "Review recorded.")
     return redirect("calls:reviews")
 
 

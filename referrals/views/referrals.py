@@ -22,7 +22,13 @@ from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.forms_lifecycle import ACTION_FORMS, ActionForm
 from referrals.models import Referral
 from referrals.selectors import patient_banner_for, referrals_visible_to
-from referrals.selectors_queue import ReferralPage, reassign_options, referral_page, route_options
+from referrals.selectors_queue import (
+    ReferralPage,
+    reassign_options,
+    referral_page,
+    route_options,
+    team_must_be_chosen,
+)
 from referrals.services.claims import (
     referral_cancel,
     referral_claim,
@@ -41,7 +47,7 @@ from referrals.services.lifecycle import (
     referral_reroute,
     referral_resume,
 )
-from referrals.transitions import Action, ReferralStatus
+from referrals.transitions import Action
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -78,7 +84,7 @@ DONE: dict[str, str] = {
     Action.RESUME: "Referral resumed: its clocks run again.",
     Action.REPRIORITISE: "Priority changed: the clocks are recomputed.",
     Action.DECLINE: "Declined: the referral is being routed again.",
-    Action.REROUTE: "The referral is being routed again.",
+    Action.REROUTE: "Routed again: to the team chosen, or, with none chosen, back to the ranker.",
     Action.CANCEL: "Referral cancelled.",
     Action.REOPEN: "Referral reopened: it is back in the team's queue.",
     Action.ENTER_IN_ERROR: "Referral marked entered in error.",
@@ -100,7 +106,7 @@ def _form(action: str, referral: Referral | None, data: Any = None) -> ActionFor
     elif action == Action.REROUTE:
         options = route_options()
         # Awaiting routing, the form routes by hand only: leaving the team empty is no choice.
-        kwargs["team_required"] = referral is not None and referral.status == ReferralStatus.AWAITING_ROUTING
+        kwargs["team_required"] = referral is not None and team_must_be_chosen(referral)
     return ACTION_FORMS[action](data, options=options, auto_id=f"id_{action}_%s", **kwargs)
 
 

@@ -228,9 +228,6 @@ ROWS: list[Op] = [
        data=lambda w: {"to_user_id": str(w.lead_user)}, variant="reassign"),
     # --- The coordinators' board -------------------------------------------------------------------
     Op("board:board", "GET", page(403, coord=200)),
-    Op("board:route", "GET", page(403, coord=405), args={"referral_id": "referral"}),
-    Op("board:route", "POST", page(403, coord=to("board:board")), args={"referral_id": "referral"},
-       data=lambda w: {"reason": "The patient moved to another area", "team_id": ""}),
     # --- Dashboards: managers, and team leads for their own teams ------------------------------------
     Op("dashboards:dashboard", "GET", page(403, manager=200, lead=200)),
     # Another team's figures: the manager (small numbers suppressed outside their organisation);

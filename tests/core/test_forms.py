@@ -85,8 +85,6 @@ BROWSER_VALIDATED = {
     # The board's route-by-hand row: an empty team there is refused by the board's view only as a
     # conflict, so the browser's check stays until the view says "Choose a team" itself.
     "board/board.html",
-    # A senior review's comment box (its view validates with SeniorReviewForm).
-    "calls/senior_reviews.html",
 }
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 

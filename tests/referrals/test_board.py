@@ -107,19 +107,39 @@ def test_a_coordinator_routes_by_hand_from_the_board(client, make_user, area):
     made = build_board(area)
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
     client.force_login(coordinator)
-    url = reverse("board:route", args=[made["unroutable"].pk])
-    response = client.post(url, {"team_id": area["community"].team.pk, "reason": ""}, follow=True)
-    assert "This is required: say why." in response.content.decode()
-    response = client.post(url, {"team_id": area["community"].team.pk, "reason": "Spoke to <b>duty</b> nurse"},
-                           follow=True)
+    board = client.get(reverse("board:board")).content.decode()
+    url = reverse("queue:action", args=[made["unroutable"].pk, "reroute"])
+    # The row posts to the referral page's action and comes back to the board; the server checks.
+    assert f'action="{url}"' in board and "required" not in board.split('id="board-unroutable"')[1]
+    back = reverse("board:board")
+    response = client.post(url, {"team_id": area["community"].team.pk, "reason": "", "next": back})
     page = response.content.decode()
-    assert f"REF-{made['unroutable'].pk:06d} sent to Community Palliative Care team." in page
+    assert response.status_code == 400
+    assert "There is a problem" in page and "Say why the referral is routed again" in page
+    assert f'<option value="{area["community"].team.pk}" selected>' in page  # the team chosen is kept
+    response = client.post(url, {"team_id": area["community"].team.pk, "reason": "Spoke to <b>duty</b> nurse",
+                                 "next": back})
+    assert response.status_code == 302 and response["Location"] == back
     made["unroutable"].refresh_from_db()
     assert made["unroutable"].team == area["community"].team
     event = made["unroutable"].events.get(kind=ReferralEvent.Kind.ROUTED_MANUALLY)
     assert event.data["reason"] == "Spoke to <b>duty</b> nurse"
-    assert client.post(url, {"team_id": "abc", "reason": "x"}).status_code == 302
-    assert client.post(reverse("board:route", args=[10**9]), {"reason": "x"}).status_code == 404
+    assert client.post(url, {"team_id": "abc", "reason": "x", "next": back}).status_code == 400
+    assert client.post(reverse("queue:action", args=[10**9, "reroute"]), {"reason": "x"}).status_code == 404
+
+
+def test_a_referral_declined_twice_needs_a_team_chosen(client, make_user, area):
+    made = build_board(area)
+    client.force_login(make_user(Role.SPOC_COORDINATOR, username="coord"))
+    declined = made["declined"]
+    team_before = declined.team_id
+    response = client.post(reverse("queue:action", args=[declined.pk, "reroute"]),
+                           {"team_id": "", "reason": "Both teams full", "next": reverse("board:board")})
+    assert response.status_code == 400
+    assert "Choose the team to route the referral to" in response.content.decode()
+    declined.refresh_from_db()
+    assert declined.team_id == team_before and not declined.events.filter(
+        kind=ReferralEvent.Kind.ROUTED_MANUALLY).exists()
 
 
 def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(client, make_user, area):

@@ -170,6 +170,24 @@ def test_senior_review_by_the_coordinator(client, make_user, handler):
     assert client.get(reverse("calls:reviews")).status_code == 403
 
 
+def test_a_senior_review_without_a_comment_is_refused_on_the_page_and_keeps_the_others(client, make_user, handler):
+    first = CallFactory(handled_by=handler, needs_senior_review=True, disposition="ADVICE_GIVEN")
+    second = CallFactory(handled_by=handler, needs_senior_review=True, disposition="ADVICE_GIVEN")
+    client.force_login(make_user(Role.SPOC_COORDINATOR, is_clinician=True))
+    listed = client.get(reverse("calls:reviews")).content.decode()
+    assert "required" not in listed.split("<main")[1] and listed.count("novalidate") == 2
+    response = client.post(reverse("calls:review", args=[second.pk]), {"comment": "   "})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "There is a problem" in page and "Write a review comment before saving." in page
+    # The summary links to the box of the call posted, which is drawn in error; the other is not.
+    assert f'href="#id_review_{second.pk}_comment"' in page
+    assert f'id="id_review_{second.pk}_comment"' in page and f'id="id_review_{first.pk}_comment"' in page
+    assert page.count("nhsuk-textarea--error") == 1
+    second.refresh_from_db()
+    assert second.reviewed_at is None
+
+
 def test_call_backs_due_and_done(client, handler):
     call = CallFactory(handled_by=handler)
     call_back = CallBack.objects.create(call=call, patient=call.patient, due_at=timezone.now(), note="Ring back")
