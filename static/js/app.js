@@ -89,10 +89,20 @@ function setUpCallTimers() {
 // "Change patient", on the search box. Enter in the search box searches at once; it never submits
 // the half-typed call.
 function setUpPatientPicker() {
+  // At the swap; and again when it has settled if focus was lost meanwhile (a focused control
+  // removed by the swap, the "Change patient" button, can leave focus on the page after us), but
+  // never once the user has moved on.
+  const panelFocus = (panel) => panel.querySelector("#patient-banner-heading") || panel.querySelector("#call-patient-q");
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.target.id !== "patient-panel") return;
-    const next = event.target.querySelector("#patient-banner-heading") || event.target.querySelector("#call-patient-q");
+    const next = panelFocus(event.target);
     if (next) next.focus();
+  });
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (event.target.id !== "patient-panel") return;
+    const active = document.activeElement;
+    const next = panelFocus(event.target);
+    if (next && (!active || active === document.body)) next.focus();
   });
   document.body.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" || event.target.id !== "call-patient-q") return;
