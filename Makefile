@@ -18,6 +18,7 @@ run: $(STAMPS)/requirements $(STAMPS)/assets
 test: $(STAMPS)/requirements-dev $(STAMPS)/assets
 	@scripts/ensure_services.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
 
@@ -25,6 +26,7 @@ setup: $(STAMPS)/requirements-dev $(STAMPS)/assets
 
 lint:
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 typecheck:

@@ -42,8 +42,8 @@ django.setup()
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from calls.services.intake import CallInput, NeedRequest, call_submit  # noqa: E402
 from referrals.models import Referral  # noqa: E402
-from referrals.services.calls import CallInput, NeedRequest, call_submit  # noqa: E402
 from spoc.accounts.models import User  # noqa: E402
 
 MIX = (

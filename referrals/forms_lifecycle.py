@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from patients.codes import AKPS_SCORES, IPOS_SCORES, IposItem, PhaseOfIllness
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
-from referrals.selectors_queue import FLAGS, QUEUE_STATUSES
+from referrals.selectors.queue import FLAGS, QUEUE_STATUSES
 from referrals.transitions import Action
 from services.codes import Need, Priority
 from spoc.core.forms import NhsFormMixin

@@ -3,14 +3,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from referrals import api as referrals_api
-from referrals.api_actions import ReferralActionApi
+from calls import api as calls_api
+from referrals import urls_queue as queue_urls
+from referrals.api import referrals as referrals_api
+from referrals.api.actions import ReferralActionApi
 from services import api as services_api
 from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
 from spoc.core import views as core_views
 from spoc.dashboards import api as dashboards_api
 from spoc.home import views as home_views
+from workspace import urls_referrals as referral_page_urls
+from workspace.api import patients as patients_api
 
 admin.site.site_header = "SPOC hub administration"
 
@@ -22,10 +26,10 @@ api_v1 = [
     path("services/<int:service_id>/", services_api.ServiceDetailApi.as_view(), name="api-service"),
     path("services/<int:service_id>/capacity/", services_api.ServiceCapacityApi.as_view(), name="api-service-capacity"),
     path("teams/", services_api.TeamListApi.as_view(), name="api-teams"),
-    path("patients/", referrals_api.PatientListApi.as_view(), name="api-patients"),
-    path("patients/<int:patient_id>/", referrals_api.PatientDetailApi.as_view(), name="api-patient"),
-    path("patients/<int:patient_id>/death/", include("referrals.api_deaths")),
-    path("calls/", referrals_api.CallCreateApi.as_view(), name="api-calls"),
+    path("patients/", patients_api.PatientListApi.as_view(), name="api-patients"),
+    path("patients/<int:patient_id>/", patients_api.PatientDetailApi.as_view(), name="api-patient"),
+    path("patients/<int:patient_id>/death/", include("workspace.api.deaths")),
+    path("calls/", calls_api.CallCreateApi.as_view(), name="api-calls"),
     path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
     path("referrals/<int:referral_id>/", referrals_api.ReferralDetailApi.as_view(), name="api-referral"),
     path("referrals/<int:referral_id>/<str:action>/", ReferralActionApi.as_view(), name="api-referral-action"),
@@ -53,11 +57,11 @@ urlpatterns = [
     # Not under /accounts/mfa/, which MFARequiredMiddleware leaves open: the admin must be verified.
     path("accounts/users/<int:user_id>/mfa-reset/", account_views.mfa_reset, name="mfa-reset"),
     path("accounts/keepalive/", account_views.keepalive, name="keepalive"),
-    path("audit/", include("spoc.audit.urls")),
+    path("audit/", include("workspace.urls_audit")),
     path("directory/", include("services.urls")),
-    path("patients/", include("referrals.urls_patients")),
-    path("calls/", include("referrals.urls_calls")),
-    path("queue/", include("referrals.urls_queue")),
+    path("patients/", include("workspace.urls")),
+    path("calls/", include("calls.urls")),
+    path("queue/", include(([*queue_urls.urlpatterns, *referral_page_urls.urlpatterns], "queue"))),
     path("board/", include("referrals.urls_board")),
     path("dashboards/", include("spoc.dashboards.urls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),

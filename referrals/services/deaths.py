@@ -1,51 +1,35 @@
-"""Recording a death and starting bereavement support (DESIGN.md §7).
+"""What a death does to referrals (DESIGN.md §7): the rules of recording one, closing the
+patient's open referrals, and bereavement referrals for the people left.
 
 Recording a death composes patients (the death record, ``Patient.died_at``), calls (pending
-call-backs) and referrals (closing the open ones, creating bereavement referrals), so it lives
-here, in the highest app it needs (DESIGN.md §2). The patient page and the API both call
-``death_record``.
-
-In one transaction, with the patient row locked: the ``DeathRecord`` with the preferred places of
-death in force and whether one was achieved; ``Patient.died_at``; every open referral of the
-patient except bereavement support closed with outcome ``PATIENT_DIED`` (action
-``CLOSE_ON_DEATH``: a COMPLETED event, ``closed_at`` set, the owner kept); every pending
-call-back cancelled; one ``BEREAVEMENT_SUPPORT`` referral at P5 for each related person ticked
-(who must have consented to be contacted), not to be contacted before the death plus
-``BEREAVEMENT_CONTACT_AFTER_DAYS``; and an access-log row. Routing of the bereavement referrals
-is enqueued after the commit (the routing task ranks by the bereaved person's postcode and age,
-``referrals.services.routing._ranking_inputs``).
-
-``death_record`` returns a ``DeathRecorded``: the record and exactly what saving it did (the
-referrals closed, the bereavement referrals made and for whom, the people ticked who already had
-one, the call-backs cancelled), so the page's message and the API's answer say what happened.
+call-backs) and referrals, so the one service that does it all in a transaction,
+``death_record``, is in the highest app it needs (workspace/services.py, docs/architecture.md
+"Apps and layering"); this module holds the referral side and the checks: who may record a death
+(``may_record_death``), what makes a death record invalid (``death_problems``), whether the
+preferred place was achieved (``preferred_place_achieved``), closing the open referrals
+(``referrals_close_on_death``: every open referral except bereavement support, completed with
+outcome ``PATIENT_DIED`` by the action ``CLOSE_ON_DEATH``, the owner kept), and one
+``BEREAVEMENT_SUPPORT`` referral at P5 for each related person ticked (who must have consented to
+be contacted), not to be contacted before the death plus ``BEREAVEMENT_CONTACT_AFTER_DAYS``
+(``bereavement_referrals_create``; the routing task ranks by the bereaved person's postcode and
+age, ``referrals.services.routing._ranking_inputs``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord, Patient, RelatedPerson
 from patients.names import display_name
-from patients.selectors import care_plan_current
 from referrals.codes import ReferralOutcome
-from referrals.models import CallBack, Referral, ReferralEvent
-from referrals.selectors import patients_visible_to
-from referrals.services.calls import routing_enqueue_after_commit
+from referrals.models import Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
 from services.codes import Need, Priority
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
 from spoc.core.dates import nhs_date, nhs_datetime
 
@@ -59,20 +43,6 @@ PRIVATE_RESIDENCES = frozenset({PlaceOfDeath.OWN_HOME, PlaceOfDeath.OTHER_PRIVAT
 
 Errors = dict[str, list[str]]
 FUTURE = "A death cannot be recorded in the future."
-
-
-@dataclass(frozen=True)
-class DeathRecorded:
-    """What ``death_record`` did. ``closed`` are the referrals closed, with their team loaded
-    (``team`` is None for one not yet routed); ``bereavement`` the bereavement referrals made,
-    with ``for_person`` loaded, in the order the people were given; ``already_supported`` the
-    people ticked who already had an open bereavement referral, so were not given a second."""
-
-    record: DeathRecord
-    closed: tuple[Referral, ...]
-    bereavement: tuple[Referral, ...]
-    already_supported: tuple[RelatedPerson, ...]
-    call_backs_cancelled: int
 
 
 class DeathAlreadyRecorded(DomainConflict):
@@ -112,81 +82,6 @@ def preferred_place_achieved(*, place: str, first: str, second: str) -> bool | N
         if preferred == PlaceOfDeath.PRIVATE_RESIDENCE and place in PRIVATE_RESIDENCES:
             return True
     return False
-
-
-def death_record(
-    *,
-    patient_id: int,
-    user: Any,
-    died_at: datetime,
-    place: str,
-    expected: bool | None,
-    verified_by: str,
-    bereavement_for: list[int],
-    break_glass_ids: Collection[int] = (),
-    request: HttpRequest | None = None,
-) -> DeathRecorded:
-    """Record the death of patient ``patient_id`` and everything that follows from it (see the
-    module docstring). Returns the saved ``DeathRecord`` with what was done (``DeathRecorded``).
-
-    Raises ``PermissionDenied`` when ``user`` may not record deaths (``may_record_death``),
-    ``Patient.DoesNotExist`` when the patient does not exist or is not visible to the user
-    (``patients_visible_to``, with the session's break-glass grants), ``DeathAlreadyRecorded``
-    when the death is already recorded, and ``ValidationError`` keyed by argument name
-    (``died_at``, ``place``, ``expected``, ``verified_by``, ``bereavement_for``) having saved
-    nothing. ``request`` only adds the client address to the access log.
-    """
-    if not may_record_death(user):
-        raise PermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
-    with transaction.atomic():
-        patient = (patients_visible_to(user, break_glass_ids=break_glass_ids)
-                   .select_for_update(of=("self",)).get(pk=patient_id))
-        existing = DeathRecord.objects.filter(patient=patient).first()
-        if existing is not None:
-            raise DeathAlreadyRecorded(existing)
-        now = timezone.now()
-        errors: Errors = {}
-        people = death_problems(errors, patient=patient, died_at=died_at, place=place,
-                                expected=expected, verified_by=verified_by,
-                                bereavement_for=bereavement_for, now=now)
-        if errors:
-            raise ValidationError(errors)
-        plan = care_plan_current(patient=patient)
-        first = plan.ppd_first if plan is not None else ""
-        second = plan.ppd_second if plan is not None else ""
-        record = DeathRecord(
-            patient=patient, died_at=died_at, place=place, expected=expected,
-            verified_by=verified_by.strip(), preferred_place_first=first,
-            preferred_place_second=second,
-            preferred_place_achieved=preferred_place_achieved(place=place, first=first, second=second),
-            recorded_at=now, recorded_by=user,
-        )
-        try:
-            with transaction.atomic():
-                record.save()
-        except IntegrityError:
-            # Recorded by someone else between our check and our insert.
-            raise DeathAlreadyRecorded(DeathRecord.objects.get(patient=patient)) from None
-        Patient.objects.filter(pk=patient.pk).update(died_at=died_at, updated_at=now)
-        patient.died_at = died_at
-        closed = _close_open_referrals(patient=patient, user=user, record=record, now=now)
-        cancelled = _cancel_call_backs(patient=patient, user=user, now=now)
-        bereavement = _bereavement_referrals(patient=patient, people=people, user=user,
-                                             died_at=died_at, record=record, now=now)
-        access_log_record(
-            action=AccessLog.Action.CREATE, user=user, request=request, object_type="death_record",
-            object_id=record.pk, patient_id=patient.pk,
-            detail={"referrals_closed": len(closed), "call_backs_cancelled": cancelled,
-                    "bereavement_referrals": len(bereavement)},
-        )
-        for referral in bereavement:
-            routing_enqueue_after_commit(referral.pk)
-    offered = {referral.for_person_id for referral in bereavement}
-    return DeathRecorded(
-        record=record, closed=tuple(closed), bereavement=tuple(bereavement),
-        already_supported=tuple(person for person in people if person.pk not in offered),
-        call_backs_cancelled=cancelled,
-    )
 
 
 def bereavement_contact_not_before(died_at: datetime) -> datetime:
@@ -246,9 +141,11 @@ def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPers
     return [found[i] for i in wanted if i in found]
 
 
-def _close_open_referrals(*, patient: Patient, user: Any, record: DeathRecord,
+def referrals_close_on_death(*, patient: Patient, user: Any, record: DeathRecord,
                           now: datetime) -> list[Referral]:
-    """Close every open referral except bereavement support; return those closed."""
+    """Close every open referral of ``patient`` except bereavement support (action
+    ``CLOSE_ON_DEATH``, outcome ``PATIENT_DIED``); return those closed. Inside the caller's
+    transaction (``workspace.services.death_record``)."""
     referrals = list(
         Referral.objects.select_for_update(of=("self",)).select_related("team")
         .filter(patient=patient, status__in=OPEN_STATUSES)
@@ -274,17 +171,11 @@ def _close_open_referrals(*, patient: Patient, user: Any, record: DeathRecord,
     return referrals
 
 
-def _cancel_call_backs(*, patient: Patient, user: Any, now: datetime) -> int:
-    """Nobody rings a patient who has died: pending call-backs about them are cancelled."""
-    return CallBack.objects.filter(
-        Q(patient=patient) | Q(call__patient=patient), status=CallBack.Status.PENDING,
-    ).update(status=CallBack.Status.CANCELLED, done_at=now, done_by=user)
-
-
-def _bereavement_referrals(*, patient: Patient, people: list[RelatedPerson], user: Any,
+def bereavement_referrals_create(*, patient: Patient, people: list[RelatedPerson], user: Any,
                            died_at: datetime, record: DeathRecord, now: datetime) -> list[Referral]:
     """One bereavement referral per person, awaiting routing; a person who already has an open
-    one is not given a second."""
+    one is not given a second. Inside the caller's transaction; the caller enqueues routing after
+    commit (``routing_enqueue_after_commit``)."""
     if not people:
         return []
     already = set(Referral.objects.filter(

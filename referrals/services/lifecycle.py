@@ -17,8 +17,8 @@ from django.utils import timezone
 from referrals.codes import DeclineReason
 from referrals.models import Referral, ReferralEvent
 from referrals.services.acting import referral_acting, referral_record, text_required
-from referrals.services.calls import routing_enqueue_after_commit
 from referrals.services.clocks import referral_clocks_fix, referral_clocks_resume
+from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.services.routing import new_referral_notify_after_commit
 from referrals.transitions import Action, check_action
 from services.codes import Priority, ServiceStatus

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from referrals.selectors_board import board_version, coordinator_board
+from referrals.selectors.board import board_version, coordinator_board
 from spoc.accounts.middleware import is_poll
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record

@@ -1,6 +1,6 @@
 """The nurse's worklists: the team queue (refreshed by htmx polling, with a banner while urgent
 referrals wait to be claimed), her own caseload and the printable queue. Actions are posted to
-the referral page's action view (`referrals.views.referrals.referral_action`)."""
+the referral page's action view (`workspace.views.referrals.referral_action`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from referrals.codes import ReferralOutcome
 from referrals.forms_lifecycle import QueueFilterForm
-from referrals.selectors_queue import (
+from referrals.selectors.queue import (
     QUEUE_LIMIT,
     caseload_for,
     team_queue,

@@ -8,8 +8,10 @@ are part of the API: clients branch on them, so a code, once published, keeps it
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -22,6 +24,9 @@ from spoc.core.api_errors import (
     DATABASE_UNAVAILABLE_DETAIL,
     error_body,
 )
+
+# Primary keys are BigAutoField: a larger id cannot exist, and PostgreSQL would refuse to compare it.
+MAX_ID = 2**63 - 1
 
 INVALID_DETAIL = "Invalid input: see the field errors."
 
@@ -62,3 +67,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     code = str(getattr(detail, "code", None) or getattr(exc, "default_code", None) or "error")
     response.data = error_body(detail=str(detail), code=DRF_CODES.get(code, code))
     return response
+
+
+def api_iso(value: datetime | date | None) -> str | None:
+    """ISO 8601; datetimes in UTC, so a value read back from the database prints the same."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value.isoformat()
+
+
+def api_field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """A Django ValidationError as DRF-shaped field errors ("__all__" -> "non_field_errors")."""
+    if not hasattr(exc, "error_dict"):
+        return {api_settings.NON_FIELD_ERRORS_KEY: list(exc.messages)}
+    return {api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: list(messages)
+            for field, messages in exc.message_dict.items()}

@@ -32,9 +32,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from calls.models import Call
 from patients.codes import PlaceOfDeath, UsualResidence
 from patients.models import DeathRecord, HospitalAdmission, Patient
-from referrals.models import Call, Intervention, Referral, ReferralEvent
+from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
 from services.models import Service, Team
 from spoc.dashboards.blocks import ALL_TEAMS, MAX_BLOCK_LEVEL, block_parents, bucket_sql

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from patients.admissions import admission_record
-from referrals.views.patients import visible_patients, writable_patient
+from referrals.access import visible_patients, writable_patient
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record

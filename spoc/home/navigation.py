@@ -9,7 +9,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from referrals.selectors_queue import queued_count_for
+from referrals.selectors.queue import queued_count_for
 
 
 @dataclass(frozen=True)

@@ -53,13 +53,16 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
-    # Ours, lowest layer first (docs/architecture.md): core <- services <- patients <- referrals <- home.
+    # Ours, lowest layer first (docs/architecture.md):
+    # core <- services <- patients <- referrals <- calls <- workspace <- home, dashboards.
     "spoc.core",
     "spoc.accounts",
     "spoc.audit",
     "services",
     "patients",
     "referrals",
+    "calls",
+    "workspace",
     "spoc.home",
     "spoc.dashboards",
 ]
@@ -167,7 +170,7 @@ BROKER_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("BROKER_SOCKET_TIMEOUT_SECO
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # After a failed publish, routing is not enqueued from this process for this many seconds (the
 # sweeper enqueues it instead), so that a call with several needs, or the calls that follow it,
-# do not each wait for a stalled broker (referrals/services/calls.py).
+# do not each wait for a stalled broker (calls/services/intake.py).
 ROUTING_ENQUEUE_PAUSE_SECONDS = env_int("ROUTING_ENQUEUE_PAUSE_SECONDS", 10)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.management import call_command
 
-from referrals.models import Call, Referral
+from calls.models import Call
+from referrals.models import Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to, team_ids_of
 from referrals.transitions import ReferralStatus
 from services.models import Service

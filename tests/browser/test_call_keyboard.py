@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from referrals.models import Call, Referral
+from calls.models import Call
+from referrals.models import Referral
 from spoc.accounts.roles import Role
 from tests.conftest import TEST_PASSWORD
 from tests.referrals.factories import PatientFactory

@@ -220,8 +220,8 @@ def world_build() -> World:
     closure; one user per column, each signed in (a session) and holding an API token."""
     from django.contrib.auth.models import Group
 
+    from calls.models import CallBack
     from patients.models import DeathRecord, RelatedPerson
-    from referrals.models import CallBack
     from referrals.transitions import ReferralStatus
     from services.models import Closure, OrganisationMembership, TeamMembership
     from spoc.accounts.models import ApiToken

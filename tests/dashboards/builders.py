@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from calls.models import Call
 from patients.models import DeathRecord, HospitalAdmission, Patient
-from referrals.models import Call, Intervention, Referral, ReferralEvent
+from referrals.models import Intervention, Referral, ReferralEvent
 from services.models import Team
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
+from calls.models import Call
 from patients.models import DeathRecord, HospitalAdmission
-from referrals.models import Call, Referral
+from referrals.models import Referral
 from spoc.accounts.roles import Role, roles_sync
 from spoc.dashboards.blocks import response_bucket
 from spoc.dashboards.models import (

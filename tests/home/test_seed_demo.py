@@ -15,10 +15,11 @@ from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from calls.models import Call, CallBack
 from patients.codes import CprDecision, NhsNumberStatus
 from patients.models import Assessment, CarePlan, DeathRecord, Patient, RelatedPerson
 from patients.nhs_number import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
-from referrals.models import Call, CallBack, Escalation, Intervention, Referral, ReferralEvent
+from referrals.models import Escalation, Intervention, Referral, ReferralEvent
 from referrals.services.deaths import preferred_place_achieved
 from referrals.services.escalation import escalations_run
 from services.models import (

@@ -7,11 +7,12 @@ from datetime import date
 import factory
 from django.utils import timezone
 
+from calls.models import Call
 from patients.models import Patient
 from patients.names import search_form
 from patients.nhs_number import synthetic_nhs_number
 from referrals.codes import CallReason, Disposition
-from referrals.models import Call, Referral
+from referrals.models import Referral
 from services.codes import CallerType, Need, Priority
 from tests.factories import UserFactory
 

@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from calls.models import Call
 from patients.codes import CprDecision, PlaceOfDeath
 from patients.models import CarePlan, Patient
-from referrals.models import Call, Referral, ReferralEvent
+from referrals.models import Referral, ReferralEvent
 from referrals.transitions import ReferralStatus
 from services.codes import Need, Priority
 from spoc.audit.models import AccessLog

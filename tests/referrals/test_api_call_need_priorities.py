@@ -7,7 +7,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from referrals.models import Call, Referral
+from calls.models import Call
+from referrals.models import Referral
 from tests.referrals.factories import PatientFactory
 from tests.referrals.test_api import CALLS, call_body
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.models import Referral, ReferralEvent
-from referrals.selectors_board import coordinator_board
+from referrals.selectors.board import coordinator_board
 from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
 from spoc.accounts.roles import Role

@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from patients.codes import PlaceOfDeath
 from patients.models import CarePlan, DeathRecord, HospitalAdmission, Patient, RelatedPerson
+from referrals.access import BREAK_GLASS_SECONDS
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to, patients_writable_by
 from referrals.transitions import ReferralStatus
-from referrals.views.patients import BREAK_GLASS_SECONDS
 from spoc.accounts.roles import BREAK_GLASS, ROLE_PERMISSIONS, WRITE_CLINICAL, Role
 from spoc.audit.models import AccessLog
 from tests.referrals.factories import PatientFactory, ReferralFactory

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
+from calls.models import Call
+from calls.services.intake import CallInput, NeedRequest, call_submit
 from patients.codes import PatientLocation, PhaseOfIllness
 from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
-from referrals.models import Call, Referral
-from referrals.services.calls import CallInput, NeedRequest, call_submit
+from referrals.models import Referral
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority, ServiceType
@@ -188,7 +190,10 @@ def test_the_migration_gives_earlier_referrals_their_calls_suggestion_and_overri
     for call in (overridden, followed):
         ReferralFactory(call=call, need=Need.CARER_SUPPORT, priority=call.chosen_priority)
 
-    migration.from_the_call(apps, None)
+    # The models as they were when the migration ran (calls had not yet moved to their own app).
+    state = MigrationLoader(connection).project_state(
+        ("referrals", "0007_referral_suggested_priority_override"))
+    migration.from_the_call(state.apps, None)
 
     assert sorted(Referral.objects.values_list("call__chosen_priority", "suggested_priority", "override_reason")) == [
         ("P2", "P2", ""), ("P3", "P1", "GP already there")]

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.models import Call, CallBack, Referral
+from calls.models import Call, CallBack
+from referrals.models import Referral
 from spoc.accounts.roles import Role
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 

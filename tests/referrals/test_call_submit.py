@@ -15,15 +15,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from calls.models import Call, CallBack
+from calls.services import intake as calls_module
+from calls.services.intake import CallInput, NeedRequest, call_submit
+from calls.triage import TRIAGE_RULES_VERSION
 from patients.codes import AssessmentSource, PatientLocation, PhaseOfIllness
 from patients.models import Assessment
 from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
-from referrals.models import Call, CallBack, Referral, ReferralEvent
-from referrals.services import calls as calls_module
-from referrals.services.calls import CallInput, NeedRequest, call_submit
+from referrals.models import Referral, ReferralEvent
 from referrals.tasks import route_referral_task
 from referrals.transitions import ReferralStatus
-from referrals.triage import TRIAGE_RULES_VERSION
 from services.codes import CallerType, Need, Priority
 from services.models import Site
 from spoc.accounts.roles import Role

@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from calls.models import CallBack
 from patients.codes import CprDecision, PlaceOfDeath, Relationship
 from patients.models import CarePlan, DeathRecord, Patient, RelatedPerson
 from referrals.codes import ReferralOutcome
-from referrals.models import CallBack, Referral, ReferralEvent
-from referrals.services.deaths import DeathAlreadyRecorded, death_record, preferred_place_achieved
+from referrals.models import Referral, ReferralEvent
+from referrals.services.deaths import DeathAlreadyRecorded, preferred_place_achieved
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
 from services.codes import Need, Priority, ServiceType
@@ -28,6 +29,7 @@ from tests.clock import WEEKDAY_MORNING
 from tests.conftest import wait_for
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service
+from workspace.services import death_record
 
 P = PlaceOfDeath
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.models import Call, CallBack
+from calls.models import Call, CallBack
 from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog

@@ -1,6 +1,6 @@
 """The team queue puts urgent work on top: "Waiting to be claimed" first, by priority, then "In
 progress"; a banner while a P1 or P2 waits to be claimed, brought by the poll and taken away by
-the poll after the claim (referrals/selectors_queue.py, referrals/views/queue.py)."""
+the poll after the claim (referrals/selectors/queue.py, referrals/views/queue.py)."""
 
 import re
 from datetime import timedelta
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.models import Referral
-from referrals.selectors_queue import team_queue, team_queue_state
+from referrals.selectors.queue import team_queue, team_queue_state
 from referrals.services.claims import referral_claim
 from referrals.transitions import ReferralStatus
 from tests.referrals.factories import ReferralFactory, member

@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from calls.models import Call
 from patients.models import CarePlan
 from patients.services import care_plan_update
-from referrals.models import Call
 from services.models import Service
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog

@@ -29,12 +29,13 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from calls.models import Call
+from calls.services.intake import CallInput, CallSubmitResult, NeedRequest, call_submit
 from patients.codes import PhaseOfIllness
 from patients.models import Patient
 from referrals.codes import CallReason, Disposition
-from referrals.models import Call, Referral, ReferralEvent
-from referrals.services import calls
-from referrals.services.calls import CallInput, CallSubmitResult, NeedRequest, call_submit
+from referrals.models import Referral, ReferralEvent
+from referrals.services import enqueue
 from referrals.services.sweeper import routing_sweep
 from referrals.tasks import route_referral_task
 from referrals.transitions import ReferralStatus
@@ -310,8 +311,8 @@ def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_
     fault, handler, directory, own_redis, start_worker, settings, client, monkeypatch, caplog
 ):
     settings.ROUTING_ENQUEUE_PAUSE_SECONDS = 10  # the production default
-    monkeypatch.setattr(calls._BrokerFault, "at", None)  # no fault seen yet in this process
-    caplog.set_level(logging.WARNING, logger="referrals.services.calls")
+    monkeypatch.setattr(enqueue._BrokerFault, "at", None)  # no fault seen yet in this process
+    caplog.set_level(logging.WARNING, logger="referrals.services.enqueue")
     heartbeat_task.delay("connection-in-the-pool")
     if fault == "stopped":
         own_redis.stop()

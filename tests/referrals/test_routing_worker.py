@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from calls.services.intake import CallInput, NeedRequest, call_submit
 from patients.codes import PhaseOfIllness
 from referrals.codes import CallReason, Disposition
 from referrals.models import Referral, ReferralEvent
-from referrals.services.calls import CallInput, NeedRequest, call_submit
 from referrals.tasks import route_referral_task
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority, ServiceType

@@ -6,9 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patients.codes import IposItem, PatientLocation, PhaseOfIllness
-from referrals.codes import CallReason, CarerCoping, RedFlag
-from referrals.triage import (
+from calls.triage import (
     SUPPORT_NEEDS,
     TRIAGE_RULES_VERSION,
     InvalidTriage,
@@ -20,6 +18,8 @@ from referrals.triage import (
     suggest_need_priority,
     suggest_priority,
 )
+from patients.codes import IposItem, PatientLocation, PhaseOfIllness
+from referrals.codes import CallReason, CarerCoping, RedFlag
 from services.codes import Need, Priority
 
 NOTHING = "No urgent features recorded → P5"

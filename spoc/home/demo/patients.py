@@ -34,6 +34,10 @@ from unittest import mock
 
 from django.utils import timezone
 
+from calls.models import Call, CallBack
+from calls.services.intake import CallInput, NeedRequest, call_submit
+from calls.services.reviews import call_back_complete, call_senior_review
+from calls.triage import TriageInput, suggest_priority
 from patients.codes import (
     CprDecision,
     IposItem,
@@ -61,25 +65,22 @@ from referrals.codes import (
     RedFlag,
     ReferralOutcome,
 )
-from referrals.models import Call, CallBack, Escalation, Referral, ReferralEvent
-from referrals.services.calls import CallInput, NeedRequest, call_submit
+from referrals.models import Escalation, Referral, ReferralEvent
 from referrals.services.claims import (
     referral_cancel,
     referral_claim,
     referral_complete,
     referral_contact,
 )
-from referrals.services.deaths import death_record
 from referrals.services.interventions import intervention_record
 from referrals.services.lifecycle import referral_decline, referral_hold
-from referrals.services.reviews import call_back_complete, call_senior_review
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
-from referrals.triage import TriageInput, suggest_priority
 from services.codes import CallerType, Need, Priority, ServiceType
 from services.models import Service, Site, TeamMembership
 from spoc.accounts.models import User
 from spoc.home.demo.directory import NORTHBANK, SITES, SOUTHMERE
+from workspace.services import death_record
 
 SEED = 42
 DEMO_PATIENTS = 300

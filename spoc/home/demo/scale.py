@@ -55,6 +55,8 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
+from calls.models import Call
+from calls.triage import TRIAGE_RULES_VERSION, TriageInput, suggest_priority
 from patients.codes import (
     AssessmentSource,
     IposItem,
@@ -77,10 +79,9 @@ from referrals.codes import (
     RedFlag,
     ReferralOutcome,
 )
-from referrals.models import Call, Intervention, Referral, ReferralEvent
+from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.services.deaths import preferred_place_achieved
 from referrals.transitions import ReferralStatus
-from referrals.triage import TRIAGE_RULES_VERSION, TriageInput, suggest_priority
 from services.codes import CLOCKS, NEED_SERVICE_TYPES, CallerType, Need, Priority, ServiceType
 from services.models import CoverageArea, Service, Site, TeamMembership
 from spoc.accounts.models import User
@@ -630,7 +631,7 @@ class _Generator:
             referral_id += len(needs)
 
     def _death(self, pid: str, died: int, care_home: bool) -> _PendingDeath:
-        """A DeathRecord as ``referrals.services.deaths.death_record`` writes it, recorded two
+        """A DeathRecord as ``workspace.services.death_record`` writes it, recorded two
         hours after the death by the coordinator; the preferred places stand for the care plan's."""
         rng, t = self.rng, self.times
         first = PlaceOfDeath.CARE_HOME if care_home and rng.random() < 0.7 else _pick(PREFERRED_PLACES, rng.random())

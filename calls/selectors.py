@@ -1,13 +1,20 @@
-"""Reads for the call screen: what the patient already has open, and the handler's own calls."""
+"""Reads for the call screen: what the patient already has open, the handler's own calls, and the
+patient banner every screen shows (it counts the patient's recent calls, so it lives here)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
-from referrals.models import Call, Referral
+from calls.models import Call
+from patients.banner import patient_banner
+from patients.models import DeathRecord, Patient
+from patients.selectors import care_plan_current
+from referrals.models import Referral
 from referrals.transitions import OPEN_STATUSES
 
 
@@ -38,4 +45,17 @@ def recent_calls_for_handler(*, user: Any, limit: int = 20) -> QuerySet[Call]:
             Prefetch("referrals", queryset=Referral.objects.select_related("team").order_by("id"))
         )
         .order_by("-received_at", "-id")[:limit]
+    )
+
+
+def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
+    today = today or timezone.localdate()
+    week_ago = timezone.now() - timedelta(days=7)
+    return patient_banner(
+        patient=patient,
+        care_plan=care_plan_current(patient=patient),
+        calls_last_7_days=Call.objects.filter(patient=patient, received_at__gte=week_ago).count(),
+        open_referrals=Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES).count(),
+        today=today,
+        death=DeathRecord.objects.filter(patient=patient).first() if patient.died_at else None,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from spoc.audit import views
+from workspace.views import access_log as views
 
 app_name = "audit"
 urlpatterns = [path("access-log/", views.access_log, name="access-log")]

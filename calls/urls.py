@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals.views import calls as views
+from calls import views
 
 app_name = "calls"
 urlpatterns = [

@@ -25,13 +25,17 @@ from rest_framework.views import APIView
 
 from patients.codes import PhaseOfIllness
 from referrals.actions import ActorContext, actions_for
-from referrals.api import MAX_ID, ReferralSummarySerializer, _errors, _iso, _referral_summary
+from referrals.api.referrals import (
+    ReferralSummarySerializer,
+    _referral_summary,
+)
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Referral
 from referrals.services import claims, interventions, lifecycle
 from referrals.transitions import Action
 from services.codes import Priority
 from spoc.accounts.roles import may_write_clinical
+from spoc.core.api import MAX_ID, api_field_errors, api_iso
 
 
 class NoInput(serializers.Serializer):
@@ -142,9 +146,9 @@ def referral_representation(referral: Referral, *, user: Any) -> dict[str, Any]:
     may do next."""
     return {
         **_referral_summary(referral),
-        "at_risk_at": _iso(referral.at_risk_at),
-        "contact_not_before": _iso(referral.contact_not_before),
-        "held_at": _iso(referral.held_at),
+        "at_risk_at": api_iso(referral.at_risk_at),
+        "contact_not_before": api_iso(referral.contact_not_before),
+        "held_at": api_iso(referral.held_at),
         "hold_reason": referral.hold_reason,
         "routing_attempt": referral.routing_attempt,
         "outcome": referral.outcome,
@@ -187,6 +191,6 @@ class ReferralActionApi(APIView):
         except Referral.DoesNotExist as exc:
             raise NotFound("No such referral.") from exc
         except ValidationError as exc:
-            raise serializers.ValidationError(_errors(exc)) from exc
+            raise serializers.ValidationError(api_field_errors(exc)) from exc
         referral = Referral.objects.select_related("team__service", "owner").get(pk=referral.pk)
         return Response(referral_representation(referral, user=request.user))

@@ -5,10 +5,10 @@ from typing import Any
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
+from calls.triage import SUPPORT_NEEDS
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
 from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
-from referrals.triage import SUPPORT_NEEDS
 from services.codes import CallerType, Need, Priority
 from services.models import Site
 from spoc.core.forms import NhsFormMixin

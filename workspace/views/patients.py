@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from calls.selectors import patient_banner_for
 from patients.forms import BreakGlassForm, CarePlanForm, PatientForm, RelatedPersonForm
 from patients.models import Patient, RelatedPerson
 from patients.selectors import care_plan_current, care_plan_history, patient_search
@@ -25,46 +26,17 @@ from patients.services import (
     patient_update,
     related_person_save,
 )
-from referrals.selectors import (
-    patient_banner_for,
-    patient_timeline,
-    patients_visible_to,
-    patients_writable_by,
-    sees_all_patients,
+from referrals.access import (
+    BREAK_GLASS_SECONDS,
+    BREAK_GLASS_SESSION_KEY,
+    visible_patients,
+    writable_patient,
 )
+from referrals.selectors import patients_visible_to, patients_writable_by, sees_all_patients
 from spoc.accounts.roles import may_break_glass, may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
-
-BREAK_GLASS_SESSION_KEY = "break_glass"
-# A break-glass grant lasts this long in the session; after that the reason is asked again.
-BREAK_GLASS_SECONDS = 60 * 60
-
-
-def break_glass_ids(request: HttpRequest) -> list[int]:
-    """The patients this session opened by break-glass whose window has not ended (none for a
-    role that may not break glass). They are for reading only."""
-    if not may_break_glass(request.user):
-        return []
-    now = time.time()
-    grants: dict[str, float] = request.session.get(BREAK_GLASS_SESSION_KEY, {})
-    return [int(pid) for pid, expires in grants.items() if expires > now]
-
-
-def visible_patients(request: HttpRequest) -> Any:
-    return patients_visible_to(request.user, break_glass_ids=break_glass_ids(request))
-
-
-def writable_patient(request: HttpRequest, patient_id: int) -> Patient:
-    """The patient for a page that changes their record: 403 when the user may read it but not
-    write it (opened by break-glass, or a role that only reads), 404 when they may not read it."""
-    patient = patients_writable_by(request.user).filter(pk=patient_id).first()
-    if patient is not None:
-        return patient
-    if visible_patients(request).filter(pk=patient_id).exists():
-        raise PermissionDenied("You may read this record but not change it: break-glass and "
-                               "read-only roles never write.")
-    raise Http404("No such patient")
+from workspace.selectors import patient_timeline
 
 
 def _form_errors_from(form: Any, exc: ValidationError) -> None:

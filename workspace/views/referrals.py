@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from calls.selectors import patient_banner_for
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.forms_lifecycle import ACTION_FORMS, ActionForm
 from referrals.models import Referral
-from referrals.selectors import patient_banner_for, referrals_visible_to
-from referrals.selectors_queue import (
+from referrals.selectors import referrals_visible_to
+from referrals.selectors.queue import (
     ReferralPage,
     reassign_options,
     referral_page,

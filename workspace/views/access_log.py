@@ -1,3 +1,6 @@
+"""The auditor's access log page and its CSV export: the rows of `access_log_list` with the people
+they name (the patient's name and NHS number come from patients, so the page lives here)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,10 +15,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from spoc.audit.models import AccessLog
-from spoc.audit.selectors import access_log_csv_rows, access_log_list, access_log_people
+from spoc.audit.selectors import access_log_list
 from spoc.audit.services import access_log_record
 from spoc.core.exports import csv_response
 from spoc.core.forms import NhsFormMixin
+from workspace.selectors import access_log_csv_rows, access_log_people, access_log_with_people
 
 
 class AccessLogFilterForm(NhsFormMixin, forms.Form):
@@ -50,7 +54,7 @@ class AccessLogFilterForm(NhsFormMixin, forms.Form):
 def access_log(request: HttpRequest) -> HttpResponseBase:
     form = AccessLogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")})
+    rows = access_log_with_people(access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")}))
     if request.GET.get("format") == "csv" and form.is_valid():
         access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="access_log",
                           detail={"filters": sorted(k for k, v in filters.items() if v)})

@@ -1,13 +1,16 @@
-"""Senior review of advice given by non-clinical handlers, and call-backs (DESIGN.md §1)."""
+"""Senior review of advice given by non-clinical handlers, and call-backs (DESIGN.md §1, §7)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from referrals.models import Call, CallBack
+from calls.models import Call, CallBack
+from patients.models import Patient
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -38,3 +41,10 @@ def call_back_complete(*, call_back_id: int, user: Any) -> CallBack:
             access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="call_back",
                               object_id=call_back.pk, patient_id=call_back.patient_id)
     return call_back
+
+
+def call_backs_cancel_on_death(*, patient: Patient, user: Any, now: datetime) -> int:
+    """Nobody rings a patient who has died: pending call-backs about them are cancelled."""
+    return CallBack.objects.filter(
+        Q(patient=patient) | Q(call__patient=patient), status=CallBack.Status.PENDING,
+    ).update(status=CallBack.Status.CANCELLED, done_at=now, done_by=user)

@@ -1,5 +1,5 @@
 """Recording a death from the patient page (DESIGN.md §7): one form, one call to
-``referrals.services.deaths.death_record``, and a message saying what it did."""
+``workspace.services.death_record``, and a message saying what it did."""
 
 from __future__ import annotations
 
@@ -14,23 +14,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from calls.selectors import patient_banner_for
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord, Patient, RelatedPerson
 from patients.names import display_name
-from referrals.selectors import patient_banner_for
-from referrals.services.deaths import (
-    DeathAlreadyRecorded,
-    DeathRecorded,
-    death_problems,
-    death_record,
-    may_record_death,
-)
-from referrals.views.patients import writable_patient
+from referrals.access import writable_patient
+from referrals.services.deaths import DeathAlreadyRecorded, death_problems, may_record_death
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.dates import nhs_date
 from spoc.core.forms import THIS_YEAR_HINT, NhsDateField, NhsFormMixin
+from workspace.services import DeathRecorded, death_record
 
 TIME = forms.TimeInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false",
                               "class": "nhsuk-input--width-4"}, format="%H:%M")

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from referrals.views import deaths as death_views
-from referrals.views import patients as views
+from workspace.views import deaths as death_views
+from workspace.views import patients as views
 
 app_name = "patients"
 urlpatterns = [

@@ -3,7 +3,7 @@
 The call screen and the API both call ``call_submit``. Everything is validated before anything is
 saved; errors come back as one ``ValidationError`` keyed by ``CallInput`` field name (``needs``
 for problems with the needs), so a form can show each message next to its field. The suggested
-priority is always computed here by the triage rules (``referrals.triage``), never taken from the
+priority is always computed here by the triage rules (``calls.triage``), never taken from the
 client. Routing runs after commit, in the worker.
 
 Each need has its own priority (docs/triage.md "Each need's priority"): the triage rules suggest
@@ -17,26 +17,19 @@ the highest chosen priority of its needs (the triage suggestion when it has none
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from patients.codes import AssessmentSource, PatientLocation
-from patients.models import Assessment, Patient
-from referrals.codes import CallDirection, CallReason, Disposition
-from referrals.models import Call, CallBack, Referral, ReferralEvent
-from referrals.tasks import route_referral_task
-from referrals.transitions import ReferralStatus
-from referrals.triage import (
+from calls.models import Call, CallBack
+from calls.triage import (
     SUPPORT_NEEDS,
     TRIAGE_RULES_VERSION,
     InvalidTriage,
@@ -46,6 +39,12 @@ from referrals.triage import (
     suggest_need_priority,
     suggest_priority,
 )
+from patients.codes import AssessmentSource, PatientLocation
+from patients.models import Assessment, Patient
+from referrals.codes import CallDirection, CallReason, Disposition
+from referrals.models import Referral, ReferralEvent
+from referrals.services.enqueue import routing_enqueue_after_commit
+from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority
 from services.models import Site
 from spoc.audit.models import AccessLog
@@ -187,54 +186,6 @@ def call_submit(
         for referral in referrals:
             routing_enqueue_after_commit(referral.pk)
     return CallSubmitResult(call=call, referrals=referrals, created=True)
-
-
-def routing_enqueue_after_commit(referral_id: int) -> None:
-    """Enqueue routing of ``referral_id`` once the current transaction commits (every service
-    that leaves a referral awaiting routing calls this; the sweeper catches what it misses)."""
-    transaction.on_commit(_routing_enqueuer(referral_id), robust=True)
-
-
-class _BrokerFault:
-    """When routing last failed to reach the broker from this process (``time.monotonic()``)."""
-
-    at: float | None = None
-
-
-def _routing_enqueuer(referral_id: int) -> Callable[[], None]:
-    """The after-commit callback for one referral (a named function: Django's robust on_commit
-    logs the callback's ``__qualname__``, which a ``functools.partial`` lacks).
-
-    A broker fault is logged, never raised: the call stays saved and the sweeper enqueues the
-    routing later. One publish waits at most ``BROKER_SOCKET_TIMEOUT_SECONDS`` (one try, see the
-    settings); after a fault, enqueueing from this process pauses for
-    ``ROUTING_ENQUEUE_PAUSE_SECONDS``, so that the other referrals of the call, and the calls
-    that follow, do not each wait for a stalled broker.
-    """
-
-    def enqueue_routing() -> None:
-        fault_at = _BrokerFault.at
-        if fault_at is not None and (
-            time.monotonic() - fault_at < settings.ROUTING_ENQUEUE_PAUSE_SECONDS
-        ):
-            logger.warning(
-                "Routing of referral %s not enqueued: the broker failed moments ago; the sweeper "
-                "will enqueue it.",
-                referral_id,
-            )
-            return
-        try:
-            route_referral_task.delay(referral_id)
-        except Exception:
-            _BrokerFault.at = time.monotonic()
-            logger.exception(
-                "Routing of referral %s could not be enqueued; the sweeper will re-enqueue it.",
-                referral_id,
-            )
-        else:
-            _BrokerFault.at = None
-
-    return enqueue_routing
 
 
 def _earlier_submission(*, user: Any, key: str) -> CallSubmitResult | None:

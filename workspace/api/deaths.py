@@ -1,12 +1,12 @@
 """`/api/v1/patients/{id}/death/` (DESIGN.md §7, §9): record a patient's death, or read it.
 
-The same service as the patient page (``referrals.services.deaths.death_record``) and the same
+The same service as the patient page (``workspace.services.death_record``) and the same
 permission selector (``patients_visible_to``): 201 with the record, 400 with field errors, 403
 for users who may not record deaths, 404 for a patient the user cannot see, 409 when the death is
 already recorded (``DeathAlreadyRecorded`` is a ``DomainConflict``, code ``death_already_recorded``).
 
 The 201 body is the record (the same shape as the GET) plus ``effects``: what recording it did,
-the same facts the page's message gives (``referrals.views.deaths.death_message``).
+the same facts the page's message gives (``workspace.views.deaths.death_message``).
 """
 
 from __future__ import annotations
@@ -26,14 +26,15 @@ from rest_framework.views import APIView
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord, Patient
 from patients.names import display_name
-from referrals.api import MAX_ID, _errors, _iso
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
-from referrals.services.deaths import VERIFIED_BY_MAX, DeathRecorded, death_record, may_record_death
+from referrals.services.deaths import VERIFIED_BY_MAX, may_record_death
 from services.codes import Need
 from spoc.accounts.roles import may_write_clinical
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.api import MAX_ID, api_field_errors, api_iso
+from workspace.services import DeathRecorded, death_record
 
 
 class DeathInputSerializer(serializers.Serializer):
@@ -110,7 +111,7 @@ def _bereavement_item(referral: Referral) -> dict[str, Any]:
     assert person is not None
     return {"id": referral.pk, "for_person_id": person.pk,
             "for_person_name": display_name(person.given_name, person.family_name),
-            "status": referral.status, "contact_not_before": _iso(referral.contact_not_before)}
+            "status": referral.status, "contact_not_before": api_iso(referral.contact_not_before)}
 
 
 def _death_body(record: DeathRecord) -> dict[str, Any]:
@@ -120,14 +121,14 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
     return {
         "id": record.pk,
         "patient_id": record.patient_id,
-        "died_at": _iso(record.died_at),
+        "died_at": api_iso(record.died_at),
         "place": record.place,
         "expected": record.expected,
         "verified_by": record.verified_by,
         "preferred_place_first": record.preferred_place_first,
         "preferred_place_second": record.preferred_place_second,
         "preferred_place_achieved": record.preferred_place_achieved,
-        "recorded_at": _iso(record.recorded_at),
+        "recorded_at": api_iso(record.recorded_at),
         "recorded_by": record.recorded_by.get_username(),
         "bereavement_referrals": [_bereavement_item(referral) for referral in bereavement],
     }
@@ -182,7 +183,7 @@ class PatientDeathApi(APIView):
         except Patient.DoesNotExist as exc:
             raise NotFound("No such patient.") from exc
         except ValidationError as exc:
-            raise serializers.ValidationError(_errors(exc)) from exc
+            raise serializers.ValidationError(api_field_errors(exc)) from exc
         body = {**_death_body(result.record), "effects": _effects(result)}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from referrals.forms import (
+from calls.forms import (
     CallForm,
     SeniorReviewForm,
     TriageForm,
@@ -22,19 +22,19 @@ from referrals.forms import (
     need_override_field_name,
     need_priority_field_name,
 )
-from referrals.models import Call, CallBack
-from referrals.selectors import patient_banner_for, referrals_visible_to
-from referrals.selectors_calls import open_referrals_for_needs, recent_calls_for_handler
-from referrals.services.calls import CallInput, NeedRequest, call_submit
-from referrals.services.reviews import call_back_complete, call_senior_review
-from referrals.triage import (
+from calls.models import Call, CallBack
+from calls.selectors import open_referrals_for_needs, patient_banner_for, recent_calls_for_handler
+from calls.services.intake import CallInput, NeedRequest, call_submit
+from calls.services.reviews import call_back_complete, call_senior_review
+from calls.triage import (
     InvalidTriage,
     Suggestion,
     TriageInput,
     suggest_need_priority,
     suggest_priority,
 )
-from referrals.views.patients import visible_patients
+from referrals.access import visible_patients
+from referrals.selectors import referrals_visible_to
 from services.codes import Need
 from spoc.accounts.middleware import is_poll
 from spoc.accounts.roles import WRITE_CLINICAL

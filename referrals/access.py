@@ -1,0 +1,45 @@
+"""A request's access to patients: the break-glass grants in its session, the patients it may
+read, and a patient it may change (the pages of every app use these, over the permission
+selectors in referrals/selectors/__init__.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from patients.models import Patient
+from referrals.selectors import patients_visible_to, patients_writable_by
+from spoc.accounts.roles import may_break_glass
+
+BREAK_GLASS_SESSION_KEY = "break_glass"
+# A break-glass grant lasts this long in the session; after that the reason is asked again.
+BREAK_GLASS_SECONDS = 60 * 60
+
+
+def break_glass_ids(request: HttpRequest) -> list[int]:
+    """The patients this session opened by break-glass whose window has not ended (none for a
+    role that may not break glass). They are for reading only."""
+    if not may_break_glass(request.user):
+        return []
+    now = time.time()
+    grants: dict[str, float] = request.session.get(BREAK_GLASS_SESSION_KEY, {})
+    return [int(pid) for pid, expires in grants.items() if expires > now]
+
+
+def visible_patients(request: HttpRequest) -> Any:
+    return patients_visible_to(request.user, break_glass_ids=break_glass_ids(request))
+
+
+def writable_patient(request: HttpRequest, patient_id: int) -> Patient:
+    """The patient for a page that changes their record: 403 when the user may read it but not
+    write it (opened by break-glass, or a role that only reads), 404 when they may not read it."""
+    patient = patients_writable_by(request.user).filter(pk=patient_id).first()
+    if patient is not None:
+        return patient
+    if visible_patients(request).filter(pk=patient_id).exists():
+        raise PermissionDenied("You may read this record but not change it: break-glass and "
+                               "read-only roles never write.")
+    raise Http404("No such patient")

@@ -1,0 +1,163 @@
+"""The referrals API (DESIGN.md §9): list and detail, from `referrals_visible_to` (the same
+permission selector as the screens), so the API can see no more than the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from referrals.models import Referral
+from referrals.selectors import referrals_visible_to
+from referrals.transitions import FHIR_TASK_STATUS, ReferralStatus
+from services.codes import Need, Priority
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_list_shown, access_log_record
+from spoc.core.api import MAX_ID, api_iso
+from spoc.core.schema import ErrorSerializer
+
+# --- Referrals -------------------------------------------------------------------------------
+
+
+class ReferralFilterSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    status = serializers.ChoiceField(choices=ReferralStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    need = serializers.ChoiceField(choices=Need.choices, required=False)
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ReferralSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient_id = serializers.IntegerField()
+    need = serializers.CharField()
+    priority = serializers.CharField()
+    status = serializers.CharField()
+    fhir_task_status = serializers.CharField()
+    team = TeamRefSerializer(allow_null=True)
+    owner = serializers.CharField(allow_null=True, help_text="The owner's username.")
+    accept_by = serializers.DateTimeField(allow_null=True)
+    contact_by = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ReferralPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ReferralSummarySerializer(many=True)
+
+
+class ReferralEventSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    from_status = serializers.CharField(allow_blank=True)
+    to_status = serializers.CharField(allow_blank=True)
+    team = TeamRefSerializer(allow_null=True)
+
+
+class ReferralDetailSerializer(ReferralSummarySerializer):
+    call_id = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    clock_started_at = serializers.DateTimeField(allow_null=True)
+    routed_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField(allow_blank=True)
+    updated_at = serializers.DateTimeField()
+    routing_decision = serializers.JSONField(help_text="The ranker's decision, as recorded.")
+    unroutable_reason = serializers.CharField(allow_blank=True)
+    events = ReferralEventSerializer(many=True)
+
+
+def _team(team: Any) -> dict[str, Any] | None:
+    return {"id": team.pk, "name": team.name} if team is not None else None
+
+
+def _referral_summary(referral: Referral) -> dict[str, Any]:
+    return {
+        "id": referral.pk,
+        "patient_id": referral.patient_id,
+        "need": referral.need,
+        "priority": referral.priority,
+        "status": referral.status,
+        "fhir_task_status": FHIR_TASK_STATUS[referral.status],
+        "team": _team(referral.team),
+        "owner": referral.owner.get_username() if referral.owner is not None else None,
+        "accept_by": api_iso(referral.accept_by),
+        "contact_by": api_iso(referral.contact_by),
+        "created_at": api_iso(referral.created_at),
+    }
+
+
+class ReferralListApi(APIView):
+    """Referrals the user may see, newest first, paginated (`?page=`)."""
+
+    @extend_schema(
+        operation_id="referrals_list",
+        parameters=[ReferralFilterSerializer, OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)],
+        responses={200: ReferralPageSerializer, 404: OpenApiResponse(ErrorSerializer, "No such page.")},
+    )
+    def get(self, request: Request) -> Response:
+        params = ReferralFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = params.validated_data
+        rows = referrals_visible_to(request.user).select_related("team", "owner")
+        for name in ("status", "priority", "need"):
+            if name in filters:
+                rows = rows.filter(**{name: filters[name]})
+        if "patient" in filters:
+            rows = rows.filter(patient_id=filters["patient"])
+        if "team" in filters:
+            rows = rows.filter(team_id=filters["team"])
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(rows.order_by("-created_at", "-id"), request, view=self)
+        if "patient" in filters:
+            # One patient's referrals is a look-up of their record: logged, with the count only.
+            access_log_record(action=AccessLog.Action.SEARCH, user=request.user, request=request._request,
+                              object_type="referral", patient_id=filters["patient"],
+                              detail={"results": paginator.page.paginator.count})
+        else:
+            access_log_list_shown(request=request._request, object_type="referral_list",
+                                  patient_ids=(r.patient_id for r in page or []))
+        return paginator.get_paginated_response([_referral_summary(r) for r in page or []])
+
+
+class ReferralDetailApi(APIView):
+    @extend_schema(operation_id="referrals_retrieve", responses={200: ReferralDetailSerializer})
+    def get(self, request: Request, referral_id: int) -> Response:
+        referral = (referrals_visible_to(request.user).select_related("team", "owner")
+                    .filter(pk=referral_id).first())
+        if referral is None:
+            raise NotFound("No such referral.")
+        events = referral.events.select_related("actor", "team").order_by("at", "id")
+        access_log_record(action=AccessLog.Action.VIEW, user=request.user, request=request._request,
+                          object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
+        return Response({
+            **_referral_summary(referral),
+            "call_id": referral.call_id,
+            "note": referral.note,
+            "clock_started_at": api_iso(referral.clock_started_at),
+            "routed_at": api_iso(referral.routed_at),
+            "outcome": referral.outcome,
+            "updated_at": api_iso(referral.updated_at),
+            "routing_decision": referral.routing_decision,
+            "unroutable_reason": referral.unroutable_reason,
+            "events": [
+                {"kind": e.kind, "at": api_iso(e.at),
+                 "actor": e.actor.get_username() if e.actor is not None else None,
+                 "from_status": e.from_status, "to_status": e.to_status, "team": _team(e.team)}
+                for e in events
+            ],
+        })

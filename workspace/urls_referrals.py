@@ -1,0 +1,9 @@
+from django.urls import path
+
+from workspace.views import referrals as views
+
+# Under the "queue" namespace with the queue's own routes (referrals/urls_queue.py): spoc/urls.py.
+urlpatterns = [
+    path("referrals/<int:referral_id>/", views.referral_detail, name="referral"),
+    path("referrals/<int:referral_id>/<str:action>/", views.referral_action, name="action"),
+]
