@@ -1,9 +1,10 @@
-"""Who may take which action on a referral now (DESIGN.md §1, §6): the one place that says so.
+"""Who may take which action on a referral now (DESIGN.md §1, §6).
 
-The transition map (`referrals.transitions.ACTIONS`) says which actions a status allows; this
-module adds who: the referral page offers exactly `actions_for(...)`, and every service function
-calls `action_require(...)` before it changes anything, so the UI, the API and the services
-cannot disagree.
+Each action's entry in the registry (`referrals.transitions.ACTIONS`) says which statuses allow it
+and who may take it, as a rule on the user's `Standing` towards the referral; this module works
+that standing out from the user's permissions and teams. The referral page and the API offer
+exactly `actions_for(...)`, and every service function calls `action_require(...)` before it
+changes anything, so the UI, the API and the services cannot disagree.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from referrals.models import Referral
-from referrals.transitions import Action, allowed_actions
+from referrals.transitions import ACTIONS, Action, Standing, allowed_actions
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import WRITE_CLINICAL
@@ -57,43 +58,25 @@ class ActorContext:
         return "accounts.take_calls" in self.perms
 
 
-def _permitted(actor: ActorContext, referral: Referral, action: str, *, spoc_team: bool) -> bool:
-    on_team = referral.team_id is not None and referral.team_id in actor.team_ids
-    works_queue = on_team and "accounts.work_team_queue" in actor.perms
-    leads = referral.team_id is not None and referral.team_id in actor.lead_team_ids
+def standing(actor: ActorContext, referral: Referral, *, spoc_team: bool) -> Standing:
+    """Where ``actor`` stands towards ``referral`` (no query)."""
     owner = referral.owner_id is not None and referral.owner_id == actor.user.pk
+    on_team = referral.team_id is not None and referral.team_id in actor.team_ids
+    return Standing(
+        works_queue=on_team and "accounts.work_team_queue" in actor.perms,
+        leads=referral.team_id is not None and referral.team_id in actor.lead_team_ids,
+        owner=owner,
+        coordinates=actor.coordinates,
+        takes_calls=actor.takes_calls,
+        spoc_team=spoc_team,
+        claimed_by_other=referral.owner_id is not None and not owner,
+    )
+
+
+def _permitted(actor: ActorContext, referral: Referral, action: str, *, spoc_team: bool) -> bool:
     if WRITE_CLINICAL not in actor.perms:
         return False  # every action writes the clinical record (docs/security.md)
-    if action == Action.ROUTE:
-        return False  # the routing task only
-    if action in (Action.ROUTE_MANUALLY, Action.REROUTE):
-        return actor.coordinates or actor.takes_calls
-    if action == Action.DECLINE:
-        # A partner team declines (a claimed referral: its owner or a lead); the coordinators
-        # route by hand instead.
-        claimed_by_other = referral.owner_id is not None and not owner
-        return works_queue and not spoc_team and not (claimed_by_other and not leads)
-    if action == Action.CLAIM:
-        return works_queue
-    if action in (Action.RELEASE, Action.CONTACT, Action.COMPLETE):
-        return owner
-    if action == Action.REASSIGN:
-        return leads or (spoc_team and actor.coordinates)
-    if action in (Action.INTERVENTION, Action.ASSESS):
-        return owner or leads
-    if action in (Action.HOLD, Action.RESUME):
-        return owner or leads or actor.coordinates
-    if action == Action.REPRIORITISE:
-        return works_queue or actor.coordinates or actor.takes_calls
-    if action == Action.CANCEL:
-        return owner or leads or actor.coordinates
-    if action == Action.REOPEN:
-        return works_queue or actor.coordinates
-    if action == Action.ENTER_IN_ERROR:
-        return leads or actor.coordinates
-    if action == Action.CLOSE_ON_DEATH:
-        return False  # recording a death closes referrals, never a button of its own
-    return False
+    return ACTIONS[action].may(standing(actor, referral, spoc_team=spoc_team))
 
 
 def _is_spoc_team(referral: Referral) -> bool:

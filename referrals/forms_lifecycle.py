@@ -16,7 +16,6 @@ from django.utils import timezone
 from patients.codes import AKPS_SCORES, IPOS_SCORES, IposItem, PhaseOfIllness
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.selectors.queue import FLAGS, QUEUE_STATUSES
-from referrals.transitions import Action
 from services.codes import Need, Priority
 from spoc.core.forms import NhsFormMixin
 
@@ -169,27 +168,6 @@ class ResumeForm(ActionForm):
 class ReprioritiseForm(ActionForm):
     priority = _choices("New priority", Priority.choices, missing="Choose the new priority")
     reason = _reason("Why change the priority?", missing="Say why the priority changes")
-
-
-# The form of each action the referral page offers. REROUTE and ROUTE_MANUALLY share one form:
-# a team chosen routes by hand, none sends it back to the ranker.
-ACTION_FORMS: dict[str, type[ActionForm]] = {
-    Action.CLAIM: EmptyForm,
-    Action.RELEASE: EmptyForm,
-    Action.CONTACT: ContactForm,
-    Action.INTERVENTION: InterventionForm,
-    Action.ASSESS: AssessmentForm,
-    Action.COMPLETE: CompleteForm,
-    Action.REASSIGN: ReassignForm,
-    Action.HOLD: HoldForm,
-    Action.RESUME: ResumeForm,
-    Action.REPRIORITISE: ReprioritiseForm,
-    Action.DECLINE: DeclineForm,
-    Action.REROUTE: RerouteForm,
-    Action.CANCEL: CancelForm,
-    Action.REOPEN: ReopenForm,
-    Action.ENTER_IN_ERROR: EnterInErrorForm,
-}
 
 
 class QueueFilterForm(NhsFormMixin, forms.Form):

@@ -1,13 +1,23 @@
-"""The referral lifecycle: statuses and the one transition map (DESIGN.md §6).
+"""The referral lifecycle: statuses and the one registry of referral actions (DESIGN.md §6).
 
-Every change to a referral is an action of ACTIONS, checked by `check_action`, which returns the
-status the action leads to or raises IllegalAction (a 409 in the API). TRANSITIONS, status to
-status, is derived from ACTIONS. A capability that needs a new action adds it here, with its tests.
+Every change to a referral is an action of ACTIONS, declared once with the statuses it may start
+from and leads to, who may take it, its service function, the referral page's form, the API's
+serializer and its message. `check_action` returns the status an action leads to or raises
+IllegalAction (a 409 in the API); TRANSITIONS, status to status, is derived from ACTIONS; who may
+take which action now is `referrals.actions`; the referral page (workspace/views/referrals.py)
+and the API (referrals/api/actions.py) offer exactly the entries with a service. Adding an action
+is one entry here plus its service function (CONTRIBUTING.md, "Add a referral action").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
 from django.db import models
+from django.utils.module_loading import import_string
 
 from spoc.core.api import DomainConflict
 
@@ -65,39 +75,190 @@ class Action(models.TextChoices):
     CLOSE_ON_DEATH = "close_on_death", "Close: the patient died"
 
 
-# The one transition map: action -> (statuses it may start from, the status it leads to).
-# ``None`` as the target keeps the status (a reassignment, a new priority, a visit recorded);
-# RESUME returns to the status the referral had before its hold (one of _WORKING).
-ACTIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    Action.ROUTE: (frozenset({S.AWAITING_ROUTING}), S.QUEUED),
-    Action.ROUTE_MANUALLY: (frozenset({S.AWAITING_ROUTING, S.QUEUED, S.ACCEPTED}), S.QUEUED),
-    Action.REROUTE: (frozenset({S.QUEUED, S.ACCEPTED}), S.AWAITING_ROUTING),
-    Action.DECLINE: (frozenset({S.QUEUED, S.ACCEPTED}), S.AWAITING_ROUTING),
-    Action.CLAIM: (frozenset({S.QUEUED}), S.ACCEPTED),
-    Action.RELEASE: (frozenset({S.ACCEPTED}), S.QUEUED),
-    Action.REASSIGN: (frozenset({S.ACCEPTED, S.IN_PROGRESS}), None),
-    Action.CONTACT: (frozenset({S.ACCEPTED}), S.IN_PROGRESS),
-    Action.INTERVENTION: (frozenset({S.ACCEPTED, S.IN_PROGRESS}), None),
-    Action.ASSESS: (frozenset({S.ACCEPTED, S.IN_PROGRESS}), None),
-    Action.HOLD: (frozenset(_WORKING), S.ON_HOLD),
-    Action.RESUME: (frozenset({S.ON_HOLD}), None),
-    Action.REPRIORITISE: (frozenset(_OPEN), None),
-    Action.COMPLETE: (frozenset({S.IN_PROGRESS}), S.COMPLETED),
-    Action.CANCEL: (frozenset(_OPEN), S.CANCELLED),
-    Action.REOPEN: (frozenset({S.COMPLETED}), S.QUEUED),
-    Action.ENTER_IN_ERROR: (frozenset(_OPEN), S.ENTERED_IN_ERROR),
-    Action.CLOSE_ON_DEATH: (frozenset(_OPEN), S.COMPLETED),
+@dataclass(frozen=True)
+class Standing:
+    """Where a user stands towards one referral: what decides the actions they may take on it
+    (`referrals.actions.standing` works it out from their permissions and teams)."""
+
+    works_queue: bool  # a member of the referral's team who works its queue
+    leads: bool  # leads the referral's team
+    owner: bool  # has claimed it
+    coordinates: bool  # a SPOC coordinator
+    takes_calls: bool  # a call handler (or a coordinator)
+    spoc_team: bool  # the referral sits with the SPOC coordinators' own team
+    claimed_by_other: bool  # someone else has claimed it
+
+
+def _nobody(who: Standing) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class ReferralAction:
+    """One referral action, declared once. The transition map, the permission checks, the
+    referral page and ``POST /api/v1/referrals/{id}/{action}/`` are all derived from these.
+
+    ``sources``: the statuses it may start from; ``target``: the status it leads to (``None``
+    keeps the status; RESUME returns to the status before the hold). ``past``: the action in a
+    sentence ("cannot be claimed"). ``may``: who may take it (on top of writing clinical
+    records). An action people take has its ``service`` function (keyword arguments
+    ``referral_id``, ``user`` and exactly the form's ``service_kwargs`` / the serializer's
+    validated data), the referral page's ``form``, the API's ``serializer`` and the page's
+    message once ``done``, each as a dotted path (they import this module, so it cannot import
+    them). ``page_as``: the action whose form the page shows for it instead.
+    """
+
+    sources: frozenset[str]
+    target: str | None
+    past: str
+    may: Callable[[Standing], bool] = _nobody
+    service: str = ""
+    form: str = ""
+    serializer: str = ""
+    done: str = ""
+    page_as: str = ""
+
+    def service_function(self) -> Callable[..., Any]:
+        return _load(self.service)
+
+    def form_class(self) -> Any:
+        return _load(self.form)
+
+    def serializer_class(self) -> Any:
+        return _load(self.serializer)
+
+
+@cache
+def _load(path: str) -> Any:
+    return import_string(path)
+
+
+def _owner(who: Standing) -> bool:
+    return who.owner
+
+
+def _works_queue(who: Standing) -> bool:
+    return who.works_queue
+
+
+def _coordinator_or_handler(who: Standing) -> bool:
+    return who.coordinates or who.takes_calls
+
+
+def _partner_team(who: Standing) -> bool:
+    # A partner team declines (a claimed referral: its owner or a lead); the coordinators route
+    # by hand instead.
+    return who.works_queue and not who.spoc_team and not (who.claimed_by_other and not who.leads)
+
+
+_CLAIMS = "referrals.services.claims."
+_LIFECYCLE = "referrals.services.lifecycle."
+_INTERVENTIONS = "referrals.services.interventions."
+_FORMS = "referrals.forms_lifecycle."
+_INPUTS = "referrals.api.actions."
+
+# The one registry of referral actions, in the order the referral page offers them.
+ACTIONS: dict[str, ReferralAction] = {
+    Action.ROUTE: ReferralAction(
+        frozenset({S.AWAITING_ROUTING}), S.QUEUED, "routed"),  # the routing task only
+    Action.ROUTE_MANUALLY: ReferralAction(
+        frozenset({S.AWAITING_ROUTING, S.QUEUED, S.ACCEPTED}), S.QUEUED, "routed by hand",
+        may=_coordinator_or_handler, page_as=Action.REROUTE),
+    Action.REROUTE: ReferralAction(
+        frozenset({S.QUEUED, S.ACCEPTED}), S.AWAITING_ROUTING, "routed again",
+        may=_coordinator_or_handler, service=_LIFECYCLE + "referral_reroute",
+        form=_FORMS + "RerouteForm", serializer=_INPUTS + "RerouteInput",
+        done="Routed again: to the team chosen, or, with none chosen, back to the ranker."),
+    Action.DECLINE: ReferralAction(
+        frozenset({S.QUEUED, S.ACCEPTED}), S.AWAITING_ROUTING, "declined",
+        may=_partner_team, service=_LIFECYCLE + "referral_decline",
+        form=_FORMS + "DeclineForm", serializer=_INPUTS + "DeclineInput",
+        done="Declined: the referral is being routed again."),
+    Action.CLAIM: ReferralAction(
+        frozenset({S.QUEUED}), S.ACCEPTED, "claimed",
+        may=_works_queue, service=_CLAIMS + "referral_claim",
+        form=_FORMS + "EmptyForm", serializer=_INPUTS + "NoInput",
+        done="You have claimed the referral."),
+    Action.RELEASE: ReferralAction(
+        frozenset({S.ACCEPTED}), S.QUEUED, "released",
+        may=_owner, service=_CLAIMS + "referral_release",
+        form=_FORMS + "EmptyForm", serializer=_INPUTS + "NoInput",
+        done="Released to the team's queue."),
+    Action.REASSIGN: ReferralAction(
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, "reassigned",
+        may=lambda who: who.leads or (who.spoc_team and who.coordinates),
+        service=_CLAIMS + "referral_reassign",
+        form=_FORMS + "ReassignForm", serializer=_INPUTS + "ReassignInput",
+        done="Referral reassigned."),
+    Action.CONTACT: ReferralAction(
+        frozenset({S.ACCEPTED}), S.IN_PROGRESS, "marked as contacted",
+        may=_owner, service=_CLAIMS + "referral_contact",
+        form=_FORMS + "ContactForm", serializer=_INPUTS + "ContactInput",
+        done="First contact recorded."),
+    Action.INTERVENTION: ReferralAction(
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, "given an intervention",
+        may=lambda who: who.owner or who.leads, service=_INTERVENTIONS + "intervention_record",
+        form=_FORMS + "InterventionForm", serializer=_INPUTS + "InterventionInput",
+        done="Intervention recorded."),
+    Action.ASSESS: ReferralAction(
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, "given an assessment",
+        may=lambda who: who.owner or who.leads, service=_INTERVENTIONS + "assessment_record",
+        form=_FORMS + "AssessmentForm", serializer=_INPUTS + "AssessmentInput",
+        done="Assessment recorded."),
+    Action.HOLD: ReferralAction(
+        frozenset(_WORKING), S.ON_HOLD, "put on hold",
+        may=lambda who: who.owner or who.leads or who.coordinates,
+        service=_LIFECYCLE + "referral_hold",
+        form=_FORMS + "HoldForm", serializer=_INPUTS + "ReasonInput",
+        done="Referral put on hold: its clocks are paused."),
+    Action.RESUME: ReferralAction(
+        frozenset({S.ON_HOLD}), None, "resumed",
+        may=lambda who: who.owner or who.leads or who.coordinates,
+        service=_LIFECYCLE + "referral_resume",
+        form=_FORMS + "ResumeForm", serializer=_INPUTS + "NoteInput",
+        done="Referral resumed: its clocks run again."),
+    Action.REPRIORITISE: ReferralAction(
+        frozenset(_OPEN), None, "given a new priority",
+        may=lambda who: who.works_queue or who.coordinates or who.takes_calls,
+        service=_LIFECYCLE + "referral_reprioritise",
+        form=_FORMS + "ReprioritiseForm", serializer=_INPUTS + "ReprioritiseInput",
+        done="Priority changed: the clocks are recomputed."),
+    Action.COMPLETE: ReferralAction(
+        frozenset({S.IN_PROGRESS}), S.COMPLETED, "completed",
+        may=_owner, service=_CLAIMS + "referral_complete",
+        form=_FORMS + "CompleteForm", serializer=_INPUTS + "CompleteInput",
+        done="Referral completed."),
+    Action.CANCEL: ReferralAction(
+        frozenset(_OPEN), S.CANCELLED, "cancelled",
+        may=lambda who: who.owner or who.leads or who.coordinates,
+        service=_CLAIMS + "referral_cancel",
+        form=_FORMS + "CancelForm", serializer=_INPUTS + "ReasonInput",
+        done="Referral cancelled."),
+    Action.REOPEN: ReferralAction(
+        frozenset({S.COMPLETED}), S.QUEUED, "reopened",
+        may=lambda who: who.works_queue or who.coordinates,
+        service=_CLAIMS + "referral_reopen",
+        form=_FORMS + "ReopenForm", serializer=_INPUTS + "NoteInput",
+        done="Referral reopened: it is back in the team's queue."),
+    Action.ENTER_IN_ERROR: ReferralAction(
+        frozenset(_OPEN), S.ENTERED_IN_ERROR, "marked entered in error",
+        may=lambda who: who.leads or who.coordinates,
+        service=_CLAIMS + "referral_enter_in_error",
+        form=_FORMS + "EnterInErrorForm", serializer=_INPUTS + "ReasonInput",
+        done="Referral marked entered in error."),
+    # Recording a death closes referrals; never a button of its own.
+    Action.CLOSE_ON_DEATH: ReferralAction(frozenset(_OPEN), S.COMPLETED, "closed on death"),
 }
 
 
 def _status_edges() -> dict[str, frozenset[str]]:
     edges: dict[str, set[str]] = {status: set() for status in ReferralStatus.values}
-    for action, (sources, target) in ACTIONS.items():
-        for source in sources:
+    for action, spec in ACTIONS.items():
+        for source in spec.sources:
             if action == Action.RESUME:
                 edges[source].update(_WORKING)
-            elif target is not None and target != source:
-                edges[source].add(target)
+            elif spec.target is not None and spec.target != source:
+                edges[source].add(spec.target)
     return {status: frozenset(targets) for status, targets in edges.items()}
 
 
@@ -136,21 +297,12 @@ class IllegalAction(DomainConflict):
     def __init__(self, current: str, action: str) -> None:
         super().__init__(
             f"A referral that is {ReferralStatus(current).label.lower()} cannot be "
-            f"{_PAST.get(action, action)}."
+            f"{ACTIONS[action].past if action in ACTIONS else action}."
         )
         self.current = current
         self.action = action
 
 
-_PAST: dict[str, str] = {
-    Action.ROUTE: "routed", Action.ROUTE_MANUALLY: "routed by hand", Action.REROUTE: "routed again",
-    Action.DECLINE: "declined", Action.CLAIM: "claimed", Action.RELEASE: "released",
-    Action.REASSIGN: "reassigned", Action.CONTACT: "marked as contacted",
-    Action.INTERVENTION: "given an intervention", Action.ASSESS: "given an assessment",
-    Action.HOLD: "put on hold", Action.RESUME: "resumed", Action.REPRIORITISE: "given a new priority",
-    Action.COMPLETE: "completed", Action.CANCEL: "cancelled", Action.REOPEN: "reopened",
-    Action.ENTER_IN_ERROR: "marked entered in error", Action.CLOSE_ON_DEATH: "closed on death",
-}
 
 
 def check_transition(current: str, target: str) -> None:
@@ -161,7 +313,8 @@ def check_transition(current: str, target: str) -> None:
 def check_action(action: str, current: str, *, before_hold: str = "") -> str:
     """The status ``action`` leads to from ``current``; raises IllegalAction when the map does not
     allow it. RESUME needs ``before_hold``, the status the referral had before its hold."""
-    sources, target = ACTIONS[action]
+    spec = ACTIONS[action]
+    sources, target = spec.sources, spec.target
     if current not in sources:
         raise IllegalAction(current, action)
     if action == Action.RESUME:
@@ -173,4 +326,4 @@ def check_action(action: str, current: str, *, before_hold: str = "") -> str:
 
 def allowed_actions(status: str) -> list[str]:
     """The actions the map allows from ``status`` (who may take them is decided elsewhere)."""
-    return [action for action, (sources, _) in ACTIONS.items() if status in sources]
+    return [action for action, spec in ACTIONS.items() if status in spec.sources]

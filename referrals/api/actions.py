@@ -1,7 +1,7 @@
 """Referral actions in the API (DESIGN.md §9): ``POST /api/v1/referrals/{id}/{action}/``.
 
-One view for every action: it validates the body with the action's serializer and calls the
-same service function as the referral page, so the API can do no more than the UI. A referral
+One view for every action of the registry (`referrals.transitions.ACTIONS`): it validates the body
+with the action's serializer and calls the same service function as the referral page, so the API can do no more than the UI. A referral
 the user may not see is a 404; an action the user's role or team may not take is a 403
 (``not_permitted``); an action the referral's state does not allow now (already claimed, illegal
 transition) is a 409 with the reason and its code; bad input is a 400 with field-level messages.
@@ -9,8 +9,6 @@ transition) is a 409 with the reason and its code; bad input is a 400 with field
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -31,8 +29,7 @@ from referrals.api.referrals import (
 )
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Referral
-from referrals.services import claims, interventions, lifecycle
-from referrals.transitions import Action
+from referrals.transitions import ACTIONS
 from services.codes import Priority
 from spoc.accounts.roles import may_write_clinical
 from spoc.core.api import MAX_ID, api_field_errors, api_iso
@@ -65,7 +62,7 @@ class DeclineInput(serializers.Serializer):
 
 class RerouteInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True)
-    team = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+    team = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID, source="team_id",
                                     help_text="Route by hand to this team; omit to send it back to the ranker.")
 
 
@@ -75,12 +72,13 @@ class ReprioritiseInput(serializers.Serializer):
 
 
 class ReassignInput(serializers.Serializer):
-    to_user = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A member of the referral's team.")
+    to_user = serializers.IntegerField(min_value=1, max_value=MAX_ID, source="to_user_id",
+                                       help_text="A member of the referral's team.")
 
 
 class InterventionInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=InterventionType.choices)
-    at = serializers.DateTimeField(required=False, help_text="When it happened (default now).")
+    at = serializers.DateTimeField(required=False, default=timezone.now, help_text="When it happened (default now).")
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     admission_avoided = serializers.BooleanField(required=False, default=False)
     bed_days_saved = serializers.IntegerField(required=False, allow_null=True, default=None)
@@ -92,53 +90,8 @@ class AssessmentInput(serializers.Serializer):
     ipos = serializers.DictField(child=serializers.IntegerField(), required=False, default=dict)
 
 
-@dataclass(frozen=True)
-class ApiAction:
-    serializer: type[serializers.Serializer]
-    call: Callable[[int, Any, dict[str, Any]], Referral]
-
-
-def _actions() -> dict[str, ApiAction]:
-    found: dict[str, ApiAction] = {
-        Action.CLAIM: ApiAction(NoInput, lambda rid, user, d: claims.referral_claim(referral_id=rid, user=user)),
-        Action.RELEASE: ApiAction(NoInput, lambda rid, user, d: claims.referral_release(referral_id=rid, user=user)),
-        Action.CONTACT: ApiAction(ContactInput, lambda rid, user, d: claims.referral_contact(
-            referral_id=rid, user=user, at=d.get("at"))),
-        Action.COMPLETE: ApiAction(CompleteInput, lambda rid, user, d: claims.referral_complete(
-            referral_id=rid, user=user, outcome=d["outcome"])),
-        Action.DECLINE: ApiAction(DeclineInput, lambda rid, user, d: lifecycle.referral_decline(
-            referral_id=rid, user=user, reason=d["reason"], note=d["note"])),
-        Action.REROUTE: ApiAction(RerouteInput, lambda rid, user, d: lifecycle.referral_reroute(
-            referral_id=rid, user=user, reason=d["reason"], team_id=d.get("team"))),
-        Action.HOLD: ApiAction(ReasonInput, lambda rid, user, d: lifecycle.referral_hold(
-            referral_id=rid, user=user, reason=d["reason"])),
-        Action.RESUME: ApiAction(NoteInput, lambda rid, user, d: lifecycle.referral_resume(
-            referral_id=rid, user=user, note=d["note"])),
-        Action.REPRIORITISE: ApiAction(ReprioritiseInput, lambda rid, user, d: lifecycle.referral_reprioritise(
-            referral_id=rid, user=user, priority=d["priority"], reason=d["reason"])),
-        Action.REASSIGN: ApiAction(ReassignInput, lambda rid, user, d: claims.referral_reassign(
-            referral_id=rid, user=user, to_user_id=d["to_user"])),
-        Action.CANCEL: ApiAction(ReasonInput, lambda rid, user, d: claims.referral_cancel(
-            referral_id=rid, user=user, reason=d["reason"])),
-        Action.REOPEN: ApiAction(NoteInput, lambda rid, user, d: claims.referral_reopen(
-            referral_id=rid, user=user, note=d["note"])),
-        Action.ENTER_IN_ERROR: ApiAction(ReasonInput, lambda rid, user, d: claims.referral_enter_in_error(
-            referral_id=rid, user=user, reason=d["reason"])),
-        Action.INTERVENTION: ApiAction(InterventionInput, lambda rid, user, d: interventions.intervention_record(
-            referral_id=rid, user=user, kind=d["kind"], at=d.get("at") or timezone.now(), notes=d["notes"],
-            admission_avoided=d["admission_avoided"], bed_days_saved=d["bed_days_saved"]).referral),
-        Action.ASSESS: ApiAction(AssessmentInput, lambda rid, user, d: _assessed(rid, user, d)),
-    }
-    return found
-
-
-def _assessed(referral_id: int, user: Any, data: dict[str, Any]) -> Referral:
-    interventions.assessment_record(referral_id=referral_id, user=user, phase=data["phase"],
-                                    akps=data["akps"], ipos=data["ipos"])
-    return Referral.objects.get(pk=referral_id)
-
-
-API_ACTIONS = _actions()
+# The actions the API takes: every registered action with a serializer (referrals/transitions.py).
+API_ACTIONS = {action: spec for action, spec in ACTIONS.items() if spec.serializer}
 
 
 def referral_representation(referral: Referral, *, user: Any) -> dict[str, Any]:
@@ -184,13 +137,13 @@ class ReferralActionApi(APIView):
             raise NotFound(f"No action {action!r}. Actions: {', '.join(sorted(API_ACTIONS))}.")
         if not may_write_clinical(request.user):
             raise ApiPermissionDenied("Your role does not change referrals.")
-        body = spec.serializer(data=request.data)
+        body = spec.serializer_class()(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            referral = spec.call(referral_id, request.user, dict(body.validated_data))
+            spec.service_function()(referral_id=referral_id, user=request.user, **body.validated_data)
         except Referral.DoesNotExist as exc:
             raise NotFound("No such referral.") from exc
         except ValidationError as exc:
             raise serializers.ValidationError(api_field_errors(exc)) from exc
-        referral = Referral.objects.select_related("team__service", "owner").get(pk=referral.pk)
+        referral = Referral.objects.select_related("team__service", "owner").get(pk=referral_id)
         return Response(referral_representation(referral, user=request.user))

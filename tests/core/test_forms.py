@@ -23,6 +23,7 @@ from tests.core.forms_html import (
     summary_problems,
     unstyled_errors,
 )
+from tests.packages import HUB_PACKAGES
 
 EXPECTED = {"checkbox": "nhsuk-checkboxes__input", "radio": "nhsuk-radios__input"}
 
@@ -43,7 +44,7 @@ def test_checkbox_lists_are_checkboxes_and_radio_lists_radios():
 
 
 def _our_forms():
-    for package in ("spoc", "services", "patients", "referrals"):
+    for package in HUB_PACKAGES:
         root = importlib.import_module(package)
         for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
             if ".migrations" in info.name or ".management" in info.name or info.name.startswith("spoc.settings"):
@@ -77,7 +78,7 @@ def test_every_form_in_the_hub_classes_each_choice_control_by_its_input_type():
 # Forms of the hub that are not drawn with NhsFormMixin, each with why. Keep this list short.
 NOT_MIXED_IN = {
     # Parses the call screen's triage answers for the live suggestion; never drawn.
-    "referrals.forms.TriageForm",
+    "calls.forms.TriageForm",
 }
 # Templates that still ask the browser to validate (a `required` attribute, a posting form without
 # `novalidate`), each with why. Keep this list short.
@@ -90,7 +91,7 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
 
 def _hub_form_classes():
-    for package in ("spoc", "services", "patients", "referrals"):
+    for package in HUB_PACKAGES:
         root = importlib.import_module(package)
         for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
             if ".migrations" in info.name or ".management" in info.name or info.name.startswith("spoc.settings"):

@@ -22,12 +22,12 @@ from referrals.transitions import (
 from spoc.core.api import DomainConflict
 
 ACTION_ALLOWED = sorted(
-    (action, status) for action, (sources, _) in ACTIONS.items() for status in sources
+    (action, status) for action, spec in ACTIONS.items() for status in spec.sources
     if action != Action.RESUME
 )
 ACTION_REFUSED = sorted(
     (action, status) for action, status in product(Action.values, ReferralStatus.values)
-    if status not in ACTIONS[action][0]
+    if status not in ACTIONS[action].sources
 )
 ALLOWED = sorted((current, target) for current, targets in TRANSITIONS.items() for target in targets)
 REFUSED = sorted(
@@ -95,7 +95,7 @@ def test_every_action_is_in_the_map():
 
 @pytest.mark.parametrize(("action", "status"), ACTION_ALLOWED)
 def test_every_action_leads_where_the_map_says(action, status):
-    target = ACTIONS[action][1]
+    target = ACTIONS[action].target
     assert check_action(action, status) == (target if target is not None else status)
 
 
@@ -133,6 +133,6 @@ def test_every_derived_edge_comes_from_an_action():
     for current, targets in TRANSITIONS.items():
         for target in targets:
             assert any(
-                current in sources and (target == to or (action == Action.RESUME))
-                for action, (sources, to) in ACTIONS.items()
+                current in spec.sources and (target == spec.target or (action == Action.RESUME))
+                for action, spec in ACTIONS.items()
             ), (current, target)

@@ -1,11 +1,11 @@
 """The referral page: its patient, every clock, its whole history, interventions and
 assessments, "Why this team?" (the stored routing decision), and a form for exactly the actions
 this user may take now (`referrals.actions.actions_for`). Every action is a POST to
-`referral_action`, which validates its form and calls one service function."""
+`referral_action`, which validates the form and calls the service function its registry entry
+names (`referrals.transitions.ACTIONS`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from calls.selectors import patient_banner_for
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
-from referrals.forms_lifecycle import ACTION_FORMS, ActionForm
+from referrals.forms_lifecycle import ActionForm
 from referrals.models import Referral
 from referrals.selectors import referrals_visible_to
 from referrals.selectors.queue import (
@@ -30,71 +30,20 @@ from referrals.selectors.queue import (
     route_options,
     team_must_be_chosen,
 )
-from referrals.services.claims import (
-    referral_cancel,
-    referral_claim,
-    referral_complete,
-    referral_contact,
-    referral_enter_in_error,
-    referral_reassign,
-    referral_release,
-    referral_reopen,
-)
-from referrals.services.interventions import assessment_record, intervention_record
-from referrals.services.lifecycle import (
-    referral_decline,
-    referral_hold,
-    referral_reprioritise,
-    referral_reroute,
-    referral_resume,
-)
-from referrals.transitions import Action
+from referrals.transitions import ACTIONS, Action
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
 
-# The one service function behind each action the page posts.
-SERVICES: dict[str, Callable[..., Any]] = {
-    Action.CLAIM: referral_claim,
-    Action.RELEASE: referral_release,
-    Action.CONTACT: referral_contact,
-    Action.INTERVENTION: intervention_record,
-    Action.ASSESS: assessment_record,
-    Action.COMPLETE: referral_complete,
-    Action.REASSIGN: referral_reassign,
-    Action.HOLD: referral_hold,
-    Action.RESUME: referral_resume,
-    Action.REPRIORITISE: referral_reprioritise,
-    Action.DECLINE: referral_decline,
-    Action.REROUTE: referral_reroute,
-    Action.CANCEL: referral_cancel,
-    Action.REOPEN: referral_reopen,
-    Action.ENTER_IN_ERROR: referral_enter_in_error,
-}
-
-DONE: dict[str, str] = {
-    Action.CLAIM: "You have claimed the referral.",
-    Action.RELEASE: "Released to the team's queue.",
-    Action.CONTACT: "First contact recorded.",
-    Action.INTERVENTION: "Intervention recorded.",
-    Action.ASSESS: "Assessment recorded.",
-    Action.COMPLETE: "Referral completed.",
-    Action.REASSIGN: "Referral reassigned.",
-    Action.HOLD: "Referral put on hold: its clocks are paused.",
-    Action.RESUME: "Referral resumed: its clocks run again.",
-    Action.REPRIORITISE: "Priority changed: the clocks are recomputed.",
-    Action.DECLINE: "Declined: the referral is being routed again.",
-    Action.REROUTE: "Routed again: to the team chosen, or, with none chosen, back to the ranker.",
-    Action.CANCEL: "Referral cancelled.",
-    Action.REOPEN: "Referral reopened: it is back in the team's queue.",
-    Action.ENTER_IN_ERROR: "Referral marked entered in error.",
-}
+# The actions the page posts: every registered action with a service (referrals/transitions.py).
+PAGE_ACTIONS = {action: spec for action, spec in ACTIONS.items() if spec.service}
 
 
 def _page_action(action: str) -> str:
-    # Routing by hand and routing again share the "reroute" form.
-    return Action.REROUTE if action == Action.ROUTE_MANUALLY else action
+    # An action without a form of its own is offered by another's (routing by hand by "route
+    # again": a team chosen routes by hand, none sends it back to the ranker).
+    return ACTIONS[action].page_as or action
 
 
 def _form(action: str, referral: Referral | None, data: Any = None) -> ActionForm:
@@ -108,7 +57,8 @@ def _form(action: str, referral: Referral | None, data: Any = None) -> ActionFor
         options = route_options()
         # Awaiting routing, the form routes by hand only: leaving the team empty is no choice.
         kwargs["team_required"] = referral is not None and team_must_be_chosen(referral)
-    return ACTION_FORMS[action](data, options=options, auto_id=f"id_{action}_%s", **kwargs)
+    form_class: type[ActionForm] = PAGE_ACTIONS[action].form_class()
+    return form_class(data, options=options, auto_id=f"id_{action}_%s", **kwargs)
 
 
 def _page_or_404(request: HttpRequest, referral_id: int) -> ReferralPage:
@@ -126,7 +76,7 @@ def _render(request: HttpRequest, page: ReferralPage, *, bound: ActionForm | Non
     actions: list[str] = []
     for action in actions_for(actor=ActorContext.of(request.user), referral=referral):
         action = _page_action(action)
-        if action in ACTION_FORMS and action not in actions:
+        if action in PAGE_ACTIONS and action not in actions:
             actions.append(action)
     forms = [(action, Action(action).label,
               bound if action == bound_action and bound is not None else _form(action, referral))
@@ -170,7 +120,7 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
     """Take ``action``: its form, then its one service function. Field errors re-render the
     referral page with the form as typed (400); a conflict (already claimed, not allowed now)
     is said on the page the user came from."""
-    if action not in SERVICES:
+    if action not in PAGE_ACTIONS:
         raise Http404("Unknown action")
     # The whole page is loaded only to show errors: a claim from the queue stays cheap.
     referral = None
@@ -182,7 +132,7 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
     if not form.is_valid():
         return _render(request, _page_or_404(request, referral_id), bound=form, bound_action=action, status=400)
     try:
-        SERVICES[action](referral_id=referral_id, user=request.user, **form.service_kwargs())
+        PAGE_ACTIONS[action].service_function()(referral_id=referral_id, user=request.user, **form.service_kwargs())
     except Referral.DoesNotExist as exc:
         raise Http404("No such referral") from exc
     except ValidationError as exc:
@@ -196,5 +146,5 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
     except DomainConflict as exc:  # already claimed (who and since when), not allowed now
         messages.error(request, str(exc))
     else:
-        messages.success(request, DONE[action])
+        messages.success(request, PAGE_ACTIONS[action].done)
     return redirect(_next(request, referral_id))
