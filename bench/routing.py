@@ -1,4 +1,4 @@
-"""Routing with a real worker: commit -> QUEUED latency and routing throughput (DESIGN.md §11).
+"""Routing with a real worker: commit -> QUEUED latency and routing throughput (docs/design.md §11).
 
 Run inside the project (it uses the ORM and the real services) against a database filled by
 `manage.py seed_demo --scale N`, while a Celery worker consumes the same Redis

@@ -1,4 +1,4 @@
-"""The calls API (DESIGN.md §9): one POST saves the call, its triage and its referrals, through
+"""The calls API (docs/design.md §9): one POST saves the call, its triage and its referrals, through
 `call_submit`, as the call screen does."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Calls and call-backs (DESIGN.md §3)."""
+"""Calls and call-backs (docs/design.md §3)."""
 
 from __future__ import annotations
 

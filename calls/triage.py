@@ -1,10 +1,10 @@
-"""Triage decision support (DESIGN.md §4): suggest a priority from what the call handler recorded.
+"""Triage decision support (docs/design.md §4): suggest a priority from what the call handler recorded.
 
 Pure: the handler's answers go in, a suggested priority and *every* reason for it come out. The
 handler sees all the reasons (not only the winning one), may choose another priority with a
 mandatory reason, and such overrides are reported (:func:`is_override`).
 
-No national palliative triage standard exists (REFERENCE.md "Urgency"); these rules are local
+No national palliative triage standard exists (docs/reference.md "Urgency"); these rules are local
 defaults, documented in ``docs/triage.md``. The highest rule wins:
 
 ====  ==============================================================================
@@ -56,7 +56,7 @@ TRIAGE_RULES_VERSION = "2026-12"
 
 # OACC IPOS: each item is scored 0 (not at all) to 4 (overwhelmingly).
 _IPOS_MIN, _IPOS_MAX = 0, 4
-# DESIGN.md §4: an item scored 4 suggests P2, an item scored 3 suggests P3.
+# docs/design.md §4: an item scored 4 suggests P2, an item scored 3 suggests P3.
 _IPOS_PRIORITY: dict[int, str] = {4: Priority.P2.value, 3: Priority.P3.value}
 # "4 Overwhelmingly" -> "overwhelmingly": the code list's wording, for the reason text.
 _IPOS_WORDS = {score: label.split(" ", 1)[1].lower() for score, label in IPOS_SCORES}
@@ -85,7 +85,7 @@ def _check_code(value: str | None, valid: Collection[str], what: str) -> None:
 
 @dataclass(frozen=True)
 class TriageInput:
-    """What the call handler recorded (DESIGN.md §4). Every field is optional.
+    """What the call handler recorded (docs/design.md §4). Every field is optional.
 
     ``ipos`` maps an IPOS item code to its score (0-4); items not asked are left out.
     ``patient_location`` is recorded for context and validated; no rule uses it today.

@@ -1,4 +1,4 @@
-"""The call screen (DESIGN.md §1, §4): find or register the patient, triage with a live
+"""The call screen (docs/design.md §1, §4): find or register the patient, triage with a live
 suggestion, choose needs, end the call. One submit saves everything (call_submit)."""
 
 from __future__ import annotations

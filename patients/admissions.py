@@ -1,4 +1,4 @@
-"""Hospital admissions: recorded on the patient, or imported from a CSV file (DESIGN.md §3, §8).
+"""Hospital admissions: recorded on the patient, or imported from a CSV file (docs/design.md §3, §8).
 
 They feed the "3+ emergency admissions in the last 90 days of life" indicator. The dashboards sit
 above this app, so these services do not recompute anything there: the dashboards' summary job
@@ -117,7 +117,7 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
                               emergency=emergency, source=HospitalAdmission.Source.IMPORTED, recorded_at=now,
                               recorded_by=by)
             for _line, number, admitted, discharged, emergency in rows])
-        # Every change to a patient's record is in the access log (DESIGN.md §10), imports too.
+        # Every change to a patient's record is in the access log (docs/design.md §10), imports too.
         for admission in created:
             access_log_record(action=AccessLog.Action.CREATE, user=by, username="" if by else "import_admissions",
                               object_type="admission", object_id=admission.pk, patient_id=admission.patient_id,

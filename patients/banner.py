@@ -1,4 +1,4 @@
-"""The patient banner (NHS common user interface; REFERENCE.md care-plan alerts), pure.
+"""The patient banner (NHS common user interface; docs/reference.md care-plan alerts), pure.
 
 Callers pass the counts that live in other apps (calls in the last 7 days, open referrals) and
 the death record, so the banner's rules stay here and are testable without a database.

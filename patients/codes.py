@@ -1,4 +1,4 @@
-"""Patient-level code lists (REFERENCE.md): EPaCCS / PRSB care-plan content and the OACC
+"""Patient-level code lists (docs/reference.md): EPaCCS / PRSB care-plan content and the OACC
 clinical measures used at triage and review."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class UsualResidence(models.TextChoices):
 
 
 class PatientLocation(models.TextChoices):
-    """Where the patient is now (REFERENCE.md "Patient is now at")."""
+    """Where the patient is now (docs/reference.md "Patient is now at")."""
 
     HOME = "HOME", "Home"
     CARE_HOME = "CARE_HOME", "Care home"

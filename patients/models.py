@@ -1,4 +1,4 @@
-"""Patients, the people around them, their care plan and assessments (DESIGN.md §3)."""
+"""Patients, the people around them, their care plan and assessments (docs/design.md §3)."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ class Assessment(models.Model):
 
 
 class DeathRecord(models.Model):
-    """A patient's death (DESIGN.md §7). One per patient; ``Patient.died_at`` mirrors ``died_at``.
+    """A patient's death (docs/design.md §7). One per patient; ``Patient.died_at`` mirrors ``died_at``.
 
     The preferred place of death in force when the death was recorded is kept with it, so that
     "died in the preferred place" never changes when the care plan is edited afterwards.
@@ -205,7 +205,7 @@ class DeathRecord(models.Model):
 
 
 class HospitalAdmission(models.Model):
-    """A hospital admission, recorded on the patient or imported (DESIGN.md §3, §8: 3+ emergency
+    """A hospital admission, recorded on the patient or imported (docs/design.md §3, §8: 3+ emergency
     admissions in the last 90 days of life)."""
 
     class Source(models.TextChoices):

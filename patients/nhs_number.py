@@ -1,4 +1,4 @@
-"""NHS numbers: checking, display and synthetic test numbers (REFERENCE.md "Identifiers and formats").
+"""NHS numbers: checking, display and synthetic test numbers (docs/reference.md "Identifiers and formats").
 
 An NHS number is 10 digits; the 10th is a modulus-11 check digit over the first nine, which
 catches every single mistyped digit and every transposition of two adjacent digits (checked and
@@ -131,7 +131,7 @@ def looks_like_nhs_number(text: str) -> bool:
 
 # --- Synthetic numbers -------------------------------------------------------------------------
 #
-# REFERENCE.md: 999 000 0000 - 999 999 9999 is reserved for testing and never issued. The first
+# docs/reference.md: 999 000 0000 - 999 999 9999 is reserved for testing and never issued. The first
 # nine digits fix the tenth, so the range holds at most one valid number per nine-digit prefix
 # 999000000-999999999: 1,000,000 prefixes, of which about 1 in 11 have no check digit. The range
 # therefore holds SYNTHETIC_CAPACITY (909,091) valid numbers, not millions.

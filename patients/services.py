@@ -1,5 +1,5 @@
 """Writes to patient records. Every change is validated in full before anything is saved, and
-written to the access log with the patient's id (DESIGN.md §10)."""
+written to the access log with the patient's id (docs/design.md §10)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from spoc.audit.services import access_log_record
 
 # Oldest plausible date of birth; a later one is a typing error more often than a record.
 MAX_AGE_YEARS = 120
-# REFERENCE.md: a care plan's review date is no more than 3 months ahead (calendar months).
+# docs/reference.md: a care plan's review date is no more than 3 months ahead (calendar months).
 CARE_PLAN_REVIEW_MAX_MONTHS = 3
 
 PATIENT_FIELDS = (
@@ -260,7 +260,7 @@ def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any],
     `values` keep their value in the current version.
 
     Only clinicians edit the care plan; a change to the CPR decision needs the permission
-    `record_cpr_decision` (a senior responsible clinician, REFERENCE.md). Raises
+    `record_cpr_decision` (a senior responsible clinician, docs/reference.md). Raises
     PermissionDenied or ValidationError (field-keyed); saves nothing then. `base_version` is the
     version the editor saw (0: none): if someone saved another since, ValidationError, so a stale
     form never silently undoes a newer decision (such as a DNACPR).

@@ -1,4 +1,4 @@
-"""Who may take which action on a referral now (DESIGN.md §1, §6).
+"""Who may take which action on a referral now (docs/design.md §1, §6).
 
 Each action's entry in the registry (`referrals.transitions.ACTIONS`) says which statuses allow it
 and who may take it, as a rule on the user's `Standing` towards the referral; this module works

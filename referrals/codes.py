@@ -1,4 +1,4 @@
-"""Call and referral code lists (REFERENCE.md "Our code lists"; local)."""
+"""Call and referral code lists (docs/reference.md "Our code lists"; local)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class CarerCoping(models.TextChoices):
 
 
 class RedFlag(models.TextChoices):
-    """DESIGN.md §4: any of these suggests P1."""
+    """docs/design.md §4: any of these suggests P1."""
 
     SPINAL_CORD_COMPRESSION = "SPINAL_CORD_COMPRESSION", "Suspected spinal cord compression"
     MAJOR_BLEED = "MAJOR_BLEED", "Major bleed"
@@ -84,7 +84,7 @@ class ReferralOutcome(models.TextChoices):
 
 
 class EscalationMilestone(models.TextChoices):
-    """The clock milestones of DESIGN.md §6."""
+    """The clock milestones of docs/design.md §6."""
 
     ACCEPT_OVERDUE = "ACCEPT_OVERDUE", "Not accepted in time"
     CONTACT_AT_RISK = "CONTACT_AT_RISK", "First contact at risk (75% of the time gone)"

@@ -1,4 +1,4 @@
-"""Referrals and their events, escalations and interventions (DESIGN.md §3)."""
+"""Referrals and their events, escalations and interventions (docs/design.md §3)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ class Referral(models.Model):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_referrals")
     # The first-contact clock starts here (the call, or contact_not_before) and never restarts;
-    # a hold moves it on by the time spent on hold (REFERENCE.md "Urgency": ON_HOLD stops it).
+    # a hold moves it on by the time spent on hold (docs/reference.md "Urgency": ON_HOLD stops it).
     clock_started_at = models.DateTimeField()
     contact_not_before = models.DateTimeField(null=True, blank=True)
     # The accept clock restarts each time the referral joins a queue; a hold moves it on too.
     accept_clock_started_at = models.DateTimeField(null=True, blank=True)
     accept_by = models.DateTimeField(null=True, blank=True)
     contact_by = models.DateTimeField(null=True, blank=True)
-    # 75% of the first-contact time gone (DESIGN.md §6: amber on the worklist).
+    # 75% of the first-contact time gone (docs/design.md §6: amber on the worklist).
     at_risk_at = models.DateTimeField(null=True, blank=True)
     routing_attempt = models.PositiveSmallIntegerField(default=0)
     # Services that declined this referral: routing passes them over.
@@ -104,7 +104,7 @@ class Referral(models.Model):
 
 class ReferralEvent(models.Model):
     """One row per transition and per action on a referral, written in the same transaction
-    (STYLE.md 5). Feeds the timeline, the clocks, the metrics and the audit."""
+    (CONTRIBUTING.md, "How we write code"). Feeds the timeline, the clocks, the metrics and the audit."""
 
     class Kind(models.TextChoices):
         CREATED = "CREATED", "Created"
@@ -145,7 +145,7 @@ class ReferralEvent(models.Model):
 
 
 class Escalation(models.Model):
-    """A clock milestone passed (DESIGN.md §6): one row per referral, routing attempt and
+    """A clock milestone passed (docs/design.md §6): one row per referral, routing attempt and
     milestone, however often the escalation job runs (the unique constraint decides)."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="escalations")
@@ -175,8 +175,8 @@ class Escalation(models.Model):
 
 
 class Intervention(models.Model):
-    """What a nurse did for a referral (REFERENCE.md intervention types), with whether it avoided
-    a hospital admission and the bed days that saved (DESIGN.md §8)."""
+    """What a nurse did for a referral (docs/reference.md intervention types), with whether it avoided
+    a hospital admission and the bed days that saved (docs/design.md §8)."""
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="interventions")
     kind = models.CharField(max_length=25, choices=InterventionType.choices)

@@ -1,4 +1,4 @@
-"""Celery tasks of the referrals app: interfaces only, one domain call each (STYLE.md 3, 9)."""
+"""Celery tasks of the referrals app: interfaces only, one domain call each (CONTRIBUTING.md, "How we write code")."""
 
 from __future__ import annotations
 

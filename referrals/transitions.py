@@ -1,4 +1,4 @@
-"""The referral lifecycle: statuses and the one registry of referral actions (DESIGN.md §6).
+"""The referral lifecycle: statuses and the one registry of referral actions (docs/design.md §6).
 
 Every change to a referral is an action of ACTIONS, declared once with the statuses it may start
 from and leads to, who may take it, its service function, the referral page's form, the API's
@@ -265,7 +265,7 @@ def _status_edges() -> dict[str, frozenset[str]]:
 # Status to status, derived from ACTIONS: what a status may become by any action.
 TRANSITIONS: dict[str, frozenset[str]] = _status_edges()
 
-# FHIR R4 Task.status for each status (REFERENCE.md "Interoperability").
+# FHIR R4 Task.status for each status (docs/reference.md "Interoperability").
 FHIR_TASK_STATUS: dict[str, str] = {
     S.AWAITING_ROUTING: "requested",
     S.QUEUED: "ready",

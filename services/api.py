@@ -1,4 +1,4 @@
-"""Directory API (DESIGN.md §9): services ranked for a need, service detail, teams, capacity."""
+"""Directory API (docs/design.md §9): services ranked for a need, service detail, teams, capacity."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Per-service clock overrides (DESIGN.md §3: "per-priority clock overrides").
+"""Per-service clock overrides (docs/design.md §3: "per-priority clock overrides").
 
 Stored on the service as JSON, e.g. ``{"P2": {"contact_within_minutes": 180}, "P5":
 {"contact_working_days": 3}}``. Only the keys below may be overridden; whether a clock runs in
-real time is fixed by its priority (REFERENCE.md "Urgency").
+real time is fixed by its priority (docs/reference.md "Urgency").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Code lists that routing needs (REFERENCE.md "Our code lists", DESIGN.md §5).
+"""Code lists that routing needs (docs/reference.md "Our code lists", docs/design.md §5).
 
 One module so that the directory, routing, triage and the API agree on every code. Values are
-UPPER_CASE codes; labels are what staff see. Clock durations are local defaults (REFERENCE.md
+UPPER_CASE codes; labels are what staff see. Clock durations are local defaults (docs/reference.md
 "Urgency") and may be overridden per service.
 """
 
@@ -37,7 +37,7 @@ class Need(models.TextChoices):
     CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
 
 
-# DESIGN.md §5: each need maps to service types in order of preference.
+# docs/design.md §5: each need maps to service types in order of preference.
 NEED_SERVICE_TYPES: dict[str, tuple[str, ...]] = {
     Need.URGENT_HOME_VISIT: (
         ServiceType.COMMUNITY_SPC,
@@ -108,7 +108,7 @@ class Clock:
     contact_working_days: int | None = None
 
 
-# REFERENCE.md "Urgency": default scheme (local, configurable per service).
+# docs/reference.md "Urgency": default scheme (local, configurable per service).
 CLOCKS: dict[str, Clock] = {
     Priority.P1: Clock("stat", True, timedelta(minutes=5), timedelta(minutes=30)),
     Priority.P2: Clock("asap", True, timedelta(minutes=15), timedelta(hours=2)),

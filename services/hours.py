@@ -1,7 +1,7 @@
 """Opening-hours maths: when a service is open, and the clocks that count its hours.
 
 Everything is computed in ``Europe/London`` wall-clock time, because that is how services publish
-their hours and how REFERENCE.md "Urgency" defines service hours and working days; DST changes
+their hours and how docs/reference.md "Urgency" defines service hours and working days; DST changes
 are real (a 20:00-08:00 night service runs 11 real hours on the spring-forward night and 13 on the
 fall-back night). Inputs are aware datetimes in any time zone; every datetime returned is aware
 and in UTC, so that callers' arithmetic (``deadline + timedelta(...)``) is real elapsed time rather
@@ -153,7 +153,7 @@ def next_opening(
 def add_open_time(schedule: Schedule, start: datetime, duration: timedelta) -> datetime | None:
     """The instant at which ``duration`` of open time has elapsed, counting from ``start``.
 
-    This is REFERENCE.md's "N service hours": closed time (nights, weekends, closures) does not
+    This is docs/reference.md's "N service hours": closed time (nights, weekends, closures) does not
     count, so 4 service hours from 15:00 on a 09:00-17:00 service end at 11:00 the next open day.
     Counting starts at ``start`` even when the service is closed then. A zero duration returns
     ``start``; ``None`` when the time cannot be accumulated within ``HORIZON_DAYS``.
@@ -174,7 +174,7 @@ def add_open_time(schedule: Schedule, start: datetime, duration: timedelta) -> d
 def add_working_days(schedule: Schedule, start: datetime, days: int) -> datetime | None:
     """The same local time of day on the ``days``-th later local date on which the service opens.
 
-    REFERENCE.md "Urgency": "N working days means the same time of day on the Nth later day the
+    docs/reference.md "Urgency": "N working days means the same time of day on the Nth later day the
     service opens (a 24/7 service opens every day)". A date counts when the service has any open
     time during it, closures considered (a bank holiday closed all day does not count; the early
     hours of a night window that began the evening before do). The result may fall outside
@@ -207,7 +207,7 @@ def add_working_days(schedule: Schedule, start: datetime, days: int) -> datetime
 def contact_deadline(
     schedule: Schedule, priority: str, start: datetime, *, clock: Clock | None = None
 ) -> datetime | None:
-    """When first contact is due for ``priority``, counting from ``start`` (REFERENCE.md "Urgency").
+    """When first contact is due for ``priority``, counting from ``start`` (docs/reference.md "Urgency").
 
     ``clock`` is the service's override, else the default ``CLOCKS[priority]``. Real-time clocks
     (P1-P3) run on the wall clock whatever the service's hours; the others count working days

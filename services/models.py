@@ -1,4 +1,4 @@
-"""The service directory (DESIGN.md §3): who provides what, where and when."""
+"""The service directory (docs/design.md §3): who provides what, where and when."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class Service(models.Model):
     open_24_7 = models.BooleanField("open 24/7", default=False)
     # Closed on England and Wales bank holidays (holidays package), without a Closure per day.
     closed_on_bank_holidays = models.BooleanField(default=False)
-    # {"P2": {"accept_minutes": 30, "contact_minutes": 180}, ...}; absent = REFERENCE.md default.
+    # {"P2": {"accept_minutes": 30, "contact_minutes": 180}, ...}; absent = docs/reference.md default.
     clock_overrides = models.JSONField(default=dict, blank=True)
     sites = models.ManyToManyField(Site, blank=True, related_name="in_reach_services")
 

@@ -1,4 +1,4 @@
-"""UK postcodes and the coverage areas built from them (REFERENCE.md "Identifiers and formats").
+"""UK postcodes and the coverage areas built from them (docs/reference.md "Identifiers and formats").
 
 A postcode is an outward code and an inward code separated by one space (``L9 7AL``). A service
 covers postcode *areas*: either a whole outward code (``L9``) or one sector of it (``L9 7``).
@@ -23,7 +23,7 @@ __all__ = [
     "sector",
 ]
 
-# REFERENCE.md "Identifiers and formats": A = letter, N = digit.
+# docs/reference.md "Identifiers and formats": A = letter, N = digit.
 OUTWARD_SHAPES = ("AN", "ANN", "AAN", "AANN", "ANA", "AANA")
 INWARD_SHAPE = "NAA"
 

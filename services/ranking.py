@@ -1,4 +1,4 @@
-"""The routing ranker (DESIGN.md §5): which service should take this referral, and why.
+"""The routing ranker (docs/design.md §5): which service should take this referral, and why.
 
 Pure: the caller loads the candidate services (and, for routing, each one's open-referral count)
 and gets back *every* candidate, ranked or excluded, each with short reasons a call handler can
@@ -57,10 +57,10 @@ __all__ = [
     "winner",
 ]
 
-# DESIGN.md §3: a capacity report counts for 24 hours; after that the service's state is unknown.
+# docs/design.md §3: a capacity report counts for 24 hours; after that the service's state is unknown.
 CAPACITY_STALE_AFTER = timedelta(hours=24)
 
-# DESIGN.md §5: for P4-P5 a service "can meet" its deadline only if that deadline, counted in the
+# docs/design.md §5: for P4-P5 a service "can meet" its deadline only if that deadline, counted in the
 # service's own hours, falls within this calendar time of the clock's start. These are the pure
 # defaults; routing and the directory search pass the settings' values (services.selectors).
 DEFAULT_CALENDAR_CAPS: Mapping[str, timedelta] = MappingProxyType(
@@ -230,7 +230,7 @@ def winner(
     and the SPOC coordinators decide.
 
     That is rank 1 unless rank 1 cannot meet the deadline or has no team. A service that cannot
-    meet the deadline never wins, even as the only eligible one (DESIGN.md §5: "a service closed
+    meet the deadline never wins, even as the only eligible one (docs/design.md §5: "a service closed
     for a fortnight does not win"); so a service reporting RED with no units, ranked after one that
     cannot meet the deadline, wins when it can.
     """
@@ -371,7 +371,7 @@ def _assess(
 def _deadline(
     clock: Clock, earliest: datetime, contact_by: datetime | None, request: _Request
 ) -> tuple[bool, str]:
-    """Whether the service can meet its first-contact deadline (DESIGN.md §5), and why.
+    """Whether the service can meet its first-contact deadline (docs/design.md §5), and why.
 
     Real-time clocks: it must open by the deadline. Service-hours clocks: the deadline, counted
     in its own hours, must fall within the priority's calendar cap (no cap configured: any

@@ -146,7 +146,7 @@ def directory_rank(
     open_referrals: Mapping[int, int] | None = None,
     contact_from: datetime | None = None,
 ) -> tuple[list[RankedService], dict[int, Service]]:
-    """Rank every service for a need (DESIGN.md §5). Returns the ranker's answer and the loaded
+    """Rank every service for a need (docs/design.md §5). Returns the ranker's answer and the loaded
     services by id (for display). The caller passes open-referral counts; this app knows nothing
     of referrals."""
     services = {s.pk: s for s in services_with_directory_data(at=at)}
@@ -176,7 +176,7 @@ def services_with_intake_team(services: Mapping[int, Service]) -> frozenset[int]
 
 
 def calendar_caps() -> dict[str, timedelta]:
-    """The P4-P5 calendar caps of the settings (DESIGN.md §5)."""
+    """The P4-P5 calendar caps of the settings (docs/design.md §5)."""
     return {"P4": timedelta(days=settings.ROUTING_P4_CALENDAR_CAP_DAYS),
             "P5": timedelta(days=settings.ROUTING_P5_CALENDAR_CAP_DAYS)}
 

@@ -1,5 +1,5 @@
 """Writes to the service directory. Each change is validated, saved with its constraints, and
-written to the access log (DESIGN.md §10: every change is attributable)."""
+written to the access log (docs/design.md §10: every change is attributable)."""
 
 from __future__ import annotations
 

@@ -10,13 +10,13 @@ app = Celery("spoc")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs (DESIGN.md §6, §8). Each entry says why it runs at that rate.
+# Periodic jobs (docs/design.md §6, §8). Each entry says why it runs at that rate.
 app.conf.beat_schedule = {
     # A referral left awaiting routing (broker down at commit, a lost task) is re-enqueued once it
     # is ROUTING_SWEEP_AFTER_SECONDS old; sweeping twice as often keeps the worst delay near that.
     "sweep-routing": {"task": "referrals.sweep_routing", "schedule": 30.0},
     # Clock milestones (accept-by, 75% and breach of contact-by) are minutes apart at P1; a
-    # minute's delay in noticing one is the most the escalation adds (DESIGN.md §6).
+    # minute's delay in noticing one is the most the escalation adds (docs/design.md §6).
     "escalate": {"task": "referrals.escalate", "schedule": 60.0},
     # Dashboard summaries (docs/metrics.md): new rows reach the dashboards within about two
     # minutes (the safe horizon DASHBOARD_SAFE_HORIZON_SECONDS plus this period).

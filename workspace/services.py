@@ -1,5 +1,5 @@
 """Services that compose several apps in one transaction (docs/architecture.md, "Apps and
-layering"): recording a death (DESIGN.md §7).
+layering"): recording a death (docs/design.md §7).
 
 In one transaction, with the patient row locked: the ``DeathRecord`` with the preferred places of
 death in force and whether one was achieved; ``Patient.died_at``; every open referral closed

@@ -1,4 +1,4 @@
-"""Submitting a call: the call, its triage and its referrals in one transaction (DESIGN.md §3-§5).
+"""Submitting a call: the call, its triage and its referrals in one transaction (docs/design.md §3-§5).
 
 The call screen and the API both call ``call_submit``. Everything is validated before anything is
 saved; errors come back as one ``ValidationError`` keyed by ``CallInput`` field name (``needs``
@@ -57,7 +57,7 @@ CLOCK_SKEW = timedelta(minutes=1)
 # A call screen left open longer than this is stale (and a forged old time would start clocks
 # that have already run out).
 MAX_CALL_AGE = timedelta(hours=12)
-# AKPS: 0-100 in steps of 10 (REFERENCE.md "Clinical measures").
+# AKPS: 0-100 in steps of 10 (docs/reference.md "Clinical measures").
 AKPS_VALUES = frozenset(range(0, 101, 10))
 
 # Free-text fields of CallInput and their limits (the model columns' max_length).
@@ -287,7 +287,7 @@ def _validated(
         Referral(
             patient=patient, need=plan.need, note=plan.note, priority=plan.priority,
             suggested_priority=plan.suggestion.priority, override_reason=plan.override_reason,
-            # REFERENCE.md: the first-contact clock runs from the moment the call is saved.
+            # docs/reference.md: the first-contact clock runs from the moment the call is saved.
             status=ReferralStatus.AWAITING_ROUTING, clock_started_at=now,
             created_at=now, created_by=user, updated_at=now,
         )

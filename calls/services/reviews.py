@@ -1,4 +1,4 @@
-"""Senior review of advice given by non-clinical handlers, and call-backs (DESIGN.md §1, §7)."""
+"""Senior review of advice given by non-clinical handlers, and call-backs (docs/design.md §1, §7)."""
 
 from __future__ import annotations
 

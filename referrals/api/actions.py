@@ -1,4 +1,4 @@
-"""Referral actions in the API (DESIGN.md §9): ``POST /api/v1/referrals/{id}/{action}/``.
+"""Referral actions in the API (docs/design.md §9): ``POST /api/v1/referrals/{id}/{action}/``.
 
 One view for every action of the registry (`referrals.transitions.ACTIONS`): it validates the body
 with the action's serializer and calls the same service function as the referral page, so the API can do no more than the UI. A referral

@@ -1,4 +1,4 @@
-"""The referrals API (DESIGN.md §9): list and detail, from `referrals_visible_to` (the same
+"""The referrals API (docs/design.md §9): list and detail, from `referrals_visible_to` (the same
 permission selector as the screens), so the API can see no more than the UI."""
 
 from __future__ import annotations

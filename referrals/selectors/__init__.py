@@ -1,4 +1,4 @@
-"""The permission selectors (DESIGN.md §10; STYLE.md 4). Every list, page, API and export of
+"""The permission selectors (docs/design.md §10; CONTRIBUTING.md, "How we write code"). Every list, page, API and export of
 patients or referrals starts from these querysets."""
 
 from __future__ import annotations

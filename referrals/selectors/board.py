@@ -1,4 +1,4 @@
-"""The coordinator board (DESIGN.md §5, §6): every referral that needs a coordinator now, each
+"""The coordinator board (docs/design.md §5, §6): every referral that needs a coordinator now, each
 list with the action to take. A constant number of queries, whatever the number of referrals."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reads for the nurse's work (DESIGN.md §1, §6): the team queue, most at risk first, the
+"""Reads for the nurse's work (docs/design.md §1, §6): the team queue, most at risk first, the
 nurse's own caseload, the printable queue, the navigation count and the referral page.
 
 The clock badges are computed from stored deadlines, the same way everywhere:

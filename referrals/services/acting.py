@@ -1,4 +1,4 @@
-"""The frame every change to a referral runs in (STYLE.md 5): lock the referral the user may see,
+"""The frame every change to a referral runs in (CONTRIBUTING.md, "How we write code"): lock the referral the user may see,
 check who may act (`referrals.actions`) and what its status allows (`referrals.transitions`), save
 it with its ReferralEvent and its access-log row, all in one transaction; and the checks on the
 free text that comes with an action."""

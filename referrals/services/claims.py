@@ -1,4 +1,4 @@
-"""Claiming and working a referral from a team's queue (DESIGN.md §6; STYLE.md 7).
+"""Claiming and working a referral from a team's queue (docs/design.md §6; CONTRIBUTING.md, "How we write code").
 
 A claim is one conditional UPDATE ... WHERE status = QUEUED: a row count of 1 means this nurse
 won, on PostgreSQL and SQLite alike. Every other change locks the referral, asks
@@ -29,7 +29,7 @@ from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
 from spoc.core.dates import nhs_date, nhs_time
 
-# DESIGN.md §6: a completed referral can be reopened within 30 days.
+# docs/design.md §6: a completed referral can be reopened within 30 days.
 REOPEN_WINDOW = timedelta(days=30)
 
 
@@ -106,7 +106,7 @@ def referral_contact(*, referral_id: int, user: Any, at: datetime | None = None)
 
 
 def referral_complete(*, referral_id: int, user: Any, outcome: str) -> Referral:
-    """Close the referral with its outcome (REFERENCE.md referral outcomes)."""
+    """Close the referral with its outcome (docs/reference.md referral outcomes)."""
     if outcome not in ReferralOutcome.values:
         raise ValidationError({"outcome": ["Choose the outcome of the referral."]})
     with referral_acting(referral_id=referral_id, user=user, action=Action.COMPLETE) as (referral, before):

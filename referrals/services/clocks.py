@@ -1,4 +1,4 @@
-"""A referral's clocks (DESIGN.md §6; REFERENCE.md "Urgency"), fixed whenever it joins a queue,
+"""A referral's clocks (docs/design.md §6; docs/reference.md "Urgency"), fixed whenever it joins a queue,
 changes priority or comes off hold.
 
 Two clocks, each from its own start:
@@ -35,7 +35,7 @@ from services.hours import (
 from services.models import Service
 from services.selectors import service_schedule
 
-# The SPOC coordinators are on duty around the clock (DESIGN.md §3), whatever hours their
+# The SPOC coordinators are on duty around the clock (docs/design.md §3), whatever hours their
 # directory row says.
 COORDINATORS_SCHEDULE = Schedule(always_open=True)
 AT_RISK_FRACTION = 0.75

@@ -1,4 +1,4 @@
-"""What a death does to referrals (DESIGN.md §7): the rules of recording one, closing the
+"""What a death does to referrals (docs/design.md §7): the rules of recording one, closing the
 patient's open referrals, and bereavement referrals for the people left.
 
 Recording a death composes patients (the death record, ``Patient.died_at``), calls (pending
@@ -37,7 +37,7 @@ from spoc.core.dates import nhs_date, nhs_datetime
 CLOCK_SKEW = timedelta(minutes=1)
 # DeathRecord.verified_by's max_length.
 VERIFIED_BY_MAX = 200
-# REFERENCE.md "place of death": a private residence of any kind (20) is met by the patient's own
+# docs/reference.md "place of death": a private residence of any kind (20) is met by the patient's own
 # home (21) or another private residence (22).
 PRIVATE_RESIDENCES = frozenset({PlaceOfDeath.OWN_HOME, PlaceOfDeath.OTHER_PRIVATE_RESIDENCE})
 
@@ -56,7 +56,7 @@ class DeathAlreadyRecorded(DomainConflict):
 
 
 def may_record_death(user: Any) -> bool:
-    """Registered clinicians who work a team queue, and SPOC coordinators (DESIGN.md §1)."""
+    """Registered clinicians who work a team queue, and SPOC coordinators (docs/design.md §1)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.has_perm("accounts.coordinate"):
@@ -65,7 +65,7 @@ def may_record_death(user: Any) -> bool:
 
 
 def preferred_place_achieved(*, place: str, first: str, second: str) -> bool | None:
-    """Whether the actual place of death meets the 1st or 2nd preferred place (REFERENCE.md).
+    """Whether the actual place of death meets the 1st or 2nd preferred place (docs/reference.md).
 
     ``None`` when no preference is recorded (neither achieved nor missed: reported apart). A
     preferred ``20`` (private residence) is met by an actual ``20``, ``21`` (own home) or ``22``
@@ -85,7 +85,7 @@ def preferred_place_achieved(*, place: str, first: str, second: str) -> bool | N
 
 
 def bereavement_contact_not_before(died_at: datetime) -> datetime:
-    """When bereavement support may first contact the family (DESIGN.md §7, a local setting)."""
+    """When bereavement support may first contact the family (docs/design.md §7, a local setting)."""
     return died_at + timedelta(days=settings.BEREAVEMENT_CONTACT_AFTER_DAYS)
 
 
@@ -190,7 +190,7 @@ def bereavement_referrals_create(*, patient: Patient, people: list[RelatedPerson
             note=(f"Bereavement support for {display_name(person.given_name, person.family_name)} "
                   f"({person.get_relationship_display().lower()}) after the death of {name}."),
             contact_not_before=not_before,
-            # REFERENCE.md: contact_not_before delays the start of the first-contact clock (a
+            # docs/reference.md: contact_not_before delays the start of the first-contact clock (a
             # death recorded late starts it now, not in the past).
             clock_started_at=max(not_before, now),
             created_at=now, created_by=user, updated_at=now,

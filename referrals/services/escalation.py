@@ -1,4 +1,4 @@
-"""Clock milestones and who is told (DESIGN.md §6).
+"""Clock milestones and who is told (docs/design.md §6).
 
 The escalation job runs every minute. For each open referral it records each milestone that has
 passed, once per referral, routing attempt and milestone (a unique constraint: however often the

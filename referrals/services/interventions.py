@@ -1,6 +1,6 @@
-"""What a nurse does for a referral: interventions (REFERENCE.md intervention list, with the
+"""What a nurse does for a referral: interventions (docs/reference.md intervention list, with the
 admission avoided and bed days saved that the outcome measures count) and clinical review
-assessments (Phase of Illness, AKPS, IPOS; REFERENCE.md "Clinical measures").
+assessments (Phase of Illness, AKPS, IPOS; docs/reference.md "Clinical measures").
 
 Both are actions of the transition map that keep the referral's status; each writes its
 ReferralEvent and its access-log row in the same transaction (`referrals.services.claims`).
@@ -25,7 +25,7 @@ from referrals.transitions import Action, check_action
 NOTES_MAX = 2000
 # A clinician's estimate of the hospital stay avoided; a year is the most anyone attests.
 BED_DAYS_MAX = 365
-# AKPS: 0-100 in steps of 10 (REFERENCE.md).
+# AKPS: 0-100 in steps of 10 (docs/reference.md).
 AKPS_VALUES = frozenset(range(0, 101, 10))
 IPOS_MAX = 4
 

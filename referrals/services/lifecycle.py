@@ -1,4 +1,4 @@
-"""Decline, route again, route by hand, hold, resume and re-prioritise (DESIGN.md §5, §6).
+"""Decline, route again, route by hand, hold, resume and re-prioritise (docs/design.md §5, §6).
 
 Each is one action of the transition map, taken by someone `referrals.actions` permits, in one
 transaction that locks the referral, writes its ``ReferralEvent`` and its access-log row, and

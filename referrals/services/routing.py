@@ -1,4 +1,4 @@
-"""Routing: put a referral that is awaiting routing into the right team's queue (DESIGN.md §5).
+"""Routing: put a referral that is awaiting routing into the right team's queue (docs/design.md §5).
 
 The service loads the referral (locked), the directory and the open-referral counts, asks the
 pure ranker (``services.ranking`` through ``services.selectors.directory_rank``) and saves the
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 # Referral.unroutable_reason's max_length.
 UNROUTABLE_REASON_MAX = 300
-# After this many declines the coordinators decide (DESIGN.md §5).
+# After this many declines the coordinators decide (docs/design.md §5).
 MAX_DECLINES = 2
 
 
@@ -164,7 +164,7 @@ def _ranking_inputs(referral: Referral, *, now: datetime) -> dict[str, Any]:
 
     A referral for someone other than the patient (a bereaved relative, a carer) is ranked by
     that person's postcode, else the patient's, and by that person's age when their date of
-    birth is known, else by no age (DESIGN.md §7): never by the patient's.
+    birth is known, else by no age (docs/design.md §7): never by the patient's.
     """
     patient = referral.patient
     call = referral.call

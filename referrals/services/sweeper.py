@@ -1,4 +1,4 @@
-"""No referral is left behind (DESIGN.md §6): the sweeper re-enqueues routing for referrals
+"""No referral is left behind (docs/design.md §6): the sweeper re-enqueues routing for referrals
 still awaiting routing a minute after they were saved (the broker was down at commit, or a task
 was lost), and /healthz reports any that have waited longer than the alert age."""
 

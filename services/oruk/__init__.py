@@ -1,4 +1,4 @@
-"""Open Referral UK (HSDS) exchange of the service directory (REFERENCE.md "Interoperability").
+"""Open Referral UK (HSDS) exchange of the service directory (docs/reference.md "Interoperability").
 
 ``directory_export()`` writes the whole directory as JSON; ``directory_import(data)`` reads the
 same JSON back, all or nothing. Exporting, importing into an empty database and exporting again

@@ -17,7 +17,7 @@ from services.codes import ServiceStatus
 # Our code lists travel as HSDS attributes, each under a taxonomy of its own.
 ORGANISATION_TYPE_TAXONOMY = "spoc-organisation-type"
 SERVICE_TYPE_TAXONOMY = "spoc-service-type"
-# NHS Organisation Data Service codes (REFERENCE.md "Interoperability").
+# NHS Organisation Data Service codes (docs/reference.md "Interoperability").
 ODS_SCHEME = "ODS"
 ODS_IDENTIFIER_TYPE = "ODS code"
 SITE_CODE_TYPE = "spoc-site-code"

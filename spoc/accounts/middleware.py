@@ -1,4 +1,4 @@
-"""Session rules of DESIGN.md §10: idle timeout, and MFA before anything else."""
+"""Session rules of docs/design.md §10: idle timeout, and MFA before anything else."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class User(AbstractUser):
 
 
 class ApiToken(models.Model):
-    """An API token that expires (DESIGN.md §9). Only a hash of the key is stored."""
+    """An API token that expires (docs/design.md §9). Only a hash of the key is stored."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)

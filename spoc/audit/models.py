@@ -19,7 +19,7 @@ class AccessLogQuerySet(models.QuerySet["AccessLog"]):
 
 
 class AccessLog(models.Model):
-    """Who did what to which record, when, from where and why (DESIGN.md §10).
+    """Who did what to which record, when, from where and why (docs/design.md §10).
 
     `patient_id` is a plain integer, not a foreign key: the log sits below the patients app and
     must outlive any record it mentions. The database refuses UPDATE and DELETE (migration 0002),

@@ -1,4 +1,4 @@
-"""The one way to write the access log (DESIGN.md §10)."""
+"""The one way to write the access log (docs/design.md §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Health of the hub's parts, for /healthz (DESIGN.md §6, §10)."""
+"""Health of the hub's parts, for /healthz (docs/design.md §6, §10)."""
 
 from __future__ import annotations
 

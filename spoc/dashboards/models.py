@@ -1,4 +1,4 @@
-"""Summary tables behind the manager dashboards (DESIGN.md §8; docs/metrics.md).
+"""Summary tables behind the manager dashboards (docs/design.md §8; docs/metrics.md).
 
 Every row here is derived data: ``manage.py rebuild_summaries`` recreates all of it from the raw
 calls, referrals, events, interventions, deaths and admissions. Teams, users and patients are

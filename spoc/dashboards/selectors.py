@@ -43,7 +43,7 @@ LONDON = ZoneInfo("Europe/London")
 # Small-number suppression in cross-organisation views (docs/metrics.md "Access").
 SUPPRESS_BELOW = 5
 SUPPRESSED = "<5"
-BED_DAY_COST_SOURCE = ("about £400 per bed day, from a Liverpool article on IMPaCT (REFERENCE.md "
+BED_DAY_COST_SOURCE = ("about £400 per bed day, from a Liverpool article on IMPaCT (docs/reference.md "
                        "\"Outcome measures\"); set by BED_DAY_COST_GBP")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # ON_HOLD is open (in the caseload) but its clocks are stopped, so it never breaches.

@@ -1,5 +1,5 @@
 # ruff: noqa: S608  (table names come from the models; every value is a query parameter)
-"""The summary job and its rebuild (DESIGN.md §8; docs/metrics.md "How the figures are kept").
+"""The summary job and its rebuild (docs/design.md §8; docs/metrics.md "How the figures are kept").
 
 The job reads the ids of new calls, referral events, interventions, deaths and admissions past a
 stored watermark, works out which local dates (and which deceased patients) those rows touch, and
@@ -7,7 +7,7 @@ recomputes exactly those summary rows from the raw tables with set-based ``INSER
 GROUP BY``. The rebuild runs the very same statements over every date, so incremental and rebuilt
 summaries are identical by construction (and tested to be).
 
-Each statement is written once for PostgreSQL and SQLite (the embedded default, DESIGN.md §2):
+Each statement is written once for PostgreSQL and SQLite (the embedded default, docs/design.md §2):
 the few fragments that differ, local dates and hours above all (``AT TIME ZONE 'Europe/London'``
 on PostgreSQL, the functions of ``spoc/dashboards/sqlite.py`` on SQLite), come from one ``Dialect``
 per database, and both give the same rows.

@@ -1,4 +1,4 @@
-"""SQL functions of the dashboard summaries on the embedded SQLite default (DESIGN.md §2).
+"""SQL functions of the dashboard summaries on the embedded SQLite default (docs/design.md §2).
 
 PostgreSQL computes Europe/London local dates and hours in SQL (``AT TIME ZONE``); SQLite has no
 time zones, so these deterministic Python functions are registered on every SQLite connection

@@ -113,7 +113,7 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 # DATABASE_URL selects PostgreSQL (production, tests). Without it, the embedded default: SQLite
 # under .data/ in WAL mode, IMMEDIATE transactions and a busy timeout, so that web, worker and
-# beat can share one file (DESIGN.md §2).
+# beat can share one file (docs/design.md §2).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
@@ -150,7 +150,7 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # --- Celery -----------------------------------------------------------------------------------
 # REDIS_URL selects Redis. Without it, Kombu's filesystem transport under .data/broker: real
-# worker and beat processes, no server (DESIGN.md §2).
+# worker and beat processes, no server (docs/design.md §2).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = DATA_DIR / "broker"
 # Every task has a hard time limit; a task may set a shorter one (routing: 60 s).
@@ -222,7 +222,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 # Acknowledged after the task ran; a task whose worker process is killed is put back on the
 # queue (without this, Celery acknowledges it as failed even with late acknowledgement). Tasks
-# must therefore be safe to run twice (STYLE.md 9).
+# must therefore be safe to run twice (CONTRIBUTING.md, "How we write code").
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -241,18 +241,18 @@ WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
 HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 
 # Routing that was committed but never ran: re-enqueued after this age, and reported on
-# /healthz after the alert age (DESIGN.md §6).
+# /healthz after the alert age (docs/design.md §6).
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 ROUTING_ALERT_AFTER_SECONDS = env_int("ROUTING_ALERT_AFTER_SECONDS", 300)
-# DESIGN.md §5: a P4-P5 service "can meet" its deadline only when that deadline, counted in its
+# docs/design.md §5: a P4-P5 service "can meet" its deadline only when that deadline, counted in its
 # own hours, falls within this many calendar days (so a service closed for a fortnight never wins).
 ROUTING_P4_CALENDAR_CAP_DAYS = env_int("ROUTING_P4_CALENDAR_CAP_DAYS", 4)
 ROUTING_P5_CALENDAR_CAP_DAYS = env_int("ROUTING_P5_CALENDAR_CAP_DAYS", 10)
-# DESIGN.md §7 (local): bereavement support contacts the family no sooner than this after a death.
+# docs/design.md §7 (local): bereavement support contacts the family no sooner than this after a death.
 BEREAVEMENT_CONTACT_AFTER_DAYS = env_int("BEREAVEMENT_CONTACT_AFTER_DAYS", 14)
 
 # Clock milestones that passed longer ago than this when the escalation job first sees them
-# (seeded history, a long outage) are recorded, not notified (DESIGN.md §6).
+# (seeded history, a long outage) are recorded, not notified (docs/design.md §6).
 ESCALATION_NOTIFY_WITHIN_HOURS = env_int("ESCALATION_NOTIFY_WITHIN_HOURS", 24)
 # /healthz fails its `escalation` check while a milestone passed longer ago than this is still
 # unrecorded: beat or the escalation job (every minute) has stopped.
@@ -303,7 +303,7 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Idle timeout (DESIGN.md §10): signed out after this many seconds without a request that is not
+# Idle timeout (docs/design.md §10): signed out after this many seconds without a request that is not
 # a queue poll; the page warns SESSION_IDLE_WARNING_SECONDS before.
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
 SESSION_IDLE_WARNING_SECONDS = env_int("SESSION_IDLE_WARNING_SECONDS", 3 * 60)
@@ -336,9 +336,9 @@ CONTENT_SECURITY_POLICY = {
 # Identifiers travel in query strings (searches): keep them out of error reports.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "spoc.core.errors.QueryStringHidingFilter"
 
-# --- Dashboards (DESIGN.md §8; docs/metrics.md) ---------------------------------------------
+# --- Dashboards (docs/design.md §8; docs/metrics.md) ---------------------------------------------
 # Cost of one hospital bed day in pounds, used for "£ saved". Source: the ~£400 per bed day of a
-# Liverpool article on IMPaCT (REFERENCE.md "Outcome measures"; published figures range from £345
+# Liverpool article on IMPaCT (docs/reference.md "Outcome measures"; published figures range from £345
 # for a standard bed to £1,032 on average). The dashboard shows the figure and this source.
 BED_DAY_COST_GBP = int(os.environ.get("BED_DAY_COST_GBP", "400"))
 # The summary job reads raw rows only up to the largest id it saw this long ago: ids are handed

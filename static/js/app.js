@@ -3,7 +3,7 @@ import { initAll } from "../vendor/nhsuk/nhsuk-frontend.min.js";
 
 initAll();
 
-// Idle timeout (DESIGN.md §10): warn before the server signs the user out, and let them stay
+// Idle timeout (docs/design.md §10): warn before the server signs the user out, and let them stay
 // signed in without reloading the page, so nothing typed into a form is lost.
 function setUpIdleWarning() {
   const body = document.body;

@@ -1,4 +1,4 @@
-"""NHS number checks, display and synthetic test numbers (REFERENCE.md "Identifiers and formats")."""
+"""NHS number checks, display and synthetic test numbers (docs/reference.md "Identifiers and formats")."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from patients.nhs_number import (
     synthetic_nhs_numbers,
 )
 
-# REFERENCE.md: the worked example, valid.
+# docs/reference.md: the worked example, valid.
 VALID = "9434765919"
 TEST_RANGE = range(9_990_000_000, 10_000_000_000)
 

@@ -1,4 +1,4 @@
-"""The call handler's API (DESIGN.md §9-§10): patients, calls and referrals under /api/v1/."""
+"""The call handler's API (docs/design.md §9-§10): patients, calls and referrals under /api/v1/."""
 
 from __future__ import annotations
 

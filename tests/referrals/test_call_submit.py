@@ -1,4 +1,4 @@
-"""call_submit: a call, its triage and its referrals in one transaction (DESIGN.md §3-§5, §9)."""
+"""call_submit: a call, its triage and its referrals in one transaction (docs/design.md §3-§5, §9)."""
 
 from __future__ import annotations
 

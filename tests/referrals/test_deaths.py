@@ -1,5 +1,5 @@
 """Recording a death: the service, the page, the API, and bereavement routing through a real
-worker (DESIGN.md §7)."""
+worker (docs/design.md §7)."""
 
 from __future__ import annotations
 

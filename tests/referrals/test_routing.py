@@ -1,4 +1,4 @@
-"""referral_route: the first version of routing (DESIGN.md §5, REFERENCE.md "Urgency")."""
+"""referral_route: the first version of routing (docs/design.md §5, docs/reference.md "Urgency")."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_out_of_area_postcode_goes_to_the_coordinators_with_the_reason(directory
     assert routed.status == ReferralStatus.QUEUED
     assert routed.team == directory["spoc"].team
     assert routed.unroutable_reason == "No service covers M1 1AE for Urgent home visit at P2"
-    # REFERENCE.md defaults: P2 contact 2 h from the call, accept 15 min from queueing.
+    # docs/reference.md defaults: P2 contact 2 h from the call, accept 15 min from queueing.
     assert routed.contact_by == london(14, 0) + timedelta(hours=2)
     assert routed.accept_by == london(14, 1) + timedelta(minutes=15)
     assert routed.routing_decision["winner_service_id"] is None

@@ -1,4 +1,4 @@
-"""Routing's delivery guarantees, proved with real faults (DESIGN.md §6, §11).
+"""Routing's delivery guarantees, proved with real faults (docs/design.md §6, §11).
 
 Every test runs a `redis-server` of its own (started, stopped and paused here), real `celery
 worker` processes on the test database, and submits through the services the call screen uses.

@@ -1,4 +1,4 @@
-"""Routing through the real broker and a real worker process (DESIGN.md §5, §11)."""
+"""Routing through the real broker and a real worker process (docs/design.md §5, §11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The referral lifecycle's one transition map (DESIGN.md §6), edge by edge."""
+"""The referral lifecycle's one transition map (docs/design.md §6), edge by edge."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ REFUSED = sorted(
     if target not in TRANSITIONS[current]
 )
 
-# The FHIR R4 Task.status value set (REFERENCE.md "Interoperability").
+# The FHIR R4 Task.status value set (docs/reference.md "Interoperability").
 FHIR_TASK_STATUSES = {
     "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
     "on-hold", "failed", "completed", "entered-in-error",

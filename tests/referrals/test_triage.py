@@ -1,4 +1,4 @@
-"""Triage decision support rules (DESIGN.md §4, docs/triage.md): every rule, alone and together."""
+"""Triage decision support rules (docs/design.md §4, docs/triage.md): every rule, alone and together."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ triage_inputs = st.builds(
 
 
 def expected_priorities(triage: TriageInput) -> list[int]:
-    """The rules of DESIGN.md §4 restated as a list of fired priorities (ranks)."""
+    """The rules of docs/design.md §4 restated as a list of fired priorities (ranks)."""
     fired = [1 for _ in triage.red_flags]
     fired += {"UNSTABLE": [2], "DYING": [3], "DETERIORATING": [4]}.get(triage.phase or "", [])
     fired += [2 for score in triage.ipos.values() if score == 4]

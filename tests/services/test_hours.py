@@ -356,7 +356,7 @@ def test_working_day_landing_on_a_nonexistent_time_moves_forward() -> None:
 
 
 def test_early_hours_of_a_night_window_count_as_a_working_day() -> None:
-    # REFERENCE.md counts a day on which the service has any open time.
+    # docs/reference.md counts a day on which the service has any open time.
     friday_night = Schedule(windows=(Window(4, time(20), time(8)),))
     assert add_working_days(friday_night, local(2026, 1, 9, 21), 1) == local(2026, 1, 10, 21)
     assert add_working_days(friday_night, local(2026, 1, 9, 21), 2) == local(2026, 1, 16, 21)

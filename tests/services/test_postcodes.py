@@ -1,4 +1,4 @@
-"""UK postcode shapes and coverage areas (REFERENCE.md "Identifiers and formats")."""
+"""UK postcode shapes and coverage areas (docs/reference.md "Identifiers and formats")."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from services.postcodes import (
     sector,
 )
 
-# One real-looking postcode per outward shape of REFERENCE.md.
+# One real-looking postcode per outward shape of docs/reference.md.
 POSTCODES_BY_SHAPE = {
     "AN": "M1 1AE",
     "ANN": "M60 1NW",

@@ -1,4 +1,4 @@
-"""The routing ranker (DESIGN.md §5) on a small fictional directory, plus properties."""
+"""The routing ranker (docs/design.md §5) on a small fictional directory, plus properties."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The embedded default of `make run`: SQLite and the filesystem broker, real web, worker and beat
-processes, no PostgreSQL or Redis (DESIGN.md §2); the dashboard summaries rebuilt on SQLite."""
+processes, no PostgreSQL or Redis (docs/design.md §2); the dashboard summaries rebuilt on SQLite."""
 
 from __future__ import annotations
 

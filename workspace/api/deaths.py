@@ -1,4 +1,4 @@
-"""`/api/v1/patients/{id}/death/` (DESIGN.md §7, §9): record a patient's death, or read it.
+"""`/api/v1/patients/{id}/death/` (docs/design.md §7, §9): record a patient's death, or read it.
 
 The same service as the patient page (``workspace.services.death_record``) and the same
 permission selector (``patients_visible_to``): 201 with the record, 400 with field errors, 403

@@ -1,4 +1,4 @@
-"""The patients API (DESIGN.md §9): search, register and open a patient, from
+"""The patients API (docs/design.md §9): search, register and open a patient, from
 `patients_visible_to` and through `patient_register`, as the screens do. Break-glass grants live in
 the browser session and do not apply here."""
 

@@ -1,4 +1,4 @@
-"""Recording a death from the patient page (DESIGN.md §7): one form, one call to
+"""Recording a death from the patient page (docs/design.md §7): one form, one call to
 ``workspace.services.death_record``, and a message saying what it did."""
 
 from __future__ import annotations

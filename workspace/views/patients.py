@@ -1,5 +1,5 @@
 """Patient pages. They compose patients, calls and referrals, so they live here, in the highest
-app they need (DESIGN.md §2)."""
+app they need (docs/design.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The database itself refuses UPDATE and DELETE on the access log (DESIGN.md §10).
+"""The database itself refuses UPDATE and DELETE on the access log (docs/design.md §10).
 
 A TRUNCATE (the test suite's flush) is not a row operation and stays possible for the owner.
 """

@@ -1,4 +1,4 @@
-"""The fictional demo area (DESIGN.md §12): two boroughs, thirty postcode districts, the partner
+"""The fictional demo area (docs/design.md §12): two boroughs, thirty postcode districts, the partner
 organisations and their services with the demo opening hours."""
 
 from __future__ import annotations

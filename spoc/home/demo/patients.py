@@ -1,4 +1,4 @@
-"""Demo patients (DESIGN.md §12): a few hundred fictional people living in the demo area, with
+"""Demo patients (docs/design.md §12): a few hundred fictional people living in the demo area, with
 carers, care plans, deaths, and three months of calls, triage and referrals.
 
 Everything goes through the services the screens use (``patient_register``,
@@ -870,7 +870,7 @@ def _save_call(patient: Patient, plan: PatientPlan, call: CallPlan, *, users: Ma
     _finish_call(result.call, users=users, now=horizon)
 
 
-# What a nurse does for each need (REFERENCE.md intervention list).
+# What a nurse does for each need (docs/reference.md intervention list).
 INTERVENTION_FOR_NEED: dict[str, str] = {
     Need.URGENT_HOME_VISIT: InterventionType.HOME_VISIT,
     Need.END_OF_LIFE_CARE_AT_HOME: InterventionType.HOSPICE_AT_HOME_SHIFT,
@@ -1071,7 +1071,7 @@ def _record_death(patient: Patient, plan: PatientPlan, *, users: Mapping[str, Us
 
 def _seed_escalations(*, patient_ids: list[int], now: datetime) -> int:
     """Record, as already seen and not notified, every clock milestone the seeded referrals
-    passed (DESIGN.md §6, §12): so the first escalation run sends nothing for history.
+    passed (docs/design.md §6, §12): so the first escalation run sends nothing for history.
 
     For a referral still open this is the escalation job's own rule
     (``referrals.services.escalation``): accept-by passed while queued; 75% of the first-contact time (``at_risk_at``)

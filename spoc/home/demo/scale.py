@@ -1,6 +1,6 @@
 """``seed_demo --scale N``: N more generated patients with calls, triage, referrals (with their
 whole lives), interventions and deaths over the last 12 months, loaded in bulk for benchmarks
-(DESIGN.md §11, §12).
+(docs/design.md §11, §12).
 
 Rows are generated in Python and written with PostgreSQL ``COPY ... FROM STDIN`` (psycopg 3
 ``cursor.copy``, fed from an in-memory buffer), one round of ``chunk`` patients per transaction; on
@@ -146,7 +146,7 @@ CALLER_TYPES = ((CallerType.CARER_FAMILY, 0.30), (CallerType.DISTRICT_NURSE, 0.5
                 (CallerType.OOH_111, 0.86), (CallerType.COMMUNITY_SPC_NURSE, 0.91),
                 (CallerType.AMBULANCE, 0.94), (CallerType.HOSPITAL_CLINICIAN, 0.97),
                 (CallerType.OTHER, 1.0))
-# Tuned so that the standard dataset (DESIGN.md §11) comes out at about 3 referrals and 3 calls
+# Tuned so that the standard dataset (docs/design.md §11) comes out at about 3 referrals and 3 calls
 # per patient: 1M patients, 3M referrals.
 REASONS = ((CallReason.SYMPTOM_CONTROL, 0.34), (CallReason.MEDICATION_QUERY, 0.40),
            (CallReason.REQUEST_VISIT, 0.56), (CallReason.REQUEST_ADMISSION, 0.61),
@@ -167,7 +167,7 @@ INTERVENTION_KINDS = ((InterventionType.HOME_VISIT, 0.35), (InterventionType.PHO
                       (InterventionType.NIGHT_VISIT, 0.68), (InterventionType.HOSPICE_AT_HOME_SHIFT, 0.78),
                       (InterventionType.CARER_SUPPORT, 0.86), (InterventionType.EQUIPMENT_OR_CARE_PACKAGE, 0.93),
                       (InterventionType.HOSPICE_ADMISSION, 0.97), (InterventionType.DAY_THERAPY, 1.0))
-# Preferred (care plan) and actual places of death, NHS Data Dictionary codes (REFERENCE.md).
+# Preferred (care plan) and actual places of death, NHS Data Dictionary codes (docs/reference.md).
 PREFERRED_PLACES = (("", 0.25), (PlaceOfDeath.OWN_HOME, 0.55), (PlaceOfDeath.HOSPICE, 0.68),
                     (PlaceOfDeath.CARE_HOME, 0.76), (PlaceOfDeath.PRIVATE_RESIDENCE, 0.86),
                     (PlaceOfDeath.HOSPITAL, 0.95), (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 1.0))
