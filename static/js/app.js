@@ -117,7 +117,9 @@ function setUpPatientPicker() {
     const row = link.closest("[data-patient-id]");
     window.htmx.ajax("GET", `${container.dataset.pickPatientUrl}?patient=${row.dataset.patientId}`, {
       target: "#patient-panel",
-      swap: "outerHTML",
+      // Settled at once: htmx wires the new panel's controls (its "Change patient" button) when
+      // the swap settles, and a keyboard user may press that button straight after the focus lands.
+      swap: "outerHTML settle:0ms",
     });
   });
 }
