@@ -17,11 +17,7 @@ from rest_framework.views import APIView
 from calls.models import Call
 from calls.services.intake import TEXT_LIMITS, CallInput, NeedRequest, call_submit
 from calls.triage import InvalidTriage, TriageInput, suggest_priority
-from patients.codes import (
-    IposItem,
-    PatientLocation,
-    PhaseOfIllness,
-)
+from patients.codes import IposItem, PatientLocation, PhaseOfIllness
 from referrals.codes import CallDirection, CallReason, CarerCoping, Disposition, RedFlag
 from referrals.models import Referral
 from referrals.transitions import FHIR_TASK_STATUS
@@ -38,11 +34,6 @@ class TakesCalls(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return bool(request.user.has_perm("accounts.take_calls") and may_write_clinical(request.user))
-
-
-
-
-# --- Calls -----------------------------------------------------------------------------------
 
 
 class NeedInputSerializer(serializers.Serializer):

@@ -23,8 +23,6 @@ from spoc.audit.services import access_log_list_shown, access_log_record
 from spoc.core.api import MAX_ID, api_iso
 from spoc.core.schema import ErrorSerializer
 
-# --- Referrals -------------------------------------------------------------------------------
-
 
 class ReferralFilterSerializer(serializers.Serializer):
     patient = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)

@@ -36,8 +36,6 @@ from spoc.audit.services import access_log_record
 from spoc.core.api import api_field_errors, api_iso
 from spoc.core.schema import ErrorSerializer
 
-# --- Patients --------------------------------------------------------------------------------
-
 
 def _patient_summary(patient: Patient) -> dict[str, Any]:
     return {
