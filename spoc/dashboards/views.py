@@ -14,7 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.html import escape
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
 
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -127,50 +129,83 @@ def breaches_drilldown(request: HttpRequest) -> HttpResponse:
 
 
 _METRICS_DOC = Path(settings.BASE_DIR) / "docs" / "metrics.md"
-_HEADING = re.compile(r"^(#{1,3}) (.+?)(?: \{#([a-z0-9-]+)\})?$")
-_CODE = re.compile(r"`([^`]+)`")
-_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+# CommonMark with GitHub's tables. Raw HTML in the document is shown as text, never rendered,
+# and links to javascript: and the like are refused (markdown-it's own link check).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+_HTML = RendererHTML()
+_ANCHOR = re.compile(r"\s*\{#([a-z0-9-]+)\}$")
+_SECTION_TAGS = {"h1": 1, "h2": 2, "h3": 3}
+_NHSUK_CLASSES = {"table_open": "nhsuk-table hub-cards", "thead_open": "nhsuk-table__head",
+                  "tbody_open": "nhsuk-table__body", "bullet_list_open": "nhsuk-list nhsuk-list--bullet",
+                  "ordered_list_open": "nhsuk-list nhsuk-list--number"}
 
 
-def _inline(text: str) -> str:
-    html = str(escape(text))
-    html = _CODE.sub(r"<code>\1</code>", html)
-    return _BOLD.sub(r"<strong>\1</strong>", html)
+def _plain(inline: Token) -> str:
+    return "".join(child.content for child in inline.children or [] if child.type in {"text", "code_inline"})
+
+
+def _nhsuk_tables_and_lists(tokens: list[Token]) -> None:
+    """Give tables and lists the design system's classes. Each body cell carries its column's
+    heading as plain text: on a phone the rows are cards, each cell under its heading
+    (.hub-cards in static/css/app.css)."""
+    labels: list[str] = []
+    column = 0
+    in_body = False
+    for n, token in enumerate(tokens):
+        if token.type in _NHSUK_CLASSES:
+            token.attrSet("class", _NHSUK_CLASSES[token.type])
+        if token.type == "thead_open":
+            labels, in_body = [], False
+        elif token.type == "tbody_open":
+            in_body = True
+        elif token.type == "tr_open":
+            column = 0
+            if in_body:
+                token.attrSet("class", "nhsuk-table__row")
+        elif token.type == "th_open":
+            token.attrSet("scope", "col")
+            labels.append(_plain(tokens[n + 1]))
+        elif token.type == "td_open":
+            token.attrSet("data-label", labels[column] if column < len(labels) else "")
+            column += 1
+
+
+def markdown_sections(text: str) -> list[dict[str, Any]]:
+    """Markdown cut into sections at its headings of levels 1 to 3: each section's level, title
+    (HTML), anchor (from ``## Title {#anchor}``, else empty) and body (HTML). Text before the
+    first heading is a section with no title."""
+    env: dict[str, Any] = {}
+    tokens = _MARKDOWN.parse(text, env)
+    _nhsuk_tables_and_lists(tokens)
+    sections: list[dict[str, Any]] = []
+    section: dict[str, Any] = {"level": 0, "title": "", "anchor": "", "tokens": []}
+    n = 0
+    while n < len(tokens):
+        token = tokens[n]
+        if token.type == "heading_open" and token.tag in _SECTION_TAGS:
+            sections.append(section)
+            children = list(tokens[n + 1].children or [])
+            anchor = ""
+            match = _ANCHOR.search(children[-1].content) if children and children[-1].type == "text" else None
+            if match:
+                anchor = match.group(1)
+                children[-1].content = children[-1].content[:match.start()]
+            section = {"level": _SECTION_TAGS[token.tag], "anchor": anchor, "tokens": [],
+                       "title": _HTML.renderInline(children, _MARKDOWN.options, env)}
+            n += 3  # heading_open, inline, heading_close
+            continue
+        section["tokens"].append(token)
+        n += 1
+    sections.append(section)
+    return [{"level": s["level"], "title": s["title"], "anchor": s["anchor"],
+             "html": _HTML.render(s["tokens"], _MARKDOWN.options, env)}
+            for s in sections if s["title"] or s["tokens"]]
 
 
 def metrics_sections() -> list[dict[str, Any]]:
-    """docs/metrics.md as headed sections of paragraphs and list items (the one definition of
-    every figure, shown in the app without a second copy)."""
-    sections: list[dict[str, Any]] = []
-    blocks: list[dict[str, Any]] = []
-    for raw in _METRICS_DOC.read_text(encoding="utf-8").splitlines():
-        line = raw.rstrip()
-        match = _HEADING.match(line)
-        if match:
-            blocks = []
-            sections.append({"level": len(match.group(1)), "title": match.group(2), "anchor": match.group(3) or "",
-                             "blocks": blocks})
-        elif not line:
-            blocks.append({"kind": "break"})
-        elif line.startswith("|"):
-            cells = [cell.strip() for cell in line.strip("|").split("|")]
-            if set("".join(cells)) <= {"-", ":"}:
-                continue  # the header's underline
-            if not blocks or blocks[-1]["kind"] != "table":
-                blocks.append({"kind": "table", "header": [_inline(c) for c in cells], "labels": cells, "rows": []})
-            else:
-                # Each cell with its column's heading as plain text: on a phone the rows are
-                # cards, each cell under its heading (.hub-cards in static/css/app.css).
-                labels = [_CODE.sub(r"\1", _BOLD.sub(r"\1", label)) for label in blocks[-1]["labels"]]
-                blocks[-1]["rows"].append([{"label": labels[n] if n < len(labels) else "", "html": _inline(cell)}
-                                           for n, cell in enumerate(cells)])
-        elif line.lstrip().startswith("- "):
-            blocks.append({"kind": "item", "html": _inline(line.lstrip()[2:])})
-        elif blocks and blocks[-1]["kind"] in {"item", "para"}:
-            blocks[-1]["html"] += " " + _inline(line.strip())
-        else:
-            blocks.append({"kind": "para", "html": _inline(line.strip())})
-    return sections
+    """docs/metrics.md as headed sections (the one definition of every figure, shown in the app
+    without a second copy)."""
+    return markdown_sections(_METRICS_DOC.read_text(encoding="utf-8"))
 
 
 @login_required

@@ -17,6 +17,7 @@ from services.models import OrganisationMembership, TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from spoc.dashboards.services import summaries_refresh
+from spoc.dashboards.views import markdown_sections
 from tests.dashboards.builders import call_at, intervention_for, referral_change, referral_for
 from tests.factories import OrganisationFactory, ServiceFactory, TeamFactory
 
@@ -168,3 +169,20 @@ def test_definitions_page_has_an_anchor_for_every_tile_and_table(client: Any, wo
     for item in [*figures["tiles"], *figures["tables"]]:
         assert f'id="{item["definition"]}"' in html
     assert "<th scope=\"col\">table</th>" in html and "<code>PatientFirstDay</code>" in html
+    # docs/metrics.md is CommonMark: its emphasis shows as emphasis, not as asterisks.
+    assert "office day (<em>local</em>," in html
+
+
+def test_definitions_show_raw_html_as_text_and_refuse_script_links() -> None:
+    sections = markdown_sections(
+        "Before any heading.\n\n# Doc\n\n## Rule *one* {#rule}\n\n"
+        "In *local* time <script>alert(1)</script> [here](javascript:alert(1)).\n\n"
+        "| `code` | **b** |\n|---|---|\n| <b>1</b> | 2 |\n\n- a\n- b\n")
+    assert [(s["level"], s["title"], s["anchor"]) for s in sections] == [
+        (0, "", ""), (1, "Doc", ""), (2, "Rule <em>one</em>", "rule")]
+    html = sections[2]["html"]
+    assert "<em>local</em>" in html and "<script>" not in html and "&lt;script&gt;" in html
+    assert "<a " not in html and "href" not in html
+    assert '<th scope="col"><code>code</code></th>' in html and "&lt;b&gt;1&lt;/b&gt;" in html
+    assert '<td data-label="code">' in html and '<td data-label="b">2</td>' in html
+    assert html.count("<li>") == 2 and html.count('<ul class="nhsuk-list nhsuk-list--bullet">') == 1
