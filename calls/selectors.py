@@ -10,12 +10,13 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import Call, CallBack
 from patients.banner import patient_banner
 from patients.models import DeathRecord, Patient
 from patients.selectors import care_plan_current
 from referrals.models import Referral
 from referrals.transitions import OPEN_STATUSES
+from spoc.audit.services import access_log_list_shown, access_log_read
 
 
 def open_referrals_for_needs(*, patient_id: int, needs: Iterable[str]) -> dict[str, list[Referral]]:
@@ -35,10 +36,11 @@ def open_referrals_for_needs(*, patient_id: int, needs: Iterable[str]) -> dict[s
     return found
 
 
-def recent_calls_for_handler(*, user: Any, limit: int = 20) -> QuerySet[Call]:
+def recent_calls_for_handler(*, user: Any, limit: int = 20) -> list[Call]:
     """The ``limit`` most recent calls this user handled, newest first, each with its patient and
-    its referrals (and their teams) prefetched: three queries however many rows."""
-    return (
+    its referrals (and their teams) prefetched: three queries however many rows, and the list is
+    access-logged."""
+    calls = list(
         Call.objects.filter(handled_by=user)
         .select_related("patient")
         .prefetch_related(
@@ -46,6 +48,41 @@ def recent_calls_for_handler(*, user: Any, limit: int = 20) -> QuerySet[Call]:
         )
         .order_by("-received_at", "-id")[:limit]
     )
+    access_log_list_shown(object_type="my_calls", patient_ids=(call.patient_id for call in calls))
+    return calls
+
+
+def call_backs_pending(*, limit: int = 200) -> list[CallBack]:
+    """The call-backs still to make, soonest due first, access-logged as a list."""
+    due = list(CallBack.objects.filter(status=CallBack.Status.PENDING)
+               .select_related("call", "patient", "assigned_to").order_by("due_at")[:limit])
+    access_log_list_shown(object_type="call_backs", patient_ids=(cb.patient_id for cb in due))
+    return due
+
+
+def calls_awaiting_review(*, limit: int = 200) -> list[Call]:
+    """Calls flagged for a senior review and not yet reviewed, oldest first, access-logged as a
+    list."""
+    pending = list(Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
+                   .select_related("patient", "handled_by").order_by("received_at")[:limit])
+    access_log_list_shown(object_type="senior_reviews", patient_ids=(call.patient_id for call in pending))
+    return pending
+
+
+def call_shown(*, user: Any, patients: QuerySet[Patient], call_id: int) -> Call | None:
+    """A call for its page: the user's own, or any call for those who take calls or coordinate,
+    and never one about a patient outside ``patients`` (the user's visible patients). Its read is
+    access-logged when it is about a patient."""
+    call = (Call.objects.select_related("patient", "handled_by", "reviewed_by", "patient_site", "triage")
+            .filter(pk=call_id).first())
+    if call is None or (call.patient_id and not patients.filter(pk=call.patient_id).exists()):
+        return None
+    if not (call.handled_by_id == user.pk or user.has_perm("accounts.take_calls")
+            or user.has_perm("accounts.coordinate")):
+        return None
+    if call.patient_id:
+        access_log_read(object_type="call", object_id=call.pk, patient_id=call.patient_id)
+    return call
 
 
 def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:

@@ -23,7 +23,14 @@ from calls.forms import (
     need_priority_field_name,
 )
 from calls.models import Call, CallBack
-from calls.selectors import open_referrals_for_needs, patient_banner_for, recent_calls_for_handler
+from calls.selectors import (
+    call_backs_pending,
+    call_shown,
+    calls_awaiting_review,
+    open_referrals_for_needs,
+    patient_banner_for,
+    recent_calls_for_handler,
+)
 from calls.services.intake import CallInput, NeedRequest, call_submit
 from calls.services.reviews import call_back_complete, call_senior_review
 from calls.triage import (
@@ -33,19 +40,21 @@ from calls.triage import (
     suggest_need_priority,
     suggest_priority,
 )
+from patients.selectors import patient_shown
 from referrals.access import visible_patients
 from referrals.selectors import referrals_visible_to
 from services.codes import Need
-from spoc.accounts.middleware import is_poll
 from spoc.accounts.roles import WRITE_CLINICAL
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_list_shown, access_log_record
 
 
-def _patient_panel_context(request: HttpRequest, patient_id: int | None) -> dict[str, Any]:
+def _patient_panel_context(request: HttpRequest, patient_id: int | None, *, shown: bool = False) -> dict[str, Any]:
+    """The patient panel; ``shown``: this request shows the patient to the handler (a read of
+    their record, access-logged), not a redraw while the call is being typed."""
     if not patient_id:
         return {"patient": None}
-    patient = visible_patients(request).filter(pk=patient_id).first()
+    patient = (patient_shown(patients=visible_patients(request), patient_id=patient_id,
+                             detail={"from": "call screen"}) if shown
+               else visible_patients(request).filter(pk=patient_id).first())
     if patient is None:
         return {"patient": None}
     open_by_need = open_referrals_for_needs(patient_id=patient.pk, needs=list(Need.values))
@@ -147,9 +156,6 @@ def call_new(request: HttpRequest) -> HttpResponse:
         patient_id = form.cleaned_data.get("patient")
     else:
         patient_id = request.GET.get("patient")
-        if _int_or_none(patient_id) is not None and visible_patients(request).filter(pk=_int_or_none(patient_id)).exists():
-            access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
-                              object_id=patient_id, patient_id=_int_or_none(patient_id), detail={"from": "call screen"})
         form = CallForm(initial={
             "idempotency_key": uuid.uuid4().hex,
             # UTC with its offset: a naive local time is ambiguous in the October clock change.
@@ -165,7 +171,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
     # The symptom scores are folded away unless one of them is in error.
     symptoms_open = form.is_bound and any(field.errors for field in form.ipos_fields())
     context = {"form": form, "suggestion": suggestion, "need_rows": _need_rows(form), "symptoms_open": symptoms_open,
-               **_patient_panel_context(request, _int_or_none(patient_id))}
+               **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound)}
     return render(request, "calls/call_new.html", context)
 
 
@@ -180,11 +186,7 @@ def _int_or_none(value: Any) -> int | None:
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_patient_panel(request: HttpRequest) -> HttpResponse:
     """The call screen's patient panel, swapped in by htmx when the handler picks a patient."""
-    context = _patient_panel_context(request, _int_or_none(request.GET.get("patient")))
-    if context["patient"] is not None:
-        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
-                          object_id=context["patient"].pk, patient_id=context["patient"].pk,
-                          detail={"from": "call screen"})
+    context = _patient_panel_context(request, _int_or_none(request.GET.get("patient")), shown=True)
     return render(request, "calls/call_new.html#patient-panel", context)
 
 
@@ -216,17 +218,10 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
-    call = (Call.objects.select_related("patient", "handled_by", "reviewed_by", "patient_site", "triage")
-            .filter(pk=call_id).first())
-    if call is None or (call.patient_id and not visible_patients(request).filter(pk=call.patient_id).exists()):
-        raise Http404("No such call")
-    if not (call.handled_by_id == request.user.pk or request.user.has_perm("accounts.take_calls")
-            or request.user.has_perm("accounts.coordinate")):
+    call = call_shown(user=request.user, patients=visible_patients(request), call_id=call_id)
+    if call is None:
         raise Http404("No such call")
     referrals = referrals_visible_to(request.user).filter(call=call).select_related("team", "owner").order_by("id")
-    if call.patient_id and not (is_poll(request) and request.headers.get("HX-Request")):
-        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="call",
-                          object_id=call.pk, patient_id=call.patient_id)
     context = {"call": call, "referrals": referrals, "call_backs": call.call_backs.all(),
                "banner": patient_banner_for(patient=call.patient) if call.patient else None,
                "patient": call.patient}
@@ -239,18 +234,13 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def my_calls(request: HttpRequest) -> HttpResponse:
-    calls = list(recent_calls_for_handler(user=request.user))
-    access_log_list_shown(request=request, object_type="my_calls", patient_ids=(call.patient_id for call in calls))
-    return render(request, "calls/my_calls.html", {"calls": calls})
+    return render(request, "calls/my_calls.html", {"calls": recent_calls_for_handler(user=request.user)})
 
 
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_backs_due(request: HttpRequest) -> HttpResponse:
-    due = list(CallBack.objects.filter(status=CallBack.Status.PENDING)
-               .select_related("call", "patient", "assigned_to").order_by("due_at")[:200])
-    access_log_list_shown(request=request, object_type="call_backs", patient_ids=(cb.patient_id for cb in due))
-    return render(request, "calls/call_backs.html", {"call_backs": due, "now": timezone.now()})
+    return render(request, "calls/call_backs.html", {"call_backs": call_backs_pending(), "now": timezone.now()})
 
 
 @login_required
@@ -275,10 +265,7 @@ def _senior_reviews_page(request: HttpRequest, *, bound: SeniorReviewForm | None
                          status: int = 200) -> HttpResponse:
     """The calls awaiting review, each with its comment box; ``bound``: the one just posted with
     an error, shown as typed with the error summary."""
-    pending = list(Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
-                   .select_related("patient", "handled_by").order_by("received_at")[:200])
-    access_log_list_shown(request=request, object_type="senior_reviews",
-                          patient_ids=(call.patient_id for call in pending))
+    pending = calls_awaiting_review()
     reviews = [(call, bound if bound is not None and call.pk == bound_call_id
                 else SeniorReviewForm(auto_id=f"id_review_{call.pk}_%s")) for call in pending]
     return render(request, "calls/senior_reviews.html",

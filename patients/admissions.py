@@ -30,8 +30,8 @@ _TYPES = {"emergency": True, "elective": False}
 
 def admission_record(*, patient: Patient, admitted_on: date, discharged_on: date | None, emergency: bool,
                      user: Any, source: str = HospitalAdmission.Source.RECORDED) -> HospitalAdmission:
-    """Record one admission. Raises ValidationError (field by field) when the dates are wrong or
-    the patient already has an admission of that type that day."""
+    """Record one admission, in the access log too. Raises ValidationError (field by field) when
+    the dates are wrong or the patient already has an admission of that type that day."""
     errors: dict[str, str] = {}
     today = timezone.localdate()
     if admitted_on > today:
@@ -45,9 +45,14 @@ def admission_record(*, patient: Patient, admitted_on: date, discharged_on: date
         errors["admitted_on"] = "This patient already has an admission of this type on that day."
     if errors:
         raise ValidationError(errors)
-    return HospitalAdmission.objects.create(
-        patient=patient, admitted_on=admitted_on, discharged_on=discharged_on, emergency=emergency,
-        source=source, recorded_at=timezone.now(), recorded_by=user if user is not None and user.is_authenticated else None)
+    by = user if user is not None and user.is_authenticated else None
+    with transaction.atomic():
+        admission = HospitalAdmission.objects.create(
+            patient=patient, admitted_on=admitted_on, discharged_on=discharged_on, emergency=emergency,
+            source=source, recorded_at=timezone.now(), recorded_by=by)
+        access_log_record(action=AccessLog.Action.CREATE, user=by, object_type="admission",
+                          object_id=admission.pk, patient_id=patient.pk)
+    return admission
 
 
 @dataclass

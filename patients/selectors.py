@@ -9,10 +9,11 @@ from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 
-from patients.models import CarePlan, Patient
+from patients.models import CarePlan, DeathRecord, Patient
 from patients.names import fold
 from patients.nhs_number import looks_like_nhs_number
 from services.postcodes import InvalidPostcode, normalise_postcode
+from spoc.audit.services import access_log_read
 
 SEARCH_LIMIT = 25
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d-%b-%Y", "%d %b %Y", "%d%m%Y")
@@ -116,8 +117,36 @@ def patient_possible_duplicates(*, given_name: str, family_name: str, date_of_bi
     return Patient.objects.filter(Q(date_of_birth=date_of_birth) & (same_name | same_postcode)).order_by("id")
 
 
+def patient_shown(*, patients: QuerySet[Patient], patient_id: int, detail: dict[str, str] | None = None,
+                  ) -> Patient | None:
+    """One of ``patients`` (the user's visible patients) for a page or an API answer: its read is
+    access-logged (``detail``: where it was shown)."""
+    patient = patients.filter(pk=patient_id).first()
+    if patient is not None:
+        access_log_read(object_type="patient", object_id=patient.pk, patient_id=patient.pk, detail=detail)
+    return patient
+
+
+def death_record_shown(*, patients: QuerySet[Patient], patient_id: int) -> DeathRecord | None:
+    """The death recorded for one of ``patients`` (the user's visible patients), its read
+    access-logged; None when there is none or the patient is not theirs to see."""
+    record = (DeathRecord.objects.select_related("recorded_by")
+              .filter(patient_id=patient_id, patient__in=patients).first())
+    if record is not None:
+        access_log_read(object_type="death_record", object_id=record.pk, patient_id=record.patient_id)
+    return record
+
+
 def care_plan_current(*, patient: Patient) -> CarePlan | None:
     return CarePlan.objects.filter(patient=patient, is_current=True).select_related("cpr_recorded_by").first()
+
+
+def care_plan_shown(*, patient: Patient) -> CarePlan | None:
+    """The current care plan for the page that shows it with its history: a read of the
+    patient's record, access-logged (the plan's id; none when there is no plan)."""
+    current = care_plan_current(patient=patient)
+    access_log_read(object_type="care_plan", object_id=current.pk if current else "", patient_id=patient.pk)
+    return current
 
 
 def care_plan_history(*, patient: Patient) -> QuerySet[CarePlan]:

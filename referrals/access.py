@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest
 from patients.models import Patient
 from referrals.selectors import patients_visible_to, patients_writable_by
 from spoc.accounts.roles import may_break_glass
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_read, access_log_record
 
 BREAK_GLASS_SESSION_KEY = "break_glass"
 # A break-glass grant lasts this long in the session; after that the reason is asked again.
@@ -33,11 +35,29 @@ def visible_patients(request: HttpRequest) -> Any:
     return patients_visible_to(request.user, break_glass_ids=break_glass_ids(request))
 
 
-def writable_patient(request: HttpRequest, patient_id: int) -> Patient:
+def break_glass_open(request: HttpRequest, *, patient_id: int, reason: str) -> None:
+    """Open a record outside the user's care for BREAK_GLASS_SECONDS, for reading: a flagged row
+    with the reason in the access log, and a grant in the session."""
+    access_log_record(action=AccessLog.Action.BREAK_GLASS, request=request, object_type="patient",
+                      object_id=patient_id, patient_id=patient_id, reason=reason)
+    grants = request.session.get(BREAK_GLASS_SESSION_KEY, {})
+    grants[str(patient_id)] = time.time() + BREAK_GLASS_SECONDS
+    request.session[BREAK_GLASS_SESSION_KEY] = grants
+
+
+def writable_patient(request: HttpRequest, patient_id: int, *, shows: str = "", object_id: object = None,
+                     page: str = "") -> Patient:
     """The patient for a page that changes their record: 403 when the user may read it but not
-    write it (opened by break-glass, or a role that only reads), 404 when they may not read it."""
+    write it (opened by break-glass, or a role that only reads), 404 when they may not read it.
+
+    ``shows``: what of the record the page shows as it stands (``object_id``: which one, the
+    patient by default; ``page``: which page), so that its GET, a read, is access-logged; its POST
+    writes, and the service logs the write."""
     patient = patients_writable_by(request.user).filter(pk=patient_id).first()
     if patient is not None:
+        if shows and request.method == "GET":
+            access_log_read(object_type=shows, object_id=patient.pk if object_id is None else object_id,
+                            patient_id=patient.pk, detail={"page": page} if page else None)
         return patient
     if visible_patients(request).filter(pk=patient_id).exists():
         raise PermissionDenied("You may read this record but not change it: break-glass and "

@@ -14,9 +14,19 @@ from calls.models import Call
 from patients.models import CarePlan, Patient
 from patients.names import display_name
 from patients.nhs_number import InvalidNhsNumber, format_nhs_number
+from patients.selectors import patient_search
 from referrals.models import Referral
 from referrals.selectors import referrals_visible_to
 from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_read
+
+
+def patients_found(*, patients: QuerySet[Patient], query: str) -> list[Patient]:
+    """A patient search for a page or an API answer (patients.selectors.patient_search): the
+    access log keeps how many were found, never the search text (it holds patient identifiers)."""
+    results = patient_search(patients=patients, query=query)
+    access_log_read(action=AccessLog.Action.SEARCH, object_type="patient", detail={"results": len(results)})
+    return results
 
 
 def patient_timeline(*, patient: Patient, user: Any) -> list[dict[str, Any]]:
@@ -93,11 +103,17 @@ def _nhs_number_shown(digits: str | None) -> str:
         return digits
 
 
-def access_log_csv_rows(rows: QuerySet[AccessLog]) -> Iterator[list[Any]]:
+def access_log_csv_rows(rows: QuerySet[AccessLog], *, filters: list[str]) -> Iterator[list[Any]]:
     """The export's header and rows, as plain values: spoc.core.exports.csv_response
     neutralises every cell for a spreadsheet. The people's columns come last, so the columns of
     earlier exports keep their places. `rows` come from `access_log_with_people` (the people read
-    with them, the roles a chunk at a time)."""
+    with them, the roles a chunk at a time). The export itself is logged, with the names of the
+    ``filters`` used, before a row is read."""
+    access_log_read(action=AccessLog.Action.EXPORT, object_type="access_log", detail={"filters": filters})
+    return _access_log_csv_rows(rows)
+
+
+def _access_log_csv_rows(rows: QuerySet[AccessLog]) -> Iterator[list[Any]]:
     yield ["at", "username", "action", "object_type", "object_id", "patient_id", "client_ip", "reason", "flagged",
            "user_name", "user_roles", "patient_name", "patient_nhs_number"]
     for row in rows.iterator(chunk_size=2000):

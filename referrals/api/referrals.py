@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -15,11 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from referrals.models import Referral
-from referrals.selectors import referrals_visible_to
+from referrals.selectors.queue import referral_list_page, referral_shown
 from referrals.transitions import FHIR_TASK_STATUS, ReferralStatus
 from services.codes import Need, Priority
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_list_shown, access_log_record
 from spoc.core.api import MAX_ID, api_iso
 from spoc.core.schema import ErrorSerializer
 
@@ -111,37 +110,23 @@ class ReferralListApi(APIView):
         params = ReferralFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         filters = params.validated_data
-        rows = referrals_visible_to(request.user).select_related("team", "owner")
-        for name in ("status", "priority", "need"):
-            if name in filters:
-                rows = rows.filter(**{name: filters[name]})
-        if "patient" in filters:
-            rows = rows.filter(patient_id=filters["patient"])
-        if "team" in filters:
-            rows = rows.filter(team_id=filters["team"])
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(rows.order_by("-created_at", "-id"), request, view=self)
-        if "patient" in filters:
-            # One patient's referrals is a look-up of their record: logged, with the count only.
-            access_log_record(action=AccessLog.Action.SEARCH, user=request.user, request=request._request,
-                              object_type="referral", patient_id=filters["patient"],
-                              detail={"results": paginator.page.paginator.count})
-        else:
-            access_log_list_shown(request=request._request, object_type="referral_list",
-                                  patient_ids=(r.patient_id for r in page or []))
-        return paginator.get_paginated_response([_referral_summary(r) for r in page or []])
+
+        def paginate(rows: QuerySet[Referral]) -> tuple[list[Referral], int]:
+            page = paginator.paginate_queryset(rows, request, view=self) or []
+            return list(page), paginator.page.paginator.count
+
+        page = referral_list_page(user=request.user, filters=filters, paginate=paginate)
+        return paginator.get_paginated_response([_referral_summary(r) for r in page])
 
 
 class ReferralDetailApi(APIView):
     @extend_schema(operation_id="referrals_retrieve", responses={200: ReferralDetailSerializer})
     def get(self, request: Request, referral_id: int) -> Response:
-        referral = (referrals_visible_to(request.user).select_related("team", "owner")
-                    .filter(pk=referral_id).first())
+        referral = referral_shown(user=request.user, referral_id=referral_id)
         if referral is None:
             raise NotFound("No such referral.")
         events = referral.events.select_related("actor", "team").order_by("at", "id")
-        access_log_record(action=AccessLog.Action.VIEW, user=request.user, request=request._request,
-                          object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
         return Response({
             **_referral_summary(referral),
             "call_id": referral.call_id,

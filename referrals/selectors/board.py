@@ -16,6 +16,7 @@ from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
 from services.models import Team
+from spoc.audit.services import access_log_read
 
 # Each list shows at most this many, most urgent first; the heading gives the full count.
 BOARD_LIMIT = 100
@@ -54,7 +55,7 @@ def _rows(queryset: QuerySet[Referral], order: str) -> tuple[list[Referral], int
 
 def coordinator_board(*, user: Any, now: datetime) -> Board:
     """The board for a coordinator: waiting to route, unroutable, twice declined, not accepted
-    in time, first contact at risk, and breached."""
+    in time, first contact at risk, and breached; its read is access-logged."""
     visible = referrals_visible_to(user)
     sweep_age = timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
     alert_age = timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
@@ -96,7 +97,9 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
     ]
     routing_alert = visible.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - alert_age).count()
     teams = list(Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name"))
-    return Board(sections=sections, now=now, routing_alert=routing_alert, teams=teams)
+    board = Board(sections=sections, now=now, routing_alert=routing_alert, teams=teams)
+    access_log_read(object_type="coordinator_board", detail={"referrals": board.total})
+    return board
 
 
 def board_version(*, user: Any, now: datetime) -> str:

@@ -17,7 +17,7 @@ nearest deadline first, whatever their priority (someone already has them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,8 @@ from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import Priority, ServiceStatus
 from services.models import Team, TeamMembership
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_list_shown, access_log_read
 
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
@@ -134,10 +136,13 @@ class TeamQueue:
 
 def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priority: str = "",
                need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT,
-               state: QueueState | None = None) -> TeamQueue:
+               state: QueueState | None = None, shown: str = "") -> TeamQueue:
     """Open referrals of the team, optionally filtered (``flag``: one of FLAGS), in the queue's
     order (module docstring): the ``limit`` most urgent (None: all, for the printable queue).
     Two queries: the order, then the chosen rows with their patient and owner.
+
+    ``shown``: how a person sees the rows, access-logged: ``AccessLog.Action.LIST`` (the queue
+    page: how many patients) or ``AccessLog.Action.EXPORT`` (printed: how many rows).
 
     Each section's total is counted from its rows, unless the page is cut to ``limit``: then an
     unfiltered page takes the counts of ``state`` (`team_queue_state`, read just before), and
@@ -175,6 +180,12 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
         # index-only count, and only a filtered page cut short needs it.
         counts = referrals.aggregate(total=Count("id"), waiting=Count("id", filter=Q(status=ReferralStatus.QUEUED)))
         total, waiting_total = counts["total"], counts["waiting"]
+    if shown == AccessLog.Action.LIST:
+        access_log_list_shown(object_type="team_queue", object_id=team.pk,
+                              patient_ids=(row.referral.patient_id for row in rows))
+    elif shown == AccessLog.Action.EXPORT:
+        access_log_read(action=AccessLog.Action.EXPORT, object_type="team_queue", object_id=team.pk,
+                        detail={"rows": len(rows), "format": "print"})
     return TeamQueue(waiting=waiting, in_progress=in_progress, waiting_total=waiting_total,
                      in_progress_total=total - waiting_total)
 
@@ -226,11 +237,13 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
 
 def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:
     """The referrals this nurse holds (accepted, in progress or on hold) across her teams, most at
-    risk first. One query."""
+    risk first, access-logged as a list. One query."""
     referrals = (referrals_visible_to(user)
                  .filter(owner=user, status__in=CASELOAD_STATUSES, team__memberships__user=user)
                  .select_related("patient", "owner", "team").distinct())
-    return _rows(_most_at_risk_first(referrals, now), now)
+    rows = _rows(_most_at_risk_first(referrals, now), now)
+    access_log_list_shown(object_type="caseload", patient_ids=(row.referral.patient_id for row in rows))
+    return rows
 
 
 def queued_count_for(*, user: Any) -> int:
@@ -282,12 +295,14 @@ class ReferralPage:
 
 def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     """A referral the user may see, with its whole history, its interventions and the
-    assessments recorded on it (four queries); None when the user may not see it."""
+    assessments recorded on it (four queries), its read access-logged; None when the user may not
+    see it."""
     referral = (referrals_visible_to(user)
                 .select_related("patient", "team__service", "owner", "call", "created_by", "for_person")
                 .filter(pk=referral_id).first())
     if referral is None:
         return None
+    access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
     events = list(referral.events.select_related("actor", "team"))
     assessment_ids = [int(e.data["assessment_id"]) for e in events
                       if e.kind == ReferralEvent.Kind.ASSESSED and e.data.get("assessment_id")]
@@ -296,6 +311,38 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     return ReferralPage(referral=referral, events=[(e, event_details(e)) for e in events],
                         interventions=list(referral.interventions.select_related("by")),
                         assessments=assessments)
+
+
+def referral_shown(*, user: Any, referral_id: int) -> Referral | None:
+    """A referral the user may see, with its team and owner, its read access-logged (the API's
+    answer; the page reads `referral_page`)."""
+    referral = referrals_visible_to(user).select_related("team", "owner").filter(pk=referral_id).first()
+    if referral is not None:
+        access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
+    return referral
+
+
+def referral_list_page(*, user: Any, filters: Mapping[str, Any],
+                       paginate: Callable[[QuerySet[Referral]], tuple[list[Referral], int]]) -> list[Referral]:
+    """One page of the referrals the user may see, newest first, filtered by any of status,
+    priority, need, patient and team; ``paginate`` cuts the page and counts the whole. One
+    patient's referrals is a look-up of their record, logged with the count only; any other list
+    is logged with how many patients its page showed."""
+    rows = referrals_visible_to(user).select_related("team", "owner")
+    for name in ("status", "priority", "need"):
+        if name in filters:
+            rows = rows.filter(**{name: filters[name]})
+    if "patient" in filters:
+        rows = rows.filter(patient_id=filters["patient"])
+    if "team" in filters:
+        rows = rows.filter(team_id=filters["team"])
+    page, count = paginate(rows.order_by("-created_at", "-id"))
+    if "patient" in filters:
+        access_log_read(action=AccessLog.Action.SEARCH, object_type="referral", patient_id=filters["patient"],
+                        detail={"results": count})
+    else:
+        access_log_list_shown(object_type="referral_list", patient_ids=(r.patient_id for r in page))
+    return page
 
 
 def reassign_options(*, referral: Referral) -> list[tuple[int, str]]:

@@ -10,9 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from referrals.selectors.board import board_version, coordinator_board
-from spoc.accounts.middleware import is_poll
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
+from spoc.audit.context import is_poll
 
 
 @login_required
@@ -23,10 +21,6 @@ def board_page(request: HttpRequest) -> HttpResponse:
     if is_poll(request) and request.headers.get("X-Board-Version") == version:
         return HttpResponse(status=204)
     board = coordinator_board(user=request.user, now=now)
-    if not is_poll(request):
-        access_log_record(action=AccessLog.Action.VIEW, user=request.user, object_type="coordinator_board",
-                          object_id="", patient_id=None, request=request,
-                          detail={"referrals": board.total})
     template = "board/board.html"
     if request.headers.get("HX-Request"):
         template += "#board"

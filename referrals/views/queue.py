@@ -21,9 +21,8 @@ from referrals.selectors.queue import (
     teams_for_queue,
 )
 from services.models import Team
-from spoc.accounts.middleware import is_poll
+from spoc.audit.context import is_poll
 from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_list_shown, access_log_record
 
 
 def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
@@ -52,7 +51,8 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
     filters = filter_form.filters()
     query = urlencode({name: value for name, value in filters.items() if value})
     queue = team_queue(user=request.user, team=team, now=now, status=filters["status"],
-                       priority=filters["priority"], need=filters["need"], flag=filters["flag"], state=state)
+                       priority=filters["priority"], need=filters["need"], flag=filters["flag"], state=state,
+                       shown=AccessLog.Action.LIST)
     context = {"teams": teams, "team": team, "queue": queue, "rows": queue.rows,
                "now": now, "version": version, "limit": QUEUE_LIMIT,
                "urgent": state.urgent_waiting, "urgent_count": state.urgent_count,
@@ -63,9 +63,6 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
                                   and request.headers.get("X-Queue-Urgent") != state.urgent_version),
                "outcomes": ReferralOutcome.choices,
                "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
-    if not is_poll(request):
-        access_log_list_shown(request=request, object_type="team_queue", object_id=team.pk,
-                              patient_ids=(row.referral.patient_id for row in queue.rows))
     template = "queue/queue.html"
     if request.headers.get("HX-Request"):
         template += "#queue"
@@ -77,8 +74,6 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
 def caseload_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = caseload_for(user=request.user, now=now)
-    access_log_list_shown(request=request, object_type="caseload",
-                          patient_ids=(row.referral.patient_id for row in rows))
     return render(request, "queue/caseload.html", {"rows": rows, "now": now, "outcomes": ReferralOutcome.choices})
 
 
@@ -91,7 +86,5 @@ def queue_print(request: HttpRequest, team_id: int) -> HttpResponse:
     if team is None:
         raise Http404("Not one of your teams")
     now = timezone.now()
-    queue = team_queue(user=request.user, team=team, now=now, limit=None)
-    access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="team_queue",
-                      object_id=team.pk, detail={"rows": len(queue.rows), "format": "print"})
+    queue = team_queue(user=request.user, team=team, now=now, limit=None, shown=AccessLog.Action.EXPORT)
     return render(request, "queue/print.html", {"team": team, "queue": queue, "rows": queue.rows, "now": now})

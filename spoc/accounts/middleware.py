@@ -12,21 +12,16 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
+from spoc.audit.context import is_poll
+
 LAST_ACTIVITY_KEY = "last_activity"
 # Set at sign-in for a user who must enrol an authenticator although MFA is optional here (a
 # system admin reset theirs: spoc.accounts.mfa.mfa_enrolment_required).
 MFA_ENROL_REQUIRED_KEY = "mfa_enrol_required"
-# A request with this header (htmx polling of queues and counters) neither counts as activity nor
-# is written to the access log.
-POLL_HEADER = "HTTP_X_SPOC_POLL"
 
 # Paths that never need a second factor or an active session: signing in and out, health checks,
 # static assets.
 OPEN_PREFIXES = ("/static/", "/healthz", "/accounts/login/", "/accounts/logout/", "/api/")
-
-
-def is_poll(request: HttpRequest) -> bool:
-    return request.META.get(POLL_HEADER) == "1"
 
 
 class IdleTimeoutMiddleware:

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from spoc.audit import chain
+from spoc.audit.context import current_request, is_polled_fragment
 from spoc.audit.models import AccessLog
 
 # The chain's lock on PostgreSQL, taken by the insert trigger of migration 0005 (any constant
@@ -39,8 +40,10 @@ def access_log_record(
     detail: dict[str, Any] | None = None,
     username: str = "",
 ) -> AccessLog:
-    """Append one row, chained to the row before it (spoc/audit/chain.py). `user` defaults to
-    the request's user; never pass patient identifiers or search text in `detail` (counts only).
+    """Append one row, chained to the row before it (spoc/audit/chain.py). `request` defaults to
+    the one being handled (spoc/audit/context.py), so the row has the client address wherever it is
+    written; `user` defaults to the request's user unless `username` names who acted. Never pass
+    patient identifiers or search text in `detail` (counts only).
 
     Writers take turns, so two rows never link to the same predecessor. On PostgreSQL the INSERT
     sends the row's digest and the database's trigger (migration 0005) takes a transaction-scoped
@@ -49,8 +52,12 @@ def access_log_record(
     database's write lock. Either way the lock is held until the transaction ends: called inside a
     longer transaction, it waits for that one, so callers write their log row last.
     """
-    if user is None and request is not None and request.user.is_authenticated:
-        user = request.user
+    if request is None:
+        request = current_request()
+    if user is None and not username and request is not None:
+        requester = getattr(request, "user", None)
+        if requester is not None and requester.is_authenticated:
+            user = requester
     entry = AccessLog(
         at=timezone.now(),
         user=user if user is not None and user.is_authenticated else None,
@@ -87,21 +94,33 @@ def _as_stored(entry: AccessLog) -> dict[str, Any]:
     return values
 
 
+def access_log_read(
+    *,
+    object_type: str,
+    object_id: object = "",
+    patient_id: int | None = None,
+    action: str = AccessLog.Action.VIEW,
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AccessLog | None:
+    """A read of patient data for the request being handled: what the selectors that return
+    patient data for a page or an API answer call, so that no view writes the log itself. A
+    polled fragment (spoc/audit/context.py) shows a person nothing new and is not written."""
+    request = current_request()
+    if request is not None and is_polled_fragment(request):
+        return None
+    return access_log_record(action=action, request=request, object_type=object_type, object_id=object_id,
+                             patient_id=patient_id, reason=reason, detail=detail)
+
+
 def access_log_list_shown(
     *,
-    request: HttpRequest,
     object_type: str,
     patient_ids: Iterable[int | None],
     object_id: object = "",
-) -> AccessLog:
+) -> AccessLog | None:
     """One row for a page or API list that showed patients (a team queue, a caseload, call-backs,
-    my calls, the referral list): how many distinct patients it showed, never who. Callers skip
-    the queue's polls, which show nothing new to a person."""
+    my calls, the referral list): how many distinct patients it showed, never who."""
     shown = {pk for pk in patient_ids if pk is not None}
-    return access_log_record(
-        action=AccessLog.Action.LIST,
-        request=request,
-        object_type=object_type,
-        object_id=object_id,
-        detail={"patients": len(shown)},
-    )
+    return access_log_read(action=AccessLog.Action.LIST, object_type=object_type, object_id=object_id,
+                           detail={"patients": len(shown)})

@@ -25,6 +25,8 @@ from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority
 from services.models import OrganisationMembership, Team, TeamMembership
 from spoc.accounts.models import User
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_read
 from spoc.dashboards.blocks import ALL_TEAMS, block_pieces
 from spoc.dashboards.models import (
     CallDayStat,
@@ -471,8 +473,20 @@ def dashboard_table(*, figures: dict[str, Any], key: str) -> dict[str, Any] | No
     return next((t for t in figures["tables"] if t["key"] == key), None)
 
 
+def dashboard_table_export(*, scope: DashboardScope, now: datetime, key: str) -> dict[str, Any] | None:
+    """One of the dashboard's tables for download, the export access-logged with its row count
+    and dates; None when there is no such table."""
+    table = dashboard_table(figures=dashboard_figures(scope=scope, now=now), key=key)
+    if table is not None:
+        access_log_read(action=AccessLog.Action.EXPORT, object_type="dashboard", object_id=key,
+                        detail={"rows": len(table["rows"]), "from": scope.date_from.isoformat(),
+                                "to": scope.date_to.isoformat()})
+    return table
+
+
 def breached_referrals_for_drilldown(*, scope: DashboardScope, now: datetime, limit: int = 200) -> list[Referral]:
-    """Patient-level rows behind "breaches now", only for the user's own organisation's teams."""
+    """Patient-level rows behind "breaches now", only for the user's own organisation's teams:
+    every referral shown is a read of a patient's record, access-logged one by one."""
     teams: Iterable[int] = scope.own_team_ids
     if scope.team_ids is not None:
         teams = [t for t in scope.team_ids if t in scope.own_team_ids]
@@ -481,4 +495,8 @@ def breached_referrals_for_drilldown(*, scope: DashboardScope, now: datetime, li
           .select_related("patient", "team").order_by("contact_by", "id"))
     if scope.priority:
         qs = qs.filter(priority=scope.priority)
-    return list(qs[:limit])
+    rows = list(qs[:limit])
+    for referral in rows:
+        access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id,
+                        reason="dashboard drill-down")
+    return rows

@@ -11,10 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from patients.admissions import admission_record
+from patients.selectors import patient_shown
 from referrals.access import visible_patients, writable_patient
 from spoc.accounts.roles import may_write_clinical
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.forms import NhsFormMixin
 
 
@@ -29,7 +28,7 @@ class AdmissionForm(NhsFormMixin, forms.Form):
 
 @login_required
 def patient_admissions(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = visible_patients(request).filter(pk=patient_id).first()
+    patient = patient_shown(patients=visible_patients(request), patient_id=patient_id, detail={"page": "admissions"})
     if patient is None:
         raise Http404("No such patient, or not one you may open")
     if request.method == "POST":
@@ -42,19 +41,15 @@ def patient_admissions(request: HttpRequest, patient_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            admission = admission_record(patient=patient, admitted_on=data["admitted_on"],
-                                         discharged_on=data["discharged_on"], emergency=data["kind"] == "emergency",
-                                         user=request.user)
+            admission_record(patient=patient, admitted_on=data["admitted_on"],
+                             discharged_on=data["discharged_on"], emergency=data["kind"] == "emergency",
+                             user=request.user)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            access_log_record(action=AccessLog.Action.CREATE, request=request, object_type="admission",
-                              object_id=admission.pk, patient_id=patient.pk)
             messages.success(request, "Admission recorded.")
             return redirect("dashboards:admissions", patient_id=patient.pk)
-    access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="admissions",
-                      object_id=patient.pk, patient_id=patient.pk)
     return render(request, "dashboards/admissions.html",
                   {"patient": patient, "form": form, "admissions": patient.admissions.all()},
                   status=400 if form.errors else 200)

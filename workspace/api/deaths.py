@@ -26,13 +26,12 @@ from rest_framework.views import APIView
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord, Patient
 from patients.names import display_name
+from patients.selectors import death_record_shown
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
 from referrals.services.deaths import VERIFIED_BY_MAX, may_record_death
 from services.codes import Need
 from spoc.accounts.roles import may_write_clinical
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.api import MAX_ID, api_field_errors, api_iso
 from workspace.services import DeathRecorded, death_record
 
@@ -155,13 +154,9 @@ class PatientDeathApi(APIView):
 
     @extend_schema(operation_id="patients_death_retrieve", responses={200: DeathRecordSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
-        patient = patients_visible_to(request.user).filter(pk=patient_id).first()
-        record = (DeathRecord.objects.select_related("recorded_by").filter(patient=patient).first()
-                  if patient is not None else None)
+        record = death_record_shown(patients=patients_visible_to(request.user), patient_id=patient_id)
         if record is None:
             raise NotFound("No death is recorded for this patient.")
-        access_log_record(action=AccessLog.Action.VIEW, user=request.user, request=request._request,
-                          object_type="death_record", object_id=record.pk, patient_id=record.patient_id)
         return Response(_death_body(record))
 
     @extend_schema(operation_id="patients_death_create", request=DeathInputSerializer,

@@ -26,15 +26,14 @@ from patients.codes import (
 from patients.forms import PHONE_ERROR
 from patients.models import Patient
 from patients.names import display_name
-from patients.selectors import care_plan_current, patient_search
+from patients.selectors import care_plan_current, patient_shown
 from patients.services import DuplicateNhsNumber, PatientData, PossibleDuplicates, patient_register
 from referrals.selectors import patients_visible_to, sees_all_patients
 from services.models import Site
 from spoc.accounts.roles import may_write_clinical
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.api import api_field_errors, api_iso
 from spoc.core.schema import ErrorSerializer
+from workspace.selectors import patients_found
 
 
 def _patient_summary(patient: Patient) -> dict[str, Any]:
@@ -183,10 +182,7 @@ class PatientListApi(APIView):
     def get(self, request: Request) -> Response:
         params = PatientSearchInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        results = patient_search(patients=patients_visible_to(request.user), query=params.validated_data["q"])
-        # The access log keeps the result count, never the search text (patient identifiers).
-        access_log_record(action=AccessLog.Action.SEARCH, user=request.user, request=request._request,
-                          object_type="patient", detail={"results": len(results)})
+        results = patients_found(patients=patients_visible_to(request.user), query=params.validated_data["q"])
         return Response({"count": len(results), "results": [_patient_summary(p) for p in results]})
 
     @extend_schema(operation_id="patients_create", request=PatientInputSerializer,
@@ -216,11 +212,9 @@ class PatientListApi(APIView):
 class PatientDetailApi(APIView):
     @extend_schema(operation_id="patients_retrieve", responses={200: PatientDetailSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
-        patient = patients_visible_to(request.user).filter(pk=patient_id).first()
+        patient = patient_shown(patients=patients_visible_to(request.user), patient_id=patient_id)
         if patient is None:
             raise NotFound("No such patient.")
-        access_log_record(action=AccessLog.Action.VIEW, user=request.user, request=request._request,
-                          object_type="patient", object_id=patient.pk, patient_id=patient.pk)
         return Response(_patient_detail(patient, user=request.user))
 
 

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from spoc.audit.models import AccessLog
 from spoc.audit.selectors import access_log_list
-from spoc.audit.services import access_log_record
 from spoc.core.exports import csv_response
 from spoc.core.forms import NhsFormMixin
 from workspace.selectors import access_log_csv_rows, access_log_people, access_log_with_people
@@ -56,10 +55,9 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
     filters = form.cleaned_data if form.is_valid() else {}
     rows = access_log_with_people(access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")}))
     if request.GET.get("format") == "csv" and form.is_valid():
-        access_log_record(action=AccessLog.Action.EXPORT, request=request, object_type="access_log",
-                          detail={"filters": sorted(k for k, v in filters.items() if v)})
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        return csv_response(rows=access_log_csv_rows(rows), filename=f"access-log-{stamp}.csv")
+        return csv_response(rows=access_log_csv_rows(rows, filters=sorted(k for k, v in filters.items() if v)),
+                            filename=f"access-log-{stamp}.csv")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     entries = [(row, access_log_people(row)) for row in page]
     query = request.GET.copy()

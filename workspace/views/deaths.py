@@ -21,8 +21,6 @@ from patients.names import display_name
 from referrals.access import writable_patient
 from referrals.services.deaths import DeathAlreadyRecorded, death_problems, may_record_death
 from spoc.accounts.roles import may_write_clinical
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.dates import nhs_date
 from spoc.core.forms import THIS_YEAR_HINT, NhsDateField, NhsFormMixin
 from workspace.services import DeathRecorded, death_record
@@ -173,15 +171,12 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not (may_record_death(request.user) and may_write_clinical(request.user)):
         raise PermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
     # A patient in the user's care: break-glass opens a record for reading only.
-    patient = writable_patient(request, patient_id)
+    patient = writable_patient(request, patient_id, shows="patient", page="death")
     if DeathRecord.objects.filter(patient=patient).exists():
         messages.info(request, "This patient's death is already recorded.")
         return redirect("patients:detail", patient_id=patient.pk)
     people = list(patient.related_people.all())
     form = DeathForm(request.POST or None, people=people)
-    if request.method == "GET":
-        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
-                          object_id=patient.pk, patient_id=patient.pk, detail={"page": "death"})
     if request.method == "POST" and not form.is_valid():
         # Some fields could not be read: check the rest too, so every problem shows at once.
         problems: dict[str, list[str]] = {}

@@ -3,7 +3,6 @@ app they need (docs/design.md §2)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.utils import timezone
 from calls.selectors import patient_banner_for
 from patients.forms import BreakGlassForm, CarePlanForm, PatientForm, RelatedPersonForm
 from patients.models import Patient, RelatedPerson
-from patients.selectors import care_plan_current, care_plan_history, patient_search
+from patients.selectors import care_plan_current, care_plan_history, care_plan_shown, patient_shown
 from patients.services import (
     DuplicateNhsNumber,
     PossibleDuplicates,
@@ -26,17 +25,10 @@ from patients.services import (
     patient_update,
     related_person_save,
 )
-from referrals.access import (
-    BREAK_GLASS_SECONDS,
-    BREAK_GLASS_SESSION_KEY,
-    visible_patients,
-    writable_patient,
-)
+from referrals.access import break_glass_open, visible_patients, writable_patient
 from referrals.selectors import patients_visible_to, patients_writable_by, sees_all_patients
 from spoc.accounts.roles import may_break_glass, may_write_clinical
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
-from workspace.selectors import patient_timeline
+from workspace.selectors import patient_timeline, patients_found
 
 
 def _form_errors_from(form: Any, exc: ValidationError) -> None:
@@ -49,10 +41,7 @@ def patient_search_page(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     results: list[Patient] = []
     if query:
-        results = patient_search(patients=visible_patients(request), query=query)
-        # The access log keeps the result count, never the search text (patient identifiers).
-        access_log_record(action=AccessLog.Action.SEARCH, request=request, object_type="patient",
-                          detail={"results": len(results)})
+        results = patients_found(patients=visible_patients(request), query=query)
     context = {"query": query, "results": results, "today": timezone.localdate(),
                "can_register": sees_all_patients(request.user)}
     template = "patients/search.html"
@@ -92,7 +81,7 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
 
 
 def _patient_or_break_glass(request: HttpRequest, patient_id: int) -> Patient | HttpResponse:
-    patient = visible_patients(request).filter(pk=patient_id).first()
+    patient = patient_shown(patients=visible_patients(request), patient_id=patient_id)
     if patient is not None:
         return patient
     # A role that may not break glass is not told that the patient exists.
@@ -107,8 +96,6 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     patient = found
-    access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
-                      object_id=patient.pk, patient_id=patient.pk)
     can_write = patients_writable_by(request.user).filter(pk=patient.pk).exists()
     return render(request, "patients/detail.html", {
         "patient": patient,
@@ -134,11 +121,7 @@ def patient_break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
                                "may open a record outside their care.")
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        access_log_record(action=AccessLog.Action.BREAK_GLASS, request=request, object_type="patient",
-                          object_id=patient_id, patient_id=patient_id, reason=form.cleaned_data["reason"])
-        grants = request.session.get(BREAK_GLASS_SESSION_KEY, {})
-        grants[str(patient_id)] = time.time() + BREAK_GLASS_SECONDS
-        request.session[BREAK_GLASS_SESSION_KEY] = grants
+        break_glass_open(request, patient_id=patient_id, reason=form.cleaned_data["reason"])
         return redirect("patients:detail", patient_id=patient_id)
     return render(request, "patients/break_glass.html", {"form": form, "patient_id": patient_id})
 
@@ -148,7 +131,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not (may_write_clinical(request.user)
             and (sees_all_patients(request.user) or request.user.is_clinician)):  # type: ignore[union-attr]
         raise PermissionDenied
-    patient = writable_patient(request, patient_id)
+    patient = writable_patient(request, patient_id, shows="patient", page="edit")
     initial = {name: getattr(patient, name) for name in PatientForm.base_fields if hasattr(patient, name)}
     initial["nhs_number"] = patient.nhs_number or ""
     form = PatientForm(request.POST or None, initial=initial)
@@ -156,9 +139,6 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not is_clinician:
         # Access information (key safe) is for clinicians' eyes only: not even a disabled field.
         del form.fields["access_information"]
-    if request.method == "GET":
-        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="patient",
-                          object_id=patient.pk, patient_id=patient.pk, detail={"page": "edit"})
     if request.method == "POST" and form.is_valid():
         data = form.patient_data()
         if not is_clinician:
@@ -179,10 +159,7 @@ def related_person_edit(request: HttpRequest, patient_id: int, person_id: int | 
     if not (may_write_clinical(request.user)
             and (sees_all_patients(request.user) or request.user.is_clinician)):  # type: ignore[union-attr]
         raise PermissionDenied("Only call handlers, coordinators and clinicians record carers.")
-    patient = writable_patient(request, patient_id)
-    if request.method == "GET":
-        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="related_person",
-                          object_id=person_id or "", patient_id=patient.pk)
+    patient = writable_patient(request, patient_id, shows="related_person", object_id=person_id or "")
     person = None
     if person_id is not None:
         person = RelatedPerson.objects.filter(patient=patient, pk=person_id).first()
@@ -207,14 +184,11 @@ def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not (may_write_clinical(request.user) and request.user.is_clinician):  # type: ignore[union-attr]
         raise PermissionDenied("Only clinicians can change the care plan.")
     patient = writable_patient(request, patient_id)
-    current = care_plan_current(patient=patient)
+    current = care_plan_shown(patient=patient) if request.method == "GET" else care_plan_current(patient=patient)
     initial = {name: getattr(current, name) for name in CarePlanForm.base_fields if name != "base_version"} if current else {}
     initial["base_version"] = current.version if current else 0
     form = CarePlanForm(request.POST or None, initial=initial)
     can_record_cpr = request.user.has_perm("accounts.record_cpr_decision")
-    if request.method == "GET":
-        access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="care_plan",
-                          object_id=current.pk if current else "", patient_id=patient.pk)
     if not can_record_cpr:
         for name in ("cpr_decision", "cpr_decision_date", "cpr_review_date", "respect_cpr"):
             form.fields[name].disabled = True

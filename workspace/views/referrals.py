@@ -32,8 +32,6 @@ from referrals.selectors.queue import (
 )
 from referrals.transitions import ACTIONS, Action
 from spoc.accounts.roles import WRITE_CLINICAL
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
 
 # The actions the page posts: every registered action with a service (referrals/transitions.py).
@@ -71,8 +69,6 @@ def _page_or_404(request: HttpRequest, referral_id: int) -> ReferralPage:
 def _render(request: HttpRequest, page: ReferralPage, *, bound: ActionForm | None = None, bound_action: str = "",
             status: int = 200) -> HttpResponse:
     referral = page.referral
-    access_log_record(action=AccessLog.Action.VIEW, request=request, object_type="referral",
-                      object_id=referral.pk, patient_id=referral.patient_id)
     actions: list[str] = []
     for action in actions_for(actor=ActorContext.of(request.user), referral=referral):
         action = _page_action(action)
