@@ -31,7 +31,12 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"hide_query_strings": {"()": _HideQueryStrings}},
+    # Under production settings both logs are JSON, one object per line, like Django's there
+    # (spoc/core/logs.py: an access line's method, path and status are fields of their own).
     "formatters": {
+        "generic": {"()": "spoc.core.logs.JsonLogFormatter"},
+        "access": {"()": "spoc.core.logs.JsonLogFormatter"},
+    } if os.environ.get("DJANGO_SETTINGS_MODULE") == "spoc.settings.production" else {
         "generic": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
         "access": {"format": "%(message)s"},
     },

@@ -26,3 +26,16 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
+
+# Logs: one JSON object per line on standard output (level, logger, message, time; a request's
+# method, path without its query string, and status), for a log collector to parse
+# (spoc/core/logs.py; docs/architecture.md, "Logs and error reports"). Development keeps the
+# readable lines of base.py.
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "formatters": {"json": {"()": "spoc.core.logs.JsonLogFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
+                             "stream": "ext://sys.stdout"}},
+}
+# Celery's worker and beat keep the root logger configured above instead of their own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
