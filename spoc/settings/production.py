@@ -39,3 +39,15 @@ LOGGING = {
 }
 # Celery's worker and beat keep the root logger configured above instead of their own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error reports to Sentry only where SENTRY_DSN is set; without it nothing is initialised. No
+# patient data is sent: no request bodies, cookies, query strings or local variables
+# (spoc/core/error_reports.py; docs/architecture.md, "Logs and error reports").
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from spoc.core.error_reports import sentry_options
+
+    sentry_sdk.init(**sentry_options(dsn=SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+                                     release=os.environ.get("SENTRY_RELEASE", "")))
