@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The users `manage.py seed_demo` creates (spoc/home/demo/users.py); virtual users take them in
+# The users `manage.py seed_demo` creates (devtools/demo/users.py); virtual users take them in
 # turn, so several sessions share a username, as a shared workstation would.
 DEMO_USERNAMES = (
     "handler",

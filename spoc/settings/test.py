@@ -11,6 +11,10 @@ os.environ.setdefault("API_THROTTLE_ANON_RATE", "100000/min")
 os.environ.setdefault("API_THROTTLE_PATIENT_SEARCH_RATE", "100000/min")
 
 from .base import *  # noqa: F403
+from .base import INSTALLED_APPS
+
+# The tests seed the demo area and use synthetic NHS numbers (devtools), as in development.
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 
 # Tests are independent of each other's order: a broker fault faked by one test must not pause
 # enqueueing in the next. The tests of the pause set it themselves.

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from spoc.home.demo.users import seed_users
+from devtools.demo.users import seed_users
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db

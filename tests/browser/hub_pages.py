@@ -26,7 +26,7 @@ ROLES = ("handler", "nurse", "lead", "coordinator", "manager", "diradmin", "audi
 
 
 def seed_demo_area(settings: Any) -> None:
-    """The demo area (spoc/home/management/commands/seed_demo.py): a user per role, the service
+    """The demo area (devtools/management/commands/seed_demo.py): a user per role, the service
     directory, patients with their calls, referrals, care plans and deaths."""
     settings.DEMO_PASSWORD = DEMO_PASSWORD
     call_command("seed_demo", "--patients", str(DEMO_PATIENTS), stdout=io.StringIO())

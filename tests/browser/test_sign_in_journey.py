@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from spoc.home.demo.users import DEMO_USERS
+from devtools.demo.users import DEMO_USERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

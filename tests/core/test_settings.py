@@ -25,17 +25,25 @@ def run_django(settings_module: str, code: str, extra_env: dict[str, str] | None
 
 
 @pytest.mark.parametrize(
-    ("module", "extra_env", "expected_engine"),
+    ("module", "extra_env", "expected_engine", "development_tools"),
     [
-        ("spoc.settings.local", {}, "django.db.backends.sqlite3"),
-        ("spoc.settings.test", {}, "django.db.backends.postgresql"),
-        ("spoc.settings.production", PRODUCTION_ENV, "django.db.backends.postgresql"),
+        ("spoc.settings.local", {}, "django.db.backends.sqlite3", True),
+        ("spoc.settings.test", {}, "django.db.backends.postgresql", True),
+        ("spoc.settings.production", PRODUCTION_ENV, "django.db.backends.postgresql", False),
     ],
 )
-def test_settings_load_in_every_mode(module, extra_env, expected_engine):
-    result = run_django(module, "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])", extra_env)
+def test_settings_load_in_every_mode(module, extra_env, expected_engine, development_tools):
+    """Each mode loads; only development and the tests install the development tools (devtools,
+    with `seed_demo`)."""
+    result = run_django(
+        module,
+        "from django.apps import apps; from django.conf import settings; "
+        "from django.core.management import get_commands; "
+        "print(settings.DATABASES['default']['ENGINE'], apps.is_installed('devtools'), 'seed_demo' in get_commands())",
+        extra_env,
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == expected_engine
+    assert result.stdout.split() == [expected_engine, str(development_tools), str(development_tools)]
 
 
 def test_local_without_redis_uses_filesystem_broker():
@@ -68,3 +76,4 @@ def test_check_deploy_is_clean_under_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+

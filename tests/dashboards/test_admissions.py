@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from devtools.nhs_numbers import synthetic_nhs_number
 from patients.admissions import admission_record, admissions_import
 from patients.models import HospitalAdmission
-from patients.nhs_number import synthetic_nhs_number
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from spoc.dashboards.models import DeathOutcome

@@ -13,6 +13,7 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from devtools.nhs_numbers import synthetic_nhs_number
 from patients.codes import (
     CprDecision,
     NhsNumberStatus,
@@ -23,7 +24,7 @@ from patients.codes import (
     Relationship,
 )
 from patients.models import CarePlan, Patient, RelatedPerson
-from patients.nhs_number import format_nhs_number, synthetic_nhs_number
+from patients.nhs_number import format_nhs_number
 from patients.selectors import care_plan_current, care_plan_history
 from patients.services import (
     DuplicateNhsNumber,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from devtools.nhs_numbers import synthetic_nhs_number
 from patients.models import Patient
 from patients.names import search_form
-from patients.nhs_number import synthetic_nhs_number
 from patients.selectors import (
     SEARCH_LIMIT,
     ParsedQuery,

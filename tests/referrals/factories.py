@@ -8,9 +8,9 @@ import factory
 from django.utils import timezone
 
 from calls.models import Call
+from devtools.nhs_numbers import synthetic_nhs_number
 from patients.models import Patient
 from patients.names import search_form
-from patients.nhs_number import synthetic_nhs_number
 from referrals.codes import CallReason, Disposition
 from referrals.models import Referral
 from services.codes import CallerType, Need, Priority

@@ -38,6 +38,8 @@ from calls.models import Call, CallBack
 from calls.services.intake import CallInput, NeedRequest, call_submit
 from calls.services.reviews import call_back_complete, call_senior_review
 from calls.triage import TriageInput, suggest_priority
+from devtools.demo.directory import NORTHBANK, SITES, SOUTHMERE
+from devtools.nhs_numbers import synthetic_nhs_number
 from patients.codes import (
     CprDecision,
     IposItem,
@@ -53,7 +55,6 @@ from patients.codes import (
 )
 from patients.models import Patient, RelatedPerson
 from patients.names import search_form
-from patients.nhs_number import synthetic_nhs_number
 from patients.services import PatientData, care_plan_update, patient_register, related_person_save
 from referrals.codes import (
     CallReason,
@@ -79,13 +80,12 @@ from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority, ServiceType
 from services.models import Service, Site, TeamMembership
 from spoc.accounts.models import User
-from spoc.home.demo.directory import NORTHBANK, SITES, SOUTHMERE
 from workspace.services import death_record
 
 SEED = 42
 DEMO_PATIENTS = 300
 # The demo patients take the first synthetic NHS numbers (indices 0..DEMO_NHS_RESERVED-1 of
-# patients.nhs_number.synthetic_nhs_number); `seed_demo --scale` starts after them.
+# devtools.nhs_numbers.synthetic_nhs_number); `seed_demo --scale` starts after them.
 DEMO_NHS_RESERVED = 1_000
 # Calls are spread over this many days before now.
 HISTORY_DAYS = 90
@@ -727,7 +727,7 @@ def seed_patients(*, users: Mapping[str, User], services: Mapping[str, Service],
                   count: int = DEMO_PATIENTS, progress: Callable[[str], Any] | None = None) -> SeedSummary:
     """Create the demo patients with their history; skip those already there.
 
-    ``users`` are the demo users (``spoc.home.demo.users.seed_users``), ``services`` the demo
+    ``users`` are the demo users (``devtools.demo.users.seed_users``), ``services`` the demo
     directory (``seed_directory``); nothing else is referred to. Returns what was created.
     The clock milestones their referrals passed are recorded as already seen
     (:func:`_seed_escalations`), so the first escalation run sends nothing for them.

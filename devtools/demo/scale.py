@@ -57,6 +57,20 @@ from django.db import connection, models, transaction
 
 from calls.models import Call
 from calls.triage import TRIAGE_RULES_VERSION, TriageInput, suggest_priority
+from devtools.demo.directory import NORTHBANK, SITES, SOUTHMERE
+from devtools.demo.patients import (
+    CARE_HOMES,
+    DEMO_NHS_RESERVED,
+    GP_PRACTICES,
+    NAME_GROUPS,
+    NEEDS_FOR_REASON,
+    SEED,
+    STREETS,
+    TOWNS,
+    UNIT_LETTERS,
+    NameGroup,
+)
+from devtools.nhs_numbers import SYNTHETIC_CAPACITY, synthetic_nhs_number, synthetic_nhs_numbers
 from patients.codes import (
     AssessmentSource,
     IposItem,
@@ -69,7 +83,6 @@ from patients.codes import (
 )
 from patients.models import Assessment, DeathRecord, Patient
 from patients.names import search_form
-from patients.nhs_number import SYNTHETIC_CAPACITY, synthetic_nhs_number, synthetic_nhs_numbers
 from referrals.codes import (
     CallDirection,
     CallReason,
@@ -85,19 +98,6 @@ from referrals.transitions import ReferralStatus
 from services.codes import CLOCKS, NEED_SERVICE_TYPES, CallerType, Need, Priority, ServiceType
 from services.models import CoverageArea, Service, Site, TeamMembership
 from spoc.accounts.models import User
-from spoc.home.demo.directory import NORTHBANK, SITES, SOUTHMERE
-from spoc.home.demo.patients import (
-    CARE_HOMES,
-    DEMO_NHS_RESERVED,
-    GP_PRACTICES,
-    NAME_GROUPS,
-    NEEDS_FOR_REASON,
-    SEED,
-    STREETS,
-    TOWNS,
-    UNIT_LETTERS,
-    NameGroup,
-)
 
 # Patients per round: one transaction and one COPY per table each.
 DEFAULT_CHUNK = 50_000
@@ -223,7 +223,7 @@ class _Table:
             if default is None and not model_field.null:
                 raise ScaleConfigurationError(
                     f"{self.name}.{column} is new and has no default: teach "
-                    "spoc/home/demo/scale.py to fill it."
+                    "devtools/demo/scale.py to fill it."
                 )
             suffix.append(_text(default))
         self.columns = given + tuple(extra)

@@ -1,3 +1,6 @@
+"""`manage.py seed_demo`: the demo area, its staff and patients (docs/design.md §12); `--scale N`
+adds bulk data for benchmarks (docs/performance.md)."""
+
 from __future__ import annotations
 
 import logging
@@ -12,9 +15,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from spoc.home.demo.directory import seed_directory
-from spoc.home.demo.patients import DEMO_NHS_RESERVED, DEMO_PATIENTS, seed_patients
-from spoc.home.demo.users import DEMO_USERS, seed_users
+from devtools.demo.directory import seed_directory
+from devtools.demo.patients import DEMO_NHS_RESERVED, DEMO_PATIENTS, seed_patients
+from devtools.demo.users import demo_login_lines, seed_users
 
 
 @contextmanager
@@ -89,12 +92,12 @@ class Command(BaseCommand):
         for line in summary.lines():
             self.stdout.write(f"  {line}")
         if scale:
-            from spoc.home.demo.scale import seed_scale
+            from devtools.demo.scale import seed_scale
 
             result = seed_scale(count=scale, users=users, services=services, now=timezone.now(),
                                 chunk=options["chunk"], progress=self.stdout.write)
             for line in result.lines():
                 self.stdout.write(f"  {line}")
         self.stdout.write(f"Demo logins (password: {settings.DEMO_PASSWORD}):")
-        for user in DEMO_USERS:
-            self.stdout.write(f"  {user.username:<12} {user.role}")
+        for line in demo_login_lines():
+            self.stdout.write(line)

@@ -16,9 +16,13 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from calls.models import Call, CallBack
+from devtools.demo import scale
+from devtools.demo.patients import DEMO_NHS_RESERVED, plan_patients
+from devtools.demo.users import DEMO_USERS
+from devtools.nhs_numbers import SYNTHETIC_CAPACITY, synthetic_nhs_number
 from patients.codes import CprDecision, NhsNumberStatus
 from patients.models import Assessment, CarePlan, DeathRecord, Patient, RelatedPerson
-from patients.nhs_number import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
+from patients.nhs_number import is_valid_nhs_number
 from referrals.models import Escalation, Intervention, Referral, ReferralEvent
 from referrals.services.deaths import preferred_place_achieved
 from referrals.services.escalation import escalations_run
@@ -33,9 +37,6 @@ from services.models import (
 )
 from spoc.accounts.models import User
 from spoc.audit.models import AccessLog
-from spoc.home.demo import scale
-from spoc.home.demo.patients import DEMO_NHS_RESERVED, plan_patients
-from spoc.home.demo.users import DEMO_USERS
 
 pytestmark = pytest.mark.django_db
 

@@ -32,6 +32,11 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
+def demo_login_lines() -> list[str]:
+    """One line per demo user, its username and role, as ``seed_demo`` and ``demo_logins`` list them."""
+    return [f"  {user.username:<12} {user.role}" for user in DEMO_USERS]
+
+
 def seed_users(*, password: str) -> dict[str, User]:
     """Create or reset the demo users; running it twice changes nothing."""
     from django.contrib.auth.models import Permission
