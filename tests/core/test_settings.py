@@ -1,6 +1,9 @@
 import os
+import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +80,39 @@ def test_check_deploy_is_clean_under_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
+
+def _dockerignore_patterns() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _ignored(relative: str, patterns: list[str]) -> bool:
+    """Whether Docker leaves ``relative`` out of the build context (its patterns, as far as the
+    hub's .dockerignore uses them: a path from the root, ``*`` and a leading ``**/``)."""
+    return any(fnmatch(relative, pattern) or fnmatch(relative, pattern.removeprefix("**/"))
+               for pattern in patterns)
+
+
+def test_production_runs_from_the_image_tree_without_tests_benchmarks_or_development_tools(tmp_path: Path):
+    """The Dockerfile copies the tree less .dockerignore's paths; production settings must load
+    and pass the deploy checks from what is left."""
+    patterns = _dockerignore_patterns()
+    assert {"devtools", "tests", "bench"} <= set(patterns)
+    image = tmp_path / "app"
+    shutil.copytree(ROOT, image, ignore=lambda folder, names: {
+        name for name in names if _ignored(str((Path(folder) / name).relative_to(ROOT)), patterns)})
+    assert not {"devtools", "tests", "bench", ".git", ".venv"} & {path.name for path in image.iterdir()}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="spoc.settings.production", SPOC_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=image, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    # And it ran without them: nothing outside the copy put them back on the path.
+    found = subprocess.run(
+        [sys.executable, "-c", "import importlib.util as u; print([u.find_spec(n) for n in ('devtools', 'tests', 'bench')])"],
+        cwd=image, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert found.stdout.strip() == "[None, None, None]", found.stdout + found.stderr
