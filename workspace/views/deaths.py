@@ -88,22 +88,6 @@ class DeathForm(NhsFormMixin, forms.Form):
         field = self.fields["bereavement_for"]
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = [(person.pk, display_name(person.given_name, person.family_name)) for person in people]
-        self._describe()
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        self._describe()
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        self._describe()
-
-    def _describe(self) -> None:
-        """Point each text box at its hint and its error (the ids death.html gives them)."""
-        errors = getattr(self, "_errors", None) or {}
-        for name in ("died_time", "verified_by"):
-            ids = [f"id_{name}-hint", *([f"id_{name}-error"] if errors.get(name) else [])]
-            self.fields[name].widget.attrs["aria-describedby"] = " ".join(ids)
 
     def died_at(self) -> datetime | None:
         """Date and time as entered, in Europe/London (the hub's time zone); None until both
