@@ -65,6 +65,7 @@ urlpatterns = [
     path("board/", include("referrals.urls_board")),
     path("dashboards/", include("spoc.dashboards.urls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
+    path("oauth2/token", account_views.PartnerTokenApi.as_view(), name="oauth2-token"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,22 +5,32 @@ role, staff or active flag; superuser status and individual permissions are neve
 `createsuperuser` on the server); every role change goes through
 `spoc.accounts.services.user_roles_set` (access-logged, sessions and tokens revoked);
 deactivating a user or setting their password ends their sessions and tokens too. Roles themselves are code (spoc/accounts/roles.py): the
-group pages are read only.
+group pages are read only. Partner systems (spoc/accounts/partners.py) are registered here too.
 """
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from spoc.accounts.models import User
+from spoc.accounts.models import PartnerSystem, User
+from spoc.accounts.partners import (
+    Scope,
+    partner_deactivate,
+    partner_register,
+    partner_secret_rotate,
+    partner_secrets_revoke,
+    partner_values,
+)
 from spoc.accounts.services import (
     RoleChangeRefused,
     user_credentials_revoke,
@@ -149,3 +159,77 @@ class RoleAdmin(GroupAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+
+
+class PartnerSystemForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=[(s, s) for s in Scope.ALL], widget=forms.CheckboxSelectMultiple)
+    endpoint = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = PartnerSystem
+        fields = ("name", "ods_code", "endpoint", "scopes")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            partner_values(name=data.get("name", ""), ods_code=data.get("ods_code", ""),
+                           endpoint=data.get("endpoint", ""), scopes=list(data.get("scopes", [])))
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        return data
+
+
+@admin.register(PartnerSystem)
+class PartnerSystemAdmin(admin.ModelAdmin):
+    """Partner systems: registered here (the secret is shown once, in the message after saving),
+    given a new secret, their old secrets revoked, or turned off; every step is access-logged."""
+
+    form = PartnerSystemForm
+    list_display = ("name", "ods_code", "client_id", "is_active", "created_at")
+    readonly_fields = ("client_id", "is_active", "created_at")
+    actions = ("issue_secret", "revoke_old_secrets", "deactivate")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _system_admins_only(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _system_admins_only(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _system_admins_only(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _system_admins_only(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the access log names partners by client id: deactivate instead
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*self.readonly_fields, "ods_code") if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = partner_register(name=obj.name, ods_code=obj.ods_code, endpoint=obj.endpoint,
+                                  scopes=list(form.cleaned_data["scopes"]), by=request.user)
+        obj.pk = issued.partner.pk
+        messages.warning(request, f"Client id {issued.partner.client_id}, client secret {issued.client_secret}: "
+                                  "copy the secret now, it is not shown again.")
+
+    @admin.action(description="Issue a new secret (the old ones keep working until revoked)")
+    def issue_secret(self, request: HttpRequest, queryset: Any) -> None:
+        for partner in queryset:
+            secret = partner_secret_rotate(partner=partner, by=request.user)
+            messages.warning(request, f"New secret for {partner.client_id}: {secret} (shown once).")
+
+    @admin.action(description="Revoke every secret but the newest, and their tokens")
+    def revoke_old_secrets(self, request: HttpRequest, queryset: Any) -> None:
+        for partner in queryset:
+            partner_secrets_revoke(partner=partner, keep_newest=True, by=request.user)
+
+    @admin.action(description="Turn off: no new token, and its tokens stop working")
+    def deactivate(self, request: HttpRequest, queryset: Any) -> None:
+        for partner in queryset:
+            partner_deactivate(partner=partner, by=request.user)

@@ -6,10 +6,16 @@ from django.conf import settings
 from django.utils import timezone
 from django_otp import user_has_device
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+    get_authorization_header,
+)
 
 from spoc.accounts.middleware import MFA_ENROL_REQUIRED_KEY
 from spoc.accounts.models import ApiToken
+from spoc.accounts.partners import Partner, partner_for_token
 from spoc.accounts.tokens import hash_key
 
 
@@ -45,3 +51,29 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if needs_second_factor and not getattr(user, "is_verified", lambda: False)():
             return None
         return result
+
+
+class PartnerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <token>` from the partner token endpoint (spoc/accounts/partners.py):
+    the request's user is then the Partner. Only the endpoints built for partners list this
+    class; everywhere else a bearer token authenticates nobody."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Any) -> tuple[Partner, str] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Send the token as: Authorization: Bearer <token>.")
+        try:
+            key = parts[1].decode()
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid token.") from exc
+        partner = partner_for_token(key)
+        if partner is None:
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        return partner, key
+
+    def authenticate_header(self, request: Any) -> str:
+        return f'{self.keyword} realm="fhir"'

@@ -53,6 +53,12 @@ class User(AbstractUser):
         return self.username
 
 
+def expires_after_creation(prefix: str) -> models.CheckConstraint:
+    """A token's database check: it expires after it was issued."""
+    return models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
+                                  name=f"{prefix}_expires_after_creation")
+
+
 class ApiToken(models.Model):
     """An API token that expires (docs/design.md §9). Only a hash of the key is stored."""
 
@@ -62,12 +68,59 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(expires_at__gt=models.F("created_at")),
-                name="api_token_expires_after_creation",
-            )
-        ]
+        constraints = [expires_after_creation("api_token")]
 
     def __str__(self) -> str:
         return f"API token {self.pk} of {self.user.username}, expires {self.expires_at:%d-%b-%Y %H:%M}"
+
+
+class PartnerSystem(models.Model):
+    """Another NHS system that talks to the hub (an NHS 111 provider, a GP practice system, a
+    hospital): not a person. It authenticates with OAuth 2.0 client credentials
+    (spoc/accounts/partners.py) and may do only what its scopes allow."""
+
+    name = models.CharField(max_length=200)
+    ods_code = models.CharField("ODS code", max_length=10)
+    # Where the hub sends what it has to tell the partner (responses to the referrals it sent).
+    endpoint = models.URLField(max_length=500, blank=True)
+    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ods_code})"
+
+
+class PartnerSecret(models.Model):
+    """One client secret of a partner (only its hash). Rotation adds a secret and the old one
+    works until it is revoked, so the partner can change over without a gap."""
+
+    partner = models.ForeignKey(PartnerSystem, on_delete=models.CASCADE, related_name="secrets")
+    secret_hash = models.CharField(max_length=256)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = f"revoked {self.revoked_at:%d-%b-%Y %H:%M}" if self.revoked_at else "in use"
+        return f"Secret {self.pk} of {self.partner.name}, {state}"
+
+
+class PartnerToken(models.Model):
+    """A bearer token issued to a partner for one of its secrets (only a hash of the key)."""
+
+    partner = models.ForeignKey(PartnerSystem, on_delete=models.CASCADE, related_name="tokens")
+    secret = models.ForeignKey(PartnerSecret, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [expires_after_creation("partner_token")]
+
+    def __str__(self) -> str:
+        return f"Token {self.pk} of {self.partner.name}, expires {self.expires_at:%d-%b-%Y %H:%M}"

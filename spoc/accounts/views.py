@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from django import forms
 from django.contrib import messages
@@ -29,6 +29,7 @@ from spoc.accounts import mfa, services
 from spoc.accounts.authentication import ExpiringTokenAuthentication
 from spoc.accounts.middleware import MFA_ENROL_REQUIRED_KEY
 from spoc.accounts.models import User
+from spoc.accounts.partners import TokenRequestRefused, partner_token_issue
 from spoc.accounts.tokens import (
     TokenRefused,
     api_token_issue,
@@ -275,6 +276,56 @@ class TokenObtainApi(APIView):
         return Response(
             TokenOutputSerializer({"token": issued.key, "expires_at": issued.expires_at}).data
         )
+
+
+class PartnerTokenApi(APIView):
+    """The OAuth 2.0 token endpoint for partner systems (RFC 6749 §4.4, client credentials):
+    `grant_type=client_credentials`, the client authenticated by HTTP Basic or by `client_id` and
+    `client_secret` in the form, an optional space-separated `scope`. Answers as the RFC says:
+    `access_token`, `token_type` Bearer, `expires_in`, `scope`; errors as `error` and
+    `error_description`, never cached."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_scope = "partner_token"
+
+    @extend_schema(operation_id="oauth2_token_create", summary="Obtain a partner system's bearer token",
+                   request=None, responses={200: OpenApiResponse(description="The token (RFC 6749 §5.1)."),
+                                            400: OpenApiResponse(description="`invalid_request`, "
+                                                                 "`unsupported_grant_type` or `invalid_scope`."),
+                                            401: OpenApiResponse(description="`invalid_client`.")})
+    def post(self, request: Request) -> Response:
+        client_id, client_secret = _client_credentials(request)
+        try:
+            if not client_id or not client_secret:
+                raise TokenRequestRefused("invalid_client", "Send the client's id and secret.", status=401)
+            issued = partner_token_issue(request=request._request, client_id=client_id, client_secret=client_secret,
+                                         grant_type=str(request.data.get("grant_type", "")),
+                                         scope=str(request.data.get("scope", "")))
+        except TokenRequestRefused as exc:
+            response = Response({"error": exc.error, "error_description": exc.description}, status=exc.status)
+            if exc.status == 401:
+                response["WWW-Authenticate"] = 'Basic realm="spoc"'
+        else:
+            response = Response({"access_token": issued.key, "token_type": "Bearer",
+                                 "expires_in": issued.expires_in, "scope": " ".join(issued.scopes)})
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
+def _client_credentials(request: Request) -> tuple[str, str]:
+    """The client's id and secret from HTTP Basic (RFC 6749 §2.3.1: each form-urlencoded), else
+    from the form."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        client_id, _, client_secret = decoded.partition(":")
+        return unquote_plus(client_id), unquote_plus(client_secret)
+    return str(request.data.get("client_id", "")), str(request.data.get("client_secret", ""))
 
 
 class TokenRevokeInputSerializer(serializers.Serializer):

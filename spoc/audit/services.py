@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Field
 from django.http import HttpRequest
@@ -58,9 +59,11 @@ def access_log_record(
         requester = getattr(request, "user", None)
         if requester is not None and requester.is_authenticated:
             user = requester
+    # A partner system (spoc/accounts/partners.py) is no person: it is named, not linked.
+    person = user if isinstance(user, get_user_model()) and user.is_authenticated else None
     entry = AccessLog(
         at=timezone.now(),
-        user=user if user is not None and user.is_authenticated else None,
+        user=person,
         username=(user.get_username() if user is not None else username)[:150],
         action=action,
         object_type=object_type,

@@ -249,6 +249,10 @@ ROWS: list[Op] = [
     Op("oruk-services", "GET", api(200), token=True),
     Op("oruk-services", "POST", api(405, anon=405), token=True),
     Op("api-token", "GET", api(405, anon=405), token=True),
+    # The partner systems' OAuth token endpoint (spoc/accounts/partners.py): a staff token or
+    # session is no client credential (401 invalid_client, written nowhere).
+    Op("oauth2-token", "GET", api(405, anon=405), token=True),
+    Op("oauth2-token", "POST", api(401), token=True, data=_empty),
     # Each column asks for a token with its own password (anonymous: a wrong one).
     Op("api-token", "POST", api(200, anon=400), token=True,
        data=lambda w: {"username": "matrix-nurse", "password": "not-the-password"}),
