@@ -277,6 +277,20 @@ FHIR_TASK_STATUS: dict[str, str] = {
     S.ENTERED_IN_ERROR: "entered-in-error",
 }
 
+# FHIR R4 ServiceRequest.status (request-status) for each status (docs/reference.md
+# "Interoperability"): the request stands while a team routes, holds or works it; a cancelled
+# referral is a revoked request.
+FHIR_REQUEST_STATUS: dict[str, str] = {
+    S.AWAITING_ROUTING: "active",
+    S.QUEUED: "active",
+    S.ACCEPTED: "active",
+    S.IN_PROGRESS: "active",
+    S.ON_HOLD: "on-hold",
+    S.COMPLETED: "completed",
+    S.CANCELLED: "revoked",
+    S.ENTERED_IN_ERROR: "entered-in-error",
+}
+
 
 class IllegalTransition(DomainConflict):
     # One code for both: to a client, the referral's status does not allow this change.

@@ -8,6 +8,7 @@ import pytest
 
 from referrals.transitions import (
     ACTIONS,
+    FHIR_REQUEST_STATUS,
     FHIR_TASK_STATUS,
     OPEN_STATUSES,
     TRANSITIONS,
@@ -41,6 +42,9 @@ FHIR_TASK_STATUSES = {
     "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
     "on-hold", "failed", "completed", "entered-in-error",
 }
+
+# The FHIR R4 ServiceRequest.status value set, request-status.
+FHIR_REQUEST_STATUSES = {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
 
 
 def test_the_map_has_an_entry_for_every_status_and_names_only_known_statuses():
@@ -87,6 +91,11 @@ def test_routing_edge_awaiting_routing_to_queued_exists():
 def test_fhir_task_status_covers_every_status_with_a_fhir_code():
     assert set(FHIR_TASK_STATUS) == set(ReferralStatus.values)
     assert set(FHIR_TASK_STATUS.values()) <= FHIR_TASK_STATUSES
+
+
+def test_fhir_request_status_covers_every_status_with_a_fhir_code():
+    assert set(FHIR_REQUEST_STATUS) == set(ReferralStatus.values)
+    assert set(FHIR_REQUEST_STATUS.values()) <= FHIR_REQUEST_STATUSES
 
 
 def test_every_action_is_in_the_map():
