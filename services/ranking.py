@@ -24,6 +24,7 @@ from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import TypedDict, Unpack
 
 from services.codes import (
     CLOCKS,
@@ -51,6 +52,7 @@ __all__ = [
     "CAPACITY_STALE_AFTER",
     "DEFAULT_CALENDAR_CAPS",
     "Capacity",
+    "RankCriteria",
     "RankedService",
     "ServiceCandidate",
     "rank_services",
@@ -133,6 +135,19 @@ class RankedService:
     excluded_reason: str | None
 
 
+class RankCriteria(TypedDict, total=False):
+    """What a ranking may be asked beyond the need, the priority and the moment (``rank_services``
+    says what each one does; every one may be left out)."""
+
+    postcode: str | None
+    site_id: int | None
+    age: int | None
+    referrer_type: str | None
+    exclude: Collection[int]
+    open_referrals: Mapping[int, int] | None
+    contact_from: datetime | None
+
+
 @dataclass(frozen=True)
 class _Request:
     need: str
@@ -156,14 +171,8 @@ def rank_services(
     need: str,
     priority: str,
     at: datetime,
-    postcode: str | None = None,
-    site_id: int | None = None,
-    age: int | None = None,
-    referrer_type: str | None = None,
-    exclude: Collection[int] = (),
-    open_referrals: Mapping[int, int] | None = None,
     calendar_caps: Mapping[str, timedelta] | None = None,
-    contact_from: datetime | None = None,
+    **criteria: Unpack[RankCriteria],
 ) -> list[RankedService]:
     """Rank every candidate for ``need`` at ``priority``, with the clock starting at ``at``.
 
@@ -177,6 +186,9 @@ def rank_services(
     postcode (or site, for ``SITE_NEEDS``) excludes everyone, with that reason. Raises
     ``ValueError`` for a naive ``at``, an unknown priority or a service clock without limits.
     """
+    if unknown := criteria.keys() - RankCriteria.__optional_keys__:
+        raise TypeError(f"rank_services() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    postcode, contact_from = criteria.get("postcode"), criteria.get("contact_from")
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("at must be a timezone-aware datetime")
     if contact_from is not None and (contact_from.tzinfo is None or contact_from.utcoffset() is None):
@@ -196,11 +208,11 @@ def rank_services(
         preferred=NEED_SERVICE_TYPES.get(need, ()),
         postcode=normalised,
         raw_postcode=postcode,
-        site_id=site_id,
-        age=age,
-        referrer_type=referrer_type,
-        exclude=frozenset(exclude),
-        open_referrals=open_referrals,
+        site_id=criteria.get("site_id"),
+        age=criteria.get("age"),
+        referrer_type=criteria.get("referrer_type"),
+        exclude=frozenset(criteria.get("exclude", ())),
+        open_referrals=criteria.get("open_referrals"),
         calendar_caps={**DEFAULT_CALENDAR_CAPS, **(calendar_caps or {})},
         contact_from=(contact_from or at).astimezone(UTC),
     )

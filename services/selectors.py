@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Unpack
 
 import holidays
 from django.conf import settings
@@ -22,7 +22,7 @@ from services.models import (
     Team,
     TeamMembership,
 )
-from services.ranking import Capacity, RankedService, ServiceCandidate, rank_services
+from services.ranking import Capacity, RankCriteria, RankedService, ServiceCandidate, rank_services
 
 
 def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
@@ -134,17 +134,7 @@ def service_candidate(service: Any, *, at: datetime) -> ServiceCandidate:
 
 
 def directory_rank(
-    *,
-    need: str,
-    priority: str,
-    at: datetime,
-    postcode: str | None = None,
-    site_id: int | None = None,
-    age: int | None = None,
-    referrer_type: str | None = None,
-    exclude: Collection[int] = (),
-    open_referrals: Mapping[int, int] | None = None,
-    contact_from: datetime | None = None,
+    *, need: str, priority: str, at: datetime, **criteria: Unpack[RankCriteria]
 ) -> tuple[list[RankedService], dict[int, Service]]:
     """Rank every service for a need (docs/design.md §5). Returns the ranker's answer and the loaded
     services by id (for display). The caller passes open-referral counts; this app knows nothing
@@ -152,18 +142,7 @@ def directory_rank(
     services = {s.pk: s for s in services_with_directory_data(at=at)}
     candidates = [service_candidate(s, at=at) for s in services.values()]
     ranked = rank_services(
-        candidates=candidates,
-        need=need,
-        priority=priority,
-        at=at,
-        postcode=postcode,
-        site_id=site_id,
-        age=age,
-        referrer_type=referrer_type,
-        exclude=exclude,
-        open_referrals=open_referrals,
-        contact_from=contact_from,
-        calendar_caps=calendar_caps(),
+        candidates=candidates, need=need, priority=priority, at=at, calendar_caps=calendar_caps(), **criteria
     )
     return ranked, services
 
