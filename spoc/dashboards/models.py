@@ -271,3 +271,9 @@ class PatientFirstDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grp} {self.local_date} after {self.prev_date}: {self.patients}"
+
+
+# Every summary table (all but the watermarks): what summaries_rebuild empties and recomputes.
+SUMMARY_MODELS: tuple[type[models.Model], ...] = (
+    CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay, InterventionDayStat,
+    DeathOutcome, DeathBlockStat, OpenReferral, PatientFirstDay)

@@ -40,6 +40,7 @@ from referrals.transitions import OPEN_STATUSES
 from services.models import Service, Team
 from spoc.dashboards.blocks import ALL_TEAMS, MAX_BLOCK_LEVEL, block_parents, bucket_sql
 from spoc.dashboards.models import (
+    SUMMARY_MODELS,
     CallDayStat,
     CallHourStat,
     DeathBlockStat,
@@ -715,8 +716,7 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
         with connection.cursor() as cursor:
             if dialect.lock is not None:
                 cursor.execute(dialect.lock)
-            tables = [model._meta.db_table for model in (*_DAY_TABLES, DeathOutcome, DeathBlockStat, OpenReferral,
-                                                                PatientFirstDay)]
+            tables = [model._meta.db_table for model in SUMMARY_MODELS]
             if dialect.truncate:
                 cursor.execute(f"TRUNCATE {', '.join(tables)}")
             else:

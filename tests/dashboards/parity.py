@@ -19,19 +19,7 @@ from patients.models import DeathRecord, Patient
 from referrals.models import Referral
 from services.models import Organisation, Team
 from spoc.dashboards.blocks import ALL_TEAMS
-from spoc.dashboards.models import (
-    CallDayStat,
-    CallHourStat,
-    DeathBlockStat,
-    DeathOutcome,
-    InterventionDayStat,
-    OpenReferral,
-    PatientDay,
-    PatientFirstDay,
-    ReferralDayStat,
-    ResponseBlockStat,
-    ResponseMinuteStat,
-)
+from spoc.dashboards.models import SUMMARY_MODELS
 from spoc.dashboards.services import summaries_rebuild, summaries_refresh
 from tests.dashboards.builders import (
     admission_of,
@@ -44,9 +32,6 @@ from tests.dashboards.builders import (
 )
 from tests.factories import TeamFactory, UserFactory
 
-SUMMARY_MODELS: tuple[type[models.Model], ...] = (
-    CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay, InterventionDayStat,
-    DeathOutcome, DeathBlockStat, OpenReferral, PatientFirstDay)
 # Columns holding ids of raw rows: compared by each row's rank in its table (ids differ between
 # databases; the rows are created in the same order).
 ID_COLUMNS: dict[str, type[models.Model]] = {

@@ -20,6 +20,7 @@ from referrals.models import Referral
 from spoc.accounts.roles import Role, roles_sync
 from spoc.dashboards.blocks import response_bucket
 from spoc.dashboards.models import (
+    SUMMARY_MODELS,
     CallDayStat,
     CallHourStat,
     DeathBlockStat,
@@ -46,7 +47,6 @@ from tests.dashboards.builders import (
     referral_change,
     referral_for,
 )
-from tests.dashboards.parity import SUMMARY_MODELS
 from tests.factories import TeamFactory, UserFactory
 
 BLOCKED = ((CallDayStat, ("calls", "overrides")), (InterventionDayStat, ("interventions", "bed_days_saved")),
