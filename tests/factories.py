@@ -7,7 +7,7 @@ from services.models import Organisation, Service, Team, TeamMembership
 from spoc.accounts.models import User
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -18,7 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
 
 
-class OrganisationFactory(factory.django.DjangoModelFactory):
+class OrganisationFactory(factory.django.DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
 
@@ -27,7 +27,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     org_type = OrganisationType.HOSPICE
 
 
-class ServiceFactory(factory.django.DjangoModelFactory):
+class ServiceFactory(factory.django.DjangoModelFactory[Service]):
     class Meta:
         model = Service
 
@@ -36,7 +36,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     service_type = ServiceType.COMMUNITY_SPC
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
 
@@ -44,7 +44,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"{o.service.name} team")
 
 
-class TeamMembershipFactory(factory.django.DjangoModelFactory):
+class TeamMembershipFactory(factory.django.DjangoModelFactory[TeamMembership]):
     class Meta:
         model = TeamMembership
 

@@ -17,7 +17,7 @@ from services.codes import CallerType, Need, Priority
 from tests.factories import UserFactory
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
 
@@ -33,7 +33,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyAttribute(lambda o: o.created_at)
 
 
-class CallFactory(factory.django.DjangoModelFactory):
+class CallFactory(factory.django.DjangoModelFactory[Call]):
     class Meta:
         model = Call
 
@@ -48,7 +48,7 @@ class CallFactory(factory.django.DjangoModelFactory):
     handled_by = factory.SubFactory(UserFactory)
 
 
-class ReferralFactory(factory.django.DjangoModelFactory):
+class ReferralFactory(factory.django.DjangoModelFactory[Referral]):
     """A referral awaiting routing, from a call (its caller type is the referrer type)."""
 
     class Meta:
