@@ -69,6 +69,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The FHIR R4 read API (docs/interop.md).
+    path("fhir/", include("interop.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -325,17 +325,18 @@ def referral_shown(*, user: Any, referral_id: int) -> Referral | None:
 def referral_list_page(*, user: Any, filters: Mapping[str, Any],
                        paginate: Callable[[QuerySet[Referral]], tuple[list[Referral], int]]) -> list[Referral]:
     """One page of the referrals the user may see, newest first, filtered by any of status,
-    priority, need, patient and team; ``paginate`` cuts the page and counts the whole. One
-    patient's referrals is a look-up of their record, logged with the count only; any other list
-    is logged with how many patients its page showed."""
+    priority, need, patient, team, the team's service or organisation and the referral's own id;
+    ``paginate`` cuts the page and counts the whole. One patient's referrals is a look-up of their
+    record, logged with the count only; any other list is logged with how many patients its page
+    showed."""
     rows = referrals_visible_to(user).select_related("team", "owner")
     for name in ("status", "priority", "need"):
         if name in filters:
             rows = rows.filter(**{name: filters[name]})
-    if "patient" in filters:
-        rows = rows.filter(patient_id=filters["patient"])
-    if "team" in filters:
-        rows = rows.filter(team_id=filters["team"])
+    for name, field in (("id", "pk"), ("patient", "patient_id"), ("team", "team_id"),
+                        ("service", "team__service_id"), ("organisation", "team__service__organisation_id")):
+        if name in filters:
+            rows = rows.filter(**{field: filters[name]})
     page, count = paginate(rows.order_by("-created_at", "-id"))
     if "patient" in filters:
         access_log_read(action=AccessLog.Action.SEARCH, object_type="referral", patient_id=filters["patient"],

@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
     # Ours, lowest layer first (docs/architecture.md):
-    # core <- services <- patients <- referrals <- calls <- workspace <- home, dashboards.
+    # core <- services <- patients <- referrals <- calls <- workspace <- home, dashboards, interop.
     "spoc.core",
     "spoc.accounts",
     "spoc.audit",
@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "workspace",
     "spoc.home",
     "spoc.dashboards",
+    "interop",
 ]
 
 MIDDLEWARE = [

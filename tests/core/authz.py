@@ -192,6 +192,7 @@ class World:
     team_b: int = 0  # nurse_b's team
     spoc_team: int = 0  # the coordinators' own team
     service_a: int = 0
+    organisation_a: int = 0  # service_a's
     closure: int = 0  # of service_a
     patient: int = 0  # referred to team A
     patient_b: int = 0  # referred to team B only
@@ -239,6 +240,7 @@ def world_build() -> World:
     team_b = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
     spoc_team = make_service("SPOC coordinators", "SPOC", open_24_7=True).team
     w.team_a, w.team_b, w.spoc_team, w.service_a = team_a.pk, team_b.pk, spoc_team.pk, service_a.pk
+    w.organisation_a = service_a.organisation_id
     w.closure = Closure.objects.create(service=service_a, starts_at=now + timedelta(days=3),
                                        ends_at=now + timedelta(days=4), reason="Staff training").pk
 

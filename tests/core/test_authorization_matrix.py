@@ -286,6 +286,31 @@ ROWS: list[Op] = [
     Op("api-dashboard", "GET", api(403, manager=200), query="team={w.team_b}", token=True, variant="team B"),
     Op("api-schema", "GET", api(200), token=True),
     Op("api-docs", "GET", api(200), token=True),
+    # --- The FHIR R4 API (docs/interop.md): the API's authentication; patients and referrals
+    # through the permission selectors (404 for what a column may not see), the directory for
+    # everyone signed in; searches find only what the column may see ------------------------------
+    Op("fhir-metadata", "GET", api(200, anon=200), token=True),
+    Op("fhir-metadata", "POST", api(405, anon=405), token=True),
+    *(op for name, read, cells in (
+        ("Patient", "patient", api(404, **SEES_PATIENT)),
+        ("ServiceRequest", "referral", api(404, **SEES_PATIENT)),
+        ("Task", "referral", api(404, **SEES_PATIENT)),
+        ("HealthcareService", "service_a", api(200)),
+        ("Organization", "organisation_a", api(200)),
+        # The world has no site: a read of none is 404 to everyone signed in.
+        ("Location", "", api(404)),
+    ) for op in (
+        Op(f"fhir-{name}-read", "GET", cells, args={"resource_id": read} if read else {},
+           fixed={} if read else {"resource_id": "1"}, token=True),
+        Op(f"fhir-{name}-read", "POST", api(405), args={"resource_id": read} if read else {},
+           fixed={} if read else {"resource_id": "1"}, token=True),
+        Op(f"fhir-{name}-search", "GET", api(200), token=True,
+           query={"Patient": "identifier=9990000018", "ServiceRequest": "patient={w.patient}",
+                  "Task": "patient=Patient/{w.patient}"}.get(name, "")),
+        # Searches are posted as a form; the matrix posts JSON.
+        Op(f"fhir-{name}-search-post", "POST", api(415), token=True, data=_empty),
+    )),
+    Op("fhir-unknown", "GET", api(404, anon=404), token=True),
     # --- Django admin: system admins only (spoc/accounts/admin.py); the admin has its own sign-in
     # page, which everyone else is sent to ---------------------------------------------------------
     Op("admin:index", "GET", ADMIN_ONLY),

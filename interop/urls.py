@@ -1,0 +1,20 @@
+"""/fhir/ (mounted by spoc/urls.py): the R4 API's routes, one read and one search (by GET, and by
+POST to `_search`) for each resource type of interop/conformance.py; anything else is a 404
+OperationOutcome. A trailing slash is accepted."""
+
+from django.urls import path, re_path
+
+from interop.conformance import RESOURCES
+from interop.views import MetadataView, ReadView, SearchView, UnknownView
+
+urlpatterns = [
+    path("R4/metadata", MetadataView.as_view(), name="fhir-metadata"),
+    *(route for name in RESOURCES for route in (
+        re_path(rf"^R4/{name}/?$", SearchView.as_view(resource_type=name), name=f"fhir-{name}-search"),
+        re_path(rf"^R4/{name}/_search/?$", SearchView.as_view(resource_type=name, http_method_names=["post"]),
+                name=f"fhir-{name}-search-post"),
+        re_path(rf"^R4/{name}/(?P<resource_id>[^/]+)/?$", ReadView.as_view(resource_type=name),
+                name=f"fhir-{name}-read"),
+    )),
+    re_path(r"^.*$", UnknownView.as_view(), name="fhir-unknown"),
+]
