@@ -25,6 +25,7 @@ from services.models import TeamMembership
 from spoc.accounts.models import ApiToken
 from spoc.accounts.roles import Role
 from spoc.accounts.tokens import hash_key
+from tests.clients import api_client
 from tests.referrals.factories import ReferralFactory
 from tests.services.directory_fixtures import every_day, make_service
 
@@ -42,12 +43,6 @@ def _token_for(user: Any) -> str:
     now = timezone.now()
     ApiToken.objects.create(user=user, key_hash=hash_key(key), created_at=now, expires_at=now + timedelta(hours=1))
     return key
-
-
-def _api_for(user: Any) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 # --- Django's own 404 and 500 under /api/ ----------------------------------------------------
@@ -170,7 +165,7 @@ def test_an_unknown_token_is_401_authentication_failed(client):
 
 
 def test_bad_input_is_400_invalid_with_the_field_errors_beside(make_user):
-    api = _api_for(make_user(Role.CALL_HANDLER, username="handler2"))
+    api = api_client(make_user(Role.CALL_HANDLER, username="handler2"))
     response = api.get("/api/v1/patients/", {"q": ""})
     assert response.status_code == 400
     body = _json(response)
@@ -179,7 +174,7 @@ def test_bad_input_is_400_invalid_with_the_field_errors_beside(make_user):
 
 
 def test_not_found_from_a_view_has_its_code(make_user):
-    api = _api_for(make_user(Role.SPOC_COORDINATOR, username="coord2"))
+    api = api_client(make_user(Role.SPOC_COORDINATOR, username="coord2"))
     response = api.get("/api/v1/services/999999/")
     assert response.status_code == 404
     assert _json(response) == {"detail": "No such service.", "code": "not_found"}
@@ -208,8 +203,8 @@ def _queued(team: Any) -> Any:
 def test_an_action_the_role_may_not_take_is_403_not_permitted(make_user, area):
     referral = _queued(area["hah"].team)
     nurse = _nurse_of(make_user, area["hah"], "nurse1")
-    response = _api_for(nurse).post(f"/api/v1/referrals/{referral.pk}/reroute/",
-                                    {"reason": "x", "team": area["community"].team.pk}, format="json")
+    response = api_client(nurse).post(f"/api/v1/referrals/{referral.pk}/reroute/",
+                                      {"reason": "x", "team": area["community"].team.pk}, format="json")
     assert response.status_code == 403
     body = _json(response)
     assert body["code"] == "not_permitted"
@@ -220,8 +215,8 @@ def test_a_referral_claimed_by_another_is_409_already_claimed(make_user, area):
     referral = _queued(area["community"].team)
     first = _nurse_of(make_user, area["community"], "nurse1")
     second = _nurse_of(make_user, area["community"], "nurse2")
-    assert _api_for(first).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json").status_code == 200
-    response = _api_for(second).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
+    assert api_client(first).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json").status_code == 200
+    response = api_client(second).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
     assert response.status_code == 409
     assert _json(response)["code"] == "already_claimed"
 
@@ -229,7 +224,7 @@ def test_a_referral_claimed_by_another_is_409_already_claimed(make_user, area):
 def test_an_action_the_status_does_not_allow_is_409_illegal_transition(make_user, area):
     referral = _queued(area["community"].team)
     nurse = _nurse_of(make_user, area["community"], "nurse1")
-    api = _api_for(nurse)
+    api = api_client(nurse)
     api.post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
     response = api.post(f"/api/v1/referrals/{referral.pk}/complete/", {"outcome": "NEEDS_MET"}, format="json")
     assert response.status_code == 409
@@ -237,6 +232,6 @@ def test_an_action_the_status_does_not_allow_is_409_illegal_transition(make_user
 
 
 def test_a_dashboard_the_role_may_not_see_is_403_not_permitted(make_user):
-    response = _api_for(make_user(Role.CALL_HANDLER, username="handler3")).get("/api/v1/dashboard/")
+    response = api_client(make_user(Role.CALL_HANDLER, username="handler3")).get("/api/v1/dashboard/")
     assert response.status_code == 403
     assert _json(response)["code"] == "not_permitted"

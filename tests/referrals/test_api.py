@@ -17,6 +17,7 @@ from referrals.models import Referral, ReferralEvent
 from referrals.transitions import ReferralStatus
 from services.codes import Need, Priority
 from spoc.audit.models import AccessLog
+from tests.clients import api_client
 from tests.conftest import TEST_PASSWORD
 from tests.referrals.factories import PatientFactory, ReferralFactory
 
@@ -29,16 +30,12 @@ REFERRALS = "/api/v1/referrals/"
 
 @pytest.fixture
 def api(handler):
-    client = APIClient()
-    client.force_authenticate(handler)
-    return client
+    return api_client(handler)
 
 
 @pytest.fixture
 def nurse_api(nurse):
-    client = APIClient()
-    client.force_authenticate(nurse)
-    return client
+    return api_client(nurse)
 
 
 def queued(patient, team, **fields):

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from referrals.models import Referral, ReferralEvent
 from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
+from tests.clients import api_client
 from tests.referrals.factories import ReferralFactory
 from tests.services.directory_fixtures import every_day, make_service
 
@@ -28,12 +28,6 @@ def area():
         "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(0, 23)),
         "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
     }
-
-
-def api_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def nurse_of(make_user, service, username):
@@ -55,13 +49,13 @@ def url(referral, action):
 def test_claim_contact_and_complete_through_the_api(make_user, area):
     referral = queued(area["community"].team)
     nurse = nurse_of(make_user, area["community"], "nurse1")
-    api = api_for(nurse)
+    api = api_client(nurse)
     claimed = api.post(url(referral, "claim"), {}, format="json")
     assert claimed.status_code == 200
     assert (claimed.json()["status"], claimed.json()["fhir_task_status"]) == ("ACCEPTED", "accepted")
     assert "contact" in claimed.json()["actions"]
     other = nurse_of(make_user, area["community"], "nurse2")
-    conflict = api_for(other).post(url(referral, "claim"), {}, format="json")
+    conflict = api_client(other).post(url(referral, "claim"), {}, format="json")
     assert conflict.status_code == 409
     assert conflict.json()["detail"].startswith("Already claimed by")
     assert api.post(url(referral, "contact"), {}, format="json").json()["status"] == "IN_PROGRESS"
@@ -76,7 +70,7 @@ def test_claim_contact_and_complete_through_the_api(make_user, area):
 def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
     referral = queued(area["community"].team)
     nurse = nurse_of(make_user, area["community"], "nurse1")
-    api = api_for(nurse)
+    api = api_client(nurse)
     api.post(url(referral, "claim"), {}, format="json")
     no_reason = api.post(url(referral, "hold"), {"reason": ""}, format="json")
     assert no_reason.status_code == 400
@@ -97,7 +91,7 @@ def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
 def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
     referral = queued(area["spoc"].team)
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
-    api = api_for(coordinator)
+    api = api_client(coordinator)
     assert api.post(url(referral, "reroute"), {"reason": "x", "team": 10**12}, format="json").status_code == 400
     moved = api.post(url(referral, "reroute"), {"reason": "Duty nurse agreed", "team": area["hah"].team.pk},
                      format="json")
@@ -106,11 +100,11 @@ def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
     assert moved.json()["routing_attempt"] == 1
     # A nurse of another team does not see it: 404, not 403, so nothing leaks.
     outsider = nurse_of(make_user, area["community"], "outsider")
-    assert api_for(outsider).post(url(referral, "claim"), {}, format="json").status_code == 404
+    assert api_client(outsider).post(url(referral, "claim"), {}, format="json").status_code == 404
     # A nurse of its team may not route by hand: 403 with the reason.
     insider = nurse_of(make_user, area["hah"], "insider")
-    refused = api_for(insider).post(url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk},
-                                    format="json")
+    refused = api_client(insider).post(url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk},
+                                       format="json")
     assert refused.status_code == 403
     assert "Route by hand" in refused.json()["detail"]
 
@@ -118,7 +112,7 @@ def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
 def test_unknown_actions_and_ids_are_404(make_user, area):
     referral = queued(area["community"].team)
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
-    api = api_for(coordinator)
+    api = api_client(coordinator)
     assert api.post(url(referral, "explode"), {}, format="json").status_code == 404
     assert api.post(f"/api/v1/referrals/{2**70}/claim/", {}, format="json").status_code == 404
     assert api.post("/api/v1/referrals/999999/claim/", {}, format="json").status_code == 404
@@ -131,7 +125,7 @@ def test_the_nurse_actions_through_the_api(make_user, area):
     colleague = nurse_of(make_user, area["community"], "nurse2")
     lead = make_user(Role.TEAM_LEAD, username="lead", is_clinician=True)
     TeamMembership.objects.create(user=lead, team=area["community"].team, role=TeamMembership.Role.LEAD)
-    api = api_for(nurse)
+    api = api_client(nurse)
     api.post(url(referral, "claim"), {}, format="json")
     api.post(url(referral, "contact"), {}, format="json")
     visit = api.post(url(referral, "intervention"), {"kind": "HOME_VISIT", "admission_avoided": True,
@@ -145,13 +139,13 @@ def test_the_nurse_actions_through_the_api(make_user, area):
                         format="json")
     assert assessed.status_code == 200
     assert api.post(url(referral, "assess"), {"akps": 35}, format="json").status_code == 400
-    moved = api_for(lead).post(url(referral, "reassign"), {"to_user": colleague.pk}, format="json")
+    moved = api_client(lead).post(url(referral, "reassign"), {"to_user": colleague.pk}, format="json")
     assert moved.json()["owner"] == colleague.get_username()
-    done = api_for(colleague).post(url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json")
+    done = api_client(colleague).post(url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json")
     assert done.json()["status"] == "COMPLETED"
     assert api.post(url(referral, "reopen"), {"note": ""}, format="json").status_code == 400
     reopened = api.post(url(referral, "reopen"), {"note": "Family rang again"}, format="json")
     assert (reopened.json()["status"], reopened.json()["routing_attempt"]) == ("QUEUED", 1)
-    cancelled = api_for(lead).post(url(referral, "cancel"), {"reason": "Admitted to hospice"}, format="json")
+    cancelled = api_client(lead).post(url(referral, "cancel"), {"reason": "Admitted to hospice"}, format="json")
     assert (cancelled.json()["status"], cancelled.json()["fhir_task_status"]) == ("CANCELLED", "cancelled")
-    assert api_for(lead).post(url(referral, "enter_in_error"), {"reason": "x"}, format="json").status_code == 409
+    assert api_client(lead).post(url(referral, "enter_in_error"), {"reason": "x"}, format="json").status_code == 409

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
 from calls.models import Call
 from referrals.models import Referral
+from tests.clients import api_client
 from tests.referrals.factories import PatientFactory
 from tests.referrals.test_api import CALLS, call_body
 
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def api(handler):
-    client = APIClient()
-    client.force_authenticate(handler)
-    return client
+    return api_client(handler)
 
 
 def referrals_of(response) -> dict[str, tuple[str, str, str]]:

@@ -11,7 +11,6 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from calls.models import CallBack
 from patients.codes import CprDecision, PlaceOfDeath, Relationship
@@ -25,6 +24,7 @@ from services.codes import Need, Priority, ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
+from tests.clients import api_client
 from tests.clock import WEEKDAY_MORNING
 from tests.conftest import wait_for
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
@@ -557,12 +557,6 @@ def test_after_death_the_banner_drops_live_care_plan_alerts(client, directory, c
 # --- The API ------------------------------------------------------------------------------------
 
 
-def _api(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
 # The API reads died_at in London time and 14 days are added to it on the calendar; across a
 # clock change that is an hour off 14 x 24 h. No clock change falls in the 14 days from here.
 @time_machine.travel(WEEKDAY_MORNING, tick=True)
@@ -573,7 +567,7 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
     body = {"died_at": died_at.isoformat(), "place": P.OWN_HOME, "expected": False,
             "verified_by": "Jo Kennedy", "bereavement_for": [carer.pk]}
 
-    response = _api(coordinator).post(url, body, format="json")
+    response = api_client(coordinator).post(url, body, format="json")
 
     assert response.status_code == 201, response.json()
     data = response.json()
@@ -591,18 +585,18 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
     assert AccessLog.objects.filter(object_type="death_record", patient_id=patient.pk,
                                     action=AccessLog.Action.CREATE).count() == 1
 
-    again = _api(coordinator).post(url, body, format="json")
+    again = api_client(coordinator).post(url, body, format="json")
     assert again.status_code == 409 and "already recorded" in again.json()["detail"]
     assert DeathRecord.objects.count() == 1
 
-    read = _api(coordinator).get(url)
+    read = api_client(coordinator).get(url)
     assert read.status_code == 200 and read.json()["id"] == data["id"]
     assert AccessLog.objects.filter(object_type="death_record", action=AccessLog.Action.VIEW).exists()
 
 
 def test_api_bad_input_is_400_with_field_errors(coordinator, patient):
     url = f"/api/v1/patients/{patient.pk}/death/"
-    api = _api(coordinator)
+    api = api_client(coordinator)
     future = api.post(url, {"died_at": (timezone.now() + timedelta(days=1)).isoformat(), "place": P.HOSPICE},
                       format="json")
     assert future.status_code == 400 and "in the future" in future.json()["died_at"][0]
@@ -619,10 +613,10 @@ def test_api_bad_input_is_400_with_field_errors(coordinator, patient):
 def test_api_refuses_handlers_and_hides_patients_a_nurse_cannot_see(handler, make_user, patient):
     url = f"/api/v1/patients/{patient.pk}/death/"
     body = {"died_at": timezone.now().isoformat(), "place": P.HOSPICE}
-    assert _api(handler).post(url, body, format="json").status_code == 403
+    assert api_client(handler).post(url, body, format="json").status_code == 403
     nurse = make_user(Role.SPECIALIST_NURSE, username="n9", is_clinician=True)
-    assert _api(nurse).post(url, body, format="json").status_code == 404
-    assert _api(nurse).get(url).status_code == 404
+    assert api_client(nurse).post(url, body, format="json").status_code == 404
+    assert api_client(nurse).get(url).status_code == 404
     assert not DeathRecord.objects.exists()
 
 
@@ -636,7 +630,7 @@ def test_api_says_which_referrals_were_closed_and_who_already_had_support(direct
     body = {"died_at": (timezone.now() - timedelta(hours=1)).isoformat(), "place": P.HOSPICE,
             "bereavement_for": [son.pk]}
 
-    response = _api(coordinator).post(f"/api/v1/patients/{patient.pk}/death/", body, format="json")
+    response = api_client(coordinator).post(f"/api/v1/patients/{patient.pk}/death/", body, format="json")
 
     assert response.status_code == 201, response.json()
     effects = response.json()["effects"]
@@ -647,7 +641,7 @@ def test_api_says_which_referrals_were_closed_and_who_already_had_support(direct
     assert effects["bereavement_referrals_created"] == []
     assert effects["bereavement_already_open"] == [{"id": son.pk, "name": "NGUYỄN, Seán"}]
     # Reading the death back gives the record, without the effects of the request that made it.
-    read = _api(coordinator).get(f"/api/v1/patients/{patient.pk}/death/").json()
+    read = api_client(coordinator).get(f"/api/v1/patients/{patient.pk}/death/").json()
     assert "effects" not in read and read["id"] == response.json()["id"]
 
 

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from services.models import CapacityStatus, TeamMembership
 from spoc.accounts.roles import Role
+from tests.clients import api_client
 from tests.services.directory_fixtures import small_directory
 
 pytestmark = pytest.mark.django_db
@@ -14,9 +15,7 @@ LONDON = ZoneInfo("Europe/London")
 
 @pytest.fixture
 def api(handler):
-    client = APIClient()
-    client.force_authenticate(handler)
-    return client
+    return api_client(handler)
 
 
 @pytest.fixture
