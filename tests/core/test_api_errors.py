@@ -19,14 +19,13 @@ from rest_framework.exceptions import Throttled
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
-from services.models import TeamMembership
 from spoc.accounts.models import ApiToken
 from spoc.accounts.roles import Role
 from spoc.accounts.tokens import hash_key
 from tests.clients import api_client
-from tests.referrals.factories import ReferralFactory
+from tests.referrals.builders import queued
+from tests.referrals.factories import member
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
@@ -188,21 +187,9 @@ def area() -> dict[str, Any]:
     }
 
 
-def _nurse_of(make_user: Any, service: Any, username: str) -> Any:
-    nurse = make_user(Role.SPECIALIST_NURSE, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=nurse, team=service.team)
-    return nurse
-
-
-def _queued(team: Any) -> Any:
-    now = timezone.now()
-    return ReferralFactory(team=team, status=ReferralStatus.QUEUED, accept_by=now + timedelta(minutes=15),
-                           contact_by=now + timedelta(hours=2), accept_clock_started_at=now)
-
-
 def test_an_action_the_role_may_not_take_is_403_not_permitted(make_user, area):
-    referral = _queued(area["hah"].team)
-    nurse = _nurse_of(make_user, area["hah"], "nurse1")
+    referral = queued(area["hah"].team)
+    nurse = member(make_user, area["hah"].team, "nurse1")
     response = api_client(nurse).post(f"/api/v1/referrals/{referral.pk}/reroute/",
                                       {"reason": "x", "team": area["community"].team.pk}, format="json")
     assert response.status_code == 403
@@ -212,9 +199,9 @@ def test_an_action_the_role_may_not_take_is_403_not_permitted(make_user, area):
 
 
 def test_a_referral_claimed_by_another_is_409_already_claimed(make_user, area):
-    referral = _queued(area["community"].team)
-    first = _nurse_of(make_user, area["community"], "nurse1")
-    second = _nurse_of(make_user, area["community"], "nurse2")
+    referral = queued(area["community"].team)
+    first = member(make_user, area["community"].team, "nurse1")
+    second = member(make_user, area["community"].team, "nurse2")
     assert api_client(first).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json").status_code == 200
     response = api_client(second).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
     assert response.status_code == 409
@@ -222,8 +209,8 @@ def test_a_referral_claimed_by_another_is_409_already_claimed(make_user, area):
 
 
 def test_an_action_the_status_does_not_allow_is_409_illegal_transition(make_user, area):
-    referral = _queued(area["community"].team)
-    nurse = _nurse_of(make_user, area["community"], "nurse1")
+    referral = queued(area["community"].team)
+    nurse = member(make_user, area["community"].team, "nurse1")
     api = api_client(nurse)
     api.post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
     response = api.post(f"/api/v1/referrals/{referral.pk}/complete/", {"outcome": "NEEDS_MET"}, format="json")

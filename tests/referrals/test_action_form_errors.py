@@ -3,11 +3,9 @@ nothing is chosen for the user, and an action posted with errors comes back as t
 summary at the top of the page, in page order, each error linked to its field's first control,
 with nothing saved (docs/architecture.md, "Forms")."""
 
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from referrals.models import Intervention, Referral
 from referrals.services.claims import referral_claim
@@ -15,15 +13,10 @@ from referrals.services.lifecycle import referral_decline
 from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from tests.core.forms_html import page_problems, parse, summary_texts
-from tests.referrals.factories import ReferralFactory, member
+from tests.referrals.builders import queued
+from tests.referrals.factories import member
 
 pytestmark = pytest.mark.django_db
-
-
-def queued(team, **fields):
-    now = timezone.now()
-    return ReferralFactory(team=team, status=ReferralStatus.QUEUED, accept_by=now + timedelta(minutes=15),
-                           contact_by=now + timedelta(hours=2), accept_clock_started_at=now, **fields)
 
 
 def post(client, referral, action, data):

@@ -4,18 +4,15 @@ the answer."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from referrals.models import Referral, ReferralEvent
-from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from tests.clients import api_client
-from tests.referrals.factories import ReferralFactory
+from tests.referrals.builders import queued
+from tests.referrals.factories import member
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
@@ -30,31 +27,19 @@ def area():
     }
 
 
-def nurse_of(make_user, service, username):
-    nurse = make_user(Role.SPECIALIST_NURSE, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=nurse, team=service.team)
-    return nurse
-
-
-def queued(team):
-    now = timezone.now()
-    return ReferralFactory(team=team, status=ReferralStatus.QUEUED, accept_by=now + timedelta(minutes=15),
-                           contact_by=now + timedelta(hours=2), accept_clock_started_at=now)
-
-
 def url(referral, action):
     return f"/api/v1/referrals/{referral.pk}/{action}/"
 
 
 def test_claim_contact_and_complete_through_the_api(make_user, area):
     referral = queued(area["community"].team)
-    nurse = nurse_of(make_user, area["community"], "nurse1")
+    nurse = member(make_user, area["community"].team, "nurse1")
     api = api_client(nurse)
     claimed = api.post(url(referral, "claim"), {}, format="json")
     assert claimed.status_code == 200
     assert (claimed.json()["status"], claimed.json()["fhir_task_status"]) == ("ACCEPTED", "accepted")
     assert "contact" in claimed.json()["actions"]
-    other = nurse_of(make_user, area["community"], "nurse2")
+    other = member(make_user, area["community"].team, "nurse2")
     conflict = api_client(other).post(url(referral, "claim"), {}, format="json")
     assert conflict.status_code == 409
     assert conflict.json()["detail"].startswith("Already claimed by")
@@ -69,7 +54,7 @@ def test_claim_contact_and_complete_through_the_api(make_user, area):
 
 def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
     referral = queued(area["community"].team)
-    nurse = nurse_of(make_user, area["community"], "nurse1")
+    nurse = member(make_user, area["community"].team, "nurse1")
     api = api_client(nurse)
     api.post(url(referral, "claim"), {}, format="json")
     no_reason = api.post(url(referral, "hold"), {"reason": ""}, format="json")
@@ -99,10 +84,10 @@ def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
     assert moved.json()["team"]["name"] == "Hospice at Home team"
     assert moved.json()["routing_attempt"] == 1
     # A nurse of another team does not see it: 404, not 403, so nothing leaks.
-    outsider = nurse_of(make_user, area["community"], "outsider")
+    outsider = member(make_user, area["community"].team, "outsider")
     assert api_client(outsider).post(url(referral, "claim"), {}, format="json").status_code == 404
     # A nurse of its team may not route by hand: 403 with the reason.
-    insider = nurse_of(make_user, area["hah"], "insider")
+    insider = member(make_user, area["hah"].team, "insider")
     refused = api_client(insider).post(url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk},
                                        format="json")
     assert refused.status_code == 403
@@ -121,8 +106,8 @@ def test_unknown_actions_and_ids_are_404(make_user, area):
 
 def test_the_nurse_actions_through_the_api(make_user, area):
     referral = queued(area["community"].team)
-    nurse = nurse_of(make_user, area["community"], "nurse1")
-    colleague = nurse_of(make_user, area["community"], "nurse2")
+    nurse = member(make_user, area["community"].team, "nurse1")
+    colleague = member(make_user, area["community"].team, "nurse2")
     lead = make_user(Role.TEAM_LEAD, username="lead", is_clinician=True)
     TeamMembership.objects.create(user=lead, team=area["community"].team, role=TeamMembership.Role.LEAD)
     api = api_client(nurse)

@@ -20,18 +20,11 @@ from referrals.transitions import IllegalAction, ReferralStatus
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from tests.clock import WEEKDAY_MORNING
+from tests.referrals.builders import queued
 from tests.referrals.factories import PatientFactory, ReferralFactory, member
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
-
-
-def queued(team, **fields):
-    now = timezone.now()
-    fields.setdefault("contact_by", now + timedelta(hours=2))
-    fields.setdefault("accept_by", now + timedelta(minutes=15))
-    fields.setdefault("status", ReferralStatus.QUEUED)
-    return ReferralFactory(team=team, **fields)
 
 
 def test_claim_then_contact_then_complete_writes_an_event_each(make_user, team):
