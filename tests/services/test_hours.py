@@ -24,18 +24,11 @@ from services.hours import (
     next_opening,
     open_intervals,
 )
+from tests.services.schedules import drawn, local, weekly
 
 # 2026: clocks go forward at 01:00 GMT on Sunday 29 March, back at 02:00 BST on Sunday 25 October.
 SPRING_FORWARD_EVE = (2026, 3, 28)  # Saturday
 FALL_BACK_EVE = (2026, 10, 24)  # Saturday
-
-
-def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=LONDON)
-
-
-def weekly(opens: int, closes: int, weekdays: range = range(7)) -> Schedule:
-    return Schedule(windows=tuple(Window(day, time(opens), time(closes)) for day in weekdays))
 
 
 OFFICE = weekly(9, 17, range(5))  # Monday to Friday 09:00-17:00
@@ -456,22 +449,7 @@ def test_format_local_is_24_hour_london_time_with_the_day_when_not_today() -> No
 
 BASE = local(2026, 3, 23)  # the Monday before the spring clock change
 
-wall_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
-windows = (
-    st.tuples(st.integers(0, 6), wall_times, wall_times)
-    .filter(lambda w: w[1] != w[2])
-    .map(lambda w: Window(*w))
-)
-instants = st.integers(0, 60 * 24 * 60).map(lambda minutes: BASE + timedelta(minutes=minutes))
-closures = st.tuples(instants, st.integers(1, 24 * 20)).map(
-    lambda c: ClosurePeriod(c[0], c[0] + timedelta(hours=c[1]))
-)
-schedules = st.builds(
-    Schedule,
-    always_open=st.booleans(),
-    windows=st.lists(windows, max_size=6).map(tuple),
-    closures=st.lists(closures, max_size=3).map(tuple),
-)
+instants, schedules = drawn(BASE, days=60, minutes=(0, 15, 30, 45), max_windows=6, max_closures=3)
 
 
 @settings(deadline=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from services.codes import (
     ServiceStatus,
     ServiceType,
 )
-from services.hours import LONDON, ClosurePeriod, Schedule, Window, next_opening
+from services.hours import ClosurePeriod, Schedule, next_opening
 from services.postcodes import covers_postcode
 from services.ranking import (
     CAPACITY_STALE_AFTER,
@@ -33,22 +33,15 @@ from services.ranking import (
     rank_services,
     winner,
 )
+from tests.services.schedules import drawn, local, weekly
 
 WEDNESDAY = (2026, 6, 10)
 HOME = "L9 7AL"
 OUT_OF_AREA = "M1 1AE"
 
 
-def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=LONDON)
-
-
 AT_14 = local(*WEDNESDAY, 14)
 AT_23_30 = local(*WEDNESDAY, 23, 30)
-
-
-def weekly(opens: int, closes: int, weekdays: range = range(7)) -> Schedule:
-    return Schedule(windows=tuple(Window(day, time(opens), time(closes)) for day in weekdays))
 
 
 def green(units: int | None = 3, at: datetime = AT_14) -> Capacity:
@@ -513,22 +506,7 @@ def test_capacity_needs_an_aware_report_time() -> None:
 
 PROPERTY_BASE = local(2026, 3, 23)
 
-wall_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 30]))
-windows = (
-    st.tuples(st.integers(0, 6), wall_times, wall_times)
-    .filter(lambda w: w[1] != w[2])
-    .map(lambda w: Window(*w))
-)
-instants = st.integers(0, 60 * 24 * 40).map(lambda m: PROPERTY_BASE + timedelta(minutes=m))
-closures = st.tuples(instants, st.integers(1, 24 * 20)).map(
-    lambda c: ClosurePeriod(c[0], c[0] + timedelta(hours=c[1]))
-)
-schedules = st.builds(
-    Schedule,
-    always_open=st.booleans(),
-    windows=st.lists(windows, max_size=4).map(tuple),
-    closures=st.lists(closures, max_size=2).map(tuple),
-)
+instants, schedules = drawn(PROPERTY_BASE, days=40, minutes=(0, 30), max_windows=4, max_closures=2)
 capacities = st.none() | st.builds(
     Capacity,
     rag=st.sampled_from(list(CapacityRag)),
