@@ -17,22 +17,24 @@ def test_idle_session_is_signed_out_with_a_message(client, handler, settings):
     assert b"signed out after a period of inactivity" in response.content
 
 
-def test_activity_extends_the_session(client, handler, settings):
+@pytest.fixture
+def start(client, handler, settings):
+    """When a signed-in session with a 10-minute idle timeout last loaded a page: now."""
     settings.SESSION_IDLE_TIMEOUT_SECONDS = 600
     client.force_login(handler)
-    start = timezone.now()
+    loaded = timezone.now()
     client.get("/")
+    return loaded
+
+
+def test_activity_extends_the_session(client, start):
     with time_machine.travel(start + timedelta(seconds=500), tick=False):
         assert client.get("/").status_code == 200
     with time_machine.travel(start + timedelta(seconds=1000), tick=False):
         assert client.get("/").status_code == 200
 
 
-def test_queue_polls_do_not_extend_the_session(client, handler, settings):
-    settings.SESSION_IDLE_TIMEOUT_SECONDS = 600
-    client.force_login(handler)
-    start = timezone.now()
-    client.get("/")
+def test_queue_polls_do_not_extend_the_session(client, start):
     with time_machine.travel(start + timedelta(seconds=500), tick=False):
         assert client.get("/healthz/live", HTTP_X_SPOC_POLL="1").status_code == 200
     with time_machine.travel(start + timedelta(seconds=700), tick=False):
@@ -40,11 +42,7 @@ def test_queue_polls_do_not_extend_the_session(client, handler, settings):
     assert response.status_code == 401
 
 
-def test_stay_signed_in_keeps_the_session_without_a_page_load(client, handler, settings):
-    settings.SESSION_IDLE_TIMEOUT_SECONDS = 600
-    client.force_login(handler)
-    start = timezone.now()
-    client.get("/")
+def test_stay_signed_in_keeps_the_session_without_a_page_load(client, start):
     with time_machine.travel(start + timedelta(seconds=550), tick=False):
         response = client.post("/accounts/keepalive/")
         assert response.status_code == 200
