@@ -45,6 +45,7 @@ from referrals.access import visible_patients
 from referrals.selectors import referrals_visible_to
 from services.codes import Need
 from spoc.accounts.roles import WRITE_CLINICAL
+from spoc.core.htmx import render_page
 
 
 def _patient_panel_context(request: HttpRequest, patient_id: int | None, *, shown: bool = False) -> dict[str, Any]:
@@ -225,10 +226,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     context = {"call": call, "referrals": referrals, "call_backs": call.call_backs.all(),
                "banner": patient_banner_for(patient=call.patient) if call.patient else None,
                "patient": call.patient}
-    template = "calls/call_detail.html"
-    if request.headers.get("HX-Request"):
-        template += "#referrals"
-    return render(request, template, context)
+    return render_page(request, "calls/call_detail.html", context, fragment="referrals")
 
 
 @login_required

@@ -29,6 +29,7 @@ from services.services import (
     coverage_areas_parse,
     service_update,
 )
+from spoc.core.htmx import render_page
 
 
 @login_required
@@ -56,10 +57,7 @@ def directory_search(request: HttpRequest) -> HttpResponse:
         "need_label": Need(form.cleaned_data["need"]).label if searched_at else "",
         "now": timezone.now(),
     }
-    template = "services/directory_search.html"
-    if request.headers.get("HX-Request"):
-        template += "#results"
-    return render(request, template, context)
+    return render_page(request, "services/directory_search.html", context, fragment="results")
 
 
 def _service_or_404(service_id: int) -> Service:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 
 from referrals.selectors.board import board_version, coordinator_board
 from spoc.audit.context import is_poll
+from spoc.core.htmx import render_page
 
 
 @login_required
@@ -21,7 +21,4 @@ def board_page(request: HttpRequest) -> HttpResponse:
     if is_poll(request) and request.headers.get("X-Board-Version") == version:
         return HttpResponse(status=204)
     board = coordinator_board(user=request.user, now=now)
-    template = "board/board.html"
-    if request.headers.get("HX-Request"):
-        template += "#board"
-    return render(request, template, {"board": board, "version": version})
+    return render_page(request, "board/board.html", {"board": board, "version": version}, fragment="board")

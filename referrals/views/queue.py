@@ -23,6 +23,7 @@ from referrals.selectors.queue import (
 from services.models import Team
 from spoc.audit.context import is_poll
 from spoc.audit.models import AccessLog
+from spoc.core.htmx import render_page
 
 
 def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
@@ -63,10 +64,7 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
                                   and request.headers.get("X-Queue-Urgent") != state.urgent_version),
                "outcomes": ReferralOutcome.choices,
                "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
-    template = "queue/queue.html"
-    if request.headers.get("HX-Request"):
-        template += "#queue"
-    return render(request, template, context)
+    return render_page(request, "queue/queue.html", context, fragment="queue")
 
 
 @login_required

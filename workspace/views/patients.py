@@ -28,6 +28,7 @@ from patients.services import (
 from referrals.access import break_glass_open, visible_patients, writable_patient
 from referrals.selectors import patients_visible_to, patients_writable_by, sees_all_patients
 from spoc.accounts.roles import may_break_glass, may_write_clinical
+from spoc.core.htmx import render_page
 from workspace.selectors import patient_timeline, patients_found
 
 
@@ -44,10 +45,7 @@ def patient_search_page(request: HttpRequest) -> HttpResponse:
         results = patients_found(patients=visible_patients(request), query=query)
     context = {"query": query, "results": results, "today": timezone.localdate(),
                "can_register": sees_all_patients(request.user)}
-    template = "patients/search.html"
-    if request.headers.get("HX-Request"):
-        template += "#results"
-    return render(request, template, context)
+    return render_page(request, "patients/search.html", context, fragment="results")
 
 
 @login_required
