@@ -44,10 +44,10 @@ def main() -> int:
 
     admin = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
     admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{args.database}"')
+    with admin.cursor() as admin_cursor:
+        admin_cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database])
+        if admin_cursor.fetchone() is None:
+            admin_cursor.execute(f'CREATE DATABASE "{args.database}"')
     admin.close()
 
     os.environ.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "DJANGO_DEBUG": "false",
@@ -93,7 +93,8 @@ def main() -> int:
               f"median {statistics.median(ordered) * 1e6:>7.0f} us  "
               f"p95 {ordered[int(len(ordered) * 0.95)] * 1e6:>7.0f} us")
 
-    print(f"PostgreSQL {connection.pg_version}, {os.cpu_count()} cores shared by the writers and the server; "
+    version = ".".join(str(part) for part in connection.get_database_version())
+    print(f"PostgreSQL {version}, {os.cpu_count()} cores shared by the writers and the server; "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     print("One writer:")
     for label, write in (("before", before), ("after", after)):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,7 +82,7 @@ class ChainReport:
     after: int | None = None
 
 
-def chain_check(rows: Iterable[tuple[int, str, dict[str, Any]]]) -> ChainReport:
+def chain_check(rows: Iterable[tuple[int, str, Mapping[str, Any]]]) -> ChainReport:
     """Walk ``(id, row_hash, fields)`` in id order and stop at the first row whose stored hash
     is not the one its fields and its predecessor give. ``after`` is the id of the last row that
     held (None at the start): a row removed between ``after`` and ``broken_at`` shows here."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
@@ -20,6 +21,8 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Moment = date | datetime | str | None
+# No value: None, or the "" a template gives for a missing one. A date, time or datetime is never false.
+Blank = Literal[""] | None
 
 
 def _local(value: datetime) -> datetime:
@@ -55,9 +58,9 @@ def nhs_weekday_date(value: Moment) -> str:
     return f"{DAYS[_day(value).weekday()]} {nhs_date(value)}"
 
 
-def nhs_time(value: datetime | time | None, *, seconds: bool = False) -> str:
+def nhs_time(value: datetime | time | Blank, *, seconds: bool = False) -> str:
     """``14:32`` (24-hour; ``14:32:05`` with seconds)."""
-    if value is None or value == "":
+    if not value:
         return ""
     moment = _local(value) if isinstance(value, datetime) else value
     return moment.strftime("%H:%M:%S" if seconds else "%H:%M")
@@ -75,19 +78,19 @@ def _relative_day(value: datetime, today: date | None) -> str | None:
     return None
 
 
-def nhs_datetime(value: datetime | None, *, today: date | None = None, seconds: bool = False) -> str:
+def nhs_datetime(value: datetime | Blank, *, today: date | None = None, seconds: bool = False) -> str:
     """``2 December 2026, 14:32``; ``today 14:32``, ``yesterday 09:10`` or ``tomorrow 08:00``
     when the London date is that near ``today`` (the London date now unless given)."""
-    if value is None or value == "":
+    if not value:
         return ""
     when = nhs_time(value, seconds=seconds)
     relative = _relative_day(value, today)
     return f"{relative} {when}" if relative else f"{nhs_date(value)}, {when}"
 
 
-def nhs_datetime_short(value: datetime | None, *, today: date | None = None, seconds: bool = False) -> str:
+def nhs_datetime_short(value: datetime | Blank, *, today: date | None = None, seconds: bool = False) -> str:
     """``2 Dec 2026, 14:32`` for tables, with today, yesterday and tomorrow as in nhs_datetime."""
-    if value is None or value == "":
+    if not value:
         return ""
     when = nhs_time(value, seconds=seconds)
     relative = _relative_day(value, today)

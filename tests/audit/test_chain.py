@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,8 +22,24 @@ from tests.factories import UserFactory
 WHEN = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
 
 
-def fields(**changes: object) -> dict[str, object]:
-    row: dict[str, object] = {
+class Row(TypedDict, total=False):
+    """The keyword arguments of `chain.canonical` (every one is given; a change gives a few)."""
+
+    at: datetime
+    user_id: int | None
+    username: str
+    action: str
+    object_type: str
+    object_id: str
+    patient_id: int | None
+    client_ip: str | None
+    reason: str
+    detail: object
+    flagged: bool
+
+
+def fields(**changes: Unpack[Row]) -> Row:
+    row: Row = {
         "at": WHEN, "user_id": 3, "username": "nurse1", "action": "VIEW", "object_type": "patient",
         "object_id": "42", "patient_id": 42, "client_ip": "192.0.2.7", "reason": "",
         "detail": {"b": 1, "a": [1, 2.5]}, "flagged": False,
@@ -59,7 +76,7 @@ def test_a_naive_time_is_refused():
         chain.canonical(**fields(at=WHEN.replace(tzinfo=None)))
 
 
-def walk(rows: list[dict[str, object]]) -> list[tuple[int, str, dict[str, object]]]:
+def walk(rows: list[Row]) -> list[tuple[int, str, Row]]:
     linked, previous = [], chain.GENESIS
     for row_id, row in enumerate(rows, start=1):
         previous = chain.link(previous=previous, digest=chain.digest(chain.canonical(**row)))

@@ -31,9 +31,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def run(statement: str, params: list[object] | None = None) -> None:
+def run(statement: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(statement)
 
 
 @contextmanager
@@ -63,7 +63,8 @@ def refused(statement: str) -> DatabaseError:
     """Run ``statement`` in a savepoint; return the error, which must be a refused privilege."""
     with pytest.raises(DatabaseError) as caught, transaction.atomic():
         run(statement)
-    assert caught.value.__cause__.sqlstate == INSUFFICIENT_PRIVILEGE, caught.value
+    cause = caught.value.__cause__
+    assert isinstance(cause, psycopg.Error) and cause.sqlstate == INSUFFICIENT_PRIVILEGE, caught.value
     return caught.value
 
 

@@ -65,7 +65,7 @@ def test_other_values_are_plain_text(value: Any, expected: str) -> None:
 def test_every_cell_is_quoted_so_a_semicolon_cannot_start_a_cell() -> None:
     # Where the spreadsheet's list separator is ";", an unquoted `a;=1+1` would be two cells.
     response = csv_response(rows=[["Team", "Calls"], ["a;=1+1", 3]], filename="x.csv")
-    assert b"".join(response.streaming_content) == b'"Team","Calls"\r\n"a;=1+1","3"\r\n'
+    assert response.getvalue() == b'"Team","Calls"\r\n"a;=1+1","3"\r\n'
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="x.csv"'
 

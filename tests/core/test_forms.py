@@ -96,7 +96,7 @@ def _make(cls, data=None):
     from tests.factories import UserFactory
 
     params = inspect.signature(cls.__init__).parameters
-    kwargs = {}
+    kwargs: dict[str, object] = {}
     if "options" in params:
         kwargs["options"] = [(1, "First"), (2, "Second")]
     if "people" in params:

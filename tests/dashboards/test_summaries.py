@@ -3,7 +3,7 @@ safe horizon; idempotence."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -58,11 +58,11 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     for model in SUMMARY_MODELS:
         fields = [f.name for f in model._meta.fields if f.name != "id"]
-        out[model.__name__] = sorted(model.objects.values_list(*fields))
+        out[model.__name__] = sorted(model._default_manager.values_list(*fields))
     return out
 
 
-def raw_rows() -> list[tuple[Any, int, str, int]]:
+def raw_rows() -> list[tuple[datetime, int, str, int | None]]:
     """(moment, team or 0, priority, patient) of every call with a patient and every referral."""
     calls = [(c.received_at, 0, c.chosen_priority, c.patient_id) for c in Call.objects.exclude(patient=None)]
     return calls + [(r.created_at, r.team_id or 0, r.priority, r.patient_id) for r in Referral.objects.all()]
@@ -157,9 +157,9 @@ class TestIncrementalEqualsRebuild(TestCase):
                     for row in ResponseMinuteStat.objects.filter(local_date__gte=date_from, local_date__lte=date_to):
                         if (team is None or row.team_id == team.pk) and (priority is None or row.priority == priority):
                             for key in ((row.metric, row.priority), (row.metric, "All")):
-                                counts = per_minute.setdefault(key, {})
+                                histogram = per_minute.setdefault(key, {})
                                 bucket = response_bucket(row.minutes)
-                                counts[bucket] = counts.get(bucket, 0) + row.referrals
+                                histogram[bucket] = histogram.get(bucket, 0) + row.referrals
                     assert {k: dict(v) for k, v in response_histograms(scope=scope).items()} == per_minute
             # The tables kept in blocks: the period's blocks add up to its days.
             for model, counts in BLOCKED:

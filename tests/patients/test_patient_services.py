@@ -585,7 +585,9 @@ def test_clinician_without_cpr_permission_cannot_change_a_recorded_cpr_decision(
         with pytest.raises(PermissionDenied):
             care_plan_update(patient=patient, user=nurse, values=change)
     assert CarePlan.objects.filter(patient=patient).count() == 1
-    assert care_plan_current(patient=patient).cpr_decision == CprDecision.NOT_FOR_CPR
+    current = care_plan_current(patient=patient)
+    assert current is not None
+    assert current.cpr_decision == CprDecision.NOT_FOR_CPR
 
 
 def test_clinician_without_cpr_permission_changes_other_fields_and_keeps_the_dnacpr(nurse, senior):
@@ -667,7 +669,7 @@ def test_care_plan_change_is_logged_with_its_version_and_fields(nurse):
     care_plan_update(patient=patient, user=nurse, values={"primary_diagnosis": "Lung cancer"})
     plan = care_plan_update(patient=patient, user=nurse,
                             values={"ppd_first": PlaceOfDeath.HOSPICE, "review_date": date(2026, 5, 1)})
-    row = AccessLog.objects.filter(object_type="care_plan").order_by("-id").first()
+    row = AccessLog.objects.filter(object_type="care_plan").latest("id")
     assert (row.action, row.patient_id, row.object_id, row.user) == (
         AccessLog.Action.UPDATE, patient.pk, str(plan.pk), nurse)
     assert row.detail == {"fields": ["ppd_first", "review_date"], "version": 2}

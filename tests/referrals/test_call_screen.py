@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -100,7 +101,7 @@ def test_script_tags_are_shown_as_text(client, handler):
 
 def test_advice_only_call_without_a_patient_and_a_call_back(client, handler):
     client.force_login(handler)
-    due = (timezone.localtime() + timezone.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    due = (timezone.localtime() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(NEW, payload(None, needs=[], disposition="ADVICE_GIVEN", phase="", carer_coping="",
                                         callback_due_at=due, callback_note="Check pain relief worked"))
     assert response.status_code == 302

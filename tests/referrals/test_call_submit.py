@@ -94,6 +94,7 @@ def test_submit_saves_call_assessment_referrals_events_and_access_log(handler, p
     assert call.triage_rules_version == TRIAGE_RULES_VERSION
     assert str(call.caller_phone.as_e164) == "+447911123456"
     assessment = call.triage
+    assert assessment is not None
     assert assessment.source == AssessmentSource.CALL_TRIAGE
     assert assessment.patient == patient
     assert assessment.phase == PhaseOfIllness.UNSTABLE
@@ -161,6 +162,7 @@ def test_a_call_without_an_identified_patient_can_give_advice(handler):
     )
 
     assert result.call.patient is None
+    assert result.call.triage is not None
     assert result.call.triage.patient is None
     assert result.referrals == []
     assert AccessLog.objects.get().patient_id is None

@@ -116,6 +116,22 @@ def referral(patient, status, *, team=None, owner=None, need=Need.URGENT_HOME_VI
                            team=team, owner=owner, need=need)
 
 
+def routed(referral: Referral) -> Referral:
+    """``referral`` routed now."""
+    result = referral_route(referral_id=referral.pk)
+    assert result is not None
+    return result
+
+
+def assert_clocks_wait_for_contact(referral: Referral) -> None:
+    """The routed referral's clocks start when the family may first be contacted: both deadlines
+    fall after ``contact_not_before``."""
+    start, accept_by, contact_by = referral.contact_not_before, referral.accept_by, referral.contact_by
+    assert start is not None and accept_by is not None and contact_by is not None, referral
+    assert accept_by >= start
+    assert contact_by > start
+
+
 # --- The service --------------------------------------------------------------------------------
 
 
@@ -202,12 +218,11 @@ def test_bereavement_referral_for_each_ticked_person_at_p5_not_before_death_plus
     assert AccessLog.objects.get(object_type="death_record").detail["bereavement_referrals"] == 2
 
     # Routed by the bereaved person's postcode, else the patient's; the clock starts later.
-    carers, sons = (referral_route(referral_id=r.pk) for r in referrals)
+    carers, sons = (routed(r) for r in referrals)
     assert carers.team == directory["south"].team
     assert sons.team == directory["north"].team
-    for routed in (carers, sons):
-        assert routed.accept_by >= routed.contact_not_before
-        assert routed.contact_by > routed.contact_not_before
+    assert_clocks_wait_for_contact(carers)
+    assert_clocks_wait_for_contact(sons)
 
 
 def test_bereaved_persons_age_decides_eligibility(directory, coordinator, patient):
@@ -215,7 +230,7 @@ def test_bereaved_persons_age_decides_eligibility(directory, coordinator, patien
                         dob=timezone.localdate() - timedelta(days=365 * 12))
     widow = person(patient, dob=date(1950, 1, 1))
     record(patient, coordinator, bereavement_for=[grandchild.pk, widow.pk])
-    teams = {r.for_person_id: referral_route(referral_id=r.pk).team
+    teams = {r.for_person_id: routed(r).team
              for r in Referral.objects.filter(need=Need.BEREAVEMENT_SUPPORT)}
     assert teams == {grandchild.pk: directory["children"].team, widow.pk: directory["north"].team}
 
@@ -256,7 +271,7 @@ def test_a_death_cannot_be_recorded_twice(coordinator, patient):
 def test_bad_input_gets_field_errors_and_saves_nothing(coordinator, patient, make_user):
     stranger = PatientFactory()
     someone_elses = person(stranger)
-    cases = [
+    cases: list[tuple[dict[str, object], str, str]] = [
         ({"died_at": timezone.now() + timedelta(hours=1)}, "died_at", "in the future"),
         ({"died_at": timezone.make_aware(datetime(1948, 3, 13, 12))}, "died_at", "before the patient's date of birth"),
         ({"died_at": datetime(2024, 1, 1, 12)}, "died_at", "date and time"),  # naive on purpose
@@ -667,8 +682,8 @@ def test_bereavement_referral_is_routed_by_a_real_worker(directory, coordinator,
     assert bereavement.team == directory["south"].team
     assert bereavement.events.filter(kind=ReferralEvent.Kind.ROUTED).count() == 1
     # Routed now, but its clocks start when the family may first be contacted.
-    assert bereavement.routed_at < bereavement.contact_not_before == died_at + timedelta(days=14)
-    assert bereavement.accept_by >= bereavement.contact_not_before
-    assert bereavement.contact_by > bereavement.contact_not_before
+    assert bereavement.contact_not_before == died_at + timedelta(days=14)
+    assert bereavement.routed_at is not None and bereavement.routed_at < bereavement.contact_not_before
+    assert_clocks_wait_for_contact(bereavement)
     open_referral.refresh_from_db()
     assert open_referral.status == ReferralStatus.COMPLETED

@@ -1,6 +1,6 @@
 """Interventions and clinical review assessments recorded on a referral."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -14,6 +14,7 @@ from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.services.claims import referral_claim
 from referrals.services.interventions import assessment_record, intervention_record
 from referrals.transitions import IllegalAction, ReferralStatus
+from spoc.accounts.models import User
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from tests.clock import WEEKDAY_MORNING
@@ -31,11 +32,13 @@ def claimed(team, nurse):
     return referral_claim(referral_id=referral.pk, user=nurse)
 
 
-def visit(referral, user, **overrides):
-    fields = {"kind": "HOME_VISIT", "at": timezone.now() - timedelta(minutes=5), "notes": "Syringe driver set up",
-              "admission_avoided": True, "bed_days_saved": 4}
-    fields.update(overrides)
-    return intervention_record(referral_id=referral.pk, user=user, **fields)
+def visit(referral: Referral, user: User, *, kind: str = "HOME_VISIT", at: datetime | None = None,
+          notes: str = "Syringe driver set up", admission_avoided: bool = True,
+          bed_days_saved: int | None = 4) -> Intervention:
+    """A home visit five minutes ago that avoided an admission, unless the arguments say otherwise."""
+    return intervention_record(referral_id=referral.pk, user=user, kind=kind,
+                               at=at or timezone.now() - timedelta(minutes=5), notes=notes,
+                               admission_avoided=admission_avoided, bed_days_saved=bed_days_saved)
 
 
 def test_an_intervention_is_recorded_with_its_event_and_log(make_user, team):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -82,7 +83,7 @@ def test_reassign_is_refused_to_a_nurse_outside_the_team_to_a_non_lead_and_from_
     referral = claimed(team, first)
     with pytest.raises(ActionNotPermitted):
         referral_reassign(referral_id=referral.pk, user=second, to_user_id=second.pk)
-    with pytest.raises(Exception, match="member of the referral's team") as exc:
+    with pytest.raises(ValidationError, match="member of the referral's team") as exc:
         referral_reassign(referral_id=referral.pk, user=lead, to_user_id=outsider.pk)
     assert exc.value.message_dict == {"to_user_id": ["Choose a member of the referral's team."]}
     waiting = queued(team)
@@ -98,7 +99,7 @@ def test_reassign_is_refused_to_a_nurse_outside_the_team_to_a_non_lead_and_from_
 def test_cancel_needs_a_reason_and_closes_the_referral(make_user, team):
     nurse = member(make_user, team, "nurse1")
     referral = claimed(team, nurse)
-    with pytest.raises(Exception, match="required") as exc:
+    with pytest.raises(ValidationError, match="required") as exc:
         referral_cancel(referral_id=referral.pk, user=nurse, reason="   ")
     assert list(exc.value.message_dict) == ["reason"]
     assert Referral.objects.get(pk=referral.pk).status == "ACCEPTED"
@@ -408,7 +409,9 @@ def test_a_lead_reassigns_through_the_page_to_team_members_only(client, make_use
     referral = claimed(team, first)
     client.force_login(lead)
     content = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
-    options = re.search(r'<select name="to_user_id".*?</select>', content, re.S).group(0)
+    select = re.search(r'<select name="to_user_id".*?</select>', content, re.S)
+    assert select is not None
+    options = select.group(0)
     assert f'<option value="{second.pk}">NGUYỄN, Minh</option>' in options
     assert f'value="{outsider.pk}"' not in options and f'value="{first.pk}"' not in options
     url = reverse("queue:action", args=[referral.pk, "reassign"])

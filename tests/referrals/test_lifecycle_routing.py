@@ -78,6 +78,7 @@ def test_a_decline_sends_the_referral_back_to_routing_without_that_service(make_
     later = WEDNESDAY_2PM + timedelta(minutes=10)
     with time_machine.travel(later, tick=False):
         again = referral_route(referral_id=referral.pk)
+    assert again is not None
     assert again.team == area["hah"].team
     assert again.routing_attempt == 2
     assert again.accept_clock_started_at == later
@@ -94,9 +95,11 @@ def test_after_two_declines_the_coordinators_decide(make_user, area):
         first = member(make_user, area["community"], "nurse1")
         referral_decline(referral_id=referral.pk, user=first, reason="NO_CAPACITY")
         referral = referral_route(referral_id=referral.pk)
+        assert referral is not None
         second = member(make_user, area["hah"], "nurse2")
         referral_decline(referral_id=referral.pk, user=second, reason="WRONG_SERVICE")
         referral = referral_route(referral_id=referral.pk)
+    assert referral is not None
     assert referral.team == area["spoc"].team
     assert referral.status == ReferralStatus.QUEUED
     assert referral.unroutable_reason == (

@@ -252,7 +252,7 @@ def test_eligibility_uses_the_patients_age_and_the_callers_type(directory):
     assert by_name["Hospice at Home"]["excluded_reason"].startswith("Excluded: does not accept referrals from")
     # The night service is eligible but opens at 20:00, after the 16:00 deadline: it does not
     # win; the coordinators decide, told which service was nearest.
-    assert routed.team.service.service_type == ServiceType.SPOC
+    assert routed.team is not None and routed.team.service.service_type == ServiceType.SPOC
     assert routed.unroutable_reason.startswith("No service can meet the P2 deadline for Urgent home visit")
     assert "Night Service" in routed.unroutable_reason
 

@@ -66,4 +66,5 @@ def test_sweeper_recovers_a_referral_whose_task_was_lost(celery_worker_process):
     lost = aged(90)
     assert routing_sweep() == 1
     wait_for(lambda: Referral.objects.get(pk=lost.pk).status == ReferralStatus.QUEUED, timeout=30)
-    assert Referral.objects.get(pk=lost.pk).team.name == "Community Palliative Care team"
+    team = Referral.objects.get(pk=lost.pk).team
+    assert team is not None and team.name == "Community Palliative Care team"

@@ -16,8 +16,8 @@ LONDON = ZoneInfo("Europe/London")
 SEARCH = reverse("services:search")
 
 
-def local(*args: int) -> str:
-    return datetime(*args, tzinfo=LONDON).strftime("%Y-%m-%dT%H:%M")
+def local(year: int, month: int, day: int, hour: int, minute: int) -> str:
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON).strftime("%Y-%m-%dT%H:%M")
 
 
 @pytest.fixture

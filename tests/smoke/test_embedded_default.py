@@ -66,9 +66,10 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] 
 def sign_in(opener: urllib.request.OpenerDirector, base: str, username: str) -> str:
     status, page = fetch(opener, f"{base}/accounts/login/")
     assert status == 200
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert field is not None, page
     status, home = fetch(opener, f"{base}/accounts/login/",
-                         {"csrfmiddlewaretoken": token, "username": username, "password": "smoke-test-pass"})
+                         {"csrfmiddlewaretoken": field.group(1), "username": username, "password": "smoke-test-pass"})
     assert status == 200
     return home
 
