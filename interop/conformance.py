@@ -25,6 +25,7 @@ from interop.codes import (
 from interop.resources import Resource
 from interop.search import SearchParam, reference, token
 from services.codes import ServiceType
+from spoc.accounts.partners import Scope
 from spoc.core.api import api_iso
 
 R4 = "http://hl7.org/fhir/SearchParameter/"
@@ -73,6 +74,8 @@ class ResourceKind:
     needs_one: bool = False
     # The REST framework's throttle scope of its searches (REST_FRAMEWORK, spoc/settings/base.py).
     search_throttle_scope: str | None = None
+    # What a partner system's token must carry to read it (staff need only be signed in).
+    partner_scope: str = Scope.READ_OWN_REFERRALS
 
     @property
     def profile(self) -> str:
@@ -113,15 +116,18 @@ RESOURCES: dict[str, ResourceKind] = {kind.name: kind for kind in (
          SearchParam("service-type", "token", f"{R4}HealthcareService-service-type",
                      f"The hub's service type: {hub_system('service-type')}|<code> or the code alone.",
                      _service_type)),
+        partner_scope=Scope.READ_DIRECTORY,
     ),
     ResourceKind(
         "Organization", selectors.fhir_organization_read, selectors.fhir_organization_search,
         (SearchParam("identifier", "token", f"{R4}Organization-identifier",
                      f"The ODS code: {ODS_CODE_SYSTEM}|<code> or the code alone.", _ods_code),),
+        partner_scope=Scope.READ_DIRECTORY,
     ),
     ResourceKind(
         "Location", selectors.fhir_location_read, selectors.fhir_location_search,
         (_organisation("Location"),),
+        partner_scope=Scope.READ_DIRECTORY,
     ),
 )}
 

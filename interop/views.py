@@ -19,7 +19,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +30,8 @@ from interop.codes import FHIR_JSON, JSON_FORMATS
 from interop.conformance import RESOURCES, ResourceKind, capability_statement
 from interop.resources import operation_outcome, searchset
 from interop.search import RESULT_PARAMS, Page, SearchError, row_id, search_parse
+from spoc.accounts.authentication import PartnerTokenAuthentication
+from spoc.accounts.partners import Partner
 from spoc.core.api_errors import DATABASE_ERRORS, DATABASE_RETRY_AFTER_SECONDS
 
 logger = logging.getLogger("django.request")
@@ -107,18 +109,31 @@ def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return response
 
 
+class FhirAccess(BasePermission):
+    """Staff who are signed in; a partner system whose token carries the view's ``partner_scope``
+    (what it may read of the records: only the referrals it sent, by the permission selectors)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if isinstance(user, Partner):
+            return bool(view.partner_scope) and view.partner_scope in user.scopes
+        return bool(user and user.is_authenticated)
+
+
 # The OpenAPI schema (/api/schema/) is the REST API's; the FHIR API's is its CapabilityStatement.
 @extend_schema(exclude=True)
 class FhirView(APIView):
     """The base of every FHIR view: its authentication, permissions, FHIR JSON and
     OperationOutcome errors are declared here once.
 
-    Authentication is the REST API's (REST_FRAMEWORK, spoc/settings/base.py): staff sessions
-    (once their second factor is verified where one is required) and API tokens. Another
-    scheme, such as partner systems', joins this one list."""
+    Authentication: a partner system's bearer token (spoc/accounts/partners.py), then the REST
+    API's (REST_FRAMEWORK, spoc/settings/base.py): staff sessions (once their second factor is
+    verified where one is required) and API tokens."""
 
-    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES]
-    permission_classes: ClassVar[list[Any]] = [IsAuthenticated]
+    authentication_classes = [PartnerTokenAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    permission_classes: ClassVar[list[Any]] = [FhirAccess]
+    # The scope a partner's token needs here (none: partners may not).
+    partner_scope = ""
     renderer_classes = [FhirJsonRenderer, PlainJsonRenderer]
     content_negotiation_class = FhirContentNegotiation
     # Only a search sent as a form (POST [type]/_search) has a body.
@@ -152,6 +167,10 @@ class ResourceView(FhirView):
     @property
     def kind(self) -> ResourceKind:
         return RESOURCES[self.resource_type]
+
+    @property
+    def partner_scope(self) -> str:  # type: ignore[override]
+        return self.kind.partner_scope
 
 
 class ReadView(ResourceView):

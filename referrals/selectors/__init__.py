@@ -14,6 +14,7 @@ from patients.models import Patient
 from referrals.models import Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
 from services.models import OrganisationMembership, TeamMembership
+from spoc.accounts.partners import Partner
 from spoc.accounts.roles import may_break_glass, may_write_clinical
 
 # Nurses keep seeing a patient for this long after their team's last referral for them.
@@ -56,7 +57,8 @@ def patients_visible_to(user: Any, *, break_glass_ids: Collection[int] = ()) -> 
     break-glass (logged, flagged) in this session, for the roles that may break glass
     (spoc.accounts.roles.may_break_glass) and for reading only: writes start from
     `patients_writable_by`."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or isinstance(user, Partner):
+        # A partner system reads only the referrals it sent (referrals_visible_to), no patients.
         return Patient.objects.none()
     if sees_all_patients(user):
         return Patient.objects.all()
@@ -84,8 +86,9 @@ def patients_writable_by(user: Any) -> QuerySet[Patient]:
 def referrals_visible_to(user: Any) -> QuerySet[Referral]:
     """Referrals whose details this user may see: all for handlers and coordinators; their
     teams' for nurses and leads; their organisation's services' for managers. Other referrals of
-    a visible patient are shown as summary lines only (referral_summaries_for_patient)."""
-    if not user.is_authenticated:
+    a visible patient are shown as summary lines only (referral_summaries_for_patient). A
+    partner system sees the referrals it sent: none, until referrals arrive from partners."""
+    if not user.is_authenticated or isinstance(user, Partner):
         return Referral.objects.none()
     if sees_all_patients(user):
         return Referral.objects.all()

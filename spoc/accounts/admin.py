@@ -37,6 +37,7 @@ from spoc.accounts.services import (
     user_deactivated,
     user_roles_set,
 )
+from spoc.core.forms import NhsFormMixin
 
 
 def _system_admins_only(request: HttpRequest) -> bool:
@@ -161,7 +162,7 @@ class RoleAdmin(GroupAdmin):
 
 
 
-class PartnerSystemForm(forms.ModelForm):
+class PartnerSystemForm(NhsFormMixin, forms.ModelForm):
     scopes = forms.MultipleChoiceField(choices=[(s, s) for s in Scope.ALL], widget=forms.CheckboxSelectMultiple)
     endpoint = forms.URLField(required=False, max_length=500, assume_scheme="https")
 

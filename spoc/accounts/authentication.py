@@ -17,6 +17,8 @@ from spoc.accounts.middleware import MFA_ENROL_REQUIRED_KEY
 from spoc.accounts.models import ApiToken
 from spoc.accounts.partners import Partner, partner_for_token
 from spoc.accounts.tokens import hash_key
+from spoc.audit.models import AccessLog
+from spoc.audit.services import access_log_record
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
@@ -73,6 +75,11 @@ class PartnerTokenAuthentication(BaseAuthentication):
         partner = partner_for_token(key)
         if partner is None:
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        # Every request of a partner is in the access log in its name, whatever it reads (the
+        # path without its query string, which may hold an NHS number).
+        access_log_record(action=AccessLog.Action.VIEW, user=partner, request=request._request,
+                          object_type="partner_request",
+                          detail={"method": request.method, "path": request._request.path[:200]})
         return partner, key
 
     def authenticate_header(self, request: Any) -> str:

@@ -34,7 +34,8 @@ def test_without_a_session_or_token_the_answer_is_401_except_the_metadata(path):
         return
     body = fhir_answer(response, 401)
     assert issue(body) == "login"
-    assert response["WWW-Authenticate"] == "Token"
+    # Partner systems come first: they are told the scheme they use (staff tokens still work).
+    assert response["WWW-Authenticate"] == 'Bearer realm="fhir"'
 
 
 def test_a_read_without_credentials_or_with_a_bad_token_is_401():
