@@ -19,6 +19,7 @@ from patients.codes import (
 )
 from patients.services import PatientData
 from services.models import Site
+from services.practices import practice_labels
 from spoc.core.forms import THIS_YEAR_HINT, NhsDateField, NhsFormMixin
 
 PHONE_ERROR = {"invalid": "Enter a UK phone number, like 0151 496 0000 or 07911 123456."}
@@ -44,7 +45,10 @@ class PatientForm(NhsFormMixin, forms.Form):
     postcode = forms.CharField(required=False, max_length=10)
     phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
     phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
-    gp_practice = forms.CharField(label="GP practice", required=False, max_length=200)
+    gp_practice = forms.CharField(
+        label="GP practice", required=False, max_length=200,
+        help_text="Start typing the practice's name or ODS code and choose it from the list to link the practice",
+        widget=forms.TextInput(attrs={"list": "gp-practices", "autocomplete": "off"}))
     usual_residence = forms.ChoiceField(required=False, choices=blank(UsualResidence.choices))
     location = forms.ChoiceField(label="Where the patient is now", choices=PatientLocation.choices, initial=PatientLocation.HOME)
     location_site = forms.ModelChoiceField(label="Hospital site", required=False, queryset=Site.objects.order_by("name"))
@@ -53,6 +57,11 @@ class PatientForm(NhsFormMixin, forms.Form):
     access_information = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
                                          help_text="Key safe, access route. Shown to clinicians only.")
     confirm_not_duplicate = forms.BooleanField(required=False, label="I have checked: this is a different person")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The directory's practices, offered as the practice is typed (services/practices.py).
+        self.practice_labels = practice_labels()
 
     def patient_data(self) -> PatientData:
         data = {k: v for k, v in self.cleaned_data.items() if k != "confirm_not_duplicate"}

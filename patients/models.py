@@ -42,7 +42,11 @@ class Patient(models.Model):
     postcode = models.CharField(max_length=8, blank=True, db_index=True)
     phone = PhoneNumberField(blank=True)
     phone_alt = PhoneNumberField("other phone", blank=True)
+    # As said or typed; `registered_practice` when it names a practice of the directory.
     gp_practice = models.CharField("GP practice", max_length=200, blank=True)
+    registered_practice = models.ForeignKey(
+        "services.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        limit_choices_to={"org_type": "GP_PRACTICE"}, verbose_name="registered GP practice")
     usual_residence = models.CharField(max_length=13, choices=UsualResidence.choices, blank=True)
     location = models.CharField("where the patient is now", max_length=9,
                                 choices=PatientLocation.choices, default=PatientLocation.HOME)

@@ -18,6 +18,7 @@ from patients.names import InvalidName, search_form, validate_person_name
 from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
 from patients.selectors import patient_possible_duplicates
 from services.postcodes import InvalidPostcode, normalise_postcode
+from services.practices import practice_for
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -129,6 +130,8 @@ def _clean_patient_data(data: PatientData, *, today: date) -> dict[str, Any]:
         values["location_site"] = None
     if errors:
         raise ValidationError(errors)
+    values["gp_practice"] = (values["gp_practice"] or "").strip()
+    values["registered_practice"] = practice_for(values["gp_practice"])
     return values
 
 

@@ -18,6 +18,9 @@ class Organisation(models.Model):
     ods_code = models.CharField("ODS code", max_length=10, unique=True)
     name = models.CharField(max_length=200)
     org_type = models.CharField("type", max_length=20, choices=OrganisationType.choices)
+    postcode = models.CharField(max_length=8, blank=True)
+    # Where the hub sends this organisation its messages (a GP practice's outcome letters).
+    endpoint = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["name"]

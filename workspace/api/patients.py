@@ -60,6 +60,9 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
         "phone": str(patient.phone or ""),
         "phone_alt": str(patient.phone_alt or ""),
         "gp_practice": patient.gp_practice,
+        "registered_practice": ({"ods_code": patient.registered_practice.ods_code,
+                                 "name": patient.registered_practice.name}
+                                if patient.registered_practice else None),
         "usual_residence": patient.usual_residence,
         "location": patient.location,
         "location_site_id": patient.location_site_id,
@@ -146,13 +149,19 @@ class CarePlanSerializer(serializers.Serializer):
     review_date = serializers.DateField(allow_null=True)
 
 
+class PracticeSerializer(serializers.Serializer):
+    ods_code = serializers.CharField()
+    name = serializers.CharField()
+
+
 class PatientDetailSerializer(PatientSummarySerializer):
     age = serializers.IntegerField(allow_null=True)
     sex = serializers.CharField()
     address = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
     phone_alt = serializers.CharField(allow_blank=True)
-    gp_practice = serializers.CharField(allow_blank=True)
+    gp_practice = serializers.CharField(allow_blank=True, help_text="As typed or said.")
+    registered_practice = PracticeSerializer(allow_null=True, help_text="The practice of the directory it names.")
     usual_residence = serializers.CharField(allow_blank=True)
     location = serializers.CharField()
     location_site_id = serializers.IntegerField(allow_null=True)
