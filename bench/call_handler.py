@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import random
 import re
@@ -42,7 +41,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,13 +49,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from login_home import (  # the sibling benchmark's helpers
     CSRF_FIELD,
     NO_ANSWER,
-    CpuMeter,
-    NoRedirect,
     Timings,
+    connect_db,
     percentile,
+    print_phase,
     refuse_remote_targets,
     request,
-    summarise,
+    run_phase,
+    sign_in,
+    table_sizes,
+    write_results,
 )
 
 HIDDEN = re.compile(r'<input type="hidden" name="(idempotency_key|received_at)" value="([^"]*)"')
@@ -96,15 +97,6 @@ class Routed:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def connect_db(url: str) -> Any:
-    import psycopg  # the project's driver; only the probe needs it
-
-    conn = psycopg.connect(url, autocommit=True)
-    # Read only for the whole session (a transaction's read_only has no effect in autocommit).
-    conn.execute("SET default_transaction_read_only = on")
-    return conn
-
-
 def load_samples(conn: Any, count: int, seed: int) -> list[Sample]:
     """Real patients spread over the whole table (a random sample of ids, not the first rows)."""
     with conn.cursor() as cur:
@@ -122,16 +114,6 @@ def load_samples(conn: Any, count: int, seed: int) -> list[Sample]:
         rows = cur.fetchall()
     rng.shuffle(rows)
     return [Sample(r[0], r[1], r[2].split(" ")[0], r[3], r[4]) for r in rows[:count]]
-
-
-def database_size(conn: Any) -> dict[str, int]:
-    with conn.cursor() as cur:
-        sizes = {}
-        for table in ("patients_patient", "referrals_call", "referrals_referral", "referrals_referralevent"):
-            # Planner estimate: exact counts of millions of rows would take seconds.
-            cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
-            sizes[table] = int(cur.fetchone()[0])
-    return sizes
 
 
 def search_queries(samples: list[Sample], rng: random.Random) -> list[tuple[str, str, int | None]]:
@@ -163,28 +145,6 @@ class Bench:
         # When the routing probe gives up waiting (set once the last call is submitted).
         self.route_deadline = float("inf")
         self.poll_error = ""
-
-    # --- sessions ---------------------------------------------------------------------------
-
-    def opener(self) -> urllib.request.OpenerDirector:
-        import http.cookiejar
-
-        jar = http.cookiejar.CookieJar()
-        return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
-
-    def sign_in(self) -> urllib.request.OpenerDirector:
-        opener = self.opener()
-        url = f"{self.base}/accounts/login/"
-        page, _ = request(opener, url, data=None, timeout=self.timeout)
-        match = CSRF_FIELD.search(page.body)
-        if page.status != 200 or match is None:
-            raise SystemExit(f"Sign-in page: HTTP {page.status}")
-        resp, _ = request(opener, url, timeout=self.timeout, data={
-            "csrfmiddlewaretoken": match.group(1), "username": self.args.username,
-            "password": self.args.password})
-        if resp.status != 302 or urllib.parse.urlsplit(resp.location).path != "/":
-            raise SystemExit(f"Could not sign in as {self.args.username}: HTTP {resp.status} {resp.location}")
-        return opener
 
     # --- search -----------------------------------------------------------------------------
 
@@ -221,7 +181,7 @@ class Bench:
                     timings[kind].ok(elapsed)
                     timings["all"].ok(elapsed)
 
-        return self._phase(len(openers), user, dict(timings))
+        return run_phase(len(openers), user, dict(timings), timeout=self.args.phase_timeout)
 
     # --- submit -----------------------------------------------------------------------------
 
@@ -279,7 +239,8 @@ class Bench:
                     self.routed.responded_at[call_id] = done
                     self.routed.pending_calls.add(call_id)
 
-        return self._phase(len(openers), user, {"call screen (GET)": form, "submit (POST)": submit})
+        return run_phase(len(openers), user, {"call screen (GET)": form, "submit (POST)": submit},
+                         timeout=self.args.phase_timeout)
 
     # --- routing probe ----------------------------------------------------------------------
 
@@ -329,22 +290,6 @@ class Bench:
                     break
                 time.sleep(interval)
 
-    # --- plumbing ---------------------------------------------------------------------------
-
-    def _phase(self, users: int, work: Any, timings: dict[str, Timings]) -> dict[str, Any]:
-        cpu = CpuMeter()
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=users, thread_name_prefix="vu") as pool:
-            futures = [pool.submit(work, i) for i in range(users)]
-            for future in futures:
-                future.result(timeout=self.args.phase_timeout)
-        wall = time.perf_counter() - started
-        return {
-            "users": users,
-            "rows": [summarise(name, timing, wall) for name, timing in timings.items()],
-            "cpu": cpu.stop(),
-        }
-
 
 def ms_summary(values: list[float]) -> dict[str, Any]:
     ordered = sorted(values)
@@ -352,23 +297,6 @@ def ms_summary(values: list[float]) -> dict[str, Any]:
         return {"count": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
     return {"count": len(ordered), "p50_ms": round(percentile(ordered, 50), 1),
             "p95_ms": round(percentile(ordered, 95), 1), "max_ms": round(ordered[-1], 1)}
-
-
-def print_phase(title: str, phase: dict[str, Any]) -> int:
-    print(f"\n{title} ({phase['users']} concurrent user{'s' if phase['users'] != 1 else ''})")
-    print(f"{'':26} {'ok':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7}")
-    errors = 0
-    for row in phase["rows"]:
-        print(f"{row['name']:26} {row['ok']:>6} {row['errors']:>6} {row['p50_ms']!s:>8} "
-              f"{row['p95_ms']!s:>8} {row['max_ms']!s:>8} {row['requests_per_s']!s:>7}")
-        for kind, count in row["error_kinds"].items():
-            print(f"    {count} x {kind}")
-        errors += row["errors"] if row["name"] != "all" else 0
-    cpu = phase["cpu"]
-    print(f"  load generator used {cpu['generator_cores']} cores; whole machine busy "
-          f"{cpu['machine_busy_cores']} of {cpu['cores']} cores (the generator shares them), "
-          f"{cpu['stolen_cores']} stolen by the hypervisor")
-    return errors
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -401,12 +329,12 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     conn = connect_db(args.database_url)
-    sizes = database_size(conn)
+    sizes = table_sizes(conn, ("patients_patient", "referrals_call", "referrals_referral", "referrals_referralevent"))
     samples = load_samples(conn, max(args.searches, 50), args.seed)
     print(f"Database: about {sizes['patients_patient']:,} patients, {sizes['referrals_call']:,} calls, "
           f"{sizes['referrals_referral']:,} referrals, {sizes['referrals_referralevent']:,} referral events")
     print(f"Signing in {args.users} sessions as {args.username}...")
-    openers = [bench.sign_in() for _ in range(args.users)]
+    openers = [sign_in(bench.base, args.username, args.password, timeout=args.timeout) for _ in range(args.users)]
     queries = search_queries(samples, bench.rng)
     # Warm up: every gunicorn worker imports its views and fills its caches, unmeasured.
     with contextlib.suppress(*NO_ANSWER):
@@ -462,9 +390,7 @@ def main(argv: list[str]) -> int:
         print(f"  {unrouted} calls still had referrals awaiting routing after {args.route_timeout:g} s")
         errors += unrouted
     print(f"errors: {errors}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_results(args.json, results)
     return 1 if errors else 0
 
 

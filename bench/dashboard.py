@@ -18,8 +18,6 @@ Exit status: 0 when every request succeeded, 1 when any failed, 2 on bad argumen
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
-import json
 import re
 import sys
 import threading
@@ -35,30 +33,17 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from login_home import (  # a sibling script, not a package
     ALLOWED_HOST,
-    CSRF_FIELD,
     NO_ANSWER,
     CpuMeter,
-    NoRedirect,
     Timings,
     request,
+    sign_in,
     summarise,
+    write_results,
 )
 
 ORGANISATION_SELECT = re.compile(r'<select name="organisation".*?</select>', re.S)
 OPTION_VALUE = re.compile(r'<option value="(\d+)"')
-
-
-def sign_in(base: str, username: str, password: str, timeout: float) -> urllib.request.OpenerDirector:
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect())
-    page, _ = request(opener, f"{base}/accounts/login/", data=None, timeout=timeout)
-    token = CSRF_FIELD.search(page.body)
-    if token is None:
-        sys.exit("no CSRF token on the sign-in page")
-    answer, _ = request(opener, f"{base}/accounts/login/", timeout=timeout,
-                        data={"csrfmiddlewaretoken": token.group(1), "username": username, "password": password})
-    if answer.status != 302:
-        sys.exit(f"sign-in as {username} failed ({answer.status})")
-    return opener
 
 
 def timed(opener: urllib.request.OpenerDirector, url: str, timings: Timings, timeout: float) -> None:
@@ -75,7 +60,7 @@ def timed(opener: urllib.request.OpenerDirector, url: str, timings: Timings, tim
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     base = args.url.rstrip("/")
-    openers = [sign_in(base, args.username, args.password, args.timeout) for _ in range(args.users)]
+    openers = [sign_in(base, args.username, args.password, timeout=args.timeout) for _ in range(args.users)]
     today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo("Europe/London")).date()
     start = today - timedelta(days=364)
     period = f"date_from={start}&date_to={today}"
@@ -126,7 +111,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cold", type=int, default=20, help="requests one at a time, each for another 12-month period")
     parser.add_argument("--today", default="", help="the period's last day, YYYY-MM-DD (default: today)")
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--json", default="")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     if urllib.parse.urlsplit(args.url).hostname != ALLOWED_HOST:
         parser.error(f"--url must be http://{ALLOWED_HOST}:<port>")
@@ -140,8 +125,7 @@ def main(argv: list[str]) -> int:
         print(f"{phase['name']}: {phase['ok']} ok, {phase['errors']} errors, p50 {phase['p50_ms']} ms, "
               f"p95 {phase['p95_ms']} ms, max {phase['max_ms']} ms, {phase['requests_per_s']} req/s, "
               f"machine busy {phase['cpu']['machine_busy_cores']} of {phase['cpu']['cores']} cores")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    write_results(args.json, results)
     return 1 if any(p["errors"] for p in results["phases"]) else 0
 
 

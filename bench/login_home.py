@@ -10,6 +10,11 @@ Bounded: fixed request counts, a timeout on every request and on each phase. It 
 to 127.0.0.1. `bash bench/run_login_home.sh` prepares a database and a gunicorn to run it against;
 docs/performance.md reports the figures.
 
+The other benchmarks that talk HTTP (call_handler.py, worklist.py, dashboard.py) import their
+helpers from here: requests and their timings, signing in, phases of concurrent users and their
+report, the read-only database probe (psycopg, imported only by the scripts that use it), the
+JSON results.
+
 Exit status: 0 when every request succeeded, 1 when any failed, 2 on bad arguments.
 """
 
@@ -30,6 +35,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +190,97 @@ def summarise(name: str, timings: Timings, wall_seconds: float) -> dict[str, Any
     }
 
 
+def new_opener() -> urllib.request.OpenerDirector:
+    """A session of its own: a cookie jar, and redirects handed back to the caller."""
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+
+
+def sign_in(base: str, username: str, password: str, *, timeout: float) -> urllib.request.OpenerDirector:
+    """A new session signed in as ``username``, untimed; exits when the hub refuses."""
+    opener = new_opener()
+    url = f"{base}/accounts/login/"
+    page, _ = request(opener, url, data=None, timeout=timeout)
+    match = CSRF_FIELD.search(page.body)
+    if page.status != 200 or match is None:
+        raise SystemExit(f"Sign-in page: HTTP {page.status}")
+    resp, _ = request(opener, url, timeout=timeout, data={
+        "csrfmiddlewaretoken": match.group(1), "username": username, "password": password})
+    if resp.status != 302 or urllib.parse.urlsplit(resp.location).path != "/":
+        raise SystemExit(f"Could not sign in as {username}: HTTP {resp.status} {resp.location}")
+    return opener
+
+
+def connect_db(url: str) -> Any:
+    """A read-only connection to the hub's PostgreSQL database, for the probes."""
+    import psycopg  # the project's driver; only the probes need it
+
+    conn = psycopg.connect(url, autocommit=True)
+    # Read only for the whole session (a transaction's read_only has no effect in autocommit).
+    conn.execute("SET default_transaction_read_only = on")
+    return conn
+
+
+def table_sizes(conn: Any, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows per table, as the planner estimates them: exact counts of millions of rows would take
+    seconds. -1: the table was never analysed, so there is no estimate yet."""
+    sizes = {}
+    with conn.cursor() as cur:
+        for table in tables:
+            cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
+            row = cur.fetchone()
+            sizes[table] = int(row[0]) if row else 0
+    return sizes
+
+
+def run_phase(users: int, work: Callable[[int], None], timings: dict[str, Timings], *,
+              timeout: float) -> dict[str, Any]:
+    """``work(0)`` to ``work(users - 1)`` at once, one thread each, each waited for ``timeout``
+    seconds; each timing's figures over the phase's wall time, and the CPU used meanwhile."""
+    cpu = CpuMeter()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=users, thread_name_prefix="vu") as pool:
+        futures = [pool.submit(work, i) for i in range(users)]
+        for future in futures:
+            future.result(timeout=timeout)
+    wall = time.perf_counter() - started
+    return {
+        "users": users,
+        "rows": [summarise(name, timing, wall) for name, timing in timings.items()],
+        "cpu": cpu.stop(),
+    }
+
+
+def print_phase(title: str, phase: dict[str, Any], *, width: int = 26, note: str = "", shares_with: str = "") -> int:
+    """A phase of ``run_phase`` as a table; returns its errors (a row named "all", which sums the
+    others, is not counted again; a phase cut short at its deadline counts one more)."""
+    users = phase["users"]
+    print(f"\n{title} ({users} concurrent user{'s' if users != 1 else ''}{note})")
+    print(f"{'':{width}} {'ok':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7}")
+    errors = 0
+    for row in phase["rows"]:
+        print(f"{row['name']:{width}} {row['ok']:>6} {row['errors']:>6} {row['p50_ms']!s:>8} "
+              f"{row['p95_ms']!s:>8} {row['max_ms']!s:>8} {row['requests_per_s']!s:>7}")
+        for kind, count in row["error_kinds"].items():
+            print(f"    {count} x {kind}")
+        errors += row["errors"] if row["name"] != "all" else 0
+    if phase.get("timed_out"):
+        print("  the phase did not finish within --phase-timeout: the requests not sent count as one error")
+        errors += 1
+    cpu = phase["cpu"]
+    print(f"  load generator used {cpu['generator_cores']} cores; whole machine busy "
+          f"{cpu['machine_busy_cores']} of {cpu['cores']} cores (the generator shares them"
+          f"{f' with {shares_with}' if shares_with else ''}), {cpu['stolen_cores']} stolen by the hypervisor")
+    return errors
+
+
+def write_results(path: Path | None, results: dict[str, Any]) -> None:
+    """The results as JSON at ``path``, when one was given."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.base = args.url.rstrip("/")
@@ -198,19 +295,15 @@ class Bench:
         self.signed_in = threading.Barrier(self.users + 1)
         self.start_home = threading.Barrier(self.users + 1)
 
-    def opener(self) -> urllib.request.OpenerDirector:
-        jar = http.cookiejar.CookieJar()
-        return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
-
     def warm_up(self, count: int) -> None:
         """Unmeasured requests so every gunicorn worker has imported its views and templates."""
-        opener = self.opener()
+        opener = new_opener()
         for _ in range(count):
             with contextlib.suppress(*NO_ANSWER):
                 request(opener, f"{self.base}/accounts/login/", data=None, timeout=self.timeout)
 
     def virtual_user(self, index: int) -> None:
-        opener = self.opener()
+        opener = new_opener()
         username = DEMO_USERNAMES[index % len(DEMO_USERNAMES)]
         try:
             signed_in = self._sign_in(opener, username)
@@ -369,9 +462,7 @@ def main(argv: list[str]) -> int:
     bench = Bench(args)
     bench.warm_up(args.warmup)
     results = bench.run()
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results)
     return print_report(results)
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
-import http.cookiejar
 import json
 import os
 import random
@@ -50,7 +49,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +58,16 @@ from login_home import (  # the sibling benchmark's helpers
     CSRF_FIELD,
     NO_ANSWER,
     SIGNED_IN_MARKER,
-    CpuMeter,
-    NoRedirect,
     Response,
     Timings,
+    connect_db,
+    print_phase,
     refuse_remote_targets,
     request,
-    summarise,
+    run_phase,
+    sign_in,
+    table_sizes,
+    write_results,
 )
 
 # The polled block of templates/queue/queue.html: its URL and the headers htmx sends with it.
@@ -137,26 +138,6 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, *, headers: dict[str,
     return Response(status, location, text), time.perf_counter() - start
 
 
-def connect_db(url: str) -> Any:
-    import psycopg  # the project's driver; only the probe needs it
-
-    conn = psycopg.connect(url, autocommit=True)
-    # Read only for the whole session (a transaction's read_only has no effect in autocommit).
-    conn.execute("SET default_transaction_read_only = on")
-    return conn
-
-
-def database_size(conn: Any) -> dict[str, int]:
-    with conn.cursor() as cur:
-        sizes = {}
-        for table in ("patients_patient", "referrals_referral", "referrals_referralevent", "audit_accesslog"):
-            # Planner estimate: exact counts of millions of rows would take seconds.
-            cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
-            row = cur.fetchone()
-            sizes[table] = int(row[0]) if row else 0  # -1: never analysed, so no estimate yet
-    return sizes
-
-
 def user_ids(conn: Any, usernames: list[str]) -> dict[str, int]:
     with conn.cursor() as cur:
         cur.execute("SELECT username, id FROM accounts_user WHERE username = ANY(%s)", [usernames])
@@ -196,17 +177,7 @@ class Bench:
     # --- sessions ---------------------------------------------------------------------------
 
     def sign_in(self, username: str, user_id: int) -> Session:
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
-        url = f"{self.base}/accounts/login/"
-        page, _ = request(opener, url, data=None, timeout=self.timeout)
-        match = CSRF_FIELD.search(page.body)
-        if page.status != 200 or match is None:
-            raise SystemExit(f"Sign-in page: HTTP {page.status}")
-        resp, _ = request(opener, url, timeout=self.timeout, data={
-            "csrfmiddlewaretoken": match.group(1), "username": username, "password": self.args.password})
-        if resp.status != 302 or urllib.parse.urlsplit(resp.location).path != "/":
-            raise SystemExit(f"Could not sign in as {username}: HTTP {resp.status} {resp.location}")
+        opener = sign_in(self.base, username, self.args.password, timeout=self.timeout)
         session = Session(opener=opener, username=username, user_id=user_id)
         page, _ = request(opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout)
         problem = session.read_page(page.body) if page.status == 200 else f"HTTP {page.status}"
@@ -360,42 +331,16 @@ class Bench:
     # --- plumbing ---------------------------------------------------------------------------
 
     def _phase(self, users: int, work: Callable[[int], None], timings: dict[str, Timings]) -> dict[str, Any]:
-        cpu = CpuMeter()
-        started = time.perf_counter()
-        self.deadline, self.cut_short = started + self.args.phase_timeout, False
-        with ThreadPoolExecutor(max_workers=users, thread_name_prefix="vu") as pool:
-            futures = [pool.submit(work, i) for i in range(users)]
-            for future in futures:
-                # A request in flight at the deadline still ends within --timeout.
-                future.result(timeout=self.args.phase_timeout + 2 * self.timeout + 10)
-        wall = time.perf_counter() - started
+        self.deadline, self.cut_short = time.perf_counter() + self.args.phase_timeout, False
+        # A request in flight at the deadline still ends within --timeout.
+        phase = run_phase(users, work, timings, timeout=self.args.phase_timeout + 2 * self.timeout + 10)
         self.deadline = float("inf")
-        return {
-            "users": users,
-            "timed_out": self.cut_short,
-            "rows": [summarise(name, timing, wall) for name, timing in timings.items()],
-            "cpu": cpu.stop(),
-        }
+        return {**phase, "timed_out": self.cut_short}
 
 
-def print_phase(title: str, phase: dict[str, Any]) -> int:
-    print(f"\n{title} ({phase['users']} concurrent user{'s' if phase['users'] != 1 else ''}, without pause)")
-    print(f"{'':24} {'ok':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7}")
-    errors = 0
-    for row in phase["rows"]:
-        print(f"{row['name']:24} {row['ok']:>6} {row['errors']:>6} {row['p50_ms']!s:>8} "
-              f"{row['p95_ms']!s:>8} {row['max_ms']!s:>8} {row['requests_per_s']!s:>7}")
-        for kind, count in row["error_kinds"].items():
-            print(f"    {count} x {kind}")
-        errors += row["errors"]
-    if phase["timed_out"]:
-        print("  the phase did not finish within --phase-timeout: the requests not sent count as one error")
-        errors += 1
-    cpu = phase["cpu"]
-    print(f"  load generator used {cpu['generator_cores']} cores; whole machine busy "
-          f"{cpu['machine_busy_cores']} of {cpu['cores']} cores (the generator shares them with gunicorn "
-          f"and PostgreSQL), {cpu['stolen_cores']} stolen by the hypervisor")
-    return errors
+def report(title: str, phase: dict[str, Any]) -> int:
+    """A phase's table, in this benchmark's layout; returns its errors."""
+    return print_phase(title, phase, width=24, note=", without pause", shares_with="gunicorn and PostgreSQL")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -453,7 +398,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     conn = connect_db(args.database_url)
-    sizes = database_size(conn)
+    sizes = table_sizes(conn, ("patients_patient", "referrals_referral", "referrals_referralevent", "audit_accesslog"))
     about = {table: f"{count:,}" if count >= 0 else "?" for table, count in sizes.items()}
     print(f"Database: about {about['patients_patient']} patients, {about['referrals_referral']} referrals, "
           f"{about['referrals_referralevent']} referral events, {about['audit_accesslog']} access-log rows "
@@ -482,9 +427,9 @@ def main(argv: list[str]) -> int:
         "queue_rows": {s.username: s.rows for s in sessions}}
     errors = 0
     results["worklist_alone"] = bench.run_worklist(sessions[:1], args.pages_per_user, args.polls_per_user)
-    errors += print_phase("Worklist, one user", results["worklist_alone"])
+    errors += report("Worklist, one user", results["worklist_alone"])
     results["worklist_loaded"] = bench.run_worklist(sessions, args.pages_per_user, args.polls_per_user)
-    errors += print_phase("Worklist", results["worklist_loaded"])
+    errors += report("Worklist", results["worklist_loaded"])
 
     if args.claims_per_user:
         problem = assign_referrals(bench, conn, sessions, args.claims_per_user)
@@ -496,10 +441,10 @@ def main(argv: list[str]) -> int:
             first = sessions[0]
             alone = [r for s in sessions if s.team_id == first.team_id for r in s.referral_ids]
             results["claim_alone"] = bench.run_claims([first], args.claims_per_user, [alone])
-            errors += print_phase("Claim and release, one user", results["claim_alone"])
+            errors += report("Claim and release, one user", results["claim_alone"])
             results["claim_loaded"] = bench.run_claims(sessions, args.claims_per_user,
                                                        [s.referral_ids for s in sessions])
-            errors += print_phase("Claim and release", results["claim_loaded"])
+            errors += report("Claim and release", results["claim_loaded"])
         left = bench.release_left()
         results["left_claimed"] = left
         if left:
@@ -507,9 +452,7 @@ def main(argv: list[str]) -> int:
             errors += len(left)
     conn.close()
     print(f"\nerrors: {errors}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_results(args.json, results)
     return 1 if errors else 0
 
 
