@@ -78,6 +78,19 @@ sys.exit(f"gunicorn did not answer /healthz/live within 60 s: see {sys.argv[2]}"
 PY
 }
 
+# bench_scaled_hub HOST:PORT REDIS_DB NAME: a run over the scaled database (SPOC_BENCH_DB, by
+# default spoc_scale) and Redis database REDIS_DB, checked and migrated, with gunicorn on HOST:PORT
+# (its log named after NAME).
+bench_scaled_hub() {
+  local db=${SPOC_BENCH_DB:-spoc_scale}
+  bench_env "$db" "$2"
+  bench_refuse_if_listening "$1"
+  bench_require_scaled "$db"
+  "$BENCH_PY" "$BENCH_ROOT/manage.py" migrate --noinput -v0
+  echo "Starting gunicorn on $1 (database $db, Redis database $2)..."
+  bench_gunicorn "$1" "$3"
+}
+
 # bench_worker NAME: a Celery worker (concurrency 2) in the background, its log in
 # bench/results/NAME-worker.log; returns once it answers a ping.
 bench_worker() {

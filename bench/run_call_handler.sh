@@ -16,13 +16,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$BENCH_ROOT"
 BIND=127.0.0.1:8051
-DB=${SPOC_BENCH_DB:-spoc_scale}
-bench_env "$DB" 11
-bench_refuse_if_listening "$BIND"
-bench_require_scaled "$DB"
-"$BENCH_PY" manage.py migrate --noinput -v0
-echo "Starting gunicorn on $BIND and a Celery worker (Redis database 11)..."
-bench_gunicorn "$BIND" call_handler
+bench_scaled_hub "$BIND" 11 call_handler
+echo "Starting a Celery worker..."
 bench_worker call_handler
 bench_machine "gunicorn, the worker, Redis and PostgreSQL"
 "$BENCH_PY" bench/call_handler.py --url "http://$BIND" --database-url "$DATABASE_URL" \

@@ -11,13 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$BENCH_ROOT"
 BIND=127.0.0.1:8052
-DB=${SPOC_BENCH_DB:-spoc_scale}
-bench_env "$DB" 10
-bench_refuse_if_listening "$BIND"
-bench_require_scaled "$DB"
-"$BENCH_PY" manage.py migrate --noinput -v0
-echo "Starting gunicorn on $BIND (database $DB, Redis database 10)..."
-bench_gunicorn "$BIND" worklist
+bench_scaled_hub "$BIND" 10 worklist
 bench_machine "gunicorn, Redis and PostgreSQL"
 "$BENCH_PY" bench/worklist.py --url "http://$BIND" --database-url "$DATABASE_URL" \
   --password "$DEMO_PASSWORD" --json "$BENCH_RESULTS/worklist.json" "$@"
