@@ -8,16 +8,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import transaction
 
 from services.codes import OrganisationType
 from services.models import Organisation
 from services.postcodes import InvalidPostcode, normalise_postcode
+from spoc.core.identifiers import is_endpoint, is_ods_code
 
-# ODS codes of GP practices and branches: letters and digits (A81001, Y02345).
-ODS_CODE = re.compile(r"^[A-Z0-9]{3,10}$")
 # An ODS code in what was typed: on its own, or after a name in brackets ("Aintree Park (N82001)").
 _CODE_IN_TEXT = re.compile(r"(?:^|\()\s*([A-Za-z0-9]{3,10})\s*\)?\s*$")
 CSV_COLUMNS = ("ods_code", "name", "postcode", "endpoint")
@@ -64,17 +62,15 @@ def _practice_row(row: dict[str, Any]) -> dict[str, str]:
     code = (row.get("ods_code") or "").strip().upper()
     name = (row.get("name") or "").strip()
     endpoint = (row.get("endpoint") or "").strip()
-    if not ODS_CODE.match(code):
+    if not is_ods_code(code):
         raise ValueError(f"the ODS code {code!r} is not 3 to 10 letters and digits")
     if not name or len(name) > NAME_MAX:
         raise ValueError(f"the name must be 1 to {NAME_MAX} characters")
     postcode = (row.get("postcode") or "").strip()
     if postcode:
         postcode = normalise_postcode(postcode)
-    if endpoint:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 500:
-            raise ValueError("the endpoint must be a full http or https address")
+    if endpoint and not is_endpoint(endpoint):
+        raise ValueError("the endpoint must be a full http or https address")
     return {"ods_code": code, "name": name, "postcode": postcode, "endpoint": endpoint}
 
 

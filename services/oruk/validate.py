@@ -36,9 +36,9 @@ from services.oruk.shape import (
     organization_id,
 )
 from services.postcodes import InvalidPostcode, normalise_area, normalise_postcode
+from spoc.core.identifiers import is_ods_code
 
 _HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-_ODS_CODE = re.compile(r"[A-Z0-9]{3,10}")  # NHS ODS codes: 3 (trusts) to 10 characters (model)
 _MAX_AGE = 150  # years: anything above is a typing error, not an eligibility rule
 # Schedule fields that date a schedule or limit its repeats: not representable here.
 _DATED_SCHEDULE_FIELDS = ("valid_from", "valid_to", "dtstart", "until", "count")
@@ -143,7 +143,7 @@ def _org_ref(reader: RecordReader, ods_by_ref: dict[str, str]) -> str:
     if ref in ods_by_ref:
         return ods_by_ref[ref]
     prefix = organization_id("")
-    if ref.startswith(prefix) and _ODS_CODE.fullmatch(ref.removeprefix(prefix)):
+    if ref.startswith(prefix) and is_ods_code(ref.removeprefix(prefix)):
         return ref.removeprefix(prefix)
     if ref:
         reader.problem("organization_id", f"{ref!r} is not the id of an organization in this file.")
@@ -170,7 +170,7 @@ def _organisation(reader: RecordReader) -> OrganisationRecord:
     else:
         position, value = schemes[0]
         ods_code = value.strip().upper() if isinstance(value, str) else ""
-        if not _ODS_CODE.fullmatch(ods_code):
+        if not is_ods_code(ods_code):
             reader.problem(
                 f"organization_identifiers[{position}].identifier",
                 f"{value!r} is not an ODS code (3 to 10 letters and digits).",

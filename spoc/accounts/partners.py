@@ -9,12 +9,10 @@ scope. Every step is in the access log as the partner (``partner:<client id>``).
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -28,6 +26,7 @@ from spoc.accounts.models import PartnerSecret, PartnerSystem, PartnerToken
 from spoc.accounts.tokens import hash_key
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.identifiers import is_endpoint, is_ods_code
 
 
 class Scope:
@@ -40,8 +39,6 @@ class Scope:
     ALL = (SEND_REFERRALS, READ_OWN_REFERRALS, READ_DIRECTORY)
 
 
-# ODS codes: organisations (RTH, A81001), sites and branches (RTH08, Y02345): letters and digits.
-ODS_CODE = re.compile(r"^[A-Z0-9]{3,10}$")
 NAME_MAX = 200
 
 
@@ -116,12 +113,10 @@ def partner_values(*, name: str, ods_code: str, endpoint: str, scopes: list[str]
         errors["name"] = "Enter the partner system's name."
     elif len(name) > NAME_MAX:
         errors["name"] = f"The name must be {NAME_MAX} characters or fewer."
-    if not ODS_CODE.match(ods_code):
+    if not is_ods_code(ods_code):
         errors["ods_code"] = "Enter the ODS code: 3 to 10 letters and digits, like RTH or A81001."
-    if endpoint:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 500:
-            errors["endpoint"] = "Enter the endpoint as a full http or https address."
+    if endpoint and not is_endpoint(endpoint):
+        errors["endpoint"] = "Enter the endpoint as a full http or https address."
     unknown = sorted(set(scopes) - set(Scope.ALL))
     if unknown or not scopes:
         errors["scopes"] = f"Choose scopes from {', '.join(Scope.ALL)}."
