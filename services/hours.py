@@ -216,16 +216,9 @@ def contact_deadline(
     priority or a clock that defines no first-contact limit.
     """
     chosen = _clock_for(priority, clock)
-    start_utc = _to_utc(start, "start")
-    if chosen.real_time:
-        if chosen.contact_within is None:
-            raise ValueError(f"the {priority} clock has no first-contact limit")
-        return start_utc + chosen.contact_within
-    if chosen.contact_working_days is not None:
-        return add_working_days(schedule, start_utc, chosen.contact_working_days)
-    if chosen.contact_within is not None:
-        return add_open_time(schedule, start_utc, chosen.contact_within)
-    raise ValueError(f"the {priority} clock has no first-contact limit")
+    return _deadline(schedule, _to_utc(start, "start"), real_time=chosen.real_time, within=chosen.contact_within,
+                     working_days=chosen.contact_working_days,
+                     missing=f"the {priority} clock has no first-contact limit")
 
 
 def accept_deadline(
@@ -238,18 +231,27 @@ def accept_deadline(
     working day) or ``accept_within`` of open time, in that order.
     """
     chosen = _clock_for(priority, clock)
-    start_utc = _to_utc(start, "start")
-    if chosen.real_time:
-        if chosen.accept_within is None:
-            raise ValueError(f"the {priority} clock has no accept limit")
-        return start_utc + chosen.accept_within
-    if chosen.accept_service_hours is not None:
-        return add_open_time(schedule, start_utc, timedelta(hours=chosen.accept_service_hours))
-    if chosen.accept_working_days is not None:
-        return add_working_days(schedule, start_utc, chosen.accept_working_days)
-    if chosen.accept_within is not None:
-        return add_open_time(schedule, start_utc, chosen.accept_within)
-    raise ValueError(f"the {priority} clock has no accept limit")
+    return _deadline(schedule, _to_utc(start, "start"), real_time=chosen.real_time, within=chosen.accept_within,
+                     working_days=chosen.accept_working_days, service_hours=chosen.accept_service_hours,
+                     missing=f"the {priority} clock has no accept limit")
+
+
+def _deadline(schedule: Schedule, start: datetime, *, real_time: bool, within: timedelta | None,
+              working_days: int | None, service_hours: int | None = None, missing: str) -> datetime | None:
+    """One clock's deadline from ``start`` (UTC): ``within`` on the wall clock for a real-time
+    clock; else ``service_hours`` of open time, ``working_days``, or ``within`` of open time, the
+    first one the clock sets. Raises ``ValueError(missing)`` when it sets none of them."""
+    if real_time:
+        if within is None:
+            raise ValueError(missing)
+        return start + within
+    if service_hours is not None:
+        return add_open_time(schedule, start, timedelta(hours=service_hours))
+    if working_days is not None:
+        return add_working_days(schedule, start, working_days)
+    if within is not None:
+        return add_open_time(schedule, start, within)
+    raise ValueError(missing)
 
 
 def format_local(moment: datetime, *, now: datetime, with_day: bool = False) -> str:
