@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -101,35 +101,22 @@ def directory_import(data: Any, *, dry_run: bool = False) -> ImportResult:
             organisation = organisations.get(record.ods_code) or Organisation(
                 ods_code=record.ods_code
             )
-            created = organisation.pk is None
-            changed = _apply(organisation, {"name": record.name, "org_type": record.org_type})
-            _save(
-                organisation,
-                kind="organizations",
-                index=record.index,
-                ref=record.ref,
-                needed=created or changed,
-            )
+            created, changed = _write(organisation, {"name": record.name, "org_type": record.org_type},
+                                      kind="organizations", record=record)
             organisations[record.ods_code] = organisation
             result.organizations.count(created=created, changed=changed)
         sites = {site.code: site for site in Site.objects.all()}
         for site_record in records.sites:
             site = sites.get(site_record.code) or Site(code=site_record.code)
-            created = site.pk is None
-            changed = _apply(
+            created, changed = _write(
                 site,
                 {
                     "organisation_id": organisations[site_record.ods_code].pk,
                     "name": site_record.name,
                     "postcode": site_record.postcode,
                 },
-            )
-            _save(
-                site,
                 kind="locations",
-                index=site_record.index,
-                ref=site_record.ref,
-                needed=created or changed,
+                record=site_record,
             )
             sites[site_record.code] = site
             result.locations.count(created=created, changed=changed)
@@ -232,8 +219,7 @@ def _service_write(
         "organisation_id": organisations[record.ods_code].pk,
         **record.fields,
     }
-    changed = _apply(service, values)
-    _save(service, kind="services", index=record.index, ref=record.ref, needed=created or changed)
+    _, changed = _write(service, values, kind="services", record=record)
     changed |= _team_write(service, record=record, team_record=record.team)
     if (
         tuple(sorted(area.area for area in _children(service, "coverage_areas", created=created)))
@@ -276,21 +262,11 @@ def _team_write(service: Service, *, record: ServiceRecord, team_record: TeamRec
     if team_record is None:
         return False
     team = _team_of(service) or Team(service=service)
-    created = team.pk is None
-    changed = _apply(
+    created, changed = _write(
         team,
-        {
-            "name": team_record.name,
-            "duty_phone": team_record.duty_phone,
-            "duty_email": team_record.duty_email,
-        },
-    )
-    _save(
-        team,
+        {"name": team_record.name, "duty_phone": team_record.duty_phone, "duty_email": team_record.duty_email},
         kind="services",
-        index=record.index,
-        ref=record.ref,
-        needed=created or changed,
+        record=record,
         prefix="contacts[0].",
     )
     return created or changed
@@ -325,6 +301,32 @@ def _apply(instance: models.Model, values: dict[str, Any]) -> bool:
             setattr(instance, name, value)
             changed = True
     return changed
+
+
+class _Located(Protocol):
+    """Where a record stands in the file: what a problem with it names."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def ref(self) -> str: ...
+
+
+def _write(
+    instance: models.Model,
+    values: dict[str, Any],
+    *,
+    kind: str,
+    record: _Located,
+    prefix: str = "",
+) -> tuple[bool, bool]:
+    """Set ``values`` on ``instance`` and save it when it is new or any of them differed;
+    (created, changed)."""
+    created = instance.pk is None
+    changed = _apply(instance, values)
+    _save(instance, kind=kind, index=record.index, ref=record.ref, needed=created or changed, prefix=prefix)
+    return created, changed
 
 
 def _save(
