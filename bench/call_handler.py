@@ -118,7 +118,7 @@ def load_samples(conn: Any, count: int, seed: int) -> list[Sample]:
 
 def search_queries(samples: list[Sample], rng: random.Random) -> list[tuple[str, str, int | None]]:
     """(kind, query, expected patient id or None) in a shuffled mix of the three kinds."""
-    queries = []
+    queries: list[tuple[str, str, int | None]] = []
     for sample in samples:
         if sample.nhs_number:
             n = sample.nhs_number
