@@ -113,6 +113,17 @@ def verify() -> str:
     return out.getvalue()
 
 
+def tamper(sql: str, row: AccessLog) -> None:
+    """Run ``sql`` on ``row`` (its id is the one parameter) past the log's append-only trigger, as
+    only the database's superuser could."""
+    with connection.cursor() as cursor:
+        # The rows' deferred foreign-key checks first: ALTER TABLE refuses to run with them pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE audit_accesslog DISABLE TRIGGER audit_accesslog_append_only")
+        cursor.execute(sql, [row.pk])
+        cursor.execute("ALTER TABLE audit_accesslog ENABLE TRIGGER audit_accesslog_append_only")
+
+
 @pytest.mark.django_db
 def test_each_row_links_to_the_one_before():
     rows = write_rows(3)
@@ -137,12 +148,7 @@ def test_verify_access_log_says_the_chain_is_intact_with_the_count():
 @pytest.mark.django_db
 def test_a_reason_changed_by_the_superuser_is_found_with_its_row_id():
     rows = write_rows(5)
-    with connection.cursor() as cursor:
-        # The rows' deferred foreign-key checks first: ALTER TABLE refuses to run with them pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslog DISABLE TRIGGER audit_accesslog_append_only")
-        cursor.execute("UPDATE audit_accesslog SET reason = 'nothing to see' WHERE id = %s", [rows[2].pk])
-        cursor.execute("ALTER TABLE audit_accesslog ENABLE TRIGGER audit_accesslog_append_only")
+    tamper("UPDATE audit_accesslog SET reason = 'nothing to see' WHERE id = %s", rows[2])
     with pytest.raises(CommandError, match=rf"broken at row {rows[2].pk} \(after row {rows[1].pk}; 2 rows"):
         verify()
 
@@ -150,12 +156,7 @@ def test_a_reason_changed_by_the_superuser_is_found_with_its_row_id():
 @pytest.mark.django_db
 def test_a_row_deleted_from_the_middle_is_found():
     rows = write_rows(5)
-    with connection.cursor() as cursor:
-        # The rows' deferred foreign-key checks first: ALTER TABLE refuses to run with them pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_accesslog DISABLE TRIGGER audit_accesslog_append_only")
-        cursor.execute("DELETE FROM audit_accesslog WHERE id = %s", [rows[2].pk])
-        cursor.execute("ALTER TABLE audit_accesslog ENABLE TRIGGER audit_accesslog_append_only")
+    tamper("DELETE FROM audit_accesslog WHERE id = %s", rows[2])
     with pytest.raises(CommandError, match=rf"broken at row {rows[3].pk} \(after row {rows[1].pk};"):
         verify()
 
