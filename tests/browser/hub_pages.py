@@ -13,6 +13,7 @@ from referrals.models import Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to, team_ids_of
 from referrals.transitions import ReferralStatus
 from services.models import Service
+from tests.browser.steps import sign_in_new_page
 
 DEMO_PASSWORD = "browser-pages-pass"
 # Enough for every list to have rows (queued, claimed, completed referrals, calls, call-backs, a
@@ -65,13 +66,8 @@ def _every_badge() -> None:
 
 
 def sign_in(browser: Any, live_url: str, username: str, *, viewport: dict[str, int]) -> Any:
-    page = browser.new_context(viewport=viewport).new_page()
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
-    return page
+    """A demo user signed in on a page of its own at this size."""
+    return sign_in_new_page(browser, live_url, username, password=DEMO_PASSWORD, viewport=viewport)
 
 
 def _user(username: str) -> Any:

@@ -4,21 +4,13 @@ must not inherit the last one's name, reason or needs."""
 import pytest
 from playwright.sync_api import expect
 
-from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
-from tests.referrals.factories import PatientFactory
+from tests.browser.steps import handler_on_the_call_screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_back_after_save_shows_a_fresh_call_form(page, live_url, make_user, screenshot):
-    patient = PatientFactory()
-    make_user(Role.CALL_HANDLER, username="handler1")
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill("handler1")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{live_url}/calls/new/?patient={patient.pk}")
+    handler_on_the_call_screen(page, live_url, make_user)
 
     page.get_by_label("Who is calling").select_option("CARER_FAMILY")
     page.get_by_label("Caller's name").fill("Siân O'Brien")

@@ -1,11 +1,10 @@
 """The call handler's journey, with a real Celery worker routing the referrals."""
 
 import pytest
-from playwright.sync_api import expect
 
 from services.codes import ServiceType
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import describe_unstable_symptoms, sign_in
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -17,10 +16,7 @@ def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(page, l
     make_service("SPOC Coordination", ServiceType.SPOC, open_24_7=True, areas=())
     make_user(Role.CALL_HANDLER, username="handler1")
 
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill("handler1")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_url, "handler1")
     page.get_by_role("link", name="New call").first.click()
     screenshot(page, "1-new-call")
 
@@ -41,12 +37,7 @@ def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(page, l
     page.get_by_test_id("patient-banner").wait_for()
     assert "NGUYỄN, Mai" in page.get_by_test_id("patient-banner").inner_text()
 
-    page.get_by_label("Who is calling").select_option("CARER_FAMILY")
-    page.get_by_label("Caller's name").fill("Siân O'Brien")
-    page.get_by_label("Reason for the call").select_option("SYMPTOM_CONTROL")
-    page.get_by_label("Phase of illness").select_option("UNSTABLE")
-    expect(page.get_by_test_id("suggested-priority")).to_have_text("P2")
-    page.get_by_role("checkbox", name="Urgent home visit", exact=True).check()
+    describe_unstable_symptoms(page)
     page.get_by_role("checkbox", name="Carer support", exact=True).check()
     page.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     screenshot(page, "3-call-triaged")

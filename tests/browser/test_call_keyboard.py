@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from calls.models import Call
 from referrals.models import Referral
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import handler_on_the_call_screen, sign_in
 from tests.referrals.factories import PatientFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,20 +74,12 @@ class Keys:
         raise AssertionError(f"{target} not reached in {most} Tabs: {self.visited[-most:]}")
 
 
-def sign_in(page, live_url, username):
-    # Signing in is not part of the call: the journey starts on the call screen.
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     patient = PatientFactory(given_name="Mai", family_name="Okafor")
     make_user(Role.CALL_HANDLER, username="handler1")
+    # Signing in is not part of the call: the journey starts on the call screen.
     sign_in(page, live_url, "handler1")
     page.goto(f"{live_url}/calls/new/")
     keys = Keys(page)
@@ -175,10 +167,7 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_suggestion_follows_the_needs_and_is_announced_politely(page, live_url, make_user):
-    patient = PatientFactory()
-    make_user(Role.CALL_HANDLER, username="handler1")
-    sign_in(page, live_url, "handler1")
-    page.goto(f"{live_url}/calls/new/?patient={patient.pk}")
+    handler_on_the_call_screen(page, live_url, make_user)
 
     # Reading order: the needs, then the suggestion, then the end of the call.
     headings = page.locator("main h2").all_inner_texts()
@@ -229,13 +218,10 @@ def test_enter_in_the_search_box_searches_and_change_patient_returns_to_it(page,
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_without_javascript_every_note_shows_with_its_label(browser, live_url, make_user):
-    patient = PatientFactory()
-    make_user(Role.CALL_HANDLER, username="handler1")
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
-        sign_in(page, live_url, "handler1")
-        page.goto(f"{live_url}/calls/new/?patient={patient.pk}")
+        handler_on_the_call_screen(page, live_url, make_user)
         for label in ("Note for urgent home visit", "Note for carer support"):
             assert page.get_by_label(label, exact=True).is_visible(), label
         assert page.get_by_role("checkbox", name="Carer support", exact=True).get_attribute("aria-controls") == (

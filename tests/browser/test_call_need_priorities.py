@@ -4,22 +4,14 @@ import pytest
 from playwright.sync_api import expect
 
 from referrals.models import Referral
-from spoc.accounts.roles import Role
+from tests.browser.steps import handler_on_the_call_screen
 from tests.browser.test_accessibility import axe_violations, describe
-from tests.conftest import TEST_PASSWORD
-from tests.referrals.factories import PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_carer_support_keeps_its_own_priority_beside_a_red_flag(page, live_url, make_user, screenshot):
-    patient = PatientFactory()
-    make_user(Role.CALL_HANDLER, username="handler1")
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill("handler1")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{live_url}/calls/new/?patient={patient.pk}")
+    handler_on_the_call_screen(page, live_url, make_user)
 
     # An unticked need shows no priority (static/js/call-needs.js).
     expect(page.get_by_label("Priority for carer support", exact=True)).to_be_hidden()

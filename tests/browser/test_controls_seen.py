@@ -7,19 +7,11 @@ import hashlib
 import pytest
 
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import sign_in
 from tests.referrals.factories import member
 from tests.services.directory_fixtures import make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_url, username):
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
 
 
 def picture(item):

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from spoc.dashboards.services import summaries_rebuild
+from tests.browser.steps import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,11 +17,7 @@ def test_manager_sees_the_dashboard_with_charts_and_tables(page, live_url, setti
     summaries_rebuild()
     console_errors: list[str] = []
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill("manager")
-    page.get_by_label("Password").fill("browser-dashboard-pass")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
+    sign_in(page, live_url, "manager", password="browser-dashboard-pass")
     page.goto(f"{live_url}/dashboards/")
     assert page.get_by_role("heading", name="Dashboard", exact=True).is_visible()
     calls = page.locator("[data-tile='calls'] .dash-tile__value").inner_text()

@@ -13,7 +13,7 @@ from referrals.models import Referral
 from referrals.transitions import ReferralStatus
 from services.codes import Need, ServiceType
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import sign_in
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service
 
@@ -37,11 +37,7 @@ def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, mak
         patient=patient, given_name="Minh", family_name="Nguyễn", relationship=Relationship.SIBLING,
         is_next_of_kin=True, consent_to_contact=False, created_at=timezone.now())
 
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill("coord1")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
+    sign_in(page, live_url, "coord1")
     page.goto(f"{live_url}/patients/{patient.pk}/")
     banner = page.get_by_test_id("patient-banner")
     expect(banner.locator('[data-alert="CPR"]')).to_be_visible()

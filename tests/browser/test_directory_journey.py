@@ -6,18 +6,10 @@ import pytest
 from django.utils import timezone
 
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import sign_in
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_url, username):
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
 
 
 def test_admin_shortens_hours_and_the_handler_sees_the_service_closed(browser, live_url, make_user, screenshot):

@@ -11,21 +11,11 @@ from playwright.sync_api import expect
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import describe_unstable_symptoms, sign_in_new_page
 from tests.referrals.factories import PatientFactory
 from tests.services.directory_fixtures import make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(browser, live_url, username):
-    page = browser.new_context().new_page()
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
-    return page
 
 
 def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
@@ -42,15 +32,10 @@ def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
     patient = PatientFactory(given_name="Mai", family_name="Nguyễn", postcode="L9 7AL")
 
     # The call handler logs the call; the worker routes the referral into the community team's queue.
-    handler = sign_in(browser, live_url, "handler1")
+    handler = sign_in_new_page(browser, live_url, "handler1")
     handler.goto(f"{live_url}/calls/new/?patient={patient.pk}")
     handler.get_by_test_id("patient-banner").wait_for()
-    handler.get_by_label("Who is calling").select_option("CARER_FAMILY")
-    handler.get_by_label("Caller's name").fill("Siân O'Brien")
-    handler.get_by_label("Reason for the call").select_option("SYMPTOM_CONTROL")
-    handler.get_by_label("Phase of illness").select_option("UNSTABLE")
-    expect(handler.get_by_test_id("suggested-priority")).to_have_text("P2")
-    handler.get_by_role("checkbox", name="Urgent home visit", exact=True).check()
+    describe_unstable_symptoms(handler)
     handler.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     handler.get_by_role("button", name="Save call").click()
     handler.wait_for_url("**/calls/*/")
@@ -58,8 +43,8 @@ def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
     screenshot(handler, "1-handler-referral-queued")
 
     # Both nurses see it in their team's queue, with its badges and due times.
-    nurse_a_page = sign_in(browser, live_url, "nurse_a")
-    nurse_b_page = sign_in(browser, live_url, "nurse_b")
+    nurse_a_page = sign_in_new_page(browser, live_url, "nurse_a")
+    nurse_b_page = sign_in_new_page(browser, live_url, "nurse_b")
     for page in (nurse_a_page, nurse_b_page):
         page.get_by_role("navigation", name="Menu").get_by_role("link", name="Team queue").click()
         row = page.get_by_test_id("queue-row").filter(has_text="NGUYỄN, Mai")

@@ -14,7 +14,7 @@ from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.steps import sign_in_new_page
 from tests.referrals.factories import PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service
 
@@ -22,16 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Past the queue's poll interval (templates/queue/queue.html: every 15 s).
 NEXT_POLL_MS = 16_000
-
-
-def sign_in(browser, live_url, username):
-    page = browser.new_context().new_page()
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_url}/")
-    return page
 
 
 def waiting(team, priority, family_name, minutes):
@@ -60,8 +50,8 @@ def test_a_new_p1_raises_the_banner_tops_the_queue_and_goes_when_claimed(
         TeamMembership.objects.create(user=nurse, team=community.team)
     waiting(community.team, "P3", "Okafor", minutes=60)
 
-    nurse_a = sign_in(browser, live_url, "nurse_a")
-    nurse_b = sign_in(browser, live_url, "nurse_b")
+    nurse_a = sign_in_new_page(browser, live_url, "nurse_a")
+    nurse_b = sign_in_new_page(browser, live_url, "nurse_b")
     for page in (nurse_a, nurse_b):
         open_queue(page, live_url)
         expect(page.get_by_test_id("urgent-banner")).to_have_count(0)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from devtools.demo.users import DEMO_USERS
+from tests.browser.steps import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,10 +46,7 @@ def test_wrong_password_is_explained_in_the_page(page, live_url, demo_users):
 def test_idle_warning_offers_to_stay_signed_in_without_losing_typing(page, live_url, demo_users, settings):
     settings.SESSION_IDLE_TIMEOUT_SECONDS = 8
     settings.SESSION_IDLE_WARNING_SECONDS = 6
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill("auditor")
-    page.get_by_label("Password").fill("browser-journey-pass")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_url, "auditor", password="browser-journey-pass")
     page.goto(f"{live_url}/audit/access-log/")
     page.get_by_label("Username").fill("typed but not sent")
     dialog = page.get_by_role("dialog")
