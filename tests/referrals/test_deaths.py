@@ -390,6 +390,14 @@ def test_page_shows_field_errors_and_saves_nothing(client, coordinator, patient)
     assert not DeathRecord.objects.exists()
 
 
+def test_an_empty_post_says_what_is_missing_and_saves_nothing(client, coordinator, patient):
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:death", args=[patient.pk]), {})
+    assert response.status_code == 200
+    assert response.context["form"].errors.keys() >= {"place"}
+    assert not DeathRecord.objects.exists()
+
+
 def test_page_is_refused_to_call_handlers(client, handler, patient):
     client.force_login(handler)
     assert client.get(reverse("patients:death", args=[patient.pk])).status_code == 403

@@ -160,7 +160,7 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
         messages.info(request, "This patient's death is already recorded.")
         return redirect("patients:detail", patient_id=patient.pk)
     people = list(patient.related_people.all())
-    form = DeathForm(request.POST or None, people=people)
+    form = DeathForm(request.POST if request.method == "POST" else None, people=people)
     if request.method == "POST" and not form.is_valid():
         # Some fields could not be read: check the rest too, so every problem shows at once.
         problems: dict[str, list[str]] = {}
