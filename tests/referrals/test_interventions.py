@@ -55,8 +55,9 @@ def test_an_intervention_is_recorded_with_its_event_and_log(make_user, team):
 
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"kind": "MAGIC"}, "kind"),
-    ({"at": timezone.now() + timedelta(days=1)}, "at"),
-    ({"at": timezone.now() - timedelta(days=400)}, "at"),
+    # Callables are read when the test runs, not when the suite is collected.
+    ({"at": lambda: timezone.now() + timedelta(days=1)}, "at"),
+    ({"at": lambda: timezone.now() - timedelta(days=400)}, "at"),
     ({"admission_avoided": False, "bed_days_saved": 3}, "bed_days_saved"),
     ({"admission_avoided": True, "bed_days_saved": None}, "bed_days_saved"),
     ({"bed_days_saved": 0}, "bed_days_saved"),
@@ -67,6 +68,7 @@ def test_an_intervention_is_recorded_with_its_event_and_log(make_user, team):
 def test_bad_intervention_input_is_a_field_error_and_saves_nothing(make_user, team, overrides, field):
     nurse = member(make_user, team, "nurse1")
     referral = claimed(team, nurse)
+    overrides = {name: value() if callable(value) else value for name, value in overrides.items()}
     with pytest.raises(ValidationError) as exc:
         visit(referral, nurse, **overrides)
     assert list(exc.value.message_dict) == [field]
