@@ -238,6 +238,13 @@ def test_without_javascript_every_note_shows_with_its_label(browser, live_url, m
 DETAILS = re.compile(r'<details class="nhsuk-details hub-symptoms"[^>]*>')
 
 
+def symptoms_tag(content: str) -> str:
+    """The opening tag of the symptom scores' details element on the page."""
+    found = DETAILS.search(content)
+    assert found is not None, content
+    return found.group(0)
+
+
 @pytest.mark.django_db
 def test_the_symptom_scores_open_when_one_of_them_is_in_error(client, make_user):
     client.force_login(make_user(Role.CALL_HANDLER))
@@ -246,12 +253,12 @@ def test_the_symptom_scores_open_when_one_of_them_is_in_error(client, make_user)
             "caller_type": "", "reason": "SYMPTOM_CONTROL", "disposition": "ADVICE_GIVEN"}
     folded = client.post("/calls/new/", form)
     assert folded.status_code == 200 and "Who is calling" in folded.content.decode()
-    assert " open" not in DETAILS.search(folded.content.decode()).group(0)
+    assert " open" not in symptoms_tag(folded.content.decode())
 
     opened = client.post("/calls/new/", {**form, "ipos_pain": "9"})
     content = opened.content.decode()
     assert opened.status_code == 200 and not Call.objects.exists()
-    assert DETAILS.search(content).group(0).endswith(" open>")
+    assert symptoms_tag(content).endswith(" open>")
     assert "Select a valid choice. 9 is not one of the available choices." in content
 
 
