@@ -15,12 +15,16 @@ run: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runhub
 
+# pytest runs under coverage of the hub's packages ([tool.coverage.run] in pyproject.toml) and
+# prints the total before its last line; `make test COVERAGE=` runs it without (docs/testing.md).
+COVERAGE ?= --cov --cov-report=
+
 test: $(STAMPS)/requirements-dev $(STAMPS)/assets
 	@scripts/ensure_services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
+	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(COVERAGE)
 
 setup: $(STAMPS)/requirements-dev $(STAMPS)/assets
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -33,6 +34,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="start every test at this moment (time-machine, ticking), e.g. 2026-12-31T23:59:30+00:00: "
              "shows which tests depend on when they run (docs/testing.md, 'Time in tests')",
     )
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Under ``--cov`` (``make test``), one line with the total: the share of the hub's lines
+    that ran (what is measured is in pyproject.toml, ``[tool.coverage.run]``)."""
+    controller = getattr(config.pluginmanager.getplugin("_cov"), "cov_controller", None)
+    if controller is None or controller.cov is None:
+        return
+    total = controller.cov.report(file=io.StringIO())
+    terminalreporter.write_line(f"Coverage of the hub's packages: {total:.1f}% of lines")
 
 
 @pytest.fixture(autouse=True)
