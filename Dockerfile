@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=spoc.settings.production SPOC_DATA_DIR=/app/.data
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt && useradd --create-home spoc
+# The lock file pins every package with its hashes (CONTRIBUTING.md, "Add or upgrade a dependency").
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt && useradd --create-home spoc
 COPY . .
 COPY --from=assets /app/static/vendor static/vendor
 RUN mkdir -p .data && chown -R spoc .data

@@ -7,7 +7,7 @@ STAMPS := .stamps
 # Everything runs in the repository's own environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test setup lint typecheck assets services check-deploy clean
+.PHONY: run test setup lint typecheck assets services check-deploy lock clean
 
 run: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py migrate --noinput
@@ -38,14 +38,14 @@ typecheck:
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-tools.txt
 
 $(STAMPS)/requirements: requirements.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.txt
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/requirements-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/requirements
 
 $(STAMPS)/assets: package.json package-lock.json scripts/build_assets.sh
@@ -53,6 +53,21 @@ $(STAMPS)/assets: package.json package-lock.json scripts/build_assets.sh
 	npm ci --no-audit --no-fund --loglevel=error
 	scripts/build_assets.sh
 	@mkdir -p $(STAMPS) && touch $@
+
+# The lock files, with hashes: requirements.txt and requirements-dev.txt from requirements.in and
+# requirements-dev.in, requirements-tools.txt (pip and uv) from the two versions below. Packages
+# already locked keep their versions; `make lock UPGRADE=name` moves one that no .in file pins
+# (CONTRIBUTING.md, "Add or upgrade a dependency").
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+
+lock: | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-tools.txt
+	printf 'pip==$(PIP_VERSION)\nuv==$(UV_VERSION)\n' | $(UV_COMPILE) - -o requirements-tools.txt
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
 
 check-deploy: $(STAMPS)/requirements
 	DJANGO_SETTINGS_MODULE=spoc.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
