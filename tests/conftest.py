@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
@@ -22,6 +22,9 @@ from django.db import connection
 
 from spoc.accounts.roles import Role, roles_sync
 from tests.worker_clock import CLOCK_AT, clock_env
+
+if TYPE_CHECKING:
+    from spoc.accounts.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -59,13 +62,13 @@ def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_user(db: Any) -> Callable[..., Any]:
+def make_user(db: None) -> Callable[..., User]:
     """make_user(role=Role.CALL_HANDLER, username=..., **fields) -> User with that role."""
     from django.contrib.auth.models import Group
 
     from tests.factories import UserFactory
 
-    def make(role: str | None = None, **fields: Any) -> Any:
+    def make(role: str | None = None, **fields: Any) -> User:
         roles_sync()
         user = UserFactory(**fields)
         if role is not None:
@@ -76,12 +79,12 @@ def make_user(db: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def handler(make_user: Callable[..., Any]) -> Any:
+def handler(make_user: Callable[..., User]) -> User:
     return make_user(Role.CALL_HANDLER, username="handler1")
 
 
 @pytest.fixture
-def auditor(make_user: Callable[..., Any]) -> Any:
+def auditor(make_user: Callable[..., User]) -> User:
     return make_user(Role.AUDITOR, username="auditor1")
 
 
