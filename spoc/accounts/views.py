@@ -289,11 +289,9 @@ class PartnerTokenApi(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "partner_token"
 
-    @extend_schema(operation_id="oauth2_token_create", summary="Obtain a partner system's bearer token",
-                   request=None, responses={200: OpenApiResponse(description="The token (RFC 6749 §5.1)."),
-                                            400: OpenApiResponse(description="`invalid_request`, "
-                                                                 "`unsupported_grant_type` or `invalid_scope`."),
-                                            401: OpenApiResponse(description="`invalid_client`.")})
+    # Not in the REST API's OpenAPI schema: its answers are RFC 6749's, not the API's
+    # {detail, code}; docs/security.md, "Partner systems are not people", describes it.
+    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         client_id, client_secret = _client_credentials(request)
         try:
