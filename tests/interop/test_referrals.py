@@ -58,7 +58,7 @@ def test_a_referral_reads_as_a_task_with_its_owner_deadlines_and_the_hubs_own_st
 
 @pytest.mark.parametrize("status", ReferralStatus.values)
 def test_every_status_maps_through_the_hubs_two_maps(handler_api, team, status):
-    fields = {"owner": None}
+    fields: dict[str, object] = {"owner": None}
     if status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
         fields = {"owner": PatientFactory().created_by, "accepted_at": timezone.now()}
     referral = queued(team, **fields)
