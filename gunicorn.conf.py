@@ -36,15 +36,25 @@ logconfig_dict = {
     "formatters": {
         "generic": {"()": "spoc.core.logs.JsonLogFormatter"},
         "access": {"()": "spoc.core.logs.JsonLogFormatter"},
-    } if os.environ.get("DJANGO_SETTINGS_MODULE") == "spoc.settings.production" else {
+    }
+    if os.environ.get("DJANGO_SETTINGS_MODULE") == "spoc.settings.production"
+    else {
         "generic": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
         "access": {"format": "%(message)s"},
     },
     "handlers": {
-        "error_console": {"class": "logging.StreamHandler", "formatter": "generic",
-                          "filters": ["hide_query_strings"], "stream": "ext://sys.stderr"},
-        "console": {"class": "logging.StreamHandler", "formatter": "access",
-                    "filters": ["hide_query_strings"], "stream": "ext://sys.stdout"},
+        "error_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "generic",
+            "filters": ["hide_query_strings"],
+            "stream": "ext://sys.stderr",
+        },
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "filters": ["hide_query_strings"],
+            "stream": "ext://sys.stdout",
+        },
     },
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},

@@ -50,8 +50,13 @@ def main() -> int:
             admin_cursor.execute(f'CREATE DATABASE "{args.database}"')
     admin.close()
 
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "DJANGO_DEBUG": "false",
-                       "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "spoc.settings.local",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        }
+    )
     os.environ.pop("DATABASE_MIGRATE_URL", None)
     import django
 
@@ -69,17 +74,32 @@ def main() -> int:
         cursor.execute("TRUNCATE audit_accesslog")
 
     def before(n: int) -> None:
-        AccessLog.objects.create(at=timezone.now(), username="bench", action="VIEW", object_type="patient",
-                                 object_id=str(n), patient_id=n, client_ip="192.0.2.1",
-                                 detail={"patients": n})
+        AccessLog.objects.create(
+            at=timezone.now(),
+            username="bench",
+            action="VIEW",
+            object_type="patient",
+            object_id=str(n),
+            patient_id=n,
+            client_ip="192.0.2.1",
+            detail={"patients": n},
+        )
 
     def after(n: int) -> None:
-        access_log_record(action="VIEW", username="bench", object_type="patient", object_id=n, patient_id=n,
-                          detail={"patients": n})
+        access_log_record(
+            action="VIEW",
+            username="bench",
+            object_type="patient",
+            object_id=n,
+            patient_id=n,
+            detail={"patients": n},
+        )
 
     def chain_trigger(on: bool) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE audit_accesslog {'ENABLE' if on else 'DISABLE'} TRIGGER audit_accesslog_chain")
+            cursor.execute(
+                f"ALTER TABLE audit_accesslog {'ENABLE' if on else 'DISABLE'} TRIGGER audit_accesslog_chain"
+            )
 
     def timed(write: Callable[[int], None], count: int, out: list[float]) -> None:
         for n in range(count):
@@ -89,13 +109,17 @@ def main() -> int:
 
     def summary(label: str, times: list[float], wall: float) -> None:
         ordered = sorted(times)
-        print(f"  {label:<7} {len(times):>6} rows  {len(times) / wall:>8.0f} rows/s  "
-              f"median {statistics.median(ordered) * 1e6:>7.0f} us  "
-              f"p95 {ordered[int(len(ordered) * 0.95)] * 1e6:>7.0f} us")
+        print(
+            f"  {label:<7} {len(times):>6} rows  {len(times) / wall:>8.0f} rows/s  "
+            f"median {statistics.median(ordered) * 1e6:>7.0f} us  "
+            f"p95 {ordered[int(len(ordered) * 0.95)] * 1e6:>7.0f} us"
+        )
 
     version = ".".join(str(part) for part in connection.get_database_version())
-    print(f"PostgreSQL {version}, {os.cpu_count()} cores shared by the writers and the server; "
-          f"load average {os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"PostgreSQL {version}, {os.cpu_count()} cores shared by the writers and the server; "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
     print("One writer:")
     for label, write in (("before", before), ("after", after)):
         chain_trigger(label == "after")
@@ -131,7 +155,9 @@ def main() -> int:
     start = time.perf_counter()
     report = access_log_chain_verify()
     wall = time.perf_counter() - start
-    print(f"verify_access_log: {report.intact} rows in {wall:.2f} s ({report.intact / wall:.0f} rows/s)")
+    print(
+        f"verify_access_log: {report.intact} rows in {wall:.2f} s ({report.intact / wall:.0f} rows/s)"
+    )
     return 0 if report.broken_at is None else 1
 
 

@@ -103,7 +103,9 @@ def load_samples(conn: Any, count: int, seed: int) -> list[Sample]:
         cur.execute("SELECT min(id), max(id), count(*) FROM patients_patient")
         low, high, total = cur.fetchone()
         if not total:
-            raise SystemExit("The database has no patients: run manage.py seed_demo --scale N first.")
+            raise SystemExit(
+                "The database has no patients: run manage.py seed_demo --scale N first."
+            )
         rng = random.Random(seed)  # noqa: S311 (choosing test data)
         ids = sorted({rng.randint(low, high) for _ in range(count * 3)})
         cur.execute(
@@ -127,7 +129,9 @@ def search_queries(samples: list[Sample], rng: random.Random) -> list[tuple[str,
         # Family names of one or two letters (Lê, Li, O in Ó Briain) give queries the trigram
         # index cannot serve: timed apart, so they do not hide in the other figures.
         queries.append(("name_fragment" if len(fragment) >= 3 else "short_name", fragment, None))
-        queries.append(("dob_and_name", f"{sample.date_of_birth} {sample.family_name}", sample.patient_id))
+        queries.append(
+            ("dob_and_name", f"{sample.date_of_birth} {sample.family_name}", sample.patient_id)
+        )
     rng.shuffle(queries)
     return queries
 
@@ -148,11 +152,16 @@ class Bench:
 
     # --- search -----------------------------------------------------------------------------
 
-    def run_search(self, phase: str, openers: list[Any], queries: list[tuple[str, str, int | None]]) -> dict[str, Any]:
-        timings = {kind: Timings() for kind in ("nhs_number", "name_fragment", "short_name", "dob_and_name")}
+    def run_search(
+        self, phase: str, openers: list[Any], queries: list[tuple[str, str, int | None]]
+    ) -> dict[str, Any]:
+        timings = {
+            kind: Timings()
+            for kind in ("nhs_number", "name_fragment", "short_name", "dob_and_name")
+        }
         timings["all"] = Timings()
         self.search[phase] = timings
-        share = [queries[i::len(openers)] for i in range(len(openers))]
+        share = [queries[i :: len(openers)] for i in range(len(openers))]
 
         def user(index: int) -> None:
             opener = openers[index]
@@ -185,7 +194,9 @@ class Bench:
 
     # --- submit -----------------------------------------------------------------------------
 
-    def run_submit(self, phase: str, openers: list[Any], samples: list[Sample], per_user: int) -> dict[str, Any]:
+    def run_submit(
+        self, phase: str, openers: list[Any], samples: list[Sample], per_user: int
+    ) -> dict[str, Any]:
         form, submit = Timings(), Timings()
         self.form[phase], self.submit[phase] = form, submit
 
@@ -195,24 +206,36 @@ class Bench:
             for _ in range(per_user):
                 sample = rng.choice(samples)
                 try:
-                    page, elapsed = request(opener, f"{self.base}/calls/new/?patient={sample.patient_id}",
-                                            data=None, timeout=self.timeout)
+                    page, elapsed = request(
+                        opener,
+                        f"{self.base}/calls/new/?patient={sample.patient_id}",
+                        data=None,
+                        timeout=self.timeout,
+                    )
                 except NO_ANSWER as exc:
                     form.fail(f"no answer: {exc.__class__.__name__}")
                     continue
                 csrf = CSRF_FIELD.search(page.body)
                 hidden = dict(HIDDEN.findall(page.body))
                 if page.status != 200 or csrf is None or len(hidden) != 2:
-                    form.fail(f"HTTP {page.status}" if page.status != 200 else "form fields missing")
+                    form.fail(
+                        f"HTTP {page.status}" if page.status != 200 else "form fields missing"
+                    )
                     continue
                 form.ok(elapsed)
                 reason, phase_of_illness, needs = rng.choice(CALL_KINDS)
                 data = [
-                    ("csrfmiddlewaretoken", csrf.group(1)), ("idempotency_key", hidden["idempotency_key"]),
-                    ("received_at", hidden["received_at"]), ("patient", str(sample.patient_id)),
-                    ("caller_type", "DISTRICT_NURSE"), ("caller_name", "Bench Caller"),
-                    ("reason", reason), ("phase", phase_of_illness), ("patient_location", "HOME"),
-                    ("disposition", "REFERRALS_CREATED"), ("chosen_priority", ""),
+                    ("csrfmiddlewaretoken", csrf.group(1)),
+                    ("idempotency_key", hidden["idempotency_key"]),
+                    ("received_at", hidden["received_at"]),
+                    ("patient", str(sample.patient_id)),
+                    ("caller_type", "DISTRICT_NURSE"),
+                    ("caller_name", "Bench Caller"),
+                    ("reason", reason),
+                    ("phase", phase_of_illness),
+                    ("patient_location", "HOME"),
+                    ("disposition", "REFERRALS_CREATED"),
+                    ("chosen_priority", ""),
                     *[("needs", need) for need in needs],
                 ]
                 body = urllib.parse.urlencode(data).encode()
@@ -229,7 +252,11 @@ class Bench:
                     submit.fail(f"no answer: {exc.__class__.__name__}")
                     continue
                 done = time.perf_counter()
-                match = CALL_LOCATION.match(urllib.parse.urlsplit(location).path) if status == 302 else None
+                match = (
+                    CALL_LOCATION.match(urllib.parse.urlsplit(location).path)
+                    if status == 302
+                    else None
+                )
                 if match is None:
                     submit.fail(f"HTTP {status} {location}".strip())
                     continue
@@ -239,8 +266,12 @@ class Bench:
                     self.routed.responded_at[call_id] = done
                     self.routed.pending_calls.add(call_id)
 
-        return run_phase(len(openers), user, {"call screen (GET)": form, "submit (POST)": submit},
-                         timeout=self.args.phase_timeout)
+        return run_phase(
+            len(openers),
+            user,
+            {"call screen (GET)": form, "submit (POST)": submit},
+            timeout=self.args.phase_timeout,
+        )
 
     # --- routing probe ----------------------------------------------------------------------
 
@@ -270,7 +301,9 @@ class Bench:
                 cur.execute(
                     "SELECT id, call_id, status, "
                     "EXTRACT(EPOCH FROM (routed_at - created_at)) * 1000 "
-                    "FROM referrals_referral WHERE call_id = ANY(%s)", [calls])
+                    "FROM referrals_referral WHERE call_id = ANY(%s)",
+                    [calls],
+                )
                 seen_at = time.perf_counter()
                 by_call: dict[int, list[tuple[int, str, float | None]]] = {}
                 for referral_id, call_id, status, server_ms in cur.fetchall():
@@ -281,7 +314,9 @@ class Bench:
                             routed.seen[referral_id] = call_id
                             if status != "AWAITING_ROUTING" and referral_id not in routed.queued:
                                 routed.queued.add(referral_id)
-                                routed.observed_ms.append((seen_at - routed.responded_at[call_id]) * 1000)
+                                routed.observed_ms.append(
+                                    (seen_at - routed.responded_at[call_id]) * 1000
+                                )
                                 if server_ms is not None:
                                     routed.server_ms.append(float(server_ms))
                         if all(ref_id in routed.queued for ref_id, _, _ in referrals):
@@ -295,33 +330,60 @@ def ms_summary(values: list[float]) -> dict[str, Any]:
     ordered = sorted(values)
     if not ordered:
         return {"count": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
-    return {"count": len(ordered), "p50_ms": round(percentile(ordered, 50), 1),
-            "p95_ms": round(percentile(ordered, 95), 1), "max_ms": round(ordered[-1], 1)}
+    return {
+        "count": len(ordered),
+        "p50_ms": round(percentile(ordered, 50), 1),
+        "p95_ms": round(percentile(ordered, 95), 1),
+        "max_ms": round(ordered[-1], 1),
+    }
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8051", help="the hub (127.0.0.1 only)")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
-                        help="the hub's PostgreSQL database, for the routing probe (127.0.0.1 only)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="the hub's PostgreSQL database, for the routing probe (127.0.0.1 only)",
+    )
     parser.add_argument("--username", default="handler", help="a demo user who takes calls")
     parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"))
-    parser.add_argument("--users", type=int, default=4, help="concurrent users in the loaded phases")
+    parser.add_argument(
+        "--users", type=int, default=4, help="concurrent users in the loaded phases"
+    )
     parser.add_argument("--searches", type=int, default=300, help="searches per search phase")
-    parser.add_argument("--submits-alone", type=int, default=40, help="calls submitted by one handler alone")
-    parser.add_argument("--submits-per-user", type=int, default=40, help="calls per user in the loaded phase")
+    parser.add_argument(
+        "--submits-alone", type=int, default=40, help="calls submitted by one handler alone"
+    )
+    parser.add_argument(
+        "--submits-per-user", type=int, default=40, help="calls per user in the loaded phase"
+    )
     parser.add_argument("--poll-ms", type=float, default=5.0, help="routing probe interval")
-    parser.add_argument("--route-timeout", type=float, default=60.0,
-                        help="seconds to wait, after the last submit, for every referral to be routed")
+    parser.add_argument(
+        "--route-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait, after the last submit, for every referral to be routed",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
-    parser.add_argument("--phase-timeout", type=float, default=600.0, help="seconds allowed per phase")
-    parser.add_argument("--seed", type=int, default=7, help="which patients and queries (repeatable)")
+    parser.add_argument(
+        "--phase-timeout", type=float, default=600.0, help="seconds allowed per phase"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="which patients and queries (repeatable)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
-    if not (1 <= args.users <= 64 and 1 <= args.searches <= 20_000 and 0 <= args.submits_alone <= 5_000
-            and 0 <= args.submits_per_user <= 5_000):
-        parser.error("--users 1-64, --searches 1-20000, --submits-alone and --submits-per-user 0-5000")
+    if not (
+        1 <= args.users <= 64
+        and 1 <= args.searches <= 20_000
+        and 0 <= args.submits_alone <= 5_000
+        and 0 <= args.submits_per_user <= 5_000
+    ):
+        parser.error(
+            "--users 1-64, --searches 1-20000, --submits-alone and --submits-per-user 0-5000"
+        )
     return args
 
 
@@ -329,22 +391,37 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     conn = connect_db(args.database_url)
-    sizes = table_sizes(conn, ("patients_patient", "referrals_call", "referrals_referral", "referrals_referralevent"))
+    sizes = table_sizes(
+        conn,
+        ("patients_patient", "referrals_call", "referrals_referral", "referrals_referralevent"),
+    )
     samples = load_samples(conn, max(args.searches, 50), args.seed)
-    print(f"Database: about {sizes['patients_patient']:,} patients, {sizes['referrals_call']:,} calls, "
-          f"{sizes['referrals_referral']:,} referrals, {sizes['referrals_referralevent']:,} referral events")
+    print(
+        f"Database: about {sizes['patients_patient']:,} patients, {sizes['referrals_call']:,} calls, "
+        f"{sizes['referrals_referral']:,} referrals, {sizes['referrals_referralevent']:,} referral events"
+    )
     print(f"Signing in {args.users} sessions as {args.username}...")
-    openers = [sign_in(bench.base, args.username, args.password, timeout=args.timeout) for _ in range(args.users)]
+    openers = [
+        sign_in(bench.base, args.username, args.password, timeout=args.timeout)
+        for _ in range(args.users)
+    ]
     queries = search_queries(samples, bench.rng)
     # Warm up: every gunicorn worker imports its views and fills its caches, unmeasured.
     with contextlib.suppress(*NO_ANSWER):
         for _kind, query, _ in queries[:12]:
-            request(openers[0], f"{bench.base}/patients/?{urllib.parse.urlencode({'q': query})}",
-                    data=None, timeout=args.timeout)
+            request(
+                openers[0],
+                f"{bench.base}/patients/?{urllib.parse.urlencode({'q': query})}",
+                data=None,
+                timeout=args.timeout,
+            )
         request(openers[0], f"{bench.base}/calls/new/", data=None, timeout=args.timeout)
 
-    results: dict[str, Any] = {"url": bench.base, "database": sizes, "args": {
-        k: v for k, v in vars(args).items() if k not in ("password", "json")}}
+    results: dict[str, Any] = {
+        "url": bench.base,
+        "database": sizes,
+        "args": {k: v for k, v in vars(args).items() if k not in ("password", "json")},
+    }
     errors = 0
     alone = queries[: max(1, args.searches // 3)]
     results["search_alone"] = bench.run_search("alone", openers[:1], alone)
@@ -354,14 +431,22 @@ def main(argv: list[str]) -> int:
     errors += print_phase("Patient search", results["search_loaded"])
 
     stop = threading.Event()
-    poller = threading.Thread(target=bench.poll_routing, args=(connect_db(args.database_url), stop),
-                              name="routing-probe", daemon=True)
+    poller = threading.Thread(
+        target=bench.poll_routing,
+        args=(connect_db(args.database_url), stop),
+        name="routing-probe",
+        daemon=True,
+    )
     poller.start()
     if args.submits_alone:
-        results["submit_alone"] = bench.run_submit("alone", openers[:1], samples, args.submits_alone)
+        results["submit_alone"] = bench.run_submit(
+            "alone", openers[:1], samples, args.submits_alone
+        )
         errors += print_phase("Call submit, one handler", results["submit_alone"])
     if args.submits_per_user:
-        results["submit_loaded"] = bench.run_submit("loaded", openers, samples, args.submits_per_user)
+        results["submit_loaded"] = bench.run_submit(
+            "loaded", openers, samples, args.submits_per_user
+        )
         errors += print_phase("Call submit", results["submit_loaded"])
     bench.route_deadline = time.perf_counter() + args.route_timeout
     stop.set()
@@ -377,17 +462,25 @@ def main(argv: list[str]) -> int:
         "response_to_seen_queued": ms_summary(routed.observed_ms),
     }
     r = results["routing"]
-    print(f"\nCommit -> routed into a team queue, {r['referrals']} referrals of "
-          f"{len(routed.responded_at)} calls (real Celery worker; the generator shares the cores)")
-    for name, key in (("created_at -> routed_at (server clock)", "created_to_routed_server"),
-                      (f"response -> seen QUEUED (poll {args.poll_ms:g} ms)", "response_to_seen_queued")):
+    print(
+        f"\nCommit -> routed into a team queue, {r['referrals']} referrals of "
+        f"{len(routed.responded_at)} calls (real Celery worker; the generator shares the cores)"
+    )
+    for name, key in (
+        ("created_at -> routed_at (server clock)", "created_to_routed_server"),
+        (f"response -> seen QUEUED (poll {args.poll_ms:g} ms)", "response_to_seen_queued"),
+    ):
         s = r[key]
-        print(f"  {name:44} p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms (n={s['count']})")
+        print(
+            f"  {name:44} p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms (n={s['count']})"
+        )
     if bench.poll_error:
         print(f"  the routing probe failed: {bench.poll_error}")
         errors += 1
     if unrouted:
-        print(f"  {unrouted} calls still had referrals awaiting routing after {args.route_timeout:g} s")
+        print(
+            f"  {unrouted} calls still had referrals awaiting routing after {args.route_timeout:g} s"
+        )
         errors += unrouted
     print(f"errors: {errors}")
     write_results(args.json, results)

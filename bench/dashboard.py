@@ -46,7 +46,9 @@ ORGANISATION_SELECT = re.compile(r'<select name="organisation".*?</select>', re.
 OPTION_VALUE = re.compile(r'<option value="(\d+)"')
 
 
-def timed(opener: urllib.request.OpenerDirector, url: str, timings: Timings, timeout: float) -> None:
+def timed(
+    opener: urllib.request.OpenerDirector, url: str, timings: Timings, timeout: float
+) -> None:
     try:
         response, elapsed = request(opener, url, data=None, timeout=timeout)
     except NO_ANSWER as exc:
@@ -60,16 +62,26 @@ def timed(opener: urllib.request.OpenerDirector, url: str, timings: Timings, tim
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     base = args.url.rstrip("/")
-    openers = [sign_in(base, args.username, args.password, timeout=args.timeout) for _ in range(args.users)]
-    today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo("Europe/London")).date()
+    openers = [
+        sign_in(base, args.username, args.password, timeout=args.timeout) for _ in range(args.users)
+    ]
+    today = (
+        date.fromisoformat(args.today)
+        if args.today
+        else datetime.now(ZoneInfo("Europe/London")).date()
+    )
     start = today - timedelta(days=364)
     period = f"date_from={start}&date_to={today}"
     page, _ = request(openers[0], f"{base}/dashboards/?{period}", data=None, timeout=args.timeout)
     select = ORGANISATION_SELECT.search(page.body)
     organisations = OPTION_VALUE.findall(select.group(0)) if select else []
     api_period = f"from={start}&to={today}"
-    urls = [f"{base}/dashboards/?{period}", f"{base}/api/v1/dashboard/?{api_period}",
-            f"{base}/api/v1/dashboard/?{api_period}&priority=P2", f"{base}/dashboards/?{period}&priority=P3"]
+    urls = [
+        f"{base}/dashboards/?{period}",
+        f"{base}/api/v1/dashboard/?{api_period}",
+        f"{base}/api/v1/dashboard/?{api_period}&priority=P2",
+        f"{base}/dashboards/?{period}&priority=P3",
+    ]
     urls += [f"{base}/api/v1/dashboard/?{api_period}&organisation={org}" for org in organisations]
     for url in urls:  # unmeasured: every worker has imported its views and templates
         request(openers[0], url, data=None, timeout=args.timeout)
@@ -81,7 +93,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         end = today - timedelta(days=n)
         query = urllib.parse.urlencode({"from": end - timedelta(days=364), "to": end})
         timed(openers[0], f"{base}/api/v1/dashboard/?{query}", cold, args.timeout)
-    cold_summary = summarise("dashboard, one at a time, different periods", cold, time.perf_counter() - started)
+    cold_summary = summarise(
+        "dashboard, one at a time, different periods", cold, time.perf_counter() - started
+    )
     cold_summary["cpu"] = meter.stop()
 
     warm = Timings()
@@ -96,9 +110,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.users) as pool:
         list(pool.map(user, range(args.users)))
-    warm_summary = summarise("dashboard, 12 months, mixed filters", warm, time.perf_counter() - started)
+    warm_summary = summarise(
+        "dashboard, 12 months, mixed filters", warm, time.perf_counter() - started
+    )
     warm_summary["cpu"] = meter.stop()
-    return {"urls": len(urls), "organisations": len(organisations), "phases": [cold_summary, warm_summary]}
+    return {
+        "urls": len(urls),
+        "organisations": len(organisations),
+        "phases": [cold_summary, warm_summary],
+    }
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -108,8 +128,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--password", default="spoc-demo-2026")
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--requests-per-user", type=int, default=50)
-    parser.add_argument("--cold", type=int, default=20, help="requests one at a time, each for another 12-month period")
-    parser.add_argument("--today", default="", help="the period's last day, YYYY-MM-DD (default: today)")
+    parser.add_argument(
+        "--cold",
+        type=int,
+        default=20,
+        help="requests one at a time, each for another 12-month period",
+    )
+    parser.add_argument(
+        "--today", default="", help="the period's last day, YYYY-MM-DD (default: today)"
+    )
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -122,9 +149,11 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     results = run(args)
     for phase in results["phases"]:
-        print(f"{phase['name']}: {phase['ok']} ok, {phase['errors']} errors, p50 {phase['p50_ms']} ms, "
-              f"p95 {phase['p95_ms']} ms, max {phase['max_ms']} ms, {phase['requests_per_s']} req/s, "
-              f"machine busy {phase['cpu']['machine_busy_cores']} of {phase['cpu']['cores']} cores")
+        print(
+            f"{phase['name']}: {phase['ok']} ok, {phase['errors']} errors, p50 {phase['p50_ms']} ms, "
+            f"p95 {phase['p95_ms']} ms, max {phase['max_ms']} ms, {phase['requests_per_s']} req/s, "
+            f"machine busy {phase['cpu']['machine_busy_cores']} of {phase['cpu']['cores']} cores"
+        )
     write_results(args.json, results)
     return 1 if any(p["errors"] for p in results["phases"]) else 0
 

@@ -110,17 +110,26 @@ def request(
     return Response(status, location, text), time.perf_counter() - start
 
 
-def refuse_remote_targets(parser: argparse.ArgumentParser, *, url: str, database_url: str | None = None) -> None:
+def refuse_remote_targets(
+    parser: argparse.ArgumentParser, *, url: str, database_url: str | None = None
+) -> None:
     """Benchmarks talk only to this machine: the hub at http://127.0.0.1 and, when given, its
     PostgreSQL database there (parser.error otherwise)."""
     target = urllib.parse.urlsplit(url)
     if target.scheme != "http" or target.hostname != ALLOWED_HOST:
-        parser.error(f"--url must be http://{ALLOWED_HOST}:<port>: this benchmark never leaves the machine")
+        parser.error(
+            f"--url must be http://{ALLOWED_HOST}:<port>: this benchmark never leaves the machine"
+        )
     if database_url is None:
         return
     database = urllib.parse.urlsplit(database_url)
-    if database.scheme not in ("postgres", "postgresql") or database.hostname not in (ALLOWED_HOST, "localhost"):
-        parser.error("--database-url must be postgres://...@127.0.0.1/<db> (the hub's database on this machine)")
+    if database.scheme not in ("postgres", "postgresql") or database.hostname not in (
+        ALLOWED_HOST,
+        "localhost",
+    ):
+        parser.error(
+            "--database-url must be postgres://...@127.0.0.1/<db> (the hub's database on this machine)"
+        )
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:
@@ -196,7 +205,9 @@ def new_opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
 
 
-def sign_in(base: str, username: str, password: str, *, timeout: float) -> urllib.request.OpenerDirector:
+def sign_in(
+    base: str, username: str, password: str, *, timeout: float
+) -> urllib.request.OpenerDirector:
     """A new session signed in as ``username``, untimed; exits when the hub refuses."""
     opener = new_opener()
     url = f"{base}/accounts/login/"
@@ -204,8 +215,12 @@ def sign_in(base: str, username: str, password: str, *, timeout: float) -> urlli
     match = CSRF_FIELD.search(page.body)
     if page.status != 200 or match is None:
         raise SystemExit(f"Sign-in page: HTTP {page.status}")
-    resp, _ = request(opener, url, timeout=timeout, data={
-        "csrfmiddlewaretoken": match.group(1), "username": username, "password": password})
+    resp, _ = request(
+        opener,
+        url,
+        timeout=timeout,
+        data={"csrfmiddlewaretoken": match.group(1), "username": username, "password": password},
+    )
     if resp.status != 302 or urllib.parse.urlsplit(resp.location).path != "/":
         raise SystemExit(f"Could not sign in as {username}: HTTP {resp.status} {resp.location}")
     return opener
@@ -233,8 +248,9 @@ def table_sizes(conn: Any, tables: tuple[str, ...]) -> dict[str, int]:
     return sizes
 
 
-def run_phase(users: int, work: Callable[[int], None], timings: dict[str, Timings], *,
-              timeout: float) -> dict[str, Any]:
+def run_phase(
+    users: int, work: Callable[[int], None], timings: dict[str, Timings], *, timeout: float
+) -> dict[str, Any]:
     """``work(0)`` to ``work(users - 1)`` at once, one thread each, each waited for ``timeout``
     seconds; each timing's figures over the phase's wall time, and the CPU used meanwhile."""
     cpu = CpuMeter()
@@ -251,26 +267,36 @@ def run_phase(users: int, work: Callable[[int], None], timings: dict[str, Timing
     }
 
 
-def print_phase(title: str, phase: dict[str, Any], *, width: int = 26, note: str = "", shares_with: str = "") -> int:
+def print_phase(
+    title: str, phase: dict[str, Any], *, width: int = 26, note: str = "", shares_with: str = ""
+) -> int:
     """A phase of ``run_phase`` as a table; returns its errors (a row named "all", which sums the
     others, is not counted again; a phase cut short at its deadline counts one more)."""
     users = phase["users"]
     print(f"\n{title} ({users} concurrent user{'s' if users != 1 else ''}{note})")
-    print(f"{'':{width}} {'ok':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7}")
+    print(
+        f"{'':{width}} {'ok':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7}"
+    )
     errors = 0
     for row in phase["rows"]:
-        print(f"{row['name']:{width}} {row['ok']:>6} {row['errors']:>6} {row['p50_ms']!s:>8} "
-              f"{row['p95_ms']!s:>8} {row['max_ms']!s:>8} {row['requests_per_s']!s:>7}")
+        print(
+            f"{row['name']:{width}} {row['ok']:>6} {row['errors']:>6} {row['p50_ms']!s:>8} "
+            f"{row['p95_ms']!s:>8} {row['max_ms']!s:>8} {row['requests_per_s']!s:>7}"
+        )
         for kind, count in row["error_kinds"].items():
             print(f"    {count} x {kind}")
         errors += row["errors"] if row["name"] != "all" else 0
     if phase.get("timed_out"):
-        print("  the phase did not finish within --phase-timeout: the requests not sent count as one error")
+        print(
+            "  the phase did not finish within --phase-timeout: the requests not sent count as one error"
+        )
         errors += 1
     cpu = phase["cpu"]
-    print(f"  load generator used {cpu['generator_cores']} cores; whole machine busy "
-          f"{cpu['machine_busy_cores']} of {cpu['cores']} cores (the generator shares them"
-          f"{f' with {shares_with}' if shares_with else ''}), {cpu['stolen_cores']} stolen by the hypervisor")
+    print(
+        f"  load generator used {cpu['generator_cores']} cores; whole machine busy "
+        f"{cpu['machine_busy_cores']} of {cpu['cores']} cores (the generator shares them"
+        f"{f' with {shares_with}' if shares_with else ''}), {cpu['stolen_cores']} stolen by the hypervisor"
+    )
     return errors
 
 

@@ -69,11 +69,19 @@ def call_input(patient_id: int, rng: random.Random) -> CallInput:
     phase_priority = {"UNSTABLE": "P2", "DYING": "P3", "DETERIORATING": "P4", "STABLE": "P5"}[phase]
     suggested = min(phase_priority, "P2" if ipos.get("PAIN") == 4 else "P3" if ipos else "P5")
     return CallInput(
-        received_at=timezone.now(), caller_type="DISTRICT_NURSE", caller_name="Bench caller",
-        patient_id=patient_id, reason=reason, phase=phase, ipos=ipos, carer_coping="COPING",
-        patient_location="HOME", chosen_priority=priority,
+        received_at=timezone.now(),
+        caller_type="DISTRICT_NURSE",
+        caller_name="Bench caller",
+        patient_id=patient_id,
+        reason=reason,
+        phase=phase,
+        ipos=ipos,
+        carer_coping="COPING",
+        patient_location="HOME",
+        chosen_priority=priority,
         override_reason="" if suggested == priority else "Benchmark mix",
-        disposition="REFERRALS_CREATED", needs=(NeedRequest(need=need),),
+        disposition="REFERRALS_CREATED",
+        needs=(NeedRequest(need=need),),
     )
 
 
@@ -103,7 +111,11 @@ class Watcher(threading.Thread):
                 with self.lock:
                     pending = list(self.pending)
                 if pending:
-                    found = list(Referral.objects.filter(pk__in=pending, status="QUEUED").values_list("pk", flat=True))
+                    found = list(
+                        Referral.objects.filter(pk__in=pending, status="QUEUED").values_list(
+                            "pk", flat=True
+                        )
+                    )
                     now = timezone.now()
                     with self.lock:
                         for pk in found:
@@ -124,8 +136,16 @@ class Watcher(threading.Thread):
             return {pk: self.seen[pk] for pk in ids if pk in self.seen}
 
 
-def paced(patients: list[int], user: Any, *, count: int, rate: float, timeout: float,
-          rng: random.Random, watcher: Watcher) -> dict[str, Any]:
+def paced(
+    patients: list[int],
+    user: Any,
+    *,
+    count: int,
+    rate: float,
+    timeout: float,
+    rng: random.Random,
+    watcher: Watcher,
+) -> dict[str, Any]:
     committed: dict[int, datetime] = {}
     interval = 1.0 / rate
     submit_ms: list[float] = []
@@ -143,37 +163,71 @@ def paced(patients: list[int], user: Any, *, count: int, rate: float, timeout: f
     seen = watcher.wait(list(committed), timeout)
     latencies = [(seen[pk] - committed[pk]).total_seconds() * 1000 for pk in seen]
     return {
-        "referrals": len(committed), "routed": len(seen),
-        "commit_to_seen_queued_ms": {"p50": round(percentile(latencies, 0.5), 1),
-                                     "p95": round(percentile(latencies, 0.95), 1),
-                                     "max": round(max(latencies), 1)} if latencies else None,
-        "call_submit_ms": {"p50": round(percentile(submit_ms, 0.5), 1), "p95": round(percentile(submit_ms, 0.95), 1)},
+        "referrals": len(committed),
+        "routed": len(seen),
+        "commit_to_seen_queued_ms": {
+            "p50": round(percentile(latencies, 0.5), 1),
+            "p95": round(percentile(latencies, 0.95), 1),
+            "max": round(max(latencies), 1),
+        }
+        if latencies
+        else None,
+        "call_submit_ms": {
+            "p50": round(percentile(submit_ms, 0.5), 1),
+            "p95": round(percentile(submit_ms, 0.95), 1),
+        },
         "rate_per_s": rate,
     }
 
 
-def burst(patients: list[int], user: Any, *, count: int, timeout: float, rng: random.Random,
-          watcher: Watcher) -> dict[str, Any]:
+def burst(
+    patients: list[int],
+    user: Any,
+    *,
+    count: int,
+    timeout: float,
+    rng: random.Random,
+    watcher: Watcher,
+) -> dict[str, Any]:
     ids: list[int] = []
     with transaction.atomic():
         for _ in range(count):
-            ids += [r.pk for r in call_submit(data=call_input(rng.choice(patients), rng), user=user).referrals]
+            ids += [
+                r.pk
+                for r in call_submit(
+                    data=call_input(rng.choice(patients), rng), user=user
+                ).referrals
+            ]
     committed_at = timezone.now()
     watcher.watch(ids)
     routed = watcher.wait(ids, timeout)
     last = max(routed.values()) if routed else committed_at
     seconds = max((last - committed_at).total_seconds(), 1e-3)
-    return {"referrals": len(ids), "routed": len(routed), "seconds": round(seconds, 2),
-            "routed_per_s": round(len(routed) / seconds, 1)}
+    return {
+        "referrals": len(ids),
+        "routed": len(routed),
+        "seconds": round(seconds, 2),
+        "routed_per_s": round(len(routed) / seconds, 1),
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--paced", type=int, default=1000, help="calls in the latency phase")
-    parser.add_argument("--rate", type=float, default=10.0, help="calls per second in the latency phase")
-    parser.add_argument("--burst", type=int, default=1000, help="calls saved at once in the throughput phase")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for routing, per phase")
-    parser.add_argument("--poll-ms", type=float, default=5.0, help="how often the watcher polls the database")
+    parser.add_argument(
+        "--rate", type=float, default=10.0, help="calls per second in the latency phase"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=1000, help="calls saved at once in the throughput phase"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for routing, per phase"
+    )
+    parser.add_argument(
+        "--poll-ms", type=float, default=5.0, help="how often the watcher polls the database"
+    )
     parser.add_argument("--username", default="handler")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path)
@@ -186,22 +240,35 @@ def main() -> int:
     patients = rng.sample(range(1, top + 1), min(top, 5000))
     from patients.models import Patient
 
-    patients = list(Patient.objects.filter(pk__in=patients, died_at__isnull=True).values_list("pk", flat=True))
-    print(f"{Referral.objects.count():,} referrals in the database; {len(patients)} patients drawn. Note: {SHARED}.")
+    patients = list(
+        Patient.objects.filter(pk__in=patients, died_at__isnull=True).values_list("pk", flat=True)
+    )
+    print(
+        f"{Referral.objects.count():,} referrals in the database; {len(patients)} patients drawn. Note: {SHARED}."
+    )
     results: dict[str, Any] = {"note": SHARED}
     watcher = Watcher(args.poll_ms)
     watcher.start()
-    results["latency"] = paced(patients, user, count=args.paced, rate=args.rate, timeout=args.timeout, rng=rng,
-                               watcher=watcher)
+    results["latency"] = paced(
+        patients,
+        user,
+        count=args.paced,
+        rate=args.rate,
+        timeout=args.timeout,
+        rng=rng,
+        watcher=watcher,
+    )
     print("Commit -> QUEUED, paced:", json.dumps(results["latency"]))
     if args.burst:
-        results["throughput"] = burst(patients, user, count=args.burst, timeout=args.timeout, rng=rng,
-                                      watcher=watcher)
+        results["throughput"] = burst(
+            patients, user, count=args.burst, timeout=args.timeout, rng=rng, watcher=watcher
+        )
         print("Throughput, burst:", json.dumps(results["throughput"]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     complete = results["latency"]["routed"] == results["latency"]["referrals"] and (
-        not args.burst or results["throughput"]["routed"] == results["throughput"]["referrals"])
+        not args.burst or results["throughput"]["routed"] == results["throughput"]["referrals"]
+    )
     return 0 if complete else 1
 
 

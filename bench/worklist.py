@@ -122,8 +122,9 @@ class Session:
         return ""
 
 
-def fetch(opener: urllib.request.OpenerDirector, url: str, *, headers: dict[str, str],
-          timeout: float) -> tuple[Response, float]:
+def fetch(
+    opener: urllib.request.OpenerDirector, url: str, *, headers: dict[str, str], timeout: float
+) -> tuple[Response, float]:
     """A GET with extra headers; the response and its latency in seconds (body read). Raises one
     of NO_ANSWER when no complete HTTP answer arrives."""
     req = urllib.request.Request(url, headers=headers)  # noqa: S310 (127.0.0.1 only)
@@ -144,7 +145,9 @@ def user_ids(conn: Any, usernames: list[str]) -> dict[str, int]:
         found = dict(cur.fetchall())
     missing = [name for name in usernames if name not in found]
     if missing:
-        raise SystemExit(f"No such users in the database: {', '.join(missing)} (run manage.py seed_demo).")
+        raise SystemExit(
+            f"No such users in the database: {', '.join(missing)} (run manage.py seed_demo)."
+        )
     return found
 
 
@@ -182,14 +185,21 @@ class Bench:
         page, _ = request(opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout)
         problem = session.read_page(page.body) if page.status == 200 else f"HTTP {page.status}"
         if problem or not session.csrf:
-            raise SystemExit(f"{username}'s team queue {QUEUE_PATH}: {problem or 'no CSRF token on the page'}")
+            raise SystemExit(
+                f"{username}'s team queue {QUEUE_PATH}: {problem or 'no CSRF token on the page'}"
+            )
         session.page_bytes = len(page.body.encode())
         return session
 
     def poll_headers(self, session: Session, *, stale: bool) -> dict[str, str]:
         """What htmx 2 sends with the block's poll: its own headers, then the element's hx-headers."""
-        headers = {"HX-Request": "true", "HX-Current-URL": f"{self.base}{QUEUE_PATH}",
-                   "HX-Target": "queue", "HX-Trigger": "queue", **session.headers}
+        headers = {
+            "HX-Request": "true",
+            "HX-Current-URL": f"{self.base}{QUEUE_PATH}",
+            "HX-Target": "queue",
+            "HX-Trigger": "queue",
+            **session.headers,
+        }
         if stale:
             headers["X-Queue-Version"] = STALE_VERSION
         return headers
@@ -198,8 +208,11 @@ class Bench:
 
     def run_worklist(self, sessions: list[Session], pages: int, polls: int) -> dict[str, Any]:
         page_t, changed_t, unchanged_t = Timings(), Timings(), Timings()
-        timings = {"queue page (GET)": page_t, "poll, changed (200)": changed_t,
-                   "poll, unchanged (204)": unchanged_t}
+        timings = {
+            "queue page (GET)": page_t,
+            "poll, changed (200)": changed_t,
+            "poll, unchanged (204)": unchanged_t,
+        }
         seeds = [self.rng.randrange(2**32) for _ in sessions]
 
         def user(index: int) -> None:
@@ -214,20 +227,26 @@ class Bench:
                 for _ in range(count):
                     if self.expired():
                         return
-                    self._poll(session, rng.random() < self.args.stale_share, changed_t, unchanged_t)
+                    self._poll(
+                        session, rng.random() < self.args.stale_share, changed_t, unchanged_t
+                    )
 
         return self._phase(len(sessions), user, timings)
 
     def _page(self, session: Session, timings: Timings) -> None:
         try:
-            page, elapsed = request(session.opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout)
+            page, elapsed = request(
+                session.opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout
+            )
         except NO_ANSWER as exc:
             timings.fail(f"no answer: {exc.__class__.__name__}")
             return
         if page.status != 200:
             timings.fail(f"HTTP {page.status} {page.location}".strip())
             return
-        problem = session.read_page(page.body) or ("" if SIGNED_IN_MARKER in page.body else "200 but not signed in")
+        problem = session.read_page(page.body) or (
+            "" if SIGNED_IN_MARKER in page.body else "200 but not signed in"
+        )
         if problem:
             timings.fail(problem)
             return
@@ -237,8 +256,12 @@ class Bench:
         headers = self.poll_headers(session, stale=stale)
         target = changed if stale else unchanged
         try:
-            resp, elapsed = fetch(session.opener, f"{self.base}{session.poll_url}", headers=headers,
-                                  timeout=self.timeout)
+            resp, elapsed = fetch(
+                session.opener,
+                f"{self.base}{session.poll_url}",
+                headers=headers,
+                timeout=self.timeout,
+            )
         except NO_ANSWER as exc:
             target.fail(f"no answer: {exc.__class__.__name__}")
             return
@@ -264,7 +287,9 @@ class Bench:
 
     # --- claim ------------------------------------------------------------------------------
 
-    def run_claims(self, sessions: list[Session], per_user: int, shares: list[list[int]]) -> dict[str, Any]:
+    def run_claims(
+        self, sessions: list[Session], per_user: int, shares: list[list[int]]
+    ) -> dict[str, Any]:
         claim_t, release_t = Timings(), Timings()
         timings = {"claim (POST)": claim_t, "release (POST)": release_t}
 
@@ -283,7 +308,9 @@ class Bench:
 
         return self._phase(len(sessions), user, timings)
 
-    def _act(self, session: Session, conn: Any, referral_id: int, action: str, timings: Timings) -> bool:
+    def _act(
+        self, session: Session, conn: Any, referral_id: int, action: str, timings: Timings
+    ) -> bool:
         """POST the page's form for ``action``; True when it took (checked in the database)."""
         url = f"{self.base}/queue/referrals/{referral_id}/{action}/"
         form = {"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH}
@@ -320,8 +347,12 @@ class Bench:
         try:
             for referral_id, session in sorted(self.held.items()):
                 with contextlib.suppress(*NO_ANSWER):
-                    request(session.opener, f"{self.base}/queue/referrals/{referral_id}/release/",
-                            data={"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH}, timeout=self.timeout)
+                    request(
+                        session.opener,
+                        f"{self.base}/queue/referrals/{referral_id}/release/",
+                        data={"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH},
+                        timeout=self.timeout,
+                    )
                 if referral_state(conn, referral_id) != ("QUEUED", None):
                     left.append(referral_id)
         finally:
@@ -330,47 +361,82 @@ class Bench:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _phase(self, users: int, work: Callable[[int], None], timings: dict[str, Timings]) -> dict[str, Any]:
+    def _phase(
+        self, users: int, work: Callable[[int], None], timings: dict[str, Timings]
+    ) -> dict[str, Any]:
         self.deadline, self.cut_short = time.perf_counter() + self.args.phase_timeout, False
         # A request in flight at the deadline still ends within --timeout.
-        phase = run_phase(users, work, timings, timeout=self.args.phase_timeout + 2 * self.timeout + 10)
+        phase = run_phase(
+            users, work, timings, timeout=self.args.phase_timeout + 2 * self.timeout + 10
+        )
         self.deadline = float("inf")
         return {**phase, "timed_out": self.cut_short}
 
 
 def report(title: str, phase: dict[str, Any]) -> int:
     """A phase's table, in this benchmark's layout; returns its errors."""
-    return print_phase(title, phase, width=24, note=", without pause", shares_with="gunicorn and PostgreSQL")
+    return print_phase(
+        title, phase, width=24, note=", without pause", shares_with="gunicorn and PostgreSQL"
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8052", help="the hub (127.0.0.1 only)")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
-                        help="the hub's PostgreSQL database, to pick and check referrals (127.0.0.1 only)")
-    parser.add_argument("--usernames", default="nurse,lead",
-                        help="demo users who work a team queue, taken in turn by the sessions")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="the hub's PostgreSQL database, to pick and check referrals (127.0.0.1 only)",
+    )
+    parser.add_argument(
+        "--usernames",
+        default="nurse,lead",
+        help="demo users who work a team queue, taken in turn by the sessions",
+    )
     parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"))
-    parser.add_argument("--users", type=int, default=4, help="concurrent users in the loaded phases")
-    parser.add_argument("--pages-per-user", type=int, default=20, help="full queue pages per user and phase")
+    parser.add_argument(
+        "--users", type=int, default=4, help="concurrent users in the loaded phases"
+    )
+    parser.add_argument(
+        "--pages-per-user", type=int, default=20, help="full queue pages per user and phase"
+    )
     parser.add_argument("--polls-per-user", type=int, default=80, help="polls per user and phase")
-    parser.add_argument("--stale-share", type=float, default=0.25,
-                        help="share of polls sent with an out-of-date version (answered 200)")
-    parser.add_argument("--claims-per-user", type=int, default=20,
-                        help="claims (each followed by its release) per user and phase")
+    parser.add_argument(
+        "--stale-share",
+        type=float,
+        default=0.25,
+        help="share of polls sent with an out-of-date version (answered 200)",
+    )
+    parser.add_argument(
+        "--claims-per-user",
+        type=int,
+        default=20,
+        help="claims (each followed by its release) per user and phase",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
-    parser.add_argument("--phase-timeout", type=float, default=600.0, help="seconds allowed per phase")
-    parser.add_argument("--seed", type=int, default=7, help="which referrals and which polls are stale (repeatable)")
+    parser.add_argument(
+        "--phase-timeout", type=float, default=600.0, help="seconds allowed per phase"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="which referrals and which polls are stale (repeatable)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     args.usernames = [name.strip() for name in args.usernames.split(",") if name.strip()]
     if not args.usernames:
         parser.error("--usernames needs at least one username")
-    if not (1 <= args.users <= 64 and 1 <= args.pages_per_user <= 5_000 and 0 <= args.polls_per_user <= 20_000
-            and 0 <= args.claims_per_user <= 2_000 and 0.0 <= args.stale_share <= 1.0):
-        parser.error("--users 1-64, --pages-per-user 1-5000, --polls-per-user 0-20000, "
-                     "--claims-per-user 0-2000, --stale-share 0-1")
+    if not (
+        1 <= args.users <= 64
+        and 1 <= args.pages_per_user <= 5_000
+        and 0 <= args.polls_per_user <= 20_000
+        and 0 <= args.claims_per_user <= 2_000
+        and 0.0 <= args.stale_share <= 1.0
+    ):
+        parser.error(
+            "--users 1-64, --pages-per-user 1-5000, --polls-per-user 0-20000, "
+            "--claims-per-user 0-2000, --stale-share 0-1"
+        )
     return args
 
 
@@ -382,15 +448,21 @@ def assign_referrals(bench: Bench, conn: Any, sessions: list[Session], per_user:
     for session in sessions:
         by_team.setdefault(session.team_id, []).append(session)
     for team_id, members in by_team.items():
-        page, _ = request(members[0].opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=bench.timeout)
+        page, _ = request(
+            members[0].opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=bench.timeout
+        )
         offered = [int(pk) for pk in dict.fromkeys(CLAIM_FORM.findall(page.body))]
-        ids = [pk for pk in offered if referral_state(conn, pk) == ("QUEUED", None)][:per_user * len(members)]
+        ids = [pk for pk in offered if referral_state(conn, pk) == ("QUEUED", None)][
+            : per_user * len(members)
+        ]
         bench.rng.shuffle(ids)
         if len(ids) < len(members):
-            return (f"team {team_id}'s queue page offers {len(ids)} referrals to claim, fewer than its "
-                    f"{len(members)} sessions: lower --users or seed more")
+            return (
+                f"team {team_id}'s queue page offers {len(ids)} referrals to claim, fewer than its "
+                f"{len(members)} sessions: lower --users or seed more"
+            )
         for j, session in enumerate(members):
-            session.referral_ids = ids[j::len(members)]
+            session.referral_ids = ids[j :: len(members)]
     return ""
 
 
@@ -398,37 +470,61 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     conn = connect_db(args.database_url)
-    sizes = table_sizes(conn, ("patients_patient", "referrals_referral", "referrals_referralevent", "audit_accesslog"))
+    sizes = table_sizes(
+        conn,
+        ("patients_patient", "referrals_referral", "referrals_referralevent", "audit_accesslog"),
+    )
     about = {table: f"{count:,}" if count >= 0 else "?" for table, count in sizes.items()}
-    print(f"Database: about {about['patients_patient']} patients, {about['referrals_referral']} referrals, "
-          f"{about['referrals_referralevent']} referral events, {about['audit_accesslog']} access-log rows "
-          f"(planner estimates; ? when the table was never analysed)")
+    print(
+        f"Database: about {about['patients_patient']} patients, {about['referrals_referral']} referrals, "
+        f"{about['referrals_referralevent']} referral events, {about['audit_accesslog']} access-log rows "
+        f"(planner estimates; ? when the table was never analysed)"
+    )
     ids = user_ids(conn, args.usernames)
     names = [args.usernames[i % len(args.usernames)] for i in range(args.users)]
-    print(f"Signing in {args.users} session{'s' if args.users != 1 else ''} as {', '.join(sorted(set(names)))}...")
+    print(
+        f"Signing in {args.users} session{'s' if args.users != 1 else ''} as {', '.join(sorted(set(names)))}..."
+    )
     try:
         sessions = [bench.sign_in(name, ids[name]) for name in names]
     except NO_ANSWER as exc:
         raise SystemExit(f"No answer from {bench.base} while signing in: {exc!r}") from exc
     for name in sorted(set(names)):
         s = next(s for s in sessions if s.username == name)
-        print(f"  {name}: team {s.team_id}, {s.rows} open referrals on the queue page "
-              f"({s.page_bytes / 1024:.0f} KiB of HTML)")
+        print(
+            f"  {name}: team {s.team_id}, {s.rows} open referrals on the queue page "
+            f"({s.page_bytes / 1024:.0f} KiB of HTML)"
+        )
     # Warm up, unmeasured: every gunicorn worker imports its views and fills its caches.
     with contextlib.suppress(*NO_ANSWER):
         for session in sessions[:2]:
             for _ in range(3):
-                request(session.opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=args.timeout)
-                fetch(session.opener, f"{bench.base}{session.poll_url}", timeout=args.timeout,
-                      headers=bench.poll_headers(session, stale=False))
+                request(
+                    session.opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=args.timeout
+                )
+                fetch(
+                    session.opener,
+                    f"{bench.base}{session.poll_url}",
+                    timeout=args.timeout,
+                    headers=bench.poll_headers(session, stale=False),
+                )
 
-    results: dict[str, Any] = {"url": bench.base, "database": sizes, "args": {
-        k: v for k, v in vars(args).items() if k not in ("password", "json", "database_url")},
-        "queue_rows": {s.username: s.rows for s in sessions}}
+    results: dict[str, Any] = {
+        "url": bench.base,
+        "database": sizes,
+        "args": {
+            k: v for k, v in vars(args).items() if k not in ("password", "json", "database_url")
+        },
+        "queue_rows": {s.username: s.rows for s in sessions},
+    }
     errors = 0
-    results["worklist_alone"] = bench.run_worklist(sessions[:1], args.pages_per_user, args.polls_per_user)
+    results["worklist_alone"] = bench.run_worklist(
+        sessions[:1], args.pages_per_user, args.polls_per_user
+    )
     errors += report("Worklist, one user", results["worklist_alone"])
-    results["worklist_loaded"] = bench.run_worklist(sessions, args.pages_per_user, args.polls_per_user)
+    results["worklist_loaded"] = bench.run_worklist(
+        sessions, args.pages_per_user, args.polls_per_user
+    )
     errors += report("Worklist", results["worklist_loaded"])
 
     if args.claims_per_user:
@@ -442,8 +538,9 @@ def main(argv: list[str]) -> int:
             alone = [r for s in sessions if s.team_id == first.team_id for r in s.referral_ids]
             results["claim_alone"] = bench.run_claims([first], args.claims_per_user, [alone])
             errors += report("Claim and release, one user", results["claim_alone"])
-            results["claim_loaded"] = bench.run_claims(sessions, args.claims_per_user,
-                                                       [s.referral_ids for s in sessions])
+            results["claim_loaded"] = bench.run_claims(
+                sessions, args.claims_per_user, [s.referral_ids for s in sessions]
+            )
             errors += report("Claim and release", results["claim_loaded"])
         left = bench.release_left()
         results["left_claimed"] = left

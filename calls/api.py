@@ -33,17 +33,23 @@ class TakesCalls(BasePermission):
     message = "Only call handlers and coordinators log calls."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return bool(request.user.has_perm("accounts.take_calls") and may_write_clinical(request.user))
+        return bool(
+            request.user.has_perm("accounts.take_calls") and may_write_clinical(request.user)
+        )
 
 
 class NeedInputSerializer(serializers.Serializer):
     need = serializers.ChoiceField(choices=Need.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(
-        choices=Priority.choices, allow_blank=True, allow_null=True, default=None,
+        choices=Priority.choices,
+        allow_blank=True,
+        allow_null=True,
+        default=None,
         help_text="Left out: the call's chosen_priority for a clinical need, else this need's own "
-                  "suggestion (carer support P4, bereavement support P5; docs/triage.md). Another "
-                  "priority than the need's suggestion needs override_reason.")
+        "suggestion (carer support P4, bereavement support P5; docs/triage.md). Another "
+        "priority than the need's suggestion needs override_reason.",
+    )
     override_reason = serializers.CharField(allow_blank=True, default="")
 
 
@@ -53,30 +59,50 @@ class CallInputSerializer(serializers.Serializer):
 
     received_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True, default=None)
-    direction = serializers.ChoiceField(choices=CallDirection.choices, default=CallDirection.INBOUND)
+    direction = serializers.ChoiceField(
+        choices=CallDirection.choices, default=CallDirection.INBOUND
+    )
     caller_type = serializers.ChoiceField(choices=CallerType.choices)
     caller_name = serializers.CharField(allow_blank=True, default="")
     caller_phone = serializers.CharField(allow_blank=True, default="")
     caller_organisation = serializers.CharField(allow_blank=True, default="")
     caller_relationship = serializers.CharField(allow_blank=True, default="")
-    patient_id = serializers.IntegerField(allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+    patient_id = serializers.IntegerField(
+        allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
     reason = serializers.ChoiceField(choices=CallReason.choices)
     notes = serializers.CharField(allow_blank=True, default="")
-    phase = serializers.ChoiceField(choices=PhaseOfIllness.choices, allow_blank=True, allow_null=True, default="")
-    ipos = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=4), default=dict,
-                                 help_text="IPOS item code -> score 0-4; items not asked left out.")
+    phase = serializers.ChoiceField(
+        choices=PhaseOfIllness.choices, allow_blank=True, allow_null=True, default=""
+    )
+    ipos = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=4),
+        default=dict,
+        help_text="IPOS item code -> score 0-4; items not asked left out.",
+    )
     akps = serializers.IntegerField(allow_null=True, default=None)
-    red_flags = serializers.ListField(child=serializers.ChoiceField(choices=RedFlag.choices), default=list)
-    carer_coping = serializers.ChoiceField(choices=CarerCoping.choices, allow_blank=True, allow_null=True, default="")
+    red_flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=RedFlag.choices), default=list
+    )
+    carer_coping = serializers.ChoiceField(
+        choices=CarerCoping.choices, allow_blank=True, allow_null=True, default=""
+    )
     # Codes without labels: the patient's `location` has this code list too, and one choice set
     # under two names is a schema warning (drf_spectacular.W001 in `check --deploy`).
-    patient_location = serializers.ChoiceField(choices=PatientLocation.values, allow_blank=True, allow_null=True,
-                                               default="")
-    patient_site_id = serializers.IntegerField(allow_null=True, default=None, min_value=1, max_value=MAX_ID)
+    patient_location = serializers.ChoiceField(
+        choices=PatientLocation.values, allow_blank=True, allow_null=True, default=""
+    )
+    patient_site_id = serializers.IntegerField(
+        allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
     chosen_priority = serializers.ChoiceField(
-        choices=Priority.choices, allow_blank=True, allow_null=True, default=None,
+        choices=Priority.choices,
+        allow_blank=True,
+        allow_null=True,
+        default=None,
         help_text="For the clinical needs (and a call without needs). Left out: the suggested "
-                  "priority. Another priority needs override_reason. Each need may have its own.")
+        "priority. Another priority needs override_reason. Each need may have its own.",
+    )
     override_reason = serializers.CharField(allow_blank=True, default="")
     disposition = serializers.ChoiceField(choices=Disposition.choices)
     needs = NeedInputSerializer(many=True, default=list)
@@ -92,27 +118,54 @@ class CallInputSerializer(serializers.Serializer):
 
 def _suggested_priority(data: dict[str, Any]) -> str:
     """The triage rules' suggestion, exactly as the call screen computes it."""
-    return suggest_priority(TriageInput(
-        phase=data.get("phase") or None, ipos=data.get("ipos") or {},
-        red_flags=tuple(data.get("red_flags") or ()), carer_coping=data.get("carer_coping") or None,
-        reason=data.get("reason") or None, patient_location=data.get("patient_location") or None,
-    )).priority
+    return suggest_priority(
+        TriageInput(
+            phase=data.get("phase") or None,
+            ipos=data.get("ipos") or {},
+            red_flags=tuple(data.get("red_flags") or ()),
+            carer_coping=data.get("carer_coping") or None,
+            reason=data.get("reason") or None,
+            patient_location=data.get("patient_location") or None,
+        )
+    ).priority
 
 
-def _call_input(data: dict[str, Any], *, chosen_priority: str, idempotency_key: str | None) -> CallInput:
+def _call_input(
+    data: dict[str, Any], *, chosen_priority: str, idempotency_key: str | None
+) -> CallInput:
     return CallInput(
-        received_at=data["received_at"], ended_at=data["ended_at"], direction=data["direction"],
-        caller_type=data["caller_type"], caller_name=data["caller_name"],
-        caller_phone=data["caller_phone"], caller_organisation=data["caller_organisation"],
-        caller_relationship=data["caller_relationship"], patient_id=data["patient_id"],
-        reason=data["reason"], notes=data["notes"], phase=data["phase"] or None,
-        ipos=dict(data["ipos"]), akps=data["akps"], red_flags=tuple(data["red_flags"]),
-        carer_coping=data["carer_coping"] or None, patient_location=data["patient_location"] or None,
-        patient_site_id=data["patient_site_id"], chosen_priority=chosen_priority,
-        override_reason=data["override_reason"], disposition=data["disposition"],
-        needs=tuple(NeedRequest(need=n["need"], note=n["note"], priority=n["priority"] or None,
-                                override_reason=n["override_reason"]) for n in data["needs"]),
-        callback_due_at=data["callback_due_at"], callback_note=data["callback_note"],
+        received_at=data["received_at"],
+        ended_at=data["ended_at"],
+        direction=data["direction"],
+        caller_type=data["caller_type"],
+        caller_name=data["caller_name"],
+        caller_phone=data["caller_phone"],
+        caller_organisation=data["caller_organisation"],
+        caller_relationship=data["caller_relationship"],
+        patient_id=data["patient_id"],
+        reason=data["reason"],
+        notes=data["notes"],
+        phase=data["phase"] or None,
+        ipos=dict(data["ipos"]),
+        akps=data["akps"],
+        red_flags=tuple(data["red_flags"]),
+        carer_coping=data["carer_coping"] or None,
+        patient_location=data["patient_location"] or None,
+        patient_site_id=data["patient_site_id"],
+        chosen_priority=chosen_priority,
+        override_reason=data["override_reason"],
+        disposition=data["disposition"],
+        needs=tuple(
+            NeedRequest(
+                need=n["need"],
+                note=n["note"],
+                priority=n["priority"] or None,
+                override_reason=n["override_reason"],
+            )
+            for n in data["needs"]
+        ),
+        callback_due_at=data["callback_due_at"],
+        callback_note=data["callback_note"],
         idempotency_key=idempotency_key,
     )
 
@@ -128,9 +181,15 @@ def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
         "disposition": call.disposition,
         "needs_senior_review": call.needs_senior_review,
         "referrals": [
-            {"id": r.pk, "need": r.need, "priority": r.priority,
-             "suggested_priority": r.suggested_priority, "override_reason": r.override_reason,
-             "status": r.status, "fhir_task_status": FHIR_TASK_STATUS[r.status]}
+            {
+                "id": r.pk,
+                "need": r.need,
+                "priority": r.priority,
+                "suggested_priority": r.suggested_priority,
+                "override_reason": r.override_reason,
+                "status": r.status,
+                "fhir_task_status": FHIR_TASK_STATUS[r.status],
+            }
             for r in referrals
         ],
     }
@@ -151,9 +210,12 @@ class CallReferralSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     need = serializers.CharField()
     priority = serializers.CharField()
-    suggested_priority = serializers.CharField(help_text="The triage rules' suggestion for this need.")
-    override_reason = serializers.CharField(allow_blank=True,
-                                            help_text="Why another priority was chosen; blank when none was.")
+    suggested_priority = serializers.CharField(
+        help_text="The triage rules' suggestion for this need."
+    )
+    override_reason = serializers.CharField(
+        allow_blank=True, help_text="Why another priority was chosen; blank when none was."
+    )
     status = serializers.CharField()
     fhir_task_status = serializers.CharField()
 
@@ -180,29 +242,41 @@ class CallCreateApi(APIView):
     permission_classes = [IsAuthenticated, TakesCalls]
 
     @extend_schema(
-        operation_id="calls_create", request=CallInputSerializer,
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     description="Up to 64 characters; a retry with the same key saves nothing.")],
+        operation_id="calls_create",
+        request=CallInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Up to 64 characters; a retry with the same key saves nothing.",
+            )
+        ],
         responses={201: CallSerializer},
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX:
-            raise serializers.ValidationError({IDEMPOTENCY_HEADER: [f"Use at most {IDEMPOTENCY_KEY_MAX} characters."]})
+            raise serializers.ValidationError(
+                {IDEMPOTENCY_HEADER: [f"Use at most {IDEMPOTENCY_KEY_MAX} characters."]}
+            )
         data = CallInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
             chosen = values["chosen_priority"] or _suggested_priority(values)
-            result = call_submit(data=_call_input(values, chosen_priority=chosen, idempotency_key=key or None),
-                                 user=request.user, request=request._request)
+            result = call_submit(
+                data=_call_input(values, chosen_priority=chosen, idempotency_key=key or None),
+                user=request.user,
+                request=request._request,
+            )
         except InvalidTriage as exc:
             raise serializers.ValidationError({"triage": [str(exc)]}) from exc
         except ValidationError as exc:
             raise serializers.ValidationError(_need_errors(api_field_errors(exc))) from exc
-        response = Response(_call_body(result.call, result.referrals), status=status.HTTP_201_CREATED)
+        response = Response(
+            _call_body(result.call, result.referrals), status=status.HTTP_201_CREATED
+        )
         if not result.created:
             response["Idempotent-Replayed"] = "true"
         return response
-
-

@@ -51,24 +51,65 @@ class CallForm(NhsFormMixin, forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     received_at = forms.DateTimeField(widget=forms.HiddenInput)
     patient = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    caller_type = forms.ChoiceField(label="Who is calling", choices=blank(CallerType.choices, "Choose"))
+    caller_type = forms.ChoiceField(
+        label="Who is calling", choices=blank(CallerType.choices, "Choose")
+    )
     caller_name = forms.CharField(label="Caller's name", required=False, max_length=200)
-    caller_phone = PhoneNumberField(label="Caller's phone", required=False, region="GB", error_messages=PHONE_ERROR)
-    caller_relationship = forms.CharField(label="Relationship to the patient", required=False, max_length=100)
-    caller_organisation = forms.CharField(label="Caller's organisation", required=False, max_length=200)
-    reason = forms.ChoiceField(label="Reason for the call", choices=blank(CallReason.choices, "Choose"))
-    notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
-    phase = forms.ChoiceField(label="Phase of illness", required=False, choices=blank(PhaseOfIllness.choices, "Not assessed"))
-    red_flags = forms.MultipleChoiceField(label="Red flags", required=False, choices=RedFlag.choices, widget=forms.CheckboxSelectMultiple)
-    carer_coping = forms.ChoiceField(label="Carer coping", required=False, choices=blank(CarerCoping.choices, "Not asked"))
-    patient_location = forms.ChoiceField(label="Where the patient is now", required=False, choices=blank(PatientLocation.choices, "Not asked"))
-    patient_site = forms.ModelChoiceField(label="Hospital site", required=False, queryset=Site.objects.order_by("name"))
-    chosen_priority = forms.ChoiceField(label="Priority", choices=blank(Priority.choices, "Use the suggestion"), required=False,
-                                        help_text="For the clinical needs. Each need can have its own, under Needs.")
-    override_reason = forms.CharField(label="Reason for choosing another priority", required=False, max_length=1000,
-                                      widget=forms.Textarea(attrs={"rows": 2}))
-    needs = forms.MultipleChoiceField(label="Needs", required=False, choices=Need.choices, widget=NeedCheckboxes)
-    disposition = forms.ChoiceField(label="Outcome of the call", choices=blank(Disposition.choices, "Choose"))
+    caller_phone = PhoneNumberField(
+        label="Caller's phone", required=False, region="GB", error_messages=PHONE_ERROR
+    )
+    caller_relationship = forms.CharField(
+        label="Relationship to the patient", required=False, max_length=100
+    )
+    caller_organisation = forms.CharField(
+        label="Caller's organisation", required=False, max_length=200
+    )
+    reason = forms.ChoiceField(
+        label="Reason for the call", choices=blank(CallReason.choices, "Choose")
+    )
+    notes = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    phase = forms.ChoiceField(
+        label="Phase of illness",
+        required=False,
+        choices=blank(PhaseOfIllness.choices, "Not assessed"),
+    )
+    red_flags = forms.MultipleChoiceField(
+        label="Red flags",
+        required=False,
+        choices=RedFlag.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    carer_coping = forms.ChoiceField(
+        label="Carer coping", required=False, choices=blank(CarerCoping.choices, "Not asked")
+    )
+    patient_location = forms.ChoiceField(
+        label="Where the patient is now",
+        required=False,
+        choices=blank(PatientLocation.choices, "Not asked"),
+    )
+    patient_site = forms.ModelChoiceField(
+        label="Hospital site", required=False, queryset=Site.objects.order_by("name")
+    )
+    chosen_priority = forms.ChoiceField(
+        label="Priority",
+        choices=blank(Priority.choices, "Use the suggestion"),
+        required=False,
+        help_text="For the clinical needs. Each need can have its own, under Needs.",
+    )
+    override_reason = forms.CharField(
+        label="Reason for choosing another priority",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    needs = forms.MultipleChoiceField(
+        label="Needs", required=False, choices=Need.choices, widget=NeedCheckboxes
+    )
+    disposition = forms.ChoiceField(
+        label="Outcome of the call", choices=blank(Disposition.choices, "Choose")
+    )
     callback_due_at = forms.DateTimeField(label="Call back at", required=False, widget=DATETIME)
     callback_note = forms.CharField(label="Call-back note", required=False, max_length=500)
 
@@ -76,44 +117,84 @@ class CallForm(NhsFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         for item in IposItem:
             self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
-                label=item.label, required=False, coerce=int, empty_value=None,
+                label=item.label,
+                required=False,
+                coerce=int,
+                empty_value=None,
                 choices=[("", "Not asked"), *IPOS_SCORES],
                 widget=forms.Select(attrs={"class": "nhsuk-select hub-triage"}),
             )
         for need in Need:
             self.fields[need_note_field_name(need.value)] = forms.CharField(
-                label=f"Note for {need.label.lower()}", required=False, max_length=2000,
+                label=f"Note for {need.label.lower()}",
+                required=False,
+                max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 1, "class": "nhsuk-textarea"}),
             )
         for need in Need:
             follows = "As suggested" if need.value in SUPPORT_NEEDS else "The call's priority"
             self.fields[need_priority_field_name(need.value)] = forms.ChoiceField(
-                label=f"Priority for {need.label.lower()}", required=False,
+                label=f"Priority for {need.label.lower()}",
+                required=False,
                 choices=blank(Priority.choices, follows),
-                widget=forms.Select(attrs={"class": "nhsuk-select nhsuk-select--small",
-                                           "aria-describedby": f"need-suggested-{need.value.lower()}"}),
+                widget=forms.Select(
+                    attrs={
+                        "class": "nhsuk-select nhsuk-select--small",
+                        "aria-describedby": f"need-suggested-{need.value.lower()}",
+                    }
+                ),
             )
             self.fields[need_override_field_name(need.value)] = forms.CharField(
-                label=f"Reason for another priority for {need.label.lower()}", required=False,
-                max_length=1000, widget=forms.TextInput(attrs={"class": "nhsuk-input"}),
+                label=f"Reason for another priority for {need.label.lower()}",
+                required=False,
+                max_length=1000,
+                widget=forms.TextInput(attrs={"class": "nhsuk-input"}),
             )
         for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
-            self.fields[name].widget.attrs["class"] = (self.fields[name].widget.attrs.get("class", "") + " hub-triage").strip()
+            self.fields[name].widget.attrs["class"] = (
+                self.fields[name].widget.attrs.get("class", "") + " hub-triage"
+            ).strip()
         # The order the call screen draws them, so the error summary lists problems in page order.
-        self.order_fields([
-            "caller_type", "caller_name", "caller_phone", "caller_relationship", "caller_organisation", "reason", "notes",
-            "phase", "carer_coping", "patient_location", "patient_site", "red_flags",
-            *(ipos_field_name(item.value) for item in IposItem),
-            "needs",
-            *(name for need in Need for name in (need_note_field_name(need.value), need_priority_field_name(need.value),
-                                                 need_override_field_name(need.value))),
-            "chosen_priority", "override_reason", "disposition", "callback_due_at", "callback_note",
-        ])
+        self.order_fields(
+            [
+                "caller_type",
+                "caller_name",
+                "caller_phone",
+                "caller_relationship",
+                "caller_organisation",
+                "reason",
+                "notes",
+                "phase",
+                "carer_coping",
+                "patient_location",
+                "patient_site",
+                "red_flags",
+                *(ipos_field_name(item.value) for item in IposItem),
+                "needs",
+                *(
+                    name
+                    for need in Need
+                    for name in (
+                        need_note_field_name(need.value),
+                        need_priority_field_name(need.value),
+                        need_override_field_name(need.value),
+                    )
+                ),
+                "chosen_priority",
+                "override_reason",
+                "disposition",
+                "callback_due_at",
+                "callback_note",
+            ]
+        )
 
     def ipos_scores(self) -> dict[str, int]:
         data = getattr(self, "cleaned_data", {})
-        return {item.value: score for item in IposItem
-                if (score := data.get(ipos_field_name(item.value))) is not None}
+        return {
+            item.value: score
+            for item in IposItem
+            if (score := data.get(ipos_field_name(item.value))) is not None
+        }
 
     def ipos_fields(self) -> list[Any]:
         return [self[ipos_field_name(item.value)] for item in IposItem]
@@ -121,13 +202,23 @@ class CallForm(NhsFormMixin, forms.Form):
     def need_rows(self) -> list[tuple[Any, Any]]:
         """(checkbox, note field) for each need, in the code list's order."""
         boxes = list(self["needs"])
-        return [(box, self[need_note_field_name(need.value)]) for box, need in zip(boxes, Need, strict=True)]
+        return [
+            (box, self[need_note_field_name(need.value)])
+            for box, need in zip(boxes, Need, strict=True)
+        ]
 
     def need_choices(self) -> list[tuple[str, Any, Any, Any, Any]]:
         """(need code, checkbox, note, priority select, override reason) for each need."""
-        return [(need.value, box, note, self[need_priority_field_name(need.value)],
-                 self[need_override_field_name(need.value)])
-                for need, (box, note) in zip(Need, self.need_rows(), strict=True)]
+        return [
+            (
+                need.value,
+                box,
+                note,
+                self[need_priority_field_name(need.value)],
+                self[need_override_field_name(need.value)],
+            )
+            for need, (box, note) in zip(Need, self.need_rows(), strict=True)
+        ]
 
 
 class TriageForm(forms.Form):
@@ -143,9 +234,14 @@ class TriageForm(forms.Form):
         super().__init__(*args, **kwargs)
         for item in IposItem:
             self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
-                required=False, coerce=int, empty_value=None, choices=[("", ""), *IPOS_SCORES])
+                required=False, coerce=int, empty_value=None, choices=[("", ""), *IPOS_SCORES]
+            )
 
 
 class SeniorReviewForm(NhsFormMixin, forms.Form):
-    comment = forms.CharField(label="Review comment", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                              error_messages={"required": "Write a review comment before saving."})
+    comment = forms.CharField(
+        label="Review comment",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write a review comment before saving."},
+    )

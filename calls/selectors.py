@@ -27,7 +27,9 @@ def open_referrals_for_needs(*, patient_id: int, needs: Iterable[str]) -> dict[s
     """
     found: dict[str, list[Referral]] = {}
     referrals = (
-        Referral.objects.filter(patient_id=patient_id, need__in=list(needs), status__in=OPEN_STATUSES)
+        Referral.objects.filter(
+            patient_id=patient_id, need__in=list(needs), status__in=OPEN_STATUSES
+        )
         .select_related("team")
         .order_by("created_at", "id")
     )
@@ -54,8 +56,11 @@ def recent_calls_for_handler(*, user: Any, limit: int = 20) -> list[Call]:
 
 def call_backs_pending(*, limit: int = 200) -> list[CallBack]:
     """The call-backs still to make, soonest due first, access-logged as a list."""
-    due = list(CallBack.objects.filter(status=CallBack.Status.PENDING)
-               .select_related("call", "patient", "assigned_to").order_by("due_at")[:limit])
+    due = list(
+        CallBack.objects.filter(status=CallBack.Status.PENDING)
+        .select_related("call", "patient", "assigned_to")
+        .order_by("due_at")[:limit]
+    )
     access_log_list_shown(object_type="call_backs", patient_ids=(cb.patient_id for cb in due))
     return due
 
@@ -63,9 +68,14 @@ def call_backs_pending(*, limit: int = 200) -> list[CallBack]:
 def calls_awaiting_review(*, limit: int = 200) -> list[Call]:
     """Calls flagged for a senior review and not yet reviewed, oldest first, access-logged as a
     list."""
-    pending = list(Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
-                   .select_related("patient", "handled_by").order_by("received_at")[:limit])
-    access_log_list_shown(object_type="senior_reviews", patient_ids=(call.patient_id for call in pending))
+    pending = list(
+        Call.objects.filter(needs_senior_review=True, reviewed_at__isnull=True)
+        .select_related("patient", "handled_by")
+        .order_by("received_at")[:limit]
+    )
+    access_log_list_shown(
+        object_type="senior_reviews", patient_ids=(call.patient_id for call in pending)
+    )
     return pending
 
 
@@ -73,12 +83,20 @@ def call_shown(*, user: Any, patients: QuerySet[Patient], call_id: int) -> Call 
     """A call for its page: the user's own, or any call for those who take calls or coordinate,
     and never one about a patient outside ``patients`` (the user's visible patients). Its read is
     access-logged when it is about a patient."""
-    call = (Call.objects.select_related("patient", "handled_by", "reviewed_by", "patient_site", "triage")
-            .filter(pk=call_id).first())
+    call = (
+        Call.objects.select_related(
+            "patient", "handled_by", "reviewed_by", "patient_site", "triage"
+        )
+        .filter(pk=call_id)
+        .first()
+    )
     if call is None or (call.patient_id and not patients.filter(pk=call.patient_id).exists()):
         return None
-    if not (call.handled_by_id == user.pk or user.has_perm("accounts.take_calls")
-            or user.has_perm("accounts.coordinate")):
+    if not (
+        call.handled_by_id == user.pk
+        or user.has_perm("accounts.take_calls")
+        or user.has_perm("accounts.coordinate")
+    ):
         return None
     if call.patient_id:
         access_log_read(object_type="call", object_id=call.pk, patient_id=call.patient_id)

@@ -214,7 +214,9 @@ def _carer_support(triage: TriageInput) -> Suggestion:
     if triage.carer_coping == CarerCoping.CRISIS_TONIGHT:
         raised.append(f"{label}: carer in crisis tonight → {Priority.P3.value}")
     if triage.reason == CallReason.CARER_CRISIS:
-        raised.append(f"{label}: call about a {CallReason.CARER_CRISIS.label.lower()} → {Priority.P3.value}")
+        raised.append(
+            f"{label}: call about a {CallReason.CARER_CRISIS.label.lower()} → {Priority.P3.value}"
+        )
     if raised:
         return Suggestion(Priority.P3.value, tuple(raised))
     return Suggestion(Priority.P4.value, (f"{label}: default → {Priority.P4.value}",))

@@ -48,14 +48,22 @@ from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.core.htmx import render_page
 
 
-def _patient_panel_context(request: HttpRequest, patient_id: int | None, *, shown: bool = False) -> dict[str, Any]:
+def _patient_panel_context(
+    request: HttpRequest, patient_id: int | None, *, shown: bool = False
+) -> dict[str, Any]:
     """The patient panel; ``shown``: this request shows the patient to the handler (a read of
     their record, access-logged), not a redraw while the call is being typed."""
     if not patient_id:
         return {"patient": None}
-    patient = (patient_shown(patients=visible_patients(request), patient_id=patient_id,
-                             detail={"from": "call screen"}) if shown
-               else visible_patients(request).filter(pk=patient_id).first())
+    patient = (
+        patient_shown(
+            patients=visible_patients(request),
+            patient_id=patient_id,
+            detail={"from": "call screen"},
+        )
+        if shown
+        else visible_patients(request).filter(pk=patient_id).first()
+    )
     if patient is None:
         return {"patient": None}
     open_by_need = open_referrals_for_needs(patient_id=patient.pk, needs=list(Need.values))
@@ -69,10 +77,14 @@ def _patient_panel_context(request: HttpRequest, patient_id: int | None, *, show
 def _call_input(form: CallForm, suggested: str) -> CallInput:
     data = form.cleaned_data
     needs = tuple(
-        NeedRequest(need=need, note=data.get(need_note_field_name(need), ""),
-                    priority=data.get(need_priority_field_name(need)) or None,
-                    override_reason=data.get(need_override_field_name(need), ""))
-        for need in data["needs"])
+        NeedRequest(
+            need=need,
+            note=data.get(need_note_field_name(need), ""),
+            priority=data.get(need_priority_field_name(need)) or None,
+            override_reason=data.get(need_override_field_name(need), ""),
+        )
+        for need in data["needs"]
+    )
     return CallInput(
         received_at=data["received_at"],
         ended_at=timezone.now(),
@@ -104,8 +116,11 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
 
 def _triage_input(data: dict[str, Any], ipos: dict[str, int]) -> TriageInput:
     return TriageInput(
-        phase=data.get("phase") or None, ipos=ipos, red_flags=tuple(data.get("red_flags") or ()),
-        carer_coping=data.get("carer_coping") or None, reason=data.get("reason") or None,
+        phase=data.get("phase") or None,
+        ipos=ipos,
+        red_flags=tuple(data.get("red_flags") or ()),
+        carer_coping=data.get("carer_coping") or None,
+        reason=data.get("reason") or None,
         patient_location=data.get("patient_location") or None,
     )
 
@@ -114,7 +129,9 @@ def _suggestion(data: dict[str, Any], ipos: dict[str, int]) -> Any:
     return suggest_priority(_triage_input(data, ipos))
 
 
-def _need_suggestions(data: dict[str, Any], ipos: dict[str, int]) -> list[tuple[str, Suggestion | None]]:
+def _need_suggestions(
+    data: dict[str, Any], ipos: dict[str, int]
+) -> list[tuple[str, Suggestion | None]]:
     """(need code, its suggestion) for every need, in the code list's order; no suggestion when
     the triage answers cannot be judged yet."""
     try:
@@ -126,11 +143,22 @@ def _need_suggestions(data: dict[str, Any], ipos: dict[str, int]) -> list[tuple[
 
 def _need_rows(form: CallForm) -> list[dict[str, Any]]:
     """Each need's checkbox, note, priority select, reason and suggestion, for the needs part."""
-    suggestions = (dict(_need_suggestions(getattr(form, "cleaned_data", {}), form.ipos_scores()))
-                   if form.is_bound else {})
-    return [{"need": need, "box": box, "note": note, "priority": priority, "reason": reason,
-             "suggestion": suggestions.get(need)}
-            for need, box, note, priority, reason in form.need_choices()]
+    suggestions = (
+        dict(_need_suggestions(getattr(form, "cleaned_data", {}), form.ipos_scores()))
+        if form.is_bound
+        else {}
+    )
+    return [
+        {
+            "need": need,
+            "box": box,
+            "note": note,
+            "priority": priority,
+            "reason": reason,
+            "suggestion": suggestions.get(need),
+        }
+        for need, box, note, priority, reason in form.need_choices()
+    ]
 
 
 @login_required
@@ -141,28 +169,37 @@ def call_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 suggested = _suggestion(form.cleaned_data, form.ipos_scores()).priority
-                result = call_submit(data=_call_input(form, suggested), user=request.user, request=request)
+                result = call_submit(
+                    data=_call_input(form, suggested), user=request.user, request=request
+                )
             except InvalidTriage as exc:
                 form.add_error(None, str(exc))
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
-                    target = {"patient_id": "patient", "patient_site_id": "patient_site"}.get(field, field)
+                    target = {"patient_id": "patient", "patient_site_id": "patient_site"}.get(
+                        field, field
+                    )
                     form.add_error(target if target in form.fields else None, errors)
             else:
                 if not result.created:
                     messages.info(request, "This call was already saved; nothing was added twice.")
                 else:
-                    messages.success(request, f"Call saved with {len(result.referrals)} referral{'s' if len(result.referrals) != 1 else ''}.")
+                    messages.success(
+                        request,
+                        f"Call saved with {len(result.referrals)} referral{'s' if len(result.referrals) != 1 else ''}.",
+                    )
                 return redirect("calls:detail", call_id=result.call.pk)
         patient_id = form.cleaned_data.get("patient")
     else:
         patient_id = request.GET.get("patient")
-        form = CallForm(initial={
-            "idempotency_key": uuid.uuid4().hex,
-            # UTC with its offset: a naive local time is ambiguous in the October clock change.
-            "received_at": timezone.now().isoformat(timespec="seconds"),
-            "patient": patient_id,
-        })
+        form = CallForm(
+            initial={
+                "idempotency_key": uuid.uuid4().hex,
+                # UTC with its offset: a naive local time is ambiguous in the October clock change.
+                "received_at": timezone.now().isoformat(timespec="seconds"),
+                "patient": patient_id,
+            }
+        )
     suggestion = None
     if form.is_bound:
         try:
@@ -171,8 +208,13 @@ def call_new(request: HttpRequest) -> HttpResponse:
             suggestion = None
     # The symptom scores are folded away unless one of them is in error.
     symptoms_open = form.is_bound and any(field.errors for field in form.ipos_fields())
-    context = {"form": form, "suggestion": suggestion, "need_rows": _need_rows(form), "symptoms_open": symptoms_open,
-               **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound)}
+    context = {
+        "form": form,
+        "suggestion": suggestion,
+        "need_rows": _need_rows(form),
+        "symptoms_open": symptoms_open,
+        **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound),
+    }
     return render(request, "calls/call_new.html", context)
 
 
@@ -200,8 +242,11 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
     error = ""
     need_suggestions: list[tuple[str, Suggestion | None]] = [(need, None) for need in Need.values]
     if form.is_valid():
-        ipos = {key.removeprefix("ipos_").upper(): value for key, value in form.cleaned_data.items()
-                if key.startswith("ipos_") and value is not None}
+        ipos = {
+            key.removeprefix("ipos_").upper(): value
+            for key, value in form.cleaned_data.items()
+            if key.startswith("ipos_") and value is not None
+        }
         try:
             suggestion = _suggestion(form.cleaned_data, ipos)
         except InvalidTriage as exc:
@@ -212,8 +257,12 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
         error = "Check the triage answers."
     # Each need's suggestion is swapped in beside it, out of band (the needs part is not redrawn,
     # so nothing the handler chose there is lost).
-    context = {"suggestion": suggestion, "suggestion_error": error, "need_suggestions": need_suggestions,
-               **_patient_panel_context(request, _int_or_none(request.POST.get("patient")))}
+    context = {
+        "suggestion": suggestion,
+        "suggestion_error": error,
+        "need_suggestions": need_suggestions,
+        **_patient_panel_context(request, _int_or_none(request.POST.get("patient"))),
+    }
     return render(request, "calls/call_new.html#suggestion", context)
 
 
@@ -222,23 +271,38 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     call = call_shown(user=request.user, patients=visible_patients(request), call_id=call_id)
     if call is None:
         raise Http404("No such call")
-    referrals = referrals_visible_to(request.user).filter(call=call).select_related("team", "owner").order_by("id")
-    context = {"call": call, "referrals": referrals, "call_backs": call.call_backs.all(),
-               "banner": patient_banner_for(patient=call.patient) if call.patient else None,
-               "patient": call.patient}
+    referrals = (
+        referrals_visible_to(request.user)
+        .filter(call=call)
+        .select_related("team", "owner")
+        .order_by("id")
+    )
+    context = {
+        "call": call,
+        "referrals": referrals,
+        "call_backs": call.call_backs.all(),
+        "banner": patient_banner_for(patient=call.patient) if call.patient else None,
+        "patient": call.patient,
+    }
     return render_page(request, "calls/call_detail.html", context, fragment="referrals")
 
 
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def my_calls(request: HttpRequest) -> HttpResponse:
-    return render(request, "calls/my_calls.html", {"calls": recent_calls_for_handler(user=request.user)})
+    return render(
+        request, "calls/my_calls.html", {"calls": recent_calls_for_handler(user=request.user)}
+    )
 
 
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_backs_due(request: HttpRequest) -> HttpResponse:
-    return render(request, "calls/call_backs.html", {"call_backs": call_backs_pending(), "now": timezone.now()})
+    return render(
+        request,
+        "calls/call_backs.html",
+        {"call_backs": call_backs_pending(), "now": timezone.now()},
+    )
 
 
 @login_required
@@ -259,15 +323,31 @@ def senior_reviews(request: HttpRequest) -> HttpResponse:
     return _senior_reviews_page(request)
 
 
-def _senior_reviews_page(request: HttpRequest, *, bound: SeniorReviewForm | None = None, bound_call_id: int = 0,
-                         status: int = 200) -> HttpResponse:
+def _senior_reviews_page(
+    request: HttpRequest,
+    *,
+    bound: SeniorReviewForm | None = None,
+    bound_call_id: int = 0,
+    status: int = 200,
+) -> HttpResponse:
     """The calls awaiting review, each with its comment box; ``bound``: the one just posted with
     an error, shown as typed with the error summary."""
     pending = calls_awaiting_review()
-    reviews = [(call, bound if bound is not None and call.pk == bound_call_id
-                else SeniorReviewForm(auto_id=f"id_review_{call.pk}_%s")) for call in pending]
-    return render(request, "calls/senior_reviews.html",
-                  {"reviews": reviews, "bound": bound, "now": timezone.now()}, status=status)
+    reviews = [
+        (
+            call,
+            bound
+            if bound is not None and call.pk == bound_call_id
+            else SeniorReviewForm(auto_id=f"id_review_{call.pk}_%s"),
+        )
+        for call in pending
+    ]
+    return render(
+        request,
+        "calls/senior_reviews.html",
+        {"reviews": reviews, "bound": bound, "now": timezone.now()},
+        status=status,
+    )
 
 
 @login_required
@@ -283,5 +363,3 @@ def senior_review_record(request: HttpRequest, call_id: int) -> HttpResponse:
         raise Http404("No such call awaiting review") from exc
     messages.success(request, "Review recorded.")
     return redirect("calls:reviews")
-
-

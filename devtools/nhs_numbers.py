@@ -60,7 +60,9 @@ def _tail_suffixes(block: int) -> tuple[str, ...]:
 
 _BLOCK_RESIDUES = tuple(_block_residue(block) for block in range(_BLOCKS))
 # One block of each residue stands for them all; every residue 0-10 occurs among the blocks.
-_SUFFIXES_BY_RESIDUE = tuple(_tail_suffixes(_BLOCK_RESIDUES.index(residue)) for residue in range(11))
+_SUFFIXES_BY_RESIDUE = tuple(
+    _tail_suffixes(_BLOCK_RESIDUES.index(residue)) for residue in range(11)
+)
 # _BLOCK_STARTS[b] = how many valid numbers come before block b; the last entry is the total.
 _BLOCK_STARTS = (0, *accumulate(len(_SUFFIXES_BY_RESIDUE[r]) for r in _BLOCK_RESIDUES))
 

@@ -17,7 +17,14 @@ JSON_FORMATS = frozenset({"json", FHIR_JSON, "application/json"})
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/"
 PROFILES: dict[str, str] = {
     name: f"{UK_CORE}UKCore-{name}"
-    for name in ("Patient", "ServiceRequest", "Task", "HealthcareService", "Organization", "Location")
+    for name in (
+        "Patient",
+        "ServiceRequest",
+        "Task",
+        "HealthcareService",
+        "Organization",
+        "Location",
+    )
 }
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
@@ -25,7 +32,9 @@ ODS_CODE_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 # UK Core: how far the NHS number has been traced (NHS Data Dictionary NHS NUMBER STATUS
 # INDICATOR CODE; the hub stores the same codes, patients/codes.py NhsNumberStatus).
 NHS_NUMBER_STATUS_EXTENSION = f"{UK_CORE}Extension-UKCore-NHSNumberVerificationStatus"
-NHS_NUMBER_STATUS_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+NHS_NUMBER_STATUS_SYSTEM = (
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
+)
 
 # FHIR R4 task-code: the Task asks for its focus, the ServiceRequest, to be fulfilled.
 TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"

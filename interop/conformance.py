@@ -38,28 +38,42 @@ _SERVICE_TYPE = re.compile(r"[A-Za-z_]{1,30}")
 
 
 def _ods_code(value: str) -> str | None:
-    code = token(value, name="identifier", system=ODS_CODE_SYSTEM, code=_ODS_CODE, shape="an ODS code")
+    code = token(
+        value, name="identifier", system=ODS_CODE_SYSTEM, code=_ODS_CODE, shape="an ODS code"
+    )
     return code.upper() if code is not None else None
 
 
 def _service_type(value: str) -> str | None:
-    code = token(value, name="service-type", system=hub_system("service-type"), code=_SERVICE_TYPE,
-                 shape="a service type code")
+    code = token(
+        value,
+        name="service-type",
+        system=hub_system("service-type"),
+        code=_SERVICE_TYPE,
+        shape="a service type code",
+    )
     return code if code in ServiceType.values else None
 
 
 def _patient(name: str, definition: str) -> SearchParam:
     """A patient reference parameter: `Patient/<id>` or the bare id."""
     return SearchParam(
-        name, "reference", f"{R4}{definition}", "The patient: Patient/<id> or <id>.",
-        partial(reference, name=name, targets=("Patient",), bare="Patient"))
+        name,
+        "reference",
+        f"{R4}{definition}",
+        "The patient: Patient/<id> or <id>.",
+        partial(reference, name=name, targets=("Patient",), bare="Patient"),
+    )
 
 
 def _organisation(resource: str) -> SearchParam:
     return SearchParam(
-        "organization", "reference", f"{R4}{resource}-organization",
+        "organization",
+        "reference",
+        f"{R4}{resource}-organization",
         "The organisation: Organization/<id> or <id>.",
-        partial(reference, name="organization", targets=("Organization",), bare="Organization"))
+        partial(reference, name="organization", targets=("Organization",), bare="Organization"),
+    )
 
 
 @dataclass(frozen=True)
@@ -82,54 +96,106 @@ class ResourceKind:
         return PROFILES[self.name]
 
 
-RESOURCES: dict[str, ResourceKind] = {kind.name: kind for kind in (
-    ResourceKind(
-        "Patient", selectors.fhir_patient_read, selectors.fhir_patient_search,
-        (SearchParam("identifier", "token", f"{R4}Patient-identifier",
-                     f"The NHS number: {NHS_NUMBER_SYSTEM}|<10 digits> or the 10 digits alone.",
-                     partial(token, name="identifier", system=NHS_NUMBER_SYSTEM, code=_NHS_NUMBER,
-                             shape="an NHS number of 10 digits")),),
-        # No listing of every patient: a search says whom it looks for, as on the hub's screens.
-        needs_one=True,
-        # The same tighter rate as the REST API's patient search: searching is how patients
-        # would be scraped.
-        search_throttle_scope="patient_search",
-    ),
-    ResourceKind(
-        "ServiceRequest", selectors.fhir_service_request_read, selectors.fhir_service_request_search,
-        (_patient("patient", "clinical-patient"), _patient("subject", "ServiceRequest-subject")),
-    ),
-    ResourceKind(
-        "Task", selectors.fhir_task_read, selectors.fhir_task_search,
-        (SearchParam("focus", "reference", f"{R4}Task-focus",
-                     "The referral's ServiceRequest: ServiceRequest/<id>.",
-                     partial(reference, name="focus", targets=("ServiceRequest",))),
-         SearchParam("owner", "reference", f"{R4}Task-owner",
-                     "The team that holds it, HealthcareService/<id>, or every team of an organisation, "
-                     "Organization/<id>.",
-                     partial(reference, name="owner", targets=("HealthcareService", "Organization"))),
-         _patient("patient", "Task-patient")),
-    ),
-    ResourceKind(
-        "HealthcareService", selectors.fhir_healthcare_service_read, selectors.fhir_healthcare_service_search,
-        (_organisation("HealthcareService"),
-         SearchParam("service-type", "token", f"{R4}HealthcareService-service-type",
-                     f"The hub's service type: {hub_system('service-type')}|<code> or the code alone.",
-                     _service_type)),
-        partner_scope=Scope.READ_DIRECTORY,
-    ),
-    ResourceKind(
-        "Organization", selectors.fhir_organization_read, selectors.fhir_organization_search,
-        (SearchParam("identifier", "token", f"{R4}Organization-identifier",
-                     f"The ODS code: {ODS_CODE_SYSTEM}|<code> or the code alone.", _ods_code),),
-        partner_scope=Scope.READ_DIRECTORY,
-    ),
-    ResourceKind(
-        "Location", selectors.fhir_location_read, selectors.fhir_location_search,
-        (_organisation("Location"),),
-        partner_scope=Scope.READ_DIRECTORY,
-    ),
-)}
+RESOURCES: dict[str, ResourceKind] = {
+    kind.name: kind
+    for kind in (
+        ResourceKind(
+            "Patient",
+            selectors.fhir_patient_read,
+            selectors.fhir_patient_search,
+            (
+                SearchParam(
+                    "identifier",
+                    "token",
+                    f"{R4}Patient-identifier",
+                    f"The NHS number: {NHS_NUMBER_SYSTEM}|<10 digits> or the 10 digits alone.",
+                    partial(
+                        token,
+                        name="identifier",
+                        system=NHS_NUMBER_SYSTEM,
+                        code=_NHS_NUMBER,
+                        shape="an NHS number of 10 digits",
+                    ),
+                ),
+            ),
+            # No listing of every patient: a search says whom it looks for, as on the hub's screens.
+            needs_one=True,
+            # The same tighter rate as the REST API's patient search: searching is how patients
+            # would be scraped.
+            search_throttle_scope="patient_search",
+        ),
+        ResourceKind(
+            "ServiceRequest",
+            selectors.fhir_service_request_read,
+            selectors.fhir_service_request_search,
+            (
+                _patient("patient", "clinical-patient"),
+                _patient("subject", "ServiceRequest-subject"),
+            ),
+        ),
+        ResourceKind(
+            "Task",
+            selectors.fhir_task_read,
+            selectors.fhir_task_search,
+            (
+                SearchParam(
+                    "focus",
+                    "reference",
+                    f"{R4}Task-focus",
+                    "The referral's ServiceRequest: ServiceRequest/<id>.",
+                    partial(reference, name="focus", targets=("ServiceRequest",)),
+                ),
+                SearchParam(
+                    "owner",
+                    "reference",
+                    f"{R4}Task-owner",
+                    "The team that holds it, HealthcareService/<id>, or every team of an organisation, "
+                    "Organization/<id>.",
+                    partial(reference, name="owner", targets=("HealthcareService", "Organization")),
+                ),
+                _patient("patient", "Task-patient"),
+            ),
+        ),
+        ResourceKind(
+            "HealthcareService",
+            selectors.fhir_healthcare_service_read,
+            selectors.fhir_healthcare_service_search,
+            (
+                _organisation("HealthcareService"),
+                SearchParam(
+                    "service-type",
+                    "token",
+                    f"{R4}HealthcareService-service-type",
+                    f"The hub's service type: {hub_system('service-type')}|<code> or the code alone.",
+                    _service_type,
+                ),
+            ),
+            partner_scope=Scope.READ_DIRECTORY,
+        ),
+        ResourceKind(
+            "Organization",
+            selectors.fhir_organization_read,
+            selectors.fhir_organization_search,
+            (
+                SearchParam(
+                    "identifier",
+                    "token",
+                    f"{R4}Organization-identifier",
+                    f"The ODS code: {ODS_CODE_SYSTEM}|<code> or the code alone.",
+                    _ods_code,
+                ),
+            ),
+            partner_scope=Scope.READ_DIRECTORY,
+        ),
+        ResourceKind(
+            "Location",
+            selectors.fhir_location_read,
+            selectors.fhir_location_search,
+            (_organisation("Location"),),
+            partner_scope=Scope.READ_DIRECTORY,
+        ),
+    )
+}
 
 
 def _resource_statement(kind: ResourceKind) -> dict[str, Any]:
@@ -144,8 +210,15 @@ def _resource_statement(kind: ResourceKind) -> dict[str, Any]:
         "conditionalRead": "not-supported",
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",
-        "searchParam": [{"name": p.name, "definition": p.definition, "type": p.type, "documentation": p.documentation}
-                        for p in kind.params],
+        "searchParam": [
+            {
+                "name": p.name,
+                "definition": p.definition,
+                "type": p.type,
+                "documentation": p.documentation,
+            }
+            for p in kind.params
+        ],
     }
 
 
@@ -160,24 +233,31 @@ def capability_statement(*, base: str, now: datetime) -> Resource:
         "publisher": "SPOC hub",
         "kind": "instance",
         "software": {"name": "SPOC hub"},
-        "implementation": {"description": "The SPOC hub's FHIR R4 read API", "url": base.rstrip("/")},
+        "implementation": {
+            "description": "The SPOC hub's FHIR R4 read API",
+            "url": base.rstrip("/"),
+        },
         "fhirVersion": FHIR_VERSION,
         "format": ["json", FHIR_JSON],
-        "rest": [{
-            "mode": "server",
-            "documentation": (
-                "Reads and searches of the patients, referrals (a ServiceRequest and a Task each) and the "
-                "service directory. Searches are strict: an unknown parameter, a modifier or a repeated "
-                "parameter is refused with 400. Results come in pages: _count (0 to 100, 50 by default) "
-                "and the Bundle's next and previous links."),
-            "security": {
-                "cors": False,
-                "description": (
-                    "A staff session (with its second factor where one is required) or an API token "
-                    "(Authorization: Token <key>, from POST /api/v1/auth/token/). Each user sees what the "
-                    "hub's screens show them: a patient or referral they may not see is not found (404), "
-                    "and every read and search of patient data is written to the access log."),
-            },
-            "resource": [_resource_statement(kind) for kind in RESOURCES.values()],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Reads and searches of the patients, referrals (a ServiceRequest and a Task each) and the "
+                    "service directory. Searches are strict: an unknown parameter, a modifier or a repeated "
+                    "parameter is refused with 400. Results come in pages: _count (0 to 100, 50 by default) "
+                    "and the Bundle's next and previous links."
+                ),
+                "security": {
+                    "cors": False,
+                    "description": (
+                        "A staff session (with its second factor where one is required) or an API token "
+                        "(Authorization: Token <key>, from POST /api/v1/auth/token/). Each user sees what the "
+                        "hub's screens show them: a patient or referral they may not see is not found (404), "
+                        "and every read and search of patient data is written to the access log."
+                    ),
+                },
+                "resource": [_resource_statement(kind) for kind in RESOURCES.values()],
+            }
+        ],
     }

@@ -72,16 +72,34 @@ def patient_resource(patient: Patient) -> Resource:
     """UK Core Patient: the NHS number with how far it is traced, name, sex, date of birth, the
     home address and phones, and the moment of death once recorded. Access information (key
     safes and the like) stays on the hub's own screens."""
-    resource: Resource = {"resourceType": "Patient", "id": str(patient.pk),
-                          "meta": _meta("Patient", patient.updated_at)}
+    resource: Resource = {
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "meta": _meta("Patient", patient.updated_at),
+    }
     if patient.nhs_number:
-        resource["identifier"] = [{
-            "extension": [{"url": NHS_NUMBER_STATUS_EXTENSION, "valueCodeableConcept": {
-                "coding": [{"system": NHS_NUMBER_STATUS_SYSTEM, "code": patient.nhs_number_status}]}}],
-            "system": NHS_NUMBER_SYSTEM,
-            "value": patient.nhs_number,
-        }]
-    resource["name"] = [{"use": "official", "family": patient.family_name, "given": [patient.given_name]}]
+        resource["identifier"] = [
+            {
+                "extension": [
+                    {
+                        "url": NHS_NUMBER_STATUS_EXTENSION,
+                        "valueCodeableConcept": {
+                            "coding": [
+                                {
+                                    "system": NHS_NUMBER_STATUS_SYSTEM,
+                                    "code": patient.nhs_number_status,
+                                }
+                            ]
+                        },
+                    }
+                ],
+                "system": NHS_NUMBER_SYSTEM,
+                "value": patient.nhs_number,
+            }
+        ]
+    resource["name"] = [
+        {"use": "official", "family": patient.family_name, "given": [patient.given_name]}
+    ]
     telecom = _telecom(("phone", patient.phone), ("phone", patient.phone_alt), use="home")
     if telecom:
         resource["telecom"] = telecom
@@ -162,17 +180,22 @@ def task_resource(referral: Referral) -> Resource:
     reason = _status_reason(referral)
     if reason:
         resource["statusReason"] = {"text": reason}
-    resource.update({
-        "businessStatus": _coded(hub_system("referral-status"), referral.status,
-                                 ReferralStatus(referral.status).label),
-        "intent": "order",
-        "priority": CLOCKS[referral.priority].fhir_priority,
-        "code": {"coding": [{"system": TASK_CODE_SYSTEM, "code": "fulfill"}]},
-        "focus": {"reference": f"ServiceRequest/{referral.pk}"},
-        "for": {"reference": f"Patient/{referral.patient_id}"},
-        "authoredOn": api_iso(referral.created_at),
-        "lastModified": api_iso(referral.updated_at),
-    })
+    resource.update(
+        {
+            "businessStatus": _coded(
+                hub_system("referral-status"),
+                referral.status,
+                ReferralStatus(referral.status).label,
+            ),
+            "intent": "order",
+            "priority": CLOCKS[referral.priority].fhir_priority,
+            "code": {"coding": [{"system": TASK_CODE_SYSTEM, "code": "fulfill"}]},
+            "focus": {"reference": f"ServiceRequest/{referral.pk}"},
+            "for": {"reference": f"Patient/{referral.patient_id}"},
+            "authoredOn": api_iso(referral.created_at),
+            "lastModified": api_iso(referral.updated_at),
+        }
+    )
     if referral.accepted_at is not None:
         resource["executionPeriod"] = {"start": api_iso(referral.accepted_at)}
         if referral.closed_at is not None and referral.closed_at >= referral.accepted_at:
@@ -183,8 +206,10 @@ def task_resource(referral: Referral) -> Resource:
         resource["restriction"] = {"period": {"end": api_iso(referral.contact_by)}}
     inputs = [
         {"type": _coded(hub_system("task-input"), code, label), "valueDateTime": api_iso(moment)}
-        for code, label, moment in (("accept-by", "Accept by", referral.accept_by),
-                                    ("contact-by", "First contact by", referral.contact_by))
+        for code, label, moment in (
+            ("accept-by", "Accept by", referral.accept_by),
+            ("contact-by", "First contact by", referral.contact_by),
+        )
         if moment is not None
     ]
     if inputs:
@@ -206,14 +231,23 @@ def _available_times(service: Service, hours: Iterable[Any]) -> list[dict[str, A
     for window in hours:
         day = DAYS_OF_WEEK[window.weekday]
         if window.closes_at > window.opens_at:
-            available.append({"daysOfWeek": [day], "availableStartTime": _fhir_time(window.opens_at),
-                              "availableEndTime": _fhir_time(window.closes_at)})
+            available.append(
+                {
+                    "daysOfWeek": [day],
+                    "availableStartTime": _fhir_time(window.opens_at),
+                    "availableEndTime": _fhir_time(window.closes_at),
+                }
+            )
             continue
         available.append({"daysOfWeek": [day], "availableStartTime": _fhir_time(window.opens_at)})
         if window.closes_at != time(0):
-            available.append({"daysOfWeek": [DAYS_OF_WEEK[(window.weekday + 1) % 7]],
-                              "availableStartTime": "00:00:00",
-                              "availableEndTime": _fhir_time(window.closes_at)})
+            available.append(
+                {
+                    "daysOfWeek": [DAYS_OF_WEEK[(window.weekday + 1) % 7]],
+                    "availableStartTime": "00:00:00",
+                    "availableEndTime": _fhir_time(window.closes_at),
+                }
+            )
     return available
 
 
@@ -232,19 +266,32 @@ def healthcare_service_resource(service: Service) -> Resource:
         "id": str(service.pk),
         "meta": _meta("HealthcareService"),
         "active": service.status != ServiceStatus.INACTIVE,
-        "providedBy": {"reference": f"Organization/{service.organisation_id}",
-                       "display": service.organisation.name},
-        "type": [_coded(hub_system("service-type"), service.service_type,
-                        ServiceType(service.service_type).label)],
+        "providedBy": {
+            "reference": f"Organization/{service.organisation_id}",
+            "display": service.organisation.name,
+        },
+        "type": [
+            _coded(
+                hub_system("service-type"),
+                service.service_type,
+                ServiceType(service.service_type).label,
+            )
+        ],
         "name": service.name,
     }
-    sites = [{"reference": f"Location/{site.pk}", "display": site.name} for site in service.sites.all()]
+    sites = [
+        {"reference": f"Location/{site.pk}", "display": site.name} for site in service.sites.all()
+    ]
     if sites:
         resource["location"] = sites
     if service.description:
         resource["extraDetails"] = service.description
-    telecom = _telecom(("phone", service.phone), ("email", service.email),
-                       ("phone", team.duty_phone if team else ""), ("email", team.duty_email if team else ""))
+    telecom = _telecom(
+        ("phone", service.phone),
+        ("email", service.email),
+        ("phone", team.duty_phone if team else ""),
+        ("email", team.duty_email if team else ""),
+    )
     if telecom:
         resource["telecom"] = telecom
     available = _available_times(service, service.opening_hours.all())
@@ -263,8 +310,13 @@ def organization_resource(organisation: Organisation) -> Resource:
         "meta": _meta("Organization"),
         "identifier": [{"system": ODS_CODE_SYSTEM, "value": organisation.ods_code}],
         "active": True,
-        "type": [_coded(hub_system("organisation-type"), organisation.org_type,
-                        OrganisationType(organisation.org_type).label)],
+        "type": [
+            _coded(
+                hub_system("organisation-type"),
+                organisation.org_type,
+                OrganisationType(organisation.org_type).label,
+            )
+        ],
         "name": organisation.name,
     }
 
@@ -280,24 +332,37 @@ def location_resource(site: Site) -> Resource:
         "status": "active",
         "name": site.name,
         "mode": "instance",
-        "physicalType": {"coding": [{"system": LOCATION_TYPE_SYSTEM, "code": "bu", "display": "Building"}]},
+        "physicalType": {
+            "coding": [{"system": LOCATION_TYPE_SYSTEM, "code": "bu", "display": "Building"}]
+        },
     }
     if site.postcode:
         resource["address"] = {"postalCode": site.postcode}
-    resource["managingOrganization"] = {"reference": f"Organization/{site.organisation_id}",
-                                        "display": site.organisation.name}
+    resource["managingOrganization"] = {
+        "reference": f"Organization/{site.organisation_id}",
+        "display": site.organisation.name,
+    }
     return resource
 
 
 def operation_outcome(*, code: str, diagnostics: str, severity: str = "error") -> Resource:
     """An OperationOutcome with one issue (FHIR R4 issue-type ``code``: not-found, invalid,
     not-supported, login, forbidden, throttled, transient, exception)."""
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }
 
 
-def searchset(*, base: str, self_url: str, resources: list[Resource], total: int,
-              next_url: str | None = None, previous_url: str | None = None) -> Resource:
+def searchset(
+    *,
+    base: str,
+    self_url: str,
+    resources: list[Resource],
+    total: int,
+    next_url: str | None = None,
+    previous_url: str | None = None,
+) -> Resource:
     """A searchset Bundle of ``resources`` (one page of ``total`` matches), with its self link
     and, when there are other pages, next and previous."""
     links = [{"relation": "self", "url": self_url}]
@@ -310,6 +375,12 @@ def searchset(*, base: str, self_url: str, resources: list[Resource], total: int
         "type": "searchset",
         "total": total,
         "link": links,
-        "entry": [{"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
-                  for r in resources],
+        "entry": [
+            {
+                "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
     }

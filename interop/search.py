@@ -81,14 +81,18 @@ def _id_of(text: str, what: str) -> int:
     return found
 
 
-def reference(value: str, *, name: str, targets: Sequence[str], bare: str | None = None) -> tuple[str, int]:
+def reference(
+    value: str, *, name: str, targets: Sequence[str], bare: str | None = None
+) -> tuple[str, int]:
     """A reference parameter's value, ``Type/<id>`` (or a bare id of type ``bare`` where one is
     allowed), as (type, row id). A type the parameter does not point at is (first target,
     NO_MATCH)."""
     kind, slash, text = value.partition("/")
     if not slash:
         if bare is None:
-            raise SearchError(f"{name} needs the resource type: {' or '.join(f'{t}/<id>' for t in targets)}.")
+            raise SearchError(
+                f"{name} needs the resource type: {' or '.join(f'{t}/<id>' for t in targets)}."
+            )
         return bare, _id_of(value, name)
     if not RESOURCE_TYPE.fullmatch(kind):
         raise SearchError(f"{name} must be a reference such as {targets[0]}/<id>.")
@@ -105,7 +109,9 @@ def token(value: str, *, name: str, system: str, code: re.Pattern[str], shape: s
     if "|" in given_system:
         raise SearchError(f"{name} takes one system|code.")
     if not text:
-        raise SearchError(f"{name} needs a code after the system: any code of a system is not searched.")
+        raise SearchError(
+            f"{name} needs a code after the system: any code of a system is not searched."
+        )
     if not code.fullmatch(text):
         raise SearchError(f"{name} must be {shape}.")
     if bar and given_system != system:
@@ -123,8 +129,9 @@ def _shown(name: str) -> str:
     return name if _SHOWN_NAME.fullmatch(name) else "an unknown parameter"
 
 
-def search_parse(query: Mapping[str, Sequence[str]], params: Sequence[SearchParam], *,
-                 needs_one: bool = False) -> tuple[dict[str, Any], Page]:
+def search_parse(
+    query: Mapping[str, Sequence[str]], params: Sequence[SearchParam], *, needs_one: bool = False
+) -> tuple[dict[str, Any], Page]:
     """The criteria (parameter name -> parsed value) and the page a query asks for. Raises
     SearchError for anything the API does not offer or cannot read; with ``needs_one``, for a
     query with no criterion (a Patient search must say whom it looks for)."""
@@ -133,7 +140,9 @@ def search_parse(query: Mapping[str, Sequence[str]], params: Sequence[SearchPara
     page = Page()
     for name, values in query.items():
         if name not in declared and name not in RESULT_PARAMS:
-            raise SearchError(f"The search parameter {_shown(name)} is not supported here.", code="not-supported")
+            raise SearchError(
+                f"The search parameter {_shown(name)} is not supported here.", code="not-supported"
+            )
         if len(values) != 1:
             raise SearchError(f"Give {name} once.")
         value = values[0]
@@ -145,8 +154,10 @@ def search_parse(query: Mapping[str, Sequence[str]], params: Sequence[SearchPara
             if not value:
                 raise SearchError(f"{name} needs a value.")
             if "," in value:
-                raise SearchError(f"{name} takes one value: several, comma-separated, are not supported.",
-                                  code="not-supported")
+                raise SearchError(
+                    f"{name} takes one value: several, comma-separated, are not supported.",
+                    code="not-supported",
+                )
             criteria[name] = declared[name].parse(value)
     if needs_one and not criteria:
         raise SearchError(f"Search by {' or '.join(declared)}.")

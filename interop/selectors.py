@@ -47,7 +47,10 @@ class Found:
 
 def _page_of(rows: QuerySet[Row], page: Page, build: Callable[[Row], Resource]) -> Found:
     total = rows.count()
-    return Found([build(row) for row in rows[page.offset:page.offset + page.size]] if page.size else [], total)
+    return Found(
+        [build(row) for row in rows[page.offset : page.offset + page.size]] if page.size else [],
+        total,
+    )
 
 
 # --- Patients -------------------------------------------------------------------------------
@@ -63,7 +66,9 @@ def fhir_patient_search(*, user: Any, criteria: Mapping[str, Any], page: Page) -
     patient search with its count, never the number."""
     # An empty query finds no one without a query, and is logged as a search all the same.
     found = patients_found(patients=patients_visible_to(user), query=criteria["identifier"] or "")
-    return Found([patient_resource(p) for p in found[page.offset:page.offset + page.size]], len(found))
+    return Found(
+        [patient_resource(p) for p in found[page.offset : page.offset + page.size]], len(found)
+    )
 
 
 # --- Referrals: ServiceRequest and Task -------------------------------------------------------
@@ -86,8 +91,9 @@ def _referral_filters(criteria: Mapping[str, Any]) -> dict[str, int]:
     return filters
 
 
-def _referrals_found(*, user: Any, criteria: Mapping[str, Any], page: Page,
-                     build: Callable[[Referral], Resource]) -> Found:
+def _referrals_found(
+    *, user: Any, criteria: Mapping[str, Any], page: Page, build: Callable[[Referral], Resource]
+) -> Found:
     """Referrals the user may see, newest first, through referral_list_page: one patient's are a
     look-up of their record (logged with the count), any other list is logged with how many
     patients it showed."""
@@ -98,9 +104,11 @@ def _referrals_found(*, user: Any, criteria: Mapping[str, Any], page: Page,
         total = rows.count()
         if not page.size:
             return [], total
-        return list(rows.select_related("call")[page.offset:page.offset + page.size]), total
+        return list(rows.select_related("call")[page.offset : page.offset + page.size]), total
 
-    referrals = referral_list_page(user=user, filters=_referral_filters(criteria), paginate=paginate)
+    referrals = referral_list_page(
+        user=user, filters=_referral_filters(criteria), paginate=paginate
+    )
     return Found([build(referral) for referral in referrals], total)
 
 
@@ -126,22 +134,32 @@ def fhir_task_search(*, user: Any, criteria: Mapping[str, Any], page: Page) -> F
 
 
 def _services() -> QuerySet[Service]:
-    return (Service.objects.select_related("organisation", "team")
-            .prefetch_related("sites", Prefetch("opening_hours",
-                                                queryset=OpeningHours.objects.order_by("weekday", "opens_at")))
-            .order_by("name", "id"))
+    return (
+        Service.objects.select_related("organisation", "team")
+        .prefetch_related(
+            "sites",
+            Prefetch(
+                "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
+            ),
+        )
+        .order_by("name", "id")
+    )
 
 
 def _sites() -> QuerySet[Site]:
     return Site.objects.select_related("organisation").order_by("name", "id")
 
 
-def _one(rows: QuerySet[Row], resource_id: int, build: Callable[[Row], Resource]) -> Resource | None:
+def _one(
+    rows: QuerySet[Row], resource_id: int, build: Callable[[Row], Resource]
+) -> Resource | None:
     row = rows.filter(pk=resource_id).first()
     return build(row) if row is not None else None
 
 
-def _matching(rows: QuerySet[Row], criteria: Mapping[str, Any], fields: Mapping[str, str]) -> QuerySet[Row]:
+def _matching(
+    rows: QuerySet[Row], criteria: Mapping[str, Any], fields: Mapping[str, str]
+) -> QuerySet[Row]:
     """``rows`` filtered by each criterion given, on its field: a reference by its id, a code as
     it is (None, another system, matches nothing)."""
     for name, field in fields.items():
@@ -156,7 +174,9 @@ def fhir_healthcare_service_read(*, user: Any, resource_id: int) -> Resource | N
 
 
 def fhir_healthcare_service_search(*, user: Any, criteria: Mapping[str, Any], page: Page) -> Found:
-    rows = _matching(_services(), criteria, {"organization": "organisation_id", "service-type": "service_type"})
+    rows = _matching(
+        _services(), criteria, {"organization": "organisation_id", "service-type": "service_type"}
+    )
     return _page_of(rows, page, healthcare_service_resource)
 
 
@@ -165,7 +185,9 @@ def fhir_organization_read(*, user: Any, resource_id: int) -> Resource | None:
 
 
 def fhir_organization_search(*, user: Any, criteria: Mapping[str, Any], page: Page) -> Found:
-    rows = _matching(Organisation.objects.order_by("name", "id"), criteria, {"identifier": "ods_code"})
+    rows = _matching(
+        Organisation.objects.order_by("name", "id"), criteria, {"identifier": "ods_code"}
+    )
     return _page_of(rows, page, organization_resource)
 
 
@@ -174,4 +196,6 @@ def fhir_location_read(*, user: Any, resource_id: int) -> Resource | None:
 
 
 def fhir_location_search(*, user: Any, criteria: Mapping[str, Any], page: Page) -> Found:
-    return _page_of(_matching(_sites(), criteria, {"organization": "organisation_id"}), page, location_resource)
+    return _page_of(
+        _matching(_sites(), criteria, {"organization": "organisation_id"}), page, location_resource
+    )

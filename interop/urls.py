@@ -9,12 +9,26 @@ from interop.views import MetadataView, ReadView, SearchView, UnknownView
 
 urlpatterns = [
     path("R4/metadata", MetadataView.as_view(), name="fhir-metadata"),
-    *(route for name in RESOURCES for route in (
-        re_path(rf"^R4/{name}/?$", SearchView.as_view(resource_type=name), name=f"fhir-{name}-search"),
-        re_path(rf"^R4/{name}/_search/?$", SearchView.as_view(resource_type=name, http_method_names=["post"]),
-                name=f"fhir-{name}-search-post"),
-        re_path(rf"^R4/{name}/(?P<resource_id>[^/]+)/?$", ReadView.as_view(resource_type=name),
-                name=f"fhir-{name}-read"),
-    )),
+    *(
+        route
+        for name in RESOURCES
+        for route in (
+            re_path(
+                rf"^R4/{name}/?$",
+                SearchView.as_view(resource_type=name),
+                name=f"fhir-{name}-search",
+            ),
+            re_path(
+                rf"^R4/{name}/_search/?$",
+                SearchView.as_view(resource_type=name, http_method_names=["post"]),
+                name=f"fhir-{name}-search-post",
+            ),
+            re_path(
+                rf"^R4/{name}/(?P<resource_id>[^/]+)/?$",
+                ReadView.as_view(resource_type=name),
+                name=f"fhir-{name}-read",
+            ),
+        )
+    ),
     re_path(r"^.*$", UnknownView.as_view(), name="fhir-unknown"),
 ]

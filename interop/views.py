@@ -63,8 +63,9 @@ class FhirContentNegotiation(DefaultContentNegotiation):
     """FHIR's ``_format`` (json, application/json, application/fhir+json) before the Accept
     header; anything else is a 406."""
 
-    def select_renderer(self, request: Request, renderers: list[BaseRenderer],
-                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
         asked = request.query_params.get("_format")
         if asked is None:
             return super().select_renderer(request, renderers, format_suffix)
@@ -88,7 +89,9 @@ def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.APIException) and exc.status_code in ISSUES:
         code, message = ISSUES[exc.status_code]
-        if isinstance(exc, exceptions.NotFound) and str(exc.detail) != str(exceptions.NotFound.default_detail):
+        if isinstance(exc, exceptions.NotFound) and str(exc.detail) != str(
+            exceptions.NotFound.default_detail
+        ):
             message = str(exc.detail)
         headers = {}
         if getattr(exc, "auth_header", None):
@@ -96,16 +99,30 @@ def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         set_rollback()
-        return Response(operation_outcome(code=code, diagnostics=message), status=exc.status_code,
-                        headers=headers)
+        return Response(
+            operation_outcome(code=code, diagnostics=message),
+            status=exc.status_code,
+            headers=headers,
+        )
     if isinstance(exc, DATABASE_ERRORS):
-        return Response(operation_outcome(code="transient", diagnostics="The database is unavailable: try again "
-                                                                        "shortly."),
-                        status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
-    response = Response(operation_outcome(code="exception", diagnostics="The server failed to answer."), status=500)
+        return Response(
+            operation_outcome(
+                code="transient", diagnostics="The database is unavailable: try again shortly."
+            ),
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    response = Response(
+        operation_outcome(code="exception", diagnostics="The server failed to answer."), status=500
+    )
     request = context.get("request")
-    log_response("Internal Server Error: %s", getattr(request, "path", ""), response=response,
-                 request=getattr(request, "_request", None), exception=exc)
+    log_response(
+        "Internal Server Error: %s",
+        getattr(request, "path", ""),
+        response=response,
+        request=getattr(request, "_request", None),
+        exception=exc,
+    )
     return response
 
 
@@ -130,7 +147,10 @@ class FhirView(APIView):
     API's (REST_FRAMEWORK, spoc/settings/base.py): staff sessions (once their second factor is
     verified where one is required) and API tokens."""
 
-    authentication_classes = [PartnerTokenAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    authentication_classes = [
+        PartnerTokenAuthentication,
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+    ]
     permission_classes: ClassVar[list[Any]] = [FhirAccess]
     # The scope a partner's token needs here (none: partners may not).
     partner_scope = ""
@@ -206,20 +226,34 @@ class SearchView(ResourceView):
         return self._search(request, query)
 
     def _search(self, request: Request, query: QueryDict) -> Response:
-        criteria, page = search_parse(dict(query.lists()), self.kind.params, needs_one=self.kind.needs_one)
+        criteria, page = search_parse(
+            dict(query.lists()), self.kind.params, needs_one=self.kind.needs_one
+        )
         found = self.kind.search(user=request.user, criteria=criteria, page=page)
         base = fhir_base(request)
-        given = [(name, value) for name, values in query.lists() if name not in RESULT_PARAMS for value in values]
+        given = [
+            (name, value)
+            for name, values in query.lists()
+            if name not in RESULT_PARAMS
+            for value in values
+        ]
 
         def link(number: int) -> str:
             return f"{base}{self.kind.name}?{urlencode([*given, ('_count', page.size), ('_page', number)])}"
 
         more = page.size and page.offset + page.size < found.total
-        return Response(searchset(
-            base=base, self_url=link(page.number), resources=found.resources, total=found.total,
-            next_url=link(page.number + 1) if more else None,
-            previous_url=link(min(page.number - 1, _last_page(found.total, page))) if page.number > 1 else None,
-        ))
+        return Response(
+            searchset(
+                base=base,
+                self_url=link(page.number),
+                resources=found.resources,
+                total=found.total,
+                next_url=link(page.number + 1) if more else None,
+                previous_url=link(min(page.number - 1, _last_page(found.total, page)))
+                if page.number > 1
+                else None,
+            )
+        )
 
 
 def _last_page(total: int, page: Page) -> int:
@@ -235,6 +269,8 @@ class UnknownView(FhirView):
     http_method_names = ["get", "head", "post", "put", "patch", "delete", "options"]
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        raise exceptions.NotFound("This server has no such resource type or operation: see /fhir/R4/metadata.")
+        raise exceptions.NotFound(
+            "This server has no such resource type or operation: see /fhir/R4/metadata."
+        )
 
     post = put = patch = delete = options = get

@@ -28,8 +28,15 @@ IMPORT_COLUMNS = ("nhs_number", "admitted", "discharged", "type")
 _TYPES = {"emergency": True, "elective": False}
 
 
-def admission_record(*, patient: Patient, admitted_on: date, discharged_on: date | None, emergency: bool,
-                     user: Any, source: str = HospitalAdmission.Source.RECORDED) -> HospitalAdmission:
+def admission_record(
+    *,
+    patient: Patient,
+    admitted_on: date,
+    discharged_on: date | None,
+    emergency: bool,
+    user: Any,
+    source: str = HospitalAdmission.Source.RECORDED,
+) -> HospitalAdmission:
     """Record one admission, in the access log too. Raises ValidationError (field by field) when
     the dates are wrong or the patient already has an admission of that type that day."""
     errors: dict[str, str] = {}
@@ -40,18 +47,33 @@ def admission_record(*, patient: Patient, admitted_on: date, discharged_on: date
         errors["discharged_on"] = "The discharge date must be on or after the admission date."
     if discharged_on is not None and discharged_on > today:
         errors["discharged_on"] = "The discharge date cannot be in the future."
-    if not errors and HospitalAdmission.objects.filter(patient=patient, admitted_on=admitted_on,
-                                                       emergency=emergency).exists():
+    if (
+        not errors
+        and HospitalAdmission.objects.filter(
+            patient=patient, admitted_on=admitted_on, emergency=emergency
+        ).exists()
+    ):
         errors["admitted_on"] = "This patient already has an admission of this type on that day."
     if errors:
         raise ValidationError(errors)
     by = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
         admission = HospitalAdmission.objects.create(
-            patient=patient, admitted_on=admitted_on, discharged_on=discharged_on, emergency=emergency,
-            source=source, recorded_at=timezone.now(), recorded_by=by)
-        access_log_record(action=AccessLog.Action.CREATE, user=by, object_type="admission",
-                          object_id=admission.pk, patient_id=patient.pk)
+            patient=patient,
+            admitted_on=admitted_on,
+            discharged_on=discharged_on,
+            emergency=emergency,
+            source=source,
+            recorded_at=timezone.now(),
+            recorded_by=by,
+        )
+        access_log_record(
+            action=AccessLog.Action.CREATE,
+            user=by,
+            object_type="admission",
+            object_id=admission.pk,
+            patient_id=patient.pk,
+        )
     return admission
 
 
@@ -78,8 +100,9 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
     reader = csv.DictReader(lines)
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        result.rejected.append((1, f"Missing column(s): {', '.join(missing)}. "
-                                   f"Expected: {', '.join(IMPORT_COLUMNS)}."))
+        result.rejected.append(
+            (1, f"Missing column(s): {', '.join(missing)}. Expected: {', '.join(IMPORT_COLUMNS)}.")
+        )
         return result
     rows: list[tuple[int, str, date, date | None, bool]] = []
     seen: set[tuple[str, date, bool]] = set()
@@ -88,7 +111,11 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
         try:
             number = normalise_nhs_number(row.get("nhs_number") or "")
             admitted = _date(row.get("admitted") or "", "admitted")
-            discharged = _date(row["discharged"], "discharged") if (row.get("discharged") or "").strip() else None
+            discharged = (
+                _date(row["discharged"], "discharged")
+                if (row.get("discharged") or "").strip()
+                else None
+            )
             kind = (row.get("type") or "").strip().lower()
             if kind not in _TYPES:
                 raise ValueError(f"type must be emergency or elective, not {kind!r}")
@@ -103,9 +130,14 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
             rows.append((line, number, admitted, discharged, _TYPES[kind]))
         except (InvalidNhsNumber, ValueError) as exc:
             result.rejected.append((line, str(exc)))
-    patients = dict(Patient.objects.filter(nhs_number__in={r[1] for r in rows}).values_list("nhs_number", "pk"))
-    existing = set(HospitalAdmission.objects.filter(patient_id__in=patients.values())
-                   .values_list("patient_id", "admitted_on", "emergency"))
+    patients = dict(
+        Patient.objects.filter(nhs_number__in={r[1] for r in rows}).values_list("nhs_number", "pk")
+    )
+    existing = set(
+        HospitalAdmission.objects.filter(patient_id__in=patients.values()).values_list(
+            "patient_id", "admitted_on", "emergency"
+        )
+    )
     for line, number, admitted, _discharged, emergency in rows:
         if number not in patients:
             result.rejected.append((line, "no patient with this NHS number"))
@@ -117,15 +149,30 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
     now = timezone.now()
     by = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
-        created = HospitalAdmission.objects.bulk_create([
-            HospitalAdmission(patient_id=patients[number], admitted_on=admitted, discharged_on=discharged,
-                              emergency=emergency, source=HospitalAdmission.Source.IMPORTED, recorded_at=now,
-                              recorded_by=by)
-            for _line, number, admitted, discharged, emergency in rows])
+        created = HospitalAdmission.objects.bulk_create(
+            [
+                HospitalAdmission(
+                    patient_id=patients[number],
+                    admitted_on=admitted,
+                    discharged_on=discharged,
+                    emergency=emergency,
+                    source=HospitalAdmission.Source.IMPORTED,
+                    recorded_at=now,
+                    recorded_by=by,
+                )
+                for _line, number, admitted, discharged, emergency in rows
+            ]
+        )
         # Every change to a patient's record is in the access log (docs/design.md §10), imports too.
         for admission in created:
-            access_log_record(action=AccessLog.Action.CREATE, user=by, username="" if by else "import_admissions",
-                              object_type="admission", object_id=admission.pk, patient_id=admission.patient_id,
-                              detail={"source": "import"})
+            access_log_record(
+                action=AccessLog.Action.CREATE,
+                user=by,
+                username="" if by else "import_admissions",
+                object_type="admission",
+                object_id=admission.pk,
+                patient_id=admission.patient_id,
+                detail={"source": "import"},
+            )
     result.imported = len(rows)
     return result

@@ -28,8 +28,20 @@ from spoc.core.dates import nhs_date
 # A patient who rang 3 or more times in 7 days is flagged: repeated calls are a warning sign.
 REPEAT_CALLER_CALLS = 3
 # Alerts that only matter to a living patient, left off once the patient has died.
-LIVING_ONLY = frozenset({"CPR", "CPR_UNKNOWN", "CPR_REVIEW_OVERDUE", "RESPECT", "KEY_WORKER", "PPD",
-                         "NO_PPD", "CARE_PLAN_REVIEW_OVERDUE", "REPEAT_CALLER", "INTERPRETER"})
+LIVING_ONLY = frozenset(
+    {
+        "CPR",
+        "CPR_UNKNOWN",
+        "CPR_REVIEW_OVERDUE",
+        "RESPECT",
+        "KEY_WORKER",
+        "PPD",
+        "NO_PPD",
+        "CARE_PLAN_REVIEW_OVERDUE",
+        "REPEAT_CALLER",
+        "INTERPRETER",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -65,13 +77,17 @@ def place_words(code: str) -> str:
 
 
 def death_line(*, died_at: datetime, death: DeathRecord | None) -> str:
-    """"Died 2 December 2026, at hospice (preferred: patient's own home or hospice, achieved)";
+    """ "Died 2 December 2026, at hospice (preferred: patient's own home or hospice, achieved)";
     just the date without a death record. The day is the day in England (a death at 00:30 BST
     is that day, although stored in UTC)."""
     line = f"Died {nhs_date(died_at)}"
     if death is None:
         return line
-    preferred = [place_words(code) for code in (death.preferred_place_first, death.preferred_place_second) if code]
+    preferred = [
+        place_words(code)
+        for code in (death.preferred_place_first, death.preferred_place_second)
+        if code
+    ]
     if death.preferred_place_achieved is None or not preferred:
         outcome = "no preference recorded"
     else:
@@ -79,8 +95,15 @@ def death_line(*, died_at: datetime, death: DeathRecord | None) -> str:
     return f"{line}, at {place_words(death.place)} ({outcome})"
 
 
-def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7_days: int,
-                   open_referrals: int, today: date, death: DeathRecord | None = None) -> Banner:
+def patient_banner(
+    *,
+    patient: Patient,
+    care_plan: CarePlan | None,
+    calls_last_7_days: int,
+    open_referrals: int,
+    today: date,
+    death: DeathRecord | None = None,
+) -> Banner:
     """The banner of ``patient``; ``death`` is their death record, if any (read only when
     ``patient.died_at`` is set)."""
     alerts: list[Alert] = []
@@ -93,7 +116,13 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
         level = "red" if care_plan.cpr_decision == CprDecision.NOT_FOR_CPR else "blue"
         alerts.append(Alert(level, f"{care_plan.get_cpr_decision_display()}{when}", "CPR"))
         if care_plan.cpr_review_date and care_plan.cpr_review_date < today:
-            alerts.append(Alert("orange", f"CPR decision review overdue since {nhs_date(care_plan.cpr_review_date)}", "CPR_REVIEW_OVERDUE"))
+            alerts.append(
+                Alert(
+                    "orange",
+                    f"CPR decision review overdue since {nhs_date(care_plan.cpr_review_date)}",
+                    "CPR_REVIEW_OVERDUE",
+                )
+            )
     else:
         alerts.append(Alert("orange", "No CPR decision recorded", "CPR_UNKNOWN"))
     if care_plan is not None and care_plan.respect_exists:
@@ -103,19 +132,41 @@ def patient_banner(*, patient: Patient, care_plan: CarePlan | None, calls_last_7
         alerts.append(Alert("blue", f"ReSPECT plan{when}{recommends}{where}", "RESPECT"))
     if care_plan is not None and care_plan.key_worker_name:
         phone = f" {care_plan.key_worker_phone.as_national}" if care_plan.key_worker_phone else ""
-        alerts.append(Alert("blue", f"Key worker: {care_plan.key_worker_name}{phone}", "KEY_WORKER"))
+        alerts.append(
+            Alert("blue", f"Key worker: {care_plan.key_worker_name}{phone}", "KEY_WORKER")
+        )
     if care_plan is not None and care_plan.ppd_first:
         second = f"; 2nd {care_plan.get_ppd_second_display()}" if care_plan.ppd_second else ""
-        alerts.append(Alert("blue", f"Preferred place of death: {care_plan.get_ppd_first_display()}{second}", "PPD"))
+        alerts.append(
+            Alert(
+                "blue",
+                f"Preferred place of death: {care_plan.get_ppd_first_display()}{second}",
+                "PPD",
+            )
+        )
     if care_plan is None or not (care_plan.ppd_first or care_plan.ppd_not_stated):
         # PRSB standard: alert when the preferred place of death is not recorded.
         alerts.append(Alert("orange", "No preferred place of death recorded", "NO_PPD"))
     if care_plan is not None and care_plan.review_date and care_plan.review_date < today:
-        alerts.append(Alert("orange", f"Care plan review overdue since {nhs_date(care_plan.review_date)}", "CARE_PLAN_REVIEW_OVERDUE"))
+        alerts.append(
+            Alert(
+                "orange",
+                f"Care plan review overdue since {nhs_date(care_plan.review_date)}",
+                "CARE_PLAN_REVIEW_OVERDUE",
+            )
+        )
     if calls_last_7_days >= REPEAT_CALLER_CALLS:
-        alerts.append(Alert("orange", f"Repeat caller: {calls_last_7_days} calls in 7 days", "REPEAT_CALLER"))
+        alerts.append(
+            Alert("orange", f"Repeat caller: {calls_last_7_days} calls in 7 days", "REPEAT_CALLER")
+        )
     if open_referrals:
-        alerts.append(Alert("blue", f"{open_referrals} open referral{'s' if open_referrals != 1 else ''}", "OPEN_REFERRALS"))
+        alerts.append(
+            Alert(
+                "blue",
+                f"{open_referrals} open referral{'s' if open_referrals != 1 else ''}",
+                "OPEN_REFERRALS",
+            )
+        )
     if patient.interpreter_needed:
         language = f" ({patient.language})" if patient.language else ""
         alerts.append(Alert("blue", f"Interpreter needed{language}", "INTERPRETER"))

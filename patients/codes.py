@@ -109,8 +109,13 @@ class IposItem(models.TextChoices):
     FAMILY_ANXIETY = "FAMILY_ANXIETY", "Family anxiety"
 
 
-IPOS_SCORES = [(0, "0 Not at all"), (1, "1 Slightly"), (2, "2 Moderately"), (3, "3 Severely"),
-               (4, "4 Overwhelmingly")]
+IPOS_SCORES = [
+    (0, "0 Not at all"),
+    (1, "1 Slightly"),
+    (2, "2 Moderately"),
+    (3, "3 Severely"),
+    (4, "4 Overwhelmingly"),
+]
 AKPS_SCORES = [(score, str(score)) for score in range(100, -1, -10)]
 
 

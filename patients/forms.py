@@ -38,25 +38,53 @@ class PatientForm(NhsFormMixin, forms.Form):
     family_name = forms.CharField(label="Family name", max_length=100)
     date_of_birth = NhsDateField(label="Date of birth", subject="date of birth", not_future=True)
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
-    nhs_number = forms.CharField(label="NHS number", required=False, max_length=20,
-                                 help_text="10 digits, spaces allowed", widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
-    nhs_number_status = forms.ChoiceField(label="NHS number status", choices=NhsNumberStatus.choices, initial=NhsNumberStatus.NOT_TRACED)
-    address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    nhs_number = forms.CharField(
+        label="NHS number",
+        required=False,
+        max_length=20,
+        help_text="10 digits, spaces allowed",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    nhs_number_status = forms.ChoiceField(
+        label="NHS number status",
+        choices=NhsNumberStatus.choices,
+        initial=NhsNumberStatus.NOT_TRACED,
+    )
+    address = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
     postcode = forms.CharField(required=False, max_length=10)
     phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
-    phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
+    phone_alt = PhoneNumberField(
+        label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR
+    )
     gp_practice = forms.CharField(
-        label="GP practice", required=False, max_length=200,
+        label="GP practice",
+        required=False,
+        max_length=200,
         help_text="Start typing the practice's name or ODS code and choose it from the list to link the practice",
-        widget=forms.TextInput(attrs={"list": "gp-practices", "autocomplete": "off"}))
+        widget=forms.TextInput(attrs={"list": "gp-practices", "autocomplete": "off"}),
+    )
     usual_residence = forms.ChoiceField(required=False, choices=blank(UsualResidence.choices))
-    location = forms.ChoiceField(label="Where the patient is now", choices=PatientLocation.choices, initial=PatientLocation.HOME)
-    location_site = forms.ModelChoiceField(label="Hospital site", required=False, queryset=Site.objects.order_by("name"))
+    location = forms.ChoiceField(
+        label="Where the patient is now",
+        choices=PatientLocation.choices,
+        initial=PatientLocation.HOME,
+    )
+    location_site = forms.ModelChoiceField(
+        label="Hospital site", required=False, queryset=Site.objects.order_by("name")
+    )
     interpreter_needed = forms.BooleanField(required=False)
     language = forms.CharField(label="Preferred language", required=False, max_length=50)
-    access_information = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-                                         help_text="Key safe, access route. Shown to clinicians only.")
-    confirm_not_duplicate = forms.BooleanField(required=False, label="I have checked: this is a different person")
+    access_information = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Key safe, access route. Shown to clinicians only.",
+    )
+    confirm_not_duplicate = forms.BooleanField(
+        required=False, label="I have checked: this is a different person"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,16 +103,26 @@ class RelatedPersonForm(NhsFormMixin, forms.Form):
     given_name = forms.CharField(max_length=100)
     family_name = forms.CharField(max_length=100)
     # Nothing chosen for the user: a relationship guessed by the first option would be wrong data.
-    relationship = forms.ChoiceField(choices=blank(Relationship.choices, "Choose…"),
-                                     error_messages={"required": "Choose the person's relationship to the patient"})
+    relationship = forms.ChoiceField(
+        choices=blank(Relationship.choices, "Choose…"),
+        error_messages={"required": "Choose the person's relationship to the patient"},
+    )
     phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
-    phone_alt = PhoneNumberField(label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR)
-    address = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    phone_alt = PhoneNumberField(
+        label="Other phone", required=False, region="GB", error_messages=PHONE_ERROR
+    )
+    address = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
     postcode = forms.CharField(required=False, max_length=10)
-    date_of_birth = NhsDateField(label="Date of birth", subject="date of birth", not_future=True, required=False)
+    date_of_birth = NhsDateField(
+        label="Date of birth", subject="date of birth", not_future=True, required=False
+    )
     is_main_carer = forms.BooleanField(label="Main carer", required=False)
     is_next_of_kin = forms.BooleanField(label="Next of kin", required=False)
-    has_lpa = forms.BooleanField(label="Lasting power of attorney (health and welfare)", required=False)
+    has_lpa = forms.BooleanField(
+        label="Lasting power of attorney (health and welfare)", required=False
+    )
     consent_to_contact = forms.BooleanField(label="Consents to be contacted", required=False)
 
     def values(self) -> dict[str, Any]:
@@ -99,30 +137,69 @@ class CarePlanForm(NhsFormMixin, forms.Form):
 
     # The version the editor saw, so that saving over a newer version is refused.
     base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-    ppd_first = forms.ChoiceField(label="Preferred place of death (1st)", required=False, choices=blank(PlaceOfDeath.choices))
-    ppd_second = forms.ChoiceField(label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices))
-    ppd_not_stated = forms.ChoiceField(label="No preference stated because", required=False, choices=blank(PreferenceNotStated.choices))
-    cpr_decision = forms.ChoiceField(label="CPR decision", choices=CprDecision.choices, initial=CprDecision.UNKNOWN)
-    cpr_decision_date = NhsDateField(label="CPR decision date", subject="CPR decision date", required=False,
-                                     help_text=THIS_YEAR_HINT)
-    cpr_review_date = NhsDateField(label="CPR review date", subject="CPR review date", required=False,
-                                   help_text=THIS_YEAR_HINT)
+    ppd_first = forms.ChoiceField(
+        label="Preferred place of death (1st)", required=False, choices=blank(PlaceOfDeath.choices)
+    )
+    ppd_second = forms.ChoiceField(
+        label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices)
+    )
+    ppd_not_stated = forms.ChoiceField(
+        label="No preference stated because",
+        required=False,
+        choices=blank(PreferenceNotStated.choices),
+    )
+    cpr_decision = forms.ChoiceField(
+        label="CPR decision", choices=CprDecision.choices, initial=CprDecision.UNKNOWN
+    )
+    cpr_decision_date = NhsDateField(
+        label="CPR decision date",
+        subject="CPR decision date",
+        required=False,
+        help_text=THIS_YEAR_HINT,
+    )
+    cpr_review_date = NhsDateField(
+        label="CPR review date", subject="CPR review date", required=False, help_text=THIS_YEAR_HINT
+    )
     respect_exists = forms.BooleanField(label="ReSPECT form exists", required=False)
-    respect_cpr = forms.ChoiceField(label="ReSPECT CPR recommendation", required=False, choices=blank(CprDecision.choices))
-    respect_care_focus = forms.IntegerField(label="ReSPECT care focus (0 living longer – 10 comfort)", required=False, min_value=0, max_value=10)
-    respect_date = NhsDateField(label="ReSPECT completed or reviewed", subject="ReSPECT date", required=False,
-                                help_text=THIS_YEAR_HINT)
+    respect_cpr = forms.ChoiceField(
+        label="ReSPECT CPR recommendation", required=False, choices=blank(CprDecision.choices)
+    )
+    respect_care_focus = forms.IntegerField(
+        label="ReSPECT care focus (0 living longer – 10 comfort)",
+        required=False,
+        min_value=0,
+        max_value=10,
+    )
+    respect_date = NhsDateField(
+        label="ReSPECT completed or reviewed",
+        subject="ReSPECT date",
+        required=False,
+        help_text=THIS_YEAR_HINT,
+    )
     respect_kept_at = forms.CharField(label="ReSPECT form kept at", required=False, max_length=200)
     primary_diagnosis = forms.CharField(required=False, max_length=200)
     prognosis = forms.ChoiceField(required=False, choices=blank(Prognosis.choices))
-    carer_aware_of_prognosis = forms.NullBooleanField(required=False, widget=forms.Select(choices=[("unknown", "Not recorded"), ("true", "Yes"), ("false", "No")]))
+    carer_aware_of_prognosis = forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(
+            choices=[("unknown", "Not recorded"), ("true", "Yes"), ("false", "No")]
+        ),
+    )
     key_worker_name = forms.CharField(required=False, max_length=200)
     key_worker_phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
-    anticipatory_meds_issued = forms.BooleanField(label="Anticipatory medicines issued", required=False)
-    anticipatory_meds_location = forms.CharField(label="Anticipatory medicines kept at", required=False, max_length=200)
+    anticipatory_meds_issued = forms.BooleanField(
+        label="Anticipatory medicines issued", required=False
+    )
+    anticipatory_meds_location = forms.CharField(
+        label="Anticipatory medicines kept at", required=False, max_length=200
+    )
     consent_to_share = forms.BooleanField(required=False)
-    review_date = NhsDateField(label="Care plan review date", subject="care plan review date", required=False,
-                               help_text=format_lazy("No more than 3 months ahead. {}", THIS_YEAR_HINT))
+    review_date = NhsDateField(
+        label="Care plan review date",
+        subject="care plan review date",
+        required=False,
+        help_text=format_lazy("No more than 3 months ahead. {}", THIS_YEAR_HINT),
+    )
 
     def values(self) -> dict[str, Any]:
         data = {k: v for k, v in self.cleaned_data.items() if k != "base_version"}
@@ -132,7 +209,9 @@ class CarePlanForm(NhsFormMixin, forms.Form):
 
 class BreakGlassForm(NhsFormMixin, forms.Form):
     reason = forms.CharField(
-        min_length=10, max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+        min_length=10,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you need this record now. Your access is logged and reviewed by the Caldicott guardian.",
         error_messages={"min_length": "Give a reason of at least 10 characters."},
     )

@@ -28,7 +28,9 @@ class Patient(models.Model):
     # NULL when not known yet (status 03 trace required): unique among known numbers only.
     nhs_number = models.CharField("NHS number", max_length=10, null=True, blank=True, unique=True)
     nhs_number_status = models.CharField(
-        "NHS number status", max_length=2, choices=NhsNumberStatus.choices,
+        "NHS number status",
+        max_length=2,
+        choices=NhsNumberStatus.choices,
         default=NhsNumberStatus.NOT_TRACED,
     )
     given_name = models.CharField(max_length=100)
@@ -45,20 +47,38 @@ class Patient(models.Model):
     # As said or typed; `registered_practice` when it names a practice of the directory.
     gp_practice = models.CharField("GP practice", max_length=200, blank=True)
     registered_practice = models.ForeignKey(
-        "services.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to={"org_type": "GP_PRACTICE"}, verbose_name="registered GP practice")
+        "services.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"org_type": "GP_PRACTICE"},
+        verbose_name="registered GP practice",
+    )
     usual_residence = models.CharField(max_length=13, choices=UsualResidence.choices, blank=True)
-    location = models.CharField("where the patient is now", max_length=9,
-                                choices=PatientLocation.choices, default=PatientLocation.HOME)
-    location_site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+", verbose_name="hospital site")
+    location = models.CharField(
+        "where the patient is now",
+        max_length=9,
+        choices=PatientLocation.choices,
+        default=PatientLocation.HOME,
+    )
+    location_site = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="hospital site",
+    )
     interpreter_needed = models.BooleanField(default=False)
     language = models.CharField("preferred language", max_length=50, blank=True)
     # Shown to clinicians only (key safe code, dog, access route).
     access_information = models.TextField(max_length=1000, blank=True)
     died_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -67,8 +87,11 @@ class Patient(models.Model):
             models.Index(fields=["date_of_birth"], name="patient_dob"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(nhs_number__regex=r"^[0-9]{10}$") | models.Q(nhs_number__isnull=True),
-                                   name="patient_nhs_number_ten_digits"),
+            models.CheckConstraint(
+                condition=models.Q(nhs_number__regex=r"^[0-9]{10}$")
+                | models.Q(nhs_number__isnull=True),
+                name="patient_nhs_number_ten_digits",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -97,8 +120,11 @@ class RelatedPerson(models.Model):
     class Meta:
         ordering = ["-is_main_carer", "family_name", "given_name"]
         constraints = [
-            models.UniqueConstraint(fields=["patient"], condition=models.Q(is_main_carer=True),
-                                    name="one_main_carer_per_patient"),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(is_main_carer=True),
+                name="one_main_carer_per_patient",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,20 +138,34 @@ class CarePlan(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_plans")
     version = models.PositiveIntegerField()
     is_current = models.BooleanField(default=True)
-    ppd_first = models.CharField("preferred place of death (1st)", max_length=2, choices=PlaceOfDeath.choices, blank=True)
-    ppd_second = models.CharField("preferred place of death (2nd)", max_length=2, choices=PlaceOfDeath.choices, blank=True)
-    ppd_not_stated = models.CharField("preference not stated because", max_length=15,
-                                      choices=PreferenceNotStated.choices, blank=True)
-    cpr_decision = models.CharField("CPR decision", max_length=9, choices=CprDecision.choices,
-                                    default=CprDecision.UNKNOWN)
+    ppd_first = models.CharField(
+        "preferred place of death (1st)", max_length=2, choices=PlaceOfDeath.choices, blank=True
+    )
+    ppd_second = models.CharField(
+        "preferred place of death (2nd)", max_length=2, choices=PlaceOfDeath.choices, blank=True
+    )
+    ppd_not_stated = models.CharField(
+        "preference not stated because",
+        max_length=15,
+        choices=PreferenceNotStated.choices,
+        blank=True,
+    )
+    cpr_decision = models.CharField(
+        "CPR decision", max_length=9, choices=CprDecision.choices, default=CprDecision.UNKNOWN
+    )
     cpr_decision_date = models.DateField("CPR decision date", null=True, blank=True)
     cpr_review_date = models.DateField("CPR review date", null=True, blank=True)
-    cpr_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                        on_delete=models.PROTECT, related_name="+")
+    cpr_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     respect_exists = models.BooleanField("ReSPECT form exists", default=False)
-    respect_cpr = models.CharField("ReSPECT CPR recommendation", max_length=9, choices=CprDecision.choices, blank=True)
+    respect_cpr = models.CharField(
+        "ReSPECT CPR recommendation", max_length=9, choices=CprDecision.choices, blank=True
+    )
     respect_care_focus = models.PositiveSmallIntegerField(
-        "ReSPECT care focus (0 living longer – 10 comfort)", null=True, blank=True,
+        "ReSPECT care focus (0 living longer – 10 comfort)",
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(10)],
     )
     respect_kept_at = models.CharField("ReSPECT form kept at", max_length=200, blank=True)
@@ -137,19 +177,29 @@ class CarePlan(models.Model):
     prognosis = models.CharField(max_length=11, choices=Prognosis.choices, blank=True)
     carer_aware_of_prognosis = models.BooleanField(null=True, blank=True)
     anticipatory_meds_issued = models.BooleanField("anticipatory medicines issued", default=False)
-    anticipatory_meds_location = models.CharField("anticipatory medicines kept at", max_length=200, blank=True)
+    anticipatory_meds_location = models.CharField(
+        "anticipatory medicines kept at", max_length=200, blank=True
+    )
     review_date = models.DateField("care plan review date", null=True, blank=True)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["patient", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "version"], name="care_plan_version_unique"),
-            models.UniqueConstraint(fields=["patient"], condition=models.Q(is_current=True),
-                                    name="one_current_care_plan"),
-            models.CheckConstraint(condition=models.Q(respect_care_focus__isnull=True)
-                                   | models.Q(respect_care_focus__lte=10), name="care_focus_0_to_10"),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(is_current=True),
+                name="one_current_care_plan",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(respect_care_focus__isnull=True)
+                | models.Q(respect_care_focus__lte=10),
+                name="care_focus_0_to_10",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,21 +209,26 @@ class CarePlan(models.Model):
 class Assessment(models.Model):
     """Phase of Illness, AKPS and IPOS, from a call's triage or a clinician's review."""
 
-    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="assessments")
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="assessments"
+    )
     source = models.CharField(max_length=16, choices=AssessmentSource.choices)
     phase = models.CharField(max_length=13, choices=PhaseOfIllness.choices, blank=True)
     akps = models.PositiveSmallIntegerField("AKPS", null=True, blank=True)
     # {"PAIN": 3, ...}: IPOS item code -> score 0-4.
     ipos = models.JSONField("IPOS", default=dict, blank=True)
     assessed_at = models.DateTimeField()
-    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-assessed_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(akps__isnull=True) | models.Q(akps__lte=100),
-                                   name="akps_0_to_100"),
+            models.CheckConstraint(
+                condition=models.Q(akps__isnull=True) | models.Q(akps__lte=100),
+                name="akps_0_to_100",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -194,11 +249,15 @@ class DeathRecord(models.Model):
     verified_by = models.CharField(max_length=200, blank=True)
     # The care plan's preferred places at the time (blank: none recorded).
     preferred_place_first = models.CharField(max_length=2, choices=PlaceOfDeath.choices, blank=True)
-    preferred_place_second = models.CharField(max_length=2, choices=PlaceOfDeath.choices, blank=True)
+    preferred_place_second = models.CharField(
+        max_length=2, choices=PlaceOfDeath.choices, blank=True
+    )
     # None: no preference recorded, so neither achieved nor missed.
     preferred_place_achieved = models.BooleanField(null=True, blank=True)
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-died_at"]
@@ -222,16 +281,22 @@ class HospitalAdmission(models.Model):
     emergency = models.BooleanField()
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.RECORDED)
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-admitted_on", "-id"]
-        indexes = [models.Index(fields=["patient", "admitted_on"], name="admission_patient_admitted")]
+        indexes = [
+            models.Index(fields=["patient", "admitted_on"], name="admission_patient_admitted")
+        ]
         constraints = [
-            models.UniqueConstraint(fields=["patient", "admitted_on", "emergency"], name="admission_unique_per_day"),
+            models.UniqueConstraint(
+                fields=["patient", "admitted_on", "emergency"], name="admission_unique_per_day"
+            ),
             models.CheckConstraint(
-                condition=models.Q(discharged_on__isnull=True) | models.Q(discharged_on__gte=models.F("admitted_on")),
+                condition=models.Q(discharged_on__isnull=True)
+                | models.Q(discharged_on__gte=models.F("admitted_on")),
                 name="admission_discharged_after_admitted",
             ),
         ]

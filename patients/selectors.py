@@ -56,7 +56,7 @@ def parse_patient_query(query: str) -> ParsedQuery:
     if match:
         try:
             postcode = normalise_postcode(match.group(0))
-            text = (text[: match.start()] + " " + text[match.end():]).strip()
+            text = (text[: match.start()] + " " + text[match.end() :]).strip()
         except InvalidPostcode:
             postcode = None
     dob = None
@@ -65,7 +65,7 @@ def parse_patient_query(query: str) -> ParsedQuery:
     i = 0
     while i < len(tokens):
         # "22 Nov 1950" is three tokens.
-        three = " ".join(tokens[i:i + 3])
+        three = " ".join(tokens[i : i + 3])
         if len(tokens) - i >= 3 and (parsed := _parse_date(three)):
             dob, i = parsed, i + 3
             continue
@@ -73,7 +73,9 @@ def parse_patient_query(query: str) -> ParsedQuery:
         parsed = _parse_date(token)
         if parsed:
             dob = parsed
-        elif postcode is None and re.fullmatch(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}", token):
+        elif postcode is None and re.fullmatch(
+            r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}", token
+        ):
             try:
                 postcode = normalise_postcode(token)
             except InvalidPostcode:
@@ -86,7 +88,9 @@ def parse_patient_query(query: str) -> ParsedQuery:
     return ParsedQuery(date_of_birth=dob, postcode=postcode, name_parts=tuple(names))
 
 
-def patient_search(*, patients: QuerySet[Patient], query: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
+def patient_search(
+    *, patients: QuerySet[Patient], query: str, limit: int = SEARCH_LIMIT
+) -> list[Patient]:
     """Patients matching every part of the query, at most `limit`, in name order.
 
     One query: NHS number and postcode use their indexes, names the folded search column (a
@@ -106,52 +110,78 @@ def patient_search(*, patients: QuerySet[Patient], query: str, limit: int = SEAR
     return list(rows.order_by("family_name", "given_name", "id")[:limit])
 
 
-def patient_possible_duplicates(*, given_name: str, family_name: str, date_of_birth: date,
-                                postcode: str) -> QuerySet[Patient]:
+def patient_possible_duplicates(
+    *, given_name: str, family_name: str, date_of_birth: date, postcode: str
+) -> QuerySet[Patient]:
     """Same name and date of birth, or same date of birth and postcode (DESIGN: warn, and
     register only with an explicit confirmation)."""
     from patients.names import search_form
 
     same_name = Q(search_name=search_form(given_name, family_name))
     same_postcode = Q(postcode=postcode) if postcode else Q(pk__in=[])
-    return Patient.objects.filter(Q(date_of_birth=date_of_birth) & (same_name | same_postcode)).order_by("id")
+    return Patient.objects.filter(
+        Q(date_of_birth=date_of_birth) & (same_name | same_postcode)
+    ).order_by("id")
 
 
-def patient_shown(*, patients: QuerySet[Patient], patient_id: int, detail: dict[str, str] | None = None,
-                  ) -> Patient | None:
+def patient_shown(
+    *,
+    patients: QuerySet[Patient],
+    patient_id: int,
+    detail: dict[str, str] | None = None,
+) -> Patient | None:
     """One of ``patients`` (the user's visible patients) for a page or an API answer: its read is
     access-logged (``detail``: where it was shown)."""
     patient = patients.filter(pk=patient_id).first()
     if patient is not None:
-        access_log_read(object_type="patient", object_id=patient.pk, patient_id=patient.pk, detail=detail)
+        access_log_read(
+            object_type="patient", object_id=patient.pk, patient_id=patient.pk, detail=detail
+        )
     return patient
 
 
 def death_record_shown(*, patients: QuerySet[Patient], patient_id: int) -> DeathRecord | None:
     """The death recorded for one of ``patients`` (the user's visible patients), its read
     access-logged; None when there is none or the patient is not theirs to see."""
-    record = (DeathRecord.objects.select_related("recorded_by")
-              .filter(patient_id=patient_id, patient__in=patients).first())
+    record = (
+        DeathRecord.objects.select_related("recorded_by")
+        .filter(patient_id=patient_id, patient__in=patients)
+        .first()
+    )
     if record is not None:
-        access_log_read(object_type="death_record", object_id=record.pk, patient_id=record.patient_id)
+        access_log_read(
+            object_type="death_record", object_id=record.pk, patient_id=record.patient_id
+        )
     return record
 
 
 def care_plan_current(*, patient: Patient) -> CarePlan | None:
-    return CarePlan.objects.filter(patient=patient, is_current=True).select_related("cpr_recorded_by").first()
+    return (
+        CarePlan.objects.filter(patient=patient, is_current=True)
+        .select_related("cpr_recorded_by")
+        .first()
+    )
 
 
 def care_plan_shown(*, patient: Patient) -> CarePlan | None:
     """The current care plan for the page that shows it with its history: a read of the
     patient's record, access-logged (the plan's id; none when there is no plan)."""
     current = care_plan_current(patient=patient)
-    access_log_read(object_type="care_plan", object_id=current.pk if current else "", patient_id=patient.pk)
+    access_log_read(
+        object_type="care_plan", object_id=current.pk if current else "", patient_id=patient.pk
+    )
     return current
 
 
 def care_plan_history(*, patient: Patient) -> QuerySet[CarePlan]:
-    return CarePlan.objects.filter(patient=patient).select_related("created_by").order_by("-version")
+    return (
+        CarePlan.objects.filter(patient=patient).select_related("created_by").order_by("-version")
+    )
 
 
 def age_on(date_of_birth: date, day: date) -> int:
-    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+    return (
+        day.year
+        - date_of_birth.year
+        - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+    )

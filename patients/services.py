@@ -28,9 +28,23 @@ MAX_AGE_YEARS = 120
 CARE_PLAN_REVIEW_MAX_MONTHS = 3
 
 PATIENT_FIELDS = (
-    "nhs_number", "nhs_number_status", "given_name", "family_name", "date_of_birth", "sex",
-    "address", "postcode", "phone", "phone_alt", "gp_practice", "usual_residence", "location",
-    "location_site", "interpreter_needed", "language", "access_information",
+    "nhs_number",
+    "nhs_number_status",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "address",
+    "postcode",
+    "phone",
+    "phone_alt",
+    "gp_practice",
+    "usual_residence",
+    "location",
+    "location_site",
+    "interpreter_needed",
+    "language",
+    "access_information",
 )
 
 
@@ -98,7 +112,9 @@ def _clean_patient_data(data: PatientData, *, today: date) -> dict[str, Any]:
     values = {name: getattr(data, name) for name in PATIENT_FIELDS}
     for name_field in ("given_name", "family_name"):
         try:
-            values[name_field] = validate_person_name(values[name_field] or "", field=name_field.replace("_", " "))
+            values[name_field] = validate_person_name(
+                values[name_field] or "", field=name_field.replace("_", " ")
+            )
         except InvalidName as exc:
             errors[name_field] = [str(exc)]
     raw_number = (values["nhs_number"] or "").strip()
@@ -118,7 +134,9 @@ def _clean_patient_data(data: PatientData, *, today: date) -> dict[str, Any]:
         if dob > today:
             errors["date_of_birth"] = ["Date of birth must be today or in the past."]
         elif dob < years_before(today, MAX_AGE_YEARS):
-            errors["date_of_birth"] = [f"Date of birth must be within the last {MAX_AGE_YEARS} years."]
+            errors["date_of_birth"] = [
+                f"Date of birth must be within the last {MAX_AGE_YEARS} years."
+            ]
     if values["postcode"]:
         try:
             values["postcode"] = normalise_postcode(values["postcode"])
@@ -143,7 +161,9 @@ def _full_clean(instance: Any, *, exclude: list[str]) -> None:
 
 
 @transaction.atomic
-def patient_register(*, data: PatientData, user: Any, confirmed_not_duplicate: bool = False) -> Patient:
+def patient_register(
+    *, data: PatientData, user: Any, confirmed_not_duplicate: bool = False
+) -> Patient:
     """Register a patient. Raises ValidationError (field-keyed), DuplicateNhsNumber when the
     number is already registered, and PossibleDuplicates unless `confirmed_not_duplicate`."""
     now = timezone.now()
@@ -153,18 +173,32 @@ def patient_register(*, data: PatientData, user: Any, confirmed_not_duplicate: b
         if existing is not None:
             raise DuplicateNhsNumber(existing)
     if not confirmed_not_duplicate:
-        matches = list(patient_possible_duplicates(
-            given_name=values["given_name"], family_name=values["family_name"],
-            date_of_birth=values["date_of_birth"], postcode=values["postcode"],
-        ))
+        matches = list(
+            patient_possible_duplicates(
+                given_name=values["given_name"],
+                family_name=values["family_name"],
+                date_of_birth=values["date_of_birth"],
+                postcode=values["postcode"],
+            )
+        )
         if matches:
             raise PossibleDuplicates(matches)
-    patient = Patient(**values, search_name=search_form(values["given_name"], values["family_name"]),
-                      created_at=now, created_by=user, updated_at=now)
+    patient = Patient(
+        **values,
+        search_name=search_form(values["given_name"], values["family_name"]),
+        created_at=now,
+        created_by=user,
+        updated_at=now,
+    )
     _full_clean(patient, exclude=["created_by", "search_name"])
     _save_unique_nhs_number(patient)
-    access_log_record(action=AccessLog.Action.CREATE, user=user, object_type="patient",
-                      object_id=patient.pk, patient_id=patient.pk)
+    access_log_record(
+        action=AccessLog.Action.CREATE,
+        user=user,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+    )
     return patient
 
 
@@ -175,7 +209,9 @@ def _save_unique_nhs_number(patient: Patient) -> None:
         with transaction.atomic():
             patient.save()
     except IntegrityError as exc:
-        existing = Patient.objects.filter(nhs_number=patient.nhs_number).exclude(pk=patient.pk).first()
+        existing = (
+            Patient.objects.filter(nhs_number=patient.nhs_number).exclude(pk=patient.pk).first()
+        )
         if patient.nhs_number and existing is not None:
             raise DuplicateNhsNumber(existing) from exc
         raise
@@ -184,7 +220,10 @@ def _save_unique_nhs_number(patient: Patient) -> None:
 @transaction.atomic
 def patient_update(*, patient: Patient, data: PatientData, user: Any) -> Patient:
     values = _clean_patient_data(data, today=timezone.localdate())
-    if values["nhs_number"] and Patient.objects.filter(nhs_number=values["nhs_number"]).exclude(pk=patient.pk).exists():
+    if (
+        values["nhs_number"]
+        and Patient.objects.filter(nhs_number=values["nhs_number"]).exclude(pk=patient.pk).exists()
+    ):
         raise DuplicateNhsNumber(Patient.objects.get(nhs_number=values["nhs_number"]))
     changed = [name for name, value in values.items() if getattr(patient, name) != value]
     for name, value in values.items():
@@ -193,26 +232,46 @@ def patient_update(*, patient: Patient, data: PatientData, user: Any) -> Patient
     patient.updated_at = timezone.now()
     _full_clean(patient, exclude=["created_by", "search_name"])
     _save_unique_nhs_number(patient)
-    access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="patient",
-                      object_id=patient.pk, patient_id=patient.pk, detail={"fields": sorted(changed)})
+    access_log_record(
+        action=AccessLog.Action.UPDATE,
+        user=user,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+        detail={"fields": sorted(changed)},
+    )
     return patient
 
 
-RELATED_FIELDS = ("given_name", "family_name", "relationship", "phone", "phone_alt", "address",
-                  "postcode", "date_of_birth", "is_main_carer", "is_next_of_kin", "has_lpa",
-                  "consent_to_contact")
+RELATED_FIELDS = (
+    "given_name",
+    "family_name",
+    "relationship",
+    "phone",
+    "phone_alt",
+    "address",
+    "postcode",
+    "date_of_birth",
+    "is_main_carer",
+    "is_next_of_kin",
+    "has_lpa",
+    "consent_to_contact",
+)
 
 
 @transaction.atomic
-def related_person_save(*, patient: Patient, user: Any, values: dict[str, Any],
-                        person: RelatedPerson | None = None) -> RelatedPerson:
+def related_person_save(
+    *, patient: Patient, user: Any, values: dict[str, Any], person: RelatedPerson | None = None
+) -> RelatedPerson:
     """Create or update a carer / next of kin / LPA. Making someone the main carer removes the
     flag from the previous main carer (one per patient)."""
     values = dict(values)  # normalised below; the caller's dict is left as it was
     errors: dict[str, list[str]] = {}
     for name_field in ("given_name", "family_name"):
         try:
-            values[name_field] = validate_person_name(values.get(name_field) or "", field=name_field.replace("_", " "))
+            values[name_field] = validate_person_name(
+                values.get(name_field) or "", field=name_field.replace("_", " ")
+            )
         except InvalidName as exc:
             errors[name_field] = [str(exc)]
     if values.get("postcode"):
@@ -231,21 +290,42 @@ def related_person_save(*, patient: Patient, user: Any, values: dict[str, Any],
         if name in values:
             setattr(person, name, values[name])
     if person.is_main_carer:
-        RelatedPerson.objects.filter(patient=patient, is_main_carer=True).exclude(pk=person.pk).update(is_main_carer=False)
+        RelatedPerson.objects.filter(patient=patient, is_main_carer=True).exclude(
+            pk=person.pk
+        ).update(is_main_carer=False)
     _full_clean(person, exclude=["patient"])
     person.save()
-    access_log_record(action=AccessLog.Action.CREATE if creating else AccessLog.Action.UPDATE,
-                      user=user, object_type="related_person",
-                      object_id=person.pk, patient_id=patient.pk)
+    access_log_record(
+        action=AccessLog.Action.CREATE if creating else AccessLog.Action.UPDATE,
+        user=user,
+        object_type="related_person",
+        object_id=person.pk,
+        patient_id=patient.pk,
+    )
     return person
 
 
 CARE_PLAN_FIELDS = (
-    "ppd_first", "ppd_second", "ppd_not_stated", "cpr_decision", "cpr_decision_date",
-    "cpr_review_date", "respect_exists", "respect_cpr", "respect_care_focus", "respect_kept_at",
-    "respect_date", "consent_to_share", "key_worker_name", "key_worker_phone", "primary_diagnosis",
-    "prognosis", "carer_aware_of_prognosis", "anticipatory_meds_issued",
-    "anticipatory_meds_location", "review_date",
+    "ppd_first",
+    "ppd_second",
+    "ppd_not_stated",
+    "cpr_decision",
+    "cpr_decision_date",
+    "cpr_review_date",
+    "respect_exists",
+    "respect_cpr",
+    "respect_care_focus",
+    "respect_kept_at",
+    "respect_date",
+    "consent_to_share",
+    "key_worker_name",
+    "key_worker_phone",
+    "primary_diagnosis",
+    "prognosis",
+    "carer_aware_of_prognosis",
+    "anticipatory_meds_issued",
+    "anticipatory_meds_location",
+    "review_date",
 )
 CPR_FIELDS = ("cpr_decision", "cpr_decision_date", "cpr_review_date", "respect_cpr")
 
@@ -257,8 +337,9 @@ def _default(name: str) -> Any:
 
 
 @transaction.atomic
-def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any],
-                     base_version: int | None = None) -> CarePlan:
+def care_plan_update(
+    *, patient: Patient, user: Any, values: dict[str, Any], base_version: int | None = None
+) -> CarePlan:
     """Record a new version of the care plan (history kept; one current). Fields missing from
     `values` keep their value in the current version.
 
@@ -272,12 +353,17 @@ def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any],
         raise PermissionDenied("Only clinicians can change the care plan.")
     # Lock the patient row: also serialises two first saves, when no plan row exists to lock.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    current = (CarePlan.objects.select_for_update().filter(patient=patient, is_current=True).first())
+    current = CarePlan.objects.select_for_update().filter(patient=patient, is_current=True).first()
     if base_version is not None and base_version != (current.version if current else 0):
         changed_by = current.created_by.display_name() if current else "someone"
-        raise ValidationError({"__all__": [
-            f"The care plan was changed by {changed_by} since you opened it. "
-            "Reload the page, check their changes, and make yours again."]})
+        raise ValidationError(
+            {
+                "__all__": [
+                    f"The care plan was changed by {changed_by} since you opened it. "
+                    "Reload the page, check their changes, and make yours again."
+                ]
+            }
+        )
     old = {name: getattr(current, name) if current else _default(name) for name in CARE_PLAN_FIELDS}
     # A field left out of `values` keeps its current value (its default on a first plan): the
     # permission check and the saved version must agree on that, or a partial update by a
@@ -307,14 +393,25 @@ def care_plan_update(*, patient: Patient, user: Any, values: dict[str, Any],
     if current is not None:
         current.is_current = False
         current.save(update_fields=["is_current"])
-    plan = CarePlan(patient=patient, version=(current.version + 1) if current else 1, is_current=True,
-                    created_at=timezone.now(), created_by=user)
+    plan = CarePlan(
+        patient=patient,
+        version=(current.version + 1) if current else 1,
+        is_current=True,
+        created_at=timezone.now(),
+        created_by=user,
+    )
     for name in CARE_PLAN_FIELDS:
         setattr(plan, name, values[name])
     plan.cpr_recorded_by = user if cpr_changed else (current.cpr_recorded_by if current else None)
     _full_clean(plan, exclude=["patient", "created_by", "cpr_recorded_by"])
     plan.save()
     changed = sorted(n for n in CARE_PLAN_FIELDS if getattr(plan, n) != old[n])
-    access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="care_plan",
-                      object_id=plan.pk, patient_id=patient.pk, detail={"fields": changed, "version": plan.version})
+    access_log_record(
+        action=AccessLog.Action.UPDATE,
+        user=user,
+        object_type="care_plan",
+        object_id=plan.pk,
+        patient_id=patient.pk,
+        detail={"fields": changed, "version": plan.version},
+    )
     return plan

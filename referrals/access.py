@@ -38,15 +38,27 @@ def visible_patients(request: HttpRequest) -> Any:
 def break_glass_open(request: HttpRequest, *, patient_id: int, reason: str) -> None:
     """Open a record outside the user's care for BREAK_GLASS_SECONDS, for reading: a flagged row
     with the reason in the access log, and a grant in the session."""
-    access_log_record(action=AccessLog.Action.BREAK_GLASS, request=request, object_type="patient",
-                      object_id=patient_id, patient_id=patient_id, reason=reason)
+    access_log_record(
+        action=AccessLog.Action.BREAK_GLASS,
+        request=request,
+        object_type="patient",
+        object_id=patient_id,
+        patient_id=patient_id,
+        reason=reason,
+    )
     grants = request.session.get(BREAK_GLASS_SESSION_KEY, {})
     grants[str(patient_id)] = time.time() + BREAK_GLASS_SECONDS
     request.session[BREAK_GLASS_SESSION_KEY] = grants
 
 
-def writable_patient(request: HttpRequest, patient_id: int, *, shows: str = "", object_id: object = None,
-                     page: str = "") -> Patient:
+def writable_patient(
+    request: HttpRequest,
+    patient_id: int,
+    *,
+    shows: str = "",
+    object_id: object = None,
+    page: str = "",
+) -> Patient:
     """The patient for a page that changes their record: 403 when the user may read it but not
     write it (opened by break-glass, or a role that only reads), 404 when they may not read it.
 
@@ -56,10 +68,16 @@ def writable_patient(request: HttpRequest, patient_id: int, *, shows: str = "", 
     patient = patients_writable_by(request.user).filter(pk=patient_id).first()
     if patient is not None:
         if shows and request.method == "GET":
-            access_log_read(object_type=shows, object_id=patient.pk if object_id is None else object_id,
-                            patient_id=patient.pk, detail={"page": page} if page else None)
+            access_log_read(
+                object_type=shows,
+                object_id=patient.pk if object_id is None else object_id,
+                patient_id=patient.pk,
+                detail={"page": page} if page else None,
+            )
         return patient
     if visible_patients(request).filter(pk=patient_id).exists():
-        raise PermissionDenied("You may read this record but not change it: break-glass and "
-                               "read-only roles never write.")
+        raise PermissionDenied(
+            "You may read this record but not change it: break-glass and "
+            "read-only roles never write."
+        )
     raise Http404("No such patient")

@@ -45,8 +45,9 @@ class ActorContext:
             user=user,
             perms=frozenset(user.get_all_permissions()),
             team_ids=frozenset(team_id for team_id, _ in memberships),
-            lead_team_ids=frozenset(team_id for team_id, role in memberships
-                                    if role == TeamMembership.Role.LEAD),
+            lead_team_ids=frozenset(
+                team_id for team_id, role in memberships if role == TeamMembership.Role.LEAD
+            ),
         )
 
     @property
@@ -88,8 +89,11 @@ def actions_for(*, actor: ActorContext, referral: Referral) -> list[str]:
     """The actions ``actor`` may take on ``referral`` now, in the map's order. ``referral`` should
     come with ``team__service`` selected (no query then)."""
     spoc_team = _is_spoc_team(referral)
-    return [action for action in allowed_actions(referral.status)
-            if _permitted(actor, referral, action, spoc_team=spoc_team)]
+    return [
+        action
+        for action in allowed_actions(referral.status)
+        if _permitted(actor, referral, action, spoc_team=spoc_team)
+    ]
 
 
 def action_require(*, actor: ActorContext, referral: Referral, action: str) -> None:

@@ -20,8 +20,12 @@ from spoc.core.dates import nhs_datetime_short
 class Referral(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     # The person the referral is for when not the patient (a carer, a bereaved relative).
-    for_person = models.ForeignKey(RelatedPerson, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
-    call = models.ForeignKey("calls.Call", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    for_person = models.ForeignKey(
+        RelatedPerson, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    call = models.ForeignKey(
+        "calls.Call", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
     need = models.CharField(max_length=26, choices=Need.choices)
     note = models.TextField(max_length=2000, blank=True)
     priority = models.CharField(max_length=2, choices=Priority.choices)
@@ -29,9 +33,19 @@ class Referral(models.Model):
     # handler chose another priority, why. Blank for referrals not made by a call's triage.
     suggested_priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
     override_reason = models.TextField(max_length=1000, blank=True)
-    status = models.CharField(max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.AWAITING_ROUTING)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_referrals")
+    status = models.CharField(
+        max_length=16, choices=ReferralStatus.choices, default=ReferralStatus.AWAITING_ROUTING
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_referrals",
+    )
     # The first-contact clock starts here (the call, or contact_not_before) and never restarts;
     # a hold moves it on by the time spent on hold (docs/reference.md "Urgency": ON_HOLD stops it).
     clock_started_at = models.DateTimeField()
@@ -61,7 +75,9 @@ class Referral(models.Model):
     routed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=19, choices=ReferralOutcome.choices, blank=True)
     created_at = models.DateTimeField(db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -76,18 +92,30 @@ class Referral(models.Model):
             # referrals: an index-only scan, however many closed referrals share the table.
             # (SQLite keeps the index without the included columns: settings, W040.) Priority
             # orders the referrals waiting to be claimed and counts the urgent ones.
-            models.Index(fields=["team", "status"], name="referral_open_queue",
-                         include=["priority", "first_contact_at", "contact_by", "at_risk_at", "accept_by",
-                                  "updated_at", "id"],
-                         condition=models.Q(status__in=QUEUE_STATUSES)),
+            models.Index(
+                fields=["team", "status"],
+                name="referral_open_queue",
+                include=[
+                    "priority",
+                    "first_contact_at",
+                    "contact_by",
+                    "at_risk_at",
+                    "accept_by",
+                    "updated_at",
+                    "id",
+                ],
+                condition=models.Q(status__in=QUEUE_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"]) | models.Q(team__isnull=False),
+                condition=~models.Q(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"])
+                | models.Q(team__isnull=False),
                 name="referral_in_queue_has_team",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status__in=["ACCEPTED", "IN_PROGRESS"]) | models.Q(owner__isnull=False),
+                condition=~models.Q(status__in=["ACCEPTED", "IN_PROGRESS"])
+                | models.Q(owner__isnull=False),
                 name="referral_claimed_has_owner",
             ),
             # An override is a choice against a suggestion: no reason without one.
@@ -130,10 +158,14 @@ class ReferralEvent(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -154,7 +186,9 @@ class Escalation(models.Model):
     # When the milestone fell due, and when the job saw it.
     due_at = models.DateTimeField()
     recorded_at = models.DateTimeField()
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Null: recorded without a notification (seen too late, or nobody on duty had an address).
     notified_at = models.DateTimeField(null=True, blank=True)
     recipients = models.JSONField(default=list, blank=True)
@@ -166,8 +200,10 @@ class Escalation(models.Model):
             models.Index(fields=["recorded_at"], name="escalation_recorded_at"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["referral", "routing_attempt", "milestone"],
-                                    name="escalation_once_per_milestone"),
+            models.UniqueConstraint(
+                fields=["referral", "routing_attempt", "milestone"],
+                name="escalation_once_per_milestone",
+            ),
         ]
 
     def __str__(self) -> str:

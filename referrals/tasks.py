@@ -42,7 +42,9 @@ def escalate_task() -> None:
     escalations_run()
 
 
-@shared_task(name="referrals.notify_new_referral", ignore_result=True, soft_time_limit=30, time_limit=60)
+@shared_task(
+    name="referrals.notify_new_referral", ignore_result=True, soft_time_limit=30, time_limit=60
+)
 def notify_new_referral_task(referral_id: int) -> None:
     """Email the team on duty about a newly queued referral
     (``referrals.services.escalation.new_referral_notify``)."""

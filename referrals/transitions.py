@@ -38,14 +38,23 @@ class ReferralStatus(models.TextChoices):
     ENTERED_IN_ERROR = "ENTERED_IN_ERROR", "Entered in error"
 
 
-OPEN_STATUSES = frozenset({
-    ReferralStatus.AWAITING_ROUTING, ReferralStatus.QUEUED, ReferralStatus.ACCEPTED,
-    ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD,
-})
+OPEN_STATUSES = frozenset(
+    {
+        ReferralStatus.AWAITING_ROUTING,
+        ReferralStatus.QUEUED,
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.IN_PROGRESS,
+        ReferralStatus.ON_HOLD,
+    }
+)
 
 # In a team's queue: routed to the team and not yet closed (the queue page, its poll, its index).
-QUEUE_STATUSES = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS,
-                  ReferralStatus.ON_HOLD)
+QUEUE_STATUSES = (
+    ReferralStatus.QUEUED,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.IN_PROGRESS,
+    ReferralStatus.ON_HOLD,
+)
 
 S = ReferralStatus
 _OPEN = tuple(OPEN_STATUSES)
@@ -160,92 +169,165 @@ _INPUTS = "referrals.api.actions."
 # The one registry of referral actions, in the order the referral page offers them.
 ACTIONS: dict[str, ReferralAction] = {
     Action.ROUTE: ReferralAction(
-        frozenset({S.AWAITING_ROUTING}), S.QUEUED, "routed"),  # the routing task only
+        frozenset({S.AWAITING_ROUTING}), S.QUEUED, "routed"
+    ),  # the routing task only
     Action.ROUTE_MANUALLY: ReferralAction(
-        frozenset({S.AWAITING_ROUTING, S.QUEUED, S.ACCEPTED}), S.QUEUED, "routed by hand",
-        may=_coordinator_or_handler, page_as=Action.REROUTE),
+        frozenset({S.AWAITING_ROUTING, S.QUEUED, S.ACCEPTED}),
+        S.QUEUED,
+        "routed by hand",
+        may=_coordinator_or_handler,
+        page_as=Action.REROUTE,
+    ),
     Action.REROUTE: ReferralAction(
-        frozenset({S.QUEUED, S.ACCEPTED}), S.AWAITING_ROUTING, "routed again",
-        may=_coordinator_or_handler, service=_LIFECYCLE + "referral_reroute",
-        form=_FORMS + "RerouteForm", serializer=_INPUTS + "RerouteInput",
-        done="Routed again: to the team chosen, or, with none chosen, back to the ranker."),
+        frozenset({S.QUEUED, S.ACCEPTED}),
+        S.AWAITING_ROUTING,
+        "routed again",
+        may=_coordinator_or_handler,
+        service=_LIFECYCLE + "referral_reroute",
+        form=_FORMS + "RerouteForm",
+        serializer=_INPUTS + "RerouteInput",
+        done="Routed again: to the team chosen, or, with none chosen, back to the ranker.",
+    ),
     Action.DECLINE: ReferralAction(
-        frozenset({S.QUEUED, S.ACCEPTED}), S.AWAITING_ROUTING, "declined",
-        may=_partner_team, service=_LIFECYCLE + "referral_decline",
-        form=_FORMS + "DeclineForm", serializer=_INPUTS + "DeclineInput",
-        done="Declined: the referral is being routed again."),
+        frozenset({S.QUEUED, S.ACCEPTED}),
+        S.AWAITING_ROUTING,
+        "declined",
+        may=_partner_team,
+        service=_LIFECYCLE + "referral_decline",
+        form=_FORMS + "DeclineForm",
+        serializer=_INPUTS + "DeclineInput",
+        done="Declined: the referral is being routed again.",
+    ),
     Action.CLAIM: ReferralAction(
-        frozenset({S.QUEUED}), S.ACCEPTED, "claimed",
-        may=_works_queue, service=_CLAIMS + "referral_claim",
-        form=_FORMS + "EmptyForm", serializer=_INPUTS + "NoInput",
-        done="You have claimed the referral."),
+        frozenset({S.QUEUED}),
+        S.ACCEPTED,
+        "claimed",
+        may=_works_queue,
+        service=_CLAIMS + "referral_claim",
+        form=_FORMS + "EmptyForm",
+        serializer=_INPUTS + "NoInput",
+        done="You have claimed the referral.",
+    ),
     Action.RELEASE: ReferralAction(
-        frozenset({S.ACCEPTED}), S.QUEUED, "released",
-        may=_owner, service=_CLAIMS + "referral_release",
-        form=_FORMS + "EmptyForm", serializer=_INPUTS + "NoInput",
-        done="Released to the team's queue."),
+        frozenset({S.ACCEPTED}),
+        S.QUEUED,
+        "released",
+        may=_owner,
+        service=_CLAIMS + "referral_release",
+        form=_FORMS + "EmptyForm",
+        serializer=_INPUTS + "NoInput",
+        done="Released to the team's queue.",
+    ),
     Action.REASSIGN: ReferralAction(
-        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, "reassigned",
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+        None,
+        "reassigned",
         may=lambda who: who.leads or (who.spoc_team and who.coordinates),
         service=_CLAIMS + "referral_reassign",
-        form=_FORMS + "ReassignForm", serializer=_INPUTS + "ReassignInput",
-        done="Referral reassigned."),
+        form=_FORMS + "ReassignForm",
+        serializer=_INPUTS + "ReassignInput",
+        done="Referral reassigned.",
+    ),
     Action.CONTACT: ReferralAction(
-        frozenset({S.ACCEPTED}), S.IN_PROGRESS, "marked as contacted",
-        may=_owner, service=_CLAIMS + "referral_contact",
-        form=_FORMS + "ContactForm", serializer=_INPUTS + "ContactInput",
-        done="First contact recorded."),
+        frozenset({S.ACCEPTED}),
+        S.IN_PROGRESS,
+        "marked as contacted",
+        may=_owner,
+        service=_CLAIMS + "referral_contact",
+        form=_FORMS + "ContactForm",
+        serializer=_INPUTS + "ContactInput",
+        done="First contact recorded.",
+    ),
     Action.INTERVENTION: ReferralAction(
-        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, "given an intervention",
-        may=lambda who: who.owner or who.leads, service=_INTERVENTIONS + "intervention_record",
-        form=_FORMS + "InterventionForm", serializer=_INPUTS + "InterventionInput",
-        done="Intervention recorded."),
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+        None,
+        "given an intervention",
+        may=lambda who: who.owner or who.leads,
+        service=_INTERVENTIONS + "intervention_record",
+        form=_FORMS + "InterventionForm",
+        serializer=_INPUTS + "InterventionInput",
+        done="Intervention recorded.",
+    ),
     Action.ASSESS: ReferralAction(
-        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, "given an assessment",
-        may=lambda who: who.owner or who.leads, service=_INTERVENTIONS + "assessment_record",
-        form=_FORMS + "AssessmentForm", serializer=_INPUTS + "AssessmentInput",
-        done="Assessment recorded."),
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+        None,
+        "given an assessment",
+        may=lambda who: who.owner or who.leads,
+        service=_INTERVENTIONS + "assessment_record",
+        form=_FORMS + "AssessmentForm",
+        serializer=_INPUTS + "AssessmentInput",
+        done="Assessment recorded.",
+    ),
     Action.HOLD: ReferralAction(
-        frozenset(_WORKING), S.ON_HOLD, "put on hold",
+        frozenset(_WORKING),
+        S.ON_HOLD,
+        "put on hold",
         may=lambda who: who.owner or who.leads or who.coordinates,
         service=_LIFECYCLE + "referral_hold",
-        form=_FORMS + "HoldForm", serializer=_INPUTS + "ReasonInput",
-        done="Referral put on hold: its clocks are paused."),
+        form=_FORMS + "HoldForm",
+        serializer=_INPUTS + "ReasonInput",
+        done="Referral put on hold: its clocks are paused.",
+    ),
     Action.RESUME: ReferralAction(
-        frozenset({S.ON_HOLD}), None, "resumed",
+        frozenset({S.ON_HOLD}),
+        None,
+        "resumed",
         may=lambda who: who.owner or who.leads or who.coordinates,
         service=_LIFECYCLE + "referral_resume",
-        form=_FORMS + "ResumeForm", serializer=_INPUTS + "NoteInput",
-        done="Referral resumed: its clocks run again."),
+        form=_FORMS + "ResumeForm",
+        serializer=_INPUTS + "NoteInput",
+        done="Referral resumed: its clocks run again.",
+    ),
     Action.REPRIORITISE: ReferralAction(
-        frozenset(_OPEN), None, "given a new priority",
+        frozenset(_OPEN),
+        None,
+        "given a new priority",
         may=lambda who: who.works_queue or who.coordinates or who.takes_calls,
         service=_LIFECYCLE + "referral_reprioritise",
-        form=_FORMS + "ReprioritiseForm", serializer=_INPUTS + "ReprioritiseInput",
-        done="Priority changed: the clocks are recomputed."),
+        form=_FORMS + "ReprioritiseForm",
+        serializer=_INPUTS + "ReprioritiseInput",
+        done="Priority changed: the clocks are recomputed.",
+    ),
     Action.COMPLETE: ReferralAction(
-        frozenset({S.IN_PROGRESS}), S.COMPLETED, "completed",
-        may=_owner, service=_CLAIMS + "referral_complete",
-        form=_FORMS + "CompleteForm", serializer=_INPUTS + "CompleteInput",
-        done="Referral completed."),
+        frozenset({S.IN_PROGRESS}),
+        S.COMPLETED,
+        "completed",
+        may=_owner,
+        service=_CLAIMS + "referral_complete",
+        form=_FORMS + "CompleteForm",
+        serializer=_INPUTS + "CompleteInput",
+        done="Referral completed.",
+    ),
     Action.CANCEL: ReferralAction(
-        frozenset(_OPEN), S.CANCELLED, "cancelled",
+        frozenset(_OPEN),
+        S.CANCELLED,
+        "cancelled",
         may=lambda who: who.owner or who.leads or who.coordinates,
         service=_CLAIMS + "referral_cancel",
-        form=_FORMS + "CancelForm", serializer=_INPUTS + "ReasonInput",
-        done="Referral cancelled."),
+        form=_FORMS + "CancelForm",
+        serializer=_INPUTS + "ReasonInput",
+        done="Referral cancelled.",
+    ),
     Action.REOPEN: ReferralAction(
-        frozenset({S.COMPLETED}), S.QUEUED, "reopened",
+        frozenset({S.COMPLETED}),
+        S.QUEUED,
+        "reopened",
         may=lambda who: who.works_queue or who.coordinates,
         service=_CLAIMS + "referral_reopen",
-        form=_FORMS + "ReopenForm", serializer=_INPUTS + "NoteInput",
-        done="Referral reopened: it is back in the team's queue."),
+        form=_FORMS + "ReopenForm",
+        serializer=_INPUTS + "NoteInput",
+        done="Referral reopened: it is back in the team's queue.",
+    ),
     Action.ENTER_IN_ERROR: ReferralAction(
-        frozenset(_OPEN), S.ENTERED_IN_ERROR, "marked entered in error",
+        frozenset(_OPEN),
+        S.ENTERED_IN_ERROR,
+        "marked entered in error",
         may=lambda who: who.leads or who.coordinates,
         service=_CLAIMS + "referral_enter_in_error",
-        form=_FORMS + "EnterInErrorForm", serializer=_INPUTS + "ReasonInput",
-        done="Referral marked entered in error."),
+        form=_FORMS + "EnterInErrorForm",
+        serializer=_INPUTS + "ReasonInput",
+        done="Referral marked entered in error.",
+    ),
     # Recording a death closes referrals; never a button of its own.
     Action.CLOSE_ON_DEATH: ReferralAction(frozenset(_OPEN), S.COMPLETED, "closed on death"),
 }
@@ -315,8 +397,6 @@ class IllegalAction(DomainConflict):
         )
         self.current = current
         self.action = action
-
-
 
 
 def check_transition(current: str, target: str) -> None:

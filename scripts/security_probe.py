@@ -45,7 +45,7 @@ def totp(key_b32: str) -> str:
     _USED_STEPS[key_b32] = counter
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
     return f"{code:06d}"
 
 
@@ -62,8 +62,14 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.opener = urllib.request.build_opener(NoRedirect)
 
-    def request(self, method: str, path: str, data: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None, json_body: Any = None) -> tuple[int, dict[str, str], str]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[int, dict[str, str], str]:
         body = None
         all_headers = {"Host": self.host, "X-Forwarded-Proto": "https", **(headers or {})}
         if self.address:
@@ -80,7 +86,9 @@ class Client:
             body = urllib.parse.urlencode(data, doseq=True).encode()
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         # The base URL is checked to be http(s) in main().
-        req = urllib.request.Request(self.base + path, data=body, headers=all_headers, method=method)  # noqa: S310
+        req = urllib.request.Request(  # noqa: S310
+            self.base + path, data=body, headers=all_headers, method=method
+        )
         try:
             response = self.opener.open(req, timeout=30)
             status, raw_headers, text = response.status, response.headers, response.read().decode()
@@ -98,7 +106,9 @@ class Client:
     def get(self, path: str, **kwargs: Any) -> tuple[int, dict[str, str], str]:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> tuple[int, dict[str, str], str]:
+    def post(
+        self, path: str, data: dict[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[int, dict[str, str], str]:
         return self.request("POST", path, data=data if data is not None else {}, **kwargs)
 
     def sign_in(self, username: str, password: str, key: str | None = None) -> int:
@@ -115,7 +125,9 @@ RESULTS: list[tuple[str, bool, str]] = []
 
 def check(name: str, refused: bool, detail: str = "") -> None:
     RESULTS.append((name, refused, detail))
-    print(f"{'refused     ' if refused else 'NOT REFUSED '} {name}{f' ({detail})' if detail else ''}")
+    print(
+        f"{'refused     ' if refused else 'NOT REFUSED '} {name}{f' ({detail})' if detail else ''}"
+    )
 
 
 def main() -> int:
@@ -136,9 +148,11 @@ def main() -> int:
     thief = new("198.51.100.10")
     thief.sign_in(handler["username"], handler["password"])
     status, headers, _ = thief.post("/accounts/mfa/enrol/", {"start": "1"})
-    check("password-only session starts a new authenticator",
-          status == 403 or (status == 302 and "/mfa/enrol/" not in headers.get("Location", "")),
-          f"{status} {headers.get('Location', '')}")
+    check(
+        "password-only session starts a new authenticator",
+        status == 403 or (status == 302 and "/mfa/enrol/" not in headers.get("Location", "")),
+        f"{status} {headers.get('Location', '')}",
+    )
     status, _, _ = thief.get("/queue/")
     check("password-only session opens a page", status == 302, str(status))
 
@@ -147,49 +161,93 @@ def main() -> int:
     boss.sign_in(admin["username"], admin["password"], admin["key"])
     change = f"/admin/accounts/user/{admin['id']}/change/"
     boss.get(change)
-    status, _, _ = boss.post(change, {"username": admin["username"], "is_active": "on", "is_staff": "on",
-                                      "is_superuser": "on", "groups": accounts["group_ids"]})
-    check("system admin ticks is_superuser and adds groups on their own account", status == 403, str(status))
+    status, _, _ = boss.post(
+        change,
+        {
+            "username": admin["username"],
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": accounts["group_ids"],
+        },
+    )
+    check(
+        "system admin ticks is_superuser and adds groups on their own account",
+        status == 403,
+        str(status),
+    )
 
     # 3. An auditor breaks glass and writes.
     reader = new("198.51.100.12")
     reader.sign_in(auditor["username"], auditor["password"], auditor["key"])
-    status, _, _ = reader.post(f"/patients/{patient_id}/break-glass/", {"reason": "Checking a complaint about this record"})
+    status, _, _ = reader.post(
+        f"/patients/{patient_id}/break-glass/", {"reason": "Checking a complaint about this record"}
+    )
     check("auditor breaks glass", status in (403, 404), str(status))
-    status, _, _ = reader.post(f"/dashboards/patients/{patient_id}/admissions/",
-                               {"admitted_on": "2026-11-30", "kind": "EMERGENCY", "site": ""})
+    status, _, _ = reader.post(
+        f"/dashboards/patients/{patient_id}/admissions/",
+        {"admitted_on": "2026-11-30", "kind": "EMERGENCY", "site": ""},
+    )
     check("auditor records a hospital admission", status in (403, 404), str(status))
 
     # 4. A token outlives a password change and a sign-out.
     nurse = new("198.51.100.13")
-    status, _, body = nurse.post("/api/v1/auth/token/", json_body={
-        "username": handler["username"], "password": handler["password"], "otp_token": totp(handler["key"])})
+    status, _, body = nurse.post(
+        "/api/v1/auth/token/",
+        json_body={
+            "username": handler["username"],
+            "password": handler["password"],
+            "otp_token": totp(handler["key"]),
+        },
+    )
     token = json.loads(body).get("token", "") if status == 200 else ""
     auth = {"Authorization": f"Token {token}"}
     ok_before = nurse.get("/api/v1/me/", headers=auth)[0] == 200
     nurse.sign_in(handler["username"], handler["password"], handler["key"])
     nurse.get("/accounts/password/")
     new_password = handler["password"] + "-changed"
-    nurse.post("/accounts/password/", {"old_password": handler["password"], "new_password1": new_password,
-                                       "new_password2": new_password})
+    nurse.post(
+        "/accounts/password/",
+        {
+            "old_password": handler["password"],
+            "new_password1": new_password,
+            "new_password2": new_password,
+        },
+    )
     status, _, _ = nurse.get("/api/v1/me/", headers=auth)
-    check("API token still works after the password change", ok_before and status == 401, f"before ok={ok_before}, after {status}")
+    check(
+        "API token still works after the password change",
+        ok_before and status == 401,
+        f"before ok={ok_before}, after {status}",
+    )
     handler["password"] = new_password
 
     # 5. A formula in a CSV cell: a failed sign-in as "=HYPERLINK(...)" lands in the access log.
     new("198.51.100.14").sign_in('=HYPERLINK("http://attacker.example","x")', "wrong-password-here")
     status, _, csv_text = reader.get("/audit/access-log/?format=csv&action=LOGIN_FAILED")
     live = [line for line in csv_text.splitlines() if re.search(r'(^|,)"?=HYPERLINK', line)]
-    check("access-log CSV writes a live formula", status == 200 and not live, f"{status}, {len(live)} live")
+    check(
+        "access-log CSV writes a live formula",
+        status == 200 and not live,
+        f"{status}, {len(live)} live",
+    )
 
     # 6. One address sprays one password at many usernames.
     sprayer = new("203.0.113.50")
     statuses = [sprayer.sign_in(f"nobody{n}", "Winter2026!Winter") for n in range(30)]
-    check("one address tries 30 usernames freely", 429 in statuses, f"first 429 at attempt {statuses.index(429) + 1}" if 429 in statuses else "no 429")
+    check(
+        "one address tries 30 usernames freely",
+        429 in statuses,
+        f"first 429 at attempt {statuses.index(429) + 1}" if 429 in statuses else "no 429",
+    )
 
     # 9. API errors are JSON.
     status, headers, body = nurse.get("/api/v1/referrals/not-a-number/", headers=auth)
-    check("API 404 is an HTML page", headers.get("Content-Type", "").startswith("application/json"), f"{status} {headers.get('Content-Type')}")
+    check(
+        "API 404 is an HTML page",
+        headers.get("Content-Type", "").startswith("application/json"),
+        f"{status} {headers.get('Content-Type')}",
+    )
 
     # 10. Lists are logged: the call-backs list by a handler (checked in the access-log CSV).
     handler_browser = new("198.51.100.15")

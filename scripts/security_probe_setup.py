@@ -24,12 +24,22 @@ from spoc.accounts.roles import Role, roles_sync
 
 roles_sync()
 accounts = {}
-for name, role, staff in (("probe-handler", Role.CALL_HANDLER, False), ("probe-auditor", Role.AUDITOR, False),
-                          ("probe-admin", Role.SYSTEM_ADMIN, True)):
+for name, role, staff in (
+    ("probe-handler", Role.CALL_HANDLER, False),
+    ("probe-auditor", Role.AUDITOR, False),
+    ("probe-admin", Role.SYSTEM_ADMIN, True),
+):
     password = secrets.token_urlsafe(18)
-    user, _ = User.objects.update_or_create(username=name, defaults={
-        "first_name": "Probe", "last_name": role.split()[-1], "is_staff": staff, "is_active": True,
-        "is_superuser": False})
+    user, _ = User.objects.update_or_create(
+        username=name,
+        defaults={
+            "first_name": "Probe",
+            "last_name": role.split()[-1],
+            "is_staff": staff,
+            "is_active": True,
+            "is_superuser": False,
+        },
+    )
     user.set_password(password)
     user.save()
     user.groups.set([Group.objects.get(name=role)])
@@ -37,14 +47,23 @@ for name, role, staff in (("probe-handler", Role.CALL_HANDLER, False), ("probe-a
     key = secrets.token_bytes(20)
     TOTPDevice.objects.create(user=user, name="Authenticator app", key=key.hex(), confirmed=True)
     accounts[name.removeprefix("probe-")] = {
-        "id": user.pk, "username": name, "password": password, "key": base64.b32encode(key).decode(),
+        "id": user.pk,
+        "username": name,
+        "password": password,
+        "key": base64.b32encode(key).decode(),
     }
 patient = Patient.objects.filter(family_name="Probe-O'Brien").first()
 if patient is None:
     patient = patient_register(
-        data=PatientData(given_name="Siân", family_name="Probe-O'Brien", date_of_birth=date(1948, 3, 14),
-                         postcode="L9 7AL", nhs_number_status=NhsNumberStatus.TRACE_REQUIRED),
-        user=User.objects.get(username="probe-handler"), confirmed_not_duplicate=True,
+        data=PatientData(
+            given_name="Siân",
+            family_name="Probe-O'Brien",
+            date_of_birth=date(1948, 3, 14),
+            postcode="L9 7AL",
+            nhs_number_status=NhsNumberStatus.TRACE_REQUIRED,
+        ),
+        user=User.objects.get(username="probe-handler"),
+        confirmed_not_duplicate=True,
     )
 accounts["patient_id"] = patient.pk
 accounts["group_ids"] = list(Group.objects.values_list("pk", flat=True))

@@ -147,10 +147,18 @@ def _service_summary(service: Any, *, now: Any) -> dict[str, Any]:
         "name": service.name,
         "service_type": service.service_type,
         "status": service.status,
-        "organisation": {"ods_code": service.organisation.ods_code, "name": service.organisation.name},
-        "team": {"id": service.team.pk, "name": service.team.name,
-                 "duty_phone": str(service.team.duty_phone or ""), "duty_email": service.team.duty_email}
-        if hasattr(service, "team") else None,
+        "organisation": {
+            "ods_code": service.organisation.ods_code,
+            "name": service.organisation.name,
+        },
+        "team": {
+            "id": service.team.pk,
+            "name": service.team.name,
+            "duty_phone": str(service.team.duty_phone or ""),
+            "duty_email": service.team.duty_email,
+        }
+        if hasattr(service, "team")
+        else None,
         "phone": str(service.phone or ""),
         "email": service.email,
         "alert": service.alert,
@@ -160,13 +168,26 @@ def _service_summary(service: Any, *, now: Any) -> dict[str, Any]:
         "coverage_areas": [a.area for a in service.coverage_areas.all()],
         "site_ids": [s.pk for s in service.sites.all()],
         "opening_hours": [
-            {"weekday": h.weekday, "opens_at": h.opens_at.strftime("%H:%M"), "closes_at": h.closes_at.strftime("%H:%M")}
+            {
+                "weekday": h.weekday,
+                "opens_at": h.opens_at.strftime("%H:%M"),
+                "closes_at": h.closes_at.strftime("%H:%M"),
+            }
             for h in service.opening_hours.all()
         ],
-        "eligibility": {"min_age": service.min_age, "max_age": service.max_age,
-                        "referrer_types": service.referrer_types, "accepts_self_referral": service.accepts_self_referral},
-        "capacity": {"rag": capacity.rag, "units": capacity.units, "reported_at": capacity.reported_at.isoformat()}
-        if capacity else None,
+        "eligibility": {
+            "min_age": service.min_age,
+            "max_age": service.max_age,
+            "referrer_types": service.referrer_types,
+            "accepts_self_referral": service.accepts_self_referral,
+        },
+        "capacity": {
+            "rag": capacity.rag,
+            "units": capacity.units,
+            "reported_at": capacity.reported_at.isoformat(),
+        }
+        if capacity
+        else None,
     }
 
 
@@ -176,7 +197,9 @@ def _ranked(ranked: Any, service: Any, *, now: Any) -> dict[str, Any]:
         "eligible": ranked.eligible,
         "rank": ranked.rank,
         "can_meet_deadline": ranked.can_meet_deadline,
-        "earliest_response_at": ranked.earliest_response_at.isoformat() if ranked.earliest_response_at else None,
+        "earliest_response_at": ranked.earliest_response_at.isoformat()
+        if ranked.earliest_response_at
+        else None,
         "accept_by": ranked.accept_by.isoformat() if ranked.accept_by else None,
         "contact_by": ranked.contact_by.isoformat() if ranked.contact_by else None,
         "reasons": list(ranked.reasons),
@@ -188,8 +211,11 @@ class ServiceListApi(APIView):
     """Without `need`: every service. With `need` (and `postcode`, or `site` for a hospital
     review): every service in the ranker's order, each with why it won, lost or was excluded."""
 
-    @extend_schema(operation_id="services_list", parameters=[SearchInputSerializer],
-                   responses={200: ServiceListSerializer})
+    @extend_schema(
+        operation_id="services_list",
+        parameters=[SearchInputSerializer],
+        responses={200: ServiceListSerializer},
+    )
     def get(self, request: Request) -> Response:
         params = SearchInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -200,14 +226,22 @@ class ServiceListApi(APIView):
             return Response({"results": [_service_summary(s, now=now) for s in services]})
         at = data.get("at") or now
         ranked, services_by_id = selectors.directory_rank(
-            need=data["need"], priority=data["priority"], at=at, postcode=data.get("postcode"),
-            site_id=data["site"].pk if data.get("site") else None, age=data.get("age"),
+            need=data["need"],
+            priority=data["priority"],
+            at=at,
+            postcode=data.get("postcode"),
+            site_id=data["site"].pk if data.get("site") else None,
+            age=data.get("age"),
             referrer_type=data.get("referrer_type"),
         )
-        return Response({
-            "need": data["need"], "priority": data["priority"], "at": at.isoformat(),
-            "results": [_ranked(r, services_by_id[r.candidate.id], now=at) for r in ranked],
-        })
+        return Response(
+            {
+                "need": data["need"],
+                "priority": data["priority"],
+                "at": at.isoformat(),
+                "results": [_ranked(r, services_by_id[r.candidate.id], now=at) for r in ranked],
+            }
+        )
 
 
 class ServiceDetailApi(APIView):
@@ -224,12 +258,22 @@ class ServiceDetailApi(APIView):
 class TeamListApi(APIView):
     @extend_schema(operation_id="teams_list", responses={200: TeamListSerializer})
     def get(self, request: Request) -> Response:
-        return Response({"results": [
-            {"id": t.pk, "name": t.name, "service_id": t.service_id, "service_name": t.service.name,
-             "organisation": t.service.organisation.name, "duty_phone": str(t.duty_phone or ""),
-             "duty_email": t.duty_email}
-            for t in selectors.teams_list()
-        ]})
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": t.pk,
+                        "name": t.name,
+                        "service_id": t.service_id,
+                        "service_name": t.service.name,
+                        "organisation": t.service.organisation.name,
+                        "duty_phone": str(t.duty_phone or ""),
+                        "duty_email": t.duty_email,
+                    }
+                    for t in selectors.teams_list()
+                ]
+            }
+        )
 
 
 class CapacityInputSerializer(serializers.Serializer):
@@ -239,23 +283,34 @@ class CapacityInputSerializer(serializers.Serializer):
 
 
 class ServiceCapacityApi(APIView):
-    @extend_schema(operation_id="services_capacity_create", request=CapacityInputSerializer,
-                   responses={201: CapacityReportSerializer})
+    @extend_schema(
+        operation_id="services_capacity_create",
+        request=CapacityInputSerializer,
+        responses={201: CapacityReportSerializer},
+    )
     def post(self, request: Request, service_id: int) -> Response:
         service = get_object_or_404(Service, pk=service_id)
         data = CapacityInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            report = capacity_report(service=service, user=request.user, rag=data.validated_data["rag"],
-                                     units=data.validated_data.get("units"), note=data.validated_data["note"])
+            report = capacity_report(
+                service=service,
+                user=request.user,
+                rag=data.validated_data["rag"],
+                units=data.validated_data.get("units"),
+                note=data.validated_data["note"],
+            )
         except PermissionDenied as exc:
             raise ApiPermissionDenied(str(exc)) from exc
         except ValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
         return Response(
-            {"service_id": service.pk, "rag": report.rag, "units": report.available_units,
-             "reported_at": report.reported_at.isoformat(), "reported_by": request.user.get_username()},
+            {
+                "service_id": service.pk,
+                "rag": report.rag,
+                "units": report.available_units,
+                "reported_at": report.reported_at.isoformat(),
+                "reported_by": request.user.get_username(),
+            },
             status=status.HTTP_201_CREATED,
         )
-
-

@@ -41,8 +41,10 @@ def clock_overrides_parse(raw: Mapping[str, Any] | None) -> dict[str, Clock]:
             elif key in COUNT_KEYS and not base.real_time:
                 changes[key] = value
                 # The accept clock counts either service hours or working days.
-                other = {"accept_service_hours": "accept_working_days",
-                         "accept_working_days": "accept_service_hours"}.get(key)
+                other = {
+                    "accept_service_hours": "accept_working_days",
+                    "accept_working_days": "accept_service_hours",
+                }.get(key)
                 if other and other not in fields:
                     changes[other] = None
             else:
@@ -52,6 +54,8 @@ def clock_overrides_parse(raw: Mapping[str, Any] | None) -> dict[str, Clock]:
                 )
         clock = dataclasses.replace(base, **changes)
         if clock.accept_service_hours and clock.accept_working_days:
-            raise InvalidClockOverride(f"{priority}: accept within service hours or working days, not both.")
+            raise InvalidClockOverride(
+                f"{priority}: accept within service hours or working days, not both."
+            )
         clocks[priority] = clock
     return clocks

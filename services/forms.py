@@ -15,21 +15,37 @@ from spoc.core.forms import NhsFormMixin
 # The directory's hours and closures are meaningful for about a year either way.
 SEARCH_WINDOW = timedelta(days=366)
 
-WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
-            (5, "Saturday"), (6, "Sunday")]
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
 
 
 class DirectorySearchForm(NhsFormMixin, forms.Form):
     need = forms.ChoiceField(choices=Need.choices)
     postcode = forms.CharField(required=False, max_length=10, help_text="For example L9 7AL")
-    site = forms.ModelChoiceField(queryset=Site.objects.order_by("name"), required=False,
-                                  label="Hospital site", help_text="For a hospital specialist review")
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.order_by("name"),
+        required=False,
+        label="Hospital site",
+        help_text="For a hospital specialist review",
+    )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.P3)
-    at = forms.DateTimeField(required=False, label="Open at", help_text="Leave blank for now",
-                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    at = forms.DateTimeField(
+        required=False,
+        label="Open at",
+        help_text="Leave blank for now",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
     age = forms.IntegerField(required=False, min_value=0, max_value=130)
-    referrer_type = forms.ChoiceField(choices=[("", "Any"), *CallerType.choices], required=False,
-                                      label="Referrer")
+    referrer_type = forms.ChoiceField(
+        choices=[("", "Any"), *CallerType.choices], required=False, label="Referrer"
+    )
 
     def clean_postcode(self) -> str:
         raw = self.cleaned_data.get("postcode", "")
@@ -45,7 +61,12 @@ class DirectorySearchForm(NhsFormMixin, forms.Form):
         need = data.get("need")
         if need in SITE_NEEDS and not data.get("site"):
             self.add_error("site", "Choose the hospital site the patient is in.")
-        elif need and need not in SITE_NEEDS and not data.get("postcode") and "postcode" not in self.errors:
+        elif (
+            need
+            and need not in SITE_NEEDS
+            and not data.get("postcode")
+            and "postcode" not in self.errors
+        ):
             self.add_error("postcode", "Enter the patient's postcode.")
         return data
 
@@ -61,32 +82,71 @@ class DirectorySearchForm(NhsFormMixin, forms.Form):
 
 class ServiceForm(NhsFormMixin, forms.ModelForm):
     referrer_types = forms.MultipleChoiceField(
-        choices=CallerType.choices, required=False, widget=forms.CheckboxSelectMultiple,
-        label="Accepted referrers", help_text="None ticked: accepts every referrer.",
+        choices=CallerType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Accepted referrers",
+        help_text="None ticked: accepts every referrer.",
     )
     coverage = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Postcode areas covered",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Postcode areas covered",
         help_text="Outward codes (L9) or sectors (L9 7), separated by commas or new lines.",
     )
     clock_overrides = forms.JSONField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text='Optional, e.g. {"P2": {"contact_within_minutes": 180}}',
     )
 
     # The order the edit page draws them (templates/services/service_edit.html), which is the
     # order of its error summary.
-    field_order = ["name", "service_type", "status", "description", "phone", "email", "assured_date", "alert",
-                   "min_age", "max_age", "referrer_types", "accepts_self_referral", "coverage", "sites",
-                   "clock_overrides", "open_24_7", "closed_on_bank_holidays"]
+    field_order = [
+        "name",
+        "service_type",
+        "status",
+        "description",
+        "phone",
+        "email",
+        "assured_date",
+        "alert",
+        "min_age",
+        "max_age",
+        "referrer_types",
+        "accepts_self_referral",
+        "coverage",
+        "sites",
+        "clock_overrides",
+        "open_24_7",
+        "closed_on_bank_holidays",
+    ]
 
     class Meta:
         model = Service
-        fields = ["name", "service_type", "status", "description", "phone", "email", "assured_date",
-                  "alert", "min_age", "max_age", "referrer_types", "accepts_self_referral",
-                  "open_24_7", "closed_on_bank_holidays", "sites", "clock_overrides"]
-        widgets = {"sites": forms.CheckboxSelectMultiple,
-                   "assured_date": forms.DateInput(attrs={"type": "date"}),
-                   "description": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name",
+            "service_type",
+            "status",
+            "description",
+            "phone",
+            "email",
+            "assured_date",
+            "alert",
+            "min_age",
+            "max_age",
+            "referrer_types",
+            "accepts_self_referral",
+            "open_24_7",
+            "closed_on_bank_holidays",
+            "sites",
+            "clock_overrides",
+        ]
+        widgets = {
+            "sites": forms.CheckboxSelectMultiple,
+            "assured_date": forms.DateInput(attrs={"type": "date"}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,30 +160,55 @@ class ServiceForm(NhsFormMixin, forms.ModelForm):
 class WindowForm(NhsFormMixin, forms.Form):
     # The blank choice lets an empty extra row stay unchanged (and be skipped). A closing time
     # earlier than the opening runs past midnight (said under the table, not in each row).
-    weekday = forms.TypedChoiceField(label="Day", choices=[("", "Choose a day"), *WEEKDAYS], coerce=int,
-                                     error_messages={"required": "Choose the day"})
-    opens = forms.TimeField(label="Opens", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                            error_messages={"required": "Enter the opening time", "invalid": "Enter a real time, like 08:00"})
-    closes = forms.TimeField(label="Closes", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                             error_messages={"required": "Enter the closing time", "invalid": "Enter a real time, like 20:00"})
+    weekday = forms.TypedChoiceField(
+        label="Day",
+        choices=[("", "Choose a day"), *WEEKDAYS],
+        coerce=int,
+        error_messages={"required": "Choose the day"},
+    )
+    opens = forms.TimeField(
+        label="Opens",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": "Enter the opening time",
+            "invalid": "Enter a real time, like 08:00",
+        },
+    )
+    closes = forms.TimeField(
+        label="Closes",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": "Enter the closing time",
+            "invalid": "Enter a real time, like 20:00",
+        },
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("opens") is not None and data.get("opens") == data.get("closes"):
-            self.add_error("closes", "Closing time must differ from opening time (tick open 24/7 for all day).")
+            self.add_error(
+                "closes", "Closing time must differ from opening time (tick open 24/7 for all day)."
+            )
         return data
 
     def window(self) -> Window:
-        return Window(weekday=self.cleaned_data["weekday"], opens=self.cleaned_data["opens"],
-                      closes=self.cleaned_data["closes"])
+        return Window(
+            weekday=self.cleaned_data["weekday"],
+            opens=self.cleaned_data["opens"],
+            closes=self.cleaned_data["closes"],
+        )
 
 
 WindowFormSet = forms.formset_factory(WindowForm, extra=2, can_delete=True, max_num=28)
 
 
 class ClosureForm(NhsFormMixin, forms.Form):
-    starts_at = forms.DateTimeField(label="Closed from", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    ends_at = forms.DateTimeField(label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    starts_at = forms.DateTimeField(
+        label="Closed from", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     reason = forms.CharField(max_length=200)
 
     def clean(self) -> dict[str, Any]:
@@ -134,7 +219,13 @@ class ClosureForm(NhsFormMixin, forms.Form):
 
 
 class CapacityForm(NhsFormMixin, forms.Form):
-    rag = forms.ChoiceField(choices=CapacityRag.choices, widget=forms.RadioSelect, label="Capacity now",
-                            error_messages={"required": "Choose the capacity now: green, amber or red"})
-    units = forms.IntegerField(required=False, min_value=0, max_value=10_000, label="Available units (beds, visits)")
+    rag = forms.ChoiceField(
+        choices=CapacityRag.choices,
+        widget=forms.RadioSelect,
+        label="Capacity now",
+        error_messages={"required": "Choose the capacity now: green, amber or red"},
+    )
+    units = forms.IntegerField(
+        required=False, min_value=0, max_value=10_000, label="Available units (beds, visits)"
+    )
     note = forms.CharField(required=False, max_length=200)

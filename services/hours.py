@@ -216,9 +216,14 @@ def contact_deadline(
     priority or a clock that defines no first-contact limit.
     """
     chosen = _clock_for(priority, clock)
-    return _deadline(schedule, _to_utc(start, "start"), real_time=chosen.real_time, within=chosen.contact_within,
-                     working_days=chosen.contact_working_days,
-                     missing=f"the {priority} clock has no first-contact limit")
+    return _deadline(
+        schedule,
+        _to_utc(start, "start"),
+        real_time=chosen.real_time,
+        within=chosen.contact_within,
+        working_days=chosen.contact_working_days,
+        missing=f"the {priority} clock has no first-contact limit",
+    )
 
 
 def accept_deadline(
@@ -231,13 +236,27 @@ def accept_deadline(
     working day) or ``accept_within`` of open time, in that order.
     """
     chosen = _clock_for(priority, clock)
-    return _deadline(schedule, _to_utc(start, "start"), real_time=chosen.real_time, within=chosen.accept_within,
-                     working_days=chosen.accept_working_days, service_hours=chosen.accept_service_hours,
-                     missing=f"the {priority} clock has no accept limit")
+    return _deadline(
+        schedule,
+        _to_utc(start, "start"),
+        real_time=chosen.real_time,
+        within=chosen.accept_within,
+        working_days=chosen.accept_working_days,
+        service_hours=chosen.accept_service_hours,
+        missing=f"the {priority} clock has no accept limit",
+    )
 
 
-def _deadline(schedule: Schedule, start: datetime, *, real_time: bool, within: timedelta | None,
-              working_days: int | None, service_hours: int | None = None, missing: str) -> datetime | None:
+def _deadline(
+    schedule: Schedule,
+    start: datetime,
+    *,
+    real_time: bool,
+    within: timedelta | None,
+    working_days: int | None,
+    service_hours: int | None = None,
+    missing: str,
+) -> datetime | None:
     """One clock's deadline from ``start`` (UTC): ``within`` on the wall clock for a real-time
     clock; else ``service_hours`` of open time, ``working_days``, or ``within`` of open time, the
     first one the clock sets. Raises ``ValueError(missing)`` when it sets none of them."""

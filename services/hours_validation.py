@@ -35,6 +35,8 @@ def overlapping_windows(windows: Sequence[Window]) -> list[tuple[str, str]]:
             a_start, a_end = spans[i]
             b_start, b_end = spans[j]
             # Compare on the weekly circle: shift b by a week either way.
-            if any(a_start < b_end + shift and b_start + shift < a_end for shift in (-_WEEK, 0, _WEEK)):
+            if any(
+                a_start < b_end + shift and b_start + shift < a_end for shift in (-_WEEK, 0, _WEEK)
+            ):
                 clashes.append((window_label(windows[i]), window_label(windows[j])))
     return clashes

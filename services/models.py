@@ -57,7 +57,9 @@ class Service(models.Model):
     phone = PhoneNumberField(blank=True)
     email = models.EmailField(blank=True)
     assured_date = models.DateField(null=True, blank=True)
-    alert = models.CharField(max_length=500, blank=True, help_text="Shown to every user of the service.")
+    alert = models.CharField(
+        max_length=500, blank=True, help_text="Shown to every user of the service."
+    )
     min_age = models.PositiveSmallIntegerField(null=True, blank=True)
     max_age = models.PositiveSmallIntegerField(null=True, blank=True)
     # Empty: accepts every referrer type.
@@ -131,8 +133,15 @@ class OpeningHours(models.Model):
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(
-        choices=[(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
-                 (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
     )
     opens_at = models.TimeField()
     closes_at = models.TimeField()
@@ -166,7 +175,8 @@ class Closure(models.Model):
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")), name="closure_ends_after_start"
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="closure_ends_after_start",
             )
         ]
 
@@ -226,5 +236,3 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_role_display().lower()} of {self.team}"
-
-

@@ -46,8 +46,12 @@ def practice_label(practice: Organisation) -> str:
 
 def practice_labels() -> list[str]:
     """Every GP practice of the directory, as offered when typing the patient's practice."""
-    return [practice_label(p) for p in Organisation.objects.filter(org_type=OrganisationType.GP_PRACTICE)
-            .only("name", "ods_code").order_by("name")]
+    return [
+        practice_label(p)
+        for p in Organisation.objects.filter(org_type=OrganisationType.GP_PRACTICE)
+        .only("name", "ods_code")
+        .order_by("name")
+    ]
 
 
 @dataclass
@@ -83,7 +87,9 @@ def gp_practices_import(lines: Iterable[str]) -> PracticeImport:
     reader = csv.DictReader(lines)
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        result.rejected.append((1, f"the header must name {', '.join(CSV_COLUMNS)} (missing {', '.join(missing)})"))
+        result.rejected.append(
+            (1, f"the header must name {', '.join(CSV_COLUMNS)} (missing {', '.join(missing)})")
+        )
         return result
     rows: dict[str, dict[str, str]] = {}
     for line, row in enumerate(reader, start=2):
@@ -95,11 +101,18 @@ def gp_practices_import(lines: Iterable[str]) -> PracticeImport:
             result.rejected.append((line, str(exc)))
             continue
         rows[values["ods_code"]] = values | {"line": str(line)}
-    others = dict(Organisation.objects.filter(ods_code__in=rows).exclude(org_type=OrganisationType.GP_PRACTICE)
-                  .values_list("ods_code", "org_type"))
+    others = dict(
+        Organisation.objects.filter(ods_code__in=rows)
+        .exclude(org_type=OrganisationType.GP_PRACTICE)
+        .values_list("ods_code", "org_type")
+    )
     for code, org_type in others.items():
-        result.rejected.append((int(rows[code]["line"]), f"{code} is already an organisation of type "
-                                                          f"{OrganisationType(org_type).label}"))
+        result.rejected.append(
+            (
+                int(rows[code]["line"]),
+                f"{code} is already an organisation of type {OrganisationType(org_type).label}",
+            )
+        )
     if result.rejected:
         result.rejected.sort()
         return result
@@ -111,6 +124,8 @@ def gp_practices_import(lines: Iterable[str]) -> PracticeImport:
                 Organisation.objects.filter(pk=existing[code].pk).update(**fields)
                 result.updated += 1
             else:
-                Organisation.objects.create(ods_code=code, org_type=OrganisationType.GP_PRACTICE, **fields)
+                Organisation.objects.create(
+                    ods_code=code, org_type=OrganisationType.GP_PRACTICE, **fields
+                )
                 result.created += 1
     return result

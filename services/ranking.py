@@ -187,11 +187,15 @@ def rank_services(
     ``ValueError`` for a naive ``at``, an unknown priority or a service clock without limits.
     """
     if unknown := criteria.keys() - RankCriteria.__optional_keys__:
-        raise TypeError(f"rank_services() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        raise TypeError(
+            f"rank_services() got unexpected keyword arguments: {', '.join(sorted(unknown))}"
+        )
     postcode, contact_from = criteria.get("postcode"), criteria.get("contact_from")
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("at must be a timezone-aware datetime")
-    if contact_from is not None and (contact_from.tzinfo is None or contact_from.utcoffset() is None):
+    if contact_from is not None and (
+        contact_from.tzinfo is None or contact_from.utcoffset() is None
+    ):
         raise ValueError("contact_from must be a timezone-aware datetime")
     if priority not in CLOCKS:
         raise ValueError(f"unknown priority {priority!r}")

@@ -39,7 +39,9 @@ def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
         )
         .prefetch_related(
             "coverage_areas",
-            Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")),
+            Prefetch(
+                "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
+            ),
             Prefetch(
                 "closures",
                 queryset=Closure.objects.filter(
@@ -101,7 +103,9 @@ def service_capacity(service: Any) -> Capacity | None:
     if getattr(service, "capacity_rag", None) is None:
         return None
     return Capacity(
-        rag=service.capacity_rag, units=service.capacity_units, reported_at=service.capacity_reported_at
+        rag=service.capacity_rag,
+        units=service.capacity_units,
+        reported_at=service.capacity_reported_at,
     )
 
 
@@ -111,7 +115,9 @@ def _clock_overrides_or_defaults(service: Any) -> dict[str, Any]:
     try:
         return clock_overrides_parse(service.clock_overrides)
     except InvalidClockOverride:
-        logger.error("Service %s has invalid clock overrides; using the default clocks.", service.pk)
+        logger.error(
+            "Service %s has invalid clock overrides; using the default clocks.", service.pk
+        )
         return {}
 
 
@@ -142,7 +148,12 @@ def directory_rank(
     services = {s.pk: s for s in services_with_directory_data(at=at)}
     candidates = [service_candidate(s, at=at) for s in services.values()]
     ranked = rank_services(
-        candidates=candidates, need=need, priority=priority, at=at, calendar_caps=calendar_caps(), **criteria
+        candidates=candidates,
+        need=need,
+        priority=priority,
+        at=at,
+        calendar_caps=calendar_caps(),
+        **criteria,
     )
     return ranked, services
 
@@ -151,13 +162,17 @@ def services_with_intake_team(services: Mapping[int, Service]) -> frozenset[int]
     """The ids of these services (loaded by ``directory_rank``, their team with them) that have an
     intake team to queue a referral on: what ``services.ranking.winner`` needs. No query."""
     # A reverse one-to-one without a row raises RelatedObjectDoesNotExist (an AttributeError).
-    return frozenset(pk for pk, service in services.items() if getattr(service, "team", None) is not None)
+    return frozenset(
+        pk for pk, service in services.items() if getattr(service, "team", None) is not None
+    )
 
 
 def calendar_caps() -> dict[str, timedelta]:
     """The P4-P5 calendar caps of the settings (docs/design.md §5)."""
-    return {"P4": timedelta(days=settings.ROUTING_P4_CALENDAR_CAP_DAYS),
-            "P5": timedelta(days=settings.ROUTING_P5_CALENDAR_CAP_DAYS)}
+    return {
+        "P4": timedelta(days=settings.ROUTING_P4_CALENDAR_CAP_DAYS),
+        "P5": timedelta(days=settings.ROUTING_P5_CALENDAR_CAP_DAYS),
+    }
 
 
 def service_detail(*, service_id: int, at: datetime) -> Service:

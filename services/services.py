@@ -21,15 +21,29 @@ from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
 SERVICE_FIELDS = (
-    "name", "service_type", "status", "description", "phone", "email", "assured_date", "alert",
-    "min_age", "max_age", "referrer_types", "accepts_self_referral", "closed_on_bank_holidays",
+    "name",
+    "service_type",
+    "status",
+    "description",
+    "phone",
+    "email",
+    "assured_date",
+    "alert",
+    "min_age",
+    "max_age",
+    "referrer_types",
+    "accepts_self_referral",
+    "closed_on_bank_holidays",
     "clock_overrides",
 )
 
 
 def _log_change(*, user: Any, service: Service, what: str) -> None:
     access_log_record(
-        action=AccessLog.Action.UPDATE, user=user, object_type="service", object_id=service.pk,
+        action=AccessLog.Action.UPDATE,
+        user=user,
+        object_type="service",
+        object_id=service.pk,
         detail={"changed": what},
     )
 
@@ -55,8 +69,16 @@ def coverage_areas_parse(raw: str) -> list[str]:
 
 
 @transaction.atomic
-def service_update(*, service: Service, user: Any, data: dict[str, Any], areas: Iterable[str],
-                   sites: Iterable[Site], windows: Iterable[Window], open_24_7: bool) -> Service:
+def service_update(
+    *,
+    service: Service,
+    user: Any,
+    data: dict[str, Any],
+    areas: Iterable[str],
+    sites: Iterable[Site],
+    windows: Iterable[Window],
+    open_24_7: bool,
+) -> Service:
     """Replace a service's details, eligibility, coverage, sites served and weekly hours at once.
 
     Raises ValidationError (field-keyed where possible) and changes nothing when any part is
@@ -97,14 +119,20 @@ def service_update(*, service: Service, user: Any, data: dict[str, Any], areas: 
     OpeningHours.objects.filter(service=service).delete()
     if not open_24_7:
         OpeningHours.objects.bulk_create(
-            [OpeningHours(service=service, weekday=w.weekday, opens_at=w.opens, closes_at=w.closes)
-             for w in windows]
+            [
+                OpeningHours(
+                    service=service, weekday=w.weekday, opens_at=w.opens, closes_at=w.closes
+                )
+                for w in windows
+            ]
         )
     _log_change(user=user, service=service, what="details, eligibility, coverage, sites, hours")
     return service
 
 
-def closure_create(*, service: Service, user: Any, starts_at: datetime, ends_at: datetime, reason: str) -> Closure:
+def closure_create(
+    *, service: Service, user: Any, starts_at: datetime, ends_at: datetime, reason: str
+) -> Closure:
     closure = Closure(service=service, starts_at=starts_at, ends_at=ends_at, reason=reason.strip())
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": ["The closure must end after it starts."]})
@@ -122,14 +150,20 @@ def closure_delete(*, service: Service, user: Any, closure_id: int) -> None:
             _log_change(user=user, service=service, what=f"closure removed {closure_id}")
 
 
-def capacity_report(*, service: Service, user: Any, rag: str, units: int | None = None, note: str = "") -> CapacityStatus:
+def capacity_report(
+    *, service: Service, user: Any, rag: str, units: int | None = None, note: str = ""
+) -> CapacityStatus:
     """A lead of the service's team reports its capacity now. Raises PermissionDenied for anyone
     else, ValidationError for a bad value (negative units, unknown status)."""
     if not team_leads_can_report_capacity(user=user, service=service):
         raise PermissionDenied("Only a lead of this service's team can update its capacity.")
     report = CapacityStatus(
-        service=service, rag=rag, available_units=units, reported_at=timezone.now(),
-        reported_by=user, note=note.strip(),
+        service=service,
+        rag=rag,
+        available_units=units,
+        reported_at=timezone.now(),
+        reported_by=user,
+        note=note.strip(),
     )
     report.full_clean()
     with transaction.atomic():

@@ -42,9 +42,13 @@ def directory_search(request: HttpRequest) -> HttpResponse:
         searched_at = form.search_at()
         data = form.cleaned_data
         ranked, services = selectors.directory_rank(
-            need=data["need"], priority=data["priority"], at=searched_at,
-            postcode=data["postcode"] or None, site_id=data["site"].pk if data["site"] else None,
-            age=data["age"], referrer_type=data["referrer_type"] or None,
+            need=data["need"],
+            priority=data["priority"],
+            at=searched_at,
+            postcode=data["postcode"] or None,
+            site_id=data["site"].pk if data["site"] else None,
+            age=data["age"],
+            referrer_type=data["referrer_type"] or None,
         )
     # The service routing would pick from this ranking, marked on the page: the same rule.
     best = winner(ranked, with_intake_team=selectors.services_with_intake_team(services))
@@ -76,20 +80,29 @@ def _form_errors_from(form: Any, exc: ValidationError, *, default_field: str | N
         form.add_error(default_field, exc.messages)
 
 
-def _service_page(request: HttpRequest, service: Service, *, capacity_form: CapacityForm | None = None) -> HttpResponse:
+def _service_page(
+    request: HttpRequest, service: Service, *, capacity_form: CapacityForm | None = None
+) -> HttpResponse:
     now = timezone.now()
     schedule = selectors.service_schedule(service, at=now)
     capacity = selectors.service_capacity(service)
-    return render(request, "services/service_page.html", {
-        "service": service,
-        "open_now": is_open(schedule, now),
-        "next_opening": next_opening(schedule, now),
-        "capacity": capacity,
-        "capacity_stale": capacity is not None and now - capacity.reported_at > CAPACITY_STALE_AFTER,
-        "capacity_history": selectors.capacity_history(service=service),
-        "can_report_capacity": selectors.team_leads_can_report_capacity(user=request.user, service=service),
-        "capacity_form": capacity_form or CapacityForm(),
-    })
+    return render(
+        request,
+        "services/service_page.html",
+        {
+            "service": service,
+            "open_now": is_open(schedule, now),
+            "next_opening": next_opening(schedule, now),
+            "capacity": capacity,
+            "capacity_stale": capacity is not None
+            and now - capacity.reported_at > CAPACITY_STALE_AFTER,
+            "capacity_history": selectors.capacity_history(service=service),
+            "can_report_capacity": selectors.team_leads_can_report_capacity(
+                user=request.user, service=service
+            ),
+            "capacity_form": capacity_form or CapacityForm(),
+        },
+    )
 
 
 @login_required
@@ -97,21 +110,36 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
     return _service_page(request, _service_or_404(service_id))
 
 
-def _edit_page(request: HttpRequest, service: Service, *, form: ServiceForm | None = None,
-               hours: Any = None, closure_form: ClosureForm | None = None) -> HttpResponse:
+def _edit_page(
+    request: HttpRequest,
+    service: Service,
+    *,
+    form: ServiceForm | None = None,
+    hours: Any = None,
+    closure_form: ClosureForm | None = None,
+) -> HttpResponse:
     """The edit page; a form posted with errors is drawn as typed, with the error summary (200,
     as the directory's pages always answered a form in error)."""
     if form is None:
         coverage_initial = ", ".join(a.area for a in service.coverage_areas.all())
         form = ServiceForm(instance=service, initial={"coverage": coverage_initial})
     if hours is None:
-        initial_windows = [{"weekday": h.weekday, "opens": h.opens_at, "closes": h.closes_at}
-                           for h in service.opening_hours.all()]
+        initial_windows = [
+            {"weekday": h.weekday, "opens": h.opens_at, "closes": h.closes_at}
+            for h in service.opening_hours.all()
+        ]
         hours = WindowFormSet(initial=initial_windows, prefix="hours")
-    return render(request, "services/service_edit.html", {
-        "service": service, "form": form, "hours": hours, "closure_form": closure_form or ClosureForm(),
-        "closures": service.closures.all(),
-    })
+    return render(
+        request,
+        "services/service_edit.html",
+        {
+            "service": service,
+            "form": form,
+            "hours": hours,
+            "closure_form": closure_form or ClosureForm(),
+            "closures": service.closures.all(),
+        },
+    )
 
 
 @login_required
@@ -123,18 +151,25 @@ def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
     form = ServiceForm(request.POST, instance=service)
     hours = WindowFormSet(request.POST, prefix="hours")
     if form.is_valid() & hours.is_valid():
-        windows = [f.window() for f in hours.forms
-                   if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        windows = [
+            f.window() for f in hours.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
         try:
             areas = coverage_areas_parse(form.cleaned_data["coverage"])
             service_update(
-                service=service, user=request.user, data=form.cleaned_data, areas=areas,
-                sites=form.cleaned_data["sites"], windows=windows,
+                service=service,
+                user=request.user,
+                data=form.cleaned_data,
+                areas=areas,
+                sites=form.cleaned_data["sites"],
+                windows=windows,
                 open_24_7=form.cleaned_data["open_24_7"],
             )
         except ValidationError as exc:
             # The areas' parser names no field: its message is about the coverage.
-            _form_errors_from(form, exc, default_field=None if hasattr(exc, "error_dict") else "coverage")
+            _form_errors_from(
+                form, exc, default_field=None if hasattr(exc, "error_dict") else "coverage"
+            )
         else:
             messages.success(request, f"{service.name} saved.")
             return redirect("services:service", service_id=service.pk)
@@ -180,12 +215,19 @@ def capacity_update(request: HttpRequest, service_id: int) -> HttpResponse:
     form = CapacityForm(request.POST)
     if form.is_valid():
         try:
-            capacity_report(service=service, user=request.user, rag=form.cleaned_data["rag"],
-                            units=form.cleaned_data["units"], note=form.cleaned_data["note"])
+            capacity_report(
+                service=service,
+                user=request.user,
+                rag=form.cleaned_data["rag"],
+                units=form.cleaned_data["units"],
+                note=form.cleaned_data["note"],
+            )
         except ValidationError as exc:
             _form_errors_from(form, exc)
         else:
-            messages.success(request, f"Capacity of {service.name} recorded as {form.cleaned_data['rag']}.")
+            messages.success(
+                request, f"Capacity of {service.name} recorded as {form.cleaned_data['rag']}."
+            )
             return redirect("services:service", service_id=service.pk)
     return _service_page(request, service, capacity_form=form)
 

@@ -24,15 +24,27 @@ api_v1 = [
     path("me/", account_views.MeApi.as_view(), name="api-me"),
     path("services/", services_api.ServiceListApi.as_view(), name="api-services"),
     path("services/<int:service_id>/", services_api.ServiceDetailApi.as_view(), name="api-service"),
-    path("services/<int:service_id>/capacity/", services_api.ServiceCapacityApi.as_view(), name="api-service-capacity"),
+    path(
+        "services/<int:service_id>/capacity/",
+        services_api.ServiceCapacityApi.as_view(),
+        name="api-service-capacity",
+    ),
     path("teams/", services_api.TeamListApi.as_view(), name="api-teams"),
     path("patients/", patients_api.PatientListApi.as_view(), name="api-patients"),
     path("patients/<int:patient_id>/", patients_api.PatientDetailApi.as_view(), name="api-patient"),
     path("patients/<int:patient_id>/death/", include("workspace.api.deaths")),
     path("calls/", calls_api.CallCreateApi.as_view(), name="api-calls"),
     path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
-    path("referrals/<int:referral_id>/", referrals_api.ReferralDetailApi.as_view(), name="api-referral"),
-    path("referrals/<int:referral_id>/<str:action>/", ReferralActionApi.as_view(), name="api-referral-action"),
+    path(
+        "referrals/<int:referral_id>/",
+        referrals_api.ReferralDetailApi.as_view(),
+        name="api-referral",
+    ),
+    path(
+        "referrals/<int:referral_id>/<str:action>/",
+        ReferralActionApi.as_view(),
+        name="api-referral-action",
+    ),
     path("dashboard/", dashboards_api.DashboardApi.as_view(), name="api-dashboard"),
 ]
 
@@ -49,7 +61,9 @@ urlpatterns = [
     ),
     path(
         "accounts/password/done/",
-        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="accounts/password_change_done.html"
+        ),
         name="password_change_done",
     ),
     path("accounts/mfa/enrol/", account_views.mfa_enrol, name="mfa-enrol"),

@@ -33,9 +33,11 @@ TEST_PASSWORD = "correct-horse-battery"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--clock", metavar="ISO_MOMENT", default=None,
+        "--clock",
+        metavar="ISO_MOMENT",
+        default=None,
         help="start every test at this moment (time-machine, ticking), e.g. 2026-12-31T23:59:30+00:00: "
-             "shows which tests depend on when they run (docs/testing.md, 'Time in tests')",
+        "shows which tests depend on when they run (docs/testing.md, 'Time in tests')",
     )
 
 
@@ -144,9 +146,26 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
     ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             # Through tests/worker_clock.py: a test travelling in time takes its worker along.
-            [sys.executable, "-m", "tests.worker_clock", "-A", "spoc", "worker", "--loglevel", "WARNING",
-             "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip",
-             "--without-mingle", "--hostname", f"{queue}-{len(started)}@%h", "--queues", queue],
+            [
+                sys.executable,
+                "-m",
+                "tests.worker_clock",
+                "-A",
+                "spoc",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--concurrency",
+                str(concurrency),
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"{queue}-{len(started)}@%h",
+                "--queues",
+                queue,
+            ],
             cwd=ROOT,
             env={
                 **os.environ,
@@ -215,13 +234,19 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 15.0, interval: f
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("Chromium is missing: run 'apt-get install chromium' (make test does this as root).")
+        pytest.fail(
+            "Chromium is missing: run 'apt-get install chromium' (make test does this as root)."
+        )
     return {
         **browser_type_launch_args,
         "executable_path": executable,
         "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--no-first-run",
         ],
     }

@@ -35,7 +35,11 @@ def factory_call_model(ctx: FunctionContext) -> Type:
 class FactoryCallPlugin(Plugin):
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         symbol = self.lookup_fully_qualified(fullname)
-        if symbol is not None and isinstance(symbol.node, TypeInfo) and symbol.node.has_base(BASE_FACTORY):
+        if (
+            symbol is not None
+            and isinstance(symbol.node, TypeInfo)
+            and symbol.node.has_base(BASE_FACTORY)
+        ):
             return factory_call_model
         return None
 

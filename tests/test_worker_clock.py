@@ -39,7 +39,9 @@ def test_a_worker_started_while_the_test_travels_reads_the_tests_clock(
     assert MOMENT <= beat.beat_at <= now
 
 
-def test_the_worker_clock_goes_on_from_the_moment_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_clock_goes_on_from_the_moment_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The worker starts a little after the test read its clock: it adds the real time between.
     env = clock_env(now=MOMENT, real_now=time.time() - 90)
     for name, value in env.items():

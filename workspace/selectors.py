@@ -25,7 +25,9 @@ def patients_found(*, patients: QuerySet[Patient], query: str) -> list[Patient]:
     """A patient search for a page or an API answer (patients.selectors.patient_search): the
     access log keeps how many were found, never the search text (it holds patient identifiers)."""
     results = patient_search(patients=patients, query=query)
-    access_log_read(action=AccessLog.Action.SEARCH, object_type="patient", detail={"results": len(results)})
+    access_log_read(
+        action=AccessLog.Action.SEARCH, object_type="patient", detail={"results": len(results)}
+    )
     return results
 
 
@@ -34,13 +36,21 @@ def patient_timeline(*, patient: Patient, user: Any) -> list[dict[str, Any]]:
 
     Referrals the user may not see in full (another team's, for a nurse) appear as summary
     lines: team, need, status and dates, without notes. Four queries whatever the history."""
-    visible_ids = set(referrals_visible_to(user).filter(patient=patient).values_list("pk", flat=True))
+    visible_ids = set(
+        referrals_visible_to(user).filter(patient=patient).values_list("pk", flat=True)
+    )
     items: list[dict[str, Any]] = []
     for call in Call.objects.filter(patient=patient).select_related("handled_by"):
         items.append({"kind": "call", "at": call.received_at, "call": call})
     for referral in Referral.objects.filter(patient=patient).select_related("team", "owner"):
-        items.append({"kind": "referral", "at": referral.created_at, "referral": referral,
-                      "full": referral.pk in visible_ids})
+        items.append(
+            {
+                "kind": "referral",
+                "at": referral.created_at,
+                "referral": referral,
+                "full": referral.pk in visible_ids,
+            }
+        )
     for plan in CarePlan.objects.filter(patient=patient).select_related("created_by"):
         items.append({"kind": "care_plan", "at": plan.created_at, "plan": plan})
     items.sort(key=lambda item: item["at"], reverse=True)
@@ -56,10 +66,14 @@ def access_log_with_people(rows: QuerySet[AccessLog]) -> QuerySet[AccessLog]:
     subquery on the patient's primary key, and a row whose patient no longer exists still shows
     its id. Reading adds nothing to the rows, so their hash chain is as it was."""
     patient = Patient.objects.filter(pk=OuterRef("patient_id"))
-    return rows.select_related("user").prefetch_related("user__groups").annotate(
-        patient_given_name=Subquery(patient.values("given_name")[:1]),
-        patient_family_name=Subquery(patient.values("family_name")[:1]),
-        patient_nhs_number=Subquery(patient.values("nhs_number")[:1]),
+    return (
+        rows.select_related("user")
+        .prefetch_related("user__groups")
+        .annotate(
+            patient_given_name=Subquery(patient.values("given_name")[:1]),
+            patient_family_name=Subquery(patient.values("family_name")[:1]),
+            patient_nhs_number=Subquery(patient.values("nhs_number")[:1]),
+        )
     )
 
 
@@ -82,7 +96,10 @@ def access_log_people(row: AccessLog) -> AccessLogPeople:
     else:
         user_name, roles = row.username, ""
     # The annotations of access_log_with_people.
-    given, family = getattr(row, "patient_given_name", None), getattr(row, "patient_family_name", None)
+    given, family = (
+        getattr(row, "patient_given_name", None),
+        getattr(row, "patient_family_name", None),
+    )
     if row.patient_id is None:
         patient_name = nhs_number = ""
     elif given is None and family is None:
@@ -90,8 +107,12 @@ def access_log_people(row: AccessLog) -> AccessLogPeople:
     else:
         patient_name = display_name(given or "", family or "")
         nhs_number = _nhs_number_shown(getattr(row, "patient_nhs_number", None))
-    return AccessLogPeople(user_name=user_name, user_roles=roles, patient_name=patient_name,
-                           patient_nhs_number=nhs_number)
+    return AccessLogPeople(
+        user_name=user_name,
+        user_roles=roles,
+        patient_name=patient_name,
+        patient_nhs_number=nhs_number,
+    )
 
 
 def _nhs_number_shown(digits: str | None) -> str:
@@ -109,13 +130,28 @@ def access_log_csv_rows(rows: QuerySet[AccessLog], *, filters: list[str]) -> Ite
     earlier exports keep their places. `rows` come from `access_log_with_people` (the people read
     with them, the roles a chunk at a time). The export itself is logged, with the names of the
     ``filters`` used, before a row is read."""
-    access_log_read(action=AccessLog.Action.EXPORT, object_type="access_log", detail={"filters": filters})
+    access_log_read(
+        action=AccessLog.Action.EXPORT, object_type="access_log", detail={"filters": filters}
+    )
     return _access_log_csv_rows(rows)
 
 
 def _access_log_csv_rows(rows: QuerySet[AccessLog]) -> Iterator[list[Any]]:
-    yield ["at", "username", "action", "object_type", "object_id", "patient_id", "client_ip", "reason", "flagged",
-           "user_name", "user_roles", "patient_name", "patient_nhs_number"]
+    yield [
+        "at",
+        "username",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "client_ip",
+        "reason",
+        "flagged",
+        "user_name",
+        "user_roles",
+        "patient_name",
+        "patient_nhs_number",
+    ]
     for row in rows.iterator(chunk_size=2000):
         people = access_log_people(row)
         yield [

@@ -78,29 +78,48 @@ def death_record(
     nothing. ``request`` only adds the client address to the access log.
     """
     if not may_record_death(user):
-        raise PermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
+        raise PermissionDenied(
+            "Only clinicians working a team queue and coordinators record deaths."
+        )
     with transaction.atomic():
-        patient = (patients_visible_to(user, break_glass_ids=break_glass_ids)
-                   .select_for_update(of=("self",)).get(pk=patient_id))
+        patient = (
+            patients_visible_to(user, break_glass_ids=break_glass_ids)
+            .select_for_update(of=("self",))
+            .get(pk=patient_id)
+        )
         existing = DeathRecord.objects.filter(patient=patient).first()
         if existing is not None:
             raise DeathAlreadyRecorded(existing)
         now = timezone.now()
         errors: Errors = {}
-        people = death_problems(errors, patient=patient, died_at=died_at, place=place,
-                                expected=expected, verified_by=verified_by,
-                                bereavement_for=bereavement_for, now=now)
+        people = death_problems(
+            errors,
+            patient=patient,
+            died_at=died_at,
+            place=place,
+            expected=expected,
+            verified_by=verified_by,
+            bereavement_for=bereavement_for,
+            now=now,
+        )
         if errors:
             raise ValidationError(errors)
         plan = care_plan_current(patient=patient)
         first = plan.ppd_first if plan is not None else ""
         second = plan.ppd_second if plan is not None else ""
         record = DeathRecord(
-            patient=patient, died_at=died_at, place=place, expected=expected,
-            verified_by=verified_by.strip(), preferred_place_first=first,
+            patient=patient,
+            died_at=died_at,
+            place=place,
+            expected=expected,
+            verified_by=verified_by.strip(),
+            preferred_place_first=first,
             preferred_place_second=second,
-            preferred_place_achieved=preferred_place_achieved(place=place, first=first, second=second),
-            recorded_at=now, recorded_by=user,
+            preferred_place_achieved=preferred_place_achieved(
+                place=place, first=first, second=second
+            ),
+            recorded_at=now,
+            recorded_by=user,
         )
         try:
             with transaction.atomic():
@@ -112,19 +131,29 @@ def death_record(
         patient.died_at = died_at
         closed = referrals_close_on_death(patient=patient, user=user, record=record, now=now)
         cancelled = call_backs_cancel_on_death(patient=patient, user=user, now=now)
-        bereavement = bereavement_referrals_create(patient=patient, people=people, user=user,
-                                             died_at=died_at, record=record, now=now)
+        bereavement = bereavement_referrals_create(
+            patient=patient, people=people, user=user, died_at=died_at, record=record, now=now
+        )
         access_log_record(
-            action=AccessLog.Action.CREATE, user=user, request=request, object_type="death_record",
-            object_id=record.pk, patient_id=patient.pk,
-            detail={"referrals_closed": len(closed), "call_backs_cancelled": cancelled,
-                    "bereavement_referrals": len(bereavement)},
+            action=AccessLog.Action.CREATE,
+            user=user,
+            request=request,
+            object_type="death_record",
+            object_id=record.pk,
+            patient_id=patient.pk,
+            detail={
+                "referrals_closed": len(closed),
+                "call_backs_cancelled": cancelled,
+                "bereavement_referrals": len(bereavement),
+            },
         )
         for referral in bereavement:
             routing_enqueue_after_commit(referral.pk)
     offered = {referral.for_person_id for referral in bereavement}
     return DeathRecorded(
-        record=record, closed=tuple(closed), bereavement=tuple(bereavement),
+        record=record,
+        closed=tuple(closed),
+        bereavement=tuple(bereavement),
         already_supported=tuple(person for person in people if person.pk not in offered),
         call_backs_cancelled=cancelled,
     )

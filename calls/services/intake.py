@@ -74,8 +74,11 @@ NEED_NOTE_LIMIT = 2000
 
 # Model field -> CallInput field, for the messages of full_clean().
 _MODEL_TO_INPUT = {
-    "patient": "patient_id", "patient_site": "patient_site_id", "due_at": "callback_due_at",
-    "need": "needs", "priority": "chosen_priority",
+    "patient": "patient_id",
+    "patient_site": "patient_site_id",
+    "due_at": "callback_due_at",
+    "need": "needs",
+    "priority": "chosen_priority",
 }
 
 Errors = dict[str, list[str]]
@@ -179,8 +182,12 @@ def call_submit(
                 return earlier
             raise
         access_log_record(
-            action=AccessLog.Action.CREATE, user=user, request=request, object_type="call",
-            object_id=call.pk, patient_id=call.patient_id,
+            action=AccessLog.Action.CREATE,
+            user=user,
+            request=request,
+            object_type="call",
+            object_id=call.pk,
+            patient_id=call.patient_id,
             detail={"referrals": len(referrals), "disposition": call.disposition},
         )
         for referral in referrals:
@@ -197,26 +204,34 @@ def _earlier_submission(*, user: Any, key: str) -> CallSubmitResult | None:
     )
     if call is None:
         return None
-    return CallSubmitResult(call=call, referrals=sorted(call.referrals.all(), key=lambda r: r.pk),
-                            created=False)
+    return CallSubmitResult(
+        call=call, referrals=sorted(call.referrals.all(), key=lambda r: r.pk), created=False
+    )
 
 
-def _save(*, assessment: Assessment, call: Call, referrals: list[Referral],
-          call_back: CallBack | None) -> None:
+def _save(
+    *, assessment: Assessment, call: Call, referrals: list[Referral], call_back: CallBack | None
+) -> None:
     assessment.save()
     call.triage = assessment
     call.save()
     for referral in referrals:
         referral.call = call
     Referral.objects.bulk_create(referrals)
-    ReferralEvent.objects.bulk_create([
-        ReferralEvent(
-            referral=referral, kind=ReferralEvent.Kind.CREATED, at=referral.created_at,
-            actor=call.handled_by, from_status="", to_status=referral.status,
-            data={"need": referral.need, "priority": referral.priority, "call_id": call.pk},
-        )
-        for referral in referrals
-    ])
+    ReferralEvent.objects.bulk_create(
+        [
+            ReferralEvent(
+                referral=referral,
+                kind=ReferralEvent.Kind.CREATED,
+                at=referral.created_at,
+                actor=call.handled_by,
+                from_status="",
+                to_status=referral.status,
+                data={"need": referral.need, "priority": referral.priority, "call_id": call.pk},
+            )
+            for referral in referrals
+        ]
+    )
     if call_back is not None:
         call_back.call = call
         call_back.save()
@@ -228,12 +243,18 @@ def _validated(
     """The unsaved rows for ``data``, or ``ValidationError`` with every problem found."""
     now = timezone.now()
     errors: Errors = {}
-    text = {name: _text(errors, name, getattr(data, name) or "", limit)
-            for name, limit in TEXT_LIMITS.items()}
+    text = {
+        name: _text(errors, name, getattr(data, name) or "", limit)
+        for name, limit in TEXT_LIMITS.items()
+    }
     _moments(errors, data, now=now)
-    for name, choices in (("direction", CallDirection), ("caller_type", CallerType),
-                          ("reason", CallReason), ("disposition", Disposition),
-                          ("chosen_priority", Priority)):
+    for name, choices in (
+        ("direction", CallDirection),
+        ("caller_type", CallerType),
+        ("reason", CallReason),
+        ("disposition", Disposition),
+        ("chosen_priority", Priority),
+    ):
         if getattr(data, name) not in choices.values:
             errors.setdefault(name, []).append("Choose one of the options.")
     phone = _phone(errors, data.caller_phone)
@@ -245,13 +266,20 @@ def _validated(
     needs = _needs(errors, data, patient=patient)
 
     suggestion = suggest_priority(triage) if triage is not None else None
-    if (suggestion is not None and data.chosen_priority in Priority.values
-            and data.chosen_priority != suggestion.priority and not text["override_reason"]):
+    if (
+        suggestion is not None
+        and data.chosen_priority in Priority.values
+        and data.chosen_priority != suggestion.priority
+        and not text["override_reason"]
+    ):
         errors.setdefault("override_reason", []).append(
             f"Say why you chose {data.chosen_priority} instead of the suggested {suggestion.priority}."
         )
-    plans = (_need_plans(errors, data, needs, triage=triage, call_reason=text["override_reason"])
-             if triage is not None else [])
+    plans = (
+        _need_plans(errors, data, needs, triage=triage, call_reason=text["override_reason"])
+        if triage is not None
+        else []
+    )
     if data.callback_due_at is None and text["callback_note"]:
         errors.setdefault("callback_due_at", []).append("Give a time for the call-back.")
     if errors or suggestion is None or triage is None:
@@ -265,57 +293,112 @@ def _validated(
         call_override = text["override_reason"]
 
     assessment = Assessment(
-        patient=patient, source=AssessmentSource.CALL_TRIAGE, phase=data.phase or "",
-        akps=data.akps, ipos=dict(triage.ipos), assessed_at=data.received_at, assessed_by=user,
+        patient=patient,
+        source=AssessmentSource.CALL_TRIAGE,
+        phase=data.phase or "",
+        akps=data.akps,
+        ipos=dict(triage.ipos),
+        assessed_at=data.received_at,
+        assessed_by=user,
     )
     call = Call(
-        received_at=data.received_at, ended_at=data.ended_at, direction=data.direction,
-        caller_type=data.caller_type, caller_name=text["caller_name"], caller_phone=phone,
+        received_at=data.received_at,
+        ended_at=data.ended_at,
+        direction=data.direction,
+        caller_type=data.caller_type,
+        caller_name=text["caller_name"],
+        caller_phone=phone,
         caller_organisation=text["caller_organisation"],
-        caller_relationship=text["caller_relationship"], patient=patient, reason=data.reason,
-        notes=text["notes"], red_flags=list(triage.red_flags),
-        carer_coping=data.carer_coping or "", patient_location=data.patient_location or "",
-        patient_site=site, suggested_priority=call_suggested,
-        suggestion_reasons=_call_reasons(suggestion, plans), triage_rules_version=TRIAGE_RULES_VERSION,
-        chosen_priority=call_chosen, override_reason=call_override,
-        disposition=data.disposition, handled_by=user,
-        needs_senior_review=(data.disposition == Disposition.ADVICE_GIVEN
-                             and not getattr(user, "is_clinician", False)),
+        caller_relationship=text["caller_relationship"],
+        patient=patient,
+        reason=data.reason,
+        notes=text["notes"],
+        red_flags=list(triage.red_flags),
+        carer_coping=data.carer_coping or "",
+        patient_location=data.patient_location or "",
+        patient_site=site,
+        suggested_priority=call_suggested,
+        suggestion_reasons=_call_reasons(suggestion, plans),
+        triage_rules_version=TRIAGE_RULES_VERSION,
+        chosen_priority=call_chosen,
+        override_reason=call_override,
+        disposition=data.disposition,
+        handled_by=user,
+        needs_senior_review=(
+            data.disposition == Disposition.ADVICE_GIVEN
+            and not getattr(user, "is_clinician", False)
+        ),
         idempotency_key=key,
     )
     referrals = [
         Referral(
-            patient=patient, need=plan.need, note=plan.note, priority=plan.priority,
-            suggested_priority=plan.suggestion.priority, override_reason=plan.override_reason,
+            patient=patient,
+            need=plan.need,
+            note=plan.note,
+            priority=plan.priority,
+            suggested_priority=plan.suggestion.priority,
+            override_reason=plan.override_reason,
             # docs/reference.md: the first-contact clock runs from the moment the call is saved.
-            status=ReferralStatus.AWAITING_ROUTING, clock_started_at=now,
-            created_at=now, created_by=user, updated_at=now,
+            status=ReferralStatus.AWAITING_ROUTING,
+            clock_started_at=now,
+            created_at=now,
+            created_by=user,
+            updated_at=now,
         )
         for plan in plans
     ]
     call_back = None
     if data.callback_due_at is not None:
-        call_back = CallBack(patient=patient, due_at=data.callback_due_at, assigned_to=user,
-                             note=text["callback_note"])
+        call_back = CallBack(
+            patient=patient,
+            due_at=data.callback_due_at,
+            assigned_to=user,
+            note=text["callback_note"],
+        )
     _full_clean(errors, assessment, exclude=["patient", "assessed_by"])
-    _full_clean(errors, call, exclude=["patient", "patient_site", "triage", "handled_by",
-                                       "reviewed_by"])
+    _full_clean(
+        errors, call, exclude=["patient", "patient_site", "triage", "handled_by", "reviewed_by"]
+    )
     for referral in referrals:
         # suggested_priority comes from the rules, never the client; leaving it out also skips
         # the constraint's query per referral (the database still enforces it).
-        _full_clean(errors, referral, exclude=["patient", "call", "created_by", "team", "owner",
-                                               "for_person", "suggested_priority"],
-                    rename={"note": "needs", "override_reason": need_field_name("override_reason", referral.need)})
+        _full_clean(
+            errors,
+            referral,
+            exclude=[
+                "patient",
+                "call",
+                "created_by",
+                "team",
+                "owner",
+                "for_person",
+                "suggested_priority",
+            ],
+            rename={
+                "note": "needs",
+                "override_reason": need_field_name("override_reason", referral.need),
+            },
+        )
     if call_back is not None:
-        _full_clean(errors, call_back, exclude=["call", "patient", "assigned_to", "done_by"],
-                    rename={"note": "callback_note"})
+        _full_clean(
+            errors,
+            call_back,
+            exclude=["call", "patient", "assigned_to", "done_by"],
+            rename={"note": "callback_note"},
+        )
     if errors:
         raise ValidationError(errors)
     return assessment, call, referrals, call_back
 
 
-def _need_plans(errors: Errors, data: CallInput, needs: list[tuple[NeedRequest, str]], *,
-                triage: TriageInput, call_reason: str) -> list[_NeedPlan]:
+def _need_plans(
+    errors: Errors,
+    data: CallInput,
+    needs: list[tuple[NeedRequest, str]],
+    *,
+    triage: TriageInput,
+    call_reason: str,
+) -> list[_NeedPlan]:
     """Each need's suggestion, chosen priority and override reason; a missing reason or an
     unknown priority is an error keyed ``override_reason_<need>`` / ``priority_<need>``."""
     plans = []
@@ -323,13 +406,19 @@ def _need_plans(errors: Errors, data: CallInput, needs: list[tuple[NeedRequest, 
         suggestion = suggest_need_priority(triage, request.need)
         own = request.priority or None
         reason_key = need_field_name("override_reason", request.need)
-        reason = _text(errors, reason_key, request.override_reason or "", TEXT_LIMITS["override_reason"])
+        reason = _text(
+            errors, reason_key, request.override_reason or "", TEXT_LIMITS["override_reason"]
+        )
         if own is not None and own not in Priority.values:
             errors.setdefault(need_field_name("priority", request.need), []).append(
-                "Choose one of the options.")
+                "Choose one of the options."
+            )
             continue
-        follows_call = (own is None and request.need not in SUPPORT_NEEDS
-                        and data.chosen_priority in Priority.values)
+        follows_call = (
+            own is None
+            and request.need not in SUPPORT_NEEDS
+            and data.chosen_priority in Priority.values
+        )
         if follows_call:
             chosen = data.chosen_priority
             reason = reason or call_reason
@@ -341,9 +430,17 @@ def _need_plans(errors: Errors, data: CallInput, needs: list[tuple[NeedRequest, 
         elif not reason and not follows_call:  # (the call's missing reason is already reported)
             errors.setdefault(reason_key, []).append(
                 f"Say why you chose {chosen} for {Need(request.need).label.lower()} instead of "
-                f"the suggested {suggestion.priority}.")
-        plans.append(_NeedPlan(need=request.need, note=note, suggestion=suggestion, priority=chosen,
-                               override_reason=reason))
+                f"the suggested {suggestion.priority}."
+            )
+        plans.append(
+            _NeedPlan(
+                need=request.need,
+                note=note,
+                suggestion=suggestion,
+                priority=chosen,
+                override_reason=reason,
+            )
+        )
     return plans
 
 
@@ -351,7 +448,9 @@ def _call_override_reason(call_reason: str, plans: list[_NeedPlan]) -> str:
     """The call's reason, else each overridden need's, one line each, within the column's limit."""
     if call_reason:
         return call_reason
-    lines = [f"{Need(plan.need).label}: {plan.override_reason}" for plan in plans if plan.override_reason]
+    lines = [
+        f"{Need(plan.need).label}: {plan.override_reason}" for plan in plans if plan.override_reason
+    ]
     joined = "\n".join(lines)
     limit = TEXT_LIMITS["override_reason"]
     return joined if len(joined) <= limit else joined[: limit - 1] + "…"
@@ -382,7 +481,9 @@ def _text(errors: Errors, name: str, value: str, limit: int) -> str:
 
 
 def _aware(value: datetime) -> bool:
-    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
+    return (
+        isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
+    )
 
 
 def _moments(errors: Errors, data: CallInput, *, now: datetime) -> None:
@@ -393,7 +494,8 @@ def _moments(errors: Errors, data: CallInput, *, now: datetime) -> None:
         errors.setdefault("received_at", []).append("A call cannot be received in the future.")
     elif data.received_at < now - MAX_CALL_AGE:
         errors.setdefault("received_at", []).append(
-            "This call was started over 12 hours ago: start a new call so its clocks are right.")
+            "This call was started over 12 hours ago: start a new call so its clocks are right."
+        )
     if data.ended_at is not None:
         if not _aware(data.ended_at):
             errors.setdefault("ended_at", []).append("Give the time the call ended.")
@@ -472,7 +574,9 @@ def _site(errors: Errors, data: CallInput) -> Site | None:
 AFTER_DEATH_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
 
 
-def _needs(errors: Errors, data: CallInput, *, patient: Patient | None) -> list[tuple[NeedRequest, str]]:
+def _needs(
+    errors: Errors, data: CallInput, *, patient: Patient | None
+) -> list[tuple[NeedRequest, str]]:
     """The needs with their stripped notes; one referral per need per call."""
     problems: list[str] = []
     needs: list[tuple[NeedRequest, str]] = []
@@ -486,21 +590,32 @@ def _needs(errors: Errors, data: CallInput, *, patient: Patient | None) -> list[
             problems.append(f"{label} is chosen twice: one referral per need.")
             continue
         seen.add(request.need)
-        if patient is not None and patient.died_at is not None and request.need not in AFTER_DEATH_NEEDS:
-            problems.append(f"The patient has died: {label} cannot be referred. Bereavement and "
-                            "carer support can.")
+        if (
+            patient is not None
+            and patient.died_at is not None
+            and request.need not in AFTER_DEATH_NEEDS
+        ):
+            problems.append(
+                f"The patient has died: {label} cannot be referred. Bereavement and "
+                "carer support can."
+            )
             continue
         note = request.note.strip() if isinstance(request.note, str) else ""
         if len(note) > NEED_NOTE_LIMIT:
-            problems.append(f"The note for {label} is {len(note)} characters long; the most is "
-                            f"{NEED_NOTE_LIMIT}.")
+            problems.append(
+                f"The note for {label} is {len(note)} characters long; the most is "
+                f"{NEED_NOTE_LIMIT}."
+            )
         needs.append((request, note))
     if data.needs and data.patient_id is None:
         problems.append("Identify the patient before creating referrals.")
     if data.disposition == Disposition.REFERRALS_CREATED and not data.needs:
         problems.append("Choose at least one need, or another outcome of the call.")
-    if data.needs and data.disposition in Disposition.values \
-            and data.disposition != Disposition.REFERRALS_CREATED:
+    if (
+        data.needs
+        and data.disposition in Disposition.values
+        and data.disposition != Disposition.REFERRALS_CREATED
+    ):
         errors.setdefault("disposition", []).append(
             "Choose “Referrals created” when the call creates referrals, or untick the needs."
         )
@@ -509,8 +624,9 @@ def _needs(errors: Errors, data: CallInput, *, patient: Patient | None) -> list[
     return needs
 
 
-def _full_clean(errors: Errors, instance: Any, *, exclude: list[str],
-                rename: Mapping[str, str] | None = None) -> None:
+def _full_clean(
+    errors: Errors, instance: Any, *, exclude: list[str], rename: Mapping[str, str] | None = None
+) -> None:
     """The model's own checks, as a safety net behind the ones above, keyed by CallInput names."""
     if errors:
         return

@@ -25,8 +25,14 @@ def call_senior_review(*, call_id: int, user: Any, comment: str) -> Call:
             call.reviewed_at = timezone.now()
             call.review_comment = comment.strip()
             call.save(update_fields=["reviewed_by", "reviewed_at", "review_comment"])
-            access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="call",
-                              object_id=call.pk, patient_id=call.patient_id, detail={"senior_review": True})
+            access_log_record(
+                action=AccessLog.Action.UPDATE,
+                user=user,
+                object_type="call",
+                object_id=call.pk,
+                patient_id=call.patient_id,
+                detail={"senior_review": True},
+            )
     return call
 
 
@@ -38,13 +44,19 @@ def call_back_complete(*, call_back_id: int, user: Any) -> CallBack:
             call_back.done_at = timezone.now()
             call_back.done_by = user
             call_back.save(update_fields=["status", "done_at", "done_by"])
-            access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="call_back",
-                              object_id=call_back.pk, patient_id=call_back.patient_id)
+            access_log_record(
+                action=AccessLog.Action.UPDATE,
+                user=user,
+                object_type="call_back",
+                object_id=call_back.pk,
+                patient_id=call_back.patient_id,
+            )
     return call_back
 
 
 def call_backs_cancel_on_death(*, patient: Patient, user: Any, now: datetime) -> int:
     """Nobody rings a patient who has died: pending call-backs about them are cancelled."""
     return CallBack.objects.filter(
-        Q(patient=patient) | Q(call__patient=patient), status=CallBack.Status.PENDING,
+        Q(patient=patient) | Q(call__patient=patient),
+        status=CallBack.Status.PENDING,
     ).update(status=CallBack.Status.CANCELLED, done_at=now, done_by=user)

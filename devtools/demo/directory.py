@@ -22,8 +22,40 @@ from services.models import (
 )
 from spoc.accounts.models import User
 
-NORTHBANK = ("L4", "L5", "L6", "L9", "L10", "L11", "L12", "L13", "L14", "L20", "L21", "L22", "L23", "L30", "L31")
-SOUTHMERE = ("L1", "L2", "L3", "L7", "L8", "L15", "L16", "L17", "L18", "L19", "L24", "L25", "L26", "L27", "L36")
+NORTHBANK = (
+    "L4",
+    "L5",
+    "L6",
+    "L9",
+    "L10",
+    "L11",
+    "L12",
+    "L13",
+    "L14",
+    "L20",
+    "L21",
+    "L22",
+    "L23",
+    "L30",
+    "L31",
+)
+SOUTHMERE = (
+    "L1",
+    "L2",
+    "L3",
+    "L7",
+    "L8",
+    "L15",
+    "L16",
+    "L17",
+    "L18",
+    "L19",
+    "L24",
+    "L25",
+    "L26",
+    "L27",
+    "L36",
+)
 BOTH = NORTHBANK + SOUTHMERE
 EVERY_DAY = tuple(range(7))
 WEEKDAYS = tuple(range(5))
@@ -65,44 +97,124 @@ class DemoService:
 
 
 SERVICES = (
-    DemoService("ZZA", "Riverside Community Palliative Care", ServiceType.COMMUNITY_SPC,
-                "Riverside Community Palliative Care team", "0151 496 0101",
-                hours=((EVERY_DAY, time(8), time(20)),), areas=BOTH, capacity=(CapacityRag.GREEN, None),
-                description="Specialist palliative care nurses visiting at home, 08:00-20:00 every day."),
-    DemoService("ZZC", "St Brigid's Hospice at Home", ServiceType.HOSPICE_AT_HOME,
-                "St Brigid's Hospice at Home team", "0151 496 0202",
-                hours=((EVERY_DAY, time(8), time(22)),), areas=NORTHBANK, capacity=(CapacityRag.AMBER, 2)),
-    DemoService("ZZD", "Marram Hospice at Home", ServiceType.HOSPICE_AT_HOME,
-                "Marram Hospice at Home team", "0151 496 0303",
-                hours=((EVERY_DAY, time(8), time(22)),), areas=SOUTHMERE, capacity=(CapacityRag.GREEN, 4)),
-    DemoService("ZZE", "Evening Star Night Service", ServiceType.NIGHT_SERVICE,
-                "Evening Star night team", "0151 496 0404",
-                hours=((EVERY_DAY, time(20), time(8)),), areas=BOTH, capacity=(CapacityRag.GREEN, 3),
-                description="Night visits and sitting, 20:00-08:00."),
-    DemoService("ZZC", "St Brigid's In-patient Unit", ServiceType.HOSPICE_INPATIENT,
-                "St Brigid's In-patient Unit admissions", "0151 496 0505",
-                open_24_7=True, areas=BOTH, capacity=(CapacityRag.AMBER, 1)),
-    DemoService("ZZD", "Marram In-patient Unit", ServiceType.HOSPICE_INPATIENT,
-                "Marram In-patient Unit admissions", "0151 496 0606",
-                open_24_7=True, areas=BOTH, capacity=(CapacityRag.RED, 0)),
-    DemoService("ZZB", "Hospital Palliative Care In-reach", ServiceType.HOSPITAL_IN_REACH,
-                "Hospital palliative care in-reach team", "0151 496 0707",
-                hours=((WEEKDAYS, time(8), time(18)),), sites=("ZZB01", "ZZB02"), closed_on_bank_holidays=True),
-    DemoService("ZZC", "St Brigid's Day Hospice", ServiceType.DAY_HOSPICE,
-                "St Brigid's Day Hospice team", "0151 496 0808",
-                hours=((WEEKDAYS, time(10), time(16)),), areas=BOTH, closed_on_bank_holidays=True),
-    DemoService("ZZF", "Forget-Me-Not Bereavement Support", ServiceType.BEREAVEMENT,
-                "Forget-Me-Not bereavement team", "0151 496 0909",
-                hours=((WEEKDAYS, time(9), time(17)),), areas=BOTH, min_age=None,
-                accepts_self_referral=True, closed_on_bank_holidays=True),
-    DemoService("ZZG", "Carers Together Support Line", ServiceType.CARER_SUPPORT,
-                "Carers Together support team", "0151 496 0110",
-                hours=((WEEKDAYS, time(9), time(17)),), areas=BOTH, min_age=None,
-                accepts_self_referral=True, closed_on_bank_holidays=True),
-    DemoService("ZZA", "SPOC Coordination", ServiceType.SPOC,
-                "SPOC coordinators", "0151 496 0000", open_24_7=True, areas=BOTH, min_age=None,
-                accepts_self_referral=True,
-                description="The single point of contact's own coordinators, on duty 24/7."),
+    DemoService(
+        "ZZA",
+        "Riverside Community Palliative Care",
+        ServiceType.COMMUNITY_SPC,
+        "Riverside Community Palliative Care team",
+        "0151 496 0101",
+        hours=((EVERY_DAY, time(8), time(20)),),
+        areas=BOTH,
+        capacity=(CapacityRag.GREEN, None),
+        description="Specialist palliative care nurses visiting at home, 08:00-20:00 every day.",
+    ),
+    DemoService(
+        "ZZC",
+        "St Brigid's Hospice at Home",
+        ServiceType.HOSPICE_AT_HOME,
+        "St Brigid's Hospice at Home team",
+        "0151 496 0202",
+        hours=((EVERY_DAY, time(8), time(22)),),
+        areas=NORTHBANK,
+        capacity=(CapacityRag.AMBER, 2),
+    ),
+    DemoService(
+        "ZZD",
+        "Marram Hospice at Home",
+        ServiceType.HOSPICE_AT_HOME,
+        "Marram Hospice at Home team",
+        "0151 496 0303",
+        hours=((EVERY_DAY, time(8), time(22)),),
+        areas=SOUTHMERE,
+        capacity=(CapacityRag.GREEN, 4),
+    ),
+    DemoService(
+        "ZZE",
+        "Evening Star Night Service",
+        ServiceType.NIGHT_SERVICE,
+        "Evening Star night team",
+        "0151 496 0404",
+        hours=((EVERY_DAY, time(20), time(8)),),
+        areas=BOTH,
+        capacity=(CapacityRag.GREEN, 3),
+        description="Night visits and sitting, 20:00-08:00.",
+    ),
+    DemoService(
+        "ZZC",
+        "St Brigid's In-patient Unit",
+        ServiceType.HOSPICE_INPATIENT,
+        "St Brigid's In-patient Unit admissions",
+        "0151 496 0505",
+        open_24_7=True,
+        areas=BOTH,
+        capacity=(CapacityRag.AMBER, 1),
+    ),
+    DemoService(
+        "ZZD",
+        "Marram In-patient Unit",
+        ServiceType.HOSPICE_INPATIENT,
+        "Marram In-patient Unit admissions",
+        "0151 496 0606",
+        open_24_7=True,
+        areas=BOTH,
+        capacity=(CapacityRag.RED, 0),
+    ),
+    DemoService(
+        "ZZB",
+        "Hospital Palliative Care In-reach",
+        ServiceType.HOSPITAL_IN_REACH,
+        "Hospital palliative care in-reach team",
+        "0151 496 0707",
+        hours=((WEEKDAYS, time(8), time(18)),),
+        sites=("ZZB01", "ZZB02"),
+        closed_on_bank_holidays=True,
+    ),
+    DemoService(
+        "ZZC",
+        "St Brigid's Day Hospice",
+        ServiceType.DAY_HOSPICE,
+        "St Brigid's Day Hospice team",
+        "0151 496 0808",
+        hours=((WEEKDAYS, time(10), time(16)),),
+        areas=BOTH,
+        closed_on_bank_holidays=True,
+    ),
+    DemoService(
+        "ZZF",
+        "Forget-Me-Not Bereavement Support",
+        ServiceType.BEREAVEMENT,
+        "Forget-Me-Not bereavement team",
+        "0151 496 0909",
+        hours=((WEEKDAYS, time(9), time(17)),),
+        areas=BOTH,
+        min_age=None,
+        accepts_self_referral=True,
+        closed_on_bank_holidays=True,
+    ),
+    DemoService(
+        "ZZG",
+        "Carers Together Support Line",
+        ServiceType.CARER_SUPPORT,
+        "Carers Together support team",
+        "0151 496 0110",
+        hours=((WEEKDAYS, time(9), time(17)),),
+        areas=BOTH,
+        min_age=None,
+        accepts_self_referral=True,
+        closed_on_bank_holidays=True,
+    ),
+    DemoService(
+        "ZZA",
+        "SPOC Coordination",
+        ServiceType.SPOC,
+        "SPOC coordinators",
+        "0151 496 0000",
+        open_24_7=True,
+        areas=BOTH,
+        min_age=None,
+        accepts_self_referral=True,
+        description="The single point of contact's own coordinators, on duty 24/7.",
+    ),
 )
 
 # (username, organisation, team or None, team role)
@@ -135,9 +247,12 @@ def seed_directory(*, users: dict[str, User]) -> dict[str, Service]:
         service, _ = Service.objects.update_or_create(
             name=spec.name,
             defaults={
-                "organisation": orgs[spec.ods], "service_type": spec.service_type,
-                "description": spec.description, "phone": spec.duty_phone,
-                "open_24_7": spec.open_24_7, "min_age": spec.min_age,
+                "organisation": orgs[spec.ods],
+                "service_type": spec.service_type,
+                "description": spec.description,
+                "phone": spec.duty_phone,
+                "open_24_7": spec.open_24_7,
+                "min_age": spec.min_age,
                 "accepts_self_referral": spec.accepts_self_referral,
                 "closed_on_bank_holidays": spec.closed_on_bank_holidays,
                 "referrer_types": list(spec.referrer_types),
@@ -146,8 +261,11 @@ def seed_directory(*, users: dict[str, User]) -> dict[str, Service]:
         )
         Team.objects.update_or_create(
             service=service,
-            defaults={"name": spec.team, "duty_phone": spec.duty_phone,
-                      "duty_email": f"{service.pk}.duty@spoc-hub.example"},
+            defaults={
+                "name": spec.team,
+                "duty_phone": spec.duty_phone,
+                "duty_email": f"{service.pk}.duty@spoc-hub.example",
+            },
         )
         CoverageArea.objects.filter(service=service).exclude(area__in=spec.areas).delete()
         for area in spec.areas:
@@ -163,9 +281,13 @@ def seed_directory(*, users: dict[str, User]) -> dict[str, Service]:
     teams = {t.name: t for t in Team.objects.all()}
     for username, ods, team_name, role in MEMBERSHIPS:
         user = users[username]
-        OrganisationMembership.objects.update_or_create(user=user, defaults={"organisation": orgs[ods]})
+        OrganisationMembership.objects.update_or_create(
+            user=user, defaults={"organisation": orgs[ods]}
+        )
         if team_name:
-            TeamMembership.objects.update_or_create(user=user, team=teams[team_name], defaults={"role": role})
+            TeamMembership.objects.update_or_create(
+                user=user, team=teams[team_name], defaults={"role": role}
+            )
     _seed_capacity(services=services, reporter=users["coordinator"])
     return services
 
@@ -181,6 +303,10 @@ def _seed_capacity(*, services: dict[str, Service], reporter: User) -> None:
             continue
         rag, units = spec.capacity
         CapacityStatus.objects.create(
-            service=service, rag=rag, available_units=units, reported_at=now - timedelta(hours=1),
-            reported_by=reporter, note="Morning huddle",
+            service=service,
+            rag=rag,
+            available_units=units,
+            reported_at=now - timedelta(hours=1),
+            reported_by=reporter,
+            note="Morning huddle",
         )

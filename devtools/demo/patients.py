@@ -112,20 +112,103 @@ class NameGroup:
 NAME_GROUPS: tuple[NameGroup, ...] = (
     NameGroup(
         52,
-        ("Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas",
-         "Roberts", "Johnson", "Wright", "Walker", "Robinson", "Thompson", "Hughes", "Edwards",
-         "Green", "Hall", "Wood", "Harris", "Clarke", "Jackson", "Lewis", "Ashworth", "Whitfield",
-         "Barker", "Rimmer", "Fairclough", "Heaton", "Cropper", "Pemberton", "Lloyd-Jones"),
-        ("Margaret", "Joan", "Patricia", "Sheila", "Maureen", "Jean", "Brenda", "Dorothy", "Irene",
-         "Doreen", "Pauline", "Barbara", "Elizabeth", "Susan", "Christine", "Valerie", "Zoë-Ann",
-         "Zoë", "Lesley-Ann", "Kathleen", "Renée"),
-        ("John", "William", "James", "Robert", "Michael", "David", "Peter", "Brian", "Kenneth",
-         "Terence", "Ronald", "Derek", "Alan", "Keith", "Graham", "Colin", "Stephen", "Anthony"),
+        (
+            "Smith",
+            "Jones",
+            "Williams",
+            "Taylor",
+            "Brown",
+            "Davies",
+            "Evans",
+            "Wilson",
+            "Thomas",
+            "Roberts",
+            "Johnson",
+            "Wright",
+            "Walker",
+            "Robinson",
+            "Thompson",
+            "Hughes",
+            "Edwards",
+            "Green",
+            "Hall",
+            "Wood",
+            "Harris",
+            "Clarke",
+            "Jackson",
+            "Lewis",
+            "Ashworth",
+            "Whitfield",
+            "Barker",
+            "Rimmer",
+            "Fairclough",
+            "Heaton",
+            "Cropper",
+            "Pemberton",
+            "Lloyd-Jones",
+        ),
+        (
+            "Margaret",
+            "Joan",
+            "Patricia",
+            "Sheila",
+            "Maureen",
+            "Jean",
+            "Brenda",
+            "Dorothy",
+            "Irene",
+            "Doreen",
+            "Pauline",
+            "Barbara",
+            "Elizabeth",
+            "Susan",
+            "Christine",
+            "Valerie",
+            "Zoë-Ann",
+            "Zoë",
+            "Lesley-Ann",
+            "Kathleen",
+            "Renée",
+        ),
+        (
+            "John",
+            "William",
+            "James",
+            "Robert",
+            "Michael",
+            "David",
+            "Peter",
+            "Brian",
+            "Kenneth",
+            "Terence",
+            "Ronald",
+            "Derek",
+            "Alan",
+            "Keith",
+            "Graham",
+            "Colin",
+            "Stephen",
+            "Anthony",
+        ),
     ),
     NameGroup(
         14,
-        ("O'Brien", "Ó Briain", "Murphy", "Kelly", "McCarthy", "Doyle", "Byrne", "O'Neill",
-         "Ó Súilleabháin", "Gallagher", "Quinn", "Donnelly", "McGuinness", "O’Hara"),
+        (
+            "O'Brien",
+            "Ó Briain",
+            "Murphy",
+            "Kelly",
+            "McCarthy",
+            "Doyle",
+            "Byrne",
+            "O'Neill",
+            "Ó Súilleabháin",
+            "Gallagher",
+            "Quinn",
+            "Donnelly",
+            "McGuinness",
+            "O’Hara",
+        ),
         ("Aoife", "Niamh", "Siobhán", "Bríd", "Eileen", "Mary", "Kathleen", "Máire", "Róisín"),
         ("Patrick", "Seán", "Declan", "Pádraig", "Francis", "Desmond", "Liam", "Éamonn"),
     ),
@@ -213,38 +296,87 @@ NAME_GROUPS: tuple[NameGroup, ...] = (
 )
 
 STREETS = (
-    "Heron Way", "Marsh Lane", "Orchard Street", "Dockside Road", "Mersey View", "Linacre Road",
-    "Sandpiper Close", "Quarry Street", "Chapel Walk", "Brook Terrace", "Fernhill Drive",
-    "Pilot's Row", "St Brigid's Road", "Cotton Lane", "Kestrel Avenue", "Rope Walk", "Sefton Grove",
-    "Lighthouse Lane", "Foundry Court", "Willow Bank",
+    "Heron Way",
+    "Marsh Lane",
+    "Orchard Street",
+    "Dockside Road",
+    "Mersey View",
+    "Linacre Road",
+    "Sandpiper Close",
+    "Quarry Street",
+    "Chapel Walk",
+    "Brook Terrace",
+    "Fernhill Drive",
+    "Pilot's Row",
+    "St Brigid's Road",
+    "Cotton Lane",
+    "Kestrel Avenue",
+    "Rope Walk",
+    "Sefton Grove",
+    "Lighthouse Lane",
+    "Foundry Court",
+    "Willow Bank",
 )
-CARE_HOMES = ("Beechwood Care Home", "The Moorings Nursing Home", "Oak Lodge Residential Home",
-              "Riverside Court Nursing Home")
+CARE_HOMES = (
+    "Beechwood Care Home",
+    "The Moorings Nursing Home",
+    "Oak Lodge Residential Home",
+    "Riverside Court Nursing Home",
+)
 GP_PRACTICES = {
-    "NORTHBANK": ("Northbank Health Centre", "Heron Way Surgery", "Marsh Lane Practice",
-                  "Linacre Medical Centre"),
-    "SOUTHMERE": ("Southmere Family Practice", "Dockside Surgery", "Orchard Street Medical Practice",
-                  "Mersey View Surgery"),
+    "NORTHBANK": (
+        "Northbank Health Centre",
+        "Heron Way Surgery",
+        "Marsh Lane Practice",
+        "Linacre Medical Centre",
+    ),
+    "SOUTHMERE": (
+        "Southmere Family Practice",
+        "Dockside Surgery",
+        "Orchard Street Medical Practice",
+        "Mersey View Surgery",
+    ),
 }
 TOWNS = {"NORTHBANK": "Northbank", "SOUTHMERE": "Southmere"}
 DIAGNOSES = (
-    "Metastatic lung cancer", "Advanced heart failure", "End-stage COPD", "Motor neurone disease",
-    "Metastatic breast cancer", "Pancreatic cancer", "End-stage kidney disease (conservative care)",
-    "Advanced dementia", "Metastatic prostate cancer", "Bowel cancer with liver metastases",
-    "Idiopathic pulmonary fibrosis", "Glioblastoma", "Ovarian cancer", "Oesophageal cancer",
-    "Frailty", "Advanced Parkinson's disease", "Mesothelioma",
+    "Metastatic lung cancer",
+    "Advanced heart failure",
+    "End-stage COPD",
+    "Motor neurone disease",
+    "Metastatic breast cancer",
+    "Pancreatic cancer",
+    "End-stage kidney disease (conservative care)",
+    "Advanced dementia",
+    "Metastatic prostate cancer",
+    "Bowel cancer with liver metastases",
+    "Idiopathic pulmonary fibrosis",
+    "Glioblastoma",
+    "Ovarian cancer",
+    "Oesophageal cancer",
+    "Frailty",
+    "Advanced Parkinson's disease",
+    "Mesothelioma",
 )
 # Inward codes: digit + two letters; Royal Mail never uses C, I, K, M, O or V in the last two.
 UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 # Ofcom's numbers for drama (0151 496 0000-0999 and friends): valid, never anyone's phone.
 DRAMA_PREFIXES = ("0151 496 0", "0161 496 0", "020 7946 0", "0113 496 0")
 # The directory's duty phones are in 0151 496 0xxx too; people's numbers avoid them.
-DIRECTORY_PHONE_ENDINGS = frozenset({"000", "101", "110", "202", "303", "404", "505", "606", "707",
-                                     "808", "909"})
-KEY_WORKERS = (("Siân Pritchard", "0151 496 0101"), ("Declan O'Brien", "0151 496 0101"),
-               ("Ruth Ellison", "0151 496 0202"), ("Tomasz Nowak", "0151 496 0303"))
-MEDS_PLACES = ("At home, in the kitchen cupboard", "At home, in the just-in-case box",
-               "Care home treatment room", "With the district nurses' notes")
+DIRECTORY_PHONE_ENDINGS = frozenset(
+    {"000", "101", "110", "202", "303", "404", "505", "606", "707", "808", "909"}
+)
+KEY_WORKERS = (
+    ("Siân Pritchard", "0151 496 0101"),
+    ("Declan O'Brien", "0151 496 0101"),
+    ("Ruth Ellison", "0151 496 0202"),
+    ("Tomasz Nowak", "0151 496 0303"),
+)
+MEDS_PLACES = (
+    "At home, in the kitchen cupboard",
+    "At home, in the just-in-case box",
+    "Care home treatment room",
+    "With the district nurses' notes",
+)
 RESPECT_PLACES = ("At home, in the green folder", "Care home office", "With the GP record")
 
 # --- The plan ----------------------------------------------------------------------------------
@@ -386,7 +518,9 @@ def _age(rng: random.Random) -> int:
     return min(98, max(55, round(rng.triangular(55, 99, 82))))
 
 
-def plan_patients(count: int = DEMO_PATIENTS, *, seed: int = SEED, today: date) -> list[PatientPlan]:
+def plan_patients(
+    count: int = DEMO_PATIENTS, *, seed: int = SEED, today: date
+) -> list[PatientPlan]:
     """The whole demo cohort, drawn from one seeded generator: the same people every run.
 
     Times are offsets before now; ``today`` only turns ages into dates of birth (a run on
@@ -404,16 +538,28 @@ def _plan_patient(rng: random.Random, index: int, *, today: date) -> PatientPlan
     borough = "NORTHBANK" if rng.random() < 0.5 else "SOUTHMERE"
     district = rng.choice(NORTHBANK if borough == "NORTHBANK" else SOUTHMERE)
     postcode = _postcode(rng, district)
-    residence = _weighted(rng, {UsualResidence.OWN_HOME: 80, UsualResidence.OTHER_PRIVATE: 8,
-                                UsualResidence.CARE_HOME: 12})
+    residence = _weighted(
+        rng,
+        {
+            UsualResidence.OWN_HOME: 80,
+            UsualResidence.OTHER_PRIVATE: 8,
+            UsualResidence.CARE_HOME: 12,
+        },
+    )
     if residence == UsualResidence.CARE_HOME:
         address = f"{rng.choice(CARE_HOMES)}\n{rng.choice(STREETS)}\n{TOWNS[borough]}"
     else:
         address = f"{rng.randrange(1, 180)} {rng.choice(STREETS)}\n{TOWNS[borough]}"
-    location = _weighted(rng, {"USUAL": 86, PatientLocation.HOSPITAL: 10, PatientLocation.HOSPICE: 4})
+    location = _weighted(
+        rng, {"USUAL": 86, PatientLocation.HOSPITAL: 10, PatientLocation.HOSPICE: 4}
+    )
     site_code = None
     if location == "USUAL":
-        location = PatientLocation.CARE_HOME if residence == UsualResidence.CARE_HOME else PatientLocation.HOME
+        location = (
+            PatientLocation.CARE_HOME
+            if residence == UsualResidence.CARE_HOME
+            else PatientLocation.HOME
+        )
     elif location == PatientLocation.HOSPITAL:
         site_code = SITES[0][0] if borough == "NORTHBANK" else SITES[1][0]
     language = ""
@@ -423,43 +569,78 @@ def _plan_patient(rng: random.Random, index: int, *, today: date) -> PatientPlan
         interpreter = age >= 70 and rng.random() < 0.6
     # 98% have an NHS number (most traced); a few still need a trace.
     has_number = rng.random() < 0.98
-    status = (_weighted(rng, {NhsNumberStatus.VERIFIED: 92, NhsNumberStatus.NOT_TRACED: 8})
-              if has_number else NhsNumberStatus.TRACE_REQUIRED)
+    status = (
+        _weighted(rng, {NhsNumberStatus.VERIFIED: 92, NhsNumberStatus.NOT_TRACED: 8})
+        if has_number
+        else NhsNumberStatus.TRACE_REQUIRED
+    )
     number = synthetic_nhs_number(index) if has_number else None
 
     first_call = timedelta(minutes=HISTORY_DAYS * 24 * 60 * rng.random() ** 1.4 + 20)
-    registered = first_call + timedelta(days=rng.choice((0, 0, 0, 3, 10, 30, 60)),
-                                        minutes=rng.randrange(1, 5))
+    registered = first_call + timedelta(
+        days=rng.choice((0, 0, 0, 3, 10, 30, 60)), minutes=rng.randrange(1, 5)
+    )
     died = None
     if rng.random() < 0.14 and first_call > timedelta(days=4):
         died = timedelta(minutes=rng.randrange(60, int(first_call.total_seconds() // 60) - 60 * 24))
 
     carer = None
     if rng.random() < 0.72:
-        relationship = _weighted(rng, {Relationship.SPOUSE_PARTNER: 48, Relationship.CHILD: 34,
-                                       Relationship.SIBLING: 6, Relationship.FRIEND: 5,
-                                       Relationship.NEIGHBOUR: 3, Relationship.OTHER_RELATIVE: 4})
-        carer_sex = Sex.MALE if sex == Sex.FEMALE and relationship == Relationship.SPOUSE_PARTNER \
+        relationship = _weighted(
+            rng,
+            {
+                Relationship.SPOUSE_PARTNER: 48,
+                Relationship.CHILD: 34,
+                Relationship.SIBLING: 6,
+                Relationship.FRIEND: 5,
+                Relationship.NEIGHBOUR: 3,
+                Relationship.OTHER_RELATIVE: 4,
+            },
+        )
+        carer_sex = (
+            Sex.MALE
+            if sex == Sex.FEMALE and relationship == Relationship.SPOUSE_PARTNER
             else (Sex.FEMALE if rng.random() < 0.6 else Sex.MALE)
+        )
         carer_given, carer_family = _name(rng, group, carer_sex)
-        if relationship in (Relationship.SPOUSE_PARTNER, Relationship.CHILD) and rng.random() < 0.7 \
-                and not (group.female_family or group.male_family):
+        if (
+            relationship in (Relationship.SPOUSE_PARTNER, Relationship.CHILD)
+            and rng.random() < 0.7
+            and not (group.female_family or group.male_family)
+        ):
             carer_family = family
         lives_with = relationship == Relationship.SPOUSE_PARTNER
         carer = CarerPlan(
-            given_name=carer_given, family_name=carer_family, relationship=relationship,
+            given_name=carer_given,
+            family_name=carer_family,
+            relationship=relationship,
             phone=_phone(rng, DRAMA_PREFIXES if not lives_with else DRAMA_PREFIXES[:1]),
             postcode=postcode if lives_with else _postcode(rng, rng.choice(NORTHBANK + SOUTHMERE)),
-            has_lpa=rng.random() < 0.25, consent_to_contact=rng.random() < 0.88,
+            has_lpa=rng.random() < 0.25,
+            consent_to_contact=rng.random() < 0.88,
         )
 
     plan = PatientPlan(
-        index=index, given_name=given, family_name=family, sex=sex, date_of_birth=dob,
-        nhs_number=number, nhs_number_status=status, postcode=postcode, address=address,
-        phone=_phone(rng), gp_practice=rng.choice(GP_PRACTICES[borough]), usual_residence=residence,
-        location=location, site_code=site_code, language=language, interpreter_needed=interpreter,
-        registered_before_now=registered, registered_by=rng.choice(("handler", "handler", "coordinator")),
-        died_before_now=died, carer=carer,
+        index=index,
+        given_name=given,
+        family_name=family,
+        sex=sex,
+        date_of_birth=dob,
+        nhs_number=number,
+        nhs_number_status=status,
+        postcode=postcode,
+        address=address,
+        phone=_phone(rng),
+        gp_practice=rng.choice(GP_PRACTICES[borough]),
+        usual_residence=residence,
+        location=location,
+        site_code=site_code,
+        language=language,
+        interpreter_needed=interpreter,
+        registered_before_now=registered,
+        registered_by=rng.choice(("handler", "handler", "coordinator")),
+        died_before_now=died,
+        carer=carer,
     )
     if rng.random() < 0.9:
         plan.care_plans = _plan_care_plans(rng, plan)
@@ -472,13 +653,27 @@ def _plan_care_plans(rng: random.Random, plan: PatientPlan) -> list[CarePlanPlan
     written = max(written, timedelta(hours=2))
     ppd: dict[str, Any] = {"ppd_first": "", "ppd_second": "", "ppd_not_stated": ""}
     if rng.random() < 0.75:
-        first = _weighted(rng, {PlaceOfDeath.OWN_HOME: 45, PlaceOfDeath.HOSPICE: 25,
-                                PlaceOfDeath.CARE_HOME: 12 if plan.usual_residence == UsualResidence.CARE_HOME else 2,
-                                PlaceOfDeath.HOSPITAL: 5, PlaceOfDeath.OTHER_PRIVATE_RESIDENCE: 3})
+        first = _weighted(
+            rng,
+            {
+                PlaceOfDeath.OWN_HOME: 45,
+                PlaceOfDeath.HOSPICE: 25,
+                PlaceOfDeath.CARE_HOME: 12
+                if plan.usual_residence == UsualResidence.CARE_HOME
+                else 2,
+                PlaceOfDeath.HOSPITAL: 5,
+                PlaceOfDeath.OTHER_PRIVATE_RESIDENCE: 3,
+            },
+        )
         ppd["ppd_first"] = first
         if rng.random() < 0.5:
-            ppd["ppd_second"] = rng.choice([p for p in (PlaceOfDeath.HOSPICE, PlaceOfDeath.OWN_HOME,
-                                                        PlaceOfDeath.HOSPITAL) if p != first])
+            ppd["ppd_second"] = rng.choice(
+                [
+                    p
+                    for p in (PlaceOfDeath.HOSPICE, PlaceOfDeath.OWN_HOME, PlaceOfDeath.HOSPITAL)
+                    if p != first
+                ]
+            )
     elif rng.random() < 0.6:
         ppd["ppd_not_stated"] = rng.choice(PreferenceNotStated.values)
     key_worker, key_phone = rng.choice(KEY_WORKERS)
@@ -489,23 +684,28 @@ def _plan_care_plans(rng: random.Random, plan: PatientPlan) -> list[CarePlanPlan
         "key_worker_name": key_worker,
         "key_worker_phone": key_phone,
         "primary_diagnosis": rng.choice(DIAGNOSES),
-        "prognosis": _weighted(rng, {Prognosis.LAST_MONTHS: 50, Prognosis.LAST_WEEKS: 35,
-                                     Prognosis.LAST_DAYS: 15}),
+        "prognosis": _weighted(
+            rng, {Prognosis.LAST_MONTHS: 50, Prognosis.LAST_WEEKS: 35, Prognosis.LAST_DAYS: 15}
+        ),
         "carer_aware_of_prognosis": (rng.random() < 0.8) if plan.carer else None,
         "anticipatory_meds_issued": meds,
         "anticipatory_meds_location": rng.choice(MEDS_PLACES) if meds else "",
         # Reviews every 4 to 12 weeks (at most 3 months ahead): the older ones are now overdue.
         "review_date_weeks": rng.randrange(4, 13),
     }
-    cpr = _weighted(rng, {CprDecision.NOT_FOR_CPR: 55, CprDecision.FOR_CPR: 10, CprDecision.UNKNOWN: 35})
+    cpr = _weighted(
+        rng, {CprDecision.NOT_FOR_CPR: 55, CprDecision.FOR_CPR: 10, CprDecision.UNKNOWN: 35}
+    )
     cpr_values = _cpr_values(rng, cpr)
     senior = rng.choice(("lead", "coordinator"))
     if rng.random() < 0.35 and written > timedelta(days=14):
         # A first plan without the CPR decision, then a senior clinician's review adding it.
         later = written - timedelta(days=rng.randrange(3, max(4, int(written.days) - 2)))
         first_values = {**values, "review_date_weeks": rng.randrange(4, 9)}
-        return [CarePlanPlan(written, "nurse", first_values),
-                CarePlanPlan(later, senior, {**values, **cpr_values})]
+        return [
+            CarePlanPlan(written, "nurse", first_values),
+            CarePlanPlan(later, senior, {**values, **cpr_values}),
+        ]
     if cpr == CprDecision.UNKNOWN:
         return [CarePlanPlan(written, rng.choice(("nurse", senior)), values)]
     return [CarePlanPlan(written, senior, {**values, **cpr_values})]
@@ -529,27 +729,50 @@ def _cpr_values(rng: random.Random, cpr: str) -> dict[str, Any]:
 
 # Call reasons with how often they come up, and what each tends to ask for.
 REASONS = {
-    CallReason.SYMPTOM_CONTROL: 30, CallReason.MEDICATION_QUERY: 12, CallReason.REQUEST_VISIT: 10,
-    CallReason.REQUEST_ADMISSION: 4, CallReason.CARE_PACKAGE_EQUIPMENT: 5, CallReason.CARER_CRISIS: 6,
-    CallReason.NEW_REFERRAL: 8, CallReason.CLINICAL_UPDATE: 12, CallReason.INFORMATION: 5,
-    CallReason.ADMIN: 5, CallReason.OTHER: 3,
+    CallReason.SYMPTOM_CONTROL: 30,
+    CallReason.MEDICATION_QUERY: 12,
+    CallReason.REQUEST_VISIT: 10,
+    CallReason.REQUEST_ADMISSION: 4,
+    CallReason.CARE_PACKAGE_EQUIPMENT: 5,
+    CallReason.CARER_CRISIS: 6,
+    CallReason.NEW_REFERRAL: 8,
+    CallReason.CLINICAL_UPDATE: 12,
+    CallReason.INFORMATION: 5,
+    CallReason.ADMIN: 5,
+    CallReason.OTHER: 3,
 }
 NEEDS_FOR_REASON: dict[str, tuple[tuple[str, ...], ...]] = {
-    CallReason.SYMPTOM_CONTROL: ((Need.URGENT_HOME_VISIT,), (Need.SPECIALIST_FOLLOW_UP,),
-                                 (Need.URGENT_HOME_VISIT, Need.OVERNIGHT_SUPPORT)),
+    CallReason.SYMPTOM_CONTROL: (
+        (Need.URGENT_HOME_VISIT,),
+        (Need.SPECIALIST_FOLLOW_UP,),
+        (Need.URGENT_HOME_VISIT, Need.OVERNIGHT_SUPPORT),
+    ),
     CallReason.REQUEST_VISIT: ((Need.SPECIALIST_FOLLOW_UP,), (Need.URGENT_HOME_VISIT,)),
     CallReason.REQUEST_ADMISSION: ((Need.HOSPICE_ADMISSION,),),
     CallReason.CARE_PACKAGE_EQUIPMENT: ((Need.END_OF_LIFE_CARE_AT_HOME,),),
-    CallReason.CARER_CRISIS: ((Need.OVERNIGHT_SUPPORT, Need.CARER_SUPPORT), (Need.CARER_SUPPORT,),
-                              (Need.END_OF_LIFE_CARE_AT_HOME, Need.CARER_SUPPORT)),
-    CallReason.NEW_REFERRAL: ((Need.SPECIALIST_FOLLOW_UP,), (Need.SPECIALIST_FOLLOW_UP, Need.DAY_THERAPY)),
+    CallReason.CARER_CRISIS: (
+        (Need.OVERNIGHT_SUPPORT, Need.CARER_SUPPORT),
+        (Need.CARER_SUPPORT,),
+        (Need.END_OF_LIFE_CARE_AT_HOME, Need.CARER_SUPPORT),
+    ),
+    CallReason.NEW_REFERRAL: (
+        (Need.SPECIALIST_FOLLOW_UP,),
+        (Need.SPECIALIST_FOLLOW_UP, Need.DAY_THERAPY),
+    ),
     CallReason.DEATH_NOTIFICATION: ((Need.BEREAVEMENT_SUPPORT,),),
 }
 CALLERS = {
-    CallerType.CARER_FAMILY: 30, CallerType.DISTRICT_NURSE: 22, CallerType.GP: 12,
-    CallerType.PATIENT: 8, CallerType.CARE_HOME_STAFF: 8, CallerType.OOH_111: 6,
-    CallerType.AMBULANCE: 3, CallerType.COMMUNITY_SPC_NURSE: 5, CallerType.PHARMACIST: 2,
-    CallerType.SOCIAL_CARE: 2, CallerType.HOSPICE_STAFF: 2,
+    CallerType.CARER_FAMILY: 30,
+    CallerType.DISTRICT_NURSE: 22,
+    CallerType.GP: 12,
+    CallerType.PATIENT: 8,
+    CallerType.CARE_HOME_STAFF: 8,
+    CallerType.OOH_111: 6,
+    CallerType.AMBULANCE: 3,
+    CallerType.COMMUNITY_SPC_NURSE: 5,
+    CallerType.PHARMACIST: 2,
+    CallerType.SOCIAL_CARE: 2,
+    CallerType.HOSPICE_STAFF: 2,
 }
 CALLER_ORGANISATIONS = {
     CallerType.DISTRICT_NURSE: "Riverside district nursing",
@@ -562,10 +785,23 @@ CALLER_ORGANISATIONS = {
     CallerType.HOSPICE_STAFF: "St Brigid's Hospice",
     CallerType.HOSPITAL_CLINICIAN: "Northbank and Southmere Hospitals",
 }
-OUTCOMES = {ReferralOutcome.NEEDS_MET: 78, ReferralOutcome.TRANSFERRED: 8, ReferralOutcome.NO_CONTACT: 4,
-            ReferralOutcome.DECLINED_BY_PATIENT: 5, ReferralOutcome.OTHER: 5}
-STAFF_NAMES = ("Dr A. Sharma", "Dr H. Walsh", "Jo Kennedy", "Sam Osei", "Nina Kaur", "Dr P. Lam",
-               "Chris Doyle", "Beth Ellis")
+OUTCOMES = {
+    ReferralOutcome.NEEDS_MET: 78,
+    ReferralOutcome.TRANSFERRED: 8,
+    ReferralOutcome.NO_CONTACT: 4,
+    ReferralOutcome.DECLINED_BY_PATIENT: 5,
+    ReferralOutcome.OTHER: 5,
+}
+STAFF_NAMES = (
+    "Dr A. Sharma",
+    "Dr H. Walsh",
+    "Jo Kennedy",
+    "Sam Osei",
+    "Nina Kaur",
+    "Dr P. Lam",
+    "Chris Doyle",
+    "Beth Ellis",
+)
 NOTES: dict[str, str] = {
     CallReason.SYMPTOM_CONTROL: "Pain worse since last night despite regular oral morphine.",
     CallReason.MEDICATION_QUERY: "Asked about timing of breakthrough doses.",
@@ -585,7 +821,9 @@ NOTES: dict[str, str] = {
 def _plan_calls(rng: random.Random, plan: PatientPlan, *, first_call: timedelta) -> list[CallPlan]:
     count = _weighted(rng, {1: 55, 2: 27, 3: 11, 4: 5, 5: 2})
     moments = [first_call]
-    earliest = plan.died_before_now + timedelta(hours=1) if plan.died_before_now else timedelta(minutes=15)
+    earliest = (
+        plan.died_before_now + timedelta(hours=1) if plan.died_before_now else timedelta(minutes=15)
+    )
     for _ in range(count - 1):
         step = timedelta(minutes=rng.randrange(6 * 60, 15 * 24 * 60))
         if moments[-1] - step < earliest:
@@ -596,20 +834,39 @@ def _plan_calls(rng: random.Random, plan: PatientPlan, *, first_call: timedelta)
         recent = timedelta(minutes=rng.randrange(15, 10 * 60))
         if recent < moments[-1] - timedelta(hours=2):
             moments.append(recent)
-    calls = [_plan_call(rng, plan, moment, last=i == len(moments) - 1) for i, moment in enumerate(moments)]
+    calls = [
+        _plan_call(rng, plan, moment, last=i == len(moments) - 1)
+        for i, moment in enumerate(moments)
+    ]
     if plan.died_before_now is not None:
         # The family rings to say the patient has died: bereavement support for them.
         after = plan.died_before_now - timedelta(minutes=rng.randrange(30, 8 * 60))
-        calls.append(_plan_call(rng, plan, max(after, timedelta(minutes=10)), last=True,
-                                reason=CallReason.DEATH_NOTIFICATION))
+        calls.append(
+            _plan_call(
+                rng,
+                plan,
+                max(after, timedelta(minutes=10)),
+                last=True,
+                reason=CallReason.DEATH_NOTIFICATION,
+            )
+        )
     return calls
 
 
-def _plan_call(rng: random.Random, plan: PatientPlan, moment: timedelta, *, last: bool,
-               reason: str | None = None) -> CallPlan:
+def _plan_call(
+    rng: random.Random,
+    plan: PatientPlan,
+    moment: timedelta,
+    *,
+    last: bool,
+    reason: str | None = None,
+) -> CallPlan:
     reason = reason or _weighted(rng, REASONS)
-    in_hospital = (last and plan.location == PatientLocation.HOSPITAL
-                   and reason != CallReason.DEATH_NOTIFICATION)
+    in_hospital = (
+        last
+        and plan.location == PatientLocation.HOSPITAL
+        and reason != CallReason.DEATH_NOTIFICATION
+    )
     caller = _weighted(rng, CALLERS)
     if reason == CallReason.DEATH_NOTIFICATION:
         caller = CallerType.CARER_FAMILY if plan.carer else CallerType.DISTRICT_NURSE
@@ -628,16 +885,30 @@ def _plan_call(rng: random.Random, plan: PatientPlan, moment: timedelta, *, last
     if caller == CallerType.GP:
         organisation = plan.gp_practice
     elif caller == CallerType.CARE_HOME_STAFF:
-        organisation = plan.address.split("\n")[0] if plan.usual_residence == UsualResidence.CARE_HOME \
+        organisation = (
+            plan.address.split("\n")[0]
+            if plan.usual_residence == UsualResidence.CARE_HOME
             else rng.choice(CARE_HOMES)
+        )
 
-    phase = _weighted(rng, {"": 15, PhaseOfIllness.STABLE: 20, PhaseOfIllness.UNSTABLE: 15,
-                            PhaseOfIllness.DETERIORATING: 35, PhaseOfIllness.DYING: 15})
+    phase = _weighted(
+        rng,
+        {
+            "": 15,
+            PhaseOfIllness.STABLE: 20,
+            PhaseOfIllness.UNSTABLE: 15,
+            PhaseOfIllness.DETERIORATING: 35,
+            PhaseOfIllness.DYING: 15,
+        },
+    )
     if reason == CallReason.DEATH_NOTIFICATION:
         phase = PhaseOfIllness.DECEASED
     ipos: dict[str, int] = {}
-    if reason in (CallReason.SYMPTOM_CONTROL, CallReason.REQUEST_VISIT, CallReason.CARER_CRISIS) \
-            or (phase and rng.random() < 0.5):
+    if reason in (
+        CallReason.SYMPTOM_CONTROL,
+        CallReason.REQUEST_VISIT,
+        CallReason.CARER_CRISIS,
+    ) or (phase and rng.random() < 0.5):
         top = {PhaseOfIllness.UNSTABLE: 4, PhaseOfIllness.DYING: 3}.get(phase, 3)
         for item in rng.sample(list(IposItem.values), rng.randrange(2, 6)):
             ipos[item] = min(4, max(0, round(rng.triangular(0, top + 0.5, top - 1))))
@@ -646,14 +917,23 @@ def _plan_call(rng: random.Random, plan: PatientPlan, moment: timedelta, *, last
         red_flags = (rng.choice(RedFlag.values),)
     coping = ""
     if plan.carer is not None and rng.random() < 0.6:
-        coping = _weighted(rng, {CarerCoping.COPING: 55, CarerCoping.STRUGGLING: 35,
-                                 CarerCoping.CRISIS_TONIGHT: 10})
+        coping = _weighted(
+            rng,
+            {CarerCoping.COPING: 55, CarerCoping.STRUGGLING: 35, CarerCoping.CRISIS_TONIGHT: 10},
+        )
         if reason == CallReason.CARER_CRISIS:
             coping = rng.choice((CarerCoping.STRUGGLING, CarerCoping.CRISIS_TONIGHT))
     elif plan.carer is None and rng.random() < 0.3:
         coping = CarerCoping.NO_CARER
-    location = plan.location if last else (
-        PatientLocation.CARE_HOME if plan.usual_residence == UsualResidence.CARE_HOME else PatientLocation.HOME)
+    location = (
+        plan.location
+        if last
+        else (
+            PatientLocation.CARE_HOME
+            if plan.usual_residence == UsualResidence.CARE_HOME
+            else PatientLocation.HOME
+        )
+    )
     if location == PatientLocation.HOSPICE:
         location = PatientLocation.HOME if not last else location
     site_code = plan.site_code if location == PatientLocation.HOSPITAL else None
@@ -661,36 +941,64 @@ def _plan_call(rng: random.Random, plan: PatientPlan, moment: timedelta, *, last
     needs: tuple[str, ...] = ()
     if in_hospital:
         needs = (Need.HOSPITAL_SPECIALIST_REVIEW,)
-    elif reason in NEEDS_FOR_REASON and (reason != CallReason.SYMPTOM_CONTROL or rng.random() < 0.5):
+    elif reason in NEEDS_FOR_REASON and (
+        reason != CallReason.SYMPTOM_CONTROL or rng.random() < 0.5
+    ):
         needs = rng.choice(NEEDS_FOR_REASON[reason])
     if reason == CallReason.DEATH_NOTIFICATION:
         # Recording the death offers bereavement support to the family (``_record_death``).
         needs = ()
     if red_flags:
-        disposition = _weighted(rng, {Disposition.ADVISED_999: 50, Disposition.WARM_TRANSFER: 20,
-                                      Disposition.REFERRALS_CREATED: 30})
+        disposition = _weighted(
+            rng,
+            {
+                Disposition.ADVISED_999: 50,
+                Disposition.WARM_TRANSFER: 20,
+                Disposition.REFERRALS_CREATED: 30,
+            },
+        )
         needs = (Need.URGENT_HOME_VISIT,) if disposition == Disposition.REFERRALS_CREATED else ()
     elif needs:
         disposition = Disposition.REFERRALS_CREATED
     else:
         disposition = _weighted(rng, {Disposition.ADVICE_GIVEN: 70, Disposition.SIGNPOSTED: 30})
 
-    suggestion = suggest_priority(TriageInput(
-        phase=phase or None, ipos=ipos, red_flags=red_flags, carer_coping=coping or None,
-        reason=reason, patient_location=location or None,
-    ))
+    suggestion = suggest_priority(
+        TriageInput(
+            phase=phase or None,
+            ipos=ipos,
+            red_flags=red_flags,
+            carer_coping=coping or None,
+            reason=reason,
+            patient_location=location or None,
+        )
+    )
     override = None
     if needs and suggestion.priority in (Priority.P4, Priority.P5) and rng.random() < 0.08:
         override = Priority.P3
     return CallPlan(
-        before_now=moment, minutes=rng.randrange(4, 25),
+        before_now=moment,
+        minutes=rng.randrange(4, 25),
         handled_by="coordinator" if rng.random() < 0.2 else "handler",
-        caller_type=caller, caller_name=name, caller_phone=phone, caller_organisation=organisation,
-        caller_relationship=relationship, reason=reason, notes=NOTES.get(reason, ""), phase=phase,
-        ipos=ipos, red_flags=red_flags, carer_coping=coping, patient_location=location,
-        site_code=site_code, override=override, disposition=disposition, needs=needs,
+        caller_type=caller,
+        caller_name=name,
+        caller_phone=phone,
+        caller_organisation=organisation,
+        caller_relationship=relationship,
+        reason=reason,
+        notes=NOTES.get(reason, ""),
+        phase=phase,
+        ipos=ipos,
+        red_flags=red_flags,
+        carer_coping=coping,
+        patient_location=location,
+        site_code=site_code,
+        override=override,
+        disposition=disposition,
+        needs=needs,
         callback_hours=rng.randrange(2, 20) if not needs and rng.random() < 0.12 else None,
-        fates=tuple(rng.random() for _ in needs), draws=tuple(rng.random() for _ in needs),
+        fates=tuple(rng.random() for _ in needs),
+        draws=tuple(rng.random() for _ in needs),
         outcomes=tuple(_weighted(rng, OUTCOMES) for _ in needs),
     )
 
@@ -714,7 +1022,8 @@ def _exists(plan: PatientPlan) -> bool:
     if plan.nhs_number:
         return Patient.objects.filter(nhs_number=plan.nhs_number).exists()
     return Patient.objects.filter(
-        nhs_number__isnull=True, date_of_birth=plan.date_of_birth,
+        nhs_number__isnull=True,
+        date_of_birth=plan.date_of_birth,
         search_name=search_form(plan.given_name, plan.family_name),
     ).exists()
 
@@ -723,8 +1032,14 @@ def _exists(plan: PatientPlan) -> bool:
 PROGRESS_EVERY = 50
 
 
-def seed_patients(*, users: Mapping[str, User], services: Mapping[str, Service], now: datetime,
-                  count: int = DEMO_PATIENTS, progress: Callable[[str], Any] | None = None) -> SeedSummary:
+def seed_patients(
+    *,
+    users: Mapping[str, User],
+    services: Mapping[str, Service],
+    now: datetime,
+    count: int = DEMO_PATIENTS,
+    progress: Callable[[str], Any] | None = None,
+) -> SeedSummary:
     """Create the demo patients with their history; skip those already there.
 
     ``users`` are the demo users (``devtools.demo.users.seed_users``), ``services`` the demo
@@ -742,8 +1057,11 @@ def seed_patients(*, users: Mapping[str, User], services: Mapping[str, Service],
         if _exists(plan):
             summary.patients_skipped += 1
             continue
-        created.append(_save_patient(plan, users=users, sites=sites, member_teams=member_teams,
-                                     now=now, summary=summary))
+        created.append(
+            _save_patient(
+                plan, users=users, sites=sites, member_teams=member_teams, now=now, summary=summary
+            )
+        )
     summary.escalations = _seed_escalations(patient_ids=created, now=now)
     return summary
 
@@ -752,27 +1070,43 @@ def _team_members(services: Mapping[str, Service]) -> dict[int, list[int]]:
     """Team id -> the demo clinicians who work in it (who may own its referrals)."""
     members: dict[int, list[int]] = {}
     rows = TeamMembership.objects.filter(
-        team__service__in=list(services.values()), user__is_clinician=True,
+        team__service__in=list(services.values()),
+        user__is_clinician=True,
     ).order_by("team_id", "user_id")
     for row in rows:
         members.setdefault(row.team_id, []).append(row.user_id)
     return members
 
 
-def _save_patient(plan: PatientPlan, *, users: Mapping[str, User], sites: Mapping[str, Site],
-                  member_teams: Mapping[int, list[int]], now: datetime, summary: SeedSummary) -> int:
+def _save_patient(
+    plan: PatientPlan,
+    *,
+    users: Mapping[str, User],
+    sites: Mapping[str, Site],
+    member_teams: Mapping[int, list[int]],
+    now: datetime,
+    summary: SeedSummary,
+) -> int:
     """Save one planned patient with their history; return the patient's id."""
     registered_at = now - plan.registered_before_now
     with _clock_at(registered_at):
         patient = patient_register(
             data=PatientData(
-                given_name=plan.given_name, family_name=plan.family_name,
-                date_of_birth=plan.date_of_birth, nhs_number=plan.nhs_number or "",
-                nhs_number_status=plan.nhs_number_status, sex=plan.sex, address=plan.address,
-                postcode=plan.postcode, phone=plan.phone, gp_practice=plan.gp_practice,
-                usual_residence=plan.usual_residence, location=plan.location,
+                given_name=plan.given_name,
+                family_name=plan.family_name,
+                date_of_birth=plan.date_of_birth,
+                nhs_number=plan.nhs_number or "",
+                nhs_number_status=plan.nhs_number_status,
+                sex=plan.sex,
+                address=plan.address,
+                postcode=plan.postcode,
+                phone=plan.phone,
+                gp_practice=plan.gp_practice,
+                usual_residence=plan.usual_residence,
+                location=plan.location,
                 location_site=sites.get(plan.site_code) if plan.site_code else None,
-                interpreter_needed=plan.interpreter_needed, language=plan.language,
+                interpreter_needed=plan.interpreter_needed,
+                language=plan.language,
             ),
             user=users[plan.registered_by],
             # Demo names repeat by design (two Margaret Smiths); each is a different person.
@@ -781,28 +1115,54 @@ def _save_patient(plan: PatientPlan, *, users: Mapping[str, User], sites: Mappin
         summary.patients_created += 1
         if plan.carer is not None:
             carer = plan.carer
-            related_person_save(patient=patient, user=users[plan.registered_by], values={
-                "given_name": carer.given_name, "family_name": carer.family_name,
-                "relationship": carer.relationship, "phone": carer.phone, "postcode": carer.postcode,
-                "is_main_carer": True, "is_next_of_kin": True, "has_lpa": carer.has_lpa,
-                "consent_to_contact": carer.consent_to_contact,
-            })
+            related_person_save(
+                patient=patient,
+                user=users[plan.registered_by],
+                values={
+                    "given_name": carer.given_name,
+                    "family_name": carer.family_name,
+                    "relationship": carer.relationship,
+                    "phone": carer.phone,
+                    "postcode": carer.postcode,
+                    "is_main_carer": True,
+                    "is_next_of_kin": True,
+                    "has_lpa": carer.has_lpa,
+                    "consent_to_contact": carer.consent_to_contact,
+                },
+            )
             summary.carers += 1
     for version in plan.care_plans:
         _save_care_plan(patient, version, users=users, now=now)
         summary.care_plans += 1
     died_at = now - plan.died_before_now if plan.died_before_now else None
     for call in sorted(plan.calls, key=lambda c: c.before_now, reverse=True):
-        _save_call(patient, plan, call, users=users, sites=sites, member_teams=member_teams,
-                   now=now, died_at=died_at, summary=summary)
+        _save_call(
+            patient,
+            plan,
+            call,
+            users=users,
+            sites=sites,
+            member_teams=member_teams,
+            now=now,
+            died_at=died_at,
+            summary=summary,
+        )
     if died_at is not None:
-        _record_death(patient, plan, users=users, member_teams=member_teams, now=now,
-                      died_at=died_at, summary=summary)
+        _record_death(
+            patient,
+            plan,
+            users=users,
+            member_teams=member_teams,
+            now=now,
+            died_at=died_at,
+            summary=summary,
+        )
     return patient.pk
 
 
-def _save_care_plan(patient: Patient, version: CarePlanPlan, *, users: Mapping[str, User],
-                    now: datetime) -> None:
+def _save_care_plan(
+    patient: Patient, version: CarePlanPlan, *, users: Mapping[str, User], now: datetime
+) -> None:
     written_at = now - version.before_now
     today = timezone.localdate(written_at)
     values = dict(version.values)
@@ -819,30 +1179,58 @@ def _save_care_plan(patient: Patient, version: CarePlanPlan, *, users: Mapping[s
         care_plan_update(patient=patient, user=users[version.author], values=values)
 
 
-def _save_call(patient: Patient, plan: PatientPlan, call: CallPlan, *, users: Mapping[str, User],
-               sites: Mapping[str, Site], member_teams: Mapping[int, list[int]], now: datetime,
-               died_at: datetime | None, summary: SeedSummary) -> None:
+def _save_call(
+    patient: Patient,
+    plan: PatientPlan,
+    call: CallPlan,
+    *,
+    users: Mapping[str, User],
+    sites: Mapping[str, Site],
+    member_teams: Mapping[int, list[int]],
+    now: datetime,
+    died_at: datetime | None,
+    summary: SeedSummary,
+) -> None:
     received_at = now - call.before_now
     ended_at = min(received_at + timedelta(minutes=call.minutes), now - timedelta(minutes=1))
     handler = users[call.handled_by]
-    suggested = suggest_priority(TriageInput(
-        phase=call.phase or None, ipos=call.ipos, red_flags=call.red_flags,
-        carer_coping=call.carer_coping or None, reason=call.reason,
-        patient_location=call.patient_location or None,
-    )).priority
+    suggested = suggest_priority(
+        TriageInput(
+            phase=call.phase or None,
+            ipos=call.ipos,
+            red_flags=call.red_flags,
+            carer_coping=call.carer_coping or None,
+            reason=call.reason,
+            patient_location=call.patient_location or None,
+        )
+    ).priority
     site = sites.get(call.site_code) if call.site_code else None
     data = CallInput(
-        received_at=received_at, ended_at=ended_at, caller_type=call.caller_type,
-        caller_name=call.caller_name, caller_phone=call.caller_phone,
-        caller_organisation=call.caller_organisation, caller_relationship=call.caller_relationship,
-        patient_id=patient.pk, reason=call.reason, notes=call.notes, phase=call.phase,
-        ipos=call.ipos, red_flags=call.red_flags, carer_coping=call.carer_coping,
-        patient_location=call.patient_location, patient_site_id=site.pk if site else None,
+        received_at=received_at,
+        ended_at=ended_at,
+        caller_type=call.caller_type,
+        caller_name=call.caller_name,
+        caller_phone=call.caller_phone,
+        caller_organisation=call.caller_organisation,
+        caller_relationship=call.caller_relationship,
+        patient_id=patient.pk,
+        reason=call.reason,
+        notes=call.notes,
+        phase=call.phase,
+        ipos=call.ipos,
+        red_flags=call.red_flags,
+        carer_coping=call.carer_coping,
+        patient_location=call.patient_location,
+        patient_site_id=site.pk if site else None,
         chosen_priority=call.override or suggested,
         override_reason="Caller very distressed; coordinator agreed a same-day response."
-        if call.override else "",
-        disposition=call.disposition, needs=tuple(NeedRequest(need=need) for need in call.needs),
-        callback_due_at=ended_at + timedelta(hours=call.callback_hours) if call.callback_hours else None,
+        if call.override
+        else "",
+        disposition=call.disposition,
+        needs=tuple(NeedRequest(need=need) for need in call.needs),
+        callback_due_at=ended_at + timedelta(hours=call.callback_hours)
+        if call.callback_hours
+        else None,
         callback_note="Ring back to check the advice helped." if call.callback_hours else "",
         idempotency_key=f"demo-{plan.key}-{call.before_now.total_seconds():.0f}"[:64],
     )
@@ -855,16 +1243,25 @@ def _save_call(patient: Patient, plan: PatientPlan, call: CallPlan, *, users: Ma
     # Routing runs in the worker after commit; here, synchronously, at the moment it would have.
     routed_at = ended_at + timedelta(seconds=1)
     for index, (referral, fate, draw, outcome) in enumerate(
-            zip(result.referrals, call.fates, call.draws, call.outcomes, strict=True)):
+        zip(result.referrals, call.fates, call.draws, call.outcomes, strict=True)
+    ):
         with _clock_at(routed_at):
             routed = referral_route(referral_id=referral.pk)
         assert routed is not None
         # Decisions added after the plan was fixed draw from their own generator, so the plan
         # (and every earlier demo) stays the same.
         extra = random.Random(f"{SEED}-{plan.key}-{call.before_now.total_seconds():.0f}-{index}")  # noqa: S311
-        status = _settle_referral(routed, fate=fate, draw=draw, outcome=outcome, extra=extra,
-                                  users=users, member_teams=member_teams, now=horizon,
-                                  summary=summary)
+        status = _settle_referral(
+            routed,
+            fate=fate,
+            draw=draw,
+            outcome=outcome,
+            extra=extra,
+            users=users,
+            member_teams=member_teams,
+            now=horizon,
+            summary=summary,
+        )
         summary.referrals += 1
         summary.statuses[status] += 1
     _finish_call(result.call, users=users, now=horizon)
@@ -883,24 +1280,40 @@ INTERVENTION_FOR_NEED: dict[str, str] = {
     Need.CARER_SUPPORT: InterventionType.CARER_SUPPORT,
 }
 # Interventions that can keep a patient out of hospital (a clinician attests it).
-AVOIDS_ADMISSION = frozenset({InterventionType.HOME_VISIT, InterventionType.NIGHT_VISIT,
-                              InterventionType.HOSPICE_AT_HOME_SHIFT, InterventionType.PHONE_ADVICE})
+AVOIDS_ADMISSION = frozenset(
+    {
+        InterventionType.HOME_VISIT,
+        InterventionType.NIGHT_VISIT,
+        InterventionType.HOSPICE_AT_HOME_SHIFT,
+        InterventionType.PHONE_ADVICE,
+    }
+)
 HOLD_REASONS = (
     "Patient admitted to hospital overnight; visit once home.",
     "Family asked us to wait until the weekend.",
     "Awaiting the GP's review before visiting.",
 )
-DECLINES = ((DeclineReason.NO_CAPACITY, "No nurse free before the deadline today."),
-            (DeclineReason.WRONG_SERVICE, "Needs hospice at home rather than a specialist visit."))
+DECLINES = (
+    (DeclineReason.NO_CAPACITY, "No nurse free before the deadline today."),
+    (DeclineReason.WRONG_SERVICE, "Needs hospice at home rather than a specialist visit."),
+)
 DECLINE_SHARE = 0.08
 HOLD_SHARE = 0.12
 INTERVENTION_SHARE = 0.7
 
 
-def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: str,
-                     extra: random.Random, users: Mapping[str, User],
-                     member_teams: Mapping[int, list[int]], now: datetime,
-                     summary: SeedSummary) -> str:
+def _settle_referral(
+    referral: Referral,
+    *,
+    fate: float,
+    draw: float,
+    outcome: str,
+    extra: random.Random,
+    users: Mapping[str, User],
+    member_teams: Mapping[int, list[int]],
+    now: datetime,
+    summary: SeedSummary,
+) -> str:
     """Move a routed referral on as far as its age at ``now`` and ``fate`` (0-1) say; return its
     status. ``now`` is the demo's now, or the death of a patient who has died since.
 
@@ -916,30 +1329,56 @@ def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: s
     owners = member_teams.get(referral.team_id, [])
     # A partner team declines; the coordinators route by hand instead (``referrals.actions``).
     partner = referral.team is not None and referral.team.service.service_type != ServiceType.SPOC
-    if (owners and partner and extra.random() < DECLINE_SHARE
-            and now - referral.routed_at > timedelta(hours=1)):
+    if (
+        owners
+        and partner
+        and extra.random() < DECLINE_SHARE
+        and now - referral.routed_at > timedelta(hours=1)
+    ):
         reason, note = extra.choice(DECLINES)
         declined_at = referral.routed_at + timedelta(minutes=15)
         with _clock_at(declined_at):
-            referral_decline(referral_id=referral.pk, user=by_id[owners[-1]], reason=reason, note=note)
+            referral_decline(
+                referral_id=referral.pk, user=by_id[owners[-1]], reason=reason, note=note
+            )
         with _clock_at(declined_at + timedelta(minutes=1)):
             rerouted = referral_route(referral_id=referral.pk)
-        assert rerouted is not None and rerouted.routed_at is not None and rerouted.team_id is not None
+        assert (
+            rerouted is not None and rerouted.routed_at is not None and rerouted.team_id is not None
+        )
         referral = rerouted
         owners = member_teams.get(referral.team_id or 0, [])
         summary.declines += 1
     assert referral.routed_at is not None
     age = now - referral.routed_at
     if age < timedelta(hours=8):
-        status = (ReferralStatus.QUEUED if fate < 0.6 else ReferralStatus.ACCEPTED if fate < 0.9
-                  else ReferralStatus.IN_PROGRESS)
+        status = (
+            ReferralStatus.QUEUED
+            if fate < 0.6
+            else ReferralStatus.ACCEPTED
+            if fate < 0.9
+            else ReferralStatus.IN_PROGRESS
+        )
     elif age < timedelta(days=4):
-        status = (ReferralStatus.QUEUED if fate < 0.1 else ReferralStatus.ACCEPTED if fate < 0.3
-                  else ReferralStatus.IN_PROGRESS if fate < 0.7 else ReferralStatus.COMPLETED
-                  if fate < 0.95 else ReferralStatus.CANCELLED)
+        status = (
+            ReferralStatus.QUEUED
+            if fate < 0.1
+            else ReferralStatus.ACCEPTED
+            if fate < 0.3
+            else ReferralStatus.IN_PROGRESS
+            if fate < 0.7
+            else ReferralStatus.COMPLETED
+            if fate < 0.95
+            else ReferralStatus.CANCELLED
+        )
     elif age < timedelta(days=21):
-        status = (ReferralStatus.IN_PROGRESS if fate < 0.2 else ReferralStatus.COMPLETED
-                  if fate < 0.94 else ReferralStatus.CANCELLED)
+        status = (
+            ReferralStatus.IN_PROGRESS
+            if fate < 0.2
+            else ReferralStatus.COMPLETED
+            if fate < 0.94
+            else ReferralStatus.CANCELLED
+        )
     else:
         status = ReferralStatus.COMPLETED if fate < 0.96 else ReferralStatus.CANCELLED
     if status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS) and not owners:
@@ -949,8 +1388,11 @@ def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: s
     if status == ReferralStatus.CANCELLED:
         at = min(referral.routed_at + timedelta(minutes=20 + int(draw * 600)), last_moment)
         with _clock_at(at):
-            referral_cancel(referral_id=referral.pk, user=users["coordinator"],
-                            reason="Duplicate of a referral made earlier the same day.")
+            referral_cancel(
+                referral_id=referral.pk,
+                user=users["coordinator"],
+                reason="Duplicate of a referral made earlier the same day.",
+            )
         return status
     done = min(referral.routed_at + timedelta(hours=4 + draw * 24 * 6), last_moment)
     if not owners:
@@ -965,8 +1407,13 @@ def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: s
         with _clock_at(contacted):
             referral_contact(referral_id=referral.pk, user=owner, at=contacted)
         if extra.random() < INTERVENTION_SHARE:
-            _intervene(referral, owner=owner, at=min(contacted + timedelta(minutes=30), last_moment),
-                       extra=extra, summary=summary)
+            _intervene(
+                referral,
+                owner=owner,
+                at=min(contacted + timedelta(minutes=30), last_moment),
+                extra=extra,
+                summary=summary,
+            )
     if status != ReferralStatus.COMPLETED and extra.random() < HOLD_SHARE:
         with _clock_at(min(max(claimed, contacted) + timedelta(minutes=45), last_moment)):
             referral_hold(referral_id=referral.pk, user=owner, reason=extra.choice(HOLD_REASONS))
@@ -978,35 +1425,53 @@ def _settle_referral(referral: Referral, *, fate: float, draw: float, outcome: s
     return status
 
 
-def _intervene(referral: Referral, *, owner: User, at: datetime, extra: random.Random,
-               summary: SeedSummary) -> None:
+def _intervene(
+    referral: Referral, *, owner: User, at: datetime, extra: random.Random, summary: SeedSummary
+) -> None:
     kind = INTERVENTION_FOR_NEED.get(referral.need, InterventionType.PHONE_ADVICE)
     avoided = kind in AVOIDS_ADMISSION and extra.random() < 0.3
     with _clock_at(at):
         intervention_record(
-            referral_id=referral.pk, user=owner, kind=kind, at=at,
-            notes="Symptoms reviewed; plan agreed with the family." if not avoided
+            referral_id=referral.pk,
+            user=owner,
+            kind=kind,
+            at=at,
+            notes="Symptoms reviewed; plan agreed with the family."
+            if not avoided
             else "Crisis managed at home; admission avoided.",
-            admission_avoided=avoided, bed_days_saved=extra.randrange(2, 12) if avoided else None,
+            admission_avoided=avoided,
+            bed_days_saved=extra.randrange(2, 12) if avoided else None,
         )
     summary.interventions += 1
 
 
 def _complete_directly(referral: Referral, *, at: datetime, outcome: str) -> None:
     """A partner team without demo staff: the completion is recorded without an actor."""
-    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.COMPLETED, outcome=outcome,
-                                                   closed_at=at, updated_at=at)
+    Referral.objects.filter(pk=referral.pk).update(
+        status=ReferralStatus.COMPLETED, outcome=outcome, closed_at=at, updated_at=at
+    )
     ReferralEvent.objects.create(
-        referral=referral, kind=ReferralEvent.Kind.COMPLETED, at=at, actor=None,
-        from_status=referral.status, to_status=ReferralStatus.COMPLETED, team_id=referral.team_id,
+        referral=referral,
+        kind=ReferralEvent.Kind.COMPLETED,
+        at=at,
+        actor=None,
+        from_status=referral.status,
+        to_status=ReferralStatus.COMPLETED,
+        team_id=referral.team_id,
         data={"outcome": outcome},
     )
 
 
 # --- Deaths -------------------------------------------------------------------------------------
 
-VERIFIERS = ("Jo Kennedy, district nurse", "Dr A. Sharma, GP", "Sam Osei, hospice nurse",
-             "Dr P. Lam, hospital doctor", "Nina Kaur, care home nurse", "Paramedic crew 114")
+VERIFIERS = (
+    "Jo Kennedy, district nurse",
+    "Dr A. Sharma, GP",
+    "Sam Osei, hospice nurse",
+    "Dr P. Lam, hospital doctor",
+    "Nina Kaur, care home nurse",
+    "Paramedic crew 114",
+)
 
 
 def _death_details(rng: random.Random, plan: PatientPlan) -> tuple[str, bool | None, str]:
@@ -1022,43 +1487,78 @@ def _death_details(rng: random.Random, plan: PatientPlan) -> tuple[str, bool | N
     elif plan.usual_residence == UsualResidence.CARE_HOME and rng.random() < 0.6:
         place = PlaceOfDeath.CARE_HOME
     else:
-        place = _weighted(rng, {PlaceOfDeath.HOSPITAL: 45, PlaceOfDeath.OWN_HOME: 20,
-                                PlaceOfDeath.HOSPICE: 18, PlaceOfDeath.CARE_HOME: 8,
-                                PlaceOfDeath.OTHER_PRIVATE_RESIDENCE: 6, PlaceOfDeath.OTHER: 3})
+        place = _weighted(
+            rng,
+            {
+                PlaceOfDeath.HOSPITAL: 45,
+                PlaceOfDeath.OWN_HOME: 20,
+                PlaceOfDeath.HOSPICE: 18,
+                PlaceOfDeath.CARE_HOME: 8,
+                PlaceOfDeath.OTHER_PRIVATE_RESIDENCE: 6,
+                PlaceOfDeath.OTHER: 3,
+            },
+        )
     expected = _weighted(rng, {True: 80, False: 12, None: 8})
     return place, expected, rng.choice(VERIFIERS)
 
 
-def _record_death(patient: Patient, plan: PatientPlan, *, users: Mapping[str, User],
-                  member_teams: Mapping[int, list[int]], now: datetime, died_at: datetime,
-                  summary: SeedSummary) -> None:
+def _record_death(
+    patient: Patient,
+    plan: PatientPlan,
+    *,
+    users: Mapping[str, User],
+    member_teams: Mapping[int, list[int]],
+    now: datetime,
+    died_at: datetime,
+    summary: SeedSummary,
+) -> None:
     """The coordinator records the death after the family's call, through the service: open
     referrals close, bereavement support is offered to the carer if they consented, and that
     referral is routed (its clocks start two weeks after the death)."""
     rng = random.Random(f"{SEED}-death-{plan.key}")  # noqa: S311 (repeatable demo data)
     place, expected, verified_by = _death_details(rng, plan)
-    last_call = (Call.objects.filter(patient=patient).order_by("-received_at")
-                 .values_list("ended_at", flat=True).first())
-    recorded_at = max(died_at + timedelta(minutes=40), (last_call or died_at) + timedelta(minutes=5))
+    last_call = (
+        Call.objects.filter(patient=patient)
+        .order_by("-received_at")
+        .values_list("ended_at", flat=True)
+        .first()
+    )
+    recorded_at = max(
+        died_at + timedelta(minutes=40), (last_call or died_at) + timedelta(minutes=5)
+    )
     recorded_at = max(min(recorded_at, now - timedelta(minutes=2)), died_at)
-    consenting = list(RelatedPerson.objects.filter(patient=patient, consent_to_contact=True)
-                      .values_list("pk", flat=True))
+    consenting = list(
+        RelatedPerson.objects.filter(patient=patient, consent_to_contact=True).values_list(
+            "pk", flat=True
+        )
+    )
     with _clock_at(recorded_at):
-        death = death_record(patient_id=patient.pk, user=users["coordinator"], died_at=died_at,
-                             place=place, expected=expected, verified_by=verified_by,
-                             bereavement_for=consenting)
+        death = death_record(
+            patient_id=patient.pk,
+            user=users["coordinator"],
+            died_at=died_at,
+            place=place,
+            expected=expected,
+            verified_by=verified_by,
+            bereavement_for=consenting,
+        )
     summary.deaths += 1
     summary.deaths_in_preferred_place += death.record.preferred_place_achieved is True
-    bereavement = Referral.objects.filter(patient=patient, need=Need.BEREAVEMENT_SUPPORT,
-                                          status=ReferralStatus.AWAITING_ROUTING)
+    bereavement = Referral.objects.filter(
+        patient=patient, need=Need.BEREAVEMENT_SUPPORT, status=ReferralStatus.AWAITING_ROUTING
+    )
     for referral in bereavement:
         with _clock_at(recorded_at + timedelta(seconds=1)):
             routed = referral_route(referral_id=referral.pk)
         assert routed is not None and routed.contact_not_before is not None
         status = ReferralStatus.QUEUED
-        if now - routed.contact_not_before > timedelta(days=2) and not member_teams.get(routed.team_id or 0):
-            done = min(routed.contact_not_before + timedelta(days=2 + rng.random() * 10),
-                       now - timedelta(minutes=1))
+        if now - routed.contact_not_before > timedelta(days=2) and not member_teams.get(
+            routed.team_id or 0
+        ):
+            done = min(
+                routed.contact_not_before + timedelta(days=2 + rng.random() * 10),
+                now - timedelta(minutes=1),
+            )
             _complete_directly(routed, at=done, outcome=ReferralOutcome.NEEDS_MET)
             status = ReferralStatus.COMPLETED
         summary.referrals += 1
@@ -1081,24 +1581,41 @@ def _seed_escalations(*, patient_ids: list[int], now: datetime) -> int:
     """
     rows: list[Escalation] = []
     referrals = Referral.objects.filter(patient_id__in=patient_ids, team__isnull=False).only(
-        "pk", "routing_attempt", "team_id", "status", "accept_by", "at_risk_at", "contact_by",
-        "accepted_at", "first_contact_at", "held_at", "closed_at",
+        "pk",
+        "routing_attempt",
+        "team_id",
+        "status",
+        "accept_by",
+        "at_risk_at",
+        "contact_by",
+        "accepted_at",
+        "first_contact_at",
+        "held_at",
+        "closed_at",
     )
     for referral in referrals.iterator(chunk_size=2000):
         stops = [moment for moment in (referral.held_at, referral.closed_at) if moment is not None]
         accepted = min([m for m in (referral.accepted_at, *stops) if m is not None], default=now)
-        contacted = min([m for m in (referral.first_contact_at, *stops) if m is not None], default=now)
+        contacted = min(
+            [m for m in (referral.first_contact_at, *stops) if m is not None], default=now
+        )
         for milestone, due, until in (
             (EscalationMilestone.ACCEPT_OVERDUE, referral.accept_by, accepted),
             (EscalationMilestone.CONTACT_AT_RISK, referral.at_risk_at, contacted),
             (EscalationMilestone.CONTACT_BREACHED, referral.contact_by, contacted),
         ):
             if due is not None and due <= now and due <= until:
-                rows.append(Escalation(
-                    referral_id=referral.pk, routing_attempt=referral.routing_attempt,
-                    milestone=milestone, due_at=due, recorded_at=min(due + timedelta(minutes=1), now),
-                    team_id=referral.team_id, notified_at=None,
-                ))
+                rows.append(
+                    Escalation(
+                        referral_id=referral.pk,
+                        routing_attempt=referral.routing_attempt,
+                        milestone=milestone,
+                        due_at=due,
+                        recorded_at=min(due + timedelta(minutes=1), now),
+                        team_id=referral.team_id,
+                        notified_at=None,
+                    )
+                )
     Escalation.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     return len(rows)
 
@@ -1108,8 +1625,11 @@ def _finish_call(call: Call, *, users: Mapping[str, User], now: datetime) -> Non
     if call.needs_senior_review and now - call.received_at > REVIEW_PENDING_FOR:
         at = call.received_at + timedelta(hours=3)
         with _clock_at(at):
-            call_senior_review(call_id=call.pk, user=users["coordinator"],
-                               comment="Advice appropriate; no further action.")
+            call_senior_review(
+                call_id=call.pk,
+                user=users["coordinator"],
+                comment="Advice appropriate; no further action.",
+            )
     for call_back in CallBack.objects.filter(call=call, status=CallBack.Status.PENDING):
         if call_back.due_at < now - timedelta(hours=1):
             with _clock_at(call_back.due_at + timedelta(minutes=10)):

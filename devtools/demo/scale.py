@@ -109,51 +109,204 @@ NULL = r"\N"
 # (the commonest name is about 1% of patients, as Smith is in England) rather than a few hundred
 # names each shared by thousands.
 MORE_FAMILY_NAMES = (
-    "Allen", "Anderson", "Armstrong", "Atkinson", "Bailey", "Baker", "Ball", "Bates", "Bell",
-    "Bennett", "Berry", "Bird", "Bolton", "Booth", "Bradley", "Brooks", "Burns", "Butler",
-    "Carter", "Chapman", "Cole", "Collins", "Cook", "Cooper", "Cox", "Crawford", "Cunningham",
-    "Dawson", "Dixon", "Duncan", "Ellis", "Fisher", "Fletcher", "Ford", "Foster", "Fox", "Gibson",
-    "Gordon", "Graham", "Gray", "Griffiths", "Hamilton", "Hardy", "Harrison", "Hart", "Harvey",
-    "Hill", "Holmes", "Hope", "Howard", "Hunt", "Hunter", "Jenkins", "Johnston", "Kennedy", "King",
-    "Knight", "Lane", "Lawrence", "Lee", "Marshall", "Martin", "Mason", "Matthews", "Miller",
-    "Mills", "Mitchell", "Moore", "Morris", "Murray", "Owen", "Palmer", "Parker", "Parry",
-    "Payne", "Pearson", "Perry", "Phillips", "Pickering", "Porter", "Richards", "Richardson",
-    "Riley", "Rogers", "Rose", "Russell", "Saunders", "Scott", "Shaw", "Simpson", "Stevens",
-    "Stewart", "Stone", "Sutton", "Turner", "Walsh", "Ward", "Watson", "Webb", "Wells", "West",
-    "White", "Williamson", "Young", "Ainsworth", "Birchall", "Crosby", "Formby", "Gerrard",
-    "Halsall", "Kearney", "Lathom", "Maghull", "Melling", "Orrell", "Prescot", "Rainford",
-    "Seddon", "Tickle", "Unsworth", "Westhead", "Wignall",
+    "Allen",
+    "Anderson",
+    "Armstrong",
+    "Atkinson",
+    "Bailey",
+    "Baker",
+    "Ball",
+    "Bates",
+    "Bell",
+    "Bennett",
+    "Berry",
+    "Bird",
+    "Bolton",
+    "Booth",
+    "Bradley",
+    "Brooks",
+    "Burns",
+    "Butler",
+    "Carter",
+    "Chapman",
+    "Cole",
+    "Collins",
+    "Cook",
+    "Cooper",
+    "Cox",
+    "Crawford",
+    "Cunningham",
+    "Dawson",
+    "Dixon",
+    "Duncan",
+    "Ellis",
+    "Fisher",
+    "Fletcher",
+    "Ford",
+    "Foster",
+    "Fox",
+    "Gibson",
+    "Gordon",
+    "Graham",
+    "Gray",
+    "Griffiths",
+    "Hamilton",
+    "Hardy",
+    "Harrison",
+    "Hart",
+    "Harvey",
+    "Hill",
+    "Holmes",
+    "Hope",
+    "Howard",
+    "Hunt",
+    "Hunter",
+    "Jenkins",
+    "Johnston",
+    "Kennedy",
+    "King",
+    "Knight",
+    "Lane",
+    "Lawrence",
+    "Lee",
+    "Marshall",
+    "Martin",
+    "Mason",
+    "Matthews",
+    "Miller",
+    "Mills",
+    "Mitchell",
+    "Moore",
+    "Morris",
+    "Murray",
+    "Owen",
+    "Palmer",
+    "Parker",
+    "Parry",
+    "Payne",
+    "Pearson",
+    "Perry",
+    "Phillips",
+    "Pickering",
+    "Porter",
+    "Richards",
+    "Richardson",
+    "Riley",
+    "Rogers",
+    "Rose",
+    "Russell",
+    "Saunders",
+    "Scott",
+    "Shaw",
+    "Simpson",
+    "Stevens",
+    "Stewart",
+    "Stone",
+    "Sutton",
+    "Turner",
+    "Walsh",
+    "Ward",
+    "Watson",
+    "Webb",
+    "Wells",
+    "West",
+    "White",
+    "Williamson",
+    "Young",
+    "Ainsworth",
+    "Birchall",
+    "Crosby",
+    "Formby",
+    "Gerrard",
+    "Halsall",
+    "Kearney",
+    "Lathom",
+    "Maghull",
+    "Melling",
+    "Orrell",
+    "Prescot",
+    "Rainford",
+    "Seddon",
+    "Tickle",
+    "Unsworth",
+    "Westhead",
+    "Wignall",
 )
 
 STATUS_BY_AGE: tuple[tuple[timedelta, tuple[tuple[str, float], ...]], ...] = (
     # (younger than, ((status, cumulative share), ...)): the older a referral, the likelier done.
-    (timedelta(days=1), ((ReferralStatus.QUEUED, 0.50), (ReferralStatus.ACCEPTED, 0.75),
-                         (ReferralStatus.IN_PROGRESS, 0.90), (ReferralStatus.COMPLETED, 0.98),
-                         (ReferralStatus.CANCELLED, 1.0))),
-    (timedelta(days=7), ((ReferralStatus.QUEUED, 0.05), (ReferralStatus.ACCEPTED, 0.15),
-                         (ReferralStatus.IN_PROGRESS, 0.45), (ReferralStatus.COMPLETED, 0.95),
-                         (ReferralStatus.CANCELLED, 1.0))),
-    (timedelta(days=30), ((ReferralStatus.IN_PROGRESS, 0.05), (ReferralStatus.COMPLETED, 0.95),
-                          (ReferralStatus.CANCELLED, 1.0))),
-    (timedelta.max, ((ReferralStatus.COMPLETED, 0.955), (ReferralStatus.CANCELLED, 0.995),
-                     (ReferralStatus.ENTERED_IN_ERROR, 1.0))),
+    (
+        timedelta(days=1),
+        (
+            (ReferralStatus.QUEUED, 0.50),
+            (ReferralStatus.ACCEPTED, 0.75),
+            (ReferralStatus.IN_PROGRESS, 0.90),
+            (ReferralStatus.COMPLETED, 0.98),
+            (ReferralStatus.CANCELLED, 1.0),
+        ),
+    ),
+    (
+        timedelta(days=7),
+        (
+            (ReferralStatus.QUEUED, 0.05),
+            (ReferralStatus.ACCEPTED, 0.15),
+            (ReferralStatus.IN_PROGRESS, 0.45),
+            (ReferralStatus.COMPLETED, 0.95),
+            (ReferralStatus.CANCELLED, 1.0),
+        ),
+    ),
+    (
+        timedelta(days=30),
+        (
+            (ReferralStatus.IN_PROGRESS, 0.05),
+            (ReferralStatus.COMPLETED, 0.95),
+            (ReferralStatus.CANCELLED, 1.0),
+        ),
+    ),
+    (
+        timedelta.max,
+        (
+            (ReferralStatus.COMPLETED, 0.955),
+            (ReferralStatus.CANCELLED, 0.995),
+            (ReferralStatus.ENTERED_IN_ERROR, 1.0),
+        ),
+    ),
 )
-OUTCOMES = ((ReferralOutcome.NEEDS_MET, 0.76), (ReferralOutcome.PATIENT_DIED, 0.86),
-            (ReferralOutcome.TRANSFERRED, 0.92), (ReferralOutcome.NO_CONTACT, 0.95),
-            (ReferralOutcome.DECLINED_BY_PATIENT, 0.98), (ReferralOutcome.OTHER, 1.0))
-CALLER_TYPES = ((CallerType.CARER_FAMILY, 0.30), (CallerType.DISTRICT_NURSE, 0.52),
-                (CallerType.GP, 0.64), (CallerType.PATIENT, 0.72), (CallerType.CARE_HOME_STAFF, 0.80),
-                (CallerType.OOH_111, 0.86), (CallerType.COMMUNITY_SPC_NURSE, 0.91),
-                (CallerType.AMBULANCE, 0.94), (CallerType.HOSPITAL_CLINICIAN, 0.97),
-                (CallerType.OTHER, 1.0))
+OUTCOMES = (
+    (ReferralOutcome.NEEDS_MET, 0.76),
+    (ReferralOutcome.PATIENT_DIED, 0.86),
+    (ReferralOutcome.TRANSFERRED, 0.92),
+    (ReferralOutcome.NO_CONTACT, 0.95),
+    (ReferralOutcome.DECLINED_BY_PATIENT, 0.98),
+    (ReferralOutcome.OTHER, 1.0),
+)
+CALLER_TYPES = (
+    (CallerType.CARER_FAMILY, 0.30),
+    (CallerType.DISTRICT_NURSE, 0.52),
+    (CallerType.GP, 0.64),
+    (CallerType.PATIENT, 0.72),
+    (CallerType.CARE_HOME_STAFF, 0.80),
+    (CallerType.OOH_111, 0.86),
+    (CallerType.COMMUNITY_SPC_NURSE, 0.91),
+    (CallerType.AMBULANCE, 0.94),
+    (CallerType.HOSPITAL_CLINICIAN, 0.97),
+    (CallerType.OTHER, 1.0),
+)
 # Tuned so that the standard dataset (docs/design.md §11) comes out at about 3 referrals and 3 calls
 # per patient: 1M patients, 3M referrals.
-REASONS = ((CallReason.SYMPTOM_CONTROL, 0.34), (CallReason.MEDICATION_QUERY, 0.40),
-           (CallReason.REQUEST_VISIT, 0.56), (CallReason.REQUEST_ADMISSION, 0.61),
-           (CallReason.CARE_PACKAGE_EQUIPMENT, 0.67), (CallReason.CARER_CRISIS, 0.75),
-           (CallReason.NEW_REFERRAL, 0.87), (CallReason.DEATH_NOTIFICATION, 0.91),
-           (CallReason.CLINICAL_UPDATE, 0.96), (CallReason.INFORMATION, 0.98),
-           (CallReason.ADMIN, 1.0))
+REASONS = (
+    (CallReason.SYMPTOM_CONTROL, 0.34),
+    (CallReason.MEDICATION_QUERY, 0.40),
+    (CallReason.REQUEST_VISIT, 0.56),
+    (CallReason.REQUEST_ADMISSION, 0.61),
+    (CallReason.CARE_PACKAGE_EQUIPMENT, 0.67),
+    (CallReason.CARER_CRISIS, 0.75),
+    (CallReason.NEW_REFERRAL, 0.87),
+    (CallReason.DEATH_NOTIFICATION, 0.91),
+    (CallReason.CLINICAL_UPDATE, 0.96),
+    (CallReason.INFORMATION, 0.98),
+    (CallReason.ADMIN, 1.0),
+)
 CALLS_PER_PATIENT = ((1, 0.08), (2, 0.30), (3, 0.65), (4, 0.87), (5, 1.0))
 # Share of patients who die after their last call (a DeathRecord each).
 DEATH_SHARE = 0.08
@@ -163,17 +316,34 @@ CONTACT_ON_TIME = 0.85
 # Contacted referrals with interventions; interventions that avoided an admission.
 WITH_INTERVENTIONS = 0.6
 ADMISSION_AVOIDED = 0.3
-INTERVENTION_KINDS = ((InterventionType.HOME_VISIT, 0.35), (InterventionType.PHONE_ADVICE, 0.60),
-                      (InterventionType.NIGHT_VISIT, 0.68), (InterventionType.HOSPICE_AT_HOME_SHIFT, 0.78),
-                      (InterventionType.CARER_SUPPORT, 0.86), (InterventionType.EQUIPMENT_OR_CARE_PACKAGE, 0.93),
-                      (InterventionType.HOSPICE_ADMISSION, 0.97), (InterventionType.DAY_THERAPY, 1.0))
+INTERVENTION_KINDS = (
+    (InterventionType.HOME_VISIT, 0.35),
+    (InterventionType.PHONE_ADVICE, 0.60),
+    (InterventionType.NIGHT_VISIT, 0.68),
+    (InterventionType.HOSPICE_AT_HOME_SHIFT, 0.78),
+    (InterventionType.CARER_SUPPORT, 0.86),
+    (InterventionType.EQUIPMENT_OR_CARE_PACKAGE, 0.93),
+    (InterventionType.HOSPICE_ADMISSION, 0.97),
+    (InterventionType.DAY_THERAPY, 1.0),
+)
 # Preferred (care plan) and actual places of death, NHS Data Dictionary codes (docs/reference.md).
-PREFERRED_PLACES = (("", 0.25), (PlaceOfDeath.OWN_HOME, 0.55), (PlaceOfDeath.HOSPICE, 0.68),
-                    (PlaceOfDeath.CARE_HOME, 0.76), (PlaceOfDeath.PRIVATE_RESIDENCE, 0.86),
-                    (PlaceOfDeath.HOSPITAL, 0.95), (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 1.0))
-ACTUAL_PLACES = ((PlaceOfDeath.HOSPITAL, 0.42), (PlaceOfDeath.OWN_HOME, 0.68), (PlaceOfDeath.HOSPICE, 0.81),
-                 (PlaceOfDeath.CARE_HOME, 0.94), (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 0.97),
-                 (PlaceOfDeath.OTHER, 1.0))
+PREFERRED_PLACES = (
+    ("", 0.25),
+    (PlaceOfDeath.OWN_HOME, 0.55),
+    (PlaceOfDeath.HOSPICE, 0.68),
+    (PlaceOfDeath.CARE_HOME, 0.76),
+    (PlaceOfDeath.PRIVATE_RESIDENCE, 0.86),
+    (PlaceOfDeath.HOSPITAL, 0.95),
+    (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 1.0),
+)
+ACTUAL_PLACES = (
+    (PlaceOfDeath.HOSPITAL, 0.42),
+    (PlaceOfDeath.OWN_HOME, 0.68),
+    (PlaceOfDeath.HOSPICE, 0.81),
+    (PlaceOfDeath.CARE_HOME, 0.94),
+    (PlaceOfDeath.OTHER_PRIVATE_RESIDENCE, 0.97),
+    (PlaceOfDeath.OTHER, 1.0),
+)
 VERIFIED_BY = ("District nurse", "GP", "Ambulance clinician", "Ward doctor")
 
 
@@ -192,7 +362,13 @@ def _text(value: Any) -> str:
         return "t" if value else "f"
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
 
 
 class ScaleConfigurationError(RuntimeError):
@@ -260,23 +436,112 @@ def _from_text(model_field: models.Field[Any, Any], text: str) -> Any:
     return model_field.to_python(text)
 
 
-PATIENT = ("id", "nhs_number", "nhs_number_status", "given_name", "family_name", "search_name",
-           "date_of_birth", "sex", "address", "postcode", "gp_practice", "usual_residence",
-           "location", "location_site_id", "died_at", "created_at", "created_by_id", "updated_at")
-ASSESSMENT = ("id", "patient_id", "source", "phase", "akps", "ipos", "assessed_at", "assessed_by_id")
-CALL = ("id", "received_at", "ended_at", "direction", "caller_type", "caller_name",
-        "caller_organisation", "patient_id", "reason", "triage_id", "red_flags", "carer_coping",
-        "patient_location", "patient_site_id", "suggested_priority", "suggestion_reasons",
-        "triage_rules_version", "chosen_priority", "disposition", "handled_by_id",
-        "needs_senior_review", "reviewed_by_id", "reviewed_at", "review_comment")
-REFERRAL = ("id", "patient_id", "call_id", "need", "priority", "status", "team_id", "owner_id",
-            "clock_started_at", "accept_by", "contact_by", "routing_attempt", "routing_decision",
-            "unroutable_reason", "routed_at", "outcome", "created_at", "created_by_id", "updated_at",
-            "accept_clock_started_at", "accepted_at", "first_contact_at", "closed_at", "cancel_reason")
-DEATH = ("id", "patient_id", "died_at", "place", "expected", "verified_by", "preferred_place_first",
-         "preferred_place_second", "preferred_place_achieved", "recorded_at", "recorded_by_id")
-INTERVENTION = ("id", "referral_id", "kind", "at", "by_id", "notes", "admission_avoided", "bed_days_saved",
-                "recorded_at")
+PATIENT = (
+    "id",
+    "nhs_number",
+    "nhs_number_status",
+    "given_name",
+    "family_name",
+    "search_name",
+    "date_of_birth",
+    "sex",
+    "address",
+    "postcode",
+    "gp_practice",
+    "usual_residence",
+    "location",
+    "location_site_id",
+    "died_at",
+    "created_at",
+    "created_by_id",
+    "updated_at",
+)
+ASSESSMENT = (
+    "id",
+    "patient_id",
+    "source",
+    "phase",
+    "akps",
+    "ipos",
+    "assessed_at",
+    "assessed_by_id",
+)
+CALL = (
+    "id",
+    "received_at",
+    "ended_at",
+    "direction",
+    "caller_type",
+    "caller_name",
+    "caller_organisation",
+    "patient_id",
+    "reason",
+    "triage_id",
+    "red_flags",
+    "carer_coping",
+    "patient_location",
+    "patient_site_id",
+    "suggested_priority",
+    "suggestion_reasons",
+    "triage_rules_version",
+    "chosen_priority",
+    "disposition",
+    "handled_by_id",
+    "needs_senior_review",
+    "reviewed_by_id",
+    "reviewed_at",
+    "review_comment",
+)
+REFERRAL = (
+    "id",
+    "patient_id",
+    "call_id",
+    "need",
+    "priority",
+    "status",
+    "team_id",
+    "owner_id",
+    "clock_started_at",
+    "accept_by",
+    "contact_by",
+    "routing_attempt",
+    "routing_decision",
+    "unroutable_reason",
+    "routed_at",
+    "outcome",
+    "created_at",
+    "created_by_id",
+    "updated_at",
+    "accept_clock_started_at",
+    "accepted_at",
+    "first_contact_at",
+    "closed_at",
+    "cancel_reason",
+)
+DEATH = (
+    "id",
+    "patient_id",
+    "died_at",
+    "place",
+    "expected",
+    "verified_by",
+    "preferred_place_first",
+    "preferred_place_second",
+    "preferred_place_achieved",
+    "recorded_at",
+    "recorded_by_id",
+)
+INTERVENTION = (
+    "id",
+    "referral_id",
+    "kind",
+    "at",
+    "by_id",
+    "notes",
+    "admission_avoided",
+    "bed_days_saved",
+    "recorded_at",
+)
 EVENT = ("referral_id", "kind", "at", "actor_id", "from_status", "to_status", "team_id", "data")
 
 
@@ -312,18 +577,31 @@ class _Directory:
 def _team_info(service: Service, owners: tuple[str, ...]) -> _TeamInfo:
     team = service.team
     candidate = {
-        "service_id": service.pk, "service_name": service.name, "team_name": team.name,
-        "eligible": True, "rank": 1,
+        "service_id": service.pk,
+        "service_name": service.name,
+        "team_name": team.name,
+        "eligible": True,
+        "rank": 1,
         "reasons": ["Bulk-generated benchmark data (seed_demo --scale): the ranker was not run."],
     }
     winner = "null" if service.service_type == ServiceType.SPOC else str(service.pk)
-    tail = (f', "attempt": 1, "winner_service_id": {winner}, "generated": true, '
-            f'"candidates": [{json.dumps(candidate, ensure_ascii=False)}]}}')
-    routed = {"attempt": 1, "team_name": team.name, "service_id": service.pk,
-              "service_name": service.name}
+    tail = (
+        f', "attempt": 1, "winner_service_id": {winner}, "generated": true, '
+        f'"candidates": [{json.dumps(candidate, ensure_ascii=False)}]}}'
+    )
+    routed = {
+        "attempt": 1,
+        "team_name": team.name,
+        "service_id": service.pk,
+        "service_name": service.name,
+    }
     return _TeamInfo(
-        team_id=str(team.pk), service_id=service.pk, team_name=team.name,
-        service_type=service.service_type, owners=owners, decision_tail=_text(tail),
+        team_id=str(team.pk),
+        service_id=service.pk,
+        team_name=team.name,
+        service_type=service.service_type,
+        owners=owners,
+        decision_tail=_text(tail),
         routed_data=_text(routed),
     )
 
@@ -331,18 +609,27 @@ def _team_info(service: Service, owners: tuple[str, ...]) -> _TeamInfo:
 def _directory(users: Mapping[str, User], services: Mapping[str, Service]) -> _Directory:
     """The demo directory as the generator uses it; only rows the demo seed created."""
     if any(name not in users for name in ("handler", "coordinator")) or not services:
-        raise ScaleConfigurationError("Run the demo seed first: --scale needs its directory and users.")
+        raise ScaleConfigurationError(
+            "Run the demo seed first: --scale needs its directory and users."
+        )
     members: dict[int, list[str]] = {}
-    for team_id, user_id in (TeamMembership.objects.filter(team__service__in=list(services.values()),
-                                                           user__is_clinician=True)
-                             .order_by("team_id", "user_id").values_list("team_id", "user_id")):
+    for team_id, user_id in (
+        TeamMembership.objects.filter(
+            team__service__in=list(services.values()), user__is_clinician=True
+        )
+        .order_by("team_id", "user_id")
+        .values_list("team_id", "user_id")
+    ):
         members.setdefault(team_id, []).append(str(user_id))
     areas: dict[int, set[str]] = {}
     for service_id, area in CoverageArea.objects.filter(
-            service__in=list(services.values())).values_list("service_id", "area"):
+        service__in=list(services.values())
+    ).values_list("service_id", "area"):
         areas.setdefault(service_id, set()).add(area)
-    infos = {service.pk: _team_info(service, tuple(members.get(service.team.pk, ())))
-             for service in services.values()}
+    infos = {
+        service.pk: _team_info(service, tuple(members.get(service.team.pk, ())))
+        for service in services.values()
+    }
     spoc = next((i for i in infos.values() if i.service_type == ServiceType.SPOC), None)
     if spoc is None:
         raise ScaleConfigurationError("The demo directory has no SPOC coordinators' team.")
@@ -350,16 +637,24 @@ def _directory(users: Mapping[str, User], services: Mapping[str, Service]) -> _D
     for need in Need.values:
         for district in NORTHBANK + SOUTHMERE:
             teams[(need, district)] = tuple(
-                info for service_type in NEED_SERVICE_TYPES.get(need, ())
+                info
+                for service_type in NEED_SERVICE_TYPES.get(need, ())
                 for service_id, info in sorted(infos.items())
                 if info.service_type == service_type and district in areas.get(service_id, ())
             )
-    in_reach = next((i for i in infos.values() if i.service_type == ServiceType.HOSPITAL_IN_REACH), None)
-    site_ids = dict(Site.objects.filter(code__in=[code for code, *_ in SITES]).values_list("code", "pk"))
+    in_reach = next(
+        (i for i in infos.values() if i.service_type == ServiceType.HOSPITAL_IN_REACH), None
+    )
+    site_ids = dict(
+        Site.objects.filter(code__in=[code for code, *_ in SITES]).values_list("code", "pk")
+    )
     nurses = tuple(sorted({owner for info in infos.values() for owner in info.owners}, key=int))
     return _Directory(
-        handler=str(users["handler"].pk), coordinator=str(users["coordinator"].pk), teams=teams,
-        in_reach=in_reach, spoc=spoc,
+        handler=str(users["handler"].pk),
+        coordinator=str(users["coordinator"].pk),
+        teams=teams,
+        in_reach=in_reach,
+        spoc=spoc,
         sites={"NORTHBANK": str(site_ids[SITES[0][0]]), "SOUTHMERE": str(site_ids[SITES[1][0]])},
         nurses=nurses or (str(users["coordinator"].pk),),
     )
@@ -386,33 +681,64 @@ def _triages(rng: random.Random, count: int = 500) -> list[_Triage]:
     pool = []
     for _ in range(count):
         reason = _pick(REASONS, rng.random())
-        phase = _pick(((PhaseOfIllness.STABLE, 0.2), (PhaseOfIllness.UNSTABLE, 0.32),
-                       (PhaseOfIllness.DETERIORATING, 0.72), (PhaseOfIllness.DYING, 0.88),
-                       ("", 1.0)), rng.random())
+        phase = _pick(
+            (
+                (PhaseOfIllness.STABLE, 0.2),
+                (PhaseOfIllness.UNSTABLE, 0.32),
+                (PhaseOfIllness.DETERIORATING, 0.72),
+                (PhaseOfIllness.DYING, 0.88),
+                ("", 1.0),
+            ),
+            rng.random(),
+        )
         if reason == CallReason.DEATH_NOTIFICATION:
             phase = PhaseOfIllness.DECEASED
         ipos: dict[str, int] = {}
         if reason in (CallReason.SYMPTOM_CONTROL, CallReason.REQUEST_VISIT) or rng.random() < 0.3:
             for item in rng.sample(list(IposItem.values), rng.randrange(1, 5)):
                 ipos[item] = min(4, round(rng.triangular(0, 4.4, 1.5)))
-        flags = ((rng.choice(RedFlag.values),)
-                 if reason == CallReason.SYMPTOM_CONTROL and rng.random() < 0.03 else ())
-        coping = _pick(((CarerCoping.COPING, 0.35), (CarerCoping.STRUGGLING, 0.5),
-                        (CarerCoping.CRISIS_TONIGHT, 0.55), (CarerCoping.NO_CARER, 0.6), ("", 1.0)),
-                       rng.random())
-        triage = TriageInput(phase=phase or None, ipos=ipos, red_flags=flags,
-                             carer_coping=coping or None, reason=reason)
+        flags = (
+            (rng.choice(RedFlag.values),)
+            if reason == CallReason.SYMPTOM_CONTROL and rng.random() < 0.03
+            else ()
+        )
+        coping = _pick(
+            (
+                (CarerCoping.COPING, 0.35),
+                (CarerCoping.STRUGGLING, 0.5),
+                (CarerCoping.CRISIS_TONIGHT, 0.55),
+                (CarerCoping.NO_CARER, 0.6),
+                ("", 1.0),
+            ),
+            rng.random(),
+        )
+        triage = TriageInput(
+            phase=phase or None,
+            ipos=ipos,
+            red_flags=flags,
+            carer_coping=coping or None,
+            reason=reason,
+        )
         suggestion = suggest_priority(triage)
         needs = NEEDS_FOR_REASON.get(reason, ())
-        if reason in (CallReason.MEDICATION_QUERY, CallReason.SYMPTOM_CONTROL) and rng.random() < 0.2:
+        if (
+            reason in (CallReason.MEDICATION_QUERY, CallReason.SYMPTOM_CONTROL)
+            and rng.random() < 0.2
+        ):
             needs = ()
-        pool.append(_Triage(
-            reason=reason, phase=phase,
-            akps=str(rng.randrange(1, 8) * 10) if rng.random() < 0.4 else NULL,
-            ipos=_text(dict(triage.ipos)), red_flags=_text(list(triage.red_flags)),
-            coping=coping, priority=suggestion.priority, reasons=_text(list(suggestion.reasons)),
-            needs=needs,
-        ))
+        pool.append(
+            _Triage(
+                reason=reason,
+                phase=phase,
+                akps=str(rng.randrange(1, 8) * 10) if rng.random() < 0.4 else NULL,
+                ipos=_text(dict(triage.ipos)),
+                red_flags=_text(list(triage.red_flags)),
+                coping=coping,
+                priority=suggestion.priority,
+                reasons=_text(list(suggestion.reasons)),
+                needs=needs,
+            )
+        )
     return pool
 
 
@@ -430,7 +756,9 @@ class _Times:
         hour, rest = divmod(ts, 3_600)
         prefix = self._hours.get(hour)
         if prefix is None:
-            prefix = self._hours[hour] = datetime.fromtimestamp(hour * 3_600, UTC).strftime("%Y-%m-%d %H:")
+            prefix = self._hours[hour] = datetime.fromtimestamp(hour * 3_600, UTC).strftime(
+                "%Y-%m-%d %H:"
+            )
         return prefix + self._MMSS[rest]
 
     def day(self, ordinal: int) -> str:
@@ -471,7 +799,9 @@ class _Round:
     # Rows whose ids (and the events naming them) are only known once their block is reserved,
     # after the round is drawn: see _Generator.finish.
     pending_deaths: list[_PendingDeath] = field(default_factory=list)
-    pending_interventions: list[tuple[tuple[str, ...], tuple[str, ...], str]] = field(default_factory=list)
+    pending_interventions: list[tuple[tuple[str, ...], tuple[str, ...], str]] = field(
+        default_factory=list
+    )
     without_nhs_number: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
 
@@ -483,9 +813,15 @@ class _Round:
 
     def tables(self) -> tuple[tuple[str, list[tuple[str, ...]]], ...]:
         # In foreign-key order (the triggers check each row as it is copied without a superuser).
-        return (("patients", self.patients), ("deaths", self.deaths), ("assessments", self.assessments),
-                ("calls", self.calls), ("referrals", self.referrals),
-                ("interventions", self.interventions), ("events", self.events))
+        return (
+            ("patients", self.patients),
+            ("deaths", self.deaths),
+            ("assessments", self.assessments),
+            ("calls", self.calls),
+            ("referrals", self.referrals),
+            ("interventions", self.interventions),
+            ("events", self.events),
+        )
 
 
 @dataclass
@@ -514,9 +850,13 @@ class _Generator:
         self.search_forms: dict[tuple[str, str], str] = {}
         self.unroutable: dict[tuple[str, str, str], tuple[str, str]] = {}
         self.triage_offset = 0
-        self.districts = [(d, "NORTHBANK") for d in NORTHBANK] + [(d, "SOUTHMERE") for d in SOUTHMERE]
-        self.statuses = [(int(younger.total_seconds()) if younger != timedelta.max else 2**62, shares)
-                         for younger, shares in STATUS_BY_AGE]
+        self.districts = [(d, "NORTHBANK") for d in NORTHBANK] + [
+            (d, "SOUTHMERE") for d in SOUTHMERE
+        ]
+        self.statuses = [
+            (int(younger.total_seconds()) if younger != timedelta.max else 2**62, shares)
+            for younger, shares in STATUS_BY_AGE
+        ]
 
     def _names(self) -> list[NameGroup]:
         """About 100 slots, each name group taking a share by its weight."""
@@ -547,7 +887,9 @@ class _Generator:
             calls[-1] = (at, triage, (Need.HOSPITAL_SPECIALIST_REVIEW,) if self.d.in_reach else ())
         return _Shape(calls=calls, in_hospital=in_hospital)
 
-    def round(self, shapes: list[_Shape], first: dict[str, int], numbers: Iterator[str | None]) -> _Round:
+    def round(
+        self, shapes: list[_Shape], first: dict[str, int], numbers: Iterator[str | None]
+    ) -> _Round:
         out = _Round(first=first)
         pid, call_id, referral_id = first["patients"], first["calls"], first["referrals"]
         # A call's triage assessment is the same position in the assessments' block.
@@ -577,8 +919,15 @@ class _Generator:
             out.events.append((*event, f'{{"intervention_id": {intervention_id}, {data}'))
         out.pending_deaths, out.pending_interventions = [], []
 
-    def _patient(self, out: _Round, shape: _Shape, pid: int, number: str | None, call_id: int,
-                 referral_id: int) -> None:
+    def _patient(
+        self,
+        out: _Round,
+        shape: _Shape,
+        pid: int,
+        number: str | None,
+        call_id: int,
+        referral_id: int,
+    ) -> None:
         rng, t, d = self.rng, self.times, self.d
         group = self.names[int(rng.random() * len(self.names))]
         female = rng.random() < 0.52
@@ -591,12 +940,17 @@ class _Generator:
         search = self.search_forms.get((given, family))
         if search is None:
             search = self.search_forms[(given, family)] = _text(search_form(given, family))
-        age_days = int(365.25 * (rng.triangular(55, 99, 82) if rng.random() > 0.05 else rng.uniform(28, 55)))
+        age_days = int(
+            365.25 * (rng.triangular(55, 99, 82) if rng.random() > 0.05 else rng.uniform(28, 55))
+        )
         district, borough = self.districts[int(rng.random() * len(self.districts))]
         care_home = rng.random() < 0.1
         street = STREETS[int(rng.random() * len(STREETS))]
-        address = (f"{CARE_HOMES[int(rng.random() * len(CARE_HOMES))]}, {street}, {TOWNS[borough]}"
-                   if care_home else f"{int(rng.random() * 200) + 1} {street}, {TOWNS[borough]}")
+        address = (
+            f"{CARE_HOMES[int(rng.random() * len(CARE_HOMES))]}, {street}, {TOWNS[borough]}"
+            if care_home
+            else f"{int(rng.random() * 200) + 1} {street}, {TOWNS[borough]}"
+        )
         first_call, last_call = shape.calls[0][0], shape.calls[-1][0]
         created = first_call - int(rng.random() * 30 * 86_400)
         died = None
@@ -610,34 +964,61 @@ class _Generator:
             death = self._death(pid_text, died, care_home)
             out.pending_deaths.append(death)
         site = d.sites[borough]
-        out.patients.append((
-            pid_text, number or NULL,
-            NhsNumberStatus.VERIFIED if number else NhsNumberStatus.TRACE_REQUIRED,
-            given, family, search, t.day(self.today - age_days),
-            Sex.FEMALE if female else Sex.MALE, address,
-            f"{district} {int(rng.random() * 9) + 1}{rng.choice(UNIT_LETTERS)}{rng.choice(UNIT_LETTERS)}",
-            GP_PRACTICES[borough][int(rng.random() * 4)],
-            UsualResidence.CARE_HOME if care_home else UsualResidence.OWN_HOME,
-            PatientLocation.HOSPITAL if shape.in_hospital else
-            (PatientLocation.CARE_HOME if care_home else PatientLocation.HOME),
-            site if shape.in_hospital else NULL, t.text(died) if died else NULL,
-            t.text(created), d.handler, t.text(died or last_call),
-        ))
+        out.patients.append(
+            (
+                pid_text,
+                number or NULL,
+                NhsNumberStatus.VERIFIED if number else NhsNumberStatus.TRACE_REQUIRED,
+                given,
+                family,
+                search,
+                t.day(self.today - age_days),
+                Sex.FEMALE if female else Sex.MALE,
+                address,
+                f"{district} {int(rng.random() * 9) + 1}{rng.choice(UNIT_LETTERS)}{rng.choice(UNIT_LETTERS)}",
+                GP_PRACTICES[borough][int(rng.random() * 4)],
+                UsualResidence.CARE_HOME if care_home else UsualResidence.OWN_HOME,
+                PatientLocation.HOSPITAL
+                if shape.in_hospital
+                else (PatientLocation.CARE_HOME if care_home else PatientLocation.HOME),
+                site if shape.in_hospital else NULL,
+                t.text(died) if died else NULL,
+                t.text(created),
+                d.handler,
+                t.text(died or last_call),
+            )
+        )
         last = len(shape.calls) - 1
         for index, (received, triage, needs) in enumerate(shape.calls):
             hospital_call = shape.in_hospital and index == last
-            self._call(out, pid_text, district, site if hospital_call else NULL, received, triage,
-                       needs, call_id + index, referral_id, death)
+            self._call(
+                out,
+                pid_text,
+                district,
+                site if hospital_call else NULL,
+                received,
+                triage,
+                needs,
+                call_id + index,
+                referral_id,
+                death,
+            )
             referral_id += len(needs)
 
     def _death(self, pid: str, died: int, care_home: bool) -> _PendingDeath:
         """A DeathRecord as ``workspace.services.death_record`` writes it, recorded two
         hours after the death by the coordinator; the preferred places stand for the care plan's."""
         rng, t = self.rng, self.times
-        first = PlaceOfDeath.CARE_HOME if care_home and rng.random() < 0.7 else _pick(PREFERRED_PLACES, rng.random())
+        first = (
+            PlaceOfDeath.CARE_HOME
+            if care_home and rng.random() < 0.7
+            else _pick(PREFERRED_PLACES, rng.random())
+        )
         second = ""
         if first and rng.random() < 0.4:
-            second = PlaceOfDeath.HOSPICE if first != PlaceOfDeath.HOSPICE else PlaceOfDeath.HOSPITAL
+            second = (
+                PlaceOfDeath.HOSPICE if first != PlaceOfDeath.HOSPICE else PlaceOfDeath.HOSPITAL
+            )
         if first and rng.random() < 0.65:
             place = PlaceOfDeath.OWN_HOME if first == PlaceOfDeath.PRIVATE_RESIDENCE else first
         else:
@@ -645,42 +1026,124 @@ class _Generator:
         achieved = preferred_place_achieved(place=place, first=first, second=second)
         expected = _pick((("t", 0.8), ("f", 0.9), (NULL, 1.0)), rng.random())
         recorded = min(died + 7_200, self.now - 30)
-        row = (pid, t.text(died), place, expected, VERIFIED_BY[int(rng.random() * len(VERIFIED_BY))],
-               first, second, _text(achieved), t.text(recorded), self.d.coordinator)
+        row = (
+            pid,
+            t.text(died),
+            place,
+            expected,
+            VERIFIED_BY[int(rng.random() * len(VERIFIED_BY))],
+            first,
+            second,
+            _text(achieved),
+            t.text(recorded),
+            self.d.coordinator,
+        )
         return _PendingDeath(died=died, recorded=recorded, row=row)
 
-    def _call(self, out: _Round, pid: str, district: str, site: str, received: int,
-              triage: _Triage, needs: tuple[str, ...], call_id: int, referral_id: int,
-              death: _PendingDeath | None) -> None:
+    def _call(
+        self,
+        out: _Round,
+        pid: str,
+        district: str,
+        site: str,
+        received: int,
+        triage: _Triage,
+        needs: tuple[str, ...],
+        call_id: int,
+        referral_id: int,
+        death: _PendingDeath | None,
+    ) -> None:
         rng, t, d = self.rng, self.times, self.d
         ended = min(received + 240 + int(rng.random() * 1_200), self.now - 60)
         handler = d.handler if rng.random() < 0.85 else d.coordinator
-        disposition = (Disposition.REFERRALS_CREATED if needs else
-                       _pick(((Disposition.ADVICE_GIVEN, 0.7), (Disposition.SIGNPOSTED, 0.95),
-                              (Disposition.ADVISED_999, 1.0)), rng.random()))
+        disposition = (
+            Disposition.REFERRALS_CREATED
+            if needs
+            else _pick(
+                (
+                    (Disposition.ADVICE_GIVEN, 0.7),
+                    (Disposition.SIGNPOSTED, 0.95),
+                    (Disposition.ADVISED_999, 1.0),
+                ),
+                rng.random(),
+            )
+        )
         review = handler == d.handler and disposition == Disposition.ADVICE_GIVEN
         reviewed = review and self.now - received > 86_400
         received_text, ended_text = t.text(received), t.text(ended)
         cid, aid = str(call_id), str(call_id + self.triage_offset)
-        out.assessments.append((aid, pid, AssessmentSource.CALL_TRIAGE, triage.phase, triage.akps,
-                                triage.ipos, received_text, handler))
+        out.assessments.append(
+            (
+                aid,
+                pid,
+                AssessmentSource.CALL_TRIAGE,
+                triage.phase,
+                triage.akps,
+                triage.ipos,
+                received_text,
+                handler,
+            )
+        )
         in_hospital = site != NULL
-        out.calls.append((
-            cid, received_text, ended_text, CallDirection.INBOUND,
-            CallerType.HOSPITAL_CLINICIAN if in_hospital else _pick(CALLER_TYPES, rng.random()),
-            "", "", pid, triage.reason, aid, triage.red_flags, triage.coping,
-            PatientLocation.HOSPITAL if in_hospital else PatientLocation.HOME, site,
-            triage.priority, triage.reasons, TRIAGE_RULES_VERSION, triage.priority, disposition,
-            handler, "t" if review else "f", d.coordinator if reviewed else NULL,
-            t.text(received + 10_800) if reviewed else NULL, "Advice appropriate." if reviewed else "",
-        ))
+        out.calls.append(
+            (
+                cid,
+                received_text,
+                ended_text,
+                CallDirection.INBOUND,
+                CallerType.HOSPITAL_CLINICIAN if in_hospital else _pick(CALLER_TYPES, rng.random()),
+                "",
+                "",
+                pid,
+                triage.reason,
+                aid,
+                triage.red_flags,
+                triage.coping,
+                PatientLocation.HOSPITAL if in_hospital else PatientLocation.HOME,
+                site,
+                triage.priority,
+                triage.reasons,
+                TRIAGE_RULES_VERSION,
+                triage.priority,
+                disposition,
+                handler,
+                "t" if review else "f",
+                d.coordinator if reviewed else NULL,
+                t.text(received + 10_800) if reviewed else NULL,
+                "Advice appropriate." if reviewed else "",
+            )
+        )
         for offset, need in enumerate(needs):
-            self._referral(out, pid, cid, district, need, triage.priority, received, ended,
-                           in_hospital, str(referral_id + offset), handler, death)
+            self._referral(
+                out,
+                pid,
+                cid,
+                district,
+                need,
+                triage.priority,
+                received,
+                ended,
+                in_hospital,
+                str(referral_id + offset),
+                handler,
+                death,
+            )
 
-    def _referral(self, out: _Round, pid: str, cid: str, district: str, need: str, priority: str,
-                  received: int, created: int, in_hospital: bool, rid: str, handler: str,
-                  death: _PendingDeath | None) -> None:
+    def _referral(
+        self,
+        out: _Round,
+        pid: str,
+        cid: str,
+        district: str,
+        need: str,
+        priority: str,
+        received: int,
+        created: int,
+        in_hospital: bool,
+        rid: str,
+        handler: str,
+        death: _PendingDeath | None,
+    ) -> None:
         rng, t, d = self.rng, self.times, self.d
         candidates: tuple[_TeamInfo, ...]
         if need == Need.HOSPITAL_SPECIALIST_REVIEW:
@@ -688,7 +1151,11 @@ class _Generator:
         else:
             candidates = d.teams[(need, district)]
         if candidates:
-            info = candidates[0] if len(candidates) == 1 or rng.random() < 0.8 else rng.choice(candidates[1:])
+            info = (
+                candidates[0]
+                if len(candidates) == 1 or rng.random() < 0.8
+                else rng.choice(candidates[1:])
+            )
             kind, reason, data = ReferralEvent.Kind.ROUTED, "", info.routed_data
         else:
             info = d.spoc
@@ -708,15 +1175,25 @@ class _Generator:
         status = _pick(shares, rng.random())
         # The life the referral would have had: claimed, first contact, closed (epoch seconds).
         accepted = contacted = closed = None
-        if status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.COMPLETED):
+        if status in (
+            ReferralStatus.ACCEPTED,
+            ReferralStatus.IN_PROGRESS,
+            ReferralStatus.COMPLETED,
+        ):
             window = accept_by - routed
             late = 0.0 if rng.random() < ACCEPT_ON_TIME else 1.0
             accepted = routed + 30 + int((window - 30) * (late + rng.random() * (0.9 + late)))
             if status != ReferralStatus.ACCEPTED:
                 if contact_by - accepted > 300 and rng.random() < CONTACT_ON_TIME:
-                    contacted = accepted + 60 + int((contact_by - accepted - 60) * rng.random() * 0.95)
+                    contacted = (
+                        accepted + 60 + int((contact_by - accepted - 60) * rng.random() * 0.95)
+                    )
                 else:
-                    contacted = max(contact_by, accepted) + 300 + int(rng.random() * (contact_by - received) / 2)
+                    contacted = (
+                        max(contact_by, accepted)
+                        + 300
+                        + int(rng.random() * (contact_by - received) / 2)
+                    )
             if status == ReferralStatus.COMPLETED:
                 assert contacted is not None  # COMPLETED only from IN_PROGRESS
                 closed = contacted + 1_800 + int(rng.random() * 6 * 86_400)
@@ -739,9 +1216,18 @@ class _Generator:
                     accepted = contacted = None
                 if contacted is not None and contacted >= died:
                     contacted = None
-                closed_on_death = (ReferralStatus.QUEUED if accepted is None else
-                                   ReferralStatus.ACCEPTED if contacted is None else ReferralStatus.IN_PROGRESS)
-                status, outcome, closed = ReferralStatus.COMPLETED, ReferralOutcome.PATIENT_DIED, death.recorded
+                closed_on_death = (
+                    ReferralStatus.QUEUED
+                    if accepted is None
+                    else ReferralStatus.ACCEPTED
+                    if contacted is None
+                    else ReferralStatus.IN_PROGRESS
+                )
+                status, outcome, closed = (
+                    ReferralStatus.COMPLETED,
+                    ReferralOutcome.PATIENT_DIED,
+                    death.recorded,
+                )
         # Nothing in the future: each moment at least ten seconds before the next.
         limit = self.now - 30
         if closed is not None:
@@ -759,29 +1245,86 @@ class _Generator:
         routed_text, created_text = t.text(routed), t.text(created)
         team = info.team_id
         cancelled = status == ReferralStatus.CANCELLED
-        out.referrals.append((
-            rid, pid, cid, need, priority, status, team, owner, t.text(received),
-            t.text(accept_by), t.text(contact_by), "1",
-            f'{{"at": "{_iso(routed_text)}"{info.decision_tail}', reason, routed_text, outcome,
-            created_text, handler, t.text(updated), routed_text,
-            t.text(accepted) if accepted is not None else NULL,
-            t.text(contacted) if contacted is not None else NULL,
-            t.text(closed) if closed is not None else NULL,
-            "Duplicate of an earlier referral." if cancelled else "",
-        ))
+        out.referrals.append(
+            (
+                rid,
+                pid,
+                cid,
+                need,
+                priority,
+                status,
+                team,
+                owner,
+                t.text(received),
+                t.text(accept_by),
+                t.text(contact_by),
+                "1",
+                f'{{"at": "{_iso(routed_text)}"{info.decision_tail}',
+                reason,
+                routed_text,
+                outcome,
+                created_text,
+                handler,
+                t.text(updated),
+                routed_text,
+                t.text(accepted) if accepted is not None else NULL,
+                t.text(contacted) if contacted is not None else NULL,
+                t.text(closed) if closed is not None else NULL,
+                "Duplicate of an earlier referral." if cancelled else "",
+            )
+        )
         events = out.events
-        events.append((rid, ReferralEvent.Kind.CREATED, created_text, handler, "",
-                       ReferralStatus.AWAITING_ROUTING, NULL,
-                       f'{{"need": "{need}", "call_id": {cid}, "priority": "{priority}"}}'))
-        events.append((rid, kind, routed_text, NULL, ReferralStatus.AWAITING_ROUTING,
-                       ReferralStatus.QUEUED, team, data))
+        events.append(
+            (
+                rid,
+                ReferralEvent.Kind.CREATED,
+                created_text,
+                handler,
+                "",
+                ReferralStatus.AWAITING_ROUTING,
+                NULL,
+                f'{{"need": "{need}", "call_id": {cid}, "priority": "{priority}"}}',
+            )
+        )
+        events.append(
+            (
+                rid,
+                kind,
+                routed_text,
+                NULL,
+                ReferralStatus.AWAITING_ROUTING,
+                ReferralStatus.QUEUED,
+                team,
+                data,
+            )
+        )
         if accepted is not None:
-            events.append((rid, ReferralEvent.Kind.CLAIMED, t.text(accepted), owner, ReferralStatus.QUEUED,
-                           ReferralStatus.ACCEPTED, team, "{}"))
+            events.append(
+                (
+                    rid,
+                    ReferralEvent.Kind.CLAIMED,
+                    t.text(accepted),
+                    owner,
+                    ReferralStatus.QUEUED,
+                    ReferralStatus.ACCEPTED,
+                    team,
+                    "{}",
+                )
+            )
         if contacted is not None:
             contacted_text = t.text(contacted)
-            events.append((rid, ReferralEvent.Kind.CONTACTED, contacted_text, owner, ReferralStatus.ACCEPTED,
-                           ReferralStatus.IN_PROGRESS, team, f'{{"contacted_at": "{_iso(contacted_text)}"}}'))
+            events.append(
+                (
+                    rid,
+                    ReferralEvent.Kind.CONTACTED,
+                    contacted_text,
+                    owner,
+                    ReferralStatus.ACCEPTED,
+                    ReferralStatus.IN_PROGRESS,
+                    team,
+                    f'{{"contacted_at": "{_iso(contacted_text)}"}}',
+                )
+            )
             if rng.random() < WITH_INTERVENTIONS:
                 end = closed or limit
                 if death is not None:
@@ -789,21 +1332,60 @@ class _Generator:
                 self._interventions(out, rid, owner, team, contacted, end)
         if closed_on_death:
             assert death is not None
-            death.closing.append((rid, ReferralEvent.Kind.COMPLETED, t.text(closed or limit), d.coordinator,
-                                  closed_on_death, ReferralStatus.COMPLETED, team))
+            death.closing.append(
+                (
+                    rid,
+                    ReferralEvent.Kind.COMPLETED,
+                    t.text(closed or limit),
+                    d.coordinator,
+                    closed_on_death,
+                    ReferralStatus.COMPLETED,
+                    team,
+                )
+            )
         elif status == ReferralStatus.COMPLETED:
-            events.append((rid, ReferralEvent.Kind.COMPLETED, t.text(updated), owner, ReferralStatus.IN_PROGRESS,
-                           ReferralStatus.COMPLETED, team, f'{{"outcome": "{outcome}"}}'))
+            events.append(
+                (
+                    rid,
+                    ReferralEvent.Kind.COMPLETED,
+                    t.text(updated),
+                    owner,
+                    ReferralStatus.IN_PROGRESS,
+                    ReferralStatus.COMPLETED,
+                    team,
+                    f'{{"outcome": "{outcome}"}}',
+                )
+            )
         elif cancelled:
-            events.append((rid, ReferralEvent.Kind.CANCELLED, t.text(updated), d.coordinator,
-                           ReferralStatus.QUEUED, ReferralStatus.CANCELLED, team,
-                           '{"reason": "Duplicate of an earlier referral."}'))
+            events.append(
+                (
+                    rid,
+                    ReferralEvent.Kind.CANCELLED,
+                    t.text(updated),
+                    d.coordinator,
+                    ReferralStatus.QUEUED,
+                    ReferralStatus.CANCELLED,
+                    team,
+                    '{"reason": "Duplicate of an earlier referral."}',
+                )
+            )
         elif status == ReferralStatus.ENTERED_IN_ERROR:
-            events.append((rid, ReferralEvent.Kind.ENTERED_IN_ERROR, t.text(updated), d.coordinator,
-                           ReferralStatus.QUEUED, ReferralStatus.ENTERED_IN_ERROR, team,
-                           '{"reason": "Entered for the wrong patient."}'))
+            events.append(
+                (
+                    rid,
+                    ReferralEvent.Kind.ENTERED_IN_ERROR,
+                    t.text(updated),
+                    d.coordinator,
+                    ReferralStatus.QUEUED,
+                    ReferralStatus.ENTERED_IN_ERROR,
+                    team,
+                    '{"reason": "Entered for the wrong patient."}',
+                )
+            )
 
-    def _interventions(self, out: _Round, rid: str, by: str, team: str, contacted: int, end: int) -> None:
+    def _interventions(
+        self, out: _Round, rid: str, by: str, team: str, contacted: int, end: int
+    ) -> None:
         """One or two interventions between first contact and ``end``, with their INTERVENTION
         events (as ``referrals.services.interventions.intervention_record`` writes them)."""
         rng, t = self.rng, self.times
@@ -815,10 +1397,19 @@ class _Generator:
             bed_days = str(1 + int(rng.random() * 14)) if avoided else NULL
             at_text, recorded_text = t.text(at), t.text(recorded)
             row = (rid, kind, at_text, by, "", "t" if avoided else "f", bed_days, recorded_text)
-            event = (rid, ReferralEvent.Kind.INTERVENTION, recorded_text, by, ReferralStatus.IN_PROGRESS,
-                     ReferralStatus.IN_PROGRESS, team)
-            data = (f'"kind": "{kind}", "at": "{_iso(at_text)}", "admission_avoided": '
-                    f'{"true" if avoided else "false"}, "bed_days_saved": {bed_days if avoided else "null"}}}')
+            event = (
+                rid,
+                ReferralEvent.Kind.INTERVENTION,
+                recorded_text,
+                by,
+                ReferralStatus.IN_PROGRESS,
+                ReferralStatus.IN_PROGRESS,
+                team,
+            )
+            data = (
+                f'"kind": "{kind}", "at": "{_iso(at_text)}", "admission_avoided": '
+                f'{"true" if avoided else "false"}, "bed_days_saved": {bed_days if avoided else "null"}}}'
+            )
             out.pending_interventions.append((row, event, data))
 
     def _unroutable(self, district: str, need: str, priority: str) -> tuple[str, str]:
@@ -851,9 +1442,14 @@ def _nhs_numbers() -> Iterator[str | None]:
         floor = synthetic_nhs_number(start)
         start += Patient.objects.filter(nhs_number__gte=floor, nhs_number__lte="9999999999").count()
     if start < SYNTHETIC_CAPACITY:
-        taken = {number for number in Patient.objects.filter(
-            nhs_number__gte=synthetic_nhs_number(start), nhs_number__lte="9999999999",
-        ).values_list("nhs_number", flat=True) if number}
+        taken = {
+            number
+            for number in Patient.objects.filter(
+                nhs_number__gte=synthetic_nhs_number(start),
+                nhs_number__lte="9999999999",
+            ).values_list("nhs_number", flat=True)
+            if number
+        }
     return _numbers_from(start, taken)
 
 
@@ -886,8 +1482,15 @@ class ScaleResult:
 
     @property
     def rows(self) -> int:
-        return (self.patients + self.assessments + self.calls + self.referrals + self.events
-                + self.deaths + self.interventions)
+        return (
+            self.patients
+            + self.assessments
+            + self.calls
+            + self.referrals
+            + self.events
+            + self.deaths
+            + self.interventions
+        )
 
     def add(self, out: _Round) -> None:
         self.patients += len(out.patients)
@@ -913,15 +1516,26 @@ class ScaleResult:
         ]
 
 
-TABLE_COLUMNS = {"patients": (Patient, PATIENT), "assessments": (Assessment, ASSESSMENT),
-                 "calls": (Call, CALL), "referrals": (Referral, REFERRAL),
-                 "events": (ReferralEvent, EVENT), "deaths": (DeathRecord, DEATH),
-                 "interventions": (Intervention, INTERVENTION)}
+TABLE_COLUMNS = {
+    "patients": (Patient, PATIENT),
+    "assessments": (Assessment, ASSESSMENT),
+    "calls": (Call, CALL),
+    "referrals": (Referral, REFERRAL),
+    "events": (ReferralEvent, EVENT),
+    "deaths": (DeathRecord, DEATH),
+    "interventions": (Intervention, INTERVENTION),
+}
 
 
-def seed_scale(*, count: int, users: Mapping[str, User], services: Mapping[str, Service],
-               now: datetime, chunk: int = DEFAULT_CHUNK,
-               progress: Callable[[str], Any] = lambda line: None) -> ScaleResult:
+def seed_scale(
+    *,
+    count: int,
+    users: Mapping[str, User],
+    services: Mapping[str, Service],
+    now: datetime,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Callable[[str], Any] = lambda line: None,
+) -> ScaleResult:
     """Add ``count`` generated patients with calls, triage and referrals; see the module docstring.
 
     Each round of ``chunk`` patients commits on its own: an interrupted load keeps the rounds
@@ -934,8 +1548,15 @@ def seed_scale(*, count: int, users: Mapping[str, User], services: Mapping[str, 
     result = ScaleResult()
     started = time.perf_counter()
     if connection.vendor == "postgresql":
-        _load_postgres(generator, tables, count=count, chunk=chunk, result=result, progress=progress,
-                       started=started)
+        _load_postgres(
+            generator,
+            tables,
+            count=count,
+            chunk=chunk,
+            result=result,
+            progress=progress,
+            started=started,
+        )
     else:
         numbers = _nhs_numbers()
         for size in _sizes(count, chunk):
@@ -945,8 +1566,9 @@ def seed_scale(*, count: int, users: Mapping[str, User], services: Mapping[str, 
                 generator.finish(out, _next_ids(tables))
                 for key, rows in out.tables():
                     table = tables[key]
-                    table.model._default_manager.bulk_create(table.instances(rows),
-                                                             batch_size=BULK_CREATE_BATCH)
+                    table.model._default_manager.bulk_create(
+                        table.instances(rows), batch_size=BULK_CREATE_BATCH
+                    )
             result.add(out)
             _report(progress, result, count, started)
     result.seconds = time.perf_counter() - started
@@ -961,20 +1583,34 @@ def _sizes(count: int, chunk: int) -> Iterator[int]:
         done += size
 
 
-def _report(progress: Callable[[str], Any], result: ScaleResult, count: int, started: float) -> None:
+def _report(
+    progress: Callable[[str], Any], result: ScaleResult, count: int, started: float
+) -> None:
     seconds = time.perf_counter() - started
-    progress(f"  {result.patients:,}/{count:,} patients, {result.rows:,} rows, {seconds:.1f} s "
-             f"({result.rows / seconds:,.0f} rows/s)")
+    progress(
+        f"  {result.patients:,}/{count:,} patients, {result.rows:,} rows, {seconds:.1f} s "
+        f"({result.rows / seconds:,.0f} rows/s)"
+    )
 
 
 def _next_ids(tables: Mapping[str, _Table]) -> dict[str, int]:
     """SQLite (one writer at a time): the next ids are after the largest."""
-    return {key: (tables[key].model._default_manager.aggregate(m=models.Max("id"))["m"] or 0) + 1
-            for key in ("patients", "assessments", "calls", "referrals", "deaths", "interventions")}
+    return {
+        key: (tables[key].model._default_manager.aggregate(m=models.Max("id"))["m"] or 0) + 1
+        for key in ("patients", "assessments", "calls", "referrals", "deaths", "interventions")
+    }
 
 
-def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count: int, chunk: int,
-                   result: ScaleResult, progress: Callable[[str], Any], started: float) -> None:
+def _load_postgres(
+    generator: _Generator,
+    tables: Mapping[str, _Table],
+    *,
+    count: int,
+    chunk: int,
+    result: ScaleResult,
+    progress: Callable[[str], Any],
+    started: float,
+) -> None:
     """Generate round k+1 in a thread while PostgreSQL copies round k, all in one transaction.
 
     The generating thread reserves each round's ids on its own connection (``setval`` on each
@@ -1008,12 +1644,26 @@ def _load_postgres(generator: _Generator, tables: Mapping[str, _Table], *, count
                     return
                 shapes = [generator.shape() for _ in range(size)]
                 calls = sum(len(shape.calls) for shape in shapes)
-                first = _reserve_ids(sequences, {
-                    "patients": size, "assessments": calls, "calls": calls,
-                    "referrals": sum(shape.referrals for shape in shapes)})
+                first = _reserve_ids(
+                    sequences,
+                    {
+                        "patients": size,
+                        "assessments": calls,
+                        "calls": calls,
+                        "referrals": sum(shape.referrals for shape in shapes),
+                    },
+                )
                 out = generator.round(shapes, first, numbers)
-                generator.finish(out, _reserve_ids(sequences, {
-                    "deaths": len(out.pending_deaths), "interventions": len(out.pending_interventions)}))
+                generator.finish(
+                    out,
+                    _reserve_ids(
+                        sequences,
+                        {
+                            "deaths": len(out.pending_deaths),
+                            "interventions": len(out.pending_interventions),
+                        },
+                    ),
+                )
                 out.buffers = {key: tables[key].buffer(rows) for key, rows in out.tables() if rows}
                 put(out)
             put(None)
@@ -1090,7 +1740,9 @@ def _reserve_ids(sequences: Mapping[str, str], sizes: Mapping[str, int]) -> dict
             if size == 0:
                 first[key] = 0
                 continue
-            cursor.execute("SELECT setval(%s, nextval(%s) + %s - 1)", [sequences[key], sequences[key], size])
+            cursor.execute(
+                "SELECT setval(%s, nextval(%s) + %s - 1)", [sequences[key], sequences[key], size]
+            )
             first[key] = cursor.fetchone()[0] - size + 1
     return first
 
@@ -1116,8 +1768,9 @@ def _largest_id(cursor: Any, table: _Table) -> int:
     return int(cursor.fetchone()[0])
 
 
-def _check_references(cursor: Any, tables: Mapping[str, _Table], out: _Round, *,
-                      events_after: int) -> None:
+def _check_references(
+    cursor: Any, tables: Mapping[str, _Table], out: _Round, *, events_after: int
+) -> None:
     """Every foreign key of the round's rows points at an existing row: what the triggers would
     have checked, in one pass over each table's new rows.
 
@@ -1126,13 +1779,20 @@ def _check_references(cursor: Any, tables: Mapping[str, _Table], out: _Round, *,
     tables (users, teams, sites), whose ids are listed. Raises ScaleConfigurationError naming
     the first bad reference.
     """
-    blocks = {key: (out.first[key], out.first[key] + len(rows) - 1)
-              for key, rows in out.tables() if key != "events" and rows}
+    blocks = {
+        key: (out.first[key], out.first[key] + len(rows) - 1)
+        for key, rows in out.tables()
+        if key != "events" and rows
+    }
     for key, (low, high) in blocks.items():
-        cursor.execute(f'SELECT COUNT(*) FROM "{tables[key].name}" WHERE "id" BETWEEN %s AND %s',  # noqa: S608
-                       [low, high])
+        cursor.execute(
+            f'SELECT COUNT(*) FROM "{tables[key].name}" WHERE "id" BETWEEN %s AND %s',  # noqa: S608
+            [low, high],
+        )
         if cursor.fetchone()[0] != high - low + 1:
-            raise ScaleConfigurationError(f"{tables[key].name}: ids {low}-{high} are not all there.")
+            raise ScaleConfigurationError(
+                f"{tables[key].name}: ids {low}-{high} are not all there."
+            )
     by_model: dict[Any, str] = {table.model: key for key, table in tables.items()}
     own = dict(blocks, events=(events_after + 1, _largest_id(cursor, tables["events"])))
     for key, rows in out.tables():
@@ -1151,17 +1811,27 @@ def _check_references(cursor: Any, tables: Mapping[str, _Table], out: _Round, *,
                 params += list(blocks[parent_key])
             else:
                 parent = model_field.target_field.model
-                ids = list(parent._default_manager.values_list(model_field.target_field.attname, flat=True)[:10_001])
+                ids = list(
+                    parent._default_manager.values_list(
+                        model_field.target_field.attname, flat=True
+                    )[:10_001]
+                )
                 if len(ids) > 10_000:
-                    raise ScaleConfigurationError(f"{table.name}.{model_field.column}: {parent._meta.db_table} "
-                                                  "is too large to check this way.")
+                    raise ScaleConfigurationError(
+                        f"{table.name}.{model_field.column}: {parent._meta.db_table} "
+                        "is too large to check this way."
+                    )
                 conditions.append(f"({column} IS NOT NULL AND NOT ({column} = ANY(%s)))")
                 params.append(ids)
         if not conditions:
             continue
         cursor.execute(
             f'SELECT c."id" FROM "{table.name}" c WHERE c."id" BETWEEN %s AND %s AND '  # noqa: S608
-            f"({' OR '.join(conditions)}) LIMIT 1", [*own[key], *params])
+            f"({' OR '.join(conditions)}) LIMIT 1",
+            [*own[key], *params],
+        )
         bad = cursor.fetchone()
         if bad is not None:
-            raise ScaleConfigurationError(f"{table.name} row {bad[0]} refers to a row that does not exist.")
+            raise ScaleConfigurationError(
+                f"{table.name} row {bad[0]} refers to a row that does not exist."
+            )

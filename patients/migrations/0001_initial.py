@@ -8,146 +8,512 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('services', '0001_initial'),
+        ("services", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nhs_number', models.CharField(blank=True, max_length=10, null=True, unique=True, verbose_name='NHS number')),
-                ('nhs_number_status', models.CharField(choices=[('01', '01 Present and verified'), ('02', '02 Present, not traced'), ('03', '03 Trace required'), ('04', '04 Trace attempted, no or multiple match'), ('05', '05 Trace needs resolving'), ('06', '06 Trace in progress')], default='02', max_length=2, verbose_name='NHS number status')),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('search_name', models.CharField(db_index=True, editable=False, max_length=210)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unknown', 'Not known')], default='unknown', max_length=7)),
-                ('address', models.TextField(blank=True, max_length=500)),
-                ('postcode', models.CharField(blank=True, db_index=True, max_length=8)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('phone_alt', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None, verbose_name='other phone')),
-                ('gp_practice', models.CharField(blank=True, max_length=200, verbose_name='GP practice')),
-                ('usual_residence', models.CharField(blank=True, choices=[('OWN_HOME', 'Own home'), ('OTHER_PRIVATE', 'Other private residence'), ('CARE_HOME', 'Care home')], max_length=13)),
-                ('location', models.CharField(choices=[('HOME', 'Home'), ('CARE_HOME', 'Care home'), ('HOSPITAL', 'Hospital'), ('HOSPICE', 'Hospice'), ('OTHER', 'Other')], default='HOME', max_length=9, verbose_name='where the patient is now')),
-                ('interpreter_needed', models.BooleanField(default=False)),
-                ('language', models.CharField(blank=True, max_length=50, verbose_name='preferred language')),
-                ('access_information', models.TextField(blank=True, max_length=1000)),
-                ('died_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location_site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.site', verbose_name='hospital site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "nhs_number",
+                    models.CharField(
+                        blank=True, max_length=10, null=True, unique=True, verbose_name="NHS number"
+                    ),
+                ),
+                (
+                    "nhs_number_status",
+                    models.CharField(
+                        choices=[
+                            ("01", "01 Present and verified"),
+                            ("02", "02 Present, not traced"),
+                            ("03", "03 Trace required"),
+                            ("04", "04 Trace attempted, no or multiple match"),
+                            ("05", "05 Trace needs resolving"),
+                            ("06", "06 Trace in progress"),
+                        ],
+                        default="02",
+                        max_length=2,
+                        verbose_name="NHS number status",
+                    ),
+                ),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("search_name", models.CharField(db_index=True, editable=False, max_length=210)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other"),
+                            ("unknown", "Not known"),
+                        ],
+                        default="unknown",
+                        max_length=7,
+                    ),
+                ),
+                ("address", models.TextField(blank=True, max_length=500)),
+                ("postcode", models.CharField(blank=True, db_index=True, max_length=8)),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None
+                    ),
+                ),
+                (
+                    "phone_alt",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None, verbose_name="other phone"
+                    ),
+                ),
+                (
+                    "gp_practice",
+                    models.CharField(blank=True, max_length=200, verbose_name="GP practice"),
+                ),
+                (
+                    "usual_residence",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("OWN_HOME", "Own home"),
+                            ("OTHER_PRIVATE", "Other private residence"),
+                            ("CARE_HOME", "Care home"),
+                        ],
+                        max_length=13,
+                    ),
+                ),
+                (
+                    "location",
+                    models.CharField(
+                        choices=[
+                            ("HOME", "Home"),
+                            ("CARE_HOME", "Care home"),
+                            ("HOSPITAL", "Hospital"),
+                            ("HOSPICE", "Hospice"),
+                            ("OTHER", "Other"),
+                        ],
+                        default="HOME",
+                        max_length=9,
+                        verbose_name="where the patient is now",
+                    ),
+                ),
+                ("interpreter_needed", models.BooleanField(default=False)),
+                (
+                    "language",
+                    models.CharField(blank=True, max_length=50, verbose_name="preferred language"),
+                ),
+                ("access_information", models.TextField(blank=True, max_length=1000)),
+                ("died_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location_site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="services.site",
+                        verbose_name="hospital site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['family_name', 'given_name', 'id'],
+                "ordering": ["family_name", "given_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CarePlan',
+            name="CarePlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('is_current', models.BooleanField(default=True)),
-                ('ppd_first', models.CharField(blank=True, choices=[('10', 'Hospital'), ('20', 'Private residence'), ('21', "Patient's own home"), ('22', 'Other private residence'), ('30', 'Hospice'), ('40', 'Care home'), ('50', 'Other')], max_length=2, verbose_name='preferred place of death (1st)')),
-                ('ppd_second', models.CharField(blank=True, choices=[('10', 'Hospital'), ('20', 'Private residence'), ('21', "Patient's own home"), ('22', 'Other private residence'), ('30', 'Hospice'), ('40', 'Care home'), ('50', 'Other')], max_length=2, verbose_name='preferred place of death (2nd)')),
-                ('ppd_not_stated', models.CharField(blank=True, choices=[('UNABLE', 'Unable to express a preference'), ('NOT_APPROPRIATE', 'Discussion not appropriate'), ('DECLINED', 'Declined to discuss'), ('UNDECIDED', 'Undecided')], max_length=15, verbose_name='preference not stated because')),
-                ('cpr_decision', models.CharField(choices=[('450475007', 'For attempted CPR'), ('450476008', 'Not for attempted CPR (DNACPR)'), ('UNKNOWN', 'Not known')], default='UNKNOWN', max_length=9, verbose_name='CPR decision')),
-                ('cpr_decision_date', models.DateField(blank=True, null=True, verbose_name='CPR decision date')),
-                ('cpr_review_date', models.DateField(blank=True, null=True, verbose_name='CPR review date')),
-                ('respect_exists', models.BooleanField(default=False, verbose_name='ReSPECT form exists')),
-                ('respect_cpr', models.CharField(blank=True, choices=[('450475007', 'For attempted CPR'), ('450476008', 'Not for attempted CPR (DNACPR)'), ('UNKNOWN', 'Not known')], max_length=9, verbose_name='ReSPECT CPR recommendation')),
-                ('respect_care_focus', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='ReSPECT care focus (0 living longer – 10 comfort)')),
-                ('respect_kept_at', models.CharField(blank=True, max_length=200, verbose_name='ReSPECT form kept at')),
-                ('respect_date', models.DateField(blank=True, null=True, verbose_name='ReSPECT completed or reviewed')),
-                ('consent_to_share', models.BooleanField(default=False)),
-                ('key_worker_name', models.CharField(blank=True, max_length=200)),
-                ('key_worker_phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('primary_diagnosis', models.CharField(blank=True, max_length=200)),
-                ('prognosis', models.CharField(blank=True, choices=[('LAST_DAYS', 'Last days'), ('LAST_WEEKS', 'Last weeks'), ('LAST_MONTHS', 'Last months')], max_length=11)),
-                ('carer_aware_of_prognosis', models.BooleanField(blank=True, null=True)),
-                ('anticipatory_meds_issued', models.BooleanField(default=False, verbose_name='anticipatory medicines issued')),
-                ('anticipatory_meds_location', models.CharField(blank=True, max_length=200, verbose_name='anticipatory medicines kept at')),
-                ('review_date', models.DateField(blank=True, null=True, verbose_name='care plan review date')),
-                ('created_at', models.DateTimeField()),
-                ('cpr_recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='care_plans', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("is_current", models.BooleanField(default=True)),
+                (
+                    "ppd_first",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("10", "Hospital"),
+                            ("20", "Private residence"),
+                            ("21", "Patient's own home"),
+                            ("22", "Other private residence"),
+                            ("30", "Hospice"),
+                            ("40", "Care home"),
+                            ("50", "Other"),
+                        ],
+                        max_length=2,
+                        verbose_name="preferred place of death (1st)",
+                    ),
+                ),
+                (
+                    "ppd_second",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("10", "Hospital"),
+                            ("20", "Private residence"),
+                            ("21", "Patient's own home"),
+                            ("22", "Other private residence"),
+                            ("30", "Hospice"),
+                            ("40", "Care home"),
+                            ("50", "Other"),
+                        ],
+                        max_length=2,
+                        verbose_name="preferred place of death (2nd)",
+                    ),
+                ),
+                (
+                    "ppd_not_stated",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("UNABLE", "Unable to express a preference"),
+                            ("NOT_APPROPRIATE", "Discussion not appropriate"),
+                            ("DECLINED", "Declined to discuss"),
+                            ("UNDECIDED", "Undecided"),
+                        ],
+                        max_length=15,
+                        verbose_name="preference not stated because",
+                    ),
+                ),
+                (
+                    "cpr_decision",
+                    models.CharField(
+                        choices=[
+                            ("450475007", "For attempted CPR"),
+                            ("450476008", "Not for attempted CPR (DNACPR)"),
+                            ("UNKNOWN", "Not known"),
+                        ],
+                        default="UNKNOWN",
+                        max_length=9,
+                        verbose_name="CPR decision",
+                    ),
+                ),
+                (
+                    "cpr_decision_date",
+                    models.DateField(blank=True, null=True, verbose_name="CPR decision date"),
+                ),
+                (
+                    "cpr_review_date",
+                    models.DateField(blank=True, null=True, verbose_name="CPR review date"),
+                ),
+                (
+                    "respect_exists",
+                    models.BooleanField(default=False, verbose_name="ReSPECT form exists"),
+                ),
+                (
+                    "respect_cpr",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("450475007", "For attempted CPR"),
+                            ("450476008", "Not for attempted CPR (DNACPR)"),
+                            ("UNKNOWN", "Not known"),
+                        ],
+                        max_length=9,
+                        verbose_name="ReSPECT CPR recommendation",
+                    ),
+                ),
+                (
+                    "respect_care_focus",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="ReSPECT care focus (0 living longer – 10 comfort)",
+                    ),
+                ),
+                (
+                    "respect_kept_at",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="ReSPECT form kept at"
+                    ),
+                ),
+                (
+                    "respect_date",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="ReSPECT completed or reviewed"
+                    ),
+                ),
+                ("consent_to_share", models.BooleanField(default=False)),
+                ("key_worker_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "key_worker_phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None
+                    ),
+                ),
+                ("primary_diagnosis", models.CharField(blank=True, max_length=200)),
+                (
+                    "prognosis",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("LAST_DAYS", "Last days"),
+                            ("LAST_WEEKS", "Last weeks"),
+                            ("LAST_MONTHS", "Last months"),
+                        ],
+                        max_length=11,
+                    ),
+                ),
+                ("carer_aware_of_prognosis", models.BooleanField(blank=True, null=True)),
+                (
+                    "anticipatory_meds_issued",
+                    models.BooleanField(
+                        default=False, verbose_name="anticipatory medicines issued"
+                    ),
+                ),
+                (
+                    "anticipatory_meds_location",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="anticipatory medicines kept at"
+                    ),
+                ),
+                (
+                    "review_date",
+                    models.DateField(blank=True, null=True, verbose_name="care plan review date"),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "cpr_recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="care_plans",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['patient', '-version'],
+                "ordering": ["patient", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='Assessment',
+            name="Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('CALL_TRIAGE', 'Call triage'), ('CLINICIAN_REVIEW', 'Clinician review')], max_length=16)),
-                ('phase', models.CharField(blank=True, choices=[('STABLE', 'Stable'), ('UNSTABLE', 'Unstable'), ('DETERIORATING', 'Deteriorating'), ('DYING', 'Dying'), ('DECEASED', 'Deceased (support to family)')], max_length=13)),
-                ('akps', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='AKPS')),
-                ('ipos', models.JSONField(blank=True, default=dict, verbose_name='IPOS')),
-                ('assessed_at', models.DateTimeField()),
-                ('assessed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='assessments', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("CALL_TRIAGE", "Call triage"),
+                            ("CLINICIAN_REVIEW", "Clinician review"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("STABLE", "Stable"),
+                            ("UNSTABLE", "Unstable"),
+                            ("DETERIORATING", "Deteriorating"),
+                            ("DYING", "Dying"),
+                            ("DECEASED", "Deceased (support to family)"),
+                        ],
+                        max_length=13,
+                    ),
+                ),
+                (
+                    "akps",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="AKPS"),
+                ),
+                ("ipos", models.JSONField(blank=True, default=dict, verbose_name="IPOS")),
+                ("assessed_at", models.DateTimeField()),
+                (
+                    "assessed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assessments",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-assessed_at'],
+                "ordering": ["-assessed_at"],
             },
         ),
         migrations.CreateModel(
-            name='RelatedPerson',
+            name="RelatedPerson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('relationship', models.CharField(choices=[('SPOUSE_PARTNER', 'Spouse or partner'), ('CHILD', 'Son or daughter'), ('PARENT', 'Parent'), ('SIBLING', 'Brother or sister'), ('OTHER_RELATIVE', 'Other relative'), ('FRIEND', 'Friend'), ('NEIGHBOUR', 'Neighbour'), ('PAID_CARER', 'Paid carer'), ('OTHER', 'Other')], max_length=14)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('phone_alt', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None, verbose_name='other phone')),
-                ('address', models.TextField(blank=True, max_length=500)),
-                ('postcode', models.CharField(blank=True, max_length=8)),
-                ('date_of_birth', models.DateField(blank=True, null=True)),
-                ('is_main_carer', models.BooleanField(default=False, verbose_name='main carer')),
-                ('is_next_of_kin', models.BooleanField(default=False, verbose_name='next of kin')),
-                ('has_lpa', models.BooleanField(default=False, verbose_name='lasting power of attorney (health and welfare)')),
-                ('consent_to_contact', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField()),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='related_people', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                (
+                    "relationship",
+                    models.CharField(
+                        choices=[
+                            ("SPOUSE_PARTNER", "Spouse or partner"),
+                            ("CHILD", "Son or daughter"),
+                            ("PARENT", "Parent"),
+                            ("SIBLING", "Brother or sister"),
+                            ("OTHER_RELATIVE", "Other relative"),
+                            ("FRIEND", "Friend"),
+                            ("NEIGHBOUR", "Neighbour"),
+                            ("PAID_CARER", "Paid carer"),
+                            ("OTHER", "Other"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None
+                    ),
+                ),
+                (
+                    "phone_alt",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None, verbose_name="other phone"
+                    ),
+                ),
+                ("address", models.TextField(blank=True, max_length=500)),
+                ("postcode", models.CharField(blank=True, max_length=8)),
+                ("date_of_birth", models.DateField(blank=True, null=True)),
+                ("is_main_carer", models.BooleanField(default=False, verbose_name="main carer")),
+                ("is_next_of_kin", models.BooleanField(default=False, verbose_name="next of kin")),
+                (
+                    "has_lpa",
+                    models.BooleanField(
+                        default=False, verbose_name="lasting power of attorney (health and welfare)"
+                    ),
+                ),
+                ("consent_to_contact", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="related_people",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-is_main_carer', 'family_name', 'given_name'],
+                "ordering": ["-is_main_carer", "family_name", "given_name"],
             },
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['date_of_birth'], name='patient_dob'),
+            model_name="patient",
+            index=models.Index(fields=["date_of_birth"], name="patient_dob"),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('nhs_number__regex', '^[0-9]{10}$'), ('nhs_number__isnull', True), _connector='OR'), name='patient_nhs_number_ten_digits'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("nhs_number__regex", "^[0-9]{10}$"),
+                    ("nhs_number__isnull", True),
+                    _connector="OR",
+                ),
+                name="patient_nhs_number_ten_digits",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='careplan',
-            constraint=models.UniqueConstraint(fields=('patient', 'version'), name='care_plan_version_unique'),
+            model_name="careplan",
+            constraint=models.UniqueConstraint(
+                fields=("patient", "version"), name="care_plan_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='careplan',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('patient',), name='one_current_care_plan'),
+            model_name="careplan",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)),
+                fields=("patient",),
+                name="one_current_care_plan",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='careplan',
-            constraint=models.CheckConstraint(condition=models.Q(('respect_care_focus__isnull', True), ('respect_care_focus__lte', 10), _connector='OR'), name='care_focus_0_to_10'),
+            model_name="careplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("respect_care_focus__isnull", True),
+                    ("respect_care_focus__lte", 10),
+                    _connector="OR",
+                ),
+                name="care_focus_0_to_10",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assessment',
-            constraint=models.CheckConstraint(condition=models.Q(('akps__isnull', True), ('akps__lte', 100), _connector='OR'), name='akps_0_to_100'),
+            model_name="assessment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("akps__isnull", True), ("akps__lte", 100), _connector="OR"),
+                name="akps_0_to_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='relatedperson',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_main_carer', True)), fields=('patient',), name='one_main_carer_per_patient'),
+            model_name="relatedperson",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_main_carer", True)),
+                fields=("patient",),
+                name="one_main_carer_per_patient",
+            ),
         ),
     ]

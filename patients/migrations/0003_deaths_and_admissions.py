@@ -6,49 +6,157 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0002_search_name_trigram'),
+        ("patients", "0002_search_name_trigram"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeathRecord',
+            name="DeathRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('died_at', models.DateTimeField()),
-                ('place', models.CharField(choices=[('10', 'Hospital'), ('20', 'Private residence'), ('21', "Patient's own home"), ('22', 'Other private residence'), ('30', 'Hospice'), ('40', 'Care home'), ('50', 'Other')], max_length=2, verbose_name='actual place of death')),
-                ('expected', models.BooleanField(blank=True, null=True)),
-                ('verified_by', models.CharField(blank=True, max_length=200)),
-                ('preferred_place_first', models.CharField(blank=True, choices=[('10', 'Hospital'), ('20', 'Private residence'), ('21', "Patient's own home"), ('22', 'Other private residence'), ('30', 'Hospice'), ('40', 'Care home'), ('50', 'Other')], max_length=2)),
-                ('preferred_place_second', models.CharField(blank=True, choices=[('10', 'Hospital'), ('20', 'Private residence'), ('21', "Patient's own home"), ('22', 'Other private residence'), ('30', 'Hospice'), ('40', 'Care home'), ('50', 'Other')], max_length=2)),
-                ('preferred_place_achieved', models.BooleanField(blank=True, null=True)),
-                ('recorded_at', models.DateTimeField()),
-                ('patient', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='death', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("died_at", models.DateTimeField()),
+                (
+                    "place",
+                    models.CharField(
+                        choices=[
+                            ("10", "Hospital"),
+                            ("20", "Private residence"),
+                            ("21", "Patient's own home"),
+                            ("22", "Other private residence"),
+                            ("30", "Hospice"),
+                            ("40", "Care home"),
+                            ("50", "Other"),
+                        ],
+                        max_length=2,
+                        verbose_name="actual place of death",
+                    ),
+                ),
+                ("expected", models.BooleanField(blank=True, null=True)),
+                ("verified_by", models.CharField(blank=True, max_length=200)),
+                (
+                    "preferred_place_first",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("10", "Hospital"),
+                            ("20", "Private residence"),
+                            ("21", "Patient's own home"),
+                            ("22", "Other private residence"),
+                            ("30", "Hospice"),
+                            ("40", "Care home"),
+                            ("50", "Other"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "preferred_place_second",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("10", "Hospital"),
+                            ("20", "Private residence"),
+                            ("21", "Patient's own home"),
+                            ("22", "Other private residence"),
+                            ("30", "Hospice"),
+                            ("40", "Care home"),
+                            ("50", "Other"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                ("preferred_place_achieved", models.BooleanField(blank=True, null=True)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="death",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-died_at'],
-                'indexes': [models.Index(fields=['died_at'], name='death_died_at')],
+                "ordering": ["-died_at"],
+                "indexes": [models.Index(fields=["died_at"], name="death_died_at")],
             },
         ),
         migrations.CreateModel(
-            name='HospitalAdmission',
+            name="HospitalAdmission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('admitted_on', models.DateField()),
-                ('discharged_on', models.DateField(blank=True, null=True)),
-                ('emergency', models.BooleanField()),
-                ('source', models.CharField(choices=[('RECORDED', 'Recorded in the hub'), ('IMPORTED', 'Imported')], default='RECORDED', max_length=8)),
-                ('recorded_at', models.DateTimeField()),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='admissions', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("admitted_on", models.DateField()),
+                ("discharged_on", models.DateField(blank=True, null=True)),
+                ("emergency", models.BooleanField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("RECORDED", "Recorded in the hub"), ("IMPORTED", "Imported")],
+                        default="RECORDED",
+                        max_length=8,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="admissions",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-admitted_on', '-id'],
-                'indexes': [models.Index(fields=['patient', 'admitted_on'], name='admission_patient_admitted')],
-                'constraints': [models.UniqueConstraint(fields=('patient', 'admitted_on', 'emergency'), name='admission_unique_per_day'), models.CheckConstraint(condition=models.Q(('discharged_on__isnull', True), ('discharged_on__gte', models.F('admitted_on')), _connector='OR'), name='admission_discharged_after_admitted')],
+                "ordering": ["-admitted_on", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["patient", "admitted_on"], name="admission_patient_admitted"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("patient", "admitted_on", "emergency"),
+                        name="admission_unique_per_day",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("discharged_on__isnull", True),
+                            ("discharged_on__gte", models.F("admitted_on")),
+                            _connector="OR",
+                        ),
+                        name="admission_discharged_after_admitted",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,16 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_deaths_and_admissions'),
-        ('services', '0002_gp_practices'),
+        ("patients", "0003_deaths_and_admissions"),
+        ("services", "0002_gp_practices"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='registered_practice',
-            field=models.ForeignKey(blank=True, limit_choices_to={'org_type': 'GP_PRACTICE'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.organisation', verbose_name='registered GP practice'),
+            model_name="patient",
+            name="registered_practice",
+            field=models.ForeignKey(
+                blank=True,
+                limit_choices_to={"org_type": "GP_PRACTICE"},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="services.organisation",
+                verbose_name="registered GP practice",
+            ),
         ),
     ]

@@ -40,7 +40,9 @@ class NoInput(serializers.Serializer):
 
 
 class ContactInput(serializers.Serializer):
-    at = serializers.DateTimeField(required=False, help_text="When first contact was made (default now).")
+    at = serializers.DateTimeField(
+        required=False, help_text="When first contact was made (default now)."
+    )
 
 
 class CompleteInput(serializers.Serializer):
@@ -62,8 +64,14 @@ class DeclineInput(serializers.Serializer):
 
 class RerouteInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True)
-    team = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID, source="team_id",
-                                    help_text="Route by hand to this team; omit to send it back to the ranker.")
+    team = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        source="team_id",
+        help_text="Route by hand to this team; omit to send it back to the ranker.",
+    )
 
 
 class ReprioritiseInput(serializers.Serializer):
@@ -72,20 +80,28 @@ class ReprioritiseInput(serializers.Serializer):
 
 
 class ReassignInput(serializers.Serializer):
-    to_user = serializers.IntegerField(min_value=1, max_value=MAX_ID, source="to_user_id",
-                                       help_text="A member of the referral's team.")
+    to_user = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        source="to_user_id",
+        help_text="A member of the referral's team.",
+    )
 
 
 class InterventionInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=InterventionType.choices)
-    at = serializers.DateTimeField(required=False, default=timezone.now, help_text="When it happened (default now).")
+    at = serializers.DateTimeField(
+        required=False, default=timezone.now, help_text="When it happened (default now)."
+    )
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     admission_avoided = serializers.BooleanField(required=False, default=False)
     bed_days_saved = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 class AssessmentInput(serializers.Serializer):
-    phase = serializers.ChoiceField(choices=PhaseOfIllness.choices, required=False, allow_blank=True, default="")
+    phase = serializers.ChoiceField(
+        choices=PhaseOfIllness.choices, required=False, allow_blank=True, default=""
+    )
     akps = serializers.IntegerField(required=False, allow_null=True, default=None)
     ipos = serializers.DictField(child=serializers.IntegerField(), required=False, default=dict)
 
@@ -116,16 +132,18 @@ class ReferralAfterActionSerializer(ReferralSummarySerializer):
     hold_reason = serializers.CharField(allow_blank=True)
     routing_attempt = serializers.IntegerField()
     outcome = serializers.CharField(allow_blank=True)
-    actions = serializers.ListField(child=serializers.CharField(), help_text="What the user may do next.")
+    actions = serializers.ListField(
+        child=serializers.CharField(), help_text="What the user may do next."
+    )
 
 
 class ReferralActionApi(APIView):
     @extend_schema(
         operation_id="referrals_action",
         description="Take an action on a referral: " + ", ".join(sorted(API_ACTIONS)) + ". "
-                    "404: not visible to you; 403: your role or team may not (`not_permitted`); 409: not "
-                    "allowed now, with the reason and its code (`already_claimed`, `illegal_transition`, "
-                    "...); 400: bad input.",
+        "404: not visible to you; 403: your role or team may not (`not_permitted`); 409: not "
+        "allowed now, with the reason and its code (`already_claimed`, `illegal_transition`, "
+        "...); 400: bad input.",
         request=dict,
         responses={200: ReferralAfterActionSerializer},
     )
@@ -140,7 +158,9 @@ class ReferralActionApi(APIView):
         body = spec.serializer_class()(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            spec.service_function()(referral_id=referral_id, user=request.user, **body.validated_data)
+            spec.service_function()(
+                referral_id=referral_id, user=request.user, **body.validated_data
+            )
         except Referral.DoesNotExist as exc:
             raise NotFound("No such referral.") from exc
         except ValidationError as exc:

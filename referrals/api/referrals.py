@@ -103,8 +103,14 @@ class ReferralListApi(APIView):
 
     @extend_schema(
         operation_id="referrals_list",
-        parameters=[ReferralFilterSerializer, OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)],
-        responses={200: ReferralPageSerializer, 404: OpenApiResponse(ErrorSerializer, "No such page.")},
+        parameters=[
+            ReferralFilterSerializer,
+            OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY),
+        ],
+        responses={
+            200: ReferralPageSerializer,
+            404: OpenApiResponse(ErrorSerializer, "No such page."),
+        },
     )
     def get(self, request: Request) -> Response:
         params = ReferralFilterSerializer(data=request.query_params)
@@ -127,20 +133,27 @@ class ReferralDetailApi(APIView):
         if referral is None:
             raise NotFound("No such referral.")
         events = referral.events.select_related("actor", "team").order_by("at", "id")
-        return Response({
-            **_referral_summary(referral),
-            "call_id": referral.call_id,
-            "note": referral.note,
-            "clock_started_at": api_iso(referral.clock_started_at),
-            "routed_at": api_iso(referral.routed_at),
-            "outcome": referral.outcome,
-            "updated_at": api_iso(referral.updated_at),
-            "routing_decision": referral.routing_decision,
-            "unroutable_reason": referral.unroutable_reason,
-            "events": [
-                {"kind": e.kind, "at": api_iso(e.at),
-                 "actor": e.actor.get_username() if e.actor is not None else None,
-                 "from_status": e.from_status, "to_status": e.to_status, "team": _team(e.team)}
-                for e in events
-            ],
-        })
+        return Response(
+            {
+                **_referral_summary(referral),
+                "call_id": referral.call_id,
+                "note": referral.note,
+                "clock_started_at": api_iso(referral.clock_started_at),
+                "routed_at": api_iso(referral.routed_at),
+                "outcome": referral.outcome,
+                "updated_at": api_iso(referral.updated_at),
+                "routing_decision": referral.routing_decision,
+                "unroutable_reason": referral.unroutable_reason,
+                "events": [
+                    {
+                        "kind": e.kind,
+                        "at": api_iso(e.at),
+                        "actor": e.actor.get_username() if e.actor is not None else None,
+                        "from_status": e.from_status,
+                        "to_status": e.to_status,
+                        "team": _team(e.team),
+                    }
+                    for e in events
+                ],
+            }
+        )

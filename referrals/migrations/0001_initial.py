@@ -7,155 +7,548 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0001_initial'),
-        ('services', '0001_initial'),
+        ("patients", "0001_initial"),
+        ("services", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(db_index=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('direction', models.CharField(choices=[('INBOUND', 'Inbound'), ('OUTBOUND', 'Outbound')], default='INBOUND', max_length=8)),
-                ('caller_type', models.CharField(choices=[('PATIENT', 'Patient'), ('CARER_FAMILY', 'Carer or family'), ('GP', 'GP'), ('DISTRICT_NURSE', 'District nurse'), ('COMMUNITY_SPC_NURSE', 'Community specialist palliative care nurse'), ('CARE_HOME_STAFF', 'Care home staff'), ('HOSPITAL_CLINICIAN', 'Hospital clinician'), ('HOSPICE_STAFF', 'Hospice staff'), ('OOH_111', 'Out of hours / NHS 111'), ('AMBULANCE', 'Ambulance service'), ('SOCIAL_CARE', 'Social care'), ('PHARMACIST', 'Pharmacist'), ('VOLUNTARY_SECTOR', 'Voluntary sector'), ('OTHER', 'Other')], max_length=20)),
-                ('caller_name', models.CharField(blank=True, max_length=200)),
-                ('caller_phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('caller_organisation', models.CharField(blank=True, max_length=200)),
-                ('caller_relationship', models.CharField(blank=True, max_length=100, verbose_name='relationship to the patient')),
-                ('reason', models.CharField(choices=[('SYMPTOM_CONTROL', 'Symptom control'), ('MEDICATION_QUERY', 'Medication query'), ('REQUEST_VISIT', 'Request a visit'), ('REQUEST_ADMISSION', 'Request admission'), ('CARE_PACKAGE_EQUIPMENT', 'Care package or equipment'), ('CARER_CRISIS', 'Carer crisis'), ('DEATH_NOTIFICATION', 'Death notification'), ('BEREAVEMENT', 'Bereavement'), ('NEW_REFERRAL', 'New referral'), ('CLINICAL_UPDATE', 'Clinical update'), ('INFORMATION', 'Information'), ('ADMIN', 'Admin'), ('OTHER', 'Other')], max_length=22)),
-                ('notes', models.TextField(blank=True, max_length=5000)),
-                ('red_flags', models.JSONField(blank=True, default=list)),
-                ('carer_coping', models.CharField(blank=True, choices=[('COPING', 'Coping'), ('STRUGGLING', 'Struggling'), ('CRISIS_TONIGHT', 'Crisis tonight'), ('NO_CARER', 'No carer')], max_length=14)),
-                ('patient_location', models.CharField(blank=True, choices=[('HOME', 'Home'), ('CARE_HOME', 'Care home'), ('HOSPITAL', 'Hospital'), ('HOSPICE', 'Hospice'), ('OTHER', 'Other')], max_length=9)),
-                ('suggested_priority', models.CharField(choices=[('P1', 'P1 Emergency'), ('P2', 'P2 Urgent (2-hour response)'), ('P3', 'P3 Same day'), ('P4', 'P4 Soon'), ('P5', 'P5 Routine')], max_length=2)),
-                ('suggestion_reasons', models.JSONField(default=list)),
-                ('triage_rules_version', models.CharField(max_length=20)),
-                ('chosen_priority', models.CharField(choices=[('P1', 'P1 Emergency'), ('P2', 'P2 Urgent (2-hour response)'), ('P3', 'P3 Same day'), ('P4', 'P4 Soon'), ('P5', 'P5 Routine')], max_length=2)),
-                ('override_reason', models.TextField(blank=True, max_length=1000)),
-                ('disposition', models.CharField(choices=[('ADVICE_GIVEN', 'Advice given'), ('SIGNPOSTED', 'Signposted'), ('REFERRALS_CREATED', 'Referrals created'), ('ADVISED_999', 'Advised to ring 999'), ('WARM_TRANSFER', 'Warm transfer')], max_length=17)),
-                ('needs_senior_review', models.BooleanField(default=False)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_comment', models.TextField(blank=True, max_length=2000)),
-                ('idempotency_key', models.CharField(blank=True, max_length=64, null=True)),
-                ('handled_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls_handled', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='patients.patient')),
-                ('patient_site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.site')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('triage', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='call', to='patients.assessment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(db_index=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("INBOUND", "Inbound"), ("OUTBOUND", "Outbound")],
+                        default="INBOUND",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "caller_type",
+                    models.CharField(
+                        choices=[
+                            ("PATIENT", "Patient"),
+                            ("CARER_FAMILY", "Carer or family"),
+                            ("GP", "GP"),
+                            ("DISTRICT_NURSE", "District nurse"),
+                            ("COMMUNITY_SPC_NURSE", "Community specialist palliative care nurse"),
+                            ("CARE_HOME_STAFF", "Care home staff"),
+                            ("HOSPITAL_CLINICIAN", "Hospital clinician"),
+                            ("HOSPICE_STAFF", "Hospice staff"),
+                            ("OOH_111", "Out of hours / NHS 111"),
+                            ("AMBULANCE", "Ambulance service"),
+                            ("SOCIAL_CARE", "Social care"),
+                            ("PHARMACIST", "Pharmacist"),
+                            ("VOLUNTARY_SECTOR", "Voluntary sector"),
+                            ("OTHER", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("caller_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "caller_phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None
+                    ),
+                ),
+                ("caller_organisation", models.CharField(blank=True, max_length=200)),
+                (
+                    "caller_relationship",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="relationship to the patient"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("SYMPTOM_CONTROL", "Symptom control"),
+                            ("MEDICATION_QUERY", "Medication query"),
+                            ("REQUEST_VISIT", "Request a visit"),
+                            ("REQUEST_ADMISSION", "Request admission"),
+                            ("CARE_PACKAGE_EQUIPMENT", "Care package or equipment"),
+                            ("CARER_CRISIS", "Carer crisis"),
+                            ("DEATH_NOTIFICATION", "Death notification"),
+                            ("BEREAVEMENT", "Bereavement"),
+                            ("NEW_REFERRAL", "New referral"),
+                            ("CLINICAL_UPDATE", "Clinical update"),
+                            ("INFORMATION", "Information"),
+                            ("ADMIN", "Admin"),
+                            ("OTHER", "Other"),
+                        ],
+                        max_length=22,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, max_length=5000)),
+                ("red_flags", models.JSONField(blank=True, default=list)),
+                (
+                    "carer_coping",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("COPING", "Coping"),
+                            ("STRUGGLING", "Struggling"),
+                            ("CRISIS_TONIGHT", "Crisis tonight"),
+                            ("NO_CARER", "No carer"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                (
+                    "patient_location",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("HOME", "Home"),
+                            ("CARE_HOME", "Care home"),
+                            ("HOSPITAL", "Hospital"),
+                            ("HOSPICE", "Hospice"),
+                            ("OTHER", "Other"),
+                        ],
+                        max_length=9,
+                    ),
+                ),
+                (
+                    "suggested_priority",
+                    models.CharField(
+                        choices=[
+                            ("P1", "P1 Emergency"),
+                            ("P2", "P2 Urgent (2-hour response)"),
+                            ("P3", "P3 Same day"),
+                            ("P4", "P4 Soon"),
+                            ("P5", "P5 Routine"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                ("suggestion_reasons", models.JSONField(default=list)),
+                ("triage_rules_version", models.CharField(max_length=20)),
+                (
+                    "chosen_priority",
+                    models.CharField(
+                        choices=[
+                            ("P1", "P1 Emergency"),
+                            ("P2", "P2 Urgent (2-hour response)"),
+                            ("P3", "P3 Same day"),
+                            ("P4", "P4 Soon"),
+                            ("P5", "P5 Routine"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                ("override_reason", models.TextField(blank=True, max_length=1000)),
+                (
+                    "disposition",
+                    models.CharField(
+                        choices=[
+                            ("ADVICE_GIVEN", "Advice given"),
+                            ("SIGNPOSTED", "Signposted"),
+                            ("REFERRALS_CREATED", "Referrals created"),
+                            ("ADVISED_999", "Advised to ring 999"),
+                            ("WARM_TRANSFER", "Warm transfer"),
+                        ],
+                        max_length=17,
+                    ),
+                ),
+                ("needs_senior_review", models.BooleanField(default=False)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("review_comment", models.TextField(blank=True, max_length=2000)),
+                ("idempotency_key", models.CharField(blank=True, max_length=64, null=True)),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls_handled",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "patient_site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="services.site",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "triage",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="call",
+                        to="patients.assessment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CallBack',
+            name="CallBack",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('due_at', models.DateTimeField(db_index=True)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('PENDING', 'Pending'), ('DONE', 'Done'), ('CANCELLED', 'Cancelled')], default='PENDING', max_length=9)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='call_backs', to=settings.AUTH_USER_MODEL)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='call_backs', to='referrals.call')),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='call_backs', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("due_at", models.DateTimeField(db_index=True)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("PENDING", "Pending"),
+                            ("DONE", "Done"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        default="PENDING",
+                        max_length=9,
+                    ),
+                ),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="call_backs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="call_backs",
+                        to="referrals.call",
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="call_backs",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_at'],
+                "ordering": ["due_at"],
             },
         ),
         migrations.CreateModel(
-            name='Referral',
+            name="Referral",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('need', models.CharField(choices=[('URGENT_HOME_VISIT', 'Urgent home visit'), ('END_OF_LIFE_CARE_AT_HOME', 'End-of-life care at home'), ('OVERNIGHT_SUPPORT', 'Overnight support'), ('HOSPICE_ADMISSION', 'Hospice admission'), ('HOSPITAL_SPECIALIST_REVIEW', 'Hospital specialist review'), ('SPECIALIST_FOLLOW_UP', 'Specialist follow-up'), ('DAY_THERAPY', 'Day therapy'), ('BEREAVEMENT_SUPPORT', 'Bereavement support'), ('CARER_SUPPORT', 'Carer support')], max_length=26)),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('priority', models.CharField(choices=[('P1', 'P1 Emergency'), ('P2', 'P2 Urgent (2-hour response)'), ('P3', 'P3 Same day'), ('P4', 'P4 Soon'), ('P5', 'P5 Routine')], max_length=2)),
-                ('status', models.CharField(choices=[('AWAITING_ROUTING', 'Awaiting routing'), ('QUEUED', 'Queued'), ('ACCEPTED', 'Accepted'), ('IN_PROGRESS', 'In progress'), ('ON_HOLD', 'On hold'), ('COMPLETED', 'Completed'), ('CANCELLED', 'Cancelled'), ('ENTERED_IN_ERROR', 'Entered in error')], default='AWAITING_ROUTING', max_length=16)),
-                ('clock_started_at', models.DateTimeField()),
-                ('contact_not_before', models.DateTimeField(blank=True, null=True)),
-                ('accept_by', models.DateTimeField(blank=True, null=True)),
-                ('contact_by', models.DateTimeField(blank=True, null=True)),
-                ('routing_attempt', models.PositiveSmallIntegerField(default=0)),
-                ('routing_decision', models.JSONField(blank=True, default=dict)),
-                ('unroutable_reason', models.CharField(blank=True, max_length=300)),
-                ('routed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(blank=True, choices=[('NEEDS_MET', 'Needs met'), ('TRANSFERRED', 'Transferred'), ('PATIENT_DIED', 'Patient died'), ('DECLINED_BY_PATIENT', 'Declined by patient'), ('NO_CONTACT', 'No contact'), ('OTHER', 'Other')], max_length=19)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('updated_at', models.DateTimeField()),
-                ('call', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='referrals.call')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('for_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='patients.relatedperson')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owned_referrals', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='patients.patient')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='services.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "need",
+                    models.CharField(
+                        choices=[
+                            ("URGENT_HOME_VISIT", "Urgent home visit"),
+                            ("END_OF_LIFE_CARE_AT_HOME", "End-of-life care at home"),
+                            ("OVERNIGHT_SUPPORT", "Overnight support"),
+                            ("HOSPICE_ADMISSION", "Hospice admission"),
+                            ("HOSPITAL_SPECIALIST_REVIEW", "Hospital specialist review"),
+                            ("SPECIALIST_FOLLOW_UP", "Specialist follow-up"),
+                            ("DAY_THERAPY", "Day therapy"),
+                            ("BEREAVEMENT_SUPPORT", "Bereavement support"),
+                            ("CARER_SUPPORT", "Carer support"),
+                        ],
+                        max_length=26,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("P1", "P1 Emergency"),
+                            ("P2", "P2 Urgent (2-hour response)"),
+                            ("P3", "P3 Same day"),
+                            ("P4", "P4 Soon"),
+                            ("P5", "P5 Routine"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("AWAITING_ROUTING", "Awaiting routing"),
+                            ("QUEUED", "Queued"),
+                            ("ACCEPTED", "Accepted"),
+                            ("IN_PROGRESS", "In progress"),
+                            ("ON_HOLD", "On hold"),
+                            ("COMPLETED", "Completed"),
+                            ("CANCELLED", "Cancelled"),
+                            ("ENTERED_IN_ERROR", "Entered in error"),
+                        ],
+                        default="AWAITING_ROUTING",
+                        max_length=16,
+                    ),
+                ),
+                ("clock_started_at", models.DateTimeField()),
+                ("contact_not_before", models.DateTimeField(blank=True, null=True)),
+                ("accept_by", models.DateTimeField(blank=True, null=True)),
+                ("contact_by", models.DateTimeField(blank=True, null=True)),
+                ("routing_attempt", models.PositiveSmallIntegerField(default=0)),
+                ("routing_decision", models.JSONField(blank=True, default=dict)),
+                ("unroutable_reason", models.CharField(blank=True, max_length=300)),
+                ("routed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("NEEDS_MET", "Needs met"),
+                            ("TRANSFERRED", "Transferred"),
+                            ("PATIENT_DIED", "Patient died"),
+                            ("DECLINED_BY_PATIENT", "Declined by patient"),
+                            ("NO_CONTACT", "No contact"),
+                            ("OTHER", "Other"),
+                        ],
+                        max_length=19,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "call",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="referrals.call",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "for_person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="patients.relatedperson",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_referrals",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="services.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferralEvent',
+            name="ReferralEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('CREATED', 'Created'), ('ROUTED', 'Routed'), ('UNROUTABLE', 'Sent to the coordinators'), ('CANCELLED', 'Cancelled')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(blank=True, max_length=16)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='referrals.referral')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("CREATED", "Created"),
+                            ("ROUTED", "Routed"),
+                            ("UNROUTABLE", "Sent to the coordinators"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(blank=True, max_length=16)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="referrals.referral",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="services.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['patient', 'received_at'], name='call_patient_received'),
+            model_name="call",
+            index=models.Index(fields=["patient", "received_at"], name="call_patient_received"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['handled_by', 'received_at'], name='call_handler_received'),
+            model_name="call",
+            index=models.Index(fields=["handled_by", "received_at"], name="call_handler_received"),
         ),
         migrations.AddConstraint(
-            model_name='call',
-            constraint=models.UniqueConstraint(fields=('handled_by', 'idempotency_key'), name='call_idempotency_key_unique'),
+            model_name="call",
+            constraint=models.UniqueConstraint(
+                fields=("handled_by", "idempotency_key"), name="call_idempotency_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='call',
-            constraint=models.CheckConstraint(condition=models.Q(('chosen_priority', models.F('suggested_priority')), models.Q(('override_reason', ''), _negated=True), _connector='OR'), name='call_override_needs_reason'),
+            model_name="call",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("chosen_priority", models.F("suggested_priority")),
+                    models.Q(("override_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="call_override_needs_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['team', 'status', 'contact_by'], name='referral_team_queue'),
+            model_name="referral",
+            index=models.Index(fields=["team", "status", "contact_by"], name="referral_team_queue"),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['patient', 'status'], name='referral_patient_status'),
+            model_name="referral",
+            index=models.Index(fields=["patient", "status"], name="referral_patient_status"),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['status', 'created_at'], name='referral_status_created'),
+            model_name="referral",
+            index=models.Index(fields=["status", "created_at"], name="referral_status_created"),
         ),
         migrations.AddConstraint(
-            model_name='referral',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['QUEUED', 'ACCEPTED', 'IN_PROGRESS']), _negated=True), ('team__isnull', False), _connector='OR'), name='referral_in_queue_has_team'),
+            model_name="referral",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["QUEUED", "ACCEPTED", "IN_PROGRESS"]), _negated=True),
+                    ("team__isnull", False),
+                    _connector="OR",
+                ),
+                name="referral_in_queue_has_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referral',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['ACCEPTED', 'IN_PROGRESS']), _negated=True), ('owner__isnull', False), _connector='OR'), name='referral_claimed_has_owner'),
+            model_name="referral",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["ACCEPTED", "IN_PROGRESS"]), _negated=True),
+                    ("owner__isnull", False),
+                    _connector="OR",
+                ),
+                name="referral_claimed_has_owner",
+            ),
         ),
         migrations.AddIndex(
-            model_name='referralevent',
-            index=models.Index(fields=['referral', 'at'], name='referral_event_referral_at'),
+            model_name="referralevent",
+            index=models.Index(fields=["referral", "at"], name="referral_event_referral_at"),
         ),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0001_initial'),
+        ("referrals", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='referralevent',
-            name='kind',
-            field=models.CharField(choices=[('CREATED', 'Created'), ('ROUTED', 'Routed'), ('UNROUTABLE', 'Sent to the coordinators'), ('CLAIMED', 'Claimed'), ('RELEASED', 'Released to the queue'), ('CONTACTED', 'First contact'), ('COMPLETED', 'Completed'), ('CANCELLED', 'Cancelled')], max_length=20),
+            model_name="referralevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("CREATED", "Created"),
+                    ("ROUTED", "Routed"),
+                    ("UNROUTABLE", "Sent to the coordinators"),
+                    ("CLAIMED", "Claimed"),
+                    ("RELEASED", "Released to the queue"),
+                    ("CONTACTED", "First contact"),
+                    ("COMPLETED", "Completed"),
+                    ("CANCELLED", "Cancelled"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

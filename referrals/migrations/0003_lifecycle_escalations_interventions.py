@@ -9,134 +9,235 @@ def accept_clocks_from_routing(apps, schema_editor):
     # Referrals queued before the accept clock had a start of its own: it started at routing.
     Referral = apps.get_model("referrals", "Referral")
     Referral.objects.filter(accept_clock_started_at__isnull=True, routed_at__isnull=False).update(
-        accept_clock_started_at=models.F("routed_at"))
+        accept_clock_started_at=models.F("routed_at")
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_deaths_and_admissions'),
-        ('referrals', '0002_event_kinds_for_claims'),
-        ('services', '0001_initial'),
+        ("patients", "0003_deaths_and_admissions"),
+        ("referrals", "0002_event_kinds_for_claims"),
+        ("services", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('routing_attempt', models.PositiveSmallIntegerField()),
-                ('milestone', models.CharField(choices=[('ACCEPT_OVERDUE', 'Not accepted in time'), ('CONTACT_AT_RISK', 'First contact at risk (75% of the time gone)'), ('CONTACT_BREACHED', 'First contact overdue (breach)')], max_length=16)),
-                ('due_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField()),
-                ('notified_at', models.DateTimeField(blank=True, null=True)),
-                ('recipients', models.JSONField(blank=True, default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("routing_attempt", models.PositiveSmallIntegerField()),
+                (
+                    "milestone",
+                    models.CharField(
+                        choices=[
+                            ("ACCEPT_OVERDUE", "Not accepted in time"),
+                            ("CONTACT_AT_RISK", "First contact at risk (75% of the time gone)"),
+                            ("CONTACT_BREACHED", "First contact overdue (breach)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("due_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField()),
+                ("notified_at", models.DateTimeField(blank=True, null=True)),
+                ("recipients", models.JSONField(blank=True, default=list)),
             ],
             options={
-                'ordering': ['-due_at', '-id'],
+                "ordering": ["-due_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Intervention',
+            name="Intervention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('PHONE_ADVICE', 'Phone advice'), ('HOME_VISIT', 'Home visit'), ('NIGHT_VISIT', 'Night visit'), ('HOSPICE_AT_HOME_SHIFT', 'Hospice at home shift'), ('HOSPICE_ADMISSION', 'Hospice admission'), ('IN_REACH_REVIEW', 'In-reach review'), ('DAY_THERAPY', 'Day therapy'), ('BEREAVEMENT_SESSION', 'Bereavement session'), ('CARER_SUPPORT', 'Carer support'), ('EQUIPMENT_OR_CARE_PACKAGE', 'Equipment or care package')], max_length=25)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('notes', models.TextField(blank=True, max_length=2000)),
-                ('admission_avoided', models.BooleanField(default=False)),
-                ('bed_days_saved', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('recorded_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("PHONE_ADVICE", "Phone advice"),
+                            ("HOME_VISIT", "Home visit"),
+                            ("NIGHT_VISIT", "Night visit"),
+                            ("HOSPICE_AT_HOME_SHIFT", "Hospice at home shift"),
+                            ("HOSPICE_ADMISSION", "Hospice admission"),
+                            ("IN_REACH_REVIEW", "In-reach review"),
+                            ("DAY_THERAPY", "Day therapy"),
+                            ("BEREAVEMENT_SESSION", "Bereavement session"),
+                            ("CARER_SUPPORT", "Carer support"),
+                            ("EQUIPMENT_OR_CARE_PACKAGE", "Equipment or care package"),
+                        ],
+                        max_length=25,
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("notes", models.TextField(blank=True, max_length=2000)),
+                ("admission_avoided", models.BooleanField(default=False)),
+                ("bed_days_saved", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("recorded_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='referral',
-            name='accept_clock_started_at',
+            model_name="referral",
+            name="accept_clock_started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='accepted_at',
+            model_name="referral",
+            name="accepted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='cancel_reason',
+            model_name="referral",
+            name="cancel_reason",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='closed_at',
+            model_name="referral",
+            name="closed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='declined_service_ids',
+            model_name="referral",
+            name="declined_service_ids",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='first_contact_at',
+            model_name="referral",
+            name="first_contact_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='held_at',
+            model_name="referral",
+            name="held_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='hold_reason',
+            model_name="referral",
+            name="hold_reason",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='status_before_hold',
-            field=models.CharField(blank=True, choices=[('AWAITING_ROUTING', 'Awaiting routing'), ('QUEUED', 'Queued'), ('ACCEPTED', 'Accepted'), ('IN_PROGRESS', 'In progress'), ('ON_HOLD', 'On hold'), ('COMPLETED', 'Completed'), ('CANCELLED', 'Cancelled'), ('ENTERED_IN_ERROR', 'Entered in error')], max_length=16),
+            model_name="referral",
+            name="status_before_hold",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("AWAITING_ROUTING", "Awaiting routing"),
+                    ("QUEUED", "Queued"),
+                    ("ACCEPTED", "Accepted"),
+                    ("IN_PROGRESS", "In progress"),
+                    ("ON_HOLD", "On hold"),
+                    ("COMPLETED", "Completed"),
+                    ("CANCELLED", "Cancelled"),
+                    ("ENTERED_IN_ERROR", "Entered in error"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='referralevent',
-            name='kind',
-            field=models.CharField(choices=[('CREATED', 'Created'), ('ROUTED', 'Routed'), ('UNROUTABLE', 'Sent to the coordinators'), ('ROUTED_MANUALLY', 'Routed by hand'), ('REROUTE_REQUESTED', 'Sent for routing again'), ('DECLINED', 'Declined'), ('CLAIMED', 'Claimed'), ('RELEASED', 'Released to the queue'), ('REASSIGNED', 'Reassigned'), ('CONTACTED', 'First contact'), ('INTERVENTION', 'Intervention recorded'), ('ASSESSED', 'Assessment recorded'), ('HELD', 'Put on hold'), ('RESUMED', 'Resumed'), ('REPRIORITISED', 'Priority changed'), ('COMPLETED', 'Completed'), ('CANCELLED', 'Cancelled'), ('REOPENED', 'Reopened'), ('ENTERED_IN_ERROR', 'Entered in error')], max_length=20),
+            model_name="referralevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("CREATED", "Created"),
+                    ("ROUTED", "Routed"),
+                    ("UNROUTABLE", "Sent to the coordinators"),
+                    ("ROUTED_MANUALLY", "Routed by hand"),
+                    ("REROUTE_REQUESTED", "Sent for routing again"),
+                    ("DECLINED", "Declined"),
+                    ("CLAIMED", "Claimed"),
+                    ("RELEASED", "Released to the queue"),
+                    ("REASSIGNED", "Reassigned"),
+                    ("CONTACTED", "First contact"),
+                    ("INTERVENTION", "Intervention recorded"),
+                    ("ASSESSED", "Assessment recorded"),
+                    ("HELD", "Put on hold"),
+                    ("RESUMED", "Resumed"),
+                    ("REPRIORITISED", "Priority changed"),
+                    ("COMPLETED", "Completed"),
+                    ("CANCELLED", "Cancelled"),
+                    ("REOPENED", "Reopened"),
+                    ("ENTERED_IN_ERROR", "Entered in error"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['owner', 'status'], name='referral_owner_status'),
+            model_name="referral",
+            index=models.Index(fields=["owner", "status"], name="referral_owner_status"),
         ),
         migrations.AddField(
-            model_name='escalation',
-            name='referral',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='referrals.referral'),
+            model_name="escalation",
+            name="referral",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="escalations",
+                to="referrals.referral",
+            ),
         ),
         migrations.AddField(
-            model_name='escalation',
-            name='team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.team'),
+            model_name="escalation",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="services.team",
+            ),
         ),
         migrations.AddField(
-            model_name='intervention',
-            name='by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="intervention",
+            name="by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='intervention',
-            name='referral',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='interventions', to='referrals.referral'),
+            model_name="intervention",
+            name="referral",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="interventions",
+                to="referrals.referral",
+            ),
         ),
         migrations.AddIndex(
-            model_name='escalation',
-            index=models.Index(fields=['milestone', 'due_at'], name='escalation_milestone_due'),
+            model_name="escalation",
+            index=models.Index(fields=["milestone", "due_at"], name="escalation_milestone_due"),
         ),
         migrations.AddConstraint(
-            model_name='escalation',
-            constraint=models.UniqueConstraint(fields=('referral', 'routing_attempt', 'milestone'), name='escalation_once_per_milestone'),
+            model_name="escalation",
+            constraint=models.UniqueConstraint(
+                fields=("referral", "routing_attempt", "milestone"),
+                name="escalation_once_per_milestone",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='intervention',
-            constraint=models.CheckConstraint(condition=models.Q(('bed_days_saved__isnull', True), models.Q(('admission_avoided', True), ('bed_days_saved__lte', 365)), _connector='OR'), name='intervention_bed_days_with_admission_avoided'),
+            model_name="intervention",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("bed_days_saved__isnull", True),
+                    models.Q(("admission_avoided", True), ("bed_days_saved__lte", 365)),
+                    _connector="OR",
+                ),
+                name="intervention_bed_days_with_admission_avoided",
+            ),
         ),
         migrations.RunPython(accept_clocks_from_routing, migrations.RunPython.noop),
     ]

@@ -10,8 +10,11 @@ def at_risk_of_open_referrals(apps, schema_editor):
     # 75% of the first-contact time (referrals.services.clocks.at_risk_moment), for open referrals.
     Referral = apps.get_model("referrals", "Referral")
     batch = []
-    for referral in Referral.objects.filter(status__in=OPEN, contact_by__isnull=False).only(
-            "pk", "clock_started_at", "contact_by").iterator(chunk_size=2000):
+    for referral in (
+        Referral.objects.filter(status__in=OPEN, contact_by__isnull=False)
+        .only("pk", "clock_started_at", "contact_by")
+        .iterator(chunk_size=2000)
+    ):
         start, due = referral.clock_started_at, referral.contact_by
         referral.at_risk_at = due if due <= start else start + (due - start) * 0.75
         batch.append(referral)
@@ -22,27 +25,26 @@ def at_risk_of_open_referrals(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_deaths_and_admissions'),
-        ('referrals', '0003_lifecycle_escalations_interventions'),
-        ('services', '0001_initial'),
+        ("patients", "0003_deaths_and_admissions"),
+        ("referrals", "0003_lifecycle_escalations_interventions"),
+        ("services", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='referral',
-            name='at_risk_at',
+            model_name="referral",
+            name="at_risk_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='escalation',
-            index=models.Index(fields=['recorded_at'], name='escalation_recorded_at'),
+            model_name="escalation",
+            index=models.Index(fields=["recorded_at"], name="escalation_recorded_at"),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['status', 'contact_by'], name='referral_status_contact_by'),
+            model_name="referral",
+            index=models.Index(fields=["status", "contact_by"], name="referral_status_contact_by"),
         ),
         migrations.RunPython(at_risk_of_open_referrals, migrations.RunPython.noop),
     ]

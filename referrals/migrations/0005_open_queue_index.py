@@ -5,17 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_deaths_and_admissions'),
-        ('referrals', '0004_clocks_at_risk_and_escalation_index'),
-        ('services', '0001_initial'),
+        ("patients", "0003_deaths_and_admissions"),
+        ("referrals", "0004_clocks_at_risk_and_escalation_index"),
+        ("services", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(condition=models.Q(('status__in', ['QUEUED', 'ACCEPTED', 'IN_PROGRESS', 'ON_HOLD'])), fields=['team', 'status'], include=('first_contact_at', 'contact_by', 'at_risk_at', 'accept_by', 'updated_at', 'id'), name='referral_open_queue'),
+            model_name="referral",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"])
+                ),
+                fields=["team", "status"],
+                include=(
+                    "first_contact_at",
+                    "contact_by",
+                    "at_risk_at",
+                    "accept_by",
+                    "updated_at",
+                    "id",
+                ),
+                name="referral_open_queue",
+            ),
         ),
     ]

@@ -6,18 +6,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0005_open_queue_index'),
+        ("referrals", "0005_open_queue_index"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='referral',
-            name='referral_open_queue',
+            model_name="referral",
+            name="referral_open_queue",
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(condition=models.Q(('status__in', ('QUEUED', 'ACCEPTED', 'IN_PROGRESS', 'ON_HOLD'))), fields=['team', 'status'], include=('priority', 'first_contact_at', 'contact_by', 'at_risk_at', 'accept_by', 'updated_at', 'id'), name='referral_open_queue'),
+            model_name="referral",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ("QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"))
+                ),
+                fields=["team", "status"],
+                include=(
+                    "priority",
+                    "first_contact_at",
+                    "contact_by",
+                    "at_risk_at",
+                    "accept_by",
+                    "updated_at",
+                    "id",
+                ),
+                name="referral_open_queue",
+            ),
         ),
     ]

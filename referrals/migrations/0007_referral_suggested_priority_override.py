@@ -12,36 +12,53 @@ def from_the_call(apps, schema_editor):
     Referral = apps.get_model("referrals", "Referral")
     calls = Call.objects.filter(pk=OuterRef("call_id"))
     Referral.objects.filter(call__isnull=False).update(
-        suggested_priority=Subquery(calls.values("suggested_priority")[:1]))
+        suggested_priority=Subquery(calls.values("suggested_priority")[:1])
+    )
     overridden = calls.exclude(chosen_priority=F("suggested_priority"))
-    Referral.objects.filter(call__isnull=False, call__in=Call.objects.exclude(
-        chosen_priority=F("suggested_priority"))).update(
-        override_reason=Subquery(overridden.values("override_reason")[:1]))
+    Referral.objects.filter(
+        call__isnull=False, call__in=Call.objects.exclude(chosen_priority=F("suggested_priority"))
+    ).update(override_reason=Subquery(overridden.values("override_reason")[:1]))
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_deaths_and_admissions'),
-        ('referrals', '0006_open_queue_index_priority'),
-        ('services', '0001_initial'),
+        ("patients", "0003_deaths_and_admissions"),
+        ("referrals", "0006_open_queue_index_priority"),
+        ("services", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='referral',
-            name='override_reason',
+            model_name="referral",
+            name="override_reason",
             field=models.TextField(blank=True, max_length=1000),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='suggested_priority',
-            field=models.CharField(blank=True, choices=[('P1', 'P1 Emergency'), ('P2', 'P2 Urgent (2-hour response)'), ('P3', 'P3 Same day'), ('P4', 'P4 Soon'), ('P5', 'P5 Routine')], max_length=2),
+            model_name="referral",
+            name="suggested_priority",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("P1", "P1 Emergency"),
+                    ("P2", "P2 Urgent (2-hour response)"),
+                    ("P3", "P3 Same day"),
+                    ("P4", "P4 Soon"),
+                    ("P5", "P5 Routine"),
+                ],
+                max_length=2,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referral',
-            constraint=models.CheckConstraint(condition=models.Q(('override_reason', ''), models.Q(('suggested_priority', ''), _negated=True), _connector='OR'), name='referral_override_has_suggestion'),
+            model_name="referral",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("override_reason", ""),
+                    models.Q(("suggested_priority", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="referral_override_has_suggestion",
+            ),
         ),
         migrations.RunPython(from_the_call, migrations.RunPython.noop),
     ]

@@ -46,8 +46,11 @@ def _team_patient_ids(team_ids: list[int]) -> Q:
 
 
 def _organisation_id(user: Any) -> int | None:
-    return (OrganisationMembership.objects.filter(user=user)
-            .values_list("organisation_id", flat=True).first())
+    return (
+        OrganisationMembership.objects.filter(user=user)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
 
 
 def patients_visible_to(user: Any, *, break_glass_ids: Collection[int] = ()) -> QuerySet[Patient]:
@@ -69,7 +72,11 @@ def patients_visible_to(user: Any, *, break_glass_ids: Collection[int] = ()) -> 
     if "accounts.view_dashboards" in perms:
         org_id = _organisation_id(user)
         if org_id is not None:
-            allowed |= Q(pk__in=Referral.objects.filter(team__service__organisation_id=org_id).values("patient_id"))
+            allowed |= Q(
+                pk__in=Referral.objects.filter(team__service__organisation_id=org_id).values(
+                    "patient_id"
+                )
+            )
     return Patient.objects.filter(allowed)
 
 

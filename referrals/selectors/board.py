@@ -47,7 +47,9 @@ class Board:
 
 
 def _rows(queryset: QuerySet[Referral], order: str) -> tuple[list[Referral], int]:
-    rows = list(queryset.select_related("patient", "team", "owner").order_by(order, "pk")[:BOARD_LIMIT + 1])
+    rows = list(
+        queryset.select_related("patient", "team", "owner").order_by(order, "pk")[: BOARD_LIMIT + 1]
+    )
     if len(rows) <= BOARD_LIMIT:
         return rows, len(rows)
     return rows[:BOARD_LIMIT], queryset.count()
@@ -61,42 +63,86 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
     alert_age = timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
     # Waiting since it was saved, declined or sent back for routing (its last change).
     waiting, waiting_total = _rows(
-        visible.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - sweep_age), "updated_at")
+        visible.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - sweep_age),
+        "updated_at",
+    )
     fallback = list(
         visible.filter(status__in=NOT_YET_CONTACTED, team__service__service_type=ServiceType.SPOC)
-        .select_related("patient", "team", "owner").order_by("contact_by", "pk")[:BOARD_LIMIT * 2]
+        .select_related("patient", "team", "owner")
+        .order_by("contact_by", "pk")[: BOARD_LIMIT * 2]
     )
     twice = [r for r in fallback if len(r.declined_service_ids) >= MAX_DECLINES]
     unroutable = [r for r in fallback if len(r.declined_service_ids) < MAX_DECLINES]
-    partner = visible.filter(status__in=NOT_YET_CONTACTED).exclude(team__service__service_type=ServiceType.SPOC)
+    partner = visible.filter(status__in=NOT_YET_CONTACTED).exclude(
+        team__service__service_type=ServiceType.SPOC
+    )
     not_contacted = partner.filter(first_contact_at__isnull=True)
     accept_late, accept_total = _rows(
         partner.filter(status=ReferralStatus.QUEUED, accept_by__lte=now).exclude(
-            first_contact_at__isnull=True, contact_by__lte=now), "accept_by")
-    at_risk, at_risk_total = _rows(not_contacted.filter(at_risk_at__lte=now, contact_by__gt=now), "contact_by")
+            first_contact_at__isnull=True, contact_by__lte=now
+        ),
+        "accept_by",
+    )
+    at_risk, at_risk_total = _rows(
+        not_contacted.filter(at_risk_at__lte=now, contact_by__gt=now), "contact_by"
+    )
     breached, breached_total = _rows(not_contacted.filter(contact_by__lte=now), "contact_by")
     sections = [
-        BoardSection("waiting", "Waiting to be routed",
-                     "Routing is late: check /healthz and the worker; route by hand if it cannot wait.",
-                     waiting, waiting_total, "red" if waiting else "grey"),
-        BoardSection("unroutable", "No service could take these",
-                     "Find a service that can help (call its duty phone) and route by hand, with a reason.",
-                     unroutable[:BOARD_LIMIT], len(unroutable), "orange" if unroutable else "grey"),
-        BoardSection("declined", "Declined twice",
-                     "Talk to the teams that declined, then route by hand, with a reason.",
-                     twice[:BOARD_LIMIT], len(twice), "orange" if twice else "grey"),
-        BoardSection("breached", "First contact overdue (breached)",
-                     "Call the team's duty phone; hold, re-prioritise or route elsewhere.",
-                     breached, breached_total, "red" if breached else "grey"),
-        BoardSection("accept", "Not accepted in time",
-                     "Call the team's duty phone to make sure someone has seen it.",
-                     accept_late, accept_total, "orange" if accept_late else "grey"),
-        BoardSection("at_risk", "First contact at risk (75% of the time gone)",
-                     "Check the team has it in hand.", at_risk, at_risk_total,
-                     "yellow" if at_risk else "grey"),
+        BoardSection(
+            "waiting",
+            "Waiting to be routed",
+            "Routing is late: check /healthz and the worker; route by hand if it cannot wait.",
+            waiting,
+            waiting_total,
+            "red" if waiting else "grey",
+        ),
+        BoardSection(
+            "unroutable",
+            "No service could take these",
+            "Find a service that can help (call its duty phone) and route by hand, with a reason.",
+            unroutable[:BOARD_LIMIT],
+            len(unroutable),
+            "orange" if unroutable else "grey",
+        ),
+        BoardSection(
+            "declined",
+            "Declined twice",
+            "Talk to the teams that declined, then route by hand, with a reason.",
+            twice[:BOARD_LIMIT],
+            len(twice),
+            "orange" if twice else "grey",
+        ),
+        BoardSection(
+            "breached",
+            "First contact overdue (breached)",
+            "Call the team's duty phone; hold, re-prioritise or route elsewhere.",
+            breached,
+            breached_total,
+            "red" if breached else "grey",
+        ),
+        BoardSection(
+            "accept",
+            "Not accepted in time",
+            "Call the team's duty phone to make sure someone has seen it.",
+            accept_late,
+            accept_total,
+            "orange" if accept_late else "grey",
+        ),
+        BoardSection(
+            "at_risk",
+            "First contact at risk (75% of the time gone)",
+            "Check the team has it in hand.",
+            at_risk,
+            at_risk_total,
+            "yellow" if at_risk else "grey",
+        ),
     ]
-    routing_alert = visible.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - alert_age).count()
-    teams = list(Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name"))
+    routing_alert = visible.filter(
+        status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=now - alert_age
+    ).count()
+    teams = list(
+        Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name")
+    )
     board = Board(sections=sections, now=now, routing_alert=routing_alert, teams=teams)
     access_log_read(object_type="coordinator_board", detail={"referrals": board.total})
     return board
@@ -104,7 +150,12 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
 
 def board_version(*, user: Any, now: datetime) -> str:
     """Changes whenever a referral the board could show changes: one cheap query, for polls."""
-    latest = (referrals_visible_to(user).filter(status__in=(ReferralStatus.AWAITING_ROUTING, *NOT_YET_CONTACTED))
-              .order_by("-updated_at").values_list("updated_at", flat=True).first())
+    latest = (
+        referrals_visible_to(user)
+        .filter(status__in=(ReferralStatus.AWAITING_ROUTING, *NOT_YET_CONTACTED))
+        .order_by("-updated_at")
+        .values_list("updated_at", flat=True)
+        .first()
+    )
     # A clock passing changes the board too: the minute is part of the version.
     return f"{latest.isoformat() if latest else '-'}|{now:%Y%m%d%H%M}"

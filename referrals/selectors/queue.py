@@ -60,22 +60,37 @@ class QueueRow:
     @property
     def urgent_waiting(self) -> bool:
         """A P1 or P2 nobody has claimed yet: the row the queue highlights."""
-        return (self.referral.status == ReferralStatus.QUEUED
-                and self.referral.priority in URGENT_PRIORITIES)
+        return (
+            self.referral.status == ReferralStatus.QUEUED
+            and self.referral.priority in URGENT_PRIORITIES
+        )
 
 
 def _flags(referral: Referral, now: datetime) -> QueueRow:
     not_contacted = referral.status in NOT_CONTACTED and referral.first_contact_at is None
     breached = not_contacted and referral.contact_by is not None and referral.contact_by < now
-    at_risk = (not breached and not_contacted and referral.at_risk_at is not None
-               and referral.at_risk_at <= now)
-    accept_overdue = (referral.status == ReferralStatus.QUEUED and referral.accept_by is not None
-                      and referral.accept_by < now)
+    at_risk = (
+        not breached
+        and not_contacted
+        and referral.at_risk_at is not None
+        and referral.at_risk_at <= now
+    )
+    accept_overdue = (
+        referral.status == ReferralStatus.QUEUED
+        and referral.accept_by is not None
+        and referral.accept_by < now
+    )
     patient = referral.patient
     age = age_on(patient.date_of_birth, timezone.localdate(now)) if patient.date_of_birth else None
     # Postcodes are stored normalised ("L9 7AL"): the outward code is the part before the space.
-    return QueueRow(referral=referral, breached=breached, at_risk=at_risk, accept_overdue=accept_overdue,
-                    age=age, area=(patient.postcode or "").split(" ")[0])
+    return QueueRow(
+        referral=referral,
+        breached=breached,
+        at_risk=at_risk,
+        accept_overdue=accept_overdue,
+        age=age,
+        area=(patient.postcode or "").split(" ")[0],
+    )
 
 
 def _rows(referrals: Iterable[Referral], now: datetime) -> list[QueueRow]:
@@ -87,8 +102,12 @@ def _most_at_risk_first(referrals: QuerySet[Referral], now: datetime) -> QuerySe
     SQL, so that a long queue can be cut to its most urgent rows."""
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
     return referrals.annotate(
-        breached_first=Case(When(not_contacted & Q(contact_by__lt=now), then=Value(0)), default=Value(1)),
-        at_risk_first=Case(When(not_contacted & Q(at_risk_at__lte=now), then=Value(0)), default=Value(1)),
+        breached_first=Case(
+            When(not_contacted & Q(contact_by__lt=now), then=Value(0)), default=Value(1)
+        ),
+        at_risk_first=Case(
+            When(not_contacted & Q(at_risk_at__lte=now), then=Value(0)), default=Value(1)
+        ),
     ).order_by("breached_first", "at_risk_first", "contact_by", "accept_by", "id")
 
 
@@ -102,8 +121,15 @@ def _waiting_first_by_priority(referrals: QuerySet[Referral], now: datetime) -> 
         waiting_first=Case(When(waiting, then=Value(0)), default=Value(1)),
         # Priority codes sort as their urgency ("P1" < "P2" < ... < "P5"); in progress ignores it.
         waiting_priority=Case(When(waiting, then=F("priority")), default=Value("")),
-    ).order_by("waiting_first", "waiting_priority", "breached_first", "at_risk_first", "contact_by",
-               "accept_by", "id")
+    ).order_by(
+        "waiting_first",
+        "waiting_priority",
+        "breached_first",
+        "at_risk_first",
+        "contact_by",
+        "accept_by",
+        "id",
+    )
 
 
 def teams_for_queue(*, user: Any) -> QuerySet[Team]:
@@ -134,9 +160,19 @@ class TeamQueue:
         return self.waiting_total + self.in_progress_total
 
 
-def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priority: str = "",
-               need: str = "", flag: str = "", limit: int | None = QUEUE_LIMIT,
-               state: QueueState | None = None, shown: str = "") -> TeamQueue:
+def team_queue(
+    *,
+    user: Any,
+    team: Team,
+    now: datetime,
+    status: str = "",
+    priority: str = "",
+    need: str = "",
+    flag: str = "",
+    limit: int | None = QUEUE_LIMIT,
+    state: QueueState | None = None,
+    shown: str = "",
+) -> TeamQueue:
     """Open referrals of the team, optionally filtered (``flag``: one of FLAGS), in the queue's
     order (module docstring): the ``limit`` most urgent (None: all, for the printable queue).
     Two queries: the order, then the chosen rows with their patient and owner.
@@ -147,8 +183,11 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
     Each section's total is counted from its rows, unless the page is cut to ``limit``: then an
     unfiltered page takes the counts of ``state`` (`team_queue_state`, read just before), and
     otherwise one more query counts them."""
-    referrals = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES)
-                 .select_related("patient", "owner", "team"))
+    referrals = (
+        referrals_visible_to(user)
+        .filter(team=team, status__in=QUEUE_STATUSES)
+        .select_related("patient", "owner", "team")
+    )
     if status:
         referrals = referrals.filter(status=status)
     if priority:
@@ -159,7 +198,9 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
     if flag == "breached":
         referrals = referrals.filter(not_contacted & Q(contact_by__lt=now))
     elif flag == "at_risk":
-        referrals = referrals.filter(not_contacted & Q(at_risk_at__lte=now) & ~Q(contact_by__lt=now))
+        referrals = referrals.filter(
+            not_contacted & Q(at_risk_at__lte=now) & ~Q(contact_by__lt=now)
+        )
     elif flag == "accept_overdue":
         referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
     # The order is decided on the narrow columns alone, then the chosen rows are loaded with
@@ -167,7 +208,9 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
     ordered = _waiting_first_by_priority(referrals, now).values_list("pk", flat=True)
     ids = list(ordered[:limit] if limit is not None else ordered)
     position = {pk: index for index, pk in enumerate(ids)}
-    chosen = sorted(referrals.filter(pk__in=ids).defer("routing_decision"), key=lambda r: position[r.pk])
+    chosen = sorted(
+        referrals.filter(pk__in=ids).defer("routing_decision"), key=lambda r: position[r.pk]
+    )
     rows = _rows(chosen, now)
     waiting = [row for row in rows if row.referral.status == ReferralStatus.QUEUED]
     in_progress = [row for row in rows if row.referral.status != ReferralStatus.QUEUED]
@@ -178,16 +221,29 @@ def team_queue(*, user: Any, team: Team, now: datetime, status: str = "", priori
     else:
         # Counting in the order query instead (a window over every row) costs more than this
         # index-only count, and only a filtered page cut short needs it.
-        counts = referrals.aggregate(total=Count("id"), waiting=Count("id", filter=Q(status=ReferralStatus.QUEUED)))
+        counts = referrals.aggregate(
+            total=Count("id"), waiting=Count("id", filter=Q(status=ReferralStatus.QUEUED))
+        )
         total, waiting_total = counts["total"], counts["waiting"]
     if shown == AccessLog.Action.LIST:
-        access_log_list_shown(object_type="team_queue", object_id=team.pk,
-                              patient_ids=(row.referral.patient_id for row in rows))
+        access_log_list_shown(
+            object_type="team_queue",
+            object_id=team.pk,
+            patient_ids=(row.referral.patient_id for row in rows),
+        )
     elif shown == AccessLog.Action.EXPORT:
-        access_log_read(action=AccessLog.Action.EXPORT, object_type="team_queue", object_id=team.pk,
-                        detail={"rows": len(rows), "format": "print"})
-    return TeamQueue(waiting=waiting, in_progress=in_progress, waiting_total=waiting_total,
-                     in_progress_total=total - waiting_total)
+        access_log_read(
+            action=AccessLog.Action.EXPORT,
+            object_type="team_queue",
+            object_id=team.pk,
+            detail={"rows": len(rows), "format": "print"},
+        )
+    return TeamQueue(
+        waiting=waiting,
+        in_progress=in_progress,
+        waiting_total=waiting_total,
+        in_progress_total=total - waiting_total,
+    )
 
 
 @dataclass(frozen=True)
@@ -214,41 +270,60 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
     waiting = Q(status=ReferralStatus.QUEUED)
     urgent = {str(p): Count("id", filter=waiting & Q(priority=p)) for p in URGENT_PRIORITIES}
-    stats = (referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES).aggregate(
-        n=Count("id"), last=Max("updated_at"),
-        breached=Count("id", filter=not_contacted & Q(contact_by__lt=now)),
-        at_risk=Count("id", filter=not_contacted & Q(at_risk_at__lte=now)),
-        overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
-        waiting=Count("id", filter=waiting),
-        # With the counts, the sum of the ids tells one set of urgent referrals from another
-        # (one claimed and another arrived between two polls).
-        urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
-        **{f"urgent_{p}": count for p, count in urgent.items()},
-    ))
+    stats = (
+        referrals_visible_to(user)
+        .filter(team=team, status__in=QUEUE_STATUSES)
+        .aggregate(
+            n=Count("id"),
+            last=Max("updated_at"),
+            breached=Count("id", filter=not_contacted & Q(contact_by__lt=now)),
+            at_risk=Count("id", filter=not_contacted & Q(at_risk_at__lte=now)),
+            overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
+            waiting=Count("id", filter=waiting),
+            # With the counts, the sum of the ids tells one set of urgent referrals from another
+            # (one claimed and another arrived between two polls).
+            urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
+            **{f"urgent_{p}": count for p, count in urgent.items()},
+        )
+    )
     urgent_waiting = {p: stats[f"urgent_{p}"] for p in urgent}
-    urgent_version = "-".join([*(str(n) for n in urgent_waiting.values()), str(stats["urgent_ids"] or 0)])
+    urgent_version = "-".join(
+        [*(str(n) for n in urgent_waiting.values()), str(stats["urgent_ids"] or 0)]
+    )
     last = stats["last"].isoformat() if stats["last"] else "-"
     return QueueState(
-        version=(f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
-                 f":{urgent_version}"),
-        open_count=stats["n"], waiting_count=stats["waiting"], urgent_waiting=urgent_waiting,
-        urgent_version=urgent_version)
+        version=(
+            f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
+            f":{urgent_version}"
+        ),
+        open_count=stats["n"],
+        waiting_count=stats["waiting"],
+        urgent_waiting=urgent_waiting,
+        urgent_version=urgent_version,
+    )
 
 
 def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:
     """The referrals this nurse holds (accepted, in progress or on hold) across her teams, most at
     risk first, access-logged as a list. One query."""
-    referrals = (referrals_visible_to(user)
-                 .filter(owner=user, status__in=CASELOAD_STATUSES, team__memberships__user=user)
-                 .select_related("patient", "owner", "team").distinct())
+    referrals = (
+        referrals_visible_to(user)
+        .filter(owner=user, status__in=CASELOAD_STATUSES, team__memberships__user=user)
+        .select_related("patient", "owner", "team")
+        .distinct()
+    )
     rows = _rows(_most_at_risk_first(referrals, now), now)
-    access_log_list_shown(object_type="caseload", patient_ids=(row.referral.patient_id for row in rows))
+    access_log_list_shown(
+        object_type="caseload", patient_ids=(row.referral.patient_id for row in rows)
+    )
     return rows
 
 
 def queued_count_for(*, user: Any) -> int:
     """Referrals waiting to be claimed in the user's teams (the navigation badge). One query."""
-    return Referral.objects.filter(status=ReferralStatus.QUEUED, team__memberships__user=user).count()
+    return Referral.objects.filter(
+        status=ReferralStatus.QUEUED, team__memberships__user=user
+    ).count()
 
 
 def _label(choices: Any, value: Any) -> str:
@@ -277,7 +352,11 @@ def event_details(event: ReferralEvent) -> list[str]:
     if event.kind == ReferralEvent.Kind.COMPLETED and data.get("outcome"):
         lines.append(f"Outcome: {_label(ReferralOutcome, data['outcome'])}")
     if event.kind == ReferralEvent.Kind.INTERVENTION and data.get("kind"):
-        avoided = f", admission avoided ({data.get('bed_days_saved')} bed days)" if data.get("admission_avoided") else ""
+        avoided = (
+            f", admission avoided ({data.get('bed_days_saved')} bed days)"
+            if data.get("admission_avoided")
+            else ""
+        )
         lines.append(f"{_label(InterventionType, data['kind'])}{avoided}")
     if event.kind == ReferralEvent.Kind.RESUMED and data.get("held_minutes") is not None:
         lines.append(f"Held for {data['held_minutes']} min")
@@ -297,33 +376,53 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     """A referral the user may see, with its whole history, its interventions and the
     assessments recorded on it (four queries), its read access-logged; None when the user may not
     see it."""
-    referral = (referrals_visible_to(user)
-                .select_related("patient", "team__service", "owner", "call", "created_by", "for_person")
-                .filter(pk=referral_id).first())
+    referral = (
+        referrals_visible_to(user)
+        .select_related("patient", "team__service", "owner", "call", "created_by", "for_person")
+        .filter(pk=referral_id)
+        .first()
+    )
     if referral is None:
         return None
     access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
     events = list(referral.events.select_related("actor", "team"))
-    assessment_ids = [int(e.data["assessment_id"]) for e in events
-                      if e.kind == ReferralEvent.Kind.ASSESSED and e.data.get("assessment_id")]
-    assessments = (list(Assessment.objects.filter(pk__in=assessment_ids).select_related("assessed_by"))
-                   if assessment_ids else [])
-    return ReferralPage(referral=referral, events=[(e, event_details(e)) for e in events],
-                        interventions=list(referral.interventions.select_related("by")),
-                        assessments=assessments)
+    assessment_ids = [
+        int(e.data["assessment_id"])
+        for e in events
+        if e.kind == ReferralEvent.Kind.ASSESSED and e.data.get("assessment_id")
+    ]
+    assessments = (
+        list(Assessment.objects.filter(pk__in=assessment_ids).select_related("assessed_by"))
+        if assessment_ids
+        else []
+    )
+    return ReferralPage(
+        referral=referral,
+        events=[(e, event_details(e)) for e in events],
+        interventions=list(referral.interventions.select_related("by")),
+        assessments=assessments,
+    )
 
 
 def referral_shown(*, user: Any, referral_id: int) -> Referral | None:
     """A referral the user may see, with its team and owner, its read access-logged (the API's
     answer; the page reads `referral_page`)."""
-    referral = referrals_visible_to(user).select_related("team", "owner").filter(pk=referral_id).first()
+    referral = (
+        referrals_visible_to(user).select_related("team", "owner").filter(pk=referral_id).first()
+    )
     if referral is not None:
-        access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
+        access_log_read(
+            object_type="referral", object_id=referral.pk, patient_id=referral.patient_id
+        )
     return referral
 
 
-def referral_list_page(*, user: Any, filters: Mapping[str, Any],
-                       paginate: Callable[[QuerySet[Referral]], tuple[list[Referral], int]]) -> list[Referral]:
+def referral_list_page(
+    *,
+    user: Any,
+    filters: Mapping[str, Any],
+    paginate: Callable[[QuerySet[Referral]], tuple[list[Referral], int]],
+) -> list[Referral]:
     """One page of the referrals the user may see, newest first, filtered by any of status,
     priority, need, patient, team, the team's service or organisation and the referral's own id;
     ``paginate`` cuts the page and counts the whole. One patient's referrals is a look-up of their
@@ -333,14 +432,23 @@ def referral_list_page(*, user: Any, filters: Mapping[str, Any],
     for name in ("status", "priority", "need"):
         if name in filters:
             rows = rows.filter(**{name: filters[name]})
-    for name, field in (("id", "pk"), ("patient", "patient_id"), ("team", "team_id"),
-                        ("service", "team__service_id"), ("organisation", "team__service__organisation_id")):
+    for name, field in (
+        ("id", "pk"),
+        ("patient", "patient_id"),
+        ("team", "team_id"),
+        ("service", "team__service_id"),
+        ("organisation", "team__service__organisation_id"),
+    ):
         if name in filters:
             rows = rows.filter(**{field: filters[name]})
     page, count = paginate(rows.order_by("-created_at", "-id"))
     if "patient" in filters:
-        access_log_read(action=AccessLog.Action.SEARCH, object_type="referral", patient_id=filters["patient"],
-                        detail={"results": count})
+        access_log_read(
+            action=AccessLog.Action.SEARCH,
+            object_type="referral",
+            patient_id=filters["patient"],
+            detail={"results": count},
+        )
     else:
         access_log_list_shown(object_type="referral_list", patient_ids=(r.patient_id for r in page))
     return page
@@ -350,8 +458,12 @@ def reassign_options(*, referral: Referral) -> list[tuple[int, str]]:
     """The other members of the referral's team, who may be given it (one query)."""
     if referral.team_id is None:
         return []
-    members = (TeamMembership.objects.filter(team_id=referral.team_id).exclude(user_id=referral.owner_id or 0)
-               .select_related("user").order_by("user__last_name", "user__first_name"))
+    members = (
+        TeamMembership.objects.filter(team_id=referral.team_id)
+        .exclude(user_id=referral.owner_id or 0)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name")
+    )
     return [(m.user.pk, m.user.display_name()) for m in members]
 
 
@@ -365,5 +477,7 @@ def team_must_be_chosen(referral: Referral) -> bool:
     """Routing by hand is the only way on: the referral awaits routing (routing again is not
     open), or partner teams have declined it as often as routing allows (the ranker would only
     send it back to the coordinators)."""
-    return (referral.status == ReferralStatus.AWAITING_ROUTING
-            or len(referral.declined_service_ids) >= MAX_DECLINES)
+    return (
+        referral.status == ReferralStatus.AWAITING_ROUTING
+        or len(referral.declined_service_ids) >= MAX_DECLINES
+    )

@@ -24,14 +24,18 @@ from spoc.audit.services import access_log_record
 TEXT_MAX = 500
 
 
-def text_required(value: str | None, *, field: str, required: bool = True, max_length: int = TEXT_MAX) -> str:
+def text_required(
+    value: str | None, *, field: str, required: bool = True, max_length: int = TEXT_MAX
+) -> str:
     """``value`` stripped; ValidationError on ``field`` when missing (if required), too long or
     holding NUL characters (which PostgreSQL cannot store)."""
     text = (value or "").strip()
     if required and not text:
         raise ValidationError({field: ["This is required: say why."]})
     if len(text) > max_length:
-        raise ValidationError({field: [f"Keep it to {max_length} characters (it has {len(text)})."]})
+        raise ValidationError(
+            {field: [f"Keep it to {max_length} characters (it has {len(text)})."]}
+        )
     if "\x00" in text:
         raise ValidationError({field: ["Remove the invisible control characters."]})
     return text
@@ -49,22 +53,46 @@ def referral_acting(*, referral_id: int, user: Any, action: str) -> Iterator[tup
     they may take ``action`` (ActionNotPermitted) and yield it with its status before the action,
     inside one transaction."""
     with transaction.atomic():
-        referral = (referrals_visible_to(user).select_for_update(of=("self",))
-                    .select_related("team__service").get(pk=referral_id))
+        referral = (
+            referrals_visible_to(user)
+            .select_for_update(of=("self",))
+            .select_related("team__service")
+            .get(pk=referral_id)
+        )
         action_require(actor=ActorContext.of(user), referral=referral, action=action)
         yield referral, referral.status
 
 
-def referral_record(referral: Referral, *, kind: str, user: Any, from_status: str,
-                    data: dict[str, Any] | None = None, team: Team | None = None) -> None:
+def referral_record(
+    referral: Referral,
+    *,
+    kind: str,
+    user: Any,
+    from_status: str,
+    data: dict[str, Any] | None = None,
+    team: Team | None = None,
+) -> None:
     """Save ``referral`` and write its event and its access-log row (inside the caller's
     transaction). ``team``: the team the event concerns when the referral has just left it (a
     decline), else the referral's team."""
     now = timezone.now()
     referral.updated_at = now
     referral.save()
-    ReferralEvent.objects.create(referral=referral, kind=kind, at=now, actor=user, from_status=from_status,
-                                 to_status=referral.status, team=team or referral.team, data=data or {})
-    access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="referral",
-                      object_id=referral.pk, patient_id=referral.patient_id,
-                      detail={"action": kind.lower(), "status": referral.status})
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=kind,
+        at=now,
+        actor=user,
+        from_status=from_status,
+        to_status=referral.status,
+        team=team or referral.team,
+        data=data or {},
+    )
+    access_log_record(
+        action=AccessLog.Action.UPDATE,
+        user=user,
+        object_type="referral",
+        object_id=referral.pk,
+        patient_id=referral.patient_id,
+        detail={"action": kind.lower(), "status": referral.status},
+    )

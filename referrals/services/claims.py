@@ -54,7 +54,9 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
     claim back; anyone else gets ReferralAlreadyClaimed naming who has it and since when.
     Raises Referral.DoesNotExist (not visible), ActionNotPermitted (not on the team) or
     IllegalAction (not queued, nobody's claim)."""
-    referral = referrals_visible_to(user).select_related("owner", "team__service").get(pk=referral_id)
+    referral = (
+        referrals_visible_to(user).select_related("owner", "team__service").get(pk=referral_id)
+    )
     action_require(actor=ActorContext.of(user), referral=referral, action=Action.CLAIM)
     now = timezone.now()
     with transaction.atomic():
@@ -63,16 +65,33 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
         )
         referral.refresh_from_db()
         if won == 1:
-            ReferralEvent.objects.create(referral=referral, kind=ReferralEvent.Kind.CLAIMED, at=now, actor=user,
-                                         from_status=ReferralStatus.QUEUED, to_status=referral.status,
-                                         team_id=referral.team_id)
-            access_log_record(action=AccessLog.Action.UPDATE, user=user, object_type="referral",
-                              object_id=referral.pk, patient_id=referral.patient_id,
-                              detail={"action": "claimed", "status": referral.status})
+            ReferralEvent.objects.create(
+                referral=referral,
+                kind=ReferralEvent.Kind.CLAIMED,
+                at=now,
+                actor=user,
+                from_status=ReferralStatus.QUEUED,
+                to_status=referral.status,
+                team_id=referral.team_id,
+            )
+            access_log_record(
+                action=AccessLog.Action.UPDATE,
+                user=user,
+                object_type="referral",
+                object_id=referral.pk,
+                patient_id=referral.patient_id,
+                detail={"action": "claimed", "status": referral.status},
+            )
             return referral
-    if referral.owner_id == user.pk and referral.status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
+    if referral.owner_id == user.pk and referral.status in (
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.IN_PROGRESS,
+    ):
         return referral
-    if referral.owner_id is not None and referral.status in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
+    if referral.owner_id is not None and referral.status in (
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.IN_PROGRESS,
+    ):
         raise ReferralAlreadyClaimed(referral)
     check_action(Action.CLAIM, referral.status)  # raises IllegalAction
     return referral
@@ -80,7 +99,10 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
 
 def referral_release(*, referral_id: int, user: Any) -> Referral:
     """Give a claimed referral back to the team's queue (owner cleared)."""
-    with referral_acting(referral_id=referral_id, user=user, action=Action.RELEASE) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.RELEASE) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.RELEASE, before)
         referral.owner = None
         referral.accepted_at = None
@@ -95,13 +117,21 @@ def referral_contact(*, referral_id: int, user: Any, at: datetime | None = None)
     at = at or now
     if at > now:
         raise ValidationError({"at": ["First contact cannot be in the future."]})
-    with referral_acting(referral_id=referral_id, user=user, action=Action.CONTACT) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.CONTACT) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.CONTACT, before)
         if at < to_the_minute(referral.created_at):
             raise ValidationError({"at": ["First contact cannot be before the referral was made."]})
         referral.first_contact_at = referral.first_contact_at or at
-        referral_record(referral, kind=ReferralEvent.Kind.CONTACTED, user=user, from_status=before,
-                        data={"contacted_at": at.isoformat()})
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.CONTACTED,
+            user=user,
+            from_status=before,
+            data={"contacted_at": at.isoformat()},
+        )
     return referral
 
 
@@ -109,46 +139,75 @@ def referral_complete(*, referral_id: int, user: Any, outcome: str) -> Referral:
     """Close the referral with its outcome (docs/reference.md referral outcomes)."""
     if outcome not in ReferralOutcome.values:
         raise ValidationError({"outcome": ["Choose the outcome of the referral."]})
-    with referral_acting(referral_id=referral_id, user=user, action=Action.COMPLETE) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.COMPLETE) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.COMPLETE, before)
         referral.outcome = outcome
         referral.closed_at = timezone.now()
-        referral_record(referral, kind=ReferralEvent.Kind.COMPLETED, user=user, from_status=before,
-                        data={"outcome": outcome})
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.COMPLETED,
+            user=user,
+            from_status=before,
+            data={"outcome": outcome},
+        )
     return referral
 
 
 def referral_reassign(*, referral_id: int, user: Any, to_user_id: int) -> Referral:
     """A team lead gives a claimed referral to another member of the same team."""
-    with referral_acting(referral_id=referral_id, user=user, action=Action.REASSIGN) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.REASSIGN) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.REASSIGN, before)
         if referral.team_id is None:  # a claimed referral has a team (a database constraint)
             raise DomainConflict("This referral has no team.")
-        membership = (TeamMembership.objects.select_related("user")
-                      .filter(team_id=referral.team_id, user_id=to_user_id).first())
+        membership = (
+            TeamMembership.objects.select_related("user")
+            .filter(team_id=referral.team_id, user_id=to_user_id)
+            .first()
+        )
         if membership is None:
             raise ValidationError({"to_user_id": ["Choose a member of the referral's team."]})
         if referral.owner_id == to_user_id:
             raise ValidationError({"to_user_id": ["This nurse already has the referral."]})
         previous = referral.owner
         referral.owner = membership.user
-        referral_record(referral, kind=ReferralEvent.Kind.REASSIGNED, user=user, from_status=before, data={
-            "from_user_id": previous.pk if previous else None,
-            "from": previous.display_name() if previous else "",
-            "to_user_id": membership.user.pk, "to": membership.user.display_name(),
-        })
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.REASSIGNED,
+            user=user,
+            from_status=before,
+            data={
+                "from_user_id": previous.pk if previous else None,
+                "from": previous.display_name() if previous else "",
+                "to_user_id": membership.user.pk,
+                "to": membership.user.display_name(),
+            },
+        )
     return referral
 
 
 def referral_cancel(*, referral_id: int, user: Any, reason: str) -> Referral:
     """Cancel an open referral, with a reason (it is no longer wanted)."""
     reason = text_required(reason, field="reason")
-    with referral_acting(referral_id=referral_id, user=user, action=Action.CANCEL) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.CANCEL) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.CANCEL, before)
         referral.cancel_reason = reason
         referral.closed_at = timezone.now()
-        referral_record(referral, kind=ReferralEvent.Kind.CANCELLED, user=user, from_status=before,
-                        data={"reason": reason})
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.CANCELLED,
+            user=user,
+            from_status=before,
+            data={"reason": reason},
+        )
     return referral
 
 
@@ -157,15 +216,23 @@ def referral_reopen(*, referral_id: int, user: Any, note: str) -> Referral:
     team's queue, unclaimed, its accept clock restarted (the first-contact clock is not).
     Raises ReopenWindowClosed after 30 days."""
     note = text_required(note, field="note")
-    with referral_acting(referral_id=referral_id, user=user, action=Action.REOPEN) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.REOPEN) as (
+        referral,
+        before,
+    ):
         target = check_action(Action.REOPEN, before)
         now = timezone.now()
         if referral.closed_at is None or now - referral.closed_at > REOPEN_WINDOW:
-            raise ReopenWindowClosed("A referral can only be reopened within 30 days of its completion.")
+            raise ReopenWindowClosed(
+                "A referral can only be reopened within 30 days of its completion."
+            )
         if referral.team_id is None:
             raise DomainConflict("This referral has no team to return to: make a new referral.")
-        data = {"note": note, "outcome": referral.outcome,
-                "closed_at": referral.closed_at.isoformat()}
+        data = {
+            "note": note,
+            "outcome": referral.outcome,
+            "closed_at": referral.closed_at.isoformat(),
+        }
         referral.status = target
         referral.owner = None
         referral.accepted_at = None
@@ -175,16 +242,26 @@ def referral_reopen(*, referral_id: int, user: Any, note: str) -> Referral:
         # A new spell in the queue: its clock milestones escalate afresh.
         referral.routing_attempt += 1
         referral_clocks_fix(referral, now=now)
-        referral_record(referral, kind=ReferralEvent.Kind.REOPENED, user=user, from_status=before, data=data)
+        referral_record(
+            referral, kind=ReferralEvent.Kind.REOPENED, user=user, from_status=before, data=data
+        )
     return referral
 
 
 def referral_enter_in_error(*, referral_id: int, user: Any, reason: str) -> Referral:
     """Mark a referral that should never have existed (wrong patient, duplicate entry)."""
     reason = text_required(reason, field="reason")
-    with referral_acting(referral_id=referral_id, user=user, action=Action.ENTER_IN_ERROR) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.ENTER_IN_ERROR) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.ENTER_IN_ERROR, before)
         referral.closed_at = timezone.now()
-        referral_record(referral, kind=ReferralEvent.Kind.ENTERED_IN_ERROR, user=user, from_status=before,
-                        data={"reason": reason})
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.ENTERED_IN_ERROR,
+            user=user,
+            from_status=before,
+            data={"reason": reason},
+        )
     return referral

@@ -48,13 +48,22 @@ class Clocks:
     at_risk_at: datetime | None
 
 
-def clocks_compute(*, priority: str, schedule: Schedule, clock: Clock, accept_from: datetime,
-                   contact_from: datetime) -> Clocks:
+def clocks_compute(
+    *,
+    priority: str,
+    schedule: Schedule,
+    clock: Clock,
+    accept_from: datetime,
+    contact_from: datetime,
+) -> Clocks:
     """The deadlines for ``priority`` counted in ``schedule`` (pure)."""
     accept_by = accept_deadline(schedule, priority, accept_from, clock=clock)
     contact_by = contact_deadline(schedule, priority, contact_from, clock=clock)
-    return Clocks(accept_by=accept_by, contact_by=contact_by,
-                  at_risk_at=at_risk_moment(contact_from, contact_by))
+    return Clocks(
+        accept_by=accept_by,
+        contact_by=contact_by,
+        at_risk_at=at_risk_moment(contact_from, contact_by),
+    )
 
 
 def at_risk_moment(started: datetime, contact_by: datetime | None) -> datetime | None:
@@ -89,8 +98,15 @@ def open_time_between(schedule: Schedule, start: datetime, end: datetime) -> tim
     return total
 
 
-def clocks_after_hold(*, clocks: Clocks, schedule: Schedule, real_time: bool, held_from: datetime,
-                      resumed_at: datetime, contact_from: datetime) -> Clocks:
+def clocks_after_hold(
+    *,
+    clocks: Clocks,
+    schedule: Schedule,
+    real_time: bool,
+    held_from: datetime,
+    resumed_at: datetime,
+    contact_from: datetime,
+) -> Clocks:
     """The deadlines once a hold from ``held_from`` to ``resumed_at`` is over (pure):
     real time moves them by the time held; service hours by the open time the hold covered.
     ``contact_from`` is the first-contact clock's (already moved) start, for the amber moment."""
@@ -104,9 +120,13 @@ def clocks_after_hold(*, clocks: Clocks, schedule: Schedule, real_time: bool, he
 
         def move(deadline: datetime | None) -> datetime | None:
             return add_open_time(schedule, deadline, held) if deadline is not None else None
+
     contact_by = move(clocks.contact_by)
-    return Clocks(accept_by=move(clocks.accept_by), contact_by=contact_by,
-                  at_risk_at=at_risk_moment(contact_from, contact_by))
+    return Clocks(
+        accept_by=move(clocks.accept_by),
+        contact_by=contact_by,
+        at_risk_at=at_risk_moment(contact_from, contact_by),
+    )
 
 
 def referral_clocks_resume(referral: Referral, *, held_from: datetime, now: datetime) -> None:
@@ -122,11 +142,20 @@ def referral_clocks_resume(referral: Referral, *, held_from: datetime, now: date
     service = Service.objects.prefetch_related("opening_hours", "closures").get(pk=team.service_id)
     clock = _service_clock(service, referral.priority)
     moved = clocks_after_hold(
-        clocks=Clocks(accept_by=referral.accept_by, contact_by=referral.contact_by, at_risk_at=None),
-        schedule=_schedule(service, at=held_from), real_time=clock.real_time, held_from=held_from,
-        resumed_at=now, contact_from=referral.clock_started_at,
+        clocks=Clocks(
+            accept_by=referral.accept_by, contact_by=referral.contact_by, at_risk_at=None
+        ),
+        schedule=_schedule(service, at=held_from),
+        real_time=clock.real_time,
+        held_from=held_from,
+        resumed_at=now,
+        contact_from=referral.clock_started_at,
     )
-    referral.accept_by, referral.contact_by, referral.at_risk_at = moved.accept_by, moved.contact_by, moved.at_risk_at
+    referral.accept_by, referral.contact_by, referral.at_risk_at = (
+        moved.accept_by,
+        moved.contact_by,
+        moved.at_risk_at,
+    )
 
 
 def referral_clocks_fix(referral: Referral, *, now: datetime) -> None:

@@ -51,7 +51,9 @@ class DeathAlreadyRecorded(DomainConflict):
     code = "death_already_recorded"
 
     def __init__(self, record: DeathRecord) -> None:
-        super().__init__(f"This patient's death is already recorded (died {nhs_datetime(record.died_at)}).")
+        super().__init__(
+            f"This patient's death is already recorded (died {nhs_datetime(record.died_at)})."
+        )
         self.record = record
 
 
@@ -89,8 +91,17 @@ def bereavement_contact_not_before(died_at: datetime) -> datetime:
     return died_at + timedelta(days=settings.BEREAVEMENT_CONTACT_AFTER_DAYS)
 
 
-def death_problems(errors: Errors, *, patient: Patient, died_at: Any, place: Any, expected: Any,
-                   verified_by: Any, bereavement_for: Any, now: datetime | None = None) -> list[RelatedPerson]:
+def death_problems(
+    errors: Errors,
+    *,
+    patient: Patient,
+    died_at: Any,
+    place: Any,
+    expected: Any,
+    verified_by: Any,
+    bereavement_for: Any,
+    now: datetime | None = None,
+) -> list[RelatedPerson]:
     """Add every problem with these values to ``errors`` (keyed by argument name) and return the
     people to offer bereavement support to. Saves nothing: ``death_record`` calls it, and the page
     calls it too when some of its fields could not be read, so that every problem is shown at
@@ -103,20 +114,26 @@ def death_problems(errors: Errors, *, patient: Patient, died_at: Any, place: Any
     elif timezone.localtime(died_at).date() < patient.date_of_birth:
         errors.setdefault("died_at", []).append(
             f"The date of death is before the patient's date of birth "
-            f"({nhs_date(patient.date_of_birth)}).")
+            f"({nhs_date(patient.date_of_birth)})."
+        )
     if place not in PlaceOfDeath.values:
         errors.setdefault("place", []).append("Choose the place of death.")
     if expected is not None and not isinstance(expected, bool):
-        errors.setdefault("expected", []).append("Say whether the death was expected, or leave it unknown.")
+        errors.setdefault("expected", []).append(
+            "Say whether the death was expected, or leave it unknown."
+        )
     if not isinstance(verified_by, str):
         errors.setdefault("verified_by", []).append("Enter text.")
     else:
         text = verified_by.strip()
         if len(text) > VERIFIED_BY_MAX:
             errors.setdefault("verified_by", []).append(
-                f"This is {len(text)} characters long; the most is {VERIFIED_BY_MAX}.")
+                f"This is {len(text)} characters long; the most is {VERIFIED_BY_MAX}."
+            )
         if "\x00" in text:
-            errors.setdefault("verified_by", []).append("Remove the null character pasted into this text.")
+            errors.setdefault("verified_by", []).append(
+                "Remove the null character pasted into this text."
+            )
     return _bereaved(errors, patient=patient, ids=bereavement_for)
 
 
@@ -124,10 +141,14 @@ def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPers
     if not isinstance(ids, list | tuple) or not all(
         isinstance(i, int) and not isinstance(i, bool) for i in ids
     ):
-        errors.setdefault("bereavement_for", []).append("Choose people from the patient's carers and relatives.")
+        errors.setdefault("bereavement_for", []).append(
+            "Choose people from the patient's carers and relatives."
+        )
         return []
     wanted = list(dict.fromkeys(ids))
-    found = {person.pk: person for person in RelatedPerson.objects.filter(patient=patient, pk__in=wanted)}
+    found = {
+        person.pk: person for person in RelatedPerson.objects.filter(patient=patient, pk__in=wanted)
+    }
     problems: list[str] = []
     if len(found) != len(wanted):
         problems.append("Choose people from this patient's carers and relatives.")
@@ -135,19 +156,22 @@ def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPers
         if not person.consent_to_contact:
             problems.append(
                 f"{display_name(person.given_name, person.family_name)} has not consented to be "
-                f"contacted: record their consent first, or untick them.")
+                f"contacted: record their consent first, or untick them."
+            )
     if problems:
         errors.setdefault("bereavement_for", []).extend(problems)
     return [found[i] for i in wanted if i in found]
 
 
-def referrals_close_on_death(*, patient: Patient, user: Any, record: DeathRecord,
-                          now: datetime) -> list[Referral]:
+def referrals_close_on_death(
+    *, patient: Patient, user: Any, record: DeathRecord, now: datetime
+) -> list[Referral]:
     """Close every open referral of ``patient`` except bereavement support (action
     ``CLOSE_ON_DEATH``, outcome ``PATIENT_DIED``); return those closed. Inside the caller's
     transaction (``workspace.services.death_record``)."""
     referrals = list(
-        Referral.objects.select_for_update(of=("self",)).select_related("team")
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("team")
         .filter(patient=patient, status__in=OPEN_STATUSES)
         .exclude(need=Need.BEREAVEMENT_SUPPORT)
         .order_by("pk")
@@ -160,52 +184,98 @@ def referrals_close_on_death(*, patient: Patient, user: Any, record: DeathRecord
         referral.closed_at = now
         referral.updated_at = now
         referral.held_at, referral.hold_reason, referral.status_before_hold = None, "", ""
-        events.append(ReferralEvent(
-            referral=referral, kind=ReferralEvent.Kind.COMPLETED, at=now, actor=user,
-            from_status=previous, to_status=referral.status, team_id=referral.team_id,
-            data={"outcome": ReferralOutcome.PATIENT_DIED, "death_record_id": record.pk},
-        ))
-    Referral.objects.bulk_update(referrals, ["status", "outcome", "closed_at", "updated_at", "held_at",
-                                             "hold_reason", "status_before_hold"])
+        events.append(
+            ReferralEvent(
+                referral=referral,
+                kind=ReferralEvent.Kind.COMPLETED,
+                at=now,
+                actor=user,
+                from_status=previous,
+                to_status=referral.status,
+                team_id=referral.team_id,
+                data={"outcome": ReferralOutcome.PATIENT_DIED, "death_record_id": record.pk},
+            )
+        )
+    Referral.objects.bulk_update(
+        referrals,
+        [
+            "status",
+            "outcome",
+            "closed_at",
+            "updated_at",
+            "held_at",
+            "hold_reason",
+            "status_before_hold",
+        ],
+    )
     ReferralEvent.objects.bulk_create(events)
     return referrals
 
 
-def bereavement_referrals_create(*, patient: Patient, people: list[RelatedPerson], user: Any,
-                           died_at: datetime, record: DeathRecord, now: datetime) -> list[Referral]:
+def bereavement_referrals_create(
+    *,
+    patient: Patient,
+    people: list[RelatedPerson],
+    user: Any,
+    died_at: datetime,
+    record: DeathRecord,
+    now: datetime,
+) -> list[Referral]:
     """One bereavement referral per person, awaiting routing; a person who already has an open
     one is not given a second. Inside the caller's transaction; the caller enqueues routing after
     commit (``routing_enqueue_after_commit``)."""
     if not people:
         return []
-    already = set(Referral.objects.filter(
-        for_person__in=people, need=Need.BEREAVEMENT_SUPPORT, status__in=OPEN_STATUSES,
-    ).values_list("for_person_id", flat=True))
+    already = set(
+        Referral.objects.filter(
+            for_person__in=people,
+            need=Need.BEREAVEMENT_SUPPORT,
+            status__in=OPEN_STATUSES,
+        ).values_list("for_person_id", flat=True)
+    )
     not_before = bereavement_contact_not_before(died_at)
     name = display_name(patient.given_name, patient.family_name)
     referrals = [
         Referral(
-            patient=patient, for_person=person, call=None, need=Need.BEREAVEMENT_SUPPORT,
-            priority=Priority.P5, status=ReferralStatus.AWAITING_ROUTING,
-            note=(f"Bereavement support for {display_name(person.given_name, person.family_name)} "
-                  f"({person.get_relationship_display().lower()}) after the death of {name}."),
+            patient=patient,
+            for_person=person,
+            call=None,
+            need=Need.BEREAVEMENT_SUPPORT,
+            priority=Priority.P5,
+            status=ReferralStatus.AWAITING_ROUTING,
+            note=(
+                f"Bereavement support for {display_name(person.given_name, person.family_name)} "
+                f"({person.get_relationship_display().lower()}) after the death of {name}."
+            ),
             contact_not_before=not_before,
             # docs/reference.md: contact_not_before delays the start of the first-contact clock (a
             # death recorded late starts it now, not in the past).
             clock_started_at=max(not_before, now),
-            created_at=now, created_by=user, updated_at=now,
+            created_at=now,
+            created_by=user,
+            updated_at=now,
         )
         for person in people
         if person.pk not in already
     ]
     Referral.objects.bulk_create(referrals)
-    ReferralEvent.objects.bulk_create([
-        ReferralEvent(
-            referral=referral, kind=ReferralEvent.Kind.CREATED, at=now, actor=user,
-            from_status="", to_status=referral.status,
-            data={"need": referral.need, "priority": referral.priority,
-                  "death_record_id": record.pk, "for_person_id": referral.for_person_id},
-        )
-        for referral in referrals
-    ])
+    ReferralEvent.objects.bulk_create(
+        [
+            ReferralEvent(
+                referral=referral,
+                kind=ReferralEvent.Kind.CREATED,
+                at=now,
+                actor=user,
+                from_status="",
+                to_status=referral.status,
+                data={
+                    "need": referral.need,
+                    "priority": referral.priority,
+                    "death_record_id": record.pk,
+                    "for_person_id": referral.for_person_id,
+                },
+            )
+            for referral in referrals
+        ]
+    )
     return referrals

@@ -61,7 +61,9 @@ class EscalationRun:
     emails: int = 0
 
     def summary(self) -> str:
-        counts = ", ".join(f"{name} {count}" for name, count in sorted(self.recorded.items())) or "none"
+        counts = (
+            ", ".join(f"{name} {count}" for name, count in sorted(self.recorded.items())) or "none"
+        )
         return f"recorded: {counts}; notified {self.notified} in {self.emails} email(s)"
 
 
@@ -69,10 +71,14 @@ def _due_filters(now: datetime) -> dict[str, tuple[Q, str]]:
     """Milestone -> (which referrals have passed it, the field holding when it fell due)."""
     return {
         M.ACCEPT_OVERDUE: (Q(status=ReferralStatus.QUEUED, accept_by__lte=now), "accept_by"),
-        M.CONTACT_AT_RISK: (Q(status__in=NOT_YET_CONTACTED, first_contact_at__isnull=True,
-                              at_risk_at__lte=now), "at_risk_at"),
-        M.CONTACT_BREACHED: (Q(status__in=NOT_YET_CONTACTED, first_contact_at__isnull=True,
-                               contact_by__lte=now), "contact_by"),
+        M.CONTACT_AT_RISK: (
+            Q(status__in=NOT_YET_CONTACTED, first_contact_at__isnull=True, at_risk_at__lte=now),
+            "at_risk_at",
+        ),
+        M.CONTACT_BREACHED: (
+            Q(status__in=NOT_YET_CONTACTED, first_contact_at__isnull=True, contact_by__lte=now),
+            "contact_by",
+        ),
     }
 
 
@@ -87,7 +93,10 @@ def escalations_run(*, now: datetime | None = None) -> EscalationRun:
     with transaction.atomic():
         for milestone, (passed, due_field) in _due_filters(now).items():
             already = Escalation.objects.filter(
-                referral=OuterRef("pk"), routing_attempt=OuterRef("routing_attempt"), milestone=milestone)
+                referral=OuterRef("pk"),
+                routing_attempt=OuterRef("routing_attempt"),
+                milestone=milestone,
+            )
             rows = list(
                 Referral.objects.filter(passed, team__isnull=False)
                 .exclude(Exists(already))
@@ -95,15 +104,28 @@ def escalations_run(*, now: datetime | None = None) -> EscalationRun:
                 .values_list("pk", "routing_attempt", due_field, "team_id")[:ESCALATION_BATCH]
             )
             Escalation.objects.bulk_create(
-                [Escalation(referral_id=pk, routing_attempt=attempt, milestone=milestone, due_at=due,
-                            recorded_at=stamp, team_id=team_id) for pk, attempt, due, team_id in rows],
+                [
+                    Escalation(
+                        referral_id=pk,
+                        routing_attempt=attempt,
+                        milestone=milestone,
+                        due_at=due,
+                        recorded_at=stamp,
+                        team_id=team_id,
+                    )
+                    for pk, attempt, due, team_id in rows
+                ],
                 ignore_conflicts=True,
             )
-        new = list(Escalation.objects.filter(recorded_at=stamp).select_related("referral", "team__service"))
+        new = list(
+            Escalation.objects.filter(recorded_at=stamp).select_related("referral", "team__service")
+        )
     for escalation in new:
         run.recorded[escalation.milestone] += 1
     notify_within = timedelta(hours=settings.ESCALATION_NOTIFY_WITHIN_HOURS)
-    to_notify = [e for e in new if e.milestone != M.CONTACT_AT_RISK and now - e.due_at <= notify_within]
+    to_notify = [
+        e for e in new if e.milestone != M.CONTACT_AT_RISK and now - e.due_at <= notify_within
+    ]
     to_notify += _unsent(now=now, since=now - notify_within, exclude_stamp=stamp)
     if to_notify:
         _notify(to_notify, now=now, run=run)
@@ -118,11 +140,15 @@ def _unsent(*, now: datetime, since: datetime, exclude_stamp: datetime) -> list[
     run, with whoever is on duty then, until one is sent. Milestones recorded without a
     notification on purpose (seen too late, seeded history) have no recipients and are left
     alone."""
-    still_true = (Q(milestone=M.ACCEPT_OVERDUE, referral__status=ReferralStatus.QUEUED)
-                  | Q(milestone=M.CONTACT_BREACHED, referral__status__in=NOT_YET_CONTACTED,
-                      referral__first_contact_at__isnull=True))
+    still_true = Q(milestone=M.ACCEPT_OVERDUE, referral__status=ReferralStatus.QUEUED) | Q(
+        milestone=M.CONTACT_BREACHED,
+        referral__status__in=NOT_YET_CONTACTED,
+        referral__first_contact_at__isnull=True,
+    )
     return list(
-        Escalation.objects.filter(still_true, notified_at__isnull=True, due_at__gte=since, due_at__lte=now)
+        Escalation.objects.filter(
+            still_true, notified_at__isnull=True, due_at__gte=since, due_at__lte=now
+        )
         .filter(routing_attempt=F("referral__routing_attempt"))
         .exclude(recipients=[])
         .exclude(recorded_at=exclude_stamp)
@@ -153,7 +179,9 @@ def duty_now(*, team_ids: Iterable[int], now: datetime) -> Duty:
     """Which of ``team_ids`` are open now, their duty and lead addresses, and the coordinators'.
     A constant number of queries."""
     wanted = set(team_ids)
-    services = [s for s in services_with_directory_data(at=now) if getattr(s, "team", None) is not None]
+    services = [
+        s for s in services_with_directory_data(at=now) if getattr(s, "team", None) is not None
+    ]
     open_ids: set[int] = set()
     duty: dict[int, str] = {}
     coordinator = ""
@@ -167,12 +195,20 @@ def duty_now(*, team_ids: Iterable[int], now: datetime) -> Duty:
             open_ids.add(team.pk)
         duty[team.pk] = team.duty_email
     leads: dict[int, list[str]] = defaultdict(list)
-    for team_id, email in (TeamMembership.objects
-                           .filter(team_id__in=wanted, role=TeamMembership.Role.LEAD, user__is_active=True)
-                           .exclude(user__email="").values_list("team_id", "user__email")):
+    for team_id, email in (
+        TeamMembership.objects.filter(
+            team_id__in=wanted, role=TeamMembership.Role.LEAD, user__is_active=True
+        )
+        .exclude(user__email="")
+        .values_list("team_id", "user__email")
+    ):
         leads[team_id].append(email)
-    return Duty(open_team_ids=frozenset(open_ids), duty_emails=duty,
-                lead_emails={k: tuple(v) for k, v in leads.items()}, coordinator_email=coordinator)
+    return Duty(
+        open_team_ids=frozenset(open_ids),
+        duty_emails=duty,
+        lead_emails={k: tuple(v) for k, v in leads.items()},
+        coordinator_email=coordinator,
+    )
 
 
 def escalation_recipients(escalation: Escalation, duty: Duty) -> list[str]:
@@ -203,34 +239,40 @@ def _notify(escalations: list[Escalation], *, now: datetime, run: EscalationRun)
             # Kept, unsent, for the next run to try again (recipients set, notified_at empty).
             Escalation.objects.filter(pk=escalation.pk).update(recipients=recipients)
             continue
-        Escalation.objects.filter(pk=escalation.pk).update(notified_at=timezone.now(), recipients=recipients)
+        Escalation.objects.filter(pk=escalation.pk).update(
+            notified_at=timezone.now(), recipients=recipients
+        )
         run.notified += 1
         run.emails += 1
 
 
 def _body(referral: Referral, team: Team | None, *, label: str, due_at: datetime) -> str:
     link = settings.HUB_URL + reverse("queue:referral", args=[referral.pk])
-    return "\n".join([
-        f"{label}.",
-        "",
-        f"Referral: REF-{referral.pk:06d}",
-        f"Priority: {referral.priority}",
-        f"Need: {Need(referral.need).label}",
-        f"Team: {team.name if team else '-'}",
-        # An email is read later than it is sent: the full date, not "today".
-        f"Due: {nhs_weekday_date(due_at)}, {nhs_time(due_at)}",
-        "",
-        f"Open it in the hub: {link}",
-        "",
-        "This email carries no patient details: sign in to see them.",
-    ])
+    return "\n".join(
+        [
+            f"{label}.",
+            "",
+            f"Referral: REF-{referral.pk:06d}",
+            f"Priority: {referral.priority}",
+            f"Need: {Need(referral.need).label}",
+            f"Team: {team.name if team else '-'}",
+            # An email is read later than it is sent: the full date, not "today".
+            f"Due: {nhs_weekday_date(due_at)}, {nhs_time(due_at)}",
+            "",
+            f"Open it in the hub: {link}",
+            "",
+            "This email carries no patient details: sign in to see them.",
+        ]
+    )
 
 
 def _send(subject: str, body: str, recipients: list[str]) -> bool:
     try:
         send_mail(f"[SPOC hub] {subject}", body, settings.DEFAULT_FROM_EMAIL, recipients)
     except Exception:
-        logger.exception("Could not send '%s' to %s; the coordinator board still shows it.", subject, recipients)
+        logger.exception(
+            "Could not send '%s' to %s; the coordinator board still shows it.", subject, recipients
+        )
         return False
     return True
 
@@ -241,8 +283,11 @@ def new_referral_notify(*, referral_id: int, now: datetime | None = None) -> lis
     if not settings.NOTIFY_NEW_REFERRALS:
         return []
     now = now or timezone.now()
-    referral = (Referral.objects.select_related("team__service")
-                .filter(pk=referral_id, status=ReferralStatus.QUEUED).first())
+    referral = (
+        Referral.objects.select_related("team__service")
+        .filter(pk=referral_id, status=ReferralStatus.QUEUED)
+        .first()
+    )
     if referral is None or referral.team is None:
         return []
     team = referral.team
@@ -254,11 +299,13 @@ def new_referral_notify(*, referral_id: int, now: datetime | None = None) -> lis
         return []
     subject = f"REF-{referral.pk:06d} {referral.priority}: new referral for {team.name}"
     due = referral.accept_by or now
-    if _send(subject, _body(referral, team, label="A new referral is waiting to be accepted",
-                            due_at=due), recipients):
+    if _send(
+        subject,
+        _body(referral, team, label="A new referral is waiting to be accepted", due_at=due),
+        recipients,
+    ):
         return recipients
     return []
-
 
 
 def escalation_backlog_check() -> dict[str, Any]:
@@ -269,7 +316,11 @@ def escalation_backlog_check() -> dict[str, Any]:
     missed: dict[str, int] = {}
     for milestone, (passed, _due_field) in _due_filters(cutoff).items():
         already = Escalation.objects.filter(
-            referral=OuterRef("pk"), routing_attempt=OuterRef("routing_attempt"), milestone=milestone)
-        missed[milestone] = (Referral.objects.filter(passed, team__isnull=False)
-                             .exclude(Exists(already)).count())
+            referral=OuterRef("pk"),
+            routing_attempt=OuterRef("routing_attempt"),
+            milestone=milestone,
+        )
+        missed[milestone] = (
+            Referral.objects.filter(passed, team__isnull=False).exclude(Exists(already)).count()
+        )
     return {"ok": not any(missed.values()), "unrecorded_milestones": missed}

@@ -33,17 +33,29 @@ IPOS_MAX = 4
 def _bed_days(admission_avoided: bool, bed_days_saved: int | None) -> int | None:
     if not admission_avoided:
         if bed_days_saved is not None:
-            raise ValidationError({"bed_days_saved": ["Bed days saved only count when an admission was avoided."]})
+            raise ValidationError(
+                {"bed_days_saved": ["Bed days saved only count when an admission was avoided."]}
+            )
         return None
     if bed_days_saved is None:
         raise ValidationError({"bed_days_saved": ["Estimate the bed days saved (1 to 365)."]})
     if not 1 <= bed_days_saved <= BED_DAYS_MAX:
-        raise ValidationError({"bed_days_saved": [f"Bed days saved must be between 1 and {BED_DAYS_MAX}."]})
+        raise ValidationError(
+            {"bed_days_saved": [f"Bed days saved must be between 1 and {BED_DAYS_MAX}."]}
+        )
     return bed_days_saved
 
 
-def intervention_record(*, referral_id: int, user: Any, kind: str, at: datetime, notes: str = "",
-                        admission_avoided: bool = False, bed_days_saved: int | None = None) -> Intervention:
+def intervention_record(
+    *,
+    referral_id: int,
+    user: Any,
+    kind: str,
+    at: datetime,
+    notes: str = "",
+    admission_avoided: bool = False,
+    bed_days_saved: int | None = None,
+) -> Intervention:
     """Record an intervention (a visit, advice, a shift...) on an accepted or in-progress
     referral. ``at`` is when it happened: not in the future, not before the referral. Raises
     ValidationError (field errors), ActionNotPermitted, IllegalAction."""
@@ -55,19 +67,40 @@ def intervention_record(*, referral_id: int, user: Any, kind: str, at: datetime,
         raise ValidationError({"at": ["An intervention cannot be in the future."]})
     notes = text_required(notes, field="notes", required=False, max_length=NOTES_MAX)
     bed_days = _bed_days(admission_avoided, bed_days_saved)
-    with referral_acting(referral_id=referral_id, user=user, action=Action.INTERVENTION) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.INTERVENTION) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.INTERVENTION, before)
         if at < to_the_minute(referral.created_at):
-            raise ValidationError({"at": ["An intervention cannot be before the referral was made."]})
-        intervention = Intervention(referral=referral, kind=kind, at=at, by=user, notes=notes,
-                                    admission_avoided=admission_avoided, bed_days_saved=bed_days,
-                                    recorded_at=timezone.now())
+            raise ValidationError(
+                {"at": ["An intervention cannot be before the referral was made."]}
+            )
+        intervention = Intervention(
+            referral=referral,
+            kind=kind,
+            at=at,
+            by=user,
+            notes=notes,
+            admission_avoided=admission_avoided,
+            bed_days_saved=bed_days,
+            recorded_at=timezone.now(),
+        )
         intervention.full_clean()
         intervention.save()
-        referral_record(referral, kind=ReferralEvent.Kind.INTERVENTION, user=user, from_status=before, data={
-            "intervention_id": intervention.pk, "kind": kind, "at": at.isoformat(),
-            "admission_avoided": admission_avoided, "bed_days_saved": bed_days,
-        })
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.INTERVENTION,
+            user=user,
+            from_status=before,
+            data={
+                "intervention_id": intervention.pk,
+                "kind": kind,
+                "at": at.isoformat(),
+                "admission_avoided": admission_avoided,
+                "bed_days_saved": bed_days,
+            },
+        )
     return intervention
 
 
@@ -79,13 +112,21 @@ def _ipos(ipos: Mapping[str, Any] | None) -> dict[str, int]:
         if item not in IposItem.values:
             raise ValidationError({"ipos": [f"Unknown IPOS item: {item}."]})
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= IPOS_MAX:
-            raise ValidationError({f"ipos_{item}": [f"{IposItem(item).label}: score 0 to {IPOS_MAX}."]})
+            raise ValidationError(
+                {f"ipos_{item}": [f"{IposItem(item).label}: score 0 to {IPOS_MAX}."]}
+            )
         scores[item] = score
     return scores
 
 
-def assessment_record(*, referral_id: int, user: Any, phase: str = "", akps: int | None = None,
-                      ipos: Mapping[str, Any] | None = None) -> Assessment:
+def assessment_record(
+    *,
+    referral_id: int,
+    user: Any,
+    phase: str = "",
+    akps: int | None = None,
+    ipos: Mapping[str, Any] | None = None,
+) -> Assessment:
     """A clinician's review of the referral's patient: Phase of Illness, AKPS (0-100, steps of
     10) and IPOS items (0-4), at least one of them. Raises ValidationError (field errors),
     ActionNotPermitted, IllegalAction."""
@@ -95,16 +136,35 @@ def assessment_record(*, referral_id: int, user: Any, phase: str = "", akps: int
         raise ValidationError({"akps": ["AKPS is 0 to 100 in steps of 10."]})
     scores = _ipos(ipos)
     if not phase and akps is None and not scores:
-        raise ValidationError({"phase": ["Record at least the phase of illness, AKPS or one IPOS score."]})
-    with referral_acting(referral_id=referral_id, user=user, action=Action.ASSESS) as (referral, before):
+        raise ValidationError(
+            {"phase": ["Record at least the phase of illness, AKPS or one IPOS score."]}
+        )
+    with referral_acting(referral_id=referral_id, user=user, action=Action.ASSESS) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.ASSESS, before)
-        assessment = Assessment(patient_id=referral.patient_id, source=AssessmentSource.CLINICIAN_REVIEW,
-                                phase=phase, akps=akps, ipos=scores, assessed_at=timezone.now(),
-                                assessed_by=user)
+        assessment = Assessment(
+            patient_id=referral.patient_id,
+            source=AssessmentSource.CLINICIAN_REVIEW,
+            phase=phase,
+            akps=akps,
+            ipos=scores,
+            assessed_at=timezone.now(),
+            assessed_by=user,
+        )
         assessment.full_clean()
         assessment.save()
-        referral_record(referral, kind=ReferralEvent.Kind.ASSESSED, user=user, from_status=before, data={
-            "assessment_id": assessment.pk, "phase": phase, "akps": akps, "ipos": scores,
-        })
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.ASSESSED,
+            user=user,
+            from_status=before,
+            data={
+                "assessment_id": assessment.pk,
+                "phase": phase,
+                "akps": akps,
+                "ipos": scores,
+            },
+        )
     return assessment
-

@@ -40,10 +40,18 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
         raise ValidationError({"reason": ["Choose why the team cannot take this referral."]})
     if reason == DeclineReason.DUPLICATE:
         # Routing a duplicate on to the next team would create the duplicate work twice over.
-        raise ValidationError({"reason": [
-            "A duplicate is cancelled, not declined: cancel it with the reason (which referral it repeats)."]})
+        raise ValidationError(
+            {
+                "reason": [
+                    "A duplicate is cancelled, not declined: cancel it with the reason (which referral it repeats)."
+                ]
+            }
+        )
     note = text_required(note, field="note", required=False)
-    with referral_acting(referral_id=referral_id, user=user, action=Action.DECLINE) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.DECLINE) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.DECLINE, before)
         team = referral.team
         assert team is not None  # a queued or accepted referral has a team (a database constraint)
@@ -51,37 +59,71 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
         if team.service_id not in declined:
             declined.append(team.service_id)
         referral.declined_service_ids = declined
-        data = {"reason": reason, "note": note, "service_id": team.service_id,
-                "service_name": team.service.name, "team_name": team.name, "declines": len(declined)}
+        data = {
+            "reason": reason,
+            "note": note,
+            "service_id": team.service_id,
+            "service_name": team.service.name,
+            "team_name": team.name,
+            "declines": len(declined),
+        }
         _back_to_routing(referral)
-        referral_record(referral, kind=ReferralEvent.Kind.DECLINED, user=user, from_status=before, data=data, team=team)
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.DECLINED,
+            user=user,
+            from_status=before,
+            data=data,
+            team=team,
+        )
         routing_enqueue_after_commit(referral.pk)
     return referral
 
 
-def referral_reroute(*, referral_id: int, user: Any, reason: str, team_id: int | None = None) -> Referral:
+def referral_reroute(
+    *, referral_id: int, user: Any, reason: str, team_id: int | None = None
+) -> Referral:
     """Route again, with a reason: to ``team_id`` by hand (its queue at once; the accept clock
     restarts, the first-contact clock does not), or, with no team, back to the ranker."""
     reason = text_required(reason, field="reason")
     if team_id is None:
-        with referral_acting(referral_id=referral_id, user=user, action=Action.REROUTE) as (referral, before):
+        with referral_acting(referral_id=referral_id, user=user, action=Action.REROUTE) as (
+            referral,
+            before,
+        ):
             referral.status = check_action(Action.REROUTE, before)
-            data: dict[str, Any] = {"reason": reason, "from_team": referral.team.name if referral.team else None}
+            data: dict[str, Any] = {
+                "reason": reason,
+                "from_team": referral.team.name if referral.team else None,
+            }
             previous_team = referral.team
             _back_to_routing(referral)
-            referral_record(referral, kind=ReferralEvent.Kind.REROUTE_REQUESTED, user=user, from_status=before,
-                    data=data, team=previous_team)
+            referral_record(
+                referral,
+                kind=ReferralEvent.Kind.REROUTE_REQUESTED,
+                user=user,
+                from_status=before,
+                data=data,
+                team=previous_team,
+            )
             routing_enqueue_after_commit(referral.pk)
         return referral
     team = Team.objects.select_related("service").filter(pk=team_id).first()
     if team is None or team.service.status != ServiceStatus.ACTIVE:
         raise ValidationError({"team_id": ["Choose an active team."]})
-    with referral_acting(referral_id=referral_id, user=user, action=Action.ROUTE_MANUALLY) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.ROUTE_MANUALLY) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.ROUTE_MANUALLY, before)
         now = timezone.now()
-        data = {"reason": reason, "team_name": team.name, "service_id": team.service_id,
-                "from_team": referral.team.name if referral.team else None,
-                "attempt": referral.routing_attempt + 1}
+        data = {
+            "reason": reason,
+            "team_name": team.name,
+            "service_id": team.service_id,
+            "from_team": referral.team.name if referral.team else None,
+            "attempt": referral.routing_attempt + 1,
+        }
         referral.team = team
         referral.owner = None
         referral.accepted_at = None
@@ -89,11 +131,24 @@ def referral_reroute(*, referral_id: int, user: Any, reason: str, team_id: int |
         referral.routed_at = now
         referral.accept_clock_started_at = max(now, referral.contact_not_before or now)
         referral.unroutable_reason = ""
-        referral.routing_decision = {**referral.routing_decision, "manual": {
-            "at": now.isoformat(), "by": user.display_name(), "reason": reason, "team_name": team.name,
-            "attempt": referral.routing_attempt}}
+        referral.routing_decision = {
+            **referral.routing_decision,
+            "manual": {
+                "at": now.isoformat(),
+                "by": user.display_name(),
+                "reason": reason,
+                "team_name": team.name,
+                "attempt": referral.routing_attempt,
+            },
+        }
         referral_clocks_fix(referral, now=now)
-        referral_record(referral, kind=ReferralEvent.Kind.ROUTED_MANUALLY, user=user, from_status=before, data=data)
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.ROUTED_MANUALLY,
+            user=user,
+            from_status=before,
+            data=data,
+        )
         new_referral_notify_after_commit(referral.pk)
     return referral
 
@@ -101,30 +156,49 @@ def referral_reroute(*, referral_id: int, user: Any, reason: str, team_id: int |
 def referral_hold(*, referral_id: int, user: Any, reason: str) -> Referral:
     """Pause both clocks, with a reason (the patient is in hospital, away, asked to wait)."""
     reason = text_required(reason, field="reason")
-    with referral_acting(referral_id=referral_id, user=user, action=Action.HOLD) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.HOLD) as (
+        referral,
+        before,
+    ):
         referral.status = check_action(Action.HOLD, before)
         referral.status_before_hold = before
         referral.held_at = timezone.now()
         referral.hold_reason = reason
-        referral_record(referral, kind=ReferralEvent.Kind.HELD, user=user, from_status=before, data={"reason": reason})
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.HELD,
+            user=user,
+            from_status=before,
+            data={"reason": reason},
+        )
     return referral
 
 
 def referral_resume(*, referral_id: int, user: Any, note: str = "") -> Referral:
     """Take a referral off hold: back to the status it had, its clocks moved on by the time held."""
     note = text_required(note, field="note", required=False)
-    with referral_acting(referral_id=referral_id, user=user, action=Action.RESUME) as (referral, before):
-        referral.status = check_action(Action.RESUME, before, before_hold=referral.status_before_hold)
+    with referral_acting(referral_id=referral_id, user=user, action=Action.RESUME) as (
+        referral,
+        before,
+    ):
+        referral.status = check_action(
+            Action.RESUME, before, before_hold=referral.status_before_hold
+        )
         now = timezone.now()
         held_at = referral.held_at or now
         held_for = max(now - held_at, timedelta(0))
         referral_clocks_resume(referral, held_from=held_at, now=now)
         referral.held_at = None
         referral.status_before_hold = ""
-        data = {"note": note, "held_minutes": round(held_for.total_seconds() / 60),
-                "hold_reason": referral.hold_reason}
+        data = {
+            "note": note,
+            "held_minutes": round(held_for.total_seconds() / 60),
+            "hold_reason": referral.hold_reason,
+        }
         referral.hold_reason = ""
-        referral_record(referral, kind=ReferralEvent.Kind.RESUMED, user=user, from_status=before, data=data)
+        referral_record(
+            referral, kind=ReferralEvent.Kind.RESUMED, user=user, from_status=before, data=data
+        )
     return referral
 
 
@@ -133,7 +207,10 @@ def referral_reprioritise(*, referral_id: int, user: Any, priority: str, reason:
     if priority not in Priority.values:
         raise ValidationError({"priority": ["Choose a priority from P1 to P5."]})
     reason = text_required(reason, field="reason")
-    with referral_acting(referral_id=referral_id, user=user, action=Action.REPRIORITISE) as (referral, before):
+    with referral_acting(referral_id=referral_id, user=user, action=Action.REPRIORITISE) as (
+        referral,
+        before,
+    ):
         if priority == referral.priority:
             raise ValidationError({"priority": [f"The referral is already {priority}."]})
         referral.status = check_action(Action.REPRIORITISE, before)
@@ -141,5 +218,11 @@ def referral_reprioritise(*, referral_id: int, user: Any, priority: str, reason:
         referral.priority = priority
         if referral.held_at is None:
             referral_clocks_fix(referral, now=timezone.now())
-        referral_record(referral, kind=ReferralEvent.Kind.REPRIORITISED, user=user, from_status=before, data=data)
+        referral_record(
+            referral,
+            kind=ReferralEvent.Kind.REPRIORITISED,
+            user=user,
+            from_status=before,
+            data=data,
+        )
     return referral

@@ -90,15 +90,21 @@ def referral_route(*, referral_id: int) -> Referral | None:
         )
         attempt = referral.routing_attempt + 1
         twice_declined = len(declined) >= MAX_DECLINES
-        chosen = (None if twice_declined
-                  else winner(ranked, with_intake_team=services_with_intake_team(services)))
+        chosen = (
+            None
+            if twice_declined
+            else winner(ranked, with_intake_team=services_with_intake_team(services))
+        )
         decision = routing_decision(
             ranked=ranked, services=services, at=now, attempt=attempt, winner=chosen
         )
         if chosen is not None:
             team = services[chosen.candidate.id].team
-            clocks = Clocks(accept_by=chosen.accept_by, contact_by=chosen.contact_by,
-                            at_risk_at=at_risk_moment(contact_from, chosen.contact_by))
+            clocks = Clocks(
+                accept_by=chosen.accept_by,
+                contact_by=chosen.contact_by,
+                at_risk_at=at_risk_moment(contact_from, chosen.contact_by),
+            )
             kind = ReferralEvent.Kind.ROUTED
             data: dict[str, Any] = {
                 "attempt": attempt,
@@ -109,11 +115,18 @@ def referral_route(*, referral_id: int) -> Referral | None:
             referral.unroutable_reason = ""
         else:
             team = _coordinators_team(services)
-            clocks = clocks_compute(priority=referral.priority, schedule=COORDINATORS_SCHEDULE,
-                                    clock=CLOCKS[referral.priority], accept_from=at,
-                                    contact_from=contact_from)
-            reason = (declined_twice_reason(declined, services) if twice_declined
-                      else unroutable_reason(referral=referral, ranked=ranked))
+            clocks = clocks_compute(
+                priority=referral.priority,
+                schedule=COORDINATORS_SCHEDULE,
+                clock=CLOCKS[referral.priority],
+                accept_from=at,
+                contact_from=contact_from,
+            )
+            reason = (
+                declined_twice_reason(declined, services)
+                if twice_declined
+                else unroutable_reason(referral=referral, ranked=ranked)
+            )
             kind = ReferralEvent.Kind.UNROUTABLE
             data = {"attempt": attempt, "reason": reason, "team_name": team.name}
             referral.unroutable_reason = reason
@@ -129,13 +142,30 @@ def referral_route(*, referral_id: int) -> Referral | None:
         referral.accept_clock_started_at = at
         referral.routing_decision = decision
         referral.updated_at = now
-        referral.save(update_fields=[
-            "status", "team", "accept_by", "contact_by", "at_risk_at", "routing_attempt", "routed_at",
-            "accept_clock_started_at", "routing_decision", "unroutable_reason", "updated_at",
-        ])
+        referral.save(
+            update_fields=[
+                "status",
+                "team",
+                "accept_by",
+                "contact_by",
+                "at_risk_at",
+                "routing_attempt",
+                "routed_at",
+                "accept_clock_started_at",
+                "routing_decision",
+                "unroutable_reason",
+                "updated_at",
+            ]
+        )
         ReferralEvent.objects.create(
-            referral=referral, kind=kind, at=now, actor=None, from_status=from_status,
-            to_status=referral.status, team=team, data=data,
+            referral=referral,
+            kind=kind,
+            at=now,
+            actor=None,
+            from_status=from_status,
+            to_status=referral.status,
+            team=team,
+            data=data,
         )
         new_referral_notify_after_commit(referral.pk)
     return referral
@@ -154,7 +184,9 @@ def _new_referral_notifier(referral_id: int) -> Any:
         try:
             notify_new_referral_task.delay(referral_id)
         except Exception:
-            logger.exception("Could not enqueue the new-referral email for referral %s.", referral_id)
+            logger.exception(
+                "Could not enqueue the new-referral email for referral %s.", referral_id
+            )
 
     return notify_new_referral
 
@@ -195,8 +227,9 @@ def _open_referrals_by_service(*, need: str) -> dict[int, int]:
     passed to the ranker to spread load. Two queries: the teams of those services, then one
     GROUP BY over the (team, status) index alone (an index-only scan, whatever the table's size)."""
     service_of_team = dict(
-        Team.objects.filter(service__service_type__in=NEED_SERVICE_TYPES.get(need, ()))
-        .values_list("pk", "service_id")
+        Team.objects.filter(service__service_type__in=NEED_SERVICE_TYPES.get(need, ())).values_list(
+            "pk", "service_id"
+        )
     )
     rows = (
         Referral.objects.filter(status__in=OPEN_STATUSES, team_id__in=list(service_of_team))
@@ -213,8 +246,10 @@ def _team_of(service: Service | None) -> Team | None:
 
 
 def declined_twice_reason(declined: list[int], services: Mapping[int, Service]) -> str:
-    names = [services[service_id].name if service_id in services else f"service {service_id}"
-             for service_id in declined]
+    names = [
+        services[service_id].name if service_id in services else f"service {service_id}"
+        for service_id in declined
+    ]
     return _clip(f"Declined by {' and '.join(names)}: a coordinator decides where it goes")
 
 
@@ -246,20 +281,26 @@ def unroutable_reason(*, referral: Referral, ranked: list[RankedService]) -> str
     if late:
         best = late[0]
         why = next((r for r in best.reasons if r.startswith("Cannot meet")), "")
-        return _clip(f"No service can meet the {priority} deadline for {need_label}; "
-                     f"the nearest is {best.candidate.name}. {why}".strip())
+        return _clip(
+            f"No service can meet the {priority} deadline for {need_label}; "
+            f"the nearest is {best.candidate.name}. {why}".strip()
+        )
     if all(item.eligible for item in relevant):
         return _clip(f"No service that can take {need_label} at {priority} has an intake team")
     excluded = [item for item in relevant if not item.eligible]
-    shared = [reason for reason in excluded[0].reasons
-              if all(reason in item.reasons for item in excluded[1:])]
+    shared = [
+        reason
+        for reason in excluded[0].reasons
+        if all(reason in item.reasons for item in excluded[1:])
+    ]
     if shared:
         if referral.need not in SITE_NEEDS and any(
             reason.startswith("Excluded: does not cover") for reason in shared
         ):
             return _clip(f"No service covers {_postcode(referral)} for {need_label} at {priority}")
-        return _clip(f"No service can take {need_label} at {priority}: "
-                     f"{_without_prefix(shared[0])}")
+        return _clip(
+            f"No service can take {need_label} at {priority}: {_without_prefix(shared[0])}"
+        )
     summary = "; ".join(
         f"{item.candidate.name}: {_without_prefix(item.excluded_reason or '')}" for item in excluded
     )
@@ -332,4 +373,3 @@ def _clip(text: str) -> str:
     if len(text) <= UNROUTABLE_REASON_MAX:
         return text
     return text[: UNROUTABLE_REASON_MAX - 1].rstrip() + "…"
-

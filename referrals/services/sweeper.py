@@ -37,11 +37,15 @@ def routing_sweep(*, now: datetime | None = None) -> int:
         try:
             route_referral_task.delay(referral_id)
         except Exception:
-            logger.exception("Sweeper could not enqueue routing of referral %s; next sweep retries.", referral_id)
+            logger.exception(
+                "Sweeper could not enqueue routing of referral %s; next sweep retries.", referral_id
+            )
             break
         enqueued += 1
     if ids:
-        logger.warning("Sweeper re-enqueued routing of %s referral(s) left awaiting routing.", enqueued)
+        logger.warning(
+            "Sweeper re-enqueued routing of %s referral(s) left awaiting routing.", enqueued
+        )
     return enqueued
 
 
@@ -51,5 +55,8 @@ def routing_backlog_check() -> dict[str, Any]:
     waiting = Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=cutoff)
     count = waiting.count()
     oldest = waiting.order_by("updated_at").values_list("updated_at", flat=True).first()
-    return {"ok": count == 0, "waiting_over_alert_age": count,
-            "oldest_waiting_since": oldest.isoformat() if oldest else None}
+    return {
+        "ok": count == 0,
+        "waiting_over_alert_age": count,
+        "oldest_waiting_since": oldest.isoformat() if oldest else None,
+    }

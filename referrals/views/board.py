@@ -21,4 +21,6 @@ def board_page(request: HttpRequest) -> HttpResponse:
     if is_poll(request) and request.headers.get("X-Board-Version") == version:
         return HttpResponse(status=204)
     board = coordinator_board(user=request.user, now=now)
-    return render_page(request, "board/board.html", {"board": board, "version": version}, fragment="board")
+    return render_page(
+        request, "board/board.html", {"board": board, "version": version}, fragment="board"
+    )

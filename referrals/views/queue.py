@@ -51,19 +51,39 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
     filter_form = QueueFilterForm(request.GET)
     filters = filter_form.filters()
     query = urlencode({name: value for name, value in filters.items() if value})
-    queue = team_queue(user=request.user, team=team, now=now, status=filters["status"],
-                       priority=filters["priority"], need=filters["need"], flag=filters["flag"], state=state,
-                       shown=AccessLog.Action.LIST)
-    context = {"teams": teams, "team": team, "queue": queue, "rows": queue.rows,
-               "now": now, "version": version, "limit": QUEUE_LIMIT,
-               "urgent": state.urgent_waiting, "urgent_count": state.urgent_count,
-               "urgent_version": state.urgent_version,
-               # An htmx answer redraws the urgent banner only when the urgent referrals waiting
-               # are not those the page shows, so a screen reader announces it once per change.
-               "urgent_changed": (bool(request.headers.get("HX-Request"))
-                                  and request.headers.get("X-Queue-Urgent") != state.urgent_version),
-               "outcomes": ReferralOutcome.choices,
-               "filter_form": filter_form, "filtered": bool(query), "query": f"?{query}" if query else ""}
+    queue = team_queue(
+        user=request.user,
+        team=team,
+        now=now,
+        status=filters["status"],
+        priority=filters["priority"],
+        need=filters["need"],
+        flag=filters["flag"],
+        state=state,
+        shown=AccessLog.Action.LIST,
+    )
+    context = {
+        "teams": teams,
+        "team": team,
+        "queue": queue,
+        "rows": queue.rows,
+        "now": now,
+        "version": version,
+        "limit": QUEUE_LIMIT,
+        "urgent": state.urgent_waiting,
+        "urgent_count": state.urgent_count,
+        "urgent_version": state.urgent_version,
+        # An htmx answer redraws the urgent banner only when the urgent referrals waiting
+        # are not those the page shows, so a screen reader announces it once per change.
+        "urgent_changed": (
+            bool(request.headers.get("HX-Request"))
+            and request.headers.get("X-Queue-Urgent") != state.urgent_version
+        ),
+        "outcomes": ReferralOutcome.choices,
+        "filter_form": filter_form,
+        "filtered": bool(query),
+        "query": f"?{query}" if query else "",
+    }
     return render_page(request, "queue/queue.html", context, fragment="queue")
 
 
@@ -72,7 +92,11 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
 def caseload_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = caseload_for(user=request.user, now=now)
-    return render(request, "queue/caseload.html", {"rows": rows, "now": now, "outcomes": ReferralOutcome.choices})
+    return render(
+        request,
+        "queue/caseload.html",
+        {"rows": rows, "now": now, "outcomes": ReferralOutcome.choices},
+    )
 
 
 @login_required
@@ -84,5 +108,9 @@ def queue_print(request: HttpRequest, team_id: int) -> HttpResponse:
     if team is None:
         raise Http404("Not one of your teams")
     now = timezone.now()
-    queue = team_queue(user=request.user, team=team, now=now, limit=None, shown=AccessLog.Action.EXPORT)
-    return render(request, "queue/print.html", {"team": team, "queue": queue, "rows": queue.rows, "now": now})
+    queue = team_queue(
+        user=request.user, team=team, now=now, limit=None, shown=AccessLog.Action.EXPORT
+    )
+    return render(
+        request, "queue/print.html", {"team": team, "queue": queue, "rows": queue.rows, "now": now}
+    )

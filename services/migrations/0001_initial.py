@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,153 +15,405 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ods_code', models.CharField(max_length=10, unique=True, verbose_name='ODS code')),
-                ('name', models.CharField(max_length=200)),
-                ('org_type', models.CharField(choices=[('NHS_TRUST', 'NHS trust'), ('HOSPICE', 'Hospice'), ('GP_PRACTICE', 'GP practice'), ('ICB', 'Integrated care board'), ('LOCAL_AUTHORITY', 'Local authority'), ('VOLUNTARY', 'Voluntary organisation'), ('CARE_HOME', 'Care home')], max_length=20, verbose_name='type')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ods_code", models.CharField(max_length=10, unique=True, verbose_name="ODS code")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "org_type",
+                    models.CharField(
+                        choices=[
+                            ("NHS_TRUST", "NHS trust"),
+                            ("HOSPICE", "Hospice"),
+                            ("GP_PRACTICE", "GP practice"),
+                            ("ICB", "Integrated care board"),
+                            ("LOCAL_AUTHORITY", "Local authority"),
+                            ("VOLUNTARY", "Voluntary organisation"),
+                            ("CARE_HOME", "Care home"),
+                        ],
+                        max_length=20,
+                        verbose_name="type",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='OrganisationMembership',
+            name="OrganisationMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='members', to='services.organisation')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='organisation_membership', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="members",
+                        to="services.organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="organisation_membership",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('postcode', models.CharField(blank=True, max_length=8)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sites', to='services.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("postcode", models.CharField(blank=True, max_length=8)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sites",
+                        to="services.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('service_type', models.CharField(choices=[('COMMUNITY_SPC', 'Community specialist palliative care'), ('HOSPICE_AT_HOME', 'Hospice at home'), ('HOSPICE_INPATIENT', 'Hospice in-patient unit'), ('HOSPITAL_IN_REACH', 'Hospital in-reach palliative care'), ('NIGHT_SERVICE', 'Night service'), ('DAY_HOSPICE', 'Day hospice'), ('BEREAVEMENT', 'Bereavement support'), ('CARER_SUPPORT', 'Carer support'), ('SPOC', 'Single point of contact coordinators')], max_length=20, verbose_name='type')),
-                ('status', models.CharField(choices=[('ACTIVE', 'Active'), ('INACTIVE', 'Inactive'), ('TEMPORARILY_CLOSED', 'Temporarily closed')], default='ACTIVE', max_length=20)),
-                ('description', models.TextField(blank=True, max_length=2000)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('assured_date', models.DateField(blank=True, null=True)),
-                ('alert', models.CharField(blank=True, help_text='Shown to every user of the service.', max_length=500)),
-                ('min_age', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('max_age', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('referrer_types', models.JSONField(blank=True, default=list)),
-                ('accepts_self_referral', models.BooleanField(default=True)),
-                ('open_24_7', models.BooleanField(default=False, verbose_name='open 24/7')),
-                ('closed_on_bank_holidays', models.BooleanField(default=False)),
-                ('clock_overrides', models.JSONField(blank=True, default=dict)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='services.organisation')),
-                ('sites', models.ManyToManyField(blank=True, related_name='in_reach_services', to='services.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "service_type",
+                    models.CharField(
+                        choices=[
+                            ("COMMUNITY_SPC", "Community specialist palliative care"),
+                            ("HOSPICE_AT_HOME", "Hospice at home"),
+                            ("HOSPICE_INPATIENT", "Hospice in-patient unit"),
+                            ("HOSPITAL_IN_REACH", "Hospital in-reach palliative care"),
+                            ("NIGHT_SERVICE", "Night service"),
+                            ("DAY_HOSPICE", "Day hospice"),
+                            ("BEREAVEMENT", "Bereavement support"),
+                            ("CARER_SUPPORT", "Carer support"),
+                            ("SPOC", "Single point of contact coordinators"),
+                        ],
+                        max_length=20,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ACTIVE", "Active"),
+                            ("INACTIVE", "Inactive"),
+                            ("TEMPORARILY_CLOSED", "Temporarily closed"),
+                        ],
+                        default="ACTIVE",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=2000)),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("assured_date", models.DateField(blank=True, null=True)),
+                (
+                    "alert",
+                    models.CharField(
+                        blank=True, help_text="Shown to every user of the service.", max_length=500
+                    ),
+                ),
+                ("min_age", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("max_age", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("referrer_types", models.JSONField(blank=True, default=list)),
+                ("accepts_self_referral", models.BooleanField(default=True)),
+                ("open_24_7", models.BooleanField(default=False, verbose_name="open 24/7")),
+                ("closed_on_bank_holidays", models.BooleanField(default=False)),
+                ("clock_overrides", models.JSONField(blank=True, default=dict)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="services.organisation",
+                    ),
+                ),
+                (
+                    "sites",
+                    models.ManyToManyField(
+                        blank=True, related_name="in_reach_services", to="services.site"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('duty_phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('duty_email', models.EmailField(blank=True, max_length=254)),
-                ('service', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='team', to='services.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "duty_phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None
+                    ),
+                ),
+                ("duty_email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "service",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team",
+                        to="services.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='TeamMembership',
+            name="TeamMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('MEMBER', 'Member'), ('LEAD', 'Lead')], default='MEMBER', max_length=6)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='services.team')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("MEMBER", "Member"), ("LEAD", "Lead")],
+                        default="MEMBER",
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="services.team",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['team__name', 'user__username'],
+                "ordering": ["team__name", "user__username"],
             },
         ),
         migrations.CreateModel(
-            name='OpeningHours',
+            name="OpeningHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('opens_at', models.TimeField()),
-                ('closes_at', models.TimeField()),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opening_hours', to='services.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("opens_at", models.TimeField()),
+                ("closes_at", models.TimeField()),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opening_hours",
+                        to="services.service",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'opening hours',
-                'ordering': ['weekday', 'opens_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('opens_at', models.F('closes_at')), _negated=True), name='opening_hours_not_empty'), models.CheckConstraint(condition=models.Q(('weekday__gte', 0), ('weekday__lte', 6)), name='opening_hours_weekday')],
+                "verbose_name_plural": "opening hours",
+                "ordering": ["weekday", "opens_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("opens_at", models.F("closes_at")), _negated=True),
+                        name="opening_hours_not_empty",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("weekday__gte", 0), ("weekday__lte", 6)),
+                        name="opening_hours_weekday",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CoverageArea',
+            name="CoverageArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('area', models.CharField(max_length=6)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverage_areas', to='services.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("area", models.CharField(max_length=6)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coverage_areas",
+                        to="services.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['area'],
-                'constraints': [models.UniqueConstraint(fields=('service', 'area'), name='coverage_area_unique')],
+                "ordering": ["area"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("service", "area"), name="coverage_area_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Closure',
+            name="Closure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('reason', models.CharField(max_length=200)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='services.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="closures",
+                        to="services.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='closure_ends_after_start')],
+                "ordering": ["starts_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                        name="closure_ends_after_start",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CapacityStatus',
+            name="CapacityStatus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rag', models.CharField(choices=[('GREEN', 'Green'), ('AMBER', 'Amber'), ('RED', 'Red')], max_length=5, verbose_name='status')),
-                ('available_units', models.PositiveIntegerField(blank=True, null=True)),
-                ('reported_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('reported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='capacity_reports', to='services.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rag",
+                    models.CharField(
+                        choices=[("GREEN", "Green"), ("AMBER", "Amber"), ("RED", "Red")],
+                        max_length=5,
+                        verbose_name="status",
+                    ),
+                ),
+                ("available_units", models.PositiveIntegerField(blank=True, null=True)),
+                ("reported_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="capacity_reports",
+                        to="services.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-reported_at', '-id'],
-                'get_latest_by': 'reported_at',
-                'indexes': [models.Index(fields=['service', '-reported_at'], name='capacity_latest')],
+                "ordering": ["-reported_at", "-id"],
+                "get_latest_by": "reported_at",
+                "indexes": [
+                    models.Index(fields=["service", "-reported_at"], name="capacity_latest")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('min_age__isnull', True), ('max_age__isnull', True), ('min_age__lte', models.F('max_age')), _connector='OR'), name='service_age_range_ordered'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("min_age__isnull", True),
+                    ("max_age__isnull", True),
+                    ("min_age__lte", models.F("max_age")),
+                    _connector="OR",
+                ),
+                name="service_age_range_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='teammembership',
-            constraint=models.UniqueConstraint(fields=('user', 'team'), name='team_membership_unique'),
+            model_name="teammembership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "team"), name="team_membership_unique"
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('services', '0001_initial'),
+        ("services", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='endpoint',
+            model_name="organisation",
+            name="endpoint",
             field=models.URLField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='postcode',
+            model_name="organisation",
+            name="postcode",
             field=models.CharField(blank=True, max_length=8),
         ),
     ]

@@ -101,8 +101,12 @@ def directory_import(data: Any, *, dry_run: bool = False) -> ImportResult:
             organisation = organisations.get(record.ods_code) or Organisation(
                 ods_code=record.ods_code
             )
-            created, changed = _write(organisation, {"name": record.name, "org_type": record.org_type},
-                                      kind="organizations", record=record)
+            created, changed = _write(
+                organisation,
+                {"name": record.name, "org_type": record.org_type},
+                kind="organizations",
+                record=record,
+            )
             organisations[record.ods_code] = organisation
             result.organizations.count(created=created, changed=changed)
         sites = {site.code: site for site in Site.objects.all()}
@@ -264,7 +268,11 @@ def _team_write(service: Service, *, record: ServiceRecord, team_record: TeamRec
     team = _team_of(service) or Team(service=service)
     created, changed = _write(
         team,
-        {"name": team_record.name, "duty_phone": team_record.duty_phone, "duty_email": team_record.duty_email},
+        {
+            "name": team_record.name,
+            "duty_phone": team_record.duty_phone,
+            "duty_email": team_record.duty_email,
+        },
         kind="services",
         record=record,
         prefix="contacts[0].",
@@ -325,7 +333,14 @@ def _write(
     (created, changed)."""
     created = instance.pk is None
     changed = _apply(instance, values)
-    _save(instance, kind=kind, index=record.index, ref=record.ref, needed=created or changed, prefix=prefix)
+    _save(
+        instance,
+        kind=kind,
+        index=record.index,
+        ref=record.ref,
+        needed=created or changed,
+        prefix=prefix,
+    )
     return created, changed
 
 

@@ -56,7 +56,14 @@ NOT_ON_ONESELF = ("is_active", "is_staff", "groups")
 
 @admin.register(User)
 class HubUserAdmin(UserAdmin):
-    list_display = ("username", "last_name", "first_name", "is_clinician", "is_active", "last_login")
+    list_display = (
+        "username",
+        "last_name",
+        "first_name",
+        "is_clinician",
+        "is_active",
+        "last_login",
+    )
     list_filter = ("is_clinician", "is_active", "groups")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -83,18 +90,30 @@ class HubUserAdmin(UserAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         """Refuse, plainly and before any form, a POST that tries to set what this admin never
         sets (a crafted form: the page does not offer these fields)."""
         if request.method == "POST":
             own = str(object_id) == str(request.user.pk)
-            refused = [name for name in (*NEVER_EDITABLE, *(NOT_ON_ONESELF if own else ())) if name in request.POST]
+            refused = [
+                name
+                for name in (*NEVER_EDITABLE, *(NOT_ON_ONESELF if own else ()))
+                if name in request.POST
+            ]
             if refused:
-                message = ("You cannot change your own roles, groups, permissions, staff, active or "
-                           "superuser status: ask another system administrator."
-                           if own else "Superuser status and individual permissions are not set in the "
-                                       "admin: roles are given as groups.")
+                message = (
+                    "You cannot change your own roles, groups, permissions, staff, active or "
+                    "superuser status: ask another system administrator."
+                    if own
+                    else "Superuser status and individual permissions are not set in the "
+                    "admin: roles are given as groups."
+                )
                 return self._refused(request, message)
         try:
             return super().change_view(request, object_id, form_url, extra_context)
@@ -102,33 +121,51 @@ class HubUserAdmin(UserAdmin):
             return self._refused(request, str(exc))
 
     def _refused(self, request: HttpRequest, message: str) -> HttpResponse:
-        context = {**self.admin_site.each_context(request), "title": "Change refused", "message": message,
-                   "opts": self.opts}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Change refused",
+            "message": message,
+            "opts": self.opts,
+        }
         return TemplateResponse(request, "admin/accounts/refused.html", context, status=403)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            user_deactivated(user=obj, by=request.user, reason="unticked in the admin",  # type: ignore[arg-type]
-                             request=request)
+            user_deactivated(
+                user=obj,
+                by=request.user,  # type: ignore[arg-type]
+                reason="unticked in the admin",
+                request=request,
+            )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # Groups are roles: they are set by the service (log rows, revocation), never by the form.
         roles = form.cleaned_data.pop("groups", None)
         super().save_related(request, form, formsets, change)
         if roles is not None:
-            user_roles_set(user=form.instance, roles=[group.name for group in roles],
-                           by=request.user, request=request)  # type: ignore[arg-type]
+            user_roles_set(
+                user=form.instance,
+                roles=[group.name for group in roles],
+                by=request.user,  # type: ignore[arg-type]
+                request=request,
+            )
 
-    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
         """Django's page, then the user's API tokens and other sessions end with the old password
         (a redirect means the new one was saved)."""
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
             user = self.get_object(request, unquote(id))
             if user is not None:
-                user_credentials_revoke(user=user, reason="Password set in the admin",
-                                        by=request.user, request=request)  # type: ignore[arg-type]
+                user_credentials_revoke(
+                    user=user,
+                    reason="Password set in the admin",
+                    by=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
                 if user.pk == request.user.pk:
                     update_session_auth_hash(request, user)
         return response
@@ -141,7 +178,9 @@ class HubUserAdmin(UserAdmin):
             url = reverse("mfa-reset", kwargs={"user_id": obj.pk})
         except NoReverseMatch:
             return "Reset from the two-factor reset page (not installed on this server)."
-        return format_html('<a href="{}">Reset two-factor authentication (a reason is asked)</a>', url)
+        return format_html(
+            '<a href="{}">Reset two-factor authentication (a reason is asked)</a>', url
+        )
 
 
 # Roles are set in spoc/accounts/roles.py and re-applied after every migrate: read only here, and
@@ -161,9 +200,10 @@ class RoleAdmin(GroupAdmin):
         return False
 
 
-
 class PartnerSystemForm(NhsFormMixin, forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=[(s, s) for s in Scope.ALL], widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in Scope.ALL], widget=forms.CheckboxSelectMultiple
+    )
     endpoint = forms.URLField(required=False, max_length=500, assume_scheme="https")
 
     class Meta:
@@ -173,8 +213,12 @@ class PartnerSystemForm(NhsFormMixin, forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         try:
-            partner_values(name=data.get("name", ""), ods_code=data.get("ods_code", ""),
-                           endpoint=data.get("endpoint", ""), scopes=list(data.get("scopes", [])))
+            partner_values(
+                name=data.get("name", ""),
+                ods_code=data.get("ods_code", ""),
+                endpoint=data.get("endpoint", ""),
+                scopes=list(data.get("scopes", [])),
+            )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 self.add_error(name if name in self.fields else None, errors)
@@ -213,11 +257,19 @@ class PartnerSystemAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        issued = partner_register(name=obj.name, ods_code=obj.ods_code, endpoint=obj.endpoint,
-                                  scopes=list(form.cleaned_data["scopes"]), by=request.user)
+        issued = partner_register(
+            name=obj.name,
+            ods_code=obj.ods_code,
+            endpoint=obj.endpoint,
+            scopes=list(form.cleaned_data["scopes"]),
+            by=request.user,
+        )
         obj.pk = issued.partner.pk
-        messages.warning(request, f"Client id {issued.partner.client_id}, client secret {issued.client_secret}: "
-                                  "copy the secret now, it is not shown again.")
+        messages.warning(
+            request,
+            f"Client id {issued.partner.client_id}, client secret {issued.client_secret}: "
+            "copy the secret now, it is not shown again.",
+        )
 
     @admin.action(description="Issue a new secret (the old ones keep working until revoked)")
     def issue_secret(self, request: HttpRequest, queryset: Any) -> None:

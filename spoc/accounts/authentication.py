@@ -25,9 +25,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>` against ApiToken, refused once the token has expired."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, ApiToken]:
-        token = (
-            ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
-        )
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
         if token.expires_at <= timezone.now():
@@ -67,7 +65,9 @@ class PartnerTokenAuthentication(BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Send the token as: Authorization: Bearer <token>.")
+            raise exceptions.AuthenticationFailed(
+                "Send the token as: Authorization: Bearer <token>."
+            )
         try:
             key = parts[1].decode()
         except UnicodeDecodeError as exc:
@@ -77,9 +77,13 @@ class PartnerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
         # Every request of a partner is in the access log in its name, whatever it reads (the
         # path without its query string, which may hold an NHS number).
-        access_log_record(action=AccessLog.Action.VIEW, user=partner, request=request._request,
-                          object_type="partner_request",
-                          detail={"method": request.method, "path": request._request.path[:200]})
+        access_log_record(
+            action=AccessLog.Action.VIEW,
+            user=partner,
+            request=request._request,
+            object_type="partner_request",
+            detail={"method": request.method, "path": request._request.path[:200]},
+        )
         return partner, key
 
     def authenticate_header(self, request: Any) -> str:

@@ -21,7 +21,15 @@ MFA_ENROL_REQUIRED_KEY = "mfa_enrol_required"
 
 # Paths that never need a second factor or an active session: signing in and out, health checks,
 # static assets.
-OPEN_PREFIXES = ("/static/", "/healthz", "/accounts/login/", "/accounts/logout/", "/api/", "/fhir/", "/oauth2/")
+OPEN_PREFIXES = (
+    "/static/",
+    "/healthz",
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/api/",
+    "/fhir/",
+    "/oauth2/",
+)
 
 
 class IdleTimeoutMiddleware:

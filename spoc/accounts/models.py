@@ -55,8 +55,10 @@ class User(AbstractUser):
 
 def expires_after_creation(prefix: str) -> models.CheckConstraint:
     """A token's database check: it expires after it was issued."""
-    return models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
-                                  name=f"{prefix}_expires_after_creation")
+    return models.CheckConstraint(
+        condition=models.Q(expires_at__gt=models.F("created_at")),
+        name=f"{prefix}_expires_after_creation",
+    )
 
 
 class ApiToken(models.Model):
@@ -71,7 +73,9 @@ class ApiToken(models.Model):
         constraints = [expires_after_creation("api_token")]
 
     def __str__(self) -> str:
-        return f"API token {self.pk} of {self.user.username}, expires {self.expires_at:%d-%b-%Y %H:%M}"
+        return (
+            f"API token {self.pk} of {self.user.username}, expires {self.expires_at:%d-%b-%Y %H:%M}"
+        )
 
 
 class PartnerSystem(models.Model):

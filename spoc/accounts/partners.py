@@ -127,22 +127,35 @@ def partner_values(*, name: str, ods_code: str, endpoint: str, scopes: list[str]
 
 def _new_secret(partner: PartnerSystem) -> str:
     secret = secrets.token_urlsafe(32)
-    PartnerSecret.objects.create(partner=partner, secret_hash=make_password(secret), created_at=timezone.now())
+    PartnerSecret.objects.create(
+        partner=partner, secret_hash=make_password(secret), created_at=timezone.now()
+    )
     return secret
 
 
-def partner_register(*, name: str, ods_code: str, endpoint: str = "", scopes: list[str] | None = None,
-                     by: Any = None) -> IssuedCredentials:
+def partner_register(
+    *, name: str, ods_code: str, endpoint: str = "", scopes: list[str] | None = None, by: Any = None
+) -> IssuedCredentials:
     """Register a partner system with its first secret (shown once: only its hash is kept).
     Raises ValidationError naming each bad field."""
-    values = partner_values(name=name, ods_code=ods_code, endpoint=endpoint,
-                             scopes=list(Scope.ALL) if scopes is None else scopes)
+    values = partner_values(
+        name=name,
+        ods_code=ods_code,
+        endpoint=endpoint,
+        scopes=list(Scope.ALL) if scopes is None else scopes,
+    )
     with transaction.atomic():
-        partner = PartnerSystem.objects.create(client_id=f"spoc-{secrets.token_hex(12)}",
-                                               created_at=timezone.now(), **values)
+        partner = PartnerSystem.objects.create(
+            client_id=f"spoc-{secrets.token_hex(12)}", created_at=timezone.now(), **values
+        )
         secret = _new_secret(partner)
-        access_log_record(action=AccessLog.Action.CREATE, user=by, object_type="partner_system",
-                          object_id=partner.pk, detail={"scopes": partner.scopes})
+        access_log_record(
+            action=AccessLog.Action.CREATE,
+            user=by,
+            object_type="partner_system",
+            object_id=partner.pk,
+            detail={"scopes": partner.scopes},
+        )
     return IssuedCredentials(partner=partner, client_secret=secret)
 
 
@@ -150,21 +163,35 @@ def partner_secret_rotate(*, partner: PartnerSystem, by: Any = None) -> str:
     """A new secret for the partner; the ones it has keep working until they are revoked."""
     with transaction.atomic():
         secret = _new_secret(partner)
-        access_log_record(action=AccessLog.Action.UPDATE, user=by, object_type="partner_system",
-                          object_id=partner.pk, detail={"changed": "new secret"})
+        access_log_record(
+            action=AccessLog.Action.UPDATE,
+            user=by,
+            object_type="partner_system",
+            object_id=partner.pk,
+            detail={"changed": "new secret"},
+        )
     return secret
 
 
-def partner_secrets_revoke(*, partner: PartnerSystem, keep_newest: bool = False, by: Any = None) -> int:
+def partner_secrets_revoke(
+    *, partner: PartnerSystem, keep_newest: bool = False, by: Any = None
+) -> int:
     """Revoke the partner's secrets (all, or all but the newest after a rotation) and end the
     tokens issued for them. Returns how many secrets were revoked."""
-    live = PartnerSecret.objects.filter(partner=partner, revoked_at__isnull=True).order_by("-created_at", "-id")
-    ids = list(live.values_list("id", flat=True))[1 if keep_newest else 0:]
+    live = PartnerSecret.objects.filter(partner=partner, revoked_at__isnull=True).order_by(
+        "-created_at", "-id"
+    )
+    ids = list(live.values_list("id", flat=True))[1 if keep_newest else 0 :]
     with transaction.atomic():
         PartnerToken.objects.filter(secret_id__in=ids).delete()
         revoked = PartnerSecret.objects.filter(pk__in=ids).update(revoked_at=timezone.now())
-        access_log_record(action=AccessLog.Action.CREDENTIALS_REVOKED, user=by, object_type="partner_system",
-                          object_id=partner.pk, detail={"secrets": revoked})
+        access_log_record(
+            action=AccessLog.Action.CREDENTIALS_REVOKED,
+            user=by,
+            object_type="partner_system",
+            object_id=partner.pk,
+            detail={"secrets": revoked},
+        )
     return revoked
 
 
@@ -173,49 +200,93 @@ def partner_deactivate(*, partner: PartnerSystem, by: Any = None) -> None:
     with transaction.atomic():
         PartnerSystem.objects.filter(pk=partner.pk).update(is_active=False)
         removed, _ = PartnerToken.objects.filter(partner=partner).delete()
-        access_log_record(action=AccessLog.Action.CREDENTIALS_REVOKED, user=by, object_type="partner_system",
-                          object_id=partner.pk, detail={"deactivated": True, "tokens": removed})
+        access_log_record(
+            action=AccessLog.Action.CREDENTIALS_REVOKED,
+            user=by,
+            object_type="partner_system",
+            object_id=partner.pk,
+            detail={"deactivated": True, "tokens": removed},
+        )
     partner.is_active = False
 
 
-def partner_token_issue(*, request: HttpRequest, client_id: str, client_secret: str, grant_type: str,
-                        scope: str = "") -> IssuedPartnerToken:
+def partner_token_issue(
+    *, request: HttpRequest, client_id: str, client_secret: str, grant_type: str, scope: str = ""
+) -> IssuedPartnerToken:
     """The client credentials grant: check the client and issue a bearer token for the scopes
     asked (space-separated; none asked: all of the partner's). Raises TokenRequestRefused."""
     if grant_type != "client_credentials":
-        raise TokenRequestRefused("unsupported_grant_type", "Only the client_credentials grant is supported.")
-    partner = PartnerSystem.objects.filter(client_id=client_id[:64], is_active=True).first() if client_id else None
+        raise TokenRequestRefused(
+            "unsupported_grant_type", "Only the client_credentials grant is supported."
+        )
+    partner = (
+        PartnerSystem.objects.filter(client_id=client_id[:64], is_active=True).first()
+        if client_id
+        else None
+    )
     secret = None
     if partner is not None:
-        secret = next((s for s in PartnerSecret.objects.filter(partner=partner, revoked_at__isnull=True)
-                       if check_password(client_secret, s.secret_hash)), None)
+        secret = next(
+            (
+                s
+                for s in PartnerSecret.objects.filter(partner=partner, revoked_at__isnull=True)
+                if check_password(client_secret, s.secret_hash)
+            ),
+            None,
+        )
     if partner is None or secret is None:
-        access_log_record(action=AccessLog.Action.LOGIN_FAILED, request=request, user=None,
-                          username=f"partner:{client_id[:100]}", object_type="partner_token")
+        access_log_record(
+            action=AccessLog.Action.LOGIN_FAILED,
+            request=request,
+            user=None,
+            username=f"partner:{client_id[:100]}",
+            object_type="partner_token",
+        )
         raise TokenRequestRefused("invalid_client", "Client authentication failed.", status=401)
     asked = scope.split()
     if any(s not in partner.scopes for s in asked):
-        raise TokenRequestRefused("invalid_scope", f"This client may ask for: {' '.join(partner.scopes)}.")
+        raise TokenRequestRefused(
+            "invalid_scope", f"This client may ask for: {' '.join(partner.scopes)}."
+        )
     scopes = tuple(sorted(set(asked))) if asked else tuple(partner.scopes)
     key = secrets.token_urlsafe(32)
     now = timezone.now()
     ttl = settings.PARTNER_TOKEN_TTL
     with transaction.atomic():
-        token = PartnerToken.objects.create(partner=partner, secret=secret, key_hash=hash_key(key),
-                                            scopes=list(scopes), created_at=now, expires_at=now + ttl)
-        access_log_record(action=AccessLog.Action.LOGIN, request=request, user=None,
-                          username=f"partner:{partner.client_id}", object_type="partner_token",
-                          object_id=token.pk, detail={"scopes": list(scopes)})
+        token = PartnerToken.objects.create(
+            partner=partner,
+            secret=secret,
+            key_hash=hash_key(key),
+            scopes=list(scopes),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        access_log_record(
+            action=AccessLog.Action.LOGIN,
+            request=request,
+            user=None,
+            username=f"partner:{partner.client_id}",
+            object_type="partner_token",
+            object_id=token.pk,
+            detail={"scopes": list(scopes)},
+        )
     return IssuedPartnerToken(key=key, scopes=scopes, expires_in=int(ttl.total_seconds()))
 
 
 def partner_for_token(key: str, *, now: datetime | None = None) -> Partner | None:
     """The partner a bearer token belongs to, or None when it is unknown, expired, or its
     partner or secret has been turned off."""
-    token = (PartnerToken.objects.select_related("partner", "secret")
-             .filter(key_hash=hash_key(key)).first())
-    if (token is None or token.expires_at <= (now or timezone.now()) or not token.partner.is_active
-            or token.secret.revoked_at is not None):
+    token = (
+        PartnerToken.objects.select_related("partner", "secret")
+        .filter(key_hash=hash_key(key))
+        .first()
+    )
+    if (
+        token is None
+        or token.expires_at <= (now or timezone.now())
+        or not token.partner.is_active
+        or token.secret.revoked_at is not None
+    ):
         return None
     return Partner(system=token.partner, scopes=frozenset(token.scopes), token_id=token.pk)
 

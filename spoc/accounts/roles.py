@@ -38,8 +38,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SPECIALIST_NURSE: ["accounts.work_team_queue", *DIRECT_CARE],
     Role.TEAM_LEAD: ["accounts.work_team_queue", "accounts.lead_team", *DIRECT_CARE],
     # Coordinators also work their own (fallback) team queue.
-    Role.SPOC_COORDINATOR: ["accounts.take_calls", "accounts.coordinate", "accounts.work_team_queue",
-                            *DIRECT_CARE],
+    Role.SPOC_COORDINATOR: [
+        "accounts.take_calls",
+        "accounts.coordinate",
+        "accounts.work_team_queue",
+        *DIRECT_CARE,
+    ],
     Role.MANAGER: ["accounts.view_dashboards"],
     Role.DIRECTORY_ADMIN: ["accounts.manage_directory"],
     Role.AUDITOR: ["accounts.audit_access"],
@@ -94,9 +98,15 @@ def roles_of(user: Any) -> list[str]:
 
 def may_break_glass(user: Any) -> bool:
     """Whether ``user`` may open a patient outside their care (read only, logged)."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(BREAK_GLASS))
+    return bool(
+        getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(BREAK_GLASS)
+    )
 
 
 def may_write_clinical(user: Any) -> bool:
     """Whether ``user``'s role writes clinical records at all (which patients: the selector's)."""
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(WRITE_CLINICAL))
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.has_perm(WRITE_CLINICAL)
+    )

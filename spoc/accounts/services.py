@@ -102,7 +102,9 @@ def user_roles_set(
     the user's sessions and API tokens (user_credentials_revoke), so it applies from their next
     request rather than whenever they next sign in."""
     if by.pk == user.pk:
-        raise RoleChangeRefused("You cannot change your own roles: ask another system administrator.")
+        raise RoleChangeRefused(
+            "You cannot change your own roles: ask another system administrator."
+        )
     if not (by.is_active and by.has_perm("accounts.manage_users")):
         raise RoleChangeRefused("Only system administrators change roles.")
     locked = User.objects.select_for_update().get(pk=user.pk)
@@ -118,10 +120,19 @@ def user_roles_set(
         return [], []
     locked.groups.set(Group.objects.filter(name__in=wanted))
     subject = locked.get_username()
-    for action, names in ((AccessLog.Action.ROLE_GRANT, granted), (AccessLog.Action.ROLE_REVOKE, removed)):
+    for action, names in (
+        (AccessLog.Action.ROLE_GRANT, granted),
+        (AccessLog.Action.ROLE_REVOKE, removed),
+    ):
         for name in names:
-            access_log_record(action=action, user=by, request=request, object_type="user",
-                              object_id=locked.pk, detail={"role": name, "subject": subject})
+            access_log_record(
+                action=action,
+                user=by,
+                request=request,
+                object_type="user",
+                object_id=locked.pk,
+                detail={"role": name, "subject": subject},
+            )
     user_credentials_revoke(user=locked, reason="Roles changed", by=by, request=request)
     user.refresh_from_db(fields=["credentials_epoch"])
     return granted, removed

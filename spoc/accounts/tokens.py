@@ -49,9 +49,7 @@ def hash_key(key: str) -> str:
 
 
 def otp_is_valid(*, user: User, otp_token: str) -> bool:
-    return any(
-        device.verify_token(otp_token) for device in devices_for_user(user, confirmed=True)
-    )
+    return any(device.verify_token(otp_token) for device in devices_for_user(user, confirmed=True))
 
 
 def api_token_issue(
@@ -90,7 +88,10 @@ def api_token_issue(
         user=user, key_hash=hash_key(key), created_at=now, expires_at=expires_at
     )
     access_log_record(
-        action=AccessLog.Action.LOGIN, user=user, request=request, object_type="api_token",
+        action=AccessLog.Action.LOGIN,
+        user=user,
+        request=request,
+        object_type="api_token",
         object_id=token.pk,
     )
     return IssuedToken(id=token.pk, user_id=user.pk, key=key, expires_at=expires_at)
@@ -131,7 +132,11 @@ def api_tokens_revoke(
         tokens = tokens.filter(pk=token.pk)
     removed, _ = tokens.delete()
     access_log_record(
-        action=AccessLog.Action.LOGOUT, user=user, request=request, object_type="api_token",
-        object_id="all" if all_tokens else token.pk, detail={"tokens": removed},
+        action=AccessLog.Action.LOGOUT,
+        user=user,
+        request=request,
+        object_type="api_token",
+        object_id="all" if all_tokens else token.pk,
+        detail={"tokens": removed},
     )
     return removed

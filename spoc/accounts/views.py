@@ -53,7 +53,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]
         services.user_password_set(
-            user=form.user, password=form.cleaned_data["new_password1"], by=form.user, request=self.request
+            user=form.user,
+            password=form.cleaned_data["new_password1"],
+            by=form.user,
+            request=self.request,
         )
         update_session_auth_hash(self.request, form.user)
         return redirect(self.get_success_url())
@@ -118,14 +121,19 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
     form = OneTimeCodeForm(request.POST or None)
     try:
         if request.method == "POST" and "start" in request.POST:
-            device = mfa.totp_device_pending(user=user, verified_device=verified_device, pending_id=pending_id)
+            device = mfa.totp_device_pending(
+                user=user, verified_device=verified_device, pending_id=pending_id
+            )
             request.session[MFA_PENDING_KEY] = device.pk
             return redirect("mfa-enrol")
         device = mfa.totp_device_pending_get(user=user, pending_id=pending_id)
         if request.method == "POST" and device is not None and form.is_valid():
             confirmed = mfa.totp_confirm(
-                user=user, token=form.cleaned_data["token"], verified_device=verified_device,
-                pending_id=pending_id, request=request,
+                user=user,
+                token=form.cleaned_data["token"],
+                verified_device=verified_device,
+                pending_id=pending_id,
+                request=request,
             )
             if confirmed is not None:
                 otp_login(request, confirmed)
@@ -133,14 +141,19 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
                 request.session.pop(MFA_ENROL_REQUIRED_KEY, None)
                 messages.success(request, "Two-factor authentication is set up.")
                 return redirect("home")
-            form.add_error("token", "That code did not match. Check the time on your phone and try again.")
+            form.add_error(
+                "token", "That code did not match. Check the time on your phone and try again."
+            )
     except mfa.MfaChangeRefused:
         return render(request, "accounts/mfa_enrol_refused.html", status=403)
     context: dict[str, object] = {"form": form, "device": device, "has_device": has_device}
     if device is not None:
         # Authenticator apps take a typed key in base32 (RFC 4648), in groups of four to read aloud.
         key = base64.b32encode(device.bin_key).decode().rstrip("=")
-        context.update(qr_svg=mfa.totp_qr_svg(device=device), secret=" ".join(key[i:i + 4] for i in range(0, len(key), 4)))
+        context.update(
+            qr_svg=mfa.totp_qr_svg(device=device),
+            secret=" ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+        )
     return render(request, "accounts/mfa_enrol.html", context)
 
 
@@ -169,7 +182,12 @@ def mfa_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     subject = get_object_or_404(User, pk=user_id)
     form = MfaResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        removed = mfa.mfa_reset(user=subject, by=request.user, reason=form.cleaned_data["reason"], request=request)  # type: ignore[arg-type]
+        removed = mfa.mfa_reset(
+            user=subject,
+            by=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
         messages.success(
             request,
             f"Two-factor authentication of {subject.get_username()} was reset ({removed} authenticator"
@@ -178,7 +196,9 @@ def mfa_reset(request: HttpRequest, user_id: int) -> HttpResponse:
         )
         return redirect("mfa-reset", user_id=subject.pk)
     devices = TOTPDevice.objects.filter(user=subject, confirmed=True).count()
-    return render(request, "accounts/mfa_reset.html", {"form": form, "subject": subject, "devices": devices})
+    return render(
+        request, "accounts/mfa_reset.html", {"form": form, "subject": subject, "devices": devices}
+    )
 
 
 @login_required
@@ -189,10 +209,14 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         if device is not None:
             otp_login(request, device)
             return redirect(_safe_next(request))
-        form.add_error("token", "That code did not match. Check the time on your phone and try again.")
+        form.add_error(
+            "token", "That code did not match. Check the time on your phone and try again."
+        )
     has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()  # type: ignore[misc]
     return render(
-        request, "accounts/mfa_verify.html", {"form": form, "next": _safe_next(request), "has_device": has_device}
+        request,
+        "accounts/mfa_verify.html",
+        {"form": form, "next": _safe_next(request), "has_device": has_device},
     )
 
 
@@ -219,7 +243,9 @@ class AuthErrorSerializer(serializers.Serializer):
 
 
 _ERRORS = {
-    401: OpenApiResponse(AuthErrorSerializer, description="No token, or the token is unknown or expired."),
+    401: OpenApiResponse(
+        AuthErrorSerializer, description="No token, or the token is unknown or expired."
+    ),
     403: OpenApiResponse(AuthErrorSerializer, description="Not permitted."),
     429: OpenApiResponse(
         AuthErrorSerializer,
@@ -296,17 +322,31 @@ class PartnerTokenApi(APIView):
         client_id, client_secret = _client_credentials(request)
         try:
             if not client_id or not client_secret:
-                raise TokenRequestRefused("invalid_client", "Send the client's id and secret.", status=401)
-            issued = partner_token_issue(request=request._request, client_id=client_id, client_secret=client_secret,
-                                         grant_type=str(request.data.get("grant_type", "")),
-                                         scope=str(request.data.get("scope", "")))
+                raise TokenRequestRefused(
+                    "invalid_client", "Send the client's id and secret.", status=401
+                )
+            issued = partner_token_issue(
+                request=request._request,
+                client_id=client_id,
+                client_secret=client_secret,
+                grant_type=str(request.data.get("grant_type", "")),
+                scope=str(request.data.get("scope", "")),
+            )
         except TokenRequestRefused as exc:
-            response = Response({"error": exc.error, "error_description": exc.description}, status=exc.status)
+            response = Response(
+                {"error": exc.error, "error_description": exc.description}, status=exc.status
+            )
             if exc.status == 401:
                 response["WWW-Authenticate"] = 'Basic realm="spoc"'
         else:
-            response = Response({"access_token": issued.key, "token_type": "Bearer",
-                                 "expires_in": issued.expires_in, "scope": " ".join(issued.scopes)})
+            response = Response(
+                {
+                    "access_token": issued.key,
+                    "token_type": "Bearer",
+                    "expires_in": issued.expires_in,
+                    "scope": " ".join(issued.scopes),
+                }
+            )
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
         return response
@@ -350,7 +390,9 @@ class TokenRevokeApi(APIView):
         request=TokenRevokeInputSerializer,
         responses={
             200: TokenRevokeOutputSerializer,
-            400: OpenApiResponse(AuthErrorSerializer, description="Bad input (`invalid`, with field errors)."),
+            400: OpenApiResponse(
+                AuthErrorSerializer, description="Bad input (`invalid`, with field errors)."
+            ),
             401: _ERRORS[401],
             403: _ERRORS[403],
         },

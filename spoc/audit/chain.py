@@ -27,8 +27,19 @@ VERSION = "v1"
 GENESIS = "0" * 64
 
 # The hashed fields, in this order (the row's id is not hashed: its place is fixed by the chain).
-FIELDS = ("at", "user_id", "username", "action", "object_type", "object_id", "patient_id",
-          "client_ip", "reason", "detail", "flagged")
+FIELDS = (
+    "at",
+    "user_id",
+    "username",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "client_ip",
+    "reason",
+    "detail",
+    "flagged",
+)
 
 
 def _ip(value: str | None) -> str | None:
@@ -37,9 +48,20 @@ def _ip(value: str | None) -> str | None:
     return ipaddress.ip_address(value).packed.hex() if value else None
 
 
-def canonical(*, at: datetime, user_id: int | None, username: str, action: str, object_type: str,
-              object_id: str, patient_id: int | None, client_ip: str | None, reason: str,
-              detail: Any, flagged: bool) -> bytes:
+def canonical(
+    *,
+    at: datetime,
+    user_id: int | None,
+    username: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    patient_id: int | None,
+    client_ip: str | None,
+    reason: str,
+    detail: Any,
+    flagged: bool,
+) -> bytes:
     """The row's fields as one byte string, the same whether built before the insert or read
     back from PostgreSQL or SQLite. ``at`` must be aware; ``detail`` is anything JSON holds (it is
     taken as it reads back: tuples become lists, keys strings, key order does not count)."""

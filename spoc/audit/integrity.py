@@ -14,8 +14,11 @@ def _rows_in_id_order(*, batch_size: int) -> Iterator[tuple[int, str, dict[str, 
     # range scan, and no server-side cursor (which a transaction-pooling proxy would break).
     last_id = 0
     while True:
-        page = list(AccessLog.objects.filter(id__gt=last_id).order_by("id")
-                    .values_list("id", "row_hash", *FIELDS)[:batch_size])
+        page = list(
+            AccessLog.objects.filter(id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "row_hash", *FIELDS)[:batch_size]
+        )
         for row_id, stored, *values in page:
             yield row_id, stored, dict(zip(FIELDS, values, strict=True))
         if len(page) < batch_size:

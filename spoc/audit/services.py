@@ -112,8 +112,15 @@ def access_log_read(
     request = current_request()
     if request is not None and is_polled_fragment(request):
         return None
-    return access_log_record(action=action, request=request, object_type=object_type, object_id=object_id,
-                             patient_id=patient_id, reason=reason, detail=detail)
+    return access_log_record(
+        action=action,
+        request=request,
+        object_type=object_type,
+        object_id=object_id,
+        patient_id=patient_id,
+        reason=reason,
+        detail=detail,
+    )
 
 
 def access_log_list_shown(
@@ -125,5 +132,9 @@ def access_log_list_shown(
     """One row for a page or API list that showed patients (a team queue, a caseload, call-backs,
     my calls, the referral list): how many distinct patients it showed, never who."""
     shown = {pk for pk in patient_ids if pk is not None}
-    return access_log_read(action=AccessLog.Action.LIST, object_type=object_type, object_id=object_id,
-                           detail={"patients": len(shown)})
+    return access_log_read(
+        action=AccessLog.Action.LIST,
+        object_type=object_type,
+        object_id=object_id,
+        detail={"patients": len(shown)},
+    )

@@ -53,14 +53,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainConflict):
         return Response(error_body(detail=str(exc), code=exc.code), status=exc.status_code)
     if isinstance(exc, DATABASE_ERRORS):
-        return Response(error_body(detail=DATABASE_UNAVAILABLE_DETAIL, code=DATABASE_UNAVAILABLE), status=503,
-                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+        return Response(
+            error_body(detail=DATABASE_UNAVAILABLE_DETAIL, code=DATABASE_UNAVAILABLE),
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = response.data if isinstance(response.data, dict) else {
-            api_settings.NON_FIELD_ERRORS_KEY: response.data}
+        errors = (
+            response.data
+            if isinstance(response.data, dict)
+            else {api_settings.NON_FIELD_ERRORS_KEY: response.data}
+        )
         response.data = {**errors, **error_body(detail=INVALID_DETAIL, code="invalid")}
         return response
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
@@ -82,5 +88,7 @@ def api_field_errors(exc: ValidationError) -> dict[str, list[str]]:
     """A Django ValidationError as DRF-shaped field errors ("__all__" -> "non_field_errors")."""
     if not hasattr(exc, "error_dict"):
         return {api_settings.NON_FIELD_ERRORS_KEY: list(exc.messages)}
-    return {api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: list(messages)
-            for field, messages in exc.message_dict.items()}
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: list(messages)
+        for field, messages in exc.message_dict.items()
+    }

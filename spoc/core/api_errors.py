@@ -19,7 +19,9 @@ API_PREFIX = "/api/"
 # Long enough for a PostgreSQL fail-over or restart; a client retrying sooner only adds load.
 DATABASE_RETRY_AFTER_SECONDS = 30
 DATABASE_UNAVAILABLE = "database_unavailable"
-DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable. Try again shortly; meanwhile use the paper fallback."
+DATABASE_UNAVAILABLE_DETAIL = (
+    "The database is unavailable. Try again shortly; meanwhile use the paper fallback."
+)
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 # The code of an error answered by status alone (Django's handlers, plain views, middleware).
@@ -47,16 +49,23 @@ def error_body(*, detail: str, code: str) -> dict[str, str]:
     return {"detail": detail, "code": code}
 
 
-def api_error_response(status: int, *, detail: str | None = None, code: str | None = None) -> JsonResponse:
+def api_error_response(
+    status: int, *, detail: str | None = None, code: str | None = None
+) -> JsonResponse:
     """A JSON error for ``status``; ``detail`` and ``code`` default to the status' own."""
     return JsonResponse(
-        error_body(detail=detail or f"{HTTPStatus(status).phrase}.", code=code or STATUS_CODES.get(status, "error")),
+        error_body(
+            detail=detail or f"{HTTPStatus(status).phrase}.",
+            code=code or STATUS_CODES.get(status, "error"),
+        ),
         status=status,
     )
 
 
 def database_unavailable_response() -> JsonResponse:
-    response = api_error_response(503, detail=DATABASE_UNAVAILABLE_DETAIL, code=DATABASE_UNAVAILABLE)
+    response = api_error_response(
+        503, detail=DATABASE_UNAVAILABLE_DETAIL, code=DATABASE_UNAVAILABLE
+    )
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 

@@ -16,8 +16,20 @@ from typing import Literal
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Moment = date | datetime | str | None
@@ -78,7 +90,9 @@ def _relative_day(value: datetime, today: date | None) -> str | None:
     return None
 
 
-def nhs_datetime(value: datetime | Blank, *, today: date | None = None, seconds: bool = False) -> str:
+def nhs_datetime(
+    value: datetime | Blank, *, today: date | None = None, seconds: bool = False
+) -> str:
     """``2 December 2026, 14:32``; ``today 14:32``, ``yesterday 09:10`` or ``tomorrow 08:00``
     when the London date is that near ``today`` (the London date now unless given)."""
     if not value:
@@ -88,7 +102,9 @@ def nhs_datetime(value: datetime | Blank, *, today: date | None = None, seconds:
     return f"{relative} {when}" if relative else f"{nhs_date(value)}, {when}"
 
 
-def nhs_datetime_short(value: datetime | Blank, *, today: date | None = None, seconds: bool = False) -> str:
+def nhs_datetime_short(
+    value: datetime | Blank, *, today: date | None = None, seconds: bool = False
+) -> str:
     """``2 Dec 2026, 14:32`` for tables, with today, yesterday and tomorrow as in nhs_datetime."""
     if not value:
         return ""

@@ -46,7 +46,9 @@ def database_app_role_grant(*, app_role: str, using: str = DEFAULT_DB_ALIAS) -> 
     if connection.vendor != "postgresql":
         return
     if not _ROLE_NAME.match(app_role):
-        raise ImproperlyConfigured(f"DATABASE_APP_ROLE {app_role!r} must be a lower-case identifier.")
+        raise ImproperlyConfigured(
+            f"DATABASE_APP_ROLE {app_role!r} must be a lower-case identifier."
+        )
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_user, current_schema(), current_database(), r.rolsuper,"

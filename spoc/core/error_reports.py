@@ -25,13 +25,19 @@ def _without_query(url: str) -> str:
 
 
 def _frames(event: dict[str, Any]) -> list[dict[str, Any]]:
-    stacks = [value.get("stacktrace") for value in (event.get("exception") or {}).get("values") or []]
-    stacks += [thread.get("stacktrace") for thread in (event.get("threads") or {}).get("values") or []]
+    stacks = [
+        value.get("stacktrace") for value in (event.get("exception") or {}).get("values") or []
+    ]
+    stacks += [
+        thread.get("stacktrace") for thread in (event.get("threads") or {}).get("values") or []
+    ]
     stacks.append(event.get("stacktrace"))
     return [frame for stack in stacks if stack for frame in stack.get("frames") or []]
 
 
-def error_report_scrubbed(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_report_scrubbed(
+    event: dict[str, Any], hint: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The event without request body, cookies, query string, headers other than
     ``KEPT_HEADERS``, the request's environment, local variables or breadcrumbs (a breadcrumb
     is an earlier log message, which may name a patient), and with any query string in a message
@@ -42,7 +48,9 @@ def error_report_scrubbed(event: dict[str, Any], hint: dict[str, Any] | None = N
         event["request"] = {
             "method": request.get("method"),
             "url": _without_query(str(request.get("url") or "")),
-            "headers": {name: value for name, value in headers.items() if name.lower() in KEPT_HEADERS},
+            "headers": {
+                name: value for name, value in headers.items() if name.lower() in KEPT_HEADERS
+            },
         }
     for frame in _frames(event):
         frame.pop("vars", None)

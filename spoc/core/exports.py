@@ -28,8 +28,11 @@ def csv_cell(value: Any) -> Any:
     text too: a spreadsheet would read it as a formula."""
     if value is None:
         return ""
-    if (isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
-            or (isinstance(value, Decimal) and value.is_finite())):
+    if (
+        isinstance(value, int)
+        or (isinstance(value, float) and math.isfinite(value))
+        or (isinstance(value, Decimal) and value.is_finite())
+    ):
         return value
     text = str(value)
     if text.startswith(FORMULA_STARTS):

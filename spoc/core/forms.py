@@ -13,8 +13,16 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.safestring import SafeString
 
-_INPUTS = (forms.TextInput, forms.NumberInput, forms.EmailInput, forms.URLInput,
-           forms.PasswordInput, forms.DateInput, forms.DateTimeInput, forms.TimeInput)
+_INPUTS = (
+    forms.TextInput,
+    forms.NumberInput,
+    forms.EmailInput,
+    forms.URLInput,
+    forms.PasswordInput,
+    forms.DateInput,
+    forms.DateTimeInput,
+    forms.TimeInput,
+)
 
 
 # The empty choice of every select. Django's own, "---------", means nothing to a reader.
@@ -33,8 +41,10 @@ def nhs_choose_label(field: forms.Field) -> None:
     elif isinstance(field, forms.ChoiceField):
         choices = list(cast(Iterable[tuple[Any, Any]], field.choices))
         if any(value in ("", None) and label == DJANGO_BLANK for value, label in choices):
-            field.choices = [(value, CHOOSE if value in ("", None) and label == DJANGO_BLANK else label)
-                             for value, label in choices]
+            field.choices = [
+                (value, CHOOSE if value in ("", None) and label == DJANGO_BLANK else label)
+                for value, label in choices
+            ]
 
 
 def nhs_field_classes(field: forms.Field, *, in_error: bool) -> None:
@@ -81,8 +91,12 @@ class NhsBoundField(BoundField):
     """A field as the hub draws it: its classes are settled when it is drawn, so a field added
     after the form was made, or an error added by the view from a service, is drawn right."""
 
-    def as_widget(self, widget: forms.Widget | None = None, attrs: dict[str, Any] | None = None,
-                  only_initial: bool = False) -> SafeString:
+    def as_widget(
+        self,
+        widget: forms.Widget | None = None,
+        attrs: dict[str, Any] | None = None,
+        only_initial: bool = False,
+    ) -> SafeString:
         if widget is None:
             nhs_choose_label(self.field)
             errors = getattr(self.form, "_errors", None) or {}
@@ -150,10 +164,14 @@ class NhsDateInput(forms.MultiWidget):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         def box(width: int) -> forms.TextInput:
-            return forms.TextInput(attrs={
-                "class": f"nhsuk-input nhsuk-date-input__input nhsuk-input--width-{width}",
-                "inputmode": "numeric", "autocomplete": "off",
-            })
+            return forms.TextInput(
+                attrs={
+                    "class": f"nhsuk-input nhsuk-date-input__input nhsuk-input--width-{width}",
+                    "inputmode": "numeric",
+                    "autocomplete": "off",
+                }
+            )
+
         super().__init__({"day": box(2), "month": box(2), "year": box(4)}, attrs)
         self.parts_in_error: set[str] = set()
 
@@ -178,7 +196,9 @@ class NhsDateInput(forms.MultiWidget):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        for part, label, subwidget in zip(self.PARTS, ("Day", "Month", "Year"), context["widget"]["subwidgets"], strict=True):
+        for part, label, subwidget in zip(
+            self.PARTS, ("Day", "Month", "Year"), context["widget"]["subwidgets"], strict=True
+        ):
             subwidget["label"] = label
             if part in self.parts_in_error:
                 subwidget["attrs"]["class"] += " nhsuk-input--error"
@@ -203,15 +223,23 @@ class NhsDateField(forms.MultiValueField):
 
     def __init__(self, *, subject: str = "date", not_future: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "For example, 15 3 1948")
-        boxes = (forms.CharField(required=False), forms.CharField(required=False), forms.CharField(required=False))
+        boxes = (
+            forms.CharField(required=False),
+            forms.CharField(required=False),
+            forms.CharField(required=False),
+        )
         super().__init__(boxes, require_all_fields=False, **kwargs)
         self.subject = subject
         self.not_future = not_future
 
-    def _fail(self, code: str, boxes: list[str] | tuple[str, ...], **params: str) -> ValidationError:
+    def _fail(
+        self, code: str, boxes: list[str] | tuple[str, ...], **params: str
+    ) -> ValidationError:
         assert isinstance(self.widget, NhsDateInput)
         self.widget.parts_in_error = set(boxes)
-        message = self.error_messages[code].format(subject=self.subject, Subject=self.subject[:1].upper() + self.subject[1:], **params)
+        message = self.error_messages[code].format(
+            subject=self.subject, Subject=self.subject[:1].upper() + self.subject[1:], **params
+        )
         return ValidationError(message, code=code)
 
     def clean(self, value: Any) -> datetime.date | None:

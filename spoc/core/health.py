@@ -44,11 +44,17 @@ def check_worker() -> dict[str, Any]:
         return {"ok": False, "error": "no heartbeat yet"}
     age = timezone.now() - beat.beat_at
     ok = age <= timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
-    return {"ok": ok, "last_heartbeat_at": beat.beat_at.isoformat(), "age_seconds": int(age.total_seconds())}
+    return {
+        "ok": ok,
+        "last_heartbeat_at": beat.beat_at.isoformat(),
+        "age_seconds": int(age.total_seconds()),
+    }
 
 
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
-    "database": check_database, "broker": check_broker, "worker": check_worker,
+    "database": check_database,
+    "broker": check_broker,
+    "worker": check_worker,
 }
 
 

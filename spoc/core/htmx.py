@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, fragment: str) -> HttpResponse:
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, fragment: str
+) -> HttpResponse:
     """``template`` whole, or only its partial ``fragment`` (django-template-partials) when htmx
     asks for it."""
     if request.headers.get("HX-Request"):

@@ -34,16 +34,21 @@ class JsonLogFormatter(JsonFormatter):
         kwargs.setdefault("timestamp", "time")
         super().__init__(*args, **kwargs)
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
-                   message_dict: dict[str, Any]) -> None:
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         super().add_fields(log_data, record, message_dict)
         request = log_data.pop("request", None)
         status = log_data.pop("status_code", None)
         log_data.pop("server_time", None)
         if record.name == "gunicorn.access" and isinstance(record.args, dict):
             atoms = record.args
-            log_data.update(method=atoms.get("m"), path=atoms.get("U"), status=_number(atoms.get("s")),
-                            duration_ms=_number(atoms.get("M")))
+            log_data.update(
+                method=atoms.get("m"),
+                path=atoms.get("U"),
+                status=_number(atoms.get("s")),
+                duration_ms=_number(atoms.get("M")),
+            )
         if request is not None:
             log_data["method"] = getattr(request, "method", None)
             log_data["path"] = getattr(request, "path", None)

@@ -24,9 +24,10 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for a person to read.")
     code = serializers.CharField(
         help_text="What went wrong, for a program: invalid, not_authenticated, authentication_failed, "
-                  "not_permitted, not_found, method_not_allowed, throttled, conflict, already_claimed, "
-                  "illegal_transition, reopen_window_closed, death_already_recorded, duplicate_nhs_number, "
-                  "possible_duplicates, database_unavailable, ...")
+        "not_permitted, not_found, method_not_allowed, throttled, conflict, already_claimed, "
+        "illegal_transition, reopen_window_closed, death_already_recorded, duplicate_nhs_number, "
+        "possible_duplicates, database_unavailable, ..."
+    )
 
 
 ERROR_DESCRIPTIONS: dict[str, str] = {
@@ -38,7 +39,7 @@ ERROR_DESCRIPTIONS: dict[str, str] = {
     "415": "Unsupported media type: send JSON.",
     "429": "Too many requests: wait `Retry-After` seconds.",
     "503": f"The database is unavailable (`database_unavailable`); try again after `Retry-After` "
-           f"({DATABASE_RETRY_AFTER_SECONDS}) seconds.",
+    f"({DATABASE_RETRY_AFTER_SECONDS}) seconds.",
 }
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -58,7 +59,9 @@ class ApiAutoSchema(AutoSchema):
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for status in sorted(set(self._error_statuses()) | {s for s in responses if s >= "400"}):
             if status not in responses or not responses[status].get("content"):
-                responses[status] = self._get_response_for_code(ErrorSerializer, status, direction=direction)
+                responses[status] = self._get_response_for_code(
+                    ErrorSerializer, status, direction=direction
+                )
             responses[status].setdefault("description", "")
             if not responses[status]["description"]:
                 responses[status]["description"] = ERROR_DESCRIPTIONS.get(status, "")

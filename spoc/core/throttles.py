@@ -22,8 +22,11 @@ class _AllowWhenCacheIsDown(throttling.SimpleRateThrottle):
         try:
             return super().allow_request(request, view)
         except (RedisError, OSError) as exc:
-            logger.warning("API throttle %s not checked: the cache is unreachable (%s)",
-                           self.__class__.__name__, exc.__class__.__name__)
+            logger.warning(
+                "API throttle %s not checked: the cache is unreachable (%s)",
+                self.__class__.__name__,
+                exc.__class__.__name__,
+            )
             return True
 
 

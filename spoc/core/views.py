@@ -19,7 +19,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 or 503 for everyone (load balancers read the status); the checks' detail only for a
     monitoring token or a system admin (spoc.core.health.health_detail_allowed)."""
     healthy, report = health_report()
-    if not health_detail_allowed(user=request.user, authorization=request.headers.get("Authorization", "")):
+    if not health_detail_allowed(
+        user=request.user, authorization=request.headers.get("Authorization", "")
+    ):
         report = health_summary(report)
     return JsonResponse(report, status=200 if healthy else 503)
 
@@ -54,7 +56,9 @@ def server_error(request):  # type: ignore[no-untyped-def]
     if is_api_request(request):
         if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
             return database_unavailable_response()
-        return api_error_response(500, detail="Server error. Try again; if it persists, use the paper fallback.")
+        return api_error_response(
+            500, detail="Server error. Try again; if it persists, use the paper fallback."
+        )
     # Rendered without the request's context processors: they query the database, which may be
     # the thing that failed, and staff must still see the paper-fallback advice.
     return HttpResponseServerError(loader.get_template("errors/500.html").render())

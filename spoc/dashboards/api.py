@@ -14,8 +14,13 @@ from rest_framework.views import APIView
 from spoc.dashboards.forms import DashboardFilterForm
 from spoc.dashboards.selectors import DashboardForbidden, dashboard_figures, dashboard_scope
 
-_PARAMS = {"from": "date_from", "to": "date_to", "team": "team", "organisation": "organisation",
-           "priority": "priority"}
+_PARAMS = {
+    "from": "date_from",
+    "to": "date_to",
+    "team": "team",
+    "organisation": "organisation",
+    "priority": "priority",
+}
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -35,8 +40,11 @@ class DashboardFiltersSerializer(serializers.Serializer):
 class TileSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
-    value = serializers.JSONField(allow_null=True, help_text="A number, or a string when a small count is "
-                                                             "suppressed; null when there is nothing to measure.")
+    value = serializers.JSONField(
+        allow_null=True,
+        help_text="A number, or a string when a small count is "
+        "suppressed; null when there is nothing to measure.",
+    )
     definition = serializers.CharField(help_text="Anchor in docs/metrics.md.")
 
 
@@ -44,7 +52,9 @@ class TableSerializer(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     columns = serializers.ListField(child=serializers.CharField())
-    rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField(allow_null=True)))
+    rows = serializers.ListField(
+        child=serializers.ListField(child=serializers.JSONField(allow_null=True))
+    )
     definition = serializers.CharField()
     chart = serializers.CharField(allow_null=True)
 
@@ -52,7 +62,9 @@ class TableSerializer(serializers.Serializer):
 class DashboardSerializer(serializers.Serializer):
     period = PeriodSerializer()
     filters = DashboardFiltersSerializer()
-    suppressed = serializers.BooleanField(help_text="Small counts are suppressed (docs/metrics.md, \"Access\").")
+    suppressed = serializers.BooleanField(
+        help_text='Small counts are suppressed (docs/metrics.md, "Access").'
+    )
     bed_day_cost_gbp = serializers.IntegerField()
     bed_day_cost_source = serializers.CharField()
     tiles = TileSerializer(many=True)
@@ -61,23 +73,33 @@ class DashboardSerializer(serializers.Serializer):
 
 class DashboardApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=f"filter: {field}")
-                    for name, field in _PARAMS.items()],
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.STR, description=f"filter: {field}")
+            for name, field in _PARAMS.items()
+        ],
         responses={200: DashboardSerializer},
         summary="Dashboard figures for a period, organisation, team and priority",
     )
     def get(self, request: Request) -> Response:
-        form = DashboardFilterForm({field: request.query_params.get(name, "") for name, field in _PARAMS.items()})
+        form = DashboardFilterForm(
+            {field: request.query_params.get(name, "") for name, field in _PARAMS.items()}
+        )
         if not form.is_valid():
-            errors = {next((n for n, f in _PARAMS.items() if f == k), k): v for k, v in form.errors.items()}
+            errors = {
+                next((n for n, f in _PARAMS.items() if f == k), k): v
+                for k, v in form.errors.items()
+            }
             raise serializers.ValidationError(errors)
         data = form.cleaned_data
         try:
             scope = dashboard_scope(
-                user=request.user, date_from=data["date_from"], date_to=data["date_to"],
+                user=request.user,
+                date_from=data["date_from"],
+                date_to=data["date_to"],
                 priority=data.get("priority") or None,
                 organisation_id=data["organisation"].pk if data.get("organisation") else None,
-                team_id=data["team"].pk if data.get("team") else None)
+                team_id=data["team"].pk if data.get("team") else None,
+            )
         except DashboardForbidden as exc:
             raise ApiPermissionDenied(str(exc), code=exc.code) from exc
         return Response(dashboard_figures(scope=scope, now=timezone.now()))

@@ -36,7 +36,10 @@ def response_bucket(minutes: int) -> int:
 def bucket_sql(column: str) -> str:
     """``response_bucket`` of a whole number of minutes, never negative, as SQL: the same on
     PostgreSQL and SQLite, where dividing integers drops the remainder."""
-    arms = " ".join(f"WHEN {column} < {below} THEN {column} / {width} * {width}" for below, width in BUCKET_WIDTHS)
+    arms = " ".join(
+        f"WHEN {column} < {below} THEN {column} / {width} * {width}"
+        for below, width in BUCKET_WIDTHS
+    )
     return f"CASE {arms} ELSE {column} / {HOUR_BUCKET} * {HOUR_BUCKET} END"
 
 

@@ -21,12 +21,23 @@ class DashboardFilterForm(NhsFormMixin, forms.Form):
     """NHS.UK form controls (spoc/core/forms.py): each date input and select is labelled, in its
     form group, with its error class when it is wrong."""
 
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    organisation = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=False,
-                                          empty_label="All organisations")
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False, empty_label="All teams")
-    priority = forms.ChoiceField(choices=[("", "All priorities"), *Priority.choices], required=False)
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.order_by("name"),
+        required=False,
+        empty_label="All organisations",
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, empty_label="All teams"
+    )
+    priority = forms.ChoiceField(
+        choices=[("", "All priorities"), *Priority.choices], required=False
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -39,7 +50,11 @@ class DashboardFilterForm(NhsFormMixin, forms.Form):
             self.add_error("date_from", "The period can be at most 3 years long.")
         team = data.get("team")
         organisation = data.get("organisation")
-        if team is not None and organisation is not None and team.service.organisation_id != organisation.pk:
+        if (
+            team is not None
+            and organisation is not None
+            and team.service.organisation_id != organisation.pk
+        ):
             self.add_error("team", "This team does not belong to the organisation chosen.")
         data["date_from"], data["date_to"] = date_from, date_to
         return data

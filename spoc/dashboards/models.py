@@ -48,8 +48,11 @@ class CallHourStat(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["local_date", "priority"], name="dash_callhour_date")]
-        constraints = [models.UniqueConstraint(fields=["hour_start_at", "priority", "out_of_hours"],
-                                               name="dash_callhour_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour_start_at", "priority", "out_of_hours"], name="dash_callhour_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.hour_start_at:%Y-%m-%d %H:%M} {self.priority}: {self.calls} calls"
@@ -67,8 +70,12 @@ class CallDayStat(models.Model):
 
     class Meta:
         # The unique index serves the reads: a block, then the rest.
-        constraints = [models.UniqueConstraint(fields=["level", "local_date", "priority", "caller_type", "handled_by_id"],
-                                               name="dash_callday_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "priority", "caller_type", "handled_by_id"],
+                name="dash_callday_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} {self.priority} {self.caller_type}: {self.calls} calls"
@@ -96,8 +103,12 @@ class ReferralDayStat(models.Model):
     overrides = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "need", "status"],
-                                               name="dash_refday_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "team_id", "priority", "need", "status"],
+                name="dash_refday_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} team {self.team_id} {self.priority} {self.need} {self.status}"
@@ -120,8 +131,12 @@ class ResponseMinuteStat(models.Model):
 
     class Meta:
         # The unique index serves the writes, which select by local date.
-        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "metric", "minutes"],
-                                               name="dash_minutes_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["local_date", "team_id", "priority", "metric", "minutes"],
+                name="dash_minutes_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} team {self.team_id} {self.priority} {self.metric} {self.minutes} min"
@@ -146,8 +161,12 @@ class ResponseBlockStat(models.Model):
 
     class Meta:
         # The unique index serves the reads: a block, then a team.
-        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "metric", "bucket"],
-                                               name="dash_block_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "team_id", "priority", "metric", "bucket"],
+                name="dash_block_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} (level {self.level}) team {self.team_id} {self.priority} {self.metric} {self.bucket}"
@@ -163,9 +182,17 @@ class PatientDay(models.Model):
     patient_id = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["local_date", "team_id", "patient_id"], name="dash_patientday_date")]
-        constraints = [models.UniqueConstraint(fields=["local_date", "team_id", "priority", "patient_id"],
-                                               name="dash_patientday_unique")]
+        indexes = [
+            models.Index(
+                fields=["local_date", "team_id", "patient_id"], name="dash_patientday_date"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["local_date", "team_id", "priority", "patient_id"],
+                name="dash_patientday_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} team {self.team_id} patient {self.patient_id}"
@@ -182,8 +209,12 @@ class InterventionDayStat(models.Model):
     bed_days_saved = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id", "priority", "kind"],
-                                               name="dash_intday_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "team_id", "priority", "kind"],
+                name="dash_intday_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} team {self.team_id} {self.kind}: {self.interventions}"
@@ -225,7 +256,11 @@ class DeathBlockStat(models.Model):
     three_plus_admissions = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["level", "local_date", "team_id"], name="dash_deathblock_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "team_id"], name="dash_deathblock_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.local_date} (level {self.level}) team {self.team_id}: {self.deaths} deaths"
@@ -267,7 +302,11 @@ class PatientFirstDay(models.Model):
 
     class Meta:
         # The unique index also serves the reads: grp, then a range of local_date.
-        constraints = [models.UniqueConstraint(fields=["grp", "local_date", "prev_date"], name="dash_firstday_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grp", "local_date", "prev_date"], name="dash_firstday_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.grp} {self.local_date} after {self.prev_date}: {self.patients}"
@@ -275,5 +314,15 @@ class PatientFirstDay(models.Model):
 
 # Every summary table (all but the watermarks): what summaries_rebuild empties and recomputes.
 SUMMARY_MODELS: tuple[type[models.Model], ...] = (
-    CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, ResponseBlockStat, PatientDay, InterventionDayStat,
-    DeathOutcome, DeathBlockStat, OpenReferral, PatientFirstDay)
+    CallHourStat,
+    CallDayStat,
+    ReferralDayStat,
+    ResponseMinuteStat,
+    ResponseBlockStat,
+    PatientDay,
+    InterventionDayStat,
+    DeathOutcome,
+    DeathBlockStat,
+    OpenReferral,
+    PatientFirstDay,
+)

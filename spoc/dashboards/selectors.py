@@ -45,11 +45,17 @@ LONDON = ZoneInfo("Europe/London")
 # Small-number suppression in cross-organisation views (docs/metrics.md "Access").
 SUPPRESS_BELOW = 5
 SUPPRESSED = "<5"
-BED_DAY_COST_SOURCE = ("about £400 per bed day, from a Liverpool article on IMPaCT (docs/reference.md "
-                       "\"Outcome measures\"); set by BED_DAY_COST_GBP")
+BED_DAY_COST_SOURCE = (
+    "about £400 per bed day, from a Liverpool article on IMPaCT (docs/reference.md "
+    '"Outcome measures"); set by BED_DAY_COST_GBP'
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # ON_HOLD is open (in the caseload) but its clocks are stopped, so it never breaches.
-CLOCK_RUNNING_STATUSES = (ReferralStatus.AWAITING_ROUTING, ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
+CLOCK_RUNNING_STATUSES = (
+    ReferralStatus.AWAITING_ROUTING,
+    ReferralStatus.QUEUED,
+    ReferralStatus.ACCEPTED,
+)
 
 
 class DashboardForbidden(Exception):
@@ -84,35 +90,69 @@ class DashboardScope:
         return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=LONDON)
 
 
-def dashboard_scope(*, user: Any, date_from: date, date_to: date, priority: str | None = None,
-                    organisation_id: int | None = None, team_id: int | None = None) -> DashboardScope:
+def dashboard_scope(
+    *,
+    user: Any,
+    date_from: date,
+    date_to: date,
+    priority: str | None = None,
+    organisation_id: int | None = None,
+    team_id: int | None = None,
+) -> DashboardScope:
     """Resolve who sees what. Managers: every organisation, with small numbers suppressed unless
     the view is limited to their own organisation. Team leads: their own teams only.
 
     Raises DashboardForbidden for anyone else, or a team lead asking for another team."""
     perms = user.get_all_permissions() if user.is_authenticated else set()
-    org_id = (OrganisationMembership.objects.filter(user=user)
-              .values_list("organisation_id", flat=True).first()) if user.is_authenticated else None
-    own = tuple(Team.objects.filter(service__organisation_id=org_id).values_list("pk", flat=True)) if org_id else ()
+    org_id = (
+        (
+            OrganisationMembership.objects.filter(user=user)
+            .values_list("organisation_id", flat=True)
+            .first()
+        )
+        if user.is_authenticated
+        else None
+    )
+    own = (
+        tuple(Team.objects.filter(service__organisation_id=org_id).values_list("pk", flat=True))
+        if org_id
+        else ()
+    )
     teams: tuple[int, ...] | None
     if "accounts.view_dashboards" in perms:
         if team_id is not None:
             teams = (team_id,)
         elif organisation_id is not None:
-            teams = tuple(Team.objects.filter(service__organisation_id=organisation_id).values_list("pk", flat=True))
+            teams = tuple(
+                Team.objects.filter(service__organisation_id=organisation_id).values_list(
+                    "pk", flat=True
+                )
+            )
         else:
             teams = None
         own_view = teams is not None and bool(teams) and set(teams) <= set(own)
-        return DashboardScope(date_from, date_to, priority, organisation_id, team_id, teams,
-                              suppress=not own_view, own_team_ids=own)
+        return DashboardScope(
+            date_from,
+            date_to,
+            priority,
+            organisation_id,
+            team_id,
+            teams,
+            suppress=not own_view,
+            own_team_ids=own,
+        )
     if "accounts.lead_team" in perms:
-        led = tuple(TeamMembership.objects.filter(user=user, role=TeamMembership.Role.LEAD)
-                    .values_list("team_id", flat=True))
+        led = tuple(
+            TeamMembership.objects.filter(user=user, role=TeamMembership.Role.LEAD).values_list(
+                "team_id", flat=True
+            )
+        )
         if not led or (team_id is not None and team_id not in led):
             raise DashboardForbidden("Team leads see their own teams' dashboards only.")
         teams = (team_id,) if team_id is not None else led
-        return DashboardScope(date_from, date_to, priority, None, team_id, teams, suppress=False,
-                              own_team_ids=own)
+        return DashboardScope(
+            date_from, date_to, priority, None, team_id, teams, suppress=False, own_team_ids=own
+        )
     raise DashboardForbidden("Dashboards are for managers and team leads.")
 
 
@@ -151,7 +191,13 @@ def percentile(histogram: dict[int, int], fraction: float) -> int | None:
 
 
 # The summary tables kept in blocks of days (spoc/dashboards/blocks.py); the others are read by date.
-BLOCK_MODELS = (CallDayStat, ReferralDayStat, InterventionDayStat, ResponseBlockStat, DeathBlockStat)
+BLOCK_MODELS = (
+    CallDayStat,
+    ReferralDayStat,
+    InterventionDayStat,
+    ResponseBlockStat,
+    DeathBlockStat,
+)
 
 
 def period_blocks(scope: DashboardScope) -> Q:
@@ -163,8 +209,9 @@ def period_blocks(scope: DashboardScope) -> Q:
     return pieces
 
 
-def _filtered(queryset: QuerySet[Any], scope: DashboardScope, *, teams: bool = True,
-              priority: bool = True) -> QuerySet[Any]:
+def _filtered(
+    queryset: QuerySet[Any], scope: DashboardScope, *, teams: bool = True, priority: bool = True
+) -> QuerySet[Any]:
     """The scope's rows of a summary table: by blocks of days for the tables kept in blocks, by
     local date for the others."""
     if queryset.model in BLOCK_MODELS:
@@ -178,10 +225,23 @@ def _filtered(queryset: QuerySet[Any], scope: DashboardScope, *, teams: bool = T
     return queryset
 
 
-def _table(key: str, title: str, columns: list[str], rows: list[list[Any]], *, definition: str,
-           chart: str | None = None) -> dict[str, Any]:
-    return {"key": key, "title": title, "columns": columns, "rows": rows, "definition": definition,
-            "chart": chart}
+def _table(
+    key: str,
+    title: str,
+    columns: list[str],
+    rows: list[list[Any]],
+    *,
+    definition: str,
+    chart: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "title": title,
+        "columns": columns,
+        "rows": rows,
+        "definition": definition,
+        "chart": chart,
+    }
 
 
 def _label(choices: Any, code: str) -> str:
@@ -203,41 +263,100 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     heat = [[0] * 24 for _ in range(7)]
     ooh = 0
     for weekday, hour, out_of_hours, calls in (
-            _filtered(CallHourStat.objects.all(), scope, teams=False)
-            .values_list("weekday", "local_hour", "out_of_hours").annotate(n=Sum("calls"))):
+        _filtered(CallHourStat.objects.all(), scope, teams=False)
+        .values_list("weekday", "local_hour", "out_of_hours")
+        .annotate(n=Sum("calls"))
+    ):
         heat[weekday - 1][hour] += calls
         ooh += calls if out_of_hours else 0
     total_calls = sum(map(sum, heat))
-    tables.append(_table(
-        "calls_heatmap", "Calls by weekday and hour", ["Weekday", *[f"{h:02d}:00" for h in range(24)], "Total"],
-        [[WEEKDAYS[i], *[_count(v, scope) for v in heat[i]], _count(sum(heat[i]), scope)] for i in range(7)],
-        definition="calls-by-hour", chart="heatmap"))
-    tables.append(_table(
-        "calls_by_hour", "Calls by hour of day", ["Hour", "Calls"],
-        [[f"{h:02d}:00", _count(sum(heat[d][h] for d in range(7)), scope)] for h in range(24)],
-        definition="calls-by-hour", chart="bar"))
+    tables.append(
+        _table(
+            "calls_heatmap",
+            "Calls by weekday and hour",
+            ["Weekday", *[f"{h:02d}:00" for h in range(24)], "Total"],
+            [
+                [WEEKDAYS[i], *[_count(v, scope) for v in heat[i]], _count(sum(heat[i]), scope)]
+                for i in range(7)
+            ],
+            definition="calls-by-hour",
+            chart="heatmap",
+        )
+    )
+    tables.append(
+        _table(
+            "calls_by_hour",
+            "Calls by hour of day",
+            ["Hour", "Calls"],
+            [[f"{h:02d}:00", _count(sum(heat[d][h] for d in range(7)), scope)] for h in range(24)],
+            definition="calls-by-hour",
+            chart="bar",
+        )
+    )
     by_caller: dict[str, int] = defaultdict(int)
     by_handler: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for caller_type, handler_id, calls, overrides in (
-            _filtered(CallDayStat.objects.all(), scope, teams=False)
-            .values_list("caller_type", "handled_by_id").annotate(n=Sum("calls"), o=Sum("overrides"))):
+        _filtered(CallDayStat.objects.all(), scope, teams=False)
+        .values_list("caller_type", "handled_by_id")
+        .annotate(n=Sum("calls"), o=Sum("overrides"))
+    ):
         by_caller[caller_type] += calls
         by_handler[handler_id][0] += calls
         by_handler[handler_id][1] += overrides
-    tables.append(_table(
-        "calls_by_caller_type", "Calls by caller type", ["Caller type", "Calls"],
-        [[_label(CallerType, k), _count(v, scope)] for k, v in sorted(by_caller.items(), key=lambda kv: -kv[1])],
-        definition="calls-by-caller-type", chart="bar"))
-    handler_names = {u.pk: u.get_full_name() or u.get_username()
-                     for u in User.objects.filter(pk__in=list(by_handler)).only("first_name", "last_name", "username")}
-    tables.append(_table(
-        "overrides_by_handler", "Triage overrides by handler", ["Handler", "Calls", "Overrides", "Override rate %"],
-        [[handler_names.get(k, f"User {k}"), _count(v[0], scope), _count(v[1], scope), _pct(v[1], v[0], scope)]
-         for k, v in sorted(by_handler.items(), key=lambda kv: (-kv[1][1], handler_names.get(kv[0], "")))],
-        definition="triage-overrides"))
-    tiles.append({"key": "calls", "label": "Calls", "value": _count(total_calls, scope), "definition": "calls"})
-    tiles.append({"key": "out_of_hours", "label": "Out-of-hours share %", "value": _pct(ooh, total_calls, scope),
-                  "definition": "out-of-hours"})
+    tables.append(
+        _table(
+            "calls_by_caller_type",
+            "Calls by caller type",
+            ["Caller type", "Calls"],
+            [
+                [_label(CallerType, k), _count(v, scope)]
+                for k, v in sorted(by_caller.items(), key=lambda kv: -kv[1])
+            ],
+            definition="calls-by-caller-type",
+            chart="bar",
+        )
+    )
+    handler_names = {
+        u.pk: u.get_full_name() or u.get_username()
+        for u in User.objects.filter(pk__in=list(by_handler)).only(
+            "first_name", "last_name", "username"
+        )
+    }
+    tables.append(
+        _table(
+            "overrides_by_handler",
+            "Triage overrides by handler",
+            ["Handler", "Calls", "Overrides", "Override rate %"],
+            [
+                [
+                    handler_names.get(k, f"User {k}"),
+                    _count(v[0], scope),
+                    _count(v[1], scope),
+                    _pct(v[1], v[0], scope),
+                ]
+                for k, v in sorted(
+                    by_handler.items(), key=lambda kv: (-kv[1][1], handler_names.get(kv[0], ""))
+                )
+            ],
+            definition="triage-overrides",
+        )
+    )
+    tiles.append(
+        {
+            "key": "calls",
+            "label": "Calls",
+            "value": _count(total_calls, scope),
+            "definition": "calls",
+        }
+    )
+    tiles.append(
+        {
+            "key": "out_of_hours",
+            "label": "Out-of-hours share %",
+            "value": _pct(ooh, total_calls, scope),
+            "definition": "out-of-hours",
+        }
+    )
 
     # Referrals by cohort (the day they were created).
     by_need: dict[str, int] = defaultdict(int)
@@ -247,10 +366,16 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     # Each need has its own priority and override (docs/triage.md): [triaged, overridden].
     overrides_by_need: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for team_id, priority, need, status, n, on_time, late, triaged, overridden in (
-            _filtered(ReferralDayStat.objects.all(), scope)
-            .values_list("team_id", "priority", "need", "status")
-            .annotate(n=Sum("referrals"), t=Sum("contacted_on_time"), la=Sum("contacted_late"),
-                      tr=Sum("triaged"), o=Sum("overrides"))):
+        _filtered(ReferralDayStat.objects.all(), scope)
+        .values_list("team_id", "priority", "need", "status")
+        .annotate(
+            n=Sum("referrals"),
+            t=Sum("contacted_on_time"),
+            la=Sum("contacted_late"),
+            tr=Sum("triaged"),
+            o=Sum("overrides"),
+        )
+    ):
         by_need[need] += n
         if triaged:
             overrides_by_need[need][0] += triaged
@@ -260,26 +385,67 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         compliance[priority][0] += on_time
         compliance[priority][1] += late
     total_referrals = sum(by_need.values())
-    tables.append(_table(
-        "overrides_by_need", "Triage overrides by need", ["Need", "Referrals from calls", "Overrides",
-                                                          "Override rate %"],
-        [[_label(Need, k), _count(v[0], scope), _count(v[1], scope), _pct(v[1], v[0], scope)]
-         for k, v in sorted(overrides_by_need.items(), key=lambda kv: (-kv[1][1], _label(Need, kv[0])))],
-        definition="triage-overrides-by-need"))
-    tables.append(_table(
-        "referrals_by_need", "Referrals by need", ["Need", "Referrals"],
-        [[_label(Need, k), _count(v, scope)] for k, v in sorted(by_need.items(), key=lambda kv: -kv[1])],
-        definition="referrals", chart="bar"))
-    tables.append(_table(
-        "referrals_by_team", "Referrals by team", ["Team", "Referrals"],
-        [[team_names.get(k, f"Team {k}"), _count(v, scope)] for k, v in sorted(by_team.items(), key=lambda kv: -kv[1])],
-        definition="referrals", chart="bar"))
-    tables.append(_table(
-        "referrals_by_status", "Referrals by current status", ["Status", "Referrals"],
-        [[_label(ReferralStatus, k), _count(v, scope)] for k, v in sorted(by_status.items(), key=lambda kv: -kv[1])],
-        definition="referrals", chart="bar"))
-    tiles.append({"key": "referrals", "label": "Referrals", "value": _count(total_referrals, scope),
-                  "definition": "referrals"})
+    tables.append(
+        _table(
+            "overrides_by_need",
+            "Triage overrides by need",
+            ["Need", "Referrals from calls", "Overrides", "Override rate %"],
+            [
+                [_label(Need, k), _count(v[0], scope), _count(v[1], scope), _pct(v[1], v[0], scope)]
+                for k, v in sorted(
+                    overrides_by_need.items(), key=lambda kv: (-kv[1][1], _label(Need, kv[0]))
+                )
+            ],
+            definition="triage-overrides-by-need",
+        )
+    )
+    tables.append(
+        _table(
+            "referrals_by_need",
+            "Referrals by need",
+            ["Need", "Referrals"],
+            [
+                [_label(Need, k), _count(v, scope)]
+                for k, v in sorted(by_need.items(), key=lambda kv: -kv[1])
+            ],
+            definition="referrals",
+            chart="bar",
+        )
+    )
+    tables.append(
+        _table(
+            "referrals_by_team",
+            "Referrals by team",
+            ["Team", "Referrals"],
+            [
+                [team_names.get(k, f"Team {k}"), _count(v, scope)]
+                for k, v in sorted(by_team.items(), key=lambda kv: -kv[1])
+            ],
+            definition="referrals",
+            chart="bar",
+        )
+    )
+    tables.append(
+        _table(
+            "referrals_by_status",
+            "Referrals by current status",
+            ["Status", "Referrals"],
+            [
+                [_label(ReferralStatus, k), _count(v, scope)]
+                for k, v in sorted(by_status.items(), key=lambda kv: -kv[1])
+            ],
+            definition="referrals",
+            chart="bar",
+        )
+    )
+    tiles.append(
+        {
+            "key": "referrals",
+            "label": "Referrals",
+            "value": _count(total_referrals, scope),
+            "definition": "referrals",
+        }
+    )
 
     # Now: open caseload, overdue and breaches, from the open referrals the job last saw.
     live = OpenReferral.objects.all()
@@ -287,11 +453,19 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         live = live.filter(team_id__in=scope.team_ids)
     if scope.priority:
         live = live.filter(priority=scope.priority)
-    breached = Q(status__in=CLOCK_RUNNING_STATUSES, first_contact_at__isnull=True, contact_by__lt=now)
-    caseload_rows = list(live.values_list("team_id", "owner_id", "priority")
-                         .annotate(n=Count("id"), b=Count("id", filter=breached),
-                                   overdue_cohort=Count("id", filter=breached & Q(created_at__gte=scope.starts_at,
-                                                                                  created_at__lt=scope.ends_at))))
+    breached = Q(
+        status__in=CLOCK_RUNNING_STATUSES, first_contact_at__isnull=True, contact_by__lt=now
+    )
+    caseload_rows = list(
+        live.values_list("team_id", "owner_id", "priority").annotate(
+            n=Count("id"),
+            b=Count("id", filter=breached),
+            overdue_cohort=Count(
+                "id",
+                filter=breached & Q(created_at__gte=scope.starts_at, created_at__lt=scope.ends_at),
+            ),
+        )
+    )
     team_load: dict[int, int] = defaultdict(int)
     nurse_load: dict[tuple[int, int], int] = defaultdict(int)
     breaches: dict[tuple[int, str], int] = defaultdict(int)
@@ -303,25 +477,65 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         if b:
             breaches[(team_id or 0, priority)] += b
         overdue[priority] += overdue_cohort
-    nurse_names = {u.pk: u.get_full_name() or u.get_username() for u in
-                   User.objects.filter(pk__in=[k[0] for k in nurse_load]).only("first_name", "last_name", "username")}
-    tables.append(_table(
-        "caseload_by_team", "Open caseload per team (now)", ["Team", "Open referrals"],
-        [[team_names.get(k, f"Team {k}"), _count(v, scope)] for k, v in sorted(team_load.items(), key=lambda kv: -kv[1])],
-        definition="open-caseload", chart="bar"))
-    tables.append(_table(
-        "caseload_by_nurse", "Open caseload per nurse (now)", ["Nurse", "Team", "Open referrals"],
-        [[nurse_names.get(k[0], f"User {k[0]}"), team_names.get(k[1], ""), _count(v, scope)]
-         for k, v in sorted(nurse_load.items(), key=lambda kv: -kv[1])],
-        definition="open-caseload"))
-    tables.append(_table(
-        "breaches_now", "Breaches now (first contact overdue)", ["Team", "Priority", "Referrals"],
-        [[team_names.get(k[0], f"Team {k[0]}"), k[1], _count(v, scope)] for k, v in sorted(breaches.items())],
-        definition="breaches-now"))
-    tiles.append({"key": "open_caseload", "label": "Open caseload (now)", "value": _count(sum(team_load.values()), scope),
-                  "definition": "open-caseload"})
-    tiles.append({"key": "breaches_now", "label": "Breaches now", "value": _count(sum(breaches.values()), scope),
-                  "definition": "breaches-now"})
+    nurse_names = {
+        u.pk: u.get_full_name() or u.get_username()
+        for u in User.objects.filter(pk__in=[k[0] for k in nurse_load]).only(
+            "first_name", "last_name", "username"
+        )
+    }
+    tables.append(
+        _table(
+            "caseload_by_team",
+            "Open caseload per team (now)",
+            ["Team", "Open referrals"],
+            [
+                [team_names.get(k, f"Team {k}"), _count(v, scope)]
+                for k, v in sorted(team_load.items(), key=lambda kv: -kv[1])
+            ],
+            definition="open-caseload",
+            chart="bar",
+        )
+    )
+    tables.append(
+        _table(
+            "caseload_by_nurse",
+            "Open caseload per nurse (now)",
+            ["Nurse", "Team", "Open referrals"],
+            [
+                [nurse_names.get(k[0], f"User {k[0]}"), team_names.get(k[1], ""), _count(v, scope)]
+                for k, v in sorted(nurse_load.items(), key=lambda kv: -kv[1])
+            ],
+            definition="open-caseload",
+        )
+    )
+    tables.append(
+        _table(
+            "breaches_now",
+            "Breaches now (first contact overdue)",
+            ["Team", "Priority", "Referrals"],
+            [
+                [team_names.get(k[0], f"Team {k[0]}"), k[1], _count(v, scope)]
+                for k, v in sorted(breaches.items())
+            ],
+            definition="breaches-now",
+        )
+    )
+    tiles.append(
+        {
+            "key": "open_caseload",
+            "label": "Open caseload (now)",
+            "value": _count(sum(team_load.values()), scope),
+            "definition": "open-caseload",
+        }
+    )
+    tiles.append(
+        {
+            "key": "breaches_now",
+            "label": "Breaches now",
+            "value": _count(sum(breaches.values()), scope),
+            "definition": "breaches-now",
+        }
+    )
 
     # Response times from the histogram blocks, and compliance per priority.
     histograms = response_histograms(scope=scope)
@@ -331,20 +545,59 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         contact = histograms.get((ResponseMinuteStat.Metric.CONTACT.value, priority), {})
         if not accept and not contact and priority != "All":
             continue
-        response_rows.append([priority, _count(sum(accept.values()), scope), percentile(accept, 0.5),
-                              percentile(accept, 0.9), _count(sum(contact.values()), scope),
-                              percentile(contact, 0.5), percentile(contact, 0.9)])
-    tables.append(_table(
-        "response_times", "Time to accept and to first contact (minutes)",
-        ["Priority", "Accepted", "Accept median", "Accept 90th", "Contacted", "Contact median", "Contact 90th"],
-        response_rows, definition="response-times"))
+        response_rows.append(
+            [
+                priority,
+                _count(sum(accept.values()), scope),
+                percentile(accept, 0.5),
+                percentile(accept, 0.9),
+                _count(sum(contact.values()), scope),
+                percentile(contact, 0.5),
+                percentile(contact, 0.9),
+            ]
+        )
+    tables.append(
+        _table(
+            "response_times",
+            "Time to accept and to first contact (minutes)",
+            [
+                "Priority",
+                "Accepted",
+                "Accept median",
+                "Accept 90th",
+                "Contacted",
+                "Contact median",
+                "Contact 90th",
+            ],
+            response_rows,
+            definition="response-times",
+        )
+    )
     all_row = response_rows[-1]
-    tiles.append({"key": "accept_median", "label": "Time to accept, median (min)", "value": all_row[2],
-                  "definition": "response-times"})
-    tiles.append({"key": "contact_median", "label": "Time to first contact, median (min)", "value": all_row[5],
-                  "definition": "response-times"})
-    tiles.append({"key": "contact_p90", "label": "Time to first contact, 90th percentile (min)", "value": all_row[6],
-                  "definition": "response-times"})
+    tiles.append(
+        {
+            "key": "accept_median",
+            "label": "Time to accept, median (min)",
+            "value": all_row[2],
+            "definition": "response-times",
+        }
+    )
+    tiles.append(
+        {
+            "key": "contact_median",
+            "label": "Time to first contact, median (min)",
+            "value": all_row[5],
+            "definition": "response-times",
+        }
+    )
+    tiles.append(
+        {
+            "key": "contact_p90",
+            "label": "Time to first contact, 90th percentile (min)",
+            "value": all_row[6],
+            "definition": "response-times",
+        }
+    )
     compliance_rows = []
     met_all = due_all = 0
     for priority in Priority.values:
@@ -354,66 +607,165 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
             continue
         met_all += on_time
         due_all += due
-        compliance_rows.append([priority, _count(on_time, scope), _count(late, scope), _count(overdue[priority], scope),
-                                _pct(on_time, due, scope)])
-    tables.append(_table(
-        "compliance", "Response compliance per priority",
-        ["Priority", "Contacted on time", "Contacted late", "Overdue, not yet contacted", "Compliance %"],
-        compliance_rows, definition="compliance"))
-    tiles.append({"key": "compliance", "label": "Response compliance %", "value": _pct(met_all, due_all, scope),
-                  "definition": "compliance"})
+        compliance_rows.append(
+            [
+                priority,
+                _count(on_time, scope),
+                _count(late, scope),
+                _count(overdue[priority], scope),
+                _pct(on_time, due, scope),
+            ]
+        )
+    tables.append(
+        _table(
+            "compliance",
+            "Response compliance per priority",
+            [
+                "Priority",
+                "Contacted on time",
+                "Contacted late",
+                "Overdue, not yet contacted",
+                "Compliance %",
+            ],
+            compliance_rows,
+            definition="compliance",
+        )
+    )
+    tiles.append(
+        {
+            "key": "compliance",
+            "label": "Response compliance %",
+            "value": _pct(met_all, due_all, scope),
+            "definition": "compliance",
+        }
+    )
 
     # Patients supported: distinct over the whole range.
     supported = patients_supported(scope=scope)
-    tiles.append({"key": "patients_supported", "label": "Patients supported", "value": _count(supported, scope),
-                  "definition": "patients-supported"})
+    tiles.append(
+        {
+            "key": "patients_supported",
+            "label": "Patients supported",
+            "value": _count(supported, scope),
+            "definition": "patients-supported",
+        }
+    )
 
     # Interventions and savings.
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for kind, n, avoided, bed_days in (
-            _filtered(InterventionDayStat.objects.all(), scope).values_list("kind")
-            .annotate(n=Sum("interventions"), a=Sum("admissions_avoided"), b=Sum("bed_days_saved"))):
+        _filtered(InterventionDayStat.objects.all(), scope)
+        .values_list("kind")
+        .annotate(n=Sum("interventions"), a=Sum("admissions_avoided"), b=Sum("bed_days_saved"))
+    ):
         by_kind[kind] = [n, avoided, bed_days]
-    tables.append(_table(
-        "interventions_by_type", "Interventions by type", ["Type", "Interventions", "Admissions avoided", "Bed days saved"],
-        [[_label(InterventionType, k), _count(v[0], scope), _count(v[1], scope), v[2]]
-         for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1][0])],
-        definition="interventions", chart="bar"))
+    tables.append(
+        _table(
+            "interventions_by_type",
+            "Interventions by type",
+            ["Type", "Interventions", "Admissions avoided", "Bed days saved"],
+            [
+                [_label(InterventionType, k), _count(v[0], scope), _count(v[1], scope), v[2]]
+                for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1][0])
+            ],
+            definition="interventions",
+            chart="bar",
+        )
+    )
     avoided = sum(v[1] for v in by_kind.values())
     bed_days = sum(v[2] for v in by_kind.values())
     cost = int(settings.BED_DAY_COST_GBP)
-    tables.append(_table(
-        "savings", "Admissions avoided and savings",
-        ["Admissions avoided", "Bed days saved", "Cost per bed day (£)", "£ saved"],
-        [[_count(avoided, scope), bed_days, cost, bed_days * cost]], definition="savings"))
-    tiles.append({"key": "interventions", "label": "Interventions",
-                  "value": _count(sum(v[0] for v in by_kind.values()), scope), "definition": "interventions"})
-    tiles.append({"key": "pounds_saved", "label": f"£ saved (at £{cost} per bed day)", "value": bed_days * cost,
-                  "definition": "savings"})
+    tables.append(
+        _table(
+            "savings",
+            "Admissions avoided and savings",
+            ["Admissions avoided", "Bed days saved", "Cost per bed day (£)", "£ saved"],
+            [[_count(avoided, scope), bed_days, cost, bed_days * cost]],
+            definition="savings",
+        )
+    )
+    tiles.append(
+        {
+            "key": "interventions",
+            "label": "Interventions",
+            "value": _count(sum(v[0] for v in by_kind.values()), scope),
+            "definition": "interventions",
+        }
+    )
+    tiles.append(
+        {
+            "key": "pounds_saved",
+            "label": f"£ saved (at £{cost} per bed day)",
+            "value": bed_days * cost,
+            "definition": "savings",
+        }
+    )
 
     # Deaths.
-    deaths = {key: value or 0 for key, value in _filtered(DeathBlockStat.objects.all(), scope, priority=False).aggregate(
-        deaths=Sum("deaths"), with_pref=Sum("preference_recorded"), achieved=Sum("preferred_place_achieved"),
-        with_res=Sum("usual_residence_recorded"), at_res=Sum("died_in_usual_residence"),
-        three_plus=Sum("three_plus_admissions")).items()}
+    deaths = {
+        key: value or 0
+        for key, value in _filtered(DeathBlockStat.objects.all(), scope, priority=False)
+        .aggregate(
+            deaths=Sum("deaths"),
+            with_pref=Sum("preference_recorded"),
+            achieved=Sum("preferred_place_achieved"),
+            with_res=Sum("usual_residence_recorded"),
+            at_res=Sum("died_in_usual_residence"),
+            three_plus=Sum("three_plus_admissions"),
+        )
+        .items()
+    }
     no_pref = deaths["deaths"] - deaths["with_pref"]
-    tables.append(_table(
-        "deaths", "Deaths", ["Indicator", "Deaths counted", "Out of", "%"],
-        [["Died in preferred place", _count(deaths["achieved"], scope), _count(deaths["with_pref"], scope),
-          _pct(deaths["achieved"], deaths["with_pref"], scope)],
-         ["No preferred place recorded", _count(no_pref, scope), _count(deaths["deaths"], scope),
-          _pct(no_pref, deaths["deaths"], scope)],
-         ["Died in usual place of residence", _count(deaths["at_res"], scope), _count(deaths["with_res"], scope),
-          _pct(deaths["at_res"], deaths["with_res"], scope)],
-         ["3+ emergency admissions in last 90 days of life", _count(deaths["three_plus"], scope),
-          _count(deaths["deaths"], scope), _pct(deaths["three_plus"], deaths["deaths"], scope)]],
-        definition="deaths"))
-    tiles.append({"key": "died_in_preferred_place", "label": "Died in preferred place %",
-                  "value": _pct(deaths["achieved"], deaths["with_pref"], scope), "definition": "deaths"})
+    tables.append(
+        _table(
+            "deaths",
+            "Deaths",
+            ["Indicator", "Deaths counted", "Out of", "%"],
+            [
+                [
+                    "Died in preferred place",
+                    _count(deaths["achieved"], scope),
+                    _count(deaths["with_pref"], scope),
+                    _pct(deaths["achieved"], deaths["with_pref"], scope),
+                ],
+                [
+                    "No preferred place recorded",
+                    _count(no_pref, scope),
+                    _count(deaths["deaths"], scope),
+                    _pct(no_pref, deaths["deaths"], scope),
+                ],
+                [
+                    "Died in usual place of residence",
+                    _count(deaths["at_res"], scope),
+                    _count(deaths["with_res"], scope),
+                    _pct(deaths["at_res"], deaths["with_res"], scope),
+                ],
+                [
+                    "3+ emergency admissions in last 90 days of life",
+                    _count(deaths["three_plus"], scope),
+                    _count(deaths["deaths"], scope),
+                    _pct(deaths["three_plus"], deaths["deaths"], scope),
+                ],
+            ],
+            definition="deaths",
+        )
+    )
+    tiles.append(
+        {
+            "key": "died_in_preferred_place",
+            "label": "Died in preferred place %",
+            "value": _pct(deaths["achieved"], deaths["with_pref"], scope),
+            "definition": "deaths",
+        }
+    )
 
     return {
         "period": {"from": scope.date_from.isoformat(), "to": scope.date_to.isoformat()},
-        "filters": {"organisation": scope.organisation_id, "team": scope.team_id, "priority": scope.priority},
+        "filters": {
+            "organisation": scope.organisation_id,
+            "team": scope.team_id,
+            "priority": scope.priority,
+        },
         "suppressed": scope.suppress,
         "bed_day_cost_gbp": cost,
         "bed_day_cost_source": BED_DAY_COST_SOURCE,
@@ -430,7 +782,9 @@ def response_histograms(*, scope: DashboardScope) -> dict[tuple[str, str], dict[
     if scope.team_ids is None:
         rows = rows.filter(team_id=ALL_TEAMS)
     histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for metric, priority, bucket, n in rows.values_list("metric", "priority", "bucket").annotate(n=Sum("referrals")):
+    for metric, priority, bucket, n in rows.values_list("metric", "priority", "bucket").annotate(
+        n=Sum("referrals")
+    ):
         histograms[(metric, priority)][bucket] += n
         histograms[(metric, "All")][bucket] += n
     return histograms
@@ -446,7 +800,11 @@ def _first_day_group(scope: DashboardScope) -> str | None:
         team = scope.team_id if scope.team_id is not None else scope.team_ids[0]
         return f"TP:{team}{suffix}" if scope.priority else f"T:{team}"
     if scope.organisation_id is not None:
-        return f"OP:{scope.organisation_id}{suffix}" if scope.priority else f"O:{scope.organisation_id}"
+        return (
+            f"OP:{scope.organisation_id}{suffix}"
+            if scope.priority
+            else f"O:{scope.organisation_id}"
+        )
     return None
 
 
@@ -462,8 +820,11 @@ def patients_supported(*, scope: DashboardScope) -> int:
     group = _first_day_group(scope)
     if group is not None:
         total = PatientFirstDay.objects.filter(
-            grp=group, local_date__gte=scope.date_from, local_date__lte=scope.date_to,
-            prev_date__lt=scope.date_from).aggregate(n=Sum("patients"))["n"]
+            grp=group,
+            local_date__gte=scope.date_from,
+            local_date__lte=scope.date_to,
+            prev_date__lt=scope.date_from,
+        ).aggregate(n=Sum("patients"))["n"]
         return int(total or 0)
     rows = _filtered(PatientDay.objects.all(), scope).exclude(team_id=0)
     return int(rows.aggregate(n=Count("patient_id", distinct=True))["n"])
@@ -473,30 +834,52 @@ def dashboard_table(*, figures: dict[str, Any], key: str) -> dict[str, Any] | No
     return next((t for t in figures["tables"] if t["key"] == key), None)
 
 
-def dashboard_table_export(*, scope: DashboardScope, now: datetime, key: str) -> dict[str, Any] | None:
+def dashboard_table_export(
+    *, scope: DashboardScope, now: datetime, key: str
+) -> dict[str, Any] | None:
     """One of the dashboard's tables for download, the export access-logged with its row count
     and dates; None when there is no such table."""
     table = dashboard_table(figures=dashboard_figures(scope=scope, now=now), key=key)
     if table is not None:
-        access_log_read(action=AccessLog.Action.EXPORT, object_type="dashboard", object_id=key,
-                        detail={"rows": len(table["rows"]), "from": scope.date_from.isoformat(),
-                                "to": scope.date_to.isoformat()})
+        access_log_read(
+            action=AccessLog.Action.EXPORT,
+            object_type="dashboard",
+            object_id=key,
+            detail={
+                "rows": len(table["rows"]),
+                "from": scope.date_from.isoformat(),
+                "to": scope.date_to.isoformat(),
+            },
+        )
     return table
 
 
-def breached_referrals_for_drilldown(*, scope: DashboardScope, now: datetime, limit: int = 200) -> list[Referral]:
+def breached_referrals_for_drilldown(
+    *, scope: DashboardScope, now: datetime, limit: int = 200
+) -> list[Referral]:
     """Patient-level rows behind "breaches now", only for the user's own organisation's teams:
     every referral shown is a read of a patient's record, access-logged one by one."""
     teams: Iterable[int] = scope.own_team_ids
     if scope.team_ids is not None:
         teams = [t for t in scope.team_ids if t in scope.own_team_ids]
-    qs = (Referral.objects.filter(team_id__in=list(teams), status__in=CLOCK_RUNNING_STATUSES,
-                                  first_contact_at__isnull=True, contact_by__lt=now)
-          .select_related("patient", "team").order_by("contact_by", "id"))
+    qs = (
+        Referral.objects.filter(
+            team_id__in=list(teams),
+            status__in=CLOCK_RUNNING_STATUSES,
+            first_contact_at__isnull=True,
+            contact_by__lt=now,
+        )
+        .select_related("patient", "team")
+        .order_by("contact_by", "id")
+    )
     if scope.priority:
         qs = qs.filter(priority=scope.priority)
     rows = list(qs[:limit])
     for referral in rows:
-        access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id,
-                        reason="dashboard drill-down")
+        access_log_read(
+            object_type="referral",
+            object_id=referral.pk,
+            patient_id=referral.patient_id,
+            reason="dashboard drill-down",
+        )
     return rows

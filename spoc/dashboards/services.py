@@ -75,21 +75,50 @@ SOURCES: dict[str, str] = {
     "admissions": HospitalAdmission._meta.db_table,
 }
 
-_DAY_TABLES = (CallHourStat, CallDayStat, ReferralDayStat, ResponseMinuteStat, PatientDay, InterventionDayStat,
-               ResponseBlockStat)
+_DAY_TABLES = (
+    CallHourStat,
+    CallDayStat,
+    ReferralDayStat,
+    ResponseMinuteStat,
+    PatientDay,
+    InterventionDayStat,
+    ResponseBlockStat,
+)
 # The tables also kept in blocks of days (spoc/dashboards/blocks.py), with the columns a block
 # groups by and the counts it adds up.
 _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    CallDayStat._meta.db_table: (("priority", "caller_type", "handled_by_id"), ("calls", "overrides")),
-    ReferralDayStat._meta.db_table: (("team_id", "priority", "need", "status"),
-                                     ("referrals", "accepted", "contacted", "contacted_on_time", "contacted_late",
-                                      "triaged", "overrides")),
-    InterventionDayStat._meta.db_table: (("team_id", "priority", "kind"),
-                                         ("interventions", "admissions_avoided", "bed_days_saved")),
+    CallDayStat._meta.db_table: (
+        ("priority", "caller_type", "handled_by_id"),
+        ("calls", "overrides"),
+    ),
+    ReferralDayStat._meta.db_table: (
+        ("team_id", "priority", "need", "status"),
+        (
+            "referrals",
+            "accepted",
+            "contacted",
+            "contacted_on_time",
+            "contacted_late",
+            "triaged",
+            "overrides",
+        ),
+    ),
+    InterventionDayStat._meta.db_table: (
+        ("team_id", "priority", "kind"),
+        ("interventions", "admissions_avoided", "bed_days_saved"),
+    ),
     ResponseBlockStat._meta.db_table: (("team_id", "priority", "metric", "bucket"), ("referrals",)),
-    DeathBlockStat._meta.db_table: (("team_id",), ("deaths", "preference_recorded", "preferred_place_achieved",
-                                                   "usual_residence_recorded", "died_in_usual_residence",
-                                                   "three_plus_admissions")),
+    DeathBlockStat._meta.db_table: (
+        ("team_id",),
+        (
+            "deaths",
+            "preference_recorded",
+            "preferred_place_achieved",
+            "usual_residence_recorded",
+            "died_in_usual_residence",
+            "three_plus_admissions",
+        ),
+    ),
 }
 
 _T = {
@@ -128,9 +157,12 @@ OPEN_STATUS_CODES = code_list(OPEN_STATUSES)
 # usual residence. A death recorded at a private residence of no stated kind counts for own home
 # and other private residence alike.
 USUAL_RESIDENCE_PLACES: dict[str, list[str]] = {
-    str(UsualResidence.OWN_HOME): code_list([PlaceOfDeath.PRIVATE_RESIDENCE, PlaceOfDeath.OWN_HOME]),
-    str(UsualResidence.OTHER_PRIVATE): code_list([PlaceOfDeath.PRIVATE_RESIDENCE,
-                                                  PlaceOfDeath.OTHER_PRIVATE_RESIDENCE]),
+    str(UsualResidence.OWN_HOME): code_list(
+        [PlaceOfDeath.PRIVATE_RESIDENCE, PlaceOfDeath.OWN_HOME]
+    ),
+    str(UsualResidence.OTHER_PRIVATE): code_list(
+        [PlaceOfDeath.PRIVATE_RESIDENCE, PlaceOfDeath.OTHER_PRIVATE_RESIDENCE]
+    ),
     str(UsualResidence.CARE_HOME): code_list([PlaceOfDeath.CARE_HOME]),
 }
 
@@ -174,8 +206,10 @@ class Dialect:
 def _lateral(table: str, column: str, alias: str) -> str:
     # OFFSET 0 keeps the planner from flattening the subquery into one scan of the whole table
     # filtered against every day: each day's rows come through the timestamp's index.
-    return (f"CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} >= d.starts "
-            f"AND x.{column} < d.ends OFFSET 0) {alias}")
+    return (
+        f"CROSS JOIN LATERAL (SELECT * FROM {table} x WHERE x.{column} >= d.starts "
+        f"AND x.{column} < d.ends OFFSET 0) {alias}"
+    )
 
 
 POSTGRESQL = Dialect(
@@ -191,7 +225,9 @@ POSTGRESQL = Dialect(
     isodow=lambda day: f"extract(isodow FROM {day})::int",
     weekend=lambda day: f"extract(isodow FROM {day}) >= 6",
     hour_start=lambda ts: f"date_trunc('hour', {ts})",
-    minutes=lambda later, earlier: f"greatest(0, floor(extract(epoch FROM {later} - {earlier}) / 60))::int",
+    minutes=lambda later, earlier: (
+        f"greatest(0, floor(extract(epoch FROM {later} - {earlier}) / 60))::int"
+    ),
     days_before=lambda day, n: f"{day} - {n}",
     of_day=_lateral,
     try_lock=f"SELECT pg_try_advisory_xact_lock({_LOCK_KEY})",
@@ -204,10 +240,14 @@ POSTGRESQL = Dialect(
 # json_each, and no lock of its own: the embedded default's transactions begin IMMEDIATE, so the
 # job's transaction already holds the database's one write lock.
 SQLITE = Dialect(
-    days_cte=("WITH days(day, starts, ends) AS (SELECT a.value, b.value, c.value FROM json_each(%s) a "
-              "JOIN json_each(%s) b ON b.key = a.key JOIN json_each(%s) c ON c.key = a.key)"),
-    pairs_cte=("WITH pairs(parent, child) AS (SELECT a.value, b.value FROM json_each(%s) a "
-               "JOIN json_each(%s) b ON b.key = a.key)"),
+    days_cte=(
+        "WITH days(day, starts, ends) AS (SELECT a.value, b.value, c.value FROM json_each(%s) a "
+        "JOIN json_each(%s) b ON b.key = a.key JOIN json_each(%s) c ON c.key = a.key)"
+    ),
+    pairs_cte=(
+        "WITH pairs(parent, child) AS (SELECT a.value, b.value FROM json_each(%s) a "
+        "JOIN json_each(%s) b ON b.key = a.key)"
+    ),
     in_list="IN (SELECT value FROM json_each(%s))",
     in_dates="IN (SELECT value FROM json_each(%s))",
     first_date="'0001-01-01'",
@@ -220,8 +260,9 @@ SQLITE = Dialect(
     hour_start=lambda ts: f"substr({ts}, 1, 13) || ':00:00'",
     minutes=lambda later, earlier: f"minutes_between({later}, {earlier})",
     days_before=lambda day, n: f"days_before({day}, {n})",
-    of_day=lambda table, column, alias: (f"JOIN {table} {alias} ON {alias}.{column} >= d.starts "
-                                         f"AND {alias}.{column} < d.ends"),
+    of_day=lambda table, column, alias: (
+        f"JOIN {table} {alias} ON {alias}.{column} >= d.starts AND {alias}.{column} < d.ends"
+    ),
     try_lock=None,
     lock=None,
     truncate=False,
@@ -246,7 +287,9 @@ class Statements:
 
 # The constant parameters of the statements that compare with codes, in the order of their %s.
 MINUTES_CODES = [str(ResponseMinuteStat.Metric.ACCEPT), str(ResponseMinuteStat.Metric.CONTACT)]
-DEATHS_CODES = [param for residence, places in USUAL_RESIDENCE_PLACES.items() for param in (residence, places)]
+DEATHS_CODES = [
+    param for residence, places in USUAL_RESIDENCE_PLACES.items() for param in (residence, places)
+]
 
 
 @cache
@@ -413,16 +456,25 @@ def _statements(d: Dialect) -> Statements:
         SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
                r.first_contact_at
         FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
-    return Statements(recompute=recompute, new_patient_days=new_patient_days, response_blocks=response_blocks,
-                      halves=halves, first_days=first_days, deaths=deaths,
-                      death_blocks=death_blocks, open=open_sql)
+    return Statements(
+        recompute=recompute,
+        new_patient_days=new_patient_days,
+        response_blocks=response_blocks,
+        halves=halves,
+        first_days=first_days,
+        deaths=deaths,
+        death_blocks=death_blocks,
+        open=open_sql,
+    )
 
 
 def _dialect() -> Dialect:
     try:
         return DIALECTS[connection.vendor]
     except KeyError:
-        raise NotImplementedError(f"Dashboard summaries are not written for {connection.vendor}.") from None
+        raise NotImplementedError(
+            f"Dashboard summaries are not written for {connection.vendor}."
+        ) from None
 
 
 def _run(cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
@@ -475,27 +527,37 @@ def _first_days_apply(cursor: Any, patient_ids: list[int] | None, sign: int) -> 
     cursor.execute(f"DELETE FROM {_T['firstday']} WHERE patients = 0")
 
 
-def _replace_patient_days(cursor: Any, chunk: list[date], bounds: tuple[Any, Any, Any], *,
-                          track_first_days: bool) -> None:
+def _replace_patient_days(
+    cursor: Any, chunk: list[date], bounds: tuple[Any, Any, Any], *, track_first_days: bool
+) -> None:
     """Replace the patient-day rows of these dates; move the first-day rows of exactly the
     patients whose patient-day rows changed (their old chain out, their new chain in)."""
     dialect = _dialect()
-    cursor.execute("CREATE TEMPORARY TABLE dash_new_patientday (local_date date, team_id bigint, "
-                   f"priority varchar(2), patient_id bigint) {dialect.temporary}")
+    cursor.execute(
+        "CREATE TEMPORARY TABLE dash_new_patientday (local_date date, team_id bigint, "
+        f"priority varchar(2), patient_id bigint) {dialect.temporary}"
+    )
     _run(cursor, _statements(dialect).new_patient_days, list(bounds))
     changed: list[int] | None = None
     if track_first_days:
-        current = (f"SELECT local_date, team_id, priority, patient_id FROM {_T['patientday']} "
-                   f"WHERE local_date {dialect.in_dates}")
-        _run(cursor, f"""SELECT patient_id FROM ({current} EXCEPT SELECT * FROM dash_new_patientday) AS gone
+        current = (
+            f"SELECT local_date, team_id, priority, patient_id FROM {_T['patientday']} "
+            f"WHERE local_date {dialect.in_dates}"
+        )
+        _run(
+            cursor,
+            f"""SELECT patient_id FROM ({current} EXCEPT SELECT * FROM dash_new_patientday) AS gone
             UNION SELECT patient_id FROM (SELECT * FROM dash_new_patientday EXCEPT {current}) AS came""",
-             [chunk, chunk])
+            [chunk, chunk],
+        )
         changed = [row[0] for row in cursor.fetchall()]
         if changed:
             _first_days_apply(cursor, changed, -1)
     _run(cursor, f"DELETE FROM {_T['patientday']} WHERE local_date {dialect.in_dates}", [chunk])
-    cursor.execute(f"INSERT INTO {_T['patientday']} (local_date, team_id, priority, patient_id) "
-                   "SELECT local_date, team_id, priority, patient_id FROM dash_new_patientday")
+    cursor.execute(
+        f"INSERT INTO {_T['patientday']} (local_date, team_id, priority, patient_id) "
+        "SELECT local_date, team_id, priority, patient_id FROM dash_new_patientday"
+    )
     if changed:
         _first_days_apply(cursor, changed, 1)
     cursor.execute("DROP TABLE dash_new_patientday")
@@ -510,17 +572,23 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
     statements = _statements(dialect)
     with connection.cursor() as cursor:
         for start in range(0, len(ordered), REBUILD_CHUNK_DAYS):
-            chunk = ordered[start:start + REBUILD_CHUNK_DAYS]
+            chunk = ordered[start : start + REBUILD_CHUNK_DAYS]
             bounds = _day_bounds(chunk)
             for model in _DAY_TABLES:
                 table = model._meta.db_table
                 if model is not PatientDay:
                     level_0 = "level = 0 AND " if table in _BLOCK_TABLES else ""
-                    _run(cursor, f"DELETE FROM {table} WHERE {level_0}local_date {dialect.in_dates}", [chunk])
+                    _run(
+                        cursor,
+                        f"DELETE FROM {table} WHERE {level_0}local_date {dialect.in_dates}",
+                        [chunk],
+                    )
             # The first statement's parameters after the days are its bank holidays and in-hours
             # times, the fourth's the metrics (see _statements).
-            extra: dict[int, list[Any]] = {0: [_bank_holidays(chunk), IN_HOURS_START, IN_HOURS_END],
-                                           3: MINUTES_CODES}
+            extra: dict[int, list[Any]] = {
+                0: [_bank_holidays(chunk), IN_HOURS_START, IN_HOURS_END],
+                3: MINUTES_CODES,
+            }
             for index, sql in enumerate(statements.recompute):
                 _run(cursor, sql, [*bounds, *extra.get(index, [])])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
@@ -537,9 +605,21 @@ def _recompute_blocks(cursor: Any, days: Sequence[date], tables: Sequence[str]) 
     for level in range(1, MAX_BLOCK_LEVEL + 1):
         parents, halves_of = block_parents(days, level)
         for table in tables:
-            _run(cursor, f"DELETE FROM {table} WHERE level = %s AND local_date {dialect.in_dates}", [level, parents])
-            _run(cursor, halves[table], [[parent for parent, _ in halves_of], [child for _, child in halves_of],
-                                         level, level - 1])
+            _run(
+                cursor,
+                f"DELETE FROM {table} WHERE level = %s AND local_date {dialect.in_dates}",
+                [level, parents],
+            )
+            _run(
+                cursor,
+                halves[table],
+                [
+                    [parent for parent, _ in halves_of],
+                    [child for _, child in halves_of],
+                    level,
+                    level - 1,
+                ],
+            )
 
 
 def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
@@ -562,13 +642,21 @@ def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
             _run(cursor, dates_of, [ids])
             days = {_as_date(row[0]) for row in cursor.fetchall()}
             _run(cursor, f"DELETE FROM {_T['outcome']} WHERE patient_id {dialect.in_list}", [ids])
-            _run(cursor, f"{statements.deaths} WHERE dr.patient_id {dialect.in_list}", [*DEATHS_CODES, ids])
+            _run(
+                cursor,
+                f"{statements.deaths} WHERE dr.patient_id {dialect.in_list}",
+                [*DEATHS_CODES, ids],
+            )
             _run(cursor, dates_of, [ids])
             days |= {_as_date(row[0]) for row in cursor.fetchall()}
             count = len(ids)
         ordered = sorted(days)
         if ordered:
-            _run(cursor, f"DELETE FROM {_T['deathblocks']} WHERE level = 0 AND local_date {dialect.in_dates}", [ordered])
+            _run(
+                cursor,
+                f"DELETE FROM {_T['deathblocks']} WHERE level = 0 AND local_date {dialect.in_dates}",
+                [ordered],
+            )
             _run(cursor, statements.death_blocks, [ordered])
             _recompute_blocks(cursor, ordered, [_T["deathblocks"]])
         return count
@@ -603,11 +691,14 @@ def _advance(source: str, *, now: datetime, horizon: int) -> tuple[int, int]:
     took a lower id and committed late is never jumped over (ids are handed out before commit)."""
     current = _max_id(SOURCES[source])
     mark, _ = SummaryWatermark.objects.select_for_update().get_or_create(
-        source=source, defaults={"updated_at": now})
+        source=source, defaults={"updated_at": now}
+    )
     low = mark.last_id
     if horizon <= 0:
         high = current
-    elif mark.candidate_seen_at is not None and mark.candidate_seen_at <= now - timedelta(seconds=horizon):
+    elif mark.candidate_seen_at is not None and mark.candidate_seen_at <= now - timedelta(
+        seconds=horizon
+    ):
         high = mark.candidate_id
         mark.candidate_seen_at = None
     else:
@@ -630,35 +721,50 @@ def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], 
     with connection.cursor() as cursor:
         low, high = ranges["calls"]
         if high > low:
-            cursor.execute(f"SELECT DISTINCT {local_date('received_at')} FROM {_T['call']} WHERE id > %s AND id <= %s",
-                           [low, high])
+            cursor.execute(
+                f"SELECT DISTINCT {local_date('received_at')} FROM {_T['call']} WHERE id > %s AND id <= %s",
+                [low, high],
+            )
             days.update(_as_date(row[0]) for row in cursor.fetchall())
         low, high = ranges["events"]
         if high > low:
             # A referral's events change its cohort day and, through its team and priority, the
             # days of its interventions and its patient's death outcome.
-            touched = (f"SELECT DISTINCT referral_id FROM {_T['event']} WHERE id > %s AND id <= %s")
+            touched = f"SELECT DISTINCT referral_id FROM {_T['event']} WHERE id > %s AND id <= %s"
             cursor.execute(touched, [low, high])
             referrals.update(row[0] for row in cursor.fetchall())
-            cursor.execute(f"SELECT DISTINCT {local_date('r.created_at')} FROM {_T['referral']} r "
-                           f"WHERE r.id IN ({touched})", [low, high])
+            cursor.execute(
+                f"SELECT DISTINCT {local_date('r.created_at')} FROM {_T['referral']} r "
+                f"WHERE r.id IN ({touched})",
+                [low, high],
+            )
             days.update(_as_date(row[0]) for row in cursor.fetchall())
-            cursor.execute(f"SELECT DISTINCT {local_date('i.at')} FROM {_T['intervention']} i "
-                           f"WHERE i.referral_id IN ({touched})", [low, high])
+            cursor.execute(
+                f"SELECT DISTINCT {local_date('i.at')} FROM {_T['intervention']} i "
+                f"WHERE i.referral_id IN ({touched})",
+                [low, high],
+            )
             days.update(_as_date(row[0]) for row in cursor.fetchall())
-            cursor.execute(f"SELECT DISTINCT r.patient_id FROM {_T['referral']} r JOIN {_T['death']} dr "
-                           f"ON dr.patient_id = r.patient_id WHERE r.id IN ({touched})", [low, high])
+            cursor.execute(
+                f"SELECT DISTINCT r.patient_id FROM {_T['referral']} r JOIN {_T['death']} dr "
+                f"ON dr.patient_id = r.patient_id WHERE r.id IN ({touched})",
+                [low, high],
+            )
             patients.update(row[0] for row in cursor.fetchall())
         low, high = ranges["interventions"]
         if high > low:
-            cursor.execute(f"SELECT DISTINCT {local_date('at')} FROM {_T['intervention']} WHERE id > %s AND id <= %s",
-                           [low, high])
+            cursor.execute(
+                f"SELECT DISTINCT {local_date('at')} FROM {_T['intervention']} WHERE id > %s AND id <= %s",
+                [low, high],
+            )
             days.update(_as_date(row[0]) for row in cursor.fetchall())
         for source in ("deaths", "admissions"):
             low, high = ranges[source]
             if high > low:
-                cursor.execute(f"SELECT DISTINCT patient_id FROM {SOURCES[source]} WHERE id > %s AND id <= %s",
-                               [low, high])
+                cursor.execute(
+                    f"SELECT DISTINCT patient_id FROM {SOURCES[source]} WHERE id > %s AND id <= %s",
+                    [low, high],
+                )
                 patients.update(row[0] for row in cursor.fetchall())
     return days, patients, referrals
 
@@ -672,13 +778,17 @@ def _try_lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def summaries_refresh(*, now: datetime | None = None, horizon_seconds: int | None = None) -> RefreshResult:
+def summaries_refresh(
+    *, now: datetime | None = None, horizon_seconds: int | None = None
+) -> RefreshResult:
     """One run of the summary job: read past each watermark, recompute what changed.
 
     Safe to run twice or concurrently: a second run while one holds the lock returns at once
     (``skipped``), and recomputing a day twice gives the same rows."""
     now = now or timezone.now()
-    horizon = settings.DASHBOARD_SAFE_HORIZON_SECONDS if horizon_seconds is None else horizon_seconds
+    horizon = (
+        settings.DASHBOARD_SAFE_HORIZON_SECONDS if horizon_seconds is None else horizon_seconds
+    )
     result = RefreshResult()
     with transaction.atomic():
         if not _try_lock():
@@ -696,13 +806,16 @@ def _all_days() -> list[date]:
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT min(first), max(last) FROM (
-                SELECT min(received_at) AS first, max(received_at) AS last FROM {_T['call']}
-                UNION ALL SELECT min(created_at), max(created_at) FROM {_T['referral']}
-                UNION ALL SELECT min(at), max(at) FROM {_T['intervention']}) AS spans""")
+                SELECT min(received_at) AS first, max(received_at) AS last FROM {_T["call"]}
+                UNION ALL SELECT min(created_at), max(created_at) FROM {_T["referral"]}
+                UNION ALL SELECT min(at), max(at) FROM {_T["intervention"]}) AS spans""")
         first, last = cursor.fetchone()
     if first is None:
         return []
-    day, end = _as_datetime(first).astimezone(LONDON).date(), _as_datetime(last).astimezone(LONDON).date()
+    day, end = (
+        _as_datetime(first).astimezone(LONDON).date(),
+        _as_datetime(last).astimezone(LONDON).date(),
+    )
     return [day + timedelta(days=n) for n in range((end - day).days + 1)]
 
 
@@ -724,8 +837,15 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
                     cursor.execute(f"DELETE FROM {table}")
         for source, table in SOURCES.items():
             current = _max_id(table)
-            SummaryWatermark.objects.update_or_create(source=source, defaults={
-                "last_id": current, "candidate_id": current, "candidate_seen_at": now, "updated_at": now})
+            SummaryWatermark.objects.update_or_create(
+                source=source,
+                defaults={
+                    "last_id": current,
+                    "candidate_id": current,
+                    "candidate_seen_at": now,
+                    "updated_at": now,
+                },
+            )
             result.ranges[source] = (0, current)
         days = _all_days()
         _recompute_days(days, track_first_days=False)

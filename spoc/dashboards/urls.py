@@ -8,5 +8,9 @@ urlpatterns = [
     path("export/<slug:key>.csv", views.dashboard_csv, name="csv"),
     path("breaches/", views.breaches_drilldown, name="breaches"),
     path("definitions/", views.metrics_page, name="metrics"),
-    path("patients/<int:patient_id>/admissions/", views_admissions.patient_admissions, name="admissions"),
+    path(
+        "patients/<int:patient_id>/admissions/",
+        views_admissions.patient_admissions,
+        name="admissions",
+    ),
 ]

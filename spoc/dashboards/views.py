@@ -35,16 +35,21 @@ def _scope(request: HttpRequest, form: DashboardFilterForm) -> DashboardScope:
     data = form.cleaned_data
     try:
         return dashboard_scope(
-            user=request.user, date_from=data["date_from"], date_to=data["date_to"],
+            user=request.user,
+            date_from=data["date_from"],
+            date_to=data["date_to"],
             priority=data.get("priority") or None,
             organisation_id=data["organisation"].pk if data.get("organisation") else None,
-            team_id=data["team"].pk if data.get("team") else None)
+            team_id=data["team"].pk if data.get("team") else None,
+        )
     except DashboardForbidden as exc:
         raise PermissionDenied(str(exc)) from exc
 
 
 def _form(request: HttpRequest) -> DashboardFilterForm:
-    if not request.user.has_perm("accounts.view_dashboards") and not request.user.has_perm("accounts.lead_team"):
+    if not request.user.has_perm("accounts.view_dashboards") and not request.user.has_perm(
+        "accounts.lead_team"
+    ):
         raise PermissionDenied("Dashboards are for managers and team leads.")
     return DashboardFilterForm(request.GET or None)
 
@@ -68,8 +73,13 @@ def dashboard_sections(figures: dict[str, Any]) -> list[dict[str, Any]]:
     then each table with its heading's id and its cells as shown."""
     sections: list[dict[str, Any]] = [{"id": KEY_FIGURES_ID, "title": "Key figures"}]
     for table in figures["tables"]:
-        sections.append({**table, "id": f"table-{table['key']}",
-                         "shown_rows": [[figure_shown(cell) for cell in row] for row in table["rows"]]})
+        sections.append(
+            {
+                **table,
+                "id": f"table-{table['key']}",
+                "shown_rows": [[figure_shown(cell) for cell in row] for row in table["rows"]],
+            }
+        )
     return sections
 
 
@@ -84,10 +94,14 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         figures = dashboard_figures(scope=scope, now=timezone.now())
         context["figures"] = figures
         context["sections"] = dashboard_sections(figures)
-        context["tiles"] = [{**tile, "shown": figure_shown(tile["value"])} for tile in figures["tiles"]]
+        context["tiles"] = [
+            {**tile, "shown": figure_shown(tile["value"])} for tile in figures["tiles"]
+        ]
         context["can_drill_down"] = bool(scope.own_team_ids)
     context["form"] = form
-    return render(request, "dashboards/dashboard.html", context, status=200 if form.is_valid() else 400)
+    return render(
+        request, "dashboards/dashboard.html", context, status=200 if form.is_valid() else 400
+    )
 
 
 @login_required
@@ -96,14 +110,19 @@ def dashboard_csv(request: HttpRequest, key: str) -> HttpResponseBase:
     if not request.GET:
         form = DashboardFilterForm({})
     if not form.is_valid():
-        return HttpResponse("; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
-                        status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     scope = _scope(request, form)
     table = dashboard_table_export(scope=scope, now=timezone.now(), key=key)
     if table is None:
         raise Http404("No such table")
-    return csv_response(rows=[table["columns"], *table["rows"]],
-                        filename=f"{key}-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.csv")
+    return csv_response(
+        rows=[table["columns"], *table["rows"]],
+        filename=f"{key}-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.csv",
+    )
 
 
 @login_required
@@ -117,7 +136,9 @@ def breaches_drilldown(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/breaches.html", {"form": form, "rows": []}, status=400)
     scope = _scope(request, form)
     rows = breached_referrals_for_drilldown(scope=scope, now=timezone.now())
-    return render(request, "dashboards/breaches.html", {"form": form, "rows": rows, "now": timezone.now()})
+    return render(
+        request, "dashboards/breaches.html", {"form": form, "rows": rows, "now": timezone.now()}
+    )
 
 
 _METRICS_DOC = Path(settings.BASE_DIR) / "docs" / "metrics.md"
@@ -127,13 +148,19 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 _HTML = RendererHTML()
 _ANCHOR = re.compile(r"\s*\{#([a-z0-9-]+)\}$")
 _SECTION_TAGS = {"h1": 1, "h2": 2, "h3": 3}
-_NHSUK_CLASSES = {"table_open": "nhsuk-table hub-cards", "thead_open": "nhsuk-table__head",
-                  "tbody_open": "nhsuk-table__body", "bullet_list_open": "nhsuk-list nhsuk-list--bullet",
-                  "ordered_list_open": "nhsuk-list nhsuk-list--number"}
+_NHSUK_CLASSES = {
+    "table_open": "nhsuk-table hub-cards",
+    "thead_open": "nhsuk-table__head",
+    "tbody_open": "nhsuk-table__body",
+    "bullet_list_open": "nhsuk-list nhsuk-list--bullet",
+    "ordered_list_open": "nhsuk-list nhsuk-list--number",
+}
 
 
 def _plain(inline: Token) -> str:
-    return "".join(child.content for child in inline.children or [] if child.type in {"text", "code_inline"})
+    return "".join(
+        child.content for child in inline.children or [] if child.type in {"text", "code_inline"}
+    )
 
 
 def _nhsuk_tables_and_lists(tokens: list[Token]) -> None:
@@ -178,20 +205,35 @@ def markdown_sections(text: str) -> list[dict[str, Any]]:
             sections.append(section)
             children = list(tokens[n + 1].children or [])
             anchor = ""
-            match = _ANCHOR.search(children[-1].content) if children and children[-1].type == "text" else None
+            match = (
+                _ANCHOR.search(children[-1].content)
+                if children and children[-1].type == "text"
+                else None
+            )
             if match:
                 anchor = match.group(1)
-                children[-1].content = children[-1].content[:match.start()]
-            section = {"level": _SECTION_TAGS[token.tag], "anchor": anchor, "tokens": [],
-                       "title": _HTML.renderInline(children, _MARKDOWN.options, env)}
+                children[-1].content = children[-1].content[: match.start()]
+            section = {
+                "level": _SECTION_TAGS[token.tag],
+                "anchor": anchor,
+                "tokens": [],
+                "title": _HTML.renderInline(children, _MARKDOWN.options, env),
+            }
             n += 3  # heading_open, inline, heading_close
             continue
         section["tokens"].append(token)
         n += 1
     sections.append(section)
-    return [{"level": s["level"], "title": s["title"], "anchor": s["anchor"],
-             "html": _HTML.render(s["tokens"], _MARKDOWN.options, env)}
-            for s in sections if s["title"] or s["tokens"]]
+    return [
+        {
+            "level": s["level"],
+            "title": s["title"],
+            "anchor": s["anchor"],
+            "html": _HTML.render(s["tokens"], _MARKDOWN.options, env),
+        }
+        for s in sections
+        if s["title"] or s["tokens"]
+    ]
 
 
 def metrics_sections() -> list[dict[str, Any]]:

@@ -18,17 +18,27 @@ from spoc.core.forms import NhsFormMixin
 
 
 class AdmissionForm(NhsFormMixin, forms.Form):
-    admitted_on = forms.DateField(label="Admitted on", widget=forms.DateInput(attrs={"type": "date"}))
-    discharged_on = forms.DateField(label="Discharged on", required=False,
-                                    help_text="Leave empty while the patient is still in hospital.",
-                                    widget=forms.DateInput(attrs={"type": "date"}))
-    kind = forms.ChoiceField(label="Type of admission", widget=forms.RadioSelect,
-                             choices=[("emergency", "Emergency"), ("elective", "Elective")])
+    admitted_on = forms.DateField(
+        label="Admitted on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    discharged_on = forms.DateField(
+        label="Discharged on",
+        required=False,
+        help_text="Leave empty while the patient is still in hospital.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    kind = forms.ChoiceField(
+        label="Type of admission",
+        widget=forms.RadioSelect,
+        choices=[("emergency", "Emergency"), ("elective", "Elective")],
+    )
 
 
 @login_required
 def patient_admissions(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = patient_shown(patients=visible_patients(request), patient_id=patient_id, detail={"page": "admissions"})
+    patient = patient_shown(
+        patients=visible_patients(request), patient_id=patient_id, detail={"page": "admissions"}
+    )
     if patient is None:
         raise Http404("No such patient, or not one you may open")
     if request.method == "POST":
@@ -41,15 +51,22 @@ def patient_admissions(request: HttpRequest, patient_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            admission_record(patient=patient, admitted_on=data["admitted_on"],
-                             discharged_on=data["discharged_on"], emergency=data["kind"] == "emergency",
-                             user=request.user)
+            admission_record(
+                patient=patient,
+                admitted_on=data["admitted_on"],
+                discharged_on=data["discharged_on"],
+                emergency=data["kind"] == "emergency",
+                user=request.user,
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(request, "Admission recorded.")
             return redirect("dashboards:admissions", patient_id=patient.pk)
-    return render(request, "dashboards/admissions.html",
-                  {"patient": patient, "form": form, "admissions": patient.admissions.all()},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "dashboards/admissions.html",
+        {"patient": patient, "form": form, "admissions": patient.admissions.all()},
+        status=400 if form.errors else 200,
+    )

@@ -53,29 +53,70 @@ def _queued(user: Any) -> int:
 
 # Later capabilities add their entries here, in the order they should appear.
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("New call", "calls:new", ("accounts.take_calls",),
-            "Log and triage a call; the needs you choose become referrals routed to a team."),
-    NavItem("Team queue", "queue:mine", ("accounts.work_team_queue",),
-            "Your team's referrals, most at risk first: claim, contact, complete.", badge_count=_queued),
-    NavItem("Patients", "patients:search", ("accounts.take_calls", "accounts.coordinate",
-                                            "accounts.work_team_queue", "accounts.view_dashboards"),
-            "Find a patient by NHS number, name, date of birth or postcode."),
-    NavItem("Call-backs", "calls:call-backs", ("accounts.take_calls",),
-            "Call-backs due, oldest first."),
-    NavItem("Coordinator board", "board:board", ("accounts.coordinate",),
-            "Unroutable, twice-declined, late and breached referrals, with the action for each."),
-    NavItem("Senior review", "calls:reviews", ("accounts.coordinate",),
-            "Advice given by non-clinical call handlers, to review within 24 hours."),
-    NavItem("Dashboard", "dashboards:dashboard", ("accounts.view_dashboards", "accounts.lead_team"),
-            "Demand, response times, compliance and outcomes, with their definitions; CSV exports."),
-    NavItem("Service directory", "services:search", (),
-            "Which partner service can help, where and when: ranked by who can meet the deadline."),
-    NavItem("Access log", "audit:access-log", ("accounts.audit_access",),
-            "Who viewed or changed which record, when and why; break-glass reviews; CSV export."),
-    NavItem("Users and roles", "admin:index", ("accounts.manage_users",),
-            "Create users, set roles and memberships, reset two-factor authentication."),
-    NavItem("API documentation", "api-docs", (),
-            "The hub's REST API, for partner systems."),
+    NavItem(
+        "New call",
+        "calls:new",
+        ("accounts.take_calls",),
+        "Log and triage a call; the needs you choose become referrals routed to a team.",
+    ),
+    NavItem(
+        "Team queue",
+        "queue:mine",
+        ("accounts.work_team_queue",),
+        "Your team's referrals, most at risk first: claim, contact, complete.",
+        badge_count=_queued,
+    ),
+    NavItem(
+        "Patients",
+        "patients:search",
+        (
+            "accounts.take_calls",
+            "accounts.coordinate",
+            "accounts.work_team_queue",
+            "accounts.view_dashboards",
+        ),
+        "Find a patient by NHS number, name, date of birth or postcode.",
+    ),
+    NavItem(
+        "Call-backs", "calls:call-backs", ("accounts.take_calls",), "Call-backs due, oldest first."
+    ),
+    NavItem(
+        "Coordinator board",
+        "board:board",
+        ("accounts.coordinate",),
+        "Unroutable, twice-declined, late and breached referrals, with the action for each.",
+    ),
+    NavItem(
+        "Senior review",
+        "calls:reviews",
+        ("accounts.coordinate",),
+        "Advice given by non-clinical call handlers, to review within 24 hours.",
+    ),
+    NavItem(
+        "Dashboard",
+        "dashboards:dashboard",
+        ("accounts.view_dashboards", "accounts.lead_team"),
+        "Demand, response times, compliance and outcomes, with their definitions; CSV exports.",
+    ),
+    NavItem(
+        "Service directory",
+        "services:search",
+        (),
+        "Which partner service can help, where and when: ranked by who can meet the deadline.",
+    ),
+    NavItem(
+        "Access log",
+        "audit:access-log",
+        ("accounts.audit_access",),
+        "Who viewed or changed which record, when and why; break-glass reviews; CSV export.",
+    ),
+    NavItem(
+        "Users and roles",
+        "admin:index",
+        ("accounts.manage_users",),
+        "Create users, set roles and memberships, reset two-factor authentication.",
+    ),
+    NavItem("API documentation", "api-docs", (), "The hub's REST API, for partner systems."),
 )
 
 
@@ -83,5 +124,8 @@ def navigation_for(user: Any) -> list[NavLink]:
     if not user.is_authenticated:
         return []
     perms = user.get_all_permissions()
-    return [NavLink(item, user) for item in NAV_ITEMS
-            if not item.permissions or perms.intersection(item.permissions)]
+    return [
+        NavLink(item, user)
+        for item in NAV_ITEMS
+        if not item.permissions or perms.intersection(item.permissions)
+    ]

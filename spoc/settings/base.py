@@ -29,7 +29,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-local-key-change-me-in-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
@@ -120,9 +122,7 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=600, conn_health_checks=True
-        )
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -162,7 +162,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 # Redis: a task taken by a worker that dies before acknowledging it (acks_late) is handed out
 # again once it is this many seconds old. Short, since the work waits that long; longer than the
 # hard time limit, so a task still running is never given to a second worker.
-BROKER_VISIBILITY_TIMEOUT_SECONDS = env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30)
+BROKER_VISIBILITY_TIMEOUT_SECONDS = env_int(
+    "CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30
+)
 # How often each worker looks for such tasks (one small sorted-set read). Kombu's default looks
 # every 10 s but scans only every 10th look, which would add up to 100 s to the timeout above.
 BROKER_UNACKED_RESTORE_SECONDS = env_int("BROKER_UNACKED_RESTORE_SECONDS", 5)
@@ -377,7 +379,7 @@ REST_FRAMEWORK = {
         "user": API_THROTTLE_USER_RATE,
         "patient_search": API_THROTTLE_PATIENT_SEARCH_RATE,
     },
-        "partner_token": API_THROTTLE_ANON_RATE,
+    "partner_token": API_THROTTLE_ANON_RATE,
     # The client address is REMOTE_ADDR, which TrustedProxyMiddleware already took from the
     # trusted hops of X-Forwarded-For; DRF must not read that header again (a client writes it).
     "NUM_PROXIES": 0,

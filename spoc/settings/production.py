@@ -34,8 +34,13 @@ CSRF_COOKIE_HTTPONLY = True
 LOGGING = {
     **LOGGING,  # noqa: F405
     "formatters": {"json": {"()": "spoc.core.logs.JsonLogFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
-                             "stream": "ext://sys.stdout"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
 }
 # Celery's worker and beat keep the root logger configured above instead of their own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -49,5 +54,10 @@ if SENTRY_DSN:
 
     from spoc.core.error_reports import sentry_options
 
-    sentry_sdk.init(**sentry_options(dsn=SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
-                                     release=os.environ.get("SENTRY_RELEASE", "")))
+    sentry_sdk.init(
+        **sentry_options(
+            dsn=SENTRY_DSN,
+            environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+            release=os.environ.get("SENTRY_RELEASE", ""),
+        )
+    )

@@ -28,7 +28,12 @@ def test_token_for_a_password_authenticates_api_requests(api, handler):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     me = api.get("/api/v1/me/")
     assert me.status_code == 200
-    assert me.json() == {"username": "handler1", "display_name": handler.display_name(), "roles": ["Call handler"], "is_clinician": False}
+    assert me.json() == {
+        "username": "handler1",
+        "display_name": handler.display_name(),
+        "roles": ["Call handler"],
+        "is_clinician": False,
+    }
 
 
 def test_wrong_password_is_refused_with_json(api, handler):
@@ -45,7 +50,9 @@ def test_missing_fields_get_field_level_errors(api):
 
 
 def test_token_expires_after_twelve_hours(api, handler):
-    token = api.post(URL, {"username": "handler1", "password": TEST_PASSWORD}, format="json").json()["token"]
+    token = api.post(
+        URL, {"username": "handler1", "password": TEST_PASSWORD}, format="json"
+    ).json()["token"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     with time_machine.travel(timezone.now() + timedelta(hours=12, minutes=1), tick=False):
         response = api.get("/api/v1/me/")
@@ -61,7 +68,11 @@ def test_production_requires_a_one_time_code(api, handler, settings):
     missing = api.post(URL, {"username": "handler1", "password": TEST_PASSWORD}, format="json")
     assert missing.status_code == 400
     assert "one-time code" in missing.json()["detail"]
-    ok = api.post(URL, {"username": "handler1", "password": TEST_PASSWORD, "otp_token": code_for(device)}, format="json")
+    ok = api.post(
+        URL,
+        {"username": "handler1", "password": TEST_PASSWORD, "otp_token": code_for(device)},
+        format="json",
+    )
     assert ok.status_code == 200
 
 

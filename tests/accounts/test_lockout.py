@@ -19,7 +19,9 @@ SPRAYED_PASSWORD = "Winter2026!spring"
 
 
 def sign_in(username, password, address=SPRAYER):
-    return Client().post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+    return Client().post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+    )
 
 
 def token(username, password, address=SPRAYER):
@@ -71,7 +73,9 @@ def test_spraying_one_password_at_many_usernames_from_one_address_is_stopped(set
     assert sign_in("staff29", TEST_PASSWORD, address="10.99.0.7").status_code == 302
     assert token("staff00", TEST_PASSWORD, address="10.99.0.7").status_code == 200
     # The pause ends after the cool-off: never a permanent lock-out.
-    with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME + timedelta(minutes=1), tick=False):
+    with time_machine.travel(
+        timezone.now() + settings.AXES_COOLOFF_TIME + timedelta(minutes=1), tick=False
+    ):
         assert sign_in("staff29", TEST_PASSWORD).status_code == 302
 
 

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def login(client, username, password):
-    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR="10.1.2.3")
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR="10.1.2.3"
+    )
 
 
 def test_login_lands_on_home_and_logs_it(client, handler):
@@ -54,7 +56,11 @@ def test_five_failures_lock_the_user_out_from_that_address_only(client, handler)
     # The same user from another computer is not locked out: an attacker cannot lock a
     # clinician out of the hub for good.
     other = Client()
-    response = other.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD}, REMOTE_ADDR="10.9.9.9")
+    response = other.post(
+        reverse("login"),
+        {"username": "handler1", "password": TEST_PASSWORD},
+        REMOTE_ADDR="10.9.9.9",
+    )
     assert response.status_code == 302
 
 
@@ -78,7 +84,11 @@ def test_password_change(client, make_user):
     client.force_login(user)
     response = client.post(
         reverse("password_change"),
-        {"old_password": TEST_PASSWORD, "new_password1": "a-much-longer-passphrase-42", "new_password2": "a-much-longer-passphrase-42"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "a-much-longer-passphrase-42",
+            "new_password2": "a-much-longer-passphrase-42",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

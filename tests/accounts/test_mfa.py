@@ -33,7 +33,9 @@ def test_enrolment_confirms_with_a_code_and_opens_the_hub(client, handler, setti
     page = client.post(reverse("mfa-enrol"), {"start": "1"}, follow=True)
     assert b"<svg" in page.content
     device = TOTPDevice.objects.get(user=handler, confirmed=False)
-    wrong = client.post(reverse("mfa-enrol"), {"token": "000000" if code_for(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("mfa-enrol"), {"token": "000000" if code_for(device) != "000000" else "111111"}
+    )
     assert b"That code did not match" in wrong.content
     # django-otp throttles a device after a wrong code; try again once the pause is over.
     with time_machine.travel(timezone.now() + timedelta(seconds=5)):
@@ -60,7 +62,9 @@ def test_a_user_with_a_device_must_enter_a_code_after_the_password(client, handl
 def test_verify_never_redirects_off_site(client, handler):
     device = TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
     client.force_login(handler)
-    response = client.post(reverse("mfa-verify"), {"token": code_for(device), "next": "https://evil.example/"})
+    response = client.post(
+        reverse("mfa-verify"), {"token": code_for(device), "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 

@@ -86,7 +86,12 @@ def test_first_enrolment_is_allowed_with_a_password_and_logged(client, handler):
     device = TOTPDevice.objects.get(user=handler, confirmed=False)
     assert client.post(ENROL, {"token": code_for(device)}).status_code == 302
     row = AccessLog.objects.get(action=AccessLog.Action.MFA_ENROL)
-    assert (row.user, row.object_type, row.object_id, row.detail["replaced"]) == (handler, "user", str(handler.pk), 0)
+    assert (row.user, row.object_type, row.object_id, row.detail["replaced"]) == (
+        handler,
+        "user",
+        str(handler.pk),
+        0,
+    )
 
 
 def test_a_pending_device_belongs_to_the_session_that_started_it(handler):
@@ -152,11 +157,16 @@ def test_the_reset_page_changes_nothing_on_get_and_needs_a_reason(client, handle
     assert not AccessLog.objects.filter(action=AccessLog.Action.MFA_RESET).exists()
 
 
-def test_reset_removes_the_devices_ends_sessions_and_tokens_and_forces_enrolment(client, handler, sysadmin):
+def test_reset_removes_the_devices_ends_sessions_and_tokens_and_forces_enrolment(
+    client, handler, sysadmin
+):
     device = TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
     api = APIClient()
-    token = api.post("/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD,
-                                              "otp_token": code_for(device)}, format="json").json()["token"]
+    token = api.post(
+        "/api/v1/auth/token/",
+        {"username": "handler1", "password": TEST_PASSWORD, "otp_token": code_for(device)},
+        format="json",
+    ).json()["token"]
     users_browser = Client()
     sign_in(users_browser)
     with time_machine.travel(timezone.now() + timedelta(seconds=40)):  # the next TOTP step
@@ -169,8 +179,14 @@ def test_reset_removes_the_devices_ends_sessions_and_tokens_and_forces_enrolment
     assert not TOTPDevice.objects.filter(user=handler).exists()
     assert not ApiToken.objects.filter(user=handler).exists()
     row = AccessLog.objects.get(action=AccessLog.Action.MFA_RESET)
-    assert (row.user, row.object_id, row.reason) == (sysadmin, str(handler.pk), "Phone lost; identity checked by phone")
-    assert AccessLog.objects.filter(action=AccessLog.Action.CREDENTIALS_REVOKED, object_id=str(handler.pk)).exists()
+    assert (row.user, row.object_id, row.reason) == (
+        sysadmin,
+        str(handler.pk),
+        "Phone lost; identity checked by phone",
+    )
+    assert AccessLog.objects.filter(
+        action=AccessLog.Action.CREDENTIALS_REVOKED, object_id=str(handler.pk)
+    ).exists()
 
     # The user's browser is signed out, their token refused.
     assert users_browser.get("/")["Location"].startswith(reverse("login"))
@@ -181,7 +197,9 @@ def test_reset_removes_the_devices_ends_sessions_and_tokens_and_forces_enrolment
     assert users_browser.get("/")["Location"] == reverse("mfa-enrol")
     assert users_browser.get("/api/v1/me/").status_code in (401, 403)
     # ... and the token endpoint refuses a password alone until they have.
-    refused = APIClient().post("/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD}, format="json")
+    refused = APIClient().post(
+        "/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD}, format="json"
+    )
     assert refused.status_code == 400
     assert refused.json()["code"] == "mfa_enrolment_required"
     users_browser.post(ENROL, {"start": "1"})
@@ -193,10 +211,15 @@ def test_reset_removes_the_devices_ends_sessions_and_tokens_and_forces_enrolment
 def test_the_token_endpoint_needs_the_code_of_a_user_with_a_device(handler):
     device = TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
     api = APIClient()
-    missing = api.post("/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD}, format="json")
+    missing = api.post(
+        "/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD}, format="json"
+    )
     assert (missing.status_code, missing.json()["code"]) == (400, "otp_required")
-    wrong = api.post("/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD,
-                                             "otp_token": a_code_other_than(device)}, format="json")
+    wrong = api.post(
+        "/api/v1/auth/token/",
+        {"username": "handler1", "password": TEST_PASSWORD, "otp_token": a_code_other_than(device)},
+        format="json",
+    )
     assert (wrong.status_code, wrong.json()["code"]) == (400, "otp_required")
     assert not ApiToken.objects.exists()
 

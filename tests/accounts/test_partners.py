@@ -39,7 +39,11 @@ TOKEN_URL = "/oauth2/token"
 
 
 def _register(**kwargs):
-    values = {"name": "NHS 111 North West", "ods_code": "nlo01", "endpoint": "https://111.example.nhs.uk/bars"}
+    values = {
+        "name": "NHS 111 North West",
+        "ods_code": "nlo01",
+        "endpoint": "https://111.example.nhs.uk/bars",
+    }
     return partner_register(**{**values, **kwargs})
 
 
@@ -48,16 +52,27 @@ def _basic(client_id: str, secret: str) -> str:
 
 
 def _token(client_id: str, secret: str, **form) -> dict:
-    response = APIClient().post(TOKEN_URL, {"grant_type": "client_credentials", **form},
-                                HTTP_AUTHORIZATION=_basic(client_id, secret))
+    response = APIClient().post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials", **form},
+        HTTP_AUTHORIZATION=_basic(client_id, secret),
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
 
 def test_register_partner_prints_its_credentials_once_and_keeps_only_a_hash():
     out = StringIO()
-    call_command("register_partner", "--name", "Mersey GP Federation", "--ods", "a81001",
-                 "--endpoint", "https://gp.example.nhs.uk/inbox", stdout=out)
+    call_command(
+        "register_partner",
+        "--name",
+        "Mersey GP Federation",
+        "--ods",
+        "a81001",
+        "--endpoint",
+        "https://gp.example.nhs.uk/inbox",
+        stdout=out,
+    )
     printed = json.loads(out.getvalue())
     assert set(printed) == {"client_id", "client_secret", "token_url"}
     assert printed["token_url"].endswith("/oauth2/token")
@@ -68,12 +83,18 @@ def test_register_partner_prints_its_credentials_once_and_keeps_only_a_hash():
     assert _token(printed["client_id"], printed["client_secret"])["token_type"] == "Bearer"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--name", "Ward 7", "--ods", "R!"], "ods_code: Enter the ODS code"),
-    (["--name", " ", "--ods", "RTH"], "name: Enter the partner system's name."),
-    (["--name", "Ward 7", "--ods", "RTH", "--endpoint", "javascript:alert(1)"], "endpoint: Enter the endpoint"),
-    (["--name", "x" * 201, "--ods", "RTH"], "name: The name must be 200 characters or fewer."),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "Ward 7", "--ods", "R!"], "ods_code: Enter the ODS code"),
+        (["--name", " ", "--ods", "RTH"], "name: Enter the partner system's name."),
+        (
+            ["--name", "Ward 7", "--ods", "RTH", "--endpoint", "javascript:alert(1)"],
+            "endpoint: Enter the endpoint",
+        ),
+        (["--name", "x" * 201, "--ods", "RTH"], "name: The name must be 200 characters or fewer."),
+    ],
+)
 def test_register_partner_refuses_bad_input_with_a_clear_message(args, message):
     with pytest.raises(CommandError, match=message.replace("!", r"\!")):
         call_command("register_partner", *args, stdout=StringIO())
@@ -88,8 +109,15 @@ def test_names_are_kept_as_typed():
 
 def test_the_token_answer_is_rfc_6749_and_never_cached():
     issued = _register()
-    response = APIClient().post(TOKEN_URL, {"grant_type": "client_credentials", "client_id": issued.partner.client_id,
-                                            "client_secret": issued.client_secret}, REMOTE_ADDR="192.0.2.40")
+    response = APIClient().post(
+        TOKEN_URL,
+        {
+            "grant_type": "client_credentials",
+            "client_id": issued.partner.client_id,
+            "client_secret": issued.client_secret,
+        },
+        REMOTE_ADDR="192.0.2.40",
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
@@ -108,14 +136,26 @@ def test_a_token_carries_only_the_scopes_asked_for():
     assert partner is not None and partner.scopes == {Scope.SEND_REFERRALS}
 
 
-@pytest.mark.parametrize(("form", "auth", "status", "error"), [
-    ({"grant_type": "password"}, True, 400, "unsupported_grant_type"),
-    ({"grant_type": "client_credentials", "scope": "patients:delete"}, True, 400, "invalid_scope"),
-    ({"grant_type": "client_credentials"}, False, 401, "invalid_client"),
-])
+@pytest.mark.parametrize(
+    ("form", "auth", "status", "error"),
+    [
+        ({"grant_type": "password"}, True, 400, "unsupported_grant_type"),
+        (
+            {"grant_type": "client_credentials", "scope": "patients:delete"},
+            True,
+            400,
+            "invalid_scope",
+        ),
+        ({"grant_type": "client_credentials"}, False, 401, "invalid_client"),
+    ],
+)
 def test_token_request_errors(form, auth, status, error):
     issued = _register(scopes=[Scope.READ_DIRECTORY])
-    headers = {"HTTP_AUTHORIZATION": _basic(issued.partner.client_id, issued.client_secret)} if auth else {}
+    headers = (
+        {"HTTP_AUTHORIZATION": _basic(issued.partner.client_id, issued.client_secret)}
+        if auth
+        else {}
+    )
     response = APIClient().post(TOKEN_URL, form, **headers)
     assert response.status_code == status
     assert response.json()["error"] == error and response.json()["error_description"]
@@ -124,8 +164,11 @@ def test_token_request_errors(form, auth, status, error):
 
 def test_a_wrong_secret_is_invalid_client_and_logged_as_a_failed_sign_in():
     issued = _register()
-    response = APIClient().post(TOKEN_URL, {"grant_type": "client_credentials"},
-                                HTTP_AUTHORIZATION=_basic(issued.partner.client_id, "guessed"))
+    response = APIClient().post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=_basic(issued.partner.client_id, "guessed"),
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response["WWW-Authenticate"] == 'Basic realm="spoc"'
@@ -141,7 +184,9 @@ def test_rotation_keeps_the_old_secret_until_it_is_revoked_and_revoking_ends_its
     assert _token(client_id, new)["access_token"] and _token(client_id, old)["access_token"]
     assert partner_secrets_revoke(partner=issued.partner, keep_newest=True) == 1
     assert partner_for_token(old_token) is None
-    refused = APIClient().post(TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=_basic(client_id, old))
+    refused = APIClient().post(
+        TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=_basic(client_id, old)
+    )
     assert refused.status_code == 401
     assert partner_for_token(_token(client_id, new)["access_token"]) is not None
 
@@ -151,8 +196,11 @@ def test_a_deactivated_partner_gets_no_token_and_its_tokens_stop_working():
     key = _token(issued.partner.client_id, issued.client_secret)["access_token"]
     partner_deactivate(partner=issued.partner)
     assert partner_for_token(key) is None
-    response = APIClient().post(TOKEN_URL, {"grant_type": "client_credentials"},
-                                HTTP_AUTHORIZATION=_basic(issued.partner.client_id, issued.client_secret))
+    response = APIClient().post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=_basic(issued.partner.client_id, issued.client_secret),
+    )
     assert response.status_code == 401
 
 
@@ -168,7 +216,12 @@ def test_a_partner_token_opens_no_staff_endpoint():
     key = _token(issued.partner.client_id, issued.client_secret)["access_token"]
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    for url in ("/api/v1/patients/?q=smith", "/api/v1/referrals/", "/api/v1/me/", "/api/v1/services/"):
+    for url in (
+        "/api/v1/patients/?q=smith",
+        "/api/v1/referrals/",
+        "/api/v1/me/",
+        "/api/v1/services/",
+    ):
         assert api.get(url).status_code == 401, url
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/me/").status_code == 401
@@ -192,40 +245,65 @@ def test_only_a_partner_with_the_scope_passes_a_partner_endpoint(handler):
     sender = _register(scopes=[Scope.SEND_REFERRALS])
     reader = _register(name="Ward system", ods_code="RTH", scopes=[Scope.READ_DIRECTORY])
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(sender.partner.client_id, sender.client_secret)['access_token']}")
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {_token(sender.partner.client_id, sender.client_secret)['access_token']}"
+    )
     assert api.post("/send/").json() == {"from": f"partner:{sender.partner.client_id}"}
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(reader.partner.client_id, reader.client_secret)['access_token']}")
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {_token(reader.partner.client_id, reader.client_secret)['access_token']}"
+    )
     assert api.post("/send/").status_code == 403
     # A staff token, whatever its role, is no partner.
     now = timezone.now()
-    ApiToken.objects.create(user=handler, key_hash=hash_key("staff-key"), created_at=now,
-                            expires_at=now + timedelta(hours=1))
+    ApiToken.objects.create(
+        user=handler,
+        key_hash=hash_key("staff-key"),
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
     api.credentials(HTTP_AUTHORIZATION="Token staff-key")
     assert api.post("/send/").status_code == 403
     api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     assert api.post("/send/").status_code == 401
 
 
-def test_a_system_admin_registers_a_partner_in_the_admin_and_sees_the_secret_once(client, make_user):
+def test_a_system_admin_registers_a_partner_in_the_admin_and_sees_the_secret_once(
+    client, make_user
+):
     admin_user = make_user(Role.SYSTEM_ADMIN, username="sysadmin1", is_staff=True)
     client.force_login(admin_user)
-    response = client.post("/admin/accounts/partnersystem/add/", {
-        "name": "Royal Liverpool wards", "ods_code": "rq6", "endpoint": "https://wards.example.nhs.uk/bars",
-        "scopes": [Scope.SEND_REFERRALS, Scope.READ_OWN_REFERRALS]}, follow=True)
+    response = client.post(
+        "/admin/accounts/partnersystem/add/",
+        {
+            "name": "Royal Liverpool wards",
+            "ods_code": "rq6",
+            "endpoint": "https://wards.example.nhs.uk/bars",
+            "scopes": [Scope.SEND_REFERRALS, Scope.READ_OWN_REFERRALS],
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     partner = PartnerSystem.objects.get()
-    assert (partner.ods_code, partner.scopes) == ("RQ6", sorted([Scope.SEND_REFERRALS, Scope.READ_OWN_REFERRALS]))
+    assert (partner.ods_code, partner.scopes) == (
+        "RQ6",
+        sorted([Scope.SEND_REFERRALS, Scope.READ_OWN_REFERRALS]),
+    )
     shown = [str(m) for m in response.context["messages"] if partner.client_id in str(m)]
     secret = shown[0].split("client secret ")[1].split(":")[0]
-    assert _token(partner.client_id, secret)["scope"] == f"{Scope.READ_OWN_REFERRALS} {Scope.SEND_REFERRALS}"
+    assert (
+        _token(partner.client_id, secret)["scope"]
+        == f"{Scope.READ_OWN_REFERRALS} {Scope.SEND_REFERRALS}"
+    )
     row = AccessLog.objects.get(action=AccessLog.Action.CREATE, object_type="partner_system")
     assert row.user == admin_user
 
 
 def test_the_admin_refuses_a_bad_ods_code_and_saves_nothing(client, make_user):
     client.force_login(make_user(Role.SYSTEM_ADMIN, username="sysadmin1", is_staff=True))
-    response = client.post("/admin/accounts/partnersystem/add/", {
-        "name": "Ward", "ods_code": "<b>", "endpoint": "", "scopes": [Scope.READ_DIRECTORY]})
+    response = client.post(
+        "/admin/accounts/partnersystem/add/",
+        {"name": "Ward", "ods_code": "<b>", "endpoint": "", "scopes": [Scope.READ_DIRECTORY]},
+    )
     assert response.status_code == 200
     assert "Enter the ODS code" in response.content.decode()
     assert not PartnerSystem.objects.exists()

@@ -51,8 +51,13 @@ def test_long_and_any_composition_passwords_work_everywhere(client, handler, pas
     client.force_login(handler)
     assert change(client, password).status_code == 302
     fresh = Client()
-    assert fresh.post(reverse("login"), {"username": "handler1", "password": password}).status_code == 302
-    api = APIClient().post("/api/v1/auth/token/", {"username": "handler1", "password": password}, format="json")
+    assert (
+        fresh.post(reverse("login"), {"username": "handler1", "password": password}).status_code
+        == 302
+    )
+    api = APIClient().post(
+        "/api/v1/auth/token/", {"username": "handler1", "password": password}, format="json"
+    )
     assert api.status_code == 200
 
 
@@ -60,13 +65,18 @@ def test_a_password_is_not_truncated(client, handler):
     long = "correct horse battery staple " * 3  # 87 characters
     client.force_login(handler)
     assert change(client, long).status_code == 302
-    assert Client().post(reverse("login"), {"username": "handler1", "password": long[:64]}).status_code == 200
+    assert (
+        Client().post(reverse("login"), {"username": "handler1", "password": long[:64]}).status_code
+        == 200
+    )
 
 
 def test_the_demo_password_passes_the_policy_and_signs_the_demo_users_in(client):
     validate_password(settings.DEMO_PASSWORD)
     seed_users(password=settings.DEMO_PASSWORD)
-    response = client.post(reverse("login"), {"username": "nurse", "password": settings.DEMO_PASSWORD})
+    response = client.post(
+        reverse("login"), {"username": "nurse", "password": settings.DEMO_PASSWORD}
+    )
     assert response.status_code == 302
 
 

@@ -35,14 +35,20 @@ def api_for(token):
     return api
 
 
-def test_a_password_change_revokes_every_token_and_other_session_but_keeps_this_one(client, handler):
+def test_a_password_change_revokes_every_token_and_other_session_but_keeps_this_one(
+    client, handler
+):
     token = new_token()
     other_browser = Client()
     other_browser.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD})
     client.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD})
     response = client.post(
         reverse("password_change"),
-        {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
     )
     assert response.status_code == 302
     assert api_for(token).get("/api/v1/me/").status_code == 401
@@ -62,7 +68,10 @@ def test_deactivation_revokes_tokens_for_good(handler):
     handler.is_active = True
     handler.save(update_fields=["is_active"])
     assert api_for(token).get("/api/v1/me/").status_code == 401  # reactivation brings none back
-    assert AccessLog.objects.get(action=AccessLog.Action.CREDENTIALS_REVOKED).reason == "Account deactivated: Left the trust"
+    assert (
+        AccessLog.objects.get(action=AccessLog.Action.CREDENTIALS_REVOKED).reason
+        == "Account deactivated: Left the trust"
+    )
 
 
 def test_deactivated_hook_revokes_only_an_inactive_user(handler):
@@ -85,12 +94,21 @@ def test_revoke_endpoint_revokes_the_callers_token_only(handler):
     row = AccessLog.objects.get(action=AccessLog.Action.LOGOUT, object_type="api_token")
     assert row.user == handler
     # Issuing each token was logged as a sign-in.
-    assert AccessLog.objects.filter(action=AccessLog.Action.LOGIN, object_type="api_token", user=handler).count() == 2
+    assert (
+        AccessLog.objects.filter(
+            action=AccessLog.Action.LOGIN, object_type="api_token", user=handler
+        ).count()
+        == 2
+    )
 
 
 def test_revoke_endpoint_with_all_revokes_every_token_of_the_user(handler, make_user):
     someone_else = make_user(username="handler2")
-    theirs = APIClient().post(TOKEN_URL, {"username": "handler2", "password": TEST_PASSWORD}, format="json").json()["token"]
+    theirs = (
+        APIClient()
+        .post(TOKEN_URL, {"username": "handler2", "password": TEST_PASSWORD}, format="json")
+        .json()["token"]
+    )
     mine, other = new_token(), new_token()
     response = api_for(mine).post(REVOKE_URL, {"all": True}, format="json")
     assert response.json() == {"revoked": 2}
@@ -109,7 +127,11 @@ def test_revoke_endpoint_needs_a_token(client, handler):
 
 def test_sign_out_revokes_the_token_the_session_asked_for(client, handler):
     client.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD})
-    sessions = client.post(TOKEN_URL, {"username": "handler1", "password": TEST_PASSWORD}, content_type="application/json")
+    sessions = client.post(
+        TOKEN_URL,
+        {"username": "handler1", "password": TEST_PASSWORD},
+        content_type="application/json",
+    )
     assert sessions.status_code == 200
     sessions_token = sessions.json()["token"]
     elsewhere = new_token()  # asked for without this session's cookie
@@ -120,8 +142,14 @@ def test_sign_out_revokes_the_token_the_session_asked_for(client, handler):
 
 def test_idle_timeout_revokes_the_token_the_session_asked_for(client, handler, settings):
     client.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD})
-    token = client.post(TOKEN_URL, {"username": "handler1", "password": TEST_PASSWORD}, content_type="application/json").json()["token"]
-    with time_machine.travel(timezone.now() + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT_SECONDS + 60)):
+    token = client.post(
+        TOKEN_URL,
+        {"username": "handler1", "password": TEST_PASSWORD},
+        content_type="application/json",
+    ).json()["token"]
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT_SECONDS + 60)
+    ):
         assert client.get("/")["Location"].startswith(reverse("login"))
         assert api_for(token).get("/api/v1/me/").status_code == 401
 
@@ -129,7 +157,11 @@ def test_idle_timeout_revokes_the_token_the_session_asked_for(client, handler, s
 def test_a_token_for_another_user_is_not_tied_to_the_session(client, handler, make_user):
     other = make_user(username="handler2")
     client.force_login(other)
-    token = client.post(TOKEN_URL, {"username": "handler1", "password": TEST_PASSWORD}, content_type="application/json").json()["token"]
+    token = client.post(
+        TOKEN_URL,
+        {"username": "handler1", "password": TEST_PASSWORD},
+        content_type="application/json",
+    ).json()["token"]
     client.post(reverse("logout"))
     assert api_for(token).get("/api/v1/me/").status_code == 200
 
@@ -147,7 +179,11 @@ def test_token_endpoints_declare_their_bodies_in_the_schema():
     assert body(obtain, "200") == ref("TokenOutput")
     assert body(revoke, "200") == ref("TokenRevokeOutput")
     assert body(me, "200") == ref("MeOutput")
-    for operation, statuses in ((obtain, ("400", "429")), (revoke, ("400", "401", "403")), (me, ("401", "403"))):
+    for operation, statuses in (
+        (obtain, ("400", "429")),
+        (revoke, ("400", "401", "403")),
+        (me, ("401", "403")),
+    ):
         for status in statuses:
             error = schema["components"]["schemas"][body(operation, status).rsplit("/", 1)[1]]
             assert {"detail", "code"} <= set(error["properties"])

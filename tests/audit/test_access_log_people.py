@@ -24,7 +24,9 @@ URL = reverse("audit:access-log")
 
 @pytest.fixture
 def lead(make_user: Any) -> Any:
-    user = make_user(Role.SPECIALIST_NURSE, username="nurse_ng", first_name="Siân", last_name="Nguyễn")
+    user = make_user(
+        Role.SPECIALIST_NURSE, username="nurse_ng", first_name="Siân", last_name="Nguyễn"
+    )
     user.groups.add(Group.objects.get(name=Role.TEAM_LEAD))
     return user
 
@@ -33,10 +35,17 @@ def _csv(response: Any) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
-def test_each_row_shows_the_users_name_and_roles_and_the_patients_name_and_nhs_number(client, auditor, lead):
+def test_each_row_shows_the_users_name_and_roles_and_the_patients_name_and_nhs_number(
+    client, auditor, lead
+):
     patient = PatientFactory(given_name="Mary", family_name="O'Hara", nhs_number="9990000018")
-    access_log_record(action=AccessLog.Action.VIEW, user=lead, object_type="patient", object_id=patient.pk,
-                      patient_id=patient.pk)
+    access_log_record(
+        action=AccessLog.Action.VIEW,
+        user=lead,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+    )
     client.force_login(auditor)
     response = client.get(URL, {"action": "VIEW"})
     assert response.status_code == 200
@@ -48,16 +57,31 @@ def test_each_row_shows_the_users_name_and_roles_and_the_patients_name_and_nhs_n
     assert f"Patient id {patient.pk}" in html
 
 
-def test_rows_about_no_patient_a_patient_without_a_number_or_one_no_longer_on_record(client, auditor, lead):
+def test_rows_about_no_patient_a_patient_without_a_number_or_one_no_longer_on_record(
+    client, auditor, lead
+):
     unnumbered = PatientFactory(given_name="Ada", family_name="Lovelace", nhs_number=None)
-    access_log_record(action=AccessLog.Action.VIEW, user=lead, object_type="patient", object_id=unnumbered.pk,
-                      patient_id=unnumbered.pk)
-    access_log_record(action=AccessLog.Action.VIEW, user=lead, object_type="patient", object_id=987654,
-                      patient_id=987654)
+    access_log_record(
+        action=AccessLog.Action.VIEW,
+        user=lead,
+        object_type="patient",
+        object_id=unnumbered.pk,
+        patient_id=unnumbered.pk,
+    )
+    access_log_record(
+        action=AccessLog.Action.VIEW,
+        user=lead,
+        object_type="patient",
+        object_id=987654,
+        patient_id=987654,
+    )
     access_log_record(action=AccessLog.Action.LOGIN_FAILED, username="typo-name")
     client.force_login(auditor)
     html = client.get(URL).content.decode()
-    assert "LOVELACE, Ada" in html and "NHS number <span data-testid=\"patient-nhs-number\">Not known" in html
+    assert (
+        "LOVELACE, Ada" in html
+        and 'NHS number <span data-testid="patient-nhs-number">Not known' in html
+    )
     assert "No record of patient 987654" in html
     # A failed sign-in names what was typed, and says it is no user of the hub.
     assert "typo-name" in html and "Not a user of the hub" in html
@@ -65,23 +89,51 @@ def test_rows_about_no_patient_a_patient_without_a_number_or_one_no_longer_on_re
 
 def test_the_csv_has_the_same_people_in_columns_after_the_old_ones(client, auditor, lead):
     patient = PatientFactory(given_name="Mary", family_name="O'Hara", nhs_number="9990000018")
-    access_log_record(action=AccessLog.Action.VIEW, user=lead, object_type="patient", object_id=patient.pk,
-                      patient_id=patient.pk)
+    access_log_record(
+        action=AccessLog.Action.VIEW,
+        user=lead,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+    )
     access_log_record(action=AccessLog.Action.LOGIN, user=lead)
     client.force_login(auditor)
     response = client.get(URL, {"format": "csv", "username": "nurse_ng"})
     assert response.status_code == 200
     rows = _csv(response)
-    assert list(rows[0])[:9] == ["at", "username", "action", "object_type", "object_id", "patient_id", "client_ip",
-                                 "reason", "flagged"]
+    assert list(rows[0])[:9] == [
+        "at",
+        "username",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "client_ip",
+        "reason",
+        "flagged",
+    ]
     viewed = next(r for r in rows if r["action"] == "VIEW")
-    assert {k: viewed[k] for k in ("user_name", "user_roles", "patient_name", "patient_nhs_number")} == {
-        "user_name": "NGUYỄN, Siân", "user_roles": "Specialist nurse, Team lead",
-        "patient_name": "O'HARA, Mary", "patient_nhs_number": "999 000 0018"}
+    assert {
+        k: viewed[k] for k in ("user_name", "user_roles", "patient_name", "patient_nhs_number")
+    } == {
+        "user_name": "NGUYỄN, Siân",
+        "user_roles": "Specialist nurse, Team lead",
+        "patient_name": "O'HARA, Mary",
+        "patient_nhs_number": "999 000 0018",
+    }
     signed_in = next(r for r in rows if r["action"] == "LOGIN")
-    assert (signed_in["user_name"], signed_in["patient_name"], signed_in["patient_nhs_number"]) == ("NGUYỄN, Siân", "", "")
+    assert (signed_in["user_name"], signed_in["patient_name"], signed_in["patient_nhs_number"]) == (
+        "NGUYỄN, Siân",
+        "",
+        "",
+    )
     # The export is itself logged, as before; the page is not.
-    assert AccessLog.objects.filter(action=AccessLog.Action.EXPORT, user=auditor, object_type="access_log").count() == 1
+    assert (
+        AccessLog.objects.filter(
+            action=AccessLog.Action.EXPORT, user=auditor, object_type="access_log"
+        ).count()
+        == 1
+    )
 
 
 def _rows(count: int, make_user: Any) -> None:
@@ -89,8 +141,13 @@ def _rows(count: int, make_user: Any) -> None:
     for n in range(count):
         user = make_user(Role.SPECIALIST_NURSE, username=f"reader{n}")
         patient = PatientFactory()
-        access_log_record(action=AccessLog.Action.VIEW, user=user, object_type="patient", object_id=patient.pk,
-                          patient_id=patient.pk)
+        access_log_record(
+            action=AccessLog.Action.VIEW,
+            user=user,
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+        )
 
 
 # The page's queries, whatever the number of rows: the session, the auditor, their two-factor
@@ -105,8 +162,9 @@ CSV_QUERIES = 11
 
 
 @pytest.mark.parametrize("count", [1, 50])
-def test_the_page_takes_the_same_queries_for_1_and_50_rows(client, auditor, make_user, count,
-                                                            django_assert_num_queries):
+def test_the_page_takes_the_same_queries_for_1_and_50_rows(
+    client, auditor, make_user, count, django_assert_num_queries
+):
     _rows(count, make_user)
     client.force_login(auditor)
     with django_assert_num_queries(PAGE_QUERIES):
@@ -116,8 +174,9 @@ def test_the_page_takes_the_same_queries_for_1_and_50_rows(client, auditor, make
 
 
 @pytest.mark.parametrize("count", [1, 50])
-def test_the_csv_takes_the_same_queries_for_1_and_50_rows(client, auditor, make_user, count,
-                                                           django_assert_num_queries):
+def test_the_csv_takes_the_same_queries_for_1_and_50_rows(
+    client, auditor, make_user, count, django_assert_num_queries
+):
     _rows(count, make_user)
     client.force_login(auditor)
     with django_assert_num_queries(CSV_QUERIES):
@@ -128,15 +187,22 @@ def test_the_csv_takes_the_same_queries_for_1_and_50_rows(client, auditor, make_
 
 def test_reading_the_log_changes_no_row_and_keeps_the_chain(client, auditor, lead):
     for n in range(3):
-        access_log_record(action=AccessLog.Action.VIEW, user=lead, object_type="patient", object_id=n,
-                          patient_id=PatientFactory().pk)
+        access_log_record(
+            action=AccessLog.Action.VIEW,
+            user=lead,
+            object_type="patient",
+            object_id=n,
+            patient_id=PatientFactory().pk,
+        )
     client.force_login(auditor)
     before = list(AccessLog.objects.order_by("pk").values_list("pk", "row_hash"))
     assert client.get(URL).status_code == 200
     b"".join(client.get(URL, {"format": "csv"}).streaming_content)
     after = list(AccessLog.objects.order_by("pk").values_list("pk", "row_hash"))
     # The page wrote nothing; the export wrote its one EXPORT row, chained after the others.
-    assert after[:len(before)] == before
-    assert [r.action for r in AccessLog.objects.filter(pk__gt=before[-1][0])] == [AccessLog.Action.EXPORT]
+    assert after[: len(before)] == before
+    assert [r.action for r in AccessLog.objects.filter(pk__gt=before[-1][0])] == [
+        AccessLog.Action.EXPORT
+    ]
     report = access_log_chain_verify()
     assert (report.intact, report.broken_at) == (len(after), None)

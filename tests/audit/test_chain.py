@@ -40,9 +40,17 @@ class Row(TypedDict, total=False):
 
 def fields(**changes: Unpack[Row]) -> Row:
     row: Row = {
-        "at": WHEN, "user_id": 3, "username": "nurse1", "action": "VIEW", "object_type": "patient",
-        "object_id": "42", "patient_id": 42, "client_ip": "192.0.2.7", "reason": "",
-        "detail": {"b": 1, "a": [1, 2.5]}, "flagged": False,
+        "at": WHEN,
+        "user_id": 3,
+        "username": "nurse1",
+        "action": "VIEW",
+        "object_type": "patient",
+        "object_id": "42",
+        "patient_id": 42,
+        "client_ip": "192.0.2.7",
+        "reason": "",
+        "detail": {"b": 1, "a": [1, 2.5]},
+        "flagged": False,
     }
     row.update(changes)
     return row
@@ -52,21 +60,35 @@ def fields(**changes: Unpack[Row]) -> Row:
 
 
 def test_canonical_form_is_the_same_however_the_values_are_spelt():
-    same = chain.canonical(**fields(
-        at=WHEN.astimezone(ZoneInfo("Europe/London")),
-        detail={"a": (1, 2.5), "b": 1},
-    ))
+    same = chain.canonical(
+        **fields(
+            at=WHEN.astimezone(ZoneInfo("Europe/London")),
+            detail={"a": (1, 2.5), "b": 1},
+        )
+    )
     assert chain.canonical(**fields()) == same
     # One IPv4-mapped IPv6 address, as PostgreSQL and Python may each print it.
-    assert chain.canonical(**fields(client_ip="::ffff:1.2.3.4")) == chain.canonical(**fields(client_ip="::ffff:102:304"))
+    assert chain.canonical(**fields(client_ip="::ffff:1.2.3.4")) == chain.canonical(
+        **fields(client_ip="::ffff:102:304")
+    )
 
 
-@pytest.mark.parametrize("change", [
-    {"at": WHEN + timedelta(microseconds=1)}, {"user_id": 4}, {"username": "nurse2"},
-    {"action": "EXPORT"}, {"object_type": "referral"}, {"object_id": "43"}, {"patient_id": None},
-    {"client_ip": "192.0.2.8"}, {"reason": "x"}, {"detail": {"b": 1, "a": [1, 2.6]}},
-    {"flagged": True},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"at": WHEN + timedelta(microseconds=1)},
+        {"user_id": 4},
+        {"username": "nurse2"},
+        {"action": "EXPORT"},
+        {"object_type": "referral"},
+        {"object_id": "43"},
+        {"patient_id": None},
+        {"client_ip": "192.0.2.8"},
+        {"reason": "x"},
+        {"detail": {"b": 1, "a": [1, 2.6]}},
+        {"flagged": True},
+    ],
+)
 def test_every_field_counts_in_the_hash(change):
     assert chain.canonical(**fields(**change)) != chain.canonical(**fields())
 
@@ -93,9 +115,13 @@ def test_chain_check_counts_an_intact_chain_and_names_its_head():
 def test_chain_check_names_a_changed_row_and_the_row_after_a_removed_one():
     rows = walk([fields(object_id=str(n)) for n in range(5)])
     changed = [*rows[:2], (3, rows[2][1], fields(object_id="2", reason="edited")), *rows[3:]]
-    assert chain.chain_check(changed) == chain.ChainReport(intact=2, head=rows[1][1], broken_at=3, after=2)
+    assert chain.chain_check(changed) == chain.ChainReport(
+        intact=2, head=rows[1][1], broken_at=3, after=2
+    )
     removed = [*rows[:2], *rows[3:]]
-    assert chain.chain_check(removed) == chain.ChainReport(intact=2, head=rows[1][1], broken_at=4, after=2)
+    assert chain.chain_check(removed) == chain.ChainReport(
+        intact=2, head=rows[1][1], broken_at=4, after=2
+    )
     assert chain.chain_check(rows[1:]).broken_at == 2
 
 
@@ -103,8 +129,17 @@ def test_chain_check_names_a_changed_row_and_the_row_after_a_removed_one():
 
 
 def write_rows(count: int, user=None) -> list[AccessLog]:
-    return [access_log_record(action=AccessLog.Action.VIEW, user=user, object_type="patient",
-                              object_id=n, patient_id=n, detail={"n": n}) for n in range(count)]
+    return [
+        access_log_record(
+            action=AccessLog.Action.VIEW,
+            user=user,
+            object_type="patient",
+            object_id=n,
+            patient_id=n,
+            detail={"n": n},
+        )
+        for n in range(count)
+    ]
 
 
 def verify() -> str:
@@ -138,8 +173,14 @@ def test_each_row_links_to_the_one_before():
 def test_verify_access_log_says_the_chain_is_intact_with_the_count():
     user = UserFactory()
     write_rows(120, user=user)
-    access_log_record(action=AccessLog.Action.BREAK_GLASS, user=user, object_type="patient", object_id=9,
-                      patient_id=9, reason="Urgent call, own nurse unreachable – “quoted”")
+    access_log_record(
+        action=AccessLog.Action.BREAK_GLASS,
+        user=user,
+        object_type="patient",
+        object_id=9,
+        patient_id=9,
+        reason="Urgent call, own nurse unreachable – “quoted”",
+    )
     # Small pages, so that the walk crosses several of them.
     assert access_log_chain_verify(batch_size=7).intact == 121
     assert "Access log chain intact: 121 rows" in verify()
@@ -149,7 +190,9 @@ def test_verify_access_log_says_the_chain_is_intact_with_the_count():
 def test_a_reason_changed_by_the_superuser_is_found_with_its_row_id():
     rows = write_rows(5)
     tamper("UPDATE audit_accesslog SET reason = 'nothing to see' WHERE id = %s", rows[2])
-    with pytest.raises(CommandError, match=rf"broken at row {rows[2].pk} \(after row {rows[1].pk}; 2 rows"):
+    with pytest.raises(
+        CommandError, match=rf"broken at row {rows[2].pk} \(after row {rows[1].pk}; 2 rows"
+    ):
         verify()
 
 
@@ -157,7 +200,9 @@ def test_a_reason_changed_by_the_superuser_is_found_with_its_row_id():
 def test_a_row_deleted_from_the_middle_is_found():
     rows = write_rows(5)
     tamper("DELETE FROM audit_accesslog WHERE id = %s", rows[2])
-    with pytest.raises(CommandError, match=rf"broken at row {rows[3].pk} \(after row {rows[1].pk};"):
+    with pytest.raises(
+        CommandError, match=rf"broken at row {rows[3].pk} \(after row {rows[1].pk};"
+    ):
         verify()
 
 

@@ -15,14 +15,29 @@ from tests.conftest import ROOT
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DATABASE_MIGRATE_URL",
-                        "DATABASE_APP_ROLE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DATABASE_MIGRATE_URL",
+            "DATABASE_APP_ROLE",
+        }
+    }
     env.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "SPOC_DATA_DIR": str(tmp_path)})
     result = manage(env, "migrate", "audit", "0003")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -31,13 +46,22 @@ def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
         db.executemany(
             "INSERT INTO audit_accesslog (at, username, action, object_type, object_id, patient_id, client_ip,"
             " reason, detail, flagged) VALUES (?, ?, 'VIEW', 'patient', ?, ?, '192.0.2.1', '', ?, 0)",
-            [(f"2026-03-0{n} 10:00:00.12345{n}", f"nurse{n}", str(n), n, '{"b": 1, "a": [2.5]}') for n in range(1, 4)])
+            [
+                (f"2026-03-0{n} 10:00:00.12345{n}", f"nurse{n}", str(n), n, '{"b": 1, "a": [2.5]}')
+                for n in range(1, 4)
+            ],
+        )
     result = manage(env, "migrate")
     assert result.returncode == 0, result.stdout + result.stderr
-    result = manage(env, "shell", "-c", "from spoc.audit.services import access_log_record\n"
-                    "for n in range(4, 9):\n"
-                    "    access_log_record(action='VIEW', username=f'nurse{n}', object_type='patient', object_id=n,"
-                    " patient_id=n, detail={'patients': n, 'note': 'é'})")
+    result = manage(
+        env,
+        "shell",
+        "-c",
+        "from spoc.audit.services import access_log_record\n"
+        "for n in range(4, 9):\n"
+        "    access_log_record(action='VIEW', username=f'nurse{n}', object_type='patient', object_id=n,"
+        " patient_id=n, detail={'patients': n, 'note': 'é'})",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     result = manage(env, "verify_access_log")
     assert result.returncode == 0, result.stdout + result.stderr

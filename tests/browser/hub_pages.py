@@ -47,22 +47,46 @@ def _every_badge() -> None:
     nurse = _user("nurse")
     team_id = team_ids_of(nurse)[0]
     now = timezone.now()
-    past, soon, later = now - timedelta(minutes=20), now + timedelta(minutes=30), now + timedelta(hours=4)
+    past, soon, later = (
+        now - timedelta(minutes=20),
+        now + timedelta(minutes=30),
+        now + timedelta(hours=4),
+    )
     waiting = [  # priority, accept by, contact by, at risk at
-        ("P1", past, past, past), ("P2", soon, later, past), ("P3", past, later, None),
-        ("P4", later, later, None), ("P5", later, later, None)]
+        ("P1", past, past, past),
+        ("P2", soon, later, past),
+        ("P3", past, later, None),
+        ("P4", later, later, None),
+        ("P5", later, later, None),
+    ]
     for n, (priority, accept_by, contact_by, at_risk_at) in enumerate(waiting):
-        ReferralFactory(team_id=team_id, priority=priority, status=ReferralStatus.QUEUED,
-                        patient=PatientFactory(family_name=f"Kowalczyk-{n}", postcode="L9 7AL"),
-                        accept_by=accept_by, contact_by=contact_by, at_risk_at=at_risk_at)
-    mine = [(ReferralStatus.ACCEPTED, "P1", past), (ReferralStatus.IN_PROGRESS, "P2", later),
-            (ReferralStatus.ON_HOLD, "P3", later)]
+        ReferralFactory(
+            team_id=team_id,
+            priority=priority,
+            status=ReferralStatus.QUEUED,
+            patient=PatientFactory(family_name=f"Kowalczyk-{n}", postcode="L9 7AL"),
+            accept_by=accept_by,
+            contact_by=contact_by,
+            at_risk_at=at_risk_at,
+        )
+    mine = [
+        (ReferralStatus.ACCEPTED, "P1", past),
+        (ReferralStatus.IN_PROGRESS, "P2", later),
+        (ReferralStatus.ON_HOLD, "P3", later),
+    ]
     for n, (status, priority, contact_by) in enumerate(mine):
-        ReferralFactory(team_id=team_id, priority=priority, status=status, owner=nurse, accepted_at=now,
-                        patient=PatientFactory(family_name=f"Okonkwo-{n}", postcode="L9 7AL"),
-                        accept_by=past, contact_by=contact_by,
-                        first_contact_at=now if status != ReferralStatus.ACCEPTED else None,
-                        hold_reason="Patient in hospital" if status == ReferralStatus.ON_HOLD else "")
+        ReferralFactory(
+            team_id=team_id,
+            priority=priority,
+            status=status,
+            owner=nurse,
+            accepted_at=now,
+            patient=PatientFactory(family_name=f"Okonkwo-{n}", postcode="L9 7AL"),
+            accept_by=past,
+            contact_by=contact_by,
+            first_contact_at=now if status != ReferralStatus.ACCEPTED else None,
+            hold_reason="Patient in hospital" if status == ReferralStatus.ON_HOLD else "",
+        )
 
 
 def sign_in(browser: Any, live_url: str, username: str, *, viewport: dict[str, int]) -> Any:
@@ -79,10 +103,14 @@ def _user(username: str) -> Any:
 def team_referral_path(username: str) -> str:
     """A referral of the user's team that is still open (its page offers the actions)."""
     user = _user(username)
-    referral = (referrals_visible_to(user).filter(team_id__in=team_ids_of(user))
-                .exclude(status__in=[ReferralStatus.COMPLETED, ReferralStatus.CANCELLED])
-                .order_by("pk").first()
-                or referrals_visible_to(user).order_by("pk").first())
+    referral = (
+        referrals_visible_to(user)
+        .filter(team_id__in=team_ids_of(user))
+        .exclude(status__in=[ReferralStatus.COMPLETED, ReferralStatus.CANCELLED])
+        .order_by("pk")
+        .first()
+        or referrals_visible_to(user).order_by("pk").first()
+    )
     assert referral is not None, f"{username} has no referral to open"
     return f"/queue/referrals/{referral.pk}/"
 
@@ -91,8 +119,13 @@ def patient_path(username: str) -> str:
     """A patient of the user's care with referrals (and so a timeline)."""
     user = _user(username)
     with_referrals = Referral.objects.values("patient_id")
-    patient = (patients_visible_to(user).filter(pk__in=with_referrals, died_at__isnull=True).order_by("pk").first()
-               or patients_visible_to(user).order_by("pk").first())
+    patient = (
+        patients_visible_to(user)
+        .filter(pk__in=with_referrals, died_at__isnull=True)
+        .order_by("pk")
+        .first()
+        or patients_visible_to(user).order_by("pk").first()
+    )
     assert patient is not None, f"{username} has no patient to open"
     return f"/patients/{patient.pk}/"
 
@@ -104,13 +137,18 @@ def patient_search_path(username: str) -> str:
 
 
 def deceased_patient_path(username: str) -> str:
-    patient = patients_visible_to(_user(username)).filter(died_at__isnull=False).order_by("pk").first()
+    patient = (
+        patients_visible_to(_user(username)).filter(died_at__isnull=False).order_by("pk").first()
+    )
     assert patient is not None, f"{username} sees no patient who has died"
     return f"/patients/{patient.pk}/"
 
 
 def call_path(username: str) -> str:
-    call = Call.objects.filter(handled_by=_user(username)).order_by("-pk").first() or Call.objects.order_by("-pk").first()
+    call = (
+        Call.objects.filter(handled_by=_user(username)).order_by("-pk").first()
+        or Call.objects.order_by("-pk").first()
+    )
     assert call is not None
     return f"/calls/{call.pk}/"
 
@@ -123,40 +161,76 @@ def service_path() -> str:
 
 def main_pages(username: str) -> list[tuple[str, str]]:
     """(name, path) of every main page of the role of ``username``."""
-    everyone = [("home", "/"), ("directory-search", "/directory/?need=URGENT_HOME_VISIT&postcode=L9+7AL&priority=P2"),
-                ("service-page", service_path()), ("mfa-enrol", "/accounts/mfa/enrol/")]
+    everyone = [
+        ("home", "/"),
+        ("directory-search", "/directory/?need=URGENT_HOME_VISIT&postcode=L9+7AL&priority=P2"),
+        ("service-page", service_path()),
+        ("mfa-enrol", "/accounts/mfa/enrol/"),
+    ]
     if username == "handler":
-        return [*everyone,
-            ("call-screen", "/calls/new/"), ("patient-search", patient_search_path(username)),
-            ("patient-page", patient_path(username)), ("patient-deceased", deceased_patient_path(username)),
-            ("my-calls", "/calls/"), ("call-page", call_path(username)), ("call-backs", "/calls/call-backs/"),
+        return [
+            *everyone,
+            ("call-screen", "/calls/new/"),
+            ("patient-search", patient_search_path(username)),
+            ("patient-page", patient_path(username)),
+            ("patient-deceased", deceased_patient_path(username)),
+            ("my-calls", "/calls/"),
+            ("call-page", call_path(username)),
+            ("call-backs", "/calls/call-backs/"),
             # The forms a handler fills in about a patient.
-            ("patient-register", "/patients/new/"), ("patient-edit", patient_path(username) + "edit/"),
-            ("carer-add", patient_path(username) + "people/new/"), ("password-change", "/accounts/password/")]
+            ("patient-register", "/patients/new/"),
+            ("patient-edit", patient_path(username) + "edit/"),
+            ("carer-add", patient_path(username) + "people/new/"),
+            ("password-change", "/accounts/password/"),
+        ]
     if username == "nurse":
-        return [*everyone,
-            ("team-queue", "/queue/"), ("caseload", "/queue/caseload/"),
-            ("referral-page", team_referral_path(username)), ("patient-search", patient_search_path(username)),
+        return [
+            *everyone,
+            ("team-queue", "/queue/"),
+            ("caseload", "/queue/caseload/"),
+            ("referral-page", team_referral_path(username)),
+            ("patient-search", patient_search_path(username)),
             ("patient-page", patient_path(username)),
             # The clinical forms: the care plan and a death.
-            ("care-plan", patient_path(username) + "care-plan/"), ("death-record", patient_path(username) + "death/"),
-            ("queue-print", f"/queue/teams/{team_ids_of(_user(username))[0]}/print/")]
+            ("care-plan", patient_path(username) + "care-plan/"),
+            ("death-record", patient_path(username) + "death/"),
+            ("queue-print", f"/queue/teams/{team_ids_of(_user(username))[0]}/print/"),
+        ]
     if username == "lead":
-        return [*everyone,
-            ("team-queue", "/queue/"), ("caseload", "/queue/caseload/"),
-            ("referral-page", team_referral_path(username)), ("patient-page", patient_path(username)),
-            ("dashboard", "/dashboards/")]
+        return [
+            *everyone,
+            ("team-queue", "/queue/"),
+            ("caseload", "/queue/caseload/"),
+            ("referral-page", team_referral_path(username)),
+            ("patient-page", patient_path(username)),
+            ("dashboard", "/dashboards/"),
+        ]
     if username == "coordinator":
-        return [*everyone,
-            ("call-screen", "/calls/new/"), ("board", "/board/"), ("senior-reviews", "/calls/reviews/"),
-            ("team-queue", "/queue/"), ("referral-page", team_referral_path(username)),
-            ("patient-page", patient_path(username)), ("call-backs", "/calls/call-backs/"), ("my-calls", "/calls/")]
+        return [
+            *everyone,
+            ("call-screen", "/calls/new/"),
+            ("board", "/board/"),
+            ("senior-reviews", "/calls/reviews/"),
+            ("team-queue", "/queue/"),
+            ("referral-page", team_referral_path(username)),
+            ("patient-page", patient_path(username)),
+            ("call-backs", "/calls/call-backs/"),
+            ("my-calls", "/calls/"),
+        ]
     if username == "manager":
-        return [*everyone,
-            ("dashboard", "/dashboards/"), ("breaches", "/dashboards/breaches/"),
-            ("definitions", "/dashboards/definitions/"), ("patient-search", patient_search_path(username))]
+        return [
+            *everyone,
+            ("dashboard", "/dashboards/"),
+            ("breaches", "/dashboards/breaches/"),
+            ("definitions", "/dashboards/definitions/"),
+            ("patient-search", patient_search_path(username)),
+        ]
     if username == "diradmin":
-        return [*everyone, ("service-list", "/directory/services/"), ("service-edit", service_path() + "edit/")]
+        return [
+            *everyone,
+            ("service-list", "/directory/services/"),
+            ("service-edit", service_path() + "edit/"),
+        ]
     if username == "auditor":
         return [*everyone, ("access-log", "/audit/access-log/")]
     return everyone

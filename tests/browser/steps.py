@@ -23,8 +23,14 @@ def sign_in(page: Any, live_url: str, username: str, *, password: str = TEST_PAS
     return page
 
 
-def sign_in_new_page(browser: Any, live_url: str, username: str, *, password: str = TEST_PASSWORD,
-                     viewport: dict[str, int] | None = None) -> Any:
+def sign_in_new_page(
+    browser: Any,
+    live_url: str,
+    username: str,
+    *,
+    password: str = TEST_PASSWORD,
+    viewport: dict[str, int] | None = None,
+) -> Any:
     """A page of its own browser context (its own cookies), so that several people are signed in
     at once."""
     context = browser.new_context(**({"viewport": viewport} if viewport else {}))

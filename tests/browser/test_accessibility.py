@@ -49,8 +49,9 @@ def describe(found: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def check_pages(page: Any, live_url: str, pages: list[tuple[str, str]], width: str,
-                screenshot: Any) -> dict[str, list[dict[str, Any]]]:
+def check_pages(
+    page: Any, live_url: str, pages: list[tuple[str, str]], width: str, screenshot: Any
+) -> dict[str, list[dict[str, Any]]]:
     found = {}
     for name, path in pages:
         response = page.goto(f"{live_url}{path}")
@@ -65,7 +66,9 @@ def check_pages(page: Any, live_url: str, pages: list[tuple[str, str]], width: s
     return found
 
 
-def check_enrol_key_step(page: Any, live_url: str, width: str, screenshot: Any) -> dict[str, list[dict[str, Any]]]:
+def check_enrol_key_step(
+    page: Any, live_url: str, width: str, screenshot: Any
+) -> dict[str, list[dict[str, Any]]]:
     """The second step of two-factor enrolment: the QR code, the key and the code's field."""
     page.goto(f"{live_url}/accounts/mfa/enrol/")
     page.get_by_role("button", name="Start set-up").click()
@@ -74,7 +77,11 @@ def check_enrol_key_step(page: Any, live_url: str, width: str, screenshot: Any) 
     page.wait_for_load_state("load")
     screenshot(page, f"mfa-enrol-key-{width}")
     violations = axe_violations(page, live_url)
-    return {f"mfa-enrol-key /accounts/mfa/enrol/ (started) at {width}": violations} if violations else {}
+    return (
+        {f"mfa-enrol-key /accounts/mfa/enrol/ (started) at {width}": violations}
+        if violations
+        else {}
+    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -85,7 +92,9 @@ def test_the_sign_in_page_has_no_axe_violations(browser, live_url, width, screen
 
 
 @pytest.mark.parametrize("username", ROLES)
-def test_every_main_page_of_the_role_has_no_axe_violations(browser, live_url, settings, username, screenshot):
+def test_every_main_page_of_the_role_has_no_axe_violations(
+    browser, live_url, settings, username, screenshot
+):
     seed_demo_area(settings)
     pages = main_pages(username)
     found = {}

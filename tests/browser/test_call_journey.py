@@ -10,9 +10,15 @@ from tests.services.directory_fixtures import every_day, make_service
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(page, live_url, make_user, celery_worker_process, screenshot):
-    make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",))
-    make_service("Carers Together", ServiceType.CARER_SUPPORT, hours=every_day(9, 17), areas=("L9",))
+def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(
+    page, live_url, make_user, celery_worker_process, screenshot
+):
+    make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",)
+    )
+    make_service(
+        "Carers Together", ServiceType.CARER_SUPPORT, hours=every_day(9, 17), areas=("L9",)
+    )
     make_service("SPOC Coordination", ServiceType.SPOC, open_24_7=True, areas=())
     make_user(Role.CALL_HANDLER, username="handler1")
 

@@ -61,7 +61,8 @@ class Keys:
         """The focused element's name, id and text (what a Tab stop is known by here)."""
         return self.page.evaluate(
             "() => { const e = document.activeElement;"
-            " return e ? [e.getAttribute('name') || '', e.id, e.textContent.trim()] : ['', '', '']; }")
+            " return e ? [e.getAttribute('name') || '', e.id, e.textContent.trim()] : ['', '', '']; }"
+        )
 
     def tab_to(self, target, *, most=15):
         """Press Tab until the focus is on ``target`` (a name, an id, or a link's or button's text)."""
@@ -101,7 +102,9 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     keys.tab_to("OKAFOR, Mai")
     keys.press("Enter")
     # Focus moves to the banner's heading (templates/includes/patient_banner.html).
-    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'patient-banner-heading'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'patient-banner-heading'"
+    )
     assert page.evaluate("document.activeElement.textContent.trim()") == "OKAFOR, Mai"
     assert page.locator("#id_patient").input_value() == str(patient.pk)
     screenshot(page, "1-patient-picked")
@@ -146,21 +149,62 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     # A sensible order: the patient, the caller, the reason, triage, the needs with their notes,
     # the call's priority beside the suggestion, the outcome, then save.
     # The patient's name is a stop twice: the search result, then the link in the banner's heading.
-    stops = [stop for stop in keys.visited if stop in {
-        "OKAFOR, Mai", "caller_type", "caller_name", "reason", "notes", "phase", "red_flags",
-        "note_urgent_home_visit", "note_carer_support", "chosen_priority", "disposition", "Save call"}]
-    assert stops == ["OKAFOR, Mai", "OKAFOR, Mai", "caller_type", "caller_name", "reason", "notes", "phase",
-                     *["red_flags"] * 6, "note_urgent_home_visit", "note_carer_support", "chosen_priority",
-                     "disposition", "Save call"], stops
-    assert keys.count <= KEY_BUDGET, f"{keys.count} key presses, budget {KEY_BUDGET}: {keys.visited}"
+    stops = [
+        stop
+        for stop in keys.visited
+        if stop
+        in {
+            "OKAFOR, Mai",
+            "caller_type",
+            "caller_name",
+            "reason",
+            "notes",
+            "phase",
+            "red_flags",
+            "note_urgent_home_visit",
+            "note_carer_support",
+            "chosen_priority",
+            "disposition",
+            "Save call",
+        }
+    ]
+    assert stops == [
+        "OKAFOR, Mai",
+        "OKAFOR, Mai",
+        "caller_type",
+        "caller_name",
+        "reason",
+        "notes",
+        "phase",
+        *["red_flags"] * 6,
+        "note_urgent_home_visit",
+        "note_carer_support",
+        "chosen_priority",
+        "disposition",
+        "Save call",
+    ], stops
+    assert keys.count <= KEY_BUDGET, (
+        f"{keys.count} key presses, budget {KEY_BUDGET}: {keys.visited}"
+    )
 
     call = Call.objects.get()
     assert (call.patient_id, call.caller_type, call.caller_name, call.reason, call.disposition) == (
-        patient.pk, "CARER_FAMILY", "Siân O'Brien", "SYMPTOM_CONTROL", "REFERRALS_CREATED")
+        patient.pk,
+        "CARER_FAMILY",
+        "Siân O'Brien",
+        "SYMPTOM_CONTROL",
+        "REFERRALS_CREATED",
+    )
     referrals = {referral.need: referral for referral in Referral.objects.filter(call=call)}
     assert set(referrals) == {"URGENT_HOME_VISIT", "CARER_SUPPORT"}
-    assert referrals["URGENT_HOME_VISIT"].note == "Pain since lunchtime, breakthrough doses not working"
-    assert (referrals["URGENT_HOME_VISIT"].priority, referrals["CARER_SUPPORT"].priority) == ("P2", "P4")
+    assert (
+        referrals["URGENT_HOME_VISIT"].note
+        == "Pain since lunchtime, breakthrough doses not working"
+    )
+    assert (referrals["URGENT_HOME_VISIT"].priority, referrals["CARER_SUPPORT"].priority) == (
+        "P2",
+        "P4",
+    )
     assert all(referral.patient_id == patient.pk for referral in referrals.values())
 
 
@@ -189,12 +233,16 @@ def test_the_suggestion_follows_the_needs_and_is_announced_politely(page, live_u
     region.evaluate("region => { window.suggestionRegion = region; }")
     page.get_by_label("Phase of illness").select_option("UNSTABLE")
     expect(region.get_by_test_id("suggested-priority")).to_have_text("P2")
-    assert page.evaluate("() => window.suggestionRegion.isConnected && window.suggestionRegion.contains(document.querySelector('#suggestion'))")
+    assert page.evaluate(
+        "() => window.suggestionRegion.isConnected && window.suggestionRegion.contains(document.querySelector('#suggestion'))"
+    )
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_enter_in_the_search_box_searches_and_change_patient_returns_to_it(page, live_url, make_user):
+def test_enter_in_the_search_box_searches_and_change_patient_returns_to_it(
+    page, live_url, make_user
+):
     PatientFactory(given_name="Mai", family_name="Okafor")
     make_user(Role.CALL_HANDLER, username="handler1")
     sign_in(page, live_url, "handler1")
@@ -206,12 +254,16 @@ def test_enter_in_the_search_box_searches_and_change_patient_returns_to_it(page,
     assert not Call.objects.exists()
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'patient-banner-heading'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'patient-banner-heading'"
+    )
     page.keyboard.press("Tab")  # the patient's name link
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Change patient"
     page.keyboard.press("Enter")
-    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'call-patient-q'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'call-patient-q'"
+    )
     assert page.locator("#id_patient").input_value() == ""
 
 
@@ -224,8 +276,9 @@ def test_without_javascript_every_note_shows_with_its_label(browser, live_url, m
         handler_on_the_call_screen(page, live_url, make_user)
         for label in ("Note for urgent home visit", "Note for carer support"):
             assert page.get_by_label(label, exact=True).is_visible(), label
-        assert page.get_by_role("checkbox", name="Carer support", exact=True).get_attribute("aria-controls") == (
-            "conditional-id_needs_8")
+        assert page.get_by_role("checkbox", name="Carer support", exact=True).get_attribute(
+            "aria-controls"
+        ) == ("conditional-id_needs_8")
         # The symptom scores still open with the keyboard (a native <details>).
         summary = page.get_by_test_id("symptom-scores").locator("summary")
         summary.focus()
@@ -249,8 +302,14 @@ def symptoms_tag(content: str) -> str:
 def test_the_symptom_scores_open_when_one_of_them_is_in_error(client, make_user):
     client.force_login(make_user(Role.CALL_HANDLER))
     patient = PatientFactory()
-    form = {"idempotency_key": "k" * 32, "received_at": "2026-06-10T09:30:00+00:00", "patient": patient.pk,
-            "caller_type": "", "reason": "SYMPTOM_CONTROL", "disposition": "ADVICE_GIVEN"}
+    form = {
+        "idempotency_key": "k" * 32,
+        "received_at": "2026-06-10T09:30:00+00:00",
+        "patient": patient.pk,
+        "caller_type": "",
+        "reason": "SYMPTOM_CONTROL",
+        "disposition": "ADVICE_GIVEN",
+    }
     folded = client.post("/calls/new/", form)
     assert folded.status_code == 200 and "Who is calling" in folded.content.decode()
     assert " open" not in symptoms_tag(folded.content.decode())
@@ -262,14 +321,24 @@ def test_the_symptom_scores_open_when_one_of_them_is_in_error(client, make_user)
     assert "Select a valid choice. 9 is not one of the available choices." in content
 
 
-FOCUS_REMOVED = re.compile(r"outline(?:-style)?\s*:\s*(?:none|0(?:px)?)\s*(?:!important\s*)?[;}\"']", re.IGNORECASE)
+FOCUS_REMOVED = re.compile(
+    r"outline(?:-style)?\s*:\s*(?:none|0(?:px)?)\s*(?:!important\s*)?[;}\"']", re.IGNORECASE
+)
 
 
 def test_no_style_sheet_or_template_of_ours_removes_the_focus_outline():
     """A focusable control must keep a visible focus: nothing of ours sets ``outline: none`` or
     ``outline: 0`` (nhsuk-frontend's own focus styles, in static/vendor, are not ours to scan)."""
-    files = [*sorted((ROOT / "static" / "css").glob("*.css")), *sorted((ROOT / "templates").rglob("*.html"))]
-    assert any(path.name == "app.css" for path in files) and any(path.name == "call_new.html" for path in files)
-    found = [f"{path.relative_to(ROOT)}: {match.group(0)}" for path in files
-             for match in FOCUS_REMOVED.finditer(path.read_text(encoding="utf-8"))]
+    files = [
+        *sorted((ROOT / "static" / "css").glob("*.css")),
+        *sorted((ROOT / "templates").rglob("*.html")),
+    ]
+    assert any(path.name == "app.css" for path in files) and any(
+        path.name == "call_new.html" for path in files
+    )
+    found = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in files
+        for match in FOCUS_REMOVED.finditer(path.read_text(encoding="utf-8"))
+    ]
     assert not found, found

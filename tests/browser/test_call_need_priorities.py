@@ -10,7 +10,9 @@ from tests.browser.test_accessibility import axe_violations, describe
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_carer_support_keeps_its_own_priority_beside_a_red_flag(page, live_url, make_user, screenshot):
+def test_carer_support_keeps_its_own_priority_beside_a_red_flag(
+    page, live_url, make_user, screenshot
+):
     handler_on_the_call_screen(page, live_url, make_user)
 
     # An unticked need shows no priority (static/js/call-needs.js).
@@ -33,10 +35,19 @@ def test_carer_support_keeps_its_own_priority_beside_a_red_flag(page, live_url, 
     page.get_by_label("Priority for carer support", exact=True).select_option("P2")
     page.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     page.get_by_role("button", name="Save call").click()
-    expect(page.get_by_text("Say why you chose P2 for carer support instead of the suggested P4.").first).to_be_visible()
+    expect(
+        page.get_by_text(
+            "Say why you chose P2 for carer support instead of the suggested P4."
+        ).first
+    ).to_be_visible()
     screenshot(page, "2-need-override-needs-a-reason")
 
-    page.get_by_label("Reason for another priority for carer support").fill("Daughter alone with the bleed")
+    page.get_by_label("Reason for another priority for carer support").fill(
+        "Daughter alone with the bleed"
+    )
     page.get_by_role("button", name="Save call").click()
     page.wait_for_url("**/calls/*/")
-    assert dict(Referral.objects.values_list("need", "priority")) == {"URGENT_HOME_VISIT": "P1", "CARER_SUPPORT": "P2"}
+    assert dict(Referral.objects.values_list("need", "priority")) == {
+        "URGENT_HOME_VISIT": "P1",
+        "CARER_SUPPORT": "P2",
+    }

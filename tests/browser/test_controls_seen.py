@@ -35,7 +35,9 @@ def assert_seen(page, control, item, name, screenshot):
     screenshot(page, name)
 
 
-def test_call_screen_needs_and_red_flags_show_their_ticks_and_focus(page, live_url, make_user, screenshot):
+def test_call_screen_needs_and_red_flags_show_their_ticks_and_focus(
+    page, live_url, make_user, screenshot
+):
     make_user(Role.CALL_HANDLER, username="handler1")
     sign_in(page, live_url, "handler1")
     page.goto(f"{live_url}/calls/new/")
@@ -49,7 +51,9 @@ def test_call_screen_needs_and_red_flags_show_their_ticks_and_focus(page, live_u
 
 
 def test_directory_radios_show_the_choice_and_focus(page, live_url, make_user, screenshot):
-    service = make_service("Community Palliative Care", "COMMUNITY_SPC", open_24_7=True, areas=("L9",))
+    service = make_service(
+        "Community Palliative Care", "COMMUNITY_SPC", open_24_7=True, areas=("L9",)
+    )
     member(make_user, service.team, "lead1", role=Role.TEAM_LEAD, lead=True)
     sign_in(page, live_url, "lead1")
     page.goto(f"{live_url}/directory/services/{service.pk}/")

@@ -30,7 +30,9 @@ def dashboard(browser, live_url, settings):
     return page
 
 
-def test_the_printed_dashboard_has_its_sections_and_none_of_the_screens_controls(dashboard, screenshot):
+def test_the_printed_dashboard_has_its_sections_and_none_of_the_screens_controls(
+    dashboard, screenshot
+):
     page = dashboard
     sections = page.locator("main section.dash-section")
     count = sections.count()

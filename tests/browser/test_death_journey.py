@@ -22,20 +22,45 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, make_user, screenshot):
     # The journey's clock (tests/browser/conftest.py) is 10:30 on Wednesday 10 June 2026 in London.
-    community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",))
+    community = make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",)
+    )
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord1", is_clinician=True)
     patient = PatientFactory(given_name="Mai", family_name="Nguyễn", postcode="L9 7AL")
-    CarePlan.objects.create(patient=patient, version=1, ppd_first=PlaceOfDeath.OWN_HOME,
-                            cpr_decision=CprDecision.NOT_FOR_CPR, respect_exists=True,
-                            created_at=timezone.now(), created_by=coordinator)
-    ReferralFactory(call=CallFactory(patient=patient), patient=patient, status=ReferralStatus.QUEUED,
-                    team=community.team, need=Need.URGENT_HOME_VISIT)
+    CarePlan.objects.create(
+        patient=patient,
+        version=1,
+        ppd_first=PlaceOfDeath.OWN_HOME,
+        cpr_decision=CprDecision.NOT_FOR_CPR,
+        respect_exists=True,
+        created_at=timezone.now(),
+        created_by=coordinator,
+    )
+    ReferralFactory(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        status=ReferralStatus.QUEUED,
+        team=community.team,
+        need=Need.URGENT_HOME_VISIT,
+    )
     carer = RelatedPerson.objects.create(
-        patient=patient, given_name="Siân", family_name="O'Brien", relationship=Relationship.CHILD,
-        is_main_carer=True, consent_to_contact=True, created_at=timezone.now())
+        patient=patient,
+        given_name="Siân",
+        family_name="O'Brien",
+        relationship=Relationship.CHILD,
+        is_main_carer=True,
+        consent_to_contact=True,
+        created_at=timezone.now(),
+    )
     RelatedPerson.objects.create(
-        patient=patient, given_name="Minh", family_name="Nguyễn", relationship=Relationship.SIBLING,
-        is_next_of_kin=True, consent_to_contact=False, created_at=timezone.now())
+        patient=patient,
+        given_name="Minh",
+        family_name="Nguyễn",
+        relationship=Relationship.SIBLING,
+        is_next_of_kin=True,
+        consent_to_contact=False,
+        created_at=timezone.now(),
+    )
 
     sign_in(page, live_url, "coord1")
     page.goto(f"{live_url}/patients/{patient.pk}/")
@@ -79,9 +104,11 @@ def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, mak
     expect(message).to_have_text(
         "Death recorded for NGUYỄN, Mai. 1 open referral closed: urgent home visit (Community Palliative "
         "Care team). Bereavement support referral made for O'BRIEN, Siân (son or daughter): being routed "
-        "now, with no contact before 24 June 2026.")
+        "now, with no contact before 24 June 2026."
+    )
     expect(banner.get_by_test_id("banner-death")).to_have_text(
-        "Died 10 June 2026, at patient's own home (preferred: patient's own home, achieved)")
+        "Died 10 June 2026, at patient's own home (preferred: patient's own home, achieved)"
+    )
     # Nothing that only matters to a living patient is left in the banner.
     for code in ("CPR", "CPR_UNKNOWN", "RESPECT", "PPD", "NO_PPD"):
         expect(banner.locator(f'[data-alert="{code}"]')).to_have_count(0)

@@ -12,8 +12,12 @@ from tests.services.directory_fixtures import every_day, make_service
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_shortens_hours_and_the_handler_sees_the_service_closed(browser, live_url, make_user, screenshot):
-    service = make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20), areas=("L9",))
+def test_admin_shortens_hours_and_the_handler_sees_the_service_closed(
+    browser, live_url, make_user, screenshot
+):
+    service = make_service(
+        "Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20), areas=("L9",)
+    )
     make_user(Role.DIRECTORY_ADMIN, username="diradmin1")
     make_user(Role.CALL_HANDLER, username="handler1")
     today = timezone.localdate()

@@ -19,14 +19,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 
 
 def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
-        browser, live_url, make_user, celery_worker_process, screenshot):
-    community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",))
+    browser, live_url, make_user, celery_worker_process, screenshot
+):
+    community = make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",)
+    )
     make_service("SPOC Coordination", ServiceType.SPOC, open_24_7=True, areas=())
     make_user(Role.CALL_HANDLER, username="handler1")
-    nurse_a = make_user(Role.SPECIALIST_NURSE, username="nurse_a", first_name="Siân", last_name="O'Brien",
-                        is_clinician=True)
-    nurse_b = make_user(Role.SPECIALIST_NURSE, username="nurse_b", first_name="Minh", last_name="Nguyễn",
-                        is_clinician=True)
+    nurse_a = make_user(
+        Role.SPECIALIST_NURSE,
+        username="nurse_a",
+        first_name="Siân",
+        last_name="O'Brien",
+        is_clinician=True,
+    )
+    nurse_b = make_user(
+        Role.SPECIALIST_NURSE,
+        username="nurse_b",
+        first_name="Minh",
+        last_name="Nguyễn",
+        is_clinician=True,
+    )
     for nurse in (nurse_a, nurse_b):
         TeamMembership.objects.create(user=nurse, team=community.team)
     patient = PatientFactory(given_name="Mai", family_name="Nguyễn", postcode="L9 7AL")
@@ -84,7 +97,14 @@ def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
     complete.get_by_role("button", name="Complete").click()
     expect(nurse_a_page.get_by_test_id("referral-status")).to_have_text("Completed")
     events = nurse_a_page.get_by_test_id("referral-events")
-    for kind in ("Created", "Routed", "Claimed", "First contact", "Intervention recorded", "Completed"):
+    for kind in (
+        "Created",
+        "Routed",
+        "Claimed",
+        "First contact",
+        "Intervention recorded",
+        "Completed",
+    ):
         expect(events).to_contain_text(kind)
     screenshot(nurse_a_page, "5-nurse-a-completed")
 

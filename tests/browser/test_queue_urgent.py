@@ -26,10 +26,14 @@ NEXT_POLL_MS = 16_000
 
 def waiting(team, priority, family_name, minutes):
     now = timezone.now()
-    return ReferralFactory(team=team, priority=priority, status=ReferralStatus.QUEUED,
-                           patient=PatientFactory(family_name=family_name, postcode="L9 7AL"),
-                           accept_by=now + timedelta(minutes=min(minutes, 15)),
-                           contact_by=now + timedelta(minutes=minutes))
+    return ReferralFactory(
+        team=team,
+        priority=priority,
+        status=ReferralStatus.QUEUED,
+        patient=PatientFactory(family_name=family_name, postcode="L9 7AL"),
+        accept_by=now + timedelta(minutes=min(minutes, 15)),
+        contact_by=now + timedelta(minutes=minutes),
+    )
 
 
 def open_queue(page, live_url):
@@ -37,16 +41,25 @@ def open_queue(page, live_url):
     expect(page.get_by_test_id("queue")).to_be_visible()
     # Mark the live region: the banner must arrive inside this very element, not a new one, for a
     # screen reader to announce it.
-    page.get_by_test_id("urgent-alert").evaluate("region => { region.dataset.fromTheStart = 'yes'; }")
+    page.get_by_test_id("urgent-alert").evaluate(
+        "region => { region.dataset.fromTheStart = 'yes'; }"
+    )
 
 
 def test_a_new_p1_raises_the_banner_tops_the_queue_and_goes_when_claimed(
-        browser, live_url, make_user, screenshot):
-    community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True,
-                             areas=("L9",))
+    browser, live_url, make_user, screenshot
+):
+    community = make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",)
+    )
     for username, first, last in (("nurse_a", "Siân", "O'Brien"), ("nurse_b", "Minh", "Nguyễn")):
-        nurse = make_user(Role.SPECIALIST_NURSE, username=username, first_name=first, last_name=last,
-                          is_clinician=True)
+        nurse = make_user(
+            Role.SPECIALIST_NURSE,
+            username=username,
+            first_name=first,
+            last_name=last,
+            is_clinician=True,
+        )
         TeamMembership.objects.create(user=nurse, team=community.team)
     waiting(community.team, "P3", "Okafor", minutes=60)
 
@@ -90,7 +103,11 @@ def test_a_new_p1_raises_the_banner_tops_the_queue_and_goes_when_claimed(
     expect(nurse_b.get_by_test_id("urgent-banner")).to_be_visible()
     nurse_b.clock.fast_forward(NEXT_POLL_MS)
     expect(nurse_b.get_by_test_id("urgent-banner")).to_have_count(0)
-    row_b = nurse_b.get_by_test_id("queue-in-progress").get_by_test_id("queue-row").filter(has_text="KOWALCZYK")
+    row_b = (
+        nurse_b.get_by_test_id("queue-in-progress")
+        .get_by_test_id("queue-row")
+        .filter(has_text="KOWALCZYK")
+    )
     expect(row_b.get_by_test_id("queue-owner")).to_contain_text("O'BRIEN, Siân")
     expect(nurse_b.get_by_test_id("urgent-alert")).to_have_attribute("data-from-the-start", "yes")
     screenshot(nurse_b, "4-colleague-poll-banner-gone")

@@ -43,7 +43,9 @@ def test_wrong_password_is_explained_in_the_page(page, live_url, demo_users):
     assert page.get_by_role("alert").inner_text().startswith("There is a problem")
 
 
-def test_idle_warning_offers_to_stay_signed_in_without_losing_typing(page, live_url, demo_users, settings):
+def test_idle_warning_offers_to_stay_signed_in_without_losing_typing(
+    page, live_url, demo_users, settings
+):
     settings.SESSION_IDLE_TIMEOUT_SECONDS = 8
     settings.SESSION_IDLE_WARNING_SECONDS = 6
     sign_in(page, live_url, "auditor", password="browser-journey-pass")

@@ -25,17 +25,24 @@ WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
 
 def assert_fits(page, name, screenshot):
     screenshot(page, f"{name}-phone")
-    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
     assert scroll_width <= inner_width, (
         f"{name} scrolls sideways at {inner_width} px: {scroll_width} px wide; "
-        f"wider than the screen: {page.evaluate(WIDER_THAN_THE_SCREEN)}")
+        f"wider than the screen: {page.evaluate(WIDER_THAN_THE_SCREEN)}"
+    )
 
 
 def test_the_nurse_pages_fit_a_phone(browser, live_url, settings, screenshot):
     seed_demo_area(settings)
     page = sign_in(browser, live_url, "nurse", viewport=PHONE)
-    pages = [("team-queue", "/queue/"), ("caseload", "/queue/caseload/"),
-             ("referral-page", team_referral_path("nurse")), ("patient-page", patient_path("nurse"))]
+    pages = [
+        ("team-queue", "/queue/"),
+        ("caseload", "/queue/caseload/"),
+        ("referral-page", team_referral_path("nurse")),
+        ("patient-page", patient_path("nurse")),
+    ]
     for name, path in pages:
         page.goto(f"{live_url}{path}")
         assert_fits(page, name, screenshot)
@@ -45,13 +52,18 @@ def test_the_nurse_pages_fit_a_phone(browser, live_url, settings, screenshot):
     assert row.evaluate("r => getComputedStyle(r).display") == "block"
 
 
-def test_the_call_screen_patient_page_and_recent_calls_fit_a_phone(browser, live_url, settings, screenshot):
+def test_the_call_screen_patient_page_and_recent_calls_fit_a_phone(
+    browser, live_url, settings, screenshot
+):
     seed_demo_area(settings)
     page = sign_in(browser, live_url, "handler", viewport=PHONE)
     patient = patient_path("handler")
     patient_id = patient.strip("/").split("/")[-1]
-    for name, path in [("call-screen", f"/calls/new/?patient={patient_id}"), ("patient-page", patient),
-                       ("my-calls", "/calls/")]:
+    for name, path in [
+        ("call-screen", f"/calls/new/?patient={patient_id}"),
+        ("patient-page", patient),
+        ("my-calls", "/calls/"),
+    ]:
         page.goto(f"{live_url}{path}")
         assert_fits(page, name, screenshot)
 
@@ -64,7 +76,9 @@ def test_the_coordinator_board_fits_a_phone(browser, live_url, settings, screens
     assert_fits(page, "board", screenshot)
 
 
-def test_the_metric_definitions_and_the_access_log_fit_a_phone(browser, live_url, settings, screenshot):
+def test_the_metric_definitions_and_the_access_log_fit_a_phone(
+    browser, live_url, settings, screenshot
+):
     seed_demo_area(settings)
     manager = sign_in(browser, live_url, "manager", viewport=PHONE)
     manager.goto(f"{live_url}/dashboards/definitions/")
@@ -76,7 +90,9 @@ def test_the_metric_definitions_and_the_access_log_fit_a_phone(browser, live_url
     assert_fits(auditor, "access-log", screenshot)
 
 
-def test_the_directory_service_list_and_edit_pages_fit_a_phone(browser, live_url, settings, screenshot):
+def test_the_directory_service_list_and_edit_pages_fit_a_phone(
+    browser, live_url, settings, screenshot
+):
     """The directory admin's service list and service edit page (its rows cards too), and the edit
     page answered with errors."""
     seed_demo_area(settings)
@@ -87,7 +103,10 @@ def test_the_directory_service_list_and_edit_pages_fit_a_phone(browser, live_url
         assert_fits(page, name, screenshot)
     # The service list's and the opening hours' rows are cards.
     page.goto(f"{live_url}/directory/services/")
-    assert page.get_by_test_id("service-row").first.evaluate("r => getComputedStyle(r).display") == "block"
+    assert (
+        page.get_by_test_id("service-row").first.evaluate("r => getComputedStyle(r).display")
+        == "block"
+    )
     # Saved with its name cleared, the browser sends the form (no pop-up): the server's error
     # summary comes back at the top, and the page with its errors still fits.
     page.goto(f"{live_url}{edit}")

@@ -131,7 +131,9 @@ def describe_response(response: HttpResponseBase) -> str:
     return str(response.status_code)
 
 
-def _cells(default: Expect | int, anon: Expect | int, cells: dict[str, Expect | int]) -> dict[str, Expect]:
+def _cells(
+    default: Expect | int, anon: Expect | int, cells: dict[str, Expect | int]
+) -> dict[str, Expect]:
     unknown = set(cells) - set(SIGNED_IN)
     if unknown:
         raise ValueError(f"unknown columns {sorted(unknown)}")
@@ -142,13 +144,17 @@ def _cells(default: Expect | int, anon: Expect | int, cells: dict[str, Expect | 
     return {ANON: as_expect(anon), **{c: as_expect(cells.get(c, default)) for c in SIGNED_IN}}
 
 
-def page(default: Expect | int, *, anon: Expect | int = LOGIN, **cells: Expect | int) -> dict[str, Expect]:
+def page(
+    default: Expect | int, *, anon: Expect | int = LOGIN, **cells: Expect | int
+) -> dict[str, Expect]:
     """A page's cells: anonymous is sent to sign in; every signed-in column ``default`` unless
     named."""
     return _cells(default, anon, cells)
 
 
-def api(default: Expect | int, *, anon: Expect | int = UNAUTHENTICATED, **cells: Expect | int) -> dict[str, Expect]:
+def api(
+    default: Expect | int, *, anon: Expect | int = UNAUTHENTICATED, **cells: Expect | int
+) -> dict[str, Expect]:
     """An API operation's cells: anonymous gets 401 with WWW-Authenticate."""
     return _cells(default, anon, cells)
 
@@ -177,7 +183,9 @@ class Op:
         return f"{self.name} {self.method}" + (f" [{self.variant}]" if self.variant else "")
 
     def url(self, world: World) -> str:
-        path = reverse(self.name, kwargs={**{k: getattr(world, v) for k, v in self.args.items()}, **self.fixed})
+        path = reverse(
+            self.name, kwargs={**{k: getattr(world, v) for k, v in self.args.items()}, **self.fixed}
+        )
         return path + (f"?{self.query.format(w=world)}" if self.query else "")
 
 
@@ -241,15 +249,22 @@ def world_build() -> World:
     spoc_team = make_service("SPOC coordinators", "SPOC", open_24_7=True).team
     w.team_a, w.team_b, w.spoc_team, w.service_a = team_a.pk, team_b.pk, spoc_team.pk, service_a.pk
     w.organisation_a = service_a.organisation_id
-    w.closure = Closure.objects.create(service=service_a, starts_at=now + timedelta(days=3),
-                                       ends_at=now + timedelta(days=4), reason="Staff training").pk
+    w.closure = Closure.objects.create(
+        service=service_a,
+        starts_at=now + timedelta(days=3),
+        ends_at=now + timedelta(days=4),
+        reason="Staff training",
+    ).pk
 
     users: dict[str, Any] = {}
     for column, role in COLUMNS.items():
         if role is None:
             continue
-        user: Any = UserFactory(username=f"matrix-{column}", is_clinician=column in ("nurse", "nurse_b", "lead", "coord"),
-                           is_staff=column == "sysadmin")
+        user: Any = UserFactory(
+            username=f"matrix-{column}",
+            is_clinician=column in ("nurse", "nurse_b", "lead", "coord"),
+            is_staff=column == "sysadmin",
+        )
         user.groups.add(Group.objects.get(name=role))
         users[column] = user
     lead, member = TeamMembership.Role.LEAD, TeamMembership.Role.MEMBER
@@ -257,23 +272,46 @@ def world_build() -> World:
     TeamMembership.objects.create(user=users["lead"], team=team_a, role=lead)
     TeamMembership.objects.create(user=users["nurse_b"], team=team_b, role=member)
     TeamMembership.objects.create(user=users["coord"], team=spoc_team, role=member)
-    OrganisationMembership.objects.create(user=users["manager"], organisation=service_a.organisation)
+    OrganisationMembership.objects.create(
+        user=users["manager"], organisation=service_a.organisation
+    )
 
     patient: Any = PatientFactory()
     call: Any = CallFactory(patient=patient, handled_by=users["handler"], needs_senior_review=True)
-    clocks = {"accept_by": now + timedelta(minutes=15), "contact_by": now + timedelta(hours=2),
-              "accept_clock_started_at": now}
+    clocks = {
+        "accept_by": now + timedelta(minutes=15),
+        "contact_by": now + timedelta(hours=2),
+        "accept_clock_started_at": now,
+    }
     referral: Any = ReferralFactory(call=call, team=team_a, status=ReferralStatus.QUEUED, **clocks)
-    claimed: Any = ReferralFactory(call=call, team=team_a, status=ReferralStatus.ACCEPTED, owner=users["nurse"],
-                              accepted_at=now, **clocks)
+    claimed: Any = ReferralFactory(
+        call=call,
+        team=team_a,
+        status=ReferralStatus.ACCEPTED,
+        owner=users["nurse"],
+        accepted_at=now,
+        **clocks,
+    )
     patient_b: Any = PatientFactory()
     ReferralFactory(call__patient=patient_b, team=team_b, status=ReferralStatus.QUEUED, **clocks)
     dead: Any = PatientFactory()
     ReferralFactory(call__patient=dead, team=team_a, status=ReferralStatus.QUEUED, **clocks)
-    DeathRecord.objects.create(patient=dead, died_at=now - timedelta(hours=5), place="21", expected=True,
-                               recorded_at=now - timedelta(hours=4), recorded_by=users["nurse"])
-    person = RelatedPerson.objects.create(patient=patient, given_name="Eira", family_name="Jones",
-                                          relationship="CHILD", consent_to_contact=True, created_at=now)
+    DeathRecord.objects.create(
+        patient=dead,
+        died_at=now - timedelta(hours=5),
+        place="21",
+        expected=True,
+        recorded_at=now - timedelta(hours=4),
+        recorded_by=users["nurse"],
+    )
+    person = RelatedPerson.objects.create(
+        patient=patient,
+        given_name="Eira",
+        family_name="Jones",
+        relationship="CHILD",
+        consent_to_contact=True,
+        created_at=now,
+    )
     call_back = CallBack.objects.create(call=call, patient=patient, due_at=now + timedelta(hours=1))
     w.patient, w.patient_b, w.dead_patient, w.person = patient.pk, patient_b.pk, dead.pk, person.pk
     w.call, w.call_back, w.referral, w.claimed = call.pk, call_back.pk, referral.pk, claimed.pk
@@ -284,8 +322,9 @@ def world_build() -> World:
         client.force_login(user)
         w.sessions[column] = client.cookies[settings.SESSION_COOKIE_NAME].value
         key = f"matrix-token-{column}"
-        ApiToken.objects.create(user=user, key_hash=hash_key(key), created_at=now,
-                                expires_at=now + timedelta(hours=12))
+        ApiToken.objects.create(
+            user=user, key_hash=hash_key(key), created_at=now, expires_at=now + timedelta(hours=12)
+        )
         w.tokens[column] = key
         w.users[column] = user.pk
     return w
@@ -332,14 +371,23 @@ def url_patterns() -> Iterator[Pattern]:
 
 # Rows a refused request may still write: its session (the idle-timeout clock), the access log and
 # django-axes' records of sign-in attempts. Anything else is a change of state.
-WRITES_ALLOWED = ["django_session", "audit_accesslog", "axes_accessattempt", "axes_accessattemptexpiration",
-                  "axes_accesslog", "axes_accessfailurelog"]
+WRITES_ALLOWED = [
+    "django_session",
+    "audit_accesslog",
+    "axes_accessattempt",
+    "axes_accessattemptexpiration",
+    "axes_accesslog",
+    "axes_accessfailurelog",
+]
 
 
 def rows_written() -> dict[str, int]:
     """Rows inserted, updated or deleted per table so far in this transaction (PostgreSQL's
     pg_stat_xact_user_tables counts them per transaction, rolled-back savepoints included)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables "
-                       "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 AND relname <> ALL(%s)", [WRITES_ALLOWED])
+        cursor.execute(
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables "
+            "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 AND relname <> ALL(%s)",
+            [WRITES_ALLOWED],
+        )
         return dict(cursor.fetchall())

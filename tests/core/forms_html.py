@@ -9,13 +9,30 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 CONTROLS = {"input", "select", "textarea"}
 NOT_TYPED = {"hidden", "submit", "button", "image", "reset"}
 # The error class of each control the design system gives one (checkboxes and radios have none:
 # their form group carries the error).
-ERROR_CLASS = {"nhsuk-input": "nhsuk-input--error", "nhsuk-select": "nhsuk-select--error",
-               "nhsuk-textarea": "nhsuk-textarea--error"}
+ERROR_CLASS = {
+    "nhsuk-input": "nhsuk-input--error",
+    "nhsuk-select": "nhsuk-select--error",
+    "nhsuk-textarea": "nhsuk-textarea--error",
+}
 
 
 @dataclass(eq=False)
@@ -89,7 +106,9 @@ def parse(html: str) -> Node:
 
 def _typed_controls(root: Node):
     for node in root.walk():
-        if node.tag in CONTROLS and (node.tag != "input" or node.attrs.get("type", "text") not in NOT_TYPED):
+        if node.tag in CONTROLS and (
+            node.tag != "input" or node.attrs.get("type", "text") not in NOT_TYPED
+        ):
             yield node
 
 
@@ -101,8 +120,12 @@ def required_controls(html: str) -> list[str]:
 def posting_forms_without_novalidate(html: str) -> list[str]:
     problems = []
     for form in parse(html).walk():
-        if (form.tag == "form" and (form.attrs.get("method") or "").lower() == "post"
-                and "novalidate" not in form.attrs and any(_typed_controls(form))):
+        if (
+            form.tag == "form"
+            and (form.attrs.get("method") or "").lower() == "post"
+            and "novalidate" not in form.attrs
+            and any(_typed_controls(form))
+        ):
             problems.append(f"<form action={form.attrs.get('action')!r}>")
     return problems
 
@@ -169,7 +192,11 @@ def summary_problems(html: str) -> list[str]:
         return []
     problems = []
     main = next((n for n in root.walk() if n.tag == "main"), root)  # not the header's sign-out
-    forms = [n for n in main.walk() if n.tag == "form" and (n.attrs.get("method") or "").lower() == "post"]
+    forms = [
+        n
+        for n in main.walk()
+        if n.tag == "form" and (n.attrs.get("method") or "").lower() == "post"
+    ]
     if forms and forms[0].order < summary.order:
         problems.append("the error summary comes after a form: it belongs at the top of the page")
     by_id = {n.attrs["id"]: n for n in root.walk() if n.attrs.get("id")}
@@ -179,7 +206,9 @@ def summary_problems(html: str) -> list[str]:
             continue
         target = by_id.get((line.href or "").lstrip("#"))
         if target is None or target.tag not in CONTROLS:
-            problems.append(f"{line.text!r} links to {line.href!r}, which is not a control of the page")
+            problems.append(
+                f"{line.text!r} links to {line.href!r}, which is not a control of the page"
+            )
             continue
         if target.order < last:
             problems.append(f"{line.text!r} is listed after a field drawn below it")

@@ -40,15 +40,24 @@ def _json(response: Any) -> dict[str, Any]:
 def _token_for(user: Any) -> str:
     key = secrets.token_urlsafe(32)
     now = timezone.now()
-    ApiToken.objects.create(user=user, key_hash=hash_key(key), created_at=now, expires_at=now + timedelta(hours=1))
+    ApiToken.objects.create(
+        user=user, key_hash=hash_key(key), created_at=now, expires_at=now + timedelta(hours=1)
+    )
     return key
 
 
 # --- Django's own 404 and 500 under /api/ ----------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/api/v1/patients/abc/", "/api/v1/no-such-thing/", "/api/v2/",
-                                 "/api/v1/referrals/1/claim/extra/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/patients/abc/",
+        "/api/v1/no-such-thing/",
+        "/api/v2/",
+        "/api/v1/referrals/1/claim/extra/",
+    ],
+)
 def test_a_malformed_id_or_unknown_path_under_api_is_a_json_404(client, url):
     response = client.get(url)
     assert response.status_code == 404
@@ -139,7 +148,9 @@ def coordinator_token(make_user: Any) -> str:
 
 
 @pytest.mark.parametrize("url", ["/api/v1/referrals/", "/api/v1/me/", "/api/oruk/services"])
-def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after(coordinator_token, database_down, url):
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after(
+    coordinator_token, database_down, url
+):
     client = APIClient()
     client.raise_request_exception = False
     response = client.get(url, HTTP_AUTHORIZATION=f"Token {coordinator_token}")
@@ -182,7 +193,9 @@ def test_not_found_from_a_view_has_its_code(make_user):
 @pytest.fixture
 def area() -> dict[str, Any]:
     return {
-        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)),
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)
+        ),
         "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(0, 23)),
     }
 
@@ -190,8 +203,11 @@ def area() -> dict[str, Any]:
 def test_an_action_the_role_may_not_take_is_403_not_permitted(make_user, area):
     referral = queued(area["hah"].team)
     nurse = member(make_user, area["hah"].team, "nurse1")
-    response = api_client(nurse).post(f"/api/v1/referrals/{referral.pk}/reroute/",
-                                      {"reason": "x", "team": area["community"].team.pk}, format="json")
+    response = api_client(nurse).post(
+        f"/api/v1/referrals/{referral.pk}/reroute/",
+        {"reason": "x", "team": area["community"].team.pk},
+        format="json",
+    )
     assert response.status_code == 403
     body = _json(response)
     assert body["code"] == "not_permitted"
@@ -202,7 +218,12 @@ def test_a_referral_claimed_by_another_is_409_already_claimed(make_user, area):
     referral = queued(area["community"].team)
     first = member(make_user, area["community"].team, "nurse1")
     second = member(make_user, area["community"].team, "nurse2")
-    assert api_client(first).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json").status_code == 200
+    assert (
+        api_client(first)
+        .post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
+        .status_code
+        == 200
+    )
     response = api_client(second).post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
     assert response.status_code == 409
     assert _json(response)["code"] == "already_claimed"
@@ -213,12 +234,16 @@ def test_an_action_the_status_does_not_allow_is_409_illegal_transition(make_user
     nurse = member(make_user, area["community"].team, "nurse1")
     api = api_client(nurse)
     api.post(f"/api/v1/referrals/{referral.pk}/claim/", {}, format="json")
-    response = api.post(f"/api/v1/referrals/{referral.pk}/complete/", {"outcome": "NEEDS_MET"}, format="json")
+    response = api.post(
+        f"/api/v1/referrals/{referral.pk}/complete/", {"outcome": "NEEDS_MET"}, format="json"
+    )
     assert response.status_code == 409
     assert _json(response)["code"] == "illegal_transition"
 
 
 def test_a_dashboard_the_role_may_not_see_is_403_not_permitted(make_user):
-    response = api_client(make_user(Role.CALL_HANDLER, username="handler3")).get("/api/v1/dashboard/")
+    response = api_client(make_user(Role.CALL_HANDLER, username="handler3")).get(
+        "/api/v1/dashboard/"
+    )
     assert response.status_code == 403
     assert _json(response)["code"] == "not_permitted"

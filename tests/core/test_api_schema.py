@@ -36,7 +36,12 @@ from spoc.accounts.roles import Role
 from spoc.accounts.tokens import hash_key
 from tests.referrals.factories import PatientFactory, ReferralFactory
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -45,7 +50,9 @@ def api_auth(make_user: Any) -> dict[str, str]:
     user = make_user(Role.SPOC_COORDINATOR, username="schemathesis")
     key = secrets.token_urlsafe(32)
     now = timezone.now()
-    ApiToken.objects.create(user=user, key_hash=hash_key(key), created_at=now, expires_at=now + timedelta(hours=1))
+    ApiToken.objects.create(
+        user=user, key_hash=hash_key(key), created_at=now, expires_at=now + timedelta(hours=1)
+    )
     patient = PatientFactory(nhs_number="9990000018")
     ReferralFactory(call__patient=patient, patient=patient)
     return {"Authorization": f"Token {key}"}
@@ -54,7 +61,9 @@ def api_auth(make_user: Any) -> dict[str, str]:
 def _schema_document() -> dict[str, Any]:
     """The OpenAPI document the app serves at /api/schema/, as JSON."""
     generator = SchemaGenerator()
-    document: dict[str, Any] = json.loads(OpenApiJsonRenderer().render(generator.get_schema(request=None, public=True)))
+    document: dict[str, Any] = json.loads(
+        OpenApiJsonRenderer().render(generator.get_schema(request=None, public=True))
+    )
     return document
 
 
@@ -79,16 +88,28 @@ def in_test_transaction() -> Iterator[None]:
 
 @pytest.mark.django_db
 def test_the_app_serves_the_schema_under_test(client, api_auth):
-    response = client.get("/api/schema/", {"format": "json"}, HTTP_AUTHORIZATION=api_auth["Authorization"])
+    response = client.get(
+        "/api/schema/", {"format": "json"}, HTTP_AUTHORIZATION=api_auth["Authorization"]
+    )
     assert response.status_code == 200
     assert json.loads(response.content) == schema.raw_schema
 
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=6, derandomize=True, deadline=None, database=None,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
-def test_every_operation_answers_as_documented(case: Any, api_auth: dict[str, str], in_test_transaction: None) -> None:
+@settings(
+    max_examples=6,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+def test_every_operation_answers_as_documented(
+    case: Any, api_auth: dict[str, str], in_test_transaction: None
+) -> None:
     case.call_and_validate(headers=api_auth, checks=CHECKS)

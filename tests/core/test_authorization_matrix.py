@@ -67,23 +67,40 @@ REASON = "Telephoned by the out-of-hours GP about a deteriorating patient"
 
 
 def _death_form(w: World) -> dict[str, Any]:
-    died = timezone.localtime(timezone.now() - timedelta(hours=1))  # a real London time, even across a clock change
-    return {"died_date": died.strftime("%Y-%m-%d"), "died_time": died.strftime("%H:%M"), "place": "21",
-            "expected": "yes", "verified_by": "Dr Test"}
+    died = timezone.localtime(
+        timezone.now() - timedelta(hours=1)
+    )  # a real London time, even across a clock change
+    return {
+        "died_date": died.strftime("%Y-%m-%d"),
+        "died_time": died.strftime("%H:%M"),
+        "place": "21",
+        "expected": "yes",
+        "verified_by": "Dr Test",
+    }
 
 
 def _death_json(w: World) -> dict[str, Any]:
-    return {"died_at": (timezone.now() - timedelta(hours=1)).isoformat(), "place": "21", "expected": True}
+    return {
+        "died_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+        "place": "21",
+        "expected": True,
+    }
 
 
 def _admission_form(w: World) -> dict[str, Any]:
-    return {"admitted_on": (timezone.localdate() - timedelta(days=2)).isoformat(), "kind": "emergency"}
+    return {
+        "admitted_on": (timezone.localdate() - timedelta(days=2)).isoformat(),
+        "kind": "emergency",
+    }
 
 
 def _closure_form(w: World) -> dict[str, Any]:
     start = timezone.localtime(timezone.now() + timedelta(days=10))
-    return {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-            "ends_at": (start + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"), "reason": "Staff training"}
+    return {
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+        "reason": "Staff training",
+    }
 
 
 # Patient object pages: handlers and coordinators see everyone; the nurse and the lead see team A's
@@ -105,13 +122,21 @@ ROWS: list[Op] = [
     Op("healthz-live", "GET", page(200, anon=200)),
     Op("login", "GET", page(to("home"), anon=200)),
     # A wrong password re-renders the form; a signed-in user is sent home (redirect_authenticated_user).
-    Op("login", "POST", page(to("home"), anon=200),
-       data=lambda w: {"username": "matrix-nurse", "password": "not-the-password"}),
+    Op(
+        "login",
+        "POST",
+        page(to("home"), anon=200),
+        data=lambda w: {"username": "matrix-nurse", "password": "not-the-password"},
+    ),
     Op("logout", "GET", page(405, anon=405)),  # sign-out is a POST only (Django's LogoutView)
     Op("logout", "POST", page(to("login"), anon=to("login"))),
     Op("password_change", "GET", page(200)),
-    Op("password_change", "POST", page(200), data=lambda w: {"old_password": "wrong", "new_password1": "x",
-                                                              "new_password2": "y"}),
+    Op(
+        "password_change",
+        "POST",
+        page(200),
+        data=lambda w: {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
+    ),
     Op("password_change_done", "GET", page(200)),
     Op("mfa-enrol", "GET", page(200)),
     # "Start set-up" creates the user's own pending authenticator.
@@ -121,8 +146,13 @@ ROWS: list[Op] = [
     # A system admin resets another user's lost authenticator, with a reason (today: anonymous
     # gets 403, not the sign-in page: the view has permission_required without login_required).
     Op("mfa-reset", "GET", page(403, sysadmin=200), args={"user_id": "nurse_user"}),
-    Op("mfa-reset", "POST", page(403, sysadmin=to("mfa-reset", user_id="nurse_user")), args={"user_id": "nurse_user"},
-       data=lambda w: {"reason": "Lost phone, identity checked by telephone call-back"}),
+    Op(
+        "mfa-reset",
+        "POST",
+        page(403, sysadmin=to("mfa-reset", user_id="nurse_user")),
+        args={"user_id": "nurse_user"},
+        data=lambda w: {"reason": "Lost phone, identity checked by telephone call-back"},
+    ),
     Op("keepalive", "GET", page(405, anon=405)),
     # A JSON endpoint called by the page's idle-timeout dialog: 401 rather than a redirect.
     Op("keepalive", "POST", page(200, anon=401)),
@@ -134,17 +164,42 @@ ROWS: list[Op] = [
     Op("services:list", "GET", page(200)),
     Op("services:service", "GET", page(200), args={"service_id": "service_a"}),
     Op("services:edit", "GET", page(403, diradmin=200), args={"service_id": "service_a"}),
-    Op("services:edit", "POST", page(403, diradmin=200), args={"service_id": "service_a"}, data=_empty),
+    Op(
+        "services:edit",
+        "POST",
+        page(403, diradmin=200),
+        args={"service_id": "service_a"},
+        data=_empty,
+    ),
     Op("services:closure-add", "GET", page(403, diradmin=405), args={"service_id": "service_a"}),
-    Op("services:closure-add", "POST", page(403, diradmin=to("services:edit", service_id="service_a")),
-       args={"service_id": "service_a"}, data=_closure_form),
-    Op("services:closure-remove", "GET", page(403, diradmin=405),
-       args={"service_id": "service_a", "closure_id": "closure"}),
-    Op("services:closure-remove", "POST", page(403, diradmin=to("services:edit", service_id="service_a")),
-       args={"service_id": "service_a", "closure_id": "closure"}, data=_empty),
+    Op(
+        "services:closure-add",
+        "POST",
+        page(403, diradmin=to("services:edit", service_id="service_a")),
+        args={"service_id": "service_a"},
+        data=_closure_form,
+    ),
+    Op(
+        "services:closure-remove",
+        "GET",
+        page(403, diradmin=405),
+        args={"service_id": "service_a", "closure_id": "closure"},
+    ),
+    Op(
+        "services:closure-remove",
+        "POST",
+        page(403, diradmin=to("services:edit", service_id="service_a")),
+        args={"service_id": "service_a", "closure_id": "closure"},
+        data=_empty,
+    ),
     Op("services:capacity", "GET", page(405), args={"service_id": "service_a"}),
-    Op("services:capacity", "POST", page(403, lead=to("services:service", service_id="service_a")),
-       args={"service_id": "service_a"}, data=lambda w: {"rag": "AMBER", "units": "2"}),
+    Op(
+        "services:capacity",
+        "POST",
+        page(403, lead=to("services:service", service_id="service_a")),
+        args={"service_id": "service_a"},
+        data=lambda w: {"rag": "AMBER", "units": "2"},
+    ),
     # --- Patients ------------------------------------------------------------------------------------
     # The search runs over patients_visible_to: empty for roles without patients (safe today).
     Op("patients:search", "GET", page(200), query="q={w.family_name}"),
@@ -153,86 +208,204 @@ ROWS: list[Op] = [
     # A clinician outside the team is offered break-glass; roles that may not break glass get 404,
     # as for a patient who does not exist (today: they are sent to the break-glass page, which
     # refuses them with 403, so the redirect tells them the patient exists).
-    Op("patients:detail", "GET", page(404, **SEES_PATIENT, nurse_b=to("patients:break-glass", patient_id="patient")),
-       args=P),
-    Op("patients:detail", "GET", page(404, handler=200, coord=200, nurse_b=200,
-                                      nurse=to("patients:break-glass", patient_id="patient_b"),
-                                      lead=to("patients:break-glass", patient_id="patient_b")),
-       args={"patient_id": "patient_b"}, variant="team B's patient"),  # today: the manager too
+    Op(
+        "patients:detail",
+        "GET",
+        page(404, **SEES_PATIENT, nurse_b=to("patients:break-glass", patient_id="patient")),
+        args=P,
+    ),
+    Op(
+        "patients:detail",
+        "GET",
+        page(
+            404,
+            handler=200,
+            coord=200,
+            nurse_b=200,
+            nurse=to("patients:break-glass", patient_id="patient_b"),
+            lead=to("patients:break-glass", patient_id="patient_b"),
+        ),
+        args={"patient_id": "patient_b"},
+        variant="team B's patient",
+    ),  # today: the manager too
     # Break-glass is for direct-care roles (spoc.accounts.roles.may_break_glass); those who already
     # see the patient are sent to the record.
-    Op("patients:break-glass", "GET", page(403, nurse_b=200, **{c: to("patients:detail", patient_id="patient")
-                                                                  for c in SEES_PATIENT}), args=P),
-    Op("patients:break-glass", "POST", page(403, **{c: to("patients:detail", patient_id="patient")
-                                                    for c in (*SEES_PATIENT, "nurse_b")}),
-       args=P, data=lambda w: {"reason": REASON}),
+    Op(
+        "patients:break-glass",
+        "GET",
+        page(
+            403,
+            nurse_b=200,
+            **{c: to("patients:detail", patient_id="patient") for c in SEES_PATIENT},
+        ),
+        args=P,
+    ),
+    Op(
+        "patients:break-glass",
+        "POST",
+        page(
+            403,
+            **{c: to("patients:detail", patient_id="patient") for c in (*SEES_PATIENT, "nurse_b")},
+        ),
+        args=P,
+        data=lambda w: {"reason": REASON},
+    ),
     # The manager may not break glass either.
-    Op("patients:break-glass", "POST", page(403, **{c: to("patients:detail", patient_id="patient_b")
-                                                    for c in ("handler", "coord", "nurse", "nurse_b", "lead")}),
-       args={"patient_id": "patient_b"}, data=lambda w: {"reason": REASON}, variant="team B's patient"),
+    Op(
+        "patients:break-glass",
+        "POST",
+        page(
+            403,
+            **{
+                c: to("patients:detail", patient_id="patient_b")
+                for c in ("handler", "coord", "nurse", "nurse_b", "lead")
+            },
+        ),
+        args={"patient_id": "patient_b"},
+        data=lambda w: {"reason": REASON},
+        variant="team B's patient",
+    ),
     Op("patients:edit", "GET", EDITS_PATIENT, args=P),
     Op("patients:edit", "POST", EDITS_PATIENT, args=P, data=_empty),
     Op("patients:person-add", "GET", EDITS_PATIENT, args=P),
     Op("patients:person-add", "POST", EDITS_PATIENT, args=P, data=_empty),
     Op("patients:person-edit", "GET", EDITS_PATIENT, args={**P, "person_id": "person"}),
-    Op("patients:person-edit", "POST", EDITS_PATIENT, args={**P, "person_id": "person"}, data=_empty),
+    Op(
+        "patients:person-edit",
+        "POST",
+        EDITS_PATIENT,
+        args={**P, "person_id": "person"},
+        data=_empty,
+    ),
     # The care plan is for clinicians who write clinical records (the coordinator here is one): not
     # the handler, not the manager.
     Op("patients:care-plan", "GET", page(403, nurse=200, lead=200, coord=200, nurse_b=404), args=P),
-    Op("patients:care-plan", "POST", page(403, nurse_b=404, **{c: to("patients:detail", patient_id="patient")
-                                                               for c in ("nurse", "lead", "coord")}),
-       args=P, data=lambda w: {"base_version": "0", "primary_diagnosis": "Lung cancer"}),
+    Op(
+        "patients:care-plan",
+        "POST",
+        page(
+            403,
+            nurse_b=404,
+            **{c: to("patients:detail", patient_id="patient") for c in ("nurse", "lead", "coord")},
+        ),
+        args=P,
+        data=lambda w: {"base_version": "0", "primary_diagnosis": "Lung cancer"},
+    ),
     # Deaths: clinicians working a team queue and coordinators (may_record_death), then the
     # patient must be visible (nurse_b: 404).
     Op("patients:death", "GET", page(403, nurse=200, lead=200, coord=200, nurse_b=404), args=P),
-    Op("patients:death", "POST", page(403, nurse=to("patients:detail", patient_id="patient"),
-                                      lead=to("patients:detail", patient_id="patient"),
-                                      coord=to("patients:detail", patient_id="patient"), nurse_b=404),
-       args=P, data=_death_form),
+    Op(
+        "patients:death",
+        "POST",
+        page(
+            403,
+            nurse=to("patients:detail", patient_id="patient"),
+            lead=to("patients:detail", patient_id="patient"),
+            coord=to("patients:detail", patient_id="patient"),
+            nurse_b=404,
+        ),
+        args=P,
+        data=_death_form,
+    ),
     # --- Calls -------------------------------------------------------------------------------------
     Op("calls:mine", "GET", page(403, handler=200, coord=200)),
     Op("calls:new", "GET", page(403, handler=200, coord=200)),
     Op("calls:new", "POST", page(403, handler=200, coord=200), data=_empty),
-    Op("calls:patient-panel", "GET", page(403, handler=200, coord=200), query="patient={w.patient}"),
+    Op(
+        "calls:patient-panel", "GET", page(403, handler=200, coord=200), query="patient={w.patient}"
+    ),
     Op("calls:suggestion", "GET", page(403, handler=200, coord=200)),
     Op("calls:suggestion", "POST", page(403, handler=200, coord=200), data=_empty),
     # A call is the SPOC's record: others get 404 even when they see its patient (safe today).
     Op("calls:detail", "GET", page(404, handler=200, coord=200), args={"call_id": "call"}),
     Op("calls:call-backs", "GET", page(403, handler=200, coord=200)),
-    Op("calls:call-back-done", "GET", page(403, handler=405, coord=405), args={"call_back_id": "call_back"}),
-    Op("calls:call-back-done", "POST", page(403, handler=to("calls:call-backs"), coord=to("calls:call-backs")),
-       args={"call_back_id": "call_back"}, data=_empty),
+    Op(
+        "calls:call-back-done",
+        "GET",
+        page(403, handler=405, coord=405),
+        args={"call_back_id": "call_back"},
+    ),
+    Op(
+        "calls:call-back-done",
+        "POST",
+        page(403, handler=to("calls:call-backs"), coord=to("calls:call-backs")),
+        args={"call_back_id": "call_back"},
+        data=_empty,
+    ),
     Op("calls:reviews", "GET", page(403, coord=200)),
     Op("calls:review", "GET", page(403, coord=405), args={"call_id": "call"}),
-    Op("calls:review", "POST", page(403, coord=to("calls:reviews")), args={"call_id": "call"},
-       data=lambda w: {"comment": "Priority confirmed."}),
+    Op(
+        "calls:review",
+        "POST",
+        page(403, coord=to("calls:reviews")),
+        args={"call_id": "call"},
+        data=lambda w: {"comment": "Priority confirmed."},
+    ),
     # --- Team queues and referrals -----------------------------------------------------------------
     Op("queue:mine", "GET", page(403, nurse=200, nurse_b=200, lead=200, coord=200)),
     Op("queue:caseload", "GET", page(403, nurse=200, nurse_b=200, lead=200, coord=200)),
     # Another team's queue: 404 (not one of your teams).
-    Op("queue:team", "GET", page(403, nurse=200, lead=200, nurse_b=404, coord=404), args={"team_id": "team_a"}),
-    Op("queue:print", "GET", page(403, nurse=200, lead=200, nurse_b=404, coord=404), args={"team_id": "team_a"}),
+    Op(
+        "queue:team",
+        "GET",
+        page(403, nurse=200, lead=200, nurse_b=404, coord=404),
+        args={"team_id": "team_a"},
+    ),
+    Op(
+        "queue:print",
+        "GET",
+        page(403, nurse=200, lead=200, nurse_b=404, coord=404),
+        args={"team_id": "team_a"},
+    ),
     Op("queue:referral", "GET", page(404, **SEES_PATIENT), args={"referral_id": "referral"}),
     # Referral actions need a role that writes clinical records (403 before anything else for the
     # manager, directory admin, auditor and system admin, whatever the method).
-    Op("queue:action", "GET", page(405, manager=403, diradmin=403, auditor=403, sysadmin=403),
-       args={"referral_id": "referral"}, fixed={"action": "claim"}),
+    Op(
+        "queue:action",
+        "GET",
+        page(405, manager=403, diradmin=403, auditor=403, sysadmin=403),
+        args={"referral_id": "referral"},
+        fixed={"action": "claim"},
+    ),
     # Claim: the team's clinicians. The SPOC see the referral but may not claim it: 403 (today:
     # 302 back to the referral with an error message, nothing changed).
-    Op("queue:action", "POST", page(403, nurse=to("queue:referral", referral_id="referral"),
-                                    lead=to("queue:referral", referral_id="referral"), nurse_b=404),
-       args={"referral_id": "referral"}, fixed={"action": "claim"}, data=_empty, variant="claim"),
+    Op(
+        "queue:action",
+        "POST",
+        page(
+            403,
+            nurse=to("queue:referral", referral_id="referral"),
+            lead=to("queue:referral", referral_id="referral"),
+            nurse_b=404,
+        ),
+        args={"referral_id": "referral"},
+        fixed={"action": "claim"},
+        data=_empty,
+        variant="claim",
+    ),
     # Reassign: the team's lead (today: 302 with an error message for the nurse and the SPOC).
-    Op("queue:action", "POST", page(403, lead=to("queue:referral", referral_id="claimed"), nurse_b=404),
-       args={"referral_id": "claimed"}, fixed={"action": "reassign"},
-       data=lambda w: {"to_user_id": str(w.lead_user)}, variant="reassign"),
+    Op(
+        "queue:action",
+        "POST",
+        page(403, lead=to("queue:referral", referral_id="claimed"), nurse_b=404),
+        args={"referral_id": "claimed"},
+        fixed={"action": "reassign"},
+        data=lambda w: {"to_user_id": str(w.lead_user)},
+        variant="reassign",
+    ),
     # --- The coordinators' board -------------------------------------------------------------------
     Op("board:board", "GET", page(403, coord=200)),
     # --- Dashboards: managers, and team leads for their own teams ------------------------------------
     Op("dashboards:dashboard", "GET", page(403, manager=200, lead=200)),
     # Another team's figures: the manager (small numbers suppressed outside their organisation);
     # never a lead of another team.
-    Op("dashboards:dashboard", "GET", page(403, manager=200), query="team={w.team_b}", variant="team B"),
+    Op(
+        "dashboards:dashboard",
+        "GET",
+        page(403, manager=200),
+        query="team={w.team_b}",
+        variant="team B",
+    ),
     Op("dashboards:csv", "GET", page(403, manager=200, lead=200), fixed={"key": "calls_by_hour"}),
     Op("dashboards:breaches", "GET", page(403, manager=200, lead=200)),
     # The metric definitions (docs/metrics.md rendered): no data, open to everyone signed in (safe today).
@@ -241,9 +414,20 @@ ROWS: list[Op] = [
     # Recording an admission is a clinical write: not the manager, who reads the patient (403); the
     # roles without the patient get 404 (safe today; the patient pages answer 403 to roles that
     # never write, before looking the patient up).
-    Op("dashboards:admissions", "POST", page(404, manager=403, **{
-        c: to("dashboards:admissions", patient_id="patient") for c in ("handler", "nurse", "lead", "coord")}),
-       args=P, data=_admission_form),
+    Op(
+        "dashboards:admissions",
+        "POST",
+        page(
+            404,
+            manager=403,
+            **{
+                c: to("dashboards:admissions", patient_id="patient")
+                for c in ("handler", "nurse", "lead", "coord")
+            },
+        ),
+        args=P,
+        data=_admission_form,
+    ),
     # --- API (signed-in columns send their token) ---------------------------------------------------
     # The directory as Open Referral UK JSON: any signed-in user or token (safe today: no patients).
     Op("oruk-services", "GET", api(200), token=True),
@@ -254,8 +438,13 @@ ROWS: list[Op] = [
     Op("oauth2-token", "GET", api(405, anon=405), token=True),
     Op("oauth2-token", "POST", api(401), token=True, data=_empty),
     # Each column asks for a token with its own password (anonymous: a wrong one).
-    Op("api-token", "POST", api(200, anon=400), token=True,
-       data=lambda w: {"username": "matrix-nurse", "password": "not-the-password"}),
+    Op(
+        "api-token",
+        "POST",
+        api(200, anon=400),
+        token=True,
+        data=lambda w: {"username": "matrix-nurse", "password": "not-the-password"},
+    ),
     # Each column revokes its own token.
     Op("api-token-revoke", "GET", api(405), token=True),
     Op("api-token-revoke", "POST", api(200), token=True, data=_empty),
@@ -263,27 +452,80 @@ ROWS: list[Op] = [
     Op("api-services", "GET", api(200), token=True),
     Op("api-service", "GET", api(200), args={"service_id": "service_a"}, token=True),
     Op("api-service-capacity", "GET", api(405), args={"service_id": "service_a"}, token=True),
-    Op("api-service-capacity", "POST", api(403, lead=201), args={"service_id": "service_a"}, token=True,
-       data=lambda w: {"rag": "GREEN"}),
+    Op(
+        "api-service-capacity",
+        "POST",
+        api(403, lead=201),
+        args={"service_id": "service_a"},
+        token=True,
+        data=lambda w: {"rag": "GREEN"},
+    ),
     Op("api-teams", "GET", api(200), token=True),
     Op("api-patients", "GET", api(200), query="q={w.family_name}", token=True),
     Op("api-patients", "POST", api(403, handler=400, coord=400), token=True, data=_empty),
     Op("api-patient", "GET", api(404, **SEES_PATIENT), args=P, token=True),
-    Op("api-patient-death", "GET", api(404, **SEES_PATIENT), args={"patient_id": "dead_patient"}, token=True),
-    Op("api-patient-death", "POST", api(403, nurse=201, lead=201, coord=201, nurse_b=404), args=P, token=True,
-       data=_death_json),
+    Op(
+        "api-patient-death",
+        "GET",
+        api(404, **SEES_PATIENT),
+        args={"patient_id": "dead_patient"},
+        token=True,
+    ),
+    Op(
+        "api-patient-death",
+        "POST",
+        api(403, nurse=201, lead=201, coord=201, nurse_b=404),
+        args=P,
+        token=True,
+        data=_death_json,
+    ),
     Op("api-calls", "GET", api(403, handler=405, coord=405), token=True),
     Op("api-calls", "POST", api(403, handler=400, coord=400), token=True, data=_empty),
     Op("api-referrals", "GET", api(200), token=True),
-    Op("api-referral", "GET", api(404, **SEES_PATIENT), args={"referral_id": "referral"}, token=True),
-    Op("api-referral-action", "GET", api(405), args={"referral_id": "referral"}, fixed={"action": "claim"}, token=True),
-    Op("api-referral-action", "POST", api(403, nurse=200, lead=200, nurse_b=404),
-       args={"referral_id": "referral"}, fixed={"action": "claim"}, token=True, data=_empty, variant="claim"),
-    Op("api-referral-action", "POST", api(403, lead=200, nurse_b=404),
-       args={"referral_id": "claimed"}, fixed={"action": "reassign"}, token=True,
-       data=lambda w: {"to_user": w.lead_user}, variant="reassign"),
+    Op(
+        "api-referral",
+        "GET",
+        api(404, **SEES_PATIENT),
+        args={"referral_id": "referral"},
+        token=True,
+    ),
+    Op(
+        "api-referral-action",
+        "GET",
+        api(405),
+        args={"referral_id": "referral"},
+        fixed={"action": "claim"},
+        token=True,
+    ),
+    Op(
+        "api-referral-action",
+        "POST",
+        api(403, nurse=200, lead=200, nurse_b=404),
+        args={"referral_id": "referral"},
+        fixed={"action": "claim"},
+        token=True,
+        data=_empty,
+        variant="claim",
+    ),
+    Op(
+        "api-referral-action",
+        "POST",
+        api(403, lead=200, nurse_b=404),
+        args={"referral_id": "claimed"},
+        fixed={"action": "reassign"},
+        token=True,
+        data=lambda w: {"to_user": w.lead_user},
+        variant="reassign",
+    ),
     Op("api-dashboard", "GET", api(403, manager=200, lead=200), token=True),
-    Op("api-dashboard", "GET", api(403, manager=200), query="team={w.team_b}", token=True, variant="team B"),
+    Op(
+        "api-dashboard",
+        "GET",
+        api(403, manager=200),
+        query="team={w.team_b}",
+        token=True,
+        variant="team B",
+    ),
     Op("api-schema", "GET", api(200), token=True),
     Op("api-docs", "GET", api(200), token=True),
     # --- The FHIR R4 API (docs/interop.md): the API's authentication; patients and referrals
@@ -291,25 +533,49 @@ ROWS: list[Op] = [
     # everyone signed in; searches find only what the column may see ------------------------------
     Op("fhir-metadata", "GET", api(200, anon=200), token=True),
     Op("fhir-metadata", "POST", api(405, anon=405), token=True),
-    *(op for name, read, cells in (
-        ("Patient", "patient", api(404, **SEES_PATIENT)),
-        ("ServiceRequest", "referral", api(404, **SEES_PATIENT)),
-        ("Task", "referral", api(404, **SEES_PATIENT)),
-        ("HealthcareService", "service_a", api(200)),
-        ("Organization", "organisation_a", api(200)),
-        # The world has no site: a read of none is 404 to everyone signed in.
-        ("Location", "", api(404)),
-    ) for op in (
-        Op(f"fhir-{name}-read", "GET", cells, args={"resource_id": read} if read else {},
-           fixed={} if read else {"resource_id": "1"}, token=True),
-        Op(f"fhir-{name}-read", "POST", api(405), args={"resource_id": read} if read else {},
-           fixed={} if read else {"resource_id": "1"}, token=True),
-        Op(f"fhir-{name}-search", "GET", api(200), token=True,
-           query={"Patient": "identifier=9990000018", "ServiceRequest": "patient={w.patient}",
-                  "Task": "patient=Patient/{w.patient}"}.get(name, "")),
-        # Searches are posted as a form; the matrix posts JSON.
-        Op(f"fhir-{name}-search-post", "POST", api(415), token=True, data=_empty),
-    )),
+    *(
+        op
+        for name, read, cells in (
+            ("Patient", "patient", api(404, **SEES_PATIENT)),
+            ("ServiceRequest", "referral", api(404, **SEES_PATIENT)),
+            ("Task", "referral", api(404, **SEES_PATIENT)),
+            ("HealthcareService", "service_a", api(200)),
+            ("Organization", "organisation_a", api(200)),
+            # The world has no site: a read of none is 404 to everyone signed in.
+            ("Location", "", api(404)),
+        )
+        for op in (
+            Op(
+                f"fhir-{name}-read",
+                "GET",
+                cells,
+                args={"resource_id": read} if read else {},
+                fixed={} if read else {"resource_id": "1"},
+                token=True,
+            ),
+            Op(
+                f"fhir-{name}-read",
+                "POST",
+                api(405),
+                args={"resource_id": read} if read else {},
+                fixed={} if read else {"resource_id": "1"},
+                token=True,
+            ),
+            Op(
+                f"fhir-{name}-search",
+                "GET",
+                api(200),
+                token=True,
+                query={
+                    "Patient": "identifier=9990000018",
+                    "ServiceRequest": "patient={w.patient}",
+                    "Task": "patient=Patient/{w.patient}",
+                }.get(name, ""),
+            ),
+            # Searches are posted as a form; the matrix posts JSON.
+            Op(f"fhir-{name}-search-post", "POST", api(415), token=True, data=_empty),
+        )
+    ),
     Op("fhir-unknown", "GET", api(404, anon=404), token=True),
     # --- Django admin: system admins only (spoc/accounts/admin.py); the admin has its own sign-in
     # page, which everyone else is sent to ---------------------------------------------------------
@@ -339,14 +605,19 @@ def _ignored(pattern: Pattern) -> bool:
 
 def test_every_url_pattern_has_a_row() -> None:
     covered = {op.name for op in ROWS}
-    missing = [f"add a row for {p.route} ({p.name})" for p in url_patterns()
-               if p.name not in covered and not _ignored(p)]
+    missing = [
+        f"add a row for {p.route} ({p.name})"
+        for p in url_patterns()
+        if p.name not in covered and not _ignored(p)
+    ]
     assert not missing, "\n".join(missing)
 
 
 def test_every_row_names_a_url_pattern() -> None:
     names = {p.name for p in url_patterns()}
-    stale = [f"remove the row for {op.key}: no such URL pattern" for op in ROWS if op.name not in names]
+    stale = [
+        f"remove the row for {op.key}: no such URL pattern" for op in ROWS if op.name not in names
+    ]
     assert not stale, "\n".join(stale)
 
 
@@ -360,7 +631,9 @@ def test_the_write_check_sees_what_a_request_wrote(world: World, db: None) -> No
     rows of the referral and its event; the session's own rows do not count."""
     client = client_for(world, "nurse", token=False)
     before = rows_written()
-    response = client.post(reverse("queue:action", kwargs={"referral_id": world.referral, "action": "claim"}))
+    response = client.post(
+        reverse("queue:action", kwargs={"referral_id": world.referral, "action": "claim"})
+    )
     after = rows_written()
     written = {table for table, n in after.items() if n != before.get(table, 0)}
     assert response.status_code == 302
@@ -409,12 +682,19 @@ def test_cell(world: World, db: None, op: Op, column: str) -> None:
     if op.method == "GET":
         response = client.get(url)
     elif op.token:
-        response = client.generic(op.method, url, data=json.dumps(data), content_type="application/json")
+        response = client.generic(
+            op.method, url, data=json.dumps(data), content_type="application/json"
+        )
     else:
         response = client.post(url, data)
     assert expected.matches(response, world), (
-        f"{op.key} as {column} ({url}): expected {expected.describe(world)}, got {describe_response(response)}")
+        f"{op.key} as {column} ({url}): expected {expected.describe(world)}, got {describe_response(response)}"
+    )
     if expected.denies() or op.method == "GET":
         after = rows_written()
-        written = {table: n - before.get(table, 0) for table, n in after.items() if n != before.get(table, 0)}
+        written = {
+            table: n - before.get(table, 0)
+            for table, n in after.items()
+            if n != before.get(table, 0)
+        }
         assert not written, f"{op.key} as {column} was refused but wrote rows: {written}"

@@ -16,7 +16,11 @@ CITED = re.compile(r"(?<![\w./-])((?:[\w-]+/)*[\w-]+\.md)\b")
 
 def _texts():
     for path in sorted(ROOT.rglob("*")):
-        if path.is_file() and path.suffix in SUFFIXES and not SKIP & set(path.relative_to(ROOT).parts):
+        if (
+            path.is_file()
+            and path.suffix in SUFFIXES
+            and not SKIP & set(path.relative_to(ROOT).parts)
+        ):
             yield path, path.read_text(encoding="utf-8")
 
 

@@ -19,8 +19,14 @@ class OptionalForm(forms.Form):
 
 
 def birth(day: str, month: str, year: str, name: str = "Siân O'Brien") -> BirthForm:
-    return BirthForm({"name": name, "date_of_birth_day": day, "date_of_birth_month": month,
-                      "date_of_birth_year": year})
+    return BirthForm(
+        {
+            "name": name,
+            "date_of_birth_day": day,
+            "date_of_birth_month": month,
+            "date_of_birth_year": year,
+        }
+    )
 
 
 def test_three_boxes_make_a_date():
@@ -69,7 +75,7 @@ def test_a_missing_year_is_named_and_only_its_box_marked():
     assert form.errors["date_of_birth"] == ["Date of birth must include a year"]
     html = str(form["date_of_birth"])
     assert html.count("nhsuk-input--error") == 1
-    assert 'nhsuk-input--width-4 nhsuk-input--error' in html
+    assert "nhsuk-input--width-4 nhsuk-input--error" in html
 
 
 def test_a_missing_day_and_month_are_both_named():
@@ -114,11 +120,17 @@ def test_the_boxes_show_the_initial_date_in_a_fieldset_with_legend_and_hint():
     form = BirthForm(initial={"date_of_birth": date(1948, 3, 15)})
     html = render_to_string("includes/field.html", {"field": form["date_of_birth"]})
     assert '<fieldset class="nhsuk-fieldset" role="group"' in html
-    assert '<legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">Date of birth</legend>' in html
+    assert (
+        '<legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">Date of birth</legend>'
+        in html
+    )
     assert "For example, 15 3 1948" in html
     assert html.count('class="nhsuk-date-input__item"') == 3
-    for label, name, value, width in (("Day", "date_of_birth_day", "15", 2), ("Month", "date_of_birth_month", "3", 2),
-                                      ("Year", "date_of_birth_year", "1948", 4)):
+    for label, name, value, width in (
+        ("Day", "date_of_birth_day", "15", 2),
+        ("Month", "date_of_birth_month", "3", 2),
+        ("Year", "date_of_birth_year", "1948", 4),
+    ):
         assert f">{label}</label>" in html
         assert f'name="{name}"' in html and f'value="{value}"' in html
         assert f"nhsuk-input--width-{width}" in html
@@ -134,8 +146,15 @@ def test_a_disabled_field_keeps_its_initial_date_and_is_unchanged():
 
 
 def test_the_same_date_typed_again_is_not_a_change():
-    form = BirthForm({"name": "A", "date_of_birth_day": "15", "date_of_birth_month": "3", "date_of_birth_year": "1948"},
-                     initial={"name": "A", "date_of_birth": date(1948, 3, 15)})
+    form = BirthForm(
+        {
+            "name": "A",
+            "date_of_birth_day": "15",
+            "date_of_birth_month": "3",
+            "date_of_birth_year": "1948",
+        },
+        initial={"name": "A", "date_of_birth": date(1948, 3, 15)},
+    )
     assert form.changed_data == []
 
 

@@ -34,8 +34,15 @@ def test_an_iso_date_string_is_a_date():
 
 
 def test_none_and_empty_are_blank():
-    for function in (nhs_date, nhs_date_short, nhs_weekday_date, nhs_time, nhs_datetime,
-                     nhs_datetime_short, nhs_number_format):
+    for function in (
+        nhs_date,
+        nhs_date_short,
+        nhs_weekday_date,
+        nhs_time,
+        nhs_datetime,
+        nhs_datetime_short,
+        nhs_number_format,
+    ):
         assert function(None) == ""
         assert function("") == ""
 
@@ -59,18 +66,32 @@ def test_a_datetime_is_dated_by_its_london_day():
 def test_today_and_yesterday_at_midnight():
     today = date(2026, 12, 2)
     assert nhs_datetime(datetime(2026, 12, 2, 0, 0, tzinfo=LONDON), today=today) == "today 00:00"
-    assert nhs_datetime(datetime(2026, 12, 1, 23, 59, tzinfo=LONDON), today=today) == "yesterday 23:59"
-    assert nhs_datetime(datetime(2026, 11, 30, 23, 59, tzinfo=LONDON), today=today) == "30 November 2026, 23:59"
+    assert (
+        nhs_datetime(datetime(2026, 12, 1, 23, 59, tzinfo=LONDON), today=today) == "yesterday 23:59"
+    )
+    assert (
+        nhs_datetime(datetime(2026, 11, 30, 23, 59, tzinfo=LONDON), today=today)
+        == "30 November 2026, 23:59"
+    )
     assert nhs_datetime(datetime(2026, 12, 3, 8, 0, tzinfo=LONDON), today=today) == "tomorrow 08:00"
-    assert nhs_datetime_short(datetime(2026, 12, 2, 14, 32, tzinfo=LONDON), today=today) == "today 14:32"
+    assert (
+        nhs_datetime_short(datetime(2026, 12, 2, 14, 32, tzinfo=LONDON), today=today)
+        == "today 14:32"
+    )
 
 
 def test_yesterday_across_the_spring_clock_change():
     # Clocks went forward at 01:00 UTC on Sunday 29 March 2026. 23:30 UTC on the 28th is 23:30
     # GMT on Saturday: yesterday, seen on Sunday.
-    assert nhs_datetime(datetime(2026, 3, 28, 23, 30, tzinfo=UTC), today=date(2026, 3, 29)) == "yesterday 23:30"
+    assert (
+        nhs_datetime(datetime(2026, 3, 28, 23, 30, tzinfo=UTC), today=date(2026, 3, 29))
+        == "yesterday 23:30"
+    )
     # 23:30 UTC on the 29th is 00:30 BST on Monday the 30th: today, seen on Monday.
-    assert nhs_datetime(datetime(2026, 3, 29, 23, 30, tzinfo=UTC), today=date(2026, 3, 30)) == "today 00:30"
+    assert (
+        nhs_datetime(datetime(2026, 3, 29, 23, 30, tzinfo=UTC), today=date(2026, 3, 30))
+        == "today 00:30"
+    )
 
 
 def test_yesterday_across_the_autumn_clock_change():
@@ -80,12 +101,20 @@ def test_yesterday_across_the_autumn_clock_change():
     assert nhs_datetime(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), today=today) == "yesterday 01:30"
     assert nhs_datetime(datetime(2026, 10, 25, 1, 30, tzinfo=UTC), today=today) == "yesterday 01:30"
     # 23:30 UTC on the Saturday is 00:30 BST on Sunday the 25th.
-    assert nhs_datetime(datetime(2026, 10, 24, 23, 30, tzinfo=UTC), today=today) == "yesterday 00:30"
+    assert (
+        nhs_datetime(datetime(2026, 10, 24, 23, 30, tzinfo=UTC), today=today) == "yesterday 00:30"
+    )
 
 
 def test_year_boundary():
-    assert nhs_datetime(datetime(2026, 12, 31, 23, 45, tzinfo=UTC), today=date(2027, 1, 1)) == "yesterday 23:45"
-    assert nhs_datetime(datetime(2026, 12, 30, 23, 45, tzinfo=UTC), today=date(2027, 1, 1)) == "30 December 2026, 23:45"
+    assert (
+        nhs_datetime(datetime(2026, 12, 31, 23, 45, tzinfo=UTC), today=date(2027, 1, 1))
+        == "yesterday 23:45"
+    )
+    assert (
+        nhs_datetime(datetime(2026, 12, 30, 23, 45, tzinfo=UTC), today=date(2027, 1, 1))
+        == "30 December 2026, 23:45"
+    )
     assert nhs_date_short(datetime(2027, 1, 1, 0, 0, tzinfo=UTC)) == "1 Jan 2027"
 
 
@@ -110,18 +139,28 @@ def test_counts_get_thousands_separators():
 
 
 @time_machine.travel(datetime(2026, 12, 2, 14, 0, tzinfo=UTC), tick=False)
-@pytest.mark.parametrize(("source", "expected"), [
-    ("{{ d|nhs_date }}", "2 December 2026"),
-    ("{{ d|nhs_date_short }}", "2 Dec 2026"),
-    ("{{ t|nhs_time }}", "14:32"),
-    ("{{ t|nhs_time:'seconds' }}", "14:32:07"),
-    ("{{ t|nhs_datetime }}", "today 14:32"),
-    ("{{ old|nhs_datetime }}", "2 November 2026, 09:10"),
-    ("{{ old|nhs_datetime_short }}", "2 Nov 2026, 09:10"),
-    ("{{ none|nhs_datetime|default:'Not set' }}", "Not set"),
-    ("{{ n|nhs_number_format }}", "3,000"),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ d|nhs_date }}", "2 December 2026"),
+        ("{{ d|nhs_date_short }}", "2 Dec 2026"),
+        ("{{ t|nhs_time }}", "14:32"),
+        ("{{ t|nhs_time:'seconds' }}", "14:32:07"),
+        ("{{ t|nhs_datetime }}", "today 14:32"),
+        ("{{ old|nhs_datetime }}", "2 November 2026, 09:10"),
+        ("{{ old|nhs_datetime_short }}", "2 Nov 2026, 09:10"),
+        ("{{ none|nhs_datetime|default:'Not set' }}", "Not set"),
+        ("{{ n|nhs_number_format }}", "3,000"),
+    ],
+)
 def test_template_filters(source, expected):
-    context = Context({"d": date(2026, 12, 2), "t": datetime(2026, 12, 2, 14, 32, 7, tzinfo=UTC),
-                       "old": datetime(2026, 11, 2, 9, 10, tzinfo=UTC), "none": None, "n": 3000})
+    context = Context(
+        {
+            "d": date(2026, 12, 2),
+            "t": datetime(2026, 12, 2, 14, 32, 7, tzinfo=UTC),
+            "old": datetime(2026, 11, 2, 9, 10, tzinfo=UTC),
+            "none": None,
+            "n": 3000,
+        }
+    )
     assert Template("{% load hub %}" + source).render(context) == expected

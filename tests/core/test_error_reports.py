@@ -27,9 +27,13 @@ from spoc.core.error_reports import error_report_scrubbed
 NHS_NUMBER = "9990001234"
 PATIENT_NAME = "Adaeze Okonkwo-Testpatient"
 COOKIE_VALUE = "cookie-9f3e1d"
-PRODUCTION_ENV = {"DJANGO_SETTINGS_MODULE": "spoc.settings.production", "DJANGO_SECRET_KEY": "x" * 50,
-                  "DATABASE_URL": "postgres://nobody@127.0.0.1:5432/no_such_database",
-                  "REDIS_URL": "redis://127.0.0.1:6379/15", "DJANGO_ALLOWED_HOSTS": "testserver"}
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "spoc.settings.production",
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://nobody@127.0.0.1:5432/no_such_database",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "DJANGO_ALLOWED_HOSTS": "testserver",
+}
 
 # Runs under production settings: a view that fails holding patient data in a local variable,
 # called through Django's WSGI application (as gunicorn calls it) with a form, a query string,
@@ -53,7 +57,7 @@ def failing_view(request):
 urls = types.ModuleType("probe_urls")
 urls.urlpatterns = [path("patients/search/", failing_view)]
 sys.modules["probe_urls"] = urls
-body = b"name={PATIENT_NAME.replace(' ', '+')}&nhs_number={NHS_NUMBER}"
+body = b"name={PATIENT_NAME.replace(" ", "+")}&nhs_number={NHS_NUMBER}"
 environ = {{
     "REQUEST_METHOD": "POST", "PATH_INFO": "/patients/search/", "QUERY_STRING": "q={NHS_NUMBER}",
     "SERVER_NAME": "testserver", "SERVER_PORT": "443", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -120,18 +124,33 @@ def _events(received: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     return events
 
 
-def test_a_failing_request_reaches_sentry_without_patient_data(ingest: tuple[str, list[tuple[str, bytes]]]) -> None:
+def test_a_failing_request_reaches_sentry_without_patient_data(
+    ingest: tuple[str, list[tuple[str, bytes]]],
+) -> None:
     dsn, received = ingest
-    env = {**os.environ, **PRODUCTION_ENV, "SENTRY_DSN": dsn, "SENTRY_ENVIRONMENT": "test-area",
-           "SENTRY_RELEASE": "spoc-hub@test"}
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=settings.BASE_DIR, env=env, capture_output=True,
-                            text=True, timeout=120)
+    env = {
+        **os.environ,
+        **PRODUCTION_ENV,
+        "SENTRY_DSN": dsn,
+        "SENTRY_ENVIRONMENT": "test-area",
+        "SENTRY_RELEASE": "spoc-hub@test",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["500", "True"]
     assert received and all(path == "/api/1/envelope/" for path, _ in received)
     (event,) = _events(received)
     (exception,) = event["exception"]["values"]
-    assert exception["type"] == "RuntimeError" and exception["value"] == "the directory search failed"
+    assert (
+        exception["type"] == "RuntimeError" and exception["value"] == "the directory search failed"
+    )
     assert event["environment"] == "test-area" and event["release"] == "spoc-hub@test"
     assert event["request"]["method"] == "POST"
     assert event["request"]["url"] == "https://testserver/patients/search/"
@@ -153,19 +172,46 @@ def test_without_a_dsn_nothing_is_initialised(monkeypatch: pytest.MonkeyPatch) -
 
 def test_a_report_loses_bodies_cookies_query_strings_local_variables_and_breadcrumbs() -> None:
     event = {
-        "request": {"method": "GET", "url": f"https://hub/patients/?q={NHS_NUMBER}", "query_string": f"q={NHS_NUMBER}",
-                    "data": {"name": PATIENT_NAME}, "cookies": {"sessionid": COOKIE_VALUE},
-                    "env": {"REMOTE_ADDR": "10.0.0.9"},
-                    "headers": {"Cookie": f"sessionid={COOKIE_VALUE}", "Referer": f"https://hub/?q={NHS_NUMBER}",
-                                "User-Agent": "Firefox"}},
-        "exception": {"values": [{"type": "ValueError", "value": f"no match for /patients/?q={NHS_NUMBER}",
-                                  "stacktrace": {"frames": [{"function": "search", "vars": {"name": PATIENT_NAME}}]}}]},
-        "threads": {"values": [{"stacktrace": {"frames": [{"function": "run", "vars": {"n": NHS_NUMBER}}]}}]},
+        "request": {
+            "method": "GET",
+            "url": f"https://hub/patients/?q={NHS_NUMBER}",
+            "query_string": f"q={NHS_NUMBER}",
+            "data": {"name": PATIENT_NAME},
+            "cookies": {"sessionid": COOKIE_VALUE},
+            "env": {"REMOTE_ADDR": "10.0.0.9"},
+            "headers": {
+                "Cookie": f"sessionid={COOKIE_VALUE}",
+                "Referer": f"https://hub/?q={NHS_NUMBER}",
+                "User-Agent": "Firefox",
+            },
+        },
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": f"no match for /patients/?q={NHS_NUMBER}",
+                    "stacktrace": {
+                        "frames": [{"function": "search", "vars": {"name": PATIENT_NAME}}]
+                    },
+                }
+            ]
+        },
+        "threads": {
+            "values": [{"stacktrace": {"frames": [{"function": "run", "vars": {"n": NHS_NUMBER}}]}}]
+        },
         "breadcrumbs": {"values": [{"message": f"searched for {PATIENT_NAME}"}]},
-        "logentry": {"message": "search %s", "params": [NHS_NUMBER], "formatted": f"search /p/?q={NHS_NUMBER}"},
+        "logentry": {
+            "message": "search %s",
+            "params": [NHS_NUMBER],
+            "formatted": f"search /p/?q={NHS_NUMBER}",
+        },
     }
     scrubbed = error_report_scrubbed(event, {})
-    assert scrubbed["request"] == {"method": "GET", "url": "https://hub/patients/", "headers": {"User-Agent": "Firefox"}}
+    assert scrubbed["request"] == {
+        "method": "GET",
+        "url": "https://hub/patients/",
+        "headers": {"User-Agent": "Firefox"},
+    }
     text = json.dumps(scrubbed)
     assert NHS_NUMBER not in text and PATIENT_NAME not in text and COOKIE_VALUE not in text
     assert "breadcrumbs" not in scrubbed and '"vars"' not in text

@@ -38,7 +38,12 @@ def _is_number(cell: str) -> bool:
 def _formula_cells(content: bytes) -> list[str]:
     """Cells a spreadsheet would run: text (not a number) starting with a formula character."""
     rows = list(csv.reader(io.StringIO(content.decode())))
-    return [cell for row in rows for cell in row if cell.startswith(FORMULA_STARTS) and not _is_number(cell)]
+    return [
+        cell
+        for row in rows
+        for cell in row
+        if cell.startswith(FORMULA_STARTS) and not _is_number(cell)
+    ]
 
 
 def _cells(content: bytes) -> set[str]:
@@ -55,9 +60,16 @@ def test_real_numbers_stay_numbers(value: Any) -> None:
     assert csv_cell(value) == value
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, ""), ("Team A", "Team A"), ("<5", "<5"), (float("-inf"), "'-inf"), (Decimal("-Infinity"), "'-Infinity"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ""),
+        ("Team A", "Team A"),
+        ("<5", "<5"),
+        (float("-inf"), "'-inf"),
+        (Decimal("-Infinity"), "'-Infinity"),
+    ],
+)
 def test_other_values_are_plain_text(value: Any, expected: str) -> None:
     assert csv_cell(value) == expected
 
@@ -77,26 +89,45 @@ def hostile_world(make_user: Any) -> dict[str, Any]:
     org = OrganisationFactory(name="Org A")
     team = TeamFactory(service=ServiceFactory(organisation=org), name=HOSTILE[0])
     other = TeamFactory(service=ServiceFactory(organisation=org), name=HOSTILE[4])
-    handler = make_user(Role.CALL_HANDLER, username="handler_x", first_name=HOSTILE[2], last_name="")
-    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse_x", first_name=HOSTILE[3], last_name="")
-    nurse2 = make_user(Role.SPECIALIST_NURSE, username="nurse_y", first_name=HOSTILE[1], last_name="")
+    handler = make_user(
+        Role.CALL_HANDLER, username="handler_x", first_name=HOSTILE[2], last_name=""
+    )
+    nurse = make_user(
+        Role.SPECIALIST_NURSE, username="nurse_x", first_name=HOSTILE[3], last_name=""
+    )
+    nurse2 = make_user(
+        Role.SPECIALIST_NURSE, username="nurse_y", first_name=HOSTILE[1], last_name=""
+    )
     TeamMembership.objects.create(user=nurse, team=team)
     TeamMembership.objects.create(user=nurse2, team=other)
     manager = make_user(Role.MANAGER, username="manager_x")
     OrganisationMembership.objects.create(user=manager, organisation=org)
     now = timezone.now()
     for n in range(6):
-        call = call_at(now - timedelta(days=2, hours=n), user=handler, suggested="P2", chosen="P1" if n else "P2")
-        referral = referral_for(call, team=team if n % 2 else other, contact_by=now - timedelta(hours=1))
+        call = call_at(
+            now - timedelta(days=2, hours=n),
+            user=handler,
+            suggested="P2",
+            chosen="P1" if n else "P2",
+        )
+        referral = referral_for(
+            call, team=team if n % 2 else other, contact_by=now - timedelta(hours=1)
+        )
         if n < 2:
-            referral_change(referral, status="ACCEPTED", owner=nurse if n else nurse2,
-                            accepted_at=referral.created_at + timedelta(minutes=9))
+            referral_change(
+                referral,
+                status="ACCEPTED",
+                owner=nurse if n else nurse2,
+                accepted_at=referral.created_at + timedelta(minutes=9),
+            )
     summaries_refresh(horizon_seconds=0)
     return {"org": org, "manager": manager}
 
 
 @pytest.mark.django_db
-def test_dashboard_csvs_neutralise_user_and_team_names(client: Any, hostile_world: dict[str, Any]) -> None:
+def test_dashboard_csvs_neutralise_user_and_team_names(
+    client: Any, hostile_world: dict[str, Any]
+) -> None:
     client.force_login(hostile_world["manager"])
     params = {"organisation": hostile_world["org"].pk}
     figures = client.get(reverse("dashboards:dashboard"), params).context["figures"]
@@ -112,11 +143,19 @@ def test_dashboard_csvs_neutralise_user_and_team_names(client: Any, hostile_worl
 
 
 @pytest.mark.django_db
-def test_access_log_csv_neutralises_every_text_cell(client: Any, auditor: Any, make_user: Any) -> None:
+def test_access_log_csv_neutralises_every_text_cell(
+    client: Any, auditor: Any, make_user: Any
+) -> None:
     actor = make_user(Role.CALL_HANDLER, username="+1")
     for value in HOSTILE:
-        access_log_record(action=AccessLog.Action.VIEW, user=actor, object_type=value[:50], object_id=value,
-                          patient_id=1, reason=value)
+        access_log_record(
+            action=AccessLog.Action.VIEW,
+            user=actor,
+            object_type=value[:50],
+            object_id=value,
+            patient_id=1,
+            reason=value,
+        )
     client.force_login(auditor)
     response = client.get(reverse("audit:access-log"), {"format": "csv", "action": "VIEW"})
     assert response.status_code == 200

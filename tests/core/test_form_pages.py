@@ -36,7 +36,9 @@ def text_of(html, element_id):
 
 @pytest.fixture
 def service():
-    Site.objects.create(organisation=OrganisationFactory(), code="RVY", name="Aintree University Hospital")
+    Site.objects.create(
+        organisation=OrganisationFactory(), code="RVY", name="Aintree University Hospital"
+    )
     return make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20))
 
 
@@ -45,25 +47,55 @@ def diradmin(make_user):
     return make_user(Role.DIRECTORY_ADMIN, username="diradmin1")
 
 
-def test_a_service_edit_with_errors_lists_them_in_page_order_and_keeps_what_was_typed(client, diradmin, service):
+def test_a_service_edit_with_errors_lists_them_in_page_order_and_keeps_what_was_typed(
+    client, diradmin, service
+):
     client.force_login(diradmin)
     url = reverse("services:edit", args=[service.pk])
     page = client.get(url).content.decode()
     assert page_problems(page) == []
-    response = client.post(url, {
-        "name": "", "service_type": service.service_type, "status": "ACTIVE",
-        "description": "Typed and kept: Nguyễn's team", "phone": "", "email": "not an email",
-        "assured_date": "", "alert": "", "min_age": "old", "max_age": "", "coverage": "L9",
-        "clock_overrides": "", "sites": [str(Site.objects.get().pk)],
-        "hours-TOTAL_FORMS": "2", "hours-INITIAL_FORMS": "0", "hours-MIN_NUM_FORMS": "0", "hours-MAX_NUM_FORMS": "28",
-        "hours-0-weekday": "0", "hours-0-opens": "09:00", "hours-0-closes": "17:00",
-        "hours-1-weekday": "1", "hours-1-opens": "25:99", "hours-1-closes": "",
-    })
+    response = client.post(
+        url,
+        {
+            "name": "",
+            "service_type": service.service_type,
+            "status": "ACTIVE",
+            "description": "Typed and kept: Nguyễn's team",
+            "phone": "",
+            "email": "not an email",
+            "assured_date": "",
+            "alert": "",
+            "min_age": "old",
+            "max_age": "",
+            "coverage": "L9",
+            "clock_overrides": "",
+            "sites": [str(Site.objects.get().pk)],
+            "hours-TOTAL_FORMS": "2",
+            "hours-INITIAL_FORMS": "0",
+            "hours-MIN_NUM_FORMS": "0",
+            "hours-MAX_NUM_FORMS": "28",
+            "hours-0-weekday": "0",
+            "hours-0-opens": "09:00",
+            "hours-0-closes": "17:00",
+            "hours-1-weekday": "1",
+            "hours-1-opens": "25:99",
+            "hours-1-closes": "",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
-    assert links(html) == ["#id_name", "#id_email", "#id_min_age", "#id_hours-1-opens", "#id_hours-1-closes"]
+    assert links(html) == [
+        "#id_name",
+        "#id_email",
+        "#id_min_age",
+        "#id_hours-1-opens",
+        "#id_hours-1-closes",
+    ]
     texts = summary_texts(html)
-    assert texts[-2:] == ["Opens 2: Enter a real time, like 08:00", "Closes 2: Enter the closing time"]
+    assert texts[-2:] == [
+        "Opens 2: Enter a real time, like 08:00",
+        "Closes 2: Enter the closing time",
+    ]
     assert page_problems(html) == []
     assert "<title>Error: Edit Community Palliative Care" in html
     assert text_of(html, "id_description") == "Typed and kept: Nguyễn's team"
@@ -73,10 +105,14 @@ def test_a_service_edit_with_errors_lists_them_in_page_order_and_keeps_what_was_
     assert Service.objects.get(pk=service.pk).name == "Community Palliative Care"
 
 
-def test_a_closure_with_errors_comes_back_on_the_edit_page_and_adds_nothing(client, diradmin, service):
+def test_a_closure_with_errors_comes_back_on_the_edit_page_and_adds_nothing(
+    client, diradmin, service
+):
     client.force_login(diradmin)
     url = reverse("services:closure-add", args=[service.pk])
-    response = client.post(url, {"starts_at": "2026-12-24T12:00", "ends_at": "", "reason": "Christmas training"})
+    response = client.post(
+        url, {"starts_at": "2026-12-24T12:00", "ends_at": "", "reason": "Christmas training"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert summary_texts(html) == ["Until: This field is required."]
@@ -85,7 +121,9 @@ def test_a_closure_with_errors_comes_back_on_the_edit_page_and_adds_nothing(clie
     assert by_id(html, "id_reason").attrs["value"] == "Christmas training"
     assert page_problems(html) == []
     # The service's own refusal lands on its field too.
-    response = client.post(url, {"starts_at": "2026-12-27T08:00", "ends_at": "2026-12-24T12:00", "reason": "Backwards"})
+    response = client.post(
+        url, {"starts_at": "2026-12-27T08:00", "ends_at": "2026-12-24T12:00", "reason": "Backwards"}
+    )
     html = response.content.decode()
     assert summary_texts(html) == ["Until: The closure must end after it starts."]
     assert page_problems(html) == []
@@ -99,7 +137,10 @@ def test_capacity_without_a_choice_is_explained_and_records_nothing(client, make
     page = client.get(reverse("services:service", args=[service.pk])).content.decode()
     assert page_problems(page) == []
     assert not any(n.tag == "input" and "checked" in n.attrs for n in parse(page).walk())
-    response = client.post(reverse("services:capacity", args=[service.pk]), {"units": "5", "note": "Two nurses off sick"})
+    response = client.post(
+        reverse("services:capacity", args=[service.pk]),
+        {"units": "5", "note": "Two nurses off sick"},
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert summary_texts(html) == ["Capacity now: Choose the capacity now: green, amber or red"]
@@ -115,7 +156,10 @@ def test_capacity_without_a_choice_is_explained_and_records_nothing(client, make
 
 def test_a_directory_search_with_a_bad_postcode_is_explained(client, handler, service):
     client.force_login(handler)
-    response = client.get(reverse("services:search"), {"need": "URGENT_HOME_VISIT", "postcode": "nowhere", "priority": "P2"})
+    response = client.get(
+        reverse("services:search"),
+        {"need": "URGENT_HOME_VISIT", "postcode": "nowhere", "priority": "P2"},
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert links(html) == ["#id_postcode"]
@@ -127,10 +171,22 @@ def test_registering_a_patient_with_errors_lists_them_as_the_page_draws_them(cli
     client.force_login(handler)
     url = reverse("patients:register")
     assert page_problems(client.get(url).content.decode()) == []
-    response = client.post(url, {"given_name": "", "family_name": "", "date_of_birth_day": "31",
-                                 "date_of_birth_month": "2", "date_of_birth_year": "1948", "sex": "female",
-                                 "nhs_number": "", "nhs_number_status": "02", "location": "HOME",
-                                 "phone": "not a phone", "gp_practice": "Aintree Park GP"})
+    response = client.post(
+        url,
+        {
+            "given_name": "",
+            "family_name": "",
+            "date_of_birth_day": "31",
+            "date_of_birth_month": "2",
+            "date_of_birth_year": "1948",
+            "sex": "female",
+            "nhs_number": "",
+            "nhs_number_status": "02",
+            "location": "HOME",
+            "phone": "not a phone",
+            "gp_practice": "Aintree Park GP",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert links(html) == ["#id_given_name", "#id_family_name", "#id_date_of_birth_0", "#id_phone"]
@@ -146,9 +202,13 @@ def test_a_carer_needs_a_relationship_chosen_not_guessed(client, handler):
     url = reverse("patients:person-add", args=[patient.pk])
     page = client.get(url).content.decode()
     assert page_problems(page) == []
-    chosen = [o.attrs.get("value") for o in by_id(page, "id_relationship").walk() if "selected" in o.attrs]
+    chosen = [
+        o.attrs.get("value") for o in by_id(page, "id_relationship").walk() if "selected" in o.attrs
+    ]
     assert chosen == [""]
-    response = client.post(url, {"given_name": "Siân", "family_name": "O'Brien", "relationship": ""})
+    response = client.post(
+        url, {"given_name": "Siân", "family_name": "O'Brien", "relationship": ""}
+    )
     html = response.content.decode()
     assert summary_texts(html) == ["Relationship: Choose the person's relationship to the patient"]
     assert by_id(html, "id_given_name").attrs["value"] == "Siân"
@@ -160,17 +220,38 @@ def test_a_care_plan_with_errors_lists_them_in_page_order(client, make_user):
     team = make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
     nurse = member(make_user, team, "nurse1")
     now = timezone.now()
-    referral = ReferralFactory(team=team, status=ReferralStatus.QUEUED, accept_by=now + timedelta(minutes=15),
-                               contact_by=now + timedelta(hours=2), accept_clock_started_at=now)
+    referral = ReferralFactory(
+        team=team,
+        status=ReferralStatus.QUEUED,
+        accept_by=now + timedelta(minutes=15),
+        contact_by=now + timedelta(hours=2),
+        accept_clock_started_at=now,
+    )
     client.force_login(nurse)
     url = reverse("patients:care-plan", args=[referral.patient_id])
     assert page_problems(client.get(url).content.decode()) == []
-    response = client.post(url, {"base_version": "0", "cpr_decision": "UNKNOWN", "respect_care_focus": "11",
-                                 "respect_date_day": "40", "respect_date_month": "1", "respect_date_year": "2026",
-                                 "respect_kept_at": "Kitchen drawer", "key_worker_phone": "12", "review_date_day": "1"})
+    response = client.post(
+        url,
+        {
+            "base_version": "0",
+            "cpr_decision": "UNKNOWN",
+            "respect_care_focus": "11",
+            "respect_date_day": "40",
+            "respect_date_month": "1",
+            "respect_date_year": "2026",
+            "respect_kept_at": "Kitchen drawer",
+            "key_worker_phone": "12",
+            "review_date_day": "1",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
-    assert links(html) == ["#id_respect_care_focus", "#id_respect_date_0", "#id_key_worker_phone", "#id_review_date_0"]
+    assert links(html) == [
+        "#id_respect_care_focus",
+        "#id_respect_date_0",
+        "#id_key_worker_phone",
+        "#id_review_date_0",
+    ]
     assert by_id(html, "id_respect_kept_at").attrs["value"] == "Kitchen drawer"
     assert page_problems(html) == []
 

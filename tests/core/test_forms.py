@@ -29,7 +29,9 @@ EXPECTED = {"checkbox": "nhsuk-checkboxes__input", "radio": "nhsuk-radios__input
 
 
 class Sample(NhsFormMixin, forms.Form):
-    many = forms.MultipleChoiceField(choices=[("A", "A"), ("B", "B")], widget=forms.CheckboxSelectMultiple)
+    many = forms.MultipleChoiceField(
+        choices=[("A", "A"), ("B", "B")], widget=forms.CheckboxSelectMultiple
+    )
     one = forms.ChoiceField(choices=[("A", "A"), ("B", "B")], widget=forms.RadioSelect)
     tick = forms.BooleanField(required=False)
 
@@ -47,7 +49,11 @@ def _hub_form_classes():
     for package in HUB_PACKAGES:
         root = importlib.import_module(package)
         for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-            if ".migrations" in info.name or ".management" in info.name or info.name.startswith("spoc.settings"):
+            if (
+                ".migrations" in info.name
+                or ".management" in info.name
+                or info.name.startswith("spoc.settings")
+            ):
                 continue
             module = importlib.import_module(info.name)
             for _, cls in inspect.getmembers(module, inspect.isclass):
@@ -71,7 +77,9 @@ def test_every_form_in_the_hub_classes_each_choice_control_by_its_input_type():
             if input_type not in EXPECTED:
                 continue
             probe = type("Probe", (NhsFormMixin, forms.Form), {name: copy.deepcopy(field)})
-            assert EXPECTED[input_type] in probe().fields[name].widget.attrs["class"].split(), f"{cls.__name__}.{name}"
+            assert EXPECTED[input_type] in probe().fields[name].widget.attrs["class"].split(), (
+                f"{cls.__name__}.{name}"
+            )
             checked += 1
     # The call screen's needs and red flags, death's place and offer-to, the directory's lists...
     assert checked >= 8
@@ -100,23 +108,40 @@ def _make(cls, data=None):
     if "options" in params:
         kwargs["options"] = [(1, "First"), (2, "Second")]
     if "people" in params:
-        kwargs["people"] = [RelatedPerson(pk=1, given_name="Siân", family_name="Ó Briain", relationship="SPOUSE_PARTNER",
-                                          consent_to_contact=True)]
-    args = (UserFactory.build(),) if issubclass(cls, auth_forms.SetPasswordForm | auth_forms.PasswordChangeForm) else ()
+        kwargs["people"] = [
+            RelatedPerson(
+                pk=1,
+                given_name="Siân",
+                family_name="Ó Briain",
+                relationship="SPOUSE_PARTNER",
+                consent_to_contact=True,
+            )
+        ]
+    args = (
+        (UserFactory.build(),)
+        if issubclass(cls, auth_forms.SetPasswordForm | auth_forms.PasswordChangeForm)
+        else ()
+    )
     return cls(*args, data=data, **kwargs)
 
 
 def _drawn(form):
     """Each visible field as templates/includes/field.html draws it, then the error summary."""
-    fields = "".join(render_to_string("includes/field.html", {"field": form[name]})
-                     for name, field in form.fields.items() if not field.widget.is_hidden)
+    fields = "".join(
+        render_to_string("includes/field.html", {"field": form[name]})
+        for name, field in form.fields.items()
+        if not field.widget.is_hidden
+    )
     return render_to_string("includes/error_summary.html", {"form": form}) + fields
 
 
 @pytest.mark.django_db
 def test_every_form_of_the_hub_is_drawn_with_the_shared_mixin():
-    found = {f"{cls.__module__}.{cls.__name__}" for cls in _hub_form_classes()
-             if not issubclass(cls, NhsFormMixin)}
+    found = {
+        f"{cls.__module__}.{cls.__name__}"
+        for cls in _hub_form_classes()
+        if not issubclass(cls, NhsFormMixin)
+    }
     assert found == NOT_MIXED_IN
 
 
@@ -143,7 +168,9 @@ def test_every_field_in_error_is_drawn_in_error_and_linked_from_the_summary():
     from tests.factories import OrganisationFactory
 
     # A hospital site, so that the forms choosing sites have options to draw.
-    Site.objects.create(organisation=OrganisationFactory(), code="RVY", name="Aintree University Hospital")
+    Site.objects.create(
+        organisation=OrganisationFactory(), code="RVY", name="Aintree University Hospital"
+    )
     kinds = set()
     for cls in set(_our_forms()):
         if not issubclass(cls, forms.BaseForm):
@@ -160,22 +187,41 @@ def test_every_field_in_error_is_drawn_in_error_and_linked_from_the_summary():
         linked = [line.href for line in error_summary(html) if line.href]
         assert len(linked) >= len(visible), cls.__name__
         kinds |= {type(form.fields[name].widget).__name__ for name in visible}
-    assert {"Select", "Textarea", "CheckboxInput", "CheckboxSelectMultiple", "RadioSelect", "NhsDateInput",
-            "TextInput", "NumberInput", "DateTimeInput"} <= kinds
+    assert {
+        "Select",
+        "Textarea",
+        "CheckboxInput",
+        "CheckboxSelectMultiple",
+        "RadioSelect",
+        "NhsDateInput",
+        "TextInput",
+        "NumberInput",
+        "DateTimeInput",
+    } <= kinds
 
 
 def test_the_summary_links_a_date_to_its_day_box_and_radios_to_the_first_option():
     class Sample(NhsFormMixin, forms.Form):
         when = NhsDateField(label="When")
-        rag = forms.ChoiceField(label="Capacity", choices=[("GREEN", "Green"), ("RED", "Red")], widget=forms.RadioSelect)
-        ticks = forms.MultipleChoiceField(label="Ticks", choices=[("A", "A"), ("B", "B")], widget=forms.CheckboxSelectMultiple)
+        rag = forms.ChoiceField(
+            label="Capacity", choices=[("GREEN", "Green"), ("RED", "Red")], widget=forms.RadioSelect
+        )
+        ticks = forms.MultipleChoiceField(
+            label="Ticks", choices=[("A", "A"), ("B", "B")], widget=forms.CheckboxSelectMultiple
+        )
         site = forms.ModelChoiceField(label="Site", queryset=Site.objects.none())
 
     form = Sample(data={"when_day": "31", "when_month": "2", "when_year": "2026"})
     form.is_valid()
     form.add_error(None, "Something about the whole form")
     html = _drawn(form)
-    assert [line.href for line in error_summary(html)] == ["#id_when_0", "#id_when_0", "#id_rag_0", "#id_ticks_0", "#id_site"]
+    assert [line.href for line in error_summary(html)] == [
+        "#id_when_0",
+        "#id_when_0",
+        "#id_rag_0",
+        "#id_ticks_0",
+        "#id_site",
+    ]
     assert summary_problems(html) == [] and unstyled_errors(html) == []
     assert 'id="id_when_0"' in html and 'name="when_day"' in html
     assert '<option value="" selected>Choose…</option>' in html
@@ -183,15 +229,17 @@ def test_the_summary_links_a_date_to_its_day_box_and_radios_to_the_first_option(
 
 def test_the_checks_catch_each_mistake():
     """The sweep's checks are not vacuous: each mistake they look for is found."""
-    assert required_controls('<input name="a" required>') == ['<input id=None name=\'a\' class=None>']
+    assert required_controls('<input name="a" required>') == ["<input id=None name='a' class=None>"]
     assert posting_forms_without_novalidate('<form method="post"><input name="a"></form>')
     assert not posting_forms_without_novalidate('<form method="post"><button>Go</button></form>')
     group = '<div class="nhsuk-form-group{}"><span class="nhsuk-error-message">Wrong</span><select class="nhsuk-select{}"></select></div>'
     assert unstyled_errors(group.format("", ""))
     assert unstyled_errors(group.format(" nhsuk-form-group--error", ""))
     assert unstyled_errors(group.format(" nhsuk-form-group--error", " nhsuk-select--error")) == []
-    summary = ('<main><div class="nhsuk-error-summary"><ul><li><a href="#b">B</a></li><li><a href="#a">A</a></li></ul></div>'
-               '<form method="post" novalidate><input id="a"><input id="b"></form></main>')
+    summary = (
+        '<main><div class="nhsuk-error-summary"><ul><li><a href="#b">B</a></li><li><a href="#a">A</a></li></ul></div>'
+        '<form method="post" novalidate><input id="a"><input id="b"></form></main>'
+    )
     assert summary_problems(summary) == ["'A' is listed after a field drawn below it"]
     assert summary_problems(summary.replace('id="a"', 'id="c"'))
 
@@ -210,11 +258,17 @@ def test_no_template_asks_the_browser_to_validate():
         source = path.read_text()
         for form in _posting_forms(source):
             seen += 1
-            tag = form[:form.index(">") + 1]
-            has_field = re.search(r"field\.html|\{\{\s*(form|field|f)\b|<select|<textarea|<input(?![^>]*type=\"hidden\")", form)
+            tag = form[: form.index(">") + 1]
+            has_field = re.search(
+                r"field\.html|\{\{\s*(form|field|f)\b|<select|<textarea|<input(?![^>]*type=\"hidden\")",
+                form,
+            )
             if has_field and "novalidate" not in tag and name not in BROWSER_VALIDATED:
                 problems.append(f"{name}: {tag}")
-        if re.search(r"<(input|select|textarea)\b[^>]*\srequired\b", source) and name not in BROWSER_VALIDATED:
+        if (
+            re.search(r"<(input|select|textarea)\b[^>]*\srequired\b", source)
+            and name not in BROWSER_VALIDATED
+        ):
             problems.append(f"{name}: a control with a required attribute")
     assert problems == []
     assert seen >= 20

@@ -54,7 +54,9 @@ def test_liveness_only_says_the_web_process_answers(client):
 
 
 @pytest.mark.worker
-def test_real_worker_round_trips_a_task_and_healthz_follows_it(client, celery_worker_process, settings):
+def test_real_worker_round_trips_a_task_and_healthz_follows_it(
+    client, celery_worker_process, settings
+):
     heartbeat_task.delay("roundtrip")
     wait_for(lambda: Heartbeat.objects.filter(name="roundtrip").exists(), timeout=30)
     wait_for(lambda: client.get("/healthz").status_code == 200, timeout=30)
@@ -62,11 +64,14 @@ def test_real_worker_round_trips_a_task_and_healthz_follows_it(client, celery_wo
     celery_worker_process.terminate()
     celery_worker_process.wait(timeout=20)
     settings.WORKER_HEARTBEAT_STALE_SECONDS = 2
-    response = wait_for(lambda: (r := client.get("/healthz", **monitor())).status_code == 503 and r, timeout=15)
+    response = wait_for(
+        lambda: (r := client.get("/healthz", **monitor())).status_code == 503 and r, timeout=15
+    )
     assert response.json()["worker"]["ok"] is False
 
 
 # --- Who sees the detail -----------------------------------------------------------------------
+
 
 def test_a_stranger_gets_the_status_only_with_the_same_http_status(client):
     response = client.get("/healthz")
@@ -87,13 +92,16 @@ def test_the_monitoring_token_shows_every_check(client):
     assert body["worker"]["age_seconds"] >= 0
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer wrong-token",
-    "Bearer test-healthz-token-and-more",
-    "Token test-healthz-token",
-    "test-healthz-token",
-    "Bearer ",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer wrong-token",
+        "Bearer test-healthz-token-and-more",
+        "Token test-healthz-token",
+        "test-healthz-token",
+        "Bearer ",
+    ],
+)
 def test_a_wrong_or_malformed_token_gets_the_status_only(client, header):
     response = client.get("/healthz", HTTP_AUTHORIZATION=header)
     assert response.json() == {"status": "fail"}
@@ -118,7 +126,9 @@ def test_other_roles_get_the_status_only(client, make_user, role):
     assert client.get("/healthz").json() == {"status": "fail"}
 
 
-def test_a_system_admin_who_has_not_passed_the_second_factor_gets_the_status_only(client, make_user, settings):
+def test_a_system_admin_who_has_not_passed_the_second_factor_gets_the_status_only(
+    client, make_user, settings
+):
     admin = make_user(Role.SYSTEM_ADMIN, username="sysadmin")
     TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
     client.force_login(admin)  # the password only: /healthz is outside the two-factor middleware

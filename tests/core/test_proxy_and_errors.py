@@ -13,15 +13,23 @@ pytestmark = pytest.mark.django_db
 
 @override_settings(TRUSTED_PROXY_COUNT=1)
 def test_behind_one_proxy_the_client_address_is_the_last_forwarded_hop(client, handler):
-    client.post("/accounts/login/", {"username": "handler1", "password": TEST_PASSWORD},
-                REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7")
+    client.post(
+        "/accounts/login/",
+        {"username": "handler1", "password": TEST_PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7",
+    )
     # The client wrote 203.0.113.9 itself; only the proxy's own entry is trusted.
     assert AccessLog.objects.get(action=AccessLog.Action.LOGIN).client_ip == "198.51.100.7"
 
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(client, handler):
-    client.post("/accounts/login/", {"username": "handler1", "password": TEST_PASSWORD},
-                REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    client.post(
+        "/accounts/login/",
+        {"username": "handler1", "password": TEST_PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
     assert AccessLog.objects.get(action=AccessLog.Action.LOGIN).client_ip == "10.0.0.2"
 
 
@@ -46,7 +54,15 @@ def test_gunicorn_error_log_hides_query_strings():
     namespace: dict[str, object] = {}
     exec((ROOT / "gunicorn.conf.py").read_text(), namespace)  # noqa: S102 (our own config file)
     log_filter = namespace["_HideQueryStrings"]()  # type: ignore[operator]
-    record = logging.LogRecord("gunicorn.error", logging.ERROR, __file__, 1, "Error handling request %s", ("/patients/?q=9990000018",), None)
+    record = logging.LogRecord(
+        "gunicorn.error",
+        logging.ERROR,
+        __file__,
+        1,
+        "Error handling request %s",
+        ("/patients/?q=9990000018",),
+        None,
+    )
     assert log_filter.filter(record)
     assert "9990000018" not in record.getMessage()
     assert "/patients/?[query hidden]" in record.getMessage()

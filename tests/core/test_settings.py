@@ -17,13 +17,28 @@ PRODUCTION_ENV = {
 }
 
 
-def run_django(settings_module: str, code: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", *PRODUCTION_ENV}}
-    env.update({"DJANGO_SETTINGS_MODULE": settings_module, "SPOC_DATA_DIR": str(ROOT / ".data" / "settings-test")})
+def run_django(
+    settings_module: str, code: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", *PRODUCTION_ENV}
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "SPOC_DATA_DIR": str(ROOT / ".data" / "settings-test"),
+        }
+    )
     env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); " + code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -46,11 +61,17 @@ def test_settings_load_in_every_mode(module, extra_env, expected_engine, develop
         extra_env,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [expected_engine, str(development_tools), str(development_tools)]
+    assert result.stdout.split() == [
+        expected_engine,
+        str(development_tools),
+        str(development_tools),
+    ]
 
 
 def test_local_without_redis_uses_filesystem_broker():
-    result = run_django("spoc.settings.local", "from django.conf import settings; print(settings.CELERY_BROKER_URL)")
+    result = run_django(
+        "spoc.settings.local", "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    )
     assert result.stdout.strip() == "filesystem://"
 
 
@@ -70,12 +91,20 @@ def test_production_requires_mfa_and_forbids_demo_data():
 
 
 def test_check_deploy_is_clean_under_production_settings():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(PRODUCTION_ENV)
     env["DJANGO_SETTINGS_MODULE"] = "spoc.settings.production"
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -89,30 +118,63 @@ def _dockerignore_patterns() -> list[str]:
 def _ignored(relative: str, patterns: list[str]) -> bool:
     """Whether Docker leaves ``relative`` out of the build context (its patterns, as far as the
     hub's .dockerignore uses them: a path from the root, ``*`` and a leading ``**/``)."""
-    return any(fnmatch(relative, pattern) or fnmatch(relative, pattern.removeprefix("**/"))
-               for pattern in patterns)
+    return any(
+        fnmatch(relative, pattern) or fnmatch(relative, pattern.removeprefix("**/"))
+        for pattern in patterns
+    )
 
 
-def test_production_runs_from_the_image_tree_without_tests_benchmarks_or_development_tools(tmp_path: Path):
+def test_production_runs_from_the_image_tree_without_tests_benchmarks_or_development_tools(
+    tmp_path: Path,
+):
     """The Dockerfile copies the tree less .dockerignore's paths; production settings must load
     and pass the deploy checks from what is left."""
     patterns = _dockerignore_patterns()
     assert {"devtools", "tests", "bench"} <= set(patterns)
     image = tmp_path / "app"
-    shutil.copytree(ROOT, image, ignore=lambda folder, names: {
-        name for name in names if _ignored(str((Path(folder) / name).relative_to(ROOT)), patterns)})
-    assert not {"devtools", "tests", "bench", ".git", ".venv"} & {path.name for path in image.iterdir()}
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
-    env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="spoc.settings.production", SPOC_DATA_DIR=str(tmp_path / "data"))
+    shutil.copytree(
+        ROOT,
+        image,
+        ignore=lambda folder, names: {
+            name
+            for name in names
+            if _ignored(str((Path(folder) / name).relative_to(ROOT)), patterns)
+        },
+    )
+    assert not {"devtools", "tests", "bench", ".git", ".venv"} & {
+        path.name for path in image.iterdir()
+    }
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    env.update(
+        PRODUCTION_ENV,
+        DJANGO_SETTINGS_MODULE="spoc.settings.production",
+        SPOC_DATA_DIR=str(tmp_path / "data"),
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=image, env=env, capture_output=True, text=True, timeout=120,
+        cwd=image,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
     # And it ran without them: nothing outside the copy put them back on the path.
     found = subprocess.run(
-        [sys.executable, "-c", "import importlib.util as u; print([u.find_spec(n) for n in ('devtools', 'tests', 'bench')])"],
-        cwd=image, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import importlib.util as u; print([u.find_spec(n) for n in ('devtools', 'tests', 'bench')])",
+        ],
+        cwd=image,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert found.stdout.strip() == "[None, None, None]", found.stdout + found.stderr

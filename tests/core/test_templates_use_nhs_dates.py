@@ -10,8 +10,11 @@ DJANGO_DATE_FILTERS = re.compile(r"\|\s*(date|time)\b")
 
 
 def _templates():
-    roots = [Path(settings.BASE_DIR) / "templates", *Path(settings.BASE_DIR).glob("*/templates"),
-             *Path(settings.BASE_DIR).glob("spoc/*/templates")]
+    roots = [
+        Path(settings.BASE_DIR) / "templates",
+        *Path(settings.BASE_DIR).glob("*/templates"),
+        *Path(settings.BASE_DIR).glob("spoc/*/templates"),
+    ]
     for root in roots:
         yield from root.rglob("*.html")
         yield from root.rglob("*.txt")
@@ -20,7 +23,9 @@ def _templates():
 def test_the_check_finds_djangos_date_filter():
     assert DJANGO_DATE_FILTERS.search('{{ x.at|date:"d-M-Y" }}')
     assert DJANGO_DATE_FILTERS.search('{{ x.at | time:"H:i" }}')
-    assert not DJANGO_DATE_FILTERS.search("{{ x.at|nhs_date }} {{ x.at|nhs_time }} {{ x|timesince:now }}")
+    assert not DJANGO_DATE_FILTERS.search(
+        "{{ x.at|nhs_date }} {{ x.at|nhs_time }} {{ x|timesince:now }}"
+    )
 
 
 def test_no_template_uses_djangos_date_or_time_filter():
@@ -31,4 +36,6 @@ def test_no_template_uses_djangos_date_or_time_filter():
         if DJANGO_DATE_FILTERS.search(line)
     ]
     assert len(list(_templates())) > 50
-    assert found == [], "use nhs_date, nhs_date_short, nhs_time or nhs_datetime (spoc/core/templatetags/hub.py)"
+    assert found == [], (
+        "use nhs_date, nhs_date_short, nhs_time or nhs_datetime (spoc/core/templatetags/hub.py)"
+    )

@@ -67,25 +67,42 @@ def test_every_api_call_counts_against_the_users_rate(client: Any, make_user: An
     _assert_throttled(client.get(reverse("api-me")))
 
 
-def test_anonymous_requests_are_counted_per_address_whatever_x_forwarded_for_says(client: Any) -> None:
+def test_anonymous_requests_are_counted_per_address_whatever_x_forwarded_for_says(
+    client: Any,
+) -> None:
     # A client writes X-Forwarded-For; with no trusted proxy it must not pick its own address.
     statuses = [
-        client.post(reverse("api-token"), {"username": "nobody", "password": "wrong"},
-                    HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        client.post(
+            reverse("api-token"),
+            {"username": "nobody", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        ).status_code
         for n in range(3)
     ]
     assert 429 not in statuses
-    _assert_throttled(client.post(reverse("api-token"), {"username": "nobody", "password": "wrong"},
-                                  HTTP_X_FORWARDED_FOR="203.0.113.99"))
+    _assert_throttled(
+        client.post(
+            reverse("api-token"),
+            {"username": "nobody", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR="203.0.113.99",
+        )
+    )
 
 
 def _redis_cache(location: str) -> dict[str, Any]:
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
-                        "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
-                        "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}}
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+    }
 
 
-def test_counts_are_kept_in_redis_where_every_web_worker_sees_them(client: Any, make_user: Any) -> None:
+def test_counts_are_kept_in_redis_where_every_web_worker_sees_them(
+    client: Any, make_user: Any
+) -> None:
     caches = _redis_cache(settings.REDIS_URL)
     prefix = caches["default"]["KEY_PREFIX"]
     server = redis.Redis.from_url(settings.REDIS_URL)
@@ -104,11 +121,14 @@ def test_counts_are_kept_in_redis_where_every_web_worker_sees_them(client: Any, 
             server.delete(key)
 
 
-def test_an_unreachable_cache_lets_api_requests_through(client: Any, make_user: Any,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_cache_lets_api_requests_through(
+    client: Any, make_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     client.force_login(make_user(Role.CALL_HANDLER, username="searcher"))
-    with override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0")), \
-            caplog.at_level(logging.WARNING, logger="spoc.core.throttles"):
+    with (
+        override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0")),
+        caplog.at_level(logging.WARNING, logger="spoc.core.throttles"),
+    ):
         # Nothing listens on port 1: every count fails, and the API still answers.
         assert [_search(client).status_code for _ in range(5)] == [200] * 5
     assert "the cache is unreachable" in caplog.text

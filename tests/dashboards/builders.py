@@ -22,11 +22,23 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> da
     return datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
-def call_at(at: datetime, *, user: Any, patient: Patient | None = None, caller_type: str = "GP",
-            suggested: str = "P2", chosen: str = "P2") -> Call:
-    fields: dict[str, Any] = {"received_at": at, "handled_by": user, "caller_type": caller_type,
-                              "suggested_priority": suggested, "chosen_priority": chosen,
-                              "override_reason": "" if suggested == chosen else "Clinical judgement"}
+def call_at(
+    at: datetime,
+    *,
+    user: Any,
+    patient: Patient | None = None,
+    caller_type: str = "GP",
+    suggested: str = "P2",
+    chosen: str = "P2",
+) -> Call:
+    fields: dict[str, Any] = {
+        "received_at": at,
+        "handled_by": user,
+        "caller_type": caller_type,
+        "suggested_priority": suggested,
+        "chosen_priority": chosen,
+        "override_reason": "" if suggested == chosen else "Clinical judgement",
+    }
     if patient is not None:
         fields["patient"] = patient
     else:
@@ -34,15 +46,35 @@ def call_at(at: datetime, *, user: Any, patient: Patient | None = None, caller_t
     return CallFactory(**fields)
 
 
-def referral_for(call: Call, *, team: Team | None, priority: str = "P2", need: str = "URGENT_HOME_VISIT",
-                 status: str = "QUEUED", **fields: Any) -> Referral:
+def referral_for(
+    call: Call,
+    *,
+    team: Team | None,
+    priority: str = "P2",
+    need: str = "URGENT_HOME_VISIT",
+    status: str = "QUEUED",
+    **fields: Any,
+) -> Referral:
     owner = fields.pop("owner", None)
     if status in {"ACCEPTED", "IN_PROGRESS"} and owner is None:
         owner = call.handled_by
-    referral = ReferralFactory(call=call, team=team, priority=priority, need=need, status=status, owner=owner,
-                               accept_clock_started_at=call.received_at, **fields)
-    ReferralEvent.objects.create(referral=referral, kind=ReferralEvent.Kind.CREATED, at=call.received_at,
-                                 to_status=status, team=team)
+    referral = ReferralFactory(
+        call=call,
+        team=team,
+        priority=priority,
+        need=need,
+        status=status,
+        owner=owner,
+        accept_clock_started_at=call.received_at,
+        **fields,
+    )
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=ReferralEvent.Kind.CREATED,
+        at=call.received_at,
+        to_status=status,
+        team=team,
+    )
     return referral
 
 
@@ -52,25 +84,65 @@ def referral_change(referral: Referral, *, kind: str = "CLAIMED", **fields: Any)
         setattr(referral, name, value)
     referral.updated_at = timezone.now()
     referral.save()
-    ReferralEvent.objects.create(referral=referral, kind=kind, at=timezone.now(), to_status=referral.status,
-                                 team=referral.team)
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=kind,
+        at=timezone.now(),
+        to_status=referral.status,
+        team=referral.team,
+    )
     return referral
 
 
-def intervention_for(referral: Referral, *, at: datetime, kind: str = "HOME_VISIT", user: Any,
-                     bed_days: int | None = None) -> Intervention:
-    return Intervention.objects.create(referral=referral, kind=kind, at=at, by=user, recorded_at=at,
-                                       admission_avoided=bed_days is not None, bed_days_saved=bed_days)
+def intervention_for(
+    referral: Referral,
+    *,
+    at: datetime,
+    kind: str = "HOME_VISIT",
+    user: Any,
+    bed_days: int | None = None,
+) -> Intervention:
+    return Intervention.objects.create(
+        referral=referral,
+        kind=kind,
+        at=at,
+        by=user,
+        recorded_at=at,
+        admission_avoided=bed_days is not None,
+        bed_days_saved=bed_days,
+    )
 
 
-def death_of(patient: Patient, *, at: datetime, place: str, user: Any, achieved: bool | None,
-             first: str = "", usual_residence: str = "") -> DeathRecord:
+def death_of(
+    patient: Patient,
+    *,
+    at: datetime,
+    place: str,
+    user: Any,
+    achieved: bool | None,
+    first: str = "",
+    usual_residence: str = "",
+) -> DeathRecord:
     if usual_residence:
         Patient.objects.filter(pk=patient.pk).update(usual_residence=usual_residence)
-    return DeathRecord.objects.create(patient=patient, died_at=at, place=place, preferred_place_first=first,
-                                      preferred_place_achieved=achieved, recorded_at=at, recorded_by=user)
+    return DeathRecord.objects.create(
+        patient=patient,
+        died_at=at,
+        place=place,
+        preferred_place_first=first,
+        preferred_place_achieved=achieved,
+        recorded_at=at,
+        recorded_by=user,
+    )
 
 
-def admission_of(patient: Patient, *, on: date, emergency: bool = True, days: int = 2) -> HospitalAdmission:
-    return HospitalAdmission.objects.create(patient=patient, admitted_on=on, discharged_on=on + timedelta(days=days),
-                                            emergency=emergency, recorded_at=timezone.now())
+def admission_of(
+    patient: Patient, *, on: date, emergency: bool = True, days: int = 2
+) -> HospitalAdmission:
+    return HospitalAdmission.objects.create(
+        patient=patient,
+        admitted_on=on,
+        discharged_on=on + timedelta(days=days),
+        emergency=emergency,
+        recorded_at=timezone.now(),
+    )

@@ -35,20 +35,42 @@ from tests.factories import TeamFactory, UserFactory
 # Columns holding ids of raw rows: compared by each row's rank in its table (ids differ between
 # databases; the rows are created in the same order).
 ID_COLUMNS: dict[str, type[models.Model]] = {
-    "team_id": Team, "patient_id": Patient, "handled_by_id": get_user_model(), "owner_id": get_user_model(),
-    "death_id": DeathRecord, "referral_id": Referral}
-GROUP_IDS: dict[str, type[models.Model]] = {"T": Team, "TP": Team, "O": Organisation, "OP": Organisation}
+    "team_id": Team,
+    "patient_id": Patient,
+    "handled_by_id": get_user_model(),
+    "owner_id": get_user_model(),
+    "death_id": DeathRecord,
+    "referral_id": Referral,
+}
+GROUP_IDS: dict[str, type[models.Model]] = {
+    "T": Team,
+    "TP": Team,
+    "O": Organisation,
+    "OP": Organisation,
+}
 
 
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
-        microsecond: int = 0) -> datetime:
+def utc(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
     return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 def figures() -> dict[str, list[list[Any]]]:
     """Every summary row, ids as ranks, sorted; dates and datetimes as ISO text."""
-    ranks = {model: {pk: n for n, pk in enumerate(sorted(model._default_manager.values_list("pk", flat=True)), 1)}
-             for model in {*ID_COLUMNS.values(), *GROUP_IDS.values()}}
+    ranks = {
+        model: {
+            pk: n
+            for n, pk in enumerate(sorted(model._default_manager.values_list("pk", flat=True)), 1)
+        }
+        for model in {*ID_COLUMNS.values(), *GROUP_IDS.values()}
+    }
 
     def plain(name: str, value: Any) -> Any:
         if name in ID_COLUMNS and value and value != ALL_TEAMS:
@@ -65,8 +87,10 @@ def figures() -> dict[str, list[list[Any]]]:
     out: dict[str, list[list[Any]]] = {}
     for model in SUMMARY_MODELS:
         names = [f.name for f in model._meta.fields if f.name != "id"]
-        rows = [[plain(name, value) for name, value in zip(names, row, strict=True)]
-                for row in model._default_manager.values_list(*names)]
+        rows = [
+            [plain(name, value) for name, value in zip(names, row, strict=True)]
+            for row in model._default_manager.values_list(*names)
+        ]
         out[model.__name__] = sorted(rows, key=json.dumps)
     return out
 
@@ -79,31 +103,68 @@ def build_and_summarise() -> dict[str, Any]:
     # Calls either side of the clock changes (29 March, 25 October 2026), of local midnight, of
     # 08:00 and 18:30, at weekends and bank holidays, with and without microseconds.
     moments = [
-        utc(2026, 3, 29, 0, 59, 59), utc(2026, 3, 29, 1, 0), utc(2026, 3, 28, 23, 59, 59, 999999),
-        utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30), utc(2026, 10, 24, 23, 0), utc(2026, 10, 24, 22, 59, 59),
-        local(2026, 6, 2, 7, 59) + timedelta(seconds=59, microseconds=999999), local(2026, 6, 2, 8),
-        local(2026, 6, 2, 18, 29) + timedelta(seconds=59), local(2026, 6, 2, 18, 30), local(2026, 6, 6, 12),
-        local(2026, 5, 25, 12), local(2026, 12, 25, 3), local(2026, 12, 31, 23, 59), local(2027, 1, 1, 0, 0),
-        utc(2026, 6, 30, 22, 59, 59, 500000), utc(2026, 6, 30, 23, 0),
+        utc(2026, 3, 29, 0, 59, 59),
+        utc(2026, 3, 29, 1, 0),
+        utc(2026, 3, 28, 23, 59, 59, 999999),
+        utc(2026, 10, 25, 0, 30),
+        utc(2026, 10, 25, 1, 30),
+        utc(2026, 10, 24, 23, 0),
+        utc(2026, 10, 24, 22, 59, 59),
+        local(2026, 6, 2, 7, 59) + timedelta(seconds=59, microseconds=999999),
+        local(2026, 6, 2, 8),
+        local(2026, 6, 2, 18, 29) + timedelta(seconds=59),
+        local(2026, 6, 2, 18, 30),
+        local(2026, 6, 6, 12),
+        local(2026, 5, 25, 12),
+        local(2026, 12, 25, 3),
+        local(2026, 12, 31, 23, 59),
+        local(2027, 1, 1, 0, 0),
+        utc(2026, 6, 30, 22, 59, 59, 500000),
+        utc(2026, 6, 30, 23, 0),
     ]
-    calls = [call_at(at, user=user if n % 3 else other, caller_type=("GP", "CARER_FAMILY", "PATIENT")[n % 3],
-                     suggested="P2", chosen=("P1", "P2", "P3")[n % 3]) for n, at in enumerate(moments)]
+    calls = [
+        call_at(
+            at,
+            user=user if n % 3 else other,
+            caller_type=("GP", "CARER_FAMILY", "PATIENT")[n % 3],
+            suggested="P2",
+            chosen=("P1", "P2", "P3")[n % 3],
+        )
+        for n, at in enumerate(moments)
+    ]
     # A second call for some patients, on the same and on other days.
     calls.append(call_at(moments[0] + timedelta(minutes=5), user=user, patient=calls[0].patient))
-    calls.append(call_at(moments[8] + timedelta(days=3), user=user, patient=calls[8].patient, chosen="P1"))
+    calls.append(
+        call_at(moments[8] + timedelta(days=3), user=user, patient=calls[8].patient, chosen="P1")
+    )
     statuses = ["QUEUED", "ACCEPTED", "IN_PROGRESS", "COMPLETED", "AWAITING_ROUTING", "ON_HOLD"]
     referrals = []
     for n, call in enumerate(calls):
         status = statuses[n % len(statuses)]
         team = None if status == "AWAITING_ROUTING" else teams[n % 2]
-        referrals.append(referral_for(call, team=team, status=status, priority=call.chosen_priority,
-                                      need=("URGENT_HOME_VISIT", "CARER_SUPPORT")[n % 2],
-                                      contact_by=call.received_at + timedelta(hours=2)))
+        referrals.append(
+            referral_for(
+                call,
+                team=team,
+                status=status,
+                priority=call.chosen_priority,
+                need=("URGENT_HOME_VISIT", "CARER_SUPPORT")[n % 2],
+                contact_by=call.received_at + timedelta(hours=2),
+            )
+        )
     # Times to accept and to first contact on and either side of whole minutes, before the clock
     # (counted as 0), on time, late, exactly on the deadline, and into each width of bucket.
-    offsets = [timedelta(minutes=30), timedelta(minutes=29, seconds=59, microseconds=999999),
-               timedelta(seconds=59), timedelta(minutes=-3), timedelta(hours=2), timedelta(hours=2, microseconds=1),
-               timedelta(hours=5, minutes=1), timedelta(minutes=137), timedelta(days=2, hours=3, minutes=17)]
+    offsets = [
+        timedelta(minutes=30),
+        timedelta(minutes=29, seconds=59, microseconds=999999),
+        timedelta(seconds=59),
+        timedelta(minutes=-3),
+        timedelta(hours=2),
+        timedelta(hours=2, microseconds=1),
+        timedelta(hours=5, minutes=1),
+        timedelta(minutes=137),
+        timedelta(days=2, hours=3, minutes=17),
+    ]
     for n, referral in enumerate(referrals):
         if referral.status in {"ACCEPTED", "IN_PROGRESS", "COMPLETED", "ON_HOLD"}:
             offset = offsets[n % len(offsets)]
@@ -115,16 +176,39 @@ def build_and_summarise() -> dict[str, Any]:
             referral_change(referral, **fields)
     intervention_for(referrals[1], at=utc(2026, 3, 29, 0, 30), user=user, bed_days=4)
     intervention_for(referrals[2], at=utc(2026, 10, 25, 1, 15), user=user)
-    intervention_for(referrals[2], at=local(2026, 6, 2, 23, 59), user=user, bed_days=2, kind="PHONE_ADVICE")
+    intervention_for(
+        referrals[2], at=local(2026, 6, 2, 23, 59), user=user, bed_days=2, kind="PHONE_ADVICE"
+    )
     intervention_for(referrals[7], at=utc(2026, 6, 30, 23, 30), user=user, bed_days=1)
     # Deaths: each usual residence, place, preference; emergency admissions on the 90th and 91st
     # day before the local date of death (which differs from its UTC date).
     dying = [Patient.objects.get(calls__pk=calls[n].pk) for n in (1, 2, 3, 8)]
-    death_of(dying[0], at=utc(2026, 7, 1, 23, 30), place="21", user=user, achieved=True, first="20",
-             usual_residence="OWN_HOME")
-    death_of(dying[1], at=local(2026, 7, 10, 9), place="40", user=user, achieved=False, first="20",
-             usual_residence="CARE_HOME")
-    death_of(dying[2], at=local(2026, 11, 1, 2), place="22", user=user, achieved=None, usual_residence="OTHER_PRIVATE")
+    death_of(
+        dying[0],
+        at=utc(2026, 7, 1, 23, 30),
+        place="21",
+        user=user,
+        achieved=True,
+        first="20",
+        usual_residence="OWN_HOME",
+    )
+    death_of(
+        dying[1],
+        at=local(2026, 7, 10, 9),
+        place="40",
+        user=user,
+        achieved=False,
+        first="20",
+        usual_residence="CARE_HOME",
+    )
+    death_of(
+        dying[2],
+        at=local(2026, 11, 1, 2),
+        place="22",
+        user=user,
+        achieved=None,
+        usual_residence="OTHER_PRIVATE",
+    )
     admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=90))
     admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=91))
     admission_of(dying[1], on=date(2026, 7, 1), emergency=False)
@@ -136,10 +220,19 @@ def build_and_summarise() -> dict[str, Any]:
     # and an admission for a patient who has died.
     call_at(moments[1] + timedelta(hours=1), user=other, patient=calls[1].patient, chosen="P3")
     late = call_at(local(2027, 1, 2, 19), user=user, patient=calls[4].patient)
-    referral_for(late, team=teams[1], status="QUEUED", contact_by=late.received_at + timedelta(hours=1))
+    referral_for(
+        late, team=teams[1], status="QUEUED", contact_by=late.received_at + timedelta(hours=1)
+    )
     referral_change(referrals[0], kind="ROUTED", team=teams[1], priority="P3")
-    death_of(dying[3], at=local(2026, 10, 25, 1, 30), place="20", user=user, achieved=True, first="20",
-             usual_residence="OWN_HOME")
+    death_of(
+        dying[3],
+        at=local(2026, 10, 25, 1, 30),
+        place="20",
+        user=user,
+        achieved=True,
+        first="20",
+        usual_residence="OWN_HOME",
+    )
     admission_of(dying[2], on=date(2026, 10, 30))
     summaries_refresh(horizon_seconds=0)
     return {"rebuilt": rebuilt, "refreshed": figures()}

@@ -27,24 +27,39 @@ days = st.dates(min_value=date(1999, 6, 1), max_value=date(2031, 12, 31))
 def test_buckets_by_hand() -> None:
     assert [response_bucket(m) for m in (0, 1, 59)] == [0, 1, 59]
     assert [response_bucket(m) for m in (60, 64, 65, 137, 239)] == [60, 60, 65, 135, 235]
-    assert [response_bucket(m) for m in (240, 254, 255, 1_000, 1_439)] == [240, 240, 255, 990, 1_425]
+    assert [response_bucket(m) for m in (240, 254, 255, 1_000, 1_439)] == [
+        240,
+        240,
+        255,
+        990,
+        1_425,
+    ]
     # 2 days 3 h 17 min: the hour it began.
-    assert [response_bucket(m) for m in (1_440, 1_499, 3_077, 10_838)] == [1_440, 1_440, 3_060, 10_800]
+    assert [response_bucket(m) for m in (1_440, 1_499, 3_077, 10_838)] == [
+        1_440,
+        1_440,
+        3_060,
+        10_800,
+    ]
 
 
 @pytest.mark.django_db
 def test_bucket_sql_equals_python() -> None:
     minutes = [*range(0, 1_600), 2_879, 2_880, 3_077, 10_838, 100_000]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT m, {bucket_sql('m')} FROM unnest(%s::int[]) AS t(m) ORDER BY m", [minutes])
+        cursor.execute(
+            f"SELECT m, {bucket_sql('m')} FROM unnest(%s::int[]) AS t(m) ORDER BY m", [minutes]
+        )
         assert cursor.fetchall() == [(m, response_bucket(m)) for m in minutes]
 
 
 def test_bucket_sql_equals_python_on_sqlite() -> None:
     minutes = [*range(0, 1_600), 2_879, 2_880, 3_077, 10_838, 100_000]
     with sqlite3.connect(":memory:") as db:
-        rows = db.execute(f"SELECT value, {bucket_sql('value')} FROM json_each(?) ORDER BY value",
-                          [json.dumps(minutes)]).fetchall()
+        rows = db.execute(
+            f"SELECT value, {bucket_sql('value')} FROM json_each(?) ORDER BY value",
+            [json.dumps(minutes)],
+        ).fetchall()
     assert rows == [(m, response_bucket(m)) for m in minutes]
 
 
@@ -75,4 +90,6 @@ def test_a_block_is_its_two_halves(day: date, level: int) -> None:
     parents, [(parent, first), (same, second)] = block_parents([day], level)
     assert parents == [parent] and parent == same == block_start(day, level)
     assert first == block_start(day, level - 1) or second == block_start(day, level - 1)
-    assert (second - first).days == 1 << (level - 1) and (parent - BLOCK_EPOCH).days % (1 << level) == 0
+    assert (second - first).days == 1 << (level - 1) and (parent - BLOCK_EPOCH).days % (
+        1 << level
+    ) == 0

@@ -46,9 +46,13 @@ class _Page(HTMLParser):
             self._in_contents = True
         if tag in {"select", "input"} and found.get("name"):
             self.controls[found["name"]] = found
-        if (tag == "a" and self._in_contents) or (tag == "h2" and found.get("id") and self._in_main) or tag == "label" \
-                or (tag == "span" and found.get("class") == "dash-tile__value") \
-                or (tag in {"td", "th"} and self._open and self._open[-1][0] == "tbody"):
+        if (
+            (tag == "a" and self._in_contents)
+            or (tag == "h2" and found.get("id") and self._in_main)
+            or tag == "label"
+            or (tag == "span" and found.get("class") == "dash-tile__value")
+            or (tag in {"td", "th"} and self._open and self._open[-1][0] == "tbody")
+        ):
             self._open.append((tag, found))
             self._text = []
         elif tag == "tbody":
@@ -92,11 +96,18 @@ def manager(make_user: Any) -> Any:
     OrganisationMembership.objects.create(user=manager, organisation=organisation)
     now = timezone.now()
     for n in range(6):
-        referral = referral_for(call_at(now - timedelta(days=2, hours=n), user=handler), team=team,
-                                contact_by=now + timedelta(days=1))
+        referral = referral_for(
+            call_at(now - timedelta(days=2, hours=n), user=handler),
+            team=team,
+            contact_by=now + timedelta(days=1),
+        )
         if n == 0:
-            referral_change(referral, status="ACCEPTED", owner=handler,
-                            accepted_at=referral.created_at + timedelta(minutes=9))
+            referral_change(
+                referral,
+                status="ACCEPTED",
+                owner=handler,
+                accepted_at=referral.created_at + timedelta(minutes=9),
+            )
             intervention_for(referral, at=now - timedelta(days=1), user=handler, bed_days=4)
     summaries_refresh(horizon_seconds=0)
     manager.organisation = organisation
@@ -111,21 +122,29 @@ def test_the_contents_list_links_to_every_sections_heading(client: Any, manager:
     page = _read(response.content.decode())
     tables = response.context["figures"]["tables"]
     # One link per section, in the page's order, each to a heading of the page with its title.
-    assert [href for href, _ in page.contents] == [f"#{KEY_FIGURES_ID}", *[f"#table-{t['key']}" for t in tables]]
+    assert [href for href, _ in page.contents] == [
+        f"#{KEY_FIGURES_ID}",
+        *[f"#table-{t['key']}" for t in tables],
+    ]
     assert page.contents == [(f"#{id_}", title) for id_, title in page.headings.items()]
     assert dict(page.contents)["#table-referrals_by_team"] == "Referrals by team"
     assert page.headings[KEY_FIGURES_ID] == "Key figures"
 
 
 @pytest.mark.django_db
-def test_every_figure_of_a_thousand_or_more_has_thousands_separators(client: Any, manager: Any, settings: Any) -> None:
+def test_every_figure_of_a_thousand_or_more_has_thousands_separators(
+    client: Any, manager: Any, settings: Any
+) -> None:
     settings.BED_DAY_COST_GBP = 1400
     client.force_login(manager)
     response = client.get(URL, {"organisation": manager.organisation.pk})
     html = response.content.decode()
     figures = _read(html).figures
     # 4 bed days at £1,400: the tile and the savings table say 5,600, and the cost reads £1,400.
-    assert next(t for t in response.context["figures"]["tiles"] if t["key"] == "pounds_saved")["value"] == 5600
+    assert (
+        next(t for t in response.context["figures"]["tiles"] if t["key"] == "pounds_saved")["value"]
+        == 5600
+    )
     assert "5,600" in figures and "5600" not in figures
     assert "1,400" in figures
     assert "£1,400</strong> per bed day" in html
@@ -137,8 +156,13 @@ def test_every_figure_of_a_thousand_or_more_has_thousands_separators(client: Any
 def test_the_filter_bar_is_nhs_form_controls_each_labelled(client: Any, manager: Any) -> None:
     client.force_login(manager)
     page = _read(client.get(URL).content.decode())
-    for name, css in [("date_from", "nhsuk-input"), ("date_to", "nhsuk-input"), ("organisation", "nhsuk-select"),
-                      ("team", "nhsuk-select"), ("priority", "nhsuk-select")]:
+    for name, css in [
+        ("date_from", "nhsuk-input"),
+        ("date_to", "nhsuk-input"),
+        ("organisation", "nhsuk-select"),
+        ("team", "nhsuk-select"),
+        ("priority", "nhsuk-select"),
+    ]:
         control = page.controls[name]
         assert css in control["class"].split(), name
         assert page.labels[control["id"]], f"{name} has no label"

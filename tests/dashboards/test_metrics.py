@@ -25,9 +25,17 @@ from tests.factories import OrganisationFactory, ServiceFactory, TeamFactory
 NOW = local(2026, 4, 30, 12, 0)
 
 
-def _scope(team_ids: tuple[int, ...] | None = None, *, suppress: bool = False, priority: str | None = None,
-           date_from: date = date(2026, 3, 1), date_to: date = date(2026, 4, 30)) -> DashboardScope:
-    return DashboardScope(date_from, date_to, priority, None, None, team_ids, suppress=suppress, own_team_ids=())
+def _scope(
+    team_ids: tuple[int, ...] | None = None,
+    *,
+    suppress: bool = False,
+    priority: str | None = None,
+    date_from: date = date(2026, 3, 1),
+    date_to: date = date(2026, 4, 30),
+) -> DashboardScope:
+    return DashboardScope(
+        date_from, date_to, priority, None, None, team_ids, suppress=suppress, own_team_ids=()
+    )
 
 
 def _rows(figures: dict[str, Any], key: str) -> list[list[Any]]:
@@ -46,19 +54,32 @@ def dataset(make_user: Any) -> dict[str, Any]:
     org_a, org_b = OrganisationFactory(name="Org A"), OrganisationFactory(name="Org B")
     team_a = TeamFactory(service=ServiceFactory(organisation=org_a), name="Team A")
     team_b = TeamFactory(service=ServiceFactory(organisation=org_b), name="Team B")
-    handler = make_user(Role.CALL_HANDLER, username="handler_h", first_name="Siân", last_name="O'Brien")
+    handler = make_user(
+        Role.CALL_HANDLER, username="handler_h", first_name="Siân", last_name="O'Brien"
+    )
     # Monday 2 March 2026, 09:00: in hours. 19:00 the same day: out of hours, priority overridden.
     c1 = call_at(local(2026, 3, 2, 9), user=handler)
-    c2 = call_at(local(2026, 3, 2, 19), user=handler, caller_type="CARER_FAMILY", suggested="P3", chosen="P2")
+    c2 = call_at(
+        local(2026, 3, 2, 19), user=handler, caller_type="CARER_FAMILY", suggested="P3", chosen="P2"
+    )
     # Saturday 7 March (weekend) and Good Friday 3 April 2026 (bank holiday): out of hours.
     c3 = call_at(local(2026, 3, 7, 10), user=handler, chosen="P3", suggested="P3")
     call_at(local(2026, 4, 3, 10), user=handler, chosen="P4", suggested="P4")
     r1 = referral_for(c1, team=team_a, status="QUEUED", contact_by=local(2026, 3, 2, 11))
     referral_change(r1, status="ACCEPTED", owner=handler, accepted_at=local(2026, 3, 2, 9, 10))
-    referral_change(r1, kind="CONTACTED", status="IN_PROGRESS", first_contact_at=local(2026, 3, 2, 10))
-    referral_for(c2, team=team_a, need="CARER_SUPPORT", status="IN_PROGRESS", owner=handler,
-                      accepted_at=local(2026, 3, 2, 19, 30), first_contact_at=local(2026, 3, 2, 22),
-                      contact_by=local(2026, 3, 2, 21))
+    referral_change(
+        r1, kind="CONTACTED", status="IN_PROGRESS", first_contact_at=local(2026, 3, 2, 10)
+    )
+    referral_for(
+        c2,
+        team=team_a,
+        need="CARER_SUPPORT",
+        status="IN_PROGRESS",
+        owner=handler,
+        accepted_at=local(2026, 3, 2, 19, 30),
+        first_contact_at=local(2026, 3, 2, 22),
+        contact_by=local(2026, 3, 2, 21),
+    )
     referral_for(c3, team=team_b, priority="P3", status="QUEUED", contact_by=local(2026, 3, 7, 14))
     intervention_for(r1, at=local(2026, 3, 3, 11), user=handler, bed_days=5)
     intervention_for(r1, at=local(2026, 3, 4, 11), kind="PHONE_ADVICE", user=handler)
@@ -66,15 +87,29 @@ def dataset(make_user: Any) -> dict[str, Any]:
     assert p1 is not None and p2 is not None and p3 is not None
     # p1: died at home as preferred, usual residence own home, 3 emergency admissions in 90 days
     # (plus one elective, and one emergency 91 days before: neither counts).
-    death_of(p1, at=local(2026, 3, 20, 8), place="21", first="20", achieved=True, user=handler,
-             usual_residence="OWN_HOME")
+    death_of(
+        p1,
+        at=local(2026, 3, 20, 8),
+        place="21",
+        first="20",
+        achieved=True,
+        user=handler,
+        usual_residence="OWN_HOME",
+    )
     for day in (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
         admission_of(p1, on=day)
     admission_of(p1, on=date(2026, 2, 10), emergency=False)
     admission_of(p1, on=date(2025, 12, 19))
     # p2: died in hospital, preferred home; usual residence care home; 2 emergency admissions.
-    death_of(p2, at=local(2026, 3, 21, 8), place="10", first="20", achieved=False, user=handler,
-             usual_residence="CARE_HOME")
+    death_of(
+        p2,
+        at=local(2026, 3, 21, 8),
+        place="10",
+        first="20",
+        achieved=False,
+        user=handler,
+        usual_residence="CARE_HOME",
+    )
     admission_of(p2, on=date(2026, 3, 1))
     admission_of(p2, on=date(2026, 3, 10))
     # p3: no preference recorded, usual residence not recorded.
@@ -92,7 +127,10 @@ def test_call_figures(dataset: dict[str, Any]) -> None:
     heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
     assert heat["Monday"][9] == 1 and heat["Monday"][19] == 1 and heat["Monday"][24] == 2
     assert heat["Saturday"][10] == 1 and heat["Friday"][10] == 1 and heat["Sunday"][24] == 0
-    assert dict(map(tuple, _rows(figures, "calls_by_caller_type"))) == {"GP": 3, "Carer or family": 1}
+    assert dict(map(tuple, _rows(figures, "calls_by_caller_type"))) == {
+        "GP": 3,
+        "Carer or family": 1,
+    }
     assert _rows(figures, "overrides_by_handler") == [["Siân O'Brien", 4, 1, 25.0]]
 
 
@@ -100,9 +138,15 @@ def test_call_figures(dataset: dict[str, Any]) -> None:
 def test_referral_figures(dataset: dict[str, Any]) -> None:
     figures = dashboard_figures(scope=_scope(), now=NOW)
     assert _tile(figures, "referrals") == 3
-    assert dict(map(tuple, _rows(figures, "referrals_by_need"))) == {"Urgent home visit": 2, "Carer support": 1}
+    assert dict(map(tuple, _rows(figures, "referrals_by_need"))) == {
+        "Urgent home visit": 2,
+        "Carer support": 1,
+    }
     assert dict(map(tuple, _rows(figures, "referrals_by_team"))) == {"Team A": 2, "Team B": 1}
-    assert dict(map(tuple, _rows(figures, "referrals_by_status"))) == {"In progress": 2, "Queued": 1}
+    assert dict(map(tuple, _rows(figures, "referrals_by_status"))) == {
+        "In progress": 2,
+        "Queued": 1,
+    }
     assert dict(map(tuple, _rows(figures, "caseload_by_team"))) == {"Team A": 2, "Team B": 1}
     assert _rows(figures, "caseload_by_nurse") == [["Siân O'Brien", "Team A", 2]]
     # r3 (P3, Team B) was due at 14:00 on 7 March and is still queued.
@@ -133,7 +177,9 @@ def test_patients_interventions_and_savings(dataset: dict[str, Any], settings: A
     # Team A: p1 and p2 by referral; calls belong to no team.
     assert _tile(team_a, "patients_supported") == 2
     assert {r[0]: r[1:] for r in _rows(figures, "interventions_by_type")} == {
-        "Home visit": [1, 1, 5], "Phone advice": [1, 0, 0]}
+        "Home visit": [1, 1, 5],
+        "Phone advice": [1, 0, 0],
+    }
     assert _rows(figures, "savings") == [[1, 5, 400, 2000]]
     assert _tile(figures, "pounds_saved") == 2000
 
@@ -160,7 +206,12 @@ def test_new_admission_recomputes_the_death_outcome(dataset: dict[str, Any]) -> 
     admission_of(p2, on=date(2026, 3, 15))
     summaries_refresh(horizon_seconds=0)
     figures = dashboard_figures(scope=_scope(), now=NOW)
-    assert _rows(figures, "deaths")[3] == ["3+ emergency admissions in last 90 days of life", 2, 3, 66.7]
+    assert _rows(figures, "deaths")[3] == [
+        "3+ emergency admissions in last 90 days of life",
+        2,
+        3,
+        66.7,
+    ]
 
 
 @pytest.mark.django_db
@@ -203,7 +254,9 @@ def test_october_day_has_25_hour_buckets(make_user: Any) -> None:
     assert rows.count() == 25
     assert rows.filter(local_hour=1).count() == 2
     assert sum(r.calls for r in rows) == 25
-    figures = dashboard_figures(scope=_scope(date_from=date(2026, 10, 25), date_to=date(2026, 10, 25)), now=NOW)
+    figures = dashboard_figures(
+        scope=_scope(date_from=date(2026, 10, 25), date_to=date(2026, 10, 25)), now=NOW
+    )
     heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
     assert heat["Sunday"][1] == 2 and heat["Sunday"][0] == 1 and heat["Sunday"][24] == 25
     # Weekend: all out of hours.
@@ -216,31 +269,54 @@ def test_long_response_times_are_reported_to_their_bucket(make_user: Any) -> Non
     team = TeamFactory(name="Team L")
     # Four P5 referrals months apart, so a year is read from blocks of several sizes, each accepted
     # after 5 minutes and contacted after 59 min, 2 h 17 min, 16 h 40 min and 2 days 3 h 17 min.
-    for created, after in ((local(2026, 1, 5, 9), 59), (local(2026, 4, 14, 9), 137),
-                           (local(2026, 7, 1, 9), 1_000), (local(2026, 11, 20, 9), 3_077)):
+    for created, after in (
+        (local(2026, 1, 5, 9), 59),
+        (local(2026, 4, 14, 9), 137),
+        (local(2026, 7, 1, 9), 1_000),
+        (local(2026, 11, 20, 9), 3_077),
+    ):
         call = call_at(created, user=handler, chosen="P5", suggested="P5")
-        referral_for(call, team=team, priority="P5", status="IN_PROGRESS", owner=handler,
-                     accepted_at=created + timedelta(minutes=5), first_contact_at=created + timedelta(minutes=after),
-                     contact_by=created + timedelta(days=5))
+        referral_for(
+            call,
+            team=team,
+            priority="P5",
+            status="IN_PROGRESS",
+            owner=handler,
+            accepted_at=created + timedelta(minutes=5),
+            first_contact_at=created + timedelta(minutes=after),
+            contact_by=created + timedelta(days=5),
+        )
     summaries_refresh(horizon_seconds=0)
     # To the minute under an hour (59), to 5 minutes under 4 hours (137 -> 135), to 15 minutes under
     # a day (1,000 -> 990), to the hour beyond (3,077 -> 3,060). Nearest rank of 4: the median is the
     # 2nd, the 90th percentile the 4th.
-    year = dashboard_figures(scope=_scope(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31)), now=NOW)
-    assert _rows(year, "response_times") == [["P5", 4, 5, 5, 4, 135, 3_060], ["All", 4, 5, 5, 4, 135, 3_060]]
-    team_year = dashboard_figures(scope=_scope((team.pk,), date_from=date(2025, 12, 1), date_to=date(2026, 11, 30)),
-                                  now=NOW)
+    year = dashboard_figures(
+        scope=_scope(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31)), now=NOW
+    )
+    assert _rows(year, "response_times") == [
+        ["P5", 4, 5, 5, 4, 135, 3_060],
+        ["All", 4, 5, 5, 4, 135, 3_060],
+    ]
+    team_year = dashboard_figures(
+        scope=_scope((team.pk,), date_from=date(2025, 12, 1), date_to=date(2026, 11, 30)), now=NOW
+    )
     assert _rows(team_year, "response_times") == _rows(year, "response_times")
     # One day alone; and a period that ends the day before the last referral.
-    day = dashboard_figures(scope=_scope(date_from=date(2026, 11, 20), date_to=date(2026, 11, 20)), now=NOW)
+    day = dashboard_figures(
+        scope=_scope(date_from=date(2026, 11, 20), date_to=date(2026, 11, 20)), now=NOW
+    )
     assert _rows(day, "response_times")[-1] == ["All", 1, 5, 5, 1, 3_060, 3_060]
-    before = dashboard_figures(scope=_scope(date_from=date(2026, 1, 5), date_to=date(2026, 11, 19)), now=NOW)
+    before = dashboard_figures(
+        scope=_scope(date_from=date(2026, 1, 5), date_to=date(2026, 11, 19)), now=NOW
+    )
     assert _rows(before, "response_times")[-1] == ["All", 3, 5, 5, 3, 135, 990]
 
 
 @pytest.mark.django_db
 def test_a_period_that_ends_before_it_starts_counts_nothing(dataset: dict[str, Any]) -> None:
-    figures = dashboard_figures(scope=_scope(date_from=date(2026, 4, 30), date_to=date(2026, 3, 1)), now=NOW)
+    figures = dashboard_figures(
+        scope=_scope(date_from=date(2026, 4, 30), date_to=date(2026, 3, 1)), now=NOW
+    )
     assert _tile(figures, "calls") == 0 and _tile(figures, "referrals") == 0
     assert _rows(figures, "response_times") == [["All", 0, None, None, 0, None, None]]
     assert _rows(figures, "deaths")[0] == ["Died in preferred place", 0, 0, None]

@@ -19,8 +19,12 @@ NOW = local(2026, 4, 30, 12, 0)
 
 
 def _rows(date_from: date = date(2026, 3, 1), date_to: date = date(2026, 4, 30)) -> list[list[Any]]:
-    scope = DashboardScope(date_from, date_to, None, None, None, None, suppress=False, own_team_ids=())
-    table = dashboard_table(figures=dashboard_figures(scope=scope, now=NOW), key="overrides_by_need")
+    scope = DashboardScope(
+        date_from, date_to, None, None, None, None, suppress=False, own_team_ids=()
+    )
+    table = dashboard_table(
+        figures=dashboard_figures(scope=scope, now=NOW), key="overrides_by_need"
+    )
     assert table is not None
     assert table["columns"] == ["Need", "Referrals from calls", "Overrides", "Override rate %"]
     return table["rows"]
@@ -33,11 +37,19 @@ def calls(make_user: Any) -> None:
     # A red-flag call: the visit at its P1, carer support raised from its P4 with a reason.
     red_flag = call_at(local(2026, 3, 2, 9), user=handler, suggested="P1", chosen="P1")
     referral_for(red_flag, team=team, priority="P1", suggested_priority="P1")
-    referral_for(red_flag, team=team, need="CARER_SUPPORT", priority="P2", suggested_priority="P4",
-                 override_reason="Daughter alone with a major bleed")
+    referral_for(
+        red_flag,
+        team=team,
+        need="CARER_SUPPORT",
+        priority="P2",
+        suggested_priority="P4",
+        override_reason="Daughter alone with a major bleed",
+    )
     # An unstable patient: the visit lowered with a reason, carer support at its P4.
     unstable = call_at(local(2026, 4, 14, 15), user=handler, suggested="P2", chosen="P3")
-    referral_for(unstable, team=team, priority="P3", suggested_priority="P2", override_reason="GP visiting")
+    referral_for(
+        unstable, team=team, priority="P3", suggested_priority="P2", override_reason="GP visiting"
+    )
     referral_for(unstable, team=team, need="CARER_SUPPORT", priority="P4", suggested_priority="P4")
     referral_for(unstable, team=team, need="DAY_THERAPY", priority="P5", suggested_priority="P5")
     # Not made by a call's triage (no suggestion kept): not in the report.

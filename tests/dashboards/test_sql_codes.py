@@ -28,8 +28,16 @@ from tests.conftest import ROOT
 DASHBOARD_SQL_MODULES = ("services.py", "selectors.py", "sqlite.py", "models.py")
 # The code lists whose codes the dashboards read from the raw tables.
 CODE_LISTS: tuple[type[models.TextChoices], ...] = (
-    ReferralStatus, PlaceOfDeath, UsualResidence, Need, Priority, CallerType, InterventionType,
-    ReferralOutcome, ResponseMinuteStat.Metric)
+    ReferralStatus,
+    PlaceOfDeath,
+    UsualResidence,
+    Need,
+    Priority,
+    CallerType,
+    InterventionType,
+    ReferralOutcome,
+    ResponseMinuteStat.Metric,
+)
 # Quoted in SQL, these are codes too (lower case ones included): an event kind, an action.
 SQL_ONLY_CODE_LISTS: tuple[type[models.TextChoices], ...] = (ReferralEvent.Kind, Action)
 
@@ -40,8 +48,11 @@ def _codes(lists: tuple[type[models.TextChoices], ...]) -> set[str]:
 
 def _strings(source: str) -> list[str]:
     """Every string constant of a module, the literal parts of f-strings included."""
-    return [node.value for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
 
 
 def code_literals(source: str, *, defines: tuple[type[models.TextChoices], ...] = ()) -> list[str]:
@@ -52,7 +63,9 @@ def code_literals(source: str, *, defines: tuple[type[models.TextChoices], ...] 
     copied = _codes(CODE_LISTS) - _codes(defines)
     found = []
     for text in _strings(source):
-        found += [literal for literal in re.findall(r"'([^']*)'", text) if literal.lower() in quoted]
+        found += [
+            literal for literal in re.findall(r"'([^']*)'", text) if literal.lower() in quoted
+        ]
         if text in copied:
             found.append(text)
     return found
@@ -65,16 +78,23 @@ def test_no_code_is_written_into_the_dashboard_sql(module: str) -> None:
     assert code_literals(Path(path).read_text(encoding="utf-8"), defines=defines) == []
 
 
-@pytest.mark.parametrize(("source", "found"), [
-    ('sql = "SELECT count(*) FROM r WHERE r.status = \'queued\'"', ["queued"]),
-    ('sql = f"SELECT 1 FROM {t} WHERE kind IN (\'CLAIMED\', \'ROUTED\')"', ["CLAIMED", "ROUTED"]),
-    ("sql = \"CASE p.usual_residence WHEN 'OWN_HOME' THEN dr.place IN ('20', '21') END\"",
-     ["OWN_HOME", "20", "21"]),
-    ('OPEN = ("AWAITING_ROUTING", "QUEUED")', ["AWAITING_ROUTING", "QUEUED"]),
-    ("sql = \"SELECT 'Europe/London', '08:00', date_trunc('hour', x)\"", []),
-    ('sql = "WHERE status = ANY(%s)"', []),
-])
-def test_the_scan_finds_codes_written_into_sql_and_nothing_else(source: str, found: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("sql = \"SELECT count(*) FROM r WHERE r.status = 'queued'\"", ["queued"]),
+        ("sql = f\"SELECT 1 FROM {t} WHERE kind IN ('CLAIMED', 'ROUTED')\"", ["CLAIMED", "ROUTED"]),
+        (
+            "sql = \"CASE p.usual_residence WHEN 'OWN_HOME' THEN dr.place IN ('20', '21') END\"",
+            ["OWN_HOME", "20", "21"],
+        ),
+        ('OPEN = ("AWAITING_ROUTING", "QUEUED")', ["AWAITING_ROUTING", "QUEUED"]),
+        ("sql = \"SELECT 'Europe/London', '08:00', date_trunc('hour', x)\"", []),
+        ('sql = "WHERE status = ANY(%s)"', []),
+    ],
+)
+def test_the_scan_finds_codes_written_into_sql_and_nothing_else(
+    source: str, found: list[str]
+) -> None:
     assert code_literals(source) == found
 
 
@@ -85,6 +105,8 @@ def test_the_parameters_are_the_code_modules_own_codes() -> None:
     # Every usual residence has its places of death, each a place-of-death code: a residence added
     # to patients/codes.py fails here rather than counting no death as "at home".
     assert set(USUAL_RESIDENCE_PLACES) == set(UsualResidence.values)
-    assert all(set(places) <= set(PlaceOfDeath.values) for places in USUAL_RESIDENCE_PLACES.values())
+    assert all(
+        set(places) <= set(PlaceOfDeath.values) for places in USUAL_RESIDENCE_PLACES.values()
+    )
     assert USUAL_RESIDENCE_PLACES[UsualResidence.CARE_HOME] == [PlaceOfDeath.CARE_HOME]
     assert [param for item in USUAL_RESIDENCE_PLACES.items() for param in item] == DEATHS_CODES

@@ -49,9 +49,13 @@ from tests.dashboards.builders import (
 )
 from tests.factories import TeamFactory, UserFactory
 
-BLOCKED = ((CallDayStat, ("calls", "overrides")), (InterventionDayStat, ("interventions", "bed_days_saved")),
-           (ReferralDayStat, ("referrals", "contacted_on_time", "contacted_late")), (ResponseBlockStat, ("referrals",)),
-           (DeathBlockStat, ("deaths", "preferred_place_achieved", "three_plus_admissions")))
+BLOCKED = (
+    (CallDayStat, ("calls", "overrides")),
+    (InterventionDayStat, ("interventions", "bed_days_saved")),
+    (ReferralDayStat, ("referrals", "contacted_on_time", "contacted_late")),
+    (ResponseBlockStat, ("referrals",)),
+    (DeathBlockStat, ("deaths", "preferred_place_achieved", "three_plus_admissions")),
+)
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
@@ -64,15 +68,34 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
 
 def raw_rows() -> list[tuple[datetime, int, str, int | None]]:
     """(moment, team or 0, priority, patient) of every call with a patient and every referral."""
-    calls = [(c.received_at, 0, c.chosen_priority, c.patient_id) for c in Call.objects.exclude(patient=None)]
-    return calls + [(r.created_at, r.team_id or 0, r.priority, r.patient_id) for r in Referral.objects.all()]
+    calls = [
+        (c.received_at, 0, c.chosen_priority, c.patient_id)
+        for c in Call.objects.exclude(patient=None)
+    ]
+    return calls + [
+        (r.created_at, r.team_id or 0, r.priority, r.patient_id) for r in Referral.objects.all()
+    ]
 
 
 # One step of a random history: (operation, day offset, hour, choice).
 step = st.tuples(
-    st.sampled_from(["call", "referral", "claim", "contact", "reroute", "intervention", "death", "admission",
-                     "refresh"]),
-    st.integers(min_value=0, max_value=40), st.integers(min_value=0, max_value=23), st.integers(0, 4))
+    st.sampled_from(
+        [
+            "call",
+            "referral",
+            "claim",
+            "contact",
+            "reroute",
+            "intervention",
+            "death",
+            "admission",
+            "refresh",
+        ]
+    ),
+    st.integers(min_value=0, max_value=40),
+    st.integers(min_value=0, max_value=23),
+    st.integers(0, 4),
+)
 
 
 class TestIncrementalEqualsRebuild(TestCase):
@@ -90,39 +113,81 @@ class TestIncrementalEqualsRebuild(TestCase):
         for operation, day, hour, choice in steps:
             at = base + timedelta(days=day, hours=hour)
             if operation == "call" or (operation != "refresh" and not calls):
-                calls.append(call_at(at, user=user, chosen=f"P{choice + 1}", suggested="P2",
-                                     patient=calls[choice % len(calls)].patient if calls and choice % 2 else None))
+                calls.append(
+                    call_at(
+                        at,
+                        user=user,
+                        chosen=f"P{choice + 1}",
+                        suggested="P2",
+                        patient=calls[choice % len(calls)].patient
+                        if calls and choice % 2
+                        else None,
+                    )
+                )
             elif operation == "referral":
                 call = calls[choice % len(calls)]
                 team = teams[choice % 2] if choice else None
-                referrals.append(referral_for(call, team=team, status="QUEUED" if team else "AWAITING_ROUTING",
-                                              priority=f"P{choice + 1}", contact_by=call.received_at + timedelta(hours=2)))
+                referrals.append(
+                    referral_for(
+                        call,
+                        team=team,
+                        status="QUEUED" if team else "AWAITING_ROUTING",
+                        priority=f"P{choice + 1}",
+                        contact_by=call.received_at + timedelta(hours=2),
+                    )
+                )
             elif operation in {"claim", "contact", "reroute", "intervention"} and referrals:
                 referral = referrals[choice % len(referrals)]
                 if operation == "claim":
-                    referral_change(referral, status="ACCEPTED", owner=user, team=referral.team or teams[0],
-                                    accepted_at=referral.created_at + timedelta(minutes=hour * 7))
+                    referral_change(
+                        referral,
+                        status="ACCEPTED",
+                        owner=user,
+                        team=referral.team or teams[0],
+                        accepted_at=referral.created_at + timedelta(minutes=hour * 7),
+                    )
                 elif operation == "contact":
-                    referral_change(referral, kind="CONTACTED", status="IN_PROGRESS", owner=user,
-                                    team=referral.team or teams[0],
-                                    first_contact_at=referral.created_at + timedelta(minutes=day * 97))
+                    referral_change(
+                        referral,
+                        kind="CONTACTED",
+                        status="IN_PROGRESS",
+                        owner=user,
+                        team=referral.team or teams[0],
+                        first_contact_at=referral.created_at + timedelta(minutes=day * 97),
+                    )
                 elif operation == "reroute":
-                    referral_change(referral, kind="ROUTED", team=teams[(choice + 1) % 2], priority=f"P{choice + 1}",
-                                    status=referral.status if referral.team else "QUEUED")
+                    referral_change(
+                        referral,
+                        kind="ROUTED",
+                        team=teams[(choice + 1) % 2],
+                        priority=f"P{choice + 1}",
+                        status=referral.status if referral.team else "QUEUED",
+                    )
                 else:
                     intervention_for(referral, at=at, user=user, bed_days=choice or None)
             elif operation == "death":
                 patient = calls[choice % len(calls)].patient
                 if patient is not None and not DeathRecord.objects.filter(patient=patient).exists():
-                    death_of(patient, at=at, place="21", first="20" if choice else "", achieved=True if choice else None,
-                             user=user, usual_residence="OWN_HOME" if choice % 2 else "")
+                    death_of(
+                        patient,
+                        at=at,
+                        place="21",
+                        first="20" if choice else "",
+                        achieved=True if choice else None,
+                        user=user,
+                        usual_residence="OWN_HOME" if choice % 2 else "",
+                    )
             elif operation == "admission":
                 patient = calls[choice % len(calls)].patient
                 on, emergency = (at - timedelta(days=choice * 20)).date(), choice != 3
                 # One admission of a kind per patient and day (admission_unique_per_day): a
                 # drawn repeat of the same step adds nothing.
-                if patient is not None and not HospitalAdmission.objects.filter(
-                        patient=patient, admitted_on=on, emergency=emergency).exists():
+                if (
+                    patient is not None
+                    and not HospitalAdmission.objects.filter(
+                        patient=patient, admitted_on=on, emergency=emergency
+                    ).exists()
+                ):
                     admission_of(patient, on=on, emergency=emergency)
             if operation == "refresh":
                 summaries_refresh(horizon_seconds=0)
@@ -132,40 +197,85 @@ class TestIncrementalEqualsRebuild(TestCase):
         assert snapshot() == incremental
         # And both equal the raw tables.
         assert sum(r[-1] for r in incremental["CallHourStat"]) == Call.objects.count()
-        assert sum(r[6] for r in incremental["ReferralDayStat"] if r[0] == 0) == Referral.objects.count()
+        assert (
+            sum(r[6] for r in incremental["ReferralDayStat"] if r[0] == 0)
+            == Referral.objects.count()
+        )
         raw_pairs = {(r.team_id or 0, r.patient_id) for r in Referral.objects.all()}
         assert {(row[1], row[3]) for row in incremental["PatientDay"] if row[1] != 0} == {
-            p for p in raw_pairs if p[0] != 0}
+            p for p in raw_pairs if p[0] != 0
+        }
         assert len(incremental["DeathOutcome"]) == DeathRecord.objects.count()
-        open_ids = set(Referral.objects.filter(status__in=["AWAITING_ROUTING", "QUEUED", "ACCEPTED", "IN_PROGRESS",
-                                                             "ON_HOLD"]).values_list("pk", flat=True))
+        open_ids = set(
+            Referral.objects.filter(
+                status__in=["AWAITING_ROUTING", "QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"]
+            ).values_list("pk", flat=True)
+        )
         assert {row[0] for row in incremental["OpenReferral"]} == open_ids
         # Distinct patients from the first-day rows equal the raw distinct count, for any range.
         for first, last in [(0, 40), (3, 9), (10, 10), (20, 35)]:
-            date_from, date_to = (base + timedelta(days=first)).date(), (base + timedelta(days=last)).date()
-            in_range = [(d.astimezone(LONDON).date(), team, priority, patient) for d, team, priority, patient in raw_rows()]
+            date_from, date_to = (
+                (base + timedelta(days=first)).date(),
+                (base + timedelta(days=last)).date(),
+            )
+            in_range = [
+                (d.astimezone(LONDON).date(), team, priority, patient)
+                for d, team, priority, patient in raw_rows()
+            ]
             in_range = [r for r in in_range if date_from <= r[0] <= date_to]
             for team in [None, *teams]:
                 for priority in [None, "P1", "P2"]:
-                    expected = {r[3] for r in in_range if (team is None or r[1] == team.pk)
-                                and (priority is None or r[2] == priority)}
-                    scope = DashboardScope(date_from, date_to, priority, None, team.pk if team else None,
-                                           (team.pk,) if team else None, suppress=False, own_team_ids=())
+                    expected = {
+                        r[3]
+                        for r in in_range
+                        if (team is None or r[1] == team.pk)
+                        and (priority is None or r[2] == priority)
+                    }
+                    scope = DashboardScope(
+                        date_from,
+                        date_to,
+                        priority,
+                        None,
+                        team.pk if team else None,
+                        (team.pk,) if team else None,
+                        suppress=False,
+                        own_team_ids=(),
+                    )
                     assert patients_supported(scope=scope) == len(expected)
                     # The histogram blocks of the range equal its per-minute rows, bucketed.
                     per_minute: dict[tuple[str, str], dict[int, int]] = {}
-                    for row in ResponseMinuteStat.objects.filter(local_date__gte=date_from, local_date__lte=date_to):
-                        if (team is None or row.team_id == team.pk) and (priority is None or row.priority == priority):
+                    for row in ResponseMinuteStat.objects.filter(
+                        local_date__gte=date_from, local_date__lte=date_to
+                    ):
+                        if (team is None or row.team_id == team.pk) and (
+                            priority is None or row.priority == priority
+                        ):
                             for key in ((row.metric, row.priority), (row.metric, "All")):
                                 histogram = per_minute.setdefault(key, {})
                                 bucket = response_bucket(row.minutes)
                                 histogram[bucket] = histogram.get(bucket, 0) + row.referrals
-                    assert {k: dict(v) for k, v in response_histograms(scope=scope).items()} == per_minute
+                    assert {
+                        k: dict(v) for k, v in response_histograms(scope=scope).items()
+                    } == per_minute
             # The tables kept in blocks: the period's blocks add up to its days.
             for model, counts in BLOCKED:
-                days = model.objects.filter(level=0, local_date__gte=date_from, local_date__lte=date_to)
-                blocks = model.objects.filter(period_blocks(DashboardScope(date_from, date_to, None, None, None, None,
-                                                                           suppress=False, own_team_ids=())))
+                days = model.objects.filter(
+                    level=0, local_date__gte=date_from, local_date__lte=date_to
+                )
+                blocks = model.objects.filter(
+                    period_blocks(
+                        DashboardScope(
+                            date_from,
+                            date_to,
+                            None,
+                            None,
+                            None,
+                            None,
+                            suppress=False,
+                            own_team_ids=(),
+                        )
+                    )
+                )
                 assert blocks.aggregate(*map(Sum, counts)) == days.aggregate(*map(Sum, counts))
 
 

@@ -41,14 +41,29 @@ def world(make_user: Any) -> dict[str, Any]:
         call = call_at(now - timedelta(days=2, hours=n), user=handler)
         referral = referral_for(call, team=team_a, contact_by=now + timedelta(days=1))
         if n < 2:
-            referral_for(call_at(now - timedelta(days=3, hours=n), user=handler), team=team_b,
-                         contact_by=now - timedelta(hours=1))
+            referral_for(
+                call_at(now - timedelta(days=3, hours=n), user=handler),
+                team=team_b,
+                contact_by=now - timedelta(hours=1),
+            )
         if n == 0:
-            referral_change(referral, status="ACCEPTED", owner=nurse, accepted_at=referral.created_at + timedelta(minutes=9))
+            referral_change(
+                referral,
+                status="ACCEPTED",
+                owner=nurse,
+                accepted_at=referral.created_at + timedelta(minutes=9),
+            )
             intervention_for(referral, at=now - timedelta(days=1), user=nurse, bed_days=3)
     summaries_refresh(horizon_seconds=0)
-    return {"org_a": org_a, "org_b": org_b, "team_a": team_a, "team_b": team_b, "manager": manager,
-            "lead": lead, "nurse": nurse}
+    return {
+        "org_a": org_a,
+        "org_b": org_b,
+        "team_a": team_a,
+        "team_b": team_b,
+        "manager": manager,
+        "lead": lead,
+        "nurse": nurse,
+    }
 
 
 def _tile(data: dict[str, Any], key: str) -> Any:
@@ -71,11 +86,15 @@ def test_team_lead_sees_own_team_only(client: Any, world: dict[str, Any]) -> Non
 
 
 @pytest.mark.django_db
-def test_manager_cross_organisation_view_suppresses_small_numbers(client: Any, world: dict[str, Any]) -> None:
+def test_manager_cross_organisation_view_suppresses_small_numbers(
+    client: Any, world: dict[str, Any]
+) -> None:
     client.force_login(world["manager"])
     data = client.get(reverse("api-dashboard")).json()
     assert data["suppressed"] is True
-    teams = dict(map(tuple, next(t for t in data["tables"] if t["key"] == "referrals_by_team")["rows"]))
+    teams = dict(
+        map(tuple, next(t for t in data["tables"] if t["key"] == "referrals_by_team")["rows"])
+    )
     assert teams == {"Team A": 7, "Team B": "<5"}
     assert _tile(data, "breaches_now") == "<5"
     own = client.get(reverse("api-dashboard"), {"organisation": world["org_a"].pk}).json()
@@ -110,18 +129,24 @@ def test_page_api_and_csv_show_the_same_numbers(client: Any, world: dict[str, An
 @pytest.mark.django_db
 def test_bad_filters_get_field_messages(client: Any, world: dict[str, Any]) -> None:
     client.force_login(world["manager"])
-    response = client.get(reverse("api-dashboard"), {"from": "2026-05-01", "to": "2026-04-01", "priority": "P9"})
+    response = client.get(
+        reverse("api-dashboard"), {"from": "2026-05-01", "to": "2026-04-01", "priority": "P9"}
+    )
     assert response.status_code == 400
     body = response.json()
     assert "from" in str(body) and "priority" in str(body)
     page = client.get(reverse("dashboards:dashboard"), {"date_from": "not a date"})
     assert page.status_code == 400 and "Enter a valid date" in page.content.decode()
-    mismatch = client.get(reverse("api-dashboard"), {"organisation": world["org_b"].pk, "team": world["team_a"].pk})
+    mismatch = client.get(
+        reverse("api-dashboard"), {"organisation": world["org_b"].pk, "team": world["team_a"].pk}
+    )
     assert mismatch.status_code == 400 and "team" in mismatch.json().__str__()
 
 
 @pytest.mark.django_db
-def test_breaches_drilldown_is_own_organisation_only_and_logged(client: Any, world: dict[str, Any]) -> None:
+def test_breaches_drilldown_is_own_organisation_only_and_logged(
+    client: Any, world: dict[str, Any]
+) -> None:
     client.force_login(world["manager"])
     response = client.get(reverse("dashboards:breaches"))
     assert response.status_code == 200
@@ -134,12 +159,20 @@ def test_breaches_drilldown_is_own_organisation_only_and_logged(client: Any, wor
     response = client.get(reverse("dashboards:breaches"))
     assert [r.pk for r in response.context["rows"]] == [overdue.pk]
     assert "O&#x27;BRIEN" in response.content.decode() or "O&#39;BRIEN" in response.content.decode()
-    assert AccessLog.objects.filter(action=AccessLog.Action.VIEW, patient_id=overdue.patient_id,
-                                    reason="dashboard drill-down").count() == 1
+    assert (
+        AccessLog.objects.filter(
+            action=AccessLog.Action.VIEW,
+            patient_id=overdue.patient_id,
+            reason="dashboard drill-down",
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.django_db
-def test_query_count_is_constant_in_the_number_of_rows(client: Any, world: dict[str, Any], make_user: Any) -> None:
+def test_query_count_is_constant_in_the_number_of_rows(
+    client: Any, world: dict[str, Any], make_user: Any
+) -> None:
     client.force_login(world["manager"])
     url = reverse("api-dashboard")
     with CaptureQueriesContext(connection) as small:
@@ -148,12 +181,21 @@ def test_query_count_is_constant_in_the_number_of_rows(client: Any, world: dict[
     now = timezone.now()
     for n in range(40):
         call = call_at(now - timedelta(days=n % 20, hours=n), user=handler, caller_type="OOH_111")
-        referral = referral_for(call, team=world["team_b"] if n % 2 else world["team_a"],
-                                contact_by=now - timedelta(hours=1))
+        referral = referral_for(
+            call,
+            team=world["team_b"] if n % 2 else world["team_a"],
+            contact_by=now - timedelta(hours=1),
+        )
         if n % 3 == 0:
-            referral_change(referral, status="ACCEPTED", owner=make_user(username=f"nurse_more{n}"),
-                            accepted_at=referral.created_at + timedelta(minutes=n))
-            intervention_for(referral, at=now - timedelta(days=1), user=handler, bed_days=n % 5 or None)
+            referral_change(
+                referral,
+                status="ACCEPTED",
+                owner=make_user(username=f"nurse_more{n}"),
+                accepted_at=referral.created_at + timedelta(minutes=n),
+            )
+            intervention_for(
+                referral, at=now - timedelta(days=1), user=handler, bed_days=n % 5 or None
+            )
     summaries_refresh(horizon_seconds=0)
     with CaptureQueriesContext(connection) as large:
         assert client.get(url).status_code == 200
@@ -162,13 +204,15 @@ def test_query_count_is_constant_in_the_number_of_rows(client: Any, world: dict[
 
 
 @pytest.mark.django_db
-def test_definitions_page_has_an_anchor_for_every_tile_and_table(client: Any, world: dict[str, Any]) -> None:
+def test_definitions_page_has_an_anchor_for_every_tile_and_table(
+    client: Any, world: dict[str, Any]
+) -> None:
     client.force_login(world["manager"])
     figures = client.get(reverse("api-dashboard")).json()
     html = client.get(reverse("dashboards:metrics")).content.decode()
     for item in [*figures["tiles"], *figures["tables"]]:
         assert f'id="{item["definition"]}"' in html
-    assert "<th scope=\"col\">table</th>" in html and "<code>PatientFirstDay</code>" in html
+    assert '<th scope="col">table</th>' in html and "<code>PatientFirstDay</code>" in html
     # docs/metrics.md is CommonMark: its emphasis shows as emphasis, not as asterisks.
     assert "office day (<em>local</em>," in html
 
@@ -177,9 +221,13 @@ def test_definitions_show_raw_html_as_text_and_refuse_script_links() -> None:
     sections = markdown_sections(
         "Before any heading.\n\n# Doc\n\n## Rule *one* {#rule}\n\n"
         "In *local* time <script>alert(1)</script> [here](javascript:alert(1)).\n\n"
-        "| `code` | **b** |\n|---|---|\n| <b>1</b> | 2 |\n\n- a\n- b\n")
+        "| `code` | **b** |\n|---|---|\n| <b>1</b> | 2 |\n\n- a\n- b\n"
+    )
     assert [(s["level"], s["title"], s["anchor"]) for s in sections] == [
-        (0, "", ""), (1, "Doc", ""), (2, "Rule <em>one</em>", "rule")]
+        (0, "", ""),
+        (1, "Doc", ""),
+        (2, "Rule <em>one</em>", "rule"),
+    ]
     html = sections[2]["html"]
     assert "<em>local</em>" in html and "<script>" not in html and "&lt;script&gt;" in html
     assert "<a " not in html and "href" not in html

@@ -13,4 +13,6 @@ def test_demo_logins_lists_every_demo_user_with_its_role_and_the_password(settin
     call_command("demo_logins", stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "Demo logins, password 'demo-logins-pass':"
-    assert [line.split(maxsplit=1) for line in lines[1:]] == [[user.username, user.role] for user in DEMO_USERS]
+    assert [line.split(maxsplit=1) for line in lines[1:]] == [
+        [user.username, user.role] for user in DEMO_USERS
+    ]

@@ -40,9 +40,27 @@ from spoc.audit.models import AccessLog
 
 pytestmark = pytest.mark.django_db
 
-COUNTED = (User, Organisation, Site, Service, Team, CoverageArea, CapacityStatus, Patient,
-           RelatedPerson, CarePlan, Assessment, Call, CallBack, Referral, ReferralEvent, AccessLog,
-           DeathRecord, Intervention, Escalation)
+COUNTED = (
+    User,
+    Organisation,
+    Site,
+    Service,
+    Team,
+    CoverageArea,
+    CapacityStatus,
+    Patient,
+    RelatedPerson,
+    CarePlan,
+    Assessment,
+    Call,
+    CallBack,
+    Referral,
+    ReferralEvent,
+    AccessLog,
+    DeathRecord,
+    Intervention,
+    Escalation,
+)
 FIRST_TEST_NUMBER = "9990000000"
 LAST_TEST_NUMBER = "9999999999"
 
@@ -67,9 +85,11 @@ def assert_nhs_numbers_synthetic(patients):
 
 def assert_referral_constraints_hold():
     assert not Referral.objects.filter(
-        status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"], team__isnull=True).exists()
+        status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"], team__isnull=True
+    ).exists()
     assert not Referral.objects.filter(
-        status__in=["ACCEPTED", "IN_PROGRESS"], owner__isnull=True).exists()
+        status__in=["ACCEPTED", "IN_PROGRESS"], owner__isnull=True
+    ).exists()
     assert not Referral.objects.filter(status="AWAITING_ROUTING").exists()
     # Every referral was created and then routed (or sent to the coordinators), once more after
     # each decline.
@@ -91,19 +111,29 @@ def assert_lifecycle_history(*, now):
     closed_by_death = Referral.objects.filter(outcome="PATIENT_DIED")
     assert closed_by_death.exists()
     assert not closed_by_death.filter(closed_at__isnull=True).exists()
-    assert not Referral.objects.filter(patient__in=died, status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"]
-                                       ).exclude(need="BEREAVEMENT_SUPPORT").exists()
+    assert (
+        not Referral.objects.filter(
+            patient__in=died, status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"]
+        )
+        .exclude(need="BEREAVEMENT_SUPPORT")
+        .exists()
+    )
     bereavement = Referral.objects.filter(need="BEREAVEMENT_SUPPORT", for_person__isnull=False)
     assert bereavement.exists()
     for row in bereavement.select_related("patient", "for_person"):
-        assert row.for_person is not None and row.for_person.consent_to_contact and row.priority == "P5"
+        assert (
+            row.for_person is not None
+            and row.for_person.consent_to_contact
+            and row.priority == "P5"
+        )
         assert row.patient.died_at is not None
         assert row.contact_not_before == row.patient.died_at + timedelta(days=14)
 
     held = Referral.objects.filter(status="ON_HOLD")
     assert held.exists() and not held.filter(hold_reason="").exists()
-    assert Referral.objects.filter(status__in=["QUEUED", "ACCEPTED"], contact_by__lt=now,
-                                   first_contact_at__isnull=True).exists(), "no breached referral"
+    assert Referral.objects.filter(
+        status__in=["QUEUED", "ACCEPTED"], contact_by__lt=now, first_contact_at__isnull=True
+    ).exists(), "no breached referral"
     avoided = Intervention.objects.filter(admission_avoided=True, bed_days_saved__gte=1)
     assert avoided.exists() and Intervention.objects.filter(admission_avoided=False).exists()
     declined = Referral.objects.exclude(declined_service_ids=[])
@@ -114,14 +144,19 @@ def assert_lifecycle_history(*, now):
     # Past milestones are recorded, unnotified: the first escalation run has nothing to send.
     escalations = Escalation.objects.all()
     assert {"ACCEPT_OVERDUE", "CONTACT_AT_RISK", "CONTACT_BREACHED"} <= set(
-        escalations.values_list("milestone", flat=True))
+        escalations.values_list("milestone", flat=True)
+    )
     assert not escalations.filter(notified_at__isnull=False).exists()
     mail.outbox.clear()
     run = escalations_run(now=now)
     assert sum(run.recorded.values()) == 0 and mail.outbox == []
 
-    nurse_teams = set(TeamMembership.objects.filter(user__username="nurse").values_list("team_id", flat=True))
-    lead_teams = set(TeamMembership.objects.filter(user__username="lead").values_list("team_id", flat=True))
+    nurse_teams = set(
+        TeamMembership.objects.filter(user__username="nurse").values_list("team_id", flat=True)
+    )
+    lead_teams = set(
+        TeamMembership.objects.filter(user__username="lead").values_list("team_id", flat=True)
+    )
     assert nurse_teams & lead_teams
 
 
@@ -140,7 +175,9 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     patients = Patient.objects.all()
     assert patients.count() == 300
     assert_nhs_numbers_synthetic(patients)
-    assert patients.filter(nhs_number__isnull=True, nhs_number_status=NhsNumberStatus.TRACE_REQUIRED).exists()
+    assert patients.filter(
+        nhs_number__isnull=True, nhs_number_status=NhsNumberStatus.TRACE_REQUIRED
+    ).exists()
     assert patients.filter(location="HOSPITAL", location_site__code__in=["ZZB01", "ZZB02"]).exists()
     assert patients.filter(died_at__isnull=False).count() >= 20
     names = set(patients.values_list("family_name", flat=True))
@@ -152,8 +189,13 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     assert 0.65 <= with_ppd / plans.count() <= 0.85
     dnacpr = plans.filter(cpr_decision=CprDecision.NOT_FOR_CPR)
     assert dnacpr.exists()
-    assert not dnacpr.filter(Q(cpr_decision_date__isnull=True) | Q(cpr_review_date__isnull=True)).exists()
-    assert set(dnacpr.values_list("cpr_recorded_by__username", flat=True)) <= {"lead", "coordinator"}
+    assert not dnacpr.filter(
+        Q(cpr_decision_date__isnull=True) | Q(cpr_review_date__isnull=True)
+    ).exists()
+    assert set(dnacpr.values_list("cpr_recorded_by__username", flat=True)) <= {
+        "lead",
+        "coordinator",
+    }
     today = timezone.localdate()
     assert dnacpr.filter(cpr_review_date__lt=today).exists(), "no CPR decision overdue for review"
     assert plans.filter(review_date__lt=today).exists(), "no care plan overdue for review"
@@ -167,7 +209,9 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     statuses = set(Referral.objects.values_list("status", flat=True))
     assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD", "COMPLETED", "CANCELLED"} <= statuses
     assert_referral_constraints_hold()
-    assert ReferralEvent.objects.filter(kind="CLAIMED", actor__username__in=["nurse", "lead", "coordinator"]).exists()
+    assert ReferralEvent.objects.filter(
+        kind="CLAIMED", actor__username__in=["nurse", "lead", "coordinator"]
+    ).exists()
     assert "Patients: 300 created" in output
     assert_lifecycle_history(now=seeded_at)
 
@@ -196,14 +240,19 @@ def test_scale_adds_patients_with_calls_and_referrals_that_satisfy_the_constrain
     assert after["Patient"] - before["Patient"] == 500
     added = Patient.objects.exclude(nhs_number__in=[n for n in demo_numbers if n])
     assert_nhs_numbers_synthetic(Patient.objects.all())
-    assert all(n >= synthetic_nhs_number(DEMO_NHS_RESERVED)
-               for n in added.values_list("nhs_number", flat=True) if n is not None)
+    assert all(
+        n >= synthetic_nhs_number(DEMO_NHS_RESERVED)
+        for n in added.values_list("nhs_number", flat=True)
+        if n is not None
+    )
     assert after["Call"] - before["Call"] >= 1_000
     assert after["Assessment"] - before["Assessment"] == after["Call"] - before["Call"]
     assert after["Referral"] - before["Referral"] >= 1_000
     assert_referral_constraints_hold()
     new_referrals = Referral.objects.filter(patient__in=added)
-    assert {"QUEUED", "COMPLETED", "CANCELLED"} <= set(new_referrals.values_list("status", flat=True))
+    assert {"QUEUED", "COMPLETED", "CANCELLED"} <= set(
+        new_referrals.values_list("status", flat=True)
+    )
     assert not new_referrals.exclude(call__patient_id=F("patient_id")).exists()
     assert not Call.objects.filter(patient__in=added, triage__patient_id__isnull=True).exists()
     assert "rows/s" in output
@@ -211,7 +260,9 @@ def test_scale_adds_patients_with_calls_and_referrals_that_satisfy_the_constrain
     assert_scale_lifecycle_consistent(Referral.objects.filter(patient__in=generated), generated)
     # The load dropped and rebuilt the plain indexes: they are all back.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'patient_search_name_trgm'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'patient_search_name_trgm'"
+        )
         assert cursor.fetchone()[0] == 1
 
 
@@ -222,20 +273,36 @@ def assert_scale_lifecycle_consistent(referrals, patients):
     working = claimed.exclude(status="COMPLETED")
     assert not working.filter(Q(accepted_at__isnull=True) | Q(owner__isnull=True)).exists()
     # A completed referral was claimed and contacted, unless the death closed it earlier on.
-    assert not claimed.filter(status="COMPLETED").exclude(outcome="PATIENT_DIED").filter(
-        Q(accepted_at__isnull=True) | Q(owner__isnull=True) | Q(first_contact_at__isnull=True)).exists()
+    assert (
+        not claimed.filter(status="COMPLETED")
+        .exclude(outcome="PATIENT_DIED")
+        .filter(
+            Q(accepted_at__isnull=True) | Q(owner__isnull=True) | Q(first_contact_at__isnull=True)
+        )
+        .exists()
+    )
     assert not referrals.filter(accepted_at__isnull=False, owner__isnull=True).exists()
     assert not referrals.filter(accepted_at__lt=F("routed_at")).exists()
     assert not referrals.filter(first_contact_at__lt=F("accepted_at")).exists()
     assert not referrals.filter(first_contact_at__isnull=False, accepted_at__isnull=True).exists()
     assert not referrals.filter(closed_at__lt=F("first_contact_at")).exists()
     now = timezone.now()
-    assert not referrals.filter(Q(closed_at__gt=now) | Q(first_contact_at__gt=now) | Q(accepted_at__gt=now)).exists()
-    assert not referrals.filter(status__in=["COMPLETED", "CANCELLED", "ENTERED_IN_ERROR"], closed_at__isnull=True).exists()
-    assert not referrals.filter(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"], closed_at__isnull=False).exists()
+    assert not referrals.filter(
+        Q(closed_at__gt=now) | Q(first_contact_at__gt=now) | Q(accepted_at__gt=now)
+    ).exists()
+    assert not referrals.filter(
+        status__in=["COMPLETED", "CANCELLED", "ENTERED_IN_ERROR"], closed_at__isnull=True
+    ).exists()
+    assert not referrals.filter(
+        status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"], closed_at__isnull=False
+    ).exists()
     assert not referrals.filter(status="COMPLETED", outcome="").exists()
     # Mostly on time, some late: the dashboards' compliance has both.
-    assert referrals.filter(accepted_at__lte=F("accept_by")).count() > referrals.filter(accepted_at__gt=F("accept_by")).count() > 0
+    assert (
+        referrals.filter(accepted_at__lte=F("accept_by")).count()
+        > referrals.filter(accepted_at__gt=F("accept_by")).count()
+        > 0
+    )
     assert referrals.filter(first_contact_at__lte=F("contact_by")).exists()
     assert referrals.filter(first_contact_at__gt=F("contact_by")).exists()
 
@@ -245,11 +312,14 @@ def assert_scale_lifecycle_consistent(referrals, patients):
     assert claims.count() == referrals.filter(accepted_at__isnull=False).count()
     assert not claims.exclude(at=F("referral__accepted_at")).exists()
     assert not claims.exclude(actor_id=F("referral__owner_id")).exists()
-    assert not claims.exclude(from_status="QUEUED", to_status="ACCEPTED", team_id=F("referral__team_id"), data={}).exists()
+    assert not claims.exclude(
+        from_status="QUEUED", to_status="ACCEPTED", team_id=F("referral__team_id"), data={}
+    ).exists()
     contacts = events.filter(kind="CONTACTED")
     assert contacts.count() == referrals.filter(first_contact_at__isnull=False).count()
-    assert not contacts.exclude(at=F("referral__first_contact_at"), from_status="ACCEPTED",
-                                to_status="IN_PROGRESS").exists()
+    assert not contacts.exclude(
+        at=F("referral__first_contact_at"), from_status="ACCEPTED", to_status="IN_PROGRESS"
+    ).exists()
     for event in contacts.select_related("referral")[:50]:
         assert datetime.fromisoformat(event.data["contacted_at"]) == event.referral.first_contact_at
     completions = events.filter(kind="COMPLETED")
@@ -267,17 +337,21 @@ def assert_scale_lifecycle_consistent(referrals, patients):
     # Interventions only after first contact, with their events; about 30% avoided an admission.
     interventions = Intervention.objects.filter(referral__in=referrals)
     assert interventions.exists()
-    assert not interventions.filter(Q(referral__first_contact_at__isnull=True)
-                                    | Q(at__lt=F("referral__first_contact_at"))).exists()
+    assert not interventions.filter(
+        Q(referral__first_contact_at__isnull=True) | Q(at__lt=F("referral__first_contact_at"))
+    ).exists()
     assert not interventions.filter(referral__closed_at__lt=F("at")).exists()
     assert not interventions.exclude(by_id=F("referral__owner_id")).exists()
     avoided = interventions.filter(admission_avoided=True)
     assert 0.15 <= avoided.count() / interventions.count() <= 0.45
-    assert not avoided.filter(Q(bed_days_saved__lt=1) | Q(bed_days_saved__gt=14) | Q(bed_days_saved__isnull=True)).exists()
+    assert not avoided.filter(
+        Q(bed_days_saved__lt=1) | Q(bed_days_saved__gt=14) | Q(bed_days_saved__isnull=True)
+    ).exists()
     assert not interventions.filter(admission_avoided=False, bed_days_saved__isnull=False).exists()
     assert events.filter(kind="INTERVENTION").count() == interventions.count()
-    assert set(events.filter(kind="INTERVENTION").values_list("data__intervention_id", flat=True)) == set(
-        interventions.values_list("id", flat=True))
+    assert set(
+        events.filter(kind="INTERVENTION").values_list("data__intervention_id", flat=True)
+    ) == set(interventions.values_list("id", flat=True))
 
     # Deaths: one record per dead patient, the same moment, the rule for the preferred place,
     # nothing referred after it, nothing left open.
@@ -287,12 +361,17 @@ def assert_scale_lifecycle_consistent(referrals, patients):
     assert not deaths.exclude(died_at=F("patient__died_at")).exists()
     for record in deaths:
         assert record.preferred_place_achieved == preferred_place_achieved(
-            place=record.place, first=record.preferred_place_first, second=record.preferred_place_second)
+            place=record.place,
+            first=record.preferred_place_first,
+            second=record.preferred_place_second,
+        )
     assert {True, False, None} <= set(deaths.values_list("preferred_place_achieved", flat=True))
     died = referrals.filter(patient__died_at__isnull=False)
     assert not died.filter(created_at__gte=F("patient__died_at")).exists()
     assert not died.filter(status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS"]).exists()
-    assert not died.filter(Q(accepted_at__gte=F("patient__died_at")) | Q(first_contact_at__gte=F("patient__died_at"))).exists()
+    assert not died.filter(
+        Q(accepted_at__gte=F("patient__died_at")) | Q(first_contact_at__gte=F("patient__died_at"))
+    ).exists()
     assert died.filter(outcome="PATIENT_DIED").exists()
 
 
@@ -302,14 +381,23 @@ def test_scale_beyond_the_test_range_leaves_patients_without_a_number(monkeypatc
     seed("--patients", "0", "--scale", "12")
     patients = Patient.objects.all()
     assert patients.filter(nhs_number__isnull=False).count() == 5
-    assert patients.filter(nhs_number__isnull=True, nhs_number_status=NhsNumberStatus.TRACE_REQUIRED).count() == 7
+    assert (
+        patients.filter(
+            nhs_number__isnull=True, nhs_number_status=NhsNumberStatus.TRACE_REQUIRED
+        ).count()
+        == 7
+    )
     assert_nhs_numbers_synthetic(patients)
 
 
 def test_numbers_run_out_at_the_end_of_the_test_range():
     numbers = scale._numbers_from(SYNTHETIC_CAPACITY - 2, set())
     assert [next(numbers) for _ in range(4)] == [
-        synthetic_nhs_number(SYNTHETIC_CAPACITY - 2), synthetic_nhs_number(SYNTHETIC_CAPACITY - 1), None, None]
+        synthetic_nhs_number(SYNTHETIC_CAPACITY - 2),
+        synthetic_nhs_number(SYNTHETIC_CAPACITY - 1),
+        None,
+        None,
+    ]
 
 
 def test_seed_demo_is_refused_when_demo_data_is_not_allowed(settings):

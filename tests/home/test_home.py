@@ -7,11 +7,31 @@ pytestmark = pytest.mark.django_db
 
 # What each role finds in its navigation today (later capabilities add entries).
 EXPECTED_NAV = {
-    Role.CALL_HANDLER: ["New call", "Patients", "Call-backs", "Service directory", "API documentation"],
+    Role.CALL_HANDLER: [
+        "New call",
+        "Patients",
+        "Call-backs",
+        "Service directory",
+        "API documentation",
+    ],
     Role.SPECIALIST_NURSE: ["Team queue", "Patients", "Service directory", "API documentation"],
-    Role.TEAM_LEAD: ["Team queue", "Patients", "Dashboard", "Service directory", "API documentation"],
-    Role.SPOC_COORDINATOR: ["New call", "Team queue", "Patients", "Call-backs", "Coordinator board", "Senior review",
-                            "Service directory", "API documentation"],
+    Role.TEAM_LEAD: [
+        "Team queue",
+        "Patients",
+        "Dashboard",
+        "Service directory",
+        "API documentation",
+    ],
+    Role.SPOC_COORDINATOR: [
+        "New call",
+        "Team queue",
+        "Patients",
+        "Call-backs",
+        "Coordinator board",
+        "Senior review",
+        "Service directory",
+        "API documentation",
+    ],
     Role.MANAGER: ["Patients", "Dashboard", "Service directory", "API documentation"],
     Role.DIRECTORY_ADMIN: ["Service directory", "API documentation"],
     Role.AUDITOR: ["Service directory", "Access log", "API documentation"],
@@ -20,7 +40,9 @@ EXPECTED_NAV = {
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_sees_its_home_page_and_only_its_navigation(client, make_user, role, django_assert_max_num_queries):
+def test_each_role_sees_its_home_page_and_only_its_navigation(
+    client, make_user, role, django_assert_max_num_queries
+):
     user = make_user(role, first_name="Siân", last_name="O'Brien")
     client.force_login(user)
     with django_assert_max_num_queries(12):

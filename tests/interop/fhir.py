@@ -28,8 +28,14 @@ def resources_of(body: dict[str, Any]) -> list[dict[str, Any]]:
     return resources
 
 
-def fhir_get(client: Any, path: str, params: dict[str, Any] | None = None, *, status: int = 200,
-             **headers: Any) -> dict[str, Any]:
+def fhir_get(
+    client: Any,
+    path: str,
+    params: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    **headers: Any,
+) -> dict[str, Any]:
     """GET a path under /fhir/R4/, check the status and the FHIR JSON content type, and return the
     body once the fhir.resources models accept it."""
     response = client.get(FHIR + path, params or {}, **headers)

@@ -33,13 +33,25 @@ def examples(team):
     site = Site.objects.create(organisation=service.organisation, code="SITE-1", name="General")
     return {
         "Patient": (referral.patient_id, {"identifier": referral.patient.nhs_number}),
-        "ServiceRequest": (referral.pk, {"patient": referral.patient_id,
-                                         "subject": f"Patient/{referral.patient_id}"}),
-        "Task": (referral.pk, {"focus": f"ServiceRequest/{referral.pk}",
-                               "owner": f"HealthcareService/{service.pk}",
-                               "patient": f"Patient/{referral.patient_id}"}),
-        "HealthcareService": (service.pk, {"organization": f"Organization/{service.organisation_id}",
-                                           "service-type": service.service_type}),
+        "ServiceRequest": (
+            referral.pk,
+            {"patient": referral.patient_id, "subject": f"Patient/{referral.patient_id}"},
+        ),
+        "Task": (
+            referral.pk,
+            {
+                "focus": f"ServiceRequest/{referral.pk}",
+                "owner": f"HealthcareService/{service.pk}",
+                "patient": f"Patient/{referral.patient_id}",
+            },
+        ),
+        "HealthcareService": (
+            service.pk,
+            {
+                "organization": f"Organization/{service.organisation_id}",
+                "service-type": service.service_type,
+            },
+        ),
         "Organization": (service.organisation_id, {"identifier": service.organisation.ods_code}),
         "Location": (site.pk, {"organization": f"Organization/{site.organisation_id}"}),
     }
@@ -66,6 +78,10 @@ def test_every_declared_interaction_and_search_parameter_works(handler_api, exam
 
 def test_no_route_serves_a_resource_type_the_statement_leaves_out(handler_api):
     declared = {r["type"] for r in fhir_get(handler_api, "metadata")["rest"][0]["resource"]}
-    names = {name for name in get_resolver().reverse_dict if isinstance(name, str) and name.startswith("fhir-")}
+    names = {
+        name
+        for name in get_resolver().reverse_dict
+        if isinstance(name, str) and name.startswith("fhir-")
+    }
     served = {name.split("-")[1] for name in names} - {"metadata", "unknown"}
     assert served == declared

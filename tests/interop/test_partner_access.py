@@ -18,8 +18,14 @@ pytestmark = pytest.mark.django_db
 def partner_api(*scopes: str) -> tuple[APIClient, str]:
     issued = partner_register(name="NHS 111 North West", ods_code="NLO01", scopes=list(scopes))
     client = APIClient()
-    token = client.post("/oauth2/token", {"grant_type": "client_credentials", "client_id": issued.partner.client_id,
-                                          "client_secret": issued.client_secret}).json()["access_token"]
+    token = client.post(
+        "/oauth2/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": issued.partner.client_id,
+            "client_secret": issued.client_secret,
+        },
+    ).json()["access_token"]
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client, issued.partner.client_id
 
@@ -29,11 +35,14 @@ def test_a_partner_with_the_directory_scope_reads_the_directory_in_its_own_name(
     api, client_id = partner_api(Scope.READ_DIRECTORY)
     body = fhir_get(api, f"Organization/{trust.pk}", REMOTE_ADDR="192.0.2.7")
     assert body["identifier"][0]["value"] == "RQ6"
-    assert [r["id"] for r in resources_of(fhir_get(api, "Organization", {"identifier": "RQ6"}))] == [str(trust.pk)]
+    assert [
+        r["id"] for r in resources_of(fhir_get(api, "Organization", {"identifier": "RQ6"}))
+    ] == [str(trust.pk)]
     rows = list(AccessLog.objects.filter(object_type="partner_request").order_by("id"))
     assert [(r.username, r.user, r.detail["path"]) for r in rows] == [
         (f"partner:{client_id}", None, f"/fhir/R4/Organization/{trust.pk}"),
-        (f"partner:{client_id}", None, "/fhir/R4/Organization")]
+        (f"partner:{client_id}", None, "/fhir/R4/Organization"),
+    ]
     assert rows[0].client_ip == "192.0.2.7"
 
 
@@ -49,12 +58,18 @@ def test_a_partner_sees_no_referral_or_patient_it_did_not_send(team):
     api, client_id = partner_api(Scope.READ_OWN_REFERRALS)
     fhir_get(api, f"ServiceRequest/{referral.pk}", status=404)
     fhir_get(api, f"Task/{referral.pk}", status=404)
-    assert resources_of(fhir_get(api, "ServiceRequest", {"patient": f"Patient/{referral.patient_id}"})) == []
+    assert (
+        resources_of(fhir_get(api, "ServiceRequest", {"patient": f"Patient/{referral.patient_id}"}))
+        == []
+    )
     fhir_get(api, f"Patient/{referral.patient_id}", status=404)
     # Only the search for the patient's referrals touched their record: it is logged, as the partner.
     [looked_up] = AccessLog.objects.filter(patient_id=referral.patient_id)
     assert (looked_up.action, looked_up.username, looked_up.detail) == (
-        AccessLog.Action.SEARCH, f"partner:{client_id}", {"results": 0})
+        AccessLog.Action.SEARCH,
+        f"partner:{client_id}",
+        {"results": 0},
+    )
 
 
 def test_a_bad_bearer_token_is_a_401_operation_outcome():

@@ -18,24 +18,45 @@ TODAY = date(2026, 3, 16)
 
 
 def patient(**fields: Any) -> Patient:
-    values: dict[str, Any] = {"given_name": "Mai", "family_name": "Nguyễn", "nhs_number": "9990000018",
-                              "date_of_birth": date(1948, 3, 14), "address": "12 Rice Lane", "postcode": "L9 7AL"}
+    values: dict[str, Any] = {
+        "given_name": "Mai",
+        "family_name": "Nguyễn",
+        "nhs_number": "9990000018",
+        "date_of_birth": date(1948, 3, 14),
+        "address": "12 Rice Lane",
+        "postcode": "L9 7AL",
+    }
     values.update(fields)
     return Patient(**values)
 
 
 def plan(**fields: Any) -> CarePlan:
     """A care plan with a preferred place and a CPR decision, so it raises no alert by itself."""
-    values: dict[str, Any] = {"version": 1, "ppd_first": PlaceOfDeath.OWN_HOME,
-                              "cpr_decision": CprDecision.FOR_CPR, "cpr_decision_date": date(2026, 3, 1)}
+    values: dict[str, Any] = {
+        "version": 1,
+        "ppd_first": PlaceOfDeath.OWN_HOME,
+        "cpr_decision": CprDecision.FOR_CPR,
+        "cpr_decision_date": date(2026, 3, 1),
+    }
     values.update(fields)
     return CarePlan(**values)
 
 
-def banner(*, who: Patient | None = None, care_plan: CarePlan | None = None, calls: int = 0,
-           open_referrals: int = 0, today: date = TODAY) -> Banner:
-    return patient_banner(patient=who or patient(), care_plan=care_plan, calls_last_7_days=calls,
-                          open_referrals=open_referrals, today=today)
+def banner(
+    *,
+    who: Patient | None = None,
+    care_plan: CarePlan | None = None,
+    calls: int = 0,
+    open_referrals: int = 0,
+    today: date = TODAY,
+) -> Banner:
+    return patient_banner(
+        patient=who or patient(),
+        care_plan=care_plan,
+        calls_last_7_days=calls,
+        open_referrals=open_referrals,
+        today=today,
+    )
 
 
 def codes(result: Banner) -> list[str]:
@@ -56,7 +77,9 @@ def test_name_is_family_name_in_capitals_then_given_name():
 
 
 def test_name_keeps_apostrophes_and_hyphens():
-    assert banner(who=patient(given_name="Zoë-Ann", family_name="O'Brien")).name == "O'BRIEN, Zoë-Ann"
+    assert (
+        banner(who=patient(given_name="Zoë-Ann", family_name="O'Brien")).name == "O'BRIEN, Zoë-Ann"
+    )
 
 
 def test_nhs_number_is_shown_in_three_groups():
@@ -90,7 +113,12 @@ def test_age_is_whole_years_on_the_day(date_of_birth, age):
 
 @pytest.mark.parametrize(
     ("today", "age"),
-    [(date(2026, 2, 28), 77), (date(2026, 3, 1), 78), (date(2028, 2, 28), 79), (date(2028, 2, 29), 80)],
+    [
+        (date(2026, 2, 28), 77),
+        (date(2026, 3, 1), 78),
+        (date(2028, 2, 28), 79),
+        (date(2028, 2, 29), 80),
+    ],
 )
 def test_leap_day_birthday_counts_from_1_march_in_other_years(today, age):
     assert banner(who=patient(date_of_birth=date(1948, 2, 29)), today=today).age == age
@@ -111,8 +139,12 @@ def test_address_without_postcode_or_postcode_without_address():
 
 
 def death(**fields: Any) -> DeathRecord:
-    values: dict[str, Any] = {"died_at": datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "place": PlaceOfDeath.OWN_HOME,
-                              "preferred_place_first": PlaceOfDeath.OWN_HOME, "preferred_place_achieved": True}
+    values: dict[str, Any] = {
+        "died_at": datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
+        "place": PlaceOfDeath.OWN_HOME,
+        "preferred_place_first": PlaceOfDeath.OWN_HOME,
+        "preferred_place_achieved": True,
+    }
     values.update(fields)
     return DeathRecord(**values)
 
@@ -137,39 +169,89 @@ def test_living_patient_has_no_deceased_alert():
     assert "DECEASED" not in codes(result) and result.died == ""
 
 
-@pytest.mark.parametrize(("record", "line"), [
-    pytest.param(death(), "Died 2 December 2026, at patient's own home (preferred: patient's own home, achieved)",
-                 id="achieved"),
-    pytest.param(death(place=PlaceOfDeath.HOSPITAL, preferred_place_second=PlaceOfDeath.HOSPICE,
-                       preferred_place_achieved=False),
-                 "Died 2 December 2026, at hospital (preferred: patient's own home or hospice, not achieved)",
-                 id="not-achieved"),
-    pytest.param(death(place=PlaceOfDeath.CARE_HOME, preferred_place_first="", preferred_place_achieved=None),
-                 "Died 2 December 2026, at care home (no preference recorded)", id="no-preference"),
-    pytest.param(death(place=PlaceOfDeath.OTHER, preferred_place_first=PlaceOfDeath.PRIVATE_RESIDENCE,
-                       preferred_place_achieved=False),
-                 "Died 2 December 2026, at another place (preferred: private residence, not achieved)",
-                 id="other-place"),
-])
+@pytest.mark.parametrize(
+    ("record", "line"),
+    [
+        pytest.param(
+            death(),
+            "Died 2 December 2026, at patient's own home (preferred: patient's own home, achieved)",
+            id="achieved",
+        ),
+        pytest.param(
+            death(
+                place=PlaceOfDeath.HOSPITAL,
+                preferred_place_second=PlaceOfDeath.HOSPICE,
+                preferred_place_achieved=False,
+            ),
+            "Died 2 December 2026, at hospital (preferred: patient's own home or hospice, not achieved)",
+            id="not-achieved",
+        ),
+        pytest.param(
+            death(
+                place=PlaceOfDeath.CARE_HOME,
+                preferred_place_first="",
+                preferred_place_achieved=None,
+            ),
+            "Died 2 December 2026, at care home (no preference recorded)",
+            id="no-preference",
+        ),
+        pytest.param(
+            death(
+                place=PlaceOfDeath.OTHER,
+                preferred_place_first=PlaceOfDeath.PRIVATE_RESIDENCE,
+                preferred_place_achieved=False,
+            ),
+            "Died 2 December 2026, at another place (preferred: private residence, not achieved)",
+            id="other-place",
+        ),
+    ],
+)
 def test_deceased_banner_says_where_and_whether_the_preferred_place_was_achieved(record, line):
     who = patient(died_at=record.died_at)
-    result = patient_banner(patient=who, care_plan=None, calls_last_7_days=0, open_referrals=0, today=TODAY,
-                            death=record)
+    result = patient_banner(
+        patient=who,
+        care_plan=None,
+        calls_last_7_days=0,
+        open_referrals=0,
+        today=TODAY,
+        death=record,
+    )
     assert result.died == line
     assert alert(result, "DECEASED").text == line
 
 
 def test_after_death_live_care_plan_alerts_are_gone_but_open_referrals_stay():
     living = patient(interpreter_needed=True, language="Polish")
-    care_plan = plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 1), respect_exists=True,
-                     key_worker_name="Nia Evans", review_date=date(2026, 3, 2))
+    care_plan = plan(
+        cpr_decision=CprDecision.NOT_FOR_CPR,
+        cpr_review_date=date(2026, 3, 1),
+        respect_exists=True,
+        key_worker_name="Nia Evans",
+        review_date=date(2026, 3, 2),
+    )
     alive = banner(who=living, care_plan=care_plan, calls=4, open_referrals=2)
-    assert {"CPR", "CPR_REVIEW_OVERDUE", "RESPECT", "KEY_WORKER", "PPD", "CARE_PLAN_REVIEW_OVERDUE",
-            "REPEAT_CALLER", "INTERPRETER"} <= set(codes(alive))
+    assert {
+        "CPR",
+        "CPR_REVIEW_OVERDUE",
+        "RESPECT",
+        "KEY_WORKER",
+        "PPD",
+        "CARE_PLAN_REVIEW_OVERDUE",
+        "REPEAT_CALLER",
+        "INTERPRETER",
+    } <= set(codes(alive))
 
-    dead = patient(died_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC), interpreter_needed=True, language="Polish")
-    result = patient_banner(patient=dead, care_plan=care_plan, calls_last_7_days=4, open_referrals=2,
-                            today=TODAY, death=death(died_at=dead.died_at))
+    dead = patient(
+        died_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC), interpreter_needed=True, language="Polish"
+    )
+    result = patient_banner(
+        patient=dead,
+        care_plan=care_plan,
+        calls_last_7_days=4,
+        open_referrals=2,
+        today=TODAY,
+        death=death(died_at=dead.died_at),
+    )
     assert codes(result) == ["DECEASED", "OPEN_REFERRALS"]
     assert [a.code for a in result.tags] == ["OPEN_REFERRALS"]
     # Without any care plan, no "No CPR decision" or "No preferred place" nagging either.
@@ -180,8 +262,12 @@ def test_after_death_live_care_plan_alerts_are_gone_but_open_referrals_stay():
 
 
 def test_dnacpr_is_a_red_alert_with_its_date():
-    result = banner(care_plan=plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_decision_date=date(2026, 3, 1)))
-    assert alert(result, "CPR") == Alert("red", "Not for attempted CPR (DNACPR) (1 March 2026)", "CPR")
+    result = banner(
+        care_plan=plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_decision_date=date(2026, 3, 1))
+    )
+    assert alert(result, "CPR") == Alert(
+        "red", "Not for attempted CPR (DNACPR) (1 March 2026)", "CPR"
+    )
 
 
 def test_dnacpr_without_a_date_is_still_red():
@@ -190,15 +276,20 @@ def test_dnacpr_without_a_date_is_still_red():
 
 
 def test_for_cpr_is_information_not_a_warning():
-    result = banner(care_plan=plan(cpr_decision=CprDecision.FOR_CPR, cpr_decision_date=date(2026, 2, 2)))
+    result = banner(
+        care_plan=plan(cpr_decision=CprDecision.FOR_CPR, cpr_decision_date=date(2026, 2, 2))
+    )
     assert alert(result, "CPR") == Alert("blue", "For attempted CPR (2 February 2026)", "CPR")
     assert "CPR_UNKNOWN" not in codes(result)
 
 
 def test_cpr_decision_past_its_review_date_is_flagged():
-    result = banner(care_plan=plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 15)))
+    result = banner(
+        care_plan=plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 15))
+    )
     assert alert(result, "CPR_REVIEW_OVERDUE") == Alert(
-        "orange", "CPR decision review overdue since 15 March 2026", "CPR_REVIEW_OVERDUE")
+        "orange", "CPR decision review overdue since 15 March 2026", "CPR_REVIEW_OVERDUE"
+    )
     assert alert(result, "CPR").level == "red"
 
 
@@ -209,12 +300,19 @@ def test_cpr_review_due_today_or_later_is_not_overdue(review):
 
 
 def test_no_care_plan_means_no_cpr_decision_recorded():
-    assert alert(banner(care_plan=None), "CPR_UNKNOWN") == Alert("orange", "No CPR decision recorded", "CPR_UNKNOWN")
+    assert alert(banner(care_plan=None), "CPR_UNKNOWN") == Alert(
+        "orange", "No CPR decision recorded", "CPR_UNKNOWN"
+    )
 
 
 def test_unknown_cpr_decision_is_flagged_as_not_recorded():
-    result = banner(care_plan=plan(cpr_decision=CprDecision.UNKNOWN, cpr_decision_date=None,
-                                   cpr_review_date=date(2026, 1, 1)))
+    result = banner(
+        care_plan=plan(
+            cpr_decision=CprDecision.UNKNOWN,
+            cpr_decision_date=None,
+            cpr_review_date=date(2026, 1, 1),
+        )
+    )
     assert "CPR_UNKNOWN" in codes(result)
     assert "CPR" not in codes(result)
     assert "CPR_REVIEW_OVERDUE" not in codes(result)
@@ -224,9 +322,14 @@ def test_unknown_cpr_decision_is_flagged_as_not_recorded():
 
 
 def test_respect_plan_shows_its_date_and_where_it_is_kept():
-    result = banner(care_plan=plan(respect_exists=True, respect_date=date(2026, 2, 10),
-                                   respect_kept_at="Kitchen drawer"))
-    assert alert(result, "RESPECT") == Alert("blue", "ReSPECT plan (10 February 2026), kept at Kitchen drawer", "RESPECT")
+    result = banner(
+        care_plan=plan(
+            respect_exists=True, respect_date=date(2026, 2, 10), respect_kept_at="Kitchen drawer"
+        )
+    )
+    assert alert(result, "RESPECT") == Alert(
+        "blue", "ReSPECT plan (10 February 2026), kept at Kitchen drawer", "RESPECT"
+    )
 
 
 def test_respect_plan_without_date_or_place():
@@ -234,7 +337,9 @@ def test_respect_plan_without_date_or_place():
 
 
 def test_no_respect_alert_without_a_respect_plan():
-    assert "RESPECT" not in codes(banner(care_plan=plan(respect_exists=False, respect_kept_at="Drawer")))
+    assert "RESPECT" not in codes(
+        banner(care_plan=plan(respect_exists=False, respect_kept_at="Drawer"))
+    )
     assert "RESPECT" not in codes(banner(care_plan=None))
 
 
@@ -242,14 +347,18 @@ def test_no_respect_alert_without_a_respect_plan():
 
 
 def test_no_care_plan_means_no_preferred_place_of_death():
-    assert alert(banner(care_plan=None), "NO_PPD") == Alert("orange", "No preferred place of death recorded", "NO_PPD")
+    assert alert(banner(care_plan=None), "NO_PPD") == Alert(
+        "orange", "No preferred place of death recorded", "NO_PPD"
+    )
 
 
 def test_care_plan_without_a_preferred_place_raises_the_alert():
     assert "NO_PPD" in codes(banner(care_plan=plan(ppd_first="")))
 
 
-@pytest.mark.parametrize("place", [PlaceOfDeath.OWN_HOME, PlaceOfDeath.HOSPICE, PlaceOfDeath.HOSPITAL])
+@pytest.mark.parametrize(
+    "place", [PlaceOfDeath.OWN_HOME, PlaceOfDeath.HOSPICE, PlaceOfDeath.HOSPITAL]
+)
 def test_recorded_preferred_place_clears_the_alert(place):
     assert "NO_PPD" not in codes(banner(care_plan=plan(ppd_first=place)))
 
@@ -265,7 +374,8 @@ def test_a_reason_for_no_preference_clears_the_alert(reason):
 def test_care_plan_past_its_review_date_is_flagged():
     result = banner(care_plan=plan(review_date=date(2026, 3, 1)))
     assert alert(result, "CARE_PLAN_REVIEW_OVERDUE") == Alert(
-        "orange", "Care plan review overdue since 1 March 2026", "CARE_PLAN_REVIEW_OVERDUE")
+        "orange", "Care plan review overdue since 1 March 2026", "CARE_PLAN_REVIEW_OVERDUE"
+    )
 
 
 @pytest.mark.parametrize("review", [TODAY, date(2026, 4, 1), None])
@@ -276,7 +386,8 @@ def test_care_plan_review_due_today_or_later_is_not_overdue(review):
 def test_three_calls_in_seven_days_flags_a_repeat_caller():
     assert REPEAT_CALLER_CALLS == 3
     assert alert(banner(calls=3), "REPEAT_CALLER") == Alert(
-        "orange", "Repeat caller: 3 calls in 7 days", "REPEAT_CALLER")
+        "orange", "Repeat caller: 3 calls in 7 days", "REPEAT_CALLER"
+    )
     assert alert(banner(calls=7), "REPEAT_CALLER").text == "Repeat caller: 7 calls in 7 days"
 
 
@@ -285,9 +396,13 @@ def test_fewer_than_three_calls_is_no_repeat_caller(calls):
     assert "REPEAT_CALLER" not in codes(banner(calls=calls))
 
 
-@pytest.mark.parametrize(("count", "text"), [(1, "1 open referral"), (2, "2 open referrals"), (12, "12 open referrals")])
+@pytest.mark.parametrize(
+    ("count", "text"), [(1, "1 open referral"), (2, "2 open referrals"), (12, "12 open referrals")]
+)
 def test_open_referrals_are_counted(count, text):
-    assert alert(banner(open_referrals=count), "OPEN_REFERRALS") == Alert("blue", text, "OPEN_REFERRALS")
+    assert alert(banner(open_referrals=count), "OPEN_REFERRALS") == Alert(
+        "blue", text, "OPEN_REFERRALS"
+    )
 
 
 def test_no_open_referrals_no_alert():
@@ -296,15 +411,22 @@ def test_no_open_referrals_no_alert():
 
 def test_interpreter_needed_names_the_language():
     result = banner(who=patient(interpreter_needed=True, language="Vietnamese"))
-    assert alert(result, "INTERPRETER") == Alert("blue", "Interpreter needed (Vietnamese)", "INTERPRETER")
+    assert alert(result, "INTERPRETER") == Alert(
+        "blue", "Interpreter needed (Vietnamese)", "INTERPRETER"
+    )
 
 
 def test_interpreter_needed_without_a_language():
-    assert alert(banner(who=patient(interpreter_needed=True)), "INTERPRETER").text == "Interpreter needed"
+    assert (
+        alert(banner(who=patient(interpreter_needed=True)), "INTERPRETER").text
+        == "Interpreter needed"
+    )
 
 
 def test_language_alone_is_no_interpreter_alert():
-    assert "INTERPRETER" not in codes(banner(who=patient(interpreter_needed=False, language="Welsh")))
+    assert "INTERPRETER" not in codes(
+        banner(who=patient(interpreter_needed=False, language="Welsh"))
+    )
 
 
 # --- The whole list --------------------------------------------------------------------------------
@@ -317,8 +439,13 @@ def test_complete_care_plan_raises_no_warning():
 
 
 def test_banner_shows_preferred_place_key_worker_and_respect_recommendation():
-    care_plan = plan(ppd_first="21", ppd_second="30", key_worker_name="Nia Evans",
-                     respect_exists=True, respect_cpr=CprDecision.NOT_FOR_CPR)
+    care_plan = plan(
+        ppd_first="21",
+        ppd_second="30",
+        key_worker_name="Nia Evans",
+        respect_exists=True,
+        respect_cpr=CprDecision.NOT_FOR_CPR,
+    )
     texts = [a.text for a in banner(care_plan=care_plan).alerts]
     assert "Preferred place of death: Patient's own home; 2nd Hospice" in texts
     assert "Key worker: Nia Evans" in texts
@@ -328,10 +455,31 @@ def test_banner_shows_preferred_place_key_worker_and_respect_recommendation():
 def test_every_alert_at_once_in_banner_order():
     # A living patient: a deceased one keeps only the death and open referrals (above).
     who = patient(interpreter_needed=True, language="Polish")
-    care_plan = plan(cpr_decision=CprDecision.NOT_FOR_CPR, cpr_review_date=date(2026, 3, 1), respect_exists=True,
-                     ppd_first="", review_date=date(2026, 3, 2))
+    care_plan = plan(
+        cpr_decision=CprDecision.NOT_FOR_CPR,
+        cpr_review_date=date(2026, 3, 1),
+        respect_exists=True,
+        ppd_first="",
+        review_date=date(2026, 3, 2),
+    )
     result = banner(who=who, care_plan=care_plan, calls=4, open_referrals=1)
-    assert codes(result) == ["CPR", "CPR_REVIEW_OVERDUE", "RESPECT", "NO_PPD",
-                             "CARE_PLAN_REVIEW_OVERDUE", "REPEAT_CALLER", "OPEN_REFERRALS", "INTERPRETER"]
-    assert [a.level for a in result.alerts] == ["red", "orange", "blue", "orange", "orange", "orange",
-                                                "blue", "blue"]
+    assert codes(result) == [
+        "CPR",
+        "CPR_REVIEW_OVERDUE",
+        "RESPECT",
+        "NO_PPD",
+        "CARE_PLAN_REVIEW_OVERDUE",
+        "REPEAT_CALLER",
+        "OPEN_REFERRALS",
+        "INTERPRETER",
+    ]
+    assert [a.level for a in result.alerts] == [
+        "red",
+        "orange",
+        "blue",
+        "orange",
+        "orange",
+        "orange",
+        "blue",
+        "blue",
+    ]

@@ -18,11 +18,26 @@ pytestmark = pytest.mark.django_db
 
 
 def register(**overrides):
-    data = {"nhs_number": "", "nhs_number_status": "03", "given_name": "Siân", "family_name": "O'Brien",
-            "date_of_birth_day": "4", "date_of_birth_month": "3", "date_of_birth_year": "1950",
-            "sex": "female", "address": "1 Dock Road", "postcode": "l9 7al", "phone": "", "phone_alt": "",
-            "gp_practice": "", "usual_residence": "OWN_HOME", "location": "HOME", "location_site": "",
-            "language": "", "access_information": ""}
+    data = {
+        "nhs_number": "",
+        "nhs_number_status": "03",
+        "given_name": "Siân",
+        "family_name": "O'Brien",
+        "date_of_birth_day": "4",
+        "date_of_birth_month": "3",
+        "date_of_birth_year": "1950",
+        "sex": "female",
+        "address": "1 Dock Road",
+        "postcode": "l9 7al",
+        "phone": "",
+        "phone_alt": "",
+        "gp_practice": "",
+        "usual_residence": "OWN_HOME",
+        "location": "HOME",
+        "location_site": "",
+        "language": "",
+        "access_information": "",
+    }
     data.update(overrides)
     return data
 
@@ -48,7 +63,9 @@ def test_a_patient_registered_from_three_boxes_is_born_that_day_and_shown_so(cli
 
 def test_31_february_is_explained_and_what_was_typed_is_kept(client, handler):
     client.force_login(handler)
-    response = client.post(reverse("patients:register"), register(date_of_birth_day="31", date_of_birth_month="2"))
+    response = client.post(
+        reverse("patients:register"), register(date_of_birth_day="31", date_of_birth_month="2")
+    )
     content = response.content.decode()
     assert response.status_code == 200
     assert "Enter a real date" in content
@@ -73,12 +90,16 @@ def test_the_referral_page_says_today_and_dates_older_moments_in_words(client, m
     team = make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
     nurse = member(make_user, team, "nurse1")
     # 10:30 BST today, and 09:10 BST on 1 June 2026.
-    referral = ReferralFactory(status=ReferralStatus.QUEUED, team=team, call=CallFactory(received_at=WEEKDAY_MORNING),
-                               accept_by=WEEKDAY_MORNING + timedelta(hours=1),
-                               contact_not_before=datetime(2026, 6, 1, 8, 10, tzinfo=UTC))
+    referral = ReferralFactory(
+        status=ReferralStatus.QUEUED,
+        team=team,
+        call=CallFactory(received_at=WEEKDAY_MORNING),
+        accept_by=WEEKDAY_MORNING + timedelta(hours=1),
+        contact_not_before=datetime(2026, 6, 1, 8, 10, tzinfo=UTC),
+    )
     client.force_login(nurse)
     content = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
-    assert "Clock started</dt><dd class=\"nhsuk-summary-list__value\">today 10:30</dd>" in content
+    assert 'Clock started</dt><dd class="nhsuk-summary-list__value">today 10:30</dd>' in content
     assert "today 11:30" in content
     assert "1 June 2026, 09:10" in content
     assert "-Jun-" not in content
@@ -90,13 +111,26 @@ def test_a_death_typed_in_boxes_and_a_24_hour_time_is_recorded_in_london_time(cl
     patient = PatientFactory(date_of_birth=date(1948, 3, 14))
     client.force_login(coordinator)
     page = client.get(reverse("patients:death", args=[patient.pk])).content.decode()
-    assert 'name="died_date_day"' in page and 'name="died_time"' in page and 'type="time"' not in page
-    response = client.post(reverse("patients:death", args=[patient.pk]), {
-        "died_date_day": "10", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
-        "place": PlaceOfDeath.HOSPICE, "expected": "yes", "verified_by": ""})
+    assert (
+        'name="died_date_day"' in page and 'name="died_time"' in page and 'type="time"' not in page
+    )
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        {
+            "died_date_day": "10",
+            "died_date_month": "6",
+            "died_date_year": "2026",
+            "died_time": "08:05",
+            "place": PlaceOfDeath.HOSPICE,
+            "expected": "yes",
+            "verified_by": "",
+        },
+    )
     assert response.status_code == 302
     # 08:05 BST is 07:05 UTC.
-    assert DeathRecord.objects.get(patient=patient).died_at == datetime(2026, 6, 10, 7, 5, tzinfo=UTC)
+    assert DeathRecord.objects.get(patient=patient).died_at == datetime(
+        2026, 6, 10, 7, 5, tzinfo=UTC
+    )
     detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert "Died today 08:05" in detail
 
@@ -106,9 +140,18 @@ def test_a_death_in_the_future_is_refused_on_all_three_boxes(client, make_user):
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord1", is_clinician=True)
     patient = PatientFactory(date_of_birth=date(1948, 3, 14))
     client.force_login(coordinator)
-    response = client.post(reverse("patients:death", args=[patient.pk]), {
-        "died_date_day": "11", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
-        "place": PlaceOfDeath.HOSPICE, "expected": "yes", "verified_by": ""})
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        {
+            "died_date_day": "11",
+            "died_date_month": "6",
+            "died_date_year": "2026",
+            "died_time": "08:05",
+            "place": PlaceOfDeath.HOSPICE,
+            "expected": "yes",
+            "verified_by": "",
+        },
+    )
     content = response.content.decode()
     assert response.status_code == 200
     assert "A death cannot be recorded in the future." in content
@@ -118,18 +161,33 @@ def test_a_death_in_the_future_is_refused_on_all_three_boxes(client, make_user):
 
 
 @time_machine.travel(WEEKDAY_MORNING, tick=False)
-def test_care_plan_dates_are_typed_in_boxes_and_a_nurse_cannot_change_the_cpr_date(client, make_user):
+def test_care_plan_dates_are_typed_in_boxes_and_a_nurse_cannot_change_the_cpr_date(
+    client, make_user
+):
     team = make_service("Community Palliative Care", "COMMUNITY_SPC", hours=every_day(8, 20)).team
     nurse = member(make_user, team, "nurse1")
     patient = PatientFactory()
     ReferralFactory(call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team)
     client.force_login(nurse)
     page = client.get(reverse("patients:care-plan", args=[patient.pk])).content.decode()
-    assert 'name="review_date_day"' in page and "No more than 3 months ahead. For example, 15 3 2026" in page
-    response = client.post(reverse("patients:care-plan", args=[patient.pk]), {
-        "ppd_first": "21", "cpr_decision": "450476008", "base_version": "0",
-        "cpr_decision_date_day": "1", "cpr_decision_date_month": "6", "cpr_decision_date_year": "2026",
-        "review_date_day": "1", "review_date_month": "8", "review_date_year": "2026"})
+    assert (
+        'name="review_date_day"' in page
+        and "No more than 3 months ahead. For example, 15 3 2026" in page
+    )
+    response = client.post(
+        reverse("patients:care-plan", args=[patient.pk]),
+        {
+            "ppd_first": "21",
+            "cpr_decision": "450476008",
+            "base_version": "0",
+            "cpr_decision_date_day": "1",
+            "cpr_decision_date_month": "6",
+            "cpr_decision_date_year": "2026",
+            "review_date_day": "1",
+            "review_date_month": "8",
+            "review_date_year": "2026",
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     plan = CarePlan.objects.get(patient=patient, is_current=True)
     # The CPR fields are disabled for a nurse: what she posts is ignored.
@@ -142,10 +200,22 @@ def test_a_carers_date_of_birth_is_optional_and_typed_in_boxes(client, handler):
     patient = PatientFactory()
     client.force_login(handler)
     url = reverse("patients:person-add", args=[patient.pk])
-    data = {"given_name": "Siân", "family_name": "O'Brien", "relationship": "SPOUSE_PARTNER", "phone": "", "phone_alt": "",
-            "address": "", "postcode": "", "date_of_birth_day": "", "date_of_birth_month": "", "date_of_birth_year": ""}
+    data = {
+        "given_name": "Siân",
+        "family_name": "O'Brien",
+        "relationship": "SPOUSE_PARTNER",
+        "phone": "",
+        "phone_alt": "",
+        "address": "",
+        "postcode": "",
+        "date_of_birth_day": "",
+        "date_of_birth_month": "",
+        "date_of_birth_year": "",
+    }
     assert client.post(url, data).status_code == 302
-    data.update(date_of_birth_day="2", date_of_birth_month="13", date_of_birth_year="1950", given_name="Ann")
+    data.update(
+        date_of_birth_day="2", date_of_birth_month="13", date_of_birth_year="1950", given_name="Ann"
+    )
     response = client.post(url, data)
     assert response.status_code == 200 and "Enter a real date" in response.content.decode()
 
@@ -161,5 +231,7 @@ def test_the_call_page_is_headed_with_its_time_and_date(client, handler):
 @time_machine.travel(WEEKDAY_MORNING, tick=False)
 def test_the_dashboard_gives_its_period_in_words(client, make_user):
     client.force_login(make_user(Role.MANAGER, username="manager_a"))
-    content = client.get(reverse("dashboards:dashboard"), {"date_from": "2026-01-01", "date_to": "2026-06-10"}).content.decode()
+    content = client.get(
+        reverse("dashboards:dashboard"), {"date_from": "2026-01-01", "date_to": "2026-06-10"}
+    ).content.decode()
     assert "Period: <strong>1 January 2026</strong> to <strong>10 June 2026</strong>" in content

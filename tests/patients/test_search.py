@@ -31,8 +31,14 @@ DOB = date(1948, 3, 14)
 
 @pytest.mark.parametrize(
     "query",
-    [NUMBER, SPACED, f"  {SPACED}  ", f"{NUMBER[:3]}-{NUMBER[3:6]}-{NUMBER[6:]}",
-     f"{NUMBER[:3]}\u2013{NUMBER[3:6]}\u2013{NUMBER[6:]}", f"{NUMBER[:3]}  {NUMBER[3:6]}\t{NUMBER[6:]}"],
+    [
+        NUMBER,
+        SPACED,
+        f"  {SPACED}  ",
+        f"{NUMBER[:3]}-{NUMBER[3:6]}-{NUMBER[6:]}",
+        f"{NUMBER[:3]}\u2013{NUMBER[3:6]}\u2013{NUMBER[6:]}",
+        f"{NUMBER[:3]}  {NUMBER[3:6]}\t{NUMBER[6:]}",
+    ],
     ids=["plain", "spaced", "padded", "hyphens", "en-dashes", "odd-spacing"],
 )
 def test_nhs_number_with_or_without_separators_is_read_as_a_number(query):
@@ -50,8 +56,17 @@ def test_nine_digits_are_not_an_nhs_number():
 
 @pytest.mark.parametrize(
     "query",
-    ["14/03/1948", "14-03-1948", "1948-03-14", "14-Mar-1948", "14 Mar 1948", "14 mar 1948", "14-MAR-1948",
-     "14.03.1948", "14031948"],
+    [
+        "14/03/1948",
+        "14-03-1948",
+        "1948-03-14",
+        "14-Mar-1948",
+        "14 Mar 1948",
+        "14 mar 1948",
+        "14-MAR-1948",
+        "14.03.1948",
+        "14031948",
+    ],
 )
 def test_date_of_birth_in_every_usual_format(query):
     assert parse_patient_query(query) == ParsedQuery(date_of_birth=DOB)
@@ -61,7 +76,9 @@ def test_date_of_birth_with_single_digit_day_and_month():
     assert parse_patient_query("4/3/1948").date_of_birth == date(1948, 3, 4)
 
 
-@pytest.mark.parametrize("query", ["sian 14 Mar 1948", "14 Mar 1948 sian", "sian 14/03/1948", "1948-03-14 SIAN"])
+@pytest.mark.parametrize(
+    "query", ["sian 14 Mar 1948", "14 Mar 1948 sian", "sian 14/03/1948", "1948-03-14 SIAN"]
+)
 def test_date_of_birth_beside_a_name(query):
     assert parse_patient_query(query) == ParsedQuery(date_of_birth=DOB, name_parts=("sian",))
 
@@ -75,7 +92,9 @@ def test_postcode_alone(query):
     assert parse_patient_query(query) == ParsedQuery(postcode="L9 7AL")
 
 
-@pytest.mark.parametrize("query", ["nguyen l9 7al", "l9 7al nguyen", "nguyen L97AL", "L97AL Nguyen"])
+@pytest.mark.parametrize(
+    "query", ["nguyen l9 7al", "l9 7al nguyen", "nguyen L97AL", "L97AL Nguyen"]
+)
 def test_postcode_inside_a_query_with_a_name(query):
     assert parse_patient_query(query) == ParsedQuery(postcode="L9 7AL", name_parts=("nguyen",))
 
@@ -87,13 +106,21 @@ def test_postcode_with_a_four_character_outward_code():
 
 def test_name_date_and_postcode_together():
     assert parse_patient_query("Siân O'Brien 14-Mar-1948 l9 7al") == ParsedQuery(
-        date_of_birth=DOB, postcode="L9 7AL", name_parts=("sian", "obrien"))
+        date_of_birth=DOB, postcode="L9 7AL", name_parts=("sian", "obrien")
+    )
 
 
 @pytest.mark.parametrize(
     ("query", "parts"),
-    [("Siân", ("sian",)), ("SIÂN", ("sian",)), ("Nguyễn", ("nguyen",)), ("O'Brien", ("obrien",)),
-     ("o’brien", ("obrien",)), ("Zoë-Ann", ("zoe ann",)), ("mary   ann", ("mary", "ann"))],
+    [
+        ("Siân", ("sian",)),
+        ("SIÂN", ("sian",)),
+        ("Nguyễn", ("nguyen",)),
+        ("O'Brien", ("obrien",)),
+        ("o’brien", ("obrien",)),
+        ("Zoë-Ann", ("zoe ann",)),
+        ("mary   ann", ("mary", "ann")),
+    ],
 )
 def test_name_parts_are_folded(query, parts):
     assert parse_patient_query(query) == ParsedQuery(name_parts=parts)
@@ -112,10 +139,23 @@ def author(db: Any) -> Any:
     return UserFactory()
 
 
-def make(author: Any, given: str, family: str, *, dob: date = DOB, postcode: str = "L9 7AL",
-         nhs_number: str | None = None) -> Patient:
-    return PatientFactory(given_name=given, family_name=family, date_of_birth=dob, postcode=postcode,
-                          nhs_number=nhs_number, created_by=author)
+def make(
+    author: Any,
+    given: str,
+    family: str,
+    *,
+    dob: date = DOB,
+    postcode: str = "L9 7AL",
+    nhs_number: str | None = None,
+) -> Patient:
+    return PatientFactory(
+        given_name=given,
+        family_name=family,
+        date_of_birth=dob,
+        postcode=postcode,
+        nhs_number=nhs_number,
+        created_by=author,
+    )
 
 
 def names(patients: list[Patient]) -> list[str]:
@@ -141,7 +181,9 @@ def test_search_by_an_unknown_nhs_number_finds_nobody(author):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["14/03/1948", "14-03-1948", "1948-03-14", "14-Mar-1948", "14 Mar 1948"])
+@pytest.mark.parametrize(
+    "query", ["14/03/1948", "14-03-1948", "1948-03-14", "14-Mar-1948", "14 Mar 1948"]
+)
 def test_search_by_date_of_birth_in_any_format(author, query):
     wanted = make(author, "Mai", "Tran")
     make(author, "Mai", "Tran", dob=date(1948, 3, 15))
@@ -159,8 +201,23 @@ def test_search_by_postcode_beside_a_name(author, query):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["sian", "SIAN", "Siân", "SIÂN", "si", "IÂ", "sian nguyen", "nguyen sian",
-                                   "nguyen", "NGUYỄN", "guy", "Nguyễn Siân"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sian",
+        "SIAN",
+        "Siân",
+        "SIÂN",
+        "si",
+        "IÂ",
+        "sian nguyen",
+        "nguyen sian",
+        "nguyen",
+        "NGUYỄN",
+        "guy",
+        "Nguyễn Siân",
+    ],
+)
 def test_name_parts_match_partially_in_any_case_and_without_accents(author, query):
     wanted = make(author, "Siân", "Nguyễn")
     make(author, "Mai", "Tran")
@@ -206,9 +263,21 @@ def test_name_and_date_of_birth_together_narrow_the_results(author):
 
 @pytest.mark.django_db
 def test_results_are_in_family_then_given_name_order(author):
-    for given, family in [("Zara", "Baker"), ("Amy", "Clark"), ("Bea", "Baker"), ("Amy", "Baker"), ("Cal", "Adams")]:
+    for given, family in [
+        ("Zara", "Baker"),
+        ("Amy", "Clark"),
+        ("Bea", "Baker"),
+        ("Amy", "Baker"),
+        ("Cal", "Adams"),
+    ]:
         make(author, given, family)
-    assert names(search("14/03/1948")) == ["Adams, Cal", "Baker, Amy", "Baker, Bea", "Baker, Zara", "Clark, Amy"]
+    assert names(search("14/03/1948")) == [
+        "Adams, Cal",
+        "Baker, Amy",
+        "Baker, Bea",
+        "Baker, Zara",
+        "Clark, Amy",
+    ]
 
 
 @pytest.mark.django_db
@@ -247,7 +316,14 @@ def test_patients_outside_the_given_queryset_are_never_returned(author):
     inside = make(author, "Siân", "Nguyễn", postcode="L9 7AL", nhs_number=NUMBER)
     outside = make(author, "Siân", "Nguyễn", postcode="L4 0TH", nhs_number=synthetic_nhs_number(22))
     visible = Patient.objects.filter(pk=inside.pk)
-    for query in ("sian", "nguyen sian", "14/03/1948", "L4 0TH", "sian l4 0th", synthetic_nhs_number(22)):
+    for query in (
+        "sian",
+        "nguyen sian",
+        "14/03/1948",
+        "L4 0TH",
+        "sian l4 0th",
+        synthetic_nhs_number(22),
+    ):
         assert outside not in patient_search(patients=visible, query=query), query
     assert patient_search(patients=visible, query="sian 14-Mar-1948") == [inside]
     assert patient_search(patients=Patient.objects.none(), query="sian") == []
@@ -259,17 +335,35 @@ def test_search_is_one_query_with_300_patients(author, django_assert_num_queries
     rows = []
     for n in range(300):
         given, family = ("Siân", f"Nguyễn{n:03d}") if n % 2 else ("Mai", f"O'Brien{n:03d}")
-        rows.append(Patient(
-            nhs_number=synthetic_nhs_number(1000 + n), given_name=given, family_name=family,
-            search_name=search_form(given, family), date_of_birth=date(1940 + n % 30, 1 + n % 12, 1 + n % 28),
-            postcode="L9 7AL" if n % 3 else "L4 0TH", created_by=author, created_at=now, updated_at=now,
-        ))
+        rows.append(
+            Patient(
+                nhs_number=synthetic_nhs_number(1000 + n),
+                given_name=given,
+                family_name=family,
+                search_name=search_form(given, family),
+                date_of_birth=date(1940 + n % 30, 1 + n % 12, 1 + n % 28),
+                postcode="L9 7AL" if n % 3 else "L4 0TH",
+                created_by=author,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     Patient.objects.bulk_create(rows)
-    for query in ("sian", "obrien mai", "L9 7AL", "nguyen l97al", synthetic_nhs_number(1001), "01/02/1941"):
+    for query in (
+        "sian",
+        "obrien mai",
+        "L9 7AL",
+        "nguyen l97al",
+        synthetic_nhs_number(1001),
+        "01/02/1941",
+    ):
         with django_assert_num_queries(1):
             found = patient_search(patients=Patient.objects.all(), query=query)
             # The banner fields are loaded with the row: reading them costs nothing more.
-            _ = [(p.nhs_number, p.given_name, p.family_name, p.date_of_birth, p.postcode) for p in found]
+            _ = [
+                (p.nhs_number, p.given_name, p.family_name, p.date_of_birth, p.postcode)
+                for p in found
+            ]
     with django_assert_num_queries(1):
         assert len(patient_search(patients=Patient.objects.all(), query="sian")) == 25
 
@@ -280,21 +374,27 @@ def test_search_is_one_query_with_300_patients(author, django_assert_num_queries
 @pytest.mark.django_db
 def test_same_name_and_date_of_birth_is_a_possible_duplicate_whatever_the_accents(author):
     existing = make(author, "Siân", "Nguyễn", postcode="M1 1AA")
-    found = patient_possible_duplicates(given_name="Sian", family_name="NGUYEN", date_of_birth=DOB, postcode="L9 7AL")
+    found = patient_possible_duplicates(
+        given_name="Sian", family_name="NGUYEN", date_of_birth=DOB, postcode="L9 7AL"
+    )
     assert list(found) == [existing]
 
 
 @pytest.mark.django_db
 def test_same_date_of_birth_and_postcode_is_a_possible_duplicate(author):
     existing = make(author, "Anh", "Tran", postcode="L9 7AL")
-    found = patient_possible_duplicates(given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL")
+    found = patient_possible_duplicates(
+        given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL"
+    )
     assert list(found) == [existing]
 
 
 @pytest.mark.django_db
 def test_another_date_of_birth_is_never_a_possible_duplicate(author):
     make(author, "Siân", "Nguyễn", dob=date(1948, 3, 15), postcode="L9 7AL")
-    found = patient_possible_duplicates(given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL")
+    found = patient_possible_duplicates(
+        given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL"
+    )
     assert list(found) == []
 
 
@@ -302,14 +402,18 @@ def test_another_date_of_birth_is_never_a_possible_duplicate(author):
 def test_a_similar_name_is_no_possible_duplicate(author):
     make(author, "Siân", "Nguyễn", postcode="M1 1AA")
     make(author, "Sian Mai", "Nguyen", postcode="M1 1AA")
-    found = patient_possible_duplicates(given_name="Sia", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL")
+    found = patient_possible_duplicates(
+        given_name="Sia", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL"
+    )
     assert list(found) == []
 
 
 @pytest.mark.django_db
 def test_without_a_postcode_patients_without_one_are_not_matched(author):
     make(author, "Anh", "Tran", postcode="")
-    found = patient_possible_duplicates(given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="")
+    found = patient_possible_duplicates(
+        given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode=""
+    )
     assert list(found) == []
 
 
@@ -319,5 +423,7 @@ def test_possible_duplicates_come_once_each_in_registration_order(author):
     both = make(author, "Sian", "Nguyen", postcode="L9 7AL")
     by_postcode = make(author, "Anh", "Tran", postcode="L9 7AL")
     make(author, "Anh", "Tran", postcode="L4 0TH")
-    found = patient_possible_duplicates(given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL")
+    found = patient_possible_duplicates(
+        given_name="Siân", family_name="Nguyễn", date_of_birth=DOB, postcode="L9 7AL"
+    )
     assert list(found) == [by_name, both, by_postcode]

@@ -70,6 +70,7 @@ def member(make_user, team, username, role=None, lead=False):
     from spoc.accounts.roles import Role
 
     user = make_user(role or Role.SPECIALIST_NURSE, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=user, team=team,
-                                  role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER)
+    TeamMembership.objects.create(
+        user=user, team=team, role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER
+    )
     return user

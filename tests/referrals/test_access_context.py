@@ -33,15 +33,25 @@ def _view_modules():
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT)
             parts = relative.parts
-            if ("views" in parts or "api" in parts or path.stem.startswith(("views", "api"))
-                    or path.stem.endswith("_views")):
+            if (
+                "views" in parts
+                or "api" in parts
+                or path.stem.startswith(("views", "api"))
+                or path.stem.endswith("_views")
+            ):
                 yield relative
 
 
 def test_the_view_modules_are_found():
     found = {str(path) for path in _view_modules()}
-    assert {"calls/views.py", "workspace/views/patients.py", "referrals/api/referrals.py",
-            "workspace/api/patients.py", "spoc/dashboards/views_admissions.py", "interop/views.py"} <= found
+    assert {
+        "calls/views.py",
+        "workspace/views/patients.py",
+        "referrals/api/referrals.py",
+        "workspace/api/patients.py",
+        "spoc/dashboards/views_admissions.py",
+        "interop/views.py",
+    } <= found
 
 
 @pytest.mark.parametrize("path", list(_view_modules()), ids=str)
@@ -49,25 +59,42 @@ def test_no_view_or_api_writes_the_access_log_by_hand(path):
     if str(path) in NOT_PATIENT_DATA:
         return
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-    called = {node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-              for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    assert not called & LOGGERS, f"{path} writes the access log itself: read through a selector that logs"
+    called = {
+        node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+    }
+    assert not called & LOGGERS, (
+        f"{path} writes the access log itself: read through a selector that logs"
+    )
 
 
 def test_a_service_writing_in_a_request_records_the_client_address(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
-    referral = ReferralFactory(status=ReferralStatus.QUEUED, team=team,
-                               contact_by=timezone.now() + timedelta(hours=2))
+    referral = ReferralFactory(
+        status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now() + timedelta(hours=2)
+    )
     client.force_login(nurse)
-    response = client.post(reverse("queue:action", args=[referral.pk, "claim"]), {"next": "/queue/"},
-                           REMOTE_ADDR="203.0.113.9")
+    response = client.post(
+        reverse("queue:action", args=[referral.pk, "claim"]),
+        {"next": "/queue/"},
+        REMOTE_ADDR="203.0.113.9",
+    )
     assert response.status_code == 302
-    row = AccessLog.objects.get(action=AccessLog.Action.UPDATE, object_type="referral", object_id=str(referral.pk))
+    row = AccessLog.objects.get(
+        action=AccessLog.Action.UPDATE, object_type="referral", object_id=str(referral.pk)
+    )
     assert row.user == nurse and row.client_ip == "203.0.113.9"
     # The page read after it, by the selector, is the same person from the same address.
     client.get(reverse("queue:referral", args=[referral.pk]), REMOTE_ADDR="203.0.113.9")
-    view = AccessLog.objects.get(action=AccessLog.Action.VIEW, object_type="referral", object_id=str(referral.pk))
-    assert (view.user, view.client_ip, view.patient_id) == (nurse, "203.0.113.9", referral.patient_id)
+    view = AccessLog.objects.get(
+        action=AccessLog.Action.VIEW, object_type="referral", object_id=str(referral.pk)
+    )
+    assert (view.user, view.client_ip, view.patient_id) == (
+        nurse,
+        "203.0.113.9",
+        referral.patient_id,
+    )
 
 
 def test_outside_a_request_there_is_no_context(client, make_user, team):
@@ -75,8 +102,9 @@ def test_outside_a_request_there_is_no_context(client, make_user, team):
     client.force_login(nurse)
     client.get(reverse("queue:caseload"), REMOTE_ADDR="203.0.113.9")
     assert current_request() is None
-    referral = ReferralFactory(status=ReferralStatus.QUEUED, team=team,
-                               contact_by=timezone.now() + timedelta(hours=2))
+    referral = ReferralFactory(
+        status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now() + timedelta(hours=2)
+    )
     referral_claim(referral_id=referral.pk, user=nurse)
     row = AccessLog.objects.get(action=AccessLog.Action.UPDATE, object_id=str(referral.pk))
     assert row.user == nurse and row.client_ip is None
@@ -85,8 +113,9 @@ def test_outside_a_request_there_is_no_context(client, make_user, team):
 def test_an_api_token_read_is_logged_as_the_token_user(handler):
     # The token is checked inside the view, after the middleware: the log still knows who it was.
     api = APIClient(REMOTE_ADDR="198.51.100.4")
-    token = api.post("/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD},
-                     format="json").json()["token"]
+    token = api.post(
+        "/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD}, format="json"
+    ).json()["token"]
     patient = PatientFactory()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 200

@@ -3,7 +3,6 @@ nothing is chosen for the user, and an action posted with errors comes back as t
 summary at the top of the page, in page order, each error linked to its field's first control,
 with nothing saved (docs/architecture.md, "Forms")."""
 
-
 import pytest
 from django.urls import reverse
 
@@ -37,14 +36,18 @@ def control(html, element_id):
 
 def selected(html, element_id):
     select = control(html, element_id)
-    return [o.attrs.get("value") for o in select.walk() if o.tag == "option" and "selected" in o.attrs]
+    return [
+        o.attrs.get("value") for o in select.walk() if o.tag == "option" and "selected" in o.attrs
+    ]
 
 
 def textarea(html, element_id):
     return " ".join(control(html, element_id).text).strip()
 
 
-def test_routing_by_hand_with_errors_comes_back_as_typed_under_the_summary(client, make_user, team, other_team, handler):
+def test_routing_by_hand_with_errors_comes_back_as_typed_under_the_summary(
+    client, make_user, team, other_team, handler
+):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     referral_decline(referral_id=referral.pk, user=nurse, reason="NO_CAPACITY", note="")
@@ -57,8 +60,10 @@ def test_routing_by_hand_with_errors_comes_back_as_typed_under_the_summary(clien
     assert "Leave empty to route it again automatically" not in page
 
     html = post(client, referral, "reroute", {"team_id": "", "reason": "  "})
-    assert summary_texts(html) == ["Send it to: Choose the team to route the referral to",
-                                   "Why route it again?: Say why the referral is routed again"]
+    assert summary_texts(html) == [
+        "Send it to: Choose the team to route the referral to",
+        "Why route it again?: Say why the referral is routed again",
+    ]
     assert summary_links(html) == ["#id_reroute_team_id", "#id_reroute_reason"]
     assert page_problems(html) == []
     assert "nhsuk-select--error" in control(html, "id_reroute_team_id").classes
@@ -70,19 +75,28 @@ def test_routing_by_hand_with_errors_comes_back_as_typed_under_the_summary(clien
     html = post(client, referral, "reroute", {"team_id": str(other_team.pk), "reason": ""})
     assert selected(html, "id_reroute_team_id") == [str(other_team.pk)]
     assert summary_texts(html) == ["Why route it again?: Say why the referral is routed again"]
-    html = post(client, referral, "reroute", {"team_id": "999999999", "reason": "Hospice has a bed, Nguyễn family agree"})
+    html = post(
+        client,
+        referral,
+        "reroute",
+        {"team_id": "999999999", "reason": "Hospice has a bed, Nguyễn family agree"},
+    )
     assert summary_texts(html) == ["Send it to: Choose an active team from the list"]
     assert textarea(html, "id_reroute_reason") == "Hospice has a bed, Nguyễn family agree"
     assert page_problems(html) == []
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.AWAITING_ROUTING
 
-    response = client.post(reverse("queue:action", args=[referral.pk, "reroute"]),
-                           {"team_id": str(other_team.pk), "reason": "Hospice has a bed"})
+    response = client.post(
+        reverse("queue:action", args=[referral.pk, "reroute"]),
+        {"team_id": str(other_team.pk), "reason": "Hospice has a bed"},
+    )
     assert response.status_code == 302
     assert Referral.objects.get(pk=referral.pk).team == other_team
 
 
-def test_a_decline_chooses_nothing_for_the_nurse_and_a_service_error_keeps_the_note(client, make_user, team):
+def test_a_decline_chooses_nothing_for_the_nurse_and_a_service_error_keeps_the_note(
+    client, make_user, team
+):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     client.force_login(nurse)
@@ -91,7 +105,9 @@ def test_a_decline_chooses_nothing_for_the_nurse_and_a_service_error_keeps_the_n
     assert page_problems(page) == []
 
     html = post(client, referral, "decline", {"note": "No nurse tonight"})
-    assert summary_texts(html) == ["Why can the team not take it?: Choose why the team cannot take the referral"]
+    assert summary_texts(html) == [
+        "Why can the team not take it?: Choose why the team cannot take the referral"
+    ]
     assert summary_links(html) == ["#id_decline_reason"]
     assert textarea(html, "id_decline_note") == "No nurse tonight"
     assert 'data-testid="action-decline" open' in html
@@ -99,26 +115,49 @@ def test_a_decline_chooses_nothing_for_the_nurse_and_a_service_error_keeps_the_n
 
     # The service refuses a duplicate: its message lands on the reason, the choice and note kept.
     html = post(client, referral, "decline", {"reason": "DUPLICATE", "note": "Same as REF-12"})
-    assert summary_texts(html)[0].startswith("Why can the team not take it?: A duplicate is cancelled")
+    assert summary_texts(html)[0].startswith(
+        "Why can the team not take it?: A duplicate is cancelled"
+    )
     assert selected(html, "id_decline_reason") == ["DUPLICATE"]
     assert textarea(html, "id_decline_note") == "Same as REF-12"
     assert page_problems(html) == []
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED
 
 
-def test_an_intervention_with_errors_lists_them_in_page_order_and_keeps_the_rest(client, make_user, team):
+def test_an_intervention_with_errors_lists_them_in_page_order_and_keeps_the_rest(
+    client, make_user, team
+):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     referral_claim(referral_id=referral.pk, user=nurse)
     client.force_login(nurse)
-    html = post(client, referral, "intervention", {
-        "kind": "", "at": "yesterday-ish", "notes": "Syringe driver checked; family (Siân) reassured",
-        "admission_avoided": "on", "bed_days_saved": "0"})
+    html = post(
+        client,
+        referral,
+        "intervention",
+        {
+            "kind": "",
+            "at": "yesterday-ish",
+            "notes": "Syringe driver checked; family (Siân) reassured",
+            "admission_avoided": "on",
+            "bed_days_saved": "0",
+        },
+    )
     texts = summary_texts(html)
-    assert [t.split(":")[0] for t in texts] == ["What was done", "When", "Bed days saved (estimate, 1 to 365)"]
+    assert [t.split(":")[0] for t in texts] == [
+        "What was done",
+        "When",
+        "Bed days saved (estimate, 1 to 365)",
+    ]
     assert texts[:2] == ["What was done: Choose what was done", "When: Enter a real date and time"]
-    assert summary_links(html) == ["#id_intervention_kind", "#id_intervention_at", "#id_intervention_bed_days_saved"]
-    assert textarea(html, "id_intervention_notes") == "Syringe driver checked; family (Siân) reassured"
+    assert summary_links(html) == [
+        "#id_intervention_kind",
+        "#id_intervention_at",
+        "#id_intervention_bed_days_saved",
+    ]
+    assert (
+        textarea(html, "id_intervention_notes") == "Syringe driver checked; family (Siân) reassured"
+    )
     assert "checked" in control(html, "id_intervention_admission_avoided").attrs
     assert control(html, "id_intervention_at").attrs["value"] == "yesterday-ish"
     assert page_problems(html) == []
@@ -130,8 +169,10 @@ def test_changing_the_priority_or_cancelling_without_a_reason_is_explained(clien
     referral = queued(team)
     client.force_login(lead)
     html = post(client, referral, "reprioritise", {"priority": "", "reason": ""})
-    assert summary_texts(html) == ["New priority: Choose the new priority",
-                                   "Why change the priority?: Say why the priority changes"]
+    assert summary_texts(html) == [
+        "New priority: Choose the new priority",
+        "Why change the priority?: Say why the priority changes",
+    ]
     assert page_problems(html) == []
     html = post(client, referral, "cancel", {"reason": ""})
     assert summary_texts(html) == ["Why cancel it?: Say why the referral is cancelled"]
@@ -142,7 +183,9 @@ def test_changing_the_priority_or_cancelling_without_a_reason_is_explained(clien
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED
 
 
-def test_no_action_form_on_the_page_preselects_a_choice_or_asks_the_browser_to_validate(client, make_user, team):
+def test_no_action_form_on_the_page_preselects_a_choice_or_asks_the_browser_to_validate(
+    client, make_user, team
+):
     """Every action a lead and a nurse can see, on a referral in each working status."""
     nurse = member(make_user, team, "nurse1")
     lead = member(make_user, team, "lead1", role=Role.TEAM_LEAD, lead=True)
@@ -159,8 +202,18 @@ def test_no_action_form_on_the_page_preselects_a_choice_or_asks_the_browser_to_v
             for form in (n for n in root.walk() if n.tag == "form"):
                 for node in form.walk():
                     if node.tag == "option" and "selected" in node.attrs:
-                        assert node.attrs.get("value") == "", f"{form.attrs['action']}: {node.attrs}"
+                        assert node.attrs.get("value") == "", (
+                            f"{form.attrs['action']}: {node.attrs}"
+                        )
                     if node.tag == "input" and node.attrs.get("type") in ("radio", "checkbox"):
                         assert "checked" not in node.attrs, f"{form.attrs['action']}: {node.attrs}"
                 seen.add(form.attrs["action"].rstrip("/").rsplit("/", 1)[-1])
-    assert {"decline", "cancel", "enter_in_error", "reprioritise", "reassign", "hold", "intervention"} <= seen
+    assert {
+        "decline",
+        "cancel",
+        "enter_in_error",
+        "reprioritise",
+        "reassign",
+        "hold",
+        "intervention",
+    } <= seen

@@ -39,7 +39,9 @@ def nurse_api(nurse):
 
 
 def queued(patient, team, **fields):
-    return ReferralFactory(call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team, **fields)
+    return ReferralFactory(
+        call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team, **fields
+    )
 
 
 # --- Patient search ---------------------------------------------------------------------------
@@ -57,11 +59,21 @@ def test_search_by_name_is_accent_insensitive_and_logged_with_the_count_only(api
     patient = PatientFactory(given_name="Siân", family_name="Nguyễn", nhs_number="9990000018")
     PatientFactory(given_name="Aled", family_name="Jones")
     response = api.get(PATIENTS, {"q": "sian nguyen"})
-    assert response.json() == {"count": 1, "results": [{
-        "id": patient.pk, "nhs_number": "9990000018", "nhs_number_status": "02",
-        "given_name": "Siân", "family_name": "Nguyễn", "display_name": "NGUYỄN, Siân",
-        "date_of_birth": "1948-03-14", "postcode": "L9 7AL",
-    }]}
+    assert response.json() == {
+        "count": 1,
+        "results": [
+            {
+                "id": patient.pk,
+                "nhs_number": "9990000018",
+                "nhs_number_status": "02",
+                "given_name": "Siân",
+                "family_name": "Nguyễn",
+                "display_name": "NGUYỄN, Siân",
+                "date_of_birth": "1948-03-14",
+                "postcode": "L9 7AL",
+            }
+        ],
+    }
     row = AccessLog.objects.get(action=AccessLog.Action.SEARCH)
     assert row.user == handler and row.object_type == "patient"
     assert row.detail == {"results": 1}
@@ -71,7 +83,9 @@ def test_search_by_name_is_accent_insensitive_and_logged_with_the_count_only(api
 def test_patient_without_nhs_number_shows_null(api):
     patient = PatientFactory(nhs_number=None, nhs_number_status="03", family_name="Untraced")
     result = api.get(PATIENTS, {"q": "untraced"}).json()["results"]
-    assert [(r["id"], r["nhs_number"], r["nhs_number_status"]) for r in result] == [(patient.pk, None, "03")]
+    assert [(r["id"], r["nhs_number"], r["nhs_number_status"]) for r in result] == [
+        (patient.pk, None, "03")
+    ]
 
 
 @pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}])
@@ -108,23 +122,41 @@ def test_nurse_opens_her_teams_patient_but_gets_404_for_others(nurse_api, nurse,
     assert [(r.object_type, r.patient_id, r.user) for r in rows] == [("patient", mine.pk, nurse)]
 
 
-def test_patient_detail_has_alerts_and_care_plan_and_access_information_for_clinicians(api, nurse_api, team, handler):
-    patient = PatientFactory(access_information="Key safe 1234", interpreter_needed=True, language="Welsh")
+def test_patient_detail_has_alerts_and_care_plan_and_access_information_for_clinicians(
+    api, nurse_api, team, handler
+):
+    patient = PatientFactory(
+        access_information="Key safe 1234", interpreter_needed=True, language="Welsh"
+    )
     queued(patient, team)
     CarePlan.objects.create(
-        patient=patient, version=1, is_current=True, ppd_first=PlaceOfDeath.OWN_HOME,
-        cpr_decision=CprDecision.NOT_FOR_CPR, cpr_decision_date=date(2026, 1, 5), respect_exists=True,
-        created_at=timezone.now(), created_by=handler,
+        patient=patient,
+        version=1,
+        is_current=True,
+        ppd_first=PlaceOfDeath.OWN_HOME,
+        cpr_decision=CprDecision.NOT_FOR_CPR,
+        cpr_decision_date=date(2026, 1, 5),
+        respect_exists=True,
+        created_at=timezone.now(),
+        created_by=handler,
     )
     body = api.get(f"{PATIENTS}{patient.pk}/").json()
-    assert body["id"] == patient.pk and body["display_name"] == patient.family_name.upper() + ", Siân"
+    assert (
+        body["id"] == patient.pk and body["display_name"] == patient.family_name.upper() + ", Siân"
+    )
     codes = {alert["code"]: alert for alert in body["alerts"]}
     assert codes["CPR"]["level"] == "red" and "DNACPR" in codes["CPR"]["text"]
     assert {"RESPECT", "OPEN_REFERRALS", "INTERPRETER"} <= set(codes)
     assert "NO_PPD" not in codes
     assert body["care_plan"] == {
-        "version": 1, "ppd_first": "21", "ppd_second": "", "cpr_decision": CprDecision.NOT_FOR_CPR,
-        "cpr_decision_date": "2026-01-05", "cpr_review_date": None, "respect_exists": True, "review_date": None,
+        "version": 1,
+        "ppd_first": "21",
+        "ppd_second": "",
+        "cpr_decision": CprDecision.NOT_FOR_CPR,
+        "cpr_decision_date": "2026-01-05",
+        "cpr_review_date": None,
+        "respect_exists": True,
+        "review_date": None,
     }
     assert "access_information" not in body  # a call handler is not a clinician
     assert nurse_api.get(f"{PATIENTS}{patient.pk}/").json()["access_information"] == "Key safe 1234"
@@ -140,9 +172,17 @@ def test_patient_without_a_care_plan(api):
 
 
 def patient_body(**overrides: Any) -> dict[str, Any]:
-    body = {"nhs_number": "999 000 0018", "nhs_number_status": "01", "given_name": "Siân",
-            "family_name": "O'Brien", "date_of_birth": "1950-03-04", "sex": "female",
-            "address": "1 Dock Road", "postcode": "l9 7al", "phone": "0151 496 0101"}
+    body = {
+        "nhs_number": "999 000 0018",
+        "nhs_number_status": "01",
+        "given_name": "Siân",
+        "family_name": "O'Brien",
+        "date_of_birth": "1950-03-04",
+        "sex": "female",
+        "address": "1 Dock Road",
+        "postcode": "l9 7al",
+        "phone": "0151 496 0101",
+    }
     body.update(overrides)
     return body
 
@@ -153,24 +193,34 @@ def test_handler_registers_a_patient(api, handler):
     patient = Patient.objects.get()
     body = response.json()
     assert body["id"] == patient.pk
-    assert (body["nhs_number"], body["postcode"], body["display_name"]) == ("9990000018", "L9 7AL", "O'BRIEN, Siân")
+    assert (body["nhs_number"], body["postcode"], body["display_name"]) == (
+        "9990000018",
+        "L9 7AL",
+        "O'BRIEN, Siân",
+    )
     assert patient.search_name == "obrien sian" and patient.created_by == handler
     assert AccessLog.objects.filter(action=AccessLog.Action.CREATE, patient_id=patient.pk).exists()
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"nhs_number": "999 000 0019"}, "nhs_number"),
-    # Tomorrow as of when the test runs, not when it was collected (which may be before midnight).
-    ({"date_of_birth": lambda: (timezone.localdate() + timedelta(days=1)).isoformat()}, "date_of_birth"),
-    ({"date_of_birth": "yesterday"}, "date_of_birth"),
-    ({"postcode": "NOT A POSTCODE"}, "postcode"),
-    ({"given_name": "<script>alert(1)</script>"}, "given_name"),
-    ({"family_name": ""}, "family_name"),
-    ({"phone": "12345"}, "phone"),
-    ({"sex": "robot"}, "sex"),
-    ({"nhs_number": "", "nhs_number_status": "01"}, "nhs_number_status"),
-    ({"location": "HOSPITAL"}, "location_site"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"nhs_number": "999 000 0019"}, "nhs_number"),
+        # Tomorrow as of when the test runs, not when it was collected (which may be before midnight).
+        (
+            {"date_of_birth": lambda: (timezone.localdate() + timedelta(days=1)).isoformat()},
+            "date_of_birth",
+        ),
+        ({"date_of_birth": "yesterday"}, "date_of_birth"),
+        ({"postcode": "NOT A POSTCODE"}, "postcode"),
+        ({"given_name": "<script>alert(1)</script>"}, "given_name"),
+        ({"family_name": ""}, "family_name"),
+        ({"phone": "12345"}, "phone"),
+        ({"sex": "robot"}, "sex"),
+        ({"nhs_number": "", "nhs_number_status": "01"}, "nhs_number_status"),
+        ({"location": "HOSPITAL"}, "location_site"),
+    ],
+)
 def test_register_errors_are_field_level_json(api, overrides, field):
     overrides = {name: value() if callable(value) else value for name, value in overrides.items()}
     response = api.post(PATIENTS, patient_body(**overrides), format="json")
@@ -190,8 +240,13 @@ def test_register_refuses_a_registered_nhs_number_with_409(api):
 
 
 def test_possible_duplicates_need_the_confirm_flag(api):
-    twin = PatientFactory(given_name="Siân", family_name="O'Brien", date_of_birth=date(1950, 3, 4), nhs_number=None,
-                          nhs_number_status="03")
+    twin = PatientFactory(
+        given_name="Siân",
+        family_name="O'Brien",
+        date_of_birth=date(1950, 3, 4),
+        nhs_number=None,
+        nhs_number_status="03",
+    )
     body = patient_body(nhs_number="", nhs_number_status="03")
     response = api.post(PATIENTS, body, format="json")
     assert response.status_code == 409
@@ -230,7 +285,10 @@ def call_body(patient: Patient | None, **overrides: Any) -> dict[str, Any]:
         "carer_coping": "STRUGGLING",
         "patient_location": "HOME",
         "disposition": "REFERRALS_CREATED",
-        "needs": [{"need": "URGENT_HOME_VISIT", "note": "Syringe driver alarming"}, {"need": "CARER_SUPPORT"}],
+        "needs": [
+            {"need": "URGENT_HOME_VISIT", "note": "Syringe driver alarming"},
+            {"need": "CARER_SUPPORT"},
+        ],
     }
     body.update(overrides)
     return body
@@ -238,7 +296,9 @@ def call_body(patient: Patient | None, **overrides: Any) -> dict[str, Any]:
 
 def test_call_with_two_needs_saves_the_call_its_triage_and_two_referrals(api, handler):
     patient = PatientFactory()
-    response = api.post(CALLS, call_body(patient), format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+    response = api.post(
+        CALLS, call_body(patient), format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     call = Call.objects.get()
@@ -246,13 +306,18 @@ def test_call_with_two_needs_saves_the_call_its_triage_and_two_referrals(api, ha
     assert (body["suggested_priority"], body["chosen_priority"]) == ("P2", "P2")
     assert any("Phase of illness Unstable" in reason for reason in body["suggestion_reasons"])
     assert body["disposition"] == "REFERRALS_CREATED"
-    assert [(r["need"], r["priority"], r["status"], r["fhir_task_status"]) for r in body["referrals"]] == [
+    assert [
+        (r["need"], r["priority"], r["status"], r["fhir_task_status"]) for r in body["referrals"]
+    ] == [
         ("URGENT_HOME_VISIT", "P2", "AWAITING_ROUTING", "requested"),
         ("CARER_SUPPORT", "P4", "AWAITING_ROUTING", "requested"),
     ]
     assert call.triage is not None and call.triage.ipos == {"PAIN": 3, "NAUSEA": 1}
     assert call.handled_by == handler
-    assert sorted(Referral.objects.values_list("need", flat=True)) == ["CARER_SUPPORT", "URGENT_HOME_VISIT"]
+    assert sorted(Referral.objects.values_list("need", flat=True)) == [
+        "CARER_SUPPORT",
+        "URGENT_HOME_VISIT",
+    ]
     assert Referral.objects.get(need="URGENT_HOME_VISIT").note == "Syringe driver alarming"
     assert ReferralEvent.objects.filter(kind=ReferralEvent.Kind.CREATED).count() == 2
     assert "Idempotent-Replayed" not in response
@@ -268,12 +333,19 @@ def test_same_idempotency_key_twice_saves_one_call_and_returns_the_same_body(api
     assert second["Idempotent-Replayed"] == "true"
     assert (Call.objects.count(), Referral.objects.count()) == (1, 2)
     # A new key is a new call.
-    assert api.post(CALLS, call_body(patient), format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex).status_code == 201
+    assert (
+        api.post(
+            CALLS, call_body(patient), format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+        ).status_code
+        == 201
+    )
     assert Call.objects.count() == 2
 
 
 def test_idempotency_key_longer_than_64_characters_is_refused(api):
-    response = api.post(CALLS, call_body(PatientFactory()), format="json", HTTP_IDEMPOTENCY_KEY="k" * 65)
+    response = api.post(
+        CALLS, call_body(PatientFactory()), format="json", HTTP_IDEMPOTENCY_KEY="k" * 65
+    )
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()
     assert not Call.objects.exists()
@@ -285,22 +357,25 @@ def test_missing_fields_are_named(api):
     assert {"received_at", "caller_type", "reason", "disposition"} <= set(response.json())
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"ipos": {"PAIN": 7}}, "ipos"),
-    ({"ipos": {"HICCUPS": 2}}, "ipos"),
-    ({"red_flags": ["ALIENS"]}, "red_flags"),
-    ({"phase": "GREAT"}, "phase"),
-    ({"needs": [{"need": "SPA_DAY"}]}, "needs"),
-    ({"needs": [{"need": "CARER_SUPPORT"}, {"need": "CARER_SUPPORT"}]}, "needs"),
-    ({"received_at": "soon"}, "received_at"),
-    # A callable is read when the test runs, not when the suite is collected (it may run an hour later).
-    ({"received_at": lambda: (timezone.now() + timedelta(hours=1)).isoformat()}, "received_at"),
-    ({"caller_phone": "12345"}, "caller_phone"),
-    ({"akps": 45}, "akps"),
-    ({"patient_id": 999999}, "patient_id"),
-    ({"disposition": "ADVICE_GIVEN"}, "disposition"),
-    ({"chosen_priority": "P9"}, "chosen_priority"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ipos": {"PAIN": 7}}, "ipos"),
+        ({"ipos": {"HICCUPS": 2}}, "ipos"),
+        ({"red_flags": ["ALIENS"]}, "red_flags"),
+        ({"phase": "GREAT"}, "phase"),
+        ({"needs": [{"need": "SPA_DAY"}]}, "needs"),
+        ({"needs": [{"need": "CARER_SUPPORT"}, {"need": "CARER_SUPPORT"}]}, "needs"),
+        ({"received_at": "soon"}, "received_at"),
+        # A callable is read when the test runs, not when the suite is collected (it may run an hour later).
+        ({"received_at": lambda: (timezone.now() + timedelta(hours=1)).isoformat()}, "received_at"),
+        ({"caller_phone": "12345"}, "caller_phone"),
+        ({"akps": 45}, "akps"),
+        ({"patient_id": 999999}, "patient_id"),
+        ({"disposition": "ADVICE_GIVEN"}, "disposition"),
+        ({"chosen_priority": "P9"}, "chosen_priority"),
+    ],
+)
 def test_invalid_fields_are_named(api, overrides, field):
     overrides = {name: value() if callable(value) else value for name, value in overrides.items()}
     response = api.post(CALLS, call_body(PatientFactory(), **overrides), format="json")
@@ -321,15 +396,20 @@ def test_override_without_a_reason_is_refused(api):
     assert response.status_code == 400
     assert "suggested P2" in response.json()["override_reason"][0]
     assert not Call.objects.exists()
-    ok = api.post(CALLS, call_body(patient, chosen_priority="P4", override_reason="GP visiting within the hour"),
-                  format="json")
+    ok = api.post(
+        CALLS,
+        call_body(patient, chosen_priority="P4", override_reason="GP visiting within the hour"),
+        format="json",
+    )
     assert ok.status_code == 201
     assert (ok.json()["suggested_priority"], ok.json()["chosen_priority"]) == ("P2", "P4")
     assert {r["priority"] for r in ok.json()["referrals"]} == {"P4"}
 
 
 def test_red_flag_suggests_p1_when_no_priority_is_chosen(api):
-    response = api.post(CALLS, call_body(PatientFactory(), red_flags=["MAJOR_BLEED"]), format="json")
+    response = api.post(
+        CALLS, call_body(PatientFactory(), red_flags=["MAJOR_BLEED"]), format="json"
+    )
     assert response.json()["chosen_priority"] == "P1"
     assert response.json()["suggestion_reasons"][0] == "Red flag: Major bleed → P1"
 
@@ -373,25 +453,43 @@ def test_referral_list_filters(api, team, other_team):
     assert (row.patient_id, row.detail) == (patient.pk, {"results": 1})
     item = api.get(REFERRALS, {"team": team.pk}).json()["results"][0]
     assert item == {
-        "id": p2.pk, "patient_id": patient.pk, "need": "URGENT_HOME_VISIT", "priority": "P2",
-        "status": "QUEUED", "fhir_task_status": "ready", "team": {"id": team.pk, "name": team.name},
-        "owner": None, "accept_by": None, "contact_by": None,
+        "id": p2.pk,
+        "patient_id": patient.pk,
+        "need": "URGENT_HOME_VISIT",
+        "priority": "P2",
+        "status": "QUEUED",
+        "fhir_task_status": "ready",
+        "team": {"id": team.pk, "name": team.name},
+        "owner": None,
+        "accept_by": None,
+        "contact_by": None,
         "created_at": p2.created_at.astimezone(UTC).isoformat(),
     }
 
 
-@pytest.mark.parametrize("params", [{"status": "LOST"}, {"priority": "P0"}, {"team": "abc"}, {"patient": "-1"},
-                                    {"need": "SPA_DAY"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "LOST"},
+        {"priority": "P0"},
+        {"team": "abc"},
+        {"patient": "-1"},
+        {"need": "SPA_DAY"},
+    ],
+)
 def test_bad_referral_filters_are_400(api, params):
     response = api.get(REFERRALS, params)
     assert response.status_code == 400
     assert set(response.json()) == {*params, "detail", "code"}
 
 
-def test_referral_list_is_paginated_with_a_constant_query_count(api, team, django_assert_max_num_queries):
+def test_referral_list_is_paginated_with_a_constant_query_count(
+    api, team, django_assert_max_num_queries
+):
     referrals = [queued(PatientFactory(), team) for _ in range(60)]
-    Referral.objects.filter(pk__in=[r.pk for r in referrals[::2]]).update(owner=referrals[0].created_by,
-                                                                          status=ReferralStatus.ACCEPTED)
+    Referral.objects.filter(pk__in=[r.pk for r in referrals[::2]]).update(
+        owner=referrals[0].created_by, status=ReferralStatus.ACCEPTED
+    )
     # Permissions (2), count, page and the access-log row: with 60 referrals as with one.
     with django_assert_max_num_queries(5):
         response = api.get(REFERRALS)
@@ -400,31 +498,68 @@ def test_referral_list_is_paginated_with_a_constant_query_count(api, team, djang
     with django_assert_max_num_queries(5):
         second = api.get(body["next"])
     assert len(second.json()["results"]) == 10
-    assert {r["owner"] for r in body["results"] + second.json()["results"]} == {None, referrals[0].created_by.username}
+    assert {r["owner"] for r in body["results"] + second.json()["results"]} == {
+        None,
+        referrals[0].created_by.username,
+    }
 
 
 def test_referral_detail_has_events_and_routing_decision(api, handler, team):
-    referral = queued(PatientFactory(), team, note="Syringe driver alarming",
-                      routing_decision={"winner": team.service_id, "candidates": [{"name": "Night Service",
-                                                                                  "excluded_reason": "Closed"}]})
+    referral = queued(
+        PatientFactory(),
+        team,
+        note="Syringe driver alarming",
+        routing_decision={
+            "winner": team.service_id,
+            "candidates": [{"name": "Night Service", "excluded_reason": "Closed"}],
+        },
+    )
     start = timezone.now() - timedelta(minutes=5)
-    ReferralEvent.objects.create(referral=referral, kind=ReferralEvent.Kind.CREATED, at=start, actor=handler,
-                                 from_status="", to_status="AWAITING_ROUTING")
-    ReferralEvent.objects.create(referral=referral, kind=ReferralEvent.Kind.ROUTED, at=start + timedelta(seconds=2),
-                                 from_status="AWAITING_ROUTING", to_status="QUEUED", team=team)
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=ReferralEvent.Kind.CREATED,
+        at=start,
+        actor=handler,
+        from_status="",
+        to_status="AWAITING_ROUTING",
+    )
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=ReferralEvent.Kind.ROUTED,
+        at=start + timedelta(seconds=2),
+        from_status="AWAITING_ROUTING",
+        to_status="QUEUED",
+        team=team,
+    )
     response = api.get(f"{REFERRALS}{referral.pk}/")
     assert response.status_code == 200
     body = response.json()
     assert body["routing_decision"]["candidates"][0]["excluded_reason"] == "Closed"
     assert body["unroutable_reason"] == "" and body["note"] == "Syringe driver alarming"
     assert body["events"] == [
-        {"kind": "CREATED", "at": start.astimezone(UTC).isoformat(), "actor": "handler1",
-         "from_status": "", "to_status": "AWAITING_ROUTING", "team": None},
-        {"kind": "ROUTED", "at": (start + timedelta(seconds=2)).astimezone(UTC).isoformat(), "actor": None,
-         "from_status": "AWAITING_ROUTING", "to_status": "QUEUED", "team": {"id": team.pk, "name": team.name}},
+        {
+            "kind": "CREATED",
+            "at": start.astimezone(UTC).isoformat(),
+            "actor": "handler1",
+            "from_status": "",
+            "to_status": "AWAITING_ROUTING",
+            "team": None,
+        },
+        {
+            "kind": "ROUTED",
+            "at": (start + timedelta(seconds=2)).astimezone(UTC).isoformat(),
+            "actor": None,
+            "from_status": "AWAITING_ROUTING",
+            "to_status": "QUEUED",
+            "team": {"id": team.pk, "name": team.name},
+        },
     ]
     row = AccessLog.objects.get(action=AccessLog.Action.VIEW)
-    assert (row.object_type, row.object_id, row.patient_id) == ("referral", str(referral.pk), referral.patient_id)
+    assert (row.object_type, row.object_id, row.patient_id) == (
+        "referral",
+        str(referral.pk),
+        referral.patient_id,
+    )
 
 
 def test_nurse_sees_only_her_teams_referrals(nurse_api, team, other_team):
@@ -435,32 +570,48 @@ def test_nurse_sees_only_her_teams_referrals(nurse_api, team, other_team):
     response = nurse_api.get(f"{REFERRALS}{theirs.pk}/")
     assert response.status_code == 404
     assert response.json() == {"detail": "No such referral.", "code": "not_found"}
-    assert not AccessLog.objects.filter(action=AccessLog.Action.VIEW, object_id=str(theirs.pk)).exists()
+    assert not AccessLog.objects.filter(
+        action=AccessLog.Action.VIEW, object_id=str(theirs.pk)
+    ).exists()
 
 
 # --- Authentication and the schema ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "url"), [
-    ("get", f"{PATIENTS}?q=smith"), ("post", PATIENTS), ("get", f"{PATIENTS}1/"), ("post", CALLS),
-    ("get", REFERRALS), ("get", f"{REFERRALS}1/"),
-])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", f"{PATIENTS}?q=smith"),
+        ("post", PATIENTS),
+        ("get", f"{PATIENTS}1/"),
+        ("post", CALLS),
+        ("get", REFERRALS),
+        ("get", f"{REFERRALS}1/"),
+    ],
+)
 def test_unauthenticated_requests_get_json_401(method, url):
-    response = getattr(APIClient(), method)(url, {}, format="json") if method == "post" else APIClient().get(url)
+    response = (
+        getattr(APIClient(), method)(url, {}, format="json")
+        if method == "post"
+        else APIClient().get(url)
+    )
     assert response.status_code == 401
     assert "detail" in response.json()
 
 
 def test_a_real_token_works(handler):
     client = APIClient()
-    token = client.post("/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD},
-                        format="json").json()["token"]
+    token = client.post(
+        "/api/v1/auth/token/", {"username": "handler1", "password": TEST_PASSWORD}, format="json"
+    ).json()["token"]
     patient = PatientFactory(family_name="Tokenfield")
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.get(PATIENTS, {"q": "tokenfield"})
     assert response.status_code == 200
     assert [p["id"] for p in response.json()["results"]] == [patient.pk]
-    created = client.post(CALLS, call_body(patient), format="json", HTTP_IDEMPOTENCY_KEY="token-call-1")
+    created = client.post(
+        CALLS, call_body(patient), format="json", HTTP_IDEMPOTENCY_KEY="token-call-1"
+    )
     assert created.status_code == 201
     assert Call.objects.get().handled_by == handler
 
@@ -469,6 +620,12 @@ def test_openapi_schema_still_generates(api):
     response = api.get("/api/schema/")
     assert response.status_code == 200
     content = response.content.decode()
-    for operation in ("patients_list", "patients_create", "patients_retrieve", "calls_create",
-                      "referrals_list", "referrals_retrieve"):
+    for operation in (
+        "patients_list",
+        "patients_create",
+        "patients_retrieve",
+        "calls_create",
+        "referrals_list",
+        "referrals_retrieve",
+    ):
         assert f"operationId: {operation}" in content

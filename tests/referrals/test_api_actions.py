@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def area():
     return {
-        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)),
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)
+        ),
         "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(0, 23)),
         "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
     }
@@ -37,7 +39,10 @@ def test_claim_contact_and_complete_through_the_api(make_user, area):
     api = api_client(nurse)
     claimed = api.post(url(referral, "claim"), {}, format="json")
     assert claimed.status_code == 200
-    assert (claimed.json()["status"], claimed.json()["fhir_task_status"]) == ("ACCEPTED", "accepted")
+    assert (claimed.json()["status"], claimed.json()["fhir_task_status"]) == (
+        "ACCEPTED",
+        "accepted",
+    )
     assert "contact" in claimed.json()["actions"]
     other = member(make_user, area["community"].team, "nurse2")
     conflict = api_client(other).post(url(referral, "claim"), {}, format="json")
@@ -49,7 +54,10 @@ def test_claim_contact_and_complete_through_the_api(make_user, area):
     assert "outcome" in bad.json()
     done = api.post(url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json")
     assert (done.json()["status"], done.json()["fhir_task_status"], done.json()["outcome"]) == (
-        "COMPLETED", "completed", "NEEDS_MET")
+        "COMPLETED",
+        "completed",
+        "NEEDS_MET",
+    )
 
 
 def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
@@ -59,27 +67,46 @@ def test_decline_hold_resume_and_reprioritise_through_the_api(make_user, area):
     api.post(url(referral, "claim"), {}, format="json")
     no_reason = api.post(url(referral, "hold"), {"reason": ""}, format="json")
     assert no_reason.status_code == 400
-    assert no_reason.json() == {"reason": ["This is required: say why."], "code": "invalid",
-                                "detail": "Invalid input: see the field errors."}
+    assert no_reason.json() == {
+        "reason": ["This is required: say why."],
+        "code": "invalid",
+        "detail": "Invalid input: see the field errors.",
+    }
     held = api.post(url(referral, "hold"), {"reason": "In hospital"}, format="json")
     assert (held.json()["status"], held.json()["fhir_task_status"], held.json()["hold_reason"]) == (
-        "ON_HOLD", "on-hold", "In hospital")
+        "ON_HOLD",
+        "on-hold",
+        "In hospital",
+    )
     assert api.post(url(referral, "resume"), {}, format="json").json()["status"] == "ACCEPTED"
-    changed = api.post(url(referral, "reprioritise"), {"priority": "P3", "reason": "Settled"}, format="json")
+    changed = api.post(
+        url(referral, "reprioritise"), {"priority": "P3", "reason": "Settled"}, format="json"
+    )
     assert changed.json()["priority"] == "P3"
     declined = api.post(url(referral, "decline"), {"reason": "NO_CAPACITY"}, format="json")
     assert declined.status_code == 200
     assert declined.json()["status"] == "AWAITING_ROUTING"
-    assert Referral.objects.get(pk=referral.pk).events.filter(kind=ReferralEvent.Kind.DECLINED).count() == 1
+    assert (
+        Referral.objects.get(pk=referral.pk).events.filter(kind=ReferralEvent.Kind.DECLINED).count()
+        == 1
+    )
 
 
 def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
     referral = queued(area["spoc"].team)
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
     api = api_client(coordinator)
-    assert api.post(url(referral, "reroute"), {"reason": "x", "team": 10**12}, format="json").status_code == 400
-    moved = api.post(url(referral, "reroute"), {"reason": "Duty nurse agreed", "team": area["hah"].team.pk},
-                     format="json")
+    assert (
+        api.post(
+            url(referral, "reroute"), {"reason": "x", "team": 10**12}, format="json"
+        ).status_code
+        == 400
+    )
+    moved = api.post(
+        url(referral, "reroute"),
+        {"reason": "Duty nurse agreed", "team": area["hah"].team.pk},
+        format="json",
+    )
     assert moved.status_code == 200
     assert moved.json()["team"]["name"] == "Hospice at Home team"
     assert moved.json()["routing_attempt"] == 1
@@ -88,8 +115,9 @@ def test_route_by_hand_through_the_api_and_the_refusals(make_user, area):
     assert api_client(outsider).post(url(referral, "claim"), {}, format="json").status_code == 404
     # A nurse of its team may not route by hand: 403 with the reason.
     insider = member(make_user, area["hah"].team, "insider")
-    refused = api_client(insider).post(url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk},
-                                       format="json")
+    refused = api_client(insider).post(
+        url(referral, "reroute"), {"reason": "x", "team": area["community"].team.pk}, format="json"
+    )
     assert refused.status_code == 403
     assert "Route by hand" in refused.json()["detail"]
 
@@ -109,28 +137,54 @@ def test_the_nurse_actions_through_the_api(make_user, area):
     nurse = member(make_user, area["community"].team, "nurse1")
     colleague = member(make_user, area["community"].team, "nurse2")
     lead = make_user(Role.TEAM_LEAD, username="lead", is_clinician=True)
-    TeamMembership.objects.create(user=lead, team=area["community"].team, role=TeamMembership.Role.LEAD)
+    TeamMembership.objects.create(
+        user=lead, team=area["community"].team, role=TeamMembership.Role.LEAD
+    )
     api = api_client(nurse)
     api.post(url(referral, "claim"), {}, format="json")
     api.post(url(referral, "contact"), {}, format="json")
-    visit = api.post(url(referral, "intervention"), {"kind": "HOME_VISIT", "admission_avoided": True,
-                                                      "bed_days_saved": 3, "notes": "<script>x</script>"},
-                     format="json")
+    visit = api.post(
+        url(referral, "intervention"),
+        {
+            "kind": "HOME_VISIT",
+            "admission_avoided": True,
+            "bed_days_saved": 3,
+            "notes": "<script>x</script>",
+        },
+        format="json",
+    )
     assert visit.status_code == 200
-    bad_visit = api.post(url(referral, "intervention"), {"kind": "HOME_VISIT", "bed_days_saved": 3}, format="json")
+    bad_visit = api.post(
+        url(referral, "intervention"), {"kind": "HOME_VISIT", "bed_days_saved": 3}, format="json"
+    )
     assert bad_visit.status_code == 400
     assert "bed_days_saved" in bad_visit.json()
-    assessed = api.post(url(referral, "assess"), {"phase": "DYING", "akps": 30, "ipos": {"PAIN": 2}},
-                        format="json")
+    assessed = api.post(
+        url(referral, "assess"), {"phase": "DYING", "akps": 30, "ipos": {"PAIN": 2}}, format="json"
+    )
     assert assessed.status_code == 200
     assert api.post(url(referral, "assess"), {"akps": 35}, format="json").status_code == 400
-    moved = api_client(lead).post(url(referral, "reassign"), {"to_user": colleague.pk}, format="json")
+    moved = api_client(lead).post(
+        url(referral, "reassign"), {"to_user": colleague.pk}, format="json"
+    )
     assert moved.json()["owner"] == colleague.get_username()
-    done = api_client(colleague).post(url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json")
+    done = api_client(colleague).post(
+        url(referral, "complete"), {"outcome": "NEEDS_MET"}, format="json"
+    )
     assert done.json()["status"] == "COMPLETED"
     assert api.post(url(referral, "reopen"), {"note": ""}, format="json").status_code == 400
     reopened = api.post(url(referral, "reopen"), {"note": "Family rang again"}, format="json")
     assert (reopened.json()["status"], reopened.json()["routing_attempt"]) == ("QUEUED", 1)
-    cancelled = api_client(lead).post(url(referral, "cancel"), {"reason": "Admitted to hospice"}, format="json")
-    assert (cancelled.json()["status"], cancelled.json()["fhir_task_status"]) == ("CANCELLED", "cancelled")
-    assert api_client(lead).post(url(referral, "enter_in_error"), {"reason": "x"}, format="json").status_code == 409
+    cancelled = api_client(lead).post(
+        url(referral, "cancel"), {"reason": "Admitted to hospice"}, format="json"
+    )
+    assert (cancelled.json()["status"], cancelled.json()["fhir_task_status"]) == (
+        "CANCELLED",
+        "cancelled",
+    )
+    assert (
+        api_client(lead)
+        .post(url(referral, "enter_in_error"), {"reason": "x"}, format="json")
+        .status_code
+        == 409
+    )

@@ -21,31 +21,57 @@ def api(handler):
 
 
 def referrals_of(response) -> dict[str, tuple[str, str, str]]:
-    return {r["need"]: (r["priority"], r["suggested_priority"], r["override_reason"])
-            for r in response.json()["referrals"]}
+    return {
+        r["need"]: (r["priority"], r["suggested_priority"], r["override_reason"])
+        for r in response.json()["referrals"]
+    }
 
 
 def test_a_red_flag_call_with_carer_support_returns_each_referrals_priority(api):
-    response = api.post(CALLS, call_body(PatientFactory(), red_flags=["MAJOR_BLEED"]), format="json",
-                        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+    response = api.post(
+        CALLS,
+        call_body(PatientFactory(), red_flags=["MAJOR_BLEED"]),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+    )
 
     assert response.status_code == 201, response.json()
-    assert referrals_of(response) == {"URGENT_HOME_VISIT": ("P1", "P1", ""), "CARER_SUPPORT": ("P4", "P4", "")}
-    assert (response.json()["suggested_priority"], response.json()["chosen_priority"]) == ("P1", "P1")
+    assert referrals_of(response) == {
+        "URGENT_HOME_VISIT": ("P1", "P1", ""),
+        "CARER_SUPPORT": ("P4", "P4", ""),
+    }
+    assert (response.json()["suggested_priority"], response.json()["chosen_priority"]) == (
+        "P1",
+        "P1",
+    )
 
 
 def test_a_priority_per_need_with_its_reason(api):
-    needs = [{"need": "URGENT_HOME_VISIT", "priority": "P3", "override_reason": "District nurse there now"},
-             {"need": "CARER_SUPPORT", "priority": "P3", "override_reason": "Daughter exhausted"}]
+    needs = [
+        {
+            "need": "URGENT_HOME_VISIT",
+            "priority": "P3",
+            "override_reason": "District nurse there now",
+        },
+        {"need": "CARER_SUPPORT", "priority": "P3", "override_reason": "Daughter exhausted"},
+    ]
 
     response = api.post(CALLS, call_body(PatientFactory(), needs=needs), format="json")
 
     assert response.status_code == 201, response.json()
-    assert referrals_of(response) == {"URGENT_HOME_VISIT": ("P3", "P2", "District nurse there now"),
-                                      "CARER_SUPPORT": ("P3", "P4", "Daughter exhausted")}
-    assert (response.json()["suggested_priority"], response.json()["chosen_priority"]) == ("P2", "P3")
+    assert referrals_of(response) == {
+        "URGENT_HOME_VISIT": ("P3", "P2", "District nurse there now"),
+        "CARER_SUPPORT": ("P3", "P4", "Daughter exhausted"),
+    }
+    assert (response.json()["suggested_priority"], response.json()["chosen_priority"]) == (
+        "P2",
+        "P3",
+    )
     stored = dict(Referral.objects.values_list("need", "override_reason"))
-    assert stored == {"URGENT_HOME_VISIT": "District nurse there now", "CARER_SUPPORT": "Daughter exhausted"}
+    assert stored == {
+        "URGENT_HOME_VISIT": "District nurse there now",
+        "CARER_SUPPORT": "Daughter exhausted",
+    }
 
 
 def test_a_need_priority_without_a_reason_is_a_needs_error(api):
@@ -54,13 +80,18 @@ def test_a_need_priority_without_a_reason_is_a_needs_error(api):
     response = api.post(CALLS, call_body(PatientFactory(), needs=needs), format="json")
 
     assert response.status_code == 400
-    assert response.json()["needs"] == ["Say why you chose P1 for carer support instead of the suggested P4."]
+    assert response.json()["needs"] == [
+        "Say why you chose P1 for carer support instead of the suggested P4."
+    ]
     assert not Call.objects.exists()
 
 
 def test_an_unknown_need_priority_is_refused(api):
-    response = api.post(CALLS, call_body(PatientFactory(), needs=[{"need": "CARER_SUPPORT", "priority": "P0"}]),
-                        format="json")
+    response = api.post(
+        CALLS,
+        call_body(PatientFactory(), needs=[{"need": "CARER_SUPPORT", "priority": "P0"}]),
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json()["needs"] == {"0": {"priority": ['"P0" is not a valid choice.']}}
@@ -68,20 +99,33 @@ def test_an_unknown_need_priority_is_refused(api):
 
 
 def test_the_legacy_call_priority_applies_to_the_clinical_needs_only(api):
-    response = api.post(CALLS, call_body(PatientFactory(), chosen_priority="P1", override_reason="Bleeding again"),
-                        format="json")
+    response = api.post(
+        CALLS,
+        call_body(PatientFactory(), chosen_priority="P1", override_reason="Bleeding again"),
+        format="json",
+    )
 
     assert response.status_code == 201, response.json()
-    assert referrals_of(response) == {"URGENT_HOME_VISIT": ("P1", "P2", "Bleeding again"),
-                                      "CARER_SUPPORT": ("P4", "P4", "")}
-    assert (response.json()["suggested_priority"], response.json()["chosen_priority"]) == ("P2", "P1")
+    assert referrals_of(response) == {
+        "URGENT_HOME_VISIT": ("P1", "P2", "Bleeding again"),
+        "CARER_SUPPORT": ("P4", "P4", ""),
+    }
+    assert (response.json()["suggested_priority"], response.json()["chosen_priority"]) == (
+        "P2",
+        "P1",
+    )
 
 
 def test_a_need_priority_wins_over_the_call_priority(api):
     needs = [{"need": "URGENT_HOME_VISIT", "priority": "P2"}]
 
-    response = api.post(CALLS, call_body(PatientFactory(), needs=needs, chosen_priority="P1",
-                                         override_reason="Bleeding again"), format="json")
+    response = api.post(
+        CALLS,
+        call_body(
+            PatientFactory(), needs=needs, chosen_priority="P1", override_reason="Bleeding again"
+        ),
+        format="json",
+    )
 
     assert response.status_code == 201, response.json()
     assert referrals_of(response) == {"URGENT_HOME_VISIT": ("P2", "P2", "")}

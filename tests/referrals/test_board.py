@@ -27,7 +27,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def area():
     return {
-        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)),
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)
+        ),
         "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
     }
 
@@ -48,14 +50,24 @@ def build_board(area):
         "waiting": referral(created_at=now - timedelta(minutes=10)),
         "fresh": referral(created_at=now - timedelta(seconds=5)),
         "unroutable": referral(area["spoc"].team, unroutable_reason="No service covers ZZ1 1ZZ"),
-        "declined": referral(area["spoc"].team, declined_service_ids=[1, 2], unroutable_reason="Declined by A and B"),
+        "declined": referral(
+            area["spoc"].team, declined_service_ids=[1, 2], unroutable_reason="Declined by A and B"
+        ),
         "accept": referral(area["community"].team, accept_by=now - timedelta(minutes=1)),
         "at_risk": referral(area["community"].team, at_risk_at=now - timedelta(minutes=1)),
-        "breached": referral(area["community"].team, contact_by=now - timedelta(minutes=1),
-                             at_risk_at=now - timedelta(hours=1), accept_by=now - timedelta(hours=2)),
+        "breached": referral(
+            area["community"].team,
+            contact_by=now - timedelta(minutes=1),
+            at_risk_at=now - timedelta(hours=1),
+            accept_by=now - timedelta(hours=2),
+        ),
         "fine": referral(area["community"].team),
-        "contacted": referral(area["community"].team, status=ReferralStatus.IN_PROGRESS,
-                              owner=UserFactory(), contact_by=now - timedelta(minutes=5)),
+        "contacted": referral(
+            area["community"].team,
+            status=ReferralStatus.IN_PROGRESS,
+            owner=UserFactory(),
+            contact_by=now - timedelta(minutes=5),
+        ),
     }
 
 
@@ -116,16 +128,27 @@ def test_a_coordinator_routes_by_hand_from_the_board(client, make_user, area):
     page = response.content.decode()
     assert response.status_code == 400
     assert "There is a problem" in page and "Say why the referral is routed again" in page
-    assert f'<option value="{area["community"].team.pk}" selected>' in page  # the team chosen is kept
-    response = client.post(url, {"team_id": area["community"].team.pk, "reason": "Spoke to <b>duty</b> nurse",
-                                 "next": back})
+    assert (
+        f'<option value="{area["community"].team.pk}" selected>' in page
+    )  # the team chosen is kept
+    response = client.post(
+        url,
+        {
+            "team_id": area["community"].team.pk,
+            "reason": "Spoke to <b>duty</b> nurse",
+            "next": back,
+        },
+    )
     assert response.status_code == 302 and response["Location"] == back
     made["unroutable"].refresh_from_db()
     assert made["unroutable"].team == area["community"].team
     event = made["unroutable"].events.get(kind=ReferralEvent.Kind.ROUTED_MANUALLY)
     assert event.data["reason"] == "Spoke to <b>duty</b> nurse"
     assert client.post(url, {"team_id": "abc", "reason": "x", "next": back}).status_code == 400
-    assert client.post(reverse("queue:action", args=[10**9, "reroute"]), {"reason": "x"}).status_code == 404
+    assert (
+        client.post(reverse("queue:action", args=[10**9, "reroute"]), {"reason": "x"}).status_code
+        == 404
+    )
 
 
 def test_a_referral_declined_twice_needs_a_team_chosen(client, make_user, area):
@@ -133,16 +156,22 @@ def test_a_referral_declined_twice_needs_a_team_chosen(client, make_user, area):
     client.force_login(make_user(Role.SPOC_COORDINATOR, username="coord"))
     declined = made["declined"]
     team_before = declined.team_id
-    response = client.post(reverse("queue:action", args=[declined.pk, "reroute"]),
-                           {"team_id": "", "reason": "Both teams full", "next": reverse("board:board")})
+    response = client.post(
+        reverse("queue:action", args=[declined.pk, "reroute"]),
+        {"team_id": "", "reason": "Both teams full", "next": reverse("board:board")},
+    )
     assert response.status_code == 400
     assert "Choose the team to route the referral to" in response.content.decode()
     declined.refresh_from_db()
-    assert declined.team_id == team_before and not declined.events.filter(
-        kind=ReferralEvent.Kind.ROUTED_MANUALLY).exists()
+    assert (
+        declined.team_id == team_before
+        and not declined.events.filter(kind=ReferralEvent.Kind.ROUTED_MANUALLY).exists()
+    )
 
 
-def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(client, make_user, area):
+def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(
+    client, make_user, area
+):
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
     client.force_login(coordinator)
     build_board(area)

@@ -32,7 +32,9 @@ SECURITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
 def queued(patient, team):
-    return ReferralFactory(call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team)
+    return ReferralFactory(
+        call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team
+    )
 
 
 def break_glass(client, patient):
@@ -48,38 +50,72 @@ def forge_grant(client, patient):
 
 def _died():
     moment = timezone.localtime() - timedelta(hours=2)
-    return {"died_date": moment.strftime("%Y-%m-%d"), "died_time": moment.strftime("%H:%M"),
-            "place": PlaceOfDeath.HOSPICE, "expected": "yes", "verified_by": "Dr H. Walsh"}
+    return {
+        "died_date": moment.strftime("%Y-%m-%d"),
+        "died_time": moment.strftime("%H:%M"),
+        "place": PlaceOfDeath.HOSPICE,
+        "expected": "yes",
+        "verified_by": "Dr H. Walsh",
+    }
 
 
 def _details(patient):
-    return {"nhs_number": patient.nhs_number, "nhs_number_status": "02", "given_name": "Siân",
-            "family_name": "Changed", "date_of_birth": "1948-03-14", "sex": "female", "address": "1 Dock Road",
-            "postcode": "L9 7AL", "phone": "", "phone_alt": "", "gp_practice": "", "usual_residence": "OWN_HOME",
-            "location": "HOME", "location_site": "", "language": "", "access_information": ""}
+    return {
+        "nhs_number": patient.nhs_number,
+        "nhs_number_status": "02",
+        "given_name": "Siân",
+        "family_name": "Changed",
+        "date_of_birth": "1948-03-14",
+        "sex": "female",
+        "address": "1 Dock Road",
+        "postcode": "L9 7AL",
+        "phone": "",
+        "phone_alt": "",
+        "gp_practice": "",
+        "usual_residence": "OWN_HOME",
+        "location": "HOME",
+        "location_site": "",
+        "language": "",
+        "access_information": "",
+    }
 
 
 # Every page that writes a patient's clinical record: url name, a valid form, what it would write.
 WRITES = {
-    "admission": ("dashboards:admissions",
-                  lambda p: {"admitted_on": "2026-01-10", "discharged_on": "", "kind": "emergency"},
-                  lambda p: HospitalAdmission.objects.filter(patient=p).exists()),
-    "care plan": ("patients:care-plan",
-                  lambda p: {"ppd_first": "21", "primary_diagnosis": "Lung cancer", "base_version": "0"},
-                  lambda p: CarePlan.objects.filter(patient=p).exists()),
-    "death": ("patients:death", lambda p: _died(), lambda p: DeathRecord.objects.filter(patient=p).exists()),
-    "details": ("patients:edit", _details,
-                lambda p: Patient.objects.filter(pk=p.pk, family_name="Changed").exists()),
-    "related person": ("patients:person-add",
-                       lambda p: {"given_name": "Aled", "family_name": "Jones", "relationship": "CHILD"},
-                       lambda p: RelatedPerson.objects.filter(patient=p).exists()),
+    "admission": (
+        "dashboards:admissions",
+        lambda p: {"admitted_on": "2026-01-10", "discharged_on": "", "kind": "emergency"},
+        lambda p: HospitalAdmission.objects.filter(patient=p).exists(),
+    ),
+    "care plan": (
+        "patients:care-plan",
+        lambda p: {"ppd_first": "21", "primary_diagnosis": "Lung cancer", "base_version": "0"},
+        lambda p: CarePlan.objects.filter(patient=p).exists(),
+    ),
+    "death": (
+        "patients:death",
+        lambda p: _died(),
+        lambda p: DeathRecord.objects.filter(patient=p).exists(),
+    ),
+    "details": (
+        "patients:edit",
+        _details,
+        lambda p: Patient.objects.filter(pk=p.pk, family_name="Changed").exists(),
+    ),
+    "related person": (
+        "patients:person-add",
+        lambda p: {"given_name": "Aled", "family_name": "Jones", "relationship": "CHILD"},
+        lambda p: RelatedPerson.objects.filter(patient=p).exists(),
+    ),
 }
 
 
 # --- Who may break glass ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", [Role.AUDITOR, Role.MANAGER, Role.DIRECTORY_ADMIN, Role.SYSTEM_ADMIN])
+@pytest.mark.parametrize(
+    "role", [Role.AUDITOR, Role.MANAGER, Role.DIRECTORY_ADMIN, Role.SYSTEM_ADMIN]
+)
 def test_roles_without_direct_care_cannot_break_glass(client, make_user, role):
     patient = PatientFactory()
     client.force_login(make_user(role))
@@ -93,7 +129,9 @@ def test_roles_without_direct_care_cannot_break_glass(client, make_user, role):
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.MANAGER, Role.DIRECTORY_ADMIN])
-def test_a_grant_in_the_session_opens_nothing_for_a_role_that_cannot_break_glass(client, make_user, role):
+def test_a_grant_in_the_session_opens_nothing_for_a_role_that_cannot_break_glass(
+    client, make_user, role
+):
     patient = PatientFactory()
     user = make_user(role)
     client.force_login(user)
@@ -107,7 +145,9 @@ def test_a_grant_in_the_session_opens_nothing_for_a_role_that_cannot_break_glass
     assert not patients_visible_to(user, break_glass_ids=[patient.pk]).exists()
 
 
-@pytest.mark.parametrize("role", [Role.CALL_HANDLER, Role.SPECIALIST_NURSE, Role.TEAM_LEAD, Role.SPOC_COORDINATOR])
+@pytest.mark.parametrize(
+    "role", [Role.CALL_HANDLER, Role.SPECIALIST_NURSE, Role.TEAM_LEAD, Role.SPOC_COORDINATOR]
+)
 def test_direct_care_roles_break_glass_and_write_only_without_it(make_user, role):
     user = make_user(role)
     assert user.has_perm(BREAK_GLASS) and user.has_perm(WRITE_CLINICAL)
@@ -133,8 +173,12 @@ def test_nurse_outside_the_team_breaks_glass_and_reads_the_record(client, nurse,
     assert not page.context["can_write"]
     assert not page.context["can_edit_care_plan"] and not page.context["can_edit_patient"]
     html = page.content.decode()
-    for url in (reverse("patients:death", args=[patient.pk]), reverse("patients:person-add", args=[patient.pk]),
-                reverse("patients:care-plan", args=[patient.pk]), reverse("patients:edit", args=[patient.pk])):
+    for url in (
+        reverse("patients:death", args=[patient.pk]),
+        reverse("patients:person-add", args=[patient.pk]),
+        reverse("patients:care-plan", args=[patient.pk]),
+        reverse("patients:edit", args=[patient.pk]),
+    ):
         assert f'href="{url}"' not in html, url
     assert client.get(reverse("dashboards:admissions", args=[patient.pk])).status_code == 200
 
@@ -148,7 +192,9 @@ def test_a_grant_reads_for_its_window_only(client, settings, nurse, other_team):
     break_glass(client, patient)
     detail = reverse("patients:detail", args=[patient.pk])
     assert client.get(detail).status_code == 200
-    with time_machine.travel(timezone.now() + timedelta(seconds=BREAK_GLASS_SECONDS + 1), tick=False):
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=BREAK_GLASS_SECONDS + 1), tick=False
+    ):
         response = client.get(detail)
     assert response.status_code == 302
     assert response["Location"] == reverse("patients:break-glass", args=[patient.pk])
@@ -158,7 +204,9 @@ def test_a_grant_reads_for_its_window_only(client, settings, nurse, other_team):
 
 
 @pytest.mark.parametrize("write", sorted(WRITES))
-def test_after_break_glass_every_write_is_refused_and_writes_nothing(client, nurse, other_team, write):
+def test_after_break_glass_every_write_is_refused_and_writes_nothing(
+    client, nurse, other_team, write
+):
     patient = PatientFactory()
     queued(patient, other_team)
     client.force_login(nurse)
@@ -179,7 +227,9 @@ def test_the_same_writes_succeed_for_the_patients_own_team(client, nurse, team, 
     client.force_login(nurse)
     url_name, form, written = WRITES[write]
     response = client.post(reverse(url_name, args=[patient.pk]), form(patient))
-    assert response.status_code == 302, getattr(response, "context", {}) and response.context["form"].errors
+    assert response.status_code == 302, (
+        getattr(response, "context", {}) and response.context["form"].errors
+    )
     assert written(patient)
 
 
@@ -208,7 +258,12 @@ def test_read_only_roles_write_nothing_on_a_patient_they_may_read(client, make_u
         response = client.post(reverse(url_name, args=[patient.pk]), form(patient))
         assert response.status_code in (403, 404), url_name
         assert not written(patient), url_name
-    assert client.post(reverse("queue:action", args=[referral.pk, "cancel"]), {"reason": "x"}).status_code == 403
+    assert (
+        client.post(
+            reverse("queue:action", args=[referral.pk, "cancel"]), {"reason": "x"}
+        ).status_code
+        == 403
+    )
     referral.refresh_from_db()
     assert referral.status == ReferralStatus.QUEUED
 
@@ -221,11 +276,18 @@ def test_break_glass_in_the_browser_writes_nothing_through_the_api(client, nurse
     referral = queued(patient, other_team)
     client.force_login(nurse)
     break_glass(client, patient)
-    died = {"died_at": (timezone.now() - timedelta(hours=2)).isoformat(), "place": PlaceOfDeath.HOSPICE}
-    death = client.post(f"/api/v1/patients/{patient.pk}/death/", json.dumps(died), content_type="application/json")
+    died = {
+        "died_at": (timezone.now() - timedelta(hours=2)).isoformat(),
+        "place": PlaceOfDeath.HOSPICE,
+    }
+    death = client.post(
+        f"/api/v1/patients/{patient.pk}/death/", json.dumps(died), content_type="application/json"
+    )
     assert death.status_code in (403, 404)
     assert not DeathRecord.objects.filter(patient=patient).exists()
-    claim = client.post(f"/api/v1/referrals/{referral.pk}/claim/", "{}", content_type="application/json")
+    claim = client.post(
+        f"/api/v1/referrals/{referral.pk}/claim/", "{}", content_type="application/json"
+    )
     assert claim.status_code in (403, 404)
     referral.refresh_from_db()
     assert referral.owner_id is None
@@ -238,18 +300,38 @@ def test_api_writes_need_the_write_permission_itself(make_user, team):
     from rest_framework.test import APIClient
 
     user = make_user(None, username="readonly", is_clinician=True)
-    user.user_permissions.set(Permission.objects.filter(
-        content_type__app_label="accounts", codename__in=["take_calls", "coordinate", "work_team_queue"]))
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="accounts",
+            codename__in=["take_calls", "coordinate", "work_team_queue"],
+        )
+    )
     patient = PatientFactory()
     referral = queued(patient, team)
     api = APIClient()
     api.force_authenticate(user)
-    call = api.post("/api/v1/calls/", {"received_at": timezone.now().isoformat(), "caller_type": "PATIENT",
-                                       "reason": "MEDICATION_QUERY", "disposition": "ADVICE_GIVEN"}, format="json")
+    call = api.post(
+        "/api/v1/calls/",
+        {
+            "received_at": timezone.now().isoformat(),
+            "caller_type": "PATIENT",
+            "reason": "MEDICATION_QUERY",
+            "disposition": "ADVICE_GIVEN",
+        },
+        format="json",
+    )
     assert call.status_code == 403
-    died = {"died_at": (timezone.now() - timedelta(hours=2)).isoformat(), "place": PlaceOfDeath.HOSPICE}
+    died = {
+        "died_at": (timezone.now() - timedelta(hours=2)).isoformat(),
+        "place": PlaceOfDeath.HOSPICE,
+    }
     assert api.post(f"/api/v1/patients/{patient.pk}/death/", died, format="json").status_code == 403
-    assert api.post(f"/api/v1/referrals/{referral.pk}/cancel/", {"reason": "x"}, format="json").status_code == 403
+    assert (
+        api.post(
+            f"/api/v1/referrals/{referral.pk}/cancel/", {"reason": "x"}, format="json"
+        ).status_code
+        == 403
+    )
     assert not DeathRecord.objects.filter(patient=patient).exists()
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED
 
@@ -273,5 +355,11 @@ def test_the_table_in_docs_security_says_what_roles_py_grants():
     assert set(rows) == set(Role.values)
     for role, perms in ROLE_PERMISSIONS.items():
         breaks_glass, writes = rows[role][2], rows[role][3]
-        assert re.match(r"Yes\b", breaks_glass) if BREAK_GLASS in perms else breaks_glass.startswith("No"), role
-        assert re.match(r"Yes\b", writes) if WRITE_CLINICAL in perms else writes.startswith("No"), role
+        assert (
+            re.match(r"Yes\b", breaks_glass)
+            if BREAK_GLASS in perms
+            else breaks_glass.startswith("No")
+        ), role
+        assert re.match(r"Yes\b", writes) if WRITE_CLINICAL in perms else writes.startswith("No"), (
+            role
+        )

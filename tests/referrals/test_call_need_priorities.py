@@ -65,10 +65,13 @@ def submit(data: CallInput, user: Any) -> dict[str, Referral]:
 BOTH = (NeedRequest(Need.URGENT_HOME_VISIT), NeedRequest(Need.CARER_SUPPORT))
 
 
-def test_carer_support_with_an_urgent_symptom_stays_p4_and_reaches_the_carers_service(handler, patient):
+def test_carer_support_with_an_urgent_symptom_stays_p4_and_reaches_the_carers_service(
+    handler, patient
+):
     directory = small_directory()
-    carers = make_service("Carers Centre", ServiceType.CARER_SUPPORT,
-                          hours=[(d, time(9), time(17)) for d in range(5)])
+    carers = make_service(
+        "Carers Centre", ServiceType.CARER_SUPPORT, hours=[(d, time(9), time(17)) for d in range(5)]
+    )
     make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=())
 
     referrals = submit(urgent_call(patient, needs=BOTH), handler)
@@ -82,7 +85,10 @@ def test_carer_support_with_an_urgent_symptom_stays_p4_and_reaches_the_carers_se
     assert routed_carer is not None and routed_visit is not None
     # A P1 carer referral would find no carers' service open within 30 minutes.
     assert (routed_carer.status, routed_carer.team) == (ReferralStatus.QUEUED, carers.team)
-    assert (routed_visit.status, routed_visit.team) == (ReferralStatus.QUEUED, directory["community"].team)
+    assert (routed_visit.status, routed_visit.team) == (
+        ReferralStatus.QUEUED,
+        directory["community"].team,
+    )
     call = Call.objects.get()
     # The call keeps the highest of its needs, and nothing was overridden.
     assert (call.suggested_priority, call.chosen_priority, call.override_reason) == ("P1", "P1", "")
@@ -90,28 +96,45 @@ def test_carer_support_with_an_urgent_symptom_stays_p4_and_reaches_the_carers_se
 
 
 def test_one_need_chosen_above_its_suggestion_without_a_reason_is_refused(handler, patient):
-    needs = (NeedRequest(Need.URGENT_HOME_VISIT), NeedRequest(Need.CARER_SUPPORT, priority=Priority.P2))
+    needs = (
+        NeedRequest(Need.URGENT_HOME_VISIT),
+        NeedRequest(Need.CARER_SUPPORT, priority=Priority.P2),
+    )
 
     with pytest.raises(ValidationError) as caught:
         submit(urgent_call(patient, needs=needs), handler)
 
-    assert caught.value.message_dict == {"override_reason_carer_support": [
-        "Say why you chose P2 for carer support instead of the suggested P4."]}
+    assert caught.value.message_dict == {
+        "override_reason_carer_support": [
+            "Say why you chose P2 for carer support instead of the suggested P4."
+        ]
+    }
     assert not Call.objects.exists()
     assert not Referral.objects.exists()
 
 
 def test_one_need_chosen_with_a_reason_is_saved_and_the_others_keep_theirs(handler, patient):
-    needs = (NeedRequest(Need.URGENT_HOME_VISIT),
-             NeedRequest(Need.CARER_SUPPORT, priority=Priority.P2, override_reason="Carer alone with a bleed"))
+    needs = (
+        NeedRequest(Need.URGENT_HOME_VISIT),
+        NeedRequest(
+            Need.CARER_SUPPORT, priority=Priority.P2, override_reason="Carer alone with a bleed"
+        ),
+    )
 
     referrals = submit(urgent_call(patient, needs=needs), handler)
 
     carer = Referral.objects.get(pk=referrals[Need.CARER_SUPPORT].pk)
     assert (carer.priority, carer.suggested_priority, carer.override_reason) == (
-        Priority.P2, Priority.P4, "Carer alone with a bleed")
+        Priority.P2,
+        Priority.P4,
+        "Carer alone with a bleed",
+    )
     visit = Referral.objects.get(pk=referrals[Need.URGENT_HOME_VISIT].pk)
-    assert (visit.priority, visit.suggested_priority, visit.override_reason) == (Priority.P1, Priority.P1, "")
+    assert (visit.priority, visit.suggested_priority, visit.override_reason) == (
+        Priority.P1,
+        Priority.P1,
+        "",
+    )
     call = Call.objects.get()
     assert (call.suggested_priority, call.chosen_priority) == (Priority.P1, Priority.P1)
     # The call's own reason is blank (its priority was not overridden): it keeps the need's.
@@ -119,8 +142,12 @@ def test_one_need_chosen_with_a_reason_is_saved_and_the_others_keep_theirs(handl
 
 
 def test_a_clinical_need_lowered_on_its_own_makes_the_call_an_override(handler, patient):
-    needs = (NeedRequest(Need.URGENT_HOME_VISIT, priority=Priority.P2, override_reason="Bleed has stopped"),
-             NeedRequest(Need.CARER_SUPPORT))
+    needs = (
+        NeedRequest(
+            Need.URGENT_HOME_VISIT, priority=Priority.P2, override_reason="Bleed has stopped"
+        ),
+        NeedRequest(Need.CARER_SUPPORT),
+    )
 
     submit(urgent_call(patient, needs=needs), handler)
 
@@ -128,11 +155,15 @@ def test_a_clinical_need_lowered_on_its_own_makes_the_call_an_override(handler, 
     assert (call.suggested_priority, call.chosen_priority) == (Priority.P1, Priority.P2)
     assert call.override_reason == "Urgent home visit: Bleed has stopped"
     assert dict(Referral.objects.values_list("need", "priority")) == {
-        Need.URGENT_HOME_VISIT: Priority.P2, Need.CARER_SUPPORT: Priority.P4}
+        Need.URGENT_HOME_VISIT: Priority.P2,
+        Need.CARER_SUPPORT: Priority.P4,
+    }
 
 
 def test_a_reason_given_for_the_suggested_priority_is_not_kept(handler, patient):
-    needs = (NeedRequest(Need.CARER_SUPPORT, priority=Priority.P4, override_reason="No change really"),)
+    needs = (
+        NeedRequest(Need.CARER_SUPPORT, priority=Priority.P4, override_reason="No change really"),
+    )
 
     referrals = submit(urgent_call(patient, needs=needs), handler)
 
@@ -152,9 +183,18 @@ def test_an_unknown_need_priority_is_refused(handler, patient):
 def test_a_carer_in_crisis_tonight_gets_p3_carer_support_and_p2_overnight_support(handler, patient):
     needs = (NeedRequest(Need.OVERNIGHT_SUPPORT), NeedRequest(Need.CARER_SUPPORT))
 
-    referrals = submit(urgent_call(patient, needs=needs, red_flags=(), phase=PhaseOfIllness.STABLE,
-                                   carer_coping=CarerCoping.CRISIS_TONIGHT, reason=CallReason.CARER_CRISIS,
-                                   chosen_priority=Priority.P2), handler)
+    referrals = submit(
+        urgent_call(
+            patient,
+            needs=needs,
+            red_flags=(),
+            phase=PhaseOfIllness.STABLE,
+            carer_coping=CarerCoping.CRISIS_TONIGHT,
+            reason=CallReason.CARER_CRISIS,
+            chosen_priority=Priority.P2,
+        ),
+        handler,
+    )
 
     assert referrals[Need.OVERNIGHT_SUPPORT].priority == Priority.P2
     assert referrals[Need.CARER_SUPPORT].priority == Priority.P3
@@ -163,9 +203,17 @@ def test_a_carer_in_crisis_tonight_gets_p3_carer_support_and_p2_overnight_suppor
 def test_bereavement_support_after_a_death_notification_is_p4(handler):
     patient = PatientFactory(died_at=WEDNESDAY_EVENING - timedelta(hours=1))
 
-    referrals = submit(urgent_call(patient, needs=(NeedRequest(Need.BEREAVEMENT_SUPPORT),), red_flags=(),
-                                   phase=PhaseOfIllness.DECEASED, reason=CallReason.DEATH_NOTIFICATION,
-                                   chosen_priority=Priority.P3), handler)
+    referrals = submit(
+        urgent_call(
+            patient,
+            needs=(NeedRequest(Need.BEREAVEMENT_SUPPORT),),
+            red_flags=(),
+            phase=PhaseOfIllness.DECEASED,
+            reason=CallReason.DEATH_NOTIFICATION,
+            chosen_priority=Priority.P3,
+        ),
+        handler,
+    )
 
     assert referrals[Need.BEREAVEMENT_SUPPORT].priority == Priority.P4
     call = Call.objects.get()
@@ -174,26 +222,44 @@ def test_bereavement_support_after_a_death_notification_is_p4(handler):
 
 
 def test_the_calls_priority_still_applies_to_clinical_needs_with_its_reason(handler, patient):
-    referrals = submit(urgent_call(patient, needs=BOTH, chosen_priority=Priority.P2,
-                                   override_reason="Bleed controlled with pressure"), handler)
+    referrals = submit(
+        urgent_call(
+            patient,
+            needs=BOTH,
+            chosen_priority=Priority.P2,
+            override_reason="Bleed controlled with pressure",
+        ),
+        handler,
+    )
 
     visit = Referral.objects.get(pk=referrals[Need.URGENT_HOME_VISIT].pk)
-    assert (visit.priority, visit.override_reason) == (Priority.P2, "Bleed controlled with pressure")
+    assert (visit.priority, visit.override_reason) == (
+        Priority.P2,
+        "Bleed controlled with pressure",
+    )
     assert Referral.objects.get(pk=referrals[Need.CARER_SUPPORT].pk).priority == Priority.P4
 
 
 def test_the_migration_gives_earlier_referrals_their_calls_suggestion_and_override(handler):
     migration = import_module("referrals.migrations.0007_referral_suggested_priority_override")
-    overridden = CallFactory(handled_by=handler, suggested_priority="P1", chosen_priority="P3",
-                             override_reason="GP already there")
+    overridden = CallFactory(
+        handled_by=handler,
+        suggested_priority="P1",
+        chosen_priority="P3",
+        override_reason="GP already there",
+    )
     followed = CallFactory(handled_by=handler, suggested_priority="P2", chosen_priority="P2")
     for call in (overridden, followed):
         ReferralFactory(call=call, need=Need.CARER_SUPPORT, priority=call.chosen_priority)
 
     # The models as they were when the migration ran (calls had not yet moved to their own app).
     state = MigrationLoader(connection).project_state(
-        ("referrals", "0007_referral_suggested_priority_override"))
+        ("referrals", "0007_referral_suggested_priority_override")
+    )
     migration.from_the_call(state.apps, None)
 
-    assert sorted(Referral.objects.values_list("call__chosen_priority", "suggested_priority", "override_reason")) == [
-        ("P2", "P2", ""), ("P3", "P1", "GP already there")]
+    assert sorted(
+        Referral.objects.values_list(
+            "call__chosen_priority", "suggested_priority", "override_reason"
+        )
+    ) == [("P2", "P2", ""), ("P3", "P1", "GP already there")]

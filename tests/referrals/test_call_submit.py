@@ -34,8 +34,10 @@ from tests.referrals.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
-TWO_NEEDS = (NeedRequest(Need.URGENT_HOME_VISIT, "Syringe driver alarming"),
-             NeedRequest(Need.CARER_SUPPORT))
+TWO_NEEDS = (
+    NeedRequest(Need.URGENT_HOME_VISIT, "Syringe driver alarming"),
+    NeedRequest(Need.CARER_SUPPORT),
+)
 
 
 @pytest.fixture
@@ -45,7 +47,9 @@ def patient():
 
 @pytest.fixture
 def site():
-    return Site.objects.create(organisation=OrganisationFactory(), code="RXN01", name="North Hospital")
+    return Site.objects.create(
+        organisation=OrganisationFactory(), code="RXN01", name="North Hospital"
+    )
 
 
 def call_input(patient: Any, **changes: Any) -> CallInput:
@@ -75,8 +79,10 @@ def call_input(patient: Any, **changes: Any) -> CallInput:
 
 
 def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count()
-            for model in (Call, Assessment, Referral, ReferralEvent, CallBack, AccessLog)}
+    return {
+        model.__name__: model.objects.count()
+        for model in (Call, Assessment, Referral, ReferralEvent, CallBack, AccessLog)
+    }
 
 
 def test_submit_saves_call_assessment_referrals_events_and_access_log(handler, patient):
@@ -120,7 +126,9 @@ def test_submit_saves_call_assessment_referrals_events_and_access_log(handler, p
     assert referrals[1].note == "Syringe driver alarming"
     # Each need has its own priority: the urgent visit the call's, carer support its default.
     assert [(r.priority, r.suggested_priority, r.override_reason) for r in referrals] == [
-        (Priority.P4, Priority.P4, ""), (Priority.P2, Priority.P2, "")]
+        (Priority.P4, Priority.P4, ""),
+        (Priority.P2, Priority.P2, ""),
+    ]
     log = AccessLog.objects.get()
     assert (log.action, log.object_type, log.object_id) == ("CREATE", "call", str(call.pk))
     assert log.patient_id == patient.pk
@@ -144,7 +152,9 @@ def test_the_patients_record_is_not_changed_by_where_the_call_says_they_are(hand
     updated_at = patient.updated_at
 
     result = call_submit(
-        data=call_input(patient, patient_location=PatientLocation.HOSPITAL, patient_site_id=site.pk),
+        data=call_input(
+            patient, patient_location=PatientLocation.HOSPITAL, patient_site_id=site.pk
+        ),
         user=handler,
     )
 
@@ -169,6 +179,7 @@ def test_a_call_without_an_identified_patient_can_give_advice(handler):
 
 
 # --- Validation: every rule gives a field-keyed error and saves nothing --------------------------
+
 
 def _case(key: str, **changes: Any) -> Any:
     return pytest.param(key, changes, id=f"{key}-{'-'.join(changes)}")
@@ -230,7 +241,9 @@ def _resolve(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("key", "changes"), VALIDATION_CASES)
-def test_invalid_input_gives_a_field_keyed_error_and_saves_nothing(handler, patient, site, key, changes):
+def test_invalid_input_gives_a_field_keyed_error_and_saves_nothing(
+    handler, patient, site, key, changes
+):
     changes = _resolve(changes)
     before = row_counts()
 
@@ -250,14 +263,18 @@ def test_a_site_is_refused_when_the_patient_is_at_home(handler, patient, site):
 
 def test_every_problem_is_reported_at_once(handler, patient):
     with pytest.raises(ValidationError) as caught:
-        call_submit(data=call_input(patient, reason="GOSSIP", notes="x" * 5001, akps=7), user=handler)
+        call_submit(
+            data=call_input(patient, reason="GOSSIP", notes="x" * 5001, akps=7), user=handler
+        )
     assert {"reason", "notes", "akps"} <= set(caught.value.message_dict)
 
 
 def test_received_at_within_a_minute_of_clock_skew_is_accepted(handler, patient):
     received_at = timezone.now() + timedelta(seconds=50)
 
-    result = call_submit(data=call_input(patient, received_at=received_at, ended_at=None), user=handler)
+    result = call_submit(
+        data=call_input(patient, received_at=received_at, ended_at=None), user=handler
+    )
 
     assert result.call.received_at == received_at
 
@@ -317,8 +334,12 @@ def test_a_submit_racing_one_with_the_same_key_returns_the_winner(handler, patie
 
 
 def test_the_suggestion_is_computed_by_the_rules_whatever_the_client_chose(handler, patient):
-    data = call_input(patient, red_flags=(RedFlag.MAJOR_BLEED,), chosen_priority=Priority.P5,
-                      override_reason="Caller says it has stopped")
+    data = call_input(
+        patient,
+        red_flags=(RedFlag.MAJOR_BLEED,),
+        chosen_priority=Priority.P5,
+        override_reason="Caller says it has stopped",
+    )
 
     call = call_submit(data=data, user=handler).call
 
@@ -330,34 +351,49 @@ def test_the_suggestion_is_computed_by_the_rules_whatever_the_client_chose(handl
     assert call.chosen_priority == Priority.P4
     assert call.override_reason == "Caller says it has stopped"
     assert call.triage_rules_version == TRIAGE_RULES_VERSION
-    assert {(r.need, r.priority, r.suggested_priority, r.override_reason) for r in Referral.objects.all()} == {
+    assert {
+        (r.need, r.priority, r.suggested_priority, r.override_reason)
+        for r in Referral.objects.all()
+    } == {
         (Need.URGENT_HOME_VISIT, Priority.P5, Priority.P1, "Caller says it has stopped"),
         (Need.CARER_SUPPORT, Priority.P4, Priority.P4, ""),
     }
 
 
 def test_choosing_the_suggested_priority_needs_no_reason(handler, patient):
-    call = call_submit(data=call_input(patient, phase=PhaseOfIllness.STABLE, ipos={},
-                                       chosen_priority=Priority.P5,
-                                       needs=(NeedRequest(Need.URGENT_HOME_VISIT),)), user=handler).call
+    call = call_submit(
+        data=call_input(
+            patient,
+            phase=PhaseOfIllness.STABLE,
+            ipos={},
+            chosen_priority=Priority.P5,
+            needs=(NeedRequest(Need.URGENT_HOME_VISIT),),
+        ),
+        user=handler,
+    ).call
     assert (call.suggested_priority, call.override_reason) == (Priority.P5, "")
 
 
 # --- Senior review, call-backs, text as typed --------------------------------------------------
 
 
-@pytest.mark.parametrize(("clinician", "disposition", "needs", "expected"), [
-    (False, Disposition.ADVICE_GIVEN, (), True),
-    (True, Disposition.ADVICE_GIVEN, (), False),
-    (False, Disposition.REFERRALS_CREATED, TWO_NEEDS, False),
-    (False, Disposition.SIGNPOSTED, (), False),
-])
+@pytest.mark.parametrize(
+    ("clinician", "disposition", "needs", "expected"),
+    [
+        (False, Disposition.ADVICE_GIVEN, (), True),
+        (True, Disposition.ADVICE_GIVEN, (), False),
+        (False, Disposition.REFERRALS_CREATED, TWO_NEEDS, False),
+        (False, Disposition.SIGNPOSTED, (), False),
+    ],
+)
 def test_advice_from_a_non_clinician_waits_for_senior_review(
     make_user, patient, clinician, disposition, needs, expected
 ):
     user = make_user(Role.CALL_HANDLER, username="h-review", is_clinician=clinician)
 
-    call = call_submit(data=call_input(patient, disposition=disposition, needs=needs), user=user).call
+    call = call_submit(
+        data=call_input(patient, disposition=disposition, needs=needs), user=user
+    ).call
 
     assert call.needs_senior_review is expected
 
@@ -365,8 +401,10 @@ def test_advice_from_a_non_clinician_waits_for_senior_review(
 def test_a_call_back_is_saved_with_the_call(handler, patient):
     due = timezone.now() + timedelta(hours=3)
 
-    call = call_submit(data=call_input(patient, callback_due_at=due,
-                                       callback_note="Ring after the GP visit"), user=handler).call
+    call = call_submit(
+        data=call_input(patient, callback_due_at=due, callback_note="Ring after the GP visit"),
+        user=handler,
+    ).call
 
     call_back = CallBack.objects.get()
     assert call_back.call == call
@@ -378,8 +416,12 @@ def test_a_call_back_is_saved_with_the_call(handler, patient):
 
 
 def test_names_and_markup_are_stored_exactly_as_typed(handler, patient):
-    data = call_input(patient, caller_name="Siân O'Brien-Nguyễn", caller_relationship="Daughter’s partner",
-                      notes='<script>alert("x")</script> & "quotes"')
+    data = call_input(
+        patient,
+        caller_name="Siân O'Brien-Nguyễn",
+        caller_relationship="Daughter’s partner",
+        notes='<script>alert("x")</script> & "quotes"',
+    )
 
     call = call_submit(data=data, user=handler).call
 
@@ -408,9 +450,13 @@ def test_on_commit_enqueues_one_routing_task_per_referral(
     assert sorted(sent) == sorted(r.pk for r in result.referrals)
 
 
-def test_a_call_without_referrals_enqueues_nothing(handler, patient, django_capture_on_commit_callbacks):
+def test_a_call_without_referrals_enqueues_nothing(
+    handler, patient, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        call_submit(data=call_input(patient, disposition=Disposition.SIGNPOSTED, needs=()), user=handler)
+        call_submit(
+            data=call_input(patient, disposition=Disposition.SIGNPOSTED, needs=()), user=handler
+        )
     assert callbacks == []
 
 
@@ -422,13 +468,19 @@ def test_a_broker_failure_after_commit_is_logged_and_the_call_stays_saved(
 
     monkeypatch.setattr(route_referral_task, "delay", broker_down)
 
-    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with (
+        caplog.at_level(logging.ERROR),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
         result = call_submit(data=call_input(patient), user=handler)
 
     assert len(callbacks) == 2
     assert result.created is True
     assert Call.objects.filter(pk=result.call.pk).exists()
-    assert Referral.objects.filter(call=result.call, status=ReferralStatus.AWAITING_ROUTING).count() == 2
+    assert (
+        Referral.objects.filter(call=result.call, status=ReferralStatus.AWAITING_ROUTING).count()
+        == 2
+    )
     assert "could not be enqueued" in caplog.text
 
 
@@ -439,8 +491,17 @@ def test_submit_runs_the_same_number_of_queries_for_one_need_or_four(handler, pa
         return len(queries)
 
     one = queries_for((NeedRequest(Need.URGENT_HOME_VISIT),))
-    four = queries_for(tuple(NeedRequest(n) for n in (Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT,
-                                                      Need.DAY_THERAPY, Need.SPECIALIST_FOLLOW_UP)))
+    four = queries_for(
+        tuple(
+            NeedRequest(n)
+            for n in (
+                Need.URGENT_HOME_VISIT,
+                Need.CARER_SUPPORT,
+                Need.DAY_THERAPY,
+                Need.SPECIALIST_FOLLOW_UP,
+            )
+        )
+    )
     assert one == four
 
 
@@ -449,9 +510,18 @@ def test_a_patient_who_has_died_gets_only_support_for_the_family(handler):
     with pytest.raises(ValidationError) as caught:
         call_submit(data=call_input(patient), user=handler)
     assert caught.value.message_dict["needs"] == [
-        "The patient has died: Urgent home visit cannot be referred. Bereavement and carer support can."]
+        "The patient has died: Urgent home visit cannot be referred. Bereavement and carer support can."
+    ]
     assert not Call.objects.exists()
-    result = call_submit(data=call_input(patient, reason=CallReason.BEREAVEMENT, phase=PhaseOfIllness.DECEASED,
-                                         ipos={}, chosen_priority=Priority.P5,
-                                         needs=(NeedRequest(Need.BEREAVEMENT_SUPPORT),)), user=handler)
+    result = call_submit(
+        data=call_input(
+            patient,
+            reason=CallReason.BEREAVEMENT,
+            phase=PhaseOfIllness.DECEASED,
+            ipos={},
+            chosen_priority=Priority.P5,
+            needs=(NeedRequest(Need.BEREAVEMENT_SUPPORT),),
+        ),
+        user=handler,
+    )
     assert [r.need for r in result.referrals] == [Need.BEREAVEMENT_SUPPORT]

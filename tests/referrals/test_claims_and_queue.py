@@ -35,7 +35,8 @@ def test_claim_then_contact_then_complete_writes_an_event_each(make_user, team):
     done = referral_complete(referral_id=referral.pk, user=nurse, outcome="NEEDS_MET")
     assert (done.status, done.outcome, done.owner) == ("COMPLETED", "NEEDS_MET", nurse)
     assert list(done.events.values_list("kind", "from_status", "to_status")) == [
-        ("CLAIMED", "QUEUED", "ACCEPTED"), ("CONTACTED", "ACCEPTED", "IN_PROGRESS"),
+        ("CLAIMED", "QUEUED", "ACCEPTED"),
+        ("CONTACTED", "ACCEPTED", "IN_PROGRESS"),
         ("COMPLETED", "IN_PROGRESS", "COMPLETED"),
     ]
     assert AccessLog.objects.filter(object_type="referral", object_id=str(referral.pk)).count() == 3
@@ -78,7 +79,9 @@ def test_illegal_steps_are_refused(make_user, team):
     referral = queued(team)
     referral_claim(referral_id=referral.pk, user=nurse)
     with pytest.raises(IllegalAction):
-        referral_complete(referral_id=referral.pk, user=nurse, outcome="NEEDS_MET")  # no contact yet
+        referral_complete(
+            referral_id=referral.pk, user=nurse, outcome="NEEDS_MET"
+        )  # no contact yet
     cancelled = queued(team, status=ReferralStatus.CANCELLED)
     with pytest.raises(IllegalAction):
         referral_claim(referral_id=cancelled.pk, user=nurse)
@@ -152,7 +155,9 @@ def test_queue_claim_through_the_page(client, make_user, team):
     assert client.get(reverse("queue:action", args=[referral.pk, "claim"])).status_code == 405
 
 
-def test_unchanged_poll_answers_204_and_is_not_logged(client, make_user, team, django_assert_max_num_queries):
+def test_unchanged_poll_answers_204_and_is_not_logged(
+    client, make_user, team, django_assert_max_num_queries
+):
     nurse = member(make_user, team, "nurse1")
     queued(team, patient=PatientFactory())
     client.force_login(nurse)
@@ -161,19 +166,33 @@ def test_unchanged_poll_answers_204_and_is_not_logged(client, make_user, team, d
     # Session and user (3), permissions (2), the user's teams, the visibility check and the
     # version: nothing rendered.
     with django_assert_max_num_queries(8):
-        poll = client.get(reverse("queue:team", args=[team.pk]), HTTP_HX_REQUEST="true", HTTP_X_SPOC_POLL="1",
-                          HTTP_X_QUEUE_VERSION=version)
+        poll = client.get(
+            reverse("queue:team", args=[team.pk]),
+            HTTP_HX_REQUEST="true",
+            HTTP_X_SPOC_POLL="1",
+            HTTP_X_QUEUE_VERSION=version,
+        )
     assert poll.status_code == 204
     queued(team)
-    changed = client.get(reverse("queue:team", args=[team.pk]), HTTP_HX_REQUEST="true", HTTP_X_SPOC_POLL="1",
-                         HTTP_X_QUEUE_VERSION=version)
-    assert changed.status_code == 200 and changed.content.decode().lstrip().startswith('<div id="queue"')
+    changed = client.get(
+        reverse("queue:team", args=[team.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_X_SPOC_POLL="1",
+        HTTP_X_QUEUE_VERSION=version,
+    )
+    assert changed.status_code == 200 and changed.content.decode().lstrip().startswith(
+        '<div id="queue"'
+    )
     assert AccessLog.objects.count() == before
 
 
-def test_queue_query_count_is_constant_with_500_referrals(client, make_user, team, django_assert_max_num_queries):
+def test_queue_query_count_is_constant_with_500_referrals(
+    client, make_user, team, django_assert_max_num_queries
+):
     nurse = member(make_user, team, "nurse1")
-    ReferralFactory.create_batch(500, status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now())
+    ReferralFactory.create_batch(
+        500, status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now()
+    )
     client.force_login(nurse)
     # Session, user, permissions, teams, the version, the order and then the rows, the access
     # checks, the access-log row and the navigation badge: the same with 5 rows.
@@ -187,10 +206,17 @@ def test_queue_query_count_is_constant_with_500_referrals(client, make_user, tea
 def test_a_long_queue_keeps_the_breached_and_at_risk_ones_on_the_page(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
     now = timezone.now()
-    ReferralFactory.create_batch(150, status=ReferralStatus.QUEUED, team=team, contact_by=now + timedelta(hours=3),
-                                 at_risk_at=now + timedelta(hours=2))
+    ReferralFactory.create_batch(
+        150,
+        status=ReferralStatus.QUEUED,
+        team=team,
+        contact_by=now + timedelta(hours=3),
+        at_risk_at=now + timedelta(hours=2),
+    )
     late = queued(team, contact_by=now + timedelta(days=9), at_risk_at=now - timedelta(minutes=1))
-    breached = queued(team, contact_by=now - timedelta(minutes=1), at_risk_at=now - timedelta(minutes=30))
+    breached = queued(
+        team, contact_by=now - timedelta(minutes=1), at_risk_at=now - timedelta(minutes=30)
+    )
     client.force_login(nurse)
     rows = client.get(reverse("queue:mine")).context["rows"]
     assert [row.referral.pk for row in rows[:2]] == [breached.pk, late.pk]
@@ -223,7 +249,9 @@ def test_referral_page_explains_why_this_team_and_is_logged(client, make_user, t
     assert response.status_code == 200
     assert 'data-testid="why-this-team"' in content and "Chosen" in content
     assert "Preferred service type 1 of 3" in content
-    assert AccessLog.objects.filter(action="VIEW", object_type="referral", object_id=str(referral.pk)).exists()
+    assert AccessLog.objects.filter(
+        action="VIEW", object_type="referral", object_id=str(referral.pk)
+    ).exists()
     other = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
     hidden = queued(other)
     assert client.get(reverse("queue:referral", args=[hidden.pk])).status_code == 404
@@ -235,7 +263,9 @@ def test_coordinators_work_their_own_queue_and_next_never_leaves_the_site(client
     referral = queued(spoc)
     client.force_login(coordinator)
     assert client.get(reverse("queue:mine")).status_code == 200
-    response = client.post(reverse("queue:action", args=[referral.pk, "claim"]), {"next": "https://evil.example/"})
+    response = client.post(
+        reverse("queue:action", args=[referral.pk, "claim"]), {"next": "https://evil.example/"}
+    )
     assert response["Location"] == reverse("queue:referral", args=[referral.pk])
     assert Referral.objects.get(pk=referral.pk).owner == coordinator
 

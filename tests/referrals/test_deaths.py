@@ -37,20 +37,23 @@ P = PlaceOfDeath
 # --- The preferred-place rule (pure) ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("place", "first", "second", "achieved"), [
-    (P.OWN_HOME, P.OWN_HOME, "", True),
-    (P.HOSPICE, P.OWN_HOME, P.HOSPICE, True),
-    (P.HOSPITAL, P.OWN_HOME, P.HOSPICE, False),
-    # A preferred "private residence" (20) is met by own home (21) or another one (22) ...
-    (P.OWN_HOME, P.PRIVATE_RESIDENCE, "", True),
-    (P.OTHER_PRIVATE_RESIDENCE, P.PRIVATE_RESIDENCE, "", True),
-    (P.PRIVATE_RESIDENCE, P.PRIVATE_RESIDENCE, "", True),
-    # ... but own home is not met by somebody else's house, nor by an unspecified residence.
-    (P.OTHER_PRIVATE_RESIDENCE, P.OWN_HOME, "", False),
-    (P.PRIVATE_RESIDENCE, P.OWN_HOME, "", False),
-    (P.CARE_HOME, P.HOSPITAL, P.PRIVATE_RESIDENCE, False),
-    (P.OWN_HOME, "", "", None),
-])
+@pytest.mark.parametrize(
+    ("place", "first", "second", "achieved"),
+    [
+        (P.OWN_HOME, P.OWN_HOME, "", True),
+        (P.HOSPICE, P.OWN_HOME, P.HOSPICE, True),
+        (P.HOSPITAL, P.OWN_HOME, P.HOSPICE, False),
+        # A preferred "private residence" (20) is met by own home (21) or another one (22) ...
+        (P.OWN_HOME, P.PRIVATE_RESIDENCE, "", True),
+        (P.OTHER_PRIVATE_RESIDENCE, P.PRIVATE_RESIDENCE, "", True),
+        (P.PRIVATE_RESIDENCE, P.PRIVATE_RESIDENCE, "", True),
+        # ... but own home is not met by somebody else's house, nor by an unspecified residence.
+        (P.OTHER_PRIVATE_RESIDENCE, P.OWN_HOME, "", False),
+        (P.PRIVATE_RESIDENCE, P.OWN_HOME, "", False),
+        (P.CARE_HOME, P.HOSPITAL, P.PRIVATE_RESIDENCE, False),
+        (P.OWN_HOME, "", "", None),
+    ],
+)
 def test_preferred_place_achieved_rule(place, first, second, achieved):
     assert preferred_place_achieved(place=place, first=first, second=second) is achieved
 
@@ -62,13 +65,30 @@ def test_preferred_place_achieved_rule(place, first, second, achieved):
 def directory(db):
     """Two bereavement services by area and a children's one, the SPOC team, a community team."""
     return {
-        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True),
-        "north": make_service("Northbank Bereavement", ServiceType.BEREAVEMENT, open_24_7=True,
-                              areas=("L9",), min_age=18),
-        "south": make_service("Southmere Bereavement", ServiceType.BEREAVEMENT, open_24_7=True,
-                              areas=("L20",), min_age=18),
-        "children": make_service("Young Minds Bereavement", ServiceType.BEREAVEMENT, open_24_7=True,
-                                 areas=("L9", "L20"), max_age=17),
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True
+        ),
+        "north": make_service(
+            "Northbank Bereavement",
+            ServiceType.BEREAVEMENT,
+            open_24_7=True,
+            areas=("L9",),
+            min_age=18,
+        ),
+        "south": make_service(
+            "Southmere Bereavement",
+            ServiceType.BEREAVEMENT,
+            open_24_7=True,
+            areas=("L20",),
+            min_age=18,
+        ),
+        "children": make_service(
+            "Young Minds Bereavement",
+            ServiceType.BEREAVEMENT,
+            open_24_7=True,
+            areas=("L9", "L20"),
+            max_age=17,
+        ),
         "spoc": make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=()),
     }
 
@@ -84,23 +104,42 @@ def patient(db):
 
 
 def person(patient, *, consent=True, postcode="", dob=None, main_carer=False, **fields):
-    defaults = {"given_name": "Siân", "family_name": "O'Brien", "relationship": Relationship.SPOUSE_PARTNER}
+    defaults = {
+        "given_name": "Siân",
+        "family_name": "O'Brien",
+        "relationship": Relationship.SPOUSE_PARTNER,
+    }
     return RelatedPerson.objects.create(
-        patient=patient, consent_to_contact=consent, postcode=postcode, date_of_birth=dob,
-        is_main_carer=main_carer, created_at=timezone.now(), **{**defaults, **fields},
+        patient=patient,
+        consent_to_contact=consent,
+        postcode=postcode,
+        date_of_birth=dob,
+        is_main_carer=main_carer,
+        created_at=timezone.now(),
+        **{**defaults, **fields},
     )
 
 
 def care_plan(patient, user, *, first="", second=""):
-    return CarePlan.objects.create(patient=patient, version=1, ppd_first=first, ppd_second=second,
-                                   created_at=timezone.now(), created_by=user)
+    return CarePlan.objects.create(
+        patient=patient,
+        version=1,
+        ppd_first=first,
+        ppd_second=second,
+        created_at=timezone.now(),
+        created_by=user,
+    )
 
 
 def recorded(patient, user, **overrides):
     """What ``death_record`` did (``DeathRecorded``)."""
     values = {
-        "patient_id": patient.pk, "user": user, "died_at": timezone.now() - timedelta(hours=3),
-        "place": P.OWN_HOME, "expected": True, "verified_by": "Jo Kennedy, district nurse",
+        "patient_id": patient.pk,
+        "user": user,
+        "died_at": timezone.now() - timedelta(hours=3),
+        "place": P.OWN_HOME,
+        "expected": True,
+        "verified_by": "Jo Kennedy, district nurse",
         "bereavement_for": [],
     }
     return death_record(**{**values, **overrides})
@@ -112,8 +151,14 @@ def record(patient, user, **overrides):
 
 
 def referral(patient, status, *, team=None, owner=None, need=Need.URGENT_HOME_VISIT):
-    return ReferralFactory(call=CallFactory(patient=patient), patient=patient, status=status,
-                           team=team, owner=owner, need=need)
+    return ReferralFactory(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        status=status,
+        team=team,
+        owner=owner,
+        need=need,
+    )
 
 
 def routed(referral: Referral) -> Referral:
@@ -126,7 +171,11 @@ def routed(referral: Referral) -> Referral:
 def assert_clocks_wait_for_contact(referral: Referral) -> None:
     """The routed referral's clocks start when the family may first be contacted: both deadlines
     fall after ``contact_not_before``."""
-    start, accept_by, contact_by = referral.contact_not_before, referral.accept_by, referral.contact_by
+    start, accept_by, contact_by = (
+        referral.contact_not_before,
+        referral.accept_by,
+        referral.contact_by,
+    )
     assert start is not None and accept_by is not None and contact_by is not None, referral
     assert accept_by >= start
     assert contact_by > start
@@ -136,7 +185,8 @@ def assert_clocks_wait_for_contact(referral: Referral) -> None:
 
 
 def test_death_closes_open_referrals_but_not_bereavement_and_cancels_pending_call_backs(
-        directory, coordinator, patient, make_user):
+    directory, coordinator, patient, make_user
+):
     team = directory["community"].team
     nurse = make_user(Role.SPECIALIST_NURSE, username="nurse1", is_clinician=True)
     queued = referral(patient, ReferralStatus.QUEUED, team=team)
@@ -144,12 +194,16 @@ def test_death_closes_open_referrals_but_not_bereavement_and_cancels_pending_cal
     held = referral(patient, ReferralStatus.ON_HOLD, team=team, owner=nurse)
     awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING)
     done = referral(patient, ReferralStatus.COMPLETED, team=team, owner=nurse)
-    bereavement = referral(patient, ReferralStatus.QUEUED, team=directory["north"].team,
-                           need=Need.BEREAVEMENT_SUPPORT)
+    bereavement = referral(
+        patient, ReferralStatus.QUEUED, team=directory["north"].team, need=Need.BEREAVEMENT_SUPPORT
+    )
     call = CallFactory(patient=patient)
-    pending = CallBack.objects.create(call=call, patient=patient, due_at=timezone.now() + timedelta(hours=2))
-    done_call_back = CallBack.objects.create(call=call, patient=patient, due_at=timezone.now(),
-                                             status=CallBack.Status.DONE)
+    pending = CallBack.objects.create(
+        call=call, patient=patient, due_at=timezone.now() + timedelta(hours=2)
+    )
+    done_call_back = CallBack.objects.create(
+        call=call, patient=patient, due_at=timezone.now(), status=CallBack.Status.DONE
+    )
     died_at = timezone.now() - timedelta(hours=2)
 
     death = record(patient, coordinator, died_at=died_at)
@@ -178,15 +232,24 @@ def test_death_closes_open_referrals_but_not_bereavement_and_cancels_pending_cal
     assert done_call_back.status == CallBack.Status.DONE
     log = AccessLog.objects.get(object_type="death_record")
     assert log.patient_id == patient.pk and log.action == AccessLog.Action.CREATE
-    assert log.detail == {"referrals_closed": 4, "call_backs_cancelled": 1, "bereavement_referrals": 0}
+    assert log.detail == {
+        "referrals_closed": 4,
+        "call_backs_cancelled": 1,
+        "bereavement_referrals": 0,
+    }
 
 
-@pytest.mark.parametrize(("first", "second", "place", "achieved"), [
-    (P.OWN_HOME, P.HOSPICE, P.HOSPICE, True),
-    (P.OWN_HOME, "", P.HOSPITAL, False),
-    ("", "", P.HOSPITAL, None),
-])
-def test_preferred_place_in_force_is_kept_with_the_death(coordinator, patient, first, second, place, achieved):
+@pytest.mark.parametrize(
+    ("first", "second", "place", "achieved"),
+    [
+        (P.OWN_HOME, P.HOSPICE, P.HOSPICE, True),
+        (P.OWN_HOME, "", P.HOSPITAL, False),
+        ("", "", P.HOSPITAL, None),
+    ],
+)
+def test_preferred_place_in_force_is_kept_with_the_death(
+    coordinator, patient, first, second, place, achieved
+):
     care_plan(patient, coordinator, first=first, second=second)
     death = record(patient, coordinator, place=place)
     death.refresh_from_db()
@@ -199,7 +262,8 @@ def test_without_a_care_plan_no_preference_is_recorded(coordinator, patient):
 
 
 def test_bereavement_referral_for_each_ticked_person_at_p5_not_before_death_plus_14_days(
-        directory, coordinator, patient):
+    directory, coordinator, patient
+):
     carer = person(patient, postcode="L20 3AB", main_carer=True)
     son = person(patient, given_name="Seán", relationship=Relationship.CHILD, is_next_of_kin=True)
     died_at = timezone.now() - timedelta(hours=5)
@@ -226,12 +290,18 @@ def test_bereavement_referral_for_each_ticked_person_at_p5_not_before_death_plus
 
 
 def test_bereaved_persons_age_decides_eligibility(directory, coordinator, patient):
-    grandchild = person(patient, given_name="Róisín", relationship=Relationship.OTHER_RELATIVE,
-                        dob=timezone.localdate() - timedelta(days=365 * 12))
+    grandchild = person(
+        patient,
+        given_name="Róisín",
+        relationship=Relationship.OTHER_RELATIVE,
+        dob=timezone.localdate() - timedelta(days=365 * 12),
+    )
     widow = person(patient, dob=date(1950, 1, 1))
     record(patient, coordinator, bereavement_for=[grandchild.pk, widow.pk])
-    teams = {r.for_person_id: routed(r).team
-             for r in Referral.objects.filter(need=Need.BEREAVEMENT_SUPPORT)}
+    teams = {
+        r.for_person_id: routed(r).team
+        for r in Referral.objects.filter(need=Need.BEREAVEMENT_SUPPORT)
+    }
     assert teams == {grandchild.pk: directory["children"].team, widow.pk: directory["north"].team}
 
 
@@ -273,7 +343,11 @@ def test_bad_input_gets_field_errors_and_saves_nothing(coordinator, patient, mak
     someone_elses = person(stranger)
     cases: list[tuple[dict[str, object], str, str]] = [
         ({"died_at": timezone.now() + timedelta(hours=1)}, "died_at", "in the future"),
-        ({"died_at": timezone.make_aware(datetime(1948, 3, 13, 12))}, "died_at", "before the patient's date of birth"),
+        (
+            {"died_at": timezone.make_aware(datetime(1948, 3, 13, 12))},
+            "died_at",
+            "before the patient's date of birth",
+        ),
         ({"died_at": datetime(2024, 1, 1, 12)}, "died_at", "date and time"),  # naive on purpose
         ({"place": "99"}, "place", "Choose the place"),
         ({"expected": "maybe"}, "expected", "expected"),
@@ -314,16 +388,28 @@ def test_the_service_says_what_it_did(directory, coordinator, patient, make_user
     carer = person(patient, main_carer=True)
     son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
     # The son already has bereavement support open (a call made it): he is not given a second.
-    ReferralFactory(call=CallFactory(patient=patient), patient=patient, for_person=son,
-                    need=Need.BEREAVEMENT_SUPPORT, status=ReferralStatus.QUEUED, team=directory["north"].team)
-    CallBack.objects.create(call=CallFactory(patient=patient), patient=patient,
-                            due_at=timezone.now() + timedelta(hours=1))
+    ReferralFactory(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        for_person=son,
+        need=Need.BEREAVEMENT_SUPPORT,
+        status=ReferralStatus.QUEUED,
+        team=directory["north"].team,
+    )
+    CallBack.objects.create(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        due_at=timezone.now() + timedelta(hours=1),
+    )
 
     result = recorded(patient, coordinator, bereavement_for=[carer.pk, son.pk])
 
     assert result.record == DeathRecord.objects.get(patient=patient)
     assert [r.pk for r in result.closed] == [queued.pk, awaiting.pk]
-    assert [(r.need, r.team) for r in result.closed] == [(Need.URGENT_HOME_VISIT, team), (Need.CARER_SUPPORT, None)]
+    assert [(r.need, r.team) for r in result.closed] == [
+        (Need.URGENT_HOME_VISIT, team),
+        (Need.CARER_SUPPORT, None),
+    ]
     assert all(r.status == ReferralStatus.COMPLETED for r in result.closed)
     made = Referral.objects.get(need=Need.BEREAVEMENT_SUPPORT, for_person=carer)
     assert [(r.pk, r.for_person) for r in result.bereavement] == [(made.pk, carer)]
@@ -333,8 +419,12 @@ def test_the_service_says_what_it_did(directory, coordinator, patient, make_user
 
 def test_the_service_says_when_there_was_nothing_to_close_or_offer(coordinator, patient):
     result = recorded(patient, coordinator)
-    assert (result.closed, result.bereavement, result.already_supported, result.call_backs_cancelled) == \
-        ((), (), (), 0)
+    assert (
+        result.closed,
+        result.bereavement,
+        result.already_supported,
+        result.call_backs_cancelled,
+    ) == ((), (), (), 0)
 
 
 # --- The page -----------------------------------------------------------------------------------
@@ -342,8 +432,14 @@ def test_the_service_says_when_there_was_nothing_to_close_or_offer(coordinator, 
 
 def _form(**overrides):
     moment = timezone.localtime() - timedelta(hours=2)
-    return {"died_date": moment.strftime("%Y-%m-%d"), "died_time": moment.strftime("%H:%M"),
-            "place": P.HOSPICE, "expected": "yes", "verified_by": "Dr H. Walsh", **overrides}
+    return {
+        "died_date": moment.strftime("%Y-%m-%d"),
+        "died_time": moment.strftime("%H:%M"),
+        "place": P.HOSPICE,
+        "expected": "yes",
+        "verified_by": "Dr H. Walsh",
+        **overrides,
+    }
 
 
 def test_page_records_the_death_and_the_patient_page_shows_it(client, coordinator, patient):
@@ -356,14 +452,21 @@ def test_page_records_the_death_and_the_patient_page_shows_it(client, coordinato
     page = client.get(reverse("patients:death", args=[patient.pk]))
     assert page.status_code == 200
     assert "Record a death" in page.content.decode()
-    assert AccessLog.objects.filter(object_type="patient", patient_id=patient.pk,
-                                    detail={"page": "death"}).exists()
+    assert AccessLog.objects.filter(
+        object_type="patient", patient_id=patient.pk, detail={"page": "death"}
+    ).exists()
 
-    response = client.post(reverse("patients:death", args=[patient.pk]),
-                           _form(verified_by="<script>alert(1)</script>", bereavement_for=[carer.pk]))
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        _form(verified_by="<script>alert(1)</script>", bereavement_for=[carer.pk]),
+    )
     assert response.status_code == 302
     death = DeathRecord.objects.get(patient=patient)
-    assert death.place == P.HOSPICE and death.preferred_place_achieved is True and death.expected is True
+    assert (
+        death.place == P.HOSPICE
+        and death.preferred_place_achieved is True
+        and death.expected is True
+    )
     assert Referral.objects.filter(for_person=carer, need=Need.BEREAVEMENT_SUPPORT).count() == 1
     detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert 'data-testid="death-summary"' in detail and "Achieved" in detail
@@ -377,16 +480,25 @@ def test_page_shows_field_errors_and_saves_nothing(client, coordinator, patient)
     unwilling = person(patient, consent=False)
     client.force_login(coordinator)
     tomorrow = timezone.localdate() + timedelta(days=1)
-    response = client.post(reverse("patients:death", args=[patient.pk]),
-                           _form(died_date=tomorrow.isoformat(), bereavement_for=[unwilling.pk]))
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        _form(died_date=tomorrow.isoformat(), bereavement_for=[unwilling.pk]),
+    )
     content = response.content.decode()
     assert response.status_code == 200
     assert "A death cannot be recorded in the future." in content
     assert "has not consented to be contacted" in content
-    response = client.post(reverse("patients:death", args=[patient.pk]), _form(died_date="1940-01-01"))
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]), _form(died_date="1940-01-01")
+    )
     assert "before the patient&#x27;s date of birth" in response.content.decode()
-    response = client.post(reverse("patients:death", args=[patient.pk]), _form(place="", died_time="25:99"))
-    assert response.status_code == 200 and response.context["form"].errors.keys() >= {"place", "died_time"}
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]), _form(place="", died_time="25:99")
+    )
+    assert response.status_code == 200 and response.context["form"].errors.keys() >= {
+        "place",
+        "died_time",
+    }
     assert not DeathRecord.objects.exists()
 
 
@@ -417,11 +529,21 @@ def _checked(content, person_):
     return " checked" in match.group(0)
 
 
-def test_main_carer_and_consenting_next_of_kin_are_ticked_when_the_form_first_shows(client, coordinator, patient):
+def test_main_carer_and_consenting_next_of_kin_are_ticked_when_the_form_first_shows(
+    client, coordinator, patient
+):
     carer = person(patient, main_carer=True)
-    next_of_kin = person(patient, given_name="Seán", relationship=Relationship.CHILD, is_next_of_kin=True)
-    unwilling_kin = person(patient, given_name="Nguyễn", family_name="Mai", relationship=Relationship.SIBLING,
-                           is_next_of_kin=True, consent=False)
+    next_of_kin = person(
+        patient, given_name="Seán", relationship=Relationship.CHILD, is_next_of_kin=True
+    )
+    unwilling_kin = person(
+        patient,
+        given_name="Nguyễn",
+        family_name="Mai",
+        relationship=Relationship.SIBLING,
+        is_next_of_kin=True,
+        consent=False,
+    )
     friend = person(patient, given_name="Zoë", relationship=Relationship.FRIEND)
     client.force_login(coordinator)
 
@@ -447,8 +569,9 @@ def test_after_an_error_the_users_own_ticks_win(client, coordinator, patient):
     friend = person(patient, given_name="Zoë", relationship=Relationship.FRIEND)
     client.force_login(coordinator)
     # The carer unticked, the friend ticked; the place left out.
-    response = client.post(reverse("patients:death", args=[patient.pk]),
-                           _form(place="", bereavement_for=[friend.pk]))
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]), _form(place="", bereavement_for=[friend.pk])
+    )
     content = response.content.decode()
     assert response.status_code == 200
     assert not _checked(content, carer) and _checked(content, friend)
@@ -456,25 +579,43 @@ def test_after_an_error_the_users_own_ticks_win(client, coordinator, patient):
 
 
 @time_machine.travel(WEEKDAY_MORNING, tick=False)
-def test_future_date_and_missing_place_give_an_error_summary_and_lose_nothing(client, coordinator, patient):
+def test_future_date_and_missing_place_give_an_error_summary_and_lose_nothing(
+    client, coordinator, patient
+):
     carer = person(patient, main_carer=True)
     friend = person(patient, given_name="Zoë", relationship=Relationship.FRIEND)
     client.force_login(coordinator)
 
-    response = client.post(reverse("patients:death", args=[patient.pk]), {
-        "died_date_day": "11", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
-        "expected": "no", "verified_by": "Dr Siân O'Brien, GP", "bereavement_for": [friend.pk]})
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        {
+            "died_date_day": "11",
+            "died_date_month": "6",
+            "died_date_year": "2026",
+            "died_time": "08:05",
+            "expected": "no",
+            "verified_by": "Dr Siân O'Brien, GP",
+            "bereavement_for": [friend.pk],
+        },
+    )
 
     content = response.content.decode()
     assert response.status_code == 200
-    summary = content[content.index('class="nhsuk-error-summary"'):content.index("</div></div>")]
+    summary = content[content.index('class="nhsuk-error-summary"') : content.index("</div></div>")]
     assert "There is a problem" in summary
-    assert '<a href="#id_died_date_0">Date of death: A death cannot be recorded in the future.</a>' in summary
+    assert (
+        '<a href="#id_died_date_0">Date of death: A death cannot be recorded in the future.</a>'
+        in summary
+    )
     assert '<a href="#id_place_0">Place of death: Select the place of death</a>' in summary
     # Nothing typed is lost.
-    for box in ('name="died_date_day" value="11"', 'name="died_date_month" value="6"',
-                'name="died_date_year" value="2026"', 'name="died_time" value="08:05"',
-                'value="Dr Siân O&#x27;Brien, GP"'):
+    for box in (
+        'name="died_date_day" value="11"',
+        'name="died_date_month" value="6"',
+        'name="died_date_year" value="2026"',
+        'name="died_time" value="08:05"',
+        'value="Dr Siân O&#x27;Brien, GP"',
+    ):
         assert box in content, box
     assert re.search(r'<input[^>]*name="expected"[^>]*value="no"[^>]*checked', content)
     assert _checked(content, friend) and not _checked(content, carer)
@@ -493,7 +634,9 @@ def test_no_place_is_preselected_and_the_form_uses_nhs_components(client, coordi
     for code, label in PlaceOfDeath.choices:
         assert f'value="{code}"' in content and f">{label}<".replace("'", "&#x27;") in content
         assert f">Code {code}<" in content
-    assert content.count('<legend class="nhsuk-fieldset__legend') == 4  # date, place, expected, support
+    assert (
+        content.count('<legend class="nhsuk-fieldset__legend') == 4
+    )  # date, place, expected, support
     assert 'class="nhsuk-date-input"' in content and 'class="nhsuk-checkboxes"' in content
     assert 'name="died_time"' in content and 'type="time"' not in content
     assert 'aria-describedby="id_died_time-hint"' in content
@@ -501,20 +644,39 @@ def test_no_place_is_preselected_and_the_form_uses_nhs_components(client, coordi
 
 @time_machine.travel(WEEKDAY_MORNING, tick=False)
 def test_success_message_names_the_referrals_closed_and_the_people_offered_support(
-        client, directory, coordinator, patient):
+    client, directory, coordinator, patient
+):
     team = directory["community"].team
     referral(patient, ReferralStatus.QUEUED, team=team)
     referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
     carer = person(patient, main_carer=True)
-    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD,
-                 is_next_of_kin=True)
-    CallBack.objects.create(call=CallFactory(patient=patient), patient=patient,
-                            due_at=timezone.now() + timedelta(hours=1))
+    son = person(
+        patient,
+        given_name="Seán",
+        family_name="Nguyễn",
+        relationship=Relationship.CHILD,
+        is_next_of_kin=True,
+    )
+    CallBack.objects.create(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        due_at=timezone.now() + timedelta(hours=1),
+    )
     client.force_login(coordinator)
 
-    response = client.post(reverse("patients:death", args=[patient.pk]), {
-        "died_date_day": "10", "died_date_month": "6", "died_date_year": "2026", "died_time": "08:05",
-        "place": P.OWN_HOME, "expected": "yes", "bereavement_for": [carer.pk, son.pk]}, follow=True)
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        {
+            "died_date_day": "10",
+            "died_date_month": "6",
+            "died_date_year": "2026",
+            "died_time": "08:05",
+            "place": P.OWN_HOME,
+            "expected": "yes",
+            "bereavement_for": [carer.pk, son.pk],
+        },
+        follow=True,
+    )
 
     name = f"{patient.family_name.upper()}, Siân"
     messages = [str(m) for m in response.context["messages"]]
@@ -536,29 +698,56 @@ def test_success_message_says_when_nothing_was_closed_or_offered(client, coordin
     ]
 
 
-@pytest.mark.parametrize(("first", "second", "place", "words"), [
-    (P.OWN_HOME, "", P.OWN_HOME, "at patient's own home (preferred: patient's own home, achieved)"),
-    (P.OWN_HOME, P.HOSPICE, P.HOSPITAL, "at hospital (preferred: patient's own home or hospice, not achieved)"),
-    ("", "", P.HOSPICE, "at hospice (no preference recorded)"),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "place", "words"),
+    [
+        (
+            P.OWN_HOME,
+            "",
+            P.OWN_HOME,
+            "at patient's own home (preferred: patient's own home, achieved)",
+        ),
+        (
+            P.OWN_HOME,
+            P.HOSPICE,
+            P.HOSPITAL,
+            "at hospital (preferred: patient's own home or hospice, not achieved)",
+        ),
+        ("", "", P.HOSPICE, "at hospice (no preference recorded)"),
+    ],
+)
 @time_machine.travel(WEEKDAY_MORNING, tick=False)
-def test_deceased_banner_says_where_and_whether_the_wish_was_met(client, coordinator, patient, first, second,
-                                                                   place, words):
+def test_deceased_banner_says_where_and_whether_the_wish_was_met(
+    client, coordinator, patient, first, second, place, words
+):
     care_plan(patient, coordinator, first=first, second=second)
     client.force_login(coordinator)
-    client.post(reverse("patients:death", args=[patient.pk]), {
-        "died_date_day": "9", "died_date_month": "6", "died_date_year": "2026", "died_time": "23:30",
-        "place": place, "expected": "unknown"})
+    client.post(
+        reverse("patients:death", args=[patient.pk]),
+        {
+            "died_date_day": "9",
+            "died_date_month": "6",
+            "died_date_year": "2026",
+            "died_time": "23:30",
+            "place": place,
+            "expected": "unknown",
+        },
+    )
     content = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     line = re.search(r'data-testid="banner-death"[^>]*>([^<]*)<', content)
     assert line and line.group(1) == f"Died 9 June 2026, {words}".replace("'", "&#x27;")
 
 
-def test_after_death_the_banner_drops_live_care_plan_alerts(client, directory, coordinator, patient):
+def test_after_death_the_banner_drops_live_care_plan_alerts(
+    client, directory, coordinator, patient
+):
     plan = care_plan(patient, coordinator, first=P.HOSPICE)
-    CarePlan.objects.filter(pk=plan.pk).update(cpr_decision=CprDecision.NOT_FOR_CPR, respect_exists=True,
-                                               key_worker_name="Nia Evans",
-                                               review_date=timezone.localdate() - timedelta(days=3))
+    CarePlan.objects.filter(pk=plan.pk).update(
+        cpr_decision=CprDecision.NOT_FOR_CPR,
+        respect_exists=True,
+        key_worker_name="Nia Evans",
+        review_date=timezone.localdate() - timedelta(days=3),
+    )
     carer = person(patient, main_carer=True)
     client.force_login(coordinator)
     before = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
@@ -568,8 +757,16 @@ def test_after_death_the_banner_drops_live_care_plan_alerts(client, directory, c
     client.post(reverse("patients:death", args=[patient.pk]), _form(bereavement_for=[carer.pk]))
 
     after = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
-    banner = after[after.index('<section class="hub-banner'):after.index("</section>")]
-    for code in ("CPR", "CPR_UNKNOWN", "RESPECT", "KEY_WORKER", "PPD", "NO_PPD", "CARE_PLAN_REVIEW_OVERDUE"):
+    banner = after[after.index('<section class="hub-banner') : after.index("</section>")]
+    for code in (
+        "CPR",
+        "CPR_UNKNOWN",
+        "RESPECT",
+        "KEY_WORKER",
+        "PPD",
+        "NO_PPD",
+        "CARE_PLAN_REVIEW_OVERDUE",
+    ):
         assert f'data-alert="{code}"' not in banner, code
     assert "DNACPR" not in banner and "Key worker" not in banner
     assert 'data-testid="banner-death"' in banner and "hub-banner--deceased" in banner
@@ -587,26 +784,42 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
     carer = person(patient, postcode="L20 3AB")
     url = f"/api/v1/patients/{patient.pk}/death/"
     died_at = (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
-    body = {"died_at": died_at.isoformat(), "place": P.OWN_HOME, "expected": False,
-            "verified_by": "Jo Kennedy", "bereavement_for": [carer.pk]}
+    body = {
+        "died_at": died_at.isoformat(),
+        "place": P.OWN_HOME,
+        "expected": False,
+        "verified_by": "Jo Kennedy",
+        "bereavement_for": [carer.pk],
+    }
 
     response = api_client(coordinator).post(url, body, format="json")
 
     assert response.status_code == 201, response.json()
     data = response.json()
-    assert data["patient_id"] == patient.pk and data["place"] == P.OWN_HOME and data["expected"] is False
+    assert (
+        data["patient_id"] == patient.pk
+        and data["place"] == P.OWN_HOME
+        and data["expected"] is False
+    )
     assert data["preferred_place_achieved"] is None
     assert [r["for_person_id"] for r in data["bereavement_referrals"]] == [carer.pk]
     assert data["bereavement_referrals"][0]["for_person_name"] == "O'BRIEN, Siân"
     effects = data["effects"]
     assert effects["referrals_closed"] == [] and effects["call_backs_cancelled"] == 0
     assert effects["bereavement_already_open"] == []
-    assert [(r["for_person_id"], r["for_person_name"]) for r in effects["bereavement_referrals_created"]] == \
-        [(carer.pk, "O'BRIEN, Siân")]
-    assert data["bereavement_referrals"][0]["contact_not_before"] == \
-        (died_at + timedelta(days=14)).astimezone(UTC).isoformat()
-    assert AccessLog.objects.filter(object_type="death_record", patient_id=patient.pk,
-                                    action=AccessLog.Action.CREATE).count() == 1
+    assert [
+        (r["for_person_id"], r["for_person_name"]) for r in effects["bereavement_referrals_created"]
+    ] == [(carer.pk, "O'BRIEN, Siân")]
+    assert (
+        data["bereavement_referrals"][0]["contact_not_before"]
+        == (died_at + timedelta(days=14)).astimezone(UTC).isoformat()
+    )
+    assert (
+        AccessLog.objects.filter(
+            object_type="death_record", patient_id=patient.pk, action=AccessLog.Action.CREATE
+        ).count()
+        == 1
+    )
 
     again = api_client(coordinator).post(url, body, format="json")
     assert again.status_code == 409 and "already recorded" in again.json()["detail"]
@@ -614,21 +827,35 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
 
     read = api_client(coordinator).get(url)
     assert read.status_code == 200 and read.json()["id"] == data["id"]
-    assert AccessLog.objects.filter(object_type="death_record", action=AccessLog.Action.VIEW).exists()
+    assert AccessLog.objects.filter(
+        object_type="death_record", action=AccessLog.Action.VIEW
+    ).exists()
 
 
 def test_api_bad_input_is_400_with_field_errors(coordinator, patient):
     url = f"/api/v1/patients/{patient.pk}/death/"
     api = api_client(coordinator)
-    future = api.post(url, {"died_at": (timezone.now() + timedelta(days=1)).isoformat(), "place": P.HOSPICE},
-                      format="json")
+    future = api.post(
+        url,
+        {"died_at": (timezone.now() + timedelta(days=1)).isoformat(), "place": P.HOSPICE},
+        format="json",
+    )
     assert future.status_code == 400 and "in the future" in future.json()["died_at"][0]
-    bad = api.post(url, {"died_at": "yesterday", "place": "99", "bereavement_for": ["x"]}, format="json")
+    bad = api.post(
+        url, {"died_at": "yesterday", "place": "99", "bereavement_for": ["x"]}, format="json"
+    )
     assert bad.status_code == 400
     assert bad.json().keys() >= {"died_at", "place", "bereavement_for"}
     unwilling = person(patient, consent=False)
-    refused = api.post(url, {"died_at": timezone.now().isoformat(), "place": P.HOSPICE,
-                             "bereavement_for": [unwilling.pk]}, format="json")
+    refused = api.post(
+        url,
+        {
+            "died_at": timezone.now().isoformat(),
+            "place": P.HOSPICE,
+            "bereavement_for": [unwilling.pk],
+        },
+        format="json",
+    )
     assert refused.status_code == 400 and "consented" in refused.json()["bereavement_for"][0]
     assert not DeathRecord.objects.exists()
 
@@ -643,22 +870,40 @@ def test_api_refuses_handlers_and_hides_patients_a_nurse_cannot_see(handler, mak
     assert not DeathRecord.objects.exists()
 
 
-def test_api_says_which_referrals_were_closed_and_who_already_had_support(directory, coordinator, patient):
+def test_api_says_which_referrals_were_closed_and_who_already_had_support(
+    directory, coordinator, patient
+):
     team = directory["community"].team
     queued = referral(patient, ReferralStatus.QUEUED, team=team)
     awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
     son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
-    ReferralFactory(call=CallFactory(patient=patient), patient=patient, for_person=son,
-                    need=Need.BEREAVEMENT_SUPPORT, status=ReferralStatus.QUEUED, team=directory["north"].team)
-    body = {"died_at": (timezone.now() - timedelta(hours=1)).isoformat(), "place": P.HOSPICE,
-            "bereavement_for": [son.pk]}
+    ReferralFactory(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        for_person=son,
+        need=Need.BEREAVEMENT_SUPPORT,
+        status=ReferralStatus.QUEUED,
+        team=directory["north"].team,
+    )
+    body = {
+        "died_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+        "place": P.HOSPICE,
+        "bereavement_for": [son.pk],
+    }
 
-    response = api_client(coordinator).post(f"/api/v1/patients/{patient.pk}/death/", body, format="json")
+    response = api_client(coordinator).post(
+        f"/api/v1/patients/{patient.pk}/death/", body, format="json"
+    )
 
     assert response.status_code == 201, response.json()
     effects = response.json()["effects"]
     assert effects["referrals_closed"] == [
-        {"id": queued.pk, "need": Need.URGENT_HOME_VISIT, "team_id": team.pk, "team_name": team.name},
+        {
+            "id": queued.pk,
+            "need": Need.URGENT_HOME_VISIT,
+            "team_id": team.pk,
+            "team_name": team.name,
+        },
         {"id": awaiting.pk, "need": Need.CARER_SUPPORT, "team_id": None, "team_name": ""},
     ]
     assert effects["bereavement_referrals_created"] == []
@@ -673,25 +918,38 @@ def test_api_says_which_referrals_were_closed_and_who_already_had_support(direct
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_bereavement_referral_is_routed_by_a_real_worker(directory, coordinator, celery_worker_process):
+def test_bereavement_referral_is_routed_by_a_real_worker(
+    directory, coordinator, celery_worker_process
+):
     patient = PatientFactory(postcode="L9 7AL")
     carer = person(patient, postcode="L20 3AB", main_carer=True)
     team = directory["community"].team
     open_referral = referral(patient, ReferralStatus.QUEUED, team=team)
     died_at = timezone.now() - timedelta(hours=1)
 
-    death_record(patient_id=patient.pk, user=coordinator, died_at=died_at, place=P.OWN_HOME,
-                 expected=True, verified_by="", bereavement_for=[carer.pk])
+    death_record(
+        patient_id=patient.pk,
+        user=coordinator,
+        died_at=died_at,
+        place=P.OWN_HOME,
+        expected=True,
+        verified_by="",
+        bereavement_for=[carer.pk],
+    )
 
     bereavement = Referral.objects.get(need=Need.BEREAVEMENT_SUPPORT)
-    wait_for(lambda: Referral.objects.filter(pk=bereavement.pk, status=ReferralStatus.QUEUED).exists(),
-             timeout=30)
+    wait_for(
+        lambda: Referral.objects.filter(pk=bereavement.pk, status=ReferralStatus.QUEUED).exists(),
+        timeout=30,
+    )
     bereavement.refresh_from_db()
     assert bereavement.team == directory["south"].team
     assert bereavement.events.filter(kind=ReferralEvent.Kind.ROUTED).count() == 1
     # Routed now, but its clocks start when the family may first be contacted.
     assert bereavement.contact_not_before == died_at + timedelta(days=14)
-    assert bereavement.routed_at is not None and bereavement.routed_at < bereavement.contact_not_before
+    assert (
+        bereavement.routed_at is not None and bereavement.routed_at < bereavement.contact_not_before
+    )
     assert_clocks_wait_for_contact(bereavement)
     open_referral.refresh_from_db()
     assert open_referral.status == ReferralStatus.COMPLETED

@@ -34,7 +34,9 @@ LEAD = "lead@example.nhs.uk"
 
 @pytest.fixture
 def area(make_user):
-    community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20))
+    community = make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20)
+    )
     spoc = make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True)
     community.team.duty_email = COMMUNITY
     community.team.save()
@@ -76,12 +78,16 @@ def test_not_accepted_in_time_warns_the_open_team_once_however_often_the_job_run
     assert escalation.recipients == [COMMUNITY]
     body = mail.outbox[0].body
     assert f"REF-{referral.pk:06d}" in body
-    assert f"Due: Wednesday 15 January 2025, {timezone.localtime(referral.accept_by):%H:%M}\n" in body
+    assert (
+        f"Due: Wednesday 15 January 2025, {timezone.localtime(referral.accept_by):%H:%M}\n" in body
+    )
     assert referral.patient.family_name not in body
     assert referral.patient.nhs_number not in body
 
 
-def test_at_risk_is_recorded_without_email_and_a_breach_goes_to_the_leads_and_the_coordinators(area):
+def test_at_risk_is_recorded_without_email_and_a_breach_goes_to_the_leads_and_the_coordinators(
+    area,
+):
     referral = routed()
     nurse = area["lead"]
     with time_machine.travel(AFTERNOON + timedelta(minutes=5), tick=False):
@@ -140,11 +146,18 @@ def test_a_new_routing_attempt_escalates_afresh(area, make_user):
     run_at(AFTERNOON + timedelta(minutes=16))
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
     with time_machine.travel(AFTERNOON + timedelta(minutes=20), tick=False):
-        referral_reroute(referral_id=referral.pk, user=coordinator, reason="Back to the same team",
-                         team_id=area["community"].team.pk)
+        referral_reroute(
+            referral_id=referral.pk,
+            user=coordinator,
+            reason="Back to the same team",
+            team_id=area["community"].team.pk,
+        )
     run_at(AFTERNOON + timedelta(minutes=36))
-    attempts = sorted(Escalation.objects.filter(referral=referral, milestone="ACCEPT_OVERDUE")
-                      .values_list("routing_attempt", flat=True))
+    attempts = sorted(
+        Escalation.objects.filter(referral=referral, milestone="ACCEPT_OVERDUE").values_list(
+            "routing_attempt", flat=True
+        )
+    )
     assert attempts == [1, 2]
 
 
@@ -165,7 +178,9 @@ def test_a_new_referral_emails_the_open_team_and_urgent_ones_reach_the_coordinat
 
 def test_a_referral_contacted_before_and_queued_again_raises_no_contact_milestones(area):
     referral = routed()
-    Referral.objects.filter(pk=referral.pk).update(first_contact_at=AFTERNOON + timedelta(minutes=30))
+    Referral.objects.filter(pk=referral.pk).update(
+        first_contact_at=AFTERNOON + timedelta(minutes=30)
+    )
     run = run_at(AFTERNOON + timedelta(hours=3))
     assert run.recorded == {"ACCEPT_OVERDUE": 1}
 
@@ -177,9 +192,20 @@ def test_healthz_reports_milestones_the_job_has_not_recorded(area, client):
     late = AFTERNOON + timedelta(minutes=15 + 6)  # accept-by passed 6 minutes ago
     with time_machine.travel(late, tick=False):
         report = escalation_backlog_check()
-        assert report == {"ok": False, "unrecorded_milestones": {
-            "ACCEPT_OVERDUE": 1, "CONTACT_AT_RISK": 0, "CONTACT_BREACHED": 0}}
-        assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()["escalation"]["ok"] is False
+        assert report == {
+            "ok": False,
+            "unrecorded_milestones": {
+                "ACCEPT_OVERDUE": 1,
+                "CONTACT_AT_RISK": 0,
+                "CONTACT_BREACHED": 0,
+            },
+        }
+        assert (
+            client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()[
+                "escalation"
+            ]["ok"]
+            is False
+        )
         escalations_run()
         assert escalation_backlog_check()["ok"] is True
     assert milestones(referral) == ["ACCEPT_OVERDUE"]

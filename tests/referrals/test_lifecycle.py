@@ -59,7 +59,9 @@ def completed(team, nurse, **fields):
 
 
 def logged(referral, action="UPDATE"):
-    return AccessLog.objects.filter(action=action, object_type="referral", object_id=str(referral.pk)).count()
+    return AccessLog.objects.filter(
+        action=action, object_type="referral", object_id=str(referral.pk)
+    ).count()
 
 
 # --- Reassign ---------------------------------------------------------------------------------
@@ -72,11 +74,17 @@ def test_a_lead_reassigns_to_another_member_with_from_and_to(make_user, team):
     done = referral_reassign(referral_id=referral.pk, user=lead, to_user_id=second.pk)
     assert (done.owner, done.status) == (second, "ACCEPTED")
     event = done.events.get(kind="REASSIGNED")
-    assert (event.actor, event.data["from_user_id"], event.data["to_user_id"]) == (lead, first.pk, second.pk)
+    assert (event.actor, event.data["from_user_id"], event.data["to_user_id"]) == (
+        lead,
+        first.pk,
+        second.pk,
+    )
     assert logged(referral) == 2  # the claim and the reassignment
 
 
-def test_reassign_is_refused_to_a_nurse_outside_the_team_to_a_non_lead_and_from_the_queue(make_user, team, other_team):
+def test_reassign_is_refused_to_a_nurse_outside_the_team_to_a_non_lead_and_from_the_queue(
+    make_user, team, other_team
+):
     first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
     lead = member(make_user, team, "lead1", role=Role.TEAM_LEAD, lead=True)
     outsider = member(make_user, other_team, "nurse3")
@@ -103,7 +111,9 @@ def test_cancel_needs_a_reason_and_closes_the_referral(make_user, team):
         referral_cancel(referral_id=referral.pk, user=nurse, reason="   ")
     assert list(exc.value.message_dict) == ["reason"]
     assert Referral.objects.get(pk=referral.pk).status == "ACCEPTED"
-    done = referral_cancel(referral_id=referral.pk, user=nurse, reason="Family asked Siân O'Brien to stop")
+    done = referral_cancel(
+        referral_id=referral.pk, user=nurse, reason="Family asked Siân O'Brien to stop"
+    )
     assert (done.status, done.cancel_reason) == ("CANCELLED", "Family asked Siân O'Brien to stop")
     assert done.closed_at is not None
     assert done.events.get(kind="CANCELLED").data == {"reason": "Family asked Siân O'Brien to stop"}
@@ -111,7 +121,9 @@ def test_cancel_needs_a_reason_and_closes_the_referral(make_user, team):
         referral_cancel(referral_id=referral.pk, user=nurse, reason="again")
 
 
-def test_cancel_is_refused_to_another_teams_nurse_and_to_a_member_who_does_not_own_it(make_user, team, other_team):
+def test_cancel_is_refused_to_another_teams_nurse_and_to_a_member_who_does_not_own_it(
+    make_user, team, other_team
+):
     first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
     outsider = member(make_user, other_team, "nurse3")
     referral = claimed(team, first)
@@ -140,16 +152,22 @@ def test_first_contact_cannot_be_in_the_future_or_before_the_referral(make_user,
     nurse = member(make_user, team, "nurse1")
     referral = claimed(team, nurse)
     with pytest.raises(Exception, match="future"):
-        referral_contact(referral_id=referral.pk, user=nurse, at=timezone.now() + timedelta(hours=1))
+        referral_contact(
+            referral_id=referral.pk, user=nurse, at=timezone.now() + timedelta(hours=1)
+        )
     with pytest.raises(Exception, match="before the referral"):
-        referral_contact(referral_id=referral.pk, user=nurse, at=referral.created_at - timedelta(days=1))
+        referral_contact(
+            referral_id=referral.pk, user=nurse, at=referral.created_at - timedelta(days=1)
+        )
     assert Referral.objects.get(pk=referral.pk).status == "ACCEPTED"
 
 
 # --- Reopen ------------------------------------------------------------------------------------
 
 
-def test_reopen_within_30_days_returns_to_the_same_queue_with_the_accept_clock_restarted(make_user, team):
+def test_reopen_within_30_days_returns_to_the_same_queue_with_the_accept_clock_restarted(
+    make_user, team
+):
     nurse = member(make_user, team, "nurse1")
     start = timezone.now()
     with time_machine.travel(start, tick=False):
@@ -159,13 +177,23 @@ def test_reopen_within_30_days_returns_to_the_same_queue_with_the_accept_clock_r
         with pytest.raises(Exception, match="required"):
             referral_reopen(referral_id=referral.pk, user=nurse, note="")
         done = referral_reopen(referral_id=referral.pk, user=nurse, note="Pain back, daughter rang")
-    assert (done.status, done.team, done.owner, done.outcome, done.closed_at) == ("QUEUED", team, None, "", None)
+    assert (done.status, done.team, done.owner, done.outcome, done.closed_at) == (
+        "QUEUED",
+        team,
+        None,
+        "",
+        None,
+    )
     assert done.accept_clock_started_at == reopen_at
     # The clocks module recomputed the accept deadline from the restart (P2: 15 minutes).
     assert done.accept_by is not None and done.accept_by > reopen_at
     assert done.first_contact_at is not None  # the first first contact is kept
     event = done.events.get(kind="REOPENED")
-    assert (event.from_status, event.to_status, event.data["note"]) == ("COMPLETED", "QUEUED", "Pain back, daughter rang")
+    assert (event.from_status, event.to_status, event.data["note"]) == (
+        "COMPLETED",
+        "QUEUED",
+        "Pain back, daughter rang",
+    )
 
 
 def test_reopen_after_30_days_or_of_an_open_referral_is_refused(make_user, team):
@@ -173,7 +201,10 @@ def test_reopen_after_30_days_or_of_an_open_referral_is_refused(make_user, team)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         referral = completed(team, nurse)
-    with time_machine.travel(start + timedelta(days=30, minutes=1), tick=False), pytest.raises(ReopenWindowClosed):
+    with (
+        time_machine.travel(start + timedelta(days=30, minutes=1), tick=False),
+        pytest.raises(ReopenWindowClosed),
+    ):
         referral_reopen(referral_id=referral.pk, user=nurse, note="Too late")
     assert Referral.objects.get(pk=referral.pk).status == "COMPLETED"
     open_one = claimed(team, nurse)
@@ -193,14 +224,42 @@ def test_the_page_offers_exactly_the_permitted_actions(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
     lead = member(make_user, team, "lead1", role=Role.TEAM_LEAD, lead=True)
     referral = claimed(team, nurse)
-    for user, expected in ((nurse, {"release", "contact", "intervention", "assess", "hold", "reprioritise",
-                                    "decline", "cancel"}),
-                           (lead, {"reassign", "intervention", "assess", "decline", "hold", "reprioritise", "cancel",
-                                   "enter_in_error"})):
+    for user, expected in (
+        (
+            nurse,
+            {
+                "release",
+                "contact",
+                "intervention",
+                "assess",
+                "hold",
+                "reprioritise",
+                "decline",
+                "cancel",
+            },
+        ),
+        (
+            lead,
+            {
+                "reassign",
+                "intervention",
+                "assess",
+                "decline",
+                "hold",
+                "reprioritise",
+                "cancel",
+                "enter_in_error",
+            },
+        ),
+    ):
         client.force_login(user)
         content = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
-        expected_actions = set(actions_for(actor=ActorContext.of(user), referral=Referral.objects.select_related(
-            "team__service").get(pk=referral.pk)))
+        expected_actions = set(
+            actions_for(
+                actor=ActorContext.of(user),
+                referral=Referral.objects.select_related("team__service").get(pk=referral.pk),
+            )
+        )
         assert _offered(content) == expected == expected_actions
 
 
@@ -217,7 +276,10 @@ def test_an_invalid_action_keeps_its_errors_on_the_page_and_saves_nothing(client
     assert Referral.objects.get(pk=referral.pk).status == "ACCEPTED"
     response = client.post(url, {"reason": "<script>alert(1)</script> Nguyễn family"}, follow=True)
     content = response.content.decode()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; Nguyễn family" in content and "<script>alert(1)" not in content
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; Nguyễn family" in content
+        and "<script>alert(1)" not in content
+    )
     assert Referral.objects.get(pk=referral.pk).status == "CANCELLED"
 
 
@@ -246,7 +308,9 @@ def test_hold_and_resume_through_the_page(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
     referral = claimed(team, nurse)
     client.force_login(nurse)
-    client.post(reverse("queue:action", args=[referral.pk, "hold"]), {"reason": "In hospital until Friday"})
+    client.post(
+        reverse("queue:action", args=[referral.pk, "hold"]), {"reason": "In hospital until Friday"}
+    )
     content = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
     assert "On hold since" in content and "In hospital until Friday" in content
     assert "resume" in _offered(content)
@@ -254,15 +318,26 @@ def test_hold_and_resume_through_the_page(client, make_user, team):
     assert Referral.objects.get(pk=referral.pk).status == "ACCEPTED"
 
 
-def test_the_page_shows_the_whole_history_within_a_constant_query_budget(client, make_user, team,
-                                                                          django_assert_max_num_queries):
+def test_the_page_shows_the_whole_history_within_a_constant_query_budget(
+    client, make_user, team, django_assert_max_num_queries
+):
     nurse = member(make_user, team, "nurse1")
     referral = in_progress(team, nurse)
     now = timezone.now()
-    ReferralEvent.objects.bulk_create([ReferralEvent(referral=referral, kind="HELD", at=now, actor=nurse,
-                                                     data={"reason": f"r{i}"}) for i in range(200)])
-    Intervention.objects.bulk_create([Intervention(referral=referral, kind="HOME_VISIT", at=now, by=nurse,
-                                                   recorded_at=now) for _ in range(50)])
+    ReferralEvent.objects.bulk_create(
+        [
+            ReferralEvent(
+                referral=referral, kind="HELD", at=now, actor=nurse, data={"reason": f"r{i}"}
+            )
+            for i in range(200)
+        ]
+    )
+    Intervention.objects.bulk_create(
+        [
+            Intervention(referral=referral, kind="HOME_VISIT", at=now, by=nurse, recorded_at=now)
+            for _ in range(50)
+        ]
+    )
     client.force_login(nurse)
     with django_assert_max_num_queries(20):
         response = client.get(reverse("queue:referral", args=[referral.pk]))
@@ -275,8 +350,9 @@ def test_the_page_shows_the_whole_history_within_a_constant_query_budget(client,
 # --- Caseload, printable queue, filters, badges, navigation -----------------------------------
 
 
-def test_caseload_is_her_claimed_referrals_across_her_teams(client, make_user, team, other_team,
-                                                           django_assert_max_num_queries):
+def test_caseload_is_her_claimed_referrals_across_her_teams(
+    client, make_user, team, other_team, django_assert_max_num_queries
+):
     nurse = member(make_user, team, "nurse1")
     TeamMembership.objects.create(user=nurse, team=other_team)
     colleague = member(make_user, team, "nurse2")
@@ -295,7 +371,9 @@ def test_caseload_is_her_claimed_referrals_across_her_teams(client, make_user, t
     assert all(r.referral.owner == nurse for r in rows)
 
 
-def test_the_printable_queue_is_logged_as_an_export_and_only_for_her_teams(client, make_user, team, other_team):
+def test_the_printable_queue_is_logged_as_an_export_and_only_for_her_teams(
+    client, make_user, team, other_team
+):
     nurse = member(make_user, team, "nurse1")
     queued(team, patient=PatientFactory(family_name="Nguyễn"))
     client.force_login(nurse)
@@ -313,27 +391,56 @@ def test_filters_narrow_the_queue_and_the_poll_keeps_them(client, make_user, tea
     queued(team, priority="P3")
     queued(team, priority="P1", need="CARER_SUPPORT")
     client.force_login(nurse)
-    response = client.get(reverse("queue:team", args=[team.pk]), {"priority": "P1", "need": "URGENT_HOME_VISIT"})
+    response = client.get(
+        reverse("queue:team", args=[team.pk]), {"priority": "P1", "need": "URGENT_HOME_VISIT"}
+    )
     assert [r.referral.pk for r in response.context["rows"]] == [p1.pk]
-    assert f'hx-get="/queue/teams/{team.pk}/?priority=P1&amp;need=URGENT_HOME_VISIT"' in response.content.decode()
-    bad = client.get(reverse("queue:team", args=[team.pk]), {"priority": "P9", "status": "<script>"})
+    assert (
+        f'hx-get="/queue/teams/{team.pk}/?priority=P1&amp;need=URGENT_HOME_VISIT"'
+        in response.content.decode()
+    )
+    bad = client.get(
+        reverse("queue:team", args=[team.pk]), {"priority": "P9", "status": "<script>"}
+    )
     assert bad.status_code == 200 and len(bad.context["rows"]) == 3
 
 
-def test_badges_breached_at_risk_and_accept_overdue_and_a_poll_sees_them_flip(client, make_user, team):
+def test_badges_breached_at_risk_and_accept_overdue_and_a_poll_sees_them_flip(
+    client, make_user, team
+):
     nurse = member(make_user, team, "nurse1")
     now = timezone.now()
-    at_risk = queued(team, clock_started_at=now - timedelta(minutes=100), contact_by=now + timedelta(minutes=20),
-                     at_risk_at=now - timedelta(minutes=10), accept_by=now - timedelta(minutes=5))
-    fine = queued(team, clock_started_at=now, contact_by=now + timedelta(hours=2),
-                  at_risk_at=now + timedelta(minutes=90), accept_by=now + timedelta(minutes=15))
+    at_risk = queued(
+        team,
+        clock_started_at=now - timedelta(minutes=100),
+        contact_by=now + timedelta(minutes=20),
+        at_risk_at=now - timedelta(minutes=10),
+        accept_by=now - timedelta(minutes=5),
+    )
+    fine = queued(
+        team,
+        clock_started_at=now,
+        contact_by=now + timedelta(hours=2),
+        at_risk_at=now + timedelta(minutes=90),
+        accept_by=now + timedelta(minutes=15),
+    )
     client.force_login(nurse)
     response = client.get(reverse("queue:mine"))
     rows = {r.referral.pk: r for r in response.context["rows"]}
-    assert (rows[at_risk.pk].at_risk, rows[at_risk.pk].accept_overdue, rows[at_risk.pk].breached) == (True, True, False)
-    assert (rows[fine.pk].at_risk, rows[fine.pk].accept_overdue, rows[fine.pk].breached) == (False, False, False)
+    assert (
+        rows[at_risk.pk].at_risk,
+        rows[at_risk.pk].accept_overdue,
+        rows[at_risk.pk].breached,
+    ) == (True, True, False)
+    assert (rows[fine.pk].at_risk, rows[fine.pk].accept_overdue, rows[fine.pk].breached) == (
+        False,
+        False,
+        False,
+    )
     content = response.content.decode()
-    assert 'data-testid="badge-at-risk"' in content and 'data-testid="badge-accept-overdue"' in content
+    assert (
+        'data-testid="badge-at-risk"' in content and 'data-testid="badge-accept-overdue"' in content
+    )
     only_at_risk = client.get(reverse("queue:team", args=[team.pk]), {"flag": "at_risk"})
     assert [r.referral.pk for r in only_at_risk.context["rows"]] == [at_risk.pk]
     version = response.context["version"]
@@ -346,15 +453,21 @@ def test_badges_breached_at_risk_and_accept_overdue_and_a_poll_sees_them_flip(cl
 
 def test_the_queue_row_shows_age_and_postcode_area_only(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
-    queued(team, call=CallFactory(patient=PatientFactory(postcode="L9 7AL", given_name="Siân",
-                                                         family_name="O'Brien")))
+    queued(
+        team,
+        call=CallFactory(
+            patient=PatientFactory(postcode="L9 7AL", given_name="Siân", family_name="O'Brien")
+        ),
+    )
     client.force_login(nurse)
     content = client.get(reverse("queue:mine")).content.decode()
     assert "O&#x27;BRIEN, Siân" in content and " · L9<" in content and "7AL" not in content
     assert re.search(r"· \d+ y", content)
 
 
-def test_the_navigation_badge_counts_queued_referrals_of_her_teams_in_one_query(make_user, team, other_team):
+def test_the_navigation_badge_counts_queued_referrals_of_her_teams_in_one_query(
+    make_user, team, other_team
+):
     nurse = member(make_user, team, "nurse1")
     for _ in range(3):
         queued(team)
@@ -376,10 +489,16 @@ def test_handlers_recent_calls_show_each_referrals_progress(client, make_user, t
     client.force_login(handler)
     content = client.get(reverse("calls:mine")).content.decode()
     accepted = timezone.localtime(referral.accepted_at).strftime("%H:%M")
-    assert f"Accepted by {team.name} " in content and accepted in content and "first contact" in content
+    assert (
+        f"Accepted by {team.name} " in content
+        and accepted in content
+        and "first contact" in content
+    )
 
 
-def test_a_nurse_declines_and_a_handler_routes_by_hand_through_the_page(client, make_user, team, other_team, handler):
+def test_a_nurse_declines_and_a_handler_routes_by_hand_through_the_page(
+    client, make_user, team, other_team, handler
+):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     client.force_login(nurse)
@@ -390,9 +509,14 @@ def test_a_nurse_declines_and_a_handler_routes_by_hand_through_the_page(client, 
     assert (declined.status, declined.team) == ("AWAITING_ROUTING", None)
     client.force_login(handler)
     content = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
-    assert _offered(content) == {"reroute", "reprioritise"}  # routing by hand shares the reroute form
-    response = client.post(reverse("queue:action", args=[referral.pk, "reroute"]),
-                           {"team_id": str(other_team.pk), "reason": "Hospice at Home has a nurse free"})
+    assert _offered(content) == {
+        "reroute",
+        "reprioritise",
+    }  # routing by hand shares the reroute form
+    response = client.post(
+        reverse("queue:action", args=[referral.pk, "reroute"]),
+        {"team_id": str(other_team.pk), "reason": "Hospice at Home has a nurse free"},
+    )
     assert response.status_code == 302
     routed = Referral.objects.get(pk=referral.pk)
     assert (routed.status, routed.team) == ("QUEUED", other_team)
@@ -400,7 +524,9 @@ def test_a_nurse_declines_and_a_handler_routes_by_hand_through_the_page(client, 
     assert "Reason: No capacity" in history and "Hospice at Home has a nurse free" in history
 
 
-def test_a_lead_reassigns_through_the_page_to_team_members_only(client, make_user, team, other_team):
+def test_a_lead_reassigns_through_the_page_to_team_members_only(
+    client, make_user, team, other_team
+):
     first, second = member(make_user, team, "nurse1"), member(make_user, team, "nurse2")
     second.first_name, second.last_name = "Minh", "Nguyễn"
     second.save()
@@ -429,6 +555,8 @@ def test_a_claim_from_the_queue_is_cheap(client, make_user, team, django_assert_
     # Session and user (3), permissions (2), visibility, the referral, the actor's teams, the
     # conditional update, the refresh, the event, the access log, the session save, savepoints.
     with django_assert_max_num_queries(17):
-        response = client.post(reverse("queue:action", args=[referral.pk, "claim"]), {"next": "/queue/"})
+        response = client.post(
+            reverse("queue:action", args=[referral.pk, "claim"]), {"next": "/queue/"}
+        )
     assert response["Location"] == "/queue/"
     assert Referral.objects.get(pk=referral.pk).owner == nurse

@@ -37,7 +37,9 @@ WEDNESDAY_2PM = datetime(2025, 1, 15, 14, 0, tzinfo=UTC)
 @pytest.fixture
 def area():
     return {
-        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20)),
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20)
+        ),
         "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(8, 22)),
         "night": make_service("Night Service", ServiceType.NIGHT_SERVICE, hours=every_day(20, 8)),
         "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
@@ -46,8 +48,11 @@ def area():
 
 def member(make_user, service, username, role=Role.SPECIALIST_NURSE, lead=False):
     user = make_user(role, username=username, is_clinician=True)
-    TeamMembership.objects.create(user=user, team=service.team,
-                                  role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER)
+    TeamMembership.objects.create(
+        user=user,
+        team=service.team,
+        role=TeamMembership.Role.LEAD if lead else TeamMembership.Role.MEMBER,
+    )
     return user
 
 
@@ -55,7 +60,9 @@ def routed(priority="P2", **fields):
     """A referral from a call at ``received_at`` (default WEDNESDAY_2PM), routed at that moment."""
     received_at = fields.pop("received_at", None) or WEDNESDAY_2PM
     with time_machine.travel(received_at, tick=False):
-        referral = ReferralFactory(call=CallFactory(received_at=received_at), priority=priority, **fields)
+        referral = ReferralFactory(
+            call=CallFactory(received_at=received_at), priority=priority, **fields
+        )
         return referral_route(referral_id=referral.pk)
 
 
@@ -65,13 +72,25 @@ def test_a_decline_sends_the_referral_back_to_routing_without_that_service(make_
         assert referral.team == area["community"].team
         contact_by = referral.contact_by
         nurse = member(make_user, area["community"], "nurse1")
-        declined = referral_decline(referral_id=referral.pk, user=nurse, reason="NO_CAPACITY", note="Two off sick")
-    assert (declined.status, declined.team, declined.owner) == (ReferralStatus.AWAITING_ROUTING, None, None)
+        declined = referral_decline(
+            referral_id=referral.pk, user=nurse, reason="NO_CAPACITY", note="Two off sick"
+        )
+    assert (declined.status, declined.team, declined.owner) == (
+        ReferralStatus.AWAITING_ROUTING,
+        None,
+        None,
+    )
     assert declined.declined_service_ids == [area["community"].pk]
     event = declined.events.get(kind=ReferralEvent.Kind.DECLINED)
     assert (event.team, event.actor, event.data["reason"], event.data["note"]) == (
-        area["community"].team, nurse, "NO_CAPACITY", "Two off sick")
-    assert AccessLog.objects.filter(user=nurse, object_type="referral", object_id=str(referral.pk)).exists()
+        area["community"].team,
+        nurse,
+        "NO_CAPACITY",
+        "Two off sick",
+    )
+    assert AccessLog.objects.filter(
+        user=nurse, object_type="referral", object_id=str(referral.pk)
+    ).exists()
 
     # Routed again ten minutes later: the next service, the accept clock restarted, the
     # first-contact clock still counted from the call.
@@ -86,7 +105,10 @@ def test_a_decline_sends_the_referral_back_to_routing_without_that_service(make_
     assert again.contact_by == contact_by == WEDNESDAY_2PM + timedelta(hours=2)
     assert again.at_risk_at == WEDNESDAY_2PM + timedelta(minutes=90)
     candidates = {c["service_name"]: c for c in again.routing_decision["candidates"]}
-    assert candidates["Community Palliative Care"]["excluded_reason"] == "Excluded: declined this referral before"
+    assert (
+        candidates["Community Palliative Care"]["excluded_reason"]
+        == "Excluded: declined this referral before"
+    )
 
 
 def test_after_two_declines_the_coordinators_decide(make_user, area):
@@ -103,7 +125,8 @@ def test_after_two_declines_the_coordinators_decide(make_user, area):
     assert referral.team == area["spoc"].team
     assert referral.status == ReferralStatus.QUEUED
     assert referral.unroutable_reason == (
-        "Declined by Community Palliative Care and Hospice at Home: a coordinator decides where it goes")
+        "Declined by Community Palliative Care and Hospice at Home: a coordinator decides where it goes"
+    )
     assert referral.events.filter(kind=ReferralEvent.Kind.UNROUTABLE, data__attempt=3).exists()
 
 
@@ -136,11 +159,21 @@ def test_a_coordinator_routes_by_hand_with_a_reason(make_user, area):
     moment = WEDNESDAY_2PM + timedelta(minutes=30)
     with time_machine.travel(moment, tick=False):
         with pytest.raises(ValidationError) as caught:
-            referral_reroute(referral_id=referral.pk, user=coordinator, reason=" ", team_id=area["hah"].team.pk)
+            referral_reroute(
+                referral_id=referral.pk, user=coordinator, reason=" ", team_id=area["hah"].team.pk
+            )
         assert "reason" in caught.value.message_dict
-        moved = referral_reroute(referral_id=referral.pk, user=coordinator, reason="Family know this team",
-                                 team_id=area["hah"].team.pk)
-    assert (moved.status, moved.team, moved.routing_attempt) == (ReferralStatus.QUEUED, area["hah"].team, 2)
+        moved = referral_reroute(
+            referral_id=referral.pk,
+            user=coordinator,
+            reason="Family know this team",
+            team_id=area["hah"].team.pk,
+        )
+    assert (moved.status, moved.team, moved.routing_attempt) == (
+        ReferralStatus.QUEUED,
+        area["hah"].team,
+        2,
+    )
     assert moved.accept_by == moment + timedelta(minutes=15)
     assert moved.contact_by == WEDNESDAY_2PM + timedelta(hours=2)
     assert moved.routing_decision["manual"]["reason"] == "Family know this team"
@@ -165,7 +198,9 @@ def test_an_inactive_team_cannot_be_chosen(make_user, area):
     area["hah"].save()
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord")
     with pytest.raises(ValidationError) as caught:
-        referral_reroute(referral_id=referral.pk, user=coordinator, reason="x", team_id=area["hah"].team.pk)
+        referral_reroute(
+            referral_id=referral.pk, user=coordinator, reason="x", team_id=area["hah"].team.pk
+        )
     assert caught.value.message_dict == {"team_id": ["Choose an active team."]}
 
 
@@ -177,8 +212,13 @@ def test_a_hold_stops_both_clocks_and_resume_returns_to_where_it_was(make_user, 
     with time_machine.travel(WEDNESDAY_2PM + timedelta(minutes=20), tick=False):
         with pytest.raises(ValidationError):
             referral_hold(referral_id=referral.pk, user=nurse, reason="")
-        held = referral_hold(referral_id=referral.pk, user=nurse, reason="Admitted to hospital overnight")
-    assert (held.status, held.status_before_hold) == (ReferralStatus.ON_HOLD, ReferralStatus.ACCEPTED)
+        held = referral_hold(
+            referral_id=referral.pk, user=nurse, reason="Admitted to hospital overnight"
+        )
+    assert (held.status, held.status_before_hold) == (
+        ReferralStatus.ON_HOLD,
+        ReferralStatus.ACCEPTED,
+    )
     # Three hours on hold.
     with time_machine.travel(WEDNESDAY_2PM + timedelta(hours=3, minutes=20), tick=False):
         resumed = referral_resume(referral_id=referral.pk, user=nurse, note="Home again")
@@ -188,7 +228,10 @@ def test_a_hold_stops_both_clocks_and_resume_returns_to_where_it_was(make_user, 
     assert resumed.clock_started_at == WEDNESDAY_2PM + timedelta(hours=3)
     assert (resumed.held_at, resumed.hold_reason, resumed.status_before_hold) == (None, "", "")
     event = resumed.events.get(kind=ReferralEvent.Kind.RESUMED)
-    assert (event.data["held_minutes"], event.data["hold_reason"]) == (180, "Admitted to hospital overnight")
+    assert (event.data["held_minutes"], event.data["hold_reason"]) == (
+        180,
+        "Admitted to hospital overnight",
+    )
     with pytest.raises(IllegalAction):
         referral_resume(referral_id=referral.pk, user=nurse)
 
@@ -199,17 +242,26 @@ def test_a_new_priority_recomputes_the_clocks_from_the_same_starts(make_user, ar
     handler = make_user(Role.CALL_HANDLER, username="handler")
     with time_machine.travel(WEDNESDAY_2PM + timedelta(minutes=5), tick=False):
         with pytest.raises(ValidationError) as caught:
-            referral_reprioritise(referral_id=referral.pk, user=handler, priority="P2", reason="same")
+            referral_reprioritise(
+                referral_id=referral.pk, user=handler, priority="P2", reason="same"
+            )
         assert caught.value.message_dict == {"priority": ["The referral is already P2."]}
         with pytest.raises(ValidationError):
             referral_reprioritise(referral_id=referral.pk, user=handler, priority="P9", reason="x")
-        changed = referral_reprioritise(referral_id=referral.pk, user=handler, priority="P3",
-                                        reason="GP visited; symptoms settled")
+        changed = referral_reprioritise(
+            referral_id=referral.pk,
+            user=handler,
+            priority="P3",
+            reason="GP visited; symptoms settled",
+        )
     assert changed.priority == "P3"
     assert changed.accept_by == WEDNESDAY_2PM + timedelta(hours=1)
     assert changed.contact_by == WEDNESDAY_2PM + timedelta(hours=4)
     assert changed.events.get(kind=ReferralEvent.Kind.REPRIORITISED).data == {
-        "from": "P2", "to": "P3", "reason": "GP visited; symptoms settled"}
+        "from": "P2",
+        "to": "P3",
+        "reason": "GP visited; symptoms settled",
+    }
 
 
 def test_a_p4_at_a_weekday_service_counts_its_hours_over_the_weekend(make_user):

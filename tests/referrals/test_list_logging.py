@@ -24,8 +24,13 @@ def test_team_queue_view_is_one_row_counting_distinct_patients(client, make_user
     nurse = member(make_user, team, "nurse1")
     twice = PatientFactory()
     for patient in (twice, twice, PatientFactory()):
-        ReferralFactory(patient=patient, call=CallFactory(patient=patient), status=ReferralStatus.QUEUED,
-                        team=team, contact_by=timezone.now() + timedelta(hours=2))
+        ReferralFactory(
+            patient=patient,
+            call=CallFactory(patient=patient),
+            status=ReferralStatus.QUEUED,
+            team=team,
+            contact_by=timezone.now() + timedelta(hours=2),
+        )
     client.force_login(nurse)
     assert client.get(reverse("queue:team", args=[team.pk])).status_code == 200
     [row] = _list_rows("team_queue")
@@ -35,7 +40,9 @@ def test_team_queue_view_is_one_row_counting_distinct_patients(client, make_user
 
 def test_queue_polls_are_not_logged_but_a_filter_change_is(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
-    ReferralFactory(status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now() + timedelta(hours=2))
+    ReferralFactory(
+        status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now() + timedelta(hours=2)
+    )
     client.force_login(nurse)
     url = reverse("queue:team", args=[team.pk])
     client.get(url, HTTP_HX_REQUEST="true", HTTP_X_SPOC_POLL="1", HTTP_X_QUEUE_VERSION="stale")
@@ -46,8 +53,12 @@ def test_queue_polls_are_not_logged_but_a_filter_change_is(client, make_user, te
 
 def test_caseload_is_logged_with_its_count(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
-    ReferralFactory(status=ReferralStatus.ACCEPTED, team=team, owner=nurse,
-                    contact_by=timezone.now() + timedelta(hours=2))
+    ReferralFactory(
+        status=ReferralStatus.ACCEPTED,
+        team=team,
+        owner=nurse,
+        contact_by=timezone.now() + timedelta(hours=2),
+    )
     client.force_login(nurse)
     assert client.get(reverse("queue:caseload")).status_code == 200
     [row] = _list_rows("caseload")
@@ -57,11 +68,16 @@ def test_caseload_is_logged_with_its_count(client, make_user, team):
 def test_call_backs_my_calls_and_senior_reviews_are_logged(client, make_user):
     coordinator = make_user(Role.SPOC_COORDINATOR, username="coord1")
     call = CallFactory(handled_by=coordinator, needs_senior_review=True)
-    CallBack.objects.create(call=call, patient=call.patient, due_at=timezone.now() + timedelta(hours=1))
+    CallBack.objects.create(
+        call=call, patient=call.patient, due_at=timezone.now() + timedelta(hours=1)
+    )
     CallBack.objects.create(call=CallFactory(patient=None), patient=None, due_at=timezone.now())
     client.force_login(coordinator)
-    for name, object_type in (("calls:call-backs", "call_backs"), ("calls:mine", "my_calls"),
-                              ("calls:reviews", "senior_reviews")):
+    for name, object_type in (
+        ("calls:call-backs", "call_backs"),
+        ("calls:mine", "my_calls"),
+        ("calls:reviews", "senior_reviews"),
+    ):
         assert client.get(reverse(name)).status_code == 200
         [row] = _list_rows(object_type)
         # A call-back for a caller with no patient record shows nobody's record.
@@ -71,8 +87,9 @@ def test_call_backs_my_calls_and_senior_reviews_are_logged(client, make_user):
 
 def test_api_referral_list_is_logged_per_page(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
-    ReferralFactory.create_batch(3, status=ReferralStatus.QUEUED, team=team,
-                                 contact_by=timezone.now() + timedelta(hours=2))
+    ReferralFactory.create_batch(
+        3, status=ReferralStatus.QUEUED, team=team, contact_by=timezone.now() + timedelta(hours=2)
+    )
     client.force_login(nurse)
     response = client.get(reverse("api-referrals"))
     assert response.status_code == 200 and response.json()["count"] == 3

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def queued(patient, team, **fields):
-    return ReferralFactory(call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team, **fields)
+    return ReferralFactory(
+        call__patient=patient, patient=patient, status=ReferralStatus.QUEUED, team=team, **fields
+    )
 
 
 # --- Search -------------------------------------------------------------------------------------
@@ -33,7 +35,9 @@ def test_handler_searches_everyone_and_the_search_is_logged_without_its_text(cli
 def test_htmx_search_returns_the_results_fragment(client, handler):
     PatientFactory(given_name="Aled", family_name="Jones")
     client.force_login(handler)
-    content = client.get(reverse("patients:search"), {"q": "jones"}, HTTP_HX_REQUEST="true").content.decode()
+    content = client.get(
+        reverse("patients:search"), {"q": "jones"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert content.lstrip().startswith('<div id="results"')
     assert "JONES, Aled" in content
 
@@ -118,7 +122,9 @@ def test_break_glass_needs_a_reason_is_logged_flagged_and_opens_the_record(clien
     short = client.post(url, {"reason": "need it"})
     assert b"Give a reason of at least 10 characters." in short.content
     assert not AccessLog.objects.filter(action=AccessLog.Action.BREAK_GLASS).exists()
-    response = client.post(url, {"reason": "Patient collapsed at the day centre; own team unreachable"})
+    response = client.post(
+        url, {"reason": "Patient collapsed at the day centre; own team unreachable"}
+    )
     assert response["Location"] == reverse("patients:detail", args=[stranger.pk])
     row = AccessLog.objects.get(action=AccessLog.Action.BREAK_GLASS)
     assert row.flagged and row.patient_id == stranger.pk and "collapsed" in row.reason
@@ -137,7 +143,9 @@ def test_staff_without_a_care_role_must_break_glass(client, make_user, role):
     client.force_login(make_user(role))
     # They may not break glass either (docs/security.md): the record is simply not found.
     assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 404
-    assert client.get(reverse("patients:search"), {"q": patient.family_name}).context["results"] == []
+    assert (
+        client.get(reverse("patients:search"), {"q": patient.family_name}).context["results"] == []
+    )
 
 
 def test_patient_page_query_count_is_constant(client, handler, team, django_assert_max_num_queries):
@@ -153,10 +161,24 @@ def test_patient_page_query_count_is_constant(client, handler, team, django_asse
 
 
 def register_payload(**overrides):
-    data = {"nhs_number": "", "nhs_number_status": "03", "given_name": "Siân", "family_name": "O'Brien",
-            "date_of_birth": "1950-03-04", "sex": "female", "address": "1 Dock Road", "postcode": "l9 7al",
-            "phone": "0151 496 0101", "phone_alt": "", "gp_practice": "", "usual_residence": "OWN_HOME",
-            "location": "HOME", "location_site": "", "language": "", "access_information": ""}
+    data = {
+        "nhs_number": "",
+        "nhs_number_status": "03",
+        "given_name": "Siân",
+        "family_name": "O'Brien",
+        "date_of_birth": "1950-03-04",
+        "sex": "female",
+        "address": "1 Dock Road",
+        "postcode": "l9 7al",
+        "phone": "0151 496 0101",
+        "phone_alt": "",
+        "gp_practice": "",
+        "usual_residence": "OWN_HOME",
+        "location": "HOME",
+        "location_site": "",
+        "language": "",
+        "access_information": "",
+    }
     data.update(overrides)
     return data
 
@@ -175,16 +197,21 @@ def test_register_from_the_call_screen_returns_to_it_with_the_patient(client, ha
     assert response["Location"] == f"/calls/new/?patient={Patient.objects.get().pk}"
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"nhs_number": "999 000 0019"}, "check digit"),
-    ({"date_of_birth": "2999-01-01"}, "Date of birth must be today or in the past"),
-    ({"postcode": "NOT A POSTCODE"}, "postcode"),
-    ({"phone": "12345"}, "Enter a UK phone number"),
-    ({"given_name": "<script>alert(1)</script>"}, "Names can contain letters"),
-    ({"family_name": "x" * 101}, "100"),
-    ({"location": "HOSPITAL"}, "Choose the hospital the patient is in."),
-])
-def test_bad_input_is_explained_keeps_what_was_typed_and_saves_nothing(client, handler, overrides, message):
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"nhs_number": "999 000 0019"}, "check digit"),
+        ({"date_of_birth": "2999-01-01"}, "Date of birth must be today or in the past"),
+        ({"postcode": "NOT A POSTCODE"}, "postcode"),
+        ({"phone": "12345"}, "Enter a UK phone number"),
+        ({"given_name": "<script>alert(1)</script>"}, "Names can contain letters"),
+        ({"family_name": "x" * 101}, "100"),
+        ({"location": "HOSPITAL"}, "Choose the hospital the patient is in."),
+    ],
+)
+def test_bad_input_is_explained_keeps_what_was_typed_and_saves_nothing(
+    client, handler, overrides, message
+):
     client.force_login(handler)
     response = client.post(reverse("patients:register"), register_payload(**overrides))
     assert response.status_code == 200
@@ -198,7 +225,10 @@ def test_bad_input_is_explained_keeps_what_was_typed_and_saves_nothing(client, h
 def test_existing_nhs_number_links_to_the_registered_patient(client, handler):
     existing = PatientFactory(nhs_number="9990000018")
     client.force_login(handler)
-    response = client.post(reverse("patients:register"), register_payload(nhs_number="999 000 0018", nhs_number_status="02"))
+    response = client.post(
+        reverse("patients:register"),
+        register_payload(nhs_number="999 000 0018", nhs_number_status="02"),
+    )
     assert response.context["existing"] == existing
     assert Patient.objects.count() == 1
 
@@ -227,10 +257,16 @@ def test_care_plan_is_for_clinicians_and_cpr_for_senior_clinicians(client, handl
     client.force_login(nurse)
     page = client.get(reverse("patients:care-plan", args=[patient.pk]))
     assert page.context["form"].fields["cpr_decision"].disabled
-    response = client.post(reverse("patients:care-plan", args=[patient.pk]), {
-        "ppd_first": "21", "cpr_decision": "450476008", "cpr_decision_date": "2026-11-01", "primary_diagnosis": "Lung cancer",
-        "base_version": "0",
-    })
+    response = client.post(
+        reverse("patients:care-plan", args=[patient.pk]),
+        {
+            "ppd_first": "21",
+            "cpr_decision": "450476008",
+            "cpr_decision_date": "2026-11-01",
+            "primary_diagnosis": "Lung cancer",
+            "base_version": "0",
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     plan = CarePlan.objects.get(patient=patient, is_current=True)
     # The disabled CPR fields keep their initial value: a nurse cannot record DNACPR.
@@ -242,9 +278,16 @@ def test_handler_editing_never_sees_nor_wipes_the_key_safe(client, handler):
     client.force_login(handler)
     page = client.get(reverse("patients:edit", args=[patient.pk]))
     assert b"Key safe 4321" not in page.content
-    assert AccessLog.objects.filter(action="VIEW", object_type="patient", patient_id=patient.pk).exists()
-    data = register_payload(nhs_number=patient.nhs_number, nhs_number_status="02", given_name="Siân",
-                            family_name=patient.family_name, date_of_birth="1948-03-14")
+    assert AccessLog.objects.filter(
+        action="VIEW", object_type="patient", patient_id=patient.pk
+    ).exists()
+    data = register_payload(
+        nhs_number=patient.nhs_number,
+        nhs_number_status="02",
+        given_name="Siân",
+        family_name=patient.family_name,
+        date_of_birth="1948-03-14",
+    )
     response = client.post(reverse("patients:edit", args=[patient.pk]), data)
     assert response.status_code == 302, response.context["form"].errors
     patient.refresh_from_db()
@@ -256,4 +299,6 @@ def test_opening_the_care_plan_page_is_logged(client, nurse, team):
     queued(patient, team)
     client.force_login(nurse)
     client.get(reverse("patients:care-plan", args=[patient.pk]))
-    assert AccessLog.objects.filter(action="VIEW", object_type="care_plan", patient_id=patient.pk).exists()
+    assert AccessLog.objects.filter(
+        action="VIEW", object_type="care_plan", patient_id=patient.pk
+    ).exists()

@@ -33,8 +33,14 @@ def queued(team, priority="P2", minutes=120, **fields):
 
 
 def accepted(team, owner, priority="P2", minutes=120):
-    return queued(team, priority, minutes, status=ReferralStatus.ACCEPTED, owner=owner,
-                  accepted_at=timezone.now())
+    return queued(
+        team,
+        priority,
+        minutes,
+        status=ReferralStatus.ACCEPTED,
+        owner=owner,
+        accepted_at=timezone.now(),
+    )
 
 
 def pks(rows):
@@ -43,9 +49,12 @@ def pks(rows):
 
 def poll(client, team, page):
     """The page's own poll: its URL with the version and urgent fingerprint it was drawn with."""
-    return client.get(reverse("queue:team", args=[team.pk]), **POLL,
-                      HTTP_X_QUEUE_VERSION=page.context["version"],
-                      HTTP_X_QUEUE_URGENT=page.context["urgent_version"])
+    return client.get(
+        reverse("queue:team", args=[team.pk]),
+        **POLL,
+        HTTP_X_QUEUE_VERSION=page.context["version"],
+        HTTP_X_QUEUE_URGENT=page.context["urgent_version"],
+    )
 
 
 def first_row(content):
@@ -109,22 +118,36 @@ def test_an_in_progress_p1_is_in_the_second_section_ordered_by_its_clock(client,
     assert not any(row.urgent_waiting for row in queue.in_progress)
     assert pks(response.context["rows"]) == [waiting_p3.pk, breached_p3.pk, on_hold.pk, held_p1.pk]
     content = response.content.decode()
-    waiting_heading = content.index('<h2 class="nhsuk-heading-m" id="queue-waiting">Waiting to be claimed')
-    progress_heading = content.index('<h2 class="nhsuk-heading-m" id="queue-in-progress">In progress')
+    waiting_heading = content.index(
+        '<h2 class="nhsuk-heading-m" id="queue-waiting">Waiting to be claimed'
+    )
+    progress_heading = content.index(
+        '<h2 class="nhsuk-heading-m" id="queue-in-progress">In progress'
+    )
     assert waiting_heading < content.index(f'data-referral="{waiting_p3.pk}"') < progress_heading
     assert progress_heading < content.index(f'data-referral="{held_p1.pk}"')
 
 
 def test_headings_count_each_section_beyond_the_hundred_shown(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
-    ReferralFactory.create_batch(101, status=ReferralStatus.QUEUED, team=team, priority="P3",
-                                 contact_by=timezone.now() + timedelta(hours=3))
+    ReferralFactory.create_batch(
+        101,
+        status=ReferralStatus.QUEUED,
+        team=team,
+        priority="P3",
+        contact_by=timezone.now() + timedelta(hours=3),
+    )
     for minutes in (10, 20):
         accepted(team, nurse, "P1", minutes=minutes)
     client.force_login(nurse)
     response = client.get(reverse("queue:mine"))
     queue = response.context["queue"]
-    assert (len(queue.waiting), queue.waiting_total, len(queue.in_progress), queue.in_progress_total) == (100, 101, 0, 2)
+    assert (
+        len(queue.waiting),
+        queue.waiting_total,
+        len(queue.in_progress),
+        queue.in_progress_total,
+    ) == (100, 101, 0, 2)
     content = response.content.decode()
     assert 'data-testid="queue-waiting-count">101<' in content
     assert 'data-testid="queue-in-progress-count">2<' in content
@@ -189,7 +212,8 @@ def test_the_live_region_is_in_the_page_from_the_start(client, make_user, team):
 
 @pytest.mark.parametrize(("priority", "banner"), [("P1", True), ("P2", True), ("P3", False)])
 def test_a_new_p1_or_p2_brings_the_banner_on_the_next_poll_and_a_p3_does_not(
-        client, make_user, team, priority, banner):
+    client, make_user, team, priority, banner
+):
     nurse = member(make_user, team, "nurse1")
     queued(team, "P3")
     client.force_login(nurse)
@@ -219,7 +243,7 @@ def test_the_banner_goes_on_the_poll_after_the_claim(client, make_user, team):
     content = answer.content.decode()
     assert answer.status_code == 200
     # The live region is emptied: no banner, and the P1 is now in progress.
-    oob = content[content.index(OOB_BANNER):]
+    oob = content[content.index(OOB_BANNER) :]
     assert 'data-testid="urgent-banner"' not in oob
     assert pks(answer.context["queue"].in_progress) == [p1.pk]
     assert 'data-testid="urgent-banner"' not in client.get(reverse("queue:mine")).content.decode()
@@ -240,11 +264,15 @@ def test_a_poll_that_changes_other_rows_leaves_the_banner_alone(client, make_use
     referral_claim(referral_id=first.pk, user=nurse)
     queued(team, "P1")
     again = poll(client, team, answer)
-    assert OOB_BANNER in again.content.decode() and 'data-testid="urgent-banner"' in again.content.decode()
+    assert (
+        OOB_BANNER in again.content.decode()
+        and 'data-testid="urgent-banner"' in again.content.decode()
+    )
 
 
-def test_an_unchanged_poll_with_a_p1_waiting_still_answers_204(client, make_user, team,
-                                                                django_assert_max_num_queries):
+def test_an_unchanged_poll_with_a_p1_waiting_still_answers_204(
+    client, make_user, team, django_assert_max_num_queries
+):
     nurse = member(make_user, team, "nurse1")
     queued(team, "P1")
     client.force_login(nurse)
@@ -259,13 +287,25 @@ def test_an_unchanged_poll_with_a_p1_waiting_still_answers_204(client, make_user
 
 
 def test_the_queue_in_two_sections_costs_the_same_queries_with_many_rows(
-        client, make_user, team, django_assert_max_num_queries, django_assert_num_queries):
+    client, make_user, team, django_assert_max_num_queries, django_assert_num_queries
+):
     nurse = member(make_user, team, "nurse1")
     for priority in ("P1", "P2", "P3"):
-        ReferralFactory.create_batch(60, status=ReferralStatus.QUEUED, team=team, priority=priority,
-                                     contact_by=timezone.now() + timedelta(hours=1))
-    ReferralFactory.create_batch(60, status=ReferralStatus.ACCEPTED, team=team, owner=nurse, priority="P1",
-                                 contact_by=timezone.now() + timedelta(hours=1))
+        ReferralFactory.create_batch(
+            60,
+            status=ReferralStatus.QUEUED,
+            team=team,
+            priority=priority,
+            contact_by=timezone.now() + timedelta(hours=1),
+        )
+    ReferralFactory.create_batch(
+        60,
+        status=ReferralStatus.ACCEPTED,
+        team=team,
+        owner=nurse,
+        priority="P1",
+        contact_by=timezone.now() + timedelta(hours=1),
+    )
     client.force_login(nurse)
     nurse.get_all_permissions()  # cached on the user, as for the request's user
     now = timezone.now()

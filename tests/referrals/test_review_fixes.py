@@ -31,10 +31,15 @@ def test_call_screen_opened_in_the_repeated_october_hour_saves(client, handler):
     patient = PatientFactory()
     client.force_login(handler)
     # 01:30 on 25-Oct-2026 happens twice in London; the form carries UTC with its offset.
-    with time_machine.travel(datetime(2026, 10, 25, 1, 30, tzinfo=LONDON).astimezone(ZoneInfo("UTC")), tick=True):
+    with time_machine.travel(
+        datetime(2026, 10, 25, 1, 30, tzinfo=LONDON).astimezone(ZoneInfo("UTC")), tick=True
+    ):
         page = client.get(reverse("calls:new"))
-        data = payload(patient, received_at=page.context["form"].initial["received_at"],
-                       idempotency_key=page.context["form"].initial["idempotency_key"])
+        data = payload(
+            patient,
+            received_at=page.context["form"].initial["received_at"],
+            idempotency_key=page.context["form"].initial["idempotency_key"],
+        )
         response = client.post(reverse("calls:new"), data)
     assert response.status_code == 302, response.context["form"].errors
     assert Call.objects.count() == 1
@@ -59,12 +64,19 @@ def clinician(make_user):
 def test_a_stale_care_plan_form_never_undoes_a_newer_dnacpr(clinician):
     patient = PatientFactory()
     care_plan_update(patient=patient, user=clinician, values={"ppd_first": "21"}, base_version=0)
-    care_plan_update(patient=patient, user=clinician, base_version=1,
-                     values={"cpr_decision": "450476008", "cpr_decision_date": timezone.localdate()})
+    care_plan_update(
+        patient=patient,
+        user=clinician,
+        base_version=1,
+        values={"cpr_decision": "450476008", "cpr_decision_date": timezone.localdate()},
+    )
     with pytest.raises(ValidationError, match="changed by"):
-        care_plan_update(patient=patient, user=clinician, values={"cpr_decision": "450475007",
-                                                                  "cpr_decision_date": timezone.localdate()},
-                         base_version=1)
+        care_plan_update(
+            patient=patient,
+            user=clinician,
+            values={"cpr_decision": "450475007", "cpr_decision_date": timezone.localdate()},
+            base_version=1,
+        )
     assert CarePlan.objects.get(patient=patient, is_current=True).cpr_decision == "450476008"
 
 
@@ -95,8 +107,14 @@ def test_only_handlers_coordinators_and_clinicians_record_carers(client, make_us
 
 
 def test_access_log_csv_neutralises_formulas(client, auditor, handler):
-    access_log_record(action=AccessLog.Action.BREAK_GLASS, user=handler, object_type="patient",
-                      object_id=1, patient_id=1, reason="=HYPERLINK(\"http://x\")")
+    access_log_record(
+        action=AccessLog.Action.BREAK_GLASS,
+        user=handler,
+        object_type="patient",
+        object_id=1,
+        patient_id=1,
+        reason='=HYPERLINK("http://x")',
+    )
     client.force_login(auditor)
     response = client.get(reverse("audit:access-log"), {"format": "csv", "action": "BREAK_GLASS"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -118,7 +136,9 @@ def test_nul_bytes_in_a_search_are_harmless(client, handler):
 def test_directory_search_far_from_today_is_refused_politely(client, handler, at):
     small_directory()
     client.force_login(handler)
-    response = client.get(reverse("services:search"), {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "at": at})
+    response = client.get(
+        reverse("services:search"), {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "at": at}
+    )
     assert response.status_code == 200
     assert b"within a year of today" in response.content
 
@@ -134,7 +154,9 @@ def test_a_bad_clock_override_does_not_stop_the_search(client, handler):
     directory = small_directory()
     Service.objects.filter(pk=directory["ipu"].pk).update(clock_overrides={"P9": {"x": 1}})
     client.force_login(handler)
-    response = client.get(reverse("services:search"), {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL"})
+    response = client.get(
+        reverse("services:search"), {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL"}
+    )
     assert response.status_code == 200
     with pytest.raises(ValidationError):
         Service.objects.get(pk=directory["ipu"].pk).full_clean()

@@ -190,16 +190,32 @@ def test_the_routing_decision_lists_every_candidate_with_its_reasons(directory):
     assert by_name["SPOC Coordinators"]["eligible"] is False
     for candidate in decision["candidates"]:
         assert set(candidate) == {
-            "service_id", "service_name", "team_name", "eligible", "rank", "can_meet_deadline",
-            "earliest_response_at", "accept_by", "contact_by", "reasons", "excluded_reason",
+            "service_id",
+            "service_name",
+            "team_name",
+            "eligible",
+            "rank",
+            "can_meet_deadline",
+            "earliest_response_at",
+            "accept_by",
+            "contact_by",
+            "reasons",
+            "excluded_reason",
         }
         assert candidate["reasons"]
 
 
 def test_a_routine_referral_gets_its_contact_clock_from_the_services_working_days(directory):
-    bereavement = make_service("Bereavement Support", ServiceType.BEREAVEMENT, hours=weekdays(9, 17))
-    referral = referral_at(london(14, 0), need=Need.BEREAVEMENT_SUPPORT, priority=Priority.P5,
-                           call__chosen_priority=Priority.P5, call__suggested_priority=Priority.P5)
+    bereavement = make_service(
+        "Bereavement Support", ServiceType.BEREAVEMENT, hours=weekdays(9, 17)
+    )
+    referral = referral_at(
+        london(14, 0),
+        need=Need.BEREAVEMENT_SUPPORT,
+        priority=Priority.P5,
+        call__chosen_priority=Priority.P5,
+        call__suggested_priority=Priority.P5,
+    )
 
     routed = route_at(london(14, 0), referral)
 
@@ -225,10 +241,15 @@ def test_a_hospital_review_goes_to_the_in_reach_team_serving_the_calls_site(dire
     north = Site.objects.create(organisation=organisation, code="NORTH", name="North Hospital")
     south = Site.objects.create(organisation=organisation, code="SOUTH", name="South Hospital")
     make_service("North In-reach", ServiceType.HOSPITAL_IN_REACH, open_24_7=True, sites=(north,))
-    south_team = make_service("South In-reach", ServiceType.HOSPITAL_IN_REACH, open_24_7=True,
-                              sites=(south,)).team
-    referral = referral_at(london(14, 0), need=Need.HOSPITAL_SPECIALIST_REVIEW,
-                           call__patient__location_site=north, call__patient_site=south)
+    south_team = make_service(
+        "South In-reach", ServiceType.HOSPITAL_IN_REACH, open_24_7=True, sites=(south,)
+    ).team
+    referral = referral_at(
+        london(14, 0),
+        need=Need.HOSPITAL_SPECIALIST_REVIEW,
+        call__patient__location_site=north,
+        call__patient_site=south,
+    )
 
     routed = route_at(london(14, 1), referral)
 
@@ -241,26 +262,42 @@ def test_eligibility_uses_the_patients_age_and_the_callers_type(directory):
     directory["hah"].referrer_types = [CallerType.GP]
     directory["hah"].save()
     referral = referral_at(
-        london(14, 0), call__patient__date_of_birth=datetime(2008, 6, 11).date(),  # 17 tomorrow
+        london(14, 0),
+        call__patient__date_of_birth=datetime(2008, 6, 11).date(),  # 17 tomorrow
         call__caller_type=CallerType.DISTRICT_NURSE,
     )
 
     routed = route_at(london(14, 1), referral)
 
     by_name = {c["service_name"]: c for c in routed.routing_decision["candidates"]}
-    assert by_name["Community Palliative Care"]["excluded_reason"] == "Excluded: age 17 below minimum 18"
-    assert by_name["Hospice at Home"]["excluded_reason"].startswith("Excluded: does not accept referrals from")
+    assert (
+        by_name["Community Palliative Care"]["excluded_reason"]
+        == "Excluded: age 17 below minimum 18"
+    )
+    assert by_name["Hospice at Home"]["excluded_reason"].startswith(
+        "Excluded: does not accept referrals from"
+    )
     # The night service is eligible but opens at 20:00, after the 16:00 deadline: it does not
     # win; the coordinators decide, told which service was nearest.
     assert routed.team is not None and routed.team.service.service_type == ServiceType.SPOC
-    assert routed.unroutable_reason.startswith("No service can meet the P2 deadline for Urgent home visit")
+    assert routed.unroutable_reason.startswith(
+        "No service can meet the P2 deadline for Urgent home visit"
+    )
     assert "Night Service" in routed.unroutable_reason
 
 
 def test_open_referrals_spread_the_load_between_equal_services(directory):
     directory["community"].delete()
-    busy = make_service("A Community Team", ServiceType.COMMUNITY_SPC, hours=[(d, time(8), time(20)) for d in range(7)])
-    quiet = make_service("B Community Team", ServiceType.COMMUNITY_SPC, hours=[(d, time(8), time(20)) for d in range(7)])
+    busy = make_service(
+        "A Community Team",
+        ServiceType.COMMUNITY_SPC,
+        hours=[(d, time(8), time(20)) for d in range(7)],
+    )
+    quiet = make_service(
+        "B Community Team",
+        ServiceType.COMMUNITY_SPC,
+        hours=[(d, time(8), time(20)) for d in range(7)],
+    )
     for _ in range(3):
         ReferralFactory(team=busy.team, status=ReferralStatus.QUEUED)
     ReferralFactory(team=quiet.team, status=ReferralStatus.COMPLETED)
@@ -278,13 +315,20 @@ def test_a_service_without_an_intake_team_is_passed_over(directory):
     assert routed.team == directory["hah"].team
 
 
-def test_a_red_service_with_no_units_that_can_meet_the_deadline_wins_over_rank_1_that_cannot(directory):
+def test_a_red_service_with_no_units_that_can_meet_the_deadline_wins_over_rank_1_that_cannot(
+    directory,
+):
     """services.ranking.winner, the one rule: not simply rank 1. At 14:00 the night service ranks
     first (the community team reports RED with no units, which ranks after every other eligible
     service) but opens after the 16:00 deadline; the community team can meet it and wins."""
     directory["hah"].delete()
-    CapacityStatus.objects.create(service=directory["community"], rag=CapacityRag.RED, available_units=0,
-                                  reported_at=london(13, 0), reported_by=UserFactory())
+    CapacityStatus.objects.create(
+        service=directory["community"],
+        rag=CapacityRag.RED,
+        available_units=0,
+        reported_at=london(13, 0),
+        reported_by=UserFactory(),
+    )
 
     routed = route_at(london(14, 1), referral_at(london(14, 0)))
 
@@ -307,8 +351,9 @@ def test_the_only_eligible_service_never_wins_when_it_cannot_meet_the_deadline(d
     assert by_name["Night Service"]["rank"] == 1
     assert routed.team == directory["spoc"].team
     assert routed.routing_decision["winner_service_id"] is None
-    assert routed.unroutable_reason.startswith("No service can meet the P2 deadline for Urgent home visit; "
-                                               "the nearest is Night Service.")
+    assert routed.unroutable_reason.startswith(
+        "No service can meet the P2 deadline for Urgent home visit; the nearest is Night Service."
+    )
 
 
 def _route_counting_queries(moment: datetime) -> int:
@@ -323,8 +368,12 @@ def test_routing_runs_a_constant_number_of_queries_however_big_the_directory(
 ):
     few = _route_counting_queries(london(14, 0))
     for n in range(50):
-        extra = make_service(f"Extra Community {n:02d}", ServiceType.COMMUNITY_SPC,
-                             areas=("L9", "L10"), hours=[(d, time(8), time(20)) for d in range(7)])
+        extra = make_service(
+            f"Extra Community {n:02d}",
+            ServiceType.COMMUNITY_SPC,
+            areas=("L9", "L10"),
+            hours=[(d, time(8), time(20)) for d in range(7)],
+        )
         ReferralFactory(team=extra.team, status=ReferralStatus.QUEUED)
     many = _route_counting_queries(london(14, 0))
     assert many == few, f"{few} queries with 5 services, {many} with 55"
@@ -337,4 +386,7 @@ def test_a_patient_without_a_postcode_goes_to_the_coordinators_saying_so(directo
     routed = route_at(london(14, 1), referral_at(london(14, 0), call__patient__postcode=""))
 
     assert routed.team == directory["spoc"].team
-    assert routed.unroutable_reason == "No service can take Urgent home visit at P2: no postcode recorded"
+    assert (
+        routed.unroutable_reason
+        == "No service can take Urgent home visit at P2: no postcode recorded"
+    )

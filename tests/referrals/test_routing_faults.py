@@ -82,8 +82,17 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
 
@@ -142,7 +151,9 @@ def start_worker(
 ) -> Callable[..., subprocess.Popen[bytes]]:
     """start_worker(concurrency=1, env=None): a real worker on the tests' own Redis."""
 
-    def start(*, concurrency: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        *, concurrency: int = 1, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         return start_celery_worker(broker_url=own_redis.url, concurrency=concurrency, env=env)
 
     return start
@@ -161,13 +172,18 @@ def directory() -> None:
 
 
 def submit(handler: Any, *needs: str) -> CallSubmitResult:
-    patient = cast(Patient, PatientFactory(postcode="L9 7AL", given_name="Siân", family_name="Nguyễn"))
+    patient = cast(
+        Patient, PatientFactory(postcode="L9 7AL", given_name="Siân", family_name="Nguyễn")
+    )
     return call_submit(
         data=CallInput(
             received_at=timezone.now() - timedelta(minutes=2),
-            caller_type=CallerType.DISTRICT_NURSE, patient_id=patient.pk,
-            reason=CallReason.REQUEST_VISIT, phase=PhaseOfIllness.UNSTABLE,
-            chosen_priority=Priority.P2, disposition=Disposition.REFERRALS_CREATED,
+            caller_type=CallerType.DISTRICT_NURSE,
+            patient_id=patient.pk,
+            reason=CallReason.REQUEST_VISIT,
+            phase=PhaseOfIllness.UNSTABLE,
+            chosen_priority=Priority.P2,
+            disposition=Disposition.REFERRALS_CREATED,
             needs=tuple(NeedRequest(need) for need in needs),
         ),
         user=handler,
@@ -206,8 +222,11 @@ class RowLock:
     def __init__(self, referral_id: int) -> None:
         db = connection.settings_dict
         self.conn = psycopg.connect(
-            dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
-            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+            dbname=db["NAME"],
+            user=db["USER"],
+            password=db["PASSWORD"] or None,
+            host=db["HOST"] or "127.0.0.1",
+            port=db["PORT"] or 5432,
         )
         with self.conn.cursor() as cursor:
             cursor.execute(
@@ -227,8 +246,11 @@ class RowLock:
             return [row[0] for row in cursor.fetchall()]
 
     def wait_for_waiters(self, count: int) -> list[int]:
-        return wait_for(lambda: (found := self.waiters()) and len(found) >= count and found,
-                        timeout=30, interval=0.05)
+        return wait_for(
+            lambda: (found := self.waiters()) and len(found) >= count and found,
+            timeout=30,
+            interval=0.05,
+        )
 
     def release(self) -> None:
         if not self.conn.closed:
@@ -253,8 +275,9 @@ def row_locks() -> Iterator[Callable[[int], RowLock]]:
 def sessions_settled(pids: list[int]) -> bool:
     """Every one of these database sessions has ended its transaction (idle) or is gone."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND state <> 'idle'",
-                       [pids])
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND state <> 'idle'", [pids]
+        )
         return cursor.fetchone()[0] == 0
 
 
@@ -274,7 +297,9 @@ def sweep_now(settings: Any) -> int:
 # --- 1. Commit -> queued ------------------------------------------------------------------------
 
 
-def test_committed_referrals_are_queued_by_the_worker_as_they_commit(handler, directory, start_worker):
+def test_committed_referrals_are_queued_by_the_worker_as_they_commit(
+    handler, directory, start_worker
+):
     start_worker()
     worker_ready()
     latencies: list[float] = []
@@ -295,12 +320,16 @@ def test_committed_referrals_are_queued_by_the_worker_as_they_commit(handler, di
         for created_at, routed_at in Referral.objects.values_list("created_at", "routed_at")
         if routed_at is not None
     ]
-    print(f"\nsubmit -> queued (wall, 2 needs): {sorted(round(s, 3) for s in latencies)} s; "
-          f"created -> routed (database): max {max(db_side):.3f} s")
+    print(
+        f"\nsubmit -> queued (wall, 2 needs): {sorted(round(s, 3) for s in latencies)} s; "
+        f"created -> routed (database): max {max(db_side):.3f} s"
+    )
     # How fast is bench/routing.py's to measure (docs/performance.md); here, what happened: each
     # referral was queued by its own task, with no sweep (this test runs no beat).
     assert set(Referral.objects.values_list("team__name", flat=True)) == {
-        "Community Palliative Care team", "Carers Centre team"}
+        "Community Palliative Care team",
+        "Carers Centre team",
+    }
 
 
 # --- 2. Redis stopped or stalled at submit ------------------------------------------------------
@@ -353,7 +382,12 @@ def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_
     # that is a second delivery, and it changes nothing.
     assert [routing_events(pk) for pk in ids] == [1, 1, 1]
     assert set(Referral.objects.filter(pk__in=ids).values_list("routing_attempt", flat=True)) == {1}
-    assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()["routing"]["ok"] is True
+    assert (
+        client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()[
+            "routing"
+        ]["ok"]
+        is True
+    )
 
 
 # --- 3. A worker killed while routing -----------------------------------------------------------
@@ -380,15 +414,21 @@ def test_a_worker_killed_mid_task_leaves_the_task_to_be_redelivered_and_routed_o
 
     killed_at = time.monotonic()
     start_worker(env=SHORT_VISIBILITY)
-    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=40)
-    print(f"\nredelivered and routed {time.monotonic() - killed_at:.1f} s after the kill "
-          f"(visibility timeout 4 s)")
+    wait_for(
+        lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=40
+    )
+    print(
+        f"\nredelivered and routed {time.monotonic() - killed_at:.1f} s after the kill "
+        f"(visibility timeout 4 s)"
+    )
     drained("after-redelivery")
     assert routing_events(referral.pk) == 1
     assert Referral.objects.get(pk=referral.pk).routing_attempt == 1
 
 
-def test_a_pool_process_killed_mid_task_puts_the_task_back_at_once(directory, start_worker, row_locks):
+def test_a_pool_process_killed_mid_task_puts_the_task_back_at_once(
+    directory, start_worker, row_locks
+):
     # Default visibility timeout (150 s): only the rejection on worker loss can bring it back.
     worker = start_worker()
     worker_ready()
@@ -403,7 +443,9 @@ def test_a_pool_process_killed_mid_task_puts_the_task_back_at_once(directory, st
     # for the row again, behind the killed process's session.
     wait_for(lambda: len(set(lock.waiters()) - set(stuck)) >= 1, timeout=30)
     lock.release()
-    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30)
+    wait_for(
+        lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30
+    )
     drained("after-requeue")
     assert routing_events(referral.pk) == 1
     assert Referral.objects.get(pk=referral.pk).routing_attempt == 1
@@ -424,7 +466,9 @@ def test_the_same_task_delivered_twice_at_once_routes_once(directory, start_work
     both = lock.wait_for_waiters(2)
     assert len(both) == 2
     lock.release()
-    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30)
+    wait_for(
+        lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30
+    )
     wait_for(lambda: sessions_settled(both), timeout=30)
     assert routing_events(referral.pk) == 1
     assert Referral.objects.get(pk=referral.pk).routing_attempt == 1
@@ -448,6 +492,10 @@ def test_the_sweeper_recovers_a_referral_whose_task_the_broker_lost(
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.AWAITING_ROUTING
 
     assert sweep_now(settings) == 1
-    wait_for(lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30)
-    assert Referral.objects.filter(pk=referral.pk, team__name="Community Palliative Care team").exists()
+    wait_for(
+        lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=30
+    )
+    assert Referral.objects.filter(
+        pk=referral.pk, team__name="Community Palliative Care team"
+    ).exists()
     assert routing_events(referral.pk) == 1

@@ -23,7 +23,9 @@ from tests.services.directory_fixtures import make_service
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(handler, celery_worker_process):
+def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(
+    handler, celery_worker_process
+):
     # Open around the clock, so the answer does not depend on when the test runs.
     community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True)
     carers = make_service("Carers Centre", ServiceType.CARER_SUPPORT, open_24_7=True)
@@ -33,9 +35,12 @@ def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(handle
     result = call_submit(
         data=CallInput(
             received_at=timezone.now() - timedelta(minutes=3),
-            caller_type=CallerType.DISTRICT_NURSE, patient_id=patient.pk,
-            reason=CallReason.REQUEST_VISIT, phase=PhaseOfIllness.UNSTABLE,
-            chosen_priority=Priority.P2, disposition=Disposition.REFERRALS_CREATED,
+            caller_type=CallerType.DISTRICT_NURSE,
+            patient_id=patient.pk,
+            reason=CallReason.REQUEST_VISIT,
+            phase=PhaseOfIllness.UNSTABLE,
+            chosen_priority=Priority.P2,
+            disposition=Disposition.REFERRALS_CREATED,
             needs=(NeedRequest(Need.URGENT_HOME_VISIT), NeedRequest(Need.CARER_SUPPORT)),
             idempotency_key="worker-test",
         ),
@@ -55,5 +60,8 @@ def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(handle
     route_referral_task.delay(ids[0])
     heartbeat_task.delay("after-redelivery")
     wait_for(lambda: Heartbeat.objects.filter(name="after-redelivery").exists(), timeout=30)
-    assert ReferralEvent.objects.filter(referral_id=ids[0], kind=ReferralEvent.Kind.ROUTED).count() == 1
+    assert (
+        ReferralEvent.objects.filter(referral_id=ids[0], kind=ReferralEvent.Kind.ROUTED).count()
+        == 1
+    )
     assert Referral.objects.get(pk=ids[0]).routing_attempt == 1

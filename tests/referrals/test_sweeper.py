@@ -20,8 +20,10 @@ pytestmark = pytest.mark.django_db
 
 def aged(seconds: int, **fields):
     referral = ReferralFactory(**fields)
-    Referral.objects.filter(pk=referral.pk).update(created_at=timezone.now() - timedelta(seconds=seconds),
-                                                      updated_at=timezone.now() - timedelta(seconds=seconds))
+    Referral.objects.filter(pk=referral.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds),
+        updated_at=timezone.now() - timedelta(seconds=seconds),
+    )
     return referral
 
 
@@ -47,7 +49,12 @@ def test_sweeper_survives_a_broker_fault(monkeypatch):
 def test_healthz_reports_referrals_waiting_over_five_minutes(client):
     Heartbeat.objects.create(name="worker", beat_at=timezone.now())
     aged(120)
-    assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()["routing"]["ok"] is True
+    assert (
+        client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}").json()[
+            "routing"
+        ]["ok"]
+        is True
+    )
     waiting = aged(301)
     body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {settings.HEALTHZ_TOKEN}")
     assert body.status_code == 503
@@ -60,7 +67,9 @@ def test_healthz_reports_referrals_waiting_over_five_minutes(client):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_sweeper_recovers_a_referral_whose_task_was_lost(celery_worker_process):
-    make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",))
+    make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",)
+    )
     make_service("SPOC Coordination", ServiceType.SPOC, open_24_7=True, areas=())
     # Saved, but its routing task never reached the broker.
     lost = aged(90)

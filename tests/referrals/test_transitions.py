@@ -23,14 +23,19 @@ from referrals.transitions import (
 from spoc.core.api import DomainConflict
 
 ACTION_ALLOWED = sorted(
-    (action, status) for action, spec in ACTIONS.items() for status in spec.sources
+    (action, status)
+    for action, spec in ACTIONS.items()
+    for status in spec.sources
     if action != Action.RESUME
 )
 ACTION_REFUSED = sorted(
-    (action, status) for action, status in product(Action.values, ReferralStatus.values)
+    (action, status)
+    for action, status in product(Action.values, ReferralStatus.values)
     if status not in ACTIONS[action].sources
 )
-ALLOWED = sorted((current, target) for current, targets in TRANSITIONS.items() for target in targets)
+ALLOWED = sorted(
+    (current, target) for current, targets in TRANSITIONS.items() for target in targets
+)
 REFUSED = sorted(
     (current, target)
     for current, target in product(ReferralStatus.values, repeat=2)
@@ -39,12 +44,29 @@ REFUSED = sorted(
 
 # The FHIR R4 Task.status value set (docs/reference.md "Interoperability").
 FHIR_TASK_STATUSES = {
-    "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
-    "on-hold", "failed", "completed", "entered-in-error",
+    "requested",
+    "received",
+    "accepted",
+    "rejected",
+    "ready",
+    "cancelled",
+    "in-progress",
+    "on-hold",
+    "failed",
+    "completed",
+    "entered-in-error",
 }
 
 # The FHIR R4 ServiceRequest.status value set, request-status.
-FHIR_REQUEST_STATUSES = {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+FHIR_REQUEST_STATUSES = {
+    "draft",
+    "active",
+    "on-hold",
+    "revoked",
+    "completed",
+    "entered-in-error",
+    "unknown",
+}
 
 
 def test_the_map_has_an_entry_for_every_status_and_names_only_known_statuses():
@@ -66,7 +88,9 @@ def test_every_other_pair_is_refused_with_illegal_transition(current, target):
 
 
 def test_illegal_transition_is_a_conflict_with_a_readable_message():
-    with pytest.raises(DomainConflict, match=r"A referral that is cancelled cannot become queued\."):
+    with pytest.raises(
+        DomainConflict, match=r"A referral that is cancelled cannot become queued\."
+    ):
         check_transition(ReferralStatus.CANCELLED, ReferralStatus.QUEUED)
 
 
@@ -76,7 +100,11 @@ def test_no_status_moves_to_itself():
 
 
 def test_completed_cancelled_and_entered_in_error_are_not_open():
-    for status in (ReferralStatus.COMPLETED, ReferralStatus.CANCELLED, ReferralStatus.ENTERED_IN_ERROR):
+    for status in (
+        ReferralStatus.COMPLETED,
+        ReferralStatus.CANCELLED,
+        ReferralStatus.ENTERED_IN_ERROR,
+    ):
         assert status not in OPEN_STATUSES
 
 
@@ -116,7 +144,9 @@ def test_every_action_is_refused_from_any_other_status(action, status):
     assert isinstance(caught.value, DomainConflict)
 
 
-@pytest.mark.parametrize("before", [ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS])
+@pytest.mark.parametrize(
+    "before", [ReferralStatus.QUEUED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS]
+)
 def test_resume_returns_to_the_status_before_the_hold(before):
     assert check_action(Action.RESUME, ReferralStatus.ON_HOLD, before_hold=before) == before
 

@@ -306,7 +306,8 @@ def test_clinical_needs_take_the_call_suggestion(need: str) -> None:
 
 def test_carer_support_with_an_urgent_symptom_stays_p4() -> None:
     assert suggest_need_priority(URGENT, "CARER_SUPPORT") == Suggestion(
-        "P4", ("Carer support: default → P4",))
+        "P4", ("Carer support: default → P4",)
+    )
 
 
 @pytest.mark.parametrize("coping", ["COPING", "STRUGGLING", "NO_CARER", None])
@@ -317,27 +318,33 @@ def test_carer_support_is_p4_unless_the_carer_is_in_crisis(coping: str | None) -
 def test_carer_in_crisis_tonight_raises_carer_support_to_p3_and_the_call_to_p2() -> None:
     triage = TriageInput(carer_coping="CRISIS_TONIGHT")
     assert suggest_need_priority(triage, "CARER_SUPPORT") == Suggestion(
-        "P3", ("Carer support: carer in crisis tonight → P3",))
+        "P3", ("Carer support: carer in crisis tonight → P3",)
+    )
     assert suggest_need_priority(triage, "OVERNIGHT_SUPPORT").priority == "P2"
 
 
 def test_a_call_about_a_carer_crisis_raises_carer_support_to_p3() -> None:
     triage = TriageInput(reason="CARER_CRISIS", carer_coping="CRISIS_TONIGHT")
-    assert suggest_need_priority(triage, "CARER_SUPPORT") == Suggestion("P3", (
-        "Carer support: carer in crisis tonight → P3",
-        "Carer support: call about a carer crisis → P3",
-    ))
+    assert suggest_need_priority(triage, "CARER_SUPPORT") == Suggestion(
+        "P3",
+        (
+            "Carer support: carer in crisis tonight → P3",
+            "Carer support: call about a carer crisis → P3",
+        ),
+    )
 
 
 def test_bereavement_support_is_p5_with_an_urgent_symptom() -> None:
     assert suggest_need_priority(URGENT, "BEREAVEMENT_SUPPORT") == Suggestion(
-        "P5", ("Bereavement support: default → P5",))
+        "P5", ("Bereavement support: default → P5",)
+    )
 
 
 def test_bereavement_support_after_a_death_notification_is_p4() -> None:
     triage = TriageInput(reason="DEATH_NOTIFICATION")
     assert suggest_need_priority(triage, "BEREAVEMENT_SUPPORT") == Suggestion(
-        "P4", ("Bereavement support: death notified on this call → P4",))
+        "P4", ("Bereavement support: death notified on this call → P4",)
+    )
     assert suggest_priority(triage).priority == "P3"
 
 

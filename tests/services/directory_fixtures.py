@@ -9,15 +9,30 @@ from services.models import CoverageArea, OpeningHours, Service, Site, Team
 from tests.factories import OrganisationFactory
 
 
-def make_service(name: str, service_type: str, *, hours: list[tuple[int, time, time]] | None = None,
-                 open_24_7: bool = False, areas: tuple[str, ...] = ("L9",), sites: tuple[Site, ...] = (),
-                 **fields: object) -> Service:
-    service = Service.objects.create(organisation=OrganisationFactory(), name=name,
-                                     service_type=service_type, open_24_7=open_24_7, **fields)
+def make_service(
+    name: str,
+    service_type: str,
+    *,
+    hours: list[tuple[int, time, time]] | None = None,
+    open_24_7: bool = False,
+    areas: tuple[str, ...] = ("L9",),
+    sites: tuple[Site, ...] = (),
+    **fields: object,
+) -> Service:
+    service = Service.objects.create(
+        organisation=OrganisationFactory(),
+        name=name,
+        service_type=service_type,
+        open_24_7=open_24_7,
+        **fields,
+    )
     Team.objects.create(service=service, name=f"{name} team", duty_phone="0151 496 0123")
     CoverageArea.objects.bulk_create([CoverageArea(service=service, area=a) for a in areas])
     OpeningHours.objects.bulk_create(
-        [OpeningHours(service=service, weekday=d, opens_at=o, closes_at=c) for d, o, c in (hours or [])]
+        [
+            OpeningHours(service=service, weekday=d, opens_at=o, closes_at=c)
+            for d, o, c in (hours or [])
+        ]
     )
     service.sites.set(sites)
     return service
@@ -29,7 +44,9 @@ def every_day(opens: int, closes: int) -> list[tuple[int, time, time]]:
 
 def small_directory() -> dict[str, Service]:
     return {
-        "community": make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20)),
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20)
+        ),
         "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(8, 22)),
         "night": make_service("Night Service", ServiceType.NIGHT_SERVICE, hours=every_day(20, 8)),
         "ipu": make_service("In-patient Unit", ServiceType.HOSPICE_INPATIENT, open_24_7=True),

@@ -19,8 +19,14 @@ def weekly(opens: int, closes: int, weekdays: range = range(7)) -> Schedule:
     return Schedule(windows=tuple(Window(day, time(opens), time(closes)) for day in weekdays))
 
 
-def drawn(base: datetime, *, days: int, minutes: Sequence[int], max_windows: int, max_closures: int,
-          ) -> tuple[st.SearchStrategy[datetime], st.SearchStrategy[Schedule]]:
+def drawn(
+    base: datetime,
+    *,
+    days: int,
+    minutes: Sequence[int],
+    max_windows: int,
+    max_closures: int,
+) -> tuple[st.SearchStrategy[datetime], st.SearchStrategy[Schedule]]:
     """Strategies for a moment within ``days`` of ``base`` and for a schedule: weekly windows that
     open and close on the hour or at ``minutes`` past it, closures of up to 20 days starting at
     such a moment, or open all the time."""

@@ -25,16 +25,19 @@ def test_service_hours_override_switches_the_accept_clock():
     assert clocks["P5"].contact_working_days == 3
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"P9": {"contact_within_minutes": 5}}, "Unknown priority"),
-    ({"P2": {}}, "at least one"),
-    ({"P2": {"contact_within_minutes": 0}}, "above 0"),
-    ({"P2": {"contact_within_minutes": "ten"}}, "whole number"),
-    ({"P2": {"contact_within_minutes": True}}, "whole number"),
-    ({"P2": {"contact_working_days": 2}}, "not a clock of this priority"),
-    ({"P4": {"contact_within_minutes": 60}}, "not a clock of this priority"),
-    ({"P4": {"accept_service_hours": 2, "accept_working_days": 1}}, "not both"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"P9": {"contact_within_minutes": 5}}, "Unknown priority"),
+        ({"P2": {}}, "at least one"),
+        ({"P2": {"contact_within_minutes": 0}}, "above 0"),
+        ({"P2": {"contact_within_minutes": "ten"}}, "whole number"),
+        ({"P2": {"contact_within_minutes": True}}, "whole number"),
+        ({"P2": {"contact_working_days": 2}}, "not a clock of this priority"),
+        ({"P4": {"contact_within_minutes": 60}}, "not a clock of this priority"),
+        ({"P4": {"accept_service_hours": 2, "accept_working_days": 1}}, "not both"),
+    ],
+)
 def test_invalid_overrides_name_the_problem(raw, message):
     with pytest.raises(InvalidClockOverride, match=message):
         clock_overrides_parse(raw)

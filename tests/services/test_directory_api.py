@@ -25,7 +25,10 @@ def directory():
 
 def test_ranked_search_returns_order_and_explanations(api, directory):
     at = datetime(2026, 11, 24, 23, 30, tzinfo=LONDON).isoformat()
-    response = api.get("/api/v1/services/", {"need": "URGENT_HOME_VISIT", "postcode": "l9 7al", "priority": "P2", "at": at})
+    response = api.get(
+        "/api/v1/services/",
+        {"need": "URGENT_HOME_VISIT", "postcode": "l9 7al", "priority": "P2", "at": at},
+    )
     assert response.status_code == 200
     body = response.json()
     results = body["results"]
@@ -41,15 +44,20 @@ def test_ranked_search_returns_order_and_explanations(api, directory):
 
 def test_plain_list_without_a_need(api, directory):
     response = api.get("/api/v1/services/")
-    assert [s["name"] for s in response.json()["results"]] == sorted(s.name for s in directory.values())
+    assert [s["name"] for s in response.json()["results"]] == sorted(
+        s.name for s in directory.values()
+    )
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"need": "URGENT_HOME_VISIT", "postcode": "ZZZ"}, "postcode"),
-    ({"need": "FLYING_VISIT", "postcode": "L9 7AL"}, "need"),
-    ({"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "age": "-1"}, "age"),
-    ({"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "at": "yesterday"}, "at"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"need": "URGENT_HOME_VISIT", "postcode": "ZZZ"}, "postcode"),
+        ({"need": "FLYING_VISIT", "postcode": "L9 7AL"}, "need"),
+        ({"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "age": "-1"}, "age"),
+        ({"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "at": "yesterday"}, "at"),
+    ],
+)
 def test_bad_parameters_get_field_level_json_errors(api, directory, params, field):
     response = api.get("/api/v1/services/", params)
     assert response.status_code == 400
@@ -76,12 +84,18 @@ def test_capacity_by_the_services_lead_only(make_user, directory):
     outsider = make_user(Role.TEAM_LEAD)
     client = APIClient()
     client.force_authenticate(outsider)
-    refused = client.post(f"/api/v1/services/{service.pk}/capacity/", {"rag": "RED", "units": 0}, format="json")
+    refused = client.post(
+        f"/api/v1/services/{service.pk}/capacity/", {"rag": "RED", "units": 0}, format="json"
+    )
     assert refused.status_code == 403
     client.force_authenticate(lead)
-    bad = client.post(f"/api/v1/services/{service.pk}/capacity/", {"rag": "PURPLE", "units": -1}, format="json")
+    bad = client.post(
+        f"/api/v1/services/{service.pk}/capacity/", {"rag": "PURPLE", "units": -1}, format="json"
+    )
     assert bad.status_code == 400 and set(bad.json()) == {"rag", "units", "detail", "code"}
-    ok = client.post(f"/api/v1/services/{service.pk}/capacity/", {"rag": "AMBER", "units": 1}, format="json")
+    ok = client.post(
+        f"/api/v1/services/{service.pk}/capacity/", {"rag": "AMBER", "units": 1}, format="json"
+    )
     assert ok.status_code == 201
     assert ok.json()["reported_by"] == lead.username
     assert CapacityStatus.objects.get(service=service).rag == "AMBER"
@@ -93,4 +107,9 @@ def test_api_requires_authentication(directory):
 
 def test_api_search_query_count_is_constant(api, directory, django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
-        assert api.get("/api/v1/services/", {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL"}).status_code == 200
+        assert (
+            api.get(
+                "/api/v1/services/", {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL"}
+            ).status_code
+            == 200
+        )

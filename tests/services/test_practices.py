@@ -26,12 +26,17 @@ def _import(*rows: str):
 
 
 def test_import_creates_then_updates_practices():
-    result = _import("n82001,Aintree Park Surgery,l9 7al,https://gp.example.nhs.uk/n82001",
-                     "N82002,Rice Lane Medical Centre,,")
+    result = _import(
+        "n82001,Aintree Park Surgery,l9 7al,https://gp.example.nhs.uk/n82001",
+        "N82002,Rice Lane Medical Centre,,",
+    )
     assert (result.created, result.updated, result.rejected) == (2, 0, [])
     aintree = Organisation.objects.get(ods_code="N82001")
     assert (aintree.org_type, aintree.postcode, aintree.endpoint) == (
-        OrganisationType.GP_PRACTICE, "L9 7AL", "https://gp.example.nhs.uk/n82001")
+        OrganisationType.GP_PRACTICE,
+        "L9 7AL",
+        "https://gp.example.nhs.uk/n82001",
+    )
     again = _import("N82001,Aintree Park Surgery (Dr O'Brien),L9 7AL,")
     assert (again.created, again.updated) == (0, 1)
     aintree.refresh_from_db()
@@ -39,14 +44,18 @@ def test_import_creates_then_updates_practices():
 
 
 def test_a_bad_file_imports_nothing_and_names_each_line():
-    Organisation.objects.create(ods_code="RQ6", name="Royal Liverpool", org_type=OrganisationType.NHS_TRUST)
-    result = _import("N82001,Aintree Park Surgery,L9 7AL,",
-                     "N8!,Bad code,,",
-                     "N82003,,,",
-                     "N82004,Bad postcode,NOT A POSTCODE,",
-                     "N82005,Bad endpoint,,javascript:alert(1)",
-                     "N82001,Twice,,",
-                     "RQ6,A trust is no practice,,")
+    Organisation.objects.create(
+        ods_code="RQ6", name="Royal Liverpool", org_type=OrganisationType.NHS_TRUST
+    )
+    result = _import(
+        "N82001,Aintree Park Surgery,L9 7AL,",
+        "N8!,Bad code,,",
+        "N82003,,,",
+        "N82004,Bad postcode,NOT A POSTCODE,",
+        "N82005,Bad endpoint,,javascript:alert(1)",
+        "N82001,Twice,,",
+        "RQ6,A trust is no practice,,",
+    )
     assert result.created == 0
     lines = dict(result.rejected)
     assert sorted(lines) == [3, 4, 5, 6, 7, 8]
@@ -72,14 +81,26 @@ def test_the_command_reports_counts_or_every_rejected_line(tmp_path: Path):
         call_command("import_gp_practices", str(bad), stdout=StringIO())
 
 
-@pytest.mark.parametrize(("typed", "found"), [
-    ("N82001", "N82001"), ("n82001", "N82001"), ("Aintree Park Surgery (N82001)", "N82001"),
-    ("aintree park surgery", "N82001"), ("Rice Lane", None), ("Dock Road Surgery", None),
-    ("RQ6", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("N82001", "N82001"),
+        ("n82001", "N82001"),
+        ("Aintree Park Surgery (N82001)", "N82001"),
+        ("aintree park surgery", "N82001"),
+        ("Rice Lane", None),
+        ("Dock Road Surgery", None),
+        ("RQ6", None),
+        ("", None),
+    ],
+)
 def test_the_practice_is_found_by_its_code_or_its_one_name(typed, found):
-    _import("N82001,Aintree Park Surgery,,", "N82002,Dock Road Surgery,,", "N82003,Dock Road Surgery,,")
-    Organisation.objects.create(ods_code="RQ6", name="Royal Liverpool", org_type=OrganisationType.NHS_TRUST)
+    _import(
+        "N82001,Aintree Park Surgery,,", "N82002,Dock Road Surgery,,", "N82003,Dock Road Surgery,,"
+    )
+    Organisation.objects.create(
+        ods_code="RQ6", name="Royal Liverpool", org_type=OrganisationType.NHS_TRUST
+    )
     practice = practice_for(typed)
     assert (practice.ods_code if practice else None) == found
 
@@ -89,9 +110,13 @@ def test_the_patient_page_and_api_show_the_linked_practice(client, handler):
     client.force_login(handler)
     page = client.get(reverse("patients:register"))
     assert '<option value="Aintree Park Surgery (N82001)">' in page.content.decode()
-    client.post(reverse("patients:register"), register_payload(gp_practice="Aintree Park Surgery (N82001)"))
+    client.post(
+        reverse("patients:register"), register_payload(gp_practice="Aintree Park Surgery (N82001)")
+    )
     patient = Patient.objects.get()
-    assert patient.registered_practice is not None and patient.registered_practice.ods_code == "N82001"
+    assert (
+        patient.registered_practice is not None and patient.registered_practice.ods_code == "N82001"
+    )
     detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert "Aintree Park Surgery (ODS N82001)" in detail
     body = client.get(f"/api/v1/patients/{patient.pk}/").json()

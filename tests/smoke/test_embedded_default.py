@@ -32,10 +32,20 @@ def free_port() -> int:
 
 
 def embedded_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "SPOC_DATA_DIR": str(data_dir),
-                "DEMO_PASSWORD": "smoke-test-pass", "WORKER_HEARTBEAT_SECONDS": "2",
-                "HEALTHZ_TOKEN": "smoke-monitor-token"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "spoc.settings.local",
+            "SPOC_DATA_DIR": str(data_dir),
+            "DEMO_PASSWORD": "smoke-test-pass",
+            "WORKER_HEARTBEAT_SECONDS": "2",
+            "HEALTHZ_TOKEN": "smoke-monitor-token",
+        }
+    )
     return env
 
 
@@ -48,13 +58,21 @@ SMOKE_PATIENTS = "60"
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
-def fetch(opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+def fetch(
+    opener: urllib.request.OpenerDirector, url: str, data: dict[str, str] | None = None
+) -> tuple[int, str]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     try:
         with opener.open(url, data=body, timeout=10) as response:
@@ -68,8 +86,15 @@ def sign_in(opener: urllib.request.OpenerDirector, base: str, username: str) -> 
     assert status == 200
     field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert field is not None, page
-    status, home = fetch(opener, f"{base}/accounts/login/",
-                         {"csrfmiddlewaretoken": field.group(1), "username": username, "password": "smoke-test-pass"})
+    status, home = fetch(
+        opener,
+        f"{base}/accounts/login/",
+        {
+            "csrfmiddlewaretoken": field.group(1),
+            "username": username,
+            "password": "smoke-test-pass",
+        },
+    )
     assert status == 200
     return home
 
@@ -84,12 +109,18 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
     rebuilt = re.search(r"Rebuilt (\d+) days", manage(env, "rebuild_summaries"))
     assert rebuilt is not None and int(rebuilt.group(1)) > 80
     with sqlite3.connect(tmp_path / "spoc.sqlite3") as db:
-        (calls,), = db.execute("SELECT count(*) FROM referrals_call").fetchall()
-        (referrals,), = db.execute("SELECT count(*) FROM referrals_referral").fetchall()
+        ((calls,),) = db.execute("SELECT count(*) FROM referrals_call").fetchall()
+        ((referrals,),) = db.execute("SELECT count(*) FROM referrals_referral").fetchall()
 
     port = free_port()
-    hub = subprocess.Popen([sys.executable, "manage.py", "runhub", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    hub = subprocess.Popen(
+        [sys.executable, "manage.py", "runhub", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -107,7 +138,9 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
 
         # The manager's dashboard shows the demo data, from the summaries rebuilt on SQLite: the
         # demo's calls and referrals all fall in the default period (the last year).
-        manager = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        manager = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
         sign_in(manager, base, "manager")
         status, page = fetch(manager, f"{base}/dashboards/")
         assert status == 200
@@ -136,7 +169,12 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
         assert fetch(opener, f"{base}/healthz") == (200, '{"status": "ok"}')
 
         # A task goes through the filesystem broker to the worker and into the database.
-        manage(env, "shell", "-c", "from spoc.core.tasks import heartbeat_task; heartbeat_task.delay('smoke')")
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from spoc.core.tasks import heartbeat_task; heartbeat_task.delay('smoke')",
+        )
         deadline = time.monotonic() + 60
         rows: list[tuple[str]] = []
         while time.monotonic() < deadline and not rows:

@@ -40,18 +40,27 @@ class DeathInputSerializer(serializers.Serializer):
     """Parses the body; the rules (not in the future, not before birth, consent to be contacted)
     are the service's."""
 
-    died_at = serializers.DateTimeField(help_text="Date and time of death (ISO 8601; without an "
-                                                  "offset, Europe/London).")
-    place = serializers.ChoiceField(choices=PlaceOfDeath.choices,
-                                    help_text="NHS Data Dictionary death location type.")
+    died_at = serializers.DateTimeField(
+        help_text="Date and time of death (ISO 8601; without an offset, Europe/London)."
+    )
+    place = serializers.ChoiceField(
+        choices=PlaceOfDeath.choices, help_text="NHS Data Dictionary death location type."
+    )
     expected = serializers.BooleanField(allow_null=True, default=None)
-    verified_by = serializers.CharField(required=False, allow_blank=True, max_length=VERIFIED_BY_MAX,
-                                        default="", trim_whitespace=True)
+    verified_by = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=VERIFIED_BY_MAX,
+        default="",
+        trim_whitespace=True,
+    )
     bereavement_for = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list,
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=list,
         max_length=50,
         help_text="Ids of the patient's related people (with consent to be contacted) to offer "
-                  "bereavement support.",
+        "bereavement support.",
     )
 
 
@@ -66,8 +75,12 @@ class BereavementReferralSerializer(serializers.Serializer):
 class ClosedReferralSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     need = serializers.CharField()
-    team_id = serializers.IntegerField(allow_null=True, help_text="Null for a referral not yet routed.")
-    team_name = serializers.CharField(allow_blank=True, help_text="Blank for a referral not yet routed.")
+    team_id = serializers.IntegerField(
+        allow_null=True, help_text="Null for a referral not yet routed."
+    )
+    team_name = serializers.CharField(
+        allow_blank=True, help_text="Blank for a referral not yet routed."
+    )
 
 
 class PersonSerializer(serializers.Serializer):
@@ -77,12 +90,16 @@ class PersonSerializer(serializers.Serializer):
 
 class DeathEffectsSerializer(serializers.Serializer):
     referrals_closed = ClosedReferralSerializer(
-        many=True, help_text="The patient's open referrals closed with outcome PATIENT_DIED.")
+        many=True, help_text="The patient's open referrals closed with outcome PATIENT_DIED."
+    )
     bereavement_referrals_created = BereavementReferralSerializer(
-        many=True, help_text="The bereavement support referrals made by this request.")
+        many=True, help_text="The bereavement support referrals made by this request."
+    )
     bereavement_already_open = PersonSerializer(
-        many=True, help_text="People ticked who already had an open bereavement support referral, "
-                             "so were not given a second.")
+        many=True,
+        help_text="People ticked who already had an open bereavement support referral, "
+        "so were not given a second.",
+    )
     call_backs_cancelled = serializers.IntegerField()
 
 
@@ -108,15 +125,23 @@ class DeathRecordedSerializer(DeathRecordSerializer):
 def _bereavement_item(referral: Referral) -> dict[str, Any]:
     person = referral.for_person
     assert person is not None
-    return {"id": referral.pk, "for_person_id": person.pk,
-            "for_person_name": display_name(person.given_name, person.family_name),
-            "status": referral.status, "contact_not_before": api_iso(referral.contact_not_before)}
+    return {
+        "id": referral.pk,
+        "for_person_id": person.pk,
+        "for_person_name": display_name(person.given_name, person.family_name),
+        "status": referral.status,
+        "contact_not_before": api_iso(referral.contact_not_before),
+    }
 
 
 def _death_body(record: DeathRecord) -> dict[str, Any]:
-    bereavement = (Referral.objects.filter(patient_id=record.patient_id, need=Need.BEREAVEMENT_SUPPORT,
-                                           for_person__isnull=False)
-                   .select_related("for_person").order_by("pk"))
+    bereavement = (
+        Referral.objects.filter(
+            patient_id=record.patient_id, need=Need.BEREAVEMENT_SUPPORT, for_person__isnull=False
+        )
+        .select_related("for_person")
+        .order_by("pk")
+    )
     return {
         "id": record.pk,
         "patient_id": record.patient_id,
@@ -136,11 +161,17 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
 def _effects(result: DeathRecorded) -> dict[str, Any]:
     return {
         "referrals_closed": [
-            {"id": referral.pk, "need": referral.need, "team_id": referral.team_id,
-             "team_name": referral.team.name if referral.team else ""}
+            {
+                "id": referral.pk,
+                "need": referral.need,
+                "team_id": referral.team_id,
+                "team_name": referral.team.name if referral.team else "",
+            }
             for referral in result.closed
         ],
-        "bereavement_referrals_created": [_bereavement_item(referral) for referral in result.bereavement],
+        "bereavement_referrals_created": [
+            _bereavement_item(referral) for referral in result.bereavement
+        ],
         "bereavement_already_open": [
             {"id": person.pk, "name": display_name(person.given_name, person.family_name)}
             for person in result.already_supported
@@ -154,24 +185,36 @@ class PatientDeathApi(APIView):
 
     @extend_schema(operation_id="patients_death_retrieve", responses={200: DeathRecordSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
-        record = death_record_shown(patients=patients_visible_to(request.user), patient_id=patient_id)
+        record = death_record_shown(
+            patients=patients_visible_to(request.user), patient_id=patient_id
+        )
         if record is None:
             raise NotFound("No death is recorded for this patient.")
         return Response(_death_body(record))
 
-    @extend_schema(operation_id="patients_death_create", request=DeathInputSerializer,
-                   responses={201: DeathRecordedSerializer})
+    @extend_schema(
+        operation_id="patients_death_create",
+        request=DeathInputSerializer,
+        responses={201: DeathRecordedSerializer},
+    )
     def post(self, request: Request, patient_id: int) -> Response:
         if not (may_record_death(request.user) and may_write_clinical(request.user)):
-            raise ApiPermissionDenied("Only clinicians working a team queue and coordinators record deaths.")
+            raise ApiPermissionDenied(
+                "Only clinicians working a team queue and coordinators record deaths."
+            )
         data = DeathInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
             result = death_record(
-                patient_id=patient_id, user=request.user, died_at=values["died_at"],
-                place=values["place"], expected=values["expected"], verified_by=values["verified_by"],
-                bereavement_for=list(values["bereavement_for"]), request=request._request,
+                patient_id=patient_id,
+                user=request.user,
+                died_at=values["died_at"],
+                place=values["place"],
+                expected=values["expected"],
+                verified_by=values["verified_by"],
+                bereavement_for=list(values["bereavement_for"]),
+                request=request._request,
             )
         except PermissionDenied as exc:
             raise ApiPermissionDenied(str(exc)) from exc

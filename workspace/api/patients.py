@@ -60,9 +60,14 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
         "phone": str(patient.phone or ""),
         "phone_alt": str(patient.phone_alt or ""),
         "gp_practice": patient.gp_practice,
-        "registered_practice": ({"ods_code": patient.registered_practice.ods_code,
-                                 "name": patient.registered_practice.name}
-                                if patient.registered_practice else None),
+        "registered_practice": (
+            {
+                "ods_code": patient.registered_practice.ods_code,
+                "name": patient.registered_practice.name,
+            }
+            if patient.registered_practice
+            else None
+        ),
         "usual_residence": patient.usual_residence,
         "location": patient.location,
         "location_site_id": patient.location_site_id,
@@ -79,7 +84,9 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
             "cpr_review_date": api_iso(plan.cpr_review_date),
             "respect_exists": plan.respect_exists,
             "review_date": api_iso(plan.review_date),
-        } if plan is not None else None,
+        }
+        if plan is not None
+        else None,
     }
     # Key safe codes and the like: clinicians only, as on the patient page.
     if getattr(user, "is_clinician", False):
@@ -88,7 +95,9 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
 
 
 class PatientSearchInputSerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=200, help_text="NHS number, name, date of birth and/or postcode.")
+    q = serializers.CharField(
+        max_length=200, help_text="NHS number, name, date of birth and/or postcode."
+    )
 
 
 class PatientInputSerializer(serializers.Serializer):
@@ -96,24 +105,42 @@ class PatientInputSerializer(serializers.Serializer):
     are patient_register's."""
 
     nhs_number = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
-    nhs_number_status = serializers.ChoiceField(choices=NhsNumberStatus.choices, default=NhsNumberStatus.NOT_TRACED)
+    nhs_number_status = serializers.ChoiceField(
+        choices=NhsNumberStatus.choices, default=NhsNumberStatus.NOT_TRACED
+    )
     given_name = serializers.CharField(max_length=100)
     family_name = serializers.CharField(max_length=100)
     date_of_birth = serializers.DateField()
     sex = serializers.ChoiceField(choices=Sex.choices, default=Sex.UNKNOWN)
     address = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     postcode = serializers.CharField(required=False, allow_blank=True, max_length=10, default="")
-    phone = PhoneNumberField(region="GB", allow_blank=True, max_length=30, default="", error_messages=PHONE_ERROR)
-    phone_alt = PhoneNumberField(region="GB", allow_blank=True, max_length=30, default="", error_messages=PHONE_ERROR)
-    gp_practice = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-    usual_residence = serializers.ChoiceField(choices=UsualResidence.choices, allow_blank=True, default="")
-    location = serializers.ChoiceField(choices=PatientLocation.choices, default=PatientLocation.HOME)
-    location_site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), allow_null=True, default=None)
+    phone = PhoneNumberField(
+        region="GB", allow_blank=True, max_length=30, default="", error_messages=PHONE_ERROR
+    )
+    phone_alt = PhoneNumberField(
+        region="GB", allow_blank=True, max_length=30, default="", error_messages=PHONE_ERROR
+    )
+    gp_practice = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, default=""
+    )
+    usual_residence = serializers.ChoiceField(
+        choices=UsualResidence.choices, allow_blank=True, default=""
+    )
+    location = serializers.ChoiceField(
+        choices=PatientLocation.choices, default=PatientLocation.HOME
+    )
+    location_site = serializers.PrimaryKeyRelatedField(
+        queryset=Site.objects.all(), allow_null=True, default=None
+    )
     interpreter_needed = serializers.BooleanField(default=False)
     language = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
-    access_information = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    access_information = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, default=""
+    )
     confirm_not_duplicate = serializers.BooleanField(
-        default=False, help_text="Register although patients with the same name or postcode and date of birth exist.")
+        default=False,
+        help_text="Register although patients with the same name or postcode and date of birth exist.",
+    )
 
 
 class PatientSummarySerializer(serializers.Serializer):
@@ -161,7 +188,9 @@ class PatientDetailSerializer(PatientSummarySerializer):
     phone = serializers.CharField(allow_blank=True)
     phone_alt = serializers.CharField(allow_blank=True)
     gp_practice = serializers.CharField(allow_blank=True, help_text="As typed or said.")
-    registered_practice = PracticeSerializer(allow_null=True, help_text="The practice of the directory it names.")
+    registered_practice = PracticeSerializer(
+        allow_null=True, help_text="The practice of the directory it names."
+    )
     usual_residence = serializers.CharField(allow_blank=True)
     location = serializers.CharField()
     location_site_id = serializers.IntegerField(allow_null=True)
@@ -170,14 +199,20 @@ class PatientDetailSerializer(PatientSummarySerializer):
     died_at = serializers.DateTimeField(allow_null=True)
     alerts = AlertSerializer(many=True)
     care_plan = CarePlanSerializer(allow_null=True)
-    access_information = serializers.CharField(allow_blank=True, required=False, help_text="Clinicians only.")
+    access_information = serializers.CharField(
+        allow_blank=True, required=False, help_text="Clinicians only."
+    )
 
 
 class DuplicatePatientErrorSerializer(ErrorSerializer):
-    existing_patient_id = serializers.IntegerField(required=False, help_text="duplicate_nhs_number: the patient "
-                                                                             "already registered with it.")
-    possible_duplicates = serializers.ListField(child=serializers.IntegerField(), required=False,
-                                                help_text="possible_duplicates: their ids.")
+    existing_patient_id = serializers.IntegerField(
+        required=False, help_text="duplicate_nhs_number: the patient already registered with it."
+    )
+    possible_duplicates = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="possible_duplicates: their ids.",
+    )
 
 
 class PatientListApi(APIView):
@@ -186,16 +221,24 @@ class PatientListApi(APIView):
     # A tighter rate than the rest of the API: searching is how patients would be scraped.
     throttle_scope = "patient_search"
 
-    @extend_schema(operation_id="patients_list", parameters=[PatientSearchInputSerializer],
-                   responses={200: PatientSearchResultSerializer})
+    @extend_schema(
+        operation_id="patients_list",
+        parameters=[PatientSearchInputSerializer],
+        responses={200: PatientSearchResultSerializer},
+    )
     def get(self, request: Request) -> Response:
         params = PatientSearchInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        results = patients_found(patients=patients_visible_to(request.user), query=params.validated_data["q"])
+        results = patients_found(
+            patients=patients_visible_to(request.user), query=params.validated_data["q"]
+        )
         return Response({"count": len(results), "results": [_patient_summary(p) for p in results]})
 
-    @extend_schema(operation_id="patients_create", request=PatientInputSerializer,
-                   responses={201: PatientDetailSerializer, 409: DuplicatePatientErrorSerializer})
+    @extend_schema(
+        operation_id="patients_create",
+        request=PatientInputSerializer,
+        responses={201: PatientDetailSerializer, 409: DuplicatePatientErrorSerializer},
+    )
     def post(self, request: Request) -> Response:
         if not (sees_all_patients(request.user) and may_write_clinical(request.user)):
             raise ApiPermissionDenied("Only call handlers and coordinators register patients.")
@@ -204,15 +247,27 @@ class PatientListApi(APIView):
         values = dict(data.validated_data)
         confirmed = values.pop("confirm_not_duplicate")
         try:
-            patient = patient_register(data=PatientData(**values), user=request.user,
-                                       confirmed_not_duplicate=confirmed)
+            patient = patient_register(
+                data=PatientData(**values), user=request.user, confirmed_not_duplicate=confirmed
+            )
         except DuplicateNhsNumber as exc:
-            return Response({"detail": exc.message_dict["nhs_number"][0], "code": exc.code,
-                             "existing_patient_id": exc.existing.pk}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {
+                    "detail": exc.message_dict["nhs_number"][0],
+                    "code": exc.code,
+                    "existing_patient_id": exc.existing.pk,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         except PossibleDuplicates as exc:
-            return Response({"detail": exc.messages[0], "code": exc.code,
-                             "possible_duplicates": [p.pk for p in exc.matches]},
-                            status=status.HTTP_409_CONFLICT)
+            return Response(
+                {
+                    "detail": exc.messages[0],
+                    "code": exc.code,
+                    "possible_duplicates": [p.pk for p in exc.matches],
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         except ValidationError as exc:
             raise serializers.ValidationError(api_field_errors(exc)) from exc
         return Response(_patient_detail(patient, user=request.user), status=status.HTTP_201_CREATED)
@@ -225,5 +280,3 @@ class PatientDetailApi(APIView):
         if patient is None:
             raise NotFound("No such patient.")
         return Response(_patient_detail(patient, user=request.user))
-
-

@@ -24,8 +24,12 @@ from workspace.selectors import access_log_csv_rows, access_log_people, access_l
 class AccessLogFilterForm(NhsFormMixin, forms.Form):
     username = forms.CharField(required=False, max_length=150)
     patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
     action = forms.ChoiceField(required=False, choices=[("", "Any"), *AccessLog.Action.choices])
     flagged_only = forms.BooleanField(required=False, label="Break-glass only")
 
@@ -53,14 +57,21 @@ class AccessLogFilterForm(NhsFormMixin, forms.Form):
 def access_log(request: HttpRequest) -> HttpResponseBase:
     form = AccessLogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = access_log_with_people(access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")}))
+    rows = access_log_with_people(
+        access_log_list(**{k: v for k, v in filters.items() if v not in (None, "")})
+    )
     if request.GET.get("format") == "csv" and form.is_valid():
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        return csv_response(rows=access_log_csv_rows(rows, filters=sorted(k for k, v in filters.items() if v)),
-                            filename=f"access-log-{stamp}.csv")
+        return csv_response(
+            rows=access_log_csv_rows(rows, filters=sorted(k for k, v in filters.items() if v)),
+            filename=f"access-log-{stamp}.csv",
+        )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     entries = [(row, access_log_people(row)) for row in page]
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/access_log.html",
-                  {"form": form, "page": page, "entries": entries, "query": query.urlencode()})
+    return render(
+        request,
+        "audit/access_log.html",
+        {"form": form, "page": page, "entries": entries, "query": query.urlencode()},
+    )

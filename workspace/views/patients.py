@@ -43,8 +43,12 @@ def patient_search_page(request: HttpRequest) -> HttpResponse:
     results: list[Patient] = []
     if query:
         results = patients_found(patients=visible_patients(request), query=query)
-    context = {"query": query, "results": results, "today": timezone.localdate(),
-               "can_register": sees_all_patients(request.user)}
+    context = {
+        "query": query,
+        "results": results,
+        "today": timezone.localdate(),
+        "can_register": sees_all_patients(request.user),
+    }
     return render_page(request, "patients/search.html", context, fragment="results")
 
 
@@ -57,8 +61,11 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
     existing: Patient | None = None
     if request.method == "POST" and form.is_valid():
         try:
-            patient = patient_register(data=form.patient_data(), user=request.user,
-                                       confirmed_not_duplicate=form.cleaned_data["confirm_not_duplicate"])
+            patient = patient_register(
+                data=form.patient_data(),
+                user=request.user,
+                confirmed_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+            )
         except DuplicateNhsNumber as exc:
             existing = exc.existing
             _form_errors_from(form, exc)
@@ -73,9 +80,16 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
             if next_url.startswith("/calls/"):
                 return redirect(f"{next_url}?patient={patient.pk}")
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/register.html", {
-        "form": form, "duplicates": duplicates, "existing": existing, "next": request.GET.get("next", request.POST.get("next", "")),
-    })
+    return render(
+        request,
+        "patients/register.html",
+        {
+            "form": form,
+            "duplicates": duplicates,
+            "existing": existing,
+            "next": request.GET.get("next", request.POST.get("next", "")),
+        },
+    )
 
 
 def _patient_or_break_glass(request: HttpRequest, patient_id: int) -> Patient | HttpResponse:
@@ -95,17 +109,22 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         return found
     patient = found
     can_write = patients_writable_by(request.user).filter(pk=patient.pk).exists()
-    return render(request, "patients/detail.html", {
-        "patient": patient,
-        "banner": patient_banner_for(patient=patient),
-        "care_plan": care_plan_current(patient=patient),
-        "related_people": patient.related_people.all(),
-        "timeline": patient_timeline(patient=patient, user=request.user),
-        "show_access_information": request.user.is_clinician,  # type: ignore[union-attr]
-        "can_write": can_write,
-        "can_edit_care_plan": can_write and request.user.is_clinician,  # type: ignore[union-attr]
-        "can_edit_patient": can_write and (sees_all_patients(request.user) or request.user.is_clinician),  # type: ignore[union-attr]
-    })
+    return render(
+        request,
+        "patients/detail.html",
+        {
+            "patient": patient,
+            "banner": patient_banner_for(patient=patient),
+            "care_plan": care_plan_current(patient=patient),
+            "related_people": patient.related_people.all(),
+            "timeline": patient_timeline(patient=patient, user=request.user),
+            "show_access_information": request.user.is_clinician,  # type: ignore[union-attr]
+            "can_write": can_write,
+            "can_edit_care_plan": can_write and request.user.is_clinician,  # type: ignore[union-attr]
+            "can_edit_patient": can_write
+            and (sees_all_patients(request.user) or request.user.is_clinician),  # type: ignore[union-attr]
+        },
+    )
 
 
 @login_required
@@ -115,8 +134,10 @@ def patient_break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
     if patients_visible_to(request.user).filter(pk=patient_id).exists():
         return redirect("patients:detail", patient_id=patient_id)
     if not may_break_glass(request.user):
-        raise PermissionDenied("Only call handlers, specialist nurses, team leads and coordinators "
-                               "may open a record outside their care.")
+        raise PermissionDenied(
+            "Only call handlers, specialist nurses, team leads and coordinators "
+            "may open a record outside their care."
+        )
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         break_glass_open(request, patient_id=patient_id, reason=form.cleaned_data["reason"])
@@ -126,11 +147,15 @@ def patient_break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @login_required
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
-    if not (may_write_clinical(request.user)
-            and (sees_all_patients(request.user) or request.user.is_clinician)):  # type: ignore[union-attr]
+    if not (
+        may_write_clinical(request.user)
+        and (sees_all_patients(request.user) or request.user.is_clinician)  # type: ignore[union-attr]
+    ):
         raise PermissionDenied
     patient = writable_patient(request, patient_id, shows="patient", page="edit")
-    initial = {name: getattr(patient, name) for name in PatientForm.base_fields if hasattr(patient, name)}
+    initial = {
+        name: getattr(patient, name) for name in PatientForm.base_fields if hasattr(patient, name)
+    }
     initial["nhs_number"] = patient.nhs_number or ""
     form = PatientForm(request.POST or None, initial=initial)
     is_clinician = request.user.is_clinician  # type: ignore[union-attr]
@@ -148,33 +173,54 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             messages.success(request, "Patient details saved.")
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/edit.html", {"form": form, "patient": patient,
-                                                  "banner": patient_banner_for(patient=patient)})
+    return render(
+        request,
+        "patients/edit.html",
+        {"form": form, "patient": patient, "banner": patient_banner_for(patient=patient)},
+    )
 
 
 @login_required
-def related_person_edit(request: HttpRequest, patient_id: int, person_id: int | None = None) -> HttpResponse:
-    if not (may_write_clinical(request.user)
-            and (sees_all_patients(request.user) or request.user.is_clinician)):  # type: ignore[union-attr]
+def related_person_edit(
+    request: HttpRequest, patient_id: int, person_id: int | None = None
+) -> HttpResponse:
+    if not (
+        may_write_clinical(request.user)
+        and (sees_all_patients(request.user) or request.user.is_clinician)  # type: ignore[union-attr]
+    ):
         raise PermissionDenied("Only call handlers, coordinators and clinicians record carers.")
-    patient = writable_patient(request, patient_id, shows="related_person", object_id=person_id or "")
+    patient = writable_patient(
+        request, patient_id, shows="related_person", object_id=person_id or ""
+    )
     person = None
     if person_id is not None:
         person = RelatedPerson.objects.filter(patient=patient, pk=person_id).first()
         if person is None:
             raise Http404("No such person")
-    initial = {name: getattr(person, name) for name in RelatedPersonForm.base_fields} if person else {}
+    initial = (
+        {name: getattr(person, name) for name in RelatedPersonForm.base_fields} if person else {}
+    )
     form = RelatedPersonForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            related_person_save(patient=patient, user=request.user, values=form.values(), person=person)
+            related_person_save(
+                patient=patient, user=request.user, values=form.values(), person=person
+            )
         except ValidationError as exc:
             _form_errors_from(form, exc)
         else:
             messages.success(request, "Saved.")
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/related_person.html", {"form": form, "patient": patient, "person": person,
-                                                            "banner": patient_banner_for(patient=patient)})
+    return render(
+        request,
+        "patients/related_person.html",
+        {
+            "form": form,
+            "patient": patient,
+            "person": person,
+            "banner": patient_banner_for(patient=patient),
+        },
+    )
 
 
 @login_required
@@ -182,8 +228,20 @@ def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not (may_write_clinical(request.user) and request.user.is_clinician):  # type: ignore[union-attr]
         raise PermissionDenied("Only clinicians can change the care plan.")
     patient = writable_patient(request, patient_id)
-    current = care_plan_shown(patient=patient) if request.method == "GET" else care_plan_current(patient=patient)
-    initial = {name: getattr(current, name) for name in CarePlanForm.base_fields if name != "base_version"} if current else {}
+    current = (
+        care_plan_shown(patient=patient)
+        if request.method == "GET"
+        else care_plan_current(patient=patient)
+    )
+    initial = (
+        {
+            name: getattr(current, name)
+            for name in CarePlanForm.base_fields
+            if name != "base_version"
+        }
+        if current
+        else {}
+    )
     initial["base_version"] = current.version if current else 0
     form = CarePlanForm(request.POST or None, initial=initial)
     can_record_cpr = request.user.has_perm("accounts.record_cpr_decision")
@@ -192,8 +250,12 @@ def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
             form.fields[name].disabled = True
     if request.method == "POST" and form.is_valid():
         try:
-            care_plan_update(patient=patient, user=request.user, values=form.values(),
-                             base_version=form.cleaned_data["base_version"])
+            care_plan_update(
+                patient=patient,
+                user=request.user,
+                values=form.values(),
+                base_version=form.cleaned_data["base_version"],
+            )
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
@@ -201,8 +263,15 @@ def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             messages.success(request, "Care plan saved as a new version.")
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/care_plan.html", {
-        "form": form, "patient": patient, "banner": patient_banner_for(patient=patient),
-        "history": care_plan_history(patient=patient), "can_record_cpr": can_record_cpr,
-        "cancel_url": reverse("patients:detail", args=[patient.pk]),
-    })
+    return render(
+        request,
+        "patients/care_plan.html",
+        {
+            "form": form,
+            "patient": patient,
+            "banner": patient_banner_for(patient=patient),
+            "history": care_plan_history(patient=patient),
+            "can_record_cpr": can_record_cpr,
+            "cancel_url": reverse("patients:detail", args=[patient.pk]),
+        },
+    )

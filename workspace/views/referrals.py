@@ -66,34 +66,50 @@ def _page_or_404(request: HttpRequest, referral_id: int) -> ReferralPage:
     return page
 
 
-def _render(request: HttpRequest, page: ReferralPage, *, bound: ActionForm | None = None, bound_action: str = "",
-            status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest,
+    page: ReferralPage,
+    *,
+    bound: ActionForm | None = None,
+    bound_action: str = "",
+    status: int = 200,
+) -> HttpResponse:
     referral = page.referral
     actions: list[str] = []
     for action in actions_for(actor=ActorContext.of(request.user), referral=referral):
         action = _page_action(action)
         if action in PAGE_ACTIONS and action not in actions:
             actions.append(action)
-    forms = [(action, Action(action).label,
-              bound if action == bound_action and bound is not None else _form(action, referral))
-             for action in actions]
+    forms = [
+        (
+            action,
+            Action(action).label,
+            bound if action == bound_action and bound is not None else _form(action, referral),
+        )
+        for action in actions
+    ]
     decision = referral.routing_decision or {}
-    return render(request, "referrals/detail.html", {
-        "referral": referral,
-        "patient": referral.patient,
-        "banner": patient_banner_for(patient=referral.patient),
-        "events": page.events,
-        "interventions": page.interventions,
-        "assessments": page.assessments,
-        "candidates": decision.get("candidates", []),
-        "winner_id": decision.get("winner_service_id"),
-        "decided_at": decision.get("at"),
-        "manual": decision.get("manual"),
-        "now": timezone.now(),
-        "action_forms": forms,
-        "bound_action": bound_action,
-        "bound_form": bound,
-    }, status=status)
+    return render(
+        request,
+        "referrals/detail.html",
+        {
+            "referral": referral,
+            "patient": referral.patient,
+            "banner": patient_banner_for(patient=referral.patient),
+            "events": page.events,
+            "interventions": page.interventions,
+            "assessments": page.assessments,
+            "candidates": decision.get("candidates", []),
+            "winner_id": decision.get("winner_service_id"),
+            "decided_at": decision.get("at"),
+            "manual": decision.get("manual"),
+            "now": timezone.now(),
+            "action_forms": forms,
+            "bound_action": bound_action,
+            "bound_form": bound,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -103,8 +119,9 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 def _next(request: HttpRequest, referral_id: int) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse("queue:referral", args=[referral_id])
 
@@ -126,9 +143,13 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
             raise Http404("No such referral")
     form = _form(action, referral, request.POST)
     if not form.is_valid():
-        return _render(request, _page_or_404(request, referral_id), bound=form, bound_action=action, status=400)
+        return _render(
+            request, _page_or_404(request, referral_id), bound=form, bound_action=action, status=400
+        )
     try:
-        PAGE_ACTIONS[action].service_function()(referral_id=referral_id, user=request.user, **form.service_kwargs())
+        PAGE_ACTIONS[action].service_function()(
+            referral_id=referral_id, user=request.user, **form.service_kwargs()
+        )
     except Referral.DoesNotExist as exc:
         raise Http404("No such referral") from exc
     except ValidationError as exc:
@@ -136,7 +157,9 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
         for field, field_errors in errors.items():
             for error in field_errors:
                 form.add_error(field if field in form.fields else None, error)
-        return _render(request, _page_or_404(request, referral_id), bound=form, bound_action=action, status=400)
+        return _render(
+            request, _page_or_404(request, referral_id), bound=form, bound_action=action, status=400
+        )
     except ActionNotPermitted as exc:  # not this user's to take: a refusal, not a conflict
         raise PermissionDenied(str(exc)) from exc
     except DomainConflict as exc:  # already claimed (who and since when), not allowed now

@@ -57,15 +57,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--scale", type=int, default=0, metavar="N",
+            "--scale",
+            type=int,
+            default=0,
+            metavar="N",
             help="also generate N more patients with calls and referrals (adds N on every run)",
         )
         parser.add_argument(
-            "--patients", type=int, default=DEMO_PATIENTS, metavar="N",
+            "--patients",
+            type=int,
+            default=DEMO_PATIENTS,
+            metavar="N",
             help=f"how many demo patients (default {DEMO_PATIENTS}); those already there are kept",
         )
         parser.add_argument(
-            "--chunk", type=int, default=50_000, metavar="ROWS",
+            "--chunk",
+            type=int,
+            default=50_000,
+            metavar="ROWS",
             help="patients per COPY round (each round is one transaction); default 50,000",
         )
 
@@ -85,17 +94,32 @@ class Command(BaseCommand):
             users = seed_users(password=settings.DEMO_PASSWORD)
             self.stdout.write("Demo data: the service directory...")
             services = seed_directory(users=users)
-            self.stdout.write(f"Demo data: {options['patients']:,} patients with their calls, referrals and deaths...")
-            summary = seed_patients(users=users, services=services, now=timezone.now(),
-                                    count=options["patients"], progress=self.stdout.write)
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({time.perf_counter() - started:.1f} s)."))
+            self.stdout.write(
+                f"Demo data: {options['patients']:,} patients with their calls, referrals and deaths..."
+            )
+            summary = seed_patients(
+                users=users,
+                services=services,
+                now=timezone.now(),
+                count=options["patients"],
+                progress=self.stdout.write,
+            )
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready ({time.perf_counter() - started:.1f} s).")
+        )
         for line in summary.lines():
             self.stdout.write(f"  {line}")
         if scale:
             from devtools.demo.scale import seed_scale
 
-            result = seed_scale(count=scale, users=users, services=services, now=timezone.now(),
-                                chunk=options["chunk"], progress=self.stdout.write)
+            result = seed_scale(
+                count=scale,
+                users=users,
+                services=services,
+                now=timezone.now(),
+                chunk=options["chunk"],
+                progress=self.stdout.write,
+            )
             for line in result.lines():
                 self.stdout.write(f"  {line}")
         self.stdout.write(f"Demo logins (password: {settings.DEMO_PASSWORD}):")

@@ -10,8 +10,10 @@ from patients.admissions import IMPORT_COLUMNS, admissions_import
 
 
 class Command(BaseCommand):
-    help = (f"Import hospital admissions from a CSV file with the columns {', '.join(IMPORT_COLUMNS)} "
-            "(type: emergency or elective). Nothing is saved if any row is rejected.")
+    help = (
+        f"Import hospital admissions from a CSV file with the columns {', '.join(IMPORT_COLUMNS)} "
+        "(type: emergency or elective). Nothing is saved if any row is rejected."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")

@@ -24,5 +24,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {exc}") from exc
         result = gp_practices_import(text.splitlines())
         if result.rejected:
-            raise CommandError("Nothing imported:\n" + "\n".join(f"  line {line}: {why}" for line, why in result.rejected))
+            raise CommandError(
+                "Nothing imported:\n"
+                + "\n".join(f"  line {line}: {why}" for line, why in result.rejected)
+            )
         self.stdout.write(f"{result.created} practices added, {result.updated} updated.")

@@ -4,14 +4,31 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_credentials_epoch'),
+        ("accounts", "0002_credentials_epoch"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='user',
-            options={'ordering': ['last_name', 'first_name', 'username'], 'permissions': [('record_cpr_decision', 'Can record a CPR decision (senior clinicians only)'), ('take_calls', 'Can take calls and triage'), ('work_team_queue', "Can work a team's queue"), ('lead_team', 'Can lead a team (reassign, capacity)'), ('coordinate', 'Can coordinate the SPOC fallback queue'), ('view_dashboards', 'Can view dashboards'), ('manage_directory', 'Can manage the service directory'), ('audit_access', 'Can read the access log'), ('manage_users', 'Can manage users and roles'), ('break_glass', 'Can open a patient outside their care by break-glass, read only'), ('write_clinical', 'Can write the clinical records of patients in their care')]},
+            name="user",
+            options={
+                "ordering": ["last_name", "first_name", "username"],
+                "permissions": [
+                    ("record_cpr_decision", "Can record a CPR decision (senior clinicians only)"),
+                    ("take_calls", "Can take calls and triage"),
+                    ("work_team_queue", "Can work a team's queue"),
+                    ("lead_team", "Can lead a team (reassign, capacity)"),
+                    ("coordinate", "Can coordinate the SPOC fallback queue"),
+                    ("view_dashboards", "Can view dashboards"),
+                    ("manage_directory", "Can manage the service directory"),
+                    ("audit_access", "Can read the access log"),
+                    ("manage_users", "Can manage users and roles"),
+                    (
+                        "break_glass",
+                        "Can open a patient outside their care by break-glass, read only",
+                    ),
+                    ("write_clinical", "Can write the clinical records of patients in their care"),
+                ],
+            },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,24 +14,57 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccessLog',
+            name="AccessLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True)),
-                ('username', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('VIEW', 'View'), ('SEARCH', 'Search'), ('CREATE', 'Create'), ('UPDATE', 'Update'), ('EXPORT', 'Export'), ('LOGIN', 'Sign in'), ('LOGOUT', 'Sign out'), ('LOGIN_FAILED', 'Failed sign-in'), ('BREAK_GLASS', 'Break glass')], max_length=20)),
-                ('object_type', models.CharField(blank=True, max_length=50)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('patient_id', models.BigIntegerField(blank=True, null=True)),
-                ('client_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('flagged', models.BooleanField(default=False)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("username", models.CharField(blank=True, max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("VIEW", "View"),
+                            ("SEARCH", "Search"),
+                            ("CREATE", "Create"),
+                            ("UPDATE", "Update"),
+                            ("EXPORT", "Export"),
+                            ("LOGIN", "Sign in"),
+                            ("LOGOUT", "Sign out"),
+                            ("LOGIN_FAILED", "Failed sign-in"),
+                            ("BREAK_GLASS", "Break glass"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("object_type", models.CharField(blank=True, max_length=50)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("patient_id", models.BigIntegerField(blank=True, null=True)),
+                ("client_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("flagged", models.BooleanField(default=False)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['patient_id', 'at'], name='accesslog_patient_at'), models.Index(fields=['user', 'at'], name='accesslog_user_at')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["patient_id", "at"], name="accesslog_patient_at"),
+                    models.Index(fields=["user", "at"], name="accesslog_user_at"),
+                ],
             },
         ),
     ]

@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_access_log_append_only'),
+        ("audit", "0002_access_log_append_only"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accesslog',
-            name='action',
-            field=models.CharField(choices=[('VIEW', 'View'), ('SEARCH', 'Search'), ('CREATE', 'Create'), ('UPDATE', 'Update'), ('EXPORT', 'Export'), ('LOGIN', 'Sign in'), ('LOGOUT', 'Sign out'), ('LOGIN_FAILED', 'Failed sign-in'), ('BREAK_GLASS', 'Break glass'), ('LIST', 'List of patients'), ('MFA_ENROL', 'Two-factor enrolment'), ('MFA_RESET', 'Two-factor reset'), ('MFA_REMOVE', 'Two-factor removal'), ('ROLE_GRANT', 'Role granted'), ('ROLE_REVOKE', 'Role removed'), ('CREDENTIALS_REVOKED', 'Sessions and tokens revoked')], max_length=20),
+            model_name="accesslog",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("VIEW", "View"),
+                    ("SEARCH", "Search"),
+                    ("CREATE", "Create"),
+                    ("UPDATE", "Update"),
+                    ("EXPORT", "Export"),
+                    ("LOGIN", "Sign in"),
+                    ("LOGOUT", "Sign out"),
+                    ("LOGIN_FAILED", "Failed sign-in"),
+                    ("BREAK_GLASS", "Break glass"),
+                    ("LIST", "List of patients"),
+                    ("MFA_ENROL", "Two-factor enrolment"),
+                    ("MFA_RESET", "Two-factor reset"),
+                    ("MFA_REMOVE", "Two-factor removal"),
+                    ("ROLE_GRANT", "Role granted"),
+                    ("ROLE_REVOKE", "Role removed"),
+                    ("CREDENTIALS_REVOKED", "Sessions and tokens revoked"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

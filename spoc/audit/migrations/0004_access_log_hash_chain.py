@@ -26,7 +26,9 @@ SQLITE_GUARDS = [
 
 def guards_off(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE audit_accesslog DISABLE TRIGGER audit_accesslog_append_only")
+        schema_editor.execute(
+            "ALTER TABLE audit_accesslog DISABLE TRIGGER audit_accesslog_append_only"
+        )
     elif schema_editor.connection.vendor == "sqlite":
         schema_editor.execute("DROP TRIGGER IF EXISTS audit_accesslog_no_update")
         schema_editor.execute("DROP TRIGGER IF EXISTS audit_accesslog_no_delete")
@@ -34,7 +36,9 @@ def guards_off(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 def guards_on(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE audit_accesslog ENABLE TRIGGER audit_accesslog_append_only")
+        schema_editor.execute(
+            "ALTER TABLE audit_accesslog ENABLE TRIGGER audit_accesslog_append_only"
+        )
     elif schema_editor.connection.vendor == "sqlite":
         for statement in SQLITE_GUARDS:
             schema_editor.execute(statement)
@@ -51,8 +55,10 @@ def chain_existing(apps, schema_editor):  # type: ignore[no-untyped-def]
             return
         hashes = []
         for row_id, *values in page:
-            previous = link(previous=previous,
-                            digest=digest(canonical(**dict(zip(FIELDS, values, strict=True)))))
+            previous = link(
+                previous=previous,
+                digest=digest(canonical(**dict(zip(FIELDS, values, strict=True)))),
+            )
             hashes.append((row_id, previous))
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -64,8 +70,10 @@ def chain_existing(apps, schema_editor):  # type: ignore[no-untyped-def]
                     [value for pair in hashes for value in pair],
                 )
             else:
-                cursor.executemany("UPDATE audit_accesslog SET row_hash = %s WHERE id = %s",
-                                   [(h, row_id) for row_id, h in hashes])
+                cursor.executemany(
+                    "UPDATE audit_accesslog SET row_hash = %s WHERE id = %s",
+                    [(h, row_id) for row_id, h in hashes],
+                )
         last_id = page[-1][0]
 
 

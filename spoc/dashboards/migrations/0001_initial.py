@@ -4,169 +4,269 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SummaryWatermark',
+            name="SummaryWatermark",
             fields=[
-                ('source', models.CharField(max_length=20, primary_key=True, serialize=False)),
-                ('last_id', models.BigIntegerField(default=0)),
-                ('candidate_id', models.BigIntegerField(default=0)),
-                ('candidate_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField()),
+                ("source", models.CharField(max_length=20, primary_key=True, serialize=False)),
+                ("last_id", models.BigIntegerField(default=0)),
+                ("candidate_id", models.BigIntegerField(default=0)),
+                ("candidate_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='CallDayStat',
+            name="CallDayStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('local_date', models.DateField()),
-                ('priority', models.CharField(max_length=2)),
-                ('caller_type', models.CharField(max_length=20)),
-                ('handled_by_id', models.BigIntegerField()),
-                ('calls', models.PositiveIntegerField()),
-                ('overrides', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("local_date", models.DateField()),
+                ("priority", models.CharField(max_length=2)),
+                ("caller_type", models.CharField(max_length=20)),
+                ("handled_by_id", models.BigIntegerField()),
+                ("calls", models.PositiveIntegerField()),
+                ("overrides", models.PositiveIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['local_date', 'priority'], name='dash_callday_date')],
-                'constraints': [models.UniqueConstraint(fields=('local_date', 'priority', 'caller_type', 'handled_by_id'), name='dash_callday_unique')],
+                "indexes": [
+                    models.Index(fields=["local_date", "priority"], name="dash_callday_date")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("local_date", "priority", "caller_type", "handled_by_id"),
+                        name="dash_callday_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CallHourStat',
+            name="CallHourStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour_start_at', models.DateTimeField()),
-                ('local_date', models.DateField()),
-                ('local_hour', models.PositiveSmallIntegerField()),
-                ('weekday', models.PositiveSmallIntegerField()),
-                ('priority', models.CharField(max_length=2)),
-                ('out_of_hours', models.BooleanField()),
-                ('calls', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour_start_at", models.DateTimeField()),
+                ("local_date", models.DateField()),
+                ("local_hour", models.PositiveSmallIntegerField()),
+                ("weekday", models.PositiveSmallIntegerField()),
+                ("priority", models.CharField(max_length=2)),
+                ("out_of_hours", models.BooleanField()),
+                ("calls", models.PositiveIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['local_date', 'priority'], name='dash_callhour_date')],
-                'constraints': [models.UniqueConstraint(fields=('hour_start_at', 'priority', 'out_of_hours'), name='dash_callhour_unique')],
+                "indexes": [
+                    models.Index(fields=["local_date", "priority"], name="dash_callhour_date")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("hour_start_at", "priority", "out_of_hours"),
+                        name="dash_callhour_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DeathOutcome',
+            name="DeathOutcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('death_id', models.BigIntegerField(unique=True)),
-                ('patient_id', models.BigIntegerField(db_index=True)),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('preference_recorded', models.BooleanField()),
-                ('preferred_place_achieved', models.BooleanField()),
-                ('usual_residence_recorded', models.BooleanField()),
-                ('died_in_usual_residence', models.BooleanField()),
-                ('emergency_admissions_90d', models.PositiveSmallIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("death_id", models.BigIntegerField(unique=True)),
+                ("patient_id", models.BigIntegerField(db_index=True)),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("preference_recorded", models.BooleanField()),
+                ("preferred_place_achieved", models.BooleanField()),
+                ("usual_residence_recorded", models.BooleanField()),
+                ("died_in_usual_residence", models.BooleanField()),
+                ("emergency_admissions_90d", models.PositiveSmallIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['local_date', 'team_id'], name='dash_death_date')],
+                "indexes": [models.Index(fields=["local_date", "team_id"], name="dash_death_date")],
             },
         ),
         migrations.CreateModel(
-            name='InterventionDayStat',
+            name="InterventionDayStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('priority', models.CharField(max_length=2)),
-                ('kind', models.CharField(max_length=25)),
-                ('interventions', models.PositiveIntegerField()),
-                ('admissions_avoided', models.PositiveIntegerField()),
-                ('bed_days_saved', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("priority", models.CharField(max_length=2)),
+                ("kind", models.CharField(max_length=25)),
+                ("interventions", models.PositiveIntegerField()),
+                ("admissions_avoided", models.PositiveIntegerField()),
+                ("bed_days_saved", models.PositiveIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['local_date', 'team_id'], name='dash_intday_date')],
-                'constraints': [models.UniqueConstraint(fields=('local_date', 'team_id', 'priority', 'kind'), name='dash_intday_unique')],
+                "indexes": [
+                    models.Index(fields=["local_date", "team_id"], name="dash_intday_date")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("local_date", "team_id", "priority", "kind"),
+                        name="dash_intday_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OpenReferral',
+            name="OpenReferral",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('referral_id', models.BigIntegerField(unique=True)),
-                ('team_id', models.BigIntegerField()),
-                ('owner_id', models.BigIntegerField(null=True)),
-                ('priority', models.CharField(max_length=2)),
-                ('status', models.CharField(max_length=16)),
-                ('created_at', models.DateTimeField()),
-                ('contact_by', models.DateTimeField(null=True)),
-                ('first_contact_at', models.DateTimeField(null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("referral_id", models.BigIntegerField(unique=True)),
+                ("team_id", models.BigIntegerField()),
+                ("owner_id", models.BigIntegerField(null=True)),
+                ("priority", models.CharField(max_length=2)),
+                ("status", models.CharField(max_length=16)),
+                ("created_at", models.DateTimeField()),
+                ("contact_by", models.DateTimeField(null=True)),
+                ("first_contact_at", models.DateTimeField(null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['team_id', 'priority'], name='dash_open_team')],
+                "indexes": [models.Index(fields=["team_id", "priority"], name="dash_open_team")],
             },
         ),
         migrations.CreateModel(
-            name='PatientDay',
+            name="PatientDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('priority', models.CharField(max_length=2)),
-                ('patient_id', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("priority", models.CharField(max_length=2)),
+                ("patient_id", models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['local_date', 'team_id', 'patient_id'], name='dash_patientday_date')],
-                'constraints': [models.UniqueConstraint(fields=('local_date', 'team_id', 'priority', 'patient_id'), name='dash_patientday_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["local_date", "team_id", "patient_id"], name="dash_patientday_date"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("local_date", "team_id", "priority", "patient_id"),
+                        name="dash_patientday_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PatientFirstDay',
+            name="PatientFirstDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grp', models.CharField(max_length=40)),
-                ('local_date', models.DateField()),
-                ('prev_date', models.DateField()),
-                ('patients', models.IntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("grp", models.CharField(max_length=40)),
+                ("local_date", models.DateField()),
+                ("prev_date", models.DateField()),
+                ("patients", models.IntegerField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('grp', 'local_date', 'prev_date'), name='dash_firstday_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("grp", "local_date", "prev_date"), name="dash_firstday_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReferralDayStat',
+            name="ReferralDayStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('priority', models.CharField(max_length=2)),
-                ('need', models.CharField(max_length=26)),
-                ('status', models.CharField(max_length=16)),
-                ('referrals', models.PositiveIntegerField()),
-                ('accepted', models.PositiveIntegerField()),
-                ('contacted', models.PositiveIntegerField()),
-                ('contacted_on_time', models.PositiveIntegerField()),
-                ('contacted_late', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("priority", models.CharField(max_length=2)),
+                ("need", models.CharField(max_length=26)),
+                ("status", models.CharField(max_length=16)),
+                ("referrals", models.PositiveIntegerField()),
+                ("accepted", models.PositiveIntegerField()),
+                ("contacted", models.PositiveIntegerField()),
+                ("contacted_on_time", models.PositiveIntegerField()),
+                ("contacted_late", models.PositiveIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['local_date', 'team_id'], name='dash_refday_date')],
-                'constraints': [models.UniqueConstraint(fields=('local_date', 'team_id', 'priority', 'need', 'status'), name='dash_refday_unique')],
+                "indexes": [
+                    models.Index(fields=["local_date", "team_id"], name="dash_refday_date")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("local_date", "team_id", "priority", "need", "status"),
+                        name="dash_refday_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ResponseMinuteStat',
+            name="ResponseMinuteStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('priority', models.CharField(max_length=2)),
-                ('metric', models.CharField(choices=[('ACCEPT', 'Time to accept'), ('CONTACT', 'Time to first contact')], max_length=7)),
-                ('minutes', models.IntegerField()),
-                ('referrals', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("priority", models.CharField(max_length=2)),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("ACCEPT", "Time to accept"),
+                            ("CONTACT", "Time to first contact"),
+                        ],
+                        max_length=7,
+                    ),
+                ),
+                ("minutes", models.IntegerField()),
+                ("referrals", models.PositiveIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['metric', 'local_date'], name='dash_minutes_date')],
-                'constraints': [models.UniqueConstraint(fields=('local_date', 'team_id', 'priority', 'metric', 'minutes'), name='dash_minutes_unique')],
+                "indexes": [
+                    models.Index(fields=["metric", "local_date"], name="dash_minutes_date")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("local_date", "team_id", "priority", "metric", "minutes"),
+                        name="dash_minutes_unique",
+                    )
+                ],
             },
         ),
     ]

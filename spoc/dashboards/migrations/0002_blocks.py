@@ -2,8 +2,18 @@
 
 from django.db import migrations, models
 
-SUMMARIES = ("CallHourStat", "CallDayStat", "ReferralDayStat", "ResponseMinuteStat", "PatientDay",
-             "PatientFirstDay", "InterventionDayStat", "DeathOutcome", "OpenReferral", "SummaryWatermark")
+SUMMARIES = (
+    "CallHourStat",
+    "CallDayStat",
+    "ReferralDayStat",
+    "ResponseMinuteStat",
+    "PatientDay",
+    "PatientFirstDay",
+    "InterventionDayStat",
+    "DeathOutcome",
+    "OpenReferral",
+    "SummaryWatermark",
+)
 
 
 def summaries_forget(apps, schema_editor):
@@ -14,105 +24,137 @@ def summaries_forget(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboards', '0001_initial'),
+        ("dashboards", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeathBlockStat',
+            name="DeathBlockStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.PositiveSmallIntegerField()),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('deaths', models.PositiveIntegerField()),
-                ('preference_recorded', models.PositiveIntegerField()),
-                ('preferred_place_achieved', models.PositiveIntegerField()),
-                ('usual_residence_recorded', models.PositiveIntegerField()),
-                ('died_in_usual_residence', models.PositiveIntegerField()),
-                ('three_plus_admissions', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField()),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("deaths", models.PositiveIntegerField()),
+                ("preference_recorded", models.PositiveIntegerField()),
+                ("preferred_place_achieved", models.PositiveIntegerField()),
+                ("usual_residence_recorded", models.PositiveIntegerField()),
+                ("died_in_usual_residence", models.PositiveIntegerField()),
+                ("three_plus_admissions", models.PositiveIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='ResponseBlockStat',
+            name="ResponseBlockStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.PositiveSmallIntegerField()),
-                ('local_date', models.DateField()),
-                ('team_id', models.BigIntegerField()),
-                ('priority', models.CharField(max_length=2)),
-                ('metric', models.CharField(choices=[('ACCEPT', 'Time to accept'), ('CONTACT', 'Time to first contact')], max_length=7)),
-                ('bucket', models.IntegerField()),
-                ('referrals', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField()),
+                ("local_date", models.DateField()),
+                ("team_id", models.BigIntegerField()),
+                ("priority", models.CharField(max_length=2)),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("ACCEPT", "Time to accept"),
+                            ("CONTACT", "Time to first contact"),
+                        ],
+                        max_length=7,
+                    ),
+                ),
+                ("bucket", models.IntegerField()),
+                ("referrals", models.PositiveIntegerField()),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='calldaystat',
-            name='dash_callday_unique',
+            model_name="calldaystat",
+            name="dash_callday_unique",
         ),
         migrations.RemoveConstraint(
-            model_name='interventiondaystat',
-            name='dash_intday_unique',
+            model_name="interventiondaystat",
+            name="dash_intday_unique",
         ),
         migrations.RemoveConstraint(
-            model_name='referraldaystat',
-            name='dash_refday_unique',
+            model_name="referraldaystat",
+            name="dash_refday_unique",
         ),
         migrations.RemoveIndex(
-            model_name='calldaystat',
-            name='dash_callday_date',
+            model_name="calldaystat",
+            name="dash_callday_date",
         ),
         migrations.RemoveIndex(
-            model_name='interventiondaystat',
-            name='dash_intday_date',
+            model_name="interventiondaystat",
+            name="dash_intday_date",
         ),
         migrations.RemoveIndex(
-            model_name='referraldaystat',
-            name='dash_refday_date',
+            model_name="referraldaystat",
+            name="dash_refday_date",
         ),
         migrations.RemoveIndex(
-            model_name='responseminutestat',
-            name='dash_minutes_date',
+            model_name="responseminutestat",
+            name="dash_minutes_date",
         ),
         migrations.AddField(
-            model_name='calldaystat',
-            name='level',
+            model_name="calldaystat",
+            name="level",
             field=models.PositiveSmallIntegerField(default=0),
             preserve_default=False,
         ),
         migrations.AddField(
-            model_name='interventiondaystat',
-            name='level',
+            model_name="interventiondaystat",
+            name="level",
             field=models.PositiveSmallIntegerField(default=0),
             preserve_default=False,
         ),
         migrations.AddField(
-            model_name='referraldaystat',
-            name='level',
+            model_name="referraldaystat",
+            name="level",
             field=models.PositiveSmallIntegerField(default=0),
             preserve_default=False,
         ),
         migrations.AddConstraint(
-            model_name='calldaystat',
-            constraint=models.UniqueConstraint(fields=('level', 'local_date', 'priority', 'caller_type', 'handled_by_id'), name='dash_callday_unique'),
+            model_name="calldaystat",
+            constraint=models.UniqueConstraint(
+                fields=("level", "local_date", "priority", "caller_type", "handled_by_id"),
+                name="dash_callday_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interventiondaystat',
-            constraint=models.UniqueConstraint(fields=('level', 'local_date', 'team_id', 'priority', 'kind'), name='dash_intday_unique'),
+            model_name="interventiondaystat",
+            constraint=models.UniqueConstraint(
+                fields=("level", "local_date", "team_id", "priority", "kind"),
+                name="dash_intday_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referraldaystat',
-            constraint=models.UniqueConstraint(fields=('level', 'local_date', 'team_id', 'priority', 'need', 'status'), name='dash_refday_unique'),
+            model_name="referraldaystat",
+            constraint=models.UniqueConstraint(
+                fields=("level", "local_date", "team_id", "priority", "need", "status"),
+                name="dash_refday_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deathblockstat',
-            constraint=models.UniqueConstraint(fields=('level', 'local_date', 'team_id'), name='dash_deathblock_unique'),
+            model_name="deathblockstat",
+            constraint=models.UniqueConstraint(
+                fields=("level", "local_date", "team_id"), name="dash_deathblock_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='responseblockstat',
-            constraint=models.UniqueConstraint(fields=('level', 'local_date', 'team_id', 'priority', 'metric', 'bucket'), name='dash_block_unique'),
+            model_name="responseblockstat",
+            constraint=models.UniqueConstraint(
+                fields=("level", "local_date", "team_id", "priority", "metric", "bucket"),
+                name="dash_block_unique",
+            ),
         ),
         migrations.RunPython(summaries_forget, migrations.RunPython.noop),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboards', '0002_blocks'),
+        ("dashboards", "0002_blocks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='referraldaystat',
-            name='overrides',
+            model_name="referraldaystat",
+            name="overrides",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='referraldaystat',
-            name='triaged',
+            model_name="referraldaystat",
+            name="triaged",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

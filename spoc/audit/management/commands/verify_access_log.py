@@ -17,8 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=5000,
-                            help="Rows read per query (default 5000).")
+        parser.add_argument(
+            "--batch-size", type=int, default=5000, help="Rows read per query (default 5000)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = access_log_chain_verify(batch_size=options["batch_size"])
@@ -29,4 +30,6 @@ class Command(BaseCommand):
                 f"{report.intact} rows before it hold): that row was changed, or a row was "
                 "removed or inserted just before it."
             )
-        self.stdout.write(f"Access log chain intact: {report.intact} rows; last hash {report.head}.")
+        self.stdout.write(
+            f"Access log chain intact: {report.intact} rows; last hash {report.head}."
+        )

@@ -26,8 +26,16 @@ class Command(migrate.Command):
         database = options["database"]
         with migrate_connection(using=database) as as_owner:
             super().handle(*args, **options)
-            if settings.DATABASE_APP_ROLE and not options.get("plan") and not options.get("check_unapplied"):
+            if (
+                settings.DATABASE_APP_ROLE
+                and not options.get("plan")
+                and not options.get("check_unapplied")
+            ):
                 database_app_role_grant(app_role=settings.DATABASE_APP_ROLE, using=database)
                 if options["verbosity"] >= 1:
-                    who = "the owner from DATABASE_MIGRATE_URL" if as_owner else "the connected role"
-                    self.stdout.write(f"Granted the app's rights to {settings.DATABASE_APP_ROLE!r} as {who}.")
+                    who = (
+                        "the owner from DATABASE_MIGRATE_URL" if as_owner else "the connected role"
+                    )
+                    self.stdout.write(
+                        f"Granted the app's rights to {settings.DATABASE_APP_ROLE!r} as {who}."
+                    )

@@ -19,5 +19,7 @@ class Command(BaseCommand):
             result = summaries_rebuild()
         except NotImplementedError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Rebuilt {result.dates} days and {result.deaths_patients} death outcomes "
-                          f"in {time.monotonic() - started:.1f} s.")
+        self.stdout.write(
+            f"Rebuilt {result.dates} days and {result.deaths_patients} death outcomes "
+            f"in {time.monotonic() - started:.1f} s."
+        )

@@ -25,21 +25,58 @@ class Command(BaseCommand):
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         python = sys.executable
         bin_dir = os.path.dirname(python)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "spoc.settings.local")}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "spoc.settings.local"
+            ),
+        }
         commands = {
-            "web": [os.path.join(bin_dir, "gunicorn"), "spoc.wsgi", "-c", "gunicorn.conf.py",
-                    "--bind", options["bind"], "--workers", str(options["workers"])],
-            "worker": [os.path.join(bin_dir, "celery"), "-A", "spoc", "worker", "--loglevel", "INFO",
-                       "--concurrency", "2", "--hostname", "worker@%h"],
-            "beat": [os.path.join(bin_dir, "celery"), "-A", "spoc", "beat", "--loglevel", "INFO",
-                     "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)],
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "spoc.wsgi",
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                options["bind"],
+                "--workers",
+                str(options["workers"]),
+            ],
+            "worker": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "spoc",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--hostname",
+                "worker@%h",
+            ],
+            "beat": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "spoc",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
+            ],
         }
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in commands.items():
             # Each child in its own process group, so Ctrl-C reaches them through us, in order.
-            procs[name] = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+            procs[name] = subprocess.Popen(
+                cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True
+            )
 
-        database = "PostgreSQL" if settings.DATABASE_URL else f"SQLite ({settings.DATABASES['default']['NAME']})"
+        database = (
+            "PostgreSQL"
+            if settings.DATABASE_URL
+            else f"SQLite ({settings.DATABASES['default']['NAME']})"
+        )
         broker = "Redis" if settings.REDIS_URL else f"filesystem broker ({settings.BROKER_DIR})"
         self.stdout.write(self.style.SUCCESS(f"\nSPOC hub at http://{options['bind']}/"))
         self.stdout.write(f"Database: {database}; broker: {broker}")
@@ -62,7 +99,9 @@ class Command(BaseCommand):
             while not stopping:
                 for name, proc in procs.items():
                     if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping the hub.")
+                        self.stderr.write(
+                            f"{name} exited with {proc.returncode}; stopping the hub."
+                        )
                         stopping, exit_code = True, 1
                         break
                 time.sleep(0.5)
