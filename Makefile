@@ -22,6 +22,7 @@ COVERAGE ?= --cov --cov-report=
 test: $(STAMPS)/requirements-dev $(STAMPS)/assets
 	@scripts/ensure_services.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(COVERAGE)
