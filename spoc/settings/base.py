@@ -321,6 +321,7 @@ API_TOKEN_TTL = timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 12))
 
 # A partner system's bearer token (OAuth 2.0 client credentials: spoc/accounts/partners.py).
 PARTNER_TOKEN_TTL = timedelta(minutes=env_int("PARTNER_TOKEN_TTL_MINUTES", 60))
+
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -378,8 +379,8 @@ REST_FRAMEWORK = {
         "anon": API_THROTTLE_ANON_RATE,
         "user": API_THROTTLE_USER_RATE,
         "patient_search": API_THROTTLE_PATIENT_SEARCH_RATE,
+        "partner_token": API_THROTTLE_ANON_RATE,
     },
-    "partner_token": API_THROTTLE_ANON_RATE,
     # The client address is REMOTE_ADDR, which TrustedProxyMiddleware already took from the
     # trusted hops of X-Forwarded-For; DRF must not read that header again (a client writes it).
     "NUM_PROXIES": 0,
