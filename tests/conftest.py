@@ -204,9 +204,13 @@ def broker_at(url: str) -> Iterator[None]:
     from spoc.celery import app
 
     def switch(to: str) -> None:
-        app.conf.broker_url = to
-        app._pool = None
-        app.amqp._producer_pool = None
+        # Item assignment is what attribute assignment does on Celery's settings (their
+        # __setattr__ sets the key); the stubs type conf.broker_url as a read-only property.
+        app.conf["broker_url"] = to
+        # Celery declares both pools as class attributes, celery-types leaves them out; Celery
+        # has no public way to forget a pool without closing it.
+        app._pool = None  # type: ignore[attr-defined]  # Celery._pool, missing from the stubs
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]  # likewise
 
     original = app.conf.broker_url
     switch(url)

@@ -40,11 +40,12 @@ def test_healthz_is_503_when_the_broker_is_down(client, settings):
 
     Heartbeat.objects.create(name="worker", beat_at=timezone.now())
     original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    # Item assignment: the stubs type conf.broker_url as read-only, Celery sets the key either way.
+    app.conf["broker_url"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
         response = client.get("/healthz", **monitor())
     finally:
-        app.conf.broker_url = original
+        app.conf["broker_url"] = original
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
 
