@@ -8,7 +8,8 @@ accepts); every error is an OperationOutcome with its HTTP status, whatever rais
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.http import Http404, QueryDict
 from django.urls import reverse
@@ -23,7 +24,6 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView, set_rollback
 
 from interop.codes import FHIR_JSON, JSON_FORMATS
@@ -64,7 +64,7 @@ class FhirContentNegotiation(DefaultContentNegotiation):
     header; anything else is a 406."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         asked = request.query_params.get("_format")
         if asked is None:
@@ -73,7 +73,9 @@ class FhirContentNegotiation(DefaultContentNegotiation):
         asked = asked.strip().replace(" ", "+").lower()
         if asked not in JSON_FORMATS:
             raise exceptions.NotAcceptable()
-        renderer = renderers[1] if asked == "application/json" else renderers[0]
+        # The view's renderer_classes, in order: FHIR JSON, then plain JSON.
+        choices = list(renderers)
+        renderer = choices[1] if asked == "application/json" else choices[0]
         return renderer, renderer.media_type
 
 
@@ -147,11 +149,9 @@ class FhirView(APIView):
     API's (REST_FRAMEWORK, spoc/settings/base.py): staff sessions (once their second factor is
     verified where one is required) and API tokens."""
 
-    authentication_classes = [
-        PartnerTokenAuthentication,
-        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
-    ]
-    permission_classes: ClassVar[list[Any]] = [FhirAccess]
+    # APIView's authentication classes are the REST API's DEFAULT_AUTHENTICATION_CLASSES, imported.
+    authentication_classes = [PartnerTokenAuthentication, *APIView.authentication_classes]
+    permission_classes = [FhirAccess]
     # The scope a partner's token needs here (none: partners may not).
     partner_scope = ""
     renderer_classes = [FhirJsonRenderer, PlainJsonRenderer]
@@ -160,7 +160,7 @@ class FhirView(APIView):
     parser_classes = [FormParser]
     http_method_names = ["get", "head"]
 
-    def get_exception_handler(self) -> Any:
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response]:
         return fhir_exception_handler
 
 
@@ -273,4 +273,9 @@ class UnknownView(FhirView):
             "This server has no such resource type or operation: see /fhir/R4/metadata."
         )
 
-    post = put = patch = delete = options = get
+    post = put = patch = delete = get
+
+    # APIView.options takes a Request where View.options takes an HttpRequest: the stubs ignore
+    # that override there, and every view that overrides options again inherits it.
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        return self.get(request, *args, **kwargs)
