@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from calls import api as calls_api
@@ -18,7 +18,8 @@ from workspace.api import patients as patients_api
 
 admin.site.site_header = "SPOC hub administration"
 
-api_v1 = [
+# Views and one include: without the annotation their common type is object.
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", account_views.TokenObtainApi.as_view(), name="api-token"),
     path("auth/token/revoke/", account_views.TokenRevokeApi.as_view(), name="api-token-revoke"),
     path("me/", account_views.MeApi.as_view(), name="api-me"),

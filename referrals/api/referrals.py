@@ -120,6 +120,8 @@ class ReferralListApi(APIView):
 
         def paginate(rows: QuerySet[Referral]) -> tuple[list[Referral], int]:
             page = paginator.paginate_queryset(rows, request, view=self) or []
+            # paginate_queryset sets the page (PAGE_SIZE is set: REST_FRAMEWORK, settings/base.py).
+            assert paginator.page is not None
             return list(page), paginator.page.paginator.count
 
         page = referral_list_page(user=request.user, filters=filters, paginate=paginate)

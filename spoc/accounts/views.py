@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from spoc.accounts import mfa, services
 from spoc.accounts.authentication import ExpiringTokenAuthentication
 from spoc.accounts.middleware import MFA_ENROL_REQUIRED_KEY
-from spoc.accounts.models import User
+from spoc.accounts.models import ApiToken, User
 from spoc.accounts.partners import TokenRequestRefused, partner_token_issue
 from spoc.accounts.tokens import (
     TokenRefused,
@@ -400,9 +400,12 @@ class TokenRevokeApi(APIView):
     def post(self, request: Request) -> Response:
         data = TokenRevokeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        user, token = request.user, request.auth
+        # ExpiringTokenAuthentication, the view's only one, gives a user and their ApiToken.
+        assert isinstance(user, User) and isinstance(token, ApiToken)
         revoked = api_tokens_revoke(
-            user=request.user,  # type: ignore[arg-type]
-            token=request.auth,
+            user=user,
+            token=token,
             all_tokens=data.validated_data["all"],
             request=request._request,
         )

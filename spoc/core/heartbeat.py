@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
+
+if TYPE_CHECKING:
+    from kombu.asynchronous.timer import Entry
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +31,12 @@ def record_heartbeat(name: str = "worker") -> None:
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
-        self.tref: Any = None
+        # The worker's timer's entry (Celery's timer2 and Kombu's event-loop timer share Kombu's).
+        self.tref: Entry | None = None
 
     def start(self, parent: Any) -> None:
         from django.conf import settings

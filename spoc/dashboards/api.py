@@ -39,7 +39,9 @@ class DashboardFiltersSerializer(serializers.Serializer):
 
 class TileSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # The serializer's metaclass takes its fields out of the class, so this does not replace
+    # Field.label at run time; the stubs cannot tell.
+    label = serializers.CharField()  # type: ignore[assignment]
     value = serializers.JSONField(
         allow_null=True,
         help_text="A number, or a string when a small count is "
@@ -85,8 +87,9 @@ class DashboardApi(APIView):
             {field: request.query_params.get(name, "") for name, field in _PARAMS.items()}
         )
         if not form.is_valid():
+            # The messages of each field's ErrorList (iterating one gives its messages).
             errors = {
-                next((n for n, f in _PARAMS.items() if f == k), k): v
+                next((n for n, f in _PARAMS.items() if f == k), k): [str(m) for m in v]
                 for k, v in form.errors.items()
             }
             raise serializers.ValidationError(errors)

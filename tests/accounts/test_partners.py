@@ -11,10 +11,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.urls import path
 from django.utils import timezone
 from rest_framework.response import Response
-from rest_framework.test import APIClient, override_settings
+from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from spoc.accounts.authentication import ExpiringTokenAuthentication, PartnerTokenAuthentication
@@ -151,12 +152,10 @@ def test_a_token_carries_only_the_scopes_asked_for():
 )
 def test_token_request_errors(form, auth, status, error):
     issued = _register(scopes=[Scope.READ_DIRECTORY])
-    headers = (
-        {"HTTP_AUTHORIZATION": _basic(issued.partner.client_id, issued.client_secret)}
-        if auth
-        else {}
-    )
-    response = APIClient().post(TOKEN_URL, form, **headers)
+    api = APIClient()
+    if auth:
+        api.credentials(HTTP_AUTHORIZATION=_basic(issued.partner.client_id, issued.client_secret))
+    response = api.post(TOKEN_URL, form)
     assert response.status_code == status
     assert response.json()["error"] == error and response.json()["error_description"]
     assert not PartnerToken.objects.exists()
