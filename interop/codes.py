@@ -36,6 +36,17 @@ NHS_NUMBER_STATUS_SYSTEM = (
     "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
 )
 
+# BaRS (the Booking and Referral Standard): what a message is (its MessageHeader.eventCoding)
+# and whether it is new or an update to something the receiver has (MessageHeader.reason).
+BARS_EVENT_SYSTEM = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
+BARS_REASON_SYSTEM = "https://fhir.nhs.uk/CodeSystem/message-reason-bars"
+# The BaRS MessageDefinition of a referral request, which the hub receives.
+BARS_REFERRAL_REQUEST = (
+    "https://fhir.nhs.uk/MessageDefinition/bars-message-servicerequest-request-referral"
+)
+# FHIR R4's $process-message operation.
+PROCESS_MESSAGE_DEFINITION = "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"
+
 # FHIR R4 task-code: the Task asks for its focus, the ServiceRequest, to be fulfilled.
 TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
 # FHIR R4 location-physical-type: a site is a building.

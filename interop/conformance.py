@@ -15,10 +15,12 @@ from typing import Any
 
 from interop import selectors
 from interop.codes import (
+    BARS_REFERRAL_REQUEST,
     FHIR_JSON,
     FHIR_VERSION,
     NHS_NUMBER_SYSTEM,
     ODS_CODE_SYSTEM,
+    PROCESS_MESSAGE_DEFINITION,
     PROFILES,
     hub_system,
 )
@@ -224,8 +226,9 @@ def _resource_statement(kind: ResourceKind) -> dict[str, Any]:
 
 def capability_statement(*, base: str, now: datetime) -> Resource:
     """The CapabilityStatement of this server (kind instance) at ``base``: every resource type
-    of RESOURCES with its profile, read and search-type, and its search parameters; nothing
-    else (no writes, no history, no system-wide search)."""
+    of RESOURCES with its profile, read and search-type, and its search parameters, and the
+    BaRS messages `$process-message` takes; nothing else (no other writes, no history, no
+    system-wide search)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -258,6 +261,26 @@ def capability_statement(*, base: str, now: datetime) -> Resource:
                     ),
                 },
                 "resource": [_resource_statement(kind) for kind in RESOURCES.values()],
+                "operation": [
+                    {
+                        "name": "process-message",
+                        "definition": PROCESS_MESSAGE_DEFINITION,
+                        "documentation": (
+                            "BaRS referrals from partner systems (a token with the referrals:send "
+                            "scope): a new referral, an update, or its withdrawal by an update whose "
+                            "ServiceRequest is revoked or entered-in-error."
+                        ),
+                    }
+                ],
+            }
+        ],
+        "messaging": [
+            {
+                "documentation": (
+                    "Each message is handled once under its X-Request-ID (else its Bundle id): the "
+                    "same message again gets the same answer, another one under that id a 409."
+                ),
+                "supportedMessage": [{"mode": "receiver", "definition": BARS_REFERRAL_REQUEST}],
             }
         ],
     }

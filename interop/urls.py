@@ -1,14 +1,17 @@
 """/fhir/ (mounted by spoc/urls.py): the R4 API's routes, one read and one search (by GET, and by
-POST to `_search`) for each resource type of interop/conformance.py; anything else is a 404
+POST to `_search`) for each resource type of interop/conformance.py, `$process-message` for BaRS
+messages (interop/messages.py); anything else is a 404
 OperationOutcome. A trailing slash is accepted."""
 
 from django.urls import path, re_path
 
 from interop.conformance import RESOURCES
+from interop.messages import ProcessMessageView
 from interop.views import MetadataView, ReadView, SearchView, UnknownView
 
 urlpatterns = [
     path("R4/metadata", MetadataView.as_view(), name="fhir-metadata"),
+    re_path(r"^R4/\$process-message/?$", ProcessMessageView.as_view(), name="fhir-process-message"),
     *(
         route
         for name in RESOURCES

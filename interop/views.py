@@ -43,9 +43,12 @@ ISSUES: dict[int, tuple[str, str]] = {
     401: ("login", "Sign in, or send an API token: Authorization: Token <key>."),
     403: ("forbidden", "You may not do this."),
     404: ("not-found", "There is nothing here."),
-    405: ("not-supported", "This API only reads: that method is not supported here."),
+    405: ("not-supported", "That method is not supported here: see /fhir/R4/metadata."),
     406: ("not-supported", "This server answers FHIR JSON only (application/fhir+json)."),
-    415: ("not-supported", "Send a search as application/x-www-form-urlencoded."),
+    415: (
+        "not-supported",
+        "Send a search as a form (application/x-www-form-urlencoded), a message as FHIR JSON.",
+    ),
     429: ("throttled", "Too many requests: wait and try again."),
 }
 

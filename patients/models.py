@@ -76,8 +76,17 @@ class Patient(models.Model):
     access_information = models.TextField(max_length=1000, blank=True)
     died_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Who registered the patient: a member of staff, or a partner system whose message named
+    # someone the hub did not know (interop/bars.py).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_partner = models.ForeignKey(
+        "accounts.PartnerSystem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     updated_at = models.DateTimeField()
 
@@ -91,6 +100,11 @@ class Patient(models.Model):
                 condition=models.Q(nhs_number__regex=r"^[0-9]{10}$")
                 | models.Q(nhs_number__isnull=True),
                 name="patient_nhs_number_ten_digits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(created_by__isnull=False)
+                | models.Q(created_by_partner__isnull=False),
+                name="patient_registered_by_someone",
             ),
         ]
 
@@ -304,3 +318,35 @@ class HospitalAdmission(models.Model):
     def __str__(self) -> str:
         kind = "emergency" if self.emergency else "elective"
         return f"Admission of patient {self.patient_id} on {self.admitted_on:%d-%b-%Y} ({kind})"
+
+
+class PossibleMatch(models.Model):
+    """A patient registered from a partner's message who may be someone the hub already knows
+    (same name, date of birth and postcode, no NHS number to tell). Never merged silently: a
+    coordinator says whether they are the same person (patients/matching.py)."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "To confirm"
+        SAME_PERSON = "SAME_PERSON", "Same person: records merged"
+        DIFFERENT_PEOPLE = "DIFFERENT_PEOPLE", "Different people"
+
+    # The record the message registered; gone once merged into the candidate.
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    candidate = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    # How the new record read when the match was found (kept after a merge removes it).
+    patient_label = models.CharField(max_length=300)
+    found_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["found_at", "id"]
+        indexes = [models.Index(fields=["status", "found_at"], name="possible_match_open")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_label}: {self.get_status_display()}"

@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from patients.codes import CprDecision, NhsNumberStatus, PatientLocation
-from patients.models import CarePlan, Patient, RelatedPerson
+from patients.models import CarePlan, Patient, PossibleMatch, RelatedPerson
 from patients.names import InvalidName, search_form, validate_person_name
 from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
 from patients.selectors import patient_possible_duplicates
@@ -198,6 +198,58 @@ def patient_register(
         object_type="patient",
         object_id=patient.pk,
         patient_id=patient.pk,
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_for_message(*, data: PatientData, partner: Any) -> Patient:
+    """The patient a partner system's message is about (docs/interop.md, "Matching the patient"):
+    the one registered with its NHS number; else a new record registered from the message. When
+    the new record has the name and date of birth, or the date of birth and postcode, of a
+    patient the hub knows (and no NHS number tells them apart), a PossibleMatch asks a
+    coordinator whether they are the same person: records are never merged silently.
+
+    Raises ValidationError keyed by field for what cannot be accepted (an NHS number that fails
+    its check digit, a date of birth in the future, ...)."""
+    values = _clean_patient_data(data, today=timezone.localdate())
+    if values["nhs_number"]:
+        existing = Patient.objects.filter(nhs_number=values["nhs_number"]).first()
+        if existing is not None:
+            return existing
+    now = timezone.now()
+    patient = Patient(
+        **values,
+        search_name=search_form(values["given_name"], values["family_name"]),
+        created_at=now,
+        created_by_partner=partner,
+        updated_at=now,
+    )
+    _full_clean(patient, exclude=["created_by", "created_by_partner", "search_name"])
+    try:
+        _save_unique_nhs_number(patient)
+    except DuplicateNhsNumber as exc:  # registered by someone else a moment ago
+        return exc.existing
+    candidates = patient_possible_duplicates(
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        date_of_birth=patient.date_of_birth,
+        postcode=patient.postcode,
+    ).exclude(pk=patient.pk)
+    if patient.nhs_number:
+        # Two different NHS numbers are two people.
+        candidates = candidates.filter(nhs_number__isnull=True)
+    label = f"{patient}, born {patient.date_of_birth:%d-%b-%Y}, {patient.postcode or 'no postcode'}"
+    PossibleMatch.objects.bulk_create(
+        PossibleMatch(patient=patient, candidate=candidate, patient_label=label[:300], found_at=now)
+        for candidate in candidates
+    )
+    access_log_record(
+        action=AccessLog.Action.CREATE,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+        detail={"source": "message"},
     )
     return patient
 

@@ -75,9 +75,23 @@ class Referral(models.Model):
     routed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=19, choices=ReferralOutcome.choices, blank=True)
     created_at = models.DateTimeField(db_index=True)
+    # Made by a member of staff, or sent by a partner system as a BaRS message (interop/bars.py):
+    # the system, the person who asked, their reference for the request, the message it came in
+    # and the time by which the sender expects it answered.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    sender = models.ForeignKey(
+        "accounts.PartnerSystem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    sender_requester = models.CharField(max_length=300, blank=True)
+    sender_reference = models.CharField(max_length=64, blank=True)
+    sender_message_id = models.CharField(max_length=64, blank=True)
+    sender_breach_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -123,6 +137,16 @@ class Referral(models.Model):
                 condition=models.Q(override_reason="") | ~models.Q(suggested_priority=""),
                 name="referral_override_has_suggestion",
             ),
+            models.CheckConstraint(
+                condition=models.Q(created_by__isnull=False) | models.Q(sender__isnull=False),
+                name="referral_made_by_someone",
+            ),
+            # A sender's reference names one referral: its updates find it by that.
+            models.UniqueConstraint(
+                fields=["sender", "sender_reference"],
+                condition=models.Q(sender__isnull=False),
+                name="referral_sender_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,6 +178,8 @@ class ReferralEvent(models.Model):
         CANCELLED = "CANCELLED", "Cancelled"
         REOPENED = "REOPENED", "Reopened"
         ENTERED_IN_ERROR = "ENTERED_IN_ERROR", "Entered in error"
+        # A partner system that sent the referral added to it (referrals/services/electronic.py).
+        SENDER_UPDATE = "SENDER_UPDATE", "Update from the sender"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -94,8 +94,10 @@ def referrals_visible_to(user: Any) -> QuerySet[Referral]:
     """Referrals whose details this user may see: all for handlers and coordinators; their
     teams' for nurses and leads; their organisation's services' for managers. Other referrals of
     a visible patient are shown as summary lines only (referral_summaries_for_patient). A
-    partner system sees the referrals it sent: none, until referrals arrive from partners."""
-    if not user.is_authenticated or isinstance(user, Partner):
+    partner system sees the referrals it sent (referrals/services/electronic.py)."""
+    if isinstance(user, Partner):
+        return Referral.objects.filter(sender=user.system)
+    if not user.is_authenticated:
         return Referral.objects.none()
     if sees_all_patients(user):
         return Referral.objects.all()

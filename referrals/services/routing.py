@@ -90,9 +90,12 @@ def referral_route(*, referral_id: int) -> Referral | None:
         )
         attempt = referral.routing_attempt + 1
         twice_declined = len(declined) >= MAX_DECLINES
+        # A referral made with a reason for the coordinators (an electronic referral whose
+        # request the hub could not map to a need) goes to them on its first routing.
+        made_for_coordinators = referral.unroutable_reason if attempt == 1 else ""
         chosen = (
             None
-            if twice_declined
+            if twice_declined or made_for_coordinators
             else winner(ranked, with_intake_team=services_with_intake_team(services))
         )
         decision = routing_decision(
@@ -122,11 +125,12 @@ def referral_route(*, referral_id: int) -> Referral | None:
                 accept_from=at,
                 contact_from=contact_from,
             )
-            reason = (
-                declined_twice_reason(declined, services)
-                if twice_declined
-                else unroutable_reason(referral=referral, ranked=ranked)
-            )
+            if twice_declined:
+                reason = declined_twice_reason(declined, services)
+            else:
+                reason = made_for_coordinators or unroutable_reason(
+                    referral=referral, ranked=ranked
+                )
             kind = ReferralEvent.Kind.UNROUTABLE
             data = {"attempt": attempt, "reason": reason, "team_name": team.name}
             referral.unroutable_reason = reason

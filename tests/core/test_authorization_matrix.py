@@ -576,6 +576,10 @@ ROWS: list[Op] = [
             Op(f"fhir-{name}-search-post", "POST", api(415), token=True, data=_empty),
         )
     ),
+    # BaRS messages come from partner systems only: staff, signed in or with a token, never send
+    # them (tests/interop/test_process_message.py sends them as partners).
+    Op("fhir-process-message", "POST", api(403, anon=401), token=True, data=_empty),
+    Op("fhir-process-message", "GET", api(403, anon=401), token=True),
     Op("fhir-unknown", "GET", api(404, anon=404), token=True),
     # --- Django admin: system admins only (spoc/accounts/admin.py); the admin has its own sign-in
     # page, which everyone else is sent to ---------------------------------------------------------

@@ -6,28 +6,18 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from spoc.accounts.partners import Scope, partner_register
+from spoc.accounts.partners import Scope
 from spoc.audit.models import AccessLog
 from tests.factories import OrganisationFactory
-from tests.interop.conftest import queued
+from tests.interop.conftest import partner_client, queued
 from tests.interop.fhir import fhir_get, resources_of
 
 pytestmark = pytest.mark.django_db
 
 
 def partner_api(*scopes: str) -> tuple[APIClient, str]:
-    issued = partner_register(name="NHS 111 North West", ods_code="NLO01", scopes=list(scopes))
-    client = APIClient()
-    token = client.post(
-        "/oauth2/token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": issued.partner.client_id,
-            "client_secret": issued.client_secret,
-        },
-    ).json()["access_token"]
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client, issued.partner.client_id
+    api = partner_client("NHS 111 North West", "NLO01", scopes)
+    return api, api.system.client_id
 
 
 def test_a_partner_with_the_directory_scope_reads_the_directory_in_its_own_name():

@@ -1,0 +1,594 @@
+"""BaRS referrals in (docs/interop.md, "Referrals in"): a partner system posts a message Bundle to
+`$process-message`; the hub reads it, checks it, finds or registers the patient, makes or updates
+the referral and answers with a response message, or with an OperationOutcome that names the
+element it cannot accept.
+
+Each message is handled once: the answer is kept under the message's id (its X-Request-ID, else
+the Bundle's id), so the same message sent again gets the same answer and another message under
+the same id is refused (409)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError as ModelError
+
+from interop.codes import (
+    BARS_EVENT_SYSTEM,
+    BARS_REASON_SYSTEM,
+    NHS_NUMBER_STATUS_EXTENSION,
+    NHS_NUMBER_STATUS_SYSTEM,
+    NHS_NUMBER_SYSTEM,
+    ODS_CODE_SYSTEM,
+    hub_system,
+)
+from interop.models import InboundMessage
+from interop.resources import Resource, service_request_resource, task_resource
+from patients.codes import NhsNumberStatus, Sex
+from patients.services import PatientData, patient_for_message
+from referrals.models import Referral
+from referrals.services.electronic import (
+    SenderUpdate,
+    SentReferral,
+    referral_receive,
+    referral_sender_update,
+)
+from services.codes import Need, Priority
+from spoc.accounts.models import PartnerSystem
+from spoc.core.api import DomainConflict, api_iso
+
+MESSAGE_KEY_MAX = 64
+REQUEST_EVENT = "servicerequest-request"
+RESPONSE_EVENT = "servicerequest-response"
+NEW, UPDATE = "new", "update"
+
+# docs/interop.md, "Urgency": the ServiceRequest's FHIR priority to the hub's priority. P4 has
+# no FHIR value of its own: a sender that means "soon" says `urgent` and gets the same day.
+PRIORITY_OF_FHIR: dict[str, str] = {
+    "stat": Priority.P1,
+    "asap": Priority.P2,
+    "urgent": Priority.P3,
+    "routine": Priority.P5,
+}
+# docs/interop.md, "What is asked": a need the hub cannot map is sent to the coordinators,
+# labelled with this placeholder until one of them routes it by hand.
+UNMAPPED_NEED = Need.SPECIALIST_FOLLOW_UP
+# The ServiceRequest statuses by which a sender withdraws its request.
+WITHDRAWN = {"revoked": "withdrew the request", "entered-in-error": "sent the request in error"}
+GENDER_SEX = {"male": Sex.MALE, "female": Sex.FEMALE, "other": Sex.OTHER}
+
+# Where each field the patient services check is in the message.
+PATIENT_ELEMENTS = {
+    "nhs_number": "Patient.identifier",
+    "nhs_number_status": "Patient.identifier",
+    "given_name": "Patient.name.given",
+    "family_name": "Patient.name.family",
+    "date_of_birth": "Patient.birthDate",
+    "postcode": "Patient.address.postalCode",
+    "address": "Patient.address",
+    "phone": "Patient.telecom",
+}
+REFERRAL_ELEMENTS = {"note": "ServiceRequest.note", "sender_requester": "ServiceRequest.requester"}
+
+
+class Refusal(Exception):
+    """What the hub cannot accept in a message: an HTTP status and an OperationOutcome issue that
+    names the element (a FHIRPath expression)."""
+
+    def __init__(self, status: int, code: str, element: str, diagnostics: str) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code
+        self.element = element
+        self.diagnostics = diagnostics
+
+    def outcome(self) -> Resource:
+        issue: dict[str, Any] = {"severity": "error", "code": self.code}
+        if self.element:
+            issue["expression"] = [self.element]
+        issue["diagnostics"] = self.diagnostics
+        return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def _unacceptable(element: str, diagnostics: str, code: str = "invalid") -> Refusal:
+    return Refusal(422, code, element, diagnostics)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Resource
+
+
+def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, base: str) -> Answer:
+    """Handle one message from ``partner`` (``base``: the hub's FHIR base URL, for references
+    in the answer). Never raises for what the partner sent: every refusal is an Answer."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return Answer(400, _unacceptable("", "The body is not JSON.").outcome())
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        return Answer(422, _unacceptable("Bundle", "Send a message Bundle.").outcome())
+    key = (request_id or str(data.get("id") or "")).strip()
+    if not key:
+        return Answer(
+            422, _unacceptable("Bundle.id", "A message needs an id (or an X-Request-ID).").outcome()
+        )
+    if len(key) > MESSAGE_KEY_MAX:
+        return Answer(
+            422,
+            _unacceptable(
+                "Bundle.id", f"A message id is at most {MESSAGE_KEY_MAX} characters."
+            ).outcome(),
+        )
+    digest = hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    earlier = InboundMessage.objects.filter(partner=partner, message_key=key).first()
+    if earlier is not None:
+        return _repeat(earlier, digest)
+    try:
+        with transaction.atomic():
+            event, answer, referral = _handle(partner=partner, data=data, key=key, base=base)
+            InboundMessage.objects.create(
+                partner=partner,
+                message_key=key,
+                digest=digest,
+                received_at=timezone.now(),
+                event=event,
+                status_code=answer.status,
+                response=answer.body,
+                referral=referral,
+            )
+        return answer
+    except Refusal as refusal:
+        answer = Answer(refusal.status, refusal.outcome())
+    except IntegrityError:
+        # The same id taken by a message handled at the same moment.
+        earlier = InboundMessage.objects.filter(partner=partner, message_key=key).first()
+        if earlier is None:
+            raise
+        return _repeat(earlier, digest)
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.create(
+                partner=partner,
+                message_key=key,
+                digest=digest,
+                received_at=timezone.now(),
+                event="",
+                status_code=answer.status,
+                response=answer.body,
+            )
+    except IntegrityError:
+        earlier = InboundMessage.objects.filter(partner=partner, message_key=key).first()
+        if earlier is not None:
+            return _repeat(earlier, digest)
+    return answer
+
+
+def _repeat(earlier: InboundMessage, digest: str) -> Answer:
+    if earlier.digest == digest:
+        return Answer(earlier.status_code, earlier.response)
+    return Answer(
+        409,
+        Refusal(
+            409,
+            "duplicate",
+            "Bundle.id",
+            "Another message was already received with this id: give each message its own.",
+        ).outcome(),
+    )
+
+
+class _Message:
+    """A message Bundle that passed the FHIR model's checks, with its references resolved."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.by_url: dict[str, tuple[int, dict[str, Any]]] = {}
+        for index, entry in enumerate(data.get("entry") or []):
+            resource = entry.get("resource") or {}
+            for url in (entry.get("fullUrl"), _local_url(resource)):
+                if url:
+                    self.by_url[url] = (index, resource)
+
+    def resolve(
+        self, reference: Mapping[str, Any] | None, element: str, *types: str
+    ) -> tuple[int, dict[str, Any]]:
+        """The entry a Reference points to, which must be one of ``types``."""
+        url = str((reference or {}).get("reference") or "")
+        # An absolute reference (https://host/fhir/Patient/1) is found by its type and id.
+        found = self.by_url.get(url) or self.by_url.get("/".join(url.split("/")[-2:]))
+        if found is None:
+            raise _unacceptable(element, f"{element} must refer to a resource in the message.")
+        if found[1].get("resourceType") not in types:
+            raise _unacceptable(element, f"{element} must refer to a {' or '.join(types)}.")
+        return found
+
+    def all_of(self, resource_type: str) -> list[dict[str, Any]]:
+        return [
+            entry.get("resource") or {}
+            for entry in self.data.get("entry") or []
+            if (entry.get("resource") or {}).get("resourceType") == resource_type
+        ]
+
+
+def _local_url(resource: Mapping[str, Any]) -> str:
+    if resource.get("resourceType") and resource.get("id"):
+        return f"{resource['resourceType']}/{resource['id']}"
+    return ""
+
+
+def _handle(
+    *, partner: PartnerSystem, data: dict[str, Any], key: str, base: str
+) -> tuple[str, Answer, Referral]:
+    """Check the message and act on it, inside the caller's transaction. Raises Refusal."""
+    try:
+        Bundle.model_validate(data)
+    except ModelError as exc:
+        first = exc.errors()[0]
+        raise _unacceptable(
+            _element(data, first["loc"]), _plain(first["msg"]), code="structure"
+        ) from exc
+    if data.get("type") != "message":
+        raise _unacceptable("Bundle.type", "The Bundle's type must be message.")
+    message = _Message(data)
+    entries = data.get("entry") or []
+    header = (entries[0].get("resource") or {}) if entries else {}
+    if header.get("resourceType") != "MessageHeader":
+        raise _unacceptable("Bundle.entry[0]", "A message starts with its MessageHeader.")
+    event = header.get("eventCoding") or {}
+    if event.get("system") != BARS_EVENT_SYSTEM or event.get("code") != REQUEST_EVENT:
+        raise _unacceptable(
+            "MessageHeader.eventCoding",
+            f"This service takes referrals: the event is {REQUEST_EVENT} of {BARS_EVENT_SYSTEM}.",
+            code="not-supported",
+        )
+    reason = _code_in(header.get("reason"), BARS_REASON_SYSTEM)
+    if reason not in (NEW, UPDATE):
+        raise _unacceptable(
+            "MessageHeader.reason",
+            f"The reason must be {NEW} or {UPDATE}, of {BARS_REASON_SYSTEM}.",
+            code="code-invalid",
+        )
+    focus = (header.get("focus") or [None])[0]
+    _, request = message.resolve(focus, "MessageHeader.focus", "ServiceRequest")
+    reference = _reference_of(request)
+    message_id = str(header.get("id") or key)[:MESSAGE_KEY_MAX]
+    note = _note(message, request)
+    if reason == UPDATE:
+        status = request.get("status") or ""
+        withdrawn = WITHDRAWN.get(status, "")
+        cancel_reason = ""
+        if withdrawn:
+            cancel_reason = f"{partner.name} {withdrawn}" + (f": {note}" if note else ".")
+        try:
+            referral = referral_sender_update(
+                update=SenderUpdate(
+                    sender=partner,
+                    reference=reference,
+                    message_id=message_id,
+                    note=note,
+                    cancel_reason=cancel_reason,
+                )
+            )
+        except Referral.DoesNotExist as exc:
+            raise Refusal(
+                404,
+                "not-found",
+                "ServiceRequest.identifier",
+                "You sent no referral with this identifier: send it as new.",
+            ) from exc
+        except ValidationError as exc:
+            raise _unacceptable("ServiceRequest.note", _first_message(exc)) from exc
+        return UPDATE, _response(referral, header=header, key=key, base=base), referral
+    if request.get("status") != "active":
+        raise _unacceptable("ServiceRequest.status", "A new referral's status must be active.")
+    _, patient_resource = message.resolve(
+        request.get("subject"), "ServiceRequest.subject", "Patient"
+    )
+    priority = PRIORITY_OF_FHIR.get(request.get("priority") or "")
+    if priority is None:
+        raise _unacceptable(
+            "ServiceRequest.priority",
+            "The urgency must be one of routine, urgent, asap or stat (FHIR request-priority).",
+            code="code-invalid",
+        )
+    need, coordinators_reason = _need_of(request)
+    try:
+        patient = patient_for_message(data=_patient_data(patient_resource), partner=partner)
+        referral = referral_receive(
+            patient=patient,
+            sent=SentReferral(
+                sender=partner,
+                reference=reference,
+                message_id=message_id,
+                requester=_requester(message, request, partner)[:300],
+                need=need,
+                priority=priority,
+                note=note,
+                breach_at=_breach_at(request),
+                coordinators_reason=coordinators_reason,
+            ),
+        )
+    except ValidationError as exc:
+        field, text = _first_error(exc)
+        element = PATIENT_ELEMENTS.get(field) or REFERRAL_ELEMENTS.get(field) or "Bundle"
+        raise _unacceptable(element, text) from exc
+    except DomainConflict as exc:
+        raise Refusal(409, "duplicate", "ServiceRequest.identifier", str(exc)) from exc
+    return NEW, _response(referral, header=header, key=key, base=base), referral
+
+
+def _element(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """A pydantic location as FHIRPath, from the resource it is in: ('entry', 2, 'resource',
+    'name', 0, 'family') in a Patient is Patient.name[0].family; Bundle.<path> outside them."""
+    path = "Bundle"
+    parts = list(loc)
+    if len(parts) > 3 and parts[0] == "entry" and parts[2] == "resource":
+        entries = data.get("entry")
+        entry = entries[parts[1]] if isinstance(entries, list) else None
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            path, parts = resource["resourceType"], parts[3:]
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _plain(text: str) -> str:
+    text = text.removeprefix("Value error, ").strip()
+    return text if text.endswith(".") else f"{text}."
+
+
+def _code_in(concept: Mapping[str, Any] | None, system: str) -> str:
+    for coding in (concept or {}).get("coding") or []:
+        if coding.get("system") == system:
+            return str(coding.get("code") or "")
+    return ""
+
+
+def _reference_of(request: Mapping[str, Any]) -> str:
+    identifiers = request.get("identifier") or []
+    value = next((i.get("value") for i in identifiers if i.get("value")), None) or request.get("id")
+    if not value:
+        raise _unacceptable(
+            "ServiceRequest.identifier",
+            "The ServiceRequest needs an identifier: its updates will name it.",
+            code="required",
+        )
+    if len(str(value)) > MESSAGE_KEY_MAX:
+        raise _unacceptable(
+            "ServiceRequest.identifier", f"An identifier is at most {MESSAGE_KEY_MAX} characters."
+        )
+    return str(value)
+
+
+def _need_of(request: Mapping[str, Any]) -> tuple[str, str]:
+    """The need the request asks for (docs/interop.md, "What is asked"), and the reason to send
+    it to the coordinators when the hub cannot tell."""
+    asked = [
+        coding
+        for concept in (request.get("code"), *(request.get("category") or []))
+        for coding in (concept or {}).get("coding") or []
+    ]
+    for coding in asked:
+        if coding.get("system") == hub_system("need") and coding.get("code") in Need.values:
+            return str(coding["code"]), ""
+    said = ", ".join(
+        f"{c.get('display') or c.get('code')}" for c in asked if c.get("code") or c.get("display")
+    )
+    text = (request.get("code") or {}).get("text") or said or "nothing coded"
+    return UNMAPPED_NEED, (
+        f"Sent electronically asking for \u201c{text}\u201d, which the hub does not map to a need:"
+        " read the referral and route it by hand."
+    )[:300]
+
+
+def _note(message: _Message, request: Mapping[str, Any]) -> str:
+    """The sender's notes, then the symptoms it observed and the answers it recorded."""
+    lines = [str(n.get("text")).strip() for n in request.get("note") or [] if n.get("text")]
+    for observation in message.all_of("Observation"):
+        what = _concept_text(observation.get("code"))
+        value = _value_text(observation)
+        if what:
+            lines.append(f"{what}: {value}" if value else what)
+    for response in message.all_of("QuestionnaireResponse"):
+        for item in _items(response.get("item") or []):
+            answers = ", ".join(_value_text(a) for a in item.get("answer") or [])
+            if item.get("text") and answers:
+                lines.append(f"{item['text']}: {answers}")
+    return "\n".join(line for line in lines if line)
+
+
+def _items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for item in items:
+        found.append(item)
+        found.extend(_items(item.get("item") or []))
+    return found
+
+
+def _concept_text(concept: Mapping[str, Any] | None) -> str:
+    concept = concept or {}
+    codings = concept.get("coding") or []
+    return str(
+        concept.get("text") or next((c.get("display") for c in codings if c.get("display")), "")
+    )
+
+
+def _value_text(holder: Mapping[str, Any]) -> str:
+    for name, value in holder.items():
+        if not name.startswith("value"):
+            continue
+        if isinstance(value, dict):
+            if "value" in value:
+                return f"{value['value']} {value.get('unit') or ''}".strip()
+            return _concept_text(value) or str(value.get("code") or value.get("display") or "")
+        return str(value)
+    return ""
+
+
+def _requester(message: _Message, request: Mapping[str, Any], partner: PartnerSystem) -> str:
+    """Who asked, as the referral page shows it: the person, their role, their organisation
+    and its ODS code, as far as the message says; else the sending system."""
+    requester = request.get("requester")
+    if not requester:
+        return f"{partner.name} ({partner.ods_code})"
+    _, resource = message.resolve(
+        requester, "ServiceRequest.requester", "Practitioner", "PractitionerRole", "Organization"
+    )
+    parts: list[str] = []
+    organisation = None
+    if resource["resourceType"] == "PractitionerRole":
+        if resource.get("practitioner"):
+            _, person = message.resolve(
+                resource["practitioner"], "PractitionerRole.practitioner", "Practitioner"
+            )
+            parts.append(_human_name(person))
+        parts.extend(_concept_text(code) for code in resource.get("code") or [])
+        if resource.get("organization"):
+            _, organisation = message.resolve(
+                resource["organization"], "PractitionerRole.organization", "Organization"
+            )
+    elif resource["resourceType"] == "Practitioner":
+        parts.append(_human_name(resource))
+    else:
+        organisation = resource
+    if organisation is not None:
+        ods = next(
+            (
+                i.get("value")
+                for i in organisation.get("identifier") or []
+                if i.get("system") == ODS_CODE_SYSTEM
+            ),
+            None,
+        )
+        name = organisation.get("name") or ""
+        parts.append(f"{name} ({ods})" if ods and name else name or ods or "")
+    return ", ".join(part for part in parts if part) or f"{partner.name} ({partner.ods_code})"
+
+
+def _human_name(resource: Mapping[str, Any]) -> str:
+    name = (resource.get("name") or [{}])[0]
+    if name.get("text"):
+        return str(name["text"])
+    words = [*(name.get("prefix") or []), *(name.get("given") or []), name.get("family") or ""]
+    return " ".join(words).strip()
+
+
+def _patient_data(resource: Mapping[str, Any]) -> PatientData:
+    number = next(
+        (i for i in resource.get("identifier") or [] if i.get("system") == NHS_NUMBER_SYSTEM),
+        None,
+    )
+    nhs_number = str((number or {}).get("value") or "")
+    status = NhsNumberStatus.NOT_TRACED if nhs_number else NhsNumberStatus.TRACE_REQUIRED
+    for extension in (number or {}).get("extension") or []:
+        if extension.get("url") == NHS_NUMBER_STATUS_EXTENSION:
+            code = _code_in(extension.get("valueCodeableConcept"), NHS_NUMBER_STATUS_SYSTEM)
+            if code in NhsNumberStatus.values:
+                status = NhsNumberStatus(code)
+    name: dict[str, Any] = next(
+        (n for n in resource.get("name") or [] if n.get("use") in (None, "official", "usual")),
+        {},
+    )
+    birth = parse_date(str(resource.get("birthDate") or ""))
+    if birth is None:
+        raise _unacceptable(
+            "Patient.birthDate", "The patient's date of birth is required.", code="required"
+        )
+    address = (resource.get("address") or [{}])[0]
+    phone = next(
+        (t.get("value") for t in resource.get("telecom") or [] if t.get("system") == "phone"), ""
+    )
+    return PatientData(
+        given_name=" ".join(name.get("given") or []),
+        family_name=str(name.get("family") or ""),
+        date_of_birth=birth,
+        nhs_number=nhs_number,
+        nhs_number_status=status,
+        sex=GENDER_SEX.get(resource.get("gender") or "", Sex.UNKNOWN),
+        address=", ".join([*(address.get("line") or []), address.get("city") or ""]).strip(", ")[
+            :500
+        ],
+        postcode=str(address.get("postalCode") or ""),
+        phone=phone or "",
+    )
+
+
+def _breach_at(request: Mapping[str, Any]) -> datetime | None:
+    moment = (request.get("occurrencePeriod") or {}).get("end") or request.get("occurrenceDateTime")
+    if not moment:
+        return None
+    parsed = parse_datetime(str(moment))
+    if parsed is None or timezone.is_naive(parsed):
+        raise _unacceptable(
+            "ServiceRequest.occurrencePeriod.end",
+            "The breach time must be a date and time with its time zone.",
+        )
+    return parsed
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.message_dict.items()))
+        return field, errors[0]
+    return "", exc.messages[0]
+
+
+def _first_message(exc: ValidationError) -> str:
+    return _first_error(exc)[1]
+
+
+def _response(referral: Referral, *, header: Mapping[str, Any], key: str, base: str) -> Answer:
+    """The answer to a message: a response message with the referral as the hub holds it."""
+    referral = Referral.objects.select_related("team", "call", "sender").get(pk=referral.pk)
+    return Answer(
+        200,
+        response_message(
+            referral, base=base, responding_to=str(header.get("id") or key), code="ok"
+        ),
+    )
+
+
+def response_message(referral: Referral, *, base: str, responding_to: str, code: str) -> Resource:
+    """A BaRS response message (servicerequest-response) about ``referral``: its ServiceRequest
+    and Task as the FHIR read API serves them. Reads ``referral.team`` and ``referral.call``."""
+    header_id = str(uuid.uuid4())
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "message",
+        "timestamp": api_iso(timezone.now()),
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{header_id}",
+                "resource": {
+                    "resourceType": "MessageHeader",
+                    "id": header_id,
+                    "eventCoding": {"system": BARS_EVENT_SYSTEM, "code": RESPONSE_EVENT},
+                    "source": {"endpoint": base},
+                    "response": {"identifier": responding_to, "code": code},
+                    "focus": [{"reference": f"{base}ServiceRequest/{referral.pk}"}],
+                },
+            },
+            {
+                "fullUrl": f"{base}ServiceRequest/{referral.pk}",
+                "resource": service_request_resource(referral),
+            },
+            {"fullUrl": f"{base}Task/{referral.pk}", "resource": task_resource(referral)},
+        ],
+    }
