@@ -13,10 +13,10 @@ from django.http import Http404, HttpRequest
 from patients.models import Patient
 from referrals.selectors import patients_visible_to, patients_writable_by
 from spoc.accounts.roles import may_break_glass
+from spoc.audit.context import BREAK_GLASS_REASONS_KEY, BREAK_GLASS_SESSION_KEY
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_read, access_log_record
 
-BREAK_GLASS_SESSION_KEY = "break_glass"
 # A break-glass grant lasts this long in the session; after that the reason is asked again.
 BREAK_GLASS_SECONDS = 60 * 60
 
@@ -37,7 +37,7 @@ def visible_patients(request: HttpRequest) -> Any:
 
 def break_glass_open(request: HttpRequest, *, patient_id: int, reason: str) -> None:
     """Open a record outside the user's care for BREAK_GLASS_SECONDS, for reading: a flagged row
-    with the reason in the access log, and a grant in the session."""
+    with the reason in the access log, and a grant with the reason in the session."""
     access_log_record(
         action=AccessLog.Action.BREAK_GLASS,
         request=request,
@@ -49,6 +49,10 @@ def break_glass_open(request: HttpRequest, *, patient_id: int, reason: str) -> N
     grants = request.session.get(BREAK_GLASS_SESSION_KEY, {})
     grants[str(patient_id)] = time.time() + BREAK_GLASS_SECONDS
     request.session[BREAK_GLASS_SESSION_KEY] = grants
+    # Every read of the record during the window is logged with this reason (spoc/audit/context.py).
+    reasons = request.session.get(BREAK_GLASS_REASONS_KEY, {})
+    reasons[str(patient_id)] = reason
+    request.session[BREAK_GLASS_REASONS_KEY] = reasons
 
 
 def writable_patient(

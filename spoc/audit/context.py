@@ -1,13 +1,15 @@
-"""The request a piece of code runs for, so the access log knows who and from where.
+"""The request a piece of code runs for, so the access log knows who, from where and why.
 
 AccessContextMiddleware holds the current request for as long as Django handles it. The access
-log (spoc/audit/services.py) reads the user and the client address from it, so a selector that
-shows patient data, or a service that writes a row, needs no request passed down to it. Outside a
-request (Celery tasks, management commands) there is none.
+log (spoc/audit/services.py) reads the user and the client address from it, and, for a read of a
+patient opened by break-glass, the reason given for opening it (the grants in the session), so a
+selector that shows patient data, or a service that writes a row, needs no request passed down to
+it. Outside a request (Celery tasks, management commands) there is none.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -30,8 +32,26 @@ def is_polled_fragment(request: HttpRequest) -> bool:
     return is_poll(request) and bool(request.headers.get("HX-Request"))
 
 
+# A session's break-glass grants (referrals/access.py writes them): the patient's id to when the
+# window ends, and to the reason given.
+BREAK_GLASS_SESSION_KEY = "break_glass"
+BREAK_GLASS_REASONS_KEY = "break_glass_reasons"
+
+
 def current_request() -> HttpRequest | None:
     return _current.get()
+
+
+def break_glass_reason(request: HttpRequest | None, patient_id: int | None) -> str:
+    """Why ``request``'s session opened ``patient_id`` by break-glass, while the window lasts;
+    empty for a patient in the user's care (no grant) or outside a request."""
+    session = getattr(request, "session", None)
+    if session is None or patient_id is None:
+        return ""
+    key = str(patient_id)
+    if session.get(BREAK_GLASS_SESSION_KEY, {}).get(key, 0) <= time.time():
+        return ""
+    return str(session.get(BREAK_GLASS_REASONS_KEY, {}).get(key, ""))
 
 
 class AccessContextMiddleware:

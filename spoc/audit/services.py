@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from spoc.audit import chain
-from spoc.audit.context import current_request, is_polled_fragment
+from spoc.audit.context import break_glass_reason, current_request, is_polled_fragment
 from spoc.audit.models import AccessLog
 
 # The chain's lock on PostgreSQL, taken by the insert trigger of migration 0005 (any constant
@@ -108,7 +108,8 @@ def access_log_read(
 ) -> AccessLog | None:
     """A read of patient data for the request being handled: what the selectors that return
     patient data for a page or an API answer call, so that no view writes the log itself. A
-    polled fragment (spoc/audit/context.py) shows a person nothing new and is not written."""
+    polled fragment (spoc/audit/context.py) shows a person nothing new and is not written. A read
+    of a patient the session opened by break-glass carries the reason given for opening it."""
     request = current_request()
     if request is not None and is_polled_fragment(request):
         return None
@@ -118,7 +119,7 @@ def access_log_read(
         object_type=object_type,
         object_id=object_id,
         patient_id=patient_id,
-        reason=reason,
+        reason=reason or break_glass_reason(request, patient_id),
         detail=detail,
     )
 

@@ -200,6 +200,29 @@ def test_a_grant_reads_for_its_window_only(client, settings, nurse, other_team):
     assert response["Location"] == reverse("patients:break-glass", args=[patient.pk])
 
 
+def test_every_read_under_break_glass_is_logged_with_its_reason(client, nurse, team, other_team):
+    stranger, own = PatientFactory(), PatientFactory()
+    queued(stranger, other_team)
+    queued(own, team)
+    client.force_login(nurse)
+    break_glass(client, stranger)
+    for patient in (stranger, own):
+        assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 200
+        assert client.get(reverse("patients:care-plan", args=[patient.pk])).status_code in (
+            200,
+            403,
+        )
+    reads = AccessLog.objects.exclude(action=AccessLog.Action.BREAK_GLASS).filter(
+        patient_id__in=[stranger.pk, own.pk]
+    )
+    by_patient = {
+        patient.pk: {row.reason for row in reads.filter(patient_id=patient.pk)}
+        for patient in (stranger, own)
+    }
+    # The reason follows every read of the record opened by break-glass, and no other.
+    assert by_patient == {stranger.pk: {REASON}, own.pk: {""}}
+
+
 # --- Break-glass never writes -----------------------------------------------------------------
 
 
