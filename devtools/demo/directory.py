@@ -8,6 +8,7 @@ from datetime import time, timedelta
 
 from django.utils import timezone
 
+from devtools.demo.partners import fake_partner_url
 from services.codes import CapacityRag, OrganisationType, ServiceType
 from services.models import (
     CapacityStatus,
@@ -70,6 +71,25 @@ ORGANISATIONS = (
     ("ZZG", "Carers Together", OrganisationType.VOLUNTARY),
     ("ZZH", "Northbank and Southmere Integrated Care Board", OrganisationType.ICB),
 )
+# The demo's GP practices (the demo patients are registered with them), as the practice import
+# brings them: fictional ODS codes ZZP01-ZZP08 and postcodes; the Northbank practices receive the
+# hub's letters at the fake partner's server (devtools/fake_partner.py), the Southmere ones have
+# no endpoint.
+GP_PRACTICES = {
+    "NORTHBANK": (
+        "Northbank Health Centre",
+        "Heron Way Surgery",
+        "Marsh Lane Practice",
+        "Linacre Medical Centre",
+    ),
+    "SOUTHMERE": (
+        "Southmere Family Practice",
+        "Dockside Surgery",
+        "Orchard Street Medical Practice",
+        "Mersey View Surgery",
+    ),
+}
+PRACTICE_POSTCODES = {"NORTHBANK": "L9 1AA", "SOUTHMERE": "L7 8XP"}
 SITES = (
     ("ZZB01", "ZZB", "Northbank General Hospital", "L9 7AL"),
     ("ZZB02", "ZZB", "Southmere Infirmary", "L7 8XP"),
@@ -236,6 +256,20 @@ def seed_directory(*, users: dict[str, User]) -> dict[str, Service]:
     for ods, name, org_type in ORGANISATIONS:
         orgs[ods], _ = Organisation.objects.update_or_create(
             ods_code=ods, defaults={"name": name, "org_type": org_type}
+        )
+    practices = [(town, name) for town, names in GP_PRACTICES.items() for name in names]
+    for number, (town, name) in enumerate(practices, start=1):
+        ods = f"ZZP{number:02d}"
+        Organisation.objects.update_or_create(
+            ods_code=ods,
+            defaults={
+                "name": name,
+                "org_type": OrganisationType.GP_PRACTICE,
+                "postcode": PRACTICE_POSTCODES[town],
+                "endpoint": fake_partner_url(f"/gp/{ods}/fhir/R4/$process-message")
+                if town == "NORTHBANK"
+                else "",
+            },
         )
     sites = {}
     for code, ods, name, postcode in SITES:

@@ -38,7 +38,7 @@ from calls.models import Call, CallBack
 from calls.services.intake import CallInput, NeedRequest, call_submit
 from calls.services.reviews import call_back_complete, call_senior_review
 from calls.triage import TriageInput, suggest_priority
-from devtools.demo.directory import NORTHBANK, SITES, SOUTHMERE
+from devtools.demo.directory import GP_PRACTICES, NORTHBANK, SITES, SOUTHMERE
 from devtools.nhs_numbers import synthetic_nhs_number
 from patients.codes import (
     CprDecision,
@@ -323,20 +323,6 @@ CARE_HOMES = (
     "Oak Lodge Residential Home",
     "Riverside Court Nursing Home",
 )
-GP_PRACTICES = {
-    "NORTHBANK": (
-        "Northbank Health Centre",
-        "Heron Way Surgery",
-        "Marsh Lane Practice",
-        "Linacre Medical Centre",
-    ),
-    "SOUTHMERE": (
-        "Southmere Family Practice",
-        "Dockside Surgery",
-        "Orchard Street Medical Practice",
-        "Mersey View Surgery",
-    ),
-}
 TOWNS = {"NORTHBANK": "Northbank", "SOUTHMERE": "Southmere"}
 DIAGNOSES = (
     "Metastatic lung cancer",

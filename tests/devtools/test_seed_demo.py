@@ -5,6 +5,7 @@ a minute: it runs once, and the idempotency check reruns it in the same test rat
 twice more.
 """
 
+import json
 from datetime import datetime, timedelta
 from io import StringIO
 
@@ -35,13 +36,15 @@ from services.models import (
     Team,
     TeamMembership,
 )
-from spoc.accounts.models import User
+from spoc.accounts.models import PartnerSecret, PartnerSystem, User
 from spoc.audit.models import AccessLog
 
 pytestmark = pytest.mark.django_db
 
 COUNTED = (
     User,
+    PartnerSystem,
+    PartnerSecret,
     Organisation,
     Site,
     Service,
@@ -160,7 +163,10 @@ def assert_lifecycle_history(*, now):
     assert nurse_teams & lead_teams
 
 
-def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothing():
+def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothing(
+    settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
     # The history is checked as of the moment seeding began: on a busy machine seeding takes
     # minutes, and a clock milestone passing meanwhile is not the demo's to have recorded.
     seeded_at = timezone.now()
@@ -214,6 +220,13 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     ).exists()
     assert "Patients: 300 created" in output
     assert_lifecycle_history(now=seeded_at)
+    # Every demo patient is registered with a GP practice of the directory.
+    assert not patients.filter(registered_practice__isnull=True).exists()
+    # The fake NHS 111 provider is a partner system, its credentials where fake_partner reads them.
+    [provider] = PartnerSystem.objects.all()
+    credentials = json.loads((tmp_path / "fake_partner.json").read_text())
+    assert credentials["client_id"] == provider.client_id
+    assert provider.endpoint == "http://127.0.0.1:8070/111/fhir/R4/$process-message"
 
     before = counts()
     again = seed()

@@ -16,6 +16,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from devtools.demo.directory import seed_directory
+from devtools.demo.partners import seed_partners
 from devtools.demo.patients import DEMO_NHS_RESERVED, DEMO_PATIENTS, seed_patients
 from devtools.demo.users import demo_login_lines, seed_users
 
@@ -92,8 +93,10 @@ class Command(BaseCommand):
         with _tasks_run_inline(), transaction.atomic():
             self.stdout.write("Demo data: users and roles...")
             users = seed_users(password=settings.DEMO_PASSWORD)
-            self.stdout.write("Demo data: the service directory...")
+            self.stdout.write("Demo data: the service directory and GP practices...")
             services = seed_directory(users=users)
+            self.stdout.write("Demo data: the fake NHS 111 provider, a partner system...")
+            seed_partners(data_dir=settings.DATA_DIR)
             self.stdout.write(
                 f"Demo data: {options['patients']:,} patients with their calls, referrals and deaths..."
             )

@@ -65,6 +65,19 @@ class Command(BaseCommand):
                 str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
             ],
         }
+        # The development tools' fake partner (devtools/fake_partner.py), asked for by name as
+        # the demo logins below: it plays an NHS 111 provider that sends a made-up referral every
+        # two minutes, and the GP practices, and shows what the hub sent them.
+        if "fake_partner" in get_commands():
+            commands["partner"] = [
+                python,
+                "manage.py",
+                "fake_partner",
+                "--hub",
+                f"http://{options['bind']}",
+                "--every",
+                "120",
+            ]
         procs: dict[str, subprocess.Popen[bytes]] = {}
         for name, cmd in commands.items():
             # Each child in its own process group, so Ctrl-C reaches them through us, in order.
@@ -84,6 +97,8 @@ class Command(BaseCommand):
         # test settings only; the hub never imports them, so it asks for their command by name.
         if "demo_logins" in get_commands():
             call_command("demo_logins", stdout=self.stdout)
+        if "partner" in commands:
+            self.stdout.write("Fake partner (NHS 111 and GP practices): http://127.0.0.1:8070/")
         self.stdout.write("Press Ctrl-C to stop.\n")
 
         stopping = False
@@ -97,13 +112,16 @@ class Command(BaseCommand):
         exit_code = 0
         try:
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(
-                            f"{name} exited with {proc.returncode}; stopping the hub."
-                        )
-                        stopping, exit_code = True, 1
-                        break
+                for name, proc in list(procs.items()):
+                    if proc.poll() is None:
+                        continue
+                    if name == "partner":  # a demo aid: the hub runs on without it
+                        self.stderr.write(f"The fake partner exited with {proc.returncode}.")
+                        del procs[name]
+                        continue
+                    self.stderr.write(f"{name} exited with {proc.returncode}; stopping the hub.")
+                    stopping, exit_code = True, 1
+                    break
                 time.sleep(0.5)
         finally:
             for proc in procs.values():
