@@ -262,3 +262,88 @@ class Intervention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for REF-{self.referral_id:06d} at {nhs_datetime_short(self.at)}"
+
+
+class OutboxMessage(models.Model):
+    """A BaRS response message the hub owes the partner system that sent a referral
+    (docs/interop.md, "The referrer hears back"): one per event the sender hears of (the unique
+    event decides) and at most one breach notice per referral (a partial unique constraint). The
+    body is the message Bundle, made once when the row is made, so every attempt sends the same
+    Bundle (the same id: the partner can tell a repeat). Rows of one referral are sent in id
+    order: a later one waits until every earlier one is sent (referrals/services/outbox.py)."""
+
+    class Kind(models.TextChoices):
+        # The referral's events the sender hears of (interop/outbox.py chooses them).
+        CLAIMED = "CLAIMED", "Accepted"
+        RELEASED = "RELEASED", "Released to the queue"
+        DECLINED = "DECLINED", "Declined"
+        REROUTE_REQUESTED = "REROUTE_REQUESTED", "Sent for routing again"
+        ROUTED = "ROUTED", "Routed again"
+        UNROUTABLE = "UNROUTABLE", "Sent to the coordinators"
+        ROUTED_MANUALLY = "ROUTED_MANUALLY", "Routed by hand"
+        CONTACTED = "CONTACTED", "First contact"
+        COMPLETED = "COMPLETED", "Completed"
+        CANCELLED = "CANCELLED", "Cancelled"
+        REOPENED = "REOPENED", "Reopened"
+        ENTERED_IN_ERROR = "ENTERED_IN_ERROR", "Entered in error"
+        # The sender's breach time passed with the referral not accepted.
+        NOT_ACCEPTED = "NOT_ACCEPTED", "Not accepted by the sender's breach time"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting to be sent"
+        SENT = "SENT", "Sent"
+        # Every attempt failed (OUTBOX_MAX_ATTEMPTS), or there is nowhere to send it: waits for
+        # a coordinator to send it again (outbox_resend).
+        FAILED = "FAILED", "Not delivered"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="outbox")
+    event = models.OneToOneField(
+        ReferralEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="outbox_message",
+    )
+    partner = models.ForeignKey(
+        "accounts.PartnerSystem", on_delete=models.PROTECT, related_name="outbox"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # Set while one worker is sending it: no other worker takes it (or, before this time, another
+    # message to the same partner) until it is cleared or has passed (a worker that died).
+    sending_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # What went wrong last ("HTTP 503", "Timed out"): never the body, never patient details.
+    last_error = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The message Bundle (FHIR JSON) as sent, on every attempt.
+    body = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_status_due"),
+            models.Index(fields=["referral", "status"], name="outbox_referral_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=models.Q(kind="NOT_ACCEPTED"),
+                name="outbox_one_breach_notice",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="NOT_ACCEPTED", event__isnull=True)
+                | (~models.Q(kind="NOT_ACCEPTED") & models.Q(event__isnull=False)),
+                name="outbox_event_or_breach_notice",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="SENT") | models.Q(sent_at__isnull=False),
+                name="outbox_sent_has_sent_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"REF-{self.referral_id:06d} {self.kind} to {self.partner_id} ({self.status})"

@@ -21,6 +21,13 @@ app.conf.beat_schedule = {
     # Dashboard summaries (docs/metrics.md): new rows reach the dashboards within about two
     # minutes (the safe horizon DASHBOARD_SAFE_HORIZON_SECONDS plus this period).
     "refresh-dashboard-summaries": {"task": "dashboards.refresh_summaries", "schedule": 60.0},
+    # Response messages to referrers (docs/interop.md, "The referrer hears back"): a sender
+    # waiting on a P1-P2 acceptance hears of it within about 20 s (feed, then delivery); a run
+    # with nothing to do is two or three small queries.
+    "feed-outbox": {"task": "interop.outbox_feed", "schedule": 10.0},
+    # Sends what is due and retries what failed (the first retry waits 15 s); a run takes new
+    # messages for 25 s at most, so a hanging partner never keeps a worker longer than that.
+    "deliver-outbox": {"task": "interop.outbox_deliver", "schedule": 10.0},
 }
 
 

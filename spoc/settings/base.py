@@ -268,6 +268,16 @@ HUB_URL = os.environ.get("SPOC_HUB_URL", "http://127.0.0.1:8000").rstrip("/")
 # Email the team on duty when a referral joins its queue (seed_demo turns it off for history).
 NOTIFY_NEW_REFERRALS = env_bool("NOTIFY_NEW_REFERRALS", True)
 
+# Response messages to the systems that sent referrals (docs/interop.md, "The referrer hears
+# back"): each POST gives up after OUTBOX_TIMEOUT_SECONDS (per connect and per read), a failed
+# one is tried again after OUTBOX_RETRY_BASE_SECONDS, doubling up to OUTBOX_RETRY_MAX_SECONDS,
+# and after OUTBOX_MAX_ATTEMPTS attempts (about half an hour with the defaults) the message is
+# failed and waits for a coordinator to send it again.
+OUTBOX_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10"))
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 15)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 900)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+
 # --- Auth, sessions, security ------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
