@@ -5,4 +5,9 @@ from referrals.views import board as views
 app_name = "board"
 urlpatterns = [
     path("", views.board_page, name="board"),
+    path(
+        "possible-matches/<int:match_id>/",
+        views.possible_match_decision,
+        name="possible-match-decision",
+    ),
 ]

@@ -42,7 +42,9 @@ def patient_timeline(*, patient: Patient, user: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for call in Call.objects.filter(patient=patient).select_related("handled_by"):
         items.append({"kind": "call", "at": call.received_at, "call": call})
-    for referral in Referral.objects.filter(patient=patient).select_related("team", "owner"):
+    for referral in Referral.objects.filter(patient=patient).select_related(
+        "team", "owner", "sender"
+    ):
         items.append(
             {
                 "kind": "referral",

@@ -1,5 +1,7 @@
 """The coordinator board (docs/design.md §5, §6): every referral that needs a coordinator now, each
-list with the action to take. A constant number of queries, whatever the number of referrals."""
+list with the action to take, and the possible patient matches a partner's message raised
+(docs/interop.md, "Matching the patient"). A constant number of queries, whatever the number of
+referrals and matches."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
+from patients.models import Patient, PossibleMatch
 from referrals.models import Referral
-from referrals.selectors import referrals_visible_to
+from referrals.selectors import patients_visible_to, referrals_visible_to
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
@@ -34,12 +37,26 @@ class BoardSection:
 
 
 @dataclass(frozen=True)
+class MatchRow:
+    """An open possible match: the record a partner's message registered (None once gone) with
+    the referrals on it, and the patient the hub already knew."""
+
+    match: PossibleMatch
+    new: Patient | None
+    known: Patient
+    referrals: list[Referral]
+
+
+@dataclass(frozen=True)
 class Board:
     sections: list[BoardSection]
     now: datetime
     # Routing is late: referrals awaiting routing past the alert age (also on /healthz).
     routing_alert: int = 0
     teams: list[Team] = field(default_factory=list)
+    # Open possible matches, most recent first (at most BOARD_LIMIT), and how many are open.
+    matches: list[MatchRow] = field(default_factory=list)
+    matches_total: int = 0
 
     @property
     def total(self) -> int:
@@ -48,16 +65,61 @@ class Board:
 
 def _rows(queryset: QuerySet[Referral], order: str) -> tuple[list[Referral], int]:
     rows = list(
-        queryset.select_related("patient", "team", "owner").order_by(order, "pk")[: BOARD_LIMIT + 1]
+        queryset.select_related("patient", "team", "owner", "sender").order_by(order, "pk")[
+            : BOARD_LIMIT + 1
+        ]
     )
     if len(rows) <= BOARD_LIMIT:
         return rows, len(rows)
     return rows[:BOARD_LIMIT], queryset.count()
 
 
+def _open_matches(user: Any) -> QuerySet[PossibleMatch]:
+    """Open possible matches whose known patient the user may see (and whose new record, while
+    it is there, too)."""
+    visible = patients_visible_to(user)
+    return PossibleMatch.objects.filter(
+        status=PossibleMatch.Status.OPEN, candidate__in=visible
+    ).filter(Q(patient__isnull=True) | Q(patient__in=visible))
+
+
+def possible_matches(*, user: Any) -> tuple[list[MatchRow], int]:
+    """The open possible matches, most recent first, at most BOARD_LIMIT, each with the referrals
+    on the new record (those the user may see), and how many are open: two queries, three when
+    more are open than shown."""
+    matches = list(
+        _open_matches(user)
+        .select_related("patient__created_by_partner", "candidate")
+        .order_by("-found_at", "-pk")[: BOARD_LIMIT + 1]
+    )
+    total = len(matches) if len(matches) <= BOARD_LIMIT else _open_matches(user).count()
+    matches = matches[:BOARD_LIMIT]
+    new_ids = [m.patient_id for m in matches if m.patient_id is not None]
+    by_patient: dict[int, list[Referral]] = {}
+    if new_ids:
+        for referral in (
+            referrals_visible_to(user)
+            .filter(patient_id__in=new_ids)
+            .select_related("sender")
+            .order_by("created_at", "pk")
+        ):
+            by_patient.setdefault(referral.patient_id, []).append(referral)
+    rows = [
+        MatchRow(
+            match=m,
+            new=m.patient,
+            known=m.candidate,
+            referrals=by_patient.get(m.patient_id, []) if m.patient_id is not None else [],
+        )
+        for m in matches
+    ]
+    return rows, total
+
+
 def coordinator_board(*, user: Any, now: datetime) -> Board:
     """The board for a coordinator: waiting to route, unroutable, twice declined, not accepted
-    in time, first contact at risk, and breached; its read is access-logged."""
+    in time, first contact at risk, and breached, and the open possible patient matches; its read
+    is access-logged with how many referrals and matches it holds."""
     visible = referrals_visible_to(user)
     sweep_age = timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
     alert_age = timedelta(seconds=settings.ROUTING_ALERT_AFTER_SECONDS)
@@ -68,7 +130,7 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
     )
     fallback = list(
         visible.filter(status__in=NOT_YET_CONTACTED, team__service__service_type=ServiceType.SPOC)
-        .select_related("patient", "team", "owner")
+        .select_related("patient", "team", "owner", "sender")
         .order_by("contact_by", "pk")[: BOARD_LIMIT * 2]
     )
     twice = [r for r in fallback if len(r.declined_service_ids) >= MAX_DECLINES]
@@ -143,13 +205,25 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
     teams = list(
         Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name")
     )
-    board = Board(sections=sections, now=now, routing_alert=routing_alert, teams=teams)
-    access_log_read(object_type="coordinator_board", detail={"referrals": board.total})
+    matches, matches_total = possible_matches(user=user)
+    board = Board(
+        sections=sections,
+        now=now,
+        routing_alert=routing_alert,
+        teams=teams,
+        matches=matches,
+        matches_total=matches_total,
+    )
+    access_log_read(
+        object_type="coordinator_board",
+        detail={"referrals": board.total, "possible_matches": matches_total},
+    )
     return board
 
 
 def board_version(*, user: Any, now: datetime) -> str:
-    """Changes whenever a referral the board could show changes: one cheap query, for polls."""
+    """Changes whenever a referral the board could show changes, or a possible match is found or
+    decided: two cheap queries, for polls."""
     latest = (
         referrals_visible_to(user)
         .filter(status__in=(ReferralStatus.AWAITING_ROUTING, *NOT_YET_CONTACTED))
@@ -157,5 +231,10 @@ def board_version(*, user: Any, now: datetime) -> str:
         .values_list("updated_at", flat=True)
         .first()
     )
+    # How many matches are open and the newest: a match found or decided changes one of them.
+    matches = _open_matches(user).aggregate(n=Count("pk"), last=Max("pk"))
     # A clock passing changes the board too: the minute is part of the version.
-    return f"{latest.isoformat() if latest else '-'}|{now:%Y%m%d%H%M}"
+    return (
+        f"{latest.isoformat() if latest else '-'}|{matches['n']}:{matches['last'] or 0}"
+        f"|{now:%Y%m%d%H%M}"
+    )

@@ -378,7 +378,9 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     see it."""
     referral = (
         referrals_visible_to(user)
-        .select_related("patient", "team__service", "owner", "call", "created_by", "for_person")
+        .select_related(
+            "patient", "team__service", "owner", "call", "created_by", "for_person", "sender"
+        )
         .filter(pk=referral_id)
         .first()
     )

@@ -210,6 +210,8 @@ class World:
     call_back: int = 0  # pending, for `call`
     referral: int = 0  # `patient`, queued for team A
     claimed: int = 0  # `patient`, team A, claimed by the nurse
+    # Open: a record a partner's message registered, which may be `patient`.
+    possible_match: int = 0
     users: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -230,10 +232,10 @@ def world_build() -> World:
     from django.contrib.auth.models import Group
 
     from calls.models import CallBack
-    from patients.models import DeathRecord, RelatedPerson
+    from patients.models import DeathRecord, PossibleMatch, RelatedPerson
     from referrals.transitions import ReferralStatus
     from services.models import Closure, OrganisationMembership, TeamMembership
-    from spoc.accounts.models import ApiToken
+    from spoc.accounts.models import ApiToken, PartnerSystem
     from spoc.accounts.roles import roles_sync
     from spoc.accounts.tokens import hash_key
     from tests.factories import UserFactory
@@ -315,6 +317,13 @@ def world_build() -> World:
     call_back = CallBack.objects.create(call=call, patient=patient, due_at=now + timedelta(hours=1))
     w.patient, w.patient_b, w.dead_patient, w.person = patient.pk, patient_b.pk, dead.pk, person.pk
     w.call, w.call_back, w.referral, w.claimed = call.pk, call_back.pk, referral.pk, claimed.pk
+    partner = PartnerSystem.objects.create(
+        name="NHS 111 North West", ods_code="NLO01", client_id="matrix-partner", created_at=now
+    )
+    from_message: Any = PatientFactory(nhs_number=None, created_by=None, created_by_partner=partner)
+    w.possible_match = PossibleMatch.objects.create(
+        patient=from_message, candidate=patient, patient_label=str(from_message), found_at=now
+    ).pk
     w.family_name = patient.family_name
 
     for column, user in users.items():

@@ -395,6 +395,19 @@ ROWS: list[Op] = [
     ),
     # --- The coordinators' board -------------------------------------------------------------------
     Op("board:board", "GET", page(403, coord=200)),
+    Op(
+        "board:possible-match-decision",
+        "POST",
+        page(403, coord=to("board:board")),
+        args={"match_id": "possible_match"},
+        data=lambda w: {"decision": "different_people"},
+    ),
+    Op(
+        "board:possible-match-decision",
+        "GET",
+        page(403, coord=405),
+        args={"match_id": "possible_match"},
+    ),
     # --- Dashboards: managers, and team leads for their own teams ------------------------------------
     Op("dashboards:dashboard", "GET", page(403, manager=200, lead=200)),
     # Another team's figures: the manager (small numbers suppressed outside their organisation);

@@ -93,7 +93,9 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
 
 
 def _patient_or_break_glass(request: HttpRequest, patient_id: int) -> Patient | HttpResponse:
-    patient = patient_shown(patients=visible_patients(request), patient_id=patient_id)
+    # Who registered the record, a member of staff or a partner system, is on the page.
+    patients = visible_patients(request).select_related("created_by", "created_by_partner")
+    patient = patient_shown(patients=patients, patient_id=patient_id)
     if patient is not None:
         return patient
     # A role that may not break glass is not told that the patient exists.

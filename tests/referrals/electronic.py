@@ -1,0 +1,78 @@
+"""Referrals and patients as partner systems make them: through the real BaRS service
+(interop.bars.message_process) with the messages of tests/interop/bars_messages.py, for the tests
+of the screens that show them (the board, the referral page, the patient page)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from interop.bars import message_process
+from patients.models import Patient, PossibleMatch
+from referrals.models import Referral
+from spoc.accounts.models import PartnerSystem
+from spoc.accounts.partners import Scope, partner_register
+from tests.interop.bars_messages import referral_message, update_message
+from tests.referrals.factories import PatientFactory
+
+REQUESTER = "Dr Thu Nguyễn, Clinical advisor, NHS 111 North West (NLO01)"
+
+
+def nhs_111() -> PartnerSystem:
+    """NHS 111 North West (NLO01), which may send referrals."""
+    issued = partner_register(
+        name="NHS 111 North West", ods_code="NLO01", scopes=[Scope.SEND_REFERRALS]
+    )
+    return issued.partner
+
+
+def process(partner: PartnerSystem, message: dict[str, Any]) -> None:
+    answer = message_process(
+        partner=partner,
+        body=json.dumps(message).encode(),
+        request_id="",
+        base="http://testserver/fhir/R4/",
+    )
+    assert answer.status == 200, answer.body
+
+
+def sent(partner: PartnerSystem, **fields: Any) -> tuple[Referral, dict[str, Any]]:
+    """The referral a message of ``partner`` made (``fields``: referral_message's), and the
+    message, for its updates."""
+    message = referral_message(**fields)
+    process(partner, message)
+    reference = fields.get("reference", "111-CASE-0001")
+    return Referral.objects.get(sender=partner, sender_reference=reference), message
+
+
+def updated(partner: PartnerSystem, message: dict[str, Any], **fields: Any) -> None:
+    process(partner, update_message(message, **fields))
+
+
+def possible_match(
+    partner: PartnerSystem, *, n: int = 0, given: str = "Siân", family: str = "O'Brien"
+) -> tuple[PossibleMatch, Patient, Referral]:
+    """A patient the hub knows without an NHS number, then a message about someone of the same
+    name, date of birth and postcode: the open match, the known patient, and the referral (on the
+    new record). ``n`` makes each call's people and reference its own."""
+    # A date of birth of its own (not the factories' 1948-03-14, which would match them too).
+    birth = (date(1930, 1, 1) + timedelta(days=n)).isoformat()
+    known = PatientFactory(
+        nhs_number=None,
+        nhs_number_status="03",
+        given_name=given,
+        family_name=family,
+        date_of_birth=birth,
+        postcode="L9 7AL",
+    )
+    referral, _ = sent(
+        partner,
+        reference=f"111-MATCH-{n:04d}",
+        nhs_number=None,
+        given=given,
+        family=family,
+        birth_date=birth,
+    )
+    match = PossibleMatch.objects.get(candidate=known, status=PossibleMatch.Status.OPEN)
+    return match, known, referral
