@@ -63,6 +63,16 @@ def nhs_date_short(value: Moment) -> str:
     return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
 
 
+def nhs_date_banner(value: Moment) -> str:
+    """``02-Dec-2026``: the date of birth in a patient banner outside the hub's pages (the GP
+    letters), the NHS common user interface's dd-Mmm-yyyy. Its own month names, never the
+    locale's (``%b``)."""
+    if value is None or value == "":
+        return ""
+    day = _day(value)
+    return f"{day.day:02d}-{MONTHS[day.month - 1][:3]}-{day.year}"
+
+
 def nhs_weekday_date(value: Moment) -> str:
     """``Wednesday 2 December 2026``."""
     if value is None or value == "":

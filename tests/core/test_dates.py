@@ -10,6 +10,7 @@ from django.template import Context, Template
 
 from spoc.core.dates import (
     nhs_date,
+    nhs_date_banner,
     nhs_date_short,
     nhs_datetime,
     nhs_datetime_short,
@@ -26,6 +27,12 @@ def test_dates_in_words_and_short_for_tables():
     assert nhs_date_short(date(2026, 12, 2)) == "2 Dec 2026"
     assert nhs_date_short(date(2026, 9, 30)) == "30 Sep 2026"
     assert nhs_weekday_date(date(2026, 12, 2)) == "Wednesday 2 December 2026"
+
+
+def test_a_banner_date_is_day_month_year_with_english_months():
+    assert nhs_date_banner(date(1941, 3, 7)) == "07-Mar-1941"
+    assert nhs_date_banner(date(2026, 9, 30)) == "30-Sep-2026"
+    assert nhs_date_banner(None) == ""
 
 
 def test_an_iso_date_string_is_a_date():
