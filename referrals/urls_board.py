@@ -10,4 +10,9 @@ urlpatterns = [
         views.possible_match_decision,
         name="possible-match-decision",
     ),
+    path(
+        "messages/<int:message_id>/send-again/",
+        views.outbox_message_resend,
+        name="outbox-resend",
+    ),
 ]

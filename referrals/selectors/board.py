@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 
 from patients.models import Patient, PossibleMatch
-from referrals.models import Referral
+from referrals.models import OutboxMessage, Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to
+from referrals.selectors.outbox import Undelivered, outbox_undelivered, outbox_visible_to
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import ReferralStatus
 from services.codes import ServiceType
@@ -57,6 +58,10 @@ class Board:
     # Open possible matches, most recent first (at most BOARD_LIMIT), and how many are open.
     matches: list[MatchRow] = field(default_factory=list)
     matches_total: int = 0
+    # Messages to senders and letters to GP practices that could not be delivered, oldest first
+    # (at most BOARD_LIMIT), and how many there are (docs/interop.md, "The referrer hears back").
+    undelivered: list[Undelivered] = field(default_factory=list)
+    undelivered_total: int = 0
 
     @property
     def total(self) -> int:
@@ -206,6 +211,7 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
         Team.objects.filter(service__status="ACTIVE").select_related("service").order_by("name")
     )
     matches, matches_total = possible_matches(user=user)
+    undelivered, undelivered_total = outbox_undelivered(user=user, limit=BOARD_LIMIT)
     board = Board(
         sections=sections,
         now=now,
@@ -213,17 +219,23 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
         teams=teams,
         matches=matches,
         matches_total=matches_total,
+        undelivered=undelivered,
+        undelivered_total=undelivered_total,
     )
     access_log_read(
         object_type="coordinator_board",
-        detail={"referrals": board.total, "possible_matches": matches_total},
+        detail={
+            "referrals": board.total,
+            "possible_matches": matches_total,
+            "undelivered_messages": undelivered_total,
+        },
     )
     return board
 
 
 def board_version(*, user: Any, now: datetime) -> str:
-    """Changes whenever a referral the board could show changes, or a possible match is found or
-    decided: two cheap queries, for polls."""
+    """Changes whenever a referral the board could show changes, a possible match is found or
+    decided, or a message fails or is sent again: three cheap queries, for polls."""
     latest = (
         referrals_visible_to(user)
         .filter(status__in=(ReferralStatus.AWAITING_ROUTING, *NOT_YET_CONTACTED))
@@ -233,8 +245,14 @@ def board_version(*, user: Any, now: datetime) -> str:
     )
     # How many matches are open and the newest: a match found or decided changes one of them.
     matches = _open_matches(user).aggregate(n=Count("pk"), last=Max("pk"))
+    # The same of the messages not delivered: one failing or sent again changes them.
+    failed = (
+        OutboxMessage.objects.filter(outbox_visible_to(user))
+        .filter(status=OutboxMessage.Status.FAILED)
+        .aggregate(n=Count("pk"), last=Max("pk"))
+    )
     # A clock passing changes the board too: the minute is part of the version.
     return (
         f"{latest.isoformat() if latest else '-'}|{matches['n']}:{matches['last'] or 0}"
-        f"|{now:%Y%m%d%H%M}"
+        f"|{failed['n']}:{failed['last'] or 0}|{now:%Y%m%d%H%M}"
     )

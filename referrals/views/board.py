@@ -1,8 +1,8 @@
 """The coordinator board: what needs a coordinator now, refreshed by htmx polling. Its rows route
 by hand or again through the referral page's action (`queue:action`, `reroute`), which comes back
 here; a mistake is shown on the referral page with the error summary and what was typed. A
-possible patient match is decided here (`possible_match_decision`), and the answer said on the
-board."""
+possible patient match is decided here (`possible_match_decision`), and a message that could not
+be delivered is sent again (`outbox_message_resend`); the answer is said on the board."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from django.views.decorators.http import require_POST
 
 from patients.models import PossibleMatch
 from patients.names import display_name
+from referrals.models import OutboxMessage
 from referrals.selectors.board import board_version, coordinator_board
 from referrals.services.electronic import possible_match_decide
+from referrals.services.outbox import outbox_resend
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.context import is_poll
 from spoc.core.api import DomainConflict
@@ -76,4 +78,25 @@ def possible_match_decision(request: HttpRequest, match_id: int) -> HttpResponse
                 request,
                 f"Kept as two records: {match.patient_label} and {known} are different people.",
             )
+    return redirect("board:board")
+
+
+@login_required
+@permission_required("accounts.coordinate", raise_exception=True)
+@require_POST
+def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse:
+    """A coordinator's "send again" for a message that could not be delivered, once the
+    receiving system is back or its endpoint is put right; then back to the board."""
+    try:
+        message = outbox_resend(message_id=message_id, user=request.user)
+    except OutboxMessage.DoesNotExist:
+        messages.warning(request, "There is no such message to send again: nothing was changed.")
+    except DomainConflict as exc:
+        messages.warning(request, f"{exc} Nothing was changed.")
+    else:
+        messages.success(
+            request,
+            f"{message.get_kind_display()}: it will be sent again within a minute, and what "
+            "waited behind it after it.",
+        )
     return redirect("board:board")

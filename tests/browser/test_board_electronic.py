@@ -1,7 +1,8 @@
 """The coordinator board in Chromium with what partner systems sent: a referral NHS 111 sent
 asking for something the hub does not map waits on the board with its sender and requester; a
 possible patient match shows the new record beside the patient the hub knew, and the coordinator
-merges them from the board. axe-core finds nothing on the board with these rows, at 1366 px and
+merges them from the board; a message the hub could not deliver to the sender is sent again from
+it. axe-core finds nothing on the board with these rows, at 1366 px and
 375 px (the screenshots go to artifacts/screenshots/)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.browser.hub_pages import PHONE, WIDE
 from tests.browser.steps import sign_in_new_page
 from tests.browser.test_accessibility import axe_violations, describe
 from tests.interop.bars_messages import referral_message
-from tests.referrals.electronic import REQUESTER, nhs_111, possible_match, process
+from tests.referrals.electronic import REQUESTER, nhs_111, possible_match, process, undelivered
 from tests.services.directory_fixtures import make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,6 +39,7 @@ def test_the_board_shows_the_sender_and_a_possible_match_is_merged_from_it(
     unmapped = Referral.objects.get(sender_reference="111-CASE-0042")
     assert referral_route(referral_id=unmapped.pk) is not None  # to the coordinators
     match, known, referral = possible_match(partner, given="Mai", family="Nguyễn")
+    failed = undelivered(unmapped, error="HTTP 503")
 
     page = sign_in_new_page(browser, live_url, "coord1", viewport=WIDE)
     page.goto(f"{live_url}/board/")
@@ -54,6 +56,9 @@ def test_the_board_shows_the_sender_and_a_possible_match_is_merged_from_it(
     expect(card.get_by_role("heading", level=3)).to_have_text(match.patient_label)
     expect(card.get_by_test_id("match-known-name")).to_have_text("NGUYỄN, Mai")
     expect(card.get_by_role("link", name=f"REF-{referral.pk:06d}")).to_be_visible()
+    waiting = page.get_by_test_id("board-undelivered").get_by_test_id("undelivered-row")
+    expect(waiting).to_contain_text("NHS 111 North West (NLO01)")
+    expect(waiting).to_contain_text("8 tries: HTTP 503")
 
     found = {}
     for width, viewport in (("wide", WIDE), ("phone", PHONE)):
@@ -72,6 +77,11 @@ def test_the_board_shows_the_sender_and_a_possible_match_is_merged_from_it(
     expect(page.get_by_test_id("possible-match")).to_have_count(0)
     expect(matches).to_contain_text("None.")
     screenshot(page, "board-electronic-merged")
+    waiting.get_by_role("button", name="Send again").click()
+    expect(page.get_by_text("it will be sent again within a minute")).to_be_visible()
+    expect(page.get_by_test_id("undelivered-row")).to_have_count(0)
+    failed.refresh_from_db()
+    assert failed.status == "PENDING"
     referral.refresh_from_db()
     assert referral.patient_id == known.pk
     assert match.patient_id is not None

@@ -358,6 +358,14 @@ ROWS: list[Op] = [
         args={"team_id": "team_a"},
     ),
     Op("queue:referral", "GET", page(404, **SEES_PATIENT), args={"referral_id": "referral"}),
+    # A letter to the GP about a referral (its completion, the patient's death): whoever may see
+    # the referral (docs/interop.md, "The GP hears back").
+    Op(
+        "queue:letter",
+        "GET",
+        page(404, **SEES_PATIENT),
+        args={"referral_id": "dead_referral", "letter_id": "gp_letter"},
+    ),
     # Referral actions need a role that writes clinical records (403 before anything else for the
     # manager, directory admin, auditor and system admin, whatever the method).
     Op(
@@ -408,6 +416,11 @@ ROWS: list[Op] = [
         page(403, coord=405),
         args={"match_id": "possible_match"},
     ),
+    # No message waits in the world: a coordinator is told so on the board.
+    Op(
+        "board:outbox-resend", "POST", page(403, coord=to("board:board")), fixed={"message_id": "1"}
+    ),
+    Op("board:outbox-resend", "GET", page(403, coord=405), fixed={"message_id": "1"}),
     # --- Dashboards: managers, and team leads for their own teams ------------------------------------
     Op("dashboards:dashboard", "GET", page(403, manager=200, lead=200)),
     # Another team's figures: the manager (small numbers suppressed outside their organisation);

@@ -8,9 +8,11 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from interop.bars import message_process
 from patients.models import Patient, PossibleMatch
-from referrals.models import Referral
+from referrals.models import OutboxMessage, Referral
 from spoc.accounts.models import PartnerSystem
 from spoc.accounts.partners import Scope, partner_register
 from tests.interop.bars_messages import referral_message, update_message
@@ -76,3 +78,20 @@ def possible_match(
     )
     match = PossibleMatch.objects.get(candidate=known, status=PossibleMatch.Status.OPEN)
     return match, known, referral
+
+
+def undelivered(referral: Referral, *, error: str = "HTTP 503") -> OutboxMessage:
+    """A message to ``referral``'s sender that failed every attempt: its breach notice."""
+    now = timezone.now()
+    return OutboxMessage.objects.create(
+        referral=referral,
+        partner=referral.sender,
+        kind=OutboxMessage.Kind.NOT_ACCEPTED,
+        created_at=now,
+        status=OutboxMessage.Status.FAILED,
+        attempts=8,
+        next_attempt_at=now,
+        last_attempt_at=now,
+        last_error=error,
+        body={"resourceType": "Bundle", "type": "message"},
+    )

@@ -101,7 +101,7 @@ def test_the_page_is_for_coordinators_and_logs_the_view(client, make_user, area)
     assert "No service covers ZZ1 1ZZ" in page
     assert "Routing is late" in page
     log = AccessLog.objects.get(user=coordinator, object_type="coordinator_board")
-    assert log.detail == {"referrals": 6, "possible_matches": 0}
+    assert log.detail == {"referrals": 6, "possible_matches": 0, "undelivered_messages": 0}
 
 
 def test_a_poll_with_nothing_new_is_an_empty_answer_and_not_logged(client, make_user, area):
@@ -182,8 +182,9 @@ def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(
     with CaptureQueriesContext(connection) as many:
         assert client.get(reverse("board:board")).status_code == 200
     assert len(many) == len(few)
-    # 19 for the referrals, 2 for the possible matches (their version for polls, the matches).
-    assert len(many) <= 21
+    # 19 for the referrals, 2 for the possible matches (their version for polls, the matches), 2
+    # for the messages not delivered (the same).
+    assert len(many) <= 23
 
 
 def test_a_referral_just_declined_is_not_yet_late_for_routing(make_user, area):

@@ -25,7 +25,14 @@ from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from tests.referrals import test_board as board_tests
-from tests.referrals.electronic import REQUESTER, nhs_111, possible_match, sent, updated
+from tests.referrals.electronic import (
+    REQUESTER,
+    nhs_111,
+    possible_match,
+    sent,
+    undelivered,
+    updated,
+)
 from tests.referrals.factories import CallFactory, PatientFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +123,7 @@ def test_the_matches_section_lists_the_open_matches_only_most_recent_first(
     assert section.count('name="csrfmiddlewaretoken"') == 2
     assert section.count('value="same_person"') == section.count('value="different_people"') == 2
     log = AccessLog.objects.get(user=coordinator, object_type="coordinator_board")
-    assert log.detail == {"referrals": 0, "possible_matches": 2}
+    assert log.detail == {"referrals": 0, "possible_matches": 2, "undelivered_messages": 0}
 
 
 def test_same_person_from_the_board_merges_the_records(client, clock, partner, coordinator):
@@ -210,7 +217,7 @@ def test_the_board_costs_the_same_number_of_queries_with_electronic_referrals_an
     for n in range(1, 21):
         build_board(area)
         possible_match(partner, n=n)
-        electronic(partner, n)
+        undelivered(electronic(partner, n))
     clock.shift(timedelta(minutes=10))
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("board:board"))
@@ -220,7 +227,8 @@ def test_the_board_costs_the_same_number_of_queries_with_electronic_referrals_an
     # the one of each match.
     assert (board.matches_total, board.sections[0].total) == (21, 84)
     assert sum(r.sender is not None for r in board.sections[0].rows) == 42
-    assert len(many) == len(few) == 22
+    assert board.undelivered_total == 20
+    assert len(many) == len(few) == 24
 
 
 def test_a_poll_sees_a_match_decided_elsewhere(client, clock, partner, coordinator, make_user):
