@@ -31,9 +31,10 @@ from django.utils import timezone
 
 from interop.bars import response_message
 from interop.codes import FHIR_JSON
+from interop.mesh import mesh_drop
 from interop.resources import Resource
 from referrals.codes import ReferralOutcome
-from referrals.models import OutboxMessage, Referral, ReferralEvent
+from referrals.models import GpLetter, OutboxMessage, Referral, ReferralEvent
 from referrals.selectors.outbox import outbox_breaches_due, outbox_events_unsent
 from referrals.services.outbox import (
     outbox_add,
@@ -201,6 +202,26 @@ def post_message(endpoint: str, body: Resource, *, timeout: float) -> Attempt:
     return Attempt(f"HTTP {status}.")
 
 
+def letter_send(letter: GpLetter, body: Resource, *, timeout: float) -> Attempt:
+    """Deliver a letter's document Bundle: POSTed like a response message to the practice's
+    endpoint when it has one, else written to its folder of the MESH-style drop folder
+    (interop/mesh.py)."""
+    practice = letter.practice
+    if practice.endpoint:
+        return post_message(practice.endpoint, body, timeout=timeout)
+    try:
+        mesh_drop(
+            mailbox=practice.ods_code,
+            message_id=str(letter.letter_id),
+            document=body,
+            pdf=bytes(letter.pdf),
+            subject=str(body["entry"][0]["resource"].get("title", "")),
+        )
+    except OSError as exc:
+        return Attempt(f"Could not write to the drop folder ({type(exc).__name__}).")
+    return Attempt()
+
+
 @dataclass
 class DeliveryRun:
     sent: int = 0
@@ -220,11 +241,18 @@ def outbox_deliver(*, budget_seconds: float = DELIVERY_BUDGET_SECONDS) -> Delive
         message = outbox_take_next(now=timezone.now(), skip_partner_ids=skip)
         if message is None:
             break
-        problem = partner_endpoint_problem(message.partner)
-        if problem:
-            attempt = Attempt(problem)
+        if message.letter is not None:
+            # A letter to a GP practice (docs/interop.md, "The GP hears back").
+            problem = ""
+            attempt = letter_send(message.letter, message.body, timeout=timeout)
         else:
-            attempt = post_message(message.partner.endpoint, message.body, timeout=timeout)
+            assert message.partner is not None  # outbox_letter_or_sender
+            problem = partner_endpoint_problem(message.partner)
+            attempt = (
+                Attempt(problem)
+                if problem
+                else post_message(message.partner.endpoint, message.body, timeout=timeout)
+            )
         outbox_attempt_record(
             message=message, now=timezone.now(), error=attempt.error, final=bool(problem)
         )
@@ -232,10 +260,10 @@ def outbox_deliver(*, budget_seconds: float = DELIVERY_BUDGET_SECONDS) -> Delive
             run.sent += 1
             continue
         run.failed += 1
-        if attempt.unreachable:
+        if attempt.unreachable and message.partner_id is not None:
             skip.add(message.partner_id)
         logger.warning(
-            "Outbox: message %d (referral %d, attempt %d) not delivered to partner %d: %s",
+            "Outbox: message %d (referral %s, attempt %d) not delivered to partner %s: %s",
             message.pk,
             message.referral_id,
             message.attempts,

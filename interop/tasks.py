@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from interop.gp_letters import gp_letters_feed
 from interop.outbox import outbox_deliver, outbox_feed
 
 
@@ -21,3 +22,10 @@ def outbox_deliver_task() -> None:
     messages after 25 s; a message it had taken when it was stopped is sent again once its
     lease (90 s, referrals/services/outbox.py) has passed."""
     outbox_deliver()
+
+
+@shared_task(name="interop.gp_letters_feed", ignore_result=True, soft_time_limit=50, time_limit=60)
+def gp_letters_feed_task() -> None:
+    """Make the letters owed to GP practices (``interop.gp_letters.gp_letters_feed``); the
+    delivery job sends them."""
+    gp_letters_feed()

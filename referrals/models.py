@@ -264,6 +264,59 @@ class Intervention(models.Model):
         return f"{self.get_kind_display()} for REF-{self.referral_id:06d} at {nhs_datetime_short(self.at)}"
 
 
+class GpLetter(models.Model):
+    """An outcome letter to a patient's registered GP practice (docs/interop.md, "The GP hears
+    back"): one per completion of a referral (its COMPLETED event) and one per death (the
+    DeathRecord), the unique one-to-ones decide. Made once, by interop/gp_letters.py, with the
+    practice the patient was registered with then; its PDF is kept as made (the page shows it)
+    and the document Bundle carrying it is the body of its OutboxMessage."""
+
+    class Kind(models.TextChoices):
+        COMPLETION = "COMPLETION", "Referral completed"
+        DEATH = "DEATH", "Death of the patient"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="gp_letters")
+    practice = models.ForeignKey(
+        "services.Organisation", on_delete=models.PROTECT, related_name="gp_letters"
+    )
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="gp_letters"
+    )
+    event = models.OneToOneField(
+        ReferralEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="gp_letter"
+    )
+    death = models.OneToOneField(
+        "patients.DeathRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gp_letter",
+    )
+    # The document Bundle's id and identifier, and the name of its files in the drop folder.
+    letter_id = models.UUIDField(unique=True)
+    created_at = models.DateTimeField()
+    pdf = models.BinaryField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind="COMPLETION",
+                    event__isnull=False,
+                    referral__isnull=False,
+                    death__isnull=True,
+                )
+                | models.Q(kind="DEATH", death__isnull=False, event__isnull=True),
+                name="gp_letter_completion_or_death",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Letter {self.letter_id} to {self.practice_id} ({self.kind})"
+
+
 class OutboxMessage(models.Model):
     """A BaRS response message the hub owes the partner system that sent a referral
     (docs/interop.md, "The referrer hears back"): one per event the sender hears of (the unique
@@ -288,6 +341,8 @@ class OutboxMessage(models.Model):
         ENTERED_IN_ERROR = "ENTERED_IN_ERROR", "Entered in error"
         # The sender's breach time passed with the referral not accepted.
         NOT_ACCEPTED = "NOT_ACCEPTED", "Not accepted by the sender's breach time"
+        # An outcome letter to the patient's GP practice (GpLetter), not to a sender.
+        GP_LETTER = "GP_LETTER", "Letter to the GP practice"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Waiting to be sent"
@@ -296,7 +351,10 @@ class OutboxMessage(models.Model):
         # a coordinator to send it again (outbox_resend).
         FAILED = "FAILED", "Not delivered"
 
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="outbox")
+    # None for a letter to a GP practice: it is sent on its own, behind no sender's message.
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox"
+    )
     event = models.OneToOneField(
         ReferralEvent,
         null=True,
@@ -305,7 +363,14 @@ class OutboxMessage(models.Model):
         related_name="outbox_message",
     )
     partner = models.ForeignKey(
-        "accounts.PartnerSystem", on_delete=models.PROTECT, related_name="outbox"
+        "accounts.PartnerSystem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outbox",
+    )
+    letter = models.OneToOneField(
+        GpLetter, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_message"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     created_at = models.DateTimeField()
@@ -335,15 +400,29 @@ class OutboxMessage(models.Model):
                 name="outbox_one_breach_notice",
             ),
             models.CheckConstraint(
-                condition=models.Q(kind="NOT_ACCEPTED", event__isnull=True)
-                | (~models.Q(kind="NOT_ACCEPTED") & models.Q(event__isnull=False)),
+                condition=models.Q(kind__in=["NOT_ACCEPTED", "GP_LETTER"], event__isnull=True)
+                | (
+                    ~models.Q(kind__in=["NOT_ACCEPTED", "GP_LETTER"])
+                    & models.Q(event__isnull=False)
+                ),
                 name="outbox_event_or_breach_notice",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="SENT") | models.Q(sent_at__isnull=False),
                 name="outbox_sent_has_sent_at",
             ),
+            # A letter goes to its practice; everything else to the referral's sender.
+            models.CheckConstraint(
+                condition=models.Q(kind="GP_LETTER", letter__isnull=False, partner__isnull=True)
+                | (
+                    ~models.Q(kind="GP_LETTER")
+                    & models.Q(letter__isnull=True, partner__isnull=False, referral__isnull=False)
+                ),
+                name="outbox_letter_or_sender",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.referral_id is None:
+            return f"{self.kind} {self.letter_id} ({self.status})"
         return f"REF-{self.referral_id:06d} {self.kind} to {self.partner_id} ({self.status})"

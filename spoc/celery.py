@@ -28,6 +28,10 @@ app.conf.beat_schedule = {
     # Sends what is due and retries what failed (the first retry waits 15 s); a run takes new
     # messages for 25 s at most, so a hanging partner never keeps a worker longer than that.
     "deliver-outbox": {"task": "interop.outbox_deliver", "schedule": 10.0},
+    # Letters to GP practices (docs/interop.md, "The GP hears back"): a practice reads them in
+    # working hours, so a minute adds nothing; a run makes 50 of each kind at most (a letter's
+    # PDF takes a few tenths of a second), well inside the time limit.
+    "feed-gp-letters": {"task": "interop.gp_letters_feed", "schedule": 60.0},
 }
 
 

@@ -5,5 +5,10 @@ from workspace.views import referrals as views
 # Under the "queue" namespace with the queue's own routes (referrals/urls_queue.py): spoc/urls.py.
 urlpatterns = [
     path("referrals/<int:referral_id>/", views.referral_detail, name="referral"),
+    path(
+        "referrals/<int:referral_id>/letters/<int:letter_id>.pdf",
+        views.referral_letter,
+        name="letter",
+    ),
     path("referrals/<int:referral_id>/<str:action>/", views.referral_action, name="action"),
 ]

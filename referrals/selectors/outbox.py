@@ -12,7 +12,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from referrals.models import OutboxMessage, Referral, ReferralEvent
-from referrals.selectors import referrals_visible_to
+from referrals.selectors import patients_visible_to, referrals_visible_to
 from referrals.transitions import ReferralStatus
 
 K = ReferralEvent.Kind
@@ -86,6 +86,14 @@ class Undelivered:
     waiting: int
 
 
+def outbox_visible_to(user: Any) -> Q:
+    """The messages of the referrals ``user`` may see, and the letters to GP practices about
+    the patients they may see (a letter has no referral of its own)."""
+    return Q(referral__in=referrals_visible_to(user)) | Q(
+        letter__patient__in=patients_visible_to(user)
+    )
+
+
 def outbox_undelivered(*, user: Any, limit: int = 100) -> tuple[list[Undelivered], int]:
     """The response messages that could not be delivered (FAILED), oldest first, at most
     ``limit``, and how many there are: for coordinators (anyone else gets none), of the referrals
@@ -95,8 +103,8 @@ def outbox_undelivered(*, user: Any, limit: int = 100) -> tuple[list[Undelivered
         user.get_all_permissions() if user.is_authenticated else set()
     ):
         return [], 0
-    failed = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.FAILED, referral__in=referrals_visible_to(user)
+    failed = OutboxMessage.objects.filter(outbox_visible_to(user)).filter(
+        status=OutboxMessage.Status.FAILED
     )
     behind = (
         OutboxMessage.objects.filter(

@@ -27,7 +27,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from referrals.models import OutboxMessage
-from referrals.selectors import referrals_visible_to
+from referrals.selectors.outbox import outbox_visible_to
 from spoc.accounts.models import PartnerSystem
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -102,7 +102,7 @@ def outbox_take_next(*, now: datetime, skip_partner_ids: set[int]) -> OutboxMess
             .exclude(partner_id__in=skip_partner_ids)
             .exclude(Exists(earlier_unsent))
             .exclude(Exists(partner_busy))
-            .select_related("partner")
+            .select_related("partner", "letter__practice")
             .order_by("id")
             .first()
         )
@@ -151,8 +151,9 @@ def outbox_resend(*, message_id: int, user: Any) -> OutboxMessage:
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(of=("self",))
-            .select_related("referral")
-            .get(pk=message_id, referral__in=referrals_visible_to(user))
+            .select_related("referral", "letter")
+            .filter(outbox_visible_to(user))
+            .get(pk=message_id)
         )
         if message.status == OutboxMessage.Status.SENT:
             raise AlreadySent("This message was delivered already.")
@@ -169,7 +170,7 @@ def outbox_resend(*, message_id: int, user: Any) -> OutboxMessage:
             user=user,
             object_type="outbox_message",
             object_id=message.pk,
-            patient_id=message.referral.patient_id,
+            patient_id=(message.referral or message.letter).patient_id,  # type: ignore[union-attr]
             detail={"action": "resend", "referral_id": message.referral_id},
         )
     return message

@@ -277,6 +277,10 @@ OUTBOX_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10"))
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 15)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 900)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# Letters to GP practices (docs/interop.md, "The GP hears back"): a completion or a death is
+# sent a letter if the job sees it within this many days of it being recorded, so history loaded
+# into a new hub (or restored from a backup) is not posted to practices.
+GP_LETTER_LOOKBACK_DAYS = env_int("GP_LETTER_LOOKBACK_DAYS", 7)
 
 # --- Auth, sessions, security ------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

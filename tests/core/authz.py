@@ -10,6 +10,7 @@ before the next cell.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -212,6 +213,8 @@ class World:
     claimed: int = 0  # `patient`, team A, claimed by the nurse
     # Open: a record a partner's message registered, which may be `patient`.
     possible_match: int = 0
+    dead_referral: int = 0  # `dead_patient`'s, team A
+    gp_letter: int = 0  # the letter to dead_patient's practice about the death
     users: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -233,8 +236,9 @@ def world_build() -> World:
 
     from calls.models import CallBack
     from patients.models import DeathRecord, PossibleMatch, RelatedPerson
+    from referrals.models import GpLetter
     from referrals.transitions import ReferralStatus
-    from services.models import Closure, OrganisationMembership, TeamMembership
+    from services.models import Closure, Organisation, OrganisationMembership, TeamMembership
     from spoc.accounts.models import ApiToken, PartnerSystem
     from spoc.accounts.roles import roles_sync
     from spoc.accounts.tokens import hash_key
@@ -297,8 +301,10 @@ def world_build() -> World:
     patient_b: Any = PatientFactory()
     ReferralFactory(call__patient=patient_b, team=team_b, status=ReferralStatus.QUEUED, **clocks)
     dead: Any = PatientFactory()
-    ReferralFactory(call__patient=dead, team=team_a, status=ReferralStatus.QUEUED, **clocks)
-    DeathRecord.objects.create(
+    dead_referral: Any = ReferralFactory(
+        call__patient=dead, team=team_a, status=ReferralStatus.QUEUED, **clocks
+    )
+    record = DeathRecord.objects.create(
         patient=dead,
         died_at=now - timedelta(hours=5),
         place="21",
@@ -306,6 +312,18 @@ def world_build() -> World:
         recorded_at=now - timedelta(hours=4),
         recorded_by=users["nurse"],
     )
+    w.dead_referral = dead_referral.pk
+    w.gp_letter = GpLetter.objects.create(
+        kind=GpLetter.Kind.DEATH,
+        patient=dead,
+        practice=Organisation.objects.create(
+            ods_code="Y09999", name="Matrix Surgery", org_type="GP_PRACTICE"
+        ),
+        death=record,
+        letter_id=uuid.uuid4(),
+        created_at=now,
+        pdf=b"%PDF-1.4 matrix",
+    ).pk
     person = RelatedPerson.objects.create(
         patient=patient,
         given_name="Eira",

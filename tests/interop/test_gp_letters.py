@@ -3,12 +3,26 @@ a FHIR R4 document Bundle and a PDF drawn from the same data."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+import time_machine
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from interop.gp_letters import gp_letters_feed
 from interop.letters import document_pdf, letter_document, letter_pdf, letter_text
+from interop.outbox import outbox_deliver
+from patients.codes import PlaceOfDeath
+from patients.models import CarePlan
+from referrals.codes import InterventionType, ReferralOutcome
 from referrals.letters import (
     LetterData,
     LetterDeath,
@@ -17,8 +31,21 @@ from referrals.letters import (
     LetterOrganisation,
     LetterReferral,
 )
+from referrals.models import GpLetter, OutboxMessage, Referral
+from referrals.services.claims import referral_claim, referral_complete, referral_contact
+from referrals.services.interventions import intervention_record
+from referrals.services.letters import gp_letter_add
+from referrals.transitions import ReferralStatus
+from services.codes import CallerType, OrganisationType, ServiceType
+from services.models import Organisation
+from spoc.accounts.roles import Role
+from spoc.audit.models import AccessLog
 from tests.interop.fhir import fhir_valid
 from tests.interop.pdf_text import pdf_lines
+from tests.interop.test_outbox import PartnerEndpoint
+from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory, member
+from tests.services.directory_fixtures import every_day, make_service
+from workspace.services import death_record
 
 BASE = "http://hub.example/fhir/R4/"
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
@@ -192,3 +219,252 @@ def test_a_patient_without_an_nhs_number_says_not_known_and_stays_valid():
     document = letter_document(data, letter_pdf(data), base=BASE)
     fhir_valid(document)
     assert "identifier" not in document["entry"][0]["resource"]["subject"]
+
+
+# --- Made once, delivered through the outbox --------------------------------------------------
+
+MORNING = "2026-12-02T10:00:00+00:00"
+
+
+@pytest.fixture
+def at_morning() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(MORNING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def practice_server() -> Iterator[PartnerEndpoint]:
+    server = PartnerEndpoint()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def team_a(db: None) -> Any:
+    return make_service(
+        "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(8, 20)
+    ).team
+
+
+@pytest.fixture
+def spoc_team(db: None) -> Any:
+    return make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True).team
+
+
+def a_practice(endpoint: str = "", ods: str = "Y01234") -> Organisation:
+    return Organisation.objects.create(
+        ods_code=ods,
+        name="Walton Surgery",
+        org_type=OrganisationType.GP_PRACTICE,
+        postcode="L9 7AL",
+        endpoint=endpoint,
+    )
+
+
+def claimed_referral(team: Any, nurse: Any, practice: Organisation | None) -> Referral:
+    patient = PatientFactory(given_name="Thu", family_name="Nguyễn", registered_practice=practice)
+    call = CallFactory(
+        patient=patient,
+        caller_type=CallerType.GP,
+        caller_organisation="Walton Surgery",
+        received_at=timezone.now() - timedelta(hours=1),
+    )
+    referral = ReferralFactory(
+        call=call,
+        status=ReferralStatus.QUEUED,
+        team=team,
+        contact_by=timezone.now() + timedelta(hours=2),
+    )
+    referral_claim(referral_id=referral.pk, user=nurse)
+    intervention_record(
+        referral_id=referral.pk,
+        user=nurse,
+        kind=InterventionType.HOME_VISIT,
+        at=timezone.now() - timedelta(minutes=5),
+    )
+    return referral
+
+
+def completed(team: Any, nurse: Any, practice: Organisation | None) -> Referral:
+    referral = claimed_referral(team, nurse, practice)
+    referral_contact(referral_id=referral.pk, user=nurse)
+    referral_complete(referral_id=referral.pk, user=nurse, outcome=ReferralOutcome.NEEDS_MET)
+    return referral
+
+
+def run_jobs() -> None:
+    gp_letters_feed()
+    outbox_deliver()
+
+
+@pytest.mark.django_db
+def test_a_practice_with_an_endpoint_receives_the_letter_once_on_completion(
+    at_morning, practice_server, team_a, make_user
+):
+    nurse = member(make_user, team_a, "nurse1")
+    practice = a_practice(endpoint=practice_server.url)
+    referral = completed(team_a, nurse, practice)
+    for _ in range(3):
+        run_jobs()
+        at_morning.shift(timedelta(minutes=1))
+
+    received = practice_server.received()
+    assert len(received) == 1
+    document = received[0]
+    fhir_valid(document)
+    assert document["type"] == "document"
+    assert practice_server.posts[0].content_type == "application/fhir+json"
+    assert practice_server.posts[0].request_id == document["id"]
+    letter = GpLetter.objects.get()
+    assert (letter.kind, letter.referral_id, letter.practice_id) == (
+        "COMPLETION",
+        referral.pk,
+        practice.pk,
+    )
+    assert document_pdf(document) == bytes(letter.pdf)
+    printed = _printed(bytes(letter.pdf))
+    assert "NGUYỄN, Thu" in printed
+    assert "Asked by GP, Walton Surgery." in printed
+    assert "Home visit" in printed
+    assert "Needs met" in printed
+    assert OutboxMessage.objects.get(letter=letter).status == OutboxMessage.Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_practice_without_an_endpoint_gets_files_in_the_drop_folder(
+    at_morning, team_a, make_user, tmp_path
+):
+    nurse = member(make_user, team_a, "nurse1")
+    completed(team_a, nurse, a_practice(ods="Y05678"))
+    with override_settings(DATA_DIR=tmp_path):
+        run_jobs()
+        run_jobs()
+    letter = GpLetter.objects.get()
+    folder = tmp_path / "mesh" / "out" / "Y05678"
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == sorted(f"{letter.letter_id}{suffix}" for suffix in (".ctl", ".json", ".pdf"))
+    document = json.loads((folder / f"{letter.letter_id}.json").read_text())
+    fhir_valid(document)
+    assert (folder / f"{letter.letter_id}.pdf").read_bytes() == bytes(letter.pdf)
+    control = json.loads((folder / f"{letter.letter_id}.ctl").read_text())
+    assert control["to"] == "Y05678" and control["message_id"] == str(letter.letter_id)
+    assert [entry["name"] for entry in control["files"]] == [
+        f"{letter.letter_id}.json",
+        f"{letter.letter_id}.pdf",
+    ]
+    assert OutboxMessage.objects.get(letter=letter).status == OutboxMessage.Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_death_sends_one_letter_with_the_place_and_whether_it_was_preferred(
+    at_morning, practice_server, team_a, spoc_team, make_user
+):
+    nurse = member(make_user, team_a, "nurse1")
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coordinator1")
+    referral = claimed_referral(team_a, nurse, a_practice(endpoint=practice_server.url))
+    CarePlan.objects.create(
+        patient=referral.patient,
+        version=1,
+        ppd_first=PlaceOfDeath.OWN_HOME,
+        created_at=timezone.now(),
+        created_by=coordinator,
+    )
+    death_record(
+        patient_id=referral.patient_id,
+        user=coordinator,
+        died_at=timezone.now() - timedelta(hours=1),
+        place=PlaceOfDeath.HOSPICE,
+        expected=True,
+        verified_by="Jo Kennedy, district nurse",
+        bereavement_for=[],
+    )
+    for _ in range(3):
+        run_jobs()
+        at_morning.shift(timedelta(minutes=1))
+
+    received = practice_server.received()
+    assert len(received) == 1  # the death's letter; the referral it closed has none of its own
+    fhir_valid(received[0])
+    letter = GpLetter.objects.get()
+    assert letter.kind == GpLetter.Kind.DEATH
+    printed = _printed(bytes(letter.pdf))
+    assert "Death of your patient" in printed
+    assert "Place of death: Hospice." in printed
+    assert "Preferred place of death: Patient's own home." in printed
+    assert "The patient did not die in their preferred place." in printed
+    assert f"REF-{referral.pk:06d} (Urgent home visit) was closed when the patient died." in printed
+    sections = [s["title"] for s in received[0]["entry"][0]["resource"]["section"]]
+    assert "Death" in sections
+
+
+@pytest.mark.django_db
+def test_no_registered_practice_no_letter_and_the_page_says_so(
+    at_morning, team_a, make_user, client
+):
+    nurse = member(make_user, team_a, "nurse1")
+    referral = completed(team_a, nurse, None)
+    run_jobs()
+    assert GpLetter.objects.count() == 0
+    assert OutboxMessage.objects.count() == 0
+    client.force_login(nurse)
+    page = client.get(reverse("queue:referral", args=[referral.pk]))
+    assert "The patient has no registered GP practice" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_history_older_than_the_lookback_is_not_sent(at_morning, team_a, make_user):
+    nurse = member(make_user, team_a, "nurse1")
+    completed(team_a, nurse, a_practice())
+    at_morning.shift(timedelta(days=8))
+    assert gp_letters_feed() == 0
+
+
+@pytest.mark.django_db
+def test_the_feed_makes_each_letter_once(at_morning, team_a, make_user):
+    nurse = member(make_user, team_a, "nurse1")
+    referral = completed(team_a, nurse, a_practice())
+    assert gp_letters_feed() == 1
+    assert gp_letters_feed() == 0
+    # A letter already made for the event is refused by the database, however the feed races.
+    event = referral.events.get(kind="COMPLETED")
+    assert (
+        gp_letter_add(
+            kind=GpLetter.Kind.COMPLETION,
+            patient_id=referral.patient_id,
+            practice_id=GpLetter.objects.get().practice_id,
+            letter_id=str(uuid.uuid4()),
+            pdf=b"%PDF-",
+            document={},
+            now=timezone.now(),
+            event_id=event.pk,
+            referral_id=referral.pk,
+        )
+        is None
+    )
+    assert GpLetter.objects.count() == 1 and OutboxMessage.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_teams_nurse_opens_the_letter_and_another_teams_nurse_gets_404(
+    at_morning, team_a, make_user, client, django_assert_max_num_queries
+):
+    nurse = member(make_user, team_a, "nurse1")
+    team_b = make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME).team
+    other = member(make_user, team_b, "nurse2")
+    referral = completed(team_a, nurse, a_practice())
+    gp_letters_feed()
+    letter = GpLetter.objects.get()
+    url = reverse("queue:letter", args=[referral.pk, letter.pk])
+
+    client.force_login(nurse)
+    page = client.get(reverse("queue:referral", args=[referral.pk]))
+    assert url in page.content.decode()
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == bytes(letter.pdf)
+    assert AccessLog.objects.filter(object_type="gp_letter", object_id=str(letter.pk)).exists()
+
+    client.force_login(other)
+    assert client.get(url).status_code == 404

@@ -6,23 +6,25 @@ names (`referrals.transitions.ACTIONS`)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from calls.selectors import patient_banner_for
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.forms_lifecycle import ActionForm
 from referrals.models import Referral
 from referrals.selectors import referrals_visible_to
+from referrals.selectors.letters import gp_letter_shown, referral_letters
 from referrals.selectors.queue import (
     ReferralPage,
     reassign_options,
@@ -107,6 +109,7 @@ def _render(
             "action_forms": forms,
             "bound_action": bound_action,
             "bound_form": bound,
+            "gp_letters": referral_letters(referral=page.referral),
         },
         status=status,
     )
@@ -115,6 +118,21 @@ def _render(
 @login_required
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     return _render(request, _page_or_404(request, referral_id))
+
+
+@login_required
+@require_GET
+def referral_letter(request: HttpRequest, referral_id: int, letter_id: int) -> FileResponse:
+    """The PDF of a letter to the patient's GP practice about this referral (docs/interop.md,
+    "The GP hears back"), as it was sent; 404 for a referral the user may not see."""
+    letter = gp_letter_shown(user=request.user, referral_id=referral_id, letter_id=letter_id)
+    if letter is None:
+        raise Http404("No such letter")
+    return FileResponse(
+        io.BytesIO(bytes(letter.pdf)),
+        content_type="application/pdf",
+        filename=f"letter-{letter.letter_id}.pdf",
+    )
 
 
 def _next(request: HttpRequest, referral_id: int) -> str:
