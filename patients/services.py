@@ -21,6 +21,7 @@ from services.postcodes import InvalidPostcode, normalise_postcode
 from services.practices import practice_for
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.dates import nhs_date
 
 # Oldest plausible date of birth; a later one is a typing error more often than a record.
 MAX_AGE_YEARS = 120
@@ -239,7 +240,9 @@ def patient_for_message(*, data: PatientData, partner: Any) -> Patient:
     if patient.nhs_number:
         # Two different NHS numbers are two people.
         candidates = candidates.filter(nhs_number__isnull=True)
-    label = f"{patient}, born {patient.date_of_birth:%d-%b-%Y}, {patient.postcode or 'no postcode'}"
+    label = (
+        f"{patient}, born {nhs_date(patient.date_of_birth)}, {patient.postcode or 'no postcode'}"
+    )
     PossibleMatch.objects.bulk_create(
         PossibleMatch(patient=patient, candidate=candidate, patient_label=label[:300], found_at=now)
         for candidate in candidates

@@ -174,6 +174,14 @@ def possible_match_decide(*, match_id: int, user: Any, same_person: bool) -> Pos
         if not same_person or new is None:
             match.status = PossibleMatch.Status.DIFFERENT_PEOPLE
             match.save()
+            access_log_record(
+                action=AccessLog.Action.UPDATE,
+                user=user,
+                object_type="possible_match",
+                object_id=match.pk,
+                patient_id=known.pk,
+                detail={"decision": "different_people", "other_patient_id": match.patient_id},
+            )
             return match
         for relation in Patient._meta.related_objects:
             model = relation.related_model

@@ -196,6 +196,9 @@ def test_different_people_keep_their_own_records(partner, community, make_user):
     assert match.status == PossibleMatch.Status.DIFFERENT_PEOPLE
     assert Referral.objects.get().patient != known
     assert Patient.objects.count() == 2
+    # The decision about who someone is is in the access log, on the patient the hub knew.
+    [decided] = AccessLog.objects.filter(object_type="possible_match")
+    assert (decided.patient_id, decided.detail["decision"]) == (known.pk, "different_people")
     with pytest.raises(PossibleMatch.DoesNotExist):  # decided once
         possible_match_decide(
             match_id=match.pk, user=make_user(Role.SPOC_COORDINATOR), same_person=True
