@@ -66,8 +66,19 @@ class ReferralEventSerializer(serializers.Serializer):
     team = TeamRefSerializer(allow_null=True)
 
 
+class SenderSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ods_code = serializers.CharField()
+
+
 class ReferralDetailSerializer(ReferralSummarySerializer):
     call_id = serializers.IntegerField(allow_null=True)
+    sender = SenderSerializer(
+        allow_null=True, help_text="The partner system that sent it as a BaRS message, if one did."
+    )
+    sender_requester = serializers.CharField(allow_blank=True)
+    sender_reference = serializers.CharField(allow_blank=True)
+    sender_breach_at = serializers.DateTimeField(allow_null=True)
     note = serializers.CharField(allow_blank=True)
     clock_started_at = serializers.DateTimeField(allow_null=True)
     routed_at = serializers.DateTimeField(allow_null=True)
@@ -139,6 +150,12 @@ class ReferralDetailApi(APIView):
             {
                 **_referral_summary(referral),
                 "call_id": referral.call_id,
+                "sender": {"name": referral.sender.name, "ods_code": referral.sender.ods_code}
+                if referral.sender is not None
+                else None,
+                "sender_requester": referral.sender_requester,
+                "sender_reference": referral.sender_reference,
+                "sender_breach_at": api_iso(referral.sender_breach_at),
                 "note": referral.note,
                 "clock_started_at": api_iso(referral.clock_started_at),
                 "routed_at": api_iso(referral.routed_at),

@@ -407,10 +407,13 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
 
 
 def referral_shown(*, user: Any, referral_id: int) -> Referral | None:
-    """A referral the user may see, with its team and owner, its read access-logged (the API's
-    answer; the page reads `referral_page`)."""
+    """A referral the user may see, with its team, owner and sender, its read access-logged (the
+    API's answer; the page reads `referral_page`)."""
     referral = (
-        referrals_visible_to(user).select_related("team", "owner").filter(pk=referral_id).first()
+        referrals_visible_to(user)
+        .select_related("team", "owner", "sender")
+        .filter(pk=referral_id)
+        .first()
     )
     if referral is not None:
         access_log_read(

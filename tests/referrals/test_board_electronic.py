@@ -304,6 +304,13 @@ def test_a_referral_made_by_no_member_of_staff_renders_wherever_it_is_shown(
     answer = api.get(reverse("api-referral", args=[referral.pk]))
     assert answer.status_code == 200
     assert answer.json()["call_id"] is None
+    body = answer.json()
+    assert (body["sender"], body["sender_requester"], body["sender_reference"]) == (
+        {"name": "NHS 111 North West", "ods_code": "NLO01"},
+        REQUESTER,
+        "111-CASE-0001",
+    )
+    assert body["sender_breach_at"] == "2026-12-02T12:00:00+00:00"
     assert {e["actor"] for e in answer.json()["events"]} == {None}
     listed = api.get(reverse("api-referrals"), {"patient": referral.patient_id})
     assert [r["id"] for r in listed.json()["results"]] == [referral.pk]
