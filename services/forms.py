@@ -8,22 +8,13 @@ from django.utils import timezone
 
 from services.codes import SITE_NEEDS, CallerType, CapacityRag, Need, Priority
 from services.hours import Window
-from services.models import Service, Site
+from services.models import WEEKDAYS, Service, Site
 from services.postcodes import InvalidPostcode, normalise_postcode
+from services.services import SERVICE_DETAIL_FIELDS
 from spoc.core.forms import NhsFormMixin
 
 # The directory's hours and closures are meaningful for about a year either way.
 SEARCH_WINDOW = timedelta(days=366)
-
-WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
-]
 
 
 class DirectorySearchForm(NhsFormMixin, forms.Form):
@@ -80,6 +71,18 @@ class DirectorySearchForm(NhsFormMixin, forms.Form):
         return self.cleaned_data.get("at") or timezone.now()
 
 
+# The order the edit page draws them (templates/services/service_edit.html), which is the order
+# of its error summary; "coverage" is the form's own field, saved as CoverageArea rows.
+_EDIT_PAGE_ORDER = [
+    *SERVICE_DETAIL_FIELDS,
+    "coverage",
+    "sites",
+    "clock_overrides",
+    "open_24_7",
+    "closed_on_bank_holidays",
+]
+
+
 class ServiceForm(NhsFormMixin, forms.ModelForm):
     referrer_types = forms.MultipleChoiceField(
         choices=CallerType.choices,
@@ -100,48 +103,11 @@ class ServiceForm(NhsFormMixin, forms.ModelForm):
         help_text='Optional, e.g. {"P2": {"contact_within_minutes": 180}}',
     )
 
-    # The order the edit page draws them (templates/services/service_edit.html), which is the
-    # order of its error summary.
-    field_order = [
-        "name",
-        "service_type",
-        "status",
-        "description",
-        "phone",
-        "email",
-        "assured_date",
-        "alert",
-        "min_age",
-        "max_age",
-        "referrer_types",
-        "accepts_self_referral",
-        "coverage",
-        "sites",
-        "clock_overrides",
-        "open_24_7",
-        "closed_on_bank_holidays",
-    ]
+    field_order = _EDIT_PAGE_ORDER
 
     class Meta:
         model = Service
-        fields = [
-            "name",
-            "service_type",
-            "status",
-            "description",
-            "phone",
-            "email",
-            "assured_date",
-            "alert",
-            "min_age",
-            "max_age",
-            "referrer_types",
-            "accepts_self_referral",
-            "open_24_7",
-            "closed_on_bank_holidays",
-            "sites",
-            "clock_overrides",
-        ]
+        fields = _EDIT_PAGE_ORDER
         widgets = {
             "sites": forms.CheckboxSelectMultiple,
             "assured_date": forms.DateInput(attrs={"type": "date"}),

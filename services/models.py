@@ -13,6 +13,17 @@ from services.codes import (
     ServiceType,
 )
 
+# Monday is 0, as in Python's date.weekday().
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
 
 class Organisation(models.Model):
     ods_code = models.CharField("ODS code", max_length=10, unique=True)
@@ -132,17 +143,7 @@ class OpeningHours(models.Model):
     """A weekly window; `closes_at <= opens_at` means it runs past midnight into the next day."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="opening_hours")
-    weekday = models.PositiveSmallIntegerField(
-        choices=[
-            (0, "Monday"),
-            (1, "Tuesday"),
-            (2, "Wednesday"),
-            (3, "Thursday"),
-            (4, "Friday"),
-            (5, "Saturday"),
-            (6, "Sunday"),
-        ]
-    )
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
     opens_at = models.TimeField()
     closes_at = models.TimeField()
 

@@ -20,7 +20,9 @@ from services.selectors import team_leads_can_report_capacity
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
-SERVICE_FIELDS = (
+# A service's own fields that its edit page changes, in the order the page draws them
+# (services/forms.py); the page's other fields are saved separately below.
+SERVICE_DETAIL_FIELDS = (
     "name",
     "service_type",
     "status",
@@ -33,9 +35,8 @@ SERVICE_FIELDS = (
     "max_age",
     "referrer_types",
     "accepts_self_referral",
-    "closed_on_bank_holidays",
-    "clock_overrides",
 )
+SERVICE_FIELDS = (*SERVICE_DETAIL_FIELDS, "closed_on_bank_holidays", "clock_overrides")
 
 
 def _log_change(*, user: Any, service: Service, what: str) -> None:
