@@ -3,43 +3,17 @@ by the service, the append-only triggers kept, and `verify_access_log` exiting 1
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+from tests.commands import embedded_env, manage_run
 
 
 def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
-            "DATABASE_URL",
-            "REDIS_URL",
-            "DJANGO_SETTINGS_MODULE",
-            "DATABASE_MIGRATE_URL",
-            "DATABASE_APP_ROLE",
-        }
-    }
-    env.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "SPOC_DATA_DIR": str(tmp_path)})
-    result = manage(env, "migrate", "audit", "0003")
+    env = embedded_env(tmp_path)
+    result = manage_run(env, "migrate", "audit", "0003")
     assert result.returncode == 0, result.stdout + result.stderr
     database = tmp_path / "spoc.sqlite3"
     with sqlite3.connect(database) as db:
@@ -51,9 +25,9 @@ def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
                 for n in range(1, 4)
             ],
         )
-    result = manage(env, "migrate")
+    result = manage_run(env, "migrate")
     assert result.returncode == 0, result.stdout + result.stderr
-    result = manage(
+    result = manage_run(
         env,
         "shell",
         "-c",
@@ -63,7 +37,7 @@ def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
         " patient_id=n, detail={'patients': n, 'note': 'é'})",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    result = manage(env, "verify_access_log")
+    result = manage_run(env, "verify_access_log")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Access log chain intact: 8 rows" in result.stdout
 
@@ -73,6 +47,6 @@ def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
             db.execute("UPDATE audit_accesslog SET reason = 'edited' WHERE id = 5")
         db.execute("DROP TRIGGER audit_accesslog_no_update")
         db.execute("UPDATE audit_accesslog SET reason = 'edited' WHERE id = 5")
-    result = manage(env, "verify_access_log")
+    result = manage_run(env, "verify_access_log")
     assert result.returncode == 1
     assert "Access log chain broken at row 5 (after row 4; 4 rows before it hold)" in result.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from spoc.audit.integrity import access_log_chain_verify
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.dbroles import database_app_role_grant
+from tests.commands import manage_run
 from tests.conftest import ROOT
 from tests.factories import UserFactory
 
@@ -165,17 +165,6 @@ def test_the_grant_refuses_a_role_that_owns_a_table():
 # --- A new database, as docker-compose.yml makes it ------------------------------------------------
 
 
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
     """docker/db-init/ creates the roles; migrate (with history written in between) runs as the
     owner from DATABASE_MIGRATE_URL; web's role then appends to the chained log and is refused
@@ -217,7 +206,7 @@ def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
             }
         )
         # The access log as it was before the chain, with rows written by the app.
-        result = manage(env, "migrate", "audit", "0003")
+        result = manage_run(env, "migrate", "audit", "0003")
         assert result.returncode == 0, result.stdout + result.stderr
         assert (
             f"Granted the app's rights to '{app}' as the owner from DATABASE_MIGRATE_URL."
@@ -232,9 +221,9 @@ def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
                 " 'VIEW', 'patient', n::text, n, '::ffff:192.0.2.1', '', '{\"n\": 1, \"a\": [2.5]}', false"
                 " FROM generate_series(1, 30) AS n"
             )
-        result = manage(env, "migrate")
+        result = manage_run(env, "migrate")
         assert result.returncode == 0, result.stdout + result.stderr
-        result = manage(
+        result = manage_run(
             env,
             "shell",
             "-c",
@@ -242,7 +231,7 @@ def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
             "access_log_record(action='LOGIN', username='nurse31')",
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        result = manage(env, "verify_access_log")
+        result = manage_run(env, "verify_access_log")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Access log chain intact: 31 rows" in result.stdout
 

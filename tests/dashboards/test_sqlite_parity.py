@@ -4,37 +4,22 @@ history (tests/dashboards/parity.py), rebuilt and then refreshed by the job, on 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.commands import embedded_env, manage_run
 from tests.dashboards.parity import build_and_summarise
 
 
 def sqlite_figures(data_dir: Path) -> dict[str, Any]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update({"DJANGO_SETTINGS_MODULE": "spoc.settings.local", "SPOC_DATA_DIR": str(data_dir)})
+    env = embedded_env(data_dir)
     for args in (
         ["migrate", "--noinput"],
         ["shell", "-c", "from tests.dashboards.parity import main; main()"],
     ):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = manage_run(env, *args, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import signal
 import socket
@@ -16,10 +15,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.commands import embedded_env, manage_run
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.smoke
@@ -31,24 +30,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def embedded_env(data_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "spoc.settings.local",
-            "SPOC_DATA_DIR": str(data_dir),
-            "DEMO_PASSWORD": "smoke-test-pass",
-            "WORKER_HEARTBEAT_SECONDS": "2",
-            "HEALTHZ_TOKEN": "smoke-monitor-token",
-        }
-    )
-    return env
-
-
 # A bound for a hung command, not a speed target: seeding on SQLite takes seconds on an idle
 # machine and many times that on a busy one.
 COMMAND_TIMEOUT_SECONDS = 1200
@@ -58,14 +39,7 @@ SMOKE_PATIENTS = "60"
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_SECONDS,
-    )
+    result = manage_run(env, *args, timeout=COMMAND_TIMEOUT_SECONDS)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -100,7 +74,12 @@ def sign_in(opener: urllib.request.OpenerDirector, base: str, username: str) -> 
 
 
 def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
-    env = embedded_env(tmp_path)
+    env = embedded_env(
+        tmp_path,
+        DEMO_PASSWORD="smoke-test-pass",
+        WORKER_HEARTBEAT_SECONDS="2",
+        HEALTHZ_TOKEN="smoke-monitor-token",
+    )
     manage(env, "migrate", "--noinput")
     first = manage(env, "seed_demo", "--patients", SMOKE_PATIENTS)
     assert "handler" in first
