@@ -12,34 +12,31 @@ from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory, member
+from tests.referrals.test_patient_pages import register_payload
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
 
 
 def register(**overrides):
-    data = {
-        "nhs_number": "",
-        "nhs_number_status": "03",
-        "given_name": "Siân",
-        "family_name": "O'Brien",
-        "date_of_birth_day": "4",
-        "date_of_birth_month": "3",
-        "date_of_birth_year": "1950",
-        "sex": "female",
-        "address": "1 Dock Road",
-        "postcode": "l9 7al",
-        "phone": "",
-        "phone_alt": "",
-        "gp_practice": "",
-        "usual_residence": "OWN_HOME",
-        "location": "HOME",
-        "location_site": "",
-        "language": "",
-        "access_information": "",
-    }
-    data.update(overrides)
+    """The register form with the date of birth typed in its three boxes."""
+    boxes = {"date_of_birth_day": "4", "date_of_birth_month": "3", "date_of_birth_year": "1950"}
+    data = register_payload(phone="", **{**boxes, **overrides})
+    del data["date_of_birth"]
     return data
+
+
+def death_form(*, day: str) -> dict[str, str]:
+    """An expected death in a hospice at 08:05 on `day` June 2026, the date typed in its boxes."""
+    return {
+        "died_date_day": day,
+        "died_date_month": "6",
+        "died_date_year": "2026",
+        "died_time": "08:05",
+        "place": PlaceOfDeath.HOSPICE,
+        "expected": "yes",
+        "verified_by": "",
+    }
 
 
 def test_the_register_page_asks_for_the_date_of_birth_in_three_boxes(client, handler):
@@ -116,15 +113,7 @@ def test_a_death_typed_in_boxes_and_a_24_hour_time_is_recorded_in_london_time(cl
     )
     response = client.post(
         reverse("patients:death", args=[patient.pk]),
-        {
-            "died_date_day": "10",
-            "died_date_month": "6",
-            "died_date_year": "2026",
-            "died_time": "08:05",
-            "place": PlaceOfDeath.HOSPICE,
-            "expected": "yes",
-            "verified_by": "",
-        },
+        death_form(day="10"),
     )
     assert response.status_code == 302
     # 08:05 BST is 07:05 UTC.
@@ -142,15 +131,7 @@ def test_a_death_in_the_future_is_refused_on_all_three_boxes(client, make_user):
     client.force_login(coordinator)
     response = client.post(
         reverse("patients:death", args=[patient.pk]),
-        {
-            "died_date_day": "11",
-            "died_date_month": "6",
-            "died_date_year": "2026",
-            "died_time": "08:05",
-            "place": PlaceOfDeath.HOSPICE,
-            "expected": "yes",
-            "verified_by": "",
-        },
+        death_form(day="11"),
     )
     content = response.content.decode()
     assert response.status_code == 200
