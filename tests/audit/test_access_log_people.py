@@ -35,17 +35,21 @@ def _csv(response: Any) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
+def _viewed_by(user: Any, *, patient_id: int) -> None:
+    access_log_record(
+        action=AccessLog.Action.VIEW,
+        user=user,
+        object_type="patient",
+        object_id=patient_id,
+        patient_id=patient_id,
+    )
+
+
 def test_each_row_shows_the_users_name_and_roles_and_the_patients_name_and_nhs_number(
     client, auditor, lead
 ):
     patient = PatientFactory(given_name="Mary", family_name="O'Hara", nhs_number="9990000018")
-    access_log_record(
-        action=AccessLog.Action.VIEW,
-        user=lead,
-        object_type="patient",
-        object_id=patient.pk,
-        patient_id=patient.pk,
-    )
+    _viewed_by(lead, patient_id=patient.pk)
     client.force_login(auditor)
     response = client.get(URL, {"action": "VIEW"})
     assert response.status_code == 200
@@ -61,20 +65,8 @@ def test_rows_about_no_patient_a_patient_without_a_number_or_one_no_longer_on_re
     client, auditor, lead
 ):
     unnumbered = PatientFactory(given_name="Ada", family_name="Lovelace", nhs_number=None)
-    access_log_record(
-        action=AccessLog.Action.VIEW,
-        user=lead,
-        object_type="patient",
-        object_id=unnumbered.pk,
-        patient_id=unnumbered.pk,
-    )
-    access_log_record(
-        action=AccessLog.Action.VIEW,
-        user=lead,
-        object_type="patient",
-        object_id=987654,
-        patient_id=987654,
-    )
+    _viewed_by(lead, patient_id=unnumbered.pk)
+    _viewed_by(lead, patient_id=987654)
     access_log_record(action=AccessLog.Action.LOGIN_FAILED, username="typo-name")
     client.force_login(auditor)
     html = client.get(URL).content.decode()
@@ -89,13 +81,7 @@ def test_rows_about_no_patient_a_patient_without_a_number_or_one_no_longer_on_re
 
 def test_the_csv_has_the_same_people_in_columns_after_the_old_ones(client, auditor, lead):
     patient = PatientFactory(given_name="Mary", family_name="O'Hara", nhs_number="9990000018")
-    access_log_record(
-        action=AccessLog.Action.VIEW,
-        user=lead,
-        object_type="patient",
-        object_id=patient.pk,
-        patient_id=patient.pk,
-    )
+    _viewed_by(lead, patient_id=patient.pk)
     access_log_record(action=AccessLog.Action.LOGIN, user=lead)
     client.force_login(auditor)
     response = client.get(URL, {"format": "csv", "username": "nurse_ng"})

@@ -90,17 +90,21 @@ def test_production_requires_mfa_and_forbids_demo_data():
     assert result.stdout.split() == ["True", "False", "False"]
 
 
-def test_check_deploy_is_clean_under_production_settings():
+def _production_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
-    env.update(PRODUCTION_ENV)
-    env["DJANGO_SETTINGS_MODULE"] = "spoc.settings.production"
+    env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="spoc.settings.production", **extra)
+    return env
+
+
+def _check_deploy(cwd: Path, env: dict[str, str]) -> None:
+    """`manage.py check --deploy`, run in `cwd` with `env`, passes with no warning."""
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -108,6 +112,10 @@ def test_check_deploy_is_clean_under_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    _check_deploy(ROOT, _production_env())
 
 
 def _dockerignore_patterns() -> list[str]:
@@ -144,26 +152,8 @@ def test_production_runs_from_the_image_tree_without_tests_benchmarks_or_develop
     assert not {"devtools", "tests", "bench", ".git", ".venv"} & {
         path.name for path in image.iterdir()
     }
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env.update(
-        PRODUCTION_ENV,
-        DJANGO_SETTINGS_MODULE="spoc.settings.production",
-        SPOC_DATA_DIR=str(tmp_path / "data"),
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=image,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+    env = _production_env(SPOC_DATA_DIR=str(tmp_path / "data"))
+    _check_deploy(image, env)
     # And it ran without them: nothing outside the copy put them back on the path.
     found = subprocess.run(
         [
