@@ -78,14 +78,31 @@ def referral_record(
     now = timezone.now()
     referral.updated_at = now
     referral.save()
+    referral_event_record(
+        referral, kind=kind, user=user, at=now, from_status=from_status, data=data, team=team
+    )
+
+
+def referral_event_record(
+    referral: Referral,
+    *,
+    kind: str,
+    user: Any,
+    at: datetime,
+    from_status: str,
+    data: dict[str, Any] | None = None,
+    team: Team | None = None,
+) -> None:
+    """Write the event of a change already saved to ``referral``, and its access-log row (inside
+    the caller's transaction). ``team`` as for ``referral_record``."""
     ReferralEvent.objects.create(
         referral=referral,
         kind=kind,
-        at=now,
+        at=at,
         actor=user,
         from_status=from_status,
         to_status=referral.status,
-        team=team or referral.team,
+        team_id=team.pk if team else referral.team_id,
         data=data or {},
     )
     access_log_record(

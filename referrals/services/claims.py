@@ -20,12 +20,16 @@ from referrals.actions import ActorContext, action_require
 from referrals.codes import ReferralOutcome
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
-from referrals.services.acting import referral_acting, referral_record, text_required, to_the_minute
+from referrals.services.acting import (
+    referral_acting,
+    referral_event_record,
+    referral_record,
+    text_required,
+    to_the_minute,
+)
 from referrals.services.clocks import referral_clocks_fix
 from referrals.transitions import Action, ReferralStatus, check_action
 from services.models import TeamMembership
-from spoc.audit.models import AccessLog
-from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
 from spoc.core.dates import nhs_date, nhs_time
 
@@ -65,22 +69,12 @@ def referral_claim(*, referral_id: int, user: Any) -> Referral:
         )
         referral.refresh_from_db()
         if won == 1:
-            ReferralEvent.objects.create(
-                referral=referral,
+            referral_event_record(
+                referral,
                 kind=ReferralEvent.Kind.CLAIMED,
-                at=now,
-                actor=user,
-                from_status=ReferralStatus.QUEUED,
-                to_status=referral.status,
-                team_id=referral.team_id,
-            )
-            access_log_record(
-                action=AccessLog.Action.UPDATE,
                 user=user,
-                object_type="referral",
-                object_id=referral.pk,
-                patient_id=referral.patient_id,
-                detail={"action": "claimed", "status": referral.status},
+                at=now,
+                from_status=ReferralStatus.QUEUED,
             )
             return referral
     if referral.owner_id == user.pk and referral.status in (
