@@ -37,6 +37,7 @@ from spoc.accounts.services import (
     user_deactivated,
     user_roles_set,
 )
+from spoc.core.admin import ReadOnlyAdminMixin
 from spoc.core.forms import NhsFormMixin
 
 
@@ -189,15 +190,8 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleAdmin(GroupAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class RoleAdmin(ReadOnlyAdminMixin, GroupAdmin):
+    """The roles, listed and shown only."""
 
 
 class PartnerSystemForm(NhsFormMixin, forms.ModelForm):
