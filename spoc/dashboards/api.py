@@ -93,16 +93,8 @@ class DashboardApi(APIView):
                 for k, v in form.errors.items()
             }
             raise serializers.ValidationError(errors)
-        data = form.cleaned_data
         try:
-            scope = dashboard_scope(
-                user=request.user,
-                date_from=data["date_from"],
-                date_to=data["date_to"],
-                priority=data.get("priority") or None,
-                organisation_id=data["organisation"].pk if data.get("organisation") else None,
-                team_id=data["team"].pk if data.get("team") else None,
-            )
+            scope = dashboard_scope(user=request.user, **form.scope_filters())
         except DashboardForbidden as exc:
             raise ApiPermissionDenied(str(exc), code=exc.code) from exc
         return Response(dashboard_figures(scope=scope, now=timezone.now()))

@@ -58,3 +58,14 @@ class DashboardFilterForm(NhsFormMixin, forms.Form):
             self.add_error("team", "This team does not belong to the organisation chosen.")
         data["date_from"], data["date_to"] = date_from, date_to
         return data
+
+    def scope_filters(self) -> dict[str, Any]:
+        """The valid form's choices as the filters of `dashboard_scope`."""
+        data = self.cleaned_data
+        return {
+            "date_from": data["date_from"],
+            "date_to": data["date_to"],
+            "priority": data.get("priority") or None,
+            "organisation_id": data["organisation"].pk if data.get("organisation") else None,
+            "team_id": data["team"].pk if data.get("team") else None,
+        }

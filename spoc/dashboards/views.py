@@ -32,16 +32,8 @@ from spoc.dashboards.selectors import (
 
 
 def _scope(request: HttpRequest, form: DashboardFilterForm) -> DashboardScope:
-    data = form.cleaned_data
     try:
-        return dashboard_scope(
-            user=request.user,
-            date_from=data["date_from"],
-            date_to=data["date_to"],
-            priority=data.get("priority") or None,
-            organisation_id=data["organisation"].pk if data.get("organisation") else None,
-            team_id=data["team"].pk if data.get("team") else None,
-        )
+        return dashboard_scope(user=request.user, **form.scope_filters())
     except DashboardForbidden as exc:
         raise PermissionDenied(str(exc)) from exc
 
