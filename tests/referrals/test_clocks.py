@@ -29,6 +29,17 @@ def utc(day, hour, minute=0):
     return datetime(2025, 1, day, hour, minute, tzinfo=UTC)
 
 
+def called_friday_4pm(priority, schedule=WEEKDAYS):
+    """The clocks of a referral of `priority` from a call at FRIDAY_4PM."""
+    return clocks_compute(
+        priority=priority,
+        schedule=schedule,
+        clock=CLOCKS[priority],
+        accept_from=FRIDAY_4PM,
+        contact_from=FRIDAY_4PM,
+    )
+
+
 @pytest.mark.parametrize(
     ("priority", "accept_by", "contact_by"),
     [
@@ -45,13 +56,7 @@ def utc(day, hour, minute=0):
 def test_every_priority_at_a_weekday_service_called_on_friday_afternoon(
     priority, accept_by, contact_by
 ):
-    clocks = clocks_compute(
-        priority=priority,
-        schedule=WEEKDAYS,
-        clock=CLOCKS[priority],
-        accept_from=FRIDAY_4PM,
-        contact_from=FRIDAY_4PM,
-    )
+    clocks = called_friday_4pm(priority)
     assert (clocks.accept_by, clocks.contact_by) == (accept_by, contact_by)
     assert clocks.at_risk_at == FRIDAY_4PM + (contact_by - FRIDAY_4PM) * 0.75
 
@@ -64,13 +69,7 @@ def test_every_priority_at_a_weekday_service_called_on_friday_afternoon(
     ],
 )
 def test_the_coordinators_count_every_hour(priority, accept_by, contact_by):
-    clocks = clocks_compute(
-        priority=priority,
-        schedule=COORDINATORS_SCHEDULE,
-        clock=CLOCKS[priority],
-        accept_from=FRIDAY_4PM,
-        contact_from=FRIDAY_4PM,
-    )
+    clocks = called_friday_4pm(priority, schedule=COORDINATORS_SCHEDULE)
     assert (clocks.accept_by, clocks.contact_by) == (accept_by, contact_by)
 
 
@@ -91,13 +90,7 @@ def test_a_hold_gives_back_the_opening_time_it_covered():
     # A P4 from Friday 16:00: accept by Monday 12:00, contact by Tuesday 16:00. Held from Monday
     # 11:00 to Wednesday 11:00, which covers 16 open hours (Mon 11-17, Tue 9-17, Wed 9-11): 1 open
     # hour of the accept clock and 13 of the contact clock were left, and are left again.
-    before = clocks_compute(
-        priority="P4",
-        schedule=WEEKDAYS,
-        clock=CLOCKS["P4"],
-        accept_from=FRIDAY_4PM,
-        contact_from=FRIDAY_4PM,
-    )
+    before = called_friday_4pm("P4")
     after = clocks_after_hold(
         clocks=before,
         schedule=WEEKDAYS,
@@ -111,13 +104,7 @@ def test_a_hold_gives_back_the_opening_time_it_covered():
 
 
 def test_a_weekend_hold_costs_a_weekday_service_nothing():
-    before = clocks_compute(
-        priority="P4",
-        schedule=WEEKDAYS,
-        clock=CLOCKS["P4"],
-        accept_from=FRIDAY_4PM,
-        contact_from=FRIDAY_4PM,
-    )
+    before = called_friday_4pm("P4")
     after = clocks_after_hold(
         clocks=before,
         schedule=WEEKDAYS,
@@ -130,13 +117,7 @@ def test_a_weekend_hold_costs_a_weekday_service_nothing():
 
 
 def test_a_real_time_hold_moves_the_deadlines_by_the_time_held():
-    before = clocks_compute(
-        priority="P2",
-        schedule=WEEKDAYS,
-        clock=CLOCKS["P2"],
-        accept_from=FRIDAY_4PM,
-        contact_from=FRIDAY_4PM,
-    )
+    before = called_friday_4pm("P2")
     after = clocks_after_hold(
         clocks=before,
         schedule=WEEKDAYS,
