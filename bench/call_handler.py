@@ -50,6 +50,7 @@ from login_home import (  # the sibling benchmark's helpers
     CSRF_FIELD,
     NO_ANSWER,
     Timings,
+    add_phase_arguments,
     connect_db,
     percentile,
     print_phase,
@@ -365,14 +366,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=60.0,
         help="seconds to wait, after the last submit, for every referral to be routed",
     )
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
-    parser.add_argument(
-        "--phase-timeout", type=float, default=600.0, help="seconds allowed per phase"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=7, help="which patients and queries (repeatable)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    add_phase_arguments(parser, seed_help="which patients and queries (repeatable)")
     args = parser.parse_args(argv)
     refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     if not (

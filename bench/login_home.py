@@ -132,6 +132,17 @@ def refuse_remote_targets(
         )
 
 
+def add_phase_arguments(parser: argparse.ArgumentParser, *, seed_help: str) -> None:
+    """The limits, seed and output every benchmark run in timed phases takes (call_handler.py,
+    worklist.py)."""
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
+    parser.add_argument(
+        "--phase-timeout", type=float, default=600.0, help="seconds allowed per phase"
+    )
+    parser.add_argument("--seed", type=int, default=7, help=seed_help)
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+
+
 def percentile(sorted_values: list[float], pct: float) -> float:
     """Nearest-rank percentile of an ascending list (no interpolation)."""
     if not sorted_values:

@@ -60,6 +60,7 @@ from login_home import (  # the sibling benchmark's helpers
     SIGNED_IN_MARKER,
     Response,
     Timings,
+    add_phase_arguments,
     connect_db,
     print_phase,
     refuse_remote_targets,
@@ -413,14 +414,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=20,
         help="claims (each followed by its release) per user and phase",
     )
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
-    parser.add_argument(
-        "--phase-timeout", type=float, default=600.0, help="seconds allowed per phase"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=7, help="which referrals and which polls are stale (repeatable)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    add_phase_arguments(parser, seed_help="which referrals and which polls are stale (repeatable)")
     args = parser.parse_args(argv)
     refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     args.usernames = [name.strip() for name in args.usernames.split(",") if name.strip()]
