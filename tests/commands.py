@@ -42,3 +42,10 @@ def manage_run(
         text=True,
         timeout=timeout,
     )
+
+
+def manage_ok(env: dict[str, str], *args: str, timeout: float = 600) -> str:
+    """`manage_run`, asserting that the command succeeded; returns what it printed."""
+    result = manage_run(env, *args, timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

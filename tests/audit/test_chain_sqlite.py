@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import embedded_env, manage_run
+from tests.commands import embedded_env, manage_ok, manage_run
 
 
 def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
     env = embedded_env(tmp_path)
-    result = manage_run(env, "migrate", "audit", "0003")
-    assert result.returncode == 0, result.stdout + result.stderr
+    manage_ok(env, "migrate", "audit", "0003")
     database = tmp_path / "spoc.sqlite3"
     with sqlite3.connect(database) as db:
         db.executemany(
@@ -25,9 +24,8 @@ def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
                 for n in range(1, 4)
             ],
         )
-    result = manage_run(env, "migrate")
-    assert result.returncode == 0, result.stdout + result.stderr
-    result = manage_run(
+    manage_ok(env, "migrate")
+    manage_ok(
         env,
         "shell",
         "-c",
@@ -36,10 +34,7 @@ def test_chain_and_verifier_on_sqlite(tmp_path: Path) -> None:
         "    access_log_record(action='VIEW', username=f'nurse{n}', object_type='patient', object_id=n,"
         " patient_id=n, detail={'patients': n, 'note': 'é'})",
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    result = manage_run(env, "verify_access_log")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Access log chain intact: 8 rows" in result.stdout
+    assert "Access log chain intact: 8 rows" in manage_ok(env, "verify_access_log")
 
     with sqlite3.connect(database) as db:
         # The migration rebuilt the table and put its append-only triggers back.

@@ -20,7 +20,7 @@ from spoc.audit.integrity import access_log_chain_verify
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.dbroles import database_app_role_grant
-from tests.commands import manage_run
+from tests.commands import manage_ok
 from tests.conftest import ROOT
 from tests.factories import UserFactory
 
@@ -206,11 +206,10 @@ def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
             }
         )
         # The access log as it was before the chain, with rows written by the app.
-        result = manage_run(env, "migrate", "audit", "0003")
-        assert result.returncode == 0, result.stdout + result.stderr
+        printed = manage_ok(env, "migrate", "audit", "0003")
         assert (
             f"Granted the app's rights to '{app}' as the owner from DATABASE_MIGRATE_URL."
-            in result.stdout
+            in printed
         )
         as_app = psycopg.connect(host="127.0.0.1", port=5432, user=app, dbname=database)
         as_app.autocommit = True
@@ -221,19 +220,15 @@ def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
                 " 'VIEW', 'patient', n::text, n, '::ffff:192.0.2.1', '', '{\"n\": 1, \"a\": [2.5]}', false"
                 " FROM generate_series(1, 30) AS n"
             )
-        result = manage_run(env, "migrate")
-        assert result.returncode == 0, result.stdout + result.stderr
-        result = manage_run(
+        manage_ok(env, "migrate")
+        manage_ok(
             env,
             "shell",
             "-c",
             "from spoc.audit.services import access_log_record; "
             "access_log_record(action='LOGIN', username='nurse31')",
         )
-        assert result.returncode == 0, result.stdout + result.stderr
-        result = manage_run(env, "verify_access_log")
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "Access log chain intact: 31 rows" in result.stdout
+        assert "Access log chain intact: 31 rows" in manage_ok(env, "verify_access_log")
 
         with as_app.cursor() as cursor:
             cursor.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.commands import embedded_env, manage_run
+from tests.commands import embedded_env, manage_ok
 from tests.dashboards.parity import build_and_summarise
 
 
@@ -19,9 +19,8 @@ def sqlite_figures(data_dir: Path) -> dict[str, Any]:
         ["migrate", "--noinput"],
         ["shell", "-c", "from tests.dashboards.parity import main; main()"],
     ):
-        result = manage_run(env, *args, timeout=300)
-        assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+        printed = manage_ok(env, *args, timeout=300)
+    return json.loads(printed.strip().splitlines()[-1])
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from tests.commands import embedded_env, manage_run
+from tests.commands import embedded_env, manage_ok
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.smoke
@@ -39,9 +39,7 @@ SMOKE_PATIENTS = "60"
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    result = manage_run(env, *args, timeout=COMMAND_TIMEOUT_SECONDS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return manage_ok(env, *args, timeout=COMMAND_TIMEOUT_SECONDS)
 
 
 def fetch(
