@@ -348,10 +348,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the hub's PostgreSQL database, for the routing probe (127.0.0.1 only)",
     )
     parser.add_argument("--username", default="handler", help="a demo user who takes calls")
-    parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"))
-    parser.add_argument(
-        "--users", type=int, default=4, help="concurrent users in the loaded phases"
-    )
     parser.add_argument("--searches", type=int, default=300, help="searches per search phase")
     parser.add_argument(
         "--submits-alone", type=int, default=40, help="calls submitted by one handler alone"

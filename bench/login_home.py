@@ -133,8 +133,12 @@ def refuse_remote_targets(
 
 
 def add_phase_arguments(parser: argparse.ArgumentParser, *, seed_help: str) -> None:
-    """The limits, seed and output every benchmark run in timed phases takes (call_handler.py,
-    worklist.py)."""
+    """The users, limits, seed and output every benchmark run in timed phases takes
+    (call_handler.py, worklist.py)."""
+    parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"))
+    parser.add_argument(
+        "--users", type=int, default=4, help="concurrent users in the loaded phases"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
     parser.add_argument(
         "--phase-timeout", type=float, default=600.0, help="seconds allowed per phase"

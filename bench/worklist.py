@@ -394,10 +394,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="nurse,lead",
         help="demo users who work a team queue, taken in turn by the sessions",
     )
-    parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"))
-    parser.add_argument(
-        "--users", type=int, default=4, help="concurrent users in the loaded phases"
-    )
     parser.add_argument(
         "--pages-per-user", type=int, default=20, help="full queue pages per user and phase"
     )
