@@ -20,7 +20,6 @@ import json
 import logging
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +43,7 @@ from referrals.services.outbox import (
 )
 from referrals.transitions import ReferralStatus
 from spoc.core.api import api_iso
+from spoc.core.identifiers import is_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -164,14 +164,18 @@ class Attempt:
     # The partner could not be reached at all (refused, timed out): its other messages wait
     # for the next run instead of each waiting out the timeout now.
     unreachable: bool = False
+    # Trying again cannot help (an endpoint the hub will not send to): FAILED at once.
+    final: bool = False
 
 
 def post_message(endpoint: str, body: Resource, *, timeout: float) -> Attempt:
     """POST ``body`` as FHIR JSON to ``endpoint``, giving up after ``timeout`` seconds on the
-    connection or any read. Never raises for what the network or the partner does."""
-    if urllib.parse.urlsplit(endpoint).scheme not in ("http", "https"):
-        return Attempt("The endpoint is not an http or https address.")
-    # The scheme is checked above (and when the partner is registered): never file: or ftp:.
+    connection or any read. Never raises for what the network or the partner does. An
+    endpoint that is not https (nor http on this computer: spoc/core/identifiers.py) is refused
+    without a connection, as a final error: the body carries patients' details."""
+    if not is_endpoint(endpoint):
+        return Attempt("The endpoint is not an https address.", final=True)
+    # The scheme is checked above (and when the endpoint is registered): never file: or ftp:.
     request = urllib.request.Request(  # noqa: S310
         endpoint,
         data=json.dumps(body, separators=(",", ":")).encode(),
@@ -254,7 +258,10 @@ def outbox_deliver(*, budget_seconds: float = DELIVERY_BUDGET_SECONDS) -> Delive
                 else post_message(message.partner.endpoint, message.body, timeout=timeout)
             )
         outbox_attempt_record(
-            message=message, now=timezone.now(), error=attempt.error, final=bool(problem)
+            message=message,
+            now=timezone.now(),
+            error=attempt.error,
+            final=bool(problem) or attempt.final,
         )
         if not attempt.error:
             run.sent += 1

@@ -14,7 +14,7 @@ from django.db import transaction
 from services.codes import OrganisationType
 from services.models import Organisation
 from services.postcodes import InvalidPostcode, normalise_postcode
-from spoc.core.identifiers import is_endpoint, is_ods_code
+from spoc.core.identifiers import ENDPOINT_RULE, is_endpoint, is_ods_code
 
 # An ODS code in what was typed: on its own, or after a name in brackets ("Aintree Park (N82001)").
 _CODE_IN_TEXT = re.compile(r"(?:^|\()\s*([A-Za-z0-9]{3,10})\s*\)?\s*$")
@@ -74,7 +74,7 @@ def _practice_row(row: dict[str, Any]) -> dict[str, str]:
     if postcode:
         postcode = normalise_postcode(postcode)
     if endpoint and not is_endpoint(endpoint):
-        raise ValueError("the endpoint must be a full http or https address")
+        raise ValueError(f"the endpoint must be {ENDPOINT_RULE}")
     return {"ods_code": code, "name": name, "postcode": postcode, "endpoint": endpoint}
 
 

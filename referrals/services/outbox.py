@@ -32,6 +32,7 @@ from spoc.accounts.models import PartnerSystem
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
+from spoc.core.identifiers import is_endpoint
 
 # How long a worker may take over one message before another may take it: more than the
 # delivery task's hard time limit (interop/tasks.py, 60 s), so a message still being sent is
@@ -177,9 +178,12 @@ def outbox_resend(*, message_id: int, user: Any) -> OutboxMessage:
 
 
 def partner_endpoint_problem(partner: PartnerSystem) -> str:
-    """Why nothing can be sent to ``partner`` (no endpoint registered, switched off), or ""."""
+    """Why nothing can be sent to ``partner`` (no endpoint registered, switched off, an endpoint
+    that is not https, registered before the hub required it), or ""."""
     if not partner.is_active:
         return "The partner system is switched off."
     if not partner.endpoint:
         return "No endpoint is registered for the partner system."
+    if not is_endpoint(partner.endpoint):
+        return "The partner's endpoint is not an https address."
     return ""

@@ -26,7 +26,7 @@ from spoc.accounts.models import PartnerSecret, PartnerSystem, PartnerToken
 from spoc.accounts.tokens import hash_key
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
-from spoc.core.identifiers import is_endpoint, is_ods_code
+from spoc.core.identifiers import ENDPOINT_RULE, is_endpoint, is_ods_code
 
 
 class Scope:
@@ -116,7 +116,7 @@ def partner_values(*, name: str, ods_code: str, endpoint: str, scopes: list[str]
     if not is_ods_code(ods_code):
         errors["ods_code"] = "Enter the ODS code: 3 to 10 letters and digits, like RTH or A81001."
     if endpoint and not is_endpoint(endpoint):
-        errors["endpoint"] = "Enter the endpoint as a full http or https address."
+        errors["endpoint"] = f"Enter the endpoint as {ENDPOINT_RULE}."
     unknown = sorted(set(scopes) - set(Scope.ALL))
     if unknown or not scopes:
         errors["scopes"] = f"Choose scopes from {', '.join(Scope.ALL)}."

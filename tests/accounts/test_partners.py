@@ -93,6 +93,10 @@ def test_register_partner_prints_its_credentials_once_and_keeps_only_a_hash():
             ["--name", "Ward 7", "--ods", "RTH", "--endpoint", "javascript:alert(1)"],
             "endpoint: Enter the endpoint",
         ),
+        (
+            ["--name", "Ward 7", "--ods", "RTH", "--endpoint", "http://wards.example.nhs.uk/bars"],
+            "endpoint: Enter the endpoint as a full https address",
+        ),
         (["--name", "x" * 201, "--ods", "RTH"], "name: The name must be 200 characters or fewer."),
     ],
 )

@@ -356,6 +356,24 @@ def test_a_practice_without_an_endpoint_gets_files_in_the_drop_folder(
 
 
 @pytest.mark.django_db
+def test_a_letter_is_never_posted_to_a_practice_endpoint_in_plain_http_elsewhere(
+    at_morning, team_a, make_user
+):
+    nurse = member(make_user, team_a, "nurse1")
+    # Saved before the hub required https (the import refuses it now).
+    completed(
+        team_a, nurse, a_practice(endpoint="http://gp.example.nhs.uk/fhir/R4/$process-message")
+    )
+    run_jobs()
+    message = OutboxMessage.objects.get()
+    assert (message.status, message.attempts, message.last_error) == (
+        "FAILED",
+        1,
+        "The endpoint is not an https address.",
+    )
+
+
+@pytest.mark.django_db
 def test_a_death_sends_one_letter_with_the_place_and_whether_it_was_preferred(
     at_morning, practice_server, team_a, spoc_team, make_user
 ):

@@ -485,19 +485,27 @@ def test_a_referral_made_by_a_call_sends_nothing(clock, endpoints, community, nu
     assert OutboxMessage.objects.count() == 0
 
 
-def test_a_partner_with_no_endpoint_has_its_messages_failed_at_once(
-    clock, community, nurse, coordinator
+@pytest.mark.parametrize(
+    ("endpoint", "error"),
+    [
+        ("", "No endpoint is registered for the partner system."),
+        # Saved before the hub required https (registering it now is refused): never posted to.
+        (
+            "http://111.example.nhs.uk/fhir/R4/$process-message",
+            "The partner's endpoint is not an https address.",
+        ),
+    ],
+)
+def test_a_partner_with_no_endpoint_or_plain_http_elsewhere_has_its_messages_failed_at_once(
+    clock, community, nurse, coordinator, endpoint, error
 ):
     partner = a_partner("NHS 111 North West", "NLO01", "")
+    PartnerSystem.objects.filter(pk=partner.pk).update(endpoint=endpoint)
     referral = sent_by(partner)
     referral_claim(referral_id=referral.pk, user=nurse)
     run_jobs()
     message = OutboxMessage.objects.get(referral=referral)
-    assert (message.status, message.attempts, message.last_error) == (
-        "FAILED",
-        1,
-        "No endpoint is registered for the partner system.",
-    )
+    assert (message.status, message.attempts, message.last_error) == ("FAILED", 1, error)
     assert outbox_undelivered(user=coordinator)[1] == 1
 
 

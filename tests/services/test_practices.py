@@ -64,6 +64,17 @@ def test_a_bad_file_imports_nothing_and_names_each_line():
     assert not Organisation.objects.filter(org_type=OrganisationType.GP_PRACTICE).exists()
 
 
+def test_a_practice_endpoint_must_be_https_unless_on_this_computer():
+    result = _import(
+        "N82001,Aintree Park Surgery,,http://gp.example.nhs.uk/n82001",
+        "N82002,Rice Lane Medical Centre,,http://127.0.0.1:8070/gp/N82002",
+    )
+    assert [line for line, _ in result.rejected] == [2]
+    assert "https" in result.rejected[0][1]
+    assert not Organisation.objects.exists()
+    assert _import("N82002,Rice Lane Medical Centre,,http://127.0.0.1:8070/gp/N82002").created == 1
+
+
 def test_a_file_without_the_header_is_refused():
     result = gp_practices_import(["N82001,Aintree Park Surgery,L9 7AL,"])
     assert result.rejected and "header" in result.rejected[0][1]
