@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -79,7 +79,13 @@ PATIENT_ELEMENTS = {
     "address": "Patient.address",
     "phone": "Patient.telecom",
 }
-REFERRAL_ELEMENTS = {"note": "ServiceRequest.note", "sender_requester": "ServiceRequest.requester"}
+REFERRAL_ELEMENTS = {
+    "note": "ServiceRequest.note",
+    "sender_requester": "ServiceRequest.requester",
+    "patient": "ServiceRequest.subject",
+}
+# A breach time further than this from now is a mistake (or a year typed wrong).
+BREACH_WITHIN = timedelta(days=366)
 
 
 class Refusal(Exception):
@@ -125,11 +131,12 @@ def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, bas
         return Answer(
             422, _unacceptable("Bundle.id", "A message needs an id (or an X-Request-ID).").outcome()
         )
-    if len(key) > MESSAGE_KEY_MAX:
+    if len(key) > MESSAGE_KEY_MAX or not key.isprintable():
         return Answer(
             422,
             _unacceptable(
-                "Bundle.id", f"A message id is at most {MESSAGE_KEY_MAX} characters."
+                "Bundle.id",
+                f"A message id is at most {MESSAGE_KEY_MAX} characters, with no control characters.",
             ).outcome(),
         )
     digest = hashlib.sha256(
@@ -138,6 +145,11 @@ def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, bas
     earlier = InboundMessage.objects.filter(partner=partner, message_key=key).first()
     if earlier is not None:
         return _repeat(earlier, digest)
+    # The same message again under another request id (a gateway that makes a new one for each
+    # retry): the first answer, not a second referral.
+    same = InboundMessage.objects.filter(partner=partner, digest=digest).first()
+    if same is not None:
+        return Answer(same.status_code, same.response)
     try:
         with transaction.atomic():
             event, answer, referral = _handle(partner=partner, data=data, key=key, base=base)
@@ -369,9 +381,10 @@ def _reference_of(request: Mapping[str, Any]) -> str:
             "The ServiceRequest needs an identifier: its updates will name it.",
             code="required",
         )
-    if len(str(value)) > MESSAGE_KEY_MAX:
+    if len(str(value)) > MESSAGE_KEY_MAX or not str(value).isprintable():
         raise _unacceptable(
-            "ServiceRequest.identifier", f"An identifier is at most {MESSAGE_KEY_MAX} characters."
+            "ServiceRequest.identifier",
+            f"An identifier is at most {MESSAGE_KEY_MAX} characters, with no control characters.",
         )
     return str(value)
 
@@ -533,11 +546,23 @@ def _breach_at(request: Mapping[str, Any]) -> datetime | None:
     moment = (request.get("occurrencePeriod") or {}).get("end") or request.get("occurrenceDateTime")
     if not moment:
         return None
-    parsed = parse_datetime(str(moment))
+    try:
+        parsed = parse_datetime(str(moment))
+    except ValueError:
+        parsed = None
     if parsed is None or timezone.is_naive(parsed):
         raise _unacceptable(
             "ServiceRequest.occurrencePeriod.end",
             "The breach time must be a date and time with its time zone.",
+        )
+    now = timezone.now()
+    try:
+        sane = now - BREACH_WITHIN <= parsed <= now + BREACH_WITHIN
+    except OverflowError:
+        sane = False
+    if not sane:
+        raise _unacceptable(
+            "ServiceRequest.occurrencePeriod.end", "The breach time must be within a year of now."
         )
     return parsed
 

@@ -31,6 +31,8 @@ class InboundMessage(models.Model):
                 fields=["partner", "message_key"], name="inbound_message_once_per_partner"
             )
         ]
+        # The same message under another request id is found by its digest.
+        indexes = [models.Index(fields=["partner", "digest"], name="inbound_message_digest")]
 
     def __str__(self) -> str:
         return f"{self.message_key} ({self.status_code})"

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -90,6 +92,15 @@ def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     ``exception``, logged as Django logs a server error)."""
     if isinstance(exc, SearchError):
         return Response(operation_outcome(code=exc.code, diagnostics=str(exc)), status=400)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            operation_outcome(
+                code="too-long",
+                diagnostics=f"The body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} "
+                "bytes this server takes.",
+            ),
+            status=413,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.APIException) and exc.status_code in ISSUES:

@@ -206,7 +206,8 @@ def patient_register(
 @transaction.atomic
 def patient_for_message(*, data: PatientData, partner: Any) -> Patient:
     """The patient a partner system's message is about (docs/interop.md, "Matching the patient"):
-    the one registered with its NHS number; else a new record registered from the message. When
+    the one registered with its NHS number (refused when the dates of birth differ); else a new
+    record registered from the message. When
     the new record has the name and date of birth, or the date of birth and postcode, of a
     patient the hub knows (and no NHS number tells them apart), a PossibleMatch asks a
     coordinator whether they are the same person: records are never merged silently.
@@ -217,6 +218,7 @@ def patient_for_message(*, data: PatientData, partner: Any) -> Patient:
     if values["nhs_number"]:
         existing = Patient.objects.filter(nhs_number=values["nhs_number"]).first()
         if existing is not None:
+            _same_date_of_birth(existing, values["date_of_birth"])
             return existing
     now = timezone.now()
     patient = Patient(
@@ -230,6 +232,7 @@ def patient_for_message(*, data: PatientData, partner: Any) -> Patient:
     try:
         _save_unique_nhs_number(patient)
     except DuplicateNhsNumber as exc:  # registered by someone else a moment ago
+        _same_date_of_birth(exc.existing, patient.date_of_birth)
         return exc.existing
     candidates = patient_possible_duplicates(
         given_name=patient.given_name,
@@ -255,6 +258,21 @@ def patient_for_message(*, data: PatientData, partner: Any) -> Patient:
         detail={"source": "message"},
     )
     return patient
+
+
+def _same_date_of_birth(patient: Patient, date_of_birth: date) -> None:
+    """A message's NHS number names ``patient`` only if the dates of birth agree: otherwise one
+    of the two is wrong, and the referral must not land on someone else's record. The patient's
+    own date of birth is not said back."""
+    if patient.date_of_birth != date_of_birth:
+        raise ValidationError(
+            {
+                "nhs_number": [
+                    "This NHS number belongs to a patient with another date of birth: check the "
+                    "NHS number and the date of birth."
+                ]
+            }
+        )
 
 
 def _save_unique_nhs_number(patient: Patient) -> None:

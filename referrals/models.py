@@ -180,6 +180,9 @@ class ReferralEvent(models.Model):
         ENTERED_IN_ERROR = "ENTERED_IN_ERROR", "Entered in error"
         # A partner system that sent the referral added to it (referrals/services/electronic.py).
         SENDER_UPDATE = "SENDER_UPDATE", "Update from the sender"
+        # Its patient, registered from a message, was confirmed as one the hub knew: it moved to
+        # that record (possible_match_decide).
+        PATIENT_CONFIRMED = "PATIENT_CONFIRMED", "Moved to the patient's existing record"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

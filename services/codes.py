@@ -37,6 +37,9 @@ class Need(models.TextChoices):
     CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
 
 
+# What can still be referred once the patient has died: support for the people left behind.
+AFTER_DEATH_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
+
 # docs/design.md §5: each need maps to service types in order of preference.
 NEED_SERVICE_TYPES: dict[str, tuple[str, ...]] = {
     Need.URGENT_HOME_VISIT: (

@@ -45,7 +45,7 @@ from referrals.codes import CallDirection, CallReason, Disposition
 from referrals.models import Referral, ReferralEvent
 from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.transitions import ReferralStatus
-from services.codes import CallerType, Need, Priority
+from services.codes import AFTER_DEATH_NEEDS, CallerType, Need, Priority
 from services.models import Site
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -568,10 +568,6 @@ def _site(errors: Errors, data: CallInput) -> Site | None:
     if site is None:
         errors.setdefault("patient_site_id", []).append("This site does not exist.")
     return site
-
-
-# What can still be referred once the patient has died: support for the people left behind.
-AFTER_DEATH_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
 
 
 def _needs(

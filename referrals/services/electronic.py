@@ -15,13 +15,16 @@ from django.utils import timezone
 
 from patients.models import Patient, PossibleMatch
 from referrals.models import Referral, ReferralEvent
+from referrals.selectors import patients_writable_by
 from referrals.services.acting import referral_record, text_required
 from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
+from services.codes import AFTER_DEATH_NEEDS
 from spoc.accounts.models import PartnerSystem
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 from spoc.core.api import DomainConflict
+from spoc.core.dates import nhs_date_short, nhs_time
 
 # As a referral's note and its reason for cancelling (Referral.note, Referral.cancel_reason).
 NOTE_MAX = 2000
@@ -51,6 +54,15 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
     referral made by a call. Raises ValidationError (field-keyed) for what the record cannot
     hold, and DomainConflict when the sender already sent a request with this reference."""
     text_required(sent.note, field="note", required=False, max_length=NOTE_MAX)
+    if patient.died_at is not None and sent.need not in AFTER_DEATH_NEEDS:
+        raise ValidationError(
+            {
+                "patient": [
+                    "The hub has this patient's death recorded: only bereavement and carer "
+                    "support can be referred."
+                ]
+            }
+        )
     now = timezone.now()
     referral = Referral(
         patient=patient,
@@ -114,18 +126,20 @@ class SenderUpdate:
     reference: str
     message_id: str
     note: str
-    # Set when the sender withdraws the request (ServiceRequest revoked or entered in error).
+    # Set when the sender withdraws the request (ServiceRequest revoked or entered in error): why,
+    # in a line (cut to fit the referral's cancel reason; the note is kept whole in the event).
     cancel_reason: str = ""
 
 
 def referral_sender_update(*, update: SenderUpdate) -> Referral:
-    """Add what the sender says to the referral's timeline, or cancel the referral with the
-    sender's reason. A referral already closed is left as it is (its status tells the sender).
-    Raises Referral.DoesNotExist when this sender has no referral with that reference."""
+    """Add what the sender says to the referral: to its note, where whoever holds it reads it,
+    and to its timeline; or cancel the referral with the sender's reason. A referral already
+    closed is left as it is (its status tells the sender). Raises Referral.DoesNotExist when
+    this sender has no referral with that reference."""
     note = text_required(update.note, field="note", required=False, max_length=NOTE_MAX)
-    reason = text_required(
-        update.cancel_reason, field="note", required=False, max_length=CANCEL_REASON_MAX
-    )
+    reason = update.cancel_reason.strip()
+    if len(reason) > CANCEL_REASON_MAX:
+        reason = reason[: CANCEL_REASON_MAX - 1] + "\u2026"
     with transaction.atomic():
         referral = (
             Referral.objects.select_for_update(of=("self",))
@@ -133,15 +147,17 @@ def referral_sender_update(*, update: SenderUpdate) -> Referral:
             .get(sender=update.sender, sender_reference=update.reference)
         )
         before = referral.status
+        data: dict[str, Any] = {"note": note} if note else {}
         if reason and before in OPEN_STATUSES:
             referral.status = check_action(Action.CANCEL, before)
             referral.cancel_reason = reason
             referral.closed_at = timezone.now()
             kind = ReferralEvent.Kind.CANCELLED
-            data = {"reason": reason}
+            data["reason"] = reason
         elif note or reason:
             kind = ReferralEvent.Kind.SENDER_UPDATE
-            data = {"note": note or reason}
+            data["note"] = note or reason
+            referral.note = _with_update(referral.note, data["note"], sender=update.sender)
         else:
             raise ValidationError({"note": ["The update says nothing new: add a note."]})
         referral_record(
@@ -154,24 +170,43 @@ def referral_sender_update(*, update: SenderUpdate) -> Referral:
     return referral
 
 
+def _with_update(note: str, update: str, *, sender: PartnerSystem) -> str:
+    """The referral's note with the sender's update after it, marked with who and when, so that
+    the team reads it where they read the referral; when it does not fit, a pointer to the
+    history, where it is whole."""
+    now = timezone.now()
+    # An absolute time: the note is read on later days too.
+    stamp = f"[Update from {sender.name}, {nhs_date_short(now)}, {nhs_time(now)}]"
+    for addition in (f"{stamp} {update}", f"{stamp} See the referral's history."):
+        combined = f"{note}\n\n{addition}" if note else addition
+        if len(combined) <= NOTE_MAX:
+            return combined
+    return note
+
+
 def possible_match_decide(*, match_id: int, user: Any, same_person: bool) -> PossibleMatch:
     """A coordinator's answer to a possible match (patients.services.patient_for_message). The
     same person: the referrals of the record the message registered move to the patient the hub
-    knew (who takes its NHS number if they had none) and that record is removed. Different
-    people: both stay. Raises PossibleMatch.DoesNotExist for a match already decided or gone,
-    and DomainConflict when the new record has had more recorded on it than its referrals (a
-    call, a care plan, a death, ...): those cannot be merged here."""
+    knew (who takes its NHS number if they had none; each referral's history says so), other
+    possible matches of that record follow it, and the record is removed. Different people: both
+    stay. Either answer is access-logged.
+
+    Raises PossibleMatch.DoesNotExist for a match already decided, gone, or about a patient the
+    user may not change; DomainConflict when the records cannot be merged here: the new record
+    is gone, has had more recorded on it than its referrals (a call, a care plan, a death, ...),
+    or the patient the hub knew has died and the referrals are for their care."""
     with transaction.atomic():
         match = (
             PossibleMatch.objects.select_for_update(of=("self",))
             .select_related("patient", "candidate")
+            .filter(candidate__in=patients_writable_by(user))
             .get(pk=match_id, status=PossibleMatch.Status.OPEN)
         )
         now = timezone.now()
         match.decided_at = now
         match.decided_by = user
         new, known = match.patient, match.candidate
-        if not same_person or new is None:
+        if not same_person:
             match.status = PossibleMatch.Status.DIFFERENT_PEOPLE
             match.save()
             access_log_record(
@@ -183,6 +218,12 @@ def possible_match_decide(*, match_id: int, user: Any, same_person: bool) -> Pos
                 detail={"decision": "different_people", "other_patient_id": match.patient_id},
             )
             return match
+        if new is None:
+            raise DomainConflict(
+                "The record the message made is no longer in the hub: there is nothing to merge."
+            )
+        # Both records held still while the referrals move (a message may be attaching one).
+        list(Patient.objects.select_for_update().filter(pk__in=[new.pk, known.pk]))
         for relation in Patient._meta.related_objects:
             model = relation.related_model
             if isinstance(model, str) or model in (Referral, PossibleMatch):
@@ -192,17 +233,40 @@ def possible_match_decide(*, match_id: int, user: Any, same_person: bool) -> Pos
                     "More has been recorded on the new record since it arrived: these records "
                     "cannot be merged here."
                 )
-        moved = list(Referral.objects.filter(patient=new).values_list("pk", flat=True))
-        Referral.objects.filter(pk__in=moved).update(patient=known, updated_at=now)
+        referrals = list(Referral.objects.select_for_update().filter(patient=new))
+        if known.died_at is not None and any(
+            r.need not in AFTER_DEATH_NEEDS and r.status in OPEN_STATUSES for r in referrals
+        ):
+            raise DomainConflict(
+                "The patient the hub knew has died: their open referrals for care cannot move "
+                "to that record. Cancel them, or keep the records apart."
+            )
+        for referral in referrals:
+            referral.patient = known
+            referral.updated_at = now
+            ReferralEvent.objects.create(
+                referral=referral,
+                kind=ReferralEvent.Kind.PATIENT_CONFIRMED,
+                at=now,
+                actor=user,
+                from_status=referral.status,
+                to_status=referral.status,
+                team=referral.team,
+                data={"from_patient_id": new.pk, "to_patient_id": known.pk},
+            )
+        Referral.objects.bulk_update(referrals, ["patient", "updated_at"])
         match.status = PossibleMatch.Status.SAME_PERSON
         match.save()
         PossibleMatch.objects.filter(patient=new).exclude(pk=match.pk).delete()
-        number = new.nhs_number
-        new_id = new.pk
+        # Messages that found the new record a possible match of theirs now ask about the known.
+        PossibleMatch.objects.filter(candidate=new, status=PossibleMatch.Status.OPEN).update(
+            candidate=known
+        )
+        number, status, new_id = new.nhs_number, new.nhs_number_status, new.pk
         new.delete()
         if number and not known.nhs_number:
             known.nhs_number = number
-            known.nhs_number_status = new.nhs_number_status
+            known.nhs_number_status = status
             known.updated_at = now
             known.save(update_fields=["nhs_number", "nhs_number_status", "updated_at"])
         access_log_record(
@@ -211,6 +275,6 @@ def possible_match_decide(*, match_id: int, user: Any, same_person: bool) -> Pos
             object_type="patient",
             object_id=known.pk,
             patient_id=known.pk,
-            detail={"merged_patient_id": new_id, "referrals": len(moved)},
+            detail={"merged_patient_id": new_id, "referrals": len(referrals)},
         )
     return match

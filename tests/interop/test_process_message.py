@@ -26,6 +26,7 @@ from services.codes import Need, Priority, ServiceType
 from spoc.accounts.partners import Scope
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
+from spoc.core.api import DomainConflict
 from tests.interop.bars_messages import BAD_NHS_NUMBER, NHS_NUMBER, referral_message, update_message
 from tests.interop.conftest import partner_client
 from tests.interop.fhir import FHIR, fhir_answer, fhir_get
@@ -173,6 +174,8 @@ def test_the_same_person_without_an_nhs_number_is_a_possible_match_for_a_coordin
     referral.refresh_from_db()
     known.refresh_from_db()
     assert referral.patient == known
+    moved = referral.events.get(kind=ReferralEvent.Kind.PATIENT_CONFIRMED)
+    assert (moved.actor, moved.data["to_patient_id"]) == (coordinator, known.pk)
     assert known.nhs_number == NHS_NUMBER  # the number the message brought
     assert not Patient.objects.exclude(pk=known.pk).exists()
     match.refresh_from_db()
@@ -203,6 +206,52 @@ def test_different_people_keep_their_own_records(partner, community, make_user):
         possible_match_decide(
             match_id=match.pk, user=make_user(Role.SPOC_COORDINATOR), same_person=True
         )
+
+
+def test_an_nhs_number_of_someone_born_on_another_day_is_refused(partner, community):
+    someone_else = PatientFactory(nhs_number=NHS_NUMBER, date_of_birth="1930-01-01")
+    element, text = refused(partner, referral_message(birth_date="1948-03-14"))
+    assert element == "Patient.identifier"
+    assert "another date of birth" in text
+    assert "1930" not in text  # the other patient's date of birth is not told
+    assert not Referral.objects.exists()
+    assert Patient.objects.get() == someone_else
+
+
+def test_no_referral_for_care_of_a_patient_whose_death_is_recorded(partner, community):
+    PatientFactory(nhs_number=NHS_NUMBER, died_at="2026-12-01T08:00:00+00:00")
+    element, text = refused(partner, referral_message(need="URGENT_HOME_VISIT"))
+    assert element == "ServiceRequest.subject"
+    assert "death recorded" in text
+    # Bereavement support is for the people left behind: that may be referred.
+    send(partner, referral_message(reference="111-CASE-0002", need="BEREAVEMENT_SUPPORT"))
+    assert Referral.objects.get().need == Need.BEREAVEMENT_SUPPORT
+
+
+def test_the_same_message_under_a_new_request_id_gets_the_first_answer(partner, community):
+    message = referral_message()
+    first = send(partner, message, HTTP_X_REQUEST_ID="try-1")
+    assert send(partner, message, HTTP_X_REQUEST_ID="try-2") == first
+    assert Referral.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "element"),
+    [
+        ({"id": "bad\u0000id"}, "Bundle.id"),
+        ({"reference": "111\u0000CASE"}, "ServiceRequest.identifier"),
+        ({"breach": "0001-01-01T00:00:00+14:00"}, "ServiceRequest.occurrencePeriod.end"),
+        ({"breach": "9999-12-31T23:59:59-12:00"}, "ServiceRequest.occurrencePeriod.end"),
+        ({"breach": "2030-12-02T12:00:00+00:00"}, "ServiceRequest.occurrencePeriod.end"),
+    ],
+)
+def test_what_the_database_could_not_hold_is_refused_not_a_failure(partner, change, element):
+    message = referral_message(**{k: v for k, v in change.items() if k != "id"})
+    if "id" in change:
+        message["id"] = change["id"]
+    named, _ = refused(partner, message)
+    assert named == element
+    assert not Referral.objects.exists()
 
 
 def test_a_bad_nhs_number_is_refused_naming_the_identifier_and_nothing_is_saved(partner):
@@ -281,7 +330,7 @@ def test_a_second_new_message_for_the_same_request_is_a_409(partner, community):
     assert "send an update" in text
 
 
-def test_an_update_adds_to_the_timeline(partner, community):
+def test_an_update_adds_to_the_note_and_the_timeline(partner, community):
     original = referral_message()
     send(partner, original)
     answer = send(partner, update_message(original, note="Now also vomiting."))
@@ -290,6 +339,23 @@ def test_an_update_adds_to_the_timeline(partner, community):
     assert event.data["note"] == "Now also vomiting."
     assert event.actor is None
     assert answer["entry"][1]["resource"]["status"] == "active"
+    # Whoever holds the referral reads it with the referral, marked as the sender's.
+    assert referral.note.endswith(
+        "\n\n[Update from NHS 111 North West, 2 Dec 2026, 10:00] Now also vomiting."
+    )
+    assert referral.note.startswith("Pain uncontrolled since this morning")
+
+
+def test_a_long_withdrawal_still_withdraws_and_keeps_the_whole_note(partner, community):
+    original = referral_message()
+    send(partner, original)
+    why = "Admitted to hospital overnight after a fall. " * 15
+    send(partner, update_message(original, status="revoked", note=why.strip()))
+    referral = Referral.objects.get()
+    assert referral.status == ReferralStatus.CANCELLED
+    assert len(referral.cancel_reason) == 500 and referral.cancel_reason.endswith("\u2026")
+    event = referral.events.get(kind=ReferralEvent.Kind.CANCELLED)
+    assert event.data["note"] == why.strip()
 
 
 def test_an_update_that_revokes_the_request_cancels_the_referral(partner, community):
@@ -338,6 +404,14 @@ def test_staff_and_partners_without_the_scope_cannot_send_messages(partner, make
     send(reader, referral_message(), status=403)
     response = partner.post(FHIR + "$process-message", "<Bundle/>", content_type="application/xml")
     assert response.status_code == 415
+    assert not Referral.objects.exists()
+
+
+def test_a_message_too_large_is_a_413_operation_outcome(partner, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    message = referral_message(note="x" * 20_000)
+    body = send(partner, message, status=413)
+    assert body["issue"][0]["code"] == "too-long"
     assert not Referral.objects.exists()
 
 
@@ -394,3 +468,34 @@ def test_no_message_makes_the_hub_fail(partner, community, path, value):
     response = partner.post(FHIR + "$process-message", json.dumps(message), content_type=FHIR_JSON)
     assert response.status_code < 500, response.content[:300]
     fhir_answer(response, response.status_code)
+
+
+def test_a_match_whose_known_patient_has_died_keeps_care_referrals_apart(
+    partner, community, make_user
+):
+    PatientFactory(
+        nhs_number=None,
+        given_name="Siân",
+        family_name="O'Brien",
+        date_of_birth="1948-03-14",
+        postcode="L9 7AL",
+        died_at="2026-11-30T08:00:00+00:00",
+    )
+    send(partner, referral_message(nhs_number=None))
+    [match] = PossibleMatch.objects.all()
+    coordinator = make_user(Role.SPOC_COORDINATOR)
+    with pytest.raises(DomainConflict, match="has died"):
+        possible_match_decide(match_id=match.pk, user=coordinator, same_person=True)
+    assert Referral.objects.get().patient == match.patient
+
+
+def test_only_someone_who_may_change_the_record_answers_a_match(partner, community, make_user):
+    PatientFactory(
+        nhs_number=None, given_name="Siân", family_name="O'Brien", date_of_birth="1948-03-14"
+    )
+    send(partner, referral_message(nhs_number=None))
+    [match] = PossibleMatch.objects.all()
+    with pytest.raises(PossibleMatch.DoesNotExist):
+        possible_match_decide(match_id=match.pk, user=make_user(Role.AUDITOR), same_person=True)
+    match.refresh_from_db()
+    assert match.status == PossibleMatch.Status.OPEN
