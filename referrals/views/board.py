@@ -23,13 +23,14 @@ from referrals.services.outbox import outbox_resend
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.audit.context import is_poll
 from spoc.core.api import DomainConflict
+from spoc.core.forms import NhsFormMixin
 from spoc.core.htmx import render_page
 
 SAME_PERSON = "same_person"
 DIFFERENT_PEOPLE = "different_people"
 
 
-class PossibleMatchDecisionForm(forms.Form):
+class PossibleMatchDecisionForm(NhsFormMixin, forms.Form):
     decision = forms.ChoiceField(
         choices=[(SAME_PERSON, "Same person: merge"), (DIFFERENT_PEOPLE, "Different people")]
     )
