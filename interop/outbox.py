@@ -209,7 +209,8 @@ def post_message(endpoint: str, body: Resource, *, timeout: float) -> Attempt:
 def letter_send(letter: GpLetter, body: Resource, *, timeout: float) -> Attempt:
     """Deliver a letter's document Bundle: POSTed like a response message to the practice's
     endpoint when it has one, else written to its folder of the MESH-style drop folder
-    (interop/mesh.py)."""
+    (interop/mesh.py). Never raises for what the practice's details or the folder do: an ODS
+    code that cannot name a folder is a final error (the message is FAILED at once)."""
     practice = letter.practice
     if practice.endpoint:
         return post_message(practice.endpoint, body, timeout=timeout)
@@ -223,6 +224,9 @@ def letter_send(letter: GpLetter, body: Resource, *, timeout: float) -> Attempt:
         )
     except OSError as exc:
         return Attempt(f"Could not write to the drop folder ({type(exc).__name__}).")
+    except ValueError:
+        # The practice's ODS code cannot name a folder: no later attempt can write it either.
+        return Attempt("The practice's ODS code cannot name a drop folder.", final=True)
     return Attempt()
 
 

@@ -374,6 +374,26 @@ def test_a_letter_is_never_posted_to_a_practice_endpoint_in_plain_http_elsewhere
 
 
 @pytest.mark.django_db
+def test_a_practice_code_that_cannot_name_a_folder_fails_its_letter_and_the_run_goes_on(
+    at_morning, team_a, make_user, tmp_path
+):
+    nurse = member(make_user, team_a, "nurse1")
+    # Saved by hand, past the import's check of the code.
+    completed(team_a, nurse, a_practice(ods="Y0/123"))
+    completed(team_a, nurse, a_practice(ods="Y05678"))
+    with override_settings(DATA_DIR=tmp_path):
+        run_jobs()
+    bad, good = OutboxMessage.objects.order_by("letter__practice__ods_code")
+    assert (bad.status, bad.attempts, bad.last_error) == (
+        "FAILED",
+        1,
+        "The practice's ODS code cannot name a drop folder.",
+    )
+    assert good.status == OutboxMessage.Status.SENT
+    assert not (tmp_path / "mesh" / "out" / "Y0").exists()
+
+
+@pytest.mark.django_db
 def test_a_death_sends_one_letter_with_the_place_and_whether_it_was_preferred(
     at_morning, practice_server, team_a, spoc_team, make_user
 ):
