@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from spoc.dashboards.services import summaries_rebuild
+from tests.browser.hub_pages import DEMO_PATIENTS
 from tests.browser.steps import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -13,7 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_manager_sees_the_dashboard_with_charts_and_tables(page, live_url, settings, screenshot):
     settings.DEMO_PASSWORD = "browser-dashboard-pass"
-    call_command("seed_demo", stdout=io.StringIO())
+    # The demo area with the patients of the page-wide checks: enough calls and referrals in the
+    # default period for the tiles, the charts and their tables to have data.
+    call_command("seed_demo", "--patients", str(DEMO_PATIENTS), stdout=io.StringIO())
     summaries_rebuild()
     console_errors: list[str] = []
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from devtools.demo.users import DEMO_USERS
+from tests.browser.hub_pages import DEMO_PATIENTS
 from tests.browser.steps import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -13,8 +14,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo_users(settings):
+    """Every demo user, in the demo area with the patients of the page-wide checks (enough for
+    each home page to list rows; the full 300 take half a minute to seed, per test)."""
     settings.DEMO_PASSWORD = "browser-journey-pass"
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--patients", str(DEMO_PATIENTS), stdout=io.StringIO())
 
 
 def test_every_demo_user_signs_in_and_sees_their_home_page(page, live_url, demo_users, screenshot):
