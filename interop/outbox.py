@@ -238,15 +238,19 @@ class DeliveryRun:
 
 def outbox_deliver(*, budget_seconds: float = DELIVERY_BUDGET_SECONDS) -> DeliveryRun:
     """Send the messages due, one at a time, until none is due or ``budget_seconds`` have gone.
-    A partner that cannot be reached is not tried again in this run, so one that hangs costs
-    at most one timeout per run and holds up no other partner; a message refused by its partner
-    holds up only the later messages of its own referral."""
+    A destination that cannot be reached (a partner, or a GP practice's endpoint) is not tried
+    again in this run, so one that hangs costs at most one timeout per run and holds up no other
+    destination; a message refused by its partner holds up only the later messages of its own
+    referral."""
     run = DeliveryRun()
-    skip: set[int] = set()
+    skip_partners: set[int] = set()
+    skip_practices: set[int] = set()
     deadline = time.monotonic() + budget_seconds
     timeout = settings.OUTBOX_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        message = outbox_take_next(now=timezone.now(), skip_partner_ids=skip)
+        message = outbox_take_next(
+            now=timezone.now(), skip_partner_ids=skip_partners, skip_practice_ids=skip_practices
+        )
         if message is None:
             break
         if message.letter is not None:
@@ -271,14 +275,21 @@ def outbox_deliver(*, budget_seconds: float = DELIVERY_BUDGET_SECONDS) -> Delive
             run.sent += 1
             continue
         run.failed += 1
-        if attempt.unreachable and message.partner_id is not None:
-            skip.add(message.partner_id)
+        if attempt.unreachable:
+            if message.letter is not None:
+                skip_practices.add(message.letter.practice_id)
+            elif message.partner_id is not None:
+                skip_partners.add(message.partner_id)
         logger.warning(
-            "Outbox: message %d (referral %s, attempt %d) not delivered to partner %s: %s",
+            "Outbox: message %d (referral %s, attempt %d) not delivered to %s: %s",
             message.pk,
             message.referral_id,
             message.attempts,
-            message.partner_id,
+            (
+                f"practice {message.letter.practice_id}"
+                if message.letter is not None
+                else f"partner {message.partner_id}"
+            ),
             attempt.error,
         )
     return run

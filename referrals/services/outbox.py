@@ -9,14 +9,15 @@ The rules the rows keep:
 - a referral's messages are sent in the order they were made: a message is handed out only when
   every earlier message of its referral has been sent;
 - a message is handed to one worker at a time (``SELECT ... FOR UPDATE SKIP LOCKED``, then
-  ``sending_until``), and one partner has one message on its way at a time, so a partner that
-  hangs holds up no more than one worker;
+  ``sending_until``), and one destination (a partner, or for a letter its GP practice) has one
+  message on its way at a time, so a destination that hangs holds up no more than one worker;
 - after ``OUTBOX_MAX_ATTEMPTS`` failed attempts, backing off, a message is FAILED and waits for
   ``outbox_resend``; the messages of its referral after it wait too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,17 +84,28 @@ def outbox_add(
     return True
 
 
-def outbox_take_next(*, now: datetime, skip_partner_ids: set[int]) -> OutboxMessage | None:
+def outbox_take_next(
+    *,
+    now: datetime,
+    skip_partner_ids: Collection[int],
+    skip_practice_ids: Collection[int] = (),
+) -> OutboxMessage | None:
     """The next message due, taken for this worker (its attempt counted, ``sending_until`` set)
     and committed before it is sent, or None. Due: waiting, its time come, not being sent by
-    another worker, every earlier message of its referral sent, no other message to its partner
-    on its way, and its partner not in ``skip_partner_ids``. Oldest first."""
+    another worker, every earlier message of its referral sent, no other message to its
+    destination on its way, and its destination not skipped: a response message's partner not in
+    ``skip_partner_ids``, a letter's GP practice not in ``skip_practice_ids``. Oldest first."""
     pending = OutboxMessage.Status.PENDING
     earlier_unsent = OutboxMessage.objects.filter(
         referral_id=OuterRef("referral_id"), pk__lt=OuterRef("pk")
     ).exclude(status=OutboxMessage.Status.SENT)
-    partner_busy = OutboxMessage.objects.filter(
-        partner_id=OuterRef("partner_id"), status=pending, sending_until__gt=now
+    # The same destination: the same partner, or (a letter has no partner) the same practice.
+    # A NULL on either side matches nothing, so a letter is never busy because of a partner.
+    destination_busy = OutboxMessage.objects.filter(
+        Q(partner_id=OuterRef("partner_id"))
+        | Q(letter__practice_id=OuterRef("letter__practice_id")),
+        status=pending,
+        sending_until__gt=now,
     )
     with transaction.atomic():
         message = (
@@ -101,8 +113,9 @@ def outbox_take_next(*, now: datetime, skip_partner_ids: set[int]) -> OutboxMess
             .filter(status=pending, next_attempt_at__lte=now)
             .filter(Q(sending_until__isnull=True) | Q(sending_until__lte=now))
             .exclude(partner_id__in=skip_partner_ids)
+            .filter(Q(letter__isnull=True) | ~Q(letter__practice_id__in=skip_practice_ids))
             .exclude(Exists(earlier_unsent))
-            .exclude(Exists(partner_busy))
+            .exclude(Exists(destination_busy))
             .select_related("partner", "letter__practice")
             .order_by("id")
             .first()

@@ -35,6 +35,7 @@ from referrals.models import GpLetter, OutboxMessage, Referral
 from referrals.services.claims import referral_claim, referral_complete, referral_contact
 from referrals.services.interventions import intervention_record
 from referrals.services.letters import gp_letter_add
+from referrals.services.outbox import outbox_take_next
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, OrganisationType, ServiceType
 from services.models import Organisation
@@ -391,6 +392,50 @@ def test_a_practice_code_that_cannot_name_a_folder_fails_its_letter_and_the_run_
     )
     assert good.status == OutboxMessage.Status.SENT
     assert not (tmp_path / "mesh" / "out" / "Y0").exists()
+
+
+@pytest.mark.django_db
+def test_a_hanging_practice_costs_one_timeout_per_run_and_holds_up_no_other_destination(
+    at_morning, team_a, make_user
+):
+    hanging, up = PartnerEndpoint(), PartnerEndpoint()
+    hanging.mode = "hanging"
+    try:
+        nurse = member(make_user, team_a, "nurse1")
+        slow = a_practice(endpoint=hanging.url, ods="Y01234")
+        quick = a_practice(endpoint=up.url, ods="Y05678")
+        stuck = [completed(team_a, nurse, slow), completed(team_a, nurse, slow)]
+        waiting = completed(team_a, nurse, quick)
+        gp_letters_feed()
+        first, second = (OutboxMessage.objects.get(letter__referral=r) for r in stuck)
+
+        # Another worker, while the first letter to the hanging practice is on its way, takes
+        # the other practice's letter, never the second letter to the same practice.
+        taken = outbox_take_next(now=timezone.now(), skip_partner_ids=())
+        assert taken is not None and taken.pk == first.pk
+        other = outbox_take_next(now=timezone.now(), skip_partner_ids=())
+        assert other is not None and other.letter_id == waiting.gp_letters.get().pk
+        OutboxMessage.objects.update(attempts=0, sending_until=None)
+
+        with override_settings(OUTBOX_TIMEOUT_SECONDS=0.5):
+            outbox_deliver()
+
+        assert len(up.received()) == 1
+        assert OutboxMessage.objects.get(letter__referral=waiting).status == "SENT"
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert (first.status, first.attempts, first.last_error) == (
+            "PENDING",
+            1,
+            "No answer within 0.5 s.",
+        )
+        # The practice did not answer: its second letter waits for the next run instead of
+        # waiting out the timeout too.
+        assert (second.status, second.attempts) == ("PENDING", 0)
+        assert len(hanging.posts) == 1
+    finally:
+        hanging.stop()
+        up.stop()
 
 
 @pytest.mark.django_db
