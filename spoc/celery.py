@@ -24,14 +24,30 @@ app.conf.beat_schedule = {
     # Response messages to referrers (docs/interop.md, "The referrer hears back"): a sender
     # waiting on a P1-P2 acceptance hears of it within about 20 s (feed, then delivery); a run
     # with nothing to do is two or three small queries.
-    "feed-outbox": {"task": "interop.outbox_feed", "schedule": 10.0},
+    #
+    # The interop jobs expire: a run still in the queue when its period is nearly over is
+    # dropped, since the next one does the same work. A delivery run can last about 35 s (25 s
+    # taking messages, then one more timeout), so without this, runs sent every 10 s pile up
+    # behind a backlog and fill the worker slots that routing needs. Runs that do overlap are
+    # harmless: a message is taken with SELECT ... FOR UPDATE SKIP LOCKED and a 90 s lease
+    # committed before it is sent, and its attempt is recorded only by the run that took it
+    # (referrals/services/outbox.py), so two runs never send the same message.
+    "feed-outbox": {"task": "interop.outbox_feed", "schedule": 10.0, "options": {"expires": 9}},
     # Sends what is due and retries what failed (the first retry waits 15 s); a run takes new
-    # messages for 25 s at most, so a hanging partner never keeps a worker longer than that.
-    "deliver-outbox": {"task": "interop.outbox_deliver", "schedule": 10.0},
+    # messages for 25 s at most, so a hanging destination never keeps a worker longer than that.
+    "deliver-outbox": {
+        "task": "interop.outbox_deliver",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
     # Letters to GP practices (docs/interop.md, "The GP hears back"): a practice reads them in
     # working hours, so a minute adds nothing; a run makes 50 of each kind at most (a letter's
     # PDF takes a few tenths of a second), well inside the time limit.
-    "feed-gp-letters": {"task": "interop.gp_letters_feed", "schedule": 60.0},
+    "feed-gp-letters": {
+        "task": "interop.gp_letters_feed",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 
