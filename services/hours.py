@@ -43,6 +43,8 @@ __all__ = [
     "add_working_days",
     "contact_deadline",
     "format_local",
+    "format_until",
+    "hours_summary",
     "is_open",
     "next_opening",
     "open_intervals",
@@ -287,6 +289,48 @@ def format_local(moment: datetime, *, now: datetime, with_day: bool = False) -> 
     if 0 <= (when.date() - today).days < 7:
         return f"{weekday} {when:%H:%M}"
     return f"{weekday} {nhs_date_short(when.date())} {when:%H:%M}"
+
+
+def format_until(moment: datetime, *, now: datetime) -> str:
+    """``moment`` as the end of a wait, relative to ``now``'s local date: ``08:00 today``,
+    ``08:00 tomorrow``, else as ``format_local`` with the day (``Mon 08:00``)."""
+    when, today = moment.astimezone(LONDON), now.astimezone(LONDON).date()
+    days = (when.date() - today).days
+    if days == 0:
+        return f"{when:%H:%M} today"
+    if days == 1:
+        return f"{when:%H:%M} tomorrow"
+    return format_local(moment, now=now, with_day=True)
+
+
+def hours_summary(schedule: Schedule, *, closed_on_bank_holidays: bool = False) -> str:
+    """A schedule's weekly hours in a line: ``24 hours, 7 days``, ``Mon–Fri 08:00–20:00``,
+    ``Mon–Fri 09:00–17:00; Sat 10:00–13:00; closed on bank holidays``. Consecutive days with the
+    same windows are joined; dated closures are not listed."""
+    if schedule.always_open:
+        parts = ["24 hours, 7 days"]
+    else:
+        by_day: dict[int, tuple[tuple[time, time], ...]] = {}
+        for window in sorted(schedule.windows, key=lambda w: (w.weekday, w.opens)):
+            by_day[window.weekday] = (
+                *by_day.get(window.weekday, ()),
+                (window.opens, window.closes),
+            )
+        runs: list[tuple[int, int, tuple[tuple[time, time], ...]]] = []
+        for day in sorted(by_day):
+            if runs and runs[-1][1] == day - 1 and runs[-1][2] == by_day[day]:
+                runs[-1] = (runs[-1][0], day, by_day[day])
+            else:
+                runs.append((day, day, by_day[day]))
+        parts = [
+            (_WEEKDAYS[first] if first == last else f"{_WEEKDAYS[first]}–{_WEEKDAYS[last]}")
+            + " "
+            + ", ".join(f"{opens:%H:%M}–{closes:%H:%M}" for opens, closes in times)
+            for first, last, times in runs
+        ] or ["no opening hours"]
+    if closed_on_bank_holidays:
+        parts.append("closed on bank holidays")
+    return "; ".join(parts)
 
 
 # --- internals: all datetimes below are aware and in UTC --------------------------------------

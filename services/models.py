@@ -79,6 +79,19 @@ class Service(models.Model):
     open_24_7 = models.BooleanField("open 24/7", default=False)
     # Closed on England and Wales bank holidays (holidays package), without a Closure per day.
     closed_on_bank_holidays = models.BooleanField(default=False)
+    # Out of hours, where callers are sent: shown on the call screen while the SPOC is closed and
+    # in the coordinators' routing reason (docs/directory.md "The SPOC's hours").
+    out_of_hours_phone = PhoneNumberField(
+        "out-of-hours divert number",
+        blank=True,
+        help_text="The number callers are given when the service is closed.",
+    )
+    out_of_hours_message = models.CharField(
+        "out-of-hours message",
+        max_length=200,
+        blank=True,
+        help_text='What to tell callers when the service is closed, for example "Call NHS 111".',
+    )
     # {"P2": {"accept_minutes": 30, "contact_minutes": 180}, ...}; absent = docs/reference.md default.
     clock_overrides = models.JSONField(default=dict, blank=True)
     sites = models.ManyToManyField(Site, blank=True, related_name="in_reach_services")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Unpack
@@ -13,7 +14,18 @@ from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from services.clocks import InvalidClockOverride, clock_overrides_parse
-from services.hours import HORIZON_DAYS, LONDON, ClosurePeriod, Schedule, Window
+from services.codes import ServiceType
+from services.hours import (
+    HORIZON_DAYS,
+    LONDON,
+    ClosurePeriod,
+    Schedule,
+    Window,
+    format_until,
+    hours_summary,
+    is_open,
+    next_opening,
+)
 from services.models import (
     CapacityStatus,
     Closure,
@@ -23,6 +35,14 @@ from services.models import (
     TeamMembership,
 )
 from services.ranking import Capacity, RankCriteria, RankedService, ServiceCandidate, rank_services
+
+
+def _closures_around(at: datetime) -> QuerySet[Closure]:
+    """The closures that can matter to a search from ``at`` (over the hours' horizon)."""
+    return Closure.objects.filter(
+        ends_at__gt=at - timedelta(days=1),
+        starts_at__lt=at + timedelta(days=HORIZON_DAYS + 1),
+    )
 
 
 def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
@@ -42,13 +62,7 @@ def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
             Prefetch(
                 "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
             ),
-            Prefetch(
-                "closures",
-                queryset=Closure.objects.filter(
-                    ends_at__gt=at - timedelta(days=1),
-                    starts_at__lt=at + timedelta(days=HORIZON_DAYS + 1),
-                ),
-            ),
+            Prefetch("closures", queryset=_closures_around(at)),
             "sites",
         )
         .order_by("name")
@@ -119,6 +133,102 @@ def _clock_overrides_or_defaults(service: Any) -> dict[str, Any]:
             "Service %s has invalid clock overrides; using the default clocks.", service.pk
         )
         return {}
+
+
+def coordinators_schedule(service: Service, *, at: datetime) -> Schedule:
+    """The hours the SPOC coordinators count (docs/routing.md "Clocks"): the SPOC service's own,
+    as ``service_schedule`` builds them (24/7 when it says open 24/7). A SPOC with no hours at
+    all would leave P4-P5 referrals at the coordinators without deadlines, so it counts every
+    hour instead, and says so in the log."""
+    schedule = service_schedule(service, at=at)
+    if schedule.always_open or schedule.windows:
+        return schedule
+    logger.error(
+        "SPOC service %s has no opening hours and is not open 24/7; counting every hour.",
+        service.pk,
+    )
+    return Schedule(always_open=True, closures=schedule.closures)
+
+
+@dataclass(frozen=True)
+class SpocHours:
+    """The single point of contact's hours now, as the call screen, the coordinator board and the
+    coordinator's home page show them (docs/directory.md "The SPOC's hours")."""
+
+    service: Service
+    open_now: bool
+    # Closed: when it opens again ("08:00 tomorrow"); "" when open or not opening within a year.
+    opens_at: datetime | None
+    until: str
+    hours: str
+
+    @property
+    def divert_message(self) -> str:
+        return self.service.out_of_hours_message
+
+    @property
+    def divert_phone(self) -> Any:
+        return self.service.out_of_hours_phone
+
+    @property
+    def closed_sentence(self) -> str:
+        """``The SPOC is closed until 08:00 tomorrow. Out of hours: Call NHS 111 01514960999``
+        (the number in national format), for the routing reason; "" when open."""
+        if self.open_now:
+            return ""
+        until = f" until {self.until}" if self.until else ""
+        divert = " ".join(
+            part for part in (self.divert_message, _national(self.divert_phone)) if part
+        )
+        return f"The SPOC is closed{until}." + (f" Out of hours: {divert}" if divert else "")
+
+
+def _national(phone: Any) -> str:
+    return phone.as_national if phone else ""
+
+
+def spoc_hours_of(service: Service, *, at: datetime) -> SpocHours:
+    """The SPOC hours of ``service``, loaded with its hours and closures (no query when they were
+    prefetched, as ``services_with_directory_data`` does)."""
+    schedule = coordinators_schedule(service, at=at)
+    open_now = is_open(schedule, at)
+    opens_at = None if open_now else next_opening(schedule, at)
+    return SpocHours(
+        service=service,
+        open_now=open_now,
+        opens_at=opens_at,
+        until=format_until(opens_at, now=at) if opens_at is not None else "",
+        hours=hours_summary(schedule, closed_on_bank_holidays=service.closed_on_bank_holidays),
+    )
+
+
+def spoc_service_of(services: Iterable[Service]) -> Service | None:
+    """Of ``services`` (their team loaded), the SPOC whose intake team takes the coordinators'
+    referrals: of type SPOC with an intake team, the lowest team id first. No query."""
+    spocs = [
+        service
+        for service in services
+        if service.service_type == ServiceType.SPOC and getattr(service, "team", None) is not None
+    ]
+    return min(spocs, key=lambda service: service.team.pk) if spocs else None
+
+
+def spoc_hours(*, at: datetime) -> SpocHours | None:
+    """The SPOC's hours at ``at``; None when the directory has no SPOC with an intake team.
+    Three queries: the service with its team, its hours, its closures."""
+    service = (
+        Service.objects.filter(service_type=ServiceType.SPOC, team__isnull=False)
+        .select_related("team")
+        .order_by("team__id")
+        .prefetch_related(
+            Prefetch(
+                "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
+            ),
+            Prefetch("closures", queryset=_closures_around(at)),
+        )
+        .first()
+    )
+    return spoc_hours_of(service, at=at) if service is not None else None
 
 
 def service_candidate(service: Any, *, at: datetime) -> ServiceCandidate:

@@ -9,8 +9,8 @@ Two clocks, each from its own start:
   never restarted by a decline or re-route.
 
 P1-P3 run in real time; P4-P5 count the hours of the service whose team holds the referral (the
-SPOC coordinators count every hour). A hold stops both (`referral_clocks_resume`): P1-P3
-deadlines move on by the time spent on hold; P4-P5 deadlines move on by the service's opening
+SPOC coordinators count the SPOC service's own hours, ``team_schedule``). A hold stops both
+(`referral_clocks_resume`): P1-P3 deadlines move on by the time spent on hold; P4-P5 deadlines move on by the service's opening
 time the hold covered, counted in its hours after the old deadline, so the open time that was
 left when the hold began is left again when it ends. Both starts move on by the time held
 (docs/routing.md has worked examples).
@@ -33,11 +33,8 @@ from services.hours import (
     open_intervals,
 )
 from services.models import Service
-from services.selectors import service_schedule
+from services.selectors import coordinators_schedule, service_schedule
 
-# The SPOC coordinators are on duty around the clock (docs/design.md §3), whatever hours their
-# directory row says.
-COORDINATORS_SCHEDULE = Schedule(always_open=True)
 AT_RISK_FRACTION = 0.75
 
 
@@ -82,9 +79,11 @@ def _service_clock(service: Service | None, priority: str) -> Clock:
     return overrides.get(priority) or CLOCKS[priority]
 
 
-def _schedule(service: Service | None, *, at: datetime) -> Schedule:
-    if service is None or service.service_type == ServiceType.SPOC:
-        return COORDINATORS_SCHEDULE
+def team_schedule(service: Service, *, at: datetime) -> Schedule:
+    """The hours the clocks of a referral held by ``service``'s team count: the SPOC's own for
+    the coordinators (docs/routing.md "Clocks"), else the service's."""
+    if service.service_type == ServiceType.SPOC:
+        return coordinators_schedule(service, at=at)
     return service_schedule(service, at=at)
 
 
@@ -145,7 +144,7 @@ def referral_clocks_resume(referral: Referral, *, held_from: datetime, now: date
         clocks=Clocks(
             accept_by=referral.accept_by, contact_by=referral.contact_by, at_risk_at=None
         ),
-        schedule=_schedule(service, at=held_from),
+        schedule=team_schedule(service, at=held_from),
         real_time=clock.real_time,
         held_from=held_from,
         resumed_at=now,
@@ -170,7 +169,7 @@ def referral_clocks_fix(referral: Referral, *, now: datetime) -> None:
     accept_from = referral.accept_clock_started_at or now
     clocks = clocks_compute(
         priority=referral.priority,
-        schedule=_schedule(service, at=min(accept_from, referral.clock_started_at)),
+        schedule=team_schedule(service, at=min(accept_from, referral.clock_started_at)),
         clock=_service_clock(service, referral.priority),
         accept_from=accept_from,
         contact_from=min(referral.clock_started_at, accept_from),

@@ -20,14 +20,19 @@ from django.db.models import Count
 from django.utils import timezone
 
 from referrals.models import Referral, ReferralEvent
-from referrals.services.clocks import COORDINATORS_SCHEDULE, Clocks, at_risk_moment, clocks_compute
+from referrals.services.clocks import Clocks, at_risk_moment, clocks_compute, team_schedule
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
-from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Need, ServiceType
+from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Need
 from services.hours import LONDON
 from services.models import Service, Team
 from services.postcodes import InvalidPostcode, normalise_postcode
 from services.ranking import RankedService, winner
-from services.selectors import directory_rank, services_with_intake_team
+from services.selectors import (
+    directory_rank,
+    services_with_intake_team,
+    spoc_hours_of,
+    spoc_service_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +123,11 @@ def referral_route(*, referral_id: int) -> Referral | None:
             referral.unroutable_reason = ""
         else:
             team = _coordinators_team(services)
+            clock = CLOCKS[referral.priority]
             clocks = clocks_compute(
                 priority=referral.priority,
-                schedule=COORDINATORS_SCHEDULE,
-                clock=CLOCKS[referral.priority],
+                schedule=team_schedule(team.service, at=at),
+                clock=clock,
                 accept_from=at,
                 contact_from=contact_from,
             )
@@ -131,6 +137,10 @@ def referral_route(*, referral_id: int) -> Referral | None:
                 reason = made_for_coordinators or unroutable_reason(
                     referral=referral, ranked=ranked
                 )
+            if clock.real_time:
+                # Nobody may be there to read it until the SPOC opens: say so, and where
+                # callers are sent meanwhile (docs/routing.md "The coordinators' fallback").
+                reason = with_spoc_closed(reason, team.service, now=now)
             kind = ReferralEvent.Kind.UNROUTABLE
             data = {"attempt": attempt, "reason": reason, "team_name": team.name}
             referral.unroutable_reason = reason
@@ -259,18 +269,28 @@ def declined_twice_reason(declined: list[int], services: Mapping[int, Service]) 
 
 def _coordinators_team(services: Mapping[int, Service]) -> Team:
     """The SPOC coordinators' intake team (the first by id if there are several), from the
-    directory already loaded for ranking: no extra query."""
-    teams = [
-        team
-        for service in services.values()
-        if service.service_type == ServiceType.SPOC and (team := _team_of(service)) is not None
-    ]
-    if not teams:
+    directory already loaded for ranking, its service's hours with it: no extra query."""
+    spoc = spoc_service_of(services.values())
+    if spoc is None:
         raise RoutingConfigurationError(
             "No SPOC coordinators' team in the directory: add a service of type SPOC with an "
             "intake team to receive referrals that no partner service can take."
         )
-    return min(teams, key=lambda team: team.pk)
+    team: Team = spoc.team
+    # The loaded service (hours and closures prefetched), not a new query through the team.
+    team.service = spoc
+    return team
+
+
+def with_spoc_closed(reason: str, spoc: Service, *, now: datetime) -> str:
+    """``reason``, followed by the SPOC's closure and its divert when the SPOC is closed at
+    ``now``; the closure is kept whole and the reason shortened if they do not fit."""
+    closed = spoc_hours_of(spoc, at=now).closed_sentence
+    if not closed:
+        return reason
+    room = UNROUTABLE_REASON_MAX - len(closed) - 2
+    head = reason if len(reason) <= room else reason[: max(room - 1, 0)].rstrip() + "…"
+    return _clip(f"{head}{' ' if head.endswith(('.', '…')) else '. '}{closed}")
 
 
 def unroutable_reason(*, referral: Referral, ranked: list[RankedService]) -> str:

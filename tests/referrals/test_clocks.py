@@ -9,7 +9,6 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from referrals.services.clocks import (
-    COORDINATORS_SCHEDULE,
     at_risk_moment,
     clocks_after_hold,
     clocks_compute,
@@ -22,6 +21,11 @@ from services.hours import Schedule, Window
 FRIDAY_4PM = datetime(2025, 1, 17, 16, 0, tzinfo=UTC)
 WEEKDAYS = Schedule(
     windows=tuple(Window(weekday=d, opens=time(9), closes=time(17)) for d in range(5))
+)
+# The SPOC's hours, as its directory row gives them (services.selectors.coordinators_schedule).
+SPOC_24_7 = Schedule(always_open=True)
+SPOC_8_TO_8 = Schedule(
+    windows=tuple(Window(weekday=d, opens=time(8), closes=time(20)) for d in range(7))
 )
 
 
@@ -68,16 +72,45 @@ def test_every_priority_at_a_weekday_service_called_on_friday_afternoon(
         ("P5", utc(18, 16), utc(22, 16)),
     ],
 )
-def test_the_coordinators_count_every_hour(priority, accept_by, contact_by):
-    clocks = called_friday_4pm(priority, schedule=COORDINATORS_SCHEDULE)
+def test_coordinators_open_24_7_count_every_hour(priority, accept_by, contact_by):
+    clocks = called_friday_4pm(priority, schedule=SPOC_24_7)
     assert (clocks.accept_by, clocks.contact_by) == (accept_by, contact_by)
+
+
+@pytest.mark.parametrize(
+    ("priority", "accept_by", "contact_by"),
+    [
+        # Real time whatever the SPOC's hours.
+        ("P2", utc(17, 16, 15), utc(17, 18)),
+        ("P3", utc(17, 17), utc(17, 20)),
+        # 4 SPOC hours: Friday 16:00-20:00; 2 working days: Saturday and Sunday (open every day).
+        ("P4", utc(17, 20), utc(19, 16)),
+        ("P5", utc(18, 16), utc(22, 16)),
+    ],
+)
+def test_coordinators_open_8_to_8_count_the_spocs_hours_for_p4_p5(priority, accept_by, contact_by):
+    clocks = called_friday_4pm(priority, schedule=SPOC_8_TO_8)
+    assert (clocks.accept_by, clocks.contact_by) == (accept_by, contact_by)
+
+
+def test_a_p4_reaching_the_closed_spoc_at_night_waits_for_its_hours():
+    # Friday 22:00: the SPOC opens at 08:00 on Saturday; 4 of its hours end at 12:00.
+    clocks = clocks_compute(
+        priority="P4",
+        schedule=SPOC_8_TO_8,
+        clock=CLOCKS["P4"],
+        accept_from=utc(17, 22),
+        contact_from=utc(17, 22),
+    )
+    assert clocks.accept_by == utc(18, 12)
+    assert clocks.contact_by == utc(19, 22)
 
 
 def test_a_reroute_restarts_the_accept_clock_only():
     rerouted = FRIDAY_4PM + timedelta(minutes=40)
     clocks = clocks_compute(
         priority="P2",
-        schedule=COORDINATORS_SCHEDULE,
+        schedule=SPOC_24_7,
         clock=CLOCKS["P2"],
         accept_from=rerouted,
         contact_from=FRIDAY_4PM,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from services.codes import ServiceType
 from services.models import CoverageArea, OpeningHours, Service, Site, Team
@@ -51,3 +52,16 @@ def small_directory() -> dict[str, Service]:
         "night": make_service("Night Service", ServiceType.NIGHT_SERVICE, hours=every_day(20, 8)),
         "ipu": make_service("In-patient Unit", ServiceType.HOSPICE_INPATIENT, open_24_7=True),
     }
+
+
+def make_spoc_8_to_8(**fields: Any) -> Service:
+    """A SPOC open 08:00-20:00 every day, with its out-of-hours message and divert number."""
+    return make_service(
+        "SPOC Coordinators",
+        ServiceType.SPOC,
+        hours=every_day(8, 20),
+        areas=(),
+        out_of_hours_message=fields.pop("out_of_hours_message", "Call NHS 111"),
+        out_of_hours_phone=fields.pop("out_of_hours_phone", "0151 496 0999"),
+        **fields,
+    )
