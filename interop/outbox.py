@@ -113,13 +113,13 @@ def breach_response(referral: Referral) -> Resource:
 
 
 def outbox_feed(*, now: datetime | None = None) -> int:
-    """Add the messages owed: one per event the sender hears of (OUTBOX_EVENT_KINDS), oldest
-    first, then one breach notice per referral still not accepted past its breach time. Safe to
+    """Add the messages owed: one per event the sender hears of (OUTBOX_EVENT_KINDS) in the last
+    OUTBOX_EVENT_LOOKBACK_DAYS, oldest first, then one breach notice per referral still not accepted past its breach time. Safe to
     run twice, or twice at once: the unique constraints keep one message per event and one
     notice per referral. Returns how many messages it added."""
     now = now or timezone.now()
     added = 0
-    for event in outbox_events_unsent():
+    for event in outbox_events_unsent(now=now):
         referral = event.referral
         assert referral.sender_id is not None
         added += outbox_add(

@@ -199,7 +199,12 @@ class ReferralEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["referral", "at"], name="referral_event_referral_at")]
+        indexes = [
+            models.Index(fields=["referral", "at"], name="referral_event_referral_at"),
+            # The outbox and GP letter feeds read the last few days of events every few seconds
+            # (OUTBOX_EVENT_LOOKBACK_DAYS, GP_LETTER_LOOKBACK_DAYS).
+            models.Index(fields=["at"], name="referral_event_at"),
+        ]
 
     def __str__(self) -> str:
         return f"REF-{self.referral_id:06d} {self.kind} at {nhs_datetime_short(self.at)}"

@@ -22,8 +22,10 @@ app.conf.beat_schedule = {
     # minutes (the safe horizon DASHBOARD_SAFE_HORIZON_SECONDS plus this period).
     "refresh-dashboard-summaries": {"task": "dashboards.refresh_summaries", "schedule": 60.0},
     # Response messages to referrers (docs/interop.md, "The referrer hears back"): a sender
-    # waiting on a P1-P2 acceptance hears of it within about 20 s (feed, then delivery); a run
-    # with nothing to do is two or three small queries.
+    # waiting on a P1-P2 acceptance hears of it within about 20 s (feed, then delivery). A feed
+    # run with nothing to do is two queries, bounded however long the hub has run: the events of
+    # the last OUTBOX_EVENT_LOOKBACK_DAYS without a message (the index on the events' time), and
+    # the partners' referrals unaccepted past their breach time; a delivery run, one.
     #
     # The interop jobs expire: a run still in the queue when its period is nearly over is
     # dropped, since the next one does the same work. A delivery run can last about 35 s (25 s

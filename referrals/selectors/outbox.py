@@ -5,9 +5,10 @@ time passed unaccepted, and the messages that could not be delivered."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
@@ -46,12 +47,15 @@ _UNACCEPTED = Q(status__in=(ReferralStatus.AWAITING_ROUTING, ReferralStatus.QUEU
 )
 
 
-def outbox_events_unsent(*, limit: int = 500) -> list[ReferralEvent]:
+def outbox_events_unsent(*, now: datetime, limit: int = 500) -> list[ReferralEvent]:
     """The events of partners' referrals that the sender hears of and that have no message yet,
-    oldest first (so one referral's are in the order they happened), with the referral, its
-    team, call and sender, and the event's team."""
+    no older than OUTBOX_EVENT_LOOKBACK_DAYS, oldest first (so one referral's are in the order
+    they happened), with the referral, its team, call and sender, and the event's team. The
+    lookback bounds what the job, every 10 s, reads (the index on the events' time), and keeps
+    history loaded into a new hub from being told to its senders."""
     return list(
         ReferralEvent.objects.filter(
+            at__gte=now - timedelta(days=settings.OUTBOX_EVENT_LOOKBACK_DAYS),
             referral__sender__isnull=False,
             kind__in=OUTBOX_EVENT_KINDS,
             outbox_message__isnull=True,

@@ -277,6 +277,10 @@ OUTBOX_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10"))
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 15)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 900)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# The feed (every 10 s) reads only the events of this many days back: a run costs the same
+# however long the hub has run, and history loaded into a new hub (or restored from a backup) is
+# not told to its senders. Far longer than any outage the feed must catch up on.
+OUTBOX_EVENT_LOOKBACK_DAYS = env_int("OUTBOX_EVENT_LOOKBACK_DAYS", 7)
 # Letters to GP practices (docs/interop.md, "The GP hears back"): a completion or a death is
 # sent a letter if the job sees it within this many days of it being recorded, so history loaded
 # into a new hub (or restored from a backup) is not posted to practices.

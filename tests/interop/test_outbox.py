@@ -475,6 +475,15 @@ def test_the_senders_own_withdrawal_is_not_told_back_to_it(clock, endpoints, com
     assert endpoint.posts == []
 
 
+def test_an_event_older_than_the_lookback_is_not_told(clock, endpoints, community, nurse):
+    partner = a_partner("NHS 111 North West", "NLO01", endpoints().url)
+    referral = sent_by(partner)
+    referral_claim(referral_id=referral.pk, user=nurse)
+    clock.shift(timedelta(days=7, seconds=1))  # OUTBOX_EVENT_LOOKBACK_DAYS
+    assert outbox_feed() == 0
+    assert kinds(referral) == []
+
+
 def test_a_referral_made_by_a_call_sends_nothing(clock, endpoints, community, nurse):
     referral = ReferralFactory(status=ReferralStatus.QUEUED, team=community)
     referral_claim(referral_id=referral.pk, user=nurse)
