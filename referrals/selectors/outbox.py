@@ -101,8 +101,9 @@ def outbox_visible_to(user: Any) -> Q:
 def outbox_undelivered(*, user: Any, limit: int = 100) -> tuple[list[Undelivered], int]:
     """The response messages that could not be delivered (FAILED), oldest first, at most
     ``limit``, and how many there are: for coordinators (anyone else gets none), of the referrals
-    they may see. Each message has its referral (with its team) and its partner. One query, two
-    when there are more than ``limit``."""
+    they may see. Each message has its referral (with its team) and its partner, or its letter
+    (without the PDF) and the letter's practice. One query, two when there are more than
+    ``limit``."""
     if "accounts.coordinate" not in (
         user.get_all_permissions() if user.is_authenticated else set()
     ):
@@ -123,7 +124,9 @@ def outbox_undelivered(*, user: Any, limit: int = 100) -> tuple[list[Undelivered
     )
     rows = [
         Undelivered(message=message, waiting=message.waiting)
-        for message in failed.select_related("referral__team", "partner")
+        for message in failed.select_related("referral__team", "partner", "letter__practice")
+        # The letter's PDF (tens of kilobytes each) is never shown on the list.
+        .defer("letter__pdf")
         .annotate(waiting=Coalesce(Subquery(behind, output_field=IntegerField()), 0))
         .order_by("id")[:limit]
     ]

@@ -5,6 +5,7 @@ of the screens that show them (the board, the referral page, the patient page)."
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +13,9 @@ from django.utils import timezone
 
 from interop.bars import message_process
 from patients.models import Patient, PossibleMatch
-from referrals.models import OutboxMessage, Referral
+from referrals.models import GpLetter, OutboxMessage, Referral
+from services.codes import OrganisationType
+from services.models import Organisation
 from spoc.accounts.models import PartnerSystem
 from spoc.accounts.partners import Scope, partner_register
 from tests.interop.bars_messages import referral_message, update_message
@@ -94,4 +97,35 @@ def undelivered(referral: Referral, *, error: str = "HTTP 503") -> OutboxMessage
         last_attempt_at=now,
         last_error=error,
         body={"resourceType": "Bundle", "type": "message"},
+    )
+
+
+def undelivered_letter(referral: Referral, *, error: str = "HTTP 503") -> OutboxMessage:
+    """A letter to ``referral``'s patient's GP practice (one of its own) that failed every
+    attempt, as if for the referral's first event."""
+    now = timezone.now()
+    practice, _ = Organisation.objects.get_or_create(
+        ods_code=f"Y{referral.pk:05d}",
+        defaults={"name": "Walton Surgery", "org_type": OrganisationType.GP_PRACTICE},
+    )
+    letter = GpLetter.objects.create(
+        kind=GpLetter.Kind.COMPLETION,
+        patient_id=referral.patient_id,
+        practice=practice,
+        referral=referral,
+        event=referral.events.order_by("id").first(),
+        letter_id=uuid.uuid4(),
+        created_at=now,
+        pdf=b"%PDF-1.4 " + b"x" * 50_000,
+    )
+    return OutboxMessage.objects.create(
+        letter=letter,
+        kind=OutboxMessage.Kind.GP_LETTER,
+        created_at=now,
+        status=OutboxMessage.Status.FAILED,
+        attempts=8,
+        next_attempt_at=now,
+        last_attempt_at=now,
+        last_error=error,
+        body={"resourceType": "Bundle", "type": "document"},
     )

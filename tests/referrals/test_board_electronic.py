@@ -31,6 +31,7 @@ from tests.referrals.electronic import (
     possible_match,
     sent,
     undelivered,
+    undelivered_letter,
     updated,
 )
 from tests.referrals.factories import CallFactory, PatientFactory, member
@@ -210,14 +211,16 @@ def test_the_board_costs_the_same_number_of_queries_with_electronic_referrals_an
     client.force_login(coordinator)
     build_board(area)
     possible_match(partner, n=0)
-    electronic(partner, 0)
+    undelivered_letter(electronic(partner, 0))
     clock.shift(timedelta(minutes=10))
     with CaptureQueriesContext(connection) as few:
         assert client.get(reverse("board:board")).status_code == 200
     for n in range(1, 21):
         build_board(area)
         possible_match(partner, n=n)
-        undelivered(electronic(partner, n))
+        referral = electronic(partner, n)
+        undelivered(referral)
+        undelivered_letter(referral)  # a letter to the patient's practice, which has no partner
     clock.shift(timedelta(minutes=10))
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("board:board"))
@@ -227,7 +230,8 @@ def test_the_board_costs_the_same_number_of_queries_with_electronic_referrals_an
     # the one of each match.
     assert (board.matches_total, board.sections[0].total) == (21, 84)
     assert sum(r.sender is not None for r in board.sections[0].rows) == 42
-    assert board.undelivered_total == 20
+    assert board.undelivered_total == 41
+    assert "Walton Surgery (Y" in response.content.decode()
     assert len(many) == len(few) == 24
 
 
