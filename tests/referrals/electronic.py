@@ -85,18 +85,25 @@ def possible_match(
 
 def undelivered(referral: Referral, *, error: str = "HTTP 503") -> OutboxMessage:
     """A message to ``referral``'s sender that failed every attempt: its breach notice."""
-    now = timezone.now()
-    return OutboxMessage.objects.create(
+    return _failed(
         referral=referral,
         partner=referral.sender,
         kind=OutboxMessage.Kind.NOT_ACCEPTED,
+        last_error=error,
+        body={"resourceType": "Bundle", "type": "message"},
+    )
+
+
+def _failed(**fields: Any) -> OutboxMessage:
+    """An outbox message that failed all its attempts, just now."""
+    now = timezone.now()
+    return OutboxMessage.objects.create(
         created_at=now,
         status=OutboxMessage.Status.FAILED,
         attempts=8,
         next_attempt_at=now,
         last_attempt_at=now,
-        last_error=error,
-        body={"resourceType": "Bundle", "type": "message"},
+        **fields,
     )
 
 
@@ -118,14 +125,9 @@ def undelivered_letter(referral: Referral, *, error: str = "HTTP 503") -> Outbox
         created_at=now,
         pdf=b"%PDF-1.4 " + b"x" * 50_000,
     )
-    return OutboxMessage.objects.create(
+    return _failed(
         letter=letter,
         kind=OutboxMessage.Kind.GP_LETTER,
-        created_at=now,
-        status=OutboxMessage.Status.FAILED,
-        attempts=8,
-        next_attempt_at=now,
-        last_attempt_at=now,
         last_error=error,
         body={"resourceType": "Bundle", "type": "document"},
     )
