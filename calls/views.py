@@ -44,6 +44,7 @@ from patients.selectors import patient_shown
 from referrals.access import visible_patients
 from referrals.selectors import referrals_visible_to
 from services.codes import Need
+from services.selectors import spoc_hours
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.core.htmx import render_page
 
@@ -213,6 +214,8 @@ def call_new(request: HttpRequest) -> HttpResponse:
         "suggestion": suggestion,
         "need_rows": _need_rows(form),
         "symptoms_open": symptoms_open,
+        # Closed now: the warning with the divert (docs/patients-and-calls.md "The call screen").
+        "spoc": spoc_hours(at=timezone.now()),
         **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound),
     }
     return render(request, "calls/call_new.html", context)
