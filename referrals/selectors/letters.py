@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet
 
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord
@@ -23,7 +23,7 @@ from referrals.letters import (
     LetterReferral,
 )
 from referrals.models import GpLetter, Intervention, Referral, ReferralEvent
-from referrals.selectors import referrals_visible_to
+from referrals.selectors import referrals_visible_to, sees_all_patients
 from services.codes import CallerType, Need, Priority, ServiceType
 from services.models import Organisation, Service
 from spoc.audit.services import access_log_read
@@ -221,20 +221,51 @@ class ReferralLetters:
     practice: Organisation | None
 
 
-def _about(referral: Referral) -> Q:
-    return Q(referral_id=referral.pk) | Q(kind=GpLetter.Kind.DEATH, patient_id=referral.patient_id)
+def _closed_unseen(referral: Referral, visible: QuerySet[Referral]) -> QuerySet[ReferralEvent]:
+    """The closings, by the patient's death, of referrals outside ``visible``: a patient dies
+    once, so the referrals the death closed are the patient's with a COMPLETED event naming a
+    death record (referrals/services/deaths.py)."""
+    return (
+        ReferralEvent.objects.filter(
+            kind=ReferralEvent.Kind.COMPLETED,
+            referral__patient_id=referral.patient_id,
+            data__has_key="death_record_id",
+        )
+        .exclude(referral__in=visible)
+        .order_by()
+    )
 
 
-def referral_letters(*, referral: Referral) -> ReferralLetters:
+def _about(referral: Referral, user: Any, visible: QuerySet[Referral]) -> Q:
+    """The letters about ``referral`` that ``user`` (who may see ``visible``) may read: its
+    completion's, and the patient's death's, which lists every referral the death closed (other
+    teams' interventions and outcomes too), so only for a user who may see each of those
+    referrals, or who sees every patient."""
+    death = Q(kind=GpLetter.Kind.DEATH, patient_id=referral.patient_id)
+    if not sees_all_patients(user):
+        death &= ~Q(Exists(_closed_unseen(referral, visible)))
+    return Q(referral_id=referral.pk) | death
+
+
+def referral_letters(*, referral: Referral, user: Any) -> ReferralLetters:
     """For the page of ``referral`` (already read through ``referral_page``, which logged it):
-    its letters, oldest first, without their PDFs, and the patient's registered practice (one
-    query each)."""
+    its letters that ``user`` may read (``_about``), oldest first, without their PDFs, and the
+    patient's registered practice (one query each, and one more to check a death letter for a
+    user who does not see every patient)."""
     letters = list(
-        GpLetter.objects.filter(_about(referral))
+        GpLetter.objects.filter(
+            Q(referral_id=referral.pk) | Q(kind=GpLetter.Kind.DEATH, patient_id=referral.patient_id)
+        )
         .defer("pdf")
         .select_related("practice", "outbox_message")
         .order_by("id")
     )
+    if (
+        any(letter.kind == GpLetter.Kind.DEATH for letter in letters)
+        and not sees_all_patients(user)
+        and _closed_unseen(referral, referrals_visible_to(user)).exists()
+    ):
+        letters = [letter for letter in letters if letter.kind != GpLetter.Kind.DEATH]
     practice = (
         Organisation.objects.filter(pk=referral.patient.registered_practice_id).first()
         if referral.patient.registered_practice_id
@@ -244,13 +275,14 @@ def referral_letters(*, referral: Referral) -> ReferralLetters:
 
 
 def gp_letter_shown(*, user: Any, referral_id: int, letter_id: int) -> GpLetter | None:
-    """A letter about a referral the user may see (its completion, or the patient's death),
-    with its PDF, its read access-logged; None when the user may not see the referral or the
-    letter is not about it."""
-    referral = referrals_visible_to(user).filter(pk=referral_id).first()
+    """A letter about a referral the user may see (its completion, or the patient's death when
+    the user may see every referral the death closed), with its PDF, its read access-logged;
+    None when the user may not see the referral or the letter."""
+    visible = referrals_visible_to(user)
+    referral = visible.filter(pk=referral_id).first()
     if referral is None:
         return None
-    letter = GpLetter.objects.filter(_about(referral), pk=letter_id).first()
+    letter = GpLetter.objects.filter(_about(referral, user, visible), pk=letter_id).first()
     if letter is not None:
         access_log_read(
             object_type="gp_letter",

@@ -551,3 +551,45 @@ def test_the_teams_nurse_opens_the_letter_and_another_teams_nurse_gets_404(
 
     client.force_login(other)
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_death_letter_is_shown_only_to_those_who_may_see_every_referral_it_covers(
+    at_morning, practice_server, team_a, spoc_team, make_user, client
+):
+    nurse = member(make_user, team_a, "nurse1")
+    team_b = make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME).team
+    other = member(make_user, team_b, "nurse2")
+    coordinator = make_user(Role.SPOC_COORDINATOR, username="coordinator1")
+    ours = claimed_referral(team_a, nurse, a_practice(endpoint=practice_server.url))
+    theirs = ReferralFactory(
+        call=CallFactory(patient=ours.patient, received_at=timezone.now() - timedelta(hours=1)),
+        status=ReferralStatus.QUEUED,
+        team=team_b,
+        contact_by=timezone.now() + timedelta(hours=2),
+    )
+    referral_claim(referral_id=theirs.pk, user=other)
+    death_record(
+        patient_id=ours.patient_id,
+        user=coordinator,
+        died_at=timezone.now() - timedelta(hours=1),
+        place=PlaceOfDeath.HOSPICE,
+        expected=True,
+        verified_by="Jo Kennedy, district nurse",
+        bereavement_for=[],
+    )
+    gp_letters_feed()
+    letter = GpLetter.objects.get(kind=GpLetter.Kind.DEATH)
+    # The letter covers both referrals: each team's work and outcome.
+    assert f"REF-{theirs.pk:06d}" in _printed(bytes(letter.pdf))
+
+    for user, referral, status in (
+        (nurse, ours, 404),
+        (other, theirs, 404),
+        (coordinator, ours, 200),
+    ):
+        client.force_login(user)
+        url = reverse("queue:letter", args=[referral.pk, letter.pk])
+        page = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
+        assert (url in page) is (status == 200)
+        assert client.get(url).status_code == status

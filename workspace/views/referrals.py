@@ -109,7 +109,7 @@ def _render(
             "action_forms": forms,
             "bound_action": bound_action,
             "bound_form": bound,
-            "gp_letters": referral_letters(referral=page.referral),
+            "gp_letters": referral_letters(referral=page.referral, user=request.user),
         },
         status=status,
     )
