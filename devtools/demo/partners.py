@@ -6,6 +6,7 @@ credentials are there, and gives the provider a new secret when they are not."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from devtools.fake_partner import PROVIDER_NAME, PROVIDER_ODS
@@ -37,10 +38,12 @@ def seed_partners(*, data_dir: Path) -> PartnerSystem:
     else:  # registered, but its secret is not here (a new data directory)
         secret = partner_secret_rotate(partner=partner)
     data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"client_id": partner.client_id, "client_secret": secret}), encoding="utf-8"
-    )
-    path.chmod(0o600)
+    # Created 0o600 (the owner's alone) from the start: never a moment readable by others. A file
+    # left from before is replaced, not rewritten, so it cannot keep a wider mode.
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"client_id": partner.client_id, "client_secret": secret}))
     return partner
 
 

@@ -5,8 +5,10 @@ credentials, as a partner system would."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import stat
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from django.core.management import CommandError, call_command
 
 from devtools.demo.partners import CREDENTIALS_FILE, seed_partners
 from devtools.fake_partner import Hub, Journal, make_server, referral_message, send_messages
+from devtools.management.commands import fake_partner as command
 from referrals.models import Referral
 from spoc.accounts.models import PartnerSystem
 from tests.interop.fhir import fhir_valid
@@ -150,3 +153,43 @@ def test_registering_the_demo_partner_twice_keeps_its_secret_while_the_file_is_t
     assert json.loads((other / CREDENTIALS_FILE).read_text())["client_id"] == first.client_id
     assert first.secrets.count() == 2
     assert PartnerSystem.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_credentials_file_is_created_the_owners_alone(tmp_path, monkeypatch):
+    previous = os.umask(0o022)
+    # No chmod afterwards: the file must be created with its mode, never readable meanwhile.
+    monkeypatch.setattr(Path, "chmod", lambda *args, **kwargs: None)
+    try:
+        (tmp_path / CREDENTIALS_FILE).write_text("{}")  # left from before, 0o644
+        seed_partners(data_dir=tmp_path)
+    finally:
+        os.umask(previous)
+    path = tmp_path / CREDENTIALS_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["client_id"]
+
+
+def test_an_answer_that_is_not_json_does_not_stop_the_sending(monkeypatch, tmp_path):
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def send(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")
+        stop.set()
+
+    monkeypatch.setattr(command, "send_messages", send)
+    errors = StringIO()
+    sender = command.Command(stdout=StringIO(), stderr=errors)
+    hub = Hub(url="http://127.0.0.1:1", client_id="x", client_secret="y")
+    thread = threading.Thread(
+        target=sender._send_every,
+        args=(hub, Journal(tmp_path / "log.jsonl"), random.Random(1), 0.01, stop),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and len(calls) == 2
+    assert "could not send a referral: Expecting value" in errors.getvalue()

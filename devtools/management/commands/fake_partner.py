@@ -103,5 +103,7 @@ class Command(BaseCommand):
         while not stop.wait(seconds):
             try:
                 send_messages(hub, journal, [referral_message(rng, now=datetime.now(UTC))])
-            except (OSError, RuntimeError) as exc:
+            # ValueError: the hub's answer was not JSON. Any of these ends this referral only:
+            # the thread keeps sending.
+            except (OSError, RuntimeError, ValueError) as exc:
                 self.stderr.write(f"Fake partner: could not send a referral: {exc}")
