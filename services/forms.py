@@ -10,7 +10,7 @@ from services.codes import SITE_NEEDS, CallerType, CapacityRag, Need, Priority
 from services.hours import Window
 from services.models import WEEKDAYS, Service, Site
 from services.postcodes import InvalidPostcode, normalise_postcode
-from services.services import SERVICE_DETAIL_FIELDS
+from services.services import OUT_OF_HOURS_FIELDS, SERVICE_DETAIL_FIELDS
 from spoc.core.forms import NhsFormMixin
 
 # The directory's hours and closures are meaningful for about a year either way.
@@ -80,6 +80,7 @@ _EDIT_PAGE_ORDER = [
     "clock_overrides",
     "open_24_7",
     "closed_on_bank_holidays",
+    *OUT_OF_HOURS_FIELDS,
 ]
 
 

@@ -36,7 +36,14 @@ SERVICE_DETAIL_FIELDS = (
     "referrer_types",
     "accepts_self_referral",
 )
-SERVICE_FIELDS = (*SERVICE_DETAIL_FIELDS, "closed_on_bank_holidays", "clock_overrides")
+# Where callers go while the service is closed (docs/directory.md "The SPOC's hours").
+OUT_OF_HOURS_FIELDS = ("out_of_hours_message", "out_of_hours_phone")
+SERVICE_FIELDS = (
+    *SERVICE_DETAIL_FIELDS,
+    "closed_on_bank_holidays",
+    "clock_overrides",
+    *OUT_OF_HOURS_FIELDS,
+)
 
 
 def _log_change(*, user: Any, service: Service, what: str) -> None:

@@ -114,6 +114,9 @@ class DemoService:
     capacity: tuple[str, int | None] | None = None
     description: str = ""
     referrer_types: tuple[str, ...] = field(default=())
+    # Where callers go while it is closed (docs/directory.md "The SPOC's hours").
+    out_of_hours_message: str = ""
+    out_of_hours_phone: str = ""
 
 
 SERVICES = (
@@ -234,6 +237,10 @@ SERVICES = (
         min_age=None,
         accepts_self_referral=True,
         description="The single point of contact's own coordinators, on duty 24/7.",
+        # Open 24/7, so never shown; a SPOC with hours (08:00-20:00, say) shows them on the call
+        # screen while it is closed.
+        out_of_hours_message="Call NHS 111, or the out-of-hours GP service on",
+        out_of_hours_phone="0151 496 0999",
     ),
 )
 
@@ -290,6 +297,8 @@ def seed_directory(*, users: dict[str, User]) -> dict[str, Service]:
                 "accepts_self_referral": spec.accepts_self_referral,
                 "closed_on_bank_holidays": spec.closed_on_bank_holidays,
                 "referrer_types": list(spec.referrer_types),
+                "out_of_hours_message": spec.out_of_hours_message,
+                "out_of_hours_phone": spec.out_of_hours_phone,
                 "assured_date": timezone.localdate() - timedelta(days=30),
             },
         )

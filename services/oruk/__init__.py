@@ -54,7 +54,9 @@ A service (matched by name, else by its id, so that a renamed service is updated
                         "ends_at": "2025-12-27T09:00:00+00:00", "reason": "Christmas"}],
      "spoc_accepts_self_referral": true,
      "spoc_referrer_types": ["GP", "DISTRICT_NURSE"],
-     "spoc_clock_overrides": {"P2": {"contact_within_minutes": 180}}}
+     "spoc_clock_overrides": {"P2": {"contact_within_minutes": 180}},
+     "spoc_out_of_hours_message": "Call NHS 111",  # where callers go while it is closed
+     "spoc_out_of_hours_phone": "0151 700 1236"}   # national format; null for none
 
 Conventions:
 

@@ -157,6 +157,8 @@ def _service(service: Service, service_id: str) -> dict[str, Any]:
         "spoc_accepts_self_referral": service.accepts_self_referral,
         "spoc_referrer_types": sorted(service.referrer_types),
         "spoc_clock_overrides": service.clock_overrides,
+        "spoc_out_of_hours_message": service.out_of_hours_message or None,
+        "spoc_out_of_hours_phone": phone_display(service.out_of_hours_phone),
     }
 
 

@@ -21,7 +21,7 @@ from services.oruk.records import (
 from services.oruk.shape import organization_id, phone_e164, service_ids
 from services.oruk.validate import directory_parse
 
-_PHONE_FIELDS = frozenset({"phone", "duty_phone"})
+_PHONE_FIELDS = frozenset({"phone", "duty_phone", "out_of_hours_phone"})
 
 
 @dataclass

@@ -234,6 +234,14 @@ def _service(reader: RecordReader, ods_by_ref: dict[str, str]) -> ServiceRecord:
             "spoc_closed_on_bank_holidays", raw.get("spoc_closed_on_bank_holidays"), default=False
         ),
         "clock_overrides": _clock_overrides(reader, raw.get("spoc_clock_overrides")),
+        "out_of_hours_message": reader.text(
+            "spoc_out_of_hours_message", raw.get("spoc_out_of_hours_message"), max_length=200
+        ),
+        "out_of_hours_phone": (
+            reader.phone("spoc_out_of_hours_phone", raw["spoc_out_of_hours_phone"])
+            if raw.get("spoc_out_of_hours_phone")
+            else ""
+        ),
     }
     if (
         fields["min_age"] is not None

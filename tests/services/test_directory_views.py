@@ -261,6 +261,44 @@ def test_directory_admin_edits_hours_areas_and_eligibility(client, diradmin, dir
     ).exists()
 
 
+def test_directory_admin_saves_the_out_of_hours_message_and_divert_number(
+    client, diradmin, directory
+):
+    service = directory["community"]
+    client.force_login(diradmin)
+    payload = edit_payload(
+        service, out_of_hours_message="Call NHS 111", out_of_hours_phone="0151 496 0999"
+    )
+
+    response = client.post(reverse("services:edit", args=[service.pk]), payload)
+
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert service.out_of_hours_message == "Call NHS 111"
+    assert service.out_of_hours_phone.as_e164 == "+441514960999"
+    page = client.get(reverse("services:edit", args=[service.pk])).content.decode()
+    assert 'value="0151 496 0999"' in page
+    shown = client.get(reverse("services:service", args=[service.pk])).content.decode()
+    assert 'Call NHS 111 <a href="tel:+441514960999">0151 496 0999</a>' in shown
+
+
+def test_a_bad_divert_number_is_named_in_the_error_summary(client, diradmin, directory):
+    service = directory["community"]
+    client.force_login(diradmin)
+
+    response = client.post(
+        reverse("services:edit", args=[service.pk]),
+        edit_payload(service, out_of_hours_phone="not a number"),
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'href="#id_out_of_hours_phone"' in content
+    assert "Enter a valid phone number" in content
+    service.refresh_from_db()
+    assert not service.out_of_hours_phone
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -270,6 +308,8 @@ def test_directory_admin_edits_hours_areas_and_eligibility(client, diradmin, dir
         ({"min_age": "70", "max_age": "18"}, "age"),
         ({"clock_overrides": '{"P9": {"contact_within_minutes": 5}}'}, "Unknown priority"),
         ({"phone": "07700 900123"}, "phone number"),
+        ({"out_of_hours_phone": "12345"}, "phone number"),
+        ({"out_of_hours_message": "x" * 201}, "at most 200 characters"),
         ({"name": "x" * 201}, "at most 200 characters"),
     ],
 )

@@ -118,6 +118,8 @@ def build_directory() -> None:
         referrer_types=[CallerType.GP, CallerType.CARER_FAMILY],
         accepts_self_referral=True,
         alert="Waiting list: about three weeks.",
+        out_of_hours_message="Call NHS 111",
+        out_of_hours_phone="0151 496 0999",
     )
     Team.objects.create(service=bereavement, name="Bereavement team")
     CoverageArea.objects.bulk_create(
@@ -267,6 +269,15 @@ def test_export_night_service() -> None:
     assert night["spoc_referrer_types"] == []
 
 
+def test_export_carries_the_out_of_hours_message_and_divert_number() -> None:
+    build_directory()
+    data = directory_export()
+    bereavement = service(data, BEREAVEMENT)
+    assert bereavement["spoc_out_of_hours_message"] == "Call NHS 111"
+    assert bereavement["spoc_out_of_hours_phone"] == "0151 496 0999"
+    assert service(data, NIGHT)["spoc_out_of_hours_phone"] is None
+
+
 def test_export_24_7_service_uses_the_extension_field_not_schedules() -> None:
     build_directory()
     ipu = service(directory_export(), IPU)
@@ -389,6 +400,9 @@ CHANGES: dict[str, Callable[[dict[str, Any]], None]] = {
     "sites": lambda d: service(d, NIGHT).update(spoc_sites=["NGH"]),
     "referrers": lambda d: service(d, NIGHT).update(spoc_referrer_types=["GP"]),
     "clocks": lambda d: service(d, NIGHT).update(spoc_clock_overrides={}),
+    "out of hours": lambda d: service(d, NIGHT).update(
+        spoc_out_of_hours_message="Ring the ward", spoc_out_of_hours_phone="0151 496 0998"
+    ),
 }
 
 
@@ -656,6 +670,11 @@ REJECTIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str, str]] = {
         "assured_date:",
     ),
     "alert too long": (set_in((BEREAVEMENT, "alert"), "x" * 501), "services", "alert:"),
+    "bad divert number": (
+        set_in((BEREAVEMENT, "spoc_out_of_hours_phone"), "12345"),
+        "services",
+        "spoc_out_of_hours_phone:",
+    ),
     "duplicate service id": (
         lambda d: service(d, BEREAVEMENT).update(id=IN_REACH),
         "services",
