@@ -323,7 +323,9 @@ class HospitalAdmission(models.Model):
 class PossibleMatch(models.Model):
     """A patient registered from a partner's message who may be someone the hub already knows
     (same name, date of birth and postcode, no NHS number to tell). Never merged silently: a
-    coordinator says whether they are the same person (patients/matching.py)."""
+    coordinator says whether they are the same person (``patient_for_message`` in
+    patients/services.py records the match; ``possible_match_decide`` in
+    referrals/services/electronic.py decides it)."""
 
     class Status(models.TextChoices):
         OPEN = "OPEN", "To confirm"

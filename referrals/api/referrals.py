@@ -131,7 +131,8 @@ class ReferralListApi(APIView):
 
         def paginate(rows: QuerySet[Referral]) -> tuple[list[Referral], int]:
             page = paginator.paginate_queryset(rows, request, view=self) or []
-            # paginate_queryset sets the page (PAGE_SIZE is set: REST_FRAMEWORK, settings/base.py).
+            # paginate_queryset sets the page (PAGE_SIZE is set: REST_FRAMEWORK,
+            # spoc/settings/base.py).
             assert paginator.page is not None
             return list(page), paginator.page.paginator.count
 
