@@ -7,7 +7,7 @@ STAMPS := .stamps
 # Everything runs in the repository's own environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test coverage setup lint typecheck assets services check-deploy lock clean
+.PHONY: run test setup lint typecheck assets services check-deploy lock clean
 
 run: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py migrate --noinput
@@ -15,21 +15,16 @@ run: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runhub
 
-# `make coverage` runs the same suite under coverage of the hub's packages ([tool.coverage.run]
-# in pyproject.toml) and prints the total before pytest's last line (docs/testing.md). It takes
-# about 36 minutes on 2 cores instead of about 20, so `make test` leaves it out.
-COVERAGE ?=
-
+# pytest runs the suite in two pytest-xdist workers, each on a test database and a Redis database
+# of its own (tests/conftest.py), under coverage of the hub's packages ([tool.coverage.run] in
+# pyproject.toml); the total comes before pytest's last line (docs/testing.md, "Coverage").
 test: $(STAMPS)/requirements-dev $(STAMPS)/assets
 	@scripts/ensure_services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(COVERAGE)
-
-coverage:
-	$(MAKE) test COVERAGE="--cov --cov-report="
+	DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -n 2 --cov --cov-report=
 
 setup: $(STAMPS)/requirements-dev $(STAMPS)/assets
 

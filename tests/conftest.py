@@ -1,4 +1,5 @@
-"""Shared fixtures: users per role, a real Celery worker process, Debian's Chromium."""
+"""Shared fixtures: users per role, a real Celery worker process, Debian's Chromium; a Redis
+database per pytest-xdist worker."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import time_machine
@@ -41,8 +43,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Redis has 16 databases (0 to 15) unless its configuration says otherwise.
+REDIS_DATABASES = 16
+
+
+def redis_url_of_worker(url: str, worker: str) -> str:
+    """The test Redis database of pytest-xdist worker ``worker`` ("gw0", "gw1", ...): the one in
+    ``url`` for gw0, the next for gw1, and so on. A worker's Celery workers take their tasks on
+    it, so no two xdist workers share a broker's keys (Kombu keeps its unacknowledged messages
+    under keys of the database, not of a queue)."""
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    if database >= REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"xdist worker {worker} would use Redis database {database}, past the last one "
+            f"({REDIS_DATABASES - 1}): start from a lower database in REDIS_URL, or run fewer "
+            "workers (-n)."
+        )
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n``), each worker process has a test database of its own
+    (pytest-django adds ``_gw0``, ``_gw1``... to its name) and here a Redis database of its own:
+    the settings (read by the Celery app and by ``start_celery_worker``) and the environment
+    (inherited by any process a test starts) name it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not settings.REDIS_URL:
+        return
+    url = redis_url_of_worker(settings.REDIS_URL, worker)
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = os.environ["REDIS_URL"] = url
+    from spoc.celery import app
+
+    # Item assignment, as in broker_at below: the stubs type conf.broker_url as read-only.
+    app.conf["broker_url"] = url
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Under ``--cov`` (``make coverage``), one line with the total: the share of the hub's lines
+    """Under ``--cov`` (``make test``), one line with the total: the share of the hub's lines
     that ran (what is measured is in pyproject.toml, ``[tool.coverage.run]``)."""
     controller = getattr(config.pluginmanager.getplugin("_cov"), "cov_controller", None)
     if controller is None or controller.cov is None:
