@@ -9,7 +9,9 @@ Everything here is drawn from one ``LetterData`` (referrals/letters.py), read on
 - ``letter_sections`` are its sections (what was asked and by whom, what was done, the outcome,
   the death), which are also the Composition's sections;
 - ``letter_pdf`` prints the blocks on A4 in DejaVu Sans (the PDF core fonts are Latin-1 only, and
-  a name like Nguyễn must print), from ``static/vendor/fonts`` (scripts/build_assets.sh);
+  a name like Nguyễn must print), from ``static/vendor/fonts`` (scripts/build_assets.sh); a line
+  with a character the font cannot draw (王秀英: DejaVu has no CJK) is printed as a notice that
+  says so (``printable_blocks``), never as a blank, and the document Bundle keeps the text;
 - ``letter_document`` is the document Bundle: the Composition first, then the Patient, the
   author's and the practice's Organizations, and a DocumentReference carrying the PDF.
 
@@ -50,6 +52,13 @@ XHTML = "http://www.w3.org/1999/xhtml"
 FONT_DIR = "vendor/fonts"
 FONTS = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 HUB_SIGNATURE = "SPOC hub"
+# What the PDF prints instead of a line the font cannot draw (the FHIR document keeps the text).
+NAME_NOT_PRINTABLE = (
+    "The patient's name has characters this letter cannot print: see the attached FHIR document."
+)
+LINE_NOT_PRINTABLE = (
+    "This line has characters this letter cannot print: see the attached FHIR document."
+)
 
 # fontTools logs every font subset fpdf2 makes at INFO, some 40 lines a letter: none is needed.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -178,7 +187,8 @@ def patient_banner(data: LetterData) -> tuple[str, ...]:
 
 
 def letter_blocks(data: LetterData) -> list[Block]:
-    """The whole letter as text, in order; the PDF prints these lines and nothing else."""
+    """The whole letter as text, in order; the PDF prints these lines and nothing else (a line
+    its font cannot draw as a notice: ``printable_blocks``)."""
     if data.kind == LetterKind.DEATH:
         opening = "We are writing to tell you that your patient has died, and what we did for them."
     else:
@@ -231,8 +241,44 @@ def font_path(name: str) -> Path:
     )
 
 
+@cache
+def _drawable() -> frozenset[int]:
+    """The characters both of the letter's fonts have a glyph for (their cmaps, by fontTools)."""
+    from fontTools.ttLib import TTFont
+
+    tables = []
+    for file in FONTS.values():
+        with TTFont(font_path(file), lazy=True) as font:
+            tables.append(frozenset(font.getBestCmap()))
+    return frozenset.intersection(*tables)
+
+
+def printable(line: str) -> bool:
+    """The letter's fonts can draw every character of ``line`` (white space needs none)."""
+    drawable = _drawable()
+    return all(ord(char) in drawable or char.isspace() for char in line)
+
+
+def printable_blocks(data: LetterData) -> list[Block]:
+    """``letter_blocks`` as the PDF prints them: a line with a character the fonts cannot draw
+    (a name in Chinese characters, say) becomes a notice saying so, the patient's name its own,
+    instead of a gap where the name should be."""
+    blocks = []
+    for block in letter_blocks(data):
+        lines = tuple(
+            line
+            if printable(line)
+            else NAME_NOT_PRINTABLE
+            if block.style == "banner" and index == 0
+            else LINE_NOT_PRINTABLE
+            for index, line in enumerate(block.lines)
+        )
+        blocks.append(Block(block.style, lines))
+    return blocks
+
+
 def letter_pdf(data: LetterData) -> bytes:
-    """The letter on A4, plain and in the order of ``letter_blocks``. The same data give the
+    """The letter on A4, plain and in the order of ``printable_blocks``. The same data give the
     same bytes."""
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 18, 20)
@@ -247,7 +293,7 @@ def letter_pdf(data: LetterData) -> bytes:
     pdf.set_lang("en-GB")
     pdf.add_page()
     width = pdf.epw
-    for block in letter_blocks(data):
+    for block in printable_blocks(data):
         if block.style == "from":
             pdf.set_font("DejaVu", "B", 10)
             for line in block.lines:

@@ -593,3 +593,21 @@ def test_a_death_letter_is_shown_only_to_those_who_may_see_every_referral_it_cov
         page = client.get(reverse("queue:referral", args=[referral.pk])).content.decode()
         assert (url in page) is (status == 200)
         assert client.get(url).status_code == status
+
+
+def test_a_name_the_font_cannot_draw_prints_a_notice_never_a_blank_banner():
+    data = _data(given_name="秀英", family_name="王", signed_by="Evening Star 夜班")
+    pdf = letter_pdf(data)
+    printed = _printed(pdf)
+    assert "The patient's name has characters this letter cannot print: see the attached FHIR " in (
+        printed
+    )
+    assert "This line has characters this letter cannot print" in printed  # the signature
+    assert "NHS number 999 000 0018" in printed  # the rest of the banner prints
+    assert "王" not in printed
+    # The document carries the name as it is.
+    document = letter_document(data, pdf, base=BASE)
+    patient = next(
+        e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert patient["name"][0]["family"] == "王"
