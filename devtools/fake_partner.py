@@ -137,6 +137,13 @@ def referral_message(rng: random.Random, *, now: datetime) -> dict[str, Any]:
         "address": [
             {"line": [f"{rng.randrange(1, 120)} Long Lane"], "postalCode": rng.choice(POSTCODES)}
         ],
+        # One of the demo's GP practices (devtools/demo/directory.py), by its ODS code.
+        "generalPractitioner": [
+            {
+                "type": "Organization",
+                "identifier": {"system": ODS_CODE, "value": f"ZZP{rng.randrange(1, 9):02d}"},
+            }
+        ],
     }
     if rng.random() < 0.8:  # one in five callers cannot give an NHS number
         index = SYNTHETIC_CAPACITY - 1 - rng.randrange(50_000)

@@ -320,7 +320,9 @@ def _handle(
         )
     need, coordinators_reason = _need_of(request)
     try:
-        patient = patient_for_message(data=_patient_data(patient_resource), partner=partner)
+        patient = patient_for_message(
+            data=_patient_data(patient_resource, message=message), partner=partner
+        )
         referral = referral_receive(
             patient=patient,
             sent=SentReferral(
@@ -502,7 +504,7 @@ def _human_name(resource: Mapping[str, Any]) -> str:
     return " ".join(words).strip()
 
 
-def _patient_data(resource: Mapping[str, Any]) -> PatientData:
+def _patient_data(resource: Mapping[str, Any], *, message: _Message) -> PatientData:
     number = next(
         (i for i in resource.get("identifier") or [] if i.get("system") == NHS_NUMBER_SYSTEM),
         None,
@@ -539,7 +541,34 @@ def _patient_data(resource: Mapping[str, Any]) -> PatientData:
         ],
         postcode=str(address.get("postalCode") or ""),
         phone=phone or "",
+        gp_practice=_practice_of(resource, message=message)[:200],
     )
+
+
+def _practice_of(resource: Mapping[str, Any], *, message: _Message) -> str:
+    """The patient's GP practice as the message names it (Patient.generalPractitioner: an ODS
+    code, or an Organization in the message), as the patient form takes it: "Name (ODS code)",
+    which the directory's practices are matched by (services/practices.py)."""
+    for reference in resource.get("generalPractitioner") or []:
+        identifier = reference.get("identifier") or {}
+        if identifier.get("system") == ODS_CODE_SYSTEM and identifier.get("value"):
+            return str(identifier["value"])
+        url = str(reference.get("reference") or "")
+        found = message.by_url.get(url) or message.by_url.get("/".join(url.split("/")[-2:]))
+        if found is None or found[1].get("resourceType") != "Organization":
+            continue
+        organisation = found[1]
+        ods = next(
+            (
+                str(i.get("value"))
+                for i in organisation.get("identifier") or []
+                if i.get("system") == ODS_CODE_SYSTEM and i.get("value")
+            ),
+            "",
+        )
+        name = str(organisation.get("name") or "")
+        return f"{name} ({ods})" if name and ods else name or ods
+    return ""
 
 
 def _breach_at(request: Mapping[str, Any]) -> datetime | None:

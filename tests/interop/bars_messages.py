@@ -43,6 +43,7 @@ def referral_message(
     note: str = "Pain uncontrolled since this morning; family struggling.",
     breach: str | None = "2026-12-02T12:00:00+00:00",
     message_id: str | None = None,
+    practice: str = "A81001",
 ) -> dict[str, Any]:
     """A BaRS referral request Bundle (``reason`` new or update)."""
     header, request, patient, role, person, organisation, observation = (_urn() for _ in range(7))
@@ -52,6 +53,9 @@ def referral_message(
         "gender": "female",
         "birthDate": birth_date,
         "address": [{"line": ["12 Long Lane"], "city": "Liverpool", "postalCode": postcode}],
+        "generalPractitioner": [
+            {"identifier": {"system": ODS_CODE_SYSTEM, "value": practice}, "type": "Organization"}
+        ],
     }
     if nhs_number is not None:
         patient_resource["identifier"] = [{"system": NHS_NUMBER_SYSTEM, "value": nhs_number}]

@@ -22,11 +22,12 @@ from referrals.services.claims import referral_claim
 from referrals.services.electronic import possible_match_decide
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
-from services.codes import Need, Priority, ServiceType
+from services.codes import Need, OrganisationType, Priority, ServiceType
 from spoc.accounts.partners import Scope
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from spoc.core.api import DomainConflict
+from tests.factories import OrganisationFactory
 from tests.interop.bars_messages import BAD_NHS_NUMBER, NHS_NUMBER, referral_message, update_message
 from tests.interop.conftest import partner_client
 from tests.interop.fhir import FHIR, fhir_answer, fhir_get
@@ -138,6 +139,15 @@ def test_a_111_referral_registers_the_patient_and_is_routed_to_the_team(partner,
 
     queued = routed(referral.pk)
     assert (queued.status, queued.team) == (ReferralStatus.QUEUED, community)
+
+
+def test_the_patients_gp_practice_is_the_directorys_practice_with_that_ods_code(partner, community):
+    practice = OrganisationFactory(
+        ods_code="A81001", name="The Surgery", org_type=OrganisationType.GP_PRACTICE
+    )
+    send(partner, referral_message())
+    patient = Referral.objects.get().patient
+    assert (patient.gp_practice, patient.registered_practice) == ("A81001", practice)
 
 
 def test_a_known_nhs_number_finds_the_patient_the_hub_has(partner, community):
