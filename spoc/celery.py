@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spoc.settings.local")
 
@@ -12,6 +12,11 @@ app.autodiscover_tasks()
 
 # Periodic jobs (docs/design.md §6, §8). Each entry says why it runs at that rate.
 app.conf.beat_schedule = {
+    # The consumption canary (spoc/core/pipeline.py): /healthz calls the pipeline stalled when
+    # none was consumed for 90 s, so three sent in that time; a tiny task, harmless to pile up,
+    # but one that waited over 80 s is dropped, as its reading is already a failure. The hub
+    # uses one queue (the default); a queue added later needs an entry of its own here.
+    "canary": {"task": "core.canary", "schedule": 30.0, "options": {"expires": 80}},
     # A referral left awaiting routing (broker down at commit, a lost task) is re-enqueued once it
     # is ROUTING_SWEEP_AFTER_SECONDS old; sweeping twice as often keeps the worst delay near that.
     "sweep-routing": {"task": "referrals.sweep_routing", "schedule": 30.0},
@@ -60,3 +65,21 @@ def _install_worker_heartbeat() -> None:
 
 
 _install_worker_heartbeat()
+
+
+@signals.beat_init.connect
+def _beat_started(sender: object = None, **kwargs: object) -> None:
+    from spoc.core.pipeline import BEAT, BEAT_STARTED, record_mark
+
+    record_mark(BEAT_STARTED)
+    record_mark(BEAT)
+
+
+@signals.before_task_publish.connect
+def _beat_mark(sender: str | None = None, **kwargs: object) -> None:
+    """Beat's mark: recorded as beat sends the canary (only beat sends it), before the publish,
+    so a broker fault shows as the broker's, not as a stopped beat."""
+    from spoc.core.pipeline import BEAT, CANARY_TASK, record_mark
+
+    if sender == CANARY_TASK:
+        record_mark(BEAT)

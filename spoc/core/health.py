@@ -13,6 +13,7 @@ from django.utils.crypto import constant_time_compare
 from django_otp import user_has_device
 
 from spoc.core.models import Heartbeat
+from spoc.core.pipeline import beat_state, canary_state, pipeline_marks
 
 
 def check_database() -> dict[str, Any]:
@@ -51,10 +52,31 @@ def check_worker() -> dict[str, Any]:
     }
 
 
+def _pipeline_check(
+    rule: Callable[..., dict[str, Any]], stale_after: Callable[[], int]
+) -> Callable[[], dict[str, Any]]:
+    def check() -> dict[str, Any]:
+        try:
+            marks = pipeline_marks()
+        except Exception as exc:
+            return {"ok": False, "error": exc.__class__.__name__}
+        return rule(marks=marks, now=timezone.now(), stale_after=stale_after())
+
+    return check
+
+
+# Tasks are being taken: a canary task sent by beat was consumed lately; beat runs: it scheduled
+# the canary lately (spoc/core/pipeline.py).
+check_canary = _pipeline_check(canary_state, lambda: settings.CANARY_STALE_SECONDS)
+check_beat = _pipeline_check(beat_state, lambda: settings.BEAT_STALE_SECONDS)
+
+
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "broker": check_broker,
     "worker": check_worker,
+    "canary": check_canary,
+    "beat": check_beat,
 }
 
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
 
+from spoc.core.pipeline import WORKER_STARTED, record_mark
+
 if TYPE_CHECKING:
     from kombu.asynchronous.timer import Entry
 
@@ -42,6 +44,8 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         from django.conf import settings
 
         self._beat()
+        # The start-up grace of the canary check counts from here (spoc/core/pipeline.py).
+        record_mark(WORKER_STARTED)
         self.tref = parent.timer.call_repeatedly(settings.WORKER_HEARTBEAT_SECONDS, self._beat)
 
     def stop(self, parent: Any) -> None:

@@ -241,6 +241,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # older than WORKER_HEARTBEAT_STALE_SECONDS.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
+# Beat sends a canary task every 30 s and records that it did; /healthz fails its `canary` check
+# when none was consumed for CANARY_STALE_SECONDS (after a start-up grace as long), and its
+# `beat` check when beat scheduled none for BEAT_STALE_SECONDS. runhub restarts its worker, and
+# the worker's container healthcheck ends it, when the canary is older than
+# WORKER_RESTART_AFTER_SECONDS while beat runs (spoc/core/pipeline.py, docs/routing.md).
+CANARY_STALE_SECONDS = env_int("CANARY_STALE_SECONDS", 90)
+BEAT_STALE_SECONDS = env_int("BEAT_STALE_SECONDS", 90)
+WORKER_RESTART_AFTER_SECONDS = env_int("WORKER_RESTART_AFTER_SECONDS", 120)
 # /healthz shows every check only to a system admin or to a monitoring system that sends
 # "Authorization: Bearer <HEALTHZ_TOKEN>"; anyone else gets the overall status. Empty: no token.
 HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")

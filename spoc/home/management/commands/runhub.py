@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,6 +13,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from spoc.core.pipeline import pipeline_marks, worker_needs_restart
+
+# How often the supervisor loop reads the pipeline marks (one small query).
+PIPELINE_CHECK_SECONDS = 15
 
 
 class Command(BaseCommand):
@@ -79,11 +86,16 @@ class Command(BaseCommand):
                 "120",
             ]
         procs: dict[str, subprocess.Popen[bytes]] = {}
-        for name, cmd in commands.items():
+
+        def start(name: str) -> None:
             # Each child in its own process group, so Ctrl-C reaches them through us, in order.
             procs[name] = subprocess.Popen(
-                cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True
+                commands[name], env=env, cwd=settings.BASE_DIR, start_new_session=True
             )
+
+        for name in commands:
+            start(name)
+        worker_started = next_pipeline_check = time.monotonic()
 
         database = (
             "PostgreSQL"
@@ -122,6 +134,20 @@ class Command(BaseCommand):
                     self.stderr.write(f"{name} exited with {proc.returncode}; stopping the hub.")
                     stopping, exit_code = True, 1
                     break
+                now = time.monotonic()
+                if not stopping and now >= next_pipeline_check:
+                    next_pipeline_check = now + PIPELINE_CHECK_SECONDS
+                    if now - worker_started >= settings.WORKER_RESTART_AFTER_SECONDS and (
+                        self._worker_stalled()
+                    ):
+                        self.stderr.write(
+                            "The worker has consumed no canary task for over "
+                            f"{settings.WORKER_RESTART_AFTER_SECONDS} s while beat runs "
+                            "(alive, but taking no tasks); restarting it."
+                        )
+                        _end(procs["worker"], grace=10)
+                        start("worker")
+                        worker_started = time.monotonic()
                 time.sleep(0.5)
         finally:
             for proc in procs.values():
@@ -135,3 +161,29 @@ class Command(BaseCommand):
                     os.killpg(proc.pid, signal.SIGKILL)
         if exit_code:
             sys.exit(exit_code)
+
+    def _worker_stalled(self) -> bool:
+        """The rule of `check_pipeline worker` (spoc/core/pipeline.py); a database that cannot
+        be read restarts nothing (the worker could not help it)."""
+        try:
+            marks = pipeline_marks()
+        except Exception as exc:
+            self.stderr.write(f"Pipeline marks unreadable ({exc.__class__.__name__}).")
+            return False
+        return worker_needs_restart(
+            marks=marks,
+            now=timezone.now(),
+            restart_after=settings.WORKER_RESTART_AFTER_SECONDS,
+        )
+
+
+def _end(proc: subprocess.Popen[bytes], *, grace: float) -> None:
+    """Warm shutdown, then SIGKILL for the whole process group (a stalled or stopped worker may
+    never finish its warm shutdown). Its unacknowledged tasks are handed out again (acks_late)."""
+    if proc.poll() is None:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
