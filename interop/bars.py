@@ -124,6 +124,8 @@ def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, bas
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return Answer(400, _unacceptable("", "The body is not JSON.").outcome())
+    except RecursionError:
+        return Answer(400, _unacceptable("", "The body is nested too deeply.").outcome())
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         return Answer(422, _unacceptable("Bundle", "Send a message Bundle.").outcome())
     key = (request_id or str(data.get("id") or "")).strip()
@@ -139,9 +141,12 @@ def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, bas
                 f"A message id is at most {MESSAGE_KEY_MAX} characters, with no control characters.",
             ).outcome(),
         )
-    digest = hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    try:
+        digest = hashlib.sha256(
+            json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+    except RecursionError:
+        return Answer(400, _unacceptable("", "The body is nested too deeply.").outcome())
     earlier = InboundMessage.objects.filter(partner=partner, message_key=key).first()
     if earlier is not None:
         return _repeat(earlier, digest)
@@ -249,6 +254,10 @@ def _handle(
     """Check the message and act on it, inside the caller's transaction. Raises Refusal."""
     try:
         Bundle.model_validate(data)
+    except RecursionError as exc:
+        raise _unacceptable(
+            "Bundle", "The message is nested too deeply.", code="structure"
+        ) from exc
     except ModelError as exc:
         first = exc.errors()[0]
         raise _unacceptable(

@@ -417,6 +417,16 @@ def test_staff_and_partners_without_the_scope_cannot_send_messages(partner, make
     assert not Referral.objects.exists()
 
 
+@pytest.mark.parametrize("depth", [600, 5_000, 100_000])
+def test_a_body_nested_too_deeply_is_refused_not_a_failure(partner, depth):
+    nested = "[" * depth + "]" * depth
+    body = f'{{"resourceType": "Bundle", "id": "deep", "type": "message", "entry": {nested}}}'
+    response = partner.post(FHIR + "$process-message", body, content_type=FHIR_JSON)
+    assert response.status_code in (400, 422), response.content[:300]
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert not Referral.objects.exists()
+
+
 def test_a_message_too_large_is_a_413_operation_outcome(partner, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     message = referral_message(note="x" * 20_000)
