@@ -214,23 +214,28 @@ class _Message:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.by_url: dict[str, tuple[int, dict[str, Any]]] = {}
-        for index, entry in enumerate(data.get("entry") or []):
+        self.by_url: dict[str, dict[str, Any]] = {}
+        for entry in data.get("entry") or []:
             resource = entry.get("resource") or {}
             for url in (entry.get("fullUrl"), _local_url(resource)):
                 if url:
-                    self.by_url[url] = (index, resource)
+                    self.by_url[url] = resource
+
+    def find(self, reference: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The resource in the message a Reference points to, if any. An absolute reference
+        (https://host/fhir/Patient/1) is found by its type and id."""
+        url = str((reference or {}).get("reference") or "")
+        return self.by_url.get(url) or self.by_url.get("/".join(url.split("/")[-2:]))
 
     def resolve(
         self, reference: Mapping[str, Any] | None, element: str, *types: str
-    ) -> tuple[int, dict[str, Any]]:
-        """The entry a Reference points to, which must be one of ``types``."""
-        url = str((reference or {}).get("reference") or "")
-        # An absolute reference (https://host/fhir/Patient/1) is found by its type and id.
-        found = self.by_url.get(url) or self.by_url.get("/".join(url.split("/")[-2:]))
+    ) -> dict[str, Any]:
+        """The resource a Reference points to, which must be in the message and one of
+        ``types``; refused (naming ``element``) otherwise."""
+        found = self.find(reference)
         if found is None:
             raise _unacceptable(element, f"{element} must refer to a resource in the message.")
-        if found[1].get("resourceType") not in types:
+        if found.get("resourceType") not in types:
             raise _unacceptable(element, f"{element} must refer to a {' or '.join(types)}.")
         return found
 
@@ -285,7 +290,7 @@ def _handle(
             code="code-invalid",
         )
     focus = (header.get("focus") or [None])[0]
-    _, request = message.resolve(focus, "MessageHeader.focus", "ServiceRequest")
+    request = message.resolve(focus, "MessageHeader.focus", "ServiceRequest")
     reference = _reference_of(request)
     message_id = str(header.get("id") or key)[:MESSAGE_KEY_MAX]
     note = _note(message, request)
@@ -317,9 +322,7 @@ def _handle(
         return UPDATE, _response(referral, header=header, key=key, base=base), referral
     if request.get("status") != "active":
         raise _unacceptable("ServiceRequest.status", "A new referral's status must be active.")
-    _, patient_resource = message.resolve(
-        request.get("subject"), "ServiceRequest.subject", "Patient"
-    )
+    patient_resource = message.resolve(request.get("subject"), "ServiceRequest.subject", "Patient")
     priority = PRIORITY_OF_FHIR.get(request.get("priority") or "")
     if priority is None:
         raise _unacceptable(
@@ -471,20 +474,20 @@ def _requester(message: _Message, request: Mapping[str, Any], partner: PartnerSy
     requester = request.get("requester")
     if not requester:
         return f"{partner.name} ({partner.ods_code})"
-    _, resource = message.resolve(
+    resource = message.resolve(
         requester, "ServiceRequest.requester", "Practitioner", "PractitionerRole", "Organization"
     )
     parts: list[str] = []
     organisation = None
     if resource["resourceType"] == "PractitionerRole":
         if resource.get("practitioner"):
-            _, person = message.resolve(
+            person = message.resolve(
                 resource["practitioner"], "PractitionerRole.practitioner", "Practitioner"
             )
             parts.append(_human_name(person))
         parts.extend(_concept_text(code) for code in resource.get("code") or [])
         if resource.get("organization"):
-            _, organisation = message.resolve(
+            organisation = message.resolve(
                 resource["organization"], "PractitionerRole.organization", "Organization"
             )
     elif resource["resourceType"] == "Practitioner":
@@ -492,16 +495,7 @@ def _requester(message: _Message, request: Mapping[str, Any], partner: PartnerSy
     else:
         organisation = resource
     if organisation is not None:
-        ods = next(
-            (
-                i.get("value")
-                for i in organisation.get("identifier") or []
-                if i.get("system") == ODS_CODE_SYSTEM
-            ),
-            None,
-        )
-        name = organisation.get("name") or ""
-        parts.append(f"{name} ({ods})" if ods and name else name or ods or "")
+        parts.append(_organisation_named(organisation))
     return ", ".join(part for part in parts if part) or f"{partner.name} ({partner.ods_code})"
 
 
@@ -554,6 +548,20 @@ def _patient_data(resource: Mapping[str, Any], *, message: _Message) -> PatientD
     )
 
 
+def _organisation_named(organisation: Mapping[str, Any]) -> str:
+    """An Organization as the hub writes one: "Name (ODS code)", or whichever of the two it has."""
+    ods = next(
+        (
+            str(i.get("value"))
+            for i in organisation.get("identifier") or []
+            if i.get("system") == ODS_CODE_SYSTEM and i.get("value")
+        ),
+        "",
+    )
+    name = str(organisation.get("name") or "")
+    return f"{name} ({ods})" if name and ods else name or ods
+
+
 def _practice_of(resource: Mapping[str, Any], *, message: _Message) -> str:
     """The patient's GP practice as the message names it (Patient.generalPractitioner: an ODS
     code, or an Organization in the message), as the patient form takes it: "Name (ODS code)",
@@ -562,21 +570,9 @@ def _practice_of(resource: Mapping[str, Any], *, message: _Message) -> str:
         identifier = reference.get("identifier") or {}
         if identifier.get("system") == ODS_CODE_SYSTEM and identifier.get("value"):
             return str(identifier["value"])
-        url = str(reference.get("reference") or "")
-        found = message.by_url.get(url) or message.by_url.get("/".join(url.split("/")[-2:]))
-        if found is None or found[1].get("resourceType") != "Organization":
-            continue
-        organisation = found[1]
-        ods = next(
-            (
-                str(i.get("value"))
-                for i in organisation.get("identifier") or []
-                if i.get("system") == ODS_CODE_SYSTEM and i.get("value")
-            ),
-            "",
-        )
-        name = str(organisation.get("name") or "")
-        return f"{name} ({ods})" if name and ods else name or ods
+        organisation = message.find(reference)
+        if organisation is not None and organisation.get("resourceType") == "Organization":
+            return _organisation_named(organisation)
     return ""
 
 
