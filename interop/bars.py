@@ -128,6 +128,12 @@ def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, bas
         return Answer(400, _unacceptable("", "The body is nested too deeply.").outcome())
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         return Answer(422, _unacceptable("Bundle", "Send a message Bundle.").outcome())
+    if _has_nul(data):
+        # FHIR's strings hold no NUL, and PostgreSQL can store none (not even in the answer kept).
+        return Answer(
+            422,
+            _unacceptable("Bundle", "Text in a message may not hold the NUL character.").outcome(),
+        )
     key = (request_id or str(data.get("id") or "")).strip()
     if not key:
         return Answer(
@@ -193,6 +199,23 @@ def message_process(*, partner: PartnerSystem, body: bytes, request_id: str, bas
         if earlier is not None:
             return _repeat(earlier, digest)
     return answer
+
+
+def _has_nul(data: Any) -> bool:
+    """Whether a NUL character is anywhere in the parsed JSON, keys included (without
+    recursion: a message may be nested deeply)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _repeat(earlier: InboundMessage, digest: str) -> Answer:

@@ -246,10 +246,29 @@ def test_the_same_message_under_a_new_request_id_gets_the_first_answer(partner, 
 
 
 @pytest.mark.parametrize(
+    "where",
+    [
+        ("entry", 2, "resource", "address", 0, "line", 0),
+        ("entry", 3, "resource", "code", 0, "text"),
+        ("entry", 0, "resource", "\u0000extra"),
+    ],
+)
+def test_a_nul_anywhere_in_a_message_is_refused_not_a_failure(partner, where):
+    message: Any = referral_message()
+    holder = message
+    for part in where[:-1]:
+        holder = holder[part]
+    holder[where[-1]] = "12 Long\u0000Lane"
+    element, text = refused(partner, message)
+    assert (element, text) == ("Bundle", "Text in a message may not hold the NUL character.")
+    assert not Referral.objects.exists()
+
+
+@pytest.mark.parametrize(
     ("change", "element"),
     [
-        ({"id": "bad\u0000id"}, "Bundle.id"),
-        ({"reference": "111\u0000CASE"}, "ServiceRequest.identifier"),
+        ({"id": "bad\u0001id"}, "Bundle.id"),
+        ({"reference": "111\u0007CASE"}, "ServiceRequest.identifier"),
         ({"breach": "0001-01-01T00:00:00+14:00"}, "ServiceRequest.occurrencePeriod.end"),
         ({"breach": "9999-12-31T23:59:59-12:00"}, "ServiceRequest.occurrencePeriod.end"),
         ({"breach": "2030-12-02T12:00:00+00:00"}, "ServiceRequest.occurrencePeriod.end"),
