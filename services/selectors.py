@@ -78,6 +78,17 @@ def _bank_holidays(year: int) -> tuple[date, ...]:
     return tuple(sorted(holidays.country_holidays("GB", subdiv="ENG", years=year)))
 
 
+def bank_holiday_dates(*, first: date, last: date) -> frozenset[date]:
+    """The England and Wales bank holidays from ``first`` to ``last`` inclusive (the ones
+    ``bank_holiday_closures`` closes services on). No query."""
+    return frozenset(
+        day
+        for year in range(first.year, last.year + 1)
+        for day in _bank_holidays(year)
+        if first <= day <= last
+    )
+
+
 def bank_holiday_closures(*, start: datetime, days: int) -> tuple[ClosurePeriod, ...]:
     first = start.astimezone(LONDON).date() - timedelta(days=1)
     last = first + timedelta(days=days + 2)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "spoc.audit",
     "services",
     "patients",
+    "rota",
     "referrals",
     "calls",
     "workspace",
@@ -289,6 +290,9 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # however long the hub has run, and history loaded into a new hub (or restored from a backup) is
 # not told to its senders. Far longer than any outage the feed must catch up on.
 OUTBOX_EVENT_LOOKBACK_DAYS = env_int("OUTBOX_EVENT_LOOKBACK_DAYS", 7)
+# The duty rota: how far ahead the gap job looks for periods with nobody on duty while a team's
+# service is open (docs/operations.md "The duty rota"): long enough to see tonight from the morning.
+ROTA_GAP_LOOKAHEAD_HOURS = env_int("ROTA_GAP_LOOKAHEAD_HOURS", 12)
 # Letters to GP practices (docs/interop.md, "The GP hears back"): a completion or a death is
 # sent a letter if the job sees it within this many days of it being recorded, so history loaded
 # into a new hub (or restored from a backup) is not posted to practices.

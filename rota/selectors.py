@@ -1,0 +1,307 @@
+"""Reads of the duty rota: who is on duty, the shifts over a period, the gaps in cover, and who may
+read or change a team's rota (docs/operations.md "The duty rota").
+
+Every read loads the patterns and the changes of the teams asked about in two queries, whatever
+the number of teams and shifts, and hands them to the pure maths of ``rota.occurrences``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from rota.models import ShiftChange, ShiftPattern, ShiftRole
+from rota.occurrences import (
+    LONDON,
+    Cancellation,
+    OneOff,
+    Pattern,
+    gaps,
+    shifts_between,
+    weekdays_of,
+    within,
+)
+from services.hours import open_intervals
+from services.models import Team, TeamMembership
+from services.selectors import bank_holiday_dates, service_schedule, services_with_directory_data
+
+_TICK = timedelta(microseconds=1)
+# rota.occurrences looks back this many local dates for occurrences still running.
+_LOOK_BACK = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    team_id: int
+    user_id: int
+    name: str  # the person's display name
+    role: str  # the role on this shift, for people
+    phone: str  # E.164, e.g. "+447700900123"
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class RotaShift:
+    """One shift of a team's rota over a period, with where it comes from: an occurrence of
+    pattern ``pattern_id`` starting on local date ``occurrence_date``, or the one-off change
+    ``change_id`` (an extra shift, or the replacement of an occurrence)."""
+
+    team_id: int
+    user_id: int
+    name: str
+    role: str
+    role_code: str
+    phone: str
+    starts_at: datetime
+    ends_at: datetime
+    pattern_id: int | None
+    occurrence_date: date | None
+    change_id: int | None
+    kind: str  # "PATTERN", or ShiftChange.Kind EXTRA / REPLACED
+
+    def on_duty(self) -> OnDuty:
+        return OnDuty(
+            team_id=self.team_id,
+            user_id=self.user_id,
+            name=self.name,
+            role=self.role,
+            phone=self.phone,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+        )
+
+
+def _e164(phone: Any) -> str:
+    return phone.as_e164 if phone else ""
+
+
+def pattern_of(row: ShiftPattern) -> Pattern:
+    return Pattern(
+        id=row.pk,
+        weekdays=frozenset(weekdays_of(row.weekdays)),
+        start=row.start_time,
+        end=row.end_time,
+        valid_from=row.valid_from_date,
+        valid_until=row.valid_until_date,
+        on_bank_holidays=row.runs_on_bank_holidays,
+    )
+
+
+def rota_shifts(
+    *, team_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, list[RotaShift]]:
+    """The shifts of each of ``team_ids`` overlapping [start, end), unclipped, earliest start
+    first; a team with none is absent. Two queries."""
+    wanted = set(team_ids)
+    if not wanted or end <= start:
+        return {}
+    first_day = (start - _LOOK_BACK).astimezone(LONDON).date()
+    last_day = end.astimezone(LONDON).date()
+    patterns = {
+        row.pk: row
+        for row in ShiftPattern.objects.filter(team_id__in=wanted, valid_from_date__lte=last_day)
+        .filter(Q(valid_until_date__isnull=True) | Q(valid_until_date__gte=first_day))
+        .select_related("user")
+    }
+    changes = {
+        row.pk: row
+        for row in ShiftChange.objects.filter(team_id__in=wanted)
+        .filter(
+            Q(starts_at__lt=end, ends_at__gt=start)
+            | Q(occurrence_date__gte=first_day, occurrence_date__lte=last_day)
+        )
+        .select_related("user")
+    }
+    by_team_patterns: dict[int, list[Pattern]] = defaultdict(list)
+    for row in patterns.values():
+        by_team_patterns[row.team_id].append(pattern_of(row))
+    by_team_one_offs: dict[int, list[OneOff]] = defaultdict(list)
+    by_team_cancelled: dict[int, list[Cancellation]] = defaultdict(list)
+    for change in changes.values():
+        if change.kind == ShiftChange.Kind.CANCELLED:
+            assert change.pattern_id is not None and change.occurrence_date is not None
+            by_team_cancelled[change.team_id].append(
+                Cancellation(change.pattern_id, change.occurrence_date)
+            )
+        else:
+            assert change.starts_at is not None and change.ends_at is not None
+            replaces = (
+                (change.pattern_id, change.occurrence_date)
+                if change.pattern_id is not None and change.occurrence_date is not None
+                else None
+            )
+            by_team_one_offs[change.team_id].append(
+                OneOff(change.pk, change.starts_at, change.ends_at, replaces=replaces)
+            )
+    holidays = bank_holiday_dates(first=first_day, last=last_day)
+    found: dict[int, list[RotaShift]] = {}
+    for team_id in wanted:
+        shifts = shifts_between(
+            patterns=by_team_patterns.get(team_id, ()),
+            one_offs=by_team_one_offs.get(team_id, ()),
+            cancellations=by_team_cancelled.get(team_id, ()),
+            start=start,
+            end=end,
+            bank_holidays=holidays,
+        )
+        rows = []
+        for shift in shifts:
+            source: ShiftPattern | ShiftChange
+            if shift.one_off_id is not None:
+                source = changes[shift.one_off_id]
+                kind = source.kind
+            else:
+                assert shift.pattern_id is not None
+                source = patterns[shift.pattern_id]
+                kind = "PATTERN"
+            user = source.user
+            assert user is not None
+            rows.append(
+                RotaShift(
+                    team_id=team_id,
+                    user_id=user.pk,
+                    name=user.display_name(),
+                    role=ShiftRole(source.role).label,
+                    role_code=source.role,
+                    phone=_e164(source.phone),
+                    starts_at=shift.starts_at,
+                    ends_at=shift.ends_at,
+                    pattern_id=shift.pattern_id,
+                    occurrence_date=shift.day,
+                    change_id=shift.one_off_id,
+                    kind=kind,
+                )
+            )
+        if rows:
+            found[team_id] = rows
+    return found
+
+
+def on_duty(*, team_ids: Iterable[int], at: datetime) -> dict[int, list[OnDuty]]:
+    """Who is on duty at `at` for each of `team_ids` (teams with nobody: absent or empty list), earliest start first; a constant number of queries."""
+    return {
+        team_id: [shift.on_duty() for shift in shifts]
+        for team_id, shifts in rota_shifts(team_ids=team_ids, start=at, end=at + _TICK).items()
+    }
+
+
+def cover_gaps(*, team_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The periods in [start, end) when nobody is on duty for the team."""
+    shifts = rota_shifts(team_ids=[team_id], start=start, end=end).get(team_id, [])
+    return gaps(((s.starts_at, s.ends_at) for s in shifts), start, end)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A period when ``team`` is open and nobody is on its rota."""
+
+    team: Team
+    starts_at: datetime
+    ends_at: datetime
+
+
+def teams_with_rota(*, at: datetime) -> list[int]:
+    """The ids of the teams that keep a rota: those with a pattern not ended before ``at``'s
+    local date or a one-off shift not over. One query. Teams that keep none are never said to
+    have gaps (nobody would be on duty at any time)."""
+    today = at.astimezone(LONDON).date()
+    current = ShiftPattern.objects.filter(
+        Q(valid_until_date__isnull=True) | Q(valid_until_date__gte=today)
+    ).values("team_id")
+    return sorted(
+        set(
+            Team.objects.filter(Q(pk__in=current) | Q(shift_changes__ends_at__gt=at)).values_list(
+                "pk", flat=True
+            )
+        )
+    )
+
+
+def rota_gaps_ahead(*, now: datetime, hours: int) -> list[Gap]:
+    """The gaps in the next ``hours`` of every team that keeps a rota, counting only the time its
+    service is open (hours, closures and bank holidays as the directory says), soonest first.
+    A constant number of queries: the teams, their services with hours and closures, the rota."""
+    team_ids = teams_with_rota(at=now)
+    if not team_ids:
+        return []
+    end = now + timedelta(hours=hours)
+    services = list(services_with_directory_data(at=now).filter(team__id__in=team_ids))
+    shifts = rota_shifts(team_ids=team_ids, start=now, end=end)
+    found = []
+    for service in services:
+        team = service.team
+        open_now = list(open_intervals(service_schedule(service, at=now), now, end))
+        covered = [(s.starts_at, s.ends_at) for s in shifts.get(team.pk, [])]
+        for starts_at, ends_at in within(gaps(covered, now, end), open_now):
+            found.append(Gap(team=team, starts_at=starts_at, ends_at=ends_at))
+    return sorted(found, key=lambda gap: (gap.starts_at, gap.team.name))
+
+
+# --- who may read and change a rota ------------------------------------------------------------
+
+# Call handlers and coordinators phone whoever is on duty in any team, and managers plan staffing:
+# they read every team's rota. Nurses and team leads read their own teams'.
+READ_EVERY_ROTA = ("accounts.take_calls", "accounts.coordinate", "accounts.view_dashboards")
+READ_OWN_ROTA = "accounts.work_team_queue"
+
+
+def _active(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def rota_reads_every_team(user: Any) -> bool:
+    return _active(user) and any(user.has_perm(perm) for perm in READ_EVERY_ROTA)
+
+
+def rota_readable_team_ids(user: Any, *, team_ids: Iterable[int]) -> set[int]:
+    """Of ``team_ids``, those whose rota ``user`` may read. At most one query."""
+    wanted = set(team_ids)
+    if not _active(user) or not wanted:
+        return set()
+    if rota_reads_every_team(user):
+        return wanted
+    if not user.has_perm(READ_OWN_ROTA):
+        return set()
+    return set(
+        TeamMembership.objects.filter(user=user, team_id__in=wanted).values_list(
+            "team_id", flat=True
+        )
+    )
+
+
+def rota_readable_by(user: Any, *, team_id: int) -> bool:
+    return team_id in rota_readable_team_ids(user, team_ids=[team_id])
+
+
+def rota_editable_by(user: Any, *, team_id: int) -> bool:
+    """SPOC coordinators change every team's rota; a team's leads change their own."""
+    if not _active(user):
+        return False
+    if user.has_perm("accounts.coordinate"):
+        return True
+    return TeamMembership.objects.filter(
+        user=user, team_id=team_id, role=TeamMembership.Role.LEAD
+    ).exists()
+
+
+def rota_team(*, team_id: int) -> Team:
+    """The team with its service; raises Team.DoesNotExist."""
+    return Team.objects.select_related("service").get(pk=team_id)
+
+
+def rota_patterns(*, team_id: int, today: date | None = None) -> list[ShiftPattern]:
+    """The team's patterns not ended before ``today`` (London), with their people. One query."""
+    today = today or timezone.localdate()
+    return list(
+        ShiftPattern.objects.filter(team_id=team_id)
+        .filter(Q(valid_until_date__isnull=True) | Q(valid_until_date__gte=today))
+        .select_related("user")
+        .order_by("start_time", "user__last_name", "id")
+    )
