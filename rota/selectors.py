@@ -305,3 +305,87 @@ def rota_patterns(*, team_id: int, today: date | None = None) -> list[ShiftPatte
         .select_related("user")
         .order_by("start_time", "user__last_name", "id")
     )
+
+
+@dataclass(frozen=True)
+class RotaDay:
+    day: date
+    shifts: list[RotaShift]
+    gaps: list[tuple[datetime, datetime]]
+
+
+@dataclass(frozen=True)
+class RotaPage:
+    """A team's rota as its page shows it: this week and next by day (a shift under the day it
+    starts), who is on duty now, and the gaps from now on while the service is open."""
+
+    team: Team
+    now: datetime
+    days: list[RotaDay]
+    on_duty: list[RotaShift]
+    gaps: list[tuple[datetime, datetime]]
+    open_hours_known: bool
+
+
+def rota_page(*, team_id: int, now: datetime, weeks: int = 2) -> RotaPage:
+    """Raises Team.DoesNotExist. A constant number of queries: the team's service with its hours
+    and closures, and the rota."""
+    service = services_with_directory_data(at=now).get(team__id=team_id)
+    team = service.team
+    today = now.astimezone(LONDON).date()
+    monday = today - timedelta(days=today.weekday())
+    dates = [monday + timedelta(days=n) for n in range(7 * weeks)]
+    start = datetime.combine(monday, datetime.min.time(), tzinfo=LONDON)
+    end = datetime.combine(dates[-1] + timedelta(days=1), datetime.min.time(), tzinfo=LONDON)
+    shifts = rota_shifts(team_ids=[team.pk], start=start, end=end).get(team.pk, [])
+    schedule = service_schedule(service, at=now)
+    open_hours = list(open_intervals(schedule, now, end))
+    found_gaps = within(gaps(((s.starts_at, s.ends_at) for s in shifts), now, end), open_hours)
+    by_day: dict[date, list[RotaShift]] = defaultdict(list)
+    for shift in shifts:
+        by_day[shift.starts_at.astimezone(LONDON).date()].append(shift)
+    gaps_by_day: dict[date, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for gap in found_gaps:
+        gaps_by_day[gap[0].astimezone(LONDON).date()].append(gap)
+    return RotaPage(
+        team=team,
+        now=now,
+        days=[RotaDay(day, by_day.get(day, []), gaps_by_day.get(day, [])) for day in dates],
+        on_duty=[s for s in shifts if s.starts_at <= now < s.ends_at],
+        gaps=found_gaps,
+        open_hours_known=bool(schedule.always_open or schedule.windows),
+    )
+
+
+def rota_teams_for(*, user: Any, at: datetime) -> list[tuple[Team, list[OnDuty]]]:
+    """The teams whose rota ``user`` may read, by name, each with who is on duty at ``at``.
+    Three queries at most."""
+    teams = list(Team.objects.select_related("service").order_by("name"))
+    readable = rota_readable_team_ids(user, team_ids=[t.pk for t in teams])
+    shown = [t for t in teams if t.pk in readable]
+    duty = on_duty(team_ids=[t.pk for t in shown], at=at)
+    return [(t, duty.get(t.pk, [])) for t in shown]
+
+
+def rota_people(*, team_id: int) -> list[Any]:
+    """The team's active members, who may be put on its rota, by name. One query."""
+    return [
+        m.user
+        for m in TeamMembership.objects.filter(team_id=team_id, user__is_active=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    ]
+
+
+def rota_changes_ahead(*, team_id: int, now: datetime) -> list[ShiftChange]:
+    """The team's one-off changes not yet over (extra and replacement shifts that end after
+    ``now``, cancellations from yesterday on), soonest first. One query."""
+    yesterday = now.astimezone(LONDON).date() - timedelta(days=1)
+    return list(
+        ShiftChange.objects.filter(team_id=team_id)
+        .filter(
+            Q(ends_at__gt=now) | Q(kind=ShiftChange.Kind.CANCELLED, occurrence_date__gte=yesterday)
+        )
+        .select_related("user", "pattern", "pattern__user")
+        .order_by("occurrence_date", "starts_at", "id")
+    )

@@ -78,6 +78,7 @@ urlpatterns = [
     path("calls/", include("calls.urls")),
     path("queue/", include(([*queue_urls.urlpatterns, *referral_page_urls.urlpatterns], "queue"))),
     path("board/", include("referrals.urls_board")),
+    path("rota/", include("rota.urls")),
     path("dashboards/", include("spoc.dashboards.urls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("oauth2/token", account_views.PartnerTokenApi.as_view(), name="oauth2-token"),

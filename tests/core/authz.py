@@ -215,6 +215,9 @@ class World:
     possible_match: int = 0
     dead_referral: int = 0  # `dead_patient`'s, team A
     gp_letter: int = 0  # the letter to dead_patient's practice about the death
+    shift_pattern: int = 0  # team A's rota: the nurse, every day 08:00-20:00
+    shift_change: int = 0  # team A's rota: an extra shift of the nurse tomorrow
+    rota_day: str = ""  # tomorrow (London), a day shift_pattern runs
     users: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -343,6 +346,7 @@ def world_build() -> World:
         patient=from_message, candidate=patient, patient_label=str(from_message), found_at=now
     ).pk
     w.family_name = patient.family_name
+    w.shift_pattern, w.shift_change, w.rota_day = _rota_build(team_a, users["nurse"], now)
 
     for column, user in users.items():
         client = Client()
@@ -355,6 +359,38 @@ def world_build() -> World:
         w.tokens[column] = key
         w.users[column] = user.pk
     return w
+
+
+def _rota_build(team: Any, nurse: Any, now: Any) -> tuple[int, int, str]:
+    from datetime import time
+
+    from rota.models import ShiftChange, ShiftPattern
+
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    shift = ShiftPattern.objects.create(
+        team=team,
+        user=nurse,
+        role="SPECIALIST_NURSE",
+        phone="+447700900123",
+        weekdays=127,
+        start_time=time(8),
+        end_time=time(20),
+        valid_from_date=tomorrow - timedelta(days=7),
+        created_by=nurse,
+        created_at=now,
+    )
+    extra = ShiftChange.objects.create(
+        team=team,
+        kind=ShiftChange.Kind.EXTRA,
+        user=nurse,
+        role="DOCTOR",
+        phone="+447700900124",
+        starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=1, hours=4),
+        created_by=nurse,
+        created_at=now,
+    )
+    return shift.pk, extra.pk, tomorrow.isoformat()
 
 
 def client_for(world: World, column: str, *, token: bool) -> Client:

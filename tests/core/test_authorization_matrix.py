@@ -112,6 +112,11 @@ SEES_PATIENT = {"handler": 200, "nurse": 200, "lead": 200, "coord": 200, "manage
 # write but the patient is outside her care (404).
 EDITS_PATIENT = page(403, handler=200, nurse=200, lead=200, coord=200, nurse_b=404)
 ADMIN_ONLY = page(ADMIN_LOGIN, anon=ADMIN_LOGIN, sysadmin=200)
+# Team A's rota is read by those who phone or plan any team (handler, coord, manager) and by team
+# A's own nurse and lead.
+READS_ROTA = {"handler": 200, "nurse": 200, "lead": 200, "coord": 200, "manager": 200}
+TEAM_A = {"team_id": "team_a"}
+PATTERN = {"pattern_id": "shift_pattern"}
 
 ROWS: list[Op] = [
     # --- Public, and the signed-in user's own account ---------------------------------------------
@@ -199,6 +204,48 @@ ROWS: list[Op] = [
         page(403, lead=to("services:service", service_id="service_a")),
         args={"service_id": "service_a"},
         data=lambda w: {"rag": "AMBER", "units": "2"},
+    ),
+    # --- The duty rota: call handlers, coordinators and managers read every team's; nurses and
+    # leads their own teams'; a team's leads and the coordinators change it ------------------------
+    Op("rota:index", "GET", page(403, **READS_ROTA, nurse_b=200)),
+    Op("rota:team", "GET", page(403, **READS_ROTA), args=TEAM_A),
+    *(
+        Op(name, method, page(403, lead=200, coord=200), args=TEAM_A, data=_empty)
+        for name in ("rota:pattern-add", "rota:extra-add", "rota:import")
+        for method in ("GET", "POST")
+    ),
+    Op("rota:pattern-edit", "GET", page(403, lead=200, coord=200), args=PATTERN),
+    Op("rota:pattern-edit", "POST", page(403, lead=200, coord=200), args=PATTERN, data=_empty),
+    Op("rota:pattern-end", "GET", page(405), args=PATTERN),
+    Op(
+        "rota:pattern-end",
+        "POST",
+        page(403, lead=to("rota:team", team_id="team_a"), coord=to("rota:team", team_id="team_a")),
+        args=PATTERN,
+        data=lambda w: {"last_date": w.rota_day},
+    ),
+    Op(
+        "rota:cancel",
+        "GET",
+        page(403, lead=200, coord=200),
+        args=PATTERN,
+        query="date={w.rota_day}",
+    ),
+    Op(
+        "rota:cancel",
+        "POST",
+        page(403, lead=to("rota:team", team_id="team_a"), coord=to("rota:team", team_id="team_a")),
+        args=PATTERN,
+        query="date={w.rota_day}",
+        data=lambda w: {"reason": "Annual leave"},
+    ),
+    Op("rota:change-remove", "GET", page(405), args={"change_id": "shift_change"}),
+    Op(
+        "rota:change-remove",
+        "POST",
+        page(403, lead=to("rota:team", team_id="team_a"), coord=to("rota:team", team_id="team_a")),
+        args={"change_id": "shift_change"},
+        data=_empty,
     ),
     # --- Patients ------------------------------------------------------------------------------------
     # The search runs over patients_visible_to: empty for roles without patients (safe today).

@@ -9,11 +9,16 @@ from typing import Any
 from django.utils import timezone
 
 from rota.models import ShiftChange, ShiftPattern, ShiftRole
-from rota.occurrences import mask_of
+from rota.occurrences import LONDON, mask_of
 from services.models import Team, TeamMembership
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 
 DEMO_PHONE = "+447700900123"
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A wall-clock time in London."""
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
 def member(team: Team, *, lead: bool = False, **user_fields: Any) -> Any:

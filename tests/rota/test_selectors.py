@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, time, timedelta
 
 import pytest
 
-from rota.occurrences import LONDON
 from rota.selectors import OnDuty, cover_gaps, on_duty, rota_shifts
 from tests.factories import TeamFactory
-from tests.rota.factories import cancel, extra, member, pattern, team_with_cover
+from tests.rota.factories import at, cancel, extra, member, pattern, team_with_cover
 
 pytestmark = pytest.mark.django_db
-
-
-def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    """A wall-clock time in London."""
-    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
 def test_on_duty_names_the_night_person_after_midnight_with_e164_phone() -> None:
