@@ -55,6 +55,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Gaps in the duty rota (docs/operations.md "The duty rota"): the job looks
+    # ROTA_GAP_LOOKAHEAD_HOURS (12) ahead, so a gap is found hours before it opens and five
+    # minutes more delay nothing; a gap made by a change within the hour is told within five
+    # minutes. A run is a few queries, whatever the number of teams and shifts.
+    "flag-rota-gaps": {"task": "rota.flag_gaps", "schedule": 300.0, "options": {"expires": 290}},
 }
 
 
