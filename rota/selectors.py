@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from rota.models import ShiftChange, ShiftPattern, ShiftRole
@@ -28,8 +28,9 @@ from rota.occurrences import (
     within,
 )
 from services.hours import open_intervals
-from services.models import Team, TeamMembership
+from services.models import Closure, OpeningHours, Service, Team, TeamMembership
 from services.selectors import bank_holiday_dates, service_schedule, services_with_directory_data
+from spoc.core.dates import nhs_datetime
 
 _TICK = timedelta(microseconds=1)
 # rota.occurrences looks back this many local dates for occurrences still running.
@@ -82,6 +83,10 @@ def _e164(phone: Any) -> str:
     return phone.as_e164 if phone else ""
 
 
+def _of_teams(wanted: set[int] | None) -> list[Q]:
+    return [] if wanted is None else [Q(team_id__in=wanted)]
+
+
 def pattern_of(row: ShiftPattern) -> Pattern:
     return Pattern(
         id=row.pk,
@@ -95,24 +100,24 @@ def pattern_of(row: ShiftPattern) -> Pattern:
 
 
 def rota_shifts(
-    *, team_ids: Iterable[int], start: datetime, end: datetime
+    *, team_ids: Iterable[int] | None, start: datetime, end: datetime
 ) -> dict[int, list[RotaShift]]:
-    """The shifts of each of ``team_ids`` overlapping [start, end), unclipped, earliest start
-    first; a team with none is absent. Two queries."""
-    wanted = set(team_ids)
-    if not wanted or end <= start:
+    """The shifts of each of ``team_ids`` (None: every team) overlapping [start, end),
+    unclipped, earliest start first; a team with none is absent. Two queries."""
+    wanted = None if team_ids is None else set(team_ids)
+    if wanted == set() or end <= start:
         return {}
     first_day = (start - _LOOK_BACK).astimezone(LONDON).date()
     last_day = end.astimezone(LONDON).date()
     patterns = {
         row.pk: row
-        for row in ShiftPattern.objects.filter(team_id__in=wanted, valid_from_date__lte=last_day)
+        for row in ShiftPattern.objects.filter(*_of_teams(wanted), valid_from_date__lte=last_day)
         .filter(Q(valid_until_date__isnull=True) | Q(valid_until_date__gte=first_day))
         .select_related("user")
     }
     changes = {
         row.pk: row
-        for row in ShiftChange.objects.filter(team_id__in=wanted)
+        for row in ShiftChange.objects.filter(*_of_teams(wanted))
         .filter(
             Q(starts_at__lt=end, ends_at__gt=start)
             | Q(occurrence_date__gte=first_day, occurrence_date__lte=last_day)
@@ -142,7 +147,7 @@ def rota_shifts(
             )
     holidays = bank_holiday_dates(first=first_day, last=last_day)
     found: dict[int, list[RotaShift]] = {}
-    for team_id in wanted:
+    for team_id in wanted if wanted is not None else {*by_team_patterns, *by_team_one_offs}:
         shifts = shifts_between(
             patterns=by_team_patterns.get(team_id, ()),
             one_offs=by_team_one_offs.get(team_id, ()),
@@ -205,43 +210,70 @@ class Gap:
     team: Team
     starts_at: datetime
     ends_at: datetime
+    # The gap runs to the end of the period looked at, and may go on after it.
+    open_ended: bool = False
+
+    def sentence(self, *, now: datetime) -> str:
+        return gap_sentence(self.team.name, self.starts_at, now=now)
 
 
-def teams_with_rota(*, at: datetime) -> list[int]:
-    """The ids of the teams that keep a rota: those with a pattern not ended before ``at``'s
-    local date or a one-off shift not over. One query. Teams that keep none are never said to
-    have gaps (nobody would be on duty at any time)."""
-    today = at.astimezone(LONDON).date()
-    current = ShiftPattern.objects.filter(
-        Q(valid_until_date__isnull=True) | Q(valid_until_date__gte=today)
-    ).values("team_id")
-    return sorted(
-        set(
-            Team.objects.filter(Q(pk__in=current) | Q(shift_changes__ends_at__gt=at)).values_list(
-                "pk", flat=True
-            )
+def gap_sentence(team_name: str, starts_at: datetime, *, now: datetime) -> str:
+    """``Night team has nobody on duty from today 22:00`` (spoc/core/dates.py wording)."""
+    return f"{team_name} has nobody on duty from {nhs_datetime(starts_at, today=now.astimezone(LONDON).date())}"
+
+
+@dataclass(frozen=True)
+class RotaOverview:
+    """Every team that keeps a rota (one with shifts in the period): who is on duty at the start,
+    and the gaps ahead while its service is open, soonest first."""
+
+    on_duty: dict[int, list[OnDuty]]
+    gaps: list[Gap]
+
+
+def rota_overview(*, now: datetime, hours: int) -> RotaOverview:
+    """Who is on duty at ``now`` and the gaps of the next ``hours``, in every team with shifts
+    in that time; the gaps count only the time the team's service is open (its hours, closures
+    and bank holidays, as the directory says). Teams with no shift at all are left out: they keep
+    no rota, and nobody would be on duty at any time. Five queries: the patterns, the changes,
+    the services with their teams, their hours, their closures."""
+    end = now + timedelta(hours=hours)
+    shifts = rota_shifts(team_ids=None, start=now, end=end)
+    services = (
+        Service.objects.filter(team__id__in=list(shifts))
+        .select_related("team")
+        .prefetch_related(
+            Prefetch(
+                "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
+            ),
+            Prefetch(
+                "closures", queryset=Closure.objects.filter(ends_at__gt=now, starts_at__lt=end)
+            ),
         )
+        if shifts
+        else []
+    )
+    found = []
+    for service in services:
+        team = service.team
+        open_then = list(open_intervals(service_schedule(service, at=now), now, end))
+        covered = [(s.starts_at, s.ends_at) for s in shifts[team.pk]]
+        for starts_at, ends_at in within(gaps(covered, now, end), open_then):
+            found.append(
+                Gap(team=team, starts_at=starts_at, ends_at=ends_at, open_ended=ends_at >= end)
+            )
+    return RotaOverview(
+        on_duty={
+            team_id: [s.on_duty() for s in team_shifts if s.starts_at <= now]
+            for team_id, team_shifts in shifts.items()
+        },
+        gaps=sorted(found, key=lambda gap: (gap.starts_at, gap.team.name)),
     )
 
 
 def rota_gaps_ahead(*, now: datetime, hours: int) -> list[Gap]:
-    """The gaps in the next ``hours`` of every team that keeps a rota, counting only the time its
-    service is open (hours, closures and bank holidays as the directory says), soonest first.
-    A constant number of queries: the teams, their services with hours and closures, the rota."""
-    team_ids = teams_with_rota(at=now)
-    if not team_ids:
-        return []
-    end = now + timedelta(hours=hours)
-    services = list(services_with_directory_data(at=now).filter(team__id__in=team_ids))
-    shifts = rota_shifts(team_ids=team_ids, start=now, end=end)
-    found = []
-    for service in services:
-        team = service.team
-        open_now = list(open_intervals(service_schedule(service, at=now), now, end))
-        covered = [(s.starts_at, s.ends_at) for s in shifts.get(team.pk, [])]
-        for starts_at, ends_at in within(gaps(covered, now, end), open_now):
-            found.append(Gap(team=team, starts_at=starts_at, ends_at=ends_at))
-    return sorted(found, key=lambda gap: (gap.starts_at, gap.team.name))
+    """The gaps of ``rota_overview``."""
+    return rota_overview(now=now, hours=hours).gaps
 
 
 # --- who may read and change a rota ------------------------------------------------------------

@@ -24,6 +24,7 @@ from rota.models import RotaGap, ShiftChange, ShiftPattern
 from rota.occurrences import LONDON, mask_of, occurrence_times
 from rota.phones import uk_phone
 from rota.selectors import (
+    gap_sentence,
     pattern_of,
     rota_editable_by,
     rota_gaps_ahead,
@@ -315,12 +316,6 @@ def rota_gaps_flag(*, now: datetime | None = None) -> int:
     for record in new:
         _gap_notify(record, now=now)
     return len(new)
-
-
-def gap_sentence(team_name: str, starts_at: datetime, *, now: datetime) -> str:
-    """``Night team has nobody on duty from today 22:00`` (spoc/core/dates.py wording)."""
-    when = nhs_datetime(starts_at, today=now.astimezone(LONDON).date())
-    return f"{team_name} has nobody on duty from {when}"
 
 
 def _gap_notify(record: RotaGap, *, now: datetime) -> None:

@@ -1,7 +1,7 @@
 """The coordinator board (docs/design.md §5, §6): every referral that needs a coordinator now, each
-list with the action to take, and the possible patient matches a partner's message raised
-(docs/interop.md, "Matching the patient"). A constant number of queries, whatever the number of
-referrals and matches."""
+list with the action to take, the possible patient matches a partner's message raised
+(docs/interop.md, "Matching the patient"), and who is on duty with the gaps ahead in the duty
+rota. A constant number of queries, whatever the number of referrals, matches and shifts."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from referrals.selectors import patients_visible_to, referrals_visible_to
 from referrals.selectors.outbox import Undelivered, outbox_undelivered, outbox_visible_to
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import ReferralStatus
+from rota.selectors import OnDuty, RotaOverview, rota_overview
 from services.codes import ServiceType
 from services.models import Team
 from spoc.audit.services import access_log_read
@@ -62,6 +63,20 @@ class Board:
     # (at most BOARD_LIMIT), and how many there are (docs/interop.md, "The referrer hears back").
     undelivered: list[Undelivered] = field(default_factory=list)
     undelivered_total: int = 0
+    # The duty rota (docs/operations.md "The duty rota"): who is on duty now in the teams that
+    # keep one, and the gaps of the next ROTA_GAP_LOOKAHEAD_HOURS while their service is open.
+    rota: RotaOverview | None = None
+
+    @property
+    def rota_hours(self) -> int:
+        return int(settings.ROTA_GAP_LOOKAHEAD_HOURS)
+
+    @property
+    def on_duty(self) -> list[tuple[Team, list[OnDuty]]]:
+        """The active teams that keep a rota, by name, with who is on duty now."""
+        if self.rota is None:
+            return []
+        return [(t, self.rota.on_duty[t.pk]) for t in self.teams if t.pk in self.rota.on_duty]
 
     @property
     def total(self) -> int:
@@ -221,6 +236,7 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
         matches_total=matches_total,
         undelivered=undelivered,
         undelivered_total=undelivered_total,
+        rota=rota_overview(now=now, hours=settings.ROTA_GAP_LOOKAHEAD_HOURS),
     )
     access_log_read(
         object_type="coordinator_board",

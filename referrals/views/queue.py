@@ -20,6 +20,7 @@ from referrals.selectors.queue import (
     team_queue_state,
     teams_for_queue,
 )
+from rota.selectors import on_duty
 from services.models import Team
 from spoc.audit.context import is_poll
 from spoc.audit.models import AccessLog
@@ -83,6 +84,12 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
         "filter_form": filter_form,
         "filtered": bool(query),
         "query": f"?{query}" if query else "",
+        # Who is on duty, above the polled fragment: read for the whole page only (two queries).
+        "on_duty": (
+            []
+            if request.headers.get("HX-Request")
+            else on_duty(team_ids=[team.pk], at=now).get(team.pk, [])
+        ),
     }
     return render_page(request, "queue/queue.html", context, fragment="queue")
 

@@ -24,12 +24,18 @@ def phone_national(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+@register.simple_tag
+def rota_gap_sentence(gap: Any, now: Any) -> str:
+    """``Night team has nobody on duty from today 22:00``."""
+    return str(gap.sentence(now=now))
+
+
 @register.inclusion_tag("rota/_on_duty.html", takes_context=True)
 def rota_on_duty(context: Any, team: Any) -> dict[str, Any]:
     """Who is on duty now in ``team``, for a user who may read its rota (nothing otherwise). Two
     queries for a reader; one (or none) for anyone else."""
     user = context.get("user")
-    if team is None or not rota_readable_by(user, team_id=team.pk):
+    if not team or not rota_readable_by(user, team_id=team.pk):
         return {"shown": False}
     return {
         "shown": True,

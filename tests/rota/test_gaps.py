@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 
 from rota.models import RotaGap
-from rota.selectors import rota_gaps_ahead
-from rota.services import gap_sentence, rota_gaps_flag
+from rota.selectors import gap_sentence, rota_gaps_ahead
+from rota.services import rota_gaps_flag
 from rota.tasks import flag_gaps_task
 from services.models import Team
 from spoc.celery import app
