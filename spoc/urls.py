@@ -7,6 +7,7 @@ from calls import api as calls_api
 from referrals import urls_queue as queue_urls
 from referrals.api import referrals as referrals_api
 from referrals.api.actions import ReferralActionApi
+from rota import api as rota_api
 from services import api as services_api
 from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
@@ -31,6 +32,8 @@ api_v1: list[URLPattern | URLResolver] = [
         name="api-service-capacity",
     ),
     path("teams/", services_api.TeamListApi.as_view(), name="api-teams"),
+    path("teams/<int:team_id>/rota/", rota_api.TeamRotaApi.as_view(), name="api-team-rota"),
+    path("teams/<int:team_id>/on-duty/", rota_api.TeamOnDutyApi.as_view(), name="api-team-on-duty"),
     path("patients/", patients_api.PatientListApi.as_view(), name="api-patients"),
     path("patients/<int:patient_id>/", patients_api.PatientDetailApi.as_view(), name="api-patient"),
     path("patients/<int:patient_id>/death/", include("workspace.api.deaths")),

@@ -534,6 +534,9 @@ ROWS: list[Op] = [
         data=lambda w: {"rag": "GREEN"},
     ),
     Op("api-teams", "GET", api(200), token=True),
+    # The duty rota: the page's readers (team A's nurse and lead, handlers, coordinators, managers).
+    Op("api-team-rota", "GET", api(403, **READS_ROTA), args=TEAM_A, token=True),
+    Op("api-team-on-duty", "GET", api(403, **READS_ROTA), args=TEAM_A, token=True),
     Op("api-patients", "GET", api(200), query="q={w.family_name}", token=True),
     Op("api-patients", "POST", api(403, handler=400, coord=400), token=True, data=_empty),
     Op("api-patient", "GET", api(404, **SEES_PATIENT), args=P, token=True),
