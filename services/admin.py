@@ -1,17 +1,14 @@
 from django.contrib import admin
 
-from services.models import (
-    Organisation,
-    OrganisationMembership,
-    Service,
-    Site,
-    Team,
-    TeamMembership,
-)
+from services import models
 
-admin.site.register(Organisation)
-admin.site.register(Site)
-admin.site.register(Service)
-admin.site.register(Team)
-admin.site.register(OrganisationMembership)
-admin.site.register(TeamMembership)
+admin.site.register(
+    [
+        models.Organisation,
+        models.Site,
+        models.Service,
+        models.Team,
+        models.OrganisationMembership,
+        models.TeamMembership,
+    ]
+)
