@@ -28,17 +28,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
+from calls import triage as rules
 from calls.models import Call, CallBack
-from calls.triage import (
-    SUPPORT_NEEDS,
-    TRIAGE_RULES_VERSION,
-    InvalidTriage,
-    Suggestion,
-    TriageInput,
-    highest_priority,
-    suggest_need_priority,
-    suggest_priority,
-)
 from patients.codes import AssessmentSource, PatientLocation
 from patients.models import Assessment, Patient
 from referrals.codes import CallDirection, CallReason, Disposition
@@ -110,7 +101,7 @@ class _NeedPlan:
 
     need: str
     note: str
-    suggestion: Suggestion
+    suggestion: rules.Suggestion
     priority: str
     override_reason: str
 
@@ -265,7 +256,7 @@ def _validated(
     site = _site(errors, data)
     needs = _needs(errors, data, patient=patient)
 
-    suggestion = suggest_priority(triage) if triage is not None else None
+    suggestion = rules.suggest_priority(triage) if triage is not None else None
     if (
         suggestion is not None
         and data.chosen_priority in Priority.values
@@ -285,8 +276,8 @@ def _validated(
     if errors or suggestion is None or triage is None:
         raise ValidationError(errors)
     if plans:
-        call_suggested = highest_priority([plan.suggestion.priority for plan in plans])
-        call_chosen = highest_priority([plan.priority for plan in plans])
+        call_suggested = rules.highest_priority([plan.suggestion.priority for plan in plans])
+        call_chosen = rules.highest_priority([plan.priority for plan in plans])
         call_override = _call_override_reason(text["override_reason"], plans)
     else:
         call_suggested, call_chosen = suggestion.priority, data.chosen_priority
@@ -319,7 +310,7 @@ def _validated(
         patient_site=site,
         suggested_priority=call_suggested,
         suggestion_reasons=_call_reasons(suggestion, plans),
-        triage_rules_version=TRIAGE_RULES_VERSION,
+        triage_rules_version=rules.TRIAGE_RULES_VERSION,
         chosen_priority=call_chosen,
         override_reason=call_override,
         disposition=data.disposition,
@@ -396,14 +387,14 @@ def _need_plans(
     data: CallInput,
     needs: list[tuple[NeedRequest, str]],
     *,
-    triage: TriageInput,
+    triage: rules.TriageInput,
     call_reason: str,
 ) -> list[_NeedPlan]:
     """Each need's suggestion, chosen priority and override reason; a missing reason or an
     unknown priority is an error keyed ``override_reason_<need>`` / ``priority_<need>``."""
     plans = []
     for request, note in needs:
-        suggestion = suggest_need_priority(triage, request.need)
+        suggestion = rules.suggest_need_priority(triage, request.need)
         own = request.priority or None
         reason_key = need_field_name("override_reason", request.need)
         reason = _text(
@@ -416,7 +407,7 @@ def _need_plans(
             continue
         follows_call = (
             own is None
-            and request.need not in SUPPORT_NEEDS
+            and request.need not in rules.SUPPORT_NEEDS
             and data.chosen_priority in Priority.values
         )
         if follows_call:
@@ -456,11 +447,11 @@ def _call_override_reason(call_reason: str, plans: list[_NeedPlan]) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1] + "…"
 
 
-def _call_reasons(suggestion: Suggestion, plans: list[_NeedPlan]) -> list[str]:
+def _call_reasons(suggestion: rules.Suggestion, plans: list[_NeedPlan]) -> list[str]:
     """The triage rules' reasons, then those of each need with its own default."""
     reasons = list(suggestion.reasons)
     for plan in plans:
-        if plan.need in SUPPORT_NEEDS:
+        if plan.need in rules.SUPPORT_NEEDS:
             reasons.extend(r for r in plan.suggestion.reasons if r not in reasons)
     return reasons
 
@@ -521,7 +512,7 @@ def _phone(errors: Errors, raw: str) -> PhoneNumber | str:
     return number
 
 
-def _triage(errors: Errors, data: CallInput) -> TriageInput | None:
+def _triage(errors: Errors, data: CallInput) -> rules.TriageInput | None:
     """The triage rules' own checks, one field at a time so each message lands on its field."""
     parts: dict[str, dict[str, Any]] = {
         "phase": {"phase": data.phase or None},
@@ -532,8 +523,8 @@ def _triage(errors: Errors, data: CallInput) -> TriageInput | None:
     }
     for name, kwargs in parts.items():
         try:
-            TriageInput(**kwargs)
-        except InvalidTriage as exc:
+            rules.TriageInput(**kwargs)
+        except rules.InvalidTriage as exc:
             errors.setdefault(name, []).append(str(exc))
         except (TypeError, AttributeError, KeyError):
             errors.setdefault(name, []).append("Choose from the options.")
@@ -541,7 +532,7 @@ def _triage(errors: Errors, data: CallInput) -> TriageInput | None:
         return None
     reason = data.reason if data.reason in CallReason.values else None
     merged = {k: v for kwargs in parts.values() for k, v in kwargs.items()}
-    return TriageInput(reason=reason, **merged)
+    return rules.TriageInput(reason=reason, **merged)
 
 
 def _patient(errors: Errors, patient_id: int | None) -> Patient | None:
