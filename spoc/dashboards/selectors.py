@@ -27,19 +27,8 @@ from services.models import OrganisationMembership, Team, TeamMembership
 from spoc.accounts.models import User
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_read
+from spoc.dashboards import models as summaries
 from spoc.dashboards.blocks import ALL_TEAMS, block_pieces
-from spoc.dashboards.models import (
-    CallDayStat,
-    CallHourStat,
-    DeathBlockStat,
-    InterventionDayStat,
-    OpenReferral,
-    PatientDay,
-    PatientFirstDay,
-    ReferralDayStat,
-    ResponseBlockStat,
-    ResponseMinuteStat,
-)
 
 LONDON = ZoneInfo("Europe/London")
 # Small-number suppression in cross-organisation views (docs/metrics.md "Access").
@@ -192,11 +181,11 @@ def percentile(histogram: dict[int, int], fraction: float) -> int | None:
 
 # The summary tables kept in blocks of days (spoc/dashboards/blocks.py); the others are read by date.
 BLOCK_MODELS = (
-    CallDayStat,
-    ReferralDayStat,
-    InterventionDayStat,
-    ResponseBlockStat,
-    DeathBlockStat,
+    summaries.CallDayStat,
+    summaries.ReferralDayStat,
+    summaries.InterventionDayStat,
+    summaries.ResponseBlockStat,
+    summaries.DeathBlockStat,
 )
 
 
@@ -263,7 +252,7 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     heat = [[0] * 24 for _ in range(7)]
     ooh = 0
     for weekday, hour, out_of_hours, calls in (
-        _filtered(CallHourStat.objects.all(), scope, teams=False)
+        _filtered(summaries.CallHourStat.objects.all(), scope, teams=False)
         .values_list("weekday", "local_hour", "out_of_hours")
         .annotate(n=Sum("calls"))
     ):
@@ -296,7 +285,7 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     by_caller: dict[str, int] = defaultdict(int)
     by_handler: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for caller_type, handler_id, calls, overrides in (
-        _filtered(CallDayStat.objects.all(), scope, teams=False)
+        _filtered(summaries.CallDayStat.objects.all(), scope, teams=False)
         .values_list("caller_type", "handled_by_id")
         .annotate(n=Sum("calls"), o=Sum("overrides"))
     ):
@@ -366,7 +355,7 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     # Each need has its own priority and override (docs/triage.md): [triaged, overridden].
     overrides_by_need: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for team_id, priority, need, status, n, on_time, late, triaged, overridden in (
-        _filtered(ReferralDayStat.objects.all(), scope)
+        _filtered(summaries.ReferralDayStat.objects.all(), scope)
         .values_list("team_id", "priority", "need", "status")
         .annotate(
             n=Sum("referrals"),
@@ -448,7 +437,7 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     )
 
     # Now: open caseload, overdue and breaches, from the open referrals the job last saw.
-    live = OpenReferral.objects.all()
+    live = summaries.OpenReferral.objects.all()
     if scope.team_ids is not None:
         live = live.filter(team_id__in=scope.team_ids)
     if scope.priority:
@@ -541,8 +530,8 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     histograms = response_histograms(scope=scope)
     response_rows = []
     for priority in [*Priority.values, "All"]:
-        accept = histograms.get((ResponseMinuteStat.Metric.ACCEPT.value, priority), {})
-        contact = histograms.get((ResponseMinuteStat.Metric.CONTACT.value, priority), {})
+        accept = histograms.get((summaries.ResponseMinuteStat.Metric.ACCEPT.value, priority), {})
+        contact = histograms.get((summaries.ResponseMinuteStat.Metric.CONTACT.value, priority), {})
         if not accept and not contact and priority != "All":
             continue
         response_rows.append(
@@ -654,7 +643,7 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     # Interventions and savings.
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for kind, n, avoided, bed_days in (
-        _filtered(InterventionDayStat.objects.all(), scope)
+        _filtered(summaries.InterventionDayStat.objects.all(), scope)
         .values_list("kind")
         .annotate(n=Sum("interventions"), a=Sum("admissions_avoided"), b=Sum("bed_days_saved"))
     ):
@@ -704,7 +693,7 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     # Deaths.
     deaths = {
         key: value or 0
-        for key, value in _filtered(DeathBlockStat.objects.all(), scope, priority=False)
+        for key, value in _filtered(summaries.DeathBlockStat.objects.all(), scope, priority=False)
         .aggregate(
             deaths=Sum("deaths"),
             with_pref=Sum("preference_recorded"),
@@ -778,7 +767,7 @@ def response_histograms(*, scope: DashboardScope) -> dict[tuple[str, str], dict[
     """Referrals per response-time bucket (spoc/dashboards/blocks.py), by (metric, priority) and
     (metric, "All"), over the scope: one query over the few blocks that make up the period. The
     view without a team filter reads the rows of every team together."""
-    rows = _filtered(ResponseBlockStat.objects.all(), scope)
+    rows = _filtered(summaries.ResponseBlockStat.objects.all(), scope)
     if scope.team_ids is None:
         rows = rows.filter(team_id=ALL_TEAMS)
     histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -819,14 +808,14 @@ def patients_supported(*, scope: DashboardScope) -> int:
     without a group, a distinct count over the patient-day rows of the scope's teams."""
     group = _first_day_group(scope)
     if group is not None:
-        total = PatientFirstDay.objects.filter(
+        total = summaries.PatientFirstDay.objects.filter(
             grp=group,
             local_date__gte=scope.date_from,
             local_date__lte=scope.date_to,
             prev_date__lt=scope.date_from,
         ).aggregate(n=Sum("patients"))["n"]
         return int(total or 0)
-    rows = _filtered(PatientDay.objects.all(), scope).exclude(team_id=0)
+    rows = _filtered(summaries.PatientDay.objects.all(), scope).exclude(team_id=0)
     return int(rows.aggregate(n=Count("patient_id", distinct=True))["n"])
 
 
