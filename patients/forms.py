@@ -6,17 +6,7 @@ from django import forms
 from django.utils.text import format_lazy
 from phonenumber_field.formfields import PhoneNumberField
 
-from patients.codes import (
-    CprDecision,
-    NhsNumberStatus,
-    PatientLocation,
-    PlaceOfDeath,
-    PreferenceNotStated,
-    Prognosis,
-    Relationship,
-    Sex,
-    UsualResidence,
-)
+from patients import codes
 from patients.services import PatientData
 from services.models import Site
 from services.practices import practice_labels
@@ -37,7 +27,7 @@ class PatientForm(NhsFormMixin, forms.Form):
     given_name = forms.CharField(label="Given name", max_length=100)
     family_name = forms.CharField(label="Family name", max_length=100)
     date_of_birth = NhsDateField(label="Date of birth", subject="date of birth", not_future=True)
-    sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
+    sex = forms.ChoiceField(choices=codes.Sex.choices, initial=codes.Sex.UNKNOWN)
     nhs_number = forms.CharField(
         label="NHS number",
         required=False,
@@ -47,8 +37,8 @@ class PatientForm(NhsFormMixin, forms.Form):
     )
     nhs_number_status = forms.ChoiceField(
         label="NHS number status",
-        choices=NhsNumberStatus.choices,
-        initial=NhsNumberStatus.NOT_TRACED,
+        choices=codes.NhsNumberStatus.choices,
+        initial=codes.NhsNumberStatus.NOT_TRACED,
     )
     address = forms.CharField(
         required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
@@ -65,11 +55,11 @@ class PatientForm(NhsFormMixin, forms.Form):
         help_text="Start typing the practice's name or ODS code and choose it from the list to link the practice",
         widget=forms.TextInput(attrs={"list": "gp-practices", "autocomplete": "off"}),
     )
-    usual_residence = forms.ChoiceField(required=False, choices=blank(UsualResidence.choices))
+    usual_residence = forms.ChoiceField(required=False, choices=blank(codes.UsualResidence.choices))
     location = forms.ChoiceField(
         label="Where the patient is now",
-        choices=PatientLocation.choices,
-        initial=PatientLocation.HOME,
+        choices=codes.PatientLocation.choices,
+        initial=codes.PatientLocation.HOME,
     )
     location_site = forms.ModelChoiceField(
         label="Hospital site", required=False, queryset=Site.objects.order_by("name")
@@ -104,7 +94,7 @@ class RelatedPersonForm(NhsFormMixin, forms.Form):
     family_name = forms.CharField(max_length=100)
     # Nothing chosen for the user: a relationship guessed by the first option would be wrong data.
     relationship = forms.ChoiceField(
-        choices=blank(Relationship.choices, "Choose…"),
+        choices=blank(codes.Relationship.choices, "Choose…"),
         error_messages={"required": "Choose the person's relationship to the patient"},
     )
     phone = PhoneNumberField(required=False, region="GB", error_messages=PHONE_ERROR)
@@ -138,18 +128,22 @@ class CarePlanForm(NhsFormMixin, forms.Form):
     # The version the editor saw, so that saving over a newer version is refused.
     base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     ppd_first = forms.ChoiceField(
-        label="Preferred place of death (1st)", required=False, choices=blank(PlaceOfDeath.choices)
+        label="Preferred place of death (1st)",
+        required=False,
+        choices=blank(codes.PlaceOfDeath.choices),
     )
     ppd_second = forms.ChoiceField(
-        label="Preferred place of death (2nd)", required=False, choices=blank(PlaceOfDeath.choices)
+        label="Preferred place of death (2nd)",
+        required=False,
+        choices=blank(codes.PlaceOfDeath.choices),
     )
     ppd_not_stated = forms.ChoiceField(
         label="No preference stated because",
         required=False,
-        choices=blank(PreferenceNotStated.choices),
+        choices=blank(codes.PreferenceNotStated.choices),
     )
     cpr_decision = forms.ChoiceField(
-        label="CPR decision", choices=CprDecision.choices, initial=CprDecision.UNKNOWN
+        label="CPR decision", choices=codes.CprDecision.choices, initial=codes.CprDecision.UNKNOWN
     )
     cpr_decision_date = NhsDateField(
         label="CPR decision date",
@@ -162,7 +156,7 @@ class CarePlanForm(NhsFormMixin, forms.Form):
     )
     respect_exists = forms.BooleanField(label="ReSPECT form exists", required=False)
     respect_cpr = forms.ChoiceField(
-        label="ReSPECT CPR recommendation", required=False, choices=blank(CprDecision.choices)
+        label="ReSPECT CPR recommendation", required=False, choices=blank(codes.CprDecision.choices)
     )
     respect_care_focus = forms.IntegerField(
         label="ReSPECT care focus (0 living longer – 10 comfort)",
@@ -178,7 +172,7 @@ class CarePlanForm(NhsFormMixin, forms.Form):
     )
     respect_kept_at = forms.CharField(label="ReSPECT form kept at", required=False, max_length=200)
     primary_diagnosis = forms.CharField(required=False, max_length=200)
-    prognosis = forms.ChoiceField(required=False, choices=blank(Prognosis.choices))
+    prognosis = forms.ChoiceField(required=False, choices=blank(codes.Prognosis.choices))
     carer_aware_of_prognosis = forms.NullBooleanField(
         required=False,
         widget=forms.Select(

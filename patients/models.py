@@ -7,19 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
-from patients.codes import (
-    AssessmentSource,
-    CprDecision,
-    NhsNumberStatus,
-    PatientLocation,
-    PhaseOfIllness,
-    PlaceOfDeath,
-    PreferenceNotStated,
-    Prognosis,
-    Relationship,
-    Sex,
-    UsualResidence,
-)
+from patients import codes
 from services.models import Site
 from spoc.core.dates import nhs_datetime_short
 
@@ -30,8 +18,8 @@ class Patient(models.Model):
     nhs_number_status = models.CharField(
         "NHS number status",
         max_length=2,
-        choices=NhsNumberStatus.choices,
-        default=NhsNumberStatus.NOT_TRACED,
+        choices=codes.NhsNumberStatus.choices,
+        default=codes.NhsNumberStatus.NOT_TRACED,
     )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -39,7 +27,7 @@ class Patient(models.Model):
     # that "sian" finds Siân on PostgreSQL and SQLite alike.
     search_name = models.CharField(max_length=210, db_index=True, editable=False)
     date_of_birth = models.DateField()
-    sex = models.CharField(max_length=7, choices=Sex.choices, default=Sex.UNKNOWN)
+    sex = models.CharField(max_length=7, choices=codes.Sex.choices, default=codes.Sex.UNKNOWN)
     address = models.TextField(max_length=500, blank=True)
     postcode = models.CharField(max_length=8, blank=True, db_index=True)
     phone = PhoneNumberField(blank=True)
@@ -55,12 +43,14 @@ class Patient(models.Model):
         limit_choices_to={"org_type": "GP_PRACTICE"},
         verbose_name="registered GP practice",
     )
-    usual_residence = models.CharField(max_length=13, choices=UsualResidence.choices, blank=True)
+    usual_residence = models.CharField(
+        max_length=13, choices=codes.UsualResidence.choices, blank=True
+    )
     location = models.CharField(
         "where the patient is now",
         max_length=9,
-        choices=PatientLocation.choices,
-        default=PatientLocation.HOME,
+        choices=codes.PatientLocation.choices,
+        default=codes.PatientLocation.HOME,
     )
     location_site = models.ForeignKey(
         Site,
@@ -119,7 +109,7 @@ class RelatedPerson(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="related_people")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    relationship = models.CharField(max_length=14, choices=Relationship.choices)
+    relationship = models.CharField(max_length=14, choices=codes.Relationship.choices)
     phone = PhoneNumberField(blank=True)
     phone_alt = PhoneNumberField("other phone", blank=True)
     address = models.TextField(max_length=500, blank=True)
@@ -153,19 +143,28 @@ class CarePlan(models.Model):
     version = models.PositiveIntegerField()
     is_current = models.BooleanField(default=True)
     ppd_first = models.CharField(
-        "preferred place of death (1st)", max_length=2, choices=PlaceOfDeath.choices, blank=True
+        "preferred place of death (1st)",
+        max_length=2,
+        choices=codes.PlaceOfDeath.choices,
+        blank=True,
     )
     ppd_second = models.CharField(
-        "preferred place of death (2nd)", max_length=2, choices=PlaceOfDeath.choices, blank=True
+        "preferred place of death (2nd)",
+        max_length=2,
+        choices=codes.PlaceOfDeath.choices,
+        blank=True,
     )
     ppd_not_stated = models.CharField(
         "preference not stated because",
         max_length=15,
-        choices=PreferenceNotStated.choices,
+        choices=codes.PreferenceNotStated.choices,
         blank=True,
     )
     cpr_decision = models.CharField(
-        "CPR decision", max_length=9, choices=CprDecision.choices, default=CprDecision.UNKNOWN
+        "CPR decision",
+        max_length=9,
+        choices=codes.CprDecision.choices,
+        default=codes.CprDecision.UNKNOWN,
     )
     cpr_decision_date = models.DateField("CPR decision date", null=True, blank=True)
     cpr_review_date = models.DateField("CPR review date", null=True, blank=True)
@@ -174,7 +173,7 @@ class CarePlan(models.Model):
     )
     respect_exists = models.BooleanField("ReSPECT form exists", default=False)
     respect_cpr = models.CharField(
-        "ReSPECT CPR recommendation", max_length=9, choices=CprDecision.choices, blank=True
+        "ReSPECT CPR recommendation", max_length=9, choices=codes.CprDecision.choices, blank=True
     )
     respect_care_focus = models.PositiveSmallIntegerField(
         "ReSPECT care focus (0 living longer – 10 comfort)",
@@ -188,7 +187,7 @@ class CarePlan(models.Model):
     key_worker_name = models.CharField(max_length=200, blank=True)
     key_worker_phone = PhoneNumberField(blank=True)
     primary_diagnosis = models.CharField(max_length=200, blank=True)
-    prognosis = models.CharField(max_length=11, choices=Prognosis.choices, blank=True)
+    prognosis = models.CharField(max_length=11, choices=codes.Prognosis.choices, blank=True)
     carer_aware_of_prognosis = models.BooleanField(null=True, blank=True)
     anticipatory_meds_issued = models.BooleanField("anticipatory medicines issued", default=False)
     anticipatory_meds_location = models.CharField(
@@ -226,8 +225,8 @@ class Assessment(models.Model):
     patient = models.ForeignKey(
         Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="assessments"
     )
-    source = models.CharField(max_length=16, choices=AssessmentSource.choices)
-    phase = models.CharField(max_length=13, choices=PhaseOfIllness.choices, blank=True)
+    source = models.CharField(max_length=16, choices=codes.AssessmentSource.choices)
+    phase = models.CharField(max_length=13, choices=codes.PhaseOfIllness.choices, blank=True)
     akps = models.PositiveSmallIntegerField("AKPS", null=True, blank=True)
     # {"PAIN": 3, ...}: IPOS item code -> score 0-4.
     ipos = models.JSONField("IPOS", default=dict, blank=True)
@@ -258,13 +257,17 @@ class DeathRecord(models.Model):
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="death")
     died_at = models.DateTimeField()
-    place = models.CharField("actual place of death", max_length=2, choices=PlaceOfDeath.choices)
+    place = models.CharField(
+        "actual place of death", max_length=2, choices=codes.PlaceOfDeath.choices
+    )
     expected = models.BooleanField(null=True, blank=True)
     verified_by = models.CharField(max_length=200, blank=True)
     # The care plan's preferred places at the time (blank: none recorded).
-    preferred_place_first = models.CharField(max_length=2, choices=PlaceOfDeath.choices, blank=True)
+    preferred_place_first = models.CharField(
+        max_length=2, choices=codes.PlaceOfDeath.choices, blank=True
+    )
     preferred_place_second = models.CharField(
-        max_length=2, choices=PlaceOfDeath.choices, blank=True
+        max_length=2, choices=codes.PlaceOfDeath.choices, blank=True
     )
     # None: no preference recorded, so neither achieved nor missed.
     preferred_place_achieved = models.BooleanField(null=True, blank=True)
