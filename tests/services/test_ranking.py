@@ -11,18 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.codes import (
-    NEED_SERVICE_TYPES,
-    SELF_REFERRER_TYPES,
-    SITE_NEEDS,
-    CallerType,
-    CapacityRag,
-    Clock,
-    Need,
-    Priority,
-    ServiceStatus,
-    ServiceType,
-)
+from services import codes
+from services.codes import CallerType, CapacityRag, Need, Priority, ServiceStatus, ServiceType
 from services.hours import ClosurePeriod, Schedule, next_opening
 from services.postcodes import covers_postcode
 from services.ranking import (
@@ -176,7 +166,7 @@ def test_urgent_visit_at_23_30_goes_to_the_night_service() -> None:
 
 
 def test_service_clock_override_can_let_the_day_team_meet_the_deadline() -> None:
-    relaxed = Clock("asap", True, timedelta(minutes=15), timedelta(hours=12))
+    relaxed = codes.Clock("asap", True, timedelta(minutes=15), timedelta(hours=12))
     community = dataclasses.replace(COMMUNITY, clock_overrides={Priority.P2: relaxed})
     ranked = rank([community, HOSPICE_AT_HOME, NIGHT], at=AT_23_30)
     assert top(ranked) == COMMUNITY.id
@@ -553,11 +543,11 @@ requests = st.fixed_dictionaries(
 
 
 def _independently_eligible(candidate: ServiceCandidate, request: dict[str, Any]) -> bool:
-    if candidate.service_type not in NEED_SERVICE_TYPES[request["need"]]:
+    if candidate.service_type not in codes.NEED_SERVICE_TYPES[request["need"]]:
         return False
     if candidate.status != ServiceStatus.ACTIVE or candidate.id in request["exclude"]:
         return False
-    if request["need"] in SITE_NEEDS:
+    if request["need"] in codes.SITE_NEEDS:
         if request["site_id"] not in candidate.site_ids:
             return False
     elif request["postcode"] is None or not covers_postcode(
@@ -576,7 +566,7 @@ def _independently_eligible(candidate: ServiceCandidate, request: dict[str, Any]
         and referrer not in candidate.referrer_types
     ):
         return False
-    if referrer in SELF_REFERRER_TYPES and not candidate.accepts_self_referral:
+    if referrer in codes.SELF_REFERRER_TYPES and not candidate.accepts_self_referral:
         return False
     return next_opening(candidate.schedule, request["at"]) is not None
 
