@@ -21,15 +21,7 @@ from services.models import Organisation, Team
 from spoc.dashboards.blocks import ALL_TEAMS
 from spoc.dashboards.models import SUMMARY_MODELS
 from spoc.dashboards.services import summaries_rebuild, summaries_refresh
-from tests.dashboards.builders import (
-    admission_of,
-    call_at,
-    death_of,
-    intervention_for,
-    local,
-    referral_change,
-    referral_for,
-)
+from tests.dashboards import builders
 from tests.factories import TeamFactory, UserFactory
 
 # Columns holding ids of raw rows: compared by each row's rank in its table (ids differ between
@@ -110,20 +102,20 @@ def build_and_summarise() -> dict[str, Any]:
         utc(2026, 10, 25, 1, 30),
         utc(2026, 10, 24, 23, 0),
         utc(2026, 10, 24, 22, 59, 59),
-        local(2026, 6, 2, 7, 59) + timedelta(seconds=59, microseconds=999999),
-        local(2026, 6, 2, 8),
-        local(2026, 6, 2, 18, 29) + timedelta(seconds=59),
-        local(2026, 6, 2, 18, 30),
-        local(2026, 6, 6, 12),
-        local(2026, 5, 25, 12),
-        local(2026, 12, 25, 3),
-        local(2026, 12, 31, 23, 59),
-        local(2027, 1, 1, 0, 0),
+        builders.local(2026, 6, 2, 7, 59) + timedelta(seconds=59, microseconds=999999),
+        builders.local(2026, 6, 2, 8),
+        builders.local(2026, 6, 2, 18, 29) + timedelta(seconds=59),
+        builders.local(2026, 6, 2, 18, 30),
+        builders.local(2026, 6, 6, 12),
+        builders.local(2026, 5, 25, 12),
+        builders.local(2026, 12, 25, 3),
+        builders.local(2026, 12, 31, 23, 59),
+        builders.local(2027, 1, 1, 0, 0),
         utc(2026, 6, 30, 22, 59, 59, 500000),
         utc(2026, 6, 30, 23, 0),
     ]
     calls = [
-        call_at(
+        builders.call_at(
             at,
             user=user if n % 3 else other,
             caller_type=("GP", "CARER_FAMILY", "PATIENT")[n % 3],
@@ -133,9 +125,13 @@ def build_and_summarise() -> dict[str, Any]:
         for n, at in enumerate(moments)
     ]
     # A second call for some patients, on the same and on other days.
-    calls.append(call_at(moments[0] + timedelta(minutes=5), user=user, patient=calls[0].patient))
     calls.append(
-        call_at(moments[8] + timedelta(days=3), user=user, patient=calls[8].patient, chosen="P1")
+        builders.call_at(moments[0] + timedelta(minutes=5), user=user, patient=calls[0].patient)
+    )
+    calls.append(
+        builders.call_at(
+            moments[8] + timedelta(days=3), user=user, patient=calls[8].patient, chosen="P1"
+        )
     )
     statuses = ["QUEUED", "ACCEPTED", "IN_PROGRESS", "COMPLETED", "AWAITING_ROUTING", "ON_HOLD"]
     referrals = []
@@ -143,7 +139,7 @@ def build_and_summarise() -> dict[str, Any]:
         status = statuses[n % len(statuses)]
         team = None if status == "AWAITING_ROUTING" else teams[n % 2]
         referrals.append(
-            referral_for(
+            builders.referral_for(
                 call,
                 team=team,
                 status=status,
@@ -173,17 +169,21 @@ def build_and_summarise() -> dict[str, Any]:
                 fields["first_contact_at"] = referral.created_at + offsets[(n + 2) % len(offsets)]
             if n % 4 == 0:
                 fields["accept_clock_started_at"] = None
-            referral_change(referral, **fields)
-    intervention_for(referrals[1], at=utc(2026, 3, 29, 0, 30), user=user, bed_days=4)
-    intervention_for(referrals[2], at=utc(2026, 10, 25, 1, 15), user=user)
-    intervention_for(
-        referrals[2], at=local(2026, 6, 2, 23, 59), user=user, bed_days=2, kind="PHONE_ADVICE"
+            builders.referral_change(referral, **fields)
+    builders.intervention_for(referrals[1], at=utc(2026, 3, 29, 0, 30), user=user, bed_days=4)
+    builders.intervention_for(referrals[2], at=utc(2026, 10, 25, 1, 15), user=user)
+    builders.intervention_for(
+        referrals[2],
+        at=builders.local(2026, 6, 2, 23, 59),
+        user=user,
+        bed_days=2,
+        kind="PHONE_ADVICE",
     )
-    intervention_for(referrals[7], at=utc(2026, 6, 30, 23, 30), user=user, bed_days=1)
+    builders.intervention_for(referrals[7], at=utc(2026, 6, 30, 23, 30), user=user, bed_days=1)
     # Deaths: each usual residence, place, preference; emergency admissions on the 90th and 91st
     # day before the local date of death (which differs from its UTC date).
     dying = [Patient.objects.get(calls__pk=calls[n].pk) for n in (1, 2, 3, 8)]
-    death_of(
+    builders.death_of(
         dying[0],
         at=utc(2026, 7, 1, 23, 30),
         place="21",
@@ -192,48 +192,50 @@ def build_and_summarise() -> dict[str, Any]:
         first="20",
         usual_residence="OWN_HOME",
     )
-    death_of(
+    builders.death_of(
         dying[1],
-        at=local(2026, 7, 10, 9),
+        at=builders.local(2026, 7, 10, 9),
         place="40",
         user=user,
         achieved=False,
         first="20",
         usual_residence="CARE_HOME",
     )
-    death_of(
+    builders.death_of(
         dying[2],
-        at=local(2026, 11, 1, 2),
+        at=builders.local(2026, 11, 1, 2),
         place="22",
         user=user,
         achieved=None,
         usual_residence="OTHER_PRIVATE",
     )
-    admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=90))
-    admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=91))
-    admission_of(dying[1], on=date(2026, 7, 1), emergency=False)
-    admission_of(dying[1], on=date(2026, 7, 10))
+    builders.admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=90))
+    builders.admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=91))
+    builders.admission_of(dying[1], on=date(2026, 7, 1), emergency=False)
+    builders.admission_of(dying[1], on=date(2026, 7, 10))
     summaries_rebuild()
     rebuilt = figures()
 
     # New rows for the job: calls for known patients on known and new days, a reroute, a death
     # and an admission for a patient who has died.
-    call_at(moments[1] + timedelta(hours=1), user=other, patient=calls[1].patient, chosen="P3")
-    late = call_at(local(2027, 1, 2, 19), user=user, patient=calls[4].patient)
-    referral_for(
+    builders.call_at(
+        moments[1] + timedelta(hours=1), user=other, patient=calls[1].patient, chosen="P3"
+    )
+    late = builders.call_at(builders.local(2027, 1, 2, 19), user=user, patient=calls[4].patient)
+    builders.referral_for(
         late, team=teams[1], status="QUEUED", contact_by=late.received_at + timedelta(hours=1)
     )
-    referral_change(referrals[0], kind="ROUTED", team=teams[1], priority="P3")
-    death_of(
+    builders.referral_change(referrals[0], kind="ROUTED", team=teams[1], priority="P3")
+    builders.death_of(
         dying[3],
-        at=local(2026, 10, 25, 1, 30),
+        at=builders.local(2026, 10, 25, 1, 30),
         place="20",
         user=user,
         achieved=True,
         first="20",
         usual_residence="OWN_HOME",
     )
-    admission_of(dying[2], on=date(2026, 10, 30))
+    builders.admission_of(dying[2], on=date(2026, 10, 30))
     summaries_refresh(horizon_seconds=0)
     return {"rebuilt": rebuilt, "refreshed": figures()}
 

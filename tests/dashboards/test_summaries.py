@@ -37,16 +37,7 @@ from spoc.dashboards.selectors import (
     response_histograms,
 )
 from spoc.dashboards.services import summaries_rebuild, summaries_refresh
-from tests.dashboards.builders import (
-    LONDON,
-    admission_of,
-    call_at,
-    death_of,
-    intervention_for,
-    local,
-    referral_change,
-    referral_for,
-)
+from tests.dashboards import builders
 from tests.factories import TeamFactory, UserFactory
 
 BLOCKED = (
@@ -107,14 +98,14 @@ class TestIncrementalEqualsRebuild(TestCase):
         user.groups.add(Group.objects.get(name=Role.CALL_HANDLER))
         teams = [TeamFactory(), TeamFactory()]
         # 2026-10-10 onwards: the window spans the October clock change.
-        base = local(2026, 10, 10)
+        base = builders.local(2026, 10, 10)
         calls: list[Call] = []
         referrals: list[Referral] = []
         for operation, day, hour, choice in steps:
             at = base + timedelta(days=day, hours=hour)
             if operation == "call" or (operation != "refresh" and not calls):
                 calls.append(
-                    call_at(
+                    builders.call_at(
                         at,
                         user=user,
                         chosen=f"P{choice + 1}",
@@ -128,7 +119,7 @@ class TestIncrementalEqualsRebuild(TestCase):
                 call = calls[choice % len(calls)]
                 team = teams[choice % 2] if choice else None
                 referrals.append(
-                    referral_for(
+                    builders.referral_for(
                         call,
                         team=team,
                         status="QUEUED" if team else "AWAITING_ROUTING",
@@ -139,7 +130,7 @@ class TestIncrementalEqualsRebuild(TestCase):
             elif operation in {"claim", "contact", "reroute", "intervention"} and referrals:
                 referral = referrals[choice % len(referrals)]
                 if operation == "claim":
-                    referral_change(
+                    builders.referral_change(
                         referral,
                         status="ACCEPTED",
                         owner=user,
@@ -147,7 +138,7 @@ class TestIncrementalEqualsRebuild(TestCase):
                         accepted_at=referral.created_at + timedelta(minutes=hour * 7),
                     )
                 elif operation == "contact":
-                    referral_change(
+                    builders.referral_change(
                         referral,
                         kind="CONTACTED",
                         status="IN_PROGRESS",
@@ -156,7 +147,7 @@ class TestIncrementalEqualsRebuild(TestCase):
                         first_contact_at=referral.created_at + timedelta(minutes=day * 97),
                     )
                 elif operation == "reroute":
-                    referral_change(
+                    builders.referral_change(
                         referral,
                         kind="ROUTED",
                         team=teams[(choice + 1) % 2],
@@ -164,11 +155,11 @@ class TestIncrementalEqualsRebuild(TestCase):
                         status=referral.status if referral.team else "QUEUED",
                     )
                 else:
-                    intervention_for(referral, at=at, user=user, bed_days=choice or None)
+                    builders.intervention_for(referral, at=at, user=user, bed_days=choice or None)
             elif operation == "death":
                 patient = calls[choice % len(calls)].patient
                 if patient is not None and not DeathRecord.objects.filter(patient=patient).exists():
-                    death_of(
+                    builders.death_of(
                         patient,
                         at=at,
                         place="21",
@@ -188,7 +179,7 @@ class TestIncrementalEqualsRebuild(TestCase):
                         patient=patient, admitted_on=on, emergency=emergency
                     ).exists()
                 ):
-                    admission_of(patient, on=on, emergency=emergency)
+                    builders.admission_of(patient, on=on, emergency=emergency)
             if operation == "refresh":
                 summaries_refresh(horizon_seconds=0)
         summaries_refresh(horizon_seconds=0)
@@ -219,7 +210,7 @@ class TestIncrementalEqualsRebuild(TestCase):
                 (base + timedelta(days=last)).date(),
             )
             in_range = [
-                (d.astimezone(LONDON).date(), team, priority, patient)
+                (d.astimezone(builders.LONDON).date(), team, priority, patient)
                 for d, team, priority, patient in raw_rows()
             ]
             in_range = [r for r in in_range if date_from <= r[0] <= date_to]
@@ -282,7 +273,7 @@ class TestIncrementalEqualsRebuild(TestCase):
 @pytest.mark.django_db
 def test_safe_horizon_holds_back_new_ids(make_user: Any) -> None:
     handler = make_user(Role.CALL_HANDLER, username="handler_hz")
-    call_at(local(2026, 3, 2, 9), user=handler)
+    builders.call_at(builders.local(2026, 3, 2, 9), user=handler)
     now = timezone.now()
     # First run only notes the largest id; nothing is read yet.
     first = summaries_refresh(now=now, horizon_seconds=60)
@@ -301,7 +292,7 @@ def test_safe_horizon_holds_back_new_ids(make_user: Any) -> None:
 def test_refresh_twice_changes_nothing(make_user: Any) -> None:
     handler = make_user(Role.CALL_HANDLER, username="handler_tw")
     team = TeamFactory()
-    referral_for(call_at(local(2026, 3, 2, 9), user=handler), team=team)
+    builders.referral_for(builders.call_at(builders.local(2026, 3, 2, 9), user=handler), team=team)
     summaries_refresh(horizon_seconds=0)
     before = snapshot()
     again = summaries_refresh(horizon_seconds=0)
