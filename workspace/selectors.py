@@ -17,6 +17,7 @@ from patients.nhs_number import InvalidNhsNumber, format_nhs_number
 from patients.selectors import patient_search
 from referrals.models import Referral
 from referrals.selectors import referrals_visible_to
+from spoc.audit import chain
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_read
 
@@ -138,22 +139,14 @@ def access_log_csv_rows(rows: QuerySet[AccessLog], *, filters: list[str]) -> Ite
     return _access_log_csv_rows(rows)
 
 
+# The log's own columns, in the order of the first exports: the fields the chain hashes but the
+# user's id (the username names the user) and the detail. The people's columns come after them.
+_LOG_COLUMNS = [name for name in chain.FIELDS if name not in ("user_id", "detail")]
+_PEOPLE_COLUMNS = ["user_name", "user_roles", "patient_name", "patient_nhs_number"]
+
+
 def _access_log_csv_rows(rows: QuerySet[AccessLog]) -> Iterator[list[Any]]:
-    yield [
-        "at",
-        "username",
-        "action",
-        "object_type",
-        "object_id",
-        "patient_id",
-        "client_ip",
-        "reason",
-        "flagged",
-        "user_name",
-        "user_roles",
-        "patient_name",
-        "patient_nhs_number",
-    ]
+    yield [*_LOG_COLUMNS, *_PEOPLE_COLUMNS]
     for row in rows.iterator(chunk_size=2000):
         people = access_log_people(row)
         yield [

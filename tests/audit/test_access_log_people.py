@@ -87,17 +87,10 @@ def test_the_csv_has_the_same_people_in_columns_after_the_old_ones(client, audit
     response = client.get(URL, {"format": "csv", "username": "nurse_ng"})
     assert response.status_code == 200
     rows = _csv(response)
-    assert list(rows[0])[:9] == [
-        "at",
-        "username",
-        "action",
-        "object_type",
-        "object_id",
-        "patient_id",
-        "client_ip",
-        "reason",
-        "flagged",
-    ]
+    header = ",".join(rows[0])
+    assert header.startswith(
+        "at,username,action,object_type,object_id,patient_id,client_ip,reason,flagged,"
+    )
     viewed = next(r for r in rows if r["action"] == "VIEW")
     assert {
         k: viewed[k] for k in ("user_name", "user_roles", "patient_name", "patient_nhs_number")
