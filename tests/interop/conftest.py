@@ -14,10 +14,11 @@ from spoc.accounts.partners import Scope, partner_register
 from tests.referrals import conftest as referrals_fixtures
 from tests.referrals.factories import ReferralFactory
 
-# The referrals tests' team, other team and nurse of the first.
+# The referrals tests' team, other team and nurse of the first, and the morning messages are sent.
 team = referrals_fixtures.team
 other_team = referrals_fixtures.other_team
 nurse = referrals_fixtures.nurse
+morning = referrals_fixtures.morning
 
 
 def signed_in(user):

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -34,16 +33,8 @@ from tests.interop.fhir import FHIR, fhir_answer, fhir_get
 from tests.referrals.factories import PatientFactory, member
 from tests.services.directory_fixtures import every_day, make_service
 
-pytestmark = pytest.mark.django_db
-
 # A Wednesday morning: the community team (08:00-20:00) is open.
-MORNING = "2026-12-02T10:00:00+00:00"
-
-
-@pytest.fixture(autouse=True)
-def _morning():
-    with time_machine.travel(MORNING, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
 
 @pytest.fixture

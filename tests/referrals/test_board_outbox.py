@@ -4,22 +4,13 @@ what went wrong, and sent again from there (docs/interop.md, "The referrer hears
 from __future__ import annotations
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from referrals.models import OutboxMessage
 from spoc.accounts.roles import Role
 from tests.referrals.electronic import nhs_111, sent, undelivered
 
-pytestmark = pytest.mark.django_db
-
-MORNING = "2026-12-02T10:00:00+00:00"
-
-
-@pytest.fixture(autouse=True)
-def _morning():
-    with time_machine.travel(MORNING, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
 
 @pytest.fixture
