@@ -11,8 +11,8 @@ from patients.models import CarePlan, DeathRecord, Patient
 from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from tests.clock import WEEKDAY_MORNING
+from tests.referrals.builders import patient_form
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory, member
-from tests.referrals.test_patient_pages import register_payload
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def register(**overrides):
     """The register form with the date of birth typed in its three boxes."""
     boxes = {"date_of_birth_day": "4", "date_of_birth_month": "3", "date_of_birth_year": "1950"}
-    data = register_payload(phone="", **{**boxes, **overrides})
+    data = patient_form(phone="", **{**boxes, **overrides})
     del data["date_of_birth"]
     return data
 

@@ -19,6 +19,7 @@ from services.codes import Need, Priority
 from spoc.audit.models import AccessLog
 from tests.clients import api_client
 from tests.conftest import TEST_PASSWORD
+from tests.referrals.builders import PATIENT_DETAILS
 from tests.referrals.factories import PatientFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,19 +173,7 @@ def test_patient_without_a_care_plan(api):
 
 
 def patient_body(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "nhs_number": "999 000 0018",
-        "nhs_number_status": "01",
-        "given_name": "Siân",
-        "family_name": "O'Brien",
-        "date_of_birth": "1950-03-04",
-        "sex": "female",
-        "address": "1 Dock Road",
-        "postcode": "l9 7al",
-        "phone": "0151 496 0101",
-    }
-    body.update(overrides)
-    return body
+    return {"nhs_number": "999 000 0018", "nhs_number_status": "01", **PATIENT_DETAILS, **overrides}
 
 
 def test_handler_registers_a_patient(api, handler):

@@ -23,6 +23,7 @@ from referrals.selectors import patients_visible_to, patients_writable_by
 from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import BREAK_GLASS, ROLE_PERMISSIONS, WRITE_CLINICAL, Role
 from spoc.audit.models import AccessLog
+from tests.referrals.builders import patient_form
 from tests.referrals.factories import PatientFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,24 +61,14 @@ def _died():
 
 
 def _details(patient):
-    return {
-        "nhs_number": patient.nhs_number,
-        "nhs_number_status": "02",
-        "given_name": "Siân",
-        "family_name": "Changed",
-        "date_of_birth": "1948-03-14",
-        "sex": "female",
-        "address": "1 Dock Road",
-        "postcode": "L9 7AL",
-        "phone": "",
-        "phone_alt": "",
-        "gp_practice": "",
-        "usual_residence": "OWN_HOME",
-        "location": "HOME",
-        "location_site": "",
-        "language": "",
-        "access_information": "",
-    }
+    return patient_form(
+        nhs_number=patient.nhs_number,
+        nhs_number_status="02",
+        family_name="Changed",
+        date_of_birth="1948-03-14",
+        postcode="L9 7AL",
+        phone="",
+    )
 
 
 # Every page that writes a patient's clinical record: url name, a valid form, what it would write.

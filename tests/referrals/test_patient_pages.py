@@ -8,6 +8,7 @@ from patients.models import CarePlan, Patient
 from referrals.transitions import ReferralStatus
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
+from tests.referrals.builders import patient_form
 from tests.referrals.factories import PatientFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,32 +161,9 @@ def test_patient_page_query_count_is_constant(client, handler, team, django_asse
 # --- Registering and editing -----------------------------------------------------------------
 
 
-def register_payload(**overrides):
-    data = {
-        "nhs_number": "",
-        "nhs_number_status": "03",
-        "given_name": "Siân",
-        "family_name": "O'Brien",
-        "date_of_birth": "1950-03-04",
-        "sex": "female",
-        "address": "1 Dock Road",
-        "postcode": "l9 7al",
-        "phone": "0151 496 0101",
-        "phone_alt": "",
-        "gp_practice": "",
-        "usual_residence": "OWN_HOME",
-        "location": "HOME",
-        "location_site": "",
-        "language": "",
-        "access_information": "",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_handler_registers_a_patient(client, handler):
     client.force_login(handler)
-    response = client.post(reverse("patients:register"), register_payload())
+    response = client.post(reverse("patients:register"), patient_form())
     patient = Patient.objects.get()
     assert response["Location"] == reverse("patients:detail", args=[patient.pk])
     assert (patient.postcode, patient.search_name) == ("L9 7AL", "obrien sian")
@@ -193,7 +171,7 @@ def test_handler_registers_a_patient(client, handler):
 
 def test_register_from_the_call_screen_returns_to_it_with_the_patient(client, handler):
     client.force_login(handler)
-    response = client.post(reverse("patients:register"), register_payload(next="/calls/new/"))
+    response = client.post(reverse("patients:register"), patient_form(next="/calls/new/"))
     assert response["Location"] == f"/calls/new/?patient={Patient.objects.get().pk}"
 
 
@@ -213,7 +191,7 @@ def test_bad_input_is_explained_keeps_what_was_typed_and_saves_nothing(
     client, handler, overrides, message
 ):
     client.force_login(handler)
-    response = client.post(reverse("patients:register"), register_payload(**overrides))
+    response = client.post(reverse("patients:register"), patient_form(**overrides))
     assert response.status_code == 200
     content = response.content.decode()
     assert message.lower() in content.lower()
@@ -227,7 +205,7 @@ def test_existing_nhs_number_links_to_the_registered_patient(client, handler):
     client.force_login(handler)
     response = client.post(
         reverse("patients:register"),
-        register_payload(nhs_number="999 000 0018", nhs_number_status="02"),
+        patient_form(nhs_number="999 000 0018", nhs_number_status="02"),
     )
     assert response.context["existing"] == existing
     assert Patient.objects.count() == 1
@@ -236,9 +214,9 @@ def test_existing_nhs_number_links_to_the_registered_patient(client, handler):
 def test_possible_duplicate_needs_confirmation(client, handler):
     PatientFactory(given_name="Siân", family_name="O'Brien", date_of_birth="1950-03-04")
     client.force_login(handler)
-    first = client.post(reverse("patients:register"), register_payload())
+    first = client.post(reverse("patients:register"), patient_form())
     assert first.status_code == 200 and len(first.context["duplicates"]) == 1
-    second = client.post(reverse("patients:register"), register_payload(confirm_not_duplicate="on"))
+    second = client.post(reverse("patients:register"), patient_form(confirm_not_duplicate="on"))
     assert second.status_code == 302
     assert Patient.objects.count() == 2
 
@@ -281,7 +259,7 @@ def test_handler_editing_never_sees_nor_wipes_the_key_safe(client, handler):
     assert AccessLog.objects.filter(
         action="VIEW", object_type="patient", patient_id=patient.pk
     ).exists()
-    data = register_payload(
+    data = patient_form(
         nhs_number=patient.nhs_number,
         nhs_number_status="02",
         given_name="Siân",

@@ -14,7 +14,7 @@ from patients.models import Patient
 from services.codes import OrganisationType
 from services.models import Organisation
 from services.practices import gp_practices_import, practice_for
-from tests.referrals.test_patient_pages import register_payload
+from tests.referrals.builders import patient_form
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_the_patient_page_and_api_show_the_linked_practice(client, handler):
     page = client.get(reverse("patients:register"))
     assert '<option value="Aintree Park Surgery (N82001)">' in page.content.decode()
     client.post(
-        reverse("patients:register"), register_payload(gp_practice="Aintree Park Surgery (N82001)")
+        reverse("patients:register"), patient_form(gp_practice="Aintree Park Surgery (N82001)")
     )
     patient = Patient.objects.get()
     assert (
@@ -137,7 +137,7 @@ def test_the_patient_page_and_api_show_the_linked_practice(client, handler):
 def test_a_practice_not_in_the_directory_is_kept_as_typed_and_said_so(client, handler):
     client.force_login(handler)
     typed = "Dr Siân's <script>alert(1)</script> practice"
-    client.post(reverse("patients:register"), register_payload(gp_practice=typed))
+    client.post(reverse("patients:register"), patient_form(gp_practice=typed))
     patient = Patient.objects.get()
     assert (patient.gp_practice, patient.registered_practice) == (typed, None)
     detail = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
