@@ -17,7 +17,7 @@ from spoc.accounts.roles import Role
 from tests.core.forms_html import error_summary, page_problems, parse, summary_texts
 from tests.factories import OrganisationFactory
 from tests.referrals.factories import PatientFactory, ReferralFactory, member
-from tests.services.directory_fixtures import every_day, make_service
+from tests.services.directory_fixtures import edit_payload, every_day, make_service
 
 pytestmark = pytest.mark.django_db
 
@@ -54,34 +54,19 @@ def test_a_service_edit_with_errors_lists_them_in_page_order_and_keeps_what_was_
     url = reverse("services:edit", args=[service.pk])
     page = client.get(url).content.decode()
     assert page_problems(page) == []
-    response = client.post(
-        url,
-        {
-            "name": "",
-            "service_type": service.service_type,
-            "status": "ACTIVE",
-            "description": "Typed and kept: Nguyễn's team",
-            "phone": "",
-            "email": "not an email",
-            "assured_date": "",
-            "alert": "",
-            "min_age": "old",
-            "max_age": "",
-            "coverage": "L9",
-            "clock_overrides": "",
-            "sites": [str(Site.objects.get().pk)],
-            "hours-TOTAL_FORMS": "2",
-            "hours-INITIAL_FORMS": "0",
-            "hours-MIN_NUM_FORMS": "0",
-            "hours-MAX_NUM_FORMS": "28",
-            "hours-0-weekday": "0",
-            "hours-0-opens": "09:00",
-            "hours-0-closes": "17:00",
-            "hours-1-weekday": "1",
-            "hours-1-opens": "25:99",
-            "hours-1-closes": "",
-        },
+    # Wrong: the name, the email, the minimum age and the second opening times.
+    typed = edit_payload(
+        service,
+        name="",
+        description="Typed and kept: Nguyễn's team",
+        phone="",
+        email="not an email",
+        min_age="old",
+        coverage="L9",
+        sites=[str(Site.objects.get().pk)],
+        **{"hours-1-opens": "25:99", "hours-1-closes": ""},
     )
+    response = client.post(url, typed)
     assert response.status_code == 200
     html = response.content.decode()
     assert links(html) == [

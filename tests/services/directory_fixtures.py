@@ -65,3 +65,34 @@ def make_spoc_8_to_8(**fields: Any) -> Service:
         out_of_hours_phone=fields.pop("out_of_hours_phone", "0151 496 0999"),
         **fields,
     )
+
+
+def edit_payload(service: Service, **fields: Any) -> dict[str, Any]:
+    """The service edit page's form as posted for ``service``: its name and type, a duty phone,
+    adults only, three areas, open 09:00-17:00 Monday and Tuesday. ``fields`` override any of it."""
+    return {
+        "name": service.name,
+        "service_type": service.service_type,
+        "status": "ACTIVE",
+        "description": "",
+        "phone": "0151 496 0123",
+        "email": "",
+        "assured_date": "",
+        "alert": "",
+        "min_age": "18",
+        "max_age": "",
+        "coverage": "L9, l10, L11 2",
+        "clock_overrides": "",
+        "accepts_self_referral": "on",
+        "hours-TOTAL_FORMS": "2",
+        "hours-INITIAL_FORMS": "0",
+        "hours-MIN_NUM_FORMS": "0",
+        "hours-MAX_NUM_FORMS": "28",
+        "hours-0-weekday": "0",
+        "hours-0-opens": "09:00",
+        "hours-0-closes": "17:00",
+        "hours-1-weekday": "1",
+        "hours-1-opens": "09:00",
+        "hours-1-closes": "17:00",
+        **fields,
+    }

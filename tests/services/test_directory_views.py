@@ -9,7 +9,7 @@ from services.codes import CapacityRag
 from services.models import CapacityStatus, Closure, OpeningHours, Site, TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
-from tests.services.directory_fixtures import make_service, small_directory
+from tests.services.directory_fixtures import edit_payload, make_service, small_directory
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -210,36 +210,6 @@ def test_missing_service_is_a_404(client, handler):
 
 
 # --- Editing (directory admins only) ----------------------------------------------------------
-
-
-def edit_payload(service, **overrides):
-    data = {
-        "name": service.name,
-        "service_type": service.service_type,
-        "status": "ACTIVE",
-        "description": "",
-        "phone": "0151 496 0123",
-        "email": "",
-        "assured_date": "",
-        "alert": "",
-        "min_age": "18",
-        "max_age": "",
-        "coverage": "L9, l10, L11 2",
-        "clock_overrides": "",
-        "accepts_self_referral": "on",
-        "hours-TOTAL_FORMS": "2",
-        "hours-INITIAL_FORMS": "0",
-        "hours-MIN_NUM_FORMS": "0",
-        "hours-MAX_NUM_FORMS": "28",
-        "hours-0-weekday": "0",
-        "hours-0-opens": "09:00",
-        "hours-0-closes": "17:00",
-        "hours-1-weekday": "1",
-        "hours-1-opens": "09:00",
-        "hours-1-closes": "17:00",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture
