@@ -161,6 +161,20 @@ def referral(patient, status, *, team=None, owner=None, need=Need.URGENT_HOME_VI
     )
 
 
+def son_supported(patient, *, team):
+    """The patient's son, whose bereavement support is already queued for ``team``."""
+    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
+    ReferralFactory(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        for_person=son,
+        need=Need.BEREAVEMENT_SUPPORT,
+        status=ReferralStatus.QUEUED,
+        team=team,
+    )
+    return son
+
+
 def routed(referral: Referral) -> Referral:
     """``referral`` routed now."""
     result = referral_route(referral_id=referral.pk)
@@ -386,16 +400,8 @@ def test_the_service_says_what_it_did(directory, coordinator, patient, make_user
     awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
     referral(patient, ReferralStatus.COMPLETED, team=team)
     carer = person(patient, main_carer=True)
-    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
     # The son already has bereavement support open (a call made it): he is not given a second.
-    ReferralFactory(
-        call=CallFactory(patient=patient),
-        patient=patient,
-        for_person=son,
-        need=Need.BEREAVEMENT_SUPPORT,
-        status=ReferralStatus.QUEUED,
-        team=directory["north"].team,
-    )
+    son = son_supported(patient, team=directory["north"].team)
     CallBack.objects.create(
         call=CallFactory(patient=patient),
         patient=patient,
@@ -876,15 +882,7 @@ def test_api_says_which_referrals_were_closed_and_who_already_had_support(
     team = directory["community"].team
     queued = referral(patient, ReferralStatus.QUEUED, team=team)
     awaiting = referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.CARER_SUPPORT)
-    son = person(patient, given_name="Seán", family_name="Nguyễn", relationship=Relationship.CHILD)
-    ReferralFactory(
-        call=CallFactory(patient=patient),
-        patient=patient,
-        for_person=son,
-        need=Need.BEREAVEMENT_SUPPORT,
-        status=ReferralStatus.QUEUED,
-        team=directory["north"].team,
-    )
+    son = son_supported(patient, team=directory["north"].team)
     body = {
         "died_at": (timezone.now() - timedelta(hours=1)).isoformat(),
         "place": P.HOSPICE,
