@@ -293,6 +293,19 @@ def completed(team: Any, nurse: Any, practice: Organisation | None) -> Referral:
     return referral
 
 
+def died_in_hospice(patient_id: int, coordinator: Any) -> None:
+    """The patient's death an hour ago in a hospice, expected, recorded by ``coordinator``."""
+    death_record(
+        patient_id=patient_id,
+        user=coordinator,
+        died_at=timezone.now() - timedelta(hours=1),
+        place=PlaceOfDeath.HOSPICE,
+        expected=True,
+        verified_by="Jo Kennedy, district nurse",
+        bereavement_for=[],
+    )
+
+
 def run_jobs() -> None:
     gp_letters_feed()
     outbox_deliver()
@@ -452,15 +465,7 @@ def test_a_death_sends_one_letter_with_the_place_and_whether_it_was_preferred(
         created_at=timezone.now(),
         created_by=coordinator,
     )
-    death_record(
-        patient_id=referral.patient_id,
-        user=coordinator,
-        died_at=timezone.now() - timedelta(hours=1),
-        place=PlaceOfDeath.HOSPICE,
-        expected=True,
-        verified_by="Jo Kennedy, district nurse",
-        bereavement_for=[],
-    )
+    died_in_hospice(referral.patient_id, coordinator)
     for _ in range(3):
         run_jobs()
         at_morning.shift(timedelta(minutes=1))
@@ -569,15 +574,7 @@ def test_a_death_letter_is_shown_only_to_those_who_may_see_every_referral_it_cov
         contact_by=timezone.now() + timedelta(hours=2),
     )
     referral_claim(referral_id=theirs.pk, user=other)
-    death_record(
-        patient_id=ours.patient_id,
-        user=coordinator,
-        died_at=timezone.now() - timedelta(hours=1),
-        place=PlaceOfDeath.HOSPICE,
-        expected=True,
-        verified_by="Jo Kennedy, district nurse",
-        bereavement_for=[],
-    )
+    died_in_hospice(ours.patient_id, coordinator)
     gp_letters_feed()
     letter = GpLetter.objects.get(kind=GpLetter.Kind.DEATH)
     # The letter covers both referrals: each team's work and outcome.
