@@ -22,15 +22,8 @@ from interop.letters import document_pdf, letter_document, letter_pdf, letter_te
 from interop.outbox import outbox_deliver
 from patients.codes import PlaceOfDeath
 from patients.models import CarePlan
+from referrals import letters
 from referrals.codes import InterventionType, ReferralOutcome
-from referrals.letters import (
-    LetterData,
-    LetterDeath,
-    LetterIntervention,
-    LetterKind,
-    LetterOrganisation,
-    LetterReferral,
-)
 from referrals.models import GpLetter, OutboxMessage, Referral
 from referrals.services.claims import referral_claim, referral_complete, referral_contact
 from referrals.services.interventions import intervention_record
@@ -56,8 +49,8 @@ def _at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
 
 
-def _data(**changes: Any) -> LetterData:
-    referral = LetterReferral(
+def _data(**changes: Any) -> letters.LetterData:
+    referral = letters.LetterReferral(
         reference="REF-000123",
         need="Urgent home visit",
         priority="P2 Urgent (2-hour response)",
@@ -65,15 +58,15 @@ def _data(**changes: Any) -> LetterData:
         asked_by="GP, Walton Surgery",
         team="Evening Star night team",
         interventions=(
-            LetterIntervention(_at(2, 16, 5), "Home visit"),
-            LetterIntervention(_at(3, 9, 15), "Phone advice"),
+            letters.LetterIntervention(_at(2, 16, 5), "Home visit"),
+            letters.LetterIntervention(_at(3, 9, 15), "Phone advice"),
         ),
         outcome="Needs met",
         closed_at=_at(4, 10),
     )
-    data = LetterData(
+    data = letters.LetterData(
         letter_id="7d1c3a4e-5b6f-4c8d-9e0f-112233445566",
-        kind=LetterKind.COMPLETION,
+        kind=letters.LetterKind.COMPLETION,
         written_at=_at(4, 10, 1),
         patient_id=42,
         nhs_number="9990000018",
@@ -81,21 +74,21 @@ def _data(**changes: Any) -> LetterData:
         family_name="Nguyễn",
         date_of_birth=date(1941, 3, 7),
         sex="female",
-        practice=LetterOrganisation("Y01234", "Walton Surgery", "L9 7AL"),
-        author=LetterOrganisation("RBS01", "Evening Star Hospice"),
+        practice=letters.LetterOrganisation("Y01234", "Walton Surgery", "L9 7AL"),
+        author=letters.LetterOrganisation("RBS01", "Evening Star Hospice"),
         signed_by="Evening Star night team",
         referrals=(referral,),
     )
     return replace(data, **changes)
 
 
-def _death(achieved: bool | None, preferred: tuple[str, ...]) -> LetterData:
-    data = _data(kind=LetterKind.DEATH, written_at=_at(5, 4))
+def _death(achieved: bool | None, preferred: tuple[str, ...]) -> letters.LetterData:
+    data = _data(kind=letters.LetterKind.DEATH, written_at=_at(5, 4))
     closed = replace(data.referrals[0], outcome="Patient died", closed_at=_at(5, 3, 10))
     return replace(
         data,
         referrals=(closed,),
-        death=LetterDeath(
+        death=letters.LetterDeath(
             died_at=_at(5, 3, 10),
             place="Hospice",
             preferred=preferred,
