@@ -46,21 +46,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from login_home import (  # the sibling benchmark's helpers
-    CSRF_FIELD,
-    NO_ANSWER,
-    Timings,
-    add_phase_arguments,
-    connect_db,
-    percentile,
-    print_phase,
-    refuse_remote_targets,
-    request,
-    run_phase,
-    sign_in,
-    table_sizes,
-    write_results,
-)
+import login_home  # the sibling benchmark's helpers
 
 HIDDEN = re.compile(r'<input type="hidden" name="(idempotency_key|received_at)" value="([^"]*)"')
 CALL_LOCATION = re.compile(r"^/calls/(\d+)/$")
@@ -73,6 +59,14 @@ CALL_KINDS = (
     ("CARER_CRISIS", "DYING", ("OVERNIGHT_SUPPORT", "CARER_SUPPORT")),
     ("NEW_REFERRAL", "STABLE", ("SPECIALIST_FOLLOW_UP", "DAY_THERAPY")),
     ("CARE_PACKAGE_EQUIPMENT", "DETERIORATING", ("END_OF_LIFE_CARE_AT_HOME",)),
+)
+
+# The tables whose sizes the report gives (planner estimates).
+REPORTED_TABLES = (
+    "patients_patient",
+    "referrals_call",
+    "referrals_referral",
+    "referrals_referralevent",
 )
 
 
@@ -142,9 +136,9 @@ class Bench:
         self.args = args
         self.base = args.url.rstrip("/")
         self.timeout: float = args.timeout
-        self.search: dict[str, dict[str, Timings]] = {}
-        self.submit: dict[str, Timings] = {}
-        self.form: dict[str, Timings] = {}
+        self.search: dict[str, dict[str, login_home.Timings]] = {}
+        self.submit: dict[str, login_home.Timings] = {}
+        self.form: dict[str, login_home.Timings] = {}
         self.routed = Routed()
         self.rng = random.Random(args.seed)  # noqa: S311 (choosing test data)
         # When the routing probe gives up waiting (set once the last call is submitted).
@@ -157,10 +151,10 @@ class Bench:
         self, phase: str, openers: list[Any], queries: list[tuple[str, str, int | None]]
     ) -> dict[str, Any]:
         timings = {
-            kind: Timings()
+            kind: login_home.Timings()
             for kind in ("nhs_number", "name_fragment", "short_name", "dob_and_name")
         }
-        timings["all"] = Timings()
+        timings["all"] = login_home.Timings()
         self.search[phase] = timings
         share = [queries[i :: len(openers)] for i in range(len(openers))]
 
@@ -176,7 +170,7 @@ class Bench:
                         status = resp.status
                 except urllib.error.HTTPError as exc:
                     body, status = "", exc.code
-                except NO_ANSWER as exc:
+                except login_home.NO_ANSWER as exc:
                     timings[kind].fail(f"no answer: {exc.__class__.__name__}")
                     timings["all"].fail("no answer")
                     continue
@@ -191,14 +185,16 @@ class Bench:
                     timings[kind].ok(elapsed)
                     timings["all"].ok(elapsed)
 
-        return run_phase(len(openers), user, dict(timings), timeout=self.args.phase_timeout)
+        return login_home.run_phase(
+            len(openers), user, dict(timings), timeout=self.args.phase_timeout
+        )
 
     # --- submit -----------------------------------------------------------------------------
 
     def run_submit(
         self, phase: str, openers: list[Any], samples: list[Sample], per_user: int
     ) -> dict[str, Any]:
-        form, submit = Timings(), Timings()
+        form, submit = login_home.Timings(), login_home.Timings()
         self.form[phase], self.submit[phase] = form, submit
 
         def user(index: int) -> None:
@@ -207,16 +203,16 @@ class Bench:
             for _ in range(per_user):
                 sample = rng.choice(samples)
                 try:
-                    page, elapsed = request(
+                    page, elapsed = login_home.request(
                         opener,
                         f"{self.base}/calls/new/?patient={sample.patient_id}",
                         data=None,
                         timeout=self.timeout,
                     )
-                except NO_ANSWER as exc:
+                except login_home.NO_ANSWER as exc:
                     form.fail(f"no answer: {exc.__class__.__name__}")
                     continue
-                csrf = CSRF_FIELD.search(page.body)
+                csrf = login_home.CSRF_FIELD.search(page.body)
                 hidden = dict(HIDDEN.findall(page.body))
                 if page.status != 200 or csrf is None or len(hidden) != 2:
                     form.fail(
@@ -249,7 +245,7 @@ class Bench:
                 except urllib.error.HTTPError as exc:
                     exc.read()
                     status, location = exc.code, exc.headers.get("Location", "")
-                except NO_ANSWER as exc:
+                except login_home.NO_ANSWER as exc:
                     submit.fail(f"no answer: {exc.__class__.__name__}")
                     continue
                 done = time.perf_counter()
@@ -267,7 +263,7 @@ class Bench:
                     self.routed.responded_at[call_id] = done
                     self.routed.pending_calls.add(call_id)
 
-        return run_phase(
+        return login_home.run_phase(
             len(openers),
             user,
             {"call screen (GET)": form, "submit (POST)": submit},
@@ -333,8 +329,8 @@ def ms_summary(values: list[float]) -> dict[str, Any]:
         return {"count": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
     return {
         "count": len(ordered),
-        "p50_ms": round(percentile(ordered, 50), 1),
-        "p95_ms": round(percentile(ordered, 95), 1),
+        "p50_ms": round(login_home.percentile(ordered, 50), 1),
+        "p95_ms": round(login_home.percentile(ordered, 95), 1),
         "max_ms": round(ordered[-1], 1),
     }
 
@@ -362,9 +358,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=60.0,
         help="seconds to wait, after the last submit, for every referral to be routed",
     )
-    add_phase_arguments(parser, seed_help="which patients and queries (repeatable)")
+    login_home.add_phase_arguments(parser, seed_help="which patients and queries (repeatable)")
     args = parser.parse_args(argv)
-    refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
+    login_home.refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     if not (
         1 <= args.users <= 64
         and 1 <= args.searches <= 20_000
@@ -380,11 +376,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = Bench(args)
-    conn = connect_db(args.database_url)
-    sizes = table_sizes(
-        conn,
-        ("patients_patient", "referrals_call", "referrals_referral", "referrals_referralevent"),
-    )
+    conn = login_home.connect_db(args.database_url)
+    sizes = login_home.table_sizes(conn, REPORTED_TABLES)
     samples = load_samples(conn, max(args.searches, 50), args.seed)
     print(
         f"Database: about {sizes['patients_patient']:,} patients, {sizes['referrals_call']:,} calls, "
@@ -392,20 +385,20 @@ def main(argv: list[str]) -> int:
     )
     print(f"Signing in {args.users} sessions as {args.username}...")
     openers = [
-        sign_in(bench.base, args.username, args.password, timeout=args.timeout)
+        login_home.sign_in(bench.base, args.username, args.password, timeout=args.timeout)
         for _ in range(args.users)
     ]
     queries = search_queries(samples, bench.rng)
     # Warm up: every gunicorn worker imports its views and fills its caches, unmeasured.
-    with contextlib.suppress(*NO_ANSWER):
+    with contextlib.suppress(*login_home.NO_ANSWER):
         for _kind, query, _ in queries[:12]:
-            request(
+            login_home.request(
                 openers[0],
                 f"{bench.base}/patients/?{urllib.parse.urlencode({'q': query})}",
                 data=None,
                 timeout=args.timeout,
             )
-        request(openers[0], f"{bench.base}/calls/new/", data=None, timeout=args.timeout)
+        login_home.request(openers[0], f"{bench.base}/calls/new/", data=None, timeout=args.timeout)
 
     results: dict[str, Any] = {
         "url": bench.base,
@@ -415,15 +408,15 @@ def main(argv: list[str]) -> int:
     errors = 0
     alone = queries[: max(1, args.searches // 3)]
     results["search_alone"] = bench.run_search("alone", openers[:1], alone)
-    errors += print_phase("Patient search, one user", results["search_alone"])
+    errors += login_home.print_phase("Patient search, one user", results["search_alone"])
     loaded = queries[: args.searches]
     results["search_loaded"] = bench.run_search("loaded", openers, loaded)
-    errors += print_phase("Patient search", results["search_loaded"])
+    errors += login_home.print_phase("Patient search", results["search_loaded"])
 
     stop = threading.Event()
     poller = threading.Thread(
         target=bench.poll_routing,
-        args=(connect_db(args.database_url), stop),
+        args=(login_home.connect_db(args.database_url), stop),
         name="routing-probe",
         daemon=True,
     )
@@ -432,12 +425,12 @@ def main(argv: list[str]) -> int:
         results["submit_alone"] = bench.run_submit(
             "alone", openers[:1], samples, args.submits_alone
         )
-        errors += print_phase("Call submit, one handler", results["submit_alone"])
+        errors += login_home.print_phase("Call submit, one handler", results["submit_alone"])
     if args.submits_per_user:
         results["submit_loaded"] = bench.run_submit(
             "loaded", openers, samples, args.submits_per_user
         )
-        errors += print_phase("Call submit", results["submit_loaded"])
+        errors += login_home.print_phase("Call submit", results["submit_loaded"])
     bench.route_deadline = time.perf_counter() + args.route_timeout
     stop.set()
     poller.join(timeout=args.route_timeout + 5)
@@ -473,7 +466,7 @@ def main(argv: list[str]) -> int:
         )
         errors += unrouted
     print(f"errors: {errors}")
-    write_results(args.json, results)
+    login_home.write_results(args.json, results)
     return 1 if errors else 0
 
 

@@ -54,22 +54,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from login_home import (  # the sibling benchmark's helpers
-    CSRF_FIELD,
-    NO_ANSWER,
-    SIGNED_IN_MARKER,
-    Response,
-    Timings,
-    add_phase_arguments,
-    connect_db,
-    print_phase,
-    refuse_remote_targets,
-    request,
-    run_phase,
-    sign_in,
-    table_sizes,
-    write_results,
-)
+import login_home  # the sibling benchmark's helpers
 
 # The polled block of templates/queue/queue.html: its URL and the headers htmx sends with it.
 QUEUE_DIV = re.compile(r'<div id="queue"[^>]*>')
@@ -81,6 +66,14 @@ CLAIM_FORM = re.compile(r'action="/queue/referrals/(\d+)/claim/"')
 QUEUE_PATH = "/queue/"
 # Sent instead of the page's version by a poll that stands for "the queue changed since".
 STALE_VERSION = "0:0:-:0:0:0"
+
+# The tables whose sizes the report gives (planner estimates).
+REPORTED_TABLES = (
+    "patients_patient",
+    "referrals_referral",
+    "referrals_referralevent",
+    "audit_accesslog",
+)
 
 
 @dataclass
@@ -117,7 +110,7 @@ class Session:
             return f"unexpected poll URL {self.poll_url}"
         self.team_id = int(team.group(1))
         self.rows = len(ROW_COUNT.findall(body))
-        csrf = CSRF_FIELD.search(body)
+        csrf = login_home.CSRF_FIELD.search(body)
         if csrf is not None:
             self.csrf = csrf.group(1)
         return ""
@@ -125,7 +118,7 @@ class Session:
 
 def fetch(
     opener: urllib.request.OpenerDirector, url: str, *, headers: dict[str, str], timeout: float
-) -> tuple[Response, float]:
+) -> tuple[login_home.Response, float]:
     """A GET with extra headers; the response and its latency in seconds (body read). Raises one
     of NO_ANSWER when no complete HTTP answer arrives."""
     req = urllib.request.Request(url, headers=headers)  # noqa: S310 (127.0.0.1 only)
@@ -137,7 +130,7 @@ def fetch(
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", "replace")
         status, location = exc.code, exc.headers.get("Location", "")
-    return Response(status, location, text), time.perf_counter() - start
+    return login_home.Response(status, location, text), time.perf_counter() - start
 
 
 def user_ids(conn: Any, usernames: list[str]) -> dict[str, int]:
@@ -181,9 +174,11 @@ class Bench:
     # --- sessions ---------------------------------------------------------------------------
 
     def sign_in(self, username: str, user_id: int) -> Session:
-        opener = sign_in(self.base, username, self.args.password, timeout=self.timeout)
+        opener = login_home.sign_in(self.base, username, self.args.password, timeout=self.timeout)
         session = Session(opener=opener, username=username, user_id=user_id)
-        page, _ = request(opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout)
+        page, _ = login_home.request(
+            opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout
+        )
         problem = session.read_page(page.body) if page.status == 200 else f"HTTP {page.status}"
         if problem or not session.csrf:
             raise SystemExit(
@@ -208,7 +203,11 @@ class Bench:
     # --- worklist ---------------------------------------------------------------------------
 
     def run_worklist(self, sessions: list[Session], pages: int, polls: int) -> dict[str, Any]:
-        page_t, changed_t, unchanged_t = Timings(), Timings(), Timings()
+        page_t, changed_t, unchanged_t = (
+            login_home.Timings(),
+            login_home.Timings(),
+            login_home.Timings(),
+        )
         timings = {
             "queue page (GET)": page_t,
             "poll, changed (200)": changed_t,
@@ -234,26 +233,32 @@ class Bench:
 
         return self._phase(len(sessions), user, timings)
 
-    def _page(self, session: Session, timings: Timings) -> None:
+    def _page(self, session: Session, timings: login_home.Timings) -> None:
         try:
-            page, elapsed = request(
+            page, elapsed = login_home.request(
                 session.opener, f"{self.base}{QUEUE_PATH}", data=None, timeout=self.timeout
             )
-        except NO_ANSWER as exc:
+        except login_home.NO_ANSWER as exc:
             timings.fail(f"no answer: {exc.__class__.__name__}")
             return
         if page.status != 200:
             timings.fail(f"HTTP {page.status} {page.location}".strip())
             return
         problem = session.read_page(page.body) or (
-            "" if SIGNED_IN_MARKER in page.body else "200 but not signed in"
+            "" if login_home.SIGNED_IN_MARKER in page.body else "200 but not signed in"
         )
         if problem:
             timings.fail(problem)
             return
         timings.ok(elapsed)
 
-    def _poll(self, session: Session, stale: bool, changed: Timings, unchanged: Timings) -> None:
+    def _poll(
+        self,
+        session: Session,
+        stale: bool,
+        changed: login_home.Timings,
+        unchanged: login_home.Timings,
+    ) -> None:
         headers = self.poll_headers(session, stale=stale)
         target = changed if stale else unchanged
         try:
@@ -263,7 +268,7 @@ class Bench:
                 headers=headers,
                 timeout=self.timeout,
             )
-        except NO_ANSWER as exc:
+        except login_home.NO_ANSWER as exc:
             target.fail(f"no answer: {exc.__class__.__name__}")
             return
         if resp.status == 204:
@@ -291,12 +296,12 @@ class Bench:
     def run_claims(
         self, sessions: list[Session], per_user: int, shares: list[list[int]]
     ) -> dict[str, Any]:
-        claim_t, release_t = Timings(), Timings()
+        claim_t, release_t = login_home.Timings(), login_home.Timings()
         timings = {"claim (POST)": claim_t, "release (POST)": release_t}
 
         def user(index: int) -> None:
             session, share = sessions[index], shares[index]
-            conn = connect_db(self.args.database_url)
+            conn = login_home.connect_db(self.args.database_url)
             try:
                 for k in range(per_user):
                     if self.expired():
@@ -310,14 +315,19 @@ class Bench:
         return self._phase(len(sessions), user, timings)
 
     def _act(
-        self, session: Session, conn: Any, referral_id: int, action: str, timings: Timings
+        self,
+        session: Session,
+        conn: Any,
+        referral_id: int,
+        action: str,
+        timings: login_home.Timings,
     ) -> bool:
         """POST the page's form for ``action``; True when it took (checked in the database)."""
         url = f"{self.base}/queue/referrals/{referral_id}/{action}/"
         form = {"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH}
         try:
-            resp, elapsed = request(session.opener, url, data=form, timeout=self.timeout)
-        except NO_ANSWER as exc:
+            resp, elapsed = login_home.request(session.opener, url, data=form, timeout=self.timeout)
+        except login_home.NO_ANSWER as exc:
             timings.fail(f"no answer: {exc.__class__.__name__}")
             self._track(session, referral_id, referral_state(conn, referral_id))
             return False
@@ -343,12 +353,12 @@ class Bench:
 
     def release_left(self) -> list[int]:
         """Release, unmeasured, what a failed release left claimed; the ids still claimed after."""
-        conn = connect_db(self.args.database_url)
+        conn = login_home.connect_db(self.args.database_url)
         left = []
         try:
             for referral_id, session in sorted(self.held.items()):
-                with contextlib.suppress(*NO_ANSWER):
-                    request(
+                with contextlib.suppress(*login_home.NO_ANSWER):
+                    login_home.request(
                         session.opener,
                         f"{self.base}/queue/referrals/{referral_id}/release/",
                         data={"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH},
@@ -363,11 +373,11 @@ class Bench:
     # --- plumbing ---------------------------------------------------------------------------
 
     def _phase(
-        self, users: int, work: Callable[[int], None], timings: dict[str, Timings]
+        self, users: int, work: Callable[[int], None], timings: dict[str, login_home.Timings]
     ) -> dict[str, Any]:
         self.deadline, self.cut_short = time.perf_counter() + self.args.phase_timeout, False
         # A request in flight at the deadline still ends within --timeout.
-        phase = run_phase(
+        phase = login_home.run_phase(
             users, work, timings, timeout=self.args.phase_timeout + 2 * self.timeout + 10
         )
         self.deadline = float("inf")
@@ -376,7 +386,7 @@ class Bench:
 
 def report(title: str, phase: dict[str, Any]) -> int:
     """A phase's table, in this benchmark's layout; returns its errors."""
-    return print_phase(
+    return login_home.print_phase(
         title, phase, width=24, note=", without pause", shares_with="gunicorn and PostgreSQL"
     )
 
@@ -410,9 +420,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=20,
         help="claims (each followed by its release) per user and phase",
     )
-    add_phase_arguments(parser, seed_help="which referrals and which polls are stale (repeatable)")
+    login_home.add_phase_arguments(
+        parser, seed_help="which referrals and which polls are stale (repeatable)"
+    )
     args = parser.parse_args(argv)
-    refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
+    login_home.refuse_remote_targets(parser, url=args.url, database_url=args.database_url)
     args.usernames = [name.strip() for name in args.usernames.split(",") if name.strip()]
     if not args.usernames:
         parser.error("--usernames needs at least one username")
@@ -438,7 +450,7 @@ def assign_referrals(bench: Bench, conn: Any, sessions: list[Session], per_user:
     for session in sessions:
         by_team.setdefault(session.team_id, []).append(session)
     for team_id, members in by_team.items():
-        page, _ = request(
+        page, _ = login_home.request(
             members[0].opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=bench.timeout
         )
         offered = [int(pk) for pk in dict.fromkeys(CLAIM_FORM.findall(page.body))]
@@ -459,11 +471,8 @@ def assign_referrals(bench: Bench, conn: Any, sessions: list[Session], per_user:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = Bench(args)
-    conn = connect_db(args.database_url)
-    sizes = table_sizes(
-        conn,
-        ("patients_patient", "referrals_referral", "referrals_referralevent", "audit_accesslog"),
-    )
+    conn = login_home.connect_db(args.database_url)
+    sizes = login_home.table_sizes(conn, REPORTED_TABLES)
     about = {table: f"{count:,}" if count >= 0 else "?" for table, count in sizes.items()}
     print(
         f"Database: about {about['patients_patient']} patients, {about['referrals_referral']} referrals, "
@@ -477,7 +486,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         sessions = [bench.sign_in(name, ids[name]) for name in names]
-    except NO_ANSWER as exc:
+    except login_home.NO_ANSWER as exc:
         raise SystemExit(f"No answer from {bench.base} while signing in: {exc!r}") from exc
     for name in sorted(set(names)):
         s = next(s for s in sessions if s.username == name)
@@ -486,10 +495,10 @@ def main(argv: list[str]) -> int:
             f"({s.page_bytes / 1024:.0f} KiB of HTML)"
         )
     # Warm up, unmeasured: every gunicorn worker imports its views and fills its caches.
-    with contextlib.suppress(*NO_ANSWER):
+    with contextlib.suppress(*login_home.NO_ANSWER):
         for session in sessions[:2]:
             for _ in range(3):
-                request(
+                login_home.request(
                     session.opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=args.timeout
                 )
                 fetch(
@@ -539,7 +548,7 @@ def main(argv: list[str]) -> int:
             errors += len(left)
     conn.close()
     print(f"\nerrors: {errors}")
-    write_results(args.json, results)
+    login_home.write_results(args.json, results)
     return 1 if errors else 0
 
 
