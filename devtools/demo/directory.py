@@ -119,6 +119,24 @@ class DemoService:
     out_of_hours_phone: str = ""
 
 
+# The services for the family and carers (provider, name, type, team, duty phone): for any age,
+# in both boroughs, 09:00-17:00 on weekdays but bank holidays.
+FAMILY_SUPPORT = (
+    (
+        "ZZF",
+        "Forget-Me-Not Bereavement Support",
+        ServiceType.BEREAVEMENT,
+        "Forget-Me-Not bereavement team",
+        "0151 496 0909",
+    ),
+    (
+        "ZZG",
+        "Carers Together Support Line",
+        ServiceType.CARER_SUPPORT,
+        "Carers Together support team",
+        "0151 496 0110",
+    ),
+)
 SERVICES = (
     DemoService(
         "ZZA",
@@ -202,29 +220,15 @@ SERVICES = (
         areas=BOTH,
         closed_on_bank_holidays=True,
     ),
-    DemoService(
-        "ZZF",
-        "Forget-Me-Not Bereavement Support",
-        ServiceType.BEREAVEMENT,
-        "Forget-Me-Not bereavement team",
-        "0151 496 0909",
-        hours=((WEEKDAYS, time(9), time(17)),),
-        areas=BOTH,
-        min_age=None,
-        accepts_self_referral=True,
-        closed_on_bank_holidays=True,
-    ),
-    DemoService(
-        "ZZG",
-        "Carers Together Support Line",
-        ServiceType.CARER_SUPPORT,
-        "Carers Together support team",
-        "0151 496 0110",
-        hours=((WEEKDAYS, time(9), time(17)),),
-        areas=BOTH,
-        min_age=None,
-        accepts_self_referral=True,
-        closed_on_bank_holidays=True,
+    *(
+        DemoService(
+            *row,
+            hours=((WEEKDAYS, time(9), time(17)),),
+            areas=BOTH,
+            min_age=None,
+            closed_on_bank_holidays=True,
+        )
+        for row in FAMILY_SUPPORT
     ),
     DemoService(
         "ZZA",
@@ -235,7 +239,6 @@ SERVICES = (
         open_24_7=True,
         areas=BOTH,
         min_age=None,
-        accepts_self_referral=True,
         description="The single point of contact's own coordinators, on duty 24/7.",
         # Open 24/7, so never shown; a SPOC with hours (08:00-20:00, say) shows them on the call
         # screen while it is closed.
