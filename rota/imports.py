@@ -4,7 +4,7 @@ is right.
 
 The header row names the columns, in any order (case and spaces around names ignored):
 
-``person``         the hub user: username or email address, an active member of the team
+``person``         the hub user: username or email address, of a role that works shifts
 ``role``           the role on the shift: Specialist nurse, Coordinator, Doctor, Team lead,
                    Call handler
 ``phone``          the UK number to reach them on, like 07700 900123
@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 
 from rota.models import ShiftRole
 from rota.phones import PHONE_MESSAGE, uk_phone
-from services.models import TeamMembership
+from rota.selectors import shift_workers
 
 REQUIRED_COLUMNS = ("person", "role", "phone", "days", "start", "end", "from")
 OPTIONAL_COLUMNS = ("until", "bank holidays")
@@ -161,13 +161,9 @@ def rota_import_check(*, team_id: int, data: bytes) -> ImportReport:
     """Every row of the file read and checked against the team; raises RotaImportInvalid with
     every problem found. The rows returned are ``shift_pattern_create``'s arguments."""
     header, lines = _read(data)
-    members = {
-        m.user.username.lower(): m.user
-        for m in TeamMembership.objects.filter(
-            team_id=team_id, user__is_active=True
-        ).select_related("user")
-    }
-    by_email = {user.email.lower(): user for user in members.values() if user.email}
+    staff = list(shift_workers())
+    by_username = {user.username.lower(): user for user in staff}
+    by_email = {user.email.lower(): user for user in staff if user.email}
     report = ImportReport()
     for number, cells in enumerate(lines, start=2):
         row = dict(zip(header, [c.strip() for c in cells], strict=False))
@@ -184,9 +180,9 @@ def rota_import_check(*, team_id: int, data: bytes) -> ImportReport:
 
         values: dict[str, Any] = {}
         person = row.get("person", "").lower()
-        user = members.get(person) or by_email.get(person)
+        user = by_username.get(person) or by_email.get(person)
         if user is None:
-            problem("person", "Not an active member of the team: give their username or email.")
+            problem("person", "No member of staff who works shifts has this username or email.")
         else:
             values["person_id"] = user.pk
         role = _ROLES.get(row.get("role", "").lower())

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from rota.models import ShiftChange, ShiftPattern, ShiftRole
@@ -399,14 +400,33 @@ def rota_teams_for(*, user: Any, at: datetime) -> list[tuple[Team, list[OnDuty]]
     return [(t, duty.get(t.pk, [])) for t in shown]
 
 
+# The roles whose people work shifts: they take calls, work a team's queue or coordinate.
+SHIFT_PERMISSIONS = ("take_calls", "work_team_queue", "coordinate")
+
+
+def shift_workers() -> QuerySet[Any]:
+    """The active users whose role works shifts (spoc/accounts/roles.py): who may be put on a
+    rota. A rota is not only its team's members: a coordinator or a nurse of another team may
+    cover a shift."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            groups__permissions__content_type__app_label="accounts",
+            groups__permissions__codename__in=SHIFT_PERMISSIONS,
+        )
+        .distinct()
+    )
+
+
 def rota_people(*, team_id: int) -> list[Any]:
-    """The team's active members, who may be put on its rota, by name. One query."""
-    return [
-        m.user
-        for m in TeamMembership.objects.filter(team_id=team_id, user__is_active=True)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name", "user__username")
-    ]
+    """Who may be put on the team's rota, its members first, then by name. One query."""
+    members = TeamMembership.objects.filter(team_id=team_id, user=OuterRef("pk"))
+    return list(
+        shift_workers()
+        .annotate(in_team=Exists(members))
+        .order_by("-in_team", "last_name", "first_name", "username")
+    )
 
 
 def rota_changes_ahead(*, team_id: int, now: datetime) -> list[ShiftChange]:

@@ -28,6 +28,7 @@ from rota.selectors import (
     pattern_of,
     rota_editable_by,
     rota_gaps_ahead,
+    shift_workers,
 )
 from services.models import Team, TeamMembership
 from services.selectors import bank_holiday_dates
@@ -52,17 +53,13 @@ def _require_editor(user: Any, team_id: int) -> None:
 
 
 def _person(team_id: int, person_id: int | None, field: str = "person") -> Any:
-    """The active member of the team ``person_id`` names; ValidationError otherwise."""
-    membership = (
-        TeamMembership.objects.filter(team_id=team_id, user_id=person_id, user__is_active=True)
-        .select_related("user")
-        .first()
-        if person_id
-        else None
-    )
-    if membership is None:
-        raise ValidationError({field: ["Choose someone who is an active member of the team."]})
-    return membership.user
+    """The active member of staff whose role works shifts that ``person_id`` names
+    (``shift_workers``); ValidationError otherwise. ``team_id`` is not checked: anyone who works
+    shifts may cover any team's."""
+    user = shift_workers().filter(pk=person_id).first() if person_id else None
+    if user is None:
+        raise ValidationError({field: ["Choose a member of staff who works shifts."]})
+    return user
 
 
 def _reason(value: str | None) -> str:

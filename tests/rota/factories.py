@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from rota.models import ShiftChange, ShiftPattern, ShiftRole
 from rota.occurrences import LONDON, mask_of
 from services.models import Team, TeamMembership
+from spoc.accounts.roles import Role, roles_sync
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 
 DEMO_PHONE = "+447700900123"
@@ -22,7 +24,10 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 
 
 def member(team: Team, *, lead: bool = False, **user_fields: Any) -> Any:
+    """A nurse (a team lead with ``lead``) of ``team``: a role that works shifts."""
+    roles_sync()
     user = UserFactory(**user_fields)
+    user.groups.add(Group.objects.get(name=Role.TEAM_LEAD if lead else Role.SPECIALIST_NURSE))
     TeamMembershipFactory(
         user=user,
         team=team,

@@ -125,7 +125,7 @@ def test_import_page_lists_the_problems_and_imports_a_good_file(
     page = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="import-problem"' in page
-    assert "Not an active member of the team" in page
+    assert "No member of staff who works shifts has this username" in page
     assert "nothing was imported" in page
     good = SimpleUploadedFile(
         "rota.csv",

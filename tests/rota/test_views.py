@@ -284,23 +284,29 @@ def test_lead_adds_a_one_off_shift_and_bad_times_are_refused(
     assert extra.starts_at.isoformat() == "2026-06-10T15:00:00+00:00"
 
 
-def test_person_not_in_the_team_is_refused(
+def test_a_nurse_of_another_team_may_cover_but_not_a_role_without_shifts(
     client: Any, morning: Any, make_user: Any, rota_team: Team, lead: Any
 ) -> None:
-    stranger = make_user(Role.SPECIALIST_NURSE)
+    cover = make_user(Role.SPECIALIST_NURSE, first_name="Ana", last_name="Lopez")
+    admin = make_user(Role.DIRECTORY_ADMIN)
     client.force_login(lead)
-    response = client.post(
-        reverse("rota:extra-add", args=[rota_team.pk]),
-        {
-            "person_id": stranger.pk,
-            "role": "DOCTOR",
-            "phone": "07700 900321",
-            "starts_at": "2026-06-10T16:00",
-            "ends_at": "2026-06-10T22:00",
-        },
+    url = reverse("rota:extra-add", args=[rota_team.pk])
+    shift = {
+        "role": "SPECIALIST_NURSE",
+        "phone": "07700 900321",
+        "starts_at": "2026-06-10T16:00",
+        "ends_at": "2026-06-10T22:00",
+    }
+    page = client.get(url).content.decode()
+    assert "LOPEZ, Ana" in page
+    assert admin.display_name() not in page
+    assert (
+        "Select a valid choice"
+        in client.post(url, {**shift, "person_id": admin.pk}).content.decode()
     )
-    assert "Select a valid choice" in response.content.decode()
     assert not ShiftChange.objects.exists()
+    assert client.post(url, {**shift, "person_id": cover.pk}).status_code == 302
+    assert ShiftChange.objects.get().user == cover
 
 
 def test_lead_of_another_team_may_not_change_this_rota(
