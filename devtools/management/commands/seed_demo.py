@@ -18,6 +18,7 @@ from django.utils import timezone
 from devtools.demo.directory import seed_directory
 from devtools.demo.partners import seed_partners
 from devtools.demo.patients import DEMO_NHS_RESERVED, DEMO_PATIENTS, seed_patients
+from devtools.demo.rota import seed_rota
 from devtools.demo.users import demo_login_lines, seed_users
 
 
@@ -95,6 +96,7 @@ class Command(BaseCommand):
             users = seed_users(password=settings.DEMO_PASSWORD)
             self.stdout.write("Demo data: the service directory and GP practices...")
             services = seed_directory(users=users)
+            seed_rota(users=users, services=services, now=timezone.now())
             self.stdout.write("Demo data: the fake NHS 111 provider, a partner system...")
             seed_partners(data_dir=settings.DATA_DIR)
             self.stdout.write(
