@@ -4,6 +4,8 @@ import os
 
 from celery import Celery, signals
 
+from spoc.core.queues import QUEUES, queue_name
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spoc.settings.local")
 
 app = Celery("spoc")
@@ -12,14 +14,29 @@ app.autodiscover_tasks()
 
 # Periodic jobs (docs/design.md §6, §8). Each entry says why it runs at that rate.
 app.conf.beat_schedule = {
-    # The consumption canary (spoc/core/pipeline.py): /healthz calls the pipeline stalled when
-    # none was consumed for 90 s, so three sent in that time; a tiny task, harmless to pile up,
-    # but one that waited over 80 s is dropped, as its reading is already a failure. The hub
-    # uses one queue (the default); a queue added later needs an entry of its own here.
-    "canary": {"task": "core.canary", "schedule": 30.0, "options": {"expires": 80}},
+    # The consumption canaries (spoc/core/pipeline.py), one to each queue (spoc/core/queues.py):
+    # /healthz calls a queue stalled when none was consumed from it for 90 s, so three sent in
+    # that time; a tiny task, harmless to pile up, but one that waited over 80 s is dropped, as
+    # its reading is already a failure. A queue added to QUEUES gets its canary here by itself.
+    **{
+        f"canary-{queue}": {
+            "task": "core.canary",
+            "schedule": 30.0,
+            "args": (queue,),
+            "options": {"queue": queue_name(queue), "expires": 80},
+        }
+        for queue in QUEUES
+    },
     # A referral left awaiting routing (broker down at commit, a lost task) is re-enqueued once it
     # is ROUTING_SWEEP_AFTER_SECONDS old; sweeping twice as often keeps the worst delay near that.
-    "sweep-routing": {"task": "referrals.sweep_routing", "schedule": 30.0},
+    # A sweep still queued when the next is due is dropped (behind a backlog, sweeps would pile
+    # up, each re-enqueueing the same referrals), and a sweep skips a referral enqueued within
+    # ROUTING_REENQUEUE_AFTER_SECONDS (referrals/services/sweeper.py).
+    "sweep-routing": {
+        "task": "referrals.sweep_routing",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     # Clock milestones (accept-by, 75% and breach of contact-by) are minutes apart at P1; a
     # minute's delay in noticing one is the most the escalation adds (docs/design.md §6).
     "escalate": {"task": "referrals.escalate", "schedule": 60.0},

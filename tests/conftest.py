@@ -131,9 +131,13 @@ def auditor(make_user: Callable[..., User]) -> User:
 # --- A real Celery worker ------------------------------------------------------------------------
 
 
-def _worker_queue() -> str:
-    # A queue of this run's own, so two test runs sharing one Redis never take each other's tasks.
-    return f"test-{os.getpid()}"
+def _worker_queues() -> str:
+    # Every queue of the hub (spoc/core/queues.py), named with this run's prefix (the test
+    # settings' TASK_QUEUE_PREFIX), so two test runs sharing one Redis never take each other's
+    # tasks; in the order a worker takes from them (P1-P2 routing first).
+    from spoc.core.queues import QUEUES, queue_name
+
+    return ",".join(queue_name(queue) for queue in QUEUES)
 
 
 def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
@@ -161,18 +165,14 @@ def _test_clock_env() -> dict[str, str]:
 @pytest.fixture
 def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """start_celery_worker(broker_url=None, concurrency=1, env=None) -> a `celery worker` process
-    on the *test* database, consuming this run's queue on ``broker_url`` (default: the test
-    Redis database). ``env`` adds environment variables, e.g. shorter broker timeouts.
+    on the *test* database, consuming every queue of this run on ``broker_url`` (default: the
+    test Redis database). ``env`` adds environment variables, e.g. shorter broker timeouts.
 
     Each worker leads a process group of its own, so a test can SIGKILL it with its pool children
     (``os.killpg(proc.pid, signal.SIGKILL)``). Every worker started is stopped after the test.
     Tests see the worker's writes only through committed data, so they are transactional.
     A worker started while the test travels in time (time-machine) runs on the test's clock.
     """
-    from spoc.celery import app
-
-    queue = _worker_queue()
-    app.conf.task_default_queue = queue
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -200,9 +200,9 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",
-                f"{queue}-{len(started)}@%h",
+                f"test-{os.getpid()}-{len(started)}@%h",
                 "--queues",
-                queue,
+                _worker_queues(),
             ],
             cwd=ROOT,
             env={

@@ -148,7 +148,7 @@ def death_record(
             },
         )
         for referral in bereavement:
-            routing_enqueue_after_commit(referral.pk)
+            routing_enqueue_after_commit(referral.pk, priority=referral.priority)
     offered = {referral.for_person_id for referral in bereavement}
     return DeathRecorded(
         record=record,

@@ -182,7 +182,7 @@ def call_submit(
             detail={"referrals": len(referrals), "disposition": call.disposition},
         )
         for referral in referrals:
-            routing_enqueue_after_commit(referral.pk)
+            routing_enqueue_after_commit(referral.pk, priority=referral.priority)
     return CallSubmitResult(call=call, referrals=referrals, created=True)
 
 

@@ -114,7 +114,7 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
             patient_id=patient.pk,
             detail={"sender": sent.sender.client_id},
         )
-        routing_enqueue_after_commit(referral.pk)
+        routing_enqueue_after_commit(referral.pk, priority=referral.priority)
     return referral
 
 

@@ -76,7 +76,7 @@ def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = ""
             data=data,
             team=team,
         )
-        routing_enqueue_after_commit(referral.pk)
+        routing_enqueue_after_commit(referral.pk, priority=referral.priority)
     return referral
 
 
@@ -106,7 +106,7 @@ def referral_reroute(
                 data=data,
                 team=previous_team,
             )
-            routing_enqueue_after_commit(referral.pk)
+            routing_enqueue_after_commit(referral.pk, priority=referral.priority)
         return referral
     team = Team.objects.select_related("service").filter(pk=team_id).first()
     if team is None or team.service.status != ServiceStatus.ACTIVE:

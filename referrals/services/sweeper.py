@@ -1,6 +1,11 @@
 """No referral is left behind (docs/design.md §6): the sweeper re-enqueues routing for referrals
 still awaiting routing a minute after they were saved (the broker was down at commit, or a task
-was lost), and /healthz reports any that have waited longer than the alert age."""
+was lost), and /healthz reports any that have waited longer than the alert age.
+
+The sweeper never fans out: a referral whose routing was enqueued within
+ROUTING_REENQUEUE_AFTER_SECONDS (its task is still queued, behind a backlog or in a stalled
+Redis) is skipped, so a backlog is not copied once per sweep; and a sweep still queued when the
+next one is due is dropped (its `expires` in spoc/celery.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from referrals.models import Referral
-from referrals.tasks import route_referral_task
+from referrals.services.enqueue import routing_enqueued_recently, routing_task_send
 from referrals.transitions import ReferralStatus
 
 logger = logging.getLogger(__name__)
@@ -22,20 +27,23 @@ SWEEP_BATCH = 500
 
 
 def routing_sweep(*, now: datetime | None = None) -> int:
-    """Re-enqueue routing of referrals awaiting it for over ROUTING_SWEEP_AFTER_SECONDS. Returns
-    how many were enqueued. Safe to run often: routing a referral twice changes nothing."""
+    """Re-enqueue routing of referrals awaiting it for over ROUTING_SWEEP_AFTER_SECONDS and not
+    enqueued within ROUTING_REENQUEUE_AFTER_SECONDS, P1-P2 first. Returns how many were
+    enqueued. Safe to run often: routing a referral twice changes nothing."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.ROUTING_SWEEP_AFTER_SECONDS)
-    ids = list(
+    rows = list(
         # Waiting since it was saved, declined or sent back for routing: its last change.
         Referral.objects.filter(status=ReferralStatus.AWAITING_ROUTING, updated_at__lt=cutoff)
-        .order_by("updated_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+        .order_by("priority", "updated_at")
+        .values_list("pk", "priority")[:SWEEP_BATCH]
     )
+    recent = routing_enqueued_recently(pk for pk, _ in rows)
+    ids = [(pk, priority) for pk, priority in rows if pk not in recent]
     enqueued = 0
-    for referral_id in ids:
+    for referral_id, priority in ids:
         try:
-            route_referral_task.delay(referral_id)
+            routing_task_send(referral_id, priority=priority)
         except Exception:
             logger.exception(
                 "Sweeper could not enqueue routing of referral %s; next sweep retries.", referral_id
@@ -46,6 +54,8 @@ def routing_sweep(*, now: datetime | None = None) -> int:
         logger.warning(
             "Sweeper re-enqueued routing of %s referral(s) left awaiting routing.", enqueued
         )
+    if recent:
+        logger.info("Sweeper skipped %s referral(s) whose routing is still queued.", len(recent))
     return enqueued
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.utils.crypto import constant_time_compare
 from django_otp import user_has_device
 
 from spoc.core.models import Heartbeat
-from spoc.core.pipeline import beat_state, canary_state, pipeline_marks
+from spoc.core.pipeline import PipelineMarks, beat_state, canaries_state, pipeline_marks
 
 
 def check_database() -> dict[str, Any]:
@@ -53,22 +53,30 @@ def check_worker() -> dict[str, Any]:
 
 
 def _pipeline_check(
-    rule: Callable[..., dict[str, Any]], stale_after: Callable[[], int]
+    rule: Callable[[dict[str, PipelineMarks], datetime], dict[str, Any]],
 ) -> Callable[[], dict[str, Any]]:
     def check() -> dict[str, Any]:
         try:
             marks = pipeline_marks()
         except Exception as exc:
             return {"ok": False, "error": exc.__class__.__name__}
-        return rule(marks=marks, now=timezone.now(), stale_after=stale_after())
+        return rule(marks, timezone.now())
 
     return check
 
 
-# Tasks are being taken: a canary task sent by beat was consumed lately; beat runs: it scheduled
-# the canary lately (spoc/core/pipeline.py).
-check_canary = _pipeline_check(canary_state, lambda: settings.CANARY_STALE_SECONDS)
-check_beat = _pipeline_check(beat_state, lambda: settings.BEAT_STALE_SECONDS)
+# Tasks are being taken from every queue: the canary beat sent to each was consumed lately; beat
+# runs: it scheduled a canary lately (spoc/core/pipeline.py). Beat's mark is one for all queues.
+check_canary = _pipeline_check(
+    lambda marks, now: canaries_state(
+        marks=marks, now=now, stale_after=settings.CANARY_STALE_SECONDS
+    )
+)
+check_beat = _pipeline_check(
+    lambda marks, now: beat_state(
+        marks=next(iter(marks.values())), now=now, stale_after=settings.BEAT_STALE_SECONDS
+    )
+)
 
 
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {

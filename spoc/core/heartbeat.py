@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
 
-from spoc.core.pipeline import WORKER_STARTED, record_mark
+from spoc.core.pipeline import record_mark, worker_started_mark
 
 if TYPE_CHECKING:
     from kombu.asynchronous.timer import Entry
@@ -32,6 +32,14 @@ def record_heartbeat(name: str = "worker") -> None:
     )
 
 
+def consumed_queues(app: Any) -> list[str]:
+    """The hub's queues (spoc/core/queues.py) this worker consumes (its --queues, or all)."""
+    from spoc.core.queues import QUEUES, queue_name
+
+    consumed = app.amqp.queues.consume_from or app.amqp.queues
+    return [queue for queue in QUEUES if queue_name(queue) in consumed]
+
+
 class WorkerHeartbeat(bootsteps.StartStopStep):
     requires = ("celery.worker.components:Timer",)
 
@@ -44,8 +52,10 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         from django.conf import settings
 
         self._beat()
-        # The start-up grace of the canary check counts from here (spoc/core/pipeline.py).
-        record_mark(WORKER_STARTED)
+        # The start-up grace of each consumed queue's canary counts from here
+        # (spoc/core/pipeline.py).
+        for queue in consumed_queues(parent.app):
+            record_mark(worker_started_mark(queue))
         self.tref = parent.timer.call_repeatedly(settings.WORKER_HEARTBEAT_SECONDS, self._beat)
 
     def stop(self, parent: Any) -> None:

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from spoc.core.heartbeat import record_heartbeat
-from spoc.core.pipeline import CANARY, CANARY_TASK
+from spoc.core.pipeline import CANARY_TASK, canary_mark
 
 
 @shared_task(name="core.heartbeat", ignore_result=True, soft_time_limit=20, time_limit=30)
@@ -12,7 +12,7 @@ def heartbeat_task(name: str) -> None:
 
 
 @shared_task(name=CANARY_TASK, ignore_result=True, soft_time_limit=20, time_limit=30)
-def canary_task() -> None:
-    """Sent by beat every 30 s: records that a worker consumed it (the `canary` check of
-    /healthz, spoc/core/pipeline.py)."""
-    record_heartbeat(CANARY)
+def canary_task(queue: str) -> None:
+    """Sent by beat every 30 s to each queue: records that a worker consumed it from ``queue``
+    (the `canary` check of /healthz, spoc/core/pipeline.py)."""
+    record_heartbeat(canary_mark(queue))

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from kombu import Exchange, Queue
+
+from spoc.core import queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("SPOC_DATA_DIR", BASE_DIR / ".data"))
@@ -173,6 +176,7 @@ BROKER_UNACKED_RESTORE_SECONDS = env_int("BROKER_UNACKED_RESTORE_SECONDS", 5)
 # publish retries): a stalled Redis costs a submit at most this, a stopped one nothing. Redis
 # itself reconnects a pooled connection that a Redis restart closed, so one try is enough.
 BROKER_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("BROKER_SOCKET_TIMEOUT_SECONDS", "1"))
+BROKER_HEALTH_CHECK_SECONDS = env_int("BROKER_HEALTH_CHECK_SECONDS", 10)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # After a failed publish, routing is not enqueued from this process for this many seconds (the
 # sweeper enqueues it instead), so that a call with several needs, or the calls that follow it,
@@ -191,7 +195,21 @@ if REDIS_URL:
         "interval_start": 0,
         "interval_step": 0.5,
         "interval_max": 0.5,
+        # A connection whose peer vanished without closing it (a restarted host, a dropped
+        # NAT entry) is found by TCP keepalive instead of lasting for ever. A worker's waiting
+        # BRPOP gets no socket timeout: Kombu drops it, and the worker reconnects, when its
+        # reply is BROKER_HEALTH_CHECK_SECONDS overdue (a stalled Redis), and redis-py pings a
+        # connection idle that long before using it again.
+        "socket_keepalive": True,
+        "health_check_interval": BROKER_HEALTH_CHECK_SECONDS,
+        # A worker consuming several queues always takes from the first of CELERY_TASK_QUEUES
+        # that has a task (P1-P2 routing first), instead of Kombu's default round robin.
+        "queue_order_strategy": "priority",
     }
+    # Kombu's Redis transport, except that a failed acknowledgement no longer costs the worker
+    # a slot (spoc/core/broker.py): after a Redis stall while busy, a worker otherwise stays
+    # alive and takes nothing.
+    CELERY_BROKER_TRANSPORT = "spoc.core.broker:Transport"
 else:
     for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
@@ -204,6 +222,27 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# The queues (spoc/core/queues.py): one per kind of work, and which task goes to which. A worker
+# started without --queues consumes them all, in this order (development); production runs one
+# worker per kind (docker-compose.yml). TASK_QUEUE_PREFIX prefixes every queue's name (the test
+# suite's own queues on a shared Redis).
+TASK_QUEUE_PREFIX = os.environ.get("TASK_QUEUE_PREFIX", "")
+# Each queue with its own direct exchange and routing key (a queue given only a name would be
+# bound to the default queue's exchange and key, and every task would reach every queue).
+CELERY_TASK_QUEUES = [
+    Queue(
+        f"{TASK_QUEUE_PREFIX}{name}",
+        Exchange(f"{TASK_QUEUE_PREFIX}{name}"),
+        f"{TASK_QUEUE_PREFIX}{name}",
+    )
+    for name in queues.QUEUES
+]
+CELERY_TASK_DEFAULT_QUEUE = f"{TASK_QUEUE_PREFIX}{queues.DEFAULT_QUEUE}"
+CELERY_TASK_ROUTES = {
+    pattern: {"queue": f"{TASK_QUEUE_PREFIX}{queue}"}
+    for pattern, queue in queues.TASK_ROUTES.items()
+}
 
 # The cache holds the API throttles' counts. Redis when REDIS_URL is set, so that every gunicorn
 # worker adds to one count (keys prefixed "spoc:"; never call cache.clear() there, which would
@@ -258,6 +297,11 @@ HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 # /healthz after the alert age (docs/design.md §6).
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 ROUTING_ALERT_AFTER_SECONDS = env_int("ROUTING_ALERT_AFTER_SECONDS", 300)
+# A referral whose routing was enqueued within this many seconds is not enqueued again by the
+# sweeper: its task is still queued (behind a backlog, or in a stalled Redis), and a copy per
+# sweep would only lengthen the queue. As long as the alert age, so a task truly lost is sent
+# again by the time /healthz reports its referral (a mark in the cache, referrals/services/enqueue.py).
+ROUTING_REENQUEUE_AFTER_SECONDS = env_int("ROUTING_REENQUEUE_AFTER_SECONDS", 300)
 # docs/design.md §5: a P4-P5 service "can meet" its deadline only when that deadline, counted in its
 # own hours, falls within this many calendar days (so a service closed for a fortnight never wins).
 ROUTING_P4_CALENDAR_CAP_DAYS = env_int("ROUTING_P4_CALENDAR_CAP_DAYS", 4)

@@ -7,6 +7,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from spoc.accounts.roles import Role
 from spoc.core.models import Heartbeat
+from spoc.core.pipeline import canary_mark
+from spoc.core.queues import QUEUES
 from spoc.core.tasks import heartbeat_task
 from tests.conftest import wait_for
 
@@ -19,9 +21,9 @@ def monitor() -> dict[str, str]:
 
 
 def pipeline_running() -> None:
-    """Beat has scheduled a canary and a worker has consumed it, just now."""
+    """Beat has scheduled the canaries and a worker has consumed each, just now."""
     now = timezone.now()
-    for name in ("canary", "beat"):
+    for name in ("beat", *(canary_mark(queue) for queue in QUEUES)):
         Heartbeat.objects.update_or_create(name=name, defaults={"beat_at": now})
 
 

@@ -1,6 +1,6 @@
-"""The consumption canary and beat's mark (spoc/core/pipeline.py): the rules, /healthz in each
-state, `check_pipeline`, beat's hooks and runhub's restart rule. Times are set with
-time-machine; nothing here waits on the wall clock."""
+"""The consumption canaries (one per queue) and beat's mark (spoc/core/pipeline.py): the rules,
+/healthz in each state, `check_pipeline`, beat's hooks and runhub's restart rule. Times are set
+with time-machine; nothing here waits on the wall clock."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from spoc.core.models import Heartbeat
 from spoc.core.pipeline import (
     PipelineMarks,
     beat_state,
+    canaries_state,
     canary_state,
     pipeline_marks,
+    queues_needing_restart,
     worker_needs_restart,
 )
+from spoc.core.queues import NOTIFICATIONS, QUEUES, ROUTING, SUMMARIES, queue_name
 from spoc.core.tasks import canary_task
 from spoc.home.management.commands.runhub import Command as RunHub
 
@@ -119,6 +122,19 @@ def test_the_worker_is_restarted_only_when_beat_runs_and_no_canary_is_consumed(
     assert worker_needs_restart(marks=state, now=NOW, restart_after=120) is restart
 
 
+def test_the_canary_check_names_each_queue_that_takes_nothing():
+    fresh, stale = marks(canary=20, beat=5), marks(canary=95, beat=5)
+    by_queue = dict.fromkeys(QUEUES, fresh) | {ROUTING: stale, SUMMARIES: stale}
+    state = canaries_state(marks=by_queue, now=NOW, stale_after=90)
+    assert state["ok"] is False
+    assert state["stalled_queues"] == [ROUTING, SUMMARIES]
+    assert "on routing, summaries" in state["error"]
+    assert state["queues"][NOTIFICATIONS]["ok"] is True
+    assert canaries_state(marks=dict.fromkeys(QUEUES, fresh), now=NOW, stale_after=90)["ok"] is True
+    by_queue[ROUTING] = marks(canary=121, beat=5)
+    assert queues_needing_restart(marks=by_queue, now=NOW, restart_after=120) == [ROUTING]
+
+
 # --- /healthz in each state ---------------------------------------------------------------------
 
 
@@ -126,12 +142,15 @@ def monitor() -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {django_settings.HEALTHZ_TOKEN}"}
 
 
-def record(**ages: int) -> None:
-    """Heartbeat rows, as ages in seconds before NOW (``worker_started`` for "worker-started")."""
+def record(*, queues: tuple[str, ...] = QUEUES, **ages: int) -> None:
+    """Heartbeat rows, as ages in seconds before NOW: ``canary`` and ``worker_started`` for each
+    of ``queues`` ("canary:<queue>", "worker-started:<queue>"), the others by name."""
     for name, age in ages.items():
-        Heartbeat.objects.update_or_create(
-            name=name.replace("_", "-"), defaults={"beat_at": ago(age)}
-        )
+        names = [name.replace("_", "-")]
+        if name in ("canary", "worker_started"):
+            names = [f"{names[0]}:{queue}" for queue in queues]
+        for row in names:
+            Heartbeat.objects.update_or_create(name=row, defaults={"beat_at": ago(age)})
 
 
 @pytest.fixture
@@ -153,8 +172,10 @@ def test_healthz_is_green_when_the_canary_and_beat_are_fresh(client, at_now):
     body = healthz(client, 200)
     assert body["canary"] == {
         "ok": True,
-        "last_consumed_at": ago(25).isoformat(),
-        "age_seconds": 25,
+        "queues": {
+            queue: {"ok": True, "last_consumed_at": ago(25).isoformat(), "age_seconds": 25}
+            for queue in QUEUES
+        },
     }
     assert body["beat"]["ok"] is True
 
@@ -162,13 +183,17 @@ def test_healthz_is_green_when_the_canary_and_beat_are_fresh(client, at_now):
 @pytest.mark.django_db
 def test_healthz_fails_on_a_stale_canary_while_the_worker_heartbeat_is_fresh(client, at_now):
     # The drill's state: the worker alive and beating, beat sending, nothing consumed.
-    record(worker=3, canary=95, beat=5, worker_started=3600, beat_started=3600)
+    record(worker=3, canary=25, beat=5, worker_started=3600, beat_started=3600)
+    record(canary=95, queues=(NOTIFICATIONS,))
     body = healthz(client, 503)
     assert body["status"] == "fail"
     assert body["worker"]["ok"] is True
     assert body["beat"]["ok"] is True
     assert body["canary"]["ok"] is False
-    assert "tasks are not being taken" in body["canary"]["error"]
+    # The queue that takes nothing is named; the others are fine.
+    assert body["canary"]["stalled_queues"] == [NOTIFICATIONS]
+    assert "tasks are not being taken from that queue" in body["canary"]["error"]
+    assert body["canary"]["queues"][ROUTING]["ok"] is True
     assert client.get("/healthz").json() == {"status": "fail"}
 
 
@@ -184,7 +209,7 @@ def test_healthz_fails_on_a_stale_beat_and_names_it(client, at_now):
 @pytest.mark.django_db
 def test_healthz_is_green_during_the_start_up_grace(client, at_now):
     record(worker=1, beat=1, worker_started=5, beat_started=1)
-    assert healthz(client, 200)["canary"] == {
+    assert healthz(client, 200)["canary"]["queues"][ROUTING] == {
         "ok": True,
         "starting": True,
         "started_seconds_ago": 1,
@@ -196,7 +221,20 @@ def test_healthz_fails_when_the_grace_ends_without_a_canary(client, at_now, sett
     settings.CANARY_STALE_SECONDS = 60
     record(worker=1, beat=1, worker_started=61, beat_started=61)
     body = healthz(client, 503)
-    assert body["canary"] == {"ok": False, "error": "no canary task consumed yet"}
+    assert body["canary"]["queues"][ROUTING] == {
+        "ok": False,
+        "error": "no canary task consumed yet",
+    }
+    assert body["canary"]["stalled_queues"] == list(QUEUES)
+
+
+@pytest.mark.django_db
+def test_healthz_fails_on_a_queue_no_worker_consumes(client, at_now):
+    # The summaries worker never started: no grace for its queue, and no canary.
+    consumed = tuple(q for q in QUEUES if q != SUMMARIES)
+    record(worker=1, canary=10, beat=1, beat_started=3600, worker_started=3600, queues=consumed)
+    body = healthz(client, 503)
+    assert body["canary"]["stalled_queues"] == [SUMMARIES]
 
 
 # --- The marks' writers -------------------------------------------------------------------------
@@ -207,27 +245,32 @@ def test_the_canary_task_and_beats_hooks_record_their_marks(monkeypatch):
     # The writers close obsolete connections first, which would close the test's transaction.
     monkeypatch.setattr("django.db.close_old_connections", lambda: None)
     before = timezone.now()
-    canary_task.run()
+    canary_task.run(ROUTING)
     _beat_started()
     written = pipeline_marks()
-    assert written.worker_started_at is None
-    assert all(t is not None and t >= before for t in (written.canary_at, written.beat_at))
-    assert written.beat_started_at is not None and written.beat_started_at >= before
+    assert written[ROUTING].worker_started_at is None
+    routing = written[ROUTING]
+    assert all(t is not None and t >= before for t in (routing.canary_at, routing.beat_at))
+    assert routing.beat_started_at is not None and routing.beat_started_at >= before
+    # The canary of one queue says nothing of another.
+    assert written[NOTIFICATIONS].canary_at is None
     Heartbeat.objects.filter(name="beat").update(beat_at=before - timedelta(minutes=5))
     _beat_mark(sender="referrals.escalate")  # another task: no mark
-    assert pipeline_marks().beat_at == before - timedelta(minutes=5)
+    assert pipeline_marks()[ROUTING].beat_at == before - timedelta(minutes=5)
     _beat_mark(sender="core.canary")
-    beat_at = pipeline_marks().beat_at
+    beat_at = pipeline_marks()[ROUTING].beat_at
     assert beat_at is not None and beat_at >= before
 
 
-def test_beat_sends_the_canary_every_30_seconds_and_drops_it_before_it_reads_stale():
+def test_beat_sends_a_canary_to_each_queue_every_30_seconds_and_drops_it_before_it_reads_stale():
     from spoc.celery import app
 
-    job = app.conf.beat_schedule["canary"]
-    assert job["task"] == "core.canary"
-    assert job["schedule"] == 30.0
-    assert job["options"]["expires"] < django_settings.CANARY_STALE_SECONDS
+    canaries = [job for job in app.conf.beat_schedule.values() if job["task"] == "core.canary"]
+    assert sorted(job["args"] for job in canaries) == sorted((queue,) for queue in QUEUES)
+    for job in canaries:
+        assert job["options"]["queue"] == queue_name(job["args"][0])
+        assert job["schedule"] == 30.0
+        assert job["options"]["expires"] < django_settings.CANARY_STALE_SECONDS
 
 
 # --- check_pipeline and runhub ------------------------------------------------------------------
@@ -246,6 +289,13 @@ def test_check_pipeline_passes_and_fails_on_the_restart_threshold(at_now, settin
         call_command("check_pipeline", "worker")
     assert stalled.value.returncode == 3  # stopped: the compose healthcheck ends the worker
     assert RunHub()._worker_stalled() is True
+    # Each compose worker checks only its own queues.
+    record(canary=5, queues=(NOTIFICATIONS, SUMMARIES))
+    call_command("check_pipeline", "worker", "--queues", "notifications,summaries", stdout=out)
+    with pytest.raises(CommandError, match="on routing-urgent, routing while beat runs"):
+        call_command("check_pipeline", "worker", "--queues", "routing-urgent,routing")
+    with pytest.raises(CommandError, match="unknown queues"):
+        call_command("check_pipeline", "worker", "--queues", "routing,celery")
     record(beat=91)
     with pytest.raises(CommandError, match="beat has stopped"):
         call_command("check_pipeline", "beat")

@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from spoc.core.models import Heartbeat
+from spoc.core.queues import QUEUES, queue_name
 from spoc.core.tasks import canary_task
 from tests.conftest import wait_for
 
@@ -38,27 +39,37 @@ def beat_ran(*, starting: bool = False) -> None:
         Heartbeat.objects.update_or_create(name=name, defaults={"beat_at": now})
 
 
+def send_canaries() -> None:
+    """As beat does: a canary to each queue (spoc/celery.py)."""
+    for queue in QUEUES:
+        canary_task.apply_async((queue,), queue=queue_name(queue))
+
+
 def test_a_stopped_worker_fails_the_canary_check_while_its_heartbeat_is_fresh(
     client: Any, start_celery_worker: Callable[..., Any]
 ) -> None:
     with time_machine.travel(MOMENT, tick=True) as traveller:
         worker = start_celery_worker()
         beat_ran(starting=True)
-        canary_task.delay()
-        wait_for(lambda: Heartbeat.objects.filter(name="canary").exists(), timeout=30)
+        send_canaries()
+        wait_for(
+            lambda: Heartbeat.objects.filter(name__startswith="canary:").count() == len(QUEUES),
+            timeout=30,
+        )
         response = wait_for(
             lambda: (r := client.get("/healthz", **monitor())).status_code == 200 and r,
             timeout=30,
         )
         assert response.json()["canary"]["ok"] is True
-        assert Heartbeat.objects.filter(name="worker-started").exists()
+        # The worker consumes every queue, and recorded its start for each.
+        assert Heartbeat.objects.filter(name__startswith="worker-started:").count() == len(QUEUES)
 
         # The worker and its pool stop taking anything; the clock moves past the stale age.
         os.killpg(worker.pid, signal.SIGSTOP)
         try:
             traveller.shift(timedelta(seconds=django_settings.CANARY_STALE_SECONDS + 5))
             beat_ran()
-            canary_task.delay()  # sent by "beat", never consumed
+            send_canaries()  # sent by "beat", never consumed
             # The drill's worker kept its heartbeat fresh; this one is stopped, so its heartbeat
             # is written here, leaving the canary as the only sign.
             Heartbeat.objects.filter(name="worker").update(beat_at=timezone.now())
@@ -68,6 +79,7 @@ def test_a_stopped_worker_fails_the_canary_check_while_its_heartbeat_is_fresh(
             assert body["worker"]["ok"] is True and body["beat"]["ok"] is True
             assert body["canary"]["ok"] is False
             assert "no canary task consumed" in body["canary"]["error"]
+            assert body["canary"]["stalled_queues"] == list(QUEUES)
 
             # Past the restart threshold, the worker's healthcheck fails too.
             traveller.shift(timedelta(seconds=60))

@@ -1,11 +1,23 @@
 """Fixtures shared by the referrals tests: a partner team, another team, and a nurse of the first;
-the morning partners' messages are sent."""
+the morning partners' messages are sent; a district nurse's call saved through the call screen's
+service."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
+from django.utils import timezone
 
+from calls.services.intake import CallInput, CallSubmitResult, NeedRequest, call_submit
+from patients.codes import PhaseOfIllness
+from referrals.codes import CallReason, Disposition
+from services.codes import CallerType, Priority
+from spoc.core.models import Heartbeat
+from spoc.core.queues import ROUTING, queue_name
+from spoc.core.tasks import heartbeat_task
+from tests.conftest import wait_for
 from tests.referrals.factories import member
 from tests.services.directory_fixtures import every_day, make_service
 
@@ -34,3 +46,36 @@ MORNING = "2026-12-02T10:00:00+00:00"
 def morning() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(MORNING, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def submit_call(handler: Any) -> Callable[..., CallSubmitResult]:
+    """submit_call(patient, *needs, idempotency_key=None) -> the result of ``call_submit``: the
+    handler's call from a district nurse asking a visit for an unstable patient, at P2, received
+    two minutes ago, with a referral for each need."""
+
+    def submit(patient: Any, *needs: str, idempotency_key: str | None = None) -> CallSubmitResult:
+        return call_submit(
+            data=CallInput(
+                received_at=timezone.now() - timedelta(minutes=2),
+                caller_type=CallerType.DISTRICT_NURSE,
+                patient_id=patient.pk,
+                reason=CallReason.REQUEST_VISIT,
+                phase=PhaseOfIllness.UNSTABLE,
+                chosen_priority=Priority.P2,
+                disposition=Disposition.REFERRALS_CREATED,
+                needs=tuple(NeedRequest(need) for need in needs),
+                idempotency_key=idempotency_key,
+            ),
+            user=handler,
+        )
+
+    return submit
+
+
+def drained(name: str) -> None:
+    """Wait until a one-process worker has run every routing task queued before this call: a
+    heartbeat task sent to the routing queue has run. The worker takes P1-P2 routing first and
+    each queue first in, first out, so it reaches the heartbeat only when nothing is ahead."""
+    heartbeat_task.apply_async((name,), queue=queue_name(ROUTING))
+    wait_for(lambda: Heartbeat.objects.filter(name=name).exists(), timeout=30)

@@ -29,6 +29,7 @@ from services.codes import CallerType, Need, Priority
 from services.models import Site
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
+from spoc.core.queues import routing_queue
 from tests.factories import OrganisationFactory
 from tests.referrals.factories import PatientFactory
 
@@ -437,8 +438,12 @@ def test_names_and_markup_are_stored_exactly_as_typed(handler, patient):
 def test_on_commit_enqueues_one_routing_task_per_referral(
     handler, patient, django_capture_on_commit_callbacks, monkeypatch
 ):
-    sent: list[int] = []
-    monkeypatch.setattr(route_referral_task, "delay", sent.append)
+    sent: list[tuple[int, str]] = []
+
+    def apply_async(args: tuple[int], *, queue: str) -> None:
+        sent.append((args[0], queue))
+
+    monkeypatch.setattr(route_referral_task, "apply_async", apply_async)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = call_submit(data=call_input(patient), user=handler)
@@ -447,7 +452,8 @@ def test_on_commit_enqueues_one_routing_task_per_referral(
 
     for callback in callbacks:
         callback()
-    assert sorted(sent) == sorted(r.pk for r in result.referrals)
+    # Each to the routing queue of its priority (P1-P2 have one of their own).
+    assert sorted(sent) == sorted((r.pk, routing_queue(r.priority)) for r in result.referrals)
 
 
 def test_a_call_without_referrals_enqueues_nothing(
@@ -463,10 +469,10 @@ def test_a_call_without_referrals_enqueues_nothing(
 def test_a_broker_failure_after_commit_is_logged_and_the_call_stays_saved(
     handler, patient, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
-    def broker_down(referral_id: int) -> None:
+    def broker_down(args: tuple[int], *, queue: str) -> None:
         raise BrokerError("Error 111 connecting to redis. Connection refused.")
 
-    monkeypatch.setattr(route_referral_task, "delay", broker_down)
+    monkeypatch.setattr(route_referral_task, "apply_async", broker_down)
 
     with (
         caplog.at_level(logging.ERROR),

@@ -26,23 +26,26 @@ from typing import Any, cast
 import psycopg
 import pytest
 import redis
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from calls.models import Call
-from calls.services.intake import CallInput, CallSubmitResult, NeedRequest, call_submit
-from patients.codes import PhaseOfIllness
-from patients.models import Patient
-from referrals.codes import CallReason, Disposition
+from calls.services.intake import CallSubmitResult
 from referrals.models import Referral, ReferralEvent
 from referrals.services import enqueue
+from referrals.services.enqueue import routing_task_send
 from referrals.services.sweeper import routing_sweep
 from referrals.tasks import route_referral_task
 from referrals.transitions import ReferralStatus
-from services.codes import CallerType, Need, Priority, ServiceType
+from services.codes import Need, Priority, ServiceType
+from spoc.celery import _beat_mark
 from spoc.core.models import Heartbeat
-from spoc.core.tasks import heartbeat_task
+from spoc.core.pipeline import CANARY_TASK
+from spoc.core.queues import QUEUES, ROUTING, ROUTING_URGENT, queue_name
+from spoc.core.tasks import canary_task, heartbeat_task
 from tests.conftest import broker_at, wait_for
+from tests.referrals.conftest import drained
 from tests.referrals.factories import PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service
 
@@ -134,12 +137,21 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def own_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
-    """The module's Redis, running and empty; this process publishes to it during the test."""
+def own_redis(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:
+    """The module's Redis, running and empty; this process publishes to it during the test, and
+    keeps its cache there (the routing marks, as in production: they share the queue's fate)."""
     redis_server.resume()
     if redis_server.proc is None:
         redis_server.start()
     redis_server.client().flushall()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+            "KEY_PREFIX": "spoc",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+    }
     with broker_at(redis_server.url):
         yield redis_server
     redis_server.resume()
@@ -171,28 +183,20 @@ def directory() -> None:
     make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=())
 
 
-def submit(handler: Any, *needs: str) -> CallSubmitResult:
-    patient = cast(
-        Patient, PatientFactory(postcode="L9 7AL", given_name="Siân", family_name="Nguyễn")
-    )
-    return call_submit(
-        data=CallInput(
-            received_at=timezone.now() - timedelta(minutes=2),
-            caller_type=CallerType.DISTRICT_NURSE,
-            patient_id=patient.pk,
-            reason=CallReason.REQUEST_VISIT,
-            phase=PhaseOfIllness.UNSTABLE,
-            chosen_priority=Priority.P2,
-            disposition=Disposition.REFERRALS_CREATED,
-            needs=tuple(NeedRequest(need) for need in needs),
-        ),
-        user=handler,
-    )
+@pytest.fixture
+def submit(submit_call: Callable[..., CallSubmitResult]) -> Callable[..., CallSubmitResult]:
+    """submit(*needs): the handler's call at P2 for a patient of its own, one referral a need."""
+
+    def submit_needs(*needs: str) -> CallSubmitResult:
+        patient = PatientFactory(postcode="L9 7AL", given_name="Siân", family_name="Nguyễn")
+        return submit_call(patient, *needs)
+
+    return submit_needs
 
 
-def awaiting_referral() -> Referral:
+def awaiting_referral(**fields: Any) -> Referral:
     """A committed referral awaiting routing, whose routing was never enqueued."""
-    return cast(Referral, ReferralFactory())
+    return cast(Referral, ReferralFactory(**fields))
 
 
 def statuses(ids: list[int]) -> set[str]:
@@ -201,13 +205,6 @@ def statuses(ids: list[int]) -> set[str]:
 
 def routing_events(referral_id: int) -> int:
     return ReferralEvent.objects.filter(referral_id=referral_id, kind__in=ROUTING_KINDS).count()
-
-
-def drained(name: str) -> None:
-    """Wait until a one-process worker has run everything queued before this call: a heartbeat
-    task queued behind them has run (the queue is first in, first out)."""
-    heartbeat_task.delay(name)
-    wait_for(lambda: Heartbeat.objects.filter(name=name).exists(), timeout=30)
 
 
 def worker_ready(name: str = "ready") -> None:
@@ -298,14 +295,14 @@ def sweep_now(settings: Any) -> int:
 
 
 def test_committed_referrals_are_queued_by_the_worker_as_they_commit(
-    handler, directory, start_worker
+    submit, directory, start_worker
 ):
     start_worker()
     worker_ready()
     latencies: list[float] = []
     for round_ in range(5):
         started = time.monotonic()
-        result = submit(handler, Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT)
+        result = submit(Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT)
         ids = [r.pk for r in result.referrals]
 
         def queued(ids: list[int] = ids) -> bool:
@@ -337,19 +334,19 @@ def test_committed_referrals_are_queued_by_the_worker_as_they_commit(
 
 @pytest.mark.parametrize("fault", ["stopped", "stalled"])
 def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_returns(
-    fault, handler, directory, own_redis, start_worker, settings, client, monkeypatch, caplog
+    fault, submit, directory, own_redis, start_worker, settings, client, monkeypatch, caplog
 ):
     settings.ROUTING_ENQUEUE_PAUSE_SECONDS = 10  # the production default
     monkeypatch.setattr(enqueue._BrokerFault, "at", None)  # no fault seen yet in this process
     caplog.set_level(logging.WARNING, logger="referrals.services.enqueue")
-    heartbeat_task.delay("connection-in-the-pool")
+    heartbeat_task.apply_async(("connection-in-the-pool",), queue=queue_name(ROUTING))
     if fault == "stopped":
         own_redis.stop()
     else:
         own_redis.pause()
 
     started = time.monotonic()
-    result = submit(handler, Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT, Need.DAY_THERAPY)
+    result = submit(Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT, Need.DAY_THERAPY)
     elapsed = time.monotonic() - started
     print(f"\nsubmit with Redis {fault}: {elapsed:.3f} s (3 needs)")
     # Redis is still down: the call was saved without waiting for it to return.
@@ -478,12 +475,12 @@ def test_the_same_task_delivered_twice_at_once_routes_once(directory, start_work
 
 
 def test_the_sweeper_recovers_a_referral_whose_task_the_broker_lost(
-    handler, directory, own_redis, start_worker, settings
+    submit, directory, own_redis, start_worker, settings
 ):
-    result = submit(handler, Need.URGENT_HOME_VISIT)
+    result = submit(Need.URGENT_HOME_VISIT)
     [referral] = result.referrals
-    # The task reached Redis (no worker yet) ...
-    assert own_redis.client().llen(f"test-{os.getpid()}") == 1
+    # The task reached Redis (no worker yet), on the queue of P1-P2 routing ...
+    assert own_redis.client().llen(queue_name(ROUTING_URGENT)) == 1
     # ... and Redis restarts without it.
     own_redis.stop()
     own_redis.start()
@@ -499,3 +496,112 @@ def test_the_sweeper_recovers_a_referral_whose_task_the_broker_lost(
         pk=referral.pk, team__name="Community Palliative Care team"
     ).exists()
     assert routing_events(referral.pk) == 1
+
+
+# --- 6. P1-P2 routing jumps a backlog -----------------------------------------------------------
+
+
+def test_p1_p2_routing_is_taken_before_a_backlog_of_p3_p5(directory, start_worker, row_locks):
+    start_worker()  # one process: the order it takes tasks in is the order they are routed
+    worker_ready()
+    backlog = [awaiting_referral(priority=Priority.P4) for _ in range(12)]
+    lock = row_locks(backlog[0].pk)
+    for referral in backlog:
+        routing_task_send(referral.pk, priority=referral.priority)
+    # The worker is held inside the first routing; eleven P4 tasks wait behind it.
+    lock.wait_for_waiters(1)
+    urgent = awaiting_referral(priority=Priority.P1)
+    routing_task_send(urgent.pk, priority=urgent.priority)
+    lock.release()
+    drained("after-backlog")
+    order = list(
+        Referral.objects.filter(pk__in=[r.pk for r in [*backlog, urgent]])
+        .order_by("routed_at")
+        .values_list("pk", flat=True)
+    )
+    # Routed next, ahead of the eleven that were queued before it.
+    assert order[:2] == [backlog[0].pk, urgent.pk]
+    assert statuses(order) == {ReferralStatus.QUEUED}
+
+
+# --- 7. Redis stalled while the worker is busy --------------------------------------------------
+
+
+def beat_sends_canaries() -> None:
+    """What beat does every 30 s: its mark, then a canary to each queue (spoc/celery.py); a
+    publish that the broker refuses is logged by beat and lost."""
+    _beat_mark(sender=CANARY_TASK)
+    for queue in QUEUES:
+        try:
+            canary_task.apply_async((queue,), queue=queue_name(queue))
+        except Exception:
+            logging.getLogger(__name__).info("canary to %s not sent: broker down", queue)
+
+
+def monitor_reads(client: Any) -> dict[str, Any]:
+    return client.get("/healthz", HTTP_AUTHORIZATION="Bearer test-healthz-token").json()
+
+
+def test_a_redis_stall_while_the_worker_is_busy_turns_the_canary_red_and_the_worker_recovers(
+    directory, own_redis, start_worker, row_locks, client, settings
+):
+    # The drill: a 20-second Redis stall while the worker is busy, many referrals queued.
+    worker = start_worker(concurrency=2)
+    worker_ready()
+    Heartbeat.objects.create(name="beat-started", beat_at=timezone.now())
+    beat_sends_canaries()
+    wait_for(
+        lambda: Heartbeat.objects.filter(name__startswith="canary:").count() == len(QUEUES),
+        timeout=30,
+    )
+    referrals = [
+        awaiting_referral(priority=Priority.P2 if i % 3 == 0 else Priority.P4) for i in range(90)
+    ]
+    # Both worker processes are inside routing (held on a row lock), the rest queued behind.
+    first, second = referrals[0], referrals[3]
+    locks = [row_locks(first.pk), row_locks(second.pk)]
+    for referral in referrals:
+        routing_task_send(referral.pk, priority=referral.priority)
+    locks[0].wait_for_waiters(2)
+
+    own_redis.pause()
+    stalled_at = time.monotonic()
+    # The two routings finish while Redis is stalled: their acknowledgements fail.
+    for lock in locks:
+        lock.release()
+    while time.monotonic() - stalled_at < 20:
+        beat_sends_canaries()  # each publish gives up after the 1 s socket timeout
+        time.sleep(1)
+    body = monitor_reads(client)
+    # Alive: its heartbeat goes to the database, not through Redis.
+    assert body["worker"]["ok"] is True
+    assert body["broker"]["ok"] is False
+    # The canary check, on its own clock: had the stall lasted the stale age, no queue would
+    # have had a canary consumed since it began.
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.CANARY_STALE_SECONDS - 15), tick=False
+    ):
+        beat_sends_canaries()  # beat is alive (its mark is fresh): the worker is blamed
+        body = monitor_reads(client)
+    assert body["beat"]["ok"] is True
+    assert body["canary"]["ok"] is False
+    assert body["canary"]["stalled_queues"] == list(QUEUES)
+
+    own_redis.resume()
+    resumed = timezone.now()
+    # The worker recovers by itself (no restart: the same process) and routes every referral.
+    ids = [r.pk for r in referrals]
+    wait_for(lambda: statuses(ids) == {ReferralStatus.QUEUED}, timeout=120, interval=0.5)
+    assert worker.poll() is None
+    beat_sends_canaries()
+    wait_for(
+        lambda: (
+            Heartbeat.objects.filter(name__startswith="canary:", beat_at__gte=resumed).count()
+            == len(QUEUES)
+        ),
+        timeout=60,
+    )
+    body = monitor_reads(client)
+    assert body["canary"]["ok"] is True and body["broker"]["ok"] is True
+    drained("after-stall")
+    assert {routing_events(pk) for pk in ids} == {1}

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from calls.services.intake import CallInput, NeedRequest, call_submit
-from patients.codes import PhaseOfIllness
-from referrals.codes import CallReason, Disposition
 from referrals.models import Referral, ReferralEvent
-from referrals.tasks import route_referral_task
+from referrals.services.enqueue import routing_task_send
 from referrals.transitions import ReferralStatus
-from services.codes import CallerType, Need, Priority, ServiceType
-from spoc.core.models import Heartbeat
-from spoc.core.tasks import heartbeat_task
+from services.codes import Need, Priority, ServiceType
 from tests.conftest import wait_for
+from tests.referrals.conftest import drained
 from tests.referrals.factories import PatientFactory
 from tests.services.directory_fixtures import make_service
 
@@ -24,7 +17,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(
-    handler, celery_worker_process
+    submit_call, celery_worker_process
 ):
     # Open around the clock, so the answer does not depend on when the test runs.
     community = make_service("Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True)
@@ -32,19 +25,8 @@ def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(
     make_service("SPOC Coordinators", ServiceType.SPOC, open_24_7=True, areas=())
     patient = PatientFactory(postcode="L9 7AL")
 
-    result = call_submit(
-        data=CallInput(
-            received_at=timezone.now() - timedelta(minutes=3),
-            caller_type=CallerType.DISTRICT_NURSE,
-            patient_id=patient.pk,
-            reason=CallReason.REQUEST_VISIT,
-            phase=PhaseOfIllness.UNSTABLE,
-            chosen_priority=Priority.P2,
-            disposition=Disposition.REFERRALS_CREATED,
-            needs=(NeedRequest(Need.URGENT_HOME_VISIT), NeedRequest(Need.CARER_SUPPORT)),
-            idempotency_key="worker-test",
-        ),
-        user=handler,
+    result = submit_call(
+        patient, Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT, idempotency_key="worker-test"
     )
     ids = [r.pk for r in result.referrals]
 
@@ -56,10 +38,9 @@ def test_a_submitted_calls_referrals_reach_their_team_queues_exactly_once(
     assert teams == {Need.URGENT_HOME_VISIT: community.team.pk, Need.CARER_SUPPORT: carers.team.pk}
 
     # A second delivery of the same task is harmless. The heartbeat queued after it shows that the
-    # one-process worker has taken the redelivery off the queue before we count.
-    route_referral_task.delay(ids[0])
-    heartbeat_task.delay("after-redelivery")
-    wait_for(lambda: Heartbeat.objects.filter(name="after-redelivery").exists(), timeout=30)
+    # one-process worker has taken the redelivery off its queue before we count.
+    routing_task_send(ids[0], priority=Priority.P2)
+    drained("after-redelivery")
     assert (
         ReferralEvent.objects.filter(referral_id=ids[0], kind=ReferralEvent.Kind.ROUTED).count()
         == 1

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -15,10 +16,12 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from spoc.core.pipeline import pipeline_marks, worker_needs_restart
+from spoc.core.pipeline import pipeline_marks, queues_needing_restart
 
 # How often the supervisor loop reads the pipeline marks (one small query).
 PIPELINE_CHECK_SECONDS = 15
+# A stalled worker is given this long for its warm shutdown before it is killed.
+WORKER_STOP_GRACE_SECONDS = 10.0
 
 
 class Command(BaseCommand):
@@ -95,7 +98,9 @@ class Command(BaseCommand):
 
         for name in commands:
             start(name)
-        worker_started = next_pipeline_check = time.monotonic()
+        watchdog = WorkerWatchdog(
+            stalled=self._worker_stalled, restart=lambda: self._restart_worker(procs, start)
+        )
 
         database = (
             "PostgreSQL"
@@ -134,20 +139,8 @@ class Command(BaseCommand):
                     self.stderr.write(f"{name} exited with {proc.returncode}; stopping the hub.")
                     stopping, exit_code = True, 1
                     break
-                now = time.monotonic()
-                if not stopping and now >= next_pipeline_check:
-                    next_pipeline_check = now + PIPELINE_CHECK_SECONDS
-                    if now - worker_started >= settings.WORKER_RESTART_AFTER_SECONDS and (
-                        self._worker_stalled()
-                    ):
-                        self.stderr.write(
-                            "The worker has consumed no canary task for over "
-                            f"{settings.WORKER_RESTART_AFTER_SECONDS} s while beat runs "
-                            "(alive, but taking no tasks); restarting it."
-                        )
-                        _end(procs["worker"], grace=10)
-                        start("worker")
-                        worker_started = time.monotonic()
+                if not stopping:
+                    watchdog.check()
                 time.sleep(0.5)
         finally:
             for proc in procs.values():
@@ -162,6 +155,17 @@ class Command(BaseCommand):
         if exit_code:
             sys.exit(exit_code)
 
+    def _restart_worker(
+        self, procs: dict[str, subprocess.Popen[bytes]], start: Callable[[str], None]
+    ) -> None:
+        self.stderr.write(
+            "The worker has consumed no canary task for over "
+            f"{settings.WORKER_RESTART_AFTER_SECONDS} s while beat runs "
+            "(alive, but taking no tasks); restarting it."
+        )
+        _end(procs["worker"], grace=WORKER_STOP_GRACE_SECONDS)
+        start("worker")
+
     def _worker_stalled(self) -> bool:
         """The rule of `check_pipeline worker` (spoc/core/pipeline.py); a database that cannot
         be read restarts nothing (the worker could not help it)."""
@@ -170,11 +174,44 @@ class Command(BaseCommand):
         except Exception as exc:
             self.stderr.write(f"Pipeline marks unreadable ({exc.__class__.__name__}).")
             return False
-        return worker_needs_restart(
-            marks=marks,
-            now=timezone.now(),
-            restart_after=settings.WORKER_RESTART_AFTER_SECONDS,
+        # One worker consumes every queue here: any queue taking nothing restarts it.
+        return bool(
+            queues_needing_restart(
+                marks=marks,
+                now=timezone.now(),
+                restart_after=settings.WORKER_RESTART_AFTER_SECONDS,
+            )
         )
+
+
+class WorkerWatchdog:
+    """Every PIPELINE_CHECK_SECONDS, asks ``stalled()`` (the rule of `check_pipeline worker`),
+    and calls ``restart()`` when it says so, at most once per WORKER_RESTART_AFTER_SECONDS: a
+    worker just started has that long before it is judged. ``clock`` is monotonic seconds."""
+
+    def __init__(
+        self,
+        *,
+        stalled: Callable[[], bool],
+        restart: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stalled, self.restart, self.clock = stalled, restart, clock
+        self.worker_started = self.next_check = clock()
+
+    def check(self) -> bool:
+        """Returns whether the worker was restarted."""
+        now = self.clock()
+        if now < self.next_check:
+            return False
+        self.next_check = now + PIPELINE_CHECK_SECONDS
+        if now - self.worker_started < settings.WORKER_RESTART_AFTER_SECONDS:
+            return False
+        if not self.stalled():
+            return False
+        self.restart()
+        self.worker_started = self.clock()
+        return True
 
 
 def _end(proc: subprocess.Popen[bytes], *, grace: float) -> None:
