@@ -41,6 +41,7 @@ TASK_ROUTES = {
     "referrals.escalate": NOTIFICATIONS,
     "interop.*": NOTIFICATIONS,
     "alerts.*": NOTIFICATIONS,
+    "rota.*": NOTIFICATIONS,  # the rota's gaps, emailed to the teams' leads
     "dashboards.*": SUMMARIES,
 }
 DEFAULT_QUEUE = SUMMARIES

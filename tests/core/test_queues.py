@@ -42,6 +42,7 @@ def queue_of(task_name: str) -> str:
         ("interop.outbox_deliver", NOTIFICATIONS),
         ("interop.gp_letters_feed", NOTIFICATIONS),
         ("alerts.page_the_on_call_lead", NOTIFICATIONS),  # any alert task, present or to come
+        ("rota.flag_gaps", NOTIFICATIONS),
         ("dashboards.refresh_summaries", SUMMARIES),
         ("core.heartbeat", SUMMARIES),  # no route: the default queue
     ],
