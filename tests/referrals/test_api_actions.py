@@ -13,7 +13,7 @@ from spoc.accounts.roles import Role
 from tests.clients import api_client
 from tests.referrals.builders import queued
 from tests.referrals.factories import member
-from tests.services.directory_fixtures import every_day, make_service
+from tests.services.directory_fixtures import always_open_area, every_day, make_service
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +21,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def area():
     return {
-        "community": make_service(
-            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)
-        ),
+        **always_open_area(),
         "hah": make_service("Hospice at Home", ServiceType.HOSPICE_AT_HOME, hours=every_day(0, 23)),
-        "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
     }
 
 

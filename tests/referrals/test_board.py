@@ -14,25 +14,19 @@ from django.utils import timezone
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors.board import coordinator_board
 from referrals.transitions import ReferralStatus
-from services.codes import ServiceType
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from tests.factories import UserFactory
 from tests.referrals.factories import ReferralFactory
 from tests.rota.factories import member, pattern
-from tests.services.directory_fixtures import every_day, make_service
+from tests.services.directory_fixtures import always_open_area
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def area():
-    return {
-        "community": make_service(
-            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)
-        ),
-        "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
-    }
+    return always_open_area()
 
 
 def referral(team=None, **fields):

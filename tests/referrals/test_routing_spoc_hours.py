@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -15,7 +15,12 @@ from services.codes import Need, Priority, ServiceType
 from services.hours import LONDON
 from services.models import Service
 from tests.referrals.factories import ReferralFactory
-from tests.services.directory_fixtures import make_service, make_spoc_8_to_8, small_directory
+from tests.services.directory_fixtures import (
+    make_service,
+    make_spoc_8_to_8,
+    make_spoc_weekdays_closed_on_bank_holidays,
+    small_directory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,13 +94,7 @@ def test_a_p4_at_the_closed_spoc_counts_its_hours_and_carries_no_closure_note():
 def test_a_p5_at_a_spoc_closed_on_bank_holidays_skips_the_holiday():
     # Friday 28 August 2026, 19:00; Monday 31 August is the Summer bank holiday in England.
     small_directory()
-    make_service(
-        "SPOC Coordinators",
-        ServiceType.SPOC,
-        hours=[(d, time(8), time(20)) for d in range(5)],
-        areas=(),
-        closed_on_bank_holidays=True,
-    )
+    make_spoc_weekdays_closed_on_bank_holidays()
     friday = (2026, 8, 28)
     referral = out_of_area(london(19, 0, day=friday), need=Need.CARER_SUPPORT, priority=Priority.P5)
 

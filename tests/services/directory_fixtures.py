@@ -54,6 +54,27 @@ def small_directory() -> dict[str, Service]:
     }
 
 
+def make_spoc_weekdays_closed_on_bank_holidays() -> Service:
+    """A SPOC open 08:00-20:00 Monday to Friday and closed on bank holidays."""
+    return make_service(
+        "SPOC Coordinators",
+        ServiceType.SPOC,
+        hours=[(d, time(8), time(20)) for d in range(5)],
+        areas=(),
+        closed_on_bank_holidays=True,
+    )
+
+
+def always_open_area() -> dict[str, Service]:
+    """A community palliative care team open every hour and the SPOC's coordinators, 24/7."""
+    return {
+        "community": make_service(
+            "Community Palliative Care", ServiceType.COMMUNITY_SPC, hours=every_day(0, 23)
+        ),
+        "spoc": make_service("SPOC coordinators", ServiceType.SPOC, open_24_7=True),
+    }
+
+
 def make_spoc_8_to_8(**fields: Any) -> Service:
     """A SPOC open 08:00-20:00 every day, with its out-of-hours message and divert number."""
     return make_service(

@@ -13,7 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from services.codes import ServiceType
 from services.hours import LONDON, Schedule, Window, format_until, hours_summary
 from services.selectors import coordinators_schedule, spoc_hours
-from tests.services.directory_fixtures import every_day, make_service, make_spoc_8_to_8
+from tests.services.directory_fixtures import (
+    every_day,
+    make_service,
+    make_spoc_8_to_8,
+    make_spoc_weekdays_closed_on_bank_holidays,
+)
 
 
 def london(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -54,13 +59,7 @@ def test_closed_before_midnight_until_tomorrow_and_after_midnight_until_today(sp
 
 def test_a_spoc_closed_on_bank_holidays_is_closed_on_one(db):
     # Monday 31 August 2026 is the Summer bank holiday in England.
-    make_service(
-        "SPOC Coordinators",
-        ServiceType.SPOC,
-        hours=[(d, time(8), time(20)) for d in range(5)],
-        areas=(),
-        closed_on_bank_holidays=True,
-    )
+    make_spoc_weekdays_closed_on_bank_holidays()
 
     hours = spoc_hours(at=london(2026, 8, 31, 10))
 
