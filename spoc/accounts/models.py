@@ -1,7 +1,38 @@
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+
+# What a text message can reach: a UK mobile, +44 7 and nine more digits (GOV.UK Notify's rule
+# for UK numbers; Ofcom's drama range 07700 900000-900999 included, as the demo uses it).
+UK_MOBILE = re.compile(r"\+447\d{9}")
+
+
+def uk_mobile_normalised(text: str) -> str:
+    """``text`` (``07700 900123``, ``+44 7700 900123``, ``(0044) 7700-900123``) as E.164
+    (``+447700900123``); "" for "". ValidationError for anything that is not a UK mobile."""
+    digits = re.sub(r"[\s()\-.]", "", text or "")
+    if not digits:
+        return ""
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if not digits.isdigit():
+        raise ValidationError("Enter a UK mobile number using digits only, like 07700 900123.")
+    for prefix in ("0044", "44", "0"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+            break
+    number = f"+44{digits}"
+    if not UK_MOBILE.fullmatch(number):
+        raise ValidationError("Enter a UK mobile number, like 07700 900123.")
+    return number
+
+
+def uk_mobile_required(value: str) -> None:
+    uk_mobile_normalised(value)
 
 
 class User(AbstractUser):
@@ -14,6 +45,15 @@ class User(AbstractUser):
     # Part of the session hash: raising it ends every session of the user at their next request
     # (role change, MFA reset, deactivation: spoc.accounts.services.user_credentials_revoke).
     credentials_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Where an urgent alert reaches a team lead who is not on shift (docs/operations.md, "Urgent
+    # alerts and acknowledgement"); whoever is on shift is reached at the rota's number. Stored
+    # in E.164 (+447700900123).
+    work_mobile = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[uk_mobile_required],
+        help_text="A UK mobile for urgent alerts when not on shift (team leads).",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -45,6 +85,10 @@ class User(AbstractUser):
         return salted_hmac(
             key_salt, f"{self.password}:{self.credentials_epoch}", algorithm="sha256"
         ).hexdigest()
+
+    def clean(self) -> None:
+        super().clean()
+        self.work_mobile = uk_mobile_normalised(self.work_mobile)
 
     def display_name(self) -> str:
         """NHS common user interface: FAMILY, Given."""
