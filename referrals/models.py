@@ -183,6 +183,13 @@ class ReferralEvent(models.Model):
         # Its patient, registered from a message, was confirmed as one the hub knew: it moved to
         # that record (possible_match_decide).
         PATIENT_CONFIRMED = "PATIENT_CONFIRMED", "Moved to the patient's existing record"
+        # Urgent alerts by text message (referrals/services/alerts.py): each one sent, its
+        # delivery receipt, its acknowledgement, and a chain that found nobody (more) to alert.
+        ALERT_SENT = "ALERT_SENT", "Urgent alert sent"
+        ALERT_DELIVERED = "ALERT_DELIVERED", "Urgent alert delivered"
+        ALERT_FAILED = "ALERT_FAILED", "Urgent alert not delivered"
+        ALERT_ACKNOWLEDGED = "ALERT_ACKNOWLEDGED", "Urgent alert acknowledged"
+        ALERT_NOBODY = "ALERT_NOBODY", "Nobody (more) to alert"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -242,6 +249,131 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"REF-{self.referral_id:06d} {self.milestone} (attempt {self.routing_attempt})"
+
+
+class Alert(models.Model):
+    """One text message of an urgent alert, or of a team's digest of routine referrals
+    (docs/operations.md, "Urgent alerts and acknowledgement"; referrals/services/alerts.py).
+
+    An urgent alert is a chain: one per referral, routing attempt and reason (a new P1-P3
+    referral in a team's queue, or one of its clock milestones), made of rows, one per message:
+    the person on duty for the team, again once (``attempt`` 2) if nobody acknowledged within
+    the priority's window, then the next person up (``step``), to the coordinator on duty. At
+    most one row of a chain is open (``ended_at`` empty): the one waiting for its
+    acknowledgement. A row with no recipient records that nobody could be alerted. A digest row
+    has no referral and is never acknowledged."""
+
+    class Reason(models.TextChoices):
+        NEW_REFERRAL = "NEW_REFERRAL", "New referral"
+        ACCEPT_OVERDUE = "ACCEPT_OVERDUE", "Not accepted in time"
+        CONTACT_BREACHED = "CONTACT_BREACHED", "First contact overdue"
+        DIGEST = "DIGEST", "New routine referrals"
+
+    class Rung(models.TextChoices):
+        ON_DUTY = "ON_DUTY", "On duty for the team"
+        LEAD = "LEAD", "Team lead"
+        COORDINATOR = "COORDINATOR", "SPOC coordinator on duty"
+
+    class Status(models.TextChoices):
+        # Not yet taken by Notify (never sent, or every attempt so far failed).
+        PENDING = "PENDING", "Waiting to be sent"
+        # Notify refused it (a 400 or 403): sending it again would not help.
+        REFUSED = "REFUSED", "Refused by Notify"
+        # Nobody with a mobile number to send it to.
+        NO_RECIPIENT = "NO_RECIPIENT", "Nobody to send it to"
+        # GOV.UK Notify's own statuses of a text message.
+        CREATED = "created", "Sent to Notify"
+        SENDING = "sending", "Sending"
+        PENDING_DELIVERY = "pending", "Waiting for the phone"
+        SENT = "sent", "Sent (international)"
+        DELIVERED = "delivered", "Delivered"
+        PERMANENT_FAILURE = "permanent-failure", "Not delivered: wrong number"
+        TEMPORARY_FAILURE = "temporary-failure", "Not delivered: phone off or unreachable"
+        TECHNICAL_FAILURE = "technical-failure", "Not delivered: Notify's provider failed"
+
+    class End(models.TextChoices):
+        ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged"
+        # Sent again, or sent on up the chain: the next row took over.
+        PASSED_ON = "PASSED_ON", "Passed on"
+        # What it was about no longer holds (claimed, contacted, closed, routed elsewhere).
+        RESOLVED = "RESOLVED", "No longer needed"
+        # Nobody (more) to alert: the coordinator board shows it until acknowledged.
+        NOBODY = "NOBODY", "Nobody left to alert"
+        # A digest is done once sent (or refused).
+        DONE = "DONE", "Done"
+
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    routing_attempt = models.PositiveSmallIntegerField(default=0)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    # The priority when the chain started: it sets the acknowledgement window.
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rung = models.CharField(max_length=11, choices=Rung.choices, blank=True)
+    # E.164, as given by the duty rota or the user's work mobile when the row was made.
+    phone = models.CharField(max_length=16, blank=True)
+    step = models.PositiveSmallIntegerField(default=1)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField()
+    # Sending: tries so far, the next one's time, a lease while one worker sends it, what went
+    # wrong last (Notify's error, never the message).
+    send_tries = models.PositiveSmallIntegerField(default=0)
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    sending_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    notify_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=17, choices=Status.choices, default=Status.PENDING)
+    status_at = models.DateTimeField(null=True, blank=True)
+    # A digest: how many referrals it told of, and the queue time up to which it covered them.
+    count = models.PositiveIntegerField(default=0)
+    covers_until = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end = models.CharField(max_length=12, choices=End.choices, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ended_at", "created_at"], name="alert_open_created"),
+            models.Index(fields=["referral", "created_at"], name="alert_referral_created"),
+            models.Index(fields=["team", "reason", "created_at"], name="alert_team_reason"),
+        ]
+        constraints = [
+            # One open row per chain: the walk and the sweep never fork a chain.
+            models.UniqueConstraint(
+                fields=["referral", "routing_attempt", "reason"],
+                condition=models.Q(ended_at__isnull=True, referral__isnull=False),
+                name="alert_one_open_per_chain",
+            ),
+            # A chain starts once: its first message.
+            models.UniqueConstraint(
+                fields=["referral", "routing_attempt", "reason"],
+                condition=models.Q(step=1, attempt=1, referral__isnull=False),
+                name="alert_chain_starts_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason="DIGEST", referral__isnull=True)
+                | (~models.Q(reason="DIGEST") & models.Q(referral__isnull=False)),
+                name="alert_digest_or_referral",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True, end="")
+                | models.Q(ended_at__isnull=False) & ~models.Q(end=""),
+                name="alert_ended_with_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        about = f"REF-{self.referral_id:06d}" if self.referral_id else f"team {self.team_id}"
+        return f"Alert {self.pk} {self.reason} {about} step {self.step}.{self.attempt}"
 
 
 class Intervention(models.Model):

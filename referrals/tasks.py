@@ -51,3 +51,50 @@ def notify_new_referral_task(referral_id: int) -> None:
     from referrals.services.escalation import new_referral_notify
 
     new_referral_notify(referral_id=referral_id)
+
+
+# Urgent alerts by text message (referrals/services/alerts.py). Named "alerts.*": they are
+# routed together, apart from routing and escalation.
+
+
+@shared_task(name="alerts.start", ignore_result=True, soft_time_limit=30, time_limit=60)
+def alerts_start_task(referral_id: int) -> None:
+    """Start the urgent alert chain of a referral just queued, without waiting for the walk
+    (``referrals.services.alerts.alerts_start_due``)."""
+    from referrals.services.alerts import alerts_start_due
+
+    alerts_start_due(referral_id=referral_id)
+
+
+@shared_task(
+    name="alerts.send",
+    ignore_result=True,
+    # A worker killed mid-send leaves it to be redelivered; the lease keeps two from sending.
+    acks_late=True,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def alert_send_task(alert_id: int) -> None:
+    """Send one alert's text through Notify (``referrals.services.alerts.alert_send``); a
+    failure is recorded on the row and the walk tries again."""
+    from referrals.services.alerts import alert_send
+
+    alert_send(alert_id=alert_id)
+
+
+@shared_task(name="alerts.walk_chains", ignore_result=True, soft_time_limit=50, time_limit=60)
+def alerts_walk_task() -> None:
+    """Move the alert chains on, start those nothing started, send what was not sent
+    (``referrals.services.alerts.alerts_walk``)."""
+    from referrals.services.alerts import alerts_walk
+
+    alerts_walk()
+
+
+@shared_task(name="alerts.digest", ignore_result=True, soft_time_limit=50, time_limit=60)
+def alerts_digest_task() -> None:
+    """Text each team on duty how many new routine referrals it has, at most hourly
+    (``referrals.services.alerts.alerts_digest``)."""
+    from referrals.services.alerts import alerts_digest
+
+    alerts_digest()

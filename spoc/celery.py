@@ -40,6 +40,19 @@ app.conf.beat_schedule = {
     # Clock milestones (accept-by, 75% and breach of contact-by) are minutes apart at P1; a
     # minute's delay in noticing one is the most the escalation adds (docs/design.md §6).
     "escalate": {"task": "referrals.escalate", "schedule": 60.0},
+    # Urgent alerts (docs/operations.md, "Urgent alerts and acknowledgement"): the shortest
+    # acknowledgement window is 5 minutes (P1), so walking the chains every 30 s passes an
+    # unacknowledged alert on at most 10% late; the same run starts the chains nothing started
+    # and sends again what Notify did not take. A run not started within its period is dropped,
+    # since the next one does the same work.
+    "walk-alert-chains": {
+        "task": "alerts.walk_chains",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Digests of routine (P4-P5) referrals go at most hourly per team: looking every 5 minutes
+    # tells the person on duty of a quiet hour's first referrals within 5 minutes of the hour.
+    "alert-digests": {"task": "alerts.digest", "schedule": 300.0, "options": {"expires": 280}},
     # Dashboard summaries (docs/metrics.md): new rows reach the dashboards within about two
     # minutes (the safe horizon DASHBOARD_SAFE_HORIZON_SECONDS plus this period).
     "refresh-dashboard-summaries": {"task": "dashboards.refresh_summaries", "schedule": 60.0},

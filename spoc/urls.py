@@ -82,6 +82,8 @@ urlpatterns = [
     path("queue/", include(([*queue_urls.urlpatterns, *referral_page_urls.urlpatterns], "queue"))),
     path("board/", include("referrals.urls_board")),
     path("rota/", include("rota.urls")),
+    # Urgent alerts: the page their text messages link to, Notify's delivery receipts.
+    path("alerts/", include("referrals.urls_alerts")),
     path("dashboards/", include("spoc.dashboards.urls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("oauth2/token", account_views.PartnerTokenApi.as_view(), name="oauth2-token"),

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from patients.models import Patient, PossibleMatch
-from referrals.models import OutboxMessage, Referral
+from referrals.models import Alert, OutboxMessage, Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to
 from referrals.selectors.outbox import Undelivered, outbox_undelivered, outbox_visible_to
 from referrals.services.routing import MAX_DECLINES
-from referrals.transitions import ReferralStatus
+from referrals.transitions import OPEN_STATUSES, ReferralStatus
 from rota.selectors import OnDuty, RotaOverview, rota_overview
 from services.codes import ServiceType
 from services.models import Team
@@ -169,7 +169,27 @@ def coordinator_board(*, user: Any, now: datetime) -> Board:
         not_contacted.filter(at_risk_at__lte=now, contact_by__gt=now), "contact_by"
     )
     breached, breached_total = _rows(not_contacted.filter(contact_by__lte=now), "contact_by")
+    # An urgent alert nobody acknowledged with nobody left to text (referrals/services/alerts.py).
+    unacknowledged, unacknowledged_total = _rows(
+        visible.filter(status__in=OPEN_STATUSES).filter(
+            Exists(
+                Alert.objects.filter(
+                    referral=OuterRef("pk"), end=Alert.End.NOBODY, acknowledged_at__isnull=True
+                )
+            )
+        ),
+        "created_at",
+    )
     sections = [
+        BoardSection(
+            "unacknowledged",
+            "Urgent alert: nobody acknowledged",
+            "Nobody on duty could be texted, or nobody answered: call the team's duty phone, "
+            "then acknowledge it on the referral.",
+            unacknowledged,
+            unacknowledged_total,
+            "red" if unacknowledged else "grey",
+        ),
         BoardSection(
             "waiting",
             "Waiting to be routed",

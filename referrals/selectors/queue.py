@@ -28,7 +28,7 @@ from django.utils import timezone
 from patients.models import Assessment
 from patients.selectors import age_on
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
-from referrals.models import Intervention, Referral, ReferralEvent
+from referrals.models import Alert, Intervention, Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
@@ -360,6 +360,36 @@ def event_details(event: ReferralEvent) -> list[str]:
         lines.append(f"{_label(InterventionType, data['kind'])}{avoided}")
     if event.kind == ReferralEvent.Kind.RESUMED and data.get("held_minutes") is not None:
         lines.append(f"Held for {data['held_minutes']} min")
+    if event.kind in ALERT_KINDS:
+        lines += _alert_details(event.kind, data)
+    return lines
+
+
+ALERT_KINDS = frozenset(
+    {
+        ReferralEvent.Kind.ALERT_SENT,
+        ReferralEvent.Kind.ALERT_DELIVERED,
+        ReferralEvent.Kind.ALERT_FAILED,
+        ReferralEvent.Kind.ALERT_ACKNOWLEDGED,
+        ReferralEvent.Kind.ALERT_NOBODY,
+    }
+)
+
+
+def _alert_details(kind: str, data: dict[str, Any]) -> list[str]:
+    """An urgent alert's event in words: why, to whom as what, which message of the chain."""
+    lines: list[str] = []
+    reasons = data.get("reasons") or ([data["reason"]] if data.get("reason") else [])
+    if reasons:
+        lines.append("About: " + ", ".join(_label(Alert.Reason, r).lower() for r in reasons))
+    if data.get("to"):
+        again = " (sent again)" if data.get("attempt", 1) > 1 else ""
+        lines.append(f"To {data['to']}, {_label(Alert.Rung, data.get('rung', '')).lower()}{again}")
+    if kind == ReferralEvent.Kind.ALERT_FAILED:
+        status = data.get("status")
+        lines.append(
+            _label(Alert.Status, status) if status else f"Refused: {data.get('error', '')}"
+        )
     return lines
 
 

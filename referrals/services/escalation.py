@@ -129,9 +129,22 @@ def escalations_run(*, now: datetime | None = None) -> EscalationRun:
     to_notify += _unsent(now=now, since=now - notify_within, exclude_stamp=stamp)
     if to_notify:
         _notify(to_notify, now=now, run=run)
+    if any(e.milestone != M.CONTACT_AT_RISK for e in new):
+        _alerts_start(now)
     if new:
         logger.info("Escalation run: %s", run.summary())
     return run
+
+
+def _alerts_start(now: datetime) -> None:
+    """Text the P1-P3 milestones just recorded to whoever is on duty (referrals/services/
+    alerts.py) now rather than at the alert walk's next run, which starts them if this fails."""
+    from referrals.services.alerts import alerts_start_due
+
+    try:
+        alerts_start_due(now=now)
+    except Exception:
+        logger.exception("Could not start the urgent alerts of the milestones just recorded.")
 
 
 def _unsent(*, now: datetime, since: datetime, exclude_stamp: datetime) -> list[Escalation]:

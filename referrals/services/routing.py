@@ -186,14 +186,15 @@ def referral_route(*, referral_id: int) -> Referral | None:
 
 
 def new_referral_notify_after_commit(referral_id: int) -> None:
-    """Once the transaction commits, email the team on duty that the referral joined its queue."""
+    """Once the transaction commits, email the team on duty that the referral joined its queue
+    and, for P1-P3, start its urgent alert."""
     transaction.on_commit(_new_referral_notifier(referral_id), robust=True)
 
 
 def _new_referral_notifier(referral_id: int) -> Any:
     def notify_new_referral() -> None:
         # Email is a courtesy on top of the queue: a broker fault only loses the email.
-        from referrals.tasks import notify_new_referral_task
+        from referrals.tasks import alerts_start_task, notify_new_referral_task
 
         try:
             notify_new_referral_task.delay(referral_id)
@@ -201,6 +202,12 @@ def _new_referral_notifier(referral_id: int) -> Any:
             logger.exception(
                 "Could not enqueue the new-referral email for referral %s.", referral_id
             )
+        # A P1-P3 referral's urgent alert (referrals/services/alerts.py); a broker fault
+        # delays it until the alert walk starts it (every 30 s).
+        try:
+            alerts_start_task.delay(referral_id)
+        except Exception:
+            logger.exception("Could not enqueue the urgent alert for referral %s.", referral_id)
 
     return notify_new_referral
 

@@ -321,6 +321,34 @@ HUB_URL = os.environ.get("SPOC_HUB_URL", "http://127.0.0.1:8000").rstrip("/")
 # Email the team on duty when a referral joins its queue (seed_demo turns it off for history).
 NOTIFY_NEW_REFERRALS = env_bool("NOTIFY_NEW_REFERRALS", True)
 
+# Urgent alerts by text message through GOV.UK Notify (docs/operations.md, "Urgent alerts and
+# acknowledgement"). The API key is Notify's ("<key name>-<service id>-<secret>"); without one
+# the alerts are still made and shown, and each send is recorded as failed. Each message kind has
+# its Notify template; a delivery receipt must carry NOTIFY_CALLBACK_TOKEN as its bearer token.
+NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
+NOTIFY_BASE_URL = os.environ.get(
+    "NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+).rstrip("/")
+NOTIFY_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_TIMEOUT_SECONDS", "10"))
+NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "")
+NOTIFY_TEMPLATES = {
+    "ALERT": os.environ.get("NOTIFY_TEMPLATE_ALERT", ""),
+    "REPEAT": os.environ.get("NOTIFY_TEMPLATE_REPEAT", ""),
+    "DIGEST": os.environ.get("NOTIFY_TEMPLATE_DIGEST", ""),
+}
+# How long an urgent alert waits for its acknowledgement before it is sent again, then to the
+# next person up the chain: minutes per priority (P4-P5 are never urgent alerts).
+ALERT_ACK_MINUTES = {
+    "P1": env_int("ALERT_ACK_MINUTES_P1", 5),
+    "P2": env_int("ALERT_ACK_MINUTES_P2", 10),
+    "P3": env_int("ALERT_ACK_MINUTES_P3", 30),
+}
+# A referral queued, or a clock milestone passed, longer ago than this when the alert job first
+# sees it (seeded history, a long outage) gets no alert: the board and the emails have it.
+ALERT_START_WITHIN_MINUTES = env_int("ALERT_START_WITHIN_MINUTES", 15)
+# At most one digest of new P4-P5 referrals per team in this many minutes.
+ALERT_DIGEST_EVERY_MINUTES = env_int("ALERT_DIGEST_EVERY_MINUTES", 60)
+
 # Response messages to the systems that sent referrals (docs/interop.md, "The referrer hears
 # back"): each POST gives up after OUTBOX_TIMEOUT_SECONDS (per connect and per read), a failed
 # one is tried again after OUTBOX_RETRY_BASE_SECONDS, doubling up to OUTBOX_RETRY_MAX_SECONDS,

@@ -18,6 +18,7 @@ from spoc.core.models import Heartbeat
 from spoc.core.queues import ROUTING, queue_name
 from spoc.core.tasks import heartbeat_task
 from tests.conftest import wait_for
+from tests.referrals.alerting import alert_area, duty_rota, enqueued, texts  # noqa: F401 (fixtures)
 from tests.referrals.factories import member
 from tests.services.directory_fixtures import every_day, make_service
 

@@ -24,6 +24,7 @@ from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.forms_lifecycle import ActionForm
 from referrals.models import Referral
 from referrals.selectors import referrals_visible_to
+from referrals.selectors.alerts import referral_alerts_waiting
 from referrals.selectors.letters import gp_letter_shown, referral_letters
 from referrals.selectors.queue import (
     ReferralPage,
@@ -110,6 +111,8 @@ def _render(
             "bound_action": bound_action,
             "bound_form": bound,
             "gp_letters": referral_letters(referral=page.referral, user=request.user),
+            # An urgent alert nobody has acknowledged yet, when this user may (the button).
+            "alerts_waiting": referral_alerts_waiting(referral=referral, user=request.user),
         },
         status=status,
     )
