@@ -1,5 +1,7 @@
 """Local development and `make run`: DEBUG on, MFA optional, demo data allowed."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, env_bool
 
@@ -7,3 +9,18 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 # The development tools (`seed_demo`, the demo data): here and in the test settings, never in
 # production (docs/architecture.md, "Apps and layering").
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
+
+# Text messages go to the fake GOV.UK Notify that `runhub` starts beside the hub
+# (devtools/fake_notify.py, http://127.0.0.1:8071/ shows what it was sent): its service id and
+# secret, its three templates and the bearer token it puts on its delivery receipts.
+NOTIFY_API_KEY = os.environ.get(
+    "NOTIFY_API_KEY",
+    "spoc_local-5e4b7a44-7f0c-4a59-9d3e-3c2a1b0f9e87-0b8f6a4e-2d1c-4e5f-8a9b-7c6d5e4f3a21",
+)
+NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "http://127.0.0.1:8071").rstrip("/")
+NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "local-notify-callback-token")
+NOTIFY_TEMPLATES = {
+    "ALERT": os.environ.get("NOTIFY_TEMPLATE_ALERT", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a01"),
+    "REPEAT": os.environ.get("NOTIFY_TEMPLATE_REPEAT", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a02"),
+    "DIGEST": os.environ.get("NOTIFY_TEMPLATE_DIGEST", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a03"),
+}
