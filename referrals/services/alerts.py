@@ -44,6 +44,7 @@ from referrals.models import Alert, Escalation, Referral, ReferralEvent
 from referrals.notify import NotifyFailed, sms_send
 from referrals.services.acting import referral_event_record
 from referrals.transitions import ReferralStatus
+from rota.selectors import OnDuty, on_duty
 from services.codes import ServiceType
 from services.models import Service, TeamMembership
 from services.selectors import spoc_service_of
@@ -98,15 +99,11 @@ class Contact:
     rung: str
 
 
-def _on_duty(*, team_ids: Iterable[int], at: datetime) -> dict[int, list[Any]]:
-    """The duty rota's people on shift for each of ``team_ids`` at ``at`` (rota.selectors)."""
-    from rota.selectors import on_duty
-
-    return on_duty(team_ids=team_ids, at=at)
-
-
 def chain_of(
-    *, on_duty: Sequence[Any], leads: Sequence[tuple[int, str, str]], coordinators: Sequence[Any]
+    *,
+    on_shift: Sequence[OnDuty],
+    leads: Sequence[tuple[int, str, str]],
+    coordinators: Sequence[OnDuty],
 ) -> list[Contact]:
     """The people to alert for a team, in order, each once, each with a number to text: those
     on duty for the team, its leads (``(user id, name, work mobile)``; a lead on shift is
@@ -120,7 +117,7 @@ def chain_of(
             seen.add(user_id)
             found.append(Contact(user_id=user_id, name=name, phone=phone, rung=rung))
 
-    for person in on_duty:
+    for person in on_shift:
         add(person.user_id, person.name, person.phone, Alert.Rung.ON_DUTY)
     for user_id, name, phone in leads:
         add(user_id, name, phone, Alert.Rung.LEAD)
@@ -143,7 +140,7 @@ def contacts_for(*, team_ids: Iterable[int], at: datetime) -> dict[int, list[Con
     one for the coordinators' team, whatever the number of teams."""
     wanted = set(team_ids)
     spoc_team = _spoc_team_id()
-    rota = _on_duty(team_ids=wanted | ({spoc_team} if spoc_team else set()), at=at)
+    rota = on_duty(team_ids=wanted | ({spoc_team} if spoc_team else set()), at=at)
     leads: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
     for team_id, user_id, first, last, mobile in (
         TeamMembership.objects.filter(
@@ -158,7 +155,7 @@ def contacts_for(*, team_ids: Iterable[int], at: datetime) -> dict[int, list[Con
     coordinators = rota.get(spoc_team, []) if spoc_team else []
     return {
         team_id: chain_of(
-            on_duty=rota.get(team_id, []), leads=leads[team_id], coordinators=coordinators
+            on_shift=rota.get(team_id, []), leads=leads[team_id], coordinators=coordinators
         )
         for team_id in wanted
     }
@@ -760,7 +757,7 @@ def alerts_digest(*, now: datetime | None = None) -> list[int]:
         counts[team_id].append(queued_at)
     if not counts:
         return []
-    rota = _on_duty(team_ids=set(counts), at=now)
+    rota = on_duty(team_ids=set(counts), at=now)
     made: list[int] = []
     with transaction.atomic():
         for team_id, joined in sorted(counts.items()):

@@ -16,12 +16,14 @@ from referrals.models import Alert, Referral
 from referrals.notify import SmsSent
 from referrals.services.alerts import alert_send, alerts_walk
 from referrals.services.routing import referral_route
+from rota.models import ShiftRole
 from services.codes import ServiceType
 from services.models import Team, TeamMembership
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals.factories import CallFactory, ReferralFactory
+from tests.rota.factories import extra
 from tests.services.directory_fixtures import every_day, make_service
 
 NURSE_PHONE = "+447700900101"
@@ -29,46 +31,20 @@ LEAD_PHONE = "+447700900102"
 COORDINATOR_PHONE = "+447700900103"
 
 
-@dataclass(frozen=True)
-class Shift:
-    """One person on shift, as the duty rota answers (rota.selectors.OnDuty)."""
-
-    team_id: int
-    user_id: int
-    name: str
-    role: str
-    phone: str
-    starts_at: datetime
-    ends_at: datetime
-
-
 class Rota:
-    """Who is on shift: the duty rota's answer for the alert code (its on_duty)."""
-
-    def __init__(self) -> None:
-        self.shifts: list[Shift] = []
+    """Who is on shift: a one-off shift on the duty rota (rota.models), two hours before
+    WEEKDAY_MORNING to ten after, per person put."""
 
     def put(self, team: Team, user: User, phone: str, *, hours: int = 12) -> None:
         start = WEEKDAY_MORNING - timedelta(hours=2)
-        self.shifts.append(
-            Shift(
-                team.pk,
-                user.pk,
-                user.get_full_name(),
-                "NURSE",
-                phone,
-                start,
-                start + timedelta(hours=hours),
-            )
+        extra(
+            team,
+            user,
+            start,
+            start + timedelta(hours=hours),
+            role=ShiftRole.SPECIALIST_NURSE,
+            phone=phone,
         )
-
-    def __call__(self, *, team_ids: Any, at: datetime) -> dict[int, list[Shift]]:
-        wanted = set(team_ids)
-        found: dict[int, list[Shift]] = {team_id: [] for team_id in wanted}
-        for shift in self.shifts:
-            if shift.team_id in wanted and shift.starts_at <= at < shift.ends_at:
-                found[shift.team_id].append(shift)
-        return found
 
 
 @dataclass
@@ -81,10 +57,8 @@ class Text:
 
 
 @pytest.fixture
-def duty_rota(monkeypatch: pytest.MonkeyPatch) -> Rota:
-    found = Rota()
-    monkeypatch.setattr("referrals.services.alerts._on_duty", found)
-    return found
+def duty_rota(db: None) -> Rota:
+    return Rota()
 
 
 # The alerts whose send was enqueued after commit, as the broker holds them for the worker.
