@@ -31,9 +31,11 @@ import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from devtools.fake_partner import PAGE_STYLE, Answering
 
 # The templates the hub's Notify service holds, by the kind the hub names in NOTIFY_TEMPLATES.
 # Notify fills ((placeholders)) from the personalisation and refuses a message missing one.
@@ -331,11 +333,8 @@ def receipt_send(message: Message, service: Service) -> None:
 def make_server(service: Service, *, host: str, port: int) -> ThreadingHTTPServer:
     """The fake Notify on ``host:port`` (port 0: a free one)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Answering):
         server_version = "fake-notify"
-
-        def log_message(self, format: str, *args: Any) -> None:  # the page shows what matters
-            return
 
         @property
         def base_url(self) -> str:
@@ -377,23 +376,16 @@ def make_server(service: Service, *, host: str, port: int) -> ThreadingHTTPServe
                 else:
                     self._json(200, notification_json(message))
             elif self.path.startswith("/messages.json"):
-                self._send(
+                self._answer(
                     200, "application/json", json.dumps([asdict(m) for m in service.all()]).encode()
                 )
             elif self.path in ("/", "/index.html"):
-                self._send(200, "text/html; charset=utf-8", page(service.all()).encode())
+                self._answer(200, "text/html; charset=utf-8", page(service.all()).encode())
             else:
-                self._send(404, "text/plain", b"Not found")
+                self._answer(404, "text/plain", b"Not found")
 
         def _json(self, status: int, body: dict[str, Any]) -> None:
-            self._send(status, "application/json", json.dumps(body).encode())
-
-        def _send(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._answer(status, "application/json", json.dumps(body).encode())
 
     return ThreadingHTTPServer((host, port), Handler)
 
@@ -409,9 +401,7 @@ def page(messages: list[Message]) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta http-equiv='refresh' content='5'><title>Fake GOV.UK Notify</title>"
-        "<style>body{font-family:Arial,sans-serif;margin:2rem}table{border-collapse:collapse}"
-        "td,th{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}</style>"
-        "</head><body><h1>Fake GOV.UK Notify: text messages sent</h1>"
+        f"{PAGE_STYLE}</head><body><h1>Fake GOV.UK Notify: text messages sent</h1>"
         "<p>Every text the hub sent, newest first, with its delivery receipt and the hub's answer "
         "to it. The page refreshes every 5 s.</p>"
         "<table><thead><tr><th>When (UTC)</th><th>To</th><th>Template</th><th>Text</th>"

@@ -308,15 +308,34 @@ def send_messages(hub: Hub, journal: Journal, messages: Iterable[dict[str, Any]]
     return statuses
 
 
+class Answering(BaseHTTPRequestHandler):
+    """A request handler that logs nothing (its page shows what matters) and answers in one
+    call; the fake partner's and the fake Notify's."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _answer(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+# The pages' look: plain tables, readable without any asset.
+PAGE_STYLE = (
+    "<style>body{font-family:Arial,sans-serif;margin:2rem}table{border-collapse:collapse}"
+    "td,th{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}</style>"
+)
+
+
 def make_server(journal: Journal, *, host: str, port: int) -> ThreadingHTTPServer:
     """The server: POST anywhere records the message (the 111 provider's and the practices'
     endpoints); GET / shows the journal; GET /log.json gives it as JSON."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Answering):
         server_version = "fake-partner"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: the journal keeps it
-            return
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -361,13 +380,6 @@ def make_server(journal: Journal, *, host: str, port: int) -> ThreadingHTTPServe
             else:
                 self._answer(404, "text/plain", b"Not found")
 
-        def _answer(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
     return ThreadingHTTPServer((host, port), Handler)
 
 
@@ -380,9 +392,7 @@ def page(entries: list[Entry]) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta http-equiv='refresh' content='10'><title>Fake partner</title>"
-        "<style>body{font-family:Arial,sans-serif;margin:2rem}table{border-collapse:collapse}"
-        "td,th{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}</style>"
-        "</head><body><h1>Fake partner: NHS 111 and GP practices (demo)</h1>"
+        f"{PAGE_STYLE}</head><body><h1>Fake partner: NHS 111 and GP practices (demo)</h1>"
         f"<p>{PROVIDER_NAME} ({PROVIDER_ODS}) sends referrals to the hub; what the hub sends back "
         "to it and to the practices is listed here, newest first. The page refreshes every 10 s.</p>"
         "<table><thead><tr><th>When (UTC)</th><th>Direction</th><th>Path</th><th>Status</th>"
