@@ -18,12 +18,22 @@ class DemoUser:
     role: str
     is_clinician: bool = False
     cpr: bool = False
+    # Where an urgent alert reaches them off shift (Ofcom's drama range: it rings no one).
+    work_mobile: str = ""
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("handler", "Aisha", "Okafor", Role.CALL_HANDLER),
     DemoUser("nurse", "Siân", "Pritchard", Role.SPECIALIST_NURSE, is_clinician=True),
-    DemoUser("lead", "Declan", "O'Brien", Role.TEAM_LEAD, is_clinician=True, cpr=True),
+    DemoUser(
+        "lead",
+        "Declan",
+        "O'Brien",
+        Role.TEAM_LEAD,
+        is_clinician=True,
+        cpr=True,
+        work_mobile="+447700900201",
+    ),
     DemoUser("coordinator", "Mai", "Nguyễn", Role.SPOC_COORDINATOR, is_clinician=True, cpr=True),
     DemoUser("manager", "Priya", "Raman", Role.MANAGER),
     DemoUser("diradmin", "Tom", "Hughes", Role.DIRECTORY_ADMIN),
@@ -58,6 +68,9 @@ def seed_users(*, password: str) -> dict[str, User]:
         if created:
             user.set_password(password)
             user.save(update_fields=["password"])
+        if spec.work_mobile and not user.work_mobile:
+            user.work_mobile = spec.work_mobile
+            user.save(update_fields=["work_mobile"])
         user.groups.set([Group.objects.get(name=spec.role)])
         if spec.cpr:
             user.user_permissions.add(cpr)

@@ -88,6 +88,17 @@ class Command(BaseCommand):
                 "--every",
                 "120",
             ]
+        # The development tools' fake GOV.UK Notify (devtools/fake_notify.py), asked for by name
+        # too: it takes the hub's urgent alert texts where NOTIFY_BASE_URL points (port 8071 by
+        # default), sends their delivery receipts back, and lists every text sent.
+        if "fake_notify" in get_commands():
+            commands["notify"] = [
+                python,
+                "manage.py",
+                "fake_notify",
+                "--hub",
+                f"http://{options['bind']}",
+            ]
         procs: dict[str, subprocess.Popen[bytes]] = {}
 
         def start(name: str) -> None:
@@ -116,6 +127,8 @@ class Command(BaseCommand):
             call_command("demo_logins", stdout=self.stdout)
         if "partner" in commands:
             self.stdout.write("Fake partner (NHS 111 and GP practices): http://127.0.0.1:8070/")
+        if "notify" in commands:
+            self.stdout.write(f"Fake GOV.UK Notify (the texts sent): {settings.NOTIFY_BASE_URL}/")
         self.stdout.write("Press Ctrl-C to stop.\n")
 
         stopping = False
@@ -132,8 +145,8 @@ class Command(BaseCommand):
                 for name, proc in list(procs.items()):
                     if proc.poll() is None:
                         continue
-                    if name == "partner":  # a demo aid: the hub runs on without it
-                        self.stderr.write(f"The fake partner exited with {proc.returncode}.")
+                    if name in ("partner", "notify"):  # demo aids: the hub runs on without them
+                        self.stderr.write(f"The fake {name} exited with {proc.returncode}.")
                         del procs[name]
                         continue
                     self.stderr.write(f"{name} exited with {proc.returncode}; stopping the hub.")
