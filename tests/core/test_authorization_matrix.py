@@ -468,6 +468,34 @@ ROWS: list[Op] = [
         "board:outbox-resend", "POST", page(403, coord=to("board:board")), fixed={"message_id": "1"}
     ),
     Op("board:outbox-resend", "GET", page(403, coord=405), fixed={"message_id": "1"}),
+    # --- Urgent alerts (docs/operations.md, "Urgent alerts and acknowledgement"): the page a text
+    # links to is for those who may acknowledge (the alerted person, team A's members and leads,
+    # the coordinators); one who sees the referral but may not gets 403, anyone else 404. No alert
+    # waits in the world: a POST is told so on the page.
+    Op(
+        "alerts:acknowledge",
+        "GET",
+        page(404, nurse=200, lead=200, coord=200, handler=403, manager=403),
+        args={"referral_id": "referral"},
+    ),
+    Op(
+        "alerts:acknowledge",
+        "POST",
+        page(
+            404,
+            handler=403,
+            manager=403,
+            **{
+                c: to("alerts:acknowledge", referral_id="referral")
+                for c in ("nurse", "lead", "coord")
+            },
+        ),
+        args={"referral_id": "referral"},
+        data=_empty,
+    ),
+    # Notify's delivery receipts: its bearer token, never a session (401 without one).
+    Op("alerts:notify-receipt", "POST", page(401, anon=401), data=_empty),
+    Op("alerts:notify-receipt", "GET", page(405, anon=405)),
     # --- Dashboards: managers, and team leads for their own teams ------------------------------------
     Op("dashboards:dashboard", "GET", page(403, manager=200, lead=200)),
     # Another team's figures: the manager (small numbers suppressed outside their organisation);
