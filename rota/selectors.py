@@ -68,6 +68,13 @@ class RotaShift:
     change_id: int | None
     kind: str  # "PATTERN", or ShiftChange.Kind EXTRA / REPLACED
 
+    @property
+    def days_to_end(self) -> int:
+        """How many local dates after its start the shift ends (0 the same day, 1 the next)."""
+        return (
+            self.ends_at.astimezone(LONDON).date() - self.starts_at.astimezone(LONDON).date()
+        ).days
+
     def on_duty(self) -> OnDuty:
         return OnDuty(
             team_id=self.team_id,

@@ -159,6 +159,30 @@ def service_path() -> str:
     return f"/directory/services/{service.pk}/"
 
 
+def rota_path(username: str) -> str:
+    """The rota page of the user's first team."""
+    return f"/rota/teams/{team_ids_of(_user(username))[0]}/"
+
+
+def rota_edit_pages(username: str) -> list[tuple[str, str]]:
+    """The forms that change the rota of the user's first team (a lead's or a coordinator's)."""
+    from django.utils import timezone
+
+    from rota.models import ShiftPattern
+
+    team = rota_path(username)
+    shift = ShiftPattern.objects.filter(team_id=team_ids_of(_user(username))[0]).order_by("pk")
+    first = shift.first()
+    assert first is not None, f"{username}'s team has no rota"
+    return [
+        ("rota-pattern-add", f"{team}patterns/add/"),
+        ("rota-extra-add", f"{team}shifts/add/"),
+        ("rota-import", f"{team}import/"),
+        ("rota-pattern-edit", f"/rota/patterns/{first.pk}/edit/"),
+        ("rota-cancel", f"/rota/patterns/{first.pk}/cancel/?date={timezone.localdate().isoformat()}"),
+    ]
+
+
 def main_pages(username: str) -> list[tuple[str, str]]:
     """(name, path) of every main page of the role of ``username``."""
     everyone = [
@@ -182,6 +206,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("patient-edit", patient_path(username) + "edit/"),
             ("carer-add", patient_path(username) + "people/new/"),
             ("password-change", "/accounts/password/"),
+            ("rota-index", "/rota/"),
         ]
     if username == "nurse":
         return [
@@ -195,6 +220,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("care-plan", patient_path(username) + "care-plan/"),
             ("death-record", patient_path(username) + "death/"),
             ("queue-print", f"/queue/teams/{team_ids_of(_user(username))[0]}/print/"),
+            ("rota-team", rota_path(username)),
         ]
     if username == "lead":
         return [
@@ -204,6 +230,8 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("referral-page", team_referral_path(username)),
             ("patient-page", patient_path(username)),
             ("dashboard", "/dashboards/"),
+            ("rota-team", rota_path(username)),
+            *rota_edit_pages(username),
         ]
     if username == "coordinator":
         return [
@@ -216,6 +244,8 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("patient-page", patient_path(username)),
             ("call-backs", "/calls/call-backs/"),
             ("my-calls", "/calls/"),
+            ("rota-index", "/rota/"),
+            ("rota-team", rota_path(username)),
         ]
     if username == "manager":
         return [
@@ -224,6 +254,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("breaches", "/dashboards/breaches/"),
             ("definitions", "/dashboards/definitions/"),
             ("patient-search", patient_search_path(username)),
+            ("rota-index", "/rota/"),
         ]
     if username == "diradmin":
         return [

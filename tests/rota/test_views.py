@@ -28,6 +28,7 @@ def test_team_page_shows_who_is_on_now_the_shifts_and_the_gaps(
     assert "O&#x27;BRIEN, Siân" in page
     assert 'href="tel:+447700900123"' in page
     assert "07700 900123" in page
+    assert "08:00 to 16:00" in page
     assert len(response.context["rota"].days) == 14
     # 16:00-22:00 every day from today (Wednesday) to the end of next week: 12 days.
     assert len(response.context["rota"].gaps) == 12
