@@ -179,7 +179,10 @@ def rota_edit_pages(username: str) -> list[tuple[str, str]]:
         ("rota-extra-add", f"{team}shifts/add/"),
         ("rota-import", f"{team}import/"),
         ("rota-pattern-edit", f"/rota/patterns/{first.pk}/edit/"),
-        ("rota-cancel", f"/rota/patterns/{first.pk}/cancel/?date={timezone.localdate().isoformat()}"),
+        (
+            "rota-cancel",
+            f"/rota/patterns/{first.pk}/cancel/?date={timezone.localdate().isoformat()}",
+        ),
     ]
 
 
