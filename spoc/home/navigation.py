@@ -99,6 +99,17 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Demand, response times, compliance and outcomes, with their definitions; CSV exports.",
     ),
     NavItem(
+        "Duty rota",
+        "rota:index",
+        (
+            "accounts.take_calls",
+            "accounts.coordinate",
+            "accounts.work_team_queue",
+            "accounts.view_dashboards",
+        ),
+        "Who is on duty in each team now, the shifts this week and next, and the gaps.",
+    ),
+    NavItem(
         "Service directory",
         "services:search",
         (),
