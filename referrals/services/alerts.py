@@ -44,6 +44,7 @@ from referrals.models import Alert, Escalation, Referral, ReferralEvent
 from referrals.notify import NotifyFailed, sms_send
 from referrals.services.acting import referral_event_record
 from referrals.transitions import ReferralStatus
+from rota.models import ShiftRole
 from rota.selectors import OnDuty, on_duty
 from services.codes import ServiceType
 from services.models import Service, TeamMembership
@@ -152,7 +153,12 @@ def contacts_for(*, team_ids: Iterable[int], at: datetime) -> dict[int, list[Con
         )
     ):
         leads[team_id].append((user_id, f"{first} {last}".strip(), mobile))
-    coordinators = rota.get(spoc_team, []) if spoc_team else []
+    # The coordinators' team's rota holds its call handlers too: a coordinator on shift first,
+    # then whoever else is on duty for the SPOC, who can find one.
+    coordinators = sorted(
+        rota.get(spoc_team, []) if spoc_team else [],
+        key=lambda person: person.role != ShiftRole.COORDINATOR.label,
+    )
     return {
         team_id: chain_of(
             on_shift=rota.get(team_id, []), leads=leads[team_id], coordinators=coordinators

@@ -35,16 +35,17 @@ class Rota:
     """Who is on shift: a one-off shift on the duty rota (rota.models), two hours before
     WEEKDAY_MORNING to ten after, per person put."""
 
-    def put(self, team: Team, user: User, phone: str, *, hours: int = 12) -> None:
+    def put(
+        self,
+        team: Team,
+        user: User,
+        phone: str,
+        *,
+        hours: int = 12,
+        role: str = ShiftRole.SPECIALIST_NURSE,
+    ) -> None:
         start = WEEKDAY_MORNING - timedelta(hours=2)
-        extra(
-            team,
-            user,
-            start,
-            start + timedelta(hours=hours),
-            role=ShiftRole.SPECIALIST_NURSE,
-            phone=phone,
-        )
+        extra(team, user, start, start + timedelta(hours=hours), role=role, phone=phone)
 
 
 @dataclass
@@ -124,7 +125,7 @@ def alert_area(make_user: Callable[..., User]) -> dict[str, Any]:
 def staffed(rota: Rota, area: dict[str, Any]) -> None:
     """The nurse on shift for the community team, the coordinator for the SPOC."""
     rota.put(area["team"], area["nurse"], NURSE_PHONE)
-    rota.put(area["spoc_team"], area["coordinator"], COORDINATOR_PHONE)
+    rota.put(area["spoc_team"], area["coordinator"], COORDINATOR_PHONE, role=ShiftRole.COORDINATOR)
 
 
 def routed(priority: str = "P1", at: datetime = WEEKDAY_MORNING) -> Referral:

@@ -19,6 +19,7 @@ from referrals.selectors.board import coordinator_board
 from referrals.services.alerts import alerts_digest, alerts_start_due
 from referrals.services.claims import referral_claim
 from referrals.services.escalation import escalations_run
+from rota.models import ShiftRole
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from tests.clock import WEEKDAY_MORNING
@@ -211,6 +212,25 @@ def test_nobody_on_duty_and_no_lead_goes_straight_to_the_coordinator(duty_rota, 
     walk(T)
     assert [(t.phone, t.template_kind) for t in texts] == [(COORDINATOR_PHONE, "ALERT")]
     assert Alert.objects.get(referral=referral).rung == "COORDINATOR"
+
+
+def test_the_coordinator_on_shift_comes_before_a_call_handler_on_the_spoc_s_rota(
+    duty_rota, texts, alert_area, make_user
+):
+    TeamMembership.objects.filter(user=alert_area["lead"]).delete()
+    handler = make_user(Role.CALL_HANDLER, username="handler")
+    duty_rota.put(alert_area["spoc_team"], handler, "+447700900150", role=ShiftRole.CALL_HANDLER)
+    duty_rota.put(
+        alert_area["spoc_team"],
+        alert_area["coordinator"],
+        COORDINATOR_PHONE,
+        role=ShiftRole.COORDINATOR,
+    )
+    routed("P1")
+    walk(T)
+    walk(minutes(5))
+    walk(minutes(10))
+    assert [t.phone for t in texts] == [COORDINATOR_PHONE, COORDINATOR_PHONE, "+447700900150"]
 
 
 def test_a_lead_off_shift_is_reached_at_their_work_mobile(duty_rota, texts, alert_area):
