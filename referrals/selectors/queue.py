@@ -379,12 +379,14 @@ ALERT_KINDS = frozenset(
 def _alert_details(kind: str, data: dict[str, Any]) -> list[str]:
     """An urgent alert's event in words: why, to whom as what, which message of the chain."""
     lines: list[str] = []
-    reasons = data.get("reasons") or ([data["reason"]] if data.get("reason") else [])
+    reasons = data.get("alert_reasons") or (
+        [data["alert_reason"]] if data.get("alert_reason") else []
+    )
     if reasons:
         lines.append("About: " + ", ".join(_label(Alert.Reason, r).lower() for r in reasons))
     if data.get("to"):
-        again = " (sent again)" if data.get("attempt", 1) > 1 else ""
-        lines.append(f"To {data['to']}, {_label(Alert.Rung, data.get('rung', '')).lower()}{again}")
+        again = ", sent again" if data.get("attempt", 1) > 1 else ""
+        lines.append(f"To {data['to']} ({_label(Alert.Rung, data.get('rung', ''))}{again})")
     if kind == ReferralEvent.Kind.ALERT_FAILED:
         status = data.get("status")
         lines.append(

@@ -437,7 +437,7 @@ def _event(alert: Alert, kind: str, *, at: datetime, **extra: Any) -> None:
     assert alert.referral_id is not None
     data: dict[str, Any] = {
         "alert_id": alert.pk,
-        "reason": alert.reason,
+        "alert_reason": alert.reason,
         "step": alert.step,
         "attempt": alert.attempt,
         **extra,
@@ -702,7 +702,7 @@ def alert_acknowledge(*, referral_id: int, user: Any) -> int:
             from_status=referral.status,
             data={
                 "alert_ids": [a.pk for a in waiting],
-                "reasons": sorted({a.reason for a in waiting}),
+                "alert_reasons": sorted({a.reason for a in waiting}),
             },
         )
     return len(waiting)

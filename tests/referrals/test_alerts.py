@@ -435,7 +435,7 @@ def test_delivery_receipts_are_recorded_on_the_alert_and_the_timeline(
     assert timeline(referral) == ["ALERT_SENT", "ALERT_DELIVERED"]
     page = signed_in(alert_area["nurse"]).get(reverse("queue:referral", args=[referral.pk]))
     assert "Urgent alert delivered" in page.content.decode()
-    assert "To PRITCHARD, Siân, on duty for the team" in page.content.decode()
+    assert "To PRITCHARD, Siân (On duty for the team)" in page.content.decode()
 
 
 def test_a_failed_delivery_passes_the_chain_on_at_once(
