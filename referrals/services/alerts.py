@@ -205,9 +205,11 @@ def _due_starts(*, now: datetime, referral_id: int | None) -> list[_Start]:
         for pk, team_id, attempt, priority in Referral.objects.filter(
             only,
             _still_true(R.NEW_REFERRAL),
+            Q(routed_at__gte=since)
+            # Reopened: back in the queue without a routing (its accept clock restarted).
+            | Q(accept_clock_started_at__gte=since, accept_clock_started_at__lte=now),
             priority__in=URGENT,
             team__isnull=False,
-            routed_at__gte=since,
         )
         .exclude(Exists(started.filter(reason=R.NEW_REFERRAL)))
         .order_by("routed_at")
@@ -507,12 +509,13 @@ def alerts_walk(*, now: datetime | None = None) -> WalkRun:
         run.resent = len(resend)
         with transaction.atomic():
             _send_after_commit(resend)
-    open_rows = list(
-        Alert.objects.filter(ended_at__isnull=True, referral__isnull=False)
-        .select_related("referral")
-        .order_by("created_at", "pk")[:WALK_BATCH]
-    )
-    moving = [a for a in open_rows if _needs_moving(a, now=now)]
+    # One open row per chain: as many as chains running (P1-P3 referrals of the last hours).
+    open_rows = Alert.objects.filter(ended_at__isnull=True, referral__isnull=False)
+    moving = [
+        a
+        for a in open_rows.select_related("referral").order_by("created_at", "pk")
+        if _needs_moving(a, now=now)
+    ][:WALK_BATCH]
     if not moving:
         return run
     contacts = contacts_for(team_ids={a.team_id for a in moving}, at=now)
@@ -528,6 +531,8 @@ def _holds(alert: Alert) -> bool:
     assert referral is not None
     if referral.team_id != alert.team_id or referral.routing_attempt != alert.routing_attempt:
         return False
+    if referral.priority not in URGENT:
+        return False  # re-prioritised to routine: the digest's, not an alert's
     if alert.reason == R.CONTACT_BREACHED:
         return referral.status in NOT_YET_CONTACTED and referral.first_contact_at is None
     return referral.status == ReferralStatus.QUEUED

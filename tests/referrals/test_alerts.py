@@ -13,7 +13,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from referrals.models import Alert, ReferralEvent
+from referrals.models import Alert, Referral, ReferralEvent
 from referrals.notify import NotifyFailed
 from referrals.selectors.board import coordinator_board
 from referrals.services.alerts import alerts_digest, alerts_start_due
@@ -299,6 +299,16 @@ def test_a_referral_claimed_ends_its_chain(duty_rota, texts, alert_area):
     walk(T)
     with time_machine.travel(minutes(2), tick=False):
         referral_claim(referral_id=referral.pk, user=alert_area["nurse"])
+    walk(minutes(6))
+    assert len(texts) == 1
+    assert Alert.objects.get(referral=referral).end == "RESOLVED"
+
+
+def test_a_referral_re_prioritised_to_routine_ends_its_chain(duty_rota, texts, alert_area):
+    staffed(duty_rota, alert_area)
+    referral = routed("P1")
+    walk(T)
+    Referral.objects.filter(pk=referral.pk).update(priority="P4")
     walk(minutes(6))
     assert len(texts) == 1
     assert Alert.objects.get(referral=referral).end == "RESOLVED"
