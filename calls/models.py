@@ -16,6 +16,8 @@ from spoc.core.dates import nhs_datetime_short
 
 class Call(models.Model):
     received_at = models.DateTimeField(db_index=True)
+    # From the phone system when the call screen was opened from a screen pop (docs/telephony.md).
+    answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     direction = models.CharField(
         max_length=8, choices=CallDirection.choices, default=CallDirection.INBOUND
@@ -91,7 +93,18 @@ class CallBack(models.Model):
         DONE = "DONE", "Done"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="call_backs")
+    # The call it follows: a call the handler saved, or a phone call nobody answered
+    # (docs/telephony.md, "Nothing missed"); one of the two.
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.CASCADE, related_name="call_backs"
+    )
+    telephony_call = models.OneToOneField(
+        "TelephonyCall",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="call_back",
+    )
     patient = models.ForeignKey(
         Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="call_backs"
     )
@@ -113,6 +126,82 @@ class CallBack(models.Model):
     class Meta:
         db_table = "referrals_callback"
         ordering = ["due_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(call__isnull=False) | models.Q(telephony_call__isnull=False),
+                name="call_back_follows_a_call",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"Call-back for CALL-{self.call_id:06d} due {nhs_datetime_short(self.due_at)}"
+        after = (
+            f"CALL-{self.call_id:06d}" if self.call_id else f"phone call {self.telephony_call_id}"
+        )
+        return f"Call-back for {after} due {nhs_datetime_short(self.due_at)}"
+
+
+class TelephonyCall(models.Model):
+    """One call as the phone system saw it (docs/telephony.md): one row per phone-system call
+    id, its times and outcome folded from its events (``calls.telephony.call_state``) whatever
+    order they arrived in. ``call`` is the hub's record of it once the handler saves one."""
+
+    class Outcome(models.TextChoices):
+        RINGING = "RINGING", "Ringing"
+        ANSWERED = "ANSWERED", "Answered"
+        MISSED = "MISSED", "Missed"
+        ABANDONED = "ABANDONED", "Caller gave up"
+        VOICEMAIL = "VOICEMAIL", "Voicemail"
+
+    external_id = models.CharField(max_length=100, unique=True)
+    caller_number = models.CharField(max_length=20, blank=True)  # E.164; blank: withheld
+    line = models.CharField(max_length=20, blank=True)  # the number dialled, E.164
+    rang_at = models.DateTimeField(db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=9, choices=Outcome.choices)
+    extension = models.CharField(max_length=10, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="telephony_calls",
+    )
+    recording_url = models.URLField(max_length=1000, blank=True)
+    call = models.OneToOneField(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="telephony_call"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-rang_at", "-id"]
+        indexes = [
+            models.Index(fields=["answered_by", "answered_at"], name="telcall_answered_by"),
+            models.Index(fields=["outcome", "rang_at"], name="telcall_outcome_rang"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Phone call {self.external_id} {nhs_datetime_short(self.rang_at)} {self.get_outcome_display()}"
+
+
+class TelephonyEvent(models.Model):
+    """One event the phone system sent, kept as received. Its id is unique: a repeat is refused."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    telephony_call = models.ForeignKey(
+        TelephonyCall, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=11)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    caller_number = models.CharField(max_length=20, blank=True)
+    line = models.CharField(max_length=20, blank=True)
+    extension = models.CharField(max_length=10, blank=True)
+    recording_url = models.URLField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_id}"

@@ -219,6 +219,25 @@ def referral_message(rng: random.Random, *, now: datetime) -> dict[str, Any]:
     }
 
 
+def http_post(
+    url: str, body: bytes, headers: dict[str, str], *, timeout: float = 30
+) -> tuple[int, Any]:
+    """POST ``body`` to ``url`` (http or https, checked by the caller); the status and the
+    answer, parsed as JSON when it is JSON."""
+    request = urllib.request.Request(  # noqa: S310
+        url, data=body, headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw)
+        except ValueError:
+            return error.code, raw.decode("utf-8", "replace")[:500]
+
+
 @dataclass
 class Hub:
     """The hub as the fake 111 provider reaches it: its address and the provider's credentials."""
@@ -234,18 +253,7 @@ class Hub:
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
         # An http(s) address only (checked above).
-        request = urllib.request.Request(  # noqa: S310
-            self.url + path, data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            try:
-                return error.code, json.loads(raw)
-            except ValueError:
-                return error.code, raw.decode("utf-8", "replace")[:500]
+        return http_post(self.url + path, body, headers)
 
     def token(self) -> str:
         if not self._token:

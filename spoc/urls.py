@@ -79,6 +79,8 @@ urlpatterns = [
     path("directory/", include("services.urls")),
     path("patients/", include("workspace.urls")),
     path("calls/", include("calls.urls")),
+    # The phone system's signed webhooks (docs/telephony.md).
+    path("telephony/", include("calls.urls_telephony")),
     path("queue/", include(([*queue_urls.urlpatterns, *referral_page_urls.urlpatterns], "queue"))),
     path("board/", include("referrals.urls_board")),
     path("rota/", include("rota.urls")),

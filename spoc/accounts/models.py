@@ -4,6 +4,7 @@ import re
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 # What a text message can reach: a UK mobile, +44 7 and nine more digits (GOV.UK Notify's rule
@@ -54,9 +55,23 @@ class User(AbstractUser):
         validators=[uk_mobile_required],
         help_text="A UK mobile for urgent alerts when not on shift (team leads).",
     )
+    # The phone system's extension the user answers on: its "answered" events pop the call
+    # screen in this user's browser (docs/telephony.md, "The screen pop").
+    phone_extension = models.CharField(
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{2,10}$", "An extension is 2 to 10 digits.")],
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_extension"],
+                condition=~models.Q(phone_extension=""),
+                name="user_phone_extension_unique",
+            ),
+        ]
         permissions = [
             ("record_cpr_decision", "Can record a CPR decision (senior clinicians only)"),
             ("take_calls", "Can take calls and triage"),

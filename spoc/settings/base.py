@@ -369,6 +369,12 @@ ROTA_GAP_LOOKAHEAD_HOURS = env_int("ROTA_GAP_LOOKAHEAD_HOURS", 12)
 # sent a letter if the job sees it within this many days of it being recorded, so history loaded
 # into a new hub (or restored from a backup) is not posted to practices.
 GP_LETTER_LOOKBACK_DAYS = env_int("GP_LETTER_LOOKBACK_DAYS", 7)
+# Telephony (docs/telephony.md): the secret the phone system signs its events with, and Twilio's
+# auth token for its status callbacks; either blank turns its webhook off (503). A voicemail's
+# recording is linked only at an https address, or on this machine when allowed (development).
+TELEPHONY_WEBHOOK_SECRET = os.environ.get("TELEPHONY_WEBHOOK_SECRET", "")
+TELEPHONY_TWILIO_AUTH_TOKEN = os.environ.get("TELEPHONY_TWILIO_AUTH_TOKEN", "")
+TELEPHONY_LOOPBACK_RECORDINGS = env_bool("TELEPHONY_LOOPBACK_RECORDINGS", False)
 
 # --- Auth, sessions, security ------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -24,3 +24,7 @@ NOTIFY_TEMPLATES = {
     "REPEAT": os.environ.get("NOTIFY_TEMPLATE_REPEAT", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a02"),
     "DIGEST": os.environ.get("NOTIFY_TEMPLATE_DIGEST", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a03"),
 }
+# The fake phone's secret (devtools/fake_phone.py signs with the same default).
+TELEPHONY_WEBHOOK_SECRET = os.environ.get("TELEPHONY_WEBHOOK_SECRET", "dev-telephony-secret")
+TELEPHONY_TWILIO_AUTH_TOKEN = os.environ.get("TELEPHONY_TWILIO_AUTH_TOKEN", "dev-twilio-token")
+TELEPHONY_LOOPBACK_RECORDINGS = env_bool("TELEPHONY_LOOPBACK_RECORDINGS", True)

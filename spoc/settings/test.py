@@ -38,3 +38,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # Live-server threads must not keep connections open past a test (the test database is dropped).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Telephony webhooks on, with secrets of the tests' own (docs/telephony.md).
+TELEPHONY_WEBHOOK_SECRET = "test-telephony-secret"
+TELEPHONY_TWILIO_AUTH_TOKEN = "test-twilio-token"
+TELEPHONY_LOOPBACK_RECORDINGS = True

@@ -388,6 +388,13 @@ ROWS: list[Op] = [
         args={"call_id": "call"},
         data=lambda w: {"comment": "Priority confirmed."},
     ),
+    # --- Telephony (docs/telephony.md) -------------------------------------------------------------
+    # The phone system's webhooks believe a signature only: unsigned, nobody gets in, signed in
+    # or not.
+    Op("telephony:events", "GET", page(405, anon=405)),
+    Op("telephony:events", "POST", page(401, anon=401), data=_empty),
+    Op("telephony:twilio", "GET", page(405, anon=405)),
+    Op("telephony:twilio", "POST", page(401, anon=401), data=_empty),
     # --- Team queues and referrals -----------------------------------------------------------------
     Op("queue:mine", "GET", page(403, nurse=200, nurse_b=200, lead=200, coord=200)),
     Op("queue:caseload", "GET", page(403, nurse=200, nurse_b=200, lead=200, coord=200)),
