@@ -285,7 +285,7 @@ WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 45)
 # when none was consumed for CANARY_STALE_SECONDS (after a start-up grace as long), and its
 # `beat` check when beat scheduled none for BEAT_STALE_SECONDS. runhub restarts its worker, and
 # the worker's container healthcheck ends it, when the canary is older than
-# WORKER_RESTART_AFTER_SECONDS while beat runs (spoc/core/pipeline.py, docs/routing.md).
+# WORKER_RESTART_AFTER_SECONDS while beat runs (spoc/core/pipeline.py, docs/operations.md).
 CANARY_STALE_SECONDS = env_int("CANARY_STALE_SECONDS", 90)
 BEAT_STALE_SECONDS = env_int("BEAT_STALE_SECONDS", 90)
 WORKER_RESTART_AFTER_SECONDS = env_int("WORKER_RESTART_AFTER_SECONDS", 120)

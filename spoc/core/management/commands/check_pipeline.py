@@ -1,5 +1,5 @@
 """Exit non-zero when the task pipeline has stopped: the containers' healthchecks
-(docker-compose.yml) run it, and so may any supervisor (docs/routing.md, "Health checks").
+(docker-compose.yml) run it, and so may any supervisor (docs/operations.md, "Health checks").
 
     manage.py check_pipeline worker   # each queue's canary consumed lately (or start-up grace)
     manage.py check_pipeline worker --queues routing-urgent,routing   # these queues only
