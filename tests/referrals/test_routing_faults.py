@@ -449,6 +449,39 @@ def test_a_pool_process_killed_mid_task_puts_the_task_back_at_once(
     assert worker.poll() is None
 
 
+def test_a_killed_workers_task_is_handed_out_again_without_waiting_the_visibility_timeout(
+    directory, own_redis, start_worker, row_locks
+):
+    # The production visibility timeout (150 s): only the dead owner's expired liveness
+    # (spoc/core/broker.py) can bring the task back within this test's bounds.
+    first = start_worker()
+    worker_ready()
+    referral = awaiting_referral()
+    lock = row_locks(referral.pk)
+    routing_task_send(referral.pk, priority=referral.priority)
+    stuck = lock.wait_for_waiters(1)
+    [(tag, owner)] = own_redis.client().hgetall("unacked_owner").items()
+
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    lock.release()
+    wait_for(lambda: sessions_settled(stuck), timeout=30)
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.AWAITING_ROUTING
+
+    second = start_worker()
+    # Handed out again by the new worker once the killed one's liveness (15 s) has expired,
+    # well before the visibility timeout, and routed once.
+    wait_for(
+        lambda: Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED, timeout=60
+    )
+    drained("after-orphan")
+    assert routing_events(referral.pk) == 1
+    # Nothing is left held by the dead worker, and the new one is not taken for dead.
+    assert own_redis.client().hget("unacked_owner", tag) is None
+    assert second.poll() is None
+    assert own_redis.client().get(f"unacked_owner_alive:{owner.decode()}") is None
+
+
 # --- 4. The same task delivered twice -----------------------------------------------------------
 
 
