@@ -59,7 +59,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
     # Ours, lowest layer first (docs/architecture.md):
-    # core <- services <- patients <- referrals <- calls <- workspace <- home, dashboards, interop.
+    # core <- services <- patients, rota <- referrals <- calls <- workspace <- home, dashboards,
+    # interop.
     "spoc.core",
     "spoc.accounts",
     "spoc.audit",
