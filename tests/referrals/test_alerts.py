@@ -356,6 +356,20 @@ def test_a_chain_starts_once_however_often_it_is_asked(duty_rota, texts, alert_a
     assert len(texts) == 1
 
 
+def test_a_text_whose_send_was_lost_is_sent_by_the_walk(duty_rota, texts, alert_area, enqueued):
+    staffed(duty_rota, alert_area)
+    routed("P1")
+    walk(T)
+    texts.clear()
+    with time_machine.travel(minutes(0.1), tick=False):
+        alerts_start_due(referral_id=routed("P2", at=minutes(0.1)).pk)
+    enqueued.clear()  # the broker lost the send
+    walk(minutes(0.5))
+    assert texts == []
+    walk(minutes(1.2))  # a minute after it was made
+    assert [(t.phone, t.personalisation["priority"]) for t in texts] == [(NURSE_PHONE, "P2")]
+
+
 def test_notify_not_answering_is_recorded_and_tried_again(
     duty_rota, texts, alert_area, monkeypatch
 ):
