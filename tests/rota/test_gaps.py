@@ -108,3 +108,16 @@ def test_gap_job_runs_every_five_minutes_and_expires_before_the_next() -> None:
     job = app.conf.beat_schedule["flag-rota-gaps"]
     assert job["task"] == "rota.flag_gaps"
     assert 0 < job["options"]["expires"] < job["schedule"] == 300.0
+
+
+def test_a_gap_email_that_fails_is_logged_and_the_gap_still_recorded(
+    morning: Any, rota_team: Team, lead: Any, day_pattern: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr("rota.services.send_mail", refuse)
+    assert rota_gaps_flag() == 1
+    gap = RotaGap.objects.get()
+    assert gap.notified_at is None and gap.recipients == []
+    assert "Could not email the leads" in caplog.text

@@ -26,6 +26,13 @@ def people(rota_team: Team) -> list[Any]:
         member(rota_team, username="sian.obrien", first_name="Siân", last_name="O'Brien"),
         member(
             rota_team,
+            username="declan",
+            first_name="Declan",
+            last_name="O'Brien-Nguyễn",
+            email="siân.o'brien@example.nhs.uk",
+        ),
+        member(
+            rota_team,
             username="minh",
             first_name="Minh",
             last_name="Nguyễn",
@@ -40,18 +47,20 @@ def test_good_file_adds_every_pattern(rota_team: Team, lead: Any, people: list[A
         + " Person , Role,Phone,Days,Start,End,From,Until,Bank holidays\n"
         + "sian.obrien,Specialist nurse,07700 900123,Mon-Fri,08:00,20:00,2026-12-01,,no\n"
         + "MINH.NGUYEN@example.nhs.uk,doctor,+44 7700 900124,Every day,20:00,08:00,01/12/2026,31/03/2027,\n"
+        + '"Siân.O\'Brien@example.nhs.uk",Team lead,07700900125,"Sat, Sun",09:00,09:00,2026-12-05,,yes\n'
         + ",,,,,,,,\n"
     ).encode()
     created = rota_import_csv(team_id=rota_team.pk, user=lead, data=data)
-    assert len(created) == 2
-    first, second = ShiftPattern.objects.order_by("id")
+    assert len(created) == 3
+    assert created[2].user == people[1] and created[2].days_label == "Sat, Sun"
+    first, second, _ = ShiftPattern.objects.order_by("id")
     assert (first.user, first.role, first.runs_on_bank_holidays) == (
         people[0],
         "SPECIALIST_NURSE",
         False,
     )
     assert (second.user, second.role, second.phone.as_e164) == (
-        people[1],
+        people[2],
         "DOCTOR",
         "+447700900124",
     )
