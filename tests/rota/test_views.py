@@ -327,3 +327,25 @@ def test_lead_of_another_team_may_not_change_this_rota(
         ).status_code
         == 403
     )
+
+
+def test_the_teams_rotas_cost_the_same_queries_with_many_teams(
+    client: Any, morning: Any, make_user: Any, django_assert_num_queries: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.rota.factories import pattern, team_with_cover
+
+    client.force_login(make_user(Role.CALL_HANDLER))
+    team_with_cover(name="Team 0")
+    with CaptureQueriesContext(connection) as one_team:
+        client.get(reverse("rota:index"))
+    for n in range(1, 20):
+        team, person, _ = team_with_cover(name=f"Team {n}")
+        pattern(team, person, start=time(9), end=time(12))
+    with django_assert_num_queries(len(one_team)):
+        response = client.get(reverse("rota:index"))
+    assert len(response.context["teams"]) == 20
+    # At 10:30 the day person of each team, and the 09:00-12:00 person of all but the first.
+    assert response.content.decode().count('href="tel:') == 39
