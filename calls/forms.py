@@ -51,6 +51,8 @@ class CallForm(NhsFormMixin, forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     received_at = forms.DateTimeField(widget=forms.HiddenInput)
     patient = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The phone call the screen was opened for from a screen pop (docs/telephony.md).
+    telephony_call = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     caller_type = forms.ChoiceField(
         label="Who is calling", choices=blank(CallerType.choices, "Choose")
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calls import views
+from calls import views, views_telephony
 
 app_name = "calls"
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("<int:call_id>/", views.call_detail, name="detail"),
     path("call-backs/", views.call_backs_due, name="call-backs"),
     path("call-backs/<int:call_back_id>/done/", views.call_back_done, name="call-back-done"),
+    path("screen-pop/", views_telephony.screen_pop, name="screen-pop"),
+    path("missed/", views_telephony.missed_calls_list, name="missed"),
     path("reviews/", views.senior_reviews, name="reviews"),
     path("reviews/<int:call_id>/", views.senior_review_record, name="review"),
 ]

@@ -22,7 +22,7 @@ from calls.forms import (
     need_override_field_name,
     need_priority_field_name,
 )
-from calls.models import Call, CallBack
+from calls.models import Call, CallBack, TelephonyCall
 from calls.selectors import (
     call_backs_pending,
     call_shown,
@@ -31,8 +31,10 @@ from calls.selectors import (
     patient_banner_for,
     recent_calls_for_handler,
 )
+from calls.selectors_telephony import phone_matches, telephony_call_to_record
 from calls.services.intake import CallInput, NeedRequest, call_submit
 from calls.services.reviews import call_back_complete, call_senior_review
+from calls.telephony import national
 from calls.triage import (
     InvalidTriage,
     Suggestion,
@@ -112,6 +114,7 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
         callback_due_at=data["callback_due_at"],
         callback_note=data["callback_note"],
         idempotency_key=data["idempotency_key"],
+        telephony_call_id=data["telephony_call"],
     )
 
 
@@ -191,14 +194,21 @@ def call_new(request: HttpRequest) -> HttpResponse:
                     )
                 return redirect("calls:detail", call_id=result.call.pk)
         patient_id = form.cleaned_data.get("patient")
+        phone_call = _phone_call_or_none(form.cleaned_data.get("telephony_call"))
     else:
         patient_id = request.GET.get("patient")
+        # Opened from a screen pop: the phone call's number and times (docs/telephony.md).
+        phone_call = _phone_call_or_none(_int_or_none(request.GET.get("telephony")))
         form = CallForm(
             initial={
                 "idempotency_key": uuid.uuid4().hex,
                 # UTC with its offset: a naive local time is ambiguous in the October clock change.
-                "received_at": timezone.now().isoformat(timespec="seconds"),
+                "received_at": (phone_call.rang_at if phone_call else timezone.now()).isoformat(
+                    timespec="seconds"
+                ),
                 "patient": patient_id,
+                "telephony_call": phone_call.pk if phone_call else None,
+                "caller_phone": national(phone_call.caller_number) if phone_call else "",
             }
         )
     suggestion = None
@@ -217,8 +227,19 @@ def call_new(request: HttpRequest) -> HttpResponse:
         # Closed now: the warning with the divert (docs/patients-and-calls.md "The call screen").
         "spoc": spoc_hours(at=timezone.now()),
         **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound),
+        "phone_call": phone_call,
     }
+    if phone_call is not None and context["patient"] is None:
+        context["phone_matches"] = phone_matches(
+            patients=visible_patients(request), number=phone_call.caller_number
+        )
     return render(request, "calls/call_new.html", context)
+
+
+def _phone_call_or_none(telephony_call_id: int | None) -> TelephonyCall | None:
+    if telephony_call_id is None:
+        return None
+    return telephony_call_to_record(telephony_call_id=telephony_call_id)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -1,6 +1,7 @@
 """The phone system's side of the hub (docs/telephony.md): the signed webhooks its events come in
-by, in the hub's own format and as Twilio's voice status callbacks. No session, no CSRF token:
-a request is believed only for its signature, its freshness and an event id never seen before.
+by, in the hub's own format and as Twilio's voice status callbacks; the screen pop and the
+missed calls for the handlers. The webhooks take no session and no CSRF token: a request is
+believed only for its signature, its freshness and an event id never seen before.
 Every refusal is logged (``calls.telephony`` logger, warning) with its reason and the client's
 address, never the body."""
 
@@ -11,13 +12,17 @@ import logging
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from calls import telephony as rules
+from calls.selectors_telephony import missed_calls, screen_pop_for
 from calls.services.telephony import DuplicateEvent, telephony_event_record
+from referrals.access import visible_patients
 from spoc.audit.services import client_ip
 
 logger = logging.getLogger("calls.telephony")
@@ -144,3 +149,26 @@ def telephony_twilio(request: HttpRequest) -> HttpResponse:
         return _record(event)
     except Refused as refused:
         return _refusal(request, refused)
+
+
+# --- The handler's pages ------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def screen_pop(request: HttpRequest) -> HttpResponse:
+    """The screen pop, polled by the home page and the call screen every few seconds: the call
+    just answered on this user's extension, with a link to the call screen for it."""
+    return render(request, "calls/screen_pop.html", {"pop": screen_pop_for(user=request.user)})
+
+
+@login_required
+@permission_required("accounts.take_calls", raise_exception=True)
+def missed_calls_list(request: HttpRequest) -> HttpResponse:
+    """Missed calls, abandoned calls and voicemails, with their call-backs and who each number
+    may belong to (docs/telephony.md, "Nothing missed")."""
+    return render(
+        request,
+        "calls/missed_calls.html",
+        {"missed": missed_calls(patients=visible_patients(request)), "now": timezone.now()},
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from calls import triage as rules
-from calls.models import Call, CallBack
+from calls.models import Call, CallBack, TelephonyCall
 from patients.codes import AssessmentSource, PatientLocation
 from patients.models import Assessment, Patient
 from referrals.codes import CallDirection, CallReason, Disposition
@@ -136,6 +136,8 @@ class CallInput:
     callback_due_at: datetime | None = None
     callback_note: str = ""
     idempotency_key: str | None = None
+    # The phone call this call records: its times come from the phone system (docs/telephony.md).
+    telephony_call_id: int | None = None
 
 
 @dataclass
@@ -163,10 +165,23 @@ def call_submit(
     with transaction.atomic():
         if key is not None and (earlier := _earlier_submission(user=user, key=key)) is not None:
             return earlier
+        phone_call = _phone_call(data)
+        if phone_call is not None:
+            data = replace(
+                data,
+                received_at=phone_call.rang_at,
+                ended_at=phone_call.ended_at or data.ended_at,
+            )
         assessment, call, referrals, call_back = _validated(data, user=user, key=key)
+        if phone_call is not None:
+            call.answered_at = phone_call.answered_at
         try:
             with transaction.atomic():
                 _save(assessment=assessment, call=call, referrals=referrals, call_back=call_back)
+                if phone_call is not None and not _phone_call_link(phone_call, call):
+                    raise ValidationError(
+                        {"telephony_call_id": ["This phone call was recorded by someone else."]}
+                    )
         except IntegrityError:
             # The same key committed by a concurrent submission while we validated.
             if key is not None and (earlier := _earlier_submission(user=user, key=key)) is not None:
@@ -184,6 +199,27 @@ def call_submit(
         for referral in referrals:
             routing_enqueue_after_commit(referral.pk, priority=referral.priority)
     return CallSubmitResult(call=call, referrals=referrals, created=True)
+
+
+def _phone_call(data: CallInput) -> TelephonyCall | None:
+    """The phone call ``data`` records, locked; ValidationError when there is none to record."""
+    if data.telephony_call_id is None:
+        return None
+    phone_call = (
+        TelephonyCall.objects.select_for_update()
+        .filter(pk=data.telephony_call_id, call__isnull=True)
+        .first()
+    )
+    if phone_call is None:
+        raise ValidationError(
+            {"telephony_call_id": ["This phone call is unknown or already recorded."]}
+        )
+    return phone_call
+
+
+def _phone_call_link(phone_call: TelephonyCall, call: Call) -> bool:
+    """Link the phone call to its call, unless another call took it meanwhile."""
+    return bool(TelephonyCall.objects.filter(pk=phone_call.pk, call__isnull=True).update(call=call))
 
 
 def _earlier_submission(*, user: Any, key: str) -> CallSubmitResult | None:

@@ -20,10 +20,12 @@ class DemoUser:
     cpr: bool = False
     # Where an urgent alert reaches them off shift (Ofcom's drama range: it rings no one).
     work_mobile: str = ""
+    # The phone system's extension they answer on (docs/telephony.md, "The screen pop").
+    phone_extension: str = ""
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("handler", "Aisha", "Okafor", Role.CALL_HANDLER),
+    DemoUser("handler", "Aisha", "Okafor", Role.CALL_HANDLER, phone_extension="2001"),
     DemoUser("nurse", "Siân", "Pritchard", Role.SPECIALIST_NURSE, is_clinician=True),
     DemoUser(
         "lead",
@@ -34,7 +36,15 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         cpr=True,
         work_mobile="+447700900201",
     ),
-    DemoUser("coordinator", "Mai", "Nguyễn", Role.SPOC_COORDINATOR, is_clinician=True, cpr=True),
+    DemoUser(
+        "coordinator",
+        "Mai",
+        "Nguyễn",
+        Role.SPOC_COORDINATOR,
+        is_clinician=True,
+        cpr=True,
+        phone_extension="2002",
+    ),
     DemoUser("manager", "Priya", "Raman", Role.MANAGER),
     DemoUser("diradmin", "Tom", "Hughes", Role.DIRECTORY_ADMIN),
     DemoUser("auditor", "Grace", "Adeyemi", Role.AUDITOR),
@@ -71,6 +81,9 @@ def seed_users(*, password: str) -> dict[str, User]:
         if spec.work_mobile and not user.work_mobile:
             user.work_mobile = spec.work_mobile
             user.save(update_fields=["work_mobile"])
+        if spec.phone_extension and not user.phone_extension:
+            user.phone_extension = spec.phone_extension
+            user.save(update_fields=["phone_extension"])
         user.groups.set([Group.objects.get(name=spec.role)])
         if spec.cpr:
             user.user_permissions.add(cpr)

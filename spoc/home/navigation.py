@@ -81,6 +81,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Call-backs", "calls:call-backs", ("accounts.take_calls",), "Call-backs due, oldest first."
     ),
     NavItem(
+        "Missed calls",
+        "calls:missed",
+        ("accounts.take_calls",),
+        "Calls nobody answered, callers who gave up and voicemails, each to call back.",
+    ),
+    NavItem(
         "Coordinator board",
         "board:board",
         ("accounts.coordinate",),

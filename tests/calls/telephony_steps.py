@@ -58,3 +58,21 @@ def phone_call(
         )
         for step, kind in enumerate(kinds)
     ]
+
+
+def patient_with_carer(*, carer_phone: str = CARER_NUMBER, **patient: Any) -> Any:
+    """A patient whose daughter, their main carer, has ``carer_phone``; returns the patient."""
+    from patients.models import RelatedPerson
+    from tests.referrals.factories import PatientFactory
+
+    cared_for = PatientFactory(**patient)
+    RelatedPerson.objects.create(
+        patient=cared_for,
+        given_name="Siân",
+        family_name="Nguyễn",
+        relationship="CHILD",
+        phone=carer_phone,
+        is_main_carer=True,
+        created_at=timezone.now(),
+    )
+    return cared_for

@@ -389,6 +389,8 @@ ROWS: list[Op] = [
         data=lambda w: {"comment": "Priority confirmed."},
     ),
     # --- Telephony (docs/telephony.md) -------------------------------------------------------------
+    Op("calls:screen-pop", "GET", page(403, handler=200, coord=200)),
+    Op("calls:missed", "GET", page(403, handler=200, coord=200)),
     # The phone system's webhooks believe a signature only: unsigned, nobody gets in, signed in
     # or not.
     Op("telephony:events", "GET", page(405, anon=405)),
