@@ -99,6 +99,17 @@ class Command(BaseCommand):
                 "--hub",
                 f"http://{options['bind']}",
             ]
+        # The development tools' fake phone (devtools/fake_phone.py), asked for by name too: buttons
+        # that ring the SPOC from a demo carer's number, answer on the demo handler's extension,
+        # hang up or give up, so the demo shows a screen pop and a missed call.
+        if "fake_phone" in get_commands():
+            commands["phone"] = [
+                python,
+                "manage.py",
+                "fake_phone",
+                "--hub",
+                f"http://{options['bind']}",
+            ]
         procs: dict[str, subprocess.Popen[bytes]] = {}
 
         def start(name: str) -> None:
@@ -129,6 +140,8 @@ class Command(BaseCommand):
             self.stdout.write("Fake partner (NHS 111 and GP practices): http://127.0.0.1:8070/")
         if "notify" in commands:
             self.stdout.write(f"Fake GOV.UK Notify (the texts sent): {settings.NOTIFY_BASE_URL}/")
+        if "phone" in commands:
+            self.stdout.write("Fake phone (rings the SPOC's line): http://127.0.0.1:8072/")
         self.stdout.write("Press Ctrl-C to stop.\n")
 
         stopping = False
@@ -145,7 +158,8 @@ class Command(BaseCommand):
                 for name, proc in list(procs.items()):
                     if proc.poll() is None:
                         continue
-                    if name in ("partner", "notify"):  # demo aids: the hub runs on without them
+                    # Demo aids: the hub runs on without them.
+                    if name in ("partner", "notify", "phone"):
                         self.stderr.write(f"The fake {name} exited with {proc.returncode}.")
                         del procs[name]
                         continue
