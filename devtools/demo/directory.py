@@ -340,19 +340,22 @@ def seed_directory(*, users: dict[str, User]) -> dict[str, Service]:
 
 def _seed_capacity(*, services: dict[str, Service], reporter: User) -> None:
     """Today's capacity, once per day (a second run the same day adds nothing)."""
-    now = timezone.now()
+    # An hour ago, and "today" is that moment's day in the hub's time zone (as the __date lookup
+    # reads it): just after midnight, the report of the day before counts.
+    reported_at = timezone.now() - timedelta(hours=1)
     for spec in SERVICES:
         if spec.capacity is None:
             continue
         service = services[spec.name]
-        if service.capacity_reports.filter(reported_at__date=now.date()).exists():
+        day = timezone.localdate(reported_at)
+        if service.capacity_reports.filter(reported_at__date=day).exists():
             continue
         rag, units = spec.capacity
         CapacityStatus.objects.create(
             service=service,
             rag=rag,
             available_units=units,
-            reported_at=now - timedelta(hours=1),
+            reported_at=reported_at,
             reported_by=reporter,
             note="Morning huddle",
         )
