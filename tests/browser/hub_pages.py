@@ -204,6 +204,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("my-calls", "/calls/"),
             ("call-page", call_path(username)),
             ("call-backs", "/calls/call-backs/"),
+            ("missed-calls", "/calls/missed/"),
             # The forms a handler fills in about a patient.
             ("patient-register", "/patients/new/"),
             ("patient-edit", patient_path(username) + "edit/"),
@@ -246,6 +247,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("referral-page", team_referral_path(username)),
             ("patient-page", patient_path(username)),
             ("call-backs", "/calls/call-backs/"),
+            ("missed-calls", "/calls/missed/"),
             ("my-calls", "/calls/"),
             ("rota-index", "/rota/"),
             ("rota-team", rota_path(username)),
