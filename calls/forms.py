@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
+from calls.models import CallBackAttempt
 from calls.triage import SUPPORT_NEEDS
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
@@ -53,6 +54,8 @@ class CallForm(NhsFormMixin, forms.Form):
     patient = forms.IntegerField(widget=forms.HiddenInput, required=False)
     # The phone call the screen was opened for from a screen pop (docs/telephony.md).
     telephony_call = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    # Calling back from the call-backs list: an outbound call that makes the call-back.
+    call_back = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     caller_type = forms.ChoiceField(
         label="Who is calling", choices=blank(CallerType.choices, "Choose")
     )
@@ -247,3 +250,17 @@ class SeniorReviewForm(NhsFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write a review comment before saving."},
     )
+
+
+class CallBackAttemptForm(NhsFormMixin, forms.Form):
+    """A try at a call-back that did not reach the person (docs/telephony.md, "Calling back")."""
+
+    outcome = forms.ChoiceField(
+        label="What happened",
+        choices=blank(CallBackAttempt.Outcome.choices, "Choose"),
+        error_messages={
+            "required": "Select what happened when you called.",
+            "invalid_choice": "Select what happened from the list.",
+        },
+    )
+    note = forms.CharField(label="Note", required=False, max_length=500)

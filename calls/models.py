@@ -140,6 +140,31 @@ class CallBack(models.Model):
         return f"Call-back for {after} due {nhs_datetime_short(self.due_at)}"
 
 
+class CallBackAttempt(models.Model):
+    """A try at a call-back that did not reach the person ("no answer, tried 14:32"); reaching
+    them marks the call-back done (docs/telephony.md, "Calling back")."""
+
+    class Outcome(models.TextChoices):
+        NO_ANSWER = "NO_ANSWER", "No answer"
+        LEFT_MESSAGE = "LEFT_MESSAGE", "Left a message"
+        BUSY = "BUSY", "Engaged"
+        WRONG_NUMBER = "WRONG_NUMBER", "Wrong number"
+
+    call_back = models.ForeignKey(CallBack, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField()
+    attempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}, tried {nhs_datetime_short(self.attempted_at)}"
+
+
 class TelephonyCall(models.Model):
     """One call as the phone system saw it (docs/telephony.md): one row per phone-system call
     id, its times and outcome folded from its events (``calls.telephony.call_state``) whatever

@@ -59,6 +59,7 @@ def call_backs_pending(*, limit: int = 200) -> list[CallBack]:
     due = list(
         CallBack.objects.filter(status=CallBack.Status.PENDING)
         .select_related("call", "telephony_call", "patient", "assigned_to")
+        .prefetch_related("attempts")
         .order_by("due_at")[:limit]
     )
     access_log_list_shown(object_type="call_backs", patient_ids=(cb.patient_id for cb in due))

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from calls.models import CallBack, TelephonyCall
+from calls.telephony import national
 from patients.models import Patient, RelatedPerson
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
@@ -149,6 +150,7 @@ def missed_calls(*, patients: QuerySet[Patient], limit: int = 200) -> list[Misse
         )
         .filter(Q(call_back__status=CallBack.Status.PENDING) | Q(rang_at__gte=since))
         .select_related("call_back", "call_back__done_by")
+        .prefetch_related("call_back__attempts")
         .order_by("-rang_at", "-id")[:limit]
     )
     numbers = {row.caller_number for row in rows if row.caller_number}
@@ -179,3 +181,24 @@ def missed_calls(*, patients: QuerySet[Patient], limit: int = 200) -> list[Misse
         patient_ids=(m.patient.pk for item in missed for m in item.matches),
     )
     return missed
+
+
+def call_back_to_make(*, call_back_id: int) -> CallBack | None:
+    """A call-back still pending, with what the call screen needs to make it."""
+    return (
+        CallBack.objects.filter(pk=call_back_id, status=CallBack.Status.PENDING)
+        .select_related("call", "telephony_call", "patient")
+        .first()
+    )
+
+
+def call_back_number(call_back: CallBack) -> str:
+    """The number to ring for a call-back, as people read it: the missed caller's, else the
+    number the caller gave, else the patient's own; blank when none is known."""
+    if call_back.telephony_call is not None and call_back.telephony_call.caller_number:
+        return national(call_back.telephony_call.caller_number)
+    if call_back.call is not None and call_back.call.caller_phone:
+        return str(call_back.call.caller_phone.as_national)
+    if call_back.patient is not None and call_back.patient.phone:
+        return str(call_back.patient.phone.as_national)
+    return ""

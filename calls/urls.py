@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:call_id>/", views.call_detail, name="detail"),
     path("call-backs/", views.call_backs_due, name="call-backs"),
     path("call-backs/<int:call_back_id>/done/", views.call_back_done, name="call-back-done"),
+    path(
+        "call-backs/<int:call_back_id>/attempt/",
+        views.call_back_attempt,
+        name="call-back-attempt",
+    ),
     path("screen-pop/", views_telephony.screen_pop, name="screen-pop"),
     path("missed/", views_telephony.missed_calls_list, name="missed"),
     path("reviews/", views.senior_reviews, name="reviews"),

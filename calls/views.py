@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from calls.forms import (
+    CallBackAttemptForm,
     CallForm,
     SeniorReviewForm,
     TriageForm,
@@ -31,9 +32,15 @@ from calls.selectors import (
     patient_banner_for,
     recent_calls_for_handler,
 )
-from calls.selectors_telephony import phone_matches, telephony_call_to_record
+from calls.selectors_telephony import (
+    call_back_number,
+    call_back_to_make,
+    phone_matches,
+    telephony_call_to_record,
+)
 from calls.services.intake import CallInput, NeedRequest, call_submit
 from calls.services.reviews import call_back_complete, call_senior_review
+from calls.services.telephony import CallBackClosed, call_back_attempt_record
 from calls.telephony import national
 from calls.triage import (
     InvalidTriage,
@@ -91,7 +98,7 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
     return CallInput(
         received_at=data["received_at"],
         ended_at=timezone.now(),
-        direction="INBOUND",
+        direction="OUTBOUND" if data["call_back"] else "INBOUND",
         caller_type=data["caller_type"],
         caller_name=data["caller_name"],
         caller_phone=str(data["caller_phone"]) if data["caller_phone"] else "",
@@ -115,6 +122,7 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
         callback_note=data["callback_note"],
         idempotency_key=data["idempotency_key"],
         telephony_call_id=data["telephony_call"],
+        call_back_id=data["call_back"],
     )
 
 
@@ -195,10 +203,17 @@ def call_new(request: HttpRequest) -> HttpResponse:
                 return redirect("calls:detail", call_id=result.call.pk)
         patient_id = form.cleaned_data.get("patient")
         phone_call = _phone_call_or_none(form.cleaned_data.get("telephony_call"))
+        call_back = _call_back_or_none(form.cleaned_data.get("call_back"))
     else:
         patient_id = request.GET.get("patient")
         # Opened from a screen pop: the phone call's number and times (docs/telephony.md).
         phone_call = _phone_call_or_none(_int_or_none(request.GET.get("telephony")))
+        # Or to call someone back, from the call-backs list.
+        call_back = (
+            None if phone_call else _call_back_or_none(_int_or_none(request.GET.get("call_back")))
+        )
+        if call_back is not None and not patient_id:
+            patient_id = call_back.patient_id
         form = CallForm(
             initial={
                 "idempotency_key": uuid.uuid4().hex,
@@ -208,7 +223,12 @@ def call_new(request: HttpRequest) -> HttpResponse:
                 ),
                 "patient": patient_id,
                 "telephony_call": phone_call.pk if phone_call else None,
-                "caller_phone": national(phone_call.caller_number) if phone_call else "",
+                "caller_phone": national(phone_call.caller_number)
+                if phone_call
+                else call_back_number(call_back)
+                if call_back
+                else "",
+                "call_back": call_back.pk if call_back else None,
             }
         )
     suggestion = None
@@ -228,12 +248,20 @@ def call_new(request: HttpRequest) -> HttpResponse:
         "spoc": spoc_hours(at=timezone.now()),
         **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound),
         "phone_call": phone_call,
+        "call_back": call_back,
+        "call_back_number": call_back_number(call_back) if call_back else "",
     }
     if phone_call is not None and context["patient"] is None:
         context["phone_matches"] = phone_matches(
             patients=visible_patients(request), number=phone_call.caller_number
         )
     return render(request, "calls/call_new.html", context)
+
+
+def _call_back_or_none(call_back_id: int | None) -> CallBack | None:
+    if call_back_id is None:
+        return None
+    return call_back_to_make(call_back_id=call_back_id)
 
 
 def _phone_call_or_none(telephony_call_id: int | None) -> TelephonyCall | None:
@@ -322,11 +350,54 @@ def my_calls(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_backs_due(request: HttpRequest) -> HttpResponse:
+    return _call_backs_page(request)
+
+
+def _call_backs_page(
+    request: HttpRequest,
+    *,
+    bound: CallBackAttemptForm | None = None,
+    bound_id: int = 0,
+    status: int = 200,
+) -> HttpResponse:
+    """The call-backs due, each with its form for a try that reached nobody; ``bound``: the one
+    just posted with an error, shown as typed with the error summary."""
+    rows = [
+        (
+            call_back,
+            bound
+            if bound is not None and call_back.pk == bound_id
+            else CallBackAttemptForm(auto_id=f"id_attempt_{call_back.pk}_%s"),
+        )
+        for call_back in call_backs_pending()
+    ]
     return render(
         request,
         "calls/call_backs.html",
-        {"call_backs": call_backs_pending(), "now": timezone.now()},
+        {"rows": rows, "bound": bound, "now": timezone.now()},
+        status=status,
     )
+
+
+@login_required
+@permission_required(["accounts.take_calls", WRITE_CLINICAL], raise_exception=True)
+@require_POST
+def call_back_attempt(request: HttpRequest, call_back_id: int) -> HttpResponse:
+    """A try at a call-back that reached nobody ("No answer, tried 14:32"); it stays due."""
+    form = CallBackAttemptForm(request.POST, auto_id=f"id_attempt_{call_back_id}_%s")
+    if not form.is_valid():
+        return _call_backs_page(request, bound=form, bound_id=call_back_id, status=400)
+    try:
+        attempt = call_back_attempt_record(
+            call_back_id=call_back_id, user=request.user, **form.cleaned_data
+        )
+    except CallBack.DoesNotExist as exc:
+        raise Http404("No such call-back") from exc
+    except CallBackClosed:
+        messages.info(request, "This call-back was already done or cancelled.")
+    else:
+        messages.success(request, f"Recorded: {attempt}.")
+    return redirect("calls:call-backs")
 
 
 @login_required

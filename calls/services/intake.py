@@ -138,6 +138,8 @@ class CallInput:
     idempotency_key: str | None = None
     # The phone call this call records: its times come from the phone system (docs/telephony.md).
     telephony_call_id: int | None = None
+    # The call-back this call makes (an outbound call from the call-backs list): done once saved.
+    call_back_id: int | None = None
 
 
 @dataclass
@@ -182,6 +184,12 @@ def call_submit(
                     raise ValidationError(
                         {"telephony_call_id": ["This phone call was recorded by someone else."]}
                     )
+                if data.call_back_id is not None and not _call_back_made(
+                    data.call_back_id, user=user
+                ):
+                    raise ValidationError(
+                        {"call_back_id": ["This call-back was already done or cancelled."]}
+                    )
         except IntegrityError:
             # The same key committed by a concurrent submission while we validated.
             if key is not None and (earlier := _earlier_submission(user=user, key=key)) is not None:
@@ -220,6 +228,15 @@ def _phone_call(data: CallInput) -> TelephonyCall | None:
 def _phone_call_link(phone_call: TelephonyCall, call: Call) -> bool:
     """Link the phone call to its call, unless another call took it meanwhile."""
     return bool(TelephonyCall.objects.filter(pk=phone_call.pk, call__isnull=True).update(call=call))
+
+
+def _call_back_made(call_back_id: int, *, user: Any) -> bool:
+    """Mark the call-back this call makes done, unless it is no longer pending."""
+    return bool(
+        CallBack.objects.filter(pk=call_back_id, status=CallBack.Status.PENDING).update(
+            status=CallBack.Status.DONE, done_at=timezone.now(), done_by=user
+        )
+    )
 
 
 def _earlier_submission(*, user: Any, key: str) -> CallSubmitResult | None:

@@ -44,14 +44,22 @@ def call_back_complete(*, call_back_id: int, user: Any) -> CallBack:
             call_back.done_at = timezone.now()
             call_back.done_by = user
             call_back.save(update_fields=["status", "done_at", "done_by"])
-            access_log_record(
-                action=AccessLog.Action.UPDATE,
-                user=user,
-                object_type="call_back",
-                object_id=call_back.pk,
-                patient_id=call_back.patient_id,
-            )
+            call_back_change_logged(call_back=call_back, user=user)
     return call_back
+
+
+def call_back_change_logged(
+    *, call_back: CallBack, user: Any, detail: dict[str, Any] | None = None
+) -> None:
+    """The access-log row of a change to a call-back."""
+    access_log_record(
+        action=AccessLog.Action.UPDATE,
+        user=user,
+        object_type="call_back",
+        object_id=call_back.pk,
+        patient_id=call_back.patient_id,
+        detail=detail,
+    )
 
 
 def call_backs_cancel_on_death(*, patient: Patient, user: Any, now: datetime) -> int:

@@ -1,7 +1,8 @@
 """Telephony events in (docs/telephony.md): each event the phone system sends is kept once, and
 its phone call's times, outcome and handler are folded again from all of the call's events, so
 repeats and events out of order give the same answer. A call nobody answered becomes a call-back
-due by the missed-call policy; a call answered after all cancels it.
+due by the missed-call policy; a call answered after all cancels it. A try at a call-back that
+reaches nobody is recorded on it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls import telephony as rules
-from calls.models import Call, CallBack, TelephonyCall, TelephonyEvent
+from calls.models import Call, CallBack, CallBackAttempt, TelephonyCall, TelephonyEvent
+from calls.services.reviews import call_back_change_logged
 from services.selectors import spoc_hours
 from spoc.accounts.models import User
 
@@ -122,3 +124,30 @@ def _call_back_follow(phone_call: TelephonyCall, state: rules.CallState, *, now:
         existing.status = CallBack.Status.CANCELLED
         existing.done_at = now
         existing.save(update_fields=["status", "done_at"])
+
+
+class CallBackClosed(Exception):
+    """The call-back is done or cancelled: no more attempts are recorded on it."""
+
+
+def call_back_attempt_record(
+    *, call_back_id: int, user: Any, outcome: str, note: str = ""
+) -> CallBackAttempt:
+    """Record a try at a call-back that did not reach the person; the call-back stays pending.
+    Raises ``CallBack.DoesNotExist``, ``CallBackClosed``, or ``ValidationError`` for an outcome
+    or note out of bounds."""
+    with transaction.atomic():
+        call_back = CallBack.objects.select_for_update().get(pk=call_back_id)
+        if call_back.status != CallBack.Status.PENDING:
+            raise CallBackClosed(call_back_id)
+        attempt = CallBackAttempt(
+            call_back=call_back,
+            attempted_at=timezone.now(),
+            attempted_by=user,
+            outcome=outcome,
+            note=note.strip(),
+        )
+        attempt.full_clean(exclude=["call_back", "attempted_by"])
+        attempt.save()
+        call_back_change_logged(call_back=call_back, user=user, detail={"attempt": outcome})
+    return attempt

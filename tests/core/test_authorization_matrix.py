@@ -379,6 +379,20 @@ ROWS: list[Op] = [
         args={"call_back_id": "call_back"},
         data=_empty,
     ),
+    Op(
+        "calls:call-back-attempt",
+        "GET",
+        page(403, handler=405, coord=405),
+        args={"call_back_id": "call_back"},
+    ),
+    # An empty form: the outcome is required (400, the list again with the error).
+    Op(
+        "calls:call-back-attempt",
+        "POST",
+        page(403, handler=400, coord=400),
+        args={"call_back_id": "call_back"},
+        data=_empty,
+    ),
     Op("calls:reviews", "GET", page(403, coord=200)),
     Op("calls:review", "GET", page(403, coord=405), args={"call_id": "call"}),
     Op(
