@@ -208,7 +208,8 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def signed_time(timestamp: str) -> datetime:
     """The timestamp header (Unix seconds) as a time; raises ``InvalidEvent``."""
-    if not re.fullmatch(r"[0-9]{1,12}", timestamp or ""):
+    # Ten digits reach the year 2286; more cannot be a time the hub would accept anyway.
+    if not re.fullmatch(r"[0-9]{1,10}", timestamp or ""):
         raise InvalidEvent("The timestamp header must be Unix seconds.", "bad_timestamp")
     return datetime.fromtimestamp(int(timestamp), tz=UTC)
 
@@ -266,6 +267,9 @@ def event_from_twilio(
     from the callback address's query (Twilio does not know it). A callback with a
     ``RecordingUrl`` is a voicemail. Raises ``InvalidEvent``."""
     call_id = _identifier(params.get("CallSid"), "CallSid")
+    # Twilio's ids are 34 characters; the hub's ids add a prefix and the step (100 at most).
+    if len(call_id) > 64:
+        raise InvalidEvent("CallSid is too long.", "invalid_CallSid")
     status = (params.get("CallStatus") or "").strip()
     recording = (params.get("RecordingUrl") or "").strip()
     if recording:
@@ -280,8 +284,8 @@ def event_from_twilio(
         )
     occurred_at = twilio_sent_at(params)
     sequence = (params.get("SequenceNumber") or "").strip()
-    if sequence and not sequence.isdigit():
-        raise InvalidEvent("SequenceNumber must be digits.", "invalid_sequence")
+    if sequence and not re.fullmatch(r"[0-9]{1,10}", sequence):
+        raise InvalidEvent("SequenceNumber must be up to 10 digits.", "invalid_sequence")
     step = f"{sequence or status}:{'voicemail' if recording else kind.value}"
     return TelephonyEventIn(
         event_id=f"twilio:{call_id}:{step}",

@@ -95,7 +95,8 @@ def telephony_events(request: HttpRequest) -> HttpResponse:
             raise Refused(401, "stale", "The timestamp is more than 5 minutes from now.")
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        # RecursionError: arrays nested thousands deep, which fit in the size limit.
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise Refused(400, "invalid_json", "The body is not JSON.") from exc
         try:
             event = rules.event_from_json(

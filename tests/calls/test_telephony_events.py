@@ -196,12 +196,26 @@ def test_bad_input_gets_a_400_with_a_clear_json_error(change, code):
         (b"[1, 2]", "invalid_json"),
         (b"\xff\xfe", "invalid_json"),
         (json.dumps({"padding": "x" * 20_000}).encode(), "too_large"),
+        (b"[" * 15_000, "invalid_json"),
     ],
 )
 def test_a_body_that_is_not_an_event_gets_a_400(body, code):
     response = post_event(Client(), body)
     assert response.status_code == 400
     assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize("timestamp", ["999999999999", "-5", "1e9", "", "١٧٨١"])
+def test_a_timestamp_that_is_not_unix_seconds_is_refused(timestamp):
+    body = json.dumps(_event("ringing", 0)).encode()
+    response = Client().post(
+        "/telephony/events/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Spoc-Timestamp": timestamp, "X-Spoc-Signature": "0" * 64},
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] in ("bad_timestamp", "unsigned")
 
 
 def test_a_withheld_number_is_kept_blank():
@@ -280,7 +294,21 @@ def test_a_twilio_callback_with_a_wrong_signature_or_an_old_timestamp_is_refused
     assert not TelephonyCall.objects.exists()
 
 
-def test_a_twilio_callback_with_an_unknown_status_gets_a_400():
-    response = _twilio_post(Client(), _twilio("exploded", 0, 0))
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"CallStatus": "exploded"}, "unknown_type"),
+        ({"CallSid": "CA" + "0" * 98}, "invalid_CallSid"),
+        ({"CallSid": "<script>"}, "invalid_CallSid"),
+        ({"SequenceNumber": "9" * 40}, "invalid_sequence"),
+        ({"Timestamp": "yesterday"}, "invalid_time"),
+        ({"From": "client:alice"}, "invalid_number"),
+        ({"CallStatus": "in-progress"}, "invalid_extension"),
+        ({"RecordingUrl": "http://recordings.example.net/1.mp3"}, "invalid_recording_url"),
+    ],
+)
+def test_a_bad_twilio_callback_gets_a_400_with_a_clear_json_error(change, code):
+    response = _twilio_post(Client(), {**_twilio("ringing", 0, 0), **change})
     assert response.status_code == 400
-    assert response.json()["code"] == "unknown_type"
+    assert response.json()["code"] == code
+    assert not TelephonyCall.objects.exists()
