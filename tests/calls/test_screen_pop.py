@@ -104,6 +104,8 @@ def test_the_saved_call_takes_its_times_from_the_phone_system(client, on_2001):
     phone_call(Client(), "ended", start=start + timedelta(minutes=3))
     call.refresh_from_db()
     assert call.ended_at == start + timedelta(minutes=3)
+    detail = client.get(f"/calls/{call.pk}/").content.decode()
+    assert "Inbound, answered 10:26, ended 10:29 (times from the phone system)" in detail
     # Recorded: no more pop, and the call screen cannot record it twice.
     assert "Incoming call" not in client.get("/calls/screen-pop/").content.decode()
     again = client.post("/calls/new/", payload(cared_for, telephony_call=phone.pk))
