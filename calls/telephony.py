@@ -247,12 +247,18 @@ TWILIO_STATUSES = {
 }
 
 
+TWILIO_SID_MAX = 40
+
+
 def twilio_sent_at(params: Mapping[str, str]) -> datetime:
-    """A status callback's ``Timestamp`` (RFC 2822): when the call reached that status. Twilio's
-    signature has no time of its own, so this is what a replayed callback is judged by. Raises
+    """A status callback's ``Timestamp`` (RFC 2822): when the call reached that status; a
+    recording's callback has none, and gives ``RecordingStartTime`` instead. Twilio's signature
+    has no time of its own, so this is what a replayed callback is judged by. Raises
     ``InvalidEvent``."""
     try:
-        when = parsedate_to_datetime(params.get("Timestamp") or "")
+        when = parsedate_to_datetime(
+            params.get("Timestamp") or params.get("RecordingStartTime") or ""
+        )
     except (TypeError, ValueError, IndexError) as exc:
         raise InvalidEvent("Timestamp is not an RFC 2822 time.", "invalid_time") from exc
     if when.tzinfo is None:
@@ -267,8 +273,9 @@ def event_from_twilio(
     from the callback address's query (Twilio does not know it). A callback with a
     ``RecordingUrl`` is a voicemail. Raises ``InvalidEvent``."""
     call_id = _identifier(params.get("CallSid"), "CallSid")
-    # Twilio's ids are 34 characters; the hub's ids add a prefix and the step (100 at most).
-    if len(call_id) > 64:
+    # Twilio's ids (CallSid, RecordingSid) are 34 characters; the hub's event id adds a prefix
+    # and the step to the call's, and must fit in 100.
+    if len(call_id) > TWILIO_SID_MAX:
         raise InvalidEvent("CallSid is too long.", "invalid_CallSid")
     status = (params.get("CallStatus") or "").strip()
     recording = (params.get("RecordingUrl") or "").strip()
@@ -286,7 +293,13 @@ def event_from_twilio(
     sequence = (params.get("SequenceNumber") or "").strip()
     if sequence and not re.fullmatch(r"[0-9]{1,10}", sequence):
         raise InvalidEvent("SequenceNumber must be up to 10 digits.", "invalid_sequence")
-    step = f"{sequence or status}:{'voicemail' if recording else kind.value}"
+    if recording:
+        recording_id = _identifier(params.get("RecordingSid") or "voicemail", "RecordingSid")
+        if len(recording_id) > TWILIO_SID_MAX:
+            raise InvalidEvent("RecordingSid is too long.", "invalid_RecordingSid")
+        step = f"recording:{recording_id}"
+    else:
+        step = f"{sequence or status}:{kind.value}"
     return TelephonyEventIn(
         event_id=f"twilio:{call_id}:{step}",
         call_id=f"twilio:{call_id}",

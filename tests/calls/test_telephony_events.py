@@ -273,6 +273,25 @@ def test_twilio_callbacks_signed_with_the_auth_token_record_the_call(make_user):
     assert call.line == "+441514960000"
 
 
+def test_a_twilio_recording_callback_is_a_voicemail_with_its_recording():
+    client = Client()
+    assert _twilio_post(client, _twilio("ringing", 0, 0)).status_code == 200
+    recording = {
+        "AccountSid": "AC0123456789abcdef0123456789abcdef",
+        "CallSid": "CA0123456789abcdef0123456789abcdef",
+        "RecordingSid": "RE0123456789abcdef0123456789abcdef",
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC01/Recordings/RE01",
+        "RecordingStatus": "completed",
+        "RecordingDuration": "42",
+        "RecordingStartTime": _at(30).strftime("%a, %d %b %Y %H:%M:%S %z"),
+    }
+    assert _twilio_post(client, recording).status_code == 200
+    call = TelephonyCall.objects.get()
+    assert call.outcome == TelephonyCall.Outcome.VOICEMAIL
+    assert call.recording_url == recording["RecordingUrl"]
+    assert CallBack.objects.filter(telephony_call=call).exists()
+
+
 def test_a_twilio_callback_with_a_wrong_signature_or_an_old_timestamp_is_refused(caplog):
     client = Client()
     with caplog.at_level(logging.WARNING, logger="calls.telephony"):
@@ -299,6 +318,11 @@ def test_a_twilio_callback_with_a_wrong_signature_or_an_old_timestamp_is_refused
     [
         ({"CallStatus": "exploded"}, "unknown_type"),
         ({"CallSid": "CA" + "0" * 98}, "invalid_CallSid"),
+        ({"CallSid": "CA" + "0" * 39}, "invalid_CallSid"),
+        (
+            {"RecordingUrl": "https://r.example.net/1", "RecordingSid": "RE" + "0" * 39},
+            "invalid_RecordingSid",
+        ),
         ({"CallSid": "<script>"}, "invalid_CallSid"),
         ({"SequenceNumber": "9" * 40}, "invalid_sequence"),
         ({"Timestamp": "yesterday"}, "invalid_time"),
