@@ -77,6 +77,17 @@ class PhoneMatch:
         return f"{self.person.given_name} {self.person.family_name}, {role.lower()}{extra}"
 
 
+def _stored_forms(numbers: set[str]) -> list[str]:
+    """The forms ``numbers`` (E.164) may be stored in: E.164 for a valid number; as typed for one
+    the numbering plan does not know (Ofcom's drama range ``07700 900xxx`` is stored as typed),
+    so with or without the national spaces too."""
+    forms = set(numbers)
+    for number in numbers:
+        typed = national(number)
+        forms.update({typed, typed.replace(" ", "")})
+    return sorted(form for form in forms if form)
+
+
 def _numbers_of(row: Patient | RelatedPerson) -> set[str]:
     """A patient's or related person's numbers in E.164 (the telephony tables' form)."""
     return {number.as_e164 for number in (row.phone, row.phone_alt) if number}
@@ -98,7 +109,8 @@ def phone_matches(*, patients: QuerySet[Patient], number: str) -> list[PhoneMatc
     search."""
     if not number:
         return []
-    by_number = Q(phone=number) | Q(phone_alt=number)
+    forms = _stored_forms({number})
+    by_number = Q(phone__in=forms) | Q(phone_alt__in=forms)
     own = [
         PhoneMatch(patient=patient, person=None, rank=0)
         for patient in patients.filter(by_number).order_by("id")[:MATCH_LIMIT]
@@ -156,11 +168,12 @@ def missed_calls(*, patients: QuerySet[Patient], limit: int = 200) -> list[Misse
     numbers = {row.caller_number for row in rows if row.caller_number}
     by_number: dict[str, list[PhoneMatch]] = {}
     if numbers:
-        for patient in patients.filter(Q(phone__in=numbers) | Q(phone_alt__in=numbers)):
+        forms = _stored_forms(numbers)
+        for patient in patients.filter(Q(phone__in=forms) | Q(phone_alt__in=forms)):
             for number in _numbers_of(patient) & numbers:
                 by_number.setdefault(number, []).append(PhoneMatch(patient, None, 0))
         for person in RelatedPerson.objects.filter(
-            Q(phone__in=numbers) | Q(phone_alt__in=numbers), patient__in=patients
+            Q(phone__in=forms) | Q(phone_alt__in=forms), patient__in=patients
         ).select_related("patient"):
             for number in _numbers_of(person) & numbers:
                 by_number.setdefault(number, []).append(

@@ -251,10 +251,15 @@ def call_new(request: HttpRequest) -> HttpResponse:
         "call_back": call_back,
         "call_back_number": call_back_number(call_back) if call_back else "",
     }
-    if phone_call is not None and context["patient"] is None:
-        context["phone_matches"] = phone_matches(
-            patients=visible_patients(request), number=phone_call.caller_number
-        )
+    number = (
+        phone_call.caller_number
+        if phone_call is not None
+        else call_back.telephony_call.caller_number
+        if call_back is not None and call_back.telephony_call is not None
+        else ""
+    )
+    if number and context["patient"] is None:
+        context["phone_matches"] = phone_matches(patients=visible_patients(request), number=number)
     return render(request, "calls/call_new.html", context)
 
 

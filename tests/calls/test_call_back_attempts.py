@@ -76,6 +76,22 @@ def test_no_try_is_recorded_on_a_call_back_already_done(client, handler, missed)
     assert client.post("/calls/call-backs/999999/attempt/", {"outcome": "BUSY"}).status_code == 404
 
 
+def test_calling_back_a_missed_carer_offers_the_patient_they_care_for(client, handler):
+    from tests.calls.telephony_steps import patient_with_carer
+
+    cared_for = patient_with_carer(carer_phone="07700 900777")
+    with time_machine.travel(WEEKDAY_MORNING, tick=False):
+        phone_call(Client(), "ringing", "ended", call_id="pbx-m", caller="07700 900777")
+    call_back = CallBack.objects.get()
+    client.force_login(handler)
+    screen = client.get(f"/calls/new/?call_back={call_back.pk}")
+    assert [m.patient for m in screen.context["phone_matches"]] == [cared_for]
+    assert f"?call_back={call_back.pk}&amp;patient={cared_for.pk}" in screen.content.decode()
+    # A number of Ofcom's drama range is stored as typed, and still matched on the missed list.
+    (missed,) = client.get("/calls/missed/").context["missed"]
+    assert [m.patient for m in missed.matches] == [cared_for]
+
+
 def test_calling_back_from_the_list_records_an_outbound_call_and_makes_the_call_back(
     client, handler, missed
 ):
