@@ -68,7 +68,10 @@ class HubUserAdmin(UserAdmin):
     list_filter = ("is_clinician", "is_active", "groups")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email", "work_mobile")}),
+        (
+            "Personal info",
+            {"fields": ("first_name", "last_name", "email", "work_mobile", "phone_extension")},
+        ),
         ("Roles", {"fields": ("is_active", "is_staff", "groups", "is_superuser", "two_factor")}),
         ("Clinical", {"fields": ("is_clinician",)}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
