@@ -25,22 +25,37 @@ BUCKET_WIDTHS = ((60, 1), (240, 5), (1_440, 15))
 HOUR_BUCKET = 60
 
 
-def response_bucket(minutes: int) -> int:
-    """The first minute of the bucket holding ``minutes``."""
-    for below, width in BUCKET_WIDTHS:
+# Waits on the phone, in seconds: to the second under a minute, to 10 seconds under 10 minutes,
+# to the minute beyond.
+WAIT_BUCKET_WIDTHS = ((60, 1), (600, 10))
+MINUTE_BUCKET = 60
+
+
+def response_bucket(
+    minutes: int, widths: tuple[tuple[int, int], ...] = BUCKET_WIDTHS, beyond: int = HOUR_BUCKET
+) -> int:
+    """The first minute of the bucket holding ``minutes`` (or with the wait widths, the first
+    second of the bucket holding a number of seconds)."""
+    for below, width in widths:
         if minutes < below:
             return minutes - minutes % width
-    return minutes - minutes % HOUR_BUCKET
+    return minutes - minutes % beyond
 
 
-def bucket_sql(column: str) -> str:
-    """``response_bucket`` of a whole number of minutes, never negative, as SQL: the same on
-    PostgreSQL and SQLite, where dividing integers drops the remainder."""
+def wait_bucket(seconds: int) -> int:
+    """The first second of the bucket holding a wait of ``seconds``."""
+    return response_bucket(seconds, WAIT_BUCKET_WIDTHS, MINUTE_BUCKET)
+
+
+def bucket_sql(
+    column: str, widths: tuple[tuple[int, int], ...] = BUCKET_WIDTHS, beyond: int = HOUR_BUCKET
+) -> str:
+    """``response_bucket`` of a whole number, never negative, as SQL: the same on PostgreSQL and
+    SQLite, where dividing integers drops the remainder."""
     arms = " ".join(
-        f"WHEN {column} < {below} THEN {column} / {width} * {width}"
-        for below, width in BUCKET_WIDTHS
+        f"WHEN {column} < {below} THEN {column} / {width} * {width}" for below, width in widths
     )
-    return f"CASE {arms} ELSE {column} / {HOUR_BUCKET} * {HOUR_BUCKET} END"
+    return f"CASE {arms} ELSE {column} / {beyond} * {beyond} END"
 
 
 def block_start(day: date, level: int) -> date:

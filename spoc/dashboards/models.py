@@ -312,6 +312,89 @@ class PatientFirstDay(models.Model):
         return f"{self.grp} {self.local_date} after {self.prev_date}: {self.patients}"
 
 
+# Answered within this many seconds of ringing (docs/metrics.md "Phone calls answered within 60 s").
+ANSWER_TARGET_SECONDS = 60
+
+
+class TelephonyHourStat(models.Model):
+    """Phone calls that rang the SPOC's lines (``calls.TelephonyCall``) per real hour of their
+    ringing (UTC start, as ``CallHourStat``), with what became of them."""
+
+    hour_start_at = models.DateTimeField(unique=True)
+    local_date = models.DateField(db_index=True)
+    local_hour = models.PositiveSmallIntegerField()
+    # ISO weekday: 1 Monday ... 7 Sunday.
+    weekday = models.PositiveSmallIntegerField()
+    offered = models.PositiveIntegerField()
+    answered = models.PositiveIntegerField()
+    # Answered at most ANSWER_TARGET_SECONDS after ringing.
+    answered_in_target = models.PositiveIntegerField()
+    abandoned = models.PositiveIntegerField()
+    missed = models.PositiveIntegerField()
+    voicemail = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.hour_start_at:%Y-%m-%d %H:%M}: {self.offered} phone calls"
+
+
+class TelephonyWaitStat(models.Model):
+    """How long callers waited, to an answer or to giving up, in buckets of seconds
+    (``spoc/dashboards/blocks.py``, ``wait_bucket``), by the local date the call rang, in blocks
+    of days."""
+
+    class Metric(models.TextChoices):
+        ANSWER = "ANSWER", "Wait to answer"
+        ABANDON = "ABANDON", "Wait to abandonment"
+
+    level = models.PositiveSmallIntegerField()
+    local_date = models.DateField()
+    metric = models.CharField(max_length=7, choices=Metric.choices)
+    # The first second of the bucket.
+    bucket = models.IntegerField()
+    calls = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "metric", "bucket"], name="dash_telwait_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} (level {self.level}) {self.metric} {self.bucket} s: {self.calls}"
+
+
+class CallBackDayStat(models.Model):
+    """Call-backs (``calls.CallBack``) by the local date they are due, in blocks of days."""
+
+    level = models.PositiveSmallIntegerField()
+    local_date = models.DateField()
+    call_backs = models.PositiveIntegerField()
+    done_on_time = models.PositiveIntegerField()
+    done_late = models.PositiveIntegerField()
+    cancelled = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "local_date"], name="dash_cbday_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} (level {self.level}): {self.call_backs} call-backs"
+
+
+class OpenCallBack(models.Model):
+    """The pending call-backs as the summary job last saw them (a small set): the overdue ones
+    count against the call-backs figure, and the job recomputes the day of each one that is done,
+    cancelled or moved since."""
+
+    call_back_id = models.BigIntegerField(unique=True)
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Pending call-back {self.call_back_id}"
+
+
 # Every summary table (all but the watermarks): what summaries_rebuild empties and recomputes.
 SUMMARY_MODELS: tuple[type[models.Model], ...] = (
     CallHourStat,
@@ -325,4 +408,8 @@ SUMMARY_MODELS: tuple[type[models.Model], ...] = (
     DeathBlockStat,
     OpenReferral,
     PatientFirstDay,
+    TelephonyHourStat,
+    TelephonyWaitStat,
+    CallBackDayStat,
+    OpenCallBack,
 )

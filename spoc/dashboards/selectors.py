@@ -186,6 +186,8 @@ BLOCK_MODELS = (
     summaries.InterventionDayStat,
     summaries.ResponseBlockStat,
     summaries.DeathBlockStat,
+    summaries.TelephonyWaitStat,
+    summaries.CallBackDayStat,
 )
 
 
@@ -346,6 +348,8 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
             "definition": "out-of-hours",
         }
     )
+
+    tables += telephony_tables(scope=scope, now=now, tiles=tiles)
 
     # Referrals by cohort (the day they were created).
     by_need: dict[str, int] = defaultdict(int)
@@ -761,6 +765,178 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         "tiles": tiles,
         "tables": tables,
     }
+
+
+# Phone calls by hour and by weekday: offered, answered within the target, abandoned.
+_PHONE_COUNTS = ("offered", "answered_in_target", "abandoned")
+
+
+def _phone_row(label: str, counts: list[int], scope: DashboardScope) -> list[Any]:
+    offered, in_target, abandoned = counts
+    return [
+        label,
+        _count(offered, scope),
+        _count(in_target, scope),
+        _pct(in_target, offered, scope),
+        _count(abandoned, scope),
+        _pct(abandoned, offered, scope),
+    ]
+
+
+def telephony_tables(
+    *, scope: DashboardScope, now: datetime, tiles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The phone system's figures (docs/metrics.md "Phone calls offered" to "Call-backs on
+    time"): the SPOC's lines belong to no team and a phone call has no priority, so no filter but
+    the period applies. Adds their tiles to ``tiles``."""
+    target = summaries.ANSWER_TARGET_SECONDS
+    by_hour = [[0, 0, 0] for _ in range(24)]
+    by_weekday = [[0, 0, 0] for _ in range(7)]
+    outcomes = {"answered": 0, "missed": 0, "voicemail": 0}
+    for weekday, hour, *counts in (
+        _filtered(summaries.TelephonyHourStat.objects.all(), scope, teams=False, priority=False)
+        .values_list("weekday", "local_hour")
+        .annotate(*(Sum(name) for name in (*_PHONE_COUNTS, *outcomes)))
+    ):
+        for n, value in enumerate(counts[: len(_PHONE_COUNTS)]):
+            by_hour[hour][n] += value
+            by_weekday[weekday - 1][n] += value
+        for name, value in zip(outcomes, counts[len(_PHONE_COUNTS) :], strict=True):
+            outcomes[name] += value
+    offered, in_target, abandoned = (sum(row[n] for row in by_hour) for n in range(3))
+    waits: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for metric, bucket, n in (
+        _filtered(summaries.TelephonyWaitStat.objects.all(), scope, teams=False, priority=False)
+        .values_list("metric", "bucket")
+        .annotate(n=Sum("calls"))
+    ):
+        waits[metric][bucket] += n
+    call_backs = {
+        key: value or 0
+        for key, value in _filtered(
+            summaries.CallBackDayStat.objects.all(), scope, teams=False, priority=False
+        )
+        .aggregate(on_time=Sum("done_on_time"), late=Sum("done_late"))
+        .items()
+    }
+    overdue = summaries.OpenCallBack.objects.filter(
+        due_at__gte=scope.starts_at, due_at__lt=min(scope.ends_at, now)
+    ).count()
+    call_backs_due = call_backs["on_time"] + call_backs["late"] + overdue
+    columns = [
+        "Offered",
+        f"Answered within {target} s",
+        f"Answered within {target} s %",
+        "Abandoned",
+        "Abandoned %",
+    ]
+    wait_rows = []
+    for metric in summaries.TelephonyWaitStat.Metric:
+        histogram = waits.get(metric.value, {})
+        wait_rows.append(
+            [
+                metric.label,
+                _count(sum(histogram.values()), scope),
+                percentile(histogram, 0.5),
+                percentile(histogram, 0.9),
+            ]
+        )
+    tiles += [
+        {
+            "key": "phone_calls_offered",
+            "label": "Phone calls offered",
+            "value": _count(offered, scope),
+            "definition": "phone-calls-offered",
+        },
+        {
+            "key": "answered_in_target",
+            "label": f"Answered within {target} s %",
+            "value": _pct(in_target, offered, scope),
+            "definition": "answered-in-target",
+        },
+        {
+            "key": "abandoned",
+            "label": "Abandoned %",
+            "value": _pct(abandoned, offered, scope),
+            "definition": "abandoned",
+        },
+        {
+            "key": "call_backs_on_time",
+            "label": "Call-backs on time %",
+            "value": _pct(call_backs["on_time"], call_backs_due, scope),
+            "definition": "call-backs-on-time",
+        },
+    ]
+    return [
+        _table(
+            "phone_calls",
+            "Phone calls offered, answered and abandoned",
+            ["Phone calls", "Calls", "% of offered"],
+            [
+                ["Offered", _count(offered, scope), None],
+                [
+                    "Answered",
+                    _count(outcomes["answered"], scope),
+                    _pct(outcomes["answered"], offered, scope),
+                ],
+                [
+                    f"Answered within {target} s",
+                    _count(in_target, scope),
+                    _pct(in_target, offered, scope),
+                ],
+                ["Abandoned", _count(abandoned, scope), _pct(abandoned, offered, scope)],
+                [
+                    "Missed",
+                    _count(outcomes["missed"], scope),
+                    _pct(outcomes["missed"], offered, scope),
+                ],
+                [
+                    "Voicemail",
+                    _count(outcomes["voicemail"], scope),
+                    _pct(outcomes["voicemail"], offered, scope),
+                ],
+            ],
+            definition="phone-calls-offered",
+        ),
+        _table(
+            "phone_waits",
+            "Wait to answer and to abandonment (seconds)",
+            ["Wait", "Calls", "Median (s)", "90th percentile (s)"],
+            wait_rows,
+            definition="phone-waits",
+        ),
+        _table(
+            "phone_calls_by_hour",
+            "Phone calls by hour of day",
+            ["Hour", *columns],
+            [_phone_row(f"{h:02d}:00", by_hour[h], scope) for h in range(24)],
+            definition="phone-calls-by-hour",
+            chart="bar",
+        ),
+        _table(
+            "phone_calls_by_weekday",
+            "Phone calls by weekday",
+            ["Weekday", *columns],
+            [_phone_row(WEEKDAYS[d], by_weekday[d], scope) for d in range(7)],
+            definition="phone-calls-by-hour",
+            chart="bar",
+        ),
+        _table(
+            "call_backs",
+            "Call-backs on time",
+            ["Call-backs due", "Done on time", "Done late", "Overdue, not done", "On time %"],
+            [
+                [
+                    _count(call_backs_due, scope),
+                    _count(call_backs["on_time"], scope),
+                    _count(call_backs["late"], scope),
+                    _count(overdue, scope),
+                    _pct(call_backs["on_time"], call_backs_due, scope),
+                ]
+            ],
+            definition="call-backs-on-time",
+        ),
+    ]
 
 
 def response_histograms(*, scope: DashboardScope) -> dict[tuple[str, str], dict[int, int]]:

@@ -32,20 +32,30 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import Call, CallBack, TelephonyCall, TelephonyEvent
 from patients.codes import PlaceOfDeath, UsualResidence
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
 from services.models import Service, Team
-from spoc.dashboards.blocks import ALL_TEAMS, MAX_BLOCK_LEVEL, block_parents, bucket_sql
+from spoc.dashboards.blocks import (
+    ALL_TEAMS,
+    MAX_BLOCK_LEVEL,
+    MINUTE_BUCKET,
+    WAIT_BUCKET_WIDTHS,
+    block_parents,
+    bucket_sql,
+)
 from spoc.dashboards.models import (
+    ANSWER_TARGET_SECONDS,
     SUMMARY_MODELS,
+    CallBackDayStat,
     CallDayStat,
     CallHourStat,
     DeathBlockStat,
     DeathOutcome,
     InterventionDayStat,
+    OpenCallBack,
     OpenReferral,
     PatientDay,
     PatientFirstDay,
@@ -53,6 +63,8 @@ from spoc.dashboards.models import (
     ResponseBlockStat,
     ResponseMinuteStat,
     SummaryWatermark,
+    TelephonyHourStat,
+    TelephonyWaitStat,
 )
 from spoc.dashboards.sqlite import json_array, parse_stored
 
@@ -73,6 +85,10 @@ SOURCES: dict[str, str] = {
     "interventions": Intervention._meta.db_table,
     "deaths": DeathRecord._meta.db_table,
     "admissions": HospitalAdmission._meta.db_table,
+    # A phone call changes with each of its events; a call-back is new here, and done or
+    # cancelled later (OpenCallBack).
+    "telephony": TelephonyEvent._meta.db_table,
+    "callbacks": CallBack._meta.db_table,
 }
 
 _DAY_TABLES = (
@@ -83,6 +99,9 @@ _DAY_TABLES = (
     PatientDay,
     InterventionDayStat,
     ResponseBlockStat,
+    TelephonyHourStat,
+    TelephonyWaitStat,
+    CallBackDayStat,
 )
 # The tables also kept in blocks of days (spoc/dashboards/blocks.py), with the columns a block
 # groups by and the counts it adds up.
@@ -108,6 +127,8 @@ _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("interventions", "admissions_avoided", "bed_days_saved"),
     ),
     ResponseBlockStat._meta.db_table: (("team_id", "priority", "metric", "bucket"), ("referrals",)),
+    TelephonyWaitStat._meta.db_table: (("metric", "bucket"), ("calls",)),
+    CallBackDayStat._meta.db_table: ((), ("call_backs", "done_on_time", "done_late", "cancelled")),
     DeathBlockStat._meta.db_table: (
         ("team_id",),
         (
@@ -140,6 +161,13 @@ _T = {
     "deathblocks": DeathBlockStat._meta.db_table,
     "open": OpenReferral._meta.db_table,
     "firstday": PatientFirstDay._meta.db_table,
+    "telcall": TelephonyCall._meta.db_table,
+    "televent": TelephonyEvent._meta.db_table,
+    "callback": CallBack._meta.db_table,
+    "telhour": TelephonyHourStat._meta.db_table,
+    "telwait": TelephonyWaitStat._meta.db_table,
+    "cbday": CallBackDayStat._meta.db_table,
+    "opencb": OpenCallBack._meta.db_table,
     "team": Team._meta.db_table,
     "service": Service._meta.db_table,
 }
@@ -192,6 +220,10 @@ class Dialect:
     hour_start: Callable[[str], str]
     # Whole minutes from the second timestamp to the first, never below 0.
     minutes: Callable[[str, str], str]
+    # Whole seconds likewise.
+    seconds: Callable[[str, str], str]
+    # Whether the first timestamp is at most a number of seconds (a parameter) after the second.
+    within_seconds: Callable[[str, str], str]
     days_before: Callable[[str, int], str]
     # One day's raw rows of a table (by a timestamp column) under an alias, joined to ``days d``.
     of_day: Callable[[str, str, str], str]
@@ -228,6 +260,10 @@ POSTGRESQL = Dialect(
     minutes=lambda later, earlier: (
         f"greatest(0, floor(extract(epoch FROM {later} - {earlier}) / 60))::int"
     ),
+    seconds=lambda later, earlier: (
+        f"greatest(0, floor(extract(epoch FROM {later} - {earlier})))::int"
+    ),
+    within_seconds=lambda later, earlier: f"{later} - {earlier} <= %s * interval '1 second'",
     days_before=lambda day, n: f"{day} - {n}",
     of_day=_lateral,
     try_lock=f"SELECT pg_try_advisory_xact_lock({_LOCK_KEY})",
@@ -259,6 +295,8 @@ SQLITE = Dialect(
     weekend=lambda day: f"iso_weekday({day}) >= 6",
     hour_start=lambda ts: f"substr({ts}, 1, 13) || ':00:00'",
     minutes=lambda later, earlier: f"minutes_between({later}, {earlier})",
+    seconds=lambda later, earlier: f"seconds_between({later}, {earlier})",
+    within_seconds=lambda later, earlier: f"within_seconds({later}, {earlier}, %s)",
     days_before=lambda day, n: f"days_before({day}, {n})",
     of_day=lambda table, column, alias: (
         f"JOIN {table} {alias} ON {alias}.{column} >= d.starts AND {alias}.{column} < d.ends"
@@ -283,6 +321,7 @@ class Statements:
     deaths: str
     death_blocks: str
     open: str
+    open_call_backs: str
 
 
 # The constant parameters of the statements that compare with codes, in the order of their %s.
@@ -290,6 +329,32 @@ MINUTES_CODES = [str(ResponseMinuteStat.Metric.ACCEPT), str(ResponseMinuteStat.M
 DEATHS_CODES = [
     param for residence, places in USUAL_RESIDENCE_PLACES.items() for param in (residence, places)
 ]
+_OUTCOME = TelephonyCall.Outcome
+# Phone calls by hour: answered, answered within the target (and the target), abandoned, missed,
+# voicemail.
+TELEPHONY_HOUR_CODES: list[Any] = [
+    str(_OUTCOME.ANSWERED),
+    str(_OUTCOME.ANSWERED),
+    ANSWER_TARGET_SECONDS,
+    str(_OUTCOME.ABANDONED),
+    str(_OUTCOME.MISSED),
+    str(_OUTCOME.VOICEMAIL),
+]
+# Waits: to answer (of answered calls), to abandonment (of abandoned calls).
+TELEPHONY_WAIT_CODES = [
+    str(TelephonyWaitStat.Metric.ANSWER),
+    str(_OUTCOME.ANSWERED),
+    str(TelephonyWaitStat.Metric.ABANDON),
+    str(_OUTCOME.ABANDONED),
+]
+# Call-backs by due date: done (on time), done (late), cancelled.
+CALL_BACK_CODES = [
+    str(CallBack.Status.DONE),
+    str(CallBack.Status.DONE),
+    str(CallBack.Status.CANCELLED),
+]
+# The pending call-backs (OpenCallBack).
+PENDING_CODE = str(CallBack.Status.PENDING)
 
 
 @cache
@@ -297,6 +362,8 @@ def _statements(d: Dialect) -> Statements:
     calls_of_day = d.of_day(_T["call"], "received_at", "c")
     referrals_of_day = d.of_day(_T["referral"], "created_at", "r")
     interventions_of_day = d.of_day(_T["intervention"], "at", "i")
+    phone_calls_of_day = d.of_day(_T["telcall"], "rang_at", "t")
+    call_backs_of_day = d.of_day(_T["callback"], "due_at", "cb")
     recompute = (
         # Calls by hour (UTC hour start: the October day has 25 of them), priority, out of hours.
         # Parameters after the days: the bank holidays, the in-hours start and end.
@@ -357,6 +424,43 @@ def _statements(d: Dialect) -> Statements:
                coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0)
         FROM days d {interventions_of_day} JOIN {_T["referral"]} r ON r.id = i.referral_id
         GROUP BY 2, 3, 4, 5""",
+        # Phone calls by the real hour they rang in, with what became of them. Parameters after
+        # the days: TELEPHONY_HOUR_CODES.
+        f"""{d.days_cte}
+        INSERT INTO {_T["telhour"]} (hour_start_at, local_date, local_hour, weekday, offered, answered,
+                                    answered_in_target, abandoned, missed, voicemail)
+        SELECT {d.hour_start("t.rang_at")}, d.day, {d.local_hour("t.rang_at")}, {d.isodow("d.day")}, count(*),
+               count(*) FILTER (WHERE t.outcome = %s),
+               count(*) FILTER (WHERE t.outcome = %s AND {d.within_seconds("t.answered_at", "t.rang_at")}),
+               count(*) FILTER (WHERE t.outcome = %s),
+               count(*) FILTER (WHERE t.outcome = %s),
+               count(*) FILTER (WHERE t.outcome = %s)
+        FROM days d {phone_calls_of_day}
+        GROUP BY 1, 2, 3, 4""",
+        # Waits to answer and to abandonment, in buckets of seconds, by the day the call rang.
+        # Parameters after the days: TELEPHONY_WAIT_CODES.
+        f"""{d.days_cte}
+        INSERT INTO {_T["telwait"]} (level, local_date, metric, bucket, calls)
+        SELECT 0, day, metric, {bucket_sql("seconds", WAIT_BUCKET_WIDTHS, MINUTE_BUCKET)}, count(*) FROM (
+            SELECT d.day, %s AS metric, {d.seconds("t.answered_at", "t.rang_at")} AS seconds
+            FROM days d {phone_calls_of_day}
+            WHERE t.outcome = %s AND t.answered_at IS NOT NULL
+            UNION ALL
+            SELECT d.day, %s, {d.seconds("t.ended_at", "t.rang_at")}
+            FROM days d {phone_calls_of_day}
+            WHERE t.outcome = %s AND t.ended_at IS NOT NULL
+        ) AS w
+        GROUP BY 2, 3, 4""",
+        # Call-backs by the day they are due: done by their due time, done after it, cancelled.
+        # Parameters after the days: CALL_BACK_CODES.
+        f"""{d.days_cte}
+        INSERT INTO {_T["cbday"]} (level, local_date, call_backs, done_on_time, done_late, cancelled)
+        SELECT 0, d.day, count(*),
+               count(*) FILTER (WHERE cb.status = %s AND cb.done_at <= cb.due_at),
+               count(*) FILTER (WHERE cb.status = %s AND cb.done_at > cb.due_at),
+               count(*) FILTER (WHERE cb.status = %s)
+        FROM days d {call_backs_of_day}
+        GROUP BY 2""",
     )
     # Patients with a call (team 0) or a referral, per day, team and priority: computed into a
     # temporary table first, so that the patients whose rows change are known
@@ -385,11 +489,13 @@ def _statements(d: Dialect) -> Statements:
     # Parameters: parents, children, k, k - 1.
     halves = {}
     for table, (keys, counts) in _BLOCK_TABLES.items():
+        columns = ", ".join(["level", "local_date", *keys, *counts])
+        grouped = ", ".join(["p.parent", *(f"b.{k}" for k in keys)])
         halves[table] = f"""{d.pairs_cte}
-        INSERT INTO {table} (level, local_date, {", ".join(keys)}, {", ".join(counts)})
-        SELECT %s, p.parent, {", ".join(f"b.{k}" for k in keys)}, {", ".join(f"sum(b.{c})" for c in counts)}
+        INSERT INTO {table} ({columns})
+        SELECT %s, {grouped}, {", ".join(f"sum(b.{c})" for c in counts)}
         FROM pairs p JOIN {table} b ON b.level = %s AND b.local_date = p.child
-        GROUP BY p.parent, {", ".join(f"b.{k}" for k in keys)}"""
+        GROUP BY {grouped}"""
     # Each patient's active days per filter group, with the previous active day in the same group
     # (0001-01-01 for the first): distinct patients over [a, b] in a group is then the number of
     # (day in [a, b], previous day before a) pairs, a sum over a few thousand rows.
@@ -456,6 +562,10 @@ def _statements(d: Dialect) -> Statements:
         SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
                r.first_contact_at
         FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
+    # Parameter: the pending status (PENDING_CODE).
+    open_call_backs = f"""
+        INSERT INTO {_T["opencb"]} (call_back_id, due_at)
+        SELECT cb.id, cb.due_at FROM {_T["callback"]} cb WHERE cb.status = %s"""
     return Statements(
         recompute=recompute,
         new_patient_days=new_patient_days,
@@ -465,6 +575,7 @@ def _statements(d: Dialect) -> Statements:
         deaths=deaths,
         death_blocks=death_blocks,
         open=open_sql,
+        open_call_backs=open_call_backs,
     )
 
 
@@ -499,6 +610,7 @@ class RefreshResult:
     dates: int = 0
     deaths_patients: int = 0
     referrals: int = 0
+    call_backs: int = 0
     skipped: bool = False
 
 
@@ -584,10 +696,13 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
                         [chunk],
                     )
             # The first statement's parameters after the days are its bank holidays and in-hours
-            # times, the fourth's the metrics (see _statements).
+            # times, the fourth's the metrics, the last three's their codes (see _statements).
             extra: dict[int, list[Any]] = {
                 0: [_bank_holidays(chunk), IN_HOURS_START, IN_HOURS_END],
                 3: MINUTES_CODES,
+                5: TELEPHONY_HOUR_CODES,
+                6: TELEPHONY_WAIT_CODES,
+                7: CALL_BACK_CODES,
             }
             for index, sql in enumerate(statements.recompute):
                 _run(cursor, sql, [*bounds, *extra.get(index, [])])
@@ -678,6 +793,50 @@ def _recompute_open(referral_ids: Iterable[int] | None) -> int:
         return len(ids)
 
 
+def _call_backs_changed(low: int, high: int) -> tuple[set[date], list[int]]:
+    """The due dates of the new call-backs, ids (low, high], and of the pending ones done,
+    cancelled, moved or deleted since the job last saw them (their old and new dates); the ids of
+    both, whose open rows are to be refreshed."""
+    local_date = _dialect().local_date
+    days: set[date] = set()
+    ids: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT o.call_back_id, {local_date('o.due_at')}, {local_date('cb.due_at')} "
+            f"FROM {_T['opencb']} o LEFT JOIN {_T['callback']} cb ON cb.id = o.call_back_id "
+            "WHERE cb.id IS NULL OR cb.status <> %s OR cb.due_at <> o.due_at",
+            [PENDING_CODE],
+        )
+        for call_back_id, was_due, is_due in cursor.fetchall():
+            ids.add(call_back_id)
+            days.update(_as_date(day) for day in (was_due, is_due) if day is not None)
+        if high > low:
+            cursor.execute(
+                f"SELECT id, {local_date('due_at')} FROM {_T['callback']} WHERE id > %s AND id <= %s",
+                [low, high],
+            )
+            for call_back_id, due in cursor.fetchall():
+                ids.add(call_back_id)
+                days.add(_as_date(due))
+    return days, sorted(ids)
+
+
+def _recompute_open_call_backs(call_back_ids: list[int] | None) -> int:
+    """Refresh the pending call-back rows of these call-backs (None: of every call-back)."""
+    dialect = _dialect()
+    sql = _statements(dialect).open_call_backs
+    with connection.cursor() as cursor:
+        if call_back_ids is None:
+            cursor.execute(f"DELETE FROM {_T['opencb']}")
+            _run(cursor, sql, [PENDING_CODE])
+            return int(cursor.rowcount)
+        if call_back_ids:
+            where = f"call_back_id {dialect.in_list}"
+            _run(cursor, f"DELETE FROM {_T['opencb']} WHERE {where}", [call_back_ids])
+            _run(cursor, f"{sql} AND cb.id {dialect.in_list}", [PENDING_CODE, call_back_ids])
+        return len(call_back_ids)
+
+
 def _max_id(table: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
@@ -758,6 +917,17 @@ def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], 
                 [low, high],
             )
             days.update(_as_date(row[0]) for row in cursor.fetchall())
+        low, high = ranges["telephony"]
+        if high > low:
+            # A phone call rang at its first event, which a late event can move to another day:
+            # the days of every event of each call with a new event.
+            cursor.execute(
+                f"SELECT DISTINCT {local_date('e.occurred_at')} FROM {_T['televent']} e "
+                f"WHERE e.telephony_call_id IN (SELECT telephony_call_id FROM {_T['televent']} "
+                "WHERE id > %s AND id <= %s)",
+                [low, high],
+            )
+            days.update(_as_date(row[0]) for row in cursor.fetchall())
         for source in ("deaths", "admissions"):
             low, high = ranges[source]
             if high > low:
@@ -796,7 +966,9 @@ def summaries_refresh(
             return result
         result.ranges = {source: _advance(source, now=now, horizon=horizon) for source in SOURCES}
         days, patients, referrals = _dates_and_patients(result.ranges)
-        result.dates = _recompute_days(days)
+        call_back_days, call_backs = _call_backs_changed(*result.ranges["callbacks"])
+        result.dates = _recompute_days(days | call_back_days)
+        result.call_backs = _recompute_open_call_backs(call_backs)
         result.referrals = _recompute_open(referrals)
         result.deaths_patients = _recompute_deaths(patients)
     return result
@@ -808,7 +980,9 @@ def _all_days() -> list[date]:
             SELECT min(first), max(last) FROM (
                 SELECT min(received_at) AS first, max(received_at) AS last FROM {_T["call"]}
                 UNION ALL SELECT min(created_at), max(created_at) FROM {_T["referral"]}
-                UNION ALL SELECT min(at), max(at) FROM {_T["intervention"]}) AS spans""")
+                UNION ALL SELECT min(at), max(at) FROM {_T["intervention"]}
+                UNION ALL SELECT min(rang_at), max(rang_at) FROM {_T["telcall"]}
+                UNION ALL SELECT min(due_at), max(due_at) FROM {_T["callback"]}) AS spans""")
         first, last = cursor.fetchone()
     if first is None:
         return []
@@ -854,5 +1028,6 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
         result.dates = len(days)
         result.deaths_patients = _recompute_deaths(None)
         result.referrals = _recompute_open(None)
+        result.call_backs = _recompute_open_call_backs(None)
     logger.info("summaries rebuilt: %s days", result.dates)
     return result

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 _MINUTE = timedelta(minutes=1)
+_SECOND = timedelta(seconds=1)
 
 
 def parse_stored(value: str) -> datetime:
@@ -82,6 +83,22 @@ def minutes_between(later: str | None, earlier: str | None) -> int | None:
     return max(0, (end - start) // _MINUTE)
 
 
+def seconds_between(later: str | None, earlier: str | None) -> int | None:
+    """``greatest(0, floor(extract(epoch FROM later - earlier)))``, exactly."""
+    end, start = stored_utc(later), stored_utc(earlier)
+    if end is None or start is None:
+        return None
+    return max(0, (end - start) // _SECOND)
+
+
+def within_seconds(later: str | None, earlier: str | None, seconds: int) -> int | None:
+    """``later - earlier <= seconds * interval '1 second'``, exactly (1 or 0; NULL as NULL)."""
+    end, start = stored_utc(later), stored_utc(earlier)
+    if end is None or start is None:
+        return None
+    return int(end - start <= timedelta(seconds=seconds))
+
+
 def days_before(value: str | None, days: int) -> str | None:
     """``day - n`` for a date."""
     return None if value is None else (date.fromisoformat(value) - timedelta(days=days)).isoformat()
@@ -93,6 +110,8 @@ FUNCTIONS = {
     "london_time": (1, london_time),
     "iso_weekday": (1, iso_weekday),
     "minutes_between": (2, minutes_between),
+    "seconds_between": (2, seconds_between),
+    "within_seconds": (3, within_seconds),
     "days_before": (2, days_before),
 }
 

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import Call, TelephonyCall, TelephonyEvent
+from calls.services.telephony import telephony_event_record
+from calls.telephony import EventKind, TelephonyEventIn
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
 from services.models import Team
@@ -146,3 +148,40 @@ def admission_of(
         emergency=emergency,
         recorded_at=timezone.now(),
     )
+
+
+def phone_events(call_id: str, *events: tuple[str, datetime]) -> TelephonyCall:
+    """A phone call's events as the phone system sends them, in the order given, each recorded by
+    the telephony service (which keeps the call's times and outcome and makes its call-back)."""
+    heard = TelephonyEvent.objects.filter(telephony_call__external_id=call_id).count()
+    for n, (kind, at) in enumerate(events, heard):
+        telephony_event_record(
+            event=TelephonyEventIn(
+                event_id=f"{call_id}:{n}:{kind}",
+                call_id=call_id,
+                kind=EventKind(kind),
+                occurred_at=at,
+                caller="+441514960123",
+                line="+441514960000",
+                extension="2001" if kind in {"answered", "transferred"} else "",
+            )
+        )
+    return TelephonyCall.objects.get(external_id=call_id)
+
+
+def phone_call(
+    call_id: str,
+    *,
+    rang_at: datetime,
+    answered_after: float | None = None,
+    ended_after: float | None = None,
+    ending: str = "ended",
+) -> TelephonyCall:
+    """A phone call that rang at ``rang_at``, answered and ended so many seconds later (None:
+    not), its ending event of kind ``ending`` (ended, abandoned, voicemail)."""
+    events = [("ringing", rang_at)]
+    if answered_after is not None:
+        events.append(("answered", rang_at + timedelta(seconds=answered_after)))
+    if ended_after is not None:
+        events.append((ending, rang_at + timedelta(seconds=ended_after)))
+    return phone_events(call_id, *events)

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models
 
+from calls.models import CallBack
 from patients.models import DeathRecord, Patient
 from referrals.models import Referral
 from services.models import Organisation, Team
@@ -33,6 +34,7 @@ ID_COLUMNS: dict[str, type[models.Model]] = {
     "owner_id": get_user_model(),
     "death_id": DeathRecord,
     "referral_id": Referral,
+    "call_back_id": CallBack,
 }
 GROUP_IDS: dict[str, type[models.Model]] = {
     "T": Team,
@@ -213,6 +215,31 @@ def build_and_summarise() -> dict[str, Any]:
     builders.admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=91))
     builders.admission_of(dying[1], on=date(2026, 7, 1), emergency=False)
     builders.admission_of(dying[1], on=date(2026, 7, 10))
+    # Phone calls either side of the clock changes and of local midnight, answered on and just
+    # past 60 s, abandoned, missed, left as a voicemail and still ringing; call-backs done before
+    # and after their due time, cancelled and pending.
+    seconds = timedelta(seconds=1)
+    phones = [
+        builders.phone_call(
+            "parity-1", rang_at=moments[0], answered_after=60, ended_after=200, ending="ended"
+        ),
+        builders.phone_call("parity-2", rang_at=moments[1], answered_after=60.000001),
+        builders.phone_call("parity-3", rang_at=moments[2], ended_after=10.5, ending="abandoned"),
+        builders.phone_call("parity-4", rang_at=moments[3], ended_after=185, ending="abandoned"),
+        builders.phone_call("parity-5", rang_at=moments[4], ended_after=700),
+        builders.phone_call("parity-6", rang_at=moments[6], ended_after=42, ending="voicemail"),
+        builders.phone_call("parity-7", rang_at=moments[16]),
+    ]
+    for n, call_back in enumerate(CallBack.objects.order_by("pk")):
+        due = call_back.due_at
+        if n == 0:
+            call_back.status, call_back.done_at = "DONE", due - 5 * seconds
+        elif n == 1:
+            call_back.status, call_back.done_at = "DONE", due + 0.5 * seconds
+        elif n == 2:
+            call_back.status, call_back.done_at = "CANCELLED", due
+        call_back.save()
+    CallBack.objects.create(telephony_call=phones[0], due_at=moments[9])
     summaries_rebuild()
     rebuilt = figures()
 
@@ -236,6 +263,16 @@ def build_and_summarise() -> dict[str, Any]:
         usual_residence="OWN_HOME",
     )
     builders.admission_of(dying[2], on=date(2026, 10, 30))
+    # A ringing heard late moves a call to the day before; a pending call-back is done late and
+    # another moved; a new phone call is left pending its call-back.
+    builders.phone_events("parity-3", ("ringing", moments[2] - 3 * seconds))
+    pending = list(CallBack.objects.filter(status="PENDING").order_by("pk"))
+    pending[0].status, pending[0].done_at = "DONE", pending[0].due_at + timedelta(hours=3)
+    pending[0].save()
+    pending[1].due_at += timedelta(days=1, microseconds=1)
+    pending[1].save()
+    builders.phone_call("parity-8", rang_at=moments[12], ended_after=31, ending="abandoned")
+    assert phones and len(pending) > 1
     summaries_refresh(horizon_seconds=0)
     return {"rebuilt": rebuilt, "refreshed": figures()}
 

@@ -11,16 +11,21 @@ from pathlib import Path
 import pytest
 from django.db import models
 
+from calls.models import CallBack, TelephonyCall
 from patients.codes import PlaceOfDeath, UsualResidence
 from referrals.codes import InterventionType, ReferralOutcome
 from referrals.models import ReferralEvent
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus
 from services.codes import CallerType, Need, Priority
-from spoc.dashboards.models import ResponseMinuteStat
+from spoc.dashboards.models import ANSWER_TARGET_SECONDS, ResponseMinuteStat, TelephonyWaitStat
 from spoc.dashboards.services import (
+    CALL_BACK_CODES,
     DEATHS_CODES,
     MINUTES_CODES,
     OPEN_STATUS_CODES,
+    PENDING_CODE,
+    TELEPHONY_HOUR_CODES,
+    TELEPHONY_WAIT_CODES,
     USUAL_RESIDENCE_PLACES,
 )
 from tests.conftest import ROOT
@@ -37,6 +42,9 @@ CODE_LISTS: tuple[type[models.TextChoices], ...] = (
     InterventionType,
     ReferralOutcome,
     ResponseMinuteStat.Metric,
+    TelephonyCall.Outcome,
+    CallBack.Status,
+    TelephonyWaitStat.Metric,
 )
 # Quoted in SQL, these are codes too (lower case ones included): an event kind, an action.
 SQL_ONLY_CODE_LISTS: tuple[type[models.TextChoices], ...] = (ReferralEvent.Kind, Action)
@@ -74,7 +82,7 @@ def code_literals(source: str, *, defines: tuple[type[models.TextChoices], ...] 
 @pytest.mark.parametrize("module", DASHBOARD_SQL_MODULES)
 def test_no_code_is_written_into_the_dashboard_sql(module: str) -> None:
     path = ROOT / "spoc" / "dashboards" / module
-    defines = (ResponseMinuteStat.Metric,) if module == "models.py" else ()
+    defines = (ResponseMinuteStat.Metric, TelephonyWaitStat.Metric) if module == "models.py" else ()
     assert code_literals(Path(path).read_text(encoding="utf-8"), defines=defines) == []
 
 
@@ -110,3 +118,33 @@ def test_the_parameters_are_the_code_modules_own_codes() -> None:
     )
     assert USUAL_RESIDENCE_PLACES[UsualResidence.CARE_HOME] == [PlaceOfDeath.CARE_HOME]
     assert [param for item in USUAL_RESIDENCE_PLACES.items() for param in item] == DEATHS_CODES
+
+
+def test_the_phone_parameters_are_the_calls_own_codes() -> None:
+    outcome, status, metric = TelephonyCall.Outcome, CallBack.Status, TelephonyWaitStat.Metric
+    assert TELEPHONY_HOUR_CODES == [
+        outcome.ANSWERED,
+        outcome.ANSWERED,
+        ANSWER_TARGET_SECONDS,
+        outcome.ABANDONED,
+        outcome.MISSED,
+        outcome.VOICEMAIL,
+    ]
+    assert TELEPHONY_WAIT_CODES == [
+        metric.ANSWER,
+        outcome.ANSWERED,
+        metric.ABANDON,
+        outcome.ABANDONED,
+    ]
+    assert CALL_BACK_CODES == [status.DONE, status.DONE, status.CANCELLED]
+    assert PENDING_CODE == status.PENDING
+    assert all(
+        type(code) is str
+        for code in [
+            *TELEPHONY_HOUR_CODES[:2],
+            *TELEPHONY_HOUR_CODES[3:],
+            *TELEPHONY_WAIT_CODES,
+            *CALL_BACK_CODES,
+            PENDING_CODE,
+        ]
+    )
