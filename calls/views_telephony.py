@@ -159,8 +159,13 @@ def telephony_twilio(request: HttpRequest) -> HttpResponse:
 @permission_required("accounts.take_calls", raise_exception=True)
 def screen_pop(request: HttpRequest) -> HttpResponse:
     """The screen pop, polled by the home page and the call screen every few seconds: the call
-    just answered on this user's extension, with a link to the call screen for it."""
-    return render(request, "calls/screen_pop.html", {"pop": screen_pop_for(user=request.user)})
+    just answered on this user's extension, with a link to the call screen for it. A poll that
+    already shows it (``shown``, the phone call's id, 0 for none) is answered 204, which htmx
+    does not swap, so a screen reader announces a new call once, not at every poll."""
+    pop = screen_pop_for(user=request.user)
+    if request.GET.get("shown") == str(pop.pk if pop else 0):
+        return HttpResponse(status=204)
+    return render(request, "calls/screen_pop.html", {"pop": pop})
 
 
 @login_required

@@ -96,6 +96,9 @@ class Phone:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _send(self, kind: str, *, extension: str = "", recording_url: str = "") -> int:
+        if not self.call_id:
+            self.log.append(f"{datetime.now(UTC):%H:%M:%S} {kind}: no call yet, ring first")
+            return 0
         payload = event(
             kind,
             call_id=self.call_id,

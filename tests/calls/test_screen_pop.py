@@ -41,11 +41,16 @@ def test_the_call_answered_on_my_extension_pops_on_my_page_only(client, make_use
     text = pop.content.decode()
     assert "Incoming call from 0151 496 0123" in text
     assert f"/calls/new/?telephony={TelephonyCall.objects.get().pk}" in text
+    # A poll that already shows this call is not redrawn (204: htmx swaps nothing).
+    shown = TelephonyCall.objects.get().pk
+    assert client.get(f"/calls/screen-pop/?shown={shown}").status_code == 204
+    assert client.get("/calls/screen-pop/?shown=0").status_code == 200
     client.force_login(other)
     assert "Incoming call" not in client.get("/calls/screen-pop/").content.decode()
+    assert client.get("/calls/screen-pop/?shown=0").status_code == 204
     # The home page polls for it.
     client.force_login(on_2001)
-    assert 'hx-get="/calls/screen-pop/"' in client.get("/").content.decode()
+    assert 'hx-get="/calls/screen-pop/?shown=0"' in client.get("/").content.decode()
 
 
 def test_the_pop_reads_no_patient_and_writes_no_access_log_row(client, on_2001):

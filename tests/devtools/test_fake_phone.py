@@ -41,6 +41,10 @@ def test_the_page_has_its_buttons_and_a_hub_that_cannot_be_reached_is_logged():
     ):
         assert label in page
     assert "hub unreachable" in after
+    # Answering with no call rings nobody: the phone says to ring first and sends nothing.
+    quiet = Phone(hub_url="http://127.0.0.1:9", secret="s", caller="0151 496 0123")
+    assert quiet.answer() == 0
+    assert quiet.log[-1].endswith("answered: no call yet, ring first")
 
 
 @pytest.mark.django_db(transaction=True)
