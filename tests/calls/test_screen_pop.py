@@ -154,6 +154,8 @@ def test_missed_calls_list_the_matched_person_and_the_voicemail(client, make_use
     assert "Caller gave up" in text
     assert f'href="{recording}"' in text
     assert 'href="tel:+441514960123"' in text
+    call_back = page.context["missed"][1].call_back
+    assert f'href="/calls/new/?call_back={call_back.pk}"' in text
     listed = AccessLog.objects.filter(object_type="missed_calls").last()
     assert listed is not None and listed.detail == {"patients": 1}
 
