@@ -924,9 +924,10 @@ def telephony_tables(
         _table(
             "call_backs",
             "Call-backs on time",
-            ["Call-backs due", "Done on time", "Done late", "Overdue, not done", "On time %"],
+            ["Call-backs", "Due", "Done on time", "Done late", "Overdue, not done", "On time %"],
             [
                 [
+                    "Due in the period",
                     _count(call_backs_due, scope),
                     _count(call_backs["on_time"], scope),
                     _count(call_backs["late"], scope),

@@ -178,7 +178,7 @@ def test_phone_figures_worked_out_by_hand(history: dict[str, TelephonyCall]) -> 
     # Due in the period: two done by their due time (one exactly on it), one done a minute late,
     # one pending and overdue at noon on 26 October; the cancelled one, the one due at 15:00 and
     # the one due in November are left out.
-    assert _rows(figures, "call_backs") == [[4, 2, 1, 1, 50.0]]
+    assert _rows(figures, "call_backs") == [["Due in the period", 4, 2, 1, 1, 50.0]]
     tiles = _tiles(figures)
     assert tiles["phone_calls_offered"] == 10
     assert tiles["answered_in_target"] == 30.0
@@ -205,7 +205,7 @@ def test_phone_figures_by_period_filters_and_small_numbers(
     )
     assert _rows(saturday, "phone_calls")[0] == ["Offered", 3, None]
     assert _rows(saturday, "phone_waits")[1] == ["Wait to abandonment", 1, 10, 10]
-    assert _rows(saturday, "call_backs") == [[0, 0, 0, 0, None]]
+    assert _rows(saturday, "call_backs") == [["Due in the period", 0, 0, 0, 0, None]]
     # The team and priority filters do not apply to the phone figures.
     filtered = dashboard_figures(scope=_scope(team_ids=(12345,), priority="P1"), now=NOW)
     everything = dashboard_figures(scope=_scope(), now=NOW)
@@ -219,7 +219,7 @@ def test_phone_figures_by_period_filters_and_small_numbers(
         ["Answered within 60 s", "<5", "<5"],
         ["Abandoned", "<5", "<5"],
     ]
-    assert _rows(suppressed, "call_backs") == [["<5", "<5", "<5", "<5", "<5"]]
+    assert _rows(suppressed, "call_backs") == [["Due in the period", "<5", "<5", "<5", "<5", "<5"]]
     assert _tiles(suppressed)["phone_calls_offered"] == 10
 
 
@@ -250,7 +250,7 @@ def test_the_job_follows_late_events_and_call_backs_done_later() -> None:
         scope=_scope(date_from=date(2026, 10, 20), date_to=date(2026, 10, 25)), now=NOW
     )
     assert _rows(figures, "phone_waits")[0] == ["Wait to answer", 2, 5, 20]
-    assert _rows(figures, "call_backs") == [[1, 0, 1, 0, 0.0]]
+    assert _rows(figures, "call_backs") == [["Due in the period", 1, 0, 1, 0, 0.0]]
     incremental = snapshot()
     summaries_rebuild()
     assert snapshot() == incremental
@@ -307,7 +307,7 @@ def _summary_figures(date_from: date, date_to: date, now: datetime) -> dict[str,
     figures = dashboard_figures(scope=_scope(date_from=date_from, date_to=date_to), now=now)
     calls = {row[0]: row[1] for row in _rows(figures, "phone_calls")}
     waits = {row[0]: (row[2], row[3]) for row in _rows(figures, "phone_waits")}
-    (due, on_time, late, overdue, pct), *_ = _rows(figures, "call_backs")
+    (_, due, on_time, late, overdue, pct), *_ = _rows(figures, "call_backs")
     assert due == on_time + late + overdue
     return {
         "offered": calls["Offered"],
