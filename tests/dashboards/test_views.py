@@ -60,6 +60,15 @@ def world(make_user: Any) -> dict[str, Any]:
                 accepted_at=referral.created_at + timedelta(minutes=9),
             )
             intervention_for(referral, at=now - timedelta(days=1), user=nurse, bed_days=3)
+    # Six phone calls to the SPOC's lines: four answered within 60 s, two abandoned.
+    for n in range(6):
+        phone_call(
+            f"world-{n}",
+            rang_at=now - timedelta(days=2, hours=n),
+            answered_after=None if n > 3 else 20 + n,
+            ended_after=200,
+            ending="abandoned" if n > 3 else "ended",
+        )
     summaries_refresh(horizon_seconds=0)
     return {
         "org_a": org_a,
@@ -88,6 +97,9 @@ def test_team_lead_sees_own_team_only(client: Any, world: dict[str, Any]) -> Non
     client.force_login(world["lead"])
     data = client.get(reverse("api-dashboard")).json()
     assert _tile(data, "referrals") == 7 and data["suppressed"] is False
+    # The SPOC's lines belong to no team: a team lead sees the phone figures too.
+    assert _tile(data, "phone_calls_offered") == 6
+    assert _tile(data, "answered_in_target") == 66.7 and _tile(data, "abandoned") == 33.3
     assert client.get(reverse("api-dashboard"), {"team": world["team_b"].pk}).status_code == 403
 
 
@@ -103,6 +115,7 @@ def test_manager_cross_organisation_view_suppresses_small_numbers(
     )
     assert teams == {"Team A": 7, "Team B": "<5"}
     assert _tile(data, "breaches_now") == "<5"
+    assert _tile(data, "phone_calls_offered") == 6 and _tile(data, "abandoned") == "<5"
     own = client.get(reverse("api-dashboard"), {"organisation": world["org_a"].pk}).json()
     assert own["suppressed"] is False and _tile(own, "referrals") == 7
     other = client.get(reverse("api-dashboard"), {"organisation": world["org_b"].pk}).json()
