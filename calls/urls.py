@@ -1,6 +1,7 @@
 from django.urls import path
 
-from calls import views, views_telephony
+from calls import views
+from calls.views import telephony
 
 app_name = "calls"
 urlpatterns = [
@@ -16,8 +17,8 @@ urlpatterns = [
         views.call_back_attempt,
         name="call-back-attempt",
     ),
-    path("screen-pop/", views_telephony.screen_pop, name="screen-pop"),
-    path("missed/", views_telephony.missed_calls_list, name="missed"),
+    path("screen-pop/", telephony.screen_pop, name="screen-pop"),
+    path("missed/", telephony.missed_calls_list, name="missed"),
     path("reviews/", views.senior_reviews, name="reviews"),
     path("reviews/<int:call_id>/", views.senior_review_record, name="review"),
 ]

@@ -3,10 +3,10 @@ secret, not an API token."""
 
 from django.urls import path
 
-from calls import views_telephony
+from calls.views import telephony
 
 app_name = "telephony"
 urlpatterns = [
-    path("events/", views_telephony.telephony_events, name="events"),
-    path("twilio/", views_telephony.telephony_twilio, name="twilio"),
+    path("events/", telephony.telephony_events, name="events"),
+    path("twilio/", telephony.telephony_twilio, name="twilio"),
 ]

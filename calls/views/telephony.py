@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from calls import telephony as rules
-from calls.selectors_telephony import missed_calls, screen_pop_for
+from calls.selectors.telephony import missed_calls, screen_pop_for
 from calls.services.telephony import DuplicateEvent, telephony_event_record
 from referrals.access import visible_patients
 from spoc.audit.services import client_ip

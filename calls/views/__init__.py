@@ -32,7 +32,7 @@ from calls.selectors import (
     patient_banner_for,
     recent_calls_for_handler,
 )
-from calls.selectors_telephony import (
+from calls.selectors.telephony import (
     call_back_number,
     call_back_to_make,
     phone_matches,
