@@ -122,6 +122,16 @@ class CallBack(models.Model):
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The text sent when it went overdue (calls/services/reminders.py): when, to whom, Notify's
+    # id. ``reminder_sending_until``: a run is sending it until then; ``reminder_error``: why the
+    # last try did not send, tried again on the next run.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reminded_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reminder_notify_id = models.UUIDField(null=True, blank=True)
+    reminder_sending_until = models.DateTimeField(null=True, blank=True)
+    reminder_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         db_table = "referrals_callback"

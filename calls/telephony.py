@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from spoc.core.dates import nhs_duration
+
 # A signed event older (or further in the future) than this is refused: it may be a recording of
 # a genuine one played back. Five minutes covers clocks a little apart and a retry or two.
 MAX_EVENT_AGE = timedelta(minutes=5)
@@ -387,3 +389,17 @@ def missed_call_due_at(
     if open_then is False and opens_at is not None:
         return max(opens_at, ended_at) + CALL_BACK_WITHIN
     return ended_at + CALL_BACK_WITHIN
+
+
+# A call-back is "due now" from its time until this much later, then "overdue by ..."
+# (docs/telephony.md, "Reminders").
+DUE_NOW_FOR = timedelta(minutes=5)
+
+
+def call_back_due_wording(due_at: datetime, now: datetime) -> str:
+    """``Due now``, ``Overdue by 25 minutes``, or "" when not yet due (spoc/core/dates.py)."""
+    if due_at > now:
+        return ""
+    if now - due_at < DUE_NOW_FOR:
+        return "Due now"
+    return f"Overdue by {nhs_duration(now - due_at)}"

@@ -45,6 +45,7 @@ TEMPLATE_TEXTS = {
     "REPEAT": "SPOC hub REMINDER, not yet acknowledged: ((priority)) referral for ((team)), "
     "((what)). Open it and acknowledge: ((link))",
     "DIGEST": "SPOC hub: ((count)) for ((team)). See the queue: ((link))",
+    "CALL_BACK_OVERDUE": "SPOC hub: ((what)). See the call-backs: ((link))",
 }
 # Numbers whose texts fail, and how (the fake's own choice, to try the hub's handling).
 FAILING_NUMBERS = {

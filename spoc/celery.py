@@ -90,6 +90,15 @@ app.conf.beat_schedule = {
     # minutes more delay nothing; a gap made by a change within the hour is told within five
     # minutes. A run is a few queries, whatever the number of teams and shifts.
     "flag-rota-gaps": {"task": "rota.flag_gaps", "schedule": 300.0, "options": {"expires": 290}},
+    # Texts about overdue call-backs (docs/telephony.md, "Reminders"): a call-back is texted
+    # about once it is CALL_BACK_REMIND_AFTER_MINUTES (15) overdue, so looking every minute
+    # sends it within a minute of that; a run with nothing due is one query. A run not started
+    # within its period is dropped, since the next one does the same work.
+    "remind-overdue-call-backs": {
+        "task": "calls.remind_overdue_call_backs",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 

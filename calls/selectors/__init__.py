@@ -58,7 +58,7 @@ def call_backs_pending(*, limit: int = 200) -> list[CallBack]:
     """The call-backs still to make, soonest due first, access-logged as a list."""
     due = list(
         CallBack.objects.filter(status=CallBack.Status.PENDING)
-        .select_related("call", "telephony_call", "patient", "assigned_to")
+        .select_related("call", "telephony_call", "patient", "assigned_to", "reminded_to")
         .prefetch_related("attempts")
         .order_by("due_at")[:limit]
     )

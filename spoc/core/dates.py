@@ -123,6 +123,17 @@ def nhs_datetime_short(
     return f"{relative} {when}" if relative else f"{nhs_date_short(value)}, {when}"
 
 
+def nhs_duration(value: timedelta) -> str:
+    """``25 minutes``, ``1 minute``, ``2 hours 5 minutes``, ``3 days 4 hours``: whole minutes,
+    rounded down, at most two units; ``0 minutes`` for less than a minute or a negative span."""
+    total = max(int(value.total_seconds() // 60), 0)
+    days, rest = divmod(total, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    units = [(days, "day"), (hours, "hour"), (mins, "minute")]
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in units if n]
+    return " ".join(parts[:2]) or "0 minutes"
+
+
 def nhs_number_format(value: int | float | Decimal | str | None) -> str:
     """A number with thousands separators: ``3,000``, ``12,345.5``; ``""`` for None. Django's
     ``intcomma`` without localisation, so the digits are those of ``str(value)`` (decimals are

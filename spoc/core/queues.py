@@ -42,6 +42,7 @@ TASK_ROUTES = {
     "interop.*": NOTIFICATIONS,
     "alerts.*": NOTIFICATIONS,
     "rota.*": NOTIFICATIONS,  # the rota's gaps, emailed to the teams' leads
+    "calls.remind_overdue_call_backs": NOTIFICATIONS,  # texts about overdue call-backs
     "dashboards.*": SUMMARIES,
 }
 DEFAULT_QUEUE = SUMMARIES

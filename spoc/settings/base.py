@@ -336,6 +336,7 @@ NOTIFY_TEMPLATES = {
     "ALERT": os.environ.get("NOTIFY_TEMPLATE_ALERT", ""),
     "REPEAT": os.environ.get("NOTIFY_TEMPLATE_REPEAT", ""),
     "DIGEST": os.environ.get("NOTIFY_TEMPLATE_DIGEST", ""),
+    "CALL_BACK_OVERDUE": os.environ.get("NOTIFY_TEMPLATE_CALL_BACK_OVERDUE", ""),
 }
 # How long an urgent alert waits for its acknowledgement before it is sent again, then to the
 # next person up the chain: minutes per priority (P4-P5 are never urgent alerts).
@@ -349,6 +350,9 @@ ALERT_ACK_MINUTES = {
 ALERT_START_WITHIN_MINUTES = env_int("ALERT_START_WITHIN_MINUTES", 15)
 # At most one digest of new P4-P5 referrals per team in this many minutes.
 ALERT_DIGEST_EVERY_MINUTES = env_int("ALERT_DIGEST_EVERY_MINUTES", 60)
+# A pending call-back overdue by this many minutes is texted, once, to its owner on duty, else
+# to the SPOC coordinator on duty (docs/telephony.md, "Reminders").
+CALL_BACK_REMIND_AFTER_MINUTES = env_int("CALL_BACK_REMIND_AFTER_MINUTES", 15)
 
 # Response messages to the systems that sent referrals (docs/interop.md, "The referrer hears
 # back"): each POST gives up after OUTBOX_TIMEOUT_SECONDS (per connect and per read), a failed

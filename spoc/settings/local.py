@@ -12,7 +12,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 
 # Text messages go to the fake GOV.UK Notify that `runhub` starts beside the hub
 # (devtools/fake_notify.py, http://127.0.0.1:8071/ shows what it was sent): its service id and
-# secret, its three templates and the bearer token it puts on its delivery receipts.
+# secret, its templates and the bearer token it puts on its delivery receipts.
 NOTIFY_API_KEY = os.environ.get(
     "NOTIFY_API_KEY",
     "spoc_local-5e4b7a44-7f0c-4a59-9d3e-3c2a1b0f9e87-0b8f6a4e-2d1c-4e5f-8a9b-7c6d5e4f3a21",
@@ -23,6 +23,9 @@ NOTIFY_TEMPLATES = {
     "ALERT": os.environ.get("NOTIFY_TEMPLATE_ALERT", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a01"),
     "REPEAT": os.environ.get("NOTIFY_TEMPLATE_REPEAT", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a02"),
     "DIGEST": os.environ.get("NOTIFY_TEMPLATE_DIGEST", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a03"),
+    "CALL_BACK_OVERDUE": os.environ.get(
+        "NOTIFY_TEMPLATE_CALL_BACK_OVERDUE", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a04"
+    ),
 }
 # The fake phone's secret (devtools/fake_phone.py signs with the same default).
 TELEPHONY_WEBHOOK_SECRET = os.environ.get("TELEPHONY_WEBHOOK_SECRET", "dev-telephony-secret")

@@ -1,6 +1,6 @@
 """Dates, times and counts on screen in the NHS.UK style, in London time across clock changes."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from spoc.core.dates import (
     nhs_date_short,
     nhs_datetime,
     nhs_datetime_short,
+    nhs_duration,
     nhs_number_format,
     nhs_time,
     nhs_weekday_date,
@@ -143,6 +144,22 @@ def test_counts_get_thousands_separators():
     assert nhs_number_format(-4500) == "-4,500"
     assert nhs_number_format(12345.5) == "12,345.5"
     assert nhs_number_format(Decimal("1234.50")) == "1,234.50"
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        (timedelta(seconds=59), "0 minutes"),
+        (timedelta(minutes=-3), "0 minutes"),
+        (timedelta(minutes=1, seconds=30), "1 minute"),
+        (timedelta(minutes=25), "25 minutes"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(hours=2, minutes=5), "2 hours 5 minutes"),
+        (timedelta(days=3, hours=4, minutes=10), "3 days 4 hours"),
+    ],
+)
+def test_nhs_duration_says_whole_minutes_in_at_most_two_units(span, expected):
+    assert nhs_duration(span) == expected
 
 
 @time_machine.travel(datetime(2026, 12, 2, 14, 0, tzinfo=UTC), tick=False)

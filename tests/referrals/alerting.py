@@ -78,6 +78,11 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def texts(monkeypatch: pytest.MonkeyPatch, enqueued: list[int]) -> list[Text]:
     """Every text the hub asked Notify to send, in order (Notify itself is the outside world:
     tests/referrals/test_notify_contract.py plays it over HTTP)."""
+    return texts_recorded(monkeypatch, "referrals.services.alerts.sms_send")
+
+
+def texts_recorded(monkeypatch: pytest.MonkeyPatch, target: str) -> list[Text]:
+    """``target`` (a module's ``sms_send``) records each text and answers as Notify would."""
     sent: list[Text] = []
 
     def send(*, phone: str, template_kind: str, personalisation: dict[str, str], reference: str):
@@ -85,7 +90,7 @@ def texts(monkeypatch: pytest.MonkeyPatch, enqueued: list[int]) -> list[Text]:
         sent.append(text)
         return SmsSent(notification_id=text.notification_id)
 
-    monkeypatch.setattr("referrals.services.alerts.sms_send", send)
+    monkeypatch.setattr(target, send)
     return sent
 
 

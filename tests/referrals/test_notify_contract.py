@@ -45,6 +45,7 @@ TEMPLATES = {
     "ALERT": "f33517ff-2a88-4f6e-b855-c550268ce08a",
     "REPEAT": "f33517ff-2a88-4f6e-b855-c550268ce08b",
     "DIGEST": "f33517ff-2a88-4f6e-b855-c550268ce08c",
+    "CALL_BACK_OVERDUE": "f33517ff-2a88-4f6e-b855-c550268ce08d",
 }
 CALLBACK_TOKEN = "contract-callback-token-0123456789"
 
