@@ -4,6 +4,7 @@ environment (docs/architecture.md lists each variable)."""
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,6 +130,11 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     }
+    # Which process holds a connection, in pg_stat_activity: "spoc gunicorn 4242", "spoc celery
+    # 4250" (a worker's pool processes show the worker's number), "spoc manage.py 4301".
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
+        f"spoc {Path(sys.argv[0]).name} {os.getpid()}"[:63]
+    )
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
