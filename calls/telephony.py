@@ -403,3 +403,15 @@ def call_back_due_wording(due_at: datetime, now: datetime) -> str:
     if now - due_at < DUE_NOW_FOR:
         return "Due now"
     return f"Overdue by {nhs_duration(now - due_at)}"
+
+
+# The home page opens the call screen by itself for a call answered this recently (answering is
+# the handler's own request); one who comes back to the home page later is offered the call
+# instead, so the home page never sends them away again.
+SCREEN_POP_OPENS_WITHIN = timedelta(seconds=30)
+
+
+def pop_opens_itself(answered_at: datetime | None, *, now: datetime) -> bool:
+    """Whether the home page opens the call screen by itself for a call answered at
+    ``answered_at``: within SCREEN_POP_OPENS_WITHIN of the answer."""
+    return answered_at is not None and now - answered_at <= SCREEN_POP_OPENS_WITHIN

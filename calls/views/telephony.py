@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -161,11 +162,23 @@ def screen_pop(request: HttpRequest) -> HttpResponse:
     """The screen pop, polled by the home page and the call screen every few seconds: the call
     just answered on this user's extension, with a link to the call screen for it. A poll that
     already shows it (``shown``, the phone call's id, 0 for none) is answered 204, which htmx
-    does not swap, so a screen reader announces a new call once, not at every poll."""
+    does not swap, so a screen reader announces a new call once, not at every poll. The home
+    page's poll (``open=1``) opens the call screen itself for a call answered moments ago
+    (``calls.telephony.pop_opens_itself``); the call screen's only offers it."""
     pop = screen_pop_for(user=request.user)
     if request.GET.get("shown") == str(pop.pk if pop else 0):
         return HttpResponse(status=204)
-    return render(request, "calls/screen_pop.html", {"pop": pop})
+    auto_open = request.GET.get("open") == "1"
+    if (
+        pop is not None
+        and auto_open
+        and rules.pop_opens_itself(pop.answered_at, now=timezone.now())
+    ):
+        # The home page goes to the call screen by itself (htmx follows HX-Redirect).
+        response = HttpResponse()
+        response["HX-Redirect"] = f"{reverse('calls:new')}?telephony={pop.pk}"
+        return response
+    return render(request, "calls/screen_pop.html", {"pop": pop, "auto_open": auto_open})
 
 
 @login_required

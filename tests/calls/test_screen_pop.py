@@ -50,7 +50,30 @@ def test_the_call_answered_on_my_extension_pops_on_my_page_only(client, make_use
     assert client.get("/calls/screen-pop/?shown=0").status_code == 204
     # The home page polls for it.
     client.force_login(on_2001)
-    assert 'hx-get="/calls/screen-pop/?shown=0"' in client.get("/").content.decode()
+    assert 'hx-get="/calls/screen-pop/?shown=0&amp;open=1"' in client.get("/").content.decode()
+
+
+def test_the_home_page_opens_the_call_screen_itself_only_for_a_call_just_answered(client, on_2001):
+    # Rang 20 s ago, answered now.
+    phone_call(Client(), "ringing", "answered", start=timezone.now() - timedelta(seconds=20))
+    pk = TelephonyCall.objects.get().pk
+    client.force_login(on_2001)
+    poll = {"HX-Request": "true", "X-Spoc-Poll": "1"}
+    # The home page's poll: htmx follows HX-Redirect to the call screen for this phone call.
+    opened = client.get("/calls/screen-pop/?shown=0&open=1", headers=poll)
+    assert opened.status_code == 200
+    assert opened["HX-Redirect"] == f"/calls/new/?telephony={pk}"
+    # The call screen's poll only offers it.
+    offered = client.get("/calls/screen-pop/?shown=0", headers=poll)
+    assert "HX-Redirect" not in offered
+    assert "Incoming call from 0151 496 0123" in offered.content.decode()
+    # Back on the home page 31 seconds after the answer: offered, not opened again.
+    with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
+        later = client.get("/calls/screen-pop/?shown=0&open=1", headers=poll)
+    assert "HX-Redirect" not in later
+    text = later.content.decode()
+    assert "Incoming call from 0151 496 0123" in text
+    assert "open=1" in text  # the home page's poll keeps saying it is the home page's
 
 
 def test_the_pop_reads_no_patient_and_writes_no_access_log_row(client, on_2001):

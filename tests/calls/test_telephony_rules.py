@@ -15,6 +15,7 @@ from calls.telephony import (
     call_state,
     e164,
     missed_call_due_at,
+    pop_opens_itself,
     recording_url_checked,
     signature,
     twilio_signature,
@@ -143,3 +144,10 @@ def test_recordings_are_https_or_loopback_in_development():
     ):
         with pytest.raises(InvalidEvent):
             recording_url_checked(url, allow_loopback=loopback)
+
+
+def test_the_home_page_opens_the_call_screen_itself_for_30_seconds_after_the_answer():
+    assert pop_opens_itself(T0, now=T0)
+    assert pop_opens_itself(T0, now=T0 + timedelta(seconds=30))
+    assert not pop_opens_itself(T0, now=T0 + timedelta(seconds=31))
+    assert not pop_opens_itself(None, now=T0)
