@@ -4,13 +4,15 @@ patient banner every screen shows (it counts the patient's recent calls, so it l
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from calls.models import Call, CallBack
+from calls.telephony import DUE_NOW_FOR
 from patients.banner import patient_banner
 from patients.models import DeathRecord, Patient
 from patients.selectors import care_plan_current
@@ -64,6 +66,28 @@ def call_backs_pending(*, limit: int = 200) -> list[CallBack]:
     )
     access_log_list_shown(object_type="call_backs", patient_ids=(cb.patient_id for cb in due))
     return due
+
+
+@dataclass(frozen=True)
+class CallBacksDue:
+    due_now: int
+    overdue: int
+
+
+def call_backs_due_count(*, user: Any, now: datetime) -> CallBacksDue:
+    """The pending call-backs of ``user`` and of the shared SPOC list (no owner) that are due now
+    and overdue (``calls.telephony.DUE_NOW_FOR``): the navigation badge. One query, no patient
+    data."""
+    overdue_before = now - DUE_NOW_FOR
+    counts = CallBack.objects.filter(
+        Q(assigned_to=user) | Q(assigned_to__isnull=True),
+        status=CallBack.Status.PENDING,
+        due_at__lte=now,
+    ).aggregate(
+        due_now=Count("pk", filter=Q(due_at__gt=overdue_before)),
+        overdue=Count("pk", filter=Q(due_at__lte=overdue_before)),
+    )
+    return CallBacksDue(due_now=counts["due_now"], overdue=counts["overdue"])
 
 
 def calls_awaiting_review(*, limit: int = 200) -> list[Call]:

@@ -8,8 +8,22 @@ from functools import cached_property
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
+from calls.selectors import call_backs_due_count
 from referrals.selectors.queue import queued_count_for
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A navigation count and what it counts, for the text beside it: ``3 waiting``."""
+
+    count: int
+    words: str = "waiting"
+
+    @property
+    def summary(self) -> str:
+        return f"{self.count} {self.words}"
 
 
 @dataclass(frozen=True)
@@ -19,8 +33,8 @@ class NavItem:
     # Shown to users with any of these permissions; empty: every signed-in user.
     permissions: tuple[str, ...]
     description: str
-    # A count shown next to the label (for this user); None: no badge.
-    badge_count: Callable[[Any], int] | None = field(default=None, compare=False)
+    # A count shown next to the label (for this user), with its words; None: no badge.
+    badge_count: Callable[[Any], int | Badge] | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str:
@@ -43,12 +57,29 @@ class NavLink:
         return self.item.url
 
     @cached_property
+    def _badge(self) -> Badge | None:
+        if self.item.badge_count is None:
+            return None
+        found = self.item.badge_count(self.user)
+        return found if isinstance(found, Badge) else Badge(found)
+
+    @property
     def badge(self) -> int | None:
-        return self.item.badge_count(self.user) if self.item.badge_count is not None else None
+        return self._badge.count if self._badge is not None else None
+
+    @property
+    def badge_words(self) -> str:
+        """What the count counts, read after it: ``waiting``, ``due: 2 overdue, 1 due now``."""
+        return self._badge.words if self._badge is not None else ""
 
 
 def _queued(user: Any) -> int:
     return queued_count_for(user=user)
+
+
+def _call_backs_due(user: Any) -> Badge:
+    due = call_backs_due_count(user=user, now=timezone.now())
+    return Badge(due.overdue + due.due_now, f"due: {due.overdue} overdue, {due.due_now} due now")
 
 
 # Later capabilities add their entries here, in the order they should appear.
@@ -78,7 +109,11 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Find a patient by NHS number, name, date of birth or postcode.",
     ),
     NavItem(
-        "Call-backs", "calls:call-backs", ("accounts.take_calls",), "Call-backs due, oldest first."
+        "Call-backs",
+        "calls:call-backs",
+        ("accounts.take_calls",),
+        "Call-backs due, overdue first.",
+        badge_count=_call_backs_due,
     ),
     NavItem(
         "Missed calls",
