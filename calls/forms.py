@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
-from calls.models import CallBackAttempt
+from calls.models import CallBack, CallBackAttempt
 from calls.triage import SUPPORT_NEEDS
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
@@ -264,3 +264,16 @@ class CallBackAttemptForm(NhsFormMixin, forms.Form):
         },
     )
     note = forms.CharField(label="Note", required=False, max_length=500)
+
+
+class CallBackDoneForm(NhsFormMixin, forms.Form):
+    """What happened, to mark a call-back done (docs/telephony.md, "Calling back")."""
+
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=blank(CallBack.Outcome.choices, "Choose"),
+        error_messages={
+            "required": "Select the call-back's outcome.",
+            "invalid_choice": "Select the call-back's outcome from the list.",
+        },
+    )

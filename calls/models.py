@@ -93,6 +93,14 @@ class CallBack(models.Model):
         DONE = "DONE", "Done"
         CANCELLED = "CANCELLED", "Cancelled"
 
+    class Outcome(models.TextChoices):
+        """What happened, said when it is marked done (docs/telephony.md, "Calling back")."""
+
+        REACHED = "REACHED", "Reached"
+        NO_ANSWER = "NO_ANSWER", "No answer after tries"
+        UNOBTAINABLE = "UNOBTAINABLE", "Number unobtainable"
+        NOT_NEEDED = "NOT_NEEDED", "No longer needed"
+
     # The call it follows: a call the handler saved, or a phone call nobody answered
     # (docs/telephony.md, "Nothing missed"); one of the two.
     call = models.ForeignKey(
@@ -122,6 +130,8 @@ class CallBack(models.Model):
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Blank while pending, and for call-backs closed before an outcome was asked for.
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
     # The text sent when it went overdue (calls/services/reminders.py): when, to whom, Notify's
     # id. ``reminder_sending_until``: a run is sending it until then; ``reminder_error``: why the
     # last try did not send, tried again on the next run.
@@ -148,6 +158,17 @@ class CallBack(models.Model):
             f"CALL-{self.call_id:06d}" if self.call_id else f"phone call {self.telephony_call_id}"
         )
         return f"Call-back for {after} due {nhs_datetime_short(self.due_at)}"
+
+    @property
+    def outcome_text(self) -> str:
+        """``Reached``, ``No answer after 3 tries`` (its tries recorded), ``Number unobtainable``;
+        "" without an outcome. Reads ``attempts`` (prefetch them for a list)."""
+        if self.outcome != self.Outcome.NO_ANSWER:
+            return self.get_outcome_display() if self.outcome else ""
+        tries = len(self.attempts.all())
+        if not tries:
+            return "No answer"
+        return f"No answer after {tries} {'try' if tries == 1 else 'tries'}"
 
 
 class CallBackAttempt(models.Model):

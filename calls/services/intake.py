@@ -234,7 +234,10 @@ def _call_back_made(call_back_id: int, *, user: Any) -> bool:
     """Mark the call-back this call makes done, unless it is no longer pending."""
     return bool(
         CallBack.objects.filter(pk=call_back_id, status=CallBack.Status.PENDING).update(
-            status=CallBack.Status.DONE, done_at=timezone.now(), done_by=user
+            status=CallBack.Status.DONE,
+            done_at=timezone.now(),
+            done_by=user,
+            outcome=CallBack.Outcome.REACHED,
         )
     )
 

@@ -36,14 +36,17 @@ def call_senior_review(*, call_id: int, user: Any, comment: str) -> Call:
     return call
 
 
-def call_back_complete(*, call_back_id: int, user: Any) -> CallBack:
+def call_back_complete(*, call_back_id: int, user: Any, outcome: str) -> CallBack:
+    """Mark a pending call-back done with what happened (``CallBack.Outcome``); one already
+    closed is left as it is."""
     with transaction.atomic():
         call_back = CallBack.objects.select_for_update().get(pk=call_back_id)
         if call_back.status == CallBack.Status.PENDING:
             call_back.status = CallBack.Status.DONE
             call_back.done_at = timezone.now()
             call_back.done_by = user
-            call_back.save(update_fields=["status", "done_at", "done_by"])
+            call_back.outcome = CallBack.Outcome(outcome)
+            call_back.save(update_fields=["status", "done_at", "done_by", "outcome"])
             call_back_change_logged(call_back=call_back, user=user)
     return call_back
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from calls.forms import (
     CallBackAttemptForm,
+    CallBackDoneForm,
     CallForm,
     SeniorReviewForm,
     TriageForm,
@@ -337,7 +338,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     context = {
         "call": call,
         "referrals": referrals,
-        "call_backs": call.call_backs.all(),
+        "call_backs": call.call_backs.prefetch_related("attempts"),
         "banner": patient_banner_for(patient=call.patient) if call.patient else None,
         "patient": call.patient,
     }
@@ -361,18 +362,24 @@ def call_backs_due(request: HttpRequest) -> HttpResponse:
 def _call_backs_page(
     request: HttpRequest,
     *,
-    bound: CallBackAttemptForm | None = None,
+    bound: CallBackAttemptForm | CallBackDoneForm | None = None,
     bound_id: int = 0,
     status: int = 200,
 ) -> HttpResponse:
-    """The call-backs due, each with its form for a try that reached nobody; ``bound``: the one
-    just posted with an error, shown as typed with the error summary."""
+    """The call-backs due, each with its forms for marking it done (with its outcome) and for a
+    try that reached nobody; ``bound``: the one just posted with an error, shown as typed with
+    the error summary."""
+
+    def form_of(call_back: CallBack, form_class: type[Any], prefix: str) -> Any:
+        if isinstance(bound, form_class) and call_back.pk == bound_id:
+            return bound
+        return form_class(auto_id=f"id_{prefix}_{call_back.pk}_%s")
+
     rows = [
         (
             call_back,
-            bound
-            if bound is not None and call_back.pk == bound_id
-            else CallBackAttemptForm(auto_id=f"id_attempt_{call_back.pk}_%s"),
+            form_of(call_back, CallBackAttemptForm, "attempt"),
+            form_of(call_back, CallBackDoneForm, "done"),
         )
         for call_back in call_backs_pending()
     ]
@@ -409,8 +416,12 @@ def call_back_attempt(request: HttpRequest, call_back_id: int) -> HttpResponse:
 @permission_required(["accounts.take_calls", WRITE_CLINICAL], raise_exception=True)
 @require_POST
 def call_back_done(request: HttpRequest, call_back_id: int) -> HttpResponse:
+    """Mark a call-back done, saying what happened (required)."""
+    form = CallBackDoneForm(request.POST, auto_id=f"id_done_{call_back_id}_%s")
+    if not form.is_valid():
+        return _call_backs_page(request, bound=form, bound_id=call_back_id, status=400)
     try:
-        call_back_complete(call_back_id=call_back_id, user=request.user)
+        call_back_complete(call_back_id=call_back_id, user=request.user, **form.cleaned_data)
     except CallBack.DoesNotExist as exc:
         raise Http404("No such call-back") from exc
     messages.success(request, "Call-back marked done.")

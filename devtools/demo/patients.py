@@ -1619,7 +1619,11 @@ def _finish_call(call: Call, *, users: Mapping[str, User], now: datetime) -> Non
     for call_back in CallBack.objects.filter(call=call, status=CallBack.Status.PENDING):
         if call_back.due_at < now - timedelta(hours=1):
             with _clock_at(call_back.due_at + timedelta(minutes=10)):
-                call_back_complete(call_back_id=call_back.pk, user=call.handled_by)
+                call_back_complete(
+                    call_back_id=call_back.pk,
+                    user=call.handled_by,
+                    outcome=CallBack.Outcome.REACHED,
+                )
 
 
 def demo_nhs_numbers(count: int = DEMO_PATIENTS) -> list[str]:

@@ -69,7 +69,7 @@ def test_a_script_in_the_note_is_shown_as_text(client, handler, missed):
 
 def test_no_try_is_recorded_on_a_call_back_already_done(client, handler, missed):
     client.force_login(handler)
-    client.post(f"/calls/call-backs/{missed.pk}/done/")
+    client.post(f"/calls/call-backs/{missed.pk}/done/", {"outcome": "REACHED"})
     response = client.post(f"/calls/call-backs/{missed.pk}/attempt/", {"outcome": "NO_ANSWER"})
     assert response.status_code == 302
     assert not CallBackAttempt.objects.exists()

@@ -372,12 +372,13 @@ ROWS: list[Op] = [
         page(403, handler=405, coord=405),
         args={"call_back_id": "call_back"},
     ),
+    # With its outcome (required: tests/calls/test_call_back_outcome.py).
     Op(
         "calls:call-back-done",
         "POST",
         page(403, handler=to("calls:call-backs"), coord=to("calls:call-backs")),
         args={"call_back_id": "call_back"},
-        data=_empty,
+        data=lambda w: {"outcome": "REACHED"},
     ),
     Op(
         "calls:call-back-attempt",

@@ -250,7 +250,7 @@ def test_call_backs_due_and_done(client, handler):
     )
     client.force_login(handler)
     assert b"Ring back" in client.get(reverse("calls:call-backs")).content
-    client.post(reverse("calls:call-back-done", args=[call_back.pk]))
+    client.post(reverse("calls:call-back-done", args=[call_back.pk]), {"outcome": "REACHED"})
     call_back.refresh_from_db()
     assert call_back.status == CallBack.Status.DONE and call_back.done_by == handler
 

@@ -124,7 +124,12 @@ def test_access_log_csv_neutralises_formulas(client, auditor, handler):
 @pytest.mark.parametrize("url", ["calls:review", "calls:call-back-done"])
 def test_unknown_ids_are_404_not_500(client, make_user, url):
     client.force_login(make_user(Role.SPOC_COORDINATOR))
-    assert client.post(reverse(url, args=[999999]), {"comment": "fine"}).status_code == 404
+    assert (
+        client.post(
+            reverse(url, args=[999999]), {"comment": "fine", "outcome": "REACHED"}
+        ).status_code
+        == 404
+    )
 
 
 def test_nul_bytes_in_a_search_are_harmless(client, handler):
