@@ -15,13 +15,6 @@ from tests.clock import WEEKDAY_MORNING
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def missed(make_user):
-    with time_machine.travel(WEEKDAY_MORNING, tick=False):
-        phone_call(Client(), "ringing", "abandoned", caller="07700 900123")
-        yield CallBack.objects.get()
-
-
 def test_a_try_that_reaches_nobody_is_listed_and_the_call_back_stays_due(client, handler, missed):
     client.force_login(handler)
     response = client.post(

@@ -4,21 +4,10 @@ unobtainable, no longer needed (docs/telephony.md, "Calling back")."""
 from __future__ import annotations
 
 import pytest
-import time_machine
-from django.test import Client
 
 from calls.models import CallBack
-from tests.calls.telephony_steps import phone_call
-from tests.clock import WEEKDAY_MORNING
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def missed(make_user):
-    with time_machine.travel(WEEKDAY_MORNING, tick=False):
-        phone_call(Client(), "ringing", "abandoned", caller="07700 900123")
-        yield CallBack.objects.get()
 
 
 @pytest.mark.parametrize(
