@@ -176,7 +176,8 @@ def test_search_query_count_is_constant_in_the_number_of_services(
             areas=("L9", f"L{i % 40 + 10}"),
         )
     client.force_login(handler)
-    with django_assert_max_num_queries(15):
+    # 16 with the navigation's count of a call handler's call-backs due.
+    with django_assert_max_num_queries(16):
         response = client.get(
             SEARCH, {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "priority": "P2"}
         )
