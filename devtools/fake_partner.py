@@ -316,9 +316,26 @@ def send_messages(hub: Hub, journal: Journal, messages: Iterable[dict[str, Any]]
     return statuses
 
 
+def add_server_arguments(parser: Any, *, port: int, hub: str) -> None:
+    """The arguments every fake's command takes: where it listens, and the hub's address."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--hub", default=hub, help="The hub's address.")
+
+
+def serve_until_interrupted(server: Any) -> None:
+    """Serve until Ctrl-C, then close the server's socket."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 class Answering(BaseHTTPRequestHandler):
     """A request handler that logs nothing (its page shows what matters) and answers in one
-    call; the fake partner's and the fake Notify's."""
+    call; the fake partner's, the fake Notify's and the fake phone's."""
 
     def log_message(self, format: str, *args: Any) -> None:
         return

@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from calls.telephony import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from devtools.fake_partner import http_post
+from devtools.fake_partner import Answering, http_post
 
 FAKE_PHONE_PORT = 8072
 # The SPOC's number in the demo (a number of Ofcom's drama range, like every demo number).
@@ -149,11 +149,8 @@ def make_server(phone: Phone, *, host: str, port: int) -> ThreadingHTTPServer:
     """GET / shows the buttons and the log; POST /<action> (ring, answer, hangup, abandon,
     voicemail) plays it and goes back to the page."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Answering):
         server_version = "fake-phone"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: the page keeps a log
-            return
 
         def do_GET(self) -> None:
             if self.path not in ("/", "/index.html"):
@@ -170,13 +167,6 @@ def make_server(phone: Phone, *, host: str, port: int) -> ThreadingHTTPServer:
             self.send_response(303)
             self.send_header("Location", "/")
             self.end_headers()
-
-        def _answer(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
     return ThreadingHTTPServer((host, port), Handler)
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from hypothesis import HealthCheck, settings
 
 from calls.models import Call, TelephonyCall, TelephonyEvent
 from calls.services.telephony import telephony_event_record
@@ -15,6 +16,7 @@ from calls.telephony import EventKind, TelephonyEventIn
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
 from services.models import Team
+from spoc.dashboards.selectors import dashboard_table
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -185,3 +187,14 @@ def phone_call(
     if ended_after is not None:
         events.append((ending, rang_at + timedelta(seconds=ended_after)))
     return phone_events(call_id, *events)
+
+
+def table_rows(figures: dict[str, Any], key: str) -> list[list[Any]]:
+    """The rows of the dashboard table ``key`` in ``figures``."""
+    table = dashboard_table(figures=figures, key=key)
+    assert table is not None
+    return table["rows"]
+
+
+# The property-based histories of the summaries: ten each, however long a run takes.
+random_histories = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))

@@ -9,7 +9,7 @@ import pytest
 
 from spoc.accounts.roles import Role
 from spoc.dashboards.models import CallHourStat
-from spoc.dashboards.selectors import DashboardScope, dashboard_figures, dashboard_table, percentile
+from spoc.dashboards.selectors import DashboardScope, dashboard_figures, percentile
 from spoc.dashboards.services import summaries_refresh
 from tests.dashboards.builders import (
     admission_of,
@@ -19,6 +19,7 @@ from tests.dashboards.builders import (
     local,
     referral_change,
     referral_for,
+    table_rows,
 )
 from tests.factories import OrganisationFactory, ServiceFactory, TeamFactory
 
@@ -36,12 +37,6 @@ def _scope(
     return DashboardScope(
         date_from, date_to, priority, None, None, team_ids, suppress=suppress, own_team_ids=()
     )
-
-
-def _rows(figures: dict[str, Any], key: str) -> list[list[Any]]:
-    table = dashboard_table(figures=figures, key=key)
-    assert table is not None
-    return table["rows"]
 
 
 def _tile(figures: dict[str, Any], key: str) -> Any:
@@ -124,33 +119,33 @@ def test_call_figures(dataset: dict[str, Any]) -> None:
     assert _tile(figures, "calls") == 4
     # 19:00 Monday, Saturday, Good Friday: 3 of 4.
     assert _tile(figures, "out_of_hours") == 75.0
-    heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
+    heat = {row[0]: row[1:] for row in table_rows(figures, "calls_heatmap")}
     assert heat["Monday"][9] == 1 and heat["Monday"][19] == 1 and heat["Monday"][24] == 2
     assert heat["Saturday"][10] == 1 and heat["Friday"][10] == 1 and heat["Sunday"][24] == 0
-    assert dict(map(tuple, _rows(figures, "calls_by_caller_type"))) == {
+    assert dict(map(tuple, table_rows(figures, "calls_by_caller_type"))) == {
         "GP": 3,
         "Carer or family": 1,
     }
-    assert _rows(figures, "overrides_by_handler") == [["Siân O'Brien", 4, 1, 25.0]]
+    assert table_rows(figures, "overrides_by_handler") == [["Siân O'Brien", 4, 1, 25.0]]
 
 
 @pytest.mark.django_db
 def test_referral_figures(dataset: dict[str, Any]) -> None:
     figures = dashboard_figures(scope=_scope(), now=NOW)
     assert _tile(figures, "referrals") == 3
-    assert dict(map(tuple, _rows(figures, "referrals_by_need"))) == {
+    assert dict(map(tuple, table_rows(figures, "referrals_by_need"))) == {
         "Urgent home visit": 2,
         "Carer support": 1,
     }
-    assert dict(map(tuple, _rows(figures, "referrals_by_team"))) == {"Team A": 2, "Team B": 1}
-    assert dict(map(tuple, _rows(figures, "referrals_by_status"))) == {
+    assert dict(map(tuple, table_rows(figures, "referrals_by_team"))) == {"Team A": 2, "Team B": 1}
+    assert dict(map(tuple, table_rows(figures, "referrals_by_status"))) == {
         "In progress": 2,
         "Queued": 1,
     }
-    assert dict(map(tuple, _rows(figures, "caseload_by_team"))) == {"Team A": 2, "Team B": 1}
-    assert _rows(figures, "caseload_by_nurse") == [["Siân O'Brien", "Team A", 2]]
+    assert dict(map(tuple, table_rows(figures, "caseload_by_team"))) == {"Team A": 2, "Team B": 1}
+    assert table_rows(figures, "caseload_by_nurse") == [["Siân O'Brien", "Team A", 2]]
     # r3 (P3, Team B) was due at 14:00 on 7 March and is still queued.
-    assert _rows(figures, "breaches_now") == [["Team B", "P3", 1]]
+    assert table_rows(figures, "breaches_now") == [["Team B", "P3", 1]]
     assert _tile(figures, "breaches_now") == 1
 
 
@@ -159,12 +154,12 @@ def test_response_times_and_compliance(dataset: dict[str, Any]) -> None:
     figures = dashboard_figures(scope=_scope(), now=NOW)
     # P2: accepted after 10 and 30 minutes; contacted after 60 and 180 minutes.
     # Nearest rank: median = 1st of 2 values, 90th = 2nd of 2.
-    assert _rows(figures, "response_times") == [
+    assert table_rows(figures, "response_times") == [
         ["P2", 2, 10, 30, 2, 60, 180],
         ["All", 2, 10, 30, 2, 60, 180],
     ]
     # P2: r1 on time, r2 late; P3: r3 overdue now. Overall 1 of 3.
-    assert _rows(figures, "compliance") == [["P2", 1, 1, 0, 50.0], ["P3", 0, 0, 1, 0.0]]
+    assert table_rows(figures, "compliance") == [["P2", 1, 1, 0, 50.0], ["P3", 0, 0, 1, 0.0]]
     assert _tile(figures, "compliance") == 33.3
 
 
@@ -176,18 +171,18 @@ def test_patients_interventions_and_savings(dataset: dict[str, Any], settings: A
     team_a = dashboard_figures(scope=_scope((dataset["team_a"].pk,)), now=NOW)
     # Team A: p1 and p2 by referral; calls belong to no team.
     assert _tile(team_a, "patients_supported") == 2
-    assert {r[0]: r[1:] for r in _rows(figures, "interventions_by_type")} == {
+    assert {r[0]: r[1:] for r in table_rows(figures, "interventions_by_type")} == {
         "Home visit": [1, 1, 5],
         "Phone advice": [1, 0, 0],
     }
-    assert _rows(figures, "savings") == [[1, 5, 400, 2000]]
+    assert table_rows(figures, "savings") == [[1, 5, 400, 2000]]
     assert _tile(figures, "pounds_saved") == 2000
 
 
 @pytest.mark.django_db
 def test_death_indicators(dataset: dict[str, Any]) -> None:
     figures = dashboard_figures(scope=_scope(), now=NOW)
-    assert _rows(figures, "deaths") == [
+    assert table_rows(figures, "deaths") == [
         ["Died in preferred place", 1, 2, 50.0],
         ["No preferred place recorded", 1, 3, 33.3],
         ["Died in usual place of residence", 1, 2, 50.0],
@@ -195,7 +190,7 @@ def test_death_indicators(dataset: dict[str, Any]) -> None:
     ]
     # Deaths belong to the team of the latest referral before them: Team B has p3 only.
     team_b = dashboard_figures(scope=_scope((dataset["team_b"].pk,)), now=NOW)
-    assert _rows(team_b, "deaths")[1] == ["No preferred place recorded", 1, 1, 100.0]
+    assert table_rows(team_b, "deaths")[1] == ["No preferred place recorded", 1, 1, 100.0]
 
 
 @pytest.mark.django_db
@@ -206,7 +201,7 @@ def test_new_admission_recomputes_the_death_outcome(dataset: dict[str, Any]) -> 
     admission_of(p2, on=date(2026, 3, 15))
     summaries_refresh(horizon_seconds=0)
     figures = dashboard_figures(scope=_scope(), now=NOW)
-    assert _rows(figures, "deaths")[3] == [
+    assert table_rows(figures, "deaths")[3] == [
         "3+ emergency admissions in last 90 days of life",
         2,
         3,
@@ -227,8 +222,11 @@ def test_suppression_in_cross_organisation_view(dataset: dict[str, Any]) -> None
     figures = dashboard_figures(scope=_scope(suppress=True), now=NOW)
     assert _tile(figures, "calls") == "<5"
     assert _tile(figures, "out_of_hours") == "<5"
-    assert dict(map(tuple, _rows(figures, "referrals_by_team"))) == {"Team A": "<5", "Team B": "<5"}
-    heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
+    assert dict(map(tuple, table_rows(figures, "referrals_by_team"))) == {
+        "Team A": "<5",
+        "Team B": "<5",
+    }
+    heat = {row[0]: row[1:] for row in table_rows(figures, "calls_heatmap")}
     assert heat["Sunday"][0] == 0
 
 
@@ -257,7 +255,7 @@ def test_october_day_has_25_hour_buckets(make_user: Any) -> None:
     figures = dashboard_figures(
         scope=_scope(date_from=date(2026, 10, 25), date_to=date(2026, 10, 25)), now=NOW
     )
-    heat = {row[0]: row[1:] for row in _rows(figures, "calls_heatmap")}
+    heat = {row[0]: row[1:] for row in table_rows(figures, "calls_heatmap")}
     assert heat["Sunday"][1] == 2 and heat["Sunday"][0] == 1 and heat["Sunday"][24] == 25
     # Weekend: all out of hours.
     assert _tile(figures, "out_of_hours") == 100.0
@@ -293,23 +291,23 @@ def test_long_response_times_are_reported_to_their_bucket(make_user: Any) -> Non
     year = dashboard_figures(
         scope=_scope(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31)), now=NOW
     )
-    assert _rows(year, "response_times") == [
+    assert table_rows(year, "response_times") == [
         ["P5", 4, 5, 5, 4, 135, 3_060],
         ["All", 4, 5, 5, 4, 135, 3_060],
     ]
     team_year = dashboard_figures(
         scope=_scope((team.pk,), date_from=date(2025, 12, 1), date_to=date(2026, 11, 30)), now=NOW
     )
-    assert _rows(team_year, "response_times") == _rows(year, "response_times")
+    assert table_rows(team_year, "response_times") == table_rows(year, "response_times")
     # One day alone; and a period that ends the day before the last referral.
     day = dashboard_figures(
         scope=_scope(date_from=date(2026, 11, 20), date_to=date(2026, 11, 20)), now=NOW
     )
-    assert _rows(day, "response_times")[-1] == ["All", 1, 5, 5, 1, 3_060, 3_060]
+    assert table_rows(day, "response_times")[-1] == ["All", 1, 5, 5, 1, 3_060, 3_060]
     before = dashboard_figures(
         scope=_scope(date_from=date(2026, 1, 5), date_to=date(2026, 11, 19)), now=NOW
     )
-    assert _rows(before, "response_times")[-1] == ["All", 3, 5, 5, 3, 135, 990]
+    assert table_rows(before, "response_times")[-1] == ["All", 3, 5, 5, 3, 135, 990]
 
 
 @pytest.mark.django_db
@@ -318,5 +316,5 @@ def test_a_period_that_ends_before_it_starts_counts_nothing(dataset: dict[str, A
         scope=_scope(date_from=date(2026, 4, 30), date_to=date(2026, 3, 1)), now=NOW
     )
     assert _tile(figures, "calls") == 0 and _tile(figures, "referrals") == 0
-    assert _rows(figures, "response_times") == [["All", 0, None, None, 0, None, None]]
-    assert _rows(figures, "deaths")[0] == ["Died in preferred place", 0, 0, None]
+    assert table_rows(figures, "response_times") == [["All", 0, None, None, 0, None, None]]
+    assert table_rows(figures, "deaths")[0] == ["Died in preferred place", 0, 0, None]

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
@@ -20,13 +20,19 @@ from spoc.dashboards.selectors import (
     WEEKDAYS,
     DashboardScope,
     dashboard_figures,
-    dashboard_table,
     percentile,
 )
 from spoc.dashboards.services import summaries_rebuild, summaries_refresh
-from tests.dashboards.builders import LONDON, local, phone_call, phone_events
+from tests.dashboards.builders import (
+    LONDON,
+    local,
+    phone_call,
+    phone_events,
+    random_histories,
+    table_rows,
+)
 from tests.dashboards.parity import utc
-from tests.dashboards.test_summaries import snapshot
+from tests.dashboards.test_summaries import refreshed_equals_rebuilt, snapshot
 
 NOW = local(2026, 10, 26, 12)
 
@@ -42,12 +48,6 @@ def _scope(
     return DashboardScope(
         date_from, date_to, priority, None, None, team_ids, suppress=suppress, own_team_ids=()
     )
-
-
-def _rows(figures: dict[str, Any], key: str) -> list[list[Any]]:
-    table = dashboard_table(figures=figures, key=key)
-    assert table is not None
-    return table["rows"]
 
 
 def _tiles(figures: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def test_phone_figures_worked_out_by_hand(history: dict[str, TelephonyCall]) -> 
         "ringing": "RINGING",
     }
     figures = dashboard_figures(scope=_scope(), now=NOW)
-    assert _rows(figures, "phone_calls") == [
+    assert table_rows(figures, "phone_calls") == [
         ["Offered", 10, None],
         ["Answered", 5, 50.0],
         # 59 s, 60 s and 5 s; not 61 s nor 120 s.
@@ -152,11 +152,11 @@ def test_phone_figures_worked_out_by_hand(history: dict[str, TelephonyCall]) -> 
         ["Voicemail", 1, 10.0],
     ]
     # Waits to answer 5, 59, 60, 61 (bucket 60) and 120 s; to abandonment 10 and 180 s.
-    assert _rows(figures, "phone_waits") == [
+    assert table_rows(figures, "phone_waits") == [
         ["Wait to answer", 5, 60, 120],
         ["Wait to abandonment", 2, 10, 180],
     ]
-    by_hour = {row[0]: row[1:] for row in _rows(figures, "phone_calls_by_hour")}
+    by_hour = {row[0]: row[1:] for row in table_rows(figures, "phone_calls_by_hour")}
     assert len(by_hour) == 24
     # 00: the Sunday abandoned at 00:00:30 and 29 March's 00:59:59; 01: both 01:30s of 25
     # October; 02: 29 March's 02:00 BST; 23: the Saturday call given up after midnight.
@@ -169,7 +169,7 @@ def test_phone_figures_worked_out_by_hand(history: dict[str, TelephonyCall]) -> 
     assert by_hour["23:00"] == [1, 0, 0.0, 1, 100.0]
     assert sum(row[0] for row in by_hour.values()) == 10
     assert by_hour["03:00"] == [0, 0, None, 0, None]
-    by_weekday = {row[0]: row[1:] for row in _rows(figures, "phone_calls_by_weekday")}
+    by_weekday = {row[0]: row[1:] for row in table_rows(figures, "phone_calls_by_weekday")}
     assert list(by_weekday) == list(WEEKDAYS)
     assert by_weekday["Saturday"] == [3, 1, 33.3, 1, 33.3]
     assert by_weekday["Sunday"] == [6, 2, 33.3, 1, 16.7]
@@ -178,7 +178,7 @@ def test_phone_figures_worked_out_by_hand(history: dict[str, TelephonyCall]) -> 
     # Due in the period: two done by their due time (one exactly on it), one done a minute late,
     # one pending and overdue at noon on 26 October; the cancelled one, the one due at 15:00 and
     # the one due in November are left out.
-    assert _rows(figures, "call_backs") == [["Due in the period", 4, 2, 1, 1, 50.0]]
+    assert table_rows(figures, "call_backs") == [["Due in the period", 4, 2, 1, 1, 50.0]]
     tiles = _tiles(figures)
     assert tiles["phone_calls_offered"] == 10
     assert tiles["answered_in_target"] == 30.0
@@ -203,23 +203,25 @@ def test_phone_figures_by_period_filters_and_small_numbers(
     saturday = dashboard_figures(
         scope=_scope(date_from=date(2026, 10, 24), date_to=date(2026, 10, 24)), now=NOW
     )
-    assert _rows(saturday, "phone_calls")[0] == ["Offered", 3, None]
-    assert _rows(saturday, "phone_waits")[1] == ["Wait to abandonment", 1, 10, 10]
-    assert _rows(saturday, "call_backs") == [["Due in the period", 0, 0, 0, 0, None]]
+    assert table_rows(saturday, "phone_calls")[0] == ["Offered", 3, None]
+    assert table_rows(saturday, "phone_waits")[1] == ["Wait to abandonment", 1, 10, 10]
+    assert table_rows(saturday, "call_backs") == [["Due in the period", 0, 0, 0, 0, None]]
     # The team and priority filters do not apply to the phone figures.
     filtered = dashboard_figures(scope=_scope(team_ids=(12345,), priority="P1"), now=NOW)
     everything = dashboard_figures(scope=_scope(), now=NOW)
     for key in ("phone_calls", "phone_waits", "phone_calls_by_hour", "call_backs"):
-        assert _rows(filtered, key) == _rows(everything, key)
+        assert table_rows(filtered, key) == table_rows(everything, key)
     # A cross-organisation view: 1 to 4 shown as <5, and percentages with a part of 1 to 4.
     suppressed = dashboard_figures(scope=_scope(suppress=True), now=NOW)
-    assert _rows(suppressed, "phone_calls")[:4] == [
+    assert table_rows(suppressed, "phone_calls")[:4] == [
         ["Offered", 10, None],
         ["Answered", 5, 50.0],
         ["Answered within 60 s", "<5", "<5"],
         ["Abandoned", "<5", "<5"],
     ]
-    assert _rows(suppressed, "call_backs") == [["Due in the period", "<5", "<5", "<5", "<5", "<5"]]
+    assert table_rows(suppressed, "call_backs") == [
+        ["Due in the period", "<5", "<5", "<5", "<5", "<5"]
+    ]
     assert _tiles(suppressed)["phone_calls_offered"] == 10
 
 
@@ -249,8 +251,8 @@ def test_the_job_follows_late_events_and_call_backs_done_later() -> None:
     figures = dashboard_figures(
         scope=_scope(date_from=date(2026, 10, 20), date_to=date(2026, 10, 25)), now=NOW
     )
-    assert _rows(figures, "phone_waits")[0] == ["Wait to answer", 2, 5, 20]
-    assert _rows(figures, "call_backs") == [["Due in the period", 1, 0, 1, 0, 0.0]]
+    assert table_rows(figures, "phone_waits")[0] == ["Wait to answer", 2, 5, 20]
+    assert table_rows(figures, "call_backs") == [["Due in the period", 1, 0, 1, 0, 0.0]]
     incremental = snapshot()
     summaries_rebuild()
     assert snapshot() == incremental
@@ -305,9 +307,9 @@ def _raw_figures(date_from: date, date_to: date, now: datetime) -> dict[str, Any
 
 def _summary_figures(date_from: date, date_to: date, now: datetime) -> dict[str, Any]:
     figures = dashboard_figures(scope=_scope(date_from=date_from, date_to=date_to), now=now)
-    calls = {row[0]: row[1] for row in _rows(figures, "phone_calls")}
-    waits = {row[0]: (row[2], row[3]) for row in _rows(figures, "phone_waits")}
-    (_, due, on_time, late, overdue, pct), *_ = _rows(figures, "call_backs")
+    calls = {row[0]: row[1] for row in table_rows(figures, "phone_calls")}
+    waits = {row[0]: (row[2], row[3]) for row in table_rows(figures, "phone_waits")}
+    (_, due, on_time, late, overdue, pct), *_ = table_rows(figures, "call_backs")
     assert due == on_time + late + overdue
     return {
         "offered": calls["Offered"],
@@ -315,7 +317,7 @@ def _summary_figures(date_from: date, date_to: date, now: datetime) -> dict[str,
         "abandoned": calls["Abandoned"],
         "by_hour": {
             int(row[0][:2]): [row[1], row[2], row[4]]
-            for row in _rows(figures, "phone_calls_by_hour")
+            for row in table_rows(figures, "phone_calls_by_hour")
             if row[1]
         },
         "waits": {"ANSWER": waits["Wait to answer"], "ABANDON": waits["Wait to abandonment"]},
@@ -334,7 +336,7 @@ phone_step = st.tuples(
 
 
 class TestPhoneFiguresEqualTheRawComputation(TestCase):
-    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @random_histories
     @given(steps=st.lists(phone_step, min_size=1, max_size=14))
     def test_random_histories(self, steps: list[tuple[str, int, int, int, int]]) -> None:
         phones: list[TelephonyCall] = []
@@ -378,10 +380,7 @@ class TestPhoneFiguresEqualTheRawComputation(TestCase):
                 call_back.save()
             if operation == "refresh":
                 summaries_refresh(horizon_seconds=0)
-        summaries_refresh(horizon_seconds=0)
-        incremental = snapshot()
-        summaries_rebuild()
-        assert snapshot() == incremental
+        refreshed_equals_rebuilt()
         now = BASE + timedelta(days=6, hours=13)
         for first, last in PERIODS:
             date_from = (BASE + timedelta(days=first)).date()

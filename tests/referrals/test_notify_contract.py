@@ -27,15 +27,7 @@ from referrals.models import Alert, ReferralEvent
 from referrals.notify import NotifyFailed, sms_send
 from referrals.services.alerts import alerts_digest
 from tests.clock import WEEKDAY_MORNING
-from tests.referrals.alerting import (
-    COORDINATOR_PHONE,
-    LEAD_PHONE,
-    NURSE_PHONE,
-    routed,
-    send_pending,
-    staffed,
-    walk,
-)
+from tests.referrals import alerting
 
 T = WEEKDAY_MORNING
 SERVICE_ID = "26785a09-ab16-4eb0-8407-a37497a57506"
@@ -74,41 +66,41 @@ def minutes(n: float):
 def test_the_fake_notify_receives_exactly_the_chain_s_texts_and_no_patient_identifier(
     notify, duty_rota, enqueued, alert_area
 ):
-    staffed(duty_rota, alert_area)
-    referral = routed("P1")
+    alerting.staffed(duty_rota, alert_area)
+    referral = alerting.routed("P1")
     patient = referral.patient
     assert patient.nhs_number and patient.postcode and patient.date_of_birth
-    walk(T)
+    alerting.walk(T)
     for moment in (5, 10):
-        walk(minutes(moment))
+        alerting.walk(minutes(moment))
     for priority, at in (("P4", 11), ("P5", 12)):
-        routed(priority, at=minutes(at))
+        alerting.routed(priority, at=minutes(at))
     with time_machine.travel(minutes(13), tick=False):
         alerts_digest()
-    send_pending(minutes(13))
+    alerting.send_pending(minutes(13))
     link = f"http://127.0.0.1:8000/alerts/{referral.pk}/"
     queue = f"http://127.0.0.1:8000/queue/teams/{alert_area['team'].pk}/"
     assert [(m.phone_number, m.template_kind, m.body) for m in notify.all()] == [
         (
-            NURSE_PHONE,
+            alerting.NURSE_PHONE,
             "ALERT",
             "SPOC hub: P1 referral for Community Palliative Care team, new referral waiting to "
             f"be accepted. Open it and acknowledge: {link}",
         ),
         (
-            NURSE_PHONE,
+            alerting.NURSE_PHONE,
             "REPEAT",
             "SPOC hub REMINDER, not yet acknowledged: P1 referral for Community Palliative Care "
             f"team, new referral waiting to be accepted. Open it and acknowledge: {link}",
         ),
         (
-            LEAD_PHONE,
+            alerting.LEAD_PHONE,
             "ALERT",
             "SPOC hub: P1 referral for Community Palliative Care team, new referral waiting to "
             f"be accepted. Open it and acknowledge: {link}",
         ),
         (
-            NURSE_PHONE,
+            alerting.NURSE_PHONE,
             "DIGEST",
             "SPOC hub: 2 new routine referrals for Community Palliative Care team. See the queue: "
             f"{queue}",
@@ -142,8 +134,8 @@ def test_notify_s_refusals_are_recorded_and_not_tried_again(
     duty_rota.put(
         alert_area["team"], alert_area["nurse"], "+441514960000"
     )  # a landline: Notify will not text it
-    referral = routed("P1")
-    walk(T)
+    referral = alerting.routed("P1")
+    alerting.walk(T)
     alert = Alert.objects.get(referral=referral)
     assert alert.status == "REFUSED"
     assert alert.last_error == "HTTP 400 ValidationError: phone_number Not a UK mobile number"
@@ -151,8 +143,8 @@ def test_notify_s_refusals_are_recorded_and_not_tried_again(
     event = ReferralEvent.objects.get(referral=referral, kind="ALERT_FAILED")
     assert event.data["error"] == alert.last_error
     # The chain moves on at once: the lead, at their work mobile.
-    walk(minutes(0.5))
-    assert [m.phone_number for m in notify.all()] == [LEAD_PHONE]
+    alerting.walk(minutes(0.5))
+    assert [m.phone_number for m in notify.all()] == [alerting.LEAD_PHONE]
 
 
 @pytest.mark.parametrize(
@@ -171,7 +163,7 @@ def test_a_wrong_key_or_template_is_refused_as_notify_refuses_it(notify, setting
         setattr(settings, name, value)
     with pytest.raises(NotifyFailed) as failed:
         sms_send(
-            phone=NURSE_PHONE,
+            phone=alerting.NURSE_PHONE,
             template_kind="ALERT",
             personalisation={"priority": "P1", "team": "A team", "what": "x", "link": "y"},
             reference="spoc-alert-1",
@@ -183,7 +175,7 @@ def test_a_wrong_key_or_template_is_refused_as_notify_refuses_it(notify, setting
 def test_a_missing_placeholder_is_refused(notify):
     with pytest.raises(NotifyFailed) as failed:
         sms_send(
-            phone=NURSE_PHONE,
+            phone=alerting.NURSE_PHONE,
             template_kind="ALERT",
             personalisation={"priority": "P1", "team": "A team"},
             reference="spoc-alert-1",
@@ -198,7 +190,7 @@ def test_notify_unreachable_is_tried_again_later(settings):
     settings.NOTIFY_BASE_URL = "http://127.0.0.1:9"  # discard: nothing listens
     with pytest.raises(NotifyFailed) as failed:
         sms_send(
-            phone=NURSE_PHONE,
+            phone=alerting.NURSE_PHONE,
             template_kind="DIGEST",
             personalisation={"count": "1", "team": "A team", "link": "y"},
             reference="r",
@@ -215,7 +207,7 @@ def test_the_official_client_reads_a_text_back_by_its_id(notify):
     )
     client = NotificationsAPIClient(API_KEY, base_url=django_settings.NOTIFY_BASE_URL)
     answer = client.get_notification_by_id(str(sent.notification_id))
-    assert answer["phone_number"] == COORDINATOR_PHONE
+    assert answer["phone_number"] == alerting.COORDINATOR_PHONE
     assert answer["type"] == "sms" and answer["reference"] == "spoc-alert-9"
     assert answer["body"] == "SPOC hub: 1 new routine referral for Night team. See the queue: L"
 
@@ -286,7 +278,7 @@ def test_the_fake_checks_phone_numbers_as_notify_documents(number, message):
 def test_the_fake_answers_notify_s_error_json_over_http(notify):
     request = urllib.request.Request(  # noqa: S310 (the fake on 127.0.0.1)
         django_settings.NOTIFY_BASE_URL + "/v2/notifications/sms",
-        data=json.dumps({"phone_number": NURSE_PHONE}).encode(),
+        data=json.dumps({"phone_number": alerting.NURSE_PHONE}).encode(),
         headers={
             "Content-Type": "application/json",
             "Authorization": f"Bearer {_token({'iss': SERVICE_ID, 'iat': int(time.time())})}",
@@ -309,9 +301,9 @@ def test_the_fake_s_delivery_receipt_reaches_the_hub_and_the_timeline(
     notify, duty_rota, enqueued, alert_area, live_server
 ):
     notify.callback_url = live_server.url + reverse("alerts:notify-receipt")
-    staffed(duty_rota, alert_area)
-    referral = routed("P2")
-    walk(T)
+    alerting.staffed(duty_rota, alert_area)
+    referral = alerting.routed("P2")
+    alerting.walk(T)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if ReferralEvent.objects.filter(referral=referral, kind="ALERT_DELIVERED").exists():

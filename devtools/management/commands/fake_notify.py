@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from devtools.fake_notify import Service, make_server
+from devtools.fake_partner import add_server_arguments, serve_until_interrupted
 
 
 def default_port() -> int:
@@ -27,9 +28,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=default_port())
-        parser.add_argument("--hub", default=settings.HUB_URL, help="The hub's address.")
+        add_server_arguments(parser, port=default_port(), hub=settings.HUB_URL)
         parser.add_argument(
             "--receipt-after",
             type=float,
@@ -54,9 +53,4 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Fake GOV.UK Notify at http://{options['host']}:{options['port']}/ (Ctrl-C to stop)"
         )
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_until_interrupted(server)

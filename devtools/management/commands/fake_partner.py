@@ -15,7 +15,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devtools.demo.partners import CREDENTIALS_FILE, FAKE_PARTNER_PORT
-from devtools.fake_partner import Hub, Journal, make_server, referral_message, send_messages
+from devtools.fake_partner import (
+    Hub,
+    Journal,
+    add_server_arguments,
+    make_server,
+    referral_message,
+    send_messages,
+)
 
 
 class Command(BaseCommand):
@@ -27,9 +34,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=FAKE_PARTNER_PORT)
-        parser.add_argument("--hub", default=settings.HUB_URL, help="The hub's address.")
+        add_server_arguments(parser, port=FAKE_PARTNER_PORT, hub=settings.HUB_URL)
         parser.add_argument(
             "--credentials",
             default=str(settings.DATA_DIR / CREDENTIALS_FILE),

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from devtools.fake_partner import add_server_arguments, serve_until_interrupted
 from devtools.fake_phone import (
     ACTIONS,
     DEFAULT_EXTENSION,
@@ -50,9 +51,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=FAKE_PHONE_PORT)
-        parser.add_argument("--hub", default=settings.HUB_URL, help="The hub's address.")
+        add_server_arguments(parser, port=FAKE_PHONE_PORT, hub=settings.HUB_URL)
         parser.add_argument(
             "--secret",
             default=getattr(settings, "TELEPHONY_WEBHOOK_SECRET", "") or DEFAULT_SECRET,
@@ -90,9 +89,4 @@ class Command(BaseCommand):
             f"Fake phone at http://{options['host']}:{options['port']}/, ringing from "
             f"{phone.caller} (Ctrl-C to stop)"
         )
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_until_interrupted(server)
