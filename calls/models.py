@@ -152,6 +152,15 @@ class CallBack(models.Model):
                 name="call_back_follows_a_call",
             ),
         ]
+        # The navigation's count of call-backs due runs on every page of those who take calls:
+        # it reads only the pending ones, however many are done.
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="callback_pending_due",
+                condition=models.Q(status="PENDING"),
+            ),
+        ]
 
     def __str__(self) -> str:
         after = (
