@@ -403,6 +403,14 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Passwords are stored with Argon2id at OWASP's recommended cost (spoc/accounts/hashers.py). A
+# password still stored with a hasher further down the list is checked with it and rehashed with
+# the first at its owner's next sign-in (Django's update on a successful check), so the PBKDF2
+# hashes written before Argon2 move over as people sign in, with no reset.
+PASSWORD_HASHERS = [
+    "spoc.accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

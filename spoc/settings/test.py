@@ -23,6 +23,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 # enqueueing in the next. The tests of the pause set it themselves.
 ROUTING_ENQUEUE_PAUSE_SECONDS = 0
 
+# A fast hasher keeps the thousands of users the tests make cheap; the list of base.py, which every
+# other mode uses, is tested by tests/accounts/test_password_hashing.py.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
