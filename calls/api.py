@@ -51,6 +51,20 @@ class NeedInputSerializer(serializers.Serializer):
         "priority than the need's suggestion needs override_reason.",
     )
     override_reason = serializers.CharField(allow_blank=True, default="")
+    for_person_id = serializers.IntegerField(
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="One of the patient's related people (GET /api/v1/patients/{id}/) this need is "
+        "for, instead of the patient: carer support and bereavement support only "
+        '(docs/routing.md, "Who a referral is for"). It is routed by their postcode and age.',
+    )
+    for_person_consent = serializers.BooleanField(
+        default=False,
+        help_text="With for_person_id: the person agreed, on this call, to be contacted about "
+        "this need. Required: without it the need is refused.",
+    )
 
 
 class CallInputSerializer(serializers.Serializer):
@@ -161,6 +175,8 @@ def _call_input(
                 note=n["note"],
                 priority=n["priority"] or None,
                 override_reason=n["override_reason"],
+                for_person_id=n["for_person_id"],
+                for_person_consent=n["for_person_consent"],
             )
             for n in data["needs"]
         ),
@@ -187,6 +203,7 @@ def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
                 "priority": r.priority,
                 "suggested_priority": r.suggested_priority,
                 "override_reason": r.override_reason,
+                "for_person_id": r.for_person_id,
                 "status": r.status,
                 "fhir_task_status": FHIR_TASK_STATUS[r.status],
             }
@@ -201,7 +218,9 @@ def _need_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     need)."""
     merged: dict[str, list[str]] = {}
     for field, messages in errors.items():
-        key = "needs" if field.startswith(("override_reason_", "priority_")) else field
+        key = (
+            "needs" if field.startswith(("override_reason_", "priority_", "for_person_")) else field
+        )
         merged.setdefault(key, []).extend(messages)
     return merged
 
@@ -215,6 +234,9 @@ class CallReferralSerializer(serializers.Serializer):
     )
     override_reason = serializers.CharField(
         allow_blank=True, help_text="Why another priority was chosen; blank when none was."
+    )
+    for_person_id = serializers.IntegerField(
+        allow_null=True, help_text="The related person it is for; null: the patient."
     )
     status = serializers.CharField()
     fhir_task_status = serializers.CharField()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -9,8 +10,10 @@ from calls.models import CallBack, CallBackAttempt
 from calls.triage import SUPPORT_NEEDS
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
+from patients.models import RelatedPerson
+from patients.names import display_name
 from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
-from services.codes import CallerType, Need, Priority
+from services.codes import PERSON_NEEDS, CallerType, Need, Priority
 from services.models import Site
 from spoc.core.forms import NhsFormMixin
 
@@ -32,6 +35,26 @@ def need_priority_field_name(need: str) -> str:
 def need_override_field_name(need: str) -> str:
     """The same name as call_submit's error key for this need's reason."""
     return f"override_reason_{need.lower()}"
+
+
+def need_for_field_name(need: str) -> str:
+    """Who the need is for; the same name as call_submit's error key."""
+    return f"for_person_{need.lower()}"
+
+
+def need_consent_field_name(need: str) -> str:
+    """Their consent to be contacted; the same name as call_submit's error key."""
+    return f"for_person_consent_{need.lower()}"
+
+
+def person_choice_label(person: RelatedPerson) -> str:
+    """``O'BRIEN, Siân (Son or daughter, main carer)``: who, and how they are related."""
+    roles = [str(person.get_relationship_display())]
+    if person.is_main_carer:
+        roles.append("main carer")
+    if person.is_next_of_kin:
+        roles.append("next of kin")
+    return f"{display_name(person.given_name, person.family_name)} ({', '.join(roles)})"
 
 
 class NeedCheckboxes(forms.CheckboxSelectMultiple):
@@ -155,6 +178,22 @@ class CallForm(NhsFormMixin, forms.Form):
                 max_length=1000,
                 widget=forms.TextInput(attrs={"class": "nhsuk-input"}),
             )
+        for need in Need:
+            if need.value not in PERSON_NEEDS:
+                continue
+            self.fields[need_for_field_name(need.value)] = forms.IntegerField(
+                label=f"Who is {need.label.lower()} for",
+                required=False,
+                min_value=1,
+                widget=forms.Select(attrs={"class": "nhsuk-select"}),
+                help_text="The patient, or one of the carers and relatives on their record.",
+            )
+            self.fields[need_consent_field_name(need.value)] = forms.BooleanField(
+                label="They agree to be contacted about it",
+                required=False,
+                help_text="Ask them on this call. Not needed when it is for the patient.",
+            )
+        self.offer_people([])
         for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
             self.fields[name].widget.attrs["class"] = (
                 self.fields[name].widget.attrs.get("class", "") + " hub-triage"
@@ -183,6 +222,8 @@ class CallForm(NhsFormMixin, forms.Form):
                         need_note_field_name(need.value),
                         need_priority_field_name(need.value),
                         need_override_field_name(need.value),
+                        need_for_field_name(need.value),
+                        need_consent_field_name(need.value),
                     )
                 ),
                 "chosen_priority",
@@ -192,6 +233,20 @@ class CallForm(NhsFormMixin, forms.Form):
                 "callback_note",
             ]
         )
+
+    def offer_people(self, people: Iterable[RelatedPerson]) -> None:
+        """Offer the patient's carers and relatives for the needs that may be for one of them."""
+        choices = [("", "The patient"), *((p.pk, person_choice_label(p)) for p in people)]
+        for need in PERSON_NEEDS:
+            widget = self.fields[need_for_field_name(need)].widget
+            assert isinstance(widget, forms.Select)
+            widget.choices = choices
+
+    def need_for_fields(self, need: str) -> tuple[Any, Any] | None:
+        """(who it is for, their consent) for a need that may be for a related person."""
+        if need not in PERSON_NEEDS:
+            return None
+        return self[need_for_field_name(need)], self[need_consent_field_name(need)]
 
     def ipos_scores(self) -> dict[str, int]:
         data = getattr(self, "cleaned_data", {})

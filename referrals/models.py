@@ -23,6 +23,13 @@ class Referral(models.Model):
     for_person = models.ForeignKey(
         RelatedPerson, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
     )
+    # That person's consent to be contacted about this referral (docs/routing.md, "Who a referral
+    # is for"): when it was recorded and by whom; a partner system that sent the referral answers
+    # for it itself (``sender``), so then nobody of the hub's staff recorded it.
+    for_person_consent_at = models.DateTimeField(null=True, blank=True)
+    for_person_consent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     call = models.ForeignKey(
         "calls.Call", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
     )
@@ -140,6 +147,14 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=models.Q(created_by__isnull=False) | models.Q(sender__isnull=False),
                 name="referral_made_by_someone",
+            ),
+            # A referral for someone other than the patient is made only with their consent to be
+            # contacted, recorded by a member of staff or stated by the partner that sent it.
+            models.CheckConstraint(
+                condition=models.Q(for_person__isnull=True)
+                | models.Q(for_person_consent_at__isnull=False)
+                & (models.Q(for_person_consent_by__isnull=False) | models.Q(sender__isnull=False)),
+                name="referral_for_person_has_consent",
             ),
             # A sender's reference names one referral: its updates find it by that.
             models.UniqueConstraint(

@@ -39,6 +39,10 @@ class Need(models.TextChoices):
 
 # What can still be referred once the patient has died: support for the people left behind.
 AFTER_DEATH_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
+# The needs of the people around the patient: the only ones a referral may be for one of them
+# rather than for the patient (docs/routing.md, "Who a referral is for"); every other need is the
+# patient's own care, met where the patient is.
+PERSON_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
 
 # docs/design.md §5: each need maps to service types in order of preference.
 NEED_SERVICE_TYPES: dict[str, tuple[str, ...]] = {

@@ -31,12 +31,13 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 from calls import triage as rules
 from calls.models import Call, CallBack, TelephonyCall
 from patients.codes import AssessmentSource, PatientLocation
-from patients.models import Assessment, Patient
+from patients.models import Assessment, Patient, RelatedPerson
+from patients.names import display_name
 from referrals.codes import CallDirection, CallReason, Disposition
 from referrals.models import Referral, ReferralEvent
 from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.transitions import ReferralStatus
-from services.codes import AFTER_DEATH_NEEDS, CallerType, Need, Priority
+from services.codes import AFTER_DEATH_NEEDS, PERSON_NEEDS, CallerType, Need, Priority
 from services.models import Site
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -82,12 +83,18 @@ class NeedRequest:
     ``priority`` left out (``None`` or blank): the call's chosen priority for a clinical need, the
     need's own suggestion for carer or bereavement support. ``override_reason`` is needed when the
     need's priority differs from its suggestion.
+
+    ``for_person_id``: one of the patient's related people the need is for (carer or bereavement
+    support only, ``PERSON_NEEDS``), with ``for_person_consent``: they agreed, on this call, to be
+    contacted about it (docs/routing.md, "Who a referral is for"). Left out: the patient.
     """
 
     need: str
     note: str = ""
     priority: str | None = None
     override_reason: str = ""
+    for_person_id: int | None = None
+    for_person_consent: bool = False
 
 
 def need_field_name(prefix: str, need: str) -> str:
@@ -104,6 +111,7 @@ class _NeedPlan:
     suggestion: rules.Suggestion
     priority: str
     override_reason: str
+    for_person: RelatedPerson | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,7 +282,12 @@ def _save(
                 actor=call.handled_by,
                 from_status="",
                 to_status=referral.status,
-                data={"need": referral.need, "priority": referral.priority, "call_id": call.pk},
+                data={
+                    "need": referral.need,
+                    "priority": referral.priority,
+                    "call_id": call.pk,
+                    **({"for_person_id": referral.for_person_id} if referral.for_person_id else {}),
+                },
             )
             for referral in referrals
         ]
@@ -311,6 +324,7 @@ def _validated(
     patient = _patient(errors, data.patient_id)
     site = _site(errors, data)
     needs = _needs(errors, data, patient=patient)
+    people = _people(errors, needs, patient=patient)
 
     suggestion = rules.suggest_priority(triage) if triage is not None else None
     if (
@@ -323,7 +337,7 @@ def _validated(
             f"Say why you chose {data.chosen_priority} instead of the suggested {suggestion.priority}."
         )
     plans = (
-        _need_plans(errors, data, needs, triage=triage, call_reason=text["override_reason"])
+        _need_plans(errors, data, needs, people, triage=triage, call_reason=text["override_reason"])
         if triage is not None
         else []
     )
@@ -380,6 +394,10 @@ def _validated(
     referrals = [
         Referral(
             patient=patient,
+            for_person=plan.for_person,
+            # The handler asked and the person agreed on this call (_people).
+            for_person_consent_at=now if plan.for_person is not None else None,
+            for_person_consent_by=user if plan.for_person is not None else None,
             need=plan.need,
             note=plan.note,
             priority=plan.priority,
@@ -419,6 +437,7 @@ def _validated(
                 "team",
                 "owner",
                 "for_person",
+                "for_person_consent_by",
                 "suggested_priority",
             ],
             rename={
@@ -442,6 +461,7 @@ def _need_plans(
     errors: Errors,
     data: CallInput,
     needs: list[tuple[NeedRequest, str]],
+    people: Mapping[int, RelatedPerson],
     *,
     triage: rules.TriageInput,
     call_reason: str,
@@ -486,6 +506,7 @@ def _need_plans(
                 suggestion=suggestion,
                 priority=chosen,
                 override_reason=reason,
+                for_person=people.get(request.for_person_id or 0),
             )
         )
     return plans
@@ -665,6 +686,56 @@ def _needs(
     if problems:
         errors.setdefault("needs", []).extend(problems)
     return needs
+
+
+def _people(
+    errors: Errors, needs: list[tuple[NeedRequest, str]], *, patient: Patient | None
+) -> dict[int, RelatedPerson]:
+    """The related people the needs are for, by id (one query), each checked: one of this
+    patient's people (another patient's is not named), for a need of the people around the patient
+    (``PERSON_NEEDS``), who agreed to be contacted. Problems are keyed ``for_person_<need>`` and
+    ``for_person_consent_<need>``, next to the need's own fields."""
+    wanted = {
+        request.need: request.for_person_id
+        for request, _note in needs
+        if request.for_person_id is not None
+    }
+    if not wanted:
+        return {}
+    found = (
+        {
+            person.pk: person
+            for person in RelatedPerson.objects.filter(
+                patient=patient, pk__in=[i for i in wanted.values() if isinstance(i, int)]
+            )
+        }
+        if patient is not None
+        else {}
+    )
+    for request, _note in needs:
+        if request.for_person_id is None:
+            continue
+        label = Need(request.need).label
+        person = (
+            found.get(request.for_person_id) if isinstance(request.for_person_id, int) else None
+        )
+        if person is None:
+            errors.setdefault(need_field_name("for_person", request.need), []).append(
+                f"Choose who {label.lower()} is for from this patient's carers and relatives."
+            )
+        elif request.need not in PERSON_NEEDS:
+            errors.setdefault(need_field_name("for_person", request.need), []).append(
+                f"{label} is the patient's own care: it cannot be for "
+                f"{display_name(person.given_name, person.family_name)}. Only carer support and "
+                "bereavement support can be for someone else."
+            )
+        elif request.for_person_consent is not True:
+            errors.setdefault(need_field_name("for_person_consent", request.need), []).append(
+                f"{display_name(person.given_name, person.family_name)} has not agreed to be "
+                f"contacted about {label.lower()}: ask them and record that they agree, or make it "
+                "for the patient."
+            )
+    return found
 
 
 def _full_clean(

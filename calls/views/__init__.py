@@ -20,6 +20,8 @@ from calls.forms import (
     CallForm,
     SeniorReviewForm,
     TriageForm,
+    need_consent_field_name,
+    need_for_field_name,
     need_note_field_name,
     need_override_field_name,
     need_priority_field_name,
@@ -65,7 +67,7 @@ def _patient_panel_context(
     """The patient panel; ``shown``: this request shows the patient to the handler (a read of
     their record, access-logged), not a redraw while the call is being typed."""
     if not patient_id:
-        return {"patient": None}
+        return {"patient": None, "people": []}
     patient = (
         patient_shown(
             patients=visible_patients(request),
@@ -76,12 +78,14 @@ def _patient_panel_context(
         else visible_patients(request).filter(pk=patient_id).first()
     )
     if patient is None:
-        return {"patient": None}
+        return {"patient": None, "people": []}
     open_by_need = open_referrals_for_needs(patient_id=patient.pk, needs=list(Need.values))
     return {
         "patient": patient,
         "banner": patient_banner_for(patient=patient),
         "open_by_need": {need: refs for need, refs in open_by_need.items() if refs},
+        # Whom carer and bereavement support may be for (docs/patients-and-calls.md).
+        "people": list(patient.related_people.all()),
     }
 
 
@@ -93,6 +97,8 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
             note=data.get(need_note_field_name(need), ""),
             priority=data.get(need_priority_field_name(need)) or None,
             override_reason=data.get(need_override_field_name(need), ""),
+            for_person_id=data.get(need_for_field_name(need)),
+            for_person_consent=bool(data.get(need_consent_field_name(need))),
         )
         for need in data["needs"]
     )
@@ -169,6 +175,7 @@ def _need_rows(form: CallForm) -> list[dict[str, Any]]:
             "priority": priority,
             "reason": reason,
             "suggestion": suggestions.get(need),
+            "for_fields": form.need_for_fields(need),
         }
         for need, box, note, priority, reason in form.need_choices()
     ]
@@ -240,6 +247,8 @@ def call_new(request: HttpRequest) -> HttpResponse:
             suggestion = None
     # The symptom scores are folded away unless one of them is in error.
     symptoms_open = form.is_bound and any(field.errors for field in form.ipos_fields())
+    panel = _patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound)
+    form.offer_people(panel["people"])
     context = {
         "form": form,
         "suggestion": suggestion,
@@ -247,7 +256,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         "symptoms_open": symptoms_open,
         # Closed now: the warning with the divert (docs/patients-and-calls.md "The call screen").
         "spoc": spoc_hours(at=timezone.now()),
-        **_patient_panel_context(request, _int_or_none(patient_id), shown=not form.is_bound),
+        **panel,
         "phone_call": phone_call,
         "call_back": call_back,
         "call_back_number": call_back_number(call_back) if call_back else "",
@@ -286,8 +295,17 @@ def _int_or_none(value: Any) -> int | None:
 @login_required
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_patient_panel(request: HttpRequest) -> HttpResponse:
-    """The call screen's patient panel, swapped in by htmx when the handler picks a patient."""
+    """The call screen's patient panel, swapped in by htmx when the handler picks a patient, with
+    the choice of whom carer and bereavement support are for, out of band (the patient's
+    people; nothing else of the needs is redrawn)."""
     context = _patient_panel_context(request, _int_or_none(request.GET.get("patient")), shown=True)
+    form = CallForm()
+    form.offer_people(context["people"])
+    context["need_for_rows"] = [
+        {"need": need, "for_fields": fields}
+        for need in Need.values
+        if (fields := form.need_for_fields(need)) is not None
+    ]
     return render(request, "calls/call_new.html#patient-panel", context)
 
 

@@ -15,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from patients.models import RelatedPerson
+from patients.names import display_name
 from referrals.models import Referral
 from referrals.selectors.queue import referral_list_page, referral_shown
 from referrals.transitions import FHIR_TASK_STATUS, ReferralStatus
@@ -36,9 +38,43 @@ class TeamRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class RelatedPersonSerializer(serializers.Serializer):
+    """One of the patient's carers or relatives, as the API shows them (the patient's record, and
+    the person a referral is for)."""
+
+    id = serializers.IntegerField()
+    display_name = serializers.CharField(help_text="FAMILY, Given.")
+    relationship = serializers.CharField(help_text="The hub's relationship code.")
+    phone = serializers.CharField(allow_blank=True, help_text="E.164.")
+    postcode = serializers.CharField(allow_blank=True)
+    is_main_carer = serializers.BooleanField()
+    is_next_of_kin = serializers.BooleanField()
+    consent_to_contact = serializers.BooleanField(
+        help_text="What their record says; each referral for them keeps its own consent."
+    )
+
+
+def related_person_body(person: RelatedPerson) -> dict[str, Any]:
+    return {
+        "id": person.pk,
+        "display_name": display_name(person.given_name, person.family_name),
+        "relationship": person.relationship,
+        "phone": str(person.phone or ""),
+        "postcode": person.postcode,
+        "is_main_carer": person.is_main_carer,
+        "is_next_of_kin": person.is_next_of_kin,
+        "consent_to_contact": person.consent_to_contact,
+    }
+
+
 class ReferralSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     patient_id = serializers.IntegerField()
+    for_person = RelatedPersonSerializer(
+        allow_null=True,
+        help_text="The carer or relative the referral is for; null: the patient "
+        '(docs/routing.md, "Who a referral is for").',
+    )
     need = serializers.CharField()
     priority = serializers.CharField()
     status = serializers.CharField()
@@ -86,6 +122,13 @@ class ReferralDetailSerializer(ReferralSummarySerializer):
     updated_at = serializers.DateTimeField()
     routing_decision = serializers.JSONField(help_text="The ranker's decision, as recorded.")
     unroutable_reason = serializers.CharField(allow_blank=True)
+    for_person_consent_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the person it is for agreed to be contacted."
+    )
+    for_person_consent_by = serializers.CharField(
+        allow_null=True,
+        help_text="Who recorded it (a username); null when the partner that sent it did.",
+    )
     events = ReferralEventSerializer(many=True)
 
 
@@ -97,6 +140,9 @@ def _referral_summary(referral: Referral) -> dict[str, Any]:
     return {
         "id": referral.pk,
         "patient_id": referral.patient_id,
+        "for_person": related_person_body(referral.for_person)
+        if referral.for_person is not None
+        else None,
         "need": referral.need,
         "priority": referral.priority,
         "status": referral.status,
@@ -164,6 +210,10 @@ class ReferralDetailApi(APIView):
                 "updated_at": api_iso(referral.updated_at),
                 "routing_decision": referral.routing_decision,
                 "unroutable_reason": referral.unroutable_reason,
+                "for_person_consent_at": api_iso(referral.for_person_consent_at),
+                "for_person_consent_by": referral.for_person_consent_by.get_username()
+                if referral.for_person_consent_by is not None
+                else None,
                 "events": [
                     {
                         "kind": e.kind,

@@ -186,7 +186,7 @@ def team_queue(
     referrals = (
         referrals_visible_to(user)
         .filter(team=team, status__in=QUEUE_STATUSES)
-        .select_related("patient", "owner", "team")
+        .select_related("patient", "owner", "team", "for_person")
     )
     if status:
         referrals = referrals.filter(status=status)
@@ -309,7 +309,7 @@ def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:
     referrals = (
         referrals_visible_to(user)
         .filter(owner=user, status__in=CASELOAD_STATUSES, team__memberships__user=user)
-        .select_related("patient", "owner", "team")
+        .select_related("patient", "owner", "team", "for_person")
         .distinct()
     )
     rows = _rows(_most_at_risk_first(referrals, now), now)
@@ -411,7 +411,14 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     referral = (
         referrals_visible_to(user)
         .select_related(
-            "patient", "team__service", "owner", "call", "created_by", "for_person", "sender"
+            "patient",
+            "team__service",
+            "owner",
+            "call",
+            "created_by",
+            "for_person",
+            "for_person_consent_by",
+            "sender",
         )
         .filter(pk=referral_id)
         .first()
@@ -443,7 +450,7 @@ def referral_shown(*, user: Any, referral_id: int) -> Referral | None:
     API's answer; the page reads `referral_page`)."""
     referral = (
         referrals_visible_to(user)
-        .select_related("team", "owner", "sender")
+        .select_related("team", "owner", "sender", "for_person", "for_person_consent_by")
         .filter(pk=referral_id)
         .first()
     )
@@ -465,7 +472,7 @@ def referral_list_page(
     ``paginate`` cuts the page and counts the whole. One patient's referrals is a look-up of their
     record, logged with the count only; any other list is logged with how many patients its page
     showed."""
-    rows = referrals_visible_to(user).select_related("team", "owner")
+    rows = referrals_visible_to(user).select_related("team", "owner", "for_person")
     for name in ("status", "priority", "need"):
         if name in filters:
             rows = rows.filter(**{name: filters[name]})

@@ -239,6 +239,9 @@ def bereavement_referrals_create(
         Referral(
             patient=patient,
             for_person=person,
+            # The recorder ticked this person, who consents to be contacted (_bereaved).
+            for_person_consent_at=now,
+            for_person_consent_by=user,
             call=None,
             need=Need.BEREAVEMENT_SUPPORT,
             priority=Priority.P5,

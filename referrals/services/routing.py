@@ -68,7 +68,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
     with transaction.atomic():
         referral = (
             Referral.objects.select_for_update(of=("self",))
-            .select_related("patient", "call")
+            .select_related("patient", "call", "for_person")
             .filter(pk=referral_id)
             .first()
         )
@@ -217,7 +217,9 @@ def _ranking_inputs(referral: Referral, *, now: datetime) -> dict[str, Any]:
 
     A referral for someone other than the patient (a bereaved relative, a carer) is ranked by
     that person's postcode, else the patient's, and by that person's age when their date of
-    birth is known, else by no age (docs/design.md §7): never by the patient's.
+    birth is known, else by no age (docs/design.md §7): never by the patient's. Nor by the
+    hospital the patient is in: the person is not there (docs/routing.md, "Who a referral is
+    for").
     """
     patient = referral.patient
     call = referral.call
@@ -226,12 +228,14 @@ def _ranking_inputs(referral: Referral, *, now: datetime) -> dict[str, Any]:
     if person is not None:
         postcode = person.postcode or patient.postcode
         age = _age_in_years(person.date_of_birth, now) if person.date_of_birth else None
+        site_id = None
     else:
         postcode = patient.postcode
         age = _age_in_years(patient.date_of_birth, now)
+        site_id = site_id or patient.location_site_id
     return {
         "postcode": postcode or None,
-        "site_id": site_id or patient.location_site_id,
+        "site_id": site_id,
         "age": age,
         "referrer_type": call.caller_type if call is not None else None,
     }

@@ -62,6 +62,14 @@ class ReferralFactory(factory.django.DjangoModelFactory[Referral]):
     created_at = factory.LazyAttribute(lambda o: o.call.received_at)
     updated_at = factory.LazyAttribute(lambda o: o.created_at)
     created_by = factory.LazyAttribute(lambda o: o.call.handled_by)
+    # For a related person: their consent, recorded by the handler as the call was saved.
+    for_person = None
+    for_person_consent_at = factory.LazyAttribute(
+        lambda o: o.created_at if o.for_person is not None else None
+    )
+    for_person_consent_by = factory.LazyAttribute(
+        lambda o: o.created_by if o.for_person is not None else None
+    )
 
 
 def member(make_user, team, username, role=None, lead=False):

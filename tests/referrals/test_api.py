@@ -444,6 +444,7 @@ def test_referral_list_filters(api, team, other_team):
     assert item == {
         "id": p2.pk,
         "patient_id": patient.pk,
+        "for_person": None,
         "need": "URGENT_HOME_VISIT",
         "priority": "P2",
         "status": "QUEUED",

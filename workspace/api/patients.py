@@ -28,6 +28,7 @@ from patients.models import Patient
 from patients.names import display_name
 from patients.selectors import care_plan_current, patient_shown
 from patients.services import DuplicateNhsNumber, PatientData, PossibleDuplicates, patient_register
+from referrals.api.referrals import RelatedPersonSerializer, related_person_body
 from referrals.selectors import patients_visible_to, sees_all_patients
 from services.models import Site
 from spoc.accounts.roles import may_write_clinical
@@ -75,6 +76,8 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
         "language": patient.language,
         "died_at": api_iso(patient.died_at),
         "alerts": [{"code": a.code, "level": a.level, "text": a.text} for a in banner.alerts],
+        # Whom carer and bereavement support may be for (POST /api/v1/calls/, for_person_id).
+        "related_people": [related_person_body(p) for p in patient.related_people.all()],
         "care_plan": {
             "version": plan.version,
             "ppd_first": plan.ppd_first,
@@ -198,6 +201,7 @@ class PatientDetailSerializer(PatientSummarySerializer):
     language = serializers.CharField(allow_blank=True)
     died_at = serializers.DateTimeField(allow_null=True)
     alerts = AlertSerializer(many=True)
+    related_people = RelatedPersonSerializer(many=True)
     care_plan = CarePlanSerializer(allow_null=True)
     access_information = serializers.CharField(
         allow_blank=True, required=False, help_text="Clinicians only."
