@@ -9,12 +9,15 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.models import Call
+from calls.models import Call, CallFollowUp
+from calls.selectors import follow_ups_pending
+from calls.services.follow_ups import NOTE_LIMIT, call_follow_up_record
 from calls.services.intake import TEXT_LIMITS, CallInput, NeedRequest, call_submit
 from calls.triage import InvalidTriage, TriageInput, suggest_priority
 from patients.codes import IposItem, PatientLocation, PhaseOfIllness
@@ -186,7 +189,27 @@ def _call_input(
     )
 
 
+def _follow_up_body(follow_up: CallFollowUp) -> dict[str, Any]:
+    return {
+        "id": follow_up.pk,
+        "call_id": follow_up.call_id,
+        "due_at": api_iso(follow_up.due_at),
+        "status": follow_up.status,
+        "outcome": follow_up.outcome,
+        "note": follow_up.note,
+        "done_at": api_iso(follow_up.done_at) if follow_up.done_at else None,
+    }
+
+
+def _call_follow_up(call: Call) -> CallFollowUp | None:
+    try:
+        return call.follow_up
+    except CallFollowUp.DoesNotExist:
+        return None
+
+
 def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
+    follow_up = _call_follow_up(call)
     return {
         "id": call.pk,
         "received_at": api_iso(call.received_at),
@@ -196,6 +219,7 @@ def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
         "chosen_priority": call.chosen_priority,
         "disposition": call.disposition,
         "needs_senior_review": call.needs_senior_review,
+        "follow_up": _follow_up_body(follow_up) if follow_up is not None else None,
         "referrals": [
             {
                 "id": r.pk,
@@ -242,6 +266,16 @@ class CallReferralSerializer(serializers.Serializer):
     fhir_task_status = serializers.CharField()
 
 
+class FollowUpSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    call_id = serializers.IntegerField()
+    due_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=CallFollowUp.Status.choices)
+    outcome = serializers.CharField(allow_blank=True, help_text="Blank while pending.")
+    note = serializers.CharField(allow_blank=True)
+    done_at = serializers.DateTimeField(allow_null=True)
+
+
 class CallSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     received_at = serializers.DateTimeField()
@@ -251,6 +285,11 @@ class CallSerializer(serializers.Serializer):
     chosen_priority = serializers.CharField()
     disposition = serializers.CharField()
     needs_senior_review = serializers.BooleanField()
+    follow_up = FollowUpSerializer(
+        allow_null=True,
+        help_text="Made with a call advised to ring 999 or warm transferred: the coordinators "
+        'confirm what happened (docs/patients-and-calls.md, "Follow-ups"); null otherwise.',
+    )
     referrals = CallReferralSerializer(many=True)
 
 
@@ -302,3 +341,59 @@ class CallCreateApi(APIView):
         if not result.created:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+class Coordinates(BasePermission):
+    message = "Only SPOC coordinators follow up calls."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not request.user.has_perm("accounts.coordinate"):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or may_write_clinical(request.user)
+
+
+class FollowUpListSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = FollowUpSerializer(many=True)
+
+
+class FollowUpOutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=CallFollowUp.Outcome.choices)
+    note = serializers.CharField(allow_blank=True, default="", max_length=NOTE_LIMIT)
+
+
+class FollowUpListApi(APIView):
+    """The follow-ups still to confirm, soonest due first (the overdue first), at most 200;
+    ``count`` is how many there are."""
+
+    permission_classes = [IsAuthenticated, Coordinates]
+
+    @extend_schema(operation_id="call_follow_ups_list", responses={200: FollowUpListSerializer})
+    def get(self, request: Request) -> Response:
+        rows, total = follow_ups_pending(user=request.user)
+        return Response({"count": total, "results": [_follow_up_body(f) for f in rows]})
+
+
+class FollowUpRecordApi(APIView):
+    """Record what happened after a call advised to ring 999 or warm transferred: 200 with the
+    follow-up; 409 ``follow_up_already_recorded`` when it was recorded before (nothing changes)."""
+
+    permission_classes = [IsAuthenticated, Coordinates]
+
+    @extend_schema(
+        operation_id="call_follow_ups_record",
+        request=FollowUpOutcomeSerializer,
+        responses={200: FollowUpSerializer},
+    )
+    def post(self, request: Request, follow_up_id: int) -> Response:
+        data = FollowUpOutcomeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            follow_up = call_follow_up_record(
+                follow_up_id=follow_up_id, user=request.user, **data.validated_data
+            )
+        except CallFollowUp.DoesNotExist as exc:
+            raise NotFound("No such follow-up.") from exc
+        except ValidationError as exc:
+            raise serializers.ValidationError(api_field_errors(exc)) from exc
+        return Response(_follow_up_body(follow_up))

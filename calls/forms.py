@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
-from calls.models import CallBack, CallBackAttempt
+from calls.models import CallBack, CallBackAttempt, CallFollowUp
 from calls.triage import SUPPORT_NEEDS
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
@@ -331,4 +331,25 @@ class CallBackDoneForm(NhsFormMixin, forms.Form):
             "required": "Select the call-back's outcome.",
             "invalid_choice": "Select the call-back's outcome from the list.",
         },
+    )
+
+
+class CallFollowUpForm(NhsFormMixin, forms.Form):
+    """What happened after a 999 advice or a warm transfer (docs/patients-and-calls.md,
+    "Follow-ups")."""
+
+    outcome = forms.ChoiceField(
+        label="What happened",
+        choices=blank(CallFollowUp.Outcome.choices, "Choose"),
+        error_messages={
+            "required": "Select what happened after the call.",
+            "invalid_choice": "Select what happened from the list.",
+        },
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who you spoke to and what they said.",
     )

@@ -180,6 +180,63 @@ class CallBack(models.Model):
         return f"No answer after {tries} {'try' if tries == 1 else 'tries'}"
 
 
+class CallFollowUp(models.Model):
+    """The coordinators' check on what happened after a call that sent the patient to 999 or
+    transferred the caller (docs/patients-and-calls.md, "Follow-ups"): made with the call, due
+    ``CALL_FOLLOW_UP_MINUTES`` after it was saved, done once its outcome is recorded."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "To confirm"
+        DONE = "DONE", "Confirmed"
+
+    class Outcome(models.TextChoices):
+        CONVEYED = "CONVEYED", "Ambulance attended, patient taken to hospital"
+        NOT_CONVEYED = "NOT_CONVEYED", "Ambulance attended, patient not taken to hospital"
+        TRANSFER_ACCEPTED = "TRANSFER_ACCEPTED", "Transfer accepted by the service"
+        COULD_NOT_CONFIRM = "COULD_NOT_CONFIRM", "Could not confirm what happened"
+        NOT_NEEDED = "NOT_NEEDED", "No longer needed"
+
+    # One per call: saving the call twice (its idempotency key) cannot make a second.
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="follow_up")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.PENDING)
+    outcome = models.CharField(max_length=17, choices=Outcome.choices, blank=True)
+    note = models.TextField(max_length=1000, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            # Done means an outcome, who and when; pending means none of them.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        status="DONE",
+                        done_at__isnull=False,
+                        done_by__isnull=False,
+                    )
+                    & ~models.Q(outcome="")
+                )
+                | models.Q(status="PENDING", outcome="", done_at__isnull=True),
+                name="call_follow_up_done_has_outcome",
+            ),
+        ]
+        # The navigation's count and the board read only the pending ones.
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="followup_pending_due",
+                condition=models.Q(status="PENDING"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up of CALL-{self.call_id:06d} due {nhs_datetime_short(self.due_at)}"
+
+
 class CallBackAttempt(models.Model):
     """A try at a call-back that did not reach the person ("no answer, tried 14:32"); reaching
     them marks the call-back done (docs/telephony.md, "Calling back")."""

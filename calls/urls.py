@@ -1,7 +1,7 @@
 from django.urls import path
 
 from calls import views
-from calls.views import telephony
+from calls.views import follow_ups, telephony
 
 app_name = "calls"
 urlpatterns = [
@@ -16,6 +16,12 @@ urlpatterns = [
         "call-backs/<int:call_back_id>/attempt/",
         views.call_back_attempt,
         name="call-back-attempt",
+    ),
+    path("follow-ups/", follow_ups.follow_ups_list, name="follow-ups"),
+    path(
+        "follow-ups/<int:follow_up_id>/",
+        follow_ups.follow_up_record,
+        name="follow-up-record",
     ),
     path("screen-pop/", telephony.screen_pop, name="screen-pop"),
     path("missed/", telephony.missed_calls_list, name="missed"),

@@ -38,6 +38,12 @@ api_v1: list[URLPattern | URLResolver] = [
     path("patients/<int:patient_id>/", patients_api.PatientDetailApi.as_view(), name="api-patient"),
     path("patients/<int:patient_id>/death/", include("workspace.api.deaths")),
     path("calls/", calls_api.CallCreateApi.as_view(), name="api-calls"),
+    path("calls/follow-ups/", calls_api.FollowUpListApi.as_view(), name="api-call-follow-ups"),
+    path(
+        "calls/follow-ups/<int:follow_up_id>/",
+        calls_api.FollowUpRecordApi.as_view(),
+        name="api-call-follow-up",
+    ),
     path("referrals/", referrals_api.ReferralListApi.as_view(), name="api-referrals"),
     path(
         "referrals/<int:referral_id>/",

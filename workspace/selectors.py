@@ -41,7 +41,9 @@ def patient_timeline(*, patient: Patient, user: Any) -> list[dict[str, Any]]:
         referrals_visible_to(user).filter(patient=patient).values_list("pk", flat=True)
     )
     items: list[dict[str, Any]] = []
-    for call in Call.objects.filter(patient=patient).select_related("handled_by"):
+    for call in Call.objects.filter(patient=patient).select_related(
+        "handled_by", "follow_up__done_by"
+    ):
         items.append({"kind": "call", "at": call.received_at, "call": call})
     for referral in Referral.objects.filter(patient=patient).select_related(
         "team", "owner", "sender"

@@ -11,12 +11,13 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from calls.models import Call, CallBack
+from calls.models import Call, CallBack, CallFollowUp
 from calls.telephony import DUE_NOW_FOR
 from patients.banner import patient_banner
 from patients.models import DeathRecord, Patient
 from patients.selectors import care_plan_current
 from referrals.models import Referral
+from referrals.selectors import patients_visible_to
 from referrals.transitions import OPEN_STATUSES
 from spoc.audit.services import access_log_list_shown, access_log_read
 
@@ -90,6 +91,48 @@ def call_backs_due_count(*, user: Any, now: datetime) -> CallBacksDue:
     return CallBacksDue(due_now=counts["due_now"], overdue=counts["overdue"])
 
 
+def _follow_ups_visible_to(user: Any) -> QuerySet[CallFollowUp]:
+    """Follow-ups of calls about a patient the user may see, or about no identified patient."""
+    return CallFollowUp.objects.filter(
+        Q(call__patient__isnull=True) | Q(call__patient__in=patients_visible_to(user))
+    )
+
+
+def follow_ups_pending(
+    *, user: Any, limit: int = 200, shown_on: str = "call_follow_ups"
+) -> tuple[list[CallFollowUp], int]:
+    """The follow-ups still to confirm, soonest due first (so the overdue first), at most
+    ``limit``, with their call, patient and handler, and how many there are: one query, two when
+    there are more than ``limit``. Access-logged as a list shown on ``shown_on``."""
+    pending = _follow_ups_visible_to(user).filter(status=CallFollowUp.Status.PENDING)
+    rows = list(
+        pending.select_related("call__patient", "call__handled_by").order_by("due_at", "pk")[
+            : limit + 1
+        ]
+    )
+    total = len(rows) if len(rows) <= limit else pending.count()
+    rows = rows[:limit]
+    access_log_list_shown(object_type=shown_on, patient_ids=(f.call.patient_id for f in rows))
+    return rows, total
+
+
+@dataclass(frozen=True)
+class FollowUpsDue:
+    pending: int
+    overdue: int
+
+
+def follow_ups_due_count(*, user: Any, now: datetime) -> FollowUpsDue:
+    """How many follow-ups are still to confirm and how many of them are overdue: the
+    navigation badge. One query, no patient data."""
+    counts = (
+        _follow_ups_visible_to(user)
+        .filter(status=CallFollowUp.Status.PENDING)
+        .aggregate(pending=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
+    )
+    return FollowUpsDue(pending=counts["pending"], overdue=counts["overdue"])
+
+
 def calls_awaiting_review(*, limit: int = 200) -> list[Call]:
     """Calls flagged for a senior review and not yet reviewed, oldest first, access-logged as a
     list."""
@@ -110,7 +153,12 @@ def call_shown(*, user: Any, patients: QuerySet[Patient], call_id: int) -> Call 
     access-logged when it is about a patient."""
     call = (
         Call.objects.select_related(
-            "patient", "handled_by", "reviewed_by", "patient_site", "triage"
+            "patient",
+            "handled_by",
+            "reviewed_by",
+            "patient_site",
+            "triage",
+            "follow_up__done_by",
         )
         .filter(pk=call_id)
         .first()

@@ -30,6 +30,7 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from calls import triage as rules
 from calls.models import Call, CallBack, TelephonyCall
+from calls.services.follow_ups import call_follow_up_for
 from patients.codes import AssessmentSource, PatientLocation
 from patients.models import Assessment, Patient, RelatedPerson
 from patients.names import display_name
@@ -162,7 +163,8 @@ def call_submit(
     *, data: CallInput, user: Any, request: HttpRequest | None = None
 ) -> CallSubmitResult:
     """Save a call with its triage assessment, its referrals (one per need, awaiting routing),
-    their CREATED events, an optional call-back and an access-log row, in one transaction.
+    their CREATED events, an optional call-back, the follow-up of a 999 advice or a warm transfer
+    and an access-log row, in one transaction.
 
     A repeated ``idempotency_key`` of the same handler returns the first call with
     ``created=False`` and changes nothing, also when two submissions race. Raises
@@ -295,6 +297,10 @@ def _save(
     if call_back is not None:
         call_back.call = call
         call_back.save()
+    # Advised 999 or transferred: the coordinators confirm what happened (docs/patients-and-calls.md, "Follow-ups").
+    follow_up = call_follow_up_for(call, now=timezone.now())
+    if follow_up is not None:
+        follow_up.save()
 
 
 def _validated(

@@ -359,6 +359,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
         "call_backs": call.call_backs.prefetch_related("attempts"),
         "banner": patient_banner_for(patient=call.patient) if call.patient else None,
         "patient": call.patient,
+        "now": timezone.now(),
     }
     return render_page(request, "calls/call_detail.html", context, fragment="referrals")
 

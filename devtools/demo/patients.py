@@ -5,7 +5,8 @@ Everything goes through the services the screens use (``patient_register``,
 ``related_person_save``, ``care_plan_update``, ``call_submit``, ``referral_route``,
 ``referral_claim``, ``referral_contact``, ``referral_complete``, ``referral_decline``,
 ``referral_hold``, ``referral_cancel``, ``intervention_record``, ``death_record``,
-``call_senior_review``, ``call_back_complete``), so the demo data obeys every rule a user obeys.
+``call_senior_review``, ``call_back_complete``, ``call_follow_up_record``), so the demo data obeys
+every rule a user obeys.
 Each step runs with the clock set to the moment it happened (:func:`_clock_at`): timestamps,
 the routing clocks, date checks and access-log rows then read as the history they are.
 
@@ -27,14 +28,15 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from unittest import mock
 
 from django.utils import timezone
 
-from calls.models import Call, CallBack
+from calls.models import Call, CallBack, CallFollowUp
+from calls.services.follow_ups import call_follow_up_record
 from calls.services.intake import CallInput, NeedRequest, call_submit
 from calls.services.reviews import call_back_complete, call_senior_review
 from calls.triage import TriageInput, suggest_priority
@@ -816,14 +818,18 @@ def _plan_calls(rng: random.Random, plan: PatientPlan, *, first_call: timedelta)
             break
         moments.append(moments[-1] - step)
     # Today's work: some people rang in the last few hours, so the queues show something.
+    today = False
     if plan.died_before_now is None and rng.random() < 0.12:
         recent = timedelta(minutes=rng.randrange(15, 10 * 60))
         if recent < moments[-1] - timedelta(hours=2):
             moments.append(recent)
+            today = True
     calls = [
         _plan_call(rng, plan, moment, last=i == len(moments) - 1)
         for i, moment in enumerate(moments)
     ]
+    if today:
+        calls[-1] = _urgent_today(calls[-1], plan)
     if plan.died_before_now is not None:
         # The family rings to say the patient has died: bereavement support for them.
         after = plan.died_before_now - timedelta(minutes=rng.randrange(30, 8 * 60))
@@ -837,6 +843,30 @@ def _plan_calls(rng: random.Random, plan: PatientPlan, *, first_call: timedelta)
             )
         )
     return calls
+
+
+def _urgent_today(call: CallPlan, plan: PatientPlan) -> CallPlan:
+    """Some of today's calls found a red flag and advised 999 or transferred the caller, so the
+    board and the follow-ups list have follow-ups to confirm, due and overdue. Drawn from a
+    generator of its own, so the rest of the plan stays as it was."""
+    extra = random.Random(f"{SEED}-{plan.key}-urgent")  # noqa: S311
+    if extra.random() >= 0.4:
+        return call
+    return replace(
+        call,
+        reason=CallReason.SYMPTOM_CONTROL,
+        notes="Sudden change this afternoon; caller frightened.",
+        red_flags=(extra.choice(RedFlag.values),),
+        disposition=extra.choice(
+            (Disposition.ADVISED_999, Disposition.ADVISED_999, Disposition.WARM_TRANSFER)
+        ),
+        override=None,
+        needs=(),
+        callback_hours=None,
+        fates=(),
+        draws=(),
+        outcomes=(),
+    )
 
 
 def _plan_call(
@@ -1607,7 +1637,8 @@ def _seed_escalations(*, patient_ids: list[int], now: datetime) -> int:
 
 
 def _finish_call(call: Call, *, users: Mapping[str, User], now: datetime) -> None:
-    """Senior reviews and call-backs done in the past are recorded as done, by the service."""
+    """Senior reviews, follow-ups and call-backs done in the past are recorded as done, by the
+    service."""
     if call.needs_senior_review and now - call.received_at > REVIEW_PENDING_FOR:
         at = call.received_at + timedelta(hours=3)
         with _clock_at(at):
@@ -1615,6 +1646,24 @@ def _finish_call(call: Call, *, users: Mapping[str, User], now: datetime) -> Non
                 call_id=call.pk,
                 user=users["coordinator"],
                 comment="Advice appropriate; no further action.",
+            )
+    follow_up = CallFollowUp.objects.filter(call=call, status=CallFollowUp.Status.PENDING).first()
+    if follow_up is not None and follow_up.due_at < now - timedelta(hours=1):
+        # Confirmed before it fell due: an ambulance usually takes the patient in, a transfer
+        # is usually taken (docs/patients-and-calls.md, "Follow-ups").
+        outcome = (
+            CallFollowUp.Outcome.TRANSFER_ACCEPTED
+            if call.disposition == Disposition.WARM_TRANSFER
+            else CallFollowUp.Outcome.CONVEYED
+            if call.received_at.minute % 3
+            else CallFollowUp.Outcome.NOT_CONVEYED
+        )
+        with _clock_at(follow_up.due_at - timedelta(minutes=15)):
+            call_follow_up_record(
+                follow_up_id=follow_up.pk,
+                user=users["coordinator"],
+                outcome=outcome,
+                note="Rang the caller back to check.",
             )
     for call_back in CallBack.objects.filter(call=call, status=CallBack.Status.PENDING):
         if call_back.due_at < now - timedelta(hours=1):

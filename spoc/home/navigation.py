@@ -10,7 +10,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.selectors import call_backs_due_count
+from calls.selectors import call_backs_due_count, follow_ups_due_count
 from referrals.selectors.queue import queued_count_for
 
 
@@ -82,6 +82,11 @@ def _call_backs_due(user: Any) -> Badge:
     return Badge(due.overdue + due.due_now, f"due: {due.overdue} overdue, {due.due_now} due now")
 
 
+def _follow_ups_due(user: Any) -> Badge:
+    due = follow_ups_due_count(user=user, now=timezone.now())
+    return Badge(due.pending, f"to confirm: {due.overdue} overdue")
+
+
 # Later capabilities add their entries here, in the order they should appear.
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(
@@ -126,6 +131,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "board:board",
         ("accounts.coordinate",),
         "Unroutable, twice-declined, late and breached referrals, with the action for each.",
+    ),
+    NavItem(
+        "Follow-ups",
+        "calls:follow-ups",
+        ("accounts.coordinate",),
+        "Calls that advised 999 or transferred the caller: confirm and record what happened.",
+        badge_count=_follow_ups_due,
     ),
     NavItem(
         "Senior review",

@@ -359,6 +359,10 @@ ALERT_DIGEST_EVERY_MINUTES = env_int("ALERT_DIGEST_EVERY_MINUTES", 60)
 # A pending call-back overdue by this many minutes is texted, once, to its owner on duty, else
 # to the SPOC coordinator on duty (docs/telephony.md, "Reminders").
 CALL_BACK_REMIND_AFTER_MINUTES = env_int("CALL_BACK_REMIND_AFTER_MINUTES", 15)
+# A call that advised 999 or transferred the caller is followed up by the coordinators within
+# this many minutes of being saved: what happened is confirmed and recorded
+# (docs/patients-and-calls.md, "Follow-ups").
+CALL_FOLLOW_UP_MINUTES = env_int("CALL_FOLLOW_UP_MINUTES", 60)
 
 # Response messages to the systems that sent referrals (docs/interop.md, "The referrer hears
 # back"): each POST gives up after OUTBOX_TIMEOUT_SECONDS (per connect and per read), a failed

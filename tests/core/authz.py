@@ -209,6 +209,7 @@ class World:
     person: int = 0  # a carer of `patient`
     call: int = 0  # about `patient`, taken by the call handler, awaiting a senior review
     call_back: int = 0  # pending, for `call`
+    follow_up: int = 0  # pending, for `call` (as if it had advised 999)
     referral: int = 0  # `patient`, queued for team A
     claimed: int = 0  # `patient`, team A, claimed by the nurse
     # Open: a record a partner's message registered, which may be `patient`.
@@ -237,7 +238,7 @@ def world_build() -> World:
     closure; one user per column, each signed in (a session) and holding an API token."""
     from django.contrib.auth.models import Group
 
-    from calls.models import CallBack
+    from calls.models import CallBack, CallFollowUp
     from patients.models import DeathRecord, PossibleMatch, RelatedPerson
     from referrals.models import GpLetter
     from referrals.transitions import ReferralStatus
@@ -336,6 +337,7 @@ def world_build() -> World:
         created_at=now,
     )
     call_back = CallBack.objects.create(call=call, patient=patient, due_at=now + timedelta(hours=1))
+    w.follow_up = CallFollowUp.objects.create(call=call, due_at=now + timedelta(hours=1)).pk
     w.patient, w.patient_b, w.dead_patient, w.person = patient.pk, patient_b.pk, dead.pk, person.pk
     w.call, w.call_back, w.referral, w.claimed = call.pk, call_back.pk, referral.pk, claimed.pk
     partner = PartnerSystem.objects.create(

@@ -403,6 +403,16 @@ ROWS: list[Op] = [
         args={"call_id": "call"},
         data=lambda w: {"comment": "Priority confirmed."},
     ),
+    # Follow-ups of 999 advice and warm transfers: the coordinators (docs/patients-and-calls.md).
+    Op("calls:follow-ups", "GET", page(403, coord=200)),
+    Op("calls:follow-up-record", "GET", page(403, coord=405), args={"follow_up_id": "follow_up"}),
+    Op(
+        "calls:follow-up-record",
+        "POST",
+        page(403, coord=to("calls:follow-ups")),
+        args={"follow_up_id": "follow_up"},
+        data=lambda w: {"outcome": "CONVEYED"},
+    ),
     # --- Telephony (docs/telephony.md) -------------------------------------------------------------
     Op("calls:screen-pop", "GET", page(403, handler=200, coord=200)),
     Op("calls:missed", "GET", page(403, handler=200, coord=200)),
@@ -609,6 +619,24 @@ ROWS: list[Op] = [
     ),
     Op("api-calls", "GET", api(403, handler=405, coord=405), token=True),
     Op("api-calls", "POST", api(403, handler=400, coord=400), token=True, data=_empty),
+    Op("api-call-follow-ups", "GET", api(403, coord=200), token=True),
+    Op("api-call-follow-ups", "POST", api(403, coord=405), token=True, data=_empty),
+    Op(
+        "api-call-follow-up",
+        "GET",
+        api(403, coord=405),
+        args={"follow_up_id": "follow_up"},
+        token=True,
+    ),
+    # An empty body: the outcome is required (400, nothing saved).
+    Op(
+        "api-call-follow-up",
+        "POST",
+        api(403, coord=400),
+        args={"follow_up_id": "follow_up"},
+        token=True,
+        data=_empty,
+    ),
     Op("api-referrals", "GET", api(200), token=True),
     Op(
         "api-referral",

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from calls.models import Call, CallBack
+from calls.models import Call, CallBack, CallFollowUp
 from devtools.demo import scale
 from devtools.demo.patients import DEMO_NHS_RESERVED, plan_patients
 from devtools.demo.users import DEMO_USERS
@@ -212,6 +212,10 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     assert not calls.filter(triage__isnull=True).exists()
     oldest = calls.earliest("received_at").received_at
     assert (timezone.now() - oldest).days >= 60
+    # Today's 999 advice and warm transfers: some still to confirm, the older ones confirmed.
+    follow_ups = CallFollowUp.objects.all()
+    assert follow_ups.filter(status="PENDING").exists()
+    assert follow_ups.filter(status="DONE", call__disposition="ADVISED_999").exists()
     statuses = set(Referral.objects.values_list("status", flat=True))
     assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD", "COMPLETED", "CANCELLED"} <= statuses
     assert_referral_constraints_hold()

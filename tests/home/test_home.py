@@ -38,6 +38,7 @@ EXPECTED_NAV = {
         "Call-backs",
         "Missed calls",
         "Coordinator board",
+        "Follow-ups",
         "Senior review",
         "Duty rota",
         "Service directory",
@@ -56,8 +57,9 @@ def test_each_role_sees_its_home_page_and_only_its_navigation(
 ):
     user = make_user(role, first_name="Siân", last_name="O'Brien")
     client.force_login(user)
-    # 13: a coordinator's page counts the call-backs due for the navigation (one query).
-    with django_assert_max_num_queries(13):
+    # 14: a coordinator's page counts the call-backs due and the follow-ups to confirm for the
+    # navigation (one query each).
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("home"))
     assert response.status_code == 200
     assert [item.label for item in response.context["nav_items"]] == EXPECTED_NAV[role]

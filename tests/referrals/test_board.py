@@ -185,8 +185,10 @@ def test_the_board_costs_the_same_number_of_queries_with_many_more_referrals(
     # 19 for the referrals, 2 for the possible matches (their version for polls, the matches), 2
     # for the messages not delivered (the same), 5 for the duty rota (patterns, changes, and the
     # services of the teams with shifts, their hours and closures), 1 for the urgent alerts
-    # nobody acknowledged, 1 for the navigation's count of call-backs due.
-    assert len(many) <= 30
+    # nobody acknowledged, 1 for the navigation's count of call-backs due, 3 for the follow-ups
+    # of 999 advice and warm transfers (the navigation's count, the "Follow-ups due" rows and
+    # their access-log row; tests/calls/test_follow_ups.py keeps them constant in rows).
+    assert len(many) <= 33
 
 
 def test_a_referral_just_declined_is_not_yet_late_for_routing(make_user, area):

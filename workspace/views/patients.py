@@ -120,6 +120,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "care_plan": care_plan_current(patient=patient),
             "related_people": patient.related_people.all(),
             "timeline": patient_timeline(patient=patient, user=request.user),
+            "now": timezone.now(),
             "show_access_information": request.user.is_clinician,  # type: ignore[union-attr]
             "can_write": can_write,
             "can_edit_care_plan": can_write and request.user.is_clinician,  # type: ignore[union-attr]
