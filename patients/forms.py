@@ -142,6 +142,12 @@ class CarePlanForm(NhsFormMixin, forms.Form):
         required=False,
         choices=blank(codes.PreferenceNotStated.choices),
     )
+    ppc = forms.ChoiceField(
+        label="Preferred place of care",
+        required=False,
+        choices=blank(codes.PlaceOfDeath.choices),
+        help_text="Where the patient wishes to be cared for in the last days of life",
+    )
     cpr_decision = forms.ChoiceField(
         label="CPR decision", choices=codes.CprDecision.choices, initial=codes.CprDecision.UNKNOWN
     )

@@ -160,6 +160,14 @@ class CarePlan(models.Model):
         choices=codes.PreferenceNotStated.choices,
         blank=True,
     )
+    # Where the patient wishes to be cared for in the last days of life (docs/metrics.md
+    # "Deaths"): the same location codes as the place of death.
+    ppc = models.CharField(
+        "preferred place of care",
+        max_length=2,
+        choices=codes.PlaceOfDeath.choices,
+        blank=True,
+    )
     cpr_decision = models.CharField(
         "CPR decision",
         max_length=9,
@@ -269,8 +277,23 @@ class DeathRecord(models.Model):
     preferred_place_second = models.CharField(
         max_length=2, choices=codes.PlaceOfDeath.choices, blank=True
     )
-    # None: no preference recorded, so neither achieved nor missed.
+    # None: no preference recorded, so neither achieved nor missed. Met by the 1st or 2nd
+    # preference; ``first_preference_achieved`` by the 1st only (the national benchmark).
     preferred_place_achieved = models.BooleanField(null=True, blank=True)
+    first_preference_achieved = models.BooleanField(null=True, blank=True)
+    # The care plan's preferred place of care at the time, where the patient was cared for in
+    # the last days of life (as the recorder knows it; blank: not known), and whether the two
+    # meet (None: either is not recorded).
+    preferred_place_of_care = models.CharField(
+        max_length=2, choices=codes.PlaceOfDeath.choices, blank=True
+    )
+    last_days_place = models.CharField(
+        "where the patient was cared for in the last days of life",
+        max_length=2,
+        choices=codes.PlaceOfDeath.choices,
+        blank=True,
+    )
+    preferred_care_achieved = models.BooleanField(null=True, blank=True)
     recorded_at = models.DateTimeField()
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -382,6 +382,7 @@ CARE_PLAN_FIELDS = (
     "ppd_first",
     "ppd_second",
     "ppd_not_stated",
+    "ppc",
     "cpr_decision",
     "cpr_decision_date",
     "cpr_review_date",

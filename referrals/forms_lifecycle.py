@@ -160,6 +160,11 @@ class InterventionForm(ActionForm):
         max_value=365,
         widget=forms.NumberInput(attrs={"class": "nhsuk-input nhsuk-input--width-4"}),
     )
+    primary_care_contact_avoided = forms.BooleanField(
+        label="A contact with the GP or other primary care was avoided",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "nhsuk-checkboxes__input"}),
+    )
 
 
 class AssessmentForm(ActionForm):

@@ -403,6 +403,10 @@ class Intervention(models.Model):
     admission_avoided = models.BooleanField(default=False)
     # The nurse's estimate; only with an admission avoided.
     bed_days_saved = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Attested by the clinician: a contact with the GP or another primary-care service (a GP
+    # visit, a call to the practice or to the out-of-hours GP) that would otherwise have been
+    # needed (docs/metrics.md "Primary-care contacts avoided").
+    primary_care_contact_avoided = models.BooleanField(default=False)
     recorded_at = models.DateTimeField()
 
     class Meta:

@@ -31,9 +31,9 @@ from referrals.services.deaths import (
     DeathAlreadyRecorded,
     Errors,
     bereavement_referrals_create,
+    death_place_fields,
     death_problems,
     may_record_death,
-    preferred_place_achieved,
     referrals_close_on_death,
 )
 from referrals.services.enqueue import routing_enqueue_after_commit
@@ -64,6 +64,7 @@ def death_record(
     expected: bool | None,
     verified_by: str,
     bereavement_for: list[int],
+    last_days_place: str = "",
     break_glass_ids: Collection[int] = (),
     request: HttpRequest | None = None,
 ) -> DeathRecorded:
@@ -74,7 +75,8 @@ def death_record(
     ``Patient.DoesNotExist`` when the patient does not exist or is not visible to the user
     (``patients_visible_to``, with the session's break-glass grants), ``DeathAlreadyRecorded``
     when the death is already recorded, and ``ValidationError`` keyed by argument name
-    (``died_at``, ``place``, ``expected``, ``verified_by``, ``bereavement_for``) having saved
+    (``died_at``, ``place``, ``last_days_place``, ``expected``, ``verified_by``,
+    ``bereavement_for``) having saved
     nothing. ``request`` only adds the client address to the access log.
     """
     if not may_record_death(user):
@@ -100,6 +102,7 @@ def death_record(
             expected=expected,
             verified_by=verified_by,
             bereavement_for=bereavement_for,
+            last_days_place=last_days_place,
             now=now,
         )
         if errors:
@@ -107,16 +110,18 @@ def death_record(
         plan = care_plan_current(patient=patient)
         first = plan.ppd_first if plan is not None else ""
         second = plan.ppd_second if plan is not None else ""
+        care_preferred = plan.ppc if plan is not None else ""
         record = DeathRecord(
             patient=patient,
             died_at=died_at,
-            place=place,
             expected=expected,
             verified_by=verified_by.strip(),
-            preferred_place_first=first,
-            preferred_place_second=second,
-            preferred_place_achieved=preferred_place_achieved(
-                place=place, first=first, second=second
+            **death_place_fields(
+                place=place,
+                first=first,
+                second=second,
+                care_preferred=care_preferred,
+                last_days_place=last_days_place,
             ),
             recorded_at=now,
             recorded_by=user,

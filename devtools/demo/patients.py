@@ -664,6 +664,13 @@ def _plan_care_plans(rng: random.Random, plan: PatientPlan) -> list[CarePlanPlan
             )
     elif rng.random() < 0.6:
         ppd["ppd_not_stated"] = rng.choice(PreferenceNotStated.values)
+    # The preferred place of care, from a generator of its own so that the rest of the demo
+    # stays as it was: mostly the 1st preferred place of death, sometimes home, sometimes none.
+    care_rng = random.Random(f"{SEED}-care-{plan.key}")  # noqa: S311 (repeatable demo data)
+    ppd["ppc"] = _weighted(
+        care_rng,
+        {ppd["ppd_first"]: 60, PlaceOfDeath.OWN_HOME: 20, PlaceOfDeath.HOSPICE: 5, "": 15},
+    )
     key_worker, key_phone = rng.choice(KEY_WORKERS)
     meds = rng.random() < 0.6
     values: dict[str, Any] = {
@@ -1457,6 +1464,12 @@ def _intervene(
             else "Crisis managed at home; admission avoided.",
             admission_avoided=avoided,
             bed_days_saved=extra.randrange(2, 12) if avoided else None,
+            # Advice and visits that spared a GP call or visit; drawn apart from ``extra`` so
+            # the rest of the demo stays as it was.
+            primary_care_contact_avoided=random.Random(  # noqa: S311 (repeatable demo data)
+                f"{SEED}-primary-care-{referral.pk}-{at.isoformat()}"
+            ).random()
+            < 0.35,
         )
     summary.interventions += 1
 
@@ -1533,6 +1546,12 @@ def _record_death(
     referral is routed (its clocks start two weeks after the death)."""
     rng = random.Random(f"{SEED}-death-{plan.key}")  # noqa: S311 (repeatable demo data)
     place, expected, verified_by = _death_details(rng, plan)
+    # Where the last days were spent: mostly where the patient died; sometimes moved in the last
+    # hours, sometimes not known to the recorder.
+    care_rng = random.Random(f"{SEED}-last-days-{plan.key}")  # noqa: S311 (repeatable demo data)
+    last_days_place = _weighted(
+        care_rng, {place: 70, PlaceOfDeath.OWN_HOME: 10, PlaceOfDeath.HOSPICE: 5, "": 15}
+    )
     last_call = (
         Call.objects.filter(patient=patient)
         .order_by("-received_at")
@@ -1554,6 +1573,7 @@ def _record_death(
             user=users["coordinator"],
             died_at=died_at,
             place=place,
+            last_days_place=last_days_place,
             expected=expected,
             verified_by=verified_by,
             bereavement_for=consenting,

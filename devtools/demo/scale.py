@@ -28,9 +28,8 @@ docs/performance.md:
   30% avoiding an admission (1-14 bed days), by the referral's owner.
 - Deaths: about 8% of patients die after their last call, so no referral is made after a death.
   Each has a DeathRecord (recorded two hours later by the coordinator) with ``Patient.died_at``
-  equal; its preferred places stand for a care plan's (none is generated) and
-  ``preferred_place_achieved`` is ``referrals.services.deaths.preferred_place_achieved``'s
-  answer. Referrals still open at the death are closed by it (outcome PATIENT_DIED, a COMPLETED
+  equal; its preferred places stand for a care plan's (none is generated) and its outcome flags
+  are ``referrals.services.deaths.death_place_fields``'s answers (no place of care). Referrals still open at the death are closed by it (outcome PATIENT_DIED, a COMPLETED
   event naming the record), from the status they had then.
 - No carers, care plans, call-backs, admissions, escalations or access-log rows.
 
@@ -93,7 +92,7 @@ from referrals.codes import (
     ReferralOutcome,
 )
 from referrals.models import Intervention, Referral, ReferralEvent
-from referrals.services.deaths import preferred_place_achieved
+from referrals.services.deaths import death_place_fields
 from referrals.transitions import ReferralStatus
 from services.codes import CLOCKS, NEED_SERVICE_TYPES, CallerType, Need, Priority, ServiceType
 from services.models import CoverageArea, Service, Site, TeamMembership
@@ -528,6 +527,7 @@ DEATH = (
     "preferred_place_first",
     "preferred_place_second",
     "preferred_place_achieved",
+    "first_preference_achieved",
     "recorded_at",
     "recorded_by_id",
 )
@@ -1023,7 +1023,9 @@ class _Generator:
             place = PlaceOfDeath.OWN_HOME if first == PlaceOfDeath.PRIVATE_RESIDENCE else first
         else:
             place = _pick(ACTUAL_PLACES, rng.random())
-        achieved = preferred_place_achieved(place=place, first=first, second=second)
+        outcomes = death_place_fields(
+            place=place, first=first, second=second, care_preferred="", last_days_place=""
+        )
         expected = _pick((("t", 0.8), ("f", 0.9), (NULL, 1.0)), rng.random())
         recorded = min(died + 7_200, self.now - 30)
         row = (
@@ -1034,7 +1036,8 @@ class _Generator:
             VERIFIED_BY[int(rng.random() * len(VERIFIED_BY))],
             first,
             second,
-            _text(achieved),
+            _text(outcomes["preferred_place_achieved"]),
+            _text(outcomes["first_preference_achieved"]),
             t.text(recorded),
             self.d.coordinator,
         )

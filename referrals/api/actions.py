@@ -96,6 +96,11 @@ class InterventionInput(serializers.Serializer):
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     admission_avoided = serializers.BooleanField(required=False, default=False)
     bed_days_saved = serializers.IntegerField(required=False, allow_null=True, default=None)
+    primary_care_contact_avoided = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A GP or other primary-care contact that would otherwise have been needed.",
+    )
 
 
 class AssessmentInput(serializers.Serializer):

@@ -357,6 +357,8 @@ def event_details(event: ReferralEvent) -> list[str]:
             if data.get("admission_avoided")
             else ""
         )
+        if data.get("primary_care_contact_avoided"):
+            avoided += ", primary-care contact avoided"
         lines.append(f"{_label(InterventionType, data['kind'])}{avoided}")
     if event.kind == ReferralEvent.Kind.RESUMED and data.get("held_minutes") is not None:
         lines.append(f"Held for {data['held_minutes']} min")

@@ -6,7 +6,8 @@ call-backs) and referrals, so the one service that does it all in a transaction,
 ``death_record``, is in the highest app it needs (workspace/services.py, docs/architecture.md
 "Apps and layering"); this module holds the referral side and the checks: who may record a death
 (``may_record_death``), what makes a death record invalid (``death_problems``), whether the
-preferred place was achieved (``preferred_place_achieved``), closing the open referrals
+preferred place was achieved (``preferred_place_achieved``, and every outcome flag the record
+keeps, ``death_place_fields``), closing the open referrals
 (``referrals_close_on_death``: every open referral except bereavement support, completed with
 outcome ``PATIENT_DIED`` by the action ``CLOSE_ON_DEATH``, the owner kept), and one
 ``BEREAVEMENT_SUPPORT`` referral at P5 for each related person ticked (who must have consented to
@@ -86,6 +87,33 @@ def preferred_place_achieved(*, place: str, first: str, second: str) -> bool | N
     return False
 
 
+def death_place_fields(
+    *, place: str, first: str, second: str, care_preferred: str, last_days_place: str
+) -> dict[str, str | bool | None]:
+    """The fields of a ``DeathRecord`` about places (docs/metrics.md "Deaths"), by name: the
+    actual place, the preferred places in force, the place of the last days, and whether each
+    preference was met: the 1st or 2nd preferred place of death, the 1st alone (the national
+    benchmark counts the first preference only), and the preferred place of care by the place
+    the patient was cared for in the last days of life (None when either is not recorded). One
+    rule for all three: ``preferred_place_achieved``."""
+    return {
+        "place": place,
+        "preferred_place_first": first,
+        "preferred_place_second": second,
+        "preferred_place_of_care": care_preferred,
+        "last_days_place": last_days_place,
+        "preferred_place_achieved": preferred_place_achieved(
+            place=place, first=first, second=second
+        ),
+        "first_preference_achieved": preferred_place_achieved(place=place, first=first, second=""),
+        "preferred_care_achieved": (
+            preferred_place_achieved(place=last_days_place, first=care_preferred, second="")
+            if last_days_place
+            else None
+        ),
+    }
+
+
 def bereavement_contact_not_before(died_at: datetime) -> datetime:
     """When bereavement support may first contact the family (docs/design.md §7, a local setting)."""
     return died_at + timedelta(days=settings.BEREAVEMENT_CONTACT_AFTER_DAYS)
@@ -100,6 +128,7 @@ def death_problems(
     expected: Any,
     verified_by: Any,
     bereavement_for: Any,
+    last_days_place: Any = "",
     now: datetime | None = None,
 ) -> list[RelatedPerson]:
     """Add every problem with these values to ``errors`` (keyed by argument name) and return the
@@ -118,6 +147,10 @@ def death_problems(
         )
     if place not in PlaceOfDeath.values:
         errors.setdefault("place", []).append("Choose the place of death.")
+    if last_days_place and last_days_place not in PlaceOfDeath.values:
+        errors.setdefault("last_days_place", []).append(
+            "Choose where the patient was cared for in the last days of life, or leave it not known."
+        )
     if expected is not None and not isinstance(expected, bool):
         errors.setdefault("expected", []).append(
             "Say whether the death was expected, or leave it unknown."

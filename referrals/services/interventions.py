@@ -1,5 +1,6 @@
 """What a nurse does for a referral: interventions (docs/reference.md intervention list, with the
-admission avoided and bed days saved that the outcome measures count) and clinical review
+admission avoided, bed days saved and primary-care contact avoided that the outcome measures
+count) and clinical review
 assessments (Phase of Illness, AKPS, IPOS; docs/reference.md "Clinical measures").
 
 Both are actions of the transition map that keep the referral's status; each writes its
@@ -55,6 +56,7 @@ def intervention_record(
     notes: str = "",
     admission_avoided: bool = False,
     bed_days_saved: int | None = None,
+    primary_care_contact_avoided: bool = False,
 ) -> Intervention:
     """Record an intervention (a visit, advice, a shift...) on an accepted or in-progress
     referral. ``at`` is when it happened: not in the future, not before the referral. Raises
@@ -84,6 +86,7 @@ def intervention_record(
             notes=notes,
             admission_avoided=admission_avoided,
             bed_days_saved=bed_days,
+            primary_care_contact_avoided=primary_care_contact_avoided,
             recorded_at=timezone.now(),
         )
         intervention.full_clean()
@@ -99,6 +102,7 @@ def intervention_record(
                 "at": at.isoformat(),
                 "admission_avoided": admission_avoided,
                 "bed_days_saved": bed_days,
+                "primary_care_contact_avoided": primary_care_contact_avoided,
             },
         )
     return intervention

@@ -207,6 +207,7 @@ class InterventionDayStat(models.Model):
     interventions = models.PositiveIntegerField()
     admissions_avoided = models.PositiveIntegerField()
     bed_days_saved = models.PositiveIntegerField()
+    primary_care_avoided = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
@@ -221,7 +222,7 @@ class InterventionDayStat(models.Model):
 
 
 class DeathOutcome(models.Model):
-    """One row per death: the three death indicators, recomputed when the death or any admission
+    """One row per death: the death indicators, recomputed when the death or any admission
     of the patient is recorded or imported."""
 
     death_id = models.BigIntegerField(unique=True)
@@ -230,7 +231,12 @@ class DeathOutcome(models.Model):
     # The team of the patient's latest referral created before the death (0: none).
     team_id = models.BigIntegerField()
     preference_recorded = models.BooleanField()
+    # Died in the 1st or 2nd preferred place; in the 1st (the national benchmark).
     preferred_place_achieved = models.BooleanField()
+    first_preference_achieved = models.BooleanField()
+    # Both a preferred place of care and the place of the last days recorded; and they meet.
+    care_recorded = models.BooleanField()
+    preferred_care_achieved = models.BooleanField()
     usual_residence_recorded = models.BooleanField()
     died_in_usual_residence = models.BooleanField()
     emergency_admissions_90d = models.PositiveSmallIntegerField()
@@ -251,6 +257,9 @@ class DeathBlockStat(models.Model):
     deaths = models.PositiveIntegerField()
     preference_recorded = models.PositiveIntegerField()
     preferred_place_achieved = models.PositiveIntegerField()
+    first_preference_achieved = models.PositiveIntegerField()
+    care_recorded = models.PositiveIntegerField()
+    preferred_care_achieved = models.PositiveIntegerField()
     usual_residence_recorded = models.PositiveIntegerField()
     died_in_usual_residence = models.PositiveIntegerField()
     three_plus_admissions = models.PositiveIntegerField()

@@ -645,20 +645,37 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     )
 
     # Interventions and savings.
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for kind, n, avoided, bed_days in (
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for kind, n, avoided, bed_days, primary_care in (
         _filtered(summaries.InterventionDayStat.objects.all(), scope)
         .values_list("kind")
-        .annotate(n=Sum("interventions"), a=Sum("admissions_avoided"), b=Sum("bed_days_saved"))
+        .annotate(
+            n=Sum("interventions"),
+            a=Sum("admissions_avoided"),
+            b=Sum("bed_days_saved"),
+            g=Sum("primary_care_avoided"),
+        )
     ):
-        by_kind[kind] = [n, avoided, bed_days]
+        by_kind[kind] = [n, avoided, bed_days, primary_care]
     tables.append(
         _table(
             "interventions_by_type",
             "Interventions by type",
-            ["Type", "Interventions", "Admissions avoided", "Bed days saved"],
             [
-                [_label(InterventionType, k), _count(v[0], scope), _count(v[1], scope), v[2]]
+                "Type",
+                "Interventions",
+                "Admissions avoided",
+                "Bed days saved",
+                "Primary-care contacts avoided",
+            ],
+            [
+                [
+                    _label(InterventionType, k),
+                    _count(v[0], scope),
+                    _count(v[1], scope),
+                    v[2],
+                    _count(v[3], scope),
+                ]
                 for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1][0])
             ],
             definition="interventions",
@@ -687,6 +704,14 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     )
     tiles.append(
         {
+            "key": "primary_care_avoided",
+            "label": "Primary-care contacts avoided",
+            "value": _count(sum(v[3] for v in by_kind.values()), scope),
+            "definition": "primary-care-avoided",
+        }
+    )
+    tiles.append(
+        {
             "key": "pounds_saved",
             "label": f"£ saved (at £{cost} per bed day)",
             "value": bed_days * cost,
@@ -701,44 +726,40 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         .aggregate(
             deaths=Sum("deaths"),
             with_pref=Sum("preference_recorded"),
+            first=Sum("first_preference_achieved"),
             achieved=Sum("preferred_place_achieved"),
+            with_care=Sum("care_recorded"),
+            care=Sum("preferred_care_achieved"),
             with_res=Sum("usual_residence_recorded"),
             at_res=Sum("died_in_usual_residence"),
             three_plus=Sum("three_plus_admissions"),
         )
         .items()
     }
-    no_pref = deaths["deaths"] - deaths["with_pref"]
+
+    def indicator(label: str, numerator: str, denominator: str) -> list[Any]:
+        return [
+            label,
+            _count(deaths[numerator], scope),
+            _count(deaths[denominator], scope),
+            _pct(deaths[numerator], deaths[denominator], scope),
+        ]
+
+    deaths["no_pref"] = deaths["deaths"] - deaths["with_pref"]
     tables.append(
         _table(
             "deaths",
             "Deaths",
             ["Indicator", "Deaths counted", "Out of", "%"],
             [
-                [
-                    "Died in preferred place",
-                    _count(deaths["achieved"], scope),
-                    _count(deaths["with_pref"], scope),
-                    _pct(deaths["achieved"], deaths["with_pref"], scope),
-                ],
-                [
-                    "No preferred place recorded",
-                    _count(no_pref, scope),
-                    _count(deaths["deaths"], scope),
-                    _pct(no_pref, deaths["deaths"], scope),
-                ],
-                [
-                    "Died in usual place of residence",
-                    _count(deaths["at_res"], scope),
-                    _count(deaths["with_res"], scope),
-                    _pct(deaths["at_res"], deaths["with_res"], scope),
-                ],
-                [
-                    "3+ emergency admissions in last 90 days of life",
-                    _count(deaths["three_plus"], scope),
-                    _count(deaths["deaths"], scope),
-                    _pct(deaths["three_plus"], deaths["deaths"], scope),
-                ],
+                indicator("Died in first preferred place (benchmark)", "first", "with_pref"),
+                indicator("Died in first or second preferred place", "achieved", "with_pref"),
+                indicator("No preferred place recorded", "no_pref", "deaths"),
+                indicator("Cared for in preferred place in last days", "care", "with_care"),
+                indicator("Died in usual place of residence", "at_res", "with_res"),
+                indicator(
+                    "3+ emergency admissions in last 90 days of life", "three_plus", "deaths"
+                ),
             ],
             definition="deaths",
         )
@@ -746,8 +767,8 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     tiles.append(
         {
             "key": "died_in_preferred_place",
-            "label": "Died in preferred place %",
-            "value": _pct(deaths["achieved"], deaths["with_pref"], scope),
+            "label": "Died in first preferred place %",
+            "value": _pct(deaths["first"], deaths["with_pref"], scope),
             "definition": "deaths",
         }
     )

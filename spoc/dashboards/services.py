@@ -124,7 +124,7 @@ _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     InterventionDayStat._meta.db_table: (
         ("team_id", "priority", "kind"),
-        ("interventions", "admissions_avoided", "bed_days_saved"),
+        ("interventions", "admissions_avoided", "bed_days_saved", "primary_care_avoided"),
     ),
     ResponseBlockStat._meta.db_table: (("team_id", "priority", "metric", "bucket"), ("referrals",)),
     TelephonyWaitStat._meta.db_table: (("metric", "bucket"), ("calls",)),
@@ -135,6 +135,9 @@ _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "deaths",
             "preference_recorded",
             "preferred_place_achieved",
+            "first_preference_achieved",
+            "care_recorded",
+            "preferred_care_achieved",
             "usual_residence_recorded",
             "died_in_usual_residence",
             "three_plus_admissions",
@@ -418,10 +421,11 @@ def _statements(d: Dialect) -> Statements:
         # Interventions by day, with their referral's current team and priority.
         f"""{d.days_cte}
         INSERT INTO {_T["intday"]} (level, local_date, team_id, priority, kind, interventions, admissions_avoided,
-                                   bed_days_saved)
+                                   bed_days_saved, primary_care_avoided)
         SELECT 0, d.day, coalesce(r.team_id, 0), r.priority, i.kind, count(*),
                count(*) FILTER (WHERE i.admission_avoided),
-               coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0)
+               coalesce(sum(i.bed_days_saved) FILTER (WHERE i.admission_avoided), 0),
+               count(*) FILTER (WHERE i.primary_care_contact_avoided)
         FROM days d {interventions_of_day} JOIN {_T["referral"]} r ON r.id = i.referral_id
         GROUP BY 2, 3, 4, 5""",
         # Phone calls by the real hour they rang in, with what became of them. Parameters after
@@ -521,8 +525,9 @@ def _statements(d: Dialect) -> Statements:
         INSERT INTO {_T["firstday"]} (grp, local_date, prev_date, patients)
         SELECT grp, local_date, prev_date, %s * count(*) FROM chained GROUP BY 1, 2, 3
         ON CONFLICT (grp, local_date, prev_date) DO UPDATE SET patients = {_T["firstday"]}.patients + EXCLUDED.patients"""
-    # One row per death. The preferred place is the death record's own (kept as it was when the
-    # death was recorded, with the achieved flag the death service derived); usual residence maps
+    # One row per death. The preferred places of death and of care are the death record's own
+    # (kept as they were when the death was recorded, with the achieved flags the death service
+    # derived, referrals.services.deaths.death_place_fields); usual residence maps
     # to death location codes (docs/metrics.md); admissions count from 90 days before the local
     # date of death.
     died_on = d.local_date("dr.died_at")
@@ -530,7 +535,8 @@ def _statements(d: Dialect) -> Statements:
     residence_cases = " ".join(f"WHEN %s THEN dr.place {d.in_list}" for _ in USUAL_RESIDENCE_PLACES)
     deaths = f"""
         INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
-                                    preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
+                                    preferred_place_achieved, first_preference_achieved, care_recorded,
+                                    preferred_care_achieved, usual_residence_recorded, died_in_usual_residence,
                                     emergency_admissions_90d)
         SELECT dr.id, dr.patient_id, {died_on},
                coalesce((SELECT r.team_id FROM {_T["referral"]} r
@@ -538,6 +544,9 @@ def _statements(d: Dialect) -> Statements:
                          ORDER BY r.created_at DESC, r.id DESC LIMIT 1), 0),
                dr.preferred_place_achieved IS NOT NULL,
                coalesce(dr.preferred_place_achieved, false),
+               coalesce(dr.first_preference_achieved, false),
+               dr.preferred_care_achieved IS NOT NULL,
+               coalesce(dr.preferred_care_achieved, false),
                p.usual_residence <> '',
                CASE p.usual_residence {residence_cases} ELSE false END,
                (SELECT count(*) FROM {_T["admission"]} a
@@ -547,10 +556,13 @@ def _statements(d: Dialect) -> Statements:
     # The outcomes of these dates of death, added up per team. Parameter: the dates.
     death_blocks = f"""
         INSERT INTO {_T["deathblocks"]} (level, local_date, team_id, deaths, preference_recorded,
-                                        preferred_place_achieved, usual_residence_recorded, died_in_usual_residence,
+                                        preferred_place_achieved, first_preference_achieved, care_recorded,
+                                        preferred_care_achieved, usual_residence_recorded, died_in_usual_residence,
                                         three_plus_admissions)
         SELECT 0, local_date, team_id, count(*), count(*) FILTER (WHERE preference_recorded),
-               count(*) FILTER (WHERE preferred_place_achieved), count(*) FILTER (WHERE usual_residence_recorded),
+               count(*) FILTER (WHERE preferred_place_achieved),
+               count(*) FILTER (WHERE first_preference_achieved), count(*) FILTER (WHERE care_recorded),
+               count(*) FILTER (WHERE preferred_care_achieved), count(*) FILTER (WHERE usual_residence_recorded),
                count(*) FILTER (WHERE usual_residence_recorded AND died_in_usual_residence),
                count(*) FILTER (WHERE emergency_admissions_90d >= 3)
         FROM {_T["outcome"]} WHERE local_date {d.in_dates}

@@ -15,6 +15,7 @@ from calls.services.telephony import telephony_event_record
 from calls.telephony import EventKind, TelephonyEventIn
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
+from referrals.services.deaths import death_place_fields
 from services.models import Team
 from spoc.dashboards.selectors import dashboard_table
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
@@ -105,6 +106,7 @@ def intervention_for(
     kind: str = "HOME_VISIT",
     user: Any,
     bed_days: int | None = None,
+    primary_care: bool = False,
 ) -> Intervention:
     return Intervention.objects.create(
         referral=referral,
@@ -114,6 +116,7 @@ def intervention_for(
         recorded_at=at,
         admission_avoided=bed_days is not None,
         bed_days_saved=bed_days,
+        primary_care_contact_avoided=primary_care,
     )
 
 
@@ -123,18 +126,26 @@ def death_of(
     at: datetime,
     place: str,
     user: Any,
-    achieved: bool | None,
     first: str = "",
+    second: str = "",
+    care_preferred: str = "",
+    last_days_place: str = "",
     usual_residence: str = "",
 ) -> DeathRecord:
+    """A death record as ``workspace.services.death_record`` writes it: the preferred places in
+    force, and the outcome flags worked out by the death service's own rule."""
     if usual_residence:
         Patient.objects.filter(pk=patient.pk).update(usual_residence=usual_residence)
     return DeathRecord.objects.create(
         patient=patient,
         died_at=at,
-        place=place,
-        preferred_place_first=first,
-        preferred_place_achieved=achieved,
+        **death_place_fields(
+            place=place,
+            first=first,
+            second=second,
+            care_preferred=care_preferred,
+            last_days_place=last_days_place,
+        ),
         recorded_at=at,
         recorded_by=user,
     )

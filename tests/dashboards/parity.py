@@ -173,7 +173,9 @@ def build_and_summarise() -> dict[str, Any]:
                 fields["accept_clock_started_at"] = None
             builders.referral_change(referral, **fields)
     builders.intervention_for(referrals[1], at=utc(2026, 3, 29, 0, 30), user=user, bed_days=4)
-    builders.intervention_for(referrals[2], at=utc(2026, 10, 25, 1, 15), user=user)
+    builders.intervention_for(
+        referrals[2], at=utc(2026, 10, 25, 1, 15), user=user, primary_care=True
+    )
     builders.intervention_for(
         referrals[2],
         at=builders.local(2026, 6, 2, 23, 59),
@@ -190,7 +192,6 @@ def build_and_summarise() -> dict[str, Any]:
         at=utc(2026, 7, 1, 23, 30),
         place="21",
         user=user,
-        achieved=True,
         first="20",
         usual_residence="OWN_HOME",
     )
@@ -199,8 +200,10 @@ def build_and_summarise() -> dict[str, Any]:
         at=builders.local(2026, 7, 10, 9),
         place="40",
         user=user,
-        achieved=False,
         first="20",
+        second="40",
+        care_preferred="40",
+        last_days_place="10",
         usual_residence="CARE_HOME",
     )
     builders.death_of(
@@ -208,7 +211,6 @@ def build_and_summarise() -> dict[str, Any]:
         at=builders.local(2026, 11, 1, 2),
         place="22",
         user=user,
-        achieved=None,
         usual_residence="OTHER_PRIVATE",
     )
     builders.admission_of(dying[0], on=date(2026, 7, 2) - timedelta(days=90))
@@ -258,7 +260,6 @@ def build_and_summarise() -> dict[str, Any]:
         at=builders.local(2026, 10, 25, 1, 30),
         place="20",
         user=user,
-        achieved=True,
         first="20",
         usual_residence="OWN_HOME",
     )

@@ -116,9 +116,7 @@ def test_record_validates_fields(patients: list[Any]) -> None:
 @pytest.mark.django_db
 def test_imported_admissions_reach_the_death_outcome(patients: list[Any], make_user: Any) -> None:
     a, _ = patients
-    death_of(
-        a, at=local(2026, 3, 20, 8), place="21", achieved=None, user=make_user(username="recorder")
-    )
+    death_of(a, at=local(2026, 3, 20, 8), place="21", user=make_user(username="recorder"))
     summaries_refresh(horizon_seconds=0)
     assert DeathOutcome.objects.get().emergency_admissions_90d == 0
     text = "nhs_number,admitted,discharged,type\n" + "".join(

@@ -77,7 +77,9 @@ def dataset(make_user: Any) -> dict[str, Any]:
     )
     referral_for(c3, team=team_b, priority="P3", status="QUEUED", contact_by=local(2026, 3, 7, 14))
     intervention_for(r1, at=local(2026, 3, 3, 11), user=handler, bed_days=5)
-    intervention_for(r1, at=local(2026, 3, 4, 11), kind="PHONE_ADVICE", user=handler)
+    intervention_for(
+        r1, at=local(2026, 3, 4, 11), kind="PHONE_ADVICE", user=handler, primary_care=True
+    )
     p1, p2, p3 = c1.patient, c2.patient, c3.patient
     assert p1 is not None and p2 is not None and p3 is not None
     # p1: died at home as preferred, usual residence own home, 3 emergency admissions in 90 days
@@ -87,7 +89,6 @@ def dataset(make_user: Any) -> dict[str, Any]:
         at=local(2026, 3, 20, 8),
         place="21",
         first="20",
-        achieved=True,
         user=handler,
         usual_residence="OWN_HOME",
     )
@@ -101,14 +102,13 @@ def dataset(make_user: Any) -> dict[str, Any]:
         at=local(2026, 3, 21, 8),
         place="10",
         first="20",
-        achieved=False,
         user=handler,
         usual_residence="CARE_HOME",
     )
     admission_of(p2, on=date(2026, 3, 1))
     admission_of(p2, on=date(2026, 3, 10))
     # p3: no preference recorded, usual residence not recorded.
-    death_of(p3, at=local(2026, 3, 22, 8), place="30", achieved=None, user=handler)
+    death_of(p3, at=local(2026, 3, 22, 8), place="30", user=handler)
     summaries_refresh(horizon_seconds=0)
     return {"team_a": team_a, "team_b": team_b, "org_a": org_a, "handler": handler}
 
@@ -172,10 +172,11 @@ def test_patients_interventions_and_savings(dataset: dict[str, Any], settings: A
     # Team A: p1 and p2 by referral; calls belong to no team.
     assert _tile(team_a, "patients_supported") == 2
     assert {r[0]: r[1:] for r in table_rows(figures, "interventions_by_type")} == {
-        "Home visit": [1, 1, 5],
-        "Phone advice": [1, 0, 0],
+        "Home visit": [1, 1, 5, 0],
+        "Phone advice": [1, 0, 0, 1],
     }
     assert table_rows(figures, "savings") == [[1, 5, 400, 2000]]
+    assert _tile(figures, "primary_care_avoided") == 1
     assert _tile(figures, "pounds_saved") == 2000
 
 
@@ -183,14 +184,57 @@ def test_patients_interventions_and_savings(dataset: dict[str, Any], settings: A
 def test_death_indicators(dataset: dict[str, Any]) -> None:
     figures = dashboard_figures(scope=_scope(), now=NOW)
     assert table_rows(figures, "deaths") == [
-        ["Died in preferred place", 1, 2, 50.0],
+        ["Died in first preferred place (benchmark)", 1, 2, 50.0],
+        ["Died in first or second preferred place", 1, 2, 50.0],
         ["No preferred place recorded", 1, 3, 33.3],
+        ["Cared for in preferred place in last days", 0, 0, None],
         ["Died in usual place of residence", 1, 2, 50.0],
         ["3+ emergency admissions in last 90 days of life", 1, 3, 33.3],
     ]
+    assert _tile(figures, "died_in_preferred_place") == 50.0
     # Deaths belong to the team of the latest referral before them: Team B has p3 only.
     team_b = dashboard_figures(scope=_scope((dataset["team_b"].pk,)), now=NOW)
-    assert table_rows(team_b, "deaths")[1] == ["No preferred place recorded", 1, 1, 100.0]
+    assert table_rows(team_b, "deaths")[2] == ["No preferred place recorded", 1, 1, 100.0]
+
+
+@pytest.mark.django_db
+def test_first_preference_is_the_benchmark_and_the_second_is_shown_beside_it(
+    make_user: Any,
+) -> None:
+    """Five deaths: the 1st preference met (a preferred private residence met by the own home),
+    the 2nd met, neither met, no preference at all, and a 1st met that the place of care
+    missed."""
+    handler = make_user(Role.CALL_HANDLER, username="handler_pref")
+    patients = [call_at(local(2026, 3, 2, 9), user=handler).patient for _ in range(5)]
+    cases = [
+        {"place": "21", "first": "20", "care_preferred": "21", "last_days_place": "21"},
+        {"place": "30", "first": "21", "second": "30", "care_preferred": "21"},
+        {"place": "10", "first": "21", "second": "30", "last_days_place": "10"},
+        {"place": "10", "care_preferred": "30", "last_days_place": "30"},
+        {"place": "40", "first": "40", "care_preferred": "21", "last_days_place": "10"},
+    ]
+    for n, (patient, case) in enumerate(zip(patients, cases, strict=True)):
+        assert patient is not None
+        death_of(patient, at=local(2026, 3, 10 + n, 8), user=handler, **case)
+    summaries_refresh(horizon_seconds=0)
+    rows = {
+        row[0]: row[1:] for row in table_rows(dashboard_figures(scope=_scope(), now=NOW), "deaths")
+    }
+    # Of the four with a preference: the 1st met twice; the 1st or 2nd three times.
+    assert rows["Died in first preferred place (benchmark)"] == [2, 4, 50.0]
+    assert rows["Died in first or second preferred place"] == [3, 4, 75.0]
+    # The death with no preference is not in those denominators, but a figure of its own.
+    assert rows["No preferred place recorded"] == [1, 5, 20.0]
+    # Both places of care known for three deaths (not the second or third): met twice.
+    assert rows["Cared for in preferred place in last days"] == [2, 3, 66.7]
+    # Across organisations the same figures are all small numbers.
+    suppressed = dashboard_figures(scope=_scope(suppress=True), now=NOW)
+    assert table_rows(suppressed, "deaths")[0] == [
+        "Died in first preferred place (benchmark)",
+        "<5",
+        "<5",
+        "<5",
+    ]
 
 
 @pytest.mark.django_db
@@ -201,7 +245,7 @@ def test_new_admission_recomputes_the_death_outcome(dataset: dict[str, Any]) -> 
     admission_of(p2, on=date(2026, 3, 15))
     summaries_refresh(horizon_seconds=0)
     figures = dashboard_figures(scope=_scope(), now=NOW)
-    assert table_rows(figures, "deaths")[3] == [
+    assert table_rows(figures, "deaths")[5] == [
         "3+ emergency admissions in last 90 days of life",
         2,
         3,
@@ -317,4 +361,9 @@ def test_a_period_that_ends_before_it_starts_counts_nothing(dataset: dict[str, A
     )
     assert _tile(figures, "calls") == 0 and _tile(figures, "referrals") == 0
     assert table_rows(figures, "response_times") == [["All", 0, None, None, 0, None, None]]
-    assert table_rows(figures, "deaths")[0] == ["Died in preferred place", 0, 0, None]
+    assert table_rows(figures, "deaths")[0] == [
+        "Died in first preferred place (benchmark)",
+        0,
+        0,
+        None,
+    ]

@@ -43,10 +43,19 @@ from tests.factories import TeamFactory, UserFactory
 
 BLOCKED = (
     (CallDayStat, ("calls", "overrides")),
-    (InterventionDayStat, ("interventions", "bed_days_saved")),
+    (InterventionDayStat, ("interventions", "bed_days_saved", "primary_care_avoided")),
     (ReferralDayStat, ("referrals", "contacted_on_time", "contacted_late")),
     (ResponseBlockStat, ("referrals",)),
-    (DeathBlockStat, ("deaths", "preferred_place_achieved", "three_plus_admissions")),
+    (
+        DeathBlockStat,
+        (
+            "deaths",
+            "preferred_place_achieved",
+            "first_preference_achieved",
+            "preferred_care_achieved",
+            "three_plus_admissions",
+        ),
+    ),
 )
 
 
@@ -166,16 +175,24 @@ class TestIncrementalEqualsRebuild(TestCase):
                         status=referral.status if referral.team else "QUEUED",
                     )
                 else:
-                    builders.intervention_for(referral, at=at, user=user, bed_days=choice or None)
+                    builders.intervention_for(
+                        referral,
+                        at=at,
+                        user=user,
+                        bed_days=choice or None,
+                        primary_care=choice % 2 == 0,
+                    )
             elif operation == "death":
                 patient = calls[choice % len(calls)].patient
                 if patient is not None and not DeathRecord.objects.filter(patient=patient).exists():
                     builders.death_of(
                         patient,
                         at=at,
-                        place="21",
+                        place=("21", "30", "10")[hour % 3],
                         first="20" if choice else "",
-                        achieved=True if choice else None,
+                        second="30" if choice > 1 else "",
+                        care_preferred="21" if hour % 2 else "",
+                        last_days_place=("21", "30", "")[day % 3],
                         user=user,
                         usual_residence="OWN_HOME" if choice % 2 else "",
                     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from referrals.models import Referral, ReferralEvent
+from referrals.models import Intervention, Referral, ReferralEvent
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
@@ -146,11 +146,20 @@ def test_the_nurse_actions_through_the_api(make_user, area):
             "kind": "HOME_VISIT",
             "admission_avoided": True,
             "bed_days_saved": 3,
+            "primary_care_contact_avoided": True,
             "notes": "<script>x</script>",
         },
         format="json",
     )
     assert visit.status_code == 200
+    assert Intervention.objects.get(referral=referral).primary_care_contact_avoided is True
+    not_a_flag = api.post(
+        url(referral, "intervention"),
+        {"kind": "PHONE_ADVICE", "primary_care_contact_avoided": "perhaps"},
+        format="json",
+    )
+    assert not_a_flag.status_code == 400
+    assert "primary_care_contact_avoided" in not_a_flag.json()
     bad_visit = api.post(
         url(referral, "intervention"), {"kind": "HOME_VISIT", "bed_days_saved": 3}, format="json"
     )

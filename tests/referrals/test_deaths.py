@@ -120,12 +120,13 @@ def person(patient, *, consent=True, postcode="", dob=None, main_carer=False, **
     )
 
 
-def care_plan(patient, user, *, first="", second=""):
+def care_plan(patient, user, *, first="", second="", ppc=""):
     return CarePlan.objects.create(
         patient=patient,
         version=1,
         ppd_first=first,
         ppd_second=second,
+        ppc=ppc,
         created_at=timezone.now(),
         created_by=user,
     )
@@ -269,6 +270,53 @@ def test_preferred_place_in_force_is_kept_with_the_death(
     death.refresh_from_db()
     assert (death.preferred_place_first, death.preferred_place_second) == (first, second)
     assert death.preferred_place_achieved is achieved
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "place", "achieved", "first_achieved"),
+    [
+        (P.PRIVATE_RESIDENCE, "", P.OWN_HOME, True, True),
+        (P.OWN_HOME, P.HOSPICE, P.HOSPICE, True, False),
+        (P.OWN_HOME, P.HOSPICE, P.HOSPITAL, False, False),
+        ("", "", P.HOSPITAL, None, None),
+    ],
+)
+def test_the_first_preference_is_kept_apart_from_the_second(
+    coordinator, patient, first, second, place, achieved, first_achieved
+):
+    care_plan(patient, coordinator, first=first, second=second)
+    death = record(patient, coordinator, place=place)
+    death.refresh_from_db()
+    assert (death.preferred_place_achieved, death.first_preference_achieved) == (
+        achieved,
+        first_achieved,
+    )
+
+
+@pytest.mark.parametrize(
+    ("ppc", "last_days_place", "care_achieved"),
+    [
+        (P.PRIVATE_RESIDENCE, P.OTHER_PRIVATE_RESIDENCE, True),
+        (P.OWN_HOME, P.HOSPITAL, False),
+        (P.OWN_HOME, "", None),
+        ("", P.HOSPICE, None),
+    ],
+)
+def test_the_preferred_place_of_care_is_compared_with_the_last_days(
+    coordinator, patient, ppc, last_days_place, care_achieved
+):
+    care_plan(patient, coordinator, first=P.OWN_HOME, ppc=ppc)
+    death = record(patient, coordinator, place=P.HOSPITAL, last_days_place=last_days_place)
+    death.refresh_from_db()
+    assert (death.preferred_place_of_care, death.last_days_place) == (ppc, last_days_place)
+    assert death.preferred_care_achieved is care_achieved
+
+
+def test_a_last_days_place_that_is_not_a_code_is_refused(coordinator, patient):
+    with pytest.raises(ValidationError) as error:
+        record(patient, coordinator, last_days_place="<script>")
+    assert "last_days_place" in error.value.message_dict
+    assert not DeathRecord.objects.exists()
 
 
 def test_without_a_care_plan_no_preference_is_recorded(coordinator, patient):
@@ -796,6 +844,7 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
         "expected": False,
         "verified_by": "Jo Kennedy",
         "bereavement_for": [carer.pk],
+        "last_days_place": P.HOSPICE,
     }
 
     response = api_client(coordinator).post(url, body, format="json")
@@ -808,6 +857,8 @@ def test_api_records_a_death_then_refuses_a_second(coordinator, patient):
         and data["expected"] is False
     )
     assert data["preferred_place_achieved"] is None
+    assert data["first_preference_achieved"] is None
+    assert (data["last_days_place"], data["preferred_care_achieved"]) == (P.HOSPICE, None)
     assert [r["for_person_id"] for r in data["bereavement_referrals"]] == [carer.pk]
     assert data["bereavement_referrals"][0]["for_person_name"] == "O'BRIEN, Siân"
     effects = data["effects"]
@@ -848,10 +899,12 @@ def test_api_bad_input_is_400_with_field_errors(coordinator, patient):
     )
     assert future.status_code == 400 and "in the future" in future.json()["died_at"][0]
     bad = api.post(
-        url, {"died_at": "yesterday", "place": "99", "bereavement_for": ["x"]}, format="json"
+        url,
+        {"died_at": "yesterday", "place": "99", "bereavement_for": ["x"], "last_days_place": "9"},
+        format="json",
     )
     assert bad.status_code == 400
-    assert bad.json().keys() >= {"died_at", "place", "bereavement_for"}
+    assert bad.json().keys() >= {"died_at", "place", "bereavement_for", "last_days_place"}
     unwilling = person(patient, consent=False)
     refused = api.post(
         url,

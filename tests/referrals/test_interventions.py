@@ -190,9 +190,14 @@ def test_intervention_and_assessment_through_the_page(client, make_user, team):
             "at": when,
             "admission_avoided": "on",
             "bed_days_saved": "3",
+            "primary_care_contact_avoided": "on",
             "notes": "Seen with Siân O'Brien",
         },
     )
+    saved = Intervention.objects.get()
+    assert saved.primary_care_contact_avoided and saved.bed_days_saved == 3
+    event = ReferralEvent.objects.get(referral=referral, kind="INTERVENTION")
+    assert event.data["primary_care_contact_avoided"] is True
     client.post(
         reverse("queue:action", args=[referral.pk, "assess"]),
         {"phase": "UNSTABLE", "akps": "30", "ipos_PAIN": "4"},

@@ -46,6 +46,14 @@ class DeathInputSerializer(serializers.Serializer):
     place = serializers.ChoiceField(
         choices=PlaceOfDeath.choices, help_text="NHS Data Dictionary death location type."
     )
+    last_days_place = serializers.ChoiceField(
+        choices=PlaceOfDeath.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Where the patient was cared for in the last days of life (death location "
+        "type; blank: not known). Compared with the care plan's preferred place of care.",
+    )
     expected = serializers.BooleanField(allow_null=True, default=None)
     verified_by = serializers.CharField(
         required=False,
@@ -112,7 +120,18 @@ class DeathRecordSerializer(serializers.Serializer):
     verified_by = serializers.CharField(allow_blank=True)
     preferred_place_first = serializers.CharField(allow_blank=True)
     preferred_place_second = serializers.CharField(allow_blank=True)
-    preferred_place_achieved = serializers.BooleanField(allow_null=True)
+    preferred_place_achieved = serializers.BooleanField(
+        allow_null=True, help_text="Died in the 1st or 2nd preferred place; null: none recorded."
+    )
+    first_preference_achieved = serializers.BooleanField(
+        allow_null=True, help_text="Died in the 1st preferred place; null: none recorded."
+    )
+    preferred_place_of_care = serializers.CharField(allow_blank=True)
+    last_days_place = serializers.CharField(allow_blank=True)
+    preferred_care_achieved = serializers.BooleanField(
+        allow_null=True,
+        help_text="Cared for in the preferred place in the last days; null: either not recorded.",
+    )
     recorded_at = serializers.DateTimeField()
     recorded_by = serializers.CharField(help_text="Username.")
     bereavement_referrals = BereavementReferralSerializer(many=True)
@@ -152,6 +171,10 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
         "preferred_place_first": record.preferred_place_first,
         "preferred_place_second": record.preferred_place_second,
         "preferred_place_achieved": record.preferred_place_achieved,
+        "first_preference_achieved": record.first_preference_achieved,
+        "preferred_place_of_care": record.preferred_place_of_care,
+        "last_days_place": record.last_days_place,
+        "preferred_care_achieved": record.preferred_care_achieved,
         "recorded_at": api_iso(record.recorded_at),
         "recorded_by": record.recorded_by.get_username(),
         "bereavement_referrals": [_bereavement_item(referral) for referral in bereavement],
@@ -211,6 +234,7 @@ class PatientDeathApi(APIView):
                 user=request.user,
                 died_at=values["died_at"],
                 place=values["place"],
+                last_days_place=values["last_days_place"],
                 expected=values["expected"],
                 verified_by=values["verified_by"],
                 bereavement_for=list(values["bereavement_for"]),

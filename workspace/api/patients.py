@@ -82,6 +82,7 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
             "version": plan.version,
             "ppd_first": plan.ppd_first,
             "ppd_second": plan.ppd_second,
+            "ppc": plan.ppc,
             "cpr_decision": plan.cpr_decision,
             "cpr_decision_date": api_iso(plan.cpr_decision_date),
             "cpr_review_date": api_iso(plan.cpr_review_date),
@@ -172,6 +173,7 @@ class CarePlanSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     ppd_first = serializers.CharField(allow_blank=True)
     ppd_second = serializers.CharField(allow_blank=True)
+    ppc = serializers.CharField(allow_blank=True, help_text="Preferred place of care.")
     cpr_decision = serializers.CharField(allow_blank=True)
     cpr_decision_date = serializers.DateField(allow_null=True)
     cpr_review_date = serializers.DateField(allow_null=True)

@@ -84,6 +84,13 @@ class DeathForm(NhsFormMixin, forms.Form):
         help_text="Where the patient died. Each place has its national death location code.",
         error_messages={"required": "Select the place of death"},
     )
+    last_days_place = forms.ChoiceField(
+        label="Where was the patient cared for in the last days of life?",
+        required=False,
+        choices=[("", "Not known"), *PlaceOfDeath.choices],
+        help_text="Where they were for most of their last days, which may differ from where they "
+        "died. Compared with the preferred place of care.",
+    )
     expected = forms.ChoiceField(
         label="Was the death expected?",
         choices=EXPECTED_CHOICES,
@@ -212,6 +219,7 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
             patient=patient,
             died_at=form.died_at(),
             place=form.cleaned_data.get("place"),
+            last_days_place=form.cleaned_data.get("last_days_place", ""),
             expected=form.expected_value(),
             verified_by=form.cleaned_data.get("verified_by", ""),
             bereavement_for=list(form.cleaned_data.get("bereavement_for", [])),
@@ -226,6 +234,7 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
                 user=request.user,
                 died_at=died_at,
                 place=form.cleaned_data["place"],
+                last_days_place=form.cleaned_data["last_days_place"],
                 expected=form.expected_value(),
                 verified_by=form.cleaned_data["verified_by"],
                 bereavement_for=list(form.cleaned_data["bereavement_for"]),
