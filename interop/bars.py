@@ -22,21 +22,30 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from fhir.resources.R4B.bundle import Bundle
+from phonenumber_field.phonenumber import to_python
 from pydantic import ValidationError as ModelError
 
 from interop.codes import (
     BARS_EVENT_SYSTEM,
     BARS_REASON_SYSTEM,
+    FOCUS_EXTENSION,
     NHS_NUMBER_STATUS_EXTENSION,
     NHS_NUMBER_STATUS_SYSTEM,
     NHS_NUMBER_SYSTEM,
     ODS_CODE_SYSTEM,
+    ROLE_CODE_SYSTEM,
     hub_system,
 )
 from interop.models import InboundMessage
-from interop.resources import Resource, service_request_resource, task_resource
-from patients.codes import NhsNumberStatus, Sex
-from patients.services import PatientData, patient_for_message
+from interop.resources import (
+    ROLE_CODE_OF_RELATIONSHIP,
+    Resource,
+    service_request_resource,
+    task_resource,
+)
+from patients.codes import NhsNumberStatus, Relationship, Sex
+from patients.models import RelatedPerson
+from patients.services import PatientData, patient_for_message, related_person_for_message
 from referrals.models import Referral
 from referrals.services.electronic import (
     SenderUpdate,
@@ -44,7 +53,7 @@ from referrals.services.electronic import (
     referral_receive,
     referral_sender_update,
 )
-from services.codes import Need, Priority
+from services.codes import PERSON_NEEDS, Need, Priority
 from spoc.accounts.models import PartnerSystem
 from spoc.core.api import DomainConflict, api_iso
 
@@ -79,6 +88,17 @@ PATIENT_ELEMENTS = {
     "address": "Patient.address",
     "phone": "Patient.telecom",
 }
+# Where each field of a related person is in the message.
+RELATED_PERSON_ELEMENTS = {
+    "given_name": "RelatedPerson.name.given",
+    "family_name": "RelatedPerson.name.family",
+    "date_of_birth": "RelatedPerson.birthDate",
+    "postcode": "RelatedPerson.address.postalCode",
+    "address": "RelatedPerson.address",
+    "phone": "RelatedPerson.telecom",
+    "relationship": "RelatedPerson.relationship",
+}
+RELATIONSHIP_OF_ROLE_CODE = {code: ours for ours, (code, _) in ROLE_CODE_OF_RELATIONSHIP.items()}
 REFERRAL_ELEMENTS = {
     "note": "ServiceRequest.note",
     "sender_requester": "ServiceRequest.requester",
@@ -354,9 +374,20 @@ def _handle(
             code="code-invalid",
         )
     need, coordinators_reason = _need_of(request)
+    person_resource = _for_person_of(message, request, subject=patient_resource)
+    if person_resource is not None and need not in PERSON_NEEDS:
+        raise _unacceptable(
+            "ServiceRequest.extension",
+            "Only carer support and bereavement support can be for a related person: send the "
+            "patient's own care for the patient, without a focus.",
+            code="business-rule",
+        )
     try:
         patient = patient_for_message(
             data=_patient_data(patient_resource, message=message), partner=partner
+        )
+        for_person = (
+            _related_person(patient, person_resource) if person_resource is not None else None
         )
         referral = referral_receive(
             patient=patient,
@@ -370,6 +401,7 @@ def _handle(
                 note=note,
                 breach_at=_breach_at(request),
                 coordinators_reason=coordinators_reason,
+                for_person=for_person,
             ),
         )
     except ValidationError as exc:
@@ -379,6 +411,99 @@ def _handle(
     except DomainConflict as exc:
         raise Refusal(409, "duplicate", "ServiceRequest.identifier", str(exc)) from exc
     return NEW, _response(referral, header=header, key=key, base=base), referral
+
+
+def _for_person_of(
+    message: _Message, request: Mapping[str, Any], *, subject: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The RelatedPerson the request is for (docs/interop.md, "A referral for a carer or
+    relative"): the valueReference of its one FOCUS_EXTENSION, to a RelatedPerson in the message
+    or contained in the ServiceRequest (``#id``), whose patient is the ServiceRequest's subject.
+    None when the request has no focus: it is for the patient. Refused otherwise."""
+    element = "ServiceRequest.extension"
+    focus = [e for e in request.get("extension") or [] if e.get("url") == FOCUS_EXTENSION]
+    if not focus:
+        return None
+    if len(focus) > 1:
+        raise _unacceptable(element, "A referral is for one person: give one focus.")
+    reference = focus[0].get("valueReference")
+    if not reference:
+        raise _unacceptable(element, "The focus must be a valueReference to a RelatedPerson.")
+    url = str(reference.get("reference") or "")
+    if url.startswith("#"):
+        found = next((r for r in request.get("contained") or [] if f"#{r.get('id')}" == url), None)
+        if found is None or found.get("resourceType") != "RelatedPerson":
+            raise _unacceptable(
+                element, "The focus must refer to a RelatedPerson contained in the ServiceRequest."
+            )
+    else:
+        found = message.resolve(reference, element, "RelatedPerson")
+    if message.find(found.get("patient")) is not subject:
+        raise _unacceptable(
+            "RelatedPerson.patient",
+            "The related person must be related to the ServiceRequest's subject, the patient.",
+        )
+    return found
+
+
+def _related_person(patient: Any, resource: Mapping[str, Any]) -> RelatedPerson:
+    """The patient's related person the resource names, matched or registered; a problem with
+    what it says is refused naming its element."""
+    try:
+        return related_person_for_message(patient=patient, values=_related_person_data(resource))
+    except ValidationError as exc:
+        field, text = _first_error(exc)
+        raise _unacceptable(RELATED_PERSON_ELEMENTS.get(field, "RelatedPerson"), text) from exc
+
+
+def _related_person_data(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """A RelatedPerson as the values of the hub's record (patients.services.related_person_save):
+    the relationship by the hub's code, else HL7 v3 RoleCode's, else "Other"; NOK makes them
+    next of kin."""
+    name: dict[str, Any] = next(
+        (n for n in resource.get("name") or [] if n.get("use") in (None, "official", "usual")),
+        {},
+    )
+    codings = [
+        coding
+        for concept in resource.get("relationship") or []
+        for coding in (concept or {}).get("coding") or []
+    ]
+    relationship = next(
+        (
+            str(c["code"])
+            for c in codings
+            if c.get("system") == hub_system("relationship")
+            and c.get("code") in Relationship.values
+        ),
+        None,
+    ) or next(
+        (
+            RELATIONSHIP_OF_ROLE_CODE[c["code"]]
+            for c in codings
+            if c.get("system") == ROLE_CODE_SYSTEM and c.get("code") in RELATIONSHIP_OF_ROLE_CODE
+        ),
+        Relationship.OTHER,
+    )
+    address = (resource.get("address") or [{}])[0]
+    phone = next(
+        (t.get("value") for t in resource.get("telecom") or [] if t.get("system") == "phone"), ""
+    )
+    return {
+        "given_name": " ".join(name.get("given") or []),
+        "family_name": str(name.get("family") or ""),
+        "relationship": relationship,
+        "is_next_of_kin": any(
+            c.get("system") == ROLE_CODE_SYSTEM and c.get("code") == "NOK" for c in codings
+        ),
+        # UK numbers as a sender writes them, national or E.164 (invalid ones are refused).
+        "phone": to_python(phone, region="GB") if phone else "",
+        "address": ", ".join([*(address.get("line") or []), address.get("city") or ""]).strip(", ")[
+            :500
+        ],
+        "postcode": str(address.get("postalCode") or ""),
+        "date_of_birth": parse_date(str(resource.get("birthDate") or "")),
+    }
 
 
 def _element(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
@@ -637,7 +762,9 @@ def _first_message(exc: ValidationError) -> str:
 
 def _response(referral: Referral, *, header: Mapping[str, Any], key: str, base: str) -> Answer:
     """The answer to a message: a response message with the referral as the hub holds it."""
-    referral = Referral.objects.select_related("team", "call", "sender").get(pk=referral.pk)
+    referral = Referral.objects.select_related("team", "call", "sender", "for_person").get(
+        pk=referral.pk
+    )
     return Answer(
         200,
         response_message(

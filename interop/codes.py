@@ -24,6 +24,7 @@ PROFILES: dict[str, str] = {
         "HealthcareService",
         "Organization",
         "Location",
+        "RelatedPerson",
     )
 }
 
@@ -47,6 +48,14 @@ BARS_REFERRAL_REQUEST = (
 # FHIR R4's $process-message operation.
 PROCESS_MESSAGE_DEFINITION = "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"
 
+# Whom a ServiceRequest is for when not its subject, the patient (docs/interop.md, "A referral for
+# a carer or relative"): FHIR R5's ServiceRequest.focus ("someone associated with the subject such
+# as a spouse, parent"), carried in R4 by HL7's cross-version extension, its valueReference a
+# RelatedPerson.
+FOCUS_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ServiceRequest.focus"
+# HL7 v3 RoleCode: the personal relationships a RelatedPerson's relationship may be coded with.
+ROLE_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+
 # FHIR R4 task-code: the Task asks for its focus, the ServiceRequest, to be fulfilled.
 TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
 # FHIR R4 location-physical-type: a site is a building.
@@ -55,5 +64,6 @@ LOCATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/location-physical-
 
 def hub_system(name: str) -> str:
     """The system of one of the hub's own lists: need, priority, referral-status, service-type,
-    organisation-type, task-input, referral (the REF- number) and site (a site's code)."""
+    organisation-type, task-input, referral (the REF- number), site (a site's code),
+    relationship and related-person (a related person's id)."""
     return f"urn:spoc-hub:{name}"

@@ -16,16 +16,20 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 
 from interop.codes import (
+    FOCUS_EXTENSION,
     LOCATION_TYPE_SYSTEM,
     NHS_NUMBER_STATUS_EXTENSION,
     NHS_NUMBER_STATUS_SYSTEM,
     NHS_NUMBER_SYSTEM,
     ODS_CODE_SYSTEM,
     PROFILES,
+    ROLE_CODE_SYSTEM,
     TASK_CODE_SYSTEM,
     hub_system,
 )
-from patients.models import Patient
+from patients.codes import Relationship
+from patients.models import Patient, RelatedPerson
+from patients.names import display_name
 from referrals.models import Referral
 from referrals.transitions import FHIR_REQUEST_STATUS, FHIR_TASK_STATUS, ReferralStatus
 from services.codes import CLOCKS, CallerType, Need, OrganisationType, ServiceStatus, ServiceType
@@ -33,6 +37,20 @@ from services.models import Organisation, Service, Site, Team
 from spoc.core.api import api_iso
 
 Resource = dict[str, Any]
+
+# The hub's relationships as HL7 v3 RoleCode personal relationships, where one means the same
+# (a paid carer and "other" have none: the hub's own code says it).
+ROLE_CODE_OF_RELATIONSHIP: dict[str, tuple[str, str]] = {
+    Relationship.SPOUSE_PARTNER: ("SPS", "spouse"),
+    Relationship.CHILD: ("CHILD", "child"),
+    Relationship.PARENT: ("PRN", "parent"),
+    Relationship.SIBLING: ("SIB", "sibling"),
+    Relationship.OTHER_RELATIVE: ("FAMMEMB", "family member"),
+    Relationship.FRIEND: ("FRND", "unrelated friend"),
+    Relationship.NEIGHBOUR: ("NBOR", "neighbor"),
+}
+# The id of the RelatedPerson contained in a ServiceRequest for one (referenced "#for-person").
+FOR_PERSON_ID = "for-person"
 
 # FHIR R4 days-of-week, Monday first as OpeningHours.weekday counts.
 DAYS_OF_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -118,6 +136,69 @@ def patient_resource(patient: Patient) -> Resource:
     return resource
 
 
+def related_person_resource(person: RelatedPerson, *, resource_id: str) -> Resource:
+    """UK Core RelatedPerson: the patient they are related to, how (the hub's code, with HL7 v3
+    RoleCode's where one means the same, and next of kin), name, phone, postcode and date of
+    birth: what routing and the team use to reach them."""
+    relationship: dict[str, Any] = {
+        "coding": [
+            {
+                "system": hub_system("relationship"),
+                "code": person.relationship,
+                "display": Relationship(person.relationship).label,
+            }
+        ],
+        "text": Relationship(person.relationship).label,
+    }
+    national = ROLE_CODE_OF_RELATIONSHIP.get(person.relationship)
+    if national is not None:
+        relationship["coding"].append(
+            {"system": ROLE_CODE_SYSTEM, "code": national[0], "display": national[1]}
+        )
+    roles = [relationship]
+    if person.is_next_of_kin:
+        roles.append(
+            {"coding": [{"system": ROLE_CODE_SYSTEM, "code": "NOK", "display": "next of kin"}]}
+        )
+    resource: Resource = {
+        "resourceType": "RelatedPerson",
+        "id": resource_id,
+        "meta": _meta("RelatedPerson"),
+        "identifier": [{"system": hub_system("related-person"), "value": str(person.pk)}],
+        "active": True,
+        "patient": {"reference": f"Patient/{person.patient_id}"},
+        "relationship": roles,
+        "name": [{"family": person.family_name, "given": [person.given_name]}],
+    }
+    telecom = _telecom(("phone", person.phone), ("phone", person.phone_alt), use="home")
+    if telecom:
+        resource["telecom"] = telecom
+    if person.date_of_birth is not None:
+        resource["birthDate"] = person.date_of_birth.isoformat()
+    if person.postcode:
+        resource["address"] = [{"use": "home", "postalCode": person.postcode}]
+    return resource
+
+
+def _for_person(referral: Referral, resource: Resource) -> None:
+    """A referral for a carer or relative: the person, contained, as the ServiceRequest's focus
+    (FOCUS_EXTENSION); its subject stays the patient (docs/interop.md)."""
+    person = referral.for_person
+    if person is None:
+        return
+    resource["contained"] = [related_person_resource(person, resource_id=FOR_PERSON_ID)]
+    resource["extension"] = [
+        {
+            "url": FOCUS_EXTENSION,
+            "valueReference": {
+                "reference": f"#{FOR_PERSON_ID}",
+                "type": "RelatedPerson",
+                "display": display_name(person.given_name, person.family_name),
+            },
+        }
+    ]
+
+
 def _requester(referral: Referral) -> dict[str, str] | None:
     """Who asked: the caller's type and organisation (never a name: a relative's is personal
     data), for a referral made by a call; None for one the hub made itself (bereavement support
@@ -132,12 +213,16 @@ def _requester(referral: Referral) -> dict[str, str] | None:
 def service_request_resource(referral: Referral) -> Resource:
     """UK Core ServiceRequest for a referral: the need as its code, the FHIR priority of the
     hub's priority (services/codes.py CLOCKS), the status from FHIR_REQUEST_STATUS, the patient,
-    when it was made, who asked and the team that holds it. Reads ``referral.call`` and
-    ``referral.team``: select them with the referral."""
+    when it was made, who asked, the team that holds it and, for a carer or relative, that person
+    as its focus. Reads ``referral.call``, ``referral.team`` and ``referral.for_person``: select
+    them with the referral."""
     resource: Resource = {
         "resourceType": "ServiceRequest",
         "id": str(referral.pk),
         "meta": _meta("ServiceRequest", referral.updated_at),
+    }
+    _for_person(referral, resource)
+    resource |= {
         "identifier": [{"system": hub_system("referral"), "value": f"REF-{referral.pk:06d}"}],
         "status": FHIR_REQUEST_STATUS[referral.status],
         "intent": "order",

@@ -104,7 +104,9 @@ def _referrals_found(
         total = rows.count()
         if not page.size:
             return [], total
-        return list(rows.select_related("call")[page.offset : page.offset + page.size]), total
+        return list(
+            rows.select_related("call", "for_person")[page.offset : page.offset + page.size]
+        ), total
 
     referrals = referral_list_page(
         user=user, filters=_referral_filters(criteria), paginate=paginate

@@ -378,6 +378,23 @@ def related_person_save(
     return person
 
 
+@transaction.atomic
+def related_person_for_message(*, patient: Patient, values: dict[str, Any]) -> RelatedPerson:
+    """The carer or relative a partner's message names for ``patient`` (docs/interop.md, "A
+    referral for a carer or relative"): one already recorded with the same name (accents and
+    case aside) and no other date of birth, else a new record, registered as
+    ``related_person_save`` would (names, postcode and date of birth checked the same way). A
+    person found is left as recorded: the message does not overwrite what the hub's staff wrote.
+    Raises ValidationError keyed by field."""
+    wanted = search_form(values.get("given_name") or "", values.get("family_name") or "")
+    birth = values.get("date_of_birth")
+    for person in RelatedPerson.objects.filter(patient=patient).order_by("pk"):
+        same_birth = birth is None or person.date_of_birth in (None, birth)
+        if search_form(person.given_name, person.family_name) == wanted and same_birth:
+            return person
+    return related_person_save(patient=patient, user=None, values=values)
+
+
 CARE_PLAN_FIELDS = (
     "ppd_first",
     "ppd_second",

@@ -62,7 +62,9 @@ def outbox_events_unsent(*, now: datetime, limit: int = 500) -> list[ReferralEve
         )
         .exclude(_FIRST_ROUTING)
         .exclude(_SENDERS_OWN_WITHDRAWAL)
-        .select_related("referral__team", "referral__call", "referral__sender", "team")
+        .select_related(
+            "referral__team", "referral__call", "referral__sender", "referral__for_person", "team"
+        )
         .order_by("id")[:limit]
     )
 
@@ -76,7 +78,7 @@ def outbox_breaches_due(*, now: datetime, limit: int = 500) -> list[Referral]:
         .alias(breach_at=Coalesce("sender_breach_at", "accept_by"))
         .filter(breach_at__lte=now)
         .exclude(outbox__kind=OutboxMessage.Kind.NOT_ACCEPTED)
-        .select_related("team", "call", "sender")
+        .select_related("team", "call", "sender", "for_person")
         .order_by("id")[:limit]
     )
 

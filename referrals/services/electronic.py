@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from patients.models import Patient, PossibleMatch
+from patients.models import Patient, PossibleMatch, RelatedPerson
 from referrals.models import Referral, ReferralEvent
 from referrals.selectors import patients_writable_by
 from referrals.services.acting import referral_record, text_required
 from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
-from services.codes import AFTER_DEATH_NEEDS
+from services.codes import AFTER_DEATH_NEEDS, PERSON_NEEDS
 from spoc.accounts.models import PartnerSystem
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -47,6 +47,9 @@ class SentReferral:
     # Set when the hub cannot map what was asked to a need: the referral goes straight to the
     # SPOC coordinators with this reason (referrals/services/routing.py).
     coordinators_reason: str = ""
+    # The carer or relative it is for (one of the patient's), when not the patient: the sender
+    # answers for their consent to be contacted (docs/interop.md).
+    for_person: RelatedPerson | None = None
 
 
 def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
@@ -54,6 +57,17 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
     referral made by a call. Raises ValidationError (field-keyed) for what the record cannot
     hold, and DomainConflict when the sender already sent a request with this reference."""
     text_required(sent.note, field="note", required=False, max_length=NOTE_MAX)
+    if sent.for_person is not None and (
+        sent.for_person.patient_id != patient.pk or sent.need not in PERSON_NEEDS
+    ):
+        raise ValidationError(
+            {
+                "for_person": [
+                    "Only carer support and bereavement support can be for one of the patient's "
+                    "carers or relatives."
+                ]
+            }
+        )
     if patient.died_at is not None and sent.need not in AFTER_DEATH_NEEDS:
         raise ValidationError(
             {
@@ -66,6 +80,9 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
     now = timezone.now()
     referral = Referral(
         patient=patient,
+        for_person=sent.for_person,
+        # Said by the sender, who has the referral: received now.
+        for_person_consent_at=now if sent.for_person is not None else None,
         need=sent.need,
         note=sent.note,
         priority=sent.priority,
@@ -82,7 +99,16 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
         updated_at=now,
     )
     referral.full_clean(
-        exclude=["patient", "call", "created_by", "sender", "team", "owner", "for_person"],
+        exclude=[
+            "patient",
+            "call",
+            "created_by",
+            "sender",
+            "team",
+            "owner",
+            "for_person",
+            "for_person_consent_by",
+        ],
         validate_constraints=False,
     )
     with transaction.atomic():
@@ -105,6 +131,7 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
                 "priority": referral.priority,
                 "sender": sent.sender.name,
                 "message_id": sent.message_id,
+                **({"for_person_id": sent.for_person.pk} if sent.for_person is not None else {}),
             },
         )
         access_log_record(

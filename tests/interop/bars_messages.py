@@ -14,8 +14,10 @@ from interop.codes import (
     BARS_EVENT_SYSTEM,
     BARS_REASON_SYSTEM,
     BARS_REFERRAL_REQUEST,
+    FOCUS_EXTENSION,
     NHS_NUMBER_SYSTEM,
     ODS_CODE_SYSTEM,
+    ROLE_CODE_SYSTEM,
     hub_system,
 )
 
@@ -166,4 +168,44 @@ def update_message(
         e for e in message["entry"] if e["resource"]["resourceType"] != "Observation"
     ]
     request.pop("supportingInfo", None)
+    return message
+
+
+def for_relative(
+    message: dict[str, Any],
+    *,
+    given: str = "Seán",
+    family: str = "Nguyễn",
+    relationship: tuple[str, str] = (ROLE_CODE_SYSTEM, "CHILD"),
+    birth_date: str | None = "1975-06-01",
+    postcode: str = "L20 3AB",
+    phone: str = "07911 123456",
+    contained: bool = False,
+    need: str = "CARER_SUPPORT",
+) -> dict[str, Any]:
+    """``message`` (a new referral) asking ``need`` for the patient's relative: a RelatedPerson of
+    the patient, in the Bundle (or contained in the ServiceRequest), as the ServiceRequest's focus
+    (FHIR R5's ServiceRequest.focus, by HL7's cross-version extension)."""
+    message = copy.deepcopy(message)
+    request = message["entry"][1]["resource"]
+    patient_url = request["subject"]["reference"]
+    person: dict[str, Any] = {
+        "resourceType": "RelatedPerson",
+        "patient": {"reference": patient_url},
+        "relationship": [{"coding": [{"system": relationship[0], "code": relationship[1]}]}],
+        "name": [{"family": family, "given": [given]}],
+        "telecom": [{"system": "phone", "value": phone}],
+        "address": [{"postalCode": postcode}],
+    }
+    if birth_date is not None:
+        person["birthDate"] = birth_date
+    request["code"] = {"coding": [{"system": hub_system("need"), "code": need}]}
+    if contained:
+        person["id"] = "carer"
+        request["contained"] = [person]
+        reference = "#carer"
+    else:
+        reference = _urn()
+        message["entry"].append({"fullUrl": reference, "resource": person})
+    request["extension"] = [{"url": FOCUS_EXTENSION, "valueReference": {"reference": reference}}]
     return message
