@@ -15,6 +15,7 @@ from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import Need, Priority
 from services.models import Team
 from spoc.core.dates import nhs_datetime_short
+from spoc.core.notify import TextStatus
 
 
 class Referral(models.Model):
@@ -289,22 +290,8 @@ class Alert(models.Model):
         LEAD = "LEAD", "Team lead"
         COORDINATOR = "COORDINATOR", "SPOC coordinator on duty"
 
-    class Status(models.TextChoices):
-        # Not yet taken by Notify (never sent, or every attempt so far failed).
-        PENDING = "PENDING", "Waiting to be sent"
-        # Notify refused it (a 400 or 403): sending it again would not help.
-        REFUSED = "REFUSED", "Refused by Notify"
-        # Nobody with a mobile number to send it to.
-        NO_RECIPIENT = "NO_RECIPIENT", "Nobody to send it to"
-        # GOV.UK Notify's own statuses of a text message.
-        CREATED = "created", "Sent to Notify"
-        SENDING = "sending", "Sending"
-        PENDING_DELIVERY = "pending", "Waiting for the phone"
-        SENT = "sent", "Sent (international)"
-        DELIVERED = "delivered", "Delivered"
-        PERMANENT_FAILURE = "permanent-failure", "Not delivered: wrong number"
-        TEMPORARY_FAILURE = "temporary-failure", "Not delivered: phone off or unreachable"
-        TECHNICAL_FAILURE = "technical-failure", "Not delivered: Notify's provider failed"
+    # Where its text is (spoc/core/notify.py, shared with the other texts the hub sends).
+    Status = TextStatus
 
     class End(models.TextChoices):
         ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged"

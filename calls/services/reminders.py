@@ -25,13 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import CallBack
-from referrals.notify import NotifyFailed, sms_send
 from rota.models import ShiftRole
 from rota.selectors import OnDuty, on_duty
 from services.codes import ServiceType
 from services.models import Service, TeamMembership
 from services.selectors import spoc_service_of
 from spoc.core.dates import nhs_duration
+from spoc.core.notify import NotifyFailed, sms_send
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,6 @@ from django.utils import timezone
 
 from referrals.codes import EscalationMilestone
 from referrals.models import Alert, Escalation, Referral, ReferralEvent
-from referrals.notify import NotifyFailed, sms_send
 from referrals.services.acting import referral_event_record
 from referrals.transitions import ReferralStatus
 from rota.models import ShiftRole
@@ -50,6 +49,7 @@ from services.codes import ServiceType
 from services.models import Service, TeamMembership
 from services.selectors import spoc_service_of
 from spoc.core.api import DomainConflict
+from spoc.core.notify import NotifyFailed, sms_send, text_failed, text_receipt, text_sent, text_take
 
 logger = logging.getLogger(__name__)
 
@@ -372,15 +372,10 @@ def alert_send(*, alert_id: int, now: datetime | None = None) -> Alert | None:
     again (a refusal is not tried again: the walk moves the chain on). Returns the row, or None
     when there was nothing to send (sent, ended, or being sent by another worker)."""
     now = now or timezone.now()
-    taken = (
-        Alert.objects.filter(
-            pk=alert_id,
-            sent_at__isnull=True,
-            status=Alert.Status.PENDING,
-            ended_at__isnull=True,
-        )
-        .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
-        .update(sending_until=now + timedelta(seconds=SEND_LEASE_SECONDS))
+    taken = text_take(
+        Alert.objects.filter(pk=alert_id, ended_at__isnull=True),
+        now=now,
+        lease_seconds=SEND_LEASE_SECONDS,
     )
     if not taken:
         return None
@@ -397,36 +392,27 @@ def alert_send(*, alert_id: int, now: datetime | None = None) -> Alert | None:
         _send_failed(alert, exc, now=timezone.now())
         return alert
     with transaction.atomic():
-        alert.sent_at = timezone.now()
-        alert.notify_id = sent.notification_id
-        alert.status = Alert.Status.CREATED
-        alert.status_at = alert.sent_at
-        alert.sending_until = None
-        alert.send_tries += 1
-        alert.last_error = ""
-        alert.next_send_at = None
+        sent_at = timezone.now()
+        text_sent(alert, sent, at=sent_at)
         if alert.reason == R.DIGEST:
-            alert.ended_at, alert.end = alert.sent_at, Alert.End.DONE
+            alert.ended_at, alert.end = sent_at, Alert.End.DONE
         alert.save()
         if alert.referral_id is not None:
-            _event(alert, ReferralEvent.Kind.ALERT_SENT, at=alert.sent_at)
+            _event(alert, ReferralEvent.Kind.ALERT_SENT, at=sent_at)
     return alert
 
 
 def _send_failed(alert: Alert, exc: NotifyFailed, *, now: datetime) -> None:
     logger.warning("Alert %s not sent: %s", alert.pk, exc.detail)
-    alert.send_tries += 1
-    alert.last_error = exc.detail
-    alert.sending_until = None
-    if exc.refused:
-        alert.status = Alert.Status.REFUSED
-        alert.status_at = now
-        alert.next_send_at = None
-        if alert.reason == R.DIGEST:
-            alert.ended_at, alert.end = now, Alert.End.DONE
-    else:
-        wait = min(RETRY_FIRST_SECONDS * 2 ** (alert.send_tries - 1), RETRY_MAX_SECONDS)
-        alert.next_send_at = now + timedelta(seconds=wait)
+    text_failed(
+        alert,
+        exc,
+        now=now,
+        first_wait_seconds=RETRY_FIRST_SECONDS,
+        longest_wait_seconds=RETRY_MAX_SECONDS,
+    )
+    if exc.refused and alert.reason == R.DIGEST:
+        alert.ended_at, alert.end = now, Alert.End.DONE
     with transaction.atomic():
         alert.save()
         if exc.refused and alert.referral_id is not None:
@@ -608,40 +594,21 @@ RECEIPT_EVENTS: dict[str, str] = {
     Alert.Status.TEMPORARY_FAILURE: ReferralEvent.Kind.ALERT_FAILED,
     Alert.Status.TECHNICAL_FAILURE: ReferralEvent.Kind.ALERT_FAILED,
 }
-RECEIPT_STATUSES = frozenset(
-    {
-        Alert.Status.SENDING,
-        Alert.Status.PENDING_DELIVERY,
-        Alert.Status.SENT,
-        *RECEIPT_EVENTS,
-    }
-)
 
 
 def alert_receipt_record(*, notification_id: Any, status: str) -> Alert | None:
     """Record Notify's delivery receipt for one message: its status on the row and, delivered or
     failed, a line on the referral's timeline. A receipt repeated (Notify retries) or for a
     message the hub does not know changes nothing; returns the row, or None when unknown."""
-    if status not in RECEIPT_STATUSES:
-        raise ValueError(status)
-    now = timezone.now()
     with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("recipient")
-            .filter(notify_id=notification_id)
-            .first()
+        alert, changed = text_receipt(
+            Alert.objects.select_related("recipient"),
+            notification_id=notification_id,
+            status=status,
         )
-        if alert is None:
-            return None
-        if alert.status == status:
-            return alert
-        alert.status = status
-        alert.status_at = now
-        alert.save(update_fields=["status", "status_at"])
         kind = RECEIPT_EVENTS.get(status)
-        if kind is not None and alert.referral_id is not None:
-            _event(alert, kind, at=now, status=status)
+        if changed and kind is not None and alert.referral_id is not None:
+            _event(alert, kind, at=alert.status_at or timezone.now(), status=status)
     return alert
 
 

@@ -27,12 +27,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from referrals.models import Referral
 from referrals.selectors.alerts import alert_page
 from referrals.services.alerts import (
-    RECEIPT_STATUSES,
     AcknowledgeNotPermitted,
     NothingToAcknowledge,
     alert_acknowledge,
     alert_receipt_record,
 )
+from spoc.core.notify import RECEIPT_STATUSES
 
 # A delivery receipt is a few hundred bytes (Notify's callback: ten short fields).
 RECEIPT_MAX_BYTES = 10_000

@@ -17,8 +17,8 @@ from django.test import Client
 from calls.models import CallBack
 from calls.services.reminders import call_back_reminders_send
 from calls.tasks import remind_overdue_call_backs_task
-from referrals.notify import NotifyFailed, SmsSent
 from rota.models import ShiftRole
+from spoc.core.notify import NotifyFailed, SmsSent
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals.alerting import COORDINATOR_PHONE, NURSE_PHONE, Text, texts_recorded
 from tests.referrals.factories import CallFactory

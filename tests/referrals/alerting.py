@@ -13,7 +13,6 @@ import pytest
 import time_machine
 
 from referrals.models import Alert, Referral
-from referrals.notify import SmsSent
 from referrals.services.alerts import alert_send, alerts_walk
 from referrals.services.routing import referral_route
 from rota.models import ShiftRole
@@ -21,6 +20,7 @@ from services.codes import ServiceType
 from services.models import Team, TeamMembership
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
+from spoc.core.notify import SmsSent
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals.factories import CallFactory, ReferralFactory
 from tests.rota.factories import extra

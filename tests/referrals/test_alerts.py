@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 
 from referrals.models import Alert, Referral, ReferralEvent
-from referrals.notify import NotifyFailed
 from referrals.selectors.board import coordinator_board
 from referrals.services.alerts import alerts_digest, alerts_start_due
 from referrals.services.claims import referral_claim
@@ -22,6 +21,7 @@ from referrals.services.escalation import escalations_run
 from rota.models import ShiftRole
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
+from spoc.core.notify import NotifyFailed
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals.alerting import (
     COORDINATOR_PHONE,

@@ -24,8 +24,8 @@ from notifications_python_client.notifications import NotificationsAPIClient
 
 from devtools.fake_notify import Service, check_token, phone_error, serve_in_thread
 from referrals.models import Alert, ReferralEvent
-from referrals.notify import NotifyFailed, sms_send
 from referrals.services.alerts import alerts_digest
+from spoc.core.notify import NotifyFailed, sms_send
 from tests.clock import WEEKDAY_MORNING
 from tests.referrals import alerting
 
