@@ -46,6 +46,12 @@ TEMPLATE_TEXTS = {
     "((what)). Open it and acknowledge: ((link))",
     "DIGEST": "SPOC hub: ((count)) for ((team)). See the queue: ((link))",
     "CALL_BACK_OVERDUE": "SPOC hub: ((what)). See the call-backs: ((link))",
+    # Texts to patients and families: the service's name and the link, nothing else.
+    "FEEDBACK": "Palliative care single point of contact: please tell us how we did. "
+    "It takes 2 minutes: ((link))",
+    "BEREAVED_SURVEY": "Palliative care single point of contact: we would be grateful for your "
+    "views on our care. You can answer here: ((link)) If you would rather not, please ignore "
+    "this message.",
 }
 # Numbers whose texts fail, and how (the fake's own choice, to try the hub's handling).
 FAILING_NUMBERS = {

@@ -95,8 +95,20 @@ class ContactForm(ActionForm):
 
 
 class CompleteForm(ActionForm):
+    options_field = "feedback_to"
+    options_empty = "Nobody: not asked, or did not agree"
     outcome = _choices(
         "Outcome", ReferralOutcome.choices, missing="Choose the outcome of the referral"
+    )
+    # docs/operations.md, "Feedback texts": a text only with consent, to the number on record.
+    feedback_to = forms.ChoiceField(
+        label="Who agreed to a text asking for their feedback?",
+        required=False,
+        choices=[],
+        help_text="Ask first. Only people with a mobile number on their record are listed. "
+        "After a death, a person around the patient may agree to a survey a few months later.",
+        widget=forms.Select(attrs={"class": "nhsuk-select"}),
+        error_messages={"invalid_choice": "Choose who agreed from the list"},
     )
 
 

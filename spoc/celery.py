@@ -99,6 +99,14 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Feedback texts and bereaved relatives' surveys (docs/operations.md, "Feedback texts"):
+    # never urgent, so every 5 minutes; a run is one query when nothing is due, sends 20 at most
+    # and is dropped if not started before the next.
+    "send-feedback-texts": {
+        "task": "experience.send_due",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
 }
 
 

@@ -92,6 +92,8 @@ urlpatterns = [
     path("rota/", include("rota.urls")),
     # Urgent alerts: the page their text messages link to, Notify's delivery receipts.
     path("alerts/", include("referrals.urls_alerts")),
+    # Public: the link in a feedback text (docs/security.md, "The feedback form").
+    path("feedback/", include("experience.urls")),
     path("dashboards/", include("spoc.dashboards.urls")),
     path("api/oruk/services", oruk_services, name="oruk-services"),
     path("oauth2/token", account_views.PartnerTokenApi.as_view(), name="oauth2-token"),

@@ -47,6 +47,14 @@ class ContactInput(serializers.Serializer):
 
 class CompleteInput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=ReferralOutcome.choices)
+    feedback_to = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='Who agreed to a feedback text: "patient" or "person-<related person id>", '
+        "with a UK mobile number on their record; empty for nobody (no text is sent).",
+    )
 
 
 class ReasonInput(serializers.Serializer):

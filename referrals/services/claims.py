@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from experience.services import invitation_consent_record
 from referrals.actions import ActorContext, action_require
 from referrals.codes import ReferralOutcome
 from referrals.models import Referral, ReferralEvent
@@ -129,8 +130,13 @@ def referral_contact(*, referral_id: int, user: Any, at: datetime | None = None)
     return referral
 
 
-def referral_complete(*, referral_id: int, user: Any, outcome: str) -> Referral:
-    """Close the referral with its outcome (docs/reference.md referral outcomes)."""
+def referral_complete(
+    *, referral_id: int, user: Any, outcome: str, feedback_to: str = ""
+) -> Referral:
+    """Close the referral with its outcome (docs/reference.md referral outcomes). ``feedback_to``
+    records who agreed to a feedback text (``experience.selectors.feedback_options``; empty:
+    nobody asked or agreed, and no text goes); the invitation is made in the same transaction
+    (docs/operations.md, "Feedback texts")."""
     if outcome not in ReferralOutcome.values:
         raise ValidationError({"outcome": ["Choose the outcome of the referral."]})
     with referral_acting(referral_id=referral_id, user=user, action=Action.COMPLETE) as (
@@ -140,12 +146,28 @@ def referral_complete(*, referral_id: int, user: Any, outcome: str) -> Referral:
         referral.status = check_action(Action.COMPLETE, before)
         referral.outcome = outcome
         referral.closed_at = timezone.now()
+        invitation = invitation_consent_record(
+            patient=referral.patient,
+            to=feedback_to,
+            user=user,
+            now=referral.closed_at,
+            referral_id=referral.pk,
+            team_id=referral.team_id,
+        )
+        data: dict[str, Any] = {"outcome": outcome}
+        if invitation is not None:
+            data["feedback"] = {
+                "invitation_id": invitation.pk,
+                "kind": invitation.kind,
+                "to": "patient" if invitation.related_person_id is None else "related person",
+                "related_person_id": invitation.related_person_id,
+            }
         referral_record(
             referral,
             kind=ReferralEvent.Kind.COMPLETED,
             user=user,
             from_status=before,
-            data={"outcome": outcome},
+            data=data,
         )
     return referral
 

@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from experience.services import invitation_receipt_record
 from referrals.models import Referral
 from referrals.selectors.alerts import alert_page
 from referrals.services.alerts import (
@@ -124,5 +125,7 @@ def notify_receipt(request: HttpRequest) -> HttpResponse:
     receipt = _receipt(request.body)
     if receipt is None:
         return JsonResponse({"detail": "Not a delivery receipt of a text message."}, status=400)
-    alert = alert_receipt_record(notification_id=receipt[0], status=receipt[1])
-    return JsonResponse({"recorded": alert is not None})
+    recorded = alert_receipt_record(
+        notification_id=receipt[0], status=receipt[1]
+    ) or invitation_receipt_record(notification_id=receipt[0], status=receipt[1])
+    return JsonResponse({"recorded": recorded is not None})

@@ -43,6 +43,7 @@ TASK_ROUTES = {
     "alerts.*": NOTIFICATIONS,
     "rota.*": NOTIFICATIONS,  # the rota's gaps, emailed to the teams' leads
     "calls.remind_overdue_call_backs": NOTIFICATIONS,  # texts about overdue call-backs
+    "experience.*": NOTIFICATIONS,  # feedback texts to patients, carers and bereaved relatives
     "dashboards.*": SUMMARIES,
 }
 DEFAULT_QUEUE = SUMMARIES

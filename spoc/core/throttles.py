@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from redis.exceptions import RedisError
 from rest_framework import throttling
 
@@ -43,3 +44,17 @@ class AnonRateThrottle(_AllowWhenCacheIsDown, throttling.AnonRateThrottle):
 class ScopedRateThrottle(_AllowWhenCacheIsDown, throttling.ScopedRateThrottle):
     """Per user and scope, for views that name a `throttle_scope` (patient search:
     API_THROTTLE_PATIENT_SEARCH_RATE)."""
+
+
+class FeedbackFormThrottle(_AllowWhenCacheIsDown, throttling.SimpleRateThrottle):
+    """The public feedback form's requests per client address, signed in or not
+    (FEEDBACK_FORM_RATE; docs/security.md, "The feedback form"): it needs no sign-in, so this
+    is what slows down anyone trying links or filling the table."""
+
+    scope = "feedback_form"
+
+    def get_rate(self) -> str:
+        return str(settings.FEEDBACK_FORM_RATE)
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

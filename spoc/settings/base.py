@@ -60,14 +60,15 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
     # Ours, lowest layer first (docs/architecture.md):
-    # core <- services <- patients, rota <- referrals <- calls <- workspace <- home, dashboards,
-    # interop.
+    # core <- services <- patients, rota <- experience <- referrals <- calls <- workspace <- home,
+    # dashboards, interop.
     "spoc.core",
     "spoc.accounts",
     "spoc.audit",
     "services",
     "patients",
     "rota",
+    "experience",
     "referrals",
     "calls",
     "workspace",
@@ -343,7 +344,21 @@ NOTIFY_TEMPLATES = {
     "REPEAT": os.environ.get("NOTIFY_TEMPLATE_REPEAT", ""),
     "DIGEST": os.environ.get("NOTIFY_TEMPLATE_DIGEST", ""),
     "CALL_BACK_OVERDUE": os.environ.get("NOTIFY_TEMPLATE_CALL_BACK_OVERDUE", ""),
+    "FEEDBACK": os.environ.get("NOTIFY_TEMPLATE_FEEDBACK", ""),
+    "BEREAVED_SURVEY": os.environ.get("NOTIFY_TEMPLATE_BEREAVED_SURVEY", ""),
 }
+# Feedback texts (docs/operations.md, "Feedback texts"). A link may be answered for this many
+# days after its text was sent: two weeks covers a person who reads texts at the weekend only.
+FEEDBACK_LINK_DAYS = env_int("FEEDBACK_LINK_DAYS", 14)
+# A bereaved relative's survey is sent this many days after the death. National bereavement
+# surveys (VOICES) write some months after the death, not in the first weeks of grief; 90 days
+# is after the bereavement service's first contact (BEREAVEMENT_CONTACT_AFTER_DAYS) and early
+# enough that the last months of care are remembered.
+BEREAVED_SURVEY_AFTER_DAYS = env_int("BEREAVED_SURVEY_AFTER_DAYS", 90)
+# Requests to the public feedback form per client address (docs/security.md, "The feedback
+# form"): a person answering makes two or three; a household or care home behind one address a
+# few more.
+FEEDBACK_FORM_RATE = os.environ.get("FEEDBACK_FORM_RATE", "30/hour")
 # How long an urgent alert waits for its acknowledgement before it is sent again, then to the
 # next person up the chain: minutes per priority (P4-P5 are never urgent alerts).
 ALERT_ACK_MINUTES = {

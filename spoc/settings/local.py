@@ -26,6 +26,10 @@ NOTIFY_TEMPLATES = {
     "CALL_BACK_OVERDUE": os.environ.get(
         "NOTIFY_TEMPLATE_CALL_BACK_OVERDUE", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a04"
     ),
+    "FEEDBACK": os.environ.get("NOTIFY_TEMPLATE_FEEDBACK", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a05"),
+    "BEREAVED_SURVEY": os.environ.get(
+        "NOTIFY_TEMPLATE_BEREAVED_SURVEY", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a06"
+    ),
 }
 # The fake phone's secret (devtools/fake_phone.py signs with the same default).
 TELEPHONY_WEBHOOK_SECRET = os.environ.get("TELEPHONY_WEBHOOK_SECRET", "dev-telephony-secret")

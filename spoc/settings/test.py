@@ -12,6 +12,7 @@ os.environ.setdefault("TASK_QUEUE_PREFIX", f"test-{os.getpid()}-")
 os.environ.setdefault("API_THROTTLE_USER_RATE", "100000/min")
 os.environ.setdefault("API_THROTTLE_ANON_RATE", "100000/min")
 os.environ.setdefault("API_THROTTLE_PATIENT_SEARCH_RATE", "100000/min")
+os.environ.setdefault("FEEDBACK_FORM_RATE", "100000/min")
 
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS

@@ -219,6 +219,8 @@ class World:
     shift_pattern: int = 0  # team A's rota: the nurse, every day 08:00-20:00
     shift_change: int = 0  # team A's rota: an extra shift of the nurse tomorrow
     rota_day: str = ""  # tomorrow (London), a day shift_pattern runs
+    # The link of a feedback text sent to `patient` about `claimed` (experience/), not answered.
+    feedback_token: str = "matrix-feedback-token-0123456789abcdefghijk"
     users: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -231,6 +233,25 @@ class World:
     @property
     def nurse_user(self) -> int:
         return self.users["nurse"]
+
+
+def _feedback_sent(w: World, *, patient: Any, referral_id: int, user: Any, now: Any) -> None:
+    from experience.models import Invitation
+    from experience.selectors import token_hash
+
+    Invitation.objects.create(
+        kind=Invitation.Kind.FFT,
+        patient=patient,
+        referral_id=referral_id,
+        phone="+447700900123",
+        consent_recorded_by=user,
+        consent_recorded_at=now,
+        due_at=now,
+        sent_at=now,
+        status="delivered",
+        token_hash=token_hash(w.feedback_token),
+        expires_at=now + timedelta(days=14),
+    )
 
 
 def world_build() -> World:
@@ -348,6 +369,7 @@ def world_build() -> World:
         patient=from_message, candidate=patient, patient_label=str(from_message), found_at=now
     ).pk
     w.family_name = patient.family_name
+    _feedback_sent(w, patient=patient, referral_id=claimed.pk, user=users["nurse"], now=now)
     w.shift_pattern, w.shift_change, w.rota_day = _rota_build(team_a, users["nurse"], now)
 
     for column, user in users.items():

@@ -530,6 +530,18 @@ ROWS: list[Op] = [
     # Notify's delivery receipts: its bearer token, never a session (401 without one).
     Op("alerts:notify-receipt", "POST", page(401, anon=401), data=_empty),
     Op("alerts:notify-receipt", "GET", page(405, anon=405)),
+    # --- The feedback form (docs/security.md, "The feedback form"): the link's token is the only
+    # key, signed in or not; an empty answer is drawn again with its errors (400), saving nothing.
+    Op("feedback:form", "GET", page(200, anon=200), args={"token": "feedback_token"}),
+    Op("feedback:form", "POST", page(400, anon=400), args={"token": "feedback_token"}, data=_empty),
+    Op(
+        "feedback:form",
+        "GET",
+        page(404, anon=404),
+        fixed={"token": "no-such-token-0123456789abcdefghijklmnopqr"},
+        variant="unknown link",
+    ),
+    Op("feedback:thanks", "GET", page(200, anon=200)),
     # --- Dashboards: managers, and team leads for their own teams ------------------------------------
     Op("dashboards:dashboard", "GET", page(403, manager=200, lead=200)),
     # Another team's figures: the manager (small numbers suppressed outside their organisation);

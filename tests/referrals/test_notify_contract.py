@@ -38,6 +38,8 @@ TEMPLATES = {
     "REPEAT": "f33517ff-2a88-4f6e-b855-c550268ce08b",
     "DIGEST": "f33517ff-2a88-4f6e-b855-c550268ce08c",
     "CALL_BACK_OVERDUE": "f33517ff-2a88-4f6e-b855-c550268ce08d",
+    "FEEDBACK": "f33517ff-2a88-4f6e-b855-c550268ce08e",
+    "BEREAVED_SURVEY": "f33517ff-2a88-4f6e-b855-c550268ce08f",
 }
 CALLBACK_TOKEN = "contract-callback-token-0123456789"
 

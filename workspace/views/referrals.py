@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from calls.selectors import patient_banner_for
+from experience.selectors import feedback_options
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.forms_lifecycle import ActionForm
 from referrals.models import Referral
@@ -54,6 +55,8 @@ def _form(action: str, referral: Referral | None, data: Any = None) -> ActionFor
     kwargs: dict[str, Any] = {}
     if action == Action.REASSIGN and referral is not None:
         options = reassign_options(referral=referral)
+    elif action == Action.COMPLETE and referral is not None:
+        options = feedback_options(patient=referral.patient)
     elif action == Action.REROUTE:
         options = route_options()
         # Awaiting routing, the form routes by hand only: leaving the team empty is no choice.
@@ -158,8 +161,13 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
         raise Http404("Unknown action")
     # The whole page is loaded only to show errors: a claim from the queue stays cheap.
     referral = None
-    if action in (Action.REASSIGN, Action.REROUTE):
-        referral = referrals_visible_to(request.user).filter(pk=referral_id).first()
+    if action in (Action.REASSIGN, Action.REROUTE, Action.COMPLETE):
+        referral = (
+            referrals_visible_to(request.user)
+            .select_related("patient")
+            .filter(pk=referral_id)
+            .first()
+        )
         if referral is None:
             raise Http404("No such referral")
     form = _form(action, referral, request.POST)
