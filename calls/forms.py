@@ -7,7 +7,7 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from calls.models import CallBack, CallBackAttempt, CallFollowUp
-from calls.triage import SUPPORT_NEEDS
+from calls.triage import OWN_DEFAULT_NEEDS
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from patients.forms import PHONE_ERROR, blank
 from patients.models import RelatedPerson
@@ -160,7 +160,7 @@ class CallForm(NhsFormMixin, forms.Form):
                 widget=forms.Textarea(attrs={"rows": 1, "class": "nhsuk-textarea"}),
             )
         for need in Need:
-            follows = "As suggested" if need.value in SUPPORT_NEEDS else "The call's priority"
+            follows = "As suggested" if need.value in OWN_DEFAULT_NEEDS else "The call's priority"
             self.fields[need_priority_field_name(need.value)] = forms.ChoiceField(
                 label=f"Priority for {need.label.lower()}",
                 required=False,

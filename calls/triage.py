@@ -17,12 +17,22 @@ P5    none of the above
 
 Each need of a call has its own priority (:func:`suggest_need_priority`). Clinical needs take the
 suggestion above. Support for the people around the patient is not made urgent by the patient's
-symptoms, so two needs take their own defaults:
+symptoms, and the care network's needs have the clock their service works to, so these needs take
+their own defaults (docs/triage.md "Each need's priority"):
 
-====================  ==============================================================
-Carer support         P4; P3 when the carer is in crisis tonight or the call is about a carer crisis
-Bereavement support   P5; P4 when the call notifies the death (the first days after a death)
-====================  ==============================================================
+================================  ==============================================================
+Carer support                     P4; P3 when the carer is in crisis tonight or the call is about a
+                                  carer crisis
+Bereavement support               P5; P4 when the call notifies the death
+GP out of hours                   the suggestion above, at least P3 (out of hours means today)
+Verification of expected death    P3 (within 4 hours, day or night)
+Rapid discharge home to die       P2 (a dying patient waiting in hospital)
+Just-in-case medicines            P4; P3 when dying or unstable, or a symptom scored 3 or 4
+Equipment                         P4; P3 when dying or unstable
+Fast-track continuing healthcare  P4; P3 when dying
+Social care package               P4; P3 when the carer is in crisis tonight or the call is
+                                  about a carer crisis
+================================  ==============================================================
 
 Changing a rule means changing this module, its tests and :data:`TRIAGE_RULES_VERSION`, which is
 stored with each suggestion so that reports can tell which rules produced it.
@@ -30,7 +40,7 @@ stored with each suggestion so that reports can tell which rules produced it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -39,6 +49,7 @@ from referrals.codes import CallReason, CarerCoping, RedFlag
 from services.codes import Need, Priority
 
 __all__ = [
+    "OWN_DEFAULT_NEEDS",
     "SUPPORT_NEEDS",
     "TRIAGE_RULES_VERSION",
     "InvalidTriage",
@@ -51,7 +62,7 @@ __all__ = [
     "suggest_priority",
 ]
 
-TRIAGE_RULES_VERSION = "2026-12"
+TRIAGE_RULES_VERSION = "2026-12b"
 """Version of the rules below; stored with each suggestion. Change it whenever a rule changes."""
 
 # OACC IPOS: each item is scored 0 (not at all) to 4 (overwhelmingly).
@@ -204,12 +215,14 @@ def is_override(suggested: str, chosen: str) -> bool:
 
 
 SUPPORT_NEEDS = frozenset({Need.CARER_SUPPORT.value, Need.BEREAVEMENT_SUPPORT.value})
-"""Needs with their own default priority; every other need is clinical and takes the call's
-suggestion (:func:`suggest_need_priority`)."""
+"""Support for the people around the patient: never raised by the patient's symptoms."""
 
 
-def _carer_support(triage: TriageInput) -> Suggestion:
-    label = Need.CARER_SUPPORT.label
+# An IPOS score of 3 (severely) or 4 (overwhelmingly): the symptoms the medicines are for.
+_SEVERE_SCORE = 3
+
+
+def _carer_in_crisis(triage: TriageInput, label: str) -> list[str]:
     raised = []
     if triage.carer_coping == CarerCoping.CRISIS_TONIGHT:
         raised.append(f"{label}: carer in crisis tonight → {Priority.P3.value}")
@@ -217,9 +230,34 @@ def _carer_support(triage: TriageInput) -> Suggestion:
         raised.append(
             f"{label}: call about a {CallReason.CARER_CRISIS.label.lower()} → {Priority.P3.value}"
         )
+    return raised
+
+
+def _dying_or_unstable(triage: TriageInput, label: str, *, symptoms: bool = False) -> list[str]:
+    """The reasons to act the same day for a patient in the last days or whose state changes fast
+    (and, with ``symptoms``, whose symptoms are severe: what just-in-case medicines treat)."""
+    raised = []
+    if triage.phase in (PhaseOfIllness.DYING, PhaseOfIllness.UNSTABLE):
+        phase = PhaseOfIllness(triage.phase).label
+        raised.append(f"{label}: phase of illness {phase} → {Priority.P3.value}")
+    if symptoms:
+        for item, score in triage.ipos.items():
+            if score >= _SEVERE_SCORE:
+                raised.append(
+                    f"{label}: {IposItem(item).label} scored {score} → {Priority.P3.value}"
+                )
+    return raised
+
+
+def _same_day_or_default(raised: list[str], label: str, default: str) -> Suggestion:
     if raised:
         return Suggestion(Priority.P3.value, tuple(raised))
-    return Suggestion(Priority.P4.value, (f"{label}: default → {Priority.P4.value}",))
+    return Suggestion(default, (f"{label}: default → {default}",))
+
+
+def _carer_support(triage: TriageInput) -> Suggestion:
+    label = Need.CARER_SUPPORT.label
+    return _same_day_or_default(_carer_in_crisis(triage, label), label, Priority.P4.value)
 
 
 def _bereavement_support(triage: TriageInput) -> Suggestion:
@@ -232,23 +270,88 @@ def _bereavement_support(triage: TriageInput) -> Suggestion:
     return Suggestion(Priority.P5.value, (f"{label}: default → {Priority.P5.value}",))
 
 
+def _gp_out_of_hours(triage: TriageInput) -> Suggestion:
+    clinical = suggest_priority(triage)
+    if priority_rank(clinical.priority) <= priority_rank(Priority.P3.value):
+        return clinical
+    label = Need.GP_OUT_OF_HOURS.label
+    return Suggestion(
+        Priority.P3.value,
+        (f"{label}: seen the same day → {Priority.P3.value}", *clinical.reasons),
+    )
+
+
+def _fixed(need: Need, priority: str, why: str) -> Callable[[TriageInput], Suggestion]:
+    def suggest(_triage: TriageInput) -> Suggestion:
+        return Suggestion(priority, (f"{need.label}: {why} → {priority}",))
+
+    return suggest
+
+
+def _just_in_case_medicines(triage: TriageInput) -> Suggestion:
+    label = Need.JUST_IN_CASE_MEDICINES.label
+    raised = _dying_or_unstable(triage, label, symptoms=True)
+    return _same_day_or_default(raised, label, Priority.P4.value)
+
+
+def _equipment(triage: TriageInput) -> Suggestion:
+    label = Need.EQUIPMENT.label
+    return _same_day_or_default(_dying_or_unstable(triage, label), label, Priority.P4.value)
+
+
+def _chc_fast_track(triage: TriageInput) -> Suggestion:
+    label = Need.CHC_FAST_TRACK.label
+    raised = (
+        [f"{label}: phase of illness {PhaseOfIllness.DYING.label} → {Priority.P3.value}"]
+        if triage.phase == PhaseOfIllness.DYING
+        else []
+    )
+    return _same_day_or_default(raised, label, Priority.P4.value)
+
+
+def _social_care_package(triage: TriageInput) -> Suggestion:
+    label = Need.SOCIAL_CARE_PACKAGE.label
+    return _same_day_or_default(_carer_in_crisis(triage, label), label, Priority.P4.value)
+
+
+_OWN_RULES: dict[str, Callable[[TriageInput], Suggestion]] = {
+    Need.CARER_SUPPORT.value: _carer_support,
+    Need.BEREAVEMENT_SUPPORT.value: _bereavement_support,
+    Need.GP_OUT_OF_HOURS.value: _gp_out_of_hours,
+    # Care after death: verified within 4 hours, day or night (P3's contact clock).
+    Need.VERIFICATION_OF_DEATH.value: _fixed(
+        Need.VERIFICATION_OF_DEATH, Priority.P3.value, "the same day, within 4 hours"
+    ),
+    # A patient in the last days of life waiting in a hospital bed to go home: 2-hour response.
+    Need.RAPID_DISCHARGE.value: _fixed(
+        Need.RAPID_DISCHARGE, Priority.P2.value, "a dying patient waiting in hospital"
+    ),
+    Need.JUST_IN_CASE_MEDICINES.value: _just_in_case_medicines,
+    Need.EQUIPMENT.value: _equipment,
+    Need.CHC_FAST_TRACK.value: _chc_fast_track,
+    Need.SOCIAL_CARE_PACKAGE.value: _social_care_package,
+}
+
+OWN_DEFAULT_NEEDS = frozenset(_OWN_RULES)
+"""Needs with their own default priority, which do not follow the call's chosen priority; every
+other need is clinical and takes the call's suggestion (:func:`suggest_need_priority`)."""
+
+
 def suggest_need_priority(triage: TriageInput, need: str) -> Suggestion:
     """Suggest a priority for one need of the call.
 
-    Clinical needs take :func:`suggest_priority`. Carer support is P4, raised to P3 when the
+    Clinical needs take :func:`suggest_priority`. The needs of :data:`OWN_DEFAULT_NEEDS` take
+    their own rule (the table in the module docstring): carer support is P4, raised to P3 when the
     carer is in crisis tonight or the call is about a carer crisis (the carer-crisis P2 of the
-    rules table stays with the clinical needs: overnight support, an urgent visit). Bereavement
+    rules table stays with the clinical needs: overnight support, an urgent visit); bereavement
     support is P5, P4 when the call notifies the death. Red flags, symptoms and the phase of
     illness never raise these two: a carer's service cannot meet a P1 clock, and the patient's
     emergency is the clinical need's. Raises :class:`InvalidTriage` for an unknown need code.
     """
     if need not in Need.values:
         raise InvalidTriage(f"Unknown need code {need!r}.")
-    if need == Need.CARER_SUPPORT:
-        return _carer_support(triage)
-    if need == Need.BEREAVEMENT_SUPPORT:
-        return _bereavement_support(triage)
-    return suggest_priority(triage)
+    rule = _OWN_RULES.get(need)
+    return rule(triage) if rule is not None else suggest_priority(triage)
 
 
 def highest_priority(priorities: Collection[str]) -> str:

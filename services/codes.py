@@ -22,6 +22,13 @@ class ServiceType(models.TextChoices):
     DAY_HOSPICE = "DAY_HOSPICE", "Day hospice"
     BEREAVEMENT = "BEREAVEMENT", "Bereavement support"
     CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
+    DISTRICT_NURSING = "DISTRICT_NURSING", "District nursing"
+    GP_OUT_OF_HOURS = "GP_OUT_OF_HOURS", "GP out of hours"
+    SOCIAL_CARE = "SOCIAL_CARE", "Social care (care packages)"
+    CHC_FAST_TRACK = "CHC_FAST_TRACK", "NHS continuing healthcare fast track"
+    EQUIPMENT = "EQUIPMENT", "Community equipment"
+    COMMUNITY_PHARMACY = "COMMUNITY_PHARMACY", "Community pharmacy (end-of-life medicines)"
+    RAPID_DISCHARGE = "RAPID_DISCHARGE", "Rapid discharge home to die"
     SPOC = "SPOC", "Single point of contact coordinators"
 
 
@@ -35,10 +42,30 @@ class Need(models.TextChoices):
     DAY_THERAPY = "DAY_THERAPY", "Day therapy"
     BEREAVEMENT_SUPPORT = "BEREAVEMENT_SUPPORT", "Bereavement support"
     CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
+    DISTRICT_NURSING = "DISTRICT_NURSING", "District nursing"
+    GP_OUT_OF_HOURS = "GP_OUT_OF_HOURS", "GP out of hours"
+    SOCIAL_CARE_PACKAGE = "SOCIAL_CARE_PACKAGE", "Social care package"
+    CHC_FAST_TRACK = "CHC_FAST_TRACK", "Fast-track continuing healthcare"
+    EQUIPMENT = "EQUIPMENT", "Equipment"
+    JUST_IN_CASE_MEDICINES = "JUST_IN_CASE_MEDICINES", "Just-in-case medicines"
+    VERIFICATION_OF_DEATH = "VERIFICATION_OF_DEATH", "Verification of expected death"
+    RAPID_DISCHARGE = "RAPID_DISCHARGE", "Rapid discharge home to die"
 
 
-# What can still be referred once the patient has died: support for the people left behind.
-AFTER_DEATH_NEEDS = frozenset({Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT})
+# What can still be referred once the patient has died: support for the people left behind,
+# and the verification of the expected death itself (docs/routing.md "The care network").
+AFTER_DEATH_NEEDS = frozenset(
+    {Need.BEREAVEMENT_SUPPORT, Need.CARER_SUPPORT, Need.VERIFICATION_OF_DEATH}
+)
+
+
+def after_death_needs_words() -> str:
+    """The needs of ``AFTER_DEATH_NEEDS`` in words, in the list's order, for messages:
+    "bereavement support, carer support and verification of expected death"."""
+    labels = [str(need.label).lower() for need in Need if need in AFTER_DEATH_NEEDS]
+    return " and ".join([", ".join(labels[:-1]), labels[-1]]) if len(labels) > 1 else labels[0]
+
+
 # The needs of the people around the patient: the only ones a referral may be for one of them
 # rather than for the patient (docs/routing.md, "Who a referral is for"); every other need is the
 # patient's own care, met where the patient is.
@@ -59,9 +86,27 @@ NEED_SERVICE_TYPES: dict[str, tuple[str, ...]] = {
     Need.DAY_THERAPY: (ServiceType.DAY_HOSPICE,),
     Need.BEREAVEMENT_SUPPORT: (ServiceType.BEREAVEMENT,),
     Need.CARER_SUPPORT: (ServiceType.CARER_SUPPORT,),
+    # The care network (docs/routing.md "The care network"). Each type listed can meet the need
+    # by itself; a type that could only pass it on is left out (hazard H-032).
+    Need.DISTRICT_NURSING: (ServiceType.DISTRICT_NURSING,),
+    Need.GP_OUT_OF_HOURS: (ServiceType.GP_OUT_OF_HOURS,),
+    Need.SOCIAL_CARE_PACKAGE: (ServiceType.SOCIAL_CARE,),
+    Need.CHC_FAST_TRACK: (ServiceType.CHC_FAST_TRACK,),
+    Need.EQUIPMENT: (ServiceType.EQUIPMENT,),
+    Need.JUST_IN_CASE_MEDICINES: (ServiceType.COMMUNITY_PHARMACY,),
+    # Registered nurses trained to verify, then the out-of-hours GP, then hospice at home nurses.
+    Need.VERIFICATION_OF_DEATH: (
+        ServiceType.DISTRICT_NURSING,
+        ServiceType.GP_OUT_OF_HOURS,
+        ServiceType.HOSPICE_AT_HOME,
+    ),
+    # Chosen by the home postcode, not the hospital site: the team that takes the patient home
+    # is the one that covers where they are going.
+    Need.RAPID_DISCHARGE: (ServiceType.RAPID_DISCHARGE, ServiceType.HOSPICE_AT_HOME),
 }
 
 # Needs whose candidates are chosen by the hospital site the patient is in, not by postcode.
+# Rapid discharge is not one of them: see NEED_SERVICE_TYPES.
 SITE_NEEDS = frozenset({Need.HOSPITAL_SPECIALIST_REVIEW})
 
 
@@ -145,3 +190,4 @@ class OrganisationType(models.TextChoices):
     LOCAL_AUTHORITY = "LOCAL_AUTHORITY", "Local authority"
     VOLUNTARY = "VOLUNTARY", "Voluntary organisation"
     CARE_HOME = "CARE_HOME", "Care home"
+    PHARMACY = "PHARMACY", "Community pharmacy"

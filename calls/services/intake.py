@@ -38,7 +38,14 @@ from referrals.codes import CallDirection, CallReason, Disposition
 from referrals.models import Referral, ReferralEvent
 from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.transitions import ReferralStatus
-from services.codes import AFTER_DEATH_NEEDS, PERSON_NEEDS, CallerType, Need, Priority
+from services.codes import (
+    AFTER_DEATH_NEEDS,
+    PERSON_NEEDS,
+    CallerType,
+    Need,
+    Priority,
+    after_death_needs_words,
+)
 from services.models import Site
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -489,7 +496,7 @@ def _need_plans(
             continue
         follows_call = (
             own is None
-            and request.need not in rules.SUPPORT_NEEDS
+            and request.need not in rules.OWN_DEFAULT_NEEDS
             and data.chosen_priority in Priority.values
         )
         if follows_call:
@@ -534,7 +541,7 @@ def _call_reasons(suggestion: rules.Suggestion, plans: list[_NeedPlan]) -> list[
     """The triage rules' reasons, then those of each need with its own default."""
     reasons = list(suggestion.reasons)
     for plan in plans:
-        if plan.need in rules.SUPPORT_NEEDS:
+        if plan.need in rules.OWN_DEFAULT_NEEDS:
             reasons.extend(r for r in plan.suggestion.reasons if r not in reasons)
     return reasons
 
@@ -666,8 +673,8 @@ def _needs(
             and request.need not in AFTER_DEATH_NEEDS
         ):
             problems.append(
-                f"The patient has died: {label} cannot be referred. Bereavement and "
-                "carer support can."
+                f"The patient has died: {label} cannot be referred. Only "
+                f"{after_death_needs_words()} can."
             )
             continue
         note = request.note.strip() if isinstance(request.note, str) else ""

@@ -9,7 +9,7 @@ from datetime import time, timedelta
 from django.utils import timezone
 
 from devtools.demo.partners import fake_partner_url
-from services.codes import CapacityRag, OrganisationType, ServiceType
+from services.codes import CallerType, CapacityRag, OrganisationType, ServiceType
 from services.models import (
     CapacityStatus,
     CoverageArea,
@@ -70,6 +70,10 @@ ORGANISATIONS = (
     ("ZZF", "Forget-Me-Not Bereavement Care", OrganisationType.VOLUNTARY),
     ("ZZG", "Carers Together", OrganisationType.VOLUNTARY),
     ("ZZH", "Northbank and Southmere Integrated Care Board", OrganisationType.ICB),
+    ("ZZJ", "Mersey Out of Hours GP Service", OrganisationType.NHS_TRUST),
+    ("ZZK", "Northbank and Southmere Council", OrganisationType.LOCAL_AUTHORITY),
+    ("ZZL", "Heron Way Pharmacy", OrganisationType.PHARMACY),
+    ("ZZM", "Dockside Pharmacy", OrganisationType.PHARMACY),
 )
 # The demo's GP practices (the demo patients are registered with them), as the practice import
 # brings them: fictional ODS codes ZZP01-ZZP08 and postcodes; the Northbank practices receive the
@@ -230,6 +234,107 @@ SERVICES = (
         )
         for row in FAMILY_SUPPORT
     ),
+    # The rest of the care network (docs/routing.md "The care network"): between them they cover
+    # every demo postcode, and a death can be verified at any hour (district nurses by day and
+    # evening, the out-of-hours GP overnight).
+    DemoService(
+        "ZZA",
+        "Riverside District Nursing",
+        ServiceType.DISTRICT_NURSING,
+        "Riverside district nursing team",
+        "0151 496 0111",
+        hours=((EVERY_DAY, time(8), time(22)),),
+        areas=BOTH,
+        capacity=(CapacityRag.AMBER, 5),
+        description="District nurses visiting at home, 08:00-22:00 every day; verify expected deaths.",
+    ),
+    DemoService(
+        "ZZJ",
+        "Mersey Out of Hours GP",
+        ServiceType.GP_OUT_OF_HOURS,
+        "Out-of-hours GP clinical team",
+        "0151 496 0112",
+        hours=((EVERY_DAY, time(18, 30), time(8)), ((5, 6), time(8), time(18, 30))),
+        areas=BOTH,
+        min_age=None,
+        description="GPs and nurses when the practices are closed: evenings, nights, weekends.",
+    ),
+    DemoService(
+        "ZZK",
+        "Adult Social Care Hospital and Community Team",
+        ServiceType.SOCIAL_CARE,
+        "Adult social care duty team",
+        "0151 496 0113",
+        hours=((WEEKDAYS, time(9), time(17)),),
+        areas=BOTH,
+        closed_on_bank_holidays=True,
+        description="Care packages at home, including end-of-life care packages.",
+    ),
+    DemoService(
+        "ZZH",
+        "Continuing Healthcare Fast Track",
+        ServiceType.CHC_FAST_TRACK,
+        "Continuing healthcare fast-track team",
+        "0151 496 0114",
+        hours=((WEEKDAYS, time(9), time(17)),),
+        areas=BOTH,
+        closed_on_bank_holidays=True,
+        # The fast-track tool is completed by a clinician, never by the family.
+        referrer_types=(
+            CallerType.GP,
+            CallerType.DISTRICT_NURSE,
+            CallerType.COMMUNITY_SPC_NURSE,
+            CallerType.HOSPITAL_CLINICIAN,
+            CallerType.HOSPICE_STAFF,
+            CallerType.OOH_111,
+        ),
+        description="NHS-funded care for people rapidly deteriorating towards the end of life; "
+        "a clinician completes the fast-track tool.",
+    ),
+    DemoService(
+        "ZZA",
+        "Riverside Community Equipment",
+        ServiceType.EQUIPMENT,
+        "Community equipment delivery team",
+        "0151 496 0115",
+        hours=((EVERY_DAY, time(8), time(18)),),
+        areas=BOTH,
+        min_age=None,
+        description="Beds, pressure-relieving mattresses, commodes and hoists, delivered.",
+    ),
+    DemoService(
+        "ZZL",
+        "Heron Way Pharmacy end-of-life medicines",
+        ServiceType.COMMUNITY_PHARMACY,
+        "Heron Way Pharmacy dispensary",
+        "0151 496 0116",
+        hours=((EVERY_DAY, time(8), time(22)),),
+        areas=NORTHBANK,
+        min_age=None,
+        description="Stocks the area's just-in-case medicines, 08:00-22:00 every day.",
+    ),
+    DemoService(
+        "ZZM",
+        "Dockside Pharmacy end-of-life medicines",
+        ServiceType.COMMUNITY_PHARMACY,
+        "Dockside Pharmacy dispensary",
+        "0151 496 0117",
+        hours=((WEEKDAYS, time(9), time(18)), ((5,), time(9), time(13))),
+        areas=SOUTHMERE,
+        min_age=None,
+        closed_on_bank_holidays=True,
+        description="Stocks the area's just-in-case medicines.",
+    ),
+    DemoService(
+        "ZZA",
+        "Riverside Rapid Discharge Team",
+        ServiceType.RAPID_DISCHARGE,
+        "Rapid discharge team",
+        "0151 496 0118",
+        hours=((EVERY_DAY, time(8), time(20)),),
+        areas=BOTH,
+        description="Takes a patient home to die within hours: transport, equipment, carers.",
+    ),
     DemoService(
         "ZZA",
         "SPOC Coordination",
@@ -253,6 +358,8 @@ MEMBERSHIPS = (
     ("coordinator", "ZZA", "SPOC coordinators", TeamMembership.Role.LEAD),
     ("nurse", "ZZA", "Riverside Community Palliative Care team", TeamMembership.Role.MEMBER),
     ("lead", "ZZA", "Riverside Community Palliative Care team", TeamMembership.Role.LEAD),
+    # The same trust's district nurses: the demo nurse works their queue too.
+    ("nurse", "ZZA", "Riverside district nursing team", TeamMembership.Role.MEMBER),
     ("manager", "ZZH", None, None),
     ("diradmin", "ZZA", None, None),
     ("auditor", "ZZA", None, None),

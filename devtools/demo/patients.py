@@ -741,10 +741,21 @@ NEEDS_FOR_REASON: dict[str, tuple[tuple[str, ...], ...]] = {
         (Need.URGENT_HOME_VISIT,),
         (Need.SPECIALIST_FOLLOW_UP,),
         (Need.URGENT_HOME_VISIT, Need.OVERNIGHT_SUPPORT),
+        (Need.JUST_IN_CASE_MEDICINES,),
+        (Need.GP_OUT_OF_HOURS,),
     ),
-    CallReason.REQUEST_VISIT: ((Need.SPECIALIST_FOLLOW_UP,), (Need.URGENT_HOME_VISIT,)),
+    CallReason.REQUEST_VISIT: (
+        (Need.SPECIALIST_FOLLOW_UP,),
+        (Need.URGENT_HOME_VISIT,),
+        (Need.DISTRICT_NURSING,),
+    ),
     CallReason.REQUEST_ADMISSION: ((Need.HOSPICE_ADMISSION,),),
-    CallReason.CARE_PACKAGE_EQUIPMENT: ((Need.END_OF_LIFE_CARE_AT_HOME,),),
+    CallReason.CARE_PACKAGE_EQUIPMENT: (
+        (Need.END_OF_LIFE_CARE_AT_HOME,),
+        (Need.EQUIPMENT,),
+        (Need.SOCIAL_CARE_PACKAGE,),
+        (Need.CHC_FAST_TRACK, Need.EQUIPMENT),
+    ),
     CallReason.CARER_CRISIS: (
         (Need.OVERNIGHT_SUPPORT, Need.CARER_SUPPORT),
         (Need.CARER_SUPPORT,),
@@ -963,14 +974,24 @@ def _plan_call(
 
     needs: tuple[str, ...] = ()
     if in_hospital:
-        needs = (Need.HOSPITAL_SPECIALIST_REVIEW,)
+        # A patient dying in hospital who lives at home is also offered a rapid discharge.
+        needs = (
+            (Need.HOSPITAL_SPECIALIST_REVIEW, Need.RAPID_DISCHARGE)
+            if plan.usual_residence != UsualResidence.CARE_HOME
+            else (Need.HOSPITAL_SPECIALIST_REVIEW,)
+        )
     elif reason in NEEDS_FOR_REASON and (
         reason != CallReason.SYMPTOM_CONTROL or rng.random() < 0.5
     ):
         needs = rng.choice(NEEDS_FOR_REASON[reason])
     if reason == CallReason.DEATH_NOTIFICATION:
-        # Recording the death offers bereavement support to the family (``_record_death``).
-        needs = ()
+        # Recording the death offers bereavement support to the family (``_record_death``); an
+        # expected death at home or in a care home needs verifying.
+        needs = (
+            (Need.VERIFICATION_OF_DEATH,)
+            if location in (PatientLocation.HOME, PatientLocation.CARE_HOME)
+            else ()
+        )
     if red_flags:
         disposition = _weighted(
             rng,
@@ -1301,6 +1322,14 @@ INTERVENTION_FOR_NEED: dict[str, str] = {
     Need.DAY_THERAPY: InterventionType.DAY_THERAPY,
     Need.BEREAVEMENT_SUPPORT: InterventionType.BEREAVEMENT_SESSION,
     Need.CARER_SUPPORT: InterventionType.CARER_SUPPORT,
+    Need.DISTRICT_NURSING: InterventionType.HOME_VISIT,
+    Need.GP_OUT_OF_HOURS: InterventionType.HOME_VISIT,
+    Need.SOCIAL_CARE_PACKAGE: InterventionType.EQUIPMENT_OR_CARE_PACKAGE,
+    Need.CHC_FAST_TRACK: InterventionType.EQUIPMENT_OR_CARE_PACKAGE,
+    Need.EQUIPMENT: InterventionType.EQUIPMENT_OR_CARE_PACKAGE,
+    Need.JUST_IN_CASE_MEDICINES: InterventionType.PHONE_ADVICE,
+    Need.VERIFICATION_OF_DEATH: InterventionType.HOME_VISIT,
+    Need.RAPID_DISCHARGE: InterventionType.EQUIPMENT_OR_CARE_PACKAGE,
 }
 # Interventions that can keep a patient out of hospital (a clinician attests it).
 AVOIDS_ADMISSION = frozenset(

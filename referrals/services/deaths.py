@@ -199,14 +199,15 @@ def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPers
 def referrals_close_on_death(
     *, patient: Patient, user: Any, record: DeathRecord, now: datetime
 ) -> list[Referral]:
-    """Close every open referral of ``patient`` except bereavement support (action
+    """Close every open referral of ``patient`` except bereavement support and the verification
+    of the expected death, which the death itself calls for (action
     ``CLOSE_ON_DEATH``, outcome ``PATIENT_DIED``); return those closed. Inside the caller's
     transaction (``workspace.services.death_record``)."""
     referrals = list(
         Referral.objects.select_for_update(of=("self",))
         .select_related("team")
         .filter(patient=patient, status__in=OPEN_STATUSES)
-        .exclude(need=Need.BEREAVEMENT_SUPPORT)
+        .exclude(need__in=(Need.BEREAVEMENT_SUPPORT, Need.VERIFICATION_OF_DEATH))
         .order_by("pk")
     )
     events = []

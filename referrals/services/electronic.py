@@ -19,7 +19,7 @@ from referrals.selectors import patients_writable_by
 from referrals.services.acting import referral_record, text_required
 from referrals.services.enqueue import routing_enqueue_after_commit
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
-from services.codes import AFTER_DEATH_NEEDS, PERSON_NEEDS
+from services.codes import AFTER_DEATH_NEEDS, PERSON_NEEDS, after_death_needs_words
 from spoc.accounts.models import PartnerSystem
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
@@ -72,8 +72,8 @@ def referral_receive(*, patient: Patient, sent: SentReferral) -> Referral:
         raise ValidationError(
             {
                 "patient": [
-                    "The hub has this patient's death recorded: only bereavement and carer "
-                    "support can be referred."
+                    "The hub has this patient's death recorded: only "
+                    f"{after_death_needs_words()} can be referred."
                 ]
             }
         )

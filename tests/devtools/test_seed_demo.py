@@ -27,6 +27,7 @@ from patients.nhs_number import is_valid_nhs_number
 from referrals.models import Escalation, Intervention, Referral, ReferralEvent
 from referrals.services.deaths import preferred_place_achieved
 from referrals.services.escalation import escalations_run
+from services.codes import Need
 from services.models import (
     CapacityStatus,
     CoverageArea,
@@ -118,7 +119,7 @@ def assert_lifecycle_history(*, now):
         not Referral.objects.filter(
             patient__in=died, status__in=["QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD"]
         )
-        .exclude(need="BEREAVEMENT_SUPPORT")
+        .exclude(need__in=["BEREAVEMENT_SUPPORT", "VERIFICATION_OF_DEATH"])
         .exists()
     )
     bereavement = Referral.objects.filter(need="BEREAVEMENT_SUPPORT", for_person__isnull=False)
@@ -175,7 +176,7 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     # It says what it is doing while it works, patients included.
     assert "Demo data: users and roles..." in output and "patients 300 of 300" in output
     assert set(User.objects.values_list("username", flat=True)) >= {u.username for u in DEMO_USERS}
-    assert Team.objects.count() == Service.objects.count() == 11
+    assert Team.objects.count() == Service.objects.count() == 19
     assert CoverageArea.objects.values("area").distinct().count() == 30
 
     patients = Patient.objects.all()
@@ -218,6 +219,8 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     assert follow_ups.filter(status="DONE", call__disposition="ADVISED_999").exists()
     statuses = set(Referral.objects.values_list("status", flat=True))
     assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD", "COMPLETED", "CANCELLED"} <= statuses
+    # Every need is in the demo, the care network's included (docs/routing.md "The care network").
+    assert set(Referral.objects.values_list("need", flat=True)) == set(Need.values)
     assert_referral_constraints_hold()
     assert ReferralEvent.objects.filter(
         kind="CLAIMED", actor__username__in=["nurse", "lead", "coordinator"]

@@ -516,7 +516,8 @@ def test_a_patient_who_has_died_gets_only_support_for_the_family(handler):
     with pytest.raises(ValidationError) as caught:
         call_submit(data=call_input(patient), user=handler)
     assert caught.value.message_dict["needs"] == [
-        "The patient has died: Urgent home visit cannot be referred. Bereavement and carer support can."
+        "The patient has died: Urgent home visit cannot be referred. Only bereavement support, "
+        "carer support and verification of expected death can."
     ]
     assert not Call.objects.exists()
     result = call_submit(

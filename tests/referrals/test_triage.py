@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from calls.triage import (
+    OWN_DEFAULT_NEEDS,
     SUPPORT_NEEDS,
     TRIAGE_RULES_VERSION,
     InvalidTriage,
@@ -285,13 +286,13 @@ def test_is_override_refuses_unknown_codes() -> None:
 
 
 def test_rules_version_is_set() -> None:
-    assert TRIAGE_RULES_VERSION == "2026-12"
+    assert TRIAGE_RULES_VERSION == "2026-12b"
 
 
 # --- each need's own priority --------------------------------------------------------------------
 
 URGENT = TriageInput(red_flags=["MAJOR_BLEED"], phase="UNSTABLE", ipos={"PAIN": 4})
-CLINICAL_NEEDS = [need for need in Need.values if need not in SUPPORT_NEEDS]
+CLINICAL_NEEDS = [need for need in Need.values if need not in OWN_DEFAULT_NEEDS]
 
 
 def test_support_needs_are_carer_and_bereavement_support() -> None:
@@ -358,6 +359,89 @@ def test_support_needs_are_never_above_p3(triage: TriageInput, need: str) -> Non
     suggestion = suggest_need_priority(triage, need)
     assert priority_rank(suggestion.priority) >= 3
     assert all(reason.endswith(f"→ {suggestion.priority}") for reason in suggestion.reasons)
+
+
+# --- the care network's needs (docs/triage.md "Each need's priority") -----------------------------
+
+DYING = TriageInput(phase="DYING")
+
+
+def test_district_nursing_is_clinical_and_takes_the_call_suggestion() -> None:
+    assert "DISTRICT_NURSING" in CLINICAL_NEEDS
+    assert suggest_need_priority(URGENT, "DISTRICT_NURSING").priority == "P1"
+
+
+def test_verification_of_expected_death_is_p3_whatever_was_recorded() -> None:
+    expected = Suggestion(
+        "P3", ("Verification of expected death: the same day, within 4 hours → P3",)
+    )
+    assert suggest_need_priority(TriageInput(), "VERIFICATION_OF_DEATH") == expected
+    assert suggest_need_priority(URGENT, "VERIFICATION_OF_DEATH") == expected
+
+
+def test_rapid_discharge_is_p2_whatever_was_recorded() -> None:
+    expected = Suggestion(
+        "P2", ("Rapid discharge home to die: a dying patient waiting in hospital → P2",)
+    )
+    assert suggest_need_priority(TriageInput(), "RAPID_DISCHARGE") == expected
+    assert suggest_need_priority(URGENT, "RAPID_DISCHARGE") == expected
+
+
+def test_gp_out_of_hours_is_at_least_p3_and_keeps_the_call_reasons() -> None:
+    assert suggest_need_priority(TriageInput(phase="DETERIORATING"), "GP_OUT_OF_HOURS") == (
+        Suggestion(
+            "P3",
+            (
+                "GP out of hours: seen the same day → P3",
+                "Phase of illness Deteriorating → P4",
+            ),
+        )
+    )
+    assert suggest_need_priority(URGENT, "GP_OUT_OF_HOURS") == suggest_priority(URGENT)
+
+
+def test_just_in_case_medicines_are_p4_and_same_day_for_the_dying_or_a_severe_symptom() -> None:
+    assert suggest_need_priority(TriageInput(), "JUST_IN_CASE_MEDICINES") == Suggestion(
+        "P4", ("Just-in-case medicines: default → P4",)
+    )
+    assert suggest_need_priority(
+        TriageInput(phase="UNSTABLE", ipos={"PAIN": 3, "NAUSEA": 1}), "JUST_IN_CASE_MEDICINES"
+    ) == Suggestion(
+        "P3",
+        (
+            "Just-in-case medicines: phase of illness Unstable → P3",
+            "Just-in-case medicines: Pain scored 3 → P3",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("need", "raised_by_dying", "raised_by_unstable", "raised_by_carer_crisis"),
+    [
+        ("EQUIPMENT", True, True, False),
+        ("CHC_FAST_TRACK", True, False, False),
+        ("SOCIAL_CARE_PACKAGE", False, False, True),
+    ],
+)
+def test_care_needs_are_p4_and_same_day_only_for_their_own_reasons(
+    need: str, raised_by_dying: bool, raised_by_unstable: bool, raised_by_carer_crisis: bool
+) -> None:
+    def suggested(triage: TriageInput) -> str:
+        return suggest_need_priority(triage, need).priority
+
+    assert suggested(TriageInput()) == "P4"
+    assert suggested(TriageInput(red_flags=["SEIZURE"])) == "P4"
+    assert suggested(DYING) == ("P3" if raised_by_dying else "P4")
+    assert suggested(TriageInput(phase="UNSTABLE")) == ("P3" if raised_by_unstable else "P4")
+    crisis = TriageInput(carer_coping="CRISIS_TONIGHT")
+    assert suggested(crisis) == ("P3" if raised_by_carer_crisis else "P4")
+
+
+@given(triage_inputs, st.sampled_from(sorted(OWN_DEFAULT_NEEDS - {"GP_OUT_OF_HOURS"})))
+def test_needs_with_their_own_default_are_never_p1(triage: TriageInput, need: str) -> None:
+    suggestion = suggest_need_priority(triage, need)
+    assert priority_rank(suggestion.priority) >= 2
+    assert suggestion.reasons[0].startswith(Need(need).label)
 
 
 def test_highest_priority() -> None:

@@ -6,7 +6,7 @@ from datetime import time
 from typing import Any
 
 from services.codes import ServiceType
-from services.models import CoverageArea, OpeningHours, Service, Site, Team
+from services.models import CoverageArea, OpeningHours, Organisation, Service, Site, Team
 from tests.factories import OrganisationFactory
 
 
@@ -18,10 +18,11 @@ def make_service(
     open_24_7: bool = False,
     areas: tuple[str, ...] = ("L9",),
     sites: tuple[Site, ...] = (),
+    organisation: Organisation | None = None,
     **fields: object,
 ) -> Service:
     service = Service.objects.create(
-        organisation=OrganisationFactory(),
+        organisation=organisation or OrganisationFactory(),
         name=name,
         service_type=service_type,
         open_24_7=open_24_7,

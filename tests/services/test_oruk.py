@@ -35,6 +35,7 @@ from spoc.accounts.models import ApiToken
 from spoc.accounts.tokens import hash_key
 from spoc.audit.models import AccessLog
 from tests.factories import UserFactory
+from tests.services.directory_fixtures import make_service
 
 pytestmark = pytest.mark.django_db
 
@@ -348,6 +349,52 @@ def test_round_trip_through_an_empty_database_is_identical() -> None:
     empty_directory()
     directory_import(first)
     assert exported_file() == first
+
+
+def test_the_care_network_travels_as_service_type_terms_and_round_trips() -> None:
+    """A service of every type, the care network's included, one of them at a pharmacy."""
+    pharmacy = Organisation.objects.create(
+        ods_code="FZZ01", name="Dockside Pharmacy", org_type=OrganisationType.PHARMACY
+    )
+    for service_type in ServiceType:
+        make_service(
+            str(service_type.label),
+            service_type,
+            hours=[(day, time(9), time(17)) for day in range(5)],
+            organisation=pharmacy if service_type == ServiceType.COMMUNITY_PHARMACY else None,
+        )
+    first = exported_file()
+    terms = {
+        attribute["taxonomy_term"]["code"]: attribute["taxonomy_term"]
+        for entry in first["services"]
+        for attribute in entry["attributes"]
+    }
+    assert set(terms) == set(ServiceType.values)
+    assert terms["CHC_FAST_TRACK"] == {
+        "taxonomy": "spoc-service-type",
+        "code": "CHC_FAST_TRACK",
+        "term": "NHS continuing healthcare fast track",
+    }
+    pharmacy = next(o for o in first["organizations"] if o["name"] == "Dockside Pharmacy")
+    assert pharmacy["attributes"][0]["taxonomy_term"]["code"] == "PHARMACY"
+
+    empty_directory()
+    result = directory_import(first)
+
+    assert result.services.created == len(first["services"])
+    assert exported_file() == first
+    assert set(Service.objects.values_list("service_type", flat=True)) == set(ServiceType.values)
+
+
+def test_import_refuses_a_service_type_the_hub_does_not_know() -> None:
+    build_directory()
+    data = exported_file()
+    data["services"][0]["attributes"][0]["taxonomy_term"]["code"] = "DOG_WALKING"
+    empty_directory()
+    with pytest.raises(OrukImportError) as caught:
+        directory_import(data)
+    assert "DOG_WALKING" in str(caught.value)
+    assert not Service.objects.exists()
 
 
 def test_import_into_empty_database_reports_created() -> None:
