@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -9,9 +10,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from spoc.accounts import schema  # noqa: F401  (registers the OpenAPI extension)
+        from spoc.accounts.middleware import activity_record_at_sign_in
         from spoc.accounts.roles import roles_sync_after_migrate
 
         # Permissions do not exist inside a migration on a fresh database, and a transactional
         # test's flush removes rows that migrations made: (re)create the roles after every
         # migrate and flush instead.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="spoc.accounts.roles")
+        user_logged_in.connect(activity_record_at_sign_in, dispatch_uid="spoc.accounts.idle")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,6 +16,13 @@ from django.urls import reverse
 from spoc.audit.context import is_poll
 
 LAST_ACTIVITY_KEY = "last_activity"
+# The time of the last activity is written to the session at most this often, not on every
+# request: a write is an UPDATE of the session row, and most pages are loaded within a minute of
+# the one before. The recorded time is then up to a minute behind the last request, so the
+# timeout waits that minute more: a session ends no sooner than SESSION_IDLE_TIMEOUT_SECONDS after
+# its last request that was not a poll, and less than a minute after that. The page signs itself
+# out at the timeout to the second (static/js/app.js), so this only moves the server's backstop.
+ACTIVITY_RECORD_SECONDS = 60
 # Set at sign-in for a user who must enrol an authenticator although MFA is optional here (a
 # system admin reset theirs: spoc.accounts.mfa.mfa_enrolment_required).
 MFA_ENROL_REQUIRED_KEY = "mfa_enrol_required"
@@ -32,7 +40,17 @@ OPEN_PREFIXES = (
 )
 
 
+def activity_record_at_sign_in(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """The idle clock starts at sign-in (Django's ``user_logged_in``), in the session write that
+    signing in makes anyway, so the pages of the first minute write nothing."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_ACTIVITY_KEY] = int(time.time())
+
+
 class IdleTimeoutMiddleware:
+    """Signs out a session idle for SESSION_IDLE_TIMEOUT_SECONDS (docs/design.md §10): no request
+    but queue polls in that time, to within ACTIVITY_RECORD_SECONDS."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -40,8 +58,10 @@ class IdleTimeoutMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and "_auth_user_id" in request.session:
             now = int(time.time())
-            last = request.session.get(LAST_ACTIVITY_KEY, now)
-            if now - last > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            idle = 0 if last is None else now - last
+            # The recorded time lags the last request by less than ACTIVITY_RECORD_SECONDS.
+            if idle >= settings.SESSION_IDLE_TIMEOUT_SECONDS + ACTIVITY_RECORD_SECONDS:
                 from spoc.accounts.tokens import session_tokens_revoke
 
                 session_tokens_revoke(request=request)
@@ -51,7 +71,7 @@ class IdleTimeoutMiddleware:
                 messages.info(request, "You were signed out after a period of inactivity.")
                 login_url = reverse("login") + "?" + urlencode({"next": request.path})
                 return HttpResponseRedirect(login_url)
-            if not is_poll(request):
+            if not is_poll(request) and (last is None or idle >= ACTIVITY_RECORD_SECONDS):
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 

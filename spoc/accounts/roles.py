@@ -88,11 +88,41 @@ def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
     roles_sync()
 
 
+# Where a user object keeps its groups' names once read, beside ModelBackend's own cache of their
+# permissions ("_group_perm_cache"): both for as long as the object lives, which for
+# ``request.user`` is one request.
+GROUP_NAMES_CACHE = "_group_names_cache"
+GROUP_PERMISSIONS_CACHE = "_group_perm_cache"
+
+
+def groups_load(user: Any) -> set[str]:
+    """The names of ``user``'s groups, read with their permissions in one query and kept on the
+    object, with the permissions where ModelBackend looks for them
+    (spoc.accounts.backends.RoleBackend): a page asks both who the user is (its navigation, its
+    roles) and what they may do, and each used to cost a query of its own."""
+    names: set[str] | None = getattr(user, GROUP_NAMES_CACHE, None)
+    if names is not None:
+        return names
+    names, permissions = set(), set()
+    rows = Group.objects.filter(user=user).values_list(
+        "name", "permissions__content_type__app_label", "permissions__codename"
+    )
+    for name, app_label, codename in rows:
+        names.add(name)
+        if codename is not None:
+            permissions.add(f"{app_label}.{codename}")
+    setattr(user, GROUP_NAMES_CACHE, names)
+    # A superuser's permissions are every permission: ModelBackend reads those itself.
+    if not user.is_superuser:
+        setattr(user, GROUP_PERMISSIONS_CACHE, permissions)
+    return names
+
+
 def roles_of(user: Any) -> list[str]:
     """The user's role names, in the order of Role."""
     if not user.is_authenticated:
         return []
-    names = {g.name for g in user.groups.all()}
+    names = groups_load(user)
     return [role.value for role in Role if role.value in names]
 
 

@@ -409,7 +409,8 @@ TELEPHONY_LOOPBACK_RECORDINGS = env_bool("TELEPHONY_LOOPBACK_RECORDINGS", False)
 # --- Auth, sessions, security ------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the roles and their permissions read in one query (spoc/accounts/backends.py).
+    "spoc.accounts.backends.RoleBackend",
 ]
 # OWASP ASVS 5.0 level 2, V6.2: at least 12 characters; not one of Django's 20,000 common
 # passwords nor close to the user's own names; no rule on which characters (so no

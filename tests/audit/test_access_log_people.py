@@ -130,14 +130,15 @@ def _rows(count: int, make_user: Any) -> None:
 
 
 # The page's queries, whatever the number of rows: the session, the auditor, their two-factor
-# device, their permissions (2), their own roles for the header, the row count, the page's rows
-# with each row's user and patient (one query), those users' roles (one query), and the session's
-# save (3: savepoint, update, release).
-PAGE_QUERIES = 12
+# device, their permissions (2, their own roles for the header with them), the row count, the
+# page's rows with each row's user and patient (one query) and those users' roles (one query). 4
+# fewer than before: the session is no longer saved on every page (3: savepoint, update,
+# release) and the roles come with the permissions.
+PAGE_QUERIES = 8
 # The export's: the session, the auditor, their device, their permissions (2), the export's own
-# log row, the session's save (3), the rows with their users and patients (one cursor) and those
-# users' roles (one query per 2,000 rows).
-CSV_QUERIES = 11
+# log row, the rows with their users and patients (one cursor) and those users' roles (one query
+# per 2,000 rows). 3 fewer than before: no session save.
+CSV_QUERIES = 8
 
 
 @pytest.mark.parametrize("count", [1, 50])
