@@ -69,6 +69,9 @@ class DashboardScope:
     suppress: bool
     # The user's own organisation's teams: patient-level drill-down only there.
     own_team_ids: tuple[int, ...]
+    # The teams whose feedback comments the user may read: a manager's own organisation's, within
+    # the filters (spoc/dashboards/feedback.py).
+    comment_team_ids: tuple[int, ...] = ()
 
     @property
     def starts_at(self) -> datetime:
@@ -129,6 +132,7 @@ def dashboard_scope(
             teams,
             suppress=not own_view,
             own_team_ids=own,
+            comment_team_ids=tuple(t for t in (own if teams is None else teams) if t in own),
         )
     if "accounts.lead_team" in perms:
         led = tuple(
@@ -772,6 +776,9 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
             "definition": "deaths",
         }
     )
+    from spoc.dashboards.feedback import feedback_tables  # it builds on the helpers above
+
+    tables += feedback_tables(scope=scope, team_names=team_names, tiles=tiles)
 
     return {
         "period": {"from": scope.date_from.isoformat(), "to": scope.date_to.isoformat()},
