@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
+from django.urls import reverse_lazy
 from phonenumber_field.formfields import PhoneNumberField
 
 from calls.models import CallBack, CallBackAttempt, CallFollowUp
@@ -185,7 +186,18 @@ class CallForm(NhsFormMixin, forms.Form):
                 label=f"Who is {need.label.lower()} for",
                 required=False,
                 min_value=1,
-                widget=forms.Select(attrs={"class": "nhsuk-select"}),
+                # Carer support's suggestion follows the chosen carer's assessment: redrawn on
+                # a change, as for a triage answer (docs/triage.md).
+                widget=forms.Select(
+                    attrs={
+                        "class": "nhsuk-select",
+                        "hx-post": reverse_lazy("calls:suggestion"),
+                        "hx-trigger": "change",
+                        "hx-include": "#call-form",
+                        "hx-target": "#suggestion",
+                        "hx-swap": "outerHTML",
+                    }
+                ),
                 help_text="The patient, or one of the carers and relatives on their record.",
             )
             self.fields[need_consent_field_name(need.value)] = forms.BooleanField(

@@ -21,8 +21,9 @@ symptoms, and the care network's needs have the clock their service works to, so
 their own defaults (docs/triage.md "Each need's priority"):
 
 ================================  ==============================================================
-Carer support                     P4; P3 when the carer is in crisis tonight or the call is about a
-                                  carer crisis
+Carer support                     P4, or the carer's latest needs assessment's (P3-P5,
+                                  patients/carers.py); P3 when the carer is in crisis tonight or
+                                  the call is about a carer crisis
 Bereavement support               P5; P4 when the call notifies the death
 GP out of hours                   the suggestion above, at least P3 (out of hours means today)
 Verification of expected death    P3 (within 4 hours, day or night)
@@ -42,16 +43,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from types import MappingProxyType
 
 from patients.codes import IPOS_SCORES, IposItem, PatientLocation, PhaseOfIllness
 from referrals.codes import CallReason, CarerCoping, RedFlag
 from services.codes import Need, Priority
+from spoc.core.dates import nhs_date
 
 __all__ = [
     "OWN_DEFAULT_NEEDS",
     "SUPPORT_NEEDS",
     "TRIAGE_RULES_VERSION",
+    "CarerAssessed",
     "InvalidTriage",
     "Suggestion",
     "TriageInput",
@@ -62,7 +66,7 @@ __all__ = [
     "suggest_priority",
 ]
 
-TRIAGE_RULES_VERSION = "2026-12b"
+TRIAGE_RULES_VERSION = "2026-12c"
 """Version of the rules below; stored with each suggestion. Change it whenever a rule changes."""
 
 # OACC IPOS: each item is scored 0 (not at all) to 4 (overwhelmingly).
@@ -255,9 +259,34 @@ def _same_day_or_default(raised: list[str], label: str, default: str) -> Suggest
     return Suggestion(default, (f"{label}: default → {default}",))
 
 
-def _carer_support(triage: TriageInput) -> Suggestion:
+@dataclass(frozen=True)
+class CarerAssessed:
+    """The latest carer's needs assessment in force for the carer that carer support is for
+    (patients/carers.py): who, when, the priority it suggested and its first reason."""
+
+    who: str
+    assessment_date: date
+    priority: str
+    reason: str
+
+
+def _carer_support(triage: TriageInput, carer: CarerAssessed | None = None) -> Suggestion:
+    """P4, or the carer's assessment's suggestion; a crisis raises it to P3. The most urgent wins
+    and every reason is listed, so an assessment never hides a crisis."""
     label = Need.CARER_SUPPORT.label
-    return _same_day_or_default(_carer_in_crisis(triage, label), label, Priority.P4.value)
+    raised = _carer_in_crisis(triage, label)
+    if carer is None:
+        return _same_day_or_default(raised, label, Priority.P4.value)
+    fired = [(Priority.P3.value, reason) for reason in raised]
+    fired.append(
+        (
+            carer.priority,
+            f"{label}: {carer.who}'s assessment of {nhs_date(carer.assessment_date)}: "
+            f"{carer.reason}",
+        )
+    )
+    fired.sort(key=lambda rule: _PRIORITY_RANK[rule[0]])
+    return Suggestion(fired[0][0], tuple(reason for _priority, reason in fired))
 
 
 def _bereavement_support(triage: TriageInput) -> Suggestion:
@@ -337,11 +366,14 @@ OWN_DEFAULT_NEEDS = frozenset(_OWN_RULES)
 other need is clinical and takes the call's suggestion (:func:`suggest_need_priority`)."""
 
 
-def suggest_need_priority(triage: TriageInput, need: str) -> Suggestion:
+def suggest_need_priority(
+    triage: TriageInput, need: str, *, carer: CarerAssessed | None = None
+) -> Suggestion:
     """Suggest a priority for one need of the call.
 
     Clinical needs take :func:`suggest_priority`. The needs of :data:`OWN_DEFAULT_NEEDS` take
-    their own rule (the table in the module docstring): carer support is P4, raised to P3 when the
+    their own rule (the table in the module docstring): carer support is P4, or what the carer's
+    latest needs assessment in force suggests (``carer``), raised to P3 when the
     carer is in crisis tonight or the call is about a carer crisis (the carer-crisis P2 of the
     rules table stays with the clinical needs: overnight support, an urgent visit); bereavement
     support is P5, P4 when the call notifies the death. Red flags, symptoms and the phase of
@@ -350,6 +382,8 @@ def suggest_need_priority(triage: TriageInput, need: str) -> Suggestion:
     """
     if need not in Need.values:
         raise InvalidTriage(f"Unknown need code {need!r}.")
+    if need == Need.CARER_SUPPORT:
+        return _carer_support(triage, carer)
     rule = _OWN_RULES.get(need)
     return rule(triage) if rule is not None else suggest_priority(triage)
 

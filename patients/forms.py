@@ -7,6 +7,7 @@ from django.utils.text import format_lazy
 from phonenumber_field.formfields import PhoneNumberField
 
 from patients import codes
+from patients.carers import CarerHealth, CarerOutcome, OutcomeAnswer
 from patients.services import PatientData
 from services.models import Site
 from services.practices import practice_labels
@@ -215,3 +216,67 @@ class BreakGlassForm(NhsFormMixin, forms.Form):
         help_text="Why you need this record now. Your access is logged and reviewed by the Caldicott guardian.",
         error_messages={"min_length": "Give a reason of at least 10 characters."},
     )
+
+
+def outcome_field_name(outcome: str) -> str:
+    return f"outcome_{outcome.lower()}"
+
+
+class CarerAssessmentForm(NhsFormMixin, forms.Form):
+    """A carer's needs assessment (patients/carers.py): the date, the carer's health, each outcome
+    and the impact on their well-being. The rule and its checks are carer_assessment_record's."""
+
+    assessment_date = NhsDateField(
+        label="Date of the assessment",
+        subject="date of the assessment",
+        not_future=True,
+        help_text=THIS_YEAR_HINT,
+    )
+    health = forms.ChoiceField(
+        label="Because of caring, the carer's physical or mental health is",
+        choices=CarerHealth.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say how caring affects the carer's health."},
+    )
+    significant_impact = forms.TypedChoiceField(
+        label="Is there, or is there likely to be, a significant impact on their well-being?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether there is a significant impact on well-being."},
+    )
+    notes = forms.CharField(
+        label="Notes", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for outcome in CarerOutcome:
+            self.fields[outcome_field_name(outcome.value)] = forms.ChoiceField(
+                label=outcome.label,
+                choices=OutcomeAnswer.choices,
+                widget=forms.RadioSelect,
+                error_messages={"required": f"Answer “{outcome.label}”."},
+            )
+        self.order_fields(
+            [
+                "assessment_date",
+                "health",
+                *(outcome_field_name(o.value) for o in CarerOutcome),
+                "significant_impact",
+                "notes",
+            ]
+        )
+
+    def outcome_fields(self) -> list[Any]:
+        return [self[outcome_field_name(o.value)] for o in CarerOutcome]
+
+    def values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "assessment_date": data["assessment_date"],
+            "health": data["health"],
+            "outcomes": {o.value: data[outcome_field_name(o.value)] for o in CarerOutcome},
+            "significant_impact": data["significant_impact"],
+            "notes": data["notes"],
+        }

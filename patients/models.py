@@ -8,6 +8,7 @@ from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
 from patients import codes
+from patients.carers import CarerHealth, CarerOutcome, OutcomeAnswer
 from services.models import Site
 from spoc.core.dates import nhs_datetime_short
 
@@ -378,3 +379,40 @@ class PossibleMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_label}: {self.get_status_display()}"
+
+
+class CarerAssessment(models.Model):
+    """A carer's needs assessment (patients/carers.py; docs/triage.md, "A carer's needs
+    assessment"): the answers by domain, when and by whom, and the priority they suggest for the
+    carer's support, kept as suggested then (the rules may change later)."""
+
+    carer = models.ForeignKey(RelatedPerson, on_delete=models.PROTECT, related_name="assessments")
+    assessment_date = models.DateField()
+    health = models.CharField(max_length=13, choices=CarerHealth.choices)
+    # {"HOME": "NOT_ACHIEVED", ...}: every CarerOutcome -> an OutcomeAnswer.
+    outcomes = models.JSONField()
+    significant_impact = models.BooleanField("significant impact on well-being")
+    notes = models.TextField(max_length=2000, blank=True)
+    suggested_priority = models.CharField(max_length=2)
+    reasons = models.JSONField(default=list)
+    rules_version = models.CharField(max_length=10)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-assessment_date", "-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["carer", "assessment_date"], name="carer_assessment_latest")
+        ]
+
+    def __str__(self) -> str:
+        return f"Carer's assessment {self.pk} of person {self.carer_id} on {self.assessment_date:%d-%b-%Y}"
+
+    def outcome_answers(self) -> list[tuple[str, str]]:
+        """(outcome, answer) in words, in the order of the regulations."""
+        return [
+            (o.label, OutcomeAnswer(self.outcomes[o]).label if o in self.outcomes else "Not asked")
+            for o in CarerOutcome
+        ]

@@ -9,7 +9,8 @@ from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 
-from patients.models import CarePlan, DeathRecord, Patient
+from patients.carers import ASSESSMENT_VALID_FOR
+from patients.models import CarePlan, CarerAssessment, DeathRecord, Patient, RelatedPerson
 from patients.names import fold
 from patients.nhs_number import looks_like_nhs_number
 from services.postcodes import InvalidPostcode, normalise_postcode
@@ -184,4 +185,29 @@ def age_on(date_of_birth: date, day: date) -> int:
         day.year
         - date_of_birth.year
         - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+    )
+
+
+def carer_assessments_shown(*, carer: RelatedPerson) -> list[CarerAssessment]:
+    """A carer's assessments, latest first, with who assessed; the read access-logged against the
+    patient they care for."""
+    access_log_read(object_type="carer_assessment", object_id=carer.pk, patient_id=carer.patient_id)
+    return list(carer.assessments.select_related("assessed_by"))
+
+
+def carer_assessment_in_force(
+    *, patient_id: int, person_id: int | None, today: date
+) -> CarerAssessment | None:
+    """The latest assessment still in force on ``today`` (ASSESSMENT_VALID_FOR) of the carer
+    carer support is for: the person ``person_id`` of this patient, else the patient's main
+    carer; None when there is none. One query, with the carer."""
+    carers = Q(carer_id=person_id) if person_id is not None else Q(carer__is_main_carer=True)
+    return (
+        CarerAssessment.objects.filter(
+            carers,
+            carer__patient_id=patient_id,
+            assessment_date__gte=today - ASSESSMENT_VALID_FOR,
+        )
+        .select_related("carer")
+        .first()
     )

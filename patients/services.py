@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from patients.carers import CARER_RULES_VERSION, InvalidCarerAnswers, carer_assessment_suggest
 from patients.codes import CprDecision, NhsNumberStatus, PatientLocation
-from patients.models import CarePlan, Patient, PossibleMatch, RelatedPerson
+from patients.models import CarePlan, CarerAssessment, Patient, PossibleMatch, RelatedPerson
 from patients.names import InvalidName, search_form, validate_person_name
 from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
 from patients.selectors import patient_possible_duplicates
@@ -393,6 +394,70 @@ def related_person_for_message(*, patient: Patient, values: dict[str, Any]) -> R
         if search_form(person.given_name, person.family_name) == wanted and same_birth:
             return person
     return related_person_save(patient=patient, user=None, values=values)
+
+
+# CarerAssessment.notes' max_length.
+CARER_NOTES_MAX = 2000
+
+
+@transaction.atomic
+def carer_assessment_record(
+    *,
+    carer: RelatedPerson,
+    user: Any,
+    assessment_date: date,
+    health: str,
+    outcomes: dict[str, str],
+    significant_impact: bool,
+    notes: str = "",
+) -> CarerAssessment:
+    """Record a carer's needs assessment with the priority it suggests (patients/carers.py), and
+    its access-log row. Raises ValidationError keyed by argument name, saving nothing: a date in
+    the future or before the carer was recorded as too old to judge (over a year), an unknown or
+    missing answer, over-long notes."""
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    if assessment_date > today:
+        errors["assessment_date"] = ["The assessment cannot be dated in the future."]
+    elif assessment_date < years_before(today, 1):
+        errors["assessment_date"] = ["Record assessments of the last 12 months only."]
+    notes = (notes or "").strip()
+    if len(notes) > CARER_NOTES_MAX:
+        errors["notes"] = [f"This is {len(notes)} characters long; the most is {CARER_NOTES_MAX}."]
+    if "\x00" in notes:
+        errors.setdefault("notes", []).append("Remove the null character pasted into this text.")
+    try:
+        suggestion = carer_assessment_suggest(
+            health=health, outcomes=outcomes, significant_impact=significant_impact
+        )
+    except InvalidCarerAnswers as exc:
+        errors["outcomes"] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    assessment = CarerAssessment(
+        carer=carer,
+        assessment_date=assessment_date,
+        health=health,
+        outcomes=dict(outcomes),
+        significant_impact=significant_impact,
+        notes=notes,
+        suggested_priority=suggestion.priority,
+        reasons=list(suggestion.reasons),
+        rules_version=CARER_RULES_VERSION,
+        assessed_by=user,
+        recorded_at=timezone.now(),
+    )
+    _full_clean(assessment, exclude=["carer", "assessed_by"])
+    assessment.save()
+    access_log_record(
+        action=AccessLog.Action.CREATE,
+        user=user,
+        object_type="carer_assessment",
+        object_id=assessment.pk,
+        patient_id=carer.patient_id,
+        detail={"suggested_priority": assessment.suggested_priority},
+    )
+    return assessment
 
 
 CARE_PLAN_FIELDS = (

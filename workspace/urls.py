@@ -12,6 +12,16 @@ urlpatterns = [
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<int:patient_id>/people/new/", views.related_person_edit, name="person-add"),
     path("<int:patient_id>/people/<int:person_id>/", views.related_person_edit, name="person-edit"),
+    path(
+        "<int:patient_id>/people/<int:person_id>/assessments/",
+        views.carer_assessments,
+        name="carer-assessments",
+    ),
+    path(
+        "<int:patient_id>/people/<int:person_id>/assessments/new/",
+        views.carer_assessment_new,
+        name="carer-assessment-new",
+    ),
     path("<int:patient_id>/care-plan/", views.care_plan_edit, name="care-plan"),
     path("<int:patient_id>/death/", death_views.patient_death_record, name="death"),
 ]

@@ -34,6 +34,7 @@ from calls.services.follow_ups import call_follow_up_for
 from patients.codes import AssessmentSource, PatientLocation
 from patients.models import Assessment, Patient, RelatedPerson
 from patients.names import display_name
+from patients.selectors import carer_assessment_in_force
 from referrals.codes import CallDirection, CallReason, Disposition
 from referrals.models import Referral, ReferralEvent
 from referrals.services.enqueue import routing_enqueue_after_commit
@@ -338,6 +339,7 @@ def _validated(
     site = _site(errors, data)
     needs = _needs(errors, data, patient=patient)
     people = _people(errors, needs, patient=patient)
+    carer = _carer_assessed(needs, patient=patient, errors=errors)
 
     suggestion = rules.suggest_priority(triage) if triage is not None else None
     if (
@@ -350,7 +352,15 @@ def _validated(
             f"Say why you chose {data.chosen_priority} instead of the suggested {suggestion.priority}."
         )
     plans = (
-        _need_plans(errors, data, needs, people, triage=triage, call_reason=text["override_reason"])
+        _need_plans(
+            errors,
+            data,
+            needs,
+            people,
+            triage=triage,
+            call_reason=text["override_reason"],
+            carer=carer,
+        )
         if triage is not None
         else []
     )
@@ -478,12 +488,13 @@ def _need_plans(
     *,
     triage: rules.TriageInput,
     call_reason: str,
+    carer: rules.CarerAssessed | None = None,
 ) -> list[_NeedPlan]:
     """Each need's suggestion, chosen priority and override reason; a missing reason or an
     unknown priority is an error keyed ``override_reason_<need>`` / ``priority_<need>``."""
     plans = []
     for request, note in needs:
-        suggestion = rules.suggest_need_priority(triage, request.need)
+        suggestion = rules.suggest_need_priority(triage, request.need, carer=carer)
         own = request.priority or None
         reason_key = need_field_name("override_reason", request.need)
         reason = _text(
@@ -749,6 +760,37 @@ def _people(
                 "for the patient."
             )
     return found
+
+
+def carer_assessed(*, patient_id: int | None, person_id: int | None) -> rules.CarerAssessed | None:
+    """What the latest carer's needs assessment in force says, for carer support for the person
+    ``person_id`` of the patient, else for the patient's main carer (docs/triage.md, "A carer's
+    needs assessment"); None without one. One query. The call screen's live suggestion and
+    ``call_submit`` both ask this."""
+    if patient_id is None:
+        return None
+    assessment = carer_assessment_in_force(
+        patient_id=patient_id, person_id=person_id, today=timezone.localdate()
+    )
+    if assessment is None:
+        return None
+    reasons = assessment.reasons or [assessment.suggested_priority]
+    return rules.CarerAssessed(
+        who=display_name(assessment.carer.given_name, assessment.carer.family_name),
+        assessment_date=assessment.assessment_date,
+        priority=assessment.suggested_priority,
+        reason=str(reasons[0]),
+    )
+
+
+def _carer_assessed(
+    needs: list[tuple[NeedRequest, str]], *, patient: Patient | None, errors: Errors
+) -> rules.CarerAssessed | None:
+    request = next((r for r, _note in needs if r.need == Need.CARER_SUPPORT), None)
+    if request is None or patient is None or errors:
+        return None
+    person_id = request.for_person_id if isinstance(request.for_person_id, int) else None
+    return carer_assessed(patient_id=patient.pk, person_id=person_id)
 
 
 def _full_clean(

@@ -41,11 +41,12 @@ from calls.selectors.telephony import (
     phone_matches,
     telephony_call_to_record,
 )
-from calls.services.intake import CallInput, NeedRequest, call_submit
+from calls.services.intake import CallInput, NeedRequest, call_submit, carer_assessed
 from calls.services.reviews import call_back_complete, call_senior_review
 from calls.services.telephony import CallBackClosed, call_back_attempt_record
 from calls.telephony import national
 from calls.triage import (
+    CarerAssessed,
     InvalidTriage,
     Suggestion,
     TriageInput,
@@ -149,21 +150,32 @@ def _suggestion(data: dict[str, Any], ipos: dict[str, int]) -> Any:
 
 
 def _need_suggestions(
-    data: dict[str, Any], ipos: dict[str, int]
+    data: dict[str, Any], ipos: dict[str, int], *, carer: CarerAssessed | None = None
 ) -> list[tuple[str, Suggestion | None]]:
     """(need code, its suggestion) for every need, in the code list's order; no suggestion when
-    the triage answers cannot be judged yet."""
+    the triage answers cannot be judged yet. ``carer``: what the assessment of the carer that
+    carer support is for says (``carer_assessed``)."""
     try:
         triage = _triage_input(data, ipos)
     except InvalidTriage:
         return [(need, None) for need in Need.values]
-    return [(need, suggest_need_priority(triage, need)) for need in Need.values]
+    return [(need, suggest_need_priority(triage, need, carer=carer)) for need in Need.values]
 
 
 def _need_rows(form: CallForm) -> list[dict[str, Any]]:
     """Each need's checkbox, note, priority select, reason and suggestion, for the needs part."""
+    data = getattr(form, "cleaned_data", {})
     suggestions = (
-        dict(_need_suggestions(getattr(form, "cleaned_data", {}), form.ipos_scores()))
+        dict(
+            _need_suggestions(
+                data,
+                form.ipos_scores(),
+                carer=carer_assessed(
+                    patient_id=data.get("patient"),
+                    person_id=data.get(need_for_field_name(Need.CARER_SUPPORT)),
+                ),
+            )
+        )
         if form.is_bound
         else {}
     )
@@ -314,6 +326,7 @@ def call_patient_panel(request: HttpRequest) -> HttpResponse:
 def call_suggestion(request: HttpRequest) -> HttpResponse:
     """The live triage suggestion (pure rules; nothing saved)."""
     form = TriageForm(request.POST or request.GET)
+    panel = _patient_panel_context(request, _int_or_none(request.POST.get("patient")))
     suggestion = None
     error = ""
     need_suggestions: list[tuple[str, Suggestion | None]] = [(need, None) for need in Need.values]
@@ -328,7 +341,12 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
         except InvalidTriage as exc:
             error = str(exc)
         else:
-            need_suggestions = _need_suggestions(form.cleaned_data, ipos)
+            # Only a patient the handler may see (the panel's) has their carer's assessment read.
+            carer = carer_assessed(
+                patient_id=panel["patient"].pk if panel["patient"] else None,
+                person_id=_int_or_none(request.POST.get(need_for_field_name(Need.CARER_SUPPORT))),
+            )
+            need_suggestions = _need_suggestions(form.cleaned_data, ipos, carer=carer)
     else:
         error = "Check the triage answers."
     # Each need's suggestion is swapped in beside it, out of band (the needs part is not redrawn,
@@ -337,7 +355,7 @@ def call_suggestion(request: HttpRequest) -> HttpResponse:
         "suggestion": suggestion,
         "suggestion_error": error,
         "need_suggestions": need_suggestions,
-        **_patient_panel_context(request, _int_or_none(request.POST.get("patient"))),
+        **panel,
     }
     return render(request, "calls/call_new.html#suggestion", context)
 

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from patients.carers import CarerOutcome
 from tests.core.authz import (
     ADMIN_LOGIN,
     ANON,
@@ -84,6 +85,18 @@ def _death_json(w: World) -> dict[str, Any]:
         "died_at": (timezone.now() - timedelta(hours=1)).isoformat(),
         "place": "21",
         "expected": True,
+    }
+
+
+CARER = {"patient_id": "patient", "person_id": "person"}
+
+
+def _carer_assessment_form(w: World) -> dict[str, Any]:
+    return {
+        "assessment_date": timezone.localdate().isoformat(),
+        "health": "AT_RISK",
+        "significant_impact": "yes",
+        **{f"outcome_{code.lower()}": "ACHIEVED" for code in CarerOutcome.values},
     }
 
 
@@ -323,6 +336,34 @@ ROWS: list[Op] = [
         EDITS_PATIENT,
         args={**P, "person_id": "person"},
         data=_empty,
+    ),
+    # A carer's assessments are read by whoever sees the patient (nurse_b is offered break-glass)
+    # and recorded by the clinicians who write clinical records, as the care plan.
+    Op(
+        "patients:carer-assessments",
+        "GET",
+        page(404, **SEES_PATIENT, nurse_b=to("patients:break-glass", patient_id="patient")),
+        args=CARER,
+    ),
+    Op(
+        "patients:carer-assessment-new",
+        "GET",
+        page(403, nurse=200, lead=200, coord=200, nurse_b=404),
+        args=CARER,
+    ),
+    Op(
+        "patients:carer-assessment-new",
+        "POST",
+        page(
+            403,
+            nurse_b=404,
+            **{
+                c: to("patients:carer-assessments", patient_id="patient", person_id="person")
+                for c in ("nurse", "lead", "coord")
+            },
+        ),
+        args=CARER,
+        data=_carer_assessment_form,
     ),
     # The care plan is for clinicians who write clinical records (the coordinator here is one): not
     # the handler, not the manager.

@@ -496,19 +496,26 @@ def test_submit_runs_the_same_number_of_queries_for_one_need_or_four(handler, pa
             call_submit(data=call_input(patient, needs=needs), user=handler)
         return len(queries)
 
-    one = queries_for((NeedRequest(Need.URGENT_HOME_VISIT),))
+    def needs(*codes: str) -> tuple[NeedRequest, ...]:
+        return tuple(NeedRequest(code) for code in codes)
+
+    one = queries_for(needs(Need.URGENT_HOME_VISIT))
     four = queries_for(
-        tuple(
-            NeedRequest(n)
-            for n in (
-                Need.URGENT_HOME_VISIT,
-                Need.CARER_SUPPORT,
-                Need.DAY_THERAPY,
-                Need.SPECIALIST_FOLLOW_UP,
-            )
+        needs(
+            Need.URGENT_HOME_VISIT,
+            Need.END_OF_LIFE_CARE_AT_HOME,
+            Need.DAY_THERAPY,
+            Need.SPECIALIST_FOLLOW_UP,
         )
     )
     assert one == four
+    # Carer support reads its carer's latest needs assessment (docs/triage.md): one query more,
+    # whatever else the call asks.
+    carer = queries_for(needs(Need.CARER_SUPPORT))
+    four_with_carer = queries_for(
+        needs(Need.URGENT_HOME_VISIT, Need.CARER_SUPPORT, Need.DAY_THERAPY, Need.OVERNIGHT_SUPPORT)
+    )
+    assert carer == four_with_carer == one + 1
 
 
 def test_a_patient_who_has_died_gets_only_support_for_the_family(handler):

@@ -286,7 +286,7 @@ def test_is_override_refuses_unknown_codes() -> None:
 
 
 def test_rules_version_is_set() -> None:
-    assert TRIAGE_RULES_VERSION == "2026-12b"
+    assert TRIAGE_RULES_VERSION == "2026-12c"
 
 
 # --- each need's own priority --------------------------------------------------------------------

@@ -14,13 +14,27 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.selectors import patient_banner_for
-from patients.forms import BreakGlassForm, CarePlanForm, PatientForm, RelatedPersonForm
+from patients.carers import CarerOutcome
+from patients.forms import (
+    BreakGlassForm,
+    CarePlanForm,
+    CarerAssessmentForm,
+    PatientForm,
+    RelatedPersonForm,
+)
 from patients.models import Patient, RelatedPerson
-from patients.selectors import care_plan_current, care_plan_history, care_plan_shown, patient_shown
+from patients.selectors import (
+    care_plan_current,
+    care_plan_history,
+    care_plan_shown,
+    carer_assessments_shown,
+    patient_shown,
+)
 from patients.services import (
     DuplicateNhsNumber,
     PossibleDuplicates,
     care_plan_update,
+    carer_assessment_record,
     patient_register,
     patient_update,
     related_person_save,
@@ -276,5 +290,70 @@ def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
             "history": care_plan_history(patient=patient),
             "can_record_cpr": can_record_cpr,
             "cancel_url": reverse("patients:detail", args=[patient.pk]),
+        },
+    )
+
+
+def _carer_of(patient: Patient, person_id: int) -> RelatedPerson:
+    person = RelatedPerson.objects.filter(patient=patient, pk=person_id).first()
+    if person is None:
+        raise Http404("No such person")
+    return person
+
+
+@login_required
+def carer_assessments(request: HttpRequest, patient_id: int, person_id: int) -> HttpResponse:
+    """A carer's needs assessments, latest first, each with its answers and the priority it
+    suggests for their support (docs/triage.md, "A carer's needs assessment")."""
+    found = _patient_or_break_glass(request, patient_id)
+    if isinstance(found, HttpResponse):
+        return found
+    carer = _carer_of(found, person_id)
+    return render(
+        request,
+        "patients/carer_assessments.html",
+        {
+            "patient": found,
+            "carer": carer,
+            "banner": patient_banner_for(patient=found),
+            "assessments": carer_assessments_shown(carer=carer),
+            "can_assess": _may_assess(request)
+            and patients_writable_by(request.user).filter(pk=found.pk).exists(),
+            "outcomes": CarerOutcome.choices,
+        },
+    )
+
+
+def _may_assess(request: HttpRequest) -> bool:
+    """Clinicians who may change records: the nurses, leads and coordinators (as the care plan)."""
+    return bool(may_write_clinical(request.user) and request.user.is_clinician)  # type: ignore[union-attr]
+
+
+@login_required
+def carer_assessment_new(request: HttpRequest, patient_id: int, person_id: int) -> HttpResponse:
+    if not _may_assess(request):
+        raise PermissionDenied("Only clinicians record a carer's needs assessment.")
+    patient = writable_patient(request, patient_id)
+    carer = _carer_of(patient, person_id)
+    form = CarerAssessmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = carer_assessment_record(carer=carer, user=request.user, **form.values())
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Assessment saved: it suggests {assessment.suggested_priority} for their support.",
+            )
+            return redirect("patients:carer-assessments", patient_id=patient.pk, person_id=carer.pk)
+    return render(
+        request,
+        "patients/carer_assessment_new.html",
+        {
+            "form": form,
+            "patient": patient,
+            "carer": carer,
+            "banner": patient_banner_for(patient=patient),
         },
     )
