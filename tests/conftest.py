@@ -140,8 +140,14 @@ def _worker_queues() -> str:
     return ",".join(queue_name(queue) for queue in QUEUES)
 
 
-def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    """Warm shutdown, then SIGKILL for anything left of the worker's process group (its pool
+def subprocess_database_url() -> str:
+    """The test database's URL, for the Celery processes a test starts."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown, then SIGKILL for anything left of the process's group (a worker's pool
     children too, which outlive a main process killed with SIGKILL)."""
     if proc.poll() is None:
         proc.terminate()
@@ -173,10 +179,7 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
     Tests see the worker's writes only through committed data, so they are transactional.
     A worker started while the test travels in time (time-machine) runs on the test's clock.
     """
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
+    database_url = subprocess_database_url()
     started: list[subprocess.Popen[bytes]] = []
 
     def start(
@@ -223,7 +226,7 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
         yield start
     finally:
         for proc in started:
-            _stop_worker(proc)
+            stop_process_group(proc)
 
 
 @pytest.fixture

@@ -284,6 +284,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Reuse database connections across tasks instead of reconnecting for each one.
 CELERY_DB_REUSE_MAX = 200
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Exactly one beat sends the schedule (spoc/core/beat.py; docs/operations.md, "Exactly one beat"):
+# it holds a lock in Redis for BEAT_LOCK_SECONDS, renewed every third of that; a second beat
+# tries every BEAT_STANDBY_SECONDS and sends nothing meanwhile. A beat that dies without giving
+# the lock up is replaced within BEAT_LOCK_SECONDS, far inside the canaries' 90 s.
+CELERY_BEAT_SCHEDULER = "spoc.core.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = env_int("BEAT_LOCK_SECONDS", 30)
+BEAT_STANDBY_SECONDS = env_int("BEAT_STANDBY_SECONDS", 5)
 
 # The worker writes a heartbeat this often; /healthz calls the worker down when the last one is
 # older than WORKER_HEARTBEAT_STALE_SECONDS.
