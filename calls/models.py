@@ -7,7 +7,7 @@ from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.codes import PatientLocation
-from patients.models import Assessment, Patient
+from patients.models import Assessment, DeathRecord, Patient
 from referrals.codes import CallDirection, CallReason, CarerCoping, Disposition
 from services.codes import CallerType, Priority
 from services.models import Site
@@ -142,6 +142,11 @@ class CallBack(models.Model):
     reminder_notify_id = models.UUIDField(null=True, blank=True)
     reminder_sending_until = models.DateTimeField(null=True, blank=True)
     reminder_error = models.CharField(max_length=200, blank=True)
+    # The death whose recording cancelled it; kept when withdrawing that death restores it
+    # (workspace/services.py, ``death_withdraw``).
+    cancelled_by_death = models.ForeignKey(
+        DeathRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         db_table = "referrals_callback"

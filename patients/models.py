@@ -257,14 +257,29 @@ class Assessment(models.Model):
         return f"Assessment {self.pk} ({self.get_source_display()}) at {nhs_datetime_short(self.assessed_at)}"
 
 
+class DeathRecordQuerySet(models.QuerySet["DeathRecord"]):
+    def recorded(self) -> DeathRecordQuerySet:
+        """The deaths standing: not withdrawn as entered in error."""
+        return self.filter(status=DeathRecord.Status.RECORDED)
+
+
 class DeathRecord(models.Model):
-    """A patient's death (docs/design.md §7). One per patient; ``Patient.died_at`` mirrors ``died_at``.
+    """A patient's death (docs/design.md §7). At most one ``RECORDED`` per patient;
+    ``Patient.died_at`` mirrors its ``died_at``.
 
     The preferred place of death in force when the death was recorded is kept with it, so that
     "died in the preferred place" never changes when the care plan is edited afterwards.
+    A correction changes the record and keeps the values before and after in a
+    ``DeathCorrection``; a death recorded in error is ``WITHDRAWN``, never deleted, and the
+    patient's death may then be recorded again on a new row.
     """
 
-    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="death")
+    class Status(models.TextChoices):
+        RECORDED = "RECORDED", "Recorded"
+        WITHDRAWN = "WITHDRAWN", "Withdrawn: entered in error"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deaths")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.RECORDED)
     died_at = models.DateTimeField()
     place = models.CharField(
         "actual place of death", max_length=2, choices=codes.PlaceOfDeath.choices
@@ -300,12 +315,54 @@ class DeathRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = DeathRecordQuerySet.as_manager()
+
     class Meta:
         ordering = ["-died_at"]
         indexes = [models.Index(fields=["died_at"], name="death_died_at")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status="RECORDED"),
+                name="one_recorded_death_per_patient",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"Death of patient {self.patient_id} at {nhs_datetime_short(self.died_at)}"
+        return f"Death {self.pk} of patient {self.patient_id} at {nhs_datetime_short(self.died_at)}"
+
+
+class DeathCorrection(models.Model):
+    """One correction of a ``DeathRecord`` (docs/patients-and-calls.md, "Correcting or
+    withdrawing a death"): the values before and after (the fields that changed; for a
+    withdrawal, the status), why, who and when, and what the correction did to referrals and
+    call-backs. Append-only: the history of a death is its record plus these rows."""
+
+    class Kind(models.TextChoices):
+        CORRECTED = "CORRECTED", "Corrected"
+        WITHDRAWN = "WITHDRAWN", "Withdrawn: entered in error"
+
+    record = models.ForeignKey(DeathRecord, on_delete=models.PROTECT, related_name="corrections")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=9, choices=Kind.choices)
+    # {"died_at": ..., "place": ..., "expected": ..., "verified_by": ...,
+    #  "preferred_place_achieved": ...}: only the fields that changed, in JSON's own types
+    # (times as ISO 8601).
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    reason = models.TextField(max_length=1000)
+    # What it did: the ids of the referrals reopened and cancelled, of the call-backs restored.
+    effects = models.JSONField(default=dict, blank=True)
+    corrected_at = models.DateTimeField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["corrected_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} death {self.record_id} at {nhs_datetime_short(self.corrected_at)}"
 
 
 class HospitalAdmission(models.Model):

@@ -7,10 +7,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from patients.carers import ASSESSMENT_VALID_FOR
-from patients.models import CarePlan, CarerAssessment, DeathRecord, Patient, RelatedPerson
+from patients.models import (
+    CarePlan,
+    CarerAssessment,
+    DeathCorrection,
+    DeathRecord,
+    Patient,
+    RelatedPerson,
+)
 from patients.names import fold
 from patients.nhs_number import looks_like_nhs_number
 from services.postcodes import InvalidPostcode, normalise_postcode
@@ -145,7 +152,8 @@ def death_record_shown(*, patients: QuerySet[Patient], patient_id: int) -> Death
     """The death recorded for one of ``patients`` (the user's visible patients), its read
     access-logged; None when there is none or the patient is not theirs to see."""
     record = (
-        DeathRecord.objects.select_related("recorded_by")
+        DeathRecord.objects.recorded()
+        .select_related("recorded_by")
         .filter(patient_id=patient_id, patient__in=patients)
         .first()
     )
@@ -154,6 +162,25 @@ def death_record_shown(*, patients: QuerySet[Patient], patient_id: int) -> Death
             object_type="death_record", object_id=record.pk, patient_id=record.patient_id
         )
     return record
+
+
+def deaths_of(*, patient: Patient) -> list[DeathRecord]:
+    """Every death recorded for ``patient`` (the standing one and any withdrawn as entered in
+    error), newest recorded first, each with its corrections and who made them: the patient
+    page's death card and its history (the page's read of the patient logs the access)."""
+    return list(
+        DeathRecord.objects.filter(patient=patient)
+        .select_related("recorded_by")
+        .prefetch_related(
+            Prefetch(
+                "corrections",
+                queryset=DeathCorrection.objects.select_related("corrected_by").order_by(
+                    "corrected_at", "pk"
+                ),
+            )
+        )
+        .order_by("-recorded_at", "-pk")
+    )
 
 
 def care_plan_current(*, patient: Patient) -> CarePlan | None:

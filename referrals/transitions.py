@@ -82,6 +82,7 @@ class Action(models.TextChoices):
     REOPEN = "reopen", "Reopen"
     ENTER_IN_ERROR = "enter_in_error", "Mark entered in error"
     CLOSE_ON_DEATH = "close_on_death", "Close: the patient died"
+    REOPEN_ON_WITHDRAWAL = "reopen_on_withdrawal", "Reopen: the death was entered in error"
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ class ReferralAction:
     referral page and ``POST /api/v1/referrals/{id}/{action}/`` are all derived from these.
 
     ``sources``: the statuses it may start from; ``target``: the status it leads to (``None``
-    keeps the status; RESUME returns to the status before the hold). ``past``: the action in a
+    keeps the status, or, with ``returns_to``, goes back to where the referral was: RESUME to the
+    status before the hold, REOPEN_ON_WITHDRAWAL to the status before a death closed it; the
+    caller names it, and it must be one of ``returns_to``). ``past``: the action in a
     sentence ("cannot be claimed"). ``may``: who may take it (on top of writing clinical
     records). An action people take has its ``service`` function (keyword arguments
     ``referral_id``, ``user`` and exactly the form's ``service_kwargs`` / the serializer's
@@ -126,6 +129,7 @@ class ReferralAction:
     serializer: str = ""
     done: str = ""
     page_as: str = ""
+    returns_to: frozenset[str] = frozenset()
 
     def service_function(self) -> Callable[..., Any]:
         return _load(self.service)
@@ -273,6 +277,7 @@ ACTIONS: dict[str, ReferralAction] = {
         None,
         "resumed",
         may=lambda who: who.owner or who.leads or who.coordinates,
+        returns_to=frozenset(_WORKING),
         service=_LIFECYCLE + "referral_resume",
         form=_FORMS + "ResumeForm",
         serializer=_INPUTS + "NoteInput",
@@ -330,15 +335,22 @@ ACTIONS: dict[str, ReferralAction] = {
     ),
     # Recording a death closes referrals; never a button of its own.
     Action.CLOSE_ON_DEATH: ReferralAction(frozenset(_OPEN), S.COMPLETED, "closed on death"),
+    # Withdrawing a death recorded in error puts back what it closed; never a button of its own.
+    Action.REOPEN_ON_WITHDRAWAL: ReferralAction(
+        frozenset({S.COMPLETED}),
+        None,
+        "reopened after a death was withdrawn",
+        returns_to=frozenset(_OPEN),
+    ),
 }
 
 
 def _status_edges() -> dict[str, frozenset[str]]:
     edges: dict[str, set[str]] = {status: set() for status in ReferralStatus.values}
-    for action, spec in ACTIONS.items():
+    for spec in ACTIONS.values():
         for source in spec.sources:
-            if action == Action.RESUME:
-                edges[source].update(_WORKING)
+            if spec.returns_to:
+                edges[source].update(spec.returns_to - {source})
             elif spec.target is not None and spec.target != source:
                 edges[source].add(spec.target)
     return {status: frozenset(targets) for status, targets in edges.items()}
@@ -406,13 +418,14 @@ def check_transition(current: str, target: str) -> None:
 
 def check_action(action: str, current: str, *, before_hold: str = "") -> str:
     """The status ``action`` leads to from ``current``; raises IllegalAction when the map does not
-    allow it. RESUME needs ``before_hold``, the status the referral had before its hold."""
+    allow it. An action that goes back (``returns_to``: RESUME, REOPEN_ON_WITHDRAWAL) needs
+    ``before_hold``, the status the referral had before its hold or its closing."""
     spec = ACTIONS[action]
     sources, target = spec.sources, spec.target
     if current not in sources:
         raise IllegalAction(current, action)
-    if action == Action.RESUME:
-        if before_hold not in _WORKING:
+    if spec.returns_to:
+        if before_hold not in spec.returns_to:
             raise IllegalAction(current, action)
         return before_hold
     return target if target is not None else current

@@ -24,4 +24,9 @@ urlpatterns = [
     ),
     path("<int:patient_id>/care-plan/", views.care_plan_edit, name="care-plan"),
     path("<int:patient_id>/death/", death_views.patient_death_record, name="death"),
+    path(
+        "<int:patient_id>/death/correct/",
+        death_views.patient_death_correct,
+        name="death-correct",
+    ),
 ]

@@ -185,5 +185,7 @@ def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
         calls_last_7_days=Call.objects.filter(patient=patient, received_at__gte=week_ago).count(),
         open_referrals=Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES).count(),
         today=today,
-        death=DeathRecord.objects.filter(patient=patient).first() if patient.died_at else None,
+        death=DeathRecord.objects.recorded().filter(patient=patient).first()
+        if patient.died_at
+        else None,
     )

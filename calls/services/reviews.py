@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calls.models import Call, CallBack
-from patients.models import Patient
+from patients.models import DeathRecord, Patient
+from services.codes import CallerType
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -65,9 +66,56 @@ def call_back_change_logged(
     )
 
 
-def call_backs_cancel_on_death(*, patient: Patient, user: Any, now: datetime) -> int:
-    """Nobody rings a patient who has died: pending call-backs about them are cancelled."""
-    return CallBack.objects.filter(
-        Q(patient=patient) | Q(call__patient=patient),
-        status=CallBack.Status.PENDING,
-    ).update(status=CallBack.Status.CANCELLED, done_at=now, done_by=user)
+def relatives_call_backs(patient: Patient) -> Q:
+    """The call-backs owed to the people around ``patient`` rather than to the patient: those of a
+    call from a carer or family member, or to a number of one of the patient's related people
+    (the call's caller, or the phone call nobody answered). A death leaves them open."""
+    phones = [
+        str(number)
+        for pair in patient.related_people.values_list("phone", "phone_alt")
+        for number in pair
+        if number
+    ]
+    return (
+        Q(call__caller_type=CallerType.CARER_FAMILY)
+        | Q(call__caller_phone__in=phones)
+        | Q(telephony_call__caller_number__in=phones)
+    )
+
+
+def call_backs_cancel_on_death(
+    *, patient: Patient, user: Any, now: datetime, record: DeathRecord
+) -> tuple[int, list[CallBack]]:
+    """Nobody rings a patient who has died: pending call-backs about them are cancelled, naming
+    the death (``cancelled_by_death``, so that withdrawing it restores them). The relatives'
+    (``relatives_call_backs``) stay pending: returns how many were cancelled and those kept."""
+    pending = CallBack.objects.filter(
+        Q(patient=patient) | Q(call__patient=patient), status=CallBack.Status.PENDING
+    )
+    relatives = relatives_call_backs(patient)
+    kept = list(pending.filter(relatives).select_related("call").order_by("due_at", "pk"))
+    cancelled = pending.exclude(pk__in=[cb.pk for cb in kept]).update(
+        status=CallBack.Status.CANCELLED, done_at=now, done_by=user, cancelled_by_death=record
+    )
+    return cancelled, kept
+
+
+def call_backs_restore_on_withdrawal(*, record: DeathRecord, user: Any) -> list[int]:
+    """The call-backs recording ``record`` cancelled, pending again (a death entered in error
+    must not leave a call unreturned); ``cancelled_by_death`` stays as their history. One done
+    or cancelled since by someone else is left as it is. Returns their ids; each change is
+    access-logged. Inside the caller's transaction."""
+    call_backs = list(
+        CallBack.objects.select_for_update()
+        .filter(cancelled_by_death=record, status=CallBack.Status.CANCELLED)
+        .order_by("pk")
+    )
+    for call_back in call_backs:
+        call_back.status = CallBack.Status.PENDING
+        call_back.done_at = None
+        call_back.done_by = None
+        call_back.save(update_fields=["status", "done_at", "done_by"])
+        call_back_change_logged(
+            call_back=call_back, user=user, detail={"restored": True, "death_record_id": record.pk}
+        )
+    return [call_back.pk for call_back in call_backs]

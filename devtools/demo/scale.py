@@ -530,6 +530,7 @@ DEATH = (
     "first_preference_achieved",
     "recorded_at",
     "recorded_by_id",
+    "status",
 )
 INTERVENTION = (
     "id",
@@ -1040,6 +1041,7 @@ class _Generator:
             _text(outcomes["first_preference_achieved"]),
             t.text(recorded),
             self.d.coordinator,
+            DeathRecord.Status.RECORDED,
         )
         return _PendingDeath(died=died, recorded=recorded, row=row)
 

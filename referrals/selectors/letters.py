@@ -53,7 +53,8 @@ def letters_due(*, now: datetime, limit: int = 50) -> tuple[list[ReferralEvent],
         .order_by("id")[:limit]
     )
     deaths = list(
-        DeathRecord.objects.filter(
+        DeathRecord.objects.recorded()
+        .filter(
             recorded_at__gte=_since(now),
             patient__registered_practice__isnull=False,
             gp_letter__isnull=True,

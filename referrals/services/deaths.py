@@ -7,9 +7,10 @@ call-backs) and referrals, so the one service that does it all in a transaction,
 "Apps and layering"); this module holds the referral side and the checks: who may record a death
 (``may_record_death``), what makes a death record invalid (``death_problems``), whether the
 preferred place was achieved (``preferred_place_achieved``, and every outcome flag the record
-keeps, ``death_place_fields``), closing the open referrals
-(``referrals_close_on_death``: every open referral except bereavement support, completed with
-outcome ``PATIENT_DIED`` by the action ``CLOSE_ON_DEATH``, the owner kept), and one
+keeps, ``death_place_fields``), closing the patient's own open referrals
+(``referrals_close_on_death``: completed with outcome ``PATIENT_DIED`` by the action
+``CLOSE_ON_DEATH``, the owner kept; a referral for a related person, or for a need of
+``AFTER_DEATH_NEEDS``, is support for the living and stays open), and one
 ``BEREAVEMENT_SUPPORT`` referral at P5 for each related person ticked (who must have consented to
 be contacted), not to be contacted before the death plus ``BEREAVEMENT_CONTACT_AFTER_DAYS``
 (``bereavement_referrals_create``; the routing task ranks by the bereaved person's postcode and
@@ -29,8 +30,9 @@ from patients.models import DeathRecord, Patient, RelatedPerson
 from patients.names import display_name
 from referrals.codes import ReferralOutcome
 from referrals.models import Referral, ReferralEvent
+from referrals.services.acting import referral_record
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
-from services.codes import Need, Priority
+from services.codes import AFTER_DEATH_NEEDS, Need, Priority
 from spoc.core.api import DomainConflict
 from spoc.core.dates import nhs_date, nhs_datetime
 
@@ -44,6 +46,13 @@ PRIVATE_RESIDENCES = frozenset({PlaceOfDeath.OWN_HOME, PlaceOfDeath.OTHER_PRIVAT
 
 Errors = dict[str, list[str]]
 FUTURE = "A death cannot be recorded in the future."
+# DeathCorrection.reason's max_length.
+REASON_MAX = 1000
+CORRECT_REFUSED = "Only team leads and SPOC coordinators correct or withdraw a recorded death."
+NOTHING_CHANGED = (
+    "Nothing was changed: change the time, place, whether it was expected or who verified it, "
+    "or withdraw the death if it was recorded in error."
+)
 
 
 class DeathAlreadyRecorded(DomainConflict):
@@ -198,20 +207,33 @@ def _bereaved(errors: Errors, *, patient: Patient, ids: Any) -> list[RelatedPers
 
 def referrals_close_on_death(
     *, patient: Patient, user: Any, record: DeathRecord, now: datetime
-) -> list[Referral]:
-    """Close every open referral of ``patient`` except bereavement support and the verification
-    of the expected death, which the death itself calls for (action
-    ``CLOSE_ON_DEATH``, outcome ``PATIENT_DIED``); return those closed. Inside the caller's
-    transaction (``workspace.services.death_record``)."""
-    referrals = list(
+) -> tuple[list[Referral], list[Referral]]:
+    """Close the patient's own open referrals (action ``CLOSE_ON_DEATH``, outcome
+    ``PATIENT_DIED``) and return them with the open referrals left open: those for a related
+    person (``for_person``) and those for a need of ``AFTER_DEATH_NEEDS`` (docs/design.md §7:
+    a death does not end support for the living). Both lists have their team and person loaded.
+    Inside the caller's transaction (``workspace.services.death_record``)."""
+    open_referrals = list(
         Referral.objects.select_for_update(of=("self",))
-        .select_related("team")
+        .select_related("team", "for_person")
         .filter(patient=patient, status__in=OPEN_STATUSES)
-        .exclude(need__in=(Need.BEREAVEMENT_SUPPORT, Need.VERIFICATION_OF_DEATH))
         .order_by("pk")
     )
+    referrals = [r for r in open_referrals if not stays_open_on_death(r)]
+    kept = [r for r in open_referrals if stays_open_on_death(r)]
     events = []
     for referral in referrals:
+        # What a withdrawal of the death needs to put the referral back (death_withdraw).
+        data: dict[str, Any] = {
+            "outcome": ReferralOutcome.PATIENT_DIED,
+            "death_record_id": record.pk,
+        }
+        if referral.status == ReferralStatus.ON_HOLD:
+            data["hold"] = {
+                "held_at": referral.held_at.isoformat() if referral.held_at else None,
+                "reason": referral.hold_reason,
+                "status_before_hold": referral.status_before_hold,
+            }
         previous = referral.status
         referral.status = check_action(Action.CLOSE_ON_DEATH, previous)
         referral.outcome = ReferralOutcome.PATIENT_DIED
@@ -227,7 +249,7 @@ def referrals_close_on_death(
                 from_status=previous,
                 to_status=referral.status,
                 team_id=referral.team_id,
-                data={"outcome": ReferralOutcome.PATIENT_DIED, "death_record_id": record.pk},
+                data=data,
             )
         )
     Referral.objects.bulk_update(
@@ -243,7 +265,13 @@ def referrals_close_on_death(
         ],
     )
     ReferralEvent.objects.bulk_create(events)
-    return referrals
+    return referrals, kept
+
+
+def stays_open_on_death(referral: Referral) -> bool:
+    """A referral that is support for the living: for a related person, or for a need that may
+    still be met once the patient has died (``AFTER_DEATH_NEEDS``)."""
+    return referral.for_person_id is not None or referral.need in AFTER_DEATH_NEEDS
 
 
 def bereavement_referrals_create(
@@ -316,3 +344,133 @@ def bereavement_referrals_create(
         ]
     )
     return referrals
+
+
+def may_correct_death(user: Any) -> bool:
+    """Team leads and SPOC coordinators (docs/patients-and-calls.md, "Correcting or withdrawing a
+    death"): a death's correction changes what several teams see, so it needs someone who
+    answers for a team's or the service's records."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.has_perm("accounts.coordinate") or user.has_perm("accounts.lead_team")
+
+
+def referrals_reopen_on_withdrawal(
+    *, record: DeathRecord, correction_id: int, reason: str, user: Any
+) -> tuple[list[Referral], list[Referral]]:
+    """Put back the referrals that recording ``record`` closed, each to the status it had then
+    (action ``REOPEN_ON_WITHDRAWAL``, a ``REOPENED`` event naming the correction), its hold with
+    it; its owner and clocks are as they were (a deadline that passed meanwhile is overdue at
+    once, and escalates). A referral changed since (reopened by hand, closed again) is left as it
+    is. Returns (reopened, left), team loaded. Inside the caller's transaction."""
+    closing = {
+        event.referral_id: event
+        for event in ReferralEvent.objects.filter(
+            kind=ReferralEvent.Kind.COMPLETED, data__death_record_id=record.pk
+        )
+    }
+    referrals = list(
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("team")
+        .filter(pk__in=list(closing))
+        .order_by("pk")
+    )
+    reopened, left = [], []
+    for referral in referrals:
+        event = closing[referral.pk]
+        if not (
+            referral.status == ReferralStatus.COMPLETED
+            and referral.outcome == ReferralOutcome.PATIENT_DIED
+            and referral.closed_at == event.at
+        ):
+            left.append(referral)
+            continue
+        before = referral.status
+        referral.status = check_action(
+            Action.REOPEN_ON_WITHDRAWAL, before, before_hold=event.from_status
+        )
+        referral.outcome = ""
+        referral.closed_at = None
+        hold = event.data.get("hold")
+        if hold:
+            held_at = hold.get("held_at")
+            referral.held_at = datetime.fromisoformat(held_at) if held_at else None
+            referral.hold_reason = hold.get("reason", "")
+            referral.status_before_hold = hold.get("status_before_hold", "")
+        _withdrawal_recorded(
+            referral,
+            kind=ReferralEvent.Kind.REOPENED,
+            text="note",
+            before=before,
+            record=record,
+            correction_id=correction_id,
+            reason=reason,
+            user=user,
+        )
+        reopened.append(referral)
+    return reopened, left
+
+
+def bereavement_cancel_on_withdrawal(
+    *, record: DeathRecord, correction_id: int, reason: str, user: Any
+) -> tuple[list[Referral], list[Referral]]:
+    """The bereavement referrals recording ``record`` made: those nobody has contacted yet are
+    entered in error (an ``ENTERED_IN_ERROR`` event naming the correction); those already in
+    contact with the person stay open, for their team to close with the family. Returns
+    (cancelled, kept open), person and team loaded. Inside the caller's transaction."""
+    referrals = list(
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("team", "for_person")
+        .filter(
+            events__kind=ReferralEvent.Kind.CREATED,
+            events__data__death_record_id=record.pk,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("pk")
+    )
+    cancelled, kept = [], []
+    for referral in referrals:
+        if referral.first_contact_at is not None:
+            kept.append(referral)
+            continue
+        before = referral.status
+        referral.status = check_action(Action.ENTER_IN_ERROR, before)
+        referral.closed_at = timezone.now()
+        _withdrawal_recorded(
+            referral,
+            kind=ReferralEvent.Kind.ENTERED_IN_ERROR,
+            text="reason",
+            before=before,
+            record=record,
+            correction_id=correction_id,
+            reason=reason,
+            user=user,
+        )
+        cancelled.append(referral)
+    return cancelled, kept
+
+
+def _withdrawal_recorded(
+    referral: Referral,
+    *,
+    kind: str,
+    text: str,
+    before: str,
+    record: DeathRecord,
+    correction_id: int,
+    reason: str,
+    user: Any,
+) -> None:
+    """Save ``referral`` with its event naming the withdrawn death and the correction, the
+    withdrawal's reason under ``text`` (the key the event's kind shows on the timeline)."""
+    referral_record(
+        referral,
+        kind=kind,
+        user=user,
+        from_status=before,
+        data={
+            text: f"The death recorded was withdrawn as entered in error: {reason}",
+            "death_record_id": record.pk,
+            "death_correction_id": correction_id,
+        },
+    )

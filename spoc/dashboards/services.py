@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from calls.models import Call, CallBack, TelephonyCall, TelephonyEvent
 from patients.codes import PlaceOfDeath, UsualResidence
-from patients.models import DeathRecord, HospitalAdmission, Patient
+from patients.models import DeathCorrection, DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
 from services.models import Service, Team
@@ -84,6 +84,8 @@ SOURCES: dict[str, str] = {
     "events": ReferralEvent._meta.db_table,
     "interventions": Intervention._meta.db_table,
     "deaths": DeathRecord._meta.db_table,
+    # A correction changes a death already counted (its date, its place) or withdraws it.
+    "death_corrections": DeathCorrection._meta.db_table,
     "admissions": HospitalAdmission._meta.db_table,
     # A phone call changes with each of its events; a call-back is new here, and done or
     # cancelled later (OpenCallBack).
@@ -151,6 +153,7 @@ _T = {
     "event": ReferralEvent._meta.db_table,
     "intervention": Intervention._meta.db_table,
     "death": DeathRecord._meta.db_table,
+    "correction": DeathCorrection._meta.db_table,
     "admission": HospitalAdmission._meta.db_table,
     "patient": Patient._meta.db_table,
     "callhour": CallHourStat._meta.db_table,
@@ -332,6 +335,8 @@ MINUTES_CODES = [str(ResponseMinuteStat.Metric.ACCEPT), str(ResponseMinuteStat.M
 DEATHS_CODES = [
     param for residence, places in USUAL_RESIDENCE_PLACES.items() for param in (residence, places)
 ]
+# Only the deaths standing count: one withdrawn as entered in error counts nowhere.
+RECORDED_CODE = str(DeathRecord.Status.RECORDED)
 _OUTCOME = TelephonyCall.Outcome
 # Phone calls by hour: answered, answered within the target (and the target), abandoned, missed,
 # voicemail.
@@ -531,7 +536,8 @@ def _statements(d: Dialect) -> Statements:
     # to death location codes (docs/metrics.md); admissions count from 90 days before the local
     # date of death.
     died_on = d.local_date("dr.died_at")
-    # Parameters: each usual residence and its places of death (DEATHS_CODES).
+    # Parameters: each usual residence and its places of death (DEATHS_CODES), the status of a
+    # death standing (RECORDED_CODE).
     residence_cases = " ".join(f"WHEN %s THEN dr.place {d.in_list}" for _ in USUAL_RESIDENCE_PLACES)
     deaths = f"""
         INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
@@ -552,7 +558,7 @@ def _statements(d: Dialect) -> Statements:
                (SELECT count(*) FROM {_T["admission"]} a
                 WHERE a.patient_id = dr.patient_id AND a.emergency
                   AND a.admitted_on BETWEEN {d.days_before(died_on, 90)} AND {died_on})
-        FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id"""
+        FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id AND dr.status = %s"""
     # The outcomes of these dates of death, added up per team. Parameter: the dates.
     death_blocks = f"""
         INSERT INTO {_T["deathblocks"]} (level, local_date, team_id, deaths, preference_recorded,
@@ -757,7 +763,7 @@ def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
     with connection.cursor() as cursor:
         if patient_ids is None:
             cursor.execute(f"DELETE FROM {_T['outcome']}")
-            _run(cursor, statements.deaths, DEATHS_CODES)
+            _run(cursor, statements.deaths, [*DEATHS_CODES, RECORDED_CODE])
             count = int(cursor.rowcount)
             cursor.execute(f"SELECT DISTINCT local_date FROM {_T['outcome']}")
             days = {_as_date(row[0]) for row in cursor.fetchall()}
@@ -772,7 +778,7 @@ def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
             _run(
                 cursor,
                 f"{statements.deaths} WHERE dr.patient_id {dialect.in_list}",
-                [*DEATHS_CODES, ids],
+                [*DEATHS_CODES, RECORDED_CODE, ids],
             )
             _run(cursor, dates_of, [ids])
             days |= {_as_date(row[0]) for row in cursor.fetchall()}
@@ -805,14 +811,26 @@ def _recompute_open(referral_ids: Iterable[int] | None) -> int:
         return len(ids)
 
 
-def _call_backs_changed(low: int, high: int) -> tuple[set[date], list[int]]:
-    """The due dates of the new call-backs, ids (low, high], and of the pending ones done,
-    cancelled, moved or deleted since the job last saw them (their old and new dates); the ids of
-    both, whose open rows are to be refreshed."""
+def _call_backs_changed(
+    low: int, high: int, corrections: tuple[int, int] = (0, 0)
+) -> tuple[set[date], list[int]]:
+    """The due dates of the new call-backs, ids (low, high], of the pending ones done,
+    cancelled, moved or deleted since the job last saw them (their old and new dates), and of
+    those a death cancelled when the corrections ``corrections`` (low, high] withdrew it (pending
+    again); the ids of all, whose open rows are to be refreshed."""
     local_date = _dialect().local_date
     days: set[date] = set()
     ids: set[int] = set()
     with connection.cursor() as cursor:
+        if corrections[1] > corrections[0]:
+            cursor.execute(
+                f"SELECT id, {local_date('due_at')} FROM {_T['callback']} WHERE cancelled_by_death_id IN "
+                f"(SELECT record_id FROM {_T['correction']} WHERE id > %s AND id <= %s)",
+                list(corrections),
+            )
+            for call_back_id, due in cursor.fetchall():
+                ids.add(call_back_id)
+                days.add(_as_date(due))
         cursor.execute(
             f"SELECT o.call_back_id, {local_date('o.due_at')}, {local_date('cb.due_at')} "
             f"FROM {_T['opencb']} o LEFT JOIN {_T['callback']} cb ON cb.id = o.call_back_id "
@@ -940,7 +958,7 @@ def _dates_and_patients(ranges: dict[str, tuple[int, int]]) -> tuple[set[date], 
                 [low, high],
             )
             days.update(_as_date(row[0]) for row in cursor.fetchall())
-        for source in ("deaths", "admissions"):
+        for source in ("deaths", "death_corrections", "admissions"):
             low, high = ranges[source]
             if high > low:
                 cursor.execute(
@@ -978,7 +996,9 @@ def summaries_refresh(
             return result
         result.ranges = {source: _advance(source, now=now, horizon=horizon) for source in SOURCES}
         days, patients, referrals = _dates_and_patients(result.ranges)
-        call_back_days, call_backs = _call_backs_changed(*result.ranges["callbacks"])
+        call_back_days, call_backs = _call_backs_changed(
+            *result.ranges["callbacks"], corrections=result.ranges["death_corrections"]
+        )
         result.dates = _recompute_days(days | call_back_days)
         result.call_backs = _recompute_open_call_backs(call_backs)
         result.referrals = _recompute_open(referrals)

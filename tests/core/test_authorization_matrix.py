@@ -395,6 +395,21 @@ ROWS: list[Op] = [
         args=P,
         data=_death_form,
     ),
+    # Correcting or withdrawing a death: team leads and coordinators (may_correct_death), of a
+    # patient in their care; an empty form re-renders with its errors.
+    Op(
+        "patients:death-correct",
+        "GET",
+        page(403, lead=200, coord=200),
+        args={"patient_id": "dead_patient"},
+    ),
+    Op(
+        "patients:death-correct",
+        "POST",
+        page(403, lead=200, coord=200),
+        args={"patient_id": "dead_patient"},
+        data=_empty,
+    ),
     # --- Calls -------------------------------------------------------------------------------------
     Op("calls:mine", "GET", page(403, handler=200, coord=200)),
     Op("calls:new", "GET", page(403, handler=200, coord=200)),
@@ -669,6 +684,22 @@ ROWS: list[Op] = [
         args=P,
         token=True,
         data=_death_json,
+    ),
+    Op(
+        "api-patient-death-corrections",
+        "GET",
+        api(405),
+        args={"patient_id": "dead_patient"},
+        token=True,
+    ),
+    # An empty body: no reason, nothing changed (400) for those who may correct.
+    Op(
+        "api-patient-death-corrections",
+        "POST",
+        api(403, lead=400, coord=400),
+        args={"patient_id": "dead_patient"},
+        token=True,
+        data=_empty,
     ),
     Op("api-calls", "GET", api(403, handler=405, coord=405), token=True),
     Op("api-calls", "POST", api(403, handler=400, coord=400), token=True, data=_empty),

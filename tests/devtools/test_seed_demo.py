@@ -110,7 +110,7 @@ def assert_lifecycle_history(*, now):
     died = Patient.objects.filter(died_at__isnull=False)
     deaths = DeathRecord.objects.all()
     assert deaths.count() == died.count()
-    assert not died.exclude(death__died_at=F("died_at")).exists()
+    assert not died.exclude(deaths__died_at=F("died_at")).exists()
     assert {True, False, None} <= set(deaths.values_list("preferred_place_achieved", flat=True))
     closed_by_death = Referral.objects.filter(outcome="PATIENT_DIED")
     assert closed_by_death.exists()

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.models import CallBack
+from calls.models import CallBack, TelephonyCall
 from patients.codes import CprDecision, PlaceOfDeath, Relationship
 from patients.models import CarePlan, DeathRecord, Patient, RelatedPerson
 from referrals.codes import ReferralOutcome
@@ -20,7 +20,7 @@ from referrals.models import Referral, ReferralEvent
 from referrals.services.deaths import DeathAlreadyRecorded, preferred_place_achieved
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
-from services.codes import Need, Priority, ServiceType
+from services.codes import CallerType, Need, Priority, ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
@@ -233,8 +233,11 @@ def test_death_closes_open_referrals_but_not_bereavement_and_cancels_pending_cal
         assert closed.closed_at is not None
         event = closed.events.get(kind=ReferralEvent.Kind.COMPLETED)
         assert (event.from_status, event.to_status) == (previous, ReferralStatus.COMPLETED)
-        assert event.data == {"outcome": ReferralOutcome.PATIENT_DIED, "death_record_id": death.pk}
+        assert event.data["outcome"] == ReferralOutcome.PATIENT_DIED
+        assert event.data["death_record_id"] == death.pk
         assert event.actor == coordinator
+    # The hold is kept in the event, so that withdrawing the death can put it back.
+    assert "hold" in held.events.get(kind=ReferralEvent.Kind.COMPLETED).data
     accepted.refresh_from_db()
     assert accepted.owner == nurse  # the owner is kept
     done.refresh_from_db()
@@ -249,9 +252,114 @@ def test_death_closes_open_referrals_but_not_bereavement_and_cancels_pending_cal
     assert log.patient_id == patient.pk and log.action == AccessLog.Action.CREATE
     assert log.detail == {
         "referrals_closed": 4,
+        "referrals_kept_open": 1,
         "call_backs_cancelled": 1,
+        "call_backs_kept": 0,
         "bereavement_referrals": 0,
     }
+
+
+def family_call_backs(patient, carer):
+    """Pending call-backs about ``patient``: three owed to the family (a call from a relative, a
+    professional's call from the carer's number, a missed phone call from the carer's mobile),
+    two to the patient and a professional (cancelled by a death as before)."""
+    due = timezone.now() + timedelta(hours=2)
+
+    def after(caller_type, phone=""):
+        call = CallFactory(patient=patient, caller_type=caller_type, caller_phone=phone)
+        return CallBack.objects.create(call=call, patient=patient, due_at=due)
+
+    missed = TelephonyCall.objects.create(
+        external_id="missed-carer-1",
+        caller_number=str(carer.phone_alt),
+        rang_at=timezone.now(),
+        outcome=TelephonyCall.Outcome.MISSED,
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    return {
+        "relative": after(CallerType.CARER_FAMILY, "+447700900222"),
+        "carers_number": after(CallerType.OTHER, str(carer.phone)),
+        "missed": CallBack.objects.create(telephony_call=missed, patient=patient, due_at=due),
+        "patient": after(CallerType.PATIENT, "+447700900111"),
+        "nurse": after(CallerType.DISTRICT_NURSE, "+447700900333"),
+    }
+
+
+def test_a_death_closes_the_patients_own_referrals_and_leaves_support_for_the_living(
+    directory, coordinator, patient
+):
+    team = directory["community"].team
+    carer = person(patient, main_carer=True, phone="+447700900123", phone_alt="+447700900124")
+    own = referral(patient, ReferralStatus.QUEUED, team=team)
+    carer_support = referral(patient, ReferralStatus.QUEUED, team=team, need=Need.CARER_SUPPORT)
+    for_the_carer = ReferralFactory(
+        call=CallFactory(patient=patient),
+        patient=patient,
+        for_person=carer,
+        need=Need.SPECIALIST_FOLLOW_UP,
+        status=ReferralStatus.QUEUED,
+        team=team,
+    )
+    bereavement = referral(patient, ReferralStatus.AWAITING_ROUTING, need=Need.BEREAVEMENT_SUPPORT)
+    call_backs = family_call_backs(patient, carer)
+
+    result = recorded(patient, coordinator)
+
+    assert [r.pk for r in result.closed] == [own.pk]
+    assert [r.pk for r in result.kept_open] == [
+        carer_support.pk,
+        for_the_carer.pk,
+        bereavement.pk,
+    ]
+    for kept in result.kept_open:
+        status = kept.status
+        kept.refresh_from_db()
+        assert kept.status == status and kept.outcome == ""
+    assert result.call_backs_cancelled == 2
+    family = {call_backs[name].pk for name in ("relative", "carers_number", "missed")}
+    assert {cb.pk for cb in result.call_backs_kept} == family
+    for name, call_back in call_backs.items():
+        call_back.refresh_from_db()
+        if call_back.pk in family:
+            assert call_back.status == CallBack.Status.PENDING, name
+            assert call_back.cancelled_by_death is None
+        else:
+            assert call_back.status == CallBack.Status.CANCELLED, name
+            assert call_back.cancelled_by_death == result.record
+
+
+@time_machine.travel(WEEKDAY_MORNING, tick=False)
+def test_the_page_and_the_call_backs_list_say_what_stayed_open(
+    client, directory, coordinator, patient
+):
+    carer = person(patient, main_carer=True, phone="+447700900123")
+    referral(patient, ReferralStatus.QUEUED, team=directory["community"].team)
+    CallBack.objects.create(
+        call=CallFactory(
+            patient=patient,
+            caller_type=CallerType.CARER_FAMILY,
+            caller_name="Siân O'Brien",
+            caller_relationship="wife",
+        ),
+        patient=patient,
+        due_at=timezone.now() + timedelta(hours=3),
+    )
+    client.force_login(coordinator)
+
+    response = client.post(
+        reverse("patients:death", args=[patient.pk]),
+        _form(bereavement_for=[carer.pk]),
+        follow=True,
+    )
+
+    message = next(str(m) for m in response.context["messages"])
+    assert "1 call-back to the family stays pending: Siân O'Brien (due " in message
+    assert "There were no open referrals" not in message
+    listed = client.get(reverse("calls:call-backs")).content.decode()
+    assert 'data-testid="call-back-patient-died"' in listed
+    assert "Patient died " in listed
+    assert "Call back Siân O&#x27;Brien (wife)" in listed
 
 
 @pytest.mark.parametrize(
@@ -459,12 +567,13 @@ def test_the_service_says_what_it_did(directory, coordinator, patient, make_user
     result = recorded(patient, coordinator, bereavement_for=[carer.pk, son.pk])
 
     assert result.record == DeathRecord.objects.get(patient=patient)
-    assert [r.pk for r in result.closed] == [queued.pk, awaiting.pk]
-    assert [(r.need, r.team) for r in result.closed] == [
-        (Need.URGENT_HOME_VISIT, team),
-        (Need.CARER_SUPPORT, None),
+    assert [(r.pk, r.need, r.team) for r in result.closed] == [
+        (queued.pk, Need.URGENT_HOME_VISIT, team)
     ]
     assert all(r.status == ReferralStatus.COMPLETED for r in result.closed)
+    # Carer support, and the son's bereavement support, are support for the living.
+    kept_son = Referral.objects.get(for_person=son)
+    assert [r.pk for r in result.kept_open] == [awaiting.pk, kept_son.pk]
     made = Referral.objects.get(need=Need.BEREAVEMENT_SUPPORT, for_person=carer)
     assert [(r.pk, r.for_person) for r in result.bereavement] == [(made.pk, carer)]
     assert result.already_supported == (son,)
@@ -735,8 +844,9 @@ def test_success_message_names_the_referrals_closed_and_the_people_offered_suppo
     name = f"{patient.family_name.upper()}, Siân"
     messages = [str(m) for m in response.context["messages"]]
     assert messages == [
-        f"Death recorded for {name}. 2 open referrals closed: urgent home visit (Community Palliative Care "
-        "team) and carer support (not yet routed to a team). Bereavement support referrals made for "
+        f"Death recorded for {name}. 1 open referral closed: urgent home visit (Community Palliative Care "
+        "team). 1 referral for the people left stays open: carer support, not yet routed to a team. "
+        "Bereavement support referrals made for "
         "O'BRIEN, Siân (spouse or partner) and NGUYỄN, Seán (son or daughter): being routed now, with no "
         "contact before 24 June 2026. 1 pending call-back cancelled."
     ]
@@ -955,8 +1065,27 @@ def test_api_says_which_referrals_were_closed_and_who_already_had_support(
             "team_id": team.pk,
             "team_name": team.name,
         },
-        {"id": awaiting.pk, "need": Need.CARER_SUPPORT, "team_id": None, "team_name": ""},
     ]
+    kept_son = Referral.objects.get(for_person=son)
+    assert effects["referrals_kept_open"] == [
+        {
+            "id": awaiting.pk,
+            "need": Need.CARER_SUPPORT,
+            "team_id": None,
+            "team_name": "",
+            "status": ReferralStatus.AWAITING_ROUTING,
+            "for_person_id": None,
+        },
+        {
+            "id": kept_son.pk,
+            "need": Need.BEREAVEMENT_SUPPORT,
+            "team_id": directory["north"].team.pk,
+            "team_name": directory["north"].team.name,
+            "status": ReferralStatus.QUEUED,
+            "for_person_id": son.pk,
+        },
+    ]
+    assert effects["call_backs_kept"] == []
     assert effects["bereavement_referrals_created"] == []
     assert effects["bereavement_already_open"] == [{"id": son.pk, "name": "NGUYỄN, Seán"}]
     # Reading the death back gives the record, without the effects of the request that made it.

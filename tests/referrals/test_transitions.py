@@ -26,7 +26,7 @@ ACTION_ALLOWED = sorted(
     (action, status)
     for action, spec in ACTIONS.items()
     for status in spec.sources
-    if action != Action.RESUME
+    if not spec.returns_to
 )
 ACTION_REFUSED = sorted(
     (action, status)
@@ -157,13 +157,31 @@ def test_resume_without_a_working_status_to_return_to_is_refused(before):
         check_action(Action.RESUME, ReferralStatus.ON_HOLD, before_hold=before)
 
 
+@pytest.mark.parametrize("before", sorted(OPEN_STATUSES))
+def test_withdrawing_a_death_reopens_a_referral_to_where_it_was(before):
+    assert (
+        check_action(Action.REOPEN_ON_WITHDRAWAL, ReferralStatus.COMPLETED, before_hold=before)
+        == before
+    )
+
+
+@pytest.mark.parametrize("before", ["", ReferralStatus.COMPLETED, ReferralStatus.CANCELLED])
+def test_withdrawing_a_death_never_reopens_to_a_closed_status(before):
+    with pytest.raises(IllegalAction):
+        check_action(Action.REOPEN_ON_WITHDRAWAL, ReferralStatus.COMPLETED, before_hold=before)
+
+
 def test_illegal_action_message_is_readable():
     with pytest.raises(IllegalAction, match=r"A referral that is cancelled cannot be claimed\."):
         check_action(Action.CLAIM, ReferralStatus.CANCELLED)
 
 
 def test_closed_referrals_allow_only_reopening_a_completed_one():
-    assert allowed_actions(ReferralStatus.COMPLETED) == [Action.REOPEN]
+    # By hand, or by withdrawing the death that closed it.
+    assert allowed_actions(ReferralStatus.COMPLETED) == [
+        Action.REOPEN,
+        Action.REOPEN_ON_WITHDRAWAL,
+    ]
     assert allowed_actions(ReferralStatus.CANCELLED) == []
     assert allowed_actions(ReferralStatus.ENTERED_IN_ERROR) == []
 
@@ -172,6 +190,6 @@ def test_every_derived_edge_comes_from_an_action():
     for current, targets in TRANSITIONS.items():
         for target in targets:
             assert any(
-                current in spec.sources and (target == spec.target or (action == Action.RESUME))
+                current in spec.sources and (target == spec.target or target in spec.returns_to)
                 for action, spec in ACTIONS.items()
             ), (current, target)

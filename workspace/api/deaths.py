@@ -1,4 +1,5 @@
-"""`/api/v1/patients/{id}/death/` (docs/design.md §7, §9): record a patient's death, or read it.
+"""`/api/v1/patients/{id}/death/` (docs/design.md §7, §9): record a patient's death, or read it;
+`/api/v1/patients/{id}/death/corrections/`: correct it or withdraw it as entered in error.
 
 The same service as the patient page (``workspace.services.death_record``) and the same
 permission selector (``patients_visible_to``): 201 with the record, 400 with field errors, 403
@@ -7,6 +8,11 @@ already recorded (``DeathAlreadyRecorded`` is a ``DomainConflict``, code ``death
 
 The 201 body is the record (the same shape as the GET) plus ``effects``: what recording it did,
 the same facts the page's message gives (``workspace.views.deaths.death_message``).
+
+A correction goes through ``death_correct`` or ``death_withdraw``, as on the page: 200 with the
+record as it now stands and ``correction``; 400 field errors (a reason is required); 403 for
+users who are neither team leads nor coordinators; 404 for a patient the user cannot write to or
+with no death standing.
 """
 
 from __future__ import annotations
@@ -24,16 +30,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients.codes import PlaceOfDeath
-from patients.models import DeathRecord, Patient
+from patients.models import DeathCorrection, DeathRecord, Patient
 from patients.names import display_name
 from patients.selectors import death_record_shown
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
-from referrals.services.deaths import VERIFIED_BY_MAX, may_record_death
+from referrals.services.deaths import REASON_MAX, VERIFIED_BY_MAX, may_record_death
 from services.codes import Need
 from spoc.accounts.roles import may_write_clinical
 from spoc.core.api import MAX_ID, api_field_errors, api_iso
-from workspace.services import DeathRecorded, death_record
+from workspace.services import (
+    DeathRecorded,
+    death_correct,
+    death_record,
+    death_withdraw,
+)
 
 
 class DeathInputSerializer(serializers.Serializer):
@@ -91,6 +102,19 @@ class ClosedReferralSerializer(serializers.Serializer):
     )
 
 
+class KeptReferralSerializer(ClosedReferralSerializer):
+    status = serializers.CharField()
+    for_person_id = serializers.IntegerField(
+        allow_null=True, help_text="Null for a referral for the patient's own record."
+    )
+
+
+class KeptCallBackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    due_at = serializers.DateTimeField()
+    caller_name = serializers.CharField(allow_blank=True)
+
+
 class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(help_text="FAMILY, Given.")
@@ -109,11 +133,36 @@ class DeathEffectsSerializer(serializers.Serializer):
         "so were not given a second.",
     )
     call_backs_cancelled = serializers.IntegerField()
+    referrals_kept_open = KeptReferralSerializer(
+        many=True,
+        help_text="Open referrals left open: for a related person, or for carer or bereavement "
+        "support (support for the living).",
+    )
+    call_backs_kept = KeptCallBackSerializer(
+        many=True, help_text="The relatives' pending call-backs, left pending."
+    )
+
+
+class CorrectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DeathCorrection.Kind.choices)
+    before = serializers.DictField(help_text="The fields that changed, as they were.")
+    after = serializers.DictField(help_text="The same fields, as they are now.")
+    reason = serializers.CharField()
+    corrected_at = serializers.DateTimeField()
+    corrected_by = serializers.CharField(help_text="Username.")
+    effects = serializers.DictField(
+        help_text="For a withdrawal: the ids of the referrals reopened (referrals_reopened) or "
+        "left as they were (referrals_left_closed), of the bereavement referrals entered in "
+        "error (bereavement_cancelled) or kept (bereavement_kept), of the call-backs pending "
+        "again (call_backs_restored)."
+    )
 
 
 class DeathRecordSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     patient_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=DeathRecord.Status.choices)
     died_at = serializers.DateTimeField()
     place = serializers.CharField()
     expected = serializers.BooleanField(allow_null=True)
@@ -135,10 +184,35 @@ class DeathRecordSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
     recorded_by = serializers.CharField(help_text="Username.")
     bereavement_referrals = BereavementReferralSerializer(many=True)
+    corrections = CorrectionSerializer(many=True, help_text="Oldest first.")
 
 
 class DeathRecordedSerializer(DeathRecordSerializer):
     effects = DeathEffectsSerializer(help_text="What recording the death did.")
+
+
+class DeathCorrectionInputSerializer(serializers.Serializer):
+    """Parses the body; the rules (a reason, not in the future, a change) are the service's."""
+
+    withdraw = serializers.BooleanField(
+        default=False, help_text="True: withdraw the death as entered in error."
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX, trim_whitespace=True
+    )
+    died_at = serializers.DateTimeField(required=False)
+    place = serializers.ChoiceField(choices=PlaceOfDeath.choices, required=False)
+    last_days_place = serializers.ChoiceField(
+        choices=[("", "Not known"), *PlaceOfDeath.choices], required=False
+    )
+    expected = serializers.BooleanField(allow_null=True, required=False)
+    verified_by = serializers.CharField(
+        required=False, allow_blank=True, max_length=VERIFIED_BY_MAX, trim_whitespace=True
+    )
+
+
+class DeathCorrectedSerializer(DeathRecordSerializer):
+    correction = CorrectionSerializer(help_text="The correction this request made.")
 
 
 def _bereavement_item(referral: Referral) -> dict[str, Any]:
@@ -178,19 +252,54 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
         "recorded_at": api_iso(record.recorded_at),
         "recorded_by": record.recorded_by.get_username(),
         "bereavement_referrals": [_bereavement_item(referral) for referral in bereavement],
+        "corrections": [
+            _correction_item(correction)
+            for correction in record.corrections.select_related("corrected_by").order_by("pk")
+        ],
+        "status": record.status,
+    }
+
+
+def _correction_item(correction: DeathCorrection) -> dict[str, Any]:
+    return {
+        "id": correction.pk,
+        "kind": correction.kind,
+        "before": correction.before,
+        "after": correction.after,
+        "reason": correction.reason,
+        "corrected_at": api_iso(correction.corrected_at),
+        "corrected_by": correction.corrected_by.get_username(),
+        "effects": correction.effects,
+    }
+
+
+def _referral_item(referral: Referral) -> dict[str, Any]:
+    return {
+        "id": referral.pk,
+        "need": referral.need,
+        "team_id": referral.team_id,
+        "team_name": referral.team.name if referral.team else "",
     }
 
 
 def _effects(result: DeathRecorded) -> dict[str, Any]:
     return {
-        "referrals_closed": [
+        "referrals_closed": [_referral_item(referral) for referral in result.closed],
+        "referrals_kept_open": [
             {
-                "id": referral.pk,
-                "need": referral.need,
-                "team_id": referral.team_id,
-                "team_name": referral.team.name if referral.team else "",
+                **_referral_item(referral),
+                "status": referral.status,
+                "for_person_id": referral.for_person_id,
             }
-            for referral in result.closed
+            for referral in result.kept_open
+        ],
+        "call_backs_kept": [
+            {
+                "id": cb.pk,
+                "due_at": api_iso(cb.due_at),
+                "caller_name": cb.call.caller_name if cb.call else "",
+            }
+            for cb in result.call_backs_kept
         ],
         "bereavement_referrals_created": [
             _bereavement_item(referral) for referral in result.bereavement
@@ -250,5 +359,51 @@ class PatientDeathApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class PatientDeathCorrectionApi(APIView):
+    """Correct a recorded death, or withdraw it as entered in error (team leads, coordinators)."""
+
+    @extend_schema(
+        operation_id="patients_death_correct",
+        request=DeathCorrectionInputSerializer,
+        responses={200: DeathCorrectedSerializer},
+    )
+    def post(self, request: Request, patient_id: int) -> Response:
+        data = DeathCorrectionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        withdraw, reason = values.pop("withdraw"), values.pop("reason")
+        try:
+            if withdraw:
+                result = death_withdraw(
+                    patient_id=patient_id,
+                    user=request.user,
+                    reason=reason,
+                    request=request._request,
+                )
+            else:
+                result = death_correct(
+                    patient_id=patient_id,
+                    user=request.user,
+                    reason=reason,
+                    changes=values,
+                    request=request._request,
+                )
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied(str(exc)) from exc
+        except (Patient.DoesNotExist, DeathRecord.DoesNotExist) as exc:
+            raise NotFound("No death is recorded for this patient.") from exc
+        except ValidationError as exc:
+            raise serializers.ValidationError(api_field_errors(exc)) from exc
+        body = {**_death_body(result.record), "correction": _correction_item(result.correction)}
+        return Response(body)
+
+
 # Included under /api/v1/patients/<id>/death/ by spoc/urls.py.
-urlpatterns = [path("", PatientDeathApi.as_view(), name="api-patient-death")]
+urlpatterns = [
+    path("", PatientDeathApi.as_view(), name="api-patient-death"),
+    path(
+        "corrections/",
+        PatientDeathCorrectionApi.as_view(),
+        name="api-patient-death-corrections",
+    ),
+]

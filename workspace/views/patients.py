@@ -22,12 +22,13 @@ from patients.forms import (
     PatientForm,
     RelatedPersonForm,
 )
-from patients.models import Patient, RelatedPerson
+from patients.models import DeathRecord, Patient, RelatedPerson
 from patients.selectors import (
     care_plan_current,
     care_plan_history,
     care_plan_shown,
     carer_assessments_shown,
+    deaths_of,
     patient_shown,
 )
 from patients.services import (
@@ -41,9 +42,11 @@ from patients.services import (
 )
 from referrals.access import break_glass_open, visible_patients, writable_patient
 from referrals.selectors import patients_visible_to, patients_writable_by, sees_all_patients
+from referrals.services.deaths import may_correct_death
 from spoc.accounts.roles import may_break_glass, may_write_clinical
 from spoc.core.htmx import render_page
 from workspace.selectors import patient_timeline, patients_found
+from workspace.views.deaths import corrections_worded
 
 
 def _form_errors_from(form: Any, exc: ValidationError) -> None:
@@ -125,6 +128,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         return found
     patient = found
     can_write = patients_writable_by(request.user).filter(pk=patient.pk).exists()
+    deaths = corrections_worded(deaths_of(patient=patient))
     return render(
         request,
         "patients/detail.html",
@@ -137,6 +141,11 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "now": timezone.now(),
             "show_access_information": request.user.is_clinician,  # type: ignore[union-attr]
             "can_write": can_write,
+            "death": next((d for d in deaths if d.status == DeathRecord.Status.RECORDED), None),
+            "withdrawn_deaths": [d for d in deaths if d.status == DeathRecord.Status.WITHDRAWN],
+            "can_correct_death": can_write
+            and may_correct_death(request.user)
+            and may_write_clinical(request.user),
             "can_edit_care_plan": can_write and request.user.is_clinician,  # type: ignore[union-attr]
             "can_edit_patient": can_write
             and (sees_all_patients(request.user) or request.user.is_clinician),  # type: ignore[union-attr]
