@@ -42,6 +42,7 @@ from calls.services.reviews import call_back_complete, call_senior_review
 from calls.triage import TriageInput, suggest_priority
 from devtools.demo.directory import GP_PRACTICES, NORTHBANK, SITES, SOUTHMERE
 from devtools.nhs_numbers import synthetic_nhs_number
+from patients.carers import CarerHealth, CarerOutcome, OutcomeAnswer
 from patients.codes import (
     CprDecision,
     IposItem,
@@ -57,7 +58,13 @@ from patients.codes import (
 )
 from patients.models import Patient, RelatedPerson
 from patients.names import search_form
-from patients.services import PatientData, care_plan_update, patient_register, related_person_save
+from patients.services import (
+    PatientData,
+    care_plan_update,
+    carer_assessment_record,
+    patient_register,
+    related_person_save,
+)
 from referrals.codes import (
     CallReason,
     CarerCoping,
@@ -458,6 +465,7 @@ class SeedSummary:
     deaths: int = 0
     deaths_in_preferred_place: int = 0
     bereavement_referrals: int = 0
+    carer_assessments: int = 0
     declines: int = 0
     holds: int = 0
     interventions: int = 0
@@ -473,7 +481,7 @@ class SeedSummary:
             f"Deaths in the preferred place: {self.deaths_in_preferred_place}; bereavement "
             f"referrals: {self.bereavement_referrals}; declined and routed again: {self.declines}; "
             f"held: {self.holds}; interventions: {self.interventions}; past escalations: "
-            f"{self.escalations}",
+            f"{self.escalations}; carers' needs assessments: {self.carer_assessments}",
         ]
 
 
@@ -1157,9 +1165,10 @@ def _save_patient(
             confirmed_not_duplicate=True,
         )
         summary.patients_created += 1
+        carer_person = None
         if plan.carer is not None:
             carer = plan.carer
-            related_person_save(
+            carer_person = related_person_save(
                 patient=patient,
                 user=users[plan.registered_by],
                 values={
@@ -1175,6 +1184,11 @@ def _save_patient(
                 },
             )
             summary.carers += 1
+    # A carer who consents has their own carer-support referrals (for them, routed by their
+    # postcode) and a needs assessment before the first (docs/triage.md).
+    for_carer = carer_person if carer_person and carer_person.consent_to_contact else None
+    if for_carer is not None:
+        _assess_carer(for_carer, plan, users=users, now=now, summary=summary)
     for version in plan.care_plans:
         _save_care_plan(patient, version, users=users, now=now)
         summary.care_plans += 1
@@ -1190,6 +1204,7 @@ def _save_patient(
             now=now,
             died_at=died_at,
             summary=summary,
+            carer=for_carer,
         )
     if died_at is not None:
         _record_death(
@@ -1202,6 +1217,53 @@ def _save_patient(
             summary=summary,
         )
     return patient.pk
+
+
+# A carer's needs assessment's answers (patients/carers.py), as a carer-support worker finds them.
+CARER_HEALTH = {CarerHealth.NO_CONCERN: 3, CarerHealth.AT_RISK: 5, CarerHealth.DETERIORATING: 2}
+CARER_OUTCOME_ANSWERS = {
+    OutcomeAnswer.ACHIEVED: 6,
+    OutcomeAnswer.NOT_ACHIEVED: 3,
+    OutcomeAnswer.ENDANGERED: 0.2,
+    OutcomeAnswer.NOT_APPLICABLE: 1,
+}
+
+
+def _assess_carer(
+    carer: RelatedPerson,
+    plan: PatientPlan,
+    *,
+    users: Mapping[str, User],
+    now: datetime,
+    summary: SeedSummary,
+) -> None:
+    """A needs assessment of ``carer`` a few days before the patient's first carer-support call,
+    when that call is recent enough to be assessed (the last 300 days)."""
+    first = max((c.before_now for c in plan.calls if Need.CARER_SUPPORT in c.needs), default=None)
+    if first is None or first > timedelta(days=300):
+        return
+    # Its own generator, so the plan (and every earlier demo) stays the same.
+    rng = random.Random(f"{SEED}-{plan.key}-carer-assessment")  # noqa: S311
+    registered_at = now - plan.registered_before_now
+    assessed_at = max(
+        now - first - timedelta(days=rng.randint(2, 20)), registered_at + timedelta(hours=1)
+    )
+    with _clock_at(assessed_at):
+        carer_assessment_record(
+            carer=carer,
+            user=users["nurse"],
+            assessment_date=timezone.localdate(assessed_at),
+            health=_weighted(rng, CARER_HEALTH),
+            outcomes={
+                outcome.value: OutcomeAnswer.NOT_APPLICABLE.value
+                if outcome == CarerOutcome.CHILD_CARE and rng.random() < 0.8
+                else _weighted(rng, CARER_OUTCOME_ANSWERS)
+                for outcome in CarerOutcome
+            },
+            significant_impact=rng.random() < 0.6,
+            notes="Assessed at home with the carer; plan agreed with them.",
+        )
+    summary.carer_assessments += 1
 
 
 def _save_care_plan(
@@ -1234,6 +1296,7 @@ def _save_call(
     now: datetime,
     died_at: datetime | None,
     summary: SeedSummary,
+    carer: RelatedPerson | None = None,
 ) -> None:
     received_at = now - call.before_now
     ended_at = min(received_at + timedelta(minutes=call.minutes), now - timedelta(minutes=1))
@@ -1271,7 +1334,12 @@ def _save_call(
         if call.override
         else "",
         disposition=call.disposition,
-        needs=tuple(NeedRequest(need=need) for need in call.needs),
+        needs=tuple(
+            NeedRequest(need=need, for_person_id=carer.pk, for_person_consent=True)
+            if carer is not None and need == Need.CARER_SUPPORT
+            else NeedRequest(need=need)
+            for need in call.needs
+        ),
         callback_due_at=ended_at + timedelta(hours=call.callback_hours)
         if call.callback_hours
         else None,

@@ -22,7 +22,14 @@ from devtools.demo.patients import DEMO_NHS_RESERVED, plan_patients
 from devtools.demo.users import DEMO_USERS
 from devtools.nhs_numbers import SYNTHETIC_CAPACITY, synthetic_nhs_number
 from patients.codes import CprDecision, NhsNumberStatus
-from patients.models import Assessment, CarePlan, DeathRecord, Patient, RelatedPerson
+from patients.models import (
+    Assessment,
+    CarePlan,
+    CarerAssessment,
+    DeathRecord,
+    Patient,
+    RelatedPerson,
+)
 from patients.nhs_number import is_valid_nhs_number
 from referrals.models import Escalation, Intervention, Referral, ReferralEvent
 from referrals.services.deaths import preferred_place_achieved
@@ -54,6 +61,7 @@ COUNTED = (
     CapacityStatus,
     Patient,
     RelatedPerson,
+    CarerAssessment,
     CarePlan,
     Assessment,
     Call,
@@ -132,6 +140,18 @@ def assert_lifecycle_history(*, now):
         )
         assert row.patient.died_at is not None
         assert row.contact_not_before == row.patient.died_at + timedelta(days=14)
+
+    # Carers who consent have carer-support referrals of their own, routed by their postcode,
+    # and needs assessments whose priority the call took (docs/routing.md, docs/triage.md).
+    carers_own = Referral.objects.filter(need="CARER_SUPPORT", for_person__isnull=False)
+    assert carers_own.exists()
+    assert not carers_own.filter(
+        Q(for_person_consent_at__isnull=True) | Q(for_person__consent_to_contact=False)
+    ).exists()
+    assessments = CarerAssessment.objects.all()
+    assert assessments.exists()
+    assert {"P3", "P4", "P5"} & set(assessments.values_list("suggested_priority", flat=True))
+    assert Call.objects.filter(suggestion_reasons__icontains="assessment of").exists()
 
     held = Referral.objects.filter(status="ON_HOLD")
     assert held.exists() and not held.filter(hold_reason="").exists()
