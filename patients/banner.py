@@ -15,11 +15,12 @@ are the family's bereavement support, still being worked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from patients.codes import CprDecision, PlaceOfDeath
-from patients.models import CarePlan, DeathRecord, Patient
+from patients.models import CarePlan, DeathRecord, JustInCaseMedicine, Patient
 from patients.names import display_name
 from patients.nhs_number import format_nhs_number
 from patients.selectors import age_on
@@ -40,6 +41,8 @@ LIVING_ONLY = frozenset(
         "CARE_PLAN_REVIEW_OVERDUE",
         "REPEAT_CALLER",
         "INTERPRETER",
+        "JIC_MEDICINES",
+        "JIC_MEDICINES_NOT_LISTED",
     }
 )
 
@@ -61,6 +64,8 @@ class Banner:
     alerts: tuple[Alert, ...]
     # "Died 2 December 2026, at hospice (preferred: ..., achieved)"; "" while the patient lives.
     died: str = ""
+    # The just-in-case medicines at home, one line each, for the clinicians' view of the banner.
+    medicines: tuple[str, ...] = ()
 
     @property
     def tags(self) -> tuple[Alert, ...]:
@@ -103,9 +108,10 @@ def patient_banner(
     open_referrals: int,
     today: date,
     death: DeathRecord | None = None,
+    medicines: Sequence[JustInCaseMedicine] = (),
 ) -> Banner:
     """The banner of ``patient``; ``death`` is their death record, if any (read only when
-    ``patient.died_at`` is set)."""
+    ``patient.died_at`` is set); ``medicines`` the just-in-case medicines still at home."""
     alerts: list[Alert] = []
     died = ""
     if patient.died_at is not None:
@@ -167,6 +173,7 @@ def patient_banner(
                 "OPEN_REFERRALS",
             )
         )
+    alerts.extend(_medicine_alerts(care_plan, medicines))
     if patient.interpreter_needed:
         language = f" ({patient.language})" if patient.language else ""
         alerts.append(Alert("blue", f"Interpreter needed{language}", "INTERPRETER"))
@@ -183,4 +190,37 @@ def patient_banner(
         address=address,
         alerts=tuple(alerts),
         died=died,
+        medicines=tuple(medicine_line(m) for m in medicines) if patient.died_at is None else (),
     )
+
+
+def medicine_line(medicine: JustInCaseMedicine) -> str:
+    """ "Morphine sulfate 10 mg/1 ml injection: 2.5-5 mg subcut 1-hourly as needed (10 ampoules)",
+    as prescribed."""
+    return f"{medicine.name}: {medicine.dose_route} ({medicine.quantity})"
+
+
+def _medicine_alerts(
+    care_plan: CarePlan | None, medicines: Sequence[JustInCaseMedicine]
+) -> list[Alert]:
+    """Where the just-in-case medicines are, for whoever answers out of hours (hazard H-033); and
+    a warning when the care plan says they were issued but none is listed."""
+    if medicines:
+        places = list(dict.fromkeys(m.kept_at for m in medicines))
+        count = len(medicines)
+        return [
+            Alert(
+                "blue",
+                f"Just-in-case medicines at home ({count}), kept at {'; '.join(places)}",
+                "JIC_MEDICINES",
+            )
+        ]
+    if care_plan is not None and care_plan.anticipatory_meds_issued:
+        return [
+            Alert(
+                "orange",
+                "Just-in-case medicines issued but not listed",
+                "JIC_MEDICINES_NOT_LISTED",
+            )
+        ]
+    return []

@@ -8,6 +8,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from patients import codes
 from patients.carers import CarerHealth, CarerOutcome, OutcomeAnswer
+from patients.medicines import MedicineData
 from patients.services import PatientData
 from services.models import Site
 from services.practices import practice_labels
@@ -280,3 +281,39 @@ class CarerAssessmentForm(NhsFormMixin, forms.Form):
             "significant_impact": data["significant_impact"],
             "notes": data["notes"],
         }
+
+
+class JustInCaseMedicineForm(NhsFormMixin, forms.Form):
+    """One medicine as the prescription wrote it; the limits and the date's bounds are checked
+    again by ``jic_medicine_add``. In the order templates/patients/medicines.html draws them."""
+
+    name = forms.CharField(
+        label="Medicine",
+        max_length=200,
+        help_text="Name, strength and form, as on the label: Morphine sulfate 10 mg/1 ml injection",
+    )
+    dose_route = forms.CharField(
+        label="Dose and route, as prescribed",
+        max_length=300,
+        help_text="Copy the prescription exactly: 2.5 mg to 5 mg subcutaneously, hourly if needed",
+    )
+    quantity = forms.CharField(label="Quantity supplied", max_length=100)
+    kept_at = forms.CharField(
+        label="Where they are kept", max_length=200, help_text="So a visiting nurse can find them"
+    )
+    prescribed_by = forms.CharField(label="Prescribed by", max_length=200)
+    prescribed_date = NhsDateField(
+        label="Date prescribed", subject="date prescribed", not_future=True
+    )
+
+    def medicine_data(self) -> MedicineData:
+        return MedicineData(**self.cleaned_data)
+
+
+class MedicineRemoveForm(NhsFormMixin, forms.Form):
+    removed_reason = forms.CharField(
+        label="Why it is no longer at home",
+        max_length=300,
+        error_messages={"required": "Enter why it is no longer at home"},
+        help_text="Used, out of date and destroyed, changed, or taken away",
+    )

@@ -228,6 +228,58 @@ class CarePlan(models.Model):
         return f"Care plan v{self.version} of patient {self.patient_id}"
 
 
+class JustInCaseMedicine(models.Model):
+    """One just-in-case (anticipatory) medicine kept in the patient's home, as the prescription
+    wrote it (docs/patients-and-calls.md, "Just-in-case medicines"; hazard H-033).
+
+    Rows are never changed or deleted: a medicine used up, destroyed or changed is *removed*
+    (``removed_at``, who and why) and a changed one recorded again, so the record keeps its whole
+    history, like the care plan's versions. The current medicines are those not removed."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="jic_medicines")
+    name = models.CharField("medicine", max_length=200)
+    dose_route = models.CharField("dose and route, as prescribed", max_length=300)
+    quantity = models.CharField("quantity supplied", max_length=100)
+    kept_at = models.CharField("kept at", max_length=200)
+    prescribed_by = models.CharField(max_length=200)
+    prescribed_date = models.DateField("date prescribed")
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["patient", "name", "pk"]
+        indexes = [
+            models.Index(
+                fields=["patient"],
+                condition=models.Q(removed_at__isnull=True),
+                name="jic_medicine_current",
+            )
+        ]
+        constraints = [
+            # A removal says who and why; a medicine still at home has neither.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(removed_at__isnull=True, removed_by__isnull=True, removed_reason="")
+                    | (
+                        models.Q(removed_at__isnull=False, removed_by__isnull=False)
+                        & ~models.Q(removed_reason="")
+                    )
+                ),
+                name="jic_medicine_removal_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk}) for patient {self.patient_id}"
+
+
 class Assessment(models.Model):
     """Phase of Illness, AKPS and IPOS, from a call's triage or a clinician's review."""
 

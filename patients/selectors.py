@@ -15,6 +15,7 @@ from patients.models import (
     CarerAssessment,
     DeathCorrection,
     DeathRecord,
+    JustInCaseMedicine,
     Patient,
     RelatedPerson,
 )
@@ -205,6 +206,35 @@ def care_plan_history(*, patient: Patient) -> QuerySet[CarePlan]:
     return (
         CarePlan.objects.filter(patient=patient).select_related("created_by").order_by("-version")
     )
+
+
+def jic_medicines_current(*, patient: Patient) -> list[JustInCaseMedicine]:
+    """The just-in-case medicines still in ``patient``'s home, by name: one query."""
+    return list(JustInCaseMedicine.objects.filter(patient=patient, removed_at__isnull=True))
+
+
+def jic_medicines_shown(*, patient: Patient) -> list[JustInCaseMedicine]:
+    """Every just-in-case medicine ever recorded for ``patient``, those still at home first, then
+    the removed ones, latest removal first, with who recorded and removed them; for the page
+    that shows the record and its history, so the read is access-logged."""
+    rows = list(
+        JustInCaseMedicine.objects.filter(patient=patient).select_related(
+            "recorded_by", "removed_by"
+        )
+    )
+    current = [row for row in rows if row.removed_at is None]
+    removed = sorted(
+        (row for row in rows if row.removed_at is not None),
+        key=lambda row: row.removed_at or row.recorded_at,
+        reverse=True,
+    )
+    access_log_read(
+        object_type="jic_medicines",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+        detail={"medicines": len(rows)},
+    )
+    return current + removed
 
 
 def age_on(date_of_birth: date, day: date) -> int:

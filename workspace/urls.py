@@ -23,6 +23,12 @@ urlpatterns = [
         name="carer-assessment-new",
     ),
     path("<int:patient_id>/care-plan/", views.care_plan_edit, name="care-plan"),
+    path("<int:patient_id>/medicines/", views.jic_medicines_page, name="medicines"),
+    path(
+        "<int:patient_id>/medicines/<int:medicine_id>/remove/",
+        views.jic_medicine_remove_page,
+        name="medicine-remove",
+    ),
     path("<int:patient_id>/death/", death_views.patient_death_record, name="death"),
     path(
         "<int:patient_id>/death/correct/",

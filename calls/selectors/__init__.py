@@ -15,7 +15,7 @@ from calls.models import Call, CallBack, CallFollowUp
 from calls.telephony import DUE_NOW_FOR
 from patients.banner import patient_banner
 from patients.models import DeathRecord, Patient
-from patients.selectors import care_plan_current
+from patients.selectors import care_plan_current, jic_medicines_current
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
 from referrals.transitions import OPEN_STATUSES
@@ -188,4 +188,5 @@ def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
         death=DeathRecord.objects.recorded().filter(patient=patient).first()
         if patient.died_at
         else None,
+        medicines=jic_medicines_current(patient=patient) if patient.died_at is None else (),
     )

@@ -56,6 +56,7 @@ from patients.codes import (
     Sex,
     UsualResidence,
 )
+from patients.medicines import MedicineData, jic_medicine_add
 from patients.models import Patient, RelatedPerson
 from patients.names import search_form
 from patients.services import (
@@ -371,6 +372,30 @@ MEDS_PLACES = (
     "At home, in the just-in-case box",
     "Care home treatment room",
     "With the district nurses' notes",
+)
+# The usual four just-in-case medicines of an English end-of-life prescription, as the demo's
+# prescriptions write them (medicine, dose and route, quantity).
+JUST_IN_CASE_MEDICINES = (
+    (
+        "Morphine sulfate 10 mg/1 ml injection",
+        "2.5 mg to 5 mg subcutaneously, hourly if needed, for pain or breathlessness",
+        "10 ampoules",
+    ),
+    (
+        "Midazolam 10 mg/2 ml injection",
+        "2.5 mg to 5 mg subcutaneously, hourly if needed, for agitation",
+        "10 ampoules",
+    ),
+    (
+        "Levomepromazine 25 mg/1 ml injection",
+        "6.25 mg subcutaneously, 4-hourly if needed, for nausea or vomiting",
+        "5 ampoules",
+    ),
+    (
+        "Hyoscine butylbromide 20 mg/1 ml injection",
+        "20 mg subcutaneously, hourly if needed, for respiratory secretions",
+        "10 ampoules",
+    ),
 )
 RESPECT_PLACES = ("At home, in the green folder", "Care home office", "With the GP record")
 
@@ -1283,6 +1308,20 @@ def _save_care_plan(
             values["respect_date"] = values["cpr_decision_date"]
     with _clock_at(written_at):
         care_plan_update(patient=patient, user=users[version.author], values=values)
+        if values.get("anticipatory_meds_issued") and not patient.jic_medicines.exists():
+            for name, dose_route, quantity in JUST_IN_CASE_MEDICINES:
+                jic_medicine_add(
+                    patient=patient,
+                    user=users[version.author],
+                    data=MedicineData(
+                        name=name,
+                        dose_route=dose_route,
+                        quantity=quantity,
+                        kept_at=values["anticipatory_meds_location"],
+                        prescribed_by=f"Dr Ellis, {patient.gp_practice or 'the GP practice'}",
+                        prescribed_date=today,
+                    ),
+                )
 
 
 def _save_call(

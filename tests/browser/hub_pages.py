@@ -222,6 +222,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("patient-page", patient_path(username)),
             # The clinical forms: the care plan and a death.
             ("care-plan", patient_path(username) + "care-plan/"),
+            ("jic-medicines", patient_path(username) + "medicines/"),
             ("death-record", patient_path(username) + "death/"),
             ("queue-print", f"/queue/teams/{team_ids_of(_user(username))[0]}/print/"),
             ("rota-team", rota_path(username)),

@@ -207,6 +207,7 @@ class World:
     patient_b: int = 0  # referred to team B only
     dead_patient: int = 0  # referred to team A, with a recorded death
     person: int = 0  # a carer of `patient`
+    medicine: int = 0  # a just-in-case medicine at `patient`'s home
     call: int = 0  # about `patient`, taken by the call handler, awaiting a senior review
     call_back: int = 0  # pending, for `call`
     follow_up: int = 0  # pending, for `call` (as if it had advised 999)
@@ -260,7 +261,7 @@ def world_build() -> World:
     from django.contrib.auth.models import Group
 
     from calls.models import CallBack, CallFollowUp
-    from patients.models import DeathRecord, PossibleMatch, RelatedPerson
+    from patients.models import DeathRecord, JustInCaseMedicine, PossibleMatch, RelatedPerson
     from referrals.models import GpLetter
     from referrals.transitions import ReferralStatus
     from services.models import Closure, Organisation, OrganisationMembership, TeamMembership
@@ -357,6 +358,17 @@ def world_build() -> World:
         consent_to_contact=True,
         created_at=now,
     )
+    w.medicine = JustInCaseMedicine.objects.create(
+        patient=patient,
+        name="Midazolam 10 mg/2 ml injection",
+        dose_route="2.5 mg subcutaneously, hourly if needed",
+        quantity="10 ampoules",
+        kept_at="Kitchen drawer",
+        prescribed_by="Dr Matrix",
+        prescribed_date=now.date(),
+        recorded_at=now,
+        recorded_by=users["coord"],
+    ).pk
     call_back = CallBack.objects.create(call=call, patient=patient, due_at=now + timedelta(hours=1))
     w.follow_up = CallFollowUp.objects.create(call=call, due_at=now + timedelta(hours=1)).pk
     w.patient, w.patient_b, w.dead_patient, w.person = patient.pk, patient_b.pk, dead.pk, person.pk

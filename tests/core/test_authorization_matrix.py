@@ -123,6 +123,11 @@ SEES_PATIENT = {"handler": 200, "nurse": 200, "lead": 200, "coord": 200, "manage
 # Demographic writes (details, carers): handlers, coordinators and clinicians of the patient's
 # team; a role that never writes is refused as such (403), the manager included; nurse_b may
 # write but the patient is outside her care (404).
+BACK_TO_MEDICINES = page(
+    403,
+    nurse_b=404,
+    **{c: to("patients:medicines", patient_id="patient") for c in ("nurse", "lead", "coord")},
+)
 EDITS_PATIENT = page(403, handler=200, nurse=200, lead=200, coord=200, nurse_b=404)
 ADMIN_ONLY = page(ADMIN_LOGIN, anon=ADMIN_LOGIN, sysadmin=200)
 # Team A's rota is read by those who phone or plan any team (handler, coord, manager) and by team
@@ -378,6 +383,29 @@ ROWS: list[Op] = [
         ),
         args=P,
         data=lambda w: {"base_version": "0", "primary_diagnosis": "Lung cancer"},
+    ),
+    # Just-in-case medicines: clinicians who write clinical records, as the care plan; a removal
+    # (and a GET of its address) ends on the medicines page.
+    Op("patients:medicines", "GET", page(403, nurse=200, lead=200, coord=200, nurse_b=404), args=P),
+    Op(
+        "patients:medicines",
+        "POST",
+        page(403, nurse=200, lead=200, coord=200, nurse_b=404),
+        args=P,
+        data=_empty,
+    ),
+    Op(
+        "patients:medicine-remove",
+        "POST",
+        BACK_TO_MEDICINES,
+        args={**P, "medicine_id": "medicine"},
+        data=lambda w: {"removed_reason": "Used"},
+    ),
+    Op(
+        "patients:medicine-remove",
+        "GET",
+        BACK_TO_MEDICINES,
+        args={**P, "medicine_id": "medicine"},
     ),
     # Deaths: clinicians working a team queue and coordinators (may_record_death), then the
     # patient must be visible (nurse_b: 404).

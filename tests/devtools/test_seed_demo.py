@@ -27,6 +27,7 @@ from patients.models import (
     CarePlan,
     CarerAssessment,
     DeathRecord,
+    JustInCaseMedicine,
     Patient,
     RelatedPerson,
 )
@@ -239,6 +240,12 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     assert follow_ups.filter(status="DONE", call__disposition="ADVISED_999").exists()
     statuses = set(Referral.objects.values_list("status", flat=True))
     assert {"QUEUED", "ACCEPTED", "IN_PROGRESS", "ON_HOLD", "COMPLETED", "CANCELLED"} <= statuses
+    # Just-in-case medicines are listed wherever the current care plan says they were issued.
+    issued = CarePlan.objects.filter(is_current=True, anticipatory_meds_issued=True)
+    assert issued.exists()
+    assert set(issued.values_list("patient_id", flat=True)) <= set(
+        JustInCaseMedicine.objects.values_list("patient_id", flat=True)
+    )
     # Every need is in the demo, the care network's included (docs/routing.md "The care network").
     assert set(Referral.objects.values_list("need", flat=True)) == set(Need.values)
     assert_referral_constraints_hold()

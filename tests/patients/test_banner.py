@@ -12,7 +12,7 @@ import pytest
 
 from patients.banner import REPEAT_CALLER_CALLS, Alert, Banner, patient_banner
 from patients.codes import CprDecision, PlaceOfDeath, PreferenceNotStated
-from patients.models import CarePlan, DeathRecord, Patient
+from patients.models import CarePlan, DeathRecord, JustInCaseMedicine, Patient
 
 TODAY = date(2026, 3, 16)
 
@@ -49,6 +49,7 @@ def banner(
     calls: int = 0,
     open_referrals: int = 0,
     today: date = TODAY,
+    medicines: tuple[JustInCaseMedicine, ...] = (),
 ) -> Banner:
     return patient_banner(
         patient=who or patient(),
@@ -56,6 +57,7 @@ def banner(
         calls_last_7_days=calls,
         open_referrals=open_referrals,
         today=today,
+        medicines=medicines,
     )
 
 
@@ -483,3 +485,52 @@ def test_every_alert_at_once_in_banner_order():
         "blue",
         "blue",
     ]
+
+
+# --- Just-in-case medicines (hazard H-033) ---------------------------------------------------------
+
+
+def medicine(name: str, kept_at: str = "Kitchen drawer") -> JustInCaseMedicine:
+    return JustInCaseMedicine(
+        name=name,
+        dose_route="2.5 mg to 5 mg subcutaneously, hourly if needed",
+        quantity="10 ampoules",
+        kept_at=kept_at,
+        prescribed_by="Dr Siân O'Brien",
+        prescribed_date=date(2026, 3, 10),
+    )
+
+
+def test_medicines_at_home_say_how_many_and_where_and_list_each_as_prescribed():
+    result = banner(
+        care_plan=plan(anticipatory_meds_issued=True),
+        medicines=(
+            medicine("Midazolam 10 mg/2 ml injection"),
+            medicine("Morphine sulfate 10 mg/1 ml injection"),
+            medicine("Water for injection", kept_at="Blue box on the wardrobe"),
+        ),
+    )
+    assert alert(result, "JIC_MEDICINES") == Alert(
+        "blue",
+        "Just-in-case medicines at home (3), kept at Kitchen drawer; Blue box on the wardrobe",
+        "JIC_MEDICINES",
+    )
+    assert result.medicines[1] == (
+        "Morphine sulfate 10 mg/1 ml injection: 2.5 mg to 5 mg subcutaneously, hourly if needed "
+        "(10 ampoules)"
+    )
+    assert "JIC_MEDICINES_NOT_LISTED" not in codes(result)
+
+
+def test_medicines_issued_in_the_care_plan_but_not_listed_are_a_warning():
+    result = banner(care_plan=plan(anticipatory_meds_issued=True))
+    assert alert(result, "JIC_MEDICINES_NOT_LISTED").level == "orange"
+    assert "JIC_MEDICINES" not in codes(banner(care_plan=plan()))
+    assert "JIC_MEDICINES_NOT_LISTED" not in codes(banner(care_plan=plan()))
+
+
+def test_medicines_are_left_off_once_the_patient_has_died():
+    died = patient(died_at=datetime(2026, 3, 15, 9, tzinfo=UTC))
+    result = banner(who=died, medicines=(medicine("Midazolam 10 mg/2 ml injection"),))
+    assert "JIC_MEDICINES" not in codes(result)
+    assert result.medicines == ()

@@ -19,16 +19,21 @@ from patients.forms import (
     BreakGlassForm,
     CarePlanForm,
     CarerAssessmentForm,
+    JustInCaseMedicineForm,
+    MedicineRemoveForm,
     PatientForm,
     RelatedPersonForm,
 )
-from patients.models import DeathRecord, Patient, RelatedPerson
+from patients.medicines import jic_medicine_add, jic_medicine_remove
+from patients.models import DeathRecord, JustInCaseMedicine, Patient, RelatedPerson
 from patients.selectors import (
     care_plan_current,
     care_plan_history,
     care_plan_shown,
     carer_assessments_shown,
     deaths_of,
+    jic_medicines_current,
+    jic_medicines_shown,
     patient_shown,
 )
 from patients.services import (
@@ -136,6 +141,9 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "banner": patient_banner_for(patient=patient),
             "care_plan": care_plan_current(patient=patient),
+            "medicines": jic_medicines_current(patient=patient)
+            if request.user.is_clinician  # type: ignore[union-attr]
+            else [],
             "related_people": patient.related_people.all(),
             "timeline": patient_timeline(patient=patient, user=request.user),
             "now": timezone.now(),
@@ -249,11 +257,20 @@ def related_person_edit(
     )
 
 
+def _clinical_patient(request: HttpRequest, patient_id: int, *, refused: str) -> Patient:
+    """The patient for a page only clinicians who write clinical records use (the care plan, the
+    just-in-case medicines): 403 with ``refused`` for anyone else (writable_patient: 403 or 404
+    for a patient they may not change)."""
+    if not (may_write_clinical(request.user) and request.user.is_clinician):  # type: ignore[union-attr]
+        raise PermissionDenied(refused)
+    return writable_patient(request, patient_id)
+
+
 @login_required
 def care_plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
-    if not (may_write_clinical(request.user) and request.user.is_clinician):  # type: ignore[union-attr]
-        raise PermissionDenied("Only clinicians can change the care plan.")
-    patient = writable_patient(request, patient_id)
+    patient = _clinical_patient(
+        request, patient_id, refused="Only clinicians can change the care plan."
+    )
     current = (
         care_plan_shown(patient=patient)
         if request.method == "GET"
@@ -364,5 +381,77 @@ def carer_assessment_new(request: HttpRequest, patient_id: int, person_id: int) 
             "patient": patient,
             "carer": carer,
             "banner": patient_banner_for(patient=patient),
+        },
+    )
+
+
+_MEDICINES_REFUSED = "Only clinicians record just-in-case medicines."
+
+
+@login_required
+def jic_medicines_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The medicines at home and their history, and the form to record one (POST-redirect-GET)."""
+    patient = _clinical_patient(request, patient_id, refused=_MEDICINES_REFUSED)
+    form = JustInCaseMedicineForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            jic_medicine_add(patient=patient, user=request.user, data=form.medicine_data())
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Just-in-case medicine recorded.")
+            return redirect("patients:medicines", patient_id=patient.pk)
+    return _medicines_page(request, patient, form=form, remove_form=MedicineRemoveForm())
+
+
+@login_required
+def jic_medicine_remove_page(
+    request: HttpRequest, patient_id: int, medicine_id: int
+) -> HttpResponse:
+    """Remove one medicine with a reason (POST only); a bad reason redraws the page with it."""
+    patient = _clinical_patient(request, patient_id, refused=_MEDICINES_REFUSED)
+    if request.method != "POST":
+        return redirect("patients:medicines", patient_id=patient.pk)
+    form = MedicineRemoveForm(request.POST)
+    if form.is_valid():
+        try:
+            jic_medicine_remove(
+                patient=patient,
+                user=request.user,
+                medicine_id=medicine_id,
+                reason=form.cleaned_data["removed_reason"],
+            )
+        except JustInCaseMedicine.DoesNotExist:
+            raise Http404("No such medicine") from None
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, "Just-in-case medicine removed; it stays in the history.")
+            return redirect("patients:medicines", patient_id=patient.pk)
+    return _medicines_page(
+        request, patient, form=JustInCaseMedicineForm(), remove_form=form, removing=medicine_id
+    )
+
+
+def _medicines_page(
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    form: JustInCaseMedicineForm,
+    remove_form: MedicineRemoveForm,
+    removing: int | None = None,
+) -> HttpResponse:
+    medicines = jic_medicines_shown(patient=patient)
+    return render(
+        request,
+        "patients/medicines.html",
+        {
+            "patient": patient,
+            "banner": patient_banner_for(patient=patient),
+            "current": [m for m in medicines if m.removed_at is None],
+            "removed": [m for m in medicines if m.removed_at is not None],
+            "form": form,
+            "remove_form": remove_form,
+            "removing": removing,
         },
     )
