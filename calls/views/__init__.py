@@ -368,7 +368,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     referrals = (
         referrals_visible_to(request.user)
         .filter(call=call)
-        .select_related("team", "owner")
+        .select_related("team", "owner", "for_person")
         .order_by("id")
     )
     context = {

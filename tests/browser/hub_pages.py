@@ -7,8 +7,10 @@ import io
 from typing import Any
 
 from django.core.management import call_command
+from django.db.models import Count
 
 from calls.models import Call
+from patients.models import RelatedPerson
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to, referrals_visible_to, team_ids_of
 from referrals.transitions import ReferralStatus
@@ -130,6 +132,18 @@ def patient_path(username: str) -> str:
     return f"/patients/{patient.pk}/"
 
 
+def carer_assessments_path(username: str) -> str:
+    """The needs assessments of a carer of a patient of the user's care, one assessed if any."""
+    carers = (
+        RelatedPerson.objects.filter(patient__in=patients_visible_to(_user(username)))
+        .annotate(assessed=Count("assessments"))
+        .order_by("-assessed", "pk")
+    )
+    carer = carers.first()
+    assert carer is not None, f"{username} sees no patient with a carer"
+    return f"/patients/{carer.patient_id}/people/{carer.pk}/assessments/"
+
+
 def patient_search_path(username: str) -> str:
     """A search that finds patients (by a family name of the user's care)."""
     patient = patients_visible_to(_user(username)).order_by("pk").first()
@@ -224,6 +238,9 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("care-plan", patient_path(username) + "care-plan/"),
             ("jic-medicines", patient_path(username) + "medicines/"),
             ("death-record", patient_path(username) + "death/"),
+            # A carer's needs assessments, and the form to record one.
+            ("carer-assessments", carer_assessments_path(username)),
+            ("carer-assessment-new", carer_assessments_path(username) + "new/"),
             ("queue-print", f"/queue/teams/{team_ids_of(_user(username))[0]}/print/"),
             ("rota-team", rota_path(username)),
         ]

@@ -122,6 +122,8 @@ def test_a_carers_referral_records_who_it_is_for_and_their_consent(
 
     call = Call.objects.get()
     assert response["Location"] == reverse("calls:detail", args=[call.pk])
+    # The call's page says whom its referral is for.
+    assert "For <strong>NGUYỄN, Seán</strong>" in client.get(response["Location"]).content.decode()
     referral = Referral.objects.get()
     assert (referral.need, referral.for_person, referral.patient) == (
         Need.CARER_SUPPORT,
@@ -355,11 +357,12 @@ def test_the_queue_costs_the_same_queries_with_many_carers_referrals(
             carer, team=team, owner=nurse, contact_by=timezone.now() + timedelta(hours=2)
         )
     client.force_login(nurse)
-    # The budgets of the queue and the caseload with no one's carers (tests/referrals/
-    # test_claims_and_queue.py): the person comes with the rows, in the same query.
-    with django_assert_max_num_queries(19):
+    # The queue's budget with no one's carers (tests/referrals/test_claims_and_queue.py), and the
+    # caseload's (session, user, permissions, the rows, the access-log row, the navigation): the
+    # person comes with the rows, in the same query, however many there are.
+    with django_assert_max_num_queries(15):
         queue = client.get(reverse("queue:mine"))
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(9):
         caseload = client.get(reverse("queue:caseload"))
     assert queue.content.decode().count('data-testid="for-person"') == 60
     assert caseload.content.decode().count('data-testid="for-person"') == 60
