@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, env_bool
+from .base import INSTALLED_APPS, env_bool, env_int
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 # The development tools (`seed_demo`, the demo data): here and in the test settings, never in
@@ -31,6 +31,9 @@ NOTIFY_TEMPLATES = {
         "NOTIFY_TEMPLATE_BEREAVED_SURVEY", "b3a6b5a4-1c1e-4a8e-9a57-0d4e2f6c1a06"
     ),
 }
+# The demo's history is three months (devtools/demo/feedback.py): bereaved relatives' surveys go
+# 28 days after a death here, so the dashboards show some answered.
+BEREAVED_SURVEY_AFTER_DAYS = env_int("BEREAVED_SURVEY_AFTER_DAYS", 28)
 # The fake phone's secret (devtools/fake_phone.py signs with the same default).
 TELEPHONY_WEBHOOK_SECRET = os.environ.get("TELEPHONY_WEBHOOK_SECRET", "dev-telephony-secret")
 TELEPHONY_TWILIO_AUTH_TOKEN = os.environ.get("TELEPHONY_TWILIO_AUTH_TOKEN", "dev-twilio-token")

@@ -105,3 +105,76 @@ def test_every_main_page_of_the_role_has_no_axe_violations(
             found.update(check_enrol_key_step(page, live_url, width, screenshot))
         page.context.close()
     assert not found, f"axe-core found, signed in as {username}:\n" + describe(found)
+
+
+def check_here(
+    page: Any, live_url: str, name: str, screenshot: Any
+) -> dict[str, list[dict[str, Any]]]:
+    """axe-core on the page as it is now (after a click), with its screenshot."""
+    screenshot(page, name)
+    violations = axe_violations(page, live_url)
+    return {name: violations} if violations else {}
+
+
+def feedback_links() -> dict[str, str]:
+    """A Friends and Family Test and a bereaved relatives' survey, each sent with a link (the
+    token's hash kept, as experience/services.py keeps it): their tokens."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from experience.models import Invitation
+    from experience.selectors import token_hash
+    from tests.factories import TeamFactory, UserFactory
+    from tests.referrals.factories import ReferralFactory
+
+    now = timezone.now()
+    links = {"fft": "a" * 43, "survey": "b" * 43}
+    for kind, token in (("FFT", links["fft"]), ("BEREAVED", links["survey"])):
+        referral = ReferralFactory(team=TeamFactory())
+        Invitation.objects.create(
+            kind=kind,
+            patient=referral.patient,
+            referral=referral,
+            team=referral.team,
+            phone="+447700900123",
+            consent_recorded_by=UserFactory(),
+            consent_recorded_at=now,
+            due_at=now,
+            sent_at=now,
+            token_hash=token_hash(token),
+            expires_at=now + timedelta(days=14),
+        )
+    return links
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_feedback_form_has_no_axe_violations(browser, live_url, width, screenshot):
+    """The public form behind a feedback text, signed out: the test and the survey, an answer
+    left out (the error summary), the thanks page and a link that cannot be used."""
+    links = feedback_links()
+    page = browser.new_context(viewport=WIDTHS[width]).new_page()
+    found = check_pages(
+        page,
+        live_url,
+        [
+            ("feedback-form", f"/feedback/{links['fft']}/"),
+            ("feedback-survey", f"/feedback/{links['survey']}/"),
+        ],
+        width,
+        screenshot,
+    )
+    page.goto(f"{live_url}/feedback/{links['fft']}/")
+    page.get_by_role("button", name="Send your answers").click()
+    page.get_by_test_id("error-summary").wait_for()
+    found.update(check_here(page, live_url, f"feedback-form-error-{width}", screenshot))
+    page.get_by_label("Very good").check()
+    page.get_by_label("Please can you tell us why you gave your answer?").fill("Kind and quick.")
+    page.get_by_role("button", name="Send your answers").click()
+    page.get_by_test_id("feedback-thanks").wait_for()
+    found.update(check_here(page, live_url, f"feedback-thanks-{width}", screenshot))
+    closed = page.goto(f"{live_url}/feedback/{links['fft']}/")
+    assert closed is not None and closed.status == 404
+    assert "This link cannot be used" in page.content()
+    found.update(check_here(page, live_url, f"feedback-closed-{width}", screenshot))
+    assert not found, "axe-core found on the feedback form:\n" + describe(found)

@@ -21,6 +21,7 @@ from devtools.demo import scale
 from devtools.demo.patients import DEMO_NHS_RESERVED, plan_patients
 from devtools.demo.users import DEMO_USERS
 from devtools.nhs_numbers import SYNTHETIC_CAPACITY, synthetic_nhs_number
+from experience.models import Answer, Invitation
 from patients.codes import CprDecision, NhsNumberStatus
 from patients.models import (
     Assessment,
@@ -73,6 +74,8 @@ COUNTED = (
     DeathRecord,
     Intervention,
     Escalation,
+    Invitation,
+    Answer,
 )
 FIRST_TEST_NUMBER = "9990000000"
 LAST_TEST_NUMBER = "9999999999"
@@ -189,6 +192,9 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     settings, tmp_path
 ):
     settings.DATA_DIR = tmp_path
+    settings.BEREAVED_SURVEY_AFTER_DAYS = (
+        28  # as the local settings: the demo's history is 3 months
+    )
     # The history is checked as of the moment seeding began: on a busy machine seeding takes
     # minutes, and a clock milestone passing meanwhile is not the demo's to have recorded.
     seeded_at = timezone.now()
@@ -262,10 +268,30 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     assert credentials["client_id"] == provider.client_id
     assert provider.endpoint == "http://127.0.0.1:8070/111/fhir/R4/$process-message"
 
+    assert_feedback_shown()
+
     before = counts()
     again = seed()
     assert counts() == before
     assert "Patients: 0 created, 300 already there" in again
+
+
+def assert_feedback_shown() -> None:
+    """Completed referrals with consents, texts and answers, comments among them; surveys of
+    deaths, some answered, the rest waiting for their day (devtools/demo/feedback.py)."""
+    tests = Answer.objects.filter(kind="FFT")
+    assert tests.count() >= 20
+    assert len(set(tests.values_list("rating", flat=True))) >= 4
+    assert tests.exclude(why="").exists()
+    assert not Invitation.objects.filter(kind="FFT", referral__status__in=["QUEUED"]).exists()
+    assert Answer.objects.filter(kind="BEREAVED").exists()
+    assert Invitation.objects.filter(kind="BEREAVED", sent_at__isnull=True).exists()
+    # Carers have a mobile number, so the Complete form offers them a text.
+    assert RelatedPerson.objects.filter(phone_alt__startswith="+447700900").count() >= 150
+    for answer in Answer.objects.select_related("invitation"):
+        assert answer.received_at == answer.invitation.answered_at
+        assert answer.invitation.sent_at is not None
+        assert answer.invitation.sent_at <= answer.received_at <= timezone.now()
 
 
 def test_demo_plan_is_the_same_every_time():

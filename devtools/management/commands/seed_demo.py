@@ -16,6 +16,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from devtools.demo.directory import seed_directory
+from devtools.demo.feedback import seed_feedback
 from devtools.demo.partners import seed_partners
 from devtools.demo.patients import DEMO_NHS_RESERVED, DEMO_PATIENTS, seed_patients
 from devtools.demo.rota import seed_rota
@@ -109,11 +110,17 @@ class Command(BaseCommand):
                 count=options["patients"],
                 progress=self.stdout.write,
             )
+            self.stdout.write("Demo data: feedback texts and answers...")
+            feedback = seed_feedback(users=users, now=timezone.now())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({time.perf_counter() - started:.1f} s).")
         )
         for line in summary.lines():
             self.stdout.write(f"  {line}")
+        self.stdout.write(
+            f"  Feedback: {feedback['invitations']} consents to a text, "
+            f"{feedback['answers']} answered"
+        )
         if scale:
             from devtools.demo.scale import seed_scale
 
