@@ -11,7 +11,8 @@ feedback form").
   alerts are), given a new random token whose SHA-256 only is kept, then texted. A text Notify
   did not take is tried again, waiting longer each time; one it refused is not. A Friends and
   Family Test text whose patient has died since, or a survey whose death is no longer on
-  record, is cancelled, never sent.
+  record (withdrawn as entered in error), is cancelled, never sent; a survey whose date of death
+  was corrected later waits for its new day.
 - **Answers.** ``answer_submit`` records the answers of an open link once (the invitation row
   locked, one ``Answer`` per invitation)."""
 
@@ -197,6 +198,13 @@ def invitation_send(*, invitation_id: int, now: datetime | None = None) -> str:
             cancelled_at=now, cancel_reason=reason
         )
         return "cancelled" if cancelled else ""
+    died_at = invitation.patient.died_at
+    if invitation.kind == Invitation.Kind.BEREAVED and died_at is not None:
+        # A corrected date of death moves the survey with it.
+        due = survey_due(died_at=died_at, after_days=settings.BEREAVED_SURVEY_AFTER_DAYS)
+        if due > now:
+            rows.update(due_at=due)
+            return ""
     if not text_take(rows, now=now, lease_seconds=SEND_LEASE_SECONDS):
         return ""
     token = secrets.token_urlsafe(32)

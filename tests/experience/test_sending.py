@@ -149,3 +149,21 @@ def test_receipts_are_recorded_on_the_invitation(care, texts):
     assert found is not None and found.pk == invitation.pk
     invitation.refresh_from_db()
     assert (invitation.status, invitation.status_at) == ("delivered", timezone.now())
+
+
+def test_a_survey_follows_a_corrected_date_of_death(care, texts, morning, settings):
+    settings.BEREAVED_SURVEY_AFTER_DAYS = 90
+    care.patient.died_at = timezone.now() - timedelta(days=1)
+    care.patient.save()
+    survey = care.completed(f"person-{care.daughter.pk}")
+    care.patient.died_at = timezone.now()  # corrected: a day later
+    care.patient.save()
+    morning.move_to(survey.due_at + timedelta(hours=1))
+    assert invitations_send_due().sent == []
+    survey.refresh_from_db()
+    assert (
+        survey.due_at.astimezone(LONDON).date()
+        == (care.patient.died_at + timedelta(days=90)).astimezone(LONDON).date()
+    )
+    morning.move_to(survey.due_at)
+    assert invitations_send_due().sent == [survey.pk]
