@@ -229,6 +229,21 @@ def test_no_referral_for_care_of_a_patient_whose_death_is_recorded(partner, comm
     assert Referral.objects.get().need == Need.BEREAVEMENT_SUPPORT
 
 
+def test_verification_of_an_expected_death_may_be_referred_after_the_death(partner, community):
+    PatientFactory(nhs_number=NHS_NUMBER, died_at="2026-12-01T08:00:00+00:00")
+    send(partner, referral_message(need="VERIFICATION_OF_DEATH"))
+    assert Referral.objects.get().need == Need.VERIFICATION_OF_DEATH
+
+
+@pytest.mark.parametrize(
+    "need", ["DISTRICT_NURSING", "JUST_IN_CASE_MEDICINES", "RAPID_DISCHARGE", "CHC_FAST_TRACK"]
+)
+def test_the_care_networks_needs_are_read_from_the_hubs_need_codes(partner, community, need):
+    send(partner, referral_message(need=need))
+    referral = Referral.objects.get()
+    assert (referral.need, referral.unroutable_reason) == (need, "")
+
+
 def test_the_same_message_under_a_new_request_id_gets_the_first_answer(partner, community):
     message = referral_message()
     first = send(partner, message, HTTP_X_REQUEST_ID="try-1")

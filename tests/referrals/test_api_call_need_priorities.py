@@ -129,3 +129,42 @@ def test_a_need_priority_wins_over_the_call_priority(api):
 
     assert response.status_code == 201, response.json()
     assert referrals_of(response) == {"URGENT_HOME_VISIT": ("P2", "P2", "")}
+
+
+def test_the_care_networks_needs_take_their_own_suggestions_through_the_api(api):
+    """Phase Unstable with pain scored 3 (call_body): each need's own rule, not the call's P2."""
+    needs = [
+        {"need": need}
+        for need in (
+            "DISTRICT_NURSING",
+            "GP_OUT_OF_HOURS",
+            "JUST_IN_CASE_MEDICINES",
+            "EQUIPMENT",
+            "CHC_FAST_TRACK",
+            "SOCIAL_CARE_PACKAGE",
+            "RAPID_DISCHARGE",
+        )
+    ]
+
+    response = api.post(CALLS, call_body(PatientFactory(), needs=needs), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert {need: suggested for need, (_, suggested, _) in referrals_of(response).items()} == {
+        "DISTRICT_NURSING": "P2",
+        "GP_OUT_OF_HOURS": "P2",
+        "JUST_IN_CASE_MEDICINES": "P3",
+        "EQUIPMENT": "P3",
+        "CHC_FAST_TRACK": "P4",
+        "SOCIAL_CARE_PACKAGE": "P4",
+        "RAPID_DISCHARGE": "P2",
+    }
+
+
+def test_an_unknown_need_is_refused_by_the_api_and_nothing_is_saved(api):
+    body = call_body(PatientFactory(), needs=[{"need": "DOG_WALKING"}])
+
+    response = api.post(CALLS, body, format="json")
+
+    assert response.status_code == 400
+    assert "DOG_WALKING" in str(response.json())
+    assert not Call.objects.exists() and not Referral.objects.exists()
