@@ -16,6 +16,7 @@ from referrals.models import Referral
 from referrals.transitions import ACTIONS, Action, Standing, allowed_actions
 from services.codes import ServiceType
 from services.models import TeamMembership
+from services.selectors import team_memberships_of
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.core.api import DomainConflict
 
@@ -30,7 +31,7 @@ class ActionNotPermitted(DomainConflict):
 
 @dataclass(frozen=True)
 class ActorContext:
-    """What decides a user's actions: their permissions and teams (one query each)."""
+    """What decides a user's actions: their permissions and teams (read once per request)."""
 
     user: Any
     perms: frozenset[str]
@@ -39,8 +40,7 @@ class ActorContext:
 
     @classmethod
     def of(cls, user: Any) -> ActorContext:
-        rows = TeamMembership.objects.filter(user=user).values_list("team_id", "role")
-        memberships = list(rows)
+        memberships = team_memberships_of(user=user)
         return cls(
             user=user,
             perms=frozenset(user.get_all_permissions()),

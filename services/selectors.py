@@ -35,6 +35,7 @@ from services.models import (
     TeamMembership,
 )
 from services.ranking import Capacity, RankCriteria, RankedService, ServiceCandidate, rank_services
+from spoc.audit.context import current_request
 
 
 def _closures_around(at: datetime) -> QuerySet[Closure]:
@@ -312,6 +313,28 @@ def team_leads_can_report_capacity(*, user: Any, service: Service) -> bool:
     return TeamMembership.objects.filter(
         user=user, team__service=service, role=TeamMembership.Role.LEAD
     ).exists()
+
+
+# Where the request being served keeps its user's team memberships (team_memberships_of).
+_MEMBERSHIPS_ATTRIBUTE = "_spoc_team_memberships"
+
+
+def team_memberships_of(*, user: Any) -> list[tuple[int, str]]:
+    """(team id, role) for each team ``user`` is a member of. A page that shows referrals asks
+    several times (who may see them, which actions to offer), so while a request of ``user`` is
+    being served the answer is read once and kept on the request (spoc/audit/context.py); outside
+    one (a task, the shell) every call reads it afresh. A change of membership is seen from the
+    next request on."""
+    request = current_request()
+    request_user = getattr(request, "user", None)
+    kept = user.pk is not None and getattr(request_user, "pk", None) == user.pk
+    if kept and hasattr(request, _MEMBERSHIPS_ATTRIBUTE):
+        memberships: list[tuple[int, str]] = getattr(request, _MEMBERSHIPS_ATTRIBUTE)
+        return memberships
+    memberships = list(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
+    if kept:
+        setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
+    return memberships
 
 
 def teams_of(*, user: Any) -> QuerySet[Team]:

@@ -13,7 +13,8 @@ from django.utils import timezone
 from patients.models import Patient
 from referrals.models import Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
-from services.models import OrganisationMembership, TeamMembership
+from services.models import OrganisationMembership
+from services.selectors import team_memberships_of
 from spoc.accounts.partners import Partner
 from spoc.accounts.roles import may_break_glass, may_write_clinical
 
@@ -32,7 +33,7 @@ def sees_all_patients(user: Any) -> bool:
 
 
 def team_ids_of(user: Any) -> list[int]:
-    return list(TeamMembership.objects.filter(user=user).values_list("team_id", flat=True))
+    return [team_id for team_id, _ in team_memberships_of(user=user)]
 
 
 def _team_patient_ids(team_ids: list[int]) -> Q:

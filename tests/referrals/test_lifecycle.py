@@ -340,9 +340,10 @@ def test_the_page_shows_the_whole_history_within_a_constant_query_budget(
     )
     client.force_login(nurse)
     # 18: one of them for an urgent alert waiting to be acknowledged (none here), one for the
-    # people the Complete form may offer a feedback text to (however many there are).
-    # 4 fewer than before: the session is no longer saved on every page (3: savepoint, update,
-    # release) and the roles come with the permissions (1).
+    # people the Complete form may offer a feedback text to (however many there are), one for the
+    # banner's medicines in the home. 4 fewer than before: the session is no longer saved on
+    # every page (3: savepoint, update, release) and the roles come with the permissions (1);
+    # and one more fewer: the user's teams are read once per request, not by each selector.
     with django_assert_max_num_queries(18):
         response = client.get(reverse("queue:referral", args=[referral.pk]))
     content = response.content.decode()
@@ -560,7 +561,8 @@ def test_a_claim_from_the_queue_is_cheap(client, make_user, team, django_assert_
     # Session and user (3), permissions (2), visibility, the referral, the actor's teams, the
     # conditional update, the refresh, the event, the access log, savepoints. 3 fewer than before:
     # the session is no longer saved on every request (savepoint, update, release).
-    with django_assert_max_num_queries(14):
+    # One more fewer: the user's teams are read once per request, not by each selector.
+    with django_assert_max_num_queries(13):
         response = client.post(
             reverse("queue:action", args=[referral.pk, "claim"]), {"next": "/queue/"}
         )
