@@ -201,7 +201,8 @@ def call_input(patient_id: int, urgent: bool, rng: random.Random) -> CallInput:
 def save_referrals(count: int, urgent_share: float, rng: random.Random) -> dict[int, bool]:
     """``count`` referrals in one transaction (their routing enqueued at its commit): id ->
     whether it is P1-P2."""
-    user = User.objects.get(username="handler")
+    # The coordinator: the calls record a Phase of Illness, a clinician's rating (docs/triage.md).
+    user = User.objects.get(username="coordinator")
     patients = list(Patient.objects.filter(died_at=None).values_list("pk", flat=True)[:500])
     made: dict[int, bool] = {}
     with transaction.atomic():

@@ -228,7 +228,8 @@ def main() -> int:
     parser.add_argument(
         "--poll-ms", type=float, default=5.0, help="how often the watcher polls the database"
     )
-    parser.add_argument("--username", default="handler")
+    # A clinician: the calls record a Phase of Illness, a clinician's rating (docs/triage.md).
+    parser.add_argument("--username", default="coordinator")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

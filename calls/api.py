@@ -90,7 +90,12 @@ class CallInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=CallReason.choices)
     notes = serializers.CharField(allow_blank=True, default="")
     phase = serializers.ChoiceField(
-        choices=PhaseOfIllness.choices, allow_blank=True, allow_null=True, default=""
+        choices=PhaseOfIllness.choices,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="OACC Phase of Illness, a clinician's rating: only a user who is a clinician "
+        "may send one (400 otherwise). Left out: not assessed, and the suggestion says so.",
     )
     ipos = serializers.DictField(
         child=serializers.IntegerField(min_value=0, max_value=4),
@@ -99,7 +104,11 @@ class CallInputSerializer(serializers.Serializer):
     )
     akps = serializers.IntegerField(allow_null=True, default=None)
     red_flags = serializers.ListField(
-        child=serializers.ChoiceField(choices=RedFlag.choices), default=list
+        child=serializers.ChoiceField(choices=RedFlag.choices),
+        allow_null=True,
+        default=None,
+        help_text="The red flags present; [] when asked and none is present. Left out or null: "
+        "not asked, which the suggestion says (it is not read as none present).",
     )
     carer_coping = serializers.ChoiceField(
         choices=CarerCoping.choices, allow_blank=True, allow_null=True, default=""
@@ -133,13 +142,18 @@ class CallInputSerializer(serializers.Serializer):
         return value
 
 
+def _red_flags(codes: list[str] | None) -> tuple[str, ...] | None:
+    """None (not asked) stays None; a list, even empty (asked), becomes a tuple."""
+    return None if codes is None else tuple(codes)
+
+
 def _suggested_priority(data: dict[str, Any]) -> str:
     """The triage rules' suggestion, exactly as the call screen computes it."""
     return suggest_priority(
         TriageInput(
             phase=data.get("phase") or None,
             ipos=data.get("ipos") or {},
-            red_flags=tuple(data.get("red_flags") or ()),
+            red_flags=_red_flags(data.get("red_flags")),
             carer_coping=data.get("carer_coping") or None,
             reason=data.get("reason") or None,
             patient_location=data.get("patient_location") or None,
@@ -165,7 +179,7 @@ def _call_input(
         phase=data["phase"] or None,
         ipos=dict(data["ipos"]),
         akps=data["akps"],
-        red_flags=tuple(data["red_flags"]),
+        red_flags=_red_flags(data["red_flags"]),
         carer_coping=data["carer_coping"] or None,
         patient_location=data["patient_location"] or None,
         patient_site_id=data["patient_site_id"],
@@ -216,6 +230,7 @@ def _call_body(call: Call, referrals: list[Referral]) -> dict[str, Any]:
         "patient_id": call.patient_id,
         "suggested_priority": call.suggested_priority,
         "suggestion_reasons": list(call.suggestion_reasons),
+        "red_flags": list(call.red_flags) if call.red_flags_asked else None,
         "chosen_priority": call.chosen_priority,
         "disposition": call.disposition,
         "needs_senior_review": call.needs_senior_review,
@@ -282,6 +297,11 @@ class CallSerializer(serializers.Serializer):
     patient_id = serializers.IntegerField(allow_null=True)
     suggested_priority = serializers.CharField()
     suggestion_reasons = serializers.ListField(child=serializers.CharField(allow_blank=True))
+    red_flags = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="As recorded: null when not asked, [] when asked and none is present.",
+    )
     chosen_priority = serializers.CharField()
     disposition = serializers.CharField()
     needs_senior_review = serializers.BooleanField()

@@ -70,6 +70,48 @@ class NeedCheckboxes(forms.CheckboxSelectMultiple):
         return option
 
 
+# The red flags' "None of these": asked, and none is present (docs/triage.md, "Not asked is not
+# absent"). Nothing ticked: not asked.
+NO_RED_FLAGS = "NONE"
+
+
+class RedFlagCheckboxes(forms.CheckboxSelectMultiple):
+    """NHS.UK checkboxes with an exclusive "None of these" (nhsuk-frontend's checkboxes script
+    unticks the flags when it is ticked, and it when a flag is)."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if option["value"] == NO_RED_FLAGS:
+            option["attrs"]["data-behaviour"] = "exclusive"
+        return option
+
+
+class RedFlagsField(forms.MultipleChoiceField):
+    """The red flags, tri-state: ``None`` when none is ticked (not asked), ``()`` for "None of
+    these" (asked, none present), else the flags present, as the triage rules take them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            label="Red flags",
+            required=False,
+            choices=[*RedFlag.choices, (NO_RED_FLAGS, "None of these (asked, none present)")],
+            widget=RedFlagCheckboxes,
+            **kwargs,
+        )
+
+    def clean(self, value: Any) -> tuple[str, ...] | None:  # type: ignore[override]
+        codes = super().clean(value)
+        if not codes:
+            return None
+        if NO_RED_FLAGS in codes:
+            if len(codes) > 1:
+                raise forms.ValidationError(
+                    "Untick “None of these” or the red flags you ticked: not both."
+                )
+            return ()
+        return tuple(codes)
+
+
 class CallForm(NhsFormMixin, forms.Form):
     """Parses the call screen; the rules (triage, overrides, needs) live in call_submit."""
 
@@ -104,12 +146,7 @@ class CallForm(NhsFormMixin, forms.Form):
         required=False,
         choices=blank(PhaseOfIllness.choices, "Not assessed"),
     )
-    red_flags = forms.MultipleChoiceField(
-        label="Red flags",
-        required=False,
-        choices=RedFlag.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    red_flags = RedFlagsField()
     carer_coping = forms.ChoiceField(
         label="Carer coping", required=False, choices=blank(CarerCoping.choices, "Not asked")
     )
@@ -142,8 +179,12 @@ class CallForm(NhsFormMixin, forms.Form):
     callback_due_at = forms.DateTimeField(label="Call back at", required=False, widget=DATETIME)
     callback_note = forms.CharField(label="Call-back note", required=False, max_length=500)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinician: bool = True, **kwargs: Any) -> None:
+        """``clinician``: False leaves out the Phase of Illness, a clinician's rating
+        (docs/triage.md, "Phase of Illness is a clinician's rating")."""
         super().__init__(*args, **kwargs)
+        if not clinician:
+            del self.fields["phase"]
         for item in IposItem:
             self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
                 label=item.label,
@@ -207,6 +248,8 @@ class CallForm(NhsFormMixin, forms.Form):
             )
         self.offer_people([])
         for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
+            if name not in self.fields:
+                continue
             self.fields[name].widget.attrs["class"] = (
                 self.fields[name].widget.attrs.get("class", "") + " hub-triage"
             ).strip()
@@ -302,8 +345,10 @@ class TriageForm(forms.Form):
     reason = forms.ChoiceField(required=False, choices=blank(CallReason.choices))
     patient_location = CallForm.base_fields["patient_location"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinician: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not clinician:
+            del self.fields["phase"]
         for item in IposItem:
             self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
                 required=False, coerce=int, empty_value=None, choices=[("", ""), *IPOS_SCORES]

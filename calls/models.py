@@ -8,7 +8,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.codes import PatientLocation
 from patients.models import Assessment, DeathRecord, Patient
-from referrals.codes import CallDirection, CallReason, CarerCoping, Disposition
+from referrals.codes import CallDirection, CallReason, CarerCoping, Disposition, RedFlag
 from services.codes import CallerType, Priority
 from services.models import Site
 from spoc.core.dates import nhs_datetime_short
@@ -39,6 +39,8 @@ class Call(models.Model):
         Assessment, null=True, blank=True, on_delete=models.PROTECT, related_name="call"
     )
     red_flags = models.JSONField(default=list, blank=True)
+    # False: not asked, which is not "none present" (docs/triage.md, "Not asked is not absent").
+    red_flags_asked = models.BooleanField(default=False)
     carer_coping = models.CharField(max_length=14, choices=CarerCoping.choices, blank=True)
     patient_location = models.CharField(max_length=9, choices=PatientLocation.choices, blank=True)
     patient_site = models.ForeignKey(
@@ -85,6 +87,10 @@ class Call(models.Model):
         return (
             f"CALL-{self.pk:06d} {nhs_datetime_short(self.received_at)} {self.get_reason_display()}"
         )
+
+    def get_red_flags_display(self) -> list[str]:
+        """The red flags recorded, as the code list says them ("Major bleed")."""
+        return [RedFlag(flag).label for flag in self.red_flags if flag in RedFlag.values]
 
 
 class CallBack(models.Model):

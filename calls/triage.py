@@ -15,6 +15,12 @@ P4    phase of illness Deteriorating
 P5    none of the above
 ====  ==============================================================================
 
+What was not recorded is said, never read as a negative answer: red flags not asked (``None``,
+unlike ``()``, asked and none present) and a Phase of Illness not assessed each add a reason
+with no priority ("Red flags not asked", "Phase of Illness not assessed"), and with nothing
+urgent and the red flags not asked the P5 reason says "among the answers recorded" rather than
+"No urgent features recorded".
+
 Each need of a call has its own priority (:func:`suggest_need_priority`). Clinical needs take the
 suggestion above. Support for the people around the patient is not made urgent by the patient's
 symptoms, and the care network's needs have the clock their service works to, so these needs take
@@ -66,7 +72,7 @@ __all__ = [
     "suggest_priority",
 ]
 
-TRIAGE_RULES_VERSION = "2026-12c"
+TRIAGE_RULES_VERSION = "2026-12d"
 """Version of the rules below; stored with each suggestion. Change it whenever a rule changes."""
 
 # OACC IPOS: each item is scored 0 (not at all) to 4 (overwhelmingly).
@@ -102,7 +108,9 @@ def _check_code(value: str | None, valid: Collection[str], what: str) -> None:
 class TriageInput:
     """What the call handler recorded (docs/design.md §4). Every field is optional.
 
-    ``ipos`` maps an IPOS item code to its score (0-4); items not asked are left out.
+    ``red_flags`` is ``None`` when they were not asked, ``()`` when asked and none is present.
+    ``phase`` is ``None`` when not assessed (it is a clinician's rating). ``ipos`` maps an IPOS
+    item code to its score (0-4); items not asked are left out.
     ``patient_location`` is recorded for context and validated; no rule uses it today.
     Constructing an input with an unknown code or an out-of-range score raises
     :class:`InvalidTriage`; the fields are then normalised to immutable values (``ipos`` a
@@ -111,7 +119,7 @@ class TriageInput:
 
     phase: str | None = None
     ipos: Mapping[str, int] = field(default_factory=dict, hash=False)
-    red_flags: Collection[str] = ()
+    red_flags: Collection[str] | None = None
     carer_coping: str | None = None
     reason: str | None = None
     patient_location: str | None = None
@@ -123,7 +131,7 @@ class TriageInput:
         _check_code(self.patient_location, PatientLocation.values, "patient location")
         if isinstance(self.red_flags, str):
             raise InvalidTriage("Red flags must be a list of codes, not one string.")
-        for flag in self.red_flags:
+        for flag in self.red_flags or ():
             _check_code(flag, RedFlag.values, "red flag")
         for item, score in self.ipos.items():
             _check_code(item, IposItem.values, "IPOS item")
@@ -139,8 +147,13 @@ class TriageInput:
                 )
         ordered_ipos = dict(sorted(self.ipos.items(), key=lambda pair: _IPOS_ORDER[pair[0]]))
         object.__setattr__(self, "ipos", MappingProxyType(ordered_ipos))
-        flags = tuple(sorted(set(self.red_flags), key=_RED_FLAG_ORDER.__getitem__))
-        object.__setattr__(self, "red_flags", flags)
+        if self.red_flags is not None:
+            flags = tuple(sorted(set(self.red_flags), key=_RED_FLAG_ORDER.__getitem__))
+            object.__setattr__(self, "red_flags", flags)
+
+    @property
+    def red_flags_asked(self) -> bool:
+        return self.red_flags is not None
 
 
 @dataclass(frozen=True)
@@ -148,7 +161,9 @@ class Suggestion:
     """The suggested priority and every rule that fired, highest priority first.
 
     Each reason is plain words ending in the priority it suggests ("Red flag: Major bleed → P1").
-    When no rule fired there is one reason, "No urgent features recorded → P5".
+    When no rule fired the first reason is "No urgent features recorded → P5", or "No urgent
+    features among the answers recorded → P5" when the red flags were not asked. Then, without a
+    priority, what was not recorded: "Red flags not asked", "Phase of Illness not assessed".
     """
 
     priority: str
@@ -158,7 +173,7 @@ class Suggestion:
 def _fired_rules(triage: TriageInput) -> list[tuple[str, str]]:
     """(priority, reason without the arrow) for each rule that fired, in the order of the table."""
     fired: list[tuple[str, str]] = [
-        (Priority.P1.value, f"Red flag: {RedFlag(flag).label}") for flag in triage.red_flags
+        (Priority.P1.value, f"Red flag: {RedFlag(flag).label}") for flag in triage.red_flags or ()
     ]
     if triage.phase in _PHASE_PRIORITY:
         fired.append(
@@ -190,15 +205,33 @@ def suggest_priority(triage: TriageInput) -> Suggestion:
     by :class:`TriageInput` with :class:`InvalidTriage`.
     """
     fired = _fired_rules(triage)
+    not_recorded = _not_recorded(triage)
     if not fired:
-        return Suggestion(
-            Priority.P5.value, (f"No urgent features recorded → {Priority.P5.value}",)
-        )
+        nothing = NOTHING_URGENT if triage.red_flags_asked else NOTHING_URGENT_AMONG_THE_ANSWERS
+        return Suggestion(Priority.P5.value, (f"{nothing} → {Priority.P5.value}", *not_recorded))
     # sorted() is stable, so rules of equal priority keep the order of the table.
     fired.sort(key=lambda rule: _PRIORITY_RANK[rule[0]])
     return Suggestion(
         priority=fired[0][0],
-        reasons=tuple(f"{text} → {priority}" for priority, text in fired),
+        reasons=(*(f"{text} → {priority}" for priority, text in fired), *not_recorded),
+    )
+
+
+NOTHING_URGENT = "No urgent features recorded"
+NOTHING_URGENT_AMONG_THE_ANSWERS = "No urgent features among the answers recorded"
+RED_FLAGS_NOT_ASKED = "Red flags not asked"
+PHASE_NOT_ASSESSED = "Phase of Illness not assessed"
+
+
+def _not_recorded(triage: TriageInput) -> tuple[str, ...]:
+    """What the rules could not judge because it was not recorded: unknown is not absent."""
+    return tuple(
+        text
+        for text, missing in (
+            (RED_FLAGS_NOT_ASKED, not triage.red_flags_asked),
+            (PHASE_NOT_ASSESSED, triage.phase is None),
+        )
+        if missing
     )
 
 

@@ -84,6 +84,17 @@ _MODEL_TO_INPUT = {
 
 Errors = dict[str, list[str]]
 
+PHASE_NOT_CLINICIAN = (
+    "Phase of Illness is a clinician's rating: only a clinician records it. Leave it out, and "
+    "the call records it as not assessed."
+)
+
+
+def phase_recordable_by(user: Any) -> bool:
+    """Whether ``user`` may record a Phase of Illness: OACC's Phase of Illness is a clinician's
+    rating, so a handler who is not a clinician records it as not assessed (docs/triage.md)."""
+    return bool(getattr(user, "is_clinician", False))
+
 
 @dataclass(frozen=True)
 class NeedRequest:
@@ -139,10 +150,12 @@ class CallInput:
     patient_id: int | None = None
     reason: str
     notes: str = ""
+    # A clinician's rating (OACC): only a clinician records it (``phase_recordable_by``).
     phase: str | None = ""
     ipos: Mapping[str, int] = field(default_factory=dict, hash=False)
     akps: int | None = None
-    red_flags: tuple[str, ...] = ()
+    # None: not asked; (): asked, none present (docs/triage.md, "Not asked is not absent").
+    red_flags: tuple[str, ...] | None = None
     carer_coping: str | None = ""
     patient_location: str | None = ""
     patient_site_id: int | None = None
@@ -333,6 +346,8 @@ def _validated(
             errors.setdefault(name, []).append("Choose one of the options.")
     phone = _phone(errors, data.caller_phone)
     triage = _triage(errors, data)
+    if data.phase and not phase_recordable_by(user):
+        errors.setdefault("phase", []).append(PHASE_NOT_CLINICIAN)
     if data.akps is not None and (isinstance(data.akps, bool) or data.akps not in AKPS_VALUES):
         errors.setdefault("akps", []).append("AKPS is 0 to 100 in steps of 10.")
     patient = _patient(errors, data.patient_id)
@@ -397,7 +412,8 @@ def _validated(
         patient=patient,
         reason=data.reason,
         notes=text["notes"],
-        red_flags=list(triage.red_flags),
+        red_flags=list(triage.red_flags or ()),
+        red_flags_asked=triage.red_flags_asked,
         carer_coping=data.carer_coping or "",
         patient_location=data.patient_location or "",
         patient_site=site,
@@ -618,7 +634,7 @@ def _triage(errors: Errors, data: CallInput) -> rules.TriageInput | None:
     parts: dict[str, dict[str, Any]] = {
         "phase": {"phase": data.phase or None},
         "ipos": {"ipos": data.ipos or {}},
-        "red_flags": {"red_flags": data.red_flags or ()},
+        "red_flags": {"red_flags": data.red_flags},
         "carer_coping": {"carer_coping": data.carer_coping or None},
         "patient_location": {"patient_location": data.patient_location or None},
     }

@@ -41,7 +41,13 @@ from calls.selectors.telephony import (
     phone_matches,
     telephony_call_to_record,
 )
-from calls.services.intake import CallInput, NeedRequest, call_submit, carer_assessed
+from calls.services.intake import (
+    CallInput,
+    NeedRequest,
+    call_submit,
+    carer_assessed,
+    phase_recordable_by,
+)
 from calls.services.reviews import call_back_complete, call_senior_review
 from calls.services.telephony import CallBackClosed, call_back_attempt_record
 from calls.telephony import national
@@ -115,10 +121,10 @@ def _call_input(form: CallForm, suggested: str) -> CallInput:
         patient_id=data["patient"],
         reason=data["reason"],
         notes=data["notes"],
-        phase=data["phase"] or None,
+        phase=data.get("phase") or None,
         ipos=form.ipos_scores(),
         akps=None,
-        red_flags=tuple(data["red_flags"]),
+        red_flags=data["red_flags"],
         carer_coping=data["carer_coping"] or None,
         patient_location=data["patient_location"] or None,
         patient_site_id=data["patient_site"].pk if data["patient_site"] else None,
@@ -138,7 +144,7 @@ def _triage_input(data: dict[str, Any], ipos: dict[str, int]) -> TriageInput:
     return TriageInput(
         phase=data.get("phase") or None,
         ipos=ipos,
-        red_flags=tuple(data.get("red_flags") or ()),
+        red_flags=data.get("red_flags"),
         carer_coping=data.get("carer_coping") or None,
         reason=data.get("reason") or None,
         patient_location=data.get("patient_location") or None,
@@ -197,7 +203,7 @@ def _need_rows(form: CallForm) -> list[dict[str, Any]]:
 @permission_required(["accounts.take_calls", WRITE_CLINICAL], raise_exception=True)
 def call_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = CallForm(request.POST)
+        form = CallForm(request.POST, clinician=phase_recordable_by(request.user))
         if form.is_valid():
             try:
                 suggested = _suggestion(form.cleaned_data, form.ipos_scores()).priority
@@ -235,6 +241,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         if call_back is not None and not patient_id:
             patient_id = call_back.patient_id
         form = CallForm(
+            clinician=phase_recordable_by(request.user),
             initial={
                 "idempotency_key": uuid.uuid4().hex,
                 # UTC with its offset: a naive local time is ambiguous in the October clock change.
@@ -249,7 +256,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
                 if call_back
                 else "",
                 "call_back": call_back.pk if call_back else None,
-            }
+            },
         )
     suggestion = None
     if form.is_bound:
@@ -325,7 +332,7 @@ def call_patient_panel(request: HttpRequest) -> HttpResponse:
 @permission_required("accounts.take_calls", raise_exception=True)
 def call_suggestion(request: HttpRequest) -> HttpResponse:
     """The live triage suggestion (pure rules; nothing saved)."""
-    form = TriageForm(request.POST or request.GET)
+    form = TriageForm(request.POST or request.GET, clinician=phase_recordable_by(request.user))
     panel = _patient_panel_context(request, _int_or_none(request.POST.get("patient")))
     suggestion = None
     error = ""

@@ -101,6 +101,17 @@ DEMO_NHS_RESERVED = 1_000
 HISTORY_DAYS = 90
 # A handler's advice waits for senior review; the demo leaves the last day's reviews pending.
 REVIEW_PENDING_FOR = timedelta(days=1)
+# The call reasons about the patient's condition: the handler asks the red flags.
+RED_FLAGS_ASKED_FOR = frozenset(
+    {
+        CallReason.SYMPTOM_CONTROL,
+        CallReason.MEDICATION_QUERY,
+        CallReason.REQUEST_VISIT,
+        CallReason.REQUEST_ADMISSION,
+        CallReason.CARER_CRISIS,
+        CallReason.CLINICAL_UPDATE,
+    }
+)
 
 # --- Fictional people ---------------------------------------------------------------------------
 
@@ -1340,11 +1351,16 @@ def _save_call(
     received_at = now - call.before_now
     ended_at = min(received_at + timedelta(minutes=call.minutes), now - timedelta(minutes=1))
     handler = users[call.handled_by]
+    # A handler who is not a clinician records no Phase of Illness (a clinician's rating), and
+    # red flags are asked on the calls about the patient's condition; on the others they are
+    # not asked, and the suggestion says so (docs/triage.md).
+    phase = call.phase if handler.is_clinician else ""
+    red_flags = call.red_flags if call.reason in RED_FLAGS_ASKED_FOR else None
     suggested = suggest_priority(
         TriageInput(
-            phase=call.phase or None,
+            phase=phase or None,
             ipos=call.ipos,
-            red_flags=call.red_flags,
+            red_flags=red_flags,
             carer_coping=call.carer_coping or None,
             reason=call.reason,
             patient_location=call.patient_location or None,
@@ -1362,9 +1378,9 @@ def _save_call(
         patient_id=patient.pk,
         reason=call.reason,
         notes=call.notes,
-        phase=call.phase,
+        phase=phase,
         ipos=call.ipos,
-        red_flags=call.red_flags,
+        red_flags=red_flags,
         carer_coping=call.carer_coping,
         patient_location=call.patient_location,
         patient_site_id=site.pk if site else None,

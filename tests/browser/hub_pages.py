@@ -34,6 +34,23 @@ def seed_demo_area(settings: Any) -> None:
     settings.DEMO_PASSWORD = DEMO_PASSWORD
     call_command("seed_demo", "--patients", str(DEMO_PATIENTS), stdout=io.StringIO())
     _every_badge()
+    _follow_ups_due()
+
+
+def _follow_ups_due() -> None:
+    """A 999 advice overdue for its follow-up and a warm transfer not yet due, so the board and
+    the follow-ups list show both kinds of row."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.models import CallFollowUp
+    from tests.referrals.factories import CallFactory
+
+    now = timezone.now()
+    for disposition, due in (("ADVISED_999", -20), ("WARM_TRANSFER", 40)):
+        call = CallFactory(disposition=disposition, received_at=now - timedelta(minutes=70))
+        CallFollowUp.objects.create(call=call, due_at=now + timedelta(minutes=due))
 
 
 def _every_badge() -> None:
@@ -261,6 +278,7 @@ def main_pages(username: str) -> list[tuple[str, str]]:
             ("call-screen", "/calls/new/"),
             ("board", "/board/"),
             ("senior-reviews", "/calls/reviews/"),
+            ("follow-ups", "/calls/follow-ups/"),
             ("team-queue", "/queue/"),
             ("referral-page", team_referral_path(username)),
             ("patient-page", patient_path(username)),

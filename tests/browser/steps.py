@@ -37,22 +37,28 @@ def sign_in_new_page(
     return sign_in(context.new_page(), live_url, username, password=password)
 
 
-def handler_on_the_call_screen(page: Any, live_url: str, make_user: Any) -> Any:
-    """A new call handler, ``handler1``, signed in on ``page`` and on the call screen of a new
-    patient; returns the patient."""
+def handler_on_the_call_screen(
+    page: Any, live_url: str, make_user: Any, *, clinician: bool = False
+) -> Any:
+    """A new call handler, ``handler1`` (a clinician if asked: only a clinician is offered the
+    Phase of Illness), signed in on ``page`` and on the call screen of a new patient; returns the
+    patient."""
     patient = PatientFactory()
-    make_user(Role.CALL_HANDLER, username="handler1")
+    make_user(Role.CALL_HANDLER, username="handler1", is_clinician=clinician)
     sign_in(page, live_url, "handler1")
     page.goto(f"{live_url}/calls/new/?patient={patient.pk}")
     return patient
 
 
-def describe_unstable_symptoms(page: Any) -> None:
-    """A carer calls about symptoms of a patient who is unstable: triage suggests P2, and the
-    handler ticks an urgent home visit."""
+def describe_overwhelming_pain(page: Any) -> None:
+    """A carer calls about a patient in overwhelming pain: the handler (not a clinician, so no
+    Phase of Illness) asks the red flags, none present, scores the pain 4, triage suggests P2,
+    and the handler ticks an urgent home visit."""
     page.get_by_label("Who is calling").select_option("CARER_FAMILY")
     page.get_by_label("Caller's name").fill("Siân O'Brien")
     page.get_by_label("Reason for the call").select_option("SYMPTOM_CONTROL")
-    page.get_by_label("Phase of illness").select_option("UNSTABLE")
+    page.get_by_role("checkbox", name="None of these (asked, none present)").check()
+    page.get_by_test_id("symptom-scores").locator("summary").click()
+    page.get_by_label("Pain", exact=True).select_option("4")
     expect(page.get_by_test_id("suggested-priority")).to_have_text("P2")
     page.get_by_role("checkbox", name="Urgent home visit", exact=True).check()

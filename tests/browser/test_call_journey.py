@@ -4,7 +4,7 @@ import pytest
 
 from services.codes import ServiceType
 from spoc.accounts.roles import Role
-from tests.browser.steps import describe_unstable_symptoms, sign_in
+from tests.browser.steps import describe_overwhelming_pain, sign_in
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -43,7 +43,7 @@ def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(
     page.get_by_test_id("patient-banner").wait_for()
     assert "NGUYỄN, Mai" in page.get_by_test_id("patient-banner").inner_text()
 
-    describe_unstable_symptoms(page)
+    describe_overwhelming_pain(page)
     page.get_by_role("checkbox", name="Carer support", exact=True).check()
     page.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     screenshot(page, "3-call-triaged")

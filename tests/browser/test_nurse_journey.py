@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
-from tests.browser.steps import describe_unstable_symptoms, sign_in_new_page
+from tests.browser.steps import describe_overwhelming_pain, sign_in_new_page
 from tests.referrals.factories import PatientFactory
 from tests.services.directory_fixtures import make_service
 
@@ -48,7 +48,7 @@ def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
     handler = sign_in_new_page(browser, live_url, "handler1")
     handler.goto(f"{live_url}/calls/new/?patient={patient.pk}")
     handler.get_by_test_id("patient-banner").wait_for()
-    describe_unstable_symptoms(handler)
+    describe_overwhelming_pain(handler)
     handler.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     handler.get_by_role("button", name="Save call").click()
     handler.wait_for_url("**/calls/*/")

@@ -11,7 +11,6 @@ import time_machine
 from django.utils import timezone
 
 from calls.services.intake import CallInput, CallSubmitResult, NeedRequest, call_submit
-from patients.codes import PhaseOfIllness
 from referrals.codes import CallReason, Disposition
 from services.codes import CallerType, Priority
 from spoc.core.models import Heartbeat
@@ -52,8 +51,9 @@ def morning() -> Iterator[time_machine.Traveller]:
 @pytest.fixture
 def submit_call(handler: Any) -> Callable[..., CallSubmitResult]:
     """submit_call(patient, *needs, idempotency_key=None) -> the result of ``call_submit``: the
-    handler's call from a district nurse asking a visit for an unstable patient, at P2, received
-    two minutes ago, with a referral for each need."""
+    handler's call from a district nurse asking a visit for a patient in overwhelming pain, at P2
+    (the handler is not a clinician: no Phase of Illness), received two minutes ago, with a
+    referral for each need."""
 
     def submit(patient: Any, *needs: str, idempotency_key: str | None = None) -> CallSubmitResult:
         return call_submit(
@@ -62,7 +62,8 @@ def submit_call(handler: Any) -> Callable[..., CallSubmitResult]:
                 caller_type=CallerType.DISTRICT_NURSE,
                 patient_id=patient.pk,
                 reason=CallReason.REQUEST_VISIT,
-                phase=PhaseOfIllness.UNSTABLE,
+                ipos={"PAIN": 4},
+                red_flags=(),
                 chosen_priority=Priority.P2,
                 disposition=Disposition.REFERRALS_CREATED,
                 needs=tuple(NeedRequest(need) for need in needs),

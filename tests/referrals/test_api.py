@@ -24,6 +24,7 @@ from tests.referrals.factories import PatientFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
+
 PATIENTS = "/api/v1/patients/"
 CALLS = "/api/v1/calls/"
 REFERRALS = "/api/v1/referrals/"
@@ -257,7 +258,8 @@ def test_nurse_cannot_register_a_patient(nurse_api):
 
 
 def call_body(patient: Patient | None, **overrides: Any) -> dict[str, Any]:
-    """Unstable phase (suggests P2), no priority chosen, two needs."""
+    """Pain scored 4 (suggests P2), red flags asked and none present, no priority chosen, two
+    needs; the handler is not a clinician, so no Phase of Illness (not assessed)."""
     body: dict[str, Any] = {
         "received_at": (timezone.now() - timedelta(minutes=6)).isoformat(),
         "ended_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
@@ -267,8 +269,7 @@ def call_body(patient: Patient | None, **overrides: Any) -> dict[str, Any]:
         "patient_id": patient.pk if patient is not None else None,
         "reason": "REQUEST_VISIT",
         "notes": "Pain worse since this morning.",
-        "phase": "UNSTABLE",
-        "ipos": {"PAIN": 3, "NAUSEA": 1},
+        "ipos": {"PAIN": 4, "NAUSEA": 1},
         "akps": 40,
         "red_flags": [],
         "carer_coping": "STRUGGLING",
@@ -293,7 +294,10 @@ def test_call_with_two_needs_saves_the_call_its_triage_and_two_referrals(api, ha
     call = Call.objects.get()
     assert body["id"] == call.pk and body["patient_id"] == patient.pk
     assert (body["suggested_priority"], body["chosen_priority"]) == ("P2", "P2")
-    assert any("Phase of illness Unstable" in reason for reason in body["suggestion_reasons"])
+    assert body["suggestion_reasons"][0] == "Pain scored 4 (overwhelmingly) → P2"
+    # Not a clinician: no Phase of Illness, and the reasons say so; red flags asked, none present.
+    assert "Phase of Illness not assessed" in body["suggestion_reasons"]
+    assert body["red_flags"] == []
     assert body["disposition"] == "REFERRALS_CREATED"
     assert [
         (r["need"], r["priority"], r["status"], r["fhir_task_status"]) for r in body["referrals"]
@@ -301,7 +305,8 @@ def test_call_with_two_needs_saves_the_call_its_triage_and_two_referrals(api, ha
         ("URGENT_HOME_VISIT", "P2", "AWAITING_ROUTING", "requested"),
         ("CARER_SUPPORT", "P4", "AWAITING_ROUTING", "requested"),
     ]
-    assert call.triage is not None and call.triage.ipos == {"PAIN": 3, "NAUSEA": 1}
+    assert call.triage is not None and call.triage.ipos == {"PAIN": 4, "NAUSEA": 1}
+    assert call.triage.phase == "" and call.red_flags_asked is True
     assert call.handled_by == handler
     assert sorted(Referral.objects.values_list("need", flat=True)) == [
         "CARER_SUPPORT",

@@ -22,10 +22,19 @@ from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority, ServiceType
 from services.hours import LONDON
+from spoc.accounts.roles import Role
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 from tests.services.directory_fixtures import make_service, small_directory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def handler(make_user):
+    """A call handler who is a clinician: the calls here record a Phase of Illness, a
+    clinician's rating (docs/triage.md); the handler who is not one is tested apart."""
+    return make_user(Role.CALL_HANDLER, username="handler1", is_clinician=True)
+
 
 # A Wednesday evening (BST), after the carers' service has closed for the day.
 WEDNESDAY_EVENING = datetime(2026, 6, 10, 18, 30, tzinfo=LONDON)

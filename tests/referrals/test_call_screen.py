@@ -27,7 +27,8 @@ def payload(patient=None, **overrides):
         "caller_organisation": "",
         "reason": "SYMPTOM_CONTROL",
         "notes": "Mum in pain since lunchtime",
-        "phase": "UNSTABLE",
+        "ipos_pain": "4",
+        "red_flags": ["NONE"],
         "carer_coping": "STRUGGLING",
         "patient_location": "HOME",
         "patient_site": "",
@@ -147,9 +148,9 @@ def test_advice_only_call_without_a_patient_and_a_call_back(client, handler):
     assert CallBack.objects.get().note == "Check pain relief worked"
 
 
-def test_live_suggestion_lists_every_reason_and_puts_cpr_next_to_p1(client, handler):
+def test_live_suggestion_lists_every_reason_and_puts_cpr_next_to_p1(client, make_user):
     patient = PatientFactory()
-    client.force_login(handler)
+    client.force_login(make_user(Role.CALL_HANDLER, is_clinician=True))
     response = client.post(
         reverse("calls:suggestion"),
         {

@@ -35,6 +35,14 @@ from tests.referrals.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def handler(make_user):
+    """A call handler who is a clinician: the calls here record a Phase of Illness, a
+    clinician's rating (docs/triage.md); the handler who is not one is tested apart."""
+    return make_user(Role.CALL_HANDLER, username="handler1", is_clinician=True)
+
+
 TWO_NEEDS = (
     NeedRequest(Need.URGENT_HOME_VISIT, "Syringe driver alarming"),
     NeedRequest(Need.CARER_SUPPORT),
@@ -304,7 +312,9 @@ def test_the_same_key_from_another_handler_is_another_call(handler, make_user, p
     data = call_input(patient)
     call_submit(data=data, user=handler)
 
-    other = call_submit(data=data, user=make_user(Role.CALL_HANDLER, username="handler2"))
+    other = call_submit(
+        data=data, user=make_user(Role.CALL_HANDLER, username="handler2", is_clinician=True)
+    )
 
     assert other.created is True
     assert Call.objects.count() == 2
@@ -393,7 +403,13 @@ def test_advice_from_a_non_clinician_waits_for_senior_review(
     user = make_user(Role.CALL_HANDLER, username="h-review", is_clinician=clinician)
 
     call = call_submit(
-        data=call_input(patient, disposition=disposition, needs=needs), user=user
+        data=call_input(
+            patient,
+            disposition=disposition,
+            needs=needs,
+            **({} if clinician else {"phase": None, "ipos": {"PAIN": 4}}),
+        ),
+        user=user,
     ).call
 
     assert call.needs_senior_review is expected

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from calls.services.intake import NeedRequest, call_submit
 from calls.triage import TriageInput, suggest_need_priority
-from patients.codes import PatientLocation, PhaseOfIllness, PlaceOfDeath
+from patients.codes import PatientLocation, PlaceOfDeath
 from referrals.codes import CallReason
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
@@ -197,7 +197,8 @@ def test_a_call_after_the_death_refers_verification_and_nothing_clinical(network
             data=call_input(
                 patient,
                 reason=CallReason.DEATH_NOTIFICATION,
-                phase=PhaseOfIllness.DECEASED,
+                # The handler is not a clinician: no Phase of Illness (docs/triage.md).
+                phase=None,
                 ipos={},
                 chosen_priority="P3",
                 needs=(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,13 +26,21 @@ from referrals.codes import CallReason, CarerCoping, RedFlag
 from services.codes import Need, Priority
 
 NOTHING = "No urgent features recorded → P5"
+NOTHING_AMONG = "No urgent features among the answers recorded → P5"
+
+
+def answered(**fields: Any) -> TriageInput:
+    """Red flags asked (none present) and a Phase of Illness assessed (Stable, which suggests
+    nothing) unless given: the rules alone, without the reasons of what was not recorded."""
+    return TriageInput(**{"red_flags": (), "phase": PhaseOfIllness.STABLE, **fields})
+
 
 # --- every rule alone ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("flag", RedFlag.values)
 def test_each_red_flag_alone_suggests_p1(flag: str) -> None:
-    assert suggest_priority(TriageInput(red_flags=[flag])) == Suggestion(
+    assert suggest_priority(answered(red_flags=[flag])) == Suggestion(
         "P1", (f"Red flag: {RedFlag(flag).label} → P1",)
     )
 
@@ -57,7 +67,7 @@ def test_the_tables_cover_every_code() -> None:
 
 @pytest.mark.parametrize(("phase", "expected"), PHASES)
 def test_each_phase_alone(phase: str, expected: Suggestion) -> None:
-    assert suggest_priority(TriageInput(phase=phase)) == expected
+    assert suggest_priority(answered(phase=phase)) == expected
 
 
 @pytest.mark.parametrize("item", IposItem.values)
@@ -68,7 +78,7 @@ def test_each_phase_alone(phase: str, expected: Suggestion) -> None:
 def test_each_ipos_item_at_each_score(
     item: str, score: int, expected: tuple[str, str] | None
 ) -> None:
-    suggestion = suggest_priority(TriageInput(ipos={item: score}))
+    suggestion = suggest_priority(answered(ipos={item: score}))
     if expected is None:
         assert suggestion == Suggestion("P5", (NOTHING,))
     else:
@@ -80,19 +90,19 @@ def test_each_ipos_item_at_each_score(
 
 
 def test_pain_scored_4_reads_as_in_the_design() -> None:
-    assert suggest_priority(TriageInput(ipos={"PAIN": 4})).reasons == (
+    assert suggest_priority(answered(ipos={"PAIN": 4})).reasons == (
         "Pain scored 4 (overwhelmingly) → P2",
     )
 
 
 @pytest.mark.parametrize(("coping", "expected"), CARER_COPING)
 def test_each_carer_coping_value_alone(coping: str, expected: Suggestion) -> None:
-    assert suggest_priority(TriageInput(carer_coping=coping)) == expected
+    assert suggest_priority(answered(carer_coping=coping)) == expected
 
 
 @pytest.mark.parametrize("reason", CallReason.values)
 def test_only_death_notification_among_call_reasons_raises_priority(reason: str) -> None:
-    suggestion = suggest_priority(TriageInput(reason=reason))
+    suggestion = suggest_priority(answered(reason=reason))
     if reason == CallReason.DEATH_NOTIFICATION:
         assert suggestion == Suggestion("P3", ("Death notification: verification needed → P3",))
     else:
@@ -101,11 +111,46 @@ def test_only_death_notification_among_call_reasons_raises_priority(reason: str)
 
 @pytest.mark.parametrize("location", PatientLocation.values)
 def test_patient_location_alone_changes_nothing(location: str) -> None:
-    assert suggest_priority(TriageInput(patient_location=location)) == Suggestion("P5", (NOTHING,))
+    assert suggest_priority(answered(patient_location=location)) == Suggestion("P5", (NOTHING,))
 
 
 def test_nothing_recorded_suggests_p5() -> None:
-    assert suggest_priority(TriageInput()) == Suggestion("P5", (NOTHING,))
+    assert suggest_priority(answered()) == Suggestion("P5", (NOTHING,))
+
+
+# --- not asked is not absent (docs/triage.md) ----------------------------------------------------
+
+
+def test_red_flags_not_asked_are_said_and_not_read_as_none_present() -> None:
+    assert suggest_priority(TriageInput(phase="STABLE")) == Suggestion(
+        "P5", ("No urgent features among the answers recorded → P5", "Red flags not asked")
+    )
+    assert suggest_priority(TriageInput(phase="STABLE", red_flags=())) == Suggestion(
+        "P5", (NOTHING,)
+    )
+
+
+def test_nothing_asked_says_what_was_not_recorded() -> None:
+    assert suggest_priority(TriageInput()).reasons == (
+        "No urgent features among the answers recorded → P5",
+        "Red flags not asked",
+        "Phase of Illness not assessed",
+    )
+
+
+def test_a_phase_not_assessed_is_said_after_the_rules_that_fired_and_changes_no_priority() -> None:
+    assert suggest_priority(TriageInput(red_flags=(), ipos={"PAIN": 4})) == Suggestion(
+        "P2", ("Pain scored 4 (overwhelmingly) → P2", "Phase of Illness not assessed")
+    )
+
+
+def test_red_flags_asked_none_present_and_not_asked_suggest_the_same_priority() -> None:
+    for fields in ({"ipos": {"NAUSEA": 3}}, {"phase": "DYING"}, {}):
+        asked = suggest_priority(TriageInput(red_flags=(), **fields))  # type: ignore[arg-type]
+        not_asked = suggest_priority(TriageInput(**fields))  # type: ignore[arg-type]
+        assert asked.priority == not_asked.priority
+        assert "Red flags not asked" in not_asked.reasons
+        assert "Red flags not asked" not in asked.reasons
 
 
 # --- the highest rule wins; every reason is listed -----------------------------------------------
@@ -114,14 +159,14 @@ def test_nothing_recorded_suggests_p5() -> None:
 @pytest.mark.parametrize(
     ("triage", "priority"),
     [
-        (TriageInput(phase="DETERIORATING", ipos={"PAIN": 3}), "P3"),
-        (TriageInput(phase="DYING", ipos={"PAIN": 4}), "P2"),
-        (TriageInput(phase="DYING", carer_coping="CRISIS_TONIGHT"), "P2"),
-        (TriageInput(phase="STABLE", reason="DEATH_NOTIFICATION"), "P3"),
-        (TriageInput(phase="UNSTABLE", red_flags=["SEIZURE"]), "P1"),
-        (TriageInput(phase="DETERIORATING", ipos={"NAUSEA": 2}), "P4"),
-        (TriageInput(phase="DETERIORATING", reason="DEATH_NOTIFICATION"), "P3"),
-        (TriageInput(ipos={"PAIN": 3, "NAUSEA": 4}), "P2"),
+        (answered(phase="DETERIORATING", ipos={"PAIN": 3}), "P3"),
+        (answered(phase="DYING", ipos={"PAIN": 4}), "P2"),
+        (answered(phase="DYING", carer_coping="CRISIS_TONIGHT"), "P2"),
+        (answered(phase="STABLE", reason="DEATH_NOTIFICATION"), "P3"),
+        (answered(phase="UNSTABLE", red_flags=["SEIZURE"]), "P1"),
+        (answered(phase="DETERIORATING", ipos={"NAUSEA": 2}), "P4"),
+        (answered(phase="DETERIORATING", reason="DEATH_NOTIFICATION"), "P3"),
+        (answered(ipos={"PAIN": 3, "NAUSEA": 4}), "P2"),
     ],
 )
 def test_highest_rule_wins(triage: TriageInput, priority: str) -> None:
@@ -129,7 +174,7 @@ def test_highest_rule_wins(triage: TriageInput, priority: str) -> None:
 
 
 def test_every_fired_rule_is_listed_highest_first() -> None:
-    triage = TriageInput(
+    triage = answered(
         phase="DETERIORATING",
         ipos={"NAUSEA": 3, "PAIN": 4, "BREATHLESSNESS": 3, "WEAKNESS": 1},
         red_flags=["SEIZURE", "MAJOR_BLEED"],
@@ -152,9 +197,7 @@ def test_every_fired_rule_is_listed_highest_first() -> None:
 
 
 def test_unstable_phase_is_listed_before_symptoms_and_carer_at_p2() -> None:
-    triage = TriageInput(
-        phase="UNSTABLE", ipos={"FAMILY_ANXIETY": 4}, carer_coping="CRISIS_TONIGHT"
-    )
+    triage = answered(phase="UNSTABLE", ipos={"FAMILY_ANXIETY": 4}, carer_coping="CRISIS_TONIGHT")
     assert suggest_priority(triage).reasons == (
         "Phase of illness Unstable → P2",
         "Family anxiety scored 4 (overwhelmingly) → P2",
@@ -163,7 +206,7 @@ def test_unstable_phase_is_listed_before_symptoms_and_carer_at_p2() -> None:
 
 
 def test_repeated_red_flags_are_listed_once() -> None:
-    triage = TriageInput(red_flags=("SEIZURE", "SEIZURE"))
+    triage = answered(red_flags=("SEIZURE", "SEIZURE"))
     assert suggest_priority(triage).reasons == ("Red flag: Seizure → P1",)
 
 
@@ -217,7 +260,7 @@ triage_inputs = st.builds(
     TriageInput,
     phase=st.none() | st.sampled_from(PhaseOfIllness.values),
     ipos=st.dictionaries(st.sampled_from(IposItem.values), scores),
-    red_flags=st.lists(st.sampled_from(RedFlag.values), max_size=3),
+    red_flags=st.none() | st.lists(st.sampled_from(RedFlag.values), max_size=3),
     carer_coping=st.none() | st.sampled_from(CarerCoping.values),
     reason=st.none() | st.sampled_from(CallReason.values),
     patient_location=st.none() | st.sampled_from(PatientLocation.values),
@@ -226,7 +269,7 @@ triage_inputs = st.builds(
 
 def expected_priorities(triage: TriageInput) -> list[int]:
     """The rules of docs/design.md §4 restated as a list of fired priorities (ranks)."""
-    fired = [1 for _ in triage.red_flags]
+    fired = [1 for _ in triage.red_flags or ()]
     fired += {"UNSTABLE": [2], "DYING": [3], "DETERIORATING": [4]}.get(triage.phase or "", [])
     fired += [2 for score in triage.ipos.values() if score == 4]
     fired += [3 for score in triage.ipos.values() if score == 3]
@@ -240,11 +283,21 @@ def test_suggestion_is_the_minimum_over_the_fired_rules(triage: TriageInput) -> 
     suggestion = suggest_priority(triage)
     fired = expected_priorities(triage)
     assert priority_rank(suggestion.priority) == min(fired, default=5)
+    rules = [reason for reason in suggestion.reasons if "→" in reason]
+    not_recorded = [reason for reason in suggestion.reasons if "→" not in reason]
+    assert not_recorded == [
+        text
+        for text, missing in (
+            ("Red flags not asked", triage.red_flags is None),
+            ("Phase of Illness not assessed", triage.phase is None),
+        )
+        if missing
+    ]
     if fired:
-        reason_ranks = [priority_rank(reason.rsplit("→ ", 1)[1]) for reason in suggestion.reasons]
+        reason_ranks = [priority_rank(reason.rsplit("→ ", 1)[1]) for reason in rules]
         assert reason_ranks == sorted(fired)
     else:
-        assert suggestion.reasons == (NOTHING,)
+        assert rules == [NOTHING if triage.red_flags is not None else NOTHING_AMONG]
 
 
 @given(triage_inputs, st.sampled_from(RedFlag.values))
@@ -252,7 +305,7 @@ def test_adding_any_red_flag_always_yields_p1(triage: TriageInput, flag: str) ->
     flagged = TriageInput(
         phase=triage.phase,
         ipos=triage.ipos,
-        red_flags=[*triage.red_flags, flag],
+        red_flags=[*(triage.red_flags or ()), flag],
         carer_coping=triage.carer_coping,
         reason=triage.reason,
         patient_location=triage.patient_location,
@@ -260,7 +313,11 @@ def test_adding_any_red_flag_always_yields_p1(triage: TriageInput, flag: str) ->
     suggestion = suggest_priority(flagged)
     assert suggestion.priority == "P1"
     assert f"Red flag: {RedFlag(flag).label} → P1" in suggestion.reasons
-    assert set(suggest_priority(triage).reasons) - {NOTHING} <= set(suggestion.reasons)
+    assert set(suggest_priority(triage).reasons) - {
+        NOTHING,
+        NOTHING_AMONG,
+        "Red flags not asked",
+    } <= set(suggestion.reasons)
 
 
 # --- ranks and overrides -------------------------------------------------------------------------
@@ -286,7 +343,7 @@ def test_is_override_refuses_unknown_codes() -> None:
 
 
 def test_rules_version_is_set() -> None:
-    assert TRIAGE_RULES_VERSION == "2026-12c"
+    assert TRIAGE_RULES_VERSION == "2026-12d"
 
 
 # --- each need's own priority --------------------------------------------------------------------
@@ -388,7 +445,8 @@ def test_rapid_discharge_is_p2_whatever_was_recorded() -> None:
 
 
 def test_gp_out_of_hours_is_at_least_p3_and_keeps_the_call_reasons() -> None:
-    assert suggest_need_priority(TriageInput(phase="DETERIORATING"), "GP_OUT_OF_HOURS") == (
+    deteriorating = TriageInput(phase="DETERIORATING", red_flags=())
+    assert suggest_need_priority(deteriorating, "GP_OUT_OF_HOURS") == (
         Suggestion(
             "P3",
             (
