@@ -57,7 +57,7 @@ from patients.codes import (
     UsualResidence,
 )
 from patients.medicines import MedicineData, jic_medicine_add
-from patients.models import Patient, RelatedPerson
+from patients.models import DeathRecord, Patient, RelatedPerson
 from patients.names import search_form
 from patients.services import (
     PatientData,
@@ -90,7 +90,7 @@ from referrals.transitions import ReferralStatus
 from services.codes import CallerType, Need, Priority, ServiceType
 from services.models import Service, Site, TeamMembership
 from spoc.accounts.models import User
-from workspace.services import death_record
+from workspace.services import death_correct, death_record
 
 SEED = 42
 DEMO_PATIENTS = 300
@@ -1645,6 +1645,42 @@ def _complete_directly(referral: Referral, *, at: datetime, outcome: str) -> Non
 
 # --- Deaths -------------------------------------------------------------------------------------
 
+# Share of the deaths recorded in hospital whose place the coordinator corrects afterwards (the
+# patient page's "Corrections"; docs/patients-and-calls.md, "Correcting or withdrawing a death").
+PLACE_CORRECTED = 0.25
+
+
+def _correct_place_of_death(
+    patient: Patient,
+    plan: PatientPlan,
+    *,
+    users: Mapping[str, User],
+    now: datetime,
+    recorded_at: datetime,
+) -> None:
+    """For some deaths recorded in hospital, the ambulance crew's note arrives later: the patient
+    died at home before the transfer. Corrected through the service, with the reason, an hour
+    after the death was recorded ("died in the preferred place" follows). Drawn apart, so the
+    rest of the demo stays as it was."""
+    rng = random.Random(f"{SEED}-death-correction-{plan.key}")  # noqa: S311 (repeatable demo data)
+    corrected_at = recorded_at + timedelta(hours=1)
+    record = DeathRecord.objects.recorded().get(patient=patient)
+    if (
+        record.place != PlaceOfDeath.HOSPITAL
+        or rng.random() >= PLACE_CORRECTED
+        or corrected_at >= now
+    ):
+        return
+    with _clock_at(corrected_at):
+        death_correct(
+            patient_id=patient.pk,
+            user=users["coordinator"],
+            reason="The ambulance crew's note: the patient died at home before the transfer "
+            "to hospital.",
+            changes={"place": PlaceOfDeath.OWN_HOME},
+        )
+
+
 VERIFIERS = (
     "Jo Kennedy, district nurse",
     "Dr A. Sharma, GP",
@@ -1731,6 +1767,8 @@ def _record_death(
             bereavement_for=consenting,
         )
     summary.deaths += 1
+    _correct_place_of_death(patient, plan, users=users, now=now, recorded_at=recorded_at)
+    death.record.refresh_from_db()
     summary.deaths_in_preferred_place += death.record.preferred_place_achieved is True
     bereavement = Referral.objects.filter(
         patient=patient, need=Need.BEREAVEMENT_SUPPORT, status=ReferralStatus.AWAITING_ROUTING

@@ -20,7 +20,9 @@ from tests.services.directory_fixtures import make_service
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, make_user, screenshot):
+def test_coordinator_records_a_death_reads_what_happened_and_corrects_it(
+    page, live_url, make_user, screenshot
+):
     # The journey's clock (tests/browser/conftest.py) is 10:30 on Wednesday 10 June 2026 in London.
     community = make_service(
         "Community Palliative Care", ServiceType.COMMUNITY_SPC, open_24_7=True, areas=("L9",)
@@ -78,7 +80,7 @@ def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, mak
     screenshot(page, "1-form")
 
     # Tomorrow, and no place: both are reported at once, and nothing typed is lost.
-    form.get_by_label("Day").fill("11")
+    form.get_by_label("Day", exact=True).fill("11")
     form.get_by_label("Month").fill("6")
     form.get_by_label("Year").fill("2026")
     form.get_by_label("Time of death").fill("08:05")
@@ -87,7 +89,7 @@ def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, mak
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("Date of death: A death cannot be recorded in the future.")
     expect(summary).to_contain_text("Place of death: Select the place of death")
-    expect(form.get_by_label("Day")).to_have_value("11")
+    expect(form.get_by_label("Day", exact=True)).to_have_value("11")
     expect(form.get_by_label("Time of death")).to_have_value("08:05")
     expect(form.get_by_label("Verified by (optional)")).to_have_value("Dr Siân O'Brien, GP")
     expect(form.get_by_role("checkbox", name="O'BRIEN, Siân")).to_be_checked()
@@ -95,7 +97,7 @@ def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, mak
     assert not DeathRecord.objects.exists()
 
     # Corrected: this morning, at home.
-    form.get_by_label("Day").fill("10")
+    form.get_by_label("Day", exact=True).fill("10")
     form.get_by_role("radio", name="Patient's own home", exact=True).check()
     form.get_by_role("button", name="Record the death").click()
     page.wait_for_url(f"{live_url}/patients/{patient.pk}/")
@@ -117,3 +119,22 @@ def test_coordinator_records_a_death_and_reads_what_happened(page, live_url, mak
     record = DeathRecord.objects.get(patient=patient)
     assert record.preferred_place_achieved is True and record.verified_by == "Dr Siân O'Brien, GP"
     assert Referral.objects.filter(for_person=carer, need=Need.BEREAVEMENT_SUPPORT).count() == 1
+
+    # The place was wrong: the coordinator corrects it, with a reason, and both versions stay.
+    page.get_by_test_id("correct-death").click()
+    correction = page.get_by_test_id("death-correct-form")
+    correction.get_by_role("radio", name="Hospice", exact=True).check()
+    correction.get_by_role("button", name="Save the correction").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("This is required: say why.")
+    correction.get_by_label("Reason").fill("The hospice rang: she was moved there at 07:00.")
+    correction.get_by_role("button", name="Save the correction").click()
+    page.wait_for_url(f"{live_url}/patients/{patient.pk}/")
+    expect(page.get_by_role("status").filter(has_text="corrected")).to_contain_text(
+        "place of death from patient's own home to hospice"
+    )
+    expect(page.get_by_test_id("death-corrections")).to_contain_text(
+        "Reason: The hospice rang: she was moved there at 07:00."
+    )
+    screenshot(page, "4-corrected")
+    record.refresh_from_db()
+    assert record.place == PlaceOfDeath.HOSPICE and record.corrections.count() == 1

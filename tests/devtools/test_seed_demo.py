@@ -27,6 +27,7 @@ from patients.models import (
     Assessment,
     CarePlan,
     CarerAssessment,
+    DeathCorrection,
     DeathRecord,
     JustInCaseMedicine,
     Patient,
@@ -123,6 +124,10 @@ def assert_lifecycle_history(*, now):
     deaths = DeathRecord.objects.all()
     assert deaths.count() == died.count()
     assert not died.exclude(deaths__died_at=F("died_at")).exists()
+    # Some deaths' places were corrected afterwards, each correction keeping the place before.
+    corrected = DeathCorrection.objects.filter(kind=DeathCorrection.Kind.CORRECTED)
+    assert corrected.exists()
+    assert all(c.before["place"] == "10" and c.after["place"] == "21" for c in corrected)
     assert {True, False, None} <= set(deaths.values_list("preferred_place_achieved", flat=True))
     closed_by_death = Referral.objects.filter(outcome="PATIENT_DIED")
     assert closed_by_death.exists()
