@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.medicines import MedicineData, jic_medicine_add, jic_medicine_remove
@@ -236,3 +238,20 @@ def test_the_call_screen_banner_shows_the_medicines_to_a_clinician_and_where_to_
     assert 'data-testid="banner-medicines"' in clinician
     assert "2.5 mg to 5 mg subcutaneously" in clinician
     assert "2.5 mg to 5 mg subcutaneously" not in handlers
+
+
+def test_the_banner_reads_the_medicines_in_one_query_however_many(client, patient, coordinator):
+    """The patient page and every banner: one query for the medicines, whatever their number."""
+    url = reverse("patients:detail", args=[patient.pk])
+    client.force_login(coordinator)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    jic_medicine_add(patient=patient, user=coordinator, data=data())
+    one = queries()
+    for number in range(9):
+        jic_medicine_add(patient=patient, user=coordinator, data=data(name=f"Medicine {number}"))
+    assert queries() == one
