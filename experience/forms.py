@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from rest_framework import serializers
 
 from experience.codes import DiedWhereWanted, FamilySupport, FftAnswer
 from experience.models import WHY_MAX
@@ -15,6 +16,31 @@ from spoc.core.forms import NhsFormMixin
 FFT_QUESTION = "Overall, how was your experience of our service?"
 FFT_WHY = "Please can you tell us why you gave your answer?"
 WHY_HINT = f"Optional. Please do not include names. Up to {WHY_MAX:,} characters."
+
+
+NOBODY = "Nobody: not asked, or did not agree"
+
+
+def consent_field(label: str, help_text: str) -> forms.ChoiceField:
+    """The question that records who agreed to a text (docs/operations.md, "Feedback texts"):
+    its choices, the people with a mobile number on their record, are the view's
+    (``experience.selectors.feedback_options``); nothing is chosen for the user."""
+    return forms.ChoiceField(
+        label=label,
+        required=False,
+        choices=[],
+        help_text=help_text,
+        widget=forms.Select(attrs={"class": "nhsuk-select"}),
+        error_messages={"invalid_choice": "Choose who agreed from the list"},
+    )
+
+
+def consent_input(help_text: str) -> serializers.CharField:
+    """The same question in the API: a choice of ``feedback_options`` by its value, empty for
+    nobody."""
+    return serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="", help_text=help_text
+    )
 
 
 def _radios(label: str, choices: Any, *, required: bool = True) -> forms.ChoiceField:

@@ -52,12 +52,14 @@ def feedback_recipients(*, patient: Patient) -> list[tuple[str, str, Any]]:
     return found
 
 
-def feedback_options(*, patient: Patient) -> list[tuple[str, str]]:
-    """The choices of the complete action's feedback question: who, and the number shown so
+def feedback_options(*, patient: Patient, survey: bool = False) -> list[tuple[str, str]]:
+    """The choices of the complete action's feedback question (with ``survey``, of the death
+    page's survey question: the people around the patient only): who, and the number shown so
     the nurse can read it back to them."""
     return [
         (choice, f"{label}, {mobile.as_national}")
         for choice, label, mobile in feedback_recipients(patient=patient)
+        if not (survey and choice == PATIENT)
     ]
 
 

@@ -72,21 +72,22 @@ def invitation_consent_record(
     now: datetime,
     referral_id: int | None = None,
     team_id: int | None = None,
+    field: str = "feedback_to",
 ) -> Invitation | None:
     """Record that the person ``to`` names (``"patient"`` or ``"person-<id>"``, a choice of
     ``feedback_recipients``) agreed to a feedback text, at the mobile number on their record:
     the Friends and Family Test about the referral ``referral_id``, or, the patient having died,
     the bereaved relatives' survey. Returns the invitation; None when ``to`` is empty (no
     consent) or one was already recorded for this referral (or this death). Call it inside the
-    asking action's transaction. Raises ValidationError on ``feedback_to`` when ``to`` is not
-    one of the patient's choices."""
+    asking action's transaction. Raises ValidationError on ``field`` (the asking form's field)
+    when ``to`` is not one of the patient's choices."""
     if not to:
         return None
     mobile = {choice: number for choice, _, number in feedback_recipients(patient=patient)}
     if to not in mobile:
         raise ValidationError(
             {
-                "feedback_to": [
+                field: [
                     "Choose who agreed to the feedback text from the list: the patient while "
                     "alive, or a person around them with a mobile number on their record"
                 ]

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from experience.forms import NOBODY, consent_field
 from patients.codes import AKPS_SCORES, IPOS_SCORES, IposItem, PhaseOfIllness
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.selectors.queue import FLAGS, QUEUE_STATUSES
@@ -96,19 +97,15 @@ class ContactForm(ActionForm):
 
 class CompleteForm(ActionForm):
     options_field = "feedback_to"
-    options_empty = "Nobody: not asked, or did not agree"
+    options_empty = NOBODY
     outcome = _choices(
         "Outcome", ReferralOutcome.choices, missing="Choose the outcome of the referral"
     )
     # docs/operations.md, "Feedback texts": a text only with consent, to the number on record.
-    feedback_to = forms.ChoiceField(
-        label="Who agreed to a text asking for their feedback?",
-        required=False,
-        choices=[],
-        help_text="Ask first. Only people with a mobile number on their record are listed. "
+    feedback_to = consent_field(
+        "Who agreed to a text asking for their feedback?",
+        "Ask first. Only people with a mobile number on their record are listed. "
         "After a death, a person around the patient may agree to a survey a few months later.",
-        widget=forms.Select(attrs={"class": "nhsuk-select"}),
-        error_messages={"invalid_choice": "Choose who agreed from the list"},
     )
 
 

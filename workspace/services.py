@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from calls.models import CallBack
 from calls.services.reviews import call_backs_cancel_on_death, call_backs_restore_on_withdrawal
+from experience.services import invitation_consent_record
 from patients.models import DeathCorrection, DeathRecord, Patient, RelatedPerson
 from patients.selectors import care_plan_current
 from referrals.models import GpLetter, Referral
@@ -82,6 +83,7 @@ def death_record(
     verified_by: str,
     bereavement_for: list[int],
     last_days_place: str = "",
+    survey_to: str = "",
     break_glass_ids: Collection[int] = (),
     request: HttpRequest | None = None,
 ) -> DeathRecorded:
@@ -93,8 +95,10 @@ def death_record(
     (``patients_visible_to``, with the session's break-glass grants), ``DeathAlreadyRecorded``
     when the death is already recorded, and ``ValidationError`` keyed by argument name
     (``died_at``, ``place``, ``last_days_place``, ``expected``, ``verified_by``,
-    ``bereavement_for``) having saved
-    nothing. ``request`` only adds the client address to the access log.
+    ``bereavement_for``, ``survey_to``) having saved nothing. ``survey_to``: who agreed to the
+    bereaved relatives' survey (``experience.selectors.feedback_options`` with ``survey``; empty:
+    nobody), recorded in the same transaction (docs/operations.md, "Feedback texts"). ``request``
+    only adds the client address to the access log.
     """
     if not may_record_death(user):
         raise PermissionDenied(
@@ -162,6 +166,17 @@ def death_record(
         bereavement = bereavement_referrals_create(
             patient=patient, people=people, user=user, died_at=died_at, record=record, now=now
         )
+        # The survey is about the care of the team of the patient's latest referral.
+        cared_by = next((r for r in closed if r.team_id is not None), None)
+        survey = invitation_consent_record(
+            patient=patient,
+            to=survey_to,
+            user=user,
+            now=now,
+            referral_id=cared_by.pk if cared_by else None,
+            team_id=cared_by.team_id if cared_by else None,
+            field="survey_to",
+        )
         _death_logged(
             record,
             action=AccessLog.Action.CREATE,
@@ -173,6 +188,7 @@ def death_record(
                 "call_backs_cancelled": cancelled,
                 "call_backs_kept": len(call_backs_kept),
                 "bereavement_referrals": len(bereavement),
+                **({"survey_invitation": survey.pk} if survey else {}),
             },
         )
         for referral in bereavement:

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from experience.forms import consent_input
 from patients.codes import PhaseOfIllness
 from referrals.actions import ActorContext, actions_for
 from referrals.api.referrals import (
@@ -47,13 +48,9 @@ class ContactInput(serializers.Serializer):
 
 class CompleteInput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=ReferralOutcome.choices)
-    feedback_to = serializers.CharField(
-        max_length=40,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text='Who agreed to a feedback text: "patient" or "person-<related person id>", '
-        "with a UK mobile number on their record; empty for nobody (no text is sent).",
+    feedback_to = consent_input(
+        'Who agreed to a feedback text: "patient" or "person-<related person id>", with a UK '
+        "mobile number on their record; empty for nobody (no text is sent)."
     )
 
 

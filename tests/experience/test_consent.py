@@ -136,3 +136,71 @@ def test_after_a_death_a_relative_is_offered_the_survey_not_the_patient(client, 
         invitation.due_at.astimezone(LONDON).date()
         == (died + timedelta(days=90)).astimezone(LONDON).date()
     )
+
+
+def _death(**fields):
+    died = timezone.localtime() - timedelta(hours=1)
+    return {
+        "died_date": died.strftime("%Y-%m-%d"),
+        "died_time": died.strftime("%H:%M"),
+        "place": "21",
+        "expected": "yes",
+        "verified_by": "Dr Siân O'Brien",
+        **fields,
+    }
+
+
+def test_the_death_page_asks_who_agreed_to_the_survey_and_records_it(client, care, settings):
+    settings.BEREAVED_SURVEY_AFTER_DAYS = 90
+    referral = care.referral()
+    client.force_login(care.nurse)
+    url = reverse("patients:death", args=[care.patient.pk])
+    content = client.get(url).content.decode()
+    assert "asking about the care?" in content
+    assert f'value="person-{care.daughter.pk}"' in content and 'value="patient"' not in content
+    refused = client.post(url, _death(survey_to=f"person-{care.neighbour.pk}"))
+    # The page again, as typed, with the message (this page answers 200); nothing saved.
+    assert "Choose who agreed from the list" in refused.content.decode()
+    assert not Invitation.objects.exists()
+    assert type(care.patient).objects.get(pk=care.patient.pk).died_at is None
+    assert client.post(url, _death(survey_to=f"person-{care.daughter.pk}")).status_code == 302
+    survey = Invitation.objects.get()
+    assert (survey.kind, survey.related_person_id, survey.phone) == (
+        "BEREAVED",
+        care.daughter.pk,
+        DAUGHTER_MOBILE,
+    )
+    assert (survey.referral_id, survey.team_id) == (referral.pk, care.team.pk)
+    assert survey.consent_recorded_by == care.nurse
+    died = type(care.patient).objects.get(pk=care.patient.pk).died_at
+    assert (
+        survey.due_at.astimezone(LONDON).date()
+        == (died + timedelta(days=90)).astimezone(LONDON).date()
+    )
+
+
+def test_a_death_without_consent_makes_no_survey_and_the_api_records_one(client, care):
+    care.referral()
+    client.force_login(care.nurse)
+    url = reverse("patients:death", args=[care.patient.pk])
+    assert client.post(url, _death(survey_to="")).status_code == 302
+    assert not Invitation.objects.exists()
+    other = care.patient.related_people.model.objects.get(pk=care.daughter.pk).patient
+    assert other.died_at is not None
+    from tests.referrals.factories import PatientFactory
+
+    patient = PatientFactory()
+    person = care.daughter
+    person.pk = None
+    person.patient = patient
+    person.save()
+    care.patient = patient
+    care.referral()
+    died = (timezone.now() - timedelta(hours=2)).isoformat()
+    response = client.post(
+        reverse("api-patient-death", args=[patient.pk]),
+        {"died_at": died, "place": "21", "survey_to": f"person-{person.pk}"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert Invitation.objects.get().related_person_id == person.pk

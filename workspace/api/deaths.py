@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from experience.forms import consent_input
 from patients.codes import PlaceOfDeath
 from patients.models import DeathCorrection, DeathRecord, Patient
 from patients.names import display_name
@@ -80,6 +81,10 @@ class DeathInputSerializer(serializers.Serializer):
         max_length=50,
         help_text="Ids of the patient's related people (with consent to be contacted) to offer "
         "bereavement support.",
+    )
+    survey_to = consent_input(
+        'Who agreed to the bereaved relatives\' survey: "person-<related person id>", with a UK '
+        'mobile number on their record; empty for nobody (docs/operations.md, "Feedback texts").'
     )
 
 
@@ -347,6 +352,7 @@ class PatientDeathApi(APIView):
                 expected=values["expected"],
                 verified_by=values["verified_by"],
                 bereavement_for=list(values["bereavement_for"]),
+                survey_to=values["survey_to"],
                 request=request._request,
             )
         except PermissionDenied as exc:

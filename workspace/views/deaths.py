@@ -15,6 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from calls.selectors import patient_banner_for
+from experience.forms import NOBODY, consent_field
+from experience.selectors import feedback_options
 from patients.codes import PlaceOfDeath
 from patients.models import DeathCorrection, DeathRecord, Patient, RelatedPerson
 from patients.names import display_name
@@ -143,7 +145,20 @@ class DeathForm(DeathFactsForm):
         "Only people who have consented can be offered support. Select all that apply.",
     )
 
-    def __init__(self, *args: Any, people: list[RelatedPerson], **kwargs: Any) -> None:
+    # docs/operations.md, "Feedback texts": a survey some months on, only with consent.
+    survey_to = consent_field(
+        "Who agreed to a text, some months from now, asking about the care?",
+        "Ask only if it feels right. Only people with a mobile number on their record are "
+        "listed; the survey is texted about three months after the death.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        people: list[RelatedPerson],
+        survey_options: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.people = people
         # Only the first showing is pre-ticked: a bound form (a re-display after an error) shows
         # the user's own choice.
@@ -156,6 +171,9 @@ class DeathForm(DeathFactsForm):
         field.choices = [
             (person.pk, display_name(person.given_name, person.family_name)) for person in people
         ]
+        survey = self.fields["survey_to"]
+        assert isinstance(survey, forms.ChoiceField)
+        survey.choices = [("", NOBODY), *(survey_options or [])]
 
     def person_rows(self) -> list[dict[str, Any]]:
         """For the checkboxes: each person's box, with who they are as its hint."""
@@ -256,7 +274,11 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
         messages.info(request, "This patient's death is already recorded.")
         return redirect("patients:detail", patient_id=patient.pk)
     people = list(patient.related_people.all())
-    form = DeathForm(request.POST if request.method == "POST" else None, people=people)
+    form = DeathForm(
+        request.POST if request.method == "POST" else None,
+        people=people,
+        survey_options=feedback_options(patient=patient, survey=True),
+    )
     if request.method == "POST" and not form.is_valid():
         # Some fields could not be read: check the rest too, so every problem shows at once.
         problems: dict[str, list[str]] = {}
@@ -284,6 +306,7 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
                 expected=form.expected_value(),
                 verified_by=form.cleaned_data["verified_by"],
                 bereavement_for=list(form.cleaned_data["bereavement_for"]),
+                survey_to=form.cleaned_data["survey_to"],
                 request=request,
             )
         except DeathAlreadyRecorded as exc:
