@@ -56,11 +56,12 @@ bench_stop_all() {
 }
 trap bench_stop_all EXIT
 
-# bench_gunicorn HOST:PORT NAME: gunicorn (3 workers) in the background, its log in
+# bench_gunicorn HOST:PORT NAME: gunicorn (BENCH_GUNICORN_WORKERS workers, default 3) in the
+# background, its log in
 # bench/results/NAME-gunicorn.log; returns once /healthz/live answers.
 bench_gunicorn() {
   "$BENCH_PY" "$BENCH_ROOT/manage.py" collectstatic --noinput -v0
-  "$BENCH_ROOT/.venv/bin/gunicorn" spoc.wsgi -c "$BENCH_ROOT/gunicorn.conf.py" --bind "$1" --workers 3 \
+  "$BENCH_ROOT/.venv/bin/gunicorn" spoc.wsgi -c "$BENCH_ROOT/gunicorn.conf.py" --bind "$1" --workers "${BENCH_GUNICORN_WORKERS:-3}" \
     >"$BENCH_RESULTS/$2-gunicorn.log" 2>&1 &
   BENCH_PIDS+=($!)
   "$BENCH_PY" - "http://$1/healthz/live" "$BENCH_RESULTS/$2-gunicorn.log" <<'PY'
