@@ -132,7 +132,8 @@ def test_a_need_priority_wins_over_the_call_priority(api):
 
 
 def test_the_care_networks_needs_take_their_own_suggestions_through_the_api(api):
-    """Phase Unstable with pain scored 3 (call_body): each need's own rule, not the call's P2."""
+    """Pain scored 4 and no Phase of Illness (call_body): each need's own rule, not the call's
+    P2; equipment, raised only by the phase, stays P4."""
     needs = [
         {"need": need}
         for need in (
@@ -153,7 +154,7 @@ def test_the_care_networks_needs_take_their_own_suggestions_through_the_api(api)
         "DISTRICT_NURSING": "P2",
         "GP_OUT_OF_HOURS": "P2",
         "JUST_IN_CASE_MEDICINES": "P3",
-        "EQUIPMENT": "P3",
+        "EQUIPMENT": "P4",
         "CHC_FAST_TRACK": "P4",
         "SOCIAL_CARE_PACKAGE": "P4",
         "RAPID_DISCHARGE": "P2",
