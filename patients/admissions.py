@@ -8,7 +8,6 @@ picks new admissions up by their id and recomputes the patient's death outcome
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ from patients.models import HospitalAdmission, Patient
 from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
+from spoc.core.csv_import import csv_reader
 
 # The import's columns, in any order (header row required).
 IMPORT_COLUMNS = ("nhs_number", "admitted", "discharged", "type")
@@ -97,12 +97,8 @@ def admissions_import(*, lines: Iterable[str], user: Any = None) -> ImportResult
     Atomic: every row is validated first; if any row is rejected, nothing is saved and every
     rejected row is reported by its line number (the header is line 1)."""
     result = ImportResult()
-    reader = csv.DictReader(lines)
-    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        result.rejected.append(
-            (1, f"Missing column(s): {', '.join(missing)}. Expected: {', '.join(IMPORT_COLUMNS)}.")
-        )
+    reader = csv_reader(lines, columns=IMPORT_COLUMNS, rejected=result.rejected)
+    if reader is None:
         return result
     rows: list[tuple[int, str, date, date | None, bool]] = []
     seen: set[tuple[str, date, bool]] = set()

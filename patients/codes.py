@@ -122,3 +122,41 @@ AKPS_SCORES = [(score, str(score)) for score in range(100, -1, -10)]
 class AssessmentSource(models.TextChoices):
     CALL_TRIAGE = "CALL_TRIAGE", "Call triage"
     CLINICIAN_REVIEW = "CLINICIAN_REVIEW", "Clinician review"
+
+
+class EthnicCategory(models.TextChoices):
+    # NHS Data Dictionary: ETHNIC CATEGORY (the 16+1 categories of the 2001 census; Z when the
+    # person chose not to state it, the default code 99 when it is not known).
+    WHITE_BRITISH = "A", "White - British"
+    WHITE_IRISH = "B", "White - Irish"
+    WHITE_OTHER = "C", "White - Any other White background"
+    MIXED_WHITE_BLACK_CARIBBEAN = "D", "Mixed - White and Black Caribbean"
+    MIXED_WHITE_BLACK_AFRICAN = "E", "Mixed - White and Black African"
+    MIXED_WHITE_ASIAN = "F", "Mixed - White and Asian"
+    MIXED_OTHER = "G", "Mixed - Any other mixed background"
+    ASIAN_INDIAN = "H", "Asian or Asian British - Indian"
+    ASIAN_PAKISTANI = "J", "Asian or Asian British - Pakistani"
+    ASIAN_BANGLADESHI = "K", "Asian or Asian British - Bangladeshi"
+    ASIAN_OTHER = "L", "Asian or Asian British - Any other Asian background"
+    BLACK_CARIBBEAN = "M", "Black or Black British - Caribbean"
+    BLACK_AFRICAN = "N", "Black or Black British - African"
+    BLACK_OTHER = "P", "Black or Black British - Any other Black background"
+    OTHER_CHINESE = "R", "Other Ethnic Groups - Chinese"
+    OTHER_ANY = "S", "Other Ethnic Groups - Any other ethnic group"
+    NOT_STATED = "Z", "Not stated"
+    NOT_KNOWN = "99", "Not known"
+
+
+class DiagnosisGroup(models.TextChoices):
+    """The primary diagnosis in groups (local; docs/patients-and-calls.md "Equity"): cancer and
+    the non-cancer conditions most palliative care is for, so that access can be compared."""
+
+    CANCER = "CANCER", "Cancer"
+    HEART_DISEASE = "HEART_DISEASE", "Heart disease"
+    RESPIRATORY = "RESPIRATORY", "Respiratory disease"
+    DEMENTIA_FRAILTY = "DEMENTIA_FRAILTY", "Dementia and frailty"
+    NEUROLOGICAL = "NEUROLOGICAL", "Neurological disease"
+    RENAL = "RENAL", "Kidney disease"
+    LIVER = "LIVER", "Liver disease"
+    OTHER = "OTHER", "Other condition"
+    NOT_KNOWN = "NOT_KNOWN", "Not known"

@@ -68,6 +68,26 @@ class PatientForm(NhsFormMixin, forms.Form):
     )
     interpreter_needed = forms.BooleanField(required=False)
     language = forms.CharField(label="Preferred language", required=False, max_length=50)
+    # Left out of a post, they are not known (the codes' own default).
+    ethnic_category = forms.TypedChoiceField(
+        label="Ethnic category",
+        required=False,
+        empty_value=codes.EthnicCategory.NOT_KNOWN,
+        choices=codes.EthnicCategory.choices,
+        initial=codes.EthnicCategory.NOT_KNOWN,
+        help_text="As the patient states it. Not stated: they chose not to say; not known: not "
+        "asked yet.",
+        error_messages={"invalid_choice": "Choose an ethnic category from the list"},
+    )
+    diagnosis_group = forms.TypedChoiceField(
+        label="Primary diagnosis group",
+        required=False,
+        empty_value=codes.DiagnosisGroup.NOT_KNOWN,
+        choices=codes.DiagnosisGroup.choices,
+        initial=codes.DiagnosisGroup.NOT_KNOWN,
+        help_text="The group of the condition palliative care is for",
+        error_messages={"invalid_choice": "Choose a diagnosis group from the list"},
+    )
     access_information = forms.CharField(
         required=False,
         max_length=1000,

@@ -63,6 +63,17 @@ class Patient(models.Model):
     )
     interpreter_needed = models.BooleanField(default=False)
     language = models.CharField("preferred language", max_length=50, blank=True)
+    # For equity of access (docs/metrics.md "Equity"): as the patient states it, and the group
+    # of their primary diagnosis.
+    ethnic_category = models.CharField(
+        max_length=2, choices=codes.EthnicCategory.choices, default=codes.EthnicCategory.NOT_KNOWN
+    )
+    diagnosis_group = models.CharField(
+        "primary diagnosis group",
+        max_length=16,
+        choices=codes.DiagnosisGroup.choices,
+        default=codes.DiagnosisGroup.NOT_KNOWN,
+    )
     # Shown to clinicians only (key safe code, dog, access route).
     access_information = models.TextField(max_length=1000, blank=True)
     died_at = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from patients.carers import CARER_RULES_VERSION, InvalidCarerAnswers, carer_assessment_suggest
-from patients.codes import CprDecision, NhsNumberStatus, PatientLocation
+from patients.codes import (
+    CprDecision,
+    DiagnosisGroup,
+    EthnicCategory,
+    NhsNumberStatus,
+    PatientLocation,
+)
 from patients.models import CarePlan, CarerAssessment, Patient, PossibleMatch, RelatedPerson
 from patients.names import InvalidName, search_form, validate_person_name
 from patients.nhs_number import InvalidNhsNumber, normalise_nhs_number
@@ -46,6 +52,8 @@ PATIENT_FIELDS = (
     "location_site",
     "interpreter_needed",
     "language",
+    "ethnic_category",
+    "diagnosis_group",
     "access_information",
 )
 
@@ -89,6 +97,8 @@ class PatientData:
     location_site: Any = None
     interpreter_needed: bool = False
     language: str = ""
+    ethnic_category: str = EthnicCategory.NOT_KNOWN
+    diagnosis_group: str = DiagnosisGroup.NOT_KNOWN
     access_information: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -148,6 +158,12 @@ def _clean_patient_data(data: PatientData, *, today: date) -> dict[str, Any]:
         errors["location_site"] = ["Choose the hospital the patient is in."]
     if values["location"] != PatientLocation.HOSPITAL:
         values["location_site"] = None
+    if values["ethnic_category"] not in EthnicCategory.values:
+        errors["ethnic_category"] = [
+            "Choose the ethnic category the patient states, or Not stated, or Not known."
+        ]
+    if values["diagnosis_group"] not in DiagnosisGroup.values:
+        errors["diagnosis_group"] = ["Choose the group of the primary diagnosis, or Not known."]
     if errors:
         raise ValidationError(errors)
     values["gp_practice"] = (values["gp_practice"] or "").strip()

@@ -250,3 +250,23 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_role_display().lower()} of {self.team}"
+
+
+class PostcodeDeprivation(models.Model):
+    """The deprivation decile of a postcode's area (docs/metrics.md "Equity"), loaded from a file
+    with ``manage.py import_deprivation``: 1 is the most deprived tenth of areas in England, 10
+    the least (the Index of Multiple Deprivation's convention). Reference data, never typed in."""
+
+    postcode = models.CharField(max_length=8, primary_key=True)
+    decile = models.PositiveSmallIntegerField()
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decile__gte=1, decile__lte=10), name="deprivation_decile_1_to_10"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.postcode}: decile {self.decile}"

@@ -45,6 +45,8 @@ from devtools.nhs_numbers import synthetic_nhs_number
 from patients.carers import CarerHealth, CarerOutcome, OutcomeAnswer
 from patients.codes import (
     CprDecision,
+    DiagnosisGroup,
+    EthnicCategory,
     IposItem,
     NhsNumberStatus,
     PatientLocation,
@@ -482,6 +484,8 @@ class PatientPlan:
     registered_by: str
     died_before_now: timedelta | None
     carer: CarerPlan | None
+    ethnic_category: str = EthnicCategory.NOT_KNOWN
+    diagnosis_group: str = DiagnosisGroup.NOT_KNOWN
     care_plans: list[CarePlanPlan] = field(default_factory=list)
     calls: list[CallPlan] = field(default_factory=list)
 
@@ -677,7 +681,51 @@ def _plan_patient(rng: random.Random, index: int, *, today: date) -> PatientPlan
     if rng.random() < 0.9:
         plan.care_plans = _plan_care_plans(rng, plan)
     plan.calls = _plan_calls(rng, plan, first_call=first_call)
+    _plan_equity(plan, group)
     return plan
+
+
+# The ethnic category most people of each name group (by its first family name) would state;
+# fictional people, for the equity tables to show several groups.
+ETHNIC_BY_NAMES = {
+    "Smith": EthnicCategory.WHITE_BRITISH,
+    "O'Brien": EthnicCategory.WHITE_IRISH,
+    "Pritchard": EthnicCategory.WHITE_BRITISH,
+    "Okafor": EthnicCategory.BLACK_AFRICAN,
+    "Rahman": EthnicCategory.ASIAN_BANGLADESHI,
+    "Khan": EthnicCategory.ASIAN_PAKISTANI,
+    "Patel": EthnicCategory.ASIAN_INDIAN,
+    "Gill": EthnicCategory.ASIAN_INDIAN,
+    "Nguyễn": EthnicCategory.ASIAN_OTHER,
+    "Chen": EthnicCategory.OTHER_CHINESE,
+    "Nowak": EthnicCategory.WHITE_OTHER,
+    "Campbell": EthnicCategory.BLACK_CARIBBEAN,
+    "Müller": EthnicCategory.WHITE_OTHER,
+}
+# Palliative care's case mix: mostly cancer, then frailty and dementia, heart and lung disease.
+DIAGNOSIS_WEIGHTS = {
+    DiagnosisGroup.CANCER: 52,
+    DiagnosisGroup.DEMENTIA_FRAILTY: 13,
+    DiagnosisGroup.HEART_DISEASE: 11,
+    DiagnosisGroup.RESPIRATORY: 10,
+    DiagnosisGroup.NEUROLOGICAL: 5,
+    DiagnosisGroup.RENAL: 3,
+    DiagnosisGroup.LIVER: 2,
+    DiagnosisGroup.OTHER: 2,
+    DiagnosisGroup.NOT_KNOWN: 2,
+}
+
+
+def _plan_equity(plan: PatientPlan, group: NameGroup) -> None:
+    """The patient's ethnic category (most state their group's, some choose not to say, some
+    were not asked) and diagnosis group, from a generator of their own so that the rest of the
+    demo stays as it was."""
+    rng = random.Random(f"{SEED}-equity-{plan.index}")  # noqa: S311 (repeatable demo data)
+    stated = ETHNIC_BY_NAMES.get(group.family[0], EthnicCategory.OTHER_ANY)
+    plan.ethnic_category = _weighted(
+        rng, {stated: 82, EthnicCategory.NOT_STATED: 7, EthnicCategory.NOT_KNOWN: 11}
+    )
+    plan.diagnosis_group = _weighted(rng, DIAGNOSIS_WEIGHTS)
 
 
 def _plan_care_plans(rng: random.Random, plan: PatientPlan) -> list[CarePlanPlan]:
@@ -1195,6 +1243,8 @@ def _save_patient(
                 location_site=sites.get(plan.site_code) if plan.site_code else None,
                 interpreter_needed=plan.interpreter_needed,
                 language=plan.language,
+                ethnic_category=plan.ethnic_category,
+                diagnosis_group=plan.diagnosis_group,
             ),
             user=users[plan.registered_by],
             # Demo names repeat by design (two Margaret Smiths); each is a different person.

@@ -240,6 +240,10 @@ class DeathOutcome(models.Model):
     usual_residence_recorded = models.BooleanField()
     died_in_usual_residence = models.BooleanField()
     emergency_admissions_90d = models.PositiveSmallIntegerField()
+    # The patient's equity groups (EquityDimension) as the job last saw them.
+    ethnic_category = models.CharField(max_length=2)
+    diagnosis_group = models.CharField(max_length=16)
+    deprivation_decile = models.CharField(max_length=2)
 
     class Meta:
         indexes = [models.Index(fields=["local_date", "team_id"], name="dash_death_date")]
@@ -287,6 +291,10 @@ class OpenReferral(models.Model):
     created_at = models.DateTimeField()
     contact_by = models.DateTimeField(null=True)
     first_contact_at = models.DateTimeField(null=True)
+    # The patient's equity groups (EquityDimension), for overdue referrals by group.
+    ethnic_category = models.CharField(max_length=2)
+    diagnosis_group = models.CharField(max_length=16)
+    deprivation_decile = models.CharField(max_length=2)
 
     class Meta:
         indexes = [models.Index(fields=["team_id", "priority"], name="dash_open_team")]
@@ -319,6 +327,69 @@ class PatientFirstDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grp} {self.local_date} after {self.prev_date}: {self.patients}"
+
+
+class EquityDimension(models.TextChoices):
+    """The groups the equity breakdowns compare (docs/metrics.md "Equity"): a patient's ethnic
+    category, primary diagnosis group and area deprivation decile ("" when not known)."""
+
+    ETHNIC_CATEGORY = "ETHNIC", "Ethnic category"
+    DIAGNOSIS_GROUP = "DIAGNOSIS", "Primary diagnosis group"
+    DEPRIVATION_DECILE = "DEPRIVATION", "Area deprivation decile"
+
+
+class EquityReferralStat(models.Model):
+    """Referrals by the local date they were created and their patient's group in each equity
+    dimension (each referral counted once per dimension), with first contact on time or late, in
+    blocks of days."""
+
+    level = models.PositiveSmallIntegerField()
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    priority = models.CharField(max_length=2)
+    dimension = models.CharField(max_length=11, choices=EquityDimension.choices)
+    grp = models.CharField(max_length=16)
+    referrals = models.PositiveIntegerField()
+    contacted_on_time = models.PositiveIntegerField()
+    contacted_late = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "team_id", "priority", "dimension", "grp"],
+                name="dash_eqref_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.local_date} (level {self.level}) {self.dimension} {self.grp}: {self.referrals}"
+        )
+
+
+class EquityDeathStat(models.Model):
+    """The death outcomes by the patient's group in each equity dimension, per team, by the local
+    date of death, in blocks of days."""
+
+    level = models.PositiveSmallIntegerField()
+    local_date = models.DateField()
+    team_id = models.BigIntegerField()
+    dimension = models.CharField(max_length=11, choices=EquityDimension.choices)
+    grp = models.CharField(max_length=16)
+    deaths = models.PositiveIntegerField()
+    preference_recorded = models.PositiveIntegerField()
+    first_preference_achieved = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "local_date", "team_id", "dimension", "grp"],
+                name="dash_eqdeath_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} (level {self.level}) {self.dimension} {self.grp}: {self.deaths}"
 
 
 # Answered within this many seconds of ringing (docs/metrics.md "Phone calls answered within 60 s").
@@ -421,4 +492,6 @@ SUMMARY_MODELS: tuple[type[models.Model], ...] = (
     TelephonyWaitStat,
     CallBackDayStat,
     OpenCallBack,
+    EquityReferralStat,
+    EquityDeathStat,
 )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 
+from patients.codes import DiagnosisGroup, EthnicCategory
 from referrals.codes import InterventionType
 from referrals.models import Referral
 from referrals.transitions import ReferralStatus
@@ -192,6 +193,8 @@ BLOCK_MODELS = (
     summaries.DeathBlockStat,
     summaries.TelephonyWaitStat,
     summaries.CallBackDayStat,
+    summaries.EquityReferralStat,
+    summaries.EquityDeathStat,
 )
 
 
@@ -453,8 +456,10 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     breached = Q(
         status__in=CLOCK_RUNNING_STATUSES, first_contact_at__isnull=True, contact_by__lt=now
     )
+    # Grouped by the patients' equity groups too, for the overdue referrals of each group: the
+    # open referrals are few, so the same query serves both.
     caseload_rows = list(
-        live.values_list("team_id", "owner_id", "priority").annotate(
+        live.values_list("team_id", "owner_id", "priority", *_EQUITY_COLUMNS).annotate(
             n=Count("id"),
             b=Count("id", filter=breached),
             overdue_cohort=Count(
@@ -467,7 +472,10 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
     nurse_load: dict[tuple[int, int], int] = defaultdict(int)
     breaches: dict[tuple[int, str], int] = defaultdict(int)
     overdue: dict[str, int] = defaultdict(int)
-    for team_id, owner_id, priority, n, b, overdue_cohort in caseload_rows:
+    overdue_by_group: dict[tuple[str, str], int] = defaultdict(int)
+    for team_id, owner_id, priority, *groups, n, b, overdue_cohort in caseload_rows:
+        for dimension, group in zip(summaries.EquityDimension.values, groups, strict=True):
+            overdue_by_group[(dimension, group)] += overdue_cohort
         team_load[team_id or 0] += n
         if owner_id is not None:
             nurse_load[(owner_id, team_id or 0)] += n
@@ -780,6 +788,8 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
 
     tables += feedback_tables(scope=scope, team_names=team_names, tiles=tiles)
 
+    tables += equity_tables(scope=scope, overdue=overdue_by_group)
+
     return {
         "period": {"from": scope.date_from.isoformat(), "to": scope.date_to.isoformat()},
         "filters": {
@@ -793,6 +803,84 @@ def dashboard_figures(*, scope: DashboardScope, now: datetime) -> dict[str, Any]
         "tiles": tiles,
         "tables": tables,
     }
+
+
+# OpenReferral's columns of the patient's group in each equity dimension, in EquityDimension's order.
+_EQUITY_COLUMNS = ("ethnic_category", "diagnosis_group", "deprivation_decile")
+# Each dimension's table: its key, its groups in the order shown with their labels.
+_DECILES = [
+    (str(n), f"{n}{' (most deprived)' if n == 1 else ' (least deprived)' if n == 10 else ''}")
+    for n in range(1, 11)
+]
+EQUITY_GROUPS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    summaries.EquityDimension.ETHNIC_CATEGORY: ("equity_ethnic_category", EthnicCategory.choices),
+    summaries.EquityDimension.DIAGNOSIS_GROUP: ("equity_diagnosis_group", DiagnosisGroup.choices),
+    summaries.EquityDimension.DEPRIVATION_DECILE: (
+        "equity_deprivation_decile",
+        [*_DECILES, ("", "Not known")],
+    ),
+}
+EQUITY_COLUMNS = [
+    "Referrals",
+    "Contacted on time",
+    "Contacted late",
+    "Overdue, not yet contacted",
+    "Response compliance %",
+    "Deaths",
+    "Deaths with a preferred place",
+    "Died in first preferred place",
+    "Died in first preferred place %",
+]
+
+
+def equity_tables(
+    *, scope: DashboardScope, overdue: dict[tuple[str, str], int]
+) -> list[dict[str, Any]]:
+    """Referrals, response compliance and deaths in the first preferred place by the patient's
+    ethnic category, primary diagnosis group and area deprivation decile (docs/metrics.md
+    "Equity"): one table per dimension, a row per group with any referral or death, every figure
+    through ``_count`` and ``_pct`` like the rest of the page. ``overdue`` is the open referrals
+    of the period past their due time, by (dimension, group). Two queries whatever the period."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 6)
+    for dimension, group, n, on_time, late in (
+        _filtered(summaries.EquityReferralStat.objects.all(), scope)
+        .values_list("dimension", "grp")
+        .annotate(n=Sum("referrals"), t=Sum("contacted_on_time"), la=Sum("contacted_late"))
+    ):
+        counts[(dimension, group)][:3] = [n, on_time, late]
+    for dimension, group, deaths, with_pref, first in (
+        _filtered(summaries.EquityDeathStat.objects.all(), scope, priority=False)
+        .values_list("dimension", "grp")
+        .annotate(d=Sum("deaths"), p=Sum("preference_recorded"), f=Sum("first_preference_achieved"))
+    ):
+        counts[(dimension, group)][3:] = [deaths, with_pref, first]
+    tables = []
+    for dimension, (key, groups) in EQUITY_GROUPS.items():
+        rows = []
+        for group, label in groups:
+            n, on_time, late, deaths, with_pref, first = counts.get((dimension, group), [0] * 6)
+            due = on_time + late + overdue.get((dimension, group), 0)
+            if n == 0 and deaths == 0:
+                continue
+            rows.append(
+                [
+                    label,
+                    *(_count(v, scope) for v in (n, on_time, late, due - on_time - late)),
+                    _pct(on_time, due, scope),
+                    *(_count(v, scope) for v in (deaths, with_pref, first)),
+                    _pct(first, with_pref, scope),
+                ]
+            )
+        tables.append(
+            _table(
+                key,
+                f"Equity: by {summaries.EquityDimension(dimension).label.lower()}",
+                [summaries.EquityDimension(dimension).label, *EQUITY_COLUMNS],
+                rows,
+                definition="equity",
+            )
+        )
+    return tables
 
 
 # Phone calls by hour and by weekday: offered, answered within the target, abandoned.

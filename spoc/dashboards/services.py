@@ -37,7 +37,7 @@ from patients.codes import PlaceOfDeath, UsualResidence
 from patients.models import DeathCorrection, DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.transitions import OPEN_STATUSES
-from services.models import Service, Team
+from services.models import PostcodeDeprivation, Service, Team
 from spoc.dashboards.blocks import (
     ALL_TEAMS,
     MAX_BLOCK_LEVEL,
@@ -54,6 +54,9 @@ from spoc.dashboards.models import (
     CallHourStat,
     DeathBlockStat,
     DeathOutcome,
+    EquityDeathStat,
+    EquityDimension,
+    EquityReferralStat,
     InterventionDayStat,
     OpenCallBack,
     OpenReferral,
@@ -104,6 +107,7 @@ _DAY_TABLES = (
     TelephonyHourStat,
     TelephonyWaitStat,
     CallBackDayStat,
+    EquityReferralStat,
 )
 # The tables also kept in blocks of days (spoc/dashboards/blocks.py), with the columns a block
 # groups by and the counts it adds up.
@@ -145,7 +149,17 @@ _BLOCK_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "three_plus_admissions",
         ),
     ),
+    EquityReferralStat._meta.db_table: (
+        ("team_id", "priority", "dimension", "grp"),
+        ("referrals", "contacted_on_time", "contacted_late"),
+    ),
+    EquityDeathStat._meta.db_table: (
+        ("team_id", "dimension", "grp"),
+        ("deaths", "preference_recorded", "first_preference_achieved"),
+    ),
 }
+# The tables kept from the death outcomes (_recompute_deaths), not by the day's raw rows.
+_DEATH_BLOCK_TABLES = (DeathBlockStat._meta.db_table, EquityDeathStat._meta.db_table)
 
 _T = {
     "call": Call._meta.db_table,
@@ -176,6 +190,9 @@ _T = {
     "opencb": OpenCallBack._meta.db_table,
     "team": Team._meta.db_table,
     "service": Service._meta.db_table,
+    "deprivation": PostcodeDeprivation._meta.db_table,
+    "eqref": EquityReferralStat._meta.db_table,
+    "eqdeath": EquityDeathStat._meta.db_table,
 }
 
 
@@ -326,6 +343,7 @@ class Statements:
     first_days: str
     deaths: str
     death_blocks: str
+    equity_death_blocks: str
     open: str
     open_call_backs: str
 
@@ -363,6 +381,12 @@ CALL_BACK_CODES = [
 ]
 # The pending call-backs (OpenCallBack).
 PENDING_CODE = str(CallBack.Status.PENDING)
+# The equity dimensions, in the order of their %s: ethnic category, diagnosis group, decile.
+EQUITY_CODES = [
+    str(EquityDimension.ETHNIC_CATEGORY),
+    str(EquityDimension.DIAGNOSIS_GROUP),
+    str(EquityDimension.DEPRIVATION_DECILE),
+]
 
 
 @cache
@@ -372,6 +396,22 @@ def _statements(d: Dialect) -> Statements:
     interventions_of_day = d.of_day(_T["intervention"], "at", "i")
     phone_calls_of_day = d.of_day(_T["telcall"], "rang_at", "t")
     call_backs_of_day = d.of_day(_T["callback"], "due_at", "cb")
+    # A patient's equity groups (EquityDimension): ethnic category, diagnosis group and the
+    # deprivation decile of their postcode's area ("" when the postcode is not in the table).
+    equity_groups = (
+        "p.ethnic_category AS ethnic, p.diagnosis_group AS diagnosis, "
+        "coalesce(CAST(dep.decile AS TEXT), '') AS decile"
+    )
+    with_deprivation = f"LEFT JOIN {_T['deprivation']} dep ON dep.postcode = p.postcode"
+
+    # One row per group of each dimension from a set of rows with the columns ethnic, diagnosis
+    # and decile: the dimensions' codes are the parameters (EQUITY_CODES).
+    def by_dimension(select: str, grouped: str) -> str:
+        return "\n        UNION ALL ".join(
+            f"SELECT {select.format(dimension='%s', grp=column)} FROM eq GROUP BY {grouped}, {column}"
+            for column in ("ethnic", "diagnosis", "decile")
+        )
+
     recompute = (
         # Calls by hour (UTC hour start: the October day has 25 of them), priority, out of hours.
         # Parameters after the days: the bank holidays, the in-hours start and end.
@@ -470,6 +510,26 @@ def _statements(d: Dialect) -> Statements:
                count(*) FILTER (WHERE cb.status = %s)
         FROM days d {call_backs_of_day}
         GROUP BY 2""",
+        # Referrals by the day they were created and their patient's group in each equity
+        # dimension, with first contact on time or late. Parameters after the days: EQUITY_CODES.
+        f"""{d.days_cte},
+        eq AS (SELECT d.day, coalesce(r.team_id, 0) AS team_id, r.priority, r.first_contact_at, r.contact_by,
+                      {equity_groups}
+               FROM days d {referrals_of_day} JOIN {_T["patient"]} p ON p.id = r.patient_id {
+            with_deprivation
+        })
+        INSERT INTO {
+            _T["eqref"]
+        } (level, local_date, team_id, priority, dimension, grp, referrals, contacted_on_time,
+                                  contacted_late)
+        {
+            by_dimension(
+                "0, day, team_id, priority, {dimension}, {grp}, count(*), "
+                "count(*) FILTER (WHERE first_contact_at <= contact_by), "
+                "count(*) FILTER (WHERE first_contact_at > contact_by)",
+                "day, team_id, priority",
+            )
+        }""",
     )
     # Patients with a call (team 0) or a referral, per day, team and priority: computed into a
     # temporary table first, so that the patients whose rows change are known
@@ -543,7 +603,7 @@ def _statements(d: Dialect) -> Statements:
         INSERT INTO {_T["outcome"]} (death_id, patient_id, local_date, team_id, preference_recorded,
                                     preferred_place_achieved, first_preference_achieved, care_recorded,
                                     preferred_care_achieved, usual_residence_recorded, died_in_usual_residence,
-                                    emergency_admissions_90d)
+                                    emergency_admissions_90d, ethnic_category, diagnosis_group, deprivation_decile)
         SELECT dr.id, dr.patient_id, {died_on},
                coalesce((SELECT r.team_id FROM {_T["referral"]} r
                          WHERE r.patient_id = dr.patient_id AND r.created_at <= dr.died_at AND r.team_id IS NOT NULL
@@ -557,8 +617,10 @@ def _statements(d: Dialect) -> Statements:
                CASE p.usual_residence {residence_cases} ELSE false END,
                (SELECT count(*) FROM {_T["admission"]} a
                 WHERE a.patient_id = dr.patient_id AND a.emergency
-                  AND a.admitted_on BETWEEN {d.days_before(died_on, 90)} AND {died_on})
-        FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id AND dr.status = %s"""
+                  AND a.admitted_on BETWEEN {d.days_before(died_on, 90)} AND {died_on}),
+               {equity_groups}
+        FROM {_T["death"]} dr JOIN {_T["patient"]} p ON p.id = dr.patient_id AND dr.status = %s
+        {with_deprivation}"""
     # The outcomes of these dates of death, added up per team. Parameter: the dates.
     death_blocks = f"""
         INSERT INTO {_T["deathblocks"]} (level, local_date, team_id, deaths, preference_recorded,
@@ -573,13 +635,32 @@ def _statements(d: Dialect) -> Statements:
                count(*) FILTER (WHERE emergency_admissions_90d >= 3)
         FROM {_T["outcome"]} WHERE local_date {d.in_dates}
         GROUP BY local_date, team_id"""
+    # The same outcomes by the patient's group in each equity dimension. Parameters: the dates,
+    # then EQUITY_CODES.
+    equity_death_blocks = f"""
+        WITH eq AS (SELECT local_date, team_id, preference_recorded, first_preference_achieved,
+                           ethnic_category AS ethnic, diagnosis_group AS diagnosis, deprivation_decile AS decile
+                    FROM {_T["outcome"]} WHERE local_date {d.in_dates})
+        INSERT INTO {
+        _T["eqdeath"]
+    } (level, local_date, team_id, dimension, grp, deaths, preference_recorded,
+                                    first_preference_achieved)
+        {
+        by_dimension(
+            "0, local_date, team_id, {dimension}, {grp}, count(*), "
+            "count(*) FILTER (WHERE preference_recorded), "
+            "count(*) FILTER (WHERE first_preference_achieved)",
+            "local_date, team_id",
+        )
+    }"""
     # Parameter: the open statuses (OPEN_STATUS_CODES).
     open_sql = f"""
         INSERT INTO {_T["open"]} (referral_id, team_id, owner_id, priority, status, created_at, contact_by,
-                                 first_contact_at)
+                                 first_contact_at, ethnic_category, diagnosis_group, deprivation_decile)
         SELECT r.id, coalesce(r.team_id, 0), r.owner_id, r.priority, r.status, r.created_at, r.contact_by,
-               r.first_contact_at
-        FROM {_T["referral"]} r WHERE r.status {d.in_list}"""
+               r.first_contact_at, {equity_groups}
+        FROM {_T["referral"]} r JOIN {_T["patient"]} p ON p.id = r.patient_id {with_deprivation}
+        WHERE r.status {d.in_list}"""
     # Parameter: the pending status (PENDING_CODE).
     open_call_backs = f"""
         INSERT INTO {_T["opencb"]} (call_back_id, due_at)
@@ -592,6 +673,7 @@ def _statements(d: Dialect) -> Statements:
         first_days=first_days,
         deaths=deaths,
         death_blocks=death_blocks,
+        equity_death_blocks=equity_death_blocks,
         open=open_sql,
         open_call_backs=open_call_backs,
     )
@@ -714,19 +796,22 @@ def _recompute_days(days: Iterable[date], *, track_first_days: bool = True) -> i
                         [chunk],
                     )
             # The first statement's parameters after the days are its bank holidays and in-hours
-            # times, the fourth's the metrics, the last three's their codes (see _statements).
+            # times, the fourth's the metrics, the last four's their codes (see _statements).
             extra: dict[int, list[Any]] = {
                 0: [_bank_holidays(chunk), IN_HOURS_START, IN_HOURS_END],
                 3: MINUTES_CODES,
                 5: TELEPHONY_HOUR_CODES,
                 6: TELEPHONY_WAIT_CODES,
                 7: CALL_BACK_CODES,
+                8: EQUITY_CODES,
             }
             for index, sql in enumerate(statements.recompute):
                 _run(cursor, sql, [*bounds, *extra.get(index, [])])
             _replace_patient_days(cursor, chunk, bounds, track_first_days=track_first_days)
             _run(cursor, statements.response_blocks, [chunk, chunk])
-        _recompute_blocks(cursor, ordered, [t for t in _BLOCK_TABLES if t != _T["deathblocks"]])
+        _recompute_blocks(
+            cursor, ordered, [t for t in _BLOCK_TABLES if t not in _DEATH_BLOCK_TABLES]
+        )
     return len(ordered)
 
 
@@ -785,13 +870,15 @@ def _recompute_deaths(patient_ids: Iterable[int] | None) -> int:
             count = len(ids)
         ordered = sorted(days)
         if ordered:
-            _run(
-                cursor,
-                f"DELETE FROM {_T['deathblocks']} WHERE level = 0 AND local_date {dialect.in_dates}",
-                [ordered],
-            )
+            for table in _DEATH_BLOCK_TABLES:
+                _run(
+                    cursor,
+                    f"DELETE FROM {table} WHERE level = 0 AND local_date {dialect.in_dates}",
+                    [ordered],
+                )
             _run(cursor, statements.death_blocks, [ordered])
-            _recompute_blocks(cursor, ordered, [_T["deathblocks"]])
+            _run(cursor, statements.equity_death_blocks, [ordered, *EQUITY_CODES])
+            _recompute_blocks(cursor, ordered, _DEATH_BLOCK_TABLES)
         return count
 
 

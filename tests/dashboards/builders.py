@@ -16,7 +16,7 @@ from calls.telephony import EventKind, TelephonyEventIn
 from patients.models import DeathRecord, HospitalAdmission, Patient
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.services.deaths import death_place_fields
-from services.models import Team
+from services.models import PostcodeDeprivation, Team
 from spoc.dashboards.selectors import dashboard_table
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
 
@@ -149,6 +149,28 @@ def death_of(
         recorded_at=at,
         recorded_by=user,
     )
+
+
+def equity_of(
+    patient: Patient | None,
+    *,
+    ethnic: str = "99",
+    diagnosis: str = "NOT_KNOWN",
+    postcode: str = "L9 7AL",
+    decile: int | None = None,
+) -> Patient:
+    """Set a patient's equity groups (as the patient form saves them) and, with ``decile``, the
+    deprivation decile of their postcode (as ``import_deprivation`` loads it)."""
+    assert patient is not None
+    Patient.objects.filter(pk=patient.pk).update(
+        ethnic_category=ethnic, diagnosis_group=diagnosis, postcode=postcode
+    )
+    if decile is not None:
+        PostcodeDeprivation.objects.update_or_create(
+            postcode=postcode, defaults={"decile": decile, "imported_at": timezone.now()}
+        )
+    patient.refresh_from_db()
+    return patient
 
 
 def admission_of(

@@ -135,6 +135,15 @@ def build_and_summarise() -> dict[str, Any]:
             moments[8] + timedelta(days=3), user=user, patient=calls[8].patient, chosen="P1"
         )
     )
+    # Equity groups: each dimension's groups, a postcode with a decile and one without.
+    for n, call in enumerate(calls):
+        builders.equity_of(
+            call.patient,
+            ethnic=("A", "H", "Z", "99")[n % 4],
+            diagnosis=("CANCER", "RENAL", "NOT_KNOWN")[n % 3],
+            postcode=("L9 7AL", "L20 3AB", "PR8 1AA")[n % 3],
+            decile=(1, 10, None)[n % 3],
+        )
     statuses = ["QUEUED", "ACCEPTED", "IN_PROGRESS", "COMPLETED", "AWAITING_ROUTING", "ON_HOLD"]
     referrals = []
     for n, call in enumerate(calls):

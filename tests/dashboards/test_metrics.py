@@ -15,6 +15,7 @@ from tests.dashboards.builders import (
     admission_of,
     call_at,
     death_of,
+    equity_of,
     intervention_for,
     local,
     referral_change,
@@ -272,6 +273,76 @@ def test_suppression_in_cross_organisation_view(dataset: dict[str, Any]) -> None
     }
     heat = {row[0]: row[1:] for row in table_rows(figures, "calls_heatmap")}
     assert heat["Sunday"][0] == 0
+
+
+@pytest.mark.django_db
+def test_equity_breakdowns_by_ethnic_category_diagnosis_and_deprivation(make_user: Any) -> None:
+    """Six patients in three areas: referrals contacted on time, late and overdue now, and
+    deaths in and away from the first preferred place, by group."""
+    handler = make_user(Role.CALL_HANDLER, username="handler_eq")
+    team = TeamFactory(name="Team E")
+    groups = [
+        ("A", "CANCER", "L9 7AL", 1),
+        ("A", "CANCER", "L9 7AL", 1),
+        ("H", "HEART_DISEASE", "L20 3AB", 10),
+        ("N", "DEMENTIA_FRAILTY", "L20 3AB", 10),
+        ("Z", "CANCER", "PR8 1AA", None),
+        ("99", "NOT_KNOWN", "", None),
+    ]
+    patients = []
+    for n, (ethnic, diagnosis, postcode, decile) in enumerate(groups):
+        call = call_at(local(2026, 3, 2, 9 + n), user=handler)
+        patient = equity_of(
+            call.patient, ethnic=ethnic, diagnosis=diagnosis, postcode=postcode, decile=decile
+        )
+        patients.append(patient)
+        # On time (n even), late (n = 1, 3), overdue now (n = 5: never contacted).
+        contacted = {
+            0: local(2026, 3, 2, 9, 30),
+            1: local(2026, 3, 2, 13),
+            2: local(2026, 3, 2, 11, 30),
+            3: local(2026, 3, 2, 15),
+            4: local(2026, 3, 2, 13, 30),
+        }.get(n)
+        referral_for(
+            call,
+            team=team,
+            status="IN_PROGRESS" if contacted else "QUEUED",
+            owner=handler if contacted else None,
+            first_contact_at=contacted,
+            contact_by=call.received_at + timedelta(hours=2),
+        )
+    # Deaths: the 1st preference met (A, cancer, decile 1), missed (H, heart, decile 10), none
+    # recorded (Z, cancer).
+    death_of(patients[0], at=local(2026, 3, 20, 8), place="21", first="21", user=handler)
+    death_of(patients[2], at=local(2026, 3, 21, 8), place="10", first="21", user=handler)
+    death_of(patients[4], at=local(2026, 3, 22, 8), place="30", user=handler)
+    summaries_refresh(horizon_seconds=0)
+    figures = dashboard_figures(scope=_scope(), now=NOW)
+    by_ethnic = {row[0]: row[1:] for row in table_rows(figures, "equity_ethnic_category")}
+    assert by_ethnic == {
+        "White - British": [2, 1, 1, 0, 50.0, 1, 1, 1, 100.0],
+        "Asian or Asian British - Indian": [1, 1, 0, 0, 100.0, 1, 1, 0, 0.0],
+        "Black or Black British - African": [1, 0, 1, 0, 0.0, 0, 0, 0, None],
+        "Not stated": [1, 1, 0, 0, 100.0, 1, 0, 0, None],
+        "Not known": [1, 0, 0, 1, 0.0, 0, 0, 0, None],
+    }
+    by_diagnosis = {row[0]: row[1:] for row in table_rows(figures, "equity_diagnosis_group")}
+    assert by_diagnosis["Cancer"] == [3, 2, 1, 0, 66.7, 2, 1, 1, 100.0]
+    assert by_diagnosis["Heart disease"][5:] == [1, 1, 0, 0.0]
+    assert list(by_diagnosis) == ["Cancer", "Heart disease", "Dementia and frailty", "Not known"]
+    deciles = {row[0]: row[1:] for row in table_rows(figures, "equity_deprivation_decile")}
+    assert list(deciles) == ["1 (most deprived)", "10 (least deprived)", "Not known"]
+    assert deciles["1 (most deprived)"][:5] == [2, 1, 1, 0, 50.0]
+    assert deciles["Not known"][:5] == [2, 1, 0, 1, 50.0]
+    # Every referral is in each breakdown once.
+    for key in ("equity_ethnic_category", "equity_diagnosis_group", "equity_deprivation_decile"):
+        assert sum(row[1] for row in table_rows(figures, key)) == 6
+    # Across organisations every group here is a small number: 1-4 shown as <5, zero as 0.
+    hidden = dashboard_figures(scope=_scope(suppress=True), now=NOW)
+    hidden_ethnic = {row[0]: row[1:] for row in table_rows(hidden, "equity_ethnic_category")}
+    assert hidden_ethnic["White - British"] == ["<5", "<5", "<5", 0, "<5", "<5", "<5", "<5", "<5"]
+    assert hidden_ethnic["Not known"][5:] == [0, 0, 0, None]
 
 
 def test_percentile_nearest_rank() -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from calls.models import Call, CallBack, CallFollowUp
 from devtools.demo import scale
+from devtools.demo.deprivation import SYNTHETIC_FILE, synthetic_deciles
 from devtools.demo.patients import DEMO_NHS_RESERVED, plan_patients
 from devtools.demo.users import DEMO_USERS
 from devtools.nhs_numbers import SYNTHETIC_CAPACITY, synthetic_nhs_number
@@ -42,6 +43,7 @@ from services.models import (
     CapacityStatus,
     CoverageArea,
     Organisation,
+    PostcodeDeprivation,
     Service,
     Site,
     Team,
@@ -49,11 +51,14 @@ from services.models import (
 )
 from spoc.accounts.models import PartnerSecret, PartnerSystem, User
 from spoc.audit.models import AccessLog
+from spoc.dashboards.selectors import dashboard_figures, dashboard_scope
+from spoc.dashboards.services import summaries_refresh
 
 pytestmark = pytest.mark.django_db
 
 COUNTED = (
     User,
+    PostcodeDeprivation,
     PartnerSystem,
     PartnerSecret,
     Organisation,
@@ -265,6 +270,7 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     ).exists()
     assert "Patients: 300 created" in output
     assert_lifecycle_history(now=seeded_at)
+    assert_equity_and_outcomes_shown()
     # Every demo patient is registered with a GP practice of the directory.
     assert not patients.filter(registered_practice__isnull=True).exists()
     # The fake NHS 111 provider is a partner system, its credentials where fake_partner reads them.
@@ -297,6 +303,52 @@ def assert_feedback_shown() -> None:
         assert answer.received_at == answer.invitation.answered_at
         assert answer.invitation.sent_at is not None
         assert answer.invitation.sent_at <= answer.received_at <= timezone.now()
+
+
+def assert_equity_and_outcomes_shown():
+    """The demo gives the equity tables and the death measures something to show: several
+    ethnic categories and diagnosis groups, deciles for most postcodes from the synthetic file,
+    deaths with and without a preference, and places of care."""
+    patients = Patient.objects.all()
+    assert len(set(patients.values_list("ethnic_category", flat=True))) >= 6
+    assert patients.filter(ethnic_category__in=["Z", "99"]).exists()
+    assert len(set(patients.values_list("diagnosis_group", flat=True))) >= 6
+    with_decile = patients.filter(
+        postcode__in=PostcodeDeprivation.objects.values("postcode")
+    ).count()
+    assert 0.85 <= with_decile / patients.count() < 1
+    deaths = DeathRecord.objects.all()
+    assert deaths.filter(preferred_place_first="").exists()
+    assert deaths.filter(first_preference_achieved=True).exists()
+    assert deaths.filter(first_preference_achieved=False).exists()
+    assert deaths.exclude(last_days_place="").exists()
+    assert deaths.filter(preferred_care_achieved__isnull=False).exists()
+    assert Intervention.objects.filter(primary_care_contact_avoided=True).exists()
+    summaries_refresh(horizon_seconds=0)
+    manager = User.objects.get(username="manager")
+    scope = dashboard_scope(
+        user=manager,
+        date_from=timezone.localdate() - timedelta(days=365),
+        date_to=timezone.localdate(),
+    )
+    figures = dashboard_figures(scope=scope, now=timezone.now())
+    tables = {table["key"]: table for table in figures["tables"]}
+    for key in ("equity_ethnic_category", "equity_diagnosis_group", "equity_deprivation_decile"):
+        assert len(tables[key]["rows"]) >= 3, key
+    assert [row[0] for row in tables["deaths"]["rows"][:3]] == [
+        "Died in first preferred place (benchmark)",
+        "Died in first or second preferred place",
+        "No preferred place recorded",
+    ]
+
+
+def test_demo_deprivation_file_covers_most_demo_postcodes_and_is_synthetic():
+    text = SYNTHETIC_FILE.read_text(encoding="utf-8")
+    assert text.startswith("postcode,decile\n") and "synthetic" in SYNTHETIC_FILE.name
+    postcodes = {plan.postcode for plan in plan_patients(today=timezone.localdate())}
+    assert synthetic_deciles(sorted(postcodes)) == {
+        line.split(",")[0]: int(line.split(",")[1]) for line in text.splitlines()[1:]
+    }, "the demo's postcodes changed: run devtools.demo.deprivation.write_synthetic_file"
 
 
 def test_demo_plan_is_the_same_every_time():

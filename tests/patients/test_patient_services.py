@@ -266,6 +266,9 @@ BAD_CHECK_DIGIT = NUMBER_A[:9] + str((int(NUMBER_A[9]) + 1) % 10)
         pytest.param({"family_name": "Nguyen\u202e"}, "family_name", id="family-bidi-override"),
         pytest.param({"phone": "12345"}, "phone", id="phone-invalid"),
         pytest.param({"sex": "dragon"}, "sex", id="sex-not-a-choice"),
+        pytest.param({"ethnic_category": "9"}, "ethnic_category", id="ethnic-9-withdrawn"),
+        pytest.param({"ethnic_category": "a"}, "ethnic_category", id="ethnic-lower-case"),
+        pytest.param({"diagnosis_group": "Cancer"}, "diagnosis_group", id="diagnosis-label"),
     ],
 )
 def test_register_refuses_invalid_data_with_a_field_keyed_error(handler_user, overrides, field):
@@ -289,6 +292,21 @@ def test_register_reports_every_invalid_field_at_once(handler_user):
         exc_info.value.message_dict
     )
     assert Patient.objects.count() == 0
+
+
+def test_register_keeps_the_ethnic_category_and_diagnosis_group(handler_user):
+    patient = patient_register(
+        data=patient_data(ethnic_category="Z", diagnosis_group="DEMENTIA_FRAILTY"),
+        user=handler_user,
+    )
+    patient.refresh_from_db()
+    assert (patient.ethnic_category, patient.diagnosis_group) == ("Z", "DEMENTIA_FRAILTY")
+    default = patient_register(
+        data=patient_data(nhs_number="", nhs_number_status=NhsNumberStatus.TRACE_REQUIRED),
+        user=handler_user,
+        confirmed_not_duplicate=True,
+    )
+    assert (default.ethnic_category, default.diagnosis_group) == ("99", "NOT_KNOWN")
 
 
 def test_a_hundred_character_name_is_accepted(handler_user):

@@ -54,6 +54,8 @@ def patient_form(**fields: Any) -> dict[str, Any]:
         "location": "HOME",
         "location_site": "",
         "language": "",
+        "ethnic_category": "99",
+        "diagnosis_group": "NOT_KNOWN",
         "access_information": "",
         **fields,
     }

@@ -16,6 +16,7 @@ from patients.models import CarePlan, Patient
 from referrals.models import Referral, ReferralEvent
 from referrals.transitions import ReferralStatus
 from services.codes import Need, Priority
+from services.models import PostcodeDeprivation
 from spoc.audit.models import AccessLog
 from tests.clients import api_client
 from tests.conftest import TEST_PASSWORD
@@ -154,6 +155,7 @@ def test_patient_detail_has_alerts_and_care_plan_and_access_information_for_clin
         "version": 1,
         "ppd_first": "21",
         "ppd_second": "",
+        "ppc": "",
         "cpr_decision": CprDecision.NOT_FOR_CPR,
         "cpr_decision_date": "2026-01-05",
         "cpr_review_date": None,
@@ -209,6 +211,9 @@ def test_handler_registers_a_patient(api, handler):
         ({"sex": "robot"}, "sex"),
         ({"nhs_number": "", "nhs_number_status": "01"}, "nhs_number_status"),
         ({"location": "HOSPITAL"}, "location_site"),
+        ({"ethnic_category": "X"}, "ethnic_category"),
+        ({"ethnic_category": "<script>"}, "ethnic_category"),
+        ({"diagnosis_group": "cancer"}, "diagnosis_group"),
     ],
 )
 def test_register_errors_are_field_level_json(api, overrides, field):
@@ -218,6 +223,32 @@ def test_register_errors_are_field_level_json(api, overrides, field):
     assert field in response.json()
     assert isinstance(response.json()[field], list)
     assert not Patient.objects.exists()
+
+
+def test_register_takes_the_equity_fields_and_shows_the_postcodes_decile(api):
+    PostcodeDeprivation.objects.create(postcode="L9 7AL", decile=2, imported_at=timezone.now())
+    response = api.post(
+        PATIENTS, patient_body(ethnic_category="K", diagnosis_group="RENAL"), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["ethnic_category"], body["diagnosis_group"], body["deprivation_decile"]) == (
+        "K",
+        "RENAL",
+        2,
+    )
+    # Left out, they are not known; a postcode not in the table has no decile.
+    other = api.post(
+        PATIENTS,
+        patient_body(nhs_number="999 000 0026", postcode="PR8 1AA", confirm_not_duplicate=True),
+        format="json",
+    ).json()
+    assert (other["ethnic_category"], other["diagnosis_group"], other["deprivation_decile"]) == (
+        "99",
+        "NOT_KNOWN",
+        None,
+    )
+    assert api.get(f"{PATIENTS}{body['id']}/").json()["deprivation_decile"] == 2
 
 
 def test_register_refuses_a_registered_nhs_number_with_409(api):

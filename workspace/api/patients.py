@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 
 from calls.selectors import patient_banner_for
 from patients.codes import (
+    DiagnosisGroup,
+    EthnicCategory,
     NhsNumberStatus,
     PatientLocation,
     Sex,
@@ -30,6 +32,7 @@ from patients.selectors import care_plan_current, patient_shown
 from patients.services import DuplicateNhsNumber, PatientData, PossibleDuplicates, patient_register
 from referrals.api.referrals import RelatedPersonSerializer, related_person_body
 from referrals.selectors import patients_visible_to, sees_all_patients
+from services.deprivation import deprivation_decile
 from services.models import Site
 from spoc.accounts.roles import may_write_clinical
 from spoc.core.api import api_field_errors, api_iso
@@ -74,6 +77,9 @@ def _patient_detail(patient: Patient, *, user: Any) -> dict[str, Any]:
         "location_site_id": patient.location_site_id,
         "interpreter_needed": patient.interpreter_needed,
         "language": patient.language,
+        "ethnic_category": patient.ethnic_category,
+        "diagnosis_group": patient.diagnosis_group,
+        "deprivation_decile": deprivation_decile(postcode=patient.postcode),
         "died_at": api_iso(patient.died_at),
         "alerts": [{"code": a.code, "level": a.level, "text": a.text} for a in banner.alerts],
         # Whom carer and bereavement support may be for (POST /api/v1/calls/, for_person_id).
@@ -138,6 +144,14 @@ class PatientInputSerializer(serializers.Serializer):
     )
     interpreter_needed = serializers.BooleanField(default=False)
     language = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    ethnic_category = serializers.ChoiceField(
+        choices=EthnicCategory.choices,
+        default=EthnicCategory.NOT_KNOWN,
+        help_text="NHS Data Dictionary ETHNIC CATEGORY: A-S, Z not stated, 99 not known.",
+    )
+    diagnosis_group = serializers.ChoiceField(
+        choices=DiagnosisGroup.choices, default=DiagnosisGroup.NOT_KNOWN
+    )
     access_information = serializers.CharField(
         required=False, allow_blank=True, max_length=1000, default=""
     )
@@ -201,6 +215,13 @@ class PatientDetailSerializer(PatientSummarySerializer):
     location_site_id = serializers.IntegerField(allow_null=True)
     interpreter_needed = serializers.BooleanField()
     language = serializers.CharField(allow_blank=True)
+    ethnic_category = serializers.CharField()
+    diagnosis_group = serializers.CharField()
+    deprivation_decile = serializers.IntegerField(
+        allow_null=True,
+        help_text="The postcode area's deprivation decile, 1 most deprived to 10 least; null "
+        "when not known.",
+    )
     died_at = serializers.DateTimeField(allow_null=True)
     alerts = AlertSerializer(many=True)
     related_people = RelatedPersonSerializer(many=True)

@@ -48,6 +48,7 @@ from patients.services import (
 from referrals.access import break_glass_open, visible_patients, writable_patient
 from referrals.selectors import patients_visible_to, patients_writable_by, sees_all_patients
 from referrals.services.deaths import may_correct_death
+from services.deprivation import deprivation_decile
 from spoc.accounts.roles import may_break_glass, may_write_clinical
 from spoc.core.htmx import render_page
 from workspace.selectors import patient_timeline, patients_found
@@ -144,6 +145,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "medicines": jic_medicines_current(patient=patient)
             if request.user.is_clinician  # type: ignore[union-attr]
             else [],
+            "deprivation_decile": deprivation_decile(postcode=patient.postcode),
             "related_people": patient.related_people.all(),
             "timeline": patient_timeline(patient=patient, user=request.user),
             "now": timezone.now(),

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from devtools.demo.deprivation import seed_deprivation
 from devtools.demo.directory import seed_directory
 from devtools.demo.feedback import seed_feedback
 from devtools.demo.partners import seed_partners
@@ -100,6 +101,8 @@ class Command(BaseCommand):
             seed_rota(users=users, services=services, now=timezone.now())
             self.stdout.write("Demo data: the fake NHS 111 provider, a partner system...")
             seed_partners(data_dir=settings.DATA_DIR)
+            self.stdout.write("Demo data: SYNTHETIC deprivation deciles of the demo postcodes...")
+            seed_deprivation()
             self.stdout.write(
                 f"Demo data: {options['patients']:,} patients with their calls, referrals and deaths..."
             )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from patients.admissions import IMPORT_COLUMNS, admissions_import
+from spoc.core.csv_import import csv_import_file
 
 
 class Command(BaseCommand):
@@ -19,15 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("file")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            with open(options["file"], encoding="utf-8-sig", newline="") as handle:
-                result = admissions_import(lines=handle)
-        except OSError as exc:
-            raise CommandError(f"Cannot read {options['file']}: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{options['file']} is not UTF-8 text.") from exc
-        if result.rejected:
-            for line, message in result.rejected:
-                self.stderr.write(f"line {line}: {message}")
-            raise CommandError(f"{len(result.rejected)} row(s) rejected; nothing imported.")
+        result = csv_import_file(
+            self, options["file"], lambda lines: admissions_import(lines=lines)
+        )
         self.stdout.write(f"Imported {result.imported} admission(s).")
