@@ -21,8 +21,10 @@ from experience.services import (
     invitation_receipt_record,
     invitations_send_due,
 )
+from spoc.accounts.roles import Role
 from spoc.core.notify import NotifyFailed, SmsSent
 from tests.experience.conftest import PATIENT_MOBILE
+from tests.referrals.factories import member
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +169,29 @@ def test_a_survey_follows_a_corrected_date_of_death(care, texts, morning, settin
     )
     morning.move_to(survey.due_at)
     assert invitations_send_due().sent == [survey.pk]
+
+
+def test_a_death_withdrawn_as_entered_in_error_stops_its_survey(care, texts, morning, make_user):
+    """Through the hub's own services: the death recorded with the daughter's consent, then
+    withdrawn by a team lead; on the survey's day nothing is sent."""
+    from workspace.services import death_record, death_withdraw
+
+    care.referral()
+    died_at = timezone.now() - timedelta(hours=1)
+    death_record(
+        patient_id=care.patient.pk,
+        user=care.nurse,
+        died_at=died_at,
+        place="21",
+        expected=True,
+        verified_by="Dr Okafor",
+        bereavement_for=[],
+        survey_to=f"person-{care.daughter.pk}",
+    )
+    survey = Invitation.objects.get(kind="BEREAVED")
+    lead = member(make_user, care.team, "lead1", role=Role.TEAM_LEAD, lead=True)
+    death_withdraw(patient_id=care.patient.pk, user=lead, reason="Wrong patient chosen")
+    morning.move_to(survey.due_at)
+    assert invitations_send_due().cancelled == [survey.pk]
+    survey.refresh_from_db()
+    assert (survey.cancel_reason, texts) == ("NO_DEATH", [])
