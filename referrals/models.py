@@ -206,6 +206,9 @@ class ReferralEvent(models.Model):
         ALERT_FAILED = "ALERT_FAILED", "Urgent alert not delivered"
         ALERT_ACKNOWLEDGED = "ALERT_ACKNOWLEDGED", "Urgent alert acknowledged"
         ALERT_NOBODY = "ALERT_NOBODY", "Nobody (more) to alert"
+        # A bereavement risk screen answered (referrals/services/bereavement.py); its data keep
+        # the answers, so a screen replaced later is still on the referral's history.
+        BEREAVEMENT_SCREENED = "BEREAVEMENT_SCREEN", "Bereavement risk screen"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -231,6 +234,35 @@ class ReferralEvent(models.Model):
 
     def __str__(self) -> str:
         return f"REF-{self.referral_id:06d} {self.kind} at {nhs_datetime_short(self.at)}"
+
+
+class BereavementScreen(models.Model):
+    """The current bereavement risk screen of a bereavement referral (docs/triage.md,
+    "Bereavement risk screen"): its answers, the component of support they point to, who answered
+    and when. One per referral; a later screen replaces it, and every screen is kept in the data
+    of its ``BEREAVEMENT_SCREEN`` event. No row: the person is not screened."""
+
+    referral = models.OneToOneField(
+        Referral, on_delete=models.CASCADE, related_name="bereavement_screen"
+    )
+    # Question code -> YES / NO / UNKNOWN, one for every question (referrals/bereavement.py).
+    answers = models.JSONField()
+    component = models.PositiveSmallIntegerField()
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(component__gte=1, component__lte=3),
+                name="bereavement_screen_component_1_to_3",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"REF-{self.referral_id:06d} bereavement screen component {self.component}"
 
 
 class Escalation(models.Model):

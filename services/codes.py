@@ -21,6 +21,7 @@ class ServiceType(models.TextChoices):
     NIGHT_SERVICE = "NIGHT_SERVICE", "Night service"
     DAY_HOSPICE = "DAY_HOSPICE", "Day hospice"
     BEREAVEMENT = "BEREAVEMENT", "Bereavement support"
+    BEREAVEMENT_SPECIALIST = "BEREAVEMENT_SPECIALIST", "Specialist bereavement support"
     CARER_SUPPORT = "CARER_SUPPORT", "Carer support"
     DISTRICT_NURSING = "DISTRICT_NURSING", "District nursing"
     GP_OUT_OF_HOURS = "GP_OUT_OF_HOURS", "GP out of hours"
@@ -104,6 +105,26 @@ NEED_SERVICE_TYPES: dict[str, tuple[str, ...]] = {
     # is the one that covers where they are going.
     Need.RAPID_DISCHARGE: (ServiceType.RAPID_DISCHARGE, ServiceType.HOSPICE_AT_HOME),
 }
+
+# The component of bereavement support (docs/triage.md, "Bereavement risk screen") that sends a
+# bereavement referral to specialist bereavement services first, then to the ordinary ones.
+SPECIALIST_BEREAVEMENT_COMPONENT = 3
+
+
+def service_types_for(need: str, *, bereavement_component: int | None = None) -> tuple[str, ...]:
+    """The service types that meet ``need``, in order of preference: ``NEED_SERVICE_TYPES``,
+    except for a bereavement referral whose risk screen found component 3, which prefers
+    specialist bereavement support and falls back on the ordinary services (docs/routing.md,
+    "Bereavement routing by the risk screen"). An unscreened referral (``None``) routes as
+    before."""
+    types = NEED_SERVICE_TYPES.get(need, ())
+    if (
+        need == Need.BEREAVEMENT_SUPPORT
+        and bereavement_component == SPECIALIST_BEREAVEMENT_COMPONENT
+    ):
+        return (ServiceType.BEREAVEMENT_SPECIALIST, *types)
+    return types
+
 
 # Needs whose candidates are chosen by the hospital site the patient is in, not by postcode.
 # Rapid discharge is not one of them: see NEED_SERVICE_TYPES.

@@ -60,7 +60,7 @@ class Service(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="services"
     )
     name = models.CharField(max_length=200, unique=True)
-    service_type = models.CharField("type", max_length=20, choices=ServiceType.choices)
+    service_type = models.CharField("type", max_length=32, choices=ServiceType.choices)
     status = models.CharField(
         max_length=20, choices=ServiceStatus.choices, default=ServiceStatus.ACTIVE
     )

@@ -9,7 +9,8 @@ Ranking among eligible services, first difference wins:
 1. a service reporting RED with no units free comes last ("RED with no units only if nothing
    else": it cannot take anyone, so any other eligible service is preferred to it);
 2. can meet its first-contact deadline for this priority;
-3. the need's order of preference of service types (``NEED_SERVICE_TYPES``);
+3. the need's order of preference of service types (``NEED_SERVICE_TYPES``, or the
+   ``service_types`` the caller passes: ``services.codes.service_types_for``);
 4. capacity: GREEN, then AMBER or unknown (stale after ``CAPACITY_STALE_AFTER``), then RED;
 5. open referrals per unit of capacity (when the caller passes counts);
 6. name, then id, so the answer never depends on the order candidates arrive in.
@@ -146,6 +147,7 @@ class RankCriteria(TypedDict, total=False):
     exclude: Collection[int]
     open_referrals: Mapping[int, int] | None
     contact_from: datetime | None
+    service_types: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,8 @@ def rank_services(
     clock starts (the call, a re-route, or ``contact_not_before``). ``contact_from`` is the start
     of the first-contact clock when it began earlier and does not restart (a re-route: the call);
     by default ``at``. ``exclude`` holds services that declined this referral.
+    ``service_types``: the types that meet the need, in order of preference, when they are not
+    the need's ``NEED_SERVICE_TYPES`` (a screened bereavement referral).
     ``open_referrals`` maps service id to open referrals (``None``: not considered, as in the
     directory search). An unknown age or referrer type excludes no one; a missing or malformed
     postcode (or site, for ``SITE_NEEDS``) excludes everyone, with that reason. Raises
@@ -209,7 +213,7 @@ def rank_services(
         need=need,
         priority=priority,
         at=at.astimezone(UTC),
-        preferred=NEED_SERVICE_TYPES.get(need, ()),
+        preferred=criteria.get("service_types") or NEED_SERVICE_TYPES.get(need, ()),
         postcode=normalised,
         raw_postcode=postcode,
         site_id=criteria.get("site_id"),

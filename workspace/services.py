@@ -32,6 +32,7 @@ from patients.selectors import care_plan_current
 from referrals.models import GpLetter, Referral
 from referrals.selectors import patients_visible_to, patients_writable_by
 from referrals.services.acting import text_required
+from referrals.services.bereavement import bereavement_screens_check
 from referrals.services.deaths import (
     CORRECT_REFUSED,
     NOTHING_CHANGED,
@@ -84,6 +85,7 @@ def death_record(
     bereavement_for: list[int],
     last_days_place: str = "",
     survey_to: str = "",
+    bereavement_screens: Mapping[int, Mapping[str, str]] | None = None,
     break_glass_ids: Collection[int] = (),
     request: HttpRequest | None = None,
 ) -> DeathRecorded:
@@ -97,7 +99,11 @@ def death_record(
     (``died_at``, ``place``, ``last_days_place``, ``expected``, ``verified_by``,
     ``bereavement_for``, ``survey_to``) having saved nothing. ``survey_to``: who agreed to the
     bereaved relatives' survey (``experience.selectors.feedback_options`` with ``survey``; empty:
-    nobody), recorded in the same transaction (docs/operations.md, "Feedback texts"). ``request``
+    nobody), recorded in the same transaction (docs/operations.md, "Feedback texts").
+    ``bereavement_screens``: the bereavement risk screen answered for people in
+    ``bereavement_for``, by person id (docs/triage.md, "Bereavement risk screen"; a person left
+    out, or with nothing answered, is not screened); its problems are on ``bereavement_screens``.
+    ``request``
     only adds the client address to the access log.
     """
     if not may_record_death(user):
@@ -126,6 +132,11 @@ def death_record(
             last_days_place=last_days_place,
             now=now,
         )
+        screens, screen_errors = bereavement_screens_check(
+            bereavement_screens, people_ids=[person.pk for person in people]
+        )
+        if screen_errors:
+            errors["bereavement_screens"] = screen_errors
         if errors:
             raise ValidationError(errors)
         plan = care_plan_current(patient=patient)
@@ -164,7 +175,13 @@ def death_record(
             patient=patient, user=user, now=now, record=record
         )
         bereavement = bereavement_referrals_create(
-            patient=patient, people=people, user=user, died_at=died_at, record=record, now=now
+            patient=patient,
+            people=people,
+            user=user,
+            died_at=died_at,
+            record=record,
+            now=now,
+            screens=screens,
         )
         # The survey is about the care of the team of the patient's latest referral.
         cared_by = next((r for r in closed if r.team_id is not None), None)

@@ -10,5 +10,10 @@ urlpatterns = [
         views.referral_letter,
         name="letter",
     ),
+    path(
+        "referrals/<int:referral_id>/bereavement-screen/",
+        views.referral_bereavement_screen_answer,
+        name="bereavement-screen",
+    ),
     path("referrals/<int:referral_id>/<str:action>/", views.referral_action, name="action"),
 ]

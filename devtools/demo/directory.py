@@ -133,6 +133,15 @@ FAMILY_SUPPORT = (
         "Forget-Me-Not bereavement team",
         "0151 496 0909",
     ),
+    # Component 3 of bereavement support (docs/triage.md, "Bereavement risk screen"): the
+    # hospice's counsellors and psychologist, for those the risk screen finds at risk.
+    (
+        "ZZC",
+        "St Brigid's Specialist Bereavement Service",
+        ServiceType.BEREAVEMENT_SPECIALIST,
+        "St Brigid's bereavement counselling team",
+        "0151 496 0919",
+    ),
     (
         "ZZG",
         "Carers Together Support Line",

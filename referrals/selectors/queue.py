@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from patients.models import Assessment
 from patients.selectors import age_on
+from referrals.bereavement import screen_event_lines
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Alert, Intervention, Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
@@ -364,6 +365,8 @@ def event_details(event: ReferralEvent) -> list[str]:
         lines.append(f"Held for {data['held_minutes']} min")
     if event.kind in ALERT_KINDS:
         lines += _alert_details(event.kind, data)
+    if event.kind == ReferralEvent.Kind.BEREAVEMENT_SCREENED:
+        lines += screen_event_lines(data)
     return lines
 
 
@@ -421,6 +424,7 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
             "for_person",
             "for_person_consent_by",
             "sender",
+            "bereavement_screen__answered_by",
         )
         .filter(pk=referral_id)
         .first()

@@ -19,6 +19,7 @@ age, ``referrals.services.routing._ranking_inputs``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,9 +29,11 @@ from django.utils import timezone
 from patients.codes import PlaceOfDeath
 from patients.models import DeathRecord, Patient, RelatedPerson
 from patients.names import display_name
+from referrals.bereavement import screen_component, screen_priority
 from referrals.codes import ReferralOutcome
 from referrals.models import Referral, ReferralEvent
 from referrals.services.acting import referral_record
+from referrals.services.bereavement import bereavement_screens_save
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
 from services.codes import AFTER_DEATH_NEEDS, Need, Priority
 from spoc.core.api import DomainConflict
@@ -282,10 +285,15 @@ def bereavement_referrals_create(
     died_at: datetime,
     record: DeathRecord,
     now: datetime,
+    screens: Mapping[int, Mapping[str, str]] | None = None,
 ) -> list[Referral]:
     """One bereavement referral per person, awaiting routing; a person who already has an open
-    one is not given a second. Inside the caller's transaction; the caller enqueues routing after
+    one is not given a second. ``screens``: the complete bereavement risk screens answered, by
+    person id (``bereavement_screens_check``); a screened person's referral gets the screen's
+    priority and keeps the screen, an unscreened one is P5 and not screened (docs/triage.md,
+    "Bereavement risk screen"). Inside the caller's transaction; the caller enqueues routing after
     commit (``routing_enqueue_after_commit``)."""
+    screens = screens or {}
     if not people:
         return []
     already = set(
@@ -306,7 +314,11 @@ def bereavement_referrals_create(
             for_person_consent_by=user,
             call=None,
             need=Need.BEREAVEMENT_SUPPORT,
-            priority=Priority.P5,
+            priority=(
+                screen_priority(screen_component(screens[person.pk]))
+                if person.pk in screens
+                else Priority.P5
+            ),
             status=ReferralStatus.AWAITING_ROUTING,
             note=(
                 f"Bereavement support for {display_name(person.given_name, person.family_name)} "
@@ -343,6 +355,7 @@ def bereavement_referrals_create(
             for referral in referrals
         ]
     )
+    bereavement_screens_save(referrals, screens=screens, user=user, now=now)
     return referrals
 
 

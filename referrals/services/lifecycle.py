@@ -33,6 +33,29 @@ def _back_to_routing(referral: Referral) -> None:
     referral.unroutable_reason = ""
 
 
+def routing_again(referral: Referral, *, before: str, user: Any, reason: str) -> None:
+    """Send ``referral`` (locked, in the caller's transaction, the user's right to do so checked)
+    back to the ranker: the ``REROUTE`` move of the map, its event, and routing enqueued after
+    commit. The "route again" action, and a bereavement risk screen that changes the service
+    types (referrals/services/bereavement.py)."""
+    referral.status = check_action(Action.REROUTE, before)
+    data: dict[str, Any] = {
+        "reason": reason,
+        "from_team": referral.team.name if referral.team else None,
+    }
+    previous_team = referral.team
+    _back_to_routing(referral)
+    referral_record(
+        referral,
+        kind=ReferralEvent.Kind.REROUTE_REQUESTED,
+        user=user,
+        from_status=before,
+        data=data,
+        team=previous_team,
+    )
+    routing_enqueue_after_commit(referral.pk, priority=referral.priority)
+
+
 def referral_decline(*, referral_id: int, user: Any, reason: str, note: str = "") -> Referral:
     """The referral's team declines it with a coded reason: it is routed again without that
     service (the next routing attempt; after two declines the coordinators decide)."""
@@ -91,22 +114,7 @@ def referral_reroute(
             referral,
             before,
         ):
-            referral.status = check_action(Action.REROUTE, before)
-            data: dict[str, Any] = {
-                "reason": reason,
-                "from_team": referral.team.name if referral.team else None,
-            }
-            previous_team = referral.team
-            _back_to_routing(referral)
-            referral_record(
-                referral,
-                kind=ReferralEvent.Kind.REROUTE_REQUESTED,
-                user=user,
-                from_status=before,
-                data=data,
-                team=previous_team,
-            )
-            routing_enqueue_after_commit(referral.pk, priority=referral.priority)
+            routing_again(referral, before=before, user=user, reason=reason)
         return referral
     team = Team.objects.select_related("service").filter(pk=team_id).first()
     if team is None or team.service.status != ServiceStatus.ACTIVE:
@@ -213,16 +221,26 @@ def referral_reprioritise(*, referral_id: int, user: Any, priority: str, reason:
     ):
         if priority == referral.priority:
             raise ValidationError({"priority": [f"The referral is already {priority}."]})
-        referral.status = check_action(Action.REPRIORITISE, before)
-        data = {"from": referral.priority, "to": priority, "reason": reason}
-        referral.priority = priority
-        if referral.held_at is None:
-            referral_clocks_fix(referral, now=timezone.now())
-        referral_record(
-            referral,
-            kind=ReferralEvent.Kind.REPRIORITISED,
-            user=user,
-            from_status=before,
-            data=data,
-        )
+        priority_change(referral, before=before, user=user, priority=priority, reason=reason)
     return referral
+
+
+def priority_change(
+    referral: Referral, *, before: str, user: Any, priority: str, reason: str
+) -> None:
+    """Give ``referral`` (locked, in the caller's transaction, the user's right checked) a new
+    priority: the ``REPRIORITISE`` move of the map, its clocks computed again from the same
+    starts, its event. The "change priority" action, and a bereavement risk screen
+    (referrals/services/bereavement.py)."""
+    referral.status = check_action(Action.REPRIORITISE, before)
+    data = {"from": referral.priority, "to": priority, "reason": reason}
+    referral.priority = priority
+    if referral.held_at is None:
+        referral_clocks_fix(referral, now=timezone.now())
+    referral_record(
+        referral,
+        kind=ReferralEvent.Kind.REPRIORITISED,
+        user=user,
+        from_status=before,
+        data=data,
+    )

@@ -22,7 +22,7 @@ from django.utils import timezone
 from referrals.models import Referral, ReferralEvent
 from referrals.services.clocks import Clocks, at_risk_moment, clocks_compute, team_schedule
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
-from services.codes import CLOCKS, NEED_SERVICE_TYPES, SITE_NEEDS, Need
+from services.codes import CLOCKS, SITE_NEEDS, Need, service_types_for
 from services.hours import LONDON
 from services.models import Service, Team
 from services.postcodes import InvalidPostcode, normalise_postcode
@@ -68,7 +68,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
     with transaction.atomic():
         referral = (
             Referral.objects.select_for_update(of=("self",))
-            .select_related("patient", "call", "for_person")
+            .select_related("patient", "call", "for_person", "bereavement_screen")
             .filter(pk=referral_id)
             .first()
         )
@@ -84,14 +84,16 @@ def referral_route(*, referral_id: int) -> Referral | None:
         declined = [int(service_id) for service_id in referral.declined_service_ids]
         # The first-contact clock never restarts: a re-route still counts from the call.
         contact_from = min(referral.clock_started_at, at)
+        types = referral_service_types(referral)
         ranked, services = directory_rank(
             need=referral.need,
             priority=referral.priority,
             at=at,
             **_ranking_inputs(referral, now=now),
             exclude=declined,
-            open_referrals=_open_referrals_by_service(need=referral.need),
+            open_referrals=_open_referrals_by_service(types=types),
             contact_from=contact_from,
+            service_types=types,
         )
         attempt = referral.routing_attempt + 1
         twice_declined = len(declined) >= MAX_DECLINES
@@ -247,14 +249,23 @@ def _age_in_years(date_of_birth: Any, now: datetime) -> int:
     return today.year - date_of_birth.year - birthday_to_come
 
 
-def _open_referrals_by_service(*, need: str) -> dict[int, int]:
-    """Open referrals per service (through its intake team) of the types that provide ``need``,
+def referral_service_types(referral: Referral) -> tuple[str, ...]:
+    """The service types that meet the referral's need, in order of preference: for a
+    bereavement referral, by the result of its risk screen when it has one
+    (``services.codes.service_types_for``; docs/routing.md, "Bereavement routing by the risk
+    screen"). Reads the screen the caller selected with the referral (no query then)."""
+    screen = getattr(referral, "bereavement_screen", None)
+    return service_types_for(
+        referral.need, bereavement_component=screen.component if screen is not None else None
+    )
+
+
+def _open_referrals_by_service(*, types: tuple[str, ...]) -> dict[int, int]:
+    """Open referrals per service (through its intake team) of the types that may take it,
     passed to the ranker to spread load. Two queries: the teams of those services, then one
     GROUP BY over the (team, status) index alone (an index-only scan, whatever the table's size)."""
     service_of_team = dict(
-        Team.objects.filter(service__service_type__in=NEED_SERVICE_TYPES.get(need, ())).values_list(
-            "pk", "service_id"
-        )
+        Team.objects.filter(service__service_type__in=types).values_list("pk", "service_id")
     )
     rows = (
         Referral.objects.filter(status__in=OPEN_STATUSES, team_id__in=list(service_of_team))
@@ -308,7 +319,7 @@ def unroutable_reason(*, referral: Referral, ranked: list[RankedService]) -> str
     """A short sentence for the coordinators saying why no partner service took the referral."""
     need_label = _need_label(referral.need)
     priority = referral.priority
-    types = NEED_SERVICE_TYPES.get(referral.need, ())
+    types = referral_service_types(referral)
     relevant = [item for item in ranked if item.candidate.service_type in types]
     if not relevant:
         return _clip(f"No service in the directory provides {need_label}")

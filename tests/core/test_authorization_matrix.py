@@ -566,6 +566,22 @@ ROWS: list[Op] = [
         data=lambda w: {"to_user_id": str(w.lead_user)},
         variant="reassign",
     ),
+    # A bereavement referral's risk screen (docs/triage.md, "Bereavement risk screen"): the
+    # clinicians of its team and the SPOC coordinators; an empty form re-renders the page with
+    # its errors (400), whatever the referral's need, before the service says it has no screen.
+    Op(
+        "queue:bereavement-screen",
+        "GET",
+        page(405, manager=403, diradmin=403, auditor=403, sysadmin=403),
+        args={"referral_id": "referral"},
+    ),
+    Op(
+        "queue:bereavement-screen",
+        "POST",
+        page(403, nurse=400, lead=400, coord=400, nurse_b=404),
+        args={"referral_id": "referral"},
+        data=_empty,
+    ),
     # --- The coordinators' board -------------------------------------------------------------------
     Op("board:board", "GET", page(403, coord=200)),
     Op(

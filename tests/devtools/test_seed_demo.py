@@ -213,7 +213,7 @@ def test_seed_demo_builds_area_staff_and_patients_and_a_second_run_changes_nothi
     # It says what it is doing while it works, patients included.
     assert "Demo data: users and roles..." in output and "patients 300 of 300" in output
     assert set(User.objects.values_list("username", flat=True)) >= {u.username for u in DEMO_USERS}
-    assert Team.objects.count() == Service.objects.count() == 19
+    assert Team.objects.count() == Service.objects.count() == 20
     assert CoverageArea.objects.values("area").distinct().count() == 30
 
     patients = Patient.objects.all()

@@ -797,9 +797,8 @@ def test_no_place_is_preselected_and_the_form_uses_nhs_components(client, coordi
     for code, label in PlaceOfDeath.choices:
         assert f'value="{code}"' in content and f">{label}<".replace("'", "&#x27;") in content
         assert f">Code {code}<" in content
-    assert (
-        content.count('<legend class="nhsuk-fieldset__legend') == 4
-    )  # date, place, expected, support
+    # Date, place, expected, support, and the six questions of the carer's risk screen.
+    assert content.count('<legend class="nhsuk-fieldset__legend') == 4 + 6
     assert 'class="nhsuk-date-input"' in content and 'class="nhsuk-checkboxes"' in content
     assert 'name="died_time"' in content and 'type="time"' not in content
     assert 'aria-describedby="id_died_time-hint"' in content

@@ -34,6 +34,7 @@ from patients.codes import PlaceOfDeath
 from patients.models import DeathCorrection, DeathRecord, Patient
 from patients.names import display_name
 from patients.selectors import death_record_shown
+from referrals.bereavement import Answer, Question
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
 from referrals.services.deaths import REASON_MAX, VERIFIED_BY_MAX, may_record_death
@@ -46,6 +47,23 @@ from workspace.services import (
     death_record,
     death_withdraw,
 )
+
+
+class BereavementScreenInputSerializer(serializers.Serializer):
+    """One person's bereavement risk screen: an answer to every question (docs/triage.md,
+    "Bereavement risk screen")."""
+
+    for_person_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="One of the ids in bereavement_for."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        for question in Question:
+            fields[question.value.lower()] = serializers.ChoiceField(
+                choices=Answer.choices, source=question.value, help_text=str(question.label)
+            )
+        return fields
 
 
 class DeathInputSerializer(serializers.Serializer):
@@ -82,6 +100,14 @@ class DeathInputSerializer(serializers.Serializer):
         help_text="Ids of the patient's related people (with consent to be contacted) to offer "
         "bereavement support.",
     )
+    bereavement_screens = serializers.ListField(
+        child=BereavementScreenInputSerializer(),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="The bereavement risk screen of people in bereavement_for, one each; a person "
+        "left out is not screened.",
+    )
     survey_to = consent_input(
         'Who agreed to the bereaved relatives\' survey: "person-<related person id>", with a UK '
         'mobile number on their record; empty for nobody (docs/operations.md, "Feedback texts").'
@@ -93,6 +119,12 @@ class BereavementReferralSerializer(serializers.Serializer):
     for_person_id = serializers.IntegerField()
     for_person_name = serializers.CharField(help_text="FAMILY, Given.")
     status = serializers.CharField()
+    priority = serializers.CharField()
+    risk_screen_component = serializers.IntegerField(
+        allow_null=True,
+        help_text="The component of bereavement support its risk screen found (1 to 3); null: "
+        "not screened.",
+    )
     contact_not_before = serializers.DateTimeField(allow_null=True)
 
 
@@ -220,14 +252,31 @@ class DeathCorrectedSerializer(DeathRecordSerializer):
     correction = CorrectionSerializer(help_text="The correction this request made.")
 
 
+def _screens(items: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
+    """Person id -> answers by question; a person given twice is a bad request."""
+    screens: dict[int, dict[str, str]] = {}
+    for item in items:
+        answers = dict(item)
+        person_id = answers.pop("for_person_id")
+        if person_id in screens:
+            raise serializers.ValidationError(
+                {"bereavement_screens": [f"Person {person_id} has two risk screens: give one."]}
+            )
+        screens[person_id] = answers
+    return screens
+
+
 def _bereavement_item(referral: Referral) -> dict[str, Any]:
     person = referral.for_person
     assert person is not None
+    screen = getattr(referral, "bereavement_screen", None)
     return {
         "id": referral.pk,
         "for_person_id": person.pk,
         "for_person_name": display_name(person.given_name, person.family_name),
         "status": referral.status,
+        "priority": referral.priority,
+        "risk_screen_component": screen.component if screen is not None else None,
         "contact_not_before": api_iso(referral.contact_not_before),
     }
 
@@ -237,7 +286,7 @@ def _death_body(record: DeathRecord) -> dict[str, Any]:
         Referral.objects.filter(
             patient_id=record.patient_id, need=Need.BEREAVEMENT_SUPPORT, for_person__isnull=False
         )
-        .select_related("for_person")
+        .select_related("for_person", "bereavement_screen")
         .order_by("pk")
     )
     return {
@@ -353,6 +402,7 @@ class PatientDeathApi(APIView):
                 verified_by=values["verified_by"],
                 bereavement_for=list(values["bereavement_for"]),
                 survey_to=values["survey_to"],
+                bereavement_screens=_screens(values["bereavement_screens"]),
                 request=request._request,
             )
         except PermissionDenied as exc:

@@ -21,6 +21,7 @@ from patients.codes import PlaceOfDeath
 from patients.models import DeathCorrection, DeathRecord, Patient, RelatedPerson
 from patients.names import display_name
 from referrals.access import writable_patient
+from referrals.bereavement import ANSWER_ALL, Answer, Question, screen_is_blank
 from referrals.models import Referral
 from referrals.services.deaths import (
     CORRECT_REFUSED,
@@ -174,6 +175,47 @@ class DeathForm(DeathFactsForm):
         survey = self.fields["survey_to"]
         assert isinstance(survey, forms.ChoiceField)
         survey.choices = [("", NOBODY), *(survey_options or [])]
+        # docs/triage.md, "Bereavement risk screen": optional, per person; nothing answered is
+        # "not screened".
+        for person in people:
+            for question in Question:
+                self.fields[_screen_field(person, question)] = forms.ChoiceField(
+                    label=str(question.label),
+                    choices=Answer.choices,
+                    required=False,
+                    widget=_Choices,
+                )
+        # Drawn before the survey question: the error summary follows the page's order.
+        self.fields["survey_to"] = self.fields.pop("survey_to")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        ticked = set(cleaned.get("bereavement_for") or [])
+        for person, answers in self._screen_answers().items():
+            if screen_is_blank(answers):
+                continue
+            name = display_name(person.given_name, person.family_name)
+            if person.pk not in ticked:
+                self.add_error(
+                    _screen_field(person, Question.SUDDEN_OR_TRAUMATIC),
+                    f"Tick {name} to offer bereavement support, or clear their risk screen.",
+                )
+                continue
+            missing = [q for q in Question if not answers.get(q)]
+            if missing:
+                self.add_error(_screen_field(person, missing[0]), f"For {name}: {ANSWER_ALL}")
+        return cleaned
+
+    def _screen_answers(self) -> dict[RelatedPerson, dict[str, str]]:
+        data = getattr(self, "cleaned_data", {})
+        return {
+            person: {q.value: data.get(_screen_field(person, q)) or "" for q in Question}
+            for person in self.people
+        }
+
+    def bereavement_screens(self) -> dict[int, dict[str, str]]:
+        """Each person's answers by question, for the service (nothing answered: not screened)."""
+        return {person.pk: answers for person, answers in self._screen_answers().items()}
 
     def person_rows(self) -> list[dict[str, Any]]:
         """For the checkboxes: each person's box, with who they are as its hint."""
@@ -190,9 +232,16 @@ class DeathForm(DeathFactsForm):
                     "box": boxes[str(person.pk)],
                     "roles": ", ".join(roles),
                     "consented": person.consent_to_contact,
+                    "name": display_name(person.given_name, person.family_name),
+                    "screen": [self[_screen_field(person, q)] for q in Question],
+                    "screen_errors": any(self[_screen_field(person, q)].errors for q in Question),
                 }
             )
         return rows
+
+
+def _screen_field(person: RelatedPerson, question: str) -> str:
+    return f"screen_{person.pk}_{str(question).lower()}"
 
 
 def death_message(patient: Patient, result: DeathRecorded) -> str:
@@ -307,6 +356,7 @@ def patient_death_record(request: HttpRequest, patient_id: int) -> HttpResponse:
                 verified_by=form.cleaned_data["verified_by"],
                 bereavement_for=list(form.cleaned_data["bereavement_for"]),
                 survey_to=form.cleaned_data["survey_to"],
+                bereavement_screens=form.bereavement_screens(),
                 request=request,
             )
         except DeathAlreadyRecorded as exc:

@@ -22,6 +22,8 @@ from django.views.decorators.http import require_GET, require_POST
 from calls.selectors import patient_banner_for
 from experience.selectors import feedback_options
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
+from referrals.bereavement import component_label, screen_done_message, screen_rows
+from referrals.forms_bereavement import BereavementScreenForm
 from referrals.forms_lifecycle import ActionForm
 from referrals.models import Referral
 from referrals.selectors import referrals_visible_to
@@ -34,7 +36,13 @@ from referrals.selectors.queue import (
     route_options,
     team_must_be_chosen,
 )
-from referrals.transitions import ACTIONS, Action
+from referrals.services.bereavement import (
+    NOT_PERMITTED,
+    may_screen_bereavement,
+    referral_bereavement_screen,
+)
+from referrals.transitions import ACTIONS, OPEN_STATUSES, Action
+from services.codes import Need
 from spoc.accounts.roles import WRITE_CLINICAL
 from spoc.core.api import DomainConflict
 
@@ -76,11 +84,20 @@ def _render(
     request: HttpRequest,
     page: ReferralPage,
     *,
-    bound: ActionForm | None = None,
+    bound: ActionForm | BereavementScreenForm | None = None,
     bound_action: str = "",
     status: int = 200,
 ) -> HttpResponse:
     referral = page.referral
+    screen = getattr(referral, "bereavement_screen", None)
+    screen_form: BereavementScreenForm | None = None
+    if referral.need == Need.BEREAVEMENT_SUPPORT and referral.status in OPEN_STATUSES:
+        if isinstance(bound, BereavementScreenForm):
+            screen_form = bound
+        elif may_screen_bereavement(user=request.user, referral=referral):
+            screen_form = BereavementScreenForm(
+                initial_answers=screen.answers if screen is not None else None
+            )
     actions: list[str] = []
     for action in actions_for(actor=ActorContext.of(request.user), referral=referral):
         action = _page_action(action)
@@ -90,7 +107,9 @@ def _render(
         (
             action,
             Action(action).label,
-            bound if action == bound_action and bound is not None else _form(action, referral),
+            bound
+            if action == bound_action and isinstance(bound, ActionForm)
+            else _form(action, referral),
         )
         for action in actions
     ]
@@ -116,6 +135,11 @@ def _render(
             "gp_letters": referral_letters(referral=page.referral, user=request.user),
             # An urgent alert nobody has acknowledged yet, when this user may (the button).
             "alerts_waiting": referral_alerts_waiting(referral=referral, user=request.user),
+            "bereavement_referral": referral.need == Need.BEREAVEMENT_SUPPORT,
+            "screen": screen,
+            "screen_rows": screen_rows(screen),
+            "screen_label": component_label(screen.component) if screen is not None else "",
+            "screen_form": screen_form,
         },
         status=status,
     )
@@ -196,3 +220,38 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
     else:
         messages.success(request, PAGE_ACTIONS[action].done)
     return redirect(_next(request, referral_id))
+
+
+@login_required
+@permission_required(WRITE_CLINICAL, raise_exception=True)
+@require_POST
+def referral_bereavement_screen_answer(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """Answer a bereavement referral's risk screen (docs/triage.md, "Bereavement risk screen"):
+    the form, then ``referral_bereavement_screen``. 404 for a referral the user may not see, 403
+    for one whose screen is not theirs to answer; a missing answer re-renders the page with the
+    form as answered (400); a referral that has no screen, or is closed, is said on the page."""
+    page = _page_or_404(request, referral_id)
+    if not may_screen_bereavement(user=request.user, referral=page.referral):
+        raise PermissionDenied(NOT_PERMITTED)
+    form = BereavementScreenForm(request.POST)
+    if not form.is_valid():
+        return _render(
+            request,
+            page,
+            bound=form,
+            bound_action="bereavement_screen",
+            status=400,
+        )
+    try:
+        referral = referral_bereavement_screen(
+            referral_id=referral_id, user=request.user, answers=form.answers()
+        )
+    except Referral.DoesNotExist as exc:
+        raise Http404("No such referral") from exc
+    except ActionNotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except DomainConflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, screen_done_message(referral))
+    return redirect(reverse("queue:referral", args=[referral_id]))
