@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from patients.names import display_name
 from referrals.actions import ActionNotPermitted, ActorContext, standing
 from referrals.bereavement import (
     Question,
@@ -84,6 +85,24 @@ def bereavement_screens_check(
             problems.extend(person_problems)
             continue
         found[person_id] = {question: answers[question] for question in Question.values}
+    # A person who already has an open bereavement referral is not given a second one: their
+    # screen belongs on that referral, and is refused here rather than dropped.
+    for person in (
+        Referral.objects.filter(
+            for_person_id__in=list(found),
+            need=Need.BEREAVEMENT_SUPPORT,
+            status__in=OPEN_STATUSES,
+        )
+        .select_related("for_person")
+        .order_by("for_person_id")
+        .distinct("for_person_id")
+    ):
+        assert person.for_person is not None
+        name = display_name(person.for_person.given_name, person.for_person.family_name)
+        problems.append(
+            f"{name} already has an open bereavement support referral: answer their risk screen "
+            f"on that referral's page, and clear it here."
+        )
     return found, list(dict.fromkeys(problems))
 
 

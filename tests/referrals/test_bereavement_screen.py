@@ -179,6 +179,19 @@ def test_a_half_answered_screen_or_one_for_someone_not_ticked_saves_nothing(
         assert caught.value.message_dict["bereavement_screens"]
     assert not Referral.objects.exists() and not patient.deaths.exists()
 
+    # Someone already supported keeps their one referral: their screen is answered on it.
+    supported = queued_bereavement(patient, directory["ordinary"].team)
+    relative = supported.for_person
+    with pytest.raises(ValidationError) as caught:
+        died(
+            patient,
+            coordinator,
+            bereavement_for=[relative.pk],
+            bereavement_screens={relative.pk: AT_RISK},
+        )
+    assert "already has an open bereavement support referral" in str(caught.value)
+    assert not BereavementScreen.objects.exists() and not patient.deaths.exists()
+
 
 def test_the_death_page_takes_a_screen_per_person_and_shows_not_screened(
     client, directory, coordinator, patient
