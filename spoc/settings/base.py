@@ -550,7 +550,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # One name for the priority codes wherever a serializer field takes them (calls, needs,
     # referrals, actions, directory search), instead of one per field name.
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "services.codes.Priority"},
+    # One name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "services.codes.Priority",
+        "PlaceOfDeathEnum": "patients.codes.PlaceOfDeath",
+        "BereavementAnswerEnum": "referrals.bereavement.Answer",
+        "DeathStatusEnum": "patients.models.DeathRecord.Status",
+    },
 }
 
 # --- Locale, static ---------------------------------------------------------------------------
