@@ -160,6 +160,16 @@ def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+@contextmanager
+def stopped_on_exit(started: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Stop the group of every process in ``started`` (as it stands then) on the way out."""
+    try:
+        yield
+    finally:
+        for proc in started:
+            stop_process_group(proc)
+
+
 def _test_clock_env() -> dict[str, str]:
     """The worker's clock: this process's when a test travels in time (time-machine), else none
     (the worker keeps the real clock). See tests/worker_clock.py."""
@@ -222,11 +232,8 @@ def start_celery_worker(transactional_db: Any) -> Iterator[Callable[..., subproc
         started.append(proc)
         return proc
 
-    try:
+    with stopped_on_exit(started):
         yield start
-    finally:
-        for proc in started:
-            stop_process_group(proc)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from spoc.celery import app
 from spoc.core.beat import SingleBeatScheduler, beat_keys
-from tests.conftest import ROOT, stop_process_group, subprocess_database_url, wait_for
+from tests.conftest import ROOT, stopped_on_exit, subprocess_database_url, wait_for
 
 # Short, so that a take-over happens within the test: the holder renews every second.
 LOCK_SECONDS = 3
@@ -83,11 +83,8 @@ def start_beat(
         started.append(proc)
         return proc
 
-    try:
+    with stopped_on_exit(started):
         yield start
-    finally:
-        for proc in started:
-            stop_process_group(proc)
 
 
 def sends(broker: redis.Redis) -> list[tuple[float, int]]:
