@@ -81,8 +81,8 @@ def test_coordinator_records_a_death_reads_what_happened_and_corrects_it(
 
     # Tomorrow, and no place: both are reported at once, and nothing typed is lost.
     form.get_by_label("Day", exact=True).fill("11")
-    form.get_by_label("Month").fill("6")
-    form.get_by_label("Year").fill("2026")
+    form.get_by_label("Month", exact=True).fill("6")
+    form.get_by_label("Year", exact=True).fill("2026")
     form.get_by_label("Time of death").fill("08:05")
     form.get_by_label("Verified by (optional)").fill("Dr Siân O'Brien, GP")
     form.get_by_role("button", name="Record the death").click()
