@@ -381,10 +381,11 @@ KEY_WORKERS = (
     ("Tomasz Nowak", "0151 496 0303"),
 )
 MEDS_PLACES = (
-    "At home, in the kitchen cupboard",
-    "At home, in the just-in-case box",
-    "Care home treatment room",
-    "With the district nurses' notes",
+    # Each reads after "kept at" on the banner.
+    "home, in the kitchen cupboard",
+    "home, in the just-in-case box",
+    "the care home's treatment room",
+    "home, beside the district nurses' notes",
 )
 # The usual four just-in-case medicines of an English end-of-life prescription, as the demo's
 # prescriptions write them (medicine, dose and route, quantity).
