@@ -36,6 +36,20 @@ class SummaryWatermark(models.Model):
         return f"{self.source} up to id {self.last_id}"
 
 
+class SummaryPendingDay(models.Model):
+    """A local date whose summary rows are out of date and not yet recomputed.
+
+    Each run of the job adds the dates its new rows touch and recomputes at most
+    ``DASHBOARD_MAX_DAYS_PER_RUN`` of them, the oldest first; the rest wait here for the next runs,
+    so catching up after a long stop is spread over runs that each stay within the time limit.
+    """
+
+    local_date = models.DateField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"{self.local_date:%Y-%m-%d} to recompute"
+
+
 class CallHourStat(models.Model):
     hour_start_at = models.DateTimeField()
     local_date = models.DateField()
@@ -475,7 +489,8 @@ class OpenCallBack(models.Model):
         return f"Pending call-back {self.call_back_id}"
 
 
-# Every summary table (all but the watermarks): what summaries_rebuild empties and recomputes.
+# Every summary table (all but the watermarks and the pending dates): what summaries_rebuild
+# recomputes.
 SUMMARY_MODELS: tuple[type[models.Model], ...] = (
     CallHourStat,
     CallDayStat,

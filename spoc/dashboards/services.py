@@ -65,6 +65,7 @@ from spoc.dashboards.models import (
     ReferralDayStat,
     ResponseBlockStat,
     ResponseMinuteStat,
+    SummaryPendingDay,
     SummaryWatermark,
     TelephonyHourStat,
     TelephonyWaitStat,
@@ -711,6 +712,8 @@ class RefreshResult:
     deaths_patients: int = 0
     referrals: int = 0
     call_backs: int = 0
+    # Dates still waiting to be recomputed after this run (DASHBOARD_MAX_DAYS_PER_RUN).
+    pending: int = 0
     skipped: bool = False
 
 
@@ -1065,10 +1068,33 @@ def _try_lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def _recompute_pending_days(days: set[date], *, limit: int) -> tuple[int, int]:
+    """Note these dates as pending, recompute the ``limit`` oldest pending dates and forget them;
+    return how many were recomputed and how many still wait."""
+    SummaryPendingDay.objects.bulk_create(
+        [SummaryPendingDay(local_date=day) for day in days], ignore_conflicts=True
+    )
+    oldest = list(
+        SummaryPendingDay.objects.order_by("local_date").values_list("local_date", flat=True)[
+            : max(limit, 1)
+        ]
+    )
+    recomputed = _recompute_days(oldest)
+    SummaryPendingDay.objects.filter(local_date__in=oldest).delete()
+    return recomputed, SummaryPendingDay.objects.count()
+
+
 def summaries_refresh(
-    *, now: datetime | None = None, horizon_seconds: int | None = None
+    *,
+    now: datetime | None = None,
+    horizon_seconds: int | None = None,
+    max_days: int | None = None,
 ) -> RefreshResult:
     """One run of the summary job: read past each watermark, recompute what changed.
+
+    At most ``max_days`` (``DASHBOARD_MAX_DAYS_PER_RUN``) local dates are recomputed, the oldest
+    first; the dates left over are kept (``SummaryPendingDay``) for the next runs, in the same
+    transaction as the watermarks, so no change is ever lost.
 
     Safe to run twice or concurrently: a second run while one holds the lock returns at once
     (``skipped``), and recomputing a day twice gives the same rows."""
@@ -1076,6 +1102,7 @@ def summaries_refresh(
     horizon = (
         settings.DASHBOARD_SAFE_HORIZON_SECONDS if horizon_seconds is None else horizon_seconds
     )
+    max_days = settings.DASHBOARD_MAX_DAYS_PER_RUN if max_days is None else max_days
     result = RefreshResult()
     with transaction.atomic():
         if not _try_lock():
@@ -1086,7 +1113,9 @@ def summaries_refresh(
         call_back_days, call_backs = _call_backs_changed(
             *result.ranges["callbacks"], corrections=result.ranges["death_corrections"]
         )
-        result.dates = _recompute_days(days | call_back_days)
+        result.dates, result.pending = _recompute_pending_days(
+            days | call_back_days, limit=max_days
+        )
         result.call_backs = _recompute_open_call_backs(call_backs)
         result.referrals = _recompute_open(referrals)
         result.deaths_patients = _recompute_deaths(patients)
@@ -1122,7 +1151,8 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
         with connection.cursor() as cursor:
             if dialect.lock is not None:
                 cursor.execute(dialect.lock)
-            tables = [model._meta.db_table for model in SUMMARY_MODELS]
+            # The dates the job left pending are recomputed here with all the others.
+            tables = [model._meta.db_table for model in (*SUMMARY_MODELS, SummaryPendingDay)]
             if dialect.truncate:
                 cursor.execute(f"TRUNCATE {', '.join(tables)}")
             else:

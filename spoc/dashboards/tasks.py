@@ -13,5 +13,6 @@ def refresh_summaries_task() -> dict[str, int]:
     return {
         "dates": result.dates,
         "deaths_patients": result.deaths_patients,
+        "pending": result.pending,
         "skipped": int(result.skipped),
     }

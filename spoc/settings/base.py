@@ -506,6 +506,10 @@ BED_DAY_COST_GBP = int(os.environ.get("BED_DAY_COST_GBP", "400"))
 # The summary job reads raw rows only up to the largest id it saw this long ago: ids are handed
 # out before commit, and no transaction of ours stays open this long.
 DASHBOARD_SAFE_HORIZON_SECONDS = int(os.environ.get("DASHBOARD_SAFE_HORIZON_SECONDS", "60"))
+# The most local dates one run of the summary job recomputes, the oldest first; the others wait for
+# the next runs (docs/metrics.md "How the figures are kept"). Sized so that a run stays well inside
+# the task's 90 s soft limit on the largest database measured (docs/performance.md).
+DASHBOARD_MAX_DAYS_PER_RUN = int(os.environ.get("DASHBOARD_MAX_DAYS_PER_RUN", "14"))
 
 # --- API --------------------------------------------------------------------------------------
 # API rates ("N/s", "N/min", "N/hour", "N/day"): far above a busy call handler's use (a search

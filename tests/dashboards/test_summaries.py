@@ -31,6 +31,7 @@ from spoc.dashboards.models import (
     ReferralDayStat,
     ResponseBlockStat,
     ResponseMinuteStat,
+    SummaryPendingDay,
     SummaryWatermark,
 )
 from spoc.dashboards.selectors import (
@@ -357,3 +358,50 @@ def test_refresh_twice_changes_nothing(make_user: Any) -> None:
     assert again.dates == 0
     assert snapshot() == before
     assert sum(r[6] for r in before["ReferralDayStat"] if r[0] == 0) == 1
+
+
+@pytest.mark.django_db
+def test_catching_up_is_spread_over_runs_oldest_days_first(make_user: Any, settings: Any) -> None:
+    """After a long stop, each run recomputes at most DASHBOARD_MAX_DAYS_PER_RUN dates, the
+    oldest first; the rest wait for the next runs, none is lost, and the result equals a rebuild."""
+    settings.DASHBOARD_MAX_DAYS_PER_RUN = 3
+    handler = make_user(Role.CALL_HANDLER, username="handler_cap")
+    team = TeamFactory()
+    days = [builders.local(2026, 3, day, 9) for day in range(2, 12)]
+    for at in reversed(days):
+        builders.referral_for(builders.call_at(at, user=handler), team=team)
+
+    first = summaries_refresh(horizon_seconds=0)
+    assert (first.dates, first.pending) == (3, 7)
+    assert set(CallHourStat.objects.values_list("local_date", flat=True)) == {
+        at.date() for at in days[:3]
+    }
+    assert SummaryPendingDay.objects.count() == 7
+
+    # Rows arriving during the catch-up (a day already done, a newer day) are not lost either.
+    builders.call_at(days[0] + timedelta(hours=2), user=handler)
+    builders.call_at(builders.local(2026, 3, 20, 9), user=handler)
+    runs = []
+    while True:
+        run = summaries_refresh(horizon_seconds=0)
+        runs.append((run.dates, run.pending))
+        if run.pending == 0:
+            break
+    assert all(dates <= 3 for dates, _ in runs)
+    # 2 Mar again and 20 Mar join the 7 waiting dates: 9 dates in three runs of 3.
+    assert runs == [(3, 6), (3, 3), (3, 0)]
+    assert summaries_refresh(horizon_seconds=0).dates == 0
+    assert sum(row.calls for row in CallHourStat.objects.all()) == Call.objects.count() == 12
+    refreshed_equals_rebuilt()
+
+
+@pytest.mark.django_db
+def test_a_rebuild_forgets_the_pending_days(make_user: Any) -> None:
+    handler = make_user(Role.CALL_HANDLER, username="handler_cap_rebuild")
+    for day in (2, 3, 4):
+        builders.call_at(builders.local(2026, 3, day, 9), user=handler)
+    assert summaries_refresh(horizon_seconds=0, max_days=1).pending == 2
+    summaries_rebuild()
+    assert not SummaryPendingDay.objects.exists()
+    assert sum(row.calls for row in CallHourStat.objects.all()) == 3
+    assert summaries_refresh(horizon_seconds=0, max_days=1).dates == 0
