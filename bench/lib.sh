@@ -6,6 +6,9 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_RESULTS=$BENCH_ROOT/bench/results
 BENCH_PY=$BENCH_ROOT/.venv/bin/python
 BENCH_PIDS=()
+# gunicorn's workers in the benchmarks that predate bench/run_mixed_load.sh (3, as their figures
+# were taken); set it empty to take gunicorn.conf.py's.
+: "${BENCH_GUNICORN_WORKERS=3}"
 
 # bench_env DB REDIS_DB: settings for a run over PostgreSQL database DB and a Redis database of
 # the benchmark's own (never the test suite's 14 or a developer's).
@@ -56,14 +59,17 @@ bench_stop_all() {
 }
 trap bench_stop_all EXIT
 
-# bench_gunicorn HOST:PORT NAME: gunicorn (BENCH_GUNICORN_WORKERS workers, default 3) in the
-# background, its log in
-# bench/results/NAME-gunicorn.log; returns once /healthz/live answers.
+# bench_gunicorn HOST:PORT NAME: gunicorn in the background (BENCH_GUNICORN_WORKERS workers when
+# set, else gunicorn.conf.py's; the GUNICORN_* variables of gunicorn.conf.py choose the rest), its
+# log in bench/results/NAME-gunicorn.log, its master's pid in BENCH_GUNICORN_PID; returns once
+# /healthz/live answers.
 bench_gunicorn() {
   "$BENCH_PY" "$BENCH_ROOT/manage.py" collectstatic --noinput -v0
-  "$BENCH_ROOT/.venv/bin/gunicorn" spoc.wsgi -c "$BENCH_ROOT/gunicorn.conf.py" --bind "$1" --workers "${BENCH_GUNICORN_WORKERS:-3}" \
+  "$BENCH_ROOT/.venv/bin/gunicorn" spoc.wsgi -c "$BENCH_ROOT/gunicorn.conf.py" --bind "$1" \
+    ${BENCH_GUNICORN_WORKERS:+--workers "$BENCH_GUNICORN_WORKERS"} \
     >"$BENCH_RESULTS/$2-gunicorn.log" 2>&1 &
   BENCH_PIDS+=($!)
+  BENCH_GUNICORN_PID=$!
   "$BENCH_PY" - "http://$1/healthz/live" "$BENCH_RESULTS/$2-gunicorn.log" <<'PY'
 import sys, time, urllib.request
 deadline = time.monotonic() + 60
@@ -92,15 +98,18 @@ bench_scaled_hub() {
   bench_gunicorn "$1" "$3"
 }
 
-# bench_worker NAME: a Celery worker (concurrency 2) in the background, its log in
-# bench/results/NAME-worker.log; returns once it answers a ping.
+# bench_worker NAME [QUEUES [CONCURRENCY]]: a Celery worker in the background (every queue and
+# concurrency 2 unless told), its log in bench/results/NAME-worker.log, its main process's pid
+# added to BENCH_WORKER_PIDS; returns once it answers a ping.
+BENCH_WORKER_PIDS=()
 bench_worker() {
-  "$BENCH_ROOT/.venv/bin/celery" -A spoc worker --loglevel WARNING --concurrency 2 --without-gossip \
-    --without-mingle --hostname "bench-$1@%h" >"$BENCH_RESULTS/$1-worker.log" 2>&1 &
+  "$BENCH_ROOT/.venv/bin/celery" -A spoc worker --loglevel WARNING --concurrency "${3:-2}" --without-gossip \
+    --without-mingle --hostname "bench-$1@%h" ${2:+--queues "$2"} >"$BENCH_RESULTS/$1-worker.log" 2>&1 &
   BENCH_PIDS+=($!)
+  BENCH_WORKER_PIDS+=($!)
   local _
   for _ in $(seq 1 60); do
-    if "$BENCH_ROOT/.venv/bin/celery" -A spoc inspect ping --timeout 1 >/dev/null 2>&1; then return 0; fi
+    if "$BENCH_ROOT/.venv/bin/celery" -A spoc inspect ping --destination "bench-$1@$(hostname)" --timeout 1 >/dev/null 2>&1; then return 0; fi
     sleep 1
   done
   echo "The Celery worker did not answer within 60 s: see $BENCH_RESULTS/$1-worker.log" >&2

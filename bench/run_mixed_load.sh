@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Mixed-load benchmark (docs/performance.md "Mixed load"): gunicorn on 127.0.0.1:8057 as
+# gunicorn.conf.py sets it up (its GUNICORN_* variables try another setup), the Celery workers of
+# production (routing, notifications, summaries: spoc/core/queues.py WORKERS), all over an
+# existing scaled PostgreSQL database and Redis database 12, then bench/mixed_load.py steps an
+# open-loop mix of requests up until the p95 passes 200 ms. Extra arguments go to the Python
+# script, e.g. `bash bench/run_mixed_load.sh --rates 50,100,150 --step-seconds 20`.
+#
+# The database is not rebuilt here: build it once as bench/run_call_handler.sh says (SPOC_BENCH_DB
+# names another database). Each run adds its calls, referrals and access-log rows to it.
+# MIXED_LOAD_RESULTS names the results file (default bench/results/mixed_load.json).
+set -euo pipefail
+BENCH_GUNICORN_WORKERS=${BENCH_GUNICORN_WORKERS:-}
+source "$(dirname "$0")/lib.sh"
+cd "$BENCH_ROOT"
+BIND=127.0.0.1:8057
+bench_scaled_hub "$BIND" 12 mixed_load
+# A backlog of an earlier run would be routed during this one: start from empty queues.
+"$BENCH_PY" - <<'PY'
+import os, redis
+redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+PY
+echo "Starting the Celery workers (routing, notifications, summaries)..."
+bench_worker mixed_load-routing routing-urgent,routing 2
+bench_worker mixed_load-notifications notifications 1
+bench_worker mixed_load-summaries summaries 1
+SETUP=$("$BENCH_PY" - <<'PY'
+import runpy
+c = runpy.run_path("gunicorn.conf.py")
+import os
+workers = os.environ.get("BENCH_GUNICORN_WORKERS") or c["workers"]
+print(f"gunicorn {c['worker_class']}, {workers} workers x {c['threads']} threads, "
+      f"keepalive {c['keepalive']} s, reuse_port {c['reuse_port']}")
+PY
+)
+echo "$SETUP"
+bench_machine "gunicorn, the workers, Redis and PostgreSQL"
+"$BENCH_PY" bench/mixed_load.py --url "http://$BIND" --database-url "$DATABASE_URL" \
+  --password "$DEMO_PASSWORD" --web-pid "$BENCH_GUNICORN_PID" \
+  --worker-pids "$(IFS=,; echo "${BENCH_WORKER_PIDS[*]}")" --label "$SETUP" \
+  --json "${MIXED_LOAD_RESULTS:-$BENCH_RESULTS/mixed_load.json}" "$@"
