@@ -1152,7 +1152,8 @@ def summaries_rebuild(*, now: datetime | None = None) -> RefreshResult:
             if dialect.lock is not None:
                 cursor.execute(dialect.lock)
             # The dates the job left pending are recomputed here with all the others.
-            tables = [model._meta.db_table for model in (*SUMMARY_MODELS, SummaryPendingDay)]
+            tables = [model._meta.db_table for model in SUMMARY_MODELS]
+            tables.append(SummaryPendingDay._meta.db_table)
             if dialect.truncate:
                 cursor.execute(f"TRUNCATE {', '.join(tables)}")
             else:
