@@ -527,6 +527,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "spoc.core.api.exception_handler",
+    # JSON through orjson, the browsable API as before (spoc/core/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": [
+        "spoc.core.renderers.ApiJsonRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     # 429 with Retry-After past these rates (spoc/core/throttles.py; counts in CACHES["default"]).
     "DEFAULT_THROTTLE_CLASSES": [
         "spoc.core.throttles.AnonRateThrottle",
