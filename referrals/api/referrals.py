@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from referrals.selectors.queue import referral_list_page, referral_shown
 from referrals.transitions import FHIR_TASK_STATUS, ReferralStatus
 from services.codes import Need, Priority
 from spoc.core.api import MAX_ID, api_iso
+from spoc.core.pagination import INVALID_CURSOR, NewestFirstCursorPagination
 from spoc.core.schema import ErrorSerializer
 
 
@@ -87,9 +87,12 @@ class ReferralSummarySerializer(serializers.Serializer):
 
 
 class ReferralPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+    next = serializers.URLField(
+        allow_null=True, help_text="The next (older) page; null on the last page."
+    )
+    previous = serializers.URLField(
+        allow_null=True, help_text="The previous (newer) page; null on the first page."
+    )
     results = ReferralSummarySerializer(many=True)
 
 
@@ -155,32 +158,41 @@ def _referral_summary(referral: Referral) -> dict[str, Any]:
     }
 
 
+PAGE_NUMBERS_GONE = "The referral list is paged by cursor: follow the `next` link of each page."
+
+
 class ReferralListApi(APIView):
-    """Referrals the user may see, newest first, paginated (`?page=`)."""
+    """Referrals the user may see, newest first, 50 a page, paged by cursor (`?cursor=`, from the
+    `next` and `previous` links): a client paging while referrals arrive sees each once, and no
+    page counts the rows (spoc/core/pagination.py)."""
 
     @extend_schema(
         operation_id="referrals_list",
         parameters=[
             ReferralFilterSerializer,
-            OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY),
+            OpenApiParameter(
+                "cursor",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Where the page starts, as given in a page's `next` or `previous` link.",
+            ),
         ],
         responses={
             200: ReferralPageSerializer,
-            404: OpenApiResponse(ErrorSerializer, "No such page."),
+            404: OpenApiResponse(ErrorSerializer, INVALID_CURSOR),
         },
     )
     def get(self, request: Request) -> Response:
+        if "page" in request.query_params:
+            raise ValidationError({"page": [PAGE_NUMBERS_GONE]})
         params = ReferralFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         filters = params.validated_data
-        paginator = PageNumberPagination()
+        paginator = NewestFirstCursorPagination()
 
         def paginate(rows: QuerySet[Referral]) -> tuple[list[Referral], int]:
             page = paginator.paginate_queryset(rows, request, view=self) or []
-            # paginate_queryset sets the page (PAGE_SIZE is set: REST_FRAMEWORK,
-            # spoc/settings/base.py).
-            assert paginator.page is not None
-            return list(page), paginator.page.paginator.count
+            return list(page), len(page)
 
         page = referral_list_page(user=request.user, filters=filters, paginate=paginate)
         return paginator.get_paginated_response([_referral_summary(r) for r in page])

@@ -475,9 +475,10 @@ def referral_list_page(
 ) -> list[Referral]:
     """One page of the referrals the user may see, newest first, filtered by any of status,
     priority, need, patient, team, the team's service or organisation and the referral's own id;
-    ``paginate`` cuts the page and counts the whole. One patient's referrals is a look-up of their
-    record, logged with the count only; any other list is logged with how many patients its page
-    showed."""
+    ``paginate`` cuts the page and says how many it found: the whole list (FHIR's searchset
+    total) or the page alone (the API's cursor pages, which never count the whole). One patient's
+    referrals is a look-up of their record, logged with that number only; any other list is
+    logged with how many patients its page showed."""
     rows = referrals_visible_to(user).select_related("team", "owner", "for_person")
     for name in ("status", "priority", "need"):
         if name in filters:

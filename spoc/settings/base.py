@@ -524,7 +524,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "spoc.core.schema.ApiAutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Long lists are paged by cursor, never counted (spoc/core/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "spoc.core.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "spoc.core.api.exception_handler",
     # JSON through orjson, the browsable API as before (spoc/core/renderers.py).

@@ -509,25 +509,89 @@ def test_bad_referral_filters_are_400(api, params):
     assert set(response.json()) == {*params, "detail", "code"}
 
 
-def test_referral_list_is_paginated_with_a_constant_query_count(
+def _ids(response: Any) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [r["id"] for r in response.json()["results"]]
+
+
+def test_referral_list_pages_by_cursor_newest_first_with_a_constant_query_count(
     api, team, django_assert_max_num_queries
 ):
     referrals = [queued(PatientFactory(), team) for _ in range(60)]
     Referral.objects.filter(pk__in=[r.pk for r in referrals[::2]]).update(
         owner=referrals[0].created_by, status=ReferralStatus.ACCEPTED
     )
-    # Permissions (2), count, page and the access-log row: with 60 referrals as with one.
-    with django_assert_max_num_queries(5):
+    newest_first = sorted(referrals, key=lambda r: (r.created_at, r.pk), reverse=True)
+    # Permissions (2), the page and the access-log row, with 60 referrals as with one: nothing is
+    # counted.
+    with django_assert_max_num_queries(4):
         response = api.get(REFERRALS)
     body = response.json()
-    assert body["count"] == 60 and len(body["results"]) == 50 and body["next"]
-    with django_assert_max_num_queries(5):
+    assert set(body) == {"next", "previous", "results"} and body["previous"] is None
+    assert _ids(response) == [r.pk for r in newest_first[:50]]
+    with django_assert_max_num_queries(4):
         second = api.get(body["next"])
-    assert len(second.json()["results"]) == 10
+    assert _ids(second) == [r.pk for r in newest_first[50:]]
+    assert second.json()["next"] is None
+    assert _ids(api.get(second.json()["previous"])) == _ids(response)
     assert {r["owner"] for r in body["results"] + second.json()["results"]} == {
         None,
         referrals[0].created_by.username,
     }
+
+
+def test_a_referral_arriving_between_two_pages_is_neither_shown_twice_nor_missed(api, team):
+    old = [queued(PatientFactory(), team) for _ in range(55)]
+    first = api.get(REFERRALS).json()
+    arrived = queued(PatientFactory(), team)
+    rest = api.get(first["next"]).json()
+    shown = [r["id"] for r in first["results"] + rest["results"]]
+    assert sorted(shown) == sorted(r.pk for r in old) and len(set(shown)) == 55
+    # The newcomer heads the list for whoever starts again.
+    assert api.get(REFERRALS).json()["results"][0]["id"] == arrived.pk
+
+
+def test_referrals_created_in_the_same_instant_are_each_shown_once_across_pages(api, team):
+    referrals = [queued(PatientFactory(), team) for _ in range(60)]
+    # A call's referrals share their moment; here 60 do, more than a page.
+    Referral.objects.filter(pk__in=[r.pk for r in referrals]).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    shown: list[int] = []
+    url: str | None = REFERRALS
+    while url:
+        page = api.get(url)
+        shown += _ids(page)
+        url = page.json()["next"]
+    assert shown == sorted((r.pk for r in referrals), reverse=True)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-base64!",
+        "cD1ub3QtYS1kYXRl",  # p=not-a-date
+        "cD0yMDI2LTEyLTAx",  # p=2026-12-01: no time, no offset
+        "bz0tMw==",  # o=-3
+    ],
+)
+def test_a_cursor_the_list_did_not_give_is_404_not_a_server_error(api, team, cursor):
+    queued(PatientFactory(), team)
+    response = api.get(REFERRALS, {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "This cursor is not one the list gave: start again from the first page.",
+        "code": "not_found",
+    }
+
+
+def test_a_page_number_is_refused_with_a_message_saying_to_follow_next(api, team):
+    queued(PatientFactory(), team)
+    response = api.get(REFERRALS, {"page": "2"})
+    assert response.status_code == 400
+    assert response.json()["page"] == [
+        "The referral list is paged by cursor: follow the `next` link of each page."
+    ]
 
 
 def test_referral_detail_has_events_and_routing_decision(api, handler, team):

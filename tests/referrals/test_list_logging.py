@@ -92,7 +92,7 @@ def test_api_referral_list_is_logged_per_page(client, make_user, team):
     )
     client.force_login(nurse)
     response = client.get(reverse("api-referrals"))
-    assert response.status_code == 200 and response.json()["count"] == 3
+    assert response.status_code == 200 and len(response.json()["results"]) == 3
     [row] = _list_rows("referral_list")
     assert row.detail == {"patients": 3}
     # One patient's referrals is a search of that record, logged as before and not as a list.
