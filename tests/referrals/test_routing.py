@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from referrals.models import Referral, ReferralEvent
 from referrals.services.routing import RoutingConfigurationError, referral_route
+from referrals.tasks import route_referral_task
 from referrals.transitions import ReferralStatus
 from services.codes import CallerType, CapacityRag, Need, Priority, ServiceStatus, ServiceType
 from services.hours import LONDON
@@ -378,8 +379,22 @@ def test_routing_runs_a_constant_number_of_queries_however_big_the_directory(
     many = _route_counting_queries(london(14, 0))
     assert many == few, f"{few} queries with 5 services, {many} with 55"
     referral = referral_at(london(13, 59))
-    with time_machine.travel(london(14, 0), tick=False), django_assert_max_num_queries(12):
+    with time_machine.travel(london(14, 0), tick=False), django_assert_max_num_queries(11):
         referral_route(referral_id=referral.pk)
+
+
+def test_the_routing_task_runs_eleven_queries_with_its_savepoint(
+    directory, django_assert_max_num_queries
+):
+    # The task as the routing worker runs it: the referral locked with its patient, call and
+    # person; the open referrals of the teams that may take it, counted in one query; the
+    # directory (services, coverage, hours, closures, sites); the update and its event.
+    referral = referral_at(london(13, 59))
+    with time_machine.travel(london(14, 0), tick=False), django_assert_max_num_queries(11):
+        route_referral_task.apply(args=(referral.pk,))
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.QUEUED
+    assert referral.team == directory["community"].team
 
 
 def test_a_patient_without_a_postcode_goes_to_the_coordinators_saying_so(directory):
