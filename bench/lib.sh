@@ -116,6 +116,23 @@ bench_worker() {
   exit 1
 }
 
+# bench_production_workers NAME: the Celery workers as production runs them, one per kind of
+# work (spoc/core/queues.py WORKERS, docker-compose.yml): routing (both routing queues, P1-P2
+# first; concurrency 2), notifications and summaries (concurrency 1 each on these two cores).
+# With BENCH_ONE_WORKER=1, one worker (concurrency 2) consuming every queue instead, as the
+# benchmarks ran before routing had a worker of its own there.
+bench_production_workers() {
+  if [ "${BENCH_ONE_WORKER:-0}" = 1 ]; then
+    echo "Starting one Celery worker for every queue..."
+    bench_worker "$1"
+    return
+  fi
+  echo "Starting the Celery workers (routing, notifications, summaries)..."
+  bench_worker "$1-routing" routing-urgent,routing 2
+  bench_worker "$1-notifications" notifications 1
+  bench_worker "$1-summaries" summaries 1
+}
+
 # bench_machine WHAT: the machine and how idle it was just before the run, printed with the
 # figures (WHAT: what the load generator shares the cores with).
 bench_machine() {

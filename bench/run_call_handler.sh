@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Call handler benchmark (docs/performance.md "The call handler"): gunicorn with 3 workers on
-# 127.0.0.1:8051 and a real Celery worker, both on an existing scaled PostgreSQL database, then
+# 127.0.0.1:8051 and the Celery workers of production (routing apart; BENCH_ONE_WORKER=1 for a
+# single worker consuming every queue), all on an existing scaled PostgreSQL database, then
 # bench/call_handler.py against them. Extra arguments go to the Python script, e.g.
 # `bash bench/run_call_handler.sh --users 8`.
 #
@@ -15,10 +16,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$BENCH_ROOT"
-BIND=127.0.0.1:8051
-bench_scaled_hub "$BIND" 11 call_handler
-echo "Starting a Celery worker..."
-bench_worker call_handler
-bench_machine "gunicorn, the worker, Redis and PostgreSQL"
+# CALL_HANDLER_BIND and CALL_HANDLER_REDIS_DB choose another address and Redis database (to run
+# beside another run), CALL_HANDLER_RESULTS another results file.
+BIND=${CALL_HANDLER_BIND:-127.0.0.1:8051}
+bench_scaled_hub "$BIND" "${CALL_HANDLER_REDIS_DB:-11}" call_handler
+bench_production_workers call_handler
+bench_machine "gunicorn, the workers, Redis and PostgreSQL"
 "$BENCH_PY" bench/call_handler.py --url "http://$BIND" --database-url "$DATABASE_URL" \
-  --password "$DEMO_PASSWORD" --json "$BENCH_RESULTS/call_handler.json" "$@"
+  --password "$DEMO_PASSWORD" --json "${CALL_HANDLER_RESULTS:-$BENCH_RESULTS/call_handler.json}" "$@"

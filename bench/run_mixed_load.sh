@@ -20,10 +20,7 @@ bench_scaled_hub "$BIND" 12 mixed_load
 import os, redis
 redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
 PY
-echo "Starting the Celery workers (routing, notifications, summaries)..."
-bench_worker mixed_load-routing routing-urgent,routing 2
-bench_worker mixed_load-notifications notifications 1
-bench_worker mixed_load-summaries summaries 1
+bench_production_workers mixed_load
 SETUP=$("$BENCH_PY" - <<'PY'
 import runpy
 c = runpy.run_path("gunicorn.conf.py")
