@@ -80,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Under ``--cov`` (``make test``), one line with the total: the share of the hub's lines
+    """Under ``--cov`` (``make coverage``), one line with the total: the share of the hub's lines
     that ran (what is measured is in pyproject.toml, ``[tool.coverage.run]``)."""
     controller = getattr(config.pluginmanager.getplugin("_cov"), "cov_controller", None)
     if controller is None or controller.cov is None:
