@@ -1,4 +1,4 @@
-"""Every list of the API (`/api/v1/`) costs the same number of queries with many rows as with
+"""Every list of the API (`/api/v1/`, and the FHIR searches of referrals) costs the same number of queries with many rows as with
 one (docs/performance.md, "API lists"): nothing is loaded row by row, and no list counts
 everything the user may see. Each is measured with a handful of rows, then with many, as a
 fresh user object (so that no permission read is cached from the first request)."""
@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls.models import CallFollowUp
+from patients.codes import Relationship
 from patients.models import RelatedPerson
 from referrals.transitions import ReferralStatus
 from spoc.accounts.models import User
@@ -42,7 +43,8 @@ def _referrals(team: Any, n: int) -> None:
             patient=patient,
             given_name="Ann",
             family_name="Carer",
-            relationship="SPOUSE",
+            relationship=Relationship.SPOUSE_PARTNER,
+            phone="+447700900123",
             created_at=timezone.now(),
         )
         ReferralFactory(
@@ -88,6 +90,10 @@ LISTS: list[tuple[str, str, dict[str, str], Callable[[Any, int], None], int]] = 
     ("handler", "/api/v1/teams/", {}, _teams, 3),
     # Permissions (2), the services, then their areas, hours, closures and sites.
     ("handler", "/api/v1/services/", {}, _teams, 7),
+    # The FHIR searches read referrals through the same selector: permissions (2), the total,
+    # the page, the access-log row.
+    ("handler", "/fhir/R4/ServiceRequest", {}, _referrals, 5),
+    ("nurse", "/fhir/R4/Task", {}, _referrals, 6),
 ]
 
 
