@@ -1,0 +1,155 @@
+"""Where an API list's time goes: cProfile's top frames and each SQL statement's time, in one
+process against the hub's database.
+
+Runs the lists of `bench/api_lists.py` (the referral list's first page, a page 40 deep along
+`next`, a patient search) through Django's test client signed in as ``--username`` (the local
+settings with DEBUG off), without a web server, ``--requests`` times each under cProfile after a
+few unmeasured ones. For each it prints the statements of one request with their time, and the
+frames that took the most time of their own and in total. The database's CPU is in the statement
+times, not in the frames' own time. `bash bench/run_api_lists.sh` measures latency under load;
+docs/performance.md ("API lists") reports both.
+
+Exit status: 0 when every request answered 200, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spoc.settings.local")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from login_home import write_results  # noqa: E402
+
+
+@contextmanager
+def timed_statements() -> Iterator[list[tuple[float, str]]]:
+    """(milliseconds, SQL) of every statement run inside, in order."""
+    statements: list[tuple[float, str]] = []
+
+    def wrapper(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append((1000 * (time.perf_counter() - started), sql))
+
+    with connection.execute_wrapper(wrapper):
+        yield statements
+
+
+def deep_url(client: Client, pages: int) -> str:
+    url = "/api/v1/referrals/"
+    for _ in range(pages - 1):
+        url = client.get(url).json()["next"]
+    return url
+
+
+def top_frames(
+    profile: cProfile.Profile, key: str, count: int, requests: int, wall: float
+) -> list[str]:
+    """The ``count`` frames first by ``key``, each with its own and total time per request.
+    Frames that hold nearly the whole request (the test client, the handler, each middleware
+    around the view) say nothing and are left out."""
+    stats = pstats.Stats(profile)
+    stats.sort_stats(key)
+    prefixes = (str(Path(sys.prefix)) + "/", str(Path.cwd()) + "/")
+    rows: list[str] = []
+    for func in stats.fcn_list:  # type: ignore[attr-defined]
+        if len(rows) == count:
+            break
+        _, _, own, total, _ = stats.stats[func]  # type: ignore[attr-defined]
+        if key == "cumulative" and total > 0.9 * wall:
+            continue
+        filename, line, name = func
+        for prefix in prefixes:
+            filename = filename.removeprefix(prefix)
+        rows.append(
+            f"{1000 * own / requests:8.2f} own {1000 * total / requests:8.2f} total ms/request  "
+            f"{filename}:{line}({name})"
+        )
+    return rows
+
+
+def profile_one(client: Client, url: str, *, requests: int, frames: int) -> dict[str, Any]:
+    for _ in range(3):
+        client.get(url)
+    with timed_statements() as statements:
+        status = client.get(url).status_code
+    profile = cProfile.Profile()
+    errors = 0
+    started = time.perf_counter()
+    profile.enable()
+    for _ in range(requests):
+        errors += client.get(url).status_code != 200
+    profile.disable()
+    wall = time.perf_counter() - started
+    return {
+        "url": url,
+        "status": status,
+        "ms_per_request_under_profile": round(1000 * wall / requests, 1),
+        "statements": [f"{ms:8.2f} ms  {sql[:160]}" for ms, sql in statements],
+        "by_own_time": top_frames(profile, "tottime", frames, requests, wall),
+        "by_total_time": top_frames(profile, "cumulative", frames, requests, wall),
+        "errors": errors + (status != 200),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--username", default="coordinator")
+    parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "spoc-demo-2026"))
+    parser.add_argument("--requests", type=int, default=30, help="profiled requests per list")
+    parser.add_argument("--frames", type=int, default=12, help="frames shown per ordering")
+    parser.add_argument("--search", default="smith", help="the patient search's query")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    client = Client(HTTP_HOST="127.0.0.1")
+    response = client.post(
+        "/accounts/login/", {"username": args.username, "password": args.password}
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"Could not sign in as {args.username}: HTTP {response.status_code}")
+    urls = [
+        "/api/v1/referrals/",
+        deep_url(client, 40),
+        f"/api/v1/patients/?q={args.search}",
+    ]
+    rows = [profile_one(client, url, requests=args.requests, frames=args.frames) for url in urls]
+    for row in rows:
+        print(f"\n{row['url']} ({row['ms_per_request_under_profile']} ms a request under cProfile)")
+        print("  statements of one request:")
+        for line in row["statements"]:
+            print(f"    {line}")
+        print("  by own time:")
+        for line in row["by_own_time"]:
+            print(f"    {line}")
+        print("  by total time:")
+        for line in row["by_total_time"]:
+            print(f"    {line}")
+    write_results(args.json, {"requests": args.requests, "rows": rows})
+    return 1 if any(row["errors"] for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
