@@ -102,6 +102,13 @@ app.conf.beat_schedule = {
     # Feedback texts and bereaved relatives' surveys (docs/operations.md, "Feedback texts"):
     # never urgent, so every 5 minutes; a run is one query when nothing is due, sends 20 at most
     # and is dropped if not started before the next.
+    # Months of the access log past ACCESS_LOG_ONLINE_MONTHS, written to files and removed from
+    # the table (docs/security.md, "Old months of the access log are archived"): once a day.
+    "archive-access-log": {
+        "task": "audit.archive_access_log",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
     "send-feedback-texts": {
         "task": "experience.send_due",
         "schedule": 300.0,

@@ -104,11 +104,18 @@ class ChainReport:
     after: int | None = None
 
 
-def chain_check(rows: Iterable[tuple[int, str, Mapping[str, Any]]]) -> ChainReport:
+def chain_check(
+    rows: Iterable[tuple[int, str, Mapping[str, Any]]],
+    *,
+    previous: str = GENESIS,
+    previous_id: int | None = None,
+) -> ChainReport:
     """Walk ``(id, row_hash, fields)`` in id order and stop at the first row whose stored hash
     is not the one its fields and its predecessor give. ``after`` is the id of the last row that
-    held (None at the start): a row removed between ``after`` and ``broken_at`` shows here."""
-    previous, previous_id, intact = GENESIS, None, 0
+    held (``previous_id`` at the start): a row removed between ``after`` and ``broken_at`` shows
+    here. ``previous`` is the hash the first row links to: `GENESIS`, or the last hash of the rows
+    archived before it."""
+    intact = 0
     for row_id, stored, fields in rows:
         if stored != link(previous=previous, digest=digest(canonical(**fields))):
             return ChainReport(intact=intact, head=previous, broken_at=row_id, after=previous_id)

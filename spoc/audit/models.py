@@ -87,3 +87,29 @@ class AccessLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AccessLogAppendOnly("The access log cannot be edited.")
+
+
+class AccessLogArchive(models.Model):
+    """One month of the access log written to a compressed file and removed from the table
+    (spoc/audit/archive.py; docs/security.md, "Old months of the access log are archived").
+
+    The rows are those with ids ``first_id`` to ``last_id``: in id order, so the chain goes on
+    from ``last_hash`` to the first row still in the table, and the file's own chain starts from
+    ``previous_hash``. ``sha256`` is that of the compressed file as written.
+    """
+
+    month = models.DateField(unique=True, help_text="The first day of the month archived.")
+    file_name = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    rows = models.BigIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    previous_hash = models.CharField(max_length=64)
+    last_hash = models.CharField(max_length=64)
+    archived_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%b %Y}: {self.rows} rows in {self.file_name}"

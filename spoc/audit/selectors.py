@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet, Sum
 from django.utils import timezone
 
-from spoc.audit.models import AccessLog
+from spoc.audit.models import AccessLog, AccessLogArchive
+
+
+@dataclass(frozen=True)
+class ArchivedMonths:
+    """What of the access log is no longer in the table (spoc/audit/archive.py)."""
+
+    first: date
+    last: date
+    rows: int
 
 
 def access_log_list(
@@ -37,3 +47,13 @@ def access_log_list(
 
 def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def access_log_archived() -> ArchivedMonths | None:
+    """The months archived out of the table, if any: the access-log page says so."""
+    found = AccessLogArchive.objects.aggregate(
+        first=Min("month"), last=Max("month"), rows=Sum("rows")
+    )
+    if found["first"] is None:
+        return None
+    return ArchivedMonths(first=found["first"], last=found["last"], rows=found["rows"])

@@ -45,6 +45,7 @@ TASK_ROUTES = {
     "calls.remind_overdue_call_backs": NOTIFICATIONS,  # texts about overdue call-backs
     "experience.*": NOTIFICATIONS,  # feedback texts to patients, carers and bereaved relatives
     "dashboards.*": SUMMARIES,
+    "audit.*": SUMMARIES,  # the access log's old months archived, once a day
 }
 DEFAULT_QUEUE = SUMMARIES
 

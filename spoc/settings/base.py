@@ -498,6 +498,15 @@ CONTENT_SECURITY_POLICY = {
 # Identifiers travel in query strings (searches): keep them out of error reports.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "spoc.core.errors.QueryStringHidingFilter"
 
+# --- Access log archive (docs/security.md, "Old months of the access log are archived") ---------
+# Whole months kept in the table before the current one; older months are written to compressed,
+# checksummed files and removed from the table (spoc/audit/archive.py). How long the files are then
+# kept is the organisation's records-retention decision: the hub never deletes them.
+ACCESS_LOG_ONLINE_MONTHS = int(os.environ.get("ACCESS_LOG_ONLINE_MONTHS", "12"))
+ACCESS_LOG_ARCHIVE_DIR = Path(
+    os.environ.get("ACCESS_LOG_ARCHIVE_DIR", str(DATA_DIR / "access-log-archive"))
+)
+
 # --- Dashboards (docs/design.md §8; docs/metrics.md) ---------------------------------------------
 # Cost of one hospital bed day in pounds, used for "£ saved". Source: the ~£400 per bed day of a
 # Liverpool article on IMPaCT (docs/reference.md "Outcome measures"; published figures range from £345

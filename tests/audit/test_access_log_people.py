@@ -133,8 +133,8 @@ def _rows(count: int, make_user: Any) -> None:
 # device, their permissions (2, their own roles for the header with them), the row count, the
 # page's rows with each row's user and patient (one query) and those users' roles (one query). 4
 # fewer than before: the session is no longer saved on every page (3: savepoint, update,
-# release) and the roles come with the permissions.
-PAGE_QUERIES = 8
+# release) and the roles come with the permissions. 1 more: the archived months, if any.
+PAGE_QUERIES = 9
 # The export's: the session, the auditor, their device, their permissions (2), the export's own
 # log row, the rows with their users and patients (one cursor) and those users' roles (one query
 # per 2,000 rows). 3 fewer than before: no session save.

@@ -9,16 +9,19 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
+import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from psycopg import errors as pg_errors
 
 from spoc.audit.integrity import access_log_chain_verify
-from spoc.audit.models import AccessLog
+from spoc.audit.models import AccessLog, AccessLogArchive
 from spoc.audit.services import access_log_record
+from spoc.audit.tasks import archive_access_log_task
 from spoc.core.dbroles import database_app_role_grant
 from tests.commands import manage_ok
 from tests.conftest import ROOT
@@ -264,3 +267,18 @@ def test_migrate_runs_as_the_owner_and_the_app_role_gets_only_its_rights():
             cursor.execute(f"DROP ROLE IF EXISTS {app}")
             cursor.execute(f"DROP ROLE IF EXISTS {owner}")
         admin.close()
+
+
+def test_the_app_role_cannot_archive_the_access_log(app_role, settings, tmp_path):
+    """The archive task, where the worker knows only the app's role, writes no file and removes
+    no row (docs/security.md, "Old months of the access log are archived")."""
+    settings.ACCESS_LOG_ARCHIVE_DIR = tmp_path / "archive"
+    settings.ACCESS_LOG_ONLINE_MONTHS = 0
+    with time_machine.travel(datetime(2026, 1, 10, tzinfo=UTC), tick=False):
+        access_log_record(action=AccessLog.Action.VIEW, username="old", object_type="patient")
+    access_log_record(action=AccessLog.Action.VIEW, username="new", object_type="patient")
+    with as_role(app_role):
+        assert archive_access_log_task.apply().get() == []
+    assert AccessLog.objects.count() == 2
+    assert not AccessLogArchive.objects.exists()
+    assert not (tmp_path / "archive").exists()

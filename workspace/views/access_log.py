@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from spoc.audit.models import AccessLog
-from spoc.audit.selectors import access_log_list
+from spoc.audit.selectors import access_log_archived, access_log_list
 from spoc.core.exports import csv_response
 from spoc.core.forms import NhsFormMixin
 from workspace.selectors import access_log_csv_rows, access_log_people, access_log_with_people
@@ -73,5 +73,11 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
     return render(
         request,
         "audit/access_log.html",
-        {"form": form, "page": page, "entries": entries, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "entries": entries,
+            "query": query.urlencode(),
+            "archived": access_log_archived(),
+        },
     )
