@@ -92,6 +92,8 @@ class ResourceKind:
     search_throttle_scope: str | None = None
     # What a partner system's token must carry to read it (staff need only be signed in).
     partner_scope: str = Scope.READ_OWN_REFERRALS
+    # Whether its reads may come from the read replica (spoc/core/replica.py): the directory's.
+    from_replica: bool = False
 
     @property
     def profile(self) -> str:
@@ -173,6 +175,7 @@ RESOURCES: dict[str, ResourceKind] = {
                 ),
             ),
             partner_scope=Scope.READ_DIRECTORY,
+            from_replica=True,
         ),
         ResourceKind(
             "Organization",
@@ -188,6 +191,7 @@ RESOURCES: dict[str, ResourceKind] = {
                 ),
             ),
             partner_scope=Scope.READ_DIRECTORY,
+            from_replica=True,
         ),
         ResourceKind(
             "Location",
@@ -195,6 +199,7 @@ RESOURCES: dict[str, ResourceKind] = {
             selectors.fhir_location_search,
             (_organisation("Location"),),
             partner_scope=Scope.READ_DIRECTORY,
+            from_replica=True,
         ),
     )
 }

@@ -3,11 +3,21 @@ POST to `_search`) for each resource type of interop/conformance.py, `$process-m
 messages (interop/messages.py); anything else is a 404
 OperationOutcome. A trailing slash is accepted."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.urls import path, re_path
 
 from interop.conformance import RESOURCES
 from interop.messages import ProcessMessageView
 from interop.views import MetadataView, ReadView, SearchView, UnknownView
+from spoc.core.replica import replica_reads
+
+
+def from_replica(name: str, view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view, marked to read from the replica when its resource type is the directory's."""
+    return replica_reads(view) if RESOURCES[name].from_replica else view
+
 
 urlpatterns = [
     path("R4/metadata", MetadataView.as_view(), name="fhir-metadata"),
@@ -18,7 +28,7 @@ urlpatterns = [
         for route in (
             re_path(
                 rf"^R4/{name}/?$",
-                SearchView.as_view(resource_type=name),
+                from_replica(name, SearchView.as_view(resource_type=name)),
                 name=f"fhir-{name}-search",
             ),
             re_path(
@@ -28,7 +38,7 @@ urlpatterns = [
             ),
             re_path(
                 rf"^R4/{name}/(?P<resource_id>[^/]+)/?$",
-                ReadView.as_view(resource_type=name),
+                from_replica(name, ReadView.as_view(resource_type=name)),
                 name=f"fhir-{name}-read",
             ),
         )

@@ -6,17 +6,22 @@
 #                                           a DATADIR that already holds one is only started again
 #   scripts/replica.sh stop DATADIR         stop it (fast shutdown); DATADIR is kept
 #   scripts/replica.sh status DATADIR       say whether it runs, and exit 0 if it does, 3 if not
+#   scripts/replica.sh remove DATADIR       stop it, drop its replication slot on the primary
+#                                           and delete DATADIR
 #
 # The primary is PRIMARY_CONNINFO (libpq key=value, default "host=127.0.0.1 port=5432
 # user=postgres"): it must allow a replication connection from that user (wal_level replica or
-# logical, max_wal_senders above 0: PostgreSQL's defaults; and a "replication" line in
-# pg_hba.conf, which scripts/ensure_services.sh adds on a Debian server when run as root). PG_BIN names the server's binaries (default:
-# the newest under /usr/lib/postgresql); `start` waits REPLICA_START_TIMEOUT seconds (120) for the
-# replica to accept connections. PostgreSQL refuses to run as root, so as root the
-# replica runs as the `postgres` user, who must be able to reach DATADIR.
+# logical and max_wal_senders above 0, PostgreSQL's defaults; a "replication" line in
+# pg_hba.conf, which scripts/ensure_services.sh adds on a Debian server when run as root).
+# PG_BIN names the server's binaries (default: the newest under /usr/lib/postgresql); `start`
+# waits REPLICA_START_TIMEOUT seconds (120) for the replica to accept connections. PostgreSQL
+# refuses to run as root, so as root the replica runs as the `postgres` user, who must be able to
+# reach DATADIR.
 #
-# No replication slot is kept, so a replica holds back none of the primary's WAL: one stopped for
-# longer than the primary keeps its WAL cannot catch up. Remove its DATADIR and start it afresh.
+# Each replica has a replication slot on the primary (named from DATADIR), so the primary keeps
+# the WAL it has not yet received, from the base backup on: a replica started during heavy
+# writing, or stopped for a while, still catches up. The other side: a stopped replica's slot
+# holds the primary's WAL, which grows until it is started again or removed (`remove`).
 # docs/operations.md, "A read replica", says how the hub reads from one.
 set -euo pipefail
 
@@ -24,7 +29,7 @@ PRIMARY_CONNINFO=${PRIMARY_CONNINFO:-host=127.0.0.1 port=5432 user=postgres}
 START_TIMEOUT=${REPLICA_START_TIMEOUT:-120}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 fail() { echo "replica.sh: $*" >&2; exit 1; }
 [ -x "$PG_BIN/pg_ctl" ] || fail "no PostgreSQL server binaries in '$PG_BIN': set PG_BIN."
 
@@ -34,6 +39,18 @@ as_owner() {
 }
 primary() { as_owner "$PG_BIN/psql" -X -A -t -v ON_ERROR_STOP=1 -d "$PRIMARY_CONNINFO dbname=postgres" -c "$1"; }
 running() { as_owner "$PG_BIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+# The replication slot of a data directory: one per directory, a name PostgreSQL accepts.
+slot_of() { echo "spoc_replica_$(printf '%s' "$1" | sha1sum | cut -c1-16)"; }
+drop_slot() {
+  local slot=$1
+  # The primary's WAL sender lets the slot go a moment after its replica stops.
+  for _ in $(seq 1 50); do
+    [ "$(primary "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot'")" = 0 ] && return 0
+    primary "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot' AND NOT active" >/dev/null 2>&1 || true
+    sleep 0.2
+  done
+  fail "could not drop the replication slot $slot on the primary: drop it by hand (SELECT pg_drop_replication_slot('$slot'))."
+}
 
 # What a hot standby needs, checked on the primary first so that a refusal is one clear line
 # instead of pg_basebackup's.
@@ -85,10 +102,15 @@ start() {
     chmod 700 "$datadir"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$datadir"; fi
     as_owner test -w "$datadir" || fail "the postgres user cannot write $datadir: choose a directory it can reach (e.g. under /tmp or /var/lib/postgresql)."
-    # -R writes standby.signal and primary_conninfo; -X stream copies the WAL written meanwhile;
-    # -c fast checkpoints at once instead of waiting for the next one.
-    as_owner "$PG_BIN/pg_basebackup" -d "$PRIMARY_CONNINFO" -D "$datadir" -R -X stream -c fast \
-      || fail "pg_basebackup from '$PRIMARY_CONNINFO' failed."
+    # A slot of this directory left by a replica whose directory was deleted by hand.
+    drop_slot "$(slot_of "$datadir")"
+    # -R writes standby.signal, primary_conninfo and primary_slot_name; -C -S creates the slot;
+    # -X stream copies the WAL written meanwhile;
+    # -c fast checkpoints at once instead of waiting for the next one; --no-sync leaves the
+    # flush to disk to the server, which syncs the whole directory as it first starts from a
+    # backup anyway (once, not twice).
+    as_owner "$PG_BIN/pg_basebackup" -d "$PRIMARY_CONNINFO" -D "$datadir" -R -C -S "$(slot_of "$datadir")" -X stream -c fast --no-sync \
+      || { drop_slot "$(slot_of "$datadir")"; fail "pg_basebackup from '$PRIMARY_CONNINFO' failed."; }
     configure "$datadir" "$port"
   else
     sed -i "s/^port = .*/port = $port/" "$datadir/postgresql.conf"
@@ -111,6 +133,15 @@ stop() {
   fi
 }
 
+remove() {
+  local datadir
+  datadir=$(realpath -m "$1")
+  stop "$datadir"
+  drop_slot "$(slot_of "$datadir")"
+  rm -rf "$datadir"
+  echo "replica.sh: removed the replica in $datadir and its slot"
+}
+
 status() {
   local datadir
   datadir=$(realpath -m "$1")
@@ -126,5 +157,6 @@ case "${1:-}" in
   start) [ $# = 3 ] || usage; start "$2" "$3" ;;
   stop) [ $# = 2 ] || usage; stop "$2" ;;
   status) [ $# = 2 ] || usage; status "$2" ;;
+  remove) [ $# = 2 ] || usage; remove "$2" ;;
   *) usage ;;
 esac

@@ -30,8 +30,10 @@ from services.services import (
     service_update,
 )
 from spoc.core.htmx import render_page
+from spoc.core.replica import replica_reads
 
 
+@replica_reads
 @login_required
 def directory_search(request: HttpRequest) -> HttpResponse:
     form = DirectorySearchForm(request.GET or None)

@@ -12,6 +12,7 @@ from services import api as services_api
 from services.oruk_views import oruk_services
 from spoc.accounts import views as account_views
 from spoc.core import views as core_views
+from spoc.core.replica import replica_reads
 from spoc.dashboards import api as dashboards_api
 from spoc.home import views as home_views
 from workspace import urls_referrals as referral_page_urls
@@ -55,7 +56,7 @@ api_v1: list[URLPattern | URLResolver] = [
         ReferralActionApi.as_view(),
         name="api-referral-action",
     ),
-    path("dashboard/", dashboards_api.DashboardApi.as_view(), name="api-dashboard"),
+    path("dashboard/", replica_reads(dashboards_api.DashboardApi.as_view()), name="api-dashboard"),
 ]
 
 urlpatterns = [

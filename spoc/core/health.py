@@ -14,6 +14,7 @@ from django_otp import user_has_device
 
 from spoc.core.models import Heartbeat
 from spoc.core.pipeline import PipelineMarks, beat_state, canaries_state, pipeline_marks
+from spoc.core.replica import check_replica, replica_configured
 
 
 def check_database() -> dict[str, Any]:
@@ -94,11 +95,24 @@ def register_check(name: str, check: Callable[[], dict[str, Any]]) -> None:
     CHECKS[name] = check
 
 
+# Parts the hub works without, only less well, each checked where it is configured: when one
+# fails, /healthz says "degraded" with 200, not "fail" with 503. Without the read replica, reads
+# go to the primary (spoc/core/replica.py).
+OPTIONAL_CHECKS: dict[str, tuple[Callable[[], bool], Callable[[], dict[str, Any]]]] = {
+    "replica": (replica_configured, check_replica),
+}
+
+
 def health_report() -> tuple[bool, dict[str, Any]]:
-    """Run every check; returns (all ok, report)."""
+    """Run every check; returns (every check that the hub needs is ok, report). The report's
+    status is "ok", "degraded" (only an optional part failed) or "fail"."""
     report = {name: check() for name, check in CHECKS.items()}
     healthy = all(part["ok"] for part in report.values())
-    return healthy, {"status": "ok" if healthy else "fail", **report}
+    optional = {name: check() for name, (wanted, check) in OPTIONAL_CHECKS.items() if wanted()}
+    status = "fail" if not healthy else "ok"
+    if healthy and not all(part["ok"] for part in optional.values()):
+        status = "degraded"
+    return healthy, {"status": status, **report, **optional}
 
 
 def health_summary(report: dict[str, Any]) -> dict[str, Any]:

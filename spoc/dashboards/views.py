@@ -20,6 +20,7 @@ from markdown_it.token import Token
 
 from spoc.core.dates import nhs_number_format
 from spoc.core.exports import csv_response
+from spoc.core.replica import read_from_replica, replica_reads
 from spoc.dashboards.forms import DashboardFilterForm
 from spoc.dashboards.selectors import (
     DashboardForbidden,
@@ -75,6 +76,7 @@ def dashboard_sections(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return sections
 
 
+@replica_reads
 @login_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     form = _form(request)
@@ -90,12 +92,17 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
             {**tile, "shown": figure_shown(tile["value"])} for tile in figures["tiles"]
         ]
         context["can_drill_down"] = bool(scope.own_team_ids)
+        # Figures read from the replica are as new as its last replayed change (a few seconds
+        # behind at most, or they would have come from the primary).
+        replica = read_from_replica()
+        context["figures_as_of"] = replica.as_of if replica is not None else None
     context["form"] = form
     return render(
         request, "dashboards/dashboard.html", context, status=200 if form.is_valid() else 400
     )
 
 
+@replica_reads
 @login_required
 def dashboard_csv(request: HttpRequest, key: str) -> HttpResponseBase:
     form = _form(request)

@@ -7,9 +7,11 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from spoc.core import queues
@@ -127,15 +129,24 @@ TEMPLATES = [
 # under .data/ in WAL mode, IMMEDIATE transactions and a busy timeout, so that web, worker and
 # beat can share one file (docs/design.md §2).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
-    }
-    # Which process holds a connection, in pg_stat_activity: "spoc gunicorn 4242", "spoc celery
-    # 4250" (a worker's pool processes show the worker's number), "spoc manage.py 4301".
-    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
-        f"spoc {Path(sys.argv[0]).name} {os.getpid()}"[:63]
+
+
+def postgres_database(url: str, **options: object) -> dict[str, Any]:
+    """A PostgreSQL database of DATABASES from its URL: connections kept for 10 minutes and
+    checked before a request reuses one (a server restarted meanwhile costs no error page).
+    Which process holds a connection shows in pg_stat_activity: "spoc gunicorn 4242", "spoc
+    celery 4250" (a worker's pool processes show the worker's number), "spoc manage.py 4301"."""
+    database: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     )
+    database.setdefault("OPTIONS", {}).update(
+        application_name=f"spoc {Path(sys.argv[0]).name} {os.getpid()}"[:63], **options
+    )
+    return database
+
+
+if DATABASE_URL:
+    DATABASES = {"default": postgres_database(DATABASE_URL)}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -158,6 +169,40 @@ DATABASE_MIGRATE_URL = os.environ.get("DATABASE_MIGRATE_URL", "")
 DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "") or (
     str(DATABASES["default"].get("USER") or "") if DATABASE_URL and DATABASE_MIGRATE_URL else ""
 )
+
+# A streaming read replica of the primary (docs/operations.md, "A read replica";
+# spoc/core/replica.py): with DATABASE_REPLICA_URL, the dashboards and their exports, the directory
+# search and the FHIR directory reads come from it, unless the user wrote within
+# REPLICA_READ_YOUR_WRITES_SECONDS, or it is down or more than REPLICA_MAX_LAG_SECONDS behind.
+# Its lag is measured at most every REPLICA_CHECK_SECONDS; a replica found down or behind is not
+# tried again for REPLICA_RETRY_SECONDS, and a connection gives up after
+# REPLICA_CONNECT_TIMEOUT_SECONDS (libpq's least is 2), so a replica that is gone costs one
+# request in a process that long, not every request.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30)
+# Longer than any lag the hub tolerates, and than the time it takes to notice it.
+REPLICA_READ_YOUR_WRITES_SECONDS = env_int(
+    "REPLICA_READ_YOUR_WRITES_SECONDS", 2 * REPLICA_MAX_LAG_SECONDS + 60
+)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5)
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 30)
+REPLICA_CONNECT_TIMEOUT_SECONDS = env_int("REPLICA_CONNECT_TIMEOUT_SECONDS", 2)
+if DATABASE_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL names a replica of PostgreSQL: set DATABASE_URL to its primary."
+        )
+    DATABASES["replica"] = postgres_database(
+        DATABASE_REPLICA_URL, connect_timeout=REPLICA_CONNECT_TIMEOUT_SECONDS
+    )
+    # The test suite's replica follows its test database, which it never creates or flushes.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["spoc.core.replica.ReplicaRouter"]
+    # After authentication, which says whose writes to remember.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "spoc.core.replica.ReplicaReadsMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite (the embedded default) cannot hold an index's included columns: the team queue's index
 # (referral_open_queue) still serves it there, only not as an index-only scan.

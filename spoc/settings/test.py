@@ -40,7 +40,8 @@ HEALTHZ_TOKEN = "test-healthz-token"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Live-server threads must not keep connections open past a test (the test database is dropped).
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+for _database in DATABASES.values():  # noqa: F405
+    _database["CONN_MAX_AGE"] = 0
 
 # Telephony webhooks on, with secrets of the tests' own (docs/telephony.md).
 TELEPHONY_WEBHOOK_SECRET = "test-telephony-secret"

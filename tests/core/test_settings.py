@@ -168,3 +168,39 @@ def test_production_runs_from_the_image_tree_without_tests_benchmarks_or_develop
         timeout=60,
     )
     assert found.stdout.strip() == "[None, None, None]", found.stdout + found.stderr
+
+
+def test_a_replica_url_adds_the_replica_its_router_and_middleware():
+    """DATABASE_REPLICA_URL is read like DATABASE_URL (kept connections, checked before reuse),
+    with a short connect timeout; the test suite's replica mirrors its test database."""
+    result = run_django(
+        "spoc.settings.production",
+        "from django.conf import settings; r = settings.DATABASES['replica']; "
+        "print(r['HOST'], r['PORT'], r['NAME'], r['CONN_MAX_AGE'], r['CONN_HEALTH_CHECKS'], "
+        "r['OPTIONS']['connect_timeout'], r['TEST']['MIRROR'], settings.DATABASE_ROUTERS, "
+        "settings.MIDDLEWARE.index('spoc.core.replica.ReplicaReadsMiddleware') "
+        "- settings.MIDDLEWARE.index('django.contrib.auth.middleware.AuthenticationMiddleware'))",
+        {**PRODUCTION_ENV, "DATABASE_REPLICA_URL": "postgres://spoc@10.0.0.7:5433/spoc"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "10.0.0.7 5433 spoc 600 True 2 default ['spoc.core.replica.ReplicaRouter'] 1"
+    )
+
+
+def test_without_a_replica_url_nothing_is_routed(settings):
+    """The suite runs without DATABASE_REPLICA_URL, as `make run` does: one database, no router,
+    no middleware (tests/core/test_replica.py adds them for its own tests only)."""
+    assert list(settings.DATABASES) == ["default"]
+    assert settings.DATABASE_ROUTERS == []
+    assert not [m for m in settings.MIDDLEWARE if "replica" in m]
+
+
+def test_a_replica_without_a_primary_is_refused_in_one_line():
+    result = run_django(
+        "spoc.settings.local",
+        "pass",
+        {"DATABASE_REPLICA_URL": "postgres://spoc@127.0.0.1:5433/spoc"},
+    )
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL names a replica of PostgreSQL: set DATABASE_URL" in result.stderr

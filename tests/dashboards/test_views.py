@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patients.codes import DiagnosisGroup, EthnicCategory
-from services.models import OrganisationMembership, TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from spoc.dashboards.services import summaries_refresh
 from spoc.dashboards.views import markdown_sections
 from tests.dashboards.builders import (
     call_at,
+    dashboard_world,
     death_of,
     equity_of,
     intervention_for,
@@ -29,60 +29,13 @@ from tests.dashboards.builders import (
     referral_for,
 )
 from tests.dashboards.test_feedback import answered
-from tests.factories import OrganisationFactory, ServiceFactory, TeamFactory
 
 RANGE = {"date_from": "", "date_to": ""}
 
 
 @pytest.fixture
 def world(make_user: Any) -> dict[str, Any]:
-    org_a, org_b = OrganisationFactory(name="Org A"), OrganisationFactory(name="Org B")
-    team_a = TeamFactory(service=ServiceFactory(organisation=org_a), name="Team A")
-    team_b = TeamFactory(service=ServiceFactory(organisation=org_b), name="Team B")
-    handler = make_user(Role.CALL_HANDLER, username="handler_v")
-    manager = make_user(Role.MANAGER, username="manager_a")
-    OrganisationMembership.objects.create(user=manager, organisation=org_a)
-    lead = make_user(Role.TEAM_LEAD, username="lead_a")
-    TeamMembership.objects.create(user=lead, team=team_a, role=TeamMembership.Role.LEAD)
-    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse_a")
-    TeamMembership.objects.create(user=nurse, team=team_a)
-    now = timezone.now()
-    for n in range(7):
-        call = call_at(now - timedelta(days=2, hours=n), user=handler)
-        referral = referral_for(call, team=team_a, contact_by=now + timedelta(days=1))
-        if n < 2:
-            referral_for(
-                call_at(now - timedelta(days=3, hours=n), user=handler),
-                team=team_b,
-                contact_by=now - timedelta(hours=1),
-            )
-        if n == 0:
-            referral_change(
-                referral,
-                status="ACCEPTED",
-                owner=nurse,
-                accepted_at=referral.created_at + timedelta(minutes=9),
-            )
-            intervention_for(referral, at=now - timedelta(days=1), user=nurse, bed_days=3)
-    # Six phone calls to the SPOC's lines: four answered within 60 s, two abandoned.
-    for n in range(6):
-        phone_call(
-            f"world-{n}",
-            rang_at=now - timedelta(days=2, hours=n),
-            answered_after=None if n > 3 else 20 + n,
-            ended_after=200,
-            ending="abandoned" if n > 3 else "ended",
-        )
-    summaries_refresh(horizon_seconds=0)
-    return {
-        "org_a": org_a,
-        "org_b": org_b,
-        "team_a": team_a,
-        "team_b": team_b,
-        "manager": manager,
-        "lead": lead,
-        "nurse": nurse,
-    }
+    return dashboard_world(make_user)
 
 
 def _tile(data: dict[str, Any], key: str) -> Any:
