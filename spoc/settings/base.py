@@ -161,6 +161,24 @@ else:
             },
         }
     }
+# DATABASE_POOLER=pgbouncer: DATABASE_URL leads to PgBouncer in transaction mode
+# (docs/deployment.md, "Pooled connections"), which hands each transaction whichever server
+# connection is free, so nothing may outlive a transaction on the server. No server-side cursor:
+# QuerySet.iterator() outside a transaction declares one WITH HOLD. No prepared statement:
+# Django 5.2 binds parameters on the client and passes psycopg 3 prepare_threshold=None, which
+# is pinned here so that turning server_side_binding on cannot bring them back unnoticed
+# (PgBouncer 1.18 cannot follow a prepared statement to another server connection). The hub's
+# advisory locks (pg_advisory_xact_lock) and temporary tables (ON COMMIT DROP) already end with
+# their transaction. Django keeps its connection to PgBouncer (CONN_MAX_AGE) and checks it
+# before reusing it (conn_health_checks), so one that PgBouncer closed is replaced, not used.
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "")
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}."
+    )
+if DATABASE_POOLER and DATABASE_URL:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
 # Two roles on PostgreSQL (docs/architecture.md, "Two database roles"): DATABASE_URL is then the
 # app's role, which owns nothing; `manage.py migrate` alone logs in as the owner from
 # DATABASE_MIGRATE_URL and grants the app role its rights (spoc/core/dbroles.py). Neither set:

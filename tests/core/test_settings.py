@@ -90,6 +90,38 @@ def test_production_requires_mfa_and_forbids_demo_data():
     assert result.stdout.split() == ["True", "False", "False"]
 
 
+def test_pgbouncer_pooler_turns_off_what_cannot_outlive_a_transaction():
+    """Behind PgBouncer in transaction mode: no server-side cursors, no prepared statements,
+    and the connection to the pooler is still kept and checked before reuse."""
+    result = run_django(
+        "spoc.settings.production",
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['DISABLE_SERVER_SIDE_CURSORS'], d['OPTIONS']['prepare_threshold'], "
+        "d['OPTIONS']['server_side_binding'], d['CONN_MAX_AGE'] > 0, d['CONN_HEALTH_CHECKS'])",
+        {**PRODUCTION_ENV, "DATABASE_POOLER": "pgbouncer"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "None", "False", "True", "True"]
+
+
+def test_without_a_pooler_server_side_cursors_stay_on():
+    result = run_django(
+        "spoc.settings.production",
+        "from django.conf import settings; "
+        "d = settings.DATABASES['default']; print(d['ENGINE'], d.get('DISABLE_SERVER_SIDE_CURSORS', False))",
+        PRODUCTION_ENV,
+    )
+    assert result.stdout.split() == ["django.db.backends.postgresql", "False"]
+
+
+def test_an_unknown_pooler_is_refused_with_a_message():
+    result = run_django(
+        "spoc.settings.production", "pass", {**PRODUCTION_ENV, "DATABASE_POOLER": "pgpool"}
+    )
+    assert result.returncode != 0
+    assert "DATABASE_POOLER must be empty or 'pgbouncer', not 'pgpool'" in result.stderr
+
+
 def _production_env(**extra: str) -> dict[str, str]:
     env = {
         k: v

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The production layout of docker-compose.yml on one machine, without containers
+# (docs/deployment.md, "The same layout without containers"): PgBouncer in transaction mode in
+# front of PostgreSQL, two gunicorn web nodes behind HAProxy (deploy/haproxy/haproxy.cfg), one
+# Celery worker per kind of work (spoc/core/queues.py, WORKERS) and beat (one sender however
+# many run: spoc/core/beat.py).
+#
+#   scripts/cluster.sh start         start whatever is not running (again: a restart policy)
+#   scripts/cluster.sh stop          stop everything (SIGTERM, then SIGKILL after 20 s)
+#   scripts/cluster.sh status        one line per process: running or stopped, with its port
+#   scripts/cluster.sh kill NAME     SIGKILL to NAME's process group (web1, worker-routing, ...)
+#
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL, as the hub does. CLUSTER_PORT (default 8100)
+# is the load balancer's; PgBouncer takes CLUSTER_PORT+1 and the web nodes CLUSTER_PORT+11 and
+# +12. CLUSTER_DIR (default .data/cluster) holds each process's pid, log and configuration.
+# CLUSTER_GUNICORN_WORKERS (default 2) per web node; CLUSTER_WORKER_CONCURRENCY (default 2) per
+# Celery worker. Installs Debian's haproxy and pgbouncer when missing and run as root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+BIN=$(dirname "$PY")
+DIR=${CLUSTER_DIR:-$ROOT/.data/cluster}
+PORT=${CLUSTER_PORT:-8100}
+PGB_PORT=$((PORT + 1))
+WEB_PORTS=($((PORT + 11)) $((PORT + 12)))
+fail() { echo "cluster: $*" >&2; exit 1; }
+
+pid_of() { cat "$DIR/$1.pid" 2>/dev/null || true; }
+# Alive, and not a zombie waiting for its parent to read its status.
+running() {
+  local pid
+  pid=$(pid_of "$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$pid/stat" 2>/dev/null
+}
+
+# launch NAME COMMAND...: in a process group of its own (so that kill and stop reach its
+# children: gunicorn's and Celery's worker processes), output in NAME.log, pid in NAME.pid.
+launch() {
+  local name=$1
+  shift
+  running "$name" && return 0
+  setsid "$@" >>"$DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$DIR/$name.pid"
+}
+
+# The Celery workers: "NAME QUEUES" per line, from spoc/core/queues.py with this run's queue
+# prefix (TASK_QUEUE_PREFIX, as the settings add it).
+workers() {
+  "$PY" -c 'import os; from spoc.core.queues import WORKERS
+p = os.environ.get("TASK_QUEUE_PREFIX", "")
+for name, queues in WORKERS.items(): print(name, ",".join(p + q for q in queues))'
+}
+
+names() {
+  echo pgbouncer web1 web2 lb
+  workers | while read -r name _; do echo "worker-$name"; done
+  echo beat
+}
+
+ensure_packages() {
+  local missing=()
+  command -v haproxy >/dev/null || missing+=(haproxy)
+  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "cluster: installing ${missing[*]}..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) ||
+      fail "could not install ${missing[*]}: run 'apt-get install ${missing[*]}' as root."
+  else
+    fail "${missing[*]} missing: run 'sudo apt-get install ${missing[*]}' (Debian) and try again."
+  fi
+}
+
+# PgBouncer's configuration, and DATABASE_URL as the hub's processes see it (through PgBouncer).
+configure_pgbouncer() {
+  "$PY" - "$DIR" "$PGB_PORT" <<'PY'
+import os, sys, urllib.parse
+folder, port = sys.argv[1], sys.argv[2]
+url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+if url.scheme not in ("postgres", "postgresql"):
+    sys.exit("cluster: DATABASE_URL must be a PostgreSQL URL (postgres://...)")
+user = urllib.parse.unquote(url.username or "postgres")
+password = urllib.parse.unquote(url.password or "")
+with open(f"{folder}/userlist.txt", "w") as f:
+    f.write(f'"{user}" "{password}"\n')
+with open(f"{folder}/pgbouncer.ini", "w") as f:
+    f.write(f"""; Written by scripts/cluster.sh; docs/deployment.md, "Pooled connections".
+[databases]
+* = host={url.hostname or "127.0.0.1"} port={url.port or 5432}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {folder}/userlist.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+reserve_pool_size = 5
+server_lifetime = 3600
+ignore_startup_parameters = extra_float_digits,options
+""")
+os.chmod(f"{folder}/pgbouncer.ini", 0o644)
+os.chmod(f"{folder}/userlist.txt", 0o644 if not password else 0o600)
+netloc = url.netloc.rsplit("@", 1)
+auth = netloc[0] + "@" if len(netloc) == 2 else ""
+print(urllib.parse.urlunsplit(url._replace(netloc=f"{auth}127.0.0.1:{port}")))
+PY
+}
+
+# wait_for_http URL SECONDS: until it answers 200.
+wait_for_http() {
+  "$PY" - "$1" "$2" <<'PY'
+import sys, time, urllib.request
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
+            if response.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.2)
+sys.exit(1)
+PY
+}
+
+wait_for_port() {
+  local _
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start() {
+  [ -n "${DATABASE_URL:-}" ] || fail "set DATABASE_URL (PostgreSQL), e.g. postgres://postgres@127.0.0.1:5432/spoc"
+  [ -n "${REDIS_URL:-}" ] || fail "set REDIS_URL, e.g. redis://127.0.0.1:6379/0"
+  ensure_packages
+  mkdir -p "$DIR"
+  chmod 755 "$DIR"
+  local pooled
+  pooled=$(configure_pgbouncer)
+  # PgBouncer refuses to run as root: it drops to the postgres user (Debian's package makes it).
+  local as_user=()
+  [ "$(id -u)" = 0 ] && as_user=(-u "${CLUSTER_PGBOUNCER_USER:-postgres}")
+  launch pgbouncer "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" "${as_user[@]}" "$DIR/pgbouncer.ini"
+  wait_for_port "$PGB_PORT" || fail "PgBouncer did not listen on $PGB_PORT: see $DIR/pgbouncer.log"
+
+  # The hub's processes: through PgBouncer, with the settings it needs (spoc/settings/base.py),
+  # behind one proxy (HAProxy's X-Forwarded-For).
+  export DATABASE_URL=$pooled DATABASE_POOLER=pgbouncer TRUSTED_PROXY_COUNT=1
+  export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-spoc.settings.local}
+  local i
+  for i in 0 1; do
+    launch "web$((i + 1))" "$BIN/gunicorn" spoc.wsgi -c gunicorn.conf.py \
+      --bind "127.0.0.1:${WEB_PORTS[$i]}" --workers "${CLUSTER_GUNICORN_WORKERS:-2}"
+  done
+  local name queues
+  while read -r name queues; do
+    launch "worker-$name" "$BIN/celery" -A spoc worker --loglevel INFO --without-gossip \
+      --concurrency "${CLUSTER_WORKER_CONCURRENCY:-2}" --hostname "$name-$PORT@%h" --queues "$queues"
+  done < <(workers)
+  launch beat "$BIN/celery" -A spoc beat --loglevel INFO --schedule "$DIR/celerybeat-schedule"
+  for i in 0 1; do
+    wait_for_http "http://127.0.0.1:${WEB_PORTS[$i]}/healthz/live" 90 ||
+      fail "web$((i + 1)) did not answer /healthz/live within 90 s: see $DIR/web$((i + 1)).log"
+  done
+  SPOC_LB_BIND=127.0.0.1:$PORT SPOC_WEB1=127.0.0.1:${WEB_PORTS[0]} SPOC_WEB2=127.0.0.1:${WEB_PORTS[1]} \
+    SPOC_HEALTH_HOST=${SPOC_HEALTH_HOST:-127.0.0.1} launch lb haproxy -db -f "$ROOT/deploy/haproxy/haproxy.cfg"
+  wait_for_http "http://127.0.0.1:$PORT/healthz/live" 30 || fail "HAProxy did not answer on $PORT: see $DIR/lb.log"
+  status
+}
+
+stop() {
+  local name pid _ all
+  all=$(names)
+  for name in $all; do
+    pid=$(pid_of "$name")
+    [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for _ in $(seq 1 200); do
+    local alive=0
+    for name in $all; do running "$name" && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for name in $all; do
+    pid=$(pid_of "$name")
+    [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$DIR/$name.pid"
+  done
+}
+
+status() {
+  local name
+  for name in $(names); do
+    if running "$name"; then echo "$name running (pid $(pid_of "$name"))"; else echo "$name stopped"; fi
+  done
+  echo "load balancer http://127.0.0.1:$PORT/ (web nodes on ${WEB_PORTS[*]}, PgBouncer on $PGB_PORT)"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  kill)
+    [ -n "${2:-}" ] || fail "kill NAME: one of $(names | tr '\n' ' ')"
+    pid=$(pid_of "$2")
+    [ -n "$pid" ] || fail "$2 was never started here"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    ;;
+  *) fail "usage: scripts/cluster.sh start|stop|status|kill NAME" ;;
+esac
