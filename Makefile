@@ -7,13 +7,28 @@ STAMPS := .stamps
 # Everything runs in the repository's own environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test coverage setup lint typecheck assets services check-deploy lock clean
+.PHONY: run test coverage cluster cluster-stop setup lint typecheck assets services check-deploy lock clean
 
 run: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runhub
+
+# The production layout on this machine, without containers (scripts/cluster.sh; docs/deployment.md):
+# PgBouncer, HAProxy on http://127.0.0.1:8100/ (CLUSTER_PORT) in front of two gunicorn nodes, a
+# Celery worker per queue and beat, in the background; `make cluster-stop` stops them. PostgreSQL
+# (DATABASE_URL, its database created first) and Redis (REDIS_URL) as for `make run`.
+cluster: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/spoc
+cluster: export REDIS_URL ?= redis://127.0.0.1:6379/0
+cluster: $(STAMPS)/requirements $(STAMPS)/assets
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	scripts/cluster.sh start
+
+cluster-stop:
+	scripts/cluster.sh stop
 
 # pytest runs the suite in two pytest-xdist workers, each on a test database and a Redis database
 # of its own (tests/conftest.py); a worker that runs out of tests takes some of the other's

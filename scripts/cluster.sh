@@ -6,7 +6,7 @@
 # many run: spoc/core/beat.py).
 #
 #   scripts/cluster.sh start         start whatever is not running (again: a restart policy)
-#   scripts/cluster.sh stop          stop everything (SIGTERM, then SIGKILL after 20 s)
+#   scripts/cluster.sh stop          stop everything (SIGTERM, then SIGKILL after 10 s)
 #   scripts/cluster.sh status        one line per process: running or stopped, with its port
 #   scripts/cluster.sh kill NAME     SIGKILL to NAME's process group (web1, worker-routing, ...)
 #
@@ -26,6 +26,8 @@ PORT=${CLUSTER_PORT:-8100}
 PGB_PORT=$((PORT + 1))
 WEB_PORTS=($((PORT + 11)) $((PORT + 12)))
 fail() { echo "cluster: $*" >&2; exit 1; }
+# Debian puts haproxy and pgbouncer in /usr/sbin, not on every user's PATH.
+program() { command -v "$1" || echo "/usr/sbin/$1"; }
 
 pid_of() { cat "$DIR/$1.pid" 2>/dev/null || true; }
 # Alive, and not a zombie waiting for its parent to read its status.
@@ -61,8 +63,8 @@ names() {
 
 ensure_packages() {
   local missing=()
-  command -v haproxy >/dev/null || missing+=(haproxy)
-  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+  [ -x "$(program haproxy)" ] || missing+=(haproxy)
+  [ -x "$(program pgbouncer)" ] || missing+=(pgbouncer)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "cluster: installing ${missing[*]}..."
@@ -148,7 +150,7 @@ start() {
   # PgBouncer refuses to run as root: it drops to the postgres user (Debian's package makes it).
   local as_user=()
   [ "$(id -u)" = 0 ] && as_user=(-u "${CLUSTER_PGBOUNCER_USER:-postgres}")
-  launch pgbouncer "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" "${as_user[@]}" "$DIR/pgbouncer.ini"
+  launch pgbouncer "$(program pgbouncer)" "${as_user[@]}" "$DIR/pgbouncer.ini"
   wait_for_port "$PGB_PORT" || fail "PgBouncer did not listen on $PGB_PORT: see $DIR/pgbouncer.log"
 
   # The hub's processes: through PgBouncer, with the settings it needs (spoc/settings/base.py),
@@ -171,7 +173,7 @@ start() {
       fail "web$((i + 1)) did not answer /healthz/live within 90 s: see $DIR/web$((i + 1)).log"
   done
   SPOC_LB_BIND=127.0.0.1:$PORT SPOC_WEB1=127.0.0.1:${WEB_PORTS[0]} SPOC_WEB2=127.0.0.1:${WEB_PORTS[1]} \
-    SPOC_HEALTH_HOST=${SPOC_HEALTH_HOST:-127.0.0.1} launch lb haproxy -db -f "$ROOT/deploy/haproxy/haproxy.cfg"
+    SPOC_HEALTH_HOST=${SPOC_HEALTH_HOST:-127.0.0.1} launch lb "$(program haproxy)" -db -f "$ROOT/deploy/haproxy/haproxy.cfg"
   wait_for_http "http://127.0.0.1:$PORT/healthz/live" 30 || fail "HAProxy did not answer on $PORT: see $DIR/lb.log"
   status
 }
@@ -183,7 +185,7 @@ stop() {
     pid=$(pid_of "$name")
     [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null || true
   done
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 100); do
     local alive=0
     for name in $all; do running "$name" && alive=1; done
     [ $alive = 0 ] && break

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the test suite's outside parts are here: PostgreSQL, Redis and Debian's Chromium.
+# Makes sure the test suite's outside parts are here: PostgreSQL, Redis, Debian's Chromium, HAProxy
+# and PgBouncer.
 # Starts or installs what it can (root on Debian); otherwise stops with one line saying what to do.
 set -uo pipefail
 
@@ -8,14 +9,20 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/14}
 is_root() { [ "$(id -u)" = 0 ]; }
 fail() { echo "make test: $*" >&2; exit 1; }
 
-# Chromium for the browser journeys.
-if ! command -v chromium >/dev/null; then
+# Debian packages: chromium for the browser journeys; haproxy and pgbouncer for the cluster's
+# test (tests/core/test_cluster.py, scripts/cluster.sh). Checked by their programs' paths, since
+# /usr/sbin is not on every user's PATH.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+if [ ${#missing[@]} -gt 0 ]; then
   if is_root && command -v apt-get >/dev/null; then
-    echo "Installing Debian's chromium for the browser tests..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || fail "could not install chromium: run 'apt-get install chromium' as root."
+    echo "Installing Debian's ${missing[*]} for the tests..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || fail "could not install ${missing[*]}: run 'apt-get install ${missing[*]}' as root."
   else
-    fail "Chromium is missing: run 'sudo apt-get install chromium' (Debian) and try again."
+    fail "${missing[*]} missing: run 'sudo apt-get install ${missing[*]}' (Debian) and try again."
   fi
 fi
 
