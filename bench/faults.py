@@ -11,7 +11,16 @@ waiting:
 1. **redis-killed**: SIGKILL to Redis, `--outage` seconds down, then started again on its files;
 2. **redis-stalled**: SIGSTOP to Redis for `--outage` seconds, then SIGCONT (the fault drill);
 3. **worker-killed**: SIGKILL to the worker's whole process group (main process and pool), a
-   new worker started `--worker-down` seconds later (a container restart policy).
+   new worker started `--worker-down` seconds later (a container restart policy);
+4. **web-and-worker-killed** (last, as it stops the worker and beat above): the multi-node layout
+   of scripts/cluster.sh (PgBouncer, HAProxy, two gunicorn nodes, a worker per queue, beat) on
+   the same database and Redis, with `--clients` threads logging calls through the load balancer's
+   calls API (devtools/cluster_load.py) for `--load-seconds`; a third of the way in, web node 1
+   and then the routing worker get SIGKILL to their process groups, and both are started again
+   `--worker-down` seconds later. The figures: calls accepted, calls the client saw fail, accepted
+   calls missing from the database (lost writes), calls/s before and after the kill, and the time
+   from the restart to the last of their referrals routed. Exit status 1 when a call failed, one
+   was lost or a referral was not routed within `--timeout`.
 
 For each: the referrals are saved in one transaction through `call_submit`, so that all their
 routing tasks are enqueued at its commit; the fault strikes `--fault-after` seconds later while
@@ -64,6 +73,12 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from calls.services.intake import CallInput, NeedRequest, call_submit  # noqa: E402
+from devtools.cluster_load import (  # noqa: E402
+    CallLoad,
+    api_token,
+    calls_missing,
+    referrals_waiting,
+)
 from patients.models import Patient  # noqa: E402
 from referrals.models import Referral  # noqa: E402
 from spoc.accounts.models import User  # noqa: E402
@@ -297,6 +312,77 @@ def scenario(
     return result
 
 
+def cluster_scenario(args: argparse.Namespace) -> dict[str, Any]:
+    """Fault 4: a web node and the routing worker killed under a load of calls."""
+    wait_idle()
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLUSTER_DIR": str(RESULTS / "faults-cluster"),
+        "CLUSTER_PORT": str(port),
+        # The cluster's processes take the queues' real names (this script's own have none).
+        "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],
+    }
+
+    def cluster(*command: str) -> None:
+        subprocess.run([str(ROOT / "scripts" / "cluster.sh"), *command], env=env, check=True)
+
+    shutil.rmtree(RESULTS / "faults-cluster", ignore_errors=True)
+    cluster("start")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        token = api_token(base_url=base, username="handler", password=os.environ["DEMO_PASSWORD"])
+        patients = list(Patient.objects.filter(died_at=None).values_list("pk", flat=True)[:200])
+        load = CallLoad(base_url=base, token=token, patient_ids=patients, concurrency=args.clients)
+        started = time.monotonic()
+        load.start()
+        time.sleep(args.load_seconds / 3)
+        before = len(load.accepted) / (time.monotonic() - started)
+        killed_at = time.monotonic()
+        count_at_kill = len(load.accepted)
+        cluster("kill", "web1")
+        cluster("kill", "worker-routing")
+        time.sleep(args.worker_down)
+        cluster("start")
+        returned = time.monotonic()
+        time.sleep(max(0.0, started + args.load_seconds - time.monotonic()))
+        load.stop()
+        after = (len(load.accepted) - count_at_kill) / (time.monotonic() - killed_at)
+        ids = list(load.accepted.values())
+        missing = calls_missing(ids)
+        deadline = returned + args.timeout
+        while referrals_waiting(ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        waiting = referrals_waiting(ids)
+        routed_s = time.monotonic() - returned
+    finally:
+        cluster("stop")
+    result = {
+        "fault": "web-and-worker-killed",
+        "clients": args.clients,
+        "load_seconds": args.load_seconds,
+        "accepted": len(ids),
+        "failed": len(load.failed),
+        "failures": sorted(set(load.failed)),
+        "replayed": load.replayed,
+        "missing": len(missing),
+        "calls_per_s_before": round(before, 1),
+        "calls_per_s_after": round(after, 1),
+        "never_routed": waiting,
+        "all_routed_s": round(routed_s, 1),
+    }
+    result["target_met"] = not load.failed and not missing and not waiting
+    print(
+        f"web-and-worker-killed: {len(ids)} calls accepted, {len(load.failed)} failed, "
+        f"{len(missing)} lost, {load.replayed} answered from a first run; "
+        f"{before:.1f} calls/s before the kill, {after:.1f} after; all referrals routed "
+        f"{routed_s:.1f} s after the restart ({waiting} never); "
+        f"target {'met' if result['target_met'] else 'MISSED'}",
+        flush=True,
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--referrals", type=int, default=600)
@@ -306,8 +392,12 @@ def main() -> None:
     parser.add_argument("--fault-after", type=float, default=2.0, help="after the commit, s")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument(
-        "--faults", default="redis-killed,redis-stalled,worker-killed", help="comma-separated"
+        "--faults",
+        default="redis-killed,redis-stalled,worker-killed,web-and-worker-killed",
+        help="comma-separated; web-and-worker-killed runs last",
     )
+    parser.add_argument("--clients", type=int, default=4, help="web-and-worker-killed: threads")
+    parser.add_argument("--load-seconds", type=float, default=30.0, help="its load, s")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=RESULTS / "faults.json")
     args = parser.parse_args()
@@ -338,8 +428,14 @@ def main() -> None:
     beat.start()
     try:
         print(f"Redis on port {PORT}; {SHARED}.", flush=True)
-        for fault in args.faults.split(","):
+        faults = args.faults.split(",")
+        for fault in [f for f in faults if f != "web-and-worker-killed"]:
             results.append(scenario(fault, redis=redis, worker=worker, args=args, rng=rng))
+        if "web-and-worker-killed" in faults:
+            # The cluster brings its own worker per queue and beat.
+            beat.stop()
+            worker.stop()
+            results.append(cluster_scenario(args))
     finally:
         beat.stop()
         worker.stop()

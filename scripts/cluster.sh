@@ -75,41 +75,22 @@ ensure_packages() {
   fi
 }
 
-# PgBouncer's configuration, and DATABASE_URL as the hub's processes see it (through PgBouncer).
-configure_pgbouncer() {
-  "$PY" - "$DIR" "$PGB_PORT" <<'PY'
+# PgBouncer's environment (deploy/pgbouncer/run.sh), one variable a line, and DATABASE_URL as the
+# hub's processes see it: through PgBouncer.
+pgbouncer_env() {
+  "$PY" - "$PGB_PORT" <<'PY'
 import os, sys, urllib.parse
-folder, port = sys.argv[1], sys.argv[2]
 url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
 if url.scheme not in ("postgres", "postgresql"):
     sys.exit("cluster: DATABASE_URL must be a PostgreSQL URL (postgres://...)")
 user = urllib.parse.unquote(url.username or "postgres")
 password = urllib.parse.unquote(url.password or "")
-with open(f"{folder}/userlist.txt", "w") as f:
-    f.write(f'"{user}" "{password}"\n')
-with open(f"{folder}/pgbouncer.ini", "w") as f:
-    f.write(f"""; Written by scripts/cluster.sh; docs/deployment.md, "Pooled connections".
-[databases]
-* = host={url.hostname or "127.0.0.1"} port={url.port or 5432}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {folder}/userlist.txt
-pool_mode = transaction
-max_client_conn = 1000
-default_pool_size = 20
-reserve_pool_size = 5
-server_lifetime = 3600
-ignore_startup_parameters = extra_float_digits,options
-""")
-os.chmod(f"{folder}/pgbouncer.ini", 0o644)
-os.chmod(f"{folder}/userlist.txt", 0o644 if not password else 0o600)
-netloc = url.netloc.rsplit("@", 1)
-auth = netloc[0] + "@" if len(netloc) == 2 else ""
-print(urllib.parse.urlunsplit(url._replace(netloc=f"{auth}127.0.0.1:{port}")))
+print(f"PGBOUNCER_SERVER={url.hostname or '127.0.0.1'}:{url.port or 5432}")
+print(f"PGBOUNCER_USERS={user}={password}")
+# With a password, PgBouncer checks it; without one, PostgreSQL trusts local users (make test).
+print(f"PGBOUNCER_AUTH_TYPE={'scram-sha-256' if password else 'trust'}")
+auth = url.netloc.rsplit("@", 1)[0] + "@" if "@" in url.netloc else ""
+print("POOLED_URL=" + urllib.parse.urlunsplit(url._replace(netloc=f"{auth}127.0.0.1:{sys.argv[1]}")))
 PY
 }
 
@@ -145,12 +126,12 @@ start() {
   ensure_packages
   mkdir -p "$DIR"
   chmod 755 "$DIR"
-  local pooled
-  pooled=$(configure_pgbouncer)
-  # PgBouncer refuses to run as root: it drops to the postgres user (Debian's package makes it).
-  local as_user=()
-  [ "$(id -u)" = 0 ] && as_user=(-u "${CLUSTER_PGBOUNCER_USER:-postgres}")
-  launch pgbouncer "$(program pgbouncer)" "${as_user[@]}" "$DIR/pgbouncer.ini"
+  local settings pooled
+  settings=$(pgbouncer_env) || exit 1
+  pooled=$(sed -n 's/^POOLED_URL=//p' <<<"$settings")
+  # As root, PgBouncer drops to the postgres user (Debian's PostgreSQL package makes it).
+  launch pgbouncer env $(grep '^PGBOUNCER_' <<<"$settings") PGBOUNCER_DIR="$DIR/pgbouncer" \
+    PGBOUNCER_LISTEN="127.0.0.1:$PGB_PORT" "$ROOT/deploy/pgbouncer/run.sh"
   wait_for_port "$PGB_PORT" || fail "PgBouncer did not listen on $PGB_PORT: see $DIR/pgbouncer.log"
 
   # The hub's processes: through PgBouncer, with the settings it needs (spoc/settings/base.py),

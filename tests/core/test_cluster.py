@@ -51,10 +51,6 @@ class Cluster:
             "CLUSTER_PORT": str(self.port),
             "CLUSTER_GUNICORN_WORKERS": "1",
             "CLUSTER_WORKER_CONCURRENCY": "1",
-            # A killed worker's tasks are handed out again after 4 s instead of the production
-            # default (longer than the hard time limit), looked for every second.
-            "CELERY_VISIBILITY_TIMEOUT": "4",
-            "BROKER_UNACKED_RESTORE_SECONDS": "1",
         }
 
     def run(self, *args: str) -> str:
