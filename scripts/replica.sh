@@ -11,8 +11,8 @@
 #
 # The primary is PRIMARY_CONNINFO (libpq key=value, default "host=127.0.0.1 port=5432
 # user=postgres"): it must allow a replication connection from that user (wal_level replica or
-# logical and max_wal_senders above 0, PostgreSQL's defaults; a "replication" line in
-# pg_hba.conf, which scripts/ensure_services.sh adds on a Debian server when run as root).
+# logical and max_wal_senders above 0, PostgreSQL's defaults; and a "replication" line in its
+# pg_hba.conf, e.g. "host replication all 127.0.0.1/32 scram-sha-256", which Debian's lacks).
 # PG_BIN names the server's binaries (default: the newest under /usr/lib/postgresql); `start`
 # waits REPLICA_START_TIMEOUT seconds (120) for the replica to accept connections. PostgreSQL
 # refuses to run as root, so as root the replica runs as the `postgres` user, who must be able to
@@ -61,7 +61,7 @@ check_primary() {
   [ "$wal_level" != minimal ] || fail "the primary has wal_level = minimal: set it to replica and restart it."
   [ "$senders" -gt 0 ] || fail "the primary has max_wal_senders = 0: raise it and restart it."
   as_owner "$PG_BIN/psql" -X -A -t -d "$PRIMARY_CONNINFO replication=true" -c "IDENTIFY_SYSTEM" >/dev/null 2>&1 \
-    || fail "the primary refuses a replication connection ('$PRIMARY_CONNINFO'): add 'host replication all 127.0.0.1/32 <method>' to its pg_hba.conf and reload it (scripts/ensure_services.sh does, as root)."
+    || fail "the primary refuses a replication connection ('$PRIMARY_CONNINFO'): add 'host replication all 127.0.0.1/32 <method>' to its pg_hba.conf and reload it."
 }
 
 # The standby's own configuration. A Debian cluster keeps postgresql.conf and pg_hba.conf in

@@ -40,7 +40,11 @@ from tests.factories import ServiceFactory
 
 SCRIPT = ROOT / "scripts" / "replica.sh"
 # The server's programs: the newest PostgreSQL under Debian's /usr/lib/postgresql, as the script.
-PG_BIN = max(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(path.split("/")[-2]))
+PG_BIN = max(
+    glob.glob("/usr/lib/postgresql/*/bin"),
+    key=lambda path: int(path.split("/")[-2]),
+    default="/usr/lib/postgresql/<version>/bin (none found: apt-get install postgresql)",
+)
 pytestmark = pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, REPLICA])
 
 
