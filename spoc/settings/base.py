@@ -215,6 +215,10 @@ if DATABASE_REPLICA_URL:
     )
     # The test suite's replica follows its test database, which it never creates or flushes.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASE_POOLER:
+        # Reached through PgBouncer too: the same limits as the primary's connection (above).
+        DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["replica"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
     DATABASE_ROUTERS = ["spoc.core.replica.ReplicaRouter"]
     # After authentication, which says whose writes to remember.
     MIDDLEWARE.insert(

@@ -203,20 +203,26 @@ def test_production_runs_from_the_image_tree_without_tests_benchmarks_or_develop
 
 
 def test_a_replica_url_adds_the_replica_its_router_and_middleware():
-    """DATABASE_REPLICA_URL is read like DATABASE_URL (kept connections, checked before reuse),
-    with a short connect timeout; the test suite's replica mirrors its test database."""
+    """DATABASE_REPLICA_URL is read like DATABASE_URL (kept connections, checked before reuse,
+    PgBouncer's limits with DATABASE_POOLER), with a short connect timeout; the test suite's
+    replica mirrors its test database."""
     result = run_django(
         "spoc.settings.production",
         "from django.conf import settings; r = settings.DATABASES['replica']; "
         "print(r['HOST'], r['PORT'], r['NAME'], r['CONN_MAX_AGE'], r['CONN_HEALTH_CHECKS'], "
         "r['OPTIONS']['connect_timeout'], r['TEST']['MIRROR'], settings.DATABASE_ROUTERS, "
         "settings.MIDDLEWARE.index('spoc.core.replica.ReplicaReadsMiddleware') "
-        "- settings.MIDDLEWARE.index('django.contrib.auth.middleware.AuthenticationMiddleware'))",
-        {**PRODUCTION_ENV, "DATABASE_REPLICA_URL": "postgres://spoc@10.0.0.7:5433/spoc"},
+        "- settings.MIDDLEWARE.index('django.contrib.auth.middleware.AuthenticationMiddleware'), "
+        "r['DISABLE_SERVER_SIDE_CURSORS'], r['OPTIONS']['prepare_threshold'])",
+        {
+            **PRODUCTION_ENV,
+            "DATABASE_REPLICA_URL": "postgres://spoc@10.0.0.7:5433/spoc",
+            "DATABASE_POOLER": "pgbouncer",
+        },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "10.0.0.7 5433 spoc 600 True 2 default ['spoc.core.replica.ReplicaRouter'] 1"
+        "10.0.0.7 5433 spoc 600 True 2 default ['spoc.core.replica.ReplicaRouter'] 1 True None"
     )
 
 
