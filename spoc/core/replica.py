@@ -114,7 +114,7 @@ def replica_measure() -> ReplicaState:
             in_recovery, caught_up, behind = cursor.fetchone()
     except Exception as exc:
         _close_quietly(REPLICA)
-        return ReplicaState(ok=False, error=f"{exc.__class__.__name__}: {str(exc).strip()[:200]}")
+        return ReplicaState(ok=False, error=_error(exc))
     if not in_recovery or caught_up:
         lag = 0.0
     elif behind is None:
@@ -146,10 +146,21 @@ def replica_state(*, fresh: bool = False) -> ReplicaState:
         return _state
 
 
+def _remember_failure(exc: Exception) -> ReplicaState:
+    """Record that the replica failed just now, so that it is left alone for a while."""
+    global _state
+    _state = ReplicaState(ok=False, error=_error(exc))
+    return _state
+
+
 def replica_forget() -> None:
     """Forget what this process saw of the replica: the next read looks again."""
     global _state
     _state = None
+
+
+def _error(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {str(exc).strip()[:200]}"
 
 
 def _close_quietly(alias: str) -> None:
@@ -186,11 +197,17 @@ class _Scope:
         self.state = replica_state()
         if not self.state.ok:
             return False
+        replica = connections[REPLICA]
         try:
-            connections[REPLICA].ensure_connection()
-        except Exception:
-            replica_state(fresh=True)
+            # A connection kept from an earlier request (CONN_MAX_AGE) to a replica that has
+            # stopped since is found dead here, by the check Django would make at the first
+            # query (once a request), and a new one is tried, while the primary can still be
+            # chosen instead.
+            replica.close_if_health_check_failed()
+            replica.ensure_connection()
+        except Exception as exc:
             _close_quietly(REPLICA)
+            self.state = _remember_failure(exc)
             return False
         return True
 

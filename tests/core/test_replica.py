@@ -420,22 +420,34 @@ def test_a_replica_behind_shows_its_time_and_too_far_behind_is_not_read(
 
 
 def test_a_stopped_replica_falls_back_to_the_primary_and_healthz_says_so(
-    client: Any, world: dict[str, Any], routed: Replica, monkeypatch: Any
+    client: Any, world: dict[str, Any], routed: Replica, settings: Any, monkeypatch: Any
 ) -> None:
+    """Even with the replica's connection kept between requests, as in production
+    (CONN_MAX_AGE), and its last look at the replica still fresh: the first request after the
+    replica stops finds its connection dead and reads from the primary, with no error page."""
     client.force_login(_manager(world))
+    settings.REPLICA_CHECK_SECONDS = 3600  # the last look stays fresh, however slow the stop
+    monkeypatch.setitem(connections[REPLICA].settings_dict, "CONN_MAX_AGE", 600)
+    connections[REPLICA].close()  # the next one opens with CONN_MAX_AGE 600
+    with queries_on(REPLICA) as on_replica:
+        assert client.get(reverse("dashboards:dashboard")).status_code == 200
+    assert len(on_replica) > 0 and connections[REPLICA].connection is not None
     routed.stop()
     try:
-        replica_forget()
+        # What Django does as each request starts under a real server (the test client does not).
+        connections[REPLICA].close_if_unusable_or_obsolete()
         with queries_on(DEFAULT_DB_ALIAS) as on_primary:
             page = client.get(reverse("dashboards:dashboard"))
         assert page.status_code == 200 and _note(page.content.decode()) is None
         assert [q for q in on_primary if "dashboards_" in q["sql"]]
         assert client.get(reverse("api-dashboard")).status_code == 200
+        assert replica_state().ok is False
         health = _healthz(client, monkeypatch)
         assert (health.status_code, health.json()["status"]) == (200, "degraded")
         assert health.json()["replica"]["ok"] is False
         assert "OperationalError" in health.json()["replica"]["error"]
     finally:
+        connections[REPLICA].close()
         routed.start()
     replica_forget()
     wait_for(routed.caught_up, timeout=30)
