@@ -7,14 +7,29 @@ numbers and names there, and patient identifiers must not reach the web server's
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+
+# Spreading the requests over the cores (docs/performance.md, "Mixed load"). Sync workers, two
+# per core and one more: a sync worker takes a connection from the listening socket only when it
+# is idle and answers one request on it, so the next request goes to a worker that is free,
+# whichever client sent it. With threaded workers (gthread) a worker accepts connections while
+# its threads are busy and keeps a kept-alive connection to itself, so a few kept-alive clients
+# (a reverse proxy's pool, a busy browser) pile onto one worker, which one interpreter lock
+# holds to one core; SO_REUSEPORT (reuse_port) spreads connections by a hash of their
+# addresses, so a few connections still land on one worker. Measured with bench/mixed_load.py:
+# the requests of three kept-alive tabs went 30/27/26/24/21 over five sync workers, where three
+# gthread workers with reuse_port answered 109/12/5. Sync workers keep no connection alive
+# (keepalive is ignored): the reverse proxy in front buffers slow clients, as gunicorn's
+# documentation asks of sync workers. The GUNICORN_* variables try another setup.
+workers = int(os.environ.get("GUNICORN_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").lower() in ("1", "true", "yes")
 timeout = 30
 accesslog = "-"
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# The worker's pid ends each line (%(p)s, "<1234>"): how evenly the requests were spread over the
+# workers can be read from the log (bench/mixed_load.py counts them).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %(p)s'
 
 
 class _HideQueryStrings:

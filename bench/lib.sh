@@ -6,9 +6,13 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_RESULTS=$BENCH_ROOT/bench/results
 BENCH_PY=$BENCH_ROOT/.venv/bin/python
 BENCH_PIDS=()
-# gunicorn's workers in the benchmarks that predate bench/run_mixed_load.sh (3, as their figures
-# were taken); set it empty to take gunicorn.conf.py's.
-: "${BENCH_GUNICORN_WORKERS=3}"
+# The benchmarks that predate bench/run_mixed_load.sh run gunicorn as their figures were taken:
+# 3 threaded workers (gthread) of 2 threads. Set BENCH_GUNICORN_WORKERS (empty: gunicorn.conf.py's
+# setup, as bench/run_mixed_load.sh does) to run them otherwise.
+if [ -z "${BENCH_GUNICORN_WORKERS+set}" ]; then
+  BENCH_GUNICORN_WORKERS=3
+  export GUNICORN_WORKER_CLASS=${GUNICORN_WORKER_CLASS:-gthread} GUNICORN_THREADS=${GUNICORN_THREADS:-2}
+fi
 
 # bench_env DB REDIS_DB: settings for a run over PostgreSQL database DB and a Redis database of
 # the benchmark's own (never the test suite's 14 or a developer's).
@@ -93,7 +97,11 @@ bench_scaled_hub() {
   bench_env "$db" "$2"
   bench_refuse_if_listening "$1"
   bench_require_scaled "$db"
-  "$BENCH_PY" "$BENCH_ROOT/manage.py" migrate --noinput -v0
+  # BENCH_MIGRATE=0 leaves the schema as it is (a shared database that others' migrations have
+  # not reached yet is not theirs to migrate from here).
+  if [ "${BENCH_MIGRATE:-1}" = 1 ]; then
+    "$BENCH_PY" "$BENCH_ROOT/manage.py" migrate --noinput -v0
+  fi
   echo "Starting gunicorn on $1 (database $db, Redis database $2)..."
   bench_gunicorn "$1" "$3"
 }

@@ -411,12 +411,14 @@ class Bench:
         counted_from = start + args.settle_seconds
         before: Snapshot | None = None
         measured_from = counted_from
+        log_from = 0
         most_late = 0.0
         futures = []
         for offset, kind in table:
             scheduled = start + offset
             if before is None and scheduled >= counted_from:
                 before, measured_from = meter.sample(), time.perf_counter()
+                log_from = _size(args.access_log)
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
@@ -428,18 +430,41 @@ class Bench:
         after = meter.sample()
         wall = sent_until - measured_from
         _done, unfinished = wait(futures, timeout=args.timeout + 5)
+        by_worker = requests_by_worker(args.access_log, log_from) if before is not None else []
         crashes = Counter(repr(f.exception()) for f in _done if f.exception() is not None)
         with step.lock:
             counted = [s for s in step.samples if s[1] >= counted_from]
         return summarise_step(
             rate=rate,
             samples=counted,
-            cpu=meter.split(before or after, after, wall),
+            cpu=meter.split(before or after, after, wall) | {"web_requests_by_worker": by_worker},
             unfinished=len(unfinished),
             crashes=crashes,
             most_late_ms=round(most_late * 1000, 1),
             p95_target_ms=args.p95_ms,
         )
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def requests_by_worker(path: Path | None, offset: int) -> list[int]:
+    """Requests each gunicorn worker answered, from the access log's lines after ``offset``
+    (gunicorn.conf.py ends each line with the worker's pid), most first; [] without a log."""
+    if path is None:
+        return []
+    counts: Counter[str] = Counter()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for line in f.read().decode("utf-8", "replace").splitlines():
+            last = line.rsplit(" ", 1)[-1]
+            if last.startswith("<") and last.endswith(">"):
+                counts[last] += 1
+    return sorted(counts.values(), reverse=True)
 
 
 Snapshot = tuple[float, dict[int, tuple[int, int, str, str]], tuple[float, float]]
@@ -600,6 +625,11 @@ def print_step(result: dict[str, Any]) -> None:
         f"other work {cpu['other_cores']}; whole machine busy {cpu['machine_busy_cores']} of "
         f"{cpu['cores']}, {cpu['stolen_cores']} stolen by the hypervisor"
     )
+    if cpu["web_requests_by_worker"]:
+        print(
+            "  requests answered by each gunicorn worker: "
+            + ", ".join(str(n) for n in cpu["web_requests_by_worker"])
+        )
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -662,6 +692,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--worker-pids", default="", help="the Celery workers' main processes, comma-separated"
+    )
+    parser.add_argument(
+        "--access-log", type=Path, help="gunicorn's access log, to count requests per worker"
     )
     parser.add_argument("--label", default="", help="what was measured (the server's setup)")
     parser.add_argument("--seed", type=int, default=7, help="the timetable, patients and referrals")

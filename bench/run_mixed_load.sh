@@ -14,6 +14,8 @@ BENCH_GUNICORN_WORKERS=${BENCH_GUNICORN_WORKERS:-}
 source "$(dirname "$0")/lib.sh"
 cd "$BENCH_ROOT"
 BIND=127.0.0.1:8057
+# gunicorn writes each access line at once (the runner counts them per worker, step by step).
+export PYTHONUNBUFFERED=1
 bench_scaled_hub "$BIND" 12 mixed_load
 # A backlog of an earlier run would be routed during this one: start from empty queues.
 "$BENCH_PY" - <<'PY'
@@ -35,4 +37,5 @@ bench_machine "gunicorn, the workers, Redis and PostgreSQL"
 "$BENCH_PY" bench/mixed_load.py --url "http://$BIND" --database-url "$DATABASE_URL" \
   --password "$DEMO_PASSWORD" --web-pid "$BENCH_GUNICORN_PID" \
   --worker-pids "$(IFS=,; echo "${BENCH_WORKER_PIDS[*]}")" --label "$SETUP" \
+  --access-log "$BENCH_RESULTS/mixed_load-gunicorn.log" \
   --json "${MIXED_LOAD_RESULTS:-$BENCH_RESULTS/mixed_load.json}" "$@"

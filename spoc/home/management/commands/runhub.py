@@ -29,7 +29,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default=os.environ.get("SPOC_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="gunicorn workers (default: gunicorn.conf.py's, the setup measured there)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -42,16 +47,7 @@ class Command(BaseCommand):
             ),
         }
         commands = {
-            "web": [
-                os.path.join(bin_dir, "gunicorn"),
-                "spoc.wsgi",
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                options["bind"],
-                "--workers",
-                str(options["workers"]),
-            ],
+            "web": web_command(bin_dir, bind=options["bind"], workers=options["workers"]),
             "worker": [
                 os.path.join(bin_dir, "celery"),
                 "-A",
@@ -209,6 +205,20 @@ class Command(BaseCommand):
                 restart_after=settings.WORKER_RESTART_AFTER_SECONDS,
             )
         )
+
+
+def web_command(bin_dir: str, *, bind: str, workers: int | None) -> list[str]:
+    """gunicorn as gunicorn.conf.py sets it up (docs/performance.md, "Mixed load"), on ``bind``,
+    with ``workers`` processes when given."""
+    return [
+        os.path.join(bin_dir, "gunicorn"),
+        "spoc.wsgi",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        bind,
+        *(["--workers", str(workers)] if workers else []),
+    ]
 
 
 class WorkerWatchdog:
