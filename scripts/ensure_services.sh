@@ -46,6 +46,27 @@ if ! pg_up; then
   pg_up || fail "PostgreSQL is not reachable at $DATABASE_URL: start it (Debian: pg_ctlcluster 15 main start) or set DATABASE_URL."
 fi
 
+# A replication connection from 127.0.0.1, for a read replica of this server (scripts/replica.sh,
+# which the cluster layout starts): PostgreSQL's line for "all" databases does not cover
+# replication. As root on Debian, a line like the one for all databases from 127.0.0.1 is added
+# once, and the server reloaded. Asked of the maintenance database, since DATABASE_URL's may not
+# exist yet.
+maintenance_url=$(python3 -c 'import sys, urllib.parse as p; print(p.urlsplit(sys.argv[1])._replace(path="/postgres").geturl())' "$DATABASE_URL")
+pg_sql() { psql "$maintenance_url" -X -A -t -c "$1" 2>/dev/null; }
+replication_url=$(python3 -c 'import sys; u = sys.argv[1]; print(u + ("&" if "?" in u else "?") + "replication=true")' "$maintenance_url")
+if ! psql "$replication_url" -X -A -t -c "IDENTIFY_SYSTEM" >/dev/null 2>&1; then
+  hba=$(pg_sql "SHOW hba_file")
+  if is_root && [ -n "$hba" ] && [ -w "$hba" ]; then
+    method=$(awk '$1=="host" && $2=="all" && $4=="127.0.0.1/32" {print $5; exit}' "$hba")
+    [ -z "$(tail -c1 "$hba")" ] || echo >>"$hba"
+    grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba" \
+      || printf 'host replication all 127.0.0.1/32 %s\n' "${method:-scram-sha-256}" >>"$hba"
+    pg_sql "SELECT pg_reload_conf()" >/dev/null
+  else
+    fail "PostgreSQL refuses replication connections from 127.0.0.1 (a read replica of it needs them, scripts/replica.sh): add 'host replication all 127.0.0.1/32 trust' (or your method) to $hba and reload it."
+  fi
+fi
+
 # Redis.
 redis_up() { python3 - "$REDIS_URL" <<'PY'
 import socket, sys, urllib.parse

@@ -4,7 +4,8 @@
 #   scripts/replica.sh start DATADIR PORT   take a base backup of the primary into DATADIR (when
 #                                           DATADIR holds none yet) and start it on 127.0.0.1:PORT;
 #                                           a DATADIR that already holds one is only started again
-#   scripts/replica.sh stop DATADIR         stop it (fast shutdown); DATADIR is kept
+#   scripts/replica.sh stop DATADIR         stop it (fast shutdown) and drop its replication slot
+#                                           on the primary; DATADIR is kept
 #   scripts/replica.sh status DATADIR       say whether it runs, and exit 0 if it does, 3 if not
 #   scripts/replica.sh remove DATADIR       stop it, drop its replication slot on the primary
 #                                           and delete DATADIR
@@ -12,16 +13,19 @@
 # The primary is PRIMARY_CONNINFO (libpq key=value, default "host=127.0.0.1 port=5432
 # user=postgres"): it must allow a replication connection from that user (wal_level replica or
 # logical and max_wal_senders above 0, PostgreSQL's defaults; and a "replication" line in its
-# pg_hba.conf, e.g. "host replication all 127.0.0.1/32 scram-sha-256", which Debian's lacks).
+# pg_hba.conf, e.g. "host replication all 127.0.0.1/32 scram-sha-256", which Debian's lacks and
+# scripts/ensure_services.sh adds when run as root).
 # PG_BIN names the server's binaries (default: the newest under /usr/lib/postgresql); `start`
 # waits REPLICA_START_TIMEOUT seconds (120) for the replica to accept connections. PostgreSQL
 # refuses to run as root, so as root the replica runs as the `postgres` user, who must be able to
 # reach DATADIR.
 #
-# Each replica has a replication slot on the primary (named from DATADIR), so the primary keeps
-# the WAL it has not yet received, from the base backup on: a replica started during heavy
-# writing, or stopped for a while, still catches up. The other side: a stopped replica's slot
-# holds the primary's WAL, which grows until it is started again or removed (`remove`).
+# A running replica has a replication slot on the primary (named from DATADIR), made with the
+# base backup, so the primary keeps the WAL it has not received yet: a replica started while the
+# primary writes a lot still catches up. `stop` drops the slot, so that a stopped replica never
+# makes the primary keep WAL for it (its disk would fill); `start` makes it again. A replica
+# stopped for longer than the primary keeps its WAL then cannot catch up: `remove` it and start
+# it afresh.
 # docs/operations.md, "A read replica", says how the hub reads from one.
 set -euo pipefail
 
@@ -29,7 +33,7 @@ PRIMARY_CONNINFO=${PRIMARY_CONNINFO:-host=127.0.0.1 port=5432 user=postgres}
 START_TIMEOUT=${REPLICA_START_TIMEOUT:-120}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 fail() { echo "replica.sh: $*" >&2; exit 1; }
 [ -x "$PG_BIN/pg_ctl" ] || fail "no PostgreSQL server binaries in '$PG_BIN': set PG_BIN."
 
@@ -114,6 +118,10 @@ start() {
     configure "$datadir" "$port"
   else
     sed -i "s/^port = .*/port = $port/" "$datadir/postgresql.conf"
+    local slot
+    slot=$(slot_of "$datadir")
+    primary "SELECT pg_create_physical_replication_slot('$slot', true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot')" >/dev/null \
+      || fail "cannot make the replication slot $slot on the primary at '$PRIMARY_CONNINFO'."
   fi
   # A hot standby opens once it has replayed to a consistent state and knows which transactions
   # run on the primary: a long transaction there with more than 64 subtransactions keeps it shut.
@@ -131,6 +139,8 @@ stop() {
   else
     echo "replica.sh: no replica runs in $datadir"
   fi
+  # In a subshell: a primary that cannot be reached does not stop the replica's own stop.
+  (drop_slot "$(slot_of "$datadir")") || true
 }
 
 remove() {

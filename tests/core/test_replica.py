@@ -218,7 +218,12 @@ def replica(django_db_setup: None, django_db_blocker: Any) -> Iterator[Replica]:
                         del connections[REPLICA]
                         del connections.settings[REPLICA]
                 django_settings.DATABASES.pop(REPLICA, None)
-                server.stop()
+                # Both servers are thrown away: no need for the script's orderly stop.
+                _run(
+                    _as_postgres(
+                        f"{PG_BIN}/pg_ctl", "-D", str(server.datadir), "-m", "immediate", "stop"
+                    )
+                )
     finally:
         default.settings_dict.update(shared)
         shutil.rmtree(folder, ignore_errors=True)
