@@ -12,9 +12,9 @@ queue (`nurse`, `lead`, taken in turn). Phases, each timed on its own, first one
    current is answered 204 (nothing changed); a share of the polls (`--stale-share`) carries an
    out-of-date version, as the first poll after the queue changed does, and is answered 200 with
    the queue's rows. The two answers are timed apart.
-2. Claim: POST the claim form of a QUEUED referral of the session's team, as the page posts it
-   (`/queue/referrals/<id>/claim/` with the page's CSRF token and `next`), then its release form
-   (`.../release/`), both timed, so each referral goes back to the queue. Success is the redirect
+2. Claim: press the Claim button of a QUEUED referral of the session's team, as the page posts it
+   (its table's one form: `/queue/referrals/act/` with `claim=<id>`, the page's CSRF token and
+   `next`), then Release (`release=<id>`), both timed, so each referral goes back to the queue. Success is the redirect
    to `next` and, checked in the database afterwards (not timed), the referral claimed by this
    user (then queued with no owner). Sessions of one team take disjoint referrals, so no claim
    races another.
@@ -62,7 +62,9 @@ HX_GET = re.compile(r'hx-get="([^"]+)"')
 HX_HEADERS = re.compile(r"hx-headers='([^']*)'")
 TEAM_URL = re.compile(r"^/queue/teams/(\d+)/$")
 ROW_COUNT = re.compile(r'data-testid="queue-row"')
-CLAIM_FORM = re.compile(r'action="/queue/referrals/(\d+)/claim/"')
+# A row's Claim button in templates/queue/_rows.html, and the address of its table's form.
+CLAIM_BUTTON = re.compile(r'name="claim" value="(\d+)"')
+ROW_ACTION_PATH = "/queue/referrals/act/"
 QUEUE_PATH = "/queue/"
 # Sent instead of the page's version by a poll that stands for "the queue changed since".
 STALE_VERSION = "0:0:-:0:0:0"
@@ -322,9 +324,9 @@ class Bench:
         action: str,
         timings: login_home.Timings,
     ) -> bool:
-        """POST the page's form for ``action``; True when it took (checked in the database)."""
-        url = f"{self.base}/queue/referrals/{referral_id}/{action}/"
-        form = {"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH}
+        """Press the row's ``action`` button; True when it took (checked in the database)."""
+        url = f"{self.base}{ROW_ACTION_PATH}"
+        form = {"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH, action: str(referral_id)}
         try:
             resp, elapsed = login_home.request(session.opener, url, data=form, timeout=self.timeout)
         except login_home.NO_ANSWER as exc:
@@ -360,8 +362,12 @@ class Bench:
                 with contextlib.suppress(*login_home.NO_ANSWER):
                     login_home.request(
                         session.opener,
-                        f"{self.base}/queue/referrals/{referral_id}/release/",
-                        data={"csrfmiddlewaretoken": session.csrf, "next": QUEUE_PATH},
+                        f"{self.base}{ROW_ACTION_PATH}",
+                        data={
+                            "csrfmiddlewaretoken": session.csrf,
+                            "next": QUEUE_PATH,
+                            "release": str(referral_id),
+                        },
                         timeout=self.timeout,
                     )
                 if referral_state(conn, referral_id) != ("QUEUED", None):
@@ -443,7 +449,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def assign_referrals(bench: Bench, conn: Any, sessions: list[Session], per_user: int) -> str:
-    """Give each session its own QUEUED referrals of its team, taken from the claim forms its
+    """Give each session its own QUEUED referrals of its team, taken from the Claim buttons its
     queue page shows (the page lists the most urgent referrals only), checked unheld in the
     database; sessions of a team share them out without overlap. Returns "" or what is wrong."""
     by_team: dict[int, list[Session]] = {}
@@ -453,7 +459,7 @@ def assign_referrals(bench: Bench, conn: Any, sessions: list[Session], per_user:
         page, _ = login_home.request(
             members[0].opener, f"{bench.base}{QUEUE_PATH}", data=None, timeout=bench.timeout
         )
-        offered = [int(pk) for pk in dict.fromkeys(CLAIM_FORM.findall(page.body))]
+        offered = [int(pk) for pk in dict.fromkeys(CLAIM_BUTTON.findall(page.body))]
         ids = [pk for pk in offered if referral_state(conn, pk) == ("QUEUED", None)][
             : per_user * len(members)
         ]

@@ -4,6 +4,8 @@ from workspace.views import referrals as views
 
 # Under the "queue" namespace with the queue's own routes (referrals/urls_queue.py): spoc/urls.py.
 urlpatterns = [
+    # The queue's rows post their actions here (the button names the action and the referral).
+    path("referrals/act/", views.queue_row_action, name="row-action"),
     path("referrals/<int:referral_id>/", views.referral_detail, name="referral"),
     path(
         "referrals/<int:referral_id>/letters/<int:letter_id>.pdf",

@@ -17,15 +17,16 @@ nearest deadline first, whatever their priority (someone already has them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
+from django.utils.timesince import timesince
 
-from patients.models import Assessment
+from patients.models import Assessment, RelatedPerson
 from patients.selectors import age_on
 from referrals.bereavement import screen_event_lines
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
@@ -37,6 +38,7 @@ from services.codes import Priority, ServiceStatus
 from services.models import Team, TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
+from spoc.core.dates import nhs_datetime_short, nhs_time
 
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
@@ -47,11 +49,68 @@ QUEUE_LIMIT = 100
 URGENT_PRIORITIES = (Priority.P1, Priority.P2)
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    """A referral as the queue shows it, with its clock badges at ``now``."""
+# What a queue row reads of a referral, its patient, its owner and whom it is for: plain values,
+# not model instances (a page of 100 rows built 400 of them).
+ROW_FIELDS = (
+    "id",
+    "priority",
+    "status",
+    "need",
+    "created_at",
+    "accept_by",
+    "contact_by",
+    "at_risk_at",
+    "first_contact_at",
+    "accepted_at",
+    "hold_reason",
+    "owner_id",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+    "patient_id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__nhs_number",
+    "patient__date_of_birth",
+    "patient__postcode",
+    "for_person_id",
+    "for_person__family_name",
+    "for_person__given_name",
+    "for_person__relationship",
+    "for_person__is_main_carer",
+    "for_person__phone",
+    "for_person__postcode",
+)
+NEED_LABELS = dict(Referral._meta.get_field("need").flatchoices)
+STATUS_LABELS = dict(Referral._meta.get_field("status").flatchoices)
 
-    referral: Referral
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A referral as the queue shows it, with its clock badges at ``now``: the values a row
+    displays, read without building the referral, its patient and its owner."""
+
+    pk: int
+    priority: str
+    status: str
+    need_label: str
+    status_label: str
+    # The row's times as people read them (spoc/core/dates.py), written once here rather than by
+    # a template filter per cell: how long it has waited, the deadlines ("" when none), when it
+    # was first contacted and when its owner claimed it.
+    waiting: str
+    accept_by: str
+    contact_by: str
+    contacted: str
+    claimed: str
+    hold_reason: str
+    owner_id: int | None
+    owner_name: str
+    patient_id: int
+    patient_name: str  # FAMILY, Given
+    nhs_number: str  # spaced 3-3-4, or "" when the patient has none
+    # Whom the referral is for when not the patient (unsaved, for templates/referrals/_for_person.html).
+    for_person: RelatedPerson | None
     breached: bool
     at_risk: bool
     accept_overdue: bool
@@ -61,41 +120,72 @@ class QueueRow:
     @property
     def urgent_waiting(self) -> bool:
         """A P1 or P2 nobody has claimed yet: the row the queue highlights."""
-        return (
-            self.referral.status == ReferralStatus.QUEUED
-            and self.referral.priority in URGENT_PRIORITIES
-        )
+        return self.status == ReferralStatus.QUEUED and self.priority in URGENT_PRIORITIES
 
 
-def _flags(referral: Referral, now: datetime) -> QueueRow:
-    not_contacted = referral.status in NOT_CONTACTED and referral.first_contact_at is None
-    breached = not_contacted and referral.contact_by is not None and referral.contact_by < now
-    at_risk = (
-        not breached
-        and not_contacted
-        and referral.at_risk_at is not None
-        and referral.at_risk_at <= now
+def _owner_name(values: dict[str, Any]) -> str:
+    """The owner as `spoc.accounts.models.User.display_name` writes it; "" for none."""
+    if values["owner_id"] is None:
+        return ""
+    last, first = values["owner__last_name"], values["owner__first_name"]
+    return f"{last.upper()}, {first}".rstrip(", ") if last else values["owner__username"]
+
+
+def _for_person(values: dict[str, Any]) -> RelatedPerson | None:
+    if values["for_person_id"] is None:
+        return None
+    return RelatedPerson(
+        pk=values["for_person_id"],
+        patient_id=values["patient_id"],
+        family_name=values["for_person__family_name"],
+        given_name=values["for_person__given_name"],
+        relationship=values["for_person__relationship"],
+        is_main_carer=values["for_person__is_main_carer"],
+        phone=values["for_person__phone"],
+        postcode=values["for_person__postcode"],
     )
-    accept_overdue = (
-        referral.status == ReferralStatus.QUEUED
-        and referral.accept_by is not None
-        and referral.accept_by < now
-    )
-    patient = referral.patient
-    age = age_on(patient.date_of_birth, timezone.localdate(now)) if patient.date_of_birth else None
-    # Postcodes are stored normalised ("L9 7AL"): the outward code is the part before the space.
+
+
+def _row(values: dict[str, Any], now: datetime, today: date) -> QueueRow:
+    status, contact_by = values["status"], values["contact_by"]
+    at_risk_at, accept_by = values["at_risk_at"], values["accept_by"]
+    not_contacted = status in NOT_CONTACTED and values["first_contact_at"] is None
+    breached = not_contacted and contact_by is not None and contact_by < now
+    at_risk = not breached and not_contacted and at_risk_at is not None and at_risk_at <= now
+    born, nhs = values["patient__date_of_birth"], values["patient__nhs_number"]
     return QueueRow(
-        referral=referral,
+        pk=values["id"],
+        priority=values["priority"],
+        status=status,
+        need_label=NEED_LABELS.get(values["need"], values["need"]),
+        status_label=STATUS_LABELS.get(status, status),
+        waiting=timesince(values["created_at"], now),
+        accept_by=nhs_datetime_short(accept_by, today=today),
+        contact_by=nhs_datetime_short(contact_by, today=today),
+        contacted=nhs_datetime_short(values["first_contact_at"], today=today),
+        claimed=nhs_time(values["accepted_at"]),
+        hold_reason=values["hold_reason"],
+        owner_id=values["owner_id"],
+        owner_name=_owner_name(values),
+        patient_id=values["patient_id"],
+        patient_name=f"{values['patient__family_name'].upper()}, {values['patient__given_name']}",
+        nhs_number=f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if nhs else "",
+        for_person=_for_person(values),
         breached=breached,
         at_risk=at_risk,
-        accept_overdue=accept_overdue,
-        age=age,
-        area=(patient.postcode or "").split(" ")[0],
+        accept_overdue=(
+            status == ReferralStatus.QUEUED and accept_by is not None and accept_by < now
+        ),
+        age=age_on(born, today) if born else None,
+        # Postcodes are stored normalised ("L9 7AL"): the outward code is the part before the space.
+        area=(values["patient__postcode"] or "").split(" ")[0],
     )
 
 
-def _rows(referrals: Iterable[Referral], now: datetime) -> list[QueueRow]:
-    return [_flags(referral, now) for referral in referrals]
+def _rows(referrals: QuerySet[Referral], now: datetime) -> list[QueueRow]:
+    """The rows of ``referrals`` in its order (one query)."""
+    today = timezone.localdate(now)
+    return [_row(values, now, today) for values in referrals.values(*ROW_FIELDS)]
 
 
 def _most_at_risk_first(referrals: QuerySet[Referral], now: datetime) -> QuerySet[Referral]:
@@ -184,11 +274,7 @@ def team_queue(
     Each section's total is counted from its rows, unless the page is cut to ``limit``: then an
     unfiltered page takes the counts of ``state`` (`team_queue_state`, read just before), and
     otherwise one more query counts them."""
-    referrals = (
-        referrals_visible_to(user)
-        .filter(team=team, status__in=QUEUE_STATUSES)
-        .select_related("patient", "owner", "team", "for_person")
-    )
+    referrals = referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES)
     if status:
         referrals = referrals.filter(status=status)
     if priority:
@@ -204,17 +290,14 @@ def team_queue(
         )
     elif flag == "accept_overdue":
         referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
-    # The order is decided on the narrow columns alone, then the chosen rows are loaded with
+    # The order is decided on the narrow columns alone, then the chosen rows are read with
     # their patient and owner (sorting whole rows of a long queue would spill to disk).
     ordered = _waiting_first_by_priority(referrals, now).values_list("pk", flat=True)
     ids = list(ordered[:limit] if limit is not None else ordered)
     position = {pk: index for index, pk in enumerate(ids)}
-    chosen = sorted(
-        referrals.filter(pk__in=ids).defer("routing_decision"), key=lambda r: position[r.pk]
-    )
-    rows = _rows(chosen, now)
-    waiting = [row for row in rows if row.referral.status == ReferralStatus.QUEUED]
-    in_progress = [row for row in rows if row.referral.status != ReferralStatus.QUEUED]
+    rows = sorted(_rows(referrals.filter(pk__in=ids), now), key=lambda row: position[row.pk])
+    waiting = [row for row in rows if row.status == ReferralStatus.QUEUED]
+    in_progress = [row for row in rows if row.status != ReferralStatus.QUEUED]
     if limit is None or len(ids) < limit:
         total, waiting_total = len(rows), len(waiting)
     elif state is not None and not (status or priority or need or flag):
@@ -230,7 +313,7 @@ def team_queue(
         access_log_list_shown(
             object_type="team_queue",
             object_id=team.pk,
-            patient_ids=(row.referral.patient_id for row in rows),
+            patient_ids=(row.patient_id for row in rows),
         )
     elif shown == AccessLog.Action.EXPORT:
         access_log_read(
@@ -310,13 +393,10 @@ def caseload_for(*, user: Any, now: datetime) -> list[QueueRow]:
     referrals = (
         referrals_visible_to(user)
         .filter(owner=user, status__in=CASELOAD_STATUSES, team__memberships__user=user)
-        .select_related("patient", "owner", "team", "for_person")
         .distinct()
     )
     rows = _rows(_most_at_risk_first(referrals, now), now)
-    access_log_list_shown(
-        object_type="caseload", patient_ids=(row.referral.patient_id for row in rows)
-    )
+    access_log_list_shown(object_type="caseload", patient_ids=(row.patient_id for row in rows))
     return rows
 
 

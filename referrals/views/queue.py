@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from referrals.codes import ReferralOutcome
@@ -25,6 +26,19 @@ from services.models import Team
 from spoc.audit.context import is_poll
 from spoc.audit.models import AccessLog
 from spoc.core.htmx import render_page
+
+
+def _row_links() -> dict[str, str]:
+    """The links of a worklist's rows as the start of a URL to which a row adds its id and "/"
+    (``patients:detail`` and ``queue:referral`` both end so): a page of rows reverses each once,
+    not once per row."""
+    return {
+        name: reverse(url_name, args=[0]).removesuffix("0/")
+        for name, url_name in (
+            ("patient_url", "patients:detail"),
+            ("referral_url", "queue:referral"),
+        )
+    }
 
 
 def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
@@ -90,6 +104,7 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
             if request.headers.get("HX-Request")
             else on_duty(team_ids=[team.pk], at=now).get(team.pk, [])
         ),
+        **_row_links(),
     }
     return render_page(request, "queue/queue.html", context, fragment="queue")
 
@@ -102,7 +117,7 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "queue/caseload.html",
-        {"rows": rows, "now": now, "outcomes": ReferralOutcome.choices},
+        {"rows": rows, "now": now, "outcomes": ReferralOutcome.choices, **_row_links()},
     )
 
 

@@ -88,9 +88,8 @@ def nhs_time(value: datetime | time | Blank, *, seconds: bool = False) -> str:
     return moment.strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def _relative_day(value: datetime, today: date | None) -> str | None:
+def _relative_day(day: date, today: date | None) -> str | None:
     today = today or timezone.localdate()
-    day = _day(value)
     if day == today:
         return "today"
     if day == today - timedelta(days=1):
@@ -107,9 +106,11 @@ def nhs_datetime(
     when the London date is that near ``today`` (the London date now unless given)."""
     if not value:
         return ""
-    when = nhs_time(value, seconds=seconds)
-    relative = _relative_day(value, today)
-    return f"{relative} {when}" if relative else f"{nhs_date(value)}, {when}"
+    # Converted to London time once: a table of deadlines formats hundreds of them.
+    local = _local(value)
+    when = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    relative = _relative_day(local.date(), today)
+    return f"{relative} {when}" if relative else f"{nhs_date(local.date())}, {when}"
 
 
 def nhs_datetime_short(
@@ -118,9 +119,10 @@ def nhs_datetime_short(
     """``2 Dec 2026, 14:32`` for tables, with today, yesterday and tomorrow as in nhs_datetime."""
     if not value:
         return ""
-    when = nhs_time(value, seconds=seconds)
-    relative = _relative_day(value, today)
-    return f"{relative} {when}" if relative else f"{nhs_date_short(value)}, {when}"
+    local = _local(value)
+    when = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    relative = _relative_day(local.date(), today)
+    return f"{relative} {when}" if relative else f"{nhs_date_short(local.date())}, {when}"
 
 
 def nhs_duration(value: timedelta) -> str:

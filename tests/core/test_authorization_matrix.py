@@ -556,6 +556,21 @@ ROWS: list[Op] = [
         data=_empty,
         variant="claim",
     ),
+    # The queue's rows post claim, first contact and release to one address, the button naming
+    # the action and the referral: the same answers as the referral's own action.
+    Op("queue:row-action", "GET", page(405, manager=403, diradmin=403, auditor=403, sysadmin=403)),
+    Op(
+        "queue:row-action",
+        "POST",
+        page(
+            403,
+            nurse=to("queue:referral", referral_id="referral"),
+            lead=to("queue:referral", referral_id="referral"),
+            nurse_b=404,
+        ),
+        data=lambda w: {"claim": str(w.referral)},
+        variant="claim",
+    ),
     # Reassign: the team's lead (today: 302 with an error message for the nurse and the SPOC).
     Op(
         "queue:action",

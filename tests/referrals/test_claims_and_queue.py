@@ -140,7 +140,7 @@ def test_queue_shows_breached_first_then_the_nearest_due(client, make_user, team
     breached = queued(team, contact_by=now - timedelta(minutes=5))
     client.force_login(nurse)
     response = client.get(reverse("queue:mine"))
-    assert [r.referral.pk for r in response.context["rows"]] == [breached.pk, sooner.pk, later.pk]
+    assert [r.pk for r in response.context["rows"]] == [breached.pk, sooner.pk, later.pk]
     assert b"Breached" in response.content
 
 
@@ -153,6 +153,71 @@ def test_queue_claim_through_the_page(client, make_user, team):
     response = client.post(reverse("queue:action", args=[referral.pk, "claim"]), follow=True)
     assert b"Already claimed by" in response.content
     assert client.get(reverse("queue:action", args=[referral.pk, "claim"])).status_code == 405
+
+
+def test_queue_rows_act_through_one_form_per_table_named_by_the_referral(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    waiting = [queued(team) for _ in range(3)]
+    client.force_login(nurse)
+    content = client.get(reverse("queue:mine")).content.decode()
+    # One form per table (waiting, in progress), none per row; each button says its action and
+    # the referral, to the eye and to a screen reader.
+    assert content.count('<form method="post"') == 2
+    assert content.count(f'action="{reverse("queue:row-action")}"') == 2
+    for referral in waiting:
+        assert (
+            f'name="claim" value="{referral.pk}">Claim<span class="nhsuk-u-visually-hidden"> '
+            f"referral {referral.pk}</span>"
+        ) in content
+    first = waiting[0]
+    act = reverse("queue:row-action")
+    response = client.post(act, {"claim": str(first.pk), "next": reverse("queue:mine")})
+    assert response["Location"] == reverse("queue:mine")
+    assert Referral.objects.get(pk=first.pk).owner == nurse
+    caseload = client.get(reverse("queue:caseload")).content.decode()
+    assert f'name="contact" value="{first.pk}"' in caseload
+    assert f'name="release" value="{first.pk}"' in caseload
+    client.post(act, {"release": str(first.pk)})
+    assert Referral.objects.get(pk=first.pk).status == ReferralStatus.QUEUED
+    client.post(act, {"claim": str(first.pk)})
+    client.post(act, {"contact": str(first.pk)})
+    assert Referral.objects.get(pk=first.pk).status == ReferralStatus.IN_PROGRESS
+    # Someone else's claim is refused with the message the referral page's action gives.
+    second = member(make_user, team, "nurse2")
+    client.force_login(second)
+    refused = client.post(act, {"claim": str(first.pk)}, follow=True)
+    assert b"Already claimed by" in refused.content
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"claim": ""},
+        {"claim": "12x"},
+        {"claim": "9" * 19},
+        {"claim": "1", "release": "2"},
+        {"reassign": "1"},
+    ],
+    ids=["nothing", "empty", "not-a-number", "too-long", "two-buttons", "not-a-row-action"],
+)
+def test_a_queue_row_action_without_one_button_is_refused_with_a_message(
+    client, make_user, team, data
+):
+    referral = queued(team)
+    client.force_login(member(make_user, team, "nurse1"))
+    response = client.post(reverse("queue:row-action"), data)
+    assert response.status_code == 400
+    assert b"Choose one action" in response.content
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.QUEUED
+
+
+def test_a_queue_row_action_on_a_referral_out_of_sight_is_not_found(client, make_user, team):
+    other = make_service("Hospice at Home", "HOSPICE_AT_HOME", hours=every_day(8, 22)).team
+    hidden = queued(other)
+    client.force_login(member(make_user, team, "nurse1"))
+    assert client.post(reverse("queue:row-action"), {"claim": str(hidden.pk)}).status_code == 404
+    assert client.post(reverse("queue:row-action"), {"claim": "999999999"}).status_code == 404
 
 
 def test_unchanged_poll_answers_204_and_is_not_logged(
@@ -222,7 +287,7 @@ def test_a_long_queue_keeps_the_breached_and_at_risk_ones_on_the_page(client, ma
     )
     client.force_login(nurse)
     rows = client.get(reverse("queue:mine")).context["rows"]
-    assert [row.referral.pk for row in rows[:2]] == [breached.pk, late.pk]
+    assert [row.pk for row in rows[:2]] == [breached.pk, late.pk]
     assert (rows[0].breached, rows[1].at_risk) == (True, True)
     printable = client.get(reverse("queue:print", args=[team.pk])).context["rows"]
     assert len(printable) == 152

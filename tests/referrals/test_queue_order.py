@@ -44,7 +44,7 @@ def accepted(team, owner, priority="P2", minutes=120):
 
 
 def pks(rows):
-    return [row.referral.pk for row in rows]
+    return [row.pk for row in rows]
 
 
 def poll(client, team, page):
@@ -325,4 +325,4 @@ def test_the_queue_in_two_sections_costs_the_same_queries_with_many_rows(
     # One more fewer: the user's teams are read once per request, not by each selector.
     with django_assert_max_num_queries(14):
         response = client.get(reverse("queue:mine"))
-    assert [row.referral.priority for row in response.context["rows"][:61]] == ["P1"] * 60 + ["P2"]
+    assert [row.priority for row in response.context["rows"][:61]] == ["P1"] * 60 + ["P2"]

@@ -7,12 +7,13 @@ names (`referrals.transitions.ACTIONS`)."""
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -183,6 +184,35 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
     is said on the page the user came from."""
     if action not in PAGE_ACTIONS:
         raise Http404("Unknown action")
+    return _take(request, referral_id, action)
+
+
+# The actions a queue row offers (templates/queue/_rows.html): none needs more than the referral.
+QUEUE_ROW_ACTIONS = (Action.CLAIM, Action.CONTACT, Action.RELEASE)
+# A referral's id as a button sends it (at most 18 digits: a bigint).
+REFERRAL_ID = re.compile(r"[0-9]{1,18}")
+
+
+@login_required
+@permission_required(WRITE_CLINICAL, raise_exception=True)
+@require_POST
+def queue_row_action(request: HttpRequest) -> HttpResponse:
+    """An action taken from a row of the queue or the caseload, whose one form posts the button
+    pressed: its name is the action, its value the referral's id. Then as `referral_action`;
+    anything but one such button is refused with a message (400)."""
+    pressed = [
+        (action, request.POST[action]) for action in QUEUE_ROW_ACTIONS if action in request.POST
+    ]
+    if len(pressed) != 1 or not REFERRAL_ID.fullmatch(pressed[0][1]):
+        return HttpResponseBadRequest(
+            "Choose one action (claim, contact or release) for one referral, by its number."
+        )
+    action, referral_id = pressed[0]
+    return _take(request, int(referral_id), action)
+
+
+def _take(request: HttpRequest, referral_id: int, action: str) -> HttpResponse:
+    """``action`` on the referral (one of PAGE_ACTIONS): see `referral_action`."""
     # The whole page is loaded only to show errors: a claim from the queue stays cheap.
     referral = None
     if action in (Action.REASSIGN, Action.REROUTE, Action.COMPLETE):
