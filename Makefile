@@ -17,10 +17,12 @@ run: $(STAMPS)/requirements $(STAMPS)/assets
 
 # The production layout on this machine, without containers (scripts/cluster.sh; docs/deployment.md):
 # PgBouncer, HAProxy on http://127.0.0.1:8100/ (CLUSTER_PORT) in front of two gunicorn nodes, a
-# Celery worker per queue and beat, in the background; `make cluster-stop` stops them. PostgreSQL
-# (DATABASE_URL, its database created first) and Redis (REDIS_URL) as for `make run`.
+# Celery worker per queue, beat and a streaming read replica (CLUSTER_REPLICA=0 leaves it out), in
+# the background; `make cluster-stop` stops them. PostgreSQL (DATABASE_URL, its database created
+# first) and Redis (REDIS_URL) as for `make run`.
 cluster: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/spoc
 cluster: export REDIS_URL ?= redis://127.0.0.1:6379/0
+cluster: export CLUSTER_REPLICA ?= 1
 cluster: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0

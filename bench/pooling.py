@@ -94,8 +94,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=RESULTS / "pooling.json")
     args = parser.parse_args()
     results = []
-    for measure, hold in (("connect", False), ("held", True)):
-        for route, conninfo in (("direct", args.direct), ("pgbouncer", args.pooled)):
+    # Straight to PostgreSQL first: PgBouncer keeps its server connections open afterwards, and
+    # they would be counted with the direct clients'.
+    for route, conninfo in (("direct", args.direct), ("pgbouncer", args.pooled)):
+        for measure, hold in (("connect", False), ("held", True)):
             figures = run(
                 conninfo, clients=args.clients, seconds=args.seconds, hold=hold, watch=args.direct
             )
@@ -109,6 +111,7 @@ def main() -> None:
             )
     RESULTS.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"clients": args.clients, "results": results}, indent=2))
+    print(f"Written to {args.json}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ BIN=$(dirname "$PY")
 DIR=${CLUSTER_DIR:-$ROOT/.data/cluster}
 PORT=${CLUSTER_PORT:-8100}
 PGB_PORT=$((PORT + 1))
+REPLICA_PORT=$((PORT + 2))
+REPLICA=${CLUSTER_REPLICA:-0}
 WEB_PORTS=($((PORT + 11)) $((PORT + 12)))
 fail() { echo "cluster: $*" >&2; exit 1; }
 # Debian puts haproxy and pgbouncer in /usr/sbin, not on every user's PATH.
@@ -78,7 +80,7 @@ ensure_packages() {
 # PgBouncer's environment (deploy/pgbouncer/run.sh), one variable a line, and DATABASE_URL as the
 # hub's processes see it: through PgBouncer.
 pgbouncer_env() {
-  "$PY" - "$PGB_PORT" <<'PY'
+  "$PY" - "$PGB_PORT" "$REPLICA_PORT" <<'PY'
 import os, sys, urllib.parse
 url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
 if url.scheme not in ("postgres", "postgresql"):
@@ -91,6 +93,9 @@ print(f"PGBOUNCER_USERS={user}={password}")
 print(f"PGBOUNCER_AUTH_TYPE={'scram-sha-256' if password else 'trust'}")
 auth = url.netloc.rsplit("@", 1)[0] + "@" if "@" in url.netloc else ""
 print("POOLED_URL=" + urllib.parse.urlunsplit(url._replace(netloc=f"{auth}127.0.0.1:{sys.argv[1]}")))
+# The replica: the same user and database on the replica's port, straight (not pooled).
+print("REPLICA_URL=" + urllib.parse.urlunsplit(url._replace(netloc=f"{auth}127.0.0.1:{sys.argv[2]}")))
+print(f"PRIMARY_CONNINFO=host={url.hostname or '127.0.0.1'} port={url.port or 5432} user={user}")
 PY
 }
 
@@ -133,6 +138,14 @@ start() {
   launch pgbouncer env $(grep '^PGBOUNCER_' <<<"$settings") PGBOUNCER_DIR="$DIR/pgbouncer" \
     PGBOUNCER_LISTEN="127.0.0.1:$PGB_PORT" "$ROOT/deploy/pgbouncer/run.sh"
   wait_for_port "$PGB_PORT" || fail "PgBouncer did not listen on $PGB_PORT: see $DIR/pgbouncer.log"
+
+  if [ "$REPLICA" = 1 ]; then
+    PRIMARY_CONNINFO=$(sed -n 's/^PRIMARY_CONNINFO=//p' <<<"$settings") \
+      "$ROOT/scripts/replica.sh" start "$DIR/replica" "$REPLICA_PORT" >>"$DIR/replica.log" 2>&1 ||
+      fail "the replica did not start: see $DIR/replica.log"
+    export DATABASE_REPLICA_URL
+    DATABASE_REPLICA_URL=$(sed -n 's/^REPLICA_URL=//p' <<<"$settings")
+  fi
 
   # The hub's processes: through PgBouncer, with the settings it needs (spoc/settings/base.py),
   # behind one proxy (HAProxy's X-Forwarded-For).
@@ -177,6 +190,9 @@ stop() {
     [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
     rm -f "$DIR/$name.pid"
   done
+  if [ -d "$DIR/replica" ]; then
+    "$ROOT/scripts/replica.sh" stop "$DIR/replica" >>"$DIR/replica.log" 2>&1 || true
+  fi
 }
 
 status() {
@@ -184,6 +200,13 @@ status() {
   for name in $(names); do
     if running "$name"; then echo "$name running (pid $(pid_of "$name"))"; else echo "$name stopped"; fi
   done
+  if [ -d "$DIR/replica" ]; then
+    if "$ROOT/scripts/replica.sh" status "$DIR/replica" >/dev/null 2>&1; then
+      echo "replica running (port $REPLICA_PORT)"
+    else
+      echo "replica stopped"
+    fi
+  fi
   echo "load balancer http://127.0.0.1:$PORT/ (web nodes on ${WEB_PORTS[*]}, PgBouncer on $PGB_PORT)"
 }
 
