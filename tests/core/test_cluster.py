@@ -51,6 +51,9 @@ class Cluster:
             "CLUSTER_PORT": str(self.port),
             "CLUSTER_GUNICORN_WORKERS": "1",
             "CLUSTER_WORKER_CONCURRENCY": "1",
+            # No replica: its base backup copies the whole PostgreSQL server (tests/core/
+            # test_replica.py tests it on a primary of its own).
+            "CLUSTER_REPLICA": "0",
         }
 
     def run(self, *args: str) -> str:
