@@ -27,7 +27,7 @@ def test_gunicorn_runs_sync_workers_two_per_core_and_one_more(monkeypatch):
 
     assert settings["worker_class"] == "sync"
     assert settings["threads"] == 1
-    assert settings["workers"] == 2 * (os.cpu_count() or 1) + 1
+    assert settings["workers"] == 2 * len(os.sched_getaffinity(0)) + 1
 
 
 def test_the_environment_chooses_another_setup(monkeypatch):
