@@ -169,6 +169,9 @@ def test_queue_rows_act_through_one_form_per_table_named_by_the_referral(client,
             f'name="claim" value="{referral.pk}">Claim<span class="nhsuk-u-visually-hidden"> '
             f"referral {referral.pk}</span>"
         ) in content
+        # The rows' links, built from a prefix reversed once per page, are the routes' own.
+        assert f'href="{reverse("patients:detail", args=[referral.patient_id])}"' in content
+        assert f'href="{reverse("queue:referral", args=[referral.pk])}"' in content
     first = waiting[0]
     act = reverse("queue:row-action")
     response = client.post(act, {"claim": str(first.pk), "next": reverse("queue:mine")})
