@@ -108,6 +108,9 @@ class Referral(models.Model):
             models.Index(fields=["team", "status", "contact_by"], name="referral_team_queue"),
             models.Index(fields=["patient", "status"], name="referral_patient_status"),
             models.Index(fields=["status", "created_at"], name="referral_status_created"),
+            # The API's list, newest first: a page is read straight off this index, from the top
+            # or from a cursor, without a sort (spoc/core/pagination.py).
+            models.Index(fields=["created_at", "id"], name="referral_created_id"),
             models.Index(fields=["owner", "status"], name="referral_owner_status"),
             models.Index(fields=["status", "contact_by"], name="referral_status_contact_by"),
             # A team's queue page and its poll read only these columns of the team's open
