@@ -559,13 +559,13 @@ def referral_list_page(
     total) or the page alone (the API's cursor pages, which never count the whole). One patient's
     referrals is a look-up of their record, logged with that number only; any other list is
     logged with how many patients its page showed."""
-    # A team's duty phone is parsed into a PhoneNumber as each row is loaded, and no list shows
-    # it: left unread, a page of 50 is some milliseconds quicker (docs/performance.md, "API
-    # lists").
+    # No list shows the ranker's decision (about 9 KB of JSON a referral, parsed as each row is
+    # loaded) or the team's duty phone (parsed into a PhoneNumber): left unread, a page of 50 is
+    # tens of milliseconds quicker (docs/performance.md, "API lists").
     rows = (
         referrals_visible_to(user)
         .select_related("team", "owner", "for_person")
-        .defer("team__duty_phone")
+        .defer("routing_decision", "team__duty_phone")
     )
     for name in ("status", "priority", "need"):
         if name in filters:
