@@ -1,6 +1,6 @@
 """The API's JSON, written by orjson (drf-orjson-renderer) instead of the standard library's
-encoder: the same bytes, about ten times faster to write a page of a list (docs/performance.md,
-"API lists").
+encoder: the same bytes, six to seven times faster to write a page of a list
+(docs/performance.md, "API lists").
 
 orjson writes what it knows natively (dicts, lists, strings, numbers, booleans, None, UUIDs)
 itself. Everything else goes through DRF's own encoder, as before: dates and times (passed
