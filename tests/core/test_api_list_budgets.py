@@ -110,6 +110,6 @@ def test_an_api_list_costs_the_same_queries_with_many_rows_as_with_few(
     }
     grow(team, 2)
     few = _queries(users[role], url, params)
-    grow(team, 60)
+    grow(team, 30)
     many = _queries(users[role], url, params)
     assert many == few and many <= budget, (few, many)
