@@ -55,6 +55,14 @@ def nhs_date(value: Moment) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def nhs_month(value: Moment) -> str:
+    """``December 2026``: a whole month, as the archived months of the access log."""
+    if value is None or value == "":
+        return ""
+    day = _day(value)
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
 def nhs_date_short(value: Moment) -> str:
     """``2 Dec 2026``, for tables. September is "Sep" (the design system's short months)."""
     if value is None or value == "":

@@ -15,6 +15,7 @@ from spoc.core.dates import (
     nhs_datetime,
     nhs_datetime_short,
     nhs_duration,
+    nhs_month,
     nhs_number_format,
     nhs_time,
     nhs_weekday_date,
@@ -28,6 +29,7 @@ def test_dates_in_words_and_short_for_tables():
     assert nhs_date_short(date(2026, 12, 2)) == "2 Dec 2026"
     assert nhs_date_short(date(2026, 9, 30)) == "30 Sep 2026"
     assert nhs_weekday_date(date(2026, 12, 2)) == "Wednesday 2 December 2026"
+    assert nhs_month(date(2026, 9, 1)) == "September 2026"
 
 
 def test_a_banner_date_is_day_month_year_with_english_months():
@@ -45,6 +47,7 @@ def test_none_and_empty_are_blank():
     for function in (
         nhs_date,
         nhs_date_short,
+        nhs_month,
         nhs_weekday_date,
         nhs_time,
         nhs_datetime,

@@ -247,8 +247,12 @@ def routed(replica: Replica, settings: Any) -> Iterator[Replica]:
 
 
 @pytest.fixture
-def world(make_user: Any) -> dict[str, Any]:
-    return dashboard_world(make_user)
+def world(make_user: Any, routed: Replica) -> dict[str, Any]:
+    """The dashboards' world, replayed on the replica before the test reads it (else a page
+    could read the replica before it has the world, and the next read after)."""
+    built = dashboard_world(make_user)
+    wait_for(routed.caught_up, timeout=30)
+    return built
 
 
 @contextmanager

@@ -33,6 +33,11 @@ def nhs_date_short(value: date | datetime | str | None) -> str:
 
 
 @register.filter
+def nhs_month(value: date | datetime | str | None) -> str:
+    return dates.nhs_month(value)
+
+
+@register.filter
 def nhs_weekday_date(value: date | datetime | str | None) -> str:
     return dates.nhs_weekday_date(value)
 
