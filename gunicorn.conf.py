@@ -20,8 +20,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # gthread workers with reuse_port answered 109/12/5. Sync workers keep no connection alive
 # (keepalive is ignored): the reverse proxy in front buffers slow clients, as gunicorn's
 # documentation asks of sync workers. The GUNICORN_* variables try another setup.
-# The cores this process may run on (a container's cpuset), not the host's.
-workers = int(os.environ.get("GUNICORN_WORKERS", str(2 * len(os.sched_getaffinity(0)) + 1)))
+# The cores this process may run on (a container's cpuset), not the host's; where the system
+# cannot say (macOS), all of them.
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+workers = int(os.environ.get("GUNICORN_WORKERS", str(2 * _cores + 1)))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
