@@ -74,19 +74,8 @@ bench_gunicorn() {
     >"$BENCH_RESULTS/$2-gunicorn.log" 2>&1 &
   BENCH_PIDS+=($!)
   BENCH_GUNICORN_PID=$!
-  "$BENCH_PY" - "http://$1/healthz/live" "$BENCH_RESULTS/$2-gunicorn.log" <<'PY'
-import sys, time, urllib.request
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    try:
-        with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
-            if response.status == 200:
-                sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.5)
-sys.exit(f"gunicorn did not answer /healthz/live within 60 s: see {sys.argv[2]}")
-PY
+  "$BENCH_PY" "$BENCH_ROOT/scripts/wait_http.py" "http://$1/healthz/live" 60 ||
+    { echo "gunicorn did not answer /healthz/live within 60 s: see $BENCH_RESULTS/$2-gunicorn.log" >&2; exit 1; }
 }
 
 # bench_scaled_hub HOST:PORT REDIS_DB NAME: a run over the scaled database (SPOC_BENCH_DB, by

@@ -101,19 +101,7 @@ PY
 
 # wait_for_http URL SECONDS: until it answers 200.
 wait_for_http() {
-  "$PY" - "$1" "$2" <<'PY'
-import sys, time, urllib.request
-deadline = time.monotonic() + float(sys.argv[2])
-while time.monotonic() < deadline:
-    try:
-        with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
-            if response.status == 200:
-                sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.2)
-sys.exit(1)
-PY
+  "$PY" "$ROOT/scripts/wait_http.py" "$1" "$2"
 }
 
 wait_for_port() {
