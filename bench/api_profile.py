@@ -2,7 +2,8 @@
 process against the hub's database.
 
 Runs the lists of `bench/api_lists.py` (the referral list's first page, a page 40 deep along
-`next`, a patient search) through Django's test client signed in as ``--username`` (the local
+`next`, a patient search) and the FHIR API's referral searches (`ServiceRequest`'s first page, a
+page 40 deep along the Bundle's next links, one organisation's `Task`s) through Django's test client signed in as ``--username`` (the local
 settings with DEBUG off), without a web server, ``--requests`` times each under cProfile after a
 few unmeasured ones. For each it prints the statements of one request with their time, and the
 frames that took the most time of their own and in total. The database's CPU is in the statement
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spoc.settings.local")
@@ -35,6 +37,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+
+from referrals.models import Referral  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from login_home import write_results  # noqa: E402
@@ -58,11 +62,30 @@ def timed_statements() -> Iterator[list[tuple[float, str]]]:
         yield statements
 
 
-def deep_url(client: Client, pages: int) -> str:
-    url = "/api/v1/referrals/"
+def deep_url(client: Client, url: str, pages: int) -> str:
+    """The address ``pages`` deep along the next links from ``url``: the REST API's ``next``, or
+    a FHIR Bundle's link of relation next."""
     for _ in range(pages - 1):
-        url = client.get(url).json()["next"]
+        body = client.get(url).json()
+        if "link" in body:
+            url = next(link["url"] for link in body["link"] if link["relation"] == "next")
+        else:
+            url = body["next"]
+        parts = urlsplit(url)
+        url = f"{parts.path}?{parts.query}"
     return url
+
+
+def busiest_organisation() -> int:
+    """The organisation of the newest referral's team (the demo's hospice holds most)."""
+    found = (
+        Referral.objects.order_by("-id")
+        .values_list("team__service__organisation_id", flat=True)
+        .first()
+    )
+    if found is None:
+        raise SystemExit("No referral in this database: build the scaled one (bench/README.md).")
+    return found
 
 
 def top_frames(
@@ -144,8 +167,11 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"Could not sign in as {args.username}: HTTP {response.status_code}")
     urls = [
         "/api/v1/referrals/",
-        deep_url(client, 40),
+        deep_url(client, "/api/v1/referrals/", 40),
         f"/api/v1/patients/?q={args.search}",
+        "/fhir/R4/ServiceRequest",
+        deep_url(client, "/fhir/R4/ServiceRequest", 40),
+        f"/fhir/R4/Task?owner=Organization/{busiest_organisation()}",
     ]
     rows = [profile_one(client, url, requests=args.requests, frames=args.frames) for url in urls]
     for row in rows:

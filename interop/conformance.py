@@ -254,7 +254,8 @@ def capability_statement(*, base: str, now: datetime) -> Resource:
                     "Reads and searches of the patients, referrals (a ServiceRequest and a Task each) and the "
                     "service directory. Searches are strict: an unknown parameter, a modifier or a repeated "
                     "parameter is refused with 400. Results come in pages: _count (0 to 100, 50 by default) "
-                    "and the Bundle's next and previous links."
+                    "and the Bundle's next link; total is given when _total=accurate is asked, or when the "
+                    "first page holds every match."
                 ),
                 "security": {
                     "cors": False,

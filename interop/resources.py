@@ -444,21 +444,18 @@ def searchset(
     base: str,
     self_url: str,
     resources: list[Resource],
-    total: int,
+    total: int | None,
     next_url: str | None = None,
-    previous_url: str | None = None,
 ) -> Resource:
-    """A searchset Bundle of ``resources`` (one page of ``total`` matches), with its self link
-    and, when there are other pages, next and previous."""
+    """A searchset Bundle of ``resources`` (one page of the matches), with its self link, the
+    next page's link when there is one, and ``total`` when it is known (Bundle.total is 0..1)."""
     links = [{"relation": "self", "url": self_url}]
     if next_url:
         links.append({"relation": "next", "url": next_url})
-    if previous_url:
-        links.append({"relation": "previous", "url": previous_url})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": total,
+        **({"total": total} if total is not None else {}),
         "link": links,
         "entry": [
             {

@@ -8,9 +8,12 @@ type the parameter never points at) is a search that matches nothing."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from spoc.core.api import MAX_ID
@@ -25,11 +28,14 @@ _SHOWN_NAME = re.compile(r"[A-Za-z0-9_\-.:]{1,40}")
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 100
-# Deep pages cost an ever larger OFFSET; ten thousand pages is far past any real client.
-MAX_PAGE = 10_000
-# Result parameters (FHIR R4 search.html, "Paging"): `_count` and the page the Bundle's links
-# name; `_format` is read by the content negotiation.
-RESULT_PARAMS = frozenset({"_count", "_page", "_format"})
+# Result parameters (FHIR R4 search.html, "Paging" and "Summary"): `_count`, the cursor the
+# Bundle's next link carries and `_total`; `_format` is read by the content negotiation.
+RESULT_PARAMS = frozenset({"_count", "_cursor", "_total", "_format"})
+# `_total` values the API answers: `estimate` (FHIR's third) is refused, not treated as either.
+TOTALS = ("none", "accurate")
+INVALID_CURSOR = "_cursor is not one a search gave: start again from the first page."
+# A cursor's sort value is a name or a moment: anything longer was not made here.
+_MAX_CURSOR_VALUE = 200
 
 
 class SearchError(ValueError):
@@ -43,12 +49,43 @@ class SearchError(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    number: int = 1
+    """What a search's result parameters ask for: ``size`` matches (0: none, the total alone),
+    those after ``after`` (the sort value and id of the last match of the page before, from the
+    next link's cursor), and whether to count every match (``_total=accurate``)."""
+
     size: int = DEFAULT_COUNT
+    after: tuple[str, int] | None = None
+    accurate_total: bool = False
 
     @property
-    def offset(self) -> int:
-        return (self.number - 1) * self.size
+    def counts(self) -> bool:
+        """Whether the Bundle must say how many match in all: asked for, or ``_count=0``."""
+        return self.accurate_total or self.size == 0
+
+
+def cursor_encode(value: str, last_id: int) -> str:
+    """The ``_cursor`` of the page after a match whose sort value is ``value`` (a name, or a
+    moment in ISO 8601) and whose id is ``last_id``: opaque to clients, read by cursor_decode."""
+    text = json.dumps([value, last_id], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def cursor_decode(text: str) -> tuple[str, int]:
+    """(sort value, id) from a ``_cursor``; SearchError for anything cursor_encode did not make."""
+    try:
+        found = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):
+        found = None
+    if not (
+        isinstance(found, list)
+        and len(found) == 2
+        and isinstance(found[0], str)
+        and len(found[0]) <= _MAX_CURSOR_VALUE
+        and type(found[1]) is int
+        and 0 < found[1] <= MAX_ID
+    ):
+        raise SearchError(INVALID_CURSOR)
+    return found[0], found[1]
 
 
 @dataclass(frozen=True)
@@ -147,9 +184,16 @@ def search_parse(
             raise SearchError(f"Give {name} once.")
         value = values[0]
         if name == "_count":
-            page = Page(number=page.number, size=_integer(value, name=name, low=0, high=MAX_COUNT))
-        elif name == "_page":
-            page = Page(number=_integer(value, name=name, low=1, high=MAX_PAGE), size=page.size)
+            page = replace(page, size=_integer(value, name=name, low=0, high=MAX_COUNT))
+        elif name == "_cursor":
+            page = replace(page, after=cursor_decode(value))
+        elif name == "_total":
+            if value not in TOTALS:
+                raise SearchError(
+                    f"_total must be {' or '.join(TOTALS)}: an estimate is not offered.",
+                    code="not-supported" if value == "estimate" else "invalid",
+                )
+            page = replace(page, accurate_total=value == "accurate")
         elif name in declared:
             if not value:
                 raise SearchError(f"{name} needs a value.")

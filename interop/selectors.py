@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db.models import Model, Prefetch, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Field, Model, Prefetch, QuerySet
 
 from interop.resources import (
     Resource,
@@ -26,7 +28,7 @@ from interop.resources import (
     service_request_resource,
     task_resource,
 )
-from interop.search import NO_MATCH, Page
+from interop.search import INVALID_CURSOR, NO_MATCH, Page, SearchError, cursor_encode
 from patients.selectors import patient_shown
 from referrals.models import Referral
 from referrals.selectors import patients_visible_to
@@ -39,18 +41,61 @@ Row = TypeVar("Row", bound=Model)
 
 @dataclass(frozen=True)
 class Found:
-    """One page of a search's matches, as resources, and how many match in all."""
+    """One page of a search's matches, as resources; how many match in all, when that is known
+    (None: not counted); and the cursor of the next page, when there is one."""
 
     resources: list[Resource]
-    total: int
+    total: int | None
+    next_cursor: str | None = None
+
+
+def _sort_value(rows: QuerySet[Row], field: str, text: str) -> Any:
+    """A cursor's sort value as ``field`` holds it; SearchError when it cannot be one (a moment
+    must carry its offset, as the cursors the API makes do)."""
+    model_field = rows.model._meta.get_field(field)
+    assert isinstance(model_field, Field)
+    try:
+        value = model_field.to_python(text)
+    except ValidationError:
+        raise SearchError(INVALID_CURSOR) from None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise SearchError(INVALID_CURSOR)
+    return value
+
+
+def _keyset_page(
+    rows: QuerySet[Row], page: Page, *, field: str, descending: bool
+) -> tuple[list[Row], str | None, int | None]:
+    """One page of ``rows``, which are ordered by (``field``, id), descending or not: the matches
+    after the page's cursor, one more read to know whether a next page follows (and its
+    cursor), and how many match in all, counted only when the page asks (``_total=accurate``,
+    ``_count=0``) or known for free (a first page that holds them all). No OFFSET and no count
+    otherwise: a page deep in millions of referrals is a seek on the (field, id) index."""
+    total = rows.count() if page.counts else None
+    if not page.size:
+        return [], None, total
+    if page.after is not None:
+        text, last_id = page.after
+        value = _sort_value(rows, field, text)
+        bound, ties = ("lte", "pk__gte") if descending else ("gte", "pk__lte")
+        rows = rows.filter(**{f"{field}__{bound}": value}).exclude(**{field: value, ties: last_id})
+    found = list(rows[: page.size + 1])
+    more, found = len(found) > page.size, found[: page.size]
+    next_cursor = None
+    if more:
+        last = getattr(found[-1], field)
+        next_cursor = cursor_encode(
+            last.isoformat() if isinstance(last, datetime) else str(last), found[-1].pk
+        )
+    elif total is None and page.after is None:
+        total = len(found)
+    return found, next_cursor, total
 
 
 def _page_of(rows: QuerySet[Row], page: Page, build: Callable[[Row], Resource]) -> Found:
-    total = rows.count()
-    return Found(
-        [build(row) for row in rows[page.offset : page.offset + page.size]] if page.size else [],
-        total,
-    )
+    """A page of the directory, by name (``rows`` ordered by name and id)."""
+    found, next_cursor, total = _keyset_page(rows, page, field="name", descending=False)
+    return Found([build(row) for row in found], total, next_cursor)
 
 
 # --- Patients -------------------------------------------------------------------------------
@@ -65,10 +110,10 @@ def fhir_patient_search(*, user: Any, criteria: Mapping[str, Any], page: Page) -
     """Patients by NHS number (``identifier``; None, another system, finds no one). Logged as a
     patient search with its count, never the number."""
     # An empty query finds no one without a query, and is logged as a search all the same.
+    # An NHS number is one patient's: the match, if any, is always on the first page.
     found = patients_found(patients=patients_visible_to(user), query=criteria["identifier"] or "")
-    return Found(
-        [patient_resource(p) for p in found[page.offset : page.offset + page.size]], len(found)
-    )
+    shown = [] if page.after else found[: page.size]
+    return Found([patient_resource(p) for p in shown], len(found))
 
 
 # --- Referrals: ServiceRequest and Task -------------------------------------------------------
@@ -95,23 +140,22 @@ def _referrals_found(
     *, user: Any, criteria: Mapping[str, Any], page: Page, build: Callable[[Referral], Resource]
 ) -> Found:
     """Referrals the user may see, newest first, through referral_list_page: one patient's are a
-    look-up of their record (logged with the count), any other list is logged with how many
-    patients it showed."""
-    total = 0
+    look-up of their record (logged with the number found: the total when counted, else the
+    page's), any other list is logged with how many patients it showed."""
+    pages: list[tuple[list[Referral], str | None, int | None]] = []
 
     def paginate(rows: QuerySet[Referral]) -> tuple[list[Referral], int]:
-        nonlocal total
-        total = rows.count()
-        if not page.size:
-            return [], total
-        return list(
-            rows.select_related("call", "for_person")[page.offset : page.offset + page.size]
-        ), total
+        found = _keyset_page(
+            rows.select_related("call", "for_person"), page, field="created_at", descending=True
+        )
+        pages.append(found)
+        return found[0], found[2] if found[2] is not None else len(found[0])
 
     referrals = referral_list_page(
         user=user, filters=_referral_filters(criteria), paginate=paginate
     )
-    return Found([build(referral) for referral in referrals], total)
+    _, next_cursor, total = pages[0]
+    return Found([build(referral) for referral in referrals], total, next_cursor)
 
 
 def fhir_service_request_read(*, user: Any, resource_id: int) -> Resource | None:

@@ -31,7 +31,7 @@ from rest_framework.views import APIView, set_rollback
 from interop.codes import FHIR_JSON, JSON_FORMATS
 from interop.conformance import RESOURCES, ResourceKind, capability_statement
 from interop.resources import operation_outcome, searchset
-from interop.search import RESULT_PARAMS, Page, SearchError, row_id, search_parse
+from interop.search import RESULT_PARAMS, SearchError, row_id, search_parse
 from spoc.accounts.authentication import PartnerTokenAuthentication
 from spoc.accounts.partners import Partner
 from spoc.core.api_errors import DATABASE_ERRORS, DATABASE_RETRY_AFTER_SECONDS
@@ -251,27 +251,24 @@ class SearchView(ResourceView):
             if name not in RESULT_PARAMS
             for value in values
         ]
+        given.append(("_count", str(page.size)))
+        if page.accurate_total:
+            given.append(("_total", "accurate"))
 
-        def link(number: int) -> str:
-            return f"{base}{self.kind.name}?{urlencode([*given, ('_count', page.size), ('_page', number)])}"
+        def link(cursor: str | None) -> str:
+            params = [*given, *([("_cursor", cursor)] if cursor else [])]
+            return f"{base}{self.kind.name}?{urlencode(params)}"
 
-        more = page.size and page.offset + page.size < found.total
+        self_cursor = query.get("_cursor")
         return Response(
             searchset(
                 base=base,
-                self_url=link(page.number),
+                self_url=link(self_cursor),
                 resources=found.resources,
                 total=found.total,
-                next_url=link(page.number + 1) if more else None,
-                previous_url=link(min(page.number - 1, _last_page(found.total, page)))
-                if page.number > 1
-                else None,
+                next_url=link(found.next_cursor) if found.next_cursor else None,
             )
         )
-
-
-def _last_page(total: int, page: Page) -> int:
-    return max(1, -(-total // page.size)) if page.size else 1
 
 
 class UnknownView(FhirView):

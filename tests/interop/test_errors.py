@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from interop import selectors
 from interop.conformance import RESOURCES
+from interop.search import cursor_encode
 from spoc.accounts.models import ApiToken
 from tests.conftest import TEST_PASSWORD
 from tests.factories import OrganisationFactory
@@ -101,8 +102,26 @@ def test_an_id_the_hub_never_issued_is_404(handler_api, resource_id):
             "_count must be a whole number from 0 to 100",
         ),
         ("ServiceRequest", {"_count": "-1"}, "invalid", "_count"),
-        ("ServiceRequest", {"_page": "0"}, "invalid", "_page"),
-        ("ServiceRequest", {"_page": "x"}, "invalid", "_page"),
+        ("ServiceRequest", {"_page": "2"}, "not-supported", "_page is not supported"),
+        ("ServiceRequest", {"_total": "estimate"}, "not-supported", "none or accurate"),
+        ("ServiceRequest", {"_total": "yes"}, "invalid", "none or accurate"),
+        ("ServiceRequest", {"_cursor": "x"}, "invalid", "start again from the first page"),
+        ("ServiceRequest", {"_cursor": cursor_encode("yesterday", 5)}, "invalid", "_cursor"),
+        (
+            "ServiceRequest",
+            {"_cursor": cursor_encode("2026-12-01T10:00:00", 5)},
+            "invalid",
+            "_cursor",
+        ),
+        (
+            "ServiceRequest",
+            {"_cursor": cursor_encode("2026-12-01T10:00:00+00:00", 0)},
+            "invalid",
+            "_cursor",
+        ),
+        ("ServiceRequest", {"_cursor": "WyJhIiwgIjUiXQ"}, "invalid", "_cursor"),
+        ("ServiceRequest", {"_cursor": "Tmd1eeG7hW4"}, "invalid", "_cursor"),
+        ("Organization", {"_cursor": cursor_encode("x" * 201, 5)}, "invalid", "_cursor"),
         ("Task", {"owner": "5"}, "invalid", "needs the resource type"),
         ("Task", {"focus": "12"}, "invalid", "ServiceRequest/<id>"),
         ("Organization", {"identifier": "ZZ 1"}, "invalid", "an ODS code"),
