@@ -35,6 +35,22 @@ accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %(p)s'
 
 
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """The hub loaded, its long-lived objects leave the garbage collector's full collections
+    (spoc/core/memory.py)."""
+    from spoc.core.memory import freeze_long_lived
+
+    freeze_long_lived(load_views=True)
+
+
+def post_request(worker, req, environ, resp):  # type: ignore[no-untyped-def]
+    """Once, after the worker's first requests: what they compiled and cached stays too."""
+    from spoc.core.memory import WARM_REQUESTS, freeze_long_lived
+
+    if getattr(worker, "nr", 0) == WARM_REQUESTS:
+        freeze_long_lived()
+
+
 class _HideQueryStrings:
     """gunicorn's error log writes the request line of a failed request; drop its query string."""
 

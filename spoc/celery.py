@@ -126,6 +126,15 @@ def _install_worker_heartbeat() -> None:
 _install_worker_heartbeat()
 
 
+@signals.worker_process_init.connect
+def _freeze_long_lived(**kwargs: object) -> None:
+    """A pool process starts with the hub's models and tasks loaded: they leave the garbage
+    collector's full collections (spoc/core/memory.py)."""
+    from spoc.core.memory import freeze_long_lived
+
+    freeze_long_lived()
+
+
 @signals.beat_init.connect
 def _beat_started(sender: object = None, **kwargs: object) -> None:
     from spoc.core.pipeline import BEAT, BEAT_STARTED, record_mark

@@ -1,0 +1,67 @@
+"""Long-lived objects out of the garbage collector's full collections (spoc/core/memory.py): a
+web worker freezes them once the hub is loaded and again after its first requests; a Celery pool
+process once it starts."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from celery import signals
+
+from spoc.celery import _freeze_long_lived
+from spoc.core.memory import WARM_REQUESTS
+from tests.conftest import ROOT
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def gunicorn_hooks() -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), namespace)  # noqa: S102 (our own config file)
+    return namespace
+
+
+def test_a_web_worker_freezes_the_hub_once_loaded_with_every_view_imported():
+    sys.modules.pop("calls.views", None)
+
+    gunicorn_hooks()["post_worker_init"](SimpleNamespace(nr=0))
+
+    assert "calls.views" in sys.modules
+    assert gc.get_freeze_count() > 10_000
+
+
+def test_a_web_worker_freezes_again_once_only_after_its_first_requests():
+    hooks = gunicorn_hooks()
+    hooks["post_worker_init"](SimpleNamespace(nr=0))
+    loaded = gc.get_freeze_count()
+    # What the first requests leave behind for the worker's life: compiled templates, caches.
+    kept = [[n] for n in range(1_000)]
+
+    for nr in range(1, WARM_REQUESTS):
+        hooks["post_request"](SimpleNamespace(nr=nr), None, None, None)
+    assert gc.get_freeze_count() == loaded
+
+    hooks["post_request"](SimpleNamespace(nr=WARM_REQUESTS), None, None, None)
+    warm = gc.get_freeze_count()
+    assert warm >= loaded + len(kept)
+
+    hooks["post_request"](SimpleNamespace(nr=WARM_REQUESTS + 1), None, None, None)
+    assert gc.get_freeze_count() == warm
+
+
+def test_a_celery_pool_process_freezes_the_hub_as_it_starts():
+    connected = [ref() for _, ref in signals.worker_process_init.receivers]
+    assert _freeze_long_lived in connected
+
+    _freeze_long_lived()
+
+    assert gc.get_freeze_count() > 10_000
