@@ -82,7 +82,8 @@ class Referral(models.Model):
     unroutable_reason = models.CharField(max_length=300, blank=True)
     routed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=19, choices=ReferralOutcome.choices, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    # Indexed with the id (referral_created_id, below), which serves every look-up by time too.
+    created_at = models.DateTimeField()
     # Made by a member of staff, or sent by a partner system as a BaRS message (interop/bars.py):
     # the system, the person who asked, their reference for the request, the message it came in
     # and the time by which the sender expects it answered.
