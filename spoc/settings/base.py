@@ -139,6 +139,11 @@ def postgres_database(url: str, **options: object) -> dict[str, Any]:
     database: dict[str, Any] = dict(
         dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     )
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_URL must be a PostgreSQL URL (postgres://user@host:5432/name); leave it "
+            "unset for the embedded SQLite database under .data/."
+        )
     database.setdefault("OPTIONS", {}).update(
         application_name=f"spoc {Path(sys.argv[0]).name} {os.getpid()}"[:63], **options
     )

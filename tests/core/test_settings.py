@@ -122,6 +122,14 @@ def test_an_unknown_pooler_is_refused_with_a_message():
     assert "DATABASE_POOLER must be empty or 'pgbouncer', not 'pgpool'" in result.stderr
 
 
+@pytest.mark.parametrize("url", ["sqlite:////tmp/spoc.sqlite3", "mysql://root@127.0.0.1/spoc"])
+def test_a_database_url_that_is_not_postgresql_is_refused_with_a_message(url):
+    result = run_django("spoc.settings.local", "pass", {"DATABASE_URL": url})
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a PostgreSQL URL" in result.stderr
+    assert "leave it unset for the embedded SQLite database" in result.stderr
+
+
 def _production_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
