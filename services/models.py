@@ -270,3 +270,24 @@ class PostcodeDeprivation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.postcode}: decile {self.decile}"
+
+
+class DirectoryVersion(models.Model):
+    """One row whose ``version`` changes with every committed write to the directory tables that
+    routing reads, so that a routing worker may keep the directory between routings and know, in
+    the query that locks the referral, whether it is still the one committed
+    (docs/routing.md "The directory kept in the routing worker").
+
+    Never written by the hub's code: on PostgreSQL, triggers on those tables give it a new value of
+    a sequence of its own in the writing transaction (migration 0007), whoever writes: the
+    services, the admin, the Open Referral UK import, the demo seed, a migration or plain SQL.
+    Without the row (SQLite, or a test database just emptied) routing reads the directory every
+    time."""
+
+    ROW_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ROW_ID)
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"directory version {self.version}"

@@ -6,8 +6,10 @@ from datetime import time
 from typing import Any
 
 from services.codes import ServiceType
+from services.hours import Window
 from services.models import CoverageArea, OpeningHours, Organisation, Service, Site, Team
-from tests.factories import OrganisationFactory
+from services.services import service_update
+from tests.factories import OrganisationFactory, UserFactory
 
 
 def make_service(
@@ -38,6 +40,28 @@ def make_service(
     )
     service.sites.set(sites)
     return service
+
+
+def service_edit(service: Service, **changes: Any) -> None:
+    """``service_update`` as the edit page calls it, with the service's saved values but
+    ``changes`` (``areas``, ``windows``, ``open_24_7``, or a field of the service)."""
+    service.refresh_from_db()
+    windows = [
+        Window(weekday=h.weekday, opens=h.opens_at, closes=h.closes_at)
+        for h in service.opening_hours.all()
+    ]
+    service_update(
+        service=service,
+        user=UserFactory(),
+        data={
+            field: changes.get(field, getattr(service, field))
+            for field in ("name", "service_type", "status", "min_age", "max_age")
+        },
+        areas=changes.get("areas", [a.area for a in service.coverage_areas.all()]),
+        sites=list(service.sites.all()),
+        windows=changes.get("windows", windows),
+        open_24_7=changes.get("open_24_7", service.open_24_7),
+    )
 
 
 def every_day(opens: int, closes: int) -> list[tuple[int, time, time]]:
