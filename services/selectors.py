@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any, Unpack
 import holidays
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
 
 from services.clocks import InvalidClockOverride, clock_overrides_parse
 from services.codes import ServiceType
@@ -29,6 +31,7 @@ from services.hours import (
 from services.models import (
     CapacityStatus,
     Closure,
+    DirectoryVersion,
     OpeningHours,
     Service,
     Team,
@@ -37,19 +40,30 @@ from services.models import (
 from services.ranking import Capacity, RankCriteria, RankedService, ServiceCandidate, rank_services
 from spoc.audit.context import current_request
 
+# The closures that can matter to a search from ``at``: those ending after ``at`` less this, and
+# starting before the hours' horizon from ``at``, a day more.
+CLOSURES_BEFORE = timedelta(days=1)
+CLOSURES_AFTER = timedelta(days=HORIZON_DAYS + 1)
+
 
 def _closures_around(at: datetime) -> QuerySet[Closure]:
     """The closures that can matter to a search from ``at`` (over the hours' horizon)."""
     return Closure.objects.filter(
-        ends_at__gt=at - timedelta(days=1),
-        starts_at__lt=at + timedelta(days=HORIZON_DAYS + 1),
+        ends_at__gt=at - CLOSURES_BEFORE, starts_at__lt=at + CLOSURES_AFTER
     )
 
 
-def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
+def _closure_around(closure: Closure, at: datetime) -> bool:
+    """``_closures_around(at)``'s condition, for a closure already loaded."""
+    return closure.ends_at > at - CLOSURES_BEFORE and closure.starts_at < at + CLOSURES_AFTER
+
+
+def services_with_directory_data(
+    *, at: datetime, closures: QuerySet[Closure] | None = None
+) -> QuerySet[Service]:
     """Every service with what ranking and the directory screens need, in a constant number of
     queries (services with latest capacity and team, then one query each for coverage, hours,
-    closures and sites)."""
+    closures and sites). The closures are those around ``at`` unless ``closures`` says which."""
     latest = CapacityStatus.objects.filter(service=OuterRef("pk")).order_by("-reported_at", "-id")
     return (
         Service.objects.select_related("organisation", "team")
@@ -63,7 +77,7 @@ def services_with_directory_data(*, at: datetime) -> QuerySet[Service]:
             Prefetch(
                 "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
             ),
-            Prefetch("closures", queryset=_closures_around(at)),
+            Prefetch("closures", queryset=_closures_around(at) if closures is None else closures),
             "sites",
         )
         .order_by("name")
@@ -262,12 +276,22 @@ def service_candidate(service: Any, *, at: datetime) -> ServiceCandidate:
 
 
 def directory_rank(
-    *, need: str, priority: str, at: datetime, **criteria: Unpack[RankCriteria]
+    *,
+    need: str,
+    priority: str,
+    at: datetime,
+    directory_version: int | None = None,
+    **criteria: Unpack[RankCriteria],
 ) -> tuple[list[RankedService], dict[int, Service]]:
     """Rank every service for a need (docs/design.md §5). Returns the ranker's answer and the loaded
     services by id (for display). The caller passes open-referral counts; this app knows nothing
-    of referrals."""
-    services = {s.pk: s for s in services_with_directory_data(at=at)}
+    of referrals.
+
+    ``directory_version`` is the directory's version the caller read, in its transaction, with
+    ``directory_version()`` (routing reads it in the query that locks the referral): with it the
+    directory this process kept from an earlier call of the same version is used, without a
+    query (``routing_directory``). Without it the directory is read."""
+    services = {s.pk: s for s in routing_directory(at=at, version=directory_version)}
     candidates = [service_candidate(s, at=at) for s in services.values()]
     ranked = rank_services(
         candidates=candidates,
@@ -278,6 +302,84 @@ def directory_rank(
         **criteria,
     )
     return ranked, services
+
+
+def directory_version() -> Subquery:
+    """The directory's version (``DirectoryVersion``) as an expression, to be read in a query the
+    caller makes anyway: None where the database keeps none (SQLite, a test database emptied)."""
+    return Subquery(
+        DirectoryVersion.objects.filter(pk=DirectoryVersion.ROW_ID).values("version")[:1]
+    )
+
+
+@dataclass(frozen=True)
+class _KeptDirectory:
+    """The directory as it was at ``version``, every service with its team, capacity, coverage,
+    hours, sites and every closure ending after ``closures_after`` (not only those around one
+    moment, so that it serves later routings)."""
+
+    version: int
+    closures_after: datetime
+    services: tuple[Service, ...]
+
+
+# This process's directory (docs/routing.md "The directory kept in the routing worker"). Replaced
+# whole, never changed in place: a thread reading the old one keeps a consistent directory.
+_kept: _KeptDirectory | None = None
+
+
+def routing_directory(*, at: datetime, version: int | None) -> list[Service]:
+    """Every service, as ``services_with_directory_data(at=at)`` loads them, for ranking at
+    ``at``: from the directory this process kept when it is of ``version`` and holds the closures
+    that can matter at ``at`` (no query), else read (five queries) and kept for the next call.
+
+    ``version`` must have been read (``directory_version()``) in the caller's transaction before
+    this call: a directory read after it is then at least as new as the version, and a directory
+    kept at the same version is exactly the one committed. A version that is None is never
+    kept. Each service returned is a copy of the kept one (with its team), holding only the
+    closures around ``at``: a caller may set attributes on it without changing the kept one."""
+    global _kept
+    kept = _kept
+    if version is None:
+        return list(services_with_directory_data(at=at))
+    if kept is None or kept.version != version or at - CLOSURES_BEFORE < kept.closures_after:
+        closures_after = min(at, timezone.now()) - CLOSURES_BEFORE
+        loaded = services_with_directory_data(
+            at=at, closures=Closure.objects.filter(ends_at__gt=closures_after)
+        )
+        # Routing reads nothing of the organisations, whose writes leave the version alone.
+        kept = _KeptDirectory(
+            version=version,
+            closures_after=closures_after,
+            services=tuple(loaded.select_related(None).select_related("team")),
+        )
+        _kept = kept
+    return [_service_at(service, at=at) for service in kept.services]
+
+
+def routing_directory_forget() -> None:
+    """Drop the directory this process kept: the next routing reads it (bench/routing_cost.py)."""
+    global _kept
+    _kept = None
+
+
+def _service_at(kept: Service, *, at: datetime) -> Service:
+    """A copy of a kept service and of its team whose closures are those around ``at``, the ones
+    ``services_with_directory_data(at=at)`` would have loaded. Its other prefetched rows are the
+    kept ones, shared (read, never changed)."""
+    service = copy.copy(kept)
+    closures = Closure.objects.all()
+    closures._result_cache = [c for c in kept.closures.all() if _closure_around(c, at)]
+    closures._prefetch_done = True  # type: ignore[attr-defined]  # QuerySet's, not in the stubs
+    service._prefetched_objects_cache = {  # type: ignore[attr-defined]  # Model's, likewise
+        **kept._prefetched_objects_cache,  # type: ignore[attr-defined]
+        "closures": closures,
+    }
+    team = getattr(kept, "team", None)
+    if team is not None:
+        # Links both ways: the copy's team is a copy whose service is this copy.
+        service.team = copy.copy(team)
+    return service
 
 
 def services_with_intake_team(services: Mapping[int, Service]) -> frozenset[int]:

@@ -29,6 +29,7 @@ from services.postcodes import InvalidPostcode, normalise_postcode
 from services.ranking import RankedService, winner
 from services.selectors import (
     directory_rank,
+    directory_version,
     services_with_intake_team,
     spoc_hours_of,
     spoc_service_of,
@@ -63,12 +64,17 @@ def referral_route(*, referral_id: int) -> Referral | None:
 
     Raises ``RoutingConfigurationError`` when a referral is unroutable and the directory has no
     SPOC team, and ``IllegalAction`` if the transition map forbids the move. Runs a constant
-    number of queries, whatever the size of the directory.
+    number of queries, whatever the size of the directory, and none for the directory when this
+    process kept it at the version read with the referral (docs/routing.md "The directory kept
+    in the routing worker").
     """
     with transaction.atomic():
+        # The directory's version, read in the transaction's first statement: every directory
+        # edit committed before the routing began is in it.
         referral = (
             Referral.objects.select_for_update(of=("self",))
             .select_related("patient", "call", "for_person", "bereavement_screen")
+            .annotate(directory_version=directory_version())
             .filter(pk=referral_id)
             .first()
         )
@@ -89,6 +95,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
             need=referral.need,
             priority=referral.priority,
             at=at,
+            directory_version=referral.directory_version,
             **_ranking_inputs(referral, now=now),
             exclude=declined,
             open_referrals=_open_referrals_by_service(types=types),
