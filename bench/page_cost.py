@@ -170,6 +170,12 @@ def profile(loader: Loader, *, requests: int, top: int) -> str:
         profiler.enable()
         loader.send(data)
         profiler.disable()
+    return profile_text(profiler, top=top)
+
+
+def profile_text(profiler: cProfile.Profile, *, top: int) -> str:
+    """The ``top`` frames of a profile by own time and by cumulative time, as pstats prints them
+    (bench/routing_cost.py prints its profiles so too)."""
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
     stats.sort_stats("tottime").print_stats(top)
