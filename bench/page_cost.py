@@ -15,14 +15,23 @@ it out with ``--pages``. ``--profile`` also runs each page under cProfile and wr
 expensive frames (own time, and cumulative time) to ``--profile-file``
 (``bench/results/page_cost-profile.txt``), which docs/performance.md ("CPU per page") quotes.
 
-Exit status: 0 when every page answered as expected (200; a submit, 302 to its call), 1 otherwise.
+The team queue's htmx poll is measured twice, as the page sends it (its block's ``hx-get`` and
+``hx-headers``, with htmx's own headers): **changed**, with a version the queue no longer has, so
+the block is drawn again (what every open tab's next poll costs after one referral of the team
+changed: nothing is kept between polls, so a stale version costs the same as a real change), and
+**unchanged**, with the page's own version (answered 204).
+
+Exit status: 0 when every page answered as expected (200; a submit, 302 to its call; an
+unchanged poll, 204), 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import html
 import io
+import json
 import os
 import pstats
 import re
@@ -47,6 +56,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from login_home import percentile, write_results  # noqa: E402
+from worklist import HX_GET, HX_HEADERS, QUEUE_DIV, QUEUE_PATH, STALE_VERSION  # noqa: E402
 
 HIDDEN = re.compile(r'<input type="hidden" name="(idempotency_key|received_at)" value="([^"]*)"')
 CALL_SCREEN = "/calls/new/"
@@ -55,22 +65,30 @@ CALL_SAVED = re.compile(r"^/calls/\d+/$")
 
 @dataclass(frozen=True)
 class Page:
-    """A page as one demo user loads it (``POST``: the call screen's submit)."""
+    """A page as one demo user loads it (``POST``: the call screen's submit; ``poll``:
+    "changed" or "unchanged", the htmx poll of the team queue at ``path``)."""
 
     user: str
     path: str
     method: str = "GET"
+    poll: str = ""
 
     @property
     def name(self) -> str:
-        return f"{self.user} {self.path}" + (" POST" if self.method == "POST" else "")
+        return (
+            f"{self.user} {self.path}"
+            + (" POST" if self.method == "POST" else "")
+            + (f" poll {self.poll}" if self.poll else "")
+        )
 
 
 # The busiest pages of the people who use the hub most.
 PAGES = (
     Page("coordinator", "/"),
     Page("nurse", "/"),
-    Page("nurse", "/queue/"),
+    Page("nurse", QUEUE_PATH),
+    Page("nurse", QUEUE_PATH, poll="changed"),
+    Page("nurse", QUEUE_PATH, poll="unchanged"),
     Page("handler", "/"),
     Page("handler", CALL_SCREEN),
     Page("handler", CALL_SCREEN, "POST"),
@@ -111,6 +129,11 @@ class Loader:
         self.client, self.page = client, page
         self.patient_ids: list[int] = []
         self.turn = 0
+        self.path, self.status = page.path, 200
+        self.headers: dict[str, str] = {}
+        if page.poll:
+            self.path, self.headers = self.queue_poll(page.poll)
+            self.status = 200 if page.poll == "changed" else 204
         if page.method == "POST":
             from patients.models import Patient
 
@@ -120,6 +143,26 @@ class Loader:
                 .values_list("pk", flat=True)[:50]
             )
 
+    def queue_poll(self, kind: str) -> tuple[str, dict[str, str]]:
+        """The URL and headers of the poll the team queue page sends (bench/worklist.py reads
+        them the same way), with a version the queue no longer has for a "changed" poll."""
+        body = self.client.get(self.page.path).content.decode()
+        div = QUEUE_DIV.search(body)
+        url = div and HX_GET.search(div.group(0))
+        headers = div and HX_HEADERS.search(div.group(0))
+        if not (url and headers):
+            raise SystemExit(f"No polled queue block on {self.page.path} for {self.page.user}")
+        sent = {
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://127.0.0.1{self.page.path}",
+            "HX-Target": "queue",
+            "HX-Trigger": "queue",
+            **json.loads(html.unescape(headers.group(1))),
+        }
+        if kind == "changed":
+            sent["X-Queue-Version"] = STALE_VERSION
+        return html.unescape(url.group(1)), sent
+
     def prepare(self) -> dict[str, str] | None:
         if self.page.method == "GET":
             return None
@@ -128,7 +171,7 @@ class Loader:
 
     def send(self, data: dict[str, str] | None) -> bool:
         if data is None:
-            return self.client.get(self.page.path).status_code == 200
+            return self.client.get(self.path, headers=self.headers).status_code == self.status
         response = self.client.post(self.page.path, data)
         return response.status_code == 302 and bool(CALL_SAVED.match(response["Location"]))
 
@@ -219,16 +262,17 @@ def main(argv: list[str]) -> int:
                 "user": page.user,
                 "path": page.path,
                 "method": page.method,
+                "poll": page.poll,
                 **measure(loader, requests=args.requests),
             }
         )
         if args.profile:
             text = profile(loader, requests=args.profile_requests, top=args.profile_top)
             profiles.append(f"=== {page.name}: {args.profile_requests} loads\n{text}")
-    print(f"{'':26} {'queries':>7} {'writes':>6} {'CPU ms':>7} {'p50 ms':>7} {'p95 ms':>7}")
+    print(f"{'':30} {'queries':>7} {'writes':>6} {'CPU ms':>7} {'p50 ms':>7} {'p95 ms':>7}")
     for page, row in zip(pages, rows, strict=True):
         print(
-            f"{page.name:26} {row['queries']:>7} {row['session_writes']:>6} "
+            f"{page.name:30} {row['queries']:>7} {row['session_writes']:>6} "
             f"{row['cpu_ms_mean']:>7} {row['wall_ms_p50']:>7} {row['wall_ms_p95']:>7}"
         )
     if profiles:
