@@ -123,6 +123,8 @@ TEMPLATES = [
         },
     }
 ]
+# Django's widgets drawn in Python, the same markup as its templates (spoc/core/form_renderer.py).
+FORM_RENDERER = "spoc.core.form_renderer.HubFormRenderer"
 
 # --- Database ---------------------------------------------------------------------------------
 # DATABASE_URL selects PostgreSQL (production, tests). Without it, the embedded default: SQLite
