@@ -390,6 +390,11 @@ def _validated(
     else:
         call_suggested, call_chosen = suggestion.priority, data.chosen_priority
         call_override = text["override_reason"]
+    if call_chosen != call_suggested and not call_override:
+        # The call's constraint (call_override_needs_reason), checked here without a query.
+        errors.setdefault("override_reason", []).append(
+            f"Say why you chose {call_chosen} instead of the suggested {call_suggested}."
+        )
 
     assessment = Assessment(
         patient=patient,
@@ -459,16 +464,25 @@ def _validated(
             assigned_to=user,
             note=text["callback_note"],
         )
-    _full_clean(errors, assessment, exclude=["patient", "assessed_by"])
+    # The assessment's one constraint (AKPS at most 100) is checked above, with a clearer
+    # message: Django would check it again with a query of its own.
+    _full_clean(errors, assessment, exclude=["patient", "assessed_by"], constraints=False)
+    # Its override constraint is checked above; its unique key is the handler's (left out
+    # here), which the transaction and _earlier_submission look after.
     _full_clean(
-        errors, call, exclude=["patient", "patient_site", "triage", "handled_by", "reviewed_by"]
+        errors,
+        call,
+        exclude=["patient", "patient_site", "triage", "handled_by", "reviewed_by"],
+        constraints=False,
     )
     for referral in referrals:
-        # suggested_priority comes from the rules, never the client; leaving it out also skips
-        # the constraint's query per referral (the database still enforces it).
+        # suggested_priority comes from the rules, never the client. Every constraint of a
+        # referral names a field left out here (or the sender, which a call's referral has not),
+        # so Django would only build a query for each and drop it: the database enforces them.
         _full_clean(
             errors,
             referral,
+            constraints=False,
             exclude=[
                 "patient",
                 "call",
@@ -485,9 +499,11 @@ def _validated(
             },
         )
     if call_back is not None:
+        # Its one constraint names the call, left out here (set when saved).
         _full_clean(
             errors,
             call_back,
+            constraints=False,
             exclude=["call", "patient", "assigned_to", "done_by"],
             rename={"note": "callback_note"},
         )
@@ -810,13 +826,21 @@ def _carer_assessed(
 
 
 def _full_clean(
-    errors: Errors, instance: Any, *, exclude: list[str], rename: Mapping[str, str] | None = None
+    errors: Errors,
+    instance: Any,
+    *,
+    exclude: list[str],
+    rename: Mapping[str, str] | None = None,
+    constraints: bool = True,
 ) -> None:
-    """The model's own checks, as a safety net behind the ones above, keyed by CallInput names."""
+    """The model's own checks, as a safety net behind the ones above, keyed by CallInput names.
+    ``constraints=False`` leaves the model's constraints to the database, for a model whose
+    constraints the checks above already make true or Django cannot check here (each one Django
+    checks costs a query, and building one even when it cannot)."""
     if errors:
         return
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(exclude=exclude, validate_constraints=constraints)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             target = (rename or {}).get(name) or _MODEL_TO_INPUT.get(name, name)
