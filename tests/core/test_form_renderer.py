@@ -255,3 +255,15 @@ def test_the_call_screen_is_the_page_djangos_templates_draw(client, settings, ha
     assert ours_page == _page(client, settings, djangos, data=typed)
     assert "O&#x27;Brien &quot;Siân&quot; &lt;script&gt;" in ours_page
     assert "<script>alert(1)</script>" not in ours_page
+
+
+def test_two_loads_of_the_call_screen_never_share_a_token_or_a_key(client, handler):
+    """Nothing of one request's form is kept for the next: each page has its own CSRF token and
+    its own idempotency key."""
+    client.force_login(handler)
+    pages = [client.get(reverse("calls:new")).content.decode() for _ in range(2)]
+    tokens = [re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page) for page in pages]
+    keys = [re.findall(r'name="idempotency_key" value="([^"]+)"', page) for page in pages]
+    assert all(tokens) and all(len(found) == 1 for found in keys)
+    assert not set(tokens[0]) & set(tokens[1])
+    assert keys[0] != keys[1]
