@@ -4,6 +4,8 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 
 class AccessLogAppendOnly(Exception):
@@ -48,8 +50,14 @@ class AccessLog(models.Model):
         CREDENTIALS_REVOKED = "CREDENTIALS_REVOKED", "Sessions and tokens revoked"
 
     at = models.DateTimeField(db_index=True)
+    # No index of its own: the one on (user, at) serves every lookup by user (migration 0007).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # What was typed at a failed sign-in, or the username at the time.
     username = models.CharField(max_length=150, blank=True)
@@ -75,6 +83,13 @@ class AccessLog(models.Model):
         indexes = [
             models.Index(fields=["patient_id", "at"], name="accesslog_patient_at"),
             models.Index(fields=["user", "at"], name="accesslog_user_at"),
+            # The access-log page's filters (spoc/audit/selectors.py, access_log_list), each a
+            # seek to the newest matching row at any size (docs/performance.md, "The biggest
+            # tables"): the username as the filter compares it (iexact is UPPER() = UPPER()),
+            # the action, and the flagged rows alone (a few in a million).
+            models.Index(Upper("username"), F("at"), name="accesslog_username_at"),
+            models.Index(fields=["action", "at"], name="accesslog_action_at"),
+            models.Index(fields=["at"], condition=Q(flagged=True), name="accesslog_flagged_at"),
         ]
 
     def __str__(self) -> str:

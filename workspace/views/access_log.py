@@ -8,14 +8,13 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
 from spoc.audit.models import AccessLog
-from spoc.audit.selectors import access_log_archived, access_log_list
+from spoc.audit.selectors import access_log_archived, access_log_list, access_log_page
 from spoc.core.exports import csv_response
 from spoc.core.forms import NhsFormMixin
 from workspace.selectors import access_log_csv_rows, access_log_people, access_log_with_people
@@ -66,10 +65,13 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
             rows=access_log_csv_rows(rows, filters=sorted(k for k, v in filters.items() if v)),
             filename=f"access-log-{stamp}.csv",
         )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    entries = [(row, access_log_people(row)) for row in page]
+    page = access_log_page(
+        rows, before=request.GET.get("before", ""), after=request.GET.get("after", "")
+    )
+    entries = [(row, access_log_people(row)) for row in page.rows]
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("before", "after", "page"):
+        query.pop(cursor, None)
     return render(
         request,
         "audit/access_log.html",
