@@ -188,10 +188,12 @@ def test_the_paging_links_keep_the_filters(client, auditor, handler, make_user):
     client.force_login(auditor)
     response = client.get(URL, {"username": "HANDLER1"})
     older = response.context["page"].older
-    assert f'href="?username=HANDLER1&before={older}"'.encode() in response.content
+    assert f'href="?username=HANDLER1&amp;before={older}"'.encode() in response.content
     assert response.context["page"].matched == 55
     second, _, _ = _page(client, username="HANDLER1", before=older)
     assert len(second) == 5
+    unfiltered = client.get(URL)
+    assert f'href="?before={unfiltered.context["page"].older}"'.encode() in unfiltered.content
     assert set(AccessLog.objects.filter(pk__in=second).values_list("username", flat=True)) == {
         "handler1"
     }
