@@ -23,7 +23,7 @@ from spoc.accounts.models import User
 from spoc.accounts.roles import Role, roles_sync
 
 roles_sync()
-accounts = {}
+accounts: dict[str, object] = {}
 for name, role, staff in (
     ("probe-handler", Role.CALL_HANDLER, False),
     ("probe-auditor", Role.AUDITOR, False),
