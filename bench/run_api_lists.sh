@@ -10,7 +10,7 @@
 # names another). Each run adds a token and access-log rows (one per list and patient read).
 # The API's throttles are lifted for the run (API_THROTTLE_*_RATE): they would answer 429 to a
 # benchmark that sends thousands of requests a minute as one user. API_LISTS_REDIS_DB chooses the
-# Redis database (default 8), API_LISTS_RESULTS the results file. Results and logs:
+# Redis database (default 8), API_LISTS_RESULTS another name for bench/results/api_lists.json. Results and logs:
 # bench/results/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,4 +20,4 @@ export API_THROTTLE_USER_RATE=1000000/min API_THROTTLE_PATIENT_SEARCH_RATE=10000
 bench_scaled_hub "$BIND" "${API_LISTS_REDIS_DB:-8}" api_lists
 bench_machine "gunicorn and PostgreSQL"
 "$BENCH_PY" bench/api_lists.py --url "http://$BIND" --password "$DEMO_PASSWORD" \
-  --json "${API_LISTS_RESULTS:-$BENCH_RESULTS/api_lists.json}" "$@"
+  --json "$BENCH_RESULTS/${API_LISTS_RESULTS:-api_lists}.json" "$@"

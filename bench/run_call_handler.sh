@@ -17,10 +17,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$BENCH_ROOT"
 # CALL_HANDLER_BIND and CALL_HANDLER_REDIS_DB choose another address and Redis database (to run
-# beside another run), CALL_HANDLER_RESULTS another results file.
+# beside another run), CALL_HANDLER_RESULTS another name for bench/results/call_handler.json.
 BIND=${CALL_HANDLER_BIND:-127.0.0.1:8051}
 bench_scaled_hub "$BIND" "${CALL_HANDLER_REDIS_DB:-11}" call_handler
 bench_production_workers call_handler
 bench_machine "gunicorn, the workers, Redis and PostgreSQL"
 "$BENCH_PY" bench/call_handler.py --url "http://$BIND" --database-url "$DATABASE_URL" \
-  --password "$DEMO_PASSWORD" --json "${CALL_HANDLER_RESULTS:-$BENCH_RESULTS/call_handler.json}" "$@"
+  --password "$DEMO_PASSWORD" --json "$BENCH_RESULTS/${CALL_HANDLER_RESULTS:-call_handler}.json" "$@"

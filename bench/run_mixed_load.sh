@@ -8,7 +8,7 @@
 #
 # The database is not rebuilt here: build it once as bench/run_call_handler.sh says (SPOC_BENCH_DB
 # names another database). Each run adds its calls, referrals and access-log rows to it.
-# MIXED_LOAD_RESULTS names the results file (default bench/results/mixed_load.json).
+# MIXED_LOAD_RESULTS names the results file in bench/results (default mixed_load, for mixed_load.json).
 set -euo pipefail
 BENCH_GUNICORN_WORKERS=${BENCH_GUNICORN_WORKERS:-}
 source "$(dirname "$0")/lib.sh"
@@ -38,4 +38,4 @@ bench_machine "gunicorn, the workers, Redis and PostgreSQL"
   --password "$DEMO_PASSWORD" --web-pid "$BENCH_GUNICORN_PID" \
   --worker-pids "$(IFS=,; echo "${BENCH_WORKER_PIDS[*]}")" --label "$SETUP" \
   --access-log "$BENCH_RESULTS/mixed_load-gunicorn.log" \
-  --json "${MIXED_LOAD_RESULTS:-$BENCH_RESULTS/mixed_load.json}" "$@"
+  --json "$BENCH_RESULTS/${MIXED_LOAD_RESULTS:-mixed_load}.json" "$@"
