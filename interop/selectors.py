@@ -34,6 +34,7 @@ from referrals.models import Referral
 from referrals.selectors import patients_visible_to
 from referrals.selectors.queue import referral_list_page, referral_shown
 from services.models import OpeningHours, Organisation, Service, Site
+from spoc.core.pagination import rows_after
 from workspace.selectors import patients_found
 
 Row = TypeVar("Row", bound=Model)
@@ -77,8 +78,7 @@ def _keyset_page(
     if page.after is not None:
         text, last_id = page.after
         value = _sort_value(rows, field, text)
-        bound, ties = ("lte", "pk__gte") if descending else ("gte", "pk__lte")
-        rows = rows.filter(**{f"{field}__{bound}": value}).exclude(**{field: value, ties: last_id})
+        rows = rows_after(rows, field=field, value=value, pk=last_id, descending=descending)
     found = list(rows[: page.size + 1])
     more, found = len(found) > page.size, found[: page.size]
     next_cursor = None

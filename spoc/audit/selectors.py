@@ -4,10 +4,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Max, Min, Q, QuerySet, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 from django.utils import timezone
 
 from spoc.audit.models import AccessLog, AccessLogArchive
+from spoc.core.pagination import rows_after
 
 
 @dataclass(frozen=True)
@@ -102,17 +103,12 @@ def access_log_page(
     older_than, newer_than = _cursor_parsed(before), _cursor_parsed(after)
     if older_than is not None:
         at, pk = older_than
-        # at <= the cursor's time is implied by the OR, but said alone it is what the index on
-        # the time (alone or after a filter's column) is scanned from.
-        found = list(rows.filter(Q(at__lt=at) | Q(at=at, pk__lt=pk), at__lte=at)[: size + 1])
+        found = list(rows_after(rows, field="at", value=at, pk=pk, descending=True)[: size + 1])
         shown, has_older, has_newer = found[:size], len(found) > size, True
     elif newer_than is not None:
         at, pk = newer_than
-        found = list(
-            rows.filter(Q(at__gt=at) | Q(at=at, pk__gt=pk), at__gte=at).order_by("at", "pk")[
-                : size + 1
-            ]
-        )
+        newer = rows_after(rows, field="at", value=at, pk=pk, descending=False)
+        found = list(newer.order_by("at", "pk")[: size + 1])
         shown, has_older, has_newer = found[:size][::-1], True, len(found) > size
     else:
         found = list(rows[: size + 1])

@@ -1,4 +1,5 @@
-"""Paging of the API's long lists by cursor (docs/patients-and-calls.md, "The API").
+"""Paging of long lists by cursor: the API's (docs/patients-and-calls.md, "The API"), FHIR
+searches' and the access log's.
 
 A list that grows while a client reads it (referrals arrive all day) is paged by a cursor on a
 stable order, newest first, not by page number: a page number shifts by every referral that
@@ -10,12 +11,31 @@ seek from there however deep it is, and nothing is counted.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
 INVALID_CURSOR = "This cursor is not one the list gave: start again from the first page."
+
+Row = TypeVar("Row", bound=Model)
+
+
+def rows_after(
+    rows: QuerySet[Row], *, field: str, value: Any, pk: int, descending: bool
+) -> QuerySet[Row]:
+    """The rows that come after the row (``value``, ``pk``) in the order by (``field``, id),
+    descending or not: the one condition FHIR searches and the access log page by. The bound on
+    ``field`` alone is implied by the rest, but said alone it is what an index on the field (alone
+    or after a filter's column) is scanned from."""
+    beyond = "lt" if descending else "gt"
+    return rows.filter(
+        Q(**{f"{field}__{beyond}": value}) | Q(**{field: value, f"pk__{beyond}": pk}),
+        **{f"{field}__{beyond}e": value},
+    )
 
 
 class NewestFirstCursorPagination(CursorPagination):
