@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import models
+from django.db.models import Value
 
 
 class Role(models.TextChoices):
@@ -88,33 +89,50 @@ def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
     roles_sync()
 
 
-# Where a user object keeps its groups' names once read, beside ModelBackend's own cache of their
-# permissions ("_group_perm_cache"): both for as long as the object lives, which for
-# ``request.user`` is one request.
+# Where a user object keeps its groups' names once read, beside ModelBackend's own caches of their
+# permissions ("_group_perm_cache") and of the permissions given to the user directly
+# ("_user_perm_cache"): all for as long as the object lives, which for ``request.user`` is one
+# request.
 GROUP_NAMES_CACHE = "_group_names_cache"
 GROUP_PERMISSIONS_CACHE = "_group_perm_cache"
+USER_PERMISSIONS_CACHE = "_user_perm_cache"
 
 
 def groups_load(user: Any) -> set[str]:
-    """The names of ``user``'s groups, read with their permissions in one query and kept on the
-    object, with the permissions where ModelBackend looks for them
-    (spoc.accounts.backends.RoleBackend): a page asks both who the user is (its navigation, its
-    roles) and what they may do, and each used to cost a query of its own."""
+    """The names of ``user``'s groups, read in one query with their permissions and the
+    permissions given to the user directly, and kept on the object, the permissions where
+    ModelBackend looks for them (spoc.accounts.backends.RoleBackend): a page asks both who the
+    user is (its navigation, its roles) and what they may do, and each used to cost a query of
+    its own."""
     names: set[str] | None = getattr(user, GROUP_NAMES_CACHE, None)
     if names is not None:
         return names
-    names, permissions = set(), set()
-    rows = Group.objects.filter(user=user).values_list(
-        "name", "permissions__content_type__app_label", "permissions__codename"
+    names, of_groups, of_user = set(), set(), set()
+    groups = (
+        Group.objects.filter(user=user)
+        .order_by()
+        .values_list("name", "permissions__content_type__app_label", "permissions__codename")
     )
-    for name, app_label, codename in rows:
+    # A direct permission has no group: its row's name is NULL, which no group's can be.
+    direct = (
+        Permission.objects.filter(user=user)
+        .order_by()
+        .values_list(
+            Value(None, output_field=models.CharField()), "content_type__app_label", "codename"
+        )
+    )
+    for name, app_label, codename in groups.union(direct, all=True):
+        if name is None:
+            of_user.add(f"{app_label}.{codename}")
+            continue
         names.add(name)
         if codename is not None:
-            permissions.add(f"{app_label}.{codename}")
+            of_groups.add(f"{app_label}.{codename}")
     setattr(user, GROUP_NAMES_CACHE, names)
     # A superuser's permissions are every permission: ModelBackend reads those itself.
     if not user.is_superuser:
-        setattr(user, GROUP_PERMISSIONS_CACHE, permissions)
+        setattr(user, GROUP_PERMISSIONS_CACHE, of_groups)
+        setattr(user, USER_PERMISSIONS_CACHE, of_user)
     return names
 
 

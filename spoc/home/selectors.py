@@ -3,6 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
+from django.db.models import F, Value
+
 from services.models import OrganisationMembership, TeamMembership
 
 
@@ -13,15 +16,24 @@ class HomeSummary:
 
 
 def home_summary_for(user: Any) -> HomeSummary:
-    """What the home page says about the user: organisation and teams (two queries)."""
-    membership = (
-        OrganisationMembership.objects.select_related("organisation").filter(user=user).first()
+    """What the home page says about the user: organisation (a user has at most one) and teams
+    by name, in one query."""
+    text = models.CharField()
+    organisation = (
+        OrganisationMembership.objects.filter(user=user)
+        .order_by()
+        .annotate(of=Value("organisation", output_field=text), name=F("organisation__name"))
+        .values_list("of", "name", Value("", output_field=text))
     )
-    teams = [
-        (m.team.name, m.get_role_display())
-        for m in TeamMembership.objects.select_related("team").filter(user=user)
-    ]
+    teams = (
+        TeamMembership.objects.filter(user=user)
+        .order_by()
+        .annotate(of=Value("team", output_field=text), name=F("team__name"))
+        .values_list("of", "name", "role")
+    )
+    rows = list(organisation.union(teams, all=True).order_by("of", "name"))
+    labels = dict(TeamMembership.Role.choices)
     return HomeSummary(
-        organisation=membership.organisation.name if membership else "",
-        teams=teams,
+        organisation=next((name for of, name, _ in rows if of == "organisation"), ""),
+        teams=[(name, labels[role]) for of, name, role in rows if of == "team"],
     )

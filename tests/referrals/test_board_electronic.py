@@ -233,12 +233,13 @@ def test_the_board_costs_the_same_number_of_queries_with_electronic_referrals_an
     assert sum(r.sender is not None for r in waiting.rows) == 42
     assert board.undelivered_total == 41
     assert "Walton Surgery (Y" in response.content.decode()
-    # 23 (the user's teams are read once per request), 2 for the duty rota (no team keeps one
+    # 22 (the user's teams are read once per request, their permissions with their roles), 2 for
+    # the duty rota (no team keeps one
     # here: its patterns and changes), 1 for the urgent alerts nobody acknowledged and 1 for the
     # navigation's count of call-backs due; 3 for the follow-ups of 999 advice and warm transfers
     # (the navigation's count, the section's rows and its access-log row;
     # tests/calls/test_follow_ups.py keeps them constant in rows).
-    assert len(many) == len(few) == 30
+    assert len(many) == len(few) == 29
 
 
 def test_a_poll_sees_a_match_decided_elsewhere(client, clock, partner, coordinator, make_user):
