@@ -104,10 +104,12 @@ def groups_load(user: Any) -> set[str]:
     ModelBackend looks for them (spoc.accounts.backends.RoleBackend): a page asks both who the
     user is (its navigation, its roles) and what they may do, and each used to cost a query of
     its own."""
-    names: set[str] | None = getattr(user, GROUP_NAMES_CACHE, None)
-    if names is not None:
-        return names
-    names, of_groups, of_user = set(), set(), set()
+    kept: set[str] | None = getattr(user, GROUP_NAMES_CACHE, None)
+    if kept is not None:
+        return kept
+    names: set[str] = set()
+    of_groups: set[str] = set()
+    of_user: set[str] = set()
     groups = (
         Group.objects.filter(user=user)
         .order_by()

@@ -18,7 +18,7 @@ class HomeSummary:
 def home_summary_for(user: Any) -> HomeSummary:
     """What the home page says about the user: organisation (a user has at most one) and teams
     by name, in one query."""
-    text = models.CharField()
+    text: models.CharField[str, str] = models.CharField()
     organisation = (
         OrganisationMembership.objects.filter(user=user)
         .order_by()
