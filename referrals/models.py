@@ -608,3 +608,22 @@ class OutboxMessage(models.Model):
         if self.referral_id is None:
             return f"{self.kind} {self.letter_id} ({self.status})"
         return f"REF-{self.referral_id:06d} {self.kind} to {self.partner_id} ({self.status})"
+
+
+class QueueDetailsVersion(models.Model):
+    """Per team, a value that changes with every committed change to what its queue's rows show
+    from other tables: a patient's name, NHS number, date of birth or postcode, the details of
+    whom a referral is for, its owner's name. The queue's version (``team_queue_state``) covers
+    the referrals' own columns; with this, an open tab's next poll shows a corrected name too.
+
+    Never written by the hub's code: database triggers on those tables write it for the teams of
+    the person's referrals, in the writing transaction, whoever writes (a service, the admin,
+    plain SQL; migration 0021). A team with no row has had no such change."""
+
+    team = models.OneToOneField(
+        Team, primary_key=True, on_delete=models.CASCADE, related_name="queue_details_version"
+    )
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"queue details version {self.version} of team {self.team_id}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -30,7 +30,7 @@ from patients.models import Assessment, RelatedPerson
 from patients.selectors import age_on
 from referrals.bereavement import screen_event_lines
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
-from referrals.models import Alert, Intervention, Referral, ReferralEvent
+from referrals.models import Alert, Intervention, QueueDetailsVersion, Referral, ReferralEvent
 from referrals.selectors import referrals_visible_to
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
@@ -368,6 +368,11 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
             # (one claimed and another arrived between two polls).
             urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
             **{f"urgent_{p}": count for p, count in urgent.items()},
+            # What the rows show from the patients, the people they are for and their owners
+            # (referrals.models.QueueDetailsVersion): one look-up by key, in the same query.
+            details=Max(
+                Subquery(QueueDetailsVersion.objects.filter(team=team).values("version")[:1])
+            ),
         )
     )
     urgent_waiting = {p: stats[f"urgent_{p}"] for p in urgent}
@@ -378,7 +383,7 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
     return QueueState(
         version=(
             f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
-            f":{urgent_version}"
+            f":{urgent_version}:{stats['details'] or 0}"
         ),
         open_count=stats["n"],
         waiting_count=stats["waiting"],

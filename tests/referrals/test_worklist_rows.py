@@ -8,10 +8,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
-from patients.models import RelatedPerson
+from patients.models import Patient, RelatedPerson
+from patients.services import PatientData, patient_update
+from referrals.models import QueueDetailsVersion
 from referrals.services.claims import (
     referral_claim,
     referral_complete,
@@ -21,7 +25,9 @@ from referrals.services.claims import (
 from referrals.services.lifecycle import referral_reprioritise
 from referrals.templatetags.worklist import for_person_html
 from services.models import TeamMembership
+from spoc.accounts.models import User
 from spoc.audit.models import AccessLog
+from tests.factories import TeamFactory
 from tests.referrals.builders import queued
 from tests.referrals.factories import PatientFactory, member
 
@@ -171,3 +177,85 @@ def test_a_full_page_logs_how_many_patients_its_rows_show(client, make_user, tea
         str(team.pk),
         {"patients": 2},
     )
+
+
+def _version(client, team) -> str:
+    return client.get(reverse("queue:team", args=[team.pk])).context["version"]
+
+
+def test_a_poll_after_the_patient_s_details_are_corrected_shows_them(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    patient = PatientFactory(family_name="Moss", given_name="Ann")
+    referral = queued(team, patient=patient)
+    client.force_login(nurse)
+    version = _version(client, team)
+    assert _poll(client, team, version).status_code == 204
+    patient_update(
+        patient=patient,
+        data=PatientData(
+            given_name="Siân",
+            family_name="O'Brien",
+            date_of_birth=patient.date_of_birth,
+            nhs_number=patient.nhs_number,
+            postcode=patient.postcode,
+            nhs_number_status=patient.nhs_number_status,
+        ),
+        user=nurse,
+    )
+    poll = _poll(client, team, version)
+    assert poll.status_code == 200
+    assert "O&#x27;BRIEN, Siân" in _row(poll.content.decode(), referral.pk)
+    assert poll.context["version"] != version
+    # And the next poll, with the new version, has nothing new.
+    assert _poll(client, team, poll.context["version"]).status_code == 204
+
+
+def test_whom_a_referral_is_for_and_its_owner_s_name_changed_elsewhere_redraw_the_rows(
+    client, make_user, team
+):
+    nurse = member(make_user, team, "nurse1")
+    patient = PatientFactory()
+    carer = RelatedPerson.objects.create(
+        patient=patient,
+        given_name="Jo",
+        family_name="Smith",
+        relationship="CHILD",
+        created_at=timezone.now(),
+    )
+    referral = queued(team, patient=patient, for_person=carer)
+    referral_claim(referral_id=referral.pk, user=nurse)
+    client.force_login(nurse)
+    version = _version(client, team)
+    # Written as the admin or plain SQL would, past the hub's services.
+    RelatedPerson.objects.filter(pk=carer.pk).update(family_name="Nguyễn")
+    poll = _poll(client, team, version)
+    assert poll.status_code == 200 and "NGUYỄN, Jo" in _row(poll.content.decode(), referral.pk)
+    version = poll.context["version"]
+    User.objects.filter(pk=nurse.pk).update(last_name="Okafor")
+    poll = _poll(client, team, version)
+    assert poll.status_code == 200 and "OKAFOR" in _row(poll.content.decode(), referral.pk)
+
+
+def test_only_the_teams_of_the_person_s_referrals_and_only_shown_columns_change_versions(
+    make_user, team
+):
+    other_team = TeamFactory()
+    patient, stranger = PatientFactory(), PatientFactory()
+    queued(team, patient=patient)
+    queued(other_team, patient=stranger)
+    nurse = member(make_user, team, "nurse1")
+
+    def versions() -> dict[int, int]:
+        return dict(QueueDetailsVersion.objects.values_list("team_id", "version"))
+
+    before = versions()
+    # A column no queue row shows, and a sign-in, change nothing.
+    Patient.objects.filter(pk=patient.pk).update(phone="0151 496 0000")
+    User.objects.filter(pk=nurse.pk).update(last_login=timezone.now())
+    Patient.objects.filter(pk=patient.pk).update(family_name=F("family_name"))
+    assert versions() == before
+    Patient.objects.filter(pk=patient.pk).update(postcode="L1 8JQ")
+    after = versions()
+    assert set(after) == {team.pk} and after[team.pk] != before.get(team.pk)
+    Patient.objects.filter(pk=patient.pk).update(postcode="L9 7AL")
+    assert versions()[team.pk] > after[team.pk]

@@ -88,6 +88,26 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
     with sqlite3.connect(tmp_path / "spoc.sqlite3") as db:
         ((calls,),) = db.execute("SELECT count(*) FROM referrals_call").fetchall()
         ((referrals,),) = db.execute("SELECT count(*) FROM referrals_referral").fetchall()
+        # A patient's name corrected, however it is written, changes the versions of the queues
+        # that show their referrals (referrals migration 0021's triggers), and only theirs.
+        ((patient, team),) = db.execute(
+            "SELECT patient_id, team_id FROM referrals_referral WHERE team_id IS NOT NULL LIMIT 1"
+        ).fetchall()
+        teams = {
+            row[0]
+            for row in db.execute(
+                "SELECT team_id FROM referrals_referral WHERE patient_id = ? AND team_id IS NOT NULL",
+                (patient,),
+            )
+        }
+        changed = "UPDATE patients_patient SET family_name = family_name || 'x' WHERE id = ?"
+        db.execute(changed, (patient,))
+        first = dict(db.execute("SELECT team_id, version FROM referrals_queuedetailsversion"))
+        db.execute(changed, (patient,))
+        second = dict(db.execute("SELECT team_id, version FROM referrals_queuedetailsversion"))
+        assert team in teams and set(first) == set(second) == teams
+        assert all(second[t] > first[t] for t in teams)
+        db.rollback()
 
     port = free_port()
     hub = subprocess.Popen(
