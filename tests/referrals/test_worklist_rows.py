@@ -196,7 +196,7 @@ def test_a_poll_after_the_patient_s_details_are_corrected_shows_them(client, mak
             given_name="Siân",
             family_name="O'Brien",
             date_of_birth=patient.date_of_birth,
-            nhs_number=patient.nhs_number,
+            nhs_number=patient.nhs_number or "",
             postcode=patient.postcode,
             nhs_number_status=patient.nhs_number_status,
         ),

@@ -102,11 +102,11 @@ def test_embedded_default_migrates_seeds_serves_and_runs_a_worker(tmp_path):
         }
         changed = "UPDATE patients_patient SET family_name = family_name || 'x' WHERE id = ?"
         db.execute(changed, (patient,))
-        first = dict(db.execute("SELECT team_id, version FROM referrals_queuedetailsversion"))
+        before = dict(db.execute("SELECT team_id, version FROM referrals_queuedetailsversion"))
         db.execute(changed, (patient,))
         second = dict(db.execute("SELECT team_id, version FROM referrals_queuedetailsversion"))
-        assert team in teams and set(first) == set(second) == teams
-        assert all(second[t] > first[t] for t in teams)
+        assert team in teams and set(before) == set(second) == teams
+        assert all(second[t] > before[t] for t in teams)
         db.rollback()
 
     port = free_port()
