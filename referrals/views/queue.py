@@ -42,13 +42,12 @@ def _row_links() -> dict[str, str]:
 
 
 def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
+    """The user's teams, and the one asked for (her first when none is): None when she has no
+    team or it is not one of hers."""
     teams = list(teams_for_queue(user=request.user))
-    if not teams:
-        return teams, None
-    team = next((t for t in teams if t.pk == team_id), None) if team_id else teams[0]
-    if team is None:
-        raise Http404("Not one of your teams")
-    return teams, team
+    if team_id is None:
+        return teams, teams[0] if teams else None
+    return teams, next((t for t in teams if t.pk == team_id), None)
 
 
 @login_required
@@ -56,6 +55,12 @@ def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team |
 def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
     teams, team = _team(request, team_id)
     if team is None:
+        if request.headers.get("HX-Request"):
+            # The open tab of a nurse who has left the team: its block says so, stops polling
+            # and empties the urgent banner, instead of keeping rows no longer hers to see.
+            return render(request, "queue/_left_team.html", {"teams": teams})
+        if teams:
+            raise Http404("Not one of your teams")
         return render(request, "queue/queue.html", {"teams": [], "team": None})
     now = timezone.now()
     state = team_queue_state(user=request.user, team=team, now=now)

@@ -151,17 +151,45 @@ def test_a_poll_after_each_change_of_the_queue_shows_the_rows_as_they_now_are(
         assert not _row(content, referral.pk) and _row(content, arrived.pk)
 
 
+def _left_team_block(poll) -> str:
+    """The block an open tab gets once its nurse has left the team: no rows, no more polling,
+    the banner emptied, and no page drawn inside the page."""
+    content = poll.content.decode()
+    assert poll.status_code == 200
+    assert 'data-testid="queue-left-team"' in content
+    assert 'data-testid="queue-row"' not in content and "hx-trigger" not in content
+    assert '<div id="urgent-alert" hx-swap-oob="innerHTML"></div>' in content
+    assert "<header" not in content and "<html" not in content
+    return content
+
+
 def test_a_nurse_who_left_the_team_gets_no_rows_from_her_open_tab(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    referral = queued(team, priority="P1")
+    client.force_login(nurse)
+    version = client.get(reverse("queue:team", args=[team.pk])).context["version"]
+    TeamMembership.objects.filter(user=nurse, team=team).delete()
+    queued(team)
+    content = _left_team_block(_poll(client, team, version))
+    assert not _row(content, referral.pk)
+    assert "Ask a system administrator." in content
+    # Loaded as a page, she is told she is in no team, as before.
+    page = client.get(reverse("queue:team", args=[team.pk]))
+    assert "You are not a member of a team yet" in page.content.decode()
+
+
+def test_a_nurse_moved_to_another_team_is_sent_to_her_own_queue(client, make_user, team):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     client.force_login(nurse)
     version = client.get(reverse("queue:team", args=[team.pk])).context["version"]
     TeamMembership.objects.filter(user=nurse, team=team).delete()
-    queued(team)
-    poll = _poll(client, team, version)
-    assert 'data-testid="queue-row"' not in poll.content.decode()
-    assert not _row(poll.content.decode(), referral.pk)
-    assert "You are not a member of a team yet" in poll.content.decode()
+    TeamMembership.objects.create(user=nurse, team=TeamFactory())
+    content = _left_team_block(_poll(client, team, version))
+    assert not _row(content, referral.pk)
+    assert f'href="{reverse("queue:mine")}">Open your team queue</a>' in content
+    # The team's page itself is still not hers.
+    assert client.get(reverse("queue:team", args=[team.pk])).status_code == 404
 
 
 def test_a_full_page_logs_how_many_patients_its_rows_show(client, make_user, team):
