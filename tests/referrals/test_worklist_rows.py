@@ -178,14 +178,19 @@ def test_a_nurse_who_left_the_team_gets_no_rows_from_her_open_tab(client, make_u
     assert "You are not a member of a team yet" in page.content.decode()
 
 
-def test_a_nurse_moved_to_another_team_is_sent_to_her_own_queue(client, make_user, team):
+def test_a_nurse_moved_to_another_team_is_sent_to_her_own_queue(
+    client, make_user, team, django_assert_num_queries
+):
     nurse = member(make_user, team, "nurse1")
     referral = queued(team)
     client.force_login(nurse)
     version = client.get(reverse("queue:team", args=[team.pk])).context["version"]
     TeamMembership.objects.filter(user=nurse, team=team).delete()
     TeamMembership.objects.create(user=nurse, team=TeamFactory())
-    content = _left_team_block(_poll(client, team, version))
+    # Session, user and two-factor device, roles with permissions, her teams: nothing of the team's.
+    with django_assert_num_queries(5):
+        poll = _poll(client, team, version)
+    content = _left_team_block(poll)
     assert not _row(content, referral.pk)
     assert f'href="{reverse("queue:mine")}">Open your team queue</a>' in content
     # The team's page itself is still not hers.
