@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models import Value
@@ -83,8 +84,11 @@ def roles_sync() -> None:
 
 
 def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
-    # Run once per migrate, after the last app's permissions exist.
-    if getattr(sender, "label", None) != "home":
+    """Run once per migrate (and flush), after the last app's permissions exist. Django sends
+    post_migrate once for each installed app that has models, in INSTALLED_APPS's order, so the
+    last of those is the sender to wait for (an app without models is never one)."""
+    with_models = [config for config in django_apps.get_app_configs() if config.models_module]
+    if getattr(sender, "label", None) != with_models[-1].label:
         return
     roles_sync()
 
