@@ -168,3 +168,25 @@ def test_haproxy_accepts_the_balancers_configuration(tmp_path: Path):
         timeout=30,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _images_started_from() -> set[str]:
+    """Every image docker-compose.yml runs and every image a Dockerfile of ours starts FROM."""
+    images = {s["image"] for s in compose().values() if "image" in s}
+    for dockerfile in [ROOT / "Dockerfile", *ROOT.glob("docker/*/Dockerfile")]:
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("FROM "):
+                images.add(line.split()[1])
+    return images
+
+
+def test_every_image_the_layout_starts_from_can_be_built_from_debians_archive():
+    """deploy/debian-images/build.sh builds, under the same names, each image the layout pulls
+    (docs/deployment.md, "Without Docker Hub"): a new one in docker-compose.yml or a Dockerfile
+    needs its recipe there too, or that way of running the layout breaks."""
+    script = (ROOT / "deploy" / "debian-images" / "build.sh").read_text()
+    built = {"debian:bookworm-slim"}
+    for directory, tag in re.findall(r"(\w+):([\w.-]+:[\w.-]+)", script.split("for image in")[1]):
+        assert (ROOT / "deploy" / "debian-images" / directory / "Dockerfile").exists(), directory
+        built.add(tag)
+    assert _images_started_from() == built
