@@ -1,7 +1,8 @@
 """The deployment files refer to real things (docs/deployment.md): the Kubernetes manifests under
 deploy/kubernetes/ and the load balancer and pooler of docker-compose.yml. No container engine
-runs here, so each file is parsed and every image, command, queue, probe and file it names is
-checked against the repository."""
+runs here, so each file is parsed, each Kubernetes object is checked against the API's own
+schemas, and every image, command, queue, probe and file it names is checked against the
+repository."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 from django.core.management import get_commands
@@ -55,6 +57,29 @@ def test_kustomization_applies_every_manifest_but_the_example_secret():
     on_disk = {p.name for p in KUBERNETES.glob("*.yaml")}
     assert listed == on_disk - {"kustomization.yaml", "secret.example.yaml"}
     assert {image["name"] for image in kustomization["images"]} == {HUB_IMAGE, PGBOUNCER_IMAGE}
+
+
+# The Kubernetes releases the manifests are checked against: the three Kubernetes itself supports
+# at the time of writing and the two before, which managed platforms still run.
+KUBERNETES_VERSIONS = ["1.33", "1.34", "1.35", "1.36", "1.37"]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_manifest_is_valid_against_kubernetes_own_schemas(version: str):
+    """Each object, field by field, against the API's published OpenAPI schemas (the package
+    kubernetes-validate), strictly: a field that is misspelled, misplaced or gone from that
+    release fails here instead of at `kubectl apply`."""
+    checked = []
+    for name, documents in manifests().items():
+        if name == "kustomization.yaml":  # kustomize's own file, not an API object
+            continue
+        for document in documents:
+            kubernetes_validate.validate(document, f"{version}.0", strict=True)
+            checked.append(f"{document['kind']}/{document['metadata']['name']}")
+    assert len(checked) == sum(len(d) for n, d in manifests().items() if n != "kustomization.yaml")
+    assert {"Deployment/web", "Deployment/beat", "Job/migrate", "Secret/spoc-secrets"} <= set(
+        checked
+    )
 
 
 def test_every_container_runs_a_command_of_the_hub():
