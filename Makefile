@@ -7,7 +7,7 @@ STAMPS := .stamps
 # Everything runs in the repository's own environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test coverage cluster cluster-stop setup lint typecheck assets services check-deploy lock clean
+.PHONY: run test coverage cluster cluster-stop compose-check setup lint typecheck assets services check-deploy lock clean
 
 run: $(STAMPS)/requirements $(STAMPS)/assets
 	$(PY) manage.py migrate --noinput
@@ -92,6 +92,11 @@ lock: | $(VENV)/bin/python
 	printf 'pip==$(PIP_VERSION)\nuv==$(UV_VERSION)\n' | $(UV_COMPILE) - -o requirements-tools.txt
 	$(UV_COMPILE) requirements.in -o requirements.txt
 	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
+
+# docker-compose.yml built, started and driven from outside, then removed (scripts/compose_check.py;
+# docs/deployment.md). Needs a running Docker daemon and port 8000 free; not part of `make test`.
+compose-check: $(STAMPS)/requirements
+	$(VENV)/bin/python scripts/compose_check.py
 
 check-deploy: $(STAMPS)/requirements
 	DJANGO_SETTINGS_MODULE=spoc.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
