@@ -71,6 +71,10 @@ class Layout:
     """docker-compose.yml under the project name PROJECT, with this run's secrets."""
 
     def __init__(self) -> None:
+        if shutil.which("docker") is None:
+            raise CheckFailed("Docker is not installed (apt-get install docker.io docker-compose)")
+        if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+            raise CheckFailed("the Docker daemon is not running, or this user may not use it")
         if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
             compose = ["docker", "compose"]
         elif shutil.which("docker-compose"):
