@@ -1,9 +1,9 @@
 #!/bin/sh
-# Builds the images that docker-compose.yml and the Dockerfile start from (debian:bookworm-slim,
-# python:3.11-slim-bookworm, node:20-bookworm-slim, postgres:15, redis:7, haproxy:2.6) from
-# Debian's archive alone, under the same names, for a machine that reaches a Debian mirror but
-# not Docker Hub (docs/deployment.md, "Without Docker Hub"). Needs root, debootstrap and a
-# running Docker daemon; `docker compose build` and `up` then use these images.
+# Builds the images that docker-compose.yml and the Dockerfiles start from (each directory's
+# `tag`: debian:bookworm-slim, python:3.11-slim-bookworm, node:20-bookworm-slim, postgres:15,
+# redis:7, haproxy:2.6) from Debian's archive alone, under the same names, for a machine that
+# reaches a Debian mirror but not Docker Hub (docs/deployment.md, "Without Docker Hub"). Needs
+# root, debootstrap and a running Docker daemon; `docker compose build` and `up` then use them.
 #
 #   DEBIAN_MIRROR    the mirror to bootstrap from (default http://deb.debian.org/debian)
 #   EXTRA_CA_CERTS   a directory of *.crt certificates the images should trust as well (a proxy
@@ -35,10 +35,14 @@ cp "$here/base/Dockerfile" "$work/base/"
 if [ -n "${EXTRA_CA_CERTS:-}" ]; then
   cp "$EXTRA_CA_CERTS"/*.crt "$work/base/certs/"
 fi
-docker build -t debian:bookworm-slim "$work/base"
-
-for image in python:python:3.11-slim-bookworm node:node:20-bookworm-slim \
-  postgres:postgres:15 redis:redis:7 haproxy:haproxy:2.6; do
-  docker build -t "${image#*:}" "$here/${image%%:*}"
+# Each directory builds the image named in its `tag` file; the base first, as the others start
+# from it.
+built=$(cat "$here/base/tag")
+docker build -t "$built" "$work/base"
+for dir in "$here"/*/; do
+  [ "$(basename "$dir")" = base ] && continue
+  tag=$(cat "$dir/tag")
+  docker build -t "$tag" "$dir"
+  built="$built $tag"
 done
-echo "Built from $mirror: debian:bookworm-slim python:3.11-slim-bookworm node:20-bookworm-slim postgres:15 redis:7 haproxy:2.6"
+echo "Built from $mirror: $built"
