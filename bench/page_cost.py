@@ -15,11 +15,13 @@ it out with ``--pages``. ``--profile`` also runs each page under cProfile and wr
 expensive frames (own time, and cumulative time) to ``--profile-file``
 (``bench/results/page_cost-profile.txt``), which docs/performance.md ("CPU per page") quotes.
 
-The team queue's htmx poll is measured twice, as the page sends it (its block's ``hx-get`` and
-``hx-headers``, with htmx's own headers): **changed**, with a version the queue no longer has, so
-the block is drawn again (what every open tab's next poll costs after one referral of the team
-changed: nothing is kept between polls, so a stale version costs the same as a real change), and
-**unchanged**, with the page's own version (answered 204).
+The team queue's htmx poll is measured three times, as the page sends it (its block's ``hx-get``
+and ``hx-headers``, with htmx's own headers): **changed**, with a version the queue no longer has,
+so the block is drawn again, its rows read from the database (what the first open tab's poll
+costs after one referral of the team changed: the rows kept in the process are emptied, untimed,
+before each); **kept**, the same poll with the rows the first tab's poll read (what the team's
+other open tabs pay for that change in the same process); and **unchanged**, with the page's own
+version (answered 204).
 
 Exit status: 0 when every page answered as expected (200; a submit, 302 to its call; an
 unchanged poll, 204), 1 otherwise.
@@ -50,6 +52,16 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# The team queue's kept rows in this process's memory (not Redis, as in production), so that a
+# "changed" poll can empty them: clearing the Redis cache would empty the broker's database too.
+settings.CACHES["queue"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "team-queue",
+}
+
+from django.core.cache import caches  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -66,7 +78,7 @@ CALL_SAVED = re.compile(r"^/calls/\d+/$")
 @dataclass(frozen=True)
 class Page:
     """A page as one demo user loads it (``POST``: the call screen's submit; ``poll``:
-    "changed" or "unchanged", the htmx poll of the team queue at ``path``)."""
+    "changed", "kept" or "unchanged", the htmx poll of the team queue at ``path``)."""
 
     user: str
     path: str
@@ -88,6 +100,7 @@ PAGES = (
     Page("nurse", "/"),
     Page("nurse", QUEUE_PATH),
     Page("nurse", QUEUE_PATH, poll="changed"),
+    Page("nurse", QUEUE_PATH, poll="kept"),
     Page("nurse", QUEUE_PATH, poll="unchanged"),
     Page("handler", "/"),
     Page("handler", CALL_SCREEN),
@@ -133,7 +146,7 @@ class Loader:
         self.headers: dict[str, str] = {}
         if page.poll:
             self.path, self.headers = self.queue_poll(page.poll)
-            self.status = 200 if page.poll == "changed" else 204
+            self.status = 204 if page.poll == "unchanged" else 200
         if page.method == "POST":
             from patients.models import Patient
 
@@ -145,7 +158,8 @@ class Loader:
 
     def queue_poll(self, kind: str) -> tuple[str, dict[str, str]]:
         """The URL and headers of the poll the team queue page sends (bench/worklist.py reads
-        them the same way), with a version the queue no longer has for a "changed" poll."""
+        them the same way), with a version the queue no longer has for a "changed" or "kept"
+        poll."""
         body = self.client.get(self.page.path).content.decode()
         div = QUEUE_DIV.search(body)
         url = div and HX_GET.search(div.group(0))
@@ -159,11 +173,13 @@ class Loader:
             "HX-Trigger": "queue",
             **json.loads(html.unescape(headers.group(1))),
         }
-        if kind == "changed":
+        if kind != "unchanged":
             sent["X-Queue-Version"] = STALE_VERSION
         return html.unescape(url.group(1)), sent
 
     def prepare(self) -> dict[str, str] | None:
+        if self.page.poll == "changed":
+            caches["queue"].clear()  # the first tab's poll after a change reads the rows
         if self.page.method == "GET":
             return None
         self.turn += 1

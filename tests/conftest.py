@@ -101,6 +101,18 @@ def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_queue_cache() -> None:
+    """Each test starts with no team queue kept from another, and the queue's cache not resting
+    after another's fault (referrals.selectors.queue)."""
+    from django.core.cache import caches
+
+    from referrals.selectors.queue import CACHE_REST
+
+    caches["queue"].clear()
+    CACHE_REST.until = 0.0
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     """make_user(role=Role.CALL_HANDLER, username=..., **fields) -> User with that role."""

@@ -17,11 +17,15 @@ nearest deadline first, whatever their priority (someone already has them).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import BaseCache, caches
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -31,7 +35,7 @@ from patients.selectors import age_on
 from referrals.bereavement import screen_event_lines
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Alert, Intervention, QueueDetailsVersion, Referral, ReferralEvent
-from referrals.selectors import referrals_visible_to
+from referrals.selectors import referrals_visible_to, sees_all_patients, team_ids_of
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import Priority, ServiceStatus
@@ -39,6 +43,8 @@ from services.models import Team, TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
 from spoc.core.dates import nhs_datetime_short, nhs_time
+
+logger = logging.getLogger(__name__)
 
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
@@ -251,6 +257,68 @@ class TeamQueue:
         return self.waiting_total + self.in_progress_total
 
 
+@dataclass
+class _CacheRest:
+    """Until when (``time.monotonic()``) this process leaves the queue's cache alone."""
+
+    until: float = 0.0
+
+
+CACHE_REST = _CacheRest()
+
+
+def _queue_cache(operation: Callable[[BaseCache], Any]) -> Any:
+    """``operation``'s answer from the ``queue`` cache (settings.CACHES); None when the cache
+    fails, or rests after failing: a failure is logged and the cache left alone for
+    QUEUE_CACHE_RETRY_SECONDS, so that a stalled Redis makes one poll wait, not every poll."""
+    if time.monotonic() < CACHE_REST.until:
+        return None
+    try:
+        return operation(caches["queue"])
+    except Exception:
+        CACHE_REST.until = time.monotonic() + settings.QUEUE_CACHE_RETRY_SECONDS
+        logger.warning(
+            "Team queue cache unreachable: rows read from the database for %s s.",
+            settings.QUEUE_CACHE_RETRY_SECONDS,
+            exc_info=True,
+        )
+        return None
+
+
+def _sees_whole_team(user: Any, team: Team) -> bool:
+    """Whether every referral of ``team`` is visible to ``user`` (referrals_visible_to): then the
+    team's queue is the same for her as for anyone else who sees it whole, and a poll's rows kept
+    for one of them may be shown to another."""
+    return sees_all_patients(user) or team.pk in team_ids_of(user)
+
+
+def _queue_values(
+    referrals: QuerySet[Referral], now: datetime, limit: int | None, state: QueueState | None
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The values (ROW_FIELDS) of the ``limit`` first of ``referrals`` in the queue's order, with
+    how many there are in all and how many of them wait to be claimed: two queries, or three
+    when the page is cut short and ``state`` (the counts of the unfiltered queue) cannot say."""
+    # The order is decided on the narrow columns alone, then the chosen rows are read with
+    # their patient and owner (sorting whole rows of a long queue would spill to disk).
+    ordered = _waiting_first_by_priority(referrals, now).values_list("pk", flat=True)
+    ids = list(ordered[:limit] if limit is not None else ordered)
+    position = {pk: index for index, pk in enumerate(ids)}
+    values = sorted(
+        referrals.filter(pk__in=ids).values(*ROW_FIELDS), key=lambda row: position[row["id"]]
+    )
+    if limit is None or len(ids) < limit:
+        waiting = sum(1 for row in values if row["status"] == ReferralStatus.QUEUED)
+        return values, len(values), waiting
+    if state is not None:
+        return values, state.open_count, state.waiting_count
+    # Counting in the order query instead (a window over every row) costs more than this
+    # index-only count, and only a filtered page cut short needs it.
+    counts = referrals.aggregate(
+        total=Count("id"), waiting=Count("id", filter=Q(status=ReferralStatus.QUEUED))
+    )
+    return values, counts["total"], counts["waiting"]
+
+
 def team_queue(
     *,
     user: Any,
@@ -263,6 +331,7 @@ def team_queue(
     limit: int | None = QUEUE_LIMIT,
     state: QueueState | None = None,
     shown: str = "",
+    reuse: bool = False,
 ) -> TeamQueue:
     """Open referrals of the team, optionally filtered (``flag``: one of FLAGS), in the queue's
     order (module docstring): the ``limit`` most urgent (None: all, for the printable queue).
@@ -273,7 +342,14 @@ def team_queue(
 
     Each section's total is counted from its rows, unless the page is cut to ``limit``: then an
     unfiltered page takes the counts of ``state`` (`team_queue_state`, read just before), and
-    otherwise one more query counts them."""
+    otherwise one more query counts them.
+
+    With ``state``, the rows' values are kept in the ``queue`` cache (Redis, shared by every web
+    process) under the queue's version, its filters and ``limit``, for whoever sees the team's
+    queue whole; with ``reuse`` (a poll), values kept under the same version are taken instead
+    of the two or three queries. Every row is still drawn at ``now`` (how long it has waited,
+    its badges), and the access log is written as for rows read. A full page always reads
+    afresh, so reloading shows the database as it is even if a change escaped the version."""
     referrals = referrals_visible_to(user).filter(team=team, status__in=QUEUE_STATUSES)
     if status:
         referrals = referrals.filter(status=status)
@@ -290,25 +366,24 @@ def team_queue(
         )
     elif flag == "accept_overdue":
         referrals = referrals.filter(status=ReferralStatus.QUEUED, accept_by__lt=now)
-    # The order is decided on the narrow columns alone, then the chosen rows are read with
-    # their patient and owner (sorting whole rows of a long queue would spill to disk).
-    ordered = _waiting_first_by_priority(referrals, now).values_list("pk", flat=True)
-    ids = list(ordered[:limit] if limit is not None else ordered)
-    position = {pk: index for index, pk in enumerate(ids)}
-    rows = sorted(_rows(referrals.filter(pk__in=ids), now), key=lambda row: position[row.pk])
+    unfiltered = not (status or priority or need or flag)
+    key = (
+        ":".join(
+            ("team-queue", str(team.pk), state.version, status, priority, need, flag, str(limit))
+        )
+        if state is not None and limit is not None and _sees_whole_team(user, team)
+        else ""
+    )
+    kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
+    if kept is None:
+        kept = _queue_values(referrals, now, limit, state if unfiltered else None)
+        if key:
+            _queue_cache(lambda cache: cache.set(key, kept))
+    values, total, waiting_total = kept
+    today = timezone.localdate(now)
+    rows = [_row(row_values, now, today) for row_values in values]
     waiting = [row for row in rows if row.status == ReferralStatus.QUEUED]
     in_progress = [row for row in rows if row.status != ReferralStatus.QUEUED]
-    if limit is None or len(ids) < limit:
-        total, waiting_total = len(rows), len(waiting)
-    elif state is not None and not (status or priority or need or flag):
-        total, waiting_total = state.open_count, state.waiting_count
-    else:
-        # Counting in the order query instead (a window over every row) costs more than this
-        # index-only count, and only a filtered page cut short needs it.
-        counts = referrals.aggregate(
-            total=Count("id"), waiting=Count("id", filter=Q(status=ReferralStatus.QUEUED))
-        )
-        total, waiting_total = counts["total"], counts["waiting"]
     if shown == AccessLog.Action.LIST:
         access_log_list_shown(
             object_type="team_queue",

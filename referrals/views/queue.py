@@ -81,6 +81,9 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
         flag=filters["flag"],
         state=state,
         shown=AccessLog.Action.LIST,
+        # Every open tab of the team polls after each change: the first reads the rows, the
+        # others, on any web process, take them (referrals.selectors.queue.team_queue).
+        reuse=is_poll(request),
     )
     context = {
         "teams": teams,

@@ -330,6 +330,7 @@ CELERY_TASK_ROUTES = {
 # worker adds to one count (keys prefixed "spoc:"; never call cache.clear() there, which would
 # empty the broker's database too); a cache that times out lets the request through
 # (spoc/core/throttles.py). Without Redis, each process counts on its own in memory.
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -344,6 +345,21 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A team queue's rows under the queue's version, shared by every web process and node through
+# Redis (in this process's memory without it): the polls of a team's open tabs after a change
+# take them instead of reading them again (referrals.selectors.queue.team_queue). Old versions
+# are never asked for again and expire. A cache that fails is left alone for
+# QUEUE_CACHE_RETRY_SECONDS, so that a stalled Redis costs a poll at most once in that time.
+CACHES["queue"] = (
+    {**CACHES["default"], "TIMEOUT": 600}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "team-queue",
+        "TIMEOUT": 600,
+    }
+)
+QUEUE_CACHE_RETRY_SECONDS = env_int("QUEUE_CACHE_RETRY_SECONDS", 30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None

@@ -36,8 +36,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HEALTHZ_TOKEN = "test-healthz-token"
 # The throttles' counts in this process's memory: a test may clear them (cache.clear()) without
 # emptying the Redis database that the test workers' broker uses. The tests of the Redis cache
-# configure it themselves.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# configure it themselves. The team queue's rows are kept in memory too, emptied before each test
+# (tests/conftest.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "queue": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "team-queue"},
+}
 
 # Live-server threads must not keep connections open past a test (the test database is dropped).
 for _database in DATABASES.values():  # noqa: F405

@@ -310,13 +310,14 @@ def test_the_queue_in_two_sections_costs_the_same_queries_with_many_rows(
     nurse.get_all_permissions()  # cached on the user, as for the request's user
     now = timezone.now()
     state = team_queue_state(user=nurse, team=team, now=now)
-    # The selector: the user's teams (visibility), the order, the rows; the totals of the page cut
-    # to 100 are the state's.
-    with django_assert_num_queries(3):
+    # The selector: the user's teams (visibility; outside a request read again for whether she
+    # sees the team whole, once per request in a page), the order, the rows; the totals of the
+    # page cut to 100 are the state's.
+    with django_assert_num_queries(4):
         queue = team_queue(user=nurse, team=team, now=now, state=state)
     assert (queue.waiting_total, queue.in_progress_total, len(queue.rows)) == (180, 60, 100)
     # Filtered and still cut: one more query counts the sections.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         only_p1 = team_queue(user=nurse, team=team, now=now, state=state, priority="P1")
     assert (only_p1.waiting_total, only_p1.in_progress_total, len(only_p1.waiting)) == (60, 60, 60)
     # The page: as tests/referrals/test_claims_and_queue.py's 500 referrals (4 fewer than before:

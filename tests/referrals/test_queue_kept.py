@@ -1,0 +1,219 @@
+"""A team queue's rows kept for the polls of its other open tabs (referrals.selectors.queue
+team_queue, the ``queue`` cache): a poll under a version already drawn reads no rows, yet shows
+every change, draws each row at its own moment, never lends rows to someone who does not see the
+team whole, and a full page always reads afresh."""
+
+import logging
+import socket
+import threading
+import uuid
+from contextlib import suppress
+from datetime import timedelta
+
+import pytest
+import redis
+import time_machine
+from django.conf import settings
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from referrals.models import Referral
+from referrals.selectors.queue import team_queue, team_queue_state
+from referrals.services.claims import referral_claim
+from referrals.transitions import ReferralStatus
+from tests.referrals.factories import ReferralFactory, member
+
+pytestmark = pytest.mark.django_db
+
+POLL = {"HTTP_HX_REQUEST": "true", "HTTP_X_SPOC_POLL": "1", "HTTP_X_QUEUE_VERSION": "stale"}
+
+
+def queued(team, count=1, **fields):
+    now = timezone.now()
+    fields.setdefault("contact_by", now + timedelta(hours=3))
+    fields.setdefault("accept_by", now + timedelta(hours=2))
+    return ReferralFactory.create_batch(
+        count, team=team, status=ReferralStatus.QUEUED, priority="P3", **fields
+    )
+
+
+def rows(response):
+    queue = response.context["queue"]
+    return [(row.pk, row.status, row.need_label, row.waiting) for row in queue.rows]
+
+
+def test_the_other_tabs_polls_take_the_rows_the_first_read(
+    client, make_user, team, django_assert_num_queries
+):
+    nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
+    queued(team, 5)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    page = client.get(url)
+    other = client.__class__()
+    other.force_login(lead)
+    other.get(url)  # the lead's session and roles, read once before counting
+    # Session, user, two-factor device, roles, the lead's teams (the page's tabs), her memberships
+    # (what she sees), the queue's state (its version): the order and the rows (two queries) are
+    # those the nurse's page read.
+    with django_assert_num_queries(7):
+        polled = other.get(url, **POLL)
+    assert polled.status_code == 200
+    assert rows(polled) == rows(page)
+    # The lead's own actions are drawn for her: no row is hers to open.
+    assert 'name="claim"' in polled.content.decode()
+
+
+def test_a_poll_after_a_change_shows_it(client, make_user, team):
+    nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
+    first, _ = queued(team, 2)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(lead)
+    client.get(url, **POLL)
+    referral_claim(user=nurse, referral_id=first.pk)
+    [arrived] = queued(team, need="CARER_SUPPORT")
+    polled = client.get(url, **POLL)
+    statuses = {pk: status for pk, status, _, _ in rows(polled)}
+    assert statuses[first.pk] == ReferralStatus.ACCEPTED
+    assert arrived.pk in statuses
+
+
+def test_kept_rows_are_drawn_at_the_moment_of_each_poll(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        [referral] = queued(team, created_at=start - timedelta(minutes=5))
+        url = reverse("queue:team", args=[team.pk])
+        client.force_login(nurse)
+        page = client.get(url)
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        polled = client.get(url, **POLL)
+    assert polled.context["version"] == page.context["version"]  # the rows were kept
+    assert rows(page) == [(referral.pk, "QUEUED", referral.get_need_display(), "5\xa0minutes")]
+    assert rows(polled)[0][3] == "25\xa0minutes"
+
+
+def test_rows_kept_for_the_team_are_never_lent_to_someone_who_does_not_see_it_whole(
+    make_user, team, other_team
+):
+    nurse = member(make_user, team, "nurse1")
+    outsider = member(make_user, other_team, "nurse2")
+    queued(team, 3)
+    now = timezone.now()
+    state = team_queue_state(user=nurse, team=team, now=now)
+    assert len(team_queue(user=nurse, team=team, now=now, state=state).rows) == 3
+    # The same version, filters and limit: she reads only what she may see (nothing of this team).
+    lent = team_queue(user=outsider, team=team, now=now, state=state, reuse=True)
+    assert (lent.rows, lent.total) == ([], 0)
+
+
+def test_a_full_page_reads_afresh_and_keeps_what_it_read(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    [referral] = queued(team, need="SYMPTOM_CONTROL")
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    client.get(url)
+    # A change the version cannot see (updated_at untouched): a full page still shows it, and the
+    # polls after it take what the page read.
+    Referral.objects.filter(pk=referral.pk).update(need="CARER_SUPPORT")
+    label = dict(Referral._meta.get_field("need").flatchoices)["CARER_SUPPORT"]
+    assert rows(client.get(url))[0][2] == label
+    assert rows(client.get(url, **POLL))[0][2] == label
+
+
+def redis_queue_cache(location, prefix):
+    """The test settings' caches with the queue's rows kept in the Redis at ``location``, as
+    production keeps them (spoc/settings/base.py)."""
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "queue": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        },
+    }
+
+
+def test_rows_kept_in_redis_are_shared_by_every_web_process(
+    client, make_user, team, django_assert_num_queries
+):
+    """Kept in Redis, the rows one web process read serve the polls another process answers
+    (here the same process, its own memory holding nothing)."""
+    prefix = f"queue-test-{uuid.uuid4().hex}"
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
+    queued(team, 3, for_person=None)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    other = client.__class__()
+    other.force_login(lead)
+    try:
+        with override_settings(CACHES=redis_queue_cache(settings.REDIS_URL, prefix)):
+            page = client.get(url)
+            [key] = server.keys(f"{prefix}:*")
+            assert 0 < server.ttl(key) <= 600
+            other.get(url)  # the lead's session and roles, read once before counting
+            with django_assert_num_queries(7):
+                polled = other.get(url, **POLL)
+        assert rows(polled) == rows(page)
+    finally:
+        for key in server.scan_iter(f"{prefix}:*"):
+            server.delete(key)
+
+
+class StalledRedis:
+    """A server on a local port that takes connections and never answers, as a stalled Redis
+    does; counts the connections it was offered."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        with suppress(OSError):
+            while True:
+                connection, _ = self.listener.accept()
+                self.accepted.append(connection)
+
+    def close(self):
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+@pytest.mark.parametrize("fault", ["stalled", "refused"])
+def test_a_queue_cache_that_fails_costs_one_poll_and_the_rows_are_read_from_the_database(
+    client, make_user, team, fault, caplog
+):
+    stalled = StalledRedis()
+    port = stalled.port
+    if fault == "refused":
+        stalled.close()  # nothing listens on the port any more: every connection is refused
+    nurse = member(make_user, team, "nurse1")
+    first, _ = queued(team, 2)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    try:
+        with (
+            override_settings(CACHES=redis_queue_cache(f"redis://127.0.0.1:{port}/0", "q")),
+            caplog.at_level(logging.WARNING, logger="referrals.selectors.queue"),
+        ):
+            polls = [client.get(url, **POLL)]
+            offered = len(stalled.accepted)
+            referral_claim(user=nurse, referral_id=first.pk)
+            polls += [client.get(url, **POLL), client.get(url)]
+    finally:
+        stalled.close()
+    assert [poll.status_code for poll in polls] == [200, 200, 200]
+    assert [len(poll.context["queue"].rows) for poll in polls] == [2, 2, 2]
+    # The claim is shown at once: the rows came from the database.
+    assert {row.status for row in polls[1].context["queue"].rows} == {"QUEUED", "ACCEPTED"}
+    assert caplog.text.count("Team queue cache unreachable") == 1
+    if fault == "stalled":
+        # One connection, by the first poll; the cache then rests, and nothing more is sent.
+        assert offered == len(stalled.accepted) == 1
