@@ -43,7 +43,7 @@ from referrals.transitions import ReferralStatus
 from services.codes import Need, ServiceType
 from services.hours import is_open
 from services.models import Team, TeamMembership
-from services.selectors import service_schedule, services_with_directory_data
+from services.selectors import directory_version, routing_directory, service_schedule
 from spoc.core.dates import nhs_time, nhs_weekday_date
 
 logger = logging.getLogger(__name__)
@@ -188,12 +188,18 @@ class Duty:
         return [email for email in found if email]
 
 
-def duty_now(*, team_ids: Iterable[int], now: datetime) -> Duty:
+def duty_now(
+    *, team_ids: Iterable[int], now: datetime, directory_version: int | None = None
+) -> Duty:
     """Which of ``team_ids`` are open now, their duty and lead addresses, and the coordinators'.
-    A constant number of queries."""
+    A constant number of queries: the directory's five, unless ``directory_version`` (read in
+    the caller's transaction with ``services.selectors.directory_version()``) finds the directory
+    this process kept at that version (``routing_directory``), and the leads' addresses."""
     wanted = set(team_ids)
     services = [
-        s for s in services_with_directory_data(at=now) if getattr(s, "team", None) is not None
+        s
+        for s in routing_directory(at=now, version=directory_version)
+        if getattr(s, "team", None) is not None
     ]
     open_ids: set[int] = set()
     duty: dict[int, str] = {}
@@ -298,13 +304,16 @@ def new_referral_notify(*, referral_id: int, now: datetime | None = None) -> lis
     now = now or timezone.now()
     referral = (
         Referral.objects.select_related("team__service")
+        .annotate(directory=directory_version())
         .filter(pk=referral_id, status=ReferralStatus.QUEUED)
         .first()
     )
     if referral is None or referral.team is None:
         return []
     team = referral.team
-    duty = duty_now(team_ids={team.pk}, now=now)
+    # Each new referral is told of: the notifications worker keeps the directory between them,
+    # as the routing worker does, and reads it again after any edit (its version).
+    duty = duty_now(team_ids={team.pk}, now=now, directory_version=referral.directory)
     recipients = duty.team_recipients(team.pk, leads=False)
     if not recipients and referral.priority in ("P1", "P2", "P3"):
         recipients = [duty.coordinator_email] if duty.coordinator_email else []

@@ -19,6 +19,7 @@ from referrals.services.lifecycle import referral_hold
 from referrals.services.routing import referral_route
 from services.codes import ServiceType
 from services.models import TeamMembership
+from services.selectors import routing_directory_forget
 from spoc.accounts.roles import Role
 from tests.referrals.factories import CallFactory, ReferralFactory
 from tests.services.directory_fixtures import every_day, make_service
@@ -174,6 +175,29 @@ def test_a_new_referral_emails_the_open_team_and_urgent_ones_reach_the_coordinat
     with time_machine.travel(night, tick=False):
         assert new_referral_notify(referral_id=referral.pk) == []
     assert len(mail.outbox) == 2
+
+
+def test_new_referral_emails_keep_the_directory_and_see_an_edit_of_it_at_once(
+    area, django_assert_num_queries
+):
+    first, second = routed(), routed()
+    routing_directory_forget()
+    mail.outbox.clear()
+    with time_machine.travel(AFTERNOON, tick=False):
+        assert new_referral_notify(referral_id=first.pk) == [COMMUNITY]
+        # The referral with the directory's version, then the team's leads: the directory is
+        # the one the first email read (five queries fewer).
+        with django_assert_num_queries(2):
+            assert new_referral_notify(referral_id=second.pk) == [COMMUNITY]
+        team = area["community"].team
+        team.duty_email = "community-duty-2@example.nhs.uk"
+        team.save()
+        assert new_referral_notify(referral_id=second.pk) == ["community-duty-2@example.nhs.uk"]
+    assert [message.to for message in mail.outbox] == [
+        [COMMUNITY],
+        [COMMUNITY],
+        ["community-duty-2@example.nhs.uk"],
+    ]
 
 
 def test_a_referral_contacted_before_and_queued_again_raises_no_contact_milestones(area):
