@@ -39,6 +39,11 @@ import login_home  # the sibling benchmarks' helpers
 
 QUEUE_USERS = ("nurse", "lead")
 HOME_USERS = ("handler", "nurse", "coordinator")
+# Rounds of warming requests by each user (--users, 4) before a page is measured: 20 requests,
+# so that each of gunicorn's workers (5 on two cores) has answered some before the first timed
+# one; with one round, a worker's first page (imports, templates, its connection: over 100 ms)
+# fell among the 40 timed ones of one user and made their p95.
+WARM_ROUNDS = 5
 QUEUE_MARKER = 'id="queue"'
 # (phase, row, the targets of docs/performance.md "CPU per page": p95 ms, one user / --users).
 TARGETS = (
@@ -140,8 +145,11 @@ def main(argv: list[str]) -> int:
     )
     for key, name, path, marker, usernames in pages:
         openers = sessions(usernames)
-        for opener in openers:  # warm every worker's imports and caches, unmeasured
-            login_home.request(opener, f"{base}{path}", data=None, timeout=args.timeout)
+        # Warm every gunicorn worker's imports, templates and connection, unmeasured: a worker
+        # takes whichever request reaches it first, so one request per user leaves some cold.
+        for _ in range(WARM_ROUNDS):
+            for opener in openers:
+                login_home.request(opener, f"{base}{path}", data=None, timeout=args.timeout)
         for phase, group in (("alone", openers[:1]), ("loaded", openers)):
             result = run_gets(
                 base,
