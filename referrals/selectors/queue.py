@@ -17,6 +17,7 @@ nearest deadline first, whatever their priority (someone already has them).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from django.core.cache import BaseCache, caches
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince
+from redis.exceptions import RedisError
 
 from patients.models import Assessment, RelatedPerson
 from patients.selectors import age_on
@@ -257,6 +259,12 @@ class TeamQueue:
         return self.waiting_total + self.in_progress_total
 
 
+# The start of a kept queue's key names what it holds (the values of ROW_FIELDS, in a tuple of
+# format 1 with the two totals), so that while nodes of two releases share Redis neither reads
+# rows the other kept; a value of another shape is read as none kept.
+KEPT_FORMAT = "team-queue-" + hashlib.sha256(",".join(("1", *ROW_FIELDS)).encode()).hexdigest()[:12]
+
+
 @dataclass
 class _CacheRest:
     """Until when (``time.monotonic()``) this process leaves the queue's cache alone."""
@@ -275,7 +283,7 @@ def _queue_cache(operation: Callable[[BaseCache], Any]) -> Any:
         return None
     try:
         return operation(caches["queue"])
-    except Exception:
+    except (RedisError, OSError):
         CACHE_REST.until = time.monotonic() + settings.QUEUE_CACHE_RETRY_SECONDS
         logger.warning(
             "Team queue cache unreachable: rows read from the database for %s s.",
@@ -286,10 +294,12 @@ def _queue_cache(operation: Callable[[BaseCache], Any]) -> Any:
 
 
 def _sees_whole_team(user: Any, team: Team) -> bool:
-    """Whether every referral of ``team`` is visible to ``user`` (referrals_visible_to): then the
-    team's queue is the same for her as for anyone else who sees it whole, and a poll's rows kept
-    for one of them may be shown to another."""
-    return sees_all_patients(user) or team.pk in team_ids_of(user)
+    """Whether every referral of ``team`` is visible to ``user`` (as referrals_visible_to decides):
+    then the team's queue is the same for her as for anyone else who sees it whole, and a poll's
+    rows kept for one of them may be shown to another."""
+    return sees_all_patients(user) or (
+        user.has_perm("accounts.work_team_queue") and team.pk in team_ids_of(user)
+    )
 
 
 def _queue_values(
@@ -369,13 +379,13 @@ def team_queue(
     unfiltered = not (status or priority or need or flag)
     key = (
         ":".join(
-            ("team-queue", str(team.pk), state.version, status, priority, need, flag, str(limit))
+            (KEPT_FORMAT, str(team.pk), state.version, status, priority, need, flag, str(limit))
         )
         if state is not None and limit is not None and _sees_whole_team(user, team)
         else ""
     )
     kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
-    if kept is None:
+    if not (isinstance(kept, tuple) and len(kept) == 3):
         kept = _queue_values(referrals, now, limit, state if unfiltered else None)
         if key:
             _queue_cache(lambda cache: cache.set(key, kept))
@@ -438,7 +448,10 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
             breached=Count("id", filter=not_contacted & Q(contact_by__lt=now)),
             at_risk=Count("id", filter=not_contacted & Q(at_risk_at__lte=now)),
             overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
-            waiting=Count("id", filter=waiting),
+            # How many of each status: a claim, a first contact or a hold changes the version
+            # even when the referral's updated_at is not the latest (stamped before a commit
+            # that lands after another's).
+            **{f"status_{s}": Count("id", filter=Q(status=s)) for s in QUEUE_STATUSES},
             # With the counts, the sum of the ids tells one set of urgent referrals from another
             # (one claimed and another arrived between two polls).
             urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
@@ -455,13 +468,14 @@ def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
         [*(str(n) for n in urgent_waiting.values()), str(stats["urgent_ids"] or 0)]
     )
     last = stats["last"].isoformat() if stats["last"] else "-"
+    statuses = "-".join(str(stats[f"status_{s}"]) for s in QUEUE_STATUSES)
     return QueueState(
         version=(
             f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
-            f":{urgent_version}:{stats['details'] or 0}"
+            f":{statuses}:{urgent_version}:{stats['details'] or 0}"
         ),
         open_count=stats["n"],
-        waiting_count=stats["waiting"],
+        waiting_count=stats[f"status_{ReferralStatus.QUEUED}"],
         urgent_waiting=urgent_waiting,
         urgent_version=urgent_version,
     )

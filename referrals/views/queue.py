@@ -23,7 +23,7 @@ from referrals.selectors.queue import (
 )
 from rota.selectors import on_duty
 from services.models import Team
-from spoc.audit.context import is_poll
+from spoc.audit.context import is_poll, is_polled_fragment
 from spoc.audit.models import AccessLog
 from spoc.core.htmx import render_page
 
@@ -83,7 +83,7 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
         shown=AccessLog.Action.LIST,
         # Every open tab of the team polls after each change: the first reads the rows, the
         # others, on any web process, take them (referrals.selectors.queue.team_queue).
-        reuse=is_poll(request),
+        reuse=is_polled_fragment(request),
     )
     context = {
         "teams": teams,
