@@ -107,10 +107,10 @@ def _empty_queue_cache() -> None:
     after another's fault (referrals.selectors.queue)."""
     from django.core.cache import caches
 
-    from referrals.selectors.queue import CACHE_REST
+    from referrals.selectors.queue import QUEUE_CACHE_FAULT
 
     caches["queue"].clear()
-    CACHE_REST.until = 0.0
+    QUEUE_CACHE_FAULT.clear()
 
 
 @pytest.fixture

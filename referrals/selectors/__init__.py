@@ -91,6 +91,17 @@ def patients_writable_by(user: Any) -> QuerySet[Patient]:
     return patients_visible_to(user)
 
 
+def sees_whole_team(user: Any, team_id: int) -> bool:
+    """Whether every referral of the team is in ``referrals_visible_to(user)``: then the team's
+    queue is the same for her as for anyone else who sees it whole (its rows may be shared
+    between them: referrals/selectors/queue.py)."""
+    if isinstance(user, Partner) or not user.is_authenticated:
+        return False
+    return sees_all_patients(user) or (
+        "accounts.work_team_queue" in _perms(user) and team_id in team_ids_of(user)
+    )
+
+
 def referrals_visible_to(user: Any) -> QuerySet[Referral]:
     """Referrals whose details this user may see: all for handlers and coordinators; their
     teams' for nurses and leads; their organisation's services' for managers. Other referrals of

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,7 +36,7 @@ from patients.selectors import age_on
 from referrals.bereavement import screen_event_lines
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
 from referrals.models import Alert, Intervention, QueueDetailsVersion, Referral, ReferralEvent
-from referrals.selectors import referrals_visible_to, sees_all_patients, team_ids_of
+from referrals.selectors import referrals_visible_to, sees_whole_team
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
 from services.codes import Priority, ServiceStatus
@@ -45,6 +44,7 @@ from services.models import Team, TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
 from spoc.core.dates import nhs_datetime_short, nhs_time
+from spoc.core.pauses import FaultPause
 
 logger = logging.getLogger(__name__)
 
@@ -261,45 +261,30 @@ class TeamQueue:
 
 # The start of a kept queue's key names what it holds (the values of ROW_FIELDS, in a tuple of
 # format 1 with the two totals), so that while nodes of two releases share Redis neither reads
-# rows the other kept; a value of another shape is read as none kept.
+# rows the other kept.
 KEPT_FORMAT = "team-queue-" + hashlib.sha256(",".join(("1", *ROW_FIELDS)).encode()).hexdigest()[:12]
 
 
-@dataclass
-class _CacheRest:
-    """Until when (``time.monotonic()``) this process leaves the queue's cache alone."""
-
-    until: float = 0.0
-
-
-CACHE_REST = _CacheRest()
+# When the queue's cache last failed in this process.
+QUEUE_CACHE_FAULT = FaultPause()
 
 
 def _queue_cache(operation: Callable[[BaseCache], Any]) -> Any:
     """``operation``'s answer from the ``queue`` cache (settings.CACHES); None when the cache
-    fails, or rests after failing: a failure is logged and the cache left alone for
-    QUEUE_CACHE_RETRY_SECONDS, so that a stalled Redis makes one poll wait, not every poll."""
-    if time.monotonic() < CACHE_REST.until:
+    fails, or failed less than QUEUE_CACHE_RETRY_SECONDS ago (spoc/core/pauses.py): a failure is
+    logged, and the rows come from the database meanwhile."""
+    if QUEUE_CACHE_FAULT.active(settings.QUEUE_CACHE_RETRY_SECONDS):
         return None
     try:
         return operation(caches["queue"])
     except (RedisError, OSError):
-        CACHE_REST.until = time.monotonic() + settings.QUEUE_CACHE_RETRY_SECONDS
+        QUEUE_CACHE_FAULT.fault()
         logger.warning(
             "Team queue cache unreachable: rows read from the database for %s s.",
             settings.QUEUE_CACHE_RETRY_SECONDS,
             exc_info=True,
         )
         return None
-
-
-def _sees_whole_team(user: Any, team: Team) -> bool:
-    """Whether every referral of ``team`` is visible to ``user`` (as referrals_visible_to decides):
-    then the team's queue is the same for her as for anyone else who sees it whole, and a poll's
-    rows kept for one of them may be shown to another."""
-    return sees_all_patients(user) or (
-        user.has_perm("accounts.work_team_queue") and team.pk in team_ids_of(user)
-    )
 
 
 def _queue_values(
@@ -381,11 +366,11 @@ def team_queue(
         ":".join(
             (KEPT_FORMAT, str(team.pk), state.version, status, priority, need, flag, str(limit))
         )
-        if state is not None and limit is not None and _sees_whole_team(user, team)
+        if state is not None and limit is not None and sees_whole_team(user, team.pk)
         else ""
     )
     kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
-    if not (isinstance(kept, tuple) and len(kept) == 3):
+    if kept is None:
         kept = _queue_values(referrals, now, limit, state if unfiltered else None)
         if key:
             _queue_cache(lambda cache: cache.set(key, kept))

@@ -10,7 +10,6 @@ while its task is still queued (``routing_enqueued_recently``)."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from referrals.tasks import route_referral_task
+from spoc.core.pauses import FaultPause
 from spoc.core.queues import routing_queue
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,8 @@ def routing_enqueued_recently(referral_ids: Iterable[int]) -> set[int]:
     return {pk for pk in ids if _mark_key(pk) in found}
 
 
-class _BrokerFault:
-    """When routing last failed to reach the broker from this process (``time.monotonic()``)."""
-
-    at: float | None = None
+# When routing last failed to reach the broker from this process.
+BROKER_FAULT = FaultPause()
 
 
 def _routing_enqueuer(referral_id: int, priority: str) -> Callable[[], None]:
@@ -88,10 +86,7 @@ def _routing_enqueuer(referral_id: int, priority: str) -> Callable[[], None]:
     """
 
     def enqueue_routing() -> None:
-        fault_at = _BrokerFault.at
-        if fault_at is not None and (
-            time.monotonic() - fault_at < settings.ROUTING_ENQUEUE_PAUSE_SECONDS
-        ):
+        if BROKER_FAULT.active(settings.ROUTING_ENQUEUE_PAUSE_SECONDS):
             logger.warning(
                 "Routing of referral %s not enqueued: the broker failed moments ago; the sweeper "
                 "will enqueue it.",
@@ -101,12 +96,12 @@ def _routing_enqueuer(referral_id: int, priority: str) -> Callable[[], None]:
         try:
             routing_task_send(referral_id, priority=priority)
         except Exception:
-            _BrokerFault.at = time.monotonic()
+            BROKER_FAULT.fault()
             logger.exception(
                 "Routing of referral %s could not be enqueued; the sweeper will re-enqueue it.",
                 referral_id,
             )
         else:
-            _BrokerFault.at = None
+            BROKER_FAULT.clear()
 
     return enqueue_routing

@@ -101,6 +101,9 @@ def test_rows_are_kept_apart_for_each_filter_and_limit(client, make_user, team):
     client.force_login(nurse)
     assert len(rows(client.get(url))) == 3
     assert [pk for pk, *_ in rows(client.get(url, {"priority": "P1"}, **POLL))] == [urgent.pk]
+    # Filters the form refuses are ignored, as on the page: the unfiltered rows, kept or not.
+    bad = client.get(url, {"priority": "P9", "status": "<script>", "need": "x" * 500}, **POLL)
+    assert bad.status_code == 200 and len(rows(bad)) == 3
     now = timezone.now()
     state = team_queue_state(user=nurse, team=team, now=now)
     team_queue(user=nurse, team=team, now=now, state=state)

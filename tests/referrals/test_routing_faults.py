@@ -337,7 +337,7 @@ def test_a_broker_fault_at_submit_saves_the_call_and_routing_follows_when_redis_
     fault, submit, directory, own_redis, start_worker, settings, client, monkeypatch, caplog
 ):
     settings.ROUTING_ENQUEUE_PAUSE_SECONDS = 10  # the production default
-    monkeypatch.setattr(enqueue._BrokerFault, "at", None)  # no fault seen yet in this process
+    monkeypatch.setattr(enqueue.BROKER_FAULT, "at", None)  # no fault seen yet in this process
     caplog.set_level(logging.WARNING, logger="referrals.services.enqueue")
     heartbeat_task.apply_async(("connection-in-the-pool",), queue=queue_name(ROUTING))
     if fault == "stopped":
