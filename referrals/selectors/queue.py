@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -416,11 +416,38 @@ class QueueState:
         return sum(self.urgent_waiting.values())
 
 
-def team_queue_state(*, user: Any, team: Team, now: datetime) -> QueueState:
+# The start of a kept state's key, as KEPT_FORMAT for rows: QueueState's fields, in order.
+STATE_FORMAT = (
+    "team-queue-state-"
+    + hashlib.sha256(
+        ",".join(("1", *(field.name for field in fields(QueueState)))).encode()
+    ).hexdigest()[:12]
+)
+
+
+def team_queue_state(*, user: Any, team: Team, now: datetime, reuse: bool = False) -> QueueState:
     """How many referrals are open in the team's queue, how many wait to be claimed and how many
     of those are urgent (URGENT_PRIORITIES), and a short fingerprint that changes whenever the
     queue or one of its badges does, so that a poll can answer "nothing changed" without
-    rendering (one aggregate query, over the columns of ``referral_open_queue``)."""
+    rendering (one aggregate query, over the columns of ``referral_open_queue``).
+
+    For whoever sees the team's queue whole, the state read is kept in the ``queue`` cache for
+    QUEUE_STATE_KEPT_SECONDS; with ``reuse`` (a poll) a state kept is taken instead of the
+    query, so the team's open tabs polling in the same second ask the database once. A change
+    then reaches a tab at its first poll that starts that long after it; a full page always
+    reads afresh (and keeps what it read)."""
+    seconds = settings.QUEUE_STATE_KEPT_SECONDS
+    key = f"{STATE_FORMAT}:{team.pk}" if seconds and sees_whole_team(user, team.pk) else ""
+    kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
+    if kept is not None:
+        return cast(QueueState, kept)
+    state = _queue_state_read(user, team, now)
+    if key:
+        _queue_cache(lambda cache: cache.set(key, state, seconds))
+    return state
+
+
+def _queue_state_read(user: Any, team: Team, now: datetime) -> QueueState:
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
     waiting = Q(status=ReferralStatus.QUEUED)
     urgent = {str(p): Count("id", filter=waiting & Q(priority=p)) for p in URGENT_PRIORITIES}

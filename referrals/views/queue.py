@@ -63,7 +63,10 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
             raise Http404("Not one of your teams")
         return render(request, "queue/queue.html", {"teams": [], "team": None})
     now = timezone.now()
-    state = team_queue_state(user=request.user, team=team, now=now)
+    # The polls of a team's open tabs in the same second read its state once.
+    state = team_queue_state(
+        user=request.user, team=team, now=now, reuse=is_polled_fragment(request)
+    )
     version = state.version
     # A poll whose version has not changed gets an empty 204: the page keeps its place.
     if is_poll(request) and request.headers.get("X-Queue-Version") == version:

@@ -162,6 +162,78 @@ def test_a_full_page_reads_afresh_and_keeps_what_it_read(client, make_user, team
     assert rows(client.get(url, **POLL))[0][2] == label
 
 
+@override_settings(QUEUE_STATE_KEPT_SECONDS=1)
+def test_the_tabs_polling_in_the_same_second_read_the_queue_s_state_once(
+    client, make_user, team, django_assert_num_queries
+):
+    nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
+    queued(team, 3)
+    url = reverse("queue:team", args=[team.pk])
+    start = timezone.now()
+    other = client.__class__()
+    other.force_login(lead)
+    client.force_login(nurse)
+    with time_machine.travel(start, tick=False):
+        other.get(url)  # the lead's session and roles, read once before counting
+        page = client.get(url)
+        # Session, user, two-factor device, roles, the lead's teams and her memberships: the
+        # state, the order and the rows are those the nurse's page read.
+        with django_assert_num_queries(6):
+            polled = other.get(url, **POLL)
+    assert polled.context["version"] == page.context["version"]
+    assert rows(polled) == rows(page)
+
+
+@override_settings(QUEUE_STATE_KEPT_SECONDS=1)
+def test_a_change_reaches_the_polls_once_the_kept_state_has_expired(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    queued(team, 2)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        page = client.get(url)
+        [arrived] = queued(team, priority="P1")
+        # Within the second, a poll shows the queue as the page read it...
+        within = client.get(url, **POLL)
+    with time_machine.travel(start + timedelta(seconds=1), tick=False):
+        # ...the first poll after it shows the new referral, and raises the urgent banner.
+        after = client.get(url, **POLL)
+    assert within.context["version"] == page.context["version"]
+    assert arrived.pk not in [pk for pk, *_ in rows(within)]
+    assert after.context["version"] != page.context["version"]
+    assert rows(after)[0][0] == arrived.pk and after.context["urgent_count"] == 1
+
+
+@override_settings(QUEUE_STATE_KEPT_SECONDS=1)
+def test_a_full_page_reads_the_state_afresh_and_the_polls_after_it_take_it(client, make_user, team):
+    nurse = member(make_user, team, "nurse1")
+    queued(team, 2)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    with time_machine.travel(timezone.now(), tick=False):
+        page = client.get(url)
+        [arrived] = queued(team)
+        reloaded = client.get(url)
+        polled = client.get(url, **POLL)
+    assert reloaded.context["version"] != page.context["version"]
+    assert arrived.pk in [pk for pk, *_ in rows(reloaded)]
+    assert polled.context["version"] == reloaded.context["version"]
+
+
+@override_settings(QUEUE_STATE_KEPT_SECONDS=1)
+def test_a_state_kept_for_the_team_is_never_lent_to_someone_who_does_not_see_it_whole(
+    make_user, team, other_team
+):
+    nurse = member(make_user, team, "nurse1")
+    outsider = member(make_user, other_team, "nurse2")
+    queued(team, 3)
+    now = timezone.now()
+    assert team_queue_state(user=nurse, team=team, now=now).open_count == 3
+    assert team_queue_state(user=nurse, team=team, now=now, reuse=True).open_count == 3
+    assert team_queue_state(user=outsider, team=team, now=now, reuse=True).open_count == 0
+
+
 def redis_queue_cache(location, prefix):
     """The test settings' caches with the queue's rows kept in the Redis at ``location``, as
     production keeps them (spoc/settings/base.py)."""
@@ -227,9 +299,10 @@ class StalledRedis:
             connection.close()
 
 
+@pytest.mark.parametrize("kept_seconds", [0, 1])
 @pytest.mark.parametrize("fault", ["stalled", "refused"])
 def test_a_queue_cache_that_fails_costs_one_poll_and_the_rows_are_read_from_the_database(
-    client, make_user, team, fault, caplog
+    client, make_user, team, fault, kept_seconds, caplog
 ):
     stalled = StalledRedis()
     port = stalled.port
@@ -241,7 +314,10 @@ def test_a_queue_cache_that_fails_costs_one_poll_and_the_rows_are_read_from_the_
     client.force_login(nurse)
     try:
         with (
-            override_settings(CACHES=redis_queue_cache(f"redis://127.0.0.1:{port}/0", "q")),
+            override_settings(
+                CACHES=redis_queue_cache(f"redis://127.0.0.1:{port}/0", "q"),
+                QUEUE_STATE_KEPT_SECONDS=kept_seconds,
+            ),
             caplog.at_level(logging.WARNING, logger="referrals.selectors.queue"),
         ):
             polls = [client.get(url, **POLL)]
