@@ -421,26 +421,44 @@ def team_leads_can_report_capacity(*, user: Any, service: Service) -> bool:
 _MEMBERSHIPS_ATTRIBUTE = "_spoc_team_memberships"
 
 
+def _request_of(user: Any) -> Any:
+    """The request being served when it is ``user``'s (spoc/audit/context.py), else None."""
+    request = current_request()
+    request_user = getattr(request, "user", None)
+    if user.pk is not None and getattr(request_user, "pk", None) == user.pk:
+        return request
+    return None
+
+
 def team_memberships_of(*, user: Any) -> list[tuple[int, str]]:
     """(team id, role) for each team ``user`` is a member of. A page that shows referrals asks
     several times (who may see them, which actions to offer), so while a request of ``user`` is
     being served the answer is read once and kept on the request (spoc/audit/context.py); outside
     one (a task, the shell) every call reads it afresh. A change of membership is seen from the
     next request on."""
-    request = current_request()
-    request_user = getattr(request, "user", None)
-    kept = user.pk is not None and getattr(request_user, "pk", None) == user.pk
-    if kept and hasattr(request, _MEMBERSHIPS_ATTRIBUTE):
+    request = _request_of(user)
+    if request is not None and hasattr(request, _MEMBERSHIPS_ATTRIBUTE):
         memberships: list[tuple[int, str]] = getattr(request, _MEMBERSHIPS_ATTRIBUTE)
         return memberships
     memberships = list(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
-    if kept:
+    if request is not None:
         setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
     return memberships
 
 
-def teams_of(*, user: Any) -> QuerySet[Team]:
-    return Team.objects.filter(memberships__user=user).select_related("service")
+def teams_of(*, user: Any) -> list[Team]:
+    """The teams ``user`` is a member of, with their services, by name: one query, which also
+    answers ``team_memberships_of`` for the rest of the request (the team queue lists her teams
+    and then shows what she may see of one)."""
+    memberships = list(
+        TeamMembership.objects.filter(user=user)
+        .select_related("team__service")
+        .order_by("team__name", "team_id")
+    )
+    request = _request_of(user)
+    if request is not None:
+        setattr(request, _MEMBERSHIPS_ATTRIBUTE, [(m.team_id, m.role) for m in memberships])
+    return [membership.team for membership in memberships]
 
 
 def services_led_by(*, user: Any) -> set[int]:

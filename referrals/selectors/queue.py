@@ -231,10 +231,6 @@ def _waiting_first_by_priority(referrals: QuerySet[Referral], now: datetime) -> 
     )
 
 
-def teams_for_queue(*, user: Any) -> QuerySet[Team]:
-    return Team.objects.filter(memberships__user=user).select_related("service").order_by("name")
-
-
 # The badge filters of the queue (a team lead's "what is at risk now").
 FLAGS = {"breached": "Breached", "at_risk": "At risk", "accept_overdue": "Accept overdue"}
 

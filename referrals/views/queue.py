@@ -19,10 +19,10 @@ from referrals.selectors.queue import (
     caseload_for,
     team_queue,
     team_queue_state,
-    teams_for_queue,
 )
 from rota.selectors import on_duty
 from services.models import Team
+from services.selectors import teams_of
 from spoc.audit.context import is_poll, is_polled_fragment
 from spoc.audit.models import AccessLog
 from spoc.core.htmx import render_page
@@ -44,7 +44,7 @@ def _row_links() -> dict[str, str]:
 def _team(request: HttpRequest, team_id: int | None) -> tuple[list[Team], Team | None]:
     """The user's teams, and the one asked for (her first when none is): None when she has no
     team or it is not one of hers."""
-    teams = list(teams_for_queue(user=request.user))
+    teams = teams_of(user=request.user)
     if team_id is None:
         return teams, teams[0] if teams else None
     return teams, next((t for t in teams if t.pk == team_id), None)

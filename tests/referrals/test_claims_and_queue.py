@@ -232,9 +232,9 @@ def test_unchanged_poll_answers_204_and_is_not_logged(
     version = client.get(reverse("queue:mine")).context["version"]
     before = AccessLog.objects.count()
     # Session, user and two-factor device (3), roles with every permission (1), the user's
-    # teams, the visibility check and the version, what the rows show from other tables
-    # included: nothing rendered.
-    with django_assert_num_queries(7):
+    # teams with her memberships (what she may see), and the version, what the rows show from
+    # other tables included: nothing rendered.
+    with django_assert_num_queries(6):
         poll = client.get(
             reverse("queue:team", args=[team.pk]),
             HTTP_HX_REQUEST="true",
@@ -267,8 +267,9 @@ def test_queue_query_count_is_constant_with_500_referrals(
     # checks, the access-log row, the navigation badge and who is on duty (the rota's patterns
     # and changes): the same with 5 rows. 4 fewer than before: no session save on each page (3:
     # savepoint, update, release), the roles read with the permissions (1).
-    # One more fewer: the user's teams are read once per request, not by each selector.
-    with django_assert_max_num_queries(14):
+    # One more fewer: the user's teams are read once per request, not by each selector; and
+    # one more: her teams (the page's tabs) and her memberships (what she sees) in one query.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("queue:mine"))
     # The 100 most urgent are shown, and the caption says how many there are.
     assert len(response.context["rows"]) == 100

@@ -53,10 +53,10 @@ def test_the_other_tabs_polls_take_the_rows_the_first_read(
     other = client.__class__()
     other.force_login(lead)
     other.get(url)  # the lead's session and roles, read once before counting
-    # Session, user, two-factor device, roles, the lead's teams (the page's tabs), her memberships
-    # (what she sees), the queue's state (its version): the order and the rows (two queries) are
-    # those the nurse's page read.
-    with django_assert_num_queries(7):
+    # Session, user, two-factor device, roles, the lead's teams with her memberships (the page's
+    # tabs, and what she sees), the queue's state (its version): the order and the rows (two
+    # queries) are those the nurse's page read.
+    with django_assert_num_queries(6):
         polled = other.get(url, **POLL)
     assert polled.status_code == 200
     assert rows(polled) == rows(page)
@@ -176,9 +176,9 @@ def test_the_tabs_polling_in_the_same_second_read_the_queue_s_state_once(
     with time_machine.travel(start, tick=False):
         other.get(url)  # the lead's session and roles, read once before counting
         page = client.get(url)
-        # Session, user, two-factor device, roles, the lead's teams and her memberships: the
+        # Session, user, two-factor device, roles, the lead's teams with her memberships: the
         # state, the order and the rows are those the nurse's page read.
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(5):
             polled = other.get(url, **POLL)
     assert polled.context["version"] == page.context["version"]
     assert rows(polled) == rows(page)
@@ -268,7 +268,7 @@ def test_rows_kept_in_redis_are_shared_by_every_web_process(
             [key] = server.keys(f"{prefix}:*")
             assert server.ttl(key) > 0  # it expires
             other.get(url)  # the lead's session and roles, read once before counting
-            with django_assert_num_queries(7):
+            with django_assert_num_queries(6):
                 polled = other.get(url, **POLL)
         assert rows(polled) == rows(page)
     finally:

@@ -278,7 +278,7 @@ def test_an_unchanged_poll_with_a_p1_waiting_still_answers_204(
     client.force_login(nurse)
     page = client.get(reverse("queue:mine"))
     # The same budget as any unchanged poll (tests/referrals/test_claims_and_queue.py).
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(6):
         answer = poll(client, team, page)
     assert answer.status_code == 204 and answer.content == b""
 
@@ -323,7 +323,8 @@ def test_the_queue_in_two_sections_costs_the_same_queries_with_many_rows(
     # The page: as tests/referrals/test_claims_and_queue.py's 500 referrals (4 fewer than before:
     # no session save on each page (3: savepoint, update, release), the roles read with the
     # permissions (1)).
-    # One more fewer: the user's teams are read once per request, not by each selector.
-    with django_assert_max_num_queries(14):
+    # One more fewer: the user's teams are read once per request, not by each selector; and
+    # one more: her teams (the page's tabs) and her memberships (what she sees) in one query.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("queue:mine"))
     assert [row.priority for row in response.context["rows"][:61]] == ["P1"] * 60 + ["P2"]
