@@ -14,6 +14,12 @@ BENCH_GUNICORN_WORKERS=${BENCH_GUNICORN_WORKERS:-}
 source "$(dirname "$0")/lib.sh"
 cd "$BENCH_ROOT"
 BIND=127.0.0.1:8057
+# GOV.UK Notify, played by the development tools' fake (devtools/fake_notify.py) on a port of its
+# own: the mix's urgent alerts are sent and their delivery receipts come back to the hub, as in
+# production, instead of failing against nothing. Its CPU is counted as other work.
+NOTIFY_BIND=127.0.0.1:8077
+bench_refuse_if_listening "$NOTIFY_BIND"
+export NOTIFY_BASE_URL="http://$NOTIFY_BIND"
 # gunicorn writes each access line at once (the runner counts them per worker, step by step).
 export PYTHONUNBUFFERED=1
 bench_scaled_hub "$BIND" 12 mixed_load
@@ -22,6 +28,9 @@ bench_scaled_hub "$BIND" 12 mixed_load
 import os, redis
 redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
 PY
+"$BENCH_PY" manage.py fake_notify --port "${NOTIFY_BIND#*:}" --hub "http://$BIND" \
+  >"$BENCH_RESULTS/mixed_load-notify.log" 2>&1 &
+BENCH_PIDS+=($!)
 bench_production_workers mixed_load
 SETUP=$("$BENCH_PY" - <<'PY'
 import runpy
