@@ -447,12 +447,12 @@ def team_memberships_of(*, user: Any) -> list[tuple[int, str]]:
 
 
 def teams_of(*, user: Any) -> list[Team]:
-    """The teams ``user`` is a member of, with their services, by name: one query, which also
-    answers ``team_memberships_of`` for the rest of the request (the team queue lists her teams
-    and then shows what she may see of one)."""
+    """The teams ``user`` is a member of, by name: one query, which also answers
+    ``team_memberships_of`` for the rest of the request (the team queue lists her teams and then
+    shows what she may see of one)."""
     memberships = list(
         TeamMembership.objects.filter(user=user)
-        .select_related("team__service")
+        .select_related("team")
         .order_by("team__name", "team_id")
     )
     request = _request_of(user)
