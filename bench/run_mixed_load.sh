@@ -32,6 +32,8 @@ PY
   >"$BENCH_RESULTS/mixed_load-notify.log" 2>&1 &
 BENCH_PIDS+=($!)
 bench_production_workers mixed_load
+"$BENCH_PY" scripts/wait_http.py "http://$NOTIFY_BIND/" 60 ||
+  { echo "The fake Notify did not answer within 60 s: see $BENCH_RESULTS/mixed_load-notify.log" >&2; exit 1; }
 SETUP=$("$BENCH_PY" - <<'PY'
 import runpy
 c = runpy.run_path("gunicorn.conf.py")
