@@ -18,10 +18,11 @@ expensive frames (own time, and cumulative time) to ``--profile-file``
 The team queue's htmx poll is measured three times, as the page sends it (its block's ``hx-get``
 and ``hx-headers``, with htmx's own headers): **changed**, with a version the queue no longer has,
 so the block is drawn again, its rows read from the database (what the first open tab's poll
-costs after one referral of the team changed: the rows kept in the process are emptied, untimed,
-before each); **kept**, the same poll with the rows the first tab's poll read (what the team's
-other open tabs pay for that change in the same process); and **unchanged**, with the page's own
-version (answered 204).
+costs after one referral of the team changed: the rows and state kept in the process are emptied,
+untimed, before each); **kept**, the same poll with the rows the first tab's poll read (what the
+team's other open tabs pay for that change in the same process), and the queue's state while it
+is kept (QUEUE_STATE_KEPT_SECONDS); and **unchanged**, with the page's own version (answered 204),
+its state kept likewise.
 
 Exit status: 0 when every page answered as expected (200; a submit, 302 to its call; an
 unchanged poll, 204), 1 otherwise.
