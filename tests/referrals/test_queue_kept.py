@@ -276,6 +276,39 @@ def test_rows_kept_in_redis_are_shared_by_every_web_process(
             server.delete(key)
 
 
+def test_the_state_kept_in_redis_expires_and_serves_every_web_process(
+    client, make_user, team, django_assert_num_queries
+):
+    """The queue's state kept in Redis, as production keeps it: with a time to live of
+    QUEUE_STATE_KEPT_SECONDS (a minute here, so that a slow machine still polls within it), and
+    taken by the poll another process answers."""
+    prefix = f"queue-test-{uuid.uuid4().hex}"
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
+    queued(team, 3)
+    url = reverse("queue:team", args=[team.pk])
+    client.force_login(nurse)
+    other = client.__class__()
+    other.force_login(lead)
+    try:
+        with override_settings(
+            CACHES=redis_queue_cache(settings.REDIS_URL, prefix), QUEUE_STATE_KEPT_SECONDS=60
+        ):
+            page = client.get(url)
+            [state_key] = [key for key in server.keys(f"{prefix}:*") if b"team-queue-state-" in key]
+            assert 0 < server.ttl(state_key) <= 60
+            other.get(url)  # the lead's session and roles, read once before counting
+            # Session, user, two-factor device, roles, her teams with her memberships: the state,
+            # the order and the rows are taken from Redis.
+            with django_assert_num_queries(5):
+                polled = other.get(url, **POLL)
+        assert polled.context["version"] == page.context["version"]
+        assert rows(polled) == rows(page)
+    finally:
+        for key in server.scan_iter(f"{prefix}:*"):
+            server.delete(key)
+
+
 class StalledRedis:
     """A server on a local port that takes connections and never answers, as a stalled Redis
     does; counts the connections it was offered."""
