@@ -362,7 +362,8 @@ CACHES["queue"] = (
 QUEUE_CACHE_RETRY_SECONDS = env_int("QUEUE_CACHE_RETRY_SECONDS", 30)
 # A team queue's state (its counts and version) is kept in the same cache this long for the
 # polls of everyone who sees the team whole: the team's open tabs polling within it ask the
-# database once, and a change reaches a tab up to this much later (0: every poll reads it).
+# database once, and a tab whose poll falls this soon after a change shows it at its next poll
+# (docs/patients-and-calls.md, "The queue's state kept for a second"; 0: every poll reads it).
 QUEUE_STATE_KEPT_SECONDS = env_int("QUEUE_STATE_KEPT_SECONDS", 1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
