@@ -22,10 +22,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -47,6 +48,9 @@ from spoc.core.dates import nhs_datetime_short, nhs_time
 from spoc.core.pauses import FaultPause
 
 logger = logging.getLogger(__name__)
+
+# What the queue's cache keeps: a queue's rows with its totals, or its state.
+Kept = TypeVar("Kept")
 
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
@@ -276,11 +280,25 @@ def _queue_cache(operation: Callable[[BaseCache], Any]) -> Any:
     except (RedisError, OSError):
         QUEUE_CACHE_FAULT.fault()
         logger.warning(
-            "Team queue cache unreachable: rows read from the database for %s s.",
+            "Team queue cache unreachable: queues read from the database for %s s.",
             settings.QUEUE_CACHE_RETRY_SECONDS,
             exc_info=True,
         )
         return None
+
+
+def _kept_or_read(
+    key: str, *, reuse: bool, read: Callable[[], Kept], timeout: Any = DEFAULT_TIMEOUT
+) -> Kept:
+    """What ``read()`` answers, kept in the ``queue`` cache under ``key`` for ``timeout`` (an
+    empty key: neither kept nor taken); with ``reuse``, what is kept there is taken instead."""
+    kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
+    if kept is not None:
+        return cast(Kept, kept)
+    value = read()
+    if key:
+        _queue_cache(lambda cache: cache.set(key, value, timeout))
+    return value
 
 
 def _queue_values(
@@ -365,12 +383,11 @@ def team_queue(
         if state is not None and limit is not None and sees_whole_team(user, team.pk)
         else ""
     )
-    kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
-    if kept is None:
-        kept = _queue_values(referrals, now, limit, state if unfiltered else None)
-        if key:
-            _queue_cache(lambda cache: cache.set(key, kept))
-    values, total, waiting_total = kept
+    values, total, waiting_total = _kept_or_read(
+        key,
+        reuse=reuse,
+        read=lambda: _queue_values(referrals, now, limit, state if unfiltered else None),
+    )
     today = timezone.localdate(now)
     rows = [_row(row_values, now, today) for row_values in values]
     waiting = [row for row in rows if row.status == ReferralStatus.QUEUED]
@@ -434,13 +451,9 @@ def team_queue_state(*, user: Any, team: Team, now: datetime, reuse: bool = Fals
     reads afresh (and keeps what it read)."""
     seconds = settings.QUEUE_STATE_KEPT_SECONDS
     key = f"{STATE_FORMAT}:{team.pk}" if seconds and sees_whole_team(user, team.pk) else ""
-    kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
-    if kept is not None:
-        return cast(QueueState, kept)
-    state = _queue_state_read(user, team, now)
-    if key:
-        _queue_cache(lambda cache: cache.set(key, state, seconds))
-    return state
+    return _kept_or_read(
+        key, reuse=reuse, read=lambda: _queue_state_read(user, team, now), timeout=seconds
+    )
 
 
 def _queue_state_read(user: Any, team: Team, now: datetime) -> QueueState:

@@ -63,10 +63,11 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
             raise Http404("Not one of your teams")
         return render(request, "queue/queue.html", {"teams": [], "team": None})
     now = timezone.now()
-    # The polls of a team's open tabs in the same second read its state once.
-    state = team_queue_state(
-        user=request.user, team=team, now=now, reuse=is_polled_fragment(request)
-    )
+    # Every open tab of the team polls: in the same second they read its state once, and after
+    # each change the first reads the rows and the others, on any web process, take them
+    # (referrals.selectors.queue).
+    polled = is_polled_fragment(request)
+    state = team_queue_state(user=request.user, team=team, now=now, reuse=polled)
     version = state.version
     # A poll whose version has not changed gets an empty 204: the page keeps its place.
     if is_poll(request) and request.headers.get("X-Queue-Version") == version:
@@ -84,9 +85,7 @@ def queue_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
         flag=filters["flag"],
         state=state,
         shown=AccessLog.Action.LIST,
-        # Every open tab of the team polls after each change: the first reads the rows, the
-        # others, on any web process, take them (referrals.selectors.queue.team_queue).
-        reuse=is_polled_fragment(request),
+        reuse=polled,
     )
     context = {
         "teams": teams,

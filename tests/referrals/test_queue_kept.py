@@ -134,7 +134,8 @@ def test_a_change_of_status_changes_the_version_whatever_its_time_stamp(make_use
     assert team_queue_state(user=nurse, team=team, now=now).version != before
 
 
-def test_rows_kept_for_the_team_are_never_lent_to_someone_who_does_not_see_it_whole(
+@override_settings(QUEUE_STATE_KEPT_SECONDS=1)
+def test_rows_and_state_kept_for_the_team_are_never_lent_to_someone_who_does_not_see_it_whole(
     make_user, team, other_team
 ):
     nurse = member(make_user, team, "nurse1")
@@ -142,8 +143,12 @@ def test_rows_kept_for_the_team_are_never_lent_to_someone_who_does_not_see_it_wh
     queued(team, 3)
     now = timezone.now()
     state = team_queue_state(user=nurse, team=team, now=now)
+    assert state.open_count == 3
+    assert team_queue_state(user=nurse, team=team, now=now, reuse=True).open_count == 3
     assert len(team_queue(user=nurse, team=team, now=now, state=state).rows) == 3
-    # The same version, filters and limit: she reads only what she may see (nothing of this team).
+    # The same team, version, filters and limit: she reads only what she may see (nothing of
+    # this team), neither its state nor its rows.
+    assert team_queue_state(user=outsider, team=team, now=now, reuse=True).open_count == 0
     lent = team_queue(user=outsider, team=team, now=now, state=state, reuse=True)
     assert (lent.rows, lent.total) == ([], 0)
 
@@ -219,19 +224,6 @@ def test_a_full_page_reads_the_state_afresh_and_the_polls_after_it_take_it(clien
     assert reloaded.context["version"] != page.context["version"]
     assert arrived.pk in [pk for pk, *_ in rows(reloaded)]
     assert polled.context["version"] == reloaded.context["version"]
-
-
-@override_settings(QUEUE_STATE_KEPT_SECONDS=1)
-def test_a_state_kept_for_the_team_is_never_lent_to_someone_who_does_not_see_it_whole(
-    make_user, team, other_team
-):
-    nurse = member(make_user, team, "nurse1")
-    outsider = member(make_user, other_team, "nurse2")
-    queued(team, 3)
-    now = timezone.now()
-    assert team_queue_state(user=nurse, team=team, now=now).open_count == 3
-    assert team_queue_state(user=nurse, team=team, now=now, reuse=True).open_count == 3
-    assert team_queue_state(user=outsider, team=team, now=now, reuse=True).open_count == 0
 
 
 def redis_queue_cache(location, prefix):
