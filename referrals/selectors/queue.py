@@ -29,7 +29,6 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
-from django.utils.timesince import timesince
 from redis.exceptions import RedisError
 
 from patients.models import Assessment, RelatedPerson
@@ -44,7 +43,7 @@ from services.codes import Priority, ServiceStatus
 from services.models import Team, TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
-from spoc.core.dates import nhs_datetime_short, nhs_time
+from spoc.core.dates import nhs_datetime_short, nhs_duration, nhs_time
 from spoc.core.pauses import FaultPause
 
 logger = logging.getLogger(__name__)
@@ -171,7 +170,7 @@ def _row(values: dict[str, Any], now: datetime, today: date) -> QueueRow:
         status=status,
         need_label=NEED_LABELS.get(values["need"], values["need"]),
         status_label=STATUS_LABELS.get(status, status),
-        waiting=timesince(values["created_at"], now),
+        waiting=nhs_duration(now - values["created_at"]),
         accept_by=nhs_datetime_short(accept_by, today=today),
         contact_by=nhs_datetime_short(contact_by, today=today),
         contacted=nhs_datetime_short(values["first_contact_at"], today=today),

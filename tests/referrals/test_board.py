@@ -96,6 +96,8 @@ def test_the_page_is_for_coordinators_and_logs_the_view(client, make_user, area)
     page = response.content.decode()
     assert "No service covers ZZ1 1ZZ" in page
     assert "Routing is late" in page
+    # How long it has waited, said as the rest of the hub says a duration.
+    assert "Saved 10 minutes ago" in page
     log = AccessLog.objects.get(user=coordinator, object_type="coordinator_board")
     assert log.detail == {"referrals": 6, "possible_matches": 0, "undelivered_messages": 0}
 

@@ -6,6 +6,7 @@
     {{ patient.date_of_birth|nhs_date }}         15 March 1948
     {{ now|nhs_time }}                           14:32
     {{ total|nhs_number_format }}                3,000
+    {{ referral.created_at|nhs_since:now }}      1 hour 5 minutes
 
 The functions are in spoc.core.dates.
 """
@@ -60,3 +61,9 @@ def nhs_datetime_short(value: datetime | None, arg: str = "") -> str:
 @register.filter
 def nhs_number_format(value: int | float | Decimal | str | None) -> str:
     return dates.nhs_number_format(value)
+
+
+@register.filter
+def nhs_since(value: datetime | None, now: datetime) -> str:
+    """How long ago ``value`` was at ``now``, as ``nhs_duration`` says it."""
+    return "" if value is None else dates.nhs_duration(now - value)
