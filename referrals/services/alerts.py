@@ -194,7 +194,10 @@ class _Start:
 
 def _due_starts(*, now: datetime, referral_id: int | None) -> list[_Start]:
     """Chains that should have started and have not: new P1-P3 referrals queued and the P1-P3
-    milestones recorded within ALERT_START_WITHIN_MINUTES, still true."""
+    milestones recorded within ALERT_START_WITHIN_MINUTES, still true. For one referral just
+    queued (``referral_id``), its new-referral chain only: a milestone's chain is started by the
+    escalation job in the run that records the milestone (referrals/services/escalation.py), and
+    by the walk within 30 s should that run fail, so looking for one here never finds one."""
     since = now - timedelta(minutes=settings.ALERT_START_WITHIN_MINUTES)
     only = Q(pk=referral_id) if referral_id is not None else Q()
     started = Alert.objects.filter(
@@ -215,6 +218,8 @@ def _due_starts(*, now: datetime, referral_id: int | None) -> list[_Start]:
         .order_by("routed_at")
         .values_list("pk", "team_id", "routing_attempt", "priority")[:WALK_BATCH]
     ]
+    if referral_id is not None:
+        return starts
     for milestone, reason in MILESTONE_REASONS.items():
         rows = (
             Escalation.objects.filter(

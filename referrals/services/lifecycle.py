@@ -157,7 +157,7 @@ def referral_reroute(
             from_status=before,
             data=data,
         )
-        new_referral_notify_after_commit(referral.pk)
+        new_referral_notify_after_commit(referral)
     return referral
 
 

@@ -20,6 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from referrals.models import Referral, ReferralEvent
+from referrals.services.alerts import URGENT
 from referrals.services.clocks import Clocks, at_risk_moment, clocks_compute, team_schedule
 from referrals.transitions import OPEN_STATUSES, Action, ReferralStatus, check_action
 from services.codes import CLOCKS, SITE_NEEDS, Need, service_types_for
@@ -190,17 +191,19 @@ def referral_route(*, referral_id: int) -> Referral | None:
             team=team,
             data=data,
         )
-        new_referral_notify_after_commit(referral.pk)
+        new_referral_notify_after_commit(referral)
     return referral
 
 
-def new_referral_notify_after_commit(referral_id: int) -> None:
+def new_referral_notify_after_commit(referral: Referral) -> None:
     """Once the transaction commits, email the team on duty that the referral joined its queue
     and, for P1-P3, start its urgent alert."""
-    transaction.on_commit(_new_referral_notifier(referral_id), robust=True)
+    transaction.on_commit(
+        _new_referral_notifier(referral.pk, urgent=referral.priority in URGENT), robust=True
+    )
 
 
-def _new_referral_notifier(referral_id: int) -> Any:
+def _new_referral_notifier(referral_id: int, *, urgent: bool) -> Any:
     def notify_new_referral() -> None:
         # Email is a courtesy on top of the queue: a broker fault only loses the email.
         from referrals.tasks import alerts_start_task, notify_new_referral_task
@@ -213,6 +216,8 @@ def _new_referral_notifier(referral_id: int) -> Any:
             )
         # A P1-P3 referral's urgent alert (referrals/services/alerts.py); a broker fault
         # delays it until the alert walk starts it (every 30 s).
+        if not urgent:
+            return
         try:
             alerts_start_task.delay(referral_id)
         except Exception:

@@ -335,6 +335,48 @@ def test_a_breach_of_first_contact_starts_a_chain_when_the_escalation_job_record
     assert texts[-1].phone == NURSE_PHONE
 
 
+def test_a_milestone_whose_chain_the_escalation_job_did_not_start_is_started_by_the_walk(
+    duty_rota, texts, alert_area, monkeypatch
+):
+    """A referral's own start (the task queued with it) looks for its new-referral chain only:
+    a milestone's chain is the escalation job's to start, and the walk's when that fails."""
+    staffed(duty_rota, alert_area)
+    referral = routed("P1")
+    walk(T)
+    with time_machine.travel(minutes(1), tick=False):
+        referral_claim(referral_id=referral.pk, user=alert_area["nurse"])
+    walk(minutes(2))
+    monkeypatch.setattr("referrals.services.escalation._alerts_start", lambda now: None)
+    with time_machine.travel(minutes(31), tick=False):
+        escalations_run()
+        assert alerts_start_due(referral_id=referral.pk) == []
+    assert [a.reason for a in Alert.objects.filter(referral=referral)] == ["NEW_REFERRAL"]
+    walk(minutes(31.5))
+    assert [a.reason for a in Alert.objects.filter(referral=referral).order_by("pk")] == [
+        "NEW_REFERRAL",
+        "CONTACT_BREACHED",
+    ]
+    assert texts[-1].personalisation["what"] == "first contact overdue"
+
+
+@pytest.mark.parametrize(
+    "priority, asked", [("P1", True), ("P2", True), ("P3", True), ("P4", False), ("P5", False)]
+)
+def test_only_an_urgent_referral_queued_asks_the_worker_to_start_its_alert(
+    priority, asked, alert_area, monkeypatch, django_capture_on_commit_callbacks
+):
+    from referrals import tasks
+
+    starts: list[int] = []
+    emails: list[int] = []
+    monkeypatch.setattr(tasks.alerts_start_task, "delay", starts.append)
+    monkeypatch.setattr(tasks.notify_new_referral_task, "delay", emails.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        referral = routed(priority)
+    assert starts == ([referral.pk] if asked else [])
+    assert emails == [referral.pk]
+
+
 def test_a_referral_queued_long_before_the_job_first_sees_it_gets_no_alert(
     duty_rota, texts, alert_area
 ):
