@@ -16,7 +16,7 @@ from patients.names import display_name
 from referrals.codes import CallReason, CarerCoping, Disposition, RedFlag
 from services.codes import PERSON_NEEDS, CallerType, Need, Priority
 from services.models import Site
-from spoc.core.forms import NhsFormMixin
+from spoc.core.forms import NhsFormMixin, nhs_field_classes
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -185,109 +185,6 @@ class CallForm(NhsFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if not clinician:
             del self.fields["phase"]
-        for item in IposItem:
-            self.fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
-                label=item.label,
-                required=False,
-                coerce=int,
-                empty_value=None,
-                choices=[("", "Not asked"), *IPOS_SCORES],
-                widget=forms.Select(attrs={"class": "nhsuk-select hub-triage"}),
-            )
-        for need in Need:
-            self.fields[need_note_field_name(need.value)] = forms.CharField(
-                label=f"Note for {need.label.lower()}",
-                required=False,
-                max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 1, "class": "nhsuk-textarea"}),
-            )
-        for need in Need:
-            follows = "As suggested" if need.value in OWN_DEFAULT_NEEDS else "The call's priority"
-            self.fields[need_priority_field_name(need.value)] = forms.ChoiceField(
-                label=f"Priority for {need.label.lower()}",
-                required=False,
-                choices=blank(Priority.choices, follows),
-                widget=forms.Select(
-                    attrs={
-                        "class": "nhsuk-select nhsuk-select--small",
-                        "aria-describedby": f"need-suggested-{need.value.lower()}",
-                    }
-                ),
-            )
-            self.fields[need_override_field_name(need.value)] = forms.CharField(
-                label=f"Reason for another priority for {need.label.lower()}",
-                required=False,
-                max_length=1000,
-                widget=forms.TextInput(attrs={"class": "nhsuk-input"}),
-            )
-        for need in Need:
-            if need.value not in PERSON_NEEDS:
-                continue
-            self.fields[need_for_field_name(need.value)] = forms.IntegerField(
-                label=f"Who is {need.label.lower()} for",
-                required=False,
-                min_value=1,
-                # Carer support's suggestion follows the chosen carer's assessment: redrawn on
-                # a change, as for a triage answer (docs/triage.md).
-                widget=forms.Select(
-                    attrs={
-                        "class": "nhsuk-select",
-                        "hx-post": reverse_lazy("calls:suggestion"),
-                        "hx-trigger": "change",
-                        "hx-include": "#call-form",
-                        "hx-target": "#suggestion",
-                        "hx-swap": "outerHTML",
-                    }
-                ),
-                help_text="The patient, or one of the carers and relatives on their record.",
-            )
-            self.fields[need_consent_field_name(need.value)] = forms.BooleanField(
-                label="They agree to be contacted about it",
-                required=False,
-                help_text="Ask them on this call. Not needed when it is for the patient.",
-            )
-        self.offer_people([])
-        for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
-            if name not in self.fields:
-                continue
-            self.fields[name].widget.attrs["class"] = (
-                self.fields[name].widget.attrs.get("class", "") + " hub-triage"
-            ).strip()
-        # The order the call screen draws them, so the error summary lists problems in page order.
-        self.order_fields(
-            [
-                "caller_type",
-                "caller_name",
-                "caller_phone",
-                "caller_relationship",
-                "caller_organisation",
-                "reason",
-                "notes",
-                "phase",
-                "carer_coping",
-                "patient_location",
-                "patient_site",
-                "red_flags",
-                *(ipos_field_name(item.value) for item in IposItem),
-                "needs",
-                *(
-                    name
-                    for need in Need
-                    for name in (
-                        need_note_field_name(need.value),
-                        need_priority_field_name(need.value),
-                        need_override_field_name(need.value),
-                        need_for_field_name(need.value),
-                        need_consent_field_name(need.value),
-                    )
-                ),
-                "chosen_priority",
-                "override_reason",
-                "disposition",
-                "callback_due_at",
-                "callback_note",
-            ]
-        )
 
     def offer_people(self, people: Iterable[RelatedPerson]) -> None:
         """Offer the patient's carers and relatives for the needs that may be for one of them."""
@@ -334,6 +231,120 @@ class CallForm(NhsFormMixin, forms.Form):
             )
             for need, (box, note) in zip(Need, self.need_rows(), strict=True)
         ]
+
+
+def _call_form_fields() -> None:
+    """Adds to CallForm's fields those the code lists make (an IPOS item's score; each need's
+    note, priority, reason for another priority and, for a need that may be for a carer or
+    relative, whom it is for and their consent), in the order the call screen draws them, so
+    the error summary lists problems in page order. Made once, when the module is loaded: each
+    form copies them, as it does its declared fields, instead of building 78 fields a request."""
+    fields = CallForm.base_fields
+    for item in IposItem:
+        fields[ipos_field_name(item.value)] = forms.TypedChoiceField(
+            label=item.label,
+            required=False,
+            coerce=int,
+            empty_value=None,
+            choices=[("", "Not asked"), *IPOS_SCORES],
+            widget=forms.Select(attrs={"class": "nhsuk-select hub-triage"}),
+        )
+    for need in Need:
+        fields[need_note_field_name(need.value)] = forms.CharField(
+            label=f"Note for {need.label.lower()}",
+            required=False,
+            max_length=2000,
+            widget=forms.Textarea(attrs={"rows": 1, "class": "nhsuk-textarea"}),
+        )
+    for need in Need:
+        follows = "As suggested" if need.value in OWN_DEFAULT_NEEDS else "The call's priority"
+        fields[need_priority_field_name(need.value)] = forms.ChoiceField(
+            label=f"Priority for {need.label.lower()}",
+            required=False,
+            choices=blank(Priority.choices, follows),
+            widget=forms.Select(
+                attrs={
+                    "class": "nhsuk-select nhsuk-select--small",
+                    "aria-describedby": f"need-suggested-{need.value.lower()}",
+                }
+            ),
+        )
+        fields[need_override_field_name(need.value)] = forms.CharField(
+            label=f"Reason for another priority for {need.label.lower()}",
+            required=False,
+            max_length=1000,
+            widget=forms.TextInput(attrs={"class": "nhsuk-input"}),
+        )
+    for need in Need:
+        if need.value not in PERSON_NEEDS:
+            continue
+        fields[need_for_field_name(need.value)] = forms.IntegerField(
+            label=f"Who is {need.label.lower()} for",
+            required=False,
+            min_value=1,
+            # Carer support's suggestion follows the chosen carer's assessment: redrawn on
+            # a change, as for a triage answer (docs/triage.md).
+            widget=forms.Select(
+                attrs={
+                    "class": "nhsuk-select",
+                    "hx-post": reverse_lazy("calls:suggestion"),
+                    "hx-trigger": "change",
+                    "hx-include": "#call-form",
+                    "hx-target": "#suggestion",
+                    "hx-swap": "outerHTML",
+                },
+                choices=[("", "The patient")],
+            ),
+            help_text="The patient, or one of the carers and relatives on their record.",
+        )
+        fields[need_consent_field_name(need.value)] = forms.BooleanField(
+            label="They agree to be contacted about it",
+            required=False,
+            help_text="Ask them on this call. Not needed when it is for the patient.",
+        )
+    for name in ("phase", "red_flags", "carer_coping", "reason", "patient_location"):
+        # After the design system's class, as a form made with it draws them.
+        nhs_field_classes(fields[name], in_error=False)
+        fields[name].widget.attrs["class"] = (
+            fields[name].widget.attrs.get("class", "") + " hub-triage"
+        ).strip()
+    order = [
+        "caller_type",
+        "caller_name",
+        "caller_phone",
+        "caller_relationship",
+        "caller_organisation",
+        "reason",
+        "notes",
+        "phase",
+        "carer_coping",
+        "patient_location",
+        "patient_site",
+        "red_flags",
+        *(ipos_field_name(item.value) for item in IposItem),
+        "needs",
+        *(
+            name
+            for need in Need
+            for name in (
+                need_note_field_name(need.value),
+                need_priority_field_name(need.value),
+                need_override_field_name(need.value),
+                need_for_field_name(need.value),
+                need_consent_field_name(need.value),
+            )
+        ),
+        "chosen_priority",
+        "override_reason",
+        "disposition",
+        "callback_due_at",
+        "callback_note",
+    ]
+    ordered = {name: fields.pop(name) for name in order if name in fields}
+    CallForm.base_fields = {**ordered, **fields}
+
+
+_call_form_fields()
 
 
 class TriageForm(forms.Form):
