@@ -314,15 +314,21 @@ def test_a_referral_re_prioritised_to_routine_ends_its_chain(duty_rota, texts, a
     assert Alert.objects.get(referral=referral).end == "RESOLVED"
 
 
-def test_a_breach_of_first_contact_starts_a_chain_when_the_escalation_job_records_it(
-    duty_rota, texts, alert_area
-):
+def claimed_p1(duty_rota, alert_area) -> Referral:
+    """A P1 referral whose alert was sent at T, claimed by the nurse a minute later."""
     staffed(duty_rota, alert_area)
     referral = routed("P1")
     walk(T)
     with time_machine.travel(minutes(1), tick=False):
         referral_claim(referral_id=referral.pk, user=alert_area["nurse"])
     walk(minutes(2))
+    return referral
+
+
+def test_a_breach_of_first_contact_starts_a_chain_when_the_escalation_job_records_it(
+    duty_rota, texts, alert_area
+):
+    referral = claimed_p1(duty_rota, alert_area)
     # P1: first contact within 30 minutes.
     with time_machine.travel(minutes(31), tick=False):
         escalations_run()
@@ -340,12 +346,7 @@ def test_a_milestone_whose_chain_the_escalation_job_did_not_start_is_started_by_
 ):
     """A referral's own start (the task queued with it) looks for its new-referral chain only:
     a milestone's chain is the escalation job's to start, and the walk's when that fails."""
-    staffed(duty_rota, alert_area)
-    referral = routed("P1")
-    walk(T)
-    with time_machine.travel(minutes(1), tick=False):
-        referral_claim(referral_id=referral.pk, user=alert_area["nurse"])
-    walk(minutes(2))
+    referral = claimed_p1(duty_rota, alert_area)
     monkeypatch.setattr("referrals.services.escalation._alerts_start", lambda now: None)
     with time_machine.travel(minutes(31), tick=False):
         escalations_run()
