@@ -25,11 +25,9 @@ from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from patients.models import Assessment, RelatedPerson
 from patients.selectors import age_on
@@ -44,7 +42,7 @@ from services.models import Team, TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
 from spoc.core.dates import nhs_datetime_short, nhs_duration, nhs_time
-from spoc.core.pauses import FaultPause
+from spoc.core.pauses import RestingCache
 
 logger = logging.getLogger(__name__)
 
@@ -264,26 +262,12 @@ class TeamQueue:
 KEPT_FORMAT = "team-queue-" + hashlib.sha256(",".join(("1", *ROW_FIELDS)).encode()).hexdigest()[:12]
 
 
-# When the queue's cache last failed in this process.
-QUEUE_CACHE_FAULT = FaultPause()
-
-
-def _queue_cache(operation: Callable[[BaseCache], Any]) -> Any:
-    """``operation``'s answer from the ``queue`` cache (settings.CACHES); None when the cache
-    fails, or failed less than QUEUE_CACHE_RETRY_SECONDS ago (spoc/core/pauses.py): a failure is
-    logged, and the rows come from the database meanwhile."""
-    if QUEUE_CACHE_FAULT.active(settings.QUEUE_CACHE_RETRY_SECONDS):
-        return None
-    try:
-        return operation(caches["queue"])
-    except (RedisError, OSError):
-        QUEUE_CACHE_FAULT.fault()
-        logger.warning(
-            "Team queue cache unreachable: queues read from the database for %s s.",
-            settings.QUEUE_CACHE_RETRY_SECONDS,
-            exc_info=True,
-        )
-        return None
+# The queue's cache, left alone for a while after it failed (the rows are read from the database).
+QUEUE_CACHE = RestingCache(
+    "queue",
+    logger=logger,
+    message="Team queue cache unreachable: queues read from the database for %s s.",
+)
 
 
 def _kept_or_read(
@@ -291,12 +275,12 @@ def _kept_or_read(
 ) -> Kept:
     """What ``read()`` answers, kept in the ``queue`` cache under ``key`` for ``timeout`` (an
     empty key: neither kept nor taken); with ``reuse``, what is kept there is taken instead."""
-    kept = _queue_cache(lambda cache: cache.get(key)) if key and reuse else None
+    kept = QUEUE_CACHE.call(lambda cache: cache.get(key)) if key and reuse else None
     if kept is not None:
         return cast(Kept, kept)
     value = read()
     if key:
-        _queue_cache(lambda cache: cache.set(key, value, timeout))
+        QUEUE_CACHE.call(lambda cache: cache.set(key, value, timeout))
     return value
 
 

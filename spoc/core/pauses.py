@@ -1,13 +1,22 @@
 """A process leaving an outside service alone for a while after it failed: the broker when
-routing is enqueued (referrals/services/enqueue.py), the cache that keeps team queues' rows
-(referrals/selectors/queue.py). A stalled Redis then makes one request of the process wait its
-socket timeout, not every request, and the work goes the other way meanwhile (the sweeper, the
-database)."""
+routing is enqueued (referrals/services/enqueue.py), the caches that keep team queues' rows
+(referrals/selectors/queue.py) and users' roles (spoc/accounts/roles.py). A stalled Redis then
+makes one request of the process wait its socket timeout, not every request, and the work goes
+the other way meanwhile (the sweeper, the database)."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from redis.exceptions import RedisError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,3 +35,27 @@ class FaultPause:
     def active(self, seconds: float) -> bool:
         """Whether the last fault is less than ``seconds`` old."""
         return self.at is not None and time.monotonic() - self.at < seconds
+
+
+class RestingCache:
+    """One of settings.CACHES that this process leaves alone for CACHE_RETRY_SECONDS after it
+    failed: meanwhile, and on the failure itself (logged once), `call` answers None and the
+    caller reads the database instead."""
+
+    def __init__(self, alias: str, *, logger: logging.Logger, message: str) -> None:
+        """``message``: the warning logged on a failure, with ``%s`` for the seconds of rest."""
+        self.alias = alias
+        self.logger = logger
+        self.message = message
+        self.pause = FaultPause()
+
+    def call(self, operation: Callable[[BaseCache], T]) -> T | None:
+        """``operation``'s answer from the cache; None while it rests or when it fails."""
+        if self.pause.active(settings.CACHE_RETRY_SECONDS):
+            return None
+        try:
+            return operation(caches[self.alias])
+        except (RedisError, OSError):
+            self.pause.fault()
+            self.logger.warning(self.message, settings.CACHE_RETRY_SECONDS, exc_info=True)
+            return None

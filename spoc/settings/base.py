@@ -348,8 +348,7 @@ else:
 # A team queue's rows under the queue's version, shared by every web process and node through
 # Redis (in this process's memory without it): the polls of a team's open tabs after a change
 # take them instead of reading them again (referrals.selectors.queue.team_queue). Old versions
-# are never asked for again and expire. A cache that fails is left alone for
-# QUEUE_CACHE_RETRY_SECONDS, so that a stalled Redis costs a poll at most once in that time.
+# are never asked for again and expire.
 CACHES["queue"] = (
     {**CACHES["default"], "TIMEOUT": 600}
     if REDIS_URL
@@ -359,7 +358,13 @@ CACHES["queue"] = (
         "TIMEOUT": 600,
     }
 )
-QUEUE_CACHE_RETRY_SECONDS = env_int("QUEUE_CACHE_RETRY_SECONDS", 30)
+# A cache that fails (the queue's, the roles') is left alone by the process for this long, so
+# that a stalled Redis costs a request at most once in that time (spoc/core/pauses.py).
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 30)
+# A user's roles and permissions (one query, spoc/accounts/roles.py) are kept in the default
+# cache this long under their credentials epoch, which every change of their roles raises: their
+# pages take them from there instead of the database (0: every request reads them).
+ROLES_KEPT_SECONDS = env_int("ROLES_KEPT_SECONDS", 600)
 # A team queue's state (its counts and version) is kept in the same cache this long for the
 # polls of everyone who sees the team whole: the team's open tabs polling within it ask the
 # database once, and a tab whose poll falls this soon after a change shows it at its next poll

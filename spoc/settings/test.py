@@ -45,6 +45,9 @@ CACHES = {
 # A poll right after a change sees it: the tests of a queue's state kept for a second set it
 # (tests/referrals/test_queue_kept.py).
 QUEUE_STATE_KEPT_SECONDS = 0
+# A test that changes a user's groups directly (not through user_roles_set, which raises their
+# credentials epoch) sees the change: the tests of kept roles set it (tests/accounts/test_roles_kept.py).
+ROLES_KEPT_SECONDS = 0
 
 # Live-server threads must not keep connections open past a test (the test database is dropped).
 for _database in DATABASES.values():  # noqa: F405
