@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -11,10 +11,13 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from spoc.accounts import schema  # noqa: F401  (registers the OpenAPI extension)
         from spoc.accounts.middleware import activity_record_at_sign_in
-        from spoc.accounts.roles import roles_sync_after_migrate
+        from spoc.accounts.models import User
+        from spoc.accounts.roles import roles_forget, roles_sync_after_migrate
 
         # Permissions do not exist inside a migration on a fresh database, and a transactional
         # test's flush removes rows that migrations made: (re)create the roles after every
         # migrate and flush instead.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="spoc.accounts.roles")
         user_logged_in.connect(activity_record_at_sign_in, dispatch_uid="spoc.accounts.idle")
+        for through in (User.groups.through, User.user_permissions.through):
+            m2m_changed.connect(roles_forget, sender=through, dispatch_uid=f"roles-{through}")

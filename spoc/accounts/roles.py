@@ -6,12 +6,21 @@ exactly the list below, so running it after every migrate (and after a test flus
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from typing import Any
 
 from django.apps import apps as django_apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models import Value
+
+from spoc.core.pauses import RestingCache
+
+logger = logging.getLogger(__name__)
 
 
 class Role(models.TextChoices):
@@ -111,15 +120,29 @@ GROUP_PERMISSIONS_CACHE = "_group_perm_cache"
 USER_PERMISSIONS_CACHE = "_user_perm_cache"
 
 
-def groups_load(user: Any) -> set[str]:
-    """The names of ``user``'s groups, read in one query with their permissions and the
-    permissions given to the user directly, and kept on the object, the permissions where
-    ModelBackend looks for them (spoc.accounts.backends.RoleBackend): a page asks both who the
-    user is (its navigation, its roles) and what they may do, and each used to cost a query of
-    its own."""
-    kept: set[str] | None = getattr(user, GROUP_NAMES_CACHE, None)
-    if kept is not None:
-        return kept
+# Where a user's roles are kept between requests (ROLES_KEPT_SECONDS): the default cache, named by
+# the roles' permissions in this code, so that a release that changes them reads them afresh.
+ROLES_FORMAT = (
+    "roles-"
+    + hashlib.sha256(json.dumps(ROLE_PERMISSIONS, sort_keys=True).encode()).hexdigest()[:12]
+)
+ROLES_CACHE = RestingCache(
+    "default",
+    logger=logger,
+    message="Roles cache unreachable: roles read from the database for %s s.",
+)
+Roles = tuple[frozenset[str], frozenset[str], frozenset[str]]
+
+
+def _roles_key(user: Any) -> str:
+    """The cache key of ``user``'s roles: their credentials epoch in it, which every change of
+    their roles raises (spoc.accounts.services.user_roles_set), so a change is read at once by
+    every process and node, never what was kept before it."""
+    return f"{ROLES_FORMAT}-{user.pk}-{user.credentials_epoch}"
+
+
+def _roles_read(user: Any) -> Roles:
+    """(group names, their permissions, the permissions given to the user directly): one query."""
     names: set[str] = set()
     of_groups: set[str] = set()
     of_user: set[str] = set()
@@ -143,6 +166,45 @@ def groups_load(user: Any) -> set[str]:
         names.add(name)
         if codename is not None:
             of_groups.add(f"{app_label}.{codename}")
+    return frozenset(names), frozenset(of_groups), frozenset(of_user)
+
+
+def roles_forget(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
+) -> None:
+    """A user's groups or direct permissions changed other than through user_roles_set (which
+    raises their credentials epoch): what is kept of their roles is dropped (Django's
+    ``m2m_changed`` of ``User.groups`` and ``User.user_permissions``, from either side)."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if not reverse:
+        users = [instance]
+    elif action == "pre_clear":
+        users = list(instance.user_set.all())
+    else:
+        users = list(get_user_model().objects.filter(pk__in=pk_set or ()))
+    keys = [_roles_key(user) for user in users]
+    ROLES_CACHE.call(lambda cache: cache.delete_many(keys))
+
+
+def groups_load(user: Any) -> set[str]:
+    """The names of ``user``'s groups, read in one query with their permissions and the
+    permissions given to the user directly, and kept on the object, the permissions where
+    ModelBackend looks for them (spoc.accounts.backends.RoleBackend): a page asks both who the
+    user is (its navigation, its roles) and what they may do, and each used to cost a query of
+    its own. Between requests they are kept in the cache for ROLES_KEPT_SECONDS (``_roles_key``);
+    a cache that fails is left alone for a while, and the database answers."""
+    kept: set[str] | None = getattr(user, GROUP_NAMES_CACHE, None)
+    if kept is not None:
+        return kept
+    seconds = settings.ROLES_KEPT_SECONDS
+    key = _roles_key(user)
+    roles: Roles | None = ROLES_CACHE.call(lambda cache: cache.get(key)) if seconds else None
+    if roles is None:
+        roles = _roles_read(user)
+        if seconds:
+            ROLES_CACHE.call(lambda cache: cache.set(key, roles, seconds))
+    names, of_groups, of_user = (set(part) for part in roles)
     setattr(user, GROUP_NAMES_CACHE, names)
     # A superuser's permissions are every permission: ModelBackend reads those itself.
     if not user.is_superuser:

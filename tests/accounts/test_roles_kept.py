@@ -1,0 +1,154 @@
+"""A user's roles and permissions kept between requests (ROLES_KEPT_SECONDS, spoc/accounts/roles.py):
+taken from the cache, in a real Redis as in production, by the next request of any process; a
+change of roles, through the hub's service or directly, read at once; a failing cache costs one
+request its wait and the database answers."""
+
+import logging
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.test import override_settings
+from django.urls import reverse
+
+from spoc.accounts.models import User
+from spoc.accounts.roles import Role, roles_of
+from spoc.accounts.services import user_roles_set
+from tests.referrals.test_queue_kept import StalledRedis
+
+pytestmark = pytest.mark.django_db
+
+AUDIT = "audit.view_accesslog"
+
+
+def redis_default_cache(location: str, prefix: str) -> dict:
+    """The test settings' caches with the default one in the Redis at ``location``, as
+    production has it (spoc/settings/base.py)."""
+    return {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        },
+    }
+
+
+@pytest.fixture
+def kept_in_redis():
+    """ROLES_KEPT_SECONDS as in production, the default cache in the suite's Redis under a
+    prefix of its own (emptied afterwards)."""
+    prefix = f"roles-test-{uuid.uuid4().hex[:8]}"
+    with override_settings(
+        CACHES=redis_default_cache(settings.REDIS_URL, prefix), ROLES_KEPT_SECONDS=600
+    ):
+        yield prefix
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    for key in server.scan_iter(f"{prefix}:*"):
+        server.delete(key)
+
+
+def _fresh(user: User) -> User:
+    """The user as a new request of any process loads it: nothing cached on the object."""
+    return User.objects.get(pk=user.pk)
+
+
+def test_the_next_request_takes_the_roles_from_redis_without_a_query(
+    make_user, kept_in_redis, django_assert_num_queries
+):
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse1")
+    first = _fresh(nurse)
+    with django_assert_num_queries(1):
+        assert roles_of(first) == [Role.SPECIALIST_NURSE.value]
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    assert len(list(server.scan_iter(f"{kept_in_redis}:*"))) == 1
+    later = _fresh(nurse)
+    with django_assert_num_queries(0):
+        assert roles_of(later) == [Role.SPECIALIST_NURSE.value]
+        assert later.has_perm("accounts.work_team_queue")
+        assert not later.has_perm(AUDIT)
+
+
+def test_a_page_asks_one_query_fewer_once_the_roles_are_kept(
+    client, make_user, kept_in_redis, django_assert_num_queries
+):
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    client.force_login(handler)
+    with override_settings(ROLES_KEPT_SECONDS=0), django_assert_num_queries(6) as read:
+        assert client.get(reverse("home")).status_code == 200
+    assert any("auth_group" in query["sql"] for query in read.captured_queries)
+    client.get(reverse("home"))  # keeps them
+    with django_assert_num_queries(5) as kept:
+        assert client.get(reverse("home")).status_code == 200
+    assert not any("auth_group" in query["sql"] for query in kept.captured_queries)
+
+
+def test_roles_changed_by_the_service_are_read_at_the_next_request(
+    client, make_user, kept_in_redis
+):
+    admin = make_user(Role.SYSTEM_ADMIN, username="admin1")
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse1")
+    assert _fresh(nurse).has_perm("accounts.work_team_queue")
+    assert _fresh(nurse).has_perm("accounts.work_team_queue")  # now kept
+    user_roles_set(user=_fresh(nurse), roles=[Role.CALL_HANDLER], by=admin)
+    changed = _fresh(nurse)
+    assert roles_of(changed) == [Role.CALL_HANDLER.value]
+    assert not changed.has_perm("accounts.work_team_queue")
+
+
+@pytest.mark.parametrize("side", ["user", "group", "permission", "cleared"])
+def test_groups_or_permissions_changed_directly_are_read_at_the_next_request(
+    make_user, kept_in_redis, side
+):
+    user = make_user(Role.CALL_HANDLER, username="handler1")
+    permission = Permission.objects.get(codename="view_accesslog", content_type__app_label="audit")
+    user.user_permissions.add(permission)
+    assert _fresh(user).has_perm(AUDIT) and roles_of(_fresh(user)) == [Role.CALL_HANDLER.value]
+    group = Group.objects.get(name=Role.CALL_HANDLER)
+    if side == "user":
+        user.user_permissions.remove(permission)
+        user.groups.remove(group)
+    elif side == "group":
+        permission.user_set.remove(user)
+        group.user_set.remove(user)
+    elif side == "permission":
+        Permission.objects.get(pk=permission.pk).user_set.remove(user)
+        Group.objects.get(pk=group.pk).user_set.remove(user)
+    else:
+        user.user_permissions.clear()
+        group.user_set.clear()
+    assert not _fresh(user).has_perm(AUDIT)
+    assert roles_of(_fresh(user)) == []
+
+
+@pytest.mark.parametrize("fault", ["stalled", "refused"])
+def test_a_roles_cache_that_fails_costs_one_request_and_the_database_answers(
+    client, make_user, fault, caplog
+):
+    stalled = StalledRedis()
+    if fault == "refused":
+        stalled.close()  # nothing listens on the port any more: every connection is refused
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    client.force_login(handler)
+    try:
+        with (
+            override_settings(
+                CACHES=redis_default_cache(f"redis://127.0.0.1:{stalled.port}/0", "r"),
+                ROLES_KEPT_SECONDS=600,
+            ),
+            caplog.at_level(logging.WARNING, logger="spoc.accounts.roles"),
+        ):
+            pages = [client.get(reverse("home")) for _ in range(3)]
+            offered = len(stalled.accepted)
+    finally:
+        stalled.close()
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    # The handler's own navigation: her roles were read, from the database.
+    assert all(reverse("calls:new") in page.content.decode() for page in pages)
+    assert caplog.text.count("Roles cache unreachable") == 1
+    if fault == "stalled":
+        # One connection, by the first page; the cache then rests, and nothing more is sent.
+        assert offered == 1
