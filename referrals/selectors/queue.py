@@ -26,7 +26,19 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
 from patients.models import Assessment, RelatedPerson
@@ -37,7 +49,7 @@ from referrals.models import Alert, Intervention, QueueDetailsVersion, Referral,
 from referrals.selectors import referrals_visible_to, sees_whole_team
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
-from services.codes import Priority, ServiceStatus
+from services.codes import Need, Priority, ServiceStatus
 from services.models import Team, TeamMembership
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_list_shown, access_log_read
@@ -587,28 +599,33 @@ class ReferralPage:
     assessments: list[Assessment]
 
 
+# What a referral page shows that most referrals do not have, each read only for a referral that
+# has it (a query each): joined to every page's query instead, they made PostgreSQL plan a join
+# of twelve tables, about 7 ms of its CPU a page (docs/performance.md, "The referral page").
+_RARE_RELATIONS: dict[str, Callable[[Referral], bool]] = {
+    "for_person": lambda referral: referral.for_person_id is not None,
+    "for_person_consent_by": lambda referral: referral.for_person_consent_by_id is not None,
+    "sender": lambda referral: referral.sender_id is not None,
+    # Only a bereavement referral is screened (referrals/services/bereavement.py).
+    "bereavement_screen__answered_by": lambda referral: referral.need == Need.BEREAVEMENT_SUPPORT,
+}
+
+
 def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     """A referral the user may see, with its whole history, its interventions and the
-    assessments recorded on it (four queries), its read access-logged; None when the user may not
-    see it."""
+    assessments recorded on it (four queries, and one for each of `_RARE_RELATIONS` it has), its
+    read access-logged; None when the user may not see it."""
     referral = (
         referrals_visible_to(user)
-        .select_related(
-            "patient",
-            "team__service",
-            "owner",
-            "call",
-            "created_by",
-            "for_person",
-            "for_person_consent_by",
-            "sender",
-            "bereavement_screen__answered_by",
-        )
+        .select_related("patient", "team__service", "owner", "call", "created_by")
         .filter(pk=referral_id)
         .first()
     )
     if referral is None:
         return None
+    prefetch_related_objects(
+        [referral], *(relation for relation, has in _RARE_RELATIONS.items() if has(referral))
+    )
     access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
     events = list(referral.events.select_related("actor", "team"))
     assessment_ids = [

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from patients.models import RelatedPerson
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.services.claims import (
@@ -350,6 +351,49 @@ def test_the_page_shows_the_whole_history_within_a_constant_query_budget(
     assert content.count('data-testid="referral-event"') == 202  # claimed, contacted + 200
     assert content.count("Home visit") >= 50
     assert logged(referral, "VIEW") == 1
+
+
+def test_the_referral_page_reads_a_carer_and_their_consent_only_for_a_referral_that_has_them(
+    client, make_user, team
+):
+    """The referral's own query joins what every page shows (patient, team, service, owner,
+    call, creator); whom it is for and who recorded their consent cost a query each, only on the
+    page of a referral for a carer."""
+    nurse = member(make_user, team, "nurse1")
+    plain = in_progress(team, nurse)
+    patient = PatientFactory()
+    carer = RelatedPerson.objects.create(
+        patient=patient,
+        given_name="Siân",
+        family_name="O'Brien",
+        relationship="CHILD",
+        is_main_carer=True,
+        created_at=timezone.now(),
+    )
+    for_carer = in_progress(
+        team,
+        nurse,
+        patient=patient,
+        need="CARER_SUPPORT",
+        for_person=carer,
+        for_person_consent_at=timezone.now(),
+        for_person_consent_by=nurse,
+    )
+    client.force_login(nurse)
+    pages = {}
+    for name, referral in (("plain", plain), ("for_carer", for_carer)):
+        with CaptureQueriesContext(connection) as queries:
+            pages[name] = client.get(reverse("queue:referral", args=[referral.pk]))
+        assert pages[name].status_code == 200
+        own = next(
+            q["sql"] for q in queries.captured_queries if '"referrals_referral"."id" = ' in q["sql"]
+        )
+        assert own.count(" JOIN ") == 6, own
+        pages[name] = (len(queries.captured_queries), pages[name].content.decode())
+    assert pages["for_carer"][0] == pages["plain"][0] + 2
+    assert "O&#x27;BRIEN, Siân" in pages["for_carer"][1]
+    assert f"recorded by {nurse.display_name()}" in pages["for_carer"][1]
+    assert 'data-testid="referral-for-person"' not in pages["plain"][1]
 
 
 # --- Caseload, printable queue, filters, badges, navigation -----------------------------------

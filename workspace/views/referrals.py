@@ -90,9 +90,11 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     referral = page.referral
-    screen = getattr(referral, "bereavement_screen", None)
+    # Only a bereavement referral is screened, and only its page reads its screen.
+    bereavement = referral.need == Need.BEREAVEMENT_SUPPORT
+    screen = getattr(referral, "bereavement_screen", None) if bereavement else None
     screen_form: BereavementScreenForm | None = None
-    if referral.need == Need.BEREAVEMENT_SUPPORT and referral.status in OPEN_STATUSES:
+    if bereavement and referral.status in OPEN_STATUSES:
         if isinstance(bound, BereavementScreenForm):
             screen_form = bound
         elif may_screen_bereavement(user=request.user, referral=referral):
@@ -136,7 +138,7 @@ def _render(
             "gp_letters": referral_letters(referral=page.referral, user=request.user),
             # An urgent alert nobody has acknowledged yet, when this user may (the button).
             "alerts_waiting": referral_alerts_waiting(referral=referral, user=request.user),
-            "bereavement_referral": referral.need == Need.BEREAVEMENT_SUPPORT,
+            "bereavement_referral": bereavement,
             "screen": screen,
             "screen_rows": screen_rows(screen),
             "screen_label": component_label(screen.component) if screen is not None else "",
