@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import RelatedPerson
 from referrals.actions import ActionNotPermitted, ActorContext, actions_for
 from referrals.models import Intervention, Referral, ReferralEvent
 from referrals.services.claims import (
@@ -30,6 +29,7 @@ from services.models import TeamMembership
 from spoc.accounts.roles import Role
 from spoc.audit.models import AccessLog
 from spoc.home.navigation import navigation_for
+from tests.calls.telephony_steps import patient_with_carer
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -361,15 +361,8 @@ def test_the_referral_page_reads_a_carer_and_their_consent_only_for_a_referral_t
     page of a referral for a carer."""
     nurse = member(make_user, team, "nurse1")
     plain = in_progress(team, nurse)
-    patient = PatientFactory()
-    carer = RelatedPerson.objects.create(
-        patient=patient,
-        given_name="Siân",
-        family_name="O'Brien",
-        relationship="CHILD",
-        is_main_carer=True,
-        created_at=timezone.now(),
-    )
+    patient = patient_with_carer()
+    carer = patient.related_people.get()
     for_carer = in_progress(
         team,
         nurse,
@@ -391,7 +384,7 @@ def test_the_referral_page_reads_a_carer_and_their_consent_only_for_a_referral_t
         assert own.count(" JOIN ") == 6, own
         pages[name] = (len(queries.captured_queries), pages[name].content.decode())
     assert pages["for_carer"][0] == pages["plain"][0] + 2
-    assert "O&#x27;BRIEN, Siân" in pages["for_carer"][1]
+    assert "NGUYỄN, Siân" in pages["for_carer"][1]
     assert f"recorded by {nurse.display_name()}" in pages["for_carer"][1]
     assert 'data-testid="referral-for-person"' not in pages["plain"][1]
 
