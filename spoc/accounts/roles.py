@@ -15,7 +15,7 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Value
 
 from spoc.core.pauses import RestingCache
@@ -184,7 +184,14 @@ def roles_forget(
     else:
         users = list(get_user_model().objects.filter(pk__in=pk_set or ()))
     keys = [_roles_key(user) for user in users]
-    ROLES_CACHE.call(lambda cache: cache.delete_many(keys))
+
+    def forget() -> None:
+        ROLES_CACHE.call(lambda cache: cache.delete_many(keys))
+
+    forget()
+    # Again once the change is committed: a request that read the roles before then, from the
+    # database as it was, may have kept them since.
+    transaction.on_commit(forget)
 
 
 def groups_load(user: Any) -> set[str]:

@@ -10,11 +10,12 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import caches
 from django.test import override_settings
 from django.urls import reverse
 
 from spoc.accounts.models import User
-from spoc.accounts.roles import Role, roles_of
+from spoc.accounts.roles import Role, _roles_key, roles_of
 from spoc.accounts.services import user_roles_set
 from tests.referrals.test_queue_kept import StalledRedis
 
@@ -122,6 +123,24 @@ def test_groups_or_permissions_changed_directly_are_read_at_the_next_request(
         group.user_set.clear()
     assert not _fresh(user).has_perm(AUDIT)
     assert roles_of(_fresh(user)) == []
+
+
+def test_roles_kept_by_a_request_while_a_change_commits_are_dropped_when_it_has(
+    make_user, kept_in_redis, django_capture_on_commit_callbacks
+):
+    user = make_user(Role.CALL_HANDLER, username="handler1")
+    assert _fresh(user).has_perm("accounts.take_calls")
+    key = _roles_key(user)
+    before = caches["default"].get(key)
+    assert before is not None
+    with django_capture_on_commit_callbacks() as on_commit:
+        user.groups.clear()
+        # Another request, before the change commits, reads the roles as they were and keeps them.
+        caches["default"].set(key, before, 600)
+    assert _fresh(user).has_perm("accounts.take_calls")
+    for callback in on_commit:
+        callback()
+    assert not _fresh(user).has_perm("accounts.take_calls")
 
 
 @pytest.mark.parametrize("fault", ["stalled", "refused"])
