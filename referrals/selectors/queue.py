@@ -22,10 +22,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from django.conf import settings
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.db.models import (
     Case,
     Count,
@@ -57,9 +56,6 @@ from spoc.core.dates import nhs_datetime_short, nhs_duration, nhs_time
 from spoc.core.pauses import RestingCache
 
 logger = logging.getLogger(__name__)
-
-# What the queue's cache keeps: a queue's rows with its totals, or its state.
-Kept = TypeVar("Kept")
 
 CASELOAD_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD)
 NOT_CONTACTED = (ReferralStatus.QUEUED, ReferralStatus.ACCEPTED)
@@ -282,20 +278,6 @@ QUEUE_CACHE = RestingCache(
 )
 
 
-def _kept_or_read(
-    key: str, *, reuse: bool, read: Callable[[], Kept], timeout: Any = DEFAULT_TIMEOUT
-) -> Kept:
-    """What ``read()`` answers, kept in the ``queue`` cache under ``key`` for ``timeout`` (an
-    empty key: neither kept nor taken); with ``reuse``, what is kept there is taken instead."""
-    kept = QUEUE_CACHE.call(lambda cache: cache.get(key)) if key and reuse else None
-    if kept is not None:
-        return cast(Kept, kept)
-    value = read()
-    if key:
-        QUEUE_CACHE.call(lambda cache: cache.set(key, value, timeout))
-    return value
-
-
 def _queue_values(
     referrals: QuerySet[Referral], now: datetime, limit: int | None, state: QueueState | None
 ) -> tuple[list[dict[str, Any]], int, int]:
@@ -378,7 +360,7 @@ def team_queue(
         if state is not None and limit is not None and sees_whole_team(user, team.pk)
         else ""
     )
-    values, total, waiting_total = _kept_or_read(
+    values, total, waiting_total = QUEUE_CACHE.kept_or_read(
         key,
         reuse=reuse,
         read=lambda: _queue_values(referrals, now, limit, state if unfiltered else None),
@@ -446,7 +428,7 @@ def team_queue_state(*, user: Any, team: Team, now: datetime, reuse: bool = Fals
     reads afresh (and keeps what it read)."""
     seconds = settings.QUEUE_STATE_KEPT_SECONDS
     key = f"{STATE_FORMAT}:{team.pk}" if seconds and sees_whole_team(user, team.pk) else ""
-    return _kept_or_read(
+    return QUEUE_CACHE.kept_or_read(
         key, reuse=reuse, read=lambda: _queue_state_read(user, team, now), timeout=seconds
     )
 

@@ -205,12 +205,9 @@ def groups_load(user: Any) -> set[str]:
     if kept is not None:
         return kept
     seconds = settings.ROLES_KEPT_SECONDS
-    key = _roles_key(user)
-    roles: Roles | None = ROLES_CACHE.call(lambda cache: cache.get(key)) if seconds else None
-    if roles is None:
-        roles = _roles_read(user)
-        if seconds:
-            ROLES_CACHE.call(lambda cache: cache.set(key, roles, seconds))
+    roles = ROLES_CACHE.kept_or_read(
+        _roles_key(user) if seconds else "", read=lambda: _roles_read(user), timeout=seconds
+    )
     names, of_groups, of_user = (set(part) for part in roles)
     setattr(user, GROUP_NAMES_CACHE, names)
     # A superuser's permissions are every permission: ModelBackend reads those itself.

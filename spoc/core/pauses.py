@@ -10,10 +10,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from redis.exceptions import RedisError
 
 T = TypeVar("T")
@@ -59,3 +60,16 @@ class RestingCache:
             self.pause.fault()
             self.logger.warning(self.message, settings.CACHE_RETRY_SECONDS, exc_info=True)
             return None
+
+    def kept_or_read(
+        self, key: str, *, read: Callable[[], T], timeout: Any = DEFAULT_TIMEOUT, reuse: bool = True
+    ) -> T:
+        """What ``read()`` answers, kept in the cache under ``key`` for ``timeout`` (an empty key:
+        neither kept nor taken); with ``reuse``, what is kept there is taken instead."""
+        kept = self.call(lambda cache: cache.get(key)) if key and reuse else None
+        if kept is not None:
+            return kept
+        value = read()
+        if key:
+            self.call(lambda cache: cache.set(key, value, timeout))
+        return value
