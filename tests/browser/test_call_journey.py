@@ -1,6 +1,7 @@
 """The call handler's journey, with a real Celery worker routing the referrals."""
 
 import pytest
+from playwright.sync_api import expect
 
 from services.codes import ServiceType
 from spoc.accounts.roles import Role
@@ -63,7 +64,8 @@ def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(
 
     page.get_by_role("link", name="Patient record").click()
     timeline = page.get_by_test_id("timeline-referral")
-    assert timeline.count() == 2
+    # The count waits for the patient's page to have loaded, not just for its address.
+    expect(timeline).to_have_count(2)
     text = " ".join(timeline.all_inner_texts())
     assert "Community Palliative Care team" in text and "Carers Together team" in text
     assert text.count("Queued") == 2
