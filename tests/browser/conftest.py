@@ -48,3 +48,12 @@ def journey_clock(browser, monkeypatch):
 @pytest.fixture
 def live_url(live_server):
     return live_server.url
+
+
+@pytest.fixture(scope="session")
+def base_url(pytestconfig):
+    """pytest-playwright's ``base_url`` (its ``--base-url`` option or ``base_url`` ini value), as a
+    module-level fixture: pytest-playwright 0.10 defines it as an instance method of a plugin class
+    (``_BaseUrlFallback``, used when pytest-base-url is not installed), which pytest 9 warns about
+    (PytestRemovedIn10Warning) in the first test that opens a ``page``."""
+    return pytestconfig.getoption("--base-url") or pytestconfig.getini("base_url") or None

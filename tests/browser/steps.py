@@ -4,6 +4,7 @@ patient's symptoms."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import expect
@@ -11,6 +12,10 @@ from playwright.sync_api import expect
 from spoc.accounts.roles import Role
 from tests.conftest import TEST_PASSWORD
 from tests.referrals.factories import PatientFactory
+
+# A saved call's own page, /calls/<id>/ ("**/calls/*/" would match the call screen, /calls/new/,
+# so waiting for it there would not wait).
+CALL_SAVED = re.compile(r"/calls/\d+/$")
 
 
 def sign_in(page: Any, live_url: str, username: str, *, password: str = TEST_PASSWORD) -> Any:

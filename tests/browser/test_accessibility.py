@@ -110,7 +110,9 @@ def test_every_main_page_of_the_role_has_no_axe_violations(
 def check_here(
     page: Any, live_url: str, name: str, screenshot: Any
 ) -> dict[str, list[dict[str, Any]]]:
-    """axe-core on the page as it is now (after a click), with its screenshot."""
+    """axe-core on the page as it is now (after a click), with its screenshot, once the page the
+    click brought has loaded (its style sheets in), not as soon as the element waited for is there."""
+    page.wait_for_load_state("load")
     screenshot(page, name)
     violations = axe_violations(page, live_url)
     return {name: violations} if violations else {}

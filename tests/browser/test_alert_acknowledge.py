@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from referrals.models import Alert, Referral
 from tests.browser.hub_pages import seed_demo_area, sign_in, team_referral_path
@@ -62,8 +63,11 @@ def test_acknowledging_from_the_link_or_the_referral_page(
     page = sign_in(browser, live_url, "nurse", viewport=WIDTHS["phone"])
     page.goto(f"{live_url}{path}")
     page.get_by_test_id("acknowledge").click()
-    page.wait_for_url(f"{live_url}{path}")
-    assert "Acknowledged" in page.locator(".hub-message").inner_text()
-    assert page.get_by_test_id("acknowledge").count() == 0
+    # The form posts and comes back to the same address, so waiting for the address would not wait:
+    # the message is what says the page after the post is there.
+    expect(page.locator(".hub-message")).to_contain_text("Acknowledged")
+    page.wait_for_load_state("load")
+    expect(page).to_have_url(f"{live_url}{path}")
+    expect(page.get_by_test_id("acknowledge")).to_have_count(0)
     alert.refresh_from_db()
     assert alert.acknowledged_by == nurse and alert.end == Alert.End.ACKNOWLEDGED

@@ -4,7 +4,7 @@ must not inherit the last one's name, reason or needs."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.steps import handler_on_the_call_screen
+from tests.browser.steps import CALL_SAVED, handler_on_the_call_screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ def test_back_after_save_shows_a_fresh_call_form(page, live_url, make_user, scre
     page.get_by_label("Reason for the call").select_option("INFORMATION")
     page.get_by_label("Outcome of the call").select_option("ADVICE_GIVEN")
     page.get_by_role("button", name="Save call").click()
-    page.wait_for_url("**/calls/*/")
+    page.wait_for_url(CALL_SAVED)
 
     page.go_back()
     page.wait_for_load_state("load")

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from services.codes import ServiceType
 from spoc.accounts.roles import Role
-from tests.browser.steps import describe_overwhelming_pain, sign_in
+from tests.browser.steps import CALL_SAVED, describe_overwhelming_pain, sign_in
 from tests.services.directory_fixtures import every_day, make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -25,6 +25,7 @@ def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(
 
     sign_in(page, live_url, "handler1")
     page.get_by_role("link", name="New call").first.click()
+    page.wait_for_url("**/calls/new/")
     screenshot(page, "1-new-call")
 
     # Nobody matches: register the patient from the call screen.
@@ -49,7 +50,7 @@ def test_handler_registers_a_patient_logs_two_needs_and_sees_them_queued(
     page.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     screenshot(page, "3-call-triaged")
     page.get_by_role("button", name="Save call").click()
-    page.wait_for_url("**/calls/*/")
+    page.wait_for_url(CALL_SAVED)
 
     # The worker routes both referrals; the page polls until they are queued.
     rows = page.get_by_test_id("call-referral")

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from calls.models import Call
 from referrals.models import Referral
 from spoc.accounts.roles import Role
-from tests.browser.steps import handler_on_the_call_screen, sign_in
+from tests.browser.steps import CALL_SAVED, handler_on_the_call_screen, sign_in
 from tests.referrals.factories import PatientFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,8 +95,9 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     assert not page.get_by_label("Pain", exact=True).is_visible()
     visit_note = page.get_by_label("Note for urgent home visit")
     assert not visit_note.is_visible()
-    # The search box has the focus when the screen opens.
-    assert keys.focused()[1] == "call-patient-q"
+    # The search box has the focus when the screen opens (autofocus, applied at a rendering update
+    # that may come after the load event).
+    expect(page.locator("#call-patient-q")).to_be_focused()
 
     keys.type("okafor")
     result = page.get_by_test_id("patient-result")
@@ -126,7 +127,8 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     keys.tab_to("id_needs_0")  # the first need's box: urgent home visit
     assert not visit_note.is_visible()
     keys.press("Space")
-    assert visit_box.is_checked() and visit_note.is_visible()
+    expect(visit_box).to_be_checked()
+    expect(visit_note).to_be_visible()
     expect(visit_box).to_have_attribute("aria-expanded", "true")
     keys.tab_to("note_urgent_home_visit")
     keys.type("Pain since lunchtime, breakthrough doses not working")
@@ -136,7 +138,8 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     keys.tab_to("id_needs_8")  # carer support
     assert not carer_note.is_visible()
     keys.press("Space")
-    assert carer_box.is_checked() and carer_note.is_visible()
+    expect(carer_box).to_be_checked()
+    expect(carer_note).to_be_visible()
     expect(page.get_by_test_id("need-suggested-carer_support")).to_contain_text("Suggested P4")
     screenshot(page, "2-two-needs-ticked")
 
@@ -146,7 +149,7 @@ def test_a_call_by_keyboard_alone(page, live_url, make_user, screenshot):
     expect(page.get_by_label("Outcome of the call")).to_have_value("REFERRALS_CREATED")
     keys.tab_to("Save call")
     keys.press("Enter")
-    page.wait_for_url("**/calls/*/")
+    page.wait_for_url(CALL_SAVED)
     screenshot(page, "3-call-saved")
 
     # A sensible order: the patient, the caller, the reason, triage, the needs with their notes,
@@ -270,7 +273,7 @@ def test_without_javascript_every_note_shows_with_its_label(browser, live_url, m
         summary = page.get_by_test_id("symptom-scores").locator("summary")
         summary.focus()
         page.keyboard.press("Enter")
-        assert page.get_by_label("Pain", exact=True).is_visible()
+        expect(page.get_by_label("Pain", exact=True)).to_be_visible()
     finally:
         context.close()
 

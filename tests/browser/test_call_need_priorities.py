@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from referrals.models import Referral
-from tests.browser.steps import handler_on_the_call_screen
+from tests.browser.steps import CALL_SAVED, handler_on_the_call_screen
 from tests.browser.test_accessibility import axe_violations, describe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,7 +46,7 @@ def test_carer_support_keeps_its_own_priority_beside_a_red_flag(
         "Daughter alone with the bleed"
     )
     page.get_by_role("button", name="Save call").click()
-    page.wait_for_url("**/calls/*/")
+    page.wait_for_url(CALL_SAVED)
     assert dict(Referral.objects.values_list("need", "priority")) == {
         "URGENT_HOME_VISIT": "P1",
         "CARER_SUPPORT": "P2",

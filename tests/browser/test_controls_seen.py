@@ -5,6 +5,7 @@ pixel for pixel)."""
 import hashlib
 
 import pytest
+from playwright.sync_api import expect
 
 from spoc.accounts.roles import Role
 from tests.browser.steps import sign_in
@@ -30,7 +31,7 @@ def assert_seen(page, control, item, name, screenshot):
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.mouse.move(0, 0)
     ticked = picture(item)
-    assert control.is_checked()
+    expect(control).to_be_checked()
     assert ticked != unticked, f"{name}: ticked looks unticked"
     screenshot(page, name)
 

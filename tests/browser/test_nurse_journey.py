@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from services.codes import ServiceType
 from services.models import TeamMembership
 from spoc.accounts.roles import Role
-from tests.browser.steps import describe_overwhelming_pain, sign_in_new_page
+from tests.browser.steps import CALL_SAVED, describe_overwhelming_pain, sign_in_new_page
 from tests.referrals.factories import PatientFactory
 from tests.services.directory_fixtures import make_service
 
@@ -51,7 +51,7 @@ def test_two_nurses_one_claim_contact_visit_complete_and_the_handler_sees_it(
     describe_overwhelming_pain(handler)
     handler.get_by_label("Outcome of the call").select_option("REFERRALS_CREATED")
     handler.get_by_role("button", name="Save call").click()
-    handler.wait_for_url("**/calls/*/")
+    handler.wait_for_url(CALL_SAVED)
     expect(handler.get_by_test_id("call-referral")).to_contain_text("Queued", timeout=30_000)
     screenshot(handler, "1-handler-referral-queued")
 

@@ -116,6 +116,9 @@ def test_the_directory_service_list_and_edit_pages_fit_a_phone(
     page.get_by_role("button", name="Save service").click()
     summary = page.get_by_test_id("error-summary")
     summary.wait_for()
+    # The page answered is measured once its style sheets are in (its load event), not as soon as
+    # the summary is parsed.
+    page.wait_for_load_state("load")
     assert summary.inner_text().startswith("There is a problem")
     assert page.locator("#id_name").evaluate("e => e.classList.contains('nhsuk-input--error')")
     assert_fits(page, "service-edit-errors", screenshot)
