@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
 from calls.models import Call, CallBack, CallFollowUp
@@ -176,14 +186,37 @@ def call_shown(*, user: Any, patients: QuerySet[Patient], call_id: int) -> Call 
     return call
 
 
+def _count(rows: QuerySet[Any]) -> Subquery:
+    """How many ``rows`` there are, as an expression another query reads (``COUNT`` as a plain
+    function, so that the subquery is not grouped)."""
+    return Subquery(
+        rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
 def patient_banner_for(*, patient: Patient, today: Any = None) -> Any:
+    """The banner of ``patient``: three queries (the current care plan; the calls of the last
+    seven days and the open referrals, counted in one; the death or the medicines at home)."""
     today = today or timezone.localdate()
     week_ago = timezone.now() - timedelta(days=7)
+    counts = (
+        Patient.objects.filter(pk=patient.pk)
+        .values(
+            calls_last_7_days=_count(
+                Call.objects.filter(patient=OuterRef("pk"), received_at__gte=week_ago)
+            ),
+            open_referrals=_count(
+                Referral.objects.filter(patient=OuterRef("pk"), status__in=OPEN_STATUSES)
+            ),
+        )
+        .get()
+    )
     return patient_banner(
         patient=patient,
         care_plan=care_plan_current(patient=patient),
-        calls_last_7_days=Call.objects.filter(patient=patient, received_at__gte=week_ago).count(),
-        open_referrals=Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES).count(),
+        calls_last_7_days=counts["calls_last_7_days"],
+        open_referrals=counts["open_referrals"],
         today=today,
         death=DeathRecord.objects.recorded().filter(patient=patient).first()
         if patient.died_at
