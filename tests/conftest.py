@@ -318,6 +318,23 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
+@pytest.fixture(scope="session")
+def playwright(playwright: Any) -> Iterator[Any]:
+    """pytest-playwright's ``playwright``, closing this thread's database connections before it
+    stops. Between its sync calls, Playwright marks its event loop as this thread's running loop,
+    from its start to its stop at the end of the session. Django keeps a thread's connections per
+    async context while a loop runs, apart from those it keeps while none does (asgiref's Local). So
+    a test after the first browser test, browser test or not, opens a connection of its own.
+    A transactional test closes that connection when it ends; any other test leaves it open.
+    When pytest-django drops the test database at the end of the session, Playwright has stopped,
+    so Django would not close the connection, and PostgreSQL would refuse to drop the database
+    while it is open."""
+    from django.db import connections
+
+    yield playwright
+    connections.close_all()
+
+
 @pytest.fixture
 def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
     """screenshot(page, "step-name") saves artifacts/screenshots/<test>/<step>.png."""
