@@ -241,19 +241,16 @@ def spoc_service_of(services: Iterable[Service]) -> Service | None:
 
 def spoc_hours(*, at: datetime) -> SpocHours | None:
     """The SPOC's hours at ``at``; None when the directory has no SPOC with an intake team.
-    Three queries: the service with its team, its hours, its closures."""
-    service = (
-        Service.objects.filter(service_type=ServiceType.SPOC, team__isnull=False)
-        .select_related("team")
-        .order_by("team__id")
-        .prefetch_related(
-            Prefetch(
-                "opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")
-            ),
-            Prefetch("closures", queryset=_closures_around(at)),
-        )
+
+    From the directory this process keeps for routing (``routing_directory``): one query, the
+    directory's version, while the kept directory is of that version; six when it is read again
+    (after any change of the directory, a new closure or new hours among them)."""
+    version = (
+        DirectoryVersion.objects.filter(pk=DirectoryVersion.ROW_ID)
+        .values_list("version", flat=True)
         .first()
     )
+    service = spoc_service_of(routing_directory(at=at, version=version))
     return spoc_hours_of(service, at=at) if service is not None else None
 
 

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from services.codes import ServiceType
 from services.hours import LONDON, Schedule, Window, format_until, hours_summary
-from services.selectors import coordinators_schedule, spoc_hours
+from services.models import Closure
+from services.selectors import coordinators_schedule, routing_directory_forget, spoc_hours
 from tests.services.directory_fixtures import (
     every_day,
     make_service,
@@ -125,10 +126,40 @@ def test_a_spoc_without_hours_counts_every_hour_rather_than_none(db, caplog):
     assert "no opening hours" in caplog.text
 
 
-def test_reading_the_spocs_hours_takes_three_queries(spoc_8_to_8):
+def test_the_spocs_hours_come_from_the_directory_kept_while_its_version_stands(spoc_8_to_8):
+    routing_directory_forget()
+    # The directory's version, then the directory (services, areas, hours, closures, sites).
     with CaptureQueriesContext(connection) as queries:
-        spoc_hours(at=london(2026, 11, 18, 23))
-    assert len(queries) == 3
+        assert spoc_hours(at=london(2026, 11, 18, 12)).open_now  # type: ignore[union-attr]
+    assert len(queries) == 6
+    # The same version: the version alone.
+    with CaptureQueriesContext(connection) as queries:
+        assert spoc_hours(at=london(2026, 11, 18, 13)).open_now  # type: ignore[union-attr]
+    assert len(queries) == 1
+
+
+def test_a_closure_added_is_seen_at_the_next_read(spoc_8_to_8):
+    at = london(2026, 11, 18, 12)
+    assert spoc_hours(at=at).open_now  # type: ignore[union-attr]
+    Closure.objects.create(
+        service=spoc_8_to_8,
+        starts_at=london(2026, 11, 18, 11),
+        ends_at=london(2026, 11, 18, 15),
+        reason="Fire alarm",
+    )
+
+    hours = spoc_hours(at=at)
+
+    assert hours is not None and not hours.open_now
+    assert hours.opens_at == london(2026, 11, 18, 15)
+
+
+def test_new_opening_hours_are_seen_at_the_next_read(spoc_8_to_8):
+    at = london(2026, 11, 18, 21)
+    assert not spoc_hours(at=at).open_now  # type: ignore[union-attr]
+    spoc_8_to_8.opening_hours.update(closes_at=time(22))
+
+    assert spoc_hours(at=at).open_now  # type: ignore[union-attr]
 
 
 def test_the_first_spoc_team_by_id_is_the_spoc(spoc_8_to_8):
