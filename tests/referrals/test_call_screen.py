@@ -11,6 +11,7 @@ from services.codes import PERSON_NEEDS, Need
 from spoc.accounts.roles import Role
 from tests.calls.telephony_steps import patient_with_carer
 from tests.referrals.factories import CallFactory, PatientFactory, ReferralFactory
+from tests.services.directory_fixtures import make_spoc_8_to_8
 
 pytestmark = pytest.mark.django_db
 NEW = reverse("calls:new")
@@ -370,3 +371,19 @@ def test_an_unticked_needs_priority_is_ignored(client, handler):
     )
     assert response.status_code == 302
     assert list(Referral.objects.values_list("need", "priority")) == [("URGENT_HOME_VISIT", "P2")]
+
+
+def test_the_call_screen_for_a_patient_has_an_exact_query_budget(
+    client, handler, django_assert_num_queries
+):
+    make_spoc_8_to_8()
+    patient = PatientFactory()
+    client.force_login(handler)
+    client.get(NEW, {"patient": patient.pk})  # the web process now keeps the directory
+    # The session, the user, their authenticator, their roles (not kept in the tests' settings);
+    # the patient and the access log's row; the open referrals; the banner (the counts of calls
+    # and referrals, the care plan, the medicines); the related people; the directory's version
+    # (the SPOC's hours from the kept directory); the call-backs badge; the sites to choose from.
+    with django_assert_num_queries(14):
+        response = client.get(NEW, {"patient": patient.pk})
+    assert response.status_code == 200
