@@ -44,7 +44,14 @@ from patients.models import Assessment, RelatedPerson
 from patients.selectors import age_on
 from referrals.bereavement import screen_event_lines
 from referrals.codes import DeclineReason, InterventionType, ReferralOutcome
-from referrals.models import Alert, Intervention, QueueDetailsVersion, Referral, ReferralEvent
+from referrals.models import (
+    Alert,
+    BereavementScreen,
+    Intervention,
+    QueueDetailsVersion,
+    Referral,
+    ReferralEvent,
+)
 from referrals.selectors import referrals_visible_to, sees_whole_team
 from referrals.services.routing import MAX_DECLINES
 from referrals.transitions import QUEUE_STATUSES, ReferralStatus
@@ -579,24 +586,31 @@ class ReferralPage:
     events: list[tuple[ReferralEvent, list[str]]]
     interventions: list[Intervention]
     assessments: list[Assessment]
+    # Its bereavement risk screen, with who answered it: None unless it is a bereavement
+    # referral that has been screened.
+    screen: BereavementScreen | None
 
+
+# The bereavement risk screen, with who answered it (only a bereavement referral is screened:
+# referrals/services/bereavement.py).
+_SCREEN = "bereavement_screen__answered_by"
 
 # What a referral page shows that most referrals do not have, each read only for a referral that
 # has it (a query each): joined to every page's query instead, they made PostgreSQL plan a join
-# of twelve tables, about 7 ms of its CPU a page (docs/performance.md, "The referral page").
+# of twelve tables, about 7 ms of its CPU a page (docs/performance.md, "Roles kept, the
+# referral page's query, the call screen's fields, the alerts' starts").
 _RARE_RELATIONS: dict[str, Callable[[Referral], bool]] = {
     "for_person": lambda referral: referral.for_person_id is not None,
     "for_person_consent_by": lambda referral: referral.for_person_consent_by_id is not None,
     "sender": lambda referral: referral.sender_id is not None,
-    # Only a bereavement referral is screened (referrals/services/bereavement.py).
-    "bereavement_screen__answered_by": lambda referral: referral.need == Need.BEREAVEMENT_SUPPORT,
+    _SCREEN: lambda referral: referral.need == Need.BEREAVEMENT_SUPPORT,
 }
 
 
 def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     """A referral the user may see, with its whole history, its interventions and the
-    assessments recorded on it (four queries, and one for each of `_RARE_RELATIONS` it has), its
-    read access-logged; None when the user may not see it."""
+    assessments recorded on it (four queries, and one for each of `_RARE_RELATIONS` it has, its
+    bereavement screen among them), its read access-logged; None when the user may not see it."""
     referral = (
         referrals_visible_to(user)
         .select_related("patient", "team__service", "owner", "call", "created_by")
@@ -605,9 +619,8 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
     )
     if referral is None:
         return None
-    prefetch_related_objects(
-        [referral], *(relation for relation, has in _RARE_RELATIONS.items() if has(referral))
-    )
+    rare = [relation for relation, has in _RARE_RELATIONS.items() if has(referral)]
+    prefetch_related_objects([referral], *rare)
     access_log_read(object_type="referral", object_id=referral.pk, patient_id=referral.patient_id)
     events = list(referral.events.select_related("actor", "team"))
     assessment_ids = [
@@ -625,6 +638,7 @@ def referral_page(*, user: Any, referral_id: int) -> ReferralPage | None:
         events=[(e, event_details(e)) for e in events],
         interventions=list(referral.interventions.select_related("by")),
         assessments=assessments,
+        screen=getattr(referral, "bereavement_screen", None) if _SCREEN in rare else None,
     )
 
 

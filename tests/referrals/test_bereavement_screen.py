@@ -8,12 +8,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from patients.codes import PlaceOfDeath
 from referrals.bereavement import Answer, Question, screen_component, screen_priority
 from referrals.models import BereavementScreen, Referral, ReferralEvent
+from referrals.selectors.queue import referral_page
 from referrals.services.bereavement import NotBereavementReferral, referral_bereavement_screen
 from referrals.services.routing import referral_route
 from referrals.transitions import ReferralStatus
@@ -385,3 +388,29 @@ def test_a_component_3_screen_is_routed_to_specialist_support_by_a_real_worker(
     assert referral.priority == Priority.P4
     routed = referral.events.get(kind=ReferralEvent.Kind.ROUTED)
     assert routed.data["service_name"] == "Northbank Specialist Bereavement"
+
+
+def test_the_referral_page_carries_the_screen_of_a_bereavement_referral_only(
+    directory, patient, make_user
+):
+    ordinary = directory["ordinary"].team
+    counsellor = member(make_user, ordinary, "counsellor1")
+    screened = queued_bereavement(patient, ordinary)
+    referral_bereavement_screen(referral_id=screened.pk, user=counsellor, answers=ALL_NO)
+    unscreened = queued_bereavement(patient, ordinary)
+    other = ReferralFactory(
+        call=CallFactory(patient=patient), need=Need.CARER_SUPPORT, team=ordinary
+    )
+
+    page = referral_page(user=counsellor, referral_id=screened.pk)
+    assert page is not None and page.screen is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert (page.screen.component, page.screen.answered_by) == (1, counsellor)
+    assert len(queries) == 0  # read with the page, who answered it too
+    unscreened_page = referral_page(user=counsellor, referral_id=unscreened.pk)
+    assert unscreened_page is not None and unscreened_page.screen is None
+    # A referral of another need has no screen, and its page does not look for one.
+    with CaptureQueriesContext(connection) as queries:
+        other_page = referral_page(user=counsellor, referral_id=other.pk)
+    assert other_page is not None and other_page.screen is None
+    assert not any("referrals_bereavementscreen" in q["sql"] for q in queries.captured_queries)

@@ -89,10 +89,8 @@ def _render(
     bound_action: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    referral = page.referral
-    # Only a bereavement referral is screened, and only its page reads its screen.
+    referral, screen = page.referral, page.screen
     bereavement = referral.need == Need.BEREAVEMENT_SUPPORT
-    screen = getattr(referral, "bereavement_screen", None) if bereavement else None
     screen_form: BereavementScreenForm | None = None
     if bereavement and referral.status in OPEN_STATUSES:
         if isinstance(bound, BereavementScreenForm):
