@@ -245,11 +245,7 @@ def spoc_hours(*, at: datetime) -> SpocHours | None:
     From the directory this process keeps for routing (``routing_directory``): one query, the
     directory's version, while the kept directory is of that version; six when it is read again
     (after any change of the directory, a new closure or new hours among them)."""
-    version = (
-        DirectoryVersion.objects.filter(pk=DirectoryVersion.ROW_ID)
-        .values_list("version", flat=True)
-        .first()
-    )
+    version = _version_row().first()
     service = spoc_service_of(routing_directory(at=at, version=version))
     return spoc_hours_of(service, at=at) if service is not None else None
 
@@ -304,8 +300,13 @@ def directory_rank(
 def directory_version() -> Subquery:
     """The directory's version (``DirectoryVersion``) as an expression, to be read in a query the
     caller makes anyway: None where the database keeps none (SQLite, a test database emptied)."""
-    return Subquery(
-        DirectoryVersion.objects.filter(pk=DirectoryVersion.ROW_ID).values("version")[:1]
+    return Subquery(_version_row()[:1])
+
+
+def _version_row() -> QuerySet[DirectoryVersion, int]:
+    """The directory's version (``DirectoryVersion``), as a query of one value or none."""
+    return DirectoryVersion.objects.filter(pk=DirectoryVersion.ROW_ID).values_list(
+        "version", flat=True
     )
 
 
