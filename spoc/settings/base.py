@@ -560,6 +560,13 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# Sessions are kept in the database and read through the default cache: a session read or
+# written less than SESSION_KEPT_SECONDS ago is taken from Redis instead of the database
+# (spoc/accounts/sessions.py). It also bounds how long a copy of a signed-out cookie could still
+# be accepted when the sign-out could not reach Redis. Without Redis each process would keep a
+# copy of its own and miss a sign-out made in another: every request reads the database (0).
+SESSION_ENGINE = "spoc.accounts.sessions"
+SESSION_KEPT_SECONDS = env_int("SESSION_KEPT_SECONDS", 300) if REDIS_URL else 0
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Idle timeout (docs/design.md §10): signed out after this many seconds without a request that is not

@@ -48,6 +48,9 @@ QUEUE_STATE_KEPT_SECONDS = 0
 # A test that changes a user's groups directly (not through user_roles_set, which raises their
 # credentials epoch) sees the change: the tests of kept roles set it (tests/accounts/test_roles_kept.py).
 ROLES_KEPT_SECONDS = 0
+# Every request reads its session from the database, as the query budgets count it: the tests of
+# sessions kept set it (tests/accounts/test_sessions_kept.py).
+SESSION_KEPT_SECONDS = 0
 
 # Live-server threads must not keep connections open past a test (the test database is dropped).
 for _database in DATABASES.values():  # noqa: F405

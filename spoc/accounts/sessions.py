@@ -1,0 +1,77 @@
+"""Sessions kept in the database and read through the default cache (settings.SESSION_ENGINE).
+
+Every page and poll of a signed-in user loads their session, and from the database that is a
+query of its own on every request. Here a session read or written in the last
+SESSION_KEPT_SECONDS is taken from the default cache (Redis, shared by every web process and
+node) instead; the database stays the record: every write goes to it first, then to the cache,
+and a session is deleted from both. Unlike Django's ``cached_db`` engine, a cache that fails
+(Redis stalled or down) is left alone for a while (spoc/core/pauses.py) and the database
+answers, so signing in, the pages and signing out go on while Redis is away.
+
+A sign-out that could not reach the cache leaves the session's copy there until it expires: a
+copy of the signed-out cookie, stolen, would be accepted for at most SESSION_KEPT_SECONDS more.
+That is the bound the setting sets (docs/security.md, "Sessions read through Redis"); ending a
+user's sessions on a change of password or roles does not depend on it (the session's hash is
+checked against the user's row on every request).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+
+from spoc.core.pauses import RestingCache
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "session-"
+SESSIONS_CACHE = RestingCache(
+    "default",
+    logger=logger,
+    message="Sessions cache unreachable: sessions read from the database for %s s.",
+)
+
+
+class SessionStore(DatabaseStore):
+    """Django's database sessions, read from the default cache while kept there."""
+
+    def _kept_key(self, session_key: str | None) -> str:
+        """The cache key of ``session_key``; "" when sessions are not kept or it has none."""
+        if not settings.SESSION_KEPT_SECONDS or not session_key:
+            return ""
+        return KEY_PREFIX + session_key
+
+    def _keep(self, key: str, data: dict[str, Any], expiry_age: int) -> None:
+        seconds = min(settings.SESSION_KEPT_SECONDS, expiry_age)
+        if key and seconds > 0:
+            SESSIONS_CACHE.call(lambda cache: cache.set(key, data, seconds))
+
+    def load(self) -> dict[str, Any]:
+        key = self._kept_key(self.session_key)
+        if key:
+            kept = SESSIONS_CACHE.call(lambda cache: cache.get(key))
+            if kept is not None:
+                return kept  # type: ignore[no-any-return]
+        # None, and the key forgotten, when gone or expired (Django's, as its cached_db engine
+        # reads it; django-stubs leaves the private methods out).
+        row = self._get_session_from_db()  # type: ignore[attr-defined]
+        if row is None:
+            return {}
+        data: dict[str, Any] = self.decode(row.session_data)
+        self._keep(key, data, self.get_expiry_age(expiry=row.expire_date))
+        return data
+
+    def save(self, must_create: bool = False) -> None:
+        super().save(must_create)
+        data = self._session  # type: ignore[attr-defined]
+        self._keep(self._kept_key(self.session_key), data, self.get_expiry_age())
+
+    def delete(self, session_key: str | None = None) -> None:
+        session_key = session_key if session_key is not None else self.session_key
+        super().delete(session_key)
+        key = self._kept_key(session_key)
+        if key:
+            SESSIONS_CACHE.call(lambda cache: cache.delete(key))

@@ -1,0 +1,153 @@
+"""Sessions read through Redis (SESSION_KEPT_SECONDS, spoc/accounts/sessions.py): a page takes
+its session from a real Redis, as in production, without a query; what is written reaches both
+the database and the copy; signing out, a new password and an expired session end it as before;
+a failing Redis costs one request its wait, and signing in, the pages and signing out go on from
+the database."""
+
+import logging
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from spoc.accounts.roles import Role
+from spoc.accounts.services import user_credentials_revoke
+from spoc.accounts.sessions import KEY_PREFIX, SessionStore
+from tests.accounts.test_roles_kept import redis_default_cache
+from tests.conftest import TEST_PASSWORD
+from tests.referrals.test_queue_kept import StalledRedis
+
+pytestmark = pytest.mark.django_db
+
+KEPT = 300
+
+
+@pytest.fixture
+def kept_in_redis():
+    """SESSION_KEPT_SECONDS as in production, the default cache in the suite's Redis under a
+    prefix of its own (emptied afterwards); yields that Redis and the prefix."""
+    prefix = f"sessions-test-{uuid.uuid4().hex[:8]}"
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    with override_settings(
+        CACHES=redis_default_cache(settings.REDIS_URL, prefix), SESSION_KEPT_SECONDS=KEPT
+    ):
+        yield server, prefix
+    for key in server.scan_iter(f"{prefix}:*"):
+        server.delete(key)
+
+
+def _kept_key(prefix: str, session_key: str) -> str:
+    """The Redis key of a session kept by Django's Redis cache (version 1)."""
+    return f"{prefix}:1:{KEY_PREFIX}{session_key}"
+
+
+def _session_reads(queries) -> int:
+    return sum('FROM "django_session"' in query["sql"] for query in queries.captured_queries)
+
+
+def sign_in(client: Client, username: str) -> None:
+    answer = client.post(reverse("login"), {"username": username, "password": TEST_PASSWORD})
+    assert answer.status_code == 302 and answer["Location"] == "/"
+
+
+def test_a_page_takes_its_session_from_redis_without_a_query(
+    client, make_user, kept_in_redis, django_assert_num_queries
+):
+    server, prefix = kept_in_redis
+    make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    # Signing in kept the session, for no longer than SESSION_KEPT_SECONDS.
+    assert 0 < server.ttl(_kept_key(prefix, session_key)) <= KEPT
+    with override_settings(SESSION_KEPT_SECONDS=0), django_assert_num_queries(6) as read:
+        assert client.get(reverse("home")).status_code == 200
+    assert _session_reads(read) == 1
+    with django_assert_num_queries(5) as kept:
+        assert client.get(reverse("home")).status_code == 200
+    assert _session_reads(kept) == 0
+
+
+def test_what_a_request_writes_reaches_the_database_and_the_copy(kept_in_redis):
+    store = SessionStore()
+    store["note"] = "Siân O'Brien"
+    store.save()
+    store["note"] = "Nguyễn"
+    store.save()
+    with override_settings(SESSION_KEPT_SECONDS=0):
+        assert SessionStore(store.session_key).load()["note"] == "Nguyễn"  # the database's
+    assert SessionStore(store.session_key).load()["note"] == "Nguyễn"  # the copy's
+
+
+def test_a_session_read_from_the_database_is_kept_no_longer_than_it_lasts(kept_in_redis):
+    server, prefix = kept_in_redis
+    with override_settings(SESSION_KEPT_SECONDS=0):
+        store = SessionStore()
+        store["note"] = "kept"
+        store.set_expiry(60)
+        store.save()
+    assert store.session_key is not None
+    key = _kept_key(prefix, store.session_key)
+    assert not server.exists(key)
+    assert SessionStore(store.session_key).load()["note"] == "kept"
+    assert 0 < server.ttl(key) <= 60
+
+
+def test_signing_out_ends_the_kept_session(client, make_user, kept_in_redis):
+    server, prefix = kept_in_redis
+    make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get(reverse("home")).status_code == 200
+    assert client.post(reverse("logout")).status_code == 302
+    assert not server.exists(_kept_key(prefix, session_key))
+    # A copy of the signed-out cookie is refused.
+    stolen = Client()
+    stolen.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    answer = stolen.get(reverse("home"))
+    assert answer.status_code == 302 and answer["Location"].startswith(reverse("login"))
+
+
+def test_a_new_password_ends_a_kept_session(client, make_user, kept_in_redis):
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    assert client.get(reverse("home")).status_code == 200
+    user_credentials_revoke(user=handler, reason="Password changed")
+    answer = client.get(reverse("home"))
+    assert answer.status_code == 302 and answer["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("fault", ["stalled", "refused"])
+def test_a_sessions_cache_that_fails_costs_one_request_and_the_database_answers(
+    client, make_user, fault, caplog
+):
+    stalled = StalledRedis()
+    if fault == "refused":
+        stalled.close()  # nothing listens on the port any more: every connection is refused
+    make_user(Role.CALL_HANDLER, username="handler1")
+    try:
+        with (
+            override_settings(
+                CACHES=redis_default_cache(f"redis://127.0.0.1:{stalled.port}/0", "s"),
+                SESSION_KEPT_SECONDS=KEPT,
+            ),
+            caplog.at_level(logging.WARNING, logger="spoc.accounts.sessions"),
+        ):
+            sign_in(client, "handler1")
+            pages = [client.get(reverse("home")) for _ in range(3)]
+            signed_out = client.post(reverse("logout"))
+            after = client.get(reverse("home"))
+            offered = len(stalled.accepted)
+    finally:
+        stalled.close()
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    # Her own navigation: she was signed in, her session read from the database.
+    assert all(reverse("calls:new") in page.content.decode() for page in pages)
+    assert signed_out.status_code == 302
+    assert after.status_code == 302 and after["Location"].startswith(reverse("login"))
+    assert caplog.text.count("Sessions cache unreachable") == 1
+    if fault == "stalled":
+        # One connection, at signing in; the cache then rests, and nothing more is sent.
+        assert offered == 1
