@@ -12,6 +12,7 @@ from typing import Any, Unpack
 
 import holidays
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
@@ -39,6 +40,7 @@ from services.models import (
 )
 from services.ranking import Capacity, RankCriteria, RankedService, ServiceCandidate, rank_services
 from spoc.audit.context import current_request
+from spoc.core.pauses import RestingCache
 
 # The closures that can matter to a search from ``at``: those ending after ``at`` less this, and
 # starting before the hours' horizon from ``at``, a day more.
@@ -418,6 +420,15 @@ def team_leads_can_report_capacity(*, user: Any, service: Service) -> bool:
 # Where the request being served keeps its user's team memberships (team_memberships_of).
 _MEMBERSHIPS_ATTRIBUTE = "_spoc_team_memberships"
 
+# Where a user's team memberships are kept between requests (ROLES_KEPT_SECONDS, as their roles):
+# the default cache, under their teams epoch (``_memberships_key``).
+MEMBERSHIPS_FORMAT = "team-memberships-1"
+MEMBERSHIPS_CACHE = RestingCache(
+    "default",
+    logger=logger,
+    message="Team memberships cache unreachable: memberships read from the database for %s s.",
+)
+
 
 def _request_of(user: Any) -> Any:
     """The request being served when it is ``user``'s (spoc/audit/context.py), else None."""
@@ -428,35 +439,66 @@ def _request_of(user: Any) -> Any:
     return None
 
 
-def team_memberships_of(*, user: Any) -> list[tuple[int, str]]:
-    """(team id, role) for each team ``user`` is a member of. A page that shows referrals asks
-    several times (who may see them, which actions to offer), so while a request of ``user`` is
-    being served the answer is read once and kept on the request (spoc/audit/context.py); outside
-    one (a task, the shell) every call reads it afresh. A change of membership is seen from the
-    next request on."""
-    request = _request_of(user)
-    if request is not None and hasattr(request, _MEMBERSHIPS_ATTRIBUTE):
-        memberships: list[tuple[int, str]] = getattr(request, _MEMBERSHIPS_ATTRIBUTE)
-        return memberships
-    memberships = list(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
-    if request is not None:
-        setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
-    return memberships
+def _memberships_key(request: Any) -> str:
+    """The cache key of the request's user's memberships: their teams epoch in it, which every
+    change of their memberships, or of a team of theirs, raises in the same transaction
+    (services.services.teams_epoch_raise), so the next request of any process or node looks
+    under a key nothing was kept under. The epoch is the user row's as this request read it."""
+    if not settings.ROLES_KEPT_SECONDS:
+        return ""
+    return f"{MEMBERSHIPS_FORMAT}-{request.user.pk}-{request.user.teams_epoch}"
 
 
-def teams_of(*, user: Any) -> list[Team]:
-    """The teams ``user`` is a member of, by name: one query, which also answers
-    ``team_memberships_of`` for the rest of the request (the team queue lists her teams and then
-    shows what she may see of one)."""
-    memberships = list(
-        TeamMembership.objects.filter(user=user)
+def _memberships_read(user: Any) -> list[tuple[Team, str]]:
+    """(team, role) for each team ``user`` is a member of, by the team's name: one query, on the
+    primary database even where a read replica serves the page (spoc/core/replica.py), as the
+    user row whose teams epoch names what is kept is: a replica behind must never have a
+    membership just taken away kept under the epoch that took it away."""
+    memberships = (
+        TeamMembership.objects.using(DEFAULT_DB_ALIAS)
+        .filter(user=user)
         .select_related("team")
         .order_by("team__name", "team_id")
     )
+    return [(membership.team, membership.role) for membership in memberships]
+
+
+def _memberships_of_request(request: Any) -> list[tuple[Team, str]]:
+    """The request's user's (team, role)s: read once per request and kept on it, and between
+    requests in the default cache for ROLES_KEPT_SECONDS; a cache that fails is left alone for a
+    while and the database answers."""
+    kept: list[tuple[Team, str]] | None = getattr(request, _MEMBERSHIPS_ATTRIBUTE, None)
+    if kept is not None:
+        return kept
+    memberships = MEMBERSHIPS_CACHE.kept_or_read(
+        _memberships_key(request),
+        read=lambda: _memberships_read(request.user),
+        timeout=settings.ROLES_KEPT_SECONDS,
+    )
+    setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
+    return memberships
+
+
+def team_memberships_of(*, user: Any) -> list[tuple[int, str]]:
+    """(team id, role) for each team ``user`` is a member of. A page that shows referrals asks
+    several times (who may see them, which actions to offer), so while a request of ``user`` is
+    being served the answer is read once and kept on the request (spoc/audit/context.py), and
+    between requests as their roles are (``_memberships_key``); outside one (a task, the shell)
+    every call reads it afresh. A change of membership is seen from the next request on."""
     request = _request_of(user)
-    if request is not None:
-        setattr(request, _MEMBERSHIPS_ATTRIBUTE, [(m.team_id, m.role) for m in memberships])
-    return [membership.team for membership in memberships]
+    if request is None:
+        return list(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
+    return [(team.pk, role) for team, role in _memberships_of_request(request)]
+
+
+def teams_of(*, user: Any) -> list[Team]:
+    """The teams ``user`` is a member of, by name: one query at most, which also answers
+    ``team_memberships_of`` for the rest of the request (the team queue lists her teams and then
+    shows what she may see of one)."""
+    request = _request_of(user)
+    if request is None:
+        return [team for team, _ in _memberships_read(user)]
+    return [team for team, _ in _memberships_of_request(request)]
 
 
 def services_led_by(*, user: Any) -> set[int]:

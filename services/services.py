@@ -7,14 +7,25 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from services.clocks import InvalidClockOverride, clock_overrides_parse
 from services.hours import Window
 from services.hours_validation import overlapping_windows
-from services.models import CapacityStatus, Closure, CoverageArea, OpeningHours, Service, Site
+from services.models import (
+    CapacityStatus,
+    Closure,
+    CoverageArea,
+    OpeningHours,
+    Service,
+    Site,
+    Team,
+    TeamMembership,
+)
 from services.postcodes import InvalidPostcode, normalise_area
 from services.selectors import team_leads_can_report_capacity
 from spoc.audit.models import AccessLog
@@ -178,3 +189,24 @@ def capacity_report(
         report.save()
         _log_change(user=user, service=service, what=f"capacity {rag}")
     return report
+
+
+def teams_epoch_raise(*, users: QuerySet[Any]) -> None:
+    """Raise the teams epoch of ``users``, in the writing transaction: the team memberships their
+    requests kept between requests are not taken again (services.selectors._memberships_key)."""
+    get_user_model().objects.filter(pk__in=users.values("pk")).update(
+        teams_epoch=F("teams_epoch") + 1
+    )
+
+
+def team_membership_changed(sender: Any, instance: TeamMembership, **kwargs: Any) -> None:
+    """A membership saved or deleted, whoever wrote it (the admin, a team's deletion, the shell):
+    Django's ``post_save`` and ``post_delete`` of TeamMembership (services/apps.py)."""
+    teams_epoch_raise(users=get_user_model().objects.filter(pk=instance.user_id))
+
+
+def team_changed(sender: Any, instance: Team, created: bool, **kwargs: Any) -> None:
+    """A team saved (renamed, say): its members keep Team objects among their memberships
+    (Django's ``post_save`` of Team). A team deleted deletes its memberships, each signalled."""
+    if not created:
+        teams_epoch_raise(users=get_user_model().objects.filter(team_memberships__team=instance))

@@ -46,6 +46,11 @@ class User(AbstractUser):
     # Part of the session hash: raising it ends every session of the user at their next request
     # (role change, MFA reset, deactivation: spoc.accounts.services.user_credentials_revoke).
     credentials_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Raised in the same transaction as every change of the user's team memberships (and of a
+    # team they are in): what a request keeps of them between requests is named by it, so the
+    # next request of any process or node reads them afresh (services.selectors, "Team
+    # memberships kept" in docs/security.md). Not part of the session hash.
+    teams_epoch = models.PositiveIntegerField(default=0, editable=False)
     # Where an urgent alert reaches a team lead who is not on shift (docs/operations.md, "Urgent
     # alerts and acknowledgement"); whoever is on shift is reached at the rota's number. Stored
     # in E.164 (+447700900123).

@@ -1,6 +1,7 @@
 """A process leaving an outside service alone for a while after it failed: the broker when
 routing is enqueued (referrals/services/enqueue.py), the caches that keep team queues' rows
-(referrals/selectors/queue.py) and users' roles (spoc/accounts/roles.py). A stalled Redis then
+(referrals/selectors/queue.py), users' sessions, roles and team memberships
+(spoc/accounts/sessions.py, spoc/accounts/roles.py, services/selectors.py). A stalled Redis then
 makes one request of the process wait its socket timeout, not every request, and the work goes
 the other way meanwhile (the sweeper, the database)."""
 
@@ -38,17 +39,23 @@ class FaultPause:
         return self.at is not None and time.monotonic() - self.at < seconds
 
 
+# The pause of each of settings.CACHES, shared by every RestingCache of that alias in the process.
+_PAUSES: dict[str, FaultPause] = {}
+
+
 class RestingCache:
     """One of settings.CACHES that this process leaves alone for CACHE_RETRY_SECONDS after it
     failed: meanwhile, and on the failure itself (logged once), `call` answers None and the
-    caller reads the database instead."""
+    caller reads the database instead. The users of one cache (the default cache's: sessions,
+    roles, team memberships) rest it together, so a stalled Redis costs a request one wait, not
+    one per user."""
 
     def __init__(self, alias: str, *, logger: logging.Logger, message: str) -> None:
         """``message``: the warning logged on a failure, with ``%s`` for the seconds of rest."""
         self.alias = alias
         self.logger = logger
         self.message = message
-        self.pause = FaultPause()
+        self.pause = _PAUSES.setdefault(alias, FaultPause())
 
     def call(self, operation: Callable[[BaseCache], T]) -> T | None:
         """``operation``'s answer from the cache; None while it rests or when it fails."""

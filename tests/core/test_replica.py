@@ -27,8 +27,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.models import Referral
-from services.models import Service
+from services.models import Service, TeamMembership
+from services.selectors import team_memberships_of
 from spoc.accounts.models import User
+from spoc.audit.context import _current
 from spoc.audit.models import AccessLog
 from spoc.core import health
 from spoc.core.replica import REPLICA, _Scope, _scope, replica_forget, replica_state
@@ -327,6 +329,28 @@ def test_patient_records_queues_and_referrals_never_read_the_replica(
         assert client.get(reverse("patients:detail", args=[referral.patient_id])).status_code == 200
         client.force_login(world["lead"])
         assert client.get(reverse("dashboards:breaches")).status_code == 200
+    assert len(on_replica) == 0
+
+
+def test_the_team_memberships_a_request_keeps_are_read_from_the_primary(
+    world: dict[str, Any], rf: Any
+) -> None:
+    """Within a marked view's scope, the directory reads from the replica, but the team
+    memberships a request keeps (services.selectors, kept between requests under the teams
+    epoch of the user row, itself read on the primary) are read on the primary: a replica behind
+    must not have a membership just taken away kept under the epoch that took it away."""
+    request = rf.get("/")
+    request.user = world["lead"]
+    scope, served = _scope.set(_Scope(request)), _current.set(request)
+    try:
+        assert router.db_for_read(TeamMembership) == REPLICA
+        with queries_on(REPLICA) as on_replica, queries_on(DEFAULT_DB_ALIAS) as on_primary:
+            memberships = team_memberships_of(user=world["lead"])
+    finally:
+        _current.reset(served)
+        _scope.reset(scope)
+    assert (world["team_a"].pk, TeamMembership.Role.LEAD) in memberships
+    assert len(on_primary) == 1 and "services_teammembership" in on_primary[0]["sql"]
     assert len(on_replica) == 0
 
 
