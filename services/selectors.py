@@ -479,26 +479,26 @@ def _memberships_of_request(request: Any) -> list[tuple[Team, str]]:
     return memberships
 
 
+def _memberships(user: Any) -> list[tuple[Team, str]]:
+    """``user``'s (team, role)s: those of the request being served when it is hers, else read."""
+    request = _request_of(user)
+    return _memberships_read(user) if request is None else _memberships_of_request(request)
+
+
 def team_memberships_of(*, user: Any) -> list[tuple[int, str]]:
     """(team id, role) for each team ``user`` is a member of. A page that shows referrals asks
     several times (who may see them, which actions to offer), so while a request of ``user`` is
     being served the answer is read once and kept on the request (spoc/audit/context.py), and
     between requests as their roles are (``_memberships_key``); outside one (a task, the shell)
     every call reads it afresh. A change of membership is seen from the next request on."""
-    request = _request_of(user)
-    if request is None:
-        return list(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
-    return [(team.pk, role) for team, role in _memberships_of_request(request)]
+    return [(team.pk, role) for team, role in _memberships(user)]
 
 
 def teams_of(*, user: Any) -> list[Team]:
     """The teams ``user`` is a member of, by name: one query at most, which also answers
     ``team_memberships_of`` for the rest of the request (the team queue lists her teams and then
     shows what she may see of one)."""
-    request = _request_of(user)
-    if request is None:
-        return [team for team, _ in _memberships_read(user)]
-    return [team for team, _ in _memberships_of_request(request)]
+    return [team for team, _ in _memberships(user)]
 
 
 def services_led_by(*, user: Any) -> set[int]:

@@ -194,9 +194,7 @@ def capacity_report(
 def teams_epoch_raise(*, users: QuerySet[Any]) -> None:
     """Raise the teams epoch of ``users``, in the writing transaction: the team memberships their
     requests kept between requests are not taken again (services.selectors._memberships_key)."""
-    get_user_model().objects.filter(pk__in=users.values("pk")).update(
-        teams_epoch=F("teams_epoch") + 1
-    )
+    users.update(teams_epoch=F("teams_epoch") + 1)
 
 
 def team_membership_changed(sender: Any, instance: TeamMembership, **kwargs: Any) -> None:

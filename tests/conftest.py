@@ -104,18 +104,16 @@ def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _empty_queue_cache() -> None:
     """Each test starts with no team queue kept from another, and neither the queue's cache nor
-    the roles' nor the sessions' resting after another's fault (referrals.selectors.queue,
-    spoc.accounts.roles, spoc.accounts.sessions)."""
+    the default one (of the sessions, roles and team memberships: spoc/core/pauses.py) resting
+    after another's fault."""
     from django.core.cache import caches
 
     from referrals.selectors.queue import QUEUE_CACHE
     from spoc.accounts.roles import ROLES_CACHE
-    from spoc.accounts.sessions import SESSIONS_CACHE
 
     caches["queue"].clear()
     QUEUE_CACHE.pause.clear()
     ROLES_CACHE.pause.clear()
-    SESSIONS_CACHE.pause.clear()
 
 
 @pytest.fixture
