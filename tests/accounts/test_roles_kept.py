@@ -4,11 +4,8 @@ change of roles, through the hub's service or directly, read at once; a failing 
 request its wait and the database answers."""
 
 import logging
-import uuid
 
 import pytest
-import redis
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import caches
 from django.test import override_settings
@@ -17,39 +14,19 @@ from django.urls import reverse
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role, _roles_key, roles_of
 from spoc.accounts.services import user_roles_set
-from tests.referrals.test_queue_kept import StalledRedis
+from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
 pytestmark = pytest.mark.django_db
 
 AUDIT = "audit.view_accesslog"
 
 
-def redis_default_cache(location: str, prefix: str) -> dict:
-    """The test settings' caches with the default one in the Redis at ``location``, as
-    production has it (spoc/settings/base.py)."""
-    return {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": location,
-            "KEY_PREFIX": prefix,
-            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
-        },
-    }
-
-
 @pytest.fixture
 def kept_in_redis():
     """ROLES_KEPT_SECONDS as in production, the default cache in the suite's Redis under a
-    prefix of its own (emptied afterwards)."""
-    prefix = f"roles-test-{uuid.uuid4().hex[:8]}"
-    with override_settings(
-        CACHES=redis_default_cache(settings.REDIS_URL, prefix), ROLES_KEPT_SECONDS=600
-    ):
-        yield prefix
-    server = redis.Redis.from_url(settings.REDIS_URL)
-    for key in server.scan_iter(f"{prefix}:*"):
-        server.delete(key)
+    prefix of its own (emptied afterwards); yields that Redis and the prefix."""
+    with suite_redis("roles", ROLES_KEPT_SECONDS=600) as kept:
+        yield kept
 
 
 def _fresh(user: User) -> User:
@@ -64,8 +41,8 @@ def test_the_next_request_takes_the_roles_from_redis_without_a_query(
     first = _fresh(nurse)
     with django_assert_num_queries(1):
         assert roles_of(first) == [Role.SPECIALIST_NURSE.value]
-    server = redis.Redis.from_url(settings.REDIS_URL)
-    assert len(list(server.scan_iter(f"{kept_in_redis}:*"))) == 1
+    server, prefix = kept_in_redis
+    assert len(list(server.scan_iter(f"{prefix}:*"))) == 1
     later = _fresh(nurse)
     with django_assert_num_queries(0):
         assert roles_of(later) == [Role.SPECIALIST_NURSE.value]
@@ -147,23 +124,17 @@ def test_roles_kept_by_a_request_while_a_change_commits_are_dropped_when_it_has(
 def test_a_roles_cache_that_fails_costs_one_request_and_the_database_answers(
     client, make_user, fault, caplog
 ):
-    stalled = StalledRedis()
-    if fault == "refused":
-        stalled.close()  # nothing listens on the port any more: every connection is refused
     handler = make_user(Role.CALL_HANDLER, username="handler1")
     client.force_login(handler)
-    try:
-        with (
-            override_settings(
-                CACHES=redis_default_cache(f"redis://127.0.0.1:{stalled.port}/0", "r"),
-                ROLES_KEPT_SECONDS=600,
-            ),
-            caplog.at_level(logging.WARNING, logger="spoc.accounts.roles"),
-        ):
-            pages = [client.get(reverse("home")) for _ in range(3)]
-            offered = len(stalled.accepted)
-    finally:
-        stalled.close()
+    with (
+        failing_redis(fault) as stalled,
+        override_settings(
+            CACHES=redis_default_cache(stalled.location, "r"), ROLES_KEPT_SECONDS=600
+        ),
+        caplog.at_level(logging.WARNING, logger="spoc.accounts.roles"),
+    ):
+        pages = [client.get(reverse("home")) for _ in range(3)]
+        offered = len(stalled.accepted)
     assert [page.status_code for page in pages] == [200, 200, 200]
     # The handler's own navigation: her roles were read, from the database.
     assert all(reverse("calls:new") in page.content.decode() for page in pages)

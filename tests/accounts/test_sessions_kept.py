@@ -5,10 +5,8 @@ a failing Redis costs one request its wait, and signing in, the pages and signin
 the database."""
 
 import logging
-import uuid
 
 import pytest
-import redis
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -16,9 +14,8 @@ from django.urls import reverse
 from spoc.accounts.roles import Role
 from spoc.accounts.services import user_credentials_revoke
 from spoc.accounts.sessions import KEY_PREFIX, SessionStore
-from tests.accounts.test_roles_kept import redis_default_cache
 from tests.conftest import TEST_PASSWORD
-from tests.referrals.test_queue_kept import StalledRedis
+from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +26,8 @@ KEPT = 300
 def kept_in_redis():
     """SESSION_KEPT_SECONDS as in production, the default cache in the suite's Redis under a
     prefix of its own (emptied afterwards); yields that Redis and the prefix."""
-    prefix = f"sessions-test-{uuid.uuid4().hex[:8]}"
-    server = redis.Redis.from_url(settings.REDIS_URL)
-    with override_settings(
-        CACHES=redis_default_cache(settings.REDIS_URL, prefix), SESSION_KEPT_SECONDS=KEPT
-    ):
-        yield server, prefix
-    for key in server.scan_iter(f"{prefix}:*"):
-        server.delete(key)
+    with suite_redis("sessions", SESSION_KEPT_SECONDS=KEPT) as kept:
+        yield kept
 
 
 def _kept_key(prefix: str, session_key: str) -> str:
@@ -123,25 +114,19 @@ def test_a_new_password_ends_a_kept_session(client, make_user, kept_in_redis):
 def test_a_sessions_cache_that_fails_costs_one_request_and_the_database_answers(
     client, make_user, fault, caplog
 ):
-    stalled = StalledRedis()
-    if fault == "refused":
-        stalled.close()  # nothing listens on the port any more: every connection is refused
     make_user(Role.CALL_HANDLER, username="handler1")
-    try:
-        with (
-            override_settings(
-                CACHES=redis_default_cache(f"redis://127.0.0.1:{stalled.port}/0", "s"),
-                SESSION_KEPT_SECONDS=KEPT,
-            ),
-            caplog.at_level(logging.WARNING, logger="spoc.accounts.sessions"),
-        ):
-            sign_in(client, "handler1")
-            pages = [client.get(reverse("home")) for _ in range(3)]
-            signed_out = client.post(reverse("logout"))
-            after = client.get(reverse("home"))
-            offered = len(stalled.accepted)
-    finally:
-        stalled.close()
+    with (
+        failing_redis(fault) as stalled,
+        override_settings(
+            CACHES=redis_default_cache(stalled.location, "s"), SESSION_KEPT_SECONDS=KEPT
+        ),
+        caplog.at_level(logging.WARNING, logger="spoc.accounts.sessions"),
+    ):
+        sign_in(client, "handler1")
+        pages = [client.get(reverse("home")) for _ in range(3)]
+        signed_out = client.post(reverse("logout"))
+        after = client.get(reverse("home"))
+        offered = len(stalled.accepted)
     assert [page.status_code for page in pages] == [200, 200, 200]
     # Her own navigation: she was signed in, her session read from the database.
     assert all(reverse("calls:new") in page.content.decode() for page in pages)

@@ -5,19 +5,17 @@ cache is down."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
-from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 from rest_framework.throttling import SimpleRateThrottle
 
 from spoc.accounts.roles import Role
+from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -89,36 +87,18 @@ def test_anonymous_requests_are_counted_per_address_whatever_x_forwarded_for_say
     )
 
 
-def _redis_cache(location: str) -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": location,
-            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
-            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
-        }
-    }
-
-
 def test_counts_are_kept_in_redis_where_every_web_worker_sees_them(
     client: Any, make_user: Any
 ) -> None:
-    caches = _redis_cache(settings.REDIS_URL)
-    prefix = caches["default"]["KEY_PREFIX"]
-    server = redis.Redis.from_url(settings.REDIS_URL)
     user = make_user(Role.CALL_HANDLER, username="searcher")
     client.force_login(user)
-    try:
-        with override_settings(CACHES=caches):
-            for _ in range(3):
-                _search(client)
-            _assert_throttled(_search(client))
+    with suite_redis("throttle") as (server, prefix):
+        for _ in range(3):
+            _search(client)
+        _assert_throttled(_search(client))
         # The count is in Redis (not in this process), with an expiry of the rate's period.
         key = f"{prefix}:1:throttle_patient_search_{user.pk}"
         assert 0 < server.ttl(key) <= 60
-    finally:
-        for key in server.scan_iter(f"{prefix}:*"):
-            server.delete(key)
 
 
 def test_an_unreachable_cache_lets_api_requests_through(
@@ -126,9 +106,10 @@ def test_an_unreachable_cache_lets_api_requests_through(
 ) -> None:
     client.force_login(make_user(Role.CALL_HANDLER, username="searcher"))
     with (
-        override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0")),
+        failing_redis("refused") as refused,
+        override_settings(CACHES=redis_default_cache(refused.location, "throttle")),
         caplog.at_level(logging.WARNING, logger="spoc.core.throttles"),
     ):
-        # Nothing listens on port 1: every count fails, and the API still answers.
+        # Nothing listens on its port: every count fails, and the API still answers.
         assert [_search(client).status_code for _ in range(5)] == [200] * 5
     assert "the cache is unreachable" in caplog.text

@@ -5,20 +5,17 @@ Redis costs one request its wait, shared with the other users of the cache, and 
 answers."""
 
 import logging
-import uuid
 
 import pytest
-import redis
-from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
 from services.models import TeamMembership
 from services.selectors import team_memberships_of
 from spoc.accounts.models import User
-from tests.accounts.test_roles_kept import redis_default_cache
+from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 from tests.referrals.factories import member
-from tests.referrals.test_queue_kept import POLL, StalledRedis, queued
+from tests.referrals.test_queue_kept import POLL, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -27,16 +24,8 @@ pytestmark = pytest.mark.django_db
 def kept_in_redis():
     """ROLES_KEPT_SECONDS and SESSION_KEPT_SECONDS as in production, the default cache in the
     suite's Redis under a prefix of its own (emptied afterwards)."""
-    prefix = f"memberships-test-{uuid.uuid4().hex[:8]}"
-    with override_settings(
-        CACHES=redis_default_cache(settings.REDIS_URL, prefix),
-        ROLES_KEPT_SECONDS=600,
-        SESSION_KEPT_SECONDS=300,
-    ):
-        yield prefix
-    server = redis.Redis.from_url(settings.REDIS_URL)
-    for key in server.scan_iter(f"{prefix}:*"):
-        server.delete(key)
+    with suite_redis("memberships", ROLES_KEPT_SECONDS=600, SESSION_KEPT_SECONDS=300) as kept:
+        yield kept
 
 
 def _membership_reads(queries) -> int:
@@ -126,26 +115,21 @@ def test_teams_epoch_is_raised_by_each_write_only_for_those_concerned(make_user,
 def test_a_cache_that_fails_costs_one_request_and_the_database_answers(
     client, make_user, team, fault, caplog
 ):
-    stalled = StalledRedis()
-    if fault == "refused":
-        stalled.close()  # nothing listens on the port any more: every connection is refused
     nurse = member(make_user, team, "nurse1")
     queued(team, 2)
     url = reverse("queue:team", args=[team.pk])
     client.force_login(nurse)
-    try:
-        with (
-            override_settings(
-                CACHES=redis_default_cache(f"redis://127.0.0.1:{stalled.port}/0", "m"),
-                ROLES_KEPT_SECONDS=600,
-                SESSION_KEPT_SECONDS=300,
-            ),
-            caplog.at_level(logging.WARNING),
-        ):
-            pages = [client.get(url) for _ in range(3)]
-            offered = len(stalled.accepted)
-    finally:
-        stalled.close()
+    with (
+        failing_redis(fault) as stalled,
+        override_settings(
+            CACHES=redis_default_cache(stalled.location, "m"),
+            ROLES_KEPT_SECONDS=600,
+            SESSION_KEPT_SECONDS=300,
+        ),
+        caplog.at_level(logging.WARNING),
+    ):
+        pages = [client.get(url) for _ in range(3)]
+        offered = len(stalled.accepted)
     assert [page.status_code for page in pages] == [200, 200, 200]
     assert all(team.name in page.content.decode() for page in pages)
     # The first user of the default cache to fail (the session) logs it; it then rests for all.

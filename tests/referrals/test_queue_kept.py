@@ -4,16 +4,10 @@ every change, draws each row at its own moment, never lends rows to someone who 
 team whole, and a full page always reads afresh."""
 
 import logging
-import socket
-import threading
-import uuid
-from contextlib import suppress
 from datetime import timedelta
 
 import pytest
-import redis
 import time_machine
-from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +16,7 @@ from referrals.models import Referral
 from referrals.selectors.queue import team_queue, team_queue_state
 from referrals.services.claims import referral_claim
 from referrals.transitions import ReferralStatus
+from tests.redis_caches import failing_redis, redis_queue_cache, suite_redis
 from tests.referrals.factories import ReferralFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -226,46 +221,25 @@ def test_a_full_page_reads_the_state_afresh_and_the_polls_after_it_take_it(clien
     assert polled.context["version"] == reloaded.context["version"]
 
 
-def redis_queue_cache(location, prefix):
-    """The test settings' caches with the queue's rows kept in the Redis at ``location``, as
-    production keeps them (spoc/settings/base.py)."""
-    return {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "queue": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": location,
-            "KEY_PREFIX": prefix,
-            "TIMEOUT": 600,
-            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
-        },
-    }
-
-
 def test_rows_kept_in_redis_are_shared_by_every_web_process(
     client, make_user, team, django_assert_num_queries
 ):
     """Kept in Redis, the rows one web process read serve the polls another process answers
     (here the same process, its own memory holding nothing)."""
-    prefix = f"queue-test-{uuid.uuid4().hex}"
-    server = redis.Redis.from_url(settings.REDIS_URL)
     nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
     queued(team, 3, for_person=None)
     url = reverse("queue:team", args=[team.pk])
     client.force_login(nurse)
     other = client.__class__()
     other.force_login(lead)
-    try:
-        with override_settings(CACHES=redis_queue_cache(settings.REDIS_URL, prefix)):
-            page = client.get(url)
-            [key] = server.keys(f"{prefix}:*")
-            assert server.ttl(key) > 0  # it expires
-            other.get(url)  # the lead's session and roles, read once before counting
-            with django_assert_num_queries(6):
-                polled = other.get(url, **POLL)
-        assert rows(polled) == rows(page)
-    finally:
-        for key in server.scan_iter(f"{prefix}:*"):
-            server.delete(key)
+    with suite_redis("queue", caches=redis_queue_cache) as (server, prefix):
+        page = client.get(url)
+        [key] = server.keys(f"{prefix}:*")
+        assert server.ttl(key) > 0  # it expires
+        other.get(url)  # the lead's session and roles, read once before counting
+        with django_assert_num_queries(6):
+            polled = other.get(url, **POLL)
+    assert rows(polled) == rows(page)
 
 
 def test_the_state_kept_in_redis_expires_and_serves_every_web_process(
@@ -274,54 +248,26 @@ def test_the_state_kept_in_redis_expires_and_serves_every_web_process(
     """The queue's state kept in Redis, as production keeps it: with a time to live of
     QUEUE_STATE_KEPT_SECONDS (a minute here, so that a slow machine still polls within it), and
     taken by the poll another process answers."""
-    prefix = f"queue-test-{uuid.uuid4().hex}"
-    server = redis.Redis.from_url(settings.REDIS_URL)
     nurse, lead = member(make_user, team, "nurse1"), member(make_user, team, "lead1", lead=True)
     queued(team, 3)
     url = reverse("queue:team", args=[team.pk])
     client.force_login(nurse)
     other = client.__class__()
     other.force_login(lead)
-    try:
-        with override_settings(
-            CACHES=redis_queue_cache(settings.REDIS_URL, prefix), QUEUE_STATE_KEPT_SECONDS=60
-        ):
-            page = client.get(url)
-            [state_key] = [key for key in server.keys(f"{prefix}:*") if b"team-queue-state-" in key]
-            assert 0 < server.ttl(state_key) <= 60
-            other.get(url)  # the lead's session and roles, read once before counting
-            # Session, user, two-factor device, roles, her teams with her memberships: the state,
-            # the order and the rows are taken from Redis.
-            with django_assert_num_queries(5):
-                polled = other.get(url, **POLL)
-        assert polled.context["version"] == page.context["version"]
-        assert rows(polled) == rows(page)
-    finally:
-        for key in server.scan_iter(f"{prefix}:*"):
-            server.delete(key)
-
-
-class StalledRedis:
-    """A server on a local port that takes connections and never answers, as a stalled Redis
-    does; counts the connections it was offered."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        with suppress(OSError):
-            while True:
-                connection, _ = self.listener.accept()
-                self.accepted.append(connection)
-
-    def close(self):
-        self.listener.close()
-        for connection in self.accepted:
-            connection.close()
+    with suite_redis("queue", caches=redis_queue_cache, QUEUE_STATE_KEPT_SECONDS=60) as (
+        server,
+        prefix,
+    ):
+        page = client.get(url)
+        [state_key] = [key for key in server.keys(f"{prefix}:*") if b"team-queue-state-" in key]
+        assert 0 < server.ttl(state_key) <= 60
+        other.get(url)  # the lead's session and roles, read once before counting
+        # Session, user, two-factor device, roles, her teams with her memberships: the state,
+        # the order and the rows are taken from Redis.
+        with django_assert_num_queries(5):
+            polled = other.get(url, **POLL)
+    assert polled.context["version"] == page.context["version"]
+    assert rows(polled) == rows(page)
 
 
 @pytest.mark.parametrize("kept_seconds", [0, 1])
@@ -329,28 +275,22 @@ class StalledRedis:
 def test_a_queue_cache_that_fails_costs_one_poll_and_the_rows_are_read_from_the_database(
     client, make_user, team, fault, kept_seconds, caplog
 ):
-    stalled = StalledRedis()
-    port = stalled.port
-    if fault == "refused":
-        stalled.close()  # nothing listens on the port any more: every connection is refused
     nurse = member(make_user, team, "nurse1")
     first, _ = queued(team, 2)
     url = reverse("queue:team", args=[team.pk])
     client.force_login(nurse)
-    try:
-        with (
-            override_settings(
-                CACHES=redis_queue_cache(f"redis://127.0.0.1:{port}/0", "q"),
-                QUEUE_STATE_KEPT_SECONDS=kept_seconds,
-            ),
-            caplog.at_level(logging.WARNING, logger="referrals.selectors.queue"),
-        ):
-            polls = [client.get(url, **POLL)]
-            offered = len(stalled.accepted)
-            referral_claim(user=nurse, referral_id=first.pk)
-            polls += [client.get(url, **POLL), client.get(url)]
-    finally:
-        stalled.close()
+    with (
+        failing_redis(fault) as stalled,
+        override_settings(
+            CACHES=redis_queue_cache(stalled.location, "q"),
+            QUEUE_STATE_KEPT_SECONDS=kept_seconds,
+        ),
+        caplog.at_level(logging.WARNING, logger="referrals.selectors.queue"),
+    ):
+        polls = [client.get(url, **POLL)]
+        offered = len(stalled.accepted)
+        referral_claim(user=nurse, referral_id=first.pk)
+        polls += [client.get(url, **POLL), client.get(url)]
     assert [poll.status_code for poll in polls] == [200, 200, 200]
     assert [len(poll.context["queue"].rows) for poll in polls] == [2, 2, 2]
     # The claim is shown at once: the rows came from the database.
