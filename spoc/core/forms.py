@@ -105,7 +105,7 @@ class NhsBoundField(BoundField):
 
     @property
     def aria_describedby(self) -> str | None:
-        """The hint and error message ids as templates/includes/field.html writes them."""
+        """The hint and error message ids as spoc.core.form_renderer.form_group writes them."""
         if self.field.widget.attrs.get("aria-describedby"):
             return None
         ids = []
@@ -155,8 +155,8 @@ THIS_YEAR_HINT = lazy(lambda: f"For example, 15 3 {timezone.localdate().year}", 
 
 class NhsDateInput(forms.MultiWidget):
     """The NHS.UK date input: day, month and year boxes (``<name>_day``, ``_month``, ``_year``),
-    drawn by templates/includes/field.html in a fieldset with a legend and a hint. A form posted
-    with one ISO value under the field's own name (``2026-06-10``) is read as well."""
+    drawn by spoc.core.form_renderer.form_group in a fieldset with a legend and a hint. A form
+    posted with one ISO value under the field's own name (``2026-06-10``) is read as well."""
 
     template_name = "core/widgets/nhs_date_input.html"
     PARTS = ("day", "month", "year")

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import time_machine
 from django import forms
-from django.template.loader import render_to_string
 
+from spoc.core.form_renderer import form_group
 from spoc.core.forms import NhsDateField, NhsFormMixin
 
 
@@ -118,7 +118,7 @@ def test_an_error_from_the_service_marks_every_box():
 
 def test_the_boxes_show_the_initial_date_in_a_fieldset_with_legend_and_hint():
     form = BirthForm(initial={"date_of_birth": date(1948, 3, 15)})
-    html = render_to_string("includes/field.html", {"field": form["date_of_birth"]})
+    html = form_group(form["date_of_birth"])
     assert '<fieldset class="nhsuk-fieldset" role="group"' in html
     assert (
         '<legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">Date of birth</legend>'

@@ -1,6 +1,7 @@
 """The hub's form renderer (spoc/core/form_renderer.py) writes exactly what Django's widget
 templates write, for every widget of every form of the hub and for awkward values, and the call
-screen no longer draws its widgets through templates."""
+screen no longer draws its widgets through templates; every field's form group is what the
+template it replaces drew (tests/core/field_group.html)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ import pytest
 import time_machine
 from django import forms
 from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.template import Context, Engine
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
-from spoc.core.form_renderer import HubFormRenderer
+from spoc.core.form_renderer import HubFormRenderer, form_group
 from tests.referrals.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +109,25 @@ def test_every_widget_of_every_form_is_drawn_as_djangos_templates_draw_it(bound)
             form = made(cls, awkward_data(form))
             form.is_valid()
         assert drawn(form, HUB) == drawn(form, DJANGO), cls.__name__
+
+
+# The form group each field was drawn in by a template before `form_group` wrote it in Python.
+FIELD_GROUP = Engine.get_default().from_string((ROOT / "tests/core/field_group.html").read_text())
+
+
+@pytest.mark.parametrize("bound", [False, True], ids=["unbound", "bound with awkward values"])
+def test_every_field_of_every_form_is_in_the_form_group_the_template_drew(bound):
+    """Label or legend, hint, error message and control, byte for byte, with and without a
+    larger label."""
+    for cls in hub_forms():
+        form = made(cls, None)
+        if bound:
+            form = made(cls, awkward_data(form))
+            form.is_valid()
+        for field in form:
+            for size in ("", "s"):
+                expected = FIELD_GROUP.render(Context({"field": field, "label_size": size}))
+                assert form_group(field, size) == expected, f"{cls.__name__}.{field.name}"
 
 
 class _Choices(forms.Form):

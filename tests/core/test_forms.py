@@ -15,6 +15,7 @@ from django.contrib.auth import forms as auth_forms
 from django.template.loader import render_to_string
 
 from services.models import Site
+from spoc.core.form_renderer import form_group
 from spoc.core.forms import NhsDateField, NhsFormMixin
 from tests.core.forms_html import (
     error_summary,
@@ -126,11 +127,9 @@ def _make(cls, data=None):
 
 
 def _drawn(form):
-    """Each visible field as templates/includes/field.html draws it, then the error summary."""
+    """Each visible field in its form group (``{% form_field %}``), then the error summary."""
     fields = "".join(
-        render_to_string("includes/field.html", {"field": form[name]})
-        for name, field in form.fields.items()
-        if not field.widget.is_hidden
+        form_group(form[name]) for name, field in form.fields.items() if not field.widget.is_hidden
     )
     return render_to_string("includes/error_summary.html", {"form": form}) + fields
 

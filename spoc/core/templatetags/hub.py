@@ -8,7 +8,9 @@
     {{ total|nhs_number_format }}                3,000
     {{ referral.created_at|nhs_since:now }}      1 hour 5 minutes
 
-The functions are in spoc.core.dates.
+The functions are in spoc.core.dates. And a form's field in its NHS.UK form group:
+
+    {% form_field form.nhs_number %}
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django import template
+from django.forms import BoundField
+from django.utils.safestring import SafeString
 
 from spoc.core import dates
+from spoc.core.form_renderer import form_group
 
 register = template.Library()
 
@@ -67,3 +72,10 @@ def nhs_number_format(value: int | float | Decimal | str | None) -> str:
 def nhs_since(value: datetime | None, now: datetime) -> str:
     """How long ago ``value`` was at ``now``, as ``nhs_duration`` says it."""
     return "" if value is None else dates.nhs_duration(now - value)
+
+
+@register.simple_tag
+def form_field(field: BoundField, label_size: str = "") -> SafeString:
+    """``{% form_field form.name %}`` (``label_size="s"``: a larger label): the field in its NHS.UK
+    form group, with its label, hint and error message (spoc.core.form_renderer.form_group)."""
+    return form_group(field, label_size)
