@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -421,8 +422,11 @@ def team_leads_can_report_capacity(*, user: Any, service: Service) -> bool:
 _MEMBERSHIPS_ATTRIBUTE = "_spoc_team_memberships"
 
 # Where a user's team memberships are kept between requests (ROLES_KEPT_SECONDS, as their roles):
-# the default cache, under their teams epoch (``_memberships_key``).
-MEMBERSHIPS_FORMAT = "team-memberships-1"
+# the default cache, under their teams epoch (``_memberships_key``). What is kept holds Team
+# objects: the key's start names their columns, so that while nodes of two releases share Redis
+# neither takes teams of the other's shape.
+_TEAM_COLUMNS = ",".join(field.attname for field in Team._meta.concrete_fields)
+MEMBERSHIPS_FORMAT = "team-memberships-" + hashlib.sha256(_TEAM_COLUMNS.encode()).hexdigest()[:12]
 MEMBERSHIPS_CACHE = RestingCache(
     "default",
     logger=logger,

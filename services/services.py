@@ -203,6 +203,13 @@ def team_membership_changed(sender: Any, instance: TeamMembership, **kwargs: Any
     teams_epoch_raise(users=get_user_model().objects.filter(pk=instance.user_id))
 
 
+def team_membership_changing(sender: Any, instance: TeamMembership, **kwargs: Any) -> None:
+    """A membership about to be saved again, perhaps moved to another user (the admin's change
+    form can): the user it belongs to until then loses it too (Django's ``pre_save``)."""
+    if instance.pk is not None:
+        teams_epoch_raise(users=get_user_model().objects.filter(team_memberships__pk=instance.pk))
+
+
 def team_changed(sender: Any, instance: Team, created: bool, **kwargs: Any) -> None:
     """A team saved (renamed, say): its members keep Team objects among their memberships
     (Django's ``post_save`` of Team). A team deleted deletes its memberships, each signalled."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -34,6 +35,10 @@ def uk_mobile_normalised(text: str) -> str:
 
 def uk_mobile_required(value: str) -> None:
     uk_mobile_normalised(value)
+
+
+# The user's columns that end what was kept for them when raised (below).
+EPOCHS = frozenset({"credentials_epoch", "teams_epoch"})
 
 
 class User(AbstractUser):
@@ -95,6 +100,19 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+    def save(self, **kwargs: Any) -> None:
+        """Saved without its epochs, which only their own updates change (``F() + 1`` in the
+        writing transaction: spoc.accounts.services, services.services): a user read before one
+        of them and saved after it (two admins at once) must not put the old epoch back, which
+        would make sessions it ended valid again, or a team it took away kept again."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.attname not in EPOCHS
+            ]
+        super().save(**kwargs)
 
     def get_session_auth_hash(self) -> str:
         """Django's hash of the password, salted with the credentials epoch, so that sessions

@@ -8,11 +8,14 @@ and a session is deleted from both. Unlike Django's ``cached_db`` engine, a cach
 (Redis stalled or down) is left alone for a while (spoc/core/pauses.py) and the database
 answers, so signing in, the pages and signing out go on while Redis is away.
 
-A sign-out that could not reach the cache leaves the session's copy there until it expires: a
-copy of the signed-out cookie, stolen, would be accepted for at most SESSION_KEPT_SECONDS more.
-That is the bound the setting sets (docs/security.md, "Sessions read through Redis"); ending a
-user's sessions on a change of password or roles does not depend on it (the session's hash is
-checked against the user's row on every request).
+Signing out leaves a marker in the session's place in the cache (``GONE``) for
+SESSION_KEPT_SECONDS, tried even while the cache rests, and a session read from the database is
+kept only where nothing is (``add``): a read that began before the sign-out cannot put the
+session back. A sign-out that could not reach the cache at all leaves the session's copy there
+until it expires: a copy of the signed-out cookie, stolen, would be accepted for at most
+SESSION_KEPT_SECONDS more. That is the bound the setting sets (docs/security.md, "Sessions read
+through Redis"); ending a user's sessions on a change of password or roles does not depend on it
+(the session's hash is checked against the user's row on every request).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from spoc.core.pauses import RestingCache
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "session-"
+# What a signed-out session's key holds in the cache (any copy is a dict).
+GONE = "gone"
 SESSIONS_CACHE = RestingCache(
     "default",
     logger=logger,
@@ -44,15 +49,24 @@ class SessionStore(DatabaseStore):
             return ""
         return KEY_PREFIX + session_key
 
-    def _keep(self, key: str, data: dict[str, Any], expiry_age: int) -> None:
+    def _keep(self, key: str, data: dict[str, Any], expiry_age: int, *, read: bool) -> None:
+        """``data`` kept under ``key``: as written (``set``), or, as ``read`` from the database,
+        only where nothing is kept (``add``): a copy written since, or a sign-out's marker,
+        stays."""
         seconds = min(settings.SESSION_KEPT_SECONDS, expiry_age)
         if key and seconds > 0:
-            SESSIONS_CACHE.call(lambda cache: cache.set(key, data, seconds))
+            if read:
+                SESSIONS_CACHE.call(lambda cache: cache.add(key, data, seconds))
+            else:
+                SESSIONS_CACHE.call(lambda cache: cache.set(key, data, seconds))
 
     def load(self) -> dict[str, Any]:
         key = self._kept_key(self.session_key)
         if key:
             kept = SESSIONS_CACHE.call(lambda cache: cache.get(key))
+            if kept == GONE:
+                self._session_key = None  # as Django's own load does for a session gone
+                return {}
             if kept is not None:
                 return kept  # type: ignore[no-any-return]
         # None, and the key forgotten, when gone or expired (Django's, as its cached_db engine
@@ -61,17 +75,19 @@ class SessionStore(DatabaseStore):
         if row is None:
             return {}
         data: dict[str, Any] = self.decode(row.session_data)
-        self._keep(key, data, self.get_expiry_age(expiry=row.expire_date))
+        self._keep(key, data, self.get_expiry_age(expiry=row.expire_date), read=True)
         return data
 
     def save(self, must_create: bool = False) -> None:
         super().save(must_create)
         data = self._session  # type: ignore[attr-defined]
-        self._keep(self._kept_key(self.session_key), data, self.get_expiry_age())
+        self._keep(self._kept_key(self.session_key), data, self.get_expiry_age(), read=False)
 
     def delete(self, session_key: str | None = None) -> None:
         session_key = session_key if session_key is not None else self.session_key
         super().delete(session_key)
         key = self._kept_key(session_key)
         if key:
-            SESSIONS_CACHE.call(lambda cache: cache.delete(key))
+            SESSIONS_CACHE.call(
+                lambda cache: cache.set(key, GONE, settings.SESSION_KEPT_SECONDS), always=True
+            )

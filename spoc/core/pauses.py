@@ -57,15 +57,18 @@ class RestingCache:
         self.message = message
         self.pause = _PAUSES.setdefault(alias, FaultPause())
 
-    def call(self, operation: Callable[[BaseCache], T]) -> T | None:
-        """``operation``'s answer from the cache; None while it rests or when it fails."""
-        if self.pause.active(settings.CACHE_RETRY_SECONDS):
+    def call(self, operation: Callable[[BaseCache], T], *, always: bool = False) -> T | None:
+        """``operation``'s answer from the cache; None while it rests or when it fails.
+        ``always``: tried even while it rests (what ends something kept, such as a signed-out
+        session, for the other processes and nodes that still reach the cache)."""
+        if not always and self.pause.active(settings.CACHE_RETRY_SECONDS):
             return None
         try:
             return operation(caches[self.alias])
         except (RedisError, OSError):
+            if not self.pause.active(settings.CACHE_RETRY_SECONDS):  # logged once a rest
+                self.logger.warning(self.message, settings.CACHE_RETRY_SECONDS, exc_info=True)
             self.pause.fault()
-            self.logger.warning(self.message, settings.CACHE_RETRY_SECONDS, exc_info=True)
             return None
 
     def kept_or_read(

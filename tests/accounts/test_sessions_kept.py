@@ -5,15 +5,18 @@ a failing Redis costs one request its wait, and signing in, the pages and signin
 the database."""
 
 import logging
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from spoc.accounts.models import User
 from spoc.accounts.roles import Role
 from spoc.accounts.services import user_credentials_revoke
-from spoc.accounts.sessions import KEY_PREFIX, SessionStore
+from spoc.accounts.sessions import GONE, KEY_PREFIX, SESSIONS_CACHE, SessionStore
 from tests.conftest import TEST_PASSWORD
 from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
@@ -87,18 +90,65 @@ def test_a_session_read_from_the_database_is_kept_no_longer_than_it_lasts(kept_i
 
 
 def test_signing_out_ends_the_kept_session(client, make_user, kept_in_redis):
-    server, prefix = kept_in_redis
     make_user(Role.CALL_HANDLER, username="handler1")
     sign_in(client, "handler1")
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert client.get(reverse("home")).status_code == 200
     assert client.post(reverse("logout")).status_code == 302
-    assert not server.exists(_kept_key(prefix, session_key))
-    # A copy of the signed-out cookie is refused.
+    assert caches["default"].get(KEY_PREFIX + session_key) == GONE
+    _assert_refused(session_key)
+
+
+def _assert_refused(session_key: str) -> None:
+    """A copy of the signed-out cookie, sent by someone else, is refused."""
     stolen = Client()
     stolen.cookies[settings.SESSION_COOKIE_NAME] = session_key
     answer = stolen.get(reverse("home"))
     assert answer.status_code == 302 and answer["Location"].startswith(reverse("login"))
+
+
+def test_a_sign_out_ends_the_kept_session_even_while_its_process_rests(
+    client, make_user, kept_in_redis
+):
+    """This process saw the cache fail a moment ago (and leaves it alone for reads), but Redis
+    answers the other processes and nodes: the sign-out reaches it all the same."""
+    make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get(reverse("home")).status_code == 200
+    SESSIONS_CACHE.pause.fault()
+    try:
+        assert client.post(reverse("logout")).status_code == 302
+    finally:
+        SESSIONS_CACHE.pause.clear()  # now as another process, which reaches the cache
+    assert caches["default"].get(KEY_PREFIX + session_key) == GONE
+    _assert_refused(session_key)
+
+
+def test_a_read_that_began_before_a_sign_out_does_not_put_the_session_back(
+    client, make_user, kept_in_redis, monkeypatch
+):
+    """A poll reads the session's row (its copy expired), the sign-out deletes the row meanwhile,
+    then the poll keeps what it read: the sign-out's marker stays, and the cookie is refused."""
+    server, prefix = kept_in_redis
+    make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    server.delete(_kept_key(prefix, session_key))  # expired
+    read = SessionStore._get_session_from_db  # type: ignore[attr-defined]
+
+    def read_then_signed_out_elsewhere(store: SessionStore) -> Any:
+        row = read(store)
+        SessionStore(session_key).flush()  # signing out, in another process
+        return row
+
+    monkeypatch.setattr(SessionStore, "_get_session_from_db", read_then_signed_out_elsewhere)
+    poll = Client()
+    poll.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    assert poll.get(reverse("home")).status_code == 200  # it had read the row in time
+    monkeypatch.undo()
+    assert caches["default"].get(KEY_PREFIX + session_key) == GONE
+    _assert_refused(session_key)
 
 
 def test_a_new_password_ends_a_kept_session(client, make_user, kept_in_redis):
@@ -106,6 +156,24 @@ def test_a_new_password_ends_a_kept_session(client, make_user, kept_in_redis):
     sign_in(client, "handler1")
     assert client.get(reverse("home")).status_code == 200
     user_credentials_revoke(user=handler, reason="Password changed")
+    answer = client.get(reverse("home"))
+    assert answer.status_code == 302 and answer["Location"].startswith(reverse("login"))
+
+
+def test_a_user_saved_as_read_before_their_sessions_were_ended_does_not_revive_them(
+    client, make_user, kept_in_redis
+):
+    """Two admins at once: one ends the handler's sessions (a role change, say) while the
+    other's form, read before it, saves her name. The save writes every column but her epochs,
+    so the sessions stay ended."""
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    assert client.get(reverse("home")).status_code == 200
+    as_read = User.objects.get(pk=handler.pk)
+    user_credentials_revoke(user=handler, reason="Roles changed")
+    as_read.first_name = "Siân"
+    as_read.save()
+    assert User.objects.get(pk=handler.pk).credentials_epoch == handler.credentials_epoch
     answer = client.get(reverse("home"))
     assert answer.status_code == 302 and answer["Location"].startswith(reverse("login"))
 
@@ -134,5 +202,6 @@ def test_a_sessions_cache_that_fails_costs_one_request_and_the_database_answers(
     assert after.status_code == 302 and after["Location"].startswith(reverse("login"))
     assert caplog.text.count("Sessions cache unreachable") == 1
     if fault == "stalled":
-        # One connection, at signing in; the cache then rests, and nothing more is sent.
-        assert offered == 1
+        # One connection at signing in; the cache then rests, and only the sign-out, which
+        # must end the session's copy for every other process, tries it again.
+        assert offered == 2

@@ -7,12 +7,13 @@ answers."""
 import logging
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from services.models import TeamMembership
 from services.selectors import team_memberships_of
 from spoc.accounts.models import User
+from spoc.accounts.roles import Role
 from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 from tests.referrals.factories import member
 from tests.referrals.test_queue_kept import POLL, queued
@@ -67,6 +68,48 @@ def test_a_member_removed_loses_the_team_at_the_next_request(
     assert client.get(reverse("queue:referral", args=[referral.pk])).status_code == 404
     polled = client.get(reverse("queue:team", args=[team.pk]), **POLL)
     assert 'data-testid="queue-left-team"' in polled.content.decode()
+
+
+@pytest.mark.parametrize("how", ["instance", "admin"])
+def test_a_membership_moved_to_another_user_is_lost_by_the_first_at_the_next_request(
+    client, make_user, team, kept_in_redis, how
+):
+    nurse = member(make_user, team, "nurse1")
+    newcomer = make_user(Role.SPECIALIST_NURSE, username="nurse2", is_clinician=True)
+    [referral] = queued(team)
+    nurse_client = Client()
+    nurse_client.force_login(nurse)
+    url = reverse("queue:referral", args=[referral.pk])
+    assert nurse_client.get(url).status_code == 200  # her memberships kept
+    membership = TeamMembership.objects.get(user=nurse, team=team)
+    if how == "instance":
+        membership.user = newcomer
+        membership.save()
+    else:  # the admin's change form lets a system admin pick another user
+        client.force_login(make_user(Role.SYSTEM_ADMIN, username="sysadmin", is_staff=True))
+        change = reverse("admin:services_teammembership_change", args=[membership.pk])
+        answer = client.post(change, {"user": newcomer.pk, "team": team.pk, "role": "MEMBER"})
+        assert answer.status_code == 302
+    assert TeamMembership.objects.get(pk=membership.pk).user_id == newcomer.pk
+    assert nurse_client.get(url).status_code == 404
+
+
+def test_a_user_saved_as_read_before_a_change_of_teams_does_not_bring_it_back(
+    client, make_user, team, kept_in_redis
+):
+    """Two admins at once: one removes the nurse from the team while the other's form, read
+    before it, saves her name. The save writes every column but her epochs."""
+    nurse = member(make_user, team, "nurse1")
+    [referral] = queued(team)
+    client.force_login(nurse)
+    url = reverse("queue:referral", args=[referral.pk])
+    assert client.get(url).status_code == 200  # her memberships kept
+    as_read = User.objects.get(pk=nurse.pk)
+    TeamMembership.objects.get(user=nurse, team=team).delete()
+    as_read.first_name = "Siân"
+    as_read.save()
+    assert User.objects.get(pk=nurse.pk).first_name == "Siân"
+    assert client.get(url).status_code == 404
 
 
 def test_a_member_added_or_made_lead_is_seen_at_the_next_request(
