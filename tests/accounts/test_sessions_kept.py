@@ -16,7 +16,7 @@ from django.urls import reverse
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
 from spoc.accounts.services import user_credentials_revoke
-from spoc.accounts.sessions import GONE, KEY_PREFIX, SESSIONS_CACHE, SessionStore
+from spoc.accounts.sessions import GONE, SESSIONS_CACHE, SessionStore, kept_key
 from tests.conftest import TEST_PASSWORD
 from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
@@ -35,7 +35,7 @@ def kept_in_redis():
 
 def _kept_key(prefix: str, session_key: str) -> str:
     """The Redis key of a session kept by Django's Redis cache (version 1)."""
-    return f"{prefix}:1:{KEY_PREFIX}{session_key}"
+    return f"{prefix}:1:{kept_key(session_key)}"
 
 
 def _session_reads(queries) -> int:
@@ -54,8 +54,10 @@ def test_a_page_takes_its_session_from_redis_without_a_query(
     make_user(Role.CALL_HANDLER, username="handler1")
     sign_in(client, "handler1")
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    # Signing in kept the session, for no longer than SESSION_KEPT_SECONDS.
+    # Signing in kept the session, for no longer than SESSION_KEPT_SECONDS, under a name that
+    # does not give the cookie away.
     assert 0 < server.ttl(_kept_key(prefix, session_key)) <= KEPT
+    assert not [key for key in server.scan_iter(f"{prefix}:*") if session_key.encode() in key]
     with override_settings(SESSION_KEPT_SECONDS=0), django_assert_num_queries(6) as read:
         assert client.get(reverse("home")).status_code == 200
     assert _session_reads(read) == 1
@@ -95,7 +97,7 @@ def test_signing_out_ends_the_kept_session(client, make_user, kept_in_redis):
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert client.get(reverse("home")).status_code == 200
     assert client.post(reverse("logout")).status_code == 302
-    assert caches["default"].get(KEY_PREFIX + session_key) == GONE
+    assert caches["default"].get(kept_key(session_key)) == GONE
     _assert_refused(session_key)
 
 
@@ -121,7 +123,7 @@ def test_a_sign_out_ends_the_kept_session_even_while_its_process_rests(
         assert client.post(reverse("logout")).status_code == 302
     finally:
         SESSIONS_CACHE.pause.clear()  # now as another process, which reaches the cache
-    assert caches["default"].get(KEY_PREFIX + session_key) == GONE
+    assert caches["default"].get(kept_key(session_key)) == GONE
     _assert_refused(session_key)
 
 
@@ -147,7 +149,7 @@ def test_a_read_that_began_before_a_sign_out_does_not_put_the_session_back(
     poll.cookies[settings.SESSION_COOKIE_NAME] = session_key
     assert poll.get(reverse("home")).status_code == 200  # it had read the row in time
     monkeypatch.undo()
-    assert caches["default"].get(KEY_PREFIX + session_key) == GONE
+    assert caches["default"].get(kept_key(session_key)) == GONE
     _assert_refused(session_key)
 
 
