@@ -560,8 +560,9 @@ def plan_patients(
 ) -> list[PatientPlan]:
     """The whole demo cohort, drawn from one seeded generator: the same people every run.
 
-    Times are offsets before now; ``today`` only turns ages into dates of birth (a run on
-    another day plans the same people, a day older)."""
+    Times are offsets before now; ``today`` only turns ages into dates of birth, so a run on
+    another day plans the same people with later dates of birth (``_exists`` still finds them
+    for a year)."""
     rng = random.Random(seed)  # noqa: S311 (repeatable demo data, not secrets)
     return [_plan_patient(rng, index, today=today) for index in range(count)]
 
@@ -1156,11 +1157,14 @@ def _clock_at(moment: datetime) -> Iterator[None]:
 
 
 def _exists(plan: PatientPlan) -> bool:
+    """Whether the planned patient was created by an earlier run: by NHS number, or for one
+    without, by name and a date of birth planned on an earlier day (plan_patients turns ages
+    into dates from the day of the run, so a run on a later day plans it later)."""
     if plan.nhs_number:
         return Patient.objects.filter(nhs_number=plan.nhs_number).exists()
     return Patient.objects.filter(
         nhs_number__isnull=True,
-        date_of_birth=plan.date_of_birth,
+        date_of_birth__range=(plan.date_of_birth - timedelta(days=366), plan.date_of_birth),
         search_name=search_form(plan.given_name, plan.family_name),
     ).exists()
 

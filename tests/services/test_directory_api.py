@@ -2,6 +2,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from services.models import CapacityStatus, TeamMembership
@@ -16,6 +17,14 @@ LONDON = ZoneInfo("Europe/London")
 @pytest.fixture
 def api(handler):
     return api_client(handler)
+
+
+@pytest.fixture(autouse=True)
+def _the_searches_day():
+    """The morning of the searches' day (24 November 2026): a search's time must lie within a
+    year of now, so the tests' fixed times stay searchable whenever the suite runs."""
+    with time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=LONDON), tick=True):
+        yield
 
 
 @pytest.fixture

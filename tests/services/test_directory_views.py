@@ -3,6 +3,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from services.codes import CapacityRag
@@ -18,6 +19,14 @@ SEARCH = reverse("services:search")
 
 def local(year: int, month: int, day: int, hour: int, minute: int) -> str:
     return datetime(year, month, day, hour, minute, tzinfo=LONDON).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture(autouse=True)
+def _the_searches_day():
+    """The morning of the searches' day (24 November 2026): a search's time must lie within a
+    year of now, so the tests' fixed times stay searchable whenever the suite runs."""
+    with time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=LONDON), tick=True):
+        yield
 
 
 @pytest.fixture
