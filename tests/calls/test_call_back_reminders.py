@@ -90,8 +90,8 @@ def test_the_list_says_due_now_or_overdue_by_and_shows_the_reminder_under_the_ca
     call_back(due=minutes(18))
     run(minutes(20))
     client = Client()
-    client.force_login(handler)
     with time_machine.travel(minutes(21), tick=False):
+        client.force_login(handler)  # signed in then, not at whatever time the tests run
         page = client.get("/calls/call-backs/").content.decode()
     assert "Overdue by 21 minutes" in page and "Due now" in page
     assert page.index("Overdue by 21 minutes") < page.index("Due now")
@@ -127,8 +127,8 @@ def test_nobody_on_duty_no_text_a_log_line_and_the_list_still_shows_it_overdue(
     overdue.refresh_from_db()
     assert overdue.reminded_at is None
     client = Client()
-    client.force_login(handler)
     with time_machine.travel(minutes(20), tick=False):
+        client.force_login(handler)  # signed in then, not at whatever time the tests run
         page = client.get("/calls/call-backs/").content.decode()
     assert "Overdue by 20 minutes" in page
     assert "Reminder texted" not in page

@@ -31,8 +31,11 @@ def call_back(owner=None, *, due, status=CallBack.Status.PENDING) -> CallBack:
 
 
 def signed_in(user) -> Client:
+    """``user``'s browser, signed in at T, the pages' moment (not at whatever time the tests run:
+    the idle timeout counts from the sign-in)."""
     client = Client()
-    client.force_login(user)
+    with time_machine.travel(T, tick=False):
+        client.force_login(user)
     return client
 
 

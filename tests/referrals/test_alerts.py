@@ -51,9 +51,15 @@ def timeline(referral) -> list[str]:
     )
 
 
-def signed_in(user) -> Client:
+def signed_in(user, at=None) -> Client:
+    """``user``'s browser, signed in now or ``at`` (the moment of the requests that follow, when
+    they are made at a fixed moment: the idle timeout counts from the sign-in)."""
     client = Client()
-    client.force_login(user)
+    if at is None:
+        client.force_login(user)
+    else:
+        with time_machine.travel(at, tick=False):
+            client.force_login(user)
     return client
 
 
@@ -120,7 +126,7 @@ def test_acknowledging_from_the_link_stops_the_chain_and_a_get_never_acknowledge
     answer = Client().get(link)
     assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
     assert f"next={link}".replace("/", "%2F") in answer["Location"] or "next=" in answer["Location"]
-    nurse = signed_in(alert_area["nurse"])
+    nurse = signed_in(alert_area["nurse"], at=minutes(1))
     with time_machine.travel(minutes(1), tick=False):
         page = nurse.get(link)
     assert page.status_code == 200
@@ -153,7 +159,7 @@ def test_the_referral_page_offers_acknowledge_while_an_alert_waits(duty_rota, te
     staffed(duty_rota, alert_area)
     referral = routed("P2")
     walk(T)
-    lead = signed_in(alert_area["lead"])
+    lead = signed_in(alert_area["lead"], at=minutes(1))
     page_url = reverse("queue:referral", args=[referral.pk])
     with time_machine.travel(minutes(1), tick=False):
         page = lead.get(page_url)

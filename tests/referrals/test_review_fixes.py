@@ -29,11 +29,12 @@ LONDON = ZoneInfo("Europe/London")
 
 def test_call_screen_opened_in_the_repeated_october_hour_saves(client, handler):
     patient = PatientFactory()
-    client.force_login(handler)
-    # 01:30 on 25-Oct-2026 happens twice in London; the form carries UTC with its offset.
+    # 01:30 on 25-Oct-2026 happens twice in London; the form carries UTC with its offset. Signed
+    # in at that moment too: an hour of a day long past, or to come, would be an idle session.
     with time_machine.travel(
         datetime(2026, 10, 25, 1, 30, tzinfo=LONDON).astimezone(ZoneInfo("UTC")), tick=True
     ):
+        client.force_login(handler)
         page = client.get(reverse("calls:new"))
         data = payload(
             patient,

@@ -113,7 +113,9 @@ def new_service_first_by_name(directory: dict[str, Service]) -> None:
 def red_with_no_units(directory: dict[str, Service]) -> None:
     team = directory["community"].team
     lead = member(lambda role, **fields: UserFactory(**fields), team, "community-lead", lead=True)
-    capacity_report(service=directory["community"], user=lead, rag=CapacityRag.RED, units=0)
+    # Reported an hour before the routing: fresh then, whatever time the tests run.
+    with time_machine.travel(TWO_PM - timedelta(hours=1), tick=False):
+        capacity_report(service=directory["community"], user=lead, rag=CapacityRag.RED, units=0)
 
 
 def nothing(directory: dict[str, Service]) -> None:
