@@ -107,10 +107,12 @@ class User(AbstractUser):
         of them and saved after it (two admins at once) must not put the old epoch back, which
         would make sessions it ended valid again, or a team it took away kept again."""
         if not self._state.adding and kwargs.get("update_fields") is None:
+            # As Django saves a row read in part: only the columns it read.
+            left_out = EPOCHS | self.get_deferred_fields()
             kwargs["update_fields"] = [
                 field.attname
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.attname not in EPOCHS
+                if not field.primary_key and field.attname not in left_out
             ]
         super().save(**kwargs)
 
