@@ -209,7 +209,7 @@ def form_group(field: BoundField, label_size: str = "") -> SafeString:
         described = " ".join(
             ([f"{auto_id}-hint"] if help_text else []) + ([f"{auto_id}-error"] if in_error else [])
         )
-        aria = f' aria-describedby="{described}"' if help_text or in_error else ""
+        aria = f' aria-describedby="{described}"' if described else ""
         kind, group = (
             ("radios", "nhsuk-radios nhsuk-radios--inline")
             if input_type == "radio"
