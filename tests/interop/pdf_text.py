@@ -9,7 +9,8 @@ import re
 import zlib
 
 _OBJECT = re.compile(rb"(\d+) 0 obj\s*(.*?)\s*endobj", re.S)
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+_STREAM_START = re.compile(rb"stream\r?\n")
+_LENGTH = re.compile(rb"/Length (\d+)(?! \d+ R)")
 _FONTS = re.compile(rb"/Font\s*<<(.*?)>>", re.S)
 _FONT_REF = re.compile(rb"/(F\d+)\s+(\d+) 0 R")
 _TO_UNICODE = re.compile(rb"/ToUnicode (\d+) 0 R")
@@ -23,10 +24,14 @@ _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
 
 def _stream(body: bytes) -> bytes:
-    match = _STREAM.search(body)
-    assert match, "an object without a stream"
-    data = match.group(1)
-    return zlib.decompress(data) if b"/FlateDecode" in body[: match.start()] else data
+    """The object's stream, its /Length bytes exactly: compressed data may end in a carriage
+    return, which a search for the end of line before ``endstream`` would take away."""
+    start = _STREAM_START.search(body)
+    assert start, "an object without a stream"
+    length = _LENGTH.search(body[: start.start()])
+    assert length, "a stream without a direct /Length"
+    data = body[start.end() : start.end() + int(length.group(1))]
+    return zlib.decompress(data) if b"/FlateDecode" in body[: start.start()] else data
 
 
 def _unescape(literal: bytes) -> bytes:
