@@ -62,12 +62,18 @@ def _closure_around(closure: Closure, at: datetime) -> bool:
 
 
 def services_with_directory_data(
-    *, at: datetime, closures: QuerySet[Closure] | None = None
+    *,
+    at: datetime,
+    closures: QuerySet[Closure] | None = None,
+    reported_by: datetime | None = None,
 ) -> QuerySet[Service]:
     """Every service with what ranking and the directory screens need, in a constant number of
     queries (services with latest capacity and team, then one query each for coverage, hours,
-    closures and sites). The closures are those around ``at`` unless ``closures`` says which."""
+    closures and sites). The closures are those around ``at`` unless ``closures`` says which; the
+    capacity is the latest report, or the latest made by ``reported_by`` when given."""
     latest = CapacityStatus.objects.filter(service=OuterRef("pk")).order_by("-reported_at", "-id")
+    if reported_by is not None:
+        latest = latest.filter(reported_at__lte=reported_by)
     return (
         Service.objects.select_related("organisation", "team")
         .annotate(
@@ -337,12 +343,14 @@ def routing_directory(*, at: datetime, version: int | None) -> list[Service]:
     ``version`` must have been read (``directory_version()``) in the caller's transaction before
     this call: a directory read after it is then at least as new as the version, and a directory
     kept at the same version is exactly the one committed. A version that is None is never
-    kept. Each service returned is a copy of the kept one (with its team), holding only the
-    closures around ``at``: a caller may set attributes on it without changing the kept one."""
+    kept; its capacity is the report in force at ``at`` (a search of a past moment does not
+    know what was reported after it). Each service returned is a copy of the kept one (with its
+    team), holding only the closures around ``at``: a caller may set attributes on it without
+    changing the kept one."""
     global _kept
     kept = _kept
     if version is None:
-        return list(services_with_directory_data(at=at))
+        return list(services_with_directory_data(at=at, reported_by=at))
     if kept is None or kept.version != version or at - CLOSURES_BEFORE < kept.closures_after:
         closures_after = min(at, timezone.now()) - CLOSURES_BEFORE
         loaded = services_with_directory_data(

@@ -74,6 +74,34 @@ def test_urgent_visit_at_half_past_eleven_goes_to_the_night_service(client, hand
     assert names(response)[0] == "Night Service"
 
 
+def test_a_search_of_a_past_moment_ranks_on_the_capacity_reported_by_then(
+    client, handler, directory, make_user
+):
+    """A report made after the searched moment was not known then: looking back, the search
+    uses the report in force at that moment; at now, the latest."""
+    lead = make_user(Role.TEAM_LEAD)
+    service = directory["community"]
+    for rag, units, hour, minute in (("GREEN", 3, 7, 0), ("RED", 0, 8, 45)):
+        CapacityStatus.objects.create(
+            service=service,
+            rag=rag,
+            available_units=units,
+            reported_at=datetime(2026, 11, 24, hour, minute, tzinfo=LONDON),
+            reported_by=lead,
+        )
+    client.force_login(handler)
+    search = {"need": "URGENT_HOME_VISIT", "postcode": "L9 7AL", "priority": "P2"}
+
+    def reasons(**at: str) -> list[str]:
+        response = client.get(SEARCH, {**search, **at})
+        return next(r.reasons for r, s in response.context["eligible"] if s == service)
+
+    assert "Capacity GREEN (3 units free)" in reasons(at=local(2026, 11, 24, 8, 30))
+    assert "Capacity RED, no units free: used only if nothing else" in reasons()
+    # Before any report at all, none is known.
+    assert "Capacity unknown (not reported)" in reasons(at=local(2026, 11, 24, 6, 30))
+
+
 def marked(response) -> list[str]:
     """The names on the result cards marked as the service routing would pick."""
     cards = re.findall(
