@@ -3,8 +3,9 @@
 Every page and poll of a signed-in user loads their session, and from the database that is a
 query of its own on every request. Here a session read or written in the last
 SESSION_KEPT_SECONDS is taken from the default cache (Redis, shared by every web process and
-node) instead; the database stays the record: every write goes to it first, then to the cache,
-and a session is deleted from both. Unlike Django's ``cached_db`` engine, a cache that fails
+node) instead; the database stays the record: every write goes to it first, then to the cache
+before the row's lock is let go (so that concurrent writes leave the copy as the last row), and a
+session is deleted from both. Unlike Django's ``cached_db`` engine, a cache that fails
 (Redis stalled or down) is left alone for a while (spoc/core/pauses.py) and the database
 answers, so signing in, the pages and signing out go on while Redis is away.
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+from django.db import router, transaction
 
 from spoc.core.pauses import RestingCache
 
@@ -86,9 +88,16 @@ class SessionStore(DatabaseStore):
         return data
 
     def save(self, must_create: bool = False) -> None:
-        super().save(must_create)
-        data = self._session  # type: ignore[attr-defined]
-        self._keep(self._kept_key(self.session_key), data, self.get_expiry_age(), read=False)
+        key = self._kept_key(self.session_key)
+        if not key:  # not kept, or a new session: create() comes back here with its key
+            super().save(must_create)
+            return
+        # The copy is written while the row written is still locked: two requests writing one
+        # session write their copies in the order of their rows, and the copy ends as the last.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            super().save(must_create)
+            data = self._session  # type: ignore[attr-defined]
+            self._keep(key, data, self.get_expiry_age(), read=False)
 
     def delete(self, session_key: str | None = None) -> None:
         session_key = session_key if session_key is not None else self.session_key

@@ -5,11 +5,14 @@ a failing Redis costs one request its wait, and signing in, the pages and signin
 the database."""
 
 import logging
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -75,6 +78,62 @@ def test_what_a_request_writes_reaches_the_database_and_the_copy(kept_in_redis):
     with override_settings(SESSION_KEPT_SECONDS=0):
         assert SessionStore(store.session_key).load()["note"] == "Nguyễn"  # the database's
     assert SessionStore(store.session_key).load()["note"] == "Nguyễn"  # the copy's
+
+
+def _note(session_key: str) -> tuple[str, str]:
+    """The session's note as the database holds it, and as its copy does."""
+    with override_settings(SESSION_KEPT_SECONDS=0):
+        stored = SessionStore(session_key).load()["note"]
+    return stored, caches["default"].get(kept_key(session_key))["note"]
+
+
+def _a_lock_awaited() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_writing_one_session_leave_the_copy_as_the_database_has_it(
+    kept_in_redis, monkeypatch
+):
+    """Request A has written the session's row and not yet its copy when request B writes both:
+    B waits for A's row, so the copies are written in the rows' order and the copy ends as the
+    database's last version (written without the row held, A's older copy would land last)."""
+    first = SessionStore()
+    first["note"] = "as signed in"
+    first.save()
+    session_key = first.session_key
+    assert session_key is not None
+    between, go_on = threading.Event(), threading.Event()
+    keep = SessionStore._keep
+
+    def held_before_its_copy(store, key, data, expiry_age, *, read):
+        if not read and data["note"] == "A":
+            between.set()
+            go_on.wait(30)
+        keep(store, key, data, expiry_age, read=read)
+
+    monkeypatch.setattr(SessionStore, "_keep", held_before_its_copy)
+
+    def write(note: str) -> None:
+        store = SessionStore(session_key)
+        store["note"] = note
+        store.save()
+        connection.close()
+
+    a = threading.Thread(target=write, args=("A",))
+    a.start()
+    assert between.wait(30)
+    b = threading.Thread(target=write, args=("B",))
+    b.start()
+    deadline = time.monotonic() + 30
+    while b.is_alive() and not _a_lock_awaited() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until B has written both, or waits for A's row
+    go_on.set()
+    a.join(30)
+    b.join(30)
+    assert _note(session_key) == ("B", "B")
 
 
 def test_a_session_read_from_the_database_is_kept_no_longer_than_it_lasts(kept_in_redis):
