@@ -58,6 +58,14 @@ def suite_redis(name: str, caches=redis_default_cache, **overrides) -> Iterator[
             server.delete(key)
 
 
+@contextmanager
+def kept_as_in_production(name: str) -> Iterator[tuple]:
+    """``suite_redis`` with ROLES_KEPT_SECONDS and SESSION_KEPT_SECONDS as in production: roles,
+    team memberships, authenticators and sessions kept in the suite's Redis."""
+    with suite_redis(name, ROLES_KEPT_SECONDS=600, SESSION_KEPT_SECONDS=300) as kept:
+        yield kept
+
+
 class StalledRedis:
     """A server on a local port that takes connections and never answers, as a stalled Redis
     does; counts the connections it was offered."""

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django_otp import user_has_device
 from rest_framework import exceptions
 from rest_framework.authentication import (
     BaseAuthentication,
@@ -13,6 +12,7 @@ from rest_framework.authentication import (
     get_authorization_header,
 )
 
+from spoc.accounts.devices import has_confirmed_device
 from spoc.accounts.middleware import MFA_ENROL_REQUIRED_KEY
 from spoc.accounts.models import ApiToken
 from spoc.accounts.partners import Partner, partner_for_token
@@ -46,7 +46,7 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         needs_second_factor = (
             settings.MFA_REQUIRED
             or bool(request._request.session.get(MFA_ENROL_REQUIRED_KEY))
-            or user_has_device(user, confirmed=True)
+            or has_confirmed_device(user)
         )
         if needs_second_factor and not getattr(user, "is_verified", lambda: False)():
             return None

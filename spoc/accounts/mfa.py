@@ -20,6 +20,7 @@ from django_otp import devices_for_user, user_has_device
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from spoc.accounts.devices import VerifiedDevice
 from spoc.accounts.models import User
 from spoc.accounts.services import user_credentials_revoke
 from spoc.audit.models import AccessLog
@@ -33,7 +34,7 @@ class MfaChangeRefused(Exception):
     message is safe to show."""
 
 
-def _may_change_devices(*, user: User, verified_device: Device | None) -> bool:
+def _may_change_devices(*, user: User, verified_device: Device | VerifiedDevice | None) -> bool:
     """An account without a confirmed device may enrol one; otherwise only a session verified
     with one of the user's current confirmed devices may change them."""
     current = {device.persistent_id for device in devices_for_user(user, confirmed=True)}
@@ -42,7 +43,7 @@ def _may_change_devices(*, user: User, verified_device: Device | None) -> bool:
     return verified_device is not None and verified_device.persistent_id in current
 
 
-def _check_may_change(*, user: User, verified_device: Device | None) -> None:
+def _check_may_change(*, user: User, verified_device: Device | VerifiedDevice | None) -> None:
     if not _may_change_devices(user=user, verified_device=verified_device):
         raise MfaChangeRefused(
             "Enter a code from your current authenticator first. If you have lost it, ask a "
@@ -51,7 +52,7 @@ def _check_may_change(*, user: User, verified_device: Device | None) -> None:
 
 
 def totp_device_pending(
-    *, user: User, verified_device: Device | None, pending_id: int | None
+    *, user: User, verified_device: Device | VerifiedDevice | None, pending_id: int | None
 ) -> TOTPDevice:
     """The unconfirmed device of this enrolment: `pending_id` (kept in the session that started
     it, so reloading the page shows the same secret) or a new one. A pending device is never
@@ -88,7 +89,7 @@ def totp_confirm(
     *,
     user: User,
     token: str,
-    verified_device: Device | None,
+    verified_device: Device | VerifiedDevice | None,
     pending_id: int | None,
     request: HttpRequest | None = None,
 ) -> TOTPDevice | None:

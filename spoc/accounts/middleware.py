@@ -93,9 +93,9 @@ class MFARequiredMiddleware:
             and not request.path.startswith("/accounts/mfa/")
             and not user.is_verified()
         ):
-            from django_otp import user_has_device
+            from spoc.accounts.devices import has_confirmed_device
 
-            if user_has_device(user, confirmed=True):
+            if has_confirmed_device(user):
                 return HttpResponseRedirect(
                     reverse("mfa-verify") + "?" + urlencode({"next": request.get_full_path()})
                 )

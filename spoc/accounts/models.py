@@ -38,7 +38,7 @@ def uk_mobile_required(value: str) -> None:
 
 
 # The user's columns that end what was kept for them when raised (below).
-EPOCHS = frozenset({"credentials_epoch", "teams_epoch"})
+EPOCHS = frozenset({"credentials_epoch", "teams_epoch", "devices_epoch"})
 
 
 class User(AbstractUser):
@@ -56,6 +56,10 @@ class User(AbstractUser):
     # next request of any process or node reads them afresh (services.selectors, "Team
     # memberships kept" in docs/security.md). Not part of the session hash.
     teams_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Raised in the same transaction as every write of one of the user's authenticators: what a
+    # request keeps of their confirmed devices between requests is named by it
+    # (spoc/accounts/devices.py). Not part of the session hash.
+    devices_epoch = models.PositiveIntegerField(default=0, editable=False)
     # Where an urgent alert reaches a team lead who is not on shift (docs/operations.md, "Urgent
     # alerts and acknowledgement"); whoever is on shift is reached at the rota's number. Stored
     # in E.164 (+447700900123).
@@ -103,9 +107,10 @@ class User(AbstractUser):
 
     def save(self, **kwargs: Any) -> None:
         """Saved without its epochs, which only their own updates change (``F() + 1`` in the
-        writing transaction: spoc.accounts.services, services.services): a user read before one
-        of them and saved after it (two admins at once) must not put the old epoch back, which
-        would make sessions it ended valid again, or a team it took away kept again."""
+        writing transaction: spoc.accounts.services, spoc.accounts.devices, services.services): a
+        user read before one of them and saved after it (two admins at once) must not put the
+        old epoch back, which would make sessions it ended valid again, or a team or an
+        authenticator it took away kept again."""
         if not self._state.adding and kwargs.get("update_fields") is None:
             # As Django saves a row read in part: only the columns it read.
             left_out = EPOCHS | self.get_deferred_fields()

@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who is asking and from where, for the access log (spoc/audit/context.py).
     "spoc.audit.context.AccessContextMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "spoc.accounts.devices.KeptDevicesOTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "spoc.accounts.middleware.IdleTimeoutMiddleware",
     "spoc.accounts.middleware.MFARequiredMiddleware",

@@ -15,17 +15,20 @@ def test_a_save_writes_the_row_but_not_its_epochs(make_user, django_assert_num_q
     user = make_user(Role.CALL_HANDLER, username="handler1")
     as_read = User.objects.get(pk=user.pk)
     User.objects.filter(pk=user.pk).update(
-        credentials_epoch=F("credentials_epoch") + 1, teams_epoch=F("teams_epoch") + 1
+        credentials_epoch=F("credentials_epoch") + 1,
+        teams_epoch=F("teams_epoch") + 1,
+        devices_epoch=F("devices_epoch") + 1,
     )
     as_read.first_name, as_read.last_name = "Siân", "O'Brien"
     with django_assert_num_queries(1) as saved:
         as_read.save()
-    assert "credentials_epoch" not in saved.captured_queries[0]["sql"]
+    assert "_epoch" not in saved.captured_queries[0]["sql"]
     row = User.objects.get(pk=user.pk)
     assert (row.first_name, row.last_name) == ("Siân", "O'Brien")
-    assert (row.credentials_epoch, row.teams_epoch) == (
+    assert (row.credentials_epoch, row.teams_epoch, row.devices_epoch) == (
         user.credentials_epoch + 1,
         user.teams_epoch + 1,
+        user.devices_epoch + 1,
     )
 
 

@@ -14,7 +14,7 @@ from services.models import TeamMembership
 from services.selectors import team_memberships_of
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
-from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
+from tests.redis_caches import failing_redis, kept_as_in_production, redis_default_cache
 from tests.referrals.factories import member
 from tests.referrals.test_queue_kept import POLL, queued
 
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def kept_in_redis():
-    """ROLES_KEPT_SECONDS and SESSION_KEPT_SECONDS as in production, the default cache in the
-    suite's Redis under a prefix of its own (emptied afterwards)."""
-    with suite_redis("memberships", ROLES_KEPT_SECONDS=600, SESSION_KEPT_SECONDS=300) as kept:
+    with kept_as_in_production("memberships") as kept:
         yield kept
 
 
@@ -44,8 +42,8 @@ def test_the_next_poll_takes_the_memberships_from_redis_without_a_query(
         assert client.get(url, **POLL).status_code == 200
     assert _membership_reads(read) == 1
     client.get(url, **POLL)  # keeps them, and her roles
-    # The user, her two-factor device, the queue's state: her session, roles and teams are kept.
-    with django_assert_num_queries(3) as kept:
+    # The user and the queue's state: her session, roles, authenticators and teams are kept.
+    with django_assert_num_queries(2) as kept:
         assert client.get(url, **{**POLL, "HTTP_X_QUEUE_VERSION": ""}).status_code == 200
     assert _membership_reads(kept) == 0
 

@@ -1,0 +1,146 @@
+"""A user's confirmed authenticators kept between requests (ROLES_KEPT_SECONDS,
+spoc/accounts/devices.py): a verified session's next page takes them from a real Redis, as in
+production, without the query for its device; a session not verified is still asked for its
+code; a device confirmed, replaced, removed or given to another user, by any path, is seen at the
+very next request; a failing Redis leaves the database to answer."""
+
+import logging
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from spoc.accounts.models import User
+from spoc.accounts.roles import Role
+from tests.accounts.test_mfa import code_for
+from tests.conftest import TEST_PASSWORD
+from tests.redis_caches import failing_redis, kept_as_in_production, redis_default_cache
+
+pytestmark = pytest.mark.django_db
+
+VERIFY = reverse("mfa-verify")
+
+
+@pytest.fixture
+def kept_in_redis():
+    with kept_as_in_production("devices") as kept:
+        yield kept
+
+
+def _device_reads(queries) -> int:
+    return sum('FROM "otp_totp_totpdevice"' in q["sql"] for q in queries.captured_queries)
+
+
+def verified(client: Client, user: User) -> TOTPDevice:
+    """``user`` signed in with the password and a code from a new confirmed device."""
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.post(reverse("login"), {"username": user.username, "password": TEST_PASSWORD})
+    answer = client.post(VERIFY, {"token": code_for(device), "next": "/"})
+    assert answer.status_code == 302 and answer["Location"] == "/"
+    return device
+
+
+def test_a_verified_page_takes_the_device_from_redis_without_a_query(
+    client, make_user, kept_in_redis, django_assert_num_queries
+):
+    verified(client, make_user(Role.CALL_HANDLER, username="handler1"))
+    with override_settings(ROLES_KEPT_SECONDS=0), django_assert_num_queries(5) as read:
+        assert client.get(reverse("home")).status_code == 200
+    assert _device_reads(read) == 1
+    client.get(reverse("home"))  # keeps them, and the roles
+    with django_assert_num_queries(3) as kept:
+        assert client.get(reverse("home")).status_code == 200
+    assert _device_reads(kept) == 0
+
+
+def test_a_session_not_verified_is_asked_for_its_code_on_every_page(
+    client, make_user, kept_in_redis
+):
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
+    client.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD})
+    for _ in range(3):  # read, then kept
+        answer = client.get(reverse("home"))
+        assert answer.status_code == 302 and answer["Location"].startswith(VERIFY)
+    api = client.get("/api/v1/referrals/")
+    assert api.status_code in (401, 403)
+
+
+@pytest.mark.parametrize("how", ["replaced", "deleted", "queryset", "unconfirmed"])
+def test_a_device_changed_elsewhere_is_seen_at_the_next_request(
+    client, make_user, kept_in_redis, settings, how
+):
+    """The session was verified with a device that another session replaced, or that was
+    removed, by any path: its next page asks for a code again."""
+    settings.MFA_REQUIRED = True
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    device = verified(client, handler)
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home")).status_code == 200  # from what is kept
+    if how == "replaced":
+        TOTPDevice.objects.create(user=handler, name="new phone", confirmed=True)
+        device.delete()
+    elif how == "deleted":
+        device.delete()
+    elif how == "queryset":
+        TOTPDevice.objects.filter(user=handler).delete()
+    else:
+        device.confirmed = False
+        device.save()
+    answer = client.get(reverse("home"))
+    assert answer.status_code == 302
+    assert answer["Location"].startswith(VERIFY if how == "replaced" else reverse("mfa-enrol"))
+    assert DEVICE_ID_SESSION_KEY not in client.session
+
+
+def test_a_first_device_confirmed_elsewhere_asks_a_session_without_one_for_its_code(
+    client, make_user, kept_in_redis
+):
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    client.post(reverse("login"), {"username": "handler1", "password": TEST_PASSWORD})
+    assert client.get(reverse("home")).status_code == 200  # no device, none required here
+    assert client.get(reverse("home")).status_code == 200  # from what is kept
+    TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
+    answer = client.get(reverse("home"))
+    assert answer.status_code == 302 and answer["Location"].startswith(VERIFY)
+
+
+def test_a_device_given_to_another_user_leaves_the_first(client, make_user, kept_in_redis):
+    """The admin's change form can move a device to another user: the session verified with it
+    is verified no longer, and the new owner's other session is asked for the code."""
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse1")
+    device = verified(client, handler)
+    other = Client()
+    other.post(reverse("login"), {"username": "nurse1", "password": TEST_PASSWORD})
+    for browser in (client, other, client, other):  # read, then kept
+        assert browser.get(reverse("home")).status_code == 200
+    device.user = nurse
+    device.save()
+    assert client.get(reverse("home")).status_code == 200  # no device left: none required here
+    assert DEVICE_ID_SESSION_KEY not in client.session
+    answer = other.get(reverse("home"))
+    assert answer.status_code == 302 and answer["Location"].startswith(VERIFY)
+
+
+@pytest.mark.parametrize("fault", ["stalled", "refused"])
+def test_a_failing_cache_leaves_the_database_to_answer(client, make_user, caplog, fault):
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    verified(client, handler)
+    with (
+        failing_redis(fault) as stalled,
+        override_settings(
+            CACHES=redis_default_cache(stalled.location, "d"),
+            ROLES_KEPT_SECONDS=600,
+            SESSION_KEPT_SECONDS=300,
+        ),
+        caplog.at_level(logging.WARNING),
+    ):
+        pages = [client.get(reverse("home")).status_code for _ in range(3)]
+        TOTPDevice.objects.filter(user=handler).delete()
+        after = client.get(reverse("home"))
+    assert pages == [200, 200, 200]
+    assert after.status_code == 200 and DEVICE_ID_SESSION_KEY not in client.session
+    assert caplog.text.count("unreachable") == 1
