@@ -76,11 +76,13 @@ def has_confirmed_device(user: Any) -> bool:
 
 @dataclass(frozen=True)
 class VerifiedDevice:
-    """The confirmed device a session was verified with, by its persistent id: what
-    ``user.otp_device`` holds between the middleware and a sign-in (django-otp's ``login`` puts
-    the device itself there). Whatever changes devices reads the device from the database."""
+    """The confirmed device a session was verified with, by its persistent id and its user's
+    (what django-otp's ``login`` reads of it): what ``user.otp_device`` holds between the
+    middleware and a sign-in, which puts the device itself there. Whatever changes devices reads
+    the device from the database."""
 
     persistent_id: str
+    user_id: int
 
 
 class KeptDevicesOTPMiddleware(OTPMiddleware):
@@ -95,27 +97,33 @@ class KeptDevicesOTPMiddleware(OTPMiddleware):
             if persistent_id:
                 persistent_id = self._normalize_persistent_id(persistent_id)
                 if persistent_id in confirmed_device_ids(user):
-                    user.otp_device = VerifiedDevice(persistent_id)
+                    user.otp_device = VerifiedDevice(persistent_id, user.pk)
                 else:
                     del request.session[DEVICE_ID_SESSION_KEY]
         return user
 
 
-def devices_epoch_raise(sender: Any, instance: Device, **kwargs: Any) -> None:
-    """A device saved or deleted, whoever wrote it (enrolment, a code checked, the admin, a
-    reset): its user's devices epoch is raised in the writing transaction (Django's ``post_save``
-    and ``post_delete`` of every kind of device)."""
-    if instance.user_id is not None:
-        _raise(pk=instance.user_id)
+# Where ``device_moving`` leaves, on the device being saved, the user it belonged to until then.
+PREVIOUS_OWNER = "_devices_previous_owner"
 
 
 def device_moving(sender: Any, instance: Device, **kwargs: Any) -> None:
     """A device about to be saved again, perhaps given to another user (the admin's change form
-    can): the user it belongs to until then loses it too (Django's ``pre_save``)."""
+    can): the user it belongs to until then is noted, and loses it too once it is saved
+    (Django's ``pre_save``; ``devices_epoch_raise`` raises both)."""
     if instance.pk is not None:
         owner = type(instance).objects.filter(pk=instance.pk).values_list("user_id", flat=True)
-        _raise(pk__in=owner)
+        setattr(instance, PREVIOUS_OWNER, owner.first())
 
 
-def _raise(**which: Any) -> None:
-    get_user_model().objects.filter(**which).update(devices_epoch=F("devices_epoch") + 1)
+def devices_epoch_raise(sender: Any, instance: Device, **kwargs: Any) -> None:
+    """A device saved or deleted, whoever wrote it (enrolment, a code checked, the admin, a
+    reset): its user's devices epoch, and its previous user's when it was moved, raised once
+    the device's row is written, in the same transaction where there is one (Django's
+    ``post_save`` and ``post_delete`` of every kind of device). Raised after the write, never
+    before: a request that reads the user row meanwhile, and the devices after it, keeps newer
+    devices under the old epoch, which nothing reads once it is raised, and the device's row is
+    always locked before its user's."""
+    owners = {instance.user_id, getattr(instance, PREVIOUS_OWNER, None)} - {None}
+    if owners:
+        get_user_model().objects.filter(pk__in=owners).update(devices_epoch=F("devices_epoch") + 1)

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp import devices_for_user, user_has_device
+from django_otp import user_has_device
 
-from spoc.accounts.mfa import mfa_enrolment_required
+from spoc.accounts.mfa import mfa_enrolment_required, totp_verify
 from spoc.accounts.models import ApiToken, User
+from spoc.accounts.sessions import as_stored
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
@@ -49,7 +50,7 @@ def hash_key(key: str) -> str:
 
 
 def otp_is_valid(*, user: User, otp_token: str) -> bool:
-    return any(device.verify_token(otp_token) for device in devices_for_user(user, confirmed=True))
+    return totp_verify(user=user, token=otp_token) is not None
 
 
 def api_token_issue(
@@ -114,8 +115,15 @@ def session_tokens_revoke(*, request: HttpRequest) -> int:
     """Revoke the tokens that this browser session asked for; called just before it signs out
     (the sign-out button, the idle timeout). Returns how many were removed."""
     user = getattr(request, "user", None)
-    ids = request.session.get(SESSION_TOKENS_KEY) or []
-    if user is None or not user.is_authenticated or not ids:
+    if user is None or not user.is_authenticated:
+        return 0
+    # The session's row too: a token asked for on a process that was leaving Redis alone was
+    # written to the row, not to the copy this request may have read (spoc/accounts/sessions.py).
+    ids = {
+        *(request.session.get(SESSION_TOKENS_KEY) or []),
+        *(as_stored(request.session).get(SESSION_TOKENS_KEY) or []),
+    }
+    if not ids:
         return 0
     removed, _ = ApiToken.objects.filter(user=user, pk__in=ids).delete()
     request.session.pop(SESSION_TOKENS_KEY, None)

@@ -5,17 +5,26 @@ code; a device confirmed, replaced, removed or given to another user, by any pat
 very next request; a failing Redis leaves the database to answer."""
 
 import logging
+import threading
+from contextlib import nullcontext
 
 import pytest
+from django.contrib import auth
+from django.db import connection, transaction
+from django.db.models.signals import pre_save
+from django.http import HttpResponse
 from django.test import Client, override_settings
-from django.urls import reverse
+from django.urls import path, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from spoc.accounts import mfa
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
+from spoc.urls import urlpatterns
 from tests.accounts.test_mfa import code_for
 from tests.conftest import TEST_PASSWORD
+from tests.locks import done_or_waiting_for_a_lock
 from tests.redis_caches import failing_redis, kept_as_in_production, redis_default_cache
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +132,102 @@ def test_a_device_given_to_another_user_leaves_the_first(client, make_user, kept
     assert DEVICE_ID_SESSION_KEY not in client.session
     answer = other.get(reverse("home"))
     assert answer.status_code == 302 and answer["Location"].startswith(VERIFY)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("in_a_transaction", [False, True])
+def test_a_request_between_a_device_and_its_move_does_not_keep_the_first_user_verified(
+    client, make_user, kept_in_redis, settings, in_a_transaction
+):
+    """A page of the first user's session, on another connection, while the device is being
+    given to another user (after Django's ``pre_save``, before its row is written; in a script's
+    autocommit or in the admin's transaction): her next page is no longer verified."""
+    settings.MFA_REQUIRED = True
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    nurse = make_user(Role.SPECIALIST_NURSE, username="nurse1")
+    device = verified(client, handler)
+    assert client.get(reverse("home")).status_code == 200
+    meanwhile: list[int] = []
+
+    def page_of_the_same_session() -> None:
+        other = Client()
+        other.cookies = client.cookies
+        meanwhile.append(other.get(reverse("home")).status_code)
+        connection.close()
+
+    def between(sender, instance, **kwargs) -> None:
+        page = threading.Thread(target=page_of_the_same_session)
+        page.start()
+        page.join(30)
+
+    pre_save.connect(between, sender=TOTPDevice, dispatch_uid="devices-test-between")
+    try:
+        device.user = nurse
+        with transaction.atomic() if in_a_transaction else nullcontext():
+            device.save()
+    finally:
+        pre_save.disconnect(sender=TOTPDevice, dispatch_uid="devices-test-between")
+    assert meanwhile == [200]
+    answer = client.get(reverse("home"))
+    assert answer.status_code == 302 and answer["Location"] == reverse("mfa-enrol")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_checked_while_a_reset_removes_the_device_does_not_bring_it_back(make_user):
+    """The code check has read the devices when a system admin resets them: the reset waits for
+    the check, then removes the device; the check's counters never write it back."""
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    admin = make_user(Role.SYSTEM_ADMIN, username="admin1")
+    TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
+    read, go_on = threading.Event(), threading.Event()
+    check = TOTPDevice.verify_token
+
+    def held_after_reading(device: TOTPDevice, token: str) -> bool:
+        read.set()
+        go_on.wait(30)
+        return check(device, token)
+
+    def in_a_thread(work) -> threading.Thread:
+        def run() -> None:
+            work()
+            connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    TOTPDevice.verify_token = held_after_reading  # type: ignore[method-assign]
+    try:
+        checking = in_a_thread(lambda: mfa.totp_verify(user=handler, token="000000"))
+        assert read.wait(30)
+        resetting = in_a_thread(
+            lambda: mfa.mfa_reset(user=handler, by=admin, reason="Phone lost on a visit")
+        )
+        done_or_waiting_for_a_lock(resetting)
+        go_on.set()
+        checking.join(30)
+        resetting.join(30)
+    finally:
+        TOTPDevice.verify_token = check  # type: ignore[method-assign]
+    assert not TOTPDevice.objects.filter(user=handler).exists()
+
+
+def _signs_in_again(request):
+    """A view that signs its own user in again (a step-up of a later release)."""
+    auth.login(request, request.user, backend="spoc.accounts.backends.RoleBackend")
+    return HttpResponse("signed in again")
+
+
+urlpatterns = [path("again/", _signs_in_again), *urlpatterns]
+
+
+@pytest.mark.urls(__name__)
+def test_a_verified_session_signed_in_again_stays_verified(client, make_user, kept_in_redis):
+    """django-otp's own sign-in receiver takes the kept device as it takes a device."""
+    verified(client, make_user(Role.CALL_HANDLER, username="handler1"))
+    assert client.get("/again/").status_code == 200
+    assert DEVICE_ID_SESSION_KEY in client.session
+    assert client.get(reverse("home")).status_code == 200
 
 
 @pytest.mark.parametrize("fault", ["stalled", "refused"])

@@ -6,7 +6,6 @@ the database."""
 
 import logging
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from spoc.accounts.roles import Role
 from spoc.accounts.services import user_credentials_revoke
 from spoc.accounts.sessions import GONE, SESSIONS_CACHE, SessionStore, kept_key
 from tests.conftest import TEST_PASSWORD
+from tests.locks import done_or_waiting_for_a_lock
 from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
 pytestmark = pytest.mark.django_db
@@ -87,12 +87,6 @@ def _note(session_key: str) -> tuple[str, str]:
     return stored, caches["default"].get(kept_key(session_key))["note"]
 
 
-def _a_lock_awaited() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-        return bool(cursor.fetchone()[0])
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_writing_one_session_leave_the_copy_as_the_database_has_it(
     kept_in_redis, monkeypatch
@@ -127,9 +121,7 @@ def test_two_requests_writing_one_session_leave_the_copy_as_the_database_has_it(
     assert between.wait(30)
     b = threading.Thread(target=write, args=("B",))
     b.start()
-    deadline = time.monotonic() + 30
-    while b.is_alive() and not _a_lock_awaited() and time.monotonic() < deadline:
-        time.sleep(0.01)  # until B has written both, or waits for A's row
+    done_or_waiting_for_a_lock(b)  # B has written both, or waits for A's row
     go_on.set()
     a.join(30)
     b.join(30)
@@ -184,6 +176,30 @@ def test_a_sign_out_ends_the_kept_session_even_while_its_process_rests(
         SESSIONS_CACHE.pause.clear()  # now as another process, which reaches the cache
     assert caches["default"].get(kept_key(session_key)) == GONE
     _assert_refused(session_key)
+
+
+def test_a_token_asked_for_while_the_process_rests_is_revoked_by_a_sign_out_elsewhere(
+    client, make_user, kept_in_redis
+):
+    """The session asks for an API token on a process that leaves the cache alone: the token's
+    id reaches the session's row, not its copy. Signing out on a process that reads the older
+    copy revokes the token all the same."""
+    make_user(Role.CALL_HANDLER, username="handler1")
+    sign_in(client, "handler1")
+    assert client.get(reverse("home")).status_code == 200  # the copy, without the token
+    SESSIONS_CACHE.pause.fault()
+    try:
+        asked = client.post(
+            "/api/v1/auth/token/",
+            {"username": "handler1", "password": TEST_PASSWORD},
+            content_type="application/json",
+        )
+    finally:
+        SESSIONS_CACHE.pause.clear()  # now as another process, which reaches the cache
+    assert asked.status_code == 200
+    assert client.post(reverse("logout")).status_code == 302
+    api = Client(HTTP_AUTHORIZATION=f"Token {asked.json()['token']}")
+    assert api.get("/api/v1/me/").status_code == 401
 
 
 def test_a_read_that_began_before_a_sign_out_does_not_put_the_session_back(
