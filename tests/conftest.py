@@ -104,8 +104,8 @@ def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _empty_queue_cache() -> None:
     """Each test starts with no team queue kept from another, and neither the queue's cache nor
-    the default one (of the sessions, roles and team memberships: spoc/core/pauses.py) resting
-    after another's fault."""
+    the default one (of the sessions, roles, team memberships and authenticators:
+    spoc/core/pauses.py) resting after another's fault."""
     from django.core.cache import caches
 
     from referrals.selectors.queue import QUEUE_CACHE

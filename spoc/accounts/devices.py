@@ -10,8 +10,9 @@ process or node, which reads the user's row anyway, reads them afresh. A cache t
 alone for a while and the database answers.
 
 Only the questions every request asks are answered from here. Enrolling, confirming, replacing
-and resetting an authenticator, signing in and issuing API tokens read the devices from the
-database themselves (spoc/accounts/mfa.py, spoc/accounts/views.py, spoc/accounts/tokens.py).
+and resetting an authenticator, signing in, issuing API tokens and the health page's check of a
+system admin read the devices from the database themselves (spoc/accounts/mfa.py,
+spoc/accounts/views.py, spoc/accounts/tokens.py, spoc/core/health.py).
 """
 
 from __future__ import annotations

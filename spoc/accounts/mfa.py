@@ -51,6 +51,14 @@ def _check_may_change(*, user: User, verified_device: Device | VerifiedDevice | 
         )
 
 
+def _devices_locked(*, user: User) -> None:
+    """Every device of ``user`` locked, in one order, before any is written in this transaction:
+    each write of a device then locks the user's row (spoc/accounts/devices.py), so a
+    confirmation, a reset and a code check of one user's devices wait for each other in turn
+    instead of each holding a row the other needs."""
+    list(TOTPDevice.objects.select_for_update().filter(user=user).order_by("pk").values("pk"))
+
+
 def totp_device_pending(
     *, user: User, verified_device: Device | VerifiedDevice | None, pending_id: int | None
 ) -> TOTPDevice:
@@ -100,6 +108,7 @@ def totp_confirm(
 
     Raises MfaChangeRefused when the user has a confirmed device and `verified_device` is not
     one of them (checked again here: a device may have been confirmed since set-up started)."""
+    _devices_locked(user=user)
     _check_may_change(user=user, verified_device=verified_device)
     device = totp_device_pending_get(user=user, pending_id=pending_id)
     if device is None or not device.verify_token(token):
@@ -135,6 +144,7 @@ def totp_verify(*, user: User, token: str) -> Device | None:
     until the check's counters are saved (django-otp's ``for_verify``): a reset or a replacement
     that removes one meanwhile waits, instead of the check's save writing the removed device
     back, and two requests cannot both pass with one code."""
+    _devices_locked(user=user)
     for device in devices_for_user(user, confirmed=True, for_verify=True):
         if device.verify_token(token):
             return device
@@ -150,6 +160,7 @@ def mfa_reset(*, user: User, by: User, reason: str, request: HttpRequest | None 
     reason = reason.strip()
     if not reason:
         raise ValueError("A reason is required to reset two-factor authentication.")
+    _devices_locked(user=user)
     devices, _ = TOTPDevice.objects.filter(user=user).delete()
     access_log_record(
         action=AccessLog.Action.MFA_RESET,

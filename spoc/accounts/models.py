@@ -157,6 +157,10 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    # The browser session that asked for it, by the digest of its key
+    # (spoc.accounts.sessions.key_digest); "" when none did. Signing that session out revokes it
+    # (spoc.accounts.tokens.session_tokens_revoke).
+    session_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [expires_after_creation("api_token")]

@@ -27,9 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
-from django.contrib.sessions.models import Session
 from django.db import router, transaction
-from django.utils import timezone
 
 from spoc.core.pauses import RestingCache
 
@@ -45,21 +43,16 @@ SESSIONS_CACHE = RestingCache(
 )
 
 
+def key_digest(session_key: str) -> str:
+    """A digest of a session's key: it names the session (its copy in the cache, the API tokens
+    it asked for: spoc.accounts.tokens) without being a cookie that signs in."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
 def kept_key(session_key: str) -> str:
-    """Where the session ``session_key`` is kept in the cache: named by a digest of the key, so
-    that whoever reads Redis (its backups, the broker's tools) sees no cookie that signs in."""
-    return KEY_PREFIX + hashlib.sha256(session_key.encode()).hexdigest()
-
-
-def as_stored(session: Any) -> dict[str, Any]:
-    """The session as its database row holds it (the record), not the copy this request may have
-    read: a write made by a process that was leaving the cache alone reached the row only. One
-    query; empty when the session has no row (signed out, expired)."""
-    key = getattr(session, "session_key", None)
-    if not isinstance(session, SessionStore) or not key or not settings.SESSION_KEPT_SECONDS:
-        return dict(session.items())  # read from the row already
-    row = Session.objects.filter(session_key=key, expire_date__gt=timezone.now()).first()
-    return session.decode(row.session_data) if row is not None else {}
+    """Where the session ``session_key`` is kept in the cache, named by its digest, so that
+    whoever reads Redis (its backups, the broker's tools) sees no cookie that signs in."""
+    return KEY_PREFIX + key_digest(session_key)
 
 
 class SessionStore(DatabaseStore):

@@ -20,13 +20,12 @@ from django_otp import user_has_device
 
 from spoc.accounts.mfa import mfa_enrolment_required, totp_verify
 from spoc.accounts.models import ApiToken, User
-from spoc.accounts.sessions import as_stored
+from spoc.accounts.sessions import key_digest
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
 # The ids of the tokens that a browser session asked for (the token endpoint called with that
 # session's cookie, for the same user): they are revoked when the session signs out.
-SESSION_TOKENS_KEY = "api_token_ids"
 
 
 class TokenRefused(Exception):
@@ -100,33 +99,28 @@ def api_token_issue(
 
 def session_token_remember(*, request: HttpRequest, token: IssuedToken) -> None:
     """A token asked for with a signed-in browser session, for that session's own user, belongs
-    to the session: it is revoked when the session signs out (session_tokens_revoke). A token
-    asked for without a session, or for another user, is left to expire or be revoked.
+    to the session: the token's row names it (by a digest of its key), and it is revoked when the
+    session signs out (session_tokens_revoke). A token asked for without a session, or for
+    another user, is left to expire or be revoked. The link is on the token's row, not in the
+    session, so no copy of the session kept in Redis can lose it (spoc/accounts/sessions.py).
 
     Reads the session itself (django.contrib.auth.get_user, which checks the session hash): the
     token endpoint authenticates nobody, so DRF has set request.user to anonymous."""
     user = get_user(request)
-    if not user.is_authenticated or user.pk != token.user_id:
+    session_key = request.session.session_key
+    if not user.is_authenticated or user.pk != token.user_id or not session_key:
         return
-    request.session[SESSION_TOKENS_KEY] = [*request.session.get(SESSION_TOKENS_KEY, []), token.id]
+    ApiToken.objects.filter(pk=token.id).update(session_digest=key_digest(session_key))
 
 
 def session_tokens_revoke(*, request: HttpRequest) -> int:
     """Revoke the tokens that this browser session asked for; called just before it signs out
     (the sign-out button, the idle timeout). Returns how many were removed."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    session_key = request.session.session_key
+    if user is None or not user.is_authenticated or not session_key:
         return 0
-    # The session's row too: a token asked for on a process that was leaving Redis alone was
-    # written to the row, not to the copy this request may have read (spoc/accounts/sessions.py).
-    ids = {
-        *(request.session.get(SESSION_TOKENS_KEY) or []),
-        *(as_stored(request.session).get(SESSION_TOKENS_KEY) or []),
-    }
-    if not ids:
-        return 0
-    removed, _ = ApiToken.objects.filter(user=user, pk__in=ids).delete()
-    request.session.pop(SESSION_TOKENS_KEY, None)
+    removed, _ = ApiToken.objects.filter(user=user, session_digest=key_digest(session_key)).delete()
     return removed
 
 

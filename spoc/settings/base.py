@@ -358,15 +358,16 @@ CACHES["queue"] = (
         "TIMEOUT": 600,
     }
 )
-# A cache that fails (the queue's; the default one of sessions, roles and team memberships) is left
-# alone by the process for this long, so that a stalled Redis costs a request at most once in
+# A cache that fails (the queue's; the default one of sessions, roles, team memberships and
+# authenticators) is left alone by the process for this long, so that a stalled Redis costs a request at most once in
 # that time (spoc/core/pauses.py).
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 30)
 # A user's roles and permissions (one query, spoc/accounts/roles.py) are kept in the default
 # cache this long under their credentials epoch, which every change of their roles raises, and
 # their team memberships (one query, services/selectors.py) under their teams epoch, which every
-# change of them raises: their pages take them from there instead of the database (0: every
-# request reads them).
+# change of them raises, and the ids of their confirmed authenticators (spoc/accounts/devices.py)
+# under their devices epoch, which every write of a device raises: their pages take them from
+# there instead of the database (0: every request reads them).
 ROLES_KEPT_SECONDS = env_int("ROLES_KEPT_SECONDS", 600)
 # A team queue's state (its counts and version) is kept in the same cache this long for the
 # polls of everyone who sees the team whole: the team's open tabs polling within it ask the

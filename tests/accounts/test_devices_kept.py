@@ -6,7 +6,9 @@ very next request; a failing Redis leaves the database to answer."""
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import nullcontext
+from typing import Any
 
 import pytest
 from django.contrib import auth
@@ -19,12 +21,13 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from spoc.accounts import mfa
+from spoc.accounts.devices import VerifiedDevice
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
 from spoc.urls import urlpatterns
 from tests.accounts.test_mfa import code_for
 from tests.conftest import TEST_PASSWORD
-from tests.locks import done_or_waiting_for_a_lock
+from tests.locks import Racer, done_or_waiting_for_a_lock
 from tests.redis_caches import failing_redis, kept_as_in_production, redis_default_cache
 
 pytestmark = pytest.mark.django_db
@@ -172,44 +175,73 @@ def test_a_request_between_a_device_and_its_move_does_not_keep_the_first_user_ve
     assert answer.status_code == 302 and answer["Location"] == reverse("mfa-enrol")
 
 
+def race_a_code_check(user: User, device: TOTPDevice, other: Callable[[], Any]) -> Racer:
+    """A wrong code of ``user`` checked in one thread, held once it has read the devices, when
+    it comes to ``device``; ``other`` run in another thread meanwhile, until it is done or waits
+    for a row the check holds; then the check goes on. Returns the thread of ``other``, ended,
+    having asserted that the check raised nothing."""
+    read, go_on = threading.Event(), threading.Event()
+    check = TOTPDevice.verify_token
+
+    def held(checked: TOTPDevice, token: str) -> bool:
+        if checked.pk == device.pk:
+            read.set()
+            go_on.wait(30)
+        return check(checked, token)
+
+    TOTPDevice.verify_token = held  # type: ignore[method-assign]
+    try:
+        checking = Racer(lambda: mfa.totp_verify(user=user, token="000000"))
+        checking.start()
+        assert read.wait(30)
+        racing = Racer(other)
+        racing.start()
+        done_or_waiting_for_a_lock(racing)
+        go_on.set()
+        checking.join(30)
+        racing.join(30)
+    finally:
+        TOTPDevice.verify_token = check  # type: ignore[method-assign]
+    assert checking.error is None
+    return racing
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_code_checked_while_a_reset_removes_the_device_does_not_bring_it_back(make_user):
     """The code check has read the devices when a system admin resets them: the reset waits for
     the check, then removes the device; the check's counters never write it back."""
     handler = make_user(Role.CALL_HANDLER, username="handler1")
     admin = make_user(Role.SYSTEM_ADMIN, username="admin1")
-    TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
-    read, go_on = threading.Event(), threading.Event()
-    check = TOTPDevice.verify_token
-
-    def held_after_reading(device: TOTPDevice, token: str) -> bool:
-        read.set()
-        go_on.wait(30)
-        return check(device, token)
-
-    def in_a_thread(work) -> threading.Thread:
-        def run() -> None:
-            work()
-            connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
-
-    TOTPDevice.verify_token = held_after_reading  # type: ignore[method-assign]
-    try:
-        checking = in_a_thread(lambda: mfa.totp_verify(user=handler, token="000000"))
-        assert read.wait(30)
-        resetting = in_a_thread(
-            lambda: mfa.mfa_reset(user=handler, by=admin, reason="Phone lost on a visit")
-        )
-        done_or_waiting_for_a_lock(resetting)
-        go_on.set()
-        checking.join(30)
-        resetting.join(30)
-    finally:
-        TOTPDevice.verify_token = check  # type: ignore[method-assign]
+    device = TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
+    resetting = race_a_code_check(
+        handler,
+        device,
+        lambda: mfa.mfa_reset(user=handler, by=admin, reason="Phone lost on a visit"),
+    )
+    assert resetting.error is None
     assert not TOTPDevice.objects.filter(user=handler).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_checked_while_a_new_device_is_confirmed_waits_its_turn(make_user):
+    """Another session checks a code of the old device (its devices read) while the user
+    confirms a new one, which replaces it: the two take the devices in turn, and neither fails
+    on a deadlock."""
+    handler = make_user(Role.CALL_HANDLER, username="handler1")
+    old = TOTPDevice.objects.create(user=handler, name="phone", confirmed=True)
+    verified_with = VerifiedDevice(old.persistent_id, handler.pk)
+    new = mfa.totp_device_pending(user=handler, verified_device=verified_with, pending_id=None)
+    confirming = race_a_code_check(
+        handler,
+        old,
+        lambda: mfa.totp_confirm(
+            user=handler, token=code_for(new), verified_device=verified_with, pending_id=new.pk
+        ),
+    )
+    assert confirming.error is None
+    assert list(TOTPDevice.objects.filter(user=handler).values_list("pk", "confirmed")) == [
+        (new.pk, True)
+    ]
 
 
 def _signs_in_again(request):

@@ -6,21 +6,25 @@ the database."""
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
+from spoc.accounts.middleware import ACTIVITY_RECORD_SECONDS
 from spoc.accounts.models import User
 from spoc.accounts.roles import Role
 from spoc.accounts.services import user_credentials_revoke
 from spoc.accounts.sessions import GONE, SESSIONS_CACHE, SessionStore, kept_key
 from tests.conftest import TEST_PASSWORD
-from tests.locks import done_or_waiting_for_a_lock
+from tests.locks import Racer, done_or_waiting_for_a_lock
 from tests.redis_caches import failing_redis, redis_default_cache, suite_redis
 
 pytestmark = pytest.mark.django_db
@@ -110,16 +114,18 @@ def test_two_requests_writing_one_session_leave_the_copy_as_the_database_has_it(
 
     monkeypatch.setattr(SessionStore, "_keep", held_before_its_copy)
 
-    def write(note: str) -> None:
-        store = SessionStore(session_key)
-        store["note"] = note
-        store.save()
-        connection.close()
+    def write(note: str) -> Callable[[], None]:
+        def writing() -> None:
+            store = SessionStore(session_key)
+            store["note"] = note
+            store.save()
 
-    a = threading.Thread(target=write, args=("A",))
+        return writing
+
+    a = Racer(write("A"))
     a.start()
     assert between.wait(30)
-    b = threading.Thread(target=write, args=("B",))
+    b = Racer(write("B"))
     b.start()
     done_or_waiting_for_a_lock(b)  # B has written both, or waits for A's row
     go_on.set()
@@ -181,12 +187,13 @@ def test_a_sign_out_ends_the_kept_session_even_while_its_process_rests(
 def test_a_token_asked_for_while_the_process_rests_is_revoked_by_a_sign_out_elsewhere(
     client, make_user, kept_in_redis
 ):
-    """The session asks for an API token on a process that leaves the cache alone: the token's
-    id reaches the session's row, not its copy. Signing out on a process that reads the older
-    copy revokes the token all the same."""
+    """The session asks for an API token on a process that leaves the cache alone (the session's
+    row is written, not its copy); a page on another process, a minute later, writes the session
+    again from its older copy. Signing out revokes the token all the same: the token's row
+    names the session."""
     make_user(Role.CALL_HANDLER, username="handler1")
     sign_in(client, "handler1")
-    assert client.get(reverse("home")).status_code == 200  # the copy, without the token
+    assert client.get(reverse("home")).status_code == 200  # the copy
     SESSIONS_CACHE.pause.fault()
     try:
         asked = client.post(
@@ -197,7 +204,9 @@ def test_a_token_asked_for_while_the_process_rests_is_revoked_by_a_sign_out_else
     finally:
         SESSIONS_CACHE.pause.clear()  # now as another process, which reaches the cache
     assert asked.status_code == 200
-    assert client.post(reverse("logout")).status_code == 302
+    with time_machine.travel(timezone.now() + timedelta(seconds=ACTIVITY_RECORD_SECONDS + 1)):
+        assert client.get(reverse("home")).status_code == 200  # records its activity
+        assert client.post(reverse("logout")).status_code == 302
     api = Client(HTTP_AUTHORIZATION=f"Token {asked.json()['token']}")
     assert api.get("/api/v1/me/").status_code == 401
 

@@ -1,9 +1,12 @@
 """Sessions and tokens end when they should (docs/security.md)."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.apps import apps
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +15,8 @@ from rest_framework.test import APIClient
 
 from spoc.accounts import services
 from spoc.accounts.models import ApiToken
+from spoc.accounts.sessions import key_digest
+from spoc.accounts.tokens import hash_key
 from spoc.audit.models import AccessLog
 from tests.conftest import TEST_PASSWORD
 
@@ -188,3 +193,19 @@ def test_token_endpoints_declare_their_bodies_in_the_schema():
             error = schema["components"]["schemas"][body(operation, status).rsplit("/", 1)[1]]
             assert {"detail", "code"} <= set(error["properties"])
     assert set(schema["components"]["schemas"]["TokenRevokeInput"]["properties"]) == {"all"}
+
+
+def test_the_upgrade_links_the_tokens_an_open_session_listed_to_it(handler):
+    """Before ApiToken.session_digest, a session listed the tokens it asked for: the migration
+    that adds the column links them, so signing that session out still revokes them."""
+    listed, other = (ApiToken.objects.get(key_hash=hash_key(new_token())) for _ in range(2))
+    session = SessionStore()
+    session["api_token_ids"] = [listed.pk]
+    session.save()
+    assert session.session_key is not None
+    migration = importlib.import_module("spoc.accounts.migrations.0009_apitoken_session_digest")
+    migration.link_listed_tokens(apps, None)
+    listed.refresh_from_db()
+    other.refresh_from_db()
+    assert listed.session_digest == key_digest(session.session_key)
+    assert other.session_digest == ""

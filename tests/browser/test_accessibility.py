@@ -2,7 +2,8 @@
 AA, and axe's best practices) with no violation of any impact, on a desktop (1366 x 900) and on a
 phone (375 x 812). Screenshots of every page at both widths go to artifacts/screenshots/. On the
 same pages no form control reaches past its grid column into the next one, which axe does not look
-for (a select as wide as its longest option drawn over the next column's label).
+for (a select held at NHS.UK frontend's least width of 23ex, wider than a narrow column, drawn
+over the next column's label).
 
 axe-core is the exact version in package.json, copied by scripts/build_assets.sh to
 static/vendor/axe/axe.min.js. The hub's CSP allows scripts from its own origin only (no inline
