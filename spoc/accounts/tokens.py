@@ -24,9 +24,6 @@ from spoc.accounts.sessions import key_digest
 from spoc.audit.models import AccessLog
 from spoc.audit.services import access_log_record
 
-# The ids of the tokens that a browser session asked for (the token endpoint called with that
-# session's cookie, for the same user): they are revoked when the session signs out.
-
 
 class TokenRefused(Exception):
     """Credentials or one-time code not accepted; the message is safe to show."""
