@@ -18,7 +18,10 @@ SEARCH_WINDOW = timedelta(days=366)
 
 
 class DirectorySearchForm(NhsFormMixin, forms.Form):
+    # In the order the search page draws them (templates/services/directory_search.html), which
+    # is the order of its error summary.
     need = forms.ChoiceField(choices=Need.choices)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.P3)
     postcode = forms.CharField(required=False, max_length=10, help_text="For example L9 7AL")
     site = forms.ModelChoiceField(
         queryset=Site.objects.order_by("name"),
@@ -26,7 +29,6 @@ class DirectorySearchForm(NhsFormMixin, forms.Form):
         label="Hospital site",
         help_text="For a hospital specialist review",
     )
-    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.P3)
     at = forms.DateTimeField(
         required=False,
         label="Open at",
