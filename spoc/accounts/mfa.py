@@ -140,12 +140,12 @@ def totp_confirm(
 
 @transaction.atomic
 def totp_verify(*, user: User, token: str) -> Device | None:
-    """The confirmed device of `user` that accepts `token`, or None. The devices are read locked
-    until the check's counters are saved (django-otp's ``for_verify``): a reset or a replacement
+    """The confirmed device of `user` that accepts `token`, or None. The user's devices are
+    locked until the check's counters are saved (``_devices_locked``): a reset or a replacement
     that removes one meanwhile waits, instead of the check's save writing the removed device
     back, and two requests cannot both pass with one code."""
     _devices_locked(user=user)
-    for device in devices_for_user(user, confirmed=True, for_verify=True):
+    for device in devices_for_user(user, confirmed=True):
         if device.verify_token(token):
             return device
     return None
