@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from devtools.nhs_numbers import synthetic_nhs_number
@@ -330,7 +332,7 @@ def test_patients_outside_the_given_queryset_are_never_returned(author):
 
 
 @pytest.mark.django_db
-def test_search_is_one_query_with_300_patients(author, django_assert_num_queries):
+def test_search_is_one_query_or_two_with_300_patients(author, django_assert_num_queries):
     now = timezone.now()
     rows = []
     for n in range(300):
@@ -349,23 +351,99 @@ def test_search_is_one_query_with_300_patients(author, django_assert_num_queries
             )
         )
     Patient.objects.bulk_create(rows)
-    for query in (
-        "sian",
-        "obrien mai",
-        "L9 7AL",
-        "nguyen l97al",
-        synthetic_nhs_number(1001),
-        "01/02/1941",
+    # Two only when the family names starting with the name typed are fewer than 25 (no family
+    # name starts with "sian"): then the names holding it elsewhere are asked for.
+    for query, queries in (
+        ("sian", 2),
+        ("nguy", 1),
+        ("obrien mai", 1),
+        ("L9 7AL", 1),
+        ("nguyen l97al", 1),
+        (synthetic_nhs_number(1001), 1),
+        ("02/02/1941", 1),
     ):
-        with django_assert_num_queries(1):
+        with django_assert_num_queries(queries):
             found = patient_search(patients=Patient.objects.all(), query=query)
             # The banner fields are loaded with the row: reading them costs nothing more.
             _ = [
                 (p.nhs_number, p.given_name, p.family_name, p.date_of_birth, p.postcode)
                 for p in found
             ]
-    with django_assert_num_queries(1):
+        assert found, query
+    with django_assert_num_queries(2):
         assert len(patient_search(patients=Patient.objects.all(), query="sian")) == 25
+
+
+@pytest.mark.django_db
+def test_family_names_starting_with_the_name_typed_come_first(author, django_assert_num_queries):
+    for given, family in [
+        ("Alan", "Birchall"),
+        ("Hallam", "Ahmed"),
+        ("Zoe", "Hall"),
+        ("Amy", "Halliday"),
+        ("Bea", "Hall"),
+        ("Carl", "Marshall"),
+    ]:
+        make(author, given, family)
+    assert names(search("hall")) == [
+        "Hall, Bea",
+        "Hall, Zoe",
+        "Halliday, Amy",
+        "Ahmed, Hallam",
+        "Birchall, Alan",
+        "Marshall, Carl",
+    ]
+    # The same with a date of birth, whose index leaves few patients: one query sorts them.
+    with django_assert_num_queries(1):
+        assert names(search("hall 14/03/1948"))[:3] == ["Hall, Bea", "Hall, Zoe", "Halliday, Amy"]
+    # With two parts, a family name starting with either comes first; both must match.
+    assert names(search("zoe hall")) == ["Hall, Zoe"]
+    assert names(search("ahmed hall")) == ["Ahmed, Hallam"]
+    assert names(search("alan hall")) == ["Birchall, Alan"]
+
+
+@pytest.mark.django_db
+def test_a_common_family_name_fills_the_results_before_names_holding_it(
+    author, django_assert_num_queries
+):
+    for n in range(10):
+        make(author, "Alan", f"Birchall{n}")
+    for n in range(30):
+        make(author, "Mary", f"Hall{n:02d}")
+    with django_assert_num_queries(1):
+        assert names(search("hall")) == [f"Hall{n:02d}, Mary" for n in range(25)]
+    for n in range(10, 30):
+        Patient.objects.filter(family_name=f"Hall{n:02d}").delete()
+    with django_assert_num_queries(2):
+        found = names(search("hall"))
+    assert found == [f"Hall{n:02d}, Mary" for n in range(10)] + [
+        f"Birchall{n}, Alan" for n in range(10)
+    ]
+
+
+@pytest.mark.django_db
+def test_accents_and_case_do_not_change_the_name_order(author):
+    for given, family in [("Ann", "Ńoble"), ("Ann", "nolan"), ("Ann", "Nobel"), ("Ann", "NOAKES")]:
+        make(author, given, family)
+    assert names(search("no")) == ["NOAKES, Ann", "Nobel, Ann", "Ńoble, Ann", "nolan, Ann"]
+
+
+@pytest.mark.django_db
+def test_the_first_step_reads_the_name_index_in_order(author):
+    """PostgreSQL can walk `patient_search_name_c` for a name typed, in the results' order, with
+    no sort: its collation is the query's (told to avoid every other plan, it still finds one)."""
+    make(author, "Mary", "Hall")
+    with CaptureQueriesContext(connection) as captured:
+        assert names(search("hall")) == ["Hall, Mary"]
+    query = captured.captured_queries[0]  # the family names starting with it; then the others
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {query['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "patient_search_name_c" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 # --- patient_possible_duplicates --------------------------------------------------------------------
