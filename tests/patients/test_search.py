@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -20,8 +21,10 @@ from patients.selectors import (
     patient_possible_duplicates,
     patient_search,
 )
-from tests.factories import UserFactory
-from tests.referrals.factories import PatientFactory
+from referrals.selectors import patients_visible_to
+from referrals.transitions import ReferralStatus
+from tests.factories import TeamFactory, UserFactory
+from tests.referrals.factories import PatientFactory, ReferralFactory, member
 
 NUMBER = synthetic_nhs_number(21)
 SPACED = f"{NUMBER[:3]} {NUMBER[3:6]} {NUMBER[6:]}"
@@ -444,6 +447,26 @@ def test_the_first_step_reads_the_name_index_in_order(author):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "patient_search_name_c" in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_a_nurses_search_asks_about_each_candidates_own_referrals(author, make_user):
+    """A nurse's patients are asked as EXISTS about each candidate's referrals, never as the
+    candidate's id IN a list of her teams' referrals: joined by OR, PostgreSQL tests each
+    candidate against every row of such a list when it is too long to hash (a busy team's 90
+    days), which took minutes over a million patients (docs/performance.md, "A name searched")."""
+    team = TeamFactory()
+    nurse = member(make_user, team, "nurse-search")
+    theirs = make(author, "Mary", "Hall")
+    ReferralFactory(call__patient=theirs, patient=theirs, status=ReferralStatus.QUEUED, team=team)
+    make(author, "Bea", "Hall")  # nobody's in her team
+    with CaptureQueriesContext(connection) as captured:
+        assert patient_search(patients=patients_visible_to(nurse), query="hall") == [theirs]
+    searches = [q["sql"] for q in captured.captured_queries if "patients_patient" in q["sql"]]
+    assert searches
+    for sql in searches:
+        assert "EXISTS" in sql, sql
+        assert not re.search(r'"patients_patient"\."id" IN \(SELECT', sql), sql
 
 
 # --- patient_possible_duplicates --------------------------------------------------------------------
