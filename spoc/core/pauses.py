@@ -2,9 +2,9 @@
 routing is enqueued (referrals/services/enqueue.py), the caches that keep team queues' rows
 (referrals/selectors/queue.py), users' sessions, roles, team memberships and authenticators
 (spoc/accounts/sessions.py, spoc/accounts/roles.py, services/selectors.py,
-spoc/accounts/devices.py). A stalled Redis then
-makes one request of the process wait its socket timeout, not every request, and the work goes
-the other way meanwhile (the sweeper, the database)."""
+spoc/accounts/devices.py). A stalled Redis then makes one request of the process wait its socket
+timeout, not every request, and the work goes the other way meanwhile (the sweeper, the
+database)."""
 
 from __future__ import annotations
 
@@ -48,8 +48,8 @@ class RestingCache:
     """One of settings.CACHES that this process leaves alone for CACHE_RETRY_SECONDS after it
     failed: meanwhile, and on the failure itself (logged once), `call` answers None and the
     caller reads the database instead. The users of one cache (the default cache's: sessions,
-    roles, team memberships, authenticators) rest it together, so a stalled Redis costs a request one wait, not
-    one per user."""
+    roles, team memberships, authenticators) rest it together, so a stalled Redis costs a
+    request one wait, not one per user."""
 
     def __init__(self, alias: str, *, logger: logging.Logger, message: str) -> None:
         """``message``: the warning logged on a failure, with ``%s`` for the seconds of rest."""

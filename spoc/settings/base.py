@@ -359,8 +359,8 @@ CACHES["queue"] = (
     }
 )
 # A cache that fails (the queue's; the default one of sessions, roles, team memberships and
-# authenticators) is left alone by the process for this long, so that a stalled Redis costs a request at most once in
-# that time (spoc/core/pauses.py).
+# authenticators) is left alone by the process for this long, so that a stalled Redis costs a
+# request at most once in that time (spoc/core/pauses.py).
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 30)
 # A user's roles and permissions (one query, spoc/accounts/roles.py) are kept in the default
 # cache this long under their credentials epoch, which every change of their roles raises, and
