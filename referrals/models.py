@@ -117,12 +117,12 @@ class Referral(models.Model):
             # A team's queue page and its poll read only these columns of the team's open
             # referrals: an index-only scan, however many closed referrals share the table.
             # (SQLite keeps the index without the included columns: settings, W040.) Priority
-            # orders the referrals waiting to be claimed and counts the urgent ones.
+            # orders the referrals waiting to be claimed and counts the urgent ones; as a key,
+            # a page's order reads only the priorities waiting that fill it.
             models.Index(
-                fields=["team", "status"],
+                fields=["team", "status", "priority"],
                 name="referral_open_queue",
                 include=[
-                    "priority",
                     "first_contact_at",
                     "contact_by",
                     "at_risk_at",

@@ -285,16 +285,52 @@ QUEUE_CACHE = RestingCache(
 )
 
 
+def _first_priorities(state: QueueState | None, limit: int) -> list[str]:
+    """The fewest priorities, most urgent first, whose referrals waiting to be claimed fill a
+    page of ``limit`` rows by the counts of ``state``; none when they do not (or without a
+    state, or when a referral waiting has a priority that is not one of the codes).
+
+    Every row the queue puts after these (the waiting of a later priority, every row in
+    progress) comes after all of theirs, so a page of ``limit`` rows read from these alone is
+    the queue's first ``limit``: the order then sorts a few priorities' waiting rows read from
+    ``referral_open_queue`` instead of every open referral of the team. The counts may be a
+    second older than the rows (QUEUE_STATE_KEPT_SECONDS): fewer than ``limit`` rows read from
+    these priorities means they were, and the whole queue is ordered instead."""
+    if state is None or sum(state.waiting_by_priority.values()) != state.waiting_count:
+        return []
+    chosen: list[str] = []
+    waiting = 0
+    for priority in Priority.values:
+        chosen.append(priority)
+        waiting += state.waiting_by_priority[priority]
+        if waiting >= limit:
+            return chosen
+    return []
+
+
 def _queue_values(
     referrals: QuerySet[Referral], now: datetime, limit: int | None, state: QueueState | None
 ) -> tuple[list[dict[str, Any]], int, int]:
     """The values (ROW_FIELDS) of the ``limit`` first of ``referrals`` in the queue's order, with
     how many there are in all and how many of them wait to be claimed: two queries, or three
-    when the page is cut short and ``state`` (the counts of the unfiltered queue) cannot say."""
+    when the page is cut short and ``state`` (the counts of the unfiltered queue) cannot say.
+    With ``state``, the order reads only the priorities waiting that fill the page
+    (`_first_priorities`), and the whole queue only when they do not (one query more when the
+    state's counts were older than the rows)."""
     # The order is decided on the narrow columns alone, then the chosen rows are read with
     # their patient and owner (sorting whole rows of a long queue would spill to disk).
     ordered = _waiting_first_by_priority(referrals, now).values_list("pk", flat=True)
-    ids = list(ordered[:limit] if limit is not None else ordered)
+    if limit is None:
+        ids = list(ordered)
+    else:
+        priorities = _first_priorities(state, limit)
+        ids = (
+            list(ordered.filter(status=ReferralStatus.QUEUED, priority__in=priorities)[:limit])
+            if priorities
+            else []
+        )
+        if len(ids) < limit:
+            ids = list(ordered[:limit])
     position = {pk: index for index, pk in enumerate(ids)}
     values = sorted(
         referrals.filter(pk__in=ids).values(*ROW_FIELDS), key=lambda row: position[row["id"]]
@@ -401,12 +437,17 @@ def team_queue(
 class QueueState:
     version: str
     open_count: int
-    # Referrals waiting to be claimed, and those of them that are urgent, by priority.
+    # Referrals waiting to be claimed, in all and of each priority (Priority's codes).
     waiting_count: int
-    urgent_waiting: dict[str, int]
+    waiting_by_priority: dict[str, int]
     # Changes whenever the set of urgent referrals waiting does: the page's banner is redrawn
     # (and so announced again) only then.
     urgent_version: str
+
+    @property
+    def urgent_waiting(self) -> dict[str, int]:
+        """The referrals waiting to be claimed of each urgent priority (URGENT_PRIORITIES)."""
+        return {str(p): self.waiting_by_priority[p] for p in URGENT_PRIORITIES}
 
     @property
     def urgent_count(self) -> int:
@@ -442,46 +483,55 @@ def team_queue_state(*, user: Any, team: Team, now: datetime, reuse: bool = Fals
 
 def _queue_state_read(user: Any, team: Team, now: datetime) -> QueueState:
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
-    waiting = Q(status=ReferralStatus.QUEUED)
-    urgent = {str(p): Count("id", filter=waiting & Q(priority=p)) for p in URGENT_PRIORITIES}
-    stats = (
+    # One row per status and priority, read in the order of ``referral_open_queue``'s keys (no
+    # hashing, and each row's conditions tested once, not once per count of the whole queue).
+    groups = list(
         referrals_visible_to(user)
         .filter(team=team, status__in=QUEUE_STATUSES)
-        .aggregate(
+        .values("status", "priority")
+        .annotate(
             n=Count("id"),
             last=Max("updated_at"),
             breached=Count("id", filter=not_contacted & Q(contact_by__lt=now)),
             at_risk=Count("id", filter=not_contacted & Q(at_risk_at__lte=now)),
             overdue=Count("id", filter=Q(status=ReferralStatus.QUEUED, accept_by__lt=now)),
-            # How many of each status: a claim, a first contact or a hold changes the version
-            # even when the referral's updated_at is not the latest (stamped before a commit
-            # that lands after another's).
-            **{f"status_{s}": Count("id", filter=Q(status=s)) for s in QUEUE_STATUSES},
-            # With the counts, the sum of the ids tells one set of urgent referrals from another
-            # (one claimed and another arrived between two polls).
-            urgent_ids=Sum("id", filter=waiting & Q(priority__in=URGENT_PRIORITIES)),
-            **{f"urgent_{p}": count for p, count in urgent.items()},
+            ids=Sum("id"),
             # What the rows show from the patients, the people they are for and their owners
             # (referrals.models.QueueDetailsVersion): one look-up by key, in the same query.
             details=Max(
                 Subquery(QueueDetailsVersion.objects.filter(team=team).values("version")[:1])
             ),
         )
+        .order_by()
     )
-    urgent_waiting = {p: stats[f"urgent_{p}"] for p in urgent}
+
+    def total(name: str, **match: str) -> int:
+        return sum(g[name] for g in groups if all(g[k] == v for k, v in match.items()))
+
+    waiting = ReferralStatus.QUEUED
+    waiting_by_priority = {p: total("n", status=waiting, priority=p) for p in Priority.values}
+    # With the counts, the sum of the ids tells one set of urgent referrals from another (one
+    # claimed and another arrived between two polls).
+    urgent_ids = sum(total("ids", status=waiting, priority=p) for p in URGENT_PRIORITIES)
     urgent_version = "-".join(
-        [*(str(n) for n in urgent_waiting.values()), str(stats["urgent_ids"] or 0)]
+        [*(str(waiting_by_priority[p]) for p in URGENT_PRIORITIES), str(urgent_ids)]
     )
-    last = stats["last"].isoformat() if stats["last"] else "-"
-    statuses = "-".join(str(stats[f"status_{s}"]) for s in QUEUE_STATUSES)
+    latest = max((g["last"] for g in groups if g["last"]), default=None)
+    last = latest.isoformat() if latest else "-"
+    # How many of each status: a claim, a first contact or a hold changes the version even when
+    # the referral's updated_at is not the latest (stamped before a commit that lands after
+    # another's).
+    statuses = "-".join(str(total("n", status=s)) for s in QUEUE_STATUSES)
+    details = max((g["details"] or 0 for g in groups), default=0)
+    breached, at_risk, overdue = (total(name) for name in ("breached", "at_risk", "overdue"))
     return QueueState(
         version=(
-            f"{team.pk}:{stats['n']}:{last}:{stats['breached']}:{stats['at_risk']}:{stats['overdue']}"
-            f":{statuses}:{urgent_version}:{stats['details'] or 0}"
+            f"{team.pk}:{total('n')}:{last}:{breached}:{at_risk}:{overdue}"
+            f":{statuses}:{urgent_version}:{details}"
         ),
-        open_count=stats["n"],
-        waiting_count=stats[f"status_{ReferralStatus.QUEUED}"],
-        urgent_waiting=urgent_waiting,
+        open_count=total("n"),
+        waiting_count=total("n", status=waiting),
+        waiting_by_priority=waiting_by_priority,
         urgent_version=urgent_version,
     )
 

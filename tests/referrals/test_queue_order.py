@@ -15,6 +15,7 @@ from referrals.models import Referral
 from referrals.selectors.queue import team_queue, team_queue_state
 from referrals.services.claims import referral_claim
 from referrals.transitions import ReferralStatus
+from tests.plans import plan
 from tests.referrals.factories import ReferralFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +197,93 @@ def test_the_order_and_the_state_read_only_columns_of_the_open_queue_index(make_
     for sql in (order, state):
         read = set(re.findall(r'"referrals_referral"\."(\w+)"', sql))
         assert "priority" in read and read <= covered, read - covered
+
+
+def _queue_orders(nurse, team, state, limit):
+    """The rows of a page of ``limit`` read with ``state``, and the SQL of its order."""
+    with CaptureQueriesContext(connection) as queries:
+        page = team_queue(user=nurse, team=team, now=timezone.now(), limit=limit, state=state)
+    orders = [q["sql"] for q in queries.captured_queries if "ORDER BY CASE" in q["sql"]]
+    return pks(page.rows), orders
+
+
+def test_a_page_read_from_the_priorities_that_fill_it_is_the_queues_first_rows(make_user, team):
+    """A page cut short orders only the referrals waiting of the first priorities that fill it
+    (by the state's counts), and its rows are the whole queue's first, for every length."""
+    nurse = member(make_user, team, "nurse1")
+    colleague = member(make_user, team, "nurse2")
+    for priority, minutes in [("P2", 30), ("P3", -20), ("P2", -5), ("P1", 90), ("P3", 10)]:
+        queued(team, priority, minutes=minutes)
+    queued(team, "P2", minutes=200, at_risk_at=timezone.now() - timedelta(minutes=1))
+    queued(team, "P1", minutes=5)
+    accepted(team, colleague, "P1", minutes=-30)
+    accepted(team, colleague, "P3", minutes=15)
+    state = team_queue_state(user=nurse, team=team, now=timezone.now())
+    assert state.waiting_by_priority == {"P1": 2, "P2": 3, "P3": 2, "P4": 0, "P5": 0}
+    whole = pks(team_queue(user=nurse, team=team, now=timezone.now(), limit=None).rows)
+    assert len(whole) == 9
+    for limit in range(1, 11):
+        rows, orders = _queue_orders(nurse, team, state, limit)
+        assert rows == whole[:limit], limit
+        read = re.findall(r'"referrals_referral"\."priority" IN \(([^)]*)\)', orders[0])
+        if limit <= 2:
+            assert read == ["'P1'"]
+        elif limit <= 5:
+            assert read == ["'P1', 'P2'"]
+        elif limit <= 7:
+            assert read == ["'P1', 'P2', 'P3'"]
+        else:  # the waiting do not fill the page: the whole queue is ordered, in one query
+            assert (read, len(orders)) == ([], 1)
+
+
+def test_counts_older_than_the_rows_order_the_whole_queue(make_user, team):
+    """The state is kept for a second: when the priorities it chose no longer fill the page
+    (their referrals claimed since), the whole queue is ordered instead, and nothing is
+    missed."""
+    nurse = member(make_user, team, "nurse1")
+    urgent = [queued(team, "P1", minutes=minutes) for minutes in (10, 20, 30)]
+    later = [queued(team, "P4", minutes=minutes) for minutes in (40, 50)]
+    state = team_queue_state(user=nurse, team=team, now=timezone.now())
+    for referral in urgent[:2]:
+        referral_claim(referral_id=referral.pk, user=nurse)
+    rows, orders = _queue_orders(nurse, team, state, limit=3)
+    assert rows == [urgent[2].pk, later[0].pk, later[1].pk]
+    assert len(orders) == 2 and "IN ('P1')" in orders[0] and '"priority" IN' not in orders[1]
+
+
+def test_a_waiting_referral_of_a_priority_not_among_the_codes_is_not_left_out(make_user, team):
+    """The priorities are chosen only when every referral waiting has one of the codes: any
+    other value (never written by the hub) sorts where the database puts it."""
+    nurse = member(make_user, team, "nurse1")
+    queued(team, "P1")
+    queued(team, "P1")
+    odd = queued(team, "P2")
+    Referral.objects.filter(pk=odd.pk).update(priority="P0")
+    state = team_queue_state(user=nurse, team=team, now=timezone.now())
+    assert (state.waiting_count, sum(state.waiting_by_priority.values())) == (3, 2)
+    rows, orders = _queue_orders(nurse, team, state, limit=2)
+    assert rows[0] == odd.pk and '"priority" IN' not in orders[0]
+
+
+def test_the_order_of_a_page_reads_its_priorities_from_the_index(make_user, team):
+    """The priority is a key of ``referral_open_queue``: the chosen priorities are an index
+    condition, not a filter of every open referral of the team (with the table's statistics
+    taken and every other plan barred, as the test tables are too small for the planner to
+    choose it alone)."""
+    nurse = member(make_user, team, "nurse1")
+    queued(team, "P1")
+    queued(team, "P2")
+    ReferralFactory.create_batch(
+        150, status=ReferralStatus.QUEUED, team=team, priority="P3", contact_by=timezone.now()
+    )
+    state = team_queue_state(user=nurse, team=team, now=timezone.now())
+    _, [order] = _queue_orders(nurse, team, state, limit=2)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE referrals_referral")
+    read = plan(order, "seqscan", "bitmapscan")
+    assert "Index Only Scan using referral_open_queue" in read, read
+    [condition] = [line for line in read.splitlines() if "Index Cond" in line]
+    assert "priority" in condition, read
 
 
 # --- The banner ----------------------------------------------------------------------------------
