@@ -364,7 +364,8 @@ def team_queue(
 ) -> TeamQueue:
     """Open referrals of the team, optionally filtered (``flag``: one of FLAGS), in the queue's
     order (module docstring): the ``limit`` most urgent (None: all, for the printable queue).
-    Two queries: the order, then the chosen rows with their patient and owner.
+    Two queries: the order, then the chosen rows with their patient and owner (the order is
+    asked twice when ``state``'s counts are older than the rows: `_first_priorities`).
 
     ``shown``: how a person sees the rows, access-logged: ``AccessLog.Action.LIST`` (the queue
     page: how many patients) or ``AccessLog.Action.EXPORT`` (printed: how many rows).
