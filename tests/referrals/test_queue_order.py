@@ -274,7 +274,7 @@ def test_the_order_of_a_page_reads_its_priorities_from_the_index(make_user, team
     queued(team, "P1")
     queued(team, "P2")
     ReferralFactory.create_batch(
-        150, status=ReferralStatus.QUEUED, team=team, priority="P3", contact_by=timezone.now()
+        40, status=ReferralStatus.QUEUED, team=team, priority="P3", contact_by=timezone.now()
     )
     state = team_queue_state(user=nurse, team=team, now=timezone.now())
     _, [order] = _queue_orders(nurse, team, state, limit=2)
