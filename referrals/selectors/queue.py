@@ -484,8 +484,8 @@ def team_queue_state(*, user: Any, team: Team, now: datetime, reuse: bool = Fals
 
 def _queue_state_read(user: Any, team: Team, now: datetime) -> QueueState:
     not_contacted = Q(status__in=NOT_CONTACTED, first_contact_at__isnull=True)
-    # One row per status and priority, read in the order of ``referral_open_queue``'s keys (no
-    # hashing, and each row's conditions tested once, not once per count of the whole queue).
+    # One row per status and priority, read in the order of ``referral_open_queue``'s keys: no
+    # hashing, and three filtered counts a referral instead of one per status and priority.
     groups = list(
         referrals_visible_to(user)
         .filter(team=team, status__in=QUEUE_STATUSES)
