@@ -92,6 +92,7 @@ from referrals.codes import (
     ReferralOutcome,
 )
 from referrals.models import Intervention, Referral, ReferralEvent
+from referrals.services.clocks import AT_RISK_FRACTION
 from referrals.services.deaths import death_place_fields
 from referrals.transitions import ReferralStatus
 from services.codes import CLOCKS, NEED_SERVICE_TYPES, CallerType, Need, Priority, ServiceType
@@ -504,6 +505,7 @@ REFERRAL = (
     "clock_started_at",
     "accept_by",
     "contact_by",
+    "at_risk_at",
     "routing_attempt",
     "routing_decision",
     "unroutable_reason",
@@ -1177,6 +1179,8 @@ class _Generator:
             # Calendar approximations of the service-hours clocks (module docstring).
             accept_by = routed + (4 * 3_600 if priority == Priority.P4 else 86_400)
             contact_by = routed + (2 if priority == Priority.P4 else 5) * 86_400
+        # The amber moment, as referrals.services.clocks.at_risk_moment sets it from the start.
+        at_risk = received + int((contact_by - received) * AT_RISK_FRACTION)
         age = self.now - created
         shares = next(shares for younger, shares in self.statuses if age < younger)
         status = _pick(shares, rng.random())
@@ -1265,6 +1269,7 @@ class _Generator:
                 t.text(received),
                 t.text(accept_by),
                 t.text(contact_by),
+                t.text(at_risk),
                 "1",
                 f'{{"at": "{_iso(routed_text)}"{info.decision_tail}',
                 reason,

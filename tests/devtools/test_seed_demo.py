@@ -37,6 +37,7 @@ from patients.models import (
 )
 from patients.nhs_number import is_valid_nhs_number
 from referrals.models import Escalation, Intervention, Referral, ReferralEvent
+from referrals.services.clocks import at_risk_moment
 from referrals.services.deaths import preferred_place_achieved
 from referrals.services.escalation import escalations_run
 from services.codes import Need
@@ -444,6 +445,12 @@ def assert_scale_lifecycle_consistent(referrals, patients):
     )
     assert referrals.filter(first_contact_at__lte=F("contact_by")).exists()
     assert referrals.filter(first_contact_at__gt=F("contact_by")).exists()
+    # The amber moment of every first-contact clock, as the clocks set it (to the second).
+    clocks = referrals.values_list("clock_started_at", "contact_by", "at_risk_at")
+    assert all(
+        at_risk is not None and abs(at_risk - at_risk_moment(started, by)) < timedelta(seconds=1)
+        for started, by, at_risk in clocks
+    )
 
     # Every claim, first contact and completion has its event, at the same moment, by the owner.
     events = ReferralEvent.objects.filter(referral__in=referrals)
