@@ -32,11 +32,13 @@ cluster: $(STAMPS)/requirements $(STAMPS)/assets
 cluster-stop:
 	scripts/cluster.sh stop
 
-# pytest runs the suite in two pytest-xdist workers, each on a test database and a Redis database
-# of its own (tests/conftest.py); a worker that runs out of tests takes some of the other's
-# (worksteal). `make coverage` runs the same suite under coverage of the hub's packages
-# ([tool.coverage.run] in pyproject.toml), which costs half as long again (docs/testing.md, "Coverage").
-PYTEST := DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -n 2 --dist worksteal
+# pytest runs the suite in three pytest-xdist workers, one more than the two cores it is sized for,
+# since many tests mostly wait (a browser, a Celery worker, a fault's timeout): each on a test
+# database and a Redis database of its own (tests/conftest.py); a worker that runs out of tests
+# takes some of another's (worksteal; docs/testing.md, "Three workers"). `make coverage` runs the
+# same suite under coverage of the hub's packages ([tool.coverage.run] in pyproject.toml), which
+# costs half as long again (docs/testing.md, "Coverage").
+PYTEST := DJANGO_SETTINGS_MODULE=spoc.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -n 3 --dist worksteal
 
 test: $(STAMPS)/requirements-dev $(STAMPS)/assets
 	@scripts/ensure_services.sh

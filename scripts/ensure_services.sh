@@ -5,7 +5,7 @@
 set -uo pipefail
 
 DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/spoc}
-REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/14}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/13}
 is_root() { [ "$(id -u)" = 0 ]; }
 fail() { echo "make test: $*" >&2; exit 1; }
 

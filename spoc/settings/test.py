@@ -3,7 +3,7 @@
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/spoc")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 # The queues of this test run (spoc/core/queues.py), so that two runs sharing one Redis never take
 # each other's tasks; the workers the tests start inherit the variable, hence the same names.
 os.environ.setdefault("TASK_QUEUE_PREFIX", f"test-{os.getpid()}-")
