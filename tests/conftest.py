@@ -89,15 +89,31 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(f"Coverage of the hub's packages: {total:.1f}% of lines")
 
 
-@pytest.fixture(autouse=True)
-def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
-    """With ``--clock``, every test (and any worker it starts) begins at that moment; a test that
-    travels itself still does, from inside this travel."""
-    at = request.config.getoption("--clock")
+@contextmanager
+def _at_the_clock_option(config: pytest.Config) -> Iterator[None]:
+    """Travel (ticking) to the moment of ``--clock`` while inside, if one was given."""
+    at = config.getoption("--clock")
     if not at:
         yield
         return
     with time_machine.travel(datetime.fromisoformat(at), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clock_option_for_the_run(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--clock``, what is built once for a module or the whole run (the URL x role
+    matrix's signed-in users, tests/core/test_authorization_matrix.py) is built on that clock
+    too, not on the real one; each test then starts at the moment again (``_clock_option``)."""
+    with _at_the_clock_option(request.config):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clock_option(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--clock``, every test (and any worker it starts) begins at that moment; a test that
+    travels itself still does, from inside this travel."""
+    with _at_the_clock_option(request.config):
         yield
 
 
