@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,10 +40,10 @@ def api_token(*, base_url: str, username: str, password: str) -> str:
         return str(json.load(response)["token"])
 
 
-def call_body(patient_id: int) -> dict[str, object]:
+def call_body(patient_id: int, received_at: datetime) -> dict[str, object]:
     """A call about a patient in pain at home, asking for an urgent visit (P2 suggested)."""
     return {
-        "received_at": datetime.now(UTC).isoformat(),
+        "received_at": received_at.isoformat(),
         "caller_type": "DISTRICT_NURSE",
         "caller_name": "Load caller",
         "patient_id": patient_id,
@@ -58,12 +59,14 @@ def call_body(patient_id: int) -> dict[str, object]:
 
 @dataclass
 class CallLoad:
-    """``concurrency`` threads posting calls about ``patient_ids`` in turn until ``stop()``."""
+    """``concurrency`` threads posting calls about ``patient_ids`` in turn until ``stop()``, each
+    received at ``clock()``: the cluster's time, as its processes read it."""
 
     base_url: str
     token: str
     patient_ids: list[int]
     concurrency: int = 4
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     accepted: dict[str, int] = field(default_factory=dict)  # Idempotency-Key -> call id
     failed: list[str] = field(default_factory=list)  # what the client saw, per failed call
     replayed: int = 0  # answered from the call's first run (Idempotent-Replayed: true)
@@ -100,7 +103,7 @@ class CallLoad:
         key = uuid.uuid4().hex
         request = urllib.request.Request(  # noqa: S310  (as above)
             self.base_url + CALLS_PATH,
-            data=json.dumps(call_body(patient_id)).encode(),
+            data=json.dumps(call_body(patient_id, self.clock())).encode(),
             headers={
                 "Content-Type": "application/json",
                 "Authorization": f"Token {self.token}",

@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.conf import settings
 
 from devtools.cluster_load import CallLoad, api_token, calls_missing, referrals_waiting
@@ -87,7 +89,9 @@ def test_killing_a_web_node_and_a_worker_under_load_loses_no_accepted_call(clust
     patients = [PatientFactory().pk for _ in range(5)]
     assert_all_running(cluster)
     token = api_token(base_url=cluster.url, username="cluster-handler", password=TEST_PASSWORD)
-    load = CallLoad(base_url=cluster.url, token=token, patient_ids=patients, concurrency=4)
+    load = CallLoad(
+        base_url=cluster.url, token=token, patient_ids=patients, concurrency=4, clock=cluster_now
+    )
     load.start()
     try:
         load.wait_for_accepted(5)
@@ -109,6 +113,15 @@ def test_killing_a_web_node_and_a_worker_under_load_loses_no_accepted_call(clust
     # Stopped before the test's database is emptied, so that no process of the cluster writes
     # while it is (the fixture's stop on the way out then finds nothing left to stop).
     cluster.run("stop")
+
+
+def cluster_now() -> datetime:
+    """The cluster's clock: its processes (scripts/cluster.sh) keep the real one, even while this
+    process travels (``--clock``, docs/testing.md "Time in tests"), and refuse a call received
+    later than their now."""
+    if not time_machine.escape_hatch.is_travelling():
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(time_machine.escape_hatch.time.time(), UTC)
 
 
 def assert_all_running(cluster: Cluster) -> None:
