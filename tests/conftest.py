@@ -201,12 +201,19 @@ def stopped_on_exit(started: list[subprocess.Popen[bytes]]) -> Iterator[None]:
             stop_process_group(proc)
 
 
+def real_time() -> float:
+    """The real clock's time (seconds since the epoch), whatever clock this process travels on."""
+    if not time_machine.escape_hatch.is_travelling():
+        return time.time()
+    return time_machine.escape_hatch.time.time()
+
+
 def _test_clock_env() -> dict[str, str]:
     """The worker's clock: this process's when a test travels in time (time-machine), else none
     (the worker keeps the real clock). See tests/worker_clock.py."""
     if not time_machine.escape_hatch.is_travelling():
         return {CLOCK_AT: ""}
-    return clock_env(now=datetime.now(UTC), real_now=time_machine.escape_hatch.time.time())
+    return clock_env(now=datetime.now(UTC), real_now=real_time())
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import time_machine
 from django.conf import settings
 
 from devtools.cluster_load import CallLoad, api_token, calls_missing, referrals_waiting
 from services.codes import ServiceType
 from spoc.accounts.roles import Role
 from spoc.core.queues import WORKERS
-from tests.conftest import ROOT, TEST_PASSWORD, subprocess_database_url, wait_for
+from tests.conftest import ROOT, TEST_PASSWORD, real_time, subprocess_database_url, wait_for
 from tests.referrals.factories import PatientFactory
 from tests.services.directory_fixtures import make_service
 
@@ -119,9 +118,7 @@ def cluster_now() -> datetime:
     """The cluster's clock: its processes (scripts/cluster.sh) keep the real one, even while this
     process travels (``--clock``, docs/testing.md "Time in tests"), and refuse a call received
     later than their now."""
-    if not time_machine.escape_hatch.is_travelling():
-        return datetime.now(UTC)
-    return datetime.fromtimestamp(time_machine.escape_hatch.time.time(), UTC)
+    return datetime.fromtimestamp(real_time(), UTC)
 
 
 def assert_all_running(cluster: Cluster) -> None:
