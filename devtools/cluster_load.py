@@ -86,10 +86,13 @@ class CallLoad:
             thread.join(timeout=60)
 
     def wait_for_accepted(self, count: int, timeout: float = 120.0) -> None:
-        """Until ``count`` more calls than now were accepted (the load is flowing)."""
+        """Until ``count`` more calls than now were accepted (the load is flowing), or no thread of
+        the load is left (one that raised: its exception is reported where the thread ended)."""
         target = len(self.accepted) + count
         deadline = time.monotonic() + timeout
         while len(self.accepted) < target and time.monotonic() < deadline:
+            if not any(thread.is_alive() for thread in self._threads):
+                return
             time.sleep(0.05)
 
     def _run(self, index: int) -> None:
